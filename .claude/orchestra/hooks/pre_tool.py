@@ -1,0 +1,16 @@
+#!/usr/bin/env -S uv run --quiet --script
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["claude-orchestra"]
+#
+# [tool.uv.sources]
+# claude-orchestra = { path = "..", editable = true }
+# ///
+"""PreToolUse on every tool but delegation and our MCP tools: guards, then new messages for the caller."""
+# orchestra-hook: {"event": "PreToolUse", "matcher": "^(?!(Agent|Task)$)(?!mcp__orchestra__).*", "timeout": 10, "onFailure": "block"}
+
+from orchestra.hookio import main
+from orchestra.toolcall import check
+
+if __name__ == "__main__":
+    main(check, policy="guard")

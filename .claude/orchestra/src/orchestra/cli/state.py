@@ -1,0 +1,93 @@
+"""`orchestra init` and `orchestra state get|set|export|import`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .. import paths
+from ..store import open_store
+from . import UsageError
+from ._output import add_json_flag, emit
+
+
+def register(sub) -> None:
+    init = sub.add_parser("init", help="create the state store (idempotent)")
+    init.add_argument("--url", help="state URL (default: ORCHESTRA_STATE_URL or the project's SQLite file)")
+    init.set_defaults(func=cmd_init)
+
+    state = sub.add_parser("state", help="read and change the shared state document")
+    ops = state.add_subparsers(dest="op", metavar="OP", required=True)
+    get = ops.add_parser("get", help="print the value at a dotted path (the whole document without one)")
+    get.add_argument("path", nargs="?", default="")
+    add_json_flag(get)
+    get.set_defaults(func=cmd_get)
+    put = ops.add_parser("set", help="set the value at a dotted path to a JSON value")
+    put.add_argument("path")
+    put.add_argument("value", help="a JSON value, e.g. '\"done\"' or '{\"title\": \"x\"}'")
+    put.set_defaults(func=cmd_set)
+    export = ops.add_parser("export", help="print the whole document (same shape on every backend)")
+    export.set_defaults(func=cmd_export)
+    imp = ops.add_parser("import", help="replace the whole state with a JSON document (file or - for stdin)")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_import)
+
+
+def cmd_init(args) -> int:
+    paths.ensure_state_dir()
+    with open_store(args.url) as store:
+        store.get("schema_version")
+        print(f"state ready: {store.url}")
+    return 0
+
+
+def cmd_get(args) -> int:
+    with open_store() as store:
+        value = store.get(args.path)
+    if args.json or isinstance(value, dict | list):
+        emit(value, True)
+    else:
+        print(value)
+    return 0
+
+
+def parse_json_value(text: str, where: str):
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{where}: not a JSON value ({exc}); strings need quotes, e.g. '\"done\"'") from None
+
+
+def cmd_set(args) -> int:
+    value = parse_json_value(args.value, args.path)
+    from ..validation import validate_change
+
+    with open_store() as store, store.transaction() as tx:
+        tx.set(args.path, value)
+        validate_change(tx, args.path)
+    return 0
+
+
+def cmd_export(args) -> int:
+    with open_store() as store:
+        emit(store.export(), True)
+    return 0
+
+
+def cmd_import(args) -> int:
+    text = sys.stdin.read() if args.file == "-" else _read(Path(args.file))
+    doc = parse_json_value(text, args.file)
+    from ..validation import validate_document
+
+    validate_document(doc, args.file)
+    with open_store() as store:
+        store.import_document(doc)
+    return 0
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None

@@ -1,0 +1,280 @@
+"""Hook I/O: tolerant parsing of Claude Code's stdin event, typed verdicts, and the one output funnel.
+
+Only this module writes a hook's stdout/stderr or picks its exit code (Claude Code 2.1.328
+contract: exit 0 + JSON decides; exit 2 blocks with stderr; other codes are non-blocking errors).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from . import audit, paths
+
+MAX_INPUT_BYTES = 8 * 1024 * 1024
+CONTEXT_LIMIT = 9000  # Claude Code spills hook strings over 10,000 chars to a file.
+
+Policy = Literal["observe", "guard"]
+
+
+class MalformedInput(ValueError):
+    """stdin was not a Claude Code hook event."""
+
+
+_STR_FIELDS = ("session_id", "transcript_path", "cwd", "hook_event_name", "agent_id", "agent_type",
+               "tool_name", "tool_use_id", "permission_mode", "prompt_id")
+
+
+@dataclass(frozen=True)
+class HookEvent:
+    """One hook invocation's input. Unknown fields stay available in `raw`."""
+
+    name: str
+    session_id: str
+    cwd: str
+    raw: dict[str, Any]
+    agent_id: str | None = None
+    agent_type: str | None = None
+    tool_name: str | None = None
+    tool_input: dict[str, Any] = field(default_factory=dict)
+    tool_use_id: str | None = None
+
+    @property
+    def in_subagent(self) -> bool:
+        return self.agent_id is not None
+
+    @property
+    def caller(self) -> str:
+        """The calling agent run: its agent_id, or `main` for the main thread."""
+        return self.agent_id or "main"
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.raw.get(key, default)
+
+
+def parse_event(data: bytes) -> HookEvent:
+    if not data.strip():
+        raise MalformedInput("empty input (expected a JSON hook event on stdin)")
+    if len(data) > MAX_INPUT_BYTES:
+        raise MalformedInput(f"input is {len(data)} bytes, over the {MAX_INPUT_BYTES}-byte limit")
+    try:
+        raw = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedInput(f"input is not JSON ({exc.__class__.__name__} at {getattr(exc, 'pos', '?')})") from None
+    if not isinstance(raw, dict):
+        raise MalformedInput(f"input is a JSON {type(raw).__name__}, expected an object")
+    for key in _STR_FIELDS:
+        if key in raw and raw[key] is not None and not isinstance(raw[key], str):
+            raise MalformedInput(f"field {key!r} should be a string, got {type(raw[key]).__name__}")
+    if not raw.get("hook_event_name"):
+        raise MalformedInput("field 'hook_event_name' is missing")
+    tool_input = raw.get("tool_input", {})
+    if not isinstance(tool_input, dict):
+        raise MalformedInput(f"field 'tool_input' should be an object, got {type(tool_input).__name__}")
+    return HookEvent(
+        name=raw["hook_event_name"],
+        session_id=raw.get("session_id") or "",
+        cwd=raw.get("cwd") or os.getcwd(),
+        raw=raw,
+        agent_id=raw.get("agent_id") or None,
+        agent_type=raw.get("agent_type") or None,
+        tool_name=raw.get("tool_name"),
+        tool_input=tool_input,
+        tool_use_id=raw.get("tool_use_id"),
+    )
+
+
+# -- verdicts ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Allow:
+    """No objection. Never emits permissionDecision "allow", so the user's permission rules still apply."""
+
+    system_message: str | None = None
+
+
+@dataclass(frozen=True)
+class AddContext:
+    text: str
+    system_message: str | None = None
+
+
+@dataclass(frozen=True)
+class Deny:
+    reason: str
+    system_message: str | None = None
+
+
+@dataclass(frozen=True)
+class Ask:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """PreToolUse: replace the whole tool input (copy unchanged fields), optionally with context."""
+
+    tool_input: dict[str, Any]
+    context: str | None = None
+    system_message: str | None = None
+
+
+@dataclass(frozen=True)
+class BlockStop:
+    """Stop/SubagentStop: keep the agent working; `reason` becomes its next instruction."""
+
+    reason: str
+    system_message: str | None = None
+
+
+Verdict = Allow | AddContext | Deny | Ask | Rewrite | BlockStop
+
+
+def clip(text: str, limit: int = CONTEXT_LIMIT) -> str:
+    if len(text) <= limit:
+        return text
+    note = f"\n[... {len(text) - limit} more characters cut by Orchestra]"
+    return text[: limit - len(note)] + note
+
+
+def render(event_name: str, verdict: Verdict) -> tuple[dict[str, Any] | None, int]:
+    """The JSON to print (or None) and the exit code for `verdict` on `event_name`."""
+    out: dict[str, Any] = {}
+    message = getattr(verdict, "system_message", None)
+    if message:
+        out["systemMessage"] = clip(message, 2000)
+    if isinstance(verdict, AddContext):
+        out["hookSpecificOutput"] = {"hookEventName": event_name, "additionalContext": clip(verdict.text)}
+    elif isinstance(verdict, Deny | Ask):
+        decision = "deny" if isinstance(verdict, Deny) else "ask"
+        if event_name == "PreToolUse":
+            out["hookSpecificOutput"] = {"hookEventName": event_name, "permissionDecision": decision,
+                                         "permissionDecisionReason": clip(verdict.reason, 2000)}
+        else:
+            out.update(decision="block", reason=clip(verdict.reason, 2000))
+    elif isinstance(verdict, Rewrite):
+        specific: dict[str, Any] = {"hookEventName": event_name, "updatedInput": verdict.tool_input}
+        if verdict.context:
+            specific["additionalContext"] = clip(verdict.context)
+        out["hookSpecificOutput"] = specific
+    elif isinstance(verdict, BlockStop):
+        out.update(decision="block", reason=clip(verdict.reason, 4000))
+    return (out or None), 0
+
+
+def decision_name(verdict: Verdict) -> str:
+    return {Allow: "allow", AddContext: "context", Deny: "deny", Ask: "ask", Rewrite: "rewrite",
+            BlockStop: "block"}[type(verdict)]
+
+
+# -- the runner -------------------------------------------------------------------------------------
+
+class HookContext:
+    """What a handler may use besides the event: project root, a lazily opened store, audit fields."""
+
+    def __init__(self, event: HookEvent) -> None:
+        self.event = event
+        self.root: Path = paths.project_root(event.cwd)
+        self.audit: dict[str, Any] = {}
+        self._store = None
+
+    @property
+    def store(self):
+        if self._store is None:
+            from .store import open_store
+
+            paths.ensure_state_dir(self.root)
+            self._store = open_store(root=self.root)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+Handler = Callable[[HookEvent, HookContext], Verdict]
+
+
+def _emit(payload: dict[str, Any] | None, stderr: str | None, code: int) -> int:
+    if payload is not None:
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False))
+        sys.stdout.flush()
+    if stderr:
+        sys.stderr.write(stderr.rstrip("\n").replace("\n", " ") + "\n")
+        sys.stderr.flush()
+    return code
+
+
+def _one_line(exc: BaseException) -> str:
+    text = f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
+    return text.splitlines()[0][:300] if text else "error"
+
+
+def _audit(root: Path, record: dict[str, Any]) -> None:
+    try:
+        paths.ensure_state_dir(root)
+        audit.append(paths.audit_log(root), record)
+    except OSError as exc:  # the decision stands even when the log cannot be written
+        sys.stderr.write(f"orchestra: audit log not written ({exc})\n")
+
+
+def _log_traceback(root: Path, hook: str) -> None:
+    try:
+        with open(paths.state_dir(root) / "hook-errors.log", "a", encoding="utf-8") as handle:
+            handle.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {hook}\n{traceback.format_exc()}\n")
+    except OSError:
+        pass
+
+
+def run(handler: Handler, policy: Policy = "observe", stdin: bytes | None = None) -> int:
+    """Run one hook invocation end to end and return the exit code (the hook script exits with it)."""
+    started = time.perf_counter()
+    hook = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else handler.__name__
+    data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1) if stdin is None else stdin
+    record: dict[str, Any] = {"hook": hook, "policy": policy}
+    try:
+        event = parse_event(data)
+    except MalformedInput as exc:
+        root = paths.project_root()
+        _audit(root, {**record, "event": None, "decision": "malformed", "reason": str(exc),
+                      "ms": round((time.perf_counter() - started) * 1000, 2)})
+        if policy == "guard":
+            return _emit(None, f"orchestra {hook}: blocked, malformed hook input: {exc}", 2)
+        return _emit(None, f"orchestra {hook}: ignored malformed hook input: {exc}", 1)
+    ctx = HookContext(event)
+    record.update(event=event.name, session=event.session_id, agent_id=event.agent_id,
+                  agent_type=event.agent_type, tool=event.tool_name)
+    try:
+        verdict = handler(event, ctx)
+        payload, code = render(event.name, verdict)
+        record["decision"] = decision_name(verdict)
+        if isinstance(verdict, Deny | BlockStop | Ask):
+            record["reason"] = verdict.reason
+        stderr = None
+    except Exception as exc:  # noqa: BLE001 - the runner is the error boundary of every hook
+        _log_traceback(ctx.root, hook)
+        record.update(decision="error", reason=_one_line(exc))
+        if policy == "guard":
+            payload, code = None, 2
+            stderr = f"orchestra {hook}: blocked because the guard failed ({_one_line(exc)}); fix the cause or the policy file"
+        else:
+            payload, code = {"systemMessage": f"orchestra {hook}: {_one_line(exc)} (details in .claude/state/hook-errors.log)"}, 0
+            stderr = None
+    finally:
+        ctx.close()
+    record.update(ctx.audit)
+    record["ms"] = round((time.perf_counter() - started) * 1000, 2)
+    _audit(ctx.root, record)
+    return _emit(payload, stderr, code)
+
+
+def main(handler: Handler, policy: Policy = "observe") -> None:
+    """Entry point for hook scripts: `main(handler)` at the bottom of the file."""
+    raise SystemExit(run(handler, policy))

@@ -1,0 +1,158 @@
+"""Domain types of the state document and the legal transitions of each typed state.
+
+Plain dataclasses and Literals: these are used on every hook's hot path, where importing a
+validation framework would cost more than the hook itself. Edges (CLI input, YAML, MCP) validate
+with JSON Schema or pydantic before anything reaches the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, get_args
+
+TaskStatus = Literal["queued", "assigned", "in_progress", "completed", "blocked", "needs_review", "cancelled"]
+RunStatus = Literal["launched", "active", "completed", "blocked", "needs_review", "stopped"]
+SprintStatus = Literal["planning", "ready", "active", "blocked", "review", "complete"]
+Priority = Literal["critical", "high", "normal", "low"]
+Role = Literal["orchestrator", "team_member", "reviewer"]
+
+TASK_STATUSES: tuple[str, ...] = get_args(TaskStatus)
+RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
+SPRINT_STATUSES: tuple[str, ...] = get_args(SprintStatus)
+PRIORITIES: tuple[str, ...] = get_args(Priority)  # highest first
+PRIORITY_RANK: dict[str, int] = {p: i for i, p in enumerate(PRIORITIES)}
+
+# Legal task transitions. Re-entering the same status is always allowed (events repeat).
+TASK_TRANSITIONS: dict[str, frozenset[str]] = {
+    "queued": frozenset({"assigned", "in_progress", "cancelled", "blocked"}),
+    "assigned": frozenset({"queued", "in_progress", "completed", "blocked", "needs_review", "cancelled"}),
+    "in_progress": frozenset({"completed", "blocked", "needs_review", "queued", "cancelled"}),
+    "blocked": frozenset({"queued", "assigned", "in_progress", "cancelled"}),
+    "needs_review": frozenset({"completed", "queued", "assigned", "in_progress", "blocked"}),
+    "completed": frozenset({"needs_review", "queued"}),
+    "cancelled": frozenset({"queued"}),
+}
+
+SPRINT_TRANSITIONS: dict[str, frozenset[str]] = {
+    "planning": frozenset({"ready"}),
+    "ready": frozenset({"active", "planning"}),
+    "active": frozenset({"review", "blocked"}),
+    "blocked": frozenset({"active"}),
+    "review": frozenset({"complete", "planning"}),
+    "complete": frozenset(),
+}
+
+TERMINAL_TASK_STATUSES = frozenset({"completed", "cancelled"})
+
+
+class IllegalTransition(ValueError):
+    def __init__(self, kind: str, ident: str, current: str, wanted: str, legal: frozenset[str]) -> None:
+        options = ", ".join(sorted(legal)) or "none (final state)"
+        super().__init__(f"{kind} {ident}: cannot go from {current} to {wanted}; legal next states: {options}")
+
+
+def check_task_transition(task_id: str, current: str, wanted: str) -> None:
+    if wanted not in TASK_STATUSES:
+        raise ValueError(f"task {task_id}: unknown status {wanted!r}; known: {', '.join(TASK_STATUSES)}")
+    if current != wanted and wanted not in TASK_TRANSITIONS.get(current, frozenset()):
+        raise IllegalTransition("task", task_id, current, wanted, TASK_TRANSITIONS.get(current, frozenset()))
+
+
+def check_sprint_transition(sprint_id: str, current: str, wanted: str) -> None:
+    if wanted not in SPRINT_STATUSES:
+        raise ValueError(f"sprint {sprint_id}: unknown status {wanted!r}; known: {', '.join(SPRINT_STATUSES)}")
+    if current != wanted and wanted not in SPRINT_TRANSITIONS[current]:
+        raise IllegalTransition("sprint", sprint_id, current, wanted, SPRINT_TRANSITIONS[current])
+
+
+@dataclass
+class Task:
+    id: str
+    title: str = ""
+    status: TaskStatus = "queued"
+    type: str = "implementation"
+    sprint: str | None = None
+    epic: str | None = None
+    team: str | None = None
+    assignee: str | None = None
+    priority: Priority = "normal"
+    estimate: float = 1.0
+    dependencies: list[str] = field(default_factory=list)
+    acceptance: dict[str, Any] = field(default_factory=dict)
+    spec: str | None = None
+    artifacts: list[str] = field(default_factory=list)
+    agent_id: str | None = None
+    blocker: str | None = None
+    created_at: str | None = None
+    assigned_at: str | None = None
+    started_at: str | None = None
+    completed_at: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Task:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class AgentRun:
+    id: str
+    agent_type: str
+    status: RunStatus = "launched"
+    team: str | None = None
+    role: str | None = None
+    parent: str = "main"
+    session_id: str | None = None
+    task: str | None = None
+    tool_use_id: str | None = None
+    child_agents: list[str] = field(default_factory=list)
+    started_at: str | None = None
+    ended_at: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AgentRun:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Sprint:
+    id: str
+    name: str = ""
+    status: SprintStatus = "planning"
+    epic: str | None = None
+    project: str | None = None
+    goal: str = ""
+    start: str | None = None
+    end: str | None = None
+    tasks: list[str] = field(default_factory=list)
+    team_assignments: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Message:
+    id: str
+    type: str
+    sender: str
+    to: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    priority: Priority = "normal"
+    reply_to: str | None = None
+    task: str | None = None
+    timestamp: str | None = None
+    expires_at: str | None = None
+    status: Literal["pending", "delivered", "acknowledged", "answered", "expired"] = "pending"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["from"] = data.pop("sender")
+        return data

@@ -1,0 +1,71 @@
+"""Where things live: project root, pack dir, state dir and the state URL (stdlib only)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+STATE_URL_ENV = "ORCHESTRA_STATE_URL"
+STATE_DIR_ENV = "ORCHESTRA_STATE_DIR"
+PROJECT_ENV = "CLAUDE_PROJECT_DIR"
+
+# src/orchestra/paths.py -> .claude/orchestra
+PACK_DIR = Path(__file__).resolve().parents[2]
+
+
+def _git_toplevel(start: Path) -> Path | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=start, capture_output=True, text=True, timeout=5, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else None
+
+
+@lru_cache(maxsize=8)
+def project_root(cwd: str | None = None) -> Path:
+    """`CLAUDE_PROJECT_DIR` > a `.claude/` above cwd > git toplevel > cwd."""
+    env = os.environ.get(PROJECT_ENV)
+    if env:
+        return Path(env).resolve()
+    start = Path(cwd or os.getcwd()).resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / ".claude" / "orchestra").is_dir():
+            return candidate
+    return _git_toplevel(start) or start
+
+
+def claude_dir(root: Path | None = None) -> Path:
+    return (root or project_root()) / ".claude"
+
+
+def state_dir(root: Path | None = None) -> Path:
+    env = os.environ.get(STATE_DIR_ENV)
+    if env:
+        return Path(env).resolve()
+    return claude_dir(root) / "state"
+
+
+def ensure_state_dir(root: Path | None = None) -> Path:
+    """Create the runtime state dir (mode 0700) with a self-ignoring .gitignore."""
+    path = state_dir(root)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ignore = path / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n", encoding="utf-8")
+    return path
+
+
+def state_url(root: Path | None = None) -> str:
+    env = os.environ.get(STATE_URL_ENV)
+    if env:
+        return env
+    return f"sqlite:///{state_dir(root) / 'orchestration.db'}"
+
+
+def audit_log(root: Path | None = None) -> Path:
+    return state_dir(root) / "audit.jsonl"

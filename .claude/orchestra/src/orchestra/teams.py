@@ -1,0 +1,156 @@
+"""The organisation from teams.yaml: who is on which team, with which role and capacity.
+
+Parsing YAML costs tens of ms, so the parsed organisation is cached as JSON in the state dir,
+keyed by the file's mtime and size; hooks on the hot path read only the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import atomic, paths
+
+PLUGIN_PREFIX = "orchestra:"
+DEFAULT_ROLES: dict[str, dict[str, Any]] = {
+    "orchestrator": {"can_spawn_agents": True, "can_modify_state": True, "can_access_secrets": False},
+    "team_member": {"can_spawn_agents": False, "can_modify_state": "own_tasks", "can_access_secrets": False},
+    "reviewer": {"can_spawn_agents": False, "can_modify_state": "reviews", "can_access_secrets": False},
+}
+
+
+class TeamsError(ValueError):
+    """teams.yaml is missing something or malformed; the message names file and line where known."""
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    team: str
+    role: str
+    capacity: int = 1
+    specialties: tuple[str, ...] = ()
+    capabilities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TeamSettings:
+    auto_assign: bool = True
+    require_review: bool = False
+    worktree_strategy: str = "task"
+    max_parallel_agents: int = 4
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    orchestrator: str
+    members: tuple[str, ...]
+    settings: TeamSettings = field(default_factory=TeamSettings)
+
+
+@dataclass(frozen=True)
+class Organization:
+    name: str
+    teams: dict[str, Team]
+    agents: dict[str, Member]
+    roles: dict[str, dict[str, Any]]
+    main_session_role: str = "orchestrator"
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def member(self, agent_type: str | None) -> Member | None:
+        """The member behind an agent_type; plugin installs prefix it with `orchestra:`."""
+        if not agent_type:
+            return None
+        return self.agents.get(normalize_agent_type(agent_type))
+
+    def role_of(self, agent_type: str | None) -> str:
+        """Main thread (no agent_type) -> main_session_role; unknown subagent types are team members."""
+        if not agent_type:
+            return self.main_session_role
+        member = self.member(agent_type)
+        return member.role if member else "team_member"
+
+    def team_of(self, agent_type: str | None) -> Team | None:
+        member = self.member(agent_type)
+        return self.teams.get(member.team) if member else None
+
+    def permissions(self, role: str) -> dict[str, Any]:
+        return self.roles.get(role, DEFAULT_ROLES.get(role, DEFAULT_ROLES["team_member"]))
+
+
+def normalize_agent_type(agent_type: str) -> str:
+    return agent_type[len(PLUGIN_PREFIX):] if agent_type.startswith(PLUGIN_PREFIX) else agent_type
+
+
+def teams_file(root: Path | None = None) -> Path:
+    return paths.claude_dir(root) / "teams.yaml"
+
+
+def build(raw: dict[str, Any], where: str = "teams.yaml") -> Organization:
+    """Organisation from the parsed YAML mapping (already schema-checked by `load_raw`)."""
+    teams: dict[str, Team] = {}
+    agents: dict[str, Member] = {}
+    for team_name, spec in (raw.get("teams") or {}).items():
+        orchestrator = spec["orchestrator"]
+        agents[orchestrator] = Member(orchestrator, team_name, "orchestrator",
+                                      int(spec.get("orchestrator_capacity", 1)))
+        names = []
+        for m in spec.get("members") or []:
+            agents[m["name"]] = Member(
+                m["name"], team_name, m.get("role", "team_member"), int(m.get("capacity", 1)),
+                tuple(m.get("specialties") or ()), tuple(m.get("capabilities") or ()),
+            )
+            names.append(m["name"])
+        settings = TeamSettings(**{k: v for k, v in (spec.get("settings") or {}).items()
+                                   if k in TeamSettings.__dataclass_fields__})
+        teams[team_name] = Team(team_name, orchestrator, tuple(names), settings)
+    roles = {**DEFAULT_ROLES, **(raw.get("roles") or {})}
+    return Organization(raw.get("organization", "Orchestra"), teams, agents, roles,
+                        raw.get("main_session_role", "orchestrator"), raw)
+
+
+def load_raw(path: Path) -> dict[str, Any]:
+    """Parse and validate teams.yaml; errors carry file:line."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TeamsError(f"{path}: not found (copy templates/teams.yaml or run `orchestra install`)") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise TeamsError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise TeamsError(f"{path}:1: expected a mapping at the top level")
+    from .yamlcheck import validate_yaml
+
+    validate_yaml(raw, text, path, "teams")
+    return raw
+
+
+def load(root: Path | None = None) -> Organization:
+    """The organisation, from the JSON cache when teams.yaml has not changed since it was written."""
+    path = teams_file(root)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return build({}, str(path))
+    key = f"{stat.st_mtime_ns}:{stat.st_size}"
+    cache = paths.state_dir(root) / "teams.cache.json"
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("key") == key:
+            return build(cached["raw"], str(path))
+    except (OSError, ValueError, KeyError):
+        pass
+    raw = load_raw(path)
+    if cache.parent.is_dir() and os.access(cache.parent, os.W_OK):
+        atomic.write_text(cache, json.dumps({"key": key, "raw": raw}), mode=0o600)
+    return build(raw, str(path))

@@ -1,0 +1,27 @@
+"""What the pack does on an ordinary tool call, in the one PreToolUse process it runs there.
+
+Guards run first (the first objection wins); then context for the caller (new messages) is
+collected. Each step is a plain function so it can be tested alone; keep their imports lean,
+this runs before every tool call of every agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .hookio import AddContext, Allow, HookContext, HookEvent, Verdict
+
+Guard = Callable[[HookEvent, HookContext], Verdict | None]
+ContextSource = Callable[[HookEvent, HookContext], str | None]
+
+GUARDS: tuple[Guard, ...] = ()
+CONTEXT: tuple[ContextSource, ...] = ()
+
+
+def check(event: HookEvent, ctx: HookContext) -> Verdict:
+    for guard in GUARDS:
+        verdict = guard(event, ctx)
+        if verdict is not None and not isinstance(verdict, Allow):
+            return verdict
+    texts = [text for source in CONTEXT if (text := source(event, ctx))]
+    return AddContext("\n\n".join(texts)) if texts else Allow()

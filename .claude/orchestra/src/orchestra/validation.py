@@ -1,0 +1,58 @@
+"""JSON Schema validation of state changes made from the CLI, imports and the MCP server.
+
+Hooks build their values in code and skip this (jsonschema costs ~100 ms to import); every
+other writer goes through it, inside the transaction, so a rejected change writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from .paths import PACK_DIR
+from .store.document import parse_path
+from .store.errors import StateError
+
+SCHEMA_DIR = PACK_DIR / "schemas"
+
+
+@lru_cache(maxsize=16)
+def load_schema(name: str) -> dict[str, Any]:
+    return json.loads((SCHEMA_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def _errors(schema: dict[str, Any], instance: Any) -> list[str]:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    out = []
+    for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
+        where = ".".join(str(p) for p in error.absolute_path)
+        out.append(f"{where or '<root>'}: {error.message}")
+    return out
+
+
+def validate_document(doc: Any, where: str = "document") -> None:
+    problems = _errors(load_schema("state"), doc)
+    if problems:
+        raise StateError(f"{where}: " + "; ".join(problems[:5]))
+
+
+def validate_change(tx, path: str) -> None:
+    """Validate the top-level object or entity that `path` touched, as it now stands in `tx`."""
+    addr = parse_path(path)
+    schema = load_schema("state")
+    if addr.entity_id is not None:
+        leaf = addr.collection.split(".")[-1]
+        ref = {"messages": "message"}.get(leaf, leaf.rstrip("s"))
+        sub = {"$defs": schema["$defs"], **schema["$defs"].get(ref, {"type": "object"})}
+        target, label = tx.get(f"{addr.collection}.{addr.entity_id}", None), f"{addr.collection}.{addr.entity_id}"
+    else:
+        sub = {"$defs": schema["$defs"], **schema["properties"].get(addr.top, {})}
+        target, label = tx.get(addr.top, None), addr.top
+    if target is None:
+        return
+    problems = _errors(sub, target)
+    if problems:
+        raise StateError(f"{path}: rejected, {label} would be invalid: " + "; ".join(problems[:5]))

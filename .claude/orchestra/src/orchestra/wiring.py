@@ -1,0 +1,87 @@
+"""The pack's hook wiring, generated from the `# orchestra-hook:` lines at the top of each hook script.
+
+One source feeds `.claude/settings.json`, the installer's settings fragment and the plugin's
+hooks.json, so the three cannot drift apart. `python -m orchestra.wiring --write` regenerates
+the project's settings.json hooks in place, keeping every other key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from .paths import PACK_DIR
+
+HOOKS_DIR = PACK_DIR / "hooks"
+PROJECT_VAR = "${CLAUDE_PROJECT_DIR}"
+PLUGIN_VAR = "${CLAUDE_PLUGIN_ROOT}"
+_MARK = re.compile(r"^# orchestra-hook: (\{.*\})\s*$", re.M)
+_ALLOWED = {"event", "matcher", "timeout", "onFailure", "async", "if", "statusMessage"}
+
+
+class WiringError(ValueError):
+    pass
+
+
+def declarations(hooks_dir: Path = HOOKS_DIR) -> list[tuple[str, dict[str, Any]]]:
+    """(script file name, declaration) for every wired hook, in a stable order."""
+    out = []
+    for script in sorted(hooks_dir.glob("*.py")):
+        head = script.read_text(encoding="utf-8")[:4000]
+        for match in _MARK.finditer(head):
+            try:
+                decl = json.loads(match.group(1))
+            except ValueError as exc:
+                raise WiringError(f"{script.name}: bad orchestra-hook line ({exc})") from None
+            unknown = set(decl) - _ALLOWED
+            if unknown or "event" not in decl or not isinstance(decl.get("timeout", 1), int | float):
+                raise WiringError(f"{script.name}: orchestra-hook needs 'event' and only {sorted(_ALLOWED)}")
+            out.append((script.name, decl))
+    return out
+
+
+def hooks_block(root_var: str = PROJECT_VAR, hooks_dir: Path = HOOKS_DIR) -> dict[str, list[dict[str, Any]]]:
+    """The `hooks` object for settings.json (or a plugin's hooks.json with PLUGIN_VAR)."""
+    block: dict[str, list[dict[str, Any]]] = {}
+    for script, decl in declarations(hooks_dir):
+        handler: dict[str, Any] = {
+            "type": "command",
+            "command": "uv",
+            "args": ["run", "--quiet", "--script", f"{root_var}/.claude/orchestra/hooks/{script}"],
+            "timeout": decl.get("timeout", 30),
+        }
+        for key in ("if", "onFailure", "async", "statusMessage"):
+            if key in decl:
+                handler[key] = decl[key]
+        groups = block.setdefault(decl["event"], [])
+        matcher = decl.get("matcher")
+        group = next((g for g in groups if g.get("matcher") == matcher), None)
+        if group is None:
+            group = {"matcher": matcher, "hooks": []} if matcher else {"hooks": []}
+            groups.append(group)
+        group["hooks"].append(handler)
+    return block
+
+
+def is_ours(handler: dict[str, Any]) -> bool:
+    """Recognise a handler this pack wired (any version), so merges and uninstalls can find it."""
+    text = " ".join([str(handler.get("command", "")), *map(str, handler.get("args", []))])
+    return ".claude/orchestra/hooks/" in text
+
+
+def write_project_settings(settings_path: Path) -> None:
+    from . import atomic
+
+    settings = json.loads(settings_path.read_text(encoding="utf-8")) if settings_path.exists() else {}
+    settings["hooks"] = hooks_block()
+    atomic.write_text(settings_path, json.dumps(settings, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--write"]:
+        write_project_settings(PACK_DIR.parent / "settings.json")
+    else:
+        print(json.dumps({"hooks": hooks_block()}, indent=2))

@@ -1,0 +1,51 @@
+"""JSON Schema validation for the pack's YAML files, with errors that name file:line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .validation import load_schema
+
+
+class YamlSchemaError(ValueError):
+    pass
+
+
+def _line_of(text: str, path_parts: list[Any]) -> int | None:
+    """Best-effort line of a mapping key / list item path in the YAML source (1-based)."""
+    import yaml
+
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    for part in path_parts:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                break
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+    return node.start_mark.line + 1 if node is not None else None
+
+
+def validate_yaml(data: Any, text: str, path: Path, schema_name: str) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(load_schema(schema_name))
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return
+    lines = []
+    for error in errors[:5]:
+        parts = list(error.absolute_path)
+        line = _line_of(text, parts) or 1
+        where = ".".join(str(p) for p in parts) or "<top>"
+        lines.append(f"{path}:{line}: {where}: {error.message}")
+    from .teams import TeamsError
+
+    raise TeamsError("\n".join(lines))
