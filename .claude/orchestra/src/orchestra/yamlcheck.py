@@ -12,7 +12,7 @@ class YamlSchemaError(ValueError):
     pass
 
 
-def _line_of(text: str, path_parts: list[Any]) -> int | None:
+def line_of(text: str, path_parts: list[Any]) -> int | None:
     """Best-effort line of a mapping key / list item path in the YAML source (1-based)."""
     import yaml
 
@@ -33,7 +33,28 @@ def _line_of(text: str, path_parts: list[Any]) -> int | None:
     return node.start_mark.line + 1 if node is not None else None
 
 
-def validate_yaml(data: Any, text: str, path: Path, schema_name: str) -> None:
+def read_mapping(path: Path, error_type: type[ValueError] = YamlSchemaError) -> tuple[dict[str, Any], str]:
+    """Parse a YAML file whose top level is a mapping; return it with its text. Errors carry file:line."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error_type(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise error_type(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise error_type(f"{path}:1: expected a mapping at the top level")
+    return data, text
+
+
+def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
+                  error_type: type[ValueError] | None = None) -> None:
+    """Check `data` against schemas/<schema_name>.json; raise `error_type` (default TeamsError) naming file:line."""
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(load_schema(schema_name))
@@ -43,9 +64,9 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str) -> None:
     lines = []
     for error in errors[:5]:
         parts = list(error.absolute_path)
-        line = _line_of(text, parts) or 1
+        line = line_of(text, parts) or 1
         where = ".".join(str(p) for p in parts) or "<top>"
         lines.append(f"{path}:{line}: {where}: {error.message}")
-    from .teams import TeamsError
-
-    raise TeamsError("\n".join(lines))
+    if error_type is None:
+        from .teams import TeamsError as error_type
+    raise error_type("\n".join(lines))
