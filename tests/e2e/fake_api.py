@@ -1,0 +1,292 @@
+"""A scripted stand-in for the Anthropic Messages API, served on 127.0.0.1 for the real `claude` CLI.
+
+A test writes a `Script`: for each conversation (told apart by marker strings in its system prompt or
+first user message) the replies of its successive turns. The server streams each reply as Server-Sent
+Events the way the real API does (message_start, content blocks with text_delta / input_json_delta,
+message_delta with the stop reason, message_stop) and records every request it was sent.
+
+    script = Script()
+    script.on(MAIN).reply(bash("echo hi")).reply(say("done"))
+    script.on(agent_marker("fullstack-eng"), "[task:t1]").reply(say("STATUS: completed"))
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MAIN = "[e2e:main]"
+
+
+def agent_marker(name: str) -> str:
+    """The line the harness writes into an agent file's body, so that agent's requests can be recognised."""
+    return f"[e2e-agent:{name}]"
+
+
+# -- replies ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolUse:
+    name: str
+    input: dict[str, Any]
+
+
+Block = Text | ToolUse
+
+
+def say(text: str) -> Text:
+    return Text(text)
+
+
+def tool(name: str, **tool_input: Any) -> ToolUse:
+    return ToolUse(name, tool_input)
+
+
+def bash(command: str, description: str = "Run a command") -> ToolUse:
+    return ToolUse("Bash", {"command": command, "description": description})
+
+
+def write(file_path: str, content: str) -> ToolUse:
+    return ToolUse("Write", {"file_path": file_path, "content": content})
+
+
+def delegate(subagent_type: str, prompt: str, description: str = "Delegated work",
+             background: bool = False) -> ToolUse:
+    """An `Agent` tool call; foreground unless `background` (2.1.328 defaults to background when omitted)."""
+    return ToolUse("Agent", {"description": description, "prompt": prompt, "subagent_type": subagent_type,
+                             "run_in_background": background})
+
+
+@dataclass
+class Rule:
+    """The replies of one kind of conversation: reply n answers the request with n assistant turns so far."""
+
+    markers: tuple[str, ...]
+    turns: list[tuple[Block, ...]] = field(default_factory=list)
+
+    def reply(self, *blocks: Block) -> Rule:
+        if not blocks:
+            raise ValueError("a reply needs at least one block (say(...) or a tool call)")
+        self.turns.append(blocks)
+        return self
+
+
+class Script:
+    """Rules keyed by markers. The rule whose markers all appear and which names the most of them wins."""
+
+    def __init__(self) -> None:
+        self.rules: list[Rule] = []
+
+    def on(self, *markers: str) -> Rule:
+        if not markers:
+            raise ValueError("a rule needs at least one marker (MAIN, agent_marker(name), a task tag...)")
+        rule = Rule(tuple(markers))
+        self.rules.append(rule)
+        return rule
+
+    def match(self, haystack: str) -> Rule | None:
+        hits = [r for r in self.rules if all(m in haystack for m in r.markers)]
+        return max(hits, key=lambda r: len(r.markers), default=None)
+
+
+# -- what the model was shown -----------------------------------------------------------------------
+
+def _text_of(content: Any) -> str:
+    """All text inside a message content (string or blocks), tool results included."""
+    if isinstance(content, str):
+        return content
+    parts = []
+    for block in content or []:
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") == "text":
+            parts.append(block.get("text", ""))
+        elif block.get("type") == "tool_result":
+            parts.append(_text_of(block.get("content")))
+    return "\n".join(parts)
+
+
+@dataclass
+class Request:
+    """One POST /v1/messages body and how the script answered it."""
+
+    body: dict[str, Any]
+    rule: Rule | None
+    turn: int
+    reply: tuple[Block, ...]
+
+    @property
+    def system(self) -> str:
+        return _text_of(self.body.get("system"))
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return self.body.get("messages", [])
+
+    @property
+    def first_user_text(self) -> str:
+        return _text_of(self.messages[0].get("content")) if self.messages else ""
+
+    @property
+    def last_user_text(self) -> str:
+        """What the latest user turn showed the model: text, hook feedback and tool results."""
+        users = [m for m in self.messages if m.get("role") == "user"]
+        return _text_of(users[-1].get("content")) if users else ""
+
+    def tool_results(self) -> list[dict[str, Any]]:
+        """The tool_result blocks of the latest user turn: {tool_use_id, text, is_error}."""
+        users = [m for m in self.messages if m.get("role") == "user"]
+        content = users[-1].get("content") if users else []
+        return [{"tool_use_id": b.get("tool_use_id"), "text": _text_of(b.get("content")),
+                 "is_error": bool(b.get("is_error"))}
+                for b in (content if isinstance(content, list) else []) if b.get("type") == "tool_result"]
+
+    @property
+    def tool_names(self) -> list[str]:
+        return [t.get("name") for t in self.body.get("tools", [])]
+
+
+# -- the server -------------------------------------------------------------------------------------
+
+class FakeAPI:
+    """The server. Use as a context manager; `base_url` goes into ANTHROPIC_BASE_URL."""
+
+    def __init__(self, script: Script | None = None) -> None:
+        self.script = script or Script()
+        self.requests: list[Request] = []
+        self.unscripted: list[Request] = []
+        self.other_calls: list[str] = []
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-api", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> FakeAPI:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def conversation(self, *markers: str) -> list[Request]:
+        """The recorded requests answered by the rule with exactly these markers, in arrival order."""
+        with self._lock:
+            return [r for r in self.requests if r.rule is not None and r.rule.markers == markers]
+
+    def answer(self, body: dict[str, Any]) -> Request:
+        """Pick and record the reply for one request body."""
+        messages = body.get("messages") or []
+        first = _text_of(messages[0].get("content")) if messages else ""
+        rule = self.script.match(_text_of(body.get("system")) + "\n" + first)
+        turn = sum(1 for m in messages if m.get("role") == "assistant")
+        scripted = rule is not None and turn < len(rule.turns)
+        if scripted:
+            reply = rule.turns[turn]
+        else:
+            reply = (Text(f"(fake API: no scripted reply for turn {turn}"
+                          f" of {rule.markers if rule else 'an unknown conversation'})"),)
+        request = Request(body, rule, turn, reply)
+        with self._lock:
+            self.requests.append(request)
+            if not scripted:
+                self.unscripted.append(request)
+        return request
+
+    def message(self, request: Request) -> dict[str, Any]:
+        """The reply as a complete Messages API response object."""
+        with self._lock:
+            n = next(self._ids)
+        content = []
+        for i, block in enumerate(request.reply):
+            if isinstance(block, Text):
+                content.append({"type": "text", "text": block.text})
+            else:
+                content.append({"type": "tool_use", "id": f"toolu_e2e{n:04d}{i}", "name": block.name,
+                                "input": block.input})
+        stop = "tool_use" if any(b["type"] == "tool_use" for b in content) else "end_turn"
+        return {"id": f"msg_e2e{n:06d}", "type": "message", "role": "assistant",
+                "model": request.body.get("model", "claude-sonnet-4-5"), "content": content,
+                "stop_reason": stop, "stop_sequence": None,
+                "usage": {"input_tokens": max(1, len(json.dumps(request.body)) // 4),
+                          "output_tokens": max(1, len(json.dumps(content)) // 4),
+                          "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}
+
+
+def sse_events(message: dict[str, Any]) -> bytes:
+    """A complete message as the Messages API streams it."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    usage = message["usage"]
+    start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
+    out.append(("message_start", {"type": "message_start", "message": start}))
+    for index, block in enumerate(message["content"]):
+        if block["type"] == "text":
+            out.append(("content_block_start", {"type": "content_block_start", "index": index,
+                                                "content_block": {"type": "text", "text": ""}}))
+            delta = {"type": "text_delta", "text": block["text"]}
+        else:
+            out.append(("content_block_start", {"type": "content_block_start", "index": index,
+                                                "content_block": {**block, "input": {}}}))
+            delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+        out.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
+        out.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+    out.append(("message_delta", {"type": "message_delta",
+                                  "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+                                  "usage": {"output_tokens": usage["output_tokens"]}}))
+    out.append(("message_stop", {"type": "message_stop"}))
+    return b"".join(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in out)
+
+
+def _handler_for(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+            pass
+
+        def _send(self, status: int, content_type: str, payload: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("request-id", "req_e2e")
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            path = self.path.split("?", 1)[0]
+            if path.endswith("/count_tokens"):
+                tokens = max(1, len(json.dumps(body)) // 4)
+                self._send(200, "application/json", json.dumps({"input_tokens": tokens}).encode())
+                return
+            if path != "/v1/messages":
+                api.other_calls.append(f"POST {self.path}")
+                self._send(404, "application/json", b'{"type":"error","error":{"type":"not_found_error"}}')
+                return
+            message = api.message(api.answer(body))
+            if body.get("stream"):
+                self._send(200, "text/event-stream", sse_events(message))
+            else:
+                self._send(200, "application/json", json.dumps(message).encode())
+
+        def do_GET(self) -> None:
+            api.other_calls.append(f"GET {self.path}")
+            self._send(404, "application/json", b'{"type":"error","error":{"type":"not_found_error"}}')
+
+    return Handler
