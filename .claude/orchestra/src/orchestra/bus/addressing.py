@@ -1,0 +1,125 @@
+"""Message addresses: what each form means, which are valid, and which mailboxes one agent run reads.
+
+Addresses (ARCHITECTURE.md §3): an agent type (`tech-lead`), one agent run (`agent:<agent_id>`),
+a team (`team:qa`), `human`, `broadcast`, and `main` (the main thread, i.e. the session's own
+orchestrator). Team and broadcast messages are *shared*: every run they reach acknowledges for
+itself. Every other form names one logical recipient, so the first ack or answer closes it; a
+message to an agent type reaches each run of that type until one of them closes it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from ..teams import Organization, normalize_agent_type
+
+HUMAN = "human"
+MAIN = "main"
+BROADCAST = "broadcast"
+SYSTEM = "orchestra"  # sender of messages the pack itself writes (escalations, lifecycle notices)
+RUN_PREFIX = "agent:"
+TEAM_PREFIX = "team:"
+
+Kind = Literal["run", "agent_type", "team", "human", "main", "broadcast"]
+SHARED_KINDS: frozenset[str] = frozenset({"team", "broadcast"})
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-:]*$")
+
+
+def kind(address: str) -> Kind:
+    if address == HUMAN:
+        return "human"
+    if address == MAIN:
+        return "main"
+    if address == BROADCAST:
+        return "broadcast"
+    if address.startswith(RUN_PREFIX):
+        return "run"
+    if address.startswith(TEAM_PREFIX):
+        return "team"
+    return "agent_type"
+
+
+def is_shared(address: str) -> bool:
+    return kind(address) in SHARED_KINDS
+
+
+def normalize(address: str) -> str:
+    """Plugin installs prefix agent types with `orchestra:`; messages store the bare name."""
+    address = address.strip()
+    return normalize_agent_type(address) if kind(address) == "agent_type" else address
+
+
+def check_recipient(tx, to: object, org: Organization) -> str:
+    """The normalized address, or ValueError naming what is wrong and what would be accepted."""
+    if not isinstance(to, str) or not to.strip():
+        raise ValueError("recipient 'to': expected a non-empty string such as tech-lead, agent:<id>, team:qa, "
+                         "human, main or broadcast")
+    address = normalize(to)
+    what = kind(address)
+    if what in ("human", "main", "broadcast"):
+        return address
+    if what == "run":
+        agent_id = address[len(RUN_PREFIX):]
+        if not _NAME.match(agent_id) or tx.get(f"agents.{agent_id}", None) is None:
+            raise ValueError(f"recipient {to!r}: no agent run with id {agent_id!r} in state "
+                             "(runs are recorded when they are delegated; check `orchestra state get agents`)")
+        return address
+    if what == "team":
+        team = address[len(TEAM_PREFIX):]
+        if team not in org.teams:
+            known = ", ".join(sorted(org.teams)) or "none (teams.yaml defines no teams)"
+            raise ValueError(f"recipient {to!r}: unknown team {team!r}; known teams: {known}")
+        return address
+    if not _NAME.match(address):
+        raise ValueError(f"recipient {to!r}: not an address; use an agent type, agent:<id>, team:<name>, "
+                         "human, main or broadcast")
+    if org.member(address) is None and not tx.find("agents", agent_type=address):
+        known = ", ".join(sorted(org.agents)) or "none"
+        raise ValueError(f"recipient {to!r}: unknown agent type (not in teams.yaml and no run of that type); "
+                         f"known agent types: {known}")
+    return address
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One agent run as a reader of messages: its delivery key and the addresses that reach it."""
+
+    key: str
+    addresses: frozenset[str]
+    agent_id: str | None = None
+    agent_type: str | None = None
+    session_id: str | None = None
+
+    @property
+    def address(self) -> str:
+        """How others write to exactly this run."""
+        return f"{RUN_PREFIX}{self.agent_id}" if self.agent_id else MAIN
+
+
+def run_key(agent_id: str | None, session_id: str | None) -> str:
+    """Deliveries are counted per run: a subagent's agent_id, or the main thread of one session."""
+    if agent_id:
+        return agent_id
+    return f"main:{session_id}" if session_id else MAIN
+
+
+def recipient(org: Organization | None, agent_id: str | None, agent_type: str | None,
+              session_id: str | None = None, *, human: bool = False) -> Recipient:
+    """The mailboxes of one run. The main thread reads `main` (and `human` where the user is present)."""
+    addresses = {BROADCAST}
+    bare = normalize_agent_type(agent_type) if agent_type else None
+    if agent_id:
+        addresses.add(f"{RUN_PREFIX}{agent_id}")
+    else:
+        addresses.add(MAIN)
+        if human:
+            addresses.add(HUMAN)
+    if bare:
+        addresses.add(bare)
+        member = org.member(bare) if org else None
+        if member is not None:
+            addresses.add(f"{TEAM_PREFIX}{member.team}")
+    return Recipient(run_key(agent_id, session_id), frozenset(addresses), agent_id, bare, session_id)
