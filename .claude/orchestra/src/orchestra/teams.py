@@ -50,6 +50,7 @@ class Team:
     orchestrator: str
     members: tuple[str, ...]
     settings: TeamSettings = field(default_factory=TeamSettings)
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,21 @@ class Organization:
     def permissions(self, role: str) -> dict[str, Any]:
         return self.roles.get(role, DEFAULT_ROLES.get(role, DEFAULT_ROLES["team_member"]))
 
+    def orchestrators(self) -> dict[str, str]:
+        """Team name -> its orchestrator's agent name."""
+        return {name: team.orchestrator for name, team in self.teams.items()}
+
+    def candidates(self, task_type: str, team: str | None = None) -> list[Member]:
+        """Members (not orchestrators) whose capabilities include `task_type`, optionally in one team."""
+        return [m for m in self.agents.values()
+                if m.role != "orchestrator" and task_type in m.capabilities and team in (None, m.team)]
+
 
 def normalize_agent_type(agent_type: str) -> str:
-    return agent_type[len(PLUGIN_PREFIX):] if agent_type.startswith(PLUGIN_PREFIX) else agent_type
+    """`orchestra:tech-lead` (plugin) or `orchestra:engineering:tech-lead` (plugin subfolder) -> `tech-lead`."""
+    if agent_type.startswith(PLUGIN_PREFIX):
+        return agent_type.rsplit(":", 1)[-1]
+    return agent_type
 
 
 def teams_file(root: Path | None = None) -> Path:
@@ -107,32 +120,38 @@ def build(raw: dict[str, Any], where: str = "teams.yaml") -> Organization:
             names.append(m["name"])
         settings = TeamSettings(**{k: v for k, v in (spec.get("settings") or {}).items()
                                    if k in TeamSettings.__dataclass_fields__})
-        teams[team_name] = Team(team_name, orchestrator, tuple(names), settings)
+        teams[team_name] = Team(team_name, orchestrator, tuple(names), settings, spec.get("description", ""))
     roles = {**DEFAULT_ROLES, **(raw.get("roles") or {})}
     return Organization(raw.get("organization", "Orchestra"), teams, agents, roles,
                         raw.get("main_session_role", "orchestrator"), raw)
 
 
 def load_raw(path: Path) -> dict[str, Any]:
-    """Parse and validate teams.yaml; errors carry file:line."""
-    import yaml
+    """Parse and validate teams.yaml (schema, then names unique across the organisation); errors carry file:line."""
+    from .yamlcheck import line_of, read_mapping, validate_yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TeamsError(f"{path}: not found (copy templates/teams.yaml or run `orchestra install`)") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise TeamsError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    if not isinstance(raw, dict):
-        raise TeamsError(f"{path}:1: expected a mapping at the top level")
-    from .yamlcheck import validate_yaml
-
-    validate_yaml(raw, text, path, "teams")
+    if not path.exists():
+        raise TeamsError(f"{path}: not found (copy templates/teams.yaml or run `orchestra install`)")
+    raw, text = read_mapping(path, TeamsError)
+    validate_yaml(raw, text, path, "teams", TeamsError)
+    seen: dict[str, str] = {}
+    for team_name, spec in raw["teams"].items():
+        entries = [(spec["orchestrator"], ["teams", team_name, "orchestrator"])]
+        entries += [(m["name"], ["teams", team_name, "members", i, "name"])
+                    for i, m in enumerate(spec.get("members") or [])]
+        for name, where in entries:
+            if name in seen:
+                raise TeamsError(f"{path}:{line_of(text, where) or 1}: agent {name!r} is already in team "
+                                 f"{seen[name]!r}; an agent belongs to exactly one team, remove one of them")
+            seen[name] = team_name
     return raw
+
+
+def check_agents(root: Path | None = None) -> list[str]:
+    """Problems between teams.yaml and .claude/agents (see `agentfiles.check_agents`); [] when all agree."""
+    from .agentfiles import check_agents as check
+
+    return check(root)
 
 
 def load(root: Path | None = None) -> Organization:

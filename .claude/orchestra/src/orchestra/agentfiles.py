@@ -1,0 +1,245 @@
+"""Agent and slash-command definition files: frontmatter parsing and the checks run by `orchestra teams
+check` and `orchestra doctor` (Claude Code 2.1.328's rules, and agreement with teams.yaml)."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import paths
+
+# Tool names a 2.1.328 agent's `tools` may list: the native Linux/macOS tool set (API request with
+# ENABLE_TOOL_SEARCH=false), the legacy `Task` alias, the tools only a main thread or plan mode has,
+# PowerShell (Windows) and the ones `--tools` can bring back (Grep, Glob).
+CLAUDE_TOOLS = frozenset({
+    "Agent", "Task", "Bash", "Read", "Edit", "Write", "NotebookEdit", "WebFetch", "WebSearch", "Skill",
+    "TaskCreate", "TaskGet", "TaskList", "TaskUpdate", "TaskStop", "SendMessage", "ListAgents", "Monitor",
+    "Workflow", "CronCreate", "CronDelete", "CronList", "ScheduleWakeup", "EnterWorktree", "ExitWorktree",
+    "ToolSearch", "ReportFindings", "AskUserQuestion", "ExitPlanMode", "EnterPlanMode", "TodoWrite",
+    "PowerShell", "Grep", "Glob",
+})
+SPAWN_TOOLS = frozenset({"Agent", "Task"})
+MCP_PREFIX = "mcp__orchestra__"
+# The MCP server's tool contract (ARCHITECTURE.md §3); callers holding the live list pass it instead.
+MCP_TOOLS = frozenset({
+    "get_state", "list_tasks", "get_task", "update_task", "delegate_task", "send_message", "ask", "answer",
+    "inbox", "ack", "handoff", "sprint_status", "plan_sprint", "assign_worktree", "release_worktree",
+    "report_status",
+})
+MODEL_ALIASES = frozenset({"sonnet", "opus", "haiku", "fable", "inherit"})
+FULL_MODEL_ID = re.compile(r"^claude-[a-z0-9][a-z0-9.-]*$")
+AGENT_KEYS = frozenset({
+    "name", "description", "tools", "disallowedTools", "model", "effort", "permissionMode", "mcpServers",
+    "hooks", "maxTurns", "autoCompactWindow", "skills", "initialPrompt", "memory", "background",
+    "omitClaudeMd", "isolation", "color", "observer", "observerMessage", "observeSubagents",
+    "observeToolResults", "experimental",
+})
+AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# Every description is in the first request of every session: one sentence, and short.
+DESCRIPTION_MAX = 160
+BANG_LINE = re.compile(r"(?:^|(?<=\s))!`([^`]+)`", re.M)
+BANG_BLOCK = re.compile(r"^```!\n(.*?)^```", re.M | re.S)
+
+
+class FrontmatterError(ValueError):
+    """A definition file without frontmatter or with YAML Claude Code cannot parse; names file:line."""
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One markdown definition: its frontmatter mapping and the body below it."""
+
+    path: Path
+    meta: dict[str, Any]
+    body: str
+
+
+def read(path: Path) -> Definition:
+    import yaml
+
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip() != "---":
+        raise FrontmatterError(f"{path}:1: no frontmatter (a first line `---`); Claude Code skips the file")
+    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() == "---"), None)
+    if end is None:
+        raise FrontmatterError(f"{path}:1: frontmatter is not closed by a `---` line")
+    try:
+        meta = yaml.safe_load("".join(lines[1:end])) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        raise FrontmatterError(f"{path}:{line}: frontmatter is not valid YAML ({getattr(exc, 'problem', exc)}); "
+                               "Claude Code would drop every field but the file name") from None
+    if not isinstance(meta, dict):
+        raise FrontmatterError(f"{path}:2: frontmatter must be a mapping of keys to values")
+    return Definition(path, meta, "".join(lines[end + 1:]))
+
+
+def tool_names(value: Any) -> list[str]:
+    """`tools` as Claude Code reads it: a comma/space string or a list; `Bash(git *)` -> `Bash`."""
+    entries = re.findall(r"[^\s,(]+(?:\([^)]*\))?", value) if isinstance(value, str) else list(value or [])
+    return [str(e).split("(", 1)[0].strip() for e in entries]
+
+
+def tool_problems(tools: Any, mcp_tools: Iterable[str] = MCP_TOOLS) -> list[str]:
+    """Names in an agent's `tools` that 2.1.328 or the orchestra MCP server does not provide."""
+    if not isinstance(tools, str | list) or (isinstance(tools, list) and not all(isinstance(t, str) for t in tools)):
+        return ["tools: must be a comma-separated string or a list of tool names"]
+    exposed, out = set(mcp_tools), []
+    for name in tool_names(tools):
+        if name.startswith(MCP_PREFIX):
+            tool = name[len(MCP_PREFIX):]
+            if tool != "*" and tool not in exposed:
+                out.append(f"tools: {name} is not a tool of the orchestra MCP server ({', '.join(sorted(exposed))})")
+        elif not name.startswith("mcp__") and name not in CLAUDE_TOOLS:
+            out.append(f"tools: {name!r} is not a Claude Code 2.1.328 tool")
+    return out
+
+
+def model_problem(model: Any) -> str | None:
+    if isinstance(model, str) and (model in MODEL_ALIASES or FULL_MODEL_ID.match(model)):
+        return None
+    return f"model: {model!r} is not sonnet, opus, haiku, fable, inherit or a full claude-... model id"
+
+
+def description_problem(description: Any) -> str | None:
+    if not isinstance(description, str) or not description.strip():
+        return "description: missing; Claude Code skips an agent without one (it says when to delegate)"
+    text = " ".join(description.split())
+    if not re.fullmatch(r"[^.!?]+(?:[.!?](?!\s)[^.!?]*)*[.!?]", text):
+        return "description: write exactly one sentence ending with a full stop"
+    if len(text) > DESCRIPTION_MAX:
+        return f"description: {len(text)} characters; keep it under {DESCRIPTION_MAX}, it is in every session's context"
+    return None
+
+
+def agent_problems(definition: Definition, mcp_tools: Iterable[str] = MCP_TOOLS) -> list[str]:
+    """Frontmatter problems of one agent file, each prefixed with the file."""
+    meta, path = definition.meta, definition.path
+    found = []
+    name = meta.get("name")
+    if not isinstance(name, str) or not AGENT_NAME.match(name):
+        found.append(f"name: {name!r} must be lowercase letters, digits and hyphens")
+    elif name != path.stem:
+        found.append(f"name: {name!r} differs from the file name {path.stem!r}; rename one of them")
+    found += [p for p in [description_problem(meta.get("description"))] if p]
+    if "tools" in meta:
+        found += tool_problems(meta["tools"], mcp_tools)
+    if "model" in meta and (problem := model_problem(meta["model"])):
+        found.append(problem)
+    found += [f"{key}: not an agent frontmatter key in Claude Code 2.1.328 (it is ignored)"
+              for key in meta if key not in AGENT_KEYS]
+    return [f"{path}: {p}" for p in found]
+
+
+def agent_files(root: Path | None = None) -> list[Path]:
+    return sorted((paths.claude_dir(root) / "agents").rglob("*.md"))
+
+
+def command_files(root: Path | None = None) -> list[Path]:
+    return sorted((paths.claude_dir(root) / "commands").rglob("*.md"))
+
+
+def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS) -> list[str]:
+    """Agent files against 2.1.328's frontmatter rules and teams.yaml, both ways. [] when all agree."""
+    from .teams import TeamsError, build, load_raw, teams_file
+
+    problems: list[str] = []
+    try:
+        org = build(load_raw(teams_file(root)))
+    except TeamsError as exc:
+        return [str(exc)]
+    agents_dir = paths.claude_dir(root) / "agents"
+    by_name: dict[str, Path] = {}
+    for path in agent_files(root):
+        try:
+            definition = read(path)
+        except FrontmatterError as exc:
+            problems.append(str(exc))
+            continue
+        problems += agent_problems(definition, mcp_tools)
+        name = definition.meta.get("name")
+        if not isinstance(name, str):
+            continue
+        if name in by_name:
+            problems.append(f"{path}: agent {name!r} is also defined in {by_name[name]}; Claude Code loads only one")
+            continue
+        by_name[name] = path
+        member = org.member(name)
+        if member is None:
+            problems.append(f"{path}: agent {name!r} is not in teams.yaml; add it to a team or delete the file")
+            continue
+        folder = path.parent.relative_to(agents_dir).parts
+        if folder and folder[0] in org.teams and folder[0] != member.team:
+            problems.append(f"{path}: teams.yaml puts {name!r} in team {member.team!r}; move the file to "
+                            f"agents/{member.team}/")
+        spawns = SPAWN_TOOLS & set(tool_names(definition.meta.get("tools", "")))
+        if spawns and member.role != "orchestrator":
+            problems.append(f"{path}: tools: only orchestrators may list Agent; {name!r} is a {member.role}")
+        if "tools" in definition.meta and not spawns and member.role == "orchestrator":
+            problems.append(f"{path}: tools: orchestrator {name!r} needs Agent to delegate")
+    for name, member in sorted(org.agents.items()):
+        if name not in by_name:
+            problems.append(f"{teams_file(root)}: {member.team} {member.role} {name!r} has no agent file "
+                            f"(expected .claude/agents/{member.team}/{name}.md)")
+    return problems
+
+
+def bang_commands(body: str) -> list[str]:
+    """Shell commands a command body runs before the prompt is sent (`` !`cmd` `` and ```! blocks)."""
+    found = [m.group(1).strip() for m in BANG_LINE.finditer(body)]
+    for block in BANG_BLOCK.findall(body):
+        found += [line.strip() for line in block.splitlines() if line.strip()]
+    return found
+
+
+def bash_rules(allowed_tools: Any) -> list[str]:
+    entries = re.findall(r"[^\s,(]+(?:\([^)]*\))?", allowed_tools) if isinstance(allowed_tools, str) else (
+        list(allowed_tools or []))
+    return [e[5:-1] for e in map(str, entries) if e.startswith("Bash(") and e.endswith(")")]
+
+
+def bash_allowed(command: str, rules: Iterable[str]) -> bool:
+    """Whether a `Bash(rule)` approves `command`: `prefix:*` and `prefix *` match the prefix and any
+    arguments, other globs match the whole command, anything else must be equal. Compound commands
+    (`;`, `&&`, `|`) are never counted as approved here: keep one command per `!` line."""
+    if re.search(r"[;&|`]|\$\(", command):
+        return False
+    for rule in rules:
+        prefix = rule[:-2] if rule.endswith(":*") else rule[:-2] if rule.endswith(" *") else None
+        if prefix is not None and (command == prefix or command.startswith(prefix + " ")):
+            return True
+        if prefix is None and ("*" in rule and fnmatch.fnmatchcase(command, rule) or command == rule):
+            return True
+    return False
+
+
+def command_problems(definition: Definition) -> list[str]:
+    """Frontmatter problems of one slash command, and `!` commands its `allowed-tools` does not approve."""
+    meta, found = definition.meta, []
+    description = meta.get("description")
+    if not isinstance(description, str) or not description.strip():
+        found.append("description: missing; it is what `/` shows next to the command")
+    allowed = meta.get("allowed-tools", "")
+    if not isinstance(allowed, str | list):
+        found.append("allowed-tools: must be a string or a list of tool rules")
+        allowed = ""
+    rules = bash_rules(allowed)
+    found += [f"!`{cmd}` is not pre-approved by allowed-tools (a Bash(...) rule); it would abort the command"
+              for cmd in bang_commands(definition.body) if not bash_allowed(cmd, rules)]
+    return [f"{definition.path}: {p}" for p in found]
+
+
+def check_commands(root: Path | None = None) -> list[str]:
+    problems: list[str] = []
+    for path in command_files(root):
+        try:
+            problems += command_problems(read(path))
+        except FrontmatterError as exc:
+            problems.append(str(exc))
+    return problems
