@@ -3,56 +3,54 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
 from typing import Any
 
 from . import MISSING
-from .document import EVENTS_PATH, Address, assign, check_settable, dig, parse_path, remove
-from .errors import PathError, StateError
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def make_event(event_id: int, type: str, data: dict[str, Any] | None, refs: dict[str, Any]) -> dict[str, Any]:
-    if not isinstance(type, str) or not type:
-        raise StateError("event type: expected a non-empty string")
-    unknown = set(refs) - {"session_id", "agent_id", "task_id", "ts"}
-    if unknown:
-        raise StateError(f"event {type}: unknown reference field(s) {', '.join(sorted(unknown))}")
-    return {
-        "id": event_id,
-        "ts": refs.get("ts") or now_iso(),
-        "type": type,
-        "session_id": refs.get("session_id"),
-        "agent_id": refs.get("agent_id"),
-        "task_id": refs.get("task_id"),
-        "data": data or {},
-    }
-
-
-def missing(path: str) -> StateError:
-    return PathError(f"nothing stored at {path!r}")
+from .document import (
+    EVENTS_PATH,
+    assign,
+    dig,
+    empty_value,
+    filled,
+    missing,
+    normalized,
+    parse_path,
+    remove,
+)
+from .errors import StateError
+from .events import check_read, make_event
+from .rules import check_criteria, check_deletable, check_settable, matches, merged
 
 
 class DocTx:
-    def __init__(self, doc: dict[str, Any]) -> None:
+    """A transaction over one whole document; `dirty` tells the backend whether to write it back."""
+
+    def __init__(self, doc: dict[str, Any], readonly: bool = False) -> None:
         self.doc = doc
+        self.readonly = readonly
         self.dirty = False
 
     def _holder(self, collection: str) -> dict[str, Any]:
-        holder = self.doc
+        holder: Any = self.doc
         for key in collection.split("."):
-            holder = holder.setdefault(key, {})
+            holder = holder.get(key, {}) if isinstance(holder, dict) else {}
         return holder
+
+    def _check_writable(self) -> None:
+        if self.readonly:
+            raise StateError("write attempted inside a read-only snapshot; use store.transaction()")
 
     def get(self, path: str, default: Any = MISSING) -> Any:
         addr = parse_path(path)
         try:
             if addr.path == "":
-                return copy.deepcopy(self.doc)
-            value = dig(self.doc, tuple(path.split(".")), path)
+                return normalized(copy.deepcopy(self.doc))
+            if addr.is_collection:
+                return self.items(addr.path)
+            if addr.collection:
+                value = dig(self.doc, tuple(path.split(".")), path)
+            else:
+                value = dig(filled(addr.top, self.doc.get(addr.top, empty_value(addr.top))), addr.rest, path)
             return copy.deepcopy(value)
         except KeyError:
             if default is MISSING:
@@ -60,59 +58,77 @@ class DocTx:
             return default
 
     def set(self, path: str, value: Any) -> None:
+        self._check_writable()
         addr = parse_path(path)
-        value = copy.deepcopy(check_settable(addr, value))
+        value = check_settable(addr, value)
         segments = tuple(path.split("."))
         if addr.entity_id is not None and addr.rest:
-            entity = self._holder(addr.collection).get(addr.entity_id)
-            entity = assign(entity if entity is not None else {"id": addr.entity_id}, addr.rest, value, path)
-            self._holder(addr.collection)[addr.entity_id] = entity
+            holder = self.doc.setdefault(addr.top, {})
+            for key in addr.collection.split(".")[1:]:
+                holder = holder.setdefault(key, {})
+            entity = holder.get(addr.entity_id)
+            holder[addr.entity_id] = assign(entity if entity is not None else {"id": addr.entity_id},
+                                            addr.rest, value, path)
+        elif addr.path == "observability":
+            self.doc["observability"] = {**value, "events": self.doc.get("observability", {}).get("events", [])}
         else:
             assign(self.doc, segments, value, path)
+        self.doc[addr.top] = filled(addr.top, self.doc[addr.top])
         self.dirty = True
 
     def delete(self, path: str) -> None:
+        self._check_writable()
         addr = parse_path(path)
-        _check_deletable(addr)
-        try:
-            remove(self.doc, tuple(path.split(".")), path)
-        except KeyError:
-            raise missing(path) from None
+        check_deletable(addr)
+        if addr.is_collection or (addr.collection is None and not addr.rest):
+            self._reset(addr.path)
+        else:
+            try:
+                remove(self.doc, tuple(path.split(".")), path)
+            except KeyError:
+                raise missing(path) from None
         self.dirty = True
+
+    def _reset(self, path: str) -> None:
+        parent, _, leaf = path.rpartition(".")
+        holder = self._holder(parent) if parent else self.doc
+        holder[leaf] = empty_value(leaf) if not parent else {}
 
     def update(self, path: str, fields: dict[str, Any]) -> dict[str, Any]:
-        current = self.get(path, None) or {}
-        if not isinstance(current, dict):
-            raise StateError(f"{path}: cannot merge fields into a {type(current).__name__}")
-        merged = {**current, **fields}
-        self.set(path, merged)
-        return merged
+        self._check_writable()
+        value = merged(path, self.get(path, None), fields)
+        self.set(path, value)
+        return self.get(path)
 
     def items(self, collection: str) -> dict[str, dict[str, Any]]:
-        addr = parse_path(collection)
-        if not addr.is_collection:
-            raise PathError(f"{collection!r} is not a collection")
-        return copy.deepcopy(self._holder(collection))
+        check_criteria(collection, {})
+        return copy.deepcopy(dict(sorted(self._holder(collection).items())))
 
     def find(self, collection: str, **equals: Any) -> list[dict[str, Any]]:
-        return [e for e in self.items(collection).values() if all(e.get(k) == v for k, v in equals.items())]
+        check_criteria(collection, equals)
+        return [copy.deepcopy(entity) for _, entity in sorted(self._holder(collection).items())
+                if matches(entity, equals)]
+
+    def _events(self) -> list[dict[str, Any]]:
+        return self.doc.get("observability", {}).get("events", [])
 
     def append_event(self, type: str, data: dict[str, Any] | None = None, **refs: Any) -> int:
-        events = self.doc.setdefault("observability", {}).setdefault("events", [])
-        next_id = (events[-1]["id"] + 1) if events else 1
-        event = make_event(next_id, type, data, refs)
-        events.append(event)
+        self._check_writable()
+        events = self._events()
+        event = make_event((events[-1]["id"] + 1) if events else 1, type, data, refs)
+        self.doc.setdefault("observability", empty_value("observability")).setdefault("events", []).append(event)
         self.dirty = True
-        return next_id
+        return event["id"]
 
-    def events_after(self, after: int = 0, limit: int = 1000, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-        events = self.doc.get("observability", {}).get("events", [])
-        out = [e for e in events if e["id"] > after and (not types or e["type"] in types)]
-        return copy.deepcopy(out[:limit])
+    def events_after(self, after: int = 0, limit: int | None = 1000, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        after, limit, types = check_read(after, limit, types)
+        out = []
+        for event in self._events():
+            if event["id"] > after and (not types or event["type"] in types):
+                if limit is not None and len(out) >= limit:
+                    break
+                out.append(copy.deepcopy(event))
+        return out
 
 
-def _check_deletable(addr: Address) -> None:
-    if addr.path == "" or addr.top == "schema_version" or addr.path.startswith(EVENTS_PATH):
-        raise PathError(f"invalid path {addr.path!r}: cannot be deleted")
-    if addr.entity_id is not None and addr.rest == ("id",):
-        raise PathError(f"invalid path {addr.path!r}: an entity's id cannot be deleted")
+__all__ = ["DocTx", "EVENTS_PATH"]

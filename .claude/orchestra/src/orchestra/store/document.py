@@ -1,12 +1,16 @@
-"""The state document's shape: top-level keys, id-keyed collections, dotted-path addressing, migrations."""
+"""The state document's shape: top-level keys, id-keyed collections, dotted-path addressing, migrations.
+
+Every backend stores and exports this one shape (`normalized`), whatever it keeps on disk.
+"""
 
 from __future__ import annotations
 
-import json
-import math
+import copy
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from .errors import PathError, StateError
 
 SCHEMA_VERSION = 1
 
@@ -40,7 +44,7 @@ TOP_LEVEL: tuple[str, ...] = (
 )
 EVENTS_PATH = "observability.events"
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9_\-:@/+]+$")
+_SEGMENT = re.compile(r"[A-Za-z0-9_\-:@/+]+")
 
 
 @dataclass(frozen=True)
@@ -57,23 +61,27 @@ class Address:
     def is_collection(self) -> bool:
         return self.collection is not None and self.entity_id is None
 
+    @property
+    def is_events(self) -> bool:
+        return self.path == EVENTS_PATH or self.path.startswith(EVENTS_PATH + ".")
+
 
 def parse_path(path: str) -> Address:
     if not isinstance(path, str):
-        raise _path_error(str(path), "a path must be a string")
+        raise path_error(str(path), "a path must be a string")
     if path == "":
         return Address(path="", top="")
     segments = path.split(".")
     for segment in segments:
         if not segment:
-            raise _path_error(path, "empty segment (two dots, or a dot at an end)")
-        if not _SEGMENT.match(segment):
-            raise _path_error(path, f"segment {segment!r} has characters other than letters, digits, _ - : @ / +")
+            raise path_error(path, "empty segment (two dots, or a dot at an end)")
+        if not _SEGMENT.fullmatch(segment):
+            raise path_error(path, f"segment {segment!r} has characters other than letters, digits, _ - : @ / +")
     top = segments[0]
     if top not in TOP_LEVEL:
-        raise _path_error(path, f"unknown key {top!r}; known keys: {', '.join(TOP_LEVEL)}")
+        raise path_error(path, f"unknown key {top!r}; known keys: {', '.join(TOP_LEVEL)}")
     if path == EVENTS_PATH or path.startswith(EVENTS_PATH + "."):
-        return Address(path=path, top=top)
+        return Address(path=path, top=top, rest=tuple(segments[1:]))
     for collection in COLLECTIONS:
         depth = collection.count(".") + 1
         if tuple(segments[:depth]) == tuple(collection.split(".")):
@@ -82,22 +90,17 @@ def parse_path(path: str) -> Address:
     return Address(path=path, top=top, rest=tuple(segments[1:]))
 
 
+def path_error(path: str, why: str) -> PathError:
+    return PathError(f"invalid path {path!r}: {why}")
+
+
+def missing(path: str) -> PathError:
+    return PathError(f"nothing stored at {path!r}")
+
+
 def collections_under(prefix: str) -> list[str]:
     """Collections stored below a singleton prefix, e.g. 'communication' -> its messages and deliveries."""
     return [c for c in COLLECTIONS if c.startswith(prefix + ".")]
-
-
-def check_json(path: str, value: Any) -> Any:
-    """Reject values that are not plain JSON (NaN, sets, objects) with the path named."""
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        from .errors import StateError
-
-        raise StateError(f"{path or '<root>'}: value is not plain JSON ({exc})") from None
-    if isinstance(value, float) and not math.isfinite(value):  # pragma: no cover - caught above
-        raise ValueError(path)
-    return value
 
 
 def dig(value: Any, rest: tuple[str, ...], path: str) -> Any:
@@ -112,13 +115,16 @@ def dig(value: Any, rest: tuple[str, ...], path: str) -> Any:
 
 
 def assign(container: Any, rest: tuple[str, ...], value: Any, path: str) -> Any:
-    """Return `container` with `value` placed at `rest`, creating objects on the way."""
+    """Return `container` with `value` placed at `rest`, creating objects on the way.
+
+    Nothing is changed unless the whole assignment succeeds (the parent is written after the child).
+    """
     if not rest:
         return value
     if container is None:
         container = {}
     if not isinstance(container, dict):
-        raise _path_error(path, f"cannot set {rest[0]!r} inside a {type(container).__name__}")
+        raise path_error(path, f"cannot set {rest[0]!r} inside a {type(container).__name__}")
     container[rest[0]] = assign(container.get(rest[0]), rest[1:], value, path)
     return container
 
@@ -130,25 +136,49 @@ def remove(container: Any, rest: tuple[str, ...], path: str) -> None:
     del parent[rest[-1]]
 
 
-def empty_document() -> dict[str, Any]:
-    doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
-    for key in TOP_LEVEL[1:]:
-        doc[key] = {}
-    doc["communication"] = {"messages": {}, "deliveries": {}}
-    doc["observability"] = {"events": [], "metrics": {}}
-    return doc
+def empty_value(top: str) -> Any:
+    """What a top-level key holds when nothing was stored there."""
+    if top == "schema_version":
+        return SCHEMA_VERSION
+    if top == "observability":
+        return {"events": [], "metrics": {}}
+    return {leaf.split(".", 1)[1]: {} for leaf in collections_under(top)}
 
+
+def empty_document() -> dict[str, Any]:
+    return {key: empty_value(key) for key in TOP_LEVEL}
+
+
+def filled(top: str, value: Any) -> Any:
+    """A top-level object with its always-present parts (nested collections, events, metrics) first."""
+    if top == "schema_version" or not isinstance(value, dict):
+        return value
+    defaults = empty_value(top)
+    return {**defaults, **value} if defaults else value
+
+
+def normalized(doc: dict[str, Any]) -> dict[str, Any]:
+    """The export shape: every top-level key in order, parts filled in, collections ordered by id."""
+    out: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+    for top in TOP_LEVEL[1:]:
+        value = filled(top, doc.get(top, empty_value(top)))
+        if top in COLLECTIONS:
+            value = dict(sorted(value.items()))
+        for collection in collections_under(top):
+            leaf = collection.split(".", 1)[1]
+            value[leaf] = dict(sorted(value[leaf].items()))
+        out[top] = value
+    return out
+
+
+# -- migrations -----------------------------------------------------------------------------------
 
 def migrate(doc: dict[str, Any]) -> dict[str, Any]:
-    """Bring an older document forward to SCHEMA_VERSION, one step at a time."""
+    """Bring an older document forward to SCHEMA_VERSION, one step at a time (the input is not changed)."""
     version = doc.get("schema_version", 0)
-    if not isinstance(version, int) or version < 0:
-        from .errors import StateError
-
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         raise StateError(f"schema_version: expected a non-negative integer, got {version!r}")
     if version > SCHEMA_VERSION:
-        from .errors import StateError
-
         raise StateError(
             f"schema_version {version} is newer than this Orchestra understands ({SCHEMA_VERSION}); upgrade the pack"
         )
@@ -160,69 +190,44 @@ def migrate(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
-    """The seed's file kept some collections as lists of objects with an `id`; key them by id."""
-    out = empty_document()
-    for key, value in doc.items():
-        if key in ("communication", "observability") and isinstance(value, dict):
-            out[key].update(value)
-        elif key in TOP_LEVEL:
-            out[key] = value
+    """Version 0 is the seed's file store document (no `schema_version` key).
+
+    It had the same top-level keys, but kept the id-keyed collections as lists of objects that
+    carry an `id` (`"tasks": [{"id": "task-1", ...}]`, `"communication": {"messages": [...]}`),
+    and its events had no ids (`"observability": {"events": [{"type": ..., "ts": ...}]}`).
+    Lists are keyed by id and events numbered in file order. Anything that cannot be carried
+    forward (an unknown key, an entry without an id, two entries with one id) is refused, so no
+    data is silently dropped.
+    """
+    unknown = sorted(set(doc) - set(TOP_LEVEL))
+    if unknown:
+        raise StateError(
+            f"schema_version 0 document: unknown top-level key(s) {', '.join(unknown)}; "
+            f"move them under 'organization' or remove them (known: {', '.join(TOP_LEVEL)})"
+        )
+    out = copy.deepcopy({k: v for k, v in doc.items() if k != "schema_version"})
     for collection in COLLECTIONS:
         parent, _, leaf = collection.rpartition(".")
-        holder = out[parent] if parent else out
-        items = holder.get(leaf)
-        if isinstance(items, list):
-            holder[leaf] = {str(item["id"]): item for item in items if isinstance(item, dict) and "id" in item}
-        elif items is None:
-            holder[leaf] = {}
-    events = out["observability"].get("events", [])
-    out["observability"]["events"] = [
-        {**event, "id": event.get("id", i + 1)} for i, event in enumerate(events) if isinstance(event, dict)
-    ]
+        holder = out.get(parent) if parent else out
+        if not isinstance(holder, dict) or not isinstance(holder.get(leaf), list):
+            continue
+        keyed: dict[str, Any] = {}
+        for i, item in enumerate(holder[leaf]):
+            where = f"{collection}[{i}]"
+            if not isinstance(item, dict) or item.get("id") in (None, ""):
+                raise StateError(f"schema_version 0 document: {where} has no id; give it one or remove it")
+            key = str(item["id"])
+            if key in keyed:
+                raise StateError(f"schema_version 0 document: {where}: duplicate id {key!r}")
+            keyed[key] = {**item, "id": key}
+        holder[leaf] = keyed
+    observability = out.get("observability")
+    if isinstance(observability, dict) and isinstance(observability.get("events"), list):
+        observability["events"] = [
+            {**event, "id": event.get("id", i + 1)} if isinstance(event, dict) else event
+            for i, event in enumerate(observability["events"])
+        ]
     return out
 
 
 _MIGRATIONS = {0: _v0_to_v1}
-
-
-def _path_error(path: str, why: str):
-    from .errors import PathError
-
-    return PathError(f"invalid path {path!r}: {why}")
-
-
-def check_settable(addr: Address, value: Any) -> Any:
-    """Validate a value about to be written at `addr`; return the value to store."""
-    from .errors import PathError, StateError
-
-    check_json(addr.path, value)
-    if addr.path == "":
-        raise PathError("invalid path '': set a key below the root, or use `state import` for a whole document")
-    if addr.top == "schema_version":
-        raise PathError("schema_version is managed by migrations and cannot be set")
-    if addr.path == EVENTS_PATH or addr.path.startswith(EVENTS_PATH + "."):
-        raise PathError(f"{addr.path}: events are append-only; append an event instead")
-    if addr.is_collection:
-        if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-            raise StateError(f"{addr.path}: expected an object mapping ids to objects")
-        for entity_id, entity in value.items():
-            parse_path(f"{addr.collection}.{entity_id}")
-            _check_id(f"{addr.path}.{entity_id}", entity_id, entity)
-        return {k: {**v, "id": k} for k, v in value.items()}
-    if addr.entity_id is not None and not addr.rest:
-        if not isinstance(value, dict):
-            raise StateError(f"{addr.path}: expected an object, got {type(value).__name__}")
-        _check_id(addr.path, addr.entity_id, value)
-        return {**value, "id": addr.entity_id}
-    if addr.entity_id is not None and addr.rest == ("id",) and value != addr.entity_id:
-        raise StateError(f"{addr.path}: an entity's id is its key ({addr.entity_id!r}) and cannot change")
-    if addr.collection is None and not addr.rest and not isinstance(value, dict):
-        raise StateError(f"{addr.path}: expected an object, got {type(value).__name__}")
-    return value
-
-
-def _check_id(path: str, entity_id: str, entity: dict[str, Any]) -> None:
-    from .errors import StateError
-
-    if "id" in entity and entity["id"] != entity_id:
-        raise StateError(f"{path}: field id {entity['id']!r} does not match its key {entity_id!r}")

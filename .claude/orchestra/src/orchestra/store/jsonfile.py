@@ -1,4 +1,9 @@
-"""The seed's file store: one JSON document, a sibling .lock with a finite timeout, atomic replace."""
+"""The seed's file store: one JSON document, a sibling .lock with a finite timeout, atomic replace.
+
+Writers hold the lock for read-modify-write; readers need no lock because the file is only ever
+replaced whole. A file that does not parse is moved aside (`<name>.corrupt-<timestamp>`) and
+reported, never overwritten or silently reset.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +20,7 @@ from filelock import FileLock, Timeout
 from .. import atomic
 from . import StoreBase
 from .doc_tx import DocTx
-from .document import empty_document, migrate
+from .document import COLLECTIONS, TOP_LEVEL, empty_document, filled, migrate, normalized
 from .errors import BusyError, CorruptStateError, StateError
 
 LOCK_TIMEOUT_S = 30.0
@@ -27,8 +32,10 @@ class JsonFileStore(StoreBase):
         self.url = f"json://{self.path}"
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+        self._open_tx = False
 
-    def _read(self) -> dict[str, Any]:
+    # -- reading ---------------------------------------------------------------------------------
+    def _read(self, locked: bool) -> dict[str, Any]:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -36,54 +43,109 @@ class JsonFileStore(StoreBase):
         try:
             doc = json.loads(raw)
             if not isinstance(doc, dict):
-                raise ValueError("top level is not an object")
-        except (ValueError, UnicodeDecodeError) as exc:
-            aside = self._quarantine()
-            raise CorruptStateError(
-                f"{self.path}: state file is not a valid JSON object ({exc}); "
-                f"moved aside to {aside.name} — restore it or run `orchestra init` to start fresh"
-            ) from None
-        return migrate(doc)
+                raise ValueError(f"the top level is a JSON {type(doc).__name__}, not an object")
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            return self._corrupt(raw, exc, locked)
+        doc = migrate(doc)
+        _check_shape(self.path, doc)
+        return {top: filled(top, doc[top]) if top in doc else value for top, value in empty_document().items()}
 
-    def _quarantine(self) -> Path:
+    def _corrupt(self, raw: bytes, exc: Exception, locked: bool) -> dict[str, Any]:
+        """Move an unparseable file aside (under the lock, and only if it is still the same file)."""
+        if not locked:
+            with self._locked():
+                return self._read(locked=True)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{os.getpid()}")
         os.replace(self.path, aside)
-        return aside
+        raise CorruptStateError(
+            f"{self.path}: state file is not a valid JSON object ({_first_line(exc)}); "
+            f"moved aside to {aside.name} — restore it with `orchestra state import`, or carry on with empty state"
+        ) from None
 
+    # -- transactions ----------------------------------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator[DocTx]:
+    def _locked(self) -> Iterator[None]:
         try:
             self._lock.acquire()
         except Timeout:
             raise BusyError(f"{self.path}: still locked by another writer after {self._lock.timeout:.0f}s") from None
         try:
-            tx = DocTx(self._read())
-            yield tx
-            if tx.dirty:
-                data = json.dumps(tx.doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-                atomic.write_bytes(self.path, data, mode=0o600)
+            yield
         finally:
             self._lock.release()
 
     @contextmanager
+    def _one_at_a_time(self) -> Iterator[None]:
+        if self._open_tx:
+            raise StateError(f"{self.path}: a transaction is already open on this store; use its tx")
+        self._open_tx = True
+        try:
+            yield
+        finally:
+            self._open_tx = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[DocTx]:
+        with self._one_at_a_time(), self._locked():
+            tx = DocTx(self._read(locked=True))
+            yield tx
+            if tx.dirty:
+                self._write(tx.doc)
+
+    @contextmanager
     def snapshot(self) -> Iterator[DocTx]:
-        # Writers replace the file atomically, so an unlocked read always sees a whole document.
-        yield DocTx(self._read())
+        with self._one_at_a_time():
+            yield DocTx(self._read(locked=False), readonly=True)
+
+    def _write(self, doc: dict[str, Any]) -> None:
+        data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self._remove_stale_temp_files()
+        atomic.write_bytes(self.path, data, mode=0o600)
+
+    def _remove_stale_temp_files(self) -> None:
+        # Only the lock holder writes, so any temp file of ours is left over from a killed writer.
+        prefix = f".{self.path.name}."
+        for entry in os.scandir(self.path.parent):
+            if entry.name.startswith(prefix) and entry.name.endswith(".tmp"):
+                with suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+
+    def export(self) -> dict[str, Any]:
+        with self.snapshot() as tx:
+            return normalized(tx.doc)
 
     def import_document(self, doc: dict[str, Any]) -> None:
-        if not isinstance(doc, dict):
-            raise StateError("import: expected a JSON object")
-        doc = migrate(dict(doc))
+        from .import_check import checked_document
+
+        checked = checked_document(doc)
         with self.transaction() as tx:
-            tx.doc = _validated_copy(doc)
+            tx.doc = checked
             tx.dirty = True
 
     def close(self) -> None:
         pass
 
 
-def _validated_copy(doc: dict[str, Any]) -> dict[str, Any]:
-    from .import_check import checked_document
+def _check_shape(path: Path, doc: dict[str, Any]) -> None:
+    """A file that parses but was edited into the wrong shape is reported, not guessed at."""
+    unknown = set(doc) - set(TOP_LEVEL)
+    bad = sorted(unknown) + [k for k in TOP_LEVEL[1:] if k in doc and not isinstance(doc[k], dict)]
+    for collection in COLLECTIONS:
+        parent, _, leaf = collection.rpartition(".")
+        holder = doc.get(parent) if parent else doc
+        value = holder.get(leaf, {}) if isinstance(holder, dict) else {}
+        if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+            bad.append(collection)
+    events = doc.get("observability", {}).get("events", []) if isinstance(doc.get("observability"), dict) else []
+    if not isinstance(events, list) or not all(isinstance(e, dict) and isinstance(e.get("id"), int) for e in events):
+        bad.append("observability.events")
+    if bad:
+        raise StateError(
+            f"{path}: state file has the wrong shape at {', '.join(dict.fromkeys(bad))}; fix those keys by hand "
+            "or replace the file with `orchestra state import` of a good export"
+        )
 
-    return checked_document(doc)
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__

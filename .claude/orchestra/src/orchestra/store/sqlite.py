@@ -1,7 +1,8 @@
 """Default backend: SQLite in WAL mode, one row per entity, an append-only events table.
 
 Writes run under BEGIN IMMEDIATE with a busy timeout, so concurrent hook processes serialise
-instead of losing updates; no write ever rewrites the whole document.
+instead of losing updates; no write ever rewrites the whole document. A database file SQLite
+cannot read is moved aside (`<name>.corrupt-<timestamp>`) and reported, never silently reset.
 """
 
 from __future__ import annotations
@@ -11,25 +12,27 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from . import MISSING, StoreBase
-from .doc_tx import make_event, missing
 from .document import (
     COLLECTIONS,
     SCHEMA_VERSION,
-    Address,
+    TOP_LEVEL,
     assign,
-    check_settable,
     collections_under,
     dig,
-    empty_document,
+    filled,
+    missing,
+    normalized,
     parse_path,
     remove,
 )
-from .errors import BusyError, CorruptStateError, PathError, StateError
+from .errors import BusyError, CorruptStateError, StateError
+from .events import check_read, make_event
+from .rules import check_criteria, check_deletable, check_settable, merged
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -45,20 +48,21 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_type ON events (type, id);
 """
 
+# Messages of sqlite3.DatabaseError that mean the file itself is damaged, not merely busy.
+_CORRUPT = ("not a database", "malformed", "file is encrypted", "database corrupt")
+
 
 class SqliteStore(StoreBase):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.url = f"sqlite://{self.path}"
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
+        self._open_tx = False
+        self.conn: sqlite3.Connection | None = None
+        with self._errors_reported():
             self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             self._ensure_schema()
-        except sqlite3.DatabaseError as exc:
-            if "not a database" in str(exc) or "malformed" in str(exc):
-                self._quarantine(exc)
-            raise StateError(f"{self.path}: cannot open state database ({exc})") from None
 
     def _ensure_schema(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -82,65 +86,106 @@ class SqliteStore(StoreBase):
             raise
         os.chmod(self.path, 0o600)
 
+    @contextmanager
+    def _errors_reported(self) -> Iterator[None]:
+        """Turn SQLite's errors into StateErrors that name the file; quarantine a damaged one."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if any(marker in str(exc) for marker in _CORRUPT):
+                self._quarantine(exc)
+            if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+                raise BusyError(f"{self.path}: database stayed locked for {BUSY_TIMEOUT_MS // 1000}s") from None
+            raise StateError(f"{self.path}: state database error ({exc})") from None
+
     def _quarantine(self, exc: Exception) -> None:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{os.getpid()}")
-        try:
-            self.conn.close()
-        except Exception:
-            pass
-        os.replace(self.path, aside)
-        for suffix in ("-wal", "-shm"):
-            side = Path(str(self.path) + suffix)
-            if side.exists():
-                os.replace(side, Path(str(aside) + suffix))
+        if self.conn is not None:
+            with suppress(sqlite3.Error):
+                self.conn.close()
+            self.conn = None
+        for suffix in ("", "-wal", "-shm"):
+            with suppress(FileNotFoundError):
+                os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
         raise CorruptStateError(
             f"{self.path}: state database is unreadable ({exc}); moved aside to {aside.name} — "
-            "restore it or run `orchestra init` to start fresh"
+            "restore it from a backup or `orchestra state import`, or carry on with empty state"
         ) from None
 
     def _begin(self, mode: str = "IMMEDIATE") -> None:
+        if self.conn is None:
+            raise StateError(f"{self.path}: the store is closed")
+        self.conn.execute(f"BEGIN {mode}")
+
+    @contextmanager
+    def _one_at_a_time(self) -> Iterator[None]:
+        if self._open_tx:
+            raise StateError(f"{self.path}: a transaction is already open on this store; use its tx")
+        self._open_tx = True
         try:
-            self.conn.execute(f"BEGIN {mode}")
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise BusyError(f"{self.path}: database stayed locked for {BUSY_TIMEOUT_MS // 1000}s") from None
-            raise
+            yield
+        finally:
+            self._open_tx = False
 
     @contextmanager
     def transaction(self) -> Iterator[SqliteTx]:
-        self._begin("IMMEDIATE")
-        try:
-            yield SqliteTx(self.conn)
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        with self._one_at_a_time():
+            with self._errors_reported():
+                self._begin("IMMEDIATE")
+            try:
+                yield SqliteTx(self.conn)
+            except BaseException:
+                self._rollback()
+                raise
+            with self._errors_reported():
+                try:
+                    self.conn.execute("COMMIT")
+                except BaseException:
+                    self._rollback()
+                    raise
 
     @contextmanager
     def snapshot(self) -> Iterator[SqliteTx]:
-        self._begin("DEFERRED")
-        try:
-            yield SqliteTx(self.conn, readonly=True)
-        finally:
+        with self._one_at_a_time():
+            with self._errors_reported():
+                self._begin("DEFERRED")
+            try:
+                yield SqliteTx(self.conn, readonly=True)
+            finally:
+                self._rollback()
+
+    def _rollback(self) -> None:
+        if self.conn is not None and self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 
+    def export(self) -> dict[str, Any]:
+        with self.snapshot() as tx, self._errors_reported():
+            return tx.export()
+
     def import_document(self, doc: dict[str, Any]) -> None:
-        from .document import migrate
         from .import_check import checked_document
 
-        if not isinstance(doc, dict):
-            raise StateError("import: expected a JSON object")
-        doc = checked_document(migrate(dict(doc)))
-        with self.transaction() as tx:
-            tx.replace_all(doc)
+        checked = checked_document(doc)
+        with self.transaction() as tx, self._errors_reported():
+            tx.replace_all(checked)
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_EVENT_COLUMNS = "id, ts, type, session_id, agent_id, task_id, data"
+
+
+def _event(row: tuple) -> dict[str, Any]:
+    return {"id": row[0], "ts": row[1], "type": row[2], "session_id": row[3], "agent_id": row[4],
+            "task_id": row[5], "data": json.loads(row[6])}
 
 
 class SqliteTx:
@@ -160,22 +205,28 @@ class SqliteTx:
         return json.loads(row[0]) if row else None
 
     def items(self, collection: str) -> dict[str, dict[str, Any]]:
-        addr = parse_path(collection)
-        if not addr.is_collection:
-            raise PathError(f"{collection!r} is not a collection")
+        check_criteria(collection, {})
         rows = self.conn.execute("SELECT id, data FROM entities WHERE collection=? ORDER BY id", (collection,))
         return {row[0]: json.loads(row[1]) for row in rows}
 
     def find(self, collection: str, **equals: Any) -> list[dict[str, Any]]:
-        parse_path(collection)
+        check_criteria(collection, equals)
         clauses, params = ["collection=?"], [collection]
         for key, value in equals.items():
-            expr = f"json_extract(data, '$.{key}')"
+            # Plain names keep the literal '$.name' form so the expression index on status is used.
+            json_path = f"$.{key}" if key.isidentifier() else f'$."{key}"'
+            extract, kind = f"json_extract(data, '{json_path}')", f"json_type(data, '{json_path}')"
             if value is None:
-                clauses.append(f"{expr} IS NULL")
+                clauses.append(f"{extract} IS NULL")
+            elif isinstance(value, bool):
+                clauses.append(f"{kind}=?")
+                params.append("true" if value else "false")
+            elif isinstance(value, str):
+                clauses.append(f"{extract}=? AND {kind}='text'")
+                params.append(value)
             else:
-                clauses.append(f"{expr}=?")
-                params.append(int(value) if isinstance(value, bool) else value)
+                clauses.append(f"{extract}=? AND {kind} IN ('integer', 'real')")
+                params.append(value)
         rows = self.conn.execute(f"SELECT data FROM entities WHERE {' AND '.join(clauses)} ORDER BY id", params)
         return [json.loads(row[0]) for row in rows]
 
@@ -186,11 +237,11 @@ class SqliteTx:
         if top in COLLECTIONS:
             return self.items(top)
         value = self._singleton(top)
-        value = value if isinstance(value, dict) else {}
+        value = filled(top, value if isinstance(value, dict) else {})
         for collection in collections_under(top):
             value[collection.split(".", 1)[1]] = self.items(collection)
         if top == "observability":
-            value["events"] = self.events_after(0, limit=-1)
+            value["events"] = self.events_after(0, limit=None)
         return value
 
     def get(self, path: str, default: Any = MISSING) -> Any:
@@ -205,37 +256,30 @@ class SqliteTx:
                 return dig(entity, addr.rest, path)
             if addr.is_collection:
                 return self.items(addr.collection)
-            return dig(self._top(addr.top), tuple(path.split("."))[1:], path)
+            return dig(self._top(addr.top), addr.rest, path)
         except KeyError:
             if default is MISSING:
                 raise missing(path) from None
             return default
 
     def export(self) -> dict[str, Any]:
-        doc = empty_document()
-        for key, default in doc.items():
-            value = self._top(key)
-            doc[key] = {**default, **value} if isinstance(default, dict) else value
-        return doc
+        return normalized({top: self._top(top) for top in TOP_LEVEL})
 
-    def events_after(self, after: int = 0, limit: int = 1000, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-        sql = "SELECT id, ts, type, session_id, agent_id, task_id, data FROM events WHERE id>?"
+    def events_after(self, after: int = 0, limit: int | None = 1000, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        after, limit, types = check_read(after, limit, types)
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE id>?"
         params: list[Any] = [after]
         if types:
             sql += f" AND type IN ({','.join('?' * len(types))})"
             params.extend(types)
         sql += " ORDER BY id LIMIT ?"
-        params.append(limit)
-        return [
-            {"id": r[0], "ts": r[1], "type": r[2], "session_id": r[3], "agent_id": r[4], "task_id": r[5],
-             "data": json.loads(r[6])}
-            for r in self.conn.execute(sql, params)
-        ]
+        params.append(-1 if limit is None else limit)
+        return [_event(row) for row in self.conn.execute(sql, params)]
 
     # -- writes ----------------------------------------------------------------------------------
     def _check_writable(self) -> None:
         if self.readonly:
-            raise StateError("write attempted inside a read-only snapshot")
+            raise StateError("write attempted inside a read-only snapshot; use store.transaction()")
 
     def _put_entity(self, collection: str, entity_id: str, entity: dict[str, Any]) -> None:
         self.conn.execute(
@@ -250,40 +294,37 @@ class SqliteTx:
             (key, _dumps(value)),
         )
 
+    def _replace_collection(self, collection: str, entities: dict[str, dict[str, Any]]) -> None:
+        self.conn.execute("DELETE FROM entities WHERE collection=?", (collection,))
+        for entity_id, entity in entities.items():
+            self._put_entity(collection, entity_id, entity)
+
     def set(self, path: str, value: Any) -> None:
         self._check_writable()
         addr = parse_path(path)
-        value = check_settable(addr, value)
+        value = check_settable(addr, value)  # everything is checked before the first row changes
         if addr.is_collection:
-            self.conn.execute("DELETE FROM entities WHERE collection=?", (addr.collection,))
-            for entity_id, entity in value.items():
-                self._put_entity(addr.collection, entity_id, entity)
+            self._replace_collection(addr.collection, value)
         elif addr.entity_id is not None:
             current = self._entity(addr.collection, addr.entity_id) if addr.rest else None
             entity = assign(current if current is not None else {"id": addr.entity_id}, addr.rest, value, path)
             self._put_entity(addr.collection, addr.entity_id, entity)
+        elif not addr.rest:
+            self._set_top(addr.top, value)
         else:
-            self._set_singleton(addr, value)
+            current = self._singleton(addr.top)
+            self._put_singleton(addr.top, assign(current if isinstance(current, dict) else {}, addr.rest, value, path))
 
-    def _set_singleton(self, addr: Address, value: Any) -> None:
-        nested = collections_under(addr.top)
-        if not addr.rest:
-            for collection in nested:
-                leaf = collection.split(".", 1)[1]
-                if leaf in value:
-                    self.set(collection, value[leaf])
-            value = {k: v for k, v in value.items() if f"{addr.top}.{k}" not in nested and k != "events"}
-            self._put_singleton(addr.top, value)
-            return
-        current = self._singleton(addr.top)
-        self._put_singleton(addr.top, assign(current if isinstance(current, dict) else {}, addr.rest, value, addr.path))
+    def _set_top(self, top: str, value: dict[str, Any]) -> None:
+        nested = {c.split(".", 1)[1]: c for c in collections_under(top)}
+        for leaf, collection in nested.items():
+            self._replace_collection(collection, value[leaf])
+        self._put_singleton(top, {k: v for k, v in value.items() if k not in nested})
 
     def delete(self, path: str) -> None:
         self._check_writable()
         addr = parse_path(path)
-        from .doc_tx import _check_deletable
-
-        _check_deletable(addr)
+        check_deletable(addr)
         if addr.is_collection:
             self.conn.execute("DELETE FROM entities WHERE collection=?", (addr.collection,))
         elif addr.entity_id is not None and not addr.rest:
@@ -300,6 +341,8 @@ class SqliteTx:
             self._put_entity(addr.collection, addr.entity_id, entity)
         elif not addr.rest:
             self.conn.execute("DELETE FROM doc WHERE key=?", (addr.top,))
+            for collection in collections_under(addr.top):
+                self.conn.execute("DELETE FROM entities WHERE collection=?", (collection,))
         else:
             current = self._singleton(addr.top)
             try:
@@ -309,12 +352,9 @@ class SqliteTx:
             self._put_singleton(addr.top, current)
 
     def update(self, path: str, fields: dict[str, Any]) -> dict[str, Any]:
-        current = self.get(path, None) or {}
-        if not isinstance(current, dict):
-            raise StateError(f"{path}: cannot merge fields into a {type(current).__name__}")
-        merged = {**current, **fields}
-        self.set(path, merged)
-        return merged
+        self._check_writable()
+        self.set(path, merged(path, self.get(path, None), fields))
+        return self.get(path)
 
     def append_event(self, type: str, data: dict[str, Any] | None = None, **refs: Any) -> int:
         self._check_writable()
@@ -327,21 +367,22 @@ class SqliteTx:
         return int(cursor.lastrowid)
 
     def replace_all(self, doc: dict[str, Any]) -> None:
+        """Replace everything with a document already checked by import_check."""
         self._check_writable()
-        self.conn.execute("DELETE FROM entities")
-        self.conn.execute("DELETE FROM doc")
-        self.conn.execute("DELETE FROM events")
-        for key, value in doc.items():
-            if key in ("schema_version",):
+        for table in ("entities", "doc", "events"):
+            self.conn.execute(f"DELETE FROM {table}")
+        # Event ids continue after the imported ones, as on every other backend.
+        self.conn.execute("DELETE FROM sqlite_sequence WHERE name='events'")
+        self.conn.executemany(
+            f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(e["id"], e["ts"], e["type"], e["session_id"], e["agent_id"], e["task_id"], _dumps(e["data"]))
+             for e in doc["observability"]["events"]],
+        )
+        for top, value in doc.items():
+            if top == "schema_version":
                 continue
-            if key == "observability":
-                for event in value.get("events", []):
-                    self.conn.execute(
-                        "INSERT INTO events (id, ts, type, session_id, agent_id, task_id, data) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (event["id"], event.get("ts") or "", event.get("type") or "event", event.get("session_id"),
-                         event.get("agent_id"), event.get("task_id"), _dumps(event.get("data") or {})),
-                    )
-            self.set(key, value)
-
+            if top in COLLECTIONS:
+                self._replace_collection(top, value)
+            else:
+                self._set_top(top, {k: v for k, v in value.items() if k != "events"})
 

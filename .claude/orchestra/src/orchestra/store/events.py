@@ -1,0 +1,66 @@
+"""The append-only event log's record: one shape for new events, imported events and every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import StateError
+from .rules import check_json
+
+REFS = ("session_id", "agent_id", "task_id")
+FIELDS = ("id", "ts", "type", *REFS, "data")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def make_event(event_id: int, type: str, data: dict[str, Any] | None, refs: dict[str, Any]) -> dict[str, Any]:
+    """A new event, checked: a non-empty type, an object of plain-JSON data, string references."""
+    if not isinstance(type, str) or not type:
+        raise StateError(f"event type: expected a non-empty string, got {type!r}")
+    unknown = set(refs) - {*REFS, "ts"}
+    if unknown:
+        raise StateError(f"event {type}: unknown reference field(s) {', '.join(sorted(unknown))}; "
+                         f"known: {', '.join(REFS)}, ts")
+    return _checked({"id": event_id, "ts": refs.get("ts") or now_iso(), "type": type,
+                     **{ref: refs.get(ref) for ref in REFS}, "data": {} if data is None else data},
+                    f"event {type}")
+
+
+def imported_event(event: Any, where: str) -> dict[str, Any]:
+    """An event from an imported document, with absent references filled in (`ts` "" = unknown)."""
+    if not isinstance(event, dict):
+        raise StateError(f"{where}: expected an object, got {type(event).__name__}")
+    unknown = set(event) - set(FIELDS)
+    if unknown:
+        raise StateError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(FIELDS)}")
+    if not isinstance(event.get("id"), int) or isinstance(event["id"], bool) or event["id"] < 1:
+        raise StateError(f"{where}: id must be a positive integer, got {event.get('id')!r}")
+    if not isinstance(event.get("type"), str) or not event["type"]:
+        raise StateError(f"{where}: type must be a non-empty string, got {event.get('type')!r}")
+    return _checked({"id": event["id"], "ts": event.get("ts") or "", "type": event["type"],
+                     **{ref: event.get(ref) for ref in REFS}, "data": {} if event.get("data") is None else event["data"]},
+                    where)
+
+
+def _checked(event: dict[str, Any], where: str) -> dict[str, Any]:
+    if not isinstance(event["data"], dict):
+        raise StateError(f"{where}: data must be an object, got {type(event['data']).__name__}")
+    for key in ("ts", *REFS):
+        if event[key] is not None and not isinstance(event[key], str):
+            raise StateError(f"{where}: {key} must be a string, got {type(event[key]).__name__}")
+    event["data"] = check_json(f"{where}: data", event["data"])
+    return event
+
+
+def check_read(after: Any, limit: Any, types: Any) -> tuple[int, int | None, tuple[str, ...]]:
+    """Arguments of `events_after`; a limit of None or below zero means no limit."""
+    if not isinstance(after, int) or isinstance(after, bool):
+        raise StateError(f"events_after: after must be an event id (integer), got {after!r}")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
+        raise StateError(f"events_after: limit must be an integer or None, got {limit!r}")
+    if isinstance(types, str) or not all(isinstance(t, str) for t in types):
+        raise StateError(f"events_after: types must be a list of event type names, got {types!r}")
+    return after, (None if limit is None or limit < 0 else limit), tuple(types)
