@@ -42,6 +42,7 @@ class TeamSettings:
     require_review: bool = False
     worktree_strategy: str = "task"
     max_parallel_agents: int = 4
+    points_per_sprint: float | None = None
 
 
 @dataclass(frozen=True)
