@@ -7,7 +7,10 @@ message_delta with the stop reason, message_stop) and records every request it w
 
     script = Script()
     script.on(MAIN).reply(bash("echo hi")).reply(say("done"))
-    script.on(agent_marker("fullstack-eng"), "[task:t1]").reply(say("STATUS: completed"))
+    a = script.on(agent_marker("fullstack-eng"), "[task:t1]")
+    b = script.on(agent_marker("fullstack-eng"), "[task:t2]")
+    a.reply(bash("make a"), after=b.asked(0))        # held until b's first request arrived
+    a.reply(lambda request: say(f"saw {len(request.messages)} messages"))   # computed from the request
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -41,6 +45,9 @@ class ToolUse:
 
 
 Block = Text | ToolUse
+# A reply block may also be computed from the request it answers (e.g. to quote an id the model was shown).
+BlockSource = Block | Callable[["Request"], Block]
+HOLD_TIMEOUT = 30.0  # seconds a held reply waits for its condition before answering anyway
 
 
 def say(text: str) -> Text:
@@ -66,18 +73,37 @@ def delegate(subagent_type: str, prompt: str, description: str = "Delegated work
                              "run_in_background": background})
 
 
-@dataclass
+@dataclass(frozen=True)
+class Asked:
+    """Condition: the conversation of `rule` has sent its request for `turn` (0 = its first request)."""
+
+    rule: Rule
+    turn: int
+
+
+@dataclass(frozen=True)
+class Turn:
+    blocks: tuple[BlockSource, ...]
+    after: Asked | None = None
+
+
+@dataclass(eq=False)
 class Rule:
     """The replies of one kind of conversation: reply n answers the request with n assistant turns so far."""
 
     markers: tuple[str, ...]
-    turns: list[tuple[Block, ...]] = field(default_factory=list)
+    turns: list[Turn] = field(default_factory=list)
 
-    def reply(self, *blocks: Block) -> Rule:
+    def reply(self, *blocks: BlockSource, after: Asked | None = None) -> Rule:
+        """Add the next turn's reply. With `after`, the reply is held until that condition holds, which
+        proves two conversations were alive at the same time (a sequential run would time out)."""
         if not blocks:
             raise ValueError("a reply needs at least one block (say(...) or a tool call)")
-        self.turns.append(blocks)
+        self.turns.append(Turn(tuple(blocks), after))
         return self
+
+    def asked(self, turn: int) -> Asked:
+        return Asked(self, turn)
 
 
 class Script:
@@ -122,7 +148,7 @@ class Request:
     body: dict[str, Any]
     rule: Rule | None
     turn: int
-    reply: tuple[Block, ...]
+    planned: Turn
 
     @property
     def system(self) -> str:
@@ -164,8 +190,9 @@ class FakeAPI:
         self.script = script or Script()
         self.requests: list[Request] = []
         self.unscripted: list[Request] = []
+        self.broken_holds: list[Request] = []
         self.other_calls: list[str] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._ids = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -184,10 +211,23 @@ class FakeAPI:
         self._server.shutdown()
         self._server.server_close()
 
-    def conversation(self, *markers: str) -> list[Request]:
-        """The recorded requests answered by the rule with exactly these markers, in arrival order."""
+    def conversation(self, rule: Rule | str, *more_markers: str) -> list[Request]:
+        """The recorded requests answered by `rule` (or the rule with exactly these markers), in order."""
+        def answered_by(r: Request) -> bool:
+            if isinstance(rule, Rule):
+                return r.rule is rule
+            return r.rule is not None and r.rule.markers == (rule, *more_markers)
+
         with self._lock:
-            return [r for r in self.requests if r.rule is not None and r.rule.markers == markers]
+            return [r for r in self.requests if answered_by(r)]
+
+    def problems(self) -> list[str]:
+        """Requests the script did not foresee and holds that timed out: empty when the run went as scripted."""
+        with self._lock:
+            return ([f"unscripted turn {r.turn} of {r.rule.markers if r.rule else 'an unknown conversation'}:"
+                     f" {r.last_user_text[:300]!r}" for r in self.unscripted]
+                    + [f"held reply of {r.rule.markers} turn {r.turn} timed out" for r in self.broken_holds]
+                    + [f"unexpected call {c}" for c in self.other_calls])
 
     def answer(self, body: dict[str, Any]) -> Request:
         """Pick and record the reply for one request body."""
@@ -197,23 +237,31 @@ class FakeAPI:
         turn = sum(1 for m in messages if m.get("role") == "assistant")
         scripted = rule is not None and turn < len(rule.turns)
         if scripted:
-            reply = rule.turns[turn]
+            planned = rule.turns[turn]
         else:
-            reply = (Text(f"(fake API: no scripted reply for turn {turn}"
-                          f" of {rule.markers if rule else 'an unknown conversation'})"),)
-        request = Request(body, rule, turn, reply)
+            planned = Turn((Text(f"(fake API: no scripted reply for turn {turn}"
+                                 f" of {rule.markers if rule else 'an unknown conversation'})"),))
+        request = Request(body, rule, turn, planned)
         with self._lock:
             self.requests.append(request)
             if not scripted:
                 self.unscripted.append(request)
+            self._lock.notify_all()
+            if planned.after is not None and not self._lock.wait_for(
+                    lambda: self._has_asked(planned.after), timeout=HOLD_TIMEOUT):
+                self.broken_holds.append(request)
         return request
+
+    def _has_asked(self, condition: Asked) -> bool:
+        return any(r.rule is condition.rule and r.turn >= condition.turn for r in self.requests)
 
     def message(self, request: Request) -> dict[str, Any]:
         """The reply as a complete Messages API response object."""
         with self._lock:
             n = next(self._ids)
         content = []
-        for i, block in enumerate(request.reply):
+        blocks = [b(request) if callable(b) else b for b in request.planned.blocks]
+        for i, block in enumerate(blocks):
             if isinstance(block, Text):
                 content.append({"type": "text", "text": block.text})
             else:

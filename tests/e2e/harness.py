@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -90,6 +90,14 @@ class Run:
     def init(self) -> dict[str, Any]:
         return next((m for m in self.messages if m.get("type") == "system" and m.get("subtype") == "init"), {})
 
+    def subagents(self) -> list[dict[str, Any]]:
+        """Subagents Claude Code started (`system/task_started`): agent id, type, prompt, depth."""
+        return [{"agent_id": m.get("task_id"), "agent_type": m.get("subagent_type"), "prompt": m.get("prompt"),
+                 "tool_use_id": m.get("tool_use_id"), "depth": m.get("spawn_depth"),
+                 "background": m.get("is_backgrounded")}
+                for m in self.messages if m.get("type") == "system" and m.get("subtype") == "task_started"
+                and m.get("task_type", "local_agent") == "local_agent"]
+
     def hook_responses(self, event: str | None = None) -> list[dict[str, Any]]:
         """`system/hook_response` messages (one per handler run), optionally for one hook event."""
         return [m for m in self.messages if m.get("type") == "system" and m.get("subtype") == "hook_response"
@@ -99,9 +107,11 @@ class Run:
         """A short account for assertion messages: exit code, results, failed hooks, stderr tail."""
         failed = [f"{m.get('hook_name')}: exit {m.get('exit_code')} {str(m.get('stderr', ''))[:300]}"
                   for m in self.hook_responses() if m.get("outcome") != "success"]
+        warned = [f"{m.get('hook_name')}: {str(m.get('stdout'))[:300]}" for m in self.hook_responses()
+                  if "systemMessage" in str(m.get("stdout", ""))]
         results = [f"{r.get('subtype')}: {str(r.get('result', ''))[:200]}" for r in self.results]
         return (f"exit {self.returncode} after {self.seconds:.1f}s; results {results}; failed hooks {failed}; "
-                f"stderr: {self.stderr[-1500:]}")
+                f"hook messages {warned}; stderr: {self.stderr[-1500:]}")
 
 
 class RunTimeout(AssertionError):
@@ -211,6 +221,15 @@ class Sandbox:
             f"completion protocol.\n\n{agent_marker(name)}\n", encoding="utf-8")
         return path
 
+    def edit_teams(self, change: Callable[[dict[str, Any]], None]) -> None:
+        """Apply `change` to the sandbox's parsed teams.yaml and write it back (comments are not kept)."""
+        import yaml
+
+        path = self.repo / ".claude" / "teams.yaml"
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        change(doc)
+        path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
     def git(self, *args: str) -> str:
         out = subprocess.run(["git", *args], cwd=self.repo, env=self.env(), capture_output=True,
                              text=True, timeout=60)
@@ -265,14 +284,25 @@ class Sandbox:
 
     # reading what the product recorded
 
+    def _store(self):
+        from orchestra.store import open_store
+
+        return open_store(url=f"sqlite:///{self.state_dir / 'orchestration.db'}")
+
     @contextmanager
     def state(self) -> Iterator[Any]:
         """A read snapshot of the sandbox's state store (a Tx: get, items, find, events_after)."""
-        from orchestra.store import open_store
-
-        with open_store(url=f"sqlite:///{self.state_dir / 'orchestration.db'}") as store, \
-                store.snapshot() as tx:
+        with self._store() as store, store.snapshot() as tx:
             yield tx
+
+    def seed(self, values: dict[str, Any]) -> None:
+        """Set dotted paths in the sandbox's store before a run (tasks, sprints, agent runs...)."""
+        from orchestra import paths
+
+        paths.ensure_state_dir(self.repo)
+        with self._store() as store, store.transaction() as tx:
+            for path, value in values.items():
+                tx.set(path, value)
 
     def audit(self) -> list[dict[str, Any]]:
         path = self.state_dir / "audit.jsonl"
