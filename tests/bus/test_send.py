@@ -39,7 +39,8 @@ def test_every_message_type_is_accepted(store, org) -> None:
         }
         for kind in bus.MESSAGE_TYPES:
             reply_to = targets[kind]["id"] if kind in targets else None
-            bus.send(tx, sender="tech-lead", to="main", type=kind, payload=payloads.get(kind), reply_to=reply_to, org=org)
+            to = "tech-lead" if kind == "review_request" else "main"
+            bus.send(tx, sender="fullstack-eng", to=to, type=kind, payload=payloads.get(kind), reply_to=reply_to, org=org)
     assert {m["type"] for m in messages(store).values()} == set(bus.MESSAGE_TYPES)
     assert len(bus.MESSAGE_TYPES) == 12
 

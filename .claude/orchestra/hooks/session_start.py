@@ -6,17 +6,19 @@
 # [tool.uv.sources]
 # claude-orchestra = { path = "..", editable = true }
 # ///
-"""SessionStart: make sure the state store exists, then brief the main thread on active sprints."""
+"""SessionStart: make sure the state store exists, then brief the main thread on active sprints and its inbox."""
 # orchestra-hook: {"event": "SessionStart", "timeout": 15}
 
 from orchestra.briefing import session_context
+from orchestra.bus import main_thread_inbox
 from orchestra.hookio import AddContext, Allow, HookContext, HookEvent, Verdict, main
 
 
 def handle(event: HookEvent, ctx: HookContext) -> Verdict:
-    with ctx.store.snapshot() as tx:
-        text = session_context(tx)
-    return AddContext(text) if text else Allow()
+    with ctx.store.transaction() as tx:
+        inbox = main_thread_inbox(tx, event.session_id, via="session_start", agent_type=event.agent_type)
+        text = session_context(tx, [inbox.text])
+    return AddContext(text, system_message=inbox.alert) if text else Allow()
 
 
 if __name__ == "__main__":

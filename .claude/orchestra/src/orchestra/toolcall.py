@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .bus.hooks import tool_call_context
 from .hookio import AddContext, Allow, HookContext, HookEvent, Verdict
 
 Guard = Callable[[HookEvent, HookContext], Verdict | None]
 ContextSource = Callable[[HookEvent, HookContext], str | None]
 
 GUARDS: tuple[Guard, ...] = ()
-CONTEXT: tuple[ContextSource, ...] = ()
+CONTEXT: tuple[ContextSource, ...] = (tool_call_context,)
 
 
 def check(event: HookEvent, ctx: HookContext) -> Verdict:

@@ -123,3 +123,26 @@ def recipient(org: Organization | None, agent_id: str | None, agent_type: str | 
         if member is not None:
             addresses.add(f"{TEAM_PREFIX}{member.team}")
     return Recipient(run_key(agent_id, session_id), frozenset(addresses), agent_id, bare, session_id)
+
+
+def review_route(tx, to: str, org: Organization) -> str:
+    """Review requests go to reviewers: a team resolves to its first reviewer; anyone else must be one."""
+    what = kind(to)
+    if what == "human" or (what == "main" and org.main_session_role == "reviewer"):
+        return to
+    if what == "team":
+        team = org.teams[to[len(TEAM_PREFIX):]]
+        for name in (team.orchestrator, *team.members):
+            if org.role_of(name) == "reviewer":
+                return name
+        raise ValueError(f"review request to {to!r}: team {team.name} has no member with the reviewer role "
+                         "(set `role: reviewer` on one in teams.yaml)")
+    agent_type = to
+    if what == "run":
+        run = tx.get(f"agents.{to[len(RUN_PREFIX):]}", None) or {}
+        agent_type = run.get("agent_type") or ""
+    if what in ("run", "agent_type") and org.member(agent_type) and org.role_of(agent_type) == "reviewer":
+        return to
+    reviewers = sorted(name for name in org.agents if org.role_of(name) == "reviewer")
+    raise ValueError(f"review request to {to!r}: route it to a reviewer ({', '.join(reviewers) or 'none in teams.yaml'}),"
+                     " a team:<name> with one, or human")

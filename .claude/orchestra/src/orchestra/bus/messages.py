@@ -102,6 +102,8 @@ def send(tx, *, sender: str, to: str, type: str, payload: dict[str, Any] | None 
         raise ValueError(f"message type {type!r} is unknown; use one of: {', '.join(MESSAGE_TYPES)}")
     sender = _check_sender(sender)
     to = addressing.check_recipient(tx, to, org)
+    if type == "review_request":
+        to = addressing.review_route(tx, to, org)
     if priority not in PRIORITIES:
         raise ValueError(f"priority {priority!r} is unknown; use one of: {', '.join(PRIORITIES)} (highest first)")
     payload = _check_payload(type, payload)
@@ -226,10 +228,30 @@ def _close_target(tx, target: dict[str, Any], reply: dict[str, Any], now: dateti
                               "closed_by": reply["from"]}
     if reply["type"] == "review_complete":
         fields["verdict"] = reply["payload"]["verdict"]
-    linked = [target["id"], target.get("escalation_of"), target.get("escalated_to")]
-    for message_id in dict.fromkeys(m for m in linked if m):
-        current = tx.get(f"{MESSAGES}.{message_id}", None)
-        if current is not None and current.get("status") == OPEN:
-            tx.update(f"{MESSAGES}.{message_id}", fields)
+    close_chain(tx, target, fields)
     tx.append_event(f"message.{status}", {"message": target["id"], "by": reply["from"], "reply": reply["id"]},
                     task_id=target.get("task"))
+
+
+def close_chain(tx, message: dict[str, Any], fields: dict[str, Any]) -> list[str]:
+    """Close `message` and, for a question, every escalated copy of it (and the original)."""
+    chain = [message["id"]]
+    if message.get("type") == "question":
+        root = message.get("escalation_of") or message["id"]
+        chain = [root, *(m["id"] for m in tx.find(MESSAGES, escalation_of=root))]
+    closed = []
+    for message_id in dict.fromkeys(chain):
+        current = tx.get(f"{MESSAGES}.{message_id}", None)
+        if current is not None and current.get("status") == OPEN:
+            current = tx.update(f"{MESSAGES}.{message_id}", fields)
+            stamp_deliveries(tx, current, fields.get("closed_at"))
+            closed.append(message_id)
+    return closed
+
+
+def stamp_deliveries(tx, message: dict[str, Any], stamp: str | None, only_address: str | None = None) -> None:
+    for key in message.get("delivered") or {}:
+        path = f"communication.deliveries.{message['id']}@{key}"
+        record = tx.get(path, None)
+        if record is not None and (only_address is None or record.get("address") == only_address):
+            tx.set(f"{path}.acked_at", stamp)

@@ -1,0 +1,26 @@
+#!/usr/bin/env -S uv run --quiet --script
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["claude-orchestra"]
+#
+# [tool.uv.sources]
+# claude-orchestra = { path = "..", editable = true }
+# ///
+"""PreToolUse on the orchestra MCP tools: stamp the caller's identity into the input, deliver new messages.
+
+The stamped `caller` field (see orchestra.bus.hooks) is the only sender the MCP server trusts.
+"""
+# orchestra-hook: {"event": "PreToolUse", "matcher": "mcp__orchestra__.*", "timeout": 10, "onFailure": "block"}
+
+from orchestra.bus.hooks import stamp_caller, tool_call_context
+from orchestra.hookio import HookContext, HookEvent, Rewrite, Verdict, main
+
+
+def handle(event: HookEvent, ctx: HookContext) -> Verdict:
+    stamped = stamp_caller(event)
+    ctx.audit["caller"] = stamped["caller"]["id"]
+    return Rewrite(stamped, context=tool_call_context(event, ctx))
+
+
+if __name__ == "__main__":
+    main(handle, policy="guard")

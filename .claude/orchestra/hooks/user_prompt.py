@@ -1,0 +1,27 @@
+#!/usr/bin/env -S uv run --quiet --script
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["claude-orchestra"]
+#
+# [tool.uv.sources]
+# claude-orchestra = { path = "..", editable = true }
+# ///
+"""UserPromptSubmit: audit the prompt (size and id, never its text), then surface new messages for the user."""
+# orchestra-hook: {"event": "UserPromptSubmit", "timeout": 10}
+
+from orchestra.bus import main_thread_inbox
+from orchestra.hookio import AddContext, Allow, HookContext, HookEvent, Verdict, main
+
+
+def handle(event: HookEvent, ctx: HookContext) -> Verdict:
+    prompt = event.get("prompt")
+    ctx.audit.update(prompt_id=event.get("prompt_id"), prompt_chars=len(prompt) if isinstance(prompt, str) else None)
+    with ctx.store.transaction() as tx:
+        inbox = main_thread_inbox(tx, event.session_id, via="user_prompt", agent_type=event.agent_type)
+    if inbox.messages:
+        ctx.audit["bus_delivered"] = [m["id"] for m in inbox.messages]
+    return AddContext(inbox.text, system_message=inbox.alert) if inbox.text else Allow()
+
+
+if __name__ == "__main__":
+    main(handle)

@@ -1,0 +1,203 @@
+"""Delivery: what a run has not yet seen, highest priority first, injected into its context by a hook.
+
+One indexed read (open messages, by status) answers "anything new for this run?"; a write
+transaction happens only when something is delivered. Each injection is recorded twice in that
+transaction: in the message's `delivered` map (so the next read filters it out with no second
+query) and as `communication.deliveries.<message id>@<run key>` (which run, when, through which
+hook). A message is never injected twice into one run; one left unacknowledged reaches later
+runs of the same address again (at-least-once).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from ..models import PRIORITY_RANK
+from ..teams import Organization
+from . import addressing
+from .addressing import Recipient
+from .messages import MESSAGES, OPEN, is_expired, iso, parse_time, utcnow
+
+DELIVERIES = "communication.deliveries"
+MAX_PER_INJECTION = 5
+INJECTION_CHARS = 6000  # well under Claude Code's 10,000-character cap on one hook output string
+ITEM_CHARS = 1200
+MIN_INTERVAL = timedelta(seconds=20)  # between injections into one run during its tool calls; critical skips it
+
+Via = Literal["tool_call", "mcp_call", "subagent_start", "session_start", "user_prompt", "cli"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one injection carried: the messages, those left for later, the text, a user-visible alert."""
+
+    messages: tuple[dict[str, Any], ...] = ()
+    remaining: tuple[dict[str, Any], ...] = ()
+    text: str | None = None
+    alert: str | None = None
+
+
+def open_messages(tx) -> list[dict[str, Any]]:
+    return tx.find(MESSAGES, status=OPEN)
+
+
+def order(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """critical > high > normal > low (by rank, not by name), first sent first within a priority."""
+    return sorted(messages, key=lambda m: (PRIORITY_RANK.get(m.get("priority"), len(PRIORITY_RANK)), m.get("seq", 0)))
+
+
+def addressed_to(message: dict[str, Any], who: Recipient) -> bool:
+    return message.get("to") in who.addresses and message.get("from") != who.address
+
+
+def pending_for(rows: list[dict[str, Any]], who: Recipient, now: datetime) -> list[dict[str, Any]]:
+    """Open, unexpired messages for `who` that it has neither been shown nor acknowledged, in order."""
+    return order([m for m in rows if m.get("status") == OPEN and addressed_to(m, who)
+                  and who.key not in (m.get("delivered") or {}) and who.key not in (m.get("acked") or {})
+                  and not is_expired(m, now)])
+
+
+def last_injection(rows: list[dict[str, Any]], who: Recipient) -> datetime | None:
+    times = [(m.get("delivered") or {}).get(who.key) for m in rows]
+    stamps = [parse_time(t, "delivered") for t in times if t]
+    return max(stamps) if stamps else None
+
+
+def deliver(tx, who: Recipient, *, via: Via, now: datetime | None = None, limit: int = MAX_PER_INJECTION,
+            rows: list[dict[str, Any]] | None = None) -> Delivery:
+    """Select, render and record what `who` should see now (inside the caller's write transaction)."""
+    now = now or utcnow()
+    rows = open_messages(tx) if rows is None else rows
+    expire_due(tx, rows, now)
+    pending = pending_for(rows, who, now)
+    chosen: list[dict[str, Any]] = []
+    items: list[str] = []
+    used = 0
+    for message in pending[:limit]:
+        item = render_item(message)
+        if chosen and used + len(item) > INJECTION_CHARS:
+            break
+        chosen.append(message)
+        items.append(item)
+        used += len(item)
+    remaining = pending[len(chosen):]
+    if not chosen:
+        return Delivery(remaining=tuple(remaining))
+    stamp = iso(now)
+    for message in chosen:
+        _record(tx, message, who, via, stamp)
+    alert_for = [m for m in chosen if m.get("priority") == "critical" and m.get("to") == addressing.HUMAN]
+    return Delivery(tuple(chosen), tuple(remaining), _frame(who, items, chosen, remaining), _alert(alert_for))
+
+
+def expire_due(tx, rows: list[dict[str, Any]], now: datetime) -> list[str]:
+    """Close open messages whose expiry has passed; returns their ids."""
+    expired = [m for m in rows if m.get("status") == OPEN and is_expired(m, now)]
+    for message in expired:
+        tx.update(f"{MESSAGES}.{message['id']}", {"status": "expired", "closed_at": iso(now)})
+        message["status"] = "expired"
+        tx.append_event("message.expired", {"message": message["id"]}, task_id=message.get("task"))
+    return [m["id"] for m in expired]
+
+
+def _record(tx, message: dict[str, Any], who: Recipient, via: str, stamp: str) -> None:
+    delivered = {**(message.get("delivered") or {}), who.key: stamp}
+    tx.set(f"{MESSAGES}.{message['id']}.delivered", delivered)
+    message["delivered"] = delivered
+    tx.set(f"{DELIVERIES}.{message['id']}@{who.key}", {
+        "message": message["id"], "run": who.key, "address": who.address, "agent_type": who.agent_type,
+        "session_id": who.session_id, "via": via, "delivered_at": stamp, "acked_at": None,
+    })
+
+
+# -- text -------------------------------------------------------------------------------------------
+
+def describe(message: dict[str, Any]) -> str:
+    """The message's content in one or a few lines, whatever its type."""
+    payload = message.get("payload") or {}
+    kind = message.get("type")
+    if kind == "question":
+        body = str(payload.get("question"))
+    elif kind == "answer":
+        body = f"(answers {message.get('reply_to')}) {payload.get('answer')}"
+    elif kind == "artifact_ready":
+        body = "artifacts: " + ", ".join(payload.get("artifacts") or [])
+        if payload.get("note"):
+            body += f" — {payload['note']}"
+    elif kind == "review_complete":
+        body = f"(review {message.get('reply_to')}) verdict: {payload.get('verdict')}"
+        if payload.get("notes"):
+            body += f" — {payload['notes']}"
+    else:
+        text = payload.get("text") or payload.get("summary") or payload.get("note")
+        rest = {k: v for k, v in payload.items() if k not in ("text", "summary", "note")}
+        body = " ".join(p for p in (str(text) if text else "", json.dumps(rest, ensure_ascii=False) if rest else "")
+                        if p) or "(no details)"
+    return body
+
+
+def render_item(message: dict[str, Any]) -> str:
+    sender = message.get("from")
+    if message.get("from_type"):
+        sender = f"{sender} ({message['from_type']})"
+    where = f", task {message['task']}" if message.get("task") else ""
+    to = "" if message.get("to", "").startswith(addressing.RUN_PREFIX) else f" to {message.get('to')}"
+    head = f"- [{message.get('priority', 'normal').upper()}] {message.get('type')} {message['id']} from {sender}{to}{where}: "
+    text = head + describe(message)
+    if message.get("type") == "question":
+        text += f"\n  -> answer it (reply_to {message['id']}); a high/critical question left unanswered is escalated."
+    elif message.get("type") == "artifact_ready":
+        text += f"\n  -> confirm with artifact_received (reply_to {message['id']}) once you have them."
+    elif message.get("type") == "review_request":
+        text += f"\n  -> reply with review_complete (reply_to {message['id']}, verdict approved|changes_requested|rejected)."
+    if len(text) > ITEM_CHARS:
+        text = text[: ITEM_CHARS - 40] + f" [... cut; `orchestra msg inbox` shows {message['id']} whole]"
+    return text
+
+
+def _frame(who: Recipient, items: list[str], chosen: list[dict[str, Any]], remaining: list[dict[str, Any]]) -> str:
+    me = who.address if who.agent_id else "the main thread"
+    lines = [f"Orchestra messages for {me} ({len(chosen)} new, highest priority first):", *items]
+    human = [m for m in chosen if m.get("to") == addressing.HUMAN]
+    if human:
+        lines.append(f"{len(human)} of these are for the user: tell them.")
+    ack_as = f" --as {who.address}" if who.agent_id else ""
+    lines.append(f"Close each when handled: the orchestra MCP tools answer/ack, or `orchestra msg ack ID{ack_as}`.")
+    if remaining:
+        counts = Counter(m.get("priority", "normal") for m in remaining)
+        shown = ", ".join(f"{counts[p]} {p}" for p in PRIORITY_RANK if counts[p])
+        lines.append(f"{len(remaining)} more pending ({shown}): read them with "
+                     f"`orchestra msg inbox --for {who.address if who.agent_id else 'main'}`.")
+    return "\n".join(lines)
+
+
+def _alert(critical: list[dict[str, Any]]) -> str | None:
+    if not critical:
+        return None
+    first = critical[0]
+    more = f" (+{len(critical) - 1} more critical)" if len(critical) > 1 else ""
+    return f"Orchestra: CRITICAL from {first.get('from')}: {describe(first)[:300]}{more}"
+
+
+# -- entry points for hooks -------------------------------------------------------------------------
+
+def inbox_text(tx, agent_id: str, agent_type: str | None, session_id: str | None = None, *,
+               org: Organization | None = None, now: datetime | None = None) -> str | None:
+    """SubagentStart: the new run's pending messages as context (recorded as delivered), or None."""
+    from .messages import org_for
+
+    who = addressing.recipient(org_for(org), agent_id, agent_type, session_id)
+    return deliver(tx, who, via="subagent_start", now=now).text
+
+
+def main_thread_inbox(tx, session_id: str | None, *, via: Via, org: Organization | None = None,
+                      now: datetime | None = None, agent_type: str | None = None) -> Delivery:
+    """SessionStart / UserPromptSubmit: messages for the main thread and for the human."""
+    from .messages import org_for
+
+    who = addressing.recipient(org_for(org), None, agent_type, session_id, human=True)
+    return deliver(tx, who, via=via, now=now)

@@ -1,0 +1,86 @@
+"""What the pack's hooks call on the bus: per-tool-call delivery and the caller stamp on MCP bus tools.
+
+`tool_call_context` is a `toolcall.CONTEXT` source: it runs in the one PreToolUse process on
+every ordinary tool call, so it reads once (open messages, by indexed status) and writes only
+when it has something to deliver or a question to escalate. A store error here is recorded in
+the audit line and the tool call goes on: missing a message must not block an agent's work.
+
+The caller stamp (`stamp_caller`): PreToolUse on `mcp__orchestra__.*` replaces the tool input
+with a copy in which
+
+    caller = {"id": "main" | "agent:<agent_id>", "agent_type": <agent_type or null>,
+              "session_id": <session id>}
+
+and any `from` / `sender` argument the model wrote is overwritten with `caller["id"]`.
+The MCP server takes the sender from `caller` and nothing else, so an agent cannot send as
+someone it is not.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..hookio import HookContext, HookEvent
+from . import addressing
+from .delivery import MIN_INTERVAL, deliver, last_injection, open_messages, pending_for
+from .messages import utcnow
+from .replies import escalate_due, overdue
+
+FORGEABLE = ("from", "sender")
+
+
+def caller_of(event: HookEvent) -> dict[str, Any]:
+    agent = f"{addressing.RUN_PREFIX}{event.agent_id}" if event.agent_id else addressing.MAIN
+    return {"id": agent, "agent_type": event.agent_type, "session_id": event.session_id or None}
+
+
+def stamp_caller(event: HookEvent) -> dict[str, Any]:
+    """The whole tool input, copied, with the caller's identity stamped over anything it claimed."""
+    stamped = dict(event.tool_input)
+    caller = caller_of(event)
+    for key in FORGEABLE:
+        if key in stamped:
+            stamped[key] = caller["id"]
+    stamped["caller"] = caller
+    return stamped
+
+
+def tool_call_context(event: HookEvent, ctx: HookContext, now: datetime | None = None) -> str | None:
+    """New messages for the calling run as context, or None (nothing new, or rate-limited)."""
+    try:
+        return _deliver_on_call(event, ctx, now or utcnow())
+    except Exception as exc:  # noqa: BLE001 - delivery is an observer inside a guard process
+        ctx.audit["bus_error"] = f"{exc.__class__.__name__}: {exc}"[:300]
+        return None
+
+
+def _deliver_on_call(event: HookEvent, ctx: HookContext, now: datetime) -> str | None:
+    from .. import teams
+
+    try:
+        org = teams.load(ctx.root)
+    except ValueError as exc:  # a broken teams.yaml must not stop delivery by run or to main
+        ctx.audit["bus_teams_error"] = str(exc)[:300]
+        org = teams.build({})
+    who = addressing.recipient(org, event.agent_id, event.agent_type, event.session_id)
+    with ctx.store.snapshot() as tx:
+        rows = open_messages(tx)
+    fresh = pending_for(rows, who, now)
+    late = overdue(rows, now)
+    if not fresh and not late:
+        return None
+    last = last_injection(rows, who)
+    urgent = any(m.get("priority") == "critical" for m in fresh)
+    if not late and not urgent and last is not None and now - last < MIN_INTERVAL:
+        ctx.audit["bus_deferred"] = len(fresh)
+        return None
+    with ctx.store.transaction() as tx:
+        escalated = escalate_due(tx, now=now, org=org)
+        delivery = deliver(tx, who, via="mcp_call" if event.tool_name and event.tool_name.startswith("mcp__")
+                           else "tool_call", now=now)
+    if escalated:
+        ctx.audit["bus_escalated"] = [m["id"] for m in escalated]
+    if delivery.messages:
+        ctx.audit["bus_delivered"] = [m["id"] for m in delivery.messages]
+    return delivery.text
