@@ -1,0 +1,68 @@
+"""What the pack costs a real Claude Code session: one scripted Bash call, with and without the pack.
+
+    uv run python tests/bench/bench_e2e.py [--runs 10]
+
+Two sandboxes identical but for the pack (installed in one, absent from the other) run the same
+`claude -p` session against the fake Messages API, alternating so machine noise hits both arms alike.
+Prints the median wall time of each arm and their ratio; exits 1 when the ratio is over the budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.e2e.fake_api import MAIN, FakeAPI, bash, say  # noqa: E402
+from tests.e2e.harness import Sandbox, find_claude  # noqa: E402
+
+BUDGET = 1.15
+
+
+def one_session(box: Sandbox) -> float:
+    with FakeAPI() as api:
+        api.script.on(MAIN).reply(bash("echo bench")).reply(say("done"))
+        run = box.run(api, "Run the benchmark command.", allowed_tools="Bash")
+    if run.returncode != 0 or api.problems():
+        raise SystemExit(f"benchmark session failed in {box.repo}: {run.describe()} {api.problems()}")
+    return run.seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10, help="sessions per arm (at least 10)")
+    args = parser.parse_args()
+    if args.runs < 10:
+        parser.error("--runs: at least 10 sessions per arm, or the medians mean little")
+    claude = find_claude()
+    if claude is None:
+        raise SystemExit("claude CLI not found: set ORCHESTRA_CLAUDE_BIN or run .ci/run to install it")
+    with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
+        arms = {"pack": Sandbox(Path(tmp) / "pack", claude, with_pack=True).create(),
+                "bare": Sandbox(Path(tmp) / "bare", claude, with_pack=False).create()}
+        try:
+            for box in arms.values():  # first sessions pay one-time costs (node, uv caches): not counted
+                one_session(box)
+            times: dict[str, list[float]] = {name: [] for name in arms}
+            for _ in range(args.runs):
+                for name, box in arms.items():
+                    times[name].append(one_session(box))
+        finally:
+            for box in arms.values():
+                box.cleanup()
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    ratio = medians["pack"] / medians["bare"]
+    for name, values in times.items():
+        print(f"{name:5} median {medians[name]:.3f}s  min {min(values):.3f}s  max {max(values):.3f}s"
+              f"  ({len(values)} sessions)")
+    verdict = "within" if ratio <= BUDGET else "OVER"
+    print(f"ratio of medians (pack / no pack): {ratio:.2f}x, {verdict} the {BUDGET:.2f}x budget")
+    return 0 if ratio <= BUDGET else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
