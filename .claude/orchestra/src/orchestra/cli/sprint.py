@@ -1,0 +1,207 @@
+"""`orchestra sprint load|plan|start|status|close|block|unblock` (JSON shapes: README, "Sprints and epics")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._output import add_json_flag, emit, table
+
+
+def register(sub) -> None:
+    sprint = sub.add_parser("sprint", help="load, plan, start, follow and close sprints (.claude/sprints/*.yaml)")
+    ops = sprint.add_subparsers(dest="op", metavar="OP", required=True)
+
+    load = ops.add_parser("load", help="validate sprint files and record them in state (planning -> ready)")
+    load.add_argument("refs", nargs="*", metavar="SPRINT", help="ids or files (default: every file in .claude/sprints)")
+    load.add_argument("--check", action="store_true", help="only validate; write nothing")
+    add_json_flag(load)
+    load.set_defaults(func=cmd_load)
+
+    plan = ops.add_parser("plan", help="delegation waves, critical path, slack and ready queue of the remaining work")
+    plan.add_argument("sprint", metavar="SPRINT")
+    add_json_flag(plan)
+    plan.set_defaults(func=cmd_plan)
+
+    start = ops.add_parser("start", help="ready -> active: put the tasks into state and print the first plan")
+    start.add_argument("sprint", metavar="SPRINT")
+    add_json_flag(start)
+    start.set_defaults(func=cmd_start)
+
+    status = ops.add_parser("status", help="progress, blockers, metrics and forecast (every sprint without an id)")
+    status.add_argument("sprint", nargs="?", metavar="SPRINT")
+    status.add_argument("--seed", type=int, default=0, help="seed of the Monte Carlo forecast (default 0)")
+    status.add_argument("--trials", type=int, default=2000, help="forecast trials (default 2000)")
+    add_json_flag(status)
+    status.set_defaults(func=cmd_status)
+
+    close = ops.add_parser("close", help="active -> review -> complete, carrying unfinished work over; "
+                                         "writes the retrospective")
+    close.add_argument("sprint", metavar="SPRINT")
+    mode = close.add_mutually_exclusive_group()
+    mode.add_argument("--review", action="store_true", help="stop at review")
+    mode.add_argument("--reopen", metavar="REASON", help="review -> planning: the review found issues")
+    add_json_flag(close)
+    close.set_defaults(func=cmd_close)
+
+    block = ops.add_parser("block", help="active -> blocked, with the reason")
+    block.add_argument("sprint", metavar="SPRINT")
+    block.add_argument("reason")
+    add_json_flag(block)
+    block.set_defaults(func=cmd_block)
+
+    unblock = ops.add_parser("unblock", help="blocked -> active")
+    unblock.add_argument("sprint", metavar="SPRINT")
+    add_json_flag(unblock)
+    unblock.set_defaults(func=cmd_unblock)
+
+
+def _store():
+    from .. import paths
+    from ..store import open_store
+
+    paths.ensure_state_dir()
+    return open_store()
+
+
+def cmd_load(args) -> int:
+    from ..workflow.definitions import definition_files
+    from ..workflow.sprints import load, load_definition
+
+    refs = args.refs or [str(p) for p in definition_files("sprint")]
+    if not refs:
+        raise ValueError("no sprint files in .claude/sprints; write one (README, \"Sprints and epics\")")
+    definitions = [load_definition(ref) for ref in refs]  # all valid before anything is written
+    rows = []
+    for sprint in definitions:
+        graph = sprint.graph()
+        rows.append({"sprint": sprint.id, "file": str(sprint.path), "status": None, "tasks": len(sprint.tasks),
+                     "points": sprint.points, "critical_path": graph.critical_path(),
+                     "critical_length": graph.length})
+    if not args.check:
+        with _store() as store:
+            for row, sprint in zip(rows, definitions, strict=True):
+                row["status"] = load(store, sprint.path)["status"]
+    emit({"sprints": rows, "checked_only": args.check}, args.json, _load_text)
+    return 0
+
+
+def _load_text(data: dict[str, Any]) -> str:
+    verb = "valid" if data["checked_only"] else "loaded"
+    return "\n".join(f"{r['sprint']}: {verb}{' (' + r['status'] + ')' if r['status'] else ''}, {r['tasks']} tasks, "
+                     f"{r['points']:g} points, critical path {r['critical_length']:g}: "
+                     f"{' -> '.join(r['critical_path'])}" for r in data["sprints"])
+
+
+def cmd_plan(args) -> int:
+    from ..workflow import plan_sprint
+
+    with _store() as store:
+        emit(plan_sprint(store, args.sprint), args.json, _plan_text)
+    return 0
+
+
+def _plan_text(plan: dict[str, Any]) -> str:
+    path = plan["critical_path"]
+    head = (f"{plan['sprint']} ({plan['status']}): {plan['points']['remaining']:g} of {plan['points']['total']:g} "
+            f"points left; critical path {path['length']:g}: {' -> '.join(path['tasks']) or '-'}")
+    rows = [[str(b["wave"]), t["id"], t["status"], t.get("assignee") or t.get("team") or "-", f"{t['estimate']:g}",
+             t["priority"], f"{t['slack']:g}", "*" if t["critical"] else ""]
+            for b in plan["batches"] for t in b["tasks"]]
+    body = table(rows, ["wave", "task", "status", "who", "pts", "priority", "slack", "crit"]) if rows else "nothing left"
+    ready = f"ready now: {', '.join(plan['ready']) or 'nothing'}"
+    return "\n".join([head, body, ready])
+
+
+def cmd_start(args) -> int:
+    from ..workflow import start_sprint
+
+    with _store() as store:
+        result = start_sprint(store, args.sprint)
+    emit(result, args.json, _start_text)
+    return 0
+
+
+def _start_text(result: dict[str, Any]) -> str:
+    verb = "started" if result["started"] else "already " + result["status"]
+    teams = "; ".join(f"{team}: {', '.join(ids)}" for team, ids in result["team_assignments"].items())
+    return f"{result['sprint']} {verb}: {len(result['tasks'])} tasks ({teams})\n" + _plan_text(result["plan"])
+
+
+def cmd_status(args) -> int:
+    from ..workflow import sprint_status
+
+    with _store() as store:
+        if args.sprint is None:
+            with store.snapshot() as tx:
+                sprints = [{"sprint": s["id"], "name": s.get("name", ""), "status": s.get("status"),
+                            "points": s.get("points"), "epic": s.get("epic")}
+                           for s in tx.items("sprints").values()]
+            emit({"sprints": sprints}, args.json, _list_text)
+            return 0
+        emit(sprint_status(store, args.sprint, seed=args.seed, trials=args.trials), args.json, _status_text)
+    return 0
+
+
+def _list_text(data: dict[str, Any]) -> str:
+    rows = [[s["sprint"], s["status"] or "-", s["name"], f"{s['points'] or 0:g}", s["epic"] or "-"]
+            for s in data["sprints"]]
+    return table(rows, ["sprint", "status", "name", "points", "epic"]) if rows else "no sprints in state"
+
+
+def _status_text(status: dict[str, Any]) -> str:
+    points, counts = status["points"], status["counts"]
+    shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    forecast = status["forecast"]
+    if forecast.get("available"):
+        eta = f"forecast: p50 {forecast['p50_hours']:g} h ({forecast['p50_at']}), p85 {forecast['p85_hours']:g} h"
+    else:
+        eta = f"forecast: not yet ({forecast.get('reason')})"
+    lines = [f"{status['sprint']} {status['name']} ({status['status']}) {status['start']} .. {status['end']}",
+             f"points: {points['completed']:g} done, {points['remaining']:g} left of {points['total']:g}; tasks: {shown}",
+             f"critical path left {status['critical_path']['length']:g}: {' -> '.join(status['critical_path']['tasks']) or '-'}",
+             f"ready: {', '.join(status['ready']) or 'nothing'}; running: {', '.join(status['running']) or 'nothing'}"]
+    for blocked in status["metrics"]["blockers"]["tasks"]:
+        lines.append(f"blocked: {blocked['task']}: {blocked['blocker'] or 'no reason given'}")
+    lines.append(eta)
+    return "\n".join(lines)
+
+
+def cmd_close(args) -> int:
+    from ..workflow import close_sprint, reopen_sprint
+
+    with _store() as store:
+        if args.reopen is not None:
+            record = reopen_sprint(store, args.sprint, args.reopen)
+            result = {"sprint": args.sprint, "status": record["status"], "closed": False, "retrospective": None,
+                      "file": None}
+        else:
+            result = close_sprint(store, args.sprint, review_only=args.review)
+    emit(result, args.json, _close_text)
+    return 0
+
+
+def _close_text(result: dict[str, Any]) -> str:
+    retro = result.get("retrospective")
+    if not retro:
+        return f"{result['sprint']}: {result['status']}"
+    carried = ", ".join(r["id"] for r in retro["carried_over"]) or "nothing"
+    return (f"{result['sprint']}: complete; {retro['completed_points']:g} of {retro['planned_points']:g} points done, "
+            f"carried over: {carried}\nretrospective: {result['file']}")
+
+
+def cmd_block(args) -> int:
+    from ..workflow import block_sprint
+
+    with _store() as store:
+        record = block_sprint(store, args.sprint, args.reason)
+    emit({"sprint": args.sprint, "status": record["status"]}, args.json, lambda d: f"{d['sprint']}: {d['status']}")
+    return 0
+
+
+def cmd_unblock(args) -> int:
+    from ..workflow import unblock_sprint
+
+    with _store() as store:
+        record = unblock_sprint(store, args.sprint)
+    emit({"sprint": args.sprint, "status": record["status"]}, args.json, lambda d: f"{d['sprint']}: {d['status']}")
+    return 0

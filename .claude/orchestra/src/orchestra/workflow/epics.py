@@ -1,0 +1,194 @@
+"""Epics: load into state, split features into sprints by dependencies and capacity, report progress.
+
+The split is greedy and deterministic: sprint after sprint, take the most urgent feature whose
+dependencies are planned (in an earlier sprint or this one) and that fits the points left — the
+whole sprint's and its team's — until nothing more fits. A feature bigger than a whole sprint gets
+a sprint of its own and a warning to split it. Features pinned to an existing sprint (`sprint:`)
+are planned already.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from ..models import PRIORITY_RANK, TERMINAL_TASK_STATUSES
+from . import metrics
+from .capacity import SprintPoints, sprint_points
+from .definitions import EpicDef, FeatureDef, load_epic, project_relative
+from .states import now_iso
+
+
+def _feature_dict(feature: FeatureDef) -> dict[str, Any]:
+    return {"id": feature.id, "title": feature.title, "team": feature.team, "estimate": feature.estimate,
+            "priority": feature.priority, "dependencies": list(feature.dependencies)}
+
+
+def split(epic: EpicDef, capacity: SprintPoints, skip: set[str] = frozenset()) -> tuple[list[dict], list[str]]:
+    """Sprints of the unpinned features not in `skip`, and warnings. Each sprint lists its features
+    in planning order with its points per team."""
+    pinned = {f.id for f in epic.features if f.sprint} | set(skip)
+    todo = [f for f in epic.features if f.id not in pinned]
+    graph = epic.graph()
+    tail = dict(zip((graph.nodes[i].id for i in range(len(graph))), graph.tail, strict=True))
+    position = {f.id: i for i, f in enumerate(epic.features)}
+    planned = set(pinned)
+    sprints: list[dict] = []
+    warnings: list[str] = []
+    while todo:
+        points_left = capacity.total
+        team_left = dict(capacity.per_team or {})
+        chosen: list[FeatureDef] = []
+        while True:
+            candidates = sorted(
+                (f for f in todo if all(d in planned for d in f.dependencies)),
+                key=lambda f: (PRIORITY_RANK.get(f.priority, 2), -tail[f.id], position[f.id]),
+            )
+            fits = [f for f in candidates if f.estimate <= points_left + 1e-9
+                    and (f.team not in team_left or f.estimate <= team_left[f.team] + 1e-9)]
+            if not fits and not chosen and candidates:
+                fits = candidates[:1]  # too big for any sprint: alone, with a warning
+                warnings.append(f"{fits[0].id} ({fits[0].estimate:g} points) is bigger than a sprint "
+                                f"({capacity.total:g} points); split it into smaller features")
+            if not fits:
+                break
+            feature = fits[0]
+            chosen.append(feature)
+            todo.remove(feature)
+            planned.add(feature.id)
+            points_left -= feature.estimate
+            if feature.team in team_left:
+                team_left[feature.team] -= feature.estimate
+        teams: dict[str, float] = {}
+        for feature in chosen:
+            teams[feature.team or "unassigned"] = teams.get(feature.team or "unassigned", 0.0) + feature.estimate
+        sprints.append({"number": len(sprints) + 1, "points": sum(f.estimate for f in chosen), "teams": teams,
+                        "features": [_feature_dict(f) for f in chosen]})
+    return sprints, warnings
+
+
+def _dates(epic: EpicDef, offset: int, sprints: list[dict]) -> None:
+    """Give each planned sprint its calendar when the epic has a start date (after `offset` sprints)."""
+    for sprint in sprints:
+        sprint["id"] = f"{epic.id}-sprint-{offset + sprint['number']}"
+        if epic.start:
+            first = dt.date.fromisoformat(epic.start) + dt.timedelta(days=epic.sprint_days * (offset + sprint["number"] - 1))
+            sprint["start"] = first.isoformat()
+            sprint["end"] = (first + dt.timedelta(days=epic.sprint_days - 1)).isoformat()
+
+
+def _capacity(tx, epic: EpicDef, org, option: float | None) -> SprintPoints:
+    return sprint_points(option=option, epic_points=epic.sprint_points,
+                         history=metrics.velocity(tx.items("sprints").values()), org=org,
+                         teams=(f.team for f in epic.features))
+
+
+def plan_view(tx, epic: EpicDef, org, *, points: float | None = None, skip: set[str] = frozenset()) -> dict:
+    capacity = _capacity(tx, epic, org, points)
+    existing: dict[str, list[dict]] = {}
+    for feature in epic.features:
+        if feature.sprint:
+            existing.setdefault(feature.sprint, []).append(_feature_dict(feature))
+    sprints, warnings = split(epic, capacity, skip)
+    _dates(epic, len(existing), sprints)
+    graph = epic.graph()
+    return {
+        "epic": epic.id,
+        "name": epic.name,
+        "points": {"total": epic.points,
+                   "in_existing_sprints": sum(f["estimate"] for fs in existing.values() for f in fs),
+                   "to_plan": sum(s["points"] for s in sprints)},
+        "capacity": capacity.to_dict(),
+        "existing": [{"sprint": sid, "points": sum(f["estimate"] for f in fs), "features": fs}
+                     for sid, fs in existing.items()],
+        "sprints": sprints,
+        "sprint_count": len(sprints),
+        "critical_path": {"features": graph.critical_path(), "length": graph.length},
+        "warnings": warnings,
+    }
+
+
+def plan_epic(store, ref: str, root: Path | None = None, *, points: float | None = None) -> dict[str, Any]:
+    """Split the epic `ref` (an id or a file) into sprints (read-only); see `split`."""
+    from .sprints import organization
+
+    epic = load_epic(ref, root)
+    with store.snapshot() as tx:
+        return plan_view(tx, epic, organization(root), points=points)
+
+
+def register(store, ref: str, root: Path | None = None) -> dict[str, Any]:
+    """`orchestra epic load`: validate the definition and record it in state (`epics.<id>`)."""
+    epic = load_epic(ref, root)
+    with store.transaction() as tx:
+        current = tx.get(f"epics.{epic.id}", None) or {}
+        record = {
+            "name": epic.name, "goal": epic.goal, "project": epic.project, "start": epic.start,
+            "sprint_days": epic.sprint_days, "sprint_points": epic.sprint_points,
+            "definition": project_relative(epic.path, root), "points": epic.points,
+            "features": [{**_feature_dict(f), "sprint": f.sprint} for f in epic.features],
+            "sprints": sorted({f.sprint for f in epic.features if f.sprint} | set(current.get("sprints") or [])),
+            "loaded_at": now_iso(),
+        }
+        if current:
+            tx.update(f"epics.{epic.id}", record)
+        else:
+            tx.set(f"epics.{epic.id}", {**record, "status": "planning"})
+        tx.append_event("epic_loaded", {"epic": epic.id, "features": len(epic.features), "points": epic.points})
+        return tx.get(f"epics.{epic.id}")
+
+
+def feature_progress(feature: FeatureDef, tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    """A feature's state from its tasks (tasks with `feature: <id>`)."""
+    mine = [t for t in tasks if t.get("feature") == feature.id]
+    total = sum(float(t.get("estimate", 1.0) or 0.0) for t in mine if t.get("status") != "cancelled")
+    done = sum(float(t.get("estimate", 1.0) or 0.0) for t in mine if t.get("status") == "completed")
+    statuses = {t.get("status", "queued") for t in mine}
+    if not mine:
+        state = "unplanned"
+    elif statuses <= TERMINAL_TASK_STATUSES and "completed" in statuses:
+        state = "complete"
+    elif statuses - {"queued", "cancelled"}:
+        state = "in_progress"
+    else:
+        state = "planned"
+    return {**_feature_dict(feature), "sprint": feature.sprint, "status": state, "tasks": [t["id"] for t in mine],
+            "task_points": total, "task_points_completed": done}
+
+
+def epic_status(store, ref: str, root: Path | None = None, *, points: float | None = None) -> dict[str, Any]:
+    """Progress of an epic: its features (from their tasks), its sprints, and a plan of what is left."""
+    from .sprints import organization
+
+    with store.snapshot() as tx:
+        record = tx.get(f"epics.{ref}", None) if "/" not in ref and "." not in ref else None
+        epic = load_epic((record or {}).get("definition") or ref, root)
+        ids = {f.id for f in epic.features}
+        tasks = [t for t in tx.items("tasks").values() if t.get("epic") == epic.id or t.get("feature") in ids]
+        features = [feature_progress(f, tasks) for f in epic.features]
+        complete = {f["id"] for f in features if f["status"] == "complete"}
+        sprints = []
+        for sprint in sorted(tx.find("sprints", epic=epic.id), key=lambda s: (s.get("start") or "", s["id"])):
+            mine = [t for t in tasks if t.get("sprint") == sprint["id"]]
+            retro = sprint.get("retrospective") or {}
+            sprints.append({
+                "sprint": sprint["id"], "status": sprint.get("status"), "points": sprint.get("points"),
+                "completed_points": retro.get("completed_points",
+                                              sum(float(t.get("estimate", 1.0) or 0.0) for t in mine
+                                                  if t.get("status") == "completed")),
+            })
+        try:
+            remaining = plan_view(tx, epic, organization(root), points=points, skip=complete)
+        except ValueError as exc:
+            remaining = {"error": str(exc)}
+    done_points = sum(f["estimate"] for f in features if f["status"] == "complete")
+    overall = ("complete" if len(complete) == len(features)
+               else "active" if any(s["status"] in ("active", "blocked", "review") for s in sprints) or complete
+               else "planning")
+    return {
+        "epic": epic.id, "name": epic.name, "goal": epic.goal, "status": overall, "loaded": record is not None,
+        "points": {"total": epic.points, "completed": done_points, "remaining": epic.points - done_points},
+        "features": features, "sprints": sprints,
+        "remaining_plan": remaining,
+    }

@@ -1,0 +1,168 @@
+"""Sprint metrics from the event stream: burndown with its ideal line, velocity, cycle time,
+throughput, blockers and completion rate. Pure functions; the caller reads events and tasks.
+
+A task status change is an event whose `task_id` (or `data.task`) names a task and whose type is
+one of the lifecycle's task events (`task_started`, `task_completed`, ... in STATUS_OF_EVENT) or
+whose `data.to` is a task status. Events may repeat or arrive late: changes are
+ordered by time, then event id, and a change to the status a task already has counts once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..models import TASK_STATUSES
+
+STARTED = frozenset({"assigned", "in_progress"})
+# The event types the lifecycle appends when a task changes status (lifecycle.transitions.TASK_EVENTS).
+STATUS_OF_EVENT: dict[str, str] = {
+    "task_requeued": "queued", "task_assigned": "assigned", "task_started": "in_progress",
+    "task_completed": "completed", "task_blocked": "blocked", "task_needs_review": "needs_review",
+    "task_cancelled": "cancelled",
+}
+EVENT_OF_STATUS: dict[str, str] = {status: kind for kind, status in STATUS_OF_EVENT.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    at: dt.datetime
+    task: str
+    status: str
+    event_id: int = 0
+
+
+def parse_time(value: str | dt.datetime | dt.date) -> dt.datetime:
+    """ISO timestamps as stored (`...Z`) to aware UTC datetimes; dates mean midnight UTC."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def task_changes(events: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None) -> list[Change]:
+    """Effective status changes, oldest first, optionally only for `tasks`."""
+    wanted = set(tasks) if tasks is not None else None
+    raw = []
+    for event in events:
+        data = event.get("data") or {}
+        task = event.get("task_id") or data.get("task")
+        status = STATUS_OF_EVENT.get(event.get("type", "")) or data.get("to")
+        if not task or status not in TASK_STATUSES or (wanted is not None and task not in wanted):
+            continue
+        try:
+            at = parse_time(event["ts"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        raw.append(Change(at, task, status, int(event.get("id") or 0)))
+    raw.sort(key=lambda c: (c.at, c.event_id))
+    last: dict[str, str] = {}
+    out = []
+    for change in raw:
+        if last.get(change.task) != change.status:
+            out.append(change)
+            last[change.task] = change.status
+    return out
+
+
+def _points(value: float) -> float:
+    return round(value, 4)
+
+
+def burndown(scope: dict[str, float], changes: list[Change], start: dt.date, end: dt.date,
+             today: dt.date | None = None) -> dict[str, Any]:
+    """Points not yet completed at the end of each day from `start` to `end`, next to the ideal line
+    that falls evenly from the total to zero by the end of the last day. Days after `today` have
+    `remaining: null`. A task reopened after completion counts as remaining again."""
+    total = sum(scope.values())
+    days = (end - start).days + 1
+    if days < 1:
+        raise ValueError(f"burndown: end {end} is before start {start}")
+    status: dict[str, str] = {}
+    completed = 0.0
+    series = []
+    pending = iter([c for c in changes if c.task in scope])
+    change = next(pending, None)
+    for i in range(days):
+        day = start + dt.timedelta(days=i)
+        cutoff = parse_time(day + dt.timedelta(days=1))
+        while change is not None and change.at < cutoff:
+            was = status.get(change.task) == "completed"
+            now = change.status == "completed"
+            completed += scope[change.task] * (now - was)
+            status[change.task] = change.status
+            change = next(pending, None)
+        future = today is not None and day > today
+        series.append({
+            "date": day.isoformat(),
+            "remaining": None if future else _points(total - completed),
+            "ideal": _points(total * (1 - (i + 1) / days)),
+        })
+    return {"total": _points(total), "start": start.isoformat(), "end": end.isoformat(), "days": series}
+
+
+def velocity(sprints: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Points completed per closed sprint, oldest first (from each sprint's retrospective)."""
+    rows = []
+    for sprint in sprints:
+        retro = sprint.get("retrospective")
+        if sprint.get("status") == "complete" and retro:
+            rows.append({"sprint": sprint["id"], "points": retro.get("completed_points", 0.0),
+                         "closed_at": retro.get("closed_at")})
+    rows.sort(key=lambda r: (r["closed_at"] or "", r["sprint"]))
+    return rows
+
+
+def cycle_times(changes: list[Change]) -> dict[str, float]:
+    """Hours from a task's first assignment or start to its last completion, for tasks now completed."""
+    started: dict[str, dt.datetime] = {}
+    finished: dict[str, dt.datetime] = {}
+    current: dict[str, str] = {}
+    for change in changes:
+        current[change.task] = change.status
+        if change.status in STARTED:
+            started.setdefault(change.task, change.at)
+        elif change.status == "completed":
+            finished[change.task] = change.at
+    out = {}
+    for task, end in finished.items():
+        begin = started.get(task)
+        if current[task] == "completed" and begin is not None and end >= begin:
+            out[task] = round((end - begin).total_seconds() / 3600, 4)
+    return out
+
+
+def throughput(changes: list[Change], start: dt.date, end: dt.date) -> dict[str, Any]:
+    """Tasks completed (and still completed) per calendar day between `start` and `end`, inclusive."""
+    last: dict[str, Change] = {}
+    for change in changes:
+        last[change.task] = change
+    low, high = parse_time(start), parse_time(end + dt.timedelta(days=1))
+    done = sum(1 for c in last.values() if c.status == "completed" and low <= c.at < high)
+    days = max(1, (end - start).days + 1)
+    return {"completed": done, "days": days, "per_day": round(done / days, 4)}
+
+
+def blockers(changes: list[Change], tasks: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """How often tasks became blocked, and which are blocked now with their blocker text."""
+    raised = sum(1 for c in changes if c.status == "blocked")
+    open_now = [{"task": t["id"], "blocker": t.get("blocker")} for t in tasks if t.get("status") == "blocked"]
+    return {"raised": raised, "open": len(open_now), "tasks": open_now}
+
+
+def completion_rate(tasks: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Completed share of the tasks and of the points; cancelled tasks are out of scope."""
+    counted = [t for t in tasks if t.get("status") != "cancelled"]
+    done = [t for t in counted if t.get("status") == "completed"]
+    points = sum(float(t.get("estimate", 0) or 0) for t in counted)
+    points_done = sum(float(t.get("estimate", 0) or 0) for t in done)
+    return {
+        "tasks_completed": len(done), "tasks_total": len(counted),
+        "tasks_rate": round(len(done) / len(counted), 4) if counted else 0.0,
+        "points_completed": _points(points_done), "points_total": _points(points),
+        "points_rate": round(points_done / points, 4) if points else 0.0,
+    }

@@ -1,0 +1,83 @@
+"""`plan_sprint`: the delegation batches an orchestrator runs, with critical path, slack and ready queue.
+
+Works on the remaining work: finished tasks are left out and satisfy their dependents, tasks already
+running go into the first wave their dependencies allow. The output is the stable JSON of
+`orchestra sprint plan ID --json` and of the MCP tool `plan_sprint` (README, "Sprints and epics").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .capacity import capacity_dict, parallel_capacity
+from .view import SprintView, outside_done, sprint_view
+
+
+def _round(value: float) -> float:
+    return round(value, 4)
+
+
+def plan_view(tx, view: SprintView, org, *, delegate=None) -> dict[str, Any]:
+    """The plan of one sprint view. `delegate(tx, task) -> dict | None` supplies ready Agent arguments."""
+    graph = view.remaining_graph(outside_done(tx, view))
+    capacity = parallel_capacity(org, view.capacity)
+    running = set(view.running)
+    waves = graph.batches(capacity, first=running)
+    slack = graph.slack()
+    critical = graph.critical_path()
+    on_path = set(critical)
+    by_id = {t["id"]: t for t in view.tasks}
+    done = view.done
+    ready = graph.ready(done=done | outside_done(tx, view), exclude=running | _blocked(view))
+
+    def item(task_id: str) -> dict[str, Any]:
+        task = by_id[task_id]
+        status = task.get("status", "queued")
+        args = delegate(tx, task) if delegate and status == "queued" and view.source == "state" else None
+        return {
+            "id": task_id, "title": task.get("title", ""), "status": status, "team": task.get("team"),
+            "assignee": task.get("assignee"), "estimate": _round(float(task.get("estimate", 1.0) or 0.0)),
+            "priority": task.get("priority", "normal"), "dependencies": list(task.get("dependencies") or ()),
+            "slack": _round(slack[task_id]), "critical": task_id in on_path, "agent": args,
+        }
+
+    batches = []
+    for number, wave in enumerate(waves, start=1):
+        items = [item(t) for t in wave]
+        batches.append({"wave": number, "points": _round(sum(i["estimate"] for i in items)), "tasks": items})
+    total = sum(float(t.get("estimate", 1.0) or 0.0) for t in view.tasks)
+    return {
+        "sprint": view.id,
+        "status": view.status,
+        "source": view.source,
+        "points": {"total": _round(total), "remaining": _round(sum(graph.estimates))},
+        "critical_path": {"tasks": critical, "length": _round(graph.length)},
+        "capacity": capacity_dict(capacity, (t.get("team") for t in view.tasks),
+                                  (t.get("assignee") for t in view.tasks)),
+        "order": graph.topological_order(),
+        "ready": ready,
+        "running": view.running,
+        "done": sorted(done),
+        "batches": batches,
+    }
+
+
+def _blocked(view: SprintView) -> set[str]:
+    return {t["id"] for t in view.tasks if t.get("status") == "blocked"}
+
+
+def plan_sprint(store, sprint_id: str, root: Path | None = None) -> dict[str, Any]:
+    """The plan of `sprint_id` (read-only): waves, critical path, slack, ready queue, capacity."""
+    from .sprints import organization
+
+    org = organization(root)
+    with store.snapshot() as tx:
+        view = sprint_view(tx, sprint_id, root)
+        return plan_view(tx, view, org, delegate=agent_arguments())
+
+
+def agent_arguments():
+    """The lifecycle's builder of ready `Agent` tool arguments for a task (what `orchestra task
+    delegate` prints), or None while the lifecycle offers none."""
+    return None

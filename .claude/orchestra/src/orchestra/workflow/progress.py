@@ -1,0 +1,109 @@
+"""`sprint_status`: where a sprint stands — counts, points, critical path of what is left, ready queue,
+blockers, metrics (burndown, cycle time, throughput, velocity, completion) and the forecast.
+
+The output is the stable JSON of `orchestra sprint status ID --json` and of the MCP tool
+`sprint_status` (README, "Sprints and epics").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from pathlib import Path
+from typing import Any
+
+from ..models import TASK_STATUSES
+from . import forecast as forecasting
+from . import metrics
+from .capacity import parallel_capacity
+from .view import SprintView, all_events, outside_done, sprint_view
+
+DEFAULT_SPRINT_DAYS = 14
+
+
+def window(view: SprintView, changes: list[metrics.Change], today: dt.date) -> tuple[dt.date, dt.date]:
+    """The sprint's calendar: its `start`/`end` when defined, else from when it started, else today,
+    lasting DEFAULT_SPRINT_DAYS."""
+    record = view.record or {}
+    start_text = record.get("start") or (record.get("started_at") or "")[:10]
+    start = dt.date.fromisoformat(start_text) if start_text else (changes[0].at.date() if changes else today)
+    end = dt.date.fromisoformat(record["end"]) if record.get("end") else start + dt.timedelta(DEFAULT_SPRINT_DAYS - 1)
+    return start, max(start, end)
+
+
+def history_rates(tx, events: list[dict[str, Any]]) -> list[float]:
+    """Hours per point of every completed task the store knows, the forecast's sample."""
+    cycle = metrics.cycle_times(metrics.task_changes(events))
+    estimates = {tid: float(t.get("estimate", 0) or 0) for tid, t in tx.items("tasks").items() if tid in cycle}
+    return forecasting.hours_per_point(cycle, estimates)
+
+
+def cycle_summary(cycle: dict[str, float]) -> dict[str, Any]:
+    values = sorted(cycle.values())
+    return {
+        "tasks": cycle,
+        "mean_hours": round(statistics.fmean(values), 2) if values else None,
+        "median_hours": round(statistics.median(values), 2) if values else None,
+    }
+
+
+def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
+                trials: int = forecasting.DEFAULT_TRIALS) -> dict[str, Any]:
+    events = all_events(tx)
+    ids = [t["id"] for t in view.tasks]
+    changes = metrics.task_changes(events, ids)
+    start, end = window(view, changes, now.date())
+    scope = {t["id"]: float(t.get("estimate", 1.0) or 0.0) for t in view.tasks if t.get("status") != "cancelled"}
+    cycle = metrics.cycle_times(changes)
+    counts = {s: 0 for s in TASK_STATUSES}
+    for task in view.tasks:
+        counts[task.get("status", "queued")] = counts.get(task.get("status", "queued"), 0) + 1
+    finished = outside_done(tx, view)
+    graph = view.remaining_graph(finished)
+    capacity = parallel_capacity(org, view.capacity)
+    slots = sum(capacity.team_limit(t) for t in {t.get("team") for t in view.tasks if t["id"] not in view.done})
+    completion = metrics.completion_rate(view.tasks)
+    record = view.record or {}
+    return {
+        "sprint": view.id,
+        "name": record.get("name", ""),
+        "goal": record.get("goal", ""),
+        "status": view.status,
+        "source": view.source,
+        "epic": record.get("epic"),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "history": record.get("history", []),
+        "counts": counts,
+        "points": {"total": completion["points_total"], "completed": completion["points_completed"],
+                   "remaining": round(completion["points_total"] - completion["points_completed"], 4)},
+        "critical_path": {"tasks": graph.critical_path(), "length": round(graph.length, 4)},
+        "ready": graph.ready(done=view.done | finished, exclude=set(view.running) | {
+            t["id"] for t in view.tasks if t.get("status") == "blocked"}),
+        "running": view.running,
+        "tasks": [{"id": t["id"], "title": t.get("title", ""), "status": t.get("status", "queued"),
+                   "team": t.get("team"), "assignee": t.get("assignee"),
+                   "estimate": float(t.get("estimate", 1.0) or 0.0), "priority": t.get("priority", "normal"),
+                   "blocker": t.get("blocker")} for t in view.tasks],
+        "metrics": {
+            "burndown": metrics.burndown(scope, changes, start, end, today=now.date()),
+            "cycle_time": cycle_summary(cycle),
+            "throughput": metrics.throughput(changes, start, min(end, max(start, now.date()))),
+            "blockers": metrics.blockers(changes, view.tasks),
+            "completion": completion,
+            "velocity": metrics.velocity(tx.items("sprints").values()),
+        },
+        "forecast": forecasting.forecast(graph, history_rates(tx, events), max(1, slots), now=now,
+                                         trials=trials, seed=seed),
+    }
+
+
+def sprint_status(store, sprint_id: str, root: Path | None = None, *, now: dt.datetime | None = None,
+                  seed: int = 0, trials: int = forecasting.DEFAULT_TRIALS) -> dict[str, Any]:
+    """Where `sprint_id` stands (read-only). `now` and `seed` make the answer reproducible."""
+    from .sprints import organization
+
+    org = organization(root)
+    with store.snapshot() as tx:
+        view = sprint_view(tx, sprint_id, root)
+        return status_view(tx, view, org, now=now or dt.datetime.now(dt.UTC), seed=seed, trials=trials)

@@ -1,0 +1,106 @@
+"""Sprint close: Active/Blocked -> Review -> Complete, carrying unfinished work over and writing the
+retrospective (completed, carried over, blockers, cycle times) into state and as Markdown."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from .. import atomic
+from ..models import TERMINAL_TASK_STATUSES
+from . import metrics, states
+from .definitions import definitions_dir
+from .progress import cycle_summary, window
+from .view import SprintView, all_events, sprint_view
+
+
+def build(tx, view: SprintView, *, now: dt.datetime) -> dict[str, Any]:
+    """The retrospective of a sprint as it stands (call before unfinished work is carried over)."""
+    changes = metrics.task_changes(all_events(tx), [t["id"] for t in view.tasks])
+    cycle = metrics.cycle_times(changes)
+    start, end = window(view, changes, now.date())
+    ever_blocked = {c.task for c in changes if c.status == "blocked"}
+
+    def row(task: dict[str, Any]) -> dict[str, Any]:
+        return {"id": task["id"], "title": task.get("title", ""), "status": task.get("status", "queued"),
+                "estimate": float(task.get("estimate", 1.0) or 0.0), "assignee": task.get("assignee"),
+                "cycle_hours": cycle.get(task["id"])}
+
+    completed = [row(t) for t in view.tasks if t.get("status") == "completed"]
+    carried = [row(t) for t in view.tasks if t.get("status") not in TERMINAL_TASK_STATUSES]
+    scope = {t["id"]: float(t.get("estimate", 1.0) or 0.0) for t in view.tasks if t.get("status") != "cancelled"}
+    return {
+        "sprint": view.id,
+        "closed_at": now.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "planned_points": round(sum(scope.values()), 4),
+        "completed": completed,
+        "completed_points": round(sum(r["estimate"] for r in completed), 4),
+        "carried_over": carried,
+        "carried_over_points": round(sum(r["estimate"] for r in carried), 4),
+        "cancelled": [t["id"] for t in view.tasks if t.get("status") == "cancelled"],
+        "blockers": [{"task": t["id"], "blocker": t.get("blocker"), "open": t.get("status") == "blocked"}
+                     for t in view.tasks if t["id"] in ever_blocked or t.get("status") == "blocked"],
+        "cycle_time": cycle_summary(cycle),
+        "completion": metrics.completion_rate(view.tasks),
+        "burndown": metrics.burndown(scope, changes, start, end, today=now.date()),
+    }
+
+
+def markdown(retro: dict[str, Any], name: str = "") -> str:
+    def hours(value: float | None) -> str:
+        return "—" if value is None else f"{value:g} h"
+
+    lines = [f"# Retrospective: {retro['sprint']}{' — ' + name if name else ''}", "",
+             f"Closed {retro['closed_at']}. Completed {retro['completed_points']:g} of "
+             f"{retro['planned_points']:g} points; {retro['carried_over_points']:g} carried over.", "",
+             "## Completed", ""]
+    lines += [f"- {r['id']}: {r['title']} ({r['estimate']:g} pts, cycle {hours(r['cycle_hours'])})"
+              for r in retro["completed"]] or ["- nothing"]
+    lines += ["", "## Carried over", ""]
+    lines += [f"- {r['id']}: {r['title']} ({r['status']}, {r['estimate']:g} pts)"
+              for r in retro["carried_over"]] or ["- nothing"]
+    lines += ["", "## Blockers", ""]
+    lines += [f"- {b['task']}: {b['blocker'] or 'no reason given'}{' (still open)' if b['open'] else ''}"
+              for b in retro["blockers"]] or ["- none"]
+    summary = retro["cycle_time"]
+    lines += ["", "## Cycle times", "",
+              f"Mean {hours(summary['mean_hours'])}, median {hours(summary['median_hours'])}.", ""]
+    return "\n".join(lines)
+
+
+def retrospective_path(sprint_id: str, root: Path | None = None) -> Path:
+    return definitions_dir("sprint", root) / "retrospectives" / f"{sprint_id}.md"
+
+
+def close(store, sprint_id: str, root: Path | None = None, *, review_only: bool = False,
+          now: dt.datetime | None = None) -> dict[str, Any]:
+    """Close a sprint: to Review, then (unless `review_only`) carry unfinished tasks out of it, store
+    the retrospective and go to Complete. Closing a complete sprint returns its retrospective."""
+    now = now or dt.datetime.now(dt.UTC)
+    with store.transaction() as tx:
+        record = tx.get(f"sprints.{sprint_id}", None)
+        if record is None:
+            raise ValueError(f"sprint {sprint_id}: not in state; start it first (`orchestra sprint start {sprint_id}`)")
+        if record.get("status") == "complete":
+            return {"sprint": sprint_id, "status": "complete", "closed": False,
+                    "retrospective": record.get("retrospective"), "file": record.get("retrospective_file")}
+        states.transition(tx, sprint_id, "review", "sprint closed")
+        if review_only:
+            return {"sprint": sprint_id, "status": "review", "closed": False, "retrospective": None, "file": None}
+        view = sprint_view(tx, sprint_id, root)
+        retro = build(tx, view, now=now)
+        for task in view.tasks:
+            if task.get("status") not in TERMINAL_TASK_STATUSES:
+                tx.update(f"tasks.{task['id']}", {"sprint": None, "carried_over_from": sprint_id})
+                tx.append_event("task_carried_over", {"sprint": sprint_id, "status": task.get("status")},
+                                task_id=task["id"])
+        path = retrospective_path(sprint_id, root)
+        tx.update(f"sprints.{sprint_id}", {"retrospective": retro, "closed_at": retro["closed_at"],
+                                           "retrospective_file": str(path)})
+        states.transition(tx, sprint_id, "complete", "retrospective written")
+        tx.append_event("sprint_closed", {"sprint": sprint_id, "completed_points": retro["completed_points"],
+                                          "carried_over": [r["id"] for r in retro["carried_over"]]})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(path, markdown(retro, record.get("name", "")))
+    return {"sprint": sprint_id, "status": "complete", "closed": True, "retrospective": retro, "file": str(path)}

@@ -1,0 +1,182 @@
+"""A sprint's life in state: load (Planning -> Ready), start (-> Active, tasks materialised), block and
+unblock, close (-> Review -> Complete with a retrospective and carry-over) and reopen (Review -> Planning).
+
+Until a sprint starts its YAML file is the source of truth; from the start on, the tasks in state are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .. import teams
+from ..models import TERMINAL_TASK_STATUSES, Task, check_task_transition
+from . import states
+from .definitions import SprintDef, load_sprint, project_relative
+from .metrics import EVENT_OF_STATUS
+from .states import now_iso
+
+
+def organization(root: Path | None = None):
+    return teams.load(root)
+
+
+def load_definition(ref: str | Path, root: Path | None = None) -> SprintDef:
+    """The validated definition, with assignees checked against teams.yaml."""
+    return load_sprint(ref, root, organization(root))
+
+
+def register(tx, sprint: SprintDef, root: Path | None = None) -> dict[str, Any]:
+    """Record a validated definition in state. A new sprint goes Planning -> Ready; a sprint already
+    running refuses, because its tasks in state are now the truth."""
+    current = tx.get(f"sprints.{sprint.id}", None)
+    if current and current.get("status") not in ("planning", "ready"):
+        raise ValueError(f"sprint {sprint.id} is {current['status']}; a definition can be (re)loaded only while "
+                         f"it is planning or ready (after review, `orchestra sprint close {sprint.id} --reopen "
+                         f"REASON` returns it to planning)")
+    for task in sprint.tasks:
+        owner = tx.get(f"tasks.{task.id}.sprint", None)
+        if owner not in (None, sprint.id):
+            raise ValueError(f"{sprint.path}: task {task.id} belongs to sprint {owner}; task ids are global, "
+                             f"so pick another id (or close {owner} so it is carried over)")
+    record = {
+        "name": sprint.name, "goal": sprint.goal, "epic": sprint.epic, "project": sprint.project,
+        "start": sprint.start, "end": sprint.end, "capacity": sprint.capacity,
+        "definition": project_relative(sprint.path, root), "tasks": [t.id for t in sprint.tasks],
+        "points": sprint.points, "loaded_at": now_iso(),
+    }
+    if current is None:
+        tx.set(f"sprints.{sprint.id}", {**record, "status": "planning", "history": [], "team_assignments": {}})
+    else:
+        tx.update(f"sprints.{sprint.id}", record)
+    tx.append_event("sprint_loaded", {"sprint": sprint.id, "tasks": len(sprint.tasks), "points": sprint.points,
+                                      "definition": record["definition"]})
+    if (current or {}).get("status", "planning") == "planning":
+        states.transition(tx, sprint.id, "ready", "definition validated")
+    return tx.get(f"sprints.{sprint.id}")
+
+
+def load(store, ref: str | Path, root: Path | None = None) -> dict[str, Any]:
+    """`orchestra sprint load`: validate the definition and record it in state (Planning -> Ready)."""
+    sprint = load_definition(ref, root)
+    with store.transaction() as tx:
+        return register(tx, sprint, root)
+
+
+def _task_record(task, sprint: SprintDef, created_at: str) -> dict[str, Any]:
+    record = Task(
+        id=task.id, title=task.title, type=task.type, sprint=sprint.id, epic=sprint.epic, team=task.team,
+        assignee=task.assignee, priority=task.priority, estimate=task.estimate,
+        dependencies=list(task.dependencies), acceptance=dict(task.acceptance), spec=task.spec,
+        created_at=created_at,
+    ).to_dict()
+    extras = {"description": task.description, "feature": task.feature, "worktree_strategy": task.worktree_strategy}
+    return {**record, **{k: v for k, v in extras.items() if v is not None}}
+
+
+_DEFINED = ("title", "type", "team", "assignee", "priority", "estimate", "dependencies", "acceptance", "spec",
+            "description", "feature", "worktree_strategy", "epic")
+
+
+def materialise(tx, sprint: SprintDef) -> list[str]:
+    """Put the definition's tasks into state (status queued). Tasks already there keep their status and
+    history and take the definition's fields; carried-over tasks join this sprint; tasks dropped from the
+    definition leave it unless finished. Returns the ids of tasks created."""
+    created, at = [], now_iso()
+    for task in sprint.tasks:
+        record = _task_record(task, sprint, at)
+        current = tx.get(f"tasks.{task.id}", None)
+        if current is None:
+            tx.set(f"tasks.{task.id}", record)
+            created.append(task.id)
+            continue
+        fields = {k: record.get(k) for k in _DEFINED}
+        fields["sprint"] = sprint.id
+        tx.update(f"tasks.{task.id}", fields)
+    defined = {t.id for t in sprint.tasks}
+    for task in states.sprint_tasks(tx, sprint.id):
+        if task["id"] not in defined and task.get("status") not in TERMINAL_TASK_STATUSES:
+            tx.update(f"tasks.{task['id']}", {"sprint": None})
+            tx.append_event("task_removed_from_sprint", {"sprint": sprint.id}, task_id=task["id"])
+    return created
+
+
+def team_assignments(sprint: SprintDef) -> dict[str, list[str]]:
+    """Task ids per team (tasks without one under `unassigned`), in dependency order."""
+    order = {tid: i for i, tid in enumerate(sprint.graph().topological_order())}
+    out: dict[str, list[str]] = {}
+    for task in sorted(sprint.tasks, key=lambda t: order[t.id]):
+        out.setdefault(task.team or "unassigned", []).append(task.id)
+    return out
+
+
+def start(store, ref: str | Path, root: Path | None = None) -> dict[str, Any]:
+    """Ready -> Active: validate the definition, load it if needed, materialise tasks, fill team
+    assignments, emit `sprint_started`, then provision worktrees. Returns the first plan (the waves
+    to delegate). Starting an active sprint changes nothing."""
+    sprint = load_definition(ref, root)
+    with store.transaction() as tx:
+        status = tx.get(f"sprints.{sprint.id}.status", None)
+        started = status in (None, "planning", "ready")
+        if started:
+            register(tx, sprint, root)
+            created = materialise(tx, sprint)
+            assignments = team_assignments(sprint)
+            tx.update(f"sprints.{sprint.id}", {"team_assignments": assignments, "started_at": now_iso()})
+            states.transition(tx, sprint.id, "active", "sprint started")
+            tx.append_event("sprint_started", {
+                "sprint": sprint.id, "points": sprint.points, "created": created,
+                "scope": {t.id: t.estimate for t in sprint.tasks},
+            })
+        elif status not in ("active", "blocked"):
+            states.transition(tx, sprint.id, "active")  # raises, listing the legal next states
+        record = tx.get(f"sprints.{sprint.id}")
+    worktrees = provision_worktrees(store, sprint.id, root) if started else {}
+    from .planning import plan_sprint
+
+    return {"sprint": sprint.id, "status": record["status"], "started": started, "tasks": record["tasks"],
+            "team_assignments": record.get("team_assignments", {}), "worktrees": worktrees,
+            "plan": plan_sprint(store, sprint.id, root)}
+
+
+def provision_worktrees(store, sprint_id: str, root: Path | None = None) -> dict[str, Any]:
+    """The one place a started sprint asks for worktrees (per epic, sprint, task or team strategy).
+    Runs after the start transaction has committed, so git work never holds the state lock. Returns
+    what was allocated, keyed by task id; empty while no worktree manager is installed."""
+    return {}
+
+
+def block(store, sprint_id: str, reason: str) -> dict[str, Any]:
+    """Active -> Blocked by hand (an outside dependency, say); stays blocked until `unblock`."""
+    if not reason.strip():
+        raise ValueError(f"sprint {sprint_id}: say why it is blocked (a reason is required)")
+    with store.transaction() as tx:
+        return states.transition(tx, sprint_id, "blocked", reason)
+
+
+def unblock(store, sprint_id: str, reason: str | None = None) -> dict[str, Any]:
+    with store.transaction() as tx:
+        return states.transition(tx, sprint_id, "active", reason or "unblocked")
+
+
+def requeue(tx, task: dict[str, Any], reason: str, **fields: Any) -> None:
+    """Send an unfinished task back to queued (recording the change as an event)."""
+    current = task.get("status", "queued")
+    check_task_transition(task["id"], current, "queued")
+    tx.update(f"tasks.{task['id']}", {"status": "queued", "agent_id": None, **fields})
+    if current != "queued":
+        tx.append_event(EVENT_OF_STATUS["queued"], {"from": current, "reason": reason}, task_id=task["id"])
+
+
+def reopen(store, sprint_id: str, reason: str) -> dict[str, Any]:
+    """Review -> Planning when the review found issues: unfinished tasks go back to queued."""
+    if not reason.strip():
+        raise ValueError(f"sprint {sprint_id}: say what the review found (a reason is required)")
+    with store.transaction() as tx:
+        status = tx.get(f"sprints.{sprint_id}.status", None)
+        if status != "review":
+            states.transition(tx, sprint_id, "planning", reason)  # raises with the legal moves
+        for task in states.sprint_tasks(tx, sprint_id):
+            if task.get("status") in ("needs_review", "blocked"):
+                requeue(tx, task, f"sprint {sprint_id} reopened: {reason}")
+        return states.transition(tx, sprint_id, "planning", reason)

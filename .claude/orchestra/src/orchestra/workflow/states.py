@@ -1,0 +1,132 @@
+"""The sprint state machine over a store transaction, and which task states each sprint state allows.
+
+Planning -> Ready -> Active -> Review -> Complete; Review -> Planning when issues are found;
+Active <-> Blocked. The transition table itself is `models.SPRINT_TRANSITIONS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ..models import (
+    SPRINT_STATUSES,
+    SPRINT_TRANSITIONS,
+    TASK_STATUSES,
+    TERMINAL_TASK_STATUSES,
+    check_sprint_transition,
+)
+
+
+def now_iso() -> str:
+    """The store's timestamp format: UTC, milliseconds, `Z`."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+_NOT_STARTED = frozenset({"queued", "completed", "cancelled"})
+# The task states each sprint state allows: work runs only in an active (or blocked) sprint, review
+# waits for running work to stop, and a complete sprint holds only finished work.
+TASK_STATES_BY_SPRINT: dict[str, frozenset[str]] = {
+    "planning": _NOT_STARTED,
+    "ready": _NOT_STARTED,
+    "active": frozenset(TASK_STATUSES),
+    "blocked": frozenset(TASK_STATUSES),
+    "review": frozenset(TASK_STATUSES) - {"assigned", "in_progress"},
+    "complete": TERMINAL_TASK_STATUSES,
+}
+RUNNING = frozenset({"assigned", "in_progress"})
+STUCK = "every remaining task waits on a blocker"
+assert set(TASK_STATES_BY_SPRINT) == set(SPRINT_STATUSES)
+
+
+class InconsistentTasks(ValueError):
+    """A sprint transition would leave tasks in states the new sprint state does not allow."""
+
+
+def legal_next(status: str) -> list[str]:
+    return sorted(SPRINT_TRANSITIONS.get(status, frozenset()))
+
+
+def inconsistent_tasks(sprint_status: str, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tasks whose status `sprint_status` does not allow."""
+    allowed = TASK_STATES_BY_SPRINT[sprint_status]
+    return [t for t in tasks if t.get("status", "queued") not in allowed]
+
+
+def sprint_tasks(tx, sprint_id: str) -> list[dict[str, Any]]:
+    return tx.find("tasks", sprint=sprint_id)
+
+
+def transition(tx, sprint_id: str, wanted: str, reason: str | None = None, *, agent_id: str | None = None) -> dict:
+    """Move a stored sprint to `wanted`, refusing illegal moves (the message lists the legal ones) and
+    moves that would leave its tasks inconsistent. Re-entering the current state is a no-op."""
+    sprint = tx.get(f"sprints.{sprint_id}", None)
+    if sprint is None:
+        raise ValueError(f"sprint {sprint_id}: not in state; load it first (`orchestra sprint load {sprint_id}`)")
+    current = sprint.get("status", "planning")
+    check_sprint_transition(sprint_id, current, wanted)
+    if current == wanted:
+        return sprint
+    bad = inconsistent_tasks(wanted, sprint_tasks(tx, sprint_id))
+    if bad:
+        listed = ", ".join(f"{t['id']} ({t.get('status')})" for t in bad[:10])
+        allowed = ", ".join(sorted(TASK_STATES_BY_SPRINT[wanted]))
+        raise InconsistentTasks(f"sprint {sprint_id}: cannot go from {current} to {wanted} while tasks are "
+                                f"{listed}; a {wanted} sprint allows tasks that are {allowed}")
+    at = now_iso()
+    history = [*sprint.get("history", []), {"from": current, "to": wanted, "at": at, "reason": reason}]
+    sprint = tx.update(f"sprints.{sprint_id}", {"status": wanted, "history": history})
+    tx.append_event("sprint_status", {"sprint": sprint_id, "from": current, "to": wanted, "reason": reason},
+                    agent_id=agent_id)
+    return sprint
+
+
+def check_task_status(tx, task: dict[str, Any], wanted: str) -> None:
+    """Refuse a task status its sprint's state does not allow (e.g. starting work in a sprint that
+    has not started). Tasks outside any sprint are not constrained."""
+    sprint_id = task.get("sprint")
+    if not sprint_id:
+        return
+    status = tx.get(f"sprints.{sprint_id}.status", None)
+    if status is None or wanted in TASK_STATES_BY_SPRINT[status]:
+        return
+    hint = {"planning": f"start it first (`orchestra sprint start {sprint_id}`)",
+            "ready": f"start it first (`orchestra sprint start {sprint_id}`)",
+            "review": f"reopen it first (`orchestra sprint close {sprint_id} --reopen REASON`)",
+            "complete": "it is closed; move the task to a new sprint"}[status]
+    raise InconsistentTasks(f"task {task['id']}: cannot become {wanted} while sprint {sprint_id} is {status}; {hint}")
+
+
+def is_stuck(tasks: list[dict[str, Any]]) -> bool:
+    """True when blocked tasks exist and nothing else can move: no work running or awaiting review,
+    and no queued task whose dependencies are all finished."""
+    status = {t["id"]: t.get("status", "queued") for t in tasks}
+    if "blocked" not in status.values():
+        return False
+    if any(s in RUNNING or s == "needs_review" for s in status.values()):
+        return False
+    for task in tasks:
+        if status[task["id"]] == "queued" and all(
+            status.get(dep, "completed") in TERMINAL_TASK_STATUSES for dep in task.get("dependencies") or ()
+        ):
+            return False
+    return True
+
+
+def sync_blocked(tx, sprint_id: str) -> str | None:
+    """Active -> Blocked when the sprint is stuck on blockers, Blocked -> Active when it no longer is.
+    Call after changing a task of the sprint; returns the new status when it changed. A sprint
+    blocked by hand (another reason) stays blocked until someone unblocks it."""
+    sprint = tx.get(f"sprints.{sprint_id}", None) or {}
+    status = sprint.get("status")
+    if status not in ("active", "blocked"):
+        return None
+    stuck = is_stuck(sprint_tasks(tx, sprint_id))
+    if status == "active" and stuck:
+        transition(tx, sprint_id, "blocked", STUCK)
+        return "blocked"
+    blocked_by_sync = (sprint.get("history") or [{}])[-1].get("reason") == STUCK
+    if status == "blocked" and blocked_by_sync and not stuck:
+        transition(tx, sprint_id, "active", "a blocker cleared")
+        return "active"
+    return None

@@ -1,0 +1,94 @@
+"""What a sprint looks like right now: its record, its tasks (from state once started, from the YAML
+before) and the graph of the work that is left."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..models import TERMINAL_TASK_STATUSES
+from . import states
+from .graph import Node, TaskGraph
+
+RUNNING = frozenset({"assigned", "in_progress", "needs_review"})
+EVENT_PAGE = 5000
+ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")  # as in schemas/sprint.json
+
+
+@dataclass
+class SprintView:
+    id: str
+    record: dict[str, Any] | None  # None: never loaded into state
+    tasks: list[dict[str, Any]]
+    source: str  # "state" or "definition"
+    capacity: dict[str, int]  # the sprint's per-team overrides of parallel capacity
+
+    @property
+    def status(self) -> str:
+        return (self.record or {}).get("status", "planning")
+
+    @property
+    def done(self) -> set[str]:
+        return {t["id"] for t in self.tasks if t.get("status") in TERMINAL_TASK_STATUSES}
+
+    @property
+    def running(self) -> list[str]:
+        return [t["id"] for t in self.tasks if t.get("status") in RUNNING]
+
+    def remaining_graph(self, outside_done: set[str] = frozenset()) -> TaskGraph:
+        """The unfinished tasks; dependencies on finished ones (here or in `outside_done`) are satisfied."""
+        done = self.done
+        return TaskGraph(
+            (node(t) for t in self.tasks if t["id"] not in done), done | set(outside_done)
+        )
+
+
+def node(task: dict[str, Any]) -> Node:
+    return Node(task["id"], float(task.get("estimate", 1.0) or 0.0), tuple(task.get("dependencies") or ()),
+                task.get("priority", "normal"), task.get("team"), task.get("assignee"))
+
+
+def is_id(ref: str) -> bool:
+    return bool(ID.match(ref))
+
+
+def sprint_view(tx, sprint_id: str, root: Path | None = None) -> SprintView:
+    """The sprint `sprint_id` (an id, or a definition file's path before it is loaded)."""
+    record = tx.get(f"sprints.{sprint_id}", None) if is_id(sprint_id) else None
+    tasks = states.sprint_tasks(tx, sprint_id) if record else []
+    if tasks or (record or {}).get("started_at"):  # once started, state is the truth even when empty
+        order = {tid: i for i, tid in enumerate(record.get("tasks") or [])}
+        tasks.sort(key=lambda t: (order.get(t["id"], len(order)), t["id"]))
+        return SprintView(sprint_id, record, tasks, "state", record.get("capacity") or {})
+    from .sprints import load_definition
+
+    definition = load_definition((record or {}).get("definition") or sprint_id, root)
+    if record is None and definition.id != sprint_id:
+        record = tx.get(f"sprints.{definition.id}", None)
+    tasks = [{**t.to_dict(), "status": "queued", "sprint": definition.id} for t in definition.tasks]
+    return SprintView(definition.id, record, tasks, "definition", definition.capacity)
+
+
+def outside_done(tx, view: SprintView) -> set[str]:
+    """Dependencies on tasks outside this sprint that are already finished (e.g. carried over and done)."""
+    ours = {t["id"] for t in view.tasks}
+    out = set()
+    for task in view.tasks:
+        for dep in task.get("dependencies") or ():
+            if dep not in ours and tx.get(f"tasks.{dep}.status", None) in TERMINAL_TASK_STATUSES:
+                out.add(dep)
+    return out
+
+
+def all_events(tx, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Every event, oldest first, read in pages so no backend's default limit cuts it short."""
+    out: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        page = tx.events_after(after, EVENT_PAGE, types)
+        out.extend(page)
+        if len(page) < EVENT_PAGE:
+            return out
+        after = page[-1]["id"]
