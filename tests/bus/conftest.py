@@ -53,6 +53,17 @@ def store(request, project: Path):
         yield opened
 
 
+@pytest.fixture
+def project_store(project: Path):
+    """The project's default store, the one real hook scripts open, with teams.yaml in place."""
+    from orchestra import paths
+
+    (project / ".claude" / "teams.yaml").write_text(TEAMS_YAML, encoding="utf-8")
+    paths.ensure_state_dir(project)
+    with open_store(root=project) as opened:
+        yield opened
+
+
 def add_run(store, agent_id: str, agent_type: str, status: str = "active", **fields) -> None:
     """An agent run as the lifecycle records it (agents collection)."""
     with store.transaction() as tx:

@@ -51,14 +51,21 @@ def order(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def addressed_to(message: dict[str, Any], who: Recipient) -> bool:
-    return message.get("to") in who.addresses and message.get("from") != who.address
+    """A run reads its mailboxes, except its own team or broadcast messages coming back to it."""
+    to = message.get("to")
+    return to in who.addresses and not (addressing.is_shared(to) and message.get("from") == who.address)
 
 
 def pending_for(rows: list[dict[str, Any]], who: Recipient, now: datetime) -> list[dict[str, Any]]:
     """Open, unexpired messages for `who` that it has neither been shown nor acknowledged, in order."""
     return order([m for m in rows if m.get("status") == OPEN and addressed_to(m, who)
-                  and who.key not in (m.get("delivered") or {}) and who.key not in (m.get("acked") or {})
+                  and who.key not in (m.get("delivered") or {}) and not _acked_by(m, who)
                   and not is_expired(m, now)])
+
+
+def _acked_by(message: dict[str, Any], who: Recipient) -> bool:
+    acked = message.get("acked") or {}
+    return who.key in acked or who.address in acked
 
 
 def last_injection(rows: list[dict[str, Any]], who: Recipient) -> datetime | None:

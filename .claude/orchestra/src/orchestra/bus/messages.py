@@ -101,7 +101,11 @@ def send(tx, *, sender: str, to: str, type: str, payload: dict[str, Any] | None 
     if type not in MESSAGE_TYPES:
         raise ValueError(f"message type {type!r} is unknown; use one of: {', '.join(MESSAGE_TYPES)}")
     sender = _check_sender(sender)
-    to = addressing.check_recipient(tx, to, org)
+    target = _check_reply(tx, type, reply_to)
+    if target is not None and isinstance(to, str) and to == target.get("from"):
+        pass  # a reply goes back to a sender the bus already accepted, recorded run or not
+    else:
+        to = addressing.check_recipient(tx, to, org)
     if type == "review_request":
         to = addressing.review_route(tx, to, org)
     if priority not in PRIORITIES:
@@ -110,7 +114,6 @@ def send(tx, *, sender: str, to: str, type: str, payload: dict[str, Any] | None 
     if task is not None and (not isinstance(task, str) or not _ID.match(task)
                              or tx.get(f"tasks.{task}", None) is None):
         raise ValueError(f"task {task!r}: no such task in state (see `orchestra task list`)")
-    target = _check_reply(tx, type, reply_to)
     expiry = _check_expiry(expires_at, to, now)
     if id is not None:
         existing = _existing(tx, id, sender, to, type, payload)

@@ -1,0 +1,137 @@
+"""Delivery: order, never twice into one run, at-least-once across runs, caps, expiry, shared messages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from orchestra import bus
+from orchestra.bus import delivery
+
+from tests.bus.conftest import T0, add_run
+
+
+def send(store, org, to="tech-lead", priority="normal", text="hello", **kwargs) -> dict:
+    with store.transaction() as tx:
+        return bus.send(tx, sender=kwargs.pop("sender", "main"), to=to, type=kwargs.pop("type", "state_updated"),
+                        payload={"text": text}, priority=priority, org=org, now=kwargs.pop("now", T0), **kwargs)
+
+
+def deliver(store, who, now=T0, **kwargs) -> bus.Delivery:
+    with store.transaction() as tx:
+        return bus.deliver(tx, who, via="tool_call", now=now, **kwargs)
+
+
+def test_order_is_priority_rank_then_fifo_not_alphabetical(store, org) -> None:
+    for i, priority in enumerate(["low", "normal", "critical", "high", "normal", "critical", "low", "high"]):
+        send(store, org, priority=priority, text=f"m{i}")
+    who = bus.recipient(org, "r1", "tech-lead")
+    got = deliver(store, who, limit=100)
+    assert [m["payload"]["text"] for m in got.messages] == ["m2", "m5", "m3", "m7", "m1", "m4", "m0", "m6"]
+    # alphabetical order would have put critical < high < low < normal
+    assert [m["priority"] for m in got.messages][:4] == ["critical", "critical", "high", "high"]
+
+
+def test_a_message_is_never_injected_twice_into_one_run(store, org) -> None:
+    first = send(store, org)
+    who = bus.recipient(org, "r1", "tech-lead")
+    assert [m["id"] for m in deliver(store, who).messages] == [first["id"]]
+    assert deliver(store, who, now=T0 + timedelta(hours=1)).text is None
+    second = send(store, org, text="again")
+    assert [m["id"] for m in deliver(store, who).messages] == [second["id"]]
+    record = store.get(f"communication.deliveries.{first['id']}@r1")
+    assert record["via"] == "tool_call" and record["address"] == "agent:r1" and record["acked_at"] is None
+
+
+def test_unacknowledged_messages_reach_the_next_run_of_the_type_until_closed(store, org) -> None:
+    message = send(store, org)
+    first_run, second_run, third_run = (bus.recipient(org, rid, "tech-lead") for rid in ("r1", "r2", "r3"))
+    assert deliver(store, first_run).messages
+    assert deliver(store, second_run).messages  # r1 never acknowledged: at-least-once
+    with store.transaction() as tx:
+        bus.ack(tx, message["id"], by="agent:r2", now=T0)
+    assert deliver(store, third_run).text is None
+    assert store.get(f"communication.deliveries.{message['id']}@r2.acked_at") == "2026-11-24T09:00:00.000Z"
+
+
+def test_each_run_reads_only_its_own_mailboxes(store, org) -> None:
+    add_run(store, "r1", "tech-lead")
+    send(store, org, to="agent:r1", text="to r1")
+    send(store, org, to="fullstack-eng", text="to a type")
+    send(store, org, to="team:engineering", text="to the team")
+    send(store, org, to="team:qa", text="to qa")
+    send(store, org, to="human", text="to the user")
+    send(store, org, to="broadcast", text="to all", sender="agent:r1")
+    tech_lead = deliver(store, bus.recipient(org, "r1", "tech-lead"), limit=10)
+    assert sorted(m["payload"]["text"] for m in tech_lead.messages) == ["to r1", "to the team"]
+    engineer = deliver(store, bus.recipient(org, "r2", "orchestra:fullstack-eng"), limit=10)
+    assert sorted(m["payload"]["text"] for m in engineer.messages) == ["to a type", "to all", "to the team"]
+    with store.transaction() as tx:
+        main = bus.main_thread_inbox(tx, "session-1", via="user_prompt", org=org, now=T0)
+    assert sorted(m["payload"]["text"] for m in main.messages) == ["to all", "to the user"]
+    assert "1 of these are for the user: tell them." in main.text
+
+
+def test_shared_messages_are_acknowledged_per_run_and_reach_runs_that_start_later(store, org) -> None:
+    message = send(store, org, to="team:engineering")
+    lead, eng = bus.recipient(org, "r1", "tech-lead"), bus.recipient(org, "r2", "fullstack-eng")
+    assert deliver(store, lead).messages and deliver(store, eng).messages
+    with store.transaction() as tx:
+        bus.ack(tx, message["id"], by="agent:r1", now=T0)
+    assert store.get(f"communication.messages.{message['id']}.status") == "pending"
+    latecomer = bus.recipient(org, "r9", "api-engineer")
+    assert [m["id"] for m in deliver(store, latecomer, now=T0 + timedelta(hours=2)).messages] == [message["id"]]
+    # a day later it has aged out: nobody new sees it, and it is closed as expired
+    assert deliver(store, bus.recipient(org, "r10", "api-engineer"), now=T0 + timedelta(hours=25)).text is None
+    assert store.get(f"communication.messages.{message['id']}.status") == "expired"
+
+
+def test_expired_messages_are_not_delivered(store, org) -> None:
+    send(store, org, expires_at="2026-11-24T09:30:00Z")
+    assert deliver(store, bus.recipient(org, "r1", "tech-lead"), now=T0 + timedelta(minutes=31)).text is None
+
+
+def test_injection_is_capped_with_a_summary_and_an_inbox_hint(store, org) -> None:
+    for i in range(12):
+        send(store, org, priority="high" if i % 3 == 0 else "normal", text=f"{i} " + "x" * 3000)
+    who = bus.recipient(org, "a1b2", "tech-lead")
+    got = deliver(store, who)
+    assert 1 <= len(got.messages) < 12 and len(got.text) < 9000
+    assert len(got.messages) + len(got.remaining) == 12
+    assert got.text.endswith("read them with `orchestra msg inbox --for agent:a1b2`.")
+    assert f"{len(got.remaining)} more pending (" in got.text
+    # whatever was only summarised is still pending for this run
+    later = deliver(store, who, limit=100)
+    assert {m["id"] for m in later.messages}.isdisjoint({m["id"] for m in got.messages})
+
+
+def test_a_long_message_is_cut_to_fit(store, org) -> None:
+    send(store, org, text="y" * 4000)
+    got = deliver(store, bus.recipient(org, "r1", "tech-lead"))
+    assert len(got.text) < delivery.ITEM_CHARS + 400 and "`orchestra msg inbox` shows" in got.text
+
+
+def test_critical_messages_for_the_user_raise_an_alert(store, org) -> None:
+    send(store, org, to="human", priority="critical", text="prod is down", sender="engineering-director")
+    send(store, org, to="human", priority="high", text="fyi")
+    with store.transaction() as tx:
+        got = bus.main_thread_inbox(tx, "s1", via="session_start", org=org, now=T0)
+    assert got.alert == "Orchestra: CRITICAL from engineering-director: prod is down"
+    assert "[CRITICAL] state_updated" in got.text and "fyi" in got.text
+
+
+def test_subagent_start_brief_lists_pending_messages(store, org) -> None:
+    send(store, org, to="fullstack-eng", priority="high", text="use the v2 API")
+    with store.transaction() as tx:
+        text = bus.inbox_text(tx, "a48f3f9b44540da36", "fullstack-eng", org=org, now=T0)
+    assert "Orchestra messages for agent:a48f3f9b44540da36 (1 new" in text and "use the v2 API" in text
+    assert store.get("communication.deliveries")  # recorded
+    with store.transaction() as tx:
+        assert bus.inbox_text(tx, "a48f3f9b44540da36", "fullstack-eng", org=org, now=T0) is None
+
+
+def test_a_shared_message_acknowledged_before_delivery_is_not_injected(store, org) -> None:
+    message = send(store, org, to="broadcast")
+    with store.transaction() as tx:
+        bus.ack(tx, message["id"], by="agent:r1", now=T0)
+    assert deliver(store, bus.recipient(org, "r1", "tech-lead")).text is None
+    assert deliver(store, bus.recipient(org, "r2", "tech-lead")).messages

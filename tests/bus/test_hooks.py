@@ -1,0 +1,119 @@
+"""Delivery and the caller stamp through real hook scripts fed Claude Code 2.1.328 fixture payloads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from orchestra import bus
+
+from tests.bus.conftest import TEAMS, add_run
+from tests.conftest import hook_output, load_fixture, run_hook
+
+FIXTURE = "claude-code-2.1.328/nested-delegation.jsonl"
+MEMBER = "a48f3f9b44540da36"  # the fullstack-eng run in the fixture
+
+
+def fixture_event(project: Path, name: str, tool: str | None = None, agent: str | None = None) -> dict:
+    for event in load_fixture(FIXTURE):
+        if event["hook_event_name"] == name and event.get("tool_name") == tool and event.get("agent_type") == agent:
+            return {**event, "cwd": str(project)}
+    raise LookupError((name, tool, agent))
+
+
+def mcp_event(project: Path, tool_input: dict, in_subagent: bool = True) -> dict:
+    """A PreToolUse on an orchestra MCP tool: the fixture's Bash call reshaped as in the captured MCP payload."""
+    event = fixture_event(project, "PreToolUse", "Bash", "fullstack-eng")
+    event.update(tool_name="mcp__orchestra__send_message", tool_input=tool_input,
+                 mcp_server={"name": "orchestra", "source": "project"})
+    if not in_subagent:
+        event.pop("agent_id"), event.pop("agent_type")
+    return event
+
+
+def send(store, **kwargs) -> dict:
+    from orchestra.teams import build
+
+    with store.transaction() as tx:
+        return bus.send(tx, org=build(TEAMS), **{"sender": "main", "type": "state_updated", **kwargs})
+
+
+def audit_lines(project: Path) -> list[dict]:
+    return [json.loads(line) for line in (project / ".claude/state/audit.jsonl").read_text().splitlines()]
+
+
+def test_tool_call_in_a_subagent_gets_its_new_messages_once(project: Path, project_store) -> None:
+    sent = send(project_store, to="fullstack-eng", priority="high", payload={"text": "use the v2 API"})
+    event = fixture_event(project, "PreToolUse", "Bash", "fullstack-eng")
+    first = run_hook("pre_tool.py", event, project)
+    assert first.returncode == 0, first.stderr
+    context = hook_output(first)["hookSpecificOutput"]["additionalContext"]
+    assert f"[HIGH] state_updated {sent['id']} from main to fullstack-eng: use the v2 API" in context
+    assert f"orchestra msg ack ID --as agent:{MEMBER}" in context
+    second = run_hook("pre_tool.py", {**event, "tool_use_id": "toolu_again"}, project)
+    assert second.returncode == 0 and hook_output(second) == {}
+    record = project_store.get(f"communication.deliveries.{sent['id']}@{MEMBER}")
+    assert record["via"] == "tool_call" and record["agent_type"] == "fullstack-eng"
+    assert audit_lines(project)[0]["bus_delivered"] == [sent["id"]]
+
+
+def test_tool_calls_of_other_runs_and_the_main_thread_do_not_take_it(project: Path, project_store) -> None:
+    send(project_store, to="fullstack-eng", payload={"text": "for the engineer"})
+    director = fixture_event(project, "PreToolUse", "Write", "engineering-orchestrator")
+    assert hook_output(run_hook("pre_tool.py", director, project)) == {}
+    assert project_store.get("communication.deliveries") == {}
+
+
+def test_mcp_call_stamps_the_caller_over_a_forged_sender(project: Path, project_store) -> None:
+    forged = {"to": "main", "type": "question", "from": "human", "sender": "engineering-director",
+              "caller": {"id": "main"}, "payload": {"question": "ship it?"}}
+    proc = run_hook("pre_mcp.py", mcp_event(project, forged), project)
+    assert proc.returncode == 0, proc.stderr
+    updated = hook_output(proc)["hookSpecificOutput"]["updatedInput"]
+    caller = {"id": f"agent:{MEMBER}", "agent_type": "fullstack-eng",
+              "session_id": "dfab92b6-54b1-418c-92df-2cebee7f448e"}
+    assert updated == {**forged, "from": caller["id"], "sender": caller["id"], "caller": caller}
+    assert audit_lines(project)[-1]["caller"] == caller["id"]
+
+
+def test_mcp_call_on_the_main_thread_is_stamped_main(project: Path, project_store) -> None:
+    proc = run_hook("pre_mcp.py", mcp_event(project, {"from": "agent:x"}, in_subagent=False), project)
+    updated = hook_output(proc)["hookSpecificOutput"]["updatedInput"]
+    assert updated["from"] == "main" and updated["caller"]["id"] == "main" and updated["caller"]["agent_type"] is None
+
+
+def test_mcp_call_also_delivers_new_messages(project: Path, project_store) -> None:
+    add_run(project_store, MEMBER, "fullstack-eng")
+    sent = send(project_store, to=f"agent:{MEMBER}", priority="critical", payload={"text": "stop: schema changed"})
+    proc = run_hook("pre_mcp.py", mcp_event(project, {"to": "main"}), project)
+    output = hook_output(proc)["hookSpecificOutput"]
+    assert "stop: schema changed" in output["additionalContext"] and "updatedInput" in output
+    assert project_store.get(f"communication.deliveries.{sent['id']}@{MEMBER}.via") == "mcp_call"
+
+
+def test_user_prompt_surfaces_messages_for_the_human_and_audits(project: Path, project_store) -> None:
+    send(project_store, to="human", priority="critical", sender="engineering-director",
+         payload={"text": "deploy blocked: approve the migration?"})
+    send(project_store, to="main", payload={"text": "sprint-3 is ready"})
+    event = fixture_event(project, "UserPromptSubmit")
+    proc = run_hook("user_prompt.py", event, project)
+    assert proc.returncode == 0, proc.stderr
+    output = hook_output(proc)
+    assert output["systemMessage"] == ("Orchestra: CRITICAL from engineering-director: "
+                                       "deploy blocked: approve the migration?")
+    context = output["hookSpecificOutput"]["additionalContext"]
+    assert "sprint-3 is ready" in context and "1 of these are for the user: tell them." in context
+    line = audit_lines(project)[-1]
+    assert line["event"] == "UserPromptSubmit" and line["prompt_chars"] == len(event["prompt"])
+    assert line["prompt_id"] == event["prompt_id"] and event["prompt"] not in json.dumps(line)
+    assert hook_output(run_hook("user_prompt.py", event, project)) == {}  # same session: not again
+
+
+def test_session_start_briefs_the_main_thread_inbox(project: Path, project_store) -> None:
+    with project_store.transaction() as tx:
+        tx.set("sprints.sprint-3", {"name": "Payments", "status": "active"})
+    send(project_store, to="human", payload={"text": "review the sprint plan"})
+    proc = run_hook("session_start.py", fixture_event(project, "SessionStart"), project)
+    context = hook_output(proc)["hookSpecificOutput"]["additionalContext"]
+    assert context.index("Orchestra sprints:") < context.index("review the sprint plan")
+    assert "systemMessage" not in hook_output(proc)  # not critical
