@@ -1,0 +1,58 @@
+"""`orchestra teams [check]`: the organisation from teams.yaml, and its agreement with agent and command files."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ._output import add_json_flag, emit, table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("teams", help="list teams, agents, roles and capacity from teams.yaml")
+    add_json_flag(parser)
+    parser.set_defaults(func=show)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    check = actions.add_parser("check", help="check agent and command files against teams.yaml and "
+                                             "Claude Code's frontmatter rules; exit 1 on any problem")
+    add_json_flag(check)
+    check.set_defaults(func=check_files)
+
+
+def organisation() -> dict[str, Any]:
+    from .. import teams
+
+    org = teams.build(teams.load_raw(teams.teams_file()))
+    return {
+        "organization": org.name,
+        "main_session_role": org.main_session_role,
+        "teams": {name: {"description": t.description, "orchestrator": t.orchestrator, "members": list(t.members),
+                         "settings": vars(t.settings)} for name, t in org.teams.items()},
+        "agents": {name: {"team": m.team, "role": m.role, "capacity": m.capacity,
+                          "specialties": list(m.specialties), "capabilities": list(m.capabilities)}
+                   for name, m in org.agents.items()},
+    }
+
+
+def _text(data: dict[str, Any]) -> str:
+    rows = [[name, a["team"], a["role"], str(a["capacity"]), ", ".join(a["capabilities"])]
+            for name, a in data["agents"].items()]
+    teams = ", ".join(f"team:{name}" for name in data["teams"])
+    return (table(rows, ["agent", "team", "role", "capacity", "takes"])
+            + f"\n\nteams: {teams}\nmain session role: {data['main_session_role']}")
+
+
+def show(args: argparse.Namespace) -> int:
+    emit(organisation(), args.json, _text)
+    return 0
+
+
+def check_files(args: argparse.Namespace) -> int:
+    from .. import agentfiles
+
+    problems = agentfiles.check_agents() + agentfiles.check_commands()
+    summary = (f"teams.yaml, {len(agentfiles.agent_files())} agent files and "
+               f"{len(agentfiles.command_files())} commands agree")
+    emit({"ok": not problems, "problems": problems}, args.json,
+         lambda d: "\n".join(d["problems"]) if d["problems"] else summary)
+    return 1 if problems else 0
