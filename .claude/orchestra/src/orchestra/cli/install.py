@@ -1,0 +1,110 @@
+"""`orchestra install|uninstall|doctor` and `orchestra plugin build`: the front of `orchestra.installer`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ._output import add_json_flag, emit
+
+
+def register(sub) -> None:
+    install = sub.add_parser("install", help="install or upgrade the pack in a project (safe merge, manifest)")
+    install.add_argument("target", type=Path, help="root of the project to install into")
+    install.add_argument("--dry-run", action="store_true", help="print the plan as a unified diff; write nothing")
+    install.add_argument("--force", action="store_true",
+                         help="replace user files at pack paths (moved to the backup dir, restored by uninstall)")
+    install.add_argument("--statusline", action="store_true",
+                         help="replace an existing statusLine with the pack's (yours is kept for uninstall)")
+    install.add_argument("--no-warm", action="store_true", help="skip building the scripts' uv environments")
+    install.add_argument("--source", type=Path, help="pack checkout to install from (default: this one)")
+    add_json_flag(install)
+    install.set_defaults(func=cmd_install)
+
+    uninstall = sub.add_parser("uninstall", help="remove exactly what install added; restore what it displaced")
+    uninstall.add_argument("target", type=Path, help="root of the project to uninstall from")
+    uninstall.add_argument("--purge", action="store_true", help="also delete the state dir (tasks, messages, audit)")
+    uninstall.add_argument("--dry-run", action="store_true", help="print the plan as a unified diff; write nothing")
+    add_json_flag(uninstall)
+    uninstall.set_defaults(func=cmd_uninstall)
+
+    doctor = sub.add_parser("doctor", help="check uv, hook wiring, teams.yaml, agent files, state, Claude Code")
+    doctor.add_argument("target", type=Path, nargs="?", help="project root (default: this project)")
+    add_json_flag(doctor)
+    doctor.set_defaults(func=cmd_doctor)
+
+    plugin = sub.add_parser("plugin", help="the pack as a Claude Code plugin")
+    ops = plugin.add_subparsers(dest="op", metavar="OP", required=True)
+    build = ops.add_parser("build", help="regenerate .claude-plugin/, hooks/hooks.json and the icon from the pack")
+    build.add_argument("--check", action="store_true", help="write nothing; exit 1 when a generated file is stale")
+    build.set_defaults(func=cmd_plugin_build)
+
+
+def cmd_install(args) -> int:
+    from ..installer import plan_install
+    from ..installer.source import SOURCE_ROOT
+
+    plan = plan_install(args.target, args.source or SOURCE_ROOT, force=args.force, statusline=args.statusline)
+    return _run(plan, args, warm=not args.no_warm)
+
+
+def cmd_uninstall(args) -> int:
+    from ..installer import plan_uninstall
+
+    return _run(plan_uninstall(args.target, purge=args.purge), args, warm=False)
+
+
+def _run(plan, args, warm: bool) -> int:
+    from ..installer import apply
+
+    if args.dry_run:
+        if args.json:
+            emit({**plan.describe(), "dry_run": True}, True)
+        else:
+            sys.stdout.write(plan.diff())
+        return 0
+    left = apply(plan) if not plan.noop else []
+    if warm and plan.scripts:
+        from ..installer.warm import warm as warm_scripts
+
+        left += warm_scripts(plan.target, plan.scripts)
+    plan.notices += left
+    emit(plan.describe(), args.json, _report)
+    return 0
+
+
+def _report(data: dict) -> str:
+    verb = {"install": "installed", "uninstall": "uninstalled"}[data["command"]]
+    if data["noop"]:
+        lines = [f"{data['target']}: already {verb} (Orchestra {data['version']}); nothing changed"]
+    else:
+        counts: dict[str, int] = {}
+        for step in data["steps"]:
+            counts[step["kind"]] = counts.get(step["kind"], 0) + 1
+        done = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in sorted(counts.items()))
+        lines = [f"{verb} Orchestra {data['version']} {'into' if verb == 'installed' else 'from'} "
+                 f"{data['target']}: {done}"]
+    lines += [f"  {n['kind']:<10} {n['path']}: {n['message']}" for n in data["notices"]]
+    return "\n".join(lines)
+
+
+def cmd_doctor(args) -> int:
+    from .. import paths
+    from ..installer.doctor import run_checks
+
+    checks = run_checks((args.target or paths.project_root()).resolve())
+    failed = [c for c in checks if c.status == "fail"]
+    emit({"ok": not failed, "checks": [c.describe() for c in checks]}, args.json,
+         lambda data: "\n".join(f"{c['status']:<4}  {c['name']}: {c['detail']}" for c in data["checks"]))
+    return 1 if failed else 0
+
+
+def cmd_plugin_build(args) -> int:
+    from ..installer import plugin
+
+    stale = plugin.build(check=args.check)
+    if args.check and stale:
+        print("stale: " + ", ".join(stale) + "; run `uv run orchestra plugin build`", file=sys.stderr)
+        return 1
+    print("\n".join(f"{'stale' if args.check else 'wrote'} {rel}" for rel in stale) or "plugin files are up to date")
+    return 0

@@ -1,0 +1,177 @@
+"""`orchestra doctor`: is this repo's pack whole and wired? Each check says what it found and, when
+something is wrong, what to run; nothing is written (a missing state store is reported, not created)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from .. import paths, teams, wiring
+from ..store.errors import StateError
+from . import jsondoc, manifest, safety, settings
+from .errors import InstallError
+from .source import MCP_CONFIG, SERVER_NAME, SETTINGS, is_our_server
+
+Status = Literal["ok", "warn", "fail"]
+CLAUDE_BIN_ENV = "ORCHESTRA_CLAUDE_BIN"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+
+    def describe(self) -> dict[str, str]:
+        return {"name": self.name, "status": self.status, "detail": self.detail}
+
+
+def run_checks(root: Path) -> list[Check]:
+    found: list[Check] = []
+    for check in (_uv, _manifest, _settings, _mcp, _teams, _agents, _state, _claude_doctor):
+        try:
+            found += check(root)
+        except (InstallError, StateError, ValueError, OSError) as exc:
+            found.append(Check(check.__name__.strip("_").replace("_", " "), "fail", str(exc)))
+    return found
+
+
+def _uv(root: Path) -> list[Check]:
+    version = ".".join(map(str, safety.check_uv()))
+    return [Check("uv", "ok", f"uv {version} on PATH")]
+
+
+def _manifest(root: Path) -> list[Check]:
+    recorded = manifest.read(root)
+    if recorded is None:
+        return [Check("install", "ok", "no install manifest: a copied or development .claude/ (nothing to compare)")]
+    missing = [rel for rel in recorded.files if not (root / rel).is_file()]
+    edited = [rel for rel, entry in recorded.files.items() if (root / rel).is_file()
+              and manifest.sha256((root / rel).read_bytes()) != entry["sha256"] and entry.get("kind") != "config"]
+    found = [Check("install", "ok", f"Orchestra {recorded.pack_version}: {len(recorded.files)} files recorded")]
+    if missing:
+        found.append(Check("install", "fail", f"pack files missing: {', '.join(missing[:5])}"
+                                              f"{' ...' if len(missing) > 5 else ''}; run `orchestra install` again"))
+    if edited:
+        found.append(Check("install", "warn", f"pack files you edited (upgrades keep them): {', '.join(edited[:5])}"))
+    return found
+
+
+def _settings(root: Path) -> list[Check]:
+    doc = jsondoc.read(root / SETTINGS, "fix it so Claude Code can read it")
+    settings.validate(doc.data, str(root / SETTINGS))
+    found = [Check("settings", "ok", f"{SETTINGS}: hooks and statusLine match Claude Code's schema")]
+    expected = _entries(wiring.hooks_block(wiring.PROJECT_VAR, root / ".claude" / "orchestra" / "hooks"))
+    wired = _entries({event: [{**group, "hooks": [h for h in group.get("hooks", []) if wiring.is_ours(h)]}
+                              for group in groups if isinstance(group, dict)]
+                      for event, groups in doc.data.get("hooks", {}).items()})
+    missing, stale = expected - wired, wired - expected
+    if missing or stale:
+        names = sorted({_script(e) for e in missing | stale})
+        found.append(Check("wiring", "fail", f"hook wiring differs from the hook scripts' declarations for "
+                                             f"{', '.join(names)}; run `orchestra install .` to rewire"))
+    else:
+        found.append(Check("wiring", "ok", f"{len(expected)} hook handlers wired as the scripts declare"))
+    broken = []
+    for event, groups in doc.data.get("hooks", {}).items():
+        for group in groups:
+            for handler in group.get("hooks", []):
+                broken += [f"{event}: {path}" for path in _missing_paths(root, handler)]
+    broken += [f"statusLine: {p}" for p in _missing_paths(root, doc.data.get("statusLine") or {})]
+    if broken:
+        found.append(Check("scripts", "fail", f"settings run files that do not exist: {'; '.join(broken)}"))
+    else:
+        found.append(Check("scripts", "ok", "every script the settings run exists inside the project"))
+    return found
+
+
+def _entries(block: dict[str, Any]) -> set[tuple[str, str, str]]:
+    import json
+
+    return {(event, group.get("matcher", ""), json.dumps(handler, sort_keys=True))
+            for event, groups in block.items() for group in groups for handler in group.get("hooks", [])}
+
+
+def _script(entry: tuple[str, str, str]) -> str:
+    match = re.search(r"hooks/([\w.-]+\.py)", entry[2])
+    return match.group(1) if match else entry[0]
+
+
+def _missing_paths(root: Path, handler: dict[str, Any]) -> list[str]:
+    """Paths under ${CLAUDE_PROJECT_DIR} / $CLAUDE_PROJECT_DIR a handler runs that are not there."""
+    words = [str(handler.get("command", "")), *map(str, handler.get("args", []))]
+    found = []
+    for word in words:
+        for match in re.finditer(r'\$\{?CLAUDE_PROJECT_DIR(?::-[^}]*)?\}?(/[^"\s]+)', word):
+            path = root / match.group(1).lstrip("/")
+            if not path.is_file():
+                found.append(match.group(0))
+    return found
+
+
+def _mcp(root: Path) -> list[Check]:
+    doc = jsondoc.read(root / MCP_CONFIG, "fix it so Claude Code can read it")
+    server = doc.data.get("mcpServers", {}).get(SERVER_NAME) if isinstance(doc.data.get("mcpServers"), dict) else None
+    if server is None:
+        return [Check("mcp", "warn", f"{MCP_CONFIG} has no `{SERVER_NAME}` server; agents cannot reach the "
+                                     "mcp__orchestra__ tools (run `orchestra install .`)")]
+    if not is_our_server(server):
+        return [Check("mcp", "warn", f"{MCP_CONFIG}: `{SERVER_NAME}` is a server of yours, not the pack's")]
+    missing = _missing_paths(root, server)
+    if missing:
+        return [Check("mcp", "fail", f"{MCP_CONFIG}: `{SERVER_NAME}` runs {missing[0]}, which does not exist")]
+    return [Check("mcp", "ok", f"{MCP_CONFIG}: `{SERVER_NAME}` server wired")]
+
+
+def _teams(root: Path) -> list[Check]:
+    raw = teams.load_raw(teams.teams_file(root))
+    org = teams.build(raw)
+    return [Check("teams", "ok", f"teams.yaml: {len(org.teams)} teams, {len(org.agents)} agents")]
+
+
+def _agents(root: Path) -> list[Check]:
+    check_agents = getattr(teams, "check_agents", None)
+    if check_agents is None:
+        return []
+    problems = check_agents(root)
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        return [Check("agents", "fail", "; ".join(problems[:5]) + more)]
+    return [Check("agents", "ok", "agent files agree with Claude Code's rules and teams.yaml")]
+
+
+def _state(root: Path) -> list[Check]:
+    url = paths.state_url(root)
+    scheme, _, rest = url.partition("://")
+    if scheme in ("sqlite", "json") and not Path(rest).exists():
+        return [Check("state", "warn", f"{url}: not created yet; the first session creates it "
+                                       "(or run `orchestra init`)")]
+    from ..store import open_store
+
+    with open_store(url) as store, store.snapshot() as tx:
+        version = tx.get("schema_version", None)
+    return [Check("state", "ok", f"{url}: readable (schema_version {version})")]
+
+
+def _claude_doctor(root: Path) -> list[Check]:
+    claude = os.environ.get(CLAUDE_BIN_ENV) or shutil.which("claude")
+    if not claude:
+        return [Check("claude doctor", "ok", "Claude Code CLI not found; skipped")]
+    try:
+        proc = subprocess.run([claude, "doctor"], cwd=root, capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return [Check("claude doctor", "warn", f"could not run `{claude} doctor` ({exc})")]
+    section = re.search(r"^Invalid settings\n((?:[- ].*\n?)*)", proc.stdout, re.M)
+    invalid = [line[2:] for line in (section.group(1).splitlines() if section else []) if line.startswith("- ")]
+    ours = [line for line in invalid if str(root) in line]
+    if ours:
+        return [Check("claude doctor", "fail", "; ".join(ours))]
+    if invalid:
+        return [Check("claude doctor", "warn", "settings outside this project: " + "; ".join(invalid))]
+    return [Check("claude doctor", "ok", "Claude Code reports no invalid settings")]

@@ -1,0 +1,5 @@
+"""The installer's one error type: a refusal that names what is wrong, where, and what to do."""
+
+
+class InstallError(ValueError):
+    """Install, uninstall or plugin build refused; nothing was written."""

@@ -1,0 +1,257 @@
+"""`orchestra install`: plan the pack into a repository without touching what is not ours.
+
+Rules (pre-commit's, applied file by file): a path we would write that holds a user's file, or an
+agent of theirs with the same name as ours, is kept and reported unless --force, which moves it to
+the backup dir for uninstall to put back. A pack file the user edited since we wrote it is kept on
+upgrade. An unchanged second install plans nothing at all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .. import agentfiles
+from . import jsondoc, mcpconfig, settings
+from .errors import InstallError
+from .manifest import Manifest, read, sha256
+from .plan import Notice, Plan, Step
+from .safety import check_inside, check_target, check_uv
+from .source import (
+    BACKUP_DIR,
+    MANIFEST,
+    MCP_CONFIG,
+    SETTINGS,
+    SOURCE_ROOT,
+    Pack,
+    PackFile,
+    load_pack,
+    mcp_server_entry,
+)
+
+DISPLACED = f"{BACKUP_DIR}/displaced"  # user files moved aside by --force, put back by uninstall
+REPLACED = f"{BACKUP_DIR}/replaced"  # the user's edits of pack files replaced by --force, left for them
+RESTORE = f"{BACKUP_DIR}/restore"  # settings.json / .mcp.json as they are to be after uninstall
+
+
+def plan_install(target: Path, source: Path = SOURCE_ROOT, force: bool = False,
+                 statusline: bool = False) -> Plan:
+    root = check_target(target)
+    check_uv()
+    pack = load_pack(source)
+    return _Planner(root, pack, read(root) or Manifest(), force).plan(statusline)
+
+
+class _Planner:
+    def __init__(self, root: Path, pack: Pack, old: Manifest, force: bool) -> None:
+        self.root, self.pack, self.old, self.force = root, pack, old, force
+        self.new = Manifest(pack.version, displaced=dict(old.displaced), state_dir=old.state_dir)
+        self.result = Plan("install", root, version=pack.version)
+        self.moves: list[Step] = []
+        self.writes: list[Step] = []
+        self.deletes: list[Step] = []
+        self.created_dirs: set[str] = {d for d in old.dirs if (root / d).is_dir()}
+
+    def plan(self, statusline: bool) -> Plan:
+        foreign_agents = self._foreign_agents()
+        for item in self.pack.files:
+            self._pack_file(item, foreign_agents)
+        self._dropped_files()
+        self._settings(statusline)
+        self._mcp()
+        self._state_dir()
+        self.new.dirs = sorted(self.created_dirs)
+        self.result.steps = self.moves + self.writes + self.deletes
+        manifest, current = self.new.to_bytes(), self._current(MANIFEST)
+        if current != manifest:  # last, so an interrupted install is redone, never half-recorded
+            self.result.steps.append(Step("write", MANIFEST, current, manifest, 0o644, why="install manifest"))
+        self.result.scripts = [rel for rel in self.pack.scripts() if rel in self.new.files]
+        return self.result
+
+    # -- pack files --------------------------------------------------------------------------------
+
+    def _pack_file(self, item: PackFile, foreign_agents: dict[str, str]) -> None:
+        rel, current = item.rel, self._current(item.rel)
+        recorded = self.old.files.get(rel)
+        entry = {"sha256": sha256(item.data), "mode": item.mode, "kind": item.kind}
+        if current is None:
+            clash = foreign_agents.get(_agent_name(self.pack.root / rel) or "") if rel.startswith(".claude/agents/") else None
+            if clash and clash != rel:
+                if not self.force:
+                    return self._notice("kept", clash, f"your agent has the name of ours ({rel}); ours is not "
+                                                       "installed. --force moves yours to the backup dir")
+                self._displace(clash, f"agent with the same name as {rel}")
+            self._write(rel, None, item.data, item.mode, "re-created" if recorded else "new pack file")
+        elif recorded is not None and sha256(current) == recorded["sha256"]:
+            if current != item.data or self._mode(rel) != item.mode:
+                self._write(rel, current, item.data, item.mode, "upgraded")
+        elif current == item.data:
+            if recorded is None:
+                self._notice("adopted", rel, "already identical to the pack's file; now recorded as ours")
+        elif item.kind == "config":
+            if recorded is None:
+                return  # their own teams.yaml: the organisation is theirs to define
+            entry = recorded  # edited: theirs now, still recognised as edited on the next upgrade
+        elif recorded is not None:
+            if not self.force:
+                self._notice("kept", rel, "you changed this pack file since it was installed; kept. "
+                                          "--force replaces it and keeps your version in the backup dir")
+                entry = recorded
+            else:
+                self._move(rel, _free(self.root, f"{REPLACED}/{rel}"), "your edited copy, replaced by --force")
+                self._notice("backed-up", rel, f"your edited copy moved to {self.moves[-1].dest}")
+                self._write(rel, None, item.data, item.mode, "replaced (--force)")
+        else:
+            if not self.force:
+                return self._notice("kept", rel, "a file of yours is where the pack has one; kept and not "
+                                                 "installed. --force moves yours to the backup dir")
+            self._displace(rel, "user file at a pack path")
+            self._write(rel, None, item.data, item.mode, "replaced (--force)")
+        self.new.files[rel] = entry
+
+    def _dropped_files(self) -> None:
+        """Files an older pack installed that this one no longer has."""
+        shipped = {item.rel for item in self.pack.files}
+        for rel, recorded in sorted(self.old.files.items()):
+            if rel in shipped:
+                continue
+            current = self._current(rel)
+            if current is None:
+                continue
+            if sha256(current) == recorded["sha256"]:
+                self.deletes.append(Step("delete", rel, current, why="no longer in the pack"))
+            else:
+                self._notice("kept", rel, "no longer in the pack but you changed it; kept as yours")
+
+    def _foreign_agents(self) -> dict[str, str]:
+        """Agent name -> path for agent files that are not ours (a name clash shadows one of the two)."""
+        found: dict[str, str] = {}
+        agents = self.root / ".claude" / "agents"
+        for path in sorted(agents.rglob("*.md")) if agents.is_dir() else []:
+            rel = path.relative_to(self.root).as_posix()
+            name = _agent_name(path) if rel not in self.old.files else None
+            if name is not None:
+                found.setdefault(name, rel)
+        return found
+
+    def _displace(self, rel: str, why: str) -> None:
+        backup = f"{DISPLACED}/{rel}"
+        self._move(rel, backup, why)
+        self.new.displaced[rel] = backup
+        self._notice("backed-up", rel, f"moved to {backup}; uninstall puts it back")
+
+    # -- settings.json, .mcp.json, state --------------------------------------------------------------
+
+    def _settings(self, replace_statusline: bool) -> None:
+        where = self.root / SETTINGS
+        doc = jsondoc.read(check_inside(self.root, SETTINGS), settings.HINT)
+        previous = self.old.settings or {}
+        merged = settings.merge(doc.data, self.pack.hooks, self.pack.statusline, replace_statusline,
+                                previous.get("displaced_statusLine"), str(where))
+        if merged.kept_statusline:
+            self._notice("kept", SETTINGS, "your statusLine is kept; --statusline replaces it (yours is kept "
+                                           "for uninstall to restore)")
+        settings.validate(merged.settings, str(where))
+        after = self._config_file(doc, merged.settings, previous, settings.has_ours,
+                                  lambda data: settings.unmerge(data, merged.displaced_statusline), "hooks merged")
+        if after is None:
+            return
+        self.new.settings = {**after, "hooks": merged.owned, "statusLine": merged.statusline,
+                             "displaced_statusLine": merged.displaced_statusline}
+
+    def _mcp(self) -> None:
+        doc = jsondoc.read(check_inside(self.root, MCP_CONFIG), mcpconfig.HINT)
+        previous = self.old.mcp or {}
+        merged = mcpconfig.merge(doc.data, mcp_server_entry(), self.force, previous.get("displaced"))
+        if merged.kept_foreign:
+            self._notice("kept", MCP_CONFIG, "your own `orchestra` MCP server is kept; the pack's tools stay "
+                                             "unavailable until you rename it or install with --force")
+        after = self._config_file(doc, merged.config, previous, lambda data: mcpconfig.unmerge(data) != data,
+                                  lambda data: mcpconfig.unmerge(data, merged.displaced), "orchestra server merged")
+        if after is None:
+            return
+        self.new.mcp = {**after, "server": None if merged.kept_foreign else mcp_server_entry(),
+                        "displaced": merged.displaced}
+
+    def _config_file(self, doc: jsondoc.JsonDoc, data: dict[str, Any], previous: dict[str, Any], has_ours,
+                     unmerge, why: str) -> dict[str, Any] | None:
+        """Plan a user JSON file's new bytes and the bytes uninstall restores; their manifest fields."""
+        rel = doc.path.relative_to(self.root).as_posix()
+        after = doc.raw if data == doc.data and doc.exists else jsondoc.dump(data, doc.style)
+        if not doc.exists and data == doc.data:
+            return None
+        if after != doc.raw:
+            self._write(rel, doc.raw, after, None if doc.exists else 0o644, why)
+        backup = f"{RESTORE}/{rel}"
+        if doc.exists and previous.get("written_sha256") == sha256(doc.raw):
+            restore = previous.get("restore")  # untouched since we wrote it: the old restore point holds
+        elif not doc.exists:
+            restore = None
+        else:
+            original = doc.raw if not has_ours(doc.data) else jsondoc.dump(unmerge(doc.data), doc.style)
+            if self._current(backup) != original:
+                self._write(backup, self._current(backup), original, 0o644, f"{rel} as uninstall restores it")
+            restore = backup
+        if restore is None and self._current(backup) is not None:
+            self.deletes.append(Step("delete", backup, self._current(backup), why="stale restore point"))
+        return {"written_sha256": sha256(after), "restore": restore}
+
+    def _state_dir(self) -> None:
+        state = self.new.state_dir
+        check_inside(self.root, state, is_file=False)
+        self._track_dirs(state)  # `.claude` itself, when the install creates it
+        if not (self.root / state).is_dir():
+            self.result.make_dirs.append((state, 0o700))
+        ignore = f"{state}/.gitignore"
+        if self._current(ignore) is None:
+            self.writes.append(Step("write", ignore, None, b"*\n", 0o644, "state dir ignores itself"))
+
+    # -- helpers ----------------------------------------------------------------------------------------
+
+    def _current(self, rel: str) -> bytes | None:
+        path = check_inside(self.root, rel)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise InstallError(f"{path}: cannot read ({exc.strerror}); nothing was written") from None
+
+    def _mode(self, rel: str) -> int:
+        return 0o755 if (self.root / rel).stat().st_mode & 0o111 else 0o644
+
+    def _write(self, rel: str, before: bytes | None, after: bytes, mode: int | None, why: str) -> None:
+        check_inside(self.root, rel)
+        self._track_dirs(rel)
+        self.writes.append(Step("write", rel, before, after, mode, why=why))
+
+    def _move(self, rel: str, dest: str, why: str) -> None:
+        check_inside(self.root, dest)
+        self._track_dirs(dest)
+        self.moves.append(Step("move", rel, self._current(rel), dest=dest, why=why))
+
+    def _track_dirs(self, rel: str) -> None:
+        parent = Path(rel).parent
+        while parent != Path(".") and not (self.root / parent).is_dir():
+            self.created_dirs.add(parent.as_posix())
+            parent = parent.parent
+
+    def _notice(self, kind, rel: str, message: str) -> None:
+        self.result.notices.append(Notice(kind, rel, message))
+
+
+def _agent_name(path: Path) -> str | None:
+    try:
+        name = agentfiles.read(path).meta.get("name")
+    except (agentfiles.FrontmatterError, OSError, UnicodeDecodeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
+def _free(root: Path, rel: str) -> str:
+    """`rel`, or `rel.1`, `rel.2`... whichever does not exist yet (earlier backups are never overwritten)."""
+    candidate, n = rel, 0
+    while (root / candidate).exists():
+        n += 1
+        candidate = f"{rel}.{n}"
+    return candidate

@@ -1,0 +1,56 @@
+"""The install manifest (`.claude/orchestra/install-manifest.json`): what an install wrote, so upgrades
+can tell our untouched files from the user's edits and uninstall can remove exactly that.
+
+Format 1: `files` {path: {sha256, mode, kind}}, `dirs` we created, `displaced` {path: backup} of user
+files moved aside by --force, and for settings.json / .mcp.json the sha256 of what we wrote, the backup
+to restore byte for byte, and our entries. Fields missing from older manifests read as empty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InstallError
+from .source import MANIFEST, STATE_DIR
+
+FORMAT = 1
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Manifest:
+    pack_version: str = "unknown"
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dirs: list[str] = field(default_factory=list)
+    displaced: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] | None = None
+    mcp: dict[str, Any] | None = None
+    state_dir: str = STATE_DIR
+
+    def to_bytes(self) -> bytes:
+        return (json.dumps({"format": FORMAT, **asdict(self)}, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def read(root: Path) -> Manifest | None:
+    path = root / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise InstallError(f"{path}: unreadable install manifest ({exc}); restore it from git, or remove it and "
+                           "reinstall with --force (your files are backed up)") from None
+    if not isinstance(data, dict) or not isinstance(data.get("files", {}), dict):
+        raise InstallError(f"{path}: not an install manifest (expected an object with `files`)")
+    if int(data.get("format", 1)) > FORMAT:
+        raise InstallError(f"{path}: written by a newer installer (format {data['format']}); "
+                           "run that version's `orchestra install` or `uninstall`")
+    known = Manifest.__dataclass_fields__
+    return Manifest(**{key: value for key, value in data.items() if key in known})

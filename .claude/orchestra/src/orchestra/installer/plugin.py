@@ -1,0 +1,126 @@
+"""The pack as a Claude Code plugin rooted at the repository: `.claude-plugin/plugin.json` (agents,
+commands, MCP server), `marketplace.json`, `hooks/hooks.json` and the icon, all generated from the
+pack's files and `wiring` so they cannot drift; `orchestra plugin build --check` reports stale ones."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from .. import wiring
+from . import icon
+from .source import SERVER_NAME, SOURCE_ROOT, mcp_server_entry
+
+NAME = "orchestra"
+PLUGIN_JSON = ".claude-plugin/plugin.json"
+MARKETPLACE_JSON = ".claude-plugin/marketplace.json"
+HOOKS_JSON = "hooks/hooks.json"
+ICON = ".claude-plugin/icon.png"
+AUTHOR = {"name": "Orchestra maintainers"}
+# `onFailure: "block"` on the guard hooks needs 2.1.295; older clients would let guarded calls through.
+ENGINES = {"claude-code": ">=2.1.295"}
+# uv resolves the hook scripts' dependencies from PyPI the first time each one runs.
+HOSTS = ["pypi.org", "files.pythonhosted.org"]
+
+
+def manifest(root: Path = SOURCE_ROOT) -> dict[str, Any]:
+    project = _project(root)
+    out: dict[str, Any] = {
+        "$schema": "https://anthropic.com/claude-code/plugin.schema.json",
+        "name": NAME,
+        "displayName": "Orchestra",
+        "version": project["version"],
+        "description": project["description"],
+        "author": AUTHOR,
+        "license": project.get("license", "MIT"),
+        "keywords": ["orchestration", "multi-agent", "teams", "sprints", "hooks", "audit"],
+        "engines": ENGINES,
+        "network": {"hosts": HOSTS},
+        "agents": agent_paths(root),
+        "commands": "./.claude/commands",
+        "mcpServers": {SERVER_NAME: mcp_server_entry(wiring.PLUGIN_VAR)},
+    }
+    if (root / ".claude" / "skills").is_dir():
+        out["skills"] = "./.claude/skills"
+    return out
+
+
+def marketplace(root: Path = SOURCE_ROOT) -> dict[str, Any]:
+    project = _project(root)
+    return {
+        "name": "claude-orchestra",
+        "owner": AUTHOR,
+        "description": "Orchestra: a multi-team organisation for Claude Code, as one plugin.",
+        "plugins": [{"name": NAME, "source": "./", "description": project["description"],
+                     "version": project["version"], "category": "development",
+                     "tags": ["orchestration", "multi-agent"]}],
+    }
+
+
+def hooks_file(root: Path = SOURCE_ROOT) -> dict[str, Any]:
+    return {
+        "description": "Orchestra's hooks: generated from the `# orchestra-hook:` line of each script by "
+                       "`orchestra plugin build`",
+        "hooks": wiring.hooks_block(wiring.PLUGIN_VAR, root / ".claude" / "orchestra" / "hooks"),
+    }
+
+
+def agent_paths(root: Path = SOURCE_ROOT) -> list[str]:
+    """Every agent definition (a name and a description in its frontmatter) as a `./` path.
+
+    A plugin's `agents` must list files, and a plugin loads a markdown file without frontmatter as an
+    agent named after the file, so notes beside the agents are left out."""
+    from ..agentfiles import FrontmatterError, read
+
+    found = []
+    for path in sorted((root / ".claude" / "agents").rglob("*.md")):
+        try:
+            meta = read(path).meta
+        except (FrontmatterError, UnicodeDecodeError):
+            continue
+        if meta.get("name") and meta.get("description"):
+            found.append("./" + path.relative_to(root).as_posix())
+    return found
+
+
+def generated(root: Path = SOURCE_ROOT) -> dict[str, bytes]:
+    def text(data: dict[str, Any]) -> bytes:
+        return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+
+    return {PLUGIN_JSON: text(manifest(root)), MARKETPLACE_JSON: text(marketplace(root)),
+            HOOKS_JSON: text(hooks_file(root))}
+
+
+def build(root: Path = SOURCE_ROOT, check: bool = False) -> list[str]:
+    """Write the plugin files that differ from the pack (or only list them with `check`)."""
+    from .. import atomic
+
+    stale = [rel for rel, data in generated(root).items() if _read(root / rel) != data]
+    drawn = _read(root / ICON)
+    if drawn is None or _pixels(drawn) != icon.pixels(icon.render()):
+        stale.append(ICON)
+    if not check:
+        files = {**generated(root), ICON: icon.render()}
+        for rel in stale:
+            atomic.write_bytes(root / rel, files[rel], 0o644)
+    return stale
+
+
+def _project(root: Path) -> dict[str, Any]:
+    return tomllib.loads((root / ".claude" / "orchestra" / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _pixels(png: bytes):
+    try:
+        return icon.pixels(png)
+    except (ValueError, IndexError, Exception):
+        return None

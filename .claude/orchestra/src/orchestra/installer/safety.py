@@ -1,0 +1,70 @@
+"""Refusals checked before planning: a target we may write into, paths that stay inside it, a usable uv."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from .errors import InstallError
+
+# The hooks are `uv run --script` files with PEP 723 path sources, warmed with `uv sync --script`;
+# 0.8 is the oldest uv line the pack's own build backend (uv_build>=0.8) belongs to. CI runs 0.13.
+MIN_UV = (0, 8, 0)
+
+
+def check_target(target: Path) -> Path:
+    """The target's resolved root, or a refusal saying why it cannot take the pack."""
+    target = Path(target)
+    if not target.exists():
+        raise InstallError(f"{target}: no such directory; create the project first (e.g. `git init {target}`)")
+    if not target.is_dir():
+        raise InstallError(f"{target}: not a directory; give the root of the project to install into")
+    root = target.resolve()
+    claude = target / ".claude"
+    if claude.is_symlink() and not _inside(claude.resolve(), root):
+        raise InstallError(f"{claude}: a symlink to {claude.resolve()}, outside {root}; installing would write "
+                           "there. Replace the link with a directory (or install into the link's target)")
+    if claude.exists() and not claude.is_dir():
+        raise InstallError(f"{claude}: a file, not a directory; move it aside and run the install again")
+    return root
+
+
+def check_inside(root: Path, rel: str, is_file: bool = True) -> Path:
+    """`root/rel`, refusing when a symlink on the way leads outside the target."""
+    path = root / rel
+    if not _inside(path.resolve(), root):
+        raise InstallError(f"{path}: resolves to {path.resolve()}, outside {root} (a symlinked directory?); "
+                           "nothing was written")
+    if is_file and path.is_dir():
+        raise InstallError(f"{path}: a directory where the pack has a file; move it aside and run the install again")
+    return path
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or path.is_relative_to(root)
+
+
+def uv_version(uv: str | None = None) -> tuple[int, ...]:
+    uv = uv or shutil.which("uv")
+    if uv is None:
+        raise InstallError("uv: not found on PATH; the hooks run through it. Install it "
+                           "(https://docs.astral.sh/uv/getting-started/installation/) and run the install again")
+    try:
+        out = subprocess.run([uv, "--version"], capture_output=True, text=True, timeout=30, check=False).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise InstallError(f"{uv}: could not run `uv --version` ({exc})") from None
+    match = re.search(r"\buv (\d+)\.(\d+)\.(\d+)", out)
+    if match is None:
+        raise InstallError(f"{uv}: `uv --version` printed {out.strip()!r}, not a uv version")
+    return tuple(int(part) for part in match.groups())
+
+
+def check_uv() -> tuple[int, ...]:
+    found = uv_version()
+    if found < MIN_UV:
+        raise InstallError(f"uv {'.'.join(map(str, found))} is too old: the hooks need uv "
+                           f"{'.'.join(map(str, MIN_UV))} or newer. Run `uv self update` (or upgrade uv the way "
+                           "you installed it), then run the install again")
+    return found

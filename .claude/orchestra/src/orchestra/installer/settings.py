@@ -1,0 +1,130 @@
+"""Our entries in someone's `.claude/settings.json`: merge the hook wiring and status line in, take
+them out again, and validate the result against the hook schema before anything is written.
+
+A handler is ours when it runs a script under `.claude/orchestra/hooks/` (any pack version), so an
+upgrade replaces stale entries instead of stacking new ones beside them; every other hook, permission,
+env entry and key stays exactly where it was.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import wiring
+from .errors import InstallError
+from .source import is_our_statusline
+
+HINT = "fix or remove .claude/settings.json, then run the install again"
+
+
+@dataclass
+class Merge:
+    settings: dict[str, Any]
+    owned: list[dict[str, Any]]  # {"event", "matcher"?, "handler"} for the manifest
+    statusline: dict[str, Any] | None = None  # ours, when we set it
+    displaced_statusline: Any = None  # the user's, when --statusline replaced it
+    kept_statusline: bool = False
+    notices: list[str] = field(default_factory=list)
+
+
+def _hook_lists(settings: dict[str, Any], where: str) -> dict[str, Any]:
+    hooks = settings.get("hooks", {})
+    if not isinstance(hooks, dict):
+        raise InstallError(f"{where}: `hooks` is a JSON {type(hooks).__name__}, not an object; {HINT}")
+    for event, groups in hooks.items():
+        if not isinstance(groups, list):
+            raise InstallError(f"{where}: hooks.{event} is not a list of matcher groups; {HINT}")
+    return hooks
+
+
+def strip_hooks(hooks: dict[str, Any], drop_empty: bool = True) -> dict[str, Any]:
+    """`hooks` without our handlers; groups and events that only held ours go too (keys keep their order)."""
+    out: dict[str, Any] = {}
+    for event, groups in hooks.items():
+        kept_groups = []
+        for group in groups:
+            handlers = group.get("hooks") if isinstance(group, dict) else None
+            if not isinstance(handlers, list):
+                kept_groups.append(group)
+                continue
+            kept = [h for h in handlers if not (isinstance(h, dict) and wiring.is_ours(h))]
+            if kept or not handlers:
+                kept_groups.append({**group, "hooks": kept} if len(kept) != len(handlers) else group)
+        if kept_groups or not groups or not drop_empty:
+            out[event] = kept_groups
+    return out
+
+
+def merge(current: dict[str, Any], fragment: dict[str, list[dict[str, Any]]], statusline: dict[str, Any] | None,
+          replace_statusline: bool, previously_displaced: Any = None, where: str = ".claude/settings.json") -> Merge:
+    settings = copy.deepcopy(current)
+    hooks = strip_hooks(_hook_lists(settings, where), drop_empty=False)
+    owned = []
+    for event, groups in fragment.items():
+        hooks.setdefault(event, []).extend(copy.deepcopy(groups))
+        for group in groups:
+            owned += [{"event": event, **({"matcher": group["matcher"]} if "matcher" in group else {}),
+                       "handler": handler} for handler in group["hooks"]]
+    previous = current.get("hooks", {})
+    hooks = {event: groups for event, groups in hooks.items() if groups or not previous.get(event, groups)}
+    if hooks or "hooks" in settings:
+        settings["hooks"] = hooks
+    result = Merge(settings, owned, displaced_statusline=previously_displaced)
+    if statusline is None:
+        return result
+    existing = settings.get("statusLine")
+    if existing is None or is_our_statusline(existing):
+        settings["statusLine"] = copy.deepcopy(statusline)
+        result.statusline = statusline
+    elif replace_statusline:
+        result.displaced_statusline = existing
+        settings["statusLine"] = copy.deepcopy(statusline)
+        result.statusline = statusline
+    else:
+        result.kept_statusline = True
+    return result
+
+
+def unmerge(current: dict[str, Any], displaced_statusline: Any = None, where: str = ".claude/settings.json") -> dict[str, Any]:
+    """`current` without our hooks and status line; the status line we displaced comes back."""
+    settings = copy.deepcopy(current)
+    if "hooks" in settings:
+        hooks = strip_hooks(_hook_lists(settings, where))
+        if hooks or not current["hooks"]:
+            settings["hooks"] = hooks
+        else:
+            del settings["hooks"]
+    if is_our_statusline(settings.get("statusLine")):
+        if displaced_statusline is not None:
+            settings["statusLine"] = displaced_statusline
+        else:
+            del settings["statusLine"]
+    return settings
+
+
+def has_ours(settings: dict[str, Any]) -> bool:
+    return unmerge(settings) != settings
+
+
+def validate(settings: dict[str, Any], where: str) -> None:
+    """Refuse settings Claude Code would reject or partly ignore (schemas/settings-fragment.json)."""
+    import jsonschema
+
+    from ..validation import load_schema
+
+    validator = jsonschema.Draft202012Validator(load_schema("settings-fragment"))
+    problems = [f"{_where(error.absolute_path)}: {error.message}"
+                for error in sorted(validator.iter_errors(settings), key=lambda e: list(map(str, e.absolute_path)))]
+    if problems:
+        listed = "; ".join(problems[:5])
+        raise InstallError(f"{where}: the merged settings would not be valid for Claude Code ({listed}); "
+                           f"{HINT}; nothing was written")
+
+
+def _where(parts) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+    return out or "<top>"

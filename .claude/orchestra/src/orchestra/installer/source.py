@@ -1,0 +1,152 @@
+"""The pack as the installer sees it: which files a checkout ships, with what bytes and modes, plus
+the hook wiring, status line, MCP server entry and version that go with them."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from .. import wiring
+from ..paths import PACK_DIR
+from .errors import InstallError
+
+# The checkout this package runs from: a clone of the repo, `uvx --from` of it, or an installed repo.
+SOURCE_ROOT = PACK_DIR.parent.parent
+PACK_TREES = (".claude/agents", ".claude/commands", ".claude/skills", ".claude/orchestra")
+MANIFEST = ".claude/orchestra/install-manifest.json"
+BACKUP_DIR = ".claude/orchestra/backup"
+TEAMS = ".claude/teams.yaml"
+SETTINGS = ".claude/settings.json"
+MCP_CONFIG = ".mcp.json"
+STATE_DIR = ".claude/state"
+SERVER_NAME = "orchestra"
+# Build and tool caches appear inside the pack while it runs; they are never part of it.
+_SKIP_DIRS = {"__pycache__", ".venv", ".pytest_cache", ".ruff_cache", ".mypy_cache", "build", "dist"}
+_SKIP_SUFFIXES = (".pyc", ".pyo", ".egg-info", ".swp")
+_SKIP_NAMES = {".DS_Store"}
+
+
+@dataclass(frozen=True)
+class PackFile:
+    rel: str  # posix path relative to the repository root, e.g. ".claude/agents/qa/tester.md"
+    data: bytes
+    mode: int
+    kind: Literal["pack", "config"] = "pack"  # config (teams.yaml) is only written where absent
+
+
+@dataclass(frozen=True)
+class Pack:
+    root: Path
+    version: str
+    files: tuple[PackFile, ...]
+    hooks: dict[str, list[dict[str, Any]]]
+    statusline: dict[str, Any] | None
+
+    def file(self, rel: str) -> PackFile | None:
+        return next((f for f in self.files if f.rel == rel), None)
+
+    def scripts(self) -> list[str]:
+        """Pack files that are uv scripts (a PEP 723 block): hooks, bin/orchestra, the status line."""
+        return [f.rel for f in self.files if b"\n# /// script" in b"\n" + f.data[:2000]]
+
+
+def mcp_server_entry(root_expr: str = "${CLAUDE_PROJECT_DIR:-.}") -> dict[str, Any]:
+    """The `orchestra` MCP server (stdio). `.mcp.json` needs the `:-.` default, a plugin passes its root."""
+    return {
+        "type": "stdio",
+        "command": "uv",
+        "args": ["run", "--quiet", "--script", f"{root_expr}/.claude/orchestra/bin/orchestra", "mcp"],
+    }
+
+
+def is_our_server(entry: Any) -> bool:
+    return isinstance(entry, dict) and any(".claude/orchestra/bin/orchestra" in str(a)
+                                           for a in [entry.get("command"), *entry.get("args", [])])
+
+
+def is_our_statusline(value: Any) -> bool:
+    return isinstance(value, dict) and ".claude/orchestra/" in str(value.get("command", ""))
+
+
+def load_pack(root: Path = SOURCE_ROOT) -> Pack:
+    root = Path(root).resolve()
+    pack_dir = root / ".claude" / "orchestra"
+    if not (pack_dir / "hooks").is_dir():
+        raise InstallError(f"{root}: not an Orchestra checkout (no .claude/orchestra/hooks); "
+                           "run the installer from a clone of the repository or with `uvx --from <repo>`")
+    files = [_pack_file(root, path) for path in _walk(root)]
+    teams = _teams_file(root)
+    if teams is not None:
+        files.append(teams)
+    return Pack(root, _version(pack_dir), tuple(sorted(files, key=lambda f: f.rel)),
+                wiring.hooks_block(wiring.PROJECT_VAR, pack_dir / "hooks"), _statusline(root))
+
+
+def _walk(root: Path) -> list[Path]:
+    listed = _installed_files(root)
+    if listed is not None:
+        return listed
+    found = []
+    for tree in PACK_TREES:
+        base = root / tree
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("*")):
+            rel = PurePosixPath(path.relative_to(root).as_posix())
+            if not path.is_file() or _skipped(rel):
+                continue
+            found.append(path)
+    return found
+
+
+def _installed_files(root: Path) -> list[Path] | None:
+    """In a repo the pack was installed into, the pack is what the manifest lists, not the user's agents."""
+    manifest = root / MANIFEST
+    if not manifest.is_file():
+        return None
+    try:
+        listed = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+    except (ValueError, KeyError, TypeError):
+        raise InstallError(f"{manifest}: not a readable install manifest; reinstall from a clone of the repo") from None
+    return [root / rel for rel, entry in sorted(listed.items())
+            if entry.get("kind", "pack") == "pack" and (root / rel).is_file()]
+
+
+def _skipped(rel: PurePosixPath) -> bool:
+    text = rel.as_posix()
+    if text == MANIFEST or text.startswith(BACKUP_DIR + "/"):
+        return True
+    if any(part in _SKIP_DIRS or part.endswith(_SKIP_SUFFIXES) for part in rel.parts[:-1]):
+        return True
+    return rel.name in _SKIP_NAMES or rel.name.endswith(_SKIP_SUFFIXES)
+
+
+def _pack_file(root: Path, path: Path, kind: Literal["pack", "config"] = "pack", rel: str | None = None) -> PackFile:
+    mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
+    return PackFile(rel or path.relative_to(root).as_posix(), path.read_bytes(), mode, kind)
+
+
+def _teams_file(root: Path) -> PackFile | None:
+    for candidate in (root / "templates" / "teams.yaml", root / TEAMS):
+        if candidate.is_file():
+            return _pack_file(root, candidate, "config", TEAMS)
+    return None
+
+
+def _version(pack_dir: Path) -> str:
+    try:
+        return tomllib.loads((pack_dir / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    except (OSError, ValueError, KeyError):
+        return "unknown"
+
+
+def _statusline(root: Path) -> dict[str, Any] | None:
+    """The status line the checkout wires for itself, if it is ours (only that key is taken)."""
+    try:
+        value = json.loads((root / SETTINGS).read_text(encoding="utf-8")).get("statusLine")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if is_our_statusline(value) else None

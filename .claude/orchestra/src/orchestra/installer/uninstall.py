@@ -1,0 +1,109 @@
+"""`orchestra uninstall`: remove exactly what the manifest lists, put back what install moved aside, and
+return settings.json / .mcp.json byte for byte when nobody edited them since (else remove only our
+entries). The state dir stays unless --purge: it holds the team's tasks, messages and audit log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import jsondoc, mcpconfig, settings
+from .errors import InstallError
+from .install import REPLACED
+from .manifest import read, sha256
+from .plan import Notice, Plan, Step
+from .safety import check_inside, check_target
+from .source import BACKUP_DIR, MANIFEST, MCP_CONFIG, SETTINGS
+
+
+def plan_uninstall(target: Path, purge: bool = False) -> Plan:
+    root = check_target(target)
+    old = read(root)
+    if old is None:
+        raise InstallError(f"{root / MANIFEST}: not found, so nothing here was installed by `orchestra install`. "
+                           "A copied .claude/ has no manifest: remove its files by hand")
+    plan = Plan("uninstall", root, version=old.pack_version)
+    moves: list[Step] = []
+    for rel, recorded in sorted(old.files.items()):
+        current = _current(root, rel)
+        if current is None:
+            continue
+        if sha256(current) == recorded["sha256"]:
+            plan.steps.append(Step("delete", rel, current, why="installed by the pack"))
+        else:
+            plan.notices.append(Notice("kept", rel, "you changed it since it was installed; kept as yours"))
+    left: set[str] = set()
+    for rel, backup in sorted(old.displaced.items()):
+        freed = any(s.kind == "delete" and s.path == rel for s in plan.steps)
+        if _current(root, backup) is None:
+            plan.notices.append(Notice("left", rel, f"its backup {backup} is gone; nothing to put back"))
+        elif _current(root, rel) is not None and not freed:
+            left.add(backup)
+            plan.notices.append(Notice("left", backup, f"not put back: {rel} holds a file that is not ours now"))
+        else:
+            moves.append(Step("move", backup, _current(root, backup), dest=rel, why="put back what install moved"))
+            plan.notices.append(Notice("restored", rel, f"your file is back (from {backup})"))
+    plan.steps += moves
+    _config(plan, root, SETTINGS, old.settings, settings.HINT,
+            lambda data, entry: settings.unmerge(data, entry.get("displaced_statusLine")))
+    _config(plan, root, MCP_CONFIG, old.mcp, mcpconfig.HINT,
+            lambda data, entry: mcpconfig.unmerge(data, entry.get("displaced")))
+    for path in sorted((root / BACKUP_DIR).rglob("*")) if (root / BACKUP_DIR).is_dir() else []:
+        rel = path.relative_to(root).as_posix()
+        if not path.is_file() or rel in left or any(s.path == rel for s in plan.steps):
+            continue
+        if rel.startswith(REPLACED + "/"):
+            plan.notices.append(Notice("left", rel, "your edited copy of a pack file, replaced by --force"))
+        else:
+            plan.steps.append(Step("delete", rel, path.read_bytes(), why="install's restore point, used"))
+    plan.steps.append(Step("delete", MANIFEST, _current(root, MANIFEST), why="install manifest"))
+    state = root / old.state_dir
+    if purge and state.is_dir():
+        for path in sorted(state.rglob("*"), reverse=True):
+            if path.is_file() or path.is_symlink():
+                plan.steps.append(Step("delete", path.relative_to(root).as_posix(), _bytes(path), why="--purge"))
+            elif path.is_dir():
+                plan.remove_dirs.append(path.relative_to(root).as_posix())
+        plan.remove_dirs.append(old.state_dir)
+    elif state.is_dir():
+        plan.notices.append(Notice("kept", old.state_dir, "the team's state (tasks, messages, audit log); "
+                                                          "--purge deletes it"))
+    backup_dirs = [p.relative_to(root).as_posix() for p in (root / BACKUP_DIR).rglob("*") if p.is_dir()] if (
+        root / BACKUP_DIR).is_dir() else []
+    kept = set() if purge else {p.as_posix() for p in Path(old.state_dir).parents}
+    plan.remove_dirs += sorted({*old.dirs, *backup_dirs} - kept, key=lambda d: (-d.count("/"), d))
+    return plan
+
+
+def _config(plan: Plan, root: Path, rel: str, entry: dict | None, hint: str, unmerge) -> None:
+    if not entry:
+        return
+    doc = jsondoc.read(check_inside(root, rel), hint)
+    if not doc.exists:
+        return
+    restore = entry.get("restore")
+    if sha256(doc.raw) == entry.get("written_sha256"):
+        if restore is None:
+            plan.steps.append(Step("delete", rel, doc.raw, why="did not exist before install"))
+            return
+        original = _current(root, restore)
+        if original is not None:
+            if original != doc.raw:
+                plan.steps.append(Step("write", rel, doc.raw, original, why="restored to its bytes before install"))
+            return
+    data = unmerge(doc.data, entry)
+    if data != doc.data:
+        plan.steps.append(Step("write", rel, doc.raw, jsondoc.dump(data, doc.style), why="our entries removed"))
+
+
+def _current(root: Path, rel: str) -> bytes | None:
+    try:
+        return check_inside(root, rel).read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None

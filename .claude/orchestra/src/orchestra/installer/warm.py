@@ -1,0 +1,30 @@
+"""Build the uv environments of an installed repo's scripts now, so the first real hook is not the one
+that pays for resolving and installing the package (uv keeps one environment per script path)."""
+
+from __future__ import annotations
+
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .plan import Notice
+
+
+def warm(root: Path, scripts: list[str], workers: int = 2) -> list[Notice]:
+    """`uv sync --script` each script; a failure is reported, not fatal (the first run would retry it)."""
+    def sync(rel: str) -> Notice | None:
+        try:
+            proc = subprocess.run(["uv", "sync", "--quiet", "--script", str(root / rel)],
+                                  capture_output=True, text=True, timeout=600, check=False, cwd=root)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return Notice("left", rel, f"environment not built ({exc}); the first run builds it")
+        if proc.returncode != 0:
+            reason = (proc.stderr.strip().splitlines() or ["uv sync failed"])[-1]
+            return Notice("left", rel, f"environment not built ({reason}); the first run builds it")
+        return None
+
+    # The first script alone: it builds the package wheel every other script then reuses from uv's cache.
+    first = [sync(scripts[0])] if scripts else []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        rest = list(pool.map(sync, scripts[1:]))
+    return [n for n in first + rest if n is not None]
