@@ -51,6 +51,7 @@ EXPECTED_EXPORT = {
     "delegations": {},
     "sessions": {},
     "worktrees": {},
+    "denials": {},
     "communication": {
         "messages": {"m-1": {"id": "m-1", "to": "tech-lead", "priority": "high", "body": "ready?"}},
         "deliveries": {"d-1": {"id": "d-1", "message": "m-1", "recipient": "tech-lead"}},

@@ -24,6 +24,7 @@ COLLECTIONS: tuple[str, ...] = (
     "delegations",
     "sessions",
     "worktrees",
+    "denials",
     "communication.messages",
     "communication.deliveries",
 )
@@ -39,6 +40,7 @@ TOP_LEVEL: tuple[str, ...] = (
     "delegations",
     "sessions",
     "worktrees",
+    "denials",
     "communication",
     "observability",
 )
