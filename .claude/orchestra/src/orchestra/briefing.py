@@ -24,3 +24,69 @@ def session_context(tx, extra: list[str | None] | None = None) -> str | None:
     parts: list[Any] = [sprint_summary(tx), *(extra or [])]
     text = "\n\n".join(p for p in parts if p)
     return text or None
+
+
+# -- delegation briefs ------------------------------------------------------------------------------
+
+BRIEF_MARK = "--- Orchestra task brief ---"
+PROTOCOL = (
+    "When you finish, end your final message with these lines:\n"
+    "STATUS: completed | blocked | needs_review\n"
+    "ARTIFACTS: path, path   (files you created or changed)\n"
+    "BLOCKER: what stops you (only with STATUS: blocked)\n"
+    "Orchestra checks a completed claim against your artifacts and the task's acceptance check."
+)
+
+
+def task_brief(tx, task: dict[str, Any], *, worktree: str | None = None, extra: list[str] | None = None) -> str:
+    """What a member needs beyond the orchestrator's prompt: the task's facts, finished inputs, the protocol."""
+    tid = task["id"]
+    head = f"[task:{tid}] {task.get('title') or tid} ({task.get('type') or 'implementation'}"
+    head += f", priority {task.get('priority') or 'normal'}" + (f", sprint {task['sprint']}" if task.get("sprint") else "")
+    lines = [BRIEF_MARK, head + ")"]
+    if task.get("spec"):
+        lines.append(f"Spec: {task['spec']}")
+    acceptance = task.get("acceptance") or {}
+    criteria = acceptance.get("criteria") or []
+    if criteria:
+        lines.append("Acceptance criteria:")
+        lines += [f"- {c}" for c in criteria]
+    if acceptance.get("command"):
+        lines.append(f"Acceptance check (run by Orchestra when you report completed): `{acceptance['command']}`")
+    deps = []
+    for dep_id in task.get("dependencies") or []:
+        dep = tx.get(f"tasks.{dep_id}", None) or {}
+        if dep.get("status") == "completed":
+            shown = ", ".join((dep.get("artifacts") or [])[:12]) or "no files recorded"
+            deps.append(f"- {dep_id} {dep.get('title') or ''}".rstrip() + f": {shown}")
+    if deps:
+        lines.append("Completed dependencies and their artifacts:")
+        lines += deps
+    if worktree:
+        lines.append(f"Worktree: {worktree} (work and commit only inside it)")
+    lines += [text for text in (extra or []) if text]
+    lines.append(PROTOCOL)
+    return "\n".join(lines)
+
+
+def with_brief(prompt: str, brief: str) -> str:
+    """The prompt with `brief` appended once; an earlier Orchestra brief in it is replaced, not repeated."""
+    original = prompt.split(BRIEF_MARK, 1)[0].rstrip()
+    return f"{original}\n\n{brief}" if original else brief
+
+
+def run_context(run: dict[str, Any], task: dict[str, Any] | None, *, certain: bool, inbox: str | None) -> str:
+    """SubagentStart: who this run is in the organisation, its task when known for sure, and its inbox."""
+    who = f"Orchestra: you are agent run {run['id']} ({run.get('agent_type') or 'agent'}"
+    if run.get("team"):
+        who += f", team {run['team']}"
+    who += f", role {run.get('role') or 'team_member'})."
+    parts = [who]
+    if task is not None and certain:
+        parts.append(f"Your task is [task:{task['id']}] {task.get('title') or ''}".rstrip() + "; your brief is in "
+                     "your prompt. Report with the STATUS / ARTIFACTS / BLOCKER lines it describes.")
+    else:
+        parts.append("Your task is the one tagged [task:<id>] in your prompt; report with the STATUS / ARTIFACTS "
+                     "/ BLOCKER lines described there.")
+    text = " ".join(parts)
+    return f"{text}\n\n{inbox}" if inbox else text

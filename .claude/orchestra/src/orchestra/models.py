@@ -23,15 +23,22 @@ PRIORITIES: tuple[str, ...] = get_args(Priority)  # highest first
 PRIORITY_RANK: dict[str, int] = {p: i for i, p in enumerate(PRIORITIES)}
 
 # Legal task transitions. Re-entering the same status is always allowed (events repeat).
+# Hook events for one delegation arrive in any order, so a task may jump forward past steps it
+# was never seen in (queued -> completed when SubagentStop is processed before PreToolUse), and a
+# run the session end marked stopped (task blocked) may still report afterwards.
 TASK_TRANSITIONS: dict[str, frozenset[str]] = {
-    "queued": frozenset({"assigned", "in_progress", "cancelled", "blocked"}),
+    "queued": frozenset({"assigned", "in_progress", "completed", "blocked", "needs_review", "cancelled"}),
     "assigned": frozenset({"queued", "in_progress", "completed", "blocked", "needs_review", "cancelled"}),
     "in_progress": frozenset({"completed", "blocked", "needs_review", "queued", "cancelled"}),
-    "blocked": frozenset({"queued", "assigned", "in_progress", "cancelled"}),
+    "blocked": frozenset({"queued", "assigned", "in_progress", "completed", "needs_review", "cancelled"}),
     "needs_review": frozenset({"completed", "queued", "assigned", "in_progress", "blocked"}),
     "completed": frozenset({"needs_review", "queued"}),
     "cancelled": frozenset({"queued"}),
 }
+# Where each status sits in one delegation's life; outcomes share the last rank.
+TASK_RANK: dict[str, int] = {"queued": 0, "assigned": 1, "in_progress": 2, "completed": 3, "blocked": 3,
+                             "needs_review": 3, "cancelled": 4}
+OUTCOMES: tuple[str, ...] = ("completed", "blocked", "needs_review")
 
 SPRINT_TRANSITIONS: dict[str, frozenset[str]] = {
     "planning": frozenset({"ready"}),
@@ -87,6 +94,13 @@ class Task:
     assigned_at: str | None = None
     started_at: str | None = None
     completed_at: str | None = None
+    # lifecycle bookkeeping: the current delegation (its tool_use_id), the status the lifecycle
+    # last derived (so a human's set-status is not undone by a replayed hook event), why a run
+    # was sent to review, and whether the task was created for an untagged delegation
+    delegation: str | None = None
+    lifecycle_status: str | None = None
+    review_reason: str | None = None
+    ad_hoc: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Task:
@@ -111,6 +125,17 @@ class AgentRun:
     child_agents: list[str] = field(default_factory=list)
     started_at: str | None = None
     ended_at: str | None = None
+    # facts the hooks record; `status` is derived from them (lifecycle.transitions.run_status)
+    link: str | None = None  # how tool_use_id was learned: "provisional" (SubagentStart guess) or "definitive"
+    launched_at: str | None = None
+    response: str | None = None  # PostToolUse(Agent) tool_response.status
+    outcome: str | None = None  # completed | blocked | needs_review, from the accepted SubagentStop
+    pushbacks: int = 0
+    stops: dict[str, Any] = field(default_factory=dict)  # SubagentStop fingerprint -> decision
+    report: dict[str, Any] = field(default_factory=dict)
+    artifacts: list[str] = field(default_factory=list)
+    session_ended: bool = False
+    notified: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AgentRun:

@@ -1,0 +1,16 @@
+#!/usr/bin/env -S uv run --quiet --script
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["claude-orchestra"]
+#
+# [tool.uv.sources]
+# claude-orchestra = { path = "..", editable = true }
+# ///
+"""PostToolUse(Agent|Task): link the launched subagent's agentId to its delegation and task."""
+# orchestra-hook: {"event": "PostToolUse", "matcher": "Agent|Task", "timeout": 15}
+
+from orchestra.hookio import main
+from orchestra.lifecycle.handlers import post_agent
+
+if __name__ == "__main__":
+    main(post_agent)

@@ -1,0 +1,16 @@
+#!/usr/bin/env -S uv run --quiet --script
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["claude-orchestra"]
+#
+# [tool.uv.sources]
+# claude-orchestra = { path = "..", editable = true }
+# ///
+"""PostToolUse(Write|Edit|NotebookEdit), async: record the written file as an artifact of the calling run."""
+# orchestra-hook: {"event": "PostToolUse", "matcher": "Write|Edit|NotebookEdit", "timeout": 10, "async": true}
+
+from orchestra.hookio import main
+from orchestra.lifecycle.handlers import post_write
+
+if __name__ == "__main__":
+    main(post_write)

@@ -1,0 +1,16 @@
+#!/usr/bin/env -S uv run --quiet --script
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["claude-orchestra"]
+#
+# [tool.uv.sources]
+# claude-orchestra = { path = "..", editable = true }
+# ///
+"""PreToolUse(Agent|Task): gates (agent type, task, dependencies, capacity), then track the delegation and brief it."""
+# orchestra-hook: {"event": "PreToolUse", "matcher": "Agent|Task", "timeout": 15, "onFailure": "block"}
+
+from orchestra.hookio import main
+from orchestra.lifecycle.handlers import pre_agent
+
+if __name__ == "__main__":
+    main(pre_agent, policy="guard")

@@ -1,0 +1,16 @@
+#!/usr/bin/env -S uv run --quiet --script
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["claude-orchestra"]
+#
+# [tool.uv.sources]
+# claude-orchestra = { path = "..", editable = true }
+# ///
+"""SubagentStart: mark the run active, link it to its delegation, brief it on its identity and inbox."""
+# orchestra-hook: {"event": "SubagentStart", "timeout": 15}
+
+from orchestra.hookio import main
+from orchestra.lifecycle.handlers import subagent_start
+
+if __name__ == "__main__":
+    main(subagent_start)

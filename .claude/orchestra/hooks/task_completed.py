@@ -1,0 +1,16 @@
+#!/usr/bin/env -S uv run --quiet --script
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["claude-orchestra"]
+#
+# [tool.uv.sources]
+# claude-orchestra = { path = "..", editable = true }
+# ///
+"""TaskCompleted (native task list): record it, linked to our task when it carries [task:<id>]."""
+# orchestra-hook: {"event": "TaskCompleted", "timeout": 10}
+
+from orchestra.hookio import main
+from orchestra.lifecycle.native import mirror
+
+if __name__ == "__main__":
+    main(mirror)

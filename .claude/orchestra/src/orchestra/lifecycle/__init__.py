@@ -1,0 +1,19 @@
+"""The delegation lifecycle: every subagent tracked from the Agent call to its report.
+
+Hooks hand their events to `handlers` (delegation: PreToolUse/PostToolUse Agent, SubagentStart,
+SubagentStop, PostToolUse Write/Edit), `session` (Stop, SessionEnd) and `native` (TaskCreated,
+TaskCompleted, TeammateIdle). State: `delegations.<tool_use_id>`, `agents.<agent_id>` (runs),
+`tasks.<id>`, `sessions.<session_id>`; statuses are derived from recorded facts (`transitions`),
+so events may arrive in any order and repeat. Other modules use:
+
+- `delegation.STEPS`: the PreToolUse decision, a list of steps (security and worktrees add theirs);
+- `delegation_arguments(tx, org, task_id)`: ready Agent arguments for a task (CLI, MCP);
+- `agent_tree(tx)` / `task_view(tx, task_id)`: read models for `orchestra agents` / `task show`;
+- `set_status(tx, task_id, status, ...)`: a human's status change, checked against the transition table.
+"""
+
+from __future__ import annotations
+
+from .views import agent_tree, delegation_arguments, set_status, task_view
+
+__all__ = ["agent_tree", "delegation_arguments", "set_status", "task_view"]

@@ -1,0 +1,184 @@
+"""SubagentStop: parse the member's report, check a completed claim, and settle its run and task.
+
+The false-completion gate: a member that claims `completed` on a file-producing task must show
+artifacts (files it wrote, per its transcript and the PostToolUse hooks, or existing files it
+lists under ARTIFACTS) or a change in its worktree, and the task's `acceptance.command` must
+pass. The first failure blocks the stop once with the reason (the agent keeps working); the next
+one, or any failure while `stop_hook_active` is set, makes the task needs_review and tells the
+orchestrator. Task types that produce no files (config `report_only_types`) are judged by their
+report alone. Every stop is remembered by a fingerprint, so a replayed event gets the same answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .config import LifecycleConfig
+from .protocol import Report, task_tag
+
+ACCEPTANCE_OUTPUT = 600  # characters of a failing acceptance check's output kept in the reason
+
+
+@dataclass(frozen=True)
+class Evidence:
+    artifacts: tuple[str, ...]  # what the run demonstrably produced (relative to its worktree or the project)
+    claimed_missing: tuple[str, ...]  # listed under ARTIFACTS but not on disk
+    changed: bool | None  # its worktree has uncommitted or new commits; None when it has no worktree
+    acceptance: tuple[bool, str] | None  # (passed, detail) of acceptance.command; None when there is none
+
+
+@dataclass(frozen=True)
+class Judgement:
+    outcome: str | None  # completed | blocked | needs_review; None when pushing back
+    reason: str | None = None
+    push_back: bool = False
+
+
+def completion_problems(report: Report, task: dict[str, Any] | None, evidence: Evidence,
+                        cfg: LifecycleConfig) -> list[str]:
+    problems = []
+    if task is None or task.get("type") in cfg.report_only_types:
+        if not report.summary:
+            problems.append("the final report is empty")
+    else:
+        if report.status is None:
+            problems.append("the final message has no STATUS line")
+        if not evidence.artifacts and not evidence.changed:
+            missing = f" (listed but missing: {', '.join(evidence.claimed_missing[:5])})" if evidence.claimed_missing else ""
+            where = "its worktree has no change" if evidence.changed is False else "it has no worktree to inspect"
+            problems.append(f"no artifacts: no file was written, ARTIFACTS names no existing file{missing}, and {where}")
+    if evidence.acceptance is not None and not evidence.acceptance[0]:
+        problems.append(f"the acceptance check failed: {evidence.acceptance[1]}")
+    return problems
+
+
+def judge(report: Report, task: dict[str, Any] | None, evidence: Evidence, cfg: LifecycleConfig, *,
+          pushbacks: int, stop_hook_active: bool) -> Judgement:
+    """The decision on one stop: an outcome, or one push-back when a completed claim does not hold."""
+    if report.status == "blocked":
+        return Judgement("blocked", report.blocker or report.summary or "reported blocked without a BLOCKER line")
+    if report.status == "needs_review":
+        return Judgement("needs_review", report.blocker or report.summary or "the agent asked for a review")
+    problems = completion_problems(report, task, evidence, cfg) if cfg.completion_gate else []
+    if not problems:
+        return Judgement("completed")
+    reason = "; ".join(problems)
+    if pushbacks == 0 and not stop_hook_active:
+        return Judgement(None, reason, push_back=True)
+    return Judgement("needs_review", f"completion not verified: {reason}")
+
+
+def push_back_text(task_id: str | None, reason: str) -> str:
+    what = f"[task:{task_id}]" if task_id else "your task"
+    return (f"Orchestra: your report for {what} cannot be accepted yet: {reason}. Finish the work and report "
+            "again; if you cannot, end with `STATUS: blocked` and `BLOCKER: <why>`. List what you created or "
+            "changed as `ARTIFACTS: path, path`.")
+
+
+def fingerprint(stop_hook_active: bool, message: str | None) -> str:
+    return hashlib.sha1(f"{bool(stop_hook_active)}|{message or ''}".encode()).hexdigest()[:16]
+
+
+# -- gathering evidence (files, git, the acceptance command) -----------------------------------------
+
+def relative(path: str, base: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(base.resolve()).as_posix()
+    except (ValueError, OSError):
+        return path
+
+
+def gather(base: Path, worktree: str | None, task: dict[str, Any] | None, run: dict[str, Any], report: Report,
+           writes: list[str], cfg: LifecycleConfig, *, run_acceptance: bool) -> Evidence:
+    """What the run produced, seen from `base` (its worktree, or the project root without one)."""
+    recorded = {relative(p, base) for p in [*(run.get("artifacts") or []), *writes]}
+    existing, missing = [], []
+    for claimed in report.artifacts:
+        target = Path(claimed) if Path(claimed).is_absolute() else base / claimed
+        (existing if target.exists() else missing).append(relative(str(target), base))
+    changed = worktree_changed(Path(worktree), run.get("started_at") or run.get("created_at")) if worktree else None
+    command = ((task or {}).get("acceptance") or {}).get("command")
+    acceptance = check_acceptance(command, base, cfg.acceptance_timeout) if command and run_acceptance else None
+    return Evidence(tuple(sorted(recorded | set(existing))), tuple(missing), changed, acceptance)
+
+
+def worktree_changed(path: Path, since: str | None) -> bool:
+    """Uncommitted changes in the worktree, or a commit made since the run started."""
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, timeout=30, check=False)
+        return out.stdout.strip() if out.returncode == 0 else ""
+
+    if not path.is_dir():
+        return False
+    if git("status", "--porcelain"):
+        return True
+    committed = git("log", "-1", "--format=%cI")
+    if not committed or not since:
+        return False
+    try:
+        return datetime.fromisoformat(committed) >= datetime.fromisoformat(since.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+
+
+def check_acceptance(command: str, cwd: Path, timeout: float) -> tuple[bool, str]:
+    try:
+        proc = subprocess.run(command, shell=True, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                              check=False, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return False, f"`{command}` did not finish within {timeout:g}s"
+    except OSError as exc:
+        return False, f"`{command}` could not run ({exc.strerror})"
+    if proc.returncode == 0:
+        return True, f"`{command}` passed"
+    tail = (proc.stdout + proc.stderr).strip()[-ACCEPTANCE_OUTPUT:]
+    return False, f"`{command}` exited {proc.returncode}" + (f": {tail}" if tail else "")
+
+
+# -- applying a stop ---------------------------------------------------------------------------------
+
+def settle_stop(led, event, seen, report: Report, evidence: Evidence, cfg: LifecycleConfig,
+                stop_hook_active: bool) -> dict[str, Any]:
+    """Record one SubagentStop on its run (inside the transaction) and return the decision taken."""
+    from .delegation import task_for_tag
+
+    run = led.run(event.agent_id, event.agent_type, event.session_id)
+    run.setdefault("seen_at", led.now)
+    if seen.tool_use_id and led.get("delegations", seen.tool_use_id) is not None:
+        led.link(seen.tool_use_id, run["id"], "definitive")
+    elif run.get("link") != "definitive" and (task_id := task_for_tag(led, task_tag(seen.prompt))):
+        match = [d for d in led.find("delegations", session_id=run.get("session_id"), task=task_id)
+                 if d.get("subagent_type") == run.get("agent_type") and d.get("agent_id") in (None, run["id"])]
+        if len(match) == 1:
+            led.link(match[0]["id"], run["id"], "definitive")
+        elif not run.get("tool_use_id"):
+            run["task"] = task_id  # its delegation is not recorded yet; PreToolUse will adopt this run
+    run["artifacts"] = sorted({*(run.get("artifacts") or []), *evidence.artifacts})
+    run["report"] = {"status": report.status, "summary": report.summary, "artifacts": list(report.artifacts),
+                     "blocker": report.blocker}
+    stops = run.setdefault("stops", {})
+    key = fingerprint(stop_hook_active, report.text)
+    decision = stops.get(key)
+    if decision is None:
+        if run.get("outcome"):
+            decision = {"outcome": run["outcome"], "after_outcome": True}
+        else:
+            verdict = judge(report, led.get("tasks", run.get("task")), evidence, cfg,
+                            pushbacks=run.get("pushbacks") or 0, stop_hook_active=stop_hook_active)
+            if verdict.push_back:
+                run.update(pushbacks=(run.get("pushbacks") or 0) + 1, reason=verdict.reason)
+                decision = {"push_back": verdict.reason}
+                led.event("agent_pushed_back", {"reason": verdict.reason}, agent_id=run["id"],
+                          task_id=run.get("task"), session_id=run.get("session_id"))
+            else:
+                run.update(outcome=verdict.outcome, reason=verdict.reason, ended_at=led.now)
+                decision = {"outcome": verdict.outcome}
+        stops[key] = decision
+    led.put("agents", run)
+    led.settle()
+    return {**decision, "task": run.get("task")}

@@ -1,0 +1,332 @@
+"""PreToolUse(Agent|Task): decide a delegation, record it, and rewrite its prompt with the task brief.
+
+The decision is a sequence of small steps over a `DelegationRequest` (see `STEPS`): each returns
+a verdict to stop with (a `Deny` naming what blocks and what to do) or None to go on, and may
+fill in the request (the resolved task, a worktree). Nothing is written unless every step passes.
+A replayed PreToolUse for a tool_use_id already recorded gets the same rewrite again and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .. import briefing
+from ..hookio import Deny, HookEvent, Rewrite, Verdict
+from ..teams import Organization, normalize_agent_type
+from . import config as lifecycle_config
+from .ledger import Ledger
+from .protocol import task_tag
+from .transitions import LIVE_RUN_STATUSES, run_status
+
+
+class BadDelegation(ValueError):
+    """The Agent call's input cannot be tracked (missing tool_use_id or prompt)."""
+
+
+@dataclass
+class DelegationRequest:
+    tool_use_id: str
+    session_id: str
+    caller: str  # the calling run's agent_id, or "main"
+    caller_type: str | None
+    subagent_type: str  # bare agent type (plugin prefix removed)
+    type_given: bool
+    tool_input: dict[str, Any]
+    org: Organization
+    config: lifecycle_config.LifecycleConfig
+    root: Path
+    task: dict[str, Any] | None = None
+    new_task: bool = False  # the task is created by this delegation (ad hoc, or a sprint's orchestration)
+    worktree: str | None = None  # absolute path, when a step allocated one
+    brief_extra: list[str] = field(default_factory=list)
+
+    @property
+    def prompt(self) -> str:
+        return self.tool_input.get("prompt") or ""
+
+    @property
+    def description(self) -> str:
+        return self.tool_input.get("description") or ""
+
+
+def request_from(event: HookEvent, org: Organization, root: Path) -> DelegationRequest:
+    if not event.tool_use_id:
+        raise BadDelegation("the Agent call has no tool_use_id, so it cannot be tracked; this Claude Code "
+                            "version does not send what Orchestra needs (2.1.328 or newer does)")
+    if not isinstance(event.tool_input.get("prompt"), str) or not event.tool_input["prompt"].strip():
+        raise BadDelegation("the Agent call has no prompt; give the subagent a prompt naming its task as [task:<id>]")
+    raw_type = event.tool_input.get("subagent_type")
+    if raw_type is not None and (not isinstance(raw_type, str) or not raw_type.strip()):
+        raise BadDelegation(f"subagent_type {raw_type!r} is not an agent type name")
+    return DelegationRequest(
+        tool_use_id=event.tool_use_id, session_id=event.session_id, caller=event.caller,
+        caller_type=normalize_agent_type(event.agent_type) if event.agent_type else None,
+        subagent_type=normalize_agent_type(raw_type.strip()) if raw_type else "general-purpose",
+        type_given=bool(raw_type), tool_input=dict(event.tool_input), org=org,
+        config=lifecycle_config.load(org), root=root,
+    )
+
+
+Step = Callable[[DelegationRequest, Ledger], Verdict | None]
+
+
+# -- steps ------------------------------------------------------------------------------------------
+
+def check_agent_type(req: DelegationRequest, led: Ledger) -> Verdict | None:
+    name = req.subagent_type
+    raw = req.tool_input.get("subagent_type") or ""
+    if (req.org.member(name) or name in lifecycle_config.BUILTIN_AGENT_TYPES or name in req.config.external_agent_types
+            or ":" in raw or _agent_file(req.root, name)):
+        return None
+    known = ", ".join(sorted(req.org.agents)) or "none"
+    return Deny(f"Orchestra: unknown agent type {name!r}: it is not in teams.yaml, not a built-in agent, and no "
+                f".claude/agents/**/{name}.md exists. Team agents: {known}.")
+
+
+def _agent_file(root: Path, name: str) -> bool:
+    import os
+
+    homes = [root / ".claude" / "agents", Path.home() / ".claude" / "agents"]
+    if os.environ.get("CLAUDE_CONFIG_DIR"):
+        homes.append(Path(os.environ["CLAUDE_CONFIG_DIR"]) / "agents")
+    return any(next(home.rglob(f"{name}.md"), None) for home in homes if home.is_dir())
+
+
+def resolve_task(req: DelegationRequest, led: Ledger) -> Verdict | None:
+    """`[task:<id>]` names the task (or a sprint: its orchestration task); no tag makes an ad-hoc task."""
+    task_id = task_tag(req.prompt, req.description)
+    if task_id is None or task_id == ad_hoc_task_id(req.tool_use_id):
+        # the second case: PostToolUse, seeing the rewritten input, arrived before PreToolUse was recorded
+        req.task = ad_hoc_task(req, led)
+        req.new_task = led.get("tasks", req.task["id"]) is None
+        return None
+    req.task = led.get("tasks", task_id)
+    if req.task is None and led.get("sprints", task_id) is not None:
+        req.task = led.get("tasks", orchestration_task_id(task_id))
+        if req.task is None:
+            req.task, req.new_task = orchestration_task(task_id, req, led), True
+    if req.task is None:
+        return Deny(f"Orchestra: [task:{task_id}] names no task or sprint in state. Check the id with "
+                    "`orchestra task list`, create the task first, or drop the tag to delegate ad hoc.")
+    return None
+
+
+def task_for_tag(led: Ledger, task_id: str | None) -> str | None:
+    """The stored task a tag names: the task itself, or the orchestration task of a sprint."""
+    if not task_id:
+        return None
+    if led.get("tasks", task_id) is not None:
+        return task_id
+    if led.get("sprints", task_id) is not None and led.get("tasks", orchestration_task_id(task_id)) is not None:
+        return orchestration_task_id(task_id)
+    return None
+
+
+def check_task_open(req: DelegationRequest, led: Ledger) -> Verdict | None:
+    task = req.task or {}
+    status, tid = task.get("status") or "queued", task.get("id")
+    if req.new_task or status in ("queued", "blocked", "needs_review"):
+        return None
+    if status == "cancelled":
+        return Deny(f"Orchestra: task {tid} is cancelled; `orchestra task set-status {tid} queued` to revive it.")
+    if status == "completed":
+        if task.get("type") in req.config.repeatable_types:
+            return None
+        return Deny(f"Orchestra: task {tid} is already completed; `orchestra task set-status {tid} queued` to redo it.")
+    holder = current_holder(led, task, req.config)
+    if holder:
+        return Deny(f"Orchestra: task {tid} is already {status} with {holder}; wait for its report "
+                    f"(`orchestra task show {tid}`) instead of delegating it twice.")
+    return None
+
+
+def check_dependencies(req: DelegationRequest, led: Ledger) -> Verdict | None:
+    if not req.config.dependency_gate or req.task is None:
+        return None
+    blockers = []
+    for dep_id in req.task.get("dependencies") or []:
+        dep = led.get("tasks", dep_id)
+        if dep is None:
+            blockers.append(f"{dep_id} (not in state)")
+        elif dep.get("status") != "completed":
+            who = f", agent {dep['agent_id']}" if dep.get("agent_id") and dep.get("status") == "in_progress" else ""
+            blockers.append(f"{dep_id} ({dep.get('status') or 'queued'}{who})")
+    if not blockers:
+        return None
+    return Deny(f"Orchestra: task {req.task['id']} depends on unfinished work: {', '.join(blockers)}. "
+                "Delegate those first; this one is ready when they are completed.")
+
+
+def check_capacity(req: DelegationRequest, led: Ledger) -> Verdict | None:
+    if not req.config.capacity_gate:
+        return None
+    member = req.org.member(req.subagent_type)
+    if member is None:
+        return None
+    busy = live_attempts(led, req.config)
+    mine = [label for agent_type, label in busy if agent_type == req.subagent_type]
+    if len(mine) >= member.capacity:
+        return Deny(f"Orchestra: {req.subagent_type} is at its capacity of {member.capacity} (teams.yaml): "
+                    f"running {', '.join(mine)}. Wait for one to report, or pick another member.")
+    team = req.org.teams.get(member.team)
+    if team is not None:
+        names = {team.orchestrator, *team.members}
+        theirs = [f"{label} [{agent_type}]" for agent_type, label in busy if agent_type in names]
+        limit = team.settings.max_parallel_agents
+        if len(theirs) >= limit:
+            return Deny(f"Orchestra: team {team.name} is at max_parallel_agents {limit} (teams.yaml): running "
+                        f"{', '.join(theirs)}. Wait for one to report before delegating more to this team.")
+    return None
+
+
+# Order matters: cheap identity checks first, then the task, then what depends on the whole state.
+STEPS: list[Step] = [check_agent_type, resolve_task, check_task_open, check_dependencies, check_capacity]
+
+
+# -- what the steps consult -------------------------------------------------------------------------
+
+def _age(since: str | None, now: str) -> float:
+    if not since:
+        return 0.0
+    try:
+        return (datetime.fromisoformat(now.replace("Z", "+00:00"))
+                - datetime.fromisoformat(since.replace("Z", "+00:00"))).total_seconds()
+    except ValueError:
+        return 0.0
+
+
+def live_attempts(led: Ledger, cfg: lifecycle_config.LifecycleConfig) -> list[tuple[str, str]]:
+    """(agent type, label) of every run still working and every delegation still waiting to start."""
+    out = []
+    for status in LIVE_RUN_STATUSES:
+        for run in led.find("agents", status=status):
+            last = max([v for v in (run.get("status_at"), run.get("started_at"), run.get("created_at")) if v] or [""])
+            if run_status(run) in LIVE_RUN_STATUSES and _age(last, led.now) < cfg.stale_run_seconds:
+                out.append((run.get("agent_type"), f"run {run['id']}" + (f" ({run['task']})" if run.get("task") else "")))
+    for delegation in led.find("delegations", status="pending"):
+        if _age(delegation.get("requested_at"), led.now) < cfg.pending_seconds \
+                and not led.session_ended(delegation.get("session_id")):
+            task = f" ({delegation['task']})" if delegation.get("task") else ""
+            out.append((delegation.get("subagent_type"), f"starting {delegation['id']}{task}"))
+    return sorted(out)
+
+
+def current_holder(led: Ledger, task: dict[str, Any], cfg: lifecycle_config.LifecycleConfig) -> str | None:
+    """Who is working on `task` right now (a live run or a fresh pending delegation), if anyone."""
+    delegation = led.get("delegations", task.get("delegation"))
+    run = led.get("agents", (delegation or {}).get("agent_id") or task.get("agent_id"))
+    if run is not None and run_status(run) in LIVE_RUN_STATUSES:
+        return f"agent {run['id']} ({run.get('agent_type')})"
+    if delegation is not None and delegation.get("status") == "pending" \
+            and _age(delegation.get("requested_at"), led.now) < cfg.pending_seconds:
+        return f"delegation {delegation['id']} ({delegation.get('subagent_type')}, not started yet)"
+    return None
+
+
+def ad_hoc_task_id(tool_use_id: str) -> str:
+    return "adhoc-" + hashlib.sha1(tool_use_id.encode()).hexdigest()[:10]
+
+
+def ad_hoc_type(org: Organization, agent_type: str) -> str:
+    if agent_type in lifecycle_config.BUILTIN_TASK_TYPES:
+        return lifecycle_config.BUILTIN_TASK_TYPES[agent_type]
+    member = org.member(agent_type)
+    if member is None:
+        return "general"
+    return lifecycle_config.ROLE_TASK_TYPES.get(member.role, "implementation")
+
+
+def active_sprint(led: Ledger, team: str | None) -> str | None:
+    sprints = sorted(led.find("sprints", status="active"), key=lambda s: s["id"])
+    for sprint in sprints:
+        if team and team in (sprint.get("team_assignments") or {}):
+            return sprint["id"]
+    return sprints[0]["id"] if sprints else None
+
+
+def ad_hoc_task(req: DelegationRequest, led: Ledger) -> dict[str, Any]:
+    """An untagged delegation still becomes tracked work: a task in the active sprint, typed by its agent."""
+    existing = led.get("tasks", ad_hoc_task_id(req.tool_use_id))
+    if existing is not None:
+        return existing
+    member = req.org.member(req.subagent_type)
+    team = member.team if member else None
+    title = req.description or " ".join(req.prompt.split())[:80]
+    return {"id": ad_hoc_task_id(req.tool_use_id), "title": title, "status": "queued",
+            "type": ad_hoc_type(req.org, req.subagent_type), "sprint": active_sprint(led, team), "team": team,
+            "assignee": req.subagent_type, "priority": "normal", "dependencies": [], "acceptance": {},
+            "artifacts": [], "ad_hoc": True, "created_at": led.now}
+
+
+def orchestration_task_id(sprint_id: str) -> str:
+    return f"orchestrate-{sprint_id}"
+
+
+def orchestration_task(sprint_id: str, req: DelegationRequest, led: Ledger) -> dict[str, Any]:
+    """`[task:<sprint-id>]` hands a whole sprint to an orchestrator; that work is tracked as its own task.
+    It stays out of the sprint's own task list (`orchestrates`, not `sprint`) so sprint counts are unchanged."""
+    member = req.org.member(req.subagent_type)
+    return {"id": orchestration_task_id(sprint_id), "title": f"Orchestrate sprint {sprint_id}", "status": "queued",
+            "type": "orchestration", "orchestrates": sprint_id, "sprint": None,
+            "team": member.team if member else None, "assignee": req.subagent_type, "priority": "high",
+            "dependencies": [], "acceptance": {}, "artifacts": [], "created_at": led.now}
+
+
+# -- recording and rewriting ------------------------------------------------------------------------
+
+def record(req: DelegationRequest, led: Ledger) -> dict[str, Any]:
+    """Write the delegation, start a new attempt on its task, and link any run seen before this event."""
+    task = req.task
+    assert task is not None
+    if req.new_task and led.get("tasks", task["id"]) is None:
+        led.put("tasks", task)
+        led.event("task_created", {"ad_hoc": bool(task.get("ad_hoc")), "type": task.get("type")},
+                  task_id=task["id"], session_id=req.session_id)
+    seq = led.event("delegation_requested", {"tool_use_id": req.tool_use_id, "subagent_type": req.subagent_type,
+                                             "caller": req.caller},
+                    agent_id=None if req.caller == "main" else req.caller, task_id=task["id"],
+                    session_id=req.session_id)
+    delegation = {
+        "id": req.tool_use_id, "session_id": req.session_id, "caller": req.caller, "caller_type": req.caller_type,
+        "subagent_type": req.subagent_type, "type_given": req.type_given, "task": task["id"],
+        "description": req.description, "background": req.tool_input.get("run_in_background"),
+        "requested_at": led.now, "seq": seq, "status": "pending", "agent_id": None, "link": None,
+        "worktree": req.worktree,
+    }
+    led.put("delegations", delegation)
+    task = led.get("tasks", task["id"]) or task
+    task.update(delegation=req.tool_use_id, agent_id=None, lifecycle_status=None)
+    led.put("tasks", task)
+    led.session(req.session_id)
+    if req.caller != "main":
+        caller = led.run(req.caller, req.caller_type, req.session_id)
+        caller.setdefault("seen_at", led.now)
+    led.tasks.add(task["id"])
+    led.adopt(delegation)
+    led.settle()
+    return delegation
+
+
+def rewritten_input(req: DelegationRequest, led: Ledger) -> dict[str, Any]:
+    brief = briefing.task_brief(led.tx, req.task or {}, worktree=req.worktree, extra=req.brief_extra)
+    return {**req.tool_input, "prompt": briefing.with_brief(req.prompt, brief)}
+
+
+def delegate(req: DelegationRequest, led: Ledger) -> Verdict:
+    """Run the steps, record the delegation, and return the rewritten Agent input."""
+    existing = led.get("delegations", req.tool_use_id)
+    if existing is not None:  # a replayed event: same answer, nothing new
+        req.task, req.worktree = led.get("tasks", existing.get("task")), existing.get("worktree")
+        return Rewrite(rewritten_input(req, led))
+    for step in STEPS:
+        verdict = step(req, led)
+        if verdict is not None:
+            return verdict
+    record(req, led)
+    return Rewrite(rewritten_input(req, led))

@@ -1,0 +1,146 @@
+"""The lifecycle's hook handlers, one per hook script: event in, verdict out, state through one transaction.
+
+Slow work (reading a transcript, git, an acceptance command) happens outside the transaction so
+concurrent hooks do not wait on it; everything that decides is re-read inside it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .. import briefing, teams
+from ..hookio import AddContext, Allow, BlockStop, Deny, HookContext, HookEvent, Verdict
+from . import completion, transcript
+from . import config as lifecycle_config
+from .delegation import BadDelegation, delegate, record, request_from, resolve_task, task_for_tag
+from .ledger import Ledger
+from .protocol import parse_report, task_tag
+
+UNTRACKED = "Orchestra: {event} without agent_id; this run is not tracked (Claude Code sends agent_id for subagents)"
+
+
+def pre_agent(event: HookEvent, ctx: HookContext) -> Verdict:
+    """PreToolUse(Agent|Task): gates, then record the delegation and append the task brief."""
+    org = teams.load(ctx.root)
+    try:
+        req = request_from(event, org, ctx.root)
+    except BadDelegation as exc:
+        return Deny(f"Orchestra: {exc}")
+    with ctx.store.transaction() as tx:
+        verdict = delegate(req, Ledger(tx, org))
+    ctx.audit.update(subagent_type=req.subagent_type, task=(req.task or {}).get("id"))
+    return verdict
+
+
+def post_agent(event: HookEvent, ctx: HookContext) -> Verdict:
+    """PostToolUse(Agent|Task): the launch (background) or the end (foreground) of a delegation; links agentId."""
+    response = event.get("tool_response")
+    response = response if isinstance(response, dict) else {}
+    agent_id = response.get("agentId") if isinstance(response.get("agentId"), str) else None
+    if not event.tool_use_id:
+        return Allow(system_message="Orchestra: PostToolUse(Agent) without tool_use_id; the delegation is not linked")
+    org = teams.load(ctx.root)
+    with ctx.store.transaction() as tx:
+        led = Ledger(tx, org)
+        if led.get("delegations", event.tool_use_id) is None and not _record_late(event, org, ctx.root, led):
+            return Allow()
+        if agent_id:
+            led.link(event.tool_use_id, agent_id, "definitive")
+            run = led.run(agent_id, response.get("agentType"), event.session_id)
+            run.setdefault("launched_at", led.now)
+            run["response"] = response.get("status")
+        led.settle()
+    ctx.audit["linked"] = agent_id
+    return Allow()
+
+
+def _record_late(event: HookEvent, org, root: Path, led: Ledger) -> bool:
+    """PostToolUse came first (events out of order): record the delegation the way PreToolUse would."""
+    try:
+        req = request_from(event, org, root)
+    except BadDelegation:
+        return False
+    if resolve_task(req, led) is not None:
+        return False
+    record(req, led)
+    return True
+
+
+def subagent_start(event: HookEvent, ctx: HookContext) -> Verdict:
+    """SubagentStart: the run is active; guess its delegation; brief it on who it is, plus its inbox."""
+    if not event.agent_id:
+        return Allow(system_message=UNTRACKED.format(event="SubagentStart"))
+    org = teams.load(ctx.root)
+    with ctx.store.transaction() as tx:
+        led = Ledger(tx, org)
+        run = led.run(event.agent_id, event.agent_type, event.session_id)
+        run.setdefault("started_at", led.now)
+        candidates = len([d for d in led.find("delegations", status="pending", session_id=event.session_id)
+                          if d.get("subagent_type") == run.get("agent_type")])
+        led.link_provisional(event.agent_id)
+        led.settle()
+        certain = run.get("link") == "definitive" or (run.get("link") == "provisional" and candidates == 1)
+        text = briefing.run_context(run, led.get("tasks", run.get("task")), certain=certain,
+                                    inbox=_inbox(tx, run, org))
+    ctx.audit["task"] = run.get("task")
+    return AddContext(text)
+
+
+def _inbox(tx, run: dict[str, Any], org) -> str | None:
+    try:
+        from ..bus.delivery import inbox_text
+    except ImportError:
+        return None
+    return inbox_text(tx, run["id"], run.get("agent_type"), run.get("session_id"), org=org)
+
+
+def subagent_stop(event: HookEvent, ctx: HookContext) -> Verdict:
+    """SubagentStop: judge the report (false-completion gate), settle run and task, notify the parent."""
+    if not event.agent_id:
+        return Allow(system_message=UNTRACKED.format(event="SubagentStop"))
+    org = teams.load(ctx.root)
+    cfg = lifecycle_config.load(org)
+    seen = transcript.read(event.get("agent_transcript_path"))
+    message = event.get("last_assistant_message")
+    report = parse_report(message if isinstance(message, str) else seen.last_text)
+    active = bool(event.get("stop_hook_active"))
+    with ctx.store.snapshot() as tx:
+        led = Ledger(tx, org)
+        run = led.get("agents", event.agent_id) or {"id": event.agent_id}
+        task, worktree = _stop_task(led, run, seen)
+    base = Path(worktree) if worktree else ctx.root
+    evidence = completion.gather(base, worktree, task, run, report, seen.writes, cfg,
+                                 run_acceptance=report.status in (None, "completed"))
+    with ctx.store.transaction() as tx:
+        led = Ledger(tx, org)
+        decision = completion.settle_stop(led, event, seen, report, evidence, cfg, active)
+    ctx.audit.update(task=decision.get("task"), outcome=decision.get("outcome"))
+    if decision.get("push_back"):
+        return BlockStop(completion.push_back_text(decision.get("task"), decision["push_back"]))
+    return Allow()
+
+
+def _stop_task(led: Ledger, run: dict[str, Any], seen: transcript.Transcript) -> tuple[dict | None, str | None]:
+    """The stopping run's task and worktree: from its link, else the transcript's launch id or tag."""
+    delegation = led.get("delegations", run.get("tool_use_id") or seen.tool_use_id)
+    task_id = run.get("task") or (delegation or {}).get("task") or task_for_tag(led, task_tag(seen.prompt))
+    task = led.get("tasks", task_id)
+    return task, (delegation or {}).get("worktree") or (task or {}).get("worktree")
+
+
+def post_write(event: HookEvent, ctx: HookContext) -> Verdict:
+    """PostToolUse(Write|Edit|NotebookEdit), async: record the file on the calling run and its task."""
+    path = event.tool_input.get("file_path") or event.tool_input.get("notebook_path")
+    if not event.agent_id or not isinstance(path, str) or not path:
+        return Allow()
+    with ctx.store.transaction() as tx:
+        led = Ledger(tx, teams.load(ctx.root))
+        run = led.run(event.agent_id, event.agent_type, event.session_id)
+        run.setdefault("seen_at", led.now)
+        delegation = led.get("delegations", run.get("tool_use_id")) or {}
+        worktree = delegation.get("worktree") or (led.get("tasks", run.get("task")) or {}).get("worktree")
+        artifact = completion.relative(path, Path(worktree) if worktree else ctx.root)
+        run["artifacts"] = sorted({*run.get("artifacts", []), artifact})
+        led.settle()
+    return Allow()

@@ -1,0 +1,53 @@
+"""Stop and SessionEnd on the main thread: tell the user what needs them, and release what the session held.
+
+SessionEnd marks the session ended; settling then turns its runs that never reported into
+`stopped` (their tasks blocked, with the reason) and its delegations that never launched back to
+queued, so nothing stays "in progress" forever and no capacity is held by the dead.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from .. import teams
+from ..hookio import Allow, HookContext, HookEvent, Verdict
+from .ledger import Ledger
+
+ATTENTION = ("blocked", "needs_review")
+
+
+def stop(event: HookEvent, ctx: HookContext) -> Verdict:
+    """Stop: mention runs of this session that ended blocked or needing review since the last Stop."""
+    if event.agent_id or event.get("stop_hook_active"):
+        return Allow()
+    with ctx.store.transaction() as tx:
+        led = Ledger(tx, teams.load(ctx.root))
+        session = led.session(event.session_id)
+        since = session.get("last_stop_at") or ""
+        fresh = [r for status in ATTENTION for r in led.find("agents", session_id=event.session_id, status=status)
+                 if (r.get("ended_at") or "") > since]
+        session["last_stop_at"] = led.now
+        led.flush()
+    if not fresh:
+        return Allow()
+    shown = "; ".join(f"{r.get('task') or r['id']} {r['status']}" + (f" ({r['reason'][:120]})" if r.get("reason") else "")
+                      for r in sorted(fresh, key=lambda r: r["id"])[:5])
+    return Allow(system_message=f"Orchestra: needs attention: {shown}. See `orchestra task list`.")
+
+
+def session_end(event: HookEvent, ctx: HookContext) -> Verdict:
+    with ctx.store.transaction() as tx:
+        led = Ledger(tx, teams.load(ctx.root))
+        session = led.session(event.session_id)
+        session.setdefault("ended_at", led.now)
+        session["end_reason"] = event.get("reason")
+        runs = led.find("agents", session_id=event.session_id)
+        led.runs.update(r["id"] for r in runs)
+        led.tasks.update(d["task"] for d in led.find("delegations", session_id=event.session_id, status="pending")
+                         if d.get("task"))
+        led.settle()
+        counts = Counter(led.get("agents", r["id"])["status"] for r in runs)
+        led.event("session_ended", {"reason": event.get("reason"), "runs": dict(sorted(counts.items()))},
+                  session_id=event.session_id)
+    ctx.audit["runs"] = sum(counts.values())
+    return Allow()

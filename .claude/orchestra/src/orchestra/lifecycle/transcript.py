@@ -1,0 +1,90 @@
+"""Reading a finished subagent's own transcript: its prompt, the files it wrote, its last words.
+
+Claude Code 2.1.328 writes `<session>/subagents/agent-<id>.jsonl` (one JSON record per line:
+`type` user/assistant/attachment, `message.content` as a string or content blocks) and, beside
+it, `agent-<id>.meta.json` with the `toolUseId` of the Agent call that launched it (both seen in
+a captured run; the meta file exists by SubagentStop, not yet at SubagentStart). SubagentStop
+re-derives artifacts from here, so an async PostToolUse hook that was dropped loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+WRITE_TOOLS = {"Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path", "NotebookEdit": "notebook_path"}
+MAX_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class Transcript:
+    prompt: str | None = None
+    writes: list[str] = field(default_factory=list)  # absolute paths of successful file writes, in order
+    last_text: str | None = None
+    tool_use_id: str | None = None  # from the meta file
+    found: bool = False
+
+
+def _texts(content: Any) -> list[str]:
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list):
+        return [b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"]
+    return []
+
+
+def read(path: str | Path | None) -> Transcript:
+    """Everything we use from one subagent transcript; an empty result when it is missing or unreadable."""
+    out = Transcript()
+    if not path:
+        return out
+    path = Path(path)
+    out.tool_use_id = _meta_tool_use_id(path)
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            return out
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return out
+    out.found = True
+    attempted: dict[str, str] = {}
+    failed: set[str] = set()
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a torn last line while the file is still being written
+        message = record.get("message") if isinstance(record, dict) else None
+        if not isinstance(message, dict) or record.get("type") not in ("user", "assistant"):
+            continue
+        content = message.get("content")
+        if record["type"] == "user":
+            if out.prompt is None:
+                out.prompt = "\n".join(_texts(content))
+            for block in content if isinstance(content, list) else ():
+                if isinstance(block, dict) and block.get("type") == "tool_result" and block.get("is_error"):
+                    failed.add(str(block.get("tool_use_id")))
+            continue
+        for block in content if isinstance(content, list) else ():
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "tool_use" and block.get("name") in WRITE_TOOLS:
+                target = (block.get("input") or {}).get(WRITE_TOOLS[block["name"]])
+                if isinstance(target, str) and target:
+                    attempted[str(block.get("id"))] = target
+        texts = [t for t in _texts(content) if t.strip()]
+        if texts:
+            out.last_text = texts[-1]
+    out.writes = list(dict.fromkeys(p for use_id, p in attempted.items() if use_id not in failed))
+    return out
+
+
+def _meta_tool_use_id(path: Path) -> str | None:
+    meta = path.with_name(path.name[: -len(".jsonl")] + ".meta.json") if path.name.endswith(".jsonl") else None
+    try:
+        value = json.loads(meta.read_text(encoding="utf-8")).get("toolUseId") if meta else None
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,107 @@
+"""What people and other tools ask of the lifecycle: ready Agent arguments for a task, the live agent
+tree, one task's whole story, and a human's status change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import briefing
+from ..models import TASK_STATUSES, check_task_transition
+from ..teams import Organization
+from .protocol import tag
+from .transitions import LIVE_RUN_STATUSES, TASK_EVENTS
+
+TASK_HISTORY_TYPES = (*TASK_EVENTS.values(), "task_created", "task_status_set", "delegation_requested",
+                      "delegation_linked", "agent_pushed_back", "parent_notified", "parent_notify_failed",
+                      "transition_refused", "native_task_created", "native_task_completed")
+
+
+def _task(tx, task_id: str) -> dict[str, Any]:
+    task = tx.get(f"tasks.{task_id}", None) if isinstance(task_id, str) and task_id else None
+    if task is None:
+        raise ValueError(f"task {task_id!r}: no such task in state; `orchestra task list` shows the ids")
+    return task
+
+
+def pick_agent(org: Organization, task: dict[str, Any]) -> str:
+    """Who should do `task`: its assignee, else a member of its team able to do its type, else general-purpose."""
+    if task.get("assignee"):
+        return task["assignee"]
+    if task.get("type") == "orchestration" and task.get("team") in org.teams:
+        return org.teams[task["team"]].orchestrator
+    members = sorted((m for m in org.agents.values() if m.role != "orchestrator"
+                      and task.get("team") in (None, m.team)), key=lambda m: m.name)
+    able = [m for m in members if task.get("type") in m.capabilities]
+    able = able or [m for m in members if set(task.get("tags") or []) & set(m.specialties)]
+    chosen = able or members
+    return chosen[0].name if chosen else "general-purpose"
+
+
+def delegation_arguments(tx, org: Organization, task_id: str) -> dict[str, Any]:
+    """The Agent tool input that delegates `task_id`: tagged, briefed, addressed to the right agent."""
+    task = _task(tx, task_id)
+    title = task.get("title") or task_id
+    words = f"{task_id} {title}".split()
+    prompt = f"{tag(task_id)} {title}"
+    if task.get("description"):
+        prompt += f"\n\n{task['description']}"
+    return {"subagent_type": pick_agent(org, task), "description": " ".join(words[:5]),
+            "prompt": briefing.with_brief(prompt, briefing.task_brief(tx, task, worktree=task.get("worktree")))}
+
+
+def agent_tree(tx, *, everything: bool = False) -> list[dict[str, Any]]:
+    """Sessions with their runs nested under the run (or main thread) that delegated them.
+    Without `everything`, only sessions that have not ended and runs that are live or have live children."""
+    runs = tx.items("agents")
+    sessions = tx.items("sessions")
+
+    def node(agent_id: str, seen: frozenset[str]) -> dict[str, Any] | None:
+        run = runs.get(agent_id)
+        if run is None or agent_id in seen:
+            return None
+        children = [c for c in (node(child, seen | {agent_id}) for child in run.get("child_agents") or []) if c]
+        live = run.get("status") in LIVE_RUN_STATUSES
+        if not (everything or live or children):
+            return None
+        return {"id": agent_id, "agent_type": run.get("agent_type"), "status": run.get("status"),
+                "team": run.get("team"), "role": run.get("role"), "task": run.get("task"),
+                "started_at": run.get("started_at"), "ended_at": run.get("ended_at"), "children": children}
+
+    out = []
+    for session_id in sorted({*sessions, *(r.get("session_id") for r in runs.values() if r.get("session_id"))}):
+        session = sessions.get(session_id, {})
+        if session.get("ended_at") and not everything:
+            continue
+        top = [r["id"] for r in runs.values() if r.get("session_id") == session_id
+               and (r.get("parent") in (None, "main") or r.get("parent") not in runs)]
+        children = [c for c in (node(a, frozenset()) for a in sorted(top)) if c]
+        if children or everything:
+            out.append({"session_id": session_id, "ended_at": session.get("ended_at"), "children": children})
+    return out
+
+
+def task_view(tx, task_id: str) -> dict[str, Any]:
+    task = _task(tx, task_id)
+    history = [e for e in tx.events_after(0, limit=1_000_000, types=TASK_HISTORY_TYPES) if e.get("task_id") == task_id]
+    return {"task": task, "delegations": tx.find("delegations", task=task_id), "runs": tx.find("agents", task=task_id),
+            "events": history[-50:]}
+
+
+def set_status(tx, task_id: str, status: str, *, reason: str | None = None, by: str = "human") -> dict[str, Any]:
+    """A person or tool moves a task; the transition table decides. The lifecycle's own record
+    (`lifecycle_status`) is kept, so replayed hook events do not undo this."""
+    task = _task(tx, task_id)
+    if status not in TASK_STATUSES:
+        raise ValueError(f"status {status!r} is unknown; use one of: {', '.join(TASK_STATUSES)}")
+    current = task.get("status") or "queued"
+    check_task_transition(task_id, current, status)
+    fields: dict[str, Any] = {"status": status}
+    if status == "blocked":
+        fields["blocker"] = reason or task.get("blocker")
+    if status == "needs_review":
+        fields["review_reason"] = reason or task.get("review_reason")
+    if status == "queued":
+        fields.update(delegation=None, agent_id=None, lifecycle_status=None, blocker=None, review_reason=None)
+    tx.update(f"tasks.{task_id}", fields)
+    tx.append_event("task_status_set", {"from": current, "to": status, "reason": reason, "by": by}, task_id=task_id)
+    return {**task, **fields}
