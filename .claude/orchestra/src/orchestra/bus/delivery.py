@@ -56,14 +56,18 @@ def addressed_to(message: dict[str, Any], who: Recipient) -> bool:
     return to in who.addresses and not (addressing.is_shared(to) and message.get("from") == who.address)
 
 
-def pending_for(rows: list[dict[str, Any]], who: Recipient, now: datetime) -> list[dict[str, Any]]:
-    """Open, unexpired messages for `who` that it has neither been shown nor acknowledged, in order."""
+def open_for(rows: list[dict[str, Any]], who: Recipient, now: datetime) -> list[dict[str, Any]]:
+    """Open, unexpired messages for `who` that it has not acknowledged, in order (shown or not)."""
     return order([m for m in rows if m.get("status") == OPEN and addressed_to(m, who)
-                  and who.key not in (m.get("delivered") or {}) and not _acked_by(m, who)
-                  and not is_expired(m, now)])
+                  and not acked_by(m, who) and not is_expired(m, now)])
 
 
-def _acked_by(message: dict[str, Any], who: Recipient) -> bool:
+def pending_for(rows: list[dict[str, Any]], who: Recipient, now: datetime) -> list[dict[str, Any]]:
+    """What `who` has not been shown yet."""
+    return [m for m in open_for(rows, who, now) if who.key not in (m.get("delivered") or {})]
+
+
+def acked_by(message: dict[str, Any], who: Recipient) -> bool:
     acked = message.get("acked") or {}
     return who.key in acked or who.address in acked
 
@@ -96,7 +100,7 @@ def deliver(tx, who: Recipient, *, via: Via, now: datetime | None = None, limit:
         return Delivery(remaining=tuple(remaining))
     stamp = iso(now)
     for message in chosen:
-        _record(tx, message, who, via, stamp)
+        record(tx, message, who, via, stamp)
     alert_for = [m for m in chosen if m.get("priority") == "critical" and m.get("to") == addressing.HUMAN]
     return Delivery(tuple(chosen), tuple(remaining), _frame(who, items, chosen, remaining), _alert(alert_for))
 
@@ -111,7 +115,8 @@ def expire_due(tx, rows: list[dict[str, Any]], now: datetime) -> list[str]:
     return [m["id"] for m in expired]
 
 
-def _record(tx, message: dict[str, Any], who: Recipient, via: str, stamp: str) -> None:
+def record(tx, message: dict[str, Any], who: Recipient, via: str, stamp: str) -> None:
+    """Note that `message` was shown to `who` (both in the message and as a delivery record)."""
     delivered = {**(message.get("delivered") or {}), who.key: stamp}
     tx.set(f"{MESSAGES}.{message['id']}.delivered", delivered)
     message["delivered"] = delivered

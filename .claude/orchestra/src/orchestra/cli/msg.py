@@ -1,0 +1,228 @@
+"""`orchestra msg send|inbox|ack|ask|answer|handoff`: the message bus from a terminal (README, "Message bus").
+
+The CLI speaks for the person at the terminal (`human`) unless `--from` says otherwise; agents
+send through the orchestra MCP tools, whose sender the PreToolUse hook stamps.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+from . import UsageError
+from ._output import add_json_flag, emit, table
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def register(sub) -> None:
+    msg = sub.add_parser("msg", help="send, read and close messages between agents, the main thread and you")
+    ops = msg.add_subparsers(dest="op", metavar="OP", required=True)
+
+    send = ops.add_parser("send", help="send one message")
+    send.add_argument("to", help="tech-lead, agent:<id>, team:<name>, human, main or broadcast")
+    send.add_argument("type", help="task_assigned, question, artifact_ready, state_updated, ... (see README)")
+    body = send.add_mutually_exclusive_group()
+    body.add_argument("--text", help="payload {\"text\": TEXT}")
+    body.add_argument("--payload", help="payload as a JSON object")
+    _common(send, reply=True)
+    send.set_defaults(func=cmd_send)
+
+    inbox = ops.add_parser("inbox", help="open messages for a recipient, highest priority first")
+    inbox.add_argument("--for", dest="recipient", default="human",
+                       help="human (default: you and the main thread), agent:<id>, an agent type or team:<name>")
+    inbox.add_argument("--all", action="store_true", help="every stored message, open or closed, for anyone")
+    add_json_flag(inbox)
+    inbox.set_defaults(func=cmd_inbox)
+
+    ack = ops.add_parser("ack", help="mark messages handled (team and broadcast messages: only for --as)")
+    ack.add_argument("ids", nargs="+", metavar="ID")
+    ack.add_argument("--as", dest="by", default="human", help="who acknowledges (default: human)")
+    add_json_flag(ack)
+    ack.set_defaults(func=cmd_ack)
+
+    ask = ops.add_parser("ask", help="ask a question; it stays pending until answered")
+    ask.add_argument("to")
+    ask.add_argument("question")
+    ask.add_argument("--escalate-after", metavar="DURATION",
+                     help="escalate a high/critical question unanswered this long, e.g. 15m (default 10m)")
+    _common(ask)
+    ask.set_defaults(func=cmd_ask)
+
+    answer = ops.add_parser("answer", help="answer a question; the asker gets the answer")
+    answer.add_argument("id", metavar="QUESTION_ID")
+    answer.add_argument("answer")
+    answer.add_argument("--from", dest="sender", default="human", help="who answers (default: human)")
+    add_json_flag(answer)
+    answer.set_defaults(func=cmd_answer)
+
+    handoff = ops.add_parser("handoff", help="hand artifacts to the receiver of a task (artifact_ready)")
+    handoff.add_argument("artifacts", nargs="+", metavar="PATH")
+    handoff.add_argument("--to", help="receiver (default: the assignee of --task)")
+    handoff.add_argument("--from-task", help="the task that produced the artifacts")
+    handoff.add_argument("--note")
+    _common(handoff)
+    handoff.set_defaults(func=cmd_handoff)
+
+
+def _common(parser, reply: bool = False) -> None:
+    parser.add_argument("--priority", default="normal", choices=("critical", "high", "normal", "low"))
+    parser.add_argument("--task", help="the task the message is about (for handoff: the receiving task)")
+    parser.add_argument("--from", dest="sender", default="human", help="sender (default: human)")
+    parser.add_argument("--expires-in", metavar="DURATION", help="e.g. 30m, 2h, 1d")
+    if reply:
+        parser.add_argument("--reply-to", metavar="ID")
+        parser.add_argument("--id", help="message id; sending again with the same id stores it once")
+    add_json_flag(parser)
+
+
+def duration(text: str | None, flag: str) -> timedelta | None:
+    if text is None:
+        return None
+    match = _DURATION.match(text.strip())
+    if not match or float(match.group(1)) <= 0:
+        raise UsageError(f"{flag} {text!r}: expected a positive duration such as 90s, 15m, 2h or 1d")
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+
+
+def _expiry(args) -> str | None:
+    from ..bus.messages import iso, utcnow
+
+    ttl = duration(args.expires_in, "--expires-in")
+    return iso(utcnow() + ttl) if ttl else None
+
+
+def _store():
+    from .. import paths
+    from ..store import open_store
+
+    paths.ensure_state_dir()
+    return open_store()
+
+
+def _checked(tx, message: dict[str, Any]) -> dict[str, Any]:
+    """The CLI is an edge: the stored message must also satisfy the state schema."""
+    from ..validation import validate_change
+
+    validate_change(tx, f"communication.messages.{message['id']}")
+    return message
+
+
+def _sent_text(message: dict[str, Any]) -> str:
+    return f"sent {message['id']}: {message['priority']} {message['type']} to {message['to']}"
+
+
+def cmd_send(args) -> int:
+    from ..bus import send
+
+    payload = {"text": args.text} if args.text is not None else None
+    if args.payload is not None:
+        try:
+            payload = json.loads(args.payload)
+        except ValueError as exc:
+            raise UsageError(f"--payload: not JSON ({exc})") from None
+    with _store() as store, store.transaction() as tx:
+        message = _checked(tx, send(tx, sender=args.sender, to=args.to, type=args.type, payload=payload,
+                                    priority=args.priority, task=args.task, reply_to=args.reply_to,
+                                    expires_at=_expiry(args), id=args.id))
+    emit(message, args.json, _sent_text)
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from ..bus import ask
+
+    wait = duration(args.escalate_after, "--escalate-after")
+    with _store() as store, store.transaction() as tx:
+        message = _checked(tx, ask(tx, sender=args.sender, to=args.to, question=args.question,
+                                   priority=args.priority, task=args.task, expires_at=_expiry(args),
+                                   escalate_after=wait.total_seconds() if wait else None))
+    emit(message, args.json, _sent_text)
+    return 0
+
+
+def cmd_answer(args) -> int:
+    from ..bus import answer
+
+    with _store() as store, store.transaction() as tx:
+        message = _checked(tx, answer(tx, sender=args.sender, question_id=args.id, answer=args.answer))
+    emit(message, args.json, _sent_text)
+    return 0
+
+
+def cmd_handoff(args) -> int:
+    from ..bus import handoff
+
+    with _store() as store, store.transaction() as tx:
+        message = _checked(tx, handoff(tx, sender=args.sender, artifacts=args.artifacts, to=args.to, task=args.task,
+                                       note=args.note, from_task=args.from_task, priority=args.priority))
+    emit(message, args.json, _sent_text)
+    return 0
+
+
+def cmd_ack(args) -> int:
+    from ..bus import ack
+
+    with _store() as store, store.transaction() as tx:
+        closed = [ack(tx, message_id, by=args.by) for message_id in args.ids]
+    emit({"acknowledged": closed}, args.json,
+         lambda data: "\n".join(f"{m['id']}: {m['status']}" for m in data["acknowledged"]))
+    return 0
+
+
+def cmd_inbox(args) -> int:
+    from ..bus import delivery
+    from ..bus.messages import MESSAGES, iso, utcnow
+    from ..teams import load
+
+    now = utcnow()
+    with _store() as store, store.transaction() as tx:
+        if args.all:
+            messages = delivery.order(list(tx.items(MESSAGES).values()))
+        else:
+            who = _reader(tx, args.recipient, load())
+            rows = delivery.open_messages(tx)
+            delivery.expire_due(tx, rows, now)
+            messages = delivery.open_for(rows, who, now)
+            if who.agent_id:  # an agent reading its own inbox has now seen these: no need to inject them
+                for message in messages:
+                    if who.key not in (message.get("delivered") or {}):
+                        delivery.record(tx, message, who, "cli", iso(now))
+    emit(messages, args.json, _inbox_text)
+    return 0
+
+
+def _reader(tx, recipient: str, org):
+    from ..bus import addressing
+
+    what = addressing.kind(recipient)
+    if what == "human":
+        return addressing.recipient(org, None, None, None, human=True)
+    if what == "run":
+        agent_id = recipient[len(addressing.RUN_PREFIX):]
+        run = tx.get(f"agents.{agent_id}", None) if agent_id else None
+        return addressing.recipient(org, agent_id, (run or {}).get("agent_type"))
+    if what == "main":
+        return addressing.recipient(org, None, None, None)
+    if what in ("agent_type", "team"):
+        # a role's or team's view: what is addressed to that name (and, for a type, its team)
+        address = addressing.check_recipient(tx, recipient, org)
+        addresses = {address}
+        member = org.member(address) if what == "agent_type" else None
+        if member is not None:
+            addresses.add(f"{addressing.TEAM_PREFIX}{member.team}")
+        return addressing.Recipient(key=f"view:{address}", addresses=frozenset(addresses))
+    raise UsageError(f"--for {recipient!r}: use human, main, agent:<id>, an agent type or team:<name>")
+
+
+def _inbox_text(messages: list[dict[str, Any]]) -> str:
+    if not messages:
+        return "no open messages"
+    from ..bus.delivery import describe
+
+    rows = [[m["id"], m["priority"], m["type"], m.get("from") or "", m["to"], m.get("task") or "", m["status"],
+             describe(m).replace("\n", " ")[:80]] for m in messages]
+    return table(rows, ["ID", "PRIORITY", "TYPE", "FROM", "TO", "TASK", "STATUS", "CONTENT"])

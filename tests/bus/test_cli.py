@@ -1,0 +1,91 @@
+"""`orchestra msg ...` through the real argument parser, and once as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from orchestra.cli import main
+
+from tests.bus.conftest import add_run
+from tests.conftest import REPO
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["msg", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def as_json(capsys, *argv: str):
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_send_then_inbox_then_ack(project: Path, project_store, capsys) -> None:
+    sent = as_json(capsys, "send", "human", "state_updated", "--text", "sprint-3 planned", "--priority", "high",
+                   "--from", "engineering-director")
+    assert sent["from"] == "engineering-director" and sent["payload"] == {"text": "sprint-3 planned"}
+    code, out, _ = run(capsys, "inbox")
+    assert code == 0 and sent["id"] in out and "sprint-3 planned" in out and out.startswith("ID")
+    assert [m["id"] for m in as_json(capsys, "inbox")] == [sent["id"]]
+    acked = as_json(capsys, "ack", sent["id"])
+    assert acked["acknowledged"][0]["status"] == "acknowledged" and acked["acknowledged"][0]["closed_by"] == "human"
+    assert as_json(capsys, "inbox") == []
+    assert [m["status"] for m in as_json(capsys, "inbox", "--all")] == ["acknowledged"]
+
+
+def test_ask_and_answer(project: Path, project_store, capsys) -> None:
+    question = as_json(capsys, "ask", "tech-lead", "Postgres or MySQL?", "--priority", "critical",
+                       "--escalate-after", "5m")
+    assert question["escalate_after_s"] == 300 and question["from"] == "human"
+    assert [m["id"] for m in as_json(capsys, "inbox", "--for", "tech-lead")] == [question["id"]]
+    reply = as_json(capsys, "answer", question["id"], "Postgres", "--from", "tech-lead")
+    assert reply["to"] == "human" and reply["reply_to"] == question["id"]
+    assert project_store.get(f"communication.messages.{question['id']}.status") == "answered"
+
+
+def test_handoff_to_the_tasks_assignee(project: Path, project_store, capsys) -> None:
+    with project_store.transaction() as tx:
+        tx.set("tasks.task-ui", {"status": "assigned", "assignee": "fullstack-eng"})
+    sent = as_json(capsys, "handoff", "docs/api.yaml", "--task", "task-ui", "--note", "v2")
+    assert sent["to"] == "fullstack-eng" and sent["payload"] == {"artifacts": ["docs/api.yaml"], "note": "v2"}
+
+
+def test_an_agent_reading_its_inbox_is_not_injected_the_same_messages(project: Path, project_store, capsys) -> None:
+    add_run(project_store, "a1", "fullstack-eng")
+    sent = as_json(capsys, "send", "agent:a1", "task_assigned", "--payload", '{"text": "take task-ui"}')
+    assert [m["id"] for m in as_json(capsys, "inbox", "--for", "agent:a1")] == [sent["id"]]
+    assert project_store.get(f"communication.deliveries.{sent['id']}@a1.via") == "cli"
+
+
+@pytest.mark.parametrize(("argv", "error"), [
+    (["send", "nobody", "question", "--text", "hi"], "recipient 'nobody': unknown agent type"),
+    (["send", "tech-lead", "gossip"], "message type 'gossip' is unknown"),
+    (["send", "tech-lead", "state_updated", "--payload", "[1]"], "payload: expected a JSON object"),
+    (["send", "tech-lead", "state_updated", "--payload", "{"], "--payload: not JSON"),
+    (["send", "tech-lead", "state_updated", "--text", "x" * 5000], "over the 4096-byte limit"),
+    (["send", "tech-lead", "state_updated", "--expires-in", "soon"], "--expires-in 'soon': expected a positive"),
+    (["ack", "msg-404"], "message 'msg-404': no such message"),
+    (["answer", "msg-404", "yes"], "question 'msg-404': no such message"),
+    (["inbox", "--for", "team:nobody"], "unknown team 'nobody'"),
+])
+def test_bad_input_is_one_line_on_stderr_and_stores_nothing(project: Path, project_store, capsys, argv, error) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and out == ""
+    assert err.startswith("orchestra msg: ") and error in err and err.count("\n") == 1
+    assert project_store.get("communication.messages") == {}
+
+
+def test_the_real_command(project: Path, project_store) -> None:
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(project)}
+    proc = subprocess.run(["uv", "run", "--quiet", "orchestra", "msg", "send", "broadcast", "state_updated",
+                           "--text", "freeze at 17:00", "--json"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    sent = json.loads(proc.stdout)
+    assert project_store.get(f"communication.messages.{sent['id']}.payload") == {"text": "freeze at 17:00"}
