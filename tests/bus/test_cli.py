@@ -43,23 +43,27 @@ def test_ask_and_answer(project: Path, project_store, capsys) -> None:
     question = as_json(capsys, "ask", "tech-lead", "Postgres or MySQL?", "--priority", "critical",
                        "--escalate-after", "5m")
     assert question["escalate_after_s"] == 300 and question["from"] == "human"
-    assert [m["id"] for m in as_json(capsys, "inbox", "--for", "tech-lead")] == [question["id"]]
+    assert [m["id"] for m in as_json(capsys, "inbox", "tech-lead")] == [question["id"]]
     reply = as_json(capsys, "answer", question["id"], "Postgres", "--from", "tech-lead")
     assert reply["to"] == "human" and reply["reply_to"] == question["id"]
     assert project_store.get(f"communication.messages.{question['id']}.status") == "answered"
 
 
-def test_handoff_to_the_tasks_assignee(project: Path, project_store, capsys) -> None:
+def test_handoff_names_the_task_whose_brief_lists_the_artifacts(project: Path, project_store, capsys) -> None:
     with project_store.transaction() as tx:
         tx.set("tasks.task-ui", {"status": "assigned", "assignee": "fullstack-eng"})
-    sent = as_json(capsys, "handoff", "docs/api.yaml", "--task", "task-ui", "--note", "v2")
+        tx.set("tasks.task-api", {"status": "completed", "artifacts": ["docs/api.yaml", "src/api.py"]})
+    sent = as_json(capsys, "handoff", "fullstack-eng", "docs/api.yaml", "--task", "task-ui", "--note", "v2")
     assert sent["to"] == "fullstack-eng" and sent["payload"] == {"artifacts": ["docs/api.yaml"], "note": "v2"}
+    # without paths: the artifacts recorded on the task being handed over
+    taken = as_json(capsys, "handoff", "tech-lead", "--task", "task-api")
+    assert taken["payload"]["artifacts"] == ["docs/api.yaml", "src/api.py"] and taken["task"] == "task-api"
 
 
 def test_an_agent_reading_its_inbox_is_not_injected_the_same_messages(project: Path, project_store, capsys) -> None:
     add_run(project_store, "a1", "fullstack-eng")
     sent = as_json(capsys, "send", "agent:a1", "task_assigned", "--payload", '{"text": "take task-ui"}')
-    assert [m["id"] for m in as_json(capsys, "inbox", "--for", "agent:a1")] == [sent["id"]]
+    assert [m["id"] for m in as_json(capsys, "inbox", "agent:a1")] == [sent["id"]]
     assert project_store.get(f"communication.deliveries.{sent['id']}@a1.via") == "cli"
 
 
@@ -72,7 +76,8 @@ def test_an_agent_reading_its_inbox_is_not_injected_the_same_messages(project: P
     (["send", "tech-lead", "state_updated", "--expires-in", "soon"], "--expires-in 'soon': expected a positive"),
     (["ack", "msg-404"], "message 'msg-404': no such message"),
     (["answer", "msg-404", "yes"], "question 'msg-404': no such message"),
-    (["inbox", "--for", "team:nobody"], "unknown team 'nobody'"),
+    (["inbox", "team:nobody"], "unknown team 'nobody'"),
+    (["handoff", "tech-lead"], "handoff: name the artifact paths"),
 ])
 def test_bad_input_is_one_line_on_stderr_and_stores_nothing(project: Path, project_store, capsys, argv, error) -> None:
     code, out, err = run(capsys, *argv)

@@ -97,7 +97,7 @@ def test_injection_is_capped_with_a_summary_and_an_inbox_hint(store, org) -> Non
     got = deliver(store, who)
     assert 1 <= len(got.messages) < 12 and len(got.text) < 9000
     assert len(got.messages) + len(got.remaining) == 12
-    assert got.text.endswith("read them with `orchestra msg inbox --for agent:a1b2`.")
+    assert got.text.endswith("read them with `orchestra msg inbox agent:a1b2`.")
     assert f"{len(got.remaining)} more pending (" in got.text
     # whatever was only summarised is still pending for this run
     later = deliver(store, who, limit=100)

@@ -80,3 +80,15 @@ def test_review_requests_to_non_reviewers_are_refused(tasks, org) -> None:
             bus.request_review(tx, sender="main", task="task-ui", to=to, org=org)
     with tasks.transaction() as tx:
         assert bus.request_review(tx, sender="main", task="task-ui", to="human", org=org)["to"] == "human"
+
+
+def test_the_receiving_tasks_delegation_brief_lists_handed_artifacts(tasks, org) -> None:
+    from orchestra import briefing
+
+    with tasks.transaction() as tx:
+        sent = bus.handoff(tx, sender="api-engineer", artifacts=["docs/api.yaml"], task="task-ui", org=org, now=T0)
+    with tasks.snapshot() as tx:
+        brief = briefing.task_brief(tx, tx.get("tasks.task-ui"))
+        plain = briefing.task_brief(tx, tx.get("tasks.task-api"))
+    assert f"- docs/api.yaml (from api-engineer, {sent['id']}; confirm with artifact_received" in brief
+    assert "Artifacts handed to this task" not in plain

@@ -64,9 +64,19 @@ def task_brief(tx, task: dict[str, Any], *, worktree: str | None = None, extra: 
         lines += deps
     if worktree:
         lines.append(f"Worktree: {worktree} (work and commit only inside it)")
+    handed = handoffs(tx, tid)
+    if handed:
+        lines.append(handed)
     lines += [text for text in (extra or []) if text]
     lines.append(PROTOCOL)
     return "\n".join(lines)
+
+
+def handoffs(tx, task_id: str) -> str | None:
+    """Artifacts other agents handed to this task over the bus (artifact_ready), as brief lines."""
+    from .bus.handoffs import handoff_brief
+
+    return handoff_brief(tx, task_id)
 
 
 def with_brief(prompt: str, brief: str) -> str:

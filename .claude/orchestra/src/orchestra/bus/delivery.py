@@ -183,7 +183,7 @@ def _frame(who: Recipient, items: list[str], chosen: list[dict[str, Any]], remai
         counts = Counter(m.get("priority", "normal") for m in remaining)
         shown = ", ".join(f"{counts[p]} {p}" for p in PRIORITY_RANK if counts[p])
         lines.append(f"{len(remaining)} more pending ({shown}): read them with "
-                     f"`orchestra msg inbox --for {who.address if who.agent_id else 'main'}`.")
+                     f"`orchestra msg inbox {who.address if who.agent_id else 'main'}`.")
     return "\n".join(lines)
 
 

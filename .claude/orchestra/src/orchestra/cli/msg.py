@@ -32,7 +32,7 @@ def register(sub) -> None:
     send.set_defaults(func=cmd_send)
 
     inbox = ops.add_parser("inbox", help="open messages for a recipient, highest priority first")
-    inbox.add_argument("--for", dest="recipient", default="human",
+    inbox.add_argument("recipient", nargs="?", default="human",
                        help="human (default: you and the main thread), agent:<id>, an agent type or team:<name>")
     inbox.add_argument("--all", action="store_true", help="every stored message, open or closed, for anyone")
     add_json_flag(inbox)
@@ -59,10 +59,10 @@ def register(sub) -> None:
     add_json_flag(answer)
     answer.set_defaults(func=cmd_answer)
 
-    handoff = ops.add_parser("handoff", help="hand artifacts to the receiver of a task (artifact_ready)")
-    handoff.add_argument("artifacts", nargs="+", metavar="PATH")
-    handoff.add_argument("--to", help="receiver (default: the assignee of --task)")
-    handoff.add_argument("--from-task", help="the task that produced the artifacts")
+    handoff = ops.add_parser("handoff", help="hand artifacts over for a task (artifact_ready); its brief lists them")
+    handoff.add_argument("to", help="the receiver: an agent type, agent:<id>, team:<name>, main or human")
+    handoff.add_argument("artifacts", nargs="*", metavar="PATH", help="default: the artifacts recorded on --task")
+    handoff.add_argument("--from-task", help="the task that produced the artifacts, when not --task itself")
     handoff.add_argument("--note")
     _common(handoff)
     handoff.set_defaults(func=cmd_handoff)
@@ -70,7 +70,7 @@ def register(sub) -> None:
 
 def _common(parser, reply: bool = False) -> None:
     parser.add_argument("--priority", default="normal", choices=("critical", "high", "normal", "low"))
-    parser.add_argument("--task", help="the task the message is about (for handoff: the receiving task)")
+    parser.add_argument("--task", help="the task the message is about (handoff: the task whose brief lists them)")
     parser.add_argument("--from", dest="sender", default="human", help="sender (default: human)")
     parser.add_argument("--expires-in", metavar="DURATION", help="e.g. 30m, 2h, 1d")
     if reply:
@@ -157,7 +157,11 @@ def cmd_handoff(args) -> int:
     from ..bus import handoff
 
     with _store() as store, store.transaction() as tx:
-        message = _checked(tx, handoff(tx, sender=args.sender, artifacts=args.artifacts, to=args.to, task=args.task,
+        artifacts = args.artifacts or ((tx.get(f"tasks.{args.task}", None) or {}).get("artifacts") if args.task
+                                       else None)
+        if not artifacts:
+            raise UsageError("handoff: name the artifact paths (or a --task that has artifacts recorded)")
+        message = _checked(tx, handoff(tx, sender=args.sender, artifacts=artifacts, to=args.to, task=args.task,
                                        note=args.note, from_task=args.from_task, priority=args.priority))
     emit(message, args.json, _sent_text)
     return 0
