@@ -71,7 +71,8 @@ def read(path: Path) -> Definition:
     try:
         meta = yaml.safe_load("".join(lines[1:end])) or {}
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        # An unclosed bracket or quote is detected lines later; its start (context_mark) is what to fix.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1
         raise FrontmatterError(f"{path}:{line}: frontmatter is not valid YAML ({getattr(exc, 'problem', exc)}); "
                                "Claude Code would drop every field but the file name") from None
@@ -225,6 +226,8 @@ def command_problems(definition: Definition) -> list[str]:
     description = meta.get("description")
     if not isinstance(description, str) or not description.strip():
         found.append("description: missing; it is what `/` shows next to the command")
+    if not isinstance(meta.get("argument-hint", ""), str):
+        found.append("argument-hint: must be a string; quote it (a hint starting with `[` is read as a YAML list)")
     allowed = meta.get("allowed-tools", "")
     if not isinstance(allowed, str | list):
         found.append("allowed-tools: must be a string or a list of tool rules")

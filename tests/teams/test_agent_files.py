@@ -1,0 +1,207 @@
+"""The twenty agent files: frontmatter valid for Claude Code 2.1.328, bodies that follow the protocol,
+and agreement with teams.yaml in both directions (also as `orchestra.agentfiles.check_agents` sees it)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+from orchestra import agentfiles, teams
+
+from .conftest import AGENTS, CLAUDE, MEMBERS, TEAMS, agent_paths, split_frontmatter
+
+# Tool names of 2.1.328 (reference/claude-code.md §1.8 and §3.3): the native Linux/macOS set, the
+# legacy Task alias, main-thread/plan-mode tools, PowerShell on Windows, Grep/Glob via --tools.
+TOOLS_2_1_328 = {
+    "Agent", "Task", "Bash", "Read", "Edit", "Write", "NotebookEdit", "WebFetch", "WebSearch",
+    "AskUserQuestion", "ExitPlanMode", "EnterPlanMode", "Skill", "TaskCreate", "TaskGet", "TaskList",
+    "TaskUpdate", "TaskStop", "SendMessage", "ListAgents", "Monitor", "Workflow", "CronCreate",
+    "CronDelete", "CronList", "ScheduleWakeup", "EnterWorktree", "ExitWorktree", "ToolSearch",
+    "ReportFindings", "TodoWrite", "PowerShell", "Grep", "Glob",
+}
+CONTRACT_MCP_TOOLS = {
+    "get_state", "list_tasks", "get_task", "update_task", "delegate_task", "send_message", "ask", "answer",
+    "inbox", "ack", "handoff", "sprint_status", "plan_sprint", "assign_worktree", "release_worktree",
+    "report_status",
+}
+MODELS = {"sonnet", "opus", "haiku", "fable", "inherit"}
+ORCHESTRATORS = set(TEAMS.values())
+ALL_AGENTS = ORCHESTRATORS | {m for members in MEMBERS.values() for m in members}
+
+
+def exposed_mcp_tools() -> set[str]:
+    """The tools the orchestra MCP server really lists, once it exists; the ARCHITECTURE contract until then."""
+    if importlib.util.find_spec("orchestra.mcp_server") is None:
+        return CONTRACT_MCP_TOOLS
+    import anyio
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    async def listed() -> set[str]:
+        params = StdioServerParameters(command=str(CLAUDE / "orchestra" / "bin" / "orchestra"), args=["mcp"],
+                                       cwd=str(CLAUDE.parent))
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            return {tool.name for tool in (await session.list_tools()).tools}
+
+    return anyio.run(listed)
+
+
+@pytest.fixture(scope="module")
+def mcp_tools() -> set[str]:
+    return exposed_mcp_tools()
+
+
+def tools_of(meta: dict) -> list[str]:
+    value = meta.get("tools", "")
+    return [t.strip() for t in value.split(",")] if isinstance(value, str) else list(value)
+
+
+@pytest.mark.parametrize("path", agent_paths(), ids=lambda p: p.stem)
+def test_frontmatter_is_valid_for_claude_code(path: Path, mcp_tools: set[str]):
+    meta, _ = split_frontmatter(path)
+    assert meta["name"] == path.stem
+    assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", meta["name"])
+    description = meta["description"]
+    assert isinstance(description, str) and description.endswith(".")
+    assert len(re.findall(r"[.!?](\s|$)", description)) == 1, f"one sentence: {description!r}"
+    assert meta["model"] in MODELS or re.fullmatch(r"claude-[a-z0-9.-]+", meta["model"])
+    for tool in tools_of(meta):
+        if tool.startswith("mcp__"):
+            assert tool.startswith("mcp__orchestra__") and tool.removeprefix("mcp__orchestra__") in mcp_tools, tool
+        else:
+            assert tool in TOOLS_2_1_328, tool
+    assert set(meta) <= agentfiles.AGENT_KEYS
+
+
+@pytest.mark.parametrize("path", agent_paths(), ids=lambda p: p.stem)
+def test_tools_are_minimal_and_only_orchestrators_spawn(path: Path):
+    meta, body = split_frontmatter(path)
+    tools = tools_of(meta)
+    assert len(tools) == len(set(tools))
+    assert ("Agent" in tools) == (meta["name"] in ORCHESTRATORS)
+    assert "Task" not in tools
+    for tool in tools:
+        if tool.startswith("mcp__orchestra__"):
+            assert tool in body, f"{tool} is granted but the body never says when to use it"
+    mentioned = set(re.findall(r"mcp__orchestra__\w+", body))
+    assert mentioned <= set(tools), f"body uses tools it is not granted: {mentioned - set(tools)}"
+
+
+@pytest.mark.parametrize("path", agent_paths(), ids=lambda p: p.stem)
+def test_body_has_mission_process_output_and_the_completion_protocol(path: Path):
+    meta, body = split_frontmatter(path)
+    lines = body.strip().splitlines()
+    assert 30 <= len(lines) <= 80, len(lines)
+    headings = [line for line in lines if line.startswith("## ")]
+    assert headings == ["## Mission", "## Process", "## Output"]
+    tail = body[body.index("## Output"):]
+    assert "STATUS: completed|blocked|needs_review" in tail
+    assert "BLOCKER: text" in tail
+    if meta["name"] in ORCHESTRATORS:
+        for step in ("plan_sprint", "delegate_task", "sprint_status", "inbox", "run_in_background: false",
+                     "ONE message", "human"):
+            assert step in body, step
+    else:
+        assert "ARTIFACTS: path, path" in tail
+        assert "worktree" in body and "writes anywhere\n   else are refused" in body or (
+            "writes anywhere else are refused" in " ".join(body.split()))
+
+
+def test_agent_files_sit_in_their_team_folder_and_match_teams_yaml():
+    found = {p.stem: p.parent.name for p in agent_paths()}
+    expected = {name: team for team, orch in TEAMS.items() for name in [orch, *MEMBERS[team]]}
+    assert found == expected
+    org = teams.build(teams.load_raw(CLAUDE / "teams.yaml"))
+    assert set(org.agents) == set(found) == ALL_AGENTS
+
+
+def test_the_pack_passes_its_own_check(mcp_tools):
+    assert agentfiles.check_agents(CLAUDE.parent, mcp_tools) == []
+    assert teams.check_agents(CLAUDE.parent) == []
+
+
+# -- what check_agents reports (orchestrator doctor calls it) --------------------------------------
+
+def test_check_reports_a_member_without_a_file(pack_copy):
+    (pack_copy / ".claude/agents/qa/qa-analyst.md").unlink()
+    assert agentfiles.check_agents(pack_copy) == [
+        f"{pack_copy / '.claude/teams.yaml'}: qa reviewer 'qa-analyst' has no agent file "
+        f"(expected .claude/agents/qa/qa-analyst.md)"]
+
+
+def test_check_reports_a_file_not_in_teams_yaml(pack_copy):
+    extra = pack_copy / ".claude/agents/qa/chaos-monkey.md"
+    extra.write_text("---\nname: chaos-monkey\ndescription: Use for breaking things on purpose.\n---\nBody.\n")
+    assert agentfiles.check_agents(pack_copy) == [
+        f"{extra}: agent 'chaos-monkey' is not in teams.yaml; add it to a team or delete the file"]
+
+
+def test_check_reports_frontmatter_problems(pack_copy):
+    path = pack_copy / ".claude/agents/engineering/ux-eng.md"
+    text = path.read_text()
+    text = text.replace("name: ux-eng", "name: ux-engineer")
+    text = text.replace("tools: Read,", "tools: Agent, Reed, mcp__orchestra__teleport, Read,")
+    text = text.replace("model: sonnet", "model: gpt-4")
+    text = re.sub(r"description: .*", "description: Builds screens. Also styles them.", text)
+    path.write_text(text)
+    problems = "\n".join(agentfiles.check_agents(pack_copy))
+    for expected in ("name: 'ux-engineer' differs from the file name 'ux-eng'",
+                     "description: write exactly one sentence", "tools: 'Reed' is not a Claude Code 2.1.328 tool",
+                     "mcp__orchestra__teleport is not a tool of the orchestra MCP server",
+                     "model: 'gpt-4' is not", "agent 'ux-engineer' is not in teams.yaml",
+                     "engineering team_member 'ux-eng' has no agent file"):
+        assert expected in problems, expected
+
+
+def test_check_reports_spawning_members_wrong_folders_and_bad_yaml(pack_copy):
+    member = pack_copy / ".claude/agents/devops/infra-engineer.md"
+    member.write_text(member.read_text().replace("tools: Read,", "tools: Agent, Read,"))
+    moved = pack_copy / ".claude/agents/qa/doc-writer.md"
+    (pack_copy / ".claude/agents/engineering/doc-writer.md").rename(moved)
+    broken = pack_copy / ".claude/agents/product/market-researcher.md"
+    broken.write_text(broken.read_text().replace("model: sonnet", "model: [sonnet"))
+    problems = agentfiles.check_agents(pack_copy)
+    assert f"{member}: tools: only orchestrators may list Agent; 'infra-engineer' is a team_member" in problems
+    assert f"{moved}: teams.yaml puts 'doc-writer' in team 'engineering'; move the file to agents/engineering/" \
+        in problems
+    assert any(p.startswith(f"{broken}:5: frontmatter is not valid YAML") for p in problems), problems
+
+
+def test_check_reports_a_broken_teams_yaml_with_its_line(pack_copy):
+    teams_yaml = pack_copy / ".claude/teams.yaml"
+    teams_yaml.write_text(teams_yaml.read_text().replace("capacity: 3", "capacity: three"))
+    [problem] = agentfiles.check_agents(pack_copy)
+    assert problem.startswith(f"{teams_yaml}:") and "'three' is not of type 'integer'" in problem
+
+
+def test_tool_names_read_strings_lists_and_rule_specifiers():
+    assert agentfiles.tool_names("Read, Bash(git *), mcp__orchestra__ask") == ["Read", "Bash", "mcp__orchestra__ask"]
+    assert agentfiles.tool_names(["Read", "Edit(/src/**)"]) == ["Read", "Edit"]
+    assert agentfiles.tool_problems("Read Grep") == []
+    assert agentfiles.tool_problems({"Read": True}) == ["tools: must be a comma-separated string or a list of tool names"]
+    assert agentfiles.model_problem("claude-opus-4-1") is None and agentfiles.model_problem("fable") is None
+    assert agentfiles.description_problem("Use for v1.5 upgrades.") is None
+    assert "one sentence" in agentfiles.description_problem("Use it. Please.")
+    assert "characters" in agentfiles.description_problem("Use for " + "very " * 40 + "long things.")
+
+
+def test_agent_keys_outside_2_1_328_are_reported(pack_copy):
+    path = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    path.write_text(path.read_text().replace("model: sonnet", "model: sonnet\nallowed-tools: Bash"))
+    assert agentfiles.check_agents(pack_copy) == [
+        f"{path}: allowed-tools: not an agent frontmatter key in Claude Code 2.1.328 (it is ignored)"]
+
+
+def test_orchestrator_without_agent_tool_cannot_delegate(pack_copy):
+    path = pack_copy / ".claude/agents/qa/qa-director.md"
+    path.write_text(path.read_text().replace("tools: Agent, Read,", "tools: Read,"))
+    assert agentfiles.check_agents(pack_copy) == [f"{path}: tools: orchestrator 'qa-director' needs Agent to delegate"]
+
+
+def test_agents_dir_paths_are_relative_to_the_project(pack_copy):
+    assert [p.relative_to(pack_copy).parts[:2] for p in agentfiles.agent_files(pack_copy)] == [
+        (".claude", "agents")] * 20
+    assert AGENTS.is_dir()

@@ -1,0 +1,55 @@
+"""`orchestra teams` and `orchestra teams check`, in-process and through the pack's own CLI shim."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+from orchestra.cli import main
+
+from .conftest import CLAUDE, MEMBERS, TEAMS
+
+
+def test_teams_json_lists_the_organisation(pack_copy, capsys):
+    assert main(["teams", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {name: t["orchestrator"] for name, t in data["teams"].items()} == TEAMS
+    assert {name: t["members"] for name, t in data["teams"].items()} == MEMBERS
+    assert data["agents"]["tech-lead"] == {"team": "engineering", "role": "reviewer", "capacity": 2,
+                                           "specialties": ["architecture", "code-review"],
+                                           "capabilities": ["design", "review"]}
+    assert data["teams"]["devops"]["settings"]["auto_assign"] is False
+
+
+def test_teams_text_names_recipients(pack_copy, capsys):
+    assert main(["teams"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["agent", "team", "role", "capacity", "takes"]
+    assert "teams: team:product, team:engineering, team:qa, team:devops" in out
+
+
+def test_check_passes_then_fails_with_each_problem_on_a_line(pack_copy, capsys):
+    assert main(["teams", "check"]) == 0
+    assert capsys.readouterr().out == "teams.yaml, 20 agent files and 16 commands agree\n"
+    (pack_copy / ".claude/agents/devops/release-manager.md").unlink()
+    assert main(["teams", "check", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and len(report["problems"]) == 1
+    assert "'release-manager' has no agent file" in report["problems"][0]
+
+
+def test_broken_teams_yaml_is_one_error_with_file_and_line(pack_copy, capsys):
+    target = pack_copy / ".claude/teams.yaml"
+    target.write_text(target.read_text().replace("main_session_role: orchestrator", "main_session_role: boss"))
+    assert main(["teams"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"orchestra teams: {target}:") and "main_session_role" in err
+
+
+def test_shim_runs_the_check_in_the_repo():
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(CLAUDE.parent)}
+    out = subprocess.run([str(CLAUDE / "orchestra" / "bin" / "orchestra"), "teams", "check"], cwd=CLAUDE.parent,
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "teams.yaml, 20 agent files and 16 commands agree"

@@ -1,0 +1,155 @@
+"""The sixteen slash commands: names by folder, frontmatter, 0-based arguments, and `!` context lines that
+call only the orchestra CLI and are pre-approved, exactly, by `allowed-tools`."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from orchestra import agentfiles
+
+from .conftest import COMMAND_NAMES, REPO, command_name, command_paths, split_frontmatter
+
+BIN = ".claude/orchestra/bin/orchestra"
+# ARCHITECTURE.md §3 CLI spelling, plus `teams` (this package's own command).
+CLI = {
+    "init": None, "install": None, "uninstall": None, "doctor": None, "metrics": None, "report": None,
+    "dashboard": None, "mcp": None, "demo": None, "teams": {"check"},
+    "state": {"get", "set", "export", "import"}, "sprint": {"load", "plan", "start", "status", "close"},
+    "epic": {"load", "plan", "status"}, "task": {"list", "show", "delegate", "set-status"},
+    "msg": {"send", "inbox", "ack", "ask", "answer", "handoff"},
+    "worktree": {"create", "list", "assign", "release", "remove", "prune"}, "events": {"tail"},
+    "audit": {"verify", "tail"},
+}
+ARG = re.compile(r"\$(\d+)|\$ARGUMENTS\[(\d+)\]")
+
+
+def bangs(path: Path) -> list[str]:
+    _, body = split_frontmatter(path)
+    return re.findall(r"(?:^|(?<=\s))!`([^`]+)`", body, re.M)
+
+
+def rules(meta: dict) -> list[str]:
+    value = meta.get("allowed-tools", "")
+    entries = re.findall(r"\w+\([^)]*\)|\w+", value) if isinstance(value, str) else value
+    return list(entries)
+
+
+def test_the_sixteen_commands_and_nothing_else():
+    assert sorted(command_name(p) for p in command_paths()) == sorted(COMMAND_NAMES)
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=command_name)
+def test_frontmatter(path: Path):
+    meta, body = split_frontmatter(path)
+    assert set(meta) <= {"description", "argument-hint", "allowed-tools", "disable-model-invocation"}
+    assert isinstance(meta["description"], str) and len(meta["description"]) <= 100
+    assert meta["description"].endswith(".") and "\n" not in meta["description"]
+    # Users run these; keeping them out of the model's skill listing keeps every session's context small.
+    assert meta["disable-model-invocation"] is True
+    assert isinstance(meta.get("argument-hint", ""), str)
+    takes_args = bool(ARG.search(body) or "$ARGUMENTS" in body)
+    assert ("argument-hint" in meta) == takes_args
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=command_name)
+def test_context_lines_call_only_the_orchestra_cli(path: Path):
+    lines = bangs(path)
+    assert lines, "every command pulls live context with a `!` line"
+    for line in lines:
+        words = shlex.split(line.replace("$", "_"))
+        assert words[0] == BIN, line
+        assert words[1] in CLI, line
+        if CLI[words[1]] is not None and len(words) > 2 and not words[2].startswith(("-", "_")):
+            assert words[2] in CLI[words[1]], line
+        assert not re.search(r"[;&|<>`]|\$\(", line), f"one plain command per `!` line: {line}"
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=command_name)
+def test_allowed_tools_pre_approve_exactly_what_runs(path: Path):
+    meta, body = split_frontmatter(path)
+    granted = rules(meta)
+    assert granted and all(rule.startswith(f"Bash({BIN} ") and rule.endswith(":*)") for rule in granted)
+    prefixes = [rule[len("Bash("):-len(":*)")] for rule in granted]
+    for line in bangs(path):
+        assert any(line == p or line.startswith(p + " ") for p in prefixes), f"{line} is not pre-approved"
+    for prefix in prefixes:
+        assert prefix in body, f"{prefix} is approved but neither run nor mentioned"
+    assert len(prefixes) == len(set(prefixes))
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=command_name)
+def test_arguments_are_zero_based(path: Path):
+    meta, body = split_frontmatter(path)
+    hint = meta.get("argument-hint", "")
+    slots = re.findall(r"<[^>]+>|\[[^\]]+\]", hint)
+    used = {int(a or b) for a, b in ARG.findall(body)}
+    assert all(i < len(slots) for i in used), f"{sorted(used)} for hint {hint!r}"
+    if used:
+        assert 0 in used or "$ARGUMENTS" in body, "the first argument is $0"
+    for i, slot in enumerate(slots):
+        if slot.startswith("["):
+            # Claude Code refuses a `!` line holding a missing $N; optional arguments go in as $ARGUMENTS.
+            assert all(f"${i}" not in line for line in bangs(path)), slot
+
+
+def test_the_pack_commands_pass_the_check():
+    assert agentfiles.check_commands(REPO) == []
+
+
+def test_check_commands_reports_unapproved_and_compound_lines(pack_copy):
+    path = pack_copy / ".claude/commands/sprint/status.md"
+    text = path.read_text()
+    text = text.replace("allowed-tools: Bash(.claude/orchestra/bin/orchestra sprint status:*)",
+                        "allowed-tools: Bash(.claude/orchestra/bin/orchestra sprint plan:*)")
+    text += "\n!`.claude/orchestra/bin/orchestra sprint plan x && rm -rf /`\n"
+    path.write_text(text)
+    problems = agentfiles.check_commands(pack_copy)
+    assert problems == [
+        f"{path}: !`.claude/orchestra/bin/orchestra sprint status $ARGUMENTS` is not pre-approved by "
+        "allowed-tools (a Bash(...) rule); it would abort the command",
+        f"{path}: !`.claude/orchestra/bin/orchestra sprint plan x && rm -rf /` is not pre-approved by "
+        "allowed-tools (a Bash(...) rule); it would abort the command",
+    ]
+
+
+def test_check_commands_reports_missing_frontmatter_and_description(pack_copy):
+    bare = pack_copy / ".claude/commands/msg/inbox.md"
+    bare.write_text("!`ls`\n")
+    quiet = pack_copy / ".claude/commands/worktree/list.md"
+    quiet.write_text(re.sub(r"description: .*\n", "", quiet.read_text()))
+    listed = pack_copy / ".claude/commands/epic/status.md"
+    listed.write_text(listed.read_text().replace('argument-hint: "[epic-id]"', "argument-hint: [epic-id]"))
+    assert agentfiles.check_commands(pack_copy) == [
+        f"{listed}: argument-hint: must be a string; quote it (a hint starting with `[` is read as a YAML list)",
+        f"{bare}:1: no frontmatter (a first line `---`); Claude Code skips the file",
+        f"{quiet}: description: missing; it is what `/` shows next to the command",
+    ]
+
+
+@pytest.mark.parametrize(("command", "rule", "allowed"), [
+    ("orchestra sprint status", "orchestra sprint status:*", True),
+    ("orchestra sprint status s-1", "orchestra sprint status:*", True),
+    ("orchestra sprint statuses", "orchestra sprint status:*", False),
+    ("orchestra sprint plan", "orchestra sprint status:*", False),
+    ("git log -1", "git *", True),
+    ("git", "git *", True),
+    ("gitk", "git *", False),
+    ("npm run test", "npm run t*", True),
+    ("ls", "ls", True),
+    ("ls -la", "ls", False),
+    ("orchestra sprint status; rm x", "orchestra sprint status:*", False),
+    ("orchestra sprint status $(whoami)", "orchestra sprint status:*", False),
+    ("orchestra sprint status | cat", "orchestra sprint status:*", False),
+])
+def test_bash_rule_matching(command: str, rule: str, allowed: bool):
+    assert agentfiles.bash_allowed(command, [rule]) is allowed
+
+
+def test_bang_commands_reads_inline_and_fenced_forms():
+    body = "Intro !`one a`\n!`two`\nnot!`three`\n```!\nfour x\nfive\n```\n"
+    assert agentfiles.bang_commands(body) == ["one a", "two", "four x", "five"]
+    assert agentfiles.bash_rules("Bash(a b:*), Read Bash(c)") == ["a b:*", "c"]
+    assert agentfiles.bash_rules(["Bash(x:*)", "Agent"]) == ["x:*"]

@@ -1,0 +1,158 @@
+"""teams.yaml: the organisation it defines, its schema with file:line errors, and the loader's cache."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from orchestra import teams
+from orchestra.teams import TeamsError
+
+from .conftest import CLAUDE, MEMBERS, TEAMS, TEMPLATES
+
+SETTINGS = {"auto_assign", "require_review", "worktree_strategy", "max_parallel_agents", "points_per_sprint"}
+
+
+def load(path: Path = CLAUDE / "teams.yaml") -> teams.Organization:
+    return teams.build(teams.load_raw(path))
+
+
+def test_four_teams_with_their_orchestrators_and_members():
+    org = load()
+    assert {name: team.orchestrator for name, team in org.teams.items()} == TEAMS
+    assert {name: list(team.members) for name, team in org.teams.items()} == MEMBERS
+    assert len(org.agents) == 20
+    assert org.main_session_role == "orchestrator"
+    assert {m.role for m in org.agents.values()} == {"orchestrator", "team_member", "reviewer"}
+
+
+def test_every_member_has_role_capacity_specialties_and_capabilities():
+    raw = yaml.safe_load((CLAUDE / "teams.yaml").read_text())
+    for team_name, spec in raw["teams"].items():
+        assert set(spec["settings"]) == SETTINGS, team_name
+        assert spec["description"]
+        for member in spec["members"]:
+            assert {"name", "role", "capacity", "specialties", "capabilities"} <= set(member), member
+            assert member["capacity"] >= 1 and member["specialties"] and member["capabilities"]
+    assert set(raw["roles"]) == {"orchestrator", "team_member", "reviewer"}
+    assert raw["roles"]["orchestrator"]["can_spawn_agents"] is True
+    assert not any(role["can_spawn_agents"] for name, role in raw["roles"].items() if name != "orchestrator")
+
+
+def test_settings_reach_the_organisation():
+    org = load()
+    engineering = org.teams["engineering"].settings
+    assert (engineering.require_review, engineering.worktree_strategy, engineering.max_parallel_agents) == (
+        True, "task", 4)
+    assert org.teams["devops"].settings.auto_assign is False
+    assert org.teams["product"].settings.points_per_sprint == 10
+
+
+def test_roles_and_teams_of_agent_types_including_plugin_prefixes():
+    org = load()
+    assert org.role_of("tech-lead") == "reviewer"
+    assert org.role_of("orchestra:qa-director") == "orchestrator"
+    assert org.team_of("orchestra:devops:infra-engineer").name == "devops"
+    assert org.role_of(None) == "orchestrator"
+    assert org.role_of("someone-else") == "team_member"
+    assert org.member("other-plugin:tech-lead") is None
+
+
+def test_candidates_are_members_whose_capabilities_include_the_task_type():
+    org = load()
+    assert [m.name for m in org.candidates("implementation")] == ["fullstack-eng", "ux-eng", "api-engineer"]
+    assert [m.name for m in org.candidates("review", team="qa")] == ["qa-analyst"]
+    assert org.candidates("orchestration") == []
+
+
+def test_template_starts_a_new_repo_with_the_same_organisation():
+    shipped = yaml.safe_load((CLAUDE / "teams.yaml").read_text())
+    template = yaml.safe_load((TEMPLATES / "teams.yaml").read_text())
+    assert template.pop("organization") != shipped.pop("organization")
+    assert template == shipped
+    assert set(load(TEMPLATES / "teams.yaml").agents) == set(load().agents)
+
+
+def test_team_snippet_pasted_under_teams_validates(tmp_path):
+    snippet = (TEMPLATES / "team.yaml").read_text()
+    indented = "".join(f"  {line}" if line.strip() else line for line in snippet.splitlines(keepends=True))
+    target = tmp_path / "teams.yaml"
+    target.write_text((CLAUDE / "teams.yaml").read_text() + "\n" + indented)
+    org = load(target)
+    assert org.teams["mobile"].orchestrator == "mobile-director"
+    assert org.role_of("mobile-reviewer") == "reviewer"
+
+
+# -- errors name file and line ----------------------------------------------------------------------
+
+def broken(tmp_path: Path, old: str, new: str) -> Path:
+    text = (CLAUDE / "teams.yaml").read_text()
+    assert old in text
+    path = tmp_path / "teams.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_unknown_worktree_strategy_names_its_line(tmp_path):
+    path = broken(tmp_path, "worktree_strategy: task, max_parallel_agents: 4",
+                  "worktree_strategy: per-branch, max_parallel_agents: 4")
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    assert f"{path}:{line_of(path, 'per-branch')}:" in str(err.value)
+    assert "teams.engineering.settings.worktree_strategy" in str(err.value)
+
+
+def test_unknown_member_key_names_the_member(tmp_path):
+    path = broken(tmp_path, "      - name: ux-eng\n", "      - name: ux-eng\n        skills: [css]\n")
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    assert f"{path}:{line_of(path, 'name: ux-eng')}:" in str(err.value) and "'skills'" in str(err.value)
+
+
+def test_bad_capacity_and_role_are_both_reported(tmp_path):
+    path = broken(tmp_path, "      - name: doc-writer\n        role: team_member\n        capacity: 2",
+                  "      - name: doc-writer\n        role: writer\n        capacity: 0")
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    message = str(err.value)
+    assert f"{path}:{line_of(path, 'role: writer')}:" in message
+    assert f"{path}:{line_of(path, 'capacity: 0')}:" in message
+
+
+def test_an_agent_in_two_teams_is_refused_at_its_second_line(tmp_path):
+    path = broken(tmp_path, "      - name: qa-analyst", "      - name: tech-lead")
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    second = [i for i, line in enumerate(path.read_text().splitlines(), 1) if "name: tech-lead" in line][1]
+    assert str(err.value).startswith(f"{path}:{second}: agent 'tech-lead' is already in team 'engineering'")
+
+
+def test_yaml_syntax_error_names_its_line(tmp_path):
+    path = broken(tmp_path, "  qa:\n", "  qa:\n   oops: [unclosed\n")
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    assert str(err.value).startswith(f"{path}:") and "not valid YAML" in str(err.value)
+
+
+def test_missing_file_says_how_to_get_one(tmp_path):
+    with pytest.raises(TeamsError, match="copy templates/teams.yaml"):
+        teams.load_raw(tmp_path / "teams.yaml")
+
+
+def test_load_caches_and_notices_edits(project):
+    target = project / ".claude" / "teams.yaml"
+    shutil.copy2(CLAUDE / "teams.yaml", target)
+    from orchestra import paths
+
+    paths.ensure_state_dir(project)
+    first = teams.load(project)
+    cache = project / ".claude" / "state" / "teams.cache.json"
+    assert cache.is_file() and set(first.agents) == set(load().agents)
+    target.write_text(target.read_text().replace("organization: Orchestra", "organization: Renamed Org"))
+    assert teams.load(project).name == "Renamed Org"

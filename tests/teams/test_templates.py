@@ -1,0 +1,54 @@
+"""templates/: each one is valid as shipped, so copying it is a working start."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from orchestra import agentfiles, teams
+from orchestra.workflow.definitions import load_epic, load_sprint
+
+from .conftest import CLAUDE, TEMPLATES, split_frontmatter
+
+
+def test_agent_template_has_valid_frontmatter_and_the_protocol():
+    definition = agentfiles.read(TEMPLATES / "agent.md")
+    problems = agentfiles.agent_problems(definition)
+    # The template is saved under the agent's own name, so only the name-equals-file rule can differ.
+    assert [p for p in problems if "differs from the file name" not in p] == []
+    _, body = split_frontmatter(TEMPLATES / "agent.md")
+    assert [line for line in body.splitlines() if line.startswith("## ")] == ["## Mission", "## Process", "## Output"]
+    assert "STATUS: completed|blocked|needs_review" in body
+
+
+def test_agent_template_saved_as_a_member_passes_the_check(pack_copy):
+    target = pack_copy / ".claude/agents/engineering/new-member.md"
+    shutil.copy2(TEMPLATES / "agent.md", target)
+    teams_yaml = pack_copy / ".claude/teams.yaml"
+    teams_yaml.write_text(teams_yaml.read_text().replace(
+        "      - name: doc-writer\n", "      - name: new-member\n        role: team_member\n      - name: doc-writer\n"))
+    assert agentfiles.check_agents(pack_copy) == []
+
+
+def test_command_template_passes_the_command_check(pack_copy):
+    target = pack_copy / ".claude/commands/task/peek.md"
+    shutil.copy2(TEMPLATES / "command.md", target)
+    assert agentfiles.check_commands(pack_copy) == []
+    assert agentfiles.bang_commands(agentfiles.read(target).body) == [
+        ".claude/orchestra/bin/orchestra task show $0"]
+
+
+def test_sprint_and_epic_templates_load_like_the_shipped_examples(tmp_path: Path):
+    org = teams.build(teams.load_raw(TEMPLATES / "teams.yaml"))
+    sprint = load_sprint((TEMPLATES / "sprint.yaml").resolve(), tmp_path, org)
+    assert [t.id for t in sprint.tasks] == ["task-spec", "task-build", "task-test"]
+    epic = load_epic((TEMPLATES / "epic.yaml").resolve(), tmp_path)
+    assert [f.id for f in epic.features] == ["feat-first", "feat-second"]
+    shipped = load_sprint((CLAUDE / "sprints" / "sprint-3.yaml").resolve(), tmp_path, org)
+    assert shipped.tasks  # the example the template points to loads against the same organisation
+
+
+def test_claude_md_snippet_is_short():
+    text = (TEMPLATES / "CLAUDE.md").read_text()
+    assert text.startswith("## Orchestra\n") and len(text) < 600 and len(text.splitlines()) <= 6
+    assert "/sprint:start" in text and "[task:<id>]" in text
