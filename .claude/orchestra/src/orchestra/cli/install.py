@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ._output import add_json_flag, emit
@@ -44,14 +46,28 @@ def cmd_install(args) -> int:
     from ..installer import plan_install
     from ..installer.source import SOURCE_ROOT
 
-    plan = plan_install(args.target, args.source or SOURCE_ROOT, force=args.force, statusline=args.statusline)
+    with _refusal():
+        plan = plan_install(args.target, args.source or SOURCE_ROOT, force=args.force, statusline=args.statusline)
     return _run(plan, args, warm=not args.no_warm)
 
 
 def cmd_uninstall(args) -> int:
     from ..installer import plan_uninstall
 
-    return _run(plan_uninstall(args.target, purge=args.purge), args, warm=False)
+    with _refusal():
+        plan = plan_uninstall(args.target, purge=args.purge)
+    return _run(plan, args, warm=False)
+
+
+@contextmanager
+def _refusal() -> Iterator[None]:
+    """Planning reads and never writes: say so with every refusal it raises."""
+    from ..installer import InstallError
+
+    try:
+        yield
+    except InstallError as exc:
+        raise InstallError(f"{exc}; nothing was written") from None
 
 
 def _run(plan, args, warm: bool) -> int:

@@ -2,4 +2,4 @@
 
 
 class InstallError(ValueError):
-    """Install, uninstall or plugin build refused; nothing was written."""
+    """Install, uninstall, doctor or plugin build refused, with what is wrong, where, and what to do."""

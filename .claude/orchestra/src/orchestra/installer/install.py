@@ -122,6 +122,14 @@ class _Planner:
                 self.deletes.append(Step("delete", rel, current, why="no longer in the pack"))
             else:
                 self._notice("kept", rel, "no longer in the pack but you changed it; kept as yours")
+        deleted = {step.path for step in self.deletes}
+        for folder in sorted(self.created_dirs, key=lambda d: -d.count("/")):
+            inside = [p.relative_to(self.root).as_posix() for p in (self.root / folder).rglob("*")
+                      if p.is_file() and "__pycache__" not in p.parts]
+            written = any(step.path.startswith(folder + "/") for step in self.writes + self.moves)
+            if any(rel.startswith(folder + "/") for rel in deleted) and set(inside) <= deleted and not written:
+                self.result.remove_dirs.append(folder)
+        self.created_dirs -= set(self.result.remove_dirs)
 
     def _foreign_agents(self) -> dict[str, str]:
         """Agent name -> path for agent files that are not ours (a name clash shadows one of the two)."""
@@ -215,7 +223,7 @@ class _Planner:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise InstallError(f"{path}: cannot read ({exc.strerror}); nothing was written") from None
+            raise InstallError(f"{path}: cannot read ({exc.strerror})") from None
 
     def _mode(self, rel: str) -> int:
         return 0o755 if (self.root / rel).stat().st_mode & 0o111 else 0o644

@@ -37,17 +37,16 @@ def read(path: Path, hint: str) -> JsonDoc:
     except FileNotFoundError:
         return JsonDoc(path, None, {}, Style())
     except OSError as exc:
-        raise InstallError(f"{path}: cannot read ({exc.strerror}); nothing was written") from None
+        raise InstallError(f"{path}: cannot read ({exc.strerror})") from None
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise InstallError(f"{path}: not UTF-8 text; {hint}; nothing was written") from None
+        raise InstallError(f"{path}: not UTF-8 text; {hint}") from None
     except ValueError as exc:
         raise InstallError(f"{path}:{getattr(exc, 'lineno', 1)}: not valid JSON ({getattr(exc, 'msg', exc)}); "
-                           f"{hint}; nothing was written") from None
+                           f"{hint}") from None
     if not isinstance(data, dict):
-        raise InstallError(f"{path}: the top level is a JSON {type(data).__name__}, not an object; {hint}; "
-                           "nothing was written")
+        raise InstallError(f"{path}: the top level is a JSON {type(data).__name__}, not an object; {hint}")
     return JsonDoc(path, raw, data, style_of(raw.decode("utf-8")))
 
 

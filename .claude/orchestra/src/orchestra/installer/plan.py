@@ -59,7 +59,7 @@ class Plan:
                                                          f"{len(self.steps)} file change(s)")]
         chunks += [f"# {n.kind}: {n.path}: {n.message}" for n in self.notices]
         chunks += [f"# mkdir {d} (mode {mode:o})" for d, mode in self.make_dirs]
-        chunks += [_render(step) for step in self.steps]
+        chunks += [_render(step, self.target) for step in self.steps]
         return "\n".join(c.rstrip("\n") for c in chunks if c) + "\n"
 
     def describe(self) -> dict[str, Any]:
@@ -73,16 +73,17 @@ class Plan:
         }
 
 
-def _render(step: Step) -> str:
+def _render(step: Step, target: Path) -> str:
     if step.kind == "move":
-        return f"diff --git a/{step.path} b/{step.dest}\nrename from {step.path}\nrename to {step.dest}"
+        return (f"diff --git a/{step.path} b/{step.dest}\nsimilarity index 100%\n"
+                f"rename from {step.path}\nrename to {step.dest}")
     old_name = f"a/{step.path}" if step.before is not None else "/dev/null"
     new_name = f"b/{step.path}" if step.kind == "write" else "/dev/null"
     head = f"diff --git a/{step.path} b/{step.path}\n"
     if step.kind == "write" and step.before is None:
         head += f"new file mode 100{step.mode or 0o644:o}\n"
     elif step.kind == "delete":
-        head += "deleted file\n"
+        head += f"deleted file mode 100{_mode(target / step.path):o}\n"
     old, new = _text(step.before), _text(step.after if step.kind == "write" else None)
     if old is None or new is None:
         return head + f"Binary files {old_name} and {new_name} differ"
@@ -98,3 +99,10 @@ def _text(data: bytes | None) -> str | None:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+def _mode(path: Path) -> int:
+    try:
+        return 0o755 if path.stat().st_mode & 0o111 else 0o644
+    except OSError:
+        return 0o644

@@ -35,8 +35,7 @@ def check_inside(root: Path, rel: str, is_file: bool = True) -> Path:
     """`root/rel`, refusing when a symlink on the way leads outside the target."""
     path = root / rel
     if not _inside(path.resolve(), root):
-        raise InstallError(f"{path}: resolves to {path.resolve()}, outside {root} (a symlinked directory?); "
-                           "nothing was written")
+        raise InstallError(f"{path}: resolves to {path.resolve()}, outside {root} (a symlinked directory?)")
     if is_file and path.is_dir():
         raise InstallError(f"{path}: a directory where the pack has a file; move it aside and run the install again")
     return path

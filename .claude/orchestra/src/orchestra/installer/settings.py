@@ -120,7 +120,7 @@ def validate(settings: dict[str, Any], where: str) -> None:
     if problems:
         listed = "; ".join(problems[:5])
         raise InstallError(f"{where}: the merged settings would not be valid for Claude Code ({listed}); "
-                           f"{HINT}; nothing was written")
+                           f"{HINT}")
 
 
 def _where(parts) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from .plan import Notice
 
 
-def warm(root: Path, scripts: list[str], workers: int = 2) -> list[Notice]:
+def warm(root: Path, scripts: list[str], workers: int = 6) -> list[Notice]:
     """`uv sync --script` each script; a failure is reported, not fatal (the first run would retry it)."""
     def sync(rel: str) -> Notice | None:
         try:
@@ -24,6 +24,7 @@ def warm(root: Path, scripts: list[str], workers: int = 2) -> list[Notice]:
         return None
 
     # The first script alone: it builds the package wheel every other script then reuses from uv's cache.
+    # The rest mostly wait on index revalidation, not the CPU, hence more workers than cores.
     first = [sync(scripts[0])] if scripts else []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         rest = list(pool.map(sync, scripts[1:]))

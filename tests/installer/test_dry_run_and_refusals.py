@@ -1,0 +1,111 @@
+"""What the installer shows without writing (`--dry-run`) and what it refuses to touch at all."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.installer.conftest import contents, snapshot
+
+
+def git_apply(root: Path, diff: str) -> None:
+    subprocess.run(["git", "apply", "--unsafe-paths", "-"], input=diff, text=True, cwd=root, check=True,
+                   capture_output=True)
+
+
+def test_dry_run_writes_nothing(repo: Path, orchestra, tmp_path: Path) -> None:
+    (repo / ".claude").mkdir()
+    (repo / ".claude/settings.json").write_text('{\n  "env": {"A": "1"}\n}\n')
+    before = snapshot(repo)
+    result = orchestra("install", repo, "--dry-run")
+    assert result.code == 0
+    assert snapshot(repo) == before
+    assert "--- a/.claude/settings.json\n+++ b/.claude/settings.json\n" in result.out
+    assert "--- /dev/null\n+++ b/.claude/orchestra/install-manifest.json\n" in result.out
+    # The diff is the install: applied with git, it produces the same files a real install writes.
+    twin = tmp_path / "twin"
+    shutil.copytree(repo, twin, symlinks=True)
+    git_apply(twin, result.out)
+    assert orchestra("install", repo).code == 0
+    assert contents(twin) == contents(repo)
+    # An uninstall's dry run, too, only shows.
+    before = snapshot(repo)
+    shown = orchestra("uninstall", repo, "--dry-run")
+    assert shown.code == 0 and "+++ /dev/null" in shown.out
+    assert snapshot(repo) == before
+    assert orchestra("install", repo, "--dry-run").out.startswith(f"# install {repo}: nothing to change\n")
+
+
+@pytest.mark.parametrize("name, text, complaint", [
+    (".claude/settings.json", "{ \"hooks\": {,", ".claude/settings.json:1: not valid JSON"),
+    (".claude/settings.json", "[]\n", "the top level is a JSON list, not an object"),
+    (".claude/settings.json", '{"hooks": []}', "`hooks` is a JSON list, not an object"),
+    (".claude/settings.json", '{"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": "x", '
+                              '"timeout": "5"}]}]}}', "'5' is not of type 'number'"),
+    (".claude/settings.json", '{"statusLine": {"type": "command", "command": "x", "color": "red"}}',
+     "Additional properties are not allowed ('color' was unexpected)"),
+    (".mcp.json", '{"mcpServers": ["x"]}', "`mcpServers` is a JSON list, not an object"),
+])
+def test_refuses_invalid_settings_without_writing(repo: Path, orchestra, name: str, text: str,
+                                                  complaint: str) -> None:
+    (repo / name).parent.mkdir(exist_ok=True)
+    (repo / name).write_text(text)
+    before = snapshot(repo)
+    result = orchestra("install", repo)
+    assert result.code == 1
+    assert result.err.startswith("orchestra install: ") and complaint in result.err, result.err
+    assert "nothing was written" in result.err
+    assert result.err.count("\n") == 1  # one line a person can act on, not a traceback
+    assert snapshot(repo) == before
+
+
+def test_refuses_unsafe_targets_without_writing(repo: Path, orchestra, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (repo / ".claude").symlink_to(elsewhere)
+    before, outside = snapshot(repo), snapshot(elsewhere)
+    result = orchestra("install", repo)
+    assert result.code == 1 and "a symlink to" in result.err and "outside" in result.err
+    assert snapshot(repo) == before and snapshot(elsewhere) == outside
+
+    not_a_dir = tmp_path / "file.txt"
+    not_a_dir.write_text("x")
+    result = orchestra("install", not_a_dir)
+    assert result.code == 1 and "not a directory" in result.err and not_a_dir.read_text() == "x"
+    assert "no such directory" in orchestra("install", tmp_path / "missing").err
+    assert not (tmp_path / "missing").exists()
+
+    (repo / ".claude").unlink()
+    fake_bin = tmp_path / "old uv"
+    fake_bin.mkdir()
+    (fake_bin / "uv").write_text("#!/bin/sh\necho 'uv 0.4.30'\n")
+    (fake_bin / "uv").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
+    before = snapshot(repo)
+    result = orchestra("install", repo)
+    assert result.code == 1 and "uv 0.4.30 is too old" in result.err and "uv self update" in result.err
+    assert snapshot(repo) == before
+
+
+def test_uninstall_without_manifest_refuses(repo: Path, orchestra) -> None:
+    (repo / ".claude/agents").mkdir(parents=True)
+    (repo / ".claude/agents/mine.md").write_text("---\nname: mine\ndescription: Mine.\n---\n")
+    before = snapshot(repo)
+    result = orchestra("uninstall", repo)
+    assert result.code == 1 and "install-manifest.json: not found" in result.err
+    assert snapshot(repo) == before
+
+
+def test_json_plan_lists_steps_and_notices(repo: Path, orchestra) -> None:
+    (repo / ".mcp.json").write_text(json.dumps({"mcpServers": {"orchestra": {"command": "their-server"}}}))
+    plan = orchestra("install", repo, "--dry-run", "--json").json()
+    assert plan["dry_run"] is True and plan["command"] == "install" and not plan["noop"]
+    assert {"kind": "write", "path": ".claude/settings.json", "why": "hooks merged"} in plan["steps"]
+    assert any(n["kind"] == "kept" and n["path"] == ".mcp.json" for n in plan["notices"])
+    assert not (repo / ".claude").exists()

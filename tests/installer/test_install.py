@@ -1,0 +1,233 @@
+"""`orchestra install` / `uninstall` into real git repos, through the real CLI, named after the safety
+property each test proves."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+from pathlib import Path
+
+from orchestra import wiring
+from orchestra.installer.manifest import sha256
+from orchestra.installer.settings import unmerge
+from orchestra.installer.source import MANIFEST, load_pack, mcp_server_entry
+
+from tests.installer.conftest import contents, snapshot, write_pack
+
+
+def settings_of(root: Path) -> dict:
+    return json.loads((root / ".claude/settings.json").read_text())
+
+
+def our_handlers(settings: dict) -> dict[str, list[dict]]:
+    found = {event: [h for g in groups for h in g["hooks"] if wiring.is_ours(h)]
+             for event, groups in settings.get("hooks", {}).items()}
+    return {event: handlers for event, handlers in found.items() if handlers}
+
+
+def first_agent(pack) -> tuple[str, str]:
+    """(path, name) of the pack's first agent file with a name."""
+    from orchestra import agentfiles
+
+    for item in pack.files:
+        if item.rel.startswith(".claude/agents/") and item.rel.endswith(".md"):
+            name = agentfiles.read(pack.root / item.rel).meta.get("name")
+            if name:
+                return item.rel, name
+    raise AssertionError("the pack has no agents")
+
+
+def test_install_into_empty_repo(repo: Path, orchestra, pack_source: Path) -> None:
+    result = orchestra("install", repo)
+    assert result.code == 0, result.err
+    pack = load_pack(pack_source)
+    installed = contents(repo)
+    for item in pack.files:
+        assert installed[item.rel] == item.data, item.rel
+        assert stat.S_IMODE((repo / item.rel).stat().st_mode) == item.mode, item.rel
+    settings = settings_of(repo)
+    assert settings["hooks"] == pack.hooks
+    assert settings["statusLine"] == pack.statusline
+    assert json.loads((repo / ".mcp.json").read_text()) == {"mcpServers": {"orchestra": mcp_server_entry()}}
+    state = repo / ".claude/state"
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    assert (state / ".gitignore").read_text() == "*\n"
+    manifest = json.loads((repo / MANIFEST).read_text())
+    assert manifest["files"] == {i.rel: {"sha256": sha256(i.data), "mode": i.mode, "kind": i.kind} for i in pack.files}
+    assert manifest["settings"]["restore"] is None and manifest["mcp"]["restore"] is None  # neither existed
+    assert f"installed Orchestra {pack.version} into {repo}" in result.out
+    # git sees the pack but not the runtime state
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=repo,
+                            capture_output=True, text=True, check=True).stdout
+    assert ".claude/state" not in status and ".claude/settings.json" in status
+
+
+def test_install_twice_is_noop(repo: Path, orchestra) -> None:
+    (repo / ".claude").mkdir()
+    (repo / ".claude/settings.json").write_text('{\n    "env": {"A": "1"}\n}\n')
+    assert orchestra("install", repo).code == 0
+    before = snapshot(repo)
+    again = orchestra("install", repo)
+    assert again.code == 0
+    assert "nothing changed" in again.out
+    assert snapshot(repo) == before  # bytes, modes and mtimes: nothing was even rewritten
+    assert orchestra("install", repo, "--json").json()["noop"] is True
+
+
+def test_keeps_foreign_hooks_permissions_and_env(repo: Path, orchestra, pack_source: Path) -> None:
+    foreign = {"type": "command", "command": "python3", "args": ["${CLAUDE_PROJECT_DIR}/tools/lint.py"], "timeout": 5}
+    stale_ours = {"type": "command", "command": "uv",
+                  "args": ["run", "--script", "${CLAUDE_PROJECT_DIR}/.claude/orchestra/hooks/retired.py"]}
+    original = {
+        "permissions": {"allow": ["Bash(npm test)"], "deny": ["Read(./.env)"]},
+        "env": {"DEBUG": "1"},
+        "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [foreign, stale_ours]}],
+                  "Stop": [{"hooks": [{"type": "prompt", "prompt": "Done? $ARGUMENTS"}]}]},
+        "model": "sonnet",
+    }
+    (repo / ".claude").mkdir()
+    (repo / ".claude/settings.json").write_text(json.dumps(original, indent=4) + "\n")
+    assert orchestra("install", repo).code == 0
+    text = (repo / ".claude/settings.json").read_text()
+    assert text.startswith('{\n    "permissions"')  # the file's own indentation is kept
+    merged = json.loads(text)
+    assert list(merged) == ["permissions", "env", "hooks", "model", "statusLine"]
+    assert merged["permissions"] == original["permissions"] and merged["env"] == original["env"]
+    assert merged["hooks"]["PreToolUse"][0] == {"matcher": "Bash", "hooks": [foreign]}  # theirs first, ours gone
+    assert merged["hooks"]["Stop"][0] == original["hooks"]["Stop"][0]
+    assert our_handlers(merged) == our_handlers({"hooks": load_pack(pack_source).hooks})
+    assert "retired.py" not in text
+    without_ours = unmerge(merged)
+    assert without_ours["hooks"]["PreToolUse"] == [{"matcher": "Bash", "hooks": [foreign]}]
+
+
+def test_keeps_user_statusline(repo: Path, orchestra, pack_source: Path) -> None:
+    theirs = {"type": "command", "command": "~/.claude/my-status.sh", "padding": 1}
+    (repo / ".claude").mkdir()
+    original = json.dumps({"statusLine": theirs}, indent=2).encode()
+    (repo / ".claude/settings.json").write_bytes(original)
+    result = orchestra("install", repo)
+    assert settings_of(repo)["statusLine"] == theirs
+    assert "statusLine is kept; --statusline replaces it" in result.out
+    assert orchestra("install", repo, "--statusline").code == 0
+    assert settings_of(repo)["statusLine"] == load_pack(pack_source).statusline
+    assert json.loads((repo / MANIFEST).read_text())["settings"]["displaced_statusLine"] == theirs
+    assert orchestra("uninstall", repo).code == 0
+    assert (repo / ".claude/settings.json").read_bytes() == original
+
+
+def test_keeps_user_agent_with_same_name(repo: Path, orchestra, pack_source: Path) -> None:
+    pack = load_pack(pack_source)
+    ours_rel, name = first_agent(pack)
+    same_name = repo / ".claude/agents" / f"{name}.md"  # elsewhere, but Claude Code would load only one
+    same_name.parent.mkdir(parents=True)
+    same_name.write_text(f"---\nname: {name}\ndescription: Our house reviewer.\n---\nReview like we do.\n")
+    other_rel = next(i.rel for i in pack.files if i.rel.startswith(".claude/commands/"))
+    same_path = repo / other_rel  # exactly where the pack has a file
+    same_path.parent.mkdir(parents=True)
+    same_path.write_text("---\ndescription: mine\n---\nMy own command.\n")
+    before = {p: p.read_bytes() for p in (same_name, same_path)}
+
+    result = orchestra("install", repo)
+    assert result.code == 0
+    assert not (repo / ours_rel).exists()
+    assert {p: p.read_bytes() for p in before} == before
+    assert f"kept       .claude/agents/{name}.md: your agent has the name of ours ({ours_rel})" in result.out
+    assert f"kept       {other_rel}: a file of yours is where the pack has one" in result.out
+    assert ours_rel not in json.loads((repo / MANIFEST).read_text())["files"]
+
+    forced = orchestra("install", repo, "--force")
+    assert forced.code == 0
+    assert (repo / ours_rel).read_bytes() == (pack_source / ours_rel).read_bytes()
+    assert (repo / other_rel).read_bytes() == (pack_source / other_rel).read_bytes()
+    assert not same_name.exists()
+    assert "uninstall puts it back" in forced.out
+    assert orchestra("uninstall", repo).code == 0
+    assert {p: p.read_bytes() for p in before} == before
+    assert not (repo / ours_rel).exists()
+
+
+def test_uninstall_restores_original_bytes(repo: Path, orchestra) -> None:
+    (repo / ".claude").mkdir()
+    (repo / ".claude/settings.json").write_bytes(b'{"permissions":{"allow":["Bash(ls)"]},"env":{"X":"\\u00e9"}}')
+    (repo / ".mcp.json").write_bytes(b'{\n\t"mcpServers": {\n\t\t"db": {"command": "db-mcp"}\n\t}\n}\n')
+    (repo / "CLAUDE.md").write_text("# Notes\n")
+    before = snapshot(repo, mtimes=False)
+    assert orchestra("install", repo).code == 0
+    assert json.loads((repo / ".mcp.json").read_text())["mcpServers"]["db"] == {"command": "db-mcp"}
+    result = orchestra("uninstall", repo)
+    assert result.code == 0
+    after = snapshot(repo, mtimes=False)
+    state = {k for k in after if k.startswith(".claude/state")}
+    assert state == {".claude/state/", ".claude/state/.gitignore"}
+    assert "kept       .claude/state: the team's state" in result.out
+    assert {k: v for k, v in after.items() if k not in state} == before
+    assert orchestra("install", repo).code == 0
+    assert orchestra("uninstall", repo, "--purge").code == 0
+    assert snapshot(repo, mtimes=False) == before
+
+
+def test_uninstall_after_user_edits_removes_only_our_entries(repo: Path, orchestra) -> None:
+    assert orchestra("install", repo).code == 0
+    settings = settings_of(repo)
+    settings["env"] = {"ADDED_LATER": "1"}
+    (repo / ".claude/settings.json").write_text(json.dumps(settings, indent=2) + "\n")
+    edited_rel = next(rel for rel in json.loads((repo / MANIFEST).read_text())["files"] if rel.endswith(".md"))
+    (repo / edited_rel).write_text("my edits\n")
+    result = orchestra("uninstall", repo)
+    assert result.code == 0
+    assert settings_of(repo) == {"env": {"ADDED_LATER": "1"}}
+    assert (repo / edited_rel).read_text() == "my edits\n"
+    assert f"kept       {edited_rel}: you changed it since it was installed" in result.out
+    assert not (repo / ".claude/orchestra").exists()
+    assert not (repo / ".mcp.json").exists()
+
+
+def test_upgrade_keeps_user_modified_file(repo: Path, orchestra, pack_source: Path, tmp_path: Path) -> None:
+    pack = load_pack(pack_source)
+    old_pack = write_pack(pack, tmp_path / "old pack", json.loads((pack_source / ".claude/settings.json").read_text()))
+    pyproject = old_pack / ".claude/orchestra/pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(f'version = "{pack.version}"', 'version = "0.0.1"', 1))
+    agents = [i.rel for i in pack.files if i.rel.startswith(".claude/agents/")]
+    changed, edited = agents[0], agents[1]
+    for rel in (changed, edited):
+        (old_pack / rel).write_text((old_pack / rel).read_text() + "\nAn older paragraph.\n")
+    retired = old_pack / ".claude/commands/retired/old.md"
+    retired.parent.mkdir(parents=True, exist_ok=True)
+    retired.write_text("---\ndescription: gone in the next version\n---\nOld.\n")
+    added = next(i.rel for i in pack.files if i.rel.startswith(".claude/orchestra/hooks/"))
+    (old_pack / added).unlink()
+
+    assert orchestra("install", repo, "--source", old_pack).code == 0
+    assert json.loads((repo / MANIFEST).read_text())["pack_version"] == "0.0.1"
+    (repo / edited).write_text((repo / edited).read_text() + "\nOur team's own rule.\n")
+    users_copy = (repo / edited).read_bytes()
+
+    result = orchestra("install", repo)
+    assert result.code == 0, result.err
+    assert (repo / changed).read_bytes() == (pack_source / changed).read_bytes()  # untouched: upgraded
+    assert (repo / edited).read_bytes() == users_copy  # edited: kept
+    assert f"kept       {edited}: you changed this pack file since it was installed" in result.out
+    assert not (repo / ".claude/commands/retired").exists()  # dropped from the pack: removed
+    assert (repo / added).read_bytes() == (pack_source / added).read_bytes()  # new in the pack: added
+    manifest = json.loads((repo / MANIFEST).read_text())
+    assert manifest["pack_version"] == pack.version
+    assert manifest["files"][edited]["sha256"] == sha256((old_pack / edited).read_bytes())
+    assert "nothing changed" in orchestra("install", repo).out
+    assert orchestra("uninstall", repo).code == 0
+    assert (repo / edited).read_bytes() == users_copy
+
+
+def test_force_backs_up_edited_pack_file(repo: Path, orchestra, pack_source: Path) -> None:
+    assert orchestra("install", repo).code == 0
+    rel = next(rel for rel in json.loads((repo / MANIFEST).read_text())["files"] if rel.startswith(".claude/agents/"))
+    (repo / rel).write_text("edited\n")
+    result = orchestra("install", repo, "--force")
+    assert (repo / rel).read_bytes() == (pack_source / rel).read_bytes()
+    backup = repo / ".claude/orchestra/backup/replaced" / rel
+    assert backup.read_text() == "edited\n"
+    assert f"your edited copy moved to .claude/orchestra/backup/replaced/{rel}" in result.out
+    result = orchestra("uninstall", repo)
+    assert backup.read_text() == "edited\n"  # the user's words are never deleted
+    assert "your edited copy of a pack file, replaced by --force" in result.out

@@ -1,0 +1,101 @@
+"""An installed repo works on its own: its hooks run through uv and change its state, its CLI runs from
+anywhere, paths with spaces are fine, and the installer is reachable with `uvx --from <repo>`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from orchestra import wiring
+
+from tests.conftest import load_fixture
+from tests.installer.conftest import REPO
+
+PACK_HOOKS = ".claude/orchestra/hooks"
+BIN = ".claude/orchestra/bin/orchestra"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ORCHESTRA_", "CLAUDE_", "VIRTUAL_ENV", "UV_PROJECT"))}
+    return {**env, **extra}
+
+
+def script_for(root: Path, event: str) -> Path:
+    """The installed hook script that handles `event` (from the scripts' own declarations)."""
+    for script, decl in wiring.declarations(root / PACK_HOOKS):
+        if decl["event"] == event:
+            return root / PACK_HOOKS / script
+    raise AssertionError(f"the pack wires no {event} hook")
+
+
+def run_installed_hook(root: Path, event: dict, cwd: Path) -> subprocess.CompletedProcess:
+    script = script_for(root, event["hook_event_name"])
+    return subprocess.run(["uv", "run", "--quiet", "--script", str(script)], input=json.dumps(event).encode(),
+                          capture_output=True, cwd=cwd, env=clean_env(CLAUDE_PROJECT_DIR=str(root)), timeout=300)
+
+
+def installed_cli(root: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["uv", "run", "--quiet", "--script", str(root / BIN), *args], capture_output=True,
+                          text=True, cwd=cwd, env=clean_env(), timeout=300)
+
+
+def test_installed_repo_hooks_run(repo: Path, orchestra, tmp_path: Path) -> None:
+    assert orchestra("install", repo).code == 0
+    events = load_fixture("claude-code-2.1.328/nested-delegation.jsonl")
+    start = {**next(e for e in events if e["hook_event_name"] == "SessionStart"), "cwd": str(repo)}
+    subagent = {**next(e for e in events if e["hook_event_name"] == "SubagentStart"), "cwd": str(repo)}
+    elsewhere = tmp_path / "some other dir"
+    elsewhere.mkdir()
+
+    for event in (start, subagent):
+        proc = run_installed_hook(repo, event, cwd=elsewhere)
+        assert proc.returncode == 0, proc.stderr.decode()
+    state = repo / ".claude/state"
+    assert (state / "orchestration.db").is_file()
+    audit = [json.loads(line) for line in (state / "audit.jsonl").read_text().splitlines()]
+    assert [a["event"] for a in audit] == ["SessionStart", "SubagentStart"]
+    exported = installed_cli(repo, "state", "export", cwd=repo)
+    assert exported.returncode == 0, exported.stderr
+    assert subagent["agent_id"] in exported.stdout  # the subagent's run is in the installed repo's state
+
+    # The installed CLI can take the pack out of its own repo; the state stays.
+    removed = installed_cli(repo, "uninstall", ".", cwd=repo)
+    assert removed.returncode == 0, removed.stderr
+    assert not (repo / ".claude/orchestra").exists() and not (repo / ".mcp.json").exists()
+    assert (state / "orchestration.db").is_file()
+
+
+def test_paths_with_spaces_work(repo: Path, pack_source: Path, tmp_path: Path) -> None:
+    assert " " in str(repo) and " " in str(pack_source)
+    proc = subprocess.run(["uv", "run", "--quiet", "orchestra", "install", str(repo), "--source", str(pack_source)],
+                          capture_output=True, text=True, cwd=REPO, env=clean_env(), timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "left" not in proc.stdout  # every script environment was built
+    settings = json.loads((repo / ".claude/settings.json").read_text())
+    script_args = [a for groups in settings["hooks"].values() for g in groups for h in g["hooks"] for a in h["args"]
+                   if a.endswith(".py")]
+    assert script_args and all(a.startswith("${CLAUDE_PROJECT_DIR}/.claude/orchestra/hooks/") for a in script_args)
+    elsewhere = tmp_path / "an other dir"
+    elsewhere.mkdir()
+    doctor = installed_cli(repo, "doctor", str(repo), "--json", cwd=elsewhere)
+    report = json.loads(doctor.stdout)
+    failed = [c for c in report["checks"] if c["status"] == "fail"]
+    assert doctor.returncode == 0 and not failed, failed
+    assert {c["name"] for c in report["checks"]} >= {"uv", "install", "settings", "wiring", "scripts", "mcp", "teams"}
+
+
+@pytest.mark.skipif(shutil.which("uvx") is None, reason="uvx is not on PATH (it ships with uv)")
+def test_uvx_from_repo_path_installs(repo: Path, tmp_path: Path) -> None:
+    proc = subprocess.run(["uvx", "--from", str(REPO), "orchestra", "install", str(repo), "--no-warm", "--json"],
+                          capture_output=True, text=True, cwd=tmp_path, env=clean_env(), timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["command"] == "install" and not report["noop"]
+    manifest = json.loads((repo / ".claude/orchestra/install-manifest.json").read_text())
+    assert ".claude/orchestra/bin/orchestra" in manifest["files"]
+    assert json.loads((repo / ".claude/settings.json").read_text())["hooks"]
