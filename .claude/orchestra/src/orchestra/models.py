@@ -134,7 +134,6 @@ class AgentRun:
     stops: dict[str, Any] = field(default_factory=dict)  # SubagentStop fingerprint -> decision
     report: dict[str, Any] = field(default_factory=dict)
     artifacts: list[str] = field(default_factory=list)
-    session_ended: bool = False
     notified: bool = False
 
     @classmethod

@@ -3,7 +3,7 @@
 ```yaml
 lifecycle:
   gates: {capacity: true, dependencies: true, false_completion: true}
-  report_only_types: [research, review, planning, orchestration, general]  # judged by the report alone
+  report_only_types: [research, analysis, review, planning, orchestration, general]  # judged by the report alone
   repeatable_types: [orchestration]        # a completed task of these types may be delegated again
   external_agent_types: [my-helper]        # agent types outside teams.yaml that may be delegated to
   acceptance_timeout_seconds: 300          # a task's acceptance.command is stopped after this
@@ -31,7 +31,8 @@ class LifecycleConfig:
     capacity_gate: bool = True
     dependency_gate: bool = True
     completion_gate: bool = True
-    report_only_types: frozenset[str] = frozenset({"research", "review", "planning", "orchestration", "general"})
+    report_only_types: frozenset[str] = frozenset({"research", "analysis", "review", "planning", "orchestration",
+                                                   "general"})
     repeatable_types: frozenset[str] = frozenset({"orchestration"})
     external_agent_types: frozenset[str] = frozenset()
     acceptance_timeout: float = 300.0

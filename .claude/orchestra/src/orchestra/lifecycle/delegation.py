@@ -136,9 +136,11 @@ def check_task_open(req: DelegationRequest, led: Ledger) -> Verdict | None:
     if status == "cancelled":
         return Deny(f"Orchestra: task {tid} is cancelled; `orchestra task set-status {tid} queued` to revive it.")
     if status == "completed":
-        if task.get("type") in req.config.repeatable_types:
+        if task.get("type") in req.config.repeatable_types or early_run(req, led) is not None:
             return None
         return Deny(f"Orchestra: task {tid} is already completed; `orchestra task set-status {tid} queued` to redo it.")
+    if early_run(req, led) is not None:
+        return None  # the run of this very delegation reported before PreToolUse was processed
     holder = current_holder(led, task, req.config)
     if holder:
         return Deny(f"Orchestra: task {tid} is already {status} with {holder}; wait for its report "
@@ -169,7 +171,8 @@ def check_capacity(req: DelegationRequest, led: Ledger) -> Verdict | None:
     member = req.org.member(req.subagent_type)
     if member is None:
         return None
-    busy = live_attempts(led, req.config)
+    early = (early_run(req, led) or {}).get("id")
+    busy = [(agent_type, label) for agent_type, key, label in live_attempts(led, req.config) if key != early]
     mine = [label for agent_type, label in busy if agent_type == req.subagent_type]
     if len(mine) >= member.capacity:
         return Deny(f"Orchestra: {req.subagent_type} is at its capacity of {member.capacity} (teams.yaml): "
@@ -201,27 +204,42 @@ def _age(since: str | None, now: str) -> float:
         return 0.0
 
 
-def live_attempts(led: Ledger, cfg: lifecycle_config.LifecycleConfig) -> list[tuple[str, str]]:
-    """(agent type, label) of every run still working and every delegation still waiting to start."""
+def live_attempts(led: Ledger, cfg: lifecycle_config.LifecycleConfig) -> list[tuple[str, str, str]]:
+    """(agent type, run or delegation id, label) of every run still working and every delegation still
+    waiting to start. Runs silent past `stale_run_seconds` and delegations pending past `pending_seconds`
+    or left by an ended session no longer count."""
     out = []
     for status in LIVE_RUN_STATUSES:
         for run in led.find("agents", status=status):
             last = max([v for v in (run.get("status_at"), run.get("started_at"), run.get("created_at")) if v] or [""])
-            if run_status(run) in LIVE_RUN_STATUSES and _age(last, led.now) < cfg.stale_run_seconds:
-                out.append((run.get("agent_type"), f"run {run['id']}" + (f" ({run['task']})" if run.get("task") else "")))
+            live = run_status(run, led.session_ended(run.get("session_id"))) in LIVE_RUN_STATUSES
+            if live and _age(last, led.now) < cfg.stale_run_seconds:
+                task = f" ({run['task']})" if run.get("task") else ""
+                out.append((run.get("agent_type"), run["id"], f"run {run['id']}{task}"))
     for delegation in led.find("delegations", status="pending"):
         if _age(delegation.get("requested_at"), led.now) < cfg.pending_seconds \
                 and not led.session_ended(delegation.get("session_id")):
             task = f" ({delegation['task']})" if delegation.get("task") else ""
-            out.append((delegation.get("subagent_type"), f"starting {delegation['id']}{task}"))
+            out.append((delegation.get("subagent_type"), delegation["id"], f"starting {delegation['id']}{task}"))
     return sorted(out)
+
+
+def early_run(req: DelegationRequest, led: Ledger) -> dict[str, Any] | None:
+    """A run already seen for this delegation's task, agent type and session but not linked to any
+    delegation: its SubagentStop (or Start) was processed before this PreToolUse."""
+    if req.task is None or req.new_task:
+        return None
+    for run in led.find("agents", task=req.task["id"], tool_use_id=None):
+        if run.get("session_id") == req.session_id and run.get("agent_type") == req.subagent_type:
+            return run
+    return None
 
 
 def current_holder(led: Ledger, task: dict[str, Any], cfg: lifecycle_config.LifecycleConfig) -> str | None:
     """Who is working on `task` right now (a live run or a fresh pending delegation), if anyone."""
     delegation = led.get("delegations", task.get("delegation"))
     run = led.get("agents", (delegation or {}).get("agent_id") or task.get("agent_id"))
-    if run is not None and run_status(run) in LIVE_RUN_STATUSES:
+    if run is not None and run_status(run, led.session_ended(run.get("session_id"))) in LIVE_RUN_STATUSES:
         return f"agent {run['id']} ({run.get('agent_type')})"
     if delegation is not None and delegation.get("status") == "pending" \
             and _age(delegation.get("requested_at"), led.now) < cfg.pending_seconds:

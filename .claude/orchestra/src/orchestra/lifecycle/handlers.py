@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import briefing, teams
 from ..hookio import AddContext, Allow, BlockStop, Deny, HookContext, HookEvent, Verdict
+from ..security import spawn_guard
 from . import completion, transcript
 from . import config as lifecycle_config
 from .delegation import BadDelegation, delegate, record, request_from, resolve_task, task_for_tag
@@ -22,6 +23,8 @@ UNTRACKED = "Orchestra: {event} without agent_id; this run is not tracked (Claud
 
 def pre_agent(event: HookEvent, ctx: HookContext) -> Verdict:
     """PreToolUse(Agent|Task): gates, then record the delegation and append the task brief."""
+    if (denied := spawn_guard(event, ctx)) is not None:
+        return denied
     org = teams.load(ctx.root)
     try:
         req = request_from(event, org, ctx.root)
@@ -76,11 +79,12 @@ def subagent_start(event: HookEvent, ctx: HookContext) -> Verdict:
         led = Ledger(tx, org)
         run = led.run(event.agent_id, event.agent_type, event.session_id)
         run.setdefault("started_at", led.now)
-        candidates = len([d for d in led.find("delegations", status="pending", session_id=event.session_id)
-                          if d.get("subagent_type") == run.get("agent_type")])
         led.link_provisional(event.agent_id)
         led.settle()
-        certain = run.get("link") == "definitive" or (run.get("link") == "provisional" and candidates == 1)
+        # a guess is certain when no other delegation of this type was waiting in the session
+        others = [d for d in led.find("delegations", status="pending", session_id=event.session_id)
+                  if d.get("subagent_type") == run.get("agent_type")]
+        certain = run.get("link") == "definitive" or (run.get("link") == "provisional" and not others)
         text = briefing.run_context(run, led.get("tasks", run.get("task")), certain=certain,
                                     inbox=_inbox(tx, run, org))
     ctx.audit["task"] = run.get("task")

@@ -173,9 +173,7 @@ class Ledger:
             run = self.get("agents", agent_id)
             if run is None:
                 continue
-            if self.session_ended(run.get("session_id")) and not run.get("session_ended"):
-                run["session_ended"] = True
-            status = transitions.run_status(run)
+            status = transitions.run_status(run, self.session_ended(run.get("session_id")))
             if status != run.get("status"):
                 run.update(status=status, status_at=self.now)
                 if status in OUTCOMES or status == "stopped":
@@ -226,6 +224,12 @@ class Ledger:
                            task_id=task_id, agent_id=fields.get("agent_id"), session_id=session)
             task.update(fields)
             changed = True
+        elif status is not None and status == task.get("status"):
+            # same status, better-known reason (a push-back recorded after the run was already judged)
+            fields = transitions.task_fields(status, reason, delegation, run)
+            for key in ("blocker", "review_reason"):
+                if task.get(key) != fields[key]:
+                    task[key], changed = fields[key], True
         if changed:
             self.put("tasks", task)
 

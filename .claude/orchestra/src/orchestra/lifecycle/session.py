@@ -39,15 +39,17 @@ def session_end(event: HookEvent, ctx: HookContext) -> Verdict:
     with ctx.store.transaction() as tx:
         led = Ledger(tx, teams.load(ctx.root))
         session = led.session(event.session_id)
+        first = not session.get("ended_at")
         session.setdefault("ended_at", led.now)
-        session["end_reason"] = event.get("reason")
+        session.setdefault("end_reason", event.get("reason"))
         runs = led.find("agents", session_id=event.session_id)
         led.runs.update(r["id"] for r in runs)
         led.tasks.update(d["task"] for d in led.find("delegations", session_id=event.session_id, status="pending")
                          if d.get("task"))
         led.settle()
         counts = Counter(led.get("agents", r["id"])["status"] for r in runs)
-        led.event("session_ended", {"reason": event.get("reason"), "runs": dict(sorted(counts.items()))},
-                  session_id=event.session_id)
+        if first:
+            led.event("session_ended", {"reason": event.get("reason"), "runs": dict(sorted(counts.items()))},
+                      session_id=event.session_id)
     ctx.audit["runs"] = sum(counts.values())
     return Allow()

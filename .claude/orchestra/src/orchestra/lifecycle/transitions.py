@@ -23,7 +23,7 @@ RUN_EVENTS = {
 LIVE_RUN_STATUSES = ("launched", "active")
 
 
-def run_status(run: dict[str, Any]) -> str:
+def run_status(run: dict[str, Any], session_ended: bool = False) -> str:
     """launched -> active -> completed | blocked | needs_review, or stopped when its session ended first.
 
     A run Claude Code reports finished (foreground PostToolUse `completed`) without an accepted
@@ -33,7 +33,7 @@ def run_status(run: dict[str, Any]) -> str:
         return run["outcome"]
     if run.get("response") == "completed":
         return "needs_review"
-    if run.get("session_ended"):
+    if session_ended:
         return "stopped"
     if run.get("started_at") or run.get("pushbacks") or run.get("seen_at"):
         return "active"
@@ -44,7 +44,7 @@ def attempt_status(delegation: dict[str, Any] | None, run: dict[str, Any] | None
                    session_ended: bool) -> tuple[str | None, str | None]:
     """The task status one attempt (a delegation and the run it launched) stands for, with a reason."""
     if run is not None:
-        status = run_status(run)
+        status = run_status(run, session_ended)
         if status in OUTCOMES and run.get("outcome"):
             return status, run.get("reason")
         if status == "needs_review":
