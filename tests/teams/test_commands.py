@@ -120,11 +120,11 @@ def test_check_commands_reports_missing_frontmatter_and_description(pack_copy):
     bare.write_text("!`ls`\n")
     quiet = pack_copy / ".claude/commands/worktree/list.md"
     quiet.write_text(re.sub(r"description: .*\n", "", quiet.read_text()))
-    listed = pack_copy / ".claude/commands/epic/status.md"
-    listed.write_text(listed.read_text().replace('argument-hint: "[epic-id]"', "argument-hint: [epic-id]"))
+    listed = pack_copy / ".claude/commands/sprint/status.md"
+    listed.write_text(listed.read_text().replace('argument-hint: "[sprint-id]"', "argument-hint: [sprint-id]"))
     assert agentfiles.check_commands(pack_copy) == [
-        f"{listed}: argument-hint: must be a string; quote it (a hint starting with `[` is read as a YAML list)",
         f"{bare}:1: no frontmatter (a first line `---`); Claude Code skips the file",
+        f"{listed}: argument-hint: must be a string; quote it (a hint starting with `[` is read as a YAML list)",
         f"{quiet}: description: missing; it is what `/` shows next to the command",
     ]
 
