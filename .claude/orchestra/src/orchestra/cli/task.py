@@ -1,0 +1,104 @@
+"""`orchestra task list|show|delegate|set-status`: tasks and their delegations from a terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import TASK_STATUSES
+from ..store import open_store
+from ._output import add_json_flag, emit, table
+
+LIST_FIELDS = ("id", "status", "type", "title", "sprint", "team", "assignee", "agent_id", "priority", "artifacts",
+               "dependencies", "blocker", "review_reason")
+
+
+def register(sub) -> None:
+    task = sub.add_parser("task", help="list, inspect, delegate and move tasks")
+    ops = task.add_subparsers(dest="op", metavar="OP", required=True)
+
+    listing = ops.add_parser("list", help="tasks, optionally filtered")
+    listing.add_argument("--status", action="append", choices=TASK_STATUSES, help="only this status (repeatable)")
+    listing.add_argument("--sprint", help="only tasks of this sprint")
+    listing.add_argument("--team", help="only tasks of this team")
+    add_json_flag(listing)
+    listing.set_defaults(func=cmd_list)
+
+    show = ops.add_parser("show", help="one task with its delegations, agent runs and history")
+    show.add_argument("id")
+    add_json_flag(show)
+    show.set_defaults(func=cmd_show)
+
+    delegate = ops.add_parser("delegate", help="print ready Agent tool arguments for a task (tag and brief included)")
+    delegate.add_argument("id")
+    add_json_flag(delegate)
+    delegate.set_defaults(func=cmd_delegate)
+
+    status = ops.add_parser("set-status", help="move a task to a status (the transition table decides)")
+    status.add_argument("id")
+    status.add_argument("status", choices=TASK_STATUSES)
+    status.add_argument("--reason", help="why (kept as the blocker or review reason)")
+    add_json_flag(status)
+    status.set_defaults(func=cmd_set_status)
+
+
+def cmd_list(args) -> int:
+    with open_store() as store, store.snapshot() as tx:
+        tasks = list(tx.items("tasks").values())
+    tasks = [t for t in tasks if (not args.status or t.get("status", "queued") in args.status)
+             and (not args.sprint or t.get("sprint") == args.sprint) and (not args.team or t.get("team") == args.team)]
+    rows = [{k: t.get(k) for k in LIST_FIELDS} for t in sorted(tasks, key=lambda t: t["id"])]
+    emit(rows, args.json, _list_text)
+    return 0
+
+
+def _list_text(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no tasks (load a sprint with `orchestra sprint start`, or delegate work to create ad-hoc tasks)"
+    return table([[r["id"], r.get("status") or "queued", r.get("type") or "", r.get("agent_id") or r.get("assignee") or "",
+                   (r.get("title") or "")[:60]] for r in rows], ["ID", "STATUS", "TYPE", "AGENT", "TITLE"])
+
+
+def cmd_show(args) -> int:
+    from ..lifecycle import task_view
+
+    with open_store() as store, store.snapshot() as tx:
+        view = task_view(tx, args.id)
+    emit(view, args.json, _show_text)
+    return 0
+
+
+def _show_text(view: dict[str, Any]) -> str:
+    task = view["task"]
+    lines = [f"{task['id']}  {task.get('status') or 'queued'}  {task.get('title') or ''}".rstrip()]
+    for key in ("type", "sprint", "team", "assignee", "agent_id", "priority", "spec", "blocker", "review_reason"):
+        if task.get(key):
+            lines.append(f"  {key}: {task[key]}")
+    for key in ("dependencies", "artifacts"):
+        if task.get(key):
+            lines.append(f"  {key}: {', '.join(task[key])}")
+    for run in view["runs"]:
+        lines.append(f"  run {run['id']} {run.get('agent_type')} [{run.get('status')}] parent {run.get('parent')}")
+    for event in view["events"]:
+        lines.append(f"  {event['ts']} {event['type']}" + (f" ({event['agent_id']})" if event.get("agent_id") else ""))
+    return "\n".join(lines)
+
+
+def cmd_delegate(args) -> int:
+    from .. import paths, teams
+    from ..lifecycle import delegation_arguments
+
+    org = teams.load(paths.project_root())
+    with open_store() as store, store.snapshot() as tx:
+        arguments = delegation_arguments(tx, org, args.id)
+    emit(arguments, args.json, lambda a: f"subagent_type: {a['subagent_type']}\ndescription: {a['description']}\n"
+                                         f"prompt:\n{a['prompt']}")
+    return 0
+
+
+def cmd_set_status(args) -> int:
+    from ..lifecycle import set_status
+
+    with open_store() as store, store.transaction() as tx:
+        task = set_status(tx, args.id, args.status, reason=args.reason)
+    emit(task, args.json, lambda t: f"{t['id']}: {t['status']}")
+    return 0
