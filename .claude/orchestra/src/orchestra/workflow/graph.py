@@ -178,23 +178,26 @@ class TaskGraph:
         path.reverse()
         return [self.nodes[i].id for i in path]
 
-    def _key(self, i: int, first: frozenset[int] = frozenset()) -> tuple:
-        """Scheduling preference: pinned first, then priority, then longest remaining chain, then input order."""
-        return (i not in first, PRIORITY_RANK.get(self.nodes[i].priority, 2), -self.tail[i], i)
+    def _keys(self, first: frozenset[int] = frozenset()) -> list[tuple]:
+        """Scheduling preference per task: pinned first, then priority, then longest remaining chain,
+        then input order (the last element is the task's index)."""
+        return [(i not in first, PRIORITY_RANK.get(node.priority, 2), -self.tail[i], i)
+                for i, node in enumerate(self.nodes)]
 
     def batches(self, capacity: Capacity | None = None, first: Iterable[str] = ()) -> list[list[str]]:
         """Waves of tasks that can run in parallel: every dependency sits in an earlier wave, and no
         wave holds more tasks of one team or one assignee than its capacity. `first` (e.g. tasks
         already running) go into the earliest wave their dependencies allow."""
         capacity = capacity or Capacity()
-        pinned = frozenset(self.index[t] for t in first if t in self.index)
+        keys = self._keys(frozenset(self.index[t] for t in first if t in self.index))
         indegree = [len(p) for p in self.preds]
+        member_limit = {n.assignee: capacity.member_limit(n.assignee) for n in self.nodes}
         # team -> member -> heap of keys; a wave merges each team's member heaps by their heads.
         ready: dict[str | None, dict[str | None, list[tuple]]] = {}
 
         def push(i: int) -> None:
             node = self.nodes[i]
-            heapq.heappush(ready.setdefault(node.team, {}).setdefault(node.assignee, []), self._key(i, pinned))
+            heapq.heappush(ready.setdefault(node.team, {}).setdefault(node.assignee, []), keys[i])
 
         for i in range(len(self.nodes)):
             if indegree[i] == 0:
@@ -203,12 +206,13 @@ class TaskGraph:
         placed = 0
         while placed < len(self.nodes):
             wave: list[int] = []
+            taken: dict[str | None, int] = {}  # per assignee, across teams (tasks may name any team)
             for team in list(ready):
                 members = ready[team]
                 limit = capacity.team_limit(team)
-                heads = [(heap[0], member) for member, heap in members.items() if heap]
+                heads = [(heap[0], member) for member, heap in members.items()
+                         if heap and taken.get(member, 0) < member_limit[member]]
                 heapq.heapify(heads)
-                taken: dict[str | None, int] = {}
                 count = 0
                 while heads and count < limit:
                     _, member = heapq.heappop(heads)
@@ -216,7 +220,7 @@ class TaskGraph:
                     wave.append(heapq.heappop(heap)[-1])
                     count += 1
                     taken[member] = taken.get(member, 0) + 1
-                    if heap and taken[member] < capacity.member_limit(member):
+                    if heap and taken[member] < member_limit[member]:
                         heapq.heappush(heads, (heap[0], member))
                 for member in [m for m, heap in members.items() if not heap]:
                     del members[member]
@@ -224,7 +228,7 @@ class TaskGraph:
                     del ready[team]
             if not wave:  # pragma: no cover - capacities are validated >= 1 and the graph is acyclic
                 raise GraphError("no task can be scheduled; check capacities")
-            wave.sort(key=lambda i: self._key(i, pinned))
+            wave.sort(key=keys.__getitem__)
             waves.append([self.nodes[i].id for i in wave])
             placed += len(wave)
             for i in wave:

@@ -20,7 +20,8 @@ def _round(value: float) -> float:
 
 def plan_view(tx, view: SprintView, org, *, delegate=None) -> dict[str, Any]:
     """The plan of one sprint view. `delegate(tx, task) -> dict | None` supplies ready Agent arguments."""
-    graph = view.remaining_graph(outside_done(tx, view))
+    finished_elsewhere = outside_done(tx, view)
+    graph = view.remaining_graph(finished_elsewhere)
     capacity = parallel_capacity(org, view.capacity)
     running = set(view.running)
     waves = graph.batches(capacity, first=running)
@@ -29,7 +30,7 @@ def plan_view(tx, view: SprintView, org, *, delegate=None) -> dict[str, Any]:
     on_path = set(critical)
     by_id = {t["id"]: t for t in view.tasks}
     done = view.done
-    ready = graph.ready(done=done | outside_done(tx, view), exclude=running | _blocked(view))
+    ready = graph.ready(done=done | finished_elsewhere, exclude=running | _blocked(view))
 
     def item(task_id: str) -> dict[str, Any]:
         task = by_id[task_id]

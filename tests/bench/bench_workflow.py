@@ -1,0 +1,100 @@
+"""Planning 10,000 tasks: the dependency graph alone, and `plan_sprint` over a real SQLite store.
+
+    uv run python tests/bench/bench_workflow.py [--tasks 10000] [--runs 5]
+
+The tasks form a random DAG (seeded): each depends on up to three of the 200 before it, spread over
+four teams and sixteen assignees with teams.yaml-like capacities. "graph" is TaskGraph construction
+(validation, topological order, schedule) + critical path + slack + waves under capacity + ready
+queue; "plan_sprint" adds reading the tasks from state and building the JSON answer. Prints the
+median of each; exits 1 when either is over the 1 s budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BUDGET_S = 1.0
+TEAMS = {"product": 3, "engineering": 4, "qa": 3, "devops": 2}
+
+
+def nodes(count: int, seed: int = 1):
+    from orchestra.workflow.graph import Node
+
+    rng = random.Random(seed)
+    members = [f"{team}-member-{i}" for team in TEAMS for i in range(4)]
+    out = []
+    for i in range(count):
+        deps = rng.sample(range(max(0, i - 200), i), min(i, rng.randint(0, 3))) if i else []
+        assignee = rng.choice(members)
+        out.append(Node(f"task-{i}", rng.choice([1, 2, 3, 5, 8]), tuple(f"task-{d}" for d in deps),
+                        rng.choice(["critical", "high", "normal", "normal", "low"]), assignee.split("-")[0], assignee))
+    return out, {m: 2 for m in members}
+
+
+def graph_plan(work, members) -> float:
+    from orchestra.workflow.graph import Capacity, TaskGraph
+
+    start = time.perf_counter()
+    graph = TaskGraph(work)
+    graph.critical_path()
+    graph.slack()
+    graph.batches(Capacity(teams=dict(TEAMS), members=members))
+    graph.ready()
+    return time.perf_counter() - start
+
+
+def store_plan(work, members, folder: Path) -> float:
+    os.environ["CLAUDE_PROJECT_DIR"] = str(folder)
+    from orchestra import paths, teams
+    from orchestra.store import open_store
+    from orchestra.workflow.planning import plan_view
+    from orchestra.workflow.view import sprint_view
+
+    paths.project_root.cache_clear()
+    org = teams.build({"teams": {team: {"orchestrator": f"{team}-lead", "settings": {"max_parallel_agents": cap},
+                                        "members": [{"name": m, "capacity": 2} for m in members if m.startswith(team)]}
+                                 for team, cap in TEAMS.items()}})
+    with open_store(f"sqlite:///{folder / 'state.db'}") as store:
+        if not store.get("sprints", {}):
+            with store.transaction() as tx:
+                tx.set("sprints.big", {"status": "active", "started_at": "2026-12-01T00:00:00Z",
+                                       "tasks": [n.id for n in work]})
+                for n in work:
+                    tx.set(f"tasks.{n.id}", {"sprint": "big", "status": "queued", "estimate": n.estimate,
+                                             "dependencies": list(n.dependencies), "priority": n.priority,
+                                             "team": n.team, "assignee": n.assignee, "title": n.id})
+        start = time.perf_counter()
+        with store.snapshot() as tx:
+            plan = plan_view(tx, sprint_view(tx, "big", folder), org)
+        elapsed = time.perf_counter() - start
+    assert sum(len(b["tasks"]) for b in plan["batches"]) == len(work)
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    work, members = nodes(args.tasks)
+    graph_plan(work, members)  # warm-up: imports, first allocations
+    graph_times = [graph_plan(work, members) for _ in range(args.runs)]
+    with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
+        store_times = [store_plan(work, members, Path(tmp)) for _ in range(args.runs + 1)][1:]
+    rows = [("graph", statistics.median(graph_times)), ("plan_sprint", statistics.median(store_times))]
+    print(f"| planning {args.tasks:,} tasks | median of {args.runs} | budget |")
+    print("|---|---|---|")
+    for name, seconds in rows:
+        print(f"| {name} | {seconds * 1000:.0f} ms | {BUDGET_S * 1000:.0f} ms |")
+    return 1 if any(seconds > BUDGET_S for _, seconds in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

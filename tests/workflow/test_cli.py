@@ -1,0 +1,97 @@
+"""`orchestra sprint ...` and `orchestra epic ...` through the real parser, and once as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from orchestra.cli import main
+
+from tests.conftest import REPO
+
+PLAN_KEYS = {"sprint", "status", "source", "points", "critical_path", "capacity", "order", "ready", "running",
+             "done", "batches"}
+ITEM_KEYS = {"id", "title", "status", "team", "assignee", "estimate", "priority", "dependencies", "slack",
+             "critical", "agent"}
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def as_json(capsys, *argv: str):
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_sprint_commands_json(sample: Path, capsys) -> None:
+    loaded = as_json(capsys, "sprint", "load")
+    assert loaded["sprints"][0]["sprint"] == "sprint-3" and loaded["sprints"][0]["status"] == "ready"
+    plan = as_json(capsys, "sprint", "plan", "sprint-3")
+    assert set(plan) == PLAN_KEYS and set(plan["batches"][0]) == {"wave", "points", "tasks"}
+    assert set(plan["batches"][0]["tasks"][0]) == ITEM_KEYS
+    started = as_json(capsys, "sprint", "start", "sprint-3")
+    assert started["status"] == "active" and set(started["plan"]) == PLAN_KEYS
+    status = as_json(capsys, "sprint", "status", "sprint-3")
+    assert status["counts"]["queued"] == 6 and status["forecast"]["available"] is False
+    assert set(status["metrics"]) == {"burndown", "cycle_time", "throughput", "blockers", "completion", "velocity"}
+    assert as_json(capsys, "sprint", "status") == {"sprints": [
+        {"sprint": "sprint-3", "name": "Payments", "status": "active", "points": 21, "epic": "payments"}]}
+    assert as_json(capsys, "sprint", "block", "sprint-3", "provider outage")["status"] == "blocked"
+    assert as_json(capsys, "sprint", "unblock", "sprint-3")["status"] == "active"
+
+
+def test_sprint_text_output(sample: Path, capsys) -> None:
+    code, out, _ = run(capsys, "sprint", "plan", "sprint-3")
+    assert code == 0
+    assert out.splitlines()[0].startswith("sprint-3 (planning): 21 of 21 points left; critical path 15:")
+    assert "wave  task" in out and "ready now: task-oauth, task-fraud-rules" in out
+    code, out, _ = run(capsys, "sprint", "load", "--check")
+    assert code == 0 and out.startswith("sprint-3: valid, 6 tasks, 21 points")
+
+
+def test_check_writes_nothing(sample: Path, capsys) -> None:
+    assert as_json(capsys, "sprint", "load", "--check")["checked_only"] is True
+    assert as_json(capsys, "epic", "load", "--check")["epics"][0]["loaded"] is False
+    assert as_json(capsys, "sprint", "status") == {"sprints": []}
+
+
+def test_epic_commands_json(sample: Path, capsys) -> None:
+    assert as_json(capsys, "epic", "load")["epics"][0]["epic"] == "payments"
+    plan = as_json(capsys, "epic", "plan", "payments", "--points", "13")
+    assert plan["capacity"] == {"points": 13, "source": "option", "per_team": None}
+    assert all(s["points"] <= 13 for s in plan["sprints"])
+    status = as_json(capsys, "epic", "status", "payments")
+    assert status["loaded"] and [f["status"] for f in status["features"]][:2] == ["unplanned", "unplanned"]
+    as_json(capsys, "sprint", "start", "sprint-3")
+    status = as_json(capsys, "epic", "status", "payments")
+    assert status["features"][0]["status"] == "planned" and status["sprints"][0]["sprint"] == "sprint-3"
+
+
+def test_bad_file_is_one_line_on_stderr_with_file_and_line(sample: Path, capsys) -> None:
+    bad = sample / ".claude/sprints/sprint-5.yaml"
+    bad.write_text("tasks:\n  - {id: a, title: A, dependencies: [b]}\n", encoding="utf-8")
+    code, out, err = run(capsys, "sprint", "load")
+    assert code == 1 and out == ""
+    assert err.startswith(f"orchestra sprint: {bad}:2: a depends on 'b'") and err.count("\n") == 1
+    assert as_json(capsys, "sprint", "status") == {"sprints": []}  # nothing loaded, not even sprint-3
+
+
+def test_illegal_transition_lists_the_legal_ones(sample: Path, capsys) -> None:
+    as_json(capsys, "sprint", "load", "sprint-3")
+    code, _, err = run(capsys, "sprint", "close", "sprint-3")
+    assert code == 1 and "cannot go from ready to review; legal next states: active, planning" in err
+
+
+def test_the_real_command(sample: Path) -> None:
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(sample)}
+    proc = subprocess.run(["uv", "run", "--quiet", "orchestra", "sprint", "plan", "sprint-3", "--json"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    assert plan["critical_path"]["tasks"][0] == "task-oauth" and len(plan["batches"]) == 4

@@ -1,0 +1,202 @@
+"""Sprint and epic files: the samples load; every kind of bad file is refused naming file:line."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from orchestra import teams
+from orchestra.workflow.definitions import DefinitionError, find_definition, load_epic, load_sprint
+from orchestra.workflow.graph import CycleError, DuplicateIdError, Node, TaskGraph, UnknownDependencyError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write(project: Path, name: str, text: str, kind: str = "sprint") -> Path:
+    folder = project / ".claude" / f"{kind}s"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+def refuse(project: Path, text: str, kind: str = "sprint", org=None) -> str:
+    path = write(project, "bad.yaml", text, kind)
+    with pytest.raises(DefinitionError) as info:
+        (load_sprint(path, project, org) if kind == "sprint" else load_epic(path, project))
+    return str(info.value)
+
+
+def test_sample_sprint_loads_with_the_documented_shape() -> None:
+    sprint = load_sprint(REPO / ".claude/sprints/sprint-3.yaml", REPO, teams.load(REPO))
+    assert sprint.id == "sprint-3"
+    oauth = next(t for t in sprint.tasks if t.id == "task-oauth")
+    assert (oauth.title, oauth.team, oauth.assignee) == ("OAuth2 login", "engineering", "fullstack-eng")
+    assert oauth.estimate > 0 and oauth.acceptance["criteria"] and oauth.acceptance["command"]
+    assert "task-oauth" in next(t for t in sprint.tasks if t.id == "task-2fa").dependencies
+    assert sprint.start == "2026-12-01"  # YAML dates are kept as ISO strings
+    graph = sprint.graph()
+    assert graph.critical_path() == ["task-oauth", "task-payments-api", "task-checkout", "task-security-review"]
+    assert graph.length == 15
+    assert len(graph.batches()) == 4
+
+
+def test_sample_epic_loads() -> None:
+    epic = load_epic(REPO / ".claude/epics/payments.yaml", REPO)
+    assert epic.id == "payments" and epic.points == 58 and epic.sprint_points == 20
+
+
+def test_found_by_id_by_file_name_and_by_path(project: Path) -> None:
+    text = "id: sprint-9\ntasks:\n  - {id: a, title: A}\n"
+    path = write(project, "ninth.yaml", text)
+    assert find_definition("sprint", "sprint-9", project) == path
+    assert find_definition("sprint", "ninth", project) == path
+    assert find_definition("sprint", str(path), project) == path.resolve()
+    with pytest.raises(DefinitionError, match="no such file.*known: ninth"):
+        find_definition("sprint", "sprint-10", project)
+
+
+def test_id_defaults_to_the_file_name(project: Path) -> None:
+    write(project, "sprint-4.yaml", "tasks:\n  - {id: a, title: A}\n")
+    assert load_sprint("sprint-4", project).id == "sprint-4"
+
+
+def test_yaml_syntax_error_names_the_line(project: Path) -> None:
+    message = refuse(project, """
+        id: s
+        tasks:
+          - id: a
+            title: [unclosed
+        """)
+    assert "bad.yaml:4:" in message or "bad.yaml:5:" in message
+    assert "not valid YAML" in message
+
+
+def test_top_level_must_be_a_mapping(project: Path) -> None:
+    assert "bad.yaml:1: expected a mapping" in refuse(project, "- a\n- b\n")
+
+
+def test_schema_error_names_the_line_and_the_field(project: Path) -> None:
+    message = refuse(project, """
+        id: s
+        tasks:
+          - id: a
+            title: A
+          - id: b
+            title: B
+            estimate: lots
+        """)
+    assert "bad.yaml:7: tasks.1.estimate: 'lots' is not of type 'number'" in message
+
+
+def test_misspelt_field_is_refused_at_its_task(project: Path) -> None:
+    message = refuse(project, """
+        id: s
+        tasks:
+          - id: a
+            title: A
+            dependecies: [b]
+        """)
+    assert "bad.yaml:3: tasks.0:" in message and "dependecies" in message
+
+
+def test_bad_priority_is_refused(project: Path) -> None:
+    message = refuse(project, """
+        tasks:
+          - {id: a, title: A, priority: urgent}
+        """)
+    assert "bad.yaml:2: tasks.0.priority" in message and "critical" in message
+
+
+def test_duplicate_id_names_both_lines(project: Path) -> None:
+    message = refuse(project, """
+        id: s
+        tasks:
+          - id: a
+            title: A
+          - id: b
+            title: B
+          - id: a
+            title: again
+        """)
+    assert "bad.yaml:7: duplicate id 'a' (first defined at line 3)" in message
+
+
+def test_unknown_dependency_names_the_line_of_the_reference(project: Path) -> None:
+    message = refuse(project, """
+        id: s
+        tasks:
+          - id: a
+            title: A
+          - id: b
+            title: B
+            dependencies:
+              - a
+              - ghost
+        """)
+    assert "bad.yaml:9: b depends on 'ghost', which is not defined in this file; known ids: a, b" in message
+
+
+def test_cycle_error_names_the_cycle(project: Path) -> None:
+    message = refuse(project, """
+        id: s
+        tasks:
+          - {id: a, title: A, dependencies: [c]}
+          - {id: b, title: B, dependencies: [a]}
+          - {id: c, title: C, dependencies: [b]}
+          - {id: d, title: D}
+        """)
+    assert "dependency cycle: " in message
+    cycle = message.split("dependency cycle: ")[1].split(" (")[0].split(" -> ")
+    assert cycle[0] == cycle[-1] and sorted(cycle[:-1]) == ["a", "b", "c"]
+    assert message.startswith(f"{project / '.claude/sprints/bad.yaml'}:")
+
+
+def test_self_dependency_is_a_cycle(project: Path) -> None:
+    assert "a -> a" in refuse(project, "tasks:\n  - {id: a, title: A, dependencies: [a]}\n")
+
+
+def test_end_before_start_is_refused(project: Path) -> None:
+    message = refuse(project, "start: 2026-12-10\nend: 2026-12-01\ntasks:\n  - {id: a, title: A}\n")
+    assert "bad.yaml:2: end 2026-12-01 is before start 2026-12-10" in message
+
+
+def test_assignee_must_be_known_and_on_the_task_team(project: Path) -> None:
+    org = teams.build({"teams": {
+        "engineering": {"orchestrator": "engineering-director", "members": [{"name": "fullstack-eng"}]},
+        "qa": {"orchestrator": "qa-director", "members": [{"name": "qa-engineer"}]},
+    }})
+    message = refuse(project, "tasks:\n  - {id: a, title: A, team: engineering, assignee: nobody}\n", org=org)
+    assert "bad.yaml:2: a: unknown assignee 'nobody'" in message
+    message = refuse(project, "tasks:\n  - {id: a, title: A, team: engineering, assignee: qa-engineer}\n", org=org)
+    assert "assignee 'qa-engineer' is on team 'qa', not 'engineering'" in message
+    message = refuse(project, "tasks:\n  - {id: a, title: A, team: design}\n", org=org)
+    assert "unknown team 'design'; teams.yaml defines engineering, qa" in message
+
+
+def test_epic_feature_needs_an_estimate(project: Path) -> None:
+    message = refuse(project, "features:\n  - {id: f, title: F}\n", kind="epic")
+    assert "bad.yaml:2: features.0: 'estimate' is a required property" in message
+
+
+def test_epic_cycle_is_refused(project: Path) -> None:
+    message = refuse(project, """
+        features:
+          - {id: f, title: F, estimate: 1, dependencies: [g]}
+          - {id: g, title: G, estimate: 1, dependencies: [f]}
+        """, kind="epic")
+    assert "dependency cycle:" in message and "bad.yaml:" in message
+
+
+def test_graph_errors_carry_the_ids() -> None:
+    with pytest.raises(DuplicateIdError):
+        TaskGraph([Node("a"), Node("a")])
+    with pytest.raises(UnknownDependencyError) as info:
+        TaskGraph([Node("a", dependencies=("x",))])
+    assert info.value.ids == ("a", "x")
+    with pytest.raises(CycleError) as cycle:
+        TaskGraph([Node("a", dependencies=("b",)), Node("b", dependencies=("a",)), Node("c")])
+    assert cycle.value.ids in (("a", "b", "a"), ("b", "a", "b"))
+    # dependencies on finished work outside the graph are satisfied, not unknown
+    assert TaskGraph([Node("a", dependencies=("x",))], done={"x"}).ready() == ["a"]

@@ -1,0 +1,57 @@
+"""The Monte Carlo forecast: exact where chance cannot matter, reproducible where it can."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from orchestra.workflow.forecast import forecast, hours_per_point, percentile
+from orchestra.workflow.graph import Node, TaskGraph
+
+NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+GRAPH = TaskGraph([Node("a", 2), Node("b", 3, ("a",)), Node("c", 1)])
+
+
+def test_one_rate_gives_an_exact_answer() -> None:
+    # 2 h per point: a 4 h, b 6 h (after a), c 2 h. One worker: 12 h. Two workers: a then b on the
+    # chain is 10 h, and c fits beside it.
+    one = forecast(GRAPH, [2.0], 1, now=NOW, trials=50, seed=1)
+    assert (one["p50_hours"], one["p85_hours"]) == (12.0, 12.0)
+    assert one["p50_at"] == "2026-12-01T21:00:00Z"
+    two = forecast(GRAPH, [2.0], 2, now=NOW, trials=50, seed=1)
+    assert (two["p50_hours"], two["p85_hours"]) == (10.0, 10.0)
+
+
+def test_percentiles_follow_the_sampled_history() -> None:
+    # one 1-point task; three of four past tasks took 1 h per point, one took 5: P(1 h) = 0.75, so the
+    # median is 1 h and the 85th percentile 5 h.
+    result = forecast(TaskGraph([Node("x", 1)]), [1.0, 1.0, 1.0, 5.0], 1, now=NOW, trials=2000, seed=42)
+    assert (result["p50_hours"], result["p85_hours"]) == (1.0, 5.0)
+
+
+def test_same_seed_same_answer() -> None:
+    rates = [0.5, 1.0, 2.5, 4.0, 7.0]
+    first = forecast(GRAPH, rates, 2, now=NOW, trials=300, seed=7)
+    assert forecast(GRAPH, rates, 2, now=NOW, trials=300, seed=7) == first
+    answers = {forecast(GRAPH, rates, 2, now=NOW, trials=300, seed=s)["p85_hours"] for s in range(8)}
+    assert len(answers) > 1  # the seed is really used
+    assert first["p50_hours"] <= first["p85_hours"]
+    # bounds: every task at the fastest rate on the chain .. every task at the slowest, one after another
+    assert 0.5 * 5 <= first["p50_hours"] <= 7.0 * 6
+
+
+def test_without_history_there_is_no_forecast() -> None:
+    result = forecast(GRAPH, [], 2, now=NOW)
+    assert result["available"] is False and "no completed task" in result["reason"]
+
+
+def test_nothing_left_is_done_now() -> None:
+    result = forecast(TaskGraph([]), [], 2, now=NOW)
+    assert result["available"] and result["p85_hours"] == 0 and result["p85_at"] == "2026-12-01T09:00:00Z"
+
+
+def test_history_rates_and_percentile() -> None:
+    assert hours_per_point({"a": 10.0, "b": 3.0, "z": 1.0}, {"a": 5, "b": 0, "z": 2}) == [0.5, 2.0]
+    assert percentile([1, 2, 3, 4], 50) == 2 and percentile([1, 2, 3, 4], 85) == 4 and percentile([9], 1) == 9
+    with pytest.raises(ValueError, match="trials 0"):
+        forecast(GRAPH, [1.0], 1, now=NOW, trials=0)

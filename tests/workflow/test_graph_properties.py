@@ -1,0 +1,150 @@
+"""Properties of the dependency graph on random DAGs: waves, capacity, critical path, slack, ready queue."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from orchestra.models import PRIORITIES, PRIORITY_RANK
+from orchestra.workflow.graph import Capacity, Node, TaskGraph
+
+TEAMS = ("eng", "qa", None)
+MEMBERS = ("ann", "bob", "cy", None)
+# Halves and integers add exactly in binary floating point, so "no path is longer" can be exact.
+ESTIMATES = st.sampled_from([0, 0.5, 1, 2, 3, 5, 8, 13])
+
+
+@st.composite
+def dags(draw, max_size: int = 30):
+    """Nodes 0..n-1 where each may depend on earlier ones (acyclic by construction), then shuffled."""
+    n = draw(st.integers(0, max_size))
+    nodes = []
+    for i in range(n):
+        deps = draw(st.sets(st.integers(0, i - 1), max_size=4)) if i else set()
+        nodes.append(Node(
+            id=f"t{i}", estimate=draw(ESTIMATES), dependencies=tuple(f"t{d}" for d in sorted(deps)),
+            priority=draw(st.sampled_from(PRIORITIES)), team=draw(st.sampled_from(TEAMS)),
+            assignee=draw(st.sampled_from(MEMBERS)),
+        ))
+    return draw(st.permutations(nodes))
+
+
+capacities = st.builds(
+    Capacity,
+    teams=st.fixed_dictionaries({"eng": st.integers(1, 3), "qa": st.integers(1, 2)}),
+    members=st.dictionaries(st.sampled_from(MEMBERS[:3]), st.integers(1, 2)),
+    default_team=st.integers(1, 3),
+)
+
+
+def all_paths(nodes: list[Node]) -> list[list[str]]:
+    """Every maximal dependency chain, by brute force (for small graphs)."""
+    by_id = {n.id: n for n in nodes}
+    dependents: dict[str, list[str]] = {n.id: [] for n in nodes}
+    for n in nodes:
+        for d in n.dependencies:
+            dependents[d].append(n.id)
+
+    @cache
+    def from_(i: str) -> tuple[tuple[str, ...], ...]:
+        if not dependents[i]:
+            return ((i,),)
+        return tuple((i, *rest) for j in dependents[i] for rest in from_(j))
+
+    return [list(p) for n in nodes if not by_id[n.id].dependencies for p in from_(n.id)]
+
+
+def length(path: list[str], nodes: list[Node]) -> float:
+    est = {n.id: n.estimate for n in nodes}
+    return sum(est[t] for t in path)
+
+
+@settings(max_examples=200, deadline=None)
+@given(dags(), capacities)
+def test_batches_respect_every_dependency_and_capacity(nodes: list[Node], capacity: Capacity) -> None:
+    waves = TaskGraph(nodes).batches(capacity)
+    wave_of = {t: w for w, wave in enumerate(waves) for t in wave}
+    assert sorted(wave_of) == sorted(n.id for n in nodes)  # every task exactly once
+    assert sum(len(w) for w in waves) == len(nodes)
+    by_id = {n.id: n for n in nodes}
+    for node in nodes:
+        for dep in node.dependencies:
+            assert wave_of[dep] < wave_of[node.id], (dep, node.id)
+    for wave in waves:
+        assert wave, "no empty waves"
+        for team in TEAMS:
+            assert sum(1 for t in wave if by_id[t].team == team) <= capacity.team_limit(team)
+        for member in MEMBERS[:3]:
+            assert sum(1 for t in wave if by_id[t].assignee == member) <= capacity.member_limit(member)
+
+
+@settings(max_examples=200, deadline=None)
+@given(dags(), capacities)
+def test_a_wave_is_never_short_of_a_task_that_could_have_joined(nodes: list[Node], capacity: Capacity) -> None:
+    """Greedy, not lazy: a task that is ready and whose team and member still have room is in the wave."""
+    waves = TaskGraph(nodes).batches(capacity)
+    by_id = {n.id: n for n in nodes}
+    done: set[str] = set()
+    for wave in waves:
+        for node in nodes:
+            if node.id in done or node.id in wave or not set(node.dependencies) <= done:
+                continue
+            team_full = sum(by_id[t].team == node.team for t in wave) >= capacity.team_limit(node.team)
+            member_full = node.assignee is not None and sum(
+                by_id[t].assignee == node.assignee for t in wave) >= capacity.member_limit(node.assignee)
+            assert team_full or member_full, f"{node.id} could have joined {wave}"
+        done |= set(wave)
+
+
+@settings(max_examples=200, deadline=None)
+@given(dags(max_size=12))
+def test_critical_path_is_a_real_path_and_no_path_is_longer(nodes: list[Node]) -> None:
+    graph = TaskGraph(nodes)
+    path = graph.critical_path()
+    if not nodes:
+        assert path == [] and graph.length == 0
+        return
+    by_id = {n.id: n for n in nodes}
+    assert not by_id[path[0]].dependencies, "a critical path starts at a task with no dependencies"
+    for before, after in zip(path, path[1:], strict=False):
+        assert before in by_id[after].dependencies, f"{before} -> {after} is not a dependency"
+    assert length(path, nodes) == graph.length
+    assert max(length(p, nodes) for p in all_paths(nodes)) == graph.length
+
+
+@settings(max_examples=200, deadline=None)
+@given(dags(max_size=12))
+def test_slack_is_never_negative_zero_on_the_critical_path_and_exact(nodes: list[Node]) -> None:
+    graph = TaskGraph(nodes)
+    slack = graph.slack()
+    assert all(s >= 0 for s in slack.values())
+    assert all(slack[t] == 0 for t in graph.critical_path())
+    paths = all_paths(nodes)
+    for node in nodes:
+        through = max(length(p, nodes) for p in paths if node.id in p)
+        assert slack[node.id] == graph.length - through, node.id
+
+
+@settings(max_examples=200, deadline=None)
+@given(dags(max_size=20), st.data())
+def test_ready_queue_has_exactly_the_unblocked_tasks_by_priority(nodes: list[Node], data) -> None:
+    graph = TaskGraph(nodes)
+    order = graph.topological_order()
+    done = set(order[: data.draw(st.integers(0, len(order)))])  # a prefix of a topological order
+    ready = graph.ready(done=done)
+    by_id = {n.id: n for n in nodes}
+    expected = {n.id for n in nodes if n.id not in done and set(n.dependencies) <= done}
+    assert set(ready) == expected and len(ready) == len(expected)
+    ranks = [PRIORITY_RANK[by_id[t].priority] for t in ready]
+    assert ranks == sorted(ranks)
+
+
+@settings(max_examples=100, deadline=None)
+@given(dags())
+def test_topological_order_puts_dependencies_first(nodes: list[Node]) -> None:
+    order = TaskGraph(nodes).topological_order()
+    position = {t: i for i, t in enumerate(order)}
+    assert len(order) == len(nodes)
+    for node in nodes:
+        assert all(position[d] < position[node.id] for d in node.dependencies)

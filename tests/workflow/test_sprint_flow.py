@@ -1,0 +1,187 @@
+"""A sprint's whole life on a real store: load, plan, start, work, block, review, reopen, close."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from orchestra.models import IllegalTransition
+from orchestra.workflow import (
+    block_sprint,
+    close_sprint,
+    load_sprint_into_state,
+    plan_sprint,
+    reopen_sprint,
+    sprint_status,
+    start_sprint,
+    unblock_sprint,
+)
+from orchestra.workflow.metrics import EVENT_OF_STATUS
+from orchestra.workflow.states import InconsistentTasks
+
+NOW = dt.datetime(2026, 12, 3, 18, 0, tzinfo=dt.UTC)
+
+
+def work(store, task: str, status: str, ts: str, blocker: str | None = None) -> None:
+    """What the lifecycle does when a task moves: the task's status and its event."""
+    with store.transaction() as tx:
+        tx.update(f"tasks.{task}", {"status": status, "blocker": blocker})
+        tx.append_event(EVENT_OF_STATUS[status], {}, task_id=task, ts=ts)
+
+
+def waves(plan: dict) -> list[list[str]]:
+    return [[t["id"] for t in b["tasks"]] for b in plan["batches"]]
+
+
+def test_load_records_the_sprint_as_ready(store) -> None:
+    record = load_sprint_into_state(store, "sprint-3")
+    assert record["status"] == "ready" and record["definition"] == ".claude/sprints/sprint-3.yaml"
+    assert record["tasks"][0] == "task-oauth" and record["points"] == 21
+    assert [(h["from"], h["to"]) for h in record["history"]] == [("planning", "ready")]
+    assert store.get("tasks", {}) == {}  # tasks enter state when the sprint starts
+    assert [e["type"] for e in store.events_after(0)] == ["sprint_loaded", "sprint_status"]
+
+
+def test_plan_before_start_reads_the_definition(store) -> None:
+    plan = plan_sprint(store, "sprint-3")
+    assert plan["source"] == "definition" and plan["status"] == "planning"
+    assert waves(plan) == [["task-oauth", "task-fraud-rules"], ["task-payments-api", "task-2fa"],
+                           ["task-checkout"], ["task-security-review"]]
+    assert plan["critical_path"] == {"tasks": ["task-oauth", "task-payments-api", "task-checkout",
+                                               "task-security-review"], "length": 15}
+    assert plan["ready"] == ["task-oauth", "task-fraud-rules"]
+    first = plan["batches"][0]["tasks"][0]
+    assert first["id"] == "task-oauth" and first["critical"] and first["slack"] == 0
+    assert plan["capacity"]["teams"]["engineering"] >= 1 and plan["capacity"]["members"]["fullstack-eng"] >= 1
+    assert store.get("sprints", {}) == {}  # planning writes nothing
+
+
+def test_start_materialises_tasks_and_is_idempotent(store) -> None:
+    result = start_sprint(store, "sprint-3")
+    assert result["started"] and result["status"] == "active"
+    assert result["team_assignments"] == {"engineering": [
+        "task-oauth", "task-2fa", "task-payments-api", "task-fraud-rules", "task-checkout", "task-security-review"]}
+    assert result["plan"]["source"] == "state" and waves(result["plan"])[0] == ["task-oauth", "task-fraud-rules"]
+    oauth = store.get("tasks.task-oauth")
+    assert (oauth["status"], oauth["sprint"], oauth["epic"], oauth["assignee"]) == (
+        "queued", "sprint-3", "payments", "fullstack-eng")
+    assert oauth["acceptance"]["command"] == "uv run pytest tests/auth -q" and oauth["feature"] == "feat-login"
+    started = store.events_after(0, 100, ("sprint_started",))
+    assert len(started) == 1 and started[0]["data"]["scope"]["task-oauth"] == 5
+    events = len(store.events_after(0))
+    again = start_sprint(store, "sprint-3")
+    assert not again["started"] and len(store.events_after(0)) == events
+
+
+def test_work_moves_the_plan_status_and_metrics(store) -> None:
+    start_sprint(store, "sprint-3")
+    work(store, "task-oauth", "in_progress", "2026-12-01T09:00:00.000Z")
+    work(store, "task-oauth", "completed", "2026-12-02T09:00:00.000Z")  # 24 h for 5 points
+    work(store, "task-fraud-rules", "in_progress", "2026-12-02T10:00:00.000Z")
+    work(store, "task-fraud-rules", "blocked", "2026-12-02T11:00:00.000Z", blocker="no card network sandbox")
+
+    plan = plan_sprint(store, "sprint-3")
+    assert plan["done"] == ["task-oauth"] and plan["points"] == {"total": 21, "remaining": 16}
+    assert plan["critical_path"]["tasks"] == ["task-payments-api", "task-checkout", "task-security-review"]
+    assert plan["ready"] == ["task-payments-api", "task-2fa"]  # the blocked task is not ready
+
+    status = sprint_status(store, "sprint-3", now=NOW, seed=3)
+    assert status["counts"]["completed"] == 1 and status["counts"]["blocked"] == 1
+    assert status["points"] == {"total": 21, "completed": 5, "remaining": 16}
+    days = status["metrics"]["burndown"]["days"]
+    assert [d["remaining"] for d in days[:4]] == [21, 16, 16, None]  # 12-04 is after `now`
+    assert status["metrics"]["cycle_time"]["tasks"] == {"task-oauth": 24.0}
+    assert status["metrics"]["blockers"]["tasks"] == [{"task": "task-fraud-rules",
+                                                      "blocker": "no card network sandbox"}]
+    forecast = status["forecast"]
+    assert forecast["available"] and forecast["samples"] == 1
+    # one sample (4.8 h per point) makes it exact: the critical path left is 5+3+2 points = 48 h,
+    # while all 16 points on the engineering team's parallel slots take no longer than that
+    assert forecast["p50_hours"] == forecast["p85_hours"] >= 48
+    assert sprint_status(store, "sprint-3", now=NOW, seed=3) == status
+
+
+def test_block_unblock_and_illegal_moves_list_the_legal_ones(store) -> None:
+    start_sprint(store, "sprint-3")
+    assert block_sprint(store, "sprint-3", "payment provider outage")["status"] == "blocked"
+    with pytest.raises(IllegalTransition, match="legal next states: active"):
+        close_sprint(store, "sprint-3")
+    assert unblock_sprint(store, "sprint-3")["status"] == "active"
+    with pytest.raises(ValueError, match="a reason is required"):
+        block_sprint(store, "sprint-3", "  ")
+
+
+def test_close_refuses_while_work_runs(store) -> None:
+    start_sprint(store, "sprint-3")
+    work(store, "task-oauth", "in_progress", "2026-12-01T09:00:00.000Z")
+    with pytest.raises(InconsistentTasks, match=r"task-oauth \(in_progress\)"):
+        close_sprint(store, "sprint-3")
+    assert store.get("sprints.sprint-3.status") == "active"
+
+
+def test_review_reopen_replan_and_close_with_carry_over(store, sample: Path) -> None:
+    start_sprint(store, "sprint-3")
+    for task in ("task-oauth", "task-payments-api", "task-checkout"):
+        work(store, task, "in_progress", "2026-12-02T09:00:00.000Z")
+        work(store, task, "completed", "2026-12-02T15:00:00.000Z")
+    work(store, "task-2fa", "needs_review", "2026-12-02T16:00:00.000Z")
+    work(store, "task-fraud-rules", "blocked", "2026-12-02T17:00:00.000Z", blocker="waiting for legal")
+
+    assert close_sprint(store, "sprint-3", review_only=True)["status"] == "review"
+    with pytest.raises(ValueError, match="sprint-3 is review; a definition can be .re.loaded only while"):
+        load_sprint_into_state(store, "sprint-3")
+    assert reopen_sprint(store, "sprint-3", "2FA recovery codes are not single-use")["status"] == "planning"
+    assert store.get("tasks.task-2fa.status") == "queued" and store.get("tasks.task-fraud-rules.status") == "queued"
+    assert store.get("tasks.task-oauth.status") == "completed"
+
+    assert start_sprint(store, "sprint-3")["status"] == "active"  # loads again: planning -> ready -> active
+    assert store.get("tasks.task-oauth.status") == "completed"  # finished work stays finished
+    work(store, "task-2fa", "completed", "2026-12-03T12:00:00.000Z")
+    work(store, "task-fraud-rules", "blocked", "2026-12-03T13:00:00.000Z", blocker="waiting for legal")
+
+    result = close_sprint(store, "sprint-3", now=NOW)
+    retro = result["retrospective"]
+    assert result["closed"] and result["status"] == "complete"
+    assert [r["id"] for r in retro["completed"]] == ["task-oauth", "task-2fa", "task-payments-api", "task-checkout"]
+    assert retro["completed_points"] == 16 and retro["planned_points"] == 21
+    assert [r["id"] for r in retro["carried_over"]] == ["task-fraud-rules", "task-security-review"]
+    assert retro["carried_over_points"] == 5
+    assert retro["blockers"] == [{"task": "task-fraud-rules", "blocker": "waiting for legal", "open": True}]
+    assert retro["cycle_time"]["tasks"]["task-oauth"] == 6.0
+    fraud = store.get("tasks.task-fraud-rules")
+    assert fraud["sprint"] is None and fraud["carried_over_from"] == "sprint-3" and fraud["status"] == "blocked"
+    text = (sample / ".claude/sprints/retrospectives/sprint-3.md").read_text()
+    assert "task-fraud-rules: waiting for legal (still open)" in text and "16 of 21 points" in text
+
+    again = close_sprint(store, "sprint-3")
+    assert not again["closed"] and again["retrospective"] == retro
+    status = sprint_status(store, "sprint-3", now=NOW)
+    assert status["status"] == "complete" and status["metrics"]["velocity"] == [
+        {"sprint": "sprint-3", "points": 16, "closed_at": retro["closed_at"]}]
+
+
+def test_task_ids_are_global_but_carried_over_work_can_join_a_new_sprint(store, sample: Path) -> None:
+    start_sprint(store, "sprint-3")
+    work(store, "task-oauth", "completed", "2026-12-02T15:00:00.000Z")
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "tasks:\n  - {id: task-oauth, title: again}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="task task-oauth belongs to sprint sprint-3"):
+        load_sprint_into_state(store, "sprint-4")
+    for task in ("task-2fa", "task-payments-api", "task-fraud-rules", "task-checkout", "task-security-review"):
+        work(store, task, "cancelled" if task == "task-security-review" else "completed", "2026-12-03T10:00:00Z")
+    with store.transaction() as tx:
+        tx.update("tasks.task-security-review", {"status": "queued"})
+    close_sprint(store, "sprint-3", now=NOW)
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "tasks:\n  - {id: task-security-review, title: Security review, estimate: 2}\n"
+        "  - {id: task-pen-test, title: Penetration test, dependencies: [task-security-review]}\n",
+        encoding="utf-8")
+    start_sprint(store, "sprint-4")
+    moved = store.get("tasks.task-security-review")
+    assert moved["sprint"] == "sprint-4" and moved["carried_over_from"] == "sprint-3"
+
+
+def test_unknown_sprint_is_a_clear_error(store) -> None:
+    with pytest.raises(ValueError, match="sprint 'sprint-99': no such file"):
+        plan_sprint(store, "sprint-99")
