@@ -66,7 +66,7 @@ def test_start_materialises_tasks_and_is_idempotent(store) -> None:
     oauth = store.get("tasks.task-oauth")
     assert (oauth["status"], oauth["sprint"], oauth["epic"], oauth["assignee"]) == (
         "queued", "sprint-3", "payments", "fullstack-eng")
-    assert oauth["acceptance"]["command"] == "uv run pytest tests/auth -q" and oauth["feature"] == "feat-login"
+    assert oauth["acceptance"]["command"] == "python3 -m unittest discover -s tests/auth -t ." and oauth["feature"] == "feat-login"
     started = store.events_after(0, 100, ("sprint_started",))
     assert len(started) == 1 and started[0]["data"]["scope"]["task-oauth"] == 5
     events = len(store.events_after(0))
