@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -33,7 +34,7 @@ class Check:
 
 def run_checks(root: Path) -> list[Check]:
     found: list[Check] = []
-    for check in (_uv, _manifest, _settings, _mcp, _teams, _agents, _state, _claude_doctor):
+    for check in (_uv, _manifest, _settings, _wiring, _scripts, _mcp, _teams, _agents, _state, _claude_doctor):
         try:
             found += check(root)
         except (InstallError, StateError, ValueError, OSError) as exc:
@@ -62,32 +63,39 @@ def _manifest(root: Path) -> list[Check]:
     return found
 
 
+def _read_settings(root: Path) -> dict[str, Any]:
+    return jsondoc.read(root / SETTINGS, "fix it so Claude Code can read it").data
+
+
 def _settings(root: Path) -> list[Check]:
-    doc = jsondoc.read(root / SETTINGS, "fix it so Claude Code can read it")
-    settings.validate(doc.data, str(root / SETTINGS))
-    found = [Check("settings", "ok", f"{SETTINGS}: hooks and statusLine match Claude Code's schema")]
+    settings.validate(_read_settings(root), str(root / SETTINGS))
+    return [Check("settings", "ok", f"{SETTINGS}: hooks and statusLine match Claude Code's schema")]
+
+
+def _wiring(root: Path) -> list[Check]:
+    hooks = _read_settings(root).get("hooks", {})
     expected = _entries(wiring.hooks_block(wiring.PROJECT_VAR, root / ".claude" / "orchestra" / "hooks"))
     wired = _entries({event: [{**group, "hooks": [h for h in group.get("hooks", []) if wiring.is_ours(h)]}
                               for group in groups if isinstance(group, dict)]
-                      for event, groups in doc.data.get("hooks", {}).items()})
-    missing, stale = expected - wired, wired - expected
-    if missing or stale:
-        names = sorted({_script(e) for e in missing | stale})
-        found.append(Check("wiring", "fail", f"hook wiring differs from the hook scripts' declarations for "
-                                             f"{', '.join(names)}; run `orchestra install .` to rewire"))
-    else:
-        found.append(Check("wiring", "ok", f"{len(expected)} hook handlers wired as the scripts declare"))
+                      for event, groups in hooks.items() if isinstance(groups, list)})
+    if expected != wired:
+        names = sorted({_script(e) for e in expected ^ wired})
+        return [Check("wiring", "fail", f"hook wiring differs from the hook scripts' declarations for "
+                                        f"{', '.join(names)}; run `orchestra install .` to rewire")]
+    return [Check("wiring", "ok", f"{len(expected)} hook handlers wired as the scripts declare")]
+
+
+def _scripts(root: Path) -> list[Check]:
+    data = _read_settings(root)
     broken = []
-    for event, groups in doc.data.get("hooks", {}).items():
-        for group in groups:
-            for handler in group.get("hooks", []):
+    for event, groups in data.get("hooks", {}).items():
+        for group in groups if isinstance(groups, list) else []:
+            for handler in group.get("hooks", []) if isinstance(group, dict) else []:
                 broken += [f"{event}: {path}" for path in _missing_paths(root, handler)]
-    broken += [f"statusLine: {p}" for p in _missing_paths(root, doc.data.get("statusLine") or {})]
+    broken += [f"statusLine: {p}" for p in _missing_paths(root, data.get("statusLine") or {})]
     if broken:
-        found.append(Check("scripts", "fail", f"settings run files that do not exist: {'; '.join(broken)}"))
-    else:
-        found.append(Check("scripts", "ok", "every script the settings run exists inside the project"))
-    return found
+        return [Check("scripts", "fail", f"settings run files that do not exist: {'; '.join(broken)}")]
+    return [Check("scripts", "ok", "every script the settings run exists inside the project")]
 
 
 def _entries(block: dict[str, Any]) -> set[tuple[str, str, str]]:
@@ -153,8 +161,24 @@ def _state(root: Path) -> list[Check]:
                                        "(or run `orchestra init`)")]
     from ..store import open_store
 
-    with open_store(url) as store, store.snapshot() as tx:
-        version = tx.get("schema_version", None)
+    with tempfile.TemporaryDirectory(prefix="orchestra-doctor-") as scratch:
+        if scheme in ("sqlite", "json"):
+            # The stores move an unreadable file aside when they open it; doctor only looks, so it
+            # reads a copy (with the SQLite write-ahead log, which holds the latest commits).
+            source = Path(rest)
+            for path in (source, *(source.with_name(source.name + s) for s in ("-wal",))):
+                if path.exists():
+                    shutil.copy2(path, Path(scratch) / path.name)
+            copy = f"{scheme}://{Path(scratch) / source.name}"
+        else:
+            copy = url
+        try:
+            with open_store(copy) as store, store.snapshot() as tx:
+                version = tx.get("schema_version", None)
+        except StateError as exc:
+            reason = str(exc).split("; moved aside", 1)[0].split(": ", 1)[-1]
+            return [Check("state", "fail", f"{url}: {reason}; the next session will move it aside and start "
+                                           "empty, so restore it from a backup or `orchestra state import` first")]
     return [Check("state", "ok", f"{url}: readable (schema_version {version})")]
 
 

@@ -1,0 +1,73 @@
+"""`orchestra doctor` on installed repos: quiet when all is well, precise when something is broken."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from orchestra import wiring
+
+from tests.e2e.harness import find_claude
+
+
+@pytest.fixture
+def claude_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> bool:
+    """Point doctor at the pinned Claude Code CLI (when there is one) with a throwaway config dir."""
+    binary = find_claude()
+    if binary is not None:
+        monkeypatch.setenv("ORCHESTRA_CLAUDE_BIN", str(binary))
+        monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude config"))
+    else:
+        monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no other `claude` either: that check is skipped
+    return binary is not None
+
+
+def checks(result) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for check in result.json()["checks"]:
+        found.setdefault(check["name"], []).append(check)
+    return found
+
+
+def test_doctor_passes_on_a_fresh_install(repo: Path, orchestra, claude_env: bool) -> None:
+    assert orchestra("install", repo).code == 0
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 0, result.out
+    found = checks(result)
+    assert {c["status"] for cs in found.values() for c in cs} <= {"ok", "warn"}
+    assert found["state"][0]["status"] == "warn"  # not created until the first session
+    if claude_env:
+        assert found["claude doctor"] == [{"name": "claude doctor", "status": "ok",
+                                           "detail": "Claude Code reports no invalid settings"}]
+
+
+def test_doctor_finds_hooks_pointing_at_deleted_scripts(repo: Path, orchestra, claude_env: bool) -> None:
+    assert orchestra("install", repo).code == 0
+    hooks = repo / ".claude/orchestra/hooks"
+    script = wiring.declarations(hooks)[0][0]
+    (hooks / script).unlink()
+    settings = json.loads((repo / ".claude/settings.json").read_text())
+    settings["hooks"]["Bogus"] = [{"hooks": [{"type": "command", "command": "true"}]}]
+    (repo / ".claude/settings.json").write_text(json.dumps(settings, indent=2))
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 1
+    found = checks(result)
+    assert found["scripts"][0]["status"] == "fail"
+    assert f"${{CLAUDE_PROJECT_DIR}}/.claude/orchestra/hooks/{script}" in found["scripts"][0]["detail"]
+    assert found["wiring"][0]["status"] == "fail" and script in found["wiring"][0]["detail"]
+    assert found["settings"][0]["status"] == "fail" and "'Bogus' is not one of" in found["settings"][0]["detail"]
+    if claude_env:
+        assert found["claude doctor"][0]["status"] == "fail"
+        assert 'Unknown hook event "Bogus"' in found["claude doctor"][0]["detail"]
+
+
+def test_doctor_reports_broken_teams_and_state(repo: Path, orchestra, claude_env: bool) -> None:
+    assert orchestra("install", repo).code == 0
+    (repo / ".claude/teams.yaml").write_text("organization: X\nteams:\n  qa: [unclosed\n")
+    (repo / ".claude/state/orchestration.db").write_bytes(b"this is not a database")
+    result = orchestra("doctor", repo)
+    assert result.code == 1
+    assert "fail  teams: " in result.out and "teams.yaml:4: not valid YAML" in result.out
+    assert "fail  state: " in result.out and "file is not a database" in result.out
+    assert (repo / ".claude/state/orchestration.db").read_bytes() == b"this is not a database"  # only looked

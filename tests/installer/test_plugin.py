@@ -1,0 +1,90 @@
+"""The pack as a Claude Code plugin: generated files current, accepted by the real `claude plugin validate
+--strict --profile directory`, exposing exactly the pack's agents, commands, hooks and MCP server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from orchestra import agentfiles, teams, wiring
+from orchestra.installer import icon, plugin
+from orchestra.installer.source import mcp_server_entry
+
+from tests.e2e.harness import find_claude
+from tests.installer.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def claude_bin() -> Path:
+    binary = find_claude()
+    if binary is None:
+        reason = "claude CLI not found: set ORCHESTRA_CLAUDE_BIN or run .ci/run to install it"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: .ci/run installs it)", pytrace=False)
+        pytest.skip(reason)
+    return binary
+
+
+def validate(claude: Path, target: str, tmp_path: Path, *flags: str) -> dict:
+    proc = subprocess.run([str(claude), "plugin", "validate", "--strict", *flags, "--json", target],
+                          capture_output=True, text=True, cwd=REPO, timeout=120,
+                          env={**os.environ, "CLAUDE_CONFIG_DIR": str(tmp_path / "claude config")})
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0, json.dumps(report, indent=2)
+    return report
+
+
+def agent_names() -> list[str]:
+    return sorted(agentfiles.read(REPO / p).meta["name"] for p in plugin.agent_paths(REPO))
+
+
+def test_plugin_files_are_current() -> None:
+    stale = plugin.build(REPO, check=True)
+    assert stale == [], f"stale plugin files {stale}: run `uv run orchestra plugin build` and commit them"
+
+
+def test_plugin_validates_strict(claude_bin: Path, tmp_path: Path) -> None:
+    report = validate(claude_bin, ".claude-plugin/plugin.json", tmp_path, "--profile", "directory")
+    assert report["success"] and report["strict"]
+    assert report["manifest"]["errors"] == [] and report["manifest"]["warnings"] == []
+    assert report["contents"] == [] and report["directory"]["findings"] == []
+    provides = report["provides"]
+    assert sorted(provides["agents"]) == [f"orchestra:{name}" for name in agent_names()]
+    commands = sorted(":".join(["orchestra", *p.relative_to(REPO / ".claude/commands").with_suffix("").parts])
+                      for p in (REPO / ".claude/commands").rglob("*.md"))
+    assert sorted(provides["commands"]) == commands
+    declared = [(decl["event"], script) for script, decl in wiring.declarations()]
+    assert sorted((h["event"], h["args"][-1].rsplit("/", 1)[-1]) for h in provides["hooks"]) == sorted(declared)
+    assert all(h["args"][-1].startswith("${CLAUDE_PLUGIN_ROOT}/") for h in provides["hooks"])
+    ours = [s for s in provides["mcpServers"] if "${CLAUDE_PLUGIN_ROOT}" in " ".join(s["args"])]
+    assert [(s["name"], s["args"]) for s in ours] == [("orchestra", mcp_server_entry("${CLAUDE_PLUGIN_ROOT}")["args"])]
+    market = validate(claude_bin, ".claude-plugin/marketplace.json", tmp_path)  # the profile is for plugins
+    assert market["success"] and market["manifest"]["errors"] == [] and market["manifest"]["warnings"] == []
+
+
+def test_plugin_agent_types_map_to_roles() -> None:
+    org = teams.build(teams.load_raw(REPO / ".claude/teams.yaml"))
+    names = agent_names()
+    assert names
+    for name in names:
+        member = org.member(name)
+        assert member is not None, f"{name} has an agent file but is not in teams.yaml"
+        assert org.member(f"orchestra:{name}") == member
+        assert org.role_of(f"orchestra:{name}") == org.role_of(name) == member.role
+        assert org.team_of(f"orchestra:{member.team}:{name}") == org.team_of(name)
+
+
+def test_plugin_icon_is_a_square_png_the_directory_accepts() -> None:
+    data = (REPO / plugin.ICON).read_bytes()
+    width, height, rows = icon.pixels(data)
+    assert (width, height) == (512, 512) and len(data) < 2 * 1024 * 1024
+    assert len(rows) == height * (1 + width * 3)
+
+
+def test_project_mcp_json_serves_orchestra() -> None:
+    config = json.loads((REPO / ".mcp.json").read_text())
+    assert config["mcpServers"]["orchestra"] == mcp_server_entry()
+    assert plugin.manifest(REPO)["mcpServers"]["orchestra"] == mcp_server_entry(wiring.PLUGIN_VAR)
