@@ -1,0 +1,308 @@
+"""The delegation gates, each on, off and at its edge: capacity, dependencies, false completion.
+
+Payloads have the captured 2.1.328 shape; most go through the real handlers in-process (real
+store, real git, real acceptance commands), a few through the real hook scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from orchestra.hookio import Allow, BlockStop, Deny, Rewrite, parse_event
+from orchestra.lifecycle import delegation as lifecycle_delegation
+from orchestra.lifecycle.ledger import Ledger
+from orchestra.store import open_store
+from orchestra.teams import load as load_teams
+
+from tests.conftest import hook_output, run_hook
+from tests.hooks.test_delegation import digest, feed, seed, write_teams, write_transcript
+
+SESSION = "5e551011-0000-4000-8000-000000000001"
+
+
+def base(project: Path) -> dict:
+    return {"session_id": SESSION, "transcript_path": str(project / "cc" / f"{SESSION}.jsonl"), "cwd": str(project),
+            "permission_mode": "default"}
+
+
+def pre(project: Path, use: str, agent_type: str, prompt: str, caller: tuple[str, str] | None = None) -> dict:
+    event = {**base(project), "hook_event_name": "PreToolUse", "tool_name": "Agent", "tool_use_id": use,
+             "tool_input": {"description": prompt[:30], "prompt": prompt, "subagent_type": agent_type}}
+    if caller:
+        event.update(agent_id=caller[0], agent_type=caller[1])
+    return event
+
+
+def start(project: Path, agent_id: str, agent_type: str) -> dict:
+    return {**base(project), "hook_event_name": "SubagentStart", "agent_id": agent_id, "agent_type": agent_type}
+
+
+def launched(project: Path, use: str, agent_id: str, agent_type: str, prompt: str) -> dict:
+    return {**base(project), "hook_event_name": "PostToolUse", "tool_name": "Agent", "tool_use_id": use,
+            "tool_input": {"description": prompt[:30], "prompt": prompt, "subagent_type": agent_type},
+            "tool_response": {"isAsync": True, "status": "async_launched", "agentId": agent_id, "prompt": prompt}}
+
+
+def stop(project: Path, agent_id: str, agent_type: str, message: str, *, writes: list[str] = (),
+         prompt: str = "", active: bool = False) -> dict:
+    path = project / "cc" / SESSION / "subagents" / f"agent-{agent_id}.jsonl"
+    write_transcript(path, prompt, [(str(project / w), True) for w in writes], message)
+    return {**base(project), "hook_event_name": "SubagentStop", "agent_id": agent_id, "agent_type": agent_type,
+            "stop_hook_active": active, "agent_transcript_path": str(path), "last_assistant_message": message,
+            "background_tasks": [], "session_crons": []}
+
+
+def delegate_and_start(project: Path, use: str, agent_id: str, agent_type: str, task: str) -> None:
+    prompt = f"[task:{task}] do it"
+    assert isinstance(feed(pre(project, use, agent_type, prompt)), Rewrite)
+    feed(launched(project, use, agent_id, agent_type, prompt))
+    feed(start(project, agent_id, agent_type))
+
+
+def tasks(*ids: str, **fields) -> dict[str, dict]:
+    return {i: {"title": i, **fields} for i in ids}
+
+
+# -- capacity ----------------------------------------------------------------------------------------
+
+def test_member_capacity_allows_up_to_its_limit_and_names_who_runs(project: Path) -> None:
+    write_teams(project)  # api-engineer: capacity 1
+    seed(project, tasks("t1", "t2"))
+    delegate_and_start(project, "toolu_1", "agent-1", "api-engineer", "t1")
+    verdict = feed(pre(project, "toolu_2", "api-engineer", "[task:t2] next"))
+    assert isinstance(verdict, Deny)
+    assert "api-engineer is at its capacity of 1" in verdict.reason and "run agent-1 (t1)" in verdict.reason
+    assert digest()["tasks"]["t2"]["status"] == "queued"
+
+
+def test_capacity_frees_when_the_run_reports(project: Path) -> None:
+    write_teams(project)
+    seed(project, tasks("t1", "t2"))
+    delegate_and_start(project, "toolu_1", "agent-1", "api-engineer", "t1")
+    (project / "api.py").write_text("x")
+    feed(stop(project, "agent-1", "api-engineer", "STATUS: completed\nARTIFACTS: api.py", prompt="[task:t1] do it"))
+    assert isinstance(feed(pre(project, "toolu_2", "api-engineer", "[task:t2] next")), Rewrite)
+
+
+def test_a_pending_delegation_counts_before_its_agent_starts(project: Path) -> None:
+    write_teams(project)
+    seed(project, tasks("t1", "t2"))
+    assert isinstance(feed(pre(project, "toolu_1", "api-engineer", "[task:t1] go")), Rewrite)
+    verdict = feed(pre(project, "toolu_2", "api-engineer", "[task:t2] go"))
+    assert isinstance(verdict, Deny) and "starting toolu_1 (t1)" in verdict.reason
+
+
+def test_a_delegation_that_never_started_stops_counting_after_pending_seconds(project: Path) -> None:
+    write_teams(project, "lifecycle: {pending_seconds: 60}\n")
+    seed(project, tasks("t1", "t2"))
+    assert isinstance(feed(pre(project, "toolu_1", "api-engineer", "[task:t1] go")), Rewrite)
+    org = load_teams(project)
+    req = lifecycle_delegation.request_from(parse_event(json.dumps(pre(project, "toolu_2", "api-engineer",
+                                                                      "[task:t2] go")).encode()), org, project)
+    with open_store(root=project) as store, store.transaction() as tx:
+        at_edge = Ledger(tx, org, now=_later(tx, "toolu_1", 59))
+        assert isinstance(lifecycle_delegation.check_capacity(_resolved(req, at_edge), at_edge), Deny)
+        past = Ledger(tx, org, now=_later(tx, "toolu_1", 61))
+        assert lifecycle_delegation.check_capacity(_resolved(req, past), past) is None
+
+
+def _later(tx, use: str, seconds: float) -> str:
+    requested = datetime.fromisoformat(tx.get(f"delegations.{use}.requested_at").replace("Z", "+00:00"))
+    return (requested + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+
+def _resolved(req, led):
+    assert lifecycle_delegation.resolve_task(req, led) is None
+    return req
+
+
+def test_team_max_parallel_agents_counts_every_member(project: Path) -> None:
+    write_teams(project)
+    (project / ".claude/teams.yaml").write_text((project / ".claude/teams.yaml").read_text().replace(
+        "max_parallel_agents: 5", "max_parallel_agents: 2"))
+    seed(project, tasks("t1", "t2", "t3"))
+    delegate_and_start(project, "toolu_1", "agent-1", "fullstack-eng", "t1")
+    delegate_and_start(project, "toolu_2", "agent-2", "tech-lead", "t2")
+    verdict = feed(pre(project, "toolu_3", "fullstack-eng", "[task:t3] go"))
+    assert isinstance(verdict, Deny)
+    assert "team engineering is at max_parallel_agents 2" in verdict.reason
+    assert "run agent-1 (t1) [fullstack-eng]" in verdict.reason and "run agent-2 (t2) [tech-lead]" in verdict.reason
+
+
+def test_capacity_gate_off_lets_everything_through(project: Path) -> None:
+    write_teams(project, "lifecycle:\n  gates: {capacity: false}\n")
+    seed(project, tasks("t1", "t2", "t3"))
+    for i in (1, 2, 3):
+        assert isinstance(feed(pre(project, f"toolu_{i}", "api-engineer", f"[task:t{i}] go")), Rewrite)
+
+
+def test_types_outside_the_teams_have_no_capacity(project: Path) -> None:
+    write_teams(project)
+    for i in range(4):
+        assert isinstance(feed(pre(project, f"toolu_{i}", "Explore", f"look at part {i}")), Rewrite)
+
+
+# -- dependencies ------------------------------------------------------------------------------------
+
+def test_unfinished_dependencies_are_named(project: Path) -> None:
+    write_teams(project)
+    seed(project, {**tasks("a"), **tasks("b", status="in_progress", agent_id="agent-9"),
+                   "c": {"title": "c", "dependencies": ["a", "b", "ghost"]}})
+    verdict = feed(pre(project, "toolu_1", "fullstack-eng", "[task:c] build"))
+    assert isinstance(verdict, Deny)
+    assert "a (queued)" in verdict.reason and "b (in_progress, agent agent-9)" in verdict.reason
+    assert "ghost (not in state)" in verdict.reason
+    assert digest()["delegations"] == {}
+
+
+def test_completed_dependencies_open_the_task_and_reach_its_brief(project: Path) -> None:
+    write_teams(project)
+    seed(project, {**tasks("a", status="completed", artifacts=["db/schema.sql"]),
+                   "c": {"title": "c", "dependencies": ["a"]}})
+    verdict = feed(pre(project, "toolu_1", "fullstack-eng", "[task:c] build"))
+    assert isinstance(verdict, Rewrite)
+    assert "- a a: db/schema.sql" in verdict.tool_input["prompt"]
+
+
+def test_dependency_gate_off(project: Path) -> None:
+    write_teams(project, "lifecycle:\n  gates: {dependencies: false}\n")
+    seed(project, {**tasks("a"), "c": {"title": "c", "dependencies": ["a"]}})
+    assert isinstance(feed(pre(project, "toolu_1", "fullstack-eng", "[task:c] build")), Rewrite)
+
+
+# -- false completion --------------------------------------------------------------------------------
+
+def delegated(project: Path, task: str = "t1", agent: str = "fullstack-eng", extra: str = "", **fields) -> str:
+    write_teams(project, extra)
+    seed(project, {task: {"title": task, **fields}})
+    delegate_and_start(project, "toolu_1", "agent-1", agent, task)
+    return f"[task:{task}] do it"
+
+
+def test_a_completed_claim_with_a_written_file_completes(project: Path) -> None:
+    prompt = delegated(project)
+    verdict = feed(stop(project, "agent-1", "fullstack-eng", "Done. STATUS: completed", writes=["src/x.py"],
+                        prompt=prompt))
+    assert isinstance(verdict, Allow)
+    task = digest()["tasks"]["t1"]
+    assert task["status"] == "completed" and task["artifacts"] == ["src/x.py"]
+
+
+def test_no_artifacts_pushes_back_once_then_needs_review_and_tells_the_orchestrator(project: Path) -> None:
+    prompt = delegated(project)
+    first = feed(stop(project, "agent-1", "fullstack-eng", "All done. STATUS: completed", prompt=prompt))
+    assert isinstance(first, BlockStop) and "no artifacts" in first.reason and "STATUS: blocked" in first.reason
+    assert digest()["tasks"]["t1"]["status"] == "in_progress"
+    second = feed(stop(project, "agent-1", "fullstack-eng", "Really done. STATUS: completed", prompt=prompt,
+                       active=True))
+    assert isinstance(second, Allow)
+    state = digest()
+    assert state["tasks"]["t1"]["status"] == "needs_review"
+    assert state["tasks"]["t1"]["review_reason"].startswith("completion not verified: no artifacts")
+    (message,) = state["messages"].values()
+    assert (message["to"], message["type"], message["priority"]) == ("main", "task_blocked", "high")
+    assert message["payload"]["status"] == "needs_review"
+
+
+def test_stop_hook_active_never_loops(project: Path) -> None:
+    prompt = delegated(project)
+    verdict = feed(stop(project, "agent-1", "fullstack-eng", "STATUS: completed", prompt=prompt, active=True))
+    assert isinstance(verdict, Allow)
+    assert digest()["tasks"]["t1"]["status"] == "needs_review"
+
+
+def test_listed_artifacts_count_only_when_they_exist(project: Path) -> None:
+    prompt = delegated(project)
+    missing = feed(stop(project, "agent-1", "fullstack-eng", "STATUS: completed\nARTIFACTS: docs/ghost.md",
+                        prompt=prompt))
+    assert isinstance(missing, BlockStop) and "listed but missing: docs/ghost.md" in missing.reason
+    (project / "docs").mkdir()
+    (project / "docs/ghost.md").write_text("now real\n")
+    present = feed(stop(project, "agent-1", "fullstack-eng", "Wrote it.\nSTATUS: completed\nARTIFACTS: docs/ghost.md",
+                        prompt=prompt, active=True))
+    assert isinstance(present, Allow)
+    assert digest()["tasks"]["t1"]["artifacts"] == ["docs/ghost.md"]
+
+
+def test_a_missing_status_line_is_pushed_back_on_file_tasks(project: Path) -> None:
+    prompt = delegated(project)
+    verdict = feed(stop(project, "agent-1", "fullstack-eng", "I wrote the code.", writes=["a.py"], prompt=prompt))
+    assert isinstance(verdict, BlockStop) and "no STATUS line" in verdict.reason
+
+
+def test_report_only_types_are_judged_by_the_report(project: Path) -> None:
+    prompt = delegated(project, agent="tech-lead", type="research")
+    verdict = feed(stop(project, "agent-1", "tech-lead", "Found three options; B is best.", prompt=prompt))
+    assert isinstance(verdict, Allow)
+    assert digest()["tasks"]["t1"]["status"] == "completed"
+
+
+def test_an_empty_report_on_a_report_only_task_is_pushed_back(project: Path) -> None:
+    prompt = delegated(project, agent="tech-lead", type="review")
+    assert isinstance(feed(stop(project, "agent-1", "tech-lead", "STATUS: completed", prompt=prompt)), BlockStop)
+
+
+def test_report_only_types_are_configurable(project: Path) -> None:
+    prompt = delegated(project, agent="tech-lead", type="research", extra="lifecycle: {report_only_types: [docs]}\n")
+    verdict = feed(stop(project, "agent-1", "tech-lead", "Found three options. STATUS: completed", prompt=prompt))
+    assert isinstance(verdict, BlockStop)
+
+
+def test_acceptance_command_failing_pushes_back_with_its_output(project: Path) -> None:
+    prompt = delegated(project, acceptance={"command": "echo 2 tests failed; exit 3"})
+    verdict = feed(stop(project, "agent-1", "fullstack-eng", "STATUS: completed", writes=["a.py"], prompt=prompt))
+    assert isinstance(verdict, BlockStop)
+    assert "exited 3: 2 tests failed" in verdict.reason
+
+
+def test_acceptance_command_passing_completes(project: Path) -> None:
+    prompt = delegated(project, acceptance={"command": "test -d .git"})
+    verdict = feed(stop(project, "agent-1", "fullstack-eng", "STATUS: completed", writes=["a.py"], prompt=prompt))
+    assert isinstance(verdict, Allow) and digest()["tasks"]["t1"]["status"] == "completed"
+
+
+def test_a_change_in_the_task_worktree_is_evidence(project: Path, tmp_path: Path) -> None:
+    worktree = tmp_path / "work tree"
+    subprocess.run(["git", "init", "-q", str(worktree)], check=True)
+    prompt = delegated(project, worktree=str(worktree))
+    clean = feed(stop(project, "agent-1", "fullstack-eng", "STATUS: completed", prompt=prompt))
+    assert isinstance(clean, BlockStop) and "its worktree has no change" in clean.reason
+    (worktree / "feature.py").write_text("x = 1\n")
+    changed = feed(stop(project, "agent-1", "fullstack-eng", "Added it. STATUS: completed", prompt=prompt,
+                        active=True))
+    assert isinstance(changed, Allow) and digest()["tasks"]["t1"]["status"] == "completed"
+
+
+def test_false_completion_gate_off_accepts_the_claim(project: Path) -> None:
+    prompt = delegated(project, extra="lifecycle:\n  gates: {false_completion: false}\n")
+    assert isinstance(feed(stop(project, "agent-1", "fullstack-eng", "STATUS: completed", prompt=prompt)), Allow)
+    assert digest()["tasks"]["t1"]["status"] == "completed"
+
+
+def test_blocked_report_blocks_the_task_and_tells_the_parent_why(project: Path) -> None:
+    prompt = delegated(project)
+    verdict = feed(stop(project, "agent-1", "fullstack-eng", "STATUS: blocked\nBLOCKER: no API key for the sandbox",
+                        prompt=prompt))
+    assert isinstance(verdict, Allow)
+    state = digest()
+    assert state["tasks"]["t1"]["status"] == "blocked"
+    assert state["tasks"]["t1"]["blocker"] == "no API key for the sandbox"
+    (message,) = state["messages"].values()
+    assert message["type"] == "task_blocked" and message["payload"]["reason"] == "no API key for the sandbox"
+
+
+@pytest.mark.parametrize("message, writes, expected", [
+    ("STATUS: completed", ["a.py"], {}),
+    ("STATUS: completed", [], "block"),
+])
+def test_the_gate_through_the_real_hook_script(project: Path, message: str, writes: list[str], expected) -> None:
+    prompt = delegated(project)
+    proc = run_hook("subagent_stop.py", stop(project, "agent-1", "fullstack-eng", message, writes=writes,
+                                             prompt=prompt), project)
+    assert proc.returncode == 0, proc.stderr
+    out = hook_output(proc)
+    assert out == expected if expected == {} else out["decision"] == expected
