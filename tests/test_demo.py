@@ -1,0 +1,32 @@
+"""The main job: `orchestra demo` drives a sprint only through the real hook scripts."""
+
+import json
+import subprocess
+from pathlib import Path
+
+
+def test_demo_completes_one_task_and_blocks_another(tmp_path: Path) -> None:
+    target = tmp_path / "demo repo"
+    proc = subprocess.run(["uv", "run", "orchestra", "demo", str(target)], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "task task-2fa depends on unfinished work: task-oauth" in proc.stdout
+    assert "pushed back" in proc.stdout
+    export = subprocess.run([str(target / ".claude/orchestra/bin/orchestra"), "state", "export"], cwd=target,
+                            capture_output=True, text=True, check=True, env={"CLAUDE_PROJECT_DIR": str(target),
+                                                                            "PATH": _path()})
+    state = json.loads(export.stdout)
+    tasks = state["tasks"]
+    assert tasks["task-oauth"]["status"] == "completed"
+    assert set(tasks["task-oauth"]["artifacts"]) >= {"src/auth/oauth.py", "tests/auth/test_oauth.py"}
+    assert tasks["task-2fa"]["status"] == "blocked"
+    assert "TOTP_ENCRYPTION_KEY" in (tasks["task-2fa"].get("blocker") or "")
+    runs = state["agents"].values()
+    assert sorted(r["agent_type"] for r in runs) == ["engineering-director", "fullstack-eng", "fullstack-eng"]
+    assert (target / "src/auth/oauth.py").exists()
+
+
+def _path() -> str:
+    import os
+
+    return os.environ["PATH"]
