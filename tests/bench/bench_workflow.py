@@ -5,8 +5,9 @@
 The tasks form a random DAG (seeded): each depends on up to three of the 200 before it, spread over
 four teams and sixteen assignees with teams.yaml-like capacities. "graph" is TaskGraph construction
 (validation, topological order, schedule) + critical path + slack + waves under capacity + ready
-queue; "plan_sprint" adds reading the tasks from state and building the JSON answer. Prints the
-median of each; exits 1 when either is over the 1 s budget.
+queue; "plan_sprint" adds reading the tasks from state, briefing the first wave and building the
+JSON answer. Prints the median wall and CPU time of each; the budget (1 s) applies to CPU time, which
+other processes on a shared machine do not inflate. Exits 1 when either is over it.
 """
 
 from __future__ import annotations
@@ -38,19 +39,19 @@ def nodes(count: int, seed: int = 1):
     return out, {m: 2 for m in members}
 
 
-def graph_plan(work, members) -> float:
+def graph_plan(work, members) -> tuple[float, float]:
     from orchestra.workflow.graph import Capacity, TaskGraph
 
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     graph = TaskGraph(work)
     graph.critical_path()
     graph.slack()
     graph.batches(Capacity(teams=dict(TEAMS), members=members))
     graph.ready()
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def store_plan(work, members, folder: Path) -> float:
+def store_plan(work, members, folder: Path) -> tuple[float, float]:
     os.environ["CLAUDE_PROJECT_DIR"] = str(folder)
     from orchestra import paths, teams
     from orchestra.store import open_store
@@ -70,10 +71,10 @@ def store_plan(work, members, folder: Path) -> float:
                     tx.set(f"tasks.{n.id}", {"sprint": "big", "status": "queued", "estimate": n.estimate,
                                              "dependencies": list(n.dependencies), "priority": n.priority,
                                              "team": n.team, "assignee": n.assignee, "title": n.id})
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         with store.snapshot() as tx:
             plan = plan_view(tx, sprint_view(tx, "big", folder), org)
-        elapsed = time.perf_counter() - start
+        elapsed = time.perf_counter() - wall, time.process_time() - cpu
     assert sum(len(b["tasks"]) for b in plan["batches"]) == len(work)
     return elapsed
 
@@ -88,12 +89,13 @@ def main() -> int:
     graph_times = [graph_plan(work, members) for _ in range(args.runs)]
     with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
         store_times = [store_plan(work, members, Path(tmp)) for _ in range(args.runs + 1)][1:]
-    rows = [("graph", statistics.median(graph_times)), ("plan_sprint", statistics.median(store_times))]
-    print(f"| planning {args.tasks:,} tasks | median of {args.runs} | budget |")
-    print("|---|---|---|")
-    for name, seconds in rows:
-        print(f"| {name} | {seconds * 1000:.0f} ms | {BUDGET_S * 1000:.0f} ms |")
-    return 1 if any(seconds > BUDGET_S for _, seconds in rows) else 0
+    rows = [(name, statistics.median(t[0] for t in times), statistics.median(t[1] for t in times))
+            for name, times in (("graph", graph_times), ("plan_sprint", store_times))]
+    print(f"| planning {args.tasks:,} tasks (median of {args.runs}) | wall | CPU | budget (CPU) |")
+    print("|---|---|---|---|")
+    for name, wall, cpu in rows:
+        print(f"| {name} | {wall * 1000:.0f} ms | {cpu * 1000:.0f} ms | {BUDGET_S * 1000:.0f} ms |")
+    return 1 if any(cpu > BUDGET_S for _, _, cpu in rows) else 0
 
 
 if __name__ == "__main__":

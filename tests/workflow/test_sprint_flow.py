@@ -53,6 +53,7 @@ def test_plan_before_start_reads_the_definition(store) -> None:
     assert plan["ready"] == ["task-oauth", "task-fraud-rules"]
     first = plan["batches"][0]["tasks"][0]
     assert first["id"] == "task-oauth" and first["critical"] and first["slack"] == 0
+    assert first["agent"] is None  # not started: no delegation yet
     assert plan["capacity"]["teams"]["engineering"] >= 1 and plan["capacity"]["members"]["fullstack-eng"] >= 1
     assert store.get("sprints", {}) == {}  # planning writes nothing
 
@@ -69,6 +70,11 @@ def test_start_materialises_tasks_and_is_idempotent(store) -> None:
     assert oauth["acceptance"]["command"] == "python3 -m unittest discover -s tests/auth -t ." and oauth["feature"] == "feat-login"
     started = store.events_after(0, 100, ("sprint_started",))
     assert len(started) == 1 and started[0]["data"]["scope"]["task-oauth"] == 5
+    first_wave = result["plan"]["batches"][0]["tasks"]
+    oauth_agent = first_wave[0]["agent"]
+    assert oauth_agent["subagent_type"] == "fullstack-eng" and "[task:task-oauth]" in oauth_agent["prompt"]
+    assert "Sign-in with GitHub and Google" in oauth_agent["prompt"]  # the brief carries the acceptance
+    assert all(t["agent"] is None for b in result["plan"]["batches"][1:] for t in b["tasks"])
     events = len(store.events_after(0))
     again = start_sprint(store, "sprint-3")
     assert not again["started"] and len(store.events_after(0)) == events

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..lifecycle.views import delegation_arguments
 from .capacity import capacity_dict, parallel_capacity
 from .view import SprintView, outside_done, sprint_view
 
@@ -18,8 +19,10 @@ def _round(value: float) -> float:
     return round(value, 4)
 
 
-def plan_view(tx, view: SprintView, org, *, delegate=None) -> dict[str, Any]:
-    """The plan of one sprint view. `delegate(tx, task) -> dict | None` supplies ready Agent arguments."""
+def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
+    """The plan of one sprint view. In a started sprint, the first wave's tasks that can start now
+    carry their ready `Agent` tool input (what `orchestra task delegate` prints); its brief names
+    finished dependencies' artifacts, so later waves get theirs when they come up."""
     finished_elsewhere = outside_done(tx, view)
     graph = view.remaining_graph(finished_elsewhere)
     capacity = parallel_capacity(org, view.capacity)
@@ -31,11 +34,14 @@ def plan_view(tx, view: SprintView, org, *, delegate=None) -> dict[str, Any]:
     by_id = {t["id"]: t for t in view.tasks}
     done = view.done
     ready = graph.ready(done=done | finished_elsewhere, exclude=running | _blocked(view))
+    # Only the first wave is launched now; later waves are briefed when they come up (re-plan).
+    started = view.source == "state" and view.status in ("active", "blocked")
+    startable = set(waves[0]) & set(ready) if started and waves else set()
 
     def item(task_id: str) -> dict[str, Any]:
         task = by_id[task_id]
         status = task.get("status", "queued")
-        args = delegate(tx, task) if delegate and status == "queued" and view.source == "state" else None
+        args = delegation_arguments(tx, org, task_id) if task_id in startable else None
         return {
             "id": task_id, "title": task.get("title", ""), "status": status, "team": task.get("team"),
             "assignee": task.get("assignee"), "estimate": _round(float(task.get("estimate", 1.0) or 0.0)),
@@ -75,10 +81,4 @@ def plan_sprint(store, sprint_id: str, root: Path | None = None) -> dict[str, An
     org = organization(root)
     with store.snapshot() as tx:
         view = sprint_view(tx, sprint_id, root)
-        return plan_view(tx, view, org, delegate=agent_arguments())
-
-
-def agent_arguments():
-    """The lifecycle's builder of ready `Agent` tool arguments for a task (what `orchestra task
-    delegate` prints), or None while the lifecycle offers none."""
-    return None
+        return plan_view(tx, view, org)
