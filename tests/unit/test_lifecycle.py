@@ -1,0 +1,177 @@
+"""Pure parts of the lifecycle: the text protocols, transcripts, the derivations and the completion judge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from orchestra.lifecycle import config, transcript
+from orchestra.lifecycle.completion import Evidence, judge
+from orchestra.lifecycle.protocol import parse_report, task_tag
+from orchestra.lifecycle.transitions import attempt_status, run_status, task_fields
+from orchestra.models import OUTCOMES, TASK_TRANSITIONS, check_task_transition
+from orchestra.teams import build
+
+from tests.conftest import FIXTURES
+
+CAPTURED = FIXTURES / "claude-code-2.1.328" / "foreground-delegation"
+
+
+# -- protocol ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("texts, expected", [
+    (("[task:task-3] Implement OAuth2 flow.",), "task-3"),
+    (("no tag here", "task-3 OAuth [task:task-3]"), "task-3"),  # the description is the fallback
+    (("[task: sprint-3 ] Orchestrate",), "sprint-3"),
+    (("first [task:a-1] then [task:b-2]",), "a-1"),
+    (("[task:] empty", "[task:bad id]"), None),
+    ((None, ""), None),
+])
+def test_task_tag(texts, expected) -> None:
+    assert task_tag(*texts) == expected
+
+
+def test_report_on_one_line_as_captured() -> None:
+    report = parse_report("Implemented. STATUS: completed")
+    assert (report.status, report.artifacts, report.blocker, report.summary) == ("completed", (), None, "Implemented.")
+
+
+def test_report_with_every_protocol_line() -> None:
+    report = parse_report("Tried.\n\nSTATUS: blocked\nARTIFACTS: `src/a.py`, docs/b.md\nBLOCKER: the API key is missing\n")
+    assert report.status == "blocked"
+    assert report.artifacts == ("src/a.py", "docs/b.md")
+    assert report.blocker == "the API key is missing" and report.summary == "Tried."
+
+
+def test_report_takes_the_last_status_and_ignores_placeholders() -> None:
+    text = "I will end with STATUS: completed.\n...\n**STATUS:** needs review\nARTIFACTS: none\nBLOCKER: n/a"
+    report = parse_report(text)
+    assert report.status == "needs_review" and report.artifacts == () and report.blocker is None
+
+
+def test_report_without_status() -> None:
+    assert parse_report("I did a thing").status is None
+    assert parse_report(None).summary == ""
+
+
+# -- transcripts (a real 2.1.328 capture) ------------------------------------------------------------
+
+def test_captured_transcript_prompt_writes_and_launch_id() -> None:
+    seen = transcript.read(next(CAPTURED.glob("agent-*.jsonl")))
+    assert seen.found and seen.prompt.startswith("[task:task-3]")
+    assert seen.writes == ["{project}/src/a.txt"]  # Write + Edit of one file; the hook-denied Write is left out
+    assert seen.tool_use_id == "toolu_m1" and seen.last_text.endswith("ARTIFACTS: src/a.txt")
+
+
+def test_missing_or_torn_transcripts_are_read_as_far_as_they_go(tmp_path: Path) -> None:
+    assert transcript.read(tmp_path / "nope.jsonl").found is False
+    assert transcript.read(None).prompt is None
+    path = tmp_path / "agent-x.jsonl"
+    path.write_text(json.dumps({"type": "user", "message": {"role": "user", "content": [
+        {"type": "text", "text": "[task:t1] go"}]}}) + "\n" + '{"type": "assistant", "mess')
+    seen = transcript.read(path)
+    assert seen.found and seen.prompt == "[task:t1] go" and seen.writes == [] and seen.tool_use_id is None
+
+
+# -- derivations -------------------------------------------------------------------------------------
+
+def test_run_status_precedence() -> None:
+    assert run_status({}) == "launched"
+    assert run_status({"started_at": "t"}) == "active"
+    assert run_status({"started_at": "t"}, session_ended=True) == "stopped"
+    assert run_status({"response": "completed"}, session_ended=True) == "needs_review"
+    assert run_status({"outcome": "blocked", "response": "completed"}, session_ended=True) == "blocked"
+
+
+def test_attempt_status() -> None:
+    delegation = {"id": "toolu_1", "requested_at": "t0"}
+    assert attempt_status(None, None, False) == (None, None)
+    assert attempt_status(delegation, None, False) == ("assigned", None)
+    assert attempt_status(delegation, None, True) == ("queued", None)
+    assert attempt_status(delegation, {"id": "a", "started_at": "t"}, False) == ("in_progress", None)
+    assert attempt_status(delegation, {"id": "a", "outcome": "completed"}, True) == ("completed", None)
+    status, reason = attempt_status(delegation, {"id": "a", "started_at": "t"}, True)
+    assert status == "blocked" and "ended with its session" in reason
+
+
+def test_task_fields_come_from_the_attempt() -> None:
+    fields = task_fields("completed", None, {"id": "toolu_1", "requested_at": "t0"},
+                         {"id": "a", "started_at": "t1", "ended_at": "t2"})
+    assert fields == {"status": "completed", "lifecycle_status": "completed", "delegation": "toolu_1",
+                      "assigned_at": "t0", "agent_id": "a", "started_at": "t1", "blocker": None,
+                      "review_reason": None, "completed_at": "t2"}
+
+
+FACTS = ("delegation", "run", "started", "response_completed", "session_ended", "outcome")
+
+
+@settings(max_examples=300, deadline=None)
+@given(order=st.permutations(FACTS), outcome=st.sampled_from(OUTCOMES), keep=st.integers(1, len(FACTS)))
+def test_every_derived_change_is_a_legal_transition(order, outcome, keep) -> None:
+    """Facts accumulate in any order; each status change they cause is in the transition table."""
+    known: set[str] = set()
+    status = "queued"
+    for fact in order[:keep]:
+        known.add(fact)
+        delegation = {"id": "toolu_1"} if "delegation" in known else None
+        run = None
+        if known & {"run", "started", "response_completed", "outcome"}:
+            run = {"id": "a", "started_at": "t" if "started" in known else None,
+                   "response": "completed" if "response_completed" in known else None,
+                   "outcome": outcome if "outcome" in known else None}
+        target, _ = attempt_status(delegation, run, "session_ended" in known)
+        if target is not None and target != status:
+            check_task_transition("t", status, target)
+            status = target
+
+
+def test_transition_table_keeps_terminal_states_guarded() -> None:
+    assert "in_progress" not in TASK_TRANSITIONS["completed"]
+    assert TASK_TRANSITIONS["cancelled"] == frozenset({"queued"})
+
+
+# -- the completion judge ----------------------------------------------------------------------------
+
+CFG = config.LifecycleConfig()
+NOTHING = Evidence((), (), None, None)
+FILES = Evidence(("a.py",), (), None, None)
+
+
+@pytest.mark.parametrize("text, task_type, evidence, pushbacks, active, expected", [
+    ("STATUS: completed", "implementation", FILES, 0, False, ("completed", False)),
+    ("STATUS: completed", "implementation", NOTHING, 0, False, (None, True)),
+    ("STATUS: completed", "implementation", NOTHING, 1, False, ("needs_review", False)),
+    ("STATUS: completed", "implementation", NOTHING, 0, True, ("needs_review", False)),
+    ("STATUS: completed", "implementation", Evidence((), (), True, None), 0, False, ("completed", False)),
+    ("STATUS: completed", "implementation", Evidence(("a.py",), (), None, (False, "exit 1")), 0, False, (None, True)),
+    ("did it", "implementation", FILES, 0, False, (None, True)),
+    ("Summary of findings. STATUS: completed", "research", NOTHING, 0, False, ("completed", False)),
+    ("Summary of findings.", "research", NOTHING, 0, False, ("completed", False)),
+    ("STATUS: completed", "research", NOTHING, 0, False, (None, True)),
+    ("STATUS: blocked\nBLOCKER: x", "implementation", NOTHING, 0, False, ("blocked", False)),
+    ("STATUS: needs_review", "implementation", NOTHING, 0, False, ("needs_review", False)),
+])
+def test_judge(text, task_type, evidence, pushbacks, active, expected) -> None:
+    verdict = judge(parse_report(text), {"type": task_type}, evidence, CFG, pushbacks=pushbacks,
+                    stop_hook_active=active)
+    assert (verdict.outcome, verdict.push_back) == expected
+    assert (verdict.reason is not None) == (expected != ("completed", False))
+
+
+def test_judge_with_the_gate_off_takes_the_claim() -> None:
+    off = config.LifecycleConfig(completion_gate=False)
+    verdict = judge(parse_report("STATUS: completed"), {"type": "implementation"}, NOTHING, off, pushbacks=0,
+                    stop_hook_active=False)
+    assert verdict.outcome == "completed"
+
+
+def test_config_from_teams_yaml_block() -> None:
+    org = build({"teams": {}, "lifecycle": {"gates": {"capacity": False}, "report_only_types": ["docs"],
+                                            "pending_seconds": 5}})
+    cfg = config.load(org)
+    assert cfg.capacity_gate is False and cfg.dependency_gate is True
+    assert cfg.report_only_types == frozenset({"docs"}) and cfg.pending_seconds == 5.0
+    assert config.load(build({"teams": {}})) == config.LifecycleConfig()
