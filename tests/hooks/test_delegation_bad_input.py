@@ -1,0 +1,107 @@
+"""Bad delegation input gets a clear reason and leaves the state exactly as it was (real hook scripts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from orchestra.store import open_store
+
+from tests.conftest import hook_output, run_hook
+from tests.hooks.test_delegation import seed, write_teams
+from tests.hooks.test_gates import launched, pre, start, stop
+
+
+def snapshot(project: Path) -> dict:
+    with open_store(root=project) as store:
+        doc = store.export()
+    return {k: doc[k] for k in ("tasks", "agents", "delegations", "sessions", "observability", "communication")}
+
+
+@pytest.fixture
+def ready(project: Path) -> Path:
+    write_teams(project)
+    seed(project, {"task-3": {"title": "OAuth"}})
+    return project
+
+
+def denial(proc) -> str:
+    assert proc.returncode == 0, proc.stderr
+    out = hook_output(proc)["hookSpecificOutput"]
+    assert out["permissionDecision"] == "deny"
+    return out["permissionDecisionReason"]
+
+
+def test_unknown_task_id(ready: Path) -> None:
+    before = snapshot(ready)
+    reason = denial(run_hook("pre_agent.py", pre(ready, "toolu_1", "fullstack-eng", "[task:task-99] do"), ready))
+    assert "[task:task-99] names no task or sprint" in reason and "orchestra task list" in reason
+    assert snapshot(ready) == before
+
+
+def test_unknown_agent_type(ready: Path) -> None:
+    before = snapshot(ready)
+    reason = denial(run_hook("pre_agent.py", pre(ready, "toolu_1", "ghost-writer", "[task:task-3] do"), ready))
+    assert "unknown agent type 'ghost-writer'" in reason and "fullstack-eng" in reason
+    assert snapshot(ready) == before
+
+
+def test_an_agent_file_makes_a_type_known(ready: Path) -> None:
+    agents = ready / ".claude" / "agents" / "helpers"
+    agents.mkdir(parents=True)
+    (agents / "ghost-writer.md").write_text("---\nname: ghost-writer\ndescription: Writes.\n---\nWrite.\n")
+    proc = run_hook("pre_agent.py", pre(ready, "toolu_1", "ghost-writer", "[task:task-3] do"), ready)
+    assert "updatedInput" in hook_output(proc)["hookSpecificOutput"]
+
+
+def test_missing_tool_use_id(ready: Path) -> None:
+    before = snapshot(ready)
+    event = pre(ready, "toolu_1", "fullstack-eng", "[task:task-3] do")
+    del event["tool_use_id"]
+    assert "no tool_use_id" in denial(run_hook("pre_agent.py", event, ready))
+    assert snapshot(ready) == before
+
+
+def test_missing_prompt(ready: Path) -> None:
+    event = pre(ready, "toolu_1", "fullstack-eng", "x")
+    event["tool_input"]["prompt"] = "   "
+    assert "has no prompt" in denial(run_hook("pre_agent.py", event, ready))
+
+
+@pytest.mark.parametrize("script, event_of", [
+    ("subagent_start.py", lambda p: start(p, "agent-1", "fullstack-eng")),
+    ("subagent_stop.py", lambda p: stop(p, "agent-1", "fullstack-eng", "STATUS: completed")),
+])
+def test_missing_agent_id_is_reported_and_changes_nothing(ready: Path, script: str, event_of) -> None:
+    run_hook("pre_agent.py", pre(ready, "toolu_1", "fullstack-eng", "[task:task-3] do"), ready)
+    before = snapshot(ready)
+    event = event_of(ready)
+    del event["agent_id"]
+    proc = run_hook(script, event, ready)
+    assert proc.returncode == 0, proc.stderr
+    assert "without agent_id" in hook_output(proc)["systemMessage"]
+    assert snapshot(ready) == before
+
+
+def test_malformed_input_blocks_the_delegation(ready: Path) -> None:
+    before = snapshot(ready)
+    proc = run_hook("pre_agent.py", b'{"hook_event_name": "PreToolUse", "tool_input": "not an object"}', ready)
+    assert proc.returncode == 2 and "tool_input" in proc.stderr.decode()
+    assert snapshot(ready) == before
+
+
+def test_a_task_already_running_is_not_delegated_twice(ready: Path) -> None:
+    run_hook("pre_agent.py", pre(ready, "toolu_1", "fullstack-eng", "[task:task-3] do"), ready)
+    run_hook("post_agent.py", launched(ready, "toolu_1", "agent-1", "fullstack-eng", "[task:task-3] do"), ready)
+    reason = denial(run_hook("pre_agent.py", pre(ready, "toolu_2", "fullstack-eng", "[task:task-3] again"), ready))
+    assert "task-3 is already in_progress with agent agent-1 (fullstack-eng)" in reason
+
+
+def test_odd_tool_responses_are_tolerated(ready: Path) -> None:
+    run_hook("pre_agent.py", pre(ready, "toolu_1", "fullstack-eng", "[task:task-3] do"), ready)
+    event = launched(ready, "toolu_1", "agent-1", "fullstack-eng", "[task:task-3] do")
+    event["tool_response"] = "launched, as text"
+    proc = run_hook("post_agent.py", event, ready)
+    assert proc.returncode == 0 and hook_output(proc) == {}
+    with open_store(root=ready) as store:
+        assert store.get("delegations.toolu_1.status") == "pending"
