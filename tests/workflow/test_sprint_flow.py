@@ -58,6 +58,14 @@ def test_plan_before_start_reads_the_definition(store) -> None:
     assert store.get("sprints", {}) == {}  # planning writes nothing
 
 
+def test_status_before_loading_reads_the_definition(store) -> None:
+    status = sprint_status(store, "sprint-3", now=NOW)
+    assert (status["source"], status["status"], status["start"], status["end"]) == (
+        "definition", "planning", "2026-12-01", "2026-12-14")
+    assert status["counts"]["queued"] == 6 and status["points"]["remaining"] == 21
+    assert len(status["metrics"]["burndown"]["days"]) == 14
+
+
 def test_start_materialises_tasks_and_is_idempotent(store) -> None:
     result = start_sprint(store, "sprint-3")
     assert result["started"] and result["status"] == "active"
@@ -141,7 +149,9 @@ def test_review_reopen_replan_and_close_with_carry_over(store, sample: Path) -> 
     assert store.get("tasks.task-2fa.status") == "queued" and store.get("tasks.task-fraud-rules.status") == "queued"
     assert store.get("tasks.task-oauth.status") == "completed"
 
+    first_start = store.get("sprints.sprint-3.started_at")
     assert start_sprint(store, "sprint-3")["status"] == "active"  # loads again: planning -> ready -> active
+    assert store.get("sprints.sprint-3.started_at") == first_start
     assert store.get("tasks.task-oauth.status") == "completed"  # finished work stays finished
     work(store, "task-2fa", "completed", "2026-12-03T12:00:00.000Z")
     work(store, "task-fraud-rules", "blocked", "2026-12-03T13:00:00.000Z", blocker="waiting for legal")

@@ -18,6 +18,7 @@ from . import metrics
 from .capacity import SprintPoints, sprint_points
 from .definitions import EpicDef, FeatureDef, load_epic, project_relative
 from .states import now_iso
+from .view import is_id
 
 
 def _feature_dict(feature: FeatureDef) -> dict[str, Any]:
@@ -162,7 +163,7 @@ def epic_status(store, ref: str, root: Path | None = None, *, points: float | No
     from .sprints import organization
 
     with store.snapshot() as tx:
-        record = tx.get(f"epics.{ref}", None) if "/" not in ref and "." not in ref else None
+        record = tx.get(f"epics.{ref}", None) if is_id(ref) else None
         epic = load_epic((record or {}).get("definition") or ref, root)
         ids = {f.id for f in epic.features}
         tasks = [t for t in tx.items("tasks").values() if t.get("epic") == epic.id or t.get("feature") in ids]

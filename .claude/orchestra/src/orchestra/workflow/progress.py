@@ -24,10 +24,9 @@ DEFAULT_SPRINT_DAYS = 14
 def window(view: SprintView, changes: list[metrics.Change], today: dt.date) -> tuple[dt.date, dt.date]:
     """The sprint's calendar: its `start`/`end` when defined, else from when it started, else today,
     lasting DEFAULT_SPRINT_DAYS."""
-    record = view.record or {}
-    start_text = record.get("start") or (record.get("started_at") or "")[:10]
+    start_text = view.start or ((view.record or {}).get("started_at") or "")[:10]
     start = dt.date.fromisoformat(start_text) if start_text else (changes[0].at.date() if changes else today)
-    end = dt.date.fromisoformat(record["end"]) if record.get("end") else start + dt.timedelta(DEFAULT_SPRINT_DAYS - 1)
+    end = dt.date.fromisoformat(view.end) if view.end else start + dt.timedelta(DEFAULT_SPRINT_DAYS - 1)
     return start, max(start, end)
 
 

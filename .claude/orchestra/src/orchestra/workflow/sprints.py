@@ -122,7 +122,8 @@ def start(store, ref: str | Path, root: Path | None = None) -> dict[str, Any]:
             register(tx, sprint, root)
             created = materialise(tx, sprint)
             assignments = team_assignments(sprint)
-            tx.update(f"sprints.{sprint.id}", {"team_assignments": assignments, "started_at": now_iso()})
+            first_start = tx.get(f"sprints.{sprint.id}.started_at", None) or now_iso()  # a restart keeps it
+            tx.update(f"sprints.{sprint.id}", {"team_assignments": assignments, "started_at": first_start})
             states.transition(tx, sprint.id, "active", "sprint started")
             tx.append_event("sprint_started", {
                 "sprint": sprint.id, "points": sprint.points, "created": created,

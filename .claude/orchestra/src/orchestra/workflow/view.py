@@ -24,6 +24,8 @@ class SprintView:
     tasks: list[dict[str, Any]]
     source: str  # "state" or "definition"
     capacity: dict[str, int]  # the sprint's per-team overrides of parallel capacity
+    start: str | None = None  # calendar from the definition (ISO dates)
+    end: str | None = None
 
     @property
     def status(self) -> str:
@@ -61,14 +63,16 @@ def sprint_view(tx, sprint_id: str, root: Path | None = None) -> SprintView:
     if tasks or (record or {}).get("started_at"):  # once started, state is the truth even when empty
         order = {tid: i for i, tid in enumerate(record.get("tasks") or [])}
         tasks.sort(key=lambda t: (order.get(t["id"], len(order)), t["id"]))
-        return SprintView(sprint_id, record, tasks, "state", record.get("capacity") or {})
+        return SprintView(sprint_id, record, tasks, "state", record.get("capacity") or {}, record.get("start"),
+                          record.get("end"))
     from .sprints import load_definition
 
     definition = load_definition((record or {}).get("definition") or sprint_id, root)
     if record is None and definition.id != sprint_id:
         record = tx.get(f"sprints.{definition.id}", None)
     tasks = [{**t.to_dict(), "status": "queued", "sprint": definition.id} for t in definition.tasks]
-    return SprintView(definition.id, record, tasks, "definition", definition.capacity)
+    return SprintView(definition.id, record, tasks, "definition", definition.capacity, definition.start,
+                      definition.end)
 
 
 def outside_done(tx, view: SprintView) -> set[str]:
