@@ -40,12 +40,18 @@ def claude_bin() -> Path:
     return binary
 
 
+@pytest.fixture(scope="session")
+def sandbox_place(tmp_path_factory: pytest.TempPathFactory, claude_bin: Path) -> Iterator[Path]:
+    """One place per test session (per xdist worker) where each test builds its sandbox afresh."""
+    place = tmp_path_factory.mktemp("e2e")
+    yield place
+    Sandbox(place, claude_bin).cleanup()
+
+
 @pytest.fixture
-def sandbox(tmp_path: Path, claude_bin: Path) -> Iterator[Sandbox]:
+def sandbox(sandbox_place: Path, claude_bin: Path) -> Sandbox:
     """A fresh git repo with the pack installed, and an isolated home for Claude Code."""
-    box = Sandbox(tmp_path, claude_bin).create()
-    yield box
-    box.cleanup()
+    return Sandbox(sandbox_place, claude_bin).create()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -145,6 +146,13 @@ class Sandbox:
     # building it
 
     def create(self) -> Sandbox:
+        """Build the sandbox from scratch, replacing one left at the same place by an earlier test.
+
+        Reusing the place keeps the repo's path, so the uv environments of its hook scripts (keyed
+        by script path) are built once per test session instead of once per test."""
+        for old in (self.repo, self.home, self.base / "tmp"):
+            if old.exists():
+                shutil.rmtree(old)
         self.repo.mkdir(parents=True)
         (self.base / "tmp").mkdir()
         self.config_dir.mkdir(parents=True)
@@ -166,8 +174,9 @@ class Sandbox:
         """The real installer when it exists; until then the documented copy route plus wiring."""
         installer = PACK / "orchestra" / "src" / "orchestra" / "cli" / "install.py"
         if installer.exists():
-            out = subprocess.run([sys.executable, "-c", "from orchestra.cli import run; run()", "install", str(self.repo)],
-                                 capture_output=True, text=True, env=self.env(), timeout=300)
+            # The installer also warms the hooks' uv environments, as it does for users.
+            out = subprocess.run([sys.executable, "-c", "from orchestra.cli import run; run()", "install",
+                                  str(self.repo)], capture_output=True, text=True, env=self.env(), timeout=300)
             if out.returncode != 0:
                 raise RuntimeError(f"orchestra install failed ({out.returncode}): {out.stderr[-2000:]}")
         else:
@@ -178,12 +187,13 @@ class Sandbox:
             from orchestra import wiring
 
             wiring.write_project_settings(self.repo / ".claude" / "settings.json")
-        self.warm_hooks()
+            self.warm_hooks()
 
     def warm_hooks(self) -> None:
         """Build each hook's uv environment now, so the first hook call in a run is not a cold start."""
         uv, _ = _uv()
-        for script in sorted((self.repo / ".claude" / "orchestra" / "hooks").glob("*.py")):
+
+        def warm(script: Path) -> None:
             cmd = [uv, "sync", "--quiet", "--script", str(script)]
             env = self.env()
             if subprocess.run(cmd, env=env, capture_output=True, timeout=300).returncode != 0:
@@ -191,6 +201,9 @@ class Sandbox:
                 out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
                 if out.returncode != 0:
                     raise RuntimeError(f"uv could not prepare {script.name}: {out.stderr[-1500:]}")
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(warm, sorted((self.repo / ".claude" / "orchestra" / "hooks").glob("*.py"))))
 
     def agent_files(self) -> dict[str, Path]:
         """Agent name (frontmatter `name`) -> file, for every agent file in the sandbox's .claude/agents."""
