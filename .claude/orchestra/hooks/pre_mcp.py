@@ -14,9 +14,12 @@ The stamped `caller` field (see orchestra.bus.hooks) is the only sender the MCP 
 
 from orchestra.bus.hooks import stamp_caller, tool_call_context
 from orchestra.hookio import HookContext, HookEvent, Rewrite, Verdict, main
+from orchestra.security import mcp_verdict
 
 
 def handle(event: HookEvent, ctx: HookContext) -> Verdict:
+    if (denied := mcp_verdict(event, ctx)) is not None:
+        return denied
     stamped = stamp_caller(event)
     ctx.audit["caller"] = stamped["caller"]["id"]
     return Rewrite(stamped, context=tool_call_context(event, ctx))

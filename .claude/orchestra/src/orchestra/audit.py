@@ -1,8 +1,14 @@
-"""The audit log: one hash-chained JSON line per hook invocation or policy decision (stdlib only).
+"""The audit log: one hash-chained JSON line per hook invocation and policy decision (stdlib only).
 
-Each line carries `prev` (the previous line's hash) and `hash` = sha256 over the line's canonical
-JSON without `hash`. Appends take an exclusive lock on the file and read only its tail, so the
-cost does not grow with the log.
+Every line carries `ts, session, agent, agent_type, role, event, tool, action, resource, result`
+plus the hook's own context fields (decision, reason, rule, ms, ...), then `prev` (the previous
+line's hash) and `hash` = sha256 over the line's canonical JSON without `hash`.
+
+A chain alone cannot show that lines were cut off its end, so a small head file
+(`audit.head.json`: line count, last hash, current file size) is rewritten under the same lock
+as every append; `check` compares the log with it. When the log grows past `ROTATE_BYTES` it
+is renamed to `audit-000001.jsonl`, `audit-000002.jsonl`, ... and the chain continues into the
+new file. Appends read only the head, so their cost does not grow with the log.
 """
 
 from __future__ import annotations
@@ -10,12 +16,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 GENESIS = "0" * 64
+ROTATE_BYTES = 8 * 1024 * 1024
+ROTATE_ENV = "ORCHESTRA_AUDIT_ROTATE_BYTES"
 _TAIL = 65536
+_OUTCOMES = {"allow": "allowed", "context": "allowed", "rewrite": "allowed", "deny": "denied", "ask": "asked",
+             "block": "blocked", "error": "error", "malformed": "malformed"}
 
 try:
     import fcntl
@@ -32,58 +46,278 @@ def line_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(_canonical(body)).hexdigest()
 
 
-def _last_hash(handle) -> str:
-    handle.seek(0, os.SEEK_END)
-    size = handle.tell()
-    if size == 0:
-        return GENESIS
-    handle.seek(max(0, size - _TAIL))
-    tail = handle.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+# -- files ------------------------------------------------------------------------------------------
+
+def head_path(log: Path) -> Path:
+    return Path(log).with_name(f"{Path(log).stem}.head.json")
+
+
+def _lock_path(log: Path) -> Path:
+    return Path(log).with_name(f"{Path(log).stem}.lock")
+
+
+def segment_path(log: Path, seq: int) -> Path:
+    log = Path(log)
+    return log.with_name(f"{log.stem}-{seq:06d}{log.suffix}")
+
+
+def rotated(log: Path) -> list[tuple[int, Path]]:
+    """Rotated segments, oldest first."""
+    log = Path(log)
+    pattern = re.compile(rf"^{re.escape(log.stem)}-(\d{{6}}){re.escape(log.suffix)}$")
     try:
-        return json.loads(tail)["hash"]
-    except (ValueError, KeyError, TypeError):
-        # A torn or foreign last line: chain from its bytes so verify still pinpoints it.
-        return hashlib.sha256(tail).hexdigest()
+        names = os.listdir(log.parent)
+    except FileNotFoundError:
+        return []
+    found = [(int(m.group(1)), log.parent / name) for name in names if (m := pattern.match(name))]
+    return sorted(found)
 
 
-def append(path: Path, record: dict[str, Any]) -> dict[str, Any]:
-    """Append one record to the chain and return it as written (with ts, prev, hash)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(fd, "r+b") as handle:
+def segments(log: Path) -> list[Path]:
+    """Every file of the log in chain order: rotated segments, then the current file."""
+    current = [Path(log)] if Path(log).exists() else []
+    return [p for _, p in rotated(log)] + current
+
+
+@contextmanager
+def _locked(log: Path, exclusive: bool = True) -> Iterator[None]:
+    lock = _lock_path(log)
+    lock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
         if fcntl is not None:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            entry = {"ts": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"), **record}
-            entry["prev"] = _last_hash(handle)
-            entry["hash"] = line_hash(entry)
-            handle.seek(0, os.SEEK_END)
-            handle.write(_canonical(entry) + b"\n")
-            handle.flush()
-        finally:
-            if fcntl is not None:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def read_head(log: Path) -> dict[str, Any] | None:
+    try:
+        head = json.loads(head_path(log).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(head, dict) and isinstance(head.get("lines"), int) and isinstance(head.get("hash"), str)
+    return head if ok else None
+
+
+def _write_head(log: Path, head: dict[str, Any]) -> None:
+    # No fsync: after a crash the head lags the log by at most the last line, which `append` and
+    # `check` both accept (the log may be longer than its head, never shorter).
+    path = head_path(log)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(_canonical(head))
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def _last_line(path: Path) -> bytes | None:
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        if size == 0:
+            return None
+        handle.seek(max(0, size - _TAIL))
+        return handle.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+
+
+def _hash_of(raw: bytes | None) -> str:
+    if raw is None:
+        return GENESIS
+    try:
+        return json.loads(raw)["hash"]
+    except (ValueError, KeyError, TypeError):
+        # A torn or foreign last line: chain from its bytes so `check` still pinpoints it.
+        return hashlib.sha256(raw).hexdigest()
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+# -- writing ----------------------------------------------------------------------------------------
+
+def shape(record: dict[str, Any]) -> dict[str, Any]:
+    """The line's fixed fields, derived from a hook record where the hook did not set them."""
+    entry = dict(record)
+    event = entry.get("event")
+    entry.setdefault("session", None)
+    entry.setdefault("agent", entry.get("agent_id") or ("main" if event else None))
+    entry.setdefault("agent_type", None)
+    entry.setdefault("role", None)
+    entry.setdefault("action", f"{event}:{entry['tool']}" if event and entry.get("tool") else event)
+    entry.setdefault("resource", None)
+    entry.setdefault("result", _OUTCOMES.get(entry.get("decision"), entry.get("decision")))
     return entry
 
 
-def verify(path: Path, start_prev: str = GENESIS) -> tuple[int, str | None]:
-    """Check the chain. Returns (lines checked, None) or (line number, what is wrong there)."""
-    prev = start_prev
-    count = 0
-    with open(path, "rb") as handle:
-        for count, raw in enumerate(handle, start=1):
-            if not raw.endswith(b"\n"):
-                return count, "line is truncated (no newline)"
+def _rotate_limit() -> int:
+    try:
+        return int(os.environ.get(ROTATE_ENV, ROTATE_BYTES))
+    except ValueError:
+        return ROTATE_BYTES
+
+
+def append(path: Path, record: dict[str, Any], rotate_bytes: int | None = None) -> dict[str, Any]:
+    """Append one record to the chain and return it as written (with ts, prev, hash)."""
+    path = Path(path)
+    limit = _rotate_limit() if rotate_bytes is None else rotate_bytes
+    with _locked(path):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            size = os.fstat(fd).st_size
+            prev, lines = _chain_position(path, size)
+            if limit and size >= limit:
+                os.close(fd)
+                fd = -1
+                seq = (rotated(path)[-1][0] if rotated(path) else 0) + 1
+                os.replace(path, segment_path(path, seq))
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+                size = 0
+            entry = {"ts": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                     **shape(record)}
+            entry["prev"] = prev
+            entry["hash"] = line_hash(entry)
+            data = _canonical(entry) + b"\n"
+            os.write(fd, data)
+        finally:
+            if fd >= 0:
+                os.close(fd)
+        _write_head(path, {"lines": lines + 1, "hash": entry["hash"], "size": size + len(data)})
+    return entry
+
+
+def _chain_position(path: Path, size: int) -> tuple[str, int]:
+    """(hash to chain from, lines so far) for the current file of `size` bytes."""
+    head = read_head(path)
+    if head is not None and head.get("size") == size:
+        return head["hash"], head["lines"]
+    if head is not None and isinstance(head.get("size"), int) and size < head["size"]:
+        # The file is shorter than the head says: lines were cut off. Chain from the head, so the
+        # next line does not match its predecessor and `check` reports the cut for good.
+        return head["hash"], head["lines"]
+    # No head yet (an older log) or a crash between a write and its head update: read the files.
+    files = segments(path)
+    last = next((raw for p in reversed(files) if (raw := _last_line(p)) is not None), None)
+    return _hash_of(last), sum(_count_lines(p) for p in files)
+
+
+# -- checking ---------------------------------------------------------------------------------------
+
+@dataclass
+class Report:
+    """The result of `check`: lines read, and the first bad line (file and 1-based line) if any."""
+
+    lines: int = 0
+    file: str | None = None
+    line: int | None = None
+    problem: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    last_hash: str = GENESIS
+    head: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    @property
+    def where(self) -> str:
+        if self.file is None:
+            return ""
+        return f"{self.file}:{self.line}" if self.line is not None else self.file
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "lines": self.lines, "file": self.file, "line": self.line, "problem": self.problem,
+                "warnings": self.warnings, "last_hash": self.last_hash, "head": self.head}
+
+
+def check(path: Path) -> Report:
+    """Verify the whole log (every segment, then the head) and name the first bad line."""
+    path = Path(path)
+    with _locked(path, exclusive=False):
+        return _check(path)
+
+
+def _check(path: Path) -> Report:
+    report = Report(head=read_head(path))
+    seqs = [seq for seq, _ in rotated(path)]
+    missing = sorted(set(range(1, (seqs[-1] if seqs else 0) + 1)) - set(seqs))
+    if missing:
+        report.file, report.line = segment_path(path, missing[0]).name, 1
+        report.problem = "rotated segment is missing (deleted): the chain cannot be followed across it"
+        return report
+    prev, anchor = GENESIS, (report.head or {}).get("lines")
+    anchor_at: tuple[str, int, str] | None = None  # file, line and hash of the line the head names
+    last_file, last_file_lines = path.name, 0
+    for segment in segments(path):
+        last_file, last_file_lines = segment.name, 0
+        with open(segment, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                why = _line_problem(raw, prev)
+                if why is not None:
+                    report.file, report.line, report.problem = segment.name, number, why
+                    return report
+                prev = json.loads(raw)["hash"]
+                report.lines += 1
+                last_file_lines = number
+                if report.lines == anchor:
+                    anchor_at = (segment.name, number, prev)
+    report.last_hash = prev
+    head = report.head
+    if head is None:
+        if report.lines:
+            report.warnings.append(f"{head_path(path).name} is missing: lines cut off the end cannot be detected")
+        return report
+    if report.lines < head["lines"]:
+        report.file, report.line = last_file, last_file_lines + 1
+        report.problem = (f"truncated: the head records {head['lines']} lines ending in {head['hash'][:12]}, "
+                          f"the log ends after {report.lines}")
+    elif anchor_at is not None and anchor_at[2] != head["hash"]:
+        report.file, report.line = anchor_at[0], anchor_at[1]
+        report.problem = (f"line {head['lines']} of the chain does not match the head anchor "
+                          f"({head['hash'][:12]}): the log was rewritten")
+    elif report.lines > head["lines"]:
+        report.warnings.append(f"{report.lines - head['lines']} line(s) after the head anchor "
+                               "(an append interrupted before its head update)")
+    return report
+
+
+def _line_problem(raw: bytes, prev: str) -> str | None:
+    if not raw.endswith(b"\n"):
+        return "line is truncated (no newline)"
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return "line is not JSON"
+    if not isinstance(record, dict) or "hash" not in record:
+        return "line has no hash"
+    if record.get("prev") != prev:
+        return "chain broken: prev does not match the previous line (a line was deleted, reordered or inserted)"
+    if line_hash(record) != record["hash"]:
+        return "hash mismatch: the line was edited"
+    return None
+
+
+def verify(path: Path) -> tuple[int, str | None]:
+    """(lines checked, None) or (lines checked, "file:line: what is wrong")."""
+    report = check(path)
+    if report.ok:
+        return report.lines, None
+    where = f"{report.where}: " if report.file else ""
+    return report.lines, f"{where}{report.problem}"
+
+
+def tail(path: Path, count: int = 20) -> list[dict[str, Any]]:
+    """The last `count` lines as records, oldest first (reads back through rotated segments)."""
+    out: list[dict[str, Any]] = []
+    for segment in reversed(segments(path)):
+        lines = segment.read_bytes().splitlines()
+        for raw in reversed(lines):
             try:
-                record = json.loads(raw)
+                out.append(json.loads(raw))
             except ValueError:
-                return count, "line is not JSON"
-            if not isinstance(record, dict) or "hash" not in record:
-                return count, "line has no hash"
-            if record.get("prev") != prev:
-                return count, "chain broken: prev does not match the previous line (deleted, reordered or inserted)"
-            if line_hash(record) != record["hash"]:
-                return count, "hash mismatch: the line was edited"
-            prev = record["hash"]
-    return count, None
+                out.append({"unreadable": raw[:200].decode("utf-8", "replace")})
+            if len(out) >= count:
+                return out[::-1]
+    return out[::-1]

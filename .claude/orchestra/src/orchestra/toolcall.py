@@ -11,11 +11,12 @@ from collections.abc import Callable
 
 from .bus.hooks import tool_call_context
 from .hookio import AddContext, Allow, HookContext, HookEvent, Verdict
+from .security import tool_guard
 
 Guard = Callable[[HookEvent, HookContext], Verdict | None]
 ContextSource = Callable[[HookEvent, HookContext], str | None]
 
-GUARDS: tuple[Guard, ...] = ()
+GUARDS: tuple[Guard, ...] = (tool_guard,)
 CONTEXT: tuple[ContextSource, ...] = (tool_call_context,)
 
 

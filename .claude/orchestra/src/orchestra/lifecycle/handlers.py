@@ -23,6 +23,8 @@ UNTRACKED = "Orchestra: {event} without agent_id; this run is not tracked (Claud
 
 def pre_agent(event: HookEvent, ctx: HookContext) -> Verdict:
     """PreToolUse(Agent|Task): gates, then record the delegation and append the task brief."""
+    if (denied := spawn_guard(event, ctx)) is not None:
+        return denied
     org = teams.load(ctx.root)
     try:
         req = request_from(event, org, ctx.root)

@@ -1,0 +1,66 @@
+"""`orchestra audit verify|tail`: check the hash chain of the audit log, and read its last lines."""
+
+from __future__ import annotations
+
+import sys
+
+from .. import audit, paths
+from ._output import add_json_flag, emit, table
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("audit", help="verify and read the tamper-evident audit log")
+    ops = parser.add_subparsers(dest="op", metavar="OP", required=True)
+    verify = ops.add_parser("verify", help="check every line's hash and the chain; exit 1 naming the first bad line")
+    add_json_flag(verify)
+    verify.set_defaults(func=cmd_verify)
+    tail = ops.add_parser("tail", help="print the last lines (who, role, action, resource, result)")
+    tail.add_argument("-n", "--lines", type=int, default=20, help="how many lines (default 20)")
+    tail.add_argument("--agent", help="only lines of this agent_id or agent type (main: the main thread)")
+    tail.add_argument("--result", help="only lines with this result: allowed, denied, error, ...")
+    add_json_flag(tail)
+    tail.set_defaults(func=cmd_tail)
+
+
+def cmd_verify(args) -> int:
+    log = paths.audit_log()
+    report = audit.check(log)
+    if args.json:
+        emit({"log": str(log), **report.to_dict()}, True)
+        return 0 if report.ok else 1
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if not report.ok:
+        print(f"orchestra audit verify: {log.parent / report.where}: {report.problem}", file=sys.stderr)
+        return 1
+    print(f"audit log intact: {report.lines} lines, last hash {report.last_hash[:16]} ({log})")
+    return 0
+
+
+def cmd_tail(args) -> int:
+    if args.lines < 1:
+        raise ValueError(f"--lines {args.lines}: give a positive number of lines")
+    wanted = []
+    # Read more than asked when filtering, so filters still return up to --lines matches.
+    scan = args.lines if not (args.agent or args.result) else max(args.lines * 50, 1000)
+    for line in audit.tail(paths.audit_log(), scan):
+        if args.agent and args.agent not in (line.get("agent"), line.get("agent_type")):
+            continue
+        if args.result and line.get("result") != args.result:
+            continue
+        wanted.append(line)
+    wanted = wanted[-args.lines:]
+    emit(wanted, args.json, _text)
+    return 0
+
+
+def _text(lines: list[dict]) -> str:
+    rows = [[str(line.get("ts", "")), str(line.get("agent_type") or line.get("agent") or "-"),
+             str(line.get("role") or "-"), str(line.get("action") or "-"), _short(line.get("resource")),
+             str(line.get("result") or "-"), _short(line.get("reason"), 80)] for line in lines]
+    return table(rows, ["time", "agent", "role", "action", "resource", "result", "reason"]) if rows else ""
+
+
+def _short(value, limit: int = 48) -> str:
+    text = "-" if value in (None, "") else " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

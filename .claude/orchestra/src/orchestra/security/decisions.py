@@ -1,0 +1,39 @@
+"""A guard's objection: what kind of rule it is, what it is about, and a reason the model can act on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..hookio import Deny
+
+Kind = Literal["secret", "state", "spawn", "mcp", "cli"]
+# Attempts on these raise an alert at once; other denials only when they pile up.
+SENSITIVE: frozenset[str] = frozenset({"secret", "state"})
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A denial. `resource` is what was touched (path, agent type, task), `rule` the rule that fired."""
+
+    kind: Kind
+    action: str
+    resource: str
+    rule: str
+    reason: str
+
+    @property
+    def sensitive(self) -> bool:
+        return self.kind in SENSITIVE
+
+    def verdict(self, system_message: str | None = None) -> Deny:
+        return Deny(self.reason, system_message)
+
+    def audit_fields(self) -> dict[str, str]:
+        return {"action": self.action, "resource": self.resource, "rule": f"{self.kind}:{self.rule}"}
+
+
+def clip(text: str, limit: int = 160) -> str:
+    """One line of at most `limit` characters, for reasons and audit fields."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,140 @@
+"""Glob rules over paths (secret files, protected files) and how a path an agent names is resolved.
+
+Matching is case-insensitive, because `.ENV` opens `.env` on case-insensitive file systems and a
+guard must not depend on the disk it runs on. A rule that matches a directory matches everything
+inside it. Paths are matched relative to the project root when they lie inside it, absolute
+otherwise, so a project that happens to live under `/srv/secrets/` does not turn every file secret.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+GLOB_CHARS = frozenset("*?[")
+
+
+def translate(pattern: str) -> str:
+    """A glob as a regex body: `**` crosses directories, `*` and `?` stay inside one, `[...]` is a class."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) != -1:
+            body = pattern[i + 1:end]
+            body = "^" + body[1:] if body.startswith("!") else body
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Rule:
+    pattern: str
+    regex: re.Pattern[str]
+
+
+def compile_rule(pattern: str, anchored: bool) -> Rule:
+    """`anchored`: the pattern starts at the project root; otherwise it may start at any directory.
+
+    A leading `/` anchors a pattern to the root (as in .gitignore); `~/...` matches under the home dir.
+    """
+    text = pattern.strip()
+    if text.startswith("~"):
+        body, start = os.path.expanduser(text).lstrip("/"), "^/"
+    elif text.startswith("/"):
+        body, start = text.lstrip("/"), "^"
+    else:
+        body, start = text, "^" if anchored else "(?:^|/)"
+    body = body.rstrip("/")
+    if body.endswith("/**"):
+        body = body[:-3]
+    regex = re.compile(start + translate(body.lower()) + "(?:/.*)?$")
+    return Rule(pattern, regex)
+
+
+@dataclass(frozen=True)
+class PathRules:
+    """A set of rules with exceptions: a path is caught when a rule matches and no exception does.
+
+    `directories` are absolute paths caught with everything below them (e.g. a relocated state dir);
+    they are matched on the absolute path, the rules on the subject (see Resolver.subject).
+    """
+
+    rules: tuple[Rule, ...]
+    exceptions: tuple[Rule, ...] = ()
+    directories: tuple[str, ...] = ()
+
+    @classmethod
+    def build(cls, patterns: Iterable[str], exceptions: Iterable[str] = (), anchored: bool = False,
+              directories: Iterable[str] = ()) -> PathRules:
+        return cls(tuple(compile_rule(p, anchored) for p in dict.fromkeys(patterns)),
+                   tuple(compile_rule(p, anchored) for p in dict.fromkeys(exceptions)),
+                   tuple(os.path.normcase(os.path.normpath(d)).lower() for d in dict.fromkeys(directories)))
+
+    def match(self, subject: str, absolute: str | None = None) -> str | None:
+        """The pattern (or directory) that catches the path, or None. `subject` is already lowercased."""
+        if any(e.regex.search(subject) for e in self.exceptions):
+            return None
+        for rule in self.rules:
+            if rule.regex.search(subject):
+                return rule.pattern
+        if absolute is not None:
+            folded = absolute.lower()
+            for directory in self.directories:
+                if folded == directory or folded.startswith(directory + os.sep):
+                    return directory + "/**"
+        return None
+
+
+class Resolver:
+    """Turns what an agent wrote (relative, `..`, `~`, symlinks) into the subjects rules are matched on."""
+
+    def __init__(self, root: Path) -> None:
+        self.roots = tuple(dict.fromkeys((os.path.normpath(str(root)), os.path.realpath(root))))
+        self.home = os.path.expanduser("~")
+
+    def absolute(self, raw: str, cwd: str) -> tuple[str, ...]:
+        """The lexical and the symlink-resolved absolute path (one if they agree)."""
+        text = os.path.expanduser(raw) if raw.startswith("~") else raw
+        joined = os.path.join(cwd, text)
+        lexical = os.path.normpath(joined)
+        try:
+            real = os.path.realpath(joined)
+        except (OSError, ValueError):
+            real = lexical
+        return (lexical,) if real == lexical else (lexical, real)
+
+    def subject(self, absolute: str) -> str:
+        """Root-relative for paths inside the project, absolute outside; lowercased."""
+        for root in self.roots:
+            if absolute == root:
+                return "."
+            if absolute.startswith(root + os.sep):
+                return absolute[len(root) + 1:].replace(os.sep, "/").lower()
+        return absolute.replace(os.sep, "/").lower()
+
+    def subjects(self, raw: str, cwds: Iterable[str]) -> list[tuple[str, str]]:
+        """(absolute path, subject) for `raw` seen from each candidate working directory."""
+        out: dict[str, str] = {}
+        for cwd in cwds:
+            for absolute in self.absolute(raw, cwd):
+                out.setdefault(absolute, self.subject(absolute))
+        return list(out.items())

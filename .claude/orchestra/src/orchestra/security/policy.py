@@ -1,0 +1,165 @@
+"""The security policy: permissions per role and agent, secret and protected path rules, alert limits.
+
+Sources, combined so that a deny anywhere wins: built-in defaults, `roles:` in teams.yaml, and the
+optional `.claude/policy.yaml` (schema: schemas/policy.json). The policy file is parsed once and
+cached as JSON in the state dir keyed by its mtime and size, so the per-tool-call hook never
+imports yaml or jsonschema.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import atomic, paths
+from ..teams import DEFAULT_ROLES, Organization, normalize_agent_type
+from .pathrules import PathRules
+
+DEFAULT_SECRET_PATHS: tuple[str, ...] = (
+    ".env*", "*.pem", "*.key", "id_rsa*", "id_ed25519*", "id_ecdsa*", "credentials*", "secrets/**",
+)
+# Templates that ship in most repos and hold no values.
+DEFAULT_SECRET_EXCEPTIONS: tuple[str, ...] = (".env.example", ".env.sample", ".env.template", ".env.dist")
+# Written only by Orchestra itself or by a human; relative to the project root.
+DEFAULT_PROTECTED_PATHS: tuple[str, ...] = (
+".claude/state/**", ".claude/settings*.json", ".claude/policy.yaml")
+USER_PROTECTED_PATHS: tuple[str, ...] = ("~/.claude/settings*.json",)
+ALERT_DENIALS = 3
+ALERT_WINDOW_SECONDS = 300.0
+PERMISSION_KEYS = ("can_spawn_agents", "can_modify_state", "can_access_secrets")
+
+
+class PolicyError(ValueError):
+    """.claude/policy.yaml is malformed; the message names file:line and what to change."""
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """What one caller may do. `can_modify_state` is True (anything), False, `own_tasks` or `reviews`."""
+
+    can_spawn_agents: bool = False
+    can_modify_state: bool | str = False
+    can_access_secrets: bool = False
+
+    def narrowed(self, spec: dict[str, Any] | None) -> Permissions:
+        """These permissions further limited by `spec`: a deny in either wins."""
+        if not spec:
+            return self
+        return Permissions(
+            self.can_spawn_agents and bool(spec.get("can_spawn_agents", True)),
+            _narrow_scope(self.can_modify_state, spec.get("can_modify_state", True)),
+            self.can_access_secrets and bool(spec.get("can_access_secrets", True)),
+        )
+
+
+def _narrow_scope(a: bool | str, b: bool | str) -> bool | str:
+    """Intersection of two state scopes: True is everything, False nothing, two scopes share nothing."""
+    if a is True:
+        return b
+    if b is True or a == b:
+        return a
+    return False
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as the guards see it."""
+
+    agent_type: str | None
+    role: str
+    team: str | None
+    permissions: Permissions
+
+    @property
+    def label(self) -> str:
+        return self.agent_type or "the main thread"
+
+
+@dataclass(frozen=True)
+class Policy:
+    secrets: PathRules
+    protected: PathRules
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    agents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    alert_denials: int = ALERT_DENIALS
+    alert_window: float = ALERT_WINDOW_SECONDS
+    notify: tuple[str, ...] | None = None
+    source: str = "built-in defaults"
+
+    def caller(self, org: Organization, agent_type: str | None) -> Caller:
+        """Role and permissions of `agent_type` (None: the main thread), every source narrowing the last."""
+        bare = normalize_agent_type(agent_type) if agent_type else None
+        role = org.role_of(bare)
+        base = {**DEFAULT_ROLES.get(role, DEFAULT_ROLES["team_member"]), **org.permissions(role)}
+        perms = Permissions(bool(base.get("can_spawn_agents")), base.get("can_modify_state", False),
+                            bool(base.get("can_access_secrets")))
+        perms = perms.narrowed(self.roles.get(role)).narrowed(self.agents.get(bare or "main"))
+        team = org.team_of(bare)
+        return Caller(bare, role, team.name if team else None, perms)
+
+    def alert_recipients(self, org: Organization) -> tuple[str, ...]:
+        """Who hears about suspicious activity: configured, else the devops orchestrator and the human."""
+        if self.notify is not None:
+            return self.notify
+        devops = org.teams.get("devops")
+        return ((devops.orchestrator,) if devops else ()) + ("human",)
+
+
+def build(raw: dict[str, Any], root: Path, source: str = "built-in defaults") -> Policy:
+    """A Policy from the policy file's mapping (already schema-checked) for the project at `root`."""
+    secrets = raw.get("secrets") or {}
+    exceptions = secrets.get("exceptions")
+    # The state dir may live outside the project (ORCHESTRA_STATE_DIR): protect it where it really is.
+    state_dir = paths.state_dir(root)
+    directories = dict.fromkeys((os.path.normpath(state_dir), os.path.realpath(state_dir)))
+    alerts = raw.get("alerts") or {}
+    return Policy(
+        secrets=PathRules.build([*DEFAULT_SECRET_PATHS, *(secrets.get("paths") or [])],
+                                DEFAULT_SECRET_EXCEPTIONS if exceptions is None else exceptions),
+        protected=PathRules.build([*DEFAULT_PROTECTED_PATHS, *(raw.get("protected_paths") or []),
+                                   *USER_PROTECTED_PATHS], anchored=True, directories=directories),
+        roles=raw.get("roles") or {},
+        agents={normalize_agent_type(k): v for k, v in (raw.get("agents") or {}).items()},
+        alert_denials=int(alerts.get("denials", ALERT_DENIALS)),
+        alert_window=float(alerts.get("window_seconds", ALERT_WINDOW_SECONDS)),
+        notify=tuple(alerts["notify"]) if "notify" in alerts else None,
+        source=source,
+    )
+
+
+def policy_file(root: Path | None = None) -> Path:
+    return paths.claude_dir(root) / "policy.yaml"
+
+
+def load_raw(path: Path) -> dict[str, Any]:
+    """Parse and schema-check policy.yaml (imports yaml and jsonschema: never on the hot path's cache hit)."""
+    from ..yamlcheck import read_mapping, validate_yaml
+
+    raw, text = read_mapping(path, PolicyError)
+    validate_yaml(raw, text, path, "policy", PolicyError)
+    return raw
+
+
+def load(root: Path | None = None) -> Policy:
+    """The project's policy; the parsed file comes from the JSON cache while the file is unchanged."""
+    root = root or paths.project_root()
+    path = policy_file(root)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return build({}, root)
+    key = f"{stat.st_mtime_ns}:{stat.st_size}"
+    cache = paths.state_dir(root) / "policy.cache.json"
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("key") == key:
+            return build(cached["raw"], root, str(path))
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    raw = load_raw(path)
+    if cache.parent.is_dir() and os.access(cache.parent, os.W_OK):
+        atomic.write_text(cache, json.dumps({"key": key, "raw": raw}), mode=0o600)
+    return build(raw, root, str(path))

@@ -1,0 +1,275 @@
+"""Best-effort reading of a Bash command line: which programs run, with which words, writing where.
+
+Not a shell. It follows quoting (shlex), `;` `&&` `||` `|` `&` and newlines, `( )` subshells,
+`$(...)`, backticks and `<(...)`/`>(...)` (also inside double quotes), `sh -c`/`bash -c`/`eval`/
+`watch` strings, `xargs` and wrappers such as `sudo`, `env`, `timeout`, `nice`, `$'...'` strings,
+output redirections and simple `NAME=value` assignments. What it cannot follow (computed strings,
+aliases, functions, scripts on disk) is listed in README's Security section; callers treat an
+unparseable line as the worst case.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import shlex
+from dataclasses import dataclass, field
+
+MAX_DEPTH = 6
+MAX_COMMANDS = 400
+
+_OPERATORS = ("&>>", "<<<", ";;&", ">>", "<<", "&&", "||", ";;", "|&", ">&", "<&", "&>", ">|", "<>",
+              ";", "&", "|", "(", ")", "<", ">", "\n")
+_SEPARATORS = frozenset({";", "&", "&&", "||", ";;", ";;&", "(", ")", "\n"})
+_PIPES = frozenset({"|", "|&"})
+_WRITE_REDIRECTS = frozenset({">", ">>", ">|", "&>", "&>>", "<>"})
+_READ_REDIRECTS = frozenset({"<", "<<", "<<<"})
+_KEYWORDS = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "for", "case",
+                       "esac", "{", "}", "!", "function", "select", "in", "coproc"})
+_ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\+?=(.*)$", re.S)
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_ANSI_C = re.compile(r"\$'((?:[^'\\]|\\.)*)'", re.S)
+SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "busybox"})
+
+# Wrappers that run the rest of their words as a command: name -> options that take a value.
+_WRAPPERS: dict[str, frozenset[str]] = {
+    "sudo": frozenset({"-u", "-g", "-C", "-p", "-U", "-r", "-t", "-h", "-D"}),
+    "doas": frozenset({"-u", "-C"}),
+    "env": frozenset({"-u", "-C", "--unset", "--chdir"}),
+    "nice": frozenset({"-n", "--adjustment"}),
+    "ionice": frozenset({"-c", "-n", "-p"}),
+    "nohup": frozenset(), "time": frozenset(), "builtin": frozenset(), "setsid": frozenset(),
+    "command": frozenset(), "unbuffer": frozenset(), "chronic": frozenset(), "caffeinate": frozenset(),
+    "exec": frozenset({"-a"}),
+    "stdbuf": frozenset({"-i", "-o", "-e"}),
+    "timeout": frozenset({"-s", "-k", "--signal", "--kill-after"}),
+    "xargs": frozenset({"-a", "-d", "-E", "-I", "-L", "-n", "-P", "-s", "--arg-file", "--delimiter",
+                        "--eof", "--replace", "--max-lines", "--max-args", "--max-procs", "--max-chars"}),
+    "watch": frozenset({"-n", "-d", "--interval"}),
+}
+_DURATION_FIRST = frozenset({"timeout"})
+
+
+@dataclass(frozen=True)
+class Command:
+    """One simple command. `argv` has wrappers removed; `words` keeps every word the line gave it."""
+
+    argv: tuple[str, ...]
+    words: tuple[str, ...]
+    writes: tuple[str, ...] = ()
+    pipeline: int = 0
+    wrappers: tuple[str, ...] = ()
+
+    @property
+    def program(self) -> str:
+        return self.argv[0].rsplit("/", 1)[-1] if self.argv else ""
+
+
+@dataclass
+class Script:
+    commands: list[Command] = field(default_factory=list)
+    complete: bool = True  # False: quoting or nesting could not be followed; assume the worst
+
+
+def parse(text: str, env: dict[str, str] | None = None) -> Script:
+    """Every simple command in `text`, nested ones included, in order of appearance."""
+    parser = _Parser(dict(env or {}))
+    parser.script_of(text, 0)
+    return parser.script
+
+
+def split_operators(token: str) -> list[str]:
+    """shlex glues adjacent punctuation (`);`, `>(`); split it into shell operators, longest first."""
+    out, i = [], 0
+    while i < len(token):
+        op = next(o for o in (*_OPERATORS, token[i]) if token.startswith(o, i))
+        out.append(op)
+        i += len(op)
+    return out
+
+
+def tokens(text: str) -> list[str]:
+    lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|()<>\n")
+    lexer.whitespace = " \t\r"
+    lexer.commenters = ""  # shlex would end a line at `a#b`; bash would not: keep every word
+    lexer.whitespace_split = True
+    out: list[str] = []
+    for token in lexer:
+        if token and all(c in ";&|()<>\n" for c in token):
+            out.extend(split_operators(token))
+        else:
+            out.append(token)
+    return out
+
+
+def substitutions(text: str) -> list[str]:
+    """Bodies of `$(...)`, `<(...)`, `>(...)` and backticks anywhere in the raw text (quotes too)."""
+    found, i = [], 0
+    while i < len(text):
+        if text.startswith(("$(", "<(", ">("), i) and not text.startswith("$((", i):
+            start = j = i + 2
+            depth = 1
+            while j < len(text) and depth:
+                depth += {"(": 1, ")": -1}.get(text[j], 0)
+                j += 1
+            found.append(text[start:j - 1] if depth == 0 else text[start:])
+            i = j
+        elif text[i] == "`" and (i == 0 or text[i - 1] != "\\"):
+            j = i + 1
+            while j < len(text) and not (text[j] == "`" and text[j - 1] != "\\"):
+                j += 1
+            found.append(text[i + 1:j])
+            i = j + 1
+        else:
+            i += 1
+    return found
+
+
+def decode_ansi_c(text: str) -> str:
+    """`$'\\x2eenv'` -> `'.env'`, so the quoted value is what gets checked."""
+    def replace(match: re.Match[str]) -> str:
+        try:
+            value = codecs.decode(match.group(1).encode("latin-1", "backslashreplace"), "unicode_escape")
+        except (UnicodeDecodeError, ValueError):
+            value = match.group(1)
+        return shlex.quote(value)
+
+    return _ANSI_C.sub(replace, text).replace('$"', '"')
+
+
+class _Parser:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.script = Script()
+        self.pipelines = 0
+
+    def _new_pipeline(self) -> int:
+        self.pipelines += 1
+        return self.pipelines
+
+    def script_of(self, text: str, depth: int) -> None:
+        if depth > MAX_DEPTH or len(self.script.commands) > MAX_COMMANDS:
+            self.script.complete = False
+            return
+        text = decode_ansi_c(text.replace("\\\n", ""))
+        try:
+            words = tokens(text)
+        except ValueError:  # unbalanced quotes: bash would refuse too, but keep every word to check
+            self.script.complete = False
+            words = text.replace('"', " ").replace("'", " ").split()
+        self._walk(words, depth)
+        for inner in substitutions(text):
+            self.script_of(inner, depth + 1)
+
+    def _walk(self, words: list[str], depth: int) -> None:
+        pipeline = self._new_pipeline()
+        current: list[str] = []
+        writes: list[str] = []
+        i = 0
+        while i < len(words):
+            word = words[i]
+            if word in _SEPARATORS or word in _PIPES:
+                self._simple(current, writes, pipeline, depth)
+                current, writes = [], []
+                if word not in _PIPES:
+                    pipeline = self._new_pipeline()
+            elif word in _WRITE_REDIRECTS or word in (">&", "<&"):
+                target = words[i + 1] if i + 1 < len(words) else ""
+                if target == "(" or target in _SEPARATORS:
+                    pass  # process substitution `>(...)`: its body is parsed as a command of its own
+                elif word in ("<&",) or (word == ">&" and (target.isdigit() or target == "-")):
+                    i += 1  # duplicating a file descriptor names no file
+                else:
+                    writes.append(target)
+                    i += 1
+            elif word in _READ_REDIRECTS:
+                pass  # what follows is read: it stays a word of the command
+            else:
+                current.append(word)
+            i += 1
+        self._simple(current, writes, pipeline, depth)
+
+    def _simple(self, words: list[str], writes: list[str], pipeline: int, depth: int) -> None:
+        if not words and not writes:
+            return
+        seen = list(words)
+        argv = [self._expand(w) for w in words]
+        seen += [a for a, w in zip(argv, words, strict=True) if a != w]
+        while argv and argv[0] in _KEYWORDS:
+            argv.pop(0)
+        while argv and (match := _ASSIGNMENT.match(argv[0])):
+            self.env[match.group(1)] = match.group(2)
+            argv.pop(0)
+        if argv and argv[0] in ("export", "local", "declare", "readonly", "typeset"):
+            for word in argv[1:]:
+                if match := _ASSIGNMENT.match(word):
+                    self.env[match.group(1)] = match.group(2)
+        argv, wrappers = self._unwrap(argv, depth)
+        self.script.commands.append(Command(tuple(argv), tuple(seen), tuple(self._expand(w) for w in writes),
+                                            pipeline, tuple(wrappers)))
+
+    def _expand(self, word: str) -> str:
+        if "$" not in word:
+            return word
+        return _VARIABLE.sub(lambda m: self.env.get(m.group(1) or m.group(2), m.group(0)), word)
+
+    def _unwrap(self, argv: list[str], depth: int) -> tuple[list[str], list[str]]:
+        """Strip wrappers (sudo, env, xargs...); parse the strings of `sh -c`, `eval`, `watch`."""
+        wrappers: list[str] = []
+        while argv:
+            name = argv[0].rsplit("/", 1)[-1]
+            if name in SHELLS:
+                script = _shell_script(argv[1:])
+                if script is None:
+                    break
+                wrappers.append(name)
+                self.script_of(script, depth + 1)
+                return [], wrappers
+            script = _string_of(name, argv[1:])
+            if script is not None:
+                wrappers.append(name)
+                self.script_of(script, depth + 1)
+                return [], wrappers
+            if name not in _WRAPPERS:
+                break
+            wrappers.append(name)
+            rest = _skip_options(argv[1:], _WRAPPERS[name])
+            if name == "env":
+                while rest and _ASSIGNMENT.match(rest[0]):
+                    rest = rest[1:]
+            if name in _DURATION_FIRST and rest:
+                rest = rest[1:]
+            if name == "xargs" and not rest:
+                rest = ["echo"]
+            argv = rest
+        return argv, wrappers
+
+
+def _skip_options(words: list[str], with_value: frozenset[str]) -> list[str]:
+    i = 0
+    while i < len(words) and words[i].startswith("-") and words[i] != "-":
+        if words[i] == "--":
+            return words[i + 1:]
+        i += 2 if words[i] in with_value else 1
+    return words[i:]
+
+
+def _string_of(name: str, args: list[str]) -> str | None:
+    """The command string `eval`, `watch` and `su -c` hand to a shell; None for other programs."""
+    if name == "eval":
+        return " ".join(args)
+    if name == "watch":
+        return " ".join(_skip_options(args, _WRAPPERS["watch"]))
+    if name == "su" and "-c" in args[:-1]:
+        return args[args.index("-c") + 1]
+    return None
+
+
+def _shell_script(args: list[str]) -> str | None:
+    """The script of `sh -c SCRIPT` / `bash -lc SCRIPT`; None when the shell runs a file or stdin."""
+    for i, word in enumerate(args):
+        if not word.startswith("-") or word == "-":
+            return None
+        if not word.startswith("--") and "c" in word[1:]:
+            return args[i + 1] if i + 1 < len(args) else ""
+    return None

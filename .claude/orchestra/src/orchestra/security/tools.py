@@ -1,0 +1,320 @@
+"""Decisions on ordinary tool calls: secret paths, protected state files, and the state-changing CLI.
+
+Pure functions of (policy, caller, tool input, working directory); `guard.py` wires them into the
+hook. Bash is read through `shell.parse`; a word counts as naming a path when the word itself, a
+piece of it between quotes, `=`, `$(`, `:` and the like, or its brace or glob expansion resolves to
+one. Reading a protected file is allowed; a Bash pipeline that names one must be read-only.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from . import shell
+from .decisions import Decision, clip
+from .pathrules import GLOB_CHARS, Resolver
+from .policy import Caller, Policy
+
+READ_TOOLS: dict[str, tuple[str, ...]] = {"Read": ("file_path",), "Grep": ("path", "glob")}
+WRITE_TOOLS: dict[str, tuple[str, ...]] = {
+    "Write": ("file_path",), "Edit": ("file_path",), "MultiEdit": ("file_path",), "NotebookEdit": ("notebook_path",),
+}
+SHELL_TOOLS = frozenset({"Bash", "PowerShell"})
+
+READ_ONLY_PROGRAMS = frozenset({
+    "cat", "bat", "less", "more", "head", "tail", "grep", "egrep", "fgrep", "rg", "ag", "ack", "zcat", "zgrep",
+    "wc", "ls", "stat", "file", "jq", "sha256sum", "sha1sum", "sha512sum", "md5sum", "shasum", "cksum",
+    "b2sum", "diff", "cmp", "test", "[", "echo", "printf", "true", "false", "pwd", "realpath", "readlink",
+    "basename", "dirname", "du", "tree", "nl", "od", "xxd", "hexdump", "strings", "column", "cut", "tr",
+    "uniq", "cd", "pushd", "popd", "type", "which", "whoami", "date", "comm", "paste", "fold", "tac", "rev",
+})
+READ_ONLY_GIT = frozenset({"status", "log", "diff", "show", "blame", "ls-files", "ls-tree", "rev-parse",
+                           "grep", "describe", "shortlog", "cat-file", "check-ignore"})
+FIND_ACTIONS = frozenset({"-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls"})
+DESTRUCTIVE = frozenset({"rm", "rmdir", "mv", "shred", "unlink", "chmod", "chown", "chgrp", "truncate", "find"})
+GREP_FAMILY = frozenset({"grep", "egrep", "fgrep", "rg", "ag", "ack", "zgrep", "git-grep"})
+# `orchestra` subcommands that only read; the rest change state and need can_modify_state: true.
+READ_ONLY_CLI = frozenset({
+    ("state", "get"), ("state", "export"), ("task", "list"), ("task", "show"), ("sprint", "status"),
+    ("epic", "status"), ("events", "tail"), ("audit", "verify"), ("audit", "tail"), ("metrics",), ("report",),
+    ("doctor",), ("msg", "inbox"), ("worktree", "list"), ("teams", "check"),
+})
+_GREP_VALUE_OPTIONS = frozenset({"-A", "-B", "-C", "-m", "--max-count", "-g", "--glob", "-t", "--type"})
+_PIECES = re.compile(r"[\s'\"`$(){}\[\];,=<>|&:@\\]+")
+_BRACES = re.compile(r"\{([^{}]*,[^{}]*)\}")
+MAX_EXPANSIONS = 64
+
+
+def decide(policy: Policy, caller: Caller, root: Path, tool_name: str | None, tool_input: dict,
+           cwd: str) -> Decision | None:
+    """Deny (a Decision) or allow (None) one ordinary tool call."""
+    resolver = Resolver(root)
+    if tool_name in WRITE_TOOLS:
+        raws = _strings(tool_input, WRITE_TOOLS[tool_name])
+        return (_first(_protected(policy, resolver, tool_name, raw, [cwd]) for raw in raws)
+                or _first(_secret(policy, caller, resolver, tool_name, raw, [cwd], "write") for raw in raws))
+    if tool_name in READ_TOOLS:
+        raws = _strings(tool_input, READ_TOOLS[tool_name])
+        return _first(_secret(policy, caller, resolver, tool_name, raw, [cwd], "read") for raw in raws)
+    if tool_name in SHELL_TOOLS and isinstance(tool_input.get("command"), str):
+        return decide_command(policy, caller, resolver, tool_input["command"], cwd, tool_name)
+    return None
+
+
+def decide_command(policy: Policy, caller: Caller, resolver: Resolver, command: str, cwd: str,
+                   tool_name: str = "Bash") -> Decision | None:
+    home = os.path.expanduser("~")
+    script = shell.parse(command, {"HOME": home, "PWD": cwd})
+    if tool_name != "Bash":  # not a POSIX shell: every word is a possible path and a possible write
+        script = shell.Script([shell.Command(tuple(command.split()), tuple(command.split()))], complete=False)
+    cwds = _working_dirs(script.commands, cwd, home)
+    writing = _writing_pipelines(script)
+    for cmd in script.commands:
+        if not caller.permissions.can_access_secrets:
+            for raw in _path_words(cmd, cwds):
+                if found := _secret(policy, caller, resolver, tool_name, raw, cwds, "exec", command):
+                    return found
+        for raw in (c for target in cmd.writes for c in candidates(target, cwds)):
+            if found := _protected(policy, resolver, tool_name, raw, cwds, command):
+                return found
+        if cmd.pipeline in writing:
+            for raw in _path_words(cmd, cwds, skip_patterns=False):
+                if found := _protected(policy, resolver, tool_name, raw, cwds, command, read_only_hint=True):
+                    return found
+        if cmd.program in DESTRUCTIVE and (found := _ancestor(policy, resolver, cmd, cwds, command)):
+            return found
+        if cmd.program == "git" and _git_clean_ignored(cmd.argv):
+            return _state_denial(".claude/state", "git clean -x",
+                                 f"`{clip(command)}` would delete git-ignored files, and Orchestra's state dir "
+                                 "(.claude/state) is git-ignored. Use `git clean` without -x/-X, or name the paths.")
+        if found := _cli(caller, cmd, command):
+            return found
+    return None
+
+
+# -- paths ------------------------------------------------------------------------------------------
+
+def _secret(policy: Policy, caller: Caller, resolver: Resolver, tool: str, raw: str, cwds: list[str],
+            action: str, command: str | None = None) -> Decision | None:
+    if caller.permissions.can_access_secrets or not raw:
+        return None
+    for absolute, subject in resolver.subjects(raw, cwds):
+        pattern = policy.secrets.match(subject, absolute)
+        if pattern is None:
+            continue
+        shown = raw if raw == subject or os.path.isabs(raw) else f"{raw} ({subject})"
+        via = f"`{clip(command)}` names" if command else f"{tool} on"
+        return Decision("secret", action, subject, pattern, (
+            f"Orchestra policy: {via} `{shown}`, which matches the secret path pattern `{pattern}`. "
+            f"{caller.label} (role {caller.role}) has no can_access_secrets, so secret files may not be "
+            "read, written, copied or listed by name in any way. Do not look for another route to it. If the "
+            "task needs a secret value, ask your orchestrator or the human (send_message / ask) to provide it "
+            "through the environment, or finish with `STATUS: blocked` and `BLOCKER: needs access to "
+            f"{subject}`."))
+    return None
+
+
+def _protected(policy: Policy, resolver: Resolver, tool: str, raw: str, cwds: list[str],
+               command: str | None = None, read_only_hint: bool = False) -> Decision | None:
+    if not raw:
+        return None
+    for absolute, subject in resolver.subjects(raw, cwds):
+        pattern = policy.protected.match(subject, absolute)
+        if pattern is None:
+            continue
+        what = f"`{clip(command)}` would change" if command else f"{tool} would change"
+        hint = (" Reading it is allowed with a read-only command on its own (cat, grep, jq, head, tail, ...), "
+                "not piped into other programs." if read_only_hint else "")
+        return _state_denial(subject, pattern, f"{what} `{subject}`.{hint}")
+    return None
+
+
+def _state_denial(subject: str, pattern: str, what: str) -> Decision:
+    return Decision("state", "write", subject, pattern, (
+        f"Orchestra policy: {what} This is Orchestra's state, hook settings or audit trail (protected by "
+        f"`{pattern}`), which no agent writes directly. Change tasks and messages through the orchestra MCP "
+        "tools (mcp__orchestra__update_task, send_message, ...); settings and policy changes are for the human."))
+
+
+def _ancestor(policy: Policy, resolver: Resolver, cmd: shell.Command, cwds: list[str],
+              command: str) -> Decision | None:
+    """`rm -rf .claude`, `mv .claude x`: a destructive command on a directory holding protected files."""
+    if cmd.program == "find" and not FIND_ACTIONS.intersection(cmd.argv):
+        return None
+    anchors = _protected_anchors(policy, resolver)
+    for raw in cmd.argv[1:]:
+        if raw.startswith("-"):
+            continue
+        for absolute, _subject in resolver.subjects(raw, cwds):
+            folded = absolute.rstrip(os.sep).lower() + os.sep
+            inside = [resolver.subject(a) for a in anchors if a.lower().startswith(folded)]
+            if inside:
+                return _state_denial(clip(raw), inside[0],
+                                     f"`{clip(command)}` would remove or change `{raw}`, which holds {inside[0]}.")
+    return None
+
+
+def _protected_anchors(policy: Policy, resolver: Resolver) -> list[str]:
+    root = resolver.roots[-1]
+    claude = os.path.join(root, ".claude")
+    return [os.path.join(claude, "state"), os.path.join(claude, "settings.json"),
+            os.path.join(claude, "policy.yaml"), *policy.protected.directories]
+
+
+# -- words ------------------------------------------------------------------------------------------
+
+def _path_words(cmd: shell.Command, cwds: list[str], skip_patterns: bool = True) -> Iterator[str]:
+    """Every string in the command that might name a file, with expansions."""
+    skipped = list(_non_path_words(cmd.argv)) if skip_patterns else []
+    # Program names are looked up on PATH, not in the working directory.
+    skipped += [w for w in {*cmd.words[:1], *cmd.argv[:1]} if "/" not in w]
+    for word in (*cmd.words, *cmd.writes):
+        if word in skipped:
+            skipped.remove(word)
+            continue
+        yield from candidates(word, cwds)
+
+
+def candidates(word: str, cwds: list[str]) -> Iterator[str]:
+    """The word, its pieces between shell punctuation, and their brace and glob expansions."""
+    if "://" in word:
+        if not word.lower().startswith("file://"):
+            return
+        word = word[len("file://"):]
+    seen: set[str] = set()
+    for form in (word, *_expand_braces(word)):
+        for piece in (form, *_PIECES.split(form)):
+            if piece and piece not in seen and not (piece.startswith("-") and "=" not in piece):
+                seen.add(piece)
+                yield piece
+                if GLOB_CHARS.intersection(piece):
+                    yield from _glob(piece, cwds)
+
+
+def _expand_braces(word: str) -> list[str]:
+    out, todo = [], [word]
+    while todo and len(out) < MAX_EXPANSIONS:
+        current = todo.pop()
+        match = _BRACES.search(current)
+        if not match:
+            if current != word:
+                out.append(current)
+            continue
+        for option in match.group(1).split(","):
+            todo.append(current[:match.start()] + option + current[match.end():])
+    return out
+
+
+def _glob(pattern: str, cwds: list[str]) -> list[str]:
+    found: list[str] = []
+    for cwd in cwds:
+        found += glob.glob(os.path.join(cwd, os.path.expanduser(pattern)))[:MAX_EXPANSIONS]
+    return found
+
+
+def _non_path_words(argv: tuple[str, ...]) -> Iterator[str]:
+    """Words that are search patterns or messages, not files: grep's pattern, `git commit -m`."""
+    if not argv:
+        return
+    program = argv[0].rsplit("/", 1)[-1]
+    args = list(argv[1:])
+    if program == "git" and args and args[0] == "grep":
+        program, args = "git-grep", args[1:]
+    if program == "git":
+        for i, word in enumerate(args[:-1]):
+            if word in ("-m", "--message"):
+                yield args[i + 1]
+        return
+    if program not in GREP_FAMILY or any(w in ("-e", "-f", "--regexp", "--file")
+                                         or w.startswith(("--regexp=", "--file=")) for w in args):
+        return
+    for i, word in enumerate(args):  # the first operand that is not an option's value
+        if not word.startswith("-") and (i == 0 or args[i - 1] not in _GREP_VALUE_OPTIONS):
+            yield word
+            return
+
+
+# -- commands ---------------------------------------------------------------------------------------
+
+def _working_dirs(commands: Iterable[shell.Command], cwd: str, home: str) -> list[str]:
+    """The start directory and every directory a `cd` in the line may move to (checked from all)."""
+    cwds = [cwd]
+    for cmd in commands:
+        if cmd.program in ("cd", "pushd") and len(cwds) < 8:
+            args = [a for a in cmd.argv[1:] if not a.startswith("-")]
+            target = os.path.expanduser(args[0]) if args else home
+            cwds += [os.path.normpath(os.path.join(c, target)) for c in list(cwds)]
+    return list(dict.fromkeys(cwds))
+
+
+def is_read_only(cmd: shell.Command) -> bool:
+    if not cmd.argv:
+        return "xargs" not in cmd.wrappers  # a `sh -c` string is judged as its own commands
+    program, args = cmd.program, cmd.argv[1:]
+    if program == "sort":
+        return not any(a == "-o" or a.startswith(("-o", "--output")) for a in args)
+    if program == "find":
+        return not FIND_ACTIONS.intersection(args)
+    if program == "git":
+        sub = next((a for a in args if not a.startswith("-")), "")
+        return sub in READ_ONLY_GIT
+    return program in READ_ONLY_PROGRAMS
+
+
+def _writing_pipelines(script: shell.Script) -> set[int]:
+    """Pipelines with any command that is not known to be read-only (all of them if parsing failed)."""
+    if not script.complete:
+        return {c.pipeline for c in script.commands}
+    return {c.pipeline for c in script.commands if not is_read_only(c) or c.writes}
+
+
+def _git_clean_ignored(argv: tuple[str, ...]) -> bool:
+    args = list(argv[1:])
+    if not args or args[0] != "clean":
+        return False
+    return any(a.startswith("-") and not a.startswith("--") and ("x" in a or "X" in a) for a in args[1:])
+
+
+def _cli(caller: Caller, cmd: shell.Command, command: str) -> Decision | None:
+    """`orchestra state set ...` from Bash would bypass the MCP tools' ownership checks."""
+    if caller.permissions.can_modify_state is True:
+        return None
+    rest = _orchestra_args(cmd.argv)
+    if rest is None:
+        return None
+    words = [w for w in rest if not w.startswith("-")]
+    if not words or (words[0],) in READ_ONLY_CLI or tuple(words[:2]) in READ_ONLY_CLI:
+        return None
+    sub = " ".join(words[:2])
+    return Decision("cli", "exec", f"orchestra {sub}", "can_modify_state", (
+        f"Orchestra policy: `orchestra {sub}` changes shared state, and {caller.label} (role {caller.role}) "
+        f"may change state only within scope `{caller.permissions.can_modify_state}`. Use the orchestra MCP "
+        "tools (mcp__orchestra__update_task, report_status, send_message), which check task ownership, or "
+        "ask your orchestrator."))
+
+
+def _orchestra_args(argv: tuple[str, ...]) -> list[str] | None:
+    if not argv:
+        return None
+    names = [a.rsplit("/", 1)[-1] for a in argv]
+    if names[0] == "orchestra":
+        return list(argv[1:])
+    if names[0] in ("uv", "uvx") and "orchestra" in names:
+        return list(argv[names.index("orchestra") + 1:])
+    if names[0].startswith("python") and "-m" in argv:
+        module = argv[argv.index("-m") + 1] if argv.index("-m") + 1 < len(argv) else ""
+        if module in ("orchestra", "orchestra.cli"):
+            return list(argv[argv.index("-m") + 2:])
+    return None
+
+
+def _strings(tool_input: dict, keys: tuple[str, ...]) -> list[str]:
+    return [v for k in keys if isinstance(v := tool_input.get(k), str) and v]
+
+
+def _first(decisions: Iterable[Decision | None]) -> Decision | None:
+    return next((d for d in decisions if d is not None), None)
