@@ -1,0 +1,111 @@
+"""`orchestra task ...` and `orchestra agents` through the real command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from orchestra.hookio import Rewrite
+from orchestra.store import open_store
+
+from tests.conftest import REPO
+from tests.hooks.test_delegation import feed, fixture_events, seed, seed_sprint3, transcripts_for, write_teams
+from tests.hooks.test_gates import pre
+
+
+def orchestra(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["uv", "run", "--quiet", "orchestra", *args], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, "CLAUDE_PROJECT_DIR": str(project)}, timeout=120)
+
+
+def ok_json(proc: subprocess.CompletedProcess):
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def nested_run(project: Path, upto: str | None = None) -> None:
+    write_teams(project)
+    seed_sprint3(project)
+    events = fixture_events("nested-delegation.jsonl", project)
+    transcripts_for(events, project)
+    for event in events:
+        if event["hook_event_name"] == upto:
+            break
+        feed(event)
+
+
+def test_task_list_filters_and_shows_lifecycle_fields(project: Path) -> None:
+    nested_run(project)
+    rows = ok_json(orchestra(project, "task", "list", "--json"))
+    assert [(r["id"], r["status"]) for r in rows] == [("orchestrate-sprint-3", "completed"), ("task-3", "completed")]
+    assert rows[1]["artifacts"] == ["src/auth/oauth.ts"] and rows[1]["agent_id"] == "a48f3f9b44540da36"
+    assert ok_json(orchestra(project, "task", "list", "--status", "queued", "--json")) == []
+    text = orchestra(project, "task", "list").stdout
+    assert "task-3" in text and "completed" in text and "a48f3f9b44540da36" in text
+
+
+def test_task_show_tells_the_whole_story(project: Path) -> None:
+    nested_run(project)
+    view = ok_json(orchestra(project, "task", "show", "task-3", "--json"))
+    assert view["task"]["status"] == "completed"
+    assert [d["id"] for d in view["delegations"]] == ["toolu_0003"]
+    assert [r["parent"] for r in view["runs"]] == ["a95aee35bef91164f"]
+    history = [e["type"] for e in view["events"]]
+    assert history.index("task_assigned") < history.index("task_started") < history.index("task_completed")
+    assert "parent_notified" in history
+
+
+def test_task_delegate_prints_arguments_the_hook_accepts_unchanged(project: Path) -> None:
+    write_teams(project)
+    seed(project, {"task-9": {"title": "Card refunds", "assignee": "api-engineer", "spec": "docs/refunds.md",
+                              "acceptance": {"criteria": ["refunds are idempotent"], "command": "pytest -q"}}})
+    args = ok_json(orchestra(project, "task", "delegate", "task-9", "--json"))
+    assert args["subagent_type"] == "api-engineer" and args["description"] == "task-9 Card refunds"
+    assert args["prompt"].startswith("[task:task-9] Card refunds")
+    for part in ("Spec: docs/refunds.md", "- refunds are idempotent", "`pytest -q`", "STATUS: completed"):
+        assert part in args["prompt"]
+    event = pre(project, "toolu_1", args["subagent_type"], args["prompt"])
+    event["tool_input"]["description"] = args["description"]
+    verdict = feed(event)
+    assert isinstance(verdict, Rewrite)
+    assert verdict.tool_input["prompt"] == args["prompt"]  # the brief is replaced, never appended twice
+
+
+def test_set_status_checks_the_transition_table(project: Path) -> None:
+    write_teams(project)
+    seed(project, {"task-1": {"title": "one", "status": "completed"}})
+    bad = orchestra(project, "task", "set-status", "task-1", "in_progress")
+    assert bad.returncode == 1 and "cannot go from completed to in_progress" in bad.stderr
+    assert bad.stderr.count("\n") == 1
+    task = ok_json(orchestra(project, "task", "set-status", "task-1", "queued", "--json"))
+    assert task["status"] == "queued"
+    blocked = ok_json(orchestra(project, "task", "set-status", "task-1", "blocked", "--reason", "waiting on legal",
+                                "--json"))
+    assert blocked["blocker"] == "waiting on legal"
+    with open_store(root=project) as store:
+        kinds = [(e["type"], e["data"].get("to")) for e in store.events_after(0, limit=100)]
+    assert kinds == [("task_status_set", "queued"), ("task_status_set", "blocked")]
+    missing = orchestra(project, "task", "show", "task-404")
+    assert missing.returncode == 1 and "no such task" in missing.stderr
+
+
+def test_agents_prints_the_live_tree(project: Path) -> None:
+    nested_run(project, upto="SubagentStop")  # both runs still working
+    tree = ok_json(orchestra(project, "agents", "--json"))
+    (session,) = tree
+    (orchestrator,) = session["children"]
+    assert (orchestrator["agent_type"], orchestrator["status"]) == ("engineering-orchestrator", "active")
+    (member,) = orchestrator["children"]
+    assert (member["id"], member["task"], member["status"]) == ("a48f3f9b44540da36", "task-3", "active")
+    text = orchestra(project, "agents").stdout
+    assert "└─ a95aee35bef91164f engineering-orchestrator [active]" in text
+    assert "   └─ a48f3f9b44540da36 fullstack-eng [active] task task-3" in text
+
+
+def test_agents_hides_what_has_ended_unless_asked(project: Path) -> None:
+    nested_run(project)
+    assert ok_json(orchestra(project, "agents", "--json")) == []
+    (session,) = ok_json(orchestra(project, "agents", "--all", "--json"))
+    assert session["ended_at"] and session["children"][0]["status"] == "completed"
