@@ -11,9 +11,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from orchestra.hookio import HookContext, parse_event
+from orchestra.bus.handoffs import handoff
+from orchestra.hookio import HookContext, Rewrite, parse_event
 from orchestra.lifecycle import handlers, native, session
 from orchestra.store import open_store
+from orchestra.teams import load as load_teams
 
 from tests.conftest import FIXTURES, hook_output, load_fixture, run_hook
 
@@ -256,3 +258,16 @@ def test_foreground_capture_with_its_real_transcript(project: Path) -> None:
     assert run["tool_use_id"] == "toolu_m1" and run["link"] == "definitive"
     assert run["artifacts"] == ["src/a.txt"] and run["status"] == "completed"
     assert state["tasks"]["task-3"]["status"] == "completed"
+
+
+def test_the_brief_lists_artifacts_handed_to_the_task(project: Path) -> None:
+    write_teams(project)
+    seed(project, {"task-3": {"title": "OAuth2 flow", "assignee": "fullstack-eng"}})
+    with open_store(root=project) as store, store.transaction() as tx:
+        handoff(tx, sender="human", task="task-3", artifacts=["docs/oauth-notes.md"], note="provider quirks",
+                org=load_teams(project))
+    verdict = feed({"session_id": "s", "transcript_path": "t", "cwd": str(project), "hook_event_name": "PreToolUse",
+                    "tool_name": "Agent", "tool_use_id": "toolu_1",
+                    "tool_input": {"description": "OAuth", "prompt": "[task:task-3] go", "subagent_type": "fullstack-eng"}})
+    assert isinstance(verdict, Rewrite)
+    assert "Artifacts handed to this task:\n- docs/oauth-notes.md (from human" in verdict.tool_input["prompt"]
