@@ -75,10 +75,11 @@ def _deliver_on_call(event: HookEvent, ctx: HookContext, now: datetime) -> str |
     if not late and not urgent and last is not None and now - last < MIN_INTERVAL:
         ctx.audit["bus_deferred"] = len(fresh)
         return None
+    via = "mcp_call" if (event.tool_name or "").startswith("mcp__") else "tool_call"
     with ctx.store.transaction() as tx:
-        escalated = escalate_due(tx, now=now, org=org)
-        delivery = deliver(tx, who, via="mcp_call" if event.tool_name and event.tool_name.startswith("mcp__")
-                           else "tool_call", now=now)
+        rows = open_messages(tx)  # again, now under the write lock: another process may have delivered
+        escalated = escalate_due(tx, now=now, org=org, rows=rows)
+        delivery = deliver(tx, who, via=via, now=now, rows=rows + escalated)
     if escalated:
         ctx.audit["bus_escalated"] = [m["id"] for m in escalated]
     if delivery.messages:
