@@ -191,6 +191,7 @@ class FakeAPI:
         self.requests: list[Request] = []
         self.unscripted: list[Request] = []
         self.broken_holds: list[Request] = []
+        self.failed_replies: list[str] = []
         self.other_calls: list[str] = []
         self._lock = threading.Condition()
         self._ids = itertools.count(1)
@@ -227,6 +228,7 @@ class FakeAPI:
             return ([f"unscripted turn {r.turn} of {r.rule.markers if r.rule else 'an unknown conversation'}:"
                      f" {r.last_user_text[:300]!r}" for r in self.unscripted]
                     + [f"held reply of {r.rule.markers} turn {r.turn} timed out" for r in self.broken_holds]
+                    + [f"scripted reply failed: {f}" for f in self.failed_replies]
                     + [f"unexpected call {c}" for c in self.other_calls])
 
     def answer(self, body: dict[str, Any]) -> Request:
@@ -260,7 +262,13 @@ class FakeAPI:
         with self._lock:
             n = next(self._ids)
         content = []
-        blocks = [b(request) if callable(b) else b for b in request.planned.blocks]
+        try:
+            blocks = [b(request) if callable(b) else b for b in request.planned.blocks]
+        except Exception as exc:  # noqa: BLE001 - a broken script must end the run, not hang the CLI in retries
+            with self._lock:
+                self.failed_replies.append(f"turn {request.turn} of {request.rule.markers if request.rule else '?'}: "
+                                           f"{exc.__class__.__name__}: {exc}")
+            blocks = [Text(f"(fake API: the scripted reply failed: {exc})")]
         for i, block in enumerate(blocks):
             if isinstance(block, Text):
                 content.append({"type": "text", "text": block.text})

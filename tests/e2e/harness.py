@@ -234,6 +234,16 @@ class Sandbox:
             f"completion protocol.\n\n{agent_marker(name)}\n", encoding="utf-8")
         return path
 
+    def add_tools(self, name: str, *tools: str) -> None:
+        """Widen agent `name`'s frontmatter `tools` list, to test what the pack does beyond it."""
+        path = self.agent_files()[name]
+        text = path.read_text(encoding="utf-8")
+        text, count = re.subn(r"^tools:[ \t]*(.*)$", lambda m: f"tools: {', '.join([m.group(1), *tools])}",
+                              text, count=1, flags=re.M)
+        if count != 1:
+            raise ValueError(f"{path}: no one-line `tools:` entry to extend")
+        path.write_text(text, encoding="utf-8")
+
     def edit_teams(self, change: Callable[[dict[str, Any]], None]) -> None:
         """Apply `change` to the sandbox's parsed teams.yaml and write it back (comments are not kept)."""
         import yaml

@@ -41,10 +41,13 @@ FEATURES: dict[str, tuple[str, Callable[[], bool]]] = {
                   lambda: _wired("PreToolUse", "Agent") and _wired("SubagentStart") and _wired("SubagentStop")),
     "bus": ("message bus delivery into agents' context",
             lambda: (SRC / "bus" / "delivery.py").exists()),
-    "mcp": ("the orchestra MCP server in .mcp.json",
-            lambda: (REPO / ".mcp.json").exists() and any(SRC.glob("mcp_server*"))),
-    "security": ("role, secret and worktree guards",
+    "mcp": ("the orchestra MCP server (`orchestra mcp`, started from .mcp.json)",
+            lambda: (REPO / ".mcp.json").exists()
+            and ((SRC / "cli" / "mcp.py").exists() or any(SRC.glob("mcp_server*")))),
+    "security": ("role, secret and state-file guards",
                  lambda: any(SRC.glob("security*"))),
+    "worktrees": ("a git worktree per task, with its boundary guarded",
+                  lambda: any(SRC.glob("worktree*"))),
 }
 
 
