@@ -191,6 +191,7 @@ class FakeAPI:
         self.requests: list[Request] = []
         self.unscripted: list[Request] = []
         self.broken_holds: list[Request] = []
+        self.holding: list[Request] = []  # requests whose reply is held right now
         self.failed_replies: list[str] = []
         self.other_calls: list[str] = []
         self._lock = threading.Condition()
@@ -249,10 +250,18 @@ class FakeAPI:
             if not scripted:
                 self.unscripted.append(request)
             self._lock.notify_all()
-            if planned.after is not None and not self._lock.wait_for(
-                    lambda: self._has_asked(planned.after), timeout=HOLD_TIMEOUT):
-                self.broken_holds.append(request)
+            if planned.after is not None:
+                self.holding.append(request)
+                if not self._lock.wait_for(lambda: self._has_asked(planned.after), timeout=HOLD_TIMEOUT):
+                    self.broken_holds.append(request)
+                self.holding.remove(request)
         return request
+
+    def wait_for_hold(self, timeout: float = HOLD_TIMEOUT) -> list[Request]:
+        """Block until some reply is being held; returns the held requests (empty on timeout)."""
+        with self._lock:
+            self._lock.wait_for(lambda: self.holding, timeout=timeout)
+            return list(self.holding)
 
     def _has_asked(self, condition: Asked) -> bool:
         return any(r.rule is condition.rule and r.turn >= condition.turn for r in self.requests)
