@@ -71,3 +71,13 @@ def test_doctor_reports_broken_teams_and_state(repo: Path, orchestra, claude_env
     assert "fail  teams: " in result.out and "teams.yaml:4: not valid YAML" in result.out
     assert "fail  state: " in result.out and "file is not a database" in result.out
     assert (repo / ".claude/state/orchestration.db").read_bytes() == b"this is not a database"  # only looked
+
+
+def test_doctor_finds_scripts_whose_package_does_not_resolve(repo: Path, orchestra, claude_env: bool) -> None:
+    assert orchestra("install", repo).code == 0
+    (repo / ".claude/orchestra/pyproject.toml").unlink()
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 1
+    found = checks(result)
+    assert found["scripts"][0]["status"] == "fail" and "has no pyproject.toml" in found["scripts"][0]["detail"]
+    assert any("pack files missing: .claude/orchestra/pyproject.toml" in c["detail"] for c in found["install"])

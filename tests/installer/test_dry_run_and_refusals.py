@@ -93,6 +93,13 @@ def test_refuses_unsafe_targets_without_writing(repo: Path, orchestra, tmp_path:
     assert snapshot(repo) == before
 
 
+def test_refuses_to_install_into_its_own_checkout(orchestra, pack_source: Path) -> None:
+    before = snapshot(pack_source)
+    result = orchestra("install", pack_source)
+    assert result.code == 1 and "this is the checkout the pack is installed from" in result.err
+    assert snapshot(pack_source) == before
+
+
 def test_uninstall_without_manifest_refuses(repo: Path, orchestra) -> None:
     (repo / ".claude/agents").mkdir(parents=True)
     (repo / ".claude/agents/mine.md").write_text("---\nname: mine\ndescription: Mine.\n---\n")

@@ -80,8 +80,10 @@ def _wiring(root: Path) -> list[Check]:
                       for event, groups in hooks.items() if isinstance(groups, list)})
     if expected != wired:
         names = sorted({_script(e) for e in expected ^ wired})
+        fix = ("run `orchestra install .` to rewire" if manifest.read(root) is not None else
+               "run `uv run python -m orchestra.wiring --write` (or `orchestra install` into a repo) to rewire")
         return [Check("wiring", "fail", f"hook wiring differs from the hook scripts' declarations for "
-                                        f"{', '.join(names)}; run `orchestra install .` to rewire")]
+                                        f"{', '.join(names)}; {fix}")]
     return [Check("wiring", "ok", f"{len(expected)} hook handlers wired as the scripts declare")]
 
 
@@ -95,7 +97,28 @@ def _scripts(root: Path) -> list[Check]:
     broken += [f"statusLine: {p}" for p in _missing_paths(root, data.get("statusLine") or {})]
     if broken:
         return [Check("scripts", "fail", f"settings run files that do not exist: {'; '.join(broken)}")]
-    return [Check("scripts", "ok", "every script the settings run exists inside the project")]
+    unresolved = [problem for script in sorted((root / ".claude" / "orchestra").rglob("*"))
+                  if script.is_file() and "__pycache__" not in script.parts for problem in _source_problems(script)]
+    if unresolved:
+        return [Check("scripts", "fail", "; ".join(unresolved))]
+    return [Check("scripts", "ok", "every script the settings run exists, and every uv script's package "
+                                   "source resolves inside the project")]
+
+
+def _source_problems(script: Path) -> list[str]:
+    """A uv script's `[tool.uv.sources]` path entries that do not lead to a Python project."""
+    try:
+        head = script.read_text(encoding="utf-8")[:3000]
+    except (OSError, UnicodeDecodeError):
+        return []
+    block = re.search(r"^# /// script\n(.*?)^# ///$", head, re.M | re.S)
+    found = []
+    for relative in re.findall(r'path\s*=\s*"([^"]+)"', block.group(1) if block else ""):
+        project = (script.parent / relative).resolve()
+        if not (project / "pyproject.toml").is_file():
+            found.append(f"{script}: its package source {relative!r} resolves to {project}, which has no "
+                         "pyproject.toml; reinstall the pack")
+    return found
 
 
 def _entries(block: dict[str, Any]) -> set[tuple[str, str, str]]:

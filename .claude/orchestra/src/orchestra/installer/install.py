@@ -39,6 +39,9 @@ def plan_install(target: Path, source: Path = SOURCE_ROOT, force: bool = False,
     root = check_target(target)
     check_uv()
     pack = load_pack(source)
+    if root == pack.root:
+        raise InstallError(f"{root}: this is the checkout the pack is installed from; its .claude/ is the pack "
+                           "itself (rewire it with `uv run python -m orchestra.wiring --write`)")
     return _Planner(root, pack, read(root) or Manifest(), force).plan(statusline)
 
 

@@ -5,7 +5,9 @@ pack's files and `wiring` so they cannot drift; `orchestra plugin build --check`
 from __future__ import annotations
 
 import json
+import struct
 import tomllib
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -119,8 +121,8 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _pixels(png: bytes):
+def _pixels(png: bytes) -> tuple[int, int, bytes] | None:
     try:
         return icon.pixels(png)
-    except (ValueError, IndexError, Exception):
+    except (ValueError, struct.error, zlib.error):
         return None
