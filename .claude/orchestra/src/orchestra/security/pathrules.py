@@ -110,9 +110,16 @@ class Resolver:
     def __init__(self, root: Path) -> None:
         self.roots = tuple(dict.fromkeys((os.path.normpath(str(root)), os.path.realpath(root))))
         self.home = os.path.expanduser("~")
+        self._seen: dict[tuple[str, str], tuple[str, ...]] = {}  # one decision names a path many times
 
     def absolute(self, raw: str, cwd: str) -> tuple[str, ...]:
         """The lexical and the symlink-resolved absolute path (one if they agree)."""
+        key = (raw, cwd)
+        if key not in self._seen:
+            self._seen[key] = self._absolute(raw, cwd)
+        return self._seen[key]
+
+    def _absolute(self, raw: str, cwd: str) -> tuple[str, ...]:
         text = os.path.expanduser(raw) if raw.startswith("~") else raw
         joined = os.path.join(cwd, text)
         lexical = os.path.normpath(joined)

@@ -35,7 +35,8 @@ READ_ONLY_PROGRAMS = frozenset({
 READ_ONLY_GIT = frozenset({"status", "log", "diff", "show", "blame", "ls-files", "ls-tree", "rev-parse",
                            "grep", "describe", "shortlog", "cat-file", "check-ignore"})
 FIND_ACTIONS = frozenset({"-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls"})
-DESTRUCTIVE = frozenset({"rm", "rmdir", "mv", "shred", "unlink", "chmod", "chown", "chgrp", "truncate", "find"})
+# Commands that remove or change a whole directory named as an argument (`rm -rf .claude`).
+DESTRUCTIVE = frozenset({"rm", "rmdir", "mv", "shred", "unlink", "chmod", "chown", "chgrp", "truncate"})
 GREP_FAMILY = frozenset({"grep", "egrep", "fgrep", "rg", "ag", "ack", "zgrep", "git-grep"})
 # `orchestra` subcommands that only read; the rest change state and need can_modify_state: true.
 READ_ONLY_CLI = frozenset({
@@ -143,8 +144,6 @@ def _state_denial(subject: str, pattern: str, what: str) -> Decision:
 def _ancestor(policy: Policy, resolver: Resolver, cmd: shell.Command, cwds: list[str],
               command: str) -> Decision | None:
     """`rm -rf .claude`, `mv .claude x`: a destructive command on a directory holding protected files."""
-    if cmd.program == "find" and not FIND_ACTIONS.intersection(cmd.argv):
-        return None
     anchors = _protected_anchors(policy, resolver)
     for raw in cmd.argv[1:]:
         if raw.startswith("-"):

@@ -1,0 +1,191 @@
+"""The audit chain: every kind of tampering is found and named, rotation keeps the chain, appends race safely."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from orchestra import audit
+from orchestra.cli import main as cli
+
+LINES = 6
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Path:
+    path = tmp_path / "state" / "audit.jsonl"
+    for i in range(LINES):
+        audit.append(path, {"hook": "pre_tool", "event": "PreToolUse", "tool": "Bash", "decision": "allow", "n": i})
+    return path
+
+
+def rewrite(path: Path, change) -> None:
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(change(lines)))
+
+
+def test_an_untouched_log_verifies(log: Path) -> None:
+    report = audit.check(log)
+    assert report.ok and report.lines == LINES and report.warnings == []
+    assert audit.verify(log) == (LINES, None)
+    assert report.last_hash == json.loads(log.read_bytes().splitlines()[-1])["hash"] == report.head["hash"]
+
+
+def test_an_edited_line_is_named(log: Path) -> None:
+    rewrite(log, lambda ls: [*ls[:2], ls[2].replace(b'"decision":"allow"', b'"decision":"deny"'), *ls[3:]])
+    report = audit.check(log)
+    assert (report.file, report.line) == ("audit.jsonl", 3) and "edited" in report.problem
+
+
+def test_a_deleted_line_is_named(log: Path) -> None:
+    rewrite(log, lambda ls: [*ls[:3], *ls[4:]])
+    report = audit.check(log)
+    assert (report.file, report.line) == ("audit.jsonl", 4) and "deleted" in report.problem
+
+
+def test_a_deleted_first_line_is_named(log: Path) -> None:
+    rewrite(log, lambda ls: ls[1:])
+    assert audit.check(log).line == 1
+
+
+def test_reordered_lines_are_named(log: Path) -> None:
+    rewrite(log, lambda ls: [ls[0], ls[2], ls[1], *ls[3:]])
+    report = audit.check(log)
+    assert report.line == 2 and "reordered" in report.problem
+
+
+def test_whole_trailing_lines_cut_off_are_found_through_the_head(log: Path) -> None:
+    rewrite(log, lambda ls: ls[:-2])
+    report = audit.check(log)
+    assert not report.ok and (report.file, report.line) == ("audit.jsonl", LINES - 1)
+    assert "truncated" in report.problem and f"records {LINES} lines" in report.problem
+
+
+def test_a_torn_last_line_is_named(log: Path) -> None:
+    rewrite(log, lambda ls: [*ls[:-1], ls[-1][:40]])
+    report = audit.check(log)
+    assert report.line == LINES and "no newline" in report.problem
+
+
+def test_a_cut_stays_visible_after_new_lines_are_appended(log: Path) -> None:
+    rewrite(log, lambda ls: ls[:-2])
+    audit.append(log, {"event": "SessionStart", "decision": "context"})
+    report = audit.check(log)
+    assert (report.line, report.ok) == (LINES - 1, False) and "prev does not match" in report.problem
+
+
+def test_a_rewritten_log_no_longer_matches_its_head(log: Path) -> None:
+    head = audit.read_head(log)
+    log.unlink()
+    for i in range(LINES):  # a complete, self-consistent forgery
+        audit.append(log.with_name("forged.jsonl"), {"event": "x", "n": i})
+    os.replace(log.with_name("forged.jsonl"), log)
+    audit.head_path(log).write_text(json.dumps(head))
+    report = audit.check(log)
+    assert report.line == LINES and "head anchor" in report.problem
+
+
+def test_a_missing_head_is_a_warning(log: Path) -> None:
+    audit.head_path(log).unlink()
+    report = audit.check(log)
+    assert report.ok and "missing" in report.warnings[0]
+
+
+def test_a_head_one_line_behind_after_a_crash_is_accepted_and_healed(log: Path) -> None:
+    head = audit.head_path(log).read_text()
+    audit.append(log, {"event": "late"})
+    audit.head_path(log).write_text(head)  # the crash: line written, head not updated
+    report = audit.check(log)
+    assert report.ok and "after the head anchor" in report.warnings[0]
+    audit.append(log, {"event": "next"})
+    assert audit.check(log).ok and audit.read_head(log)["lines"] == LINES + 2
+
+
+def test_rotation_keeps_the_chain(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    written = [audit.append(path, {"event": "PreToolUse", "n": i}, rotate_bytes=700) for i in range(12)]
+    rotated = audit.rotated(path)
+    assert len(rotated) >= 3 and [seq for seq, _ in rotated] == list(range(1, len(rotated) + 1))
+    report = audit.check(path)
+    assert report.ok and report.lines == 12 and report.last_hash == written[-1]["hash"]
+    first_of_current = json.loads(path.read_bytes().splitlines()[0])
+    last_of_previous = json.loads(rotated[-1][1].read_bytes().splitlines()[-1])
+    assert first_of_current["prev"] == last_of_previous["hash"]
+    assert [r["n"] for r in audit.tail(path, 5)] == [7, 8, 9, 10, 11]
+
+
+def test_tampering_in_a_rotated_segment_is_named_with_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    for i in range(12):
+        audit.append(path, {"event": "PreToolUse", "n": i}, rotate_bytes=700)
+    second = audit.segment_path(path, 2)
+    rewrite(second, lambda ls: [ls[0].replace(b'"n":', b'"n":1'), *ls[1:]])
+    report = audit.check(path)
+    assert (report.file, report.line) == (second.name, 1)
+
+
+def test_a_deleted_rotated_segment_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    for i in range(12):
+        audit.append(path, {"event": "PreToolUse", "n": i}, rotate_bytes=700)
+    audit.segment_path(path, 2).unlink()
+    report = audit.check(path)
+    assert report.file == audit.segment_path(path, 2).name and "missing" in report.problem
+
+
+def test_lines_carry_the_audit_fields(log: Path) -> None:
+    line = json.loads(log.read_bytes().splitlines()[0])
+    for key in ("ts", "session", "agent", "agent_type", "role", "action", "resource", "result", "prev", "hash"):
+        assert key in line
+    assert (line["agent"], line["action"], line["result"]) == ("main", "PreToolUse:Bash", "allowed")
+    set_by_guard = audit.append(log, {"event": "PreToolUse", "agent_id": "a1", "role": "team_member",
+                                      "action": "read", "resource": ".env", "decision": "deny"})
+    assert (set_by_guard["agent"], set_by_guard["action"], set_by_guard["result"]) == ("a1", "read", "denied")
+
+
+def test_concurrent_appends_from_many_processes_keep_one_chain(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    code = ("import sys; from orchestra import audit\n"
+            "for i in range(40): audit.append(sys.argv[1], {'event': 'x', 'w': sys.argv[2], 'i': i}, rotate_bytes=6000)")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path), str(w)]) for w in range(4)]
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    report = audit.check(path)
+    assert report.ok and report.lines == 160 and audit.read_head(path)["lines"] == 160
+    assert len(audit.rotated(path)) >= 1
+
+
+# -- the CLI ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def project_log(project: Path) -> Path:
+    path = project / ".claude" / "state" / "audit.jsonl"
+    for i, decision in enumerate(["allow", "deny", "allow", "deny", "context"]):
+        audit.append(path, {"event": "PreToolUse", "tool": "Read", "agent_id": f"a{i % 2}", "agent_type": "fullstack-eng",
+                            "role": "team_member", "decision": decision, "reason": f"r{i}"})
+    return path
+
+
+def test_cli_verify_passes_and_fails_naming_the_line(project_log: Path, capsys) -> None:
+    assert cli(["audit", "verify"]) == 0
+    assert "intact: 5 lines" in capsys.readouterr().out
+    rewrite(project_log, lambda ls: [ls[0], ls[1].replace(b"r1", b"r9"), *ls[2:]])
+    assert cli(["audit", "verify"]) == 1
+    err = capsys.readouterr().err
+    assert "audit.jsonl:2: hash mismatch" in err
+    assert cli(["audit", "verify", "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert (out["ok"], out["line"], out["file"]) == (False, 2, "audit.jsonl")
+
+
+def test_cli_tail_filters_and_prints(project_log: Path, capsys) -> None:
+    assert cli(["audit", "tail", "-n", "2", "--json"]) == 0
+    assert [r["reason"] for r in json.loads(capsys.readouterr().out)] == ["r3", "r4"]
+    assert cli(["audit", "tail", "--result", "denied", "--json"]) == 0
+    assert [r["reason"] for r in json.loads(capsys.readouterr().out)] == ["r1", "r3"]
+    assert cli(["audit", "tail", "--agent", "a0", "-n", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "team_member" in text and "r4" in text and "r3" not in text

@@ -1,0 +1,120 @@
+"""Real Claude Code 2.1.328 payloads through the real hook scripts: pre_tool, pre_agent, pre_mcp."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from orchestra.store import open_store
+
+from tests.conftest import hook_output, load_fixture, run_hook
+
+MEMBER_RUN = "a48f3f9b44540da36"  # fullstack-eng in the capture
+
+
+def captured(project: Path, event: str, tool: str, agent_type: str | None) -> dict:
+    text = json.dumps(load_fixture("claude-code-2.1.328/nested-delegation.jsonl"))
+    events = json.loads(text.replace("/home/dev/acme-shop", str(project)))
+    return next(e for e in events if e["hook_event_name"] == event and e.get("tool_name") == tool
+                and e.get("agent_type") == agent_type)
+
+
+def bash_call(project: Path, command: str, agent_type: str = "fullstack-eng") -> dict:
+    event = captured(project, "PreToolUse", "Bash", "fullstack-eng")
+    return {**event, "agent_type": agent_type, "tool_input": {"command": command, "description": "run"}}
+
+
+def audit_lines(project: Path) -> list[dict]:
+    return [json.loads(line) for line in (project / ".claude/state/audit.jsonl").read_text().splitlines()]
+
+
+def decision_of(proc) -> str | None:
+    return hook_output(proc).get("hookSpecificOutput", {}).get("permissionDecision")
+
+
+def test_the_captured_member_calls_pass(tree: Path) -> None:
+    for event in (captured(tree, "PreToolUse", "Bash", "fullstack-eng"),
+                  captured(tree, "PreToolUse", "Write", "fullstack-eng")):
+        proc = run_hook("pre_tool.py", event, tree)
+        assert proc.returncode == 0 and decision_of(proc) is None, proc.stdout + proc.stderr
+    lines = audit_lines(tree)
+    assert [(a["role"], a["action"], a["result"]) for a in lines] == [("team_member", "exec", "allowed"),
+                                                                      ("team_member", "write", "allowed")]
+    assert lines[1]["resource"] == str(tree / "src/auth/oauth.ts") and lines[1]["agent"] == MEMBER_RUN
+
+
+def test_a_quoted_secret_read_is_denied_alerted_and_audited(tree: Path) -> None:
+    proc = run_hook("pre_tool.py", bash_call(tree, 'cat .e""nv | base64'), tree)
+    assert proc.returncode == 0, proc.stderr
+    out = hook_output(proc)
+    assert out["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert "`.env*`" in out["hookSpecificOutput"]["permissionDecisionReason"]
+    assert out["systemMessage"].startswith("Orchestra security alert: fullstack-eng (team_member")
+    line = audit_lines(tree)[-1]
+    assert (line["role"], line["action"], line["resource"], line["result"], line["rule"]) == (
+        "team_member", "exec", ".env", "denied", "secret:.env*")
+    assert line["alert"] == "attempt on a secret file" and line["notified"] == ["devops-manager", "human"]
+    with open_store(root=tree) as store:
+        (event,) = store.events_after(0, types=("security_alert",))
+        messages = store.get("communication.messages")
+    assert event["agent_id"] == MEMBER_RUN
+    assert sorted(m["to"] for m in messages.values()) == ["devops-manager", "human"]
+    assert {m["priority"] for m in messages.values()} == {"critical"}
+
+
+def test_writing_settings_is_denied_for_an_orchestrator_too(tree: Path) -> None:
+    event = captured(tree, "PreToolUse", "Write", "engineering-orchestrator")
+    event = {**event, "agent_type": "engineering-director",
+             "tool_input": {"file_path": str(tree / ".claude/settings.json"), "content": "{}"}}
+    proc = run_hook("pre_tool.py", event, tree)
+    assert decision_of(proc) == "deny" and "settings" in hook_output(proc)["hookSpecificOutput"][
+        "permissionDecisionReason"]
+    assert audit_lines(tree)[-1]["role"] == "orchestrator"
+
+
+def test_three_denials_of_one_run_alert_the_user_on_the_third(tree: Path) -> None:
+    call = bash_call(tree, "uv run orchestra sprint start sprint-3")
+    outputs = [hook_output(run_hook("pre_tool.py", call, tree)) for _ in range(3)]
+    assert [o["hookSpecificOutput"]["permissionDecision"] for o in outputs] == ["deny"] * 3
+    assert ["systemMessage" in o for o in outputs] == [False, False, True]
+    assert "3 denials within 5 minutes" in outputs[2]["systemMessage"]
+
+
+def test_a_broken_policy_file_blocks_every_call(tree: Path) -> None:
+    (tree / ".claude/policy.yaml").write_text("secrets:\n  paths: [\n")
+    proc = run_hook("pre_tool.py", bash_call(tree, "echo building"), tree)
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert b"policy.yaml:" in proc.stderr and b"blocked because the guard failed" in proc.stderr
+    assert audit_lines(tree)[-1]["result"] == "error"
+    (tree / ".claude/policy.yaml").write_text("alerts: {denials: none}\n")  # valid YAML, invalid policy
+    proc = run_hook("pre_tool.py", bash_call(tree, "echo building"), tree)
+    assert proc.returncode == 2 and b"alerts.denials" in proc.stderr
+
+
+def test_members_may_not_spawn_and_orchestrators_stay_in_their_team(tree: Path) -> None:
+    event = captured(tree, "PreToolUse", "Agent", "engineering-orchestrator")
+    member = {**event, "agent_type": "fullstack-eng", "tool_input": {**event["tool_input"], "subagent_type": "api-engineer"}}
+    proc = run_hook("pre_agent.py", member, tree)
+    assert decision_of(proc) == "deny", proc.stderr
+    assert "may not start other agents" in hook_output(proc)["hookSpecificOutput"]["permissionDecisionReason"]
+    cross = {**event, "agent_type": "engineering-director",
+             "tool_input": {**event["tool_input"], "subagent_type": "market-researcher"}}
+    reason = hook_output(run_hook("pre_agent.py", cross, tree))["hookSpecificOutput"]["permissionDecisionReason"]
+    assert "product-director" in reason
+    assert [(a["action"], a["resource"], a["result"]) for a in audit_lines(tree)] == [
+        ("spawn", "api-engineer", "denied"), ("spawn", "market-researcher", "denied")]
+
+
+def test_mcp_state_changes_are_limited_to_own_tasks(tree: Path) -> None:
+    with open_store(root=tree) as store, store.transaction() as tx:
+        tx.set("tasks.task-3", {"title": "OAuth", "status": "in_progress", "assignee": "fullstack-eng",
+                                "agent_id": MEMBER_RUN})
+        tx.set("tasks.task-4", {"title": "API", "status": "in_progress", "assignee": "api-engineer"})
+    event = {**captured(tree, "PreToolUse", "Bash", "fullstack-eng"), "tool_name": "mcp__orchestra__update_task",
+             "mcp_server": {"name": "orchestra", "source": "project"}}
+    theirs = run_hook("pre_mcp.py", {**event, "tool_input": {"task_id": "task-4", "status": "completed"}}, tree)
+    assert decision_of(theirs) == "deny" and "api-engineer" in theirs.stdout.decode()
+    mine = run_hook("pre_mcp.py", {**event, "tool_input": {"task_id": "task-3", "status": "needs_review"}}, tree)
+    assert mine.returncode == 0 and hook_output(mine)["hookSpecificOutput"]["updatedInput"]["task_id"] == "task-3"
+    assert [(a["action"], a["resource"], a["result"]) for a in audit_lines(tree)] == [
+        ("update_task", "tasks.task-4", "denied"), ("update_task", "tasks.task-3", "allowed")]

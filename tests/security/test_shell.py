@@ -1,0 +1,76 @@
+"""The Bash reader: commands, words, redirections and nesting it must follow."""
+
+from __future__ import annotations
+
+import pytest
+from orchestra.security.shell import parse, split_operators, substitutions, tokens
+
+
+def argvs(text: str) -> list[tuple[str, ...]]:
+    return [c.argv for c in parse(text).commands if c.argv]
+
+
+def test_sequences_pipes_and_subshells_split_into_commands() -> None:
+    assert argvs("a 1; b 2 && c || d | e & f\ng") == [("a", "1"), ("b", "2"), ("c",), ("d",), ("e",), ("f",), ("g",)]
+    assert argvs("(cd x; ls);echo ok") == [("cd", "x"), ("ls",), ("echo", "ok")]
+    script = parse("a | b; c")
+    assert [c.pipeline for c in script.commands][0] == script.commands[1].pipeline != script.commands[2].pipeline
+
+
+def test_quotes_are_removed_and_hash_inside_a_word_is_kept() -> None:
+    assert argvs('cat .e""nv \'x y\' a#b') == [("cat", ".env", "x y", "a#b")]
+
+
+def test_redirections_name_written_files_not_descriptors() -> None:
+    (cmd,) = parse("echo x > out 2>&1 >> log &> both >| clobber").commands
+    assert cmd.writes == ("out", "log", "both", "clobber")
+    assert parse("cat < in").commands[0].argv == ("cat", "in")
+
+
+def test_wrappers_are_removed_from_argv_but_kept_in_words() -> None:
+    (cmd,) = parse("sudo -u root env -i A=1 nice -n 5 timeout 10 stdbuf -oL cat f").commands
+    assert cmd.argv == ("cat", "f") and cmd.wrappers == ("sudo", "env", "nice", "timeout", "stdbuf")
+    assert "sudo" in cmd.words and "A=1" in cmd.words
+    xargs = parse("find . | xargs -n 1 -I {} rm {}").commands[1]
+    assert xargs.argv == ("rm", "{}") and xargs.wrappers == ("xargs",)
+
+
+@pytest.mark.parametrize("text", ["sh -c 'rm x'", 'bash -lc "rm x"', "eval 'rm x'", "watch -n 1 rm x",
+                                  "su -c 'rm x' root", 'echo "$(rm x)"', "echo `rm x`", "tee >(rm x)",
+                                  "env bash -c 'rm x'", "xargs sh -c 'rm x'"])
+def test_nested_command_strings_are_parsed(text: str) -> None:
+    assert ("rm", "x") in argvs(text)
+
+
+def test_variables_from_assignments_and_env_are_substituted() -> None:
+    script = parse("F=.env; cat $F ${F}.bak $UNKNOWN", {"HOME": "/h"})
+    assert script.commands[-1].argv == ("cat", ".env", ".env.bak", "$UNKNOWN")
+    assert parse("cat $HOME/x", {"HOME": "/h"}).commands[0].argv == ("cat", "/h/x")
+    assert parse("export A=1; echo $A").commands[-1].argv == ("echo", "1")
+
+
+def test_ansi_c_strings_are_decoded() -> None:
+    assert argvs("cat $'\\x2e\\x65nv' $'a\\tb'") == [("cat", ".env", "a\tb")]
+
+
+def test_keywords_are_not_programs() -> None:
+    assert argvs("if test -f x; then rm x; fi") == [("test", "-f", "x"), ("rm", "x")]
+    assert argvs("for f in a b; do cat $f; done")[-1] == ("cat", "$f")
+
+
+def test_unbalanced_quotes_mark_the_script_incomplete_but_keep_words() -> None:
+    script = parse("cat 'secret file")
+    assert not script.complete and "secret" in script.commands[0].words
+
+
+def test_nesting_depth_is_bounded() -> None:
+    text = "x"
+    for _ in range(12):
+        text = f"sh -c {__import__('shlex').quote(text)}"
+    assert not parse(text).complete
+
+
+def test_operator_helpers() -> None:
+    assert split_operators(");&&") == [")", ";", "&&"]
+    assert tokens("a>b") == ["a", ">", "b"]
+    assert substitutions("a $(b $(c)) `d` $((1+2)) <(e)") == ["b $(c)", "d", "e"]
