@@ -94,3 +94,18 @@ def test_the_real_command(project: Path, project_store) -> None:
     assert proc.returncode == 0, proc.stderr
     sent = json.loads(proc.stdout)
     assert project_store.get(f"communication.messages.{sent['id']}.payload") == {"text": "freeze at 17:00"}
+
+
+def test_every_msg_command_in_the_readme_parses() -> None:
+    """The README's bus examples must stay valid commands (parsed by the real parser, not run)."""
+    import shlex
+
+    from orchestra.cli import build_parser
+
+    section = (REPO / "README.md").read_text().split("## Message bus", 1)[1].split("\n## ", 1)[0]
+    lines = [line.split("#", 1)[0].strip() for line in section.splitlines() if line.startswith("orchestra msg ")]
+    assert len(lines) >= 6
+    parser = build_parser()
+    for line in lines:
+        args = parser.parse_args(shlex.split(line)[1:])
+        assert args.command == "msg" and callable(args.func), line
