@@ -81,12 +81,12 @@ def test_recipients_resolve_runs_types_teams_and_fixed_addresses(store, org) -> 
         ["agent:a95aee35bef91164f", "general-purpose", "tech-lead", "team:qa", "human", "main", "broadcast"])
 
 
-def test_shared_messages_expire_by_default_and_direct_ones_do_not(store, org) -> None:
+def test_messages_expire_by_default_shared_ones_sooner(store, org) -> None:
     with store.transaction() as tx:
         team = bus.send(tx, sender="main", to="team:qa", type="state_updated", org=org, now=T0)
         direct = bus.send(tx, sender="main", to="qa-engineer", type="state_updated", org=org, now=T0)
     assert team["expires_at"] == "2026-11-25T09:00:00.000Z"
-    assert direct["expires_at"] is None
+    assert direct["expires_at"] == "2026-12-01T09:00:00.000Z"
 
 
 def test_answer_closes_the_question_and_links_it(store, org) -> None:

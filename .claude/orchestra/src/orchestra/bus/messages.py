@@ -29,6 +29,7 @@ MESSAGE_TYPES: tuple[str, ...] = (
 MESSAGES = "communication.messages"
 MAX_PAYLOAD_BYTES = 4096  # a message must fit, with others, in one hook's context budget
 SHARED_TTL = timedelta(hours=24)  # team and broadcast messages have no single closer, so they age out
+DIRECT_TTL = timedelta(days=7)  # bounds what every delivery reads when nobody ever acknowledges
 VERDICTS: tuple[str, ...] = ("approved", "changes_requested", "rejected")
 OPEN = "pending"
 CLOSED_STATUSES: tuple[str, ...] = ("acknowledged", "answered", "expired")
@@ -188,7 +189,7 @@ def _check_reply(tx, type: str, reply_to: object) -> dict[str, Any] | None:
 
 def _check_expiry(expires_at: object, to: str, now: datetime) -> str | None:
     if expires_at is None:
-        return iso(now + SHARED_TTL) if addressing.is_shared(to) else None
+        return iso(now + (SHARED_TTL if addressing.is_shared(to) else DIRECT_TTL))
     moment = parse_time(expires_at, "expires_at")
     if moment <= now:
         raise ValueError(f"expires_at {iso(moment)} is not in the future (now is {iso(now)})")
