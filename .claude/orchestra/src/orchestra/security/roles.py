@@ -20,8 +20,8 @@ MCP_MESSAGING = frozenset({"send_message", "ask", "answer", "ack", "handoff"})
 MCP_TASK_CHANGES = frozenset({"update_task", "report_status"})
 # A review verdict moves a task out of needs_review and carries nothing but the verdict.
 REVIEW_OUTCOMES = frozenset({"completed", "in_progress", "queued", "blocked"})
-REVIEW_FIELDS = frozenset({"task_id", "id", "task", "status", "verdict", "review", "comment", "comments",
-                           "notes", "reason", "caller"})
+REVIEW_FIELDS = frozenset({"task_id", "id", "task", "status", "verdict", "review", "findings", "comment",
+                           "comments", "note", "notes", "reason", "summary", "caller"})
 
 
 def spawn_decision(policy: Policy, org: Organization, caller_agent_type: str | None,
