@@ -135,3 +135,14 @@ def test_a_shared_message_acknowledged_before_delivery_is_not_injected(store, or
         bus.ack(tx, message["id"], by="agent:r1", now=T0)
     assert deliver(store, bus.recipient(org, "r1", "tech-lead")).text is None
     assert deliver(store, bus.recipient(org, "r2", "tech-lead")).messages
+
+
+def test_the_main_threads_summary_points_at_the_users_inbox(store, org) -> None:
+    for i in range(7):
+        send(store, org, to="main", text=f"note {i}")
+    broadcast = send(store, org, to="broadcast", sender="tech-lead")
+    with store.transaction() as tx:
+        bus.ack(tx, broadcast["id"], by="human", now=T0)  # `orchestra msg ack` at the terminal
+        got = bus.main_thread_inbox(tx, "s1", via="session_start", org=org, now=T0)
+    assert got.text.endswith("more pending (2 normal): read them with `orchestra msg inbox`.")
+    assert broadcast["id"] not in {m["id"] for m in got.messages + got.remaining}

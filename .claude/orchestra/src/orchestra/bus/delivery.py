@@ -1,6 +1,6 @@
 """Delivery: what a run has not yet seen, highest priority first, injected into its context by a hook.
 
-One indexed read (open messages, by status) answers "anything new for this run?"; a write
+One read (the open messages, found by status) answers "anything new for this run?"; a write
 transaction happens only when something is delivered. Each injection is recorded twice in that
 transaction: in the message's `delivered` map (so the next read filters it out with no second
 query) and as `communication.deliveries.<message id>@<run key>` (which run, when, through which
@@ -20,7 +20,7 @@ from ..models import PRIORITY_RANK
 from ..teams import Organization
 from . import addressing
 from .addressing import Recipient
-from .messages import MESSAGES, OPEN, is_expired, iso, parse_time, utcnow
+from .messages import MESSAGES, OPEN, is_expired, iso, org_for, parse_time, utcnow
 
 DELIVERIES = "communication.deliveries"
 MAX_PER_INJECTION = 5
@@ -69,7 +69,8 @@ def pending_for(rows: list[dict[str, Any]], who: Recipient, now: datetime) -> li
 
 def acked_by(message: dict[str, Any], who: Recipient) -> bool:
     acked = message.get("acked") or {}
-    return who.key in acked or who.address in acked
+    # the person at the terminal acknowledges for the main thread they are driving
+    return who.key in acked or who.address in acked or (who.agent_id is None and addressing.HUMAN in acked)
 
 
 def last_injection(rows: list[dict[str, Any]], who: Recipient) -> datetime | None:
@@ -182,8 +183,8 @@ def _frame(who: Recipient, items: list[str], chosen: list[dict[str, Any]], remai
     if remaining:
         counts = Counter(m.get("priority", "normal") for m in remaining)
         shown = ", ".join(f"{counts[p]} {p}" for p in PRIORITY_RANK if counts[p])
-        lines.append(f"{len(remaining)} more pending ({shown}): read them with "
-                     f"`orchestra msg inbox {who.address if who.agent_id else 'main'}`.")
+        reader = f" {who.address}" if who.agent_id else ""
+        lines.append(f"{len(remaining)} more pending ({shown}): read them with `orchestra msg inbox{reader}`.")
     return "\n".join(lines)
 
 
@@ -200,8 +201,6 @@ def _alert(critical: list[dict[str, Any]]) -> str | None:
 def inbox_text(tx, agent_id: str, agent_type: str | None, session_id: str | None = None, *,
                org: Organization | None = None, now: datetime | None = None) -> str | None:
     """SubagentStart: the new run's pending messages as context (recorded as delivered), or None."""
-    from .messages import org_for
-
     who = addressing.recipient(org_for(org), agent_id, agent_type, session_id)
     return deliver(tx, who, via="subagent_start", now=now).text
 
@@ -209,7 +208,5 @@ def inbox_text(tx, agent_id: str, agent_type: str | None, session_id: str | None
 def main_thread_inbox(tx, session_id: str | None, *, via: Via, org: Organization | None = None,
                       now: datetime | None = None, agent_type: str | None = None) -> Delivery:
     """SessionStart / UserPromptSubmit: messages for the main thread and for the human."""
-    from .messages import org_for
-
     who = addressing.recipient(org_for(org), None, agent_type, session_id, human=True)
     return deliver(tx, who, via=via, now=now)
