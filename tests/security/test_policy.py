@@ -51,15 +51,24 @@ def test_cache_is_used_until_the_file_changes(tree: Path) -> None:
     assert policy.secrets.match("infra/prod.tfvars") is None and policy.secrets.match("a.p12") == "*.p12"
 
 
-def test_a_cache_hit_imports_no_yaml_or_jsonschema(tree: Path, org) -> None:
+def test_the_guard_path_imports_no_yaml_jsonschema_or_pydantic(tree: Path, org) -> None:
     write_policy(tree, "protected_paths: ['.claude/teams.yaml']\n")  # parses once, and caches (as `org` did)
-    code = ("import sys; from pathlib import Path; from orchestra import teams; from orchestra.security import "
-            f"policy; teams.load(Path({str(tree)!r})); p = policy.load(Path({str(tree)!r})); "
-            "print(p.protected.match('.claude/teams.yaml'), sorted(m for m in ('yaml', 'jsonschema', 'pydantic') "
-            "if m in sys.modules))")
+    code = f"""
+import json, sys
+from orchestra import toolcall
+from orchestra.hookio import HookContext, parse_event
+for command in ("cat .env", "echo x > .claude/teams.yaml", "ls"):
+    event = parse_event(json.dumps({{"session_id": "s", "cwd": {str(tree)!r}, "hook_event_name": "PreToolUse",
+                                    "agent_id": "a1", "agent_type": "fullstack-eng", "tool_name": "Bash",
+                                    "tool_input": {{"command": command}}}}).encode())
+    ctx = HookContext(event)
+    print(type(toolcall.check(event, ctx)).__name__)
+    ctx.close()
+print(sorted(m for m in ("yaml", "jsonschema", "pydantic") if m in sys.modules))
+"""
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "CLAUDE_PROJECT_DIR": str(tree)})
-    assert out.stdout.split() == [".claude/teams.yaml", "[]"], out.stderr
+    assert out.stdout.split() == ["Deny", "Deny", "Allow", "[]"], out.stderr
 
 
 @pytest.mark.parametrize(("a", "b", "expected"), [
