@@ -231,3 +231,25 @@ def test_force_backs_up_edited_pack_file(repo: Path, orchestra, pack_source: Pat
     result = orchestra("uninstall", repo)
     assert backup.read_text() == "edited\n"  # the user's words are never deleted
     assert "your edited copy of a pack file, replaced by --force" in result.out
+
+
+def test_upgrade_from_a_manifest_missing_later_fields(repo: Path, orchestra, pack_source: Path) -> None:
+    assert orchestra("install", repo).code == 0
+    manifest = json.loads((repo / MANIFEST).read_text())
+    (repo / MANIFEST).write_text(json.dumps({"pack_version": "0.0.1", "files": manifest["files"]}))
+    result = orchestra("install", repo)
+    assert result.code == 0, result.err
+    upgraded = json.loads((repo / MANIFEST).read_text())
+    assert upgraded["format"] == 1 and upgraded["pack_version"] == load_pack(pack_source).version
+    assert upgraded["files"] == manifest["files"] and upgraded["settings"]["hooks"] == manifest["settings"]["hooks"]
+    assert orchestra("uninstall", repo).code == 0
+    assert not (repo / ".claude/orchestra").exists() and not (repo / ".claude/agents").exists()
+
+
+def test_refuses_a_manifest_from_a_newer_installer(repo: Path, orchestra) -> None:
+    assert orchestra("install", repo).code == 0
+    (repo / MANIFEST).write_text(json.dumps({"format": 2, "files": {}}))
+    before = snapshot(repo)
+    result = orchestra("install", repo)
+    assert result.code == 1 and "written by a newer installer (format 2)" in result.err
+    assert snapshot(repo) == before

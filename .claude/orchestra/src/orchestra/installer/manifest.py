@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import InstallError
-from .source import MANIFEST, STATE_DIR
+from .source import MANIFEST, PACK_TREES, STATE_DIR
 
 FORMAT = 1
 
@@ -52,5 +52,11 @@ def read(root: Path) -> Manifest | None:
     if int(data.get("format", 1)) > FORMAT:
         raise InstallError(f"{path}: written by a newer installer (format {data['format']}); "
                            "run that version's `orchestra install` or `uninstall`")
+    if "dirs" not in data:
+        # Recorded since format 1; for a manifest without it, the pack's own trees count as ours
+        # from each file's folder up (removed only when empty, like any other).
+        data["dirs"] = sorted({parent.as_posix() for rel in data.get("files", {}) for tree in PACK_TREES
+                               if rel.startswith(tree + "/")
+                               for parent in PurePosixPath(rel).parents if parent.as_posix().startswith(tree)})
     known = Manifest.__dataclass_fields__
     return Manifest(**{key: value for key, value in data.items() if key in known})
