@@ -200,3 +200,9 @@ def test_graph_errors_carry_the_ids() -> None:
     assert cycle.value.ids in (("a", "b", "a"), ("b", "a", "b"))
     # dependencies on finished work outside the graph are satisfied, not unknown
     assert TaskGraph([Node("a", dependencies=("x",))], done={"x"}).ready() == ["a"]
+
+
+def test_templates_are_valid_definitions() -> None:
+    sprint = load_sprint(REPO / "templates/sprint.yaml", REPO, teams.load(REPO))
+    epic = load_epic(REPO / "templates/epic.yaml", REPO)
+    assert sprint.tasks and epic.features
