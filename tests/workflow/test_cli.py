@@ -95,3 +95,12 @@ def test_the_real_command(sample: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     plan = json.loads(proc.stdout)
     assert plan["critical_path"]["tasks"][0] == "task-oauth" and len(plan["batches"]) == 4
+
+
+def test_status_text(sample: Path, capsys) -> None:
+    as_json(capsys, "sprint", "start", "sprint-3")
+    code, out, _ = run(capsys, "sprint", "status", "sprint-3")
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "sprint-3 Payments (active) 2026-12-01 .. 2026-12-14"
+    assert lines[1] == "points: 0 done, 21 left of 21; tasks: 6 queued"
+    assert lines[-1].startswith("forecast: not yet (no completed task")

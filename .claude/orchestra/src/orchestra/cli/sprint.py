@@ -153,17 +153,27 @@ def _status_text(status: dict[str, Any]) -> str:
     shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     forecast = status["forecast"]
     if forecast.get("available"):
-        eta = f"forecast: p50 {forecast['p50_hours']:g} h ({forecast['p50_at']}), p85 {forecast['p85_hours']:g} h"
+        eta = (f"forecast: p50 {_duration(forecast['p50_hours'])} ({forecast['p50_at']}), "
+               f"p85 {_duration(forecast['p85_hours'])} ({forecast['p85_at']})")
     else:
         eta = f"forecast: not yet ({forecast.get('reason')})"
     lines = [f"{status['sprint']} {status['name']} ({status['status']}) {status['start']} .. {status['end']}",
              f"points: {points['completed']:g} done, {points['remaining']:g} left of {points['total']:g}; tasks: {shown}",
              f"critical path left {status['critical_path']['length']:g}: {' -> '.join(status['critical_path']['tasks']) or '-'}",
              f"ready: {', '.join(status['ready']) or 'nothing'}; running: {', '.join(status['running']) or 'nothing'}"]
+    past = [d for d in status["metrics"]["burndown"]["days"] if d["remaining"] is not None]
+    if past:
+        lines.append(f"burndown {past[-1]['date']}: {past[-1]['remaining']:g} points left, ideal {past[-1]['ideal']:g}")
     for blocked in status["metrics"]["blockers"]["tasks"]:
         lines.append(f"blocked: {blocked['task']}: {blocked['blocker'] or 'no reason given'}")
     lines.append(eta)
     return "\n".join(lines)
+
+
+def _duration(hours: float) -> str:
+    if hours < 1:
+        return f"{hours * 60:.0f} min"
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
 
 
 def cmd_close(args) -> int:
