@@ -253,3 +253,16 @@ def test_refuses_a_manifest_from_a_newer_installer(repo: Path, orchestra) -> Non
     result = orchestra("install", repo)
     assert result.code == 1 and "written by a newer installer (format 2)" in result.err
     assert snapshot(repo) == before
+
+
+def test_symlinked_settings_keep_their_link(repo: Path, orchestra) -> None:
+    shared = repo / "config/claude-settings.json"
+    shared.parent.mkdir()
+    shared.write_text('{"env": {"SHARED": "1"}}\n')
+    (repo / ".claude").mkdir()
+    (repo / ".claude/settings.json").symlink_to("../config/claude-settings.json")
+    assert orchestra("install", repo).code == 0
+    assert (repo / ".claude/settings.json").is_symlink()
+    assert json.loads(shared.read_text())["hooks"]
+    assert orchestra("uninstall", repo).code == 0
+    assert (repo / ".claude/settings.json").is_symlink() and shared.read_text() == '{"env": {"SHARED": "1"}}\n'

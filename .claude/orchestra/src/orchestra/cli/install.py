@@ -80,7 +80,7 @@ def _run(plan, args, warm: bool) -> int:
             sys.stdout.write(plan.diff())
         return 0
     left = apply(plan) if not plan.noop else []
-    if warm and plan.scripts:
+    if warm and plan.scripts and not plan.noop:
         from ..installer.warm import warm as warm_scripts
 
         left += warm_scripts(plan.target, plan.scripts)

@@ -23,7 +23,8 @@ def apply(plan: Plan) -> list[Notice]:
         _check_unchanged(root, step, plan.command)
         path = root / step.path
         if step.kind == "write":
-            atomic.write_bytes(path, step.after or b"", step.mode)
+            # A symlinked settings.json (dotfiles) keeps its link: the file it points to is rewritten.
+            atomic.write_bytes(path.resolve() if path.is_symlink() else path, step.after or b"", step.mode)
         elif step.kind == "delete":
             path.unlink(missing_ok=True)
         else:

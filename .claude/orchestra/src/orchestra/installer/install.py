@@ -78,7 +78,8 @@ class _Planner:
         recorded = self.old.files.get(rel)
         entry = {"sha256": sha256(item.data), "mode": item.mode, "kind": item.kind}
         if current is None:
-            clash = foreign_agents.get(_agent_name(self.pack.root / rel) or "") if rel.startswith(".claude/agents/") else None
+            name = _agent_name(self.pack.root / rel) if rel.startswith(".claude/agents/") else None
+            clash = foreign_agents.get(name) if name else None
             if clash and clash != rel:
                 if not self.force:
                     return self._notice("kept", clash, f"your agent has the name of ours ({rel}); ours is not "
