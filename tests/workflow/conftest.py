@@ -24,9 +24,13 @@ def sample(project: Path) -> Path:
     return project
 
 
-@pytest.fixture
-def store(sample: Path):
+@pytest.fixture(params=["sqlite", "json"])
+def store(sample: Path, request, monkeypatch: pytest.MonkeyPatch):
+    """The sample project's store, on each backend (the CLI and hooks find it through the env)."""
+    from orchestra import paths
     from orchestra.store import open_store
 
+    if request.param == "json":
+        monkeypatch.setenv("ORCHESTRA_STATE_URL", f"json://{paths.state_dir(sample) / 'state.json'}")
     with open_store() as s:
         yield s
