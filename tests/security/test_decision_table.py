@@ -87,6 +87,8 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("cat < .env"), "secret"),                         # input redirection
     ("member", bash("echo x > .env"), "secret"),                      # output redirection
     ("member", bash("eval 'cat .env'"), "secret"),
+    ("member", bash("grep -f.env src"), "secret"),                   # value glued to an option
+    ("member", bash("docker run --env-file=.env app"), "secret"),
     ("member", ("PowerShell", {"command": "Get-Content .env"}), "secret"),
     # -- Bash, members: allowed ----------------------------------------------------------------------
     ("member", bash("ls -la src && git status"), "allow"),

@@ -187,7 +187,9 @@ def candidates(word: str, cwds: list[str]) -> Iterator[str]:
     seen: set[str] = set()
     for form in (word, *_expand_braces(word)):
         for piece in (form, *_PIECES.split(form)):
-            if piece and piece not in seen and not (piece.startswith("-") and "=" not in piece):
+            if piece.startswith("-") and not piece.startswith("--"):
+                piece = piece[2:]  # a value glued to a short option: `-f.env`, `-o/tmp/x`
+            if piece and piece not in seen and not piece.startswith("-"):
                 seen.add(piece)
                 yield piece
                 if GLOB_CHARS.intersection(piece):
