@@ -24,6 +24,8 @@ from .document import COLLECTIONS, TOP_LEVEL, empty_document, filled, migrate, n
 from .errors import BusyError, CorruptStateError, StateError
 
 LOCK_TIMEOUT_S = 30.0
+# filelock polls a non-blocking lock; its default 50 ms nap would dominate a hook's latency.
+LOCK_POLL_S = 0.002
 
 
 class JsonFileStore(StoreBase):
@@ -67,7 +69,7 @@ class JsonFileStore(StoreBase):
     @contextmanager
     def _locked(self) -> Iterator[None]:
         try:
-            self._lock.acquire()
+            self._lock.acquire(poll_interval=LOCK_POLL_S)
         except Timeout:
             raise BusyError(f"{self.path}: still locked by another writer after {self._lock.timeout:.0f}s") from None
         try:

@@ -72,7 +72,7 @@ class SqliteStore(StoreBase):
             raise StateError(
                 f"{self.path}: schema_version {version} is newer than this Orchestra understands ({SCHEMA_VERSION})"
             )
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        self._use_wal()
         self._begin()
         try:
             if self.conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
@@ -86,6 +86,18 @@ class SqliteStore(StoreBase):
             raise
         os.chmod(self.path, 0o600)
 
+    def _use_wal(self) -> None:
+        """Switch a new database to WAL. SQLite answers "locked" at once here, without waiting for
+        the busy timeout, when another process is creating the same file: retry until the timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while self.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            try:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
+
     @contextmanager
     def _errors_reported(self) -> Iterator[None]:
         """Turn SQLite's errors into StateErrors that name the file; quarantine a damaged one."""
@@ -95,7 +107,10 @@ class SqliteStore(StoreBase):
             if any(marker in str(exc) for marker in _CORRUPT):
                 self._quarantine(exc)
             if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
-                raise BusyError(f"{self.path}: database stayed locked for {BUSY_TIMEOUT_MS // 1000}s") from None
+                raise BusyError(
+                    f"{self.path}: database is locked by another writer ({exc}; waited up to "
+                    f"{BUSY_TIMEOUT_MS // 1000}s)"
+                ) from None
             raise StateError(f"{self.path}: state database error ({exc})") from None
 
     def _quarantine(self, exc: Exception) -> None:
@@ -130,26 +145,19 @@ class SqliteStore(StoreBase):
 
     @contextmanager
     def transaction(self) -> Iterator[SqliteTx]:
-        with self._one_at_a_time():
-            with self._errors_reported():
-                self._begin("IMMEDIATE")
+        with self._one_at_a_time(), self._errors_reported():
+            self._begin("IMMEDIATE")
             try:
                 yield SqliteTx(self.conn)
+                self.conn.execute("COMMIT")
             except BaseException:
                 self._rollback()
                 raise
-            with self._errors_reported():
-                try:
-                    self.conn.execute("COMMIT")
-                except BaseException:
-                    self._rollback()
-                    raise
 
     @contextmanager
     def snapshot(self) -> Iterator[SqliteTx]:
-        with self._one_at_a_time():
-            with self._errors_reported():
-                self._begin("DEFERRED")
+        with self._one_at_a_time(), self._errors_reported():
+            self._begin("DEFERRED")
             try:
                 yield SqliteTx(self.conn, readonly=True)
             finally:
@@ -160,14 +168,14 @@ class SqliteStore(StoreBase):
             self.conn.execute("ROLLBACK")
 
     def export(self) -> dict[str, Any]:
-        with self.snapshot() as tx, self._errors_reported():
+        with self.snapshot() as tx:
             return tx.export()
 
     def import_document(self, doc: dict[str, Any]) -> None:
         from .import_check import checked_document
 
         checked = checked_document(doc)
-        with self.transaction() as tx, self._errors_reported():
+        with self.transaction() as tx:
             tx.replace_all(checked)
 
     def close(self) -> None:

@@ -1,0 +1,74 @@
+"""No lost updates: many real processes doing read-modify-write transactions at once end exact."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from orchestra.store import open_store
+
+from .conftest import BACKENDS
+from .workers import increment, open_and_append
+
+PROCESSES = 16
+INCREMENTS = 200
+
+
+def _run_all(targets: list[tuple]) -> None:
+    ctx = multiprocessing.get_context("fork")
+    start = ctx.Event()
+    procs = [ctx.Process(target=increment, args=args, kwargs={"start": start}) for args in targets]
+    for proc in procs:
+        proc.start()
+    start.set()  # every process is up: let them collide
+    for proc in procs:
+        proc.join(180)
+    codes = [proc.exitcode for proc in procs]
+    assert codes == [0] * len(procs), f"worker exit codes {codes}"
+
+
+def test_one_shared_counter_ends_exact(store_url: str) -> None:
+    # The store does not exist yet: the processes also race to create it.
+    _run_all([(store_url, "projects.shared.counter", INCREMENTS)] * PROCESSES)
+    with open_store(store_url) as store:
+        assert store.get("projects.shared.counter") == PROCESSES * INCREMENTS
+
+
+def test_concurrent_event_appends_get_unique_consecutive_ids(store_url: str) -> None:
+    _run_all([(store_url, f"agents.a-{i}.events", 50, f"from-{i}") for i in range(PROCESSES)])
+    with open_store(store_url) as store:
+        events = store.events_after(0, limit=None)
+    assert [e["id"] for e in events] == list(range(1, PROCESSES * 50 + 1))
+    assert {e["type"]: sum(1 for x in events if x["type"] == e["type"]) for e in events} == {
+        f"from-{i}": 50 for i in range(PROCESSES)}
+
+
+def test_distinct_tasks_and_a_singleton_end_exact(store_url: str) -> None:
+    with open_store(store_url) as store:
+        store.set("organization.name", "acme")
+    targets = [(store_url, f"tasks.task-{i}.count", INCREMENTS) for i in range(PROCESSES)]
+    targets += [(store_url, "organization.counter", INCREMENTS // 4)] * 4
+    _run_all(targets)
+    with open_store(store_url) as store:
+        tasks = store.get("tasks")
+        assert store.get("organization") == {"name": "acme", "counter": INCREMENTS}
+    assert {task_id: task["count"] for task_id, task in tasks.items()} == {
+        f"task-{i}": INCREMENTS for i in range(PROCESSES)}
+
+
+def test_many_processes_creating_one_store_at_once(backend: str, tmp_path) -> None:
+    # Creating a SQLite file races on switching it to WAL, which SQLite refuses at once (no busy wait).
+    ctx = multiprocessing.get_context("fork")
+    for trial in range(10):
+        base = tmp_path / f"trial {trial}"
+        base.mkdir()
+        url = BACKENDS[backend](base)
+        start = ctx.Event()
+        procs = [ctx.Process(target=open_and_append, args=(url,), kwargs={"start": start}) for _ in range(PROCESSES)]
+        for proc in procs:
+            proc.start()
+        start.set()
+        for proc in procs:
+            proc.join(60)
+        assert [proc.exitcode for proc in procs] == [0] * PROCESSES, f"trial {trial}"
+        with open_store(url) as store:
+            assert len(store.events_after(0)) == PROCESSES

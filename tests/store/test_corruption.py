@@ -1,0 +1,119 @@
+"""Corrupt state is moved aside as `<name>.corrupt-<timestamp>` and reported; it is never silently reset."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from orchestra.store import CorruptStateError, StateError, open_store
+
+from .conftest import BACKENDS, state_file
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(b"\x00\x01 this is not state \xff" * 64)
+
+
+def _truncated(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _sqlite_header(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[:16] = b"definitely wrong"
+    path.write_bytes(bytes(data))
+
+
+def _json_list(path: Path) -> None:
+    path.write_text("[1, 2, 3]")
+
+
+def _bad_utf8(path: Path) -> None:
+    path.write_bytes(b'{"organization": {"name": "\xff\xfe"}}')
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+CORRUPTIONS: dict[str, dict[str, Callable[[Path], None]]] = {
+    "sqlite": {"garbage": _garbage, "truncated": _truncated, "header": _sqlite_header},
+    "json": {"garbage": _garbage, "truncated": _truncated, "list": _json_list, "utf8": _bad_utf8,
+             "empty": _empty},
+}
+
+
+def _populated(url: str) -> None:
+    with open_store(url) as store, store.transaction() as tx:
+        for n in range(300):
+            tx.set(f"tasks.task-{n}", {"title": f"task {n} " + "x" * 100, "status": "queued"})
+        tx.append_event("created")
+
+
+def test_corrupt_state_is_moved_aside_and_reported(backend: str, tmp_path: Path) -> None:
+    for kind, corrupt in CORRUPTIONS[backend].items():
+        base = tmp_path / f"{kind} state"
+        base.mkdir()
+        url = BACKENDS[backend](base)
+        _populated(url)
+        path = state_file(url)
+        corrupt(path)
+        damaged = path.read_bytes()
+        with pytest.raises(CorruptStateError) as raised, open_store(url) as store:
+            store.export()
+        message = str(raised.value)
+        asides = sorted(path.parent.glob(f"{path.name}.corrupt-*"))
+        assert len(asides) == 1, kind
+        assert re.fullmatch(re.escape(path.name) + r"\.corrupt-\d{8}T\d{6}-\d+", asides[0].name)
+        assert asides[0].read_bytes() == damaged, kind
+        assert str(path) in message and f"moved aside to {asides[0].name}" in message, kind
+        assert "\n" not in message
+        # Reported once; afterwards the store starts empty instead of failing forever.
+        with open_store(url) as store:
+            assert store.get("tasks") == {}, kind
+            store.set("tasks.fresh", {"title": "new"})
+        assert asides[0].read_bytes() == damaged, kind
+
+
+def test_json_file_of_the_wrong_shape_is_reported_not_moved(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    text = json.dumps({"schema_version": 1, "tasks": ["not", "keyed"], "organization": "acme"})
+    path.write_text(text)
+    with pytest.raises(StateError, match="wrong shape at organization, tasks") as raised:
+        open_store(f"json://{path}").get("tasks")
+    assert not isinstance(raised.value, CorruptStateError)
+    assert path.read_text() == text
+    assert list(tmp_path.glob("*.corrupt-*")) == []
+
+
+def test_json_file_from_a_newer_orchestra_is_refused_not_moved(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"schema_version": 99}))
+    with pytest.raises(StateError, match="schema_version 99 is newer"):
+        open_store(f"json://{path}").get("tasks")
+    assert path.exists() and list(tmp_path.glob("*.corrupt-*")) == []
+
+
+def test_json_v0_file_on_disk_is_read_forward(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"tasks": [{"id": "task-1", "title": "T"}], "observability": {"events": []}}))
+    with open_store(f"json://{path}") as store:
+        assert store.get("tasks.task-1") == {"id": "task-1", "title": "T"}
+        store.set("tasks.task-1.status", "queued")
+    assert json.loads(path.read_text())["schema_version"] == 1
+
+
+def test_sqlite_from_a_newer_orchestra_is_refused_not_moved(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "orchestration.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version=99")
+    conn.close()
+    with pytest.raises(StateError, match="schema_version 99 is newer"):
+        open_store(f"sqlite://{path}")
+    assert path.exists() and list(tmp_path.glob("*.corrupt-*")) == []

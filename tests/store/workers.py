@@ -1,0 +1,37 @@
+"""Code that runs in child processes of the concurrency and crash tests (importable, so spawn can reach it)."""
+
+from __future__ import annotations
+
+from orchestra.store import open_store
+
+PAD = "x" * 200
+
+
+def increment(url: str, path: str, times: int, event_type: str | None = None, *, start) -> None:
+    """Read-modify-write `path` `times` times, each in its own transaction, once `start` is set."""
+    start.wait(60)
+    with open_store(url) as store:
+        for _ in range(times):
+            with store.transaction() as tx:
+                tx.set(path, tx.get(path, 0) + 1)
+                if event_type:
+                    tx.append_event(event_type, {"path": path})
+
+
+def write_forever(url: str, ready) -> None:
+    """Commit numbered steps until killed; each step touches a counter, a new task and the event log."""
+    with open_store(url) as store:
+        while True:
+            with store.transaction() as tx:
+                step = tx.get("projects.crash.counter", 0) + 1
+                tx.set("projects.crash.counter", step)
+                tx.set(f"tasks.t-{step}", {"title": f"step {step}", "status": "queued", "pad": PAD})
+                tx.update("organization", {"last_step": step})
+                tx.append_event("step", {"n": step, "pad": PAD}, task_id=f"t-{step}")
+            ready.set()
+
+
+def open_and_append(url: str, *, start) -> None:
+    start.wait(60)
+    with open_store(url) as store:
+        store.append_event("opened")
