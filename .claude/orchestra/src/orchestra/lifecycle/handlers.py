@@ -11,7 +11,6 @@ from typing import Any
 
 from .. import briefing, teams
 from ..hookio import AddContext, Allow, BlockStop, Deny, HookContext, HookEvent, Verdict
-from ..security import spawn_guard
 from . import completion, transcript
 from . import config as lifecycle_config
 from .delegation import BadDelegation, delegate, record, request_from, resolve_task, task_for_tag
@@ -23,6 +22,8 @@ UNTRACKED = "Orchestra: {event} without agent_id; this run is not tracked (Claud
 
 def pre_agent(event: HookEvent, ctx: HookContext) -> Verdict:
     """PreToolUse(Agent|Task): gates, then record the delegation and append the task brief."""
+    from ..security import spawn_guard  # here, not at the top: the other lifecycle hooks do not need it
+
     if (denied := spawn_guard(event, ctx)) is not None:
         return denied
     org = teams.load(ctx.root)
