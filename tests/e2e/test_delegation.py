@@ -56,6 +56,22 @@ def event_types(tx, task_id: str) -> list[str]:
     return [e["type"].replace(".", "_") for e in tx.events_after(0, limit=100000) if e["task_id"] == task_id]
 
 
+# Task status events named in the lifecycle issue, and the status each one enters.
+STATUS_EVENTS = {"task_requeued": "queued", "task_assigned": "assigned", "task_started": "in_progress",
+                 "task_completed": "completed", "task_blocked": "blocked", "task_needs_review": "needs_review"}
+
+
+def assert_legal_history(types: list[str]) -> None:
+    """Every status event a task went through is a legal step of the product's transition table."""
+    from orchestra.models import check_task_transition
+
+    assert "transition_refused" not in types, types
+    current = "queued"
+    for wanted in (STATUS_EVENTS[t] for t in types if t in STATUS_EVENTS):
+        check_task_transition("history", current, wanted)
+        current = wanted
+
+
 def in_order(types: list[str], *wanted: str) -> bool:
     positions = [types.index(w) if w in types else -1 for w in wanted]
     return -1 not in positions and positions == sorted(positions)
@@ -129,6 +145,7 @@ def test_parallel_batch_tracks_the_run_tree_tasks_and_events(team, api):
             assert f"feature_{tag[-1]}.py" in names(tasks[tag]["artifacts"])
             types = event_types(tx, tag)
             assert in_order(types, "task_assigned", "task_started", "task_completed"), types
+            assert_legal_history(types)
         assert tasks["lead-1"]["status"] == "completed"
 
 
@@ -206,6 +223,7 @@ def test_blocked_report_blocks_the_task_and_a_later_run_completes_it(team, api):
         types = event_types(tx, "pay-1")
     assert done["status"] == "completed" and "payments.py" in names(done["artifacts"])
     assert in_order(types, "task_blocked", "task_completed"), types
+    assert_legal_history(types)
 
 
 @pending("lifecycle", "bus")
