@@ -32,6 +32,9 @@ class Evidence:
     acceptance: tuple[bool, str] | None  # (passed, detail) of acceptance.command; None when there is none
 
 
+NO_EVIDENCE = Evidence((), (), None, None)
+
+
 @dataclass(frozen=True)
 class Judgement:
     outcome: str | None  # completed | blocked | needs_review; None when pushing back

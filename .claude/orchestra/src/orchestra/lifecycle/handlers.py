@@ -114,9 +114,12 @@ def subagent_stop(event: HookEvent, ctx: HookContext) -> Verdict:
         led = Ledger(tx, org)
         run = led.get("agents", event.agent_id) or {"id": event.agent_id}
         task, worktree = _stop_task(led, run, seen)
-    base = Path(worktree) if worktree else ctx.root
-    evidence = completion.gather(base, worktree, task, run, report, seen.writes, cfg,
-                                 run_acceptance=report.status in (None, "completed"))
+    if run.get("outcome") or completion.fingerprint(active, report.text) in (run.get("stops") or {}):
+        evidence = completion.NO_EVIDENCE  # decided before: the decision is replayed, nothing is re-checked
+    else:
+        evidence = completion.gather(Path(worktree) if worktree else ctx.root, worktree, task, run, report,
+                                     seen.writes, cfg,
+                                     run_acceptance=cfg.completion_gate and report.status in (None, "completed"))
     with ctx.store.transaction() as tx:
         led = Ledger(tx, org)
         decision = completion.settle_stop(led, event, seen, report, evidence, cfg, active)
