@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from orchestra.store import PathError, StateError, open_store
-from orchestra.store.document import SCHEMA_VERSION, TOP_LEVEL
+from orchestra.store.document import COLLECTIONS, SCHEMA_VERSION, TOP_LEVEL, empty_document
 
 from .conftest import BACKENDS, fingerprint
 
@@ -35,11 +35,11 @@ def _populate(store) -> None:
         tx.append_event("message.sent", {"id": "m-1"}, agent_id="a-1")
 
 
+# Built on the empty document, so a collection added later is expected (empty) without editing this.
 EXPECTED_EXPORT = {
-    "schema_version": SCHEMA_VERSION,
+    **empty_document(),
     "organization": {"name": "acme", "settings": {"tz": "UTC"}},
     "projects": {"shop": {"id": "shop", "name": "Shop"}},
-    "epics": {},
     "sprints": {"sprint-3": {"id": "sprint-3", "name": "Payments", "status": "active",
                              "tasks": ["task-oauth", "task-2fa"]}},
     "tasks": {
@@ -47,11 +47,6 @@ EXPECTED_EXPORT = {
         "task-2fa": {"id": "task-2fa", "title": "2FA", "status": "queued", "sprint": "sprint-3",
                      "dependencies": ["task-oauth"]},
     },
-    "agents": {},
-    "delegations": {},
-    "sessions": {},
-    "worktrees": {},
-    "denials": {},
     "communication": {
         "messages": {"m-1": {"id": "m-1", "to": "tech-lead", "priority": "high", "body": "ready?"}},
         "deliveries": {"d-1": {"id": "d-1", "message": "m-1", "recipient": "tech-lead"}},
@@ -102,8 +97,7 @@ def test_missing_path_raises_naming_it_or_returns_default(store) -> None:
 
 
 def test_empty_collections_and_singletons_read_as_empty_objects(store) -> None:
-    for collection in ("projects", "epics", "sprints", "tasks", "agents", "delegations", "sessions",
-                       "worktrees", "communication.messages", "communication.deliveries"):
+    for collection in COLLECTIONS:
         assert store.get(collection) == {}
     assert store.get("organization") == {}
     assert store.get("communication") == {"messages": {}, "deliveries": {}}
@@ -341,6 +335,8 @@ def test_export_has_the_one_document_shape(store) -> None:
     _populate(store)
     doc = store.export()
     assert list(doc) == list(TOP_LEVEL)
+    assert list(doc["tasks"]) == ["task-2fa", "task-oauth"]  # collections in id order on every backend
+    assert list(doc["observability"]) == ["events", "metrics"]
     assert _no_ts(doc) == EXPECTED_EXPORT
     assert _no_ts(store.get("")) == EXPECTED_EXPORT
 

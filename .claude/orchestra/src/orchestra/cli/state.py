@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import paths
-from ..store import open_store
+from ..store import StateError, open_store
 from . import UsageError
 from ._output import add_json_flag, emit
 
@@ -45,10 +45,10 @@ def cmd_init(args) -> int:
 def cmd_get(args) -> int:
     with open_store() as store:
         value = store.get(args.path)
-    if args.json or isinstance(value, dict | list):
-        emit(value, True)
-    else:
+    if isinstance(value, str) and not args.json:
         print(value)
+    else:
+        emit(value, True)  # JSON, so null/true/1.5 print as JSON rather than as Python
     return 0
 
 
@@ -78,8 +78,13 @@ def cmd_export(args) -> int:
 def cmd_import(args) -> int:
     text = sys.stdin.read() if args.file == "-" else _read(Path(args.file))
     doc = parse_json_value(text, args.file)
+    from ..store.import_check import checked_document
     from ..validation import validate_document
 
+    try:
+        doc = checked_document(doc)  # migrated forward first: the schema describes the current version
+    except StateError as exc:
+        raise StateError(f"{args.file}: {exc}") from None
     validate_document(doc, args.file)
     with open_store() as store:
         store.import_document(doc)
@@ -91,3 +96,5 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None

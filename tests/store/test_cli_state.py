@@ -1,0 +1,132 @@
+"""`orchestra state ...` run for real (`uv run orchestra`, a subprocess) against every backend."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from orchestra.store import open_store
+
+from ..conftest import REPO
+from .conftest import BACKENDS, fingerprint, state_file
+
+
+def cli(url: str, project: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(project), "ORCHESTRA_STATE_URL": url}
+    return subprocess.run(
+        ["uv", "run", "--quiet", "--project", str(REPO), "orchestra", *args],
+        input=stdin, capture_output=True, text=True, cwd=project, env=env, timeout=120,
+    )
+
+
+def _seed(url: str) -> None:
+    with open_store(url) as store, store.transaction() as tx:
+        tx.set("sprints.sprint-3", {"name": "Payments", "status": "active"})
+        tx.set("tasks.task-oauth", {"title": "OAuth", "status": "in_progress", "sprint": "sprint-3"})
+        tx.append_event("task.assigned", task_id="task-oauth")
+
+
+def test_set_get_export_import(store_url: str, project: Path, tmp_path: Path) -> None:
+    _seed(store_url)
+    assert cli(store_url, project, "state", "set", "tasks.task-2fa", '{"title": "2FA", "status": "queued"}').returncode == 0
+    assert cli(store_url, project, "state", "set", "tasks.task-2fa.blocker", "null").returncode == 0
+    got = cli(store_url, project, "state", "get", "tasks.task-2fa.status")
+    assert (got.returncode, got.stdout) == (0, "queued\n")
+    assert cli(store_url, project, "state", "get", "tasks.task-2fa.blocker").stdout == "null\n"
+    assert json.loads(cli(store_url, project, "state", "get", "tasks.task-2fa.status", "--json").stdout) == "queued"
+    assert json.loads(cli(store_url, project, "state", "get", "tasks.task-2fa").stdout) == {
+        "id": "task-2fa", "title": "2FA", "status": "queued", "blocker": None}
+    exported = cli(store_url, project, "state", "export")
+    assert exported.returncode == 0
+    with open_store(store_url) as store:
+        assert json.loads(exported.stdout) == store.export()
+    dump = tmp_path / "export.json"
+    dump.write_text(exported.stdout)
+    assert cli(store_url, project, "state", "set", "tasks.task-oauth.status", '"completed"').returncode == 0
+    assert cli(store_url, project, "state", "import", str(dump)).returncode == 0
+    assert cli(store_url, project, "state", "export").stdout == exported.stdout
+    assert cli(store_url, project, "state", "import", "-", stdin=exported.stdout).returncode == 0
+    assert cli(store_url, project, "state", "export").stdout == exported.stdout
+
+
+def test_export_is_byte_identical_on_every_backend(project: Path, tmp_path: Path) -> None:
+    outputs = {}
+    for name, make_url in BACKENDS.items():
+        base = tmp_path / name
+        base.mkdir()
+        url = make_url(base)
+        for path, value in (("tasks.b", '{"title": "B"}'), ("tasks.a", '{"title": "A"}'),
+                            ("communication.messages.m-1", '{"type": "note", "to": "human"}'), ("organization.name", '"acme"')):
+            assert cli(url, project, "state", "set", path, value).returncode == 0
+        outputs[name] = cli(url, project, "state", "export").stdout
+    assert len(set(outputs.values())) == 1, outputs
+    assert list(json.loads(outputs["sqlite"])["tasks"]) == ["a", "b"]
+
+
+def test_v0_document_imports_through_the_cli(store_url: str, project: Path, tmp_path: Path) -> None:
+    v0 = tmp_path / "seed state.json"
+    v0.write_text(json.dumps({"tasks": [{"id": "task-oauth", "title": "OAuth", "status": "completed"}],
+                              "communication": {"messages": [{"id": "m-1", "type": "note", "to": "human"}]}}))
+    proc = cli(store_url, project, "state", "import", str(v0))
+    assert proc.returncode == 0, proc.stderr
+    with open_store(store_url) as store:
+        assert store.get("tasks.task-oauth.status") == "completed"
+        assert store.get("communication.messages.m-1.to") == "human"
+        assert store.get("schema_version") == 1
+
+
+def _file(tmp_path: Path, name: str, content: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(content)
+    return str(path)
+
+
+BAD_INPUT = [
+    # (argv, text the one-line error must contain)
+    (["state", "set", "bogus.x", "1"], "invalid path 'bogus.x': unknown key 'bogus'"),
+    (["state", "set", "tasks..x", "1"], "invalid path 'tasks..x'"),
+    (["state", "set", "tasks.task-oauth", '"a string"'], "tasks.task-oauth: expected an object, got str"),
+    (["state", "set", "tasks", "[]"], "tasks: expected an object mapping ids to objects"),
+    (["state", "set", "tasks.task-oauth.status", "5"], "tasks.task-oauth.status: rejected"),
+    (["state", "set", "tasks.task-oauth.status", "done"], "tasks.task-oauth.status: not a JSON value"),
+    (["state", "set", "tasks.task-oauth.note", "NaN"], "tasks.task-oauth.note: value is not plain JSON"),
+    (["state", "set", "schema_version", "2"], "schema_version"),
+    (["state", "set", "observability.events", "[]"], "observability.events: events are append-only"),
+    (["state", "get", "bogus"], "invalid path 'bogus'"),
+    (["state", "get", "tasks.nope"], "nothing stored at 'tasks.nope'"),
+    (["state", "import", "{dir}/missing.json"], "missing.json: cannot read"),
+    (["state", "import", ("not json.json", b"{tasks:")], "not json.json: not a JSON value"),
+    (["state", "import", ("latin1.json", b'{"organization": {"name": "\xe9"}}')], "latin1.json: not UTF-8"),
+    (["state", "import", ("unknown.json", b'{"schema_version": 1, "bogus": {}}')], "unknown top-level key(s) bogus"),
+    (["state", "import", ("wrong.json", b'{"schema_version": 1, "tasks": []}')], "wrong.json: import: tasks"),
+    (["state", "import", ("status.json", b'{"schema_version": 1, "tasks": {"t": {"status": "done"}}}')],
+     "status.json: tasks.t.status"),
+]
+
+
+@pytest.mark.parametrize(("argv", "expected"), BAD_INPUT, ids=[" ".join(map(str, a[:3])) for a, _ in BAD_INPUT])
+def test_bad_input_is_one_clear_line_and_writes_nothing(store_url: str, project: Path, tmp_path: Path,
+                                                        argv: list, expected: str) -> None:
+    _seed(store_url)
+    before = fingerprint(store_url)
+    args = [_file(tmp_path, *a) if isinstance(a, tuple) else a.format(dir=tmp_path) for a in argv]
+    proc = cli(store_url, project, *args)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("orchestra state: ") and proc.stderr.count("\n") == 1, proc.stderr
+    assert expected in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert fingerprint(store_url) == before
+
+
+def test_corrupt_state_is_reported_by_the_cli(store_url: str, project: Path) -> None:
+    _seed(store_url)
+    path = state_file(store_url)
+    path.write_bytes(b"\x00garbage\xff" * 100)
+    proc = cli(store_url, project, "state", "get", "tasks")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "moved aside to " in proc.stderr and "Traceback" not in proc.stderr
+    assert len(list(path.parent.glob(f"{path.name}.corrupt-*"))) == 1
