@@ -2,7 +2,8 @@
 
 Hooks hand their events to `handlers` (delegation: PreToolUse/PostToolUse Agent, SubagentStart,
 SubagentStop, PostToolUse Write/Edit), `session` (Stop, SessionEnd) and `native` (TaskCreated,
-TaskCompleted, TeammateIdle). State: `delegations.<tool_use_id>`, `agents.<agent_id>` (runs),
+TaskCompleted, TeammateIdle); `delegation` decides an Agent call with `tasks` (which task) and
+`occupancy` (who is working), `completion` judges a report. State: `delegations.<tool_use_id>`, `agents.<agent_id>` (runs),
 `tasks.<id>`, `sessions.<session_id>`; statuses are derived from recorded facts (`transitions`),
 so events may arrive in any order and repeat. Other modules use:
 

@@ -148,7 +148,7 @@ def check_acceptance(command: str, cwd: Path, timeout: float) -> tuple[bool, str
 def settle_stop(led, event, seen, report: Report, evidence: Evidence, cfg: LifecycleConfig,
                 stop_hook_active: bool) -> dict[str, Any]:
     """Record one SubagentStop on its run (inside the transaction) and return the decision taken."""
-    from .delegation import task_for_tag
+    from .tasks import task_for_tag
 
     run = led.run(event.agent_id, event.agent_type, event.session_id)
     run.setdefault("seen_at", led.now)

@@ -9,10 +9,8 @@ nothing.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +18,9 @@ from .. import briefing
 from ..hookio import Deny, HookEvent, Rewrite, Verdict
 from ..teams import Organization, normalize_agent_type
 from . import config as lifecycle_config
+from . import occupancy, tasks
 from .ledger import Ledger
 from .protocol import task_tag
-from .transitions import LIVE_RUN_STATUSES, run_status
 
 
 class BadDelegation(ValueError):
@@ -101,30 +99,19 @@ def _agent_file(root: Path, name: str) -> bool:
 def resolve_task(req: DelegationRequest, led: Ledger) -> Verdict | None:
     """`[task:<id>]` names the task (or a sprint: its orchestration task); no tag makes an ad-hoc task."""
     task_id = task_tag(req.prompt, req.description)
-    if task_id is None or task_id == ad_hoc_task_id(req.tool_use_id):
+    if task_id is None or task_id == tasks.ad_hoc_task_id(req.tool_use_id):
         # the second case: PostToolUse, seeing the rewritten input, arrived before PreToolUse was recorded
-        req.task = ad_hoc_task(req, led)
+        req.task = tasks.ad_hoc_task(led, req.org, req.tool_use_id, req.subagent_type, req.description, req.prompt)
         req.new_task = led.get("tasks", req.task["id"]) is None
         return None
     req.task = led.get("tasks", task_id)
     if req.task is None and led.get("sprints", task_id) is not None:
-        req.task = led.get("tasks", orchestration_task_id(task_id))
+        req.task = led.get("tasks", tasks.orchestration_task_id(task_id))
         if req.task is None:
-            req.task, req.new_task = orchestration_task(task_id, req, led), True
+            req.task, req.new_task = tasks.orchestration_task(led, req.org, task_id, req.subagent_type), True
     if req.task is None:
         return Deny(f"Orchestra: [task:{task_id}] names no task or sprint in state. Check the id with "
                     "`orchestra task list`, create the task first, or drop the tag to delegate ad hoc.")
-    return None
-
-
-def task_for_tag(led: Ledger, task_id: str | None) -> str | None:
-    """The stored task a tag names: the task itself, or the orchestration task of a sprint."""
-    if not task_id:
-        return None
-    if led.get("tasks", task_id) is not None:
-        return task_id
-    if led.get("sprints", task_id) is not None and led.get("tasks", orchestration_task_id(task_id)) is not None:
-        return orchestration_task_id(task_id)
     return None
 
 
@@ -136,12 +123,12 @@ def check_task_open(req: DelegationRequest, led: Ledger) -> Verdict | None:
     if status == "cancelled":
         return Deny(f"Orchestra: task {tid} is cancelled; `orchestra task set-status {tid} queued` to revive it.")
     if status == "completed":
-        if task.get("type") in req.config.repeatable_types or early_run(req, led) is not None:
+        if task.get("type") in req.config.repeatable_types or _early_run(req, led) is not None:
             return None
         return Deny(f"Orchestra: task {tid} is already completed; `orchestra task set-status {tid} queued` to redo it.")
-    if early_run(req, led) is not None:
+    if _early_run(req, led) is not None:
         return None  # the run of this very delegation reported before PreToolUse was processed
-    holder = current_holder(led, task, req.config)
+    holder = occupancy.current_holder(led, task, req.config)
     if holder:
         return Deny(f"Orchestra: task {tid} is already {status} with {holder}; wait for its report "
                     f"(`orchestra task show {tid}`) instead of delegating it twice.")
@@ -171,8 +158,8 @@ def check_capacity(req: DelegationRequest, led: Ledger) -> Verdict | None:
     member = req.org.member(req.subagent_type)
     if member is None:
         return None
-    early = (early_run(req, led) or {}).get("id")
-    busy = [(agent_type, label) for agent_type, key, label in live_attempts(led, req.config) if key != early]
+    early = (_early_run(req, led) or {}).get("id")
+    busy = [(agent_type, label) for agent_type, key, label in occupancy.live_attempts(led, req.config) if key != early]
     mine = [label for agent_type, label in busy if agent_type == req.subagent_type]
     if len(mine) >= member.capacity:
         return Deny(f"Orchestra: {req.subagent_type} is at its capacity of {member.capacity} (teams.yaml): "
@@ -192,108 +179,10 @@ def check_capacity(req: DelegationRequest, led: Ledger) -> Verdict | None:
 STEPS: list[Step] = [check_agent_type, resolve_task, check_task_open, check_dependencies, check_capacity]
 
 
-# -- what the steps consult -------------------------------------------------------------------------
-
-def _age(since: str | None, now: str) -> float:
-    if not since:
-        return 0.0
-    try:
-        return (datetime.fromisoformat(now.replace("Z", "+00:00"))
-                - datetime.fromisoformat(since.replace("Z", "+00:00"))).total_seconds()
-    except ValueError:
-        return 0.0
-
-
-def live_attempts(led: Ledger, cfg: lifecycle_config.LifecycleConfig) -> list[tuple[str, str, str]]:
-    """(agent type, run or delegation id, label) of every run still working and every delegation still
-    waiting to start. Runs silent past `stale_run_seconds` and delegations pending past `pending_seconds`
-    or left by an ended session no longer count."""
-    out = []
-    for status in LIVE_RUN_STATUSES:
-        for run in led.find("agents", status=status):
-            last = max([v for v in (run.get("status_at"), run.get("started_at"), run.get("created_at")) if v] or [""])
-            live = run_status(run, led.session_ended(run.get("session_id"))) in LIVE_RUN_STATUSES
-            if live and _age(last, led.now) < cfg.stale_run_seconds:
-                task = f" ({run['task']})" if run.get("task") else ""
-                out.append((run.get("agent_type"), run["id"], f"run {run['id']}{task}"))
-    for delegation in led.find("delegations", status="pending"):
-        if _age(delegation.get("requested_at"), led.now) < cfg.pending_seconds \
-                and not led.session_ended(delegation.get("session_id")):
-            task = f" ({delegation['task']})" if delegation.get("task") else ""
-            out.append((delegation.get("subagent_type"), delegation["id"], f"starting {delegation['id']}{task}"))
-    return sorted(out)
-
-
-def early_run(req: DelegationRequest, led: Ledger) -> dict[str, Any] | None:
-    """A run already seen for this delegation's task, agent type and session but not linked to any
-    delegation: its SubagentStop (or Start) was processed before this PreToolUse."""
+def _early_run(req: DelegationRequest, led: Ledger) -> dict[str, Any] | None:
     if req.task is None or req.new_task:
         return None
-    for run in led.find("agents", task=req.task["id"], tool_use_id=None):
-        if run.get("session_id") == req.session_id and run.get("agent_type") == req.subagent_type:
-            return run
-    return None
-
-
-def current_holder(led: Ledger, task: dict[str, Any], cfg: lifecycle_config.LifecycleConfig) -> str | None:
-    """Who is working on `task` right now (a live run or a fresh pending delegation), if anyone."""
-    delegation = led.get("delegations", task.get("delegation"))
-    run = led.get("agents", (delegation or {}).get("agent_id") or task.get("agent_id"))
-    if run is not None and run_status(run, led.session_ended(run.get("session_id"))) in LIVE_RUN_STATUSES:
-        return f"agent {run['id']} ({run.get('agent_type')})"
-    if delegation is not None and delegation.get("status") == "pending" \
-            and _age(delegation.get("requested_at"), led.now) < cfg.pending_seconds:
-        return f"delegation {delegation['id']} ({delegation.get('subagent_type')}, not started yet)"
-    return None
-
-
-def ad_hoc_task_id(tool_use_id: str) -> str:
-    return "adhoc-" + hashlib.sha1(tool_use_id.encode()).hexdigest()[:10]
-
-
-def ad_hoc_type(org: Organization, agent_type: str) -> str:
-    if agent_type in lifecycle_config.BUILTIN_TASK_TYPES:
-        return lifecycle_config.BUILTIN_TASK_TYPES[agent_type]
-    member = org.member(agent_type)
-    if member is None:
-        return "general"
-    return lifecycle_config.ROLE_TASK_TYPES.get(member.role, "implementation")
-
-
-def active_sprint(led: Ledger, team: str | None) -> str | None:
-    sprints = sorted(led.find("sprints", status="active"), key=lambda s: s["id"])
-    for sprint in sprints:
-        if team and team in (sprint.get("team_assignments") or {}):
-            return sprint["id"]
-    return sprints[0]["id"] if sprints else None
-
-
-def ad_hoc_task(req: DelegationRequest, led: Ledger) -> dict[str, Any]:
-    """An untagged delegation still becomes tracked work: a task in the active sprint, typed by its agent."""
-    existing = led.get("tasks", ad_hoc_task_id(req.tool_use_id))
-    if existing is not None:
-        return existing
-    member = req.org.member(req.subagent_type)
-    team = member.team if member else None
-    title = req.description or " ".join(req.prompt.split())[:80]
-    return {"id": ad_hoc_task_id(req.tool_use_id), "title": title, "status": "queued",
-            "type": ad_hoc_type(req.org, req.subagent_type), "sprint": active_sprint(led, team), "team": team,
-            "assignee": req.subagent_type, "priority": "normal", "dependencies": [], "acceptance": {},
-            "artifacts": [], "ad_hoc": True, "created_at": led.now}
-
-
-def orchestration_task_id(sprint_id: str) -> str:
-    return f"orchestrate-{sprint_id}"
-
-
-def orchestration_task(sprint_id: str, req: DelegationRequest, led: Ledger) -> dict[str, Any]:
-    """`[task:<sprint-id>]` hands a whole sprint to an orchestrator; that work is tracked as its own task.
-    It stays out of the sprint's own task list (`orchestrates`, not `sprint`) so sprint counts are unchanged."""
-    member = req.org.member(req.subagent_type)
-    return {"id": orchestration_task_id(sprint_id), "title": f"Orchestrate sprint {sprint_id}", "status": "queued",
-            "type": "orchestration", "orchestrates": sprint_id, "sprint": None,
-            "team": member.team if member else None, "assignee": req.subagent_type, "priority": "high",
-            "dependencies": [], "acceptance": {}, "artifacts": [], "created_at": led.now}
+    return occupancy.early_run(led, req.task["id"], req.session_id, req.subagent_type)
 
 
 # -- recording and rewriting ------------------------------------------------------------------------

@@ -13,9 +13,10 @@ from .. import briefing, teams
 from ..hookio import AddContext, Allow, BlockStop, Deny, HookContext, HookEvent, Verdict
 from . import completion, transcript
 from . import config as lifecycle_config
-from .delegation import BadDelegation, delegate, record, request_from, resolve_task, task_for_tag
+from .delegation import BadDelegation, delegate, record, request_from, resolve_task
 from .ledger import Ledger
 from .protocol import parse_report, task_tag
+from .tasks import task_for_tag
 
 UNTRACKED = "Orchestra: {event} without agent_id; this run is not tracked (Claude Code sends agent_id for subagents)"
 
