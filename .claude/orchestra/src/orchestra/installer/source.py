@@ -26,7 +26,7 @@ SERVER_NAME = "orchestra"
 # Build and tool caches appear inside the pack while it runs; they are never part of it.
 _SKIP_DIRS = {"__pycache__", ".venv", ".pytest_cache", ".ruff_cache", ".mypy_cache", "build", "dist"}
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".egg-info", ".swp")
-_SKIP_NAMES = {".DS_Store"}
+_SKIP_NAMES = {".DS_Store", "uv.lock"}  # a lock uv may leave when run inside the pack dir
 
 
 @dataclass(frozen=True)
