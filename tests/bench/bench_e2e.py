@@ -42,6 +42,7 @@ def main() -> int:
     if claude is None:
         raise SystemExit("claude CLI not found: set ORCHESTRA_CLAUDE_BIN or run .ci/run to install it")
     with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
+        audit: list[dict] = []
         arms = {"pack": Sandbox(Path(tmp) / "pack", claude, with_pack=True).create(),
                 "bare": Sandbox(Path(tmp) / "bare", claude, with_pack=False).create()}
         try:
@@ -51,6 +52,7 @@ def main() -> int:
             for _ in range(args.runs):
                 for name, box in arms.items():
                     times[name].append(one_session(box))
+            audit = arms["pack"].audit()
         finally:
             for box in arms.values():
                 box.cleanup()
@@ -59,6 +61,10 @@ def main() -> int:
     for name, values in times.items():
         print(f"{name:5} median {medians[name]:.3f}s  min {min(values):.3f}s  max {max(values):.3f}s"
               f"  ({len(values)} sessions)")
+    sessions = {a.get("session") for a in audit}
+    events = sorted({a["event"] for a in audit if a.get("event")})
+    print(f"pack hooks: {len(audit) / max(1, len(sessions)):.1f} hook processes per session ({', '.join(events)}),"
+          f" median {statistics.median(a['ms'] for a in audit):.1f} ms inside each handler (the rest is uv, interpreter start-up and imports)")
     verdict = "within" if ratio <= BUDGET else "OVER"
     print(f"ratio of medians (pack / no pack): {ratio:.2f}x, {verdict} the {BUDGET:.2f}x budget")
     return 0 if ratio <= BUDGET else 1
