@@ -12,6 +12,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -63,11 +64,13 @@ def parse_event(data: bytes) -> HookEvent:
     if not data.strip():
         raise MalformedInput("empty input (expected a JSON hook event on stdin)")
     if len(data) > MAX_INPUT_BYTES:
-        raise MalformedInput(f"input is {len(data)} bytes, over the {MAX_INPUT_BYTES}-byte limit")
+        raise MalformedInput(f"input is over the {MAX_INPUT_BYTES}-byte limit")
     try:
         raw = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedInput(f"input is not JSON ({exc.__class__.__name__} at {getattr(exc, 'pos', '?')})") from None
+    except RecursionError:
+        raise MalformedInput("input is JSON nested too deeply to parse") from None
     if not isinstance(raw, dict):
         raise MalformedInput(f"input is a JSON {type(raw).__name__}, expected an object")
     for key in _STR_FIELDS:
@@ -75,7 +78,8 @@ def parse_event(data: bytes) -> HookEvent:
             raise MalformedInput(f"field {key!r} should be a string, got {type(raw[key]).__name__}")
     if not raw.get("hook_event_name"):
         raise MalformedInput("field 'hook_event_name' is missing")
-    tool_input = raw.get("tool_input", {})
+    tool_input = raw.get("tool_input")
+    tool_input = {} if tool_input is None else tool_input
     if not isinstance(tool_input, dict):
         raise MalformedInput(f"field 'tool_input' should be an object, got {type(tool_input).__name__}")
     return HookEvent(
@@ -144,8 +148,18 @@ def clip(text: str, limit: int = CONTEXT_LIMIT) -> str:
     return text[: limit - len(note)] + note
 
 
+# Events whose JSON decision is hookSpecificOutput.permissionDecision (allow/deny/ask + reason).
+PERMISSION_DECISION_EVENTS = ("PreToolUse", "PreModelSwitch")
+
+
 def render(event_name: str, verdict: Verdict) -> tuple[dict[str, Any] | None, int]:
-    """The JSON to print (or None) and the exit code for `verdict` on `event_name`."""
+    """The JSON to print (or None) and the exit code for `verdict` on `event_name`.
+
+    Raises ValueError for a verdict the event cannot express (the runner treats it as a handler
+    error), so a decision is never silently turned into a different one.
+    """
+    if type(verdict) not in _DECISION_NAMES:
+        raise TypeError(f"the handler returned {verdict!r}, not a verdict ({', '.join(_DECISION_NAMES.values())})")
     out: dict[str, Any] = {}
     message = getattr(verdict, "system_message", None)
     if message:
@@ -154,12 +168,20 @@ def render(event_name: str, verdict: Verdict) -> tuple[dict[str, Any] | None, in
         out["hookSpecificOutput"] = {"hookEventName": event_name, "additionalContext": clip(verdict.text)}
     elif isinstance(verdict, Deny | Ask):
         decision = "deny" if isinstance(verdict, Deny) else "ask"
-        if event_name == "PreToolUse":
+        if event_name in PERMISSION_DECISION_EVENTS:
             out["hookSpecificOutput"] = {"hookEventName": event_name, "permissionDecision": decision,
                                          "permissionDecisionReason": clip(verdict.reason, 2000)}
+        elif event_name == "PermissionRequest":
+            if decision == "deny":  # an Ask needs no output: the permission dialog is what asks
+                out["hookSpecificOutput"] = {"hookEventName": event_name,
+                                             "decision": {"behavior": "deny", "message": clip(verdict.reason, 2000)}}
+        elif decision == "ask":
+            raise ValueError(f"{event_name} hooks cannot ask the user; return Deny or Allow")
         else:
             out.update(decision="block", reason=clip(verdict.reason, 2000))
     elif isinstance(verdict, Rewrite):
+        if event_name != "PreToolUse":
+            raise ValueError(f"only PreToolUse hooks can rewrite a tool's input, not {event_name}")
         specific: dict[str, Any] = {"hookEventName": event_name, "updatedInput": verdict.tool_input}
         if verdict.context:
             specific["additionalContext"] = clip(verdict.context)
@@ -169,9 +191,12 @@ def render(event_name: str, verdict: Verdict) -> tuple[dict[str, Any] | None, in
     return (out or None), 0
 
 
+_DECISION_NAMES: dict[type, str] = {Allow: "allow", AddContext: "context", Deny: "deny", Ask: "ask",
+                                    Rewrite: "rewrite", BlockStop: "block"}
+
+
 def decision_name(verdict: Verdict) -> str:
-    return {Allow: "allow", AddContext: "context", Deny: "deny", Ask: "ask", Rewrite: "rewrite",
-            BlockStop: "block"}[type(verdict)]
+    return _DECISION_NAMES[type(verdict)]
 
 
 # -- the runner -------------------------------------------------------------------------------------
@@ -202,9 +227,9 @@ class HookContext:
 Handler = Callable[[HookEvent, HookContext], Verdict]
 
 
-def _emit(payload: dict[str, Any] | None, stderr: str | None, code: int) -> int:
-    if payload is not None:
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False))
+def _emit(stdout: str | None, stderr: str | None, code: int) -> int:
+    if stdout is not None:
+        sys.stdout.write(stdout)
         sys.stdout.flush()
     if stderr:
         sys.stderr.write(stderr.rstrip("\n").replace("\n", " ") + "\n")
@@ -217,62 +242,96 @@ def _one_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300] if text else "error"
 
 
-def _audit(root: Path, record: dict[str, Any]) -> None:
+def _root(cwd: str | None = None) -> Path | None:
+    try:
+        return paths.project_root(cwd)
+    except (OSError, ValueError):  # a deleted working directory, a NUL in cwd
+        return None
+
+
+def _audit(root: Path | None, record: dict[str, Any]) -> None:
+    # The decision stands even when the log cannot be written; the hook says so on stderr.
+    if root is None:
+        sys.stderr.write("orchestra: audit log not written (no project root)\n")
+        return
     try:
         paths.ensure_state_dir(root)
         audit.append(paths.audit_log(root), record)
-    except OSError as exc:  # the decision stands even when the log cannot be written
-        sys.stderr.write(f"orchestra: audit log not written ({exc})\n")
+    except Exception as exc:  # noqa: BLE001 - an audit failure must not turn into a traceback
+        sys.stderr.write(f"orchestra: audit log not written ({_one_line(exc)})\n")
 
 
-def _log_traceback(root: Path, hook: str) -> None:
+def _log_traceback(root: Path | None, hook: str) -> str:
+    """Write the current exception's traceback to hook-errors.log; return where it went."""
+    if root is None:
+        return "no project root, traceback not kept"
     try:
-        with open(paths.state_dir(root) / "hook-errors.log", "a", encoding="utf-8") as handle:
+        log = paths.ensure_state_dir(root) / "hook-errors.log"
+        with open(log, "a", encoding="utf-8") as handle:
             handle.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {hook}\n{traceback.format_exc()}\n")
-    except OSError:
-        pass
+    except OSError as exc:
+        return f"traceback not kept: {exc.strerror}"
+    return "details in .claude/state/hook-errors.log"
+
+
+def _read_stdin() -> bytes:
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise MalformedInput("no stdin to read the hook event from")
+    data = stream.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        while stream.read(1 << 20):  # drain the rest, so the writer does not fail on a closed pipe
+            pass
+    return data
 
 
 def run(handler: Handler, policy: Policy = "observe", stdin: bytes | None = None) -> int:
     """Run one hook invocation end to end and return the exit code (the hook script exits with it)."""
     started = time.perf_counter()
     hook = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else handler.__name__
-    data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1) if stdin is None else stdin
     record: dict[str, Any] = {"hook": hook, "policy": policy}
     try:
-        event = parse_event(data)
-    except MalformedInput as exc:
-        root = paths.project_root()
-        _audit(root, {**record, "event": None, "decision": "malformed", "reason": str(exc),
-                      "ms": round((time.perf_counter() - started) * 1000, 2)})
+        event = parse_event(_read_stdin() if stdin is None else stdin)
+    except (MalformedInput, OSError) as exc:
+        _audit(_root(), {**record, "event": None, "decision": "malformed", "reason": str(exc),
+                         "ms": round((time.perf_counter() - started) * 1000, 2)})
         if policy == "guard":
             return _emit(None, f"orchestra {hook}: blocked, malformed hook input: {exc}", 2)
         return _emit(None, f"orchestra {hook}: ignored malformed hook input: {exc}", 1)
-    ctx = HookContext(event)
     record.update(event=event.name, session=event.session_id, agent_id=event.agent_id,
                   agent_type=event.agent_type, tool=event.tool_name)
+    ctx: HookContext | None = None
     try:
+        ctx = HookContext(event)
         verdict = handler(event, ctx)
         payload, code = render(event.name, verdict)
+        stdout = json.dumps(payload, ensure_ascii=False, allow_nan=False) if payload is not None else None
         record["decision"] = decision_name(verdict)
         if isinstance(verdict, Deny | BlockStop | Ask):
             record["reason"] = verdict.reason
         stderr = None
-    except Exception as exc:  # noqa: BLE001 - the runner is the error boundary of every hook
-        _log_traceback(ctx.root, hook)
+    except BaseException as exc:  # noqa: BLE001 - the runner is the error boundary of every hook
+        where = _log_traceback(ctx.root if ctx else _root(), hook)
         record.update(decision="error", reason=_one_line(exc))
         if policy == "guard":
-            payload, code = None, 2
+            stdout, code = None, 2
             stderr = f"orchestra {hook}: blocked because the guard failed ({_one_line(exc)}); fix the cause or the policy file"
         else:
-            payload, code = {"systemMessage": f"orchestra {hook}: {_one_line(exc)} (details in .claude/state/hook-errors.log)"}, 0
+            stdout, code = json.dumps({"systemMessage": f"orchestra {hook}: {_one_line(exc)} ({where})"}), 0
             stderr = None
     finally:
-        ctx.close()
-    record.update(ctx.audit)
+        if ctx is not None:
+            _close(ctx)
+    if ctx is not None:
+        record.update(ctx.audit)
     record["ms"] = round((time.perf_counter() - started) * 1000, 2)
-    _audit(ctx.root, record)
-    return _emit(payload, stderr, code)
+    _audit(ctx.root if ctx else _root(), record)
+    return _emit(stdout, stderr, code)
+
+
+def _close(ctx: HookContext) -> None:
+    with suppress(Exception):  # the store was committed or rolled back already; closing only tidies
+        ctx.close()
 
 
 def main(handler: Handler, policy: Policy = "observe") -> None:
