@@ -1,8 +1,9 @@
 """What people and other tools ask of the lifecycle: ready Agent arguments for a task, the live agent
-tree, one task's whole story, and a human's status change."""
+tree, the task list, one task's whole story, a human's status change and an agent's progress report."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from .. import briefing
@@ -13,7 +14,11 @@ from .transitions import LIVE_RUN_STATUSES, TASK_EVENTS
 
 TASK_HISTORY_TYPES = (*TASK_EVENTS.values(), "task_created", "task_status_set", "delegation_requested",
                       "delegation_linked", "agent_pushed_back", "parent_notified", "parent_notify_failed",
-                      "transition_refused", "native_task_created", "native_task_completed")
+                      "transition_refused", "native_task_created", "native_task_completed", "task_reported",
+                      "task_reviewed")
+TASK_LIST_FIELDS = ("id", "status", "type", "title", "sprint", "team", "assignee", "agent_id", "priority", "artifacts",
+                    "dependencies", "blocker", "review_reason", "progress")
+REPORTS_KEPT = 20  # a task keeps its latest reports; every one stays in the event log
 
 
 def _task(tx, task_id: str) -> dict[str, Any]:
@@ -105,3 +110,30 @@ def set_status(tx, task_id: str, status: str, *, reason: str | None = None, by: 
     tx.update(f"tasks.{task_id}", fields)
     tx.append_event("task_status_set", {"from": current, "to": status, "reason": reason, "by": by}, task_id=task_id)
     return {**task, **fields}
+
+
+def task_list(tx, *, statuses: list[str] | None = None, sprint: str | None = None, team: str | None = None,
+              assignee: str | None = None) -> list[dict[str, Any]]:
+    """Tasks (the `TASK_LIST_FIELDS` of each) matching every filter given, by id."""
+    rows = []
+    for task_id, task in sorted(tx.items("tasks").items()):
+        if ((statuses and (task.get("status") or "queued") not in statuses) or (sprint and task.get("sprint") != sprint)
+                or (team and task.get("team") != team) or (assignee and task.get("assignee") != assignee)):
+            continue
+        rows.append({k: task_id if k == "id" else task.get(k) for k in TASK_LIST_FIELDS})
+    return rows
+
+
+def record_report(tx, task_id: str, report: dict[str, Any], *, by: str, agent_id: str | None = None,
+                  session_id: str | None = None) -> dict[str, Any]:
+    """An agent's progress report on a task (progress, summary, coverage, build, ...): kept on the task
+    (`reports`, the latest REPORTS_KEPT; `progress`, the last percentage given) and as a `task_reported` event.
+    It changes no status: a run's outcome comes from its final report (SubagentStop)."""
+    task = _task(tx, task_id)
+    entry = {**report, "by": by, "at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+    fields: dict[str, Any] = {"reports": [*(task.get("reports") or []), entry][-REPORTS_KEPT:]}
+    if report.get("progress") is not None:
+        fields["progress"] = report["progress"]
+    tx.update(f"tasks.{task_id}", fields)
+    tx.append_event("task_reported", entry, task_id=task_id, agent_id=agent_id, session_id=session_id)
+    return entry
