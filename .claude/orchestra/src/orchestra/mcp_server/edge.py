@@ -1,0 +1,113 @@
+"""Where one MCP tool call meets the package: the stamped caller, one store transaction, tool errors.
+
+The caller is what the PreToolUse hook stamped into the input (`orchestra.bus.hooks.stamp_caller`);
+a `from` or `caller` the model wrote itself has been replaced by then. Bad input of any kind (an
+unknown task, an illegal transition, a value the state schema refuses) becomes a `ToolError`, which
+the model reads as an `isError` result, and the transaction it happened in writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from .. import paths, teams
+from ..bus import addressing
+from ..store import StateError, Store, open_store
+
+RUN_ID = r"[A-Za-z0-9][A-Za-z0-9_\-:]{0,119}"
+MAX_RESULT_CHARS = 60_000  # below Claude Code's cap on one MCP result; a bigger answer is refused, not cut
+
+
+class Caller(BaseModel):
+    """Who is calling: `main` (the main thread) or `agent:<agent_id>`, as the hook saw it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(pattern=rf"^(main|agent:{RUN_ID})$")
+    agent_type: str | None = None
+    session_id: str | None = None
+
+    @property
+    def agent_id(self) -> str | None:
+        return self.id.removeprefix(addressing.RUN_PREFIX) if self.id.startswith(addressing.RUN_PREFIX) else None
+
+    def recipient(self, org: teams.Organization) -> addressing.Recipient:
+        """The mailboxes this caller reads; the main thread also reads the human's."""
+        return addressing.recipient(org, self.agent_id, self.agent_type, self.session_id, human=self.agent_id is None)
+
+
+# Advertised as a bare object: the model never writes it, so its shape is not worth the model's tokens.
+StampedCaller = Annotated[Caller | None, WithJsonSchema({"type": "object"}), Field(
+    description="Filled in by Orchestra with who is calling; leave it out (whatever is written here is replaced).")]
+
+
+def identity(caller: Caller | None) -> Caller:
+    """The stamped caller, or a tool error when the identity hook did not run."""
+    if caller is None:
+        raise ToolError("this call carries no caller identity: Orchestra's PreToolUse hook (hooks/pre_mcp.py) stamps "
+                        "it on every orchestra MCP call. Check the hook wiring with `orchestra doctor`.")
+    return caller
+
+
+def organization() -> teams.Organization:
+    try:
+        return teams.load(paths.project_root())
+    except ValueError as exc:
+        raise ToolError(str(exc)) from exc
+
+
+@contextmanager
+def store() -> Iterator[Store]:
+    """The project's store; domain errors raised while it is in use become tool errors."""
+    try:
+        paths.ensure_state_dir()
+        with open_store() as opened:
+            yield opened
+    except (ValueError, StateError) as exc:
+        raise ToolError(str(exc)) from exc
+
+
+@contextmanager
+def state(write: bool = False) -> Iterator[Any]:
+    """One transaction (or, for reads, one snapshot). An error inside rolls everything in it back."""
+    with store() as opened, (opened.transaction() if write else opened.snapshot()) as tx:
+        yield tx
+
+
+def validated(tx, *changed: str) -> None:
+    """What a tool wrote must satisfy the state schema, as everything written at an edge does."""
+    from ..validation import validate_change
+
+    for path in changed:
+        validate_change(tx, path)
+
+
+def sized(result: dict[str, Any], hint: str) -> dict[str, Any]:
+    """`result`, unless it is too big for the model's context; then a tool error saying how to narrow it."""
+    import json
+
+    size = len(json.dumps(result, ensure_ascii=False, default=str))
+    if size > MAX_RESULT_CHARS:
+        raise ToolError(f"the answer is {size} characters, over the {MAX_RESULT_CHARS} an MCP result may carry; {hint}")
+    return result
+
+
+def lean_schema(schema: Any) -> Any:
+    """The input schema as the model needs it: no generated `title`s, and an optional argument (default null)
+    shown as its type alone. Validation still uses the full model."""
+    if isinstance(schema, list):
+        return [lean_schema(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: lean_schema(v) for k, v in schema.items() if not (k == "title" and isinstance(v, str))}
+    options = out.get("anyOf")
+    if "default" in out and out["default"] is None and isinstance(options, list) and len(options) == 2 \
+            and {"type": "null"} in options:
+        del out["anyOf"], out["default"]
+        out = {**next(o for o in options if o != {"type": "null"}), **out}
+    return out

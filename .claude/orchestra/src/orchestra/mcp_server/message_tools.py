@@ -1,0 +1,139 @@
+"""The message bus as MCP tools: send_message, ask, answer, inbox, ack, handoff (over `orchestra.bus`).
+
+The sender is always the stamped caller. Closing a message (ack, answer) is for its recipients: a
+subagent may close only what is addressed to it or was shown to it; the main thread speaks for the
+user, who may close anything (as `orchestra msg ack` does).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from .. import bus
+from ..bus import delivery
+from ..bus.messages import MESSAGE_TYPES, MESSAGES, iso, utcnow
+from ..models import Priority
+from .edge import Caller, StampedCaller, identity, organization, state, validated
+
+MessageType = Literal[MESSAGE_TYPES]  # type: ignore[valid-type]
+Address = Annotated[str, Field(min_length=1, description=(
+    "an agent type (tech-lead), one run (agent:<id>), a team (team:qa), main, human or broadcast"))]
+Urgency = Annotated[Priority, Field(description="critical > high > normal > low; critical skips the pacing of deliveries")]
+About = Annotated[str | None, Field(description="id of the task this is about")]
+MessageId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-:]{1,120}$", description="the message id, e.g. msg-12")]
+
+SHOWN = ("id", "type", "priority", "from", "from_type", "to", "task", "reply_to", "payload", "status", "timestamp",
+         "expires_at")
+
+
+def view(message: dict[str, Any]) -> dict[str, Any]:
+    """A message as a tool returns it: the protocol fields, without the bus's delivery bookkeeping."""
+    return {k: message.get(k) for k in SHOWN}
+
+
+def _sent(tx, message: dict[str, Any]) -> dict[str, Any]:
+    validated(tx, f"{MESSAGES}.{message['id']}")
+    return view(message)
+
+
+def send_message(to: Address, type: Annotated[MessageType, Field(description=(
+                     "what kind of message: state_updated for a plain notice; question/answer, review_request/"
+                     "review_complete, artifact_ready/artifact_received, task_* and lock_* as named"))] = "state_updated",
+                 text: Annotated[str | None, Field(description="the message as plain text (payload {text})")] = None,
+                 payload: Annotated[dict[str, Any] | None, Field(description=(
+                     "structured content instead of text, e.g. {\"verdict\": \"approved\"} for review_complete"))] = None,
+                 priority: Urgency = "normal", task: About = None,
+                 reply_to: Annotated[str | None, Field(description=(
+                     "the message this replies to (answer, review_complete and artifact_received need it)"))] = None,
+                 caller: StampedCaller = None) -> dict[str, Any]:
+    """Send a message to an agent, a team, the main thread or the human; they see it at their next tool call
+    and it stays open until they close it. Returns the stored message."""
+    sender = identity(caller)
+    if text is not None and payload is not None:
+        raise ToolError("give the message as text or as payload, not both (put the text into the payload)")
+    body = {"text": text} if text is not None else payload
+    with state(write=True) as tx:
+        return _sent(tx, bus.send(tx, sender=sender.id, to=to, type=type, payload=body, priority=priority, task=task,
+                                  reply_to=reply_to, org=organization()))
+
+
+def ask(to: Address, question: Annotated[str, Field(min_length=1, description="one precise question")],
+        priority: Urgency = "normal", task: About = None,
+        escalate_after_minutes: Annotated[float | None, Field(gt=0, description=(
+            "a high or critical question unanswered this long goes to the recipient's orchestrator (default 10)"))] = None,
+        caller: StampedCaller = None) -> dict[str, Any]:
+    """Ask someone a question; the answer comes back to you as a message. Returns the question (its id is what
+    the answer will reply to)."""
+    sender = identity(caller)
+    wait = escalate_after_minutes * 60 if escalate_after_minutes is not None else None
+    with state(write=True) as tx:
+        return _sent(tx, bus.ask(tx, sender=sender.id, to=to, question=question, priority=priority, task=task,
+                                 escalate_after=wait, org=organization()))
+
+
+def answer(question_id: MessageId, answer: Annotated[str, Field(min_length=1, description="the answer")],
+           caller: StampedCaller = None) -> dict[str, Any]:
+    """Answer a question you were asked; the asker gets the answer and the question closes."""
+    sender = identity(caller)
+    org = organization()
+    with state(write=True) as tx:
+        _check_recipient(tx, question_id, sender, org)
+        return _sent(tx, bus.answer(tx, sender=sender.id, question_id=question_id, answer=answer, org=org))
+
+
+def inbox(limit: Annotated[int, Field(ge=1, le=50, description="at most this many, highest priority first")] = 20,
+          caller: StampedCaller = None) -> dict[str, Any]:
+    """Your open messages, highest priority first, shown or not; close each with ack or answer once handled."""
+    reader = identity(caller)
+    who, now = reader.recipient(organization()), utcnow()
+    with state(write=True) as tx:
+        rows = delivery.open_messages(tx)
+        delivery.expire_due(tx, rows, now)
+        messages = delivery.open_for(rows, who, now)
+        for message in messages[:limit]:  # read here, so the hooks need not inject them again
+            if who.key not in (message.get("delivered") or {}):
+                delivery.record(tx, message, who, "mcp_call", iso(now))
+    return {"messages": [view(m) for m in messages[:limit]], "more": max(0, len(messages) - limit)}
+
+
+def ack(message_id: MessageId, caller: StampedCaller = None) -> dict[str, Any]:
+    """Mark a message addressed to you as handled, so it is not shown again (team and broadcast messages close
+    only for you). Acknowledging twice is harmless."""
+    by = identity(caller)
+    with state(write=True) as tx:
+        _check_recipient(tx, message_id, by, organization())
+        message = bus.ack(tx, message_id, by=by.id)
+    return {"id": message["id"], "status": message["status"], "acknowledged_by": by.id}
+
+
+def handoff(artifacts: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, description=(
+                "paths of the files handed over, relative to the repository"))],
+            to: Annotated[str | None, Field(description="the receiver (default: the assignee of `task`)")] = None,
+            task: Annotated[str | None, Field(description="the receiving task; its brief will list the artifacts")] = None,
+            note: Annotated[str | None, Field(description="what the receiver should know about them")] = None,
+            from_task: Annotated[str | None, Field(description="the task that produced them")] = None,
+            priority: Urgency = "normal", caller: StampedCaller = None) -> dict[str, Any]:
+    """Hand files over to another agent or task (an artifact_ready message); the receiver confirms with
+    artifact_received."""
+    sender = identity(caller)
+    with state(write=True) as tx:
+        return _sent(tx, bus.handoff(tx, sender=sender.id, artifacts=artifacts, to=to, task=task, note=note,
+                                     from_task=from_task, priority=priority, org=organization()))
+
+
+def _check_recipient(tx, message_id: str, caller: Caller, org) -> None:
+    message = tx.get(f"{MESSAGES}.{message_id}", None)
+    if message is None or caller.agent_id is None:
+        return  # the bus says what is missing; the main thread speaks for the user
+    who = caller.recipient(org)
+    if delivery.addressed_to(message, who) or who.key in (message.get("delivered") or {}):
+        return
+    raise ToolError(f"message {message_id} is addressed to {message.get('to')}, not to you ({caller.id}); only "
+                    "its recipient can close it. Send your own message instead (send_message).")
+
+
+TOOLS = (send_message, ask, answer, inbox, ack, handoff)
+READ_ONLY: frozenset[str] = frozenset()

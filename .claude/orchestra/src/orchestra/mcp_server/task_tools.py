@@ -1,0 +1,132 @@
+"""Tasks and state as MCP tools: get_state, list_tasks, get_task, update_task, delegate_task, report_status.
+
+Each is the lifecycle's own operation (`orchestra.lifecycle`), the one the CLI's `task` commands
+use; a status change also passes the sprint's rules (`workflow.check_task_status`) and lets a
+sprint that is stuck on blockers block itself (`workflow.sync_blocked`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from .. import bus, lifecycle, workflow
+from ..bus.messages import MESSAGES
+from ..models import TaskStatus
+from ..store.document import COLLECTIONS
+from .edge import StampedCaller, identity, organization, sized, state, validated
+
+TaskId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-:@/+]{1,200}$", description="the task id, e.g. build-1")]
+Verdict = Literal["approved", "changes_requested", "rejected"]
+# A review verdict moves the task; rejected work waits for its orchestrator's decision.
+VERDICT_STATUS: dict[str, str] = {"approved": "completed", "changes_requested": "in_progress", "rejected": "blocked"}
+_ABSENT = object()
+
+
+def get_state(path: Annotated[str, Field(max_length=300, description=(
+        "dotted path such as tasks.build-1, sprints.s1.status or agents; empty for an overview"))] = "") -> dict[str, Any]:
+    """Read the shared state at a dotted path; without one, an overview (how many of each, sprint statuses,
+    open messages)."""
+    path = path.strip()
+    with state() as tx:
+        if not path:
+            return {"counts": {c: len(tx.items(c)) for c in COLLECTIONS},
+                    "sprints": {k: s.get("status") for k, s in sorted(tx.items("sprints").items())},
+                    "open_messages": len(tx.find(MESSAGES, status="pending"))}
+        value = tx.get(path, _ABSENT)
+    if value is _ABSENT:
+        raise ToolError(f"nothing is stored at {path!r}; call get_state without a path for what there is")
+    return sized({"path": path, "value": value}, "read a narrower path (tasks.<id>) or use list_tasks")
+
+
+def list_tasks(status: Annotated[list[TaskStatus] | None, Field(description="only tasks in these statuses")] = None,
+               sprint: Annotated[str | None, Field(description="only this sprint's tasks")] = None,
+               team: Annotated[str | None, Field(description="only this team's tasks")] = None,
+               assignee: Annotated[str | None, Field(description="only tasks assigned to this agent type")] = None,
+               ) -> dict[str, Any]:
+    """Tasks with their status, assignee, dependencies and artifacts, filtered by every argument given."""
+    with state() as tx:
+        rows = lifecycle.task_list(tx, statuses=status, sprint=sprint, team=team, assignee=assignee)
+    return sized({"tasks": rows, "count": len(rows)}, "filter by status, sprint, team or assignee")
+
+
+def get_task(task_id: TaskId) -> dict[str, Any]:
+    """One task whole: its record, delegations, agent runs, recent history, artifacts handed to it and review
+    verdicts."""
+    with state() as tx:
+        story = lifecycle.task_view(tx, task_id)
+        story.update(handoffs=bus.artifacts_for_task(tx, task_id), reviews=bus.review_verdicts(tx, task_id))
+    return sized(story, "read single fields with get_state tasks.<id>.<field>")
+
+
+def update_task(task_id: TaskId,
+                status: Annotated[TaskStatus | None, Field(description="the new status (the transition table decides)")] = None,
+                verdict: Annotated[Verdict | None, Field(description=(
+                    "a review verdict on a task in needs_review: approved -> completed, changes_requested -> "
+                    "in_progress, rejected -> blocked (unless status says otherwise)"))] = None,
+                findings: Annotated[list[str] | None, Field(description=(
+                    "review findings, each with file:line and what to change"))] = None,
+                reason: Annotated[str | None, Field(max_length=2000, description=(
+                    "why; kept as the blocker (blocked) or review reason (needs_review)"))] = None,
+                caller: StampedCaller = None) -> dict[str, Any]:
+    """Move a task to a new status, or record a review verdict and findings on it. Returns the task."""
+    by = identity(caller)
+    wanted = status or (VERDICT_STATUS[verdict] if verdict else None)
+    if wanted is None and not findings:
+        raise ToolError("update_task: give a status, a verdict or findings")
+    with state(write=True) as tx:
+        task = tx.get(f"tasks.{task_id}", None)
+        if task is None:
+            raise ToolError(f"task {task_id!r}: no such task in state; list_tasks shows the ids")
+        if wanted is not None:
+            workflow.check_task_status(tx, task, wanted)
+            why = reason or ("; ".join(findings) if findings else None)
+            lifecycle.set_status(tx, task_id, wanted, reason=why, by=by.id)
+        if verdict or findings:
+            review = {"verdict": verdict, "findings": findings or [], "by": by.id}
+            tx.update(f"tasks.{task_id}", {"review": review})
+            tx.append_event("task_reviewed", review, task_id=task_id, agent_id=by.agent_id,
+                            session_id=by.session_id)
+        if task.get("sprint"):
+            workflow.sync_blocked(tx, task["sprint"])
+        validated(tx, f"tasks.{task_id}")
+        return tx.get(f"tasks.{task_id}")
+
+
+def delegate_task(task_id: TaskId) -> dict[str, Any]:
+    """Ready Agent tool arguments for a task: subagent_type, description, and a prompt carrying the [task:<id>]
+    tag and the task's brief. Pass them to the Agent tool unchanged."""
+    org = organization()
+    with state() as tx:
+        return lifecycle.delegation_arguments(tx, org, task_id)
+
+
+def report_status(task_id: TaskId,
+                  progress: Annotated[int | None, Field(ge=0, le=100, description="percent done")] = None,
+                  summary: Annotated[str | None, Field(max_length=2000, description="what was done, what is next")] = None,
+                  build: Annotated[Literal["passed", "failed"] | None, Field(description="result of the last build")] = None,
+                  tests_passed: Annotated[int | None, Field(ge=0)] = None,
+                  tests_failed: Annotated[int | None, Field(ge=0)] = None,
+                  coverage: Annotated[float | None, Field(ge=0, le=100, description="test coverage, percent")] = None,
+                  metrics: Annotated[dict[str, float] | None, Field(max_length=50, description=(
+                      "other numbers by name, e.g. {\"p95_ms\": 41.5}"))] = None,
+                  caller: StampedCaller = None) -> dict[str, Any]:
+    """Report progress on your task: percent done, a summary, build and test results, coverage, other numbers.
+    Changes no status; your final message's STATUS line does that."""
+    by = identity(caller)
+    given = {"progress": progress, "summary": summary, "build": build, "tests_passed": tests_passed,
+             "tests_failed": tests_failed, "coverage": coverage, "metrics": metrics}
+    report = {k: v for k, v in given.items() if v is not None}
+    if not report:
+        raise ToolError("report_status: give at least one of progress, summary, build, tests_passed, tests_failed, "
+                        "coverage, metrics")
+    with state(write=True) as tx:
+        entry = lifecycle.record_report(tx, task_id, report, by=by.id, agent_id=by.agent_id, session_id=by.session_id)
+        validated(tx, f"tasks.{task_id}")
+    return {"task": task_id, "report": entry}
+
+
+TOOLS = (get_state, list_tasks, get_task, update_task, delegate_task, report_status)
+READ_ONLY = frozenset({"get_state", "list_tasks", "get_task", "delegate_task"})
