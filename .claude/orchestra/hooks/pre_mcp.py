@@ -8,9 +8,10 @@
 # ///
 """PreToolUse on the orchestra MCP tools: stamp the caller's identity into the input, deliver new messages.
 
-The stamped `caller` field (see orchestra.bus.hooks) is the only sender the MCP server trusts.
+The stamped `caller` field (see orchestra.bus.hooks) is the only sender the MCP server trusts. The
+tools are `mcp__orchestra__*` from .mcp.json and `mcp__plugin_orchestra_orchestra__*` in plugin form.
 """
-# orchestra-hook: {"event": "PreToolUse", "matcher": "mcp__orchestra__.*", "timeout": 10, "onFailure": "block"}
+# orchestra-hook: {"event": "PreToolUse", "matcher": "^mcp__(orchestra|plugin_orchestra_orchestra)__.*", "timeout": 10, "onFailure": "block"}
 
 from orchestra.bus.hooks import stamp_caller, tool_call_context
 from orchestra.hookio import HookContext, HookEvent, Rewrite, Verdict, main

@@ -7,7 +7,7 @@
 # claude-orchestra = { path = "..", editable = true }
 # ///
 """PreToolUse on every tool but delegation and our MCP tools: guards, then new messages for the caller."""
-# orchestra-hook: {"event": "PreToolUse", "matcher": "^(?!(Agent|Task)$)(?!mcp__orchestra__).*", "timeout": 10, "onFailure": "block"}
+# orchestra-hook: {"event": "PreToolUse", "matcher": "^(?!(Agent|Task)$)(?!mcp__(orchestra|plugin_orchestra_orchestra)__).*", "timeout": 10, "onFailure": "block"}
 
 from orchestra.hookio import main
 from orchestra.toolcall import check

@@ -5,8 +5,8 @@ every ordinary tool call, so it reads once (open messages, by indexed status) an
 when it has something to deliver or a question to escalate. A store error here is recorded in
 the audit line and the tool call goes on: missing a message must not block an agent's work.
 
-The caller stamp (`stamp_caller`): PreToolUse on `mcp__orchestra__.*` replaces the tool input
-with a copy in which
+The caller stamp (`stamp_caller`): PreToolUse on the orchestra MCP tools (`mcp__orchestra__*`, in
+plugin form `mcp__plugin_orchestra_orchestra__*`) replaces the tool input with a copy in which
 
     caller = {"id": "main" | "agent:<agent_id>", "agent_type": <agent_type or null>,
               "session_id": <session id>}
