@@ -163,18 +163,23 @@ class Request:
         return _text_of(self.messages[0].get("content")) if self.messages else ""
 
     @property
+    def since_last_reply(self) -> list[dict[str, Any]]:
+        """The messages after the model's last reply (all of them on a first request). Claude Code 2.1.328
+        sends a tool's result as a user message and may send hook context as a separate `system` one."""
+        last = max((i for i, m in enumerate(self.messages) if m.get("role") == "assistant"), default=-1)
+        return self.messages[last + 1:]
+
+    @property
     def last_user_text(self) -> str:
-        """What the latest user turn showed the model: text, hook feedback and tool results."""
-        users = [m for m in self.messages if m.get("role") == "user"]
-        return _text_of(users[-1].get("content")) if users else ""
+        """What the latest turn showed the model: text, tool results, hook context and feedback."""
+        return "\n".join(_text_of(m.get("content")) for m in self.since_last_reply)
 
     def tool_results(self) -> list[dict[str, Any]]:
-        """The tool_result blocks of the latest user turn: {tool_use_id, text, is_error}."""
-        users = [m for m in self.messages if m.get("role") == "user"]
-        content = users[-1].get("content") if users else []
+        """The tool_result blocks of the latest turn: {tool_use_id, text, is_error}."""
+        blocks = [b for m in self.since_last_reply if isinstance(m.get("content"), list) for b in m["content"]]
         return [{"tool_use_id": b.get("tool_use_id"), "text": _text_of(b.get("content")),
                  "is_error": bool(b.get("is_error"))}
-                for b in (content if isinstance(content, list) else []) if b.get("type") == "tool_result"]
+                for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
 
     @property
     def tool_names(self) -> list[str]:
