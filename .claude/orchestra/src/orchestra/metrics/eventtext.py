@@ -1,0 +1,79 @@
+"""One readable line per state event, for `orchestra events tail` and the dashboard's event feed.
+
+Known event types get a sentence; any other type (new ones appear as features land) falls back to
+its type and data, so nothing is hidden. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+LIMIT = 200
+
+
+def _who(event: dict[str, Any]) -> str:
+    data = event.get("data") or {}
+    return data.get("agent_type") or event.get("agent_id") or "main"
+
+
+def _task(event: dict[str, Any]) -> str:
+    return event.get("task_id") or (event.get("data") or {}).get("task") or "?"
+
+
+def _reason(data: dict[str, Any]) -> str:
+    return f": {data['reason']}" if data.get("reason") else ""
+
+
+_TEXT: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
+    "sprint_loaded": lambda e, d: f"sprint {d.get('sprint')} loaded: {d.get('tasks')} tasks, {d.get('points')} points",
+    "sprint_started": lambda e, d: f"sprint {d.get('sprint')} started ({d.get('points')} points)",
+    "sprint_status": lambda e, d: f"sprint {d.get('sprint')}: {d.get('from')} -> {d.get('to')}{_reason(d)}",
+    "sprint_closed": lambda e, d: f"sprint {d.get('sprint')} closed: {d.get('completed_points')} points completed",
+    "task_created": lambda e, d: f"task {_task(e)} created",
+    "task_requeued": lambda e, d: f"task {_task(e)} back in the queue{_reason(d)}",
+    "task_assigned": lambda e, d: f"task {_task(e)} assigned",
+    "task_started": lambda e, d: f"task {_task(e)} in progress",
+    "task_completed": lambda e, d: f"task {_task(e)} completed",
+    "task_blocked": lambda e, d: f"task {_task(e)} blocked{_reason(d)}",
+    "task_needs_review": lambda e, d: f"task {_task(e)} needs review{_reason(d)}",
+    "task_cancelled": lambda e, d: f"task {_task(e)} cancelled",
+    "task_status_set": lambda e, d: f"task {_task(e)} set {d.get('from')} -> {d.get('to')} by {d.get('by')}"
+                                    f"{_reason(d)}",
+    "task_carried_over": lambda e, d: f"task {_task(e)} carried over from {d.get('sprint')}",
+    "delegation_requested": lambda e, d: f"{d.get('caller') or 'main'} delegates {_task(e)} to "
+                                         f"{d.get('subagent_type')}",
+    "delegation_linked": lambda e, d: f"run {e.get('agent_id')} linked to {_task(e)}",
+    "agent_launched": lambda e, d: f"{_who(e)} launched on {_task(e)}",
+    "agent_started": lambda e, d: f"{_who(e)} started on {_task(e)}",
+    "agent_completed": lambda e, d: f"{_who(e)} finished {_task(e)}",
+    "agent_blocked": lambda e, d: f"{_who(e)} blocked on {_task(e)}",
+    "agent_needs_review": lambda e, d: f"{_who(e)} finished {_task(e)} without an accepted report",
+    "agent_stopped": lambda e, d: f"{_who(e)} stopped with its session",
+    "agent_pushed_back": lambda e, d: f"{e.get('agent_id')}'s report on {_task(e)} pushed back{_reason(d)}",
+    "parent_notified": lambda e, d: f"{d.get('to')} told about {_task(e)}",
+    "message.sent": lambda e, d: f"message {d.get('type')} {d.get('from')} -> {d.get('to')} ({d.get('priority')})",
+    "session_ended": lambda e, d: f"session ended ({d.get('reason')})",
+    "security_alert": lambda e, d: f"security alert: {d.get('why') or d.get('rule') or json.dumps(d)}",
+    "tool_failed": lambda e, d: f"{_who(e)}: {d.get('tool')} failed: {d.get('error')}",
+    "status_reported": lambda e, d: f"{_who(e)} reports on {_task(e)}: " + ", ".join(
+        f"{k} {v}{'%' if k in ('progress', 'coverage') else ''}" for k, v in d.items() if k != "summary"
+    ) + (f" — {d['summary']}" if d.get("summary") else ""),
+}
+
+
+def describe(event: dict[str, Any]) -> str:
+    """`event` (a stored event) as one line of at most LIMIT characters."""
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    render = _TEXT.get(str(event.get("type")))
+    try:
+        text = render(event, data) if render else None
+    except (TypeError, ValueError, KeyError):  # a future event shape must not break the feed
+        text = None
+    if text is None:
+        refs = " ".join(f"{k}={event[k]}" for k in ("task_id", "agent_id") if event.get(k))
+        text = " ".join(p for p in (str(event.get("type")), refs, json.dumps(data, ensure_ascii=False)
+                                    if data else "") if p)
+    text = " ".join(text.split())
+    return text if len(text) <= LIMIT else text[: LIMIT - 1] + "…"

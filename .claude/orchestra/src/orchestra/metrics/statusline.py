@@ -1,0 +1,123 @@
+"""The status line: Claude Code's statusLine JSON in, one line out — team, epic, sprint, task counts,
+coverage when reported, a dot per live agent run; a short line when there is no state yet.
+
+It runs after every assistant message, so it imports only stdlib, `paths`, `current` and the store,
+reads a handful of rows, never creates state, and never fails loudly: whatever goes wrong, it
+prints a short line that says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .. import paths
+from .current import current_sprint
+
+ACTIVE = ("assigned", "in_progress", "needs_review")
+LIVE_RUNS = ("launched", "active")  # lifecycle.transitions.LIVE_RUN_STATUSES (not imported: it pulls models)
+COVERAGE_PATH = "observability.metrics.test_coverage"  # quality.COVERAGE_PATH
+MAX_DOTS = 10
+
+
+def summary(tx) -> dict[str, Any]:
+    """What the line shows, read from one snapshot."""
+    sprint = current_sprint(tx.items("sprints"))
+    tasks = tx.find("tasks", sprint=sprint["id"]) if sprint else []
+    runs = [r for status in LIVE_RUNS for r in tx.find("agents", status=status)]
+    counts = {"active": 0, "queued": 0, "done": 0, "blocked": 0}
+    for task in tasks:
+        status = task.get("status", "queued")
+        key = "active" if status in ACTIVE else "done" if status == "completed" else status
+        if key in counts:
+            counts[key] += 1
+    if sprint and not tasks:  # loaded, not started: its tasks are still only in the definition
+        counts["queued"] = len(sprint.get("tasks") or [])
+    teams = [r.get("team") for r in runs if r.get("team")] or [t.get("team") for t in tasks if t.get("team")]
+    coverage = tx.get(COVERAGE_PATH, None)
+    return {
+        "sprint": sprint and {"id": sprint["id"], "name": sprint.get("name"), "status": sprint.get("status"),
+                              "epic": sprint.get("epic")},
+        "team": max(sorted(set(teams)), key=teams.count) if teams else None,
+        "counts": counts,
+        "coverage": coverage.get("percent") if isinstance(coverage, dict) else None,
+        "agents": [{"id": r.get("id"), "agent_type": r.get("agent_type"), "status": r.get("status")} for r in runs],
+    }
+
+
+class Style:
+    """ANSI colours, or none (NO_COLOR set, or asked for plain text)."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.color else text
+
+
+def render(data: dict[str, Any] | None, session: dict[str, Any], *, color: bool = True, note: str = "") -> str:
+    """The line for `data` (a `summary`, or None without state) and Claude Code's `session` input."""
+    style = Style(color)
+    model = ((session.get("model") or {}).get("display_name") or "") if isinstance(session, dict) else ""
+    head = [style(f"[{model}]", "2")] if model else []
+    if data is None or data["sprint"] is None:
+        return " ".join([*head, style("orchestra", "1;36"), note or "no sprint in progress"])
+    sprint, counts = data["sprint"], data["counts"]
+    where = " › ".join(p for p in (data["team"], sprint["epic"], sprint["id"]) if p)
+    if sprint["status"] not in ("active", None):
+        where += f" ({sprint['status']})"
+    parts = [style(where, "1;36"),
+             style(f"▶ {counts['active']} active", "33" if counts["active"] else "2"),
+             f"{counts['queued']} queued",
+             style(f"✓ {counts['done']} done", "32"),
+             style(f"✖ {counts['blocked']} blocked", "31" if counts["blocked"] else "2")]
+    if data["coverage"] is not None:
+        parts.append(f"cov {data['coverage']:g}%")
+    agents = data["agents"]
+    if agents:
+        dots = "●" * min(len(agents), MAX_DOTS) + (f"+{len(agents) - MAX_DOTS}" if len(agents) > MAX_DOTS else "")
+        parts.append(style(dots, "32"))
+    return " ".join(head) + (" " if head else "") + " · ".join(parts)
+
+
+def _project(session: dict[str, Any]) -> Path:
+    if os.environ.get(paths.PROJECT_ENV):
+        return paths.project_root()
+    workspace = session.get("workspace") if isinstance(session.get("workspace"), dict) else {}
+    if workspace.get("project_dir"):
+        return Path(workspace["project_dir"])
+    return paths.project_root(session.get("cwd") if isinstance(session.get("cwd"), str) else None)
+
+
+def _state_missing(url: str) -> bool:
+    """A file-backed store that was never created (the status line must not create it)."""
+    scheme, _, rest = url.partition("://")
+    return scheme in ("sqlite", "json") and not Path(rest).exists()
+
+
+def line(session: dict[str, Any], *, color: bool = True) -> str:
+    root = _project(session)
+    url = paths.state_url(root)
+    if _state_missing(url):
+        return render(None, session, color=color, note="no state yet")
+    try:
+        from ..store import open_store
+
+        with open_store(url) as store, store.snapshot() as tx:
+            data = summary(tx)
+    except Exception as exc:  # noqa: BLE001 - a status line shows a problem, it does not crash on it
+        return render(None, session, color=color, note=f"state unreadable ({exc.__class__.__name__})")
+    return render(data, session, color=color)
+
+
+def main() -> None:
+    try:
+        session = json.loads(sys.stdin.read() or "{}")
+    except ValueError:
+        session = {}
+    if not isinstance(session, dict):
+        session = {}
+    sys.stdout.write(line(session, color=not os.environ.get("NO_COLOR")) + "\n")

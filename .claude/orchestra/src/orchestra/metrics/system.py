@@ -1,0 +1,113 @@
+"""`collect`: every metric of `orchestra metrics --json` and the dashboard's metrics panel, in one dict.
+
+Sprint metrics (burndown, velocity, cycle time, blockers, completion, forecast) come from
+`workflow.sprint_status` for the current sprint (`current.current_sprint`) or the one asked for;
+the rest is computed here over all tasks and runs, the audit log's recent lines and the agents'
+status reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from .. import paths
+from ..lifecycle.transitions import LIVE_RUN_STATUSES
+from ..workflow import metrics as sprint_metrics
+from ..workflow.capacity import VELOCITY_WINDOW, velocity_points
+from ..workflow.progress import cycle_summary
+from ..workflow.view import all_events
+from . import auditlog
+from .current import current_sprint
+from .quality import STATUS_REPORTED, quality
+
+THROUGHPUT_DAYS = 7
+DASHBOARD_TRIALS = 500  # forecast trials: enough for stable p50/p85, cheap enough to redo on every change
+_TASK_EVENT_TYPES = (*sprint_metrics.STATUS_OF_EVENT, "task_status_set")
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def agent_count(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Runs ever recorded, runs live now (launched or active), and both broken down."""
+    by_status: dict[str, int] = {}
+    live_by_team: dict[str, int] = {}
+    for run in runs.values():
+        status = run.get("status") or "launched"
+        by_status[status] = by_status.get(status, 0) + 1
+        if status in LIVE_RUN_STATUSES:
+            team = run.get("team") or "other"
+            live_by_team[team] = live_by_team.get(team, 0) + 1
+    return {"total": len(runs), "live": sum(live_by_team.values()), "by_status": dict(sorted(by_status.items())),
+            "live_by_team": dict(sorted(live_by_team.items()))}
+
+
+def agent_utilization(live_by_team: dict[str, int], org) -> dict[str, Any]:
+    """Live runs against the parallel capacity teams.yaml gives each team (`max_parallel_agents`)."""
+    capacity = {name: team.settings.max_parallel_agents for name, team in org.teams.items()} if org else {}
+    teams = {team: {"live": live_by_team.get(team, 0), "capacity": capacity.get(team)}
+             for team in sorted({*capacity, *live_by_team})}
+    total = sum(capacity.values())
+    live = sum(live_by_team.values())
+    return {"live": live, "capacity": total or None, "rate": round(live / total, 4) if total else None,
+            "teams": teams}
+
+
+def _organization(root: Path):
+    from .. import teams
+
+    try:
+        return teams.load(root)
+    except (ValueError, OSError):  # a broken teams.yaml is doctor's to report; utilization is just unknown
+        return None
+
+
+def collect(store, root: Path | None = None, *, sprint_id: str | None = None, now: dt.datetime | None = None,
+            audit_records: list[dict[str, Any]] | None = None, trials: int = DASHBOARD_TRIALS,
+            seed: int = 0) -> dict[str, Any]:
+    """All metrics as of `now`. `audit_records` (oldest first) saves re-reading the log; by default
+    the last `auditlog.WINDOW` lines are read."""
+    from ..workflow import sprint_status
+
+    root = root or paths.project_root()
+    now = now or dt.datetime.now(dt.UTC)
+    records = audit_records if audit_records is not None else auditlog.read(paths.audit_log(root))
+    with store.snapshot() as tx:
+        tasks = tx.items("tasks")
+        runs = tx.items("agents")
+        sprints = tx.items("sprints")
+        changes = sprint_metrics.task_changes(all_events(tx, _TASK_EVENT_TYPES))
+        reports = all_events(tx, (STATUS_REPORTED,))
+    if sprint_id is None:
+        sprint_id = (current_sprint(sprints) or {}).get("id")
+    status = sprint_status(store, sprint_id, root, now=now, trials=trials, seed=seed) if sprint_id else None
+
+    agents = agent_count(runs)
+    today = now.date()
+    cycle_all = sprint_metrics.cycle_times(changes)
+    velocity = sprint_metrics.velocity(sprints.values())
+    sprint_part = status["metrics"] if status else {}
+    return {
+        "generated_at": _stamp(now),
+        "sprint": None if status is None else {
+            key: status[key] for key in ("sprint", "name", "goal", "status", "epic", "start", "end", "counts",
+                                         "points", "critical_path", "forecast")},
+        "agent_count": agents,
+        "agent_utilization": agent_utilization(agents["live_by_team"], _organization(root)),
+        "task_throughput": sprint_metrics.throughput(changes, today - dt.timedelta(days=THROUGHPUT_DAYS - 1), today),
+        "average_task_time": {**cycle_summary(cycle_all), "tasks": len(cycle_all)},
+        "cycle_time": sprint_part.get("cycle_time") or cycle_summary(cycle_all),
+        "error_rate": auditlog.tool_outcomes(records),
+        "hook_latency": auditlog.hook_latency(records),
+        "audit_lines": len(records),
+        "blocker_count": sum(1 for t in tasks.values() if t.get("status") == "blocked"),
+        "blockers": sprint_part.get("blockers") or sprint_metrics.blockers(changes, tasks.values()),
+        "completion_rate": sprint_part.get("completion") or sprint_metrics.completion_rate(tasks.values()),
+        "velocity": {"sprints": velocity, "mean_points": velocity_points(velocity),
+                     "window": VELOCITY_WINDOW},
+        "burndown": sprint_part.get("burndown"),
+        **quality(reports),
+    }
