@@ -1,0 +1,215 @@
+"""Giving work a worktree: by strategy for a delegation (the PreToolUse(Agent) step), for a task from
+the CLI or MCP (`assign`), for a scope named by id (`create`), and for every task of a sprint when it
+starts (`provision_sprint`).
+
+State: `worktrees.<name>` = {id, scope, scope_id, branch, path, base, base_commit, status, origin,
+tasks, sprints, lock, ...}; the task's `worktree` is the absolute path it works in, and so is the
+agent run's (`agents.<id>.worktree`, copied from its delegation when the lifecycle links them):
+that one field is all the boundary guard reads. Git work happens outside store transactions except
+in the delegation step, which runs inside the hook's transaction (so creating a worktree there holds
+the state lock for as long as `git worktree add` takes; sprint start creates them ahead of time).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import config as worktree_config
+from .creation import WorktreeError, creation_lock, materialise, prepare, repository
+from .locks import Owner, TxReader, WorktreeBusy, acquire, now_iso
+from .naming import UNCONFINED_ROLES, Scope, scope_for, strategy_for
+
+
+def scope_of_task(view, org, task: dict[str, Any], agent_type: str | None = None) -> Scope | None:
+    """The scope `task` works in when done by `agent_type` (default: its assignee); None: no worktree.
+    Orchestrators and reviewers work across worktrees and get none."""
+    member = org.member(agent_type or task.get("assignee"))
+    if member is not None and member.role in UNCONFINED_ROLES:
+        return None
+    team = org.teams.get(task.get("team") or (member.team if member else None))
+    strategy = strategy_for(task, team.settings.worktree_strategy if team else None)
+    return scope_for(task, strategy, view.get("sprints", task.get("sprint")), team.name if team else None)
+
+
+def find_record(find, scope: Scope) -> dict[str, Any] | None:
+    found = find("worktrees", scope=scope.strategy, scope_id=scope.ident, status="active")
+    return found[0] if found else None
+
+
+def attach(record: dict[str, Any], task: dict[str, Any] | None) -> None:
+    """Note on the record which task (and sprint) it served, for listing and conflict checks."""
+    if task is None:
+        return
+    record["tasks"] = sorted({*(record.get("tasks") or []), task["id"]})
+    if task.get("sprint"):
+        record["sprints"] = sorted({*(record.get("sprints") or []), task["sprint"]})
+
+
+def on_disk(project: Path, repo: Path, scope: Scope, cfg, *, wait_for_setup: bool, now: str,
+            created_by: str) -> dict[str, Any]:
+    """The scope's worktree made (or found) with `git worktree add` serialised across processes, so two
+    creators of one scope share it; only the one that made it prepares it (copies, setup)."""
+    with creation_lock(project):
+        record = materialise(project, repo, scope, cfg, now=now, created_by=created_by)
+    if not record.get("reused"):
+        prepare(project, record, cfg, wait_for_setup=wait_for_setup)
+    return record
+
+
+def merged(stored: dict[str, Any] | None, fresh: dict[str, Any]) -> dict[str, Any]:
+    """A freshly (re)created record keeps what state knew: its tasks, sprints and lock."""
+    if stored is None:
+        return {k: v for k, v in fresh.items() if k != "reused"}
+    keep = {k: stored[k] for k in ("tasks", "sprints", "lock", "created_at", "last_lock") if k in stored}
+    return {**{k: v for k, v in fresh.items() if k != "reused"}, **keep}
+
+
+# -- the PreToolUse(Agent) step -----------------------------------------------------------------------
+
+def allocate_for_delegation(req, led):
+    """Delegation step: give the delegated run its task's worktree, locked to this delegation, and put the
+    absolute path into its brief. Denies when a live run holds that worktree or git cannot make it."""
+    from ..hookio import Deny
+
+    task = req.task
+    if task is None or req.tool_input.get("isolation"):  # `isolation: worktree`: Claude Code makes its own
+        return None
+    scope = scope_of_task(led, req.org, task, req.subagent_type)
+    if scope is None:
+        return None
+    cfg = worktree_config.load(req.root)
+    record, recovered = find_record(led.find, scope), None
+    owner = Owner(delegation=req.tool_use_id, session_id=req.session_id, task=task["id"])
+    if record is not None:
+        record = dict(record)
+        try:
+            recovered = acquire(led, record, owner, led.now, cfg.lock_ttl, req.config.pending_seconds)
+        except WorktreeBusy as exc:
+            return Deny(f"Orchestra: task {task['id']} works in {exc} Or give the task its own worktree "
+                        "(`worktree_strategy: task`).")
+    if record is None or not Path(record["path"]).is_dir():
+        repo = repository(req.root)
+        if repo is None:
+            return None  # not a git repository, or no commit yet: nothing to branch from
+        try:
+            fresh = on_disk(req.root, repo, scope, cfg, wait_for_setup=False, now=led.now, created_by="delegation")
+        except WorktreeError as exc:
+            return Deny(f"Orchestra: task {task['id']} needs the {scope.strategy} worktree {scope.name}, and it "
+                        f"cannot be made: {exc}. Fix that, or set the task's `worktree_strategy: none`.")
+        created = not fresh.get("reused")
+        record = merged(record, fresh)
+        if created:
+            led.event("worktree_created", {"worktree": record["id"], "branch": record["branch"], "path": record["path"]},
+                      task_id=task["id"], session_id=req.session_id)
+        recovered = acquire(led, record, owner, led.now, cfg.lock_ttl, req.config.pending_seconds) or recovered
+    attach(record, task)
+    led.put("worktrees", record)
+    led.event("worktree_locked", {"worktree": record["id"], "delegation": req.tool_use_id,
+                                  **({"recovered": recovered} if recovered else {})},
+              task_id=task["id"], session_id=req.session_id)
+    req.worktree = task["worktree"] = record["path"]
+    return None
+
+
+# -- CLI and MCP ------------------------------------------------------------------------------------
+
+def create(store, project: Path, scope: Scope, *, task: dict[str, Any] | None = None,
+           created_by: str = "cli") -> dict[str, Any]:
+    """The worktree for `scope`, made (with setup run to completion) when it does not exist yet."""
+    cfg = worktree_config.load(project)
+    repo = repository(project)
+    if repo is None:
+        raise WorktreeError(f"{project} is not a git repository with a commit; worktrees branch from one")
+    with store.snapshot() as tx:
+        stored = find_record(tx.find, scope)
+    if stored is not None and Path(stored["path"]).is_dir():
+        return stored
+    fresh = on_disk(project, repo, scope, cfg, wait_for_setup=True, now=now_iso(), created_by=created_by)
+    with store.transaction() as tx:
+        record = merged(find_record(tx.find, scope), fresh)
+        attach(record, task)
+        tx.set(f"worktrees.{record['id']}", record)
+        if not fresh.get("reused"):
+            tx.append_event("worktree_created", {"worktree": record["id"], "branch": record["branch"],
+                                                 "path": record["path"]}, task_id=(task or {}).get("id"))
+    return record
+
+
+def scope_named(store, org, ident: str, strategy: str | None = None) -> tuple[Scope, dict[str, Any] | None]:
+    """What `orchestra worktree create ID` means: the worktree of a task (by its strategy), else of the
+    sprint, epic or team of that id; `strategy` says which when the id alone does not. Returns the scope
+    and the task it is made for (if any)."""
+    with store.snapshot() as tx:
+        view = TxReader(tx)
+        task, sprint, epic = view.get("tasks", ident), view.get("sprints", ident), view.get("epics", ident)
+        if strategy is None and task is not None:
+            return scope_of_task(view, org, task) or Scope("task", ident), task
+    chosen = strategy or ("sprint" if sprint else "epic" if epic else "team" if ident in org.teams else None)
+    if chosen is None:
+        raise WorktreeError(f"{ident!r} is no task, sprint or epic in state and no team in teams.yaml; name one, "
+                            "or say which with --strategy epic|sprint|task|team")
+    label = (sprint or {}).get("name") or "" if chosen == "sprint" else ""
+    return Scope(chosen, ident, label), task if chosen == "task" else None
+
+
+def assign(store, project: Path, org, task_id: str, owner: Owner) -> dict[str, Any]:
+    """Lock the worktree `task_id` works in (made if needed) for `owner`; the task (and the owner's run,
+    when it is in state) then work there. Raises WorktreeBusy when a live owner holds it."""
+    with store.snapshot() as tx:
+        task = tx.get(f"tasks.{task_id}", None)
+        if task is None:
+            raise WorktreeError(f"task {task_id!r} is not in state; see `orchestra task list`")
+        scope = scope_of_task(TxReader(tx), org, task) or Scope("task", task_id)
+    record = create(store, project, scope, task=task, created_by="cli")
+    cfg = worktree_config.load(project)
+    with store.transaction() as tx:
+        record = tx.get(f"worktrees.{record['id']}")
+        now = now_iso()
+        recovered = acquire(TxReader(tx), record, owner, now, cfg.lock_ttl)
+        attach(record, tx.get(f"tasks.{task_id}"))
+        tx.set(f"worktrees.{record['id']}", record)
+        tx.set(f"tasks.{task_id}.worktree", record["path"])
+        if owner.agent_id and tx.get(f"agents.{owner.agent_id}", None) is not None:
+            tx.set(f"agents.{owner.agent_id}.worktree", record["path"])
+        tx.append_event("worktree_locked", {"worktree": record["id"], "by": owner.by,
+                                            **({"recovered": recovered} if recovered else {})},
+                        agent_id=owner.agent_id, task_id=task_id, session_id=owner.session_id)
+    return record
+
+
+def provision_sprint(store, sprint_id: str, project: Path, org=None) -> dict[str, Any]:
+    """Sprint start: every task of the sprint gets the worktree its strategy names (made now, setup run,
+    not locked). Returns {task id: {worktree, branch, path} or {error}}; {} outside a git repository."""
+    from .. import teams
+
+    org = org or teams.load(project)
+    repo = repository(project)
+    if repo is None:
+        return {}
+    with store.snapshot() as tx:
+        view = TxReader(tx)
+        sprint_tasks = sorted(tx.find("tasks", sprint=sprint_id), key=lambda t: t["id"])
+        scopes = {t["id"]: scope_of_task(view, org, t) for t in sprint_tasks}
+    out: dict[str, Any] = {}
+    made: dict[str, dict[str, Any]] = {}
+    for task in sprint_tasks:
+        scope = scopes[task["id"]]
+        if scope is None:
+            continue
+        try:
+            record = made.get(scope.name) or create(store, project, scope, task=task, created_by="sprint")
+        except WorktreeError as exc:
+            out[task["id"]] = {"error": str(exc)}
+            continue
+        made[scope.name] = record
+        out[task["id"]] = {"worktree": record["id"], "branch": record["branch"], "path": record["path"]}
+    with store.transaction() as tx:
+        for task_id, entry in out.items():
+            if "path" not in entry:
+                continue
+            record = tx.get(f"worktrees.{entry['worktree']}")
+            attach(record, tx.get(f"tasks.{task_id}"))
+            tx.set(f"worktrees.{record['id']}", record)
+            tx.set(f"tasks.{task_id}.worktree", entry["path"])
+    return out

@@ -1,0 +1,102 @@
+"""The worktree boundary, checked before every Write/Edit/NotebookEdit/Bash call of a subagent that
+works in a worktree: writes land inside it, and Bash does not move elsewhere.
+
+Cost: one primary-key read (`agents.<agent_id>.worktree`, put there when the lifecycle links the
+run to its delegation) and no git. Runs without a worktree, and the main thread, are not limited.
+Bash is read best-effort through the security module's shell reader: `cd`/`pushd`/`git -C` to a
+directory outside the worktree, and output redirections (`>`, `>>`) to a file outside it, are
+denied. A program that writes elsewhere by its own arguments (`cp a /tmp/x`, `tee`, a script) is
+not seen; README's Worktrees section lists these limits.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..hookio import Deny, HookContext, HookEvent
+
+FILE_TOOLS = {"Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path", "NotebookEdit": "notebook_path"}
+SHELL_TOOLS = frozenset({"Bash"})
+# Redirections to these are not writes anyone would need to stop.
+HARMLESS = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty")
+
+
+def worktree_guard(event: HookEvent, ctx: HookContext) -> Deny | None:
+    """Deny a subagent's write (or Bash `cd`) outside the worktree it was given; nothing for anyone else."""
+    if not event.agent_id or (event.tool_name not in FILE_TOOLS and event.tool_name not in SHELL_TOOLS):
+        return None
+    with ctx.store.snapshot() as tx:
+        worktree = tx.get(f"agents.{event.agent_id}.worktree", None)
+    if not isinstance(worktree, str) or not worktree:
+        return None
+    if event.tool_name in FILE_TOOLS:
+        target = event.tool_input.get(FILE_TOOLS[event.tool_name])
+        outside = _outside(target, event.cwd, worktree) if isinstance(target, str) and target else None
+        what = f"{event.tool_name} to {outside}"
+    else:
+        command = event.tool_input.get("command")
+        found = _shell_escape(command, event.cwd, worktree) if isinstance(command, str) else None
+        outside, what = found if found else (None, "")
+    if outside is None:
+        return None
+    ctx.audit.update(rule="worktree:boundary", resource=outside, worktree=worktree)
+    return Deny(f"Orchestra: {what} is outside your worktree {worktree}. Your task works only inside that "
+                f"worktree{_suggestion(outside, ctx.root, worktree)}; paths elsewhere (the main checkout, other "
+                "worktrees) belong to other work.")
+
+
+def inside(path: str, worktree: str) -> bool:
+    root = os.path.realpath(worktree)
+    real = os.path.realpath(path)
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _absolute(raw: str, cwd: str) -> str:
+    return os.path.normpath(os.path.join(cwd, os.path.expanduser(raw)))
+
+
+def _outside(raw: str, cwd: str, worktree: str) -> str | None:
+    path = _absolute(raw, cwd)
+    return None if inside(path, worktree) or path in HARMLESS else path
+
+
+def _shell_escape(command: str, cwd: str, worktree: str) -> tuple[str, str] | None:
+    """(the outside path, what reached it) for the first `cd` or redirection out of the worktree."""
+    from ..security import shell
+
+    home = os.path.expanduser("~")
+    here = cwd
+    for cmd in shell.parse(command, {"HOME": home, "PWD": cwd}).commands:
+        for target in cmd.writes:
+            if "$" not in target and (outside := _outside(target, here, worktree)):
+                return outside, f"Bash writing to {outside}"
+        directory = _directory_of(cmd)
+        if directory is None or "$" in directory or directory == "-":
+            continue
+        destination = _absolute(directory or home, here)
+        if not inside(destination, worktree):
+            return destination, f"Bash `{cmd.program}` into {destination}"
+        if cmd.program in ("cd", "pushd"):
+            here = destination
+    return None
+
+
+def _directory_of(cmd) -> str | None:
+    """Where a command moves to or works in: `cd DIR`, `pushd DIR`, `git -C DIR` ('' = home)."""
+    args = list(cmd.argv[1:])
+    if cmd.program in ("cd", "pushd"):
+        rest = [a for a in args if not a.startswith("-") or a == "-"]
+        return rest[0] if rest else ""
+    if cmd.program == "git" and "-C" in args[:-1]:
+        return args[args.index("-C") + 1]
+    return None
+
+
+def _suggestion(outside: str, root, worktree: str) -> str:
+    """`; write <worktree>/src/x.py instead` when the path was the same file in the main checkout."""
+    project, real = os.path.realpath(str(root)), os.path.realpath(outside)
+    worktrees_root = os.path.dirname(os.path.realpath(worktree))
+    if real.startswith(project + os.sep) and not real.startswith(worktrees_root + os.sep):
+        relative = os.path.relpath(real, project)
+        return f" (for {relative}, use {os.path.join(worktree, relative)})"
+    return ""

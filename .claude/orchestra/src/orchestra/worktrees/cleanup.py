@@ -1,0 +1,217 @@
+"""Taking worktrees away safely: `remove` one, `release` a lock, and `prune` what nobody needs.
+
+`remove` refuses a worktree a live run holds, and one with uncommitted changes or commits its base
+lacks unless forced; even forced, a branch with unmerged commits is kept (only the directory goes).
+`prune` compares git's worktree list with state: it drops git's records of vanished directories,
+recovers stale locks, closes state records whose directory is gone, removes clean orphans under the
+worktree root (in git, not in state) and clean, merged, unheld worktrees whose task, sprint or epic
+is finished. It never touches a worktree a live run holds, one with uncommitted work, or one
+outside the worktree root (Claude Code's own `.claude/worktrees/` included): those are reported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import config as worktree_config
+from . import git
+from .creation import WorktreeError, creation_lock, repository
+from .locks import TxReader, describe, now_iso, release, stale_reason
+
+FINISHED = {"task": ("tasks", ("completed", "cancelled")), "sprint": ("sprints", ("complete",)),
+            "epic": ("epics", ("completed", "complete", "done"))}
+
+
+def lookup(tx, name: str) -> dict[str, Any]:
+    """A worktree record by id, branch or path (active ones first)."""
+    record = tx.get(f"worktrees.{name}", None) if "." not in name else None
+    if record is not None:
+        return record
+    wanted = str(Path(name).expanduser().resolve()) if ("/" in name and Path(name).expanduser().exists()) else None
+    found = sorted(tx.items("worktrees").values(), key=lambda r: r.get("status") != "active")
+    for record in found:
+        if record.get("branch") == name or (wanted and str(Path(record.get("path", "")).resolve()) == wanted):
+            return record
+    raise WorktreeError(f"no worktree {name!r} in state; `orchestra worktree list` shows them")
+
+
+def release_named(store, name: str, why: str = "released by hand") -> dict[str, Any]:
+    with store.transaction() as tx:
+        record = lookup(tx, name)
+        lock = release(record, now_iso(), why)
+        tx.set(f"worktrees.{record['id']}", record)
+        if lock:
+            tx.append_event("worktree_released", {"worktree": record["id"], "why": why},
+                            agent_id=lock.get("agent_id"), task_id=lock.get("task"), session_id=lock.get("session_id"))
+    return record
+
+
+def _live_holder(tx, record: dict[str, Any], ttl: float) -> str | None:
+    lock = record.get("lock")
+    if lock and stale_reason(TxReader(tx), lock, now_iso(), ttl) is None:
+        return describe(TxReader(tx), lock)
+    return None
+
+
+def remove(store, project: Path, name: str, force: bool = False) -> dict[str, Any]:
+    """Remove one worktree (its directory, and its branch when merged). Refusals change nothing."""
+    cfg = worktree_config.load(project)
+    repo = repository(project)
+    with store.snapshot() as tx:
+        record = lookup(tx, name)
+        holder = _live_holder(tx, record, cfg.lock_ttl)
+    if record.get("status") != "active":
+        raise WorktreeError(f"worktree {record['id']} is already {record.get('status')}")
+    if holder:
+        raise WorktreeError(f"worktree {record['id']} is held by {holder}; it is not removed while that run "
+                            f"works there (`orchestra worktree release {record['id']}` if the run is gone)")
+    path, branch = Path(record["path"]), record.get("branch")
+    dirty = uncommitted(record) if path.is_dir() else []
+    unmerged = git.unmerged_commits(repo, branch, record["base"]) if repo and branch and git.branch_exists(repo, branch) \
+        and git.commit_of(repo, record["base"]) else []
+    if (dirty or unmerged) and not force:
+        parts = [f"{len(dirty)} uncommitted change(s) ({', '.join(dirty[:5])})" if dirty else None,
+                 f"{len(unmerged)} commit(s) not in {record['base']} ({'; '.join(unmerged[:3])})" if unmerged else None]
+        raise WorktreeError(f"worktree {record['id']} has {' and '.join(p for p in parts if p)}; commit and merge "
+                            "first, or pass --force to discard uncommitted work (a branch with unmerged commits is kept)")
+    branch_kept = bool(unmerged)
+    with creation_lock(project):
+        if not _claim(store, record["id"], cfg.lock_ttl):
+            raise WorktreeError(f"worktree {record['id']} was just taken by a run; it is not removed")
+        try:
+            if repo is not None and path.is_dir():
+                git.remove(repo, path, force=force)
+        except git.GitError as exc:
+            _unclaim(store, record["id"])
+            raise WorktreeError(str(exc)) from None
+        if repo is not None and branch and not branch_kept and git.branch_exists(repo, branch):
+            try:
+                git.delete_branch(repo, branch)
+            except git.GitError:
+                branch_kept = True
+    with store.transaction() as tx:
+        current = tx.get(f"worktrees.{record['id']}")
+        current.update(status="removed", removed_at=now_iso(), lock=None, branch_kept=branch_kept,
+                       discarded=dirty if force else [])
+        tx.set(f"worktrees.{record['id']}", current)
+        tx.append_event("worktree_removed", {"worktree": record["id"], "forced": force, "branch_kept": branch_kept,
+                                             "discarded": len(dirty) if force else 0})
+    return current
+
+
+def uncommitted(record: dict[str, Any]) -> list[str]:
+    """The worktree's uncommitted work, leaving out the files Orchestra copied in (their originals stay)."""
+    copied = tuple(c.rstrip("/") for c in record.get("copied") or [])
+    return [f for f in git.dirty_files(Path(record["path"]))
+            if not any(f == c or f.startswith(c + "/") for c in copied)]
+
+
+def _claim(store, rid: str, ttl: float) -> bool:
+    """Mark an active, unheld worktree `removing` (allocation no longer picks it); False if it is held now."""
+    with store.transaction() as tx:
+        record = tx.get(f"worktrees.{rid}", None)
+        if record is None or record.get("status") != "active" or _live_holder(tx, record, ttl):
+            return False
+        tx.set(f"worktrees.{rid}.status", "removing")
+    return True
+
+
+def _unclaim(store, rid: str) -> None:
+    with store.transaction() as tx:
+        tx.set(f"worktrees.{rid}.status", "active")
+
+
+def _finished(tx, record: dict[str, Any]) -> bool:
+    collection, done = FINISHED.get(record.get("scope"), (None, ()))
+    if collection is None:
+        return False
+    subject = tx.get(f"{collection}.{record.get('scope_id')}", None)
+    return subject is not None and subject.get("status") in done
+
+
+def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
+    """Orphans and finished worktrees out, stale locks off; see the module doc for what is left alone."""
+    cfg = worktree_config.load(project)
+    repo = repository(project)
+    report: dict[str, list] = {"removed": [], "closed": [], "locks_released": [], "kept": [], "foreign": []}
+    if repo is None:
+        return report
+    if not dry_run:
+        git.prune(repo)
+    listed = [w for w in git.worktrees(repo)[1:] if not w.prunable]
+    now = now_iso()
+    with store.snapshot() as tx:
+        records = {r["id"]: r for r in tx.find("worktrees", status="active")}
+        by_path = {str(Path(r["path"]).resolve()): r for r in records.values()}
+        stale = {rid: stale_reason(TxReader(tx), r.get("lock"), now, cfg.lock_ttl) for rid, r in records.items()
+                 if r.get("lock")}
+        finished = {rid for rid, r in records.items() if _finished(tx, r)}
+    held = {rid for rid, why in stale.items() if why is None}
+    on_disk = {str(Path(w.path).resolve()): w for w in listed}
+    orphans, finishing = [], []
+    for key, entry in on_disk.items():
+        if key in by_path:
+            continue
+        if not Path(key).is_relative_to(cfg.root):
+            report["foreign"].append({"path": entry.path, "branch": entry.branch,
+                                      "why": "not under the worktree root (Claude Code's own, or made by hand)"})
+        elif dirty := git.dirty_files(Path(key)):
+            report["kept"].append({"path": entry.path, "why": f"orphan with {len(dirty)} uncommitted change(s)"})
+        else:
+            orphans.append(key)
+            report["removed"].append({"path": entry.path, "branch": entry.branch, "why": "orphan: in git, not in state"})
+    for rid, record in records.items():
+        key = str(Path(record["path"]).resolve())
+        if rid in held:
+            if key not in on_disk or rid in finished:
+                report["kept"].append({"worktree": rid, "why": "held by a live run"})
+        elif key not in on_disk:
+            report["closed"].append({"worktree": rid, "why": "its directory is gone"})
+        elif rid in finished:
+            dirty = uncommitted(record)
+            base_ok = git.commit_of(repo, record["base"]) is not None
+            unmerged = git.unmerged_commits(repo, record["branch"], record["base"]) if base_ok else ["base missing"]
+            if dirty or unmerged:
+                report["kept"].append({"worktree": rid, "why": f"its {record['scope']} is finished but it has "
+                                       f"{len(dirty)} uncommitted change(s) and {len(unmerged)} unmerged commit(s)"})
+            else:
+                finishing.append(record)
+        elif record.get("lock"):
+            report["locks_released"].append({"worktree": rid, "why": stale[rid]})
+    if dry_run:
+        report["removed"] += [{"worktree": r["id"], "path": r["path"], "why": f"its {r['scope']} is finished"}
+                              for r in finishing]
+        return report
+    with creation_lock(project):
+        for key in orphans:
+            git.remove(repo, Path(key))
+        for record in finishing:
+            if not _claim(store, record["id"], cfg.lock_ttl):
+                report["kept"].append({"worktree": record["id"], "why": "taken by a run while pruning"})
+                continue
+            git.remove(repo, Path(record["path"]))
+            if git.branch_exists(repo, record["branch"]):
+                git.delete_branch(repo, record["branch"])
+            report["removed"].append({"worktree": record["id"], "path": record["path"],
+                                      "why": f"its {record['scope']} is finished"})
+    _record_prune(store, report, now)
+    return report
+
+
+def _record_prune(store, report: dict[str, list], now: str) -> None:
+    gone = {e["worktree"]: e["why"] for e in [*report["removed"], *report["closed"]] if "worktree" in e}
+    freed = {e["worktree"]: e["why"] for e in report["locks_released"]}
+    with store.transaction() as tx:
+        for rid, why in gone.items():
+            record = tx.get(f"worktrees.{rid}")
+            record.update(status="removed", removed_at=now, lock=None, why=why)
+            tx.set(f"worktrees.{rid}", record)
+            tx.append_event("worktree_removed", {"worktree": rid, "why": why, "by": "prune"})
+        for rid, why in freed.items():
+            record = tx.get(f"worktrees.{rid}")
+            lock = release(record, now, f"stale: {why}")
+            tx.set(f"worktrees.{rid}", record)
+            tx.append_event("worktree_lock_recovered", {"worktree": rid, "why": why},
+                            agent_id=(lock or {}).get("agent_id"), session_id=(lock or {}).get("session_id"))
+        tx.append_event("worktrees_pruned", {k: len(v) for k, v in report.items()})

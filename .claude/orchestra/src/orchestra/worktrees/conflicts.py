@@ -1,0 +1,38 @@
+"""Files two or more worktrees of one sprint both change, found before anyone merges.
+
+A worktree's changes are the files its branch changed since it left its base (`git diff base...branch`,
+so later commits on the base do not count) plus its uncommitted and untracked files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import git
+from .creation import WorktreeError, repository
+
+
+def sprint_conflicts(store, project: Path, sprint_id: str) -> dict[str, Any]:
+    """{sprint, worktrees: [{id, branch, base, changed}], conflicts: [{file, worktrees}]}."""
+    repo = repository(project)
+    if repo is None:
+        raise WorktreeError(f"{project} is not a git repository with a commit")
+    with store.snapshot() as tx:
+        if tx.get(f"sprints.{sprint_id}", None) is None:
+            raise WorktreeError(f"sprint {sprint_id!r} is not in state; see `orchestra sprint status`")
+        records = [r for r in tx.find("worktrees", status="active")
+                   if sprint_id in (r.get("sprints") or []) or (r.get("scope"), r.get("scope_id")) == ("sprint", sprint_id)]
+    seen: dict[str, list[str]] = {}
+    listed = []
+    for record in sorted(records, key=lambda r: r["id"]):
+        path = Path(record["path"])
+        changed = set(git.changed_files(repo, record["branch"], record["base"])) if git.branch_exists(repo, record["branch"]) \
+            and git.commit_of(repo, record["base"]) else set()
+        uncommitted = set(git.dirty_files(path)) if path.is_dir() else set()
+        listed.append({"id": record["id"], "branch": record["branch"], "base": record["base"],
+                       "changed": sorted(changed), "uncommitted": sorted(uncommitted - changed)})
+        for name in changed | uncommitted:
+            seen.setdefault(name, []).append(record["id"])
+    conflicts = [{"file": name, "worktrees": ids} for name, ids in sorted(seen.items()) if len(ids) > 1]
+    return {"sprint": sprint_id, "worktrees": listed, "conflicts": conflicts}

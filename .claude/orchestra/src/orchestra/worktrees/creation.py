@@ -1,0 +1,95 @@
+"""Putting a worktree on disk for a scope: `git worktree add` under the worktree root, the root kept
+out of git, then the new-worktree preparation. Idempotent: a worktree already there is reused.
+
+The worktree root ignores itself (a `.gitignore` holding `*` inside it, as `.claude/state/` does),
+so no file of the user's (`.gitignore`, `.git/info/exclude`) is touched and removing the root
+leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import git, preparation
+from .config import WorktreeConfig
+from .naming import Scope
+
+
+class WorktreeError(ValueError):
+    """A worktree cannot be made or changed; the message says where and what to do."""
+
+
+def repository(project: Path) -> Path | None:
+    """The git repository worktrees are made from (its main working tree), if it has a commit yet."""
+    repo = git.toplevel(project)
+    return repo if repo is not None and git.has_commits(repo) else None
+
+
+def base_of(repo: Path, cfg: WorktreeConfig) -> tuple[str, str]:
+    """(base ref, its commit): the configured base, else the branch checked out, else HEAD's commit."""
+    ref = cfg.base or git.current_branch(repo) or "HEAD"
+    commit = git.commit_of(repo, ref)
+    if commit is None:
+        raise WorktreeError(f"base {ref!r} ({cfg.source}) is not a branch or commit of {repo}; set `base:` in "
+                            ".claude/worktrees.yaml to one that exists")
+    return (commit if ref == "HEAD" else ref), commit
+
+
+def ignore_root(project: Path, cfg: WorktreeConfig) -> None:
+    cfg.root.mkdir(parents=True, exist_ok=True)
+    marker = cfg.root / ".gitignore"
+    if cfg.root.is_relative_to(project.resolve()) and not marker.exists():
+        marker.write_text("*\n", encoding="utf-8")
+
+
+def creation_lock(project: Path):
+    """The file lock under which worktrees are added or removed, so a creator and a pruner never race."""
+    from filelock import FileLock
+
+    return FileLock(str(preparation.state_subdir(project) / "create.lock"), timeout=60)
+
+
+def registered(repo: Path, path: Path) -> git.Listed | None:
+    wanted = str(path.resolve())
+    return next((w for w in git.worktrees(repo) if str(Path(w.path).resolve()) == wanted), None)
+
+
+def materialise(project: Path, repo: Path, scope: Scope, cfg: WorktreeConfig, *, now: str,
+                created_by: str) -> dict[str, Any]:
+    """The worktree for `scope` on disk, as a state record (without lock; `reused` when it was there).
+    Creates it when missing; `prepare` then readies a new one."""
+    path = cfg.root / scope.name
+    base, base_commit = base_of(repo, cfg)
+    record: dict[str, Any] = {
+        "id": scope.name, "scope": scope.strategy, "scope_id": scope.ident, "branch": scope.branch,
+        "path": str(path), "base": base, "base_commit": base_commit, "status": "active", "origin": "orchestra",
+        "created_at": now, "created_by": created_by, "tasks": [], "sprints": [], "lock": None,
+    }
+    if scope.strategy == "sprint":
+        record["sprints"] = [scope.ident]
+    existing = registered(repo, path)
+    if existing is not None and not path.is_dir():  # its directory was deleted by hand
+        git.prune(repo)
+        existing = None
+    if existing is not None:
+        if existing.branch != scope.branch:
+            raise WorktreeError(f"{path} is already a worktree of branch {existing.branch or '(detached)'}, not "
+                                f"{scope.branch}; remove it (`orchestra worktree remove {scope.name}`) or move it away")
+        return {**record, "reused": True}
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise WorktreeError(f"{path} exists and is not a git worktree of {repo}; move it away, or run "
+                            "`orchestra worktree prune` if it is a leftover")
+    ignore_root(project, cfg)
+    try:
+        git.add(repo, path, scope.branch, base)
+    except git.GitError as exc:
+        raise WorktreeError(str(exc)) from None
+    return record
+
+
+def prepare(project: Path, record: dict[str, Any], cfg: WorktreeConfig, *, wait_for_setup: bool) -> None:
+    """Copy the configured files into a new worktree and run its setup command (fields land on `record`)."""
+    path = Path(record["path"])
+    record.update(preparation.copy_files(project, path, cfg))
+    record["setup"] = preparation.run_setup(project, path, record["id"], cfg, wait=wait_for_setup)

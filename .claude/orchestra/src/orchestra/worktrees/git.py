@@ -1,0 +1,133 @@
+"""The git commands worktrees need, run as real subprocesses (`git -C <dir> ...`), nothing cached.
+
+Every failure is a `GitError` carrying the command and git's own message.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+TIMEOUT = 120
+
+
+class GitError(ValueError):
+    """A git command failed; the message has the command and git's stderr."""
+
+
+def run(cwd: Path | str, *args: str, check: bool = True, timeout: float = TIMEOUT) -> str:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    try:
+        proc = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True, timeout=timeout,
+                              check=False, env=env, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitError(f"git {' '.join(args)} in {cwd}: {exc}") from None
+    if check and proc.returncode != 0:
+        message = (proc.stderr or proc.stdout).strip().splitlines()
+        raise GitError(f"git {' '.join(args)} in {cwd} failed: {message[-1] if message else f'exit {proc.returncode}'}")
+    return proc.stdout
+
+
+def toplevel(path: Path) -> Path | None:
+    """The repository's main working tree, or None when `path` is not in a git repository."""
+    try:
+        common = run(path, "rev-parse", "--path-format=absolute", "--git-common-dir").strip()
+    except GitError:
+        return None
+    common_dir = Path(common)
+    if common_dir.name == ".git":
+        return common_dir.parent
+    try:
+        return Path(run(path, "rev-parse", "--show-toplevel").strip())
+    except GitError:
+        return None
+
+
+def has_commits(repo: Path) -> bool:
+    return bool(run(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False).strip())
+
+
+def current_branch(repo: Path) -> str | None:
+    """The checked-out branch, None when HEAD is detached."""
+    name = run(repo, "symbolic-ref", "--quiet", "--short", "HEAD", check=False).strip()
+    return name or None
+
+
+def commit_of(repo: Path, ref: str) -> str | None:
+    return run(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False).strip() or None
+
+
+def branch_exists(repo: Path, branch: str) -> bool:
+    return commit_of(repo, f"refs/heads/{branch}") is not None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One entry of `git worktree list --porcelain`."""
+
+    path: str
+    head: str | None
+    branch: str | None  # short name; None when detached
+    locked: bool = False
+    prunable: bool = False
+
+
+def worktrees(repo: Path) -> list[Listed]:
+    """Every worktree git knows of, the main one first."""
+    out, entry = [], {}
+    for line in [*run(repo, "worktree", "list", "--porcelain").splitlines(), ""]:
+        if not line:
+            if entry.get("worktree"):
+                branch = entry.get("branch")
+                out.append(Listed(entry["worktree"], entry.get("HEAD"),
+                                  branch.removeprefix("refs/heads/") if branch else None,
+                                  "locked" in entry, "prunable" in entry))
+            entry = {}
+            continue
+        key, _, value = line.partition(" ")
+        entry[key] = value
+    return out
+
+
+def add(repo: Path, path: Path, branch: str, base: str) -> None:
+    """Check `branch` out at `path`, creating the branch from `base` when it does not exist yet."""
+    if branch_exists(repo, branch):
+        run(repo, "worktree", "add", str(path), branch)
+    else:
+        run(repo, "worktree", "add", "-b", branch, str(path), base)
+
+
+def remove(repo: Path, path: Path, force: bool = False) -> None:
+    run(repo, "worktree", "remove", *(["--force", "--force"] if force else []), str(path))
+
+
+def delete_branch(repo: Path, branch: str, force: bool = False) -> None:
+    run(repo, "branch", "-D" if force else "-d", branch)
+
+
+def prune(repo: Path) -> None:
+    run(repo, "worktree", "prune")
+
+
+def dirty_files(path: Path) -> list[str]:
+    """Uncommitted changes and untracked files in a worktree (`git status --porcelain` paths)."""
+    out, fields = [], iter(run(path, "status", "--porcelain", "-z", "--untracked-files=all").split("\0"))
+    for field in fields:
+        if not field:
+            continue
+        out.append(field[3:])
+        if field[0] in "RC":
+            next(fields, None)  # a rename's second field is its old name
+    return out
+
+
+def unmerged_commits(repo: Path, branch: str, base: str) -> list[str]:
+    """Commits on `branch` that `base` does not contain (one line each)."""
+    return run(repo, "log", "--format=%h %s", f"{base}..{branch}").splitlines()
+
+
+def changed_files(repo: Path, branch: str, base: str) -> list[str]:
+    """Files `branch` changed since it left `base` (three-dot diff: against the merge base)."""
+    return [f for f in run(repo, "diff", "--name-only", "-z", f"{base}...{branch}").split("\0") if f]

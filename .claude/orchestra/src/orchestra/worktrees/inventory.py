@@ -1,0 +1,35 @@
+"""What `orchestra worktree list` shows: each worktree in state with its holder and whether that holder
+is still alive, and whether its directory is still there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import config as worktree_config
+from .locks import TxReader, describe, holder_run, now_iso, stale_reason
+
+FIELDS = ("id", "status", "origin", "scope", "scope_id", "branch", "base", "path", "tasks", "sprints")
+
+
+def listing(store, project: Path, include_removed: bool = False) -> list[dict[str, Any]]:
+    cfg = worktree_config.load(project)
+    now = now_iso()
+    rows = []
+    with store.snapshot() as tx:
+        view = TxReader(tx)
+        for record in sorted(tx.items("worktrees").values(), key=lambda r: r["id"]):
+            if record.get("status") != "active" and not include_removed:
+                continue
+            row = {k: record.get(k) for k in FIELDS}
+            lock = record.get("lock")
+            row["exists"] = Path(record.get("path") or "").is_dir()
+            row["lock"] = None
+            if lock:
+                why = stale_reason(view, lock, now, cfg.lock_ttl)
+                row["lock"] = {"holder": describe(view, lock), "agent_id": holder_run(view, lock),
+                               "session_id": lock.get("session_id"), "task": lock.get("task"),
+                               "delegation": lock.get("delegation"), "acquired_at": lock.get("acquired_at"),
+                               "live": why is None, "stale": why}
+            rows.append(row)
+    return rows

@@ -1,0 +1,66 @@
+"""Claude Code's own worktrees (`--worktree`, `EnterWorktree`, an Agent call with `isolation: worktree`)
+mirrored into state as `origin: native` records, so `orchestra worktree list` and prune see them.
+
+Recorded from WorktreeRemove and from PostToolUse of EnterWorktree, ExitWorktree and Agent (whose
+foreground result names `worktreePath`). Never from WorktreeCreate: a WorktreeCreate hook *replaces*
+git's worktree creation (Claude Code 2.1.328 fails with "hook succeeded but returned no worktree
+path" unless the hook makes the worktree and prints its path), so observing it would break Claude
+Code's own isolation. Native worktrees are never locked, pruned or confined by Orchestra.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..hookio import Allow, HookContext, HookEvent, Verdict
+from .locks import now_iso
+from .naming import slug
+
+
+def _record_id(path: str) -> str:
+    return "native-" + (slug(Path(path).name) or "worktree")
+
+
+def observed(event: HookEvent) -> tuple[str, str | None, str] | None:
+    """(path, branch, what happened) from the event, or None when it names no worktree."""
+    if event.name == "WorktreeRemove":
+        path = event.get("worktree_path")
+        return (path, None, "removed") if isinstance(path, str) and path else None
+    response = event.get("tool_response")
+    if not isinstance(response, dict) or not isinstance(response.get("worktreePath"), str):
+        return None
+    branch = response.get("worktreeBranch") if isinstance(response.get("worktreeBranch"), str) else None
+    if event.tool_name == "ExitWorktree":
+        return response["worktreePath"], branch, "removed" if response.get("action") == "remove" else "exited"
+    return response["worktreePath"], branch, "entered" if event.tool_name == "EnterWorktree" else "isolated"
+
+
+def record_native(event: HookEvent, ctx: HookContext) -> Verdict:
+    seen = observed(event)
+    if seen is None:
+        return Allow()
+    path, branch, what = seen
+    now = now_iso()
+    response = event.get("tool_response") if isinstance(event.get("tool_response"), dict) else {}
+    agent = response.get("agentId") if what == "isolated" else event.agent_id
+    with ctx.store.transaction() as tx:
+        wanted = str(Path(path).resolve())
+        found = [r for r in tx.items("worktrees").values() if str(Path(r.get("path", "")).resolve()) == wanted]
+        record: dict[str, Any] = max(found, key=lambda r: r.get("status") == "active") if found else {
+            "id": _record_id(path), "scope": "native", "scope_id": Path(path).name, "branch": branch, "path": path,
+            "base": None, "status": "active", "origin": "native", "created_at": now, "created_by": event.name,
+            "session_id": event.session_id, "agent_id": agent, "tasks": [], "sprints": [], "lock": None}
+        if branch and not record.get("branch"):
+            record["branch"] = branch
+        if what == "removed":
+            record.update(status="removed", removed_at=now)
+        elif what in ("entered", "isolated") and record.get("status") != "active" and found:
+            return Allow()  # already reported removed (events come in any order): keep it so
+        elif what == "exited":
+            record["exited_at"] = now
+        tx.set(f"worktrees.{record['id']}", record)
+        tx.append_event(f"native_worktree_{what}", {"worktree": record["id"], "path": path, "branch": record.get("branch")},
+                        agent_id=agent, session_id=event.session_id)
+    ctx.audit["worktree"] = record["id"]
+    return Allow()

@@ -1,0 +1,98 @@
+"""Making a new worktree ready to work in: copy the configured untracked files (never secrets unless
+`copy_secrets`), then run the configured setup command inside it.
+
+The setup command runs to completion when the CLI or a sprint start creates the worktree. When a
+delegation creates it (inside a hook, under a hook's time limit) it runs detached, and its log ends
+with `orchestra: setup exited <code>` once it is done. Either way the log is
+`.claude/state/worktrees/<name>.setup.log`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from .. import paths
+from .config import WorktreeConfig
+
+EXIT_LINE = "orchestra: setup exited"
+
+
+def copy_files(project: Path, worktree: Path, cfg: WorktreeConfig) -> dict[str, list[str]]:
+    """Copy `cfg.copy` (files or globs, project-relative) into the worktree where it has nothing yet."""
+    copied: list[str] = []
+    secrets: list[str] = []
+    if not cfg.copy:
+        return {"copied": copied, "skipped_secrets": secrets}
+    from ..security.policy import load as load_policy
+
+    policy = load_policy(project)
+    for pattern in cfg.copy:
+        for source in sorted(project.glob(pattern)):
+            relative = source.relative_to(project)
+            if relative.parts and relative.parts[0] in (".git", ".claude") or source.is_relative_to(cfg.root):
+                continue
+            subject = relative.as_posix().lower()
+            if not cfg.copy_secrets and policy.secrets.match(subject, str(source)):
+                secrets.append(relative.as_posix())
+                continue
+            target = worktree / relative
+            if target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, target, symlinks=True)
+            else:
+                shutil.copy2(source, target, follow_symlinks=False)
+            copied.append(relative.as_posix())
+    return {"copied": copied, "skipped_secrets": secrets}
+
+
+def state_subdir(project: Path) -> Path:
+    """`.claude/state/worktrees/`: setup logs and the lock that serialises creation."""
+    directory = paths.ensure_state_dir(project) / "worktrees"
+    directory.mkdir(exist_ok=True, mode=0o700)
+    return directory
+
+
+def setup_log(project: Path, name: str) -> Path:
+    return state_subdir(project) / f"{name}.setup.log"
+
+
+def run_setup(project: Path, worktree: Path, name: str, cfg: WorktreeConfig, *, wait: bool) -> dict[str, Any] | None:
+    """Run `cfg.setup` in the worktree: to completion (`wait`) or detached. None when there is none."""
+    if not cfg.setup:
+        return None
+    log = setup_log(project, name)
+    if not wait:
+        subprocess.Popen([sys.executable, "-m", __name__, str(worktree), str(project), str(log), str(cfg.setup_timeout),
+                          cfg.setup], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True, cwd=worktree)
+        return {"command": cfg.setup, "log": str(log), "status": "running"}
+    code = execute(worktree, project, log, cfg.setup_timeout, cfg.setup)
+    return {"command": cfg.setup, "log": str(log), "status": "passed" if code == 0 else "failed", "exit": code}
+
+
+def execute(worktree: Path, project: Path, log: Path, timeout: float, command: str) -> int:
+    """Run the setup command with its output in `log`; the log's last line gives the exit code."""
+    env = {**os.environ, "ORCHESTRA_WORKTREE": str(worktree), "ORCHESTRA_PROJECT_DIR": str(project)}
+    with open(log, "w", encoding="utf-8") as out:
+        out.write(f"$ {command}\n")
+        out.flush()
+        try:
+            code = subprocess.run(command, shell=True, cwd=worktree, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, timeout=timeout, check=False).returncode
+        except subprocess.TimeoutExpired:
+            out.write(f"orchestra: setup stopped after {timeout:g}s (setup_timeout_seconds)\n")
+            code = 124
+        out.write(f"{EXIT_LINE} {code}\n")
+    return code
+
+
+if __name__ == "__main__":  # the detached setup run: worktree, project, log, timeout, command
+    where, project_dir, log_file, seconds, setup_command = sys.argv[1:6]
+    raise SystemExit(execute(Path(where), Path(project_dir), Path(log_file), float(seconds), setup_command))
