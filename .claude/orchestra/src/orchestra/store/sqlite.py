@@ -41,12 +41,17 @@ CREATE TABLE IF NOT EXISTS doc (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHO
 CREATE TABLE IF NOT EXISTS entities (
     collection TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (collection, id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS entities_status ON entities (collection, json_extract(data, '$.status'));
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, type TEXT NOT NULL,
     session_id TEXT, agent_id TEXT, task_id TEXT, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_type ON events (type, id);
 """
+
+# Fields entities are looked up by (`find`); each gets an expression index, so a lookup reads the
+# matching rows, not the whole collection. find() spells the expression the same way.
+INDEXED_FIELDS = ("status", "agent_type", "epic", "sprint", "session_id", "task")  # least selective first
+_INDEXES = {f"entities_{field}": f"CREATE INDEX IF NOT EXISTS entities_{field} ON entities "
+                                 f"(collection, json_extract(data, '$.{field}'))" for field in INDEXED_FIELDS}
 
 # Messages of sqlite3.DatabaseError that mean the file itself is damaged, not merely busy.
 _CORRUPT = ("not a database", "malformed", "file is encrypted", "database corrupt")
@@ -67,6 +72,7 @@ class SqliteStore(StoreBase):
     def _ensure_schema(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
+            self._ensure_indexes()
             return
         if version > SCHEMA_VERSION:
             raise StateError(
@@ -76,7 +82,7 @@ class SqliteStore(StoreBase):
         self._begin()
         try:
             if self.conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                for statement in _SCHEMA.split(";"):
+                for statement in [*_SCHEMA.split(";"), *_INDEXES.values()]:
                     if statement.strip():
                         self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -85,6 +91,20 @@ class SqliteStore(StoreBase):
             self.conn.execute("ROLLBACK")
             raise
         os.chmod(self.path, 0o600)
+
+    def _ensure_indexes(self) -> None:
+        """Add indexes a database created by an older Orchestra lacks (one read when none are missing)."""
+        present = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        if set(_INDEXES) <= present:
+            return
+        self._begin()
+        try:
+            for statement in _INDEXES.values():
+                self.conn.execute(statement)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
 
     def _use_wal(self) -> None:
         """Switch a new database to WAL. SQLite answers "locked" at once here, without waiting for
@@ -235,7 +255,11 @@ class SqliteTx:
             else:
                 clauses.append(f"{extract}=? AND {kind} IN ('integer', 'real')")
                 params.append(value)
-        rows = self.conn.execute(f"SELECT data FROM entities WHERE {' AND '.join(clauses)} ORDER BY id", params)
+        # SQLite's planner (no statistics) prefers the primary key on `collection`, reading the whole
+        # collection; name the index of the most selective indexed field instead.
+        indexed = [f for f in INDEXED_FIELDS[::-1] if equals.get(f) is not None]
+        hint = f" INDEXED BY entities_{indexed[0]}" if indexed else ""
+        rows = self.conn.execute(f"SELECT data FROM entities{hint} WHERE {' AND '.join(clauses)} ORDER BY id", params)
         return [json.loads(row[0]) for row in rows]
 
     def _top(self, top: str) -> Any:
