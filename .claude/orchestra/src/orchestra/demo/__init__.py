@@ -158,6 +158,8 @@ def run_demo(target: Path | None = None, say: Say = print) -> DemoResult:
     say(status.rstrip())
     say("\n== Agent runs ==")
     say(_cli(root, "agents", "--all").rstrip())
+    say("\n== Sprint report ==")
+    say(_cli(root, "report", "--sprint", "sprint-3").rstrip())
     return DemoResult(root, status)
 
 

@@ -9,6 +9,7 @@ status reports.
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,13 @@ def agent_utilization(live_by_team: dict[str, int], org) -> dict[str, Any]:
             "teams": teams}
 
 
+def average_task_time(cycle: dict[str, float]) -> dict[str, Any]:
+    """Mean and median hours from first assignment to completion, over every completed task."""
+    values = list(cycle.values())
+    return {"tasks": len(values), "mean_hours": round(statistics.fmean(values), 4) if values else None,
+            "median_hours": round(statistics.median(values), 4) if values else None}
+
+
 def _organization(root: Path):
     from .. import teams
 
@@ -98,7 +106,7 @@ def collect(store, root: Path | None = None, *, sprint_id: str | None = None, no
         "agent_count": agents,
         "agent_utilization": agent_utilization(agents["live_by_team"], _organization(root)),
         "task_throughput": sprint_metrics.throughput(changes, today - dt.timedelta(days=THROUGHPUT_DAYS - 1), today),
-        "average_task_time": {**cycle_summary(cycle_all), "tasks": len(cycle_all)},
+        "average_task_time": average_task_time(cycle_all),
         "cycle_time": sprint_part.get("cycle_time") or cycle_summary(cycle_all),
         "error_rate": auditlog.tool_outcomes(records),
         "hook_latency": auditlog.hook_latency(records),

@@ -103,4 +103,8 @@ def close(store, sprint_id: str, root: Path | None = None, *, review_only: bool 
                                           "carried_over": [r["id"] for r in retro["carried_over"]]})
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_text(path, markdown(retro, record.get("name", "")))
-    return {"sprint": sprint_id, "status": "complete", "closed": True, "retrospective": retro, "file": str(path)}
+    from ..report import default_dir, write_report  # the full report (burndown chart, agent activity)
+
+    report = write_report(store, sprint_id, default_dir(root), root, now=now)
+    return {"sprint": sprint_id, "status": "complete", "closed": True, "retrospective": retro, "file": str(path),
+            "report": [str(p) for p in report]}

@@ -1,0 +1,73 @@
+"""`orchestra events tail [-n N] [-f] [--type T]`: the state's event log, newest last, optionally followed."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+from ..store import open_store
+from ._output import add_json_flag
+
+POLL_SECONDS = 0.25
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("events", help="read the state's event log")
+    ops = parser.add_subparsers(dest="op", metavar="OP", required=True)
+    tail = ops.add_parser("tail", help="the last events; -f keeps printing new ones as they are appended")
+    tail.add_argument("-n", "--lines", type=int, default=20, help="how many events to show first (default 20)")
+    tail.add_argument("-f", "--follow", action="store_true", help="keep printing events as they arrive (Ctrl-C stops)")
+    tail.add_argument("--type", action="append", default=[], metavar="TYPE",
+                      help="only events of this type (repeatable), e.g. task_completed")
+    add_json_flag(tail)
+    tail.set_defaults(func=cmd_tail)
+
+
+def cmd_tail(args) -> int:
+    if args.lines < 0:
+        raise ValueError(f"--lines {args.lines}: give 0 or a positive number of events")
+    types = tuple(args.type)
+    with open_store() as store:
+        last = last_events(store, args.lines, types)
+        if args.json and not args.follow:
+            sys.stdout.write(json.dumps(last, indent=2, ensure_ascii=False) + "\n")
+            return 0
+        for event in last:
+            _print(event, args.json)
+        if not args.follow:
+            return 0
+        after = last[-1]["id"] if last else _newest_id(store)
+        while True:
+            for event in store.events_after(after, 500, types):
+                _print(event, args.json)
+                after = event["id"]
+            time.sleep(POLL_SECONDS)
+
+
+def last_events(store, count: int, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The last `count` events (of `types`, if given), oldest first."""
+    from ..workflow.view import all_events
+
+    if count == 0:
+        return []
+    with store.snapshot() as tx:
+        return all_events(tx, types)[-count:]
+
+
+def _newest_id(store) -> int:
+    with store.snapshot() as tx:
+        events = tx.events_after(0, None)
+    return events[-1]["id"] if events else 0
+
+
+def _print(event: dict[str, Any], as_json: bool) -> None:
+    from ..metrics import describe_event
+
+    if as_json:  # one object per line while following: a stream other tools can read line by line
+        line = json.dumps(event, ensure_ascii=False)
+    else:
+        line = f"{event['id']:>6}  {event.get('ts') or '-':<24}  {event['type']:<22}  {describe_event(event)}"
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()

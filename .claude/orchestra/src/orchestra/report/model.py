@@ -1,0 +1,102 @@
+"""What a sprint report says, as data: progress, burndown, velocity, cycle times, blockers, agent activity.
+
+Built from `workflow.sprint_status` while the sprint runs; once it is closed, from the retrospective
+stored at close (its burndown and blockers were taken before unfinished work was carried out).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from pathlib import Path
+from typing import Any
+
+from ..workflow import metrics
+from ..workflow.capacity import velocity_points
+from ..workflow.view import all_events
+
+REPORT_TRIALS = 2000
+
+
+def _hours_between(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    try:
+        seconds = (metrics.parse_time(end) - metrics.parse_time(start)).total_seconds()
+    except ValueError:
+        return None
+    return round(seconds / 3600, 4) if seconds >= 0 else None
+
+
+def agent_activity(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every run on the sprint's work, oldest first, and a summary per agent type."""
+    rows = sorted(({
+        "id": r["id"], "agent_type": r.get("agent_type"), "team": r.get("team"), "task": r.get("task"),
+        "status": r.get("status"), "started_at": r.get("started_at") or r.get("launched_at"),
+        "ended_at": r.get("ended_at"), "hours": _hours_between(r.get("started_at") or r.get("launched_at"),
+                                                               r.get("ended_at")),
+        "pushbacks": int(r.get("pushbacks") or 0), "artifacts": len(r.get("artifacts") or []),
+    } for r in runs), key=lambda r: (r["started_at"] or "", r["id"]))
+    by_type: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = by_type.setdefault(row["agent_type"] or "?", {"agent_type": row["agent_type"] or "?", "runs": 0,
+                                                               "completed": 0, "blocked": 0, "other": 0,
+                                                               "hours": 0.0, "pushbacks": 0})
+        entry["runs"] += 1
+        key = row["status"] if row["status"] in ("completed", "blocked") else "other"
+        entry[key] += 1
+        entry["hours"] = round(entry["hours"] + (row["hours"] or 0.0), 4)
+        entry["pushbacks"] += row["pushbacks"]
+    return {"runs": rows, "by_type": sorted(by_type.values(), key=lambda e: (-e["runs"], e["agent_type"]))}
+
+
+def build(store, sprint_id: str, root: Path | None = None, *, now: dt.datetime | None = None,
+          seed: int = 0) -> dict[str, Any]:
+    """The report of `sprint_id` as of `now` (read-only)."""
+    from ..workflow import sprint_status
+
+    now = now or dt.datetime.now(dt.UTC)
+    status = sprint_status(store, sprint_id, root, now=now, seed=seed, trials=REPORT_TRIALS)
+    sid = status["sprint"]
+    with store.snapshot() as tx:
+        record = tx.get(f"sprints.{sid}", None) or {}
+        retro = record.get("retrospective")
+        ids = [t["id"] for t in status["tasks"]]
+        if retro:  # closed: carried-over tasks have left the sprint, the retrospective still lists them
+            ids += [r["id"] for r in retro["carried_over"] if r["id"] not in ids]
+        tasks = {tid: tx.get(f"tasks.{tid}", None) or {"id": tid} for tid in ids}
+        orchestration = [t["id"] for t in tx.find("tasks", orchestrates=sid)]
+        runs = [r for r in tx.items("agents").values() if r.get("task") in {*ids, *orchestration}]
+        changes = metrics.task_changes(all_events(tx, (*metrics.STATUS_OF_EVENT, "task_status_set")), ids)
+    cycle = metrics.cycle_times(changes)
+    rows = []
+    for tid in ids:
+        task = tasks[tid]
+        hours = cycle.get(tid)
+        estimate = float(task.get("estimate", 1.0) or 0.0)
+        rows.append({"id": tid, "title": task.get("title", ""), "status": task.get("status", "queued"),
+                     "assignee": task.get("assignee"), "estimate": estimate, "cycle_hours": hours,
+                     "hours_per_point": round(hours / estimate, 4) if hours is not None and estimate else None})
+    values = [r["cycle_hours"] for r in rows if r["cycle_hours"] is not None]
+    ever_blocked = {c.task for c in changes if c.status == "blocked"}
+    blockers = retro["blockers"] if retro else [
+        {"task": tid, "blocker": tasks[tid].get("blocker"), "open": tasks[tid].get("status") == "blocked"}
+        for tid in ids if tid in ever_blocked or tasks[tid].get("status") == "blocked"]
+    velocity = status["metrics"]["velocity"]
+    return {
+        "sprint": sid, "name": status["name"], "goal": status["goal"], "status": status["status"],
+        "epic": status["epic"], "start": status["start"], "end": status["end"],
+        "generated_at": now.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "closed_at": record.get("closed_at"),
+        "points": ({"total": retro["planned_points"], "completed": retro["completed_points"],
+                    "remaining": retro["carried_over_points"]} if retro else status["points"]),
+        "counts": status["counts"],
+        "burndown": retro["burndown"] if retro else status["metrics"]["burndown"],
+        "velocity": {"sprints": velocity, "mean_points": velocity_points(velocity)},
+        "cycle_time": {"tasks": rows, "mean_hours": round(statistics.fmean(values), 4) if values else None,
+                       "median_hours": round(statistics.median(values), 4) if values else None},
+        "blockers": [{**b, "title": tasks.get(b["task"], {}).get("title", "")} for b in blockers],
+        "carried_over": [r["id"] for r in retro["carried_over"]] if retro else [],
+        "agents": agent_activity(runs),
+        "forecast": None if retro else status["forecast"],
+    }
