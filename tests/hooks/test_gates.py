@@ -306,3 +306,21 @@ def test_the_gate_through_the_real_hook_script(project: Path, message: str, writ
     assert proc.returncode == 0, proc.stderr
     out = hook_output(proc)
     assert out == expected if expected == {} else out["decision"] == expected
+
+
+# -- sprint state ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("sprint_status", "allowed"), [
+    ("planning", False), ("ready", False), ("active", True), ("blocked", True), ("review", False),
+    ("complete", False)])
+def test_a_sprint_task_is_delegated_only_while_its_sprint_runs(project: Path, sprint_status: str,
+                                                              allowed: bool) -> None:
+    write_teams(project)
+    seed(project, tasks("t1", sprint="s1"), {"s1": {"name": "S1", "status": sprint_status}})
+    verdict = feed(pre(project, "toolu_1", "fullstack-eng", "[task:t1] do it"))
+    if allowed:
+        assert isinstance(verdict, Rewrite)
+        assert digest()["tasks"]["t1"]["status"] == "assigned"
+    else:
+        assert isinstance(verdict, Deny) and f"sprint s1, which is {sprint_status}" in verdict.reason
+        assert digest()["tasks"]["t1"]["status"] == "queued"

@@ -51,6 +51,18 @@ SPRINT_TRANSITIONS: dict[str, frozenset[str]] = {
 
 TERMINAL_TASK_STATUSES = frozenset({"completed", "cancelled"})
 
+_NOT_STARTED = frozenset({"queued", "completed", "cancelled"})
+# The task states each sprint state allows: work runs only in an active (or blocked) sprint, review
+# waits for running work to stop, and a complete sprint holds only finished work.
+TASK_STATES_BY_SPRINT: dict[str, frozenset[str]] = {
+    "planning": _NOT_STARTED,
+    "ready": _NOT_STARTED,
+    "active": frozenset(TASK_STATUSES),
+    "blocked": frozenset(TASK_STATUSES),
+    "review": frozenset(TASK_STATUSES) - {"assigned", "in_progress"},
+    "complete": TERMINAL_TASK_STATUSES,
+}
+
 
 class IllegalTransition(ValueError):
     def __init__(self, kind: str, ident: str, current: str, wanted: str, legal: frozenset[str]) -> None:

@@ -16,7 +16,9 @@ from typing import Any
 
 from .. import briefing
 from ..hookio import Deny, HookEvent, Rewrite, Verdict
+from ..models import TASK_STATES_BY_SPRINT
 from ..teams import Organization, normalize_agent_type
+from ..worktrees.allocation import allocate_for_delegation
 from . import config as lifecycle_config
 from . import occupancy, tasks
 from .ledger import Ledger
@@ -135,6 +137,19 @@ def check_task_open(req: DelegationRequest, led: Ledger) -> Verdict | None:
     return None
 
 
+def check_sprint_started(req: DelegationRequest, led: Ledger) -> Verdict | None:
+    """Work runs only in an active (or blocked) sprint: a planned or closed sprint's task waits."""
+    sprint_id = (req.task or {}).get("sprint")
+    if req.new_task or not sprint_id:
+        return None
+    status = (led.get("sprints", sprint_id) or {}).get("status")
+    if status is None or "assigned" in TASK_STATES_BY_SPRINT.get(status, frozenset({"assigned"})):
+        return None
+    hint = (f"start it first (`orchestra sprint start {sprint_id}`)" if status in ("planning", "ready")
+            else f"it is in {status}; reopen it or move the task to another sprint")
+    return Deny(f"Orchestra: task {req.task['id']} belongs to sprint {sprint_id}, which is {status}: {hint}.")
+
+
 def check_dependencies(req: DelegationRequest, led: Ledger) -> Verdict | None:
     if not req.config.dependency_gate or req.task is None:
         return None
@@ -176,7 +191,8 @@ def check_capacity(req: DelegationRequest, led: Ledger) -> Verdict | None:
 
 
 # Order matters: cheap identity checks first, then the task, then what depends on the whole state.
-STEPS: list[Step] = [check_agent_type, resolve_task, check_task_open, check_dependencies, check_capacity]
+STEPS: list[Step] = [check_agent_type, resolve_task, check_task_open, check_sprint_started, check_dependencies,
+                     check_capacity, allocate_for_delegation]
 
 
 def _early_run(req: DelegationRequest, led: Ledger) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from typing import Any
 from ..models import (
     SPRINT_STATUSES,
     SPRINT_TRANSITIONS,
-    TASK_STATUSES,
+    TASK_STATES_BY_SPRINT,
     TERMINAL_TASK_STATUSES,
     check_sprint_transition,
 )
@@ -23,17 +23,6 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-_NOT_STARTED = frozenset({"queued", "completed", "cancelled"})
-# The task states each sprint state allows: work runs only in an active (or blocked) sprint, review
-# waits for running work to stop, and a complete sprint holds only finished work.
-TASK_STATES_BY_SPRINT: dict[str, frozenset[str]] = {
-    "planning": _NOT_STARTED,
-    "ready": _NOT_STARTED,
-    "active": frozenset(TASK_STATUSES),
-    "blocked": frozenset(TASK_STATUSES),
-    "review": frozenset(TASK_STATUSES) - {"assigned", "in_progress"},
-    "complete": TERMINAL_TASK_STATUSES,
-}
 RUNNING = frozenset({"assigned", "in_progress"})
 STUCK = "every remaining task waits on a blocker"
 assert set(TASK_STATES_BY_SPRINT) == set(SPRINT_STATUSES)
