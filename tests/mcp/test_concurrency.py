@@ -1,0 +1,69 @@
+"""Two servers (two Claude Code sessions) and hook processes writing at once lose nothing.
+
+Both servers send messages and report on one shared task while TaskCreated hooks link native tasks to
+that same task record; every write must land, and the task's latest reports must be exactly the
+last ones in the event log, whoever wrote in between.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from orchestra.lifecycle.views import REPORTS_KEPT
+from orchestra.store import open_store
+
+from tests.conftest import HOOKS
+
+from .conftest import SESSION, add_task, make_project, member, server_env, spawn, state_url
+
+PER_SERVER = 15
+HOOK_RUNS = 8
+
+
+def native_task_created(project: Path, n: int) -> subprocess.Popen:
+    event = {"session_id": SESSION, "transcript_path": str(project / f"{SESSION}.jsonl"), "cwd": str(project),
+             "hook_event_name": "TaskCreated", "task_id": f"native-{n}", "task_subject": f"[task:shared-1] native step {n}"}
+    proc = subprocess.Popen(["uv", "run", "--quiet", "--script", str(HOOKS / "task_created.py")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=project,
+                            env=server_env(project))
+    proc.stdin.write(json.dumps(event).encode())
+    proc.stdin.close()
+    return proc
+
+
+@pytest.mark.slow
+def test_two_servers_and_hooks_writing_at_once_lose_nothing(tmp_path: Path):
+    project = make_project(tmp_path / "proj ect")
+    with open_store(state_url(project)) as store:
+        add_task(store, "shared-1", status="in_progress")
+    servers = [spawn(project), spawn(project)]
+    try:
+        def work(n: int) -> None:
+            server, caller = servers[n], member(f"run-{n}", "fullstack-eng")
+            for i in range(PER_SERVER):
+                server.ok("send_message", to="tech-lead", text=f"{n}/{i}", caller=caller)
+                server.ok("report_status", task_id="shared-1", summary=f"{n}/{i}", caller=caller)
+
+        hooks = [native_task_created(project, n) for n in range(HOOK_RUNS)]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(work, range(2)))
+        for proc in hooks:
+            assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()[-2000:]
+    finally:
+        for server in servers:
+            server.close()
+
+    expected = {f"{n}/{i}" for n in range(2) for i in range(PER_SERVER)}
+    with open_store(state_url(project)) as store:
+        messages = store.get("communication.messages")
+        task = store.get("tasks.shared-1")
+        reported = [e["data"]["summary"] for e in store.events_after(0, limit=-1, types=("task_reported",))]
+    assert sorted(m["payload"]["text"] for m in messages.values()) == sorted(expected)
+    assert len({m["id"] for m in messages.values()}) == len(expected)
+    assert sorted(reported) == sorted(expected)
+    assert [r["summary"] for r in task["reports"]] == reported[-REPORTS_KEPT:]
+    assert sorted(task["native_tasks"]) == sorted(f"native-{n}" for n in range(HOOK_RUNS))

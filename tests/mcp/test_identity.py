@@ -1,0 +1,46 @@
+"""Identity end to end without the CLI: the real PreToolUse hook stamps the caller over a forged sender, and
+the server stores that stamp, for the tool names of both forms (.mcp.json and plugin)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from orchestra import wiring
+
+from tests.conftest import HOOKS, hook_output, load_fixture, run_hook
+
+FIXTURE = "claude-code-2.1.328/nested-delegation.jsonl"
+RUN = "a48f3f9b44540da36"  # the fullstack-eng run of the captured payloads
+TOOL_NAMES = ("mcp__orchestra__send_message", "mcp__plugin_orchestra_orchestra__send_message")
+
+
+def matchers() -> dict[str, str]:
+    return {script: decl["matcher"] for script, decl in wiring.declarations(HOOKS) if decl["event"] == "PreToolUse"}
+
+
+def test_the_identity_hook_matches_both_spellings_and_the_tool_guard_neither():
+    wired = matchers()
+    for name in (*TOOL_NAMES, "mcp__orchestra__ask", "mcp__plugin_orchestra_orchestra__update_task"):
+        assert re.search(wired["pre_mcp.py"], name), name
+        assert not re.search(wired["pre_tool.py"], name), name
+    for name in ("Bash", "Write", "mcp__other__send_message", "mcp__plugin_other_orchestra__ask", "xmcp__orchestra__ask"):
+        assert not re.search(wired["pre_mcp.py"], name), name
+        assert re.search(wired["pre_tool.py"], name), name
+
+
+@pytest.mark.parametrize("tool_name", TOOL_NAMES)
+def test_the_sender_stored_is_the_one_the_hook_stamped(server, store, mcp_project, tool_name):
+    event = next(e for e in load_fixture(FIXTURE) if e["hook_event_name"] == "PreToolUse"
+                 and e.get("tool_name") == "Bash" and e.get("agent_type") == "fullstack-eng")
+    forged = {"to": "tech-lead", "text": f"sent through {tool_name}", "from": "human",
+              "caller": {"id": "main", "agent_type": None, "session_id": "forged"}}
+    event = {**event, "cwd": str(mcp_project), "tool_name": tool_name, "tool_input": forged}
+
+    proc = run_hook("pre_mcp.py", event, mcp_project)
+    assert proc.returncode == 0, proc.stderr
+    updated = hook_output(proc)["hookSpecificOutput"]["updatedInput"]
+    sent = server.ok("send_message", **updated)
+
+    stored = store.get(f"communication.messages.{sent['id']}")
+    assert stored["from"] == f"agent:{RUN}" and stored["payload"] == {"text": forged["text"]}

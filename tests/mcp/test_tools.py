@@ -1,0 +1,281 @@
+"""Every tool of the orchestra MCP server, with good and bad input, through the official client over stdio.
+
+Bad input must come back as a tool error (isError) that says what was wrong, and must write nothing:
+the whole state document, events included, is compared before and after each refused change.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from orchestra import agentfiles
+
+from tests.conftest import REPO
+
+from .conftest import LEAD_RUN, MAIN, MEMBER_RUN, add_task, everything, member
+
+READS = {"get_state", "list_tasks", "get_task", "delegate_task", "sprint_status", "plan_sprint"}
+WORKTREE_TOOLS = {"assign_worktree", "release_worktree"}
+LEAD = member(LEAD_RUN, "tech-lead")
+SPRINT_TASKS = [t["id"] for t in yaml.safe_load((REPO / ".claude/sprints/sprint-3.yaml").read_text())["tasks"]]
+
+
+def refused(server, store, tool: str, **arguments) -> str:
+    """The error text of a refused call, after checking that it changed nothing."""
+    before = everything(store)
+    message = server.error(tool, **arguments)
+    assert everything(store) == before, f"{tool} wrote something although it failed: {message}"
+    return message
+
+
+def titles(schema) -> list[str]:
+    if isinstance(schema, dict):
+        return [v for k, v in schema.items() if k == "title" and isinstance(v, str)] + \
+            [t for v in schema.values() for t in titles(v)]
+    return [t for v in schema for t in titles(v)] if isinstance(schema, list) else []
+
+
+# -- the listing ------------------------------------------------------------------------------------
+
+def test_lists_the_contract_tools_each_described_typed_and_marked_read_only_or_not(server):
+    tools = {tool.name: tool for tool in server.tools()}
+    assert set(tools) == set(agentfiles.MCP_TOOLS) - WORKTREE_TOOLS  # no worktree manager in the package yet
+    for name, tool in tools.items():
+        assert 40 <= len(tool.description) <= 320, name
+        assert len([s for s in tool.description.split(". ") if s]) <= 3, name
+        schema = tool.input_schema
+        assert schema["type"] == "object" and not titles(schema), name
+        assert "caller" not in schema.get("required", []), name
+        assert tool.annotations.read_only_hint is (name in READS), name
+    assert tools["update_task"].input_schema["properties"]["status"]["enum"] == [
+        "queued", "assigned", "in_progress", "completed", "blocked", "needs_review", "cancelled"]
+    assert "question" in tools["send_message"].input_schema["properties"]["type"]["enum"]
+
+
+# -- state and tasks --------------------------------------------------------------------------------
+
+def test_get_state_gives_an_overview_or_the_value_at_a_path(server):
+    overview = server.ok("get_state")
+    assert overview["counts"]["tasks"] >= len(SPRINT_TASKS) and overview["sprints"]["sprint-3"] == "active"
+    assert server.ok("get_state", path="tasks.task-oauth.title") == {"path": "tasks.task-oauth.title",
+                                                                      "value": "OAuth2 login"}
+    assert "unknown key 'nonsense'" in server.error("get_state", path="nonsense.x")
+    assert "nothing is stored at 'tasks.no-such-task'" in server.error("get_state", path="tasks.no-such-task")
+
+
+def test_list_tasks_filters_by_sprint_and_status(server):
+    listed = server.ok("list_tasks", sprint="sprint-3")
+    assert [t["id"] for t in listed["tasks"]] == sorted(SPRINT_TASKS)
+    assert listed["count"] == len(SPRINT_TASKS) and {t["status"] for t in listed["tasks"]} == {"queued"}
+    assert server.ok("list_tasks", sprint="sprint-3", status=["completed", "blocked"]) == {"tasks": [], "count": 0}
+    assert "Input should be 'queued'" in server.error("list_tasks", status=["done"])
+
+
+def test_get_task_tells_the_whole_story_and_refuses_unknown_ids(server):
+    story = server.ok("get_task", task_id="task-2fa")
+    assert story["task"]["dependencies"] == ["task-oauth"] and story["task"]["status"] == "queued"
+    assert story["handoffs"] == [] and story["reviews"] == [] and story["runs"] == []
+    assert "no such task" in server.error("get_task", task_id="no-such-task")
+    assert "should match pattern" in server.error("get_task", task_id="tasks.x.y")
+
+
+def test_update_task_moves_a_task_in_the_callers_name(server, store):
+    add_task(store, "upd-1")
+    task = server.ok("update_task", task_id="upd-1", status="in_progress", caller=member())
+    assert task["status"] == "in_progress"
+    blocked = server.ok("update_task", task_id="upd-1", status="blocked", reason="waiting for API keys",
+                        caller=member())
+    assert blocked["blocker"] == "waiting for API keys"
+    moves = [e for e in store.events_after(0, limit=-1, types=("task_status_set",)) if e["task_id"] == "upd-1"]
+    assert [(e["data"]["to"], e["data"]["by"]) for e in moves] == [("in_progress", f"agent:{MEMBER_RUN}"),
+                                                                     ("blocked", f"agent:{MEMBER_RUN}")]
+
+
+def test_update_task_refuses_illegal_moves_and_empty_or_anonymous_calls(server, store):
+    add_task(store, "upd-2", status="completed")
+    assert "cannot go from completed to in_progress; legal next states: needs_review, queued" in refused(
+        server, store, "update_task", task_id="upd-2", status="in_progress", caller=member())
+    assert "give a status, a verdict or findings" in refused(server, store, "update_task", task_id="upd-2",
+                                                             caller=member())
+    assert "no caller identity" in refused(server, store, "update_task", task_id="upd-2", status="queued")
+    assert "no such task" in refused(server, store, "update_task", task_id="upd-nope", status="queued", caller=MAIN)
+    assert "Input should be 'queued'" in refused(server, store, "update_task", task_id="upd-2", status="done",
+                                                 caller=MAIN)
+
+
+def test_update_task_keeps_to_what_the_sprint_allows_and_blocks_a_stuck_sprint(server, store):
+    with store.transaction() as tx:
+        tx.set("sprints.sprint-ready", {"status": "ready", "history": [], "tasks": ["rdy-1"]})
+        tx.set("sprints.sprint-stuck", {"status": "active", "history": [], "tasks": ["stk-1"]})
+    add_task(store, "rdy-1", sprint="sprint-ready")
+    add_task(store, "stk-1", sprint="sprint-stuck", status="in_progress")
+    assert "cannot become in_progress while sprint sprint-ready is ready" in refused(
+        server, store, "update_task", task_id="rdy-1", status="in_progress", caller=MAIN)
+    server.ok("update_task", task_id="stk-1", status="blocked", reason="the payment provider is down", caller=MAIN)
+    assert store.get("sprints.sprint-stuck.status") == "blocked"
+    server.ok("update_task", task_id="stk-1", status="in_progress", caller=MAIN)
+    assert store.get("sprints.sprint-stuck.status") == "active"
+
+
+def test_update_task_records_a_review_verdict_and_findings(server, store):
+    add_task(store, "rev-1", status="needs_review")
+    add_task(store, "rev-2", status="needs_review")
+    approved = server.ok("update_task", task_id="rev-1", verdict="approved", caller=LEAD)
+    assert approved["status"] == "completed"
+    assert approved["review"] == {"verdict": "approved", "findings": [], "by": f"agent:{LEAD_RUN}"}
+    findings = ["api/pay.py:12 validate the amount", "api/pay.py:40 make the refund idempotent"]
+    changes = server.ok("update_task", task_id="rev-2", verdict="changes_requested", findings=findings, caller=LEAD)
+    assert changes["status"] == "in_progress" and changes["review"]["findings"] == findings
+    history = server.ok("get_task", task_id="rev-2")["events"]
+    assert [e["type"] for e in history][-2:] == ["task_status_set", "task_reviewed"]
+    assert "Input should be 'approved'" in refused(server, store, "update_task", task_id="rev-2", verdict="fine",
+                                                   caller=LEAD)
+
+
+def test_delegate_task_returns_ready_agent_arguments(server, store):
+    arguments = server.ok("delegate_task", task_id="task-oauth")
+    assert arguments["subagent_type"] == "fullstack-eng"
+    assert arguments["prompt"].startswith("[task:task-oauth] OAuth2 login")
+    assert "no such task" in server.error("delegate_task", task_id="no-such-task")
+
+
+def test_report_status_keeps_the_report_on_the_task_and_in_the_history(server, store):
+    add_task(store, "rep-1", status="in_progress", agent_id=MEMBER_RUN)
+    result = server.ok("report_status", task_id="rep-1", progress=40, summary="login form done", build="passed",
+                       tests_passed=12, tests_failed=0, coverage=81.5, metrics={"p95_ms": 41.5}, caller=member())
+    report = result["report"]
+    assert {k: report[k] for k in ("progress", "build", "tests_passed", "tests_failed", "coverage", "metrics")} == {
+        "progress": 40, "build": "passed", "tests_passed": 12, "tests_failed": 0, "coverage": 81.5,
+        "metrics": {"p95_ms": 41.5}}
+    assert report["by"] == f"agent:{MEMBER_RUN}"
+    task = store.get("tasks.rep-1")
+    assert task["progress"] == 40 and task["reports"] == [report] and task["status"] == "in_progress"
+    [event] = [e for e in store.events_after(0, limit=-1, types=("task_reported",)) if e["task_id"] == "rep-1"]
+    assert event["agent_id"] == MEMBER_RUN and event["data"]["summary"] == "login form done"
+    assert "less than or equal to 100" in refused(server, store, "report_status", task_id="rep-1", progress=150,
+                                                  caller=member())
+    assert "give at least one of" in refused(server, store, "report_status", task_id="rep-1", caller=member())
+    assert "no such task" in refused(server, store, "report_status", task_id="rep-nope", progress=5, caller=member())
+    assert "no caller identity" in refused(server, store, "report_status", task_id="rep-1", progress=5)
+
+
+# -- messages ---------------------------------------------------------------------------------------
+
+def test_send_message_stores_the_stamped_sender_whatever_the_model_claimed(server, store):
+    sent = server.ok("send_message", to="tech-lead", text="the orders schema changed", priority="high",
+                     caller=member(), **{"from": "human", "sender": "engineering-director"})
+    stored = store.get(f"communication.messages.{sent['id']}")
+    assert stored["from"] == f"agent:{MEMBER_RUN}" and stored["from_type"] == "fullstack-eng"
+    assert (stored["to"], stored["type"], stored["priority"], stored["payload"]) == (
+        "tech-lead", "state_updated", "high", {"text": "the orders schema changed"})
+
+
+def test_send_message_refuses_bad_input_and_writes_nothing(server, store):
+    assert "unknown agent type" in refused(server, store, "send_message", to="nobody-here", text="hi",
+                                           caller=member())
+    assert "not both" in refused(server, store, "send_message", to="tech-lead", text="a", payload={"b": 1},
+                                 caller=member())
+    assert "over the 4096-byte limit" in refused(server, store, "send_message", to="tech-lead",
+                                                 payload={"text": "x" * 5000}, caller=member())
+    assert "Input should be 'task_assigned'" in refused(server, store, "send_message", to="tech-lead",
+                                                        type="gossip", text="hi", caller=member())
+    assert "must name the question it replies to" in refused(server, store, "send_message", to="tech-lead",
+                                                             type="answer", payload={"answer": "x"}, caller=member())
+    assert "no caller identity" in refused(server, store, "send_message", to="tech-lead", text="hi")
+    assert "should match pattern" in refused(server, store, "send_message", to="tech-lead", text="hi",
+                                             caller={"id": "human"})
+
+
+def test_a_question_is_asked_seen_answered_and_acknowledged(server, store):
+    question = server.ok("ask", to="tech-lead", question="Which database for orders?", priority="high",
+                         task="task-oauth", escalate_after_minutes=30, caller=member())
+    assert question["type"] == "question" and question["from"] == f"agent:{MEMBER_RUN}"
+    assert store.get(f"communication.messages.{question['id']}.escalate_after_s") == 1800
+    inbox = server.ok("inbox", caller=LEAD)
+    assert question["id"] in [m["id"] for m in inbox["messages"]]
+    delivery = store.get(f"communication.deliveries.{question['id']}@{LEAD_RUN}")
+    assert delivery["via"] == "mcp_call"  # read through the tool, so the hooks do not inject it again
+
+    other = member("run-api-1", "api-engineer")
+    assert "only its recipient can close it" in refused(server, store, "answer", question_id=question["id"],
+                                                        answer="Postgres", caller=other)
+    answer = server.ok("answer", question_id=question["id"], answer="SQLite in WAL mode", caller=LEAD)
+    assert answer["to"] == f"agent:{MEMBER_RUN}" and answer["reply_to"] == question["id"]
+    assert store.get(f"communication.messages.{question['id']}.status") == "answered"
+    assert "already answered" in refused(server, store, "answer", question_id=question["id"], answer="again",
+                                         caller=LEAD)
+
+    mine = server.ok("inbox", caller=member())["messages"]
+    assert answer["id"] in [m["id"] for m in mine]
+    assert "only its recipient can close it" in refused(server, store, "ack", message_id=answer["id"], caller=LEAD)
+    assert server.ok("ack", message_id=answer["id"], caller=member())["status"] == "acknowledged"
+    assert server.ok("ack", message_id=answer["id"], caller=member())["status"] == "acknowledged"  # harmless twice
+    assert answer["id"] not in [m["id"] for m in server.ok("inbox", caller=member())["messages"]]
+
+
+def test_message_tools_refuse_bad_ids_and_values(server, store):
+    assert "no such message" in refused(server, store, "ack", message_id="msg-999999", caller=member())
+    assert "should match pattern" in refused(server, store, "ack", message_id="../msg", caller=member())
+    assert "no such message" in refused(server, store, "answer", question_id="msg-999999", answer="x", caller=LEAD)
+    assert "greater than 0" in refused(server, store, "ask", to="tech-lead", question="why?",
+                                       escalate_after_minutes=0, caller=member())
+    assert "at least 1 character" in refused(server, store, "ask", to="tech-lead", question="", caller=member())
+    assert "greater than or equal to 1" in refused(server, store, "inbox", limit=0, caller=member())
+    assert "no caller identity" in refused(server, store, "inbox")
+
+
+def test_the_main_thread_reads_messages_for_itself_and_the_human(server, store):
+    for_human = server.ok("send_message", to="human", text="approve the migration?", caller=member())
+    for_main = server.ok("send_message", to="main", text="sprint-3 is underway", caller=member())
+    seen = [m["id"] for m in server.ok("inbox", caller=MAIN, limit=50)["messages"]]
+    assert {for_human["id"], for_main["id"]} <= set(seen)
+    assert server.ok("ack", message_id=for_human["id"], caller=MAIN)["status"] == "acknowledged"
+
+
+def test_handoff_reaches_the_receiving_task_and_its_assignee(server, store):
+    add_task(store, "recv-1", assignee="api-engineer")
+    add_task(store, "recv-2", assignee=None)
+    sent = server.ok("handoff", artifacts=["docs/api.md", "api/schema.json"], task="recv-1", from_task="upd-1",
+                     note="the v2 schema", caller=member())
+    assert sent["to"] == "api-engineer" and sent["type"] == "artifact_ready"
+    handed = server.ok("get_task", task_id="recv-1")["handoffs"]
+    assert [(h["path"], h["from"], h["received"]) for h in handed] == [
+        ("docs/api.md", f"agent:{MEMBER_RUN}", False), ("api/schema.json", f"agent:{MEMBER_RUN}", False)]
+    assert "at least 1 item" in refused(server, store, "handoff", artifacts=[], task="recv-1", caller=member())
+    assert "name the receiver" in refused(server, store, "handoff", artifacts=["a.md"], task="recv-2",
+                                          caller=member())
+
+
+# -- sprints ----------------------------------------------------------------------------------------
+
+def test_sprint_status_lists_sprints_or_reports_one(server):
+    listed = server.ok("sprint_status")["sprints"]
+    assert {"sprint": "sprint-3", "name": "Payments", "status": "active", "points": listed[0]["points"],
+            "epic": "payments"} in listed
+    status = server.ok("sprint_status", sprint_id="sprint-3")
+    assert status["sprint"] == "sprint-3" and status["counts"]["queued"] == len(SPRINT_TASKS)
+    assert status["critical_path"]["tasks"][0] == "task-oauth" and "forecast" in status
+    assert "sprint-nope" in server.error("sprint_status", sprint_id="sprint-nope")
+    assert "should match pattern" in server.error("sprint_status", sprint_id="../../etc/passwd")
+
+
+def test_plan_sprint_gives_waves_with_ready_agent_arguments(server):
+    plan = server.ok("plan_sprint", sprint_id="sprint-3")
+    first = plan["batches"][0]["tasks"]
+    assert "task-oauth" in [t["id"] for t in first]
+    oauth = next(t for t in first if t["id"] == "task-oauth")
+    assert oauth["critical"] and oauth["agent"]["prompt"].startswith("[task:task-oauth]")
+    assert plan["points"]["remaining"] == plan["points"]["total"]
+    assert "sprint-nope" in server.error("plan_sprint", sprint_id="sprint-nope")
+    assert "Field required" in server.error("plan_sprint")
+
+
+@pytest.mark.parametrize("tool", sorted(READS))
+def test_reads_write_nothing(server, store, tool):
+    arguments = {"get_task": {"task_id": "task-oauth"}, "delegate_task": {"task_id": "task-oauth"},
+                 "plan_sprint": {"sprint_id": "sprint-3"}, "sprint_status": {"sprint_id": "sprint-3"}}.get(tool, {})
+    before = everything(store)
+    server.ok(tool, **arguments)
+    assert json.dumps(everything(store), sort_keys=True) == json.dumps(before, sort_keys=True)
