@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 
+import pytest
 from orchestra.store import open_store
 
 from .conftest import BACKENDS
@@ -11,6 +12,8 @@ from .workers import increment, open_and_append
 
 PROCESSES = 16
 INCREMENTS = 200
+
+pytestmark = pytest.mark.slow  # real processes by the dozen; still part of the default run
 
 
 def _run_all(targets: list[tuple]) -> None:

@@ -64,7 +64,7 @@ def state_url(root: Path | None = None) -> str:
     env = os.environ.get(STATE_URL_ENV)
     if env:
         return env
-    return f"sqlite:///{state_dir(root) / 'orchestration.db'}"
+    return f"sqlite://{os.path.abspath(state_dir(root) / 'orchestration.db')}"  # sqlite:// + /abs/path
 
 
 def audit_log(root: Path | None = None) -> Path:

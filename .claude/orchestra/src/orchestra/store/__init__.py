@@ -95,11 +95,11 @@ def open_store(url: str | None = None, root: Path | None = None) -> Store:
     if scheme == "sqlite":
         from .sqlite import SqliteStore
 
-        return SqliteStore(Path(rest or "/"))
+        return SqliteStore(_file_path(url, rest))
     if scheme == "json":
         from .jsonfile import JsonFileStore
 
-        return JsonFileStore(Path(rest or "/"))
+        return JsonFileStore(_file_path(url, rest))
     if scheme in ("postgresql", "postgres"):
         try:
             from .postgres import PostgresStore  # type: ignore[import-not-found]
@@ -107,6 +107,13 @@ def open_store(url: str | None = None, root: Path | None = None) -> Store:
             raise StateError(f"state URL {url!r}: the PostgreSQL backend is not available ({exc})") from None
         return PostgresStore(url)
     raise StateError(f"state URL {url!r}: unknown scheme {scheme!r} (use sqlite, json or postgresql)")
+
+
+def _file_path(url: str, rest: str) -> Path:
+    # A relative path would name a different file from every working directory a hook runs in.
+    if not rest.startswith("/") or rest.strip("/") == "":
+        raise StateError(f"state URL {url!r}: the file path must be absolute, e.g. sqlite:///abs/path/state.db")
+    return Path("/" + rest.lstrip("/"))  # sqlite:////abs (an extra slash) names the same file
 
 
 def iter_entities(doc: dict[str, Any], collection: str) -> Iterator[tuple[str, dict[str, Any]]]:

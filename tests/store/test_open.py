@@ -1,0 +1,44 @@
+"""Choosing a backend from a state URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from orchestra import paths
+from orchestra.store import StateError, open_store
+
+
+@pytest.mark.parametrize("scheme", ["sqlite", "json"])
+def test_file_urls_need_an_absolute_path(scheme: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for url in (f"{scheme}://state.db", f"{scheme}://./state.db", f"{scheme}://", f"{scheme}:///"):
+        with pytest.raises(StateError, match="must be absolute"):
+            open_store(url)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("scheme", ["sqlite", "json"])
+def test_an_extra_slash_names_the_same_file(scheme: str, tmp_path: Path) -> None:
+    with open_store(f"{scheme}://{tmp_path}/s") as one:
+        one.set("tasks.t", {"title": "T"})
+        assert one.url == f"{scheme}://{tmp_path}/s"
+    with open_store(f"{scheme}:///{tmp_path}/s") as two:
+        assert two.url == f"{scheme}://{tmp_path}/s"
+        assert two.get("tasks.t.title") == "T"
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("orchestration.db", "expected sqlite:///path"),
+    ("mysql://host/db", "unknown scheme 'mysql'"),
+])
+def test_bad_urls_are_named(url: str, message: str) -> None:
+    with pytest.raises(StateError, match=message):
+        open_store(url)
+
+
+def test_the_default_is_the_projects_sqlite_file(project: Path) -> None:
+    assert paths.state_url() == f"sqlite://{project / '.claude' / 'state' / 'orchestration.db'}"
+    with open_store() as store:
+        assert store.url == paths.state_url()
+    assert (project / ".claude" / "state" / "orchestration.db").exists()
