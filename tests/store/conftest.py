@@ -14,6 +14,8 @@ from urllib.parse import quote
 import pytest
 from orchestra.store import Store, open_store
 
+from ..postgres import server as postgres
+
 
 def _sqlite_url(base: Path) -> str:
     return f"sqlite://{base / 'orchestration.db'}"
@@ -24,6 +26,8 @@ def _json_url(base: Path) -> str:
 
 
 BACKENDS: dict[str, Callable[[Path], str]] = {"sqlite": _sqlite_url, "json": _json_url}
+if postgres.wanted():  # a schema of its own on the throwaway server (tests/postgres/server.py)
+    BACKENDS["postgres"] = postgres.fresh_url
 
 
 @pytest.fixture(params=sorted(BACKENDS))
@@ -51,6 +55,8 @@ def state_file(url: str) -> Path:
 
 def fingerprint(url: str) -> object:
     """What is stored, as raw as the backend allows: file bytes, or every row of every table."""
+    if url.startswith("postgresql://"):
+        return postgres.dump(url)
     path = state_file(url)
     if url.startswith("json://"):
         return path.read_bytes() if path.exists() else None

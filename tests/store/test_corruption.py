@@ -55,6 +55,8 @@ def _populated(url: str) -> None:
 
 
 def test_corrupt_state_is_moved_aside_and_reported(backend: str, tmp_path: Path) -> None:
+    if backend not in CORRUPTIONS:
+        pytest.skip(f"{backend}: the database server owns its files")
     for kind, corrupt in CORRUPTIONS[backend].items():
         base = tmp_path / f"{kind} state"
         base.mkdir()

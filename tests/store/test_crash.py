@@ -35,6 +35,7 @@ def test_sigkilled_writer_never_leaves_unreadable_or_partial_state(store_url: st
     seed = random.randrange(2**32)
     rng = random.Random(seed)
     ctx = multiprocessing.get_context("fork")  # fork: a fresh writer per kill stays cheap
+    files = not store_url.startswith("postgresql://")  # a database server keeps no files of ours
     directory = state_file(store_url).parent
     steps = []
     for kill in range(KILLS):
@@ -49,16 +50,16 @@ def test_sigkilled_writer_never_leaves_unreadable_or_partial_state(store_url: st
         writer.join(30)
         assert writer.exitcode == -signal.SIGKILL
         steps.append(_check_consistent(store_url))
-        leftovers = [p.name for p in directory.iterdir() if ".corrupt-" in p.name]
+        leftovers = [p.name for p in directory.iterdir() if ".corrupt-" in p.name] if files else []
         assert leftovers == [], f"seed {seed}, kill {kill}: {leftovers}"
     assert steps == sorted(steps)
     assert steps[-1] > KILLS, f"seed {seed}: the writers committed too little to test anything ({steps})"
     # Temp files of killed JSON writers are removed by the next writer; at most one may be pending.
-    assert len([p for p in directory.iterdir() if p.name.endswith(".tmp")]) <= 1
+    assert not files or len([p for p in directory.iterdir() if p.name.endswith(".tmp")]) <= 1
     with open_store(store_url) as store:
         store.set("tasks.after", {"title": "still writable"})
-    assert len([p for p in directory.iterdir() if p.name.endswith(".tmp")]) == 0
-    assert _path_is_file(state_file(store_url))
+    assert not files or len([p for p in directory.iterdir() if p.name.endswith(".tmp")]) == 0
+    assert not files or _path_is_file(state_file(store_url))
 
 
 def _path_is_file(path: Path) -> bool:

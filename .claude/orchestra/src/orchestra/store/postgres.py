@@ -1,0 +1,349 @@
+"""PostgreSQL backend (`postgresql://...`): one state store shared by the machines of a team.
+
+Writers take one transaction-scoped advisory lock per store before anything else, the equivalent
+of SQLite's BEGIN IMMEDIATE: read-modify-write transactions run one at a time, never lose an
+update and never deadlock, so no `with store.transaction()` block ever needs replaying. Snapshots
+are REPEATABLE READ READ ONLY and take no lock. `claiming()` transactions hold the same lock in
+shared mode and lock single rows `FOR UPDATE SKIP LOCKED`: many claim messages at once, none
+waits for another, and no row is claimed twice. Each appended event is announced with NOTIFY;
+`wait_for_events` LISTENs, so a dashboard wakes as soon as an event commits.
+
+psycopg is imported and the server contacted on first use, not in `open_store`: a hook that
+never touches state pays nothing. Failures are StateErrors naming the server (never its
+password): connecting is retried with backoff, and so is a whole single operation (`get`, `set`,
+`append_event`...) whose connection broke before it committed. A `with` block cannot be replayed,
+so a connection lost inside one rolls the transaction back on the server and is reported.
+
+The tables (doc, entities, events, meta) live in the connection's current schema: to keep
+several stores in one database, give each its own schema through the URL
+(`?options=-csearch_path%3Dteam_a`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from . import MISSING, StoreBase
+from .document import SCHEMA_VERSION
+from .errors import BusyError, StateError
+from .postgres_tx import SCHEMA, PostgresTx
+
+T = TypeVar("T")
+
+CONNECT_ATTEMPTS = 3
+BACKOFF_S = (0.1, 0.5)  # the waits between attempts
+CONNECT_TIMEOUT_S = 5  # per attempt, unless the URL sets connect_timeout
+LOCK_TIMEOUT_MS = 30_000  # as SQLite's busy timeout
+LOCK_CLASS = 0x4F524348  # first key of the writer lock ("ORCH"); the second is the schema's checksum
+OPERATION_ATTEMPTS = 3
+
+
+class ConnectionLost(StateError):
+    """The connection to the server broke. `unknown_outcome`: it broke while a COMMIT was under way."""
+
+    def __init__(self, message: str, unknown_outcome: bool = False) -> None:
+        super().__init__(message)
+        self.unknown_outcome = unknown_outcome
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+class PostgresStore(StoreBase):
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.where = redacted(url)
+        self.conn: Any = None
+        self._listener: Any = None
+        self._inherited: list[Any] = []
+        self._pid = os.getpid()
+        self._open_tx = False
+        self.schema = ""
+        self.channel = ""
+        self._lock_keys = (LOCK_CLASS, 0)
+
+    # -- connecting ------------------------------------------------------------------------------
+    def _new_connection(self) -> Any:
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            params = conninfo_to_dict(self.url)
+        except psycopg.ProgrammingError as exc:
+            raise StateError(f"state URL {self.where}: not a PostgreSQL URL ({_first_line(exc)})") from None
+        params.setdefault("connect_timeout", str(CONNECT_TIMEOUT_S))
+        params.setdefault("application_name", "orchestra")
+        # Ours first, so a lock_timeout in the URL's own options wins.
+        params["options"] = f"-c lock_timeout={LOCK_TIMEOUT_MS} {params.get('options', '')}".strip()
+        for attempt in range(CONNECT_ATTEMPTS):
+            try:
+                return psycopg.connect(**params, autocommit=True)
+            except psycopg.OperationalError as exc:
+                if attempt == CONNECT_ATTEMPTS - 1:
+                    raise StateError(
+                        f"{self.where}: cannot connect to PostgreSQL ({_first_line(exc)}; tried {CONNECT_ATTEMPTS} "
+                        "times) — check that the server is up and reachable and ORCHESTRA_STATE_URL is right"
+                    ) from None
+                time.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
+        raise AssertionError("unreachable")
+
+    def _connection(self) -> Any:
+        if self._pid != os.getpid():
+            # A forked child must not use (or close: that ends the parent's session) the parent's socket.
+            self._inherited += [c for c in (self.conn, self._listener) if c is not None]
+            self.conn = self._listener = None
+            self._pid = os.getpid()
+        if self.conn is not None and (self.conn.closed or self.conn.broken):
+            self._discard()
+        if self.conn is None:
+            conn = self._new_connection()
+            try:
+                self._ensure_schema(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self.conn = conn
+        return self.conn
+
+    def _ensure_schema(self, conn: Any) -> None:
+        import psycopg
+
+        with self._errors_reported():
+            try:
+                schema, version = conn.execute(
+                    "SELECT current_schema(), (SELECT value FROM meta WHERE key='schema_version')").fetchone()
+            except psycopg.errors.UndefinedTable:
+                schema, version = conn.execute("SELECT current_schema(), NULL").fetchone()
+            if schema is None:
+                raise StateError(f"{self.where}: no schema to keep state in (the search_path names none that "
+                                 "exists); create it or fix options=-csearch_path in the URL")
+            self._use_schema(schema)
+            if version is not None and int(version) == SCHEMA_VERSION:
+                return
+            if version is not None and int(version) > SCHEMA_VERSION:
+                raise StateError(f"{self.where}: schema_version {version} is newer than this Orchestra "
+                                 f"understands ({SCHEMA_VERSION}); upgrade the pack")
+            # Under the writer lock, so stores opened at once do not race to create the tables.
+            conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({self._lock_keys[0]}, {self._lock_keys[1]})")
+            try:
+                conn.execute(SCHEMA)
+                conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', %s) "
+                             "ON CONFLICT (key) DO NOTHING", (str(SCHEMA_VERSION),))
+                conn.execute("COMMIT")
+            except BaseException:
+                with suppress(Exception):
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _use_schema(self, schema: str) -> None:
+        checksum = zlib.crc32(schema.encode("utf-8"))
+        self.schema = schema
+        self.channel = f"orchestra_events_{checksum:08x}"
+        self._lock_keys = (LOCK_CLASS, checksum - (1 << 32) if checksum >= 1 << 31 else checksum)
+
+    def _discard(self) -> None:
+        with suppress(Exception):
+            self.conn.close()
+        self.conn = None
+
+    # -- errors ----------------------------------------------------------------------------------
+    @contextmanager
+    def _errors_reported(self, committing: bool = False) -> Iterator[None]:
+        """psycopg's errors as StateErrors that name the server."""
+        import psycopg
+
+        try:
+            yield
+        except psycopg.errors.LockNotAvailable:
+            raise BusyError(f"{self.where}: the store stayed locked by another writer for "
+                            f"{LOCK_TIMEOUT_MS // 1000}s") from None
+        except psycopg.OperationalError as exc:
+            if self.conn is not None and not self.conn.broken and not self.conn.closed:
+                raise StateError(f"{self.where}: PostgreSQL error ({_first_line(exc)})") from None
+            self._discard()
+            if committing:
+                raise ConnectionLost(
+                    f"{self.where}: connection to PostgreSQL lost while committing ({_first_line(exc)}); "
+                    "the transaction may or may not have been applied — check the state before retrying",
+                    unknown_outcome=True) from None
+            raise ConnectionLost(f"{self.where}: connection to PostgreSQL lost ({_first_line(exc)}); "
+                                 "nothing of the open transaction was committed") from None
+        except psycopg.Error as exc:
+            raise StateError(f"{self.where}: PostgreSQL error ({_first_line(exc)})") from None
+
+    def _execute(self, sql: str, params: Any = ()) -> Any:
+        with self._errors_reported():
+            return self.conn.execute(sql, params or None)
+
+    # -- transactions ----------------------------------------------------------------------------
+    @contextmanager
+    def _one_at_a_time(self) -> Iterator[None]:
+        if self._open_tx:
+            raise StateError(f"{self.where}: a transaction is already open on this store; use its tx")
+        self._open_tx = True
+        try:
+            yield
+        finally:
+            self._open_tx = False
+
+    def _begin(self, begin: str) -> None:
+        """Open a transaction; a connection found broken here is replaced (nothing has run yet)."""
+        for attempt in range(OPERATION_ATTEMPTS):
+            self._connection()
+            try:
+                self._execute(begin.format(*self._lock_keys))
+                return
+            except ConnectionLost:
+                if attempt == OPERATION_ATTEMPTS - 1:
+                    raise
+                time.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
+
+    @contextmanager
+    def _transaction(self, begin: str, mode: str) -> Iterator[PostgresTx]:
+        with self._one_at_a_time():
+            self._begin(begin)
+            tx = PostgresTx(self._execute, self.channel, mode)
+            try:
+                yield tx
+            except BaseException:
+                self._rollback()
+                raise
+            if mode == "read":
+                self._rollback()
+                return
+            try:
+                with self._errors_reported(committing=True):
+                    status = self.conn.execute("COMMIT").statusmessage
+            except BaseException:
+                self._rollback()
+                raise
+            if status != "COMMIT":  # a statement failed and was caught inside the block
+                raise StateError(f"{self.where}: the transaction failed part-way and was rolled back; "
+                                 "nothing of it was committed")
+
+    def _rollback(self) -> None:
+        if self.conn is not None and not self.conn.broken and not self.conn.closed:
+            try:
+                self.conn.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - the session ends with the connection; the server rolls back
+                self._discard()
+
+    def transaction(self):
+        return self._transaction("BEGIN; SELECT pg_advisory_xact_lock({}, {})", "write")
+
+    def snapshot(self):
+        return self._transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "read")
+
+    def claiming(self):
+        """A transaction for claiming entities with `tx.claim(collection, ids)` and changing them."""
+        return self._transaction("BEGIN; SELECT pg_advisory_xact_lock_shared({}, {})", "claim")
+
+    # -- single operations, retried when the connection broke before they committed --------------
+    def _retried(self, operation: Callable[[], T]) -> T:
+        for attempt in range(OPERATION_ATTEMPTS):
+            try:
+                return operation()
+            except ConnectionLost as exc:
+                if exc.unknown_outcome or attempt == OPERATION_ATTEMPTS - 1:
+                    raise
+                time.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
+        raise AssertionError("unreachable")
+
+    def get(self, path: str = "", default: Any = MISSING) -> Any:
+        return self._retried(lambda: StoreBase.get(self, path, default))
+
+    def set(self, path: str, value: Any) -> None:
+        self._retried(lambda: StoreBase.set(self, path, value))
+
+    def delete(self, path: str) -> None:
+        self._retried(lambda: StoreBase.delete(self, path))
+
+    def append_event(self, type: str, data: dict[str, Any] | None = None, **refs: Any) -> int:
+        return self._retried(lambda: StoreBase.append_event(self, type, data, **refs))
+
+    def events_after(self, after: int = 0, limit: int | None = 1000, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        return self._retried(lambda: StoreBase.events_after(self, after, limit, types))
+
+    def export(self) -> dict[str, Any]:
+        def read() -> dict[str, Any]:
+            with self.snapshot() as tx:
+                return tx.export()
+
+        return self._retried(read)
+
+    def import_document(self, doc: dict[str, Any]) -> None:
+        from .import_check import checked_document
+
+        checked = checked_document(doc)
+
+        def write() -> None:
+            with self.transaction() as tx:
+                tx.replace_all(checked)
+
+        self._retried(write)
+
+    # -- live events -----------------------------------------------------------------------------
+    def wait_for_events(self, after: int = 0, timeout: float = 30.0, limit: int | None = 1000,
+                        types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Events after `after`, waiting up to `timeout` seconds for one to commit ([] if none did)."""
+        deadline = time.monotonic() + max(timeout, 0)
+        listener = self._listening()
+        while True:
+            # LISTEN came first, so an event committed from here on also leaves a notification.
+            events = self.events_after(after, limit, types)
+            left = deadline - time.monotonic()
+            if events or left <= 0:
+                return events
+            with self._errors_reported_on(listener):
+                for _ in listener.notifies(timeout=left, stop_after=1):
+                    pass
+            with self._errors_reported_on(listener):
+                for _ in listener.notifies(timeout=0):  # drain the burst: one query answers them all
+                    pass
+
+    def _listening(self) -> Any:
+        self._connection()  # the schema, hence the channel name, is known once connected
+        if self._listener is not None and (self._listener.closed or self._listener.broken):
+            self._listener = None
+        if self._listener is None:
+            listener = self._new_connection()
+            with self._errors_reported_on(listener):
+                listener.execute(f'LISTEN "{self.channel}"')
+            self._listener = listener
+        return self._listener
+
+    @contextmanager
+    def _errors_reported_on(self, listener: Any) -> Iterator[None]:
+        import psycopg
+
+        try:
+            yield
+        except psycopg.Error as exc:
+            with suppress(Exception):
+                listener.close()
+            self._listener = None
+            raise ConnectionLost(f"{self.where}: waiting for events failed ({_first_line(exc)})") from None
+
+    def close(self) -> None:
+        for conn in (self.conn, self._listener):
+            if conn is not None and self._pid == os.getpid():
+                with suppress(Exception):
+                    conn.close()
+        self.conn = self._listener = None

@@ -1,0 +1,290 @@
+"""The PostgreSQL backend's transaction: the SQLite table design (doc, entities, events) in SQL.
+
+Values are stored as `json`, not `jsonb`: `json` keeps the text as written, so objects come back
+with their keys in the order they were set and every backend exports byte-identical documents.
+Ids and collection names compare with the "C" collation: byte order, as in SQLite and Python.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any
+
+from . import MISSING
+from .document import (
+    COLLECTIONS,
+    SCHEMA_VERSION,
+    TOP_LEVEL,
+    assign,
+    collections_under,
+    dig,
+    filled,
+    missing,
+    normalized,
+    parse_path,
+    remove,
+)
+from .errors import StateError
+from .events import check_read, make_event
+from .rules import check_criteria, check_deletable, check_settable, merged
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key text COLLATE "C" PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS doc (key text COLLATE "C" PRIMARY KEY, value json NOT NULL);
+CREATE TABLE IF NOT EXISTS entities (
+    collection text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, data json NOT NULL,
+    PRIMARY KEY (collection, id));
+CREATE INDEX IF NOT EXISTS entities_status ON entities (collection, (data->>'status'));
+CREATE TABLE IF NOT EXISTS events (
+    id bigint PRIMARY KEY, ts text NOT NULL, type text NOT NULL,
+    session_id text, agent_id text, task_id text, data json NOT NULL);
+CREATE INDEX IF NOT EXISTS events_type ON events (type, id);
+"""
+
+EVENT_COLUMNS = "id, ts, type, session_id, agent_id, task_id, data"
+
+# Event ids are max+1 under the writer lock, not a sequence: a sequence leaves gaps on rollback and
+# lets a later id commit before an earlier one, and a reader tailing `events_after(last_id)` would
+# then skip the earlier event for good. Serialised appends make ids gapless and in commit order.
+_APPEND = f"""
+WITH added AS (
+    INSERT INTO events ({EVENT_COLUMNS})
+    SELECT coalesce(max(id), 0) + 1, %s, %s, %s, %s, %s, %s::json FROM events
+    RETURNING id)
+SELECT id, pg_notify(%s, id::text) FROM added
+"""
+
+Execute = Callable[[str, Iterable[Any]], Any]
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _event(row: tuple) -> dict[str, Any]:
+    return {"id": row[0], "ts": row[1], "type": row[2], "session_id": row[3], "agent_id": row[4],
+            "task_id": row[5], "data": row[6]}
+
+
+class PostgresTx:
+    """One transaction on one connection. `run(sql, params)` executes and returns the cursor;
+    `mode` is "write" (under the writer lock), "claim" (entity writes on claimed rows) or "read"."""
+
+    def __init__(self, run: Execute, channel: str, mode: str = "write") -> None:
+        self._run = run
+        self.channel = channel
+        self.mode = mode
+
+    @property
+    def readonly(self) -> bool:
+        return self.mode == "read"
+
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
+        return self._run(sql, params).fetchall()
+
+    # -- reads -----------------------------------------------------------------------------------
+    def _entity(self, collection: str, entity_id: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT data FROM entities WHERE collection=%s AND id=%s", (collection, entity_id))
+        return rows[0][0] if rows else None
+
+    def _singleton(self, key: str) -> Any:
+        rows = self._rows("SELECT value FROM doc WHERE key=%s", (key,))
+        return rows[0][0] if rows else None
+
+    def items(self, collection: str) -> dict[str, dict[str, Any]]:
+        check_criteria(collection, {})
+        rows = self._rows("SELECT id, data FROM entities WHERE collection=%s ORDER BY id", (collection,))
+        return {row[0]: row[1] for row in rows}
+
+    def find(self, collection: str, **equals: Any) -> list[dict[str, Any]]:
+        check_criteria(collection, equals)
+        clauses, params = ["collection=%s"], [collection]
+        for key, value in equals.items():
+            # The key is a literal (check_criteria allows letters, digits, _ and - only), so the
+            # expression matches the index on data->>'status'.
+            text, kind = f"data->>'{key}'", f"json_typeof(data->'{key}')"
+            if value is None:
+                clauses.append(f"coalesce({kind}, 'null')='null'")
+            elif isinstance(value, bool):
+                clauses.append(f"{kind}='boolean' AND {text}=%s")
+                params.append("true" if value else "false")
+            elif isinstance(value, str):
+                clauses.append(f"{text}=%s AND {kind}='string'")
+                params.append(value)
+            else:
+                # CASE: the cast must only ever see numbers, whatever order the planner picks.
+                clauses.append(f"CASE WHEN {kind}='number' THEN ({text})::numeric=%s ELSE false END")
+                params.append(Decimal(repr(value)) if isinstance(value, float) else value)
+        rows = self._rows(f"SELECT data FROM entities WHERE {' AND '.join(clauses)} ORDER BY id", params)
+        return [row[0] for row in rows]
+
+    def claim(self, collection: str, ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Lock the entities `ids` until this transaction ends and return those no concurrent
+        transaction holds (locked ones are skipped, not waited for), in the order given."""
+        check_criteria(collection, {})
+        wanted = [str(i) for i in ids]
+        if not wanted:
+            return []
+        rows = self._rows("SELECT id, data FROM entities WHERE collection=%s AND id = ANY(%s) "
+                          "ORDER BY id FOR UPDATE SKIP LOCKED", (collection, wanted))
+        got = {row[0]: row[1] for row in rows}
+        return [got[i] for i in wanted if i in got]
+
+    def _top(self, top: str) -> Any:
+        if top == "schema_version":
+            return SCHEMA_VERSION
+        if top in COLLECTIONS:
+            return self.items(top)
+        value = self._singleton(top)
+        value = filled(top, value if isinstance(value, dict) else {})
+        for collection in collections_under(top):
+            value[collection.split(".", 1)[1]] = self.items(collection)
+        if top == "observability":
+            value["events"] = self.events_after(0, limit=None)
+        return value
+
+    def get(self, path: str, default: Any = MISSING) -> Any:
+        addr = parse_path(path)
+        try:
+            if addr.path == "":
+                return self.export()
+            if addr.entity_id is not None:
+                entity = self._entity(addr.collection, addr.entity_id)
+                if entity is None:
+                    raise KeyError(path)
+                return dig(entity, addr.rest, path)
+            if addr.is_collection:
+                return self.items(addr.collection)
+            return dig(self._top(addr.top), addr.rest, path)
+        except KeyError:
+            if default is MISSING:
+                raise missing(path) from None
+            return default
+
+    def export(self) -> dict[str, Any]:
+        return normalized({top: self._top(top) for top in TOP_LEVEL})
+
+    def events_after(self, after: int = 0, limit: int | None = 1000, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        after, limit, types = check_read(after, limit, types)
+        sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE id>%s"
+        params: list[Any] = [after]
+        if types:
+            sql += " AND type = ANY(%s)"
+            params.append(list(types))
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT %s"
+            params.append(limit)
+        return [_event(row) for row in self._rows(sql, params)]
+
+    # -- writes ----------------------------------------------------------------------------------
+    def _check_writable(self, whole: bool = False) -> None:
+        if self.mode == "read":
+            raise StateError("write attempted inside a read-only snapshot; use store.transaction()")
+        if whole and self.mode == "claim":
+            raise StateError("a claiming transaction changes single entities only (no collections, "
+                             "singletons or events); use store.transaction()")
+
+    def _put_entity(self, collection: str, entity_id: str, entity: dict[str, Any]) -> None:
+        self._run("INSERT INTO entities (collection, id, data) VALUES (%s, %s, %s::json) "
+                  "ON CONFLICT (collection, id) DO UPDATE SET data=excluded.data",
+                  (collection, entity_id, dumps(entity)))
+
+    def _put_singleton(self, key: str, value: Any) -> None:
+        self._run("INSERT INTO doc (key, value) VALUES (%s, %s::json) "
+                  "ON CONFLICT (key) DO UPDATE SET value=excluded.value", (key, dumps(value)))
+
+    def _replace_collection(self, collection: str, entities: dict[str, dict[str, Any]]) -> None:
+        self._run("DELETE FROM entities WHERE collection=%s", (collection,))
+        if entities:
+            self._run("INSERT INTO entities (collection, id, data) "
+                      "SELECT %s, e.key, e.value FROM json_each(%s::json) AS e",
+                      (collection, dumps(entities)))
+
+    def set(self, path: str, value: Any) -> None:
+        self._check_writable()
+        addr = parse_path(path)
+        value = check_settable(addr, value)  # everything is checked before the first row changes
+        if addr.is_collection:
+            self._check_writable(whole=True)
+            self._replace_collection(addr.collection, value)
+        elif addr.entity_id is not None:
+            current = self._entity(addr.collection, addr.entity_id) if addr.rest else None
+            entity = assign(current if current is not None else {"id": addr.entity_id}, addr.rest, value, path)
+            self._put_entity(addr.collection, addr.entity_id, entity)
+        else:
+            self._check_writable(whole=True)
+            if not addr.rest:
+                self._set_top(addr.top, value)
+            else:
+                current = self._singleton(addr.top)
+                self._put_singleton(addr.top, assign(current if isinstance(current, dict) else {},
+                                                     addr.rest, value, path))
+
+    def _set_top(self, top: str, value: dict[str, Any]) -> None:
+        nested = {c.split(".", 1)[1]: c for c in collections_under(top)}
+        for leaf, collection in nested.items():
+            self._replace_collection(collection, value[leaf])
+        self._put_singleton(top, {k: v for k, v in value.items() if k not in nested})
+
+    def delete(self, path: str) -> None:
+        self._check_writable()
+        addr = parse_path(path)
+        check_deletable(addr)
+        if addr.entity_id is not None and not addr.rest:
+            if self._run("DELETE FROM entities WHERE collection=%s AND id=%s",
+                         (addr.collection, addr.entity_id)).rowcount == 0:
+                raise missing(path)
+        elif addr.entity_id is not None:
+            entity = self._entity(addr.collection, addr.entity_id)
+            try:
+                remove(entity, addr.rest, path)
+            except (KeyError, TypeError):
+                raise missing(path) from None
+            self._put_entity(addr.collection, addr.entity_id, entity)
+        elif addr.is_collection:
+            self._check_writable(whole=True)
+            self._run("DELETE FROM entities WHERE collection=%s", (addr.collection,))
+        elif not addr.rest:
+            self._check_writable(whole=True)
+            self._run("DELETE FROM doc WHERE key=%s", (addr.top,))
+            for collection in collections_under(addr.top):
+                self._run("DELETE FROM entities WHERE collection=%s", (collection,))
+        else:
+            self._check_writable(whole=True)
+            current = self._singleton(addr.top)
+            try:
+                remove(current, addr.rest, path)
+            except (KeyError, TypeError):
+                raise missing(path) from None
+            self._put_singleton(addr.top, current)
+
+    def update(self, path: str, fields: dict[str, Any]) -> dict[str, Any]:
+        self._check_writable()
+        self.set(path, merged(path, self.get(path, None), fields))
+        return self.get(path)
+
+    def append_event(self, type: str, data: dict[str, Any] | None = None, **refs: Any) -> int:
+        self._check_writable(whole=True)
+        event = make_event(0, type, data, refs)
+        row = self._run(_APPEND, (event["ts"], event["type"], event["session_id"], event["agent_id"],
+                                  event["task_id"], dumps(event["data"]), self.channel)).fetchone()
+        return int(row[0])
+
+    def replace_all(self, doc: dict[str, Any]) -> None:
+        """Replace everything with a document already checked by import_check."""
+        self._check_writable(whole=True)
+        self._run("DELETE FROM entities; DELETE FROM doc; DELETE FROM events", ())
+        if doc["observability"]["events"]:
+            self._run(f"INSERT INTO events ({EVENT_COLUMNS}) "
+                      "SELECT * FROM json_populate_recordset(null::events, %s::json)",
+                      (dumps(doc["observability"]["events"]),))
+        for top, value in doc.items():
+            if top == "schema_version":
+                continue
+            if top in COLLECTIONS:
+                self._replace_collection(top, value)
+            else:
+                self._set_top(top, {k: v for k, v in value.items() if k != "events"})
