@@ -1,0 +1,48 @@
+"""`orchestra dashboard [--host 127.0.0.1] [--port 7891] [--token T] [--sprint ID]`: the live dashboard."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("dashboard", help="serve the live dashboard (HTTP + WebSocket) until Ctrl-C")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; any other "
+                                                           "needs a token)")
+    parser.add_argument("--port", type=int, default=7891, help="port (default 7891; 0 picks a free one)")
+    parser.add_argument("--token", help="access token (default: $ORCHESTRA_DASHBOARD_TOKEN); required beyond "
+                                        "loopback")
+    parser.add_argument("--sprint", metavar="ID", help="the sprint to show (default: the one in progress)")
+    parser.set_defaults(func=cmd_dashboard)
+
+
+def cmd_dashboard(args) -> int:
+    import asyncio
+
+    from ..dashboard.access import TOKEN_ENV
+    from ..dashboard.server import Dashboard
+
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port {args.port}: give a port from 0 to 65535")
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    dashboard = Dashboard(host=args.host, port=args.port, token=token, sprint_id=args.sprint)  # AccessError: exit 1
+
+    async def run() -> None:
+        try:
+            await dashboard.start()
+        except OSError as exc:
+            raise ValueError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
+                             "pick another --port") from None
+        link = dashboard.url + (f"?token={token}" if token else "")
+        print(f"Orchestra dashboard: {link}  (Ctrl-C stops it)", flush=True)
+        try:
+            await asyncio.Future()
+        finally:
+            await dashboard.stop()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        print("dashboard stopped", file=sys.stderr)
+    return 0

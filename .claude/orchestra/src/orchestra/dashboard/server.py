@@ -1,0 +1,201 @@
+"""One asyncio server for the dashboard: the static page and `/api/snapshot` over HTTP, and `/ws`, a
+WebSocket that gets the whole dashboard state on connect and again after every change.
+
+Changes are found by polling (every POLL_SECONDS): new events since the last id seen, and new
+audit-log lines. That is cheap, needs nothing from the hooks, and works on every store backend.
+All store access runs on one worker thread (an SQLite connection belongs to its thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import mimetypes
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from .. import paths
+from ..metrics.auditlog import AuditWindow
+from . import access, snapshot
+
+STATIC = Path(__file__).with_name("static")
+POLL_SECONDS = 0.25
+REFRESH_SECONDS = 30.0  # rebuild now and then even when nothing changed: ages and the forecast move on
+EVENT_PAGE = 500
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+}
+
+
+class Dashboard:
+    """The dashboard of one project. `await start()`, then `url`; `await stop()` ends it."""
+
+    def __init__(self, root: Path | None = None, *, host: str = "127.0.0.1", port: int = 7891,
+                 token: str | None = None, sprint_id: str | None = None, store_url: str | None = None,
+                 clock: Callable[[], dt.datetime] | None = None, poll_seconds: float = POLL_SECONDS) -> None:
+        access.check_bind(host, token)
+        self.root = Path(root) if root else paths.project_root()
+        self.host, self.port, self.token, self.sprint_id = host, port, token, sprint_id
+        self.store_url = store_url
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.poll_seconds = poll_seconds
+        self.clients: set[ServerConnection] = set()
+        self.message = ""
+        self.state: dict[str, Any] = {}
+        self._store = None
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orchestra-dashboard-store")
+        self._audit = AuditWindow(paths.audit_log(self.root))
+        self._events: deque[dict[str, Any]] = deque(maxlen=snapshot.RECENT_EVENTS)
+        self._last_id = 0
+        self._built_at = 0.0
+        self._server = None
+        self._poller: asyncio.Task | None = None
+        self._files = {f"/static/{p.name}": p for p in STATIC.iterdir() if p.is_file()}
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._on_worker(self._open)
+        try:
+            self._server = await serve(self._client, self.host, self.port, process_request=self._http,
+                                       max_size=4096, ping_interval=20, server_header="orchestra-dashboard")
+        except OSError:
+            await self._on_worker(self._close)
+            raise
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._poller = asyncio.create_task(self._poll())
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    async def stop(self) -> None:
+        if self._poller:
+            self._poller.cancel()
+        if self._server:
+            self._server.close()
+            await self._server.wait_closed()
+        await self._on_worker(self._close)
+        self._worker.shutdown(wait=True)
+
+    async def serve_forever(self) -> None:
+        await self.start()
+        try:
+            await asyncio.Future()
+        finally:
+            await self.stop()
+
+    # -- state (worker thread only) ----------------------------------------------------------------
+
+    def _open(self) -> None:
+        from ..store import open_store
+
+        self._store = open_store(self.store_url, root=self.root)
+        with self._store.snapshot() as tx:
+            from ..workflow.view import all_events
+
+            events = all_events(tx)
+        self._events.extend(events)
+        self._last_id = events[-1]["id"] if events else 0
+        self._audit.refresh()
+        self._rebuild()
+
+    def _close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    def _rebuild(self) -> None:
+        self.state = snapshot.build(self._store, self.root, sprint_id=self.sprint_id, now=self.clock(),
+                                    audit_records=list(self._audit.records), recent_events=self._events)
+        self.message = json.dumps({"type": "snapshot", "data": self.state}, ensure_ascii=False)
+        self._built_at = time.monotonic()
+
+    def _changed(self) -> str | None:
+        """The new message when something changed since the last look, else None."""
+        new = False
+        while True:
+            page = self._store.events_after(self._last_id, EVENT_PAGE)
+            if not page:
+                break
+            new = True
+            self._events.extend(page)
+            self._last_id = page[-1]["id"]
+            if len(page) < EVENT_PAGE:
+                break
+        audited = self._audit.refresh()
+        if new or audited or time.monotonic() - self._built_at > REFRESH_SECONDS:
+            self._rebuild()
+            return self.message
+        return None
+
+    async def _on_worker(self, fn: Callable[[], Any]) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._worker, fn)
+
+    async def _poll(self) -> None:
+        failing = False
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            try:
+                message = await self._on_worker(self._changed)
+            except Exception as exc:  # noqa: BLE001 - a bad read (busy, a corrupt row) must not stop the dashboard
+                if not failing:
+                    print(f"orchestra dashboard: reading state failed ({exc}); retrying", file=sys.stderr)
+                failing = True
+                continue
+            failing = False
+            if message is not None:
+                broadcast(self.clients, message)
+
+    # -- HTTP and WebSocket ------------------------------------------------------------------------
+
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        ok, via = access.allowed(self.token, request.path, request.headers)
+        if not ok:
+            return _response(401, "text/plain; charset=utf-8",
+                             b"orchestra dashboard: a token is required; open the URL `orchestra dashboard` printed\n")
+        if path == "/ws":
+            if not access.same_origin(request.headers):
+                return _response(403, "text/plain; charset=utf-8", b"orchestra dashboard: cross-origin WebSocket refused\n")
+            return None  # on to the WebSocket handshake
+        extra = {"Set-Cookie": access.cookie_header(self.token)} if self.token and via == "query" else {}
+        if path in ("/", "/index.html"):
+            return _response(200, "text/html; charset=utf-8", (STATIC / "index.html").read_bytes(), extra)
+        if path == "/api/snapshot":
+            return _response(200, "application/json", json.dumps(self.state, ensure_ascii=False).encode(), extra)
+        if path in self._files:
+            kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
+            return _response(200, f"{kind}; charset=utf-8" if kind.startswith("text/") or kind.endswith("javascript")
+                             else kind, self._files[path].read_bytes(), extra)
+        return _response(404, "text/plain; charset=utf-8", b"not found\n")
+
+    async def _client(self, connection: ServerConnection) -> None:
+        self.clients.add(connection)
+        try:
+            await connection.send(self.message)
+            async for _ in connection:  # the page only listens; anything it sends is ignored
+                pass
+        finally:
+            self.clients.discard(connection)
+
+
+def _response(status: int, kind: str, body: bytes, extra: dict[str, str] | None = None) -> Response:
+    reason = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}[status]
+    headers = Headers({"Content-Type": kind, "Content-Length": str(len(body)), **SECURITY_HEADERS, **(extra or {})})
+    return Response(status, reason, headers, body)

@@ -1,0 +1,90 @@
+"""The dashboard in a real browser: it shows the sample sprint, and when a real hook script writes
+state the page changes by itself (no reload), without a console error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from orchestra.bus import ask
+from orchestra.metrics import record_status_report
+from orchestra.store import open_store
+
+from tests.browser.conftest import ARTIFACTS
+from tests.conftest import run_hook
+from tests.observability.harness import running_dashboard, sample_project, started_sprint
+
+SESSION = "5e551011-0000-4000-8000-00000000da5b"
+AGENT = "a0da5b0a4d0000001"
+
+
+@pytest.fixture
+def sprint_project(project: Path) -> Path:
+    sample_project(project)
+    with open_store(root=project) as store:
+        started_sprint(store)
+        with store.transaction() as tx:
+            record_status_report(tx, task_id="task-oauth", agent_id="a-earlier", coverage=87.5, build="passed")
+            ask(tx, sender="human", to="tech-lead", question="Which card processor do we integrate first?",
+                priority="high", task="task-payments-api")
+    return project
+
+
+def hook(script: str, payload: dict, project: Path) -> dict:
+    base = {"session_id": SESSION, "transcript_path": str(project / "t.jsonl"), "cwd": str(project)}
+    proc = run_hook(script, {**base, **payload}, project)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return json.loads(proc.stdout) if proc.stdout.strip() else {}
+
+
+def text(page, selector: str) -> str:
+    return page.locator(selector).inner_text()
+
+
+def test_the_page_follows_a_delegation_live(page, sprint_project: Path) -> None:
+    with running_dashboard(sprint_project) as dashboard:
+        page.goto(dashboard.url)
+        page.wait_for_function("document.body.dataset.lastEvent !== '0'")
+        assert text(page, "#sprint-title") == "sprint-3 · Payments"
+        assert text(page, "#sprint-status").lower() == "active"
+        assert text(page, "#critical-path").startswith("10 pts: task-payments-api → task-checkout")
+        assert "5 of 21 points" in text(page, "#points-done")
+        # the burndown: the day-2 completion shows as the remaining line, next to the ideal one
+        points = page.locator("#burndown polyline.actual").get_attribute("points").split()
+        assert len(points) == 1 + 4  # the start, then days 1..4 (the clock is on day 4)
+        assert page.locator("#burndown polyline.ideal").count() == 1
+        assert page.locator("#queue-completed li[data-id=task-oauth]").count() == 1
+        assert "waiting for the risk team" in text(page, "#queue-blocked li[data-id=task-fraud-rules]")
+        assert page.locator("#queue-queued li[data-id=task-payments-api]").count() == 1
+        assert text(page, "#metric-coverage .value") == "87.5%"
+        assert text(page, "#metric-builds .value") == "100%"
+        assert text(page, "#metric-agents-live .value") == "0"
+        assert "Which card processor" in text(page, "#messages")
+        before = int(page.evaluate("document.body.dataset.lastEvent"))
+
+        # The main thread delegates the payments API; the subagent starts. Real hook scripts, real state.
+        hook("pre_agent.py", {"hook_event_name": "PreToolUse", "permission_mode": "default", "tool_name": "Agent",
+                              "tool_input": {"description": "Payments API", "subagent_type": "api-engineer",
+                                             "prompt": "[task:task-payments-api] Build the payments API"},
+                              "tool_use_id": "toolu_dash_0001"}, sprint_project)
+        page.wait_for_selector("#queue-active li[data-id=task-payments-api]", timeout=10_000)
+        hook("subagent_start.py", {"hook_event_name": "SubagentStart", "agent_id": AGENT,
+                                   "agent_type": "api-engineer"}, sprint_project)
+        page.wait_for_selector(f"#agents li.run[data-id={AGENT}][data-status=active]", timeout=10_000)
+
+        assert int(page.evaluate("document.body.dataset.lastEvent")) > before
+        assert page.locator("#queue-queued li[data-id=task-payments-api]").count() == 0
+        assert "api-engineer" in text(page, f"#agents li.run[data-id={AGENT}]")
+        assert text(page, "#metric-agents-live .value") == "1"
+        feed = text(page, "#events")
+        assert "api-engineer started on task-payments-api" in feed and "task-payments-api assigned" in feed
+        assert "main delegates task-payments-api to api-engineer" in feed
+        assert page.locator("#conn.live").count() == 1
+        assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # never reloaded
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "dashboard.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 20_000
+    assert page.problems == []

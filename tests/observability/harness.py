@@ -1,0 +1,86 @@
+"""Shared by the observability and browser tests: the sample project with sprint-3 started and some
+work done on it, and a real dashboard server running on its own event loop in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from orchestra.workflow.metrics import EVENT_OF_STATUS
+
+from tests.conftest import REPO
+
+# The dashboard's clock in these tests: day 4 of sprint-3 (2026-12-01 .. 2026-12-14).
+NOW = dt.datetime(2026, 12, 4, 15, 0, tzinfo=dt.UTC)
+
+
+def sample_project(project: Path) -> Path:
+    """`project` with the pack's teams.yaml and sample sprint-3 definition."""
+    claude = project / ".claude"
+    shutil.copy(REPO / ".claude/teams.yaml", claude / "teams.yaml")
+    (claude / "sprints").mkdir(exist_ok=True)
+    shutil.copy(REPO / ".claude/sprints/sprint-3.yaml", claude / "sprints" / "sprint-3.yaml")
+    from orchestra import paths
+
+    paths.ensure_state_dir(project)
+    return project
+
+
+def work(store, task: str, status: str, ts: str, blocker: str | None = None, agent_id: str | None = None) -> None:
+    """A task's status change the way the lifecycle records it: the field and its event."""
+    with store.transaction() as tx:
+        tx.update(f"tasks.{task}", {"status": status, "blocker": blocker})
+        tx.append_event(EVENT_OF_STATUS[status], {}, task_id=task, agent_id=agent_id, ts=ts)
+
+
+def started_sprint(store) -> None:
+    """sprint-3 loaded and started, task-oauth done on day 2, fraud rules blocked on day 3."""
+    from orchestra.workflow import start_sprint
+
+    start_sprint(store, "sprint-3")
+    work(store, "task-oauth", "assigned", "2026-12-01T09:00:00.000Z")
+    work(store, "task-oauth", "in_progress", "2026-12-01T09:05:00.000Z")
+    work(store, "task-oauth", "completed", "2026-12-02T16:00:00.000Z")
+    work(store, "task-fraud-rules", "in_progress", "2026-12-02T10:00:00.000Z")
+    work(store, "task-fraud-rules", "blocked", "2026-12-03T11:00:00.000Z", blocker="waiting for the risk team's rules")
+
+
+@contextmanager
+def running_dashboard(root: Path, **options) -> Iterator:
+    """A `Dashboard` on 127.0.0.1, a free port, serving from a thread; stopped on exit."""
+    from orchestra.dashboard.server import Dashboard
+
+    options = {"host": "127.0.0.1", "port": 0, "clock": lambda: NOW, **options}
+    dashboard = Dashboard(root, **options)
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    failure: list[BaseException] = []
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(dashboard.start())
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread below
+            failure.append(exc)
+            started.set()
+            return
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert started.wait(60), "the dashboard did not start within 60 s"
+    if failure:
+        raise failure[0]
+    try:
+        yield dashboard
+    finally:
+        asyncio.run_coroutine_threadsafe(dashboard.stop(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)
+        loop.close()
