@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -10,7 +11,7 @@ from typing import Any, Protocol
 from .errors import BusyError, CorruptStateError, PathError, StateError
 
 __all__ = [
-    "BusyError", "CorruptStateError", "PathError", "StateError", "Store", "Tx", "MISSING", "open_store",
+    "BusyError", "CorruptStateError", "PathError", "StateError", "Store", "Tx", "MISSING", "claim", "open_store",
 ]
 
 
@@ -20,6 +21,7 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
+EVENT_POLL_S = 0.2  # how often wait_for_events looks on backends without notifications
 
 
 class Tx(Protocol):
@@ -40,6 +42,9 @@ class Store(Protocol):
 
     def transaction(self) -> AbstractContextManager[Tx]: ...
     def snapshot(self) -> AbstractContextManager[Tx]: ...
+    def claiming(self) -> AbstractContextManager[Tx]: ...
+    def wait_for_events(self, after: int = 0, timeout: float = 30.0, limit: int | None = 1000,
+                        types: tuple[str, ...] = ()) -> list[dict[str, Any]]: ...
     def export(self) -> dict[str, Any]: ...
     def import_document(self, doc: dict[str, Any]) -> None: ...
     def close(self) -> None: ...
@@ -76,6 +81,24 @@ class StoreBase:
 
     def export(self) -> dict[str, Any]:
         return self.get("")
+
+    def claiming(self) -> AbstractContextManager[Tx]:
+        """A transaction for `claim(tx, ...)`: a plain one where writers run one at a time anyway."""
+        return self.transaction()
+
+    def wait_for_events(self, after: int = 0, timeout: float = 30.0, limit: int | None = 1000,
+                        types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Events after `after`, waiting up to `timeout` seconds for one to commit ([] if none did).
+
+        Polls here; PostgreSQL overrides it and wakes on NOTIFY instead.
+        """
+        deadline = time.monotonic() + max(timeout, 0)
+        while True:
+            events = self.events_after(after, limit, types)
+            left = deadline - time.monotonic()
+            if events or left <= 0:
+                return events
+            time.sleep(min(EVENT_POLL_S, left))
 
     def __enter__(self):
         return self
@@ -114,6 +137,20 @@ def _file_path(url: str, rest: str) -> Path:
     if not rest.startswith("/") or rest.strip("/") == "":
         raise StateError(f"state URL {url!r}: the file path must be absolute, e.g. sqlite:///abs/path/state.db")
     return Path("/" + rest.lstrip("/"))  # sqlite:////abs (an extra slash) names the same file
+
+
+def claim(tx: Tx, collection: str, ids: Iterable[str]) -> list[dict[str, Any]]:
+    """The entities `ids` of `collection`, held for `tx` to change, in the order given.
+
+    Missing ids are left out. Inside PostgreSQL's `store.claiming()` so are rows another
+    transaction holds right now (FOR UPDATE SKIP LOCKED: skipped, not waited for); backends whose
+    writers run one at a time have nothing to skip and return every one that exists.
+    """
+    own = getattr(tx, "claim", None)
+    if own is not None:
+        return own(collection, ids)
+    found = (tx.get(f"{collection}.{entity_id}", None) for entity_id in ids)
+    return [entity for entity in found if entity is not None]
 
 
 def iter_entities(doc: dict[str, Any], collection: str) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -81,8 +81,12 @@ class PostgresStore(StoreBase):
 
     # -- connecting ------------------------------------------------------------------------------
     def _new_connection(self) -> Any:
-        import psycopg
-        from psycopg.conninfo import conninfo_to_dict
+        try:
+            import psycopg
+            from psycopg.conninfo import conninfo_to_dict
+        except ImportError as exc:
+            raise StateError(f"{self.where}: the PostgreSQL backend needs psycopg 3, which is not installed "
+                             f"here ({exc}); `uv sync` the pack's environment") from None
 
         try:
             params = conninfo_to_dict(self.url)
