@@ -94,7 +94,8 @@ def spawn(project: Path) -> Server:
 
 
 def make_project(root: Path) -> Path:
-    """A git repo with the pack's teams.yaml and sprint-3 started (its tasks queued in state) and two agent runs."""
+    """A git repo (one commit) with the pack's teams.yaml and sprint-3 started (its tasks queued in state) and
+    two agent runs."""
     import subprocess
 
     from orchestra import paths, workflow
@@ -105,6 +106,9 @@ def make_project(root: Path) -> Path:
     (root / ".claude" / "sprints").mkdir(parents=True)
     shutil.copy(REPO / ".claude/teams.yaml", root / ".claude/teams.yaml")
     shutil.copy(REPO / ".claude/sprints/sprint-3.yaml", root / ".claude/sprints/sprint-3.yaml")
+    git = ["git", "-C", str(root), "-c", "user.name=MCP tests", "-c", "user.email=mcp@example.invalid"]
+    subprocess.run([*git, "add", ".claude"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "pack"], check=True)  # worktrees branch from a commit
     paths.ensure_state_dir(root)
     with open_store(state_url(root)) as store:
         workflow.start_sprint(store, "sprint-3", root)

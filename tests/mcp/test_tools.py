@@ -17,7 +17,6 @@ from tests.conftest import REPO
 from .conftest import LEAD_RUN, MAIN, MEMBER_RUN, add_task, everything, member
 
 READS = {"get_state", "list_tasks", "get_task", "delegate_task", "sprint_status", "plan_sprint"}
-WORKTREE_TOOLS = {"assign_worktree", "release_worktree"}
 LEAD = member(LEAD_RUN, "tech-lead")
 SPRINT_TASKS = [t["id"] for t in yaml.safe_load((REPO / ".claude/sprints/sprint-3.yaml").read_text())["tasks"]]
 
@@ -41,7 +40,7 @@ def titles(schema) -> list[str]:
 
 def test_lists_the_contract_tools_each_described_typed_and_marked_read_only_or_not(server):
     tools = {tool.name: tool for tool in server.tools()}
-    assert set(tools) == set(agentfiles.MCP_TOOLS) - WORKTREE_TOOLS  # no worktree manager in the package yet
+    assert set(tools) == set(agentfiles.MCP_TOOLS)
     for name, tool in tools.items():
         assert 40 <= len(tool.description) <= 320, name
         assert len([s for s in tool.description.split(". ") if s]) <= 3, name
@@ -279,3 +278,29 @@ def test_reads_write_nothing(server, store, tool):
     before = everything(store)
     server.ok(tool, **arguments)
     assert json.dumps(everything(store), sort_keys=True) == json.dumps(before, sort_keys=True)
+
+
+# -- worktrees --------------------------------------------------------------------------------------
+
+def test_a_worktree_is_assigned_to_one_run_at_a_time_and_released(server, store, mcp_project):
+    add_task(store, "wt-1")
+    assigned = server.ok("assign_worktree", task_id="wt-1", caller=member())
+    path = assigned["path"]
+    assert assigned["lock"]["agent_id"] == MEMBER_RUN and (mcp_project / ".worktrees").is_dir()
+    assert store.get("tasks.wt-1.worktree") == path and store.get(f"agents.{MEMBER_RUN}.worktree") == path
+    assert "is held by run run-eng-1" in refused(server, store, "assign_worktree", task_id="wt-1",
+                                                 caller=member("run-api-1", "api-engineer"))
+    released = server.ok("release_worktree", task_id="wt-1", caller=MAIN)
+    assert released["id"] == assigned["id"] and released["lock"] is None
+    again = server.ok("assign_worktree", task_id="wt-1", agent_id="run-api-1", caller=MAIN)
+    assert again["lock"]["agent_id"] == "run-api-1" and again["path"] == path
+
+
+def test_worktree_tools_refuse_what_does_not_exist(server, store):
+    assert "not in state" in refused(server, store, "assign_worktree", task_id="wt-nope", caller=member())
+    assert "no worktree 'no-such-worktree'" in refused(server, store, "release_worktree", name="no-such-worktree",
+                                                       caller=MAIN)
+    add_task(store, "wt-none")
+    assert "has no worktree" in refused(server, store, "release_worktree", task_id="wt-none", caller=MAIN)
+    assert "not both" in refused(server, store, "release_worktree", caller=MAIN)
+    assert "no caller identity" in refused(server, store, "assign_worktree", task_id="wt-none")

@@ -1,9 +1,10 @@
-"""The orchestra MCP server: the agent-facing API over tasks, sprints and messages (official `mcp` SDK, stdio).
+"""The orchestra MCP server: the agent-facing API over state, tasks, sprints, messages and worktrees
+(official `mcp` SDK, stdio).
 
 Claude Code starts it as `orchestra mcp` (from `.mcp.json`, or the plugin's MCP config), one process
-per session; every tool opens the store for one transaction, so several servers and the hooks can
-write at once. Tools: `task_tools`, `message_tools`, `sprint_tools`; the call edge (caller
-identity, transactions, tool errors) is `edge`. The sender of everything is the caller the
+per session; every tool works through the store's transactions, never a cached copy, so several
+servers and the hooks can write at once. Tools: `task_tools`, `message_tools`, `sprint_tools`, `worktree_tools`; the call
+edge (caller identity, transactions, tool errors) is `edge`. The sender of everything is the caller the
 PreToolUse hook stamped (`orchestra.bus.hooks.stamp_caller`); role checks happen in that hook
 (`orchestra.security.mcp_verdict`), before a call reaches the server.
 """
@@ -16,11 +17,11 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import ToolAnnotations
 
-from . import message_tools, sprint_tools, task_tools
+from . import message_tools, sprint_tools, task_tools, worktree_tools
 from .edge import lean_schema
 
 SERVER_NAME = "orchestra"
-_MODULES = (task_tools, message_tools, sprint_tools)
+_MODULES = (task_tools, message_tools, sprint_tools, worktree_tools)
 
 
 def tools() -> list[Tool]:
