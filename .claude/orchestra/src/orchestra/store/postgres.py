@@ -176,8 +176,8 @@ class PostgresStore(StoreBase):
         try:
             yield
         except psycopg.errors.LockNotAvailable:
-            raise BusyError(f"{self.where}: the store stayed locked by another writer for "
-                            f"{LOCK_TIMEOUT_MS // 1000}s") from None
+            raise BusyError(f"{self.where}: the store stayed locked by another writer past lock_timeout "
+                            f"({LOCK_TIMEOUT_MS // 1000}s unless the URL sets it); try again") from None
         except psycopg.OperationalError as exc:
             if self.conn is not None and not self.conn.broken and not self.conn.closed:
                 raise StateError(f"{self.where}: PostgreSQL error ({_first_line(exc)})") from None
@@ -195,6 +195,11 @@ class PostgresStore(StoreBase):
     def _execute(self, sql: str, params: Any = ()) -> Any:
         with self._errors_reported():
             return self.conn.execute(sql, params or None)
+
+    def _execute_many(self, sql: str, rows: list[tuple]) -> None:
+        if rows:
+            with self._errors_reported(), self.conn.cursor() as cursor:
+                cursor.executemany(sql, rows)
 
     # -- transactions ----------------------------------------------------------------------------
     @contextmanager
@@ -223,7 +228,7 @@ class PostgresStore(StoreBase):
     def _transaction(self, begin: str, mode: str) -> Iterator[PostgresTx]:
         with self._one_at_a_time():
             self._begin(begin)
-            tx = PostgresTx(self._execute, self.channel, mode)
+            tx = PostgresTx(self._execute, self._execute_many, self.channel, mode)
             try:
                 yield tx
             except BaseException:

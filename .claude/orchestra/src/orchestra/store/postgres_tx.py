@@ -3,6 +3,11 @@
 Values are stored as `json`, not `jsonb`: `json` keeps the text as written, so objects come back
 with their keys in the order they were set and every backend exports byte-identical documents.
 Ids and collection names compare with the "C" collation: byte order, as in SQLite and Python.
+
+The server never has to take a stored document apart, except to narrow a `find`: PostgreSQL
+refuses to read a JSON string holding U+0000 (`\u0000`), which plain JSON allows. So an entity's
+status is kept in a column of its own (indexed), rows holding `\u0000` are marked `has_nul` and
+left to Python, and the final say on every `find` is `rules.matches`, the one the file backend uses.
 """
 
 from __future__ import annotations
@@ -28,15 +33,16 @@ from .document import (
 )
 from .errors import StateError
 from .events import check_read, make_event
-from .rules import check_criteria, check_deletable, check_settable, merged
+from .rules import check_criteria, check_deletable, check_settable, matches, merged
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key text COLLATE "C" PRIMARY KEY, value text NOT NULL);
 CREATE TABLE IF NOT EXISTS doc (key text COLLATE "C" PRIMARY KEY, value json NOT NULL);
 CREATE TABLE IF NOT EXISTS entities (
     collection text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, data json NOT NULL,
+    status text COLLATE "C", has_nul boolean NOT NULL,
     PRIMARY KEY (collection, id));
-CREATE INDEX IF NOT EXISTS entities_status ON entities (collection, (data->>'status'));
+CREATE INDEX IF NOT EXISTS entities_status ON entities (collection, status);
 CREATE TABLE IF NOT EXISTS events (
     id bigint PRIMARY KEY, ts text NOT NULL, type text NOT NULL,
     session_id text, agent_id text, task_id text, data json NOT NULL);
@@ -57,10 +63,24 @@ SELECT id, pg_notify(%s, id::text) FROM added
 """
 
 Execute = Callable[[str, Iterable[Any]], Any]
+ExecuteMany = Callable[[str, list[tuple]], None]
+
+
+_NUL = "\\u0000"  # how json.dumps writes U+0000 (also matches an escaped backslash before "u0000": harmless)
+_PUT = ("INSERT INTO entities (collection, id, data, status, has_nul) VALUES (%s, %s, %s::json, %s, %s) "
+        "ON CONFLICT (collection, id) DO UPDATE SET data=excluded.data, status=excluded.status, "
+        "has_nul=excluded.has_nul")
 
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def entity_row(collection: str, entity_id: str, entity: dict[str, Any]) -> tuple:
+    text = dumps(entity)
+    status = entity.get("status")
+    clean = isinstance(status, str) and "\x00" not in status
+    return (collection, entity_id, text, status if clean else None, _NUL in text)
 
 
 def _event(row: tuple) -> dict[str, Any]:
@@ -69,11 +89,12 @@ def _event(row: tuple) -> dict[str, Any]:
 
 
 class PostgresTx:
-    """One transaction on one connection. `run(sql, params)` executes and returns the cursor;
-    `mode` is "write" (under the writer lock), "claim" (entity writes on claimed rows) or "read"."""
+    """One transaction on one connection. `run(sql, params)` executes and returns the cursor,
+    `run_many(sql, rows)` executes once per row (pipelined); `mode` is "write" (under the writer lock), "claim" (entity writes on claimed rows) or "read"."""
 
-    def __init__(self, run: Execute, channel: str, mode: str = "write") -> None:
+    def __init__(self, run: Execute, run_many: ExecuteMany, channel: str, mode: str = "write") -> None:
         self._run = run
+        self._many = run_many
         self.channel = channel
         self.mode = mode
 
@@ -102,23 +123,25 @@ class PostgresTx:
         check_criteria(collection, equals)
         clauses, params = ["collection=%s"], [collection]
         for key, value in equals.items():
-            # The key is a literal (check_criteria allows letters, digits, _ and - only), so the
-            # expression matches the index on data->>'status'.
-            text, kind = f"data->>'{key}'", f"json_typeof(data->'{key}')"
-            if value is None:
-                clauses.append(f"coalesce({kind}, 'null')='null'")
-            elif isinstance(value, bool):
-                clauses.append(f"{kind}='boolean' AND {text}=%s")
-                params.append("true" if value else "false")
-            elif isinstance(value, str):
-                clauses.append(f"{text}=%s AND {kind}='string'")
+            if isinstance(value, str) and "\x00" in value:
+                continue  # cannot be a query parameter; matches() below decides
+            if key == "status" and isinstance(value, str):
+                clauses.append("status=%s")
                 params.append(value)
+                continue
+            # The key is a literal: check_criteria allows letters, digits, _ and - only.
+            text, kind = f"data->>'{key}'", f"json_typeof(data->'{key}')"
+            # CASE fixes the order of evaluation: a row holding \u0000 is never parsed, a cast sees only numbers.
+            if value is None:
+                clauses.append(f"CASE WHEN has_nul THEN true ELSE coalesce({kind}, 'null')='null' END")
+            elif isinstance(value, bool | str):
+                clauses.append(f"CASE WHEN has_nul THEN true ELSE {kind}=%s AND {text}=%s END")
+                params += ["boolean", "true" if value else "false"] if isinstance(value, bool) else ["string", value]
             else:
-                # CASE: the cast must only ever see numbers, whatever order the planner picks.
-                clauses.append(f"CASE WHEN {kind}='number' THEN ({text})::numeric=%s ELSE false END")
+                clauses.append(f"CASE WHEN has_nul THEN true WHEN {kind}='number' THEN ({text})::numeric=%s ELSE false END")
                 params.append(Decimal(repr(value)) if isinstance(value, float) else value)
         rows = self._rows(f"SELECT data FROM entities WHERE {' AND '.join(clauses)} ORDER BY id", params)
-        return [row[0] for row in rows]
+        return [row[0] for row in rows if matches(row[0], equals)]
 
     def claim(self, collection: str, ids: Iterable[str]) -> list[dict[str, Any]]:
         """Lock the entities `ids` until this transaction ends and return those no concurrent
@@ -188,9 +211,7 @@ class PostgresTx:
                              "singletons or events); use store.transaction()")
 
     def _put_entity(self, collection: str, entity_id: str, entity: dict[str, Any]) -> None:
-        self._run("INSERT INTO entities (collection, id, data) VALUES (%s, %s, %s::json) "
-                  "ON CONFLICT (collection, id) DO UPDATE SET data=excluded.data",
-                  (collection, entity_id, dumps(entity)))
+        self._run(_PUT, entity_row(collection, entity_id, entity))
 
     def _put_singleton(self, key: str, value: Any) -> None:
         self._run("INSERT INTO doc (key, value) VALUES (%s, %s::json) "
@@ -198,10 +219,7 @@ class PostgresTx:
 
     def _replace_collection(self, collection: str, entities: dict[str, dict[str, Any]]) -> None:
         self._run("DELETE FROM entities WHERE collection=%s", (collection,))
-        if entities:
-            self._run("INSERT INTO entities (collection, id, data) "
-                      "SELECT %s, e.key, e.value FROM json_each(%s::json) AS e",
-                      (collection, dumps(entities)))
+        self._many(_PUT, [entity_row(collection, entity_id, entity) for entity_id, entity in entities.items()])
 
     def set(self, path: str, value: Any) -> None:
         self._check_writable()
@@ -277,10 +295,9 @@ class PostgresTx:
         """Replace everything with a document already checked by import_check."""
         self._check_writable(whole=True)
         self._run("DELETE FROM entities; DELETE FROM doc; DELETE FROM events", ())
-        if doc["observability"]["events"]:
-            self._run(f"INSERT INTO events ({EVENT_COLUMNS}) "
-                      "SELECT * FROM json_populate_recordset(null::events, %s::json)",
-                      (dumps(doc["observability"]["events"]),))
+        self._many(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s::json)",
+                   [(e["id"], e["ts"], e["type"], e["session_id"], e["agent_id"], e["task_id"], dumps(e["data"]))
+                    for e in doc["observability"]["events"]])
         for top, value in doc.items():
             if top == "schema_version":
                 continue
