@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,6 +15,8 @@ PACK_DIR = Path(__file__).resolve().parents[2]
 
 
 def _git_toplevel(start: Path) -> Path | None:
+    import subprocess  # here: hooks get CLAUDE_PROJECT_DIR and never need it, and it costs an import
+
     try:
         out = subprocess.run(
             ["git", "rev-parse", "--show-toplevel"],

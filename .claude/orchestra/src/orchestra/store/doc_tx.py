@@ -7,7 +7,6 @@ from typing import Any
 
 from . import MISSING
 from .document import (
-    EVENTS_PATH,
     assign,
     dig,
     empty_value,
@@ -130,5 +129,3 @@ class DocTx:
                 out.append(copy.deepcopy(event))
         return out
 
-
-__all__ = ["DocTx", "EVENTS_PATH"]
