@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from orchestra.bus import ask
-from orchestra.metrics import record_status_report
+from orchestra.lifecycle import record_report
 from orchestra.store import open_store
 
 from tests.browser.conftest import ARTIFACTS
@@ -25,7 +25,8 @@ def sprint_project(project: Path) -> Path:
     with open_store(root=project) as store:
         started_sprint(store)
         with store.transaction() as tx:
-            record_status_report(tx, task_id="task-oauth", agent_id="a-earlier", coverage=87.5, build="passed")
+            record_report(tx, "task-oauth", {"coverage": 87.5, "build": "passed"}, by="agent:a-earlier",
+                          agent_id="a-earlier")
             ask(tx, sender="human", to="tech-lead", question="Which card processor do we integrate first?",
                 priority="high", task="task-payments-api")
     return project

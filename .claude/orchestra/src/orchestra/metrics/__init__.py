@@ -13,8 +13,6 @@ import importlib
 _EXPORTS: dict[str, tuple[str, str]] = {
     "collect": ("system", "collect"),
     "current_sprint": ("current", "current_sprint"),
-    "record_status_report": ("quality", "record_status_report"),
-    "STATUS_REPORTED": ("quality", "STATUS_REPORTED"),
     "AuditWindow": ("auditlog", "AuditWindow"),
     "describe_event": ("eventtext", "describe"),
 }

@@ -69,7 +69,10 @@ class AuditWindow:
         return bool(added)
 
     def _rest_of_rotated(self) -> list[dict[str, Any]]:
-        for _, segment in reversed(audit.rotated(self.log)):
+        """The file followed so far was renamed to a segment: its unread end, then every segment
+        rotated after it (several rotations can happen between two looks)."""
+        segments = [path for _, path in audit.rotated(self.log)]
+        for i, segment in enumerate(segments):
             try:
                 stat = os.stat(segment)
             except FileNotFoundError:
@@ -77,7 +80,10 @@ class AuditWindow:
             if (stat.st_dev, stat.st_ino) == self._identity:
                 with open(segment, "rb") as handle:
                     handle.seek(self._offset)
-                    return _parse(handle.read().splitlines())
+                    out = _parse(handle.read().splitlines())
+                for later in segments[i + 1:]:
+                    out += _parse(later.read_bytes().splitlines())
+                return out
         return []
 
 

@@ -57,8 +57,9 @@ _TEXT: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
     "session_ended": lambda e, d: f"session ended ({d.get('reason')})",
     "security_alert": lambda e, d: f"security alert: {d.get('why') or d.get('rule') or json.dumps(d)}",
     "tool_failed": lambda e, d: f"{_who(e)}: {d.get('tool')} failed: {d.get('error')}",
-    "status_reported": lambda e, d: f"{_who(e)} reports on {_task(e)}: " + ", ".join(
-        f"{k} {v}{'%' if k in ('progress', 'coverage') else ''}" for k, v in d.items() if k != "summary"
+    "task_reported": lambda e, d: f"{d.get('by') or _who(e)} reports on {_task(e)}: " + ", ".join(
+        f"{k.replace('_', ' ')} {v}{'%' if k in ('progress', 'coverage') else ''}" for k, v in d.items()
+        if k in ("progress", "coverage", "build", "tests_passed", "tests_failed")
     ) + (f" — {d['summary']}" if d.get("summary") else ""),
 }
 
@@ -66,6 +67,7 @@ _TEXT: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
 def describe(event: dict[str, Any]) -> str:
     """`event` (a stored event) as one line of at most LIMIT characters."""
     data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    event = {**event, "data": data}
     render = _TEXT.get(str(event.get("type")))
     try:
         text = render(event, data) if render else None

@@ -16,10 +16,10 @@ from typing import Any
 
 from .. import paths
 from .current import current_sprint
+from .quality import latest_coverage
 
 ACTIVE = ("assigned", "in_progress", "needs_review")
 LIVE_RUNS = ("launched", "active")  # lifecycle.transitions.LIVE_RUN_STATUSES (not imported: it pulls models)
-COVERAGE_PATH = "observability.metrics.test_coverage"  # quality.COVERAGE_PATH
 MAX_DOTS = 10
 
 
@@ -37,13 +37,12 @@ def summary(tx) -> dict[str, Any]:
     if sprint and not tasks:  # loaded, not started: its tasks are still only in the definition
         counts["queued"] = len(sprint.get("tasks") or [])
     teams = [r.get("team") for r in runs if r.get("team")] or [t.get("team") for t in tasks if t.get("team")]
-    coverage = tx.get(COVERAGE_PATH, None)
     return {
         "sprint": sprint and {"id": sprint["id"], "name": sprint.get("name"), "status": sprint.get("status"),
                               "epic": sprint.get("epic")},
         "team": max(sorted(set(teams)), key=teams.count) if teams else None,
         "counts": counts,
-        "coverage": coverage.get("percent") if isinstance(coverage, dict) else None,
+        "coverage": latest_coverage(tasks),
         "agents": [{"id": r.get("id"), "agent_type": r.get("agent_type"), "status": r.get("status")} for r in runs],
     }
 

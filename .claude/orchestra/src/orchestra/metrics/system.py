@@ -21,7 +21,7 @@ from ..workflow.progress import cycle_summary
 from ..workflow.view import all_events
 from . import auditlog
 from .current import current_sprint
-from .quality import STATUS_REPORTED, quality
+from .quality import TASK_REPORTED, quality
 
 THROUGHPUT_DAYS = 7
 DASHBOARD_TRIALS = 500  # forecast trials: enough for stable p50/p85, cheap enough to redo on every change
@@ -88,7 +88,7 @@ def collect(store, root: Path | None = None, *, sprint_id: str | None = None, no
         runs = tx.items("agents")
         sprints = tx.items("sprints")
         changes = sprint_metrics.task_changes(all_events(tx, _TASK_EVENT_TYPES))
-        reports = all_events(tx, (STATUS_REPORTED,))
+        reports = all_events(tx, (TASK_REPORTED,))
     if sprint_id is None:
         sprint_id = (current_sprint(sprints) or {}).get("id")
     status = sprint_status(store, sprint_id, root, now=now, trials=trials, seed=seed) if sprint_id else None

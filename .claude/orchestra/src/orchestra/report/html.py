@@ -94,7 +94,7 @@ def render(report: dict[str, Any]) -> str:
     forecast = report["forecast"]
     if forecast is not None:
         text = (f"Remaining work done by {escape(forecast['p50_at'])} (p50) and {escape(forecast['p85_at'])} "
-                f"(p85), from {forecast['samples']} past tasks." if forecast.get("available")
+                f"(p85), from {forecast['samples']} past task{'' if forecast['samples'] == 1 else 's'}." if forecast.get("available")
                 else f"Not yet: {escape(str(forecast.get('reason')))}.")
         parts += ["<h2>Forecast</h2>", f"<p>{text}</p>"]
     title = f"Sprint report {report['sprint']}"

@@ -80,6 +80,6 @@ def render(report: dict[str, Any], chart_file: str | None = None) -> str:
     if forecast is not None:
         lines += ["", "## Forecast", ""]
         lines.append(f"Remaining work done by {forecast['p50_at']} (p50) and {forecast['p85_at']} (p85), "
-                     f"from {forecast['samples']} past tasks, {forecast['trials']} trials."
+                     f"from {forecast['samples']} past task{'' if forecast['samples'] == 1 else 's'}, {forecast['trials']} trials."
                      if forecast.get("available") else f"Not yet: {forecast.get('reason')}.")
     return "\n".join(lines) + "\n"

@@ -1,0 +1,135 @@
+"""The dashboard server over real sockets: the page and its files, the JSON snapshot, the WebSocket
+(state on connect, a push after a change), tokens, origins, and the real `orchestra dashboard` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from orchestra.dashboard.access import AccessError
+from orchestra.dashboard.server import Dashboard
+from orchestra.dashboard.snapshot import task_queue
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from tests.conftest import REPO
+from tests.observability.harness import running_dashboard, started_sprint, work
+
+TOKEN = "s3cret-token-for-tests"
+
+
+def get(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def ws_url(dashboard) -> str:
+    return dashboard.url.replace("http://", "ws://") + "ws"
+
+
+def test_page_files_and_snapshot(store, sample: Path) -> None:
+    started_sprint(store)
+    with running_dashboard(sample) as dashboard:
+        status, headers, body = get(dashboard.url)
+        assert status == 200 and headers["Content-Type"].startswith("text/html")
+        assert "default-src 'none'" in headers["Content-Security-Policy"] and headers["Cache-Control"] == "no-store"
+        page = body.decode()
+        assert 'src="/static/app.js"' in page and "http" not in page.replace("http-equiv", "")  # no CDN
+        for name in ("app.js", "chart.js", "app.css"):
+            status, headers, body = get(dashboard.url + f"static/{name}")
+            assert status == 200 and body == (REPO / ".claude/orchestra/src/orchestra/dashboard/static" / name).read_bytes()
+        assert get(dashboard.url + "static/../server.py")[0] == 404
+        assert get(dashboard.url + "nothing-here")[0] == 404
+        status, _, body = get(dashboard.url + "api/snapshot")
+        state = json.loads(body)
+        assert status == 200 and state["sprint"]["sprint"] == "sprint-3" and state["project"] == sample.name
+        assert [t["id"] for t in state["queue"]["completed"]] == ["task-oauth"]
+        assert state["queue"]["blocked"][0]["blocker"] == "waiting for the risk team's rules"
+        assert state["burndown"]["days"][1] == {"date": "2026-12-02", "remaining": 16.0, "ideal": 18.0}
+
+
+def test_websocket_sends_state_then_pushes_changes(store, sample: Path) -> None:
+    started_sprint(store)
+    with running_dashboard(sample, poll_seconds=0.05) as dashboard, connect(ws_url(dashboard)) as ws:
+        first = json.loads(ws.recv(timeout=30))
+        assert first["type"] == "snapshot" and first["data"]["last_event_id"] > 0
+        work(store, "task-2fa", "in_progress", "2026-12-04T10:00:00Z")
+        pushed = json.loads(ws.recv(timeout=30))
+        assert pushed["data"]["last_event_id"] > first["data"]["last_event_id"]
+        assert [t["id"] for t in pushed["data"]["queue"]["active"]] == ["task-2fa"]
+        assert pushed["data"]["events"][0]["text"] == "task-2fa in progress"
+
+
+def test_token_is_checked_on_http_and_websocket(store, sample: Path) -> None:
+    with running_dashboard(sample, token=TOKEN) as dashboard:
+        assert get(dashboard.url)[0] == 401
+        assert get(dashboard.url + "api/snapshot", {"Authorization": "Bearer wrong-token"})[0] == 401
+        assert get(dashboard.url + "api/snapshot", {"Authorization": f"Bearer {TOKEN}"})[0] == 200
+        status, headers, _ = get(dashboard.url + f"?token={TOKEN}")
+        assert status == 200 and headers["Set-Cookie"] == f"orchestra_dashboard={TOKEN}; HttpOnly; SameSite=Strict; Path=/"
+        assert get(dashboard.url + "static/app.js", {"Cookie": f"orchestra_dashboard={TOKEN}"})[0] == 200
+        with pytest.raises(InvalidStatus, match="401"):
+            connect(ws_url(dashboard)).close()
+        with connect(ws_url(dashboard), additional_headers={"Cookie": f"orchestra_dashboard={TOKEN}"}) as ws:
+            assert json.loads(ws.recv(timeout=30))["type"] == "snapshot"
+
+
+def test_a_websocket_from_another_origin_is_refused(sample: Path) -> None:
+    with running_dashboard(sample) as dashboard:
+        with pytest.raises(InvalidStatus, match="403"):
+            connect(ws_url(dashboard), origin="http://evil.example").close()
+        with connect(ws_url(dashboard), origin=dashboard.url.rstrip("/")) as ws:
+            assert json.loads(ws.recv(timeout=30))["type"] == "snapshot"
+
+
+@pytest.mark.parametrize("host, token, message", [
+    ("0.0.0.0", None, "--host 0.0.0.0: binding beyond this machine"),
+    ("192.0.2.7", None, "give a token with --token TOKEN or the ORCHESTRA_DASHBOARD_TOKEN"),
+    ("127.0.0.1", "short", "--token: use 8 to 256 letters"),
+    ("0.0.0.0", "has a space in it", "--token: use 8 to 256 letters"),
+])
+def test_refused_binds(sample: Path, host: str, token: str | None, message: str) -> None:
+    with pytest.raises(AccessError, match=message):
+        Dashboard(sample, host=host, token=token)
+
+
+def test_open_bind_with_a_token_and_ipv6_loopback(sample: Path) -> None:
+    assert Dashboard(sample, host="0.0.0.0", token=TOKEN).token == TOKEN
+    assert Dashboard(sample, host="::1").url == "http://[::1]:7891/"
+
+
+def test_queue_columns_and_order() -> None:
+    tasks = [{"id": "a", "status": "queued", "priority": "low"}, {"id": "b", "status": "queued", "priority": "critical"},
+             {"id": "c", "status": "needs_review"}, {"id": "d", "status": "cancelled"},
+             {"id": "e", "status": "assigned", "priority": "high"}, {"id": "f", "status": "queued"}]
+    columns = task_queue(tasks)
+    assert {k: [t["id"] for t in v] for k, v in columns.items()} == {
+        "queued": ["b", "f", "a"], "active": ["e", "c"], "blocked": [], "completed": []}
+
+
+def test_the_real_command(sample: Path, store) -> None:
+    started_sprint(store)
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(sample)}
+    proc = subprocess.Popen(["uv", "run", "--quiet", "orchestra", "dashboard", "--port", "0"], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("Orchestra dashboard: http://127.0.0.1:"), line or proc.stderr.read()
+        url = line.split()[2]
+        status, _, body = get(url + "api/snapshot")
+        assert status == 200 and json.loads(body)["sprint"]["sprint"] == "sprint-3"
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    refused = subprocess.run(["uv", "run", "--quiet", "orchestra", "dashboard", "--host", "0.0.0.0"], cwd=REPO,
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and refused.stderr.startswith("orchestra dashboard: --host 0.0.0.0: binding")

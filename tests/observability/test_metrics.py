@@ -1,0 +1,123 @@
+"""`metrics.collect` on a real store: agents, utilization, throughput, task time, blockers, completion,
+velocity, quality reported by agents; the current sprint; event text; the PostToolUseFailure hook."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from orchestra import audit, paths
+from orchestra.lifecycle import record_report
+from orchestra.metrics import collect, current_sprint, describe_event
+from orchestra.workflow import close_sprint
+
+from tests.conftest import run_hook
+from tests.observability.harness import NOW, started_sprint
+
+
+def runs(store, **by_status: list[tuple[str, str]]) -> None:
+    with store.transaction() as tx:
+        for status, entries in by_status.items():
+            for run_id, team in entries:
+                tx.set(f"agents.{run_id}", {"agent_type": "fullstack-eng", "team": team, "status": status})
+
+
+def test_collect_on_a_running_sprint(store, sample: Path) -> None:
+    started_sprint(store)
+    runs(store, active=[("r1", "engineering"), ("r2", "engineering")], launched=[("r3", "qa")],
+         completed=[("r0", "engineering")])
+    with store.transaction() as tx:
+        record_report(tx, "task-oauth", {"coverage": 81.0, "build": "passed"}, by="agent:r0", agent_id="r0")
+        record_report(tx, "task-2fa", {"build": "failed", "progress": 40}, by="agent:r1", agent_id="r1")
+        record_report(tx, "task-2fa", {"coverage": 83.25, "build": "passed"}, by="agent:r1", agent_id="r1")
+    audit.append(paths.audit_log(sample), {"hook": "pre_tool", "event": "PreToolUse", "decision": "deny", "ms": 12})
+    audit.append(paths.audit_log(sample), {"hook": "pre_tool", "event": "PreToolUse", "decision": "allow", "ms": 8})
+
+    m = collect(store, sample, now=NOW)
+    assert m["sprint"]["sprint"] == "sprint-3" and m["sprint"]["status"] == "active"
+    assert m["agent_count"] == {"total": 4, "live": 3, "by_status": {"active": 2, "completed": 1, "launched": 1},
+                                "live_by_team": {"engineering": 2, "qa": 1}}
+    util = m["agent_utilization"]  # teams.yaml: engineering 4, qa 3, devops 2, product 3 parallel agents
+    assert util["capacity"] == 12 and util["live"] == 3 and util["rate"] == 0.25
+    assert util["teams"]["engineering"] == {"live": 2, "capacity": 4}
+    assert m["task_throughput"] == {"completed": 1, "days": 7, "per_day": round(1 / 7, 4)}
+    assert m["average_task_time"] == {"tasks": 1, "mean_hours": 31.0, "median_hours": 31.0}  # 12-01 09:00 -> 12-02 16:00
+    assert m["blocker_count"] == 1 and m["blockers"]["tasks"][0]["task"] == "task-fraud-rules"
+    assert m["completion_rate"]["points_completed"] == 5 and m["completion_rate"]["points_total"] == 21
+    days = {d["date"]: d["remaining"] for d in m["burndown"]["days"]}
+    assert days["2026-12-01"] == 21 and days["2026-12-02"] == 16 and days["2026-12-05"] is None
+    assert m["test_coverage"]["percent"] == 83.25 and m["test_coverage"]["task"] == "task-2fa"
+    assert m["build_success_rate"] == {"passed": 2, "failed": 1, "rate": 0.6667}
+    assert m["error_rate"]["tool_calls"] == 2 and m["error_rate"]["rate"] == 0.5
+    assert m["hook_latency"]["by_hook"]["pre_tool"]["max_ms"] == 12
+
+
+def test_collect_without_any_state(store, sample: Path) -> None:
+    m = collect(store, sample, now=NOW)
+    assert m["sprint"] is None and m["burndown"] is None
+    assert m["agent_count"]["total"] == 0 and m["blocker_count"] == 0
+    assert m["test_coverage"] is None and m["build_success_rate"] is None
+    assert m["error_rate"]["rate"] is None and m["hook_latency"]["count"] == 0
+    assert m["average_task_time"]["mean_hours"] is None
+    json.dumps(m)  # plain JSON throughout
+
+
+def test_velocity_after_a_sprint_closes(store, sample: Path) -> None:
+    started_sprint(store)
+    close_sprint(store, "sprint-3", now=NOW)
+    m = collect(store, sample, now=NOW + dt.timedelta(days=1))
+    assert m["velocity"]["sprints"] == [{"sprint": "sprint-3", "points": 5.0, "closed_at": "2026-12-04T15:00:00Z"}]
+    assert m["velocity"]["mean_points"] == 5.0
+
+
+def test_current_sprint_prefers_work_in_progress() -> None:
+    sprints = {
+        "s1": {"id": "s1", "status": "complete", "closed_at": "2026-11-20T00:00:00Z"},
+        "s2": {"id": "s2", "status": "ready", "loaded_at": "2026-11-28T00:00:00Z"},
+        "s3": {"id": "s3", "status": "active", "started_at": "2026-11-21T00:00:00Z"},
+        "s4": {"id": "s4", "status": "blocked", "started_at": "2026-11-25T00:00:00Z"},
+    }
+    assert current_sprint(sprints)["id"] == "s4"  # in progress, started last
+    del sprints["s3"], sprints["s4"]
+    assert current_sprint(sprints)["id"] == "s2"
+    del sprints["s2"]
+    assert current_sprint(sprints)["id"] == "s1"
+    assert current_sprint({}) is None
+
+
+def test_every_event_reads_as_one_line() -> None:
+    assert describe_event({"id": 1, "type": "task_blocked", "task_id": "t-1",
+                           "data": {"reason": "no key\nprovisioned"}}) == "t-1 blocked: no key provisioned"
+    assert describe_event({"id": 2, "type": "agent_started", "agent_id": "a1", "task_id": "t-1",
+                           "data": {"agent_type": "qa-engineer"}}) == "qa-engineer started on t-1"
+    unknown = describe_event({"id": 3, "type": "worktree_created", "task_id": "t-1", "data": {"path": "/w"}})
+    assert unknown == 'worktree_created task_id=t-1 {"path": "/w"}'
+    long = describe_event({"id": 4, "type": "x", "data": {"blob": "y" * 1000}})
+    assert len(long) == 200 and long.endswith("…")
+    odd = describe_event({"id": 5, "type": "task_reported", "data": "not an object"})
+    assert odd == "main reports on ?:"
+    report = describe_event({"id": 6, "type": "task_reported", "task_id": "t-1", "agent_id": "a1",
+                             "data": {"by": "agent:a1", "coverage": 81.5, "build": "passed", "tests_failed": 0,
+                                      "summary": "login flow tested", "at": "2026-12-01T00:00:00Z"}})
+    assert report == "agent:a1 reports on t-1: coverage 81.5%, build passed, tests failed 0 — login flow tested"
+
+
+def test_post_failure_hook_records_the_failed_call(sample: Path, store) -> None:
+    with store.transaction() as tx:
+        tx.set("agents.a77", {"agent_type": "qa-engineer", "status": "active", "task": "task-2fa"})
+    payload = {"session_id": "s-fail", "transcript_path": str(sample / "t.jsonl"), "cwd": str(sample),
+               "permission_mode": "default", "hook_event_name": "PostToolUseFailure", "tool_name": "Bash",
+               "tool_input": {"command": "pytest -q", "description": "Run tests"}, "tool_use_id": "toolu_f1",
+               "error": "Exit code 1\n3 failed, 10 passed", "is_interrupt": False, "duration_ms": 5120,
+               "agent_id": "a77", "agent_type": "qa-engineer"}
+    proc = run_hook("post_failure.py", payload, sample)
+    assert proc.returncode == 0 and proc.stdout == b"", proc.stderr
+    [event] = [e for e in store.events_after(0) if e["type"] == "tool_failed"]
+    assert event["agent_id"] == "a77" and event["task_id"] == "task-2fa" and event["session_id"] == "s-fail"
+    assert event["data"] == {"tool": "Bash", "error": "Exit code 1", "interrupted": False, "duration_ms": 5120,
+                             "tool_use_id": "toolu_f1"}
+    [line] = audit.tail(paths.audit_log(sample), 1)
+    assert line["event"] == "PostToolUseFailure" and line["error"] == "Exit code 1" and line["hook"] == "post_failure"
+    assert collect(store, sample, now=NOW)["error_rate"]["failed"] == 1
+    assert describe_event(event) == "a77: Bash failed: Exit code 1"

@@ -1,0 +1,111 @@
+"""Sprint reports: Markdown, self-contained HTML with an inline SVG burndown, and the SVG alone; written
+by `write_report`, by sprint close, and at the end of the demo."""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from orchestra.report import default_dir, write_report
+from orchestra.report.model import build
+from orchestra.workflow import close_sprint
+
+from tests.observability.harness import NOW, started_sprint, work
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def runs(store) -> None:
+    with store.transaction() as tx:
+        tx.set("agents.r-oauth", {"agent_type": "fullstack-eng", "team": "engineering", "status": "completed",
+                                  "task": "task-oauth", "started_at": "2026-12-01T09:05:00.000Z",
+                                  "ended_at": "2026-12-02T16:00:00.000Z", "pushbacks": 1,
+                                  "artifacts": ["src/auth/oauth.py", "tests/auth/test_oauth.py"]})
+        tx.set("agents.r-fraud", {"agent_type": "api-engineer", "team": "engineering", "status": "blocked",
+                                  "task": "task-fraud-rules", "started_at": "2026-12-02T10:00:00.000Z",
+                                  "ended_at": "2026-12-03T11:00:00.000Z"})
+        tx.set("agents.r-other", {"agent_type": "qa-engineer", "status": "active", "task": "task-elsewhere"})
+
+
+def test_report_files(store, tmp_path: Path) -> None:
+    started_sprint(store)
+    runs(store)
+    written = write_report(store, "sprint-3", tmp_path / "out", now=NOW)
+    assert [p.name for p in written] == ["sprint-3.md", "sprint-3.html", "sprint-3-burndown.svg"]
+
+    md = written[0].read_text()
+    assert md.startswith("# Sprint report: sprint-3 — Payments\n")
+    assert "**5 of 21 points done** (16 left)" in md
+    assert "![Burndown of sprint-3](sprint-3-burndown.svg)" in md
+    assert "| 2026-12-02 | 16 | 18 |" in md  # end of day 2: the OAuth points are burned
+    assert "| task-oauth | OAuth2 login | completed | fullstack-eng | 5 | 31 h | 6.2 h |" in md
+    assert "- task-fraud-rules (Fraud rules for card payments): waiting for the risk team's rules — still open" in md
+    assert "| fullstack-eng | 1 | 1 | 0 | 0 | 30.9 h | 1 |" in md and "r-other" not in md
+    assert "## Forecast" in md
+
+    chart = ET.fromstring(written[2].read_text())
+    [ideal, actual] = chart.findall(f"{SVG}polyline")
+    assert len(actual.get("points").split()) == 1 + 4 and len(ideal.get("points").split()) == 1 + 14
+    assert len(chart.findall(f"{SVG}circle")) == 4
+
+    page = written[1].read_text()
+    assert page.startswith("<!doctype html>") and "<svg" in page and "http-equiv" not in page
+    assert "<script" not in page and "src=" not in page and "href=" not in page  # nothing to fetch
+
+
+def test_the_report_escapes_what_it_shows(store, tmp_path: Path) -> None:
+    started_sprint(store)
+    with store.transaction() as tx:
+        tx.update("tasks.task-2fa", {"title": "<script>alert(1)</script> | pipes"})
+    work(store, "task-2fa", "blocked", "2026-12-03T12:00:00Z", blocker="<img src=x onerror=alert(1)>")
+    md, page, _ = write_report(store, "sprint-3", tmp_path, now=NOW)
+    html = page.read_text()
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "\\| pipes" in md.read_text()  # a pipe in a title does not split the Markdown table
+
+
+def test_a_closed_sprint_reports_its_retrospective(store, sample: Path) -> None:
+    started_sprint(store)
+    runs(store)
+    result = close_sprint(store, "sprint-3", now=NOW)
+    assert result["report"] == [str(default_dir(sample) / name) for name in
+                                ("sprint-3.md", "sprint-3.html", "sprint-3-burndown.svg")]
+    md = Path(result["report"][0]).read_text()
+    assert "Status **complete**" in md and "closed 2026-12-04T15:00:00Z" in md
+    assert "Carried over: task-2fa, task-payments-api, task-fraud-rules, task-checkout, task-security-review." in md
+    assert "| sprint-3 | 5 | 2026-12-04T15:00:00Z |" in md  # velocity
+    assert "## Forecast" not in md
+    report = build(store, "sprint-3", now=NOW + dt.timedelta(days=1))
+    assert report["points"] == {"total": 21.0, "completed": 5.0, "remaining": 16.0}
+    assert [r["id"] for r in report["cycle_time"]["tasks"]][:2] == ["task-oauth", "task-2fa"]
+    assert {r["id"] for r in report["agents"]["runs"]} == {"r-oauth", "r-fraud"}
+
+
+def test_report_command(sample: Path, store, capsys: pytest.CaptureFixture) -> None:
+    from orchestra.cli import main
+
+    started_sprint(store)
+    assert main(["report", "--sprint", "sprint-3", "--json"]) == 0
+    files = __import__("json").loads(capsys.readouterr().out)["files"]
+    assert all(Path(f).is_file() and Path(f).parent == default_dir(sample) for f in files)
+    assert main(["report", "--sprint", "sprint-9"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("orchestra report: sprint 'sprint-9'") and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_the_demo_ends_with_a_report(tmp_path: Path) -> None:
+    from orchestra.demo import run_demo
+
+    said: list[str] = []
+    result = run_demo(tmp_path / "demo repo", say=said.append)
+    tail = said[-1].splitlines()
+    reports = result.root / ".claude/sprints/reports"
+    assert said[-2] == "\n== Sprint report ==" and tail == [f"wrote {reports / name}" for name in
+                                                            ("sprint-3.md", "sprint-3.html", "sprint-3-burndown.svg")]
+    md = (reports / "sprint-3.md").read_text()
+    assert "task-2fa (Two-factor authentication (TOTP)): TOTP_ENCRYPTION_KEY is not provisioned" in md
+    assert "| fullstack-eng | 2 | 1 | 1 | 0 |" in md

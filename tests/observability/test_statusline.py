@@ -1,0 +1,114 @@
+"""The status line: Claude Code's statusLine JSON in, one line out; wired in settings.json the way the
+installer and `wiring --write` keep it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from orchestra import paths, wiring
+from orchestra.lifecycle import record_report
+from orchestra.metrics.statusline import line, render, summary
+
+from tests.conftest import PACK, REPO
+from tests.observability.harness import started_sprint, work
+
+SCRIPT = PACK / "status_line.py"
+COMMAND = 'uv run --quiet --script "$CLAUDE_PROJECT_DIR/.claude/orchestra/status_line.py"'
+
+
+def session_input(project: Path, **extra) -> dict:
+    """The statusLine stdin of Claude Code 2.1.328 (reference §2.3), trimmed to what matters here."""
+    return {"session_id": "s-1", "transcript_path": str(project / "t.jsonl"), "cwd": str(project),
+            "version": "2.1.328", "model": {"id": "claude-opus-4-5", "display_name": "Opus"},
+            "workspace": {"current_dir": str(project), "project_dir": str(project), "added_dirs": []},
+            "output_style": {"name": "default"}, "cost": {"total_cost_usd": 0.1}, **extra}
+
+
+def run_status_line(project: Path, stdin: str, **env: str) -> subprocess.CompletedProcess:
+    """The command settings.json wires, run through a shell the way Claude Code runs it."""
+    full = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    full.update(CLAUDE_PROJECT_DIR=str(project), **env)
+    return subprocess.run(["sh", "-c", COMMAND.replace("$CLAUDE_PROJECT_DIR/.claude/orchestra", str(PACK))],
+                          input=stdin, capture_output=True, text=True, cwd=project, env=full, timeout=120)
+
+
+def busy(store) -> None:
+    started_sprint(store)
+    work(store, "task-2fa", "in_progress", "2026-12-03T09:00:00Z")
+    with store.transaction() as tx:
+        tx.set("agents.r1", {"agent_type": "fullstack-eng", "team": "engineering", "status": "active"})
+        tx.set("agents.r2", {"agent_type": "qa-engineer", "team": "qa", "status": "launched"})
+        tx.set("agents.r3", {"agent_type": "api-engineer", "team": "engineering", "status": "active"})
+        tx.set("agents.r0", {"agent_type": "api-engineer", "team": "engineering", "status": "completed"})
+        record_report(tx, "task-oauth", {"coverage": 80}, by="agent:r0", agent_id="r0")
+        record_report(tx, "task-2fa", {"coverage": 82.5}, by="agent:r1", agent_id="r1")
+
+
+def test_the_real_script_shows_the_sprint(store, sample: Path) -> None:
+    busy(store)
+    proc = run_status_line(sample, json.dumps(session_input(sample)), NO_COLOR="1")
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout == ("[Opus] engineering › payments › sprint-3 · ▶ 1 active · 3 queued · ✓ 1 done · "
+                           "✖ 1 blocked · cov 82.5% · ●●●\n")
+
+
+def test_without_state_a_short_line_and_nothing_created(sample: Path) -> None:
+    shutil.rmtree(paths.state_dir(sample))
+    proc = run_status_line(sample, json.dumps(session_input(sample)), NO_COLOR="1")
+    assert proc.returncode == 0 and proc.stdout == "[Opus] orchestra no state yet\n"
+    assert not paths.state_dir(sample).exists()
+
+
+def test_bad_input_still_prints_a_line(sample: Path) -> None:
+    proc = run_status_line(sample, "this is not json", NO_COLOR="1")
+    assert proc.returncode == 0 and proc.stdout == "orchestra no state yet\n" and proc.stderr == ""
+
+
+def test_colours_unless_no_color(store, sample: Path) -> None:
+    busy(store)
+    with store.snapshot() as tx:
+        data = summary(tx)
+    coloured = render(data, session_input(sample), color=True)
+    assert "\033[32m●●●\033[0m" in coloured and "\033[31m✖ 1 blocked\033[0m" in coloured
+    assert "\033[" not in render(data, session_input(sample), color=False)
+
+
+def test_summary_of_a_loaded_sprint_counts_its_definition(store, sample: Path) -> None:
+    from orchestra.workflow import load_sprint_into_state
+
+    load_sprint_into_state(store, "sprint-3")
+    with store.snapshot() as tx:
+        data = summary(tx)
+    assert data["sprint"]["status"] == "ready" and data["counts"]["queued"] == 6
+    assert render(data, {}, color=False) == "payments › sprint-3 (ready) · ▶ 0 active · 6 queued · ✓ 0 done · ✖ 0 blocked"
+
+
+def test_unreadable_state_is_reported_not_raised(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = paths.state_dir(sample) / "state.json"
+    broken.write_text("{ not json")
+    monkeypatch.setenv("ORCHESTRA_STATE_URL", f"json://{broken}")
+    assert line(session_input(sample), color=False) == "[Opus] orchestra state unreadable (CorruptStateError)"
+
+
+def test_many_agents_are_capped() -> None:
+    data = {"sprint": {"id": "s", "status": "active", "epic": None}, "team": None, "coverage": None,
+            "counts": {"active": 14, "queued": 0, "done": 0, "blocked": 0},
+            "agents": [{"id": str(i)} for i in range(14)]}
+    assert render(data, {}, color=False).endswith("●●●●●●●●●●+4")
+
+
+def test_settings_wire_it_and_wiring_write_keeps_it(tmp_path: Path) -> None:
+    settings = json.loads((REPO / ".claude/settings.json").read_text())
+    assert settings["statusLine"]["type"] == "command" and settings["statusLine"]["command"] == COMMAND
+    copy = tmp_path / "settings.json"
+    copy.write_text(json.dumps({**settings, "hooks": {}}))
+    wiring.write_project_settings(copy)
+    rewritten = json.loads(copy.read_text())
+    assert rewritten["statusLine"] == settings["statusLine"] and rewritten["hooks"] == wiring.hooks_block()
+    head = SCRIPT.read_text()
+    assert head.startswith("#!/usr/bin/env -S uv run --quiet --script") and 'path = "."' in head
