@@ -2,7 +2,8 @@
 WebSocket that gets the whole dashboard state on connect and again after every change.
 
 Changes are found by polling (every POLL_SECONDS): new events since the last id seen, and new
-audit-log lines. That is cheap, needs nothing from the hooks, and works on every store backend.
+audit-log lines. That is cheap, needs nothing from the hooks, and works on every store backend;
+on PostgreSQL the wait between looks ends early when an event commits (`store.wait_for_events`).
 All store access runs on one worker thread (an SQLite connection belongs to its thread).
 """
 
@@ -144,13 +145,23 @@ class Dashboard:
             return self.message
         return None
 
+    async def _next_look(self) -> None:
+        """poll_seconds, or less where the store is woken when an event commits (PostgreSQL's NOTIFY)."""
+        if not self._store.notifies:
+            await asyncio.sleep(self.poll_seconds)
+            return
+        try:
+            await self._on_worker(lambda: self._store.wait_for_events(self._last_id, self.poll_seconds, limit=1))
+        except Exception:  # noqa: BLE001 - the read that follows reports a failing store
+            await asyncio.sleep(self.poll_seconds)
+
     async def _on_worker(self, fn: Callable[[], Any]) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._worker, fn)
 
     async def _poll(self) -> None:
         failing = False
         while True:
-            await asyncio.sleep(self.poll_seconds)
+            await self._next_look()
             try:
                 message = await self._on_worker(self._changed)
             except Exception as exc:  # noqa: BLE001 - a bad read (busy, a corrupt row) must not stop the dashboard

@@ -39,6 +39,7 @@ class Tx(Protocol):
 
 class Store(Protocol):
     url: str
+    notifies: bool
 
     def transaction(self) -> AbstractContextManager[Tx]: ...
     def snapshot(self) -> AbstractContextManager[Tx]: ...
@@ -52,6 +53,8 @@ class Store(Protocol):
 
 class StoreBase:
     """Conveniences shared by every backend: single operations as their own transaction."""
+
+    notifies = False  # True where wait_for_events is woken by the database instead of polling
 
     def transaction(self) -> AbstractContextManager[Tx]:  # pragma: no cover - overridden
         raise NotImplementedError

@@ -67,6 +67,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 class PostgresStore(StoreBase):
+    notifies = True
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.where = redacted(url)
