@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.fake_api import MAIN, agent_marker, bash, delegate, say, tool, write
+from tests.e2e.fake_api import MAIN, agent_marker, bash, delegate, say, tool
 from tests.e2e.landed import pending
-from tests.e2e.test_delegation import seed_sprint, task
+from tests.e2e.test_delegation import in_worktree, seed_sprint, task
 
 TECH_LEAD = agent_marker("tech-lead")
 MEMBER = agent_marker("fullstack-eng")
@@ -49,7 +49,7 @@ def test_question_reaches_a_running_agent_at_its_next_tool_call_and_is_closed(sa
                  after=lead.asked(0)) \
           .reply(bash("echo building"), after=lead.asked(2)) \
           .reply(lambda r: tool("mcp__orchestra__ack", message_id=answer_id(r))) \
-          .reply(write(str(sandbox.repo / "order_store.py"), "STORE = 'sqlite'\n")) \
+          .reply(in_worktree(sandbox, "order_store.py", "STORE = 'sqlite'\n")) \
           .reply(say("Store built.\nSTATUS: completed\nARTIFACTS: order_store.py"))
     # ... answers, and the answer reaches fullstack-eng the same way.
     lead.reply(bash("echo reviewing"), after=member.asked(1)) \

@@ -7,6 +7,7 @@ store, the bus and the audit log: what the pack recorded, not what the test told
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,15 @@ def seed_sprint(sandbox, *tasks: dict[str, Any]) -> None:
     sandbox.seed({"sprints.s1": {"id": "s1", "name": "Sprint 1", "status": "active",
                                  "tasks": [t["id"] for t in tasks]},
                   **{f"tasks.{t['id']}": t for t in tasks}})
+
+
+def in_worktree(sandbox, name: str, content: str):
+    """A reply block source: Write `name` inside the worktree the member's brief names (its line
+    `Worktree: <path> (work and commit only inside it)`), or in the repo when the brief names none."""
+    def block(request):
+        match = re.search(r"^Worktree: (.+?) \(work and commit", request.first_user_text, re.M)
+        return write(str((sandbox.repo / match.group(1) if match else sandbox.repo) / name), content)
+    return block
 
 
 def member_settings(doc: dict[str, Any], name: str) -> dict[str, Any]:
@@ -112,9 +122,9 @@ def run_parallel_batch(sandbox, api: FakeAPI):
     a = api.script.on(MEMBER, "[task:feat-a]")
     b = api.script.on(MEMBER, "[task:feat-b]")
     # Each member's first reply waits for the other's first request: only a parallel run gets past it.
-    a.reply(write(str(sandbox.repo / "feature_a.py"), "A = 1\n"), after=b.asked(0)) \
+    a.reply(in_worktree(sandbox, "feature_a.py", "A = 1\n"), after=b.asked(0)) \
      .reply(say("Built A.\nSTATUS: completed\nARTIFACTS: feature_a.py"))
-    b.reply(write(str(sandbox.repo / "feature_b.py"), "B = 1\n"), after=a.asked(0)) \
+    b.reply(in_worktree(sandbox, "feature_b.py", "B = 1\n"), after=a.asked(0)) \
      .reply(say("Built B.\nSTATUS: completed\nARTIFACTS: feature_b.py"))
 
     run = sandbox.run(api, "Run the sprint batch.")
@@ -166,7 +176,7 @@ def test_background_delegation_completes_after_the_task_notification(team, api):
     main.reply(delegate("fullstack-eng", "[task:feat-c] Build feature C.", "Build feature C", background=True)) \
         .reply(say("Feature C is being built in the background.")) \
         .reply(say("Feature C is done."))
-    api.script.on(MEMBER).reply(write(str(team.repo / "feature_c.py"), "C = 1\n"), after=main.asked(1)) \
+    api.script.on(MEMBER).reply(in_worktree(team, "feature_c.py", "C = 1\n"), after=main.asked(1)) \
                          .reply(say("Built C.\nSTATUS: completed\nARTIFACTS: feature_c.py"))
 
     run = team.run(api, "Build feature C in the background.")
@@ -212,7 +222,7 @@ def test_blocked_report_blocks_the_task_and_a_later_run_completes_it(team, api):
     with FakeAPI() as later:
         later.script.on(MAIN).reply(delegate("fullstack-eng", "[task:pay-1] The key is in place; finish payments.",
                                              "Finish payments")).reply(say("Payments are done."))
-        later.script.on(MEMBER).reply(write(str(team.repo / "payments.py"), "PAY = 1\n")) \
+        later.script.on(MEMBER).reply(in_worktree(team, "payments.py", "PAY = 1\n")) \
                                .reply(say("Payments work.\nSTATUS: completed\nARTIFACTS: payments.py"))
         run = team.run(later, "Finish payments.")
         assert run.returncode == 0, run.describe()
@@ -255,7 +265,7 @@ def claim_completion_twice(sandbox, api: FakeAPI, second_reply):
 @pending("lifecycle")
 def test_empty_completion_is_pushed_back_once_then_accepted(team, api):
     claim_completion_twice(team, api, [
-        (write(str(team.repo / "feature_d.py"), "D = 1\n"),),
+        (in_worktree(team, "feature_d.py", "D = 1\n"),),
         (say("Now it is built.\nSTATUS: completed\nARTIFACTS: feature_d.py"),),
     ])
     with team.state() as tx:
@@ -311,7 +321,7 @@ def test_capacity_gate_denies_delegation_and_names_who_is_running(team, api):
         .reply(say("The busy feature is done."))
     busy = api.script.on(MEMBER, "[task:busy-1]")
     # The first member stays busy until the main thread has seen the denial.
-    busy.reply(write(str(team.repo / "busy.py"), "BUSY = 1\n"), after=main.asked(2)) \
+    busy.reply(in_worktree(team, "busy.py", "BUSY = 1\n"), after=main.asked(2)) \
         .reply(say("STATUS: completed\nARTIFACTS: busy.py"))
     extra = api.script.on(MEMBER, "[task:cap-2]").reply(say("STATUS: completed"))
 
