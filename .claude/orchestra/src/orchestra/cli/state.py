@@ -1,4 +1,4 @@
-"""`orchestra init` and `orchestra state get|set|export|import`."""
+"""`orchestra init` and `orchestra state get|set|export|import` (`state migrate` lives in migrate.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import paths
 from ..store import StateError, open_store
-from . import UsageError
+from . import UsageError, migrate
 from ._output import add_json_flag, emit
 
 
@@ -32,6 +32,7 @@ def register(sub) -> None:
     imp = ops.add_parser("import", help="replace the whole state with a JSON document (file or - for stdin)")
     imp.add_argument("file")
     imp.set_defaults(func=cmd_import)
+    migrate.add_to(ops)
 
 
 def cmd_init(args) -> int:

@@ -1,0 +1,138 @@
+"""`orchestra state migrate --to postgresql://...`, run for real: a project's SQLite store moves into
+PostgreSQL with every record, event id and byte of the export intact, and refusals write nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from orchestra.cli.migrate import inventory
+from orchestra.store import open_store
+
+from tests.conftest import REPO
+
+from .server import dump
+
+
+def cli(project: Path, *args: str, url: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "ORCHESTRA_STATE_URL"}
+    env.update({"CLAUDE_PROJECT_DIR": str(project), **({"ORCHESTRA_STATE_URL": url} if url else {})})
+    return subprocess.run(["uv", "run", "--quiet", "--project", str(REPO), "orchestra", *args],
+                          capture_output=True, text=True, cwd=project, env=env, timeout=180)
+
+
+def sqlite_store(project: Path) -> str:
+    return f"sqlite://{project / '.claude/state/orchestration.db'}"
+
+
+def populate(url: str, tasks: int = 300, events: int = 500) -> None:
+    with open_store(url) as store, store.transaction() as tx:
+        tx.set("organization", {"name": "Acme Ünïcode", "settings": {"tz": "Europe/Zürich"}})
+        tx.set("sprints.sprint-3", {"name": "Payments", "status": "active", "tasks": [f"task-{n}" for n in range(5)]})
+        for n in range(tasks):
+            tx.set(f"tasks.task-{n}", {"title": f"task {n} — ✓", "status": ("queued", "completed")[n % 2],
+                                       "estimate": n / 4, "zeta": n, "alpha": [n, {"b": None, "a": True}]})
+        tx.set("communication.messages.m-1", {"to": "human", "status": "pending", "payload": {"text": "nul\x00in it"}})
+        tx.set("communication.deliveries.m-1@main", {"message": "m-1", "run": "main"})
+        tx.set("observability.metrics.velocity", 5.5)
+        for n in range(events):
+            tx.append_event("task_started", {"n": n}, task_id=f"task-{n % tasks}", agent_id=f"a-{n}")
+
+
+def raw_sqlite(url: str) -> list[str]:
+    conn = sqlite3.connect(url.partition("://")[2])
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def test_a_sqlite_store_moves_into_postgresql_with_nothing_lost(project: Path, pg_url: str) -> None:
+    source = sqlite_store(project)
+    populate(source)
+    before = raw_sqlite(source)
+    proc = cli(project, "state", "migrate", "--to", pg_url)
+    assert proc.returncode == 0, proc.stderr
+    assert "verified: every part has the same records and checksum in both stores" in proc.stdout
+    assert f"ORCHESTRA_STATE_URL={pg_url}" in proc.stdout
+    with open_store(source) as old, open_store(pg_url) as new:
+        exported = old.export()
+        assert json.dumps(new.export(), ensure_ascii=False) == json.dumps(exported, ensure_ascii=False)
+        assert len(new.get("tasks")) == 300 and len(new.events_after(0, limit=None)) == 500
+        assert new.get("communication.messages.m-1.payload.text") == "nul\x00in it"
+        assert new.append_event("after") == 501  # numbering carries on after the copied events
+    assert raw_sqlite(source) == before  # the source is left as it was
+    exported_by_cli = cli(project, "state", "export", url=pg_url)
+    assert exported_by_cli.returncode == 0 and json.loads(exported_by_cli.stdout)["tasks"] == exported["tasks"]
+
+
+def test_the_json_report_lists_every_part_with_its_count_and_checksum(project: Path, pg_url: str) -> None:
+    source = sqlite_store(project)
+    populate(source, tasks=7, events=11)
+    proc = cli(project, "state", "migrate", "--to", pg_url, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    with open_store(source) as old:
+        expected = inventory(old.export())
+    assert report["verified"] is True and report["parts"] == expected
+    assert (report["parts"]["tasks"]["records"], report["parts"]["events"]["records"]) == (7, 11)
+    assert report["parts"]["communication.deliveries"]["records"] == 1
+
+
+def test_a_target_that_holds_state_is_refused_unless_forced(project: Path, pg_url: str) -> None:
+    source = sqlite_store(project)
+    populate(source, tasks=3, events=2)
+    with open_store(pg_url) as target:
+        target.set("tasks.other-team", {"title": "not ours"})
+    held = dump(pg_url)
+    refused = cli(project, "state", "migrate", "--to", pg_url)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1 and "already holds state (1 tasks)" in refused.stderr
+    assert "--force" in refused.stderr
+    assert dump(pg_url) == held
+    forced = cli(project, "state", "migrate", "--to", pg_url, "--force")
+    assert forced.returncode == 0, forced.stderr
+    with open_store(pg_url) as target:
+        assert sorted(target.get("tasks")) == ["task-0", "task-1", "task-2"]
+
+
+def test_an_unreachable_target_is_one_clear_line_and_changes_nothing(project: Path) -> None:
+    source = sqlite_store(project)
+    populate(source, tasks=2, events=1)
+    before = raw_sqlite(source)
+    proc = cli(project, "state", "migrate", "--to", "postgresql://orchestra:hunter2@127.0.0.1:1/orchestra")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith("orchestra state: ") and proc.stderr.count("\n") == 1
+    assert "cannot connect to PostgreSQL" in proc.stderr and "hunter2" not in proc.stderr
+    assert raw_sqlite(source) == before
+
+
+def test_the_same_store_as_source_and_target_is_refused(project: Path) -> None:
+    source = sqlite_store(project)
+    populate(source, tasks=1, events=0)
+    proc = cli(project, "state", "migrate", "--to", source)
+    assert proc.returncode == 1 and "names the store being copied" in proc.stderr
+
+
+def test_the_inventory_sees_a_dropped_record_a_changed_event_and_reordered_keys() -> None:
+    from orchestra.store.document import empty_document
+
+    doc = empty_document()
+    doc["tasks"] = {"a": {"id": "a", "title": "A", "status": "queued"}, "b": {"id": "b"}}
+    doc["observability"]["events"] = [{"id": 1, "ts": "t", "type": "x", "session_id": None, "agent_id": None,
+                                       "task_id": None, "data": {}}]
+    base = inventory(doc)
+    dropped = json.loads(json.dumps(doc))
+    del dropped["tasks"]["b"]
+    changed = json.loads(json.dumps(doc))
+    changed["observability"]["events"][0]["type"] = "y"
+    reordered = json.loads(json.dumps(doc))
+    reordered["tasks"]["a"] = {"status": "queued", "id": "a", "title": "A"}
+    assert inventory(dropped)["tasks"] != base["tasks"] and inventory(dropped)["tasks"]["records"] == 1
+    assert inventory(changed)["events"]["sha256"] != base["events"]["sha256"]
+    assert inventory(reordered)["tasks"]["sha256"] != base["tasks"]["sha256"]
+    assert {k: v for k, v in inventory(changed).items() if k != "events"} == {
+        k: v for k, v in base.items() if k != "events"}
