@@ -39,7 +39,7 @@ def bindir() -> Path | None:
 
 
 def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
+    return os.environ.get("CI") == "true"
 
 
 def wanted() -> bool:
