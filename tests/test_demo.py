@@ -23,7 +23,10 @@ def test_demo_completes_one_task_and_blocks_another(tmp_path: Path) -> None:
     assert "TOTP_ENCRYPTION_KEY" in (tasks["task-2fa"].get("blocker") or "")
     runs = state["agents"].values()
     assert sorted(r["agent_type"] for r in runs) == ["engineering-director", "fullstack-eng", "fullstack-eng"]
-    assert (target / "src/auth/oauth.py").exists()
+    # the member worked in its task's worktree, not in the main checkout
+    assert tasks["task-oauth"]["worktree"] == str(target / ".worktrees" / "task-oauth")
+    assert (target / ".worktrees/task-oauth/src/auth/oauth.py").exists()
+    assert not (target / "src/auth/oauth.py").exists()
 
 
 def _path() -> str:

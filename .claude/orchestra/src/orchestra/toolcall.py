@@ -12,11 +12,12 @@ from collections.abc import Callable
 from .bus.hooks import tool_call_context
 from .hookio import AddContext, Allow, HookContext, HookEvent, Verdict
 from .security import tool_guard
+from .worktrees.boundary import worktree_guard
 
 Guard = Callable[[HookEvent, HookContext], Verdict | None]
 ContextSource = Callable[[HookEvent, HookContext], str | None]
 
-GUARDS: tuple[Guard, ...] = (tool_guard,)
+GUARDS: tuple[Guard, ...] = (tool_guard, worktree_guard)
 CONTEXT: tuple[ContextSource, ...] = (tool_call_context,)
 
 

@@ -9,6 +9,7 @@ delegated and blocks on a missing secret. The sprint's status is printed at the 
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tempfile
@@ -83,14 +84,17 @@ def _verdicts(runs: list[HookRun], ok: str = "allowed") -> str:
 def _repo(target: Path | None) -> Path:
     root = Path(target) if target else Path(tempfile.mkdtemp(prefix="orchestra-demo-")) / "acme-shop"
     root.mkdir(parents=True, exist_ok=True)
-    if not (root / ".git").exists():
+    fresh = not (root / ".git").exists()
+    if fresh:
         subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
-        _git(root, "-c", "user.name=Demo", "-c", "user.email=demo@example.invalid", "commit", "-q",
-             "--allow-empty", "-m", "Initial commit")
     (root / "tests" / "auth").mkdir(parents=True, exist_ok=True)
     for package in ("src", "src/auth", "tests", "tests/auth"):
         (root / package).mkdir(parents=True, exist_ok=True)
         (root / package / "__init__.py").touch()
+    if fresh:  # the skeleton is committed, so the task worktrees the sprint start makes have it too
+        _git(root, "add", "src", "tests")
+        _git(root, "-c", "user.name=Demo", "-c", "user.email=demo@example.invalid", "commit", "-q",
+             "--allow-empty", "-m", "Initial commit")
     return root
 
 
@@ -130,8 +134,10 @@ def run_demo(target: Path | None = None, say: Say = print) -> DemoResult:
                      {"stdout": "auth", "stderr": "", "interrupted": False, "isImage": False})
     runs = claude.finish(oauth, "OAuth2 login is done.\nSTATUS: completed", background=False)
     say(f"fullstack-eng claims task-oauth completed, having changed nothing: {_verdicts(runs, 'accepted')}")
-    claude.tool_call(oauth, "Write", {"file_path": str(root / "src/auth/oauth.py"), "content": OAUTH_CODE})
-    claude.tool_call(oauth, "Write", {"file_path": str(root / "tests/auth/test_oauth.py"), "content": OAUTH_TEST})
+    worktree = Path(json.loads(_cli(root, "task", "show", "task-oauth", "--json"))["task"]["worktree"])
+    say(f"fullstack-eng works in its task's worktree: {worktree.relative_to(root)}")
+    claude.tool_call(oauth, "Write", {"file_path": str(worktree / "src/auth/oauth.py"), "content": OAUTH_CODE})
+    claude.tool_call(oauth, "Write", {"file_path": str(worktree / "tests/auth/test_oauth.py"), "content": OAUTH_TEST})
     runs = claude.finish(oauth, "Added PKCE login code and its test; the acceptance check passes.\n"
                                 "STATUS: completed\nARTIFACTS: src/auth/oauth.py, tests/auth/test_oauth.py",
                          background=False, pushed_back=True)

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..worktrees.locks import release_run
 from .config import LifecycleConfig
 from .protocol import Report, task_tag
 
@@ -184,4 +185,6 @@ def settle_stop(led, event, seen, report: Report, evidence: Evidence, cfg: Lifec
         stops[key] = decision
     led.put("agents", run)
     led.settle()
+    if run.get("outcome"):
+        release_run(led.tx, run, led.now)  # it reported: its worktree is free for the next run
     return {**decision, "task": run.get("task")}

@@ -105,7 +105,8 @@ class Ledger:
         displaced = self._unlink(delegation.get("agent_id"), run.get("tool_use_id"))
         delegation.update(agent_id=agent_id, link=how, status="linked")
         self.put("delegations", delegation)
-        run.update(tool_use_id=tool_use_id, link=how, task=delegation.get("task"))
+        # the worktree travels with the link: the boundary guard reads it from the run alone
+        run.update(tool_use_id=tool_use_id, link=how, task=delegation.get("task"), worktree=delegation.get("worktree"))
         self._set_parent(run, delegation.get("caller") or "main", delegation.get("session_id"))
         self.tasks.update(t for t in (delegation.get("task"),) if t)
         self.event("delegation_linked", {"tool_use_id": tool_use_id, "how": how},
@@ -117,7 +118,7 @@ class Ledger:
     def _unlink(self, old_agent: str | None, old_delegation: str | None) -> list[str]:
         displaced = []
         if old_agent and (other := self.get("agents", old_agent)) is not None:
-            other.update(tool_use_id=None, link=None, task=None)
+            other.update(tool_use_id=None, link=None, task=None, worktree=None)
             self.put("agents", other)
             self.runs.add(old_agent)
             displaced.append(old_agent)

@@ -11,6 +11,7 @@ from collections import Counter
 
 from .. import teams
 from ..hookio import Allow, HookContext, HookEvent, Verdict
+from ..worktrees.locks import release_session
 from .ledger import Ledger
 
 ATTENTION = ("blocked", "needs_review")
@@ -47,6 +48,7 @@ def session_end(event: HookEvent, ctx: HookContext) -> Verdict:
         led.tasks.update(d["task"] for d in led.find("delegations", session_id=event.session_id, status="pending")
                          if d.get("task"))
         led.settle()
+        release_session(tx, event.session_id, led.now)  # the worktree locks taken in this session
         counts = Counter(led.get("agents", r["id"])["status"] for r in runs)
         if first:
             led.event("session_ended", {"reason": event.get("reason"), "runs": dict(sorted(counts.items()))},

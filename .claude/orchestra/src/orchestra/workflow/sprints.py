@@ -143,8 +143,11 @@ def start(store, ref: str | Path, root: Path | None = None) -> dict[str, Any]:
 def provision_worktrees(store, sprint_id: str, root: Path | None = None) -> dict[str, Any]:
     """The one place a started sprint asks for worktrees (per epic, sprint, task or team strategy).
     Runs after the start transaction has committed, so git work never holds the state lock. Returns
-    what was allocated, keyed by task id; empty while no worktree manager is installed."""
-    return {}
+    what was allocated, keyed by task id; empty outside a git repository."""
+    from .. import paths
+    from ..worktrees import provision_sprint
+
+    return provision_sprint(store, sprint_id, root or paths.project_root())
 
 
 def block(store, sprint_id: str, reason: str) -> dict[str, Any]:
