@@ -82,7 +82,7 @@ def test_member_spawn_secret_read_and_state_write_are_denied_and_audited(sandbox
     assert problem is None and lines == len(sandbox.audit())
 
 
-@pending("lifecycle", "security", "worktrees")
+@pending("lifecycle", "security")
 def test_member_write_outside_its_worktree_is_denied(sandbox, api):
     outside = sandbox.repo / "outside_worktree.py"
     member_breaks_rules(sandbox, api, write(str(outside), "X = 1\n"))
