@@ -36,6 +36,15 @@ def _wired(event: str, tool: str | None = None) -> bool:
     return False
 
 
+def _guarded_by(package: str) -> bool:
+    """Is a guard from `package` among the checks the pack's PreToolUse hook runs on ordinary tools?"""
+    try:
+        from orchestra import toolcall
+    except ImportError:
+        return False
+    return any(getattr(guard, "__module__", "").startswith(package) for guard in toolcall.GUARDS)
+
+
 FEATURES: dict[str, tuple[str, Callable[[], bool]]] = {
     "lifecycle": ("delegation lifecycle hooks (PreToolUse on Agent, SubagentStart, SubagentStop)",
                   lambda: _wired("PreToolUse", "Agent") and _wired("SubagentStart") and _wired("SubagentStop")),
@@ -44,10 +53,10 @@ FEATURES: dict[str, tuple[str, Callable[[], bool]]] = {
     "mcp": ("the orchestra MCP server (`orchestra mcp`, started from .mcp.json)",
             lambda: (REPO / ".mcp.json").exists()
             and ((SRC / "cli" / "mcp.py").exists() or any(SRC.glob("mcp_server*")))),
-    "security": ("role, secret and state-file guards",
-                 lambda: any(SRC.glob("security*"))),
-    "worktrees": ("a git worktree per task, with its boundary guarded",
-                  lambda: any(SRC.glob("worktree*"))),
+    "security": ("role, secret and state-file guards on ordinary tool calls",
+                 lambda: _guarded_by("orchestra.security")),
+    "worktrees": ("the worktree boundary guard on ordinary tool calls",
+                  lambda: _guarded_by("orchestra.worktrees")),
 }
 
 
