@@ -7,13 +7,15 @@ same sprint plus `--tasks` tasks spread over 50 sprints and `--events` events. E
 both databases and replays the captured session (see hookrun.session) through every wired hook on
 one project, then on the other, alternating which goes first. Prints, per hook, the median whole
 process and the median time inside the runner (the audit line's `ms`, which is what the store's
-size can change) for both stores, and their ratio.
+size can change) for both stores, and their ratio. A second table times the store operations a
+hook performs, in this process, on both stores: free of process start-up noise.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import time
 from collections import defaultdict
 
 from hookrun import (
@@ -53,6 +55,51 @@ def _bulk(tasks: int, events: int):
     return fill
 
 
+def store_operations(projects: dict, saved: dict, repeat: int = 50) -> list[list[str]]:
+    """Median ms of each store operation a hook performs, per store, and the large/empty ratio."""
+    from hookrun import state_files
+    from orchestra.store import open_store
+
+    results: dict[str, dict[str, list[float]]] = {}
+    for name, project in projects.items():
+        restore_state(project, saved[name])
+        url = f"sqlite://{state_files(project)[0]}"
+        timings: dict[str, list[float]] = defaultdict(list)
+        last = 0
+        for _ in range(repeat):
+            store, took = _timed(open_store, url)
+            timings["open the store"].append(took)
+            timings["get one task"].append(_timed(store.get, "tasks.task-3")[1])
+            timings["find the sprint's tasks"].append(_timed(_find, store)[1])
+            last, took = _timed(_touch, store)
+            timings["update a task + append an event (commit)"].append(took)
+            timings["read the events after a recent id"].append(_timed(store.events_after, max(0, last - 10))[1])
+            timings["close (checkpoints the WAL)"].append(_timed(store.close)[1])
+        results[name] = timings
+    rows = []
+    for label in results["empty"]:
+        empty, large = median(results["empty"][label]) * 1000, median(results["large"][label]) * 1000
+        rows.append([label, f"{empty:.2f}", f"{large:.2f}", f"{large / empty:.2f}x"])
+    return rows
+
+
+def _timed(call, *args):
+    began = time.perf_counter()
+    value = call(*args)
+    return value, time.perf_counter() - began
+
+
+def _find(store) -> list:
+    with store.snapshot() as tx:
+        return tx.find("tasks", sprint="sprint-3")
+
+
+def _touch(store) -> int:
+    with store.transaction() as tx:
+        tx.update("tasks.task-3", {"status": "in_progress"})
+        return tx.append_event("task.started", task_id="task-3")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
@@ -88,6 +135,8 @@ def main() -> None:
                      "ok" if ratio <= BUDGET else "**over**"])
     print(table(["hook", "empty: median ms", "large: median ms", "process ratio", "empty: in runner ms",
                  "large: in runner ms", "in-runner ratio", f"budget {BUDGET}x (process)"], rows))
+    print("\nStore operations in one process (median of 50)\n")
+    print(table(["operation", "empty ms", "large ms", "ratio"], store_operations(projects, saved)))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / ".claude" / "orchestra" / "src"))
 
 from hookrun import machine, median, p95, table, workdir  # noqa: E402
-
 from orchestra.store import open_store  # noqa: E402
 
 URLS = {"sqlite": "sqlite://{dir}/orchestration.db", "json": "json://{dir}/state.json"}
