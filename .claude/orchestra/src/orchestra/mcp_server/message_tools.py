@@ -55,9 +55,10 @@ def send_message(to: Address, type: Annotated[MessageType, Field(description=(
     if text is not None and payload is not None:
         raise ToolError("give the message as text or as payload, not both (put the text into the payload)")
     body = {"text": text} if text is not None else payload
+    org = organization()
     with state(write=True) as tx:
         return _sent(tx, bus.send(tx, sender=sender.id, to=to, type=type, payload=body, priority=priority, task=task,
-                                  reply_to=reply_to, org=organization()))
+                                  reply_to=reply_to, org=org))
 
 
 def ask(to: Address, question: Annotated[str, Field(min_length=1, description="one precise question")],
@@ -69,9 +70,10 @@ def ask(to: Address, question: Annotated[str, Field(min_length=1, description="o
     the answer will reply to)."""
     sender = identity(caller)
     wait = escalate_after_minutes * 60 if escalate_after_minutes is not None else None
+    org = organization()
     with state(write=True) as tx:
         return _sent(tx, bus.ask(tx, sender=sender.id, to=to, question=question, priority=priority, task=task,
-                                 escalate_after=wait, org=organization()))
+                                 escalate_after=wait, org=org))
 
 
 def answer(question_id: MessageId, answer: Annotated[str, Field(min_length=1, description="the answer")],
@@ -103,8 +105,9 @@ def ack(message_id: MessageId, caller: StampedCaller = None) -> dict[str, Any]:
     """Mark a message addressed to you as handled, so it is not shown again (team and broadcast messages close
     only for you). Acknowledging twice is harmless."""
     by = identity(caller)
+    org = organization()
     with state(write=True) as tx:
-        _check_recipient(tx, message_id, by, organization())
+        _check_recipient(tx, message_id, by, org)
         message = bus.ack(tx, message_id, by=by.id)
     return {"id": message["id"], "status": message["status"], "acknowledged_by": by.id}
 
@@ -119,9 +122,10 @@ def handoff(artifacts: Annotated[list[Annotated[str, Field(min_length=1)]], Fiel
     """Hand files over to another agent or task (an artifact_ready message); the receiver confirms with
     artifact_received."""
     sender = identity(caller)
+    org = organization()
     with state(write=True) as tx:
         return _sent(tx, bus.handoff(tx, sender=sender.id, artifacts=artifacts, to=to, task=task, note=note,
-                                     from_task=from_task, priority=priority, org=organization()))
+                                     from_task=from_task, priority=priority, org=org))
 
 
 def _check_recipient(tx, message_id: str, caller: Caller, org) -> None:
