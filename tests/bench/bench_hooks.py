@@ -102,8 +102,9 @@ def main() -> None:
                           if t == tool and e == event and not by_label[label].is_async]
             slowest[event] = max(candidates) if candidates else (0.0, "none")
         total = slowest["PreToolUse"][0] + slowest["PostToolUse"][0]
-        rows.append([tool, f"{slowest['PreToolUse'][1]} {slowest['PreToolUse'][0]:.0f}",
-                     f"{slowest['PostToolUse'][1]} {slowest['PostToolUse'][0]:.0f}", f"{total:.0f}",
+        pre, post = (f"{by_label[label].script if label in by_label else label} {ms:.0f}"
+                     for ms, label in (slowest["PreToolUse"], slowest["PostToolUse"]))
+        rows.append([tool, pre, post, f"{total:.0f}",
                      f"{total / bare:.2f}x", f"{TOOL_CALL_BUDGET}x " + ("ok" if total / bare <= TOOL_CALL_BUDGET else "**over**")])
     print(f"Per ordinary tool call (bare no-op median {bare:.0f} ms)\n")
     print(table(["tool", "slowest sync PreToolUse (ms)", "slowest sync PostToolUse (ms)", "added ms",
