@@ -102,6 +102,10 @@ def allocate_for_delegation(req, led):
         if created:
             led.event("worktree_created", {"worktree": record["id"], "branch": record["branch"], "path": record["path"]},
                       task_id=task["id"], session_id=req.session_id)
+            if record.get("setup"):
+                req.brief_extra.append(f"The worktree's setup (`{record['setup']['command']}`) is still running; its "
+                                       f"log {record['setup']['log']} ends with `orchestra: setup exited <code>` when "
+                                       "it is done.")
         recovered = acquire(led, record, owner, led.now, cfg.lock_ttl, req.config.pending_seconds) or recovered
     attach(record, task)
     led.put("worktrees", record)

@@ -1,0 +1,160 @@
+"""`orchestra worktree create|list|remove|conflicts` through the real command on real git repositories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.worktrees.conftest import cli, cli_json, commit_all, events, git, seed, state
+
+
+def worktree_paths(repo: Path) -> list[str]:
+    return [line[len("worktree "):] for line in git(repo, "worktree", "list", "--porcelain").splitlines()
+            if line.startswith("worktree ")]
+
+
+def test_create_by_task_sprint_epic_and_team_id(repo: Path) -> None:
+    seed(repo, **{"sprints.sprint-3": {"id": "sprint-3", "name": "Payments", "epic": "payments", "status": "active"},
+                  "epics.payments": {"id": "payments", "status": "active"},
+                  "tasks.task-oauth": {"title": "OAuth", "sprint": "sprint-3"}})
+    made = {ident: cli_json(repo, "worktree", "create", ident) for ident in ("task-oauth", "sprint-3", "payments",
+                                                                             "engineering")}
+
+    assert {k: (v["branch"], v["scope"]) for k, v in made.items()} == {
+        "task-oauth": ("task-oauth", "task"), "sprint-3": ("sprint-3-payments", "sprint"),
+        "payments": ("feature/payments", "epic"), "engineering": ("team-engineering-work", "team")}
+    root = repo / ".worktrees"
+    assert made["payments"]["path"] == str(root / "feature-payments")
+    assert sorted(worktree_paths(repo)[1:]) == sorted(str(root / n) for n in
+                                                      ("task-oauth", "sprint-3-payments", "feature-payments",
+                                                       "team-engineering-work"))
+    assert git(repo, "rev-parse", "feature/payments") == git(repo, "rev-parse", "main")
+    # the worktree root ignores itself: the main checkout stays clean, no user file was touched
+    assert (root / ".gitignore").read_text() == "*\n"
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+    assert not (repo / ".gitignore").exists() and "worktrees" not in (repo / ".git/info/exclude").read_text()
+    assert made["task-oauth"]["tasks"] == ["task-oauth"] and made["task-oauth"]["base"] == "main"
+    assert len(events(repo, "worktree_created")) == 4
+
+    listed = cli_json(repo, "worktree", "list")
+    assert [r["id"] for r in listed] == ["feature-payments", "sprint-3-payments", "task-oauth", "team-engineering-work"]
+    assert all(r["exists"] and r["lock"] is None for r in listed)
+    text = cli(repo, "worktree", "list").stdout
+    assert "task:task-oauth" in text and "feature/payments" in text
+
+
+def test_create_twice_is_one_worktree(repo: Path) -> None:
+    first = cli_json(repo, "worktree", "create", "t-1", "--strategy", "task")
+    second = cli_json(repo, "worktree", "create", "t-1", "--strategy", "task")
+    assert first["path"] == second["path"] and len(worktree_paths(repo)) == 2
+    assert len(events(repo, "worktree_created")) == 1
+
+
+def test_unknown_id_is_refused_with_one_line_and_writes_nothing(repo: Path) -> None:
+    proc = cli(repo, "worktree", "create", "nothing-here")
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert "no task, sprint or epic" in proc.stderr and "--strategy" in proc.stderr
+    assert not (repo / ".worktrees").exists() and state(repo, "worktrees") == {}
+
+
+def test_a_project_without_a_commit_gets_no_worktree(project: Path) -> None:
+    proc = cli(project, "worktree", "create", "t-1", "--strategy", "task")
+    assert proc.returncode == 1 and "not a git repository with a commit" in proc.stderr
+
+
+def test_base_and_root_are_configurable(repo: Path) -> None:
+    git(repo, "branch", "develop")
+    (repo / "later.txt").write_text("after develop\n")
+    commit_all(repo, "main moves on")
+    elsewhere = repo.parent / "trees elsewhere"
+    (repo / ".claude" / "worktrees.yaml").write_text(f"root: {elsewhere}\nbase: develop\n")
+    made = cli_json(repo, "worktree", "create", "t-2", "--strategy", "task")
+    assert made["path"] == str(elsewhere / "task-t-2") and made["base"] == "develop"
+    assert not (Path(made["path"]) / "later.txt").exists()
+    assert not (elsewhere / ".gitignore").exists()  # outside the project nothing needs ignoring
+
+
+def test_copies_configured_files_but_not_secrets_and_runs_setup(repo: Path) -> None:
+    (repo / ".env").write_text("API_KEY=live\n")
+    (repo / ".env.example").write_text("API_KEY=\n")
+    (repo / "config").mkdir()
+    (repo / "config" / "local.toml").write_text("debug = true\n")
+    (repo / ".claude" / "worktrees.yaml").write_text(
+        "copy: ['.env*', 'config']\nsetup: 'echo \"$ORCHESTRA_WORKTREE\" > setup-ran.txt && echo built'\n")
+    made = cli_json(repo, "worktree", "create", "t-3", "--strategy", "task")
+    tree = Path(made["path"])
+    assert sorted(made["copied"]) == [".env.example", "config"] and made["skipped_secrets"] == [".env"]
+    assert (tree / "config" / "local.toml").read_text() == "debug = true\n" and not (tree / ".env").exists()
+    assert (tree / "setup-ran.txt").read_text().strip() == str(tree)
+    assert made["setup"]["status"] == "passed" and made["setup"]["exit"] == 0
+    log = Path(made["setup"]["log"]).read_text()
+    assert "built" in log and log.rstrip().endswith("orchestra: setup exited 0")
+    text = cli(repo, "worktree", "create", "t-4", "--strategy", "task").stdout
+    assert "not copied (secrets; copy_secrets: true to allow): .env" in text
+
+
+def test_copy_secrets_when_asked_and_a_failing_setup_fails_the_command(repo: Path) -> None:
+    (repo / ".env").write_text("API_KEY=live\n")
+    (repo / ".claude" / "worktrees.yaml").write_text("copy: ['.env']\ncopy_secrets: true\nsetup: 'exit 3'\n")
+    proc = cli(repo, "worktree", "create", "t-5", "--strategy", "task", "--json")
+    assert proc.returncode == 1
+    assert (repo / ".worktrees" / "task-t-5" / ".env").read_text() == "API_KEY=live\n"
+    assert state(repo, "worktrees.task-t-5.setup.exit") == 3  # the worktree is kept, the failure recorded
+
+
+def test_a_bad_config_file_names_file_line_and_writes_nothing(repo: Path) -> None:
+    (repo / ".claude" / "worktrees.yaml").write_text("root: .trees\nsetup_timeout_seconds: soon\n")
+    proc = cli(repo, "worktree", "create", "t-6", "--strategy", "task")
+    assert proc.returncode == 1
+    assert "worktrees.yaml:2: setup_timeout_seconds" in proc.stderr
+    assert not (repo / ".trees").exists() and len(worktree_paths(repo)) == 1
+
+
+def test_remove_refuses_uncommitted_work_and_unmerged_commits_unless_forced(repo: Path) -> None:
+    tree = Path(cli_json(repo, "worktree", "create", "t-7", "--strategy", "task")["path"])
+    (tree / "wip.py").write_text("x = 1\n")
+    refused = cli(repo, "worktree", "remove", "task-t-7")
+    assert refused.returncode == 1 and "1 uncommitted change(s) (wip.py)" in refused.stderr
+    commit_all(tree, "work")
+    refused = cli(repo, "worktree", "remove", "task-t-7")
+    assert refused.returncode == 1 and "1 commit(s) not in main" in refused.stderr and tree.is_dir()
+
+    forced = cli_json(repo, "worktree", "remove", "task-t-7", "--force")
+    assert forced["status"] == "removed" and forced["branch_kept"] is True
+    assert not tree.exists() and git(repo, "branch", "--list", "task-t-7").strip()  # the commits stay reachable
+    assert len(worktree_paths(repo)) == 1
+
+
+def test_remove_of_a_clean_merged_worktree_takes_its_branch_too(repo: Path) -> None:
+    cli_json(repo, "worktree", "create", "t-8", "--strategy", "task")
+    removed = cli_json(repo, "worktree", "remove", str(repo / ".worktrees" / "task-t-8"))  # by path
+    assert removed["id"] == "task-t-8" and removed["branch_kept"] is False
+    assert git(repo, "branch", "--list", "task-t-8").strip() == ""
+    again = cli(repo, "worktree", "remove", "task-t-8")
+    assert again.returncode == 1 and "already removed" in again.stderr
+    assert [e["data"]["worktree"] for e in events(repo, "worktree_removed")] == ["task-t-8"]
+
+
+def test_conflicts_lists_files_changed_on_more_than_one_branch_of_the_sprint(repo: Path) -> None:
+    (repo / "shared.py").write_text("A = 0\n")
+    commit_all(repo, "shared")
+    seed(repo, **{"sprints.s1": {"id": "s1", "name": "One", "status": "active"},
+                  "sprints.s2": {"id": "s2", "name": "Two", "status": "active"},
+                  **{f"tasks.{t}": {"sprint": s} for t, s in (("a", "s1"), ("b", "s1"), ("c", "s1"), ("d", "s2"))}})
+    trees = {t: Path(cli_json(repo, "worktree", "create", t)["path"]) for t in "abcd"}
+    (trees["a"] / "shared.py").write_text("A = 1\n")
+    (trees["a"] / "only_a.py").write_text("")
+    commit_all(trees["a"], "a changes shared")
+    (trees["b"] / "shared.py").write_text("A = 2\n")  # uncommitted still counts
+    (trees["c"] / "only_c.py").write_text("")
+    commit_all(trees["c"], "c")
+    (trees["d"] / "shared.py").write_text("A = 4\n")  # another sprint's worktree does not count
+    (repo / "only_c.py").write_text("base moved\n")
+    commit_all(repo, "the base changes only_c.py later; c's branch did not")
+
+    found = cli_json(repo, "worktree", "conflicts", "s1")
+    assert found["conflicts"] == [{"file": "shared.py", "worktrees": ["task-a", "task-b"]}]
+    assert {w["id"]: w["changed"] + w["uncommitted"] for w in found["worktrees"]} == {
+        "task-a": ["only_a.py", "shared.py"], "task-b": ["shared.py"], "task-c": ["only_c.py"]}
+    assert "shared.py  task-a, task-b" in cli(repo, "worktree", "conflicts", "s1").stdout
+    assert "no file is changed in more than one" in cli(repo, "worktree", "conflicts", "s2").stdout
+    assert cli(repo, "worktree", "conflicts", "nope").returncode == 1

@@ -1,0 +1,229 @@
+"""Worktrees through the real hook scripts and 2.1.328-shaped payloads: allocation by strategy at the
+delegation, the boundary at every write, release at SubagentStop and SessionEnd, native worktrees."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from orchestra.hookio import Allow, Deny, HookContext, parse_event
+from orchestra.toolcall import check
+from orchestra.wiring import hooks_block
+
+from tests.conftest import hook_output, run_hook
+from tests.worktrees.conftest import (
+    SESSION,
+    delegation,
+    events,
+    git,
+    payload,
+    seed,
+    started,
+    state,
+    stopped,
+    tool_call,
+)
+
+MEMBER = ("a1f00000000000001", "fullstack-eng")
+
+
+def delegate(repo: Path, use: str, agent_type: str, task_id: str, **fields) -> dict:
+    proc = run_hook("pre_agent.py", delegation(repo, use, agent_type, task_id, **fields), repo)
+    assert proc.returncode == 0, proc.stderr
+    return hook_output(proc).get("hookSpecificOutput", {})
+
+
+def guard(repo: Path, event: dict) -> dict:
+    proc = run_hook("pre_tool.py", event, repo)
+    assert proc.returncode == 0, proc.stderr
+    return hook_output(proc).get("hookSpecificOutput", {})
+
+
+def in_process(event: dict):
+    parsed = parse_event(json.dumps(event).encode())
+    ctx = HookContext(parsed)
+    try:
+        return check(parsed, ctx)
+    finally:
+        ctx.close()
+
+
+@pytest.fixture
+def sprint(repo: Path) -> Path:
+    seed(repo, **{"sprints.s1": {"id": "s1", "name": "Checkout", "status": "active"},
+                  "tasks.t-1": {"title": "Cart", "sprint": "s1"},
+                  "tasks.p-1": {"title": "Spec", "sprint": "s1", "team": "product", "assignee": "product-manager",
+                                "type": "spec"},
+                  "tasks.p-2": {"title": "Copy", "sprint": "s1", "team": "product", "assignee": "product-manager",
+                                "type": "spec"},
+                  "tasks.r-1": {"title": "Review", "sprint": "s1", "assignee": "tech-lead", "type": "review"}})
+    return repo
+
+
+def test_a_member_is_given_its_task_worktree_and_kept_inside_it(sprint: Path) -> None:
+    repo, tree = sprint, sprint / ".worktrees" / "task-t-1"
+    out = delegate(repo, "toolu_w1", "fullstack-eng", "t-1")
+    assert f"Worktree: {tree} (work and commit only inside it)" in out["updatedInput"]["prompt"]
+    assert tree.is_dir() and "[task-t-1]" in git(repo, "worktree", "list")
+    lock = state(repo, "worktrees.task-t-1.lock")
+    assert (lock["delegation"], lock["session_id"], lock["task"]) == ("toolu_w1", SESSION, "t-1")
+    assert state(repo, "tasks.t-1.worktree") == str(tree)
+
+    assert run_hook("subagent_start.py", started(repo, *MEMBER), repo).returncode == 0
+    assert state(repo, f"agents.{MEMBER[0]}.worktree") == str(tree)  # linked: the guard's one read
+
+    denied = guard(repo, tool_call(repo, MEMBER, "Write", {"file_path": str(repo / "src" / "cart.py"), "content": ""}))
+    assert denied["permissionDecision"] == "deny"
+    reason = denied["permissionDecisionReason"]
+    assert str(repo / "src" / "cart.py") in reason and f"outside your worktree {tree}" in reason
+    assert f"use {tree / 'src' / 'cart.py'}" in reason
+    assert not (repo / "src").exists()
+    inside = guard(repo, tool_call(repo, MEMBER, "Write", {"file_path": str(tree / "src" / "cart.py"), "content": ""}))
+    assert inside.get("permissionDecision") != "deny"
+    bash = guard(repo, tool_call(repo, MEMBER, "Bash", {"command": f"cd '{repo}' && rm -rf build"}, cwd=tree))
+    assert bash["permissionDecision"] == "deny" and f"Bash `cd` into {repo}" in bash["permissionDecisionReason"]
+
+    [audit] = [json.loads(line) for line in (repo / ".claude/state/audit.jsonl").read_text().splitlines()
+               if '"worktree:boundary"' in line and '"Write"' in line]
+    assert audit["decision"] == "deny" and audit["resource"] == str(repo / "src" / "cart.py")
+    assert audit["worktree"] == str(tree) and audit["agent_id"] == MEMBER[0]
+
+    # the run reports: its lock goes, the worktree (and its work) stays for review
+    proc = run_hook("subagent_stop.py", stopped(repo, *MEMBER, "Waiting.\nSTATUS: blocked\nBLOCKER: no key"), repo)
+    assert proc.returncode == 0, proc.stderr
+    record = state(repo, "worktrees.task-t-1")
+    assert record["lock"] is None and record["last_lock"]["why"] == f"run {MEMBER[0]} blocked" and tree.is_dir()
+    assert [e["data"]["worktree"] for e in events(repo, "worktree_released")] == ["task-t-1"]
+
+
+@pytest.mark.parametrize(("tool", "tool_input", "denied"), [
+    ("Edit", {"file_path": "{repo}/app.py", "old_string": "a", "new_string": "b"}, "{repo}/app.py"),
+    ("NotebookEdit", {"notebook_path": "{repo}/.worktrees/task-other/n.ipynb", "new_source": ""},
+     "{repo}/.worktrees/task-other/n.ipynb"),
+    ("Write", {"file_path": "{tree}/../task-other/x.py", "content": ""}, "{repo}/.worktrees/task-other/x.py"),
+    ("Write", {"file_path": "relative.py", "content": ""}, None),  # resolved from the call's cwd, the worktree
+    ("Write", {"file_path": "{tree}/deep/new dir/x.py", "content": ""}, None),
+    ("Bash", {"command": "cd .. && ls"}, "{repo}/.worktrees"),
+    ("Bash", {"command": "pushd /tmp"}, "/tmp"),
+    ("Bash", {"command": "cd"}, "~"),
+    ("Bash", {"command": "git -C '{repo}' commit -am sneaky"}, "{repo}"),
+    ("Bash", {"command": "echo x > '{repo}/notes.txt'"}, "{repo}/notes.txt"),
+    ("Bash", {"command": "make >> build.log 2>/dev/null && cd src && cd .."}, None),
+    ("Bash", {"command": "cd '{tree}' && git commit -am work"}, None),
+    ("Bash", {"command": "cd \"$SOMEWHERE\" && ls"}, None),  # not resolvable: best effort lets it through
+    ("Read", {"file_path": "{repo}/README.md"}, None),  # reading elsewhere is fine
+], ids=lambda v: v if isinstance(v, str) and len(v) < 14 else None)
+def test_boundary_decisions(sprint: Path, tool, tool_input, denied) -> None:
+    repo = sprint
+    tree = repo / ".worktrees" / "task-t-1"
+    tree.mkdir(parents=True)
+    seed(repo, **{f"agents.{MEMBER[0]}": {"id": MEMBER[0], "agent_type": MEMBER[1], "worktree": str(tree),
+                                          "status": "active", "session_id": SESSION}})
+    fill = json.loads(json.dumps(tool_input).replace("{repo}", str(repo)).replace("{tree}", str(tree)))
+    verdict = in_process(tool_call(repo, MEMBER, tool, fill, cwd=tree))
+    if denied is None:
+        assert not isinstance(verdict, Deny), verdict
+    else:
+        expected = str(Path.home()) if denied == "~" else denied.replace("{repo}", str(repo))
+        assert isinstance(verdict, Deny) and f"{expected} is outside your worktree {tree}" in verdict.reason
+
+
+def test_the_main_thread_and_runs_without_a_worktree_are_not_confined(sprint: Path) -> None:
+    repo = sprint
+    seed(repo, **{"agents.a-free": {"id": "a-free", "agent_type": "fullstack-eng", "status": "active"}})
+    anywhere = {"file_path": str(repo / "anywhere.py"), "content": ""}
+    assert isinstance(in_process(tool_call(repo, None, "Write", anywhere)), Allow)
+    assert isinstance(in_process(tool_call(repo, ("a-free", "fullstack-eng"), "Write", anywhere)), Allow)
+
+
+def test_a_shared_worktree_is_held_by_one_run_at_a_time_and_freed_by_session_end(sprint: Path) -> None:
+    repo, tree = sprint, sprint / ".worktrees" / "sprint-s1-checkout"
+    first = delegate(repo, "toolu_p1", "product-manager", "p-1")
+    assert f"Worktree: {tree} (" in first["updatedInput"]["prompt"]
+    second = delegate(repo, "toolu_p2", "product-manager", "p-2")
+    assert second["permissionDecision"] == "deny"
+    reason = second["permissionDecisionReason"]
+    assert "task p-2 works in worktree sprint-s1-checkout" in reason
+    assert f"held by delegation toolu_p1 (task p-1, session {SESSION}), not started yet" in reason
+    assert state(repo, "tasks.p-2.status") == "queued" and state(repo, "delegations.toolu_p2") is None
+
+    end = payload(repo, "SessionEnd", reason="other")
+    assert run_hook("session_end.py", end, repo).returncode == 0
+    assert state(repo, "worktrees.sprint-s1-checkout.lock") is None
+    other = "5e551011-0000-4000-8000-00000000wt02"
+    again = delegate(repo, "toolu_p3", "product-manager", "p-2", session_id=other)
+    assert f"Worktree: {tree} (" in again["updatedInput"]["prompt"]
+    assert state(repo, "worktrees.sprint-s1-checkout.lock.session_id") == other
+    assert state(repo, "worktrees.sprint-s1-checkout.tasks") == ["p-1", "p-2"]
+
+
+def test_reviewers_orchestrators_and_isolated_agents_get_no_worktree(sprint: Path) -> None:
+    repo = sprint
+    review = delegate(repo, "toolu_r1", "tech-lead", "r-1")
+    assert "Worktree:" not in review["updatedInput"]["prompt"]
+    orchestrate = delegate(repo, "toolu_o1", "engineering-director", "s1")
+    assert "Worktree:" not in orchestrate["updatedInput"]["prompt"]
+    native = payload(repo, "PreToolUse", "Agent", tool_use_id="toolu_i1",
+                     tool_input={"description": "isolated", "prompt": "[task:t-1] Work.",
+                                 "subagent_type": "fullstack-eng", "isolation": "worktree"})
+    out = hook_output(run_hook("pre_agent.py", native, repo))["hookSpecificOutput"]
+    assert "Worktree:" not in out["updatedInput"]["prompt"]
+    assert state(repo, "worktrees") == {} and not (repo / ".worktrees").exists()
+
+
+def test_a_worktree_git_cannot_make_denies_the_delegation(sprint: Path) -> None:
+    repo = sprint
+    git(repo, "checkout", "-q", "-b", "task-t-1")  # the branch is checked out in the main checkout already
+    out = delegate(repo, "toolu_w9", "fullstack-eng", "t-1")
+    assert out["permissionDecision"] == "deny"
+    assert "needs the task worktree task-t-1, and it cannot be made" in out["permissionDecisionReason"]
+    assert "worktree_strategy: none" in out["permissionDecisionReason"]
+    assert state(repo, "delegations.toolu_w9") is None and state(repo, "worktrees") == {}
+
+
+def test_a_repository_without_commits_delegates_without_a_worktree(project: Path) -> None:
+    (project / ".claude" / "teams.yaml").write_text(
+        "teams:\n  engineering:\n    orchestrator: lead\n    members: [{name: fullstack-eng}]\n")
+    seed(project, **{"tasks.t-1": {"title": "x"}})
+    out = delegate(project, "toolu_n1", "fullstack-eng", "t-1")
+    assert "updatedInput" in out and "Worktree:" not in out["updatedInput"]["prompt"]
+
+
+def test_native_worktrees_are_recorded_without_a_worktree_create_hook(repo: Path) -> None:
+    assert "WorktreeCreate" not in hooks_block() and "WorktreeRemove" in hooks_block()
+    path = str(repo / ".claude" / "worktrees" / "bold-fox")
+    entered = payload(repo, "PostToolUse", "Write", tool_name="EnterWorktree", tool_input={"name": "bold-fox"},
+                      tool_response={"worktreePath": path, "worktreeBranch": "worktree-bold-fox", "message": "ok"})
+    assert run_hook("worktree_native.py", entered, repo).returncode == 0
+    record = state(repo, "worktrees.native-bold-fox")
+    assert (record["origin"], record["status"], record["branch"], record["path"]) == (
+        "native", "active", "worktree-bold-fox", path)
+    isolated = payload(repo, "PostToolUse", "Agent", tool_use_id="toolu_iso",
+                       tool_input={"description": "d", "prompt": "p", "isolation": "worktree"},
+                       tool_response={"status": "completed", "agentId": "a-iso", "content": [],
+                                      "worktreePath": str(repo / ".claude/worktrees/agent-a1"),
+                                      "worktreeBranch": "worktree-agent-a1"})
+    assert run_hook("worktree_native.py", isolated, repo).returncode == 0
+    removed = payload(repo, "SessionEnd", hook_event_name="WorktreeRemove", worktree_path=path)
+    assert run_hook("worktree_native.py", removed, repo).returncode == 0
+    assert state(repo, "worktrees.native-bold-fox.status") == "removed"
+    assert state(repo, "worktrees.native-agent-a1.agent_id") == "a-iso"
+    assert [e["type"] for e in events(repo, "native_worktree_entered", "native_worktree_isolated",
+                                      "native_worktree_removed")] == [
+        "native_worktree_entered", "native_worktree_isolated", "native_worktree_removed"]
+
+
+def test_a_worktree_made_at_delegation_is_set_up_in_the_background(sprint: Path) -> None:
+    repo = sprint
+    (repo / ".claude" / "worktrees.yaml").write_text("setup: 'sleep 0.3 && echo ready > ready.txt'\n")
+    out = delegate(repo, "toolu_s1", "fullstack-eng", "t-1")
+    log = repo / ".claude" / "state" / "worktrees" / "task-t-1.setup.log"
+    assert f"setup (`sleep 0.3 && echo ready > ready.txt`) is still running; its log {log}" in \
+        out["updatedInput"]["prompt"]
+    deadline = time.monotonic() + 60
+    while "orchestra: setup exited" not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert log.read_text().rstrip().endswith("orchestra: setup exited 0")
+    assert (repo / ".worktrees" / "task-t-1" / "ready.txt").read_text() == "ready\n"

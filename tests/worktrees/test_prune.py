@@ -1,0 +1,78 @@
+"""`orchestra worktree prune`: orphans and finished worktrees go, live and dirty work stays, stale locks come off."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.worktrees.conftest import SESSION, cli_json, commit_all, events, git, seed, state
+
+
+def ago(**delta: float) -> str:
+    return (datetime.now(UTC) - timedelta(**delta)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def listed(repo: Path) -> set[str]:
+    return {line[len("worktree "):] for line in git(repo, "worktree", "list", "--porcelain").splitlines()
+            if line.startswith("worktree ")}
+
+
+def lock(agent_id: str, **extra) -> dict:
+    return {"agent_id": agent_id, "delegation": None, "session_id": SESSION, "task": None, "by": "delegation",
+            "acquired_at": ago(seconds=10), **extra}
+
+
+def test_prune_removes_only_what_nobody_needs(repo: Path) -> None:
+    root = repo / ".worktrees"
+    seed(repo, **{f"tasks.{t}": {"title": t, "status": s} for t, s in (
+        ("done-clean", "completed"), ("done-unmerged", "completed"), ("done-held", "completed"),
+        ("gone", "in_progress"), ("gone-held", "in_progress"), ("stale", "in_progress"), ("live", "in_progress"))})
+    seed(repo, **{"agents.r-live": {"id": "r-live", "status": "active", "session_id": SESSION},
+                  "agents.r-dead": {"id": "r-dead", "status": "completed", "session_id": SESSION}})
+    trees = {t: Path(cli_json(repo, "worktree", "create", t)["path"])
+             for t in ("done-clean", "done-unmerged", "done-held", "gone", "gone-held", "stale", "live")}
+    seed(repo, **{"worktrees.task-done-held.lock": lock("r-live"), "worktrees.task-gone-held.lock": lock("r-live"),
+                  "worktrees.task-live.lock": lock("r-live"), "worktrees.task-stale.lock": lock("r-dead")})
+    (trees["done-unmerged"] / "feature.py").write_text("x = 1\n")
+    commit_all(trees["done-unmerged"], "not merged yet")
+    shutil.rmtree(trees["gone"])
+    shutil.rmtree(trees["gone-held"])
+    git(repo, "worktree", "add", "-q", str(root / "orphan-clean"), "-b", "orphan-clean")
+    git(repo, "worktree", "add", "-q", str(root / "orphan-dirty"), "-b", "orphan-dirty")
+    (root / "orphan-dirty" / "wip.txt").write_text("unsaved\n")
+    foreign = repo / ".claude" / "worktrees" / "bold-fox"
+    git(repo, "worktree", "add", "-q", str(foreign), "-b", "worktree-bold-fox")
+    before_state, before_git = state(repo, "worktrees"), listed(repo)
+
+    dry = cli_json(repo, "worktree", "prune", "--dry-run")
+    assert state(repo, "worktrees") == before_state and listed(repo) == before_git  # nothing changed
+
+    report = cli_json(repo, "worktree", "prune")
+    assert report == dry
+    assert sorted(e.get("worktree") or Path(e["path"]).name for e in report["removed"]) == [
+        "orphan-clean", "task-done-clean"]
+    assert [e["worktree"] for e in report["closed"]] == ["task-gone"]
+    assert [(e["worktree"], e["why"]) for e in report["locks_released"]] == [("task-stale", "run r-dead is completed")]
+    kept = {e.get("worktree") or Path(e["path"]).name: e["why"] for e in report["kept"]}
+    assert kept == {"orphan-dirty": "orphan with 1 uncommitted change(s)",
+                    "task-done-unmerged": "its task is finished but it has 0 uncommitted change(s) and 1 unmerged "
+                                          "commit(s)",
+                    "task-done-held": "held by a live run", "task-gone-held": "held by a live run"}
+    assert [e["path"] for e in report["foreign"]] == [str(foreign)]
+
+    now = listed(repo)
+    assert str(root / "orphan-clean") not in now and str(trees["done-clean"]) not in now
+    assert {str(root / "orphan-dirty"), str(foreign), str(trees["done-held"]), str(trees["live"]),
+            str(trees["done-unmerged"]), str(trees["stale"])} <= now
+    assert (root / "orphan-dirty" / "wip.txt").exists() and trees["done-held"].is_dir()
+    assert git(repo, "branch", "--list", "task-done-clean").strip() == ""  # merged: its branch went too
+    assert git(repo, "branch", "--list", "orphan-clean").strip()  # not ours: the branch is kept
+    assert state(repo, "worktrees.task-done-clean.status") == "removed"
+    assert state(repo, "worktrees.task-gone.status") == "removed"
+    assert state(repo, "worktrees.task-gone-held.status") == "active"
+    assert state(repo, "worktrees.task-stale.lock") is None
+    assert state(repo, "worktrees.task-live.lock.agent_id") == "r-live"
+    assert len(events(repo, "worktree_lock_recovered")) == 1 and len(events(repo, "worktrees_pruned")) == 1
+
+    assert cli_json(repo, "worktree", "prune")["removed"] == []  # a second prune finds nothing new to remove

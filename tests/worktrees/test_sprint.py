@@ -1,0 +1,55 @@
+"""Sprint start asks for worktrees per strategy: each team's tasks get theirs, made and recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.worktrees.conftest import TEAMS, cli, git, state
+
+SPRINT = """\
+id: sprint-7
+name: Checkout Flow
+tasks:
+  - {id: cart, title: Cart, team: engineering, assignee: fullstack-eng, estimate: 2}
+  - {id: pay, title: Payment, team: engineering, assignee: api-engineer, estimate: 3, dependencies: [cart]}
+  - {id: shared-pay, title: Shared, team: engineering, assignee: fullstack-eng, estimate: 1,
+     worktree_strategy: sprint}
+  - {id: spec, title: Spec, type: spec, team: product, assignee: product-manager, estimate: 1}
+  - {id: copy, title: Copy, type: spec, team: product, assignee: product-manager, estimate: 1}
+  - {id: e2e, title: E2E, type: test, team: qa, assignee: qa-engineer, estimate: 2}
+  - {id: review, title: Review, type: review, team: engineering, assignee: tech-lead, estimate: 1,
+     dependencies: [pay]}
+"""
+
+
+def start(project: Path) -> dict:
+    (project / ".claude" / "sprints").mkdir(exist_ok=True)
+    (project / ".claude" / "sprints" / "sprint-7.yaml").write_text(SPRINT, encoding="utf-8")
+    proc = cli(project, "sprint", "start", "sprint-7", "--json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_sprint_start_makes_the_worktrees_each_strategy_names(repo: Path) -> None:
+    result = start(repo)
+    root = repo / ".worktrees"
+    assert {t: w["worktree"] for t, w in result["worktrees"].items()} == {
+        "cart": "task-cart", "pay": "task-pay", "shared-pay": "sprint-7-checkout-flow",
+        "spec": "sprint-7-checkout-flow", "copy": "sprint-7-checkout-flow", "e2e": "team-qa-work"}
+    assert "review" not in result["worktrees"]  # a reviewer works across worktrees
+    made = {line[len("worktree "):] for line in git(repo, "worktree", "list", "--porcelain").splitlines()
+            if line.startswith("worktree ")}
+    assert made == {str(repo), *(str(root / n) for n in ("task-cart", "task-pay", "sprint-7-checkout-flow",
+                                                           "team-qa-work"))}
+    assert state(repo, "tasks.spec.worktree") == str(root / "sprint-7-checkout-flow")
+    assert state(repo, "tasks.review.worktree") is None
+    record = state(repo, "worktrees.sprint-7-checkout-flow")
+    assert record["tasks"] == ["copy", "shared-pay", "spec"] and record["sprints"] == ["sprint-7"]
+    assert record["lock"] is None and record["created_by"] == "sprint"
+
+
+def test_sprint_start_outside_git_makes_none(project: Path) -> None:
+    (project / ".claude" / "teams.yaml").write_text(TEAMS, encoding="utf-8")
+    result = start(project)
+    assert result["worktrees"] == {} and result["started"] is True
