@@ -22,9 +22,10 @@ from datetime import datetime
 from typing import Any
 
 from ..hookio import HookContext, HookEvent
+from ..store import claim
 from . import addressing
 from .delivery import MIN_INTERVAL, deliver, last_injection, open_messages, pending_for
-from .messages import utcnow
+from .messages import MESSAGES, is_expired, utcnow
 from .replies import escalate_due, overdue
 
 FORGEABLE = ("from", "sender")
@@ -76,10 +77,17 @@ def _deliver_on_call(event: HookEvent, ctx: HookContext, now: datetime) -> str |
         ctx.audit["bus_deferred"] = len(fresh)
         return None
     via = "mcp_call" if (event.tool_name or "").startswith("mcp__") else "tool_call"
-    with ctx.store.transaction() as tx:
-        rows = open_messages(tx)  # again, now under the write lock: another process may have delivered
-        escalated = escalate_due(tx, now=now, org=org, rows=rows)
-        delivery = deliver(tx, who, via=via, now=now, rows=rows + escalated)
+    if late or any(is_expired(m, now) for m in rows):
+        with ctx.store.transaction() as tx:
+            rows = open_messages(tx)  # again, now under the write lock: another process may have delivered
+            escalated = escalate_due(tx, now=now, org=org, rows=rows)
+            delivery = deliver(tx, who, via=via, now=now, rows=rows + escalated)
+    else:
+        # Only handing over: claim the messages, re-read. PostgreSQL skips one that another process is
+        # handing over right now (FOR UPDATE SKIP LOCKED) instead of waiting; it comes on a later call.
+        escalated = []
+        with ctx.store.claiming() as tx:
+            delivery = deliver(tx, who, via=via, now=now, rows=claim(tx, MESSAGES, [m["id"] for m in fresh]))
     if escalated:
         ctx.audit["bus_escalated"] = [m["id"] for m in escalated]
     if delivery.messages:

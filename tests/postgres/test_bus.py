@@ -1,0 +1,69 @@
+"""Message delivery on PostgreSQL: a tool call hands over what nobody else is handing over right now
+(FOR UPDATE SKIP LOCKED) and never waits for a process that holds a message; the real hook script
+delivers from a shared store exactly as from a local one."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from orchestra import bus
+from orchestra.bus.hooks import tool_call_context
+from orchestra.hookio import HookContext, parse_event
+from orchestra.store import claim, open_store
+from orchestra.teams import build
+
+from tests.bus.conftest import T0, TEAMS, TEAMS_YAML
+from tests.bus.test_hooks import MEMBER, fixture_event
+from tests.conftest import hook_output, run_hook
+
+
+@pytest.fixture
+def shared(project: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    (project / ".claude" / "teams.yaml").write_text(TEAMS_YAML, encoding="utf-8")
+    monkeypatch.setenv("ORCHESTRA_STATE_URL", pg_url)
+    return pg_url
+
+
+def send(url: str, text: str, priority: str = "normal") -> str:
+    with open_store(url) as store, store.transaction() as tx:
+        return bus.send(tx, org=build(TEAMS), sender="main", type="state_updated", to="fullstack-eng",
+                        priority=priority, payload={"text": text}, now=T0)["id"]
+
+
+def call(project: Path, now) -> str | None:
+    event = parse_event(json.dumps(fixture_event(project, "PreToolUse", "Bash", "fullstack-eng")).encode())
+    ctx = HookContext(event)
+    try:
+        text = tool_call_context(event, ctx, now=now)
+    finally:
+        ctx.close()
+    assert "bus_error" not in ctx.audit, ctx.audit
+    return text
+
+
+def test_a_message_another_process_is_handing_over_is_skipped_not_waited_for(project: Path, shared: str) -> None:
+    held, free = send(shared, "first"), send(shared, "second")
+    with open_store(shared) as other, other.claiming() as tx:
+        assert [m["id"] for m in claim(tx, "communication.messages", [held])] == [held]
+        text = call(project, T0 + timedelta(minutes=1))  # same thread: waiting would never end
+    assert f"{free} from main to fullstack-eng: second" in text and held not in text
+    with open_store(shared) as store:
+        assert list(store.get(f"communication.messages.{free}.delivered")) == [MEMBER]
+        assert store.get(f"communication.messages.{held}.delivered") == {}
+    later = call(project, T0 + timedelta(minutes=2))  # the holder let go without handing it over
+    assert f"{held} from main to fullstack-eng: first" in later and free not in later
+
+
+def test_the_pre_tool_hook_delivers_from_the_shared_store_once(project: Path, shared: str) -> None:
+    sent = send(shared, "use the v2 API", priority="high")
+    event = fixture_event(project, "PreToolUse", "Bash", "fullstack-eng")
+    first = run_hook("pre_tool.py", event, project, env={"ORCHESTRA_STATE_URL": shared})
+    assert first.returncode == 0, first.stderr
+    assert f"[HIGH] state_updated {sent} from main" in hook_output(first)["hookSpecificOutput"]["additionalContext"]
+    again = run_hook("pre_tool.py", {**event, "tool_use_id": "toolu_again"}, project, env={"ORCHESTRA_STATE_URL": shared})
+    assert again.returncode == 0 and hook_output(again) == {}
+    with open_store(shared) as store:
+        assert store.get(f"communication.deliveries.{sent}@{MEMBER}")["via"] == "tool_call"
