@@ -23,10 +23,10 @@ from tests.e2e.harness import Sandbox, find_claude  # noqa: E402
 BUDGET = 1.15
 
 
-def one_session(box: Sandbox) -> float:
+def one_session(box: Sandbox, extra_args: tuple[str, ...] = ()) -> float:
     with FakeAPI() as api:
         api.script.on(MAIN).reply(bash("echo bench")).reply(say("done"))
-        run = box.run(api, "Run the benchmark command.", allowed_tools="Bash")
+        run = box.run(api, "Run the benchmark command.", allowed_tools="Bash", extra_args=extra_args)
     if run.returncode != 0 or api.problems():
         raise SystemExit(f"benchmark session failed in {box.repo}: {run.describe()} {api.problems()}")
     return run.seconds
@@ -35,6 +35,8 @@ def one_session(box: Sandbox) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="sessions per arm (at least 10)")
+    parser.add_argument("--mcp-breakdown", action="store_true",
+                        help="add a third arm: the pack with its MCP server left out (--strict-mcp-config)")
     args = parser.parse_args()
     if args.runs < 10:
         parser.error("--runs: at least 10 sessions per arm, or the medians mean little")
@@ -43,23 +45,26 @@ def main() -> int:
         raise SystemExit("claude CLI not found: set ORCHESTRA_CLAUDE_BIN or run .ci/run to install it")
     with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
         audit: list[dict] = []
-        arms = {"pack": Sandbox(Path(tmp) / "pack", claude, with_pack=True).create(),
-                "bare": Sandbox(Path(tmp) / "bare", claude, with_pack=False).create()}
+        pack = Sandbox(Path(tmp) / "pack", claude, with_pack=True).create()
+        bare = Sandbox(Path(tmp) / "bare", claude, with_pack=False).create()
+        arms: dict[str, tuple[Sandbox, tuple[str, ...]]] = {"pack": (pack, ()), "bare": (bare, ())}
+        if args.mcp_breakdown:
+            arms["pack without MCP"] = (pack, ("--strict-mcp-config",))
         try:
-            for box in arms.values():  # first sessions pay one-time costs (node, uv caches): not counted
-                one_session(box)
+            for box, extra in arms.values():  # first sessions pay one-time costs (node, uv caches): not counted
+                one_session(box, extra)
             times: dict[str, list[float]] = {name: [] for name in arms}
             for _ in range(args.runs):
-                for name, box in arms.items():
-                    times[name].append(one_session(box))
-            audit = arms["pack"].audit()
+                for name, (box, extra) in arms.items():
+                    times[name].append(one_session(box, extra))
+            audit = [a for a in pack.audit() if a.get("hook")]
         finally:
-            for box in arms.values():
-                box.cleanup()
+            pack.cleanup()
+            bare.cleanup()
     medians = {name: statistics.median(values) for name, values in times.items()}
     ratio = medians["pack"] / medians["bare"]
     for name, values in times.items():
-        print(f"{name:5} median {medians[name]:.3f}s  min {min(values):.3f}s  max {max(values):.3f}s"
+        print(f"{name:16} median {medians[name]:.3f}s  min {min(values):.3f}s  max {max(values):.3f}s"
               f"  ({len(values)} sessions)")
     sessions = {a.get("session") for a in audit}
     events = sorted({a["event"] for a in audit if a.get("event")})
