@@ -129,14 +129,25 @@ def create(store, project: Path, scope: Scope, *, task: dict[str, Any] | None = 
         stored = find_record(tx.find, scope)
     if stored is not None and Path(stored["path"]).is_dir():
         return stored
-    fresh = on_disk(project, repo, scope, cfg, wait_for_setup=True, now=now_iso(), created_by=created_by)
+    # The store's write transaction, then the creation lock: the order a delegation and prune take them in.
     with store.transaction() as tx:
-        record = merged(find_record(tx.find, scope), fresh)
+        stored = find_record(tx.find, scope)
+        if stored is not None and Path(stored["path"]).is_dir():
+            return stored
+        with creation_lock(project):
+            fresh = materialise(project, repo, scope, cfg, now=now_iso(), created_by=created_by)
+        record = merged(stored, fresh)
         attach(record, task)
         tx.set(f"worktrees.{record['id']}", record)
         if not fresh.get("reused"):
             tx.append_event("worktree_created", {"worktree": record["id"], "branch": record["branch"],
                                                  "path": record["path"]}, task_id=(task or {}).get("id"))
+    if fresh.get("reused"):
+        return record
+    prepare(project, record, cfg, wait_for_setup=True)  # outside the transaction: setup may take minutes
+    with store.transaction() as tx:
+        fields = {k: record[k] for k in ("copied", "skipped_secrets", "setup")}
+        record = tx.update(f"worktrees.{record['id']}", fields)
     return record
 
 

@@ -7,6 +7,9 @@ recovers stale locks, closes state records whose directory is gone, removes clea
 worktree root (in git, not in state) and clean, merged, unheld worktrees whose task, sprint or epic
 is finished. It never touches a worktree a live run holds, one with uncommitted work, or one
 outside the worktree root (Claude Code's own `.claude/worktrees/` included): those are reported.
+Both take the store's write transaction and then the creation lock, the order a delegation making a
+worktree takes them in, so no run can take a worktree while it is being removed, and no two of them
+wait on each other.
 """
 
 from __future__ import annotations
@@ -76,22 +79,22 @@ def remove(store, project: Path, name: str, force: bool = False) -> dict[str, An
         raise WorktreeError(f"worktree {record['id']} has {' and '.join(p for p in parts if p)}; commit and merge "
                             "first, or pass --force to discard uncommitted work (a branch with unmerged commits is kept)")
     branch_kept = bool(unmerged)
-    with creation_lock(project):
-        if not _claim(store, record["id"], cfg.lock_ttl):
-            raise WorktreeError(f"worktree {record['id']} was just taken by a run; it is not removed")
+    # Lock order everywhere: the store's write transaction first, then the creation lock (as a
+    # delegation making a worktree does), so a run cannot take the worktree while it is removed.
+    with store.transaction() as tx, creation_lock(project):
+        current = tx.get(f"worktrees.{record['id']}")
+        if current.get("status") != "active" or (holder := _live_holder(tx, current, cfg.lock_ttl)):
+            raise WorktreeError(f"worktree {record['id']} was just taken by {holder or 'someone else'}; not removed")
         try:
             if repo is not None and path.is_dir():
                 git.remove(repo, path, force=force)
         except git.GitError as exc:
-            _unclaim(store, record["id"])
             raise WorktreeError(str(exc)) from None
         if repo is not None and branch and not branch_kept and git.branch_exists(repo, branch):
             try:
                 git.delete_branch(repo, branch)
             except git.GitError:
                 branch_kept = True
-    with store.transaction() as tx:
-        current = tx.get(f"worktrees.{record['id']}")
         current.update(status="removed", removed_at=now_iso(), lock=None, branch_kept=branch_kept,
                        discarded=dirty if force else [])
         tx.set(f"worktrees.{record['id']}", current)
@@ -105,21 +108,6 @@ def uncommitted(record: dict[str, Any]) -> list[str]:
     copied = tuple(c.rstrip("/") for c in record.get("copied") or [])
     return [f for f in git.dirty_files(Path(record["path"]))
             if not any(f == c or f.startswith(c + "/") for c in copied)]
-
-
-def _claim(store, rid: str, ttl: float) -> bool:
-    """Mark an active, unheld worktree `removing` (allocation no longer picks it); False if it is held now."""
-    with store.transaction() as tx:
-        record = tx.get(f"worktrees.{rid}", None)
-        if record is None or record.get("status") != "active" or _live_holder(tx, record, ttl):
-            return False
-        tx.set(f"worktrees.{rid}.status", "removing")
-    return True
-
-
-def _unclaim(store, rid: str) -> None:
-    with store.transaction() as tx:
-        tx.set(f"worktrees.{rid}.status", "active")
 
 
 def _finished(tx, record: dict[str, Any]) -> bool:
@@ -183,11 +171,16 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
         report["removed"] += [{"worktree": r["id"], "path": r["path"], "why": f"its {r['scope']} is finished"}
                               for r in finishing]
         return report
-    with creation_lock(project):
+    with store.transaction() as tx, creation_lock(project):  # same lock order as a delegation and `remove`
+        recorded = {str(Path(r["path"]).resolve()) for r in tx.find("worktrees", status="active")}
         for key in orphans:
+            if key in recorded:  # a delegation adopted it meanwhile
+                report["removed"] = [e for e in report["removed"] if e.get("path") != on_disk[key].path]
+                continue
             git.remove(repo, Path(key))
         for record in finishing:
-            if not _claim(store, record["id"], cfg.lock_ttl):
+            current = tx.get(f"worktrees.{record['id']}")
+            if current.get("status") != "active" or _live_holder(tx, current, cfg.lock_ttl):
                 report["kept"].append({"worktree": record["id"], "why": "taken by a run while pruning"})
                 continue
             git.remove(repo, Path(record["path"]))
@@ -195,23 +188,32 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
                 git.delete_branch(repo, record["branch"])
             report["removed"].append({"worktree": record["id"], "path": record["path"],
                                       "why": f"its {record['scope']} is finished"})
-    _record_prune(store, report, now)
+        _record_prune(tx, report, now, cfg.lock_ttl)
     return report
 
 
-def _record_prune(store, report: dict[str, list], now: str) -> None:
-    gone = {e["worktree"]: e["why"] for e in [*report["removed"], *report["closed"]] if "worktree" in e}
-    freed = {e["worktree"]: e["why"] for e in report["locks_released"]}
-    with store.transaction() as tx:
-        for rid, why in gone.items():
-            record = tx.get(f"worktrees.{rid}")
-            record.update(status="removed", removed_at=now, lock=None, why=why)
-            tx.set(f"worktrees.{rid}", record)
-            tx.append_event("worktree_removed", {"worktree": rid, "why": why, "by": "prune"})
-        for rid, why in freed.items():
-            record = tx.get(f"worktrees.{rid}")
-            lock = release(record, now, f"stale: {why}")
-            tx.set(f"worktrees.{rid}", record)
-            tx.append_event("worktree_lock_recovered", {"worktree": rid, "why": why},
-                            agent_id=(lock or {}).get("agent_id"), session_id=(lock or {}).get("session_id"))
-        tx.append_event("worktrees_pruned", {k: len(v) for k, v in report.items()})
+def _record_prune(tx, report: dict[str, list], now: str, ttl: float) -> None:
+    """Record what prune did, inside its transaction; a record a run took meanwhile is left as it is."""
+    view = TxReader(tx)
+    for key in ("closed", "locks_released"):
+        still = []
+        for entry in report[key]:
+            record = tx.get(f"worktrees.{entry['worktree']}")
+            if record.get("status") == "active" and stale_reason(view, record.get("lock"), now, ttl) is not None:
+                still.append(entry)
+            else:
+                report["kept"].append({"worktree": entry["worktree"], "why": "taken by a run while pruning"})
+        report[key] = still
+    for entry in [*report["removed"], *report["closed"]]:
+        if "worktree" in entry:
+            record = tx.get(f"worktrees.{entry['worktree']}")
+            record.update(status="removed", removed_at=now, lock=None, why=entry["why"])
+            tx.set(f"worktrees.{record['id']}", record)
+            tx.append_event("worktree_removed", {"worktree": record["id"], "why": entry["why"], "by": "prune"})
+    for entry in report["locks_released"]:
+        record = tx.get(f"worktrees.{entry['worktree']}")
+        lock = release(record, now, f"stale: {entry['why']}")
+        tx.set(f"worktrees.{record['id']}", record)
+        tx.append_event("worktree_lock_recovered", {"worktree": record["id"], "why": entry["why"]},
+                        agent_id=(lock or {}).get("agent_id"), session_id=(lock or {}).get("session_id"))
+    tx.append_event("worktrees_pruned", {k: len(v) for k, v in report.items()})
