@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from orchestra import paths, wiring
 from orchestra.lifecycle import record_report
-from orchestra.metrics.statusline import line, render, summary
+from orchestra.metrics.statusline import SQLITE_SCHEMA_VERSION, line, read, render, sqlite_summary, summary
 
 from tests.conftest import PACK, REPO
 from tests.observability.harness import started_sprint, work
@@ -93,6 +93,30 @@ def test_unreadable_state_is_reported_not_raised(sample: Path, monkeypatch: pyte
     broken.write_text("{ not json")
     monkeypatch.setenv("ORCHESTRA_STATE_URL", f"json://{broken}")
     assert line(session_input(sample), color=False) == "[Opus] orchestra state unreadable (CorruptStateError)"
+
+
+def test_the_direct_sqlite_read_agrees_with_the_store(store, sample: Path) -> None:
+    from orchestra.store.document import SCHEMA_VERSION
+
+    busy(store)
+    with store.snapshot() as tx:
+        through_store = summary(tx)
+    url = paths.state_url(sample)
+    assert through_store["counts"] == {"active": 1, "queued": 3, "done": 1, "blocked": 1}
+    assert read(url) == through_store
+    if url.startswith("sqlite://"):
+        assert SQLITE_SCHEMA_VERSION == SCHEMA_VERSION
+        assert sqlite_summary(url.split("://", 1)[1]) == through_store
+
+
+def test_an_sqlite_file_of_another_schema_goes_through_the_store(sample: Path) -> None:
+    import sqlite3
+
+    db = paths.state_dir(sample) / "orchestration.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version=0")  # an older layout: the store migrates it, the fast path steps aside
+    assert sqlite_summary(str(db)) is None
+    assert line(session_input(sample), color=False) == "[Opus] orchestra no sprint in progress"
 
 
 def test_many_agents_are_capped() -> None:

@@ -9,16 +9,15 @@ whose data holds `coverage` (percent), `build` ("passed" | "failed"), `progress`
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 TASK_REPORTED = "task_reported"
 
 
-def _number(value: Any) -> bool:
+def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def quality(reports: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def quality(reports: Iterable[dict[str, object]]) -> dict[str, object]:
     """test_coverage (the latest reported, with task, run and time) and build_success_rate (passed
     share of reported builds) from `task_reported` events, oldest first; None where nothing was reported."""
     coverage = None
@@ -36,7 +35,7 @@ def quality(reports: Iterable[dict[str, Any]]) -> dict[str, Any]:
             if builds else None}
 
 
-def latest_coverage(tasks: Iterable[dict[str, Any]]) -> float | None:
+def latest_coverage(tasks: Iterable[dict[str, object]]) -> float | None:
     """The most recent coverage among the reports kept on `tasks` (what the status line shows)."""
     found = [(r.get("at") or "", r["coverage"]) for t in tasks for r in (t.get("reports") or [])
              if isinstance(r, dict) and _number(r.get("coverage"))]

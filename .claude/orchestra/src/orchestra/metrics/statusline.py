@@ -1,9 +1,11 @@
 """The status line: Claude Code's statusLine JSON in, one line out — team, epic, sprint, task counts,
 coverage when reported, a dot per live agent run; a short line when there is no state yet.
 
-It runs after every assistant message, so it imports only stdlib, `paths`, `current` and the store,
-reads a handful of rows, never creates state, and never fails loudly: whatever goes wrong, it
-prints a short line that says so.
+It runs after every assistant message, so its path is short: stdlib (not even `typing`), `paths`,
+`current` and `quality`. On the default SQLite store it reads the rows directly through a read-only connection
+(`SqliteRows`), skipping the store package's imports, which cost more than the whole read; any other
+backend, or an SQLite file of another schema version, goes through the store. It never creates
+state and never fails loudly: whatever goes wrong, it prints a short line that says so.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from urllib.parse import quote
 
 from .. import paths
 from .current import current_sprint
@@ -21,9 +23,42 @@ from .quality import latest_coverage
 ACTIVE = ("assigned", "in_progress", "needs_review")
 LIVE_RUNS = ("launched", "active")  # lifecycle.transitions.LIVE_RUN_STATUSES (not imported: it pulls models)
 MAX_DOTS = 10
+# store/sqlite.py's layout: `entities(collection, id, data)` rows, PRAGMA user_version = store.document.SCHEMA_VERSION
+SQLITE_SCHEMA_VERSION = 1
 
 
-def summary(tx) -> dict[str, Any]:
+class SqliteRows:
+    """The two reads `summary` makes (`items`, `find` by equality), on a read-only SQLite connection."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+
+    def items(self, collection: str) -> dict[str, dict[str, object]]:
+        rows = self.conn.execute("SELECT id, data FROM entities WHERE collection=?", (collection,))
+        return {row[0]: json.loads(row[1]) for row in rows}
+
+    def find(self, collection: str, **equals: object) -> list[dict[str, object]]:
+        where = "".join(f" AND json_extract(data, '$.{key}')=?" for key in equals)
+        rows = self.conn.execute(f"SELECT data FROM entities WHERE collection=?{where} ORDER BY id",
+                                 (collection, *equals.values()))
+        return [json.loads(row[0]) for row in rows]
+
+
+def sqlite_summary(path: str) -> dict[str, object] | None:
+    """`summary` read straight from an SQLite store file; None when its schema is not the one known here."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=2)
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] != SQLITE_SCHEMA_VERSION:
+            return None
+        conn.execute("BEGIN")  # one consistent read of the three queries
+        return summary(SqliteRows(conn))
+    finally:
+        conn.close()
+
+
+def summary(tx) -> dict[str, object]:
     """What the line shows, read from one snapshot."""
     sprint = current_sprint(tx.items("sprints"))
     tasks = tx.find("tasks", sprint=sprint["id"]) if sprint else []
@@ -57,7 +92,7 @@ class Style:
         return f"\033[{code}m{text}\033[0m" if self.color else text
 
 
-def render(data: dict[str, Any] | None, session: dict[str, Any], *, color: bool = True, note: str = "") -> str:
+def render(data: dict[str, object] | None, session: dict[str, object], *, color: bool = True, note: str = "") -> str:
     """The line for `data` (a `summary`, or None without state) and Claude Code's `session` input."""
     style = Style(color)
     model = ((session.get("model") or {}).get("display_name") or "") if isinstance(session, dict) else ""
@@ -82,7 +117,7 @@ def render(data: dict[str, Any] | None, session: dict[str, Any], *, color: bool 
     return " ".join(head) + (" " if head else "") + " · ".join(parts)
 
 
-def _project(session: dict[str, Any]) -> Path:
+def _project(session: dict[str, object]) -> Path:
     if os.environ.get(paths.PROJECT_ENV):
         return paths.project_root()
     workspace = session.get("workspace") if isinstance(session.get("workspace"), dict) else {}
@@ -97,16 +132,24 @@ def _state_missing(url: str) -> bool:
     return scheme in ("sqlite", "json") and not Path(rest).exists()
 
 
-def line(session: dict[str, Any], *, color: bool = True) -> str:
+def read(url: str) -> dict[str, object]:
+    scheme, _, rest = url.partition("://")
+    data = sqlite_summary(rest) if scheme == "sqlite" else None
+    if data is None:
+        from ..store import open_store
+
+        with open_store(url) as store, store.snapshot() as tx:
+            data = summary(tx)
+    return data
+
+
+def line(session: dict[str, object], *, color: bool = True) -> str:
     root = _project(session)
     url = paths.state_url(root)
     if _state_missing(url):
         return render(None, session, color=color, note="no state yet")
     try:
-        from ..store import open_store
-
-        with open_store(url) as store, store.snapshot() as tx:
-            data = summary(tx)
+        data = read(url)
     except Exception as exc:  # noqa: BLE001 - a status line shows a problem, it does not crash on it
         return render(None, session, color=color, note=f"state unreadable ({exc.__class__.__name__})")
     return render(data, session, color=color)
