@@ -32,9 +32,10 @@ def member(agent_id: str = MEMBER_RUN, agent_type: str = "fullstack-eng") -> dic
 MAIN = {"id": "main", "agent_type": None, "session_id": SESSION}
 
 
-def server_env(project: Path) -> dict[str, str]:
+def server_env(project: Path, url: str | None = None) -> dict[str, str]:
+    """The environment Claude Code gives the server (and hooks): the project, and the state URL when not the default."""
     env = {k: v for k, v in os.environ.items() if k not in ("ORCHESTRA_STATE_URL", "ORCHESTRA_STATE_DIR")}
-    return {**env, "CLAUDE_PROJECT_DIR": str(project)}
+    return {**env, "CLAUDE_PROJECT_DIR": str(project), **({"ORCHESTRA_STATE_URL": url} if url else {})}
 
 
 @asynccontextmanager
@@ -87,13 +88,13 @@ def text(result: CallToolResult) -> str:
     return "".join(block.text for block in result.content if getattr(block, "type", None) == "text")
 
 
-def spawn(project: Path) -> Server:
+def spawn(project: Path, url: str | None = None) -> Server:
     """`uv run orchestra mcp`, as a developer of this repo starts it, serving `project`."""
     return Server(StdioServerParameters(command="uv", args=["run", "--quiet", "orchestra", "mcp"], cwd=str(REPO),
-                                        env=server_env(project)))
+                                        env=server_env(project, url)))
 
 
-def make_project(root: Path) -> Path:
+def make_project(root: Path, url: str | None = None) -> Path:
     """A git repo (one commit) with the pack's teams.yaml and sprint-3 started (its tasks queued in state) and
     two agent runs."""
     import subprocess
@@ -110,7 +111,7 @@ def make_project(root: Path) -> Path:
     subprocess.run([*git, "add", ".claude"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "pack"], check=True)  # worktrees branch from a commit
     paths.ensure_state_dir(root)
-    with open_store(state_url(root)) as store:
+    with open_store(url or state_url(root)) as store:
         workflow.start_sprint(store, "sprint-3", root)
         with store.transaction() as tx:
             tx.set(f"agents.{MEMBER_RUN}", {"agent_type": "fullstack-eng", "status": "active", "session_id": SESSION})
@@ -118,8 +119,10 @@ def make_project(root: Path) -> Path:
     return root
 
 
-def state_url(root: Path) -> str:
-    return f"sqlite:///{root / '.claude' / 'state' / 'orchestration.db'}"
+def state_url(root: Path, backend: str = "sqlite") -> str:
+    """The project's default SQLite store, or its JSON-file store (`backend="json"`)."""
+    name = "orchestration.db" if backend == "sqlite" else "state.json"
+    return f"{backend}:///{root / '.claude' / 'state' / name}"
 
 
 @pytest.fixture(scope="module")

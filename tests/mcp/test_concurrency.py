@@ -1,4 +1,5 @@
-"""Two servers (two Claude Code sessions) and hook processes writing at once lose nothing.
+"""Two servers (two Claude Code sessions) and hook processes writing at once lose nothing, on the SQLite
+and the JSON-file store.
 
 Both servers send messages and report on one shared task while TaskCreated hooks link native tasks to
 that same task record; every write must land, and the task's latest reports must be exactly the
@@ -24,23 +25,26 @@ PER_SERVER = 15
 HOOK_RUNS = 8
 
 
-def native_task_created(project: Path, n: int) -> subprocess.Popen:
+def native_task_created(project: Path, url: str, n: int) -> subprocess.Popen:
     event = {"session_id": SESSION, "transcript_path": str(project / f"{SESSION}.jsonl"), "cwd": str(project),
              "hook_event_name": "TaskCreated", "task_id": f"native-{n}", "task_subject": f"[task:shared-1] native step {n}"}
     proc = subprocess.Popen(["uv", "run", "--quiet", "--script", str(HOOKS / "task_created.py")],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=project,
-                            env=server_env(project))
+                            env=server_env(project, url))
     proc.stdin.write(json.dumps(event).encode())
     proc.stdin.close()
     return proc
 
 
 @pytest.mark.slow
-def test_two_servers_and_hooks_writing_at_once_lose_nothing(tmp_path: Path):
-    project = make_project(tmp_path / "proj ect")
-    with open_store(state_url(project)) as store:
+@pytest.mark.parametrize("backend", ["sqlite", "json"])
+def test_two_servers_and_hooks_writing_at_once_lose_nothing(tmp_path: Path, backend: str):
+    root = tmp_path / "proj ect"
+    url = state_url(root, backend)
+    project = make_project(root, url)
+    with open_store(url) as store:
         add_task(store, "shared-1", status="in_progress")
-    servers = [spawn(project), spawn(project)]
+    servers = [spawn(project, url), spawn(project, url)]
     try:
         def work(n: int) -> None:
             server, caller = servers[n], member(f"run-{n}", "fullstack-eng")
@@ -48,7 +52,7 @@ def test_two_servers_and_hooks_writing_at_once_lose_nothing(tmp_path: Path):
                 server.ok("send_message", to="tech-lead", text=f"{n}/{i}", caller=caller)
                 server.ok("report_status", task_id="shared-1", summary=f"{n}/{i}", caller=caller)
 
-        hooks = [native_task_created(project, n) for n in range(HOOK_RUNS)]
+        hooks = [native_task_created(project, url, n) for n in range(HOOK_RUNS)]
         with ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(work, range(2)))
         for proc in hooks:
@@ -58,7 +62,7 @@ def test_two_servers_and_hooks_writing_at_once_lose_nothing(tmp_path: Path):
             server.close()
 
     expected = {f"{n}/{i}" for n in range(2) for i in range(PER_SERVER)}
-    with open_store(state_url(project)) as store:
+    with open_store(url) as store:
         messages = store.get("communication.messages")
         task = store.get("tasks.shared-1")
         reported = [e["data"]["summary"] for e in store.events_after(0, limit=-1, types=("task_reported",))]
