@@ -38,7 +38,7 @@ T = TypeVar("T")
 
 CONNECT_ATTEMPTS = 3
 BACKOFF_S = (0.1, 0.5)  # the waits between attempts
-CONNECT_TIMEOUT_S = 5  # per attempt, unless the URL sets connect_timeout
+CONNECT_TIMEOUT_S = 2  # per attempt, unless the URL sets connect_timeout: all attempts fit a 10 s hook
 LOCK_TIMEOUT_MS = 30_000  # as SQLite's busy timeout
 LOCK_CLASS = 0x4F524348  # first key of the writer lock ("ORCH"); the second is the schema's checksum
 OPERATION_ATTEMPTS = 3
