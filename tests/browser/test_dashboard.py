@@ -88,4 +88,17 @@ def test_the_page_follows_a_delegation_live(page, sprint_project: Path) -> None:
         shot = ARTIFACTS / "dashboard.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 20_000
-    assert page.problems == []
+        assert page.problems == []  # checked while the server runs: a closed socket would log a retry
+
+
+def test_an_empty_project_renders_without_errors(page, project: Path) -> None:
+    with running_dashboard(project) as dashboard:
+        page.goto(dashboard.url)
+        page.wait_for_selector("#conn.live")
+        page.wait_for_function("document.body.dataset.generated !== undefined")
+        assert text(page, "#sprint-title") == "No sprint in state"
+        assert text(page, "#burndown") == "No sprint to chart yet."
+        assert text(page, "#queue-queued ul") == "nothing here"
+        assert text(page, "#agents") == "No agent has run yet." and text(page, "#events") == "No events yet."
+        assert text(page, "#metric-error-rate .value") == "—"
+        assert page.problems == []
