@@ -129,9 +129,12 @@ def test_a_snapshot_does_not_wait_for_a_writer(pg_url: str) -> None:
 
 def test_a_writer_held_up_past_the_lock_timeout_gets_a_busy_error(pg_url: str) -> None:
     impatient = pg_url.replace("search_path%3D", "lock_timeout%3D300%20-csearch_path%3D")
-    with open_store(pg_url) as holder, holder.transaction() as tx:
-        tx.set("tasks.t", {"status": "queued"})
-        with open_store(impatient) as other, pytest.raises(BusyError, match="stayed locked by another writer"):
-            other.set("tasks.t", {"status": "assigned"})
+    with open_store(impatient) as other:
+        with open_store(pg_url) as holder, holder.transaction() as tx:
+            tx.set("tasks.t", {"status": "queued"})
+            with pytest.raises(BusyError, match="stayed locked by another writer"):
+                other.set("tasks.t", {"status": "assigned"})
+        assert other.get("tasks.t.status") == "queued"
+        other.set("tasks.t.status", "assigned")  # the same handle writes once the lock is free
     with open_store(pg_url) as store:
-        assert store.get("tasks.t.status") == "queued"
+        assert store.get("tasks.t.status") == "assigned"

@@ -225,6 +225,9 @@ class PostgresStore(StoreBase):
                 if attempt == OPERATION_ATTEMPTS - 1:
                     raise
                 time.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
+            except BaseException:  # e.g. the lock timed out: end the transaction BEGIN opened
+                self._rollback()
+                raise
 
     @contextmanager
     def _transaction(self, begin: str, mode: str) -> Iterator[PostgresTx]:
