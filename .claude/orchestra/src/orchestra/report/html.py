@@ -18,8 +18,8 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 10px;border-bot
 .tile b{display:block;font-size:22px}.tile span{color:#64748b;font-size:13px}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #e2e8f0;border-radius:8px;font-size:14px}
 th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #f1f5f9}th{background:#f1f5f9;font-weight:600}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
-.chart{background:#fff;border:1px solid #e2e8f0;border-radius:10px;padding:8px;overflow-x:auto}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+.chart{background:#fff;border:1px solid #e2e8f0;border-radius:10px;padding:8px}.chart svg{width:100%;height:auto}
 .s-completed{color:#15803d}.s-blocked{color:#b91c1c}.s-in_progress,.s-assigned{color:#b45309}
 .open{color:#b91c1c;font-weight:600}.resolved{color:#15803d}
 """
@@ -30,7 +30,7 @@ def _e(value: Any) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    head = "".join(f'<th{" class=n" if i in numeric else ""}>{escape(h)}</th>' for i, h in enumerate(header))
     body = "".join("<tr>" + "".join(f'<td{" class=n" if i in numeric else ""}>{cell}</td>'
                                     for i, cell in enumerate(row)) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
