@@ -119,6 +119,7 @@ def test_values_holding_nul_are_stored_and_found_like_everywhere_else(pg_url: st
 def _write_in_child(store, queue) -> None:
     try:
         store.set("tasks.child", {"status": "queued"})
+        store.close()  # closes the child's own connection; the parent's must survive it
         queue.put("ok")
     except Exception as exc:  # noqa: BLE001 - reported to the parent
         queue.put(repr(exc))
@@ -128,13 +129,15 @@ def test_a_forked_child_gets_its_own_connection_and_leaves_the_parents_alone(pg_
     ctx = multiprocessing.get_context("fork")
     with open_store(pg_url) as store:
         store.set("tasks.parent", {"status": "queued"})
+        session = store.conn.info.backend_pid
         queue = ctx.Queue()
         child = ctx.Process(target=_write_in_child, args=(store, queue))
         child.start()
         child.join(60)
         assert (child.exitcode, queue.get(timeout=10)) == (0, "ok")
-        store.set("tasks.parent.status", "assigned")  # the parent's session survived the child's exit
+        store.set("tasks.parent.status", "assigned")
         assert sorted(store.get("tasks")) == ["child", "parent"]
+        assert store.conn.info.backend_pid == session  # the parent's session survived the child closing its copy
 
 
 def test_a_search_path_naming_no_existing_schema_is_reported(postgres) -> None:

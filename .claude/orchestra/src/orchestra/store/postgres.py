@@ -74,7 +74,6 @@ class PostgresStore(StoreBase):
         self.where = redacted(url)
         self.conn: Any = None
         self._listener: Any = None
-        self._inherited: list[Any] = []
         self._pid = os.getpid()
         self._open_tx = False
         self.schema = ""
@@ -112,10 +111,7 @@ class PostgresStore(StoreBase):
 
     def _connection(self) -> Any:
         if self._pid != os.getpid():
-            # A forked child must not use (or close: that ends the parent's session) the parent's socket.
-            self._inherited += [c for c in (self.conn, self._listener) if c is not None]
-            self.conn = self._listener = None
-            self._pid = os.getpid()
+            self._let_go_of_inherited()
         if self.conn is not None and (self.conn.closed or self.conn.broken):
             self._discard()
         if self.conn is None:
@@ -127,6 +123,20 @@ class PostgresStore(StoreBase):
                 raise
             self.conn = conn
         return self.conn
+
+    def _let_go_of_inherited(self) -> None:
+        """In a forked child: the parent's connections share their sockets with the parent. Point the
+        child's copies of those descriptors at /dev/null, so that closing them here (which sends a
+        Terminate message) cannot end the parent's sessions, then drop them."""
+        for conn in (self.conn, self._listener):
+            if conn is not None:
+                with suppress(Exception):
+                    null = os.open(os.devnull, os.O_RDWR)
+                    os.dup2(null, conn.fileno())
+                    os.close(null)
+                    conn.close()
+        self.conn = self._listener = None
+        self._pid = os.getpid()
 
     def _ensure_schema(self, conn: Any) -> None:
         import psycopg
@@ -356,8 +366,10 @@ class PostgresStore(StoreBase):
             raise ConnectionLost(f"{self.where}: waiting for events failed ({_first_line(exc)})") from None
 
     def close(self) -> None:
+        if self._pid != os.getpid():
+            self._let_go_of_inherited()
         for conn in (self.conn, self._listener):
-            if conn is not None and self._pid == os.getpid():
+            if conn is not None:
                 with suppress(Exception):
                     conn.close()
         self.conn = self._listener = None
