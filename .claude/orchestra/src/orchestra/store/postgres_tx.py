@@ -5,8 +5,8 @@ with their keys in the order they were set and every backend exports byte-identi
 Ids and collection names compare with the "C" collation: byte order, as in SQLite and Python.
 
 The server never has to take a stored document apart, except to narrow a `find`: PostgreSQL
-refuses to read a JSON string holding U+0000 (`\u0000`), which plain JSON allows. So an entity's
-status is kept in a column of its own (indexed), rows holding `\u0000` are marked `has_nul` and
+refuses to read a JSON string holding U+0000 (written `\\u0000`), which plain JSON allows. So an
+entity's status is kept in a column of its own (indexed), rows holding one are marked `has_nul` and
 left to Python, and the final say on every `find` is `rules.matches`, the one the file backend uses.
 """
 
