@@ -28,4 +28,18 @@ def warm(root: Path, scripts: list[str], workers: int = 6) -> list[Notice]:
     first = [sync(scripts[0])] if scripts else []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         rest = list(pool.map(sync, scripts[1:]))
-    return [n for n in first + rest if n is not None]
+    return [n for n in first + rest + [compile_package(root)] if n is not None]
+
+
+def compile_package(root: Path) -> Notice | None:
+    """Write the package's bytecode now. Hooks import it on every tool call; where the environment sets
+    PYTHONDONTWRITEBYTECODE, Python never caches it itself and every hook would compile from source."""
+    src = root / ".claude" / "orchestra" / "src"
+    try:
+        proc = subprocess.run(["uv", "run", "--quiet", "--no-project", "python", "-m", "compileall", "-q", str(src)],
+                              capture_output=True, text=True, timeout=300, check=False, cwd=root)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return Notice("left", ".claude/orchestra/src", f"bytecode not compiled ({exc})")
+    if proc.returncode != 0:
+        return Notice("left", ".claude/orchestra/src", "bytecode not compiled (compileall failed)")
+    return None
