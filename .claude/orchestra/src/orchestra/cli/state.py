@@ -39,7 +39,11 @@ def cmd_init(args) -> int:
     paths.ensure_state_dir()
     with open_store(args.url) as store:
         store.get("schema_version")
-        print(f"state ready: {store.url}")
+        from urllib.parse import urlsplit
+
+        shown = store.url if urlsplit(store.url).password is None else store.url.replace(
+            f":{urlsplit(store.url).password}@", ":***@", 1)
+        print(f"state ready: {shown}")
     return 0
 
 
