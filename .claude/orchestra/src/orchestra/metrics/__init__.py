@@ -8,8 +8,6 @@ load on first use, so the status line imports only `statusline` and the store.
 
 from __future__ import annotations
 
-import importlib
-
 _EXPORTS: dict[str, tuple[str, str]] = {
     "collect": ("system", "collect"),
     "current_sprint": ("current", "current_sprint"),
@@ -25,6 +23,8 @@ def __getattr__(name: str):  # -> Any; typing is not imported on the status line
         module, attribute = _EXPORTS[name]
     except KeyError:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    import importlib  # here, not at the top: the status line imports this package and none of these names
+
     value = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
     globals()[name] = value
     return value
