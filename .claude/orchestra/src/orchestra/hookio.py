@@ -10,14 +10,13 @@ import json
 import os
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from . import audit, paths
+from .record import Record, default
 
 MAX_INPUT_BYTES = 8 * 1024 * 1024
 CONTEXT_LIMIT = 9000  # Claude Code spills hook strings over 10,000 chars to a file.
@@ -33,8 +32,7 @@ _STR_FIELDS = ("session_id", "transcript_path", "cwd", "hook_event_name", "agent
                "tool_name", "tool_use_id", "permission_mode", "prompt_id")
 
 
-@dataclass(frozen=True)
-class HookEvent:
+class HookEvent(Record):
     """One hook invocation's input. Unknown fields stay available in `raw`."""
 
     name: str
@@ -44,7 +42,7 @@ class HookEvent:
     agent_id: str | None = None
     agent_type: str | None = None
     tool_name: str | None = None
-    tool_input: dict[str, Any] = field(default_factory=dict)
+    tool_input: dict[str, Any] = default(dict)
     tool_use_id: str | None = None
 
     @property
@@ -97,32 +95,27 @@ def parse_event(data: bytes) -> HookEvent:
 
 # -- verdicts ---------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Allow:
+class Allow(Record):
     """No objection. Never emits permissionDecision "allow", so the user's permission rules still apply."""
 
     system_message: str | None = None
 
 
-@dataclass(frozen=True)
-class AddContext:
+class AddContext(Record):
     text: str
     system_message: str | None = None
 
 
-@dataclass(frozen=True)
-class Deny:
+class Deny(Record):
     reason: str
     system_message: str | None = None
 
 
-@dataclass(frozen=True)
-class Ask:
+class Ask(Record):
     reason: str
 
 
-@dataclass(frozen=True)
-class Rewrite:
+class Rewrite(Record):
     """PreToolUse: replace the whole tool input (copy unchanged fields), optionally with context."""
 
     tool_input: dict[str, Any]
@@ -130,8 +123,7 @@ class Rewrite:
     system_message: str | None = None
 
 
-@dataclass(frozen=True)
-class BlockStop:
+class BlockStop(Record):
     """Stop/SubagentStop: keep the agent working; `reason` becomes its next instruction."""
 
     reason: str
@@ -265,6 +257,8 @@ def _log_traceback(root: Path | None, hook: str) -> str:
     """Write the current exception's traceback to hook-errors.log; return where it went."""
     if root is None:
         return "no project root, traceback not kept"
+    import traceback  # only on a handler's failure: not worth its import on every call
+
     try:
         log = paths.ensure_state_dir(root) / "hook-errors.log"
         with open(log, "a", encoding="utf-8") as handle:

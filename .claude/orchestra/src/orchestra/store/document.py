@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
 from typing import Any
+
+from ..record import Record
 
 from .errors import PathError, StateError
 
@@ -49,8 +50,7 @@ EVENTS_PATH = "observability.events"
 _SEGMENT = re.compile(r"[A-Za-z0-9_\-:@/+]+")
 
 
-@dataclass(frozen=True)
-class Address:
+class Address(Record):
     """Where a dotted path points: a whole collection, one entity (plus a path inside it), or a singleton."""
 
     path: str

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from ..clock import now_iso
 from .errors import StateError
 from .rules import check_json
 
 REFS = ("session_id", "agent_id", "task_id")
 FIELDS = ("id", "ts", "type", *REFS, "data")
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def make_event(event_id: int, type: str, data: dict[str, Any] | None, refs: dict[str, Any]) -> dict[str, Any]:
