@@ -7,8 +7,9 @@ with JSON Schema or pydantic before anything reaches the store.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
+
+from .record import Record, as_dict, default, field_names
 
 TaskStatus = Literal["queued", "assigned", "in_progress", "completed", "blocked", "needs_review", "cancelled"]
 RunStatus = Literal["launched", "active", "completed", "blocked", "needs_review", "stopped"]
@@ -84,8 +85,7 @@ def check_sprint_transition(sprint_id: str, current: str, wanted: str) -> None:
         raise IllegalTransition("sprint", sprint_id, current, wanted, SPRINT_TRANSITIONS[current])
 
 
-@dataclass
-class Task:
+class Task(Record, frozen=False):
     id: str
     title: str = ""
     status: TaskStatus = "queued"
@@ -96,10 +96,10 @@ class Task:
     assignee: str | None = None
     priority: Priority = "normal"
     estimate: float = 1.0
-    dependencies: list[str] = field(default_factory=list)
-    acceptance: dict[str, Any] = field(default_factory=dict)
+    dependencies: list[str] = default(list)
+    acceptance: dict[str, Any] = default(dict)
     spec: str | None = None
-    artifacts: list[str] = field(default_factory=list)
+    artifacts: list[str] = default(list)
     agent_id: str | None = None
     blocker: str | None = None
     created_at: str | None = None
@@ -116,15 +116,14 @@ class Task:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Task:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known = {k: v for k, v in data.items() if k in field_names(cls)}
         return cls(**known)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return as_dict(self)
 
 
-@dataclass
-class AgentRun:
+class AgentRun(Record, frozen=False):
     id: str
     agent_type: str
     status: RunStatus = "launched"
@@ -134,7 +133,7 @@ class AgentRun:
     session_id: str | None = None
     task: str | None = None
     tool_use_id: str | None = None
-    child_agents: list[str] = field(default_factory=list)
+    child_agents: list[str] = default(list)
     started_at: str | None = None
     ended_at: str | None = None
     # facts the hooks record; `status` is derived from them (lifecycle.transitions.run_status)
@@ -143,22 +142,21 @@ class AgentRun:
     response: str | None = None  # PostToolUse(Agent) tool_response.status
     outcome: str | None = None  # completed | blocked | needs_review, from the accepted SubagentStop
     pushbacks: int = 0
-    stops: dict[str, Any] = field(default_factory=dict)  # SubagentStop fingerprint -> decision
-    report: dict[str, Any] = field(default_factory=dict)
-    artifacts: list[str] = field(default_factory=list)
+    stops: dict[str, Any] = default(dict)  # SubagentStop fingerprint -> decision
+    report: dict[str, Any] = default(dict)
+    artifacts: list[str] = default(list)
     notified: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AgentRun:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known = {k: v for k, v in data.items() if k in field_names(cls)}
         return cls(**known)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return as_dict(self)
 
 
-@dataclass
-class Sprint:
+class Sprint(Record, frozen=False):
     id: str
     name: str = ""
     status: SprintStatus = "planning"
@@ -167,20 +165,19 @@ class Sprint:
     goal: str = ""
     start: str | None = None
     end: str | None = None
-    tasks: list[str] = field(default_factory=list)
-    team_assignments: dict[str, list[str]] = field(default_factory=dict)
+    tasks: list[str] = default(list)
+    team_assignments: dict[str, list[str]] = default(dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return as_dict(self)
 
 
-@dataclass
-class Message:
+class Message(Record, frozen=False):
     id: str
     type: str
     sender: str
     to: str
-    payload: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] = default(dict)
     priority: Priority = "normal"
     reply_to: str | None = None
     task: str | None = None
@@ -189,6 +186,6 @@ class Message:
     status: Literal["pending", "delivered", "acknowledged", "answered", "expired"] = "pending"
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = as_dict(self)
         data["from"] = data.pop("sender")
         return data

@@ -108,3 +108,8 @@ def _plain(value: object) -> object:
 def replace(record: Record, **changes: object):
     """A copy of `record` with some fields changed."""
     return type(record)(**{**{name: record.__dict__[name] for name in record._fields}, **changes})
+
+
+def field_names(kind: type[Record]) -> tuple[str, ...]:
+    """The fields of a record class, in order."""
+    return kind._fields

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import atomic, paths
+from .record import Record, default, field_names
 
 PLUGIN_PREFIX = "orchestra:"
 DEFAULT_ROLES: dict[str, dict[str, Any]] = {
@@ -26,8 +26,7 @@ class TeamsError(ValueError):
     """teams.yaml is missing something or malformed; the message names file and line where known."""
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(Record):
     name: str
     team: str
     role: str
@@ -36,8 +35,7 @@ class Member:
     capabilities: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class TeamSettings:
+class TeamSettings(Record):
     auto_assign: bool = True
     require_review: bool = False
     worktree_strategy: str = "task"
@@ -45,23 +43,21 @@ class TeamSettings:
     points_per_sprint: float | None = None
 
 
-@dataclass(frozen=True)
-class Team:
+class Team(Record):
     name: str
     orchestrator: str
     members: tuple[str, ...]
-    settings: TeamSettings = field(default_factory=TeamSettings)
+    settings: TeamSettings = default(TeamSettings)
     description: str = ""
 
 
-@dataclass(frozen=True)
-class Organization:
+class Organization(Record):
     name: str
     teams: dict[str, Team]
     agents: dict[str, Member]
     roles: dict[str, dict[str, Any]]
     main_session_role: str = "orchestrator"
-    raw: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = default(dict)
 
     def member(self, agent_type: str | None) -> Member | None:
         """The member behind an agent_type; plugin installs prefix it with `orchestra:`."""
@@ -120,7 +116,7 @@ def build(raw: dict[str, Any], where: str = "teams.yaml") -> Organization:
             )
             names.append(m["name"])
         settings = TeamSettings(**{k: v for k, v in (spec.get("settings") or {}).items()
-                                   if k in TeamSettings.__dataclass_fields__})
+                                   if k in field_names(TeamSettings)})
         teams[team_name] = Team(team_name, orchestrator, tuple(names), settings, spec.get("description", ""))
     roles = {**DEFAULT_ROLES, **(raw.get("roles") or {})}
     return Organization(raw.get("organization", "Orchestra"), teams, agents, roles,

@@ -10,9 +10,9 @@ message to an agent type reaches each run of that type until one of them closes 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
 
+from ..record import Record
 from ..teams import Organization, normalize_agent_type
 
 HUMAN = "human"
@@ -83,8 +83,7 @@ def check_recipient(tx, to: object, org: Organization) -> str:
     return address
 
 
-@dataclass(frozen=True)
-class Recipient:
+class Recipient(Record):
     """One agent run as a reader of messages: its delivery key and the addresses that reach it."""
 
     key: str

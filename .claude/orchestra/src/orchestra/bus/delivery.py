@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from ..models import PRIORITY_RANK
+from ..record import Record
 from ..teams import Organization
 from . import addressing
 from .addressing import Recipient
@@ -31,8 +31,7 @@ MIN_INTERVAL = timedelta(seconds=20)  # between injections into one run during i
 Via = Literal["tool_call", "mcp_call", "subagent_start", "session_start", "user_prompt", "cli"]
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(Record):
     """What one injection carried: the messages, those left for later, the text, a user-visible alert."""
 
     messages: tuple[dict[str, Any], ...] = ()

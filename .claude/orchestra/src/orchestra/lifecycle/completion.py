@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..record import Record
 from ..worktrees.locks import release_run
 from .config import LifecycleConfig
 from .protocol import Report, task_tag
@@ -25,8 +25,7 @@ from .protocol import Report, task_tag
 ACCEPTANCE_OUTPUT = 600  # characters of a failing acceptance check's output kept in the reason
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(Record):
     artifacts: tuple[str, ...]  # what the run demonstrably produced (relative to its worktree or the project)
     claimed_missing: tuple[str, ...]  # listed under ARTIFACTS but not on disk
     changed: bool | None  # its worktree has uncommitted or new commits; None when it has no worktree
@@ -36,8 +35,7 @@ class Evidence:
 NO_EVIDENCE = Evidence((), (), None, None)
 
 
-@dataclass(frozen=True)
-class Judgement:
+class Judgement(Record):
     outcome: str | None  # completed | blocked | needs_review; None when pushing back
     reason: str | None = None
     push_back: bool = False

@@ -15,9 +15,9 @@ Team `settings.max_parallel_agents` and member `capacity` stay where teams.yaml 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from ..record import Record
 from ..teams import Organization
 
 BUILTIN_AGENT_TYPES = frozenset({"claude", "general-purpose", "Explore", "Plan", "statusline-setup"})
@@ -26,8 +26,7 @@ BUILTIN_TASK_TYPES = {"Explore": "research", "Plan": "planning"}
 ROLE_TASK_TYPES = {"orchestrator": "orchestration", "reviewer": "review"}
 
 
-@dataclass(frozen=True)
-class LifecycleConfig:
+class LifecycleConfig(Record):
     capacity_gate: bool = True
     dependency_gate: bool = True
     completion_gate: bool = True

@@ -10,13 +10,13 @@ nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import briefing
 from ..hookio import Deny, HookEvent, Rewrite, Verdict
 from ..models import TASK_STATES_BY_SPRINT
+from ..record import Record, default
 from ..teams import Organization, normalize_agent_type
 from ..worktrees.allocation import allocate_for_delegation
 from . import config as lifecycle_config
@@ -29,8 +29,7 @@ class BadDelegation(ValueError):
     """The Agent call's input cannot be tracked (missing tool_use_id or prompt)."""
 
 
-@dataclass
-class DelegationRequest:
+class DelegationRequest(Record, frozen=False):
     tool_use_id: str
     session_id: str
     caller: str  # the calling run's agent_id, or "main"
@@ -44,7 +43,7 @@ class DelegationRequest:
     task: dict[str, Any] | None = None
     new_task: bool = False  # the task is created by this delegation (ad hoc, or a sprint's orchestration)
     worktree: str | None = None  # absolute path, when a step allocated one
-    brief_extra: list[str] = field(default_factory=list)
+    brief_extra: list[str] = default(list)
 
     @property
     def prompt(self) -> str:

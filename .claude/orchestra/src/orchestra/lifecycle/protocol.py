@@ -9,7 +9,8 @@ occurrence wins, because models sometimes restate the protocol before they use i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from ..record import Record
 
 TAG = re.compile(r"\[task:\s*([A-Za-z0-9][A-Za-z0-9_\-:/+@]*)\s*\]")  # ids are store path segments
 _STATUS = re.compile(r"\bSTATUS:\s*\**\s*(completed|blocked|needs[_ ]review)\b", re.I)
@@ -30,8 +31,7 @@ def tag(task_id: str) -> str:
     return f"[task:{task_id}]"
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(Record):
     """What a member said when it stopped. `status` is None when the STATUS line is missing."""
 
     status: str | None

@@ -10,18 +10,18 @@ re-derives artifacts from here, so an async PostToolUse hook that was dropped lo
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..record import Record, default
 
 WRITE_TOOLS = {"Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path", "NotebookEdit": "notebook_path"}
 MAX_BYTES = 64 * 1024 * 1024
 
 
-@dataclass
-class Transcript:
+class Transcript(Record, frozen=False):
     prompt: str | None = None
-    writes: list[str] = field(default_factory=list)  # absolute paths of successful file writes, in order
+    writes: list[str] = default(list)  # absolute paths of successful file writes, in order
     last_text: str | None = None
     tool_use_id: str | None = None  # from the meta file
     found: bool = False

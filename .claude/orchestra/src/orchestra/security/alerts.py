@@ -10,10 +10,10 @@ agent does not flood the bus), and a systemMessage to the user. Runs are tracked
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..record import Record
 from ..teams import Organization
 from .decisions import Decision
 from .policy import Caller, Policy
@@ -23,8 +23,7 @@ KEEP_TIMES = 20
 ALERT_MESSAGE_TYPE = "state_updated"  # the bus has no alert type; the payload says what happened
 
 
-@dataclass(frozen=True)
-class Alert:
+class Alert(Record):
     run: str
     why: str
     notified: tuple[str, ...]

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from ..hookio import Deny
+from ..record import Record
 
 Kind = Literal["secret", "state", "spawn", "mcp", "cli"]
 # Attempts on these raise an alert at once; other denials only when they pile up.
 SENSITIVE: frozenset[str] = frozenset({"secret", "state"})
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(Record):
     """A denial. `resource` is what was touched (path, agent type, task), `rule` the rule that fired."""
 
     kind: Kind

@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+
+from ..record import Record
 
 GLOB_CHARS = frozenset("*?[")
 
@@ -45,8 +46,7 @@ def translate(pattern: str) -> str:
     return "".join(out)
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(Record):
     pattern: str
     regex: re.Pattern[str]
 
@@ -70,8 +70,7 @@ def compile_rule(pattern: str, anchored: bool) -> Rule:
     return Rule(pattern, regex)
 
 
-@dataclass(frozen=True)
-class PathRules:
+class PathRules(Record):
     """A set of rules with exceptions: a path is caught when a rule matches and no exception does.
 
     `directories` are absolute paths caught with everything below them (e.g. a relocated state dir);

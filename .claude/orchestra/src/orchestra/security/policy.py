@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import atomic, paths
+from ..record import Record, default
 from ..teams import DEFAULT_ROLES, Organization, normalize_agent_type
 from .pathrules import PathRules
 
@@ -36,8 +36,7 @@ class PolicyError(ValueError):
     """.claude/policy.yaml is malformed; the message names file:line and what to change."""
 
 
-@dataclass(frozen=True)
-class Permissions:
+class Permissions(Record):
     """What one caller may do. `can_modify_state` is True (anything), False, `own_tasks` or `reviews`."""
 
     can_spawn_agents: bool = False
@@ -64,8 +63,7 @@ def _narrow_scope(a: bool | str, b: bool | str) -> bool | str:
     return False
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(Record):
     """Who is calling, as the guards see it."""
 
     agent_type: str | None
@@ -78,12 +76,11 @@ class Caller:
         return self.agent_type or "the main thread"
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(Record):
     secrets: PathRules
     protected: PathRules
-    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
-    agents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    roles: dict[str, dict[str, Any]] = default(dict)
+    agents: dict[str, dict[str, Any]] = default(dict)
     alert_denials: int = ALERT_DENIALS
     alert_window: float = ALERT_WINDOW_SECONDS
     notify: tuple[str, ...] | None = None

@@ -13,7 +13,8 @@ from __future__ import annotations
 import codecs
 import re
 import shlex
-from dataclasses import dataclass, field
+
+from ..record import Record, default
 
 MAX_DEPTH = 6
 MAX_COMMANDS = 400
@@ -50,8 +51,7 @@ _WRAPPERS: dict[str, frozenset[str]] = {
 _DURATION_FIRST = frozenset({"timeout"})
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(Record):
     """One simple command. `argv` has wrappers removed; `words` keeps every word the line gave it."""
 
     argv: tuple[str, ...]
@@ -65,9 +65,8 @@ class Command:
         return self.argv[0].rsplit("/", 1)[-1] if self.argv else ""
 
 
-@dataclass
-class Script:
-    commands: list[Command] = field(default_factory=list)
+class Script(Record, frozen=False):
+    commands: list[Command] = default(list)
     complete: bool = True  # False: quoting or nesting could not be followed; assume the worst
 
 

@@ -10,7 +10,6 @@ import re
 from typing import Any
 
 from ..record import Record
-
 from .errors import PathError, StateError
 
 SCHEMA_VERSION = 1

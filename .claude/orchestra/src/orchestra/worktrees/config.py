@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import atomic, paths
+from ..record import Record
 
 CONFIG_NAME = "worktrees.yaml"
 DEFAULT_ROOT = ".worktrees"
@@ -32,8 +32,7 @@ class WorktreeConfigError(ValueError):
     """`.claude/worktrees.yaml` is malformed; the message names file:line and what to change."""
 
 
-@dataclass(frozen=True)
-class WorktreeConfig:
+class WorktreeConfig(Record):
     root: Path
     base: str | None = None
     copy: tuple[str, ...] = ()

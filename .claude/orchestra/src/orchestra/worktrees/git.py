@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+
+from ..record import Record
 
 TIMEOUT = 120
 
@@ -63,8 +64,7 @@ def branch_exists(repo: Path, branch: str) -> bool:
     return commit_of(repo, f"refs/heads/{branch}") is not None
 
 
-@dataclass(frozen=True)
-class Listed:
+class Listed(Record):
     """One entry of `git worktree list --porcelain`."""
 
     path: str

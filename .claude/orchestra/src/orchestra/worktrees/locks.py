@@ -11,9 +11,10 @@ its session ended, its run stopped or reported, its delegation never started wit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+from ..record import Record
 
 LIVE_RUN_STATUSES = ("launched", "active")  # the lifecycle's statuses of a run still working
 PENDING_SECONDS = 600.0  # the lifecycle's default for a delegation that never starts
@@ -37,8 +38,7 @@ class WorktreeBusy(ValueError):
     """The worktree is held by a live owner; the message names it and what to do."""
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(Record):
     agent_id: str | None = None
     delegation: str | None = None
     session_id: str | None = None

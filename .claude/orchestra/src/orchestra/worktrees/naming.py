@@ -18,8 +18,9 @@ Pure functions over state records: no git, no store writes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Literal, get_args
+
+from ..record import Record
 
 Strategy = Literal["epic", "sprint", "task", "team", "none"]
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
@@ -29,8 +30,7 @@ UNCONFINED_ROLES = frozenset({"orchestrator", "reviewer"})
 _OTHER = re.compile(r"[^a-z0-9]+")
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(Record):
     """What one worktree is for: a strategy and the id of the epic, sprint, task or team it serves."""
 
     strategy: str
