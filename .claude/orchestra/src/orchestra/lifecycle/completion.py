@@ -11,9 +11,6 @@ report alone. Every stop is remembered by a fingerprint, so a replayed event get
 
 from __future__ import annotations
 
-import hashlib
-import subprocess
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +80,8 @@ def push_back_text(task_id: str | None, reason: str) -> str:
 
 
 def fingerprint(stop_hook_active: bool, message: str | None) -> str:
+    import hashlib  # imported where used: most hooks never get here
+
     return hashlib.sha1(f"{bool(stop_hook_active)}|{message or ''}".encode()).hexdigest()[:16]
 
 
@@ -111,6 +110,9 @@ def gather(base: Path, worktree: str | None, task: dict[str, Any] | None, run: d
 
 def worktree_changed(path: Path, since: str | None) -> bool:
     """Uncommitted changes in the worktree, or a commit made since the run started."""
+    import subprocess
+    from datetime import datetime
+
     def git(*args: str) -> str:
         out = subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, timeout=30, check=False)
         return out.stdout.strip() if out.returncode == 0 else ""
@@ -129,6 +131,8 @@ def worktree_changed(path: Path, since: str | None) -> bool:
 
 
 def check_acceptance(command: str, cwd: Path, timeout: float) -> tuple[bool, str]:
+    import subprocess
+
     try:
         proc = subprocess.run(command, shell=True, cwd=cwd, capture_output=True, text=True, timeout=timeout,
                               check=False, stdin=subprocess.DEVNULL)

@@ -6,7 +6,6 @@ Every failure is a `GitError` carrying the command and git's own message.
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 from ..record import Record
@@ -19,6 +18,8 @@ class GitError(ValueError):
 
 
 def run(cwd: Path | str, *args: str, check: bool = True, timeout: float = TIMEOUT) -> str:
+    import subprocess  # only when git really runs: hooks without worktrees never pay its import
+
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
     try:
         proc = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True, timeout=timeout,

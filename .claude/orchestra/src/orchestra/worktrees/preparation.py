@@ -10,8 +10,6 @@ with `orchestra: setup exited <code>` once it is done. Either way the log is
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,8 @@ EXIT_LINE = "orchestra: setup exited"
 
 def copy_files(project: Path, worktree: Path, cfg: WorktreeConfig) -> dict[str, list[str]]:
     """Copy `cfg.copy` (files or globs, project-relative) into the worktree where it has nothing yet."""
+    import shutil
+
     copied: list[str] = []
     secrets: list[str] = []
     if not cfg.copy:
@@ -65,6 +65,8 @@ def setup_log(project: Path, name: str) -> Path:
 
 def run_setup(project: Path, worktree: Path, name: str, cfg: WorktreeConfig, *, wait: bool) -> dict[str, Any] | None:
     """Run `cfg.setup` in the worktree: to completion (`wait`) or detached. None when there is none."""
+    import subprocess
+
     if not cfg.setup:
         return None
     log = setup_log(project, name)
@@ -79,6 +81,8 @@ def run_setup(project: Path, worktree: Path, name: str, cfg: WorktreeConfig, *, 
 
 def execute(worktree: Path, project: Path, log: Path, timeout: float, command: str) -> int:
     """Run the setup command with its output in `log`; the log's last line gives the exit code."""
+    import subprocess
+
     env = {**os.environ, "ORCHESTRA_WORKTREE": str(worktree), "ORCHESTRA_PROJECT_DIR": str(project)}
     with open(log, "w", encoding="utf-8") as out:
         out.write(f"$ {command}\n")
