@@ -91,6 +91,28 @@ def test_set_status_checks_the_transition_table(project: Path) -> None:
     assert missing.returncode == 1 and "no such task" in missing.stderr
 
 
+def test_set_status_follows_the_sprint_rules(project: Path) -> None:
+    write_teams(project)
+    seed(project, {"task-1": {"title": "one", "sprint": "sprint-9", "status": "queued"},
+                   "task-2": {"title": "two", "sprint": "sprint-9", "status": "in_progress"}})
+    with open_store(root=project) as store:
+        store.set("sprints.sprint-9", {"id": "sprint-9", "status": "planning", "tasks": ["task-1", "task-2"]})
+    early = orchestra(project, "task", "set-status", "task-1", "in_progress")
+    assert early.returncode == 1 and "orchestra sprint start sprint-9" in early.stderr, early.stderr
+    with open_store(root=project) as store:
+        assert store.get("tasks.task-1.status") == "queued"
+        store.set("sprints.sprint-9.status", "active")
+    ok_json(orchestra(project, "task", "set-status", "task-1", "blocked", "--reason", "no keys", "--json"))
+    with open_store(root=project) as store:
+        assert store.get("sprints.sprint-9.status") == "active"  # task-2 is still running
+    ok_json(orchestra(project, "task", "set-status", "task-2", "blocked", "--reason", "no keys", "--json"))
+    with open_store(root=project) as store:
+        assert store.get("sprints.sprint-9.status") == "blocked"  # nothing can move: the sprint blocks itself
+    ok_json(orchestra(project, "task", "set-status", "task-2", "in_progress", "--json"))
+    with open_store(root=project) as store:
+        assert store.get("sprints.sprint-9.status") == "active"
+
+
 def test_agents_prints_the_live_tree(project: Path) -> None:
     nested_run(project, upto="SubagentStop")  # both runs still working
     tree = ok_json(orchestra(project, "agents", "--json"))
