@@ -288,12 +288,13 @@ class Sandbox:
         return env
 
     def run(self, api: FakeAPI, prompt: str, allowed_tools: str = "Bash Read Write Edit Agent",
-            extra_args: tuple[str, ...] = (), timeout: float = RUN_TIMEOUT) -> Run:
+            extra_args: tuple[str, ...] = (), timeout: float = RUN_TIMEOUT,
+            extra_env: dict[str, str] | None = None) -> Run:
         """`claude -p "<MAIN marker> prompt"` in the repo; waits for exit (several results may come first)."""
         cmd = [str(self.claude), "-p", f"{MAIN} {prompt}", "--output-format", "stream-json", "--verbose",
                "--include-hook-events", "--model", MODEL, "--allowedTools", allowed_tools, *extra_args]
         started = time.monotonic()
-        proc = subprocess.Popen(cmd, cwd=self.repo, env=self.env(api), stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(cmd, cwd=self.repo, env={**self.env(api), **(extra_env or {})}, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         try:
             out, err = proc.communicate(timeout=timeout)
