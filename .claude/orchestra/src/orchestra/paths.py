@@ -36,8 +36,27 @@ def project_root(cwd: str | None = None) -> Path:
     start = Path(cwd or os.getcwd()).resolve()
     for candidate in (start, *start.parents):
         if (candidate / ".claude" / "orchestra").is_dir():
-            return candidate
+            return _main_checkout(candidate) or candidate
     return _git_toplevel(start) or start
+
+
+def _main_checkout(root: Path) -> Path | None:
+    """The main working tree when `root` is a linked git worktree (its `.git` is a file naming
+    `<main>/.git/worktrees/<name>`) that carries the pack: its state is the main checkout's."""
+    marker = root / ".git"
+    if not marker.is_file():
+        return None
+    try:
+        text = marker.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not text.startswith("gitdir:"):
+        return None
+    gitdir = (root / text[len("gitdir:"):].strip()).resolve()
+    if gitdir.parent.name != "worktrees" or gitdir.parent.parent.name != ".git":
+        return None
+    main = gitdir.parent.parent.parent
+    return main if (main / ".claude" / "orchestra").is_dir() else None
 
 
 def claude_dir(root: Path | None = None) -> Path:

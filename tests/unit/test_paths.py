@@ -1,0 +1,58 @@
+"""Where the project root is when no CLAUDE_PROJECT_DIR says so: real git repositories and worktrees."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from orchestra import paths
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.delenv(paths.PROJECT_ENV, raising=False)
+    monkeypatch.delenv(paths.STATE_DIR_ENV, raising=False)
+    paths.project_root.cache_clear()
+    root = tmp_path / "shop with spaces"
+    (root / ".claude" / "orchestra").mkdir(parents=True)
+    (root / ".claude" / "orchestra" / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (root / "src").mkdir()
+    (root / "src" / "app.py").write_text("print('hi')\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "-c", "user.email=t@example.com", "-c", "user.name=t", "add", "-A")
+    git(root, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "init")
+    yield root
+    paths.project_root.cache_clear()
+
+
+def test_root_is_found_from_a_subdirectory(repo: Path) -> None:
+    assert paths.project_root(str(repo / "src")) == repo.resolve()
+
+
+def test_inside_a_linked_worktree_the_state_is_the_main_checkouts(repo: Path) -> None:
+    tree = repo / ".worktrees" / "task-1"
+    git(repo, "worktree", "add", "-q", "-b", "orchestra/task-1", str(tree))
+    assert (tree / ".claude" / "orchestra").is_dir()  # the pack is committed, so the worktree has a copy
+    assert paths.project_root(str(tree / "src")) == repo.resolve()
+    assert paths.state_dir(paths.project_root(str(tree))) == repo.resolve() / ".claude" / "state"
+
+
+def test_a_worktree_of_a_checkout_without_the_pack_keeps_its_own_root(repo: Path, tmp_path: Path) -> None:
+    tree = tmp_path / "elsewhere"
+    git(repo, "worktree", "add", "-q", "-b", "side", str(tree))
+    shutil.rmtree(repo / ".claude")  # the main checkout no longer carries the pack
+    paths.project_root.cache_clear()
+    assert paths.project_root(str(tree)) == tree.resolve()
+
+
+def test_a_broken_git_file_is_ignored(repo: Path, tmp_path: Path) -> None:
+    other = tmp_path / "copy"
+    (other / ".claude" / "orchestra").mkdir(parents=True)
+    (other / ".git").write_text("not a gitdir line\n")
+    assert paths.project_root(str(other)) == other.resolve()
