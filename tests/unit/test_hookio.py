@@ -258,3 +258,43 @@ def test_malformed_input_never_reaches_the_handler(project: Path, capsys, data: 
     lines = _audit_lines(project)
     assert [(line["decision"], line["event"]) for line in lines] == [("malformed", None)] * 2
     assert not (project / ".claude/state/orchestration.db").exists()
+
+
+def test_a_hook_waits_for_the_store_less_than_any_hook_may_run(project: Path) -> None:
+    from orchestra import hookio, wiring
+
+    timeouts = [decl.get("timeout", 600) for _, decl in wiring.declarations()]
+    assert min(timeouts) >= hookio.STORE_WAIT_S + 3  # room left for start-up, the handler and the audit line
+    seen = []
+    run(lambda event, ctx: seen.append(ctx.store.wait) or Allow(), stdin=_event())
+    assert seen == [hookio.STORE_WAIT_S]
+
+
+def test_a_hook_stuck_behind_a_writer_ends_with_a_clear_error(project: Path, capsys, monkeypatch) -> None:
+    import sqlite3
+    import time
+
+    from orchestra import hookio
+    from orchestra.store import open_store
+
+    with open_store(root=project):
+        pass  # create the database
+    holder = sqlite3.connect(project / ".claude/state/orchestration.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    monkeypatch.setattr(hookio, "STORE_WAIT_S", 0.3)
+
+    def write(event, ctx):
+        with ctx.store.transaction() as tx:
+            tx.set("counters.x", 1)
+        return Allow()
+
+    started = time.monotonic()
+    try:
+        assert run(write, policy="guard", stdin=_event()) == 2
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert time.monotonic() - started < 5
+    out, err = capsys.readouterr()
+    assert out == "" and "locked by another writer" in err and "0.3s" in err
+    assert _audit_lines(project)[-1]["decision"] == "error"

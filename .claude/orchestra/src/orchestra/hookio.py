@@ -19,6 +19,9 @@ from . import audit, paths
 from .record import Record, default
 
 MAX_INPUT_BYTES = 8 * 1024 * 1024
+# How long a hook's store write waits for other writers: under every hook's timeout (10 s at the
+# least), so a hook stuck behind a lock ends with a clear BusyError instead of being killed.
+STORE_WAIT_S = 6.0
 CONTEXT_LIMIT = 9000  # Claude Code spills hook strings over 10,000 chars to a file.
 
 Policy = Literal["observe", "guard"]
@@ -208,7 +211,7 @@ class HookContext:
             from .store import open_store
 
             paths.ensure_state_dir(self.root)
-            self._store = open_store(root=self.root)
+            self._store = open_store(root=self.root, wait=STORE_WAIT_S)
         return self._store
 
     def close(self) -> None:

@@ -110,8 +110,12 @@ class StoreBase:
         self.close()  # type: ignore[attr-defined]
 
 
-def open_store(url: str | None = None, root: Path | None = None) -> Store:
-    """Open the store named by `url` (default: ORCHESTRA_STATE_URL, else the project's SQLite file)."""
+def open_store(url: str | None = None, root: Path | None = None, wait: float | None = None) -> Store:
+    """Open the store named by `url` (default: ORCHESTRA_STATE_URL, else the project's SQLite file).
+
+    `wait`: seconds a write may wait for another writer before BusyError (file backends; the
+    default is generous, hooks pass less than their own time limit so they fail with a clear error
+    instead of being killed)."""
     from .. import paths
 
     url = url or paths.state_url(root)
@@ -121,11 +125,11 @@ def open_store(url: str | None = None, root: Path | None = None) -> Store:
     if scheme == "sqlite":
         from .sqlite import SqliteStore
 
-        return SqliteStore(_file_path(url, rest))
+        return SqliteStore(_file_path(url, rest)) if wait is None else SqliteStore(_file_path(url, rest), wait)
     if scheme == "json":
         from .jsonfile import JsonFileStore
 
-        return JsonFileStore(_file_path(url, rest))
+        return JsonFileStore(_file_path(url, rest)) if wait is None else JsonFileStore(_file_path(url, rest), wait)
     if scheme in ("postgresql", "postgres"):
         try:
             from .postgres import PostgresStore  # type: ignore[import-not-found]

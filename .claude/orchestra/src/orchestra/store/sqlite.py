@@ -58,15 +58,16 @@ _CORRUPT = ("not a database", "malformed", "file is encrypted", "database corrup
 
 
 class SqliteStore(StoreBase):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, wait: float = BUSY_TIMEOUT_MS / 1000) -> None:
         self.path = Path(path)
+        self.wait = wait  # seconds a write waits for another writer before BusyError
         self.url = f"sqlite://{self.path}"
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._open_tx = False
         self.conn: sqlite3.Connection | None = None
         with self._errors_reported():
-            self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self.conn = sqlite3.connect(self.path, timeout=self.wait, isolation_level=None)
+            self.conn.execute(f"PRAGMA busy_timeout={int(self.wait * 1000)}")
             self._ensure_schema()
 
     def _ensure_schema(self) -> None:
@@ -109,7 +110,7 @@ class SqliteStore(StoreBase):
     def _use_wal(self) -> None:
         """Switch a new database to WAL. SQLite answers "locked" at once here, without waiting for
         the busy timeout, when another process is creating the same file: retry until the timeout."""
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        deadline = time.monotonic() + self.wait
         while self.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             try:
                 self.conn.execute("PRAGMA journal_mode=WAL")
@@ -129,7 +130,7 @@ class SqliteStore(StoreBase):
             if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
                 raise BusyError(
                     f"{self.path}: database is locked by another writer ({exc}; waited up to "
-                    f"{BUSY_TIMEOUT_MS // 1000}s)"
+                    f"{self.wait:g}s)"
                 ) from None
             raise StateError(f"{self.path}: state database error ({exc})") from None
 
