@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from orchestra.store import open_store
+from orchestra.store import open_store, postgres_audit
 
 from tests.conftest import REPO, hook_output, run_hook
 from tests.hooks.test_delegation import seed, write_teams
@@ -88,9 +88,17 @@ def test_a_delegation_on_one_machine_shows_in_the_others_status_and_dashboard(tm
                                                           for e in s["events"]), "the completion")
         assert [t["id"] for t in state["queue"]["completed"]] == ["t1"]
         assert state["queue"]["completed"][0]["agent_id"] == "agent-1"
-    # both machines kept their own audit log; the state lives only in the database
-    assert (laptop / ".claude/state/audit.jsonl").exists() and not (runner / ".claude/state/orchestration.db").exists()
-    assert not (laptop / ".claude/state/orchestration.db").exists()
+        # the runner's dashboard reads the laptop's hook lines from the shared audit chain
+        state = snapshot_showing(dashboard, lambda s: s["metrics"]["audit_lines"] >= 4, "the laptop's audit lines")
+        assert {"pre_agent", "subagent_stop"} <= set(state["metrics"]["hook_latency"]["by_hook"])
+    # the state and the audit chain live only in the database, which says where each line came from
+    for machine in (laptop, runner):
+        assert not (machine / ".claude/state/orchestration.db").exists()
+        assert not (machine / ".claude/state/audit.jsonl").exists()
+    with open_store(pg_url) as store:
+        assert postgres_audit.check(store).ok
+        projects = {line["project"] for line in postgres_audit.tail(store, 1000) if line.get("hook")}
+    assert str(laptop) in projects
 
 
 @pytest.mark.slow
@@ -115,9 +123,9 @@ def test_capacity_holds_when_both_machines_delegate_at_once(tmp_path: Path, pg_u
         assigned = [e for e in store.events_after(0, limit=None) if e["type"] == "task_assigned"]
     assert len(assigned) == capacity
     # each machine decided its own calls, against the one shared count
-    decisions = []
-    for machine in machines:
-        lines = (machine / ".claude/state/audit.jsonl").read_text().splitlines()
-        decisions.append([json.loads(line)["decision"] for line in lines])
+    with open_store(pg_url) as store:
+        assert postgres_audit.check(store).ok
+        lines = postgres_audit.tail(store, 1000)
+    decisions = [[line["decision"] for line in lines if line["project"] == str(machine)] for machine in machines]
     assert [len(d) for d in decisions] == [per_machine, per_machine]
     assert sum(d.count("deny") for d in decisions) == len(calls) - capacity

@@ -47,13 +47,13 @@ except ImportError:  # pragma: no cover - Windows: appends are still atomic per 
     fcntl = None  # type: ignore[assignment]
 
 
-def _canonical(record: dict[str, Any]) -> bytes:
+def canonical(record: dict[str, Any]) -> bytes:
     return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def line_hash(record: dict[str, Any]) -> str:
     body = {k: v for k, v in record.items() if k != "hash"}
-    return sha256(_canonical(body)).hexdigest()
+    return sha256(canonical(body)).hexdigest()
 
 
 # -- files ------------------------------------------------------------------------------------------
@@ -116,7 +116,7 @@ def _write_head(log: Path, head: dict[str, Any]) -> None:
     # `check` both accept (the log may be longer than its head, never shorter).
     path = head_path(log)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(_canonical(head))
+    tmp.write_bytes(canonical(head))
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
 
@@ -188,7 +188,7 @@ def append(path: Path, record: dict[str, Any], rotate_bytes: int | None = None) 
             entry = {"ts": now_iso(), **shape(record)}
             entry["prev"] = prev
             entry["hash"] = line_hash(entry)
-            data = _canonical(entry) + b"\n"
+            data = canonical(entry) + b"\n"
             os.write(fd, data)
         finally:
             if fd >= 0:
@@ -262,7 +262,7 @@ def _check(path: Path) -> Report:
         last_file, last_file_lines = segment.name, 0
         with open(segment, "rb") as handle:
             for number, raw in enumerate(handle, start=1):
-                why = _line_problem(raw, prev)
+                why = line_problem(raw, prev)
                 if why is not None:
                     report.file, report.line, report.problem = segment.name, number, why
                     return report
@@ -291,7 +291,7 @@ def _check(path: Path) -> Report:
     return report
 
 
-def _line_problem(raw: bytes, prev: str) -> str | None:
+def line_problem(raw: bytes, prev: str) -> str | None:
     if not raw.endswith(b"\n"):
         return "line is truncated (no newline)"
     try:

@@ -244,12 +244,26 @@ def _root(cwd: str | None = None) -> Path | None:
         return None
 
 
-def _audit(root: Path | None, record: dict[str, Any]) -> None:
+def _audit(root: Path | None, record: dict[str, Any], store=None) -> None:
     # The decision stands even when the log cannot be written; the hook says so on stderr.
     if root is None:
         sys.stderr.write("orchestra: audit log not written (no project root)\n")
         return
     try:
+        url = paths.state_url(root)
+        if url.startswith(("postgresql://", "postgres://")):
+            # With the state in PostgreSQL the chain is there too, shared by every machine; when the
+            # server cannot take the line, the local file chain keeps it.
+            import socket
+
+            from .store.postgres_audit import append_to
+
+            try:  # the shared chain says which machine and checkout each line came from
+                append_to(url, {**record, "host": socket.gethostname(), "project": str(root)}, store)
+                return
+            except Exception as exc:  # noqa: BLE001 - the line must land somewhere
+                sys.stderr.write(f"orchestra: audit line kept in the local file: the database's chain could not "
+                                 f"take it ({_one_line(exc)})\n")
         paths.ensure_state_dir(root)
         audit.append(paths.audit_log(root), record)
     except Exception as exc:  # noqa: BLE001 - an audit failure must not turn into a traceback
@@ -316,13 +330,12 @@ def run(handler: Handler, policy: Policy = "observe", stdin: bytes | None = None
         else:
             stdout, code = json.dumps({"systemMessage": f"orchestra {hook}: {_one_line(exc)} ({where})"}), 0
             stderr = None
-    finally:
-        if ctx is not None:
-            _close(ctx)
     if ctx is not None:
         record.update(ctx.audit)
     record["ms"] = round((time.perf_counter() - started) * 1000, 2)
-    _audit(ctx.root if ctx else _root(), record)
+    _audit(ctx.root if ctx else _root(), record, ctx._store if ctx else None)
+    if ctx is not None:
+        _close(ctx)  # after the audit line, which may go through the store's connection
     return _emit(stdout, stderr, code)
 
 

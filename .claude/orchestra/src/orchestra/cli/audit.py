@@ -1,4 +1,7 @@
-"""`orchestra audit verify|tail`: check the hash chain of the audit log, and read its last lines."""
+"""`orchestra audit verify|tail`: check the hash chain of the audit log, and read its last lines.
+
+With the state in PostgreSQL the chain is the database's `audit_log` table, shared by every machine;
+otherwise it is the project's `.claude/state/audit.jsonl`."""
 
 from __future__ import annotations
 
@@ -22,7 +25,32 @@ def register(sub) -> None:
     tail.set_defaults(func=cmd_tail)
 
 
+def _database_url() -> str | None:
+    url = paths.state_url()
+    return url if url.startswith(("postgresql://", "postgres://")) else None
+
+
+def _in_database(read):
+    """Run `read(store)` on the PostgreSQL store named by the state URL."""
+    from ..store import open_store
+
+    with open_store(_database_url()) as store:
+        return read(store), store.where
+
+
 def cmd_verify(args) -> int:
+    if _database_url():
+        from ..store import postgres_audit
+
+        report, where = _in_database(postgres_audit.check)
+        if args.json:
+            emit({"log": f"{where} {postgres_audit.TABLE}", **report.to_dict()}, True)
+        elif report.ok:
+            print(f"audit chain intact: {report.lines} rows, last hash {report.last_hash[:16]} "
+                  f"(table {postgres_audit.TABLE} in {where})")
+        else:
+            print(f"orchestra audit verify: {where} {report.where}: {report.problem}", file=sys.stderr)
+        return 0 if report.ok else 1
     log = paths.audit_log()
     report = audit.check(log)
     if args.json:
@@ -43,7 +71,13 @@ def cmd_tail(args) -> int:
     wanted = []
     # Read more than asked when filtering, so filters still return up to --lines matches.
     scan = args.lines if not (args.agent or args.result) else max(args.lines * 50, 1000)
-    for line in audit.tail(paths.audit_log(), scan):
+    if _database_url():
+        from ..store import postgres_audit
+
+        lines, _ = _in_database(lambda store: postgres_audit.tail(store, scan))
+    else:
+        lines = audit.tail(paths.audit_log(), scan)
+    for line in lines:
         if args.agent and args.agent not in (line.get("agent"), line.get("agent_type")):
             continue
         if args.result and line.get("result") != args.result:

@@ -108,6 +108,10 @@ class Dashboard:
         from ..store import open_store
 
         self._store = open_store(self.store_url, root=self.root)
+        if self._store.url.startswith(("postgresql://", "postgres://")):  # the audit chain is in the database
+            from ..store.postgres_audit import AuditRows
+
+            self._audit = AuditRows(self._store)
         with self._store.snapshot() as tx:
             from ..workflow.view import all_events
 

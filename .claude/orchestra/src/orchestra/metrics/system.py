@@ -73,6 +73,15 @@ def _organization(root: Path):
         return None
 
 
+def _audit_records(store, root: Path) -> list[dict[str, Any]]:
+    """The recent audit records: from the database's chain when the state is in PostgreSQL."""
+    if str(getattr(store, "url", "")).startswith(("postgresql://", "postgres://")):
+        from ..store import postgres_audit
+
+        return postgres_audit.tail(store, auditlog.WINDOW)
+    return auditlog.read(paths.audit_log(root))
+
+
 def collect(store, root: Path | None = None, *, sprint_id: str | None = None, now: dt.datetime | None = None,
             audit_records: list[dict[str, Any]] | None = None, trials: int = DASHBOARD_TRIALS,
             seed: int = 0) -> dict[str, Any]:
@@ -82,7 +91,7 @@ def collect(store, root: Path | None = None, *, sprint_id: str | None = None, no
 
     root = root or paths.project_root()
     now = now or dt.datetime.now(dt.UTC)
-    records = audit_records if audit_records is not None else auditlog.read(paths.audit_log(root))
+    records = audit_records if audit_records is not None else _audit_records(store, root)
     with store.snapshot() as tx:
         tasks = tx.items("tasks")
         runs = tx.items("agents")

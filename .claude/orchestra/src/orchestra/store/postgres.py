@@ -79,6 +79,7 @@ class PostgresStore(StoreBase):
         self.schema = ""
         self.channel = ""
         self._lock_keys = (LOCK_CLASS, 0)
+        self.unreachable: str | None = None  # why connecting failed after every attempt, once it has
 
     # -- connecting ------------------------------------------------------------------------------
     def _new_connection(self) -> Any:
@@ -102,6 +103,7 @@ class PostgresStore(StoreBase):
                 return psycopg.connect(**params, autocommit=True)
             except psycopg.OperationalError as exc:
                 if attempt == CONNECT_ATTEMPTS - 1:
+                    self.unreachable = _first_line(exc)
                     raise StateError(
                         f"{self.where}: cannot connect to PostgreSQL ({_first_line(exc)}; tried {CONNECT_ATTEMPTS} "
                         "times) — check that the server is up and reachable and ORCHESTRA_STATE_URL is right"
