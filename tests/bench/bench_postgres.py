@@ -82,11 +82,20 @@ def tool_call(root: Path, i: int) -> tuple[str, dict]:
                             "tool_input": {"command": "git status --short", "description": "status"}})
 
 
-def handler_ms(root: Path) -> dict[str, list[float]]:
+def audit_records(root: Path, url: str) -> list[dict]:
+    """The run's audit lines: the project's file, or the database's chain when the state is there."""
+    if url.startswith("postgresql://"):
+        from orchestra.store import postgres_audit
+
+        with open_store(url) as store:
+            return [r for r in postgres_audit.tail(store, 1_000_000) if r.get("project") == str(root)]
+    return [json.loads(line) for line in (root / ".claude" / "state" / "audit.jsonl").read_text().splitlines()]
+
+
+def handler_ms(root: Path, url: str) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
-    for line in (root / ".claude" / "state" / "audit.jsonl").read_text().splitlines():
-        record = json.loads(line)
-        if record.get("hook") and isinstance(record.get("ms"), int | float):
+    for record in audit_records(root, url):
+        if record.get("hook") and record.get("session") != "warm" and isinstance(record.get("ms"), int | float):
             out.setdefault(record["hook"] + ".py", []).append(record["ms"])
     return out
 
@@ -128,13 +137,12 @@ def main(rounds: int, bytecode: bool) -> None:
             seed(url, rounds)
             run(HOOKS / "session_end.py", {"session_id": "warm", "cwd": str(roots[backend]),
                                            "hook_event_name": "SessionEnd"}, roots[backend], url)
-            (roots[backend] / ".claude" / "state" / "audit.jsonl").unlink()
         times: dict[tuple[str, str], list[float]] = {}
         for i in range(rounds):
             for backend, url in urls.items():
                 for script, payload in [*delegation(roots[backend], i), tool_call(roots[backend], i)]:
                     times.setdefault((script, backend), []).append(run(HOOKS / script, payload, roots[backend], url))
-        inside = {backend: handler_ms(root) for backend, root in roots.items()}
+        inside = {backend: handler_ms(roots[backend], url) for backend, url in urls.items()}
         rows = []
         for (script, backend), values in times.items():
             rows.append([script, backend, f"{median(values):.0f}", f"{p95(values):.0f}",
