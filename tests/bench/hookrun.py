@@ -49,7 +49,29 @@ NOOP_WITH_PACKAGE = f"""#!/usr/bin/env -S uv run --quiet --script
 import sys
 sys.stdin.buffer.read()
 """
-BASELINES = {"no-op hook (no dependencies)": NOOP_BARE, "no-op hook (same package dependency)": NOOP_WITH_PACKAGE}
+# The least a hook that decides anything can do: parse its input, read the state once, append one
+# hash-chained line. What any Python hook pays on top of the no-op, whatever its code.
+MINIMAL_HOOK = """#!/usr/bin/env -S uv run --quiet --script
+# /// script
+# requires-python = ">=3.11"
+# dependencies = []
+# ///
+import json, os, sqlite3, sys
+try:
+    from _sha2 import sha256
+except ImportError:
+    from _sha256 import sha256
+event = json.loads(sys.stdin.buffer.read() or b"{}")
+state = os.path.join(os.environ["CLAUDE_PROJECT_DIR"], ".claude", "state")
+conn = sqlite3.connect(os.path.join(state, "orchestration.db"), timeout=6)
+conn.execute("SELECT count(*) FROM entities").fetchone()
+conn.close()
+line = json.dumps({"event": event.get("hook_event_name"), "tool": event.get("tool_name")}, sort_keys=True)
+with open(os.path.join(state, "minimal-hook.jsonl"), "a") as log:
+    log.write(json.dumps({"line": line, "hash": sha256(line.encode()).hexdigest()}) + "\\n")
+"""
+BASELINES = {"no-op hook (no dependencies)": NOOP_BARE, "no-op hook (same package dependency)": NOOP_WITH_PACKAGE,
+             "minimal hook (json, one SQLite read, one hashed line)": MINIMAL_HOOK}
 # The sample sprint the captured session delegates ([task:sprint-3], then [task:task-3]).
 SEED = {
     "schema_version": 1,
