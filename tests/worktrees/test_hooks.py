@@ -227,3 +227,38 @@ def test_a_worktree_made_at_delegation_is_set_up_in_the_background(sprint: Path)
         time.sleep(0.05)
     assert log.read_text().rstrip().endswith("orchestra: setup exited 0")
     assert (repo / ".worktrees" / "task-t-1" / "ready.txt").read_text() == "ready\n"
+
+
+def test_a_guess_crossed_between_parallel_members_is_settled_from_the_transcript(sprint: Path) -> None:
+    """Two fullstack-eng delegations wait at once; SubagentStart can only guess which run is which. The
+    first tool call of each run reads its own transcript's [task:<id>] and settles the link, so each
+    member writes in its own worktree."""
+    from tests.hooks.test_delegation import write_transcript
+
+    repo = sprint
+    seed(repo, **{"tasks.t-2": {"title": "Checkout", "sprint": "s1"}})
+    delegate(repo, "toolu_p1", "fullstack-eng", "t-1")
+    delegate(repo, "toolu_p2", "fullstack-eng", "t-2")
+    first, second = ("a1f0000000000000a", "fullstack-eng"), ("a1f0000000000000b", "fullstack-eng")
+    # the run that started first was launched by the second delegation: the oldest-first guess is wrong
+    for agent, task_id in ((first, "t-2"), (second, "t-1")):
+        transcript = repo / "cc" / SESSION / "subagents" / f"agent-{agent[0]}.jsonl"
+        write_transcript(transcript, f"[task:{task_id}] Do the work.", [], "")
+        assert run_hook("subagent_start.py", started(repo, *agent), repo).returncode == 0
+    assert state(repo, f"agents.{first[0]}.task") == "t-1"  # the guess
+    assert state(repo, f"agents.{first[0]}.link") == "provisional"
+
+    own = repo / ".worktrees" / "task-t-2" / "checkout.py"
+    allowed = guard(repo, tool_call(repo, first, "Write", {"file_path": str(own), "content": ""}))
+    assert allowed.get("permissionDecision") != "deny", allowed
+    run = state(repo, f"agents.{first[0]}")
+    assert (run["task"], run["link"], run["worktree"]) == ("t-2", "definitive", str(own.parent))
+    assert state(repo, f"agents.{second[0]}.task") == "t-1"  # the displaced run took the other one
+
+    # the other member is kept out of its neighbour's worktree and let into its own
+    denied = guard(repo, tool_call(repo, second, "Write", {"file_path": str(own), "content": ""}))
+    assert denied["permissionDecision"] == "deny"
+    mine = repo / ".worktrees" / "task-t-1" / "cart.py"
+    assert guard(repo, tool_call(repo, second, "Write", {"file_path": str(mine), "content": ""})).get(
+        "permissionDecision") != "deny"
+    assert state(repo, f"agents.{second[0]}.link") == "definitive"

@@ -21,7 +21,21 @@ GUARDS: tuple[Guard, ...] = (tool_guard, worktree_guard)
 CONTEXT: tuple[ContextSource, ...] = (tool_call_context,)
 
 
+def settle_guessed_link(event: HookEvent, ctx: HookContext) -> None:
+    """A subagent linked to its delegation only by SubagentStart's guess: settle the link from its own
+    transcript before the guards read its task and worktree (one primary-key read otherwise)."""
+    if not event.agent_id:
+        return
+    with ctx.store.snapshot() as tx:
+        link = tx.get(f"agents.{event.agent_id}.link", None)
+    if link == "provisional":
+        from .lifecycle.confirm import confirm_guess
+
+        confirm_guess(event, ctx)
+
+
 def check(event: HookEvent, ctx: HookContext) -> Verdict:
+    settle_guessed_link(event, ctx)
     for guard in GUARDS:
         verdict = guard(event, ctx)
         if verdict is not None and not isinstance(verdict, Allow):

@@ -132,8 +132,11 @@ def subagent_stop(event: HookEvent, ctx: HookContext) -> Verdict:
 
 def _stop_task(led: Ledger, run: dict[str, Any], seen: transcript.Transcript) -> tuple[dict | None, str | None]:
     """The stopping run's task and worktree: from its link, else the transcript's launch id or tag."""
-    delegation = led.get("delegations", run.get("tool_use_id") or seen.tool_use_id)
-    task_id = run.get("task") or (delegation or {}).get("task") or task_for_tag(led, task_tag(seen.prompt))
+    # the transcript's launch id beats a guessed link (SubagentStart's, among same-type delegations)
+    guessed = run.get("link") != "definitive" and seen.tool_use_id
+    delegation = led.get("delegations", seen.tool_use_id if guessed else run.get("tool_use_id") or seen.tool_use_id)
+    task_id = ((delegation or {}).get("task") if guessed else None) or run.get("task") or \
+        (delegation or {}).get("task") or task_for_tag(led, task_tag(seen.prompt))
     task = led.get("tasks", task_id)
     return task, (delegation or {}).get("worktree") or (task or {}).get("worktree")
 
