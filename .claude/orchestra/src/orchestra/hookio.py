@@ -254,12 +254,10 @@ def _audit(root: Path | None, record: dict[str, Any], store=None) -> None:
         if url.startswith(("postgresql://", "postgres://")):
             # With the state in PostgreSQL the chain is there too, shared by every machine; when the
             # server cannot take the line, the local file chain keeps it.
-            import socket
-
             from .store.postgres_audit import append_to
 
-            try:  # the shared chain says which machine and checkout each line came from
-                append_to(url, {**record, "host": socket.gethostname(), "project": str(root)}, store)
+            try:
+                append_to(url, record, root, store)
                 return
             except Exception as exc:  # noqa: BLE001 - the line must land somewhere
                 sys.stderr.write(f"orchestra: audit line kept in the local file: the database's chain could not "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from .. import audit
@@ -63,11 +64,14 @@ def append(store, record: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def append_to(url: str, record: dict[str, Any], store=None) -> dict[str, Any]:
-    """Append through `store` when it is the PostgreSQL store at `url` (its open connection),
-    otherwise through a store opened for this line alone."""
+def append_to(url: str, record: dict[str, Any], project: Path, store=None) -> dict[str, Any]:
+    """Append a hook's record, marked with the machine and checkout it came from, through `store` when
+    it is the PostgreSQL store at `url` (its open connection), else through a store opened for it."""
+    import socket
+
     from .postgres import PostgresStore
 
+    record = {**record, "host": socket.gethostname(), "project": str(project)}
     if isinstance(store, PostgresStore) and store.url == url:
         if store.unreachable:  # the handler already waited for every connection attempt: do not wait twice
             raise StateError(f"{store.where}: cannot connect to PostgreSQL ({store.unreachable})")
