@@ -13,6 +13,10 @@ REPO = Path(__file__).resolve().parents[1]
 PACK = REPO / ".claude" / "orchestra"
 HOOKS = PACK / "hooks"
 FIXTURES = REPO / "tests" / "fixtures"
+# Hook scripts of this checkout run in their own processes in the tests, even while a test's MCP server
+# (which starts a warm server for this checkout's package) is up. tests/warm runs hooks warm on their own
+# installed copies, and the e2e sessions run them warm as users' sessions do.
+os.environ["ORCHESTRA_WARM_HOOKS"] = "0"
 
 
 @pytest.fixture

@@ -233,10 +233,13 @@ def restore_state(project: Path, saved: Path) -> None:
 
 # -- running ----------------------------------------------------------------------------------------
 
-def run_process(script: Path, payload: dict[str, Any], project: Path) -> tuple[float, int]:
-    """Milliseconds for the whole `uv run --script` process, and its exit code."""
-    env = {k: v for k, v in os.environ.items() if k != "ORCHESTRA_STATE_URL"}
+def run_process(script: Path, payload: dict[str, Any], project: Path, warm: bool = False) -> tuple[float, int]:
+    """Milliseconds for the whole `uv run --script` process, and its exit code. Unless `warm`, the hook
+    runs in its own process even when a warm server is up (orchestra.warm)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ORCHESTRA_STATE_URL", "ORCHESTRA_WARM_HOOKS")}
     env["CLAUDE_PROJECT_DIR"] = str(project)
+    if not warm:
+        env["ORCHESTRA_WARM_HOOKS"] = "0"
     data = json.dumps(payload).encode()
     started = time.perf_counter()
     proc = subprocess.run(["uv", "run", "--quiet", "--script", str(script)], input=data, capture_output=True,
@@ -253,8 +256,9 @@ def baselines(work: Path) -> dict[str, Path]:
     return out
 
 
-def handler_ms(project: Path) -> dict[str, list[float]]:
-    """The runner's own `ms` per hook (from the audit lines): the process minus uv and interpreter start-up."""
+def handler_ms(project: Path, warm: bool = False) -> dict[str, list[float]]:
+    """The runner's own `ms` per hook (from the audit lines): the process minus uv and interpreter start-up.
+    `warm`: only the lines of hooks run by a warm server's child; otherwise only the others."""
     out: dict[str, list[float]] = {}
     for log in sorted((project / ".claude" / "state").glob("audit*.jsonl")):
         for line in log.read_text().splitlines():
@@ -262,9 +266,24 @@ def handler_ms(project: Path) -> dict[str, list[float]]:
                 record = json.loads(line)
             except ValueError:
                 continue
-            if record.get("hook") and isinstance(record.get("ms"), int | float):
+            if record.get("hook") and isinstance(record.get("ms"), int | float) and bool(record.get("warm")) == warm:
                 out.setdefault(record["hook"] + ".py", []).append(record["ms"])
     return out
+
+
+def start_warm_server() -> subprocess.Popen:
+    """The warm server `orchestra mcp` starts, for this checkout's package; ends when the handle's stdin closes."""
+    from orchestra.warm import client, server
+
+    process = server.start_beside()
+    if process is None:
+        raise SystemExit("warm hooks are off here (ORCHESTRA_WARM_HOOKS=0, or no fork)")
+    deadline = time.monotonic() + 30
+    while not os.path.exists(client.socket_path()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the warm server did not start (another one may serve this checkout)")
+        time.sleep(0.05)
+    return process
 
 
 def median(values: list[float]) -> float:

@@ -57,3 +57,5 @@ def test_audit_log_has_a_verified_line_per_hook_run(sandbox, api):
     assert logged == reported
     lines, problem = sandbox.verify_audit()
     assert problem is None and lines == len(sandbox.audit())
+    # Once the session's MCP server is up, its warm server runs the hooks; they chain like the others.
+    assert any(a.get("warm") for a in sandbox.audit()), sandbox.audit()

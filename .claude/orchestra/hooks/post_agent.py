@@ -9,6 +9,10 @@
 """PostToolUse(Agent|Task): link the launched subagent's agentId to its delegation and task."""
 # orchestra-hook: {"event": "PostToolUse", "matcher": "Agent|Task", "timeout": 15}
 
+from orchestra.warm.client import forward
+
+forward(__name__)  # a running warm server takes this hook over; this process then exits here
+
 from orchestra.hookio import main
 from orchestra.lifecycle.handlers import post_agent
 

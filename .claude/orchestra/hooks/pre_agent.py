@@ -9,6 +9,10 @@
 """PreToolUse(Agent|Task): gates (agent type, task, dependencies, capacity), then track the delegation and brief it."""
 # orchestra-hook: {"event": "PreToolUse", "matcher": "Agent|Task", "timeout": 15, "onFailure": "block"}
 
+from orchestra.warm.client import forward
+
+forward(__name__)  # a running warm server takes this hook over; this process then exits here
+
 from orchestra.hookio import main
 from orchestra.lifecycle.handlers import pre_agent
 

@@ -13,6 +13,10 @@ tools are `mcp__orchestra__*` from .mcp.json and `mcp__plugin_orchestra_orchestr
 """
 # orchestra-hook: {"event": "PreToolUse", "matcher": "^mcp__(orchestra|plugin_orchestra_orchestra)__.*", "timeout": 10, "onFailure": "block"}
 
+from orchestra.warm.client import forward
+
+forward(__name__)  # a running warm server takes this hook over; this process then exits here
+
 from orchestra.bus.hooks import stamp_caller, tool_call_context
 from orchestra.hookio import HookContext, HookEvent, Rewrite, Verdict, main
 from orchestra.security import mcp_verdict

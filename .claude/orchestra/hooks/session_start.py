@@ -9,6 +9,10 @@
 """SessionStart: make sure the state store exists, then brief the main thread on active sprints and its inbox."""
 # orchestra-hook: {"event": "SessionStart", "timeout": 15}
 
+from orchestra.warm.client import forward
+
+forward(__name__)  # a running warm server takes this hook over; this process then exits here
+
 from orchestra.briefing import session_context
 from orchestra.bus import main_thread_inbox
 from orchestra.hookio import AddContext, Allow, HookContext, HookEvent, Verdict, main

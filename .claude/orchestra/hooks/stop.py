@@ -9,6 +9,10 @@
 """Stop: tell the user which of this session's tasks ended blocked or needing review."""
 # orchestra-hook: {"event": "Stop", "timeout": 15}
 
+from orchestra.warm.client import forward
+
+forward(__name__)  # a running warm server takes this hook over; this process then exits here
+
 from orchestra.hookio import main
 from orchestra.lifecycle.session import stop
 

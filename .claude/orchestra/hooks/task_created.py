@@ -9,6 +9,10 @@
 """TaskCreated (native task list): record it, linked to our task when it carries [task:<id>]."""
 # orchestra-hook: {"event": "TaskCreated", "timeout": 10}
 
+from orchestra.warm.client import forward
+
+forward(__name__)  # a running warm server takes this hook over; this process then exits here
+
 from orchestra.hookio import main
 from orchestra.lifecycle.native import mirror
 

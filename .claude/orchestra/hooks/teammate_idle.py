@@ -9,6 +9,10 @@
 """TeammateIdle (native agent teams): record that a teammate went idle."""
 # orchestra-hook: {"event": "TeammateIdle", "timeout": 10}
 
+from orchestra.warm.client import forward
+
+forward(__name__)  # a running warm server takes this hook over; this process then exits here
+
 from orchestra.hookio import main
 from orchestra.lifecycle.native import mirror
 

@@ -9,6 +9,10 @@
 """UserPromptSubmit: audit the prompt (size and id, never its text), then surface new messages for the user."""
 # orchestra-hook: {"event": "UserPromptSubmit", "timeout": 10}
 
+from orchestra.warm.client import forward
+
+forward(__name__)  # a running warm server takes this hook over; this process then exits here
+
 from orchestra.bus import main_thread_inbox
 from orchestra.hookio import AddContext, Allow, HookContext, HookEvent, Verdict, main
 

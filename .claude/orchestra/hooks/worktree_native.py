@@ -12,6 +12,10 @@ would replace git's worktree creation (see README, Worktrees)."""
 # orchestra-hook: {"event": "WorktreeRemove", "timeout": 15}
 # orchestra-hook: {"event": "PostToolUse", "matcher": "EnterWorktree|ExitWorktree|Agent|Task", "timeout": 15}
 
+from orchestra.warm.client import forward
+
+forward(__name__)  # a running warm server takes this hook over; this process then exits here
+
 from orchestra.hookio import main
 from orchestra.worktrees.native import record_native
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from . import audit, paths
 from .record import Record, default
+from .warm import client as warm
 
 MAX_INPUT_BYTES = 8 * 1024 * 1024
 # How long a hook's store write waits for other writers: under every hook's timeout (10 s at the
@@ -299,6 +300,8 @@ def run(handler: Handler, policy: Policy = "observe", stdin: bytes | None = None
     started = time.perf_counter()
     hook = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else handler.__name__
     record: dict[str, Any] = {"hook": hook, "policy": policy}
+    if warm.serving:
+        record["warm"] = True  # run by a child of the warm server (orchestra.warm)
     try:
         event = parse_event(_read_stdin() if stdin is None else stdin)
     except (MalformedInput, OSError) as exc:

@@ -10,7 +10,14 @@ def register(sub) -> None:
 
 
 def cmd_mcp(args) -> int:
+    from ..warm.server import start_beside
+
+    warm = start_beside()  # hooks run warm while this server lives (README, "Warm hooks")
     from ..mcp_server import serve  # the SDK takes about a second to import: only this command pays for it
 
-    serve()
+    try:
+        serve()
+    finally:
+        if warm is not None:
+            warm.stdin.close()  # the warm server's lifeline: it ends when this closes
     return 0

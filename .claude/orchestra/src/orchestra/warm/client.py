@@ -1,0 +1,85 @@
+"""The hook side of warm hooks: hand this process's stdin, stdout and stderr to the warm server and exit
+with the code its child reports; or return, and the hook runs in this process as it always can.
+
+Every hook script imports this first, so it imports nothing but `os` and `sys`: the `socket` module costs
+about 11 ms to import (enum, selectors), and its C core `_socket` has all a Unix socket client needs.
+"""
+
+import os
+import sys
+
+PROTOCOL = b"orchestra-warm/1"
+DISABLE_ENV = "ORCHESTRA_WARM_HOOKS"  # "0" turns warm hooks off
+DECLINED = b"D"  # the server did not take the hook; stdin is untouched, so it runs here
+ACCEPTED = b"A"  # a child of the server runs the hook; one more byte, its exit code, follows
+STDIO = (0, 1, 2)
+
+# True inside the server, whose children run hook scripts themselves.
+serving = False
+
+
+def disabled() -> bool:
+    return os.environ.get(DISABLE_ENV, "").strip() == "0"
+
+
+def package_dir() -> str:
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def socket_dir() -> str:
+    return os.path.join("/tmp", f"orchestra-{os.getuid()}")
+
+
+def socket_path(package: str | None = None) -> str:
+    """One socket per installed package (this one unless `package` names another), named by its
+    directory's device and inode: the same for the hooks and the MCP server of one installation,
+    whatever path or symlink reaches it."""
+    st = os.stat(package or package_dir())
+    return os.path.join(socket_dir(), f"warm-{st.st_dev:x}-{st.st_ino:x}.sock")
+
+
+def private(directory: str) -> bool:
+    """Only a directory of this user's that nobody else may enter holds the socket: whoever can connect
+    can run hooks with an environment of their choosing."""
+    try:
+        st = os.stat(directory)
+    except OSError:
+        return False
+    return st.st_uid == os.getuid() and st.st_mode & 0o077 == 0
+
+
+def request(script: str) -> bytes:
+    env = (f"{key}={value}" for key, value in os.environ.items())
+    return b"\0".join([PROTOCOL, os.fsencode(script), os.fsencode(os.getcwd()), *map(os.fsencode, env)])
+
+
+def forward(module_name: str) -> None:
+    """At the top of a hook script: when it runs as a program and a warm server answers, the server's child
+    runs it and this process exits here with the child's code; otherwise this returns at once."""
+    if module_name != "__main__" or serving or disabled() or not hasattr(os, "fork"):
+        return
+    try:
+        from _socket import AF_UNIX, SCM_RIGHTS, SOCK_STREAM, SOL_SOCKET, socket
+    except ImportError:  # no Unix domain sockets here
+        return
+    if not private(socket_dir()):
+        return
+    conn = socket(AF_UNIX, SOCK_STREAM)
+    try:
+        conn.connect(socket_path())
+        body = request(os.path.abspath(sys.argv[0]))
+        fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in STDIO)
+        conn.sendmsg([len(body).to_bytes(4, "big")], [(SOL_SOCKET, SCM_RIGHTS, fds)])
+        conn.sendall(body)
+        answer = conn.recv(2)
+        if answer == ACCEPTED:
+            answer += conn.recv(1)
+    except OSError:
+        answer = b""
+    conn.close()
+    if not answer.startswith(ACCEPTED):
+        return  # no server, or it declined before touching stdin
+    if len(answer) < 2:
+        os.write(2, b"orchestra: the warm hook server ended this hook without an exit code\n")
+        os._exit(1)
+    os._exit(answer[1])

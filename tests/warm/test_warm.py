@@ -1,0 +1,253 @@
+"""Warm hooks (orchestra.warm): real hook scripts of an installed copy of the pack, run through `uv run
+--script` as Claude Code runs them, answered by a real warm server, and compared with the same hooks run
+in their own processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from orchestra.warm import client
+
+from tests.conftest import PACK, REPO
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="warm hooks need fork and Unix sockets")
+
+SESSION = "warm-session"
+MEMBER = {"session_id": SESSION, "agent_id": "a-member-1", "agent_type": "fullstack-eng"}
+# A hook script of the installation that reports what the process it runs in looks like.
+PROBE = """#!/usr/bin/env -S uv run --quiet --script
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["claude-orchestra"]
+#
+# [tool.uv.sources]
+# claude-orchestra = { path = "..", editable = true }
+# ///
+from orchestra.warm.client import forward
+
+forward(__name__)
+
+import json, os, subprocess, sys
+
+from orchestra.warm import client
+
+if __name__ == "__main__":
+    child = subprocess.run(["sh", "-c", "exit 3"], check=False)
+    print(json.dumps({"stdin": sys.stdin.read(), "cwd": os.getcwd(), "probe": os.environ.get("PROBE_VALUE"),
+                      "argv0": sys.argv[0], "child_exit": child.returncode, "warm": client.serving}))
+    print("probe stderr", file=sys.stderr)
+    sys.exit(int(os.environ.get("PROBE_EXIT", "0")))
+"""
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git repo carrying its own copy of the pack, so its warm server is its own."""
+    root = tmp_path_factory.mktemp("warm") / "proj ect"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    shutil.copytree(PACK, root / ".claude" / "orchestra",
+                    ignore=shutil.ignore_patterns("state", "__pycache__", "*.pyc"))
+    shutil.copy(REPO / ".claude" / "teams.yaml", root / ".claude" / "teams.yaml")
+    (root / ".claude" / "orchestra" / "hooks" / "probe.py").write_text(PROBE)
+    (root / "src").mkdir()
+    return root
+
+
+def package(root: Path) -> str:
+    return str(root / ".claude" / "orchestra" / "src" / "orchestra")
+
+
+def sock(root: Path) -> str:
+    return client.socket_path(package(root))
+
+
+def hook(root: Path, script: str, payload: dict | str, *, warm: bool = True, cwd: Path | None = None,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full = {k: v for k, v in os.environ.items() if k != client.DISABLE_ENV}
+    full.update(CLAUDE_PROJECT_DIR=str(root), **(env or {}))
+    if not warm:
+        full[client.DISABLE_ENV] = "0"
+    data = payload if isinstance(payload, str) else json.dumps(payload)
+    return subprocess.run(["uv", "run", "--quiet", "--script", str(root / ".claude/orchestra/hooks" / script)],
+                          input=data.encode(), capture_output=True, cwd=cwd or root, env=full, timeout=120)
+
+
+def last_audit(root: Path) -> dict:
+    return json.loads((root / ".claude/state/audit.jsonl").read_text().splitlines()[-1])
+
+
+def wait_for(condition, seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def start_server(root: Path) -> subprocess.Popen:
+    """The warm server as `orchestra mcp` starts it, for the copy's package; its stdin is the lifeline."""
+    env = {**os.environ, "PYTHONPATH": str(root / ".claude/orchestra/src")}
+    return subprocess.Popen([sys.executable, "-m", "orchestra.warm.server"], stdin=subprocess.PIPE, env=env)
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.stdin.close()
+    process.wait(timeout=30)
+
+
+@pytest.fixture
+def server(installed: Path) -> Iterator[subprocess.Popen]:
+    process = start_server(installed)
+    assert wait_for(lambda: os.path.exists(sock(installed))), "the warm server never listened"
+    yield process
+    stop_server(process)
+
+
+def tool_call(root: Path, tool: str, tool_input: dict) -> dict:
+    return {**MEMBER, "transcript_path": str(root / "t.jsonl"), "cwd": str(root), "hook_event_name": "PreToolUse",
+            "tool_name": tool, "tool_input": tool_input, "tool_use_id": f"toolu_{tool}"}
+
+
+def test_hooks_answer_warm_exactly_as_in_their_own_process(installed: Path, server, tmp_path: Path) -> None:
+    cases = [
+        ("pre_tool.py", tool_call(installed, "Bash", {"command": "echo building"})),
+        ("pre_tool.py", tool_call(installed, "Read", {"file_path": str(installed / ".env")})),
+        ("user_prompt.py", {"session_id": SESSION, "transcript_path": str(installed / "t.jsonl"),
+                            "cwd": str(installed), "hook_event_name": "UserPromptSubmit", "prompt": "go"}),
+        ("pre_tool.py", "{not json"),
+    ]
+    state, saved = installed / ".claude" / "state", tmp_path / "state"
+    answers = []
+    for script, payload in cases:
+        hook(installed, "session_start.py", {"session_id": SESSION, "transcript_path": str(installed / "t.jsonl"),
+                                             "cwd": str(installed), "hook_event_name": "SessionStart",
+                                             "source": "startup"}, warm=False)
+        shutil.rmtree(saved, ignore_errors=True)
+        shutil.copytree(state, saved)
+        cold = hook(installed, script, payload, warm=False)
+        assert "warm" not in last_audit(installed)
+        shutil.rmtree(state)
+        shutil.copytree(saved, state)  # the warm run starts from the state the cold one found
+        warm = hook(installed, script, payload)
+        assert last_audit(installed).get("warm") is True, warm.stderr
+        assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+        answers.append((warm.returncode, json.loads(warm.stdout or "{}").get("hookSpecificOutput", {})))
+    decisions = [(code, out.get("permissionDecision")) for code, out in answers]
+    assert decisions == [(0, None), (0, "deny"), (0, None), (2, None)]  # allowed, secret denied, observed, malformed
+
+
+def test_the_child_is_the_hook_process_itself(installed: Path, server) -> None:
+    (installed / "src" / "deep").mkdir(exist_ok=True)
+    out = hook(installed, "probe.py", "the event", cwd=installed / "src" / "deep",
+               env={"PROBE_VALUE": "from the caller", "PROBE_EXIT": "5"})
+    report = json.loads(out.stdout)
+    assert report == {"stdin": "the event", "cwd": str(installed / "src" / "deep"), "probe": "from the caller",
+                      "argv0": str(installed / ".claude/orchestra/hooks/probe.py"), "child_exit": 3, "warm": True}
+    assert out.stderr.decode().strip() == "probe stderr"
+    assert out.returncode == 5
+
+
+def test_changed_code_runs_in_its_own_process_then_warm_again(installed: Path, server) -> None:
+    payload = tool_call(installed, "Bash", {"command": "echo building"})
+    assert hook(installed, "pre_tool.py", payload).returncode == 0 and last_audit(installed).get("warm")
+    module = Path(package(installed)) / "toolcall.py"
+    later = time.time() + 5
+    os.utime(module, (later, later))
+    first = hook(installed, "pre_tool.py", payload)
+    assert first.returncode == 0 and "warm" not in last_audit(installed)  # the server stepped aside
+
+    def warm_again() -> bool:
+        hook(installed, "pre_tool.py", payload)
+        return bool(last_audit(installed).get("warm"))
+
+    assert wait_for(warm_again), "the server did not come back after the change"
+    assert server.poll() is None  # the same process, restarted in place
+
+
+def test_a_request_that_is_not_a_hook_of_this_installation_is_declined(installed: Path, server,
+                                                                      tmp_path: Path) -> None:
+    def ask(body: bytes) -> bytes:
+        with socket.socket(socket.AF_UNIX) as conn, open(os.devnull, "rb") as null:
+            conn.connect(sock(installed))
+            socket.send_fds(conn, [len(body).to_bytes(4, "big")], [null.fileno()] * 3)
+            conn.sendall(body)
+            return conn.recv(2)
+
+    foreign = tmp_path / "pre_tool.py"
+    foreign.write_text("raise SystemExit(9)\n")
+    assert ask(b"\0".join([client.PROTOCOL, str(foreign).encode(), str(tmp_path).encode()])) == client.DECLINED
+    assert ask(b"something else entirely") == client.DECLINED
+    assert hook(installed, "pre_tool.py", tool_call(installed, "Bash", {"command": "true"})).returncode == 0
+    assert last_audit(installed).get("warm") is True
+
+
+def test_a_second_server_waits_and_takes_over(installed: Path) -> None:
+    first = start_server(installed)
+    assert wait_for(lambda: os.path.exists(sock(installed)))
+    second = start_server(installed)
+    time.sleep(1)
+    assert second.poll() is None  # waiting for the lock, not serving and not gone
+    stop_server(first)
+    try:
+        assert wait_for(lambda: os.path.exists(sock(installed))), "the second server did not take over"
+        hook(installed, "pre_tool.py", tool_call(installed, "Bash", {"command": "true"}))
+        assert last_audit(installed).get("warm") is True
+    finally:
+        stop_server(second)
+    assert not os.path.exists(sock(installed))
+
+
+def test_the_mcp_server_starts_it_and_takes_it_down(installed: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != client.DISABLE_ENV}
+    mcp = subprocess.Popen(["uv", "run", "--quiet", "--script", str(installed / ".claude/orchestra/bin/orchestra"),
+                            "mcp"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, cwd=installed,
+                           env={**env, "CLAUDE_PROJECT_DIR": str(installed)})
+    try:
+        assert wait_for(lambda: os.path.exists(sock(installed)), 60), "orchestra mcp started no warm server"
+        hook(installed, "pre_tool.py", tool_call(installed, "Bash", {"command": "true"}))
+        assert last_audit(installed).get("warm") is True
+        mcp.stdin.close()  # Claude Code ends the session
+        mcp.wait(timeout=30)
+        assert wait_for(lambda: not os.path.exists(sock(installed))), "the warm server outlived the MCP server"
+    finally:
+        if mcp.poll() is None:
+            mcp.kill()
+    hook(installed, "pre_tool.py", tool_call(installed, "Bash", {"command": "true"}))
+    assert "warm" not in last_audit(installed)
+
+
+def test_a_killed_parent_takes_the_warm_server_down(installed: Path) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", "import time; from orchestra.warm.server import start_beside; "
+                               "handle = start_beside(); time.sleep(600)"],
+        env={**os.environ, "PYTHONPATH": str(installed / ".claude/orchestra/src"), client.DISABLE_ENV: "1"})
+    try:
+        assert wait_for(lambda: os.path.exists(sock(installed)))
+        parent.send_signal(signal.SIGKILL)  # no chance to close anything: only the kernel closes the pipe
+        parent.wait(timeout=30)
+        assert wait_for(lambda: not os.path.exists(sock(installed))), "the warm server outlived its parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+def test_only_a_private_directory_may_hold_the_socket(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    own = tmp_path / "own"
+    own.mkdir(mode=0o700)
+    assert client.private(str(own)) and not client.private(str(shared))
+    assert not client.private(str(tmp_path / "missing"))
