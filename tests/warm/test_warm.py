@@ -179,16 +179,18 @@ def test_changed_code_runs_in_its_own_process_then_warm_again(installed: Path, s
 def test_a_request_that_is_not_a_hook_of_this_installation_is_declined(installed: Path, server,
                                                                       tmp_path: Path) -> None:
     def ask(body: bytes) -> bytes:
-        with socket.socket(socket.AF_UNIX) as conn, open(os.devnull, "rb") as null:
+        with socket.socket(socket.AF_UNIX) as conn:
             conn.connect(sock(installed))
-            socket.send_fds(conn, [len(body).to_bytes(4, "big")], [null.fileno()] * 3)
-            conn.sendall(body)
+            conn.sendall(len(body).to_bytes(4, "big") + body)
             return conn.recv(2)
 
     foreign = tmp_path / "pre_tool.py"
     foreign.write_text("raise SystemExit(9)\n")
     assert ask(b"\0".join([client.PROTOCOL, str(foreign).encode(), str(tmp_path).encode()])) == client.DECLINED
     assert ask(b"something else entirely") == client.DECLINED
+    with socket.socket(socket.AF_UNIX) as silent:  # connects and says nothing: the child gives up on it
+        silent.connect(sock(installed))
+        assert silent.recv(1) == client.DECLINED
     assert hook(installed, "pre_tool.py", tool_call(installed, "Bash", {"command": "true"})).returncode == 0
     assert last_audit(installed).get("warm") is True
 
@@ -251,3 +253,18 @@ def test_only_a_private_directory_may_hold_the_socket(tmp_path: Path) -> None:
     own.mkdir(mode=0o700)
     assert client.private(str(own)) and not client.private(str(shared))
     assert not client.private(str(tmp_path / "missing"))
+
+
+def test_a_server_that_does_not_answer_in_time_leaves_the_hook_to_its_own_process(installed: Path) -> None:
+    with socket.socket(socket.AF_UNIX) as stuck:  # listens, never accepts: a hung server
+        stuck.bind(sock(installed))
+        stuck.listen(8)
+        try:
+            started = time.monotonic()
+            out = hook(installed, "probe.py", "still here")
+            waited = time.monotonic() - started
+        finally:
+            os.unlink(sock(installed))
+    report = json.loads(out.stdout)
+    assert out.returncode == 0 and report["stdin"] == "still here" and report["warm"] is False
+    assert waited >= client.ACCEPT_TIMEOUT_S

@@ -1,6 +1,10 @@
 """The hook side of warm hooks: hand this process's stdin, stdout and stderr to the warm server and exit
 with the code its child reports; or return, and the hook runs in this process as it always can.
 
+The exchange: this process sends its script, working directory and environment; a child of the server
+answers DECLINED (the hook runs here) or ACCEPTED; this process sends GO with its three file
+descriptors, and gets one byte back, the hook's exit code.
+
 Every hook script imports this first, so it imports nothing but `os` and `sys`: the `socket` module costs
 about 11 ms to import (enum, selectors), and its C core `_socket` has all a Unix socket client needs.
 """
@@ -11,8 +15,12 @@ import sys
 PROTOCOL = b"orchestra-warm/1"
 DISABLE_ENV = "ORCHESTRA_WARM_HOOKS"  # "0" turns warm hooks off
 DECLINED = b"D"  # the server did not take the hook; stdin is untouched, so it runs here
-ACCEPTED = b"A"  # a child of the server runs the hook; one more byte, its exit code, follows
+ACCEPTED = b"A"  # a child of the server is ready to run the hook
+GO = b"G"  # the hook process's reply, carrying its stdin, stdout and stderr; the exit code comes back
 STDIO = (0, 1, 2)
+# A server that has not accepted the hook by then is stuck, and the hook runs here instead. No file
+# descriptor has left this process before GO, which a hook process that gave up never sends.
+ACCEPT_TIMEOUT_S = 2.0
 
 # True inside the server, whose children run hook scripts themselves.
 serving = False
@@ -65,21 +73,25 @@ def forward(module_name: str) -> None:
     if not private(socket_dir()):
         return
     conn = socket(AF_UNIX, SOCK_STREAM)
+    conn.settimeout(ACCEPT_TIMEOUT_S)
     try:
         conn.connect(socket_path())
         body = request(os.path.abspath(sys.argv[0]))
+        conn.sendall(len(body).to_bytes(4, "big") + body)
+        if conn.recv(1) != ACCEPTED:
+            conn.close()
+            return  # declined, or gone before taking the hook
+        conn.settimeout(None)  # the hook itself may take as long as Claude Code lets it
         fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in STDIO)
-        conn.sendmsg([len(body).to_bytes(4, "big")], [(SOL_SOCKET, SCM_RIGHTS, fds)])
-        conn.sendall(body)
-        answer = conn.recv(2)
-        if answer == ACCEPTED:
-            answer += conn.recv(1)
+        conn.sendmsg([GO], [(SOL_SOCKET, SCM_RIGHTS, fds)])
     except OSError:
-        answer = b""
-    conn.close()
-    if not answer.startswith(ACCEPTED):
-        return  # no server, or it declined before touching stdin
-    if len(answer) < 2:
+        conn.close()
+        return  # no server, or it did not answer in time
+    try:
+        code = conn.recv(1)
+    except OSError:
+        code = b""
+    if not code:
         os.write(2, b"orchestra: the warm hook server ended this hook without an exit code\n")
         os._exit(1)
-    os._exit(answer[1])
+    os._exit(code[0])

@@ -1,6 +1,7 @@
-"""The warm hook server: imports what hooks import once, then forks a child per hook invocation that runs
-the hook script as `__main__` with the caller's own stdin, stdout, stderr, working directory and
-environment, so the child behaves as the hook process itself would have (see `client`).
+"""The warm hook server: imports what hooks import once, then always keeps one forked child waiting. The
+child that takes a hook invocation runs the hook script as `__main__` with the caller's own stdin,
+stdout, stderr, working directory and environment, so it behaves as the hook process itself would have
+(see `client`), while the server forks the next one.
 
 Its life is tied to the MCP server that starts it (`start_beside`): its stdin is a pipe from that server,
 and it ends when the pipe closes, however the MCP server ends. One server answers per installation; a
@@ -26,6 +27,8 @@ from . import client
 
 HOOKS_DIR = Path(client.package_dir()).parents[1] / "hooks"
 RETRY_LOCK_S = 2.0
+SPARE_CHECK_S = 1.0
+TAKEN, STALE = b"T", b"S"  # what a spare child tells the server
 # Imported by hook handlers only on some paths; a child forked without them would pay for the import.
 LAZY_MODULES = ("sqlite3", "orchestra.store.sqlite", "orchestra.store.document", "orchestra.store.events",
                 "orchestra.store.rules", "orchestra.security.policy", "orchestra.security.pathrules",
@@ -102,34 +105,70 @@ def serve() -> int:
     if lock is None:
         return 0
     watched = preload()
-    listener = listen()  # after the imports: a hook that finds the socket is answered at once
     loaded = stamp(watched)
+    listener = listen()  # after the imports: a hook that finds the socket is answered at once
     gc.freeze()  # what is loaded stays shared with the children: their collections never visit it
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    notes, note_writer = os.pipe()
     try:
         while True:
-            ready, _, _ = select.select([listener, 0], [], [])
-            if 0 in ready and lifeline_closed(0):
-                return 0
-            if listener in ready:
-                conn, _ = listener.accept()
-                if stamp(watched) != loaded:
-                    conn.sendall(client.DECLINED)  # this hook runs in its own process; restart on new code
-                    conn.close()
-                    break
-                if os.fork() == 0:
-                    run_child(conn, listener, lock)
-                conn.close()
+            spare = os.fork()
+            if spare == 0:
+                wait_as_spare(listener, lock, note_writer, watched, loaded)
+            note = next_note(notes, spare)
+            if note != TAKEN:
+                break
     finally:
         listener.close()
         if os.path.exists(client.socket_path()):
             os.unlink(client.socket_path())
+    if note != STALE:
+        return 0  # the lifeline closed
     os.close(lock)
     os.execv(sys.executable, [sys.executable, "-m", "orchestra.warm.server"])
 
 
-def receive(conn: socket.socket) -> tuple[list[bytes], list[int]]:
-    size, fds, _, _ = socket.recv_fds(conn, 4, len(client.STDIO))
+def next_note(notes: int, spare: int) -> bytes:
+    """What the spare child says: TAKEN (fork the next one) or STALE (restart); b"" when the lifeline
+    closes. A spare that died without a word counts as taken."""
+    while True:
+        ready, _, _ = select.select([0, notes], [], [], SPARE_CHECK_S)
+        if 0 in ready and lifeline_closed(0):
+            return b""
+        if notes in ready:
+            return os.read(notes, 1)
+        try:
+            os.kill(spare, 0)
+        except ProcessLookupError:
+            return TAKEN
+
+
+def wait_as_spare(listener: socket.socket, lock: int, note_writer: int, watched: list[str],
+                  loaded: tuple[int, ...] | None) -> None:
+    """A forked child waiting for the next hook, so that no fork stands between a hook and its answer.
+    Runs the hook it takes, then exits; never returns."""
+    code = 0
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the hook's own subprocesses must be waited for
+        ready, _, _ = select.select([listener, 0], [], [])
+        if listener not in ready:
+            return  # the lifeline closed
+        conn, _ = listener.accept()
+        listener.close()
+        os.close(lock)
+        if stamp(watched) != loaded:
+            os.write(note_writer, STALE)
+            conn.sendall(client.DECLINED)  # this hook runs in its own process; the server restarts
+            return
+        os.write(note_writer, TAKEN)
+        os.close(note_writer)
+        code = run_hook(conn)
+    finally:
+        os._exit(code)
+
+
+def receive(conn: socket.socket) -> list[bytes]:
+    size = conn.recv(4)
     if len(size) != 4:
         raise ValueError("short header")
     body, remaining = [], int.from_bytes(size, "big")
@@ -139,38 +178,34 @@ def receive(conn: socket.socket) -> tuple[list[bytes], list[int]]:
             raise ValueError("short request")
         body.append(chunk)
         remaining -= len(chunk)
-    return b"".join(body).split(b"\0"), fds
+    return b"".join(body).split(b"\0")
 
 
-def run_child(conn: socket.socket, listener: socket.socket, lock: int) -> None:
-    """In the forked child: become the hook process, run the script, report its exit code. Never returns."""
-    code = 1
+def run_hook(conn: socket.socket) -> int:
+    """Become the hook process, run its script and report the exit code; or decline, stdin untouched."""
+    conn.settimeout(client.ACCEPT_TIMEOUT_S)  # a caller that does not go on is not waited for
+    if not prepare(conn):
+        conn.sendall(client.DECLINED)
+        return 0
+    conn.sendall(client.ACCEPTED)
+    go, fds, _, _ = socket.recv_fds(conn, 1, len(client.STDIO))
+    if go != client.GO or len(fds) != len(client.STDIO):
+        return 0  # the hook process stopped waiting and runs the hook itself
+    for target, fd in zip(client.STDIO, fds, strict=True):
+        os.dup2(fd, target)
+        os.close(fd)
+    conn.settimeout(None)
+    code = run_script(sys.argv[0])
+    conn.sendall(bytes([code & 0xFF]))
+    return code
+
+
+def prepare(conn: socket.socket) -> bool:
+    """Take the caller's script, working directory and environment; False when it cannot."""
     try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the hook's own subprocesses must be waited for
-        listener.close()
-        os.close(lock)
-        if not become_hook(conn):
-            conn.sendall(client.DECLINED)  # nothing was read from stdin: the hook runs in its own process
-            code = 0
-        else:
-            conn.sendall(client.ACCEPTED)
-            code = run_script(sys.argv[0])
-            conn.sendall(bytes([code & 0xFF]))
-    finally:
-        os._exit(code)
-
-
-def become_hook(conn: socket.socket) -> bool:
-    """Take the caller's stdio, working directory, environment and script; False when it cannot."""
-    try:
-        fields, fds = receive(conn)
-        protocol, script, cwd, *env = fields
-        if (protocol != client.PROTOCOL or len(fds) != len(client.STDIO)
-                or not os.path.samefile(os.path.dirname(script), HOOKS_DIR)):
+        protocol, script, cwd, *env = receive(conn)
+        if protocol != client.PROTOCOL or not os.path.samefile(os.path.dirname(script), HOOKS_DIR):
             return False
-        for target, fd in zip(client.STDIO, fds, strict=True):
-            os.dup2(fd, target)
-            os.close(fd)
         os.chdir(cwd)
     except (OSError, ValueError):
         return False
