@@ -88,3 +88,37 @@ def test_project_mcp_json_serves_orchestra() -> None:
     config = json.loads((REPO / ".mcp.json").read_text())
     assert config["mcpServers"]["orchestra"] == mcp_server_entry()
     assert plugin.manifest(REPO)["mcpServers"]["orchestra"] == mcp_server_entry(wiring.PLUGIN_VAR)
+
+
+def test_plugin_agents_name_the_mcp_tools_as_the_plugin_serves_them() -> None:
+    listed = plugin.manifest(REPO)["agents"]
+    assert listed and all(path.startswith(f"./{plugin.PLUGIN_AGENTS}/") for path in listed)
+    for source in plugin.agent_paths(REPO):
+        copy = REPO / plugin.PLUGIN_AGENTS / source.removeprefix("./.claude/agents/")
+        assert f"./{copy.relative_to(REPO).as_posix()}" in listed
+        original, shipped = agentfiles.read(REPO / source), agentfiles.read(copy)
+        tools = [t.strip() for t in str(original.meta.get("tools", "")).split(",") if t.strip()]
+        expected = [t.replace("mcp__orchestra__", "mcp__plugin_orchestra_orchestra__") for t in tools]
+        assert [t.strip() for t in str(shipped.meta.get("tools", "")).split(",") if t.strip()] == expected
+        assert "mcp__orchestra__" not in copy.read_text()
+        assert {k: v for k, v in shipped.meta.items() if k != "tools"} == \
+               {k: v for k, v in original.meta.items() if k != "tools"}
+    assert any("mcp__plugin_orchestra_orchestra__ask" in (REPO / plugin.PLUGIN_AGENTS / p).read_text()
+               for p in ("engineering/tech-lead.md",))
+
+
+def test_plugin_build_writes_copies_and_removes_those_of_deleted_agents(tmp_path: Path) -> None:
+    import shutil
+
+    for part in (".claude/agents", ".claude/orchestra/hooks"):
+        shutil.copytree(REPO / part, tmp_path / part)
+    shutil.copy(REPO / ".claude/orchestra/pyproject.toml", tmp_path / ".claude/orchestra/pyproject.toml")
+    written = plugin.build(tmp_path)
+    assert f"{plugin.PLUGIN_AGENTS}/engineering/tech-lead.md" in written
+    assert plugin.build(tmp_path, check=True) == []
+    (tmp_path / ".claude/agents/engineering/tech-lead.md").unlink()
+    stale = plugin.build(tmp_path, check=True)
+    assert f"{plugin.PLUGIN_AGENTS}/engineering/tech-lead.md" in stale and plugin.PLUGIN_JSON in stale
+    plugin.build(tmp_path)
+    assert not (tmp_path / plugin.PLUGIN_AGENTS / "engineering/tech-lead.md").exists()
+    assert plugin.build(tmp_path, check=True) == []

@@ -1,6 +1,7 @@
 """The pack as a Claude Code plugin rooted at the repository: `.claude-plugin/plugin.json` (agents,
-commands, MCP server), `marketplace.json`, `hooks/hooks.json` and the icon, all generated from the
-pack's files and `wiring` so they cannot drift; `orchestra plugin build --check` reports stale ones."""
+commands, MCP server), `marketplace.json`, `hooks/hooks.json`, the agents' plugin copies under
+`plugin/agents/` and the icon, all generated from the pack's files and `wiring` so they cannot drift;
+`orchestra plugin build --check` reports stale ones."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ NAME = "orchestra"
 PLUGIN_JSON = ".claude-plugin/plugin.json"
 MARKETPLACE_JSON = ".claude-plugin/marketplace.json"
 HOOKS_JSON = "hooks/hooks.json"
+PLUGIN_AGENTS = "plugin/agents"
 ICON = ".claude-plugin/icon.png"
 AUTHOR = {"name": "Orchestra maintainers"}
 # `onFailure: "block"` on the guard hooks needs 2.1.295; older clients would let guarded calls through.
@@ -40,7 +42,7 @@ def manifest(root: Path = SOURCE_ROOT) -> dict[str, Any]:
         "keywords": ["orchestration", "multi-agent", "teams", "sprints", "hooks", "audit"],
         "engines": ENGINES,
         "network": {"hosts": HOSTS},
-        "agents": agent_paths(root),
+        "agents": ["./" + rel for rel in plugin_agents(root)],
         "commands": "./.claude/commands",
         "mcpServers": {SERVER_NAME: mcp_server_entry(wiring.PLUGIN_VAR)},
     }
@@ -87,27 +89,51 @@ def agent_paths(root: Path = SOURCE_ROOT) -> list[str]:
     return found
 
 
+def plugin_tool(name: str) -> str:
+    """What Claude Code calls one of the orchestra MCP tools when the server comes from this plugin."""
+    return name.replace(f"mcp__{SERVER_NAME}__", f"mcp__plugin_{NAME}_{SERVER_NAME}__")
+
+
+def plugin_agents(root: Path = SOURCE_ROOT) -> dict[str, bytes]:
+    """Each agent file as the plugin ships it: the same file with the orchestra MCP tools under their
+    plugin names, in its `tools` list and wherever its instructions name them."""
+    return {f"{PLUGIN_AGENTS}/{rel.removeprefix('./.claude/agents/')}":
+            plugin_tool((root / rel).read_text(encoding="utf-8")).encode() for rel in agent_paths(root)}
+
+
 def generated(root: Path = SOURCE_ROOT) -> dict[str, bytes]:
     def text(data: dict[str, Any]) -> bytes:
         return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
 
     return {PLUGIN_JSON: text(manifest(root)), MARKETPLACE_JSON: text(marketplace(root)),
-            HOOKS_JSON: text(hooks_file(root))}
+            HOOKS_JSON: text(hooks_file(root)), **plugin_agents(root)}
+
+
+def leftovers(root: Path, files: dict[str, bytes]) -> list[str]:
+    """Plugin agent copies whose agent file is gone."""
+    folder = root / PLUGIN_AGENTS
+    found = (p.relative_to(root).as_posix() for p in folder.rglob("*.md")) if folder.is_dir() else ()
+    return sorted(rel for rel in found if rel not in files)
 
 
 def build(root: Path = SOURCE_ROOT, check: bool = False) -> list[str]:
     """Write the plugin files that differ from the pack (or only list them with `check`)."""
     from .. import atomic
 
-    stale = [rel for rel, data in generated(root).items() if _read(root / rel) != data]
+    files = generated(root)
+    stale = [rel for rel, data in files.items() if _read(root / rel) != data]
     drawn = _read(root / ICON)
     if drawn is None or _pixels(drawn) != icon.pixels(icon.render()):
         stale.append(ICON)
+    gone = leftovers(root, files)
     if not check:
-        files = {**generated(root), ICON: icon.render()}
+        files[ICON] = icon.render()
         for rel in stale:
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
             atomic.write_bytes(root / rel, files[rel], 0o644)
-    return stale
+        for rel in gone:
+            (root / rel).unlink()
+    return stale + gone
 
 
 def _project(root: Path) -> dict[str, Any]:
