@@ -189,8 +189,9 @@ class Sandbox:
             wiring.write_project_settings(self.repo / ".claude" / "settings.json")
             self.warm_hooks()
 
-    def warm_hooks(self) -> None:
-        """Build each hook's uv environment now, so the first hook call in a run is not a cold start."""
+    def warm_hooks(self, scripts: list[Path] | None = None) -> None:
+        """Build each hook's uv environment now (the sandbox's hooks, or `scripts`), so the first hook
+        call in a run is not a cold start."""
         uv, _ = _uv()
 
         def warm(script: Path) -> None:
@@ -203,7 +204,7 @@ class Sandbox:
                     raise RuntimeError(f"uv could not prepare {script.name}: {out.stderr[-1500:]}")
 
         with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(warm, sorted((self.repo / ".claude" / "orchestra" / "hooks").glob("*.py"))))
+            list(pool.map(warm, scripts or sorted((self.repo / ".claude" / "orchestra" / "hooks").glob("*.py"))))
 
     def agent_files(self) -> dict[str, Path]:
         """Agent name (frontmatter `name`) -> file, for every agent file in the sandbox's .claude/agents."""
