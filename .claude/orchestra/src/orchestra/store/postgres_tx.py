@@ -12,28 +12,14 @@ left to Python, and the final say on every `find` is `rules.matches`, the one th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
-from . import MISSING
-from .document import (
-    COLLECTIONS,
-    SCHEMA_VERSION,
-    TOP_LEVEL,
-    assign,
-    collections_under,
-    dig,
-    filled,
-    missing,
-    normalized,
-    parse_path,
-    remove,
-)
 from .errors import StateError
 from .events import check_read, make_event
-from .rules import check_criteria, check_deletable, check_settable, matches, merged
+from .rules import check_criteria, matches
+from .table_tx import TableTx, dumps, event_row
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key text COLLATE "C" PRIMARY KEY, value text NOT NULL);
@@ -72,10 +58,6 @@ _PUT = ("INSERT INTO entities (collection, id, data, status, has_nul) VALUES (%s
         "has_nul=excluded.has_nul")
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 def entity_row(collection: str, entity_id: str, entity: dict[str, Any]) -> tuple:
     text = dumps(entity)
     status = entity.get("status")
@@ -88,7 +70,7 @@ def _event(row: tuple) -> dict[str, Any]:
             "task_id": row[5], "data": row[6]}
 
 
-class PostgresTx:
+class PostgresTx(TableTx):
     """One transaction on one connection. `run(sql, params)` executes and returns the cursor,
     `run_many(sql, rows)` executes once per row (pipelined); `mode` is "write" (under the writer lock), "claim" (entity writes on claimed rows) or "read"."""
 
@@ -155,40 +137,6 @@ class PostgresTx:
         got = {row[0]: row[1] for row in rows}
         return [got[i] for i in wanted if i in got]
 
-    def _top(self, top: str) -> Any:
-        if top == "schema_version":
-            return SCHEMA_VERSION
-        if top in COLLECTIONS:
-            return self.items(top)
-        value = self._singleton(top)
-        value = filled(top, value if isinstance(value, dict) else {})
-        for collection in collections_under(top):
-            value[collection.split(".", 1)[1]] = self.items(collection)
-        if top == "observability":
-            value["events"] = self.events_after(0, limit=None)
-        return value
-
-    def get(self, path: str, default: Any = MISSING) -> Any:
-        addr = parse_path(path)
-        try:
-            if addr.path == "":
-                return self.export()
-            if addr.entity_id is not None:
-                entity = self._entity(addr.collection, addr.entity_id)
-                if entity is None:
-                    raise KeyError(path)
-                return dig(entity, addr.rest, path)
-            if addr.is_collection:
-                return self.items(addr.collection)
-            return dig(self._top(addr.top), addr.rest, path)
-        except KeyError:
-            if default is MISSING:
-                raise missing(path) from None
-            return default
-
-    def export(self) -> dict[str, Any]:
-        return normalized({top: self._top(top) for top in TOP_LEVEL})
-
     def events_after(self, after: int = 0, limit: int | None = 1000, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         after, limit, types = check_read(after, limit, types)
         sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE id>%s"
@@ -202,7 +150,7 @@ class PostgresTx:
             params.append(limit)
         return [_event(row) for row in self._rows(sql, params)]
 
-    # -- writes ----------------------------------------------------------------------------------
+    # -- writes (the rest is TableTx) -----------------------------------------------------------------
     def _check_writable(self, whole: bool = False) -> None:
         if self.mode == "read":
             raise StateError("write attempted inside a read-only snapshot; use store.transaction()")
@@ -218,90 +166,25 @@ class PostgresTx:
                   "ON CONFLICT (key) DO UPDATE SET value=excluded.value", (key, dumps(value)))
 
     def _replace_collection(self, collection: str, entities: dict[str, dict[str, Any]]) -> None:
-        self._run("DELETE FROM entities WHERE collection=%s", (collection,))
+        self._delete_collection(collection)
         self._many(_PUT, [entity_row(collection, entity_id, entity) for entity_id, entity in entities.items()])
 
-    def set(self, path: str, value: Any) -> None:
-        self._check_writable()
-        addr = parse_path(path)
-        value = check_settable(addr, value)  # everything is checked before the first row changes
-        if addr.is_collection:
-            self._check_writable(whole=True)
-            self._replace_collection(addr.collection, value)
-        elif addr.entity_id is not None:
-            current = self._entity(addr.collection, addr.entity_id) if addr.rest else None
-            entity = assign(current if current is not None else {"id": addr.entity_id}, addr.rest, value, path)
-            self._put_entity(addr.collection, addr.entity_id, entity)
-        else:
-            self._check_writable(whole=True)
-            if not addr.rest:
-                self._set_top(addr.top, value)
-            else:
-                current = self._singleton(addr.top)
-                self._put_singleton(addr.top, assign(current if isinstance(current, dict) else {},
-                                                     addr.rest, value, path))
+    def _delete_entity(self, collection: str, entity_id: str) -> bool:
+        return self._run("DELETE FROM entities WHERE collection=%s AND id=%s", (collection, entity_id)).rowcount > 0
 
-    def _set_top(self, top: str, value: dict[str, Any]) -> None:
-        nested = {c.split(".", 1)[1]: c for c in collections_under(top)}
-        for leaf, collection in nested.items():
-            self._replace_collection(collection, value[leaf])
-        self._put_singleton(top, {k: v for k, v in value.items() if k not in nested})
+    def _delete_collection(self, collection: str) -> None:
+        self._run("DELETE FROM entities WHERE collection=%s", (collection,))
 
-    def delete(self, path: str) -> None:
-        self._check_writable()
-        addr = parse_path(path)
-        check_deletable(addr)
-        if addr.entity_id is not None and not addr.rest:
-            if self._run("DELETE FROM entities WHERE collection=%s AND id=%s",
-                         (addr.collection, addr.entity_id)).rowcount == 0:
-                raise missing(path)
-        elif addr.entity_id is not None:
-            entity = self._entity(addr.collection, addr.entity_id)
-            try:
-                remove(entity, addr.rest, path)
-            except (KeyError, TypeError):
-                raise missing(path) from None
-            self._put_entity(addr.collection, addr.entity_id, entity)
-        elif addr.is_collection:
-            self._check_writable(whole=True)
-            self._run("DELETE FROM entities WHERE collection=%s", (addr.collection,))
-        elif not addr.rest:
-            self._check_writable(whole=True)
-            self._run("DELETE FROM doc WHERE key=%s", (addr.top,))
-            for collection in collections_under(addr.top):
-                self._run("DELETE FROM entities WHERE collection=%s", (collection,))
-        else:
-            self._check_writable(whole=True)
-            current = self._singleton(addr.top)
-            try:
-                remove(current, addr.rest, path)
-            except (KeyError, TypeError):
-                raise missing(path) from None
-            self._put_singleton(addr.top, current)
+    def _delete_singleton(self, key: str) -> None:
+        self._run("DELETE FROM doc WHERE key=%s", (key,))
 
-    def update(self, path: str, fields: dict[str, Any]) -> dict[str, Any]:
-        self._check_writable()
-        self.set(path, merged(path, self.get(path, None), fields))
-        return self.get(path)
+    def _restart(self, events: list[dict[str, Any]]) -> None:
+        self._run("DELETE FROM entities; DELETE FROM doc; DELETE FROM events", ())
+        self._many(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s::json)",
+                   [event_row(e) for e in events])
 
     def append_event(self, type: str, data: dict[str, Any] | None = None, **refs: Any) -> int:
         self._check_writable(whole=True)
         event = make_event(0, type, data, refs)
-        row = self._run(_APPEND, (event["ts"], event["type"], event["session_id"], event["agent_id"],
-                                  event["task_id"], dumps(event["data"]), self.channel)).fetchone()
+        row = self._run(_APPEND, (*event_row(event)[1:], self.channel)).fetchone()
         return int(row[0])
-
-    def replace_all(self, doc: dict[str, Any]) -> None:
-        """Replace everything with a document already checked by import_check."""
-        self._check_writable(whole=True)
-        self._run("DELETE FROM entities; DELETE FROM doc; DELETE FROM events", ())
-        self._many(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s::json)",
-                   [(e["id"], e["ts"], e["type"], e["session_id"], e["agent_id"], e["task_id"], dumps(e["data"]))
-                    for e in doc["observability"]["events"]])
-        for top, value in doc.items():
-            if top == "schema_version":
-                continue
-            if top in COLLECTIONS:
-                self._replace_collection(top, value)
-            else:
-                self._set_top(top, {k: v for k, v in value.items() if k != "events"})

@@ -16,23 +16,12 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from . import MISSING, StoreBase
-from .document import (
-    COLLECTIONS,
-    SCHEMA_VERSION,
-    TOP_LEVEL,
-    assign,
-    collections_under,
-    dig,
-    filled,
-    missing,
-    normalized,
-    parse_path,
-    remove,
-)
+from . import StoreBase
+from .document import SCHEMA_VERSION
 from .errors import BusyError, CorruptStateError, StateError
 from .events import check_read, make_event
-from .rules import check_criteria, check_deletable, check_settable, merged
+from .rules import check_criteria
+from .table_tx import TableTx, dumps, event_row
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -205,10 +194,6 @@ class SqliteStore(StoreBase):
             self.conn = None
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 _EVENT_COLUMNS = "id, ts, type, session_id, agent_id, task_id, data"
 
 
@@ -217,7 +202,7 @@ def _event(row: tuple) -> dict[str, Any]:
             "task_id": row[5], "data": json.loads(row[6])}
 
 
-class SqliteTx:
+class SqliteTx(TableTx):
     def __init__(self, conn: sqlite3.Connection, readonly: bool = False) -> None:
         self.conn = conn
         self.readonly = readonly
@@ -263,41 +248,6 @@ class SqliteTx:
         rows = self.conn.execute(f"SELECT data FROM entities{hint} WHERE {' AND '.join(clauses)} ORDER BY id", params)
         return [json.loads(row[0]) for row in rows]
 
-    def _top(self, top: str) -> Any:
-        """A whole top-level value, with the collections and events stored below it."""
-        if top == "schema_version":
-            return SCHEMA_VERSION
-        if top in COLLECTIONS:
-            return self.items(top)
-        value = self._singleton(top)
-        value = filled(top, value if isinstance(value, dict) else {})
-        for collection in collections_under(top):
-            value[collection.split(".", 1)[1]] = self.items(collection)
-        if top == "observability":
-            value["events"] = self.events_after(0, limit=None)
-        return value
-
-    def get(self, path: str, default: Any = MISSING) -> Any:
-        addr = parse_path(path)
-        try:
-            if addr.path == "":
-                return self.export()
-            if addr.entity_id is not None:
-                entity = self._entity(addr.collection, addr.entity_id)
-                if entity is None:
-                    raise KeyError(path)
-                return dig(entity, addr.rest, path)
-            if addr.is_collection:
-                return self.items(addr.collection)
-            return dig(self._top(addr.top), addr.rest, path)
-        except KeyError:
-            if default is MISSING:
-                raise missing(path) from None
-            return default
-
-    def export(self) -> dict[str, Any]:
-        return normalized({top: self._top(top) for top in TOP_LEVEL})
-
     def events_after(self, after: int = 0, limit: int | None = 1000, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         after, limit, types = check_read(after, limit, types)
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE id>?"
@@ -309,8 +259,8 @@ class SqliteTx:
         params.append(-1 if limit is None else limit)
         return [_event(row) for row in self.conn.execute(sql, params)]
 
-    # -- writes ----------------------------------------------------------------------------------
-    def _check_writable(self) -> None:
+    # -- writes (the rest is TableTx) -----------------------------------------------------------------
+    def _check_writable(self, whole: bool = False) -> None:
         if self.readonly:
             raise StateError("write attempted inside a read-only snapshot; use store.transaction()")
 
@@ -318,104 +268,43 @@ class SqliteTx:
         self.conn.execute(
             "INSERT INTO entities (collection, id, data) VALUES (?, ?, ?) "
             "ON CONFLICT (collection, id) DO UPDATE SET data=excluded.data",
-            (collection, entity_id, _dumps(entity)),
+            (collection, entity_id, dumps(entity)),
         )
 
     def _put_singleton(self, key: str, value: Any) -> None:
         self.conn.execute(
             "INSERT INTO doc (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
-            (key, _dumps(value)),
+            (key, dumps(value)),
         )
 
     def _replace_collection(self, collection: str, entities: dict[str, dict[str, Any]]) -> None:
-        self.conn.execute("DELETE FROM entities WHERE collection=?", (collection,))
+        self._delete_collection(collection)
         for entity_id, entity in entities.items():
             self._put_entity(collection, entity_id, entity)
 
-    def set(self, path: str, value: Any) -> None:
-        self._check_writable()
-        addr = parse_path(path)
-        value = check_settable(addr, value)  # everything is checked before the first row changes
-        if addr.is_collection:
-            self._replace_collection(addr.collection, value)
-        elif addr.entity_id is not None:
-            current = self._entity(addr.collection, addr.entity_id) if addr.rest else None
-            entity = assign(current if current is not None else {"id": addr.entity_id}, addr.rest, value, path)
-            self._put_entity(addr.collection, addr.entity_id, entity)
-        elif not addr.rest:
-            self._set_top(addr.top, value)
-        else:
-            current = self._singleton(addr.top)
-            self._put_singleton(addr.top, assign(current if isinstance(current, dict) else {}, addr.rest, value, path))
+    def _delete_entity(self, collection: str, entity_id: str) -> bool:
+        return self.conn.execute("DELETE FROM entities WHERE collection=? AND id=?",
+                                 (collection, entity_id)).rowcount > 0
 
-    def _set_top(self, top: str, value: dict[str, Any]) -> None:
-        nested = {c.split(".", 1)[1]: c for c in collections_under(top)}
-        for leaf, collection in nested.items():
-            self._replace_collection(collection, value[leaf])
-        self._put_singleton(top, {k: v for k, v in value.items() if k not in nested})
+    def _delete_collection(self, collection: str) -> None:
+        self.conn.execute("DELETE FROM entities WHERE collection=?", (collection,))
 
-    def delete(self, path: str) -> None:
-        self._check_writable()
-        addr = parse_path(path)
-        check_deletable(addr)
-        if addr.is_collection:
-            self.conn.execute("DELETE FROM entities WHERE collection=?", (addr.collection,))
-        elif addr.entity_id is not None and not addr.rest:
-            if self.conn.execute(
-                "DELETE FROM entities WHERE collection=? AND id=?", (addr.collection, addr.entity_id)
-            ).rowcount == 0:
-                raise missing(path)
-        elif addr.entity_id is not None:
-            entity = self._entity(addr.collection, addr.entity_id)
-            try:
-                remove(entity, addr.rest, path)
-            except (KeyError, TypeError):
-                raise missing(path) from None
-            self._put_entity(addr.collection, addr.entity_id, entity)
-        elif not addr.rest:
-            self.conn.execute("DELETE FROM doc WHERE key=?", (addr.top,))
-            for collection in collections_under(addr.top):
-                self.conn.execute("DELETE FROM entities WHERE collection=?", (collection,))
-        else:
-            current = self._singleton(addr.top)
-            try:
-                remove(current, addr.rest, path)
-            except (KeyError, TypeError):
-                raise missing(path) from None
-            self._put_singleton(addr.top, current)
+    def _delete_singleton(self, key: str) -> None:
+        self.conn.execute("DELETE FROM doc WHERE key=?", (key,))
 
-    def update(self, path: str, fields: dict[str, Any]) -> dict[str, Any]:
-        self._check_writable()
-        self.set(path, merged(path, self.get(path, None), fields))
-        return self.get(path)
+    def _restart(self, events: list[dict[str, Any]]) -> None:
+        for table in ("entities", "doc", "events"):
+            self.conn.execute(f"DELETE FROM {table}")
+        # Event ids continue after the imported ones, as on every other backend.
+        self.conn.execute("DELETE FROM sqlite_sequence WHERE name='events'")
+        self.conn.executemany(f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                              [event_row(e) for e in events])
 
     def append_event(self, type: str, data: dict[str, Any] | None = None, **refs: Any) -> int:
         self._check_writable()
         event = make_event(0, type, data, refs)
         cursor = self.conn.execute(
             "INSERT INTO events (ts, type, session_id, agent_id, task_id, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (event["ts"], event["type"], event["session_id"], event["agent_id"], event["task_id"],
-             _dumps(event["data"])),
+            event_row(event)[1:],
         )
         return int(cursor.lastrowid)
-
-    def replace_all(self, doc: dict[str, Any]) -> None:
-        """Replace everything with a document already checked by import_check."""
-        self._check_writable()
-        for table in ("entities", "doc", "events"):
-            self.conn.execute(f"DELETE FROM {table}")
-        # Event ids continue after the imported ones, as on every other backend.
-        self.conn.execute("DELETE FROM sqlite_sequence WHERE name='events'")
-        self.conn.executemany(
-            f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(e["id"], e["ts"], e["type"], e["session_id"], e["agent_id"], e["task_id"], _dumps(e["data"]))
-             for e in doc["observability"]["events"]],
-        )
-        for top, value in doc.items():
-            if top == "schema_version":
-                continue
-            if top in COLLECTIONS:
-                self._replace_collection(top, value)
-            else:
-                self._set_top(top, {k: v for k, v in value.items() if k != "events"})
-
