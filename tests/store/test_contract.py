@@ -608,3 +608,14 @@ def test_non_json_values_are_named_and_write_nothing(store, store_url: str, valu
     with pytest.raises(StateError, match="not plain JSON"), store.transaction() as tx:
         tx.update("tasks.task-oauth", {"note": value})
     assert fingerprint(store_url) == before
+
+
+def test_a_second_transaction_inside_the_first_is_refused_and_the_first_still_commits(store) -> None:
+    with store.transaction() as tx:
+        tx.set("tasks.t1.status", "queued")
+        with pytest.raises(StateError, match="a transaction is already open on this store"), store.snapshot():
+            pass
+    assert store.get("tasks.t1.status") == "queued"
+    with store.transaction() as tx:  # the store is usable again
+        tx.set("tasks.t1.status", "in_progress")
+    assert store.get("tasks.t1.status") == "in_progress"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -55,6 +55,22 @@ class StoreBase:
     """Conveniences shared by every backend: single operations as their own transaction."""
 
     notifies = False  # True where wait_for_events is woken by the database instead of polling
+    _open_tx = False
+
+    def _where(self) -> str:
+        """The store as error messages name it: its file, or the redacted URL of a server."""
+        return str(getattr(self, "where", None) or getattr(self, "path", type(self).__name__))
+
+    @contextmanager
+    def _one_at_a_time(self) -> Iterator[None]:
+        """One transaction at a time per store object: a nested one would deadlock or see half a change."""
+        if self._open_tx:
+            raise StateError(f"{self._where()}: a transaction is already open on this store; use its tx")
+        self._open_tx = True
+        try:
+            yield
+        finally:
+            self._open_tx = False
 
     def transaction(self) -> AbstractContextManager[Tx]:  # pragma: no cover - overridden
         raise NotImplementedError

@@ -78,16 +78,6 @@ class JsonFileStore(StoreBase):
             self._lock.release()
 
     @contextmanager
-    def _one_at_a_time(self) -> Iterator[None]:
-        if self._open_tx:
-            raise StateError(f"{self.path}: a transaction is already open on this store; use its tx")
-        self._open_tx = True
-        try:
-            yield
-        finally:
-            self._open_tx = False
-
-    @contextmanager
     def transaction(self) -> Iterator[DocTx]:
         with self._one_at_a_time(), self._locked():
             tx = DocTx(self._read(locked=True))

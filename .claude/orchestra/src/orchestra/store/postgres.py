@@ -216,16 +216,6 @@ class PostgresStore(StoreBase):
                 cursor.executemany(sql, rows)
 
     # -- transactions ----------------------------------------------------------------------------
-    @contextmanager
-    def _one_at_a_time(self) -> Iterator[None]:
-        if self._open_tx:
-            raise StateError(f"{self.where}: a transaction is already open on this store; use its tx")
-        self._open_tx = True
-        try:
-            yield
-        finally:
-            self._open_tx = False
-
     def _begin(self, begin: str) -> None:
         """Open a transaction; a connection found broken here is replaced (nothing has run yet)."""
         for attempt in range(OPERATION_ATTEMPTS):

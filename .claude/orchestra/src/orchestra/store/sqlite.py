@@ -144,16 +144,6 @@ class SqliteStore(StoreBase):
         self.conn.execute(f"BEGIN {mode}")
 
     @contextmanager
-    def _one_at_a_time(self) -> Iterator[None]:
-        if self._open_tx:
-            raise StateError(f"{self.path}: a transaction is already open on this store; use its tx")
-        self._open_tx = True
-        try:
-            yield
-        finally:
-            self._open_tx = False
-
-    @contextmanager
     def transaction(self) -> Iterator[SqliteTx]:
         with self._one_at_a_time(), self._errors_reported():
             self._begin("IMMEDIATE")
