@@ -251,8 +251,10 @@ def test_only_a_private_directory_may_hold_the_socket(tmp_path: Path) -> None:
     shared.chmod(0o755)
     own = tmp_path / "own"
     own.mkdir(mode=0o700)
+    link = tmp_path / "link"
+    link.symlink_to(own)
     assert client.private(str(own)) and not client.private(str(shared))
-    assert not client.private(str(tmp_path / "missing"))
+    assert not client.private(str(tmp_path / "missing")) and not client.private(str(link))
 
 
 def test_a_server_that_does_not_answer_in_time_leaves_the_hook_to_its_own_process(installed: Path) -> None:

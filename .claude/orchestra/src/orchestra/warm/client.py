@@ -48,12 +48,12 @@ def socket_path(package: str | None = None) -> str:
 
 def private(directory: str) -> bool:
     """Only a directory of this user's that nobody else may enter holds the socket: whoever can connect
-    can run hooks with an environment of their choosing."""
+    can run hooks with an environment of their choosing. A symlink is refused, wherever it points."""
     try:
-        st = os.stat(directory)
+        st = os.lstat(directory)
     except OSError:
         return False
-    return st.st_uid == os.getuid() and st.st_mode & 0o077 == 0
+    return st.st_mode & 0o170000 == 0o040000 and st.st_uid == os.getuid() and st.st_mode & 0o077 == 0
 
 
 def request(script: str) -> bytes:
