@@ -5,11 +5,12 @@ The exchange: this process sends its script, working directory and environment; 
 answers DECLINED (the hook runs here) or ACCEPTED; this process sends GO with its three file
 descriptors, and gets one byte back, the hook's exit code.
 
-Every hook script imports this first, so it imports nothing but `os` and `sys`: the `socket` module costs
+Every hook script imports this first, so it imports nothing but `os`, `stat` and `sys`: the `socket` module costs
 about 11 ms to import (enum, selectors), and its C core `_socket` has all a Unix socket client needs.
 """
 
 import os
+import stat  # loaded by os already
 import sys
 
 PROTOCOL = b"orchestra-warm/1"
@@ -53,7 +54,7 @@ def private(directory: str) -> bool:
         st = os.lstat(directory)
     except OSError:
         return False
-    return st.st_mode & 0o170000 == 0o040000 and st.st_uid == os.getuid() and st.st_mode & 0o077 == 0
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and st.st_mode & 0o077 == 0
 
 
 def request(script: str) -> bytes:
