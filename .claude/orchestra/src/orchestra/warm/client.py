@@ -5,8 +5,9 @@ The exchange: this process sends its script, working directory and environment; 
 answers DECLINED (the hook runs here) or ACCEPTED; this process sends GO with its three file
 descriptors, and gets one byte back, the hook's exit code.
 
-Every hook script imports this first, so it imports nothing but `os`, `stat` and `sys`: the `socket` module costs
-about 11 ms to import (enum, selectors), and its C core `_socket` has all a Unix socket client needs.
+Every hook script imports this first, so it imports nothing but `os`, `stat` and `sys`: the `socket`
+module costs about 11 ms to import (enum, selectors), and its C core `_socket` has all a Unix socket
+client needs.
 """
 
 import os
