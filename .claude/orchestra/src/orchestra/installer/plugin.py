@@ -42,7 +42,7 @@ def manifest(root: Path = SOURCE_ROOT) -> dict[str, Any]:
         "keywords": ["orchestration", "multi-agent", "teams", "sprints", "hooks", "audit"],
         "engines": ENGINES,
         "network": {"hosts": HOSTS},
-        "agents": ["./" + rel for rel in plugin_agents(root)],
+        "agents": ["./" + plugin_copy(rel) for rel in agent_paths(root)],
         "commands": "./.claude/commands",
         "mcpServers": {SERVER_NAME: mcp_server_entry(wiring.PLUGIN_VAR)},
     }
@@ -94,11 +94,16 @@ def plugin_tool(name: str) -> str:
     return name.replace(f"mcp__{SERVER_NAME}__", f"mcp__plugin_{NAME}_{SERVER_NAME}__")
 
 
+def plugin_copy(agent_path: str) -> str:
+    """Where the plugin's copy of an agent file (an `agent_paths` entry) lives."""
+    return f"{PLUGIN_AGENTS}/{agent_path.removeprefix('./.claude/agents/')}"
+
+
 def plugin_agents(root: Path = SOURCE_ROOT) -> dict[str, bytes]:
     """Each agent file as the plugin ships it: the same file with the orchestra MCP tools under their
     plugin names, in its `tools` list and wherever its instructions name them."""
-    return {f"{PLUGIN_AGENTS}/{rel.removeprefix('./.claude/agents/')}":
-            plugin_tool((root / rel).read_text(encoding="utf-8")).encode() for rel in agent_paths(root)}
+    return {plugin_copy(rel): plugin_tool((root / rel).read_text(encoding="utf-8")).encode()
+            for rel in agent_paths(root)}
 
 
 def generated(root: Path = SOURCE_ROOT) -> dict[str, bytes]:
