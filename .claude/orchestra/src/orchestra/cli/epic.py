@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._output import add_json_flag, emit, table
+from ._store import project_store
 
 
 def register(sub) -> None:
@@ -31,14 +32,6 @@ def register(sub) -> None:
     status.set_defaults(func=cmd_status)
 
 
-def _store():
-    from .. import paths
-    from ..store import open_store
-
-    paths.ensure_state_dir()
-    return open_store()
-
-
 def cmd_load(args) -> int:
     from ..workflow.definitions import definition_files, load_epic
     from ..workflow.epics import register as record
@@ -50,7 +43,7 @@ def cmd_load(args) -> int:
     rows = [{"epic": e.id, "file": str(e.path), "features": len(e.features), "points": e.points,
              "critical_path": e.graph().critical_path(), "loaded": False} for e in epics]
     if not args.check:
-        with _store() as store:
+        with project_store() as store:
             for row, epic in zip(rows, epics, strict=True):
                 record(store, str(epic.path))
                 row["loaded"] = True
@@ -67,7 +60,7 @@ def _load_text(data: dict[str, Any]) -> str:
 def cmd_plan(args) -> int:
     from ..workflow import plan_epic
 
-    with _store() as store:
+    with project_store() as store:
         emit(plan_epic(store, args.epic, points=args.points), args.json, _plan_text)
     return 0
 
@@ -87,7 +80,7 @@ def _plan_text(plan: dict[str, Any]) -> str:
 def cmd_status(args) -> int:
     from ..workflow import epic_status
 
-    with _store() as store:
+    with project_store() as store:
         emit(epic_status(store, args.epic, points=args.points), args.json, _status_text)
     return 0
 

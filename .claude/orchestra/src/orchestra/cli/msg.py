@@ -13,6 +13,7 @@ from typing import Any
 
 from . import UsageError
 from ._output import add_json_flag, emit, table
+from ._store import project_store
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -95,14 +96,6 @@ def _expiry(args) -> str | None:
     return iso(utcnow() + ttl) if ttl else None
 
 
-def _store():
-    from .. import paths
-    from ..store import open_store
-
-    paths.ensure_state_dir()
-    return open_store()
-
-
 def _checked(tx, message: dict[str, Any]) -> dict[str, Any]:
     """The CLI is an edge: the stored message must also satisfy the state schema."""
     from ..validation import validate_change
@@ -124,7 +117,7 @@ def cmd_send(args) -> int:
             payload = json.loads(args.payload)
         except ValueError as exc:
             raise UsageError(f"--payload: not JSON ({exc})") from None
-    with _store() as store, store.transaction() as tx:
+    with project_store() as store, store.transaction() as tx:
         message = _checked(tx, send(tx, sender=args.sender, to=args.to, type=args.type, payload=payload,
                                     priority=args.priority, task=args.task, reply_to=args.reply_to,
                                     expires_at=_expiry(args), id=args.id))
@@ -136,7 +129,7 @@ def cmd_ask(args) -> int:
     from ..bus import ask
 
     wait = duration(args.escalate_after, "--escalate-after")
-    with _store() as store, store.transaction() as tx:
+    with project_store() as store, store.transaction() as tx:
         message = _checked(tx, ask(tx, sender=args.sender, to=args.to, question=args.question,
                                    priority=args.priority, task=args.task, expires_at=_expiry(args),
                                    escalate_after=wait.total_seconds() if wait else None))
@@ -147,7 +140,7 @@ def cmd_ask(args) -> int:
 def cmd_answer(args) -> int:
     from ..bus import answer
 
-    with _store() as store, store.transaction() as tx:
+    with project_store() as store, store.transaction() as tx:
         message = _checked(tx, answer(tx, sender=args.sender, question_id=args.id, answer=args.answer))
     emit(message, args.json, _sent_text)
     return 0
@@ -156,7 +149,7 @@ def cmd_answer(args) -> int:
 def cmd_handoff(args) -> int:
     from ..bus import handoff
 
-    with _store() as store, store.transaction() as tx:
+    with project_store() as store, store.transaction() as tx:
         artifacts = args.artifacts or ((tx.get(f"tasks.{args.task}", None) or {}).get("artifacts") if args.task
                                        else None)
         if not artifacts:
@@ -170,7 +163,7 @@ def cmd_handoff(args) -> int:
 def cmd_ack(args) -> int:
     from ..bus import ack
 
-    with _store() as store, store.transaction() as tx:
+    with project_store() as store, store.transaction() as tx:
         closed = [ack(tx, message_id, by=args.by) for message_id in args.ids]
     emit({"acknowledged": closed}, args.json,
          lambda data: "\n".join(f"{m['id']}: {m['status']}" for m in data["acknowledged"]))
@@ -183,7 +176,7 @@ def cmd_inbox(args) -> int:
     from ..teams import load
 
     now = utcnow()
-    with _store() as store, store.transaction() as tx:
+    with project_store() as store, store.transaction() as tx:
         if args.all:
             messages = delivery.order(list(tx.items(MESSAGES).values()))
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._output import add_json_flag, emit, table
+from ._store import project_store
 
 
 def register(sub) -> None:
@@ -55,14 +56,6 @@ def register(sub) -> None:
     unblock.set_defaults(func=cmd_unblock)
 
 
-def _store():
-    from .. import paths
-    from ..store import open_store
-
-    paths.ensure_state_dir()
-    return open_store()
-
-
 def cmd_load(args) -> int:
     from ..workflow.definitions import definition_files
     from ..workflow.sprints import load, load_definition
@@ -78,7 +71,7 @@ def cmd_load(args) -> int:
                      "points": sprint.points, "critical_path": graph.critical_path(),
                      "critical_length": graph.length})
     if not args.check:
-        with _store() as store:
+        with project_store() as store:
             for row, sprint in zip(rows, definitions, strict=True):
                 row["status"] = load(store, sprint.path)["status"]
     emit({"sprints": rows, "checked_only": args.check}, args.json, _load_text)
@@ -95,7 +88,7 @@ def _load_text(data: dict[str, Any]) -> str:
 def cmd_plan(args) -> int:
     from ..workflow import plan_sprint
 
-    with _store() as store:
+    with project_store() as store:
         emit(plan_sprint(store, args.sprint), args.json, _plan_text)
     return 0
 
@@ -115,7 +108,7 @@ def _plan_text(plan: dict[str, Any]) -> str:
 def cmd_start(args) -> int:
     from ..workflow import start_sprint
 
-    with _store() as store:
+    with project_store() as store:
         result = start_sprint(store, args.sprint)
     emit(result, args.json, _start_text)
     return 0
@@ -130,7 +123,7 @@ def _start_text(result: dict[str, Any]) -> str:
 def cmd_status(args) -> int:
     from ..workflow import sprint_status
 
-    with _store() as store:
+    with project_store() as store:
         if args.sprint is None:
             with store.snapshot() as tx:
                 sprints = [{"sprint": s["id"], "name": s.get("name", ""), "status": s.get("status"),
@@ -179,7 +172,7 @@ def _duration(hours: float) -> str:
 def cmd_close(args) -> int:
     from ..workflow import close_sprint, reopen_sprint
 
-    with _store() as store:
+    with project_store() as store:
         if args.reopen is not None:
             record = reopen_sprint(store, args.sprint, args.reopen)
             result = {"sprint": args.sprint, "status": record["status"], "closed": False, "retrospective": None,
@@ -202,7 +195,7 @@ def _close_text(result: dict[str, Any]) -> str:
 def cmd_block(args) -> int:
     from ..workflow import block_sprint
 
-    with _store() as store:
+    with project_store() as store:
         record = block_sprint(store, args.sprint, args.reason)
     emit({"sprint": args.sprint, "status": record["status"]}, args.json, lambda d: f"{d['sprint']}: {d['status']}")
     return 0
@@ -211,7 +204,7 @@ def cmd_block(args) -> int:
 def cmd_unblock(args) -> int:
     from ..workflow import unblock_sprint
 
-    with _store() as store:
+    with project_store() as store:
         record = unblock_sprint(store, args.sprint)
     emit({"sprint": args.sprint, "status": record["status"]}, args.json, lambda d: f"{d['sprint']}: {d['status']}")
     return 0
