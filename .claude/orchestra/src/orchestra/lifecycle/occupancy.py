@@ -3,22 +3,12 @@ the "already running" check count them."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from ..clock import seconds_between
 from .config import LifecycleConfig
 from .ledger import Ledger
 from .transitions import LIVE_RUN_STATUSES, run_status
-
-
-def _age(since: str | None, now: str) -> float:
-    if not since:
-        return 0.0
-    try:
-        return (datetime.fromisoformat(now.replace("Z", "+00:00"))
-                - datetime.fromisoformat(since.replace("Z", "+00:00"))).total_seconds()
-    except ValueError:
-        return 0.0
 
 
 def live_attempts(led: Ledger, cfg: LifecycleConfig) -> list[tuple[str, str, str]]:
@@ -30,11 +20,11 @@ def live_attempts(led: Ledger, cfg: LifecycleConfig) -> list[tuple[str, str, str
         for run in led.find("agents", status=status):
             last = max([v for v in (run.get("status_at"), run.get("started_at"), run.get("created_at")) if v] or [""])
             live = run_status(run, led.session_ended(run.get("session_id"))) in LIVE_RUN_STATUSES
-            if live and _age(last, led.now) < cfg.stale_run_seconds:
+            if live and seconds_between(last, led.now) < cfg.stale_run_seconds:
                 task = f" ({run['task']})" if run.get("task") else ""
                 out.append((run.get("agent_type"), run["id"], f"run {run['id']}{task}"))
     for delegation in led.find("delegations", status="pending"):
-        if _age(delegation.get("requested_at"), led.now) < cfg.pending_seconds \
+        if seconds_between(delegation.get("requested_at"), led.now) < cfg.pending_seconds \
                 and not led.session_ended(delegation.get("session_id")):
             task = f" ({delegation['task']})" if delegation.get("task") else ""
             out.append((delegation.get("subagent_type"), delegation["id"], f"starting {delegation['id']}{task}"))
@@ -57,6 +47,6 @@ def current_holder(led: Ledger, task: dict[str, Any], cfg: LifecycleConfig) -> s
     if run is not None and run_status(run, led.session_ended(run.get("session_id"))) in LIVE_RUN_STATUSES:
         return f"agent {run['id']} ({run.get('agent_type')})"
     if delegation is not None and delegation.get("status") == "pending" \
-            and _age(delegation.get("requested_at"), led.now) < cfg.pending_seconds:
+            and seconds_between(delegation.get("requested_at"), led.now) < cfg.pending_seconds:
         return f"delegation {delegation['id']} ({delegation.get('subagent_type')}, not started yet)"
     return None

@@ -13,11 +13,11 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from ..clock import now_iso
 from ..models import PRIORITY_RANK, TERMINAL_TASK_STATUSES
 from . import metrics
 from .capacity import SprintPoints, sprint_points
 from .definitions import EpicDef, FeatureDef, load_epic, project_relative
-from .states import now_iso
 from .view import is_id
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import teams
+from ..clock import now_iso
 from ..models import TERMINAL_TASK_STATUSES, Task, check_task_transition
 from . import states
 from .definitions import SprintDef, load_sprint, project_relative
 from .metrics import EVENT_OF_STATUS
-from .states import now_iso
 
 
 def organization(root: Path | None = None):

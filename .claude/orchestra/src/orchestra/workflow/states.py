@@ -6,9 +6,9 @@ Active <-> Blocked. The transition table itself is `models.SPRINT_TRANSITIONS`.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+from ..clock import now_iso
 from ..models import (
     SPRINT_STATUSES,
     SPRINT_TRANSITIONS,
@@ -16,12 +16,6 @@ from ..models import (
     TERMINAL_TASK_STATUSES,
     check_sprint_transition,
 )
-
-
-def now_iso() -> str:
-    """The store's timestamp format: UTC, milliseconds, `Z`."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
 
 RUNNING = frozenset({"assigned", "in_progress"})
 STUCK = "every remaining task waits on a blocker"

@@ -15,9 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..clock import now_iso
 from . import config as worktree_config
 from .creation import WorktreeError, creation_lock, materialise, prepare, repository
-from .locks import Owner, TxReader, WorktreeBusy, acquire, now_iso
+from .locks import Owner, TxReader, WorktreeBusy, acquire
 from .naming import UNCONFINED_ROLES, Scope, scope_for, strategy_for
 
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..clock import now_iso
 from . import config as worktree_config
 from . import git
 from .creation import WorktreeError, creation_lock, repository
-from .locks import TxReader, describe, now_iso, release, stale_reason
+from .locks import TxReader, describe, release, stale_reason
 
 FINISHED = {"task": ("tasks", ("completed", "cancelled")), "sprint": ("sprints", ("complete",)),
             "epic": ("epics", ("completed", "complete", "done"))}

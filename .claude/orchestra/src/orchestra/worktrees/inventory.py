@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..clock import now_iso
 from . import config as worktree_config
-from .locks import TxReader, describe, holder_run, now_iso, stale_reason
+from .locks import TxReader, describe, holder_run, stale_reason
 
 FIELDS = ("id", "status", "origin", "scope", "scope_id", "branch", "base", "path", "tasks", "sprints")
 

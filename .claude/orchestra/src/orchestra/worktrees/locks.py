@@ -11,9 +11,9 @@ its session ended, its run stopped or reported, its delegation never started wit
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from ..clock import now_iso, seconds_between
 from ..record import Record
 
 LIVE_RUN_STATUSES = ("launched", "active")  # the lifecycle's statuses of a run still working
@@ -50,20 +50,6 @@ class Owner(Record):
                 "task": self.task, "by": self.by, "acquired_at": now}
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def age_seconds(since: str | None, now: str) -> float:
-    if not since:
-        return 0.0
-    try:
-        return (datetime.fromisoformat(now.replace("Z", "+00:00"))
-                - datetime.fromisoformat(since.replace("Z", "+00:00"))).total_seconds()
-    except ValueError:
-        return 0.0
-
-
 def holder_run(view: Reader, lock: dict[str, Any]) -> str | None:
     """The agent run behind a lock: named on it, or the run its delegation launched."""
     return lock.get("agent_id") or (view.get("delegations", lock.get("delegation")) or {}).get("agent_id")
@@ -74,7 +60,7 @@ def stale_reason(view: Reader, lock: dict[str, Any] | None, now: str, ttl: float
     """Why `lock` no longer holds (None: its owner is alive, or there is no way to tell it is not)."""
     if not lock:
         return "not locked"
-    age = age_seconds(lock.get("acquired_at"), now)
+    age = seconds_between(lock.get("acquired_at"), now)
     if age > ttl:
         return f"taken {age / 3600:.1f} h ago, past lock_ttl_seconds {ttl:g}"
     sessions = [lock.get("session_id")]
@@ -94,7 +80,7 @@ def stale_reason(view: Reader, lock: dict[str, Any] | None, now: str, ttl: float
         delegation = view.get("delegations", lock["delegation"])
         if delegation is None:
             return f"delegation {lock['delegation']} is not in state"
-        waited = age_seconds(delegation.get("requested_at"), now)
+        waited = seconds_between(delegation.get("requested_at"), now)
         if delegation.get("status") == "pending" and waited > pending_seconds:
             return f"delegation {lock['delegation']} never started ({waited:.0f}s, pending_seconds {pending_seconds:g})"
     return None

@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..clock import now_iso
 from ..hookio import Allow, HookContext, HookEvent, Verdict
-from .locks import now_iso
 from .naming import slug
 
 
