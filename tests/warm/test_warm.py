@@ -270,3 +270,19 @@ def test_a_server_that_does_not_answer_in_time_leaves_the_hook_to_its_own_proces
     report = json.loads(out.stdout)
     assert out.returncode == 0 and report["stdin"] == "still here" and report["warm"] is False
     assert waited >= client.ACCEPT_TIMEOUT_S
+
+
+def test_hooks_at_once_are_each_answered_warm_and_chain_in_the_audit_log(installed: Path, server) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from orchestra import audit
+
+    log = installed / ".claude/state/audit.jsonl"
+    before = len(log.read_text().splitlines()) if log.exists() else 0
+    calls = [tool_call(installed, "Bash", {"command": f"echo {n}"}) for n in range(12)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        runs = list(pool.map(lambda payload: hook(installed, "pre_tool.py", payload), calls))
+    assert [r.returncode for r in runs] == [0] * len(calls), [r.stderr for r in runs]
+    lines = [json.loads(line) for line in log.read_text().splitlines()[before:]]
+    assert len(lines) == len(calls) and all(line.get("warm") for line in lines)
+    assert audit.check(log).ok
