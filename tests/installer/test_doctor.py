@@ -81,3 +81,31 @@ def test_doctor_finds_scripts_whose_package_does_not_resolve(repo: Path, orchest
     found = checks(result)
     assert found["scripts"][0]["status"] == "fail" and "has no pyproject.toml" in found["scripts"][0]["detail"]
     assert any("pack files missing: .claude/orchestra/pyproject.toml" in c["detail"] for c in found["install"])
+
+
+def test_doctor_says_whether_hooks_run_warm(repo: Path, orchestra, claude_env: bool,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from orchestra.warm import client
+
+    assert orchestra("install", repo).code == 0
+    assert "off (ORCHESTRA_WARM_HOOKS=0)" in checks(orchestra("doctor", repo, "--json"))["warm hooks"][0]["detail"]
+    monkeypatch.delenv(client.DISABLE_ENV)
+    [idle] = checks(orchestra("doctor", repo, "--json"))["warm hooks"]
+    assert idle["status"] == "ok" and idle["detail"].startswith("no warm server running")
+    server = subprocess.Popen([sys.executable, "-m", "orchestra.warm.server"], stdin=subprocess.PIPE,
+                              env={**os.environ, "PYTHONPATH": str(repo / ".claude/orchestra/src")})
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(client.socket_path(str(repo / ".claude/orchestra/src/orchestra"))):
+            assert time.monotonic() < deadline and server.poll() is None, "the warm server did not start"
+            time.sleep(0.05)
+        [up] = checks(orchestra("doctor", repo, "--json"))["warm hooks"]
+        assert up["status"] == "ok" and up["detail"].startswith("a warm server answers this installation's hooks")
+    finally:
+        server.stdin.close()
+        server.wait(timeout=30)

@@ -34,7 +34,7 @@ class Check:
 
 def run_checks(root: Path) -> list[Check]:
     found: list[Check] = []
-    for check in (_uv, _manifest, _settings, _wiring, _scripts, _mcp, _teams, _agents, _state, _claude_doctor):
+    for check in (_uv, _manifest, _settings, _wiring, _scripts, _mcp, _warm, _teams, _agents, _state, _claude_doctor):
         try:
             found += check(root)
         except (InstallError, StateError, ValueError, OSError) as exc:
@@ -157,6 +157,32 @@ def _mcp(root: Path) -> list[Check]:
     if missing:
         return [Check("mcp", "fail", f"{MCP_CONFIG}: `{SERVER_NAME}` runs {missing[0]}, which does not exist")]
     return [Check("mcp", "ok", f"{MCP_CONFIG}: `{SERVER_NAME}` server wired")]
+
+
+def _warm(root: Path) -> list[Check]:
+    """Whether hooks of this installation run warm now (README, "Warm hooks"); never a failure."""
+    import socket
+
+    from ..warm import client
+
+    if client.disabled():
+        return [Check("warm hooks", "ok", f"off ({client.DISABLE_ENV}=0): every hook runs in its own process")]
+    if not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX"):
+        return [Check("warm hooks", "ok", "this platform cannot fork: every hook runs in its own process")]
+    directory = client.socket_dir()
+    if os.path.lexists(directory) and not client.private(directory):
+        return [Check("warm hooks", "warn", f"{directory} is not a directory private to you, so warm hooks stay "
+                                            "off; remove it and the next MCP server makes it anew")]
+    package = root / ".claude" / "orchestra" / "src" / "orchestra"
+    if not package.is_dir():
+        return [Check("warm hooks", "warn", f"{package} not found: no hook can run, warm or not")]
+    path = client.socket_path(str(package))
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(path)
+        except OSError:
+            return [Check("warm hooks", "ok", "no warm server running: the next session's MCP server starts one")]
+    return [Check("warm hooks", "ok", f"a warm server answers this installation's hooks ({path})")]
 
 
 def _teams(root: Path) -> list[Check]:
