@@ -8,7 +8,8 @@ On a project with sprint-3 started, runs at work and a coverage report:
 3. the script under plain Python (`python status_line.py`): interpreter + imports + work, i.e. the
    Python-level cost the budget is about;
 4. the script as settings.json runs it (`uv run --quiet --script status_line.py`);
-5. a no-op uv script with the same dependency block, to separate uv's own start-up from ours.
+5. a no-op uv script with the same dependency block, to separate uv's own start-up from ours;
+6. (4) while the warm server `orchestra mcp` starts is up (orchestra.warm), as in a session.
 Exits 1 when the median of (3) is over BUDGET_MS. (4) - (3) is uv's overhead, reported, not budgeted.
 """
 
@@ -28,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from hookrun import start_warm_server  # noqa: E402
 from orchestra import paths  # noqa: E402
 from orchestra.lifecycle import record_report  # noqa: E402
 from orchestra.metrics.statusline import line  # noqa: E402
@@ -102,9 +104,9 @@ def main() -> int:
 
     python = sys.executable
 
-    def process(command: list[str]) -> tuple[float, float]:
+    def process(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
         def once() -> None:
-            subprocess.run(command, input=stdin, capture_output=True, check=True)
+            subprocess.run(command, input=stdin, capture_output=True, check=True, env=env)
 
         once()  # warm caches and uv's script environment
         return median_ms(once, args.runs), child_cpu_ms(once, args.runs)
@@ -122,6 +124,13 @@ def main() -> int:
     noop.write_text(NOOP.format(pack=PACK))
     uv_floor = process(["uv", "run", "--quiet", "--script", str(noop)])
     show("5. uv run --script, no-op with the same dependencies:", uv_floor, "  (uv's own start-up)")
+    warm_server = start_warm_server()
+    try:
+        warm_env = {k: v for k, v in os.environ.items() if k != "ORCHESTRA_WARM_HOOKS"}
+        warm = process(["uv", "run", "--quiet", "--script", str(SCRIPT)], warm_env)
+    finally:
+        warm_server.stdin.close()
+    show("6. the same, answered by the warm server:", warm, "  (with the MCP server up)")
     print(f"   uv adds {via_uv[0] - plain[0]:.1f} ms wall over plain Python; imports and work add "
           f"{plain[0] - bare[0]:.1f} ms wall ({plain[1] - bare[1]:.1f} ms CPU) to the bare interpreter")
     print(f"   load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

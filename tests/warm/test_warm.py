@@ -286,3 +286,23 @@ def test_hooks_at_once_are_each_answered_warm_and_chain_in_the_audit_log(install
     lines = [json.loads(line) for line in log.read_text().splitlines()[before:]]
     assert len(lines) == len(calls) and all(line.get("warm") for line in lines)
     assert audit.check(log).ok
+
+
+def test_the_status_line_runs_warm_too_and_prints_the_same(installed: Path, server) -> None:
+    env = {k: v for k, v in os.environ.items() if k != client.DISABLE_ENV}
+    session = json.dumps({"model": {"display_name": "Opus"}, "workspace": {"project_dir": str(installed)},
+                          "cwd": str(installed)}).encode()
+    script = installed / ".claude/orchestra/status_line.py"
+
+    def status_line(**extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["uv", "run", "--quiet", "--script", str(script)], input=session, capture_output=True,
+                              cwd=installed, env={**env, "CLAUDE_PROJECT_DIR": str(installed), **extra}, timeout=120)
+
+    warm, cold = status_line(), status_line(**{client.DISABLE_ENV: "0"})
+    assert warm.returncode == cold.returncode == 0, (warm.stderr, cold.stderr)
+    assert warm.stdout == cold.stdout and warm.stdout.strip()
+    code = ("import sys; from orchestra.warm import server; "
+            "print(server.ours(sys.argv[1].encode()), server.ours(sys.argv[2].encode()))")
+    check = subprocess.run([sys.executable, "-c", code, str(script), str(installed / "status_line.py")],
+                           capture_output=True, text=True, env={**env, "PYTHONPATH": str(installed / ".claude/orchestra/src")})
+    assert check.stdout.split() == ["True", "False"], check.stderr

@@ -5,8 +5,9 @@ stdout, stderr, working directory and environment, so it behaves as the hook pro
 
 Its life is tied to the MCP server that starts it (`start_beside`): its stdin is a pipe from that server,
 and it ends when the pipe closes, however the MCP server ends. One server answers per installation; a
-second one waits until the first has gone. It answers only for the hook scripts of its own installation,
-and steps aside, then restarts itself, when any of their code has changed since it loaded it.
+second one waits until the first has gone. It answers only for the hook scripts of its own installation
+(and its status line, run as often), and steps aside, then restarts itself, when any of their code has
+changed since it loaded it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from pathlib import Path
 
 from . import client
 
-HOOKS_DIR = Path(client.package_dir()).parents[1] / "hooks"
+PACK_DIR = Path(client.package_dir()).parents[1]
+HOOKS_DIR = PACK_DIR / "hooks"
+STATUS_LINE = PACK_DIR / "status_line.py"  # not a hook, but run as often: warm too
 RETRY_LOCK_S = 2.0
 SPARE_CHECK_S = 1.0
 TAKEN, STALE = b"T", b"S"  # what a spare child tells the server
@@ -80,7 +83,7 @@ def listen() -> socket.socket:
 def preload() -> list[str]:
     """Import everything the hook scripts and their handlers import; return the files to watch."""
     client.serving = True
-    scripts = sorted(str(path) for path in HOOKS_DIR.glob("*.py"))
+    scripts = sorted(str(path) for path in HOOKS_DIR.glob("*.py")) + [str(p) for p in (STATUS_LINE,) if p.exists()]
     for script in scripts:
         runpy.run_path(script, run_name="__orchestra_preload__")  # imports only: `main` runs under __main__
     for name in LAZY_MODULES:
@@ -204,7 +207,7 @@ def prepare(conn: socket.socket) -> bool:
     """Take the caller's script, working directory and environment; False when it cannot."""
     try:
         protocol, script, cwd, *env = receive(conn)
-        if protocol != client.PROTOCOL or not os.path.samefile(os.path.dirname(script), HOOKS_DIR):
+        if protocol != client.PROTOCOL or not ours(script):
             return False
         os.chdir(cwd)
     except (OSError, ValueError):
@@ -213,6 +216,15 @@ def prepare(conn: socket.socket) -> bool:
     os.environ.update(os.fsdecode(item).split("=", 1) for item in env if b"=" in item)
     sys.argv = [os.fsdecode(script)]
     return True
+
+
+def ours(script: bytes) -> bool:
+    """A hook script of this installation, or its status line."""
+    try:
+        return os.path.samefile(os.path.dirname(script), HOOKS_DIR) or (
+            STATUS_LINE.exists() and os.path.samefile(script, STATUS_LINE))
+    except OSError:  # no such file
+        return False
 
 
 def run_script(script: str) -> int:
