@@ -58,7 +58,7 @@ def project() -> Path:
     (root / ".claude").mkdir()
     sample_project(root)
     with open_store(root=root) as store:
-        started_sprint(store)
+        started_sprint(store, root)
         with store.transaction() as tx:
             for i in range(3):
                 tx.set(f"agents.run-{i}", {"agent_type": "fullstack-eng", "team": "engineering", "status": "active"})

@@ -38,11 +38,12 @@ def work(store, task: str, status: str, ts: str, blocker: str | None = None, age
         tx.append_event(EVENT_OF_STATUS[status], {}, task_id=task, agent_id=agent_id, ts=ts)
 
 
-def started_sprint(store) -> None:
-    """sprint-3 loaded and started, task-oauth done on day 2, fraud rules blocked on day 3."""
+def started_sprint(store, root: Path | None = None) -> None:
+    """sprint-3 loaded and started, task-oauth done on day 2, fraud rules blocked on day 3. `root`: the
+    project (default: CLAUDE_PROJECT_DIR, as the tests set it), where the sprint's worktrees go."""
     from orchestra.workflow import start_sprint
 
-    start_sprint(store, "sprint-3")
+    start_sprint(store, "sprint-3", root)
     work(store, "task-oauth", "assigned", "2026-12-01T09:00:00.000Z")
     work(store, "task-oauth", "in_progress", "2026-12-01T09:05:00.000Z")
     work(store, "task-oauth", "completed", "2026-12-02T16:00:00.000Z")
