@@ -14,21 +14,30 @@ class UsageError(Exception):
     """Bad command-line input; the message says what and how to fix it."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole tree; or, when a sibling module named `command` registers that command, only its
+    branch: one command then imports one module (`orchestra mcp` starts with every Claude Code session)."""
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    if command in names:
+        parser, sub = _tree([command])
+        if command in sub.choices:
+            return parser
+    return _tree(names)[0]
+
+
+def _tree(modules: list[str]) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     parser = argparse.ArgumentParser(prog="orchestra", description="Multi-team orchestration for Claude Code.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        register = getattr(module, "register", None)
+    for name in modules:
+        register = getattr(importlib.import_module(f"{__name__}.{name}"), "register", None)
         if register is not None:
             register(sub)
-    return parser
+    return parser, sub
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -40,12 +40,24 @@ def socket_dir() -> str:
     return os.path.join("/tmp", f"orchestra-{os.getuid()}")
 
 
-def socket_path(package: str | None = None) -> str:
-    """One socket per installed package (this one unless `package` names another), named by its
-    directory's device and inode: the same for the hooks and the MCP server of one installation,
-    whatever path or symlink reaches it."""
+def installation_path(kind: str, package: str | None = None) -> str:
+    """A file of one installed package (this one unless `package` names another) in the socket directory,
+    named by the package directory's device and inode: the same for the hooks and the MCP server of one
+    installation, whatever path or symlink reaches it. `kind`: `warm-%s.sock`, say."""
     st = os.stat(package or package_dir())
-    return os.path.join(socket_dir(), f"warm-{st.st_dev:x}-{st.st_ino:x}.sock")
+    return os.path.join(socket_dir(), kind % f"{st.st_dev:x}-{st.st_ino:x}")
+
+
+def socket_path(package: str | None = None) -> str:
+    """One socket per installed package."""
+    return installation_path("warm-%s.sock", package)
+
+
+def own_socket_dir() -> str | None:
+    """The socket directory, created if missing; None when it is not private to this user."""
+    directory = socket_dir()
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    return directory if private(directory) else None
 
 
 def private(directory: str) -> bool:

@@ -54,10 +54,8 @@ def lifeline_closed(timeout: float | None = None) -> bool:
 
 def claim() -> int | None:
     """Hold this installation's lock (a second server waits here); None when the lifeline closes first."""
-    directory = client.socket_dir()
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    if not client.private(directory):
-        raise SystemExit(f"orchestra warm hooks: {directory} is not private to this user; not serving")
+    if client.own_socket_dir() is None:
+        raise SystemExit(f"orchestra warm hooks: {client.socket_dir()} is not private to this user; not serving")
     lock = os.open(client.socket_path() + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
     while True:
         try:

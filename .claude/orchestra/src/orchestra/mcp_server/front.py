@@ -1,0 +1,196 @@
+"""The MCP server's front: a session's opening requests answered before the SDK has loaded.
+
+`claude -p` waits for its MCP servers before its first turn, and importing the official SDK takes
+about 0.6 s. The front answers the opening requests it finds in the memo (`memo`), which holds the
+SDK server's own earlier answers to the identical requests. Once the client has been quiet for a
+moment, a background thread loads the SDK server at a lower CPU priority, so a short session's own
+work comes first. The first message the front cannot answer (a tool call, a legacy `initialize`, any
+request of a client it has not seen) and everything after it go to the SDK server, on the same
+stdin and stdout; while it serves, the answers it gives to memo-able requests are recorded for the
+next session.
+
+From the start the wire is held on private descriptors: fd 0 reads the null device and fd 1 writes to
+stderr, as the SDK's own stdio transport arranges, so nothing else in the process reads or writes it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import select
+import sys
+import threading
+from typing import Any
+
+from .memo import LISTEN, SUBSCRIPTION_ID, Memo, Message, memo_key
+
+QUIET_S = 0.05  # the opening requests come together; a pause this long means the client moved on
+LOADER_NICENESS = 10  # the loading thread's; a session's own work (hooks, the CLI) comes first
+CANCELLED = "notifications/cancelled"
+
+
+class Wire:
+    """The client's stdin and stdout, read and written as newline-delimited JSON-RPC messages."""
+
+    def __init__(self) -> None:
+        self.inp = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 3)
+        self.out = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, 3)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        os.dup2(2, 1)
+        self.pending = bytearray()
+        self.ended = False
+
+    def line(self, timeout: float | None = None) -> bytes | None:
+        """The next line (b"" once the input has ended); None if `timeout` seconds pass first."""
+        while True:
+            end = self.pending.find(b"\n")
+            if end >= 0 or (self.ended and self.pending):
+                line = bytes(self.pending[:end + 1] if end >= 0 else self.pending)
+                del self.pending[:len(line)]
+                return line
+            if self.ended:
+                return b""
+            if timeout is not None and not select.select([self.inp], [], [], timeout)[0]:
+                return None
+            chunk = os.read(self.inp, 1 << 16)
+            self.ended = not chunk
+            self.pending += chunk
+
+    def send(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.out, view):]
+
+
+class Loader(threading.Thread):
+    """Imports the SDK and builds the server in the background."""
+
+    def __init__(self) -> None:
+        super().__init__(name="orchestra-mcp-loader", daemon=True)
+        self.server: Any = None
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        if sys.platform == "linux":  # where a thread's priority is its own: the serving thread keeps its own
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOADER_NICENESS)
+        try:
+            from .server import build
+
+            self.server = build()
+        except BaseException as exc:  # re-raised in the serving thread by `built`
+            self.failure = exc
+
+    def built(self) -> Any:
+        self.join()
+        if self.failure is not None:
+            raise self.failure
+        return self.server
+
+
+class Recorder:
+    """Notes the memo-able requests the SDK server gets, and learns its answers to them."""
+
+    def __init__(self, memo: Memo) -> None:
+        self.memo = memo
+        self.waiting: dict[str, str] = {}  # request id (as JSON, so 1 and "1" differ) -> memo key
+        self.lock = threading.Lock()
+
+    def asked(self, line: bytes) -> None:
+        message = _parsed(line)
+        key = memo_key(message) if message else None
+        if key is not None:
+            with self.lock:
+                self.waiting[json.dumps(message["id"])] = key
+
+    def answered(self, line: bytes) -> None:
+        if not self.waiting:
+            return
+        about, answer = _answer_in(_parsed(line) or {})
+        if about is None:
+            return
+        with self.lock:
+            key = self.waiting.pop(json.dumps(about), None)
+        # a list is answered by its result, a listen by its acknowledgement; an error is not kept
+        if key is not None and answer is not None and ("notification" in answer) == key.startswith(LISTEN):
+            self.memo.learn(key, answer)
+
+
+class SdkInput:
+    """The input as the SDK reads it (through `anyio.wrap_file`): the line the front stopped at, then the rest."""
+
+    def __init__(self, wire: Wire, first: bytes, recorder: Recorder) -> None:
+        self.wire, self.first, self.recorder = wire, first, recorder
+
+    def readline(self) -> str:
+        line, self.first = self.first or self.wire.line(), b""
+        self.recorder.asked(line)
+        return line.decode("utf-8", "replace")
+
+
+class SdkOutput:
+    def __init__(self, wire: Wire, recorder: Recorder) -> None:
+        self.wire, self.recorder = wire, recorder
+
+    def write(self, text: str) -> int:
+        data = text.encode("utf-8")
+        self.wire.send(data)
+        self.recorder.answered(data)
+        return len(text)
+
+    def flush(self) -> None:
+        """Every write goes straight to the descriptor."""
+
+
+def serve() -> None:
+    """Serve on stdin/stdout until the client closes its end: the front first, then the SDK server."""
+    wire, memo = Wire(), Memo.load()
+    loader: Loader | None = None
+    answered = False
+    while True:
+        line = wire.line(QUIET_S if answered and loader is None else None)
+        if line is None:
+            loader = Loader()
+            loader.start()
+            continue
+        if not line:
+            return  # the client has gone before needing the SDK
+        message = _parsed(line)
+        if message is not None and message.get("method") == CANCELLED:
+            continue  # every request the front took is answered already, or an open subscription
+        reply = memo.answer(message) if message is not None else None
+        if reply is None:
+            break
+        wire.send(reply)
+        answered = True
+    if loader is None:
+        from .server import build
+
+        server = build()
+    else:
+        server = loader.built()
+    from .server import serve_on
+
+    recorder = Recorder(memo)
+    serve_on(server, SdkInput(wire, line, recorder), SdkOutput(wire, recorder))
+
+
+def _parsed(line: bytes) -> Message | None:
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) else None
+
+
+def _answer_in(message: Message) -> tuple[Any, Message | None]:
+    """(the request id a message from the SDK server answers, the answer to keep) or (None, None)."""
+    if "method" not in message and "id" in message:  # a response
+        return message["id"], ({"result": message["result"]} if "result" in message else None)
+    meta = (message.get("params") or {}).get("_meta")
+    if isinstance(meta, dict) and SUBSCRIPTION_ID in meta:  # a listen's acknowledgement
+        rest = {k: v for k, v in meta.items() if k != SUBSCRIPTION_ID}
+        return meta[SUBSCRIPTION_ID], {"notification": {**message, "params": {**message["params"], "_meta": rest}}}
+    return None, None
