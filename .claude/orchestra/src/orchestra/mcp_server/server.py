@@ -7,8 +7,8 @@ from typing import Any
 
 import anyio
 from mcp.server import MCPServer
-from mcp.server.stdio import stdio_server
 from mcp.server.mcpserver.tools import Tool
+from mcp.server.stdio import stdio_server
 from mcp.types import ToolAnnotations
 
 from . import message_tools, sprint_tools, task_tools, worktree_tools
