@@ -3,7 +3,9 @@
     uv run python tests/bench/bench_mcp.py [--calls 50] [--starts 3]
 
 1. Start-up: spawn `uv run --script .claude/orchestra/bin/orchestra mcp` (the .mcp.json command) until
-   `initialize` has answered; median of --starts.
+   `initialize` has answered (the official client: the SDK server answers); and until the opening
+   requests Claude Code 2.1.328 sends have all been answered, from the memo the first session leaves
+   (the front) and with the memo removed (the SDK server); medians of --starts.
 2. One call each of get_state (overview), list_tasks (a started sprint), send_message and report_status
    (each its own transaction, validated against the state schema), median of --calls.
 Exits 1 when a write call's median is over BUDGET_MS.
@@ -25,6 +27,7 @@ from orchestra.store import open_store  # noqa: E402
 
 from tests.conftest import REPO  # noqa: E402
 from tests.mcp.conftest import Server, add_task, make_project, member, server_env, state_url  # noqa: E402
+from tests.mcp.test_front import Session, memo_path, opening  # noqa: E402
 
 BUDGET_MS = 100.0
 BIN = REPO / ".claude" / "orchestra" / "bin" / "orchestra"
@@ -35,6 +38,18 @@ def start(project: Path) -> tuple[Server, float]:
     server = Server(StdioServerParameters(command="uv", args=["run", "--quiet", "--script", str(BIN), "mcp"],
                                           cwd=str(project), env=server_env(project)))
     return server, (time.perf_counter() - began) * 1000
+
+
+def opened(project: Path, memo: bool) -> float:
+    """Milliseconds from spawning the server until Claude Code's opening requests are all answered."""
+    if not memo:
+        memo_path(BIN.parents[1]).unlink(missing_ok=True)
+    began = time.perf_counter()
+    session = Session(BIN.parents[1], project)
+    session.ask(*opening())
+    ms = (time.perf_counter() - began) * 1000
+    session.end()
+    return ms
 
 
 def timed(server: Server, calls: int, tool: str, **arguments) -> float:
@@ -60,6 +75,7 @@ def main() -> int:
             server, ms = start(project)
             starts.append(ms)
             server.close()
+        openings = {memo: [opened(project, memo) for _ in range(args.starts)] for memo in (False, True)}
         server, _ = start(project)
         try:
             medians = {
@@ -73,6 +89,8 @@ def main() -> int:
         finally:
             server.close()
     print(f"start-up to initialize: {statistics.median(starts):.0f} ms (median of {args.starts})")
+    print(f"start-up to Claude Code's opening answered: {statistics.median(openings[True]):.0f} ms from the memo, "
+          f"{statistics.median(openings[False]):.0f} ms by the SDK server (medians of {args.starts})")
     for tool, ms in medians.items():
         print(f"{tool}: {ms:.1f} ms per call (median of {args.calls})")
     worst = max(medians["send_message"], medians["report_status"])

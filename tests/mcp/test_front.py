@@ -235,3 +235,18 @@ def test_the_memo_keeps_its_newest_answers(tmp_path: Path, monkeypatch: pytest.M
     for n in range(5):
         memo.learn(f"tools/list {n}", {"result": {"n": n}})
     assert list(memo.answers) == ["tools/list 2", "tools/list 3", "tools/list 4"]
+
+
+def test_a_call_after_a_quiet_second_is_served_by_the_sdk_loaded_in_the_background(installed: Path,
+                                                                                  project: Path) -> None:
+    from orchestra.mcp_server.front import LOAD_AFTER_S
+
+    first_session(installed, project)
+    session = Session(installed, project)
+    session.ask(*opening())
+    time.sleep(LOAD_AFTER_S + 0.5)  # the loader has started by now
+
+    [result] = session.ask(call("get_state", {"path": "sprints.sprint-3.status"}, "late-call"))
+
+    assert result["id"] == "late-call" and result["result"]["structuredContent"]["value"] == "active", result
+    assert session.end()[0] == 0

@@ -2,9 +2,10 @@
 
 `claude -p` waits for its MCP servers before its first turn, and importing the official SDK takes
 about 0.6 s. The front answers the opening requests it finds in the memo (`memo`), which holds the
-SDK server's own earlier answers to the identical requests. Once the client has been quiet for a
-moment, a background thread loads the SDK server at a lower CPU priority, so a short session's own
-work comes first. The first message the front cannot answer (a tool call, a legacy `initialize`, any
+SDK server's own earlier answers to the identical requests. A second after the last of them, a
+background thread loads the SDK server at a lower CPU priority: a session's first second is busy with
+Claude Code's own start-up and the first hooks, which measurably slowed when the import ran beside them,
+and a real model does not call a tool that soon. The first message the front cannot answer (a tool call, a legacy `initialize`, any
 request of a client it has not seen) and everything after it go to the SDK server, on the same
 stdin and stdout; while it serves, the answers it gives to memo-able requests are recorded for the
 next session.
@@ -25,7 +26,7 @@ from typing import Any
 
 from .memo import LISTEN, SUBSCRIPTION_ID, Memo, Message, memo_key
 
-QUIET_S = 0.05  # the opening requests come together; a pause this long means the client moved on
+LOAD_AFTER_S = 1.0  # of quiet after the opening: then the SDK loads in the background
 LOADER_NICENESS = 10  # the loading thread's; a session's own work (hooks, the CLI) comes first
 CANCELLED = "notifications/cancelled"
 
@@ -150,7 +151,7 @@ def serve() -> None:
     loader: Loader | None = None
     answered = False
     while True:
-        line = wire.line(QUIET_S if answered and loader is None else None)
+        line = wire.line(LOAD_AFTER_S if answered and loader is None else None)
         if line is None:
             loader = Loader()
             loader.start()
