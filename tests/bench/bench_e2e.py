@@ -10,12 +10,15 @@ Prints the median wall time of each arm and their ratio; exits 1 when the ratio 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from orchestra.warm import client  # noqa: E402
 
 from tests.e2e.fake_api import MAIN, FakeAPI, bash, say  # noqa: E402
 from tests.e2e.harness import Sandbox, find_claude  # noqa: E402
@@ -37,12 +40,24 @@ def one_session(box: Sandbox, extra_args: tuple[str, ...] = (), extra_env: dict[
     return run.seconds
 
 
+def instant_mcp(box: Sandbox) -> tuple[str, ...]:
+    """CLI arguments that replace the pack's MCP server with `instant_mcp.py`, answering from the memo the
+    pack's own server recorded (one session first, so there is one)."""
+    one_session(box)
+    package = box.repo / ".claude" / "orchestra" / "src" / "orchestra"
+    server = {"type": "stdio", "command": sys.executable,
+              "args": [str(Path(__file__).with_name("instant_mcp.py")),
+                       client.installation_path("mcp-%s.json", str(package))]}
+    return ("--strict-mcp-config", "--mcp-config", json.dumps({"mcpServers": {"orchestra": server}}))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="sessions per arm (at least 10)")
     parser.add_argument("--mcp-breakdown", action="store_true",
-                        help="add arms: the pack with its MCP server left out (--strict-mcp-config), and the"
-                             " pack with CLAUDE_CODE_MCP_STARTUP_WAIT_MS=0 (claude -p does not wait for MCP servers)")
+                        help="add arms: the pack with its MCP server left out (--strict-mcp-config); the pack"
+                             " with CLAUDE_CODE_MCP_STARTUP_WAIT_MS=0 (claude -p does not wait for MCP servers);"
+                             " and the pack with a stand-in MCP server that answers at once (instant_mcp.py)")
     args = parser.parse_args()
     if args.runs < 10:
         parser.error("--runs: at least 10 sessions per arm, or the medians mean little")
@@ -58,6 +73,7 @@ def main() -> int:
         if args.mcp_breakdown:
             arms["pack without MCP"] = (pack, ("--strict-mcp-config",), None)
             arms["pack, no MCP wait"] = (pack, (), NO_MCP_WAIT)
+            arms["pack, instant MCP"] = (pack, instant_mcp(pack), None)
         try:
             for box, extra, env in arms.values():  # first sessions pay one-time costs (node, uv caches): not counted
                 one_session(box, extra, env)
