@@ -1,4 +1,5 @@
-"""Re-capture the hook payload fixtures (`tests/fixtures/claude-code-<version>/*.jsonl`) from the real CLI.
+"""Re-capture the hook payload fixtures (`tests/fixtures/claude-code-<version>/*.jsonl`) from the real CLI,
+and the requests it opens an MCP session with (`mcp-opening.jsonl`).
 
     uv run python tests/e2e/refresh_fixtures.py [--out DIR] [--force]
 
@@ -6,6 +7,8 @@ Run it when the pinned Claude Code version changes. Each scenario drives the ins
 the fake Messages API in a sandbox without the pack; a capture hook added through `--settings`
 appends every payload it receives to the scenario's file. Sandbox paths are rewritten to the
 fixed ones the fixtures have always used (/home/dev/acme-shop, /home/dev/.claude, /tmp/claude-1000).
+The MCP opening is what the CLI sent a recording proxy in front of this checkout's `orchestra mcp`
+in a session that calls no tool.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -76,6 +80,47 @@ SCENARIOS: dict[str, tuple[Callable[[Sandbox, FakeAPI], None], str]] = {
 }
 
 
+MCP_OPENING = "mcp-opening"
+RECORDING_PROXY = '''\
+"""Pass stdio between the CLI and the server command in argv[2:], appending what the CLI sends to argv[1]."""
+import subprocess, sys, threading
+server = subprocess.Popen(sys.argv[2:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def answers():
+    for line in server.stdout:
+        sys.stdout.buffer.write(line)
+        sys.stdout.buffer.flush()
+threading.Thread(target=answers, daemon=True).start()
+with open(sys.argv[1], "ab") as log:
+    for line in sys.stdin.buffer:
+        log.write(line)
+        log.flush()
+        server.stdin.write(line)
+        server.stdin.flush()
+server.stdin.close()
+server.wait()
+'''
+
+
+def capture_mcp_opening(base: Path, claude: Path) -> list[dict]:
+    """What the CLI sends an MCP server in a session with no tool call: its opening requests."""
+    box = Sandbox(base, claude, with_pack=False).create()
+    log, proxy = base / "mcp-wire.jsonl", base / "recording_proxy.py"
+    proxy.write_text(RECORDING_PROXY, encoding="utf-8")
+    server = {"type": "stdio", "command": sys.executable,
+              "args": [str(proxy), str(log), "uv", "run", "--quiet", "--script",
+                       str(REPO / ".claude" / "orchestra" / "bin" / "orchestra"), "mcp"]}
+    with FakeAPI() as api:
+        api.script.on(MAIN).reply(say("nothing to do"))
+        run = box.run(api, "go", extra_args=("--strict-mcp-config", "--mcp-config",
+                                             json.dumps({"mcpServers": {"orchestra": server}})))
+    if run.returncode != 0 or api.problems():
+        raise RuntimeError(f"MCP opening capture did not run as scripted: {run.describe()} {api.problems()}")
+    sent = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    if not any(m.get("method") == "tools/list" for m in sent):
+        raise RuntimeError(f"the CLI never listed the server's tools: {sent}")
+    return sent
+
+
 def normalise(text: str, box: Sandbox) -> str:
     """Replace the sandbox's paths with the fixed ones, longest first (they nest)."""
     mangled = re.sub(r"[^A-Za-z0-9]", "-", str(box.repo))
@@ -116,18 +161,18 @@ def main() -> int:
         raise SystemExit("claude CLI not found: set ORCHESTRA_CLAUDE_BIN or run .ci/run to install it")
     version = cli_version(claude)
     out = args.out or REPO / "tests" / "fixtures" / f"claude-code-{version}"
-    targets = {name: out / f"{name}.jsonl" for name in SCENARIOS}
+    targets = {name: out / f"{name}.jsonl" for name in (*SCENARIOS, MCP_OPENING)}
     existing = [str(p) for p in targets.values() if p.exists()]
     if existing and not args.force:
         raise SystemExit(f"would overwrite {', '.join(existing)}; pass --force to re-capture them")
     out.mkdir(parents=True, exist_ok=True)
     for name, target in targets.items():
         with tempfile.TemporaryDirectory(prefix=f"fixture-{name}-") as tmp:
-            payloads = capture(name, Path(tmp), claude)
+            payloads = (capture_mcp_opening if name == MCP_OPENING else partial(capture, name))(Path(tmp), claude)
         if target.exists():
             target.chmod(0o644)
         target.write_text("".join(json.dumps(p) + "\n" for p in payloads), encoding="utf-8")
-        print(f"{target}: {len(payloads)} payloads from claude {version}")
+        print(f"{target}: {len(payloads)} messages from claude {version}")
     return 0
 
 

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from tests.e2e.harness import REPO, pinned_version
-from tests.e2e.refresh_fixtures import FIXED_PROJECT, SCENARIOS, capture
+from tests.e2e.refresh_fixtures import FIXED_PROJECT, MCP_OPENING, SCENARIOS, capture, capture_mcp_opening
 
 # `effort` depends on the model id (absent for claude-sonnet-4-5 against a fake API, reference §1.3).
 MODEL_DEPENDENT = {"effort"}
@@ -38,3 +38,13 @@ def test_committed_fixture_matches_a_fresh_capture(name, tmp_path, claude_bin):
     assert shape(fresh) == shape(committed)
     assert all(p["cwd"] == FIXED_PROJECT for p in fresh)  # sandbox paths were rewritten
     assert str(tmp_path) not in json.dumps(fresh)
+
+
+def test_committed_mcp_opening_is_what_the_cli_sends(tmp_path, claude_bin):
+    committed_file = REPO / "tests" / "fixtures" / f"claude-code-{pinned_version()}" / f"{MCP_OPENING}.jsonl"
+    committed = [json.loads(line) for line in committed_file.read_text().splitlines() if line.strip()]
+
+    fresh = capture_mcp_opening(tmp_path, claude_bin)
+
+    # exactly, but for order: the MCP front answers only requests whose method and params it has seen
+    assert sorted(map(json.dumps, fresh)) == sorted(map(json.dumps, committed))
