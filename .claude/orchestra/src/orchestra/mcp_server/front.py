@@ -16,6 +16,7 @@ stderr, as the SDK's own stdio transport arranges, so nothing else in the proces
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -76,7 +77,8 @@ class Loader(threading.Thread):
 
     def run(self) -> None:
         if sys.platform == "linux":  # where a thread's priority is its own: the serving thread keeps its own
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOADER_NICENESS)
+            with contextlib.suppress(OSError):  # a sandbox that forbids it: load at the usual priority
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOADER_NICENESS)
         try:
             from .server import build
 
