@@ -250,3 +250,25 @@ def test_a_call_after_a_quiet_second_is_served_by_the_sdk_loaded_in_the_backgrou
 
     assert result["id"] == "late-call" and result["result"]["structuredContent"]["value"] == "active", result
     assert session.end()[0] == 0
+
+
+def test_the_recorder_learns_only_answers_to_what_it_saw_asked(tmp_path: Path) -> None:
+    from orchestra.mcp_server.front import Recorder
+
+    listen, tools = opening()[1], opening()[-1]
+    recorder = Recorder(Memo(tmp_path / "memo.json", "s"))
+    recorder.answered(b'{"jsonrpc":"2.0","id":3,"result":{"tools":[]}}\n')  # nothing asked yet
+    recorder.asked(json.dumps({**tools, "id": 3}).encode())
+    recorder.asked(json.dumps({**listen, "id": "sub"}).encode())
+    recorder.asked(json.dumps(call("get_state", {}, "c")).encode())  # not memo-able
+    recorder.answered(b'{"jsonrpc":"2.0","method":"notifications/message","params":[1, 2]}\n')
+    recorder.answered(b'{"jsonrpc":"2.0","id":"c","result":{"content":[]}}\n')
+    recorder.answered(b'{"jsonrpc":"2.0","id":3,"result":{"tools":[]}}\n')
+    recorder.answered(json.dumps({"jsonrpc": "2.0", "method": "notifications/subscriptions/acknowledged",
+                                  "params": {"_meta": {memo_module.SUBSCRIPTION_ID: "sub"}}}).encode())
+
+    assert recorder.memo.answers == {
+        memo_key(tools): {"result": {"tools": []}},
+        memo_key(listen): {"notification": {"jsonrpc": "2.0", "method": "notifications/subscriptions/acknowledged",
+                                            "params": {"_meta": {}}}}}
+    assert recorder.waiting == {}

@@ -192,8 +192,9 @@ def _answer_in(message: Message) -> tuple[Any, Message | None]:
     """(the request id a message from the SDK server answers, the answer to keep) or (None, None)."""
     if "method" not in message and "id" in message:  # a response
         return message["id"], ({"result": message["result"]} if "result" in message else None)
-    meta = (message.get("params") or {}).get("_meta")
+    params = message.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
     if isinstance(meta, dict) and SUBSCRIPTION_ID in meta:  # a listen's acknowledgement
         rest = {k: v for k, v in meta.items() if k != SUBSCRIPTION_ID}
-        return meta[SUBSCRIPTION_ID], {"notification": {**message, "params": {**message["params"], "_meta": rest}}}
+        return meta[SUBSCRIPTION_ID], {"notification": {**message, "params": {**params, "_meta": rest}}}
     return None, None
