@@ -272,3 +272,13 @@ def test_the_recorder_learns_only_answers_to_what_it_saw_asked(tmp_path: Path) -
         memo_key(listen): {"notification": {"jsonrpc": "2.0", "method": "notifications/subscriptions/acknowledged",
                                             "params": {"_meta": {}}}}}
     assert recorder.waiting == {}
+
+
+def test_a_memo_that_cannot_be_written_is_skipped(tmp_path: Path) -> None:
+    blocked = tmp_path / "not a dir"
+    blocked.write_text("", encoding="utf-8")
+    memo = Memo(blocked / "memo.json", "s")
+
+    memo.learn("tools/list {}", {"result": {"tools": []}})  # no error: the memo is only a shortcut
+
+    assert memo.path is None and memo.answers == {"tools/list {}": {"result": {"tools": []}}}

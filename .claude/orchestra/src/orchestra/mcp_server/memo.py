@@ -9,7 +9,8 @@ request, is not in the memo.
 
 The file sits beside the warm hooks' socket, in the per-user directory nobody else may enter, named by
 the installation like the socket. Whatever is wrong with it (missing, unreadable, another stamp, a
-shape this module did not write) makes an empty memo, never an error.
+shape this module did not write) makes an empty memo, and a record that cannot be written is skipped:
+never an error.
 """
 
 from __future__ import annotations
@@ -83,7 +84,10 @@ class Memo:
     @classmethod
     def load(cls) -> Memo:
         current = stamp()
-        directory = client.own_socket_dir()
+        try:
+            directory = client.own_socket_dir()
+        except OSError:
+            directory = None
         if directory is None:
             return cls(None, current)
         path = Path(client.installation_path("mcp-%s.json"))
@@ -116,7 +120,10 @@ class Memo:
         self.answers[key] = answer
         while len(self.answers) > MAX_ANSWERS:
             del self.answers[next(iter(self.answers))]
-        atomic.write_bytes(self.path, json.dumps({"stamp": self.stamp, "answers": self.answers}).encode(), 0o600)
+        try:
+            atomic.write_bytes(self.path, json.dumps({"stamp": self.stamp, "answers": self.answers}).encode(), 0o600)
+        except OSError:
+            self.path = None  # a full disk, say: the next session is answered by the SDK, as this one was
 
 
 def _well_formed(answers: object) -> bool:
