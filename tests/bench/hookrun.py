@@ -273,10 +273,10 @@ def handler_ms(project: Path, warm: bool = False) -> dict[str, list[float]]:
 
 def start_warm_server() -> subprocess.Popen:
     """The warm server `orchestra mcp` starts, for this checkout's package; ends when the handle's stdin closes."""
-    from orchestra.warm import client, server
+    from orchestra.warm import client, launch
 
     os.environ.pop(client.DISABLE_ENV, None)  # the test suite's conftest turns warm hooks off
-    process = server.start_beside()
+    process = launch.start_beside()
     if process is None:
         raise SystemExit("warm hooks are off here (ORCHESTRA_WARM_HOOKS=0, or no fork)")
     deadline = time.monotonic() + 30

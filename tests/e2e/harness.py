@@ -34,7 +34,10 @@ RUN_TIMEOUT = 60  # seconds; the issue's budget for one scenario
 # Environment passed through from the test process; everything else is left behind on purpose
 # (a developer's ANTHROPIC_*, CLAUDE_*, VIRTUAL_ENV or ORCHESTRA_* must not leak into a sandbox).
 _PASS_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME", "SHELL", "PYENV_ROOT",
-             "PYENV_VERSION", "SYSTEMROOT", "TMPDIR")
+             "PYENV_VERSION", "SYSTEMROOT", "TMPDIR",
+             # how this machine reaches a package index, for the one online `uv sync` of a cold cache
+             "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY",
+             "https_proxy", "http_proxy", "no_proxy", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX")
 
 
 def pinned_version() -> str:
@@ -179,6 +182,8 @@ class Sandbox:
                                   str(self.repo)], capture_output=True, text=True, env=self.env(), timeout=300)
             if out.returncode != 0:
                 raise RuntimeError(f"orchestra install failed ({out.returncode}): {out.stderr[-2000:]}")
+            if "environment not built" in out.stdout:
+                self.warm_hooks()  # runs offline, like the hooks: a cold uv cache is filled once, online
         else:
             shutil.copytree(PACK, self.repo / ".claude", ignore=shutil.ignore_patterns(
                 "state", "settings.local.json", "__pycache__", "*.pyc"))

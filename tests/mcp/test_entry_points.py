@@ -25,7 +25,7 @@ def expanded(arg: str, variable: str) -> str:
 def test_the_configured_command_serves_the_project(config, mcp_project):
     entry = json.loads((REPO / config).read_text(encoding="utf-8"))["mcpServers"]["orchestra"]
     args = [expanded(arg, CONFIGS[config]) for arg in entry["args"]]
-    assert entry["type"] == "stdio" and args[-1] == "mcp" and "$" not in " ".join(args)
+    assert entry["type"] == "stdio" and args == [str(REPO / ".claude" / "orchestra" / "bin" / "orchestra-mcp")]
     running = Server(StdioServerParameters(command=entry["command"], args=args, cwd=str(mcp_project),
                                            env=server_env(mcp_project)))
     try:

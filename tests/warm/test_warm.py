@@ -232,7 +232,7 @@ def test_the_mcp_server_starts_it_and_takes_it_down(installed: Path) -> None:
 
 def test_a_killed_parent_takes_the_warm_server_down(installed: Path) -> None:
     parent = subprocess.Popen(
-        [sys.executable, "-c", "import time; from orchestra.warm.server import start_beside; "
+        [sys.executable, "-c", "import time; from orchestra.warm.launch import start_beside; "
                                "handle = start_beside(); time.sleep(600)"],
         env={**os.environ, "PYTHONPATH": str(installed / ".claude/orchestra/src"), client.DISABLE_ENV: "1"})
     try:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import pkgutil
+import os
 import sys
+from typing import TYPE_CHECKING
 
-from ..store.errors import StateError
+if TYPE_CHECKING:
+    import argparse
 
 
 class UsageError(Exception):
@@ -17,7 +18,7 @@ class UsageError(Exception):
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The whole tree; or, when a sibling module named `command` registers that command, only its
     branch: one command then imports one module (`orchestra mcp` starts with every Claude Code session)."""
-    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    names = sorted(name[:-3] for name in os.listdir(__path__[0]) if name.endswith(".py") and name[0] != "_")
     if command in names:
         parser, sub = _tree([command])
         if command in sub.choices:
@@ -26,6 +27,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def _tree(modules: list[str]) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
+    import argparse
+
     parser = argparse.ArgumentParser(prog="orchestra", description="Multi-team orchestration for Claude Code.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in modules:
@@ -37,6 +40,12 @@ def _tree(modules: list[str]) -> tuple[argparse.ArgumentParser, argparse._SubPar
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv == ["mcp"]:  # Claude Code starts it with every session: no argument parsing on that path
+        from .mcp import cmd_mcp
+
+        return cmd_mcp(None)
+    from ..store.errors import StateError
+
     parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:

@@ -54,12 +54,9 @@ class Pack:
 
 
 def mcp_server_entry(root_expr: str = "${CLAUDE_PROJECT_DIR:-.}") -> dict[str, Any]:
-    """The `orchestra` MCP server (stdio). `.mcp.json` needs the `:-.` default, a plugin passes its root."""
-    return {
-        "type": "stdio",
-        "command": "uv",
-        "args": ["run", "--quiet", "--script", f"{root_expr}/.claude/orchestra/bin/orchestra", "mcp"],
-    }
+    """The `orchestra` MCP server (stdio). `.mcp.json` needs the `:-.` default, a plugin passes its root.
+    `bin/orchestra-mcp` runs `orchestra mcp` in uv's environment, as the process Claude Code started."""
+    return {"type": "stdio", "command": "sh", "args": [f"{root_expr}/.claude/orchestra/bin/orchestra-mcp"]}
 
 
 def is_our_server(entry: Any) -> bool:

@@ -3,7 +3,7 @@ child that takes a hook invocation runs the hook script as `__main__` with the c
 stdout, stderr, working directory and environment, so it behaves as the hook process itself would have
 (see `client`), while the server forks the next one.
 
-Its life is tied to the MCP server that starts it (`start_beside`): its stdin is a pipe from that server,
+Its life is tied to the MCP server that starts it (`launch.start_beside`): its stdin is a pipe from that server,
 and it ends when the pipe closes, however the MCP server ends. One server answers per installation; a
 second one waits until the first has gone. It answers only for the hook scripts of its own installation
 (and its status line, run as often), and steps aside, then restarts itself, when any of their code has
@@ -19,7 +19,6 @@ import runpy
 import select
 import signal
 import socket
-import subprocess
 import sys
 import traceback
 from pathlib import Path
@@ -36,15 +35,6 @@ TAKEN, STALE = b"T", b"S"  # what a spare child tells the server
 LAZY_MODULES = ("sqlite3", "orchestra.store.sqlite", "orchestra.store.document", "orchestra.store.events",
                 "orchestra.store.rules", "orchestra.security.policy", "orchestra.security.pathrules",
                 "yaml", "subprocess", "shutil", "hashlib", "traceback")
-
-
-def start_beside() -> subprocess.Popen | None:
-    """Start a warm server tied to this process (the MCP server), unless warm hooks are off or the
-    platform cannot fork. Keep the returned handle: dropping it closes the pipe and ends the server."""
-    if client.disabled() or not hasattr(os, "fork"):
-        return None
-    return subprocess.Popen([sys.executable, "-m", "orchestra.warm.server"], stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, close_fds=True)
 
 
 def lifeline_closed(timeout: float | None = None) -> bool:
