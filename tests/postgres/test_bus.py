@@ -5,7 +5,7 @@ delivers from a shared store exactly as from a local one."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,10 +27,10 @@ def shared(project: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return pg_url
 
 
-def send(url: str, text: str, priority: str = "normal") -> str:
+def send(url: str, text: str, priority: str = "normal", now: datetime = T0) -> str:
     with open_store(url) as store, store.transaction() as tx:
         return bus.send(tx, org=build(TEAMS), sender="main", type="state_updated", to="fullstack-eng",
-                        priority=priority, payload={"text": text}, now=T0)["id"]
+                        priority=priority, payload={"text": text}, now=now)["id"]
 
 
 def call(project: Path, now) -> str | None:
@@ -58,7 +58,7 @@ def test_a_message_another_process_is_handing_over_is_skipped_not_waited_for(pro
 
 
 def test_the_pre_tool_hook_delivers_from_the_shared_store_once(project: Path, shared: str) -> None:
-    sent = send(shared, "use the v2 API", priority="high")
+    sent = send(shared, "use the v2 API", priority="high", now=datetime.now(UTC))  # the hook reads the clock
     event = fixture_event(project, "PreToolUse", "Bash", "fullstack-eng")
     first = run_hook("pre_tool.py", event, project, env={"ORCHESTRA_STATE_URL": shared})
     assert first.returncode == 0, first.stderr
