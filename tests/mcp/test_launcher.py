@@ -5,6 +5,7 @@ Claude Code sends it at the end of a session, SIGINT, taking its warm server wit
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from orchestra.installer.source import mcp_server_entry
+from orchestra.mcp_server.memo import memo_key
 from orchestra.warm import client
 
 from tests.conftest import PACK
@@ -103,3 +105,14 @@ def test_it_ends_at_claude_codes_first_signal_and_its_warm_server_with_it(
     while not all(gone(pid) for pid in warm) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert all(gone(pid) for pid in warm), "the warm server outlived its MCP server"
+
+
+def test_an_answer_the_client_has_is_in_the_memo_however_soon_the_server_is_ended(
+        installed: Path, project: Path) -> None:
+    session = Launched(installed, project)
+    session.ask(*opening())  # the first session: the SDK server answers, the front records
+    session.proc.kill()  # at once, and harder than Claude Code does
+    session.proc.wait(timeout=WAIT_S)
+
+    recorded = json.loads(memo_path(installed).read_bytes())["answers"]
+    assert set(recorded) == {memo_key(request) for request in opening()}

@@ -138,9 +138,11 @@ class SdkOutput:
         self.wire, self.recorder = wire, recorder
 
     def write(self, text: str) -> int:
+        """Learn first, then send: once the client has an answer, the memo has it too, however soon the
+        client then ends this process (Claude Code ends it with a signal, which the server obeys at once)."""
         data = text.encode("utf-8")
-        self.wire.send(data)
         self.recorder.answered(data)
+        self.wire.send(data)
         return len(text)
 
     def flush(self) -> None:
