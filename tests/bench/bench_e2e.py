@@ -38,12 +38,26 @@ def one_session(box: Sandbox, extra_args: tuple[str, ...] = ()) -> float:
     return run.seconds
 
 
+# The least a hook of this form costs: a `uv run --script` file that reads its input and exits.
+NO_OP_HOOK = "# /// script\n# requires-python = \">=3.11\"\n# dependencies = []\n# ///\nimport sys\n\nsys.stdin.read()\n"
+SESSION_EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "Stop", "SessionEnd")
+
+
+def no_op_hooks(script: Path) -> tuple[str, ...]:
+    """CLI arguments that hook the events the pack's hooks run on in this session with `script`, as the
+    pack's hooks are run (exec form through uv)."""
+    script.write_text(NO_OP_HOOK, encoding="utf-8")
+    handler = {"type": "command", "command": "uv", "args": ["run", "--quiet", "--script", str(script)]}
+    return ("--settings", json.dumps({"hooks": {event: [{"hooks": [handler]}] for event in SESSION_EVENTS}}))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="sessions per arm (at least 10)")
     parser.add_argument("--breakdown", action="store_true",
                         help="add arms: the pack without its MCP server (--strict-mcp-config; so without warm"
-                             " hooks too), without its hooks (disableAllHooks), and without either")
+                             " hooks too), without its hooks (disableAllHooks), without either; and no pack but"
+                             " no-op `uv run --script` hooks on the five events the pack's hooks run on here")
     args = parser.parse_args()
     if args.runs < 10:
         parser.error("--runs: at least 10 sessions per arm, or the medians mean little")
@@ -59,6 +73,7 @@ def main() -> int:
             arms["pack without MCP"] = (pack, NO_MCP)
             arms["pack without hooks"] = (pack, NO_HOOKS)
             arms["pack without either"] = (pack, NO_MCP + NO_HOOKS)
+            arms["no pack, no-op hooks"] = (bare, no_op_hooks(Path(tmp) / "no_op_hook.py"))
         try:
             for box, extra in arms.values():  # first sessions pay one-time costs (node, uv caches): not counted
                 one_session(box, extra)
