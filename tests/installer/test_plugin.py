@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from orchestra import agentfiles, teams, wiring
 from orchestra.installer import icon, plugin
-from orchestra.installer.source import mcp_server_entry
+from orchestra.installer.source import is_our_server, mcp_server_entry
 
 from tests.e2e.harness import find_claude
 from tests.installer.conftest import REPO
@@ -86,8 +86,16 @@ def test_plugin_icon_is_a_square_png_the_directory_accepts() -> None:
 
 def test_project_mcp_json_serves_orchestra() -> None:
     config = json.loads((REPO / ".mcp.json").read_text())
-    assert config["mcpServers"]["orchestra"] == mcp_server_entry()
-    assert plugin.manifest(REPO)["mcpServers"]["orchestra"] == mcp_server_entry(wiring.PLUGIN_VAR)
+    assert config["mcpServers"]["orchestra"] == mcp_server_entry(windows=False)
+    assert plugin.manifest(REPO)["mcpServers"]["orchestra"] == mcp_server_entry(wiring.PLUGIN_VAR, windows=False)
+
+
+def test_on_windows_the_installer_writes_the_uv_form_of_the_server() -> None:
+    """No `sh` there, and Claude Code ends a server by closing its stdin, which `uv run` passes on."""
+    entry = mcp_server_entry(windows=True)
+    assert [entry["command"], *entry["args"]] == [
+        "uv", "run", "--quiet", "--script", "${CLAUDE_PROJECT_DIR:-.}/.claude/orchestra/bin/orchestra", "mcp"]
+    assert is_our_server(entry) and is_our_server(mcp_server_entry(windows=False))
 
 
 def test_plugin_agents_name_the_mcp_tools_as_the_plugin_serves_them() -> None:

@@ -44,7 +44,7 @@ def manifest(root: Path = SOURCE_ROOT) -> dict[str, Any]:
         "network": {"hosts": HOSTS},
         "agents": ["./" + plugin_copy(rel) for rel in agent_paths(root)],
         "commands": "./.claude/commands",
-        "mcpServers": {SERVER_NAME: mcp_server_entry(wiring.PLUGIN_VAR)},
+        "mcpServers": {SERVER_NAME: mcp_server_entry(wiring.PLUGIN_VAR, windows=False)},  # one manifest for all
     }
     if (root / ".claude" / "skills").is_dir():
         out["skills"] = "./.claude/skills"

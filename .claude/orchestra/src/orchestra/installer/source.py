@@ -4,6 +4,7 @@ the hook wiring, status line, MCP server entry and version that go with them."""
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -53,10 +54,15 @@ class Pack:
         return [f.rel for f in self.files if b"\n# /// script" in b"\n" + f.data[:2000]]
 
 
-def mcp_server_entry(root_expr: str = "${CLAUDE_PROJECT_DIR:-.}") -> dict[str, Any]:
+def mcp_server_entry(root_expr: str = "${CLAUDE_PROJECT_DIR:-.}", windows: bool = os.name == "nt") -> dict[str, Any]:
     """The `orchestra` MCP server (stdio). `.mcp.json` needs the `:-.` default, a plugin passes its root.
-    `bin/orchestra-mcp` runs `orchestra mcp` in uv's environment, as the process Claude Code started."""
-    return {"type": "stdio", "command": "sh", "args": [f"{root_expr}/.claude/orchestra/bin/orchestra-mcp"]}
+    `bin/orchestra-mcp` runs `orchestra mcp` in uv's environment, as the process Claude Code started (README,
+    "The end of a session"). Windows has no `sh`, and there Claude Code ends a server by closing its stdin,
+    which reaches it through `uv run` at once."""
+    bin_dir = f"{root_expr}/.claude/orchestra/bin"
+    if windows:
+        return {"type": "stdio", "command": "uv", "args": ["run", "--quiet", "--script", f"{bin_dir}/orchestra", "mcp"]}
+    return {"type": "stdio", "command": "sh", "args": [f"{bin_dir}/orchestra-mcp"]}
 
 
 def is_our_server(entry: Any) -> bool:
