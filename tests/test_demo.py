@@ -1,8 +1,11 @@
 """The main job: `orchestra demo` drives a sprint only through the real hook scripts."""
 
 import json
+import os
 import subprocess
 from pathlib import Path
+
+from tests.machine import uv_network_env
 
 
 def test_demo_completes_one_task_and_blocks_another(tmp_path: Path) -> None:
@@ -13,8 +16,8 @@ def test_demo_completes_one_task_and_blocks_another(tmp_path: Path) -> None:
     assert "task task-2fa depends on unfinished work: task-oauth" in proc.stdout
     assert "pushed back" in proc.stdout
     export = subprocess.run([str(target / ".claude/orchestra/bin/orchestra"), "state", "export"], cwd=target,
-                            capture_output=True, text=True, check=True, env={"CLAUDE_PROJECT_DIR": str(target),
-                                                                            "PATH": _path()})
+                            capture_output=True, text=True, check=True,
+                            env={"CLAUDE_PROJECT_DIR": str(target), "PATH": os.environ["PATH"], **uv_network_env()})
     state = json.loads(export.stdout)
     tasks = state["tasks"]
     assert tasks["task-oauth"]["status"] == "completed"
@@ -27,9 +30,3 @@ def test_demo_completes_one_task_and_blocks_another(tmp_path: Path) -> None:
     assert tasks["task-oauth"]["worktree"] == str(target / ".worktrees" / "task-oauth")
     assert (target / ".worktrees/task-oauth/src/auth/oauth.py").exists()
     assert not (target / "src/auth/oauth.py").exists()
-
-
-def _path() -> str:
-    import os
-
-    return os.environ["PATH"]

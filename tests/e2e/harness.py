@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.fake_api import MAIN, FakeAPI, agent_marker
+from tests.machine import UV_NETWORK_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 PACK = REPO / ".claude"
@@ -36,8 +37,7 @@ RUN_TIMEOUT = 60  # seconds; the issue's budget for one scenario
 _PASS_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME", "SHELL", "PYENV_ROOT",
              "PYENV_VERSION", "SYSTEMROOT", "TMPDIR",
              # how this machine reaches a package index, for the one online `uv sync` of a cold cache
-             "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY",
-             "https_proxy", "http_proxy", "no_proxy", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX")
+             *(key for key in UV_NETWORK_ENV if key not in ("UV_CACHE_DIR", "UV_PYTHON_INSTALL_DIR", "UV_OFFLINE")))
 
 
 def pinned_version() -> str:

@@ -4,6 +4,7 @@ and agreement with teams.yaml in both directions (also as `orchestra.agentfiles.
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def exposed_mcp_tools() -> set[str]:
 
     async def listed() -> set[str]:
         params = StdioServerParameters(command=str(CLAUDE / "orchestra" / "bin" / "orchestra"), args=["mcp"],
-                                       cwd=str(CLAUDE.parent))
+                                       cwd=str(CLAUDE.parent), env=dict(os.environ))  # uv may need the network
         async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             return {tool.name for tool in (await session.list_tools()).tools}
