@@ -5,6 +5,7 @@ Claude Code sends it at the end of a session, SIGINT, taking its warm server wit
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -43,7 +44,8 @@ class Launched(Session):
 def children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(p) for p in (task / "children").read_text().split()]
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
+            found += [int(p) for p in (task / "children").read_text().split()]
     return found
 
 
