@@ -43,12 +43,15 @@ NO_OP_HOOK = "# /// script\n# requires-python = \">=3.11\"\n# dependencies = []\
 SESSION_EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "Stop", "SessionEnd")
 
 
-def no_op_hooks(script: Path) -> tuple[str, ...]:
-    """CLI arguments that hook the events the pack's hooks run on in this session with `script`, as the
-    pack's hooks are run (exec form through uv)."""
-    script.write_text(NO_OP_HOOK, encoding="utf-8")
-    handler = {"type": "command", "command": "uv", "args": ["run", "--quiet", "--script", str(script)]}
+def session_hooks(handler: dict) -> tuple[str, ...]:
+    """CLI arguments that hook the events the pack's hooks run on in this session with `handler`."""
     return ("--settings", json.dumps({"hooks": {event: [{"hooks": [handler]}] for event in SESSION_EVENTS}}))
+
+
+def no_op_hooks(script: Path) -> tuple[str, ...]:
+    """Those events hooked with a no-op `script`, run as the pack's hooks are (exec form through uv)."""
+    script.write_text(NO_OP_HOOK, encoding="utf-8")
+    return session_hooks({"type": "command", "command": "uv", "args": ["run", "--quiet", "--script", str(script)]})
 
 
 def main() -> int:
@@ -57,7 +60,8 @@ def main() -> int:
     parser.add_argument("--breakdown", action="store_true",
                         help="add arms: the pack without its MCP server (--strict-mcp-config; so without warm"
                              " hooks too), without its hooks (disableAllHooks), without either; and no pack but"
-                             " no-op `uv run --script` hooks on the five events the pack's hooks run on here")
+                             " hooks on the five events the pack's hooks run on here: no-op `uv run --script`"
+                             " files, and `true`, the least a command hook can be")
     args = parser.parse_args()
     if args.runs < 10:
         parser.error("--runs: at least 10 sessions per arm, or the medians mean little")
@@ -74,6 +78,7 @@ def main() -> int:
             arms["pack without hooks"] = (pack, NO_HOOKS)
             arms["pack without either"] = (pack, NO_MCP + NO_HOOKS)
             arms["no pack, no-op hooks"] = (bare, no_op_hooks(Path(tmp) / "no_op_hook.py"))
+            arms["no pack, `true` hooks"] = (bare, session_hooks({"type": "command", "command": "true"}))
         try:
             for box, extra in arms.values():  # first sessions pay one-time costs (node, uv caches): not counted
                 one_session(box, extra)
@@ -90,7 +95,7 @@ def main() -> int:
     medians = {name: statistics.median(values) for name, values in times.items()}
     ratio = medians["pack"] / medians["bare"]
     for name, values in times.items():
-        print(f"{name:20} median {medians[name]:.3f}s  min {min(values):.3f}s  max {max(values):.3f}s"
+        print(f"{name:22} median {medians[name]:.3f}s  min {min(values):.3f}s  max {max(values):.3f}s"
               f"  ({len(values)} sessions)")
     sessions = {a.get("session") for a in audit}
     events = sorted({a["event"] for a in audit if a.get("event")})
