@@ -266,3 +266,16 @@ def test_symlinked_settings_keep_their_link(repo: Path, orchestra) -> None:
     assert json.loads(shared.read_text())["hooks"]
     assert orchestra("uninstall", repo).code == 0
     assert (repo / ".claude/settings.json").is_symlink() and shared.read_text() == '{"env": {"SHARED": "1"}}\n'
+
+
+def test_install_replaces_the_earlier_uv_form_of_our_server_and_keeps_theirs(repo: Path, orchestra) -> None:
+    """Before `bin/orchestra-mcp`, `.mcp.json` ran `uv run --script .../bin/orchestra mcp`: still ours."""
+    theirs = {"type": "stdio", "command": "node", "args": ["their-server.js"]}
+    earlier = mcp_server_entry(windows=True)  # the form every platform had then
+    (repo / ".mcp.json").write_text(json.dumps({"mcpServers": {"orchestra": earlier, "theirs": theirs}}))
+
+    result = orchestra("install", repo)
+
+    assert result.code == 0, result.err
+    assert json.loads((repo / ".mcp.json").read_text())["mcpServers"] == {"orchestra": mcp_server_entry(),
+                                                                          "theirs": theirs}
