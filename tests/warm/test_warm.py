@@ -4,6 +4,7 @@ in their own processes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ import pytest
 from orchestra.warm import client
 
 from tests.conftest import PACK, REPO
+from tests.mcp.test_launcher import gone
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="warm hooks need fork and Unix sockets")
 
@@ -96,10 +99,27 @@ def wait_for(condition, seconds: float = 30.0) -> bool:
     return True
 
 
-def start_server(root: Path) -> subprocess.Popen:
-    """The warm server as `orchestra mcp` starts it, for the copy's package; its stdin is the lifeline."""
+def start_server(root: Path, grace_s: float | None = None, stderr: int | None = None) -> subprocess.Popen:
+    """The warm server as `orchestra mcp` starts it, for the copy's package; its stdin is the lifeline.
+    With `grace_s`, it answers for that long once its lifeline has closed, instead of `server.GRACE_S`."""
     env = {**os.environ, "PYTHONPATH": str(root / ".claude/orchestra/src")}
-    return subprocess.Popen([sys.executable, "-m", "orchestra.warm.server"], stdin=subprocess.PIPE, env=env)
+    if grace_s is None:
+        command = ["-m", "orchestra.warm.server"]
+    else:
+        command = ["-c", f"import sys; from orchestra.warm import server; server.GRACE_S = {grace_s}; "
+                         "sys.exit(server.serve())"]
+    return subprocess.Popen([sys.executable, *command], stdin=subprocess.PIPE, stderr=stderr, env=env)
+
+
+def processes_running(marker: str) -> list[int]:
+    """Live processes whose command line holds `marker` (a server and the spare children it forked)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                if marker.encode() in (proc / "cmdline").read_bytes() and not gone(int(proc.name)):
+                    found.append(int(proc.name))
+    return found
 
 
 def stop_server(process: subprocess.Popen) -> None:
@@ -226,6 +246,81 @@ def test_the_mcp_server_starts_it_and_takes_it_down(installed: Path) -> None:
     finally:
         if mcp.poll() is None:
             mcp.kill()
+    hook(installed, "pre_tool.py", tool_call(installed, "Bash", {"command": "true"}))
+    assert "warm" not in last_audit(installed)
+
+
+def session_end(root: Path) -> dict:
+    return {"session_id": SESSION, "transcript_path": str(root / "t.jsonl"), "cwd": str(root),
+            "hook_event_name": "SessionEnd", "reason": "other"}
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc to find the server's children")
+def test_once_the_mcp_server_has_ended_it_answers_until_the_session_end_hook(installed: Path) -> None:
+    # Claude Code ends a session's MCP servers first and runs its SessionEnd hooks after: the warm server
+    # answers those too, then ends without waiting out its grace (here far longer than the test waits).
+    grace = 3600
+    process = start_server(installed, grace_s=grace)
+    try:
+        assert wait_for(lambda: os.path.exists(sock(installed))), "the warm server never listened"
+        process.stdin.close()  # the MCP server has ended
+        out = hook(installed, "pre_tool.py", tool_call(installed, "Bash", {"command": "true"}))
+        assert out.returncode == 0 and last_audit(installed).get("warm") is True, out.stderr
+        assert process.poll() is None and os.path.exists(sock(installed))
+
+        out = hook(installed, "session_end.py", session_end(installed))
+
+        assert out.returncode == 0, out.stderr
+        line = last_audit(installed)
+        assert line["event"] == "SessionEnd" and line.get("warm") is True
+        assert process.wait(timeout=60) == 0
+        assert not os.path.exists(sock(installed))
+        marker = f"GRACE_S = {grace}"
+        assert wait_for(lambda: not processes_running(marker)), "a spare child outlived its server"
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_once_the_mcp_server_has_ended_it_lets_go_of_the_stderr_it_had_from_it(installed: Path) -> None:
+    # Claude Code reads a stdio server's stderr and goes on ending the session only once every end of that
+    # pipe has closed; the warm server (and its waiting child) inherited one from the MCP server.
+    process = start_server(installed, grace_s=3600, stderr=subprocess.PIPE)
+    try:
+        assert wait_for(lambda: os.path.exists(sock(installed))), "the warm server never listened"
+        process.stdin.close()
+        reader = threading.Thread(target=process.stderr.read, daemon=True)  # returns at end of file
+        reader.start()
+        reader.join(timeout=30)
+        assert not reader.is_alive(), "the warm server held the MCP server's stderr open"
+        assert process.poll() is None  # still answering: its grace is not over
+        hook(installed, "pre_tool.py", tool_call(installed, "Bash", {"command": "true"}))
+        assert last_audit(installed).get("warm") is True
+        hook(installed, "session_end.py", session_end(installed))
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_a_session_end_hook_while_the_mcp_server_runs_ends_nothing(installed: Path, server) -> None:
+    # /clear in an interactive session: SessionEnd, then the same Claude Code and MCP server go on.
+    assert hook(installed, "session_end.py", session_end(installed)).returncode == 0
+    assert last_audit(installed).get("warm") is True
+    hook(installed, "pre_tool.py", tool_call(installed, "Bash", {"command": "true"}))
+    assert last_audit(installed).get("warm") is True and server.poll() is None
+
+
+def test_without_a_session_end_hook_it_ends_when_its_grace_runs_out(installed: Path) -> None:
+    process = start_server(installed)
+    try:
+        assert wait_for(lambda: os.path.exists(sock(installed))), "the warm server never listened"
+        process.stdin.close()
+        assert process.wait(timeout=60) == 0
+        assert not os.path.exists(sock(installed))
+    finally:
+        if process.poll() is None:
+            process.kill()
     hook(installed, "pre_tool.py", tool_call(installed, "Bash", {"command": "true"}))
     assert "warm" not in last_audit(installed)
 

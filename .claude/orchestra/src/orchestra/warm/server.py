@@ -4,8 +4,10 @@ stdout, stderr, working directory and environment, so it behaves as the hook pro
 (see `client`), while the server forks the next one.
 
 Its life is tied to the MCP server that starts it (`launch.start_beside`): its stdin is a pipe from that server,
-and it ends when the pipe closes, however the MCP server ends. One server answers per installation; a
-second one waits until the first has gone. It answers only for the hook scripts of its own installation
+and it ends when the pipe closes, however the MCP server ends; or a little later (`GRACE_S`), as Claude
+Code runs a session's SessionEnd hooks only after it has ended the session's MCP servers, and the
+server answers those too, then ends. One server answers per installation; a second one waits until the
+first has gone. It answers only for the hook scripts of its own installation
 (and its status line, run as often), and steps aside, then restarts itself, when any of their code has
 changed since it loaded it.
 """
@@ -20,7 +22,9 @@ import select
 import signal
 import socket
 import sys
+import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import client
@@ -30,7 +34,13 @@ HOOKS_DIR = PACK_DIR / "hooks"
 STATUS_LINE = PACK_DIR / "status_line.py"  # not a hook, but run as often: warm too
 RETRY_LOCK_S = 2.0
 SPARE_CHECK_S = 1.0
+# How long the server still answers once its lifeline has closed, unless a SessionEnd hook comes first.
+# Claude Code ends its MCP servers (SIGINT, then SIGTERM after 100 ms, SIGKILL after 500 ms) and only
+# then runs the session's SessionEnd hooks.
+GRACE_S = 2.0
+ENDING_EVENTS = ("SessionEnd",)
 TAKEN, STALE = b"T", b"S"  # what a spare child tells the server
+ENDING = b"E"  # said besides TAKEN by the child that took a SessionEnd hook
 # Imported by hook handlers only on some paths; a child forked without them would pay for the import.
 LAZY_MODULES = ("sqlite3", "orchestra.store.sqlite", "orchestra.store.document", "orchestra.store.events",
                 "orchestra.store.rules", "orchestra.security.policy", "orchestra.security.pathrules",
@@ -40,6 +50,53 @@ LAZY_MODULES = ("sqlite3", "orchestra.store.sqlite", "orchestra.store.document",
 def lifeline_closed(timeout: float | None = None) -> bool:
     ready, _, _ = select.select([0], [], [], timeout)
     return bool(ready) and not os.read(0, 4096)
+
+
+class Lifeline:
+    """The server's stdin, a pipe from the MCP server that started it. Once it has closed, the server
+    answers for GRACE_S more at the most, and lets go of its stderr, which it has from the MCP server:
+    Claude Code waits for every end of that pipe to close before it goes on ending the session."""
+
+    def __init__(self) -> None:
+        self.ends_at: float | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.ends_at is not None
+
+    def fds(self) -> list[int]:
+        return [] if self.closed else [0]
+
+    def check(self, ready: list[int]) -> None:
+        if not self.closed and 0 in ready and not os.read(0, 4096):
+            self.ends_at = time.monotonic() + GRACE_S
+            quiet = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(quiet, 2)
+            os.close(quiet)
+
+    def timeout(self) -> float:
+        if self.ends_at is None:
+            return SPARE_CHECK_S
+        return max(0.0, min(SPARE_CHECK_S, self.ends_at - time.monotonic()))
+
+    def over(self) -> bool:
+        return self.ends_at is not None and time.monotonic() >= self.ends_at
+
+
+@dataclass(frozen=True)
+class Spare:
+    """What every spare child holds: the listening socket, the read end of a pipe only the server writes to
+    (it ends when the server does), the lock, its way to tell the server, what the server loaded, and its
+    own copy of the lifeline (as the server's was when it forked)."""
+
+    listener: socket.socket
+    alive: int
+    lock: int
+    note_writer: int
+    watched: list[str]
+    loaded: tuple[int, ...] | None
+    ending: frozenset[str]
+    lifeline: Lifeline
 
 
 def claim() -> int | None:
@@ -84,6 +141,13 @@ def preload() -> list[str]:
     return scripts + sorted(f for f in modules if f.startswith(package))
 
 
+def ending_scripts() -> frozenset[str]:
+    """File names of the hook scripts wired to the events that end a session."""
+    from .. import wiring
+
+    return frozenset(script for script, decl in wiring.declarations(HOOKS_DIR) if decl["event"] in ENDING_EVENTS)
+
+
 def stamp(files: list[str]) -> tuple[int, ...] | None:
     try:
         return tuple(os.stat(f).st_mtime_ns for f in files)
@@ -96,63 +160,80 @@ def serve() -> int:
     if lock is None:
         return 0
     watched = preload()
-    loaded = stamp(watched)
     listener = listen()  # after the imports: a hook that finds the socket is answered at once
+    notes, note_writer = os.pipe()
+    alive, alive_writer = os.pipe()  # the server's alone: its spare sees it close when the server ends
+    lifeline = Lifeline()
+    spares = Spare(listener, alive, lock, note_writer, watched, stamp(watched), ending_scripts(), lifeline)
     gc.freeze()  # what is loaded stays shared with the children: their collections never visit it
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
-    notes, note_writer = os.pipe()
     try:
         while True:
             spare = os.fork()
             if spare == 0:
-                wait_as_spare(listener, lock, note_writer, watched, loaded)
-            note = next_note(notes, spare)
+                os.close(alive_writer)
+                wait_as_spare(spares)
+            note = next_note(notes, spare, lifeline)
             if note != TAKEN:
                 break
     finally:
         listener.close()
         if os.path.exists(client.socket_path()):
             os.unlink(client.socket_path())
-    if note != STALE:
-        return 0  # the lifeline closed
+    if note != STALE or lifeline.closed:
+        return 0  # the session has ended
     os.close(lock)
     os.execv(sys.executable, [sys.executable, "-m", "orchestra.warm.server"])
 
 
-def next_note(notes: int, spare: int) -> bytes:
-    """What the spare child says: TAKEN (fork the next one) or STALE (restart); b"" when the lifeline
-    closes. A spare that died without a word counts as taken."""
-    while True:
-        ready, _, _ = select.select([0, notes], [], [], SPARE_CHECK_S)
-        if 0 in ready and lifeline_closed(0):
-            return b""
+def next_note(notes: int, spare: int, lifeline: Lifeline) -> bytes:
+    """What the spare child says: TAKEN (fork the next one) or STALE (restart); b"" once the server is
+    done: its lifeline has closed, and then a SessionEnd hook has been taken or the grace has run out.
+    A spare that died without a word counts as taken."""
+    while not lifeline.over():
+        ready, _, _ = select.select([*lifeline.fds(), notes], [], [], lifeline.timeout())
+        lifeline.check(ready)
         if notes in ready:
-            return os.read(notes, 1)
+            note = os.read(notes, 1)
+            if note != ENDING:
+                return note
+            if lifeline.closed:
+                return b""  # the session's last hook is running: nothing more to answer
         try:
             os.kill(spare, 0)
         except ProcessLookupError:
             return TAKEN
+    return b""
 
 
-def wait_as_spare(listener: socket.socket, lock: int, note_writer: int, watched: list[str],
-                  loaded: tuple[int, ...] | None) -> None:
+def wait_as_spare(spare: Spare) -> None:
     """A forked child waiting for the next hook, so that no fork stands between a hook and its answer.
     Runs the hook it takes, then exits; never returns."""
     code = 0
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the hook's own subprocesses must be waited for
-        ready, _, _ = select.select([listener, 0], [], [])
-        if listener not in ready:
-            return  # the lifeline closed
-        conn, _ = listener.accept()
-        listener.close()
-        os.close(lock)
-        if stamp(watched) != loaded:
-            os.write(note_writer, STALE)
+        while True:
+            ready, _, _ = select.select([spare.listener, spare.alive, *spare.lifeline.fds()], [], [])
+            spare.lifeline.check(ready)
+            if spare.listener in ready:
+                break
+            if spare.alive in ready:
+                return  # the server has ended
+        conn, _ = spare.listener.accept()
+        spare.listener.close()
+        os.close(spare.lock)
+        if stamp(spare.watched) != spare.loaded:
+            os.write(spare.note_writer, STALE)
             conn.sendall(client.DECLINED)  # this hook runs in its own process; the server restarts
             return
-        os.write(note_writer, TAKEN)
-        os.close(note_writer)
+        os.write(spare.note_writer, TAKEN)
+        conn.settimeout(client.ACCEPT_TIMEOUT_S)  # a caller that does not go on is not waited for
+        if not prepare(conn):
+            conn.sendall(client.DECLINED)
+            return
+        if os.path.basename(sys.argv[0]) in spare.ending:
+            os.write(spare.note_writer, ENDING)
+        os.close(spare.note_writer)
         code = run_hook(conn)
     finally:
         os._exit(code)
@@ -173,11 +254,7 @@ def receive(conn: socket.socket) -> list[bytes]:
 
 
 def run_hook(conn: socket.socket) -> int:
-    """Become the hook process, run its script and report the exit code; or decline, stdin untouched."""
-    conn.settimeout(client.ACCEPT_TIMEOUT_S)  # a caller that does not go on is not waited for
-    if not prepare(conn):
-        conn.sendall(client.DECLINED)
-        return 0
+    """Become the prepared hook process, run its script and report the exit code."""
     conn.sendall(client.ACCEPTED)
     go, fds, _, _ = socket.recv_fds(conn, 1, len(client.STDIO))
     if go != client.GO or len(fds) != len(client.STDIO):
