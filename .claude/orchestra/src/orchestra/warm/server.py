@@ -164,16 +164,16 @@ def serve() -> int:
     notes, note_writer = os.pipe()
     alive, alive_writer = os.pipe()  # the server's alone: its spare sees it close when the server ends
     lifeline = Lifeline()
-    spares = Spare(listener, alive, lock, note_writer, watched, stamp(watched), ending_scripts(), lifeline)
+    spare = Spare(listener, alive, lock, note_writer, watched, stamp(watched), ending_scripts(), lifeline)
     gc.freeze()  # what is loaded stays shared with the children: their collections never visit it
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     try:
         while True:
-            spare = os.fork()
-            if spare == 0:
+            child = os.fork()
+            if child == 0:
                 os.close(alive_writer)
-                wait_as_spare(spares)
-            note = next_note(notes, spare, lifeline)
+                wait_as_spare(spare)
+            note = next_note(notes, child, lifeline)
             if note != TAKEN:
                 break
     finally:
@@ -186,7 +186,7 @@ def serve() -> int:
     os.execv(sys.executable, [sys.executable, "-m", "orchestra.warm.server"])
 
 
-def next_note(notes: int, spare: int, lifeline: Lifeline) -> bytes:
+def next_note(notes: int, spare_pid: int, lifeline: Lifeline) -> bytes:
     """What the spare child says: TAKEN (fork the next one) or STALE (restart); b"" once the server is
     done: its lifeline has closed, and then a SessionEnd hook has been taken or the grace has run out.
     A spare that died without a word counts as taken."""
@@ -200,7 +200,7 @@ def next_note(notes: int, spare: int, lifeline: Lifeline) -> bytes:
             if lifeline.closed:
                 return b""  # the session's last hook is running: nothing more to answer
         try:
-            os.kill(spare, 0)
+            os.kill(spare_pid, 0)
         except ProcessLookupError:
             return TAKEN
     return b""
