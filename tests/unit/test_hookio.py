@@ -82,6 +82,16 @@ def test_malformed_input_is_named(data: bytes, message: str) -> None:
         parse_event(data)
 
 
+def test_a_large_write_is_a_hook_event_not_malformed_input() -> None:
+    # A PostToolUse Write carries the file's content two or three times; 9 MiB of it is not malformed.
+    content = "x" * (9 * 1024 * 1024)
+    data = json.dumps({"hook_event_name": "PostToolUse", "tool_name": "Write",
+                       "tool_input": {"file_path": "big.txt", "content": content},
+                       "tool_response": {"filePath": "big.txt", "content": content}}).encode()
+    assert len(data) < MAX_INPUT_BYTES
+    assert parse_event(data).tool_input["content"] == content
+
+
 # -- rendering (reference/claude-code.md §1.2 and §1.5) ---------------------------------------------
 
 RENDERED = [

@@ -19,7 +19,9 @@ from . import audit, paths
 from .record import Record, default
 from .warm import client as warm
 
-MAX_INPUT_BYTES = 8 * 1024 * 1024
+# Far above any real payload (a model's whole output is under 1 MiB; PostToolUse Write carries the
+# content two or three times), yet bounded: a runaway writer cannot make a hook hold gigabytes.
+MAX_INPUT_BYTES = 64 * 1024 * 1024
 # How long a hook's store write waits for other writers: under every hook's timeout (10 s at the
 # least), so a hook stuck behind a lock ends with a clear BusyError instead of being killed.
 STORE_WAIT_S = 6.0
