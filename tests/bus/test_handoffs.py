@@ -88,7 +88,8 @@ def test_the_receiving_tasks_delegation_brief_lists_handed_artifacts(tasks, org)
     with tasks.transaction() as tx:
         sent = bus.handoff(tx, sender="api-engineer", artifacts=["docs/api.yaml"], task="task-ui", org=org, now=T0)
     with tasks.snapshot() as tx:
-        brief = briefing.task_brief(tx, tx.get("tasks.task-ui"))
+        brief = briefing.task_brief(tx, tx.get("tasks.task-ui"), worktree="/wt/task-ui")
         plain = briefing.task_brief(tx, tx.get("tasks.task-api"))
+    assert brief.count("Artifacts handed to this task:") == 1 and brief.count("docs/api.yaml") == 1
     assert f"- docs/api.yaml (from api-engineer, {sent['id']}; confirm with artifact_received" in brief
     assert "Artifacts handed to this task" not in plain

@@ -62,12 +62,11 @@ def task_brief(tx, task: dict[str, Any], *, worktree: str | None = None, extra: 
     if deps:
         lines.append("Completed dependencies and their artifacts:")
         lines += deps
-    lines += [text for text in (_handoffs(tx, tid),) if text]
-    if worktree:
-        lines.append(f"Worktree: {worktree} (work and commit only inside it)")
     handed = handoffs(tx, tid)
     if handed:
         lines.append(handed)
+    if worktree:
+        lines.append(f"Worktree: {worktree} (work and commit only inside it)")
     lines += [text for text in (extra or []) if text]
     lines.append(PROTOCOL)
     return "\n".join(lines)
@@ -77,15 +76,6 @@ def handoffs(tx, task_id: str) -> str | None:
     """Artifacts other agents handed to this task over the bus (artifact_ready), as brief lines."""
     from .bus.handoffs import handoff_brief
 
-    return handoff_brief(tx, task_id)
-
-
-def _handoffs(tx, task_id: str) -> str | None:
-    """Artifacts other agents handed to this task on the bus (artifact_ready messages)."""
-    try:
-        from .bus.handoffs import handoff_brief
-    except ImportError:
-        return None
     return handoff_brief(tx, task_id)
 
 
