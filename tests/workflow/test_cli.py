@@ -88,6 +88,33 @@ def test_illegal_transition_lists_the_legal_ones(sample: Path, capsys) -> None:
     assert code == 1 and "cannot go from ready to review; legal next states: active, planning" in err
 
 
+def test_unblock_refuses_a_sprint_that_is_not_blocked_and_changes_nothing(sample: Path, capsys) -> None:
+    as_json(capsys, "sprint", "load", "sprint-3")
+    code, out, err = run(capsys, "sprint", "unblock", "sprint-3")
+    assert code == 1 and out == ""
+    assert "sprint sprint-3 is ready, not blocked" in err and "`orchestra sprint start sprint-3`" in err
+    assert as_json(capsys, "sprint", "status", "sprint-3")["status"] == "ready"
+    assert as_json(capsys, "task", "list") == []  # not started behind `sprint start`'s back
+    as_json(capsys, "sprint", "start", "sprint-3")
+    code, _, err = run(capsys, "sprint", "unblock", "sprint-3")
+    assert code == 1 and "sprint sprint-3 is active, not blocked; unblock moves only a blocked sprint" in err
+
+
+def test_a_hand_block_outlasts_the_blockers_that_blocked_the_sprint(sample: Path, capsys) -> None:
+    as_json(capsys, "sprint", "start", "sprint-3")
+    for task in ("task-oauth", "task-fraud-rules"):
+        as_json(capsys, "task", "set-status", task, "blocked", "--reason", "waiting for the provider")
+    assert as_json(capsys, "sprint", "status", "sprint-3")["status"] == "blocked"  # stuck: it blocked itself
+    assert as_json(capsys, "sprint", "block", "sprint-3", "legal hold")["status"] == "blocked"
+    as_json(capsys, "task", "set-status", "task-oauth", "in_progress")
+    status = as_json(capsys, "sprint", "status", "sprint-3")
+    assert status["status"] == "blocked" and status["hold"]["reason"] == "legal hold"
+    code, out, _ = run(capsys, "sprint", "status", "sprint-3")
+    assert "blocked by hand: legal hold" in out
+    assert as_json(capsys, "sprint", "unblock", "sprint-3")["status"] == "active"
+    assert as_json(capsys, "sprint", "status", "sprint-3")["hold"] is None
+
+
 def test_the_real_command(sample: Path) -> None:
     env = {**os.environ, "CLAUDE_PROJECT_DIR": str(sample)}
     proc = subprocess.run(["uv", "run", "--quiet", "orchestra", "sprint", "plan", "sprint-3", "--json"],

@@ -44,13 +44,13 @@ def register(sub) -> None:
     add_json_flag(close)
     close.set_defaults(func=cmd_close)
 
-    block = ops.add_parser("block", help="active -> blocked, with the reason")
+    block = ops.add_parser("block", help="active -> blocked by hand, with the reason (kept until unblock)")
     block.add_argument("sprint", metavar="SPRINT")
     block.add_argument("reason")
     add_json_flag(block)
     block.set_defaults(func=cmd_block)
 
-    unblock = ops.add_parser("unblock", help="blocked -> active")
+    unblock = ops.add_parser("unblock", help="blocked -> active (only a blocked sprint)")
     unblock.add_argument("sprint", metavar="SPRINT")
     add_json_flag(unblock)
     unblock.set_defaults(func=cmd_unblock)
@@ -157,6 +157,8 @@ def _status_text(status: dict[str, Any]) -> str:
     past = [d for d in status["metrics"]["burndown"]["days"] if d["remaining"] is not None]
     if past:
         lines.append(f"burndown {past[-1]['date']}: {past[-1]['remaining']:g} points left, ideal {past[-1]['ideal']:g}")
+    if status.get("hold"):
+        lines.append(f"blocked by hand: {status['hold']['reason']} (until `orchestra sprint unblock {status['sprint']}`)")
     for blocked in status["metrics"]["blockers"]["tasks"]:
         lines.append(f"blocked: {blocked['task']}: {blocked['blocker'] or 'no reason given'}")
     lines.append(eta)

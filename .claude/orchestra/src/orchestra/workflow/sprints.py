@@ -151,16 +151,18 @@ def provision_worktrees(store, sprint_id: str, root: Path | None = None) -> dict
 
 
 def block(store, sprint_id: str, reason: str) -> dict[str, Any]:
-    """Active -> Blocked by hand (an outside dependency, say); stays blocked until `unblock`."""
+    """Block by hand (an outside dependency, say): Active -> Blocked, or a sprint that blocked itself
+    keeps the reason too; stays blocked until `unblock`."""
     if not reason.strip():
         raise ValueError(f"sprint {sprint_id}: say why it is blocked (a reason is required)")
     with store.transaction() as tx:
-        return states.transition(tx, sprint_id, "blocked", reason)
+        return states.hold(tx, sprint_id, reason)
 
 
 def unblock(store, sprint_id: str, reason: str | None = None) -> dict[str, Any]:
+    """Blocked -> Active by hand; any other state is refused."""
     with store.transaction() as tx:
-        return states.transition(tx, sprint_id, "active", reason or "unblocked")
+        return states.release(tx, sprint_id, reason)
 
 
 def requeue(tx, task: dict[str, Any], reason: str, **fields: Any) -> None:

@@ -58,7 +58,10 @@ def transition(tx, sprint_id: str, wanted: str, reason: str | None = None, *, ag
                                 f"{listed}; a {wanted} sprint allows tasks that are {allowed}")
     at = now_iso()
     history = [*sprint.get("history", []), {"from": current, "to": wanted, "at": at, "reason": reason}]
-    sprint = tx.update(f"sprints.{sprint_id}", {"status": wanted, "history": history})
+    changes: dict[str, Any] = {"status": wanted, "history": history}
+    if current == "blocked":
+        changes["hold"] = None  # a hand block ends when the sprint leaves blocked
+    sprint = tx.update(f"sprints.{sprint_id}", changes)
     tx.append_event("sprint_status", {"sprint": sprint_id, "from": current, "to": wanted, "reason": reason},
                     agent_id=agent_id)
     return sprint
@@ -96,10 +99,49 @@ def is_stuck(tasks: list[dict[str, Any]]) -> bool:
     return True
 
 
+def held(sprint: dict[str, Any]) -> bool:
+    """True when a blocked sprint was blocked by hand: it stays blocked until someone unblocks it."""
+    if sprint.get("status") != "blocked":
+        return False
+    return bool(sprint.get("hold")) or (sprint.get("history") or [{}])[-1].get("reason") != STUCK
+
+
+def hold(tx, sprint_id: str, reason: str) -> dict:
+    """Block a sprint by hand: Active -> Blocked, or, when it blocked itself on its tasks' blockers, keep
+    it blocked. Either way `reason` is recorded (`hold`, event `sprint_held`) and automatic unblocking
+    leaves the sprint alone until `unblock`."""
+    sprint = transition(tx, sprint_id, "blocked", reason)  # refuses sprints that are not active or blocked
+    sprint = tx.update(f"sprints.{sprint_id}", {"hold": {"reason": reason, "at": now_iso()}})
+    tx.append_event("sprint_held", {"sprint": sprint_id, "reason": reason})
+    return sprint
+
+
+UNBLOCK_HINTS = {
+    "planning": "to start it: `orchestra sprint load {id}`, then `orchestra sprint start {id}`",
+    "ready": "to start it: `orchestra sprint start {id}`",
+    "active": "nothing to unblock",
+    "review": "finish it with `orchestra sprint close {id}` or reopen it with "
+              "`orchestra sprint close {id} --reopen REASON`",
+    "complete": "it is closed; carried-over work joins a new sprint",
+}
+
+
+def release(tx, sprint_id: str, reason: str | None = None) -> dict:
+    """Blocked -> Active by hand, lifting a hand block. Only a blocked sprint can be unblocked; any
+    other state is refused with the command that fits it."""
+    sprint = tx.get(f"sprints.{sprint_id}", None)
+    status = (sprint or {}).get("status")
+    if sprint is not None and status != "blocked":
+        hint = UNBLOCK_HINTS.get(status, "").format(id=sprint_id)
+        raise ValueError(f"sprint {sprint_id} is {status}, not blocked; unblock moves only a blocked sprint "
+                         f"to active; {hint}")
+    return transition(tx, sprint_id, "active", reason or "unblocked")
+
+
 def sync_blocked(tx, sprint_id: str) -> str | None:
     """Active -> Blocked when the sprint is stuck on blockers, Blocked -> Active when it no longer is.
     Call after changing a task of the sprint; returns the new status when it changed. A sprint
-    blocked by hand (another reason) stays blocked until someone unblocks it."""
+    blocked by hand (`held`) stays blocked until someone unblocks it."""
     sprint = tx.get(f"sprints.{sprint_id}", None) or {}
     status = sprint.get("status")
     if status not in ("active", "blocked"):
@@ -108,8 +150,7 @@ def sync_blocked(tx, sprint_id: str) -> str | None:
     if status == "active" and stuck:
         transition(tx, sprint_id, "blocked", STUCK)
         return "blocked"
-    blocked_by_sync = (sprint.get("history") or [{}])[-1].get("reason") == STUCK
-    if status == "blocked" and blocked_by_sync and not stuck:
+    if status == "blocked" and not held(sprint) and not stuck:
         transition(tx, sprint_id, "active", "a blocker cleared")
         return "active"
     return None
