@@ -279,3 +279,25 @@ def test_install_replaces_the_earlier_uv_form_of_our_server_and_keeps_theirs(rep
     assert result.code == 0, result.err
     assert json.loads((repo / ".mcp.json").read_text())["mcpServers"] == {"orchestra": mcp_server_entry(),
                                                                           "theirs": theirs}
+
+
+def test_force_never_overwrites_an_earlier_backup(repo: Path, orchestra, pack_source: Path) -> None:
+    rel = next(i.rel for i in load_pack(pack_source).files if i.rel.startswith(".claude/commands/"))
+    backup = repo / ".claude/orchestra/backup/displaced" / rel
+    (repo / rel).parent.mkdir(parents=True)
+    (repo / rel).write_text("my original command\n")
+    assert orchestra("install", repo, "--force").code == 0
+    (repo / rel).write_text("my second command\n")  # edited after the install: uninstall cannot put the first back
+    assert "not put back" in orchestra("uninstall", repo).out
+    assert backup.read_text() == "my original command\n"
+
+    result = orchestra("install", repo, "--force")
+
+    assert result.code == 0, result.err
+    assert backup.read_text() == "my original command\n"
+    assert backup.with_name(backup.name + ".1").read_text() == "my second command\n"
+    result = orchestra("uninstall", repo)
+    assert result.code == 0, result.err
+    assert (repo / rel).read_text() == "my second command\n"
+    assert backup.read_text() == "my original command\n"  # no manifest lists it now, so it is never deleted
+    assert f"left       .claude/orchestra/backup/displaced/{rel}: a backup of a file of yours" in result.out

@@ -8,6 +8,7 @@ upgrade. An unchanged second install plans nothing at all.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ class _Planner:
                                           "--force replaces it and keeps your version in the backup dir")
                 entry = recorded
             else:
-                self._move(rel, _free(self.root, f"{REPLACED}/{rel}"), "your edited copy, replaced by --force")
+                self._move(rel, self._free(f"{REPLACED}/{rel}"), "your edited copy, replaced by --force")
                 self._notice("backed-up", rel, f"your edited copy moved to {self.moves[-1].dest}")
                 self._write(rel, None, item.data, item.mode, "replaced (--force)")
         else:
@@ -147,7 +148,7 @@ class _Planner:
         return found
 
     def _displace(self, rel: str, why: str) -> None:
-        backup = f"{DISPLACED}/{rel}"
+        backup = self._free(f"{DISPLACED}/{rel}")
         self._move(rel, backup, why)
         self.new.displaced[rel] = backup
         self._notice("backed-up", rel, f"moved to {backup}; uninstall puts it back")
@@ -242,6 +243,15 @@ class _Planner:
         self._track_dirs(dest)
         self.moves.append(Step("move", rel, self._current(rel), dest=dest, why=why))
 
+    def _free(self, rel: str) -> str:
+        """`rel`, or `rel.1`, `rel.2`... whichever neither exists nor is planned (a backup is never overwritten)."""
+        planned = {step.dest for step in self.moves}
+        candidate, n = rel, 0
+        while os.path.lexists(self.root / candidate) or candidate in planned:
+            n += 1
+            candidate = f"{rel}.{n}"
+        return candidate
+
     def _track_dirs(self, rel: str) -> None:
         parent = Path(rel).parent
         while parent != Path(".") and not (self.root / parent).is_dir():
@@ -259,11 +269,3 @@ def _agent_name(path: Path) -> str | None:
         return None
     return name if isinstance(name, str) else None
 
-
-def _free(root: Path, rel: str) -> str:
-    """`rel`, or `rel.1`, `rel.2`... whichever does not exist yet (earlier backups are never overwritten)."""
-    candidate, n = rel, 0
-    while (root / candidate).exists():
-        n += 1
-        candidate = f"{rel}.{n}"
-    return candidate

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import jsondoc, mcpconfig, settings
 from .errors import InstallError
-from .install import REPLACED
+from .install import REPLACED, RESTORE
 from .manifest import read, sha256
 from .plan import Notice, Plan, Step
 from .safety import check_inside, check_target
@@ -51,10 +51,12 @@ def plan_uninstall(target: Path, purge: bool = False) -> Plan:
         rel = path.relative_to(root).as_posix()
         if not path.is_file() or rel in left or any(s.path == rel for s in plan.steps):
             continue
-        if rel.startswith(REPLACED + "/"):
-            plan.notices.append(Notice("left", rel, "your edited copy of a pack file, replaced by --force"))
-        else:
+        if rel.startswith(RESTORE + "/"):
             plan.steps.append(Step("delete", rel, path.read_bytes(), why="install's restore point, used"))
+        elif rel.startswith(REPLACED + "/"):
+            plan.notices.append(Notice("left", rel, "your edited copy of a pack file, replaced by --force"))
+        else:  # a backup no manifest lists any more (an earlier install's); only its owner may delete it
+            plan.notices.append(Notice("left", rel, "a backup of a file of yours from an earlier install; kept"))
     plan.steps.append(Step("delete", MANIFEST, _current(root, MANIFEST), why="install manifest"))
     state = root / old.state_dir
     if purge and state.is_dir():
