@@ -90,6 +90,7 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("grep -f.env src"), "secret"),                   # value glued to an option
     ("member", bash("docker run --env-file=.env app"), "secret"),
     ("member", ("PowerShell", {"command": "Get-Content .env"}), "secret"),
+    ("member", ("Monitor", {"command": "cat .env", "description": "d", "timeout_ms": 1000}), "secret"),
     # -- Bash, members: allowed ----------------------------------------------------------------------
     ("member", bash("ls -la src && git status"), "allow"),
     ("member", bash("grep -rn credentials src"), "allow"),            # a search pattern, not a file

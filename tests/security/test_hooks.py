@@ -62,6 +62,15 @@ def test_a_quoted_secret_read_is_denied_alerted_and_audited(tree: Path) -> None:
     assert {m["priority"] for m in messages.values()} == {"critical"}
 
 
+def test_a_monitor_command_is_guarded_like_bash(tree: Path) -> None:
+    event = {**bash_call(tree, "unused"), "tool_name": "Monitor",
+             "tool_input": {"command": "tail -f .env", "description": "watch", "timeout_ms": 60000}}
+    proc = run_hook("pre_tool.py", event, tree)
+    assert decision_of(proc) == "deny", proc.stdout + proc.stderr
+    line = audit_lines(tree)[-1]
+    assert (line["tool"], line["action"], line["rule"]) == ("Monitor", "exec", "secret:.env*")
+
+
 def test_writing_settings_is_denied_for_an_orchestrator_too(tree: Path) -> None:
     event = captured(tree, "PreToolUse", "Write", "engineering-orchestrator")
     event = {**event, "agent_type": "engineering-director",

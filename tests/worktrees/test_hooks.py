@@ -113,6 +113,8 @@ def test_a_member_is_given_its_task_worktree_and_kept_inside_it(sprint: Path) ->
     ("Bash", {"command": "make >> build.log 2>/dev/null && cd src && cd .."}, None),
     ("Bash", {"command": "cd '{tree}' && git commit -am work"}, None),
     ("Bash", {"command": "cd \"$SOMEWHERE\" && ls"}, None),  # not resolvable: best effort lets it through
+    ("Monitor", {"command": "tail -f x.log > '{repo}/seen.log'", "description": "d", "timeout_ms": 1000},
+     "{repo}/seen.log"),  # Monitor runs a shell command as Bash does
     ("Read", {"file_path": "{repo}/README.md"}, None),  # reading elsewhere is fine
 ], ids=lambda v: v if isinstance(v, str) and len(v) < 14 else None)
 def test_boundary_decisions(sprint: Path, tool, tool_input, denied) -> None:

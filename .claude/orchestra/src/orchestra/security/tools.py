@@ -23,7 +23,8 @@ READ_TOOLS: dict[str, tuple[str, ...]] = {"Read": ("file_path",), "Grep": ("path
 WRITE_TOOLS: dict[str, tuple[str, ...]] = {
     "Write": ("file_path",), "Edit": ("file_path",), "MultiEdit": ("file_path",), "NotebookEdit": ("notebook_path",),
 }
-SHELL_TOOLS = frozenset({"Bash", "PowerShell"})
+# Tools whose `command` is a shell command line. Monitor runs it as Bash does, in the background.
+SHELL_TOOLS = frozenset({"Bash", "Monitor", "PowerShell"})
 
 READ_ONLY_PROGRAMS = frozenset({
     "cat", "bat", "less", "more", "head", "tail", "grep", "egrep", "fgrep", "rg", "ag", "ack", "zcat", "zgrep",
@@ -70,7 +71,7 @@ def decide_command(policy: Policy, caller: Caller, resolver: Resolver, command: 
                    tool_name: str = "Bash") -> Decision | None:
     home = os.path.expanduser("~")
     script = shell.parse(command, {"HOME": home, "PWD": cwd})
-    if tool_name != "Bash":  # not a POSIX shell: every word is a possible path and a possible write
+    if tool_name == "PowerShell":  # not a POSIX shell: every word is a possible path and a possible write
         script = shell.Script([shell.Command(tuple(command.split()), tuple(command.split()))], complete=False)
     cwds = _working_dirs(script.commands, cwd, home)
     writing = _writing_pipelines(script)

@@ -1,4 +1,4 @@
-"""The worktree boundary, checked before every Write/Edit/NotebookEdit/Bash call of a subagent that
+"""The worktree boundary, checked before every Write/Edit/NotebookEdit/Bash/Monitor call of a subagent that
 works in a worktree: writes land inside it, and Bash does not move elsewhere.
 
 Cost: one primary-key read (`agents.<agent_id>.worktree`, put there when the lifecycle links the
@@ -16,7 +16,7 @@ import os
 from ..hookio import Deny, HookContext, HookEvent
 
 FILE_TOOLS = {"Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path", "NotebookEdit": "notebook_path"}
-SHELL_TOOLS = frozenset({"Bash"})
+SHELL_TOOLS = frozenset({"Bash", "Monitor"})  # Monitor runs a shell command as Bash does
 # Redirections to these are not writes anyone would need to stop.
 HARMLESS = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty")
 
@@ -34,8 +34,8 @@ def worktree_guard(event: HookEvent, ctx: HookContext) -> Deny | None:
         outside = _outside(target, event.cwd, worktree) if isinstance(target, str) and target else None
         what = f"{event.tool_name} to {outside}"
     else:
-        command = event.tool_input.get("command")
-        found = _shell_escape(command, event.cwd, worktree) if isinstance(command, str) else None
+        command, tool = event.tool_input.get("command"), event.tool_name or "Bash"
+        found = _shell_escape(command, event.cwd, worktree, tool) if isinstance(command, str) else None
         outside, what = found if found else (None, "")
     if outside is None:
         return None
@@ -60,7 +60,7 @@ def _outside(raw: str, cwd: str, worktree: str) -> str | None:
     return None if inside(path, worktree) or path in HARMLESS else path
 
 
-def _shell_escape(command: str, cwd: str, worktree: str) -> tuple[str, str] | None:
+def _shell_escape(command: str, cwd: str, worktree: str, tool: str = "Bash") -> tuple[str, str] | None:
     """(the outside path, what reached it) for the first `cd` or redirection out of the worktree."""
     from ..security import shell
 
@@ -69,13 +69,13 @@ def _shell_escape(command: str, cwd: str, worktree: str) -> tuple[str, str] | No
     for cmd in shell.parse(command, {"HOME": home, "PWD": cwd}).commands:
         for target in cmd.writes:
             if "$" not in target and (outside := _outside(target, here, worktree)):
-                return outside, f"Bash writing to {outside}"
+                return outside, f"{tool} writing to {outside}"
         directory = _directory_of(cmd)
         if directory is None or "$" in directory or directory == "-":
             continue
         destination = _absolute(directory or home, here)
         if not inside(destination, worktree):
-            return destination, f"Bash `{cmd.program}` into {destination}"
+            return destination, f"{tool} `{cmd.program}` into {destination}"
         if cmd.program in ("cd", "pushd"):
             here = destination
     return None
