@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,17 @@ def test_odd_tool_responses_are_tolerated(ready: Path) -> None:
     assert proc.returncode == 0 and hook_output(proc) == {}
     with open_store(root=ready) as store:
         assert store.get("delegations.toolu_1.status") == "pending"
+
+
+@pytest.mark.parametrize("script, event", [
+    ("stop.py", {"hook_event_name": "Stop", "stop_hook_active": False, "last_assistant_message": "done"}),
+    ("session_end.py", {"hook_event_name": "SessionEnd", "reason": "other"}),
+])
+def test_stop_and_session_end_without_session_id_skip_the_session_record(ready: Path, script: str,
+                                                                         event: dict) -> None:
+    before = snapshot(ready)
+    proc = run_hook(script, {"transcript_path": str(ready / "cc" / "x.jsonl"), "cwd": str(ready), **event}, ready)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+    lines = [json.loads(x) for x in (ready / ".claude/state/audit.jsonl").read_text().splitlines()]
+    assert [a["result"] for a in lines if a["event"] == event["hook_event_name"]] == ["allowed"], lines[-1]
+    assert snapshot(ready)["sessions"] == before["sessions"]

@@ -74,8 +74,9 @@ class Ledger:
         return self.put("agents", run)
 
     def session(self, session_id: str) -> dict[str, Any]:
+        """The session's record; an event without a session_id gets a scratch one that is never stored."""
         record = self.get("sessions", session_id) or {"id": session_id, "child_agents": [], "created_at": self.now}
-        return self.put("sessions", record)
+        return self.put("sessions", record) if session_id else record
 
     def session_ended(self, session_id: str | None) -> bool:
         record = self.get("sessions", session_id)
