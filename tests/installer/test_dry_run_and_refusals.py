@@ -116,3 +116,76 @@ def test_json_plan_lists_steps_and_notices(repo: Path, orchestra) -> None:
     assert {"kind": "write", "path": ".claude/settings.json", "why": "hooks merged"} in plan["steps"]
     assert any(n["kind"] == "kept" and n["path"] == ".mcp.json" for n in plan["notices"])
     assert not (repo / ".claude").exists()
+
+
+def refuse_writes_to(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """A disk that refuses to write `name` (an immutable file, a full or read-only disk), as root as well."""
+    import errno
+
+    from orchestra import atomic
+
+    real = atomic.write_bytes
+
+    def write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
+        if Path(path).name == name:
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+        real(path, data, mode)
+
+    monkeypatch.setattr(atomic, "write_bytes", write_bytes)
+
+
+def test_failed_install_is_undone(repo: Path, orchestra, pack_source: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestra.installer.source import load_pack
+
+    (repo / ".claude").mkdir()
+    (repo / ".claude/settings.json").write_text('{"env": {"A": "1"}}\n')
+    (repo / ".mcp.json").write_text('{"mcpServers": {}}\n')
+    mine = next(i.rel for i in load_pack(pack_source).files if i.rel.startswith(".claude/commands/"))
+    (repo / mine).parent.mkdir(parents=True)
+    (repo / mine).write_text("my command\n")
+    (repo / mine).chmod(0o600)
+    before = snapshot(repo, mtimes=False)
+    refuse_writes_to(monkeypatch, ".mcp.json")  # late: the pack files and settings.json are written by then
+
+    result = orchestra("install", repo, "--force")
+
+    assert result.code == 1
+    assert result.err == f"orchestra install: {repo / '.mcp.json'}: cannot write (Operation not permitted); " \
+                         "nothing was changed\n"
+    assert snapshot(repo, mtimes=False) == before  # files moved back, bytes and modes restored, new dirs gone
+    monkeypatch.undo()
+    assert orchestra("install", repo, "--force").code == 0
+
+
+def test_failed_uninstall_is_undone(repo: Path, orchestra, monkeypatch: pytest.MonkeyPatch) -> None:
+    (repo / ".mcp.json").write_text('{"mcpServers": {}}\n')
+    assert orchestra("install", repo).code == 0
+    before = snapshot(repo, mtimes=False)
+    refuse_writes_to(monkeypatch, ".mcp.json")  # after every pack file is deleted and settings.json restored
+
+    result = orchestra("uninstall", repo)
+
+    assert result.code == 1 and result.err.count("\n") == 1
+    assert f"{repo / '.mcp.json'}: cannot write (Operation not permitted); nothing was changed" in result.err
+    assert snapshot(repo, mtimes=False) == before
+    monkeypatch.undo()
+    assert orchestra("uninstall", repo).code == 0 and not (repo / ".claude/orchestra").exists()
+
+
+def test_apply_never_moves_onto_an_existing_file(repo: Path, pack_source: Path) -> None:
+    from orchestra.installer import InstallError, apply, plan_install
+    from orchestra.installer.source import load_pack
+
+    mine = next(i.rel for i in load_pack(pack_source).files if i.rel.startswith(".claude/commands/"))
+    (repo / mine).parent.mkdir(parents=True)
+    (repo / mine).write_text("my command\n")
+    plan = plan_install(repo, pack_source, force=True)
+    [move] = [step for step in plan.steps if step.kind == "move"]
+    (repo / move.dest).parent.mkdir(parents=True)
+    (repo / move.dest).write_text("a backup made since the plan\n")  # e.g. by another install run meanwhile
+    before = snapshot(repo, mtimes=False)
+
+    with pytest.raises(InstallError, match="already exists, and a move never overwrites a file; nothing was changed"):
+        apply(plan)
+
+    assert snapshot(repo, mtimes=False) == before
