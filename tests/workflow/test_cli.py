@@ -82,6 +82,24 @@ def test_bad_file_is_one_line_on_stderr_with_file_and_line(sample: Path, capsys)
     assert as_json(capsys, "sprint", "status") == {"sprints": []}  # nothing loaded, not even sprint-3
 
 
+def test_an_impossible_date_fails_the_check_with_file_and_line_and_loads_nothing(sample: Path, capsys) -> None:
+    sprint = sample / ".claude/sprints/sprint-3.yaml"
+    good = sprint.read_text(encoding="utf-8")
+    line = good.splitlines().index("start: 2026-12-01") + 1
+    for written in ("2026-02-30", '"2026-02-30"'):
+        sprint.write_text(good.replace("start: 2026-12-01", f"start: {written}"), encoding="utf-8")
+        for argv in (("sprint", "load", "--check"), ("sprint", "load"), ("sprint", "status", "sprint-3")):
+            code, out, err = run(capsys, *argv)
+            assert code == 1 and out == "" and err.count("\n") == 1, argv
+            assert err.startswith(f"orchestra sprint: {sprint}:{line}: ") and "'2026-02-30' is not a calendar date" in err
+    assert as_json(capsys, "sprint", "status") == {"sprints": []}
+    epic = sample / ".claude/epics/payments.yaml"
+    epic.write_text(epic.read_text(encoding="utf-8").replace("start: 2026-12-01", "start: 2026-13-01"),
+                    encoding="utf-8")
+    code, _, err = run(capsys, "epic", "load", "--check")
+    assert code == 1 and f"{epic}:" in err and "'2026-13-01' is not a calendar date" in err
+
+
 def test_illegal_transition_lists_the_legal_ones(sample: Path, capsys) -> None:
     as_json(capsys, "sprint", "load", "sprint-3")
     code, _, err = run(capsys, "sprint", "close", "sprint-3")

@@ -162,6 +162,16 @@ def test_end_before_start_is_refused(project: Path) -> None:
     assert "bad.yaml:2: end 2026-12-01 is before start 2026-12-10" in message
 
 
+@pytest.mark.parametrize("kind", ["sprint", "epic"])
+@pytest.mark.parametrize(("written", "day"), [("2026-02-30", "2026-02-30"), ('"2026-02-30"', "2026-02-30"),
+                                             ("2026-13-01", "2026-13-01"), ("'2026-13-01'", "2026-13-01")])
+def test_an_impossible_date_is_refused_at_its_line(project: Path, kind: str, written: str, day: str) -> None:
+    body = "tasks:\n  - {id: a, title: A}\n" if kind == "sprint" else "features:\n  - {id: f, title: F, estimate: 1}\n"
+    message = refuse(project, f"id: s\nstart: {written}\n{body}", kind=kind)
+    assert message.startswith(f"{project / f'.claude/{kind}s/bad.yaml'}:2: ")
+    assert f"'{day}' is not a calendar date" in message and "YYYY-MM-DD" in message
+
+
 def test_assignee_must_be_known_and_on_the_task_team(project: Path) -> None:
     org = teams.build({"teams": {
         "engineering": {"orchestrator": "engineering-director", "members": [{"name": "fullstack-eng"}]},

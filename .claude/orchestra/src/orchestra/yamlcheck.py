@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,25 @@ def line_of(text: str, path_parts: list[Any]) -> int | None:
     return node.start_mark.line + 1 if node is not None else None
 
 
+@functools.cache
+def _loader() -> type:
+    """yaml.SafeLoader whose impossible dates (`2026-02-30`) are YAML errors at their line, not a bare
+    ValueError from the date constructor."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def construct_yaml_timestamp(self, node):
+            try:
+                return super().construct_yaml_timestamp(node)
+            except ValueError as exc:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{node.value!r} is not a calendar date ({exc}); write YYYY-MM-DD",
+                    node.start_mark) from None
+
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader.construct_yaml_timestamp)
+    return Loader
+
+
 def read_mapping(path: Path, error_type: type[ValueError] = YamlSchemaError) -> tuple[dict[str, Any], str]:
     """Parse a YAML file whose top level is a mapping; return it with its text. Errors carry file:line."""
     import yaml
@@ -42,11 +62,13 @@ def read_mapping(path: Path, error_type: type[ValueError] = YamlSchemaError) -> 
     except OSError as exc:
         raise error_type(f"{path}: cannot read ({exc.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        raise error_type(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        problem = getattr(exc, "problem", exc)
+        what = problem if isinstance(exc, yaml.constructor.ConstructorError) else f"not valid YAML ({problem})"
+        raise error_type(f"{path}{line}: {what}") from None
     if not isinstance(data, dict):
         raise error_type(f"{path}:1: expected a mapping at the top level")
     return data, text
@@ -57,16 +79,20 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
     """Check `data` against schemas/<schema_name>.json; raise `error_type` (default TeamsError) naming file:line."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(load_schema(schema_name))
+    validator = jsonschema.Draft202012Validator(load_schema(schema_name),
+                                                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if not errors:
         return
+    other = {tuple(e.absolute_path) for e in errors if e.validator != "format"}
     lines = []
-    for error in errors[:5]:
+    for error in [e for e in errors if e.validator != "format" or tuple(e.absolute_path) not in other][:5]:
         parts = list(error.absolute_path)
         line = line_of(text, parts) or 1
         where = ".".join(str(p) for p in parts) or "<top>"
-        lines.append(f"{path}:{line}: {where}: {error.message}")
+        message = (f"{error.instance!r} is not a calendar date; write YYYY-MM-DD"
+                   if error.validator == "format" and error.validator_value == "date" else error.message)
+        lines.append(f"{path}:{line}: {where}: {message}")
     if error_type is None:
         from .teams import TeamsError as error_type
     raise error_type("\n".join(lines))
