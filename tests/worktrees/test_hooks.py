@@ -217,6 +217,19 @@ def test_native_worktrees_are_recorded_without_a_worktree_create_hook(repo: Path
         "native_worktree_entered", "native_worktree_isolated", "native_worktree_removed"]
 
 
+def test_a_native_worktree_entered_again_after_its_removal_is_active_again(repo: Path) -> None:
+    path = str(repo / ".claude" / "worktrees" / "bold-fox")
+    entered = payload(repo, "PostToolUse", "Write", tool_name="EnterWorktree", tool_input={"name": "bold-fox"},
+                      tool_response={"worktreePath": path, "worktreeBranch": "worktree-bold-fox", "message": "ok"})
+    removed = payload(repo, "SessionEnd", hook_event_name="WorktreeRemove", worktree_path=path)
+    for event in (entered, removed, {**entered, "session_id": "second-session"}):
+        assert run_hook("worktree_native.py", event, repo).returncode == 0
+    record = state(repo, "worktrees.native-bold-fox")
+    assert (record["status"], record["session_id"], "removed_at" in record) == ("active", "second-session", False)
+    assert [e["type"] for e in events(repo, "native_worktree_entered", "native_worktree_removed")] == [
+        "native_worktree_entered", "native_worktree_removed", "native_worktree_entered"]
+
+
 def test_a_worktree_made_at_delegation_is_set_up_in_the_background(sprint: Path) -> None:
     repo = sprint
     (repo / ".claude" / "worktrees.yaml").write_text("setup: 'sleep 0.3 && echo ready > ready.txt'\n")

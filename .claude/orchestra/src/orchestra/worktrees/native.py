@@ -55,8 +55,14 @@ def record_native(event: HookEvent, ctx: HookContext) -> Verdict:
             record["branch"] = branch
         if what == "removed":
             record.update(status="removed", removed_at=now)
-        elif what in ("entered", "isolated") and record.get("status") != "active" and found:
-            return Allow()  # already reported removed (events come in any order): keep it so
+        elif what == "entered" and record.get("status") != "active":
+            # EnterWorktree reports right after it enters, so a removal recorded earlier was of an earlier
+            # worktree of that name: this is a new one in the same place.
+            record.pop("removed_at", None)
+            record.update(status="active", entered_at=now, session_id=event.session_id, agent_id=agent,
+                          branch=branch or record.get("branch"))
+        elif what == "isolated" and record.get("status") != "active":
+            return Allow()  # an isolated agent's result may come after its worktree's removal: keep it removed
         elif what == "exited":
             record["exited_at"] = now
         tx.set(f"worktrees.{record['id']}", record)
