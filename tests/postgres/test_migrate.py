@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 from orchestra.cli.migrate import inventory
@@ -115,6 +116,60 @@ def test_the_same_store_as_source_and_target_is_refused(project: Path) -> None:
     populate(source, tasks=1, events=0)
     proc = cli(project, "state", "migrate", "--to", source)
     assert proc.returncode == 1 and "names the store being copied" in proc.stderr
+
+
+def test_a_missing_source_is_refused_and_neither_created_nor_copied_over_the_target(project: Path, tmp_path: Path) -> None:
+    target = sqlite_store(project)
+    populate(target, tasks=2, events=1)
+    before = raw_sqlite(target)
+    for source in (f"json://{tmp_path / 'typo' / 'x.json'}", f"sqlite://{tmp_path / 'typo' / 'x.db'}"):
+        proc = cli(project, "state", "migrate", "--from", source, "--to", target, "--force")
+        assert proc.returncode == 1 and proc.stdout == "", proc.stdout
+        missing = source.partition("://")[2]
+        assert proc.stderr == f"orchestra state: {missing}: no state store there (no such file); check the URL\n"
+        assert not (tmp_path / "typo").exists()
+    assert raw_sqlite(target) == before
+
+
+def test_a_postgresql_source_without_tables_is_refused_and_left_without_them(project: Path, pg_url: str) -> None:
+    target = sqlite_store(project)
+    populate(target, tasks=2, events=1)
+    before = raw_sqlite(target)
+    proc = cli(project, "state", "migrate", "--from", pg_url, "--to", target, "--force")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "no state store there" in proc.stderr and "holds no Orchestra tables" in proc.stderr
+    assert dump(pg_url) is None and raw_sqlite(target) == before
+
+
+def test_one_file_named_two_ways_is_refused_at_once(project: Path, tmp_path: Path) -> None:
+    source = sqlite_store(project)
+    populate(source, tasks=1, events=0)
+    before = raw_sqlite(source)
+    path = source.partition("://")[2]
+    (tmp_path / "link.db").symlink_to(path)
+    for target in (f"sqlite:///{path}", f"sqlite://{project}/.claude/../.claude/state/orchestration.db",
+                   f"sqlite://{tmp_path / 'link.db'}", f"json://{path}"):
+        started = time.monotonic()
+        proc = cli(project, "state", "migrate", "--to", target, "--force")
+        assert proc.returncode == 1 and "names the store being copied" in proc.stderr, (target, proc.stderr)
+        assert time.monotonic() - started < 15, "waited for its own lock"
+    assert raw_sqlite(source) == before
+
+
+def test_one_postgresql_store_named_two_ways_is_refused(project: Path, pg_url: str) -> None:
+    populate(pg_url, tasks=1, events=0)
+    held = dump(pg_url)
+    scheme, _, rest = pg_url.partition("://")
+    user, _, where = rest.partition("@")
+    for target in (f"postgres://{rest}", f"{scheme}://{user}:secret@{where}&application_name=x&connect_timeout=5"):
+        proc = cli(project, "state", "migrate", "--from", pg_url, "--to", target, "--force")
+        assert proc.returncode == 1 and "names the store being copied" in proc.stderr, (target, proc.stderr)
+        assert "secret" not in proc.stderr
+    assert dump(pg_url) == held
+    other_schema = pg_url.rpartition("%3D")[0] + "%3Dpublic"
+    from orchestra.store import same_store
+
+    assert not same_store(pg_url, other_schema)
 
 
 def test_the_inventory_sees_a_dropped_record_a_changed_event_and_reordered_keys() -> None:

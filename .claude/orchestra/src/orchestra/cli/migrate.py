@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from .. import paths
-from ..store import StateError, open_store
+from ..store import StateError, open_store, same_store
 from ..store.document import COLLECTIONS, TOP_LEVEL, collections_under, empty_document
 from ..store.postgres import redacted
 from . import UsageError
@@ -55,10 +55,12 @@ def _at(doc: dict[str, Any], dotted: str) -> Any:
 
 def cmd_migrate(args) -> int:
     source_url = args.source or paths.state_url()
-    if source_url == args.to:
-        raise UsageError(f"--to names the store being copied ({redacted(args.to)}); give another URL")
-    # The source's writers wait until the copy is verified.
-    with open_store(source_url) as source, open_store(args.to) as target, source.transaction() as tx:
+    if same_store(source_url, args.to):
+        raise UsageError(f"--to names the store being copied ({redacted(args.to)} is {redacted(source_url)}); "
+                         "give another URL")
+    # A missing source is an error, not an empty store to copy over the target. Its writers wait
+    # until the copy is verified; the target is opened only once the source has been read.
+    with open_store(source_url, create=False) as source, source.transaction() as tx, open_store(args.to) as target:
         doc = tx.get("")
         empty = inventory(empty_document())
         held = {name: part["records"] for name, part in inventory(target.export()).items() if part != empty[name]}

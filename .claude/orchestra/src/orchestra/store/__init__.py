@@ -12,6 +12,7 @@ from .errors import BusyError, CorruptStateError, PathError, StateError
 
 __all__ = [
     "BusyError", "CorruptStateError", "PathError", "StateError", "Store", "Tx", "MISSING", "claim", "open_store",
+    "same_store",
 ]
 
 
@@ -126,33 +127,56 @@ class StoreBase:
         self.close()  # type: ignore[attr-defined]
 
 
-def open_store(url: str | None = None, root: Path | None = None, wait: float | None = None) -> Store:
+def open_store(url: str | None = None, root: Path | None = None, wait: float | None = None,
+               create: bool = True) -> Store:
     """Open the store named by `url` (default: ORCHESTRA_STATE_URL, else the project's SQLite file).
 
     `wait`: seconds a write may wait for another writer before BusyError (file backends; the
     default is generous, hooks pass less than their own time limit so they fail with a clear error
-    instead of being killed)."""
+    instead of being killed). `create=False`: a store that does not exist yet (no file; no tables in
+    the PostgreSQL schema, found on first use) is a StateError, and nothing is created."""
     from .. import paths
 
     url = url or paths.state_url(root)
     scheme, sep, rest = url.partition("://")
     if not sep:
         raise StateError(f"state URL {url!r}: expected sqlite:///path, json:///path or postgresql://...")
+    if scheme in ("sqlite", "json"):
+        path = _file_path(url, rest)
+        if not create and not path.is_file():
+            raise StateError(f"{path}: no state store there (no such file); check the URL")
     if scheme == "sqlite":
         from .sqlite import SqliteStore
 
-        return SqliteStore(_file_path(url, rest)) if wait is None else SqliteStore(_file_path(url, rest), wait)
+        return SqliteStore(path) if wait is None else SqliteStore(path, wait)
     if scheme == "json":
         from .jsonfile import JsonFileStore
 
-        return JsonFileStore(_file_path(url, rest)) if wait is None else JsonFileStore(_file_path(url, rest), wait)
+        return JsonFileStore(path) if wait is None else JsonFileStore(path, wait)
     if scheme in ("postgresql", "postgres"):
         try:
             from .postgres import PostgresStore  # type: ignore[import-not-found]
         except ImportError as exc:
             raise StateError(f"state URL {url!r}: the PostgreSQL backend is not available ({exc})") from None
-        return PostgresStore(url)
+        return PostgresStore(url, create)
     raise StateError(f"state URL {url!r}: unknown scheme {scheme!r} (use sqlite, json or postgresql)")
+
+
+def same_store(url: str, other: str) -> bool:
+    """Whether two state URLs name one store, however they are spelled: the same file (one resolved
+    path or one inode, whichever backend reads it) or the same PostgreSQL server, database and schema."""
+    kinds = {_KINDS.get(u.partition("://")[0]) for u in (url, other)}
+    if kinds == {"file"}:
+        first, second = (_file_path(u, u.partition("://")[2]) for u in (url, other))
+        return first.resolve() == second.resolve() or (first.exists() and second.exists() and first.samefile(second))
+    if kinds == {"postgresql"}:
+        from .postgres import identity
+
+        return identity(url) == identity(other)
+    return False
+
+
+_KINDS = {"sqlite": "file", "json": "file", "postgresql": "postgresql", "postgres": "postgresql"}
 
 
 def _file_path(url: str, rest: str) -> Path:

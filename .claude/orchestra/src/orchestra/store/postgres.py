@@ -21,7 +21,9 @@ several stores in one database, give each its own schema through the URL
 
 from __future__ import annotations
 
+import getpass
 import os
+import re
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -61,6 +63,25 @@ def redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
+def identity(url: str) -> tuple[str, str, str, str]:
+    """Which store a URL reaches, however it is spelled: host, port, database and search_path, with
+    libpq's defaults filled in. Password, user and connection settings do not change the store."""
+    try:
+        from psycopg import ProgrammingError
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError as exc:
+        raise StateError(f"{redacted(url)}: the PostgreSQL backend needs psycopg 3 ({exc})") from None
+    try:
+        params = conninfo_to_dict(url)
+    except ProgrammingError as exc:
+        raise StateError(f"state URL {redacted(url)}: not a PostgreSQL URL ({_first_line(exc)})") from None
+    user = params.get("user") or os.environ.get("PGUSER") or getpass.getuser()
+    host = params.get("host") or params.get("hostaddr") or os.environ.get("PGHOST") or "localhost"
+    search_path = re.findall(r"(?:-c\s*|--)search_path=(\S+)", params.get("options", ""))
+    return (host.lower(), str(params.get("port") or os.environ.get("PGPORT") or 5432),
+            params.get("dbname") or os.environ.get("PGDATABASE") or user, search_path[-1] if search_path else "")
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else exc.__class__.__name__
@@ -69,8 +90,9 @@ def _first_line(exc: BaseException) -> str:
 class PostgresStore(StoreBase):
     notifies = True
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, create: bool = True) -> None:
         self.url = url
+        self.create = create  # False: a schema without our tables is an error, not a store to set up
         self.where = redacted(url)
         self.conn: Any = None
         self._listener: Any = None
@@ -155,6 +177,9 @@ class PostgresStore(StoreBase):
             self._use_schema(schema)
             if version is not None and int(version) == SCHEMA_VERSION:
                 return
+            if version is None and not self.create:
+                raise StateError(f"{self.where}: no state store there (schema {schema} holds no Orchestra "
+                                 "tables); check the URL")
             if version is not None and int(version) > SCHEMA_VERSION:
                 raise StateError(f"{self.where}: schema_version {version} is newer than this Orchestra "
                                  f"understands ({SCHEMA_VERSION}); upgrade the pack")
