@@ -100,6 +100,25 @@ def test_an_impossible_date_fails_the_check_with_file_and_line_and_loads_nothing
     assert code == 1 and f"{epic}:" in err and "'2026-13-01' is not a calendar date" in err
 
 
+def test_unknown_teams_fail_the_check_with_file_and_line_and_load_nothing(sample: Path, capsys) -> None:
+    epic = sample / ".claude/epics/payments.yaml"
+    text = epic.read_text(encoding="utf-8")
+    line = text.splitlines().index("    team: engineering") + 1
+    epic.write_text(text.replace("    team: engineering", "    team: nope", 1), encoding="utf-8")
+    for argv in (("epic", "load", "--check"), ("epic", "load"), ("epic", "plan", "payments")):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and out == "" and err.startswith(f"orchestra epic: {epic}:{line}: ")
+        assert "unknown team 'nope'; teams.yaml defines" in err
+    sprint = sample / ".claude/sprints/sprint-3.yaml"
+    text = sprint.read_text(encoding="utf-8").replace("end: 2026-12-14\n", "end: 2026-12-14\ncapacity: {nope: 3}\n")
+    sprint.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("capacity: {nope: 3}") + 1
+    code, out, err = run(capsys, "sprint", "load", "--check")
+    assert code == 1 and err.startswith(f"orchestra sprint: {sprint}:{line}: capacity: unknown team 'nope'")
+    code, _, _ = run(capsys, "sprint", "load")
+    assert code == 1 and as_json(capsys, "sprint", "status") == {"sprints": []}
+
+
 def test_illegal_transition_lists_the_legal_ones(sample: Path, capsys) -> None:
     as_json(capsys, "sprint", "load", "sprint-3")
     code, _, err = run(capsys, "sprint", "close", "sprint-3")

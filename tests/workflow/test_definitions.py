@@ -185,6 +185,18 @@ def test_assignee_must_be_known_and_on_the_task_team(project: Path) -> None:
     assert "unknown team 'design'; teams.yaml defines engineering, qa" in message
 
 
+def test_teams_of_features_and_of_capacity_must_be_known(project: Path) -> None:
+    org = teams.build({"teams": {
+        "engineering": {"orchestrator": "engineering-director", "members": [{"name": "fullstack-eng"}]},
+    }})
+    message = refuse(project, "capacity: {engineering: 2, nope: 3}\ntasks:\n  - {id: a, title: A}\n", org=org)
+    assert "bad.yaml:1: capacity: unknown team 'nope'; teams.yaml defines engineering" in message
+    path = write(project, "bad.yaml", "features:\n  - {id: f, title: F, estimate: 1}\n"
+                                      "  - {id: g, title: G, estimate: 1, team: nope}\n", "epic")
+    with pytest.raises(DefinitionError, match="bad.yaml:3: g: unknown team 'nope'; teams.yaml defines engineering"):
+        load_epic(path, project, org)
+
+
 def test_epic_feature_needs_an_estimate(project: Path) -> None:
     message = refuse(project, "features:\n  - {id: f, title: F}\n", kind="epic")
     assert "bad.yaml:2: features.0: 'estimate' is a required property" in message

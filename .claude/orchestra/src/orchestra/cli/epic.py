@@ -33,13 +33,14 @@ def register(sub) -> None:
 
 
 def cmd_load(args) -> int:
-    from ..workflow.definitions import definition_files, load_epic
+    from ..workflow.definitions import definition_files
+    from ..workflow.epics import load_definition
     from ..workflow.epics import register as record
 
     refs = args.refs or [str(p) for p in definition_files("epic")]
     if not refs:
         raise ValueError("no epic files in .claude/epics; write one (README, \"Sprints and epics\")")
-    epics = [load_epic(ref) for ref in refs]  # all valid before anything is written
+    epics = [load_definition(ref) for ref in refs]  # all valid before anything is written
     rows = [{"epic": e.id, "file": str(e.path), "features": len(e.features), "points": e.points,
              "critical_path": e.graph().critical_path(), "loaded": False} for e in epics]
     if not args.check:

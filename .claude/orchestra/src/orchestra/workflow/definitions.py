@@ -1,7 +1,8 @@
 """Sprint and epic definitions: find, parse and validate `.claude/sprints/*.yaml` and `.claude/epics/*.yaml`.
 
 Validation is the JSON Schema (schemas/sprint.json, schemas/epic.json) plus what a schema cannot
-say: duplicate ids, unknown dependency ids, cycles, and assignees that are not on their team.
+say: duplicate ids, unknown dependency ids, cycles, teams unknown to teams.yaml, and assignees
+that are not on their team.
 Every error names file:line.
 """
 
@@ -162,6 +163,8 @@ def load_sprint(ref: str | Path, root: Path | None = None, org=None) -> SprintDe
     _check_graph(path, text, "tasks", [t.node() for t in tasks])
     if org is not None:
         _check_people(path, text, tasks, org)
+        for team in raw.get("capacity") or {}:
+            _check_team(path, text, ["capacity", team], "capacity", team, org)
     return SprintDef(
         id=raw.get("id", path.stem), path=path, tasks=tasks, name=raw.get("name", ""), goal=raw.get("goal", ""),
         epic=raw.get("epic"), project=raw.get("project"), start=raw.get("start"), end=raw.get("end"),
@@ -169,8 +172,8 @@ def load_sprint(ref: str | Path, root: Path | None = None, org=None) -> SprintDe
     )
 
 
-def load_epic(ref: str | Path, root: Path | None = None) -> EpicDef:
-    """Parse and validate one epic definition."""
+def load_epic(ref: str | Path, root: Path | None = None, org=None) -> EpicDef:
+    """Parse and validate one epic definition. `org` (teams.Organization) enables team checks."""
     path = find_definition("epic", str(ref), root)
     raw, text = _read(path, "epic")
     features = tuple(
@@ -180,6 +183,10 @@ def load_epic(ref: str | Path, root: Path | None = None) -> EpicDef:
         for f in raw["features"]
     )
     _check_graph(path, text, "features", [f.node() for f in features])
+    if org is not None:
+        for i, feature in enumerate(features):
+            if feature.team:
+                _check_team(path, text, ["features", i, "team"], feature.id, feature.team, org)
     return EpicDef(
         id=raw.get("id", path.stem), path=path, features=features, name=raw.get("name", ""),
         goal=raw.get("goal", ""), project=raw.get("project"), start=raw.get("start"),
@@ -251,12 +258,18 @@ def _check_graph(path: Path, text: str, key: str, nodes: list[Node]) -> None:
         raise DefinitionError(f"{path}: {exc}") from None
 
 
+def _check_team(path: Path, text: str, where: list[Any], owner: str, team: str, org) -> None:
+    """`team` (named by `owner` at `where` in the file) must be one teams.yaml defines, when it defines any."""
+    if org.teams and team not in org.teams:
+        raise DefinitionError(f"{path}:{_line(text, where)}: {owner}: unknown team {team!r}; teams.yaml defines "
+                              f"{', '.join(sorted(org.teams))}")
+
+
 def _check_people(path: Path, text: str, tasks: Sequence[TaskDef], org) -> None:
     """A task's team must exist and its assignee must be on that team, when teams.yaml knows them."""
     for i, task in enumerate(tasks):
-        if task.team and org.teams and task.team not in org.teams:
-            raise DefinitionError(f"{path}:{_line(text, ['tasks', i, 'team'])}: {task.id}: unknown team "
-                                  f"{task.team!r}; teams.yaml defines {', '.join(sorted(org.teams))}")
+        if task.team:
+            _check_team(path, text, ["tasks", i, "team"], task.id, task.team, org)
         member = org.member(task.assignee) if task.assignee else None
         if task.assignee and org.agents and member is None:
             raise DefinitionError(f"{path}:{_line(text, ['tasks', i, 'assignee'])}: {task.id}: unknown assignee "

@@ -110,18 +110,25 @@ def plan_view(tx, epic: EpicDef, org, *, points: float | None = None, skip: set[
     }
 
 
+def load_definition(ref: str | Path, root: Path | None = None) -> EpicDef:
+    """The validated definition, with its features' teams checked against teams.yaml."""
+    from .sprints import organization
+
+    return load_epic(ref, root, organization(root))
+
+
 def plan_epic(store, ref: str, root: Path | None = None, *, points: float | None = None) -> dict[str, Any]:
     """Split the epic `ref` (an id or a file) into sprints (read-only); see `split`."""
     from .sprints import organization
 
-    epic = load_epic(ref, root)
+    epic = load_definition(ref, root)
     with store.snapshot() as tx:
         return plan_view(tx, epic, organization(root), points=points)
 
 
 def register(store, ref: str, root: Path | None = None) -> dict[str, Any]:
     """`orchestra epic load`: validate the definition and record it in state (`epics.<id>`)."""
-    epic = load_epic(ref, root)
+    epic = load_definition(ref, root)
     with store.transaction() as tx:
         current = tx.get(f"epics.{epic.id}", None) or {}
         record = {
@@ -164,7 +171,7 @@ def epic_status(store, ref: str, root: Path | None = None, *, points: float | No
 
     with store.snapshot() as tx:
         record = tx.get(f"epics.{ref}", None) if is_id(ref) else None
-        epic = load_epic((record or {}).get("definition") or ref, root)
+        epic = load_definition((record or {}).get("definition") or ref, root)
         ids = {f.id for f in epic.features}
         tasks = [t for t in tx.items("tasks").values() if t.get("epic") == epic.id or t.get("feature") in ids]
         features = [feature_progress(f, tasks) for f in epic.features]
