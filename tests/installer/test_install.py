@@ -301,3 +301,33 @@ def test_force_never_overwrites_an_earlier_backup(repo: Path, orchestra, pack_so
     assert (repo / rel).read_text() == "my second command\n"
     assert backup.read_text() == "my original command\n"  # no manifest lists it now, so it is never deleted
     assert f"left       .claude/orchestra/backup/displaced/{rel}: a backup of a file of yours" in result.out
+
+
+def untracked(root: Path) -> str:
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=root,
+                          capture_output=True, text=True, check=True).stdout
+
+
+def test_backups_and_bytecode_stay_out_of_git(repo: Path, orchestra, pack_source: Path) -> None:
+    from orchestra.installer.warm import compile_package
+
+    (repo / ".gitignore").write_text(".mcp.json\n")  # it holds a token: the user keeps it out of git
+    (repo / ".mcp.json").write_text('{"mcpServers": {"api": {"type": "http", "url": "https://api.example", '
+                                    '"headers": {"Authorization": "Bearer s3cret"}}}}\n')
+    rel = next(i.rel for i in load_pack(pack_source).files if i.rel.startswith(".claude/commands/"))
+    (repo / rel).parent.mkdir(parents=True)
+    (repo / rel).write_text("my command\n")
+    assert orchestra("install", repo, "--force").code == 0
+    assert (repo / ".claude/orchestra/backup/restore/.mcp.json").is_file()
+    assert compile_package(repo) is None  # what warming does after an install; running hooks write more
+
+    status = untracked(repo)
+    assert ".claude/orchestra/bin/orchestra" in status and ".claude/orchestra/.gitignore" in status
+    assert "backup/" not in status and ".pyc" not in status
+
+    (repo / rel).write_text("my command, edited since\n")  # so uninstall cannot put the backup back
+    result = orchestra("uninstall", repo)
+    assert result.code == 0, result.err
+    assert (repo / ".claude/orchestra/backup/displaced" / rel).read_text() == "my command\n"
+    assert "kept       .claude/orchestra/.gitignore: keeps the backups left in" in result.out
+    assert "backup/" not in untracked(repo)

@@ -19,6 +19,7 @@ SOURCE_ROOT = PACK_DIR.parent.parent
 PACK_TREES = (".claude/agents", ".claude/commands", ".claude/skills", ".claude/orchestra")
 MANIFEST = ".claude/orchestra/install-manifest.json"
 BACKUP_DIR = ".claude/orchestra/backup"
+IGNORE = ".claude/orchestra/.gitignore"  # keeps the backups and the bytecode out of git
 TEAMS = ".claude/teams.yaml"
 SETTINGS = ".claude/settings.json"
 MCP_CONFIG = ".mcp.json"

@@ -12,7 +12,7 @@ from .install import REPLACED, RESTORE
 from .manifest import read, sha256
 from .plan import Notice, Plan, Step
 from .safety import check_inside, check_target
-from .source import BACKUP_DIR, MANIFEST, MCP_CONFIG, SETTINGS
+from .source import BACKUP_DIR, IGNORE, MANIFEST, MCP_CONFIG, SETTINGS
 
 
 def plan_uninstall(target: Path, purge: bool = False) -> Plan:
@@ -57,6 +57,8 @@ def plan_uninstall(target: Path, purge: bool = False) -> Plan:
             plan.notices.append(Notice("left", rel, "your edited copy of a pack file, replaced by --force"))
         else:  # a backup no manifest lists any more (an earlier install's); only its owner may delete it
             plan.notices.append(Notice("left", rel, "a backup of a file of yours from an earlier install; kept"))
+    if any(n.kind == "left" and n.path.startswith(BACKUP_DIR + "/") for n in plan.notices):
+        _keep_ignore(plan)
     plan.steps.append(Step("delete", MANIFEST, _current(root, MANIFEST), why="install manifest"))
     state = root / old.state_dir
     if purge and state.is_dir():
@@ -74,6 +76,14 @@ def plan_uninstall(target: Path, purge: bool = False) -> Plan:
     kept = set() if purge else {p.as_posix() for p in Path(old.state_dir).parents}
     plan.remove_dirs += sorted({*old.dirs, *backup_dirs} - kept, key=lambda d: (-d.count("/"), d))
     return plan
+
+
+def _keep_ignore(plan: Plan) -> None:
+    """Backups stay behind for their owner: so does the rule that keeps them out of git."""
+    if any(s.path == IGNORE for s in plan.steps):
+        plan.steps = [s for s in plan.steps if s.path != IGNORE]
+        plan.notices.append(Notice("kept", IGNORE, f"keeps the backups left in {BACKUP_DIR}/ out of git; "
+                                                   "delete both when you no longer need them"))
 
 
 def _config(plan: Plan, root: Path, rel: str, entry: dict | None, hint: str, unmerge) -> None:
