@@ -132,3 +132,34 @@ def test_corrupt_state_is_reported_by_the_cli(store_url: str, project: Path) -> 
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "moved aside to " in proc.stderr and "Traceback" not in proc.stderr
     assert len(list(path.parent.glob(f"{path.name}.corrupt-*"))) == 1
+
+
+@pytest.mark.parametrize(("document", "entry", "commands"), [
+    ({"tasks": {"a": {"title": "x"}}}, "tasks.a: no id field (it must repeat the key 'a')",
+     [("task", "list"), ("task", "show", "a"), ("task", "set-status", "a", "queued")]),
+    ({"tasks": {"a": {"id": "b", "title": "x"}}}, "tasks.a: id 'b' does not match the key", [("task", "list")]),
+    ({"observability": {"events": [{"id": 1, "ts": "2025-01-01T00:00:00Z", "data": {}}]}},
+     "observability.events[0]: type must be a non-empty string, got None", [("events", "tail"), ("metrics",)]),
+    ({"observability": {"events": [{"id": 2, "type": "x"}, {"id": 2, "type": "y"}]}},
+     "observability.events[1]: id 2 does not follow 2", [("events", "tail")]),
+], ids=["entity-without-id", "entity-with-another-id", "event-without-type", "event-id-twice"])
+def test_a_hand_edited_json_file_is_reported_naming_file_and_entry(
+        project: Path, tmp_path: Path, document: dict, entry: str, commands: list[tuple[str, ...]]) -> None:
+    path = tmp_path / "hand edited.json"
+    text = json.dumps({"schema_version": 1, **document})
+    path.write_text(text)
+    for command in commands:
+        proc = cli(f"json://{path}", project, *command)
+        assert proc.returncode == 1 and proc.stdout == "", (command, proc.stderr)
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert f"{path}: state file has a bad entry at {entry}" in proc.stderr, proc.stderr
+    assert path.read_text() == text and list(tmp_path.glob("*.corrupt-*")) == []
+
+
+def test_event_fields_left_out_of_a_json_file_are_filled_in_as_state_import_fills_them(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"schema_version": 1, "observability": {"events": [{"id": 1, "type": "x"}]}}))
+    with open_store(f"json://{path}") as store:
+        assert store.events_after(0) == [{"id": 1, "ts": "", "type": "x", "session_id": None, "agent_id": None,
+                                          "task_id": None, "data": {}}]
+        assert store.append_event("y") == 2

@@ -119,6 +119,13 @@ def test_unknown_teams_fail_the_check_with_file_and_line_and_load_nothing(sample
     assert code == 1 and as_json(capsys, "sprint", "status") == {"sprints": []}
 
 
+def test_forecast_trials_must_be_positive(sample: Path, capsys) -> None:
+    for trials in ("0", "-5"):
+        code, out, err = run(capsys, "sprint", "status", "sprint-3", "--trials", trials)
+        assert code == 1 and out == ""
+        assert err == f"orchestra sprint: --trials {trials}: the forecast needs at least 1 trial (default 2000)\n"
+
+
 def test_illegal_transition_lists_the_legal_ones(sample: Path, capsys) -> None:
     as_json(capsys, "sprint", "load", "sprint-3")
     code, _, err = run(capsys, "sprint", "close", "sprint-3")

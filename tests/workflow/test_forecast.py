@@ -55,3 +55,11 @@ def test_history_rates_and_percentile() -> None:
     assert percentile([1, 2, 3, 4], 50) == 2 and percentile([1, 2, 3, 4], 85) == 4 and percentile([9], 1) == 9
     with pytest.raises(ValueError, match="trials 0"):
         forecast(GRAPH, [1.0], 1, now=NOW, trials=0)
+
+
+@pytest.mark.parametrize("rates", [[], [2.0]])
+@pytest.mark.parametrize("graph", [GRAPH, TaskGraph([])])
+def test_fewer_than_one_trial_is_refused_whatever_is_left(graph: TaskGraph, rates: list[float]) -> None:
+    for trials in (0, -5):
+        with pytest.raises(ValueError, match=f"trials {trials}: the forecast needs at least 1 trial"):
+            forecast(graph, rates, 1, now=NOW, trials=trials)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import UsageError
 from ._output import add_json_flag, emit, table
 from ._store import project_store
 
@@ -31,7 +32,7 @@ def register(sub) -> None:
     status = ops.add_parser("status", help="progress, blockers, metrics and forecast (every sprint without an id)")
     status.add_argument("sprint", nargs="?", metavar="SPRINT")
     status.add_argument("--seed", type=int, default=0, help="seed of the Monte Carlo forecast (default 0)")
-    status.add_argument("--trials", type=int, default=2000, help="forecast trials (default 2000)")
+    status.add_argument("--trials", type=int, default=2000, help="forecast trials, at least 1 (default 2000)")
     add_json_flag(status)
     status.set_defaults(func=cmd_status)
 
@@ -123,6 +124,8 @@ def _start_text(result: dict[str, Any]) -> str:
 def cmd_status(args) -> int:
     from ..workflow import sprint_status
 
+    if args.trials < 1:
+        raise UsageError(f"--trials {args.trials}: the forecast needs at least 1 trial (default 2000)")
     with project_store() as store:
         if args.sprint is None:
             with store.snapshot() as tx:

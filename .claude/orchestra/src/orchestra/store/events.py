@@ -27,6 +27,13 @@ def make_event(event_id: int, type: str, data: dict[str, Any] | None, refs: dict
 
 def imported_event(event: Any, where: str) -> dict[str, Any]:
     """An event from an imported document, with absent references filled in (`ts` "" = unknown)."""
+    event = stored_event(event, where)
+    event["data"] = check_json(f"{where}: data", event["data"])
+    return event
+
+
+def stored_event(event: Any, where: str) -> dict[str, Any]:
+    """An event as read back from JSON text (plain JSON already): its fields checked, absent ones filled in."""
     if not isinstance(event, dict):
         raise StateError(f"{where}: expected an object, got {type(event).__name__}")
     unknown = set(event) - set(FIELDS)
@@ -36,18 +43,23 @@ def imported_event(event: Any, where: str) -> dict[str, Any]:
         raise StateError(f"{where}: id must be a positive integer, got {event.get('id')!r}")
     if not isinstance(event.get("type"), str) or not event["type"]:
         raise StateError(f"{where}: type must be a non-empty string, got {event.get('type')!r}")
-    return _checked({"id": event["id"], "ts": event.get("ts") or "", "type": event["type"],
-                     **{ref: event.get(ref) for ref in REFS}, "data": {} if event.get("data") is None else event["data"]},
-                    where)
+    return _typed({"id": event["id"], "ts": event.get("ts") or "", "type": event["type"],
+                   **{ref: event.get(ref) for ref in REFS}, "data": {} if event.get("data") is None else event["data"]},
+                  where)
 
 
 def _checked(event: dict[str, Any], where: str) -> dict[str, Any]:
+    event = _typed(event, where)
+    event["data"] = check_json(f"{where}: data", event["data"])
+    return event
+
+
+def _typed(event: dict[str, Any], where: str) -> dict[str, Any]:
     if not isinstance(event["data"], dict):
         raise StateError(f"{where}: data must be an object, got {type(event['data']).__name__}")
     for key in ("ts", *REFS):
         if event[key] is not None and not isinstance(event[key], str):
             raise StateError(f"{where}: {key} must be a string, got {type(event[key]).__name__}")
-    event["data"] = check_json(f"{where}: data", event["data"])
     return event
 
 

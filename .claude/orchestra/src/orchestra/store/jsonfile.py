@@ -18,10 +18,11 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from .. import atomic
-from . import StoreBase
+from . import StoreBase, iter_entities
 from .doc_tx import DocTx
 from .document import COLLECTIONS, TOP_LEVEL, empty_document, filled, migrate, normalized
 from .errors import BusyError, CorruptStateError, StateError
+from .events import stored_event
 
 LOCK_TIMEOUT_S = 30.0
 # filelock polls a non-blocking lock; its default 50 ms nap would dominate a hook's latency.
@@ -48,8 +49,7 @@ class JsonFileStore(StoreBase):
                 raise ValueError(f"the top level is a JSON {type(doc).__name__}, not an object")
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             return self._corrupt(raw, exc, locked)
-        doc = migrate(doc)
-        _check_shape(self.path, doc)
+        doc = _checked_shape(self.path, migrate(doc))
         return {top: filled(top, doc[top]) if top in doc else value for top, value in empty_document().items()}
 
     def _corrupt(self, raw: bytes, exc: Exception, locked: bool) -> dict[str, Any]:
@@ -119,8 +119,9 @@ class JsonFileStore(StoreBase):
         pass
 
 
-def _check_shape(path: Path, doc: dict[str, Any]) -> None:
-    """A file that parses but was edited into the wrong shape is reported, not guessed at."""
+def _checked_shape(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
+    """A file that parses but was edited into the wrong shape is reported, not guessed at: the
+    document, with the fields an event may leave out filled in as `state import` fills them."""
     unknown = set(doc) - set(TOP_LEVEL)
     bad = sorted(unknown) + [k for k in TOP_LEVEL[1:] if k in doc and not isinstance(doc[k], dict)]
     for collection in COLLECTIONS:
@@ -137,6 +138,28 @@ def _check_shape(path: Path, doc: dict[str, Any]) -> None:
             f"{path}: state file has the wrong shape at {', '.join(dict.fromkeys(bad))}; fix those keys by hand "
             "or replace the file with `orchestra state import` of a good export"
         )
+    try:
+        for collection in COLLECTIONS:
+            for entity_id, entity in iter_entities(doc, collection):
+                if "id" not in entity:
+                    raise StateError(f"{collection}.{entity_id}: no id field (it must repeat the key {entity_id!r})")
+                if entity["id"] != entity_id:
+                    raise StateError(f"{collection}.{entity_id}: id {entity['id']!r} does not match the key")
+        if events:
+            doc["observability"]["events"] = _checked_events(events)
+    except StateError as exc:
+        raise StateError(f"{path}: state file has a bad entry at {exc}; fix it by hand "
+                         "or replace the file with `orchestra state import` of a good export") from None
+    return doc
+
+
+def _checked_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    checked = [stored_event(event, f"observability.events[{i}]") for i, event in enumerate(events)]
+    for i in range(1, len(checked)):
+        if checked[i]["id"] <= checked[i - 1]["id"]:
+            raise StateError(f"observability.events[{i}]: id {checked[i]['id']} does not follow "
+                             f"{checked[i - 1]['id']} (ids must rise, each once)")
+    return checked
 
 
 def _first_line(exc: Exception) -> str:

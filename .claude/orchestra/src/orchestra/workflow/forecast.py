@@ -45,6 +45,8 @@ def finish_time(graph: TaskGraph, durations: list[float], slots: int) -> float:
 def forecast(graph: TaskGraph, rates: list[float], slots: int, *, now: dt.datetime,
              trials: int = DEFAULT_TRIALS, seed: int = 0) -> dict[str, Any]:
     """p50/p85 hours (and timestamps from `now`) to finish every task in `graph`."""
+    if trials < 1:
+        raise ValueError(f"trials {trials}: the forecast needs at least 1 trial")
     base = {"trials": trials, "seed": seed, "samples": len(rates), "slots": slots, "remaining_tasks": len(graph)}
     if len(graph) == 0:
         stamp = _stamp(now)
@@ -52,8 +54,6 @@ def forecast(graph: TaskGraph, rates: list[float], slots: int, *, now: dt.dateti
     if not rates:
         return {**base, "available": False,
                 "reason": "no completed task with a recorded start and an estimate above 0 to learn from yet"}
-    if trials < 1:
-        raise ValueError(f"trials {trials}: must be at least 1")
     rng = random.Random(seed)
     estimates = graph.estimates
     results = sorted(
