@@ -119,6 +119,22 @@ def test_unknown_teams_fail_the_check_with_file_and_line_and_load_nothing(sample
     assert code == 1 and as_json(capsys, "sprint", "status") == {"sprints": []}
 
 
+def test_two_sprint_files_sharing_a_task_id_are_refused_at_load_naming_both(sample: Path, capsys) -> None:
+    other = sample / ".claude/sprints/sprint-4.yaml"
+    other.write_text("tasks:\n  - {id: task-new, title: New}\n  - {id: task-2fa, title: Again}\n", encoding="utf-8")
+    for argv in (("sprint", "load", "--check"), ("sprint", "load")):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and out == "", argv
+        assert err == (f"orchestra sprint: {other}:3: task task-2fa is also defined in .claude/sprints/sprint-3.yaml "
+                       "(sprint sprint-3); task ids are global, so rename it in one of the two files\n")
+    assert as_json(capsys, "sprint", "status") == {"sprints": []}  # neither was loaded
+    as_json(capsys, "sprint", "load", "sprint-3")
+    for argv in (("sprint", "load", "sprint-4", "--check"), ("sprint", "load", "sprint-4")):
+        code, _, err = run(capsys, *argv)
+        assert code == 1 and "task task-2fa is also defined in .claude/sprints/sprint-3.yaml" in err, argv
+    assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-3"]
+
+
 def test_forecast_trials_must_be_positive(sample: Path, capsys) -> None:
     for trials in ("0", "-5"):
         code, out, err = run(capsys, "sprint", "status", "sprint-3", "--trials", trials)

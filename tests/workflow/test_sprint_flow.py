@@ -182,7 +182,8 @@ def test_task_ids_are_global_but_carried_over_work_can_join_a_new_sprint(store, 
     work(store, "task-oauth", "completed", "2026-12-02T15:00:00.000Z")
     (sample / ".claude/sprints/sprint-4.yaml").write_text(
         "tasks:\n  - {id: task-oauth, title: again}\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="task task-oauth belongs to sprint sprint-3"):
+    with pytest.raises(ValueError, match=r"sprint-4.yaml:2: task task-oauth is also defined in "
+                                         r".claude/sprints/sprint-3.yaml \(sprint sprint-3\).*or close sprint-3"):
         load_sprint_into_state(store, "sprint-4")
     for task in ("task-2fa", "task-payments-api", "task-fraud-rules", "task-checkout", "task-security-review"):
         work(store, task, "cancelled" if task == "task-security-review" else "completed", "2026-12-03T10:00:00Z")

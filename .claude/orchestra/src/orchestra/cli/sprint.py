@@ -59,12 +59,13 @@ def register(sub) -> None:
 
 def cmd_load(args) -> int:
     from ..workflow.definitions import definition_files
-    from ..workflow.sprints import load, load_definition
+    from ..workflow.sprints import check_task_ids, load, load_definition
 
     refs = args.refs or [str(p) for p in definition_files("sprint")]
     if not refs:
         raise ValueError("no sprint files in .claude/sprints; write one (README, \"Sprints and epics\")")
     definitions = [load_definition(ref) for ref in refs]  # all valid before anything is written
+    check_task_ids(definitions, _recorded_sprints(create=not args.check))
     rows = []
     for sprint in definitions:
         graph = sprint.graph()
@@ -77,6 +78,21 @@ def cmd_load(args) -> int:
                 row["status"] = load(store, sprint.path)["status"]
     emit({"sprints": rows, "checked_only": args.check}, args.json, _load_text)
     return 0
+
+
+def _recorded_sprints(*, create: bool) -> dict[str, dict[str, Any]]:
+    """The sprints in state; with `create` false (`--check`), none when there is no store yet."""
+    from ..store import open_store
+    from ..store.errors import StateError
+
+    if create:
+        with project_store() as store, store.snapshot() as tx:
+            return tx.items("sprints")
+    try:
+        with open_store(create=False) as store, store.snapshot() as tx:
+            return tx.items("sprints")
+    except StateError:  # no store yet (PostgreSQL says so on first use): nothing recorded
+        return {}
 
 
 def _load_text(data: dict[str, Any]) -> str:

@@ -26,6 +26,29 @@ def load_definition(ref: str | Path, root: Path | None = None) -> SprintDef:
     return load_sprint(ref, root, organization(root))
 
 
+def check_task_ids(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]], root: Path | None = None) -> None:
+    """Task ids are global: refuse a task that two of `sprints` define, or that a sprint recorded in state
+    and not complete (`recorded`, by id) already lists. The message names both files."""
+    from ..yamlcheck import line_of
+
+    mine = {s.id for s in sprints}
+    owners: dict[str, tuple[str, str, str]] = {}  # task id -> (sprint id, its file, what else can be done)
+    for sid, record in recorded.items():
+        if sid not in mine and record.get("status") != "complete":
+            later = (f" (or close {sid}: its unfinished work is carried over and can join another sprint)"
+                     if record.get("started_at") else "")
+            for tid in record.get("tasks") or ():
+                owners[tid] = (sid, record.get("definition") or f"sprint {sid}", later)
+    for sprint in sprints:
+        text = sprint.path.read_text(encoding="utf-8")
+        for i, task in enumerate(sprint.tasks):
+            owner = owners.setdefault(task.id, (sprint.id, project_relative(sprint.path, root), ""))
+            if owner[0] != sprint.id:
+                line = line_of(text, ["tasks", i, "id"]) or 1
+                raise ValueError(f"{sprint.path}:{line}: task {task.id} is also defined in {owner[1]} (sprint "
+                                 f"{owner[0]}); task ids are global, so rename it in one of the two files{owner[2]}")
+
+
 def register(tx, sprint: SprintDef, root: Path | None = None) -> dict[str, Any]:
     """Record a validated definition in state. A new sprint goes Planning -> Ready; a sprint already
     running refuses, because its tasks in state are now the truth."""
@@ -34,6 +57,7 @@ def register(tx, sprint: SprintDef, root: Path | None = None) -> dict[str, Any]:
         raise ValueError(f"sprint {sprint.id} is {current['status']}; a definition can be (re)loaded only while "
                          f"it is planning or ready (after review, `orchestra sprint close {sprint.id} --reopen "
                          f"REASON` returns it to planning)")
+    check_task_ids([sprint], tx.items("sprints"), root)
     for task in sprint.tasks:
         owner = tx.get(f"tasks.{task.id}.sprint", None)
         if owner not in (None, sprint.id):
