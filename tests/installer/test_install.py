@@ -331,3 +331,37 @@ def test_backups_and_bytecode_stay_out_of_git(repo: Path, orchestra, pack_source
     assert (repo / ".claude/orchestra/backup/displaced" / rel).read_text() == "my command\n"
     assert "kept       .claude/orchestra/.gitignore: keeps the backups left in" in result.out
     assert "backup/" not in untracked(repo)
+
+
+def pre_tool_hooks(settings: dict, tool: str) -> list[str]:
+    """The scripts of our PreToolUse handlers Claude Code runs for `tool` (matcher rules: reference §1.8)."""
+    import re
+
+    def fires(matcher: str) -> bool:
+        if re.fullmatch(r"[\w ,|-]+", matcher):
+            return tool in {part.strip() for part in re.split(r"[|,]", matcher)}
+        return re.search(matcher, tool) is not None
+
+    return [h["args"][-1].rsplit("/", 1)[-1] for g in settings["hooks"]["PreToolUse"] if fires(g.get("matcher", ""))
+            for h in g["hooks"] if wiring.is_ours(h)]
+
+
+def test_a_kept_orchestra_server_of_yours_gets_the_ordinary_guard(repo: Path, orchestra) -> None:
+    theirs = {"type": "stdio", "command": "their-orchestra", "args": ["--serve"]}
+    (repo / ".mcp.json").write_text(json.dumps({"mcpServers": {"orchestra": theirs}}))
+
+    result = orchestra("install", repo)
+
+    assert result.code == 0, result.err
+    assert "your own `orchestra` MCP server is kept" in result.out
+    settings = settings_of(repo)
+    assert pre_tool_hooks(settings, "mcp__orchestra__deploy") == ["pre_tool.py"]  # no caller stamped into theirs
+    assert pre_tool_hooks(settings, "mcp__plugin_orchestra_orchestra__ask") == ["pre_mcp.py"]
+    assert pre_tool_hooks(settings, "Bash") == ["pre_tool.py"]
+    wiring_checks = [c for c in orchestra("doctor", repo, "--json").json()["checks"] if c["name"] == "wiring"]
+    assert [c["status"] for c in wiring_checks] == ["ok"]
+
+    (repo / ".mcp.json").write_text(json.dumps({"mcpServers": {"theirs": theirs}}))  # renamed: ours can go in
+    assert orchestra("install", repo).code == 0
+    assert pre_tool_hooks(settings_of(repo), "mcp__orchestra__ask") == ["pre_mcp.py"]
+    assert orchestra("uninstall", repo).code == 0

@@ -18,6 +18,9 @@ from .paths import PACK_DIR
 HOOKS_DIR = PACK_DIR / "hooks"
 PROJECT_VAR = "${CLAUDE_PROJECT_DIR}"
 PLUGIN_VAR = "${CLAUDE_PLUGIN_ROOT}"
+# The orchestra MCP tools as the hook matchers name them: from .mcp.json or from the plugin.
+MCP_TOOLS = "mcp__(orchestra|plugin_orchestra_orchestra)__"
+PLUGIN_MCP_TOOLS = "mcp__plugin_orchestra_orchestra__"
 _MARK = re.compile(r"^# orchestra-hook: (\{.*\})\s*$", re.M)
 _ALLOWED = {"event", "matcher", "timeout", "onFailure", "async", "if", "statusMessage"}
 
@@ -64,6 +67,14 @@ def hooks_block(root_var: str = PROJECT_VAR, hooks_dir: Path = HOOKS_DIR) -> dic
             groups.append(group)
         group["hooks"].append(handler)
     return block
+
+
+def without_project_server(block: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """`block` for a project whose `orchestra` MCP server is the user's own, not ours: the identity hook
+    then takes only the plugin's tools, and the tool guard takes the user's like any other server's."""
+    return {event: [{**group, "matcher": group["matcher"].replace(MCP_TOOLS, PLUGIN_MCP_TOOLS)}
+                    if "matcher" in group else group for group in groups]
+            for event, groups in block.items()}
 
 
 def is_ours(handler: dict[str, Any]) -> bool:

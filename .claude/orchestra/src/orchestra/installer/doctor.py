@@ -74,7 +74,8 @@ def _settings(root: Path) -> list[Check]:
 
 def _wiring(root: Path) -> list[Check]:
     hooks = _read_settings(root).get("hooks", {})
-    expected = _entries(wiring.hooks_block(wiring.PROJECT_VAR, root / ".claude" / "orchestra" / "hooks"))
+    block = wiring.hooks_block(wiring.PROJECT_VAR, root / ".claude" / "orchestra" / "hooks")
+    expected = _entries(wiring.without_project_server(block) if _foreign_server(root) else block)
     wired = _entries({event: [{**group, "hooks": [h for h in group.get("hooks", []) if wiring.is_ours(h)]}
                               for group in groups if isinstance(group, dict)]
                       for event, groups in hooks.items() if isinstance(groups, list)})
@@ -85,6 +86,17 @@ def _wiring(root: Path) -> list[Check]:
         return [Check("wiring", "fail", f"hook wiring differs from the hook scripts' declarations for "
                                         f"{', '.join(names)}; {fix}")]
     return [Check("wiring", "ok", f"{len(expected)} hook handlers wired as the scripts declare")]
+
+
+def _foreign_server(root: Path) -> bool:
+    """Whether `.mcp.json` has an `orchestra` server of the user's own (the install then wires our MCP hook
+    only onto the plugin's tools); a file that cannot be read is the `mcp` check's to report."""
+    try:
+        servers = jsondoc.read(root / MCP_CONFIG, "").data.get("mcpServers")
+    except InstallError:
+        return False
+    return isinstance(servers, dict) and servers.get(SERVER_NAME) is not None and not is_our_server(
+        servers[SERVER_NAME])
 
 
 def _scripts(root: Path) -> list[Check]:

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .. import agentfiles
+from .. import agentfiles, wiring
 from . import jsondoc, mcpconfig, settings
 from .errors import InstallError
 from .manifest import Manifest, read, sha256
@@ -61,8 +61,9 @@ class _Planner:
         for item in self.pack.files:
             self._pack_file(item, foreign_agents)
         self._dropped_files()
-        self._settings(statusline)
-        self._mcp()
+        server = self._merge_server()  # first: whose `orchestra` server it is decides how the hooks are wired
+        self._settings(statusline, project_server=not server[1].kept_foreign)
+        self._mcp(*server)
         self._state_dir()
         self.new.dirs = sorted(self.created_dirs)
         self.result.steps = self.moves + self.writes + self.deletes
@@ -155,11 +156,12 @@ class _Planner:
 
     # -- settings.json, .mcp.json, state --------------------------------------------------------------
 
-    def _settings(self, replace_statusline: bool) -> None:
+    def _settings(self, replace_statusline: bool, project_server: bool) -> None:
         where = self.root / SETTINGS
         doc = jsondoc.read(check_inside(self.root, SETTINGS), settings.HINT)
         previous = self.old.settings or {}
-        merged = settings.merge(doc.data, self.pack.hooks, self.pack.statusline, replace_statusline,
+        hooks = self.pack.hooks if project_server else wiring.without_project_server(self.pack.hooks)
+        merged = settings.merge(doc.data, hooks, self.pack.statusline, replace_statusline,
                                 previous.get("displaced_statusLine"), str(where))
         if merged.kept_statusline:
             self._notice("kept", SETTINGS, "your statusLine is kept; --statusline replaces it (yours is kept "
@@ -172,13 +174,17 @@ class _Planner:
         self.new.settings = {**after, "hooks": merged.owned, "statusLine": merged.statusline,
                              "displaced_statusLine": merged.displaced_statusline}
 
-    def _mcp(self) -> None:
+    def _merge_server(self) -> tuple[jsondoc.JsonDoc, mcpconfig.Merge]:
         doc = jsondoc.read(check_inside(self.root, MCP_CONFIG), mcpconfig.HINT)
         previous = self.old.mcp or {}
-        merged = mcpconfig.merge(doc.data, mcp_server_entry(), self.force, previous.get("displaced"))
+        return doc, mcpconfig.merge(doc.data, mcp_server_entry(), self.force, previous.get("displaced"))
+
+    def _mcp(self, doc: jsondoc.JsonDoc, merged: mcpconfig.Merge) -> None:
+        previous = self.old.mcp or {}
         if merged.kept_foreign:
-            self._notice("kept", MCP_CONFIG, "your own `orchestra` MCP server is kept; the pack's tools stay "
-                                             "unavailable until you rename it or install with --force")
+            self._notice("kept", MCP_CONFIG, "your own `orchestra` MCP server is kept, and its tools get the "
+                                             "ordinary tool guard; the pack's tools stay unavailable until you "
+                                             "rename it or install with --force")
         after = self._config_file(doc, merged.config, previous, lambda data: mcpconfig.unmerge(data) != data,
                                   lambda data: mcpconfig.unmerge(data, merged.displaced), "orchestra server merged")
         if after is None:
