@@ -109,3 +109,14 @@ def test_doctor_says_whether_hooks_run_warm(repo: Path, orchestra, claude_env: b
     finally:
         server.stdin.close()
         server.wait(timeout=30)
+
+
+def test_doctor_fails_without_settings(repo: Path, orchestra, claude_env: bool) -> None:
+    assert orchestra("install", repo).code == 0
+    (repo / ".claude/settings.json").unlink()
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 1
+    found = checks(result)
+    assert found["settings"] == [{"name": "settings", "status": "fail", "detail": f"{repo}/.claude/settings.json: "
+                                  "not found, so no hook of the pack runs; run `orchestra install .` to rewire"}]
+    assert "wiring" not in found  # one failure for one cause

@@ -99,3 +99,24 @@ def test_uvx_from_repo_path_installs(repo: Path, tmp_path: Path) -> None:
     manifest = json.loads((repo / ".claude/orchestra/install-manifest.json").read_text())
     assert ".claude/orchestra/bin/orchestra" in manifest["files"]
     assert json.loads((repo / ".claude/settings.json").read_text())["hooks"]
+
+
+def test_installed_doctor_checks_the_repo_it_belongs_to(repo: Path, orchestra, tmp_path: Path) -> None:
+    assert orchestra("install", repo).code == 0
+    elsewhere = tmp_path / "another project"
+    subprocess.run(["git", "init", "-q", str(elsewhere)], check=True)
+    command = ["uv", "run", "--quiet", "--script", os.path.relpath(repo / BIN, elsewhere), "doctor", "--json"]
+
+    def doctor(**env: str) -> dict:
+        proc = subprocess.run(command, capture_output=True, text=True, cwd=elsewhere, env=clean_env(**env),
+                              timeout=300)
+        report = json.loads(proc.stdout)
+        return {"code": proc.returncode, "install": next(c for c in report["checks"] if c["name"] == "install"),
+                **report}
+
+    report = doctor()  # as README shows it: ../shop/.claude/orchestra/bin/orchestra doctor
+    assert report["code"] == 0, report
+    assert "files recorded" in report["install"]["detail"]  # the install check found the repo's manifest
+    told = doctor(CLAUDE_PROJECT_DIR=str(elsewhere))  # inside a session, the session's project, as everywhere
+    assert told["code"] == 1 and "no install manifest" in told["install"]["detail"]
+    assert any(c["name"] == "settings" and c["status"] == "fail" for c in told["checks"])

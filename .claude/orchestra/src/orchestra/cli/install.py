@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +32,9 @@ def register(sub) -> None:
     uninstall.set_defaults(func=cmd_uninstall)
 
     doctor = sub.add_parser("doctor", help="check uv, hook wiring, teams.yaml, agent files, state, Claude Code")
-    doctor.add_argument("target", type=Path, nargs="?", help="project root (default: this project)")
+    doctor.add_argument("target", type=Path, nargs="?",
+                        help="project root (default: $CLAUDE_PROJECT_DIR, else the repo whose bin/orchestra runs, "
+                             "else the project around the working directory)")
     add_json_flag(doctor)
     doctor.set_defaults(func=cmd_doctor)
 
@@ -105,14 +108,25 @@ def _report(data: dict) -> str:
 
 
 def cmd_doctor(args) -> int:
-    from .. import paths
     from ..installer.doctor import run_checks
 
-    checks = run_checks((args.target or paths.project_root()).resolve())
+    checks = run_checks((args.target or _doctor_root()).resolve())
     failed = [c for c in checks if c.status == "fail"]
     emit({"ok": not failed, "checks": [c.describe() for c in checks]}, args.json,
          lambda data: "\n".join(f"{c['status']:<4}  {c['name']}: {c['detail']}" for c in data["checks"]))
     return 1 if failed else 0
+
+
+def _doctor_root() -> Path:
+    """The project `orchestra doctor` checks when given none: CLAUDE_PROJECT_DIR when set (as for every
+    command), else the repo whose `.claude/orchestra/bin/orchestra` is running (`../shop/.claude/orchestra/
+    bin/orchestra doctor` checks shop), else the project around the working directory."""
+    from .. import paths
+
+    started = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
+    if not os.environ.get(paths.PROJECT_ENV) and started == paths.PACK_DIR / "bin" / "orchestra":
+        return paths.PACK_DIR.parent.parent
+    return paths.project_root()
 
 
 def cmd_plugin_build(args) -> int:

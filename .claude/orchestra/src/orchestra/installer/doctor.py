@@ -68,11 +68,22 @@ def _read_settings(root: Path) -> dict[str, Any]:
 
 
 def _settings(root: Path) -> list[Check]:
+    if not (root / SETTINGS).exists():
+        return [Check("settings", "fail", f"{root / SETTINGS}: not found, so no hook of the pack runs; "
+                                          f"{_rewire(root)}")]
     settings.validate(_read_settings(root), str(root / SETTINGS))
     return [Check("settings", "ok", f"{SETTINGS}: hooks and statusLine match Claude Code's schema")]
 
 
+def _rewire(root: Path) -> str:
+    if manifest.read(root) is not None:
+        return "run `orchestra install .` to rewire"
+    return "run `uv run python -m orchestra.wiring --write` (or `orchestra install` into a repo) to rewire"
+
+
 def _wiring(root: Path) -> list[Check]:
+    if not (root / SETTINGS).exists():
+        return []  # the settings check says so
     hooks = _read_settings(root).get("hooks", {})
     block = wiring.hooks_block(wiring.PROJECT_VAR, root / ".claude" / "orchestra" / "hooks")
     expected = _entries(wiring.without_project_server(block) if _foreign_server(root) else block)
@@ -81,10 +92,8 @@ def _wiring(root: Path) -> list[Check]:
                       for event, groups in hooks.items() if isinstance(groups, list)})
     if expected != wired:
         names = sorted({_script(e) for e in expected ^ wired})
-        fix = ("run `orchestra install .` to rewire" if manifest.read(root) is not None else
-               "run `uv run python -m orchestra.wiring --write` (or `orchestra install` into a repo) to rewire")
         return [Check("wiring", "fail", f"hook wiring differs from the hook scripts' declarations for "
-                                        f"{', '.join(names)}; {fix}")]
+                                        f"{', '.join(names)}; {_rewire(root)}")]
     return [Check("wiring", "ok", f"{len(expected)} hook handlers wired as the scripts declare")]
 
 
