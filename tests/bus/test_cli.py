@@ -78,12 +78,39 @@ def test_an_agent_reading_its_inbox_is_not_injected_the_same_messages(project: P
     (["answer", "msg-404", "yes"], "question 'msg-404': no such message"),
     (["inbox", "team:nobody"], "unknown team 'nobody'"),
     (["handoff", "tech-lead"], "handoff: name the artifact paths"),
+    (["handoff", "tech-lead", "docs/api.yaml", "--from-task", "made-up"], "from_task 'made-up': no such task"),
+    (["send", "human", "state_updated", "--text", "x", "--expires-in", "99999999d"],
+     "--expires-in '99999999d': too long; at most "),
+    (["ask", "tech-lead", "Which IdP?", "--expires-in", "999999999999d"], "--expires-in '999999999999d': too long"),
+    (["ask", "tech-lead", "Which IdP?", "--escalate-after", "999999999999d"],
+     "--escalate-after '999999999999d': too long; at most 999999998d"),
+    (["ask", "tech-lead", "   "], "payload.question: expected non-empty text, got '   '"),
+    (["send", "tech-lead", "question", "--payload", '{"question": ["a"]}'],
+     "payload.question: expected non-empty text, got ['a']"),
+    (["inbox", "broadcast"], "inbox 'broadcast': broadcast messages reach every reader, so every inbox lists them"),
+    (["inbox", "agent:nope"], "recipient 'agent:nope': no agent run with id 'nope' in state"),
 ])
 def test_bad_input_is_one_line_on_stderr_and_stores_nothing(project: Path, project_store, capsys, argv, error) -> None:
     code, out, err = run(capsys, *argv)
     assert code == 1 and out == ""
     assert err.startswith("orchestra msg: ") and error in err and err.count("\n") == 1
     assert project_store.get("communication.messages") == {}
+
+
+def test_an_unknown_run_has_no_inbox_and_nothing_is_marked_delivered_to_it(project: Path, project_store,
+                                                                            capsys) -> None:
+    sent = as_json(capsys, "send", "broadcast", "state_updated", "--text", "freeze at 17:00")
+    code, out, err = run(capsys, "inbox", "agent:nope")
+    assert code == 1 and out == "" and "no agent run with id 'nope'" in err
+    assert project_store.get("communication.deliveries") == {}
+    assert project_store.get(f"communication.messages.{sent['id']}.delivered") == {}
+
+
+def test_an_answer_of_only_whitespace_is_refused(project: Path, project_store, capsys) -> None:
+    question = as_json(capsys, "ask", "tech-lead", "Which IdP?")
+    code, _, err = run(capsys, "answer", question["id"], " \n ", "--from", "tech-lead")
+    assert code == 1 and "payload.answer: expected non-empty text" in err
+    assert project_store.get(f"communication.messages.{question['id']}.status") == "pending"
 
 
 def test_the_real_command(project: Path, project_store) -> None:

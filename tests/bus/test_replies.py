@@ -120,6 +120,21 @@ def test_escalation_time_default_comes_from_the_environment(store, org, monkeypa
     assert len(escalate(store, org, minutes=30)) == 1
 
 
+@pytest.mark.parametrize("seconds", [float("inf"), float("nan"), 1e20, True, 0])
+def test_an_escalation_time_no_clock_can_reach_is_refused(store, org, seconds) -> None:
+    with pytest.raises(ValueError, match="escalate_after: expected a positive number of seconds up to"):
+        ask(store, org, escalate_after=seconds)
+    assert store.get("communication.messages") == {}
+
+
+@pytest.mark.parametrize("raw", ["inf", "nan", "1e20", "-5", "soon"])
+def test_an_escalation_default_no_clock_can_reach_is_refused(store, org, monkeypatch, raw) -> None:
+    ask(store, org)
+    monkeypatch.setenv(replies.ESCALATE_AFTER_ENV, raw)
+    with pytest.raises(ValueError, match=f"{replies.ESCALATE_AFTER_ENV}='{raw}': expected a positive number"):
+        escalate(store, org, minutes=30)
+
+
 def test_escalation_runs_on_a_tool_call(store, org, project) -> None:
     """The per-tool-call source notices an overdue question while delivering and escalates it."""
     from orchestra.bus.hooks import tool_call_context

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ..teams import Organization
-from .messages import MESSAGES, VERDICTS, org_for, send
+from .messages import MESSAGES, VERDICTS, check_task, org_for, send
 
 ARTIFACTS_IN_BRIEF = 20
 
@@ -26,6 +26,8 @@ def handoff(tx, *, sender: str, artifacts: list[str], to: str | None = None, tas
         if not assignee:
             raise ValueError("handoff: name the receiver (to) or a receiving task that has an assignee")
         to = assignee
+    if from_task is not None:
+        check_task(tx, from_task, "from_task")
     if isinstance(artifacts, str):
         artifacts = [artifacts]
     payload: dict[str, Any] = {"artifacts": list(artifacts or [])}

@@ -41,6 +41,7 @@ REQUIRED_PAYLOAD: dict[str, tuple[str, ...]] = {
     "artifact_ready": ("artifacts",),
     "review_complete": ("verdict",),
 }
+TEXT_PAYLOAD = ("question", "answer")  # required keys whose value is text a reader is shown
 # reply type -> the type it must reply to
 REPLIES_TO: dict[str, str] = {
     "answer": "question",
@@ -111,9 +112,8 @@ def send(tx, *, sender: str, to: str, type: str, payload: dict[str, Any] | None 
     if priority not in PRIORITIES:
         raise ValueError(f"priority {priority!r} is unknown; use one of: {', '.join(PRIORITIES)} (highest first)")
     payload = _check_payload(type, payload)
-    if task is not None and (not isinstance(task, str) or not _ID.match(task)
-                             or tx.get(f"tasks.{task}", None) is None):
-        raise ValueError(f"task {task!r}: no such task in state (see `orchestra task list`)")
+    if task is not None:
+        check_task(tx, task, "task")
     expiry = _check_expiry(expires_at, to, now)
     if id is not None:
         existing = _existing(tx, id, sender, to, type, payload)
@@ -132,6 +132,13 @@ def send(tx, *, sender: str, to: str, type: str, payload: dict[str, Any] | None 
     if target is not None:
         _close_target(tx, target, record, now)
     return record
+
+
+def check_task(tx, task: object, field: str) -> str:
+    """`task`, when it names a task in state; else ValueError naming `field`."""
+    if not isinstance(task, str) or not _ID.match(task) or tx.get(f"tasks.{task}", None) is None:
+        raise ValueError(f"{field} {task!r}: no such task in state (see `orchestra task list`)")
+    return task
 
 
 def _check_sender(sender: object) -> str:
@@ -159,6 +166,8 @@ def _check_payload(type: str, payload: object) -> dict[str, Any]:
     for key in REQUIRED_PAYLOAD.get(type, ()):
         if not payload.get(key):
             raise ValueError(f"payload: {_a(type)} message needs a non-empty {key!r}")
+        if key in TEXT_PAYLOAD and (not isinstance(payload[key], str) or not payload[key].strip()):
+            raise ValueError(f"payload.{key}: expected non-empty text, got {payload[key]!r}")
     if type == "artifact_ready":
         artifacts = payload["artifacts"]
         if not isinstance(artifacts, list) or not all(isinstance(a, str) and a.strip() for a in artifacts):

@@ -20,6 +20,8 @@ from .messages import MESSAGES, OPEN, close_chain, iso, org_for, parse_time, sen
 ESCALATE_AFTER_ENV = "ORCHESTRA_ESCALATE_AFTER"
 DEFAULT_ESCALATE_AFTER = timedelta(minutes=10)
 ESCALATING_PRIORITIES = ("critical", "high")
+# The longest wait a timedelta holds (whole days: the float of timedelta.max itself rounds past it).
+MAX_ESCALATE_AFTER_S = float((timedelta.max.days - 1) * 86_400)
 
 
 def ack(tx, message_id: str, *, by: str, now: datetime | None = None) -> dict[str, Any]:
@@ -51,8 +53,10 @@ def ask(tx, *, sender: str, to: str, question: str, priority: str = "normal", ta
         escalate_after: float | None = None, expires_at: str | None = None, context: dict | None = None,
         org: Organization | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Send a question; it stays pending until answered or acknowledged. `escalate_after` is in seconds."""
-    if escalate_after is not None and (not isinstance(escalate_after, int | float) or escalate_after <= 0):
-        raise ValueError(f"escalate_after: expected a positive number of seconds, got {escalate_after!r}")
+    if escalate_after is not None and (not isinstance(escalate_after, int | float) or isinstance(escalate_after, bool)
+                                       or not 0 < escalate_after <= MAX_ESCALATE_AFTER_S):
+        raise ValueError(f"escalate_after: expected a positive number of seconds up to {MAX_ESCALATE_AFTER_S:.0f}, "
+                         f"got {escalate_after!r}")
     extra = {"escalate_after_s": escalate_after} if escalate_after is not None else None
     return send(tx, sender=sender, to=to, type="question", payload={"question": question, **(context or {})},
                 priority=priority, task=task, expires_at=expires_at, org=org, now=now, extra=extra)
@@ -76,7 +80,10 @@ def escalate_after_default() -> timedelta:
         try:
             seconds = float(raw)
         except ValueError:
-            raise ValueError(f"{ESCALATE_AFTER_ENV}={raw!r}: expected a number of seconds") from None
+            seconds = 0.0
+        if not 0 < seconds <= MAX_ESCALATE_AFTER_S:
+            raise ValueError(f"{ESCALATE_AFTER_ENV}={raw!r}: expected a positive number of seconds "
+                             f"up to {MAX_ESCALATE_AFTER_S:.0f}")
         return timedelta(seconds=seconds)
     return DEFAULT_ESCALATE_AFTER
 

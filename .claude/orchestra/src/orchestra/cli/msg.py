@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import UsageError
@@ -80,20 +80,27 @@ def _common(parser, reply: bool = False) -> None:
     add_json_flag(parser)
 
 
-def duration(text: str | None, flag: str) -> timedelta | None:
+def duration(text: str | None, flag: str, longest: timedelta = timedelta.max) -> timedelta | None:
     if text is None:
         return None
     match = _DURATION.match(text.strip())
     if not match or float(match.group(1)) <= 0:
         raise UsageError(f"{flag} {text!r}: expected a positive duration such as 90s, 15m, 2h or 1d")
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    try:
+        value = timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    except OverflowError:
+        value = timedelta.max
+    if value >= longest:
+        raise UsageError(f"{flag} {text!r}: too long; at most {longest.days - 1}d")
+    return value
 
 
 def _expiry(args) -> str | None:
     from ..bus.messages import iso, utcnow
 
-    ttl = duration(args.expires_in, "--expires-in")
-    return iso(utcnow() + ttl) if ttl else None
+    now = utcnow()
+    ttl = duration(args.expires_in, "--expires-in", longest=datetime.max.replace(tzinfo=UTC) - now)
+    return iso(now + ttl) if ttl else None
 
 
 def _checked(tx, message: dict[str, Any]) -> dict[str, Any]:
@@ -198,10 +205,9 @@ def _reader(tx, recipient: str, org):
     what = addressing.kind(recipient)
     if what == "human":
         return addressing.recipient(org, None, None, None, human=True)
-    if what == "run":
-        agent_id = recipient[len(addressing.RUN_PREFIX):]
-        run = tx.get(f"agents.{agent_id}", None) if agent_id else None
-        return addressing.recipient(org, agent_id, (run or {}).get("agent_type"))
+    if what == "run":  # a run that does not exist is refused here as `msg send` refuses it
+        agent_id = addressing.check_recipient(tx, recipient, org)[len(addressing.RUN_PREFIX):]
+        return addressing.recipient(org, agent_id, tx.get(f"agents.{agent_id}").get("agent_type"))
     if what == "main":
         return addressing.recipient(org, None, None, None)
     if what in ("agent_type", "team"):
@@ -212,7 +218,9 @@ def _reader(tx, recipient: str, org):
         if member is not None:
             addresses.add(f"{addressing.TEAM_PREFIX}{member.team}")
         return addressing.Recipient(key=f"view:{address}", addresses=frozenset(addresses))
-    raise UsageError(f"--for {recipient!r}: use human, main, agent:<id>, an agent type or team:<name>")
+    raise UsageError(f"inbox {recipient!r}: broadcast messages reach every reader, so every inbox lists them; "
+                     "name a reader (human, main, agent:<id>, an agent type or team:<name>), "
+                     "or use `msg inbox --all` for every stored message")
 
 
 def _inbox_text(messages: list[dict[str, Any]]) -> str:
