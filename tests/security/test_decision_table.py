@@ -55,6 +55,9 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", ("Grep", {"pattern": "TOKEN", "path": "{root}/.env"}), "secret"),
     ("member", ("Grep", {"pattern": "TOKEN", "glob": ".env*"}), "secret"),
     ("member", ("Grep", {"pattern": "TOKEN", "path": "{root}/src"}), "allow"),
+    ("member", ("Grep", {"pattern": "TOKEN", "glob": ".e*"}), "secret"),           # a glob naming .env
+    ("member", ("Grep", {"pattern": "TOKEN", "glob": "{.env,x}"}), "secret"),      # braces
+    ("member", ("Grep", {"pattern": "TOKEN", "glob": "server.p*"}), "secret"),     # keys/server.pem, any depth
     ("member", ("WebFetch", {"url": "https://example.com/.env", "prompt": "x"}), "allow"),
     # -- Bash, members: secrets --------------------------------------------------------------------
     ("member", bash("cat .env"), "secret"),
@@ -88,12 +91,21 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("echo x > .env"), "secret"),                      # output redirection
     ("member", bash("eval 'cat .env'"), "secret"),
     ("member", bash("grep -f.env src"), "secret"),                   # value glued to an option
+    ("member", bash("grep --include .env -r SECRET ."), "secret"),     # an option's value, not the pattern
+    ("member", bash("rg -uu --iglob .ENV SECRET"), "secret"),
+    ("member", bash("rg -uu --type-add 'x:.env' -tx SECRET"), "secret"),
+    ("member", bash("grep -r --include='*.p?m' BEGIN ."), "secret"),   # a file filter glob naming *.pem
+    ("member", bash("rg -g 'server.p*' BEGIN"), "secret"),
+    ("member", bash("find . -name 'server.p*'"), "secret"),
     ("member", bash("docker run --env-file=.env app"), "secret"),
     ("member", ("PowerShell", {"command": "Get-Content .env"}), "secret"),
     ("member", ("Monitor", {"command": "cat .env", "description": "d", "timeout_ms": 1000}), "secret"),
     # -- Bash, members: allowed ----------------------------------------------------------------------
     ("member", bash("ls -la src && git status"), "allow"),
     ("member", bash("grep -rn credentials src"), "allow"),            # a search pattern, not a file
+    ("member", bash("grep -rn -e credentials src"), "allow"),
+    ("member", bash("grep -A 3 --include '*.py' credentials src"), "allow"),
+    ("member", bash("rg --iglob '*.json' -g '!.env' credentials src"), "allow"),  # *.json does not name credentials*
     ("member", bash('git commit -m "rotate credentials"'), "allow"),
     ("member", bash("cat .env.example"), "allow"),
     ("member", bash("uv run pytest -q"), "allow"),
@@ -180,6 +192,8 @@ def test_deny_reasons_say_what_and_what_to_do(tree: Path, home: Path, policy, or
     assert ".claude/settings.json" in state.reason and "mcp__orchestra__update_task" in state.reason
     piped = decide(tree, home, policy, org, "member", *bash("cat .claude/state/audit.jsonl | xargs rm"))
     assert "Reading it is allowed" in piped.reason
+    glob = decide(tree, home, policy, org, "member", "Grep", {"pattern": "x", "glob": ".e*"})
+    assert "the file filter `.e*`" in glob.reason and "`.env*`" in glob.reason and "STATUS: blocked" in glob.reason
     cli = decide(tree, home, policy, org, "member", *bash("uv run orchestra state set a.b 1"))
     assert "orchestra state set" in cli.reason and "own_tasks" in cli.reason
 

@@ -14,41 +14,16 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..record import Record
-
-GLOB_CHARS = frozenset("*?[")
-
-
-def translate(pattern: str) -> str:
-    """A glob as a regex body: `**` crosses directories, `*` and `?` stay inside one, `[...]` is a class."""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) != -1:
-            body = pattern[i + 1:end]
-            body = "^" + body[1:] if body.startswith("!") else body
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return "".join(out)
+from .globs import names, translate
 
 
 class Rule(Record):
+    """`glob` is the lowercased pattern the regex is made of; `anchored` means it starts at its root."""
+
     pattern: str
     regex: re.Pattern[str]
+    glob: str = ""
+    anchored: bool = True
 
 
 def compile_rule(pattern: str, anchored: bool) -> Rule:
@@ -67,7 +42,7 @@ def compile_rule(pattern: str, anchored: bool) -> Rule:
     if body.endswith("/**"):
         body = body[:-3]
     regex = re.compile(start + translate(body.lower()) + "(?:/.*)?$")
-    return Rule(pattern, regex)
+    return Rule(pattern, regex, body.lower(), start != "(?:^|/)")
 
 
 class PathRules(Record):
@@ -100,6 +75,21 @@ class PathRules(Record):
             for directory in self.directories:
                 if folded == directory or folded.startswith(directory + os.sep):
                     return directory + "/**"
+        return None
+
+    def named_by(self, glob: str) -> str | None:
+        """The pattern whose files a search filter glob picks out (`rg -g '.e*'`: `.env*`), or None.
+
+        The filter matches at any depth unless it starts with `/`; a rule's files include what lies below
+        a matching directory.
+        Exceptions are not subtracted: a glob that reaches past them (`.env.*`) still names the rule.
+        """
+        glob = glob.lower()
+        filters = (glob.lstrip("/"),) if glob.startswith("/") else (glob, "**/" + glob)
+        for rule in self.rules:
+            bodies = (rule.glob,) if rule.anchored else (rule.glob, "**/" + rule.glob)
+            if any(names(f, r) for f in filters for body in bodies for r in (body, body + "/**")):
+                return rule.pattern
         return None
 
 

@@ -3,7 +3,9 @@
 Pure functions of (policy, caller, tool input, working directory); `guard.py` wires them into the
 hook. Bash is read through `shell.parse`; a word counts as naming a path when the word itself, a
 piece of it between quotes, `=`, `$(`, `:` and the like, or its brace or glob expansion resolves to
-one. Reading a protected file is allowed; a Bash pipeline that names one must be read-only.
+one; search patterns are not paths (`searches`), and the globs choosing which files a search reads
+(`grep --include`, `rg -g`, Grep's `glob`) must not name secret files. Reading a protected file is
+allowed; a Bash pipeline that names one must be read-only.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from . import shell
+from . import searches, shell
 from .decisions import Decision, clip
-from .pathrules import GLOB_CHARS, Resolver
+from .globs import GLOB_CHARS
+from .pathrules import Resolver
 from .policy import Caller, Policy
 
 READ_TOOLS: dict[str, tuple[str, ...]] = {"Read": ("file_path",), "Grep": ("path", "glob")}
+# Fields that are globs choosing files to read (as `rg --glob`), checked as globs too.
+FILTER_FIELDS: dict[str, tuple[str, ...]] = {"Grep": ("glob",)}
 WRITE_TOOLS: dict[str, tuple[str, ...]] = {
     "Write": ("file_path",), "Edit": ("file_path",), "MultiEdit": ("file_path",), "NotebookEdit": ("notebook_path",),
 }
@@ -38,14 +43,12 @@ READ_ONLY_GIT = frozenset({"status", "log", "diff", "show", "blame", "ls-files",
 FIND_ACTIONS = frozenset({"-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls"})
 # Commands that remove or change a whole directory named as an argument (`rm -rf .claude`).
 DESTRUCTIVE = frozenset({"rm", "rmdir", "mv", "shred", "unlink", "chmod", "chown", "chgrp", "truncate"})
-GREP_FAMILY = frozenset({"grep", "egrep", "fgrep", "rg", "ag", "ack", "zgrep", "git-grep"})
 # `orchestra` subcommands that only read; the rest change state and need can_modify_state: true.
 READ_ONLY_CLI = frozenset({
     ("state", "get"), ("state", "export"), ("task", "list"), ("task", "show"), ("sprint", "status"),
     ("epic", "status"), ("events", "tail"), ("audit", "verify"), ("audit", "tail"), ("metrics",), ("report",),
     ("doctor",), ("msg", "inbox"), ("worktree", "list"), ("teams", "check"),
 })
-_GREP_VALUE_OPTIONS = frozenset({"-A", "-B", "-C", "-m", "--max-count", "-g", "--glob", "-t", "--type"})
 _PIECES = re.compile(r"[\s'\"`$(){}\[\];,=<>|&:@\\]+")
 _BRACES = re.compile(r"\{([^{}]*,[^{}]*)\}")
 MAX_EXPANSIONS = 64
@@ -61,7 +64,9 @@ def decide(policy: Policy, caller: Caller, root: Path, tool_name: str | None, to
                 or _first(_secret(policy, caller, resolver, tool_name, raw, [cwd], "write") for raw in raws))
     if tool_name in READ_TOOLS:
         raws = _strings(tool_input, READ_TOOLS[tool_name])
-        return _first(_secret(policy, caller, resolver, tool_name, raw, [cwd], "read") for raw in raws)
+        filters = _strings(tool_input, FILTER_FIELDS.get(tool_name, ()))
+        return (_first(_secret(policy, caller, resolver, tool_name, raw, [cwd], "read") for raw in raws)
+                or _first(_secret_filter(policy, caller, glob, f"{tool_name} with glob") for glob in filters))
     if tool_name in SHELL_TOOLS and isinstance(tool_input.get("command"), str):
         return decide_command(policy, caller, resolver, tool_input["command"], cwd, tool_name)
     return None
@@ -79,6 +84,9 @@ def decide_command(policy: Policy, caller: Caller, resolver: Resolver, command: 
         if not caller.permissions.can_access_secrets:
             for raw in _path_words(cmd, cwds):
                 if found := _secret(policy, caller, resolver, tool_name, raw, cwds, "exec", command):
+                    return found
+            for glob in searches.filter_globs(cmd.argv):
+                if found := _secret_filter(policy, caller, glob, f"`{clip(command)}` with", "exec"):
                     return found
         for raw in (c for target in cmd.writes for c in candidates(target, cwds)):
             if found := _protected(policy, resolver, tool_name, raw, cwds, command):
@@ -110,14 +118,31 @@ def _secret(policy: Policy, caller: Caller, resolver: Resolver, tool: str, raw: 
             continue
         shown = raw if raw == subject or os.path.isabs(raw) else f"{raw} ({subject})"
         via = f"`{clip(command)}` names" if command else f"{tool} on"
-        return Decision("secret", action, subject, pattern, (
-            f"Orchestra policy: {via} `{shown}`, which matches the secret path pattern `{pattern}`. "
-            f"{caller.label} (role {caller.role}) has no can_access_secrets, so secret files may not be "
-            "read, written, copied or listed by name in any way. Do not look for another route to it. If the "
-            "task needs a secret value, ask your orchestrator or the human (send_message / ask) to provide it "
-            "through the environment, or finish with `STATUS: blocked` and `BLOCKER: needs access to "
-            f"{subject}`."))
+        return _secret_denial(caller, action, subject, pattern, f"{via} `{shown}`, which matches")
     return None
+
+
+def _secret_filter(policy: Policy, caller: Caller, glob: str, via: str, action: str = "read") -> Decision | None:
+    """A glob choosing the files a search reads (`rg -g '.e*'`, Grep's `glob`) that picks out secret files."""
+    if caller.permissions.can_access_secrets:
+        return None
+    for form in (glob, *_expand_braces(glob)):
+        folded = form.lower().lstrip("/")
+        pattern = policy.secrets.named_by(form) if GLOB_CHARS.intersection(form) else policy.secrets.match(folded)
+        if pattern is not None:
+            return _secret_denial(caller, action, clip(form), pattern,
+                                  f"{via} the file filter `{form}`, which picks out files of")
+    return None
+
+
+def _secret_denial(caller: Caller, action: str, subject: str, pattern: str, what: str) -> Decision:
+    return Decision("secret", action, subject, pattern, (
+        f"Orchestra policy: {what} the secret path pattern `{pattern}`. "
+        f"{caller.label} (role {caller.role}) has no can_access_secrets, so secret files may not be "
+        "read, written, copied or listed by name in any way. Do not look for another route to it. If the "
+        "task needs a secret value, ask your orchestrator or the human (send_message / ask) to provide it "
+        "through the environment, or finish with `STATUS: blocked` and `BLOCKER: needs access to "
+        f"{subject}`."))
 
 
 def _protected(policy: Policy, resolver: Resolver, tool: str, raw: str, cwds: list[str],
@@ -169,7 +194,7 @@ def _protected_anchors(policy: Policy, resolver: Resolver) -> list[str]:
 
 def _path_words(cmd: shell.Command, cwds: list[str], skip_patterns: bool = True) -> Iterator[str]:
     """Every string in the command that might name a file, with expansions."""
-    skipped = list(_non_path_words(cmd.argv)) if skip_patterns else []
+    skipped = list(searches.non_path_words(cmd.argv)) if skip_patterns else []
     # Program names are looked up on PATH, not in the working directory.
     skipped += [w for w in {*cmd.words[:1], *cmd.argv[:1]} if "/" not in w]
     for word in (*cmd.words, *cmd.writes):
@@ -216,28 +241,6 @@ def _glob(pattern: str, cwds: list[str]) -> list[str]:
     for cwd in cwds:
         found += glob.glob(os.path.join(cwd, os.path.expanduser(pattern)))[:MAX_EXPANSIONS]
     return found
-
-
-def _non_path_words(argv: tuple[str, ...]) -> Iterator[str]:
-    """Words that are search patterns or messages, not files: grep's pattern, `git commit -m`."""
-    if not argv:
-        return
-    program = argv[0].rsplit("/", 1)[-1]
-    args = list(argv[1:])
-    if program == "git" and args and args[0] == "grep":
-        program, args = "git-grep", args[1:]
-    if program == "git":
-        for i, word in enumerate(args[:-1]):
-            if word in ("-m", "--message"):
-                yield args[i + 1]
-        return
-    if program not in GREP_FAMILY or any(w in ("-e", "-f", "--regexp", "--file")
-                                         or w.startswith(("--regexp=", "--file=")) for w in args):
-        return
-    for i, word in enumerate(args):  # the first operand that is not an option's value
-        if not word.startswith("-") and (i == 0 or args[i - 1] not in _GREP_VALUE_OPTIONS):
-            yield word
-            return
 
 
 # -- commands ---------------------------------------------------------------------------------------
