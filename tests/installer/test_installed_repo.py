@@ -120,3 +120,40 @@ def test_installed_doctor_checks_the_repo_it_belongs_to(repo: Path, orchestra, t
     told = doctor(CLAUDE_PROJECT_DIR=str(elsewhere))  # inside a session, the session's project, as everywhere
     assert told["code"] == 1 and "no install manifest" in told["install"]["detail"]
     assert any(c["name"] == "settings" and c["status"] == "fail" for c in told["checks"])
+
+
+def test_installing_from_an_installed_repo_takes_only_the_pack_as_shipped(repo: Path, orchestra, pack_source: Path,
+                                                                         tmp_path: Path) -> None:
+    from orchestra.installer.source import load_pack
+
+    from tests.installer.conftest import snapshot
+    from tests.installer.test_install import first_agent
+
+    pack = load_pack(pack_source)
+    ours, name = first_agent(pack)
+    theirs = repo / ".claude/agents/mine" / f"{name}.md"  # keeps ours from being installed
+    theirs.parent.mkdir(parents=True)
+    theirs.write_text(f"---\nname: {name}\ndescription: Ours, not the pack's.\n---\nBody.\n")
+    command = next(i.rel for i in pack.files if i.rel.startswith(".claude/commands/"))
+    (repo / command).parent.mkdir(parents=True)
+    (repo / command).write_text("my own command\n")
+    assert orchestra("install", repo).code == 0
+    edited = next(i.rel for i in pack.files if i.rel.startswith(".claude/agents/") and i.rel != ours)
+    (repo / edited).write_text("our team's version\n")
+    target = tmp_path / "second repo"
+    subprocess.run(["git", "init", "-q", str(target)], check=True)
+    before = snapshot(target)
+
+    refused = orchestra("install", target, "--source", repo)
+
+    assert refused.code == 1 and snapshot(target) == before
+    assert f"{edited} (edited)" in refused.err
+    assert f"{ours} (not installed here" in refused.err and f"{command} (not installed here" in refused.err
+    assert "Install from a clone of the repository (or `uvx --from <repo>`)" in refused.err
+
+    (repo / edited).write_bytes(pack.file(edited).data)
+    theirs.unlink()
+    (repo / command).unlink()
+    assert orchestra("install", repo).code == 0  # the pack whole again
+    assert orchestra("install", target, "--source", repo).code == 0
+    assert {i.rel: (target / i.rel).read_bytes() for i in pack.files} == {i.rel: i.data for i in pack.files}

@@ -84,6 +84,7 @@ class _Planner:
             clash = foreign_agents.get(name) if name else None
             if clash and clash != rel:
                 if not self.force:
+                    self.new.not_installed.append(rel)
                     return self._notice("kept", clash, f"your agent has the name of ours ({rel}); ours is not "
                                                        "installed. --force moves yours to the backup dir")
                 self._displace(clash, f"agent with the same name as {rel}")
@@ -96,6 +97,7 @@ class _Planner:
                 self._notice("adopted", rel, "already identical to the pack's file; now recorded as ours")
         elif item.kind == "config":
             if recorded is None:
+                self.new.not_installed.append(rel)
                 return  # their own teams.yaml: the organisation is theirs to define
             entry = recorded  # edited: theirs now, still recognised as edited on the next upgrade
         elif recorded is not None:
@@ -109,6 +111,7 @@ class _Planner:
                 self._write(rel, None, item.data, item.mode, "replaced (--force)")
         else:
             if not self.force:
+                self.new.not_installed.append(rel)
                 return self._notice("kept", rel, "a file of yours is where the pack has one; kept and not "
                                                  "installed. --force moves yours to the backup dir")
             self._displace(rel, "user file at a pack path")

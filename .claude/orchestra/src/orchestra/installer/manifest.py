@@ -2,7 +2,8 @@
 can tell our untouched files from the user's edits and uninstall can remove exactly that.
 
 Format 1: `files` {path: {sha256, mode, kind}}, `dirs` we created, `displaced` {path: backup} of user
-files moved aside by --force, and for settings.json / .mcp.json the sha256 of what we wrote, the backup
+files moved aside by --force, `not_installed`: pack files left out because a file of the user's holds
+their path or agent name, and for settings.json / .mcp.json the sha256 of what we wrote, the backup
 to restore byte for byte, and our entries. Fields missing from older manifests read as empty.
 """
 
@@ -30,6 +31,7 @@ class Manifest:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     dirs: list[str] = field(default_factory=list)
     displaced: dict[str, str] = field(default_factory=dict)
+    not_installed: list[str] = field(default_factory=list)
     settings: dict[str, Any] | None = None
     mcp: dict[str, Any] | None = None
     state_dir: str = STATE_DIR

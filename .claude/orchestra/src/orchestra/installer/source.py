@@ -3,6 +3,7 @@ the hook wiring, status line, MCP server entry and version that go with them."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tomllib
@@ -81,18 +82,19 @@ def load_pack(root: Path = SOURCE_ROOT) -> Pack:
     if not (pack_dir / "hooks").is_dir():
         raise InstallError(f"{root}: not an Orchestra checkout (no .claude/orchestra/hooks); "
                            "run the installer from a clone of the repository or with `uvx --from <repo>`")
-    files = [_pack_file(root, path) for path in _walk(root)]
-    teams = _teams_file(root)
-    if teams is not None:
-        files.append(teams)
+    installed = _installed_files(root)
+    if installed is not None:
+        files = [_pack_file(root, root / rel, kind) for rel, kind in installed.items()]
+    else:
+        files = [_pack_file(root, path) for path in _walk(root)]
+        teams = _teams_file(root)
+        if teams is not None:
+            files.append(teams)
     return Pack(root, _version(pack_dir), tuple(sorted(files, key=lambda f: f.rel)),
                 wiring.hooks_block(wiring.PROJECT_VAR, pack_dir / "hooks"), _statusline(root))
 
 
 def _walk(root: Path) -> list[Path]:
-    listed = _installed_files(root)
-    if listed is not None:
-        return listed
     found = []
     for tree in PACK_TREES:
         base = root / tree
@@ -106,17 +108,37 @@ def _walk(root: Path) -> list[Path]:
     return found
 
 
-def _installed_files(root: Path) -> list[Path] | None:
-    """In a repo the pack was installed into, the pack is what the manifest lists, not the user's agents."""
+def _installed_files(root: Path) -> dict[str, Literal["pack", "config"]] | None:
+    """In a repo the pack was installed into, the pack is what the manifest lists (path -> kind), not the
+    user's agents; and only while it is whole and unchanged: otherwise installing from it would pass the
+    user's edits on as the pack's, or leave out the files a file of the user's kept from being installed."""
     manifest = root / MANIFEST
     if not manifest.is_file():
         return None
     try:
-        listed = json.loads(manifest.read_text(encoding="utf-8"))["files"]
-    except (ValueError, KeyError, TypeError):
-        raise InstallError(f"{manifest}: not a readable install manifest; reinstall from a clone of the repo") from None
-    return [root / rel for rel, entry in sorted(listed.items())
-            if entry.get("kind", "pack") == "pack" and (root / rel).is_file()]
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        listed = {rel: (entry["sha256"], "config" if entry.get("kind") == "config" else "pack")
+                  for rel, entry in data["files"].items()}
+        left_out = [str(rel) for rel in data.get("not_installed", [])]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise InstallError(f"{manifest}: not a readable install manifest; install from a clone of the repository "
+                           "(or `uvx --from <repo>`)") from None
+    changed = {rel: _changed(root / rel, digest) for rel, (digest, _) in sorted(listed.items())}
+    problems = [f"{rel} ({how})" for rel, how in changed.items() if how]
+    problems += [f"{rel} (not installed here: a file of yours took its place)" for rel in left_out]
+    if problems:
+        more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
+        raise InstallError(f"{root}: the pack installed here is not the pack as shipped: {', '.join(problems[:5])}"
+                           f"{more}. Install from a clone of the repository (or `uvx --from <repo>`) instead")
+    return {rel: kind for rel, (_, kind) in sorted(listed.items())}
+
+
+def _changed(path: Path, digest: str) -> str | None:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return "missing"
+    return None if hashlib.sha256(data).hexdigest() == digest else "edited"
 
 
 def _skipped(rel: PurePosixPath) -> bool:
