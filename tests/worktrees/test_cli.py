@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.worktrees.conftest import cli, cli_json, commit_all, events, git, seed, state
 
 
@@ -43,6 +45,7 @@ def test_create_by_task_sprint_epic_and_team_id(repo: Path) -> None:
 
 
 def test_create_twice_is_one_worktree(repo: Path) -> None:
+    seed(repo, **{"tasks.t-1": {}})
     first = cli_json(repo, "worktree", "create", "t-1", "--strategy", "task")
     second = cli_json(repo, "worktree", "create", "t-1", "--strategy", "task")
     assert first["path"] == second["path"] and len(worktree_paths(repo)) == 2
@@ -56,7 +59,43 @@ def test_unknown_id_is_refused_with_one_line_and_writes_nothing(repo: Path) -> N
     assert not (repo / ".worktrees").exists() and state(repo, "worktrees") == {}
 
 
+@pytest.mark.parametrize(("ident", "strategy", "error"), [
+    ("made-up", "team", "--strategy team: 'made-up' is no team in teams.yaml and no task in state "
+                        "(known teams: engineering, product, qa)"),
+    ("made-up2", "epic", "--strategy epic: 'made-up2' is no epic in state and no task"),
+    ("sprint-9", "sprint", "--strategy sprint: 'sprint-9' is no sprint in state and no task"),
+    ("t-404", "task", "--strategy task: 't-404' is no task in state"),
+])
+def test_a_strategy_takes_only_an_id_of_its_kind_or_a_task(repo: Path, ident: str, strategy: str, error: str) -> None:
+    seed(repo, **{"sprints.sprint-3": {"id": "sprint-3", "name": "Payments", "status": "active"}})
+    proc = cli(repo, "worktree", "create", ident, "--strategy", strategy)
+    assert proc.returncode == 1 and proc.stdout == "" and proc.stderr.count("\n") == 1
+    assert error in proc.stderr, proc.stderr
+    assert not (repo / ".worktrees").exists() and state(repo, "worktrees") == {}
+    assert git(repo, "branch", "--list").split() == ["*", "main"]
+
+
+def test_a_task_id_with_a_strategy_gets_the_worktree_of_its_sprint_epic_or_team(repo: Path) -> None:
+    seed(repo, **{"sprints.sprint-3": {"id": "sprint-3", "name": "Payments", "epic": "payments", "status": "active"},
+                  "epics.payments": {"id": "payments", "status": "active"},
+                  "tasks.task-oauth": {"title": "OAuth", "sprint": "sprint-3"},
+                  "tasks.task-loose": {"title": "no sprint, no epic", "team": "qa", "assignee": "qa-engineer"}})
+    made = {strategy: cli_json(repo, "worktree", "create", "task-oauth", "--strategy", strategy)
+            for strategy in ("sprint", "epic", "team", "task")}
+    assert {k: (v["branch"], v["scope"], v["tasks"]) for k, v in made.items()} == {
+        "sprint": ("sprint-3-payments", "sprint", ["task-oauth"]), "epic": ("feature/payments", "epic", ["task-oauth"]),
+        "team": ("team-engineering-work", "team", ["task-oauth"]), "task": ("task-oauth", "task", ["task-oauth"])}
+    # a task without an epic falls back to its sprint, one without a sprint to itself
+    assert cli_json(repo, "worktree", "create", "task-loose", "--strategy", "epic")["branch"] == "task-loose"
+    assert cli_json(repo, "worktree", "create", "task-loose", "--strategy", "team")["branch"] == "team-qa-work"
+    # an id that names a scope of the strategy's kind is that scope, also when a task has the same id
+    seed(repo, **{"tasks.qa": {"title": "a task named like a team", "sprint": "sprint-3"}})
+    assert cli_json(repo, "worktree", "create", "qa", "--strategy", "team")["branch"] == "team-qa-work"
+    assert cli_json(repo, "worktree", "create", "qa", "--strategy", "sprint")["branch"] == "sprint-3-payments"
+
+
 def test_a_project_without_a_commit_gets_no_worktree(project: Path) -> None:
+    seed(project, **{"tasks.t-1": {}})
     proc = cli(project, "worktree", "create", "t-1", "--strategy", "task")
     assert proc.returncode == 1 and "not a git repository with a commit" in proc.stderr
 
@@ -67,6 +106,7 @@ def test_base_and_root_are_configurable(repo: Path) -> None:
     commit_all(repo, "main moves on")
     elsewhere = repo.parent / "trees elsewhere"
     (repo / ".claude" / "worktrees.yaml").write_text(f"root: {elsewhere}\nbase: develop\n")
+    seed(repo, **{"tasks.t-2": {}})
     made = cli_json(repo, "worktree", "create", "t-2", "--strategy", "task")
     assert made["path"] == str(elsewhere / "task-t-2") and made["base"] == "develop"
     assert not (Path(made["path"]) / "later.txt").exists()
@@ -80,6 +120,7 @@ def test_copies_configured_files_but_not_secrets_and_runs_setup(repo: Path) -> N
     (repo / "config" / "local.toml").write_text("debug = true\n")
     (repo / ".claude" / "worktrees.yaml").write_text(
         "copy: ['.env*', 'config']\nsetup: 'echo \"$ORCHESTRA_WORKTREE\" > setup-ran.txt && echo built'\n")
+    seed(repo, **{"tasks.t-3": {}})
     made = cli_json(repo, "worktree", "create", "t-3", "--strategy", "task")
     tree = Path(made["path"])
     assert sorted(made["copied"]) == [".env.example", "config"] and made["skipped_secrets"] == [".env"]
@@ -88,6 +129,7 @@ def test_copies_configured_files_but_not_secrets_and_runs_setup(repo: Path) -> N
     assert made["setup"]["status"] == "passed" and made["setup"]["exit"] == 0
     log = Path(made["setup"]["log"]).read_text()
     assert "built" in log and log.rstrip().endswith("orchestra: setup exited 0")
+    seed(repo, **{"tasks.t-4": {}})
     text = cli(repo, "worktree", "create", "t-4", "--strategy", "task").stdout
     assert "not copied (secrets; copy_secrets: true to allow): .env" in text
 
@@ -95,6 +137,7 @@ def test_copies_configured_files_but_not_secrets_and_runs_setup(repo: Path) -> N
 def test_copy_secrets_when_asked_and_a_failing_setup_fails_the_command(repo: Path) -> None:
     (repo / ".env").write_text("API_KEY=live\n")
     (repo / ".claude" / "worktrees.yaml").write_text("copy: ['.env']\ncopy_secrets: true\nsetup: 'exit 3'\n")
+    seed(repo, **{"tasks.t-5": {}})
     proc = cli(repo, "worktree", "create", "t-5", "--strategy", "task", "--json")
     assert proc.returncode == 1
     assert (repo / ".worktrees" / "task-t-5" / ".env").read_text() == "API_KEY=live\n"
@@ -103,6 +146,7 @@ def test_copy_secrets_when_asked_and_a_failing_setup_fails_the_command(repo: Pat
 
 def test_a_bad_config_file_names_file_line_and_writes_nothing(repo: Path) -> None:
     (repo / ".claude" / "worktrees.yaml").write_text("root: .trees\nsetup_timeout_seconds: soon\n")
+    seed(repo, **{"tasks.t-6": {}})
     proc = cli(repo, "worktree", "create", "t-6", "--strategy", "task")
     assert proc.returncode == 1
     assert "worktrees.yaml:2: setup_timeout_seconds" in proc.stderr
@@ -110,6 +154,7 @@ def test_a_bad_config_file_names_file_line_and_writes_nothing(repo: Path) -> Non
 
 
 def test_remove_refuses_uncommitted_work_and_unmerged_commits_unless_forced(repo: Path) -> None:
+    seed(repo, **{"tasks.t-7": {}})
     tree = Path(cli_json(repo, "worktree", "create", "t-7", "--strategy", "task")["path"])
     (tree / "wip.py").write_text("x = 1\n")
     refused = cli(repo, "worktree", "remove", "task-t-7")
@@ -125,6 +170,7 @@ def test_remove_refuses_uncommitted_work_and_unmerged_commits_unless_forced(repo
 
 
 def test_remove_of_a_clean_merged_worktree_takes_its_branch_too(repo: Path) -> None:
+    seed(repo, **{"tasks.t-8": {}})
     cli_json(repo, "worktree", "create", "t-8", "--strategy", "task")
     removed = cli_json(repo, "worktree", "remove", str(repo / ".worktrees" / "task-t-8"))  # by path
     assert removed["id"] == "task-t-8" and removed["branch_kept"] is False

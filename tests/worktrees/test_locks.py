@@ -70,9 +70,9 @@ def test_concurrent_assignments_give_the_worktree_to_exactly_one_run(repo: Path)
 
 @pytest.mark.slow
 def test_concurrent_creation_of_one_scope_makes_one_worktree(repo: Path) -> None:
-    results = race(repo, [["worktree", "create", "shared", "--strategy", "team", "--json"] for _ in range(4)])
+    results = race(repo, [["worktree", "create", "qa", "--strategy", "team", "--json"] for _ in range(4)])
     assert [r.returncode for r in results] == [0] * 4, [r.stderr for r in results]
-    assert git(repo, "worktree", "list", "--porcelain").count("/.worktrees/team-shared-work\n") == 1
+    assert git(repo, "worktree", "list", "--porcelain").count("/.worktrees/team-qa-work\n") == 1
     assert len(state(repo, "worktrees")) == 1
 
 

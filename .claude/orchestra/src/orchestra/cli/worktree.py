@@ -15,7 +15,8 @@ def register(sub) -> None:
     create = ops.add_parser("create", help="make the worktree of a task (by its strategy), sprint, epic or team")
     create.add_argument("id", help="a task, sprint or epic id, or a team name")
     create.add_argument("--strategy", choices=("epic", "sprint", "task", "team"),
-                        help="which kind of scope ID names (needed when it is not in state or teams.yaml)")
+                        help="the kind of scope: ID is one of that kind, or a task whose sprint, epic or team "
+                             "(by its fallbacks) is meant")
     add_json_flag(create)
     create.set_defaults(func=cmd_create)
 

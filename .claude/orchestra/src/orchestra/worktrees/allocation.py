@@ -154,19 +154,38 @@ def create(store, project: Path, scope: Scope, *, task: dict[str, Any] | None = 
 
 def scope_named(store, org, ident: str, strategy: str | None = None) -> tuple[Scope, dict[str, Any] | None]:
     """What `orchestra worktree create ID` means: the worktree of a task (by its strategy), else of the
-    sprint, epic or team of that id; `strategy` says which when the id alone does not. Returns the scope
-    and the task it is made for (if any)."""
+    sprint, epic or team of that id. `strategy` says which kind of scope: an id of that kind names it
+    directly, and a task id names the task's own sprint, epic or team (with the usual fallbacks: no
+    epic -> its sprint, no sprint -> the task). Returns the scope and the task it is made for (if any)."""
     with store.snapshot() as tx:
         view = TxReader(tx)
-        task, sprint, epic = view.get("tasks", ident), view.get("sprints", ident), view.get("epics", ident)
-        if strategy is None and task is not None:
+        task, sprint = view.get("tasks", ident), view.get("sprints", ident)
+        named = {"sprint": sprint is not None, "epic": view.get("epics", ident) is not None,
+                 "team": ident in org.teams}
+        if task is not None and strategy is None:
             return scope_of_task(view, org, task) or Scope("task", ident), task
-    chosen = strategy or ("sprint" if sprint else "epic" if epic else "team" if ident in org.teams else None)
-    if chosen is None:
-        raise WorktreeError(f"{ident!r} is no task, sprint or epic in state and no team in teams.yaml; name one, "
-                            "or say which with --strategy epic|sprint|task|team")
-    label = (sprint or {}).get("name") or "" if chosen == "sprint" else ""
-    return Scope(chosen, ident, label), task if chosen == "task" else None
+        if task is not None and not named.get(strategy, False):
+            member = org.member(task.get("assignee"))
+            team = task.get("team") or (member.team if member else None)
+            return scope_for(task, strategy, view.get("sprints", task.get("sprint")), team), task
+    if strategy is None:
+        strategy = next((kind for kind, exists in named.items() if exists), None)
+        if strategy is None:
+            raise WorktreeError(f"{ident!r} is no task, sprint or epic in state and no team in teams.yaml; name "
+                                "one, or say which with --strategy epic|sprint|task|team")
+    if not named.get(strategy, False):
+        raise WorktreeError(f"--strategy {strategy}: {ident!r} is {_KNOWN[strategy]}"
+                            + (f" (known teams: {', '.join(sorted(org.teams)) or 'none'})" if strategy == "team" else ""))
+    label = sprint.get("name") or "" if strategy == "sprint" else ""
+    return Scope(strategy, ident, label), None
+
+
+_KNOWN = {
+    "task": "no task in state (`orchestra task list`)",
+    "sprint": "no sprint in state and no task (`orchestra sprint status` lists the sprints)",
+    "epic": "no epic in state and no task (`orchestra epic status` lists the epics)",
+    "team": "no team in teams.yaml and no task in state",
+}
 
 
 def assign(store, project: Path, org, task_id: str, owner: Owner) -> dict[str, Any]:
