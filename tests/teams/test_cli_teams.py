@@ -53,3 +53,31 @@ def test_shim_runs_the_check_in_the_repo():
                          capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "teams.yaml, 20 agent files and 16 commands agree"
+
+
+def test_json_is_json_before_and_after_the_subcommand(pack_copy, capsys):
+    outputs = []
+    for argv in (["teams", "--json", "check"], ["teams", "check", "--json"]):
+        assert main(argv) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0] == outputs[1] == {"ok": True, "problems": []}
+    assert main(["teams", "check"]) == 0 and capsys.readouterr().out.startswith("teams.yaml, ")
+
+
+def test_no_subcommand_hides_its_parents_json_flag():
+    """Every command whose parent also takes --json must leave the parent's value alone unless given."""
+    import argparse
+
+    from orchestra.cli import build_parser
+
+    def walk(parser, path, parent_json):
+        own = {a.dest: a for a in parser._actions}.get("json")
+        if parent_json and own is not None:
+            assert own.default is argparse.SUPPRESS, f"`orchestra {' '.join(path)} --json` overrides its parent's"
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, [*path, name], parent_json or own is not None)
+        yield path
+
+    assert len(list(walk(build_parser(), [], False))) > 40

@@ -17,8 +17,14 @@ def emit(data: Any, as_json: bool, text: Callable[[Any], str] | None = None) -> 
             sys.stdout.write(out.rstrip("\n") + "\n")
 
 
-def add_json_flag(parser) -> None:
-    parser.add_argument("--json", action="store_true", help="print stable machine-readable JSON")
+def add_json_flag(parser, inherited: bool = False) -> None:
+    """`--json` on `parser`. `inherited`: its parent command has `--json` as well; then the flag is set
+    here only when given here, since a subcommand's defaults override whatever its parent parsed
+    (`teams --json check` would otherwise print text)."""
+    from argparse import SUPPRESS
+
+    parser.add_argument("--json", action="store_true", default=SUPPRESS if inherited else False,
+                        help="print stable machine-readable JSON")
 
 
 def table(rows: list[list[str]], header: list[str]) -> str:

@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     check = actions.add_parser("check", help="check agent and command files against teams.yaml and "
                                              "Claude Code's frontmatter rules; exit 1 on any problem")
-    add_json_flag(check)
+    add_json_flag(check, inherited=True)
     check.set_defaults(func=check_files)
 
 
