@@ -119,6 +119,10 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("sed -i 's/a/b/' .claude/settings.json"), "state"),
     ("member", bash("rm -rf .claude"), "state"),                      # a parent of the state dir
     ("member", bash("cd .claude && rm -rf state"), "state"),
+    ("member", bash("rm -rf .cl*"), "state"),                         # expanded as the shell would
+    ("member", bash("rm -rf .claud?"), "state"),
+    ("member", bash("rm -rf {.claude,x}"), "state"),
+    ("member", bash("mv ~/.claude /tmp/x"), "state"),                  # holds the user's settings
     ("member", bash("git clean -fdx"), "state"),                      # the state dir is git-ignored
     ("member", bash("echo '{}' | tee .claude/settings.local.json"), "state"),
     ("member", bash("mv .claude/state /tmp/s"), "state"),
@@ -236,6 +240,17 @@ def test_root_anchored_pattern_matches_only_at_the_root(tree: Path, home: Path, 
     assert decide(tree, home, policy, org, "member", *read("{root}/docs/notes.md")).kind == "secret"
     (tree / "src/docs").mkdir()
     assert decide(tree, home, policy, org, "member", *read("{root}/src/docs/notes.md")) is None
+
+
+def test_a_find_that_deletes_or_an_rsync_delete_is_judged_by_the_directories_it_empties(
+        tree: Path, home: Path, policy, org) -> None:
+    for command in ("find .claude -delete", "find -L .claude -name '*.json' -exec rm {} +",
+                    "cd .claude && find . -delete", "rsync -a --delete src/ .claude/"):
+        denied = decide(tree, home, policy, org, "member", *bash(command))
+        assert denied is not None and denied.kind == "state", command
+        assert "which holds `.claude/state`" in denied.reason
+    for command in ("find . -name '*.pyc' -delete", "find src -delete", "rsync -a --delete src/ /tmp/copy/"):
+        assert decide(tree, home, policy, org, "member", *bash(command)) is None, command
 
 
 def test_a_relocated_state_dir_is_protected_where_it_is(tree: Path, home: Path, org, tmp_path: Path,

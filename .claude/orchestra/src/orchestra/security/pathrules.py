@@ -14,16 +14,23 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..record import Record
-from .globs import names, translate
+from .globs import GLOB_CHARS, names, translate
+
+_ANYWHERE = "(?:^|/)"
 
 
 class Rule(Record):
-    """`glob` is the lowercased pattern the regex is made of; `anchored` means it starts at its root."""
+    """`glob` is the lowercased pattern the regex is made of; `start` where it may begin: `^` at the
+    project root, `^/` at the file system's root (`~/...`), `(?:^|/)` at any directory."""
 
     pattern: str
     regex: re.Pattern[str]
     glob: str = ""
-    anchored: bool = True
+    start: str = "^"
+
+    @property
+    def anchored(self) -> bool:
+        return self.start != _ANYWHERE
 
 
 def compile_rule(pattern: str, anchored: bool) -> Rule:
@@ -37,12 +44,12 @@ def compile_rule(pattern: str, anchored: bool) -> Rule:
     elif text.startswith("/"):
         body, start = text.lstrip("/"), "^"
     else:
-        body, start = text, "^" if anchored else "(?:^|/)"
+        body, start = text, "^" if anchored else _ANYWHERE
     body = body.rstrip("/")
     if body.endswith("/**"):
         body = body[:-3]
     regex = re.compile(start + translate(body.lower()) + "(?:/.*)?$")
-    return Rule(pattern, regex, body.lower(), start != "(?:^|/)")
+    return Rule(pattern, regex, body.lower(), start)
 
 
 class PathRules(Record):
@@ -76,6 +83,23 @@ class PathRules(Record):
                 if folded == directory or folded.startswith(directory + os.sep):
                     return directory + "/**"
         return None
+
+    def holders(self, roots: Iterable[str]) -> dict[str, str]:
+        """Absolute paths that hold what the anchored rules catch, each with its pattern:
+        the path itself for `.claude/policy.yaml`, its directory for `.claude/settings*.json`.
+        Removing or moving one of these, or anything above it, takes protected files with it."""
+        out: dict[str, str] = {}
+        for rule in self.rules:
+            if not rule.anchored:
+                continue
+            cut = min((rule.glob.find(c) for c in GLOB_CHARS if c in rule.glob), default=-1)
+            held = rule.glob if cut == -1 else rule.glob[:cut].rpartition("/")[0]
+            bases = ("/",) if rule.start == "^/" else roots
+            for base in bases:
+                out.setdefault(os.path.normpath(os.path.join(base, held)), rule.pattern)
+        for directory in self.directories:
+            out.setdefault(directory, directory + "/**")
+        return out
 
     def named_by(self, glob: str) -> str | None:
         """The pattern whose files a search filter glob picks out (`rg -g '.e*'`: `.env*`), or None.

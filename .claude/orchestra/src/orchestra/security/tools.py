@@ -11,6 +11,7 @@ allowed; a Bash pipeline that names one must be read-only.
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -95,7 +96,7 @@ def decide_command(policy: Policy, caller: Caller, resolver: Resolver, command: 
             for raw in _path_words(cmd, cwds, skip_patterns=False):
                 if found := _protected(policy, resolver, tool_name, raw, cwds, command, read_only_hint=True):
                     return found
-        if cmd.program in DESTRUCTIVE and (found := _ancestor(policy, resolver, cmd, cwds, command)):
+        if found := _ancestor(policy, resolver, cmd, cwds, command):
             return found
         if cmd.program == "git" and _git_clean_ignored(cmd.argv):
             return _state_denial(".claude/state", "git clean -x",
@@ -169,25 +170,46 @@ def _state_denial(subject: str, pattern: str, what: str) -> Decision:
 
 def _ancestor(policy: Policy, resolver: Resolver, cmd: shell.Command, cwds: list[str],
               command: str) -> Decision | None:
-    """`rm -rf .claude`, `mv .claude x`: a destructive command on a directory holding protected files."""
-    anchors = _protected_anchors(policy, resolver)
-    for raw in cmd.argv[1:]:
-        if raw.startswith("-"):
-            continue
+    """`rm -rf .cl*`, `mv .claude x`, `find .claude -delete`: a command removing or changing wholesale a
+    directory that holds protected files (its arguments expanded as the shell would)."""
+    targets, whole_tree_ok = _wholesale_targets(cmd)
+    if not targets:
+        return None
+    holders = policy.protected.holders(resolver.roots)
+    for raw in (c for target in targets for c in candidates(target, cwds)):
         for absolute, _subject in resolver.subjects(raw, cwds):
+            if whole_tree_ok and any(r == absolute or r.startswith(absolute.rstrip(os.sep) + os.sep)
+                                     for r in resolver.roots):
+                continue  # `find . -name '*.pyc' -delete`: a whole-tree find is not read as naming them
             folded = absolute.rstrip(os.sep).lower() + os.sep
-            inside = [resolver.subject(a) for a in anchors if a.lower().startswith(folded)]
-            if inside:
-                return _state_denial(clip(raw), inside[0],
-                                     f"`{clip(command)}` would remove or change `{raw}`, which holds {inside[0]}.")
+            held = next(((h, p) for h, p in holders.items() if (h.lower() + os.sep).startswith(folded)), None)
+            if held is not None:
+                inside = resolver.subject(held[0])
+                return _state_denial(inside, held[1], f"`{clip(command)}` would remove or change `{raw}`, "
+                                                      f"which holds `{inside}`.")
     return None
 
 
-def _protected_anchors(policy: Policy, resolver: Resolver) -> list[str]:
-    root = resolver.roots[-1]
-    claude = os.path.join(root, ".claude")
-    return [os.path.join(claude, "state"), os.path.join(claude, "settings.json"),
-            os.path.join(claude, "policy.yaml"), *policy.protected.directories]
+def _wholesale_targets(cmd: shell.Command) -> tuple[list[str], bool]:
+    """What a command removes or changes wholesale: rm/mv/chmod/... arguments, the start directories of a
+    `find` that deletes, the destination of `rsync --delete`. True: the project root itself is exempt."""
+    args = list(cmd.argv[1:])
+    operands = [a for a in args if not a.startswith("-")]
+    if cmd.program in DESTRUCTIVE:
+        return operands, False
+    if cmd.program == "find" and _find_deletes(args):
+        while args and args[0] in ("-H", "-L", "-P"):
+            args.pop(0)
+        starts = list(itertools.takewhile(lambda a: not a.startswith(("-", "(", "!")), args))
+        return starts or ["."], True
+    if cmd.program == "rsync" and any(a.startswith("--delete") for a in args):
+        return operands[-1:], False
+    return [], False
+
+
+def _find_deletes(args: list[str]) -> bool:
+    return "-delete" in args or any(a in ("-exec", "-execdir", "-ok", "-okdir") and i + 1 < len(args)
+                                    and args[i + 1].rsplit("/", 1)[-1] in DESTRUCTIVE for i, a in enumerate(args))
 
 
 # -- words ------------------------------------------------------------------------------------------
