@@ -79,7 +79,8 @@ def test_a_closed_sprint_reports_its_retrospective(store, sample: Path) -> None:
     assert "| sprint-3 | 5 | 2026-12-04T15:00:00Z |" in md  # velocity
     assert "## Forecast" not in md
     report = build(store, "sprint-3", now=NOW + dt.timedelta(days=1))
-    assert report["points"] == {"total": 21.0, "completed": 5.0, "remaining": 16.0}
+    assert report["points"] == {"total": 21.0, "completed": 5.0, "remaining": 16.0, "carried_over": 16.0,
+                                "cancelled": 0}
     assert [r["id"] for r in report["cycle_time"]["tasks"]][:2] == ["task-oauth", "task-2fa"]
     assert {r["id"] for r in report["agents"]["runs"]} == {"r-oauth", "r-fraud"}
 

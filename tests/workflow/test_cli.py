@@ -142,6 +142,40 @@ def test_forecast_trials_must_be_positive(sample: Path, capsys) -> None:
         assert err == f"orchestra sprint: --trials {trials}: the forecast needs at least 1 trial (default 2000)\n"
 
 
+def test_a_closed_sprints_points_agree_in_every_command_and_report(sample: Path, capsys) -> None:
+    """Committed = not cancelled, carried-over work included; here 16 done, 2 carried over, 3 cancelled."""
+    as_json(capsys, "epic", "load")
+    as_json(capsys, "sprint", "start", "sprint-3")
+    for task in ("task-oauth", "task-2fa", "task-payments-api", "task-checkout"):  # 5 + 3 + 5 + 3
+        as_json(capsys, "task", "set-status", task, "in_progress")
+        as_json(capsys, "task", "set-status", task, "completed")
+    as_json(capsys, "task", "set-status", "task-fraud-rules", "cancelled")  # 3, out of scope
+    closed = as_json(capsys, "sprint", "close", "sprint-3")  # task-security-review (2) is carried over
+    points = {"total": 18, "completed": 16, "remaining": 2, "carried_over": 2, "cancelled": 3}
+    retro = closed["retrospective"]
+    assert (retro["planned_points"], retro["completed_points"], retro["carried_over_points"],
+            retro["cancelled_points"]) == (18, 16, 2, 3)
+    status = as_json(capsys, "sprint", "status", "sprint-3")
+    assert status["points"] == points and status["metrics"]["burndown"]["total"] == 18
+    assert status["metrics"]["completion"]["points_total"] == 18
+    assert status["metrics"]["completion"]["tasks_total"] == 5  # four completed, one carried over
+    assert as_json(capsys, "sprint", "plan", "sprint-3")["points"] == points
+    metrics = as_json(capsys, "metrics", "--sprint", "sprint-3")
+    assert metrics["sprint"]["points"] == points and metrics["completion_rate"]["points_total"] == 18
+    assert as_json(capsys, "sprint", "status")["sprints"][0]["points"] == 18
+    assert as_json(capsys, "epic", "status", "payments")["sprints"] == [
+        {"sprint": "sprint-3", "status": "complete", "points": 18, "completed_points": 16}]
+    report = as_json(capsys, "report", "--sprint", "sprint-3")
+    markdown = Path(report["files"][0]).read_text(encoding="utf-8")
+    assert "**16 of 18 points done** (2 carried over, 3 cancelled (out of scope))" in markdown
+    retrospective = Path(closed["file"]).read_text(encoding="utf-8")
+    assert "Completed 16 of 18 points committed; 2 carried over; 3 cancelled (out of scope)." in retrospective
+    code, out, _ = run(capsys, "sprint", "status", "sprint-3")
+    assert "points: 16 done, 2 carried over of 18 (3 cancelled, out of scope)" in out
+    code, out, _ = run(capsys, "sprint", "plan", "sprint-3")
+    assert out.startswith("sprint-3 (complete): 2 of 18 points carried over (3 cancelled, out of scope);")
+
+
 def test_illegal_transition_lists_the_legal_ones(sample: Path, capsys) -> None:
     as_json(capsys, "sprint", "load", "sprint-3")
     code, _, err = run(capsys, "sprint", "close", "sprint-3")

@@ -112,8 +112,11 @@ def cmd_plan(args) -> int:
 
 def _plan_text(plan: dict[str, Any]) -> str:
     path = plan["critical_path"]
-    head = (f"{plan['sprint']} ({plan['status']}): {plan['points']['remaining']:g} of {plan['points']['total']:g} "
-            f"points left; critical path {path['length']:g}: {' -> '.join(path['tasks']) or '-'}")
+    points = plan["points"]
+    left = "carried over" if points["carried_over"] else "left"
+    cancelled = f" ({points['cancelled']:g} cancelled, out of scope)" if points["cancelled"] else ""
+    head = (f"{plan['sprint']} ({plan['status']}): {points['remaining']:g} of {points['total']:g} points {left}"
+            f"{cancelled}; critical path {path['length']:g}: {' -> '.join(path['tasks']) or '-'}")
     rows = [[str(b["wave"]), t["id"], t["status"], t.get("assignee") or t.get("team") or "-", f"{t['estimate']:g}",
              t["priority"], f"{t['slack']:g}", "*" if t["critical"] else ""]
             for b in plan["batches"] for t in b["tasks"]]
@@ -144,9 +147,11 @@ def cmd_status(args) -> int:
         raise UsageError(f"--trials {args.trials}: the forecast needs at least 1 trial (default 2000)")
     with project_store() as store:
         if args.sprint is None:
+            from ..workflow.view import recorded_points
+
             with store.snapshot() as tx:
                 sprints = [{"sprint": s["id"], "name": s.get("name", ""), "status": s.get("status"),
-                            "points": s.get("points"), "epic": s.get("epic")}
+                            "points": recorded_points(tx, s)["total"], "epic": s.get("epic")}
                            for s in tx.items("sprints").values()]
             emit({"sprints": sprints}, args.json, _list_text)
             return 0
@@ -170,7 +175,7 @@ def _status_text(status: dict[str, Any]) -> str:
     else:
         eta = f"forecast: not yet ({forecast.get('reason')})"
     lines = [f"{status['sprint']} {status['name']} ({status['status']}) {status['start']} .. {status['end']}",
-             f"points: {points['completed']:g} done, {points['remaining']:g} left of {points['total']:g}; tasks: {shown}",
+             f"points: {_points_text(points)}; tasks: {shown}",
              f"critical path left {status['critical_path']['length']:g}: {' -> '.join(status['critical_path']['tasks']) or '-'}",
              f"ready: {', '.join(status['ready']) or 'nothing'}; running: {', '.join(status['running']) or 'nothing'}"]
     past = [d for d in status["metrics"]["burndown"]["days"] if d["remaining"] is not None]
@@ -182,6 +187,13 @@ def _status_text(status: dict[str, Any]) -> str:
         lines.append(f"blocked: {blocked['task']}: {blocked['blocker'] or 'no reason given'}")
     lines.append(eta)
     return "\n".join(lines)
+
+
+def _points_text(points: dict[str, Any]) -> str:
+    """Done, then what is not: left, or carried over once the sprint is closed; cancelled work apart."""
+    left = f"{points['carried_over']:g} carried over" if points["carried_over"] else f"{points['remaining']:g} left"
+    cancelled = f" ({points['cancelled']:g} cancelled, out of scope)" if points["cancelled"] else ""
+    return f"{points['completed']:g} done, {left} of {points['total']:g}{cancelled}"
 
 
 def _duration(hours: float) -> str:
@@ -205,12 +217,15 @@ def cmd_close(args) -> int:
 
 
 def _close_text(result: dict[str, Any]) -> str:
+    from ..workflow.retrospective import cancelled_note
+
     retro = result.get("retrospective")
     if not retro:
         return f"{result['sprint']}: {result['status']}"
-    carried = ", ".join(r["id"] for r in retro["carried_over"]) or "nothing"
+    carried = ", ".join(r["id"] for r in retro["carried_over"])
     return (f"{result['sprint']}: complete; {retro['completed_points']:g} of {retro['planned_points']:g} points done, "
-            f"carried over: {carried}\nretrospective: {result['file']}")
+            f"{retro['carried_over_points']:g} carried over{f' ({carried})' if carried else ''}{cancelled_note(retro)}\n"
+            f"retrospective: {result['file']}")
 
 
 def cmd_block(args) -> int:

@@ -18,9 +18,12 @@ def sprint_status(sprint_id: Annotated[str | None, Field(
     """Where a sprint stands: task counts and statuses, points, critical path of the work left, what is ready,
     running and blocked, burndown and forecast. Without an id, every sprint with its status."""
     if sprint_id is None:
+        from ..workflow.view import recorded_points
+
         with state() as tx:
-            sprints = [{"sprint": k, "name": s.get("name", ""), "status": s.get("status"), "points": s.get("points"),
-                        "epic": s.get("epic")} for k, s in sorted(tx.items("sprints").items())]
+            sprints = [{"sprint": k, "name": s.get("name", ""), "status": s.get("status"),
+                        "points": recorded_points(tx, s)["total"], "epic": s.get("epic")}
+                       for k, s in sorted(tx.items("sprints").items())]
         return {"sprints": sprints}
     with store() as opened:
         status = workflow.sprint_status(opened, sprint_id, paths.project_root())

@@ -46,7 +46,7 @@ def render(report: dict[str, Any]) -> str:
     epic = f" · epic {escape(report['epic'])}" if report["epic"] else ""
     closed = f" · closed {escape(report['closed_at'])}" if report["closed_at"] else ""
     tiles = [(f"{number(points['completed'])} / {number(points['total'])}", "points done"),
-             (number(points["remaining"]), "points left"),
+             (number(points["remaining"]), "points carried over" if points.get("carried_over") else "points left"),
              (str(counts.get("completed", 0)), "tasks completed"),
              (str(counts.get("blocked", 0)), "tasks blocked"),
              (duration(report["cycle_time"]["median_hours"]), "median cycle time"),

@@ -21,7 +21,14 @@ def summary_line(report: dict[str, Any]) -> str:
     points, counts = report["points"], report["counts"]
     tasks = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in counts.items() if n)
     return (f"**{number(points['completed'])} of {number(points['total'])} points done** "
-            f"({number(points['remaining'])} left); tasks: {tasks or 'none'}.")
+            f"({points_left(points)}); tasks: {tasks or 'none'}.")
+
+
+def points_left(points: dict[str, Any]) -> str:
+    """What is not done: left, or carried over once the sprint is closed; cancelled work apart."""
+    left = (f"{number(points['carried_over'])} carried over" if points.get("carried_over")
+            else f"{number(points['remaining'])} left")
+    return left + (f", {number(points['cancelled'])} cancelled (out of scope)" if points.get("cancelled") else "")
 
 
 def render(report: dict[str, Any], chart_file: str | None = None) -> str:

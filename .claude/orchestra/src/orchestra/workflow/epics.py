@@ -18,7 +18,7 @@ from ..models import PRIORITY_RANK, TERMINAL_TASK_STATUSES
 from . import metrics
 from .capacity import SprintPoints, sprint_points
 from .definitions import EpicDef, FeatureDef, load_epic, project_relative
-from .view import is_id
+from .view import is_id, recorded_points
 
 
 def _feature_dict(feature: FeatureDef) -> dict[str, Any]:
@@ -178,14 +178,9 @@ def epic_status(store, ref: str, root: Path | None = None, *, points: float | No
         complete = {f["id"] for f in features if f["status"] == "complete"}
         sprints = []
         for sprint in sorted(tx.find("sprints", epic=epic.id), key=lambda s: (s.get("start") or "", s["id"])):
-            mine = [t for t in tasks if t.get("sprint") == sprint["id"]]
-            retro = sprint.get("retrospective") or {}
-            sprints.append({
-                "sprint": sprint["id"], "status": sprint.get("status"), "points": sprint.get("points"),
-                "completed_points": retro.get("completed_points",
-                                              sum(float(t.get("estimate", 1.0) or 0.0) for t in mine
-                                                  if t.get("status") == "completed")),
-            })
+            tally = recorded_points(tx, sprint)
+            sprints.append({"sprint": sprint["id"], "status": sprint.get("status"), "points": tally["total"],
+                            "completed_points": tally["completed"]})
         try:
             remaining = plan_view(tx, epic, organization(root), points=points, skip=complete)
         except ValueError as exc:

@@ -1,5 +1,6 @@
 """Sprint metrics from the event stream: burndown with its ideal line, velocity, cycle time,
-throughput, blockers and completion rate. Pure functions; the caller reads events and tasks.
+throughput, blockers, completion rate, and what a sprint's points mean (`sprint_points`). Pure
+functions; the caller reads events and tasks.
 
 A task status change is an event whose `task_id` (or `data.task`) names a task and whose type is
 one of the lifecycle's task events (`task_started`, `task_completed`, ... in STATUS_OF_EVENT) or
@@ -154,15 +155,40 @@ def blockers(changes: list[Change], tasks: Iterable[dict[str, Any]]) -> dict[str
     return {"raised": raised, "open": len(open_now), "tasks": open_now}
 
 
-def completion_rate(tasks: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Completed share of the tasks and of the points; cancelled tasks are out of scope."""
-    counted = [t for t in tasks if t.get("status") != "cancelled"]
+def _estimate(task: dict[str, Any]) -> float:
+    return float(task.get("estimate", 1.0) or 0.0)
+
+
+def sprint_points(tasks: Iterable[dict[str, Any]], carried: Iterable[dict[str, Any]] = ()) -> dict[str, float]:
+    """The one meaning of a sprint's points, shared by every command and report. `tasks` are the sprint's
+    tasks; `carried` the unfinished work carried out of it at close (the retrospective's rows).
+
+    total: the points committed, every task of the sprint that was not cancelled, carried-over work
+    included (it counts against the sprint that did not finish it); completed: the completed tasks;
+    remaining: total - completed (once the sprint is closed, exactly the work carried over);
+    carried_over: the work carried out at close; cancelled: out of scope, reported apart."""
+    tasks = list(tasks)
+    ids = {t["id"] for t in tasks}
+    carried_out = [r for r in carried if r["id"] not in ids]
+    committed = [t for t in tasks if t.get("status") != "cancelled"] + carried_out
+    total = sum(_estimate(t) for t in committed)
+    completed = sum(_estimate(t) for t in committed if t.get("status") == "completed")
+    return {"total": _points(total), "completed": _points(completed), "remaining": _points(total - completed),
+            "carried_over": _points(sum(_estimate(r) for r in carried_out)),
+            "cancelled": _points(sum(_estimate(t) for t in tasks if t.get("status") == "cancelled"))}
+
+
+def completion_rate(tasks: Iterable[dict[str, Any]], carried: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+    """Completed share of the committed tasks and points (`sprint_points`): cancelled tasks are out of
+    scope, work carried out at close counts as not completed."""
+    tasks, carried = list(tasks), list(carried)
+    points = sprint_points(tasks, carried)
+    ids = {t["id"] for t in tasks}
+    counted = [t for t in tasks if t.get("status") != "cancelled"] + [r for r in carried if r["id"] not in ids]
     done = [t for t in counted if t.get("status") == "completed"]
-    points = sum(float(t.get("estimate", 0) or 0) for t in counted)
-    points_done = sum(float(t.get("estimate", 0) or 0) for t in done)
     return {
         "tasks_completed": len(done), "tasks_total": len(counted),
         "tasks_rate": round(len(done) / len(counted), 4) if counted else 0.0,
-        "points_completed": _points(points_done), "points_total": _points(points),
-        "points_rate": round(points_done / points, 4) if points else 0.0,
+        "points_completed": points["completed"], "points_total": points["total"],
+        "points_rate": round(points["completed"] / points["total"], 4) if points["total"] else 0.0,
     }

@@ -53,12 +53,11 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     for number, wave in enumerate(waves, start=1):
         items = [item(t) for t in wave]
         batches.append({"wave": number, "points": _round(sum(i["estimate"] for i in items)), "tasks": items})
-    total = sum(float(t.get("estimate", 1.0) or 0.0) for t in view.tasks)
     return {
         "sprint": view.id,
         "status": view.status,
         "source": view.source,
-        "points": {"total": _round(total), "remaining": _round(sum(graph.estimates))},
+        "points": view.points,
         "critical_path": {"tasks": critical, "length": _round(graph.length)},
         "capacity": capacity_dict(capacity, (t.get("team") for t in view.tasks),
                                   (t.get("assignee") for t in view.tasks)),

@@ -61,8 +61,9 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
     graph = view.remaining_graph(finished)
     capacity = parallel_capacity(org, view.capacity)
     slots = sum(capacity.team_limit(t) for t in {t.get("team") for t in view.tasks if t["id"] not in view.done})
-    completion = metrics.completion_rate(view.tasks)
+    completion = metrics.completion_rate(view.tasks, view.carried)
     record = view.record or {}
+    retro = record.get("retrospective") if view.status == "complete" else None
     return {
         "sprint": view.id,
         "name": record.get("name", ""),
@@ -75,8 +76,7 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
         "history": record.get("history", []),
         "hold": record.get("hold"),
         "counts": counts,
-        "points": {"total": completion["points_total"], "completed": completion["points_completed"],
-                   "remaining": round(completion["points_total"] - completion["points_completed"], 4)},
+        "points": view.points,
         "critical_path": {"tasks": graph.critical_path(), "length": round(graph.length, 4)},
         "ready": graph.ready(done=view.done | finished, exclude=set(view.running) | {
             t["id"] for t in view.tasks if t.get("status") == "blocked"}),
@@ -86,7 +86,8 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
                    "estimate": float(t.get("estimate", 1.0) or 0.0), "priority": t.get("priority", "normal"),
                    "blocker": t.get("blocker")} for t in view.tasks],
         "metrics": {
-            "burndown": metrics.burndown(scope, changes, start, end, today=now.date()),
+            # a closed sprint's burndown was taken at close, before its unfinished work left it
+            "burndown": (retro or {}).get("burndown") or metrics.burndown(scope, changes, start, end, today=now.date()),
             "cycle_time": cycle_summary(cycle),
             "throughput": metrics.throughput(changes, start, min(end, max(start, now.date()))),
             "blockers": metrics.blockers(changes, view.tasks),

@@ -30,15 +30,17 @@ def build(tx, view: SprintView, *, now: dt.datetime) -> dict[str, Any]:
     completed = [row(t) for t in view.tasks if t.get("status") == "completed"]
     carried = [row(t) for t in view.tasks if t.get("status") not in TERMINAL_TASK_STATUSES]
     scope = {t["id"]: float(t.get("estimate", 1.0) or 0.0) for t in view.tasks if t.get("status") != "cancelled"}
+    points = view.points  # before carry-over: what is not completed yet is what will be carried over
     return {
         "sprint": view.id,
         "closed_at": now.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "planned_points": round(sum(scope.values()), 4),
+        "planned_points": points["total"],
         "completed": completed,
-        "completed_points": round(sum(r["estimate"] for r in completed), 4),
+        "completed_points": points["completed"],
         "carried_over": carried,
-        "carried_over_points": round(sum(r["estimate"] for r in carried), 4),
+        "carried_over_points": points["remaining"],
         "cancelled": [t["id"] for t in view.tasks if t.get("status") == "cancelled"],
+        "cancelled_points": points["cancelled"],
         "blockers": [{"task": t["id"], "blocker": t.get("blocker"), "open": t.get("status") == "blocked"}
                      for t in view.tasks if t["id"] in ever_blocked or t.get("status") == "blocked"],
         "cycle_time": cycle_summary(cycle),
@@ -47,13 +49,20 @@ def build(tx, view: SprintView, *, now: dt.datetime) -> dict[str, Any]:
     }
 
 
+def cancelled_note(retro: dict[str, Any]) -> str:
+    """`; N cancelled (out of scope)` when work was cancelled, else nothing."""
+    points = retro.get("cancelled_points")
+    return f"; {points:g} cancelled (out of scope)" if points else ""
+
+
 def markdown(retro: dict[str, Any], name: str = "") -> str:
     def hours(value: float | None) -> str:
         return "—" if value is None else f"{value:g} h"
 
     lines = [f"# Retrospective: {retro['sprint']}{' — ' + name if name else ''}", "",
              f"Closed {retro['closed_at']}. Completed {retro['completed_points']:g} of "
-             f"{retro['planned_points']:g} points; {retro['carried_over_points']:g} carried over.", "",
+             f"{retro['planned_points']:g} points committed; {retro['carried_over_points']:g} carried over"
+             f"{cancelled_note(retro)}.", "",
              "## Completed", ""]
     lines += [f"- {r['id']}: {r['title']} ({r['estimate']:g} pts, cycle {hours(r['cycle_hours'])})"
               for r in retro["completed"]] or ["- nothing"]

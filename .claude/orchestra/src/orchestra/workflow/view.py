@@ -4,12 +4,12 @@ before) and the graph of the work that is left."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..models import TERMINAL_TASK_STATUSES
-from . import states
+from . import metrics, states
 from .graph import Node, TaskGraph
 
 RUNNING = frozenset({"assigned", "in_progress", "needs_review"})
@@ -26,6 +26,12 @@ class SprintView:
     capacity: dict[str, int]  # the sprint's per-team overrides of parallel capacity
     start: str | None = None  # calendar from the definition (ISO dates)
     end: str | None = None
+    carried: list[dict[str, Any]] = field(default_factory=list)  # unfinished work carried out at close
+
+    @property
+    def points(self) -> dict[str, float]:
+        """Committed, completed, remaining, carried-over and cancelled points (`metrics.sprint_points`)."""
+        return metrics.sprint_points(self.tasks, self.carried)
 
     @property
     def status(self) -> str:
@@ -64,7 +70,7 @@ def sprint_view(tx, sprint_id: str, root: Path | None = None) -> SprintView:
         order = {tid: i for i, tid in enumerate(record.get("tasks") or [])}
         tasks.sort(key=lambda t: (order.get(t["id"], len(order)), t["id"]))
         return SprintView(sprint_id, record, tasks, "state", record.get("capacity") or {}, record.get("start"),
-                          record.get("end"))
+                          record.get("end"), carried_out(record))
     from .sprints import load_definition
 
     definition = load_definition((record or {}).get("definition") or sprint_id, root)
@@ -73,6 +79,23 @@ def sprint_view(tx, sprint_id: str, root: Path | None = None) -> SprintView:
     tasks = [{**t.to_dict(), "status": "queued", "sprint": definition.id} for t in definition.tasks]
     return SprintView(definition.id, record, tasks, "definition", definition.capacity, definition.start,
                       definition.end)
+
+
+def carried_out(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The work a closed sprint carried out at close, as its retrospective lists it (status then)."""
+    if record.get("status") != "complete":
+        return []
+    return list((record.get("retrospective") or {}).get("carried_over") or [])
+
+
+def recorded_points(tx, record: dict[str, Any]) -> dict[str, float]:
+    """`metrics.sprint_points` of a sprint in state, without reading its definition file: from its tasks
+    in state once started, else from the points its definition had when loaded."""
+    tasks = states.sprint_tasks(tx, record["id"])
+    if tasks or record.get("started_at"):
+        return metrics.sprint_points(tasks, carried_out(record))
+    total = float(record.get("points") or 0.0)
+    return {"total": total, "completed": 0.0, "remaining": total, "carried_over": 0.0, "cancelled": 0.0}
 
 
 def outside_done(tx, view: SprintView) -> set[str]:
