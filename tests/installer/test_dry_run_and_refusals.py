@@ -58,9 +58,41 @@ def test_refuses_invalid_settings_without_writing(repo: Path, orchestra, name: s
     before = snapshot(repo)
     result = orchestra("install", repo)
     assert result.code == 1
-    assert result.err.startswith("orchestra install: ") and complaint in result.err, result.err
-    assert "nothing was written" in result.err
+    assert result.err.startswith(f"orchestra install: {repo / name}") and complaint in result.err, result.err
+    assert "then run the install again; nothing was written" in result.err
     assert result.err.count("\n") == 1  # one line a person can act on, not a traceback
+    assert snapshot(repo) == before
+
+
+@pytest.mark.parametrize("name, text, complaint", [
+    (".mcp.json", '{"mcpServers": ["x"]}', "`mcpServers` is a JSON list, not an object; fix .mcp.json"),
+    (".claude/settings.json", '{"hooks": {"Stop": {}}}', "hooks.Stop is not a list of matcher groups; fix "),
+])
+def test_uninstall_refuses_invalid_settings_with_its_own_hint(repo: Path, orchestra, name: str, text: str,
+                                                               complaint: str) -> None:
+    assert orchestra("install", repo).code == 0
+    (repo / name).write_text(text)
+    before = snapshot(repo)
+    result = orchestra("uninstall", repo)
+    assert result.code == 1 and result.err.count("\n") == 1
+    assert result.err.startswith(f"orchestra uninstall: {repo / name}: {complaint}"), result.err
+    assert result.err.endswith("then run the uninstall again; nothing was written\n")
+    assert snapshot(repo) == before
+
+
+@pytest.mark.parametrize("manifest, complaint", [
+    ({"format": "x", "files": {}}, '`format` is "x", not a format number'),
+    ({"files": {".claude/agents/a.md": {"mode": 420}}}, "an entry of `files` has no `sha256`"),
+])
+def test_refuses_a_broken_manifest_naming_it(repo: Path, orchestra, manifest: dict, complaint: str) -> None:
+    assert orchestra("install", repo).code == 0
+    path = repo / ".claude/orchestra/install-manifest.json"
+    path.write_text(json.dumps(manifest))
+    before = snapshot(repo)
+    for command in ("install", "uninstall"):
+        result = orchestra(command, repo)
+        assert result.code == 1 and result.err.count("\n") == 1
+        assert result.err.startswith(f"orchestra {command}: {path}: {complaint}; restore it from git"), result.err
     assert snapshot(repo) == before
 
 

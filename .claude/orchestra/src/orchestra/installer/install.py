@@ -180,7 +180,8 @@ class _Planner:
     def _merge_server(self) -> tuple[jsondoc.JsonDoc, mcpconfig.Merge]:
         doc = jsondoc.read(check_inside(self.root, MCP_CONFIG), mcpconfig.HINT)
         previous = self.old.mcp or {}
-        return doc, mcpconfig.merge(doc.data, mcp_server_entry(), self.force, previous.get("displaced"))
+        return doc, mcpconfig.merge(doc.data, mcp_server_entry(), self.force, previous.get("displaced"),
+                                    str(self.root / MCP_CONFIG))
 
     def _mcp(self, doc: jsondoc.JsonDoc, merged: mcpconfig.Merge) -> None:
         previous = self.old.mcp or {}

@@ -19,6 +19,7 @@ from .errors import InstallError
 from .source import MANIFEST, PACK_TREES, STATE_DIR
 
 FORMAT = 1
+_FIX = "restore it from git, or remove it and reinstall with --force (your files are backed up)"
 
 
 def sha256(data: bytes) -> str:
@@ -47,13 +48,17 @@ def read(root: Path) -> Manifest | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise InstallError(f"{path}: unreadable install manifest ({exc}); restore it from git, or remove it and "
-                           "reinstall with --force (your files are backed up)") from None
+        raise InstallError(f"{path}: unreadable install manifest ({exc}); {_FIX}") from None
     if not isinstance(data, dict) or not isinstance(data.get("files", {}), dict):
-        raise InstallError(f"{path}: not an install manifest (expected an object with `files`)")
-    if int(data.get("format", 1)) > FORMAT:
-        raise InstallError(f"{path}: written by a newer installer (format {data['format']}); "
+        raise InstallError(f"{path}: not an install manifest (expected an object with `files`); {_FIX}")
+    version = data.get("format", 1)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise InstallError(f"{path}: `format` is {json.dumps(version)}, not a format number; {_FIX}")
+    if version > FORMAT:
+        raise InstallError(f"{path}: written by a newer installer (format {version}); "
                            "run that version's `orchestra install` or `uninstall`")
+    if not all(isinstance(e, dict) and isinstance(e.get("sha256"), str) for e in data.get("files", {}).values()):
+        raise InstallError(f"{path}: an entry of `files` has no `sha256`; {_FIX}")
     if "dirs" not in data:
         # Recorded since format 1; for a manifest without it, the pack's own trees count as ours
         # from each file's folder up (removed only when empty, like any other).

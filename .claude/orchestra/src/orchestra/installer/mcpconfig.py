@@ -10,6 +10,7 @@ from .errors import InstallError
 from .source import SERVER_NAME, is_our_server
 
 HINT = "fix .mcp.json (an object with an `mcpServers` object), then run the install again"
+UNINSTALL_HINT = "fix .mcp.json (an object with an `mcpServers` object), then run the uninstall again"
 
 
 @dataclass
@@ -19,17 +20,17 @@ class Merge:
     kept_foreign: bool = False
 
 
-def _servers(config: dict[str, Any], where: str) -> dict[str, Any]:
+def _servers(config: dict[str, Any], where: str, hint: str) -> dict[str, Any]:
     servers = config.get("mcpServers", {})
     if not isinstance(servers, dict):
-        raise InstallError(f"{where}: `mcpServers` is a JSON {type(servers).__name__}, not an object; {HINT}")
+        raise InstallError(f"{where}: `mcpServers` is a JSON {type(servers).__name__}, not an object; {hint}")
     return servers
 
 
 def merge(current: dict[str, Any], entry: dict[str, Any], force: bool, previously_displaced: Any = None,
           where: str = ".mcp.json") -> Merge:
     config = copy.deepcopy(current)
-    servers = _servers(config, where)
+    servers = _servers(config, where, HINT)
     existing = servers.get(SERVER_NAME)
     result = Merge(config, displaced=previously_displaced)
     if existing is not None and not is_our_server(existing):
@@ -44,7 +45,7 @@ def merge(current: dict[str, Any], entry: dict[str, Any], force: bool, previousl
 
 def unmerge(current: dict[str, Any], displaced: Any = None, where: str = ".mcp.json") -> dict[str, Any]:
     config = copy.deepcopy(current)
-    servers = _servers(config, where)
+    servers = _servers(config, where, UNINSTALL_HINT)
     if not is_our_server(servers.get(SERVER_NAME)):
         return config
     if displaced is not None:

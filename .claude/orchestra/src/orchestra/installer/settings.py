@@ -17,6 +17,7 @@ from .errors import InstallError
 from .source import is_our_statusline
 
 HINT = "fix or remove .claude/settings.json, then run the install again"
+UNINSTALL_HINT = "fix .claude/settings.json (an object whose `hooks` maps events to lists), then run the uninstall again"
 
 
 @dataclass
@@ -29,13 +30,13 @@ class Merge:
     notices: list[str] = field(default_factory=list)
 
 
-def _hook_lists(settings: dict[str, Any], where: str) -> dict[str, Any]:
+def _hook_lists(settings: dict[str, Any], where: str, hint: str) -> dict[str, Any]:
     hooks = settings.get("hooks", {})
     if not isinstance(hooks, dict):
-        raise InstallError(f"{where}: `hooks` is a JSON {type(hooks).__name__}, not an object; {HINT}")
+        raise InstallError(f"{where}: `hooks` is a JSON {type(hooks).__name__}, not an object; {hint}")
     for event, groups in hooks.items():
         if not isinstance(groups, list):
-            raise InstallError(f"{where}: hooks.{event} is not a list of matcher groups; {HINT}")
+            raise InstallError(f"{where}: hooks.{event} is not a list of matcher groups; {hint}")
     return hooks
 
 
@@ -60,7 +61,7 @@ def strip_hooks(hooks: dict[str, Any], drop_empty: bool = True) -> dict[str, Any
 def merge(current: dict[str, Any], fragment: dict[str, list[dict[str, Any]]], statusline: dict[str, Any] | None,
           replace_statusline: bool, previously_displaced: Any = None, where: str = ".claude/settings.json") -> Merge:
     settings = copy.deepcopy(current)
-    hooks = strip_hooks(_hook_lists(settings, where), drop_empty=False)
+    hooks = strip_hooks(_hook_lists(settings, where, HINT), drop_empty=False)
     owned = []
     for event, groups in fragment.items():
         hooks.setdefault(event, []).extend(copy.deepcopy(groups))
@@ -91,7 +92,7 @@ def unmerge(current: dict[str, Any], displaced_statusline: Any = None, where: st
     """`current` without our hooks and status line; the status line we displaced comes back."""
     settings = copy.deepcopy(current)
     if "hooks" in settings:
-        hooks = strip_hooks(_hook_lists(settings, where))
+        hooks = strip_hooks(_hook_lists(settings, where, UNINSTALL_HINT))
         if hooks or not current["hooks"]:
             settings["hooks"] = hooks
         else:

@@ -43,10 +43,10 @@ def plan_uninstall(target: Path, purge: bool = False) -> Plan:
             moves.append(Step("move", backup, _current(root, backup), dest=rel, why="put back what install moved"))
             plan.notices.append(Notice("restored", rel, f"your file is back (from {backup})"))
     plan.steps += moves
-    _config(plan, root, SETTINGS, old.settings, settings.HINT,
-            lambda data, entry: settings.unmerge(data, entry.get("displaced_statusLine")))
-    _config(plan, root, MCP_CONFIG, old.mcp, mcpconfig.HINT,
-            lambda data, entry: mcpconfig.unmerge(data, entry.get("displaced")))
+    _config(plan, root, SETTINGS, old.settings, settings.UNINSTALL_HINT,
+            lambda data, entry: settings.unmerge(data, entry.get("displaced_statusLine"), str(root / SETTINGS)))
+    _config(plan, root, MCP_CONFIG, old.mcp, mcpconfig.UNINSTALL_HINT,
+            lambda data, entry: mcpconfig.unmerge(data, entry.get("displaced"), str(root / MCP_CONFIG)))
     for path in sorted((root / BACKUP_DIR).rglob("*")) if (root / BACKUP_DIR).is_dir() else []:
         rel = path.relative_to(root).as_posix()
         if not path.is_file() or rel in left or any(s.path == rel for s in plan.steps):
