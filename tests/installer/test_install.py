@@ -365,3 +365,43 @@ def test_a_kept_orchestra_server_of_yours_gets_the_ordinary_guard(repo: Path, or
     assert orchestra("install", repo).code == 0
     assert pre_tool_hooks(settings_of(repo), "mcp__orchestra__ask") == ["pre_mcp.py"]
     assert orchestra("uninstall", repo).code == 0
+
+
+def test_keeps_a_byte_order_mark(repo: Path, orchestra) -> None:
+    """Claude Code reads settings.json and .mcp.json that start with one (editors on Windows write it)."""
+    (repo / ".claude").mkdir()
+    settings = '\ufeff{\n  "env": {"A": "1"}\n}\n'.encode()
+    servers = '\ufeff{"mcpServers": {"db": {"command": "db-mcp"}}}'.encode()
+    (repo / ".claude/settings.json").write_bytes(settings)
+    (repo / ".mcp.json").write_bytes(servers)
+
+    result = orchestra("install", repo)
+
+    assert result.code == 0, result.err
+    for name in (".claude/settings.json", ".mcp.json"):
+        raw = (repo / name).read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf{") and b"\xef\xbb\xbf" not in raw[3:], name
+    merged = json.loads((repo / ".claude/settings.json").read_text(encoding="utf-8-sig"))
+    assert merged["env"] == {"A": "1"} and merged["hooks"]
+    assert orchestra("uninstall", repo).code == 0
+    assert (repo / ".claude/settings.json").read_bytes() == settings and (repo / ".mcp.json").read_bytes() == servers
+
+
+def test_keeps_crlf_line_endings(repo: Path, orchestra) -> None:
+    (repo / ".claude").mkdir()
+    (repo / ".claude/settings.json").write_bytes(b'{\r\n    "env": {\r\n        "A": "1"\r\n    }\r\n}\r\n')
+    (repo / ".mcp.json").write_bytes(b'{\r\n  "mcpServers": {}\r\n}')
+
+    assert orchestra("install", repo).code == 0
+
+    for name in (".claude/settings.json", ".mcp.json"):
+        raw = (repo / name).read_bytes()
+        assert raw.count(b"\n") > 5 and raw.count(b"\n") == raw.count(b"\r\n"), name  # every line ends in CRLF
+    assert (repo / ".claude/settings.json").read_bytes().startswith(b'{\r\n    "env": {\r\n        "A": "1"')
+    assert not (repo / ".mcp.json").read_bytes().endswith(b"\n")
+    settings = settings_of(repo)
+    settings["env"]["B"] = "2"  # edited since: uninstall takes only our entries out, in the file's own style
+    (repo / ".claude/settings.json").write_bytes(json.dumps(settings, indent=4).replace("\n", "\r\n").encode())
+    assert orchestra("uninstall", repo).code == 0
+    assert (repo / ".claude/settings.json").read_bytes() == (
+        b'{\r\n    "env": {\r\n        "A": "1",\r\n        "B": "2"\r\n    }\r\n}')

@@ -1,5 +1,8 @@
-"""JSON config files that belong to the user (settings.json, .mcp.json): read them strictly, write them
-back in the indentation and final-newline style they came in, so a merge changes only what it must."""
+"""JSON config files that belong to the user (settings.json, .mcp.json): read them strictly, and write
+them back with the file's key order, indentation (width or tab), line endings (LF or CRLF), final
+newline or none, and leading UTF-8 byte order mark if it has one. A rewrite does not keep the layout
+inside values (`json.dumps` lays every object and list out afresh), `\\u` escapes of non-ASCII
+characters (written as the characters), or number spellings such as `1e3`."""
 
 from __future__ import annotations
 
@@ -11,11 +14,15 @@ from typing import Any
 
 from .errors import InstallError
 
+BOM = "\ufeff"
+
 
 @dataclass(frozen=True)
 class Style:
     indent: int | str | None = 2
     final_newline: bool = True
+    newline: str = "\n"  # or "\r\n"
+    bom: bool = False  # Claude Code reads a file that starts with one; a rewrite keeps it
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,8 @@ def read(path: Path, hint: str) -> JsonDoc:
     except OSError as exc:
         raise InstallError(f"{path}: cannot read ({exc.strerror})") from None
     try:
-        data = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        data = json.loads(text.removeprefix(BOM))
     except UnicodeDecodeError:
         raise InstallError(f"{path}: not UTF-8 text; {hint}") from None
     except ValueError as exc:
@@ -47,19 +55,22 @@ def read(path: Path, hint: str) -> JsonDoc:
                            f"{hint}") from None
     if not isinstance(data, dict):
         raise InstallError(f"{path}: the top level is a JSON {type(data).__name__}, not an object; {hint}")
-    return JsonDoc(path, raw, data, style_of(raw.decode("utf-8")))
+    return JsonDoc(path, raw, data, style_of(text))
 
 
 def style_of(text: str) -> Style:
+    bom, text = text.startswith(BOM), text.removeprefix(BOM)
     match = re.search(r"\n([ \t]+)\S", text)
     if match is None:
         indent: int | str | None = None if text.strip() else 2
     else:
         lead = match.group(1)
         indent = lead if "\t" in lead else len(lead)
-    return Style(indent, text.endswith("\n") or not text.strip())
+    ending = re.search(r"\r?\n", text)
+    return Style(indent, text.endswith("\n") or not text.strip(), ending.group() if ending else "\n", bom)
 
 
 def dump(data: dict[str, Any], style: Style) -> bytes:
-    text = json.dumps(data, indent=style.indent, ensure_ascii=False)
-    return (text + ("\n" if style.final_newline else "")).encode("utf-8")
+    text = json.dumps(data, indent=style.indent, ensure_ascii=False) + ("\n" if style.final_newline else "")
+    # json.dumps escapes every newline inside a string, so each one left is a line ending.
+    return ((BOM if style.bom else "") + text.replace("\n", style.newline)).encode("utf-8")
