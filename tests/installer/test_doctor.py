@@ -120,3 +120,22 @@ def test_doctor_fails_without_settings(repo: Path, orchestra, claude_env: bool) 
     assert found["settings"] == [{"name": "settings", "status": "fail", "detail": f"{repo}/.claude/settings.json: "
                                   "not found, so no hook of the pack runs; run `orchestra install .` to rewire"}]
     assert "wiring" not in found  # one failure for one cause
+
+
+def test_doctor_leaves_your_own_agents_to_you(repo: Path, orchestra, claude_env: bool) -> None:
+    (repo / ".claude/agents").mkdir(parents=True)
+    (repo / ".claude/agents/reviewer.md").write_text("---\nname: reviewer\ndescription: Reviews code.\n---\nBody\n")
+    assert orchestra("install", repo).code == 0
+
+    result = orchestra("doctor", repo, "--json")
+
+    assert result.code == 0, result.out
+    agents = checks(result)["agents"]
+    assert [c["status"] for c in agents] == ["ok", "ok"]
+    assert "your own agent files (not the pack's)" in agents[1]["detail"]
+    assert "reviewer.md: agent 'reviewer' is not in teams.yaml" in agents[1]["detail"]
+
+    ours = repo / ".claude/agents/qa/qa-engineer.md"  # the pack's agents are still held to teams.yaml
+    ours.write_text(ours.read_text().replace("name: qa-engineer", "name: qa-engineer-2", 1))
+    found = checks(orchestra("doctor", repo, "--json"))["agents"]
+    assert found[0]["status"] == "fail" and "qa-engineer.md: name: 'qa-engineer-2' differs" in found[0]["detail"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .. import paths, teams, wiring
+from .. import agentfiles, paths, teams, wiring
 from ..store.errors import StateError
 from . import jsondoc, manifest, safety, settings
 from .errors import InstallError
@@ -216,11 +216,27 @@ def _agents(root: Path) -> list[Check]:
     check_agents = getattr(teams, "check_agents", None)
     if check_agents is None:
         return []
-    problems = check_agents(root)
-    if problems:
-        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        return [Check("agents", "fail", "; ".join(problems[:5]) + more)]
-    return [Check("agents", "ok", "agent files agree with Claude Code's rules and teams.yaml")]
+    problems, yours = check_agents(root), _own_agents(root)
+    theirs = [p for p in problems if any(p.startswith(f"{path}:") for path in yours)]
+    problems = [p for p in problems if p not in theirs]
+    found = [Check("agents", "fail", "; ".join(problems[:5]) + _more(problems)) if problems else
+             Check("agents", "ok", "agent files agree with Claude Code's rules and teams.yaml")]
+    if theirs:  # the organisation in teams.yaml is the pack's; an agent of the user's need not be in it
+        found.append(Check("agents", "ok", "your own agent files (not the pack's) are yours to keep in line: "
+                                           + "; ".join(theirs[:5]) + _more(theirs)))
+    return found
+
+
+def _own_agents(root: Path) -> list[Path]:
+    """Agent files the install did not put there; none when there is no manifest to tell (a copied pack)."""
+    recorded = manifest.read(root)
+    if recorded is None:
+        return []
+    return [path for path in agentfiles.agent_files(root) if path.relative_to(root).as_posix() not in recorded.files]
+
+
+def _more(items: list[str]) -> str:
+    return f" (and {len(items) - 5} more)" if len(items) > 5 else ""
 
 
 def _state(root: Path) -> list[Check]:
