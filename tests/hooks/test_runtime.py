@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from orchestra import audit
+from orchestra.hookio import MAX_INPUT_BYTES
 
 from tests.conftest import PACK, REPO, hook_output, load_fixture, run_hook
 
@@ -76,7 +77,7 @@ MALFORMED = {
     "empty": b"",
     "not-json": b"{this is not json",
     "wrong-types": json.dumps({**PRE_BASH, "tool_input": "rm -rf /", "session_id": 42}).encode(),
-    "10MB": json.dumps({**PRE_BASH, "tool_input": {"command": "x" * (10 * 1024 * 1024)}}).encode(),
+    "over-the-limit": json.dumps({**PRE_BASH, "tool_input": {"command": "x" * (MAX_INPUT_BYTES + 1)}}).encode(),
 }
 
 
