@@ -143,6 +143,11 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash(".claude/orchestra/bin/orchestra task set-status t1 completed"), "cli"),
     ("member", bash("uv run orchestra task list --json"), "allow"),
     ("member", bash("python -m orchestra sprint start sprint-1"), "cli"),
+    ("member", bash("python3 .claude/orchestra/bin/orchestra task set-status t1 cancelled --reason x"), "cli"),
+    ("member", bash('"$(.claude/orchestra/bin/orchestra --interpreter)" .claude/orchestra/bin/orchestra '
+                    "task set-status t1 cancelled"), "cli"),              # the pack's own interpreter
+    ("member", bash("env python3 -u -X dev -- .claude/orchestra/bin/orchestra sprint start s1"), "cli"),
+    ("member", bash("sh .claude/orchestra/bin/orchestra task set-status t1 completed"), "cli"),
     ("reviewer", bash("orchestra sprint start sprint-1"), "cli"),
     ("orchestrator", bash("uv run orchestra state set tasks.t1.status '\"completed\"'"), "allow"),
     # -- other callers --------------------------------------------------------------------------------
@@ -251,6 +256,12 @@ def test_a_find_that_deletes_or_an_rsync_delete_is_judged_by_the_directories_it_
         assert "which holds `.claude/state`" in denied.reason
     for command in ("find . -name '*.pyc' -delete", "find src -delete", "rsync -a --delete src/ /tmp/copy/"):
         assert decide(tree, home, policy, org, "member", *bash(command)) is None, command
+
+
+def test_the_cli_run_through_a_link_by_an_interpreter_is_recognised(tree: Path, home: Path, policy, org) -> None:
+    (tree / "run-me").symlink_to(tree / ".claude" / "orchestra" / "bin" / "orchestra")
+    assert decide(tree, home, policy, org, "member", *bash("python3 ./run-me sprint start s1")).kind == "cli"
+    assert decide(tree, home, policy, org, "member", *bash("python3 ./run-me task list")) is None
 
 
 def test_a_relocated_state_dir_is_protected_where_it_is(tree: Path, home: Path, org, tmp_path: Path,

@@ -50,6 +50,8 @@ READ_ONLY_CLI = frozenset({
     ("epic", "status"), ("events", "tail"), ("audit", "verify"), ("audit", "tail"), ("metrics",), ("report",),
     ("doctor",), ("msg", "inbox"), ("worktree", "list"), ("teams", "check"),
 })
+_PYTHON_VALUE_OPTIONS = frozenset({"-W", "-X", "--check-hash-based-pycs"})
+_SHELL_VALUE_OPTIONS = frozenset({"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
 _PIECES = re.compile(r"[\s'\"`$(){}\[\];,=<>|&:@\\]+")
 _BRACES = re.compile(r"\{([^{}]*,[^{}]*)\}")
 MAX_EXPANSIONS = 64
@@ -102,7 +104,7 @@ def decide_command(policy: Policy, caller: Caller, resolver: Resolver, command: 
             return _state_denial(".claude/state", "git clean -x",
                                  f"`{clip(command)}` would delete git-ignored files, and Orchestra's state dir "
                                  "(.claude/state) is git-ignored. Use `git clean` without -x/-X, or name the paths.")
-        if found := _cli(caller, cmd, command):
+        if found := _cli(caller, cmd, cwds, command):
             return found
     return None
 
@@ -306,11 +308,11 @@ def _git_clean_ignored(argv: tuple[str, ...]) -> bool:
     return any(a.startswith("-") and not a.startswith("--") and ("x" in a or "X" in a) for a in args[1:])
 
 
-def _cli(caller: Caller, cmd: shell.Command, command: str) -> Decision | None:
+def _cli(caller: Caller, cmd: shell.Command, cwds: list[str], command: str) -> Decision | None:
     """`orchestra state set ...` from Bash would bypass the MCP tools' ownership checks."""
     if caller.permissions.can_modify_state is True:
         return None
-    rest = _orchestra_args(cmd.argv)
+    rest = _orchestra_args(cmd.argv, cwds)
     if rest is None:
         return None
     words = [w for w in rest if not w.startswith("-")]
@@ -324,19 +326,53 @@ def _cli(caller: Caller, cmd: shell.Command, command: str) -> Decision | None:
         "ask your orchestrator."))
 
 
-def _orchestra_args(argv: tuple[str, ...]) -> list[str] | None:
+def _orchestra_args(argv: tuple[str, ...], cwds: list[str]) -> list[str] | None:
+    """The arguments given to the `orchestra` CLI, however it is started: by name or path, through
+    `uv run`/`uvx`, `python -m orchestra`, or an interpreter running the pack's `bin/orchestra`."""
     if not argv:
         return None
-    names = [a.rsplit("/", 1)[-1] for a in argv]
-    if names[0] == "orchestra":
+    if _is_cli(argv[0], cwds):
         return list(argv[1:])
+    names = [a.rsplit("/", 1)[-1] for a in argv]
     if names[0] in ("uv", "uvx") and "orchestra" in names:
         return list(argv[names.index("orchestra") + 1:])
     if names[0].startswith("python") and "-m" in argv:
         module = argv[argv.index("-m") + 1] if argv.index("-m") + 1 < len(argv) else ""
         if module in ("orchestra", "orchestra.cli"):
             return list(argv[argv.index("-m") + 2:])
+    script = script_index(argv)
+    if script is not None and _is_cli(argv[script], cwds):
+        return list(argv[script + 1:])
     return None
+
+
+def _is_cli(word: str, cwds: list[str]) -> bool:
+    """`orchestra`, `.claude/orchestra/bin/orchestra`, or a link to it."""
+    if word.rsplit("/", 1)[-1] == "orchestra":
+        return True
+    return "/" in word and any(os.path.basename(os.path.realpath(os.path.join(cwd, os.path.expanduser(word))))
+                               == "orchestra" for cwd in cwds)
+
+
+def script_index(argv: tuple[str, ...]) -> int | None:
+    """Where in argv is the script file an interpreter runs: `python3 -u x`, `bash x`, `"$PY" x`
+    (a program computed at run time may be any interpreter). None for `-c`/`-m` and other programs."""
+    program = argv[0].rsplit("/", 1)[-1] if argv else ""
+    if program.startswith(("python", "pypy")) or program == "py":
+        with_value, stop = _PYTHON_VALUE_OPTIONS, ("-c", "-m")
+    elif program in shell.SHELLS:
+        with_value, stop = _SHELL_VALUE_OPTIONS, ("-c",)
+    elif argv and argv[0].startswith("$"):
+        with_value, stop = frozenset(), ()
+    else:
+        return None
+    i = 1
+    while i < len(argv) and argv[i].startswith(("-", "+")) and argv[i] not in ("-", "--"):
+        if argv[i] in stop:
+            return None
+        i += 2 if argv[i] in with_value else 1
+    i += i < len(argv) and argv[i] == "--"
+    return i if i < len(argv) else None
 
 
 def _strings(tool_input: dict, keys: tuple[str, ...]) -> list[str]:
