@@ -139,3 +139,17 @@ def test_doctor_leaves_your_own_agents_to_you(repo: Path, orchestra, claude_env:
     ours.write_text(ours.read_text().replace("name: qa-engineer", "name: qa-engineer-2", 1))
     found = checks(orchestra("doctor", repo, "--json"))["agents"]
     assert found[0]["status"] == "fail" and "qa-engineer.md: name: 'qa-engineer-2' differs" in found[0]["detail"]
+
+
+def test_doctor_does_not_run_checks_on_backups(repo: Path, orchestra, claude_env: bool) -> None:
+    assert orchestra("install", repo).code == 0
+    hooks = repo / ".claude/orchestra/hooks"
+    script = hooks / wiring.declarations(hooks)[0][0]
+    script.write_text(script.read_text() + "# our own line\n")
+    assert orchestra("install", repo, "--force").code == 0  # the edited hook goes to backup/replaced/
+    assert (repo / ".claude/orchestra/backup/replaced/.claude/orchestra/hooks" / script.name).is_file()
+
+    result = orchestra("doctor", repo, "--json")
+
+    assert result.code == 0, result.out
+    assert checks(result)["scripts"][0]["status"] == "ok"

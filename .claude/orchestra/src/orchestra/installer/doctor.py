@@ -16,7 +16,7 @@ from .. import agentfiles, paths, teams, wiring
 from ..store.errors import StateError
 from . import jsondoc, manifest, safety, settings
 from .errors import InstallError
-from .source import MCP_CONFIG, SERVER_NAME, SETTINGS, is_our_server
+from .source import BACKUP_DIR, MCP_CONFIG, SERVER_NAME, SETTINGS, is_our_server
 
 Status = Literal["ok", "warn", "fail"]
 CLAUDE_BIN_ENV = "ORCHESTRA_CLAUDE_BIN"
@@ -118,8 +118,10 @@ def _scripts(root: Path) -> list[Check]:
     broken += [f"statusLine: {p}" for p in _missing_paths(root, data.get("statusLine") or {})]
     if broken:
         return [Check("scripts", "fail", f"settings run files that do not exist: {'; '.join(broken)}")]
+    backups = root / BACKUP_DIR  # copies kept for the user, never run
     unresolved = [problem for script in sorted((root / ".claude" / "orchestra").rglob("*"))
-                  if script.is_file() and "__pycache__" not in script.parts for problem in _source_problems(script)]
+                  if script.is_file() and "__pycache__" not in script.parts and not script.is_relative_to(backups)
+                  for problem in _source_problems(script)]
     if unresolved:
         return [Check("scripts", "fail", "; ".join(unresolved))]
     return [Check("scripts", "ok", "every script the settings run exists, and every uv script's package "
