@@ -138,6 +138,18 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", write("{root}/src/../.claude/state/audit.jsonl"), "state"),
     ("member", write("{home}/.claude/settings.json"), "state"),        # user settings
     ("member", read("{root}/.claude/state/audit.jsonl"), "allow"),
+    # -- the organisation's files: the main thread only ------------------------------------------
+    ("member", ("Edit", {"file_path": "{root}/.claude/teams.yaml", "old_string": "false", "new_string": "true"}),
+     "organisation"),                                                  # would grant itself can_access_secrets
+    ("orchestrator", write("{root}/.claude/orchestra/src/orchestra/security/tools.py"), "organisation"),
+    ("reviewer", ("MultiEdit", {"file_path": "{root}/.claude/agents/tech-lead.md", "edits": []}), "organisation"),
+    ("devops", ("NotebookEdit", {"notebook_path": "{root}/.claude/commands/x.ipynb", "new_source": ""}),
+     "organisation"),
+    ("member", bash("echo '  can_access_secrets: true' >> .claude/teams.yaml"), "organisation"),
+    ("member", bash("sed -i 's/Never/Always/' .claude/agents/fullstack-eng.md"), "organisation"),
+    ("member", bash("cp /tmp/evil.md .claude/commands/deploy.md"), "organisation"),
+    ("member", bash("rm -rf .claude/orchestra"), "organisation"),
+    ("orchestrator", bash("mv .claude/agents /tmp/a"), "organisation"),
     # -- the state-changing CLI ----------------------------------------------------------------------
     ("member", bash("uv run orchestra state set tasks.t1.status '\"completed\"'"), "cli"),
     ("member", bash(".claude/orchestra/bin/orchestra task set-status t1 completed"), "cli"),
@@ -179,7 +191,7 @@ def decide(tree: Path, home: Path, policy, org, who: str, tool: str, tool_input:
 
 def test_the_table_is_large_enough() -> None:
     assert len(TABLE) >= 60
-    assert {row[2] for row in TABLE} == {"allow", "secret", "state", "cli"}
+    assert {row[2] for row in TABLE} == {"allow", "secret", "state", "organisation", "cli"}
 
 
 @pytest.mark.parametrize(("who", "call", "expected"), TABLE,
@@ -205,6 +217,24 @@ def test_deny_reasons_say_what_and_what_to_do(tree: Path, home: Path, policy, or
     assert "the file filter `.e*`" in glob.reason and "`.env*`" in glob.reason and "STATUS: blocked" in glob.reason
     cli = decide(tree, home, policy, org, "member", *bash("uv run orchestra state set a.b 1"))
     assert "orchestra state set" in cli.reason and "own_tasks" in cli.reason
+
+
+def test_organisation_files_are_written_by_the_main_thread_only(tree: Path, home: Path, policy, org) -> None:
+    edits = [write("{root}/.claude/teams.yaml"), write("{root}/.claude/agents/new.md"),
+             write("{root}/.claude/commands/sub/x.md"), write("{root}/.claude/orchestra/hooks/pre_tool.py"),
+             bash("echo '# note' >> .claude/teams.yaml"), bash("rm -rf .claude/commands")]
+    for call in edits:
+        assert decide(tree, home, policy, org, "main", *call) is None, call
+        for who in ("member", "orchestrator", "reviewer", "devops", "qa-member"):
+            denied = decide(tree, home, policy, org, who, *call)
+            assert denied is not None and denied.kind == "organisation", (who, call)
+    reason = decide(tree, home, policy, org, "orchestrator", *write("{root}/.claude/teams.yaml")).reason
+    assert "`.claude/teams.yaml`" in reason and "human's main session" in reason and "engineering-director" in reason
+    assert "Reading them is allowed" in reason and "STATUS: blocked" in reason
+    for call in (read("{root}/.claude/teams.yaml"), bash("cat .claude/agents/x.md | grep name"),
+                 bash(".claude/orchestra/bin/orchestra task list --json"),
+                 bash("uv run --script .claude/orchestra/bin/orchestra msg inbox | head -5")):
+        assert decide(tree, home, policy, org, "member", *call) is None, call
 
 
 def test_a_role_granted_secrets_in_teams_yaml_reads_them_but_never_writes_state(tree: Path, home: Path) -> None:

@@ -81,6 +81,22 @@ def test_writing_settings_is_denied_for_an_orchestrator_too(tree: Path) -> None:
     assert audit_lines(tree)[-1]["role"] == "orchestrator"
 
 
+def test_a_member_editing_teams_yaml_is_denied_and_alerted(tree: Path) -> None:
+    event = captured(tree, "PreToolUse", "Write", "fullstack-eng")
+    event = {**event, "tool_name": "Edit", "tool_input": {"file_path": str(tree / ".claude/teams.yaml"),
+                                                          "old_string": "can_access_secrets: false",
+                                                          "new_string": "can_access_secrets: true"}}
+    out = hook_output(run_hook("pre_tool.py", event, tree))
+    assert out["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert "human's main session" in out["hookSpecificOutput"]["permissionDecisionReason"]
+    assert "attempt on the organisation's files" in out["systemMessage"]
+    line = audit_lines(tree)[-1]
+    assert (line["action"], line["resource"], line["rule"]) == (
+        "write", ".claude/teams.yaml", "organisation:.claude/teams.yaml")
+    main = {k: v for k, v in event.items() if k not in ("agent_id", "agent_type")}
+    assert decision_of(run_hook("pre_tool.py", main, tree)) is None
+
+
 def test_three_denials_of_one_run_alert_the_user_on_the_third(tree: Path) -> None:
     call = bash_call(tree, "uv run orchestra sprint start sprint-3")
     outputs = [hook_output(run_hook("pre_tool.py", call, tree)) for _ in range(3)]

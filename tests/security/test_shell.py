@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from orchestra.security.shell import parse, split_operators, substitutions, tokens
+from orchestra.security.shell import parse, script_index, split_operators, substitutions, tokens
 
 
 def argvs(text: str) -> list[tuple[str, ...]]:
@@ -74,3 +74,15 @@ def test_operator_helpers() -> None:
     assert split_operators(");&&") == [")", ";", "&&"]
     assert tokens("a>b") == ["a", ">", "b"]
     assert substitutions("a $(b $(c)) `d` $((1+2)) <(e)") == ["b $(c)", "d", "e"]
+
+
+@pytest.mark.parametrize(("text", "script"), [
+    ("python3 -u -X dev bin/x arg", "bin/x"), ("bash -e -o pipefail x.sh", "x.sh"), ("sh -- x", "x"),
+    ("uv run --with rich --script bin/x task", "bin/x"), ("uvx --from . orchestra", "orchestra"),
+    ('"$PY" bin/x', "bin/x"), ("python3 -c 'print(1)' bin/x", None), ("python -m pytest x", None),
+    ("uv sync", None), ("cat bin/x", None),
+])
+def test_the_script_an_interpreter_runs(text: str, script: str | None) -> None:
+    (argv,) = argvs(text)
+    index = script_index(argv)
+    assert (None if index is None else argv[index]) == script

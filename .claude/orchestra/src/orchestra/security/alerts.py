@@ -1,6 +1,6 @@
 """Suspicious activity: every denial is counted per agent run; some raise a `security_alert`.
 
-An alert is raised by any attempt on secret or protected state files, and by `alerts.denials`
+An alert is raised by any attempt on secret, protected state or organisation files, and by `alerts.denials`
 (3) denials of one run within `alerts.window_seconds` (300). It becomes an event, a critical
 message to the devops orchestrator and to `human` (at most once per run and window, so a looping
 agent does not flood the bus), and a systemMessage to the user. Runs are tracked in the
@@ -15,7 +15,7 @@ from typing import Any
 
 from ..record import Record
 from ..teams import Organization
-from .decisions import Decision
+from .decisions import SENSITIVE, Decision
 from .policy import Caller, Policy
 
 COLLECTION = "denials"
@@ -48,7 +48,7 @@ def record(tx, decision: Decision, caller: Caller, policy: Policy, org: Organiza
                  last={"kind": decision.kind, "resource": decision.resource, "rule": decision.rule, "at": _iso(now)})
     why = None
     if decision.sensitive:
-        why = f"attempt on {'a secret file' if decision.kind == 'secret' else 'protected state files'}"
+        why = f"attempt on {SENSITIVE[decision.kind]}"
     elif len(recent) >= policy.alert_denials:
         why = f"{len(recent)} denials within {_minutes(policy.alert_window)}"
     alert = None

@@ -1,4 +1,5 @@
-"""The security policy: permissions per role and agent, secret and protected path rules, alert limits.
+"""The security policy: permissions per role and agent, secret, protected and organisation path rules,
+alert limits.
 
 Sources, combined so that a deny anywhere wins: built-in defaults, `roles:` in teams.yaml, and the
 optional `.claude/policy.yaml` (schema: schemas/policy.json). The policy file is parsed once and
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .. import atomic, paths
 from ..record import Record, default
@@ -26,6 +27,10 @@ DEFAULT_SECRET_EXCEPTIONS: tuple[str, ...] = (".env.example", ".env.sample", ".e
 # Written only by Orchestra itself or by a human; relative to the project root.
 DEFAULT_PROTECTED_PATHS: tuple[str, ...] = (
 ".claude/state/**", ".claude/settings*.json", ".claude/policy.yaml")
+# The organisation: who has which role, what agents and commands say, the pack's own code. The human's
+# main thread customises them; a subagent that could write them could grant itself any permission.
+ORGANISATION_PATHS: tuple[str, ...] = (
+    ".claude/teams.yaml", ".claude/agents/**", ".claude/commands/**", ".claude/orchestra/**")
 USER_PROTECTED_PATHS: tuple[str, ...] = ("~/.claude/settings*.json",)
 ALERT_DENIALS = 3
 ALERT_WINDOW_SECONDS = 300.0
@@ -77,8 +82,11 @@ class Caller(Record):
 
 
 class Policy(Record):
+    """`protected`: no caller writes these; `organisation`: only the main thread writes these."""
+
     secrets: PathRules
     protected: PathRules
+    organisation: PathRules = PathRules.build(ORGANISATION_PATHS, anchored=True)
     roles: dict[str, dict[str, Any]] = default(dict)
     agents: dict[str, dict[str, Any]] = default(dict)
     alert_denials: int = ALERT_DENIALS
@@ -96,6 +104,13 @@ class Policy(Record):
         perms = perms.narrowed(self.roles.get(role)).narrowed(self.agents.get(bare or "main"))
         team = org.team_of(bare)
         return Caller(bare, role, team.name if team else None, perms)
+
+    def unwritable(self, caller: Caller) -> tuple[tuple[Literal["state", "organisation"], PathRules], ...]:
+        """The path rules `caller` may not write under: protected files for everyone, the organisation's
+        files for every subagent (a payload with an agent_type), orchestrators included."""
+        if caller.agent_type is None:
+            return (("state", self.protected),)
+        return (("state", self.protected), ("organisation", self.organisation))
 
     def alert_recipients(self, org: Organization) -> tuple[str, ...]:
         """Who hears about suspicious activity: configured, else the devops orchestrator and the human."""

@@ -3,7 +3,8 @@
 Not a shell. It follows quoting (shlex), `;` `&&` `||` `|` `&` and newlines, `( )` subshells,
 `$(...)`, backticks and `<(...)`/`>(...)` (also inside double quotes), `sh -c`/`bash -c`/`eval`/
 `watch` strings, `xargs` and wrappers such as `sudo`, `env`, `timeout`, `nice`, `$'...'` strings,
-output redirections and simple `NAME=value` assignments. What it cannot follow (computed strings,
+output redirections and simple `NAME=value` assignments; `script_index` finds the script file an
+interpreter runs. What it cannot follow (computed strings,
 aliases, functions, scripts on disk) is listed in README's Security section; callers treat an
 unparseable line as the worst case.
 """
@@ -49,6 +50,16 @@ _WRAPPERS: dict[str, frozenset[str]] = {
     "watch": frozenset({"-n", "-d", "--interval"}),
 }
 _DURATION_FIRST = frozenset({"timeout"})
+# Interpreters that run a script named as their first operand: options that take a value, and options
+# after which no script follows (code or a module instead).
+_PYTHON = (frozenset({"-W", "-X", "--check-hash-based-pycs"}), frozenset({"-c", "-m"}))
+_SHELL = (frozenset({"-o", "+o", "-O", "+O", "--rcfile", "--init-file"}), frozenset({"-c"}))
+_UV = (frozenset({"--with", "-w", "--with-editable", "--with-requirements", "--python", "-p", "--project",
+                  "--directory", "--env-file", "--extra", "--group", "--only-group", "--no-group", "--package",
+                  "--from", "--index", "--default-index", "--index-url", "-i", "--extra-index-url", "--find-links",
+                  "-f", "--cache-dir", "--config-file", "--color", "--config-setting", "-C", "--exclude-newer",
+                  "--index-strategy", "--keyring-provider", "--link-mode", "--prerelease", "--resolution",
+                  "--python-platform", "--allow-insecure-host"}), frozenset({"-m", "--module"}))
 
 
 class Command(Record):
@@ -242,6 +253,36 @@ class _Parser:
                 rest = ["echo"]
             argv = rest
         return argv, wrappers
+
+
+def script_index(argv: tuple[str, ...]) -> int | None:
+    """Where in argv is the script file an interpreter runs: `python3 -u x`, `bash x`, `uv run --script x`,
+    `"$PY" x` (a program computed at run time may be any interpreter). None for `-c`, `-m` and programs
+    that are not interpreters."""
+    program = argv[0].rsplit("/", 1)[-1] if argv else ""
+    start = 1
+    if program.startswith(("python", "pypy")) or program == "py":
+        with_value, stop = _PYTHON
+    elif program in SHELLS:
+        with_value, stop = _SHELL
+    elif program in ("uv", "uvx"):
+        with_value, stop = _UV
+        if program == "uv":
+            words = [w for w in argv[1:4] if not w.startswith("-")]
+            if words[:1] != ["run"] and words[:2] != ["tool", "run"]:
+                return None
+            start = argv.index("run") + 1
+    elif argv and argv[0].startswith("$"):
+        with_value, stop = frozenset(), frozenset()
+    else:
+        return None
+    i = start
+    while i < len(argv) and argv[i].startswith(("-", "+")) and argv[i] not in ("-", "--"):
+        if argv[i] in stop:
+            return None
+        i += 2 if argv[i] in with_value else 1
+    i += i < len(argv) and argv[i] == "--"
+    return i if i < len(argv) else None
 
 
 def _skip_options(words: list[str], with_value: frozenset[str]) -> list[str]:

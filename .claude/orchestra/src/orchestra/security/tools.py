@@ -4,8 +4,9 @@ Pure functions of (policy, caller, tool input, working directory); `guard.py` wi
 hook. Bash is read through `shell.parse`; a word counts as naming a path when the word itself, a
 piece of it between quotes, `=`, `$(`, `:` and the like, or its brace or glob expansion resolves to
 one; search patterns are not paths (`searches`), and the globs choosing which files a search reads
-(`grep --include`, `rg -g`, Grep's `glob`) must not name secret files. Reading a protected file is
-allowed; a Bash pipeline that names one must be read-only.
+(`grep --include`, `rg -g`, Grep's `glob`) must not name secret files. Protected state files are
+written by no agent, the organisation's files (teams.yaml, agents, commands, the pack) by the main
+thread only. Reading them is allowed; a Bash pipeline that names one must be read-only.
 """
 
 from __future__ import annotations
@@ -50,8 +51,6 @@ READ_ONLY_CLI = frozenset({
     ("epic", "status"), ("events", "tail"), ("audit", "verify"), ("audit", "tail"), ("metrics",), ("report",),
     ("doctor",), ("msg", "inbox"), ("worktree", "list"), ("teams", "check"),
 })
-_PYTHON_VALUE_OPTIONS = frozenset({"-W", "-X", "--check-hash-based-pycs"})
-_SHELL_VALUE_OPTIONS = frozenset({"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
 _PIECES = re.compile(r"[\s'\"`$(){}\[\];,=<>|&:@\\]+")
 _BRACES = re.compile(r"\{([^{}]*,[^{}]*)\}")
 MAX_EXPANSIONS = 64
@@ -63,7 +62,7 @@ def decide(policy: Policy, caller: Caller, root: Path, tool_name: str | None, to
     resolver = Resolver(root)
     if tool_name in WRITE_TOOLS:
         raws = _strings(tool_input, WRITE_TOOLS[tool_name])
-        return (_first(_protected(policy, resolver, tool_name, raw, [cwd]) for raw in raws)
+        return (_first(_protected(policy, caller, resolver, tool_name, raw, [cwd]) for raw in raws)
                 or _first(_secret(policy, caller, resolver, tool_name, raw, [cwd], "write") for raw in raws))
     if tool_name in READ_TOOLS:
         raws = _strings(tool_input, READ_TOOLS[tool_name])
@@ -92,13 +91,13 @@ def decide_command(policy: Policy, caller: Caller, resolver: Resolver, command: 
                 if found := _secret_filter(policy, caller, glob, f"`{clip(command)}` with", "exec"):
                     return found
         for raw in (c for target in cmd.writes for c in candidates(target, cwds)):
-            if found := _protected(policy, resolver, tool_name, raw, cwds, command):
+            if found := _protected(policy, caller, resolver, tool_name, raw, cwds, command):
                 return found
         if cmd.pipeline in writing:
-            for raw in _path_words(cmd, cwds, skip_patterns=False):
-                if found := _protected(policy, resolver, tool_name, raw, cwds, command, read_only_hint=True):
+            for raw in _path_words(cmd, cwds, skip_patterns=False, skip_executed=True):
+                if found := _protected(policy, caller, resolver, tool_name, raw, cwds, command, read_only_hint=True):
                     return found
-        if found := _ancestor(policy, resolver, cmd, cwds, command):
+        if found := _ancestor(policy, caller, resolver, cmd, cwds, command):
             return found
         if cmd.program == "git" and _git_clean_ignored(cmd.argv):
             return _state_denial(".claude/state", "git clean -x",
@@ -148,19 +147,33 @@ def _secret_denial(caller: Caller, action: str, subject: str, pattern: str, what
         f"{subject}`."))
 
 
-def _protected(policy: Policy, resolver: Resolver, tool: str, raw: str, cwds: list[str],
+def _protected(policy: Policy, caller: Caller, resolver: Resolver, tool: str, raw: str, cwds: list[str],
                command: str | None = None, read_only_hint: bool = False) -> Decision | None:
+    """A write to a file the caller may not write: protected state for anyone, the organisation's files
+    for subagents."""
     if not raw:
         return None
-    for absolute, subject in resolver.subjects(raw, cwds):
-        pattern = policy.protected.match(subject, absolute)
-        if pattern is None:
-            continue
-        what = f"`{clip(command)}` would change" if command else f"{tool} would change"
-        hint = (" Reading it is allowed with a read-only command on its own (cat, grep, jq, head, tail, ...), "
-                "not piped into other programs." if read_only_hint else "")
-        return _state_denial(subject, pattern, f"{what} `{subject}`.{hint}")
+    for kind, rules in policy.unwritable(caller):
+        for absolute, subject in resolver.subjects(raw, cwds):
+            pattern = rules.match(subject, absolute)
+            if pattern is None:
+                continue
+            what = f"`{clip(command)}` would change" if command else f"{tool} would change"
+            hint = (" Reading it is allowed with a read-only command on its own (cat, grep, jq, head, tail, ...), "
+                    "not piped into other programs." if read_only_hint else "")
+            return _write_denial(kind, caller, subject, pattern, f"{what} `{subject}`.{hint}")
     return None
+
+
+def _write_denial(kind: str, caller: Caller, subject: str, pattern: str, what: str) -> Decision:
+    if kind == "state":
+        return _state_denial(subject, pattern, what)
+    return Decision("organisation", "write", subject, pattern, (
+        f"Orchestra policy: {what} This file defines the organisation (teams and roles, agents, commands) or "
+        f"is Orchestra's own code (protected by `{pattern}`). Only the human's main session changes these, "
+        f"never a subagent such as {caller.label} (role {caller.role}), so that no agent can rewrite its own "
+        "permissions or instructions. Reading them is allowed. If a change is needed, ask your orchestrator or "
+        "the human (send_message / ask), or finish with `STATUS: blocked` and say what should change."))
 
 
 def _state_denial(subject: str, pattern: str, what: str) -> Decision:
@@ -170,25 +183,26 @@ def _state_denial(subject: str, pattern: str, what: str) -> Decision:
         "tools (mcp__orchestra__update_task, send_message, ...); settings and policy changes are for the human."))
 
 
-def _ancestor(policy: Policy, resolver: Resolver, cmd: shell.Command, cwds: list[str],
+def _ancestor(policy: Policy, caller: Caller, resolver: Resolver, cmd: shell.Command, cwds: list[str],
               command: str) -> Decision | None:
     """`rm -rf .cl*`, `mv .claude x`, `find .claude -delete`: a command removing or changing wholesale a
-    directory that holds protected files (its arguments expanded as the shell would)."""
+    directory that holds files the caller may not write (its arguments expanded as the shell would)."""
     targets, whole_tree_ok = _wholesale_targets(cmd)
     if not targets:
         return None
-    holders = policy.protected.holders(resolver.roots)
+    holders = [(kind, held, pattern) for kind, rules in policy.unwritable(caller)
+               for held, pattern in rules.holders(resolver.roots).items()]
     for raw in (c for target in targets for c in candidates(target, cwds)):
         for absolute, _subject in resolver.subjects(raw, cwds):
             if whole_tree_ok and any(r == absolute or r.startswith(absolute.rstrip(os.sep) + os.sep)
                                      for r in resolver.roots):
                 continue  # `find . -name '*.pyc' -delete`: a whole-tree find is not read as naming them
             folded = absolute.rstrip(os.sep).lower() + os.sep
-            held = next(((h, p) for h, p in holders.items() if (h.lower() + os.sep).startswith(folded)), None)
-            if held is not None:
-                inside = resolver.subject(held[0])
-                return _state_denial(inside, held[1], f"`{clip(command)}` would remove or change `{raw}`, "
-                                                      f"which holds `{inside}`.")
+            for kind, held, pattern in holders:
+                if (held.lower() + os.sep).startswith(folded):
+                    inside = resolver.subject(held)
+                    return _write_denial(kind, caller, inside, pattern, f"`{clip(command)}` would remove or "
+                                                                        f"change `{raw}`, which holds `{inside}`.")
     return None
 
 
@@ -216,11 +230,17 @@ def _find_deletes(args: list[str]) -> bool:
 
 # -- words ------------------------------------------------------------------------------------------
 
-def _path_words(cmd: shell.Command, cwds: list[str], skip_patterns: bool = True) -> Iterator[str]:
-    """Every string in the command that might name a file, with expansions."""
+def _path_words(cmd: shell.Command, cwds: list[str], skip_patterns: bool = True,
+                skip_executed: bool = False) -> Iterator[str]:
+    """Every string in the command that might name a file, with expansions. `skip_executed`: leave out
+    the program and the script an interpreter runs (running `.claude/orchestra/bin/orchestra` does not
+    change it; reading it as a script might still print a secret, so the secret check keeps them)."""
     skipped = list(searches.non_path_words(cmd.argv)) if skip_patterns else []
     # Program names are looked up on PATH, not in the working directory.
     skipped += [w for w in {*cmd.words[:1], *cmd.argv[:1]} if "/" not in w]
+    if skip_executed and cmd.argv:
+        script = shell.script_index(cmd.argv)
+        skipped += [cmd.argv[0], *([cmd.argv[script]] if script is not None else [])]
     for word in (*cmd.words, *cmd.writes):
         if word in skipped:
             skipped.remove(word)
@@ -340,7 +360,7 @@ def _orchestra_args(argv: tuple[str, ...], cwds: list[str]) -> list[str] | None:
         module = argv[argv.index("-m") + 1] if argv.index("-m") + 1 < len(argv) else ""
         if module in ("orchestra", "orchestra.cli"):
             return list(argv[argv.index("-m") + 2:])
-    script = script_index(argv)
+    script = shell.script_index(argv)
     if script is not None and _is_cli(argv[script], cwds):
         return list(argv[script + 1:])
     return None
@@ -352,27 +372,6 @@ def _is_cli(word: str, cwds: list[str]) -> bool:
         return True
     return "/" in word and any(os.path.basename(os.path.realpath(os.path.join(cwd, os.path.expanduser(word))))
                                == "orchestra" for cwd in cwds)
-
-
-def script_index(argv: tuple[str, ...]) -> int | None:
-    """Where in argv is the script file an interpreter runs: `python3 -u x`, `bash x`, `"$PY" x`
-    (a program computed at run time may be any interpreter). None for `-c`/`-m` and other programs."""
-    program = argv[0].rsplit("/", 1)[-1] if argv else ""
-    if program.startswith(("python", "pypy")) or program == "py":
-        with_value, stop = _PYTHON_VALUE_OPTIONS, ("-c", "-m")
-    elif program in shell.SHELLS:
-        with_value, stop = _SHELL_VALUE_OPTIONS, ("-c",)
-    elif argv and argv[0].startswith("$"):
-        with_value, stop = frozenset(), ()
-    else:
-        return None
-    i = 1
-    while i < len(argv) and argv[i].startswith(("-", "+")) and argv[i] not in ("-", "--"):
-        if argv[i] in stop:
-            return None
-        i += 2 if argv[i] in with_value else 1
-    i += i < len(argv) and argv[i] == "--"
-    return i if i < len(argv) else None
 
 
 def _strings(tool_input: dict, keys: tuple[str, ...]) -> list[str]:
