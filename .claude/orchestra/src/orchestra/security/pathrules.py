@@ -109,10 +109,15 @@ class PathRules(Record):
         Exceptions are not subtracted: a glob that reaches past them (`.env.*`) still names the rule.
         """
         glob = glob.lower()
-        filters = (glob.lstrip("/"),) if glob.startswith("/") else (glob, "**/" + glob)
+        name = glob.lstrip("/")
+        filters = (name,) if glob.startswith("/") else (name, "**/" + name)
         for rule in self.rules:
-            bodies = (rule.glob,) if rule.anchored else (rule.glob, "**/" + rule.glob)
-            if any(names(f, r) for f in filters for body in bodies for r in (body, body + "/**")):
+            if "/" not in name and "/" not in rule.glob:
+                pairs = [(name, rule.glob)]  # one file name against another: the usual case, and the cheap one
+            else:
+                bodies = (rule.glob,) if rule.anchored else (rule.glob, "**/" + rule.glob)
+                pairs = [(f, r) for f in filters for body in bodies for r in (body, body + "/**")]
+            if any(names(f, r) for f, r in pairs):
                 return rule.pattern
         return None
 
