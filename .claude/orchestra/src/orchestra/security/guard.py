@@ -19,7 +19,8 @@ _ACTIONS = {**{t: "read" for t in tools.READ_TOOLS}, **{t: "write" for t in tool
 
 
 def tool_guard(event: HookEvent, ctx: HookContext) -> Deny | None:
-    """Secrets and protected files on Read/Write/Edit/NotebookEdit/Grep/Bash, for the calling agent's role."""
+    """Secrets, protected and organisation files on Read/Write/Edit/NotebookEdit/Grep/Bash/Monitor, for the
+    calling agent's role."""
     policy, org = policies.load(ctx.root), teams.load(ctx.root)
     caller = policy.caller(org, event.agent_type)
     ctx.audit.update(role=caller.role, action=_ACTIONS.get(event.tool_name or "", "call"),
