@@ -134,6 +134,24 @@ def test_copies_configured_files_but_not_secrets_and_runs_setup(repo: Path) -> N
     assert "not copied (secrets; copy_secrets: true to allow): .env" in text
 
 
+def test_a_copied_directory_leaves_the_secrets_inside_it_behind_and_says_so(repo: Path) -> None:
+    config = repo / "config"
+    (config / "certs").mkdir(parents=True)
+    (config / "app.toml").write_text("debug = true\n")
+    (config / ".env").write_text("API_KEY=live\n")
+    (config / "certs" / "server.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+    (repo / ".claude" / "worktrees.yaml").write_text("copy: [config, 'config/*']\n")
+    seed(repo, **{"tasks.t-9": {}, "tasks.t-10": {}})
+    made = cli_json(repo, "worktree", "create", "t-9", "--strategy", "task")
+    copy = Path(made["path"]) / "config"
+    assert (copy / "app.toml").read_text() == "debug = true\n" and (copy / "certs").is_dir()
+    assert not (copy / ".env").exists() and not (copy / "certs" / "server.pem").exists()
+    assert made["copied"] == ["config"]
+    assert sorted(made["skipped_secrets"]) == ["config/.env", "config/certs/server.pem"]
+    text = cli(repo, "worktree", "create", "t-10", "--strategy", "task").stdout
+    assert "not copied (secrets; copy_secrets: true to allow): config/.env, config/certs/server.pem" in text
+
+
 def test_copy_secrets_when_asked_and_a_failing_setup_fails_the_command(repo: Path) -> None:
     (repo / ".env").write_text("API_KEY=live\n")
     (repo / ".claude" / "worktrees.yaml").write_text("copy: ['.env']\ncopy_secrets: true\nsetup: 'exit 3'\n")

@@ -21,7 +21,9 @@ EXIT_LINE = "orchestra: setup exited"
 
 
 def copy_files(project: Path, worktree: Path, cfg: WorktreeConfig) -> dict[str, list[str]]:
-    """Copy `cfg.copy` (files or globs, project-relative) into the worktree where it has nothing yet."""
+    """Copy `cfg.copy` (files or globs, project-relative) into the worktree where it has nothing yet.
+    Unless `copy_secrets`, every path the security policy calls a secret is left out, also one inside a
+    copied directory, and listed in `skipped_secrets`."""
     import shutil
 
     copied: list[str] = []
@@ -31,25 +33,34 @@ def copy_files(project: Path, worktree: Path, cfg: WorktreeConfig) -> dict[str, 
     from ..security.policy import load as load_policy
 
     policy = load_policy(project)
+
+    def secret(path: Path) -> bool:
+        if cfg.copy_secrets or not policy.secrets.match(path.relative_to(project).as_posix().lower(), str(path)):
+            return False
+        if (relative := path.relative_to(project).as_posix()) not in secrets:
+            secrets.append(relative)
+        return True
+
+    def secrets_in(directory: str, names: list[str]) -> set[str]:
+        return {name for name in names if secret(Path(directory) / name)}
+
     for pattern in cfg.copy:
         for source in sorted(project.glob(pattern)):
             relative = source.relative_to(project)
             if relative.parts and relative.parts[0] in (".git", ".claude") or source.is_relative_to(cfg.root):
                 continue
-            subject = relative.as_posix().lower()
-            if not cfg.copy_secrets and policy.secrets.match(subject, str(source)):
-                secrets.append(relative.as_posix())
+            if secret(source):
                 continue
             target = worktree / relative
             if target.exists():
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             if source.is_dir():
-                shutil.copytree(source, target, symlinks=True)
+                shutil.copytree(source, target, symlinks=True, ignore=secrets_in)
             else:
                 shutil.copy2(source, target, follow_symlinks=False)
             copied.append(relative.as_posix())
-    return {"copied": copied, "skipped_secrets": secrets}
+    return {"copied": copied, "skipped_secrets": sorted(secrets)}
 
 
 def state_subdir(project: Path) -> Path:
