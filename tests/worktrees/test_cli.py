@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
@@ -160,6 +162,20 @@ def test_copy_secrets_when_asked_and_a_failing_setup_fails_the_command(repo: Pat
     assert proc.returncode == 1
     assert (repo / ".worktrees" / "task-t-5" / ".env").read_text() == "API_KEY=live\n"
     assert state(repo, "worktrees.task-t-5.setup.exit") == 3  # the worktree is kept, the failure recorded
+
+
+def test_a_setup_past_its_timeout_is_stopped_with_everything_it_started(repo: Path) -> None:
+    (repo / ".claude" / "worktrees.yaml").write_text(
+        "setup: '(sleep 1.5; echo late) & echo early; sleep 5'\nsetup_timeout_seconds: 0.5\n")
+    seed(repo, **{"tasks.t-11": {}})
+    proc = cli(repo, "worktree", "create", "t-11", "--strategy", "task", "--json")
+    assert proc.returncode == 1
+    setup = json.loads(proc.stdout)["setup"]
+    assert (setup["status"], setup["exit"]) == ("failed", 124)
+    time.sleep(2)  # past the moment the background child would have written
+    log = Path(setup["log"]).read_text().splitlines()
+    assert log[1:] == ["early", "orchestra: setup stopped after 0.5s (setup_timeout_seconds)",
+                       "orchestra: setup exited 124"]
 
 
 def test_a_bad_config_file_names_file_line_and_writes_nothing(repo: Path) -> None:

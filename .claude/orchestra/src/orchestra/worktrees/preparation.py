@@ -35,9 +35,10 @@ def copy_files(project: Path, worktree: Path, cfg: WorktreeConfig) -> dict[str, 
     policy = load_policy(project)
 
     def secret(path: Path) -> bool:
-        if cfg.copy_secrets or not policy.secrets.match(path.relative_to(project).as_posix().lower(), str(path)):
+        relative = path.relative_to(project).as_posix()
+        if cfg.copy_secrets or not policy.secrets.match(relative.lower(), str(path)):
             return False
-        if (relative := path.relative_to(project).as_posix()) not in secrets:
+        if relative not in secrets:
             secrets.append(relative)
         return True
 
@@ -91,17 +92,26 @@ def run_setup(project: Path, worktree: Path, name: str, cfg: WorktreeConfig, *, 
 
 
 def execute(worktree: Path, project: Path, log: Path, timeout: float, command: str) -> int:
-    """Run the setup command with its output in `log`; the log's last line gives the exit code."""
+    """Run the setup command with its output in `log`; the log's last line gives the exit code.
+
+    The command runs in a session of its own, so a timeout stops everything it started (the shell's
+    children and their children too), and nothing it started writes after that last line."""
+    import contextlib
+    import signal
     import subprocess
 
     env = {**os.environ, "ORCHESTRA_WORKTREE": str(worktree), "ORCHESTRA_PROJECT_DIR": str(project)}
     with open(log, "w", encoding="utf-8") as out:
         out.write(f"$ {command}\n")
         out.flush()
+        proc = subprocess.Popen(command, shell=True, cwd=worktree, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
         try:
-            code = subprocess.run(command, shell=True, cwd=worktree, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, timeout=timeout, check=False).returncode
+            code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the session's id is the shell's pid
+            proc.wait()
             out.write(f"orchestra: setup stopped after {timeout:g}s (setup_timeout_seconds)\n")
             code = 124
         out.write(f"{EXIT_LINE} {code}\n")
