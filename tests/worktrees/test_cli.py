@@ -115,6 +115,49 @@ def test_base_and_root_are_configurable(repo: Path) -> None:
     assert not (elsewhere / ".gitignore").exists()  # outside the project nothing needs ignoring
 
 
+def test_a_project_that_is_a_linked_worktree_bases_new_branches_on_its_own_branch(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    linked = repo.parent / "linked checkout"
+    git(repo, "worktree", "add", "-q", "-b", "feat", str(linked))
+    (linked / "feature.txt").write_text("only on feat\n")
+    commit_all(linked, "feat moves on")
+    monkeypatch.setenv("CLAUDE_PROJECT_DIR", str(linked))
+    seed(linked, **{"tasks.t-12": {}})
+    made = cli_json(linked, "worktree", "create", "t-12", "--strategy", "task")
+    assert made["path"] == str(linked / ".worktrees" / "task-t-12")
+    assert made["base"] == "feat" and made["base_commit"] == git(linked, "rev-parse", "feat").strip()
+    assert (Path(made["path"]) / "feature.txt").is_file()
+
+
+def test_a_detached_head_is_based_on_the_branch_holding_it_so_merged_work_can_be_removed(repo: Path) -> None:
+    (repo / "later.txt").write_text("after the detached commit\n")
+    commit_all(repo, "main moves on")
+    git(repo, "checkout", "-q", "--detach", "HEAD~1")
+    seed(repo, **{"tasks.t-13": {}})
+    made = cli_json(repo, "worktree", "create", "t-13", "--strategy", "task")
+    tree = Path(made["path"])
+    assert made["base"] == "main" and made["base_commit"] == git(repo, "rev-parse", "HEAD").strip()
+    assert not (tree / "later.txt").exists()  # it starts at the detached commit, not at main's tip
+    (tree / "work.py").write_text("x = 1\n")
+    commit_all(tree, "work")
+    refused = cli(repo, "worktree", "remove", "task-t-13")
+    assert refused.returncode == 1 and "not in main" in refused.stderr
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-edit", "task-t-13")
+    assert cli_json(repo, "worktree", "remove", "task-t-13")["branch_kept"] is False
+
+
+def test_a_directory_in_the_way_is_refused_with_a_hint_that_works(repo: Path) -> None:
+    in_the_way = repo / ".worktrees" / "task-t-14"
+    in_the_way.mkdir(parents=True)
+    (in_the_way / "notes.txt").write_text("mine\n")
+    seed(repo, **{"tasks.t-14": {}})
+    proc = cli(repo, "worktree", "create", "t-14", "--strategy", "task")
+    assert proc.returncode == 1 and f"{in_the_way} exists and is not a git worktree" in proc.stderr
+    assert "move it away or delete it" in proc.stderr and "run `orchestra worktree prune`" not in proc.stderr
+    assert cli(repo, "worktree", "prune").returncode == 0 and (in_the_way / "notes.txt").is_file()
+
+
 def test_copies_configured_files_but_not_secrets_and_runs_setup(repo: Path) -> None:
     (repo / ".env").write_text("API_KEY=live\n")
     (repo / ".env.example").write_text("API_KEY=\n")

@@ -26,14 +26,29 @@ def repository(project: Path) -> Path | None:
     return repo if repo is not None and git.has_commits(repo) else None
 
 
-def base_of(repo: Path, cfg: WorktreeConfig) -> tuple[str, str]:
-    """(base ref, its commit): the configured base, else the branch checked out, else HEAD's commit."""
-    ref = cfg.base or git.current_branch(repo) or "HEAD"
-    commit = git.commit_of(repo, ref)
+def base_of(checkout: Path, cfg: WorktreeConfig) -> tuple[str, str]:
+    """(base ref, its commit): the configured base, else the branch checked out in the project's own
+    checkout (a linked worktree's branch, not the main working tree's). On a detached HEAD: a branch that
+    holds HEAD's commit, so that work merged into it later counts as merged; only without one, the commit."""
+    ref = cfg.base or git.current_branch(checkout) or "HEAD"
+    commit = git.commit_of(checkout, ref)
     if commit is None:
-        raise WorktreeError(f"base {ref!r} ({cfg.source}) is not a branch or commit of {repo}; set `base:` in "
+        raise WorktreeError(f"base {ref!r} ({cfg.source}) is not a branch or commit of {checkout}; set `base:` in "
                             ".claude/worktrees.yaml to one that exists")
-    return (commit if ref == "HEAD" else ref), commit
+    if ref == "HEAD":
+        ref = branch_holding(checkout, commit) or commit
+    return ref, commit
+
+
+def branch_holding(checkout: Path, commit: str) -> str | None:
+    """The local branch whose history has `commit`: the default branch (origin's HEAD, init.defaultBranch,
+    main, master) when it does, else the one branch that does; None when no branch or several do."""
+    holding = git.run(checkout, "for-each-ref", "--contains", commit, "--format=%(refname:short)",
+                      "refs/heads").split()
+    remote_head = git.run(checkout, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD", check=False)
+    configured = git.run(checkout, "config", "--get", "init.defaultBranch", check=False)
+    defaults = (remote_head.strip().removeprefix("origin/"), configured.strip(), "main", "master")
+    return next((name for name in defaults if name and name in holding), holding[0] if len(holding) == 1 else None)
 
 
 def ignore_root(project: Path, cfg: WorktreeConfig) -> None:
@@ -60,7 +75,7 @@ def materialise(project: Path, repo: Path, scope: Scope, cfg: WorktreeConfig, *,
     """The worktree for `scope` on disk, as a state record (without lock; `reused` when it was there).
     Creates it when missing; `prepare` then readies a new one."""
     path = cfg.root / scope.name
-    base, base_commit = base_of(repo, cfg)
+    base, base_commit = base_of(project, cfg)
     record: dict[str, Any] = {
         "id": scope.name, "scope": scope.strategy, "scope_id": scope.ident, "branch": scope.branch,
         "path": str(path), "base": base, "base_commit": base_commit, "status": "active", "origin": "orchestra",
@@ -78,11 +93,12 @@ def materialise(project: Path, repo: Path, scope: Scope, cfg: WorktreeConfig, *,
                                 f"{scope.branch}; remove it (`orchestra worktree remove {scope.name}`) or move it away")
         return {**record, "reused": True}
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise WorktreeError(f"{path} exists and is not a git worktree of {repo}; move it away, or run "
-                            "`orchestra worktree prune` if it is a leftover")
+        raise WorktreeError(f"{path} exists and is not a git worktree of {repo}; move it away or delete it "
+                            "(Orchestra never deletes a directory git does not list as a worktree, prune included), "
+                            "or set another `root:` in .claude/worktrees.yaml")
     ignore_root(project, cfg)
     try:
-        git.add(repo, path, scope.branch, base)
+        git.add(repo, path, scope.branch, base_commit)  # a detached HEAD's base may be a branch ahead of it
     except git.GitError as exc:
         raise WorktreeError(str(exc)) from None
     return record
