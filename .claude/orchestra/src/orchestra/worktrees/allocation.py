@@ -38,6 +38,24 @@ def find_record(find, scope: Scope) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
+def claim(view, scope: Scope) -> Scope:
+    """`scope` under the name its worktree has, or may take: the plain name unless a record of another scope
+    has it (ids that slug alike: tasks `foo` and `task-foo`), then the distinct one. Another scope's record
+    is never reused or overwritten, so two scopes never share a worktree, its branch or its lock."""
+    named = (scope, scope.distinct())
+    records = [view.get("worktrees", candidate.name) for candidate in named]
+    for candidate, record in zip(named, records, strict=True):
+        if record is not None and candidate.serves(record):
+            return candidate
+    for candidate, record in zip(named, records, strict=True):
+        if record is None:
+            return candidate
+    raise WorktreeError(f"the names {scope.name} and {named[1].name} are both taken by worktrees of other scopes "
+                        f"({records[0].get('scope')}:{records[0].get('scope_id')}, "
+                        f"{records[1].get('scope')}:{records[1].get('scope_id')}); remove one (`orchestra "
+                        "worktree remove NAME`) or give the task another `worktree_strategy`")
+
+
 def attach(record: dict[str, Any], task: dict[str, Any] | None) -> None:
     """Note on the record which task (and sprint) it served, for listing and conflict checks."""
     if task is None:
@@ -94,6 +112,7 @@ def allocate_for_delegation(req, led):
         if repo is None:
             return None  # not a git repository, or no commit yet: nothing to branch from
         try:
+            scope = claim(led, scope)
             fresh = on_disk(req.root, repo, scope, cfg, wait_for_setup=False, now=led.now, created_by="delegation")
         except WorktreeError as exc:
             return Deny(f"Orchestra: task {task['id']} needs the {scope.strategy} worktree {scope.name}, and it "
@@ -135,6 +154,7 @@ def create(store, project: Path, scope: Scope, *, task: dict[str, Any] | None = 
         stored = find_record(tx.find, scope)
         if stored is not None and Path(stored["path"]).is_dir():
             return stored
+        scope = claim(TxReader(tx), scope)
         with creation_lock(project):
             fresh = materialise(project, repo, scope, cfg, now=now_iso(), created_by=created_by)
         record = merged(stored, fresh)
@@ -227,17 +247,17 @@ def provision_sprint(store, sprint_id: str, project: Path, org=None) -> dict[str
         sprint_tasks = sorted(tx.find("tasks", sprint=sprint_id), key=lambda t: t["id"])
         scopes = {t["id"]: scope_of_task(view, org, t) for t in sprint_tasks}
     out: dict[str, Any] = {}
-    made: dict[str, dict[str, Any]] = {}
+    made: dict[Scope, dict[str, Any]] = {}
     for task in sprint_tasks:
         scope = scopes[task["id"]]
         if scope is None:
             continue
         try:
-            record = made.get(scope.name) or create(store, project, scope, task=task, created_by="sprint")
+            record = made.get(scope) or create(store, project, scope, task=task, created_by="sprint")
         except WorktreeError as exc:
             out[task["id"]] = {"error": str(exc)}
             continue
-        made[scope.name] = record
+        made[scope] = record
         out[task["id"]] = {"worktree": record["id"], "branch": record["branch"], "path": record["path"]}
     with store.transaction() as tx:
         for task_id, entry in out.items():

@@ -11,6 +11,8 @@ directory names derived from the scope's ids.
 `<n>` is the number in a sprint id like `sprint-3` (else the whole id); a `task-` the id already
 starts with is not repeated. Names are lowercased with every run of other characters turned into
 one `-`. The directory (and the worktree's id in state) is the branch with `/` turned into `-`.
+Ids that give one name (tasks `foo` and `task-foo`, `T_1` and `t-1`) are told apart by `distinct()`:
+the name plus `-` and six hex digits of a hash of the strategy and id (`task-foo-1b2c3d`).
 A task without an epic falls back from `epic` to `sprint`, one without a sprint to `task`.
 Pure functions over state records: no git, no store writes.
 """
@@ -36,9 +38,13 @@ class Scope(Record):
     strategy: str
     ident: str
     label: str = ""  # a display name used in the branch (the sprint's name)
+    tag: str = ""  # set by `distinct()`: tells this scope's names from another scope's that slug alike
 
     @property
     def branch(self) -> str:
+        return f"{self._plain_branch()}-{self.tag}" if self.tag else self._plain_branch()
+
+    def _plain_branch(self) -> str:
         if self.strategy == "epic":
             return f"feature/{slug(self.ident)}"
         if self.strategy == "sprint":
@@ -50,6 +56,17 @@ class Scope(Record):
             return f"team-{slug(self.ident)}-work"
         ident = slug(self.ident)
         return ident if ident.startswith("task-") else f"task-{ident}"
+
+    def distinct(self) -> Scope:
+        """This scope with names no other scope shares: a hash of its strategy and id added to them."""
+        import hashlib
+
+        digest = hashlib.sha256(f"{self.strategy}:{self.ident}".encode()).hexdigest()[:6]
+        return Scope(self.strategy, self.ident, self.label, digest)
+
+    def serves(self, record: dict[str, Any]) -> bool:
+        """`record` (a `worktrees.<name>` state record) is this scope's worktree."""
+        return (record.get("scope"), record.get("scope_id")) == (self.strategy, self.ident)
 
     @property
     def name(self) -> str:
