@@ -281,3 +281,16 @@ def test_conflicts_lists_files_changed_on_more_than_one_branch_of_the_sprint(rep
     assert "shared.py  task-a, task-b" in cli(repo, "worktree", "conflicts", "s1").stdout
     assert "no file is changed in more than one" in cli(repo, "worktree", "conflicts", "s2").stdout
     assert cli(repo, "worktree", "conflicts", "nope").returncode == 1
+
+
+def test_conflicts_count_a_renamed_file_under_both_its_names(repo: Path) -> None:
+    seed(repo, **{"sprints.s1": {"id": "s1", "name": "One", "status": "active"},
+                  **{f"tasks.{t}": {"sprint": "s1"} for t in ("moved", "edited", "moving")}})
+    trees = {t: Path(cli_json(repo, "worktree", "create", t)["path"]) for t in ("moved", "edited", "moving")}
+    git(trees["moved"], "mv", "README.md", "R2.md")
+    commit_all(trees["moved"], "rename README")
+    (trees["edited"] / "README.md").write_text("# shop, edited\n")
+    git(trees["moving"], "mv", "README.md", "R3.md")  # staged, not committed
+
+    found = cli_json(repo, "worktree", "conflicts", "s1")
+    assert found["conflicts"] == [{"file": "README.md", "worktrees": ["task-edited", "task-moved", "task-moving"]}]

@@ -113,14 +113,17 @@ def prune(repo: Path) -> None:
 
 
 def dirty_files(path: Path) -> list[str]:
-    """Uncommitted changes and untracked files in a worktree (`git status --porcelain` paths)."""
+    """Uncommitted changes and untracked files in a worktree (`git status --porcelain` paths; a rename
+    under both its names)."""
     out, fields = [], iter(run(path, "status", "--porcelain", "-z", "--untracked-files=all").split("\0"))
     for field in fields:
         if not field:
             continue
         out.append(field[3:])
         if field[0] in "RC":
-            next(fields, None)  # a rename's second field is its old name
+            old = next(fields, "")  # a rename's or copy's second field is its source
+            if field[0] == "R":
+                out.append(old)  # a rename changes its old name too
     return out
 
 
@@ -130,5 +133,6 @@ def unmerged_commits(repo: Path, branch: str, base: str) -> list[str]:
 
 
 def changed_files(repo: Path, branch: str, base: str) -> list[str]:
-    """Files `branch` changed since it left `base` (three-dot diff: against the merge base)."""
-    return [f for f in run(repo, "diff", "--name-only", "-z", f"{base}...{branch}").split("\0") if f]
+    """Files `branch` changed since it left `base` (three-dot diff: against the merge base), a rename
+    under both its names."""
+    return [f for f in run(repo, "diff", "--name-only", "--no-renames", "-z", f"{base}...{branch}").split("\0") if f]
