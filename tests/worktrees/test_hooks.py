@@ -15,6 +15,7 @@ from orchestra.wiring import hooks_block
 from tests.conftest import hook_output, run_hook
 from tests.worktrees.conftest import (
     SESSION,
+    cli,
     delegation,
     events,
     git,
@@ -159,6 +160,20 @@ def test_a_shared_worktree_is_held_by_one_run_at_a_time_and_freed_by_session_end
     assert f"Worktree: {tree} (" in again["updatedInput"]["prompt"]
     assert state(repo, "worktrees.sprint-s1-checkout.lock.session_id") == other
     assert state(repo, "worktrees.sprint-s1-checkout.tasks") == ["p-1", "p-2"]
+
+
+def test_a_run_assigned_a_worktree_before_it_started_is_confined_once_it_starts(sprint: Path) -> None:
+    repo, tree = sprint, sprint / ".worktrees" / "task-t-1"
+    assigned = cli(repo, "worktree", "assign", "t-1", "--agent", MEMBER[0], "--session", SESSION)
+    assert assigned.returncode == 0, assigned.stderr
+    assert state(repo, f"agents.{MEMBER[0]}") is None  # not in state yet: nothing to confine until it starts
+    assert run_hook("subagent_start.py", started(repo, *MEMBER), repo).returncode == 0
+    assert state(repo, f"agents.{MEMBER[0]}.worktree") == str(tree)
+    outside = tool_call(repo, MEMBER, "Write", {"file_path": str(repo / "src" / "cart.py"), "content": ""})
+    denied = guard(repo, outside)
+    assert denied["permissionDecision"] == "deny" and f"outside your worktree {tree}" in denied["permissionDecisionReason"]
+    inside = tool_call(repo, MEMBER, "Write", {"file_path": str(tree / "src" / "cart.py"), "content": ""})
+    assert isinstance(in_process(inside), Allow)
 
 
 def test_reviewers_orchestrators_and_isolated_agents_get_no_worktree(sprint: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import briefing, teams
 from ..hookio import AddContext, Allow, BlockStop, Deny, HookContext, HookEvent, Verdict
+from ..worktrees.locks import locked_for_run
 from . import completion, transcript
 from . import config as lifecycle_config
 from .delegation import BadDelegation, delegate, record, request_from, resolve_task
@@ -82,6 +83,8 @@ def subagent_start(event: HookEvent, ctx: HookContext) -> Verdict:
         run = led.run(event.agent_id, event.agent_type, event.session_id)
         run.setdefault("started_at", led.now)
         led.link_provisional(event.agent_id)
+        if not run.get("worktree") and (assigned := locked_for_run(led.find, event.agent_id)) is not None:
+            run["worktree"] = assigned["path"]  # assigned to it by hand before it started: confined from now on
         led.settle()
         # a guess is certain when no other delegation of this type was waiting in the session
         others = [d for d in led.find("delegations", status="pending", session_id=event.session_id)

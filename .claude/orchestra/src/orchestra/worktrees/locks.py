@@ -2,11 +2,12 @@
 over when it is not, and letting go when a run stops or its session ends.
 
 A lock names its owner: the delegation (tool_use_id) that asked for it and, once known, the agent
-run it launched, plus the session; a lock taken from the CLI names the run or session given, or a
-human. One worktree has at most one lock, and locks change only inside a store transaction, so two
-runs never hold one worktree. A lock is stale (and the next taker recovers it, with an event) when
-its session ended, its run stopped or reported, its delegation never started within
-`pending_seconds`, or it is older than `lock_ttl_seconds`.
+run it launched, plus the session; a lock taken from the CLI or the MCP tool names the run or session
+given, and which of them took it (`by`: a human, or the main thread). One worktree has at most one
+lock, and locks change only inside a store transaction, so two runs never hold one worktree. A lock
+is stale (and the next taker recovers it, with an event) when its session ended, its run stopped or
+reported, its delegation never started within `pending_seconds`, or it is older than
+`lock_ttl_seconds`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from ..record import Record
 
 LIVE_RUN_STATUSES = ("launched", "active")  # the lifecycle's statuses of a run still working
 PENDING_SECONDS = 600.0  # the lifecycle's default for a delegation that never starts
+TAKEN_BY = {"cli": "a human via `orchestra worktree assign`",  # a lock naming no run or delegation, by `Owner.by`
+            "mcp": "the main thread via the MCP tool assign_worktree"}
 
 
 class Reader(Protocol):
@@ -43,7 +46,7 @@ class Owner(Record):
     delegation: str | None = None
     session_id: str | None = None
     task: str | None = None
-    by: str = "delegation"  # delegation | cli
+    by: str = "delegation"  # delegation | cli | mcp
 
     def lock(self, now: str) -> dict[str, Any]:
         return {"agent_id": self.agent_id, "delegation": self.delegation, "session_id": self.session_id,
@@ -86,6 +89,13 @@ def stale_reason(view: Reader, lock: dict[str, Any] | None, now: str, ttl: float
     return None
 
 
+def locked_for_run(find, agent_id: str) -> dict[str, Any] | None:
+    """The active worktree whose lock names the run `agent_id` itself (`orchestra worktree assign --agent`,
+    which may come before the run is in state); a delegation's lock names its delegation instead."""
+    held = [r for r in find("worktrees", status="active") if (r.get("lock") or {}).get("agent_id") == agent_id]
+    return held[0] if held else None
+
+
 def same_owner(lock: dict[str, Any], owner: Owner, view: Reader) -> bool:
     if lock.get("delegation") and lock["delegation"] == owner.delegation:
         return True
@@ -106,7 +116,7 @@ def describe(view: Reader, lock: dict[str, Any]) -> str:
         return f"run {agent}{shown}"
     if lock.get("delegation"):
         return f"delegation {lock['delegation']}{shown}, not started yet"
-    return f"a human via `orchestra worktree assign`{shown}"
+    return f"{TAKEN_BY.get(lock.get('by'), TAKEN_BY['cli'])}{shown}"
 
 
 def acquire(view: Reader, record: dict[str, Any], owner: Owner, now: str, ttl: float,
