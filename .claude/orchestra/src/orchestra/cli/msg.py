@@ -116,7 +116,9 @@ def _sent_text(message: dict[str, Any]) -> str:
 
 
 def cmd_send(args) -> int:
+    from .. import workflow
     from ..bus import send
+    from ..lifecycle import apply_review
 
     payload = {"text": args.text} if args.text is not None else None
     if args.payload is not None:
@@ -128,6 +130,9 @@ def cmd_send(args) -> int:
         message = _checked(tx, send(tx, sender=args.sender, to=args.to, type=args.type, payload=payload,
                                     priority=args.priority, task=args.task, reply_to=args.reply_to,
                                     expires_at=_expiry(args), id=args.id))
+        settled = apply_review(tx, message)  # a verdict on a task's review request moves the task
+        if settled and settled.get("sprint"):
+            workflow.sync_blocked(tx, settled["sprint"])
     emit(message, args.json, _sent_text)
     return 0
 

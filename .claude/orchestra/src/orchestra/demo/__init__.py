@@ -3,8 +3,9 @@ sequence of Claude Code hook events replayed through the real hook scripts.
 
 The story: the main thread hands sprint-3 to the engineering director; the director tries to start
 2FA before OAuth (the dependency gate refuses), delegates OAuth to a fullstack engineer, who claims
-completion before the acceptance check passes (pushed back once), finishes, and then 2FA is
-delegated and blocks on a missing secret. The sprint's status is printed at the end.
+completion before the acceptance check passes (pushed back once), finishes, the tech lead approves
+the work (engineering requires review), and then 2FA is delegated and blocks on a missing secret.
+The sprint's status is printed at the end.
 """
 
 from __future__ import annotations
@@ -142,6 +143,12 @@ def run_demo(target: Path | None = None, say: Say = print) -> DemoResult:
                                 "STATUS: completed\nARTIFACTS: src/auth/oauth.py, tests/auth/test_oauth.py",
                          background=False, pushed_back=True)
     say(f"fullstack-eng reports task-oauth completed with code and test: {_verdicts(runs, 'accepted')}")
+    task = json.loads(_cli(root, "task", "show", "task-oauth", "--json"))["task"]
+    say(f"engineering requires review, so task-oauth is {task['status']}: {task['review_reason']}")
+    _cli(root, "msg", "send", "fullstack-eng", "review_complete", "--payload", '{"verdict": "approved"}',
+         "--reply-to", task["review_requests"][0], "--from", "tech-lead")
+    task = json.loads(_cli(root, "task", "show", "task-oauth", "--json"))["task"]
+    say(f"tech-lead approves task-oauth, which is now {task['status']}")
 
     runs, totp = claude.delegate(director, "fullstack-eng", "task-2fa TOTP",
                                  "[task:task-2fa] Add TOTP two-factor authentication.", background=False)

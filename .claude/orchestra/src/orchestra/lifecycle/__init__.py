@@ -10,12 +10,24 @@ so events may arrive in any order and repeat. Other modules use:
 - `delegation.STEPS`: the PreToolUse decision, a list of steps (security and worktrees add theirs);
 - `delegation_arguments(tx, org, task_id)`: ready Agent arguments for a task (CLI, MCP);
 - `agent_tree(tx)` / `task_view(tx, task_id)`: read models for `orchestra agents` / `task show`;
-- `set_status(tx, task_id, status, ...)`: a human's status change, checked against the transition table;
+- `set_status(tx, task_id, status, ...)`: a status change by hand (CLI, MCP), checked against the transition
+  table; with the team's `require_review`, a member's completion goes to review (`review`);
+- `apply_review(tx, reply)`: a review_complete reply settles the task its review request was about;
 - `task_list(tx, ...)` / `record_report(tx, task_id, report, by=...)`: the task list, an agent's progress report.
 """
 
 from __future__ import annotations
 
-from .views import agent_tree, delegation_arguments, record_report, set_status, task_list, task_view
+from .views import (
+    Unassigned,
+    agent_tree,
+    apply_review,
+    delegation_arguments,
+    record_report,
+    set_status,
+    task_list,
+    task_view,
+)
 
-__all__ = ["agent_tree", "delegation_arguments", "record_report", "set_status", "task_list", "task_view"]
+__all__ = ["Unassigned", "agent_tree", "apply_review", "delegation_arguments", "record_report", "set_status",
+           "task_list", "task_view"]

@@ -23,6 +23,7 @@ from . import config as lifecycle_config
 from . import occupancy, tasks
 from .ledger import Ledger
 from .protocol import task_tag
+from .views import unassigned_text
 
 
 class BadDelegation(ValueError):
@@ -136,6 +137,17 @@ def check_task_open(req: DelegationRequest, led: Ledger) -> Verdict | None:
     return None
 
 
+def check_assignee(req: DelegationRequest, led: Ledger) -> Verdict | None:
+    """A team with `auto_assign: false` picks nobody: its unassigned task goes to the member the call names."""
+    task = req.task or {}
+    team = req.org.teams.get(task.get("team") or "")
+    if req.new_task or task.get("assignee") or team is None or team.settings.auto_assign:
+        return None
+    if req.subagent_type in team.members:
+        return None
+    return Deny(f"Orchestra: {unassigned_text(req.org, task)}.")
+
+
 def check_sprint_started(req: DelegationRequest, led: Ledger) -> Verdict | None:
     """Work runs only in an active (or blocked) sprint: a planned or closed sprint's task waits."""
     sprint_id = (req.task or {}).get("sprint")
@@ -190,8 +202,8 @@ def check_capacity(req: DelegationRequest, led: Ledger) -> Verdict | None:
 
 
 # Order matters: cheap identity checks first, then the task, then what depends on the whole state.
-STEPS: list[Step] = [check_agent_type, resolve_task, check_task_open, check_sprint_started, check_dependencies,
-                     check_capacity, allocate_for_delegation]
+STEPS: list[Step] = [check_agent_type, resolve_task, check_task_open, check_assignee, check_sprint_started,
+                     check_dependencies, check_capacity, allocate_for_delegation]
 
 
 def _early_run(req: DelegationRequest, led: Ledger) -> dict[str, Any] | None:
@@ -224,6 +236,9 @@ def record(req: DelegationRequest, led: Ledger) -> dict[str, Any]:
     led.put("delegations", delegation)
     task = led.get("tasks", task["id"]) or task
     task.update(delegation=req.tool_use_id, agent_id=None, lifecycle_status=None)
+    team = req.org.teams.get(task.get("team") or "")
+    if team is not None and not team.settings.auto_assign and not task.get("assignee"):
+        task["assignee"] = req.subagent_type  # the call named who does it (check_assignee took members only)
     led.put("tasks", task)
     led.session(req.session_id)
     if req.caller != "main":

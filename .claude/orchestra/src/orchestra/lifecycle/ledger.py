@@ -13,7 +13,7 @@ from typing import Any
 
 from ..models import OUTCOMES, IllegalTransition, check_task_transition
 from ..teams import Organization, normalize_agent_type
-from . import transitions
+from . import review, transitions
 
 GENERIC_TYPES = ("general-purpose", "claude")  # what an Agent call without subagent_type launches
 
@@ -31,6 +31,7 @@ class Ledger:
         self._dirty: set[tuple[str, str]] = set()
         self.runs: set[str] = set()  # runs to settle
         self.tasks: set[str] = set()  # tasks to settle
+        self.reviews: dict[str, tuple[tuple[str, ...], str | None]] = {}  # task -> (reviewers, worker) to ask
 
     # -- records -----------------------------------------------------------------------------------
     def get(self, collection: str, key: str | None) -> dict[str, Any] | None:
@@ -191,6 +192,12 @@ class Ledger:
         for agent_id in sorted(self.runs):
             self._notify(agent_id)
         self.flush()
+        for task_id, (names, worker) in sorted(self.reviews.items()):
+            task = self.get("tasks", task_id)
+            task["review_requests"] = review.request(self.tx, self.org, task, names, worker=worker)
+            self.put("tasks", task)
+        self.reviews.clear()
+        self.flush()
 
     def _attempt(self, task: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         delegation = self.get("delegations", task.get("delegation"))
@@ -207,6 +214,12 @@ class Ledger:
         delegation, run = self._attempt(task)
         session = (delegation or run or {}).get("session_id")
         status, reason = transitions.attempt_status(delegation, run, self.session_ended(session))
+        # a completion someone else already recorded by hand (an orchestrator, a verdict) stands
+        redirect = status == "completed" and task.get("status") != "completed"
+        names = review.reviewers(self.org, task, (run or {}).get("role") or "team_member",
+                                 (run or {}).get("agent_type")) if redirect else ()
+        if names:
+            status, reason = "needs_review", review.reason(names)
         artifacts = sorted(set(task.get("artifacts") or []).union(*(
             r.get("artifacts") or [] for r in self.find("agents", task=task_id))))
         changed = artifacts != (task.get("artifacts") or [])
@@ -226,6 +239,8 @@ class Ledger:
                            task_id=task_id, agent_id=fields.get("agent_id"), session_id=session)
             task.update(fields)
             changed = True
+            if names:
+                self.reviews[task_id] = (names, (run or {}).get("agent_type"))
         elif status is not None and status == task.get("status"):
             # same status, better-known reason (a push-back recorded after the run was already judged)
             fields = transitions.task_fields(status, reason, delegation, run)

@@ -2,7 +2,8 @@
 
 The parent is the run that called the Agent tool (`agent:<id>`) or the main thread (`main`).
 A needs_review outcome goes out as task_blocked with `status: needs_review`, so the orchestrator
-sees it among the things waiting on it. The message id is derived from the run and outcome, so
+sees it among the things waiting on it; a completed task its team sends to review says so
+(`task_status`, `reason`). The message id is derived from the run and outcome, so
 a replayed SubagentStop cannot send it twice. When the bus refuses (or is absent), an event
 records why and the outcome itself stands.
 """
@@ -28,6 +29,9 @@ def notify_parent(ledger, run: dict[str, Any]) -> None:
     parent = run.get("parent") or "main"
     to = "main" if parent == "main" else f"agent:{parent}"
     data = payload(run)
+    task = ledger.get("tasks", run.get("task")) or {}
+    if run["outcome"] == "completed" and task.get("status") == "needs_review":
+        data.update(task_status="needs_review", reason=(task.get("review_reason") or "")[:1000])
     refs = {"agent_id": run["id"], "task_id": run.get("task"), "session_id": run.get("session_id")}
     try:
         from .. import bus

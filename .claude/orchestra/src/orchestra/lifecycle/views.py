@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import briefing
+from .. import briefing, teams
 from ..models import TASK_STATUSES, check_task_transition
 from ..teams import Organization
+from . import review
 from .protocol import tag
 from .transitions import LIVE_RUN_STATUSES, TASK_EVENTS
 
@@ -28,12 +29,20 @@ def _task(tx, task_id: str) -> dict[str, Any]:
     return task
 
 
-def pick_agent(org: Organization, task: dict[str, Any]) -> str:
-    """Who should do `task`: its assignee, else a member of its team able to do its type, else general-purpose."""
+class Unassigned(ValueError):
+    """The task names no assignee and its team picks none (`auto_assign: false`)."""
+
+
+def pick_agent(org: Organization, task: dict[str, Any]) -> str | None:
+    """Who should do `task`: its assignee, else (when its team auto-assigns) a member of its team able to do
+    its type, else general-purpose. None when its team has `auto_assign: false` and no assignee is named."""
     if task.get("assignee"):
         return task["assignee"]
     if task.get("type") == "orchestration" and task.get("team") in org.teams:
         return org.teams[task["team"]].orchestrator
+    team = org.teams.get(task.get("team") or "")
+    if team is not None and not team.settings.auto_assign:
+        return None
     members = sorted((m for m in org.agents.values() if m.role != "orchestrator"
                       and task.get("team") in (None, m.team)), key=lambda m: m.name)
     able = [m for m in members if task.get("type") in m.capabilities]
@@ -42,15 +51,28 @@ def pick_agent(org: Organization, task: dict[str, Any]) -> str:
     return chosen[0].name if chosen else "general-purpose"
 
 
+def unassigned_text(org: Organization, task: dict[str, Any]) -> str:
+    """What to do with a task its team will not assign: the words the CLI, MCP and the delegation gate use."""
+    team = org.teams[task["team"]]
+    return (f"task {task['id']} has no assignee and team {team.name} does not pick one (auto_assign: false in "
+            f"teams.yaml): delegate it with an Agent call whose subagent_type is one of its members "
+            f"({', '.join(team.members) or 'none'}) and whose prompt starts with [task:{task['id']}], or name the "
+            f"assignee first (`orchestra state set tasks.{task['id']}.assignee '\"<member>\"'`)")
+
+
 def delegation_arguments(tx, org: Organization, task_id: str) -> dict[str, Any]:
-    """The Agent tool input that delegates `task_id`: tagged, briefed, addressed to the right agent."""
+    """The Agent tool input that delegates `task_id`: tagged, briefed, addressed to the right agent.
+    Raises Unassigned when nobody is named and the task's team does not auto-assign."""
     task = _task(tx, task_id)
+    agent = pick_agent(org, task)
+    if agent is None:
+        raise Unassigned(unassigned_text(org, task))
     title = task.get("title") or task_id
     words = f"{task_id} {title}".split()
     prompt = f"{tag(task_id)} {title}"
     if task.get("description"):
         prompt += f"\n\n{task['description']}"
-    return {"subagent_type": pick_agent(org, task), "description": " ".join(words[:5]),
+    return {"subagent_type": agent, "description": " ".join(words[:5]),
             "prompt": briefing.with_brief(prompt, briefing.task_brief(tx, task, worktree=task.get("worktree")))}
 
 
@@ -92,24 +114,55 @@ def task_view(tx, task_id: str) -> dict[str, Any]:
             "events": history[-50:]}
 
 
-def set_status(tx, task_id: str, status: str, *, reason: str | None = None, by: str = "human") -> dict[str, Any]:
+def set_status(tx, task_id: str, status: str, *, reason: str | None = None, by: str = "human",
+               verdict: str | None = None, org: Organization | None = None) -> dict[str, Any]:
     """A person or tool moves a task; the transition table decides. The lifecycle's own record
-    (`lifecycle_status`) is kept, so replayed hook events do not undo this."""
+    (`lifecycle_status`) is kept, so replayed hook events do not undo this. A team member (`by` its run,
+    `agent:<id>`) completing a task of a team with require_review sends it to review instead
+    (`review.reviewers`); a task leaving needs_review ends its review round with `verdict`."""
     task = _task(tx, task_id)
     if status not in TASK_STATUSES:
         raise ValueError(f"status {status!r} is unknown; use one of: {', '.join(TASK_STATUSES)}")
     current = task.get("status") or "queued"
+    worker, role = review.author(tx, by) if status == "completed" else (None, None)
+    if role and org is None:
+        org = teams.load()
+    names = review.reviewers(org, task, role, worker) if org and role else ()
+    if names:
+        status = "needs_review"
     check_task_transition(task_id, current, status)
     fields: dict[str, Any] = {"status": status}
     if status == "blocked":
         fields["blocker"] = reason or task.get("blocker")
     if status == "needs_review":
-        fields["review_reason"] = reason or task.get("review_reason")
+        fields["review_reason"] = review.reason(names) if names else reason or task.get("review_reason")
     if status == "queued":
         fields.update(delegation=None, agent_id=None, lifecycle_status=None, blocker=None, review_reason=None)
     tx.update(f"tasks.{task_id}", fields)
     tx.append_event("task_status_set", {"from": current, "to": status, "reason": reason, "by": by}, task_id=task_id)
+    if org and names:
+        fields["review_requests"] = review.request(tx, org, {**task, **fields}, names,
+                                                   worker=worker or task.get("assignee"))
+        tx.update(f"tasks.{task_id}", {"review_requests": fields["review_requests"]})
+    elif current == "needs_review" and status != "needs_review" and task.get("review_requests"):
+        review.close(tx, task, status, by=by, verdict=verdict, notes=reason)
+        fields["review_requests"] = []
     return {**task, **fields}
+
+
+def apply_review(tx, reply: dict[str, Any]) -> dict[str, Any] | None:
+    """A review_complete reply to one of a task's open review requests: the task takes its verdict
+    (`review.VERDICT_STATUS`). Edges that send review_complete call this in the same transaction;
+    returns the task when it moved."""
+    request = tx.get(f"communication.messages.{reply.get('reply_to')}", None) if reply.get("reply_to") else None
+    if reply.get("type") != "review_complete" or request is None:
+        return None
+    task = tx.get(f"tasks.{request.get('task')}", None) if request.get("task") else None
+    if task is None or task.get("status") != "needs_review" or request["id"] not in (task.get("review_requests") or []):
+        return None
+    verdict = reply["payload"]["verdict"]
+    return set_status(tx, task["id"], review.VERDICT_STATUS[verdict], reason=reply["payload"].get("notes"),
+                      by=reply["from"], verdict=verdict)
 
 
 def task_list(tx, *, statuses: list[str] | None = None, sprint: str | None = None, team: str | None = None,

@@ -7,10 +7,11 @@ running go into the first wave their dependencies allow. The output is the stabl
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from ..lifecycle.views import delegation_arguments
+from ..lifecycle.views import Unassigned, delegation_arguments
 from .capacity import capacity_dict, parallel_capacity
 from .view import SprintView, outside_done, sprint_view
 
@@ -41,7 +42,10 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     def item(task_id: str) -> dict[str, Any]:
         task = by_id[task_id]
         status = task.get("status", "queued")
-        args = delegation_arguments(tx, org, task_id) if task_id in startable else None
+        args = None
+        # a team with auto_assign: false picks nobody: `agent` stays null until the orchestrator names one
+        with suppress(Unassigned):
+            args = delegation_arguments(tx, org, task_id) if task_id in startable else None
         return {
             "id": task_id, "title": task.get("title", ""), "status": status, "team": task.get("team"),
             "assignee": task.get("assignee"), "estimate": _round(float(task.get("estimate", 1.0) or 0.0)),

@@ -1,0 +1,95 @@
+"""Team review (teams.yaml `settings.require_review`): a team member's completed task waits for a reviewer.
+
+One rule for every way a task gets completed, a member's SubagentStop report (`Ledger`) and a status
+change through `set_status` (CLI, MCP): the task goes to needs_review and a review round opens, a
+review_request to each reviewer of the task's team naming the task and its artifacts. A verdict closes
+the round and moves the task (`VERDICT_STATUS`). Orchestrators, reviewers (they give the verdicts), the
+main thread and people complete as they say.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..teams import Organization
+
+# README, "MCP server": rejected work waits for its orchestrator's decision.
+VERDICT_STATUS: dict[str, str] = {"approved": "completed", "changes_requested": "in_progress", "rejected": "blocked"}
+# A status change out of needs_review without a verdict reads as one: anything but these sends the work back.
+STATUS_VERDICT: dict[str, str] = {"completed": "approved", "blocked": "rejected"}
+ARTIFACTS_IN_REQUEST = 20  # the payload must stay under the bus's 4,096 bytes
+
+
+def reviewers(org: Organization, task: dict[str, Any], role: str | None, worker: str | None) -> tuple[str, ...]:
+    """Who must review `task` before a completion by `role` (agent type `worker`) stands; () when it stands.
+    The team is the task's (else the worker's); its members with the reviewer role other than the worker
+    review, else its orchestrator."""
+    team = org.teams.get(task.get("team") or "") or org.team_of(worker)
+    if team is None or not team.settings.require_review or role != "team_member":
+        return ()
+    names = tuple(name for name in team.members if org.role_of(name) == "reviewer" and name != worker)
+    return names or (team.orchestrator,)
+
+
+def reason(names: tuple[str, ...]) -> str:
+    return f"awaiting review by {', '.join(names)} (its team has require_review)"
+
+
+def author(tx, by: str) -> tuple[str | None, str | None]:
+    """(agent type, role) of whoever changes a status: a run `agent:<id>`; (None, None) for main and people.
+    A run the lifecycle never recorded counts as a team member, as unknown agent types do."""
+    if not by.startswith("agent:"):
+        return None, None
+    run = tx.get(f"agents.{by.removeprefix('agent:')}", None) or {}
+    return run.get("agent_type"), run.get("role") or "team_member"
+
+
+def request(tx, org: Organization, task: dict[str, Any], names: tuple[str, ...], *,
+            worker: str | None) -> list[str]:
+    """Open a review round on `task` unless one is open; returns the round's message ids (for
+    `task.review_requests`). The request comes from the worker's agent type, so a verdict replied to
+    it lands in the assignee's inbox. The bus takes review requests for reviewers only, so an
+    orchestrator standing in for a missing reviewer gets a task_blocked notice instead."""
+    if task.get("review_requests"):
+        return list(task["review_requests"])
+    from .. import bus
+
+    artifacts = list(task.get("artifacts") or [])
+    payload = {"summary": f"[task:{task['id']}] {task.get('title') or task['id']} is done and needs a verdict "
+                          "(update_task with verdict approved, changes_requested or rejected)",
+               "artifacts": artifacts[:ARTIFACTS_IN_REQUEST], "reason": reason(names)}
+    ids = []
+    for name in names:
+        kind = "review_request" if org.role_of(name) == "reviewer" else "task_blocked"
+        body = payload if kind == "review_request" else {**payload, "status": "needs_review"}
+        try:
+            message = bus.send(tx, sender=worker or bus.SYSTEM, to=name, type=kind, payload=body, priority="high",
+                               task=task["id"], org=org)
+        except ValueError as exc:
+            tx.append_event("review_request_failed", {"to": name, "reason": str(exc)}, task_id=task["id"])
+            continue
+        ids.append(message["id"])
+    tx.append_event("review_requested", {"to": list(names), "messages": ids}, task_id=task["id"])
+    return ids
+
+
+def close(tx, task: dict[str, Any], status: str, *, by: str, verdict: str | None = None,
+          notes: str | None = None) -> None:
+    """End the task's open review round as it leaves needs_review: the first open request gets the verdict
+    (a review_complete back to the assignee), the rest are acknowledged."""
+    from .. import bus
+    from ..bus.messages import MESSAGES
+
+    verdict = verdict or STATUS_VERDICT.get(status, "changes_requested")
+    answered = False
+    for message_id in task.get("review_requests") or []:
+        message = tx.get(f"{MESSAGES}.{message_id}", None) or {}
+        if message.get("status") != "pending":
+            answered = answered or bool(message.get("verdict"))
+            continue
+        if message.get("type") == "review_request" and not answered:
+            bus.complete_review(tx, sender=by, request_id=message_id, verdict=verdict, notes=(notes or "")[:2000] or None)
+            answered = True
+        else:
+            bus.ack(tx, message_id, by=by)
+    tx.update(f"tasks.{task['id']}", {"review_requests": []})
