@@ -55,9 +55,8 @@ def test_prune_removes_only_what_nobody_needs(repo: Path) -> None:
     assert [e["worktree"] for e in report["closed"]] == ["task-gone"]
     assert [(e["worktree"], e["why"]) for e in report["locks_released"]] == [("task-stale", "run r-dead is completed")]
     kept = {e.get("worktree") or Path(e["path"]).name: e["why"] for e in report["kept"]}
-    assert kept == {"orphan-dirty": "orphan with 1 uncommitted change(s)",
-                    "task-done-unmerged": "its task is finished but it has 0 uncommitted change(s) and 1 unmerged "
-                                          "commit(s)",
+    assert kept == {"orphan-dirty": "orphan with 1 uncommitted change(s) (wip.txt)",
+                    "task-done-unmerged": "its task is finished but it has 1 unmerged commit(s)",
                     "task-done-held": "held by a live run", "task-gone-held": "held by a live run"}
     assert [e["path"] for e in report["foreign"]] == [str(foreign)]
 

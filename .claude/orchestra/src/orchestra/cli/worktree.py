@@ -42,7 +42,8 @@ def register(sub) -> None:
     remove = ops.add_parser("remove", help="remove a worktree (refused if held, dirty or unmerged)")
     remove.add_argument("name", help="worktree id, branch or path")
     remove.add_argument("--force", action="store_true",
-                        help="discard uncommitted work too (a branch with unmerged commits is still kept)")
+                        help="discard uncommitted and ignored files too (a branch with unmerged commits is still "
+                             "kept; commits only a detached HEAD holds, and a git lock, still refuse)")
     add_json_flag(remove)
     remove.set_defaults(func=cmd_remove)
 
@@ -151,7 +152,7 @@ def cmd_remove(args) -> int:
     root, store = _context()
     with store:
         record = remove(store, root, args.name, force=args.force)
-    emit(record, args.json, lambda r: f"{r['id']}: removed" + (f"; branch {r['branch']} kept (unmerged commits)"
+    emit(record, args.json, lambda r: f"{r['id']}: removed" + (f"; branch {r['branch']} kept ({r['branch_kept_why']})"
                                                                if r.get("branch_kept") else ""))
     return 0
 

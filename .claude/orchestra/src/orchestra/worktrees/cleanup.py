@@ -1,12 +1,16 @@
 """Taking worktrees away safely: `remove` one, `release` a lock, and `prune` what nobody needs.
 
-`remove` refuses a worktree a live run holds, and one with uncommitted changes or commits its base
-lacks unless forced; even forced, a branch with unmerged commits is kept (only the directory goes).
-`prune` compares git's worktree list with state: it drops git's records of vanished directories,
-recovers stale locks, closes state records whose directory is gone, removes clean orphans under the
-worktree root (in git, not in state) and clean, merged, unheld worktrees whose task, sprint or epic
-is finished. It never touches a worktree a live run holds, one with uncommitted work, or one
-outside the worktree root (Claude Code's own `.claude/worktrees/` included): those are reported.
+Neither loses anything of the user's (`losses.survey`): commits only a detached HEAD holds, submodule
+commits on none of the submodule's remotes, and the user's `git worktree lock` stop `remove` even
+forced, and make `prune` keep the worktree; uncommitted and ignored files stop `remove` unless forced.
+Files Orchestra copied in and rebuildable caches do not count. Even forced, a branch with unmerged
+commits is kept (only the directory goes); a merged one is deleted unless a commit of it is on no
+other ref. `prune` compares git's worktree list with state: it drops git's records of vanished
+directories, recovers stale locks, closes state records whose directory is gone, removes clean orphans
+under the worktree root (in git, not in state) and clean, merged, unheld worktrees whose task, sprint
+or epic is finished; a git failure on one is reported and the others go on. It never touches a
+worktree a live run holds, one it would lose work with, or one outside the worktree root (Claude
+Code's own `.claude/worktrees/` included): those are reported; the project's own checkout is not.
 Both take the store's write transaction and then the creation lock, the order a delegation making a
 worktree takes them in, so no run can take a worktree while it is being removed, and no two of them
 wait on each other.
@@ -20,8 +24,9 @@ from typing import Any
 from ..clock import now_iso
 from . import config as worktree_config
 from . import git
-from .creation import WorktreeError, creation_lock, repository
+from .creation import WorktreeError, creation_lock, registered, repository
 from .locks import TxReader, describe, release, stale_reason
+from .losses import Losses, survey
 
 FINISHED = {"task": ("tasks", ("completed", "cancelled")), "sprint": ("sprints", ("complete",)),
             "epic": ("epics", ("completed", "complete", "done"))}
@@ -71,15 +76,18 @@ def remove(store, project: Path, name: str, force: bool = False) -> dict[str, An
         raise WorktreeError(f"worktree {record['id']} is held by {holder}; it is not removed while that run "
                             f"works there (`orchestra worktree release {record['id']}` if the run is gone)")
     path, branch = Path(record["path"]), record.get("branch")
-    dirty = uncommitted(record) if path.is_dir() else []
+    entry = registered(repo, path) if repo else None
+    losses = survey(repo, path, entry, record.get("copied") or []) if repo else Losses(str(path))
+    if binding := losses.binding():
+        raise WorktreeError(f"worktree {record['id']} has {'; '.join(binding)}. --force does not override this")
     unmerged = git.unmerged_commits(repo, branch, record["base"]) if repo and branch and git.branch_exists(repo, branch) \
         and git.commit_of(repo, record["base"]) else []
-    if (dirty or unmerged) and not force:
-        parts = [f"{len(dirty)} uncommitted change(s) ({', '.join(dirty[:5])})" if dirty else None,
-                 f"{len(unmerged)} commit(s) not in {record['base']} ({'; '.join(unmerged[:3])})" if unmerged else None]
-        raise WorktreeError(f"worktree {record['id']} has {' and '.join(p for p in parts if p)}; commit and merge "
-                            "first, or pass --force to discard uncommitted work (a branch with unmerged commits is kept)")
-    branch_kept = bool(unmerged)
+    if (losses.files() or unmerged) and not force:
+        parts = [*losses.discardable(),
+                 *([f"{len(unmerged)} commit(s) not in {record['base']} ({'; '.join(unmerged[:3])})"] if unmerged else [])]
+        raise WorktreeError(f"worktree {record['id']} has {' and '.join(parts)}; commit and merge (or move the files "
+                            "away) first, or pass --force to discard uncommitted and ignored files (a branch with "
+                            "unmerged commits is kept)")
     # Lock order everywhere: the store's write transaction first, then the creation lock (as a
     # delegation making a worktree does), so a run cannot take the worktree while it is removed.
     with store.transaction() as tx, creation_lock(project):
@@ -88,27 +96,32 @@ def remove(store, project: Path, name: str, force: bool = False) -> dict[str, An
             raise WorktreeError(f"worktree {record['id']} was just taken by {holder or 'someone else'}; not removed")
         try:
             if repo is not None and path.is_dir():
-                git.remove(repo, path, force=force)
+                git.remove(repo, path, force=force or losses.needs_force)
+            elif entry is not None:  # its directory was deleted by hand: git's record of it goes
+                git.prune(repo)
         except git.GitError as exc:
             raise WorktreeError(str(exc)) from None
-        if repo is not None and branch and not branch_kept and git.branch_exists(repo, branch):
-            try:
-                git.delete_branch(repo, branch)
-            except git.GitError:
-                branch_kept = True
-        current.update(status="removed", removed_at=now_iso(), lock=None, branch_kept=branch_kept,
-                       discarded=dirty if force else [])
+        kept = "unmerged commits" if unmerged else None
+        if repo is not None and branch and not unmerged and git.branch_exists(repo, branch):
+            kept = _delete_branch(repo, branch)
+        current.update(status="removed", removed_at=now_iso(), lock=None, branch_kept=kept is not None,
+                       branch_kept_why=kept, discarded=losses.files() if force else [])
         tx.set(f"worktrees.{record['id']}", current)
-        tx.append_event("worktree_removed", {"worktree": record["id"], "forced": force, "branch_kept": branch_kept,
-                                             "discarded": len(dirty) if force else 0})
+        tx.append_event("worktree_removed", {"worktree": record["id"], "forced": force, "branch_kept": kept is not None,
+                                             "discarded": len(losses.files()) if force else 0})
     return current
 
 
-def uncommitted(record: dict[str, Any]) -> list[str]:
-    """The worktree's uncommitted work, leaving out the files Orchestra copied in (their originals stay)."""
-    copied = tuple(c.rstrip("/") for c in record.get("copied") or [])
-    return [f for f in git.dirty_files(Path(record["path"]))
-            if not any(f == c or f.startswith(c + "/") for c in copied)]
+def _delete_branch(repo: Path, branch: str) -> str | None:
+    """Delete a merged branch unless a commit of it is on no other ref; None when deleted, else why it is kept.
+    (`git branch -d` would judge "merged" by the branch checked out in the project instead of the base.)"""
+    if only := git.branch_only_commits(repo, branch):
+        return f"{len(only)} commit(s) on no other branch"
+    try:
+        git.delete_branch(repo, branch, force=True)
+    except git.GitError as exc:
+        return str(exc)
+    return None
 
 
 def _finished(tx, record: dict[str, Any]) -> bool:
@@ -126,9 +139,14 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
     report: dict[str, list] = {"removed": [], "closed": [], "locks_released": [], "kept": [], "foreign": []}
     if repo is None:
         return report
-    if not dry_run:
+    own = {str(project.resolve()), str(repo.resolve())}  # a bare repository's or linked checkout's project
+    entries = [w for w in git.worktrees(repo)[1:] if str(Path(w.path).resolve()) not in own]
+    # A directory deleted by hand with commits on its detached HEAD: `git worktree prune` would drop
+    # the last ref to them, so it waits until they are on a branch (reported as kept below).
+    risky = {w.path for w in entries if w.prunable and w.branch is None and w.head and git.unique_commits(repo, w.head)}
+    if not dry_run and not risky:
         git.prune(repo)
-    listed = [w for w in git.worktrees(repo)[1:] if not w.prunable]
+    listed = [w for w in entries if not w.prunable or w.path in risky]
     now = now_iso()
     with store.snapshot() as tx:
         records = {r["id"]: r for r in tx.find("worktrees", status="active")}
@@ -138,17 +156,21 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
         finished = {rid for rid, r in records.items() if _finished(tx, r)}
     held = {rid for rid, why in stale.items() if why is None}
     on_disk = {str(Path(w.path).resolve()): w for w in listed}
-    orphans, finishing = [], []
+    orphans, finishing, forced = [], [], set()
     for key, entry in on_disk.items():
         if key in by_path:
             continue
         if not Path(key).is_relative_to(cfg.root):
             report["foreign"].append({"path": entry.path, "branch": entry.branch,
                                       "why": "not under the worktree root (Claude Code's own, or made by hand)"})
-        elif dirty := git.dirty_files(Path(key)):
-            report["kept"].append({"path": entry.path, "why": f"orphan with {len(dirty)} uncommitted change(s)"})
+            continue
+        losses = survey(repo, Path(key), entry)
+        if reasons := [*losses.binding(), *losses.discardable()]:
+            report["kept"].append({"path": entry.path, "why": f"orphan with {'; '.join(reasons)}"})
         else:
             orphans.append(key)
+            if losses.needs_force:
+                forced.add(key)
             report["removed"].append({"path": entry.path, "branch": entry.branch, "why": "orphan: in git, not in state"})
     for rid, record in records.items():
         key = str(Path(record["path"]).resolve())
@@ -157,15 +179,22 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
                 report["kept"].append({"worktree": rid, "why": "held by a live run"})
         elif key not in on_disk:
             report["closed"].append({"worktree": rid, "why": "its directory is gone"})
+        elif not Path(key).is_dir():  # git keeps it registered: locked, or its detached HEAD has commits
+            reasons = survey(repo, Path(key), on_disk[key]).binding()
+            report["kept"].append({"worktree": rid, "why": f"its directory is gone but it has {'; '.join(reasons)}"})
         elif rid in finished:
-            dirty = uncommitted(record)
+            losses = survey(repo, Path(key), on_disk[key], record.get("copied") or [])
             base_ok = git.commit_of(repo, record["base"]) is not None
             unmerged = git.unmerged_commits(repo, record["branch"], record["base"]) if base_ok else ["base missing"]
-            if dirty or unmerged:
+            reasons = [*losses.binding(), *losses.discardable(), *([f"{len(unmerged)} unmerged commit(s)"]
+                                                                   if unmerged else [])]
+            if reasons:
                 report["kept"].append({"worktree": rid, "why": f"its {record['scope']} is finished but it has "
-                                       f"{len(dirty)} uncommitted change(s) and {len(unmerged)} unmerged commit(s)"})
+                                       f"{'; '.join(reasons)}"})
             else:
                 finishing.append(record)
+                if losses.needs_force:
+                    forced.add(key)
         elif record.get("lock"):
             report["locks_released"].append({"worktree": rid, "why": stale[rid]})
     if dry_run:
@@ -175,20 +204,29 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
     with store.transaction() as tx, creation_lock(project):  # same lock order as a delegation and `remove`
         recorded = {str(Path(r["path"]).resolve()) for r in tx.find("worktrees", status="active")}
         for key in orphans:
+            gone = [e for e in report["removed"] if e.get("path") == on_disk[key].path]
             if key in recorded:  # a delegation adopted it meanwhile
-                report["removed"] = [e for e in report["removed"] if e.get("path") != on_disk[key].path]
+                report["removed"] = [e for e in report["removed"] if e not in gone]
                 continue
-            git.remove(repo, Path(key))
+            try:
+                git.remove(repo, Path(key), force=key in forced)
+            except git.GitError as exc:
+                report["removed"] = [e for e in report["removed"] if e not in gone]
+                report["kept"].append({"path": on_disk[key].path, "why": f"git refused to remove it: {exc}"})
         for record in finishing:
             current = tx.get(f"worktrees.{record['id']}")
             if current.get("status") != "active" or _live_holder(tx, current, cfg.lock_ttl):
                 report["kept"].append({"worktree": record["id"], "why": "taken by a run while pruning"})
                 continue
-            git.remove(repo, Path(record["path"]))
-            if git.branch_exists(repo, record["branch"]):
-                git.delete_branch(repo, record["branch"])
-            report["removed"].append({"worktree": record["id"], "path": record["path"],
-                                      "why": f"its {record['scope']} is finished"})
+            try:
+                git.remove(repo, Path(record["path"]), force=str(Path(record["path"]).resolve()) in forced)
+            except git.GitError as exc:
+                report["kept"].append({"worktree": record["id"], "why": f"git refused to remove it: {exc}"})
+                continue
+            why = f"its {record['scope']} is finished"
+            if git.branch_exists(repo, record["branch"]) and (kept := _delete_branch(repo, record["branch"])):
+                why += f"; branch {record['branch']} kept: {kept}"
+            report["removed"].append({"worktree": record["id"], "path": record["path"], "why": why})
         _record_prune(tx, report, now, cfg.lock_ttl)
     return report
 

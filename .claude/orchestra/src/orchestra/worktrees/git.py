@@ -73,6 +73,7 @@ class Listed(Record):
     branch: str | None  # short name; None when detached
     locked: bool = False
     prunable: bool = False
+    lock_reason: str = ""
 
 
 def worktrees(repo: Path) -> list[Listed]:
@@ -84,7 +85,7 @@ def worktrees(repo: Path) -> list[Listed]:
                 branch = entry.get("branch")
                 out.append(Listed(entry["worktree"], entry.get("HEAD"),
                                   branch.removeprefix("refs/heads/") if branch else None,
-                                  "locked" in entry, "prunable" in entry))
+                                  "locked" in entry, "prunable" in entry, entry.get("locked", "")))
             entry = {}
             continue
         key, _, value = line.partition(" ")
@@ -94,14 +95,24 @@ def worktrees(repo: Path) -> list[Listed]:
 
 def add(repo: Path, path: Path, branch: str, base: str) -> None:
     """Check `branch` out at `path`, creating the branch from `base` when it does not exist yet."""
-    if branch_exists(repo, branch):
-        run(repo, "worktree", "add", str(path), branch)
-    else:
-        run(repo, "worktree", "add", "-b", branch, str(path), base)
+    try:
+        if branch_exists(repo, branch):
+            run(repo, "worktree", "add", str(path), branch)
+        else:
+            run(repo, "worktree", "add", "-b", branch, str(path), base)
+    except GitError:
+        wanted = str(path.resolve())
+        stuck = next((w for w in worktrees(repo) if w.locked and str(Path(w.path).resolve()) == wanted), None)
+        if stuck is None:
+            raise
+        raise GitError(f"{path} is still registered in git as a locked worktree ({stuck.lock_reason or 'no reason given'})"
+                       f" whose directory is gone; `git worktree unlock '{path}'` and `git worktree prune` clear it "
+                       "if nobody needs it") from None
 
 
 def remove(repo: Path, path: Path, force: bool = False) -> None:
-    run(repo, "worktree", "remove", *(["--force", "--force"] if force else []), str(path))
+    """`git worktree remove`; `force` once at most: twice would override the user's `git worktree lock`."""
+    run(repo, "worktree", "remove", *(["--force"] if force else []), str(path))
 
 
 def delete_branch(repo: Path, branch: str, force: bool = False) -> None:
@@ -112,19 +123,59 @@ def prune(repo: Path) -> None:
     run(repo, "worktree", "prune")
 
 
-def dirty_files(path: Path) -> list[str]:
-    """Uncommitted changes and untracked files in a worktree (`git status --porcelain` paths; a rename
-    under both its names)."""
-    out, fields = [], iter(run(path, "status", "--porcelain", "-z", "--untracked-files=all").split("\0"))
+def status(path: Path, ignored: bool = False) -> tuple[list[str], list[str]]:
+    """(uncommitted changes and untracked files, ignored files) of a worktree, as `git status` paths.
+
+    A rename counts under both names. An ignored directory that an ignore pattern names is one entry
+    (`node_modules/`); submodules with changes inside count as changed.
+    """
+    changes: list[str] = []
+    ignores: list[str] = []
+    fields = iter(run(path, "status", "--porcelain", "-z", "--untracked-files=all", "--ignore-submodules=none",
+                      *(["--ignored=matching"] if ignored else [])).split("\0"))
     for field in fields:
         if not field:
             continue
-        out.append(field[3:])
+        (ignores if field.startswith("!!") else changes).append(field[3:])
         if field[0] in "RC":
             old = next(fields, "")  # a rename's or copy's second field is its source
             if field[0] == "R":
-                out.append(old)  # a rename changes its old name too
-    return out
+                changes.append(old)
+    return changes, ignores
+
+
+def dirty_files(path: Path) -> list[str]:
+    """Uncommitted changes and untracked files in a worktree (`git status --porcelain` paths)."""
+    return status(path)[0]
+
+
+def commits_only_in(cwd: Path, tips: list[str], kept: list[str]) -> list[str]:
+    """Commits reachable from `tips` but from none of `kept` (one line each); missing tips are skipped."""
+    return run(cwd, "log", "--format=%h %s", "--ignore-missing", *tips, "--not", *kept, "--").splitlines()
+
+
+def unique_commits(repo: Path, tip: str) -> list[str]:
+    """Commits of `tip` that no branch, tag or remote-tracking branch holds: lost once `tip` goes."""
+    return commits_only_in(repo, [tip], ["--branches", "--tags", "--remotes"])
+
+
+def branch_only_commits(repo: Path, branch: str) -> list[str]:
+    """Commits only `branch` holds: lost if it were deleted."""
+    return commits_only_in(repo, [f"refs/heads/{branch}"],
+                           [f"--exclude=refs/heads/{branch}", "--branches", "--tags", "--remotes"])
+
+
+def populated_submodules(path: Path) -> list[tuple[str, str]]:
+    """(path relative to `path`, commit the superproject records) of each checked-out submodule, nested too."""
+    if not (path / ".gitmodules").exists():
+        return []
+    out = run(path, "submodule", "foreach", "--quiet", "--recursive", 'printf "%s %s\\0" "$displaypath" "$sha1"')
+    return [tuple(line.rsplit(" ", 1)) for line in out.split("\0") if line]
+
+
+def rebasing(path: Path) -> bool:
+    out = run(path, "rev-parse", "--path-format=absolute", "--git-path", "rebase-merge", "--git-path", "rebase-apply")
+    return any(Path(p).exists() for p in out.splitlines())
 
 
 def unmerged_commits(repo: Path, branch: str, base: str) -> list[str]:

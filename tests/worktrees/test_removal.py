@@ -1,0 +1,192 @@
+"""`orchestra worktree remove` and `prune` lose nothing of the user's: commits on a detached HEAD,
+ignored files, submodule commits and git's own lock stop them; copied files and rebuildable caches do not."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.worktrees.conftest import cli, cli_json, commit_all, git, seed, state
+
+
+def made(repo: Path, task: str, status: str = "in_progress") -> Path:
+    seed(repo, **{f"tasks.{task}": {"status": status}})
+    return Path(cli_json(repo, "worktree", "create", task, "--strategy", "task")["path"])
+
+
+def registered(repo: Path) -> list[str]:
+    return [line[len("worktree "):] for line in git(repo, "worktree", "list", "--porcelain").splitlines()
+            if line.startswith("worktree ")]
+
+
+def kept_by_prune(repo: Path) -> dict[str, str]:
+    report = cli_json(repo, "worktree", "prune")
+    return {e.get("worktree") or Path(e["path"]).name: e["why"] for e in report["kept"]}
+
+
+def test_commits_on_a_detached_head_are_never_removed(repo: Path) -> None:
+    tree = made(repo, "t1", "completed")
+    git(tree, "checkout", "-q", "--detach")
+    (tree / "work.py").write_text("x = 1\n")
+    commit_all(tree, "work on a detached HEAD")
+    orphan = repo / ".worktrees" / "exp"
+    git(repo, "worktree", "add", "-q", "--detach", str(orphan))
+    commit_all(orphan, "experiment")
+
+    for args in (("task-t1",), ("task-t1", "--force")):
+        refused = cli(repo, "worktree", "remove", *args)
+        assert refused.returncode == 1 and "1 commit(s) on its detached HEAD that no branch holds" in refused.stderr
+        assert "work on a detached HEAD" in refused.stderr and "switch -c NAME" in refused.stderr
+    kept = kept_by_prune(repo)
+    assert "1 commit(s) on its detached HEAD" in kept["task-t1"] and "1 commit(s) on its detached HEAD" in kept["exp"]
+    assert tree.is_dir() and orphan.is_dir() and state(repo, "worktrees.task-t1.status") == "active"
+
+    git(tree, "switch", "-q", "-c", "keep-it")
+    assert cli_json(repo, "worktree", "remove", "task-t1")["status"] == "removed"
+    assert "work on a detached HEAD" in git(repo, "log", "--format=%s", "keep-it")
+
+
+def test_an_interrupted_rebase_is_not_removed(repo: Path) -> None:
+    tree = made(repo, "t2")
+    (tree / "a.txt").write_text("one\n")
+    commit_all(tree, "applies cleanly")
+    (tree / "README.md").write_text("two\n")
+    commit_all(tree, "conflicts with the base")
+    (repo / "README.md").write_text("base moved\n")
+    commit_all(repo, "base changes README")
+    rebase = subprocess.run(["git", "-C", str(tree), "rebase", "main"], capture_output=True, timeout=60)
+    assert rebase.returncode != 0  # stopped at the conflict, the first commit already rebased
+    refused = cli(repo, "worktree", "remove", "task-t2", "--force")
+    assert refused.returncode == 1 and "rebase in progress" in refused.stderr and tree.is_dir()
+
+
+def test_ignored_files_are_not_deleted_without_force(repo: Path) -> None:
+    (repo / ".gitignore").write_text(".env\nnode_modules/\n")
+    commit_all(repo, "ignore")
+    tree = made(repo, "t3", "completed")
+    (tree / ".env").write_text("SECRET=x\n")
+    (tree / "node_modules" / "pkg").mkdir(parents=True)
+    (tree / "node_modules" / "pkg" / "index.js").write_text("")
+
+    refused = cli(repo, "worktree", "remove", "task-t3")
+    assert refused.returncode == 1 and "1 ignored file(s) (.env)" in refused.stderr, refused.stderr
+    assert kept_by_prune(repo) == {"task-t3": "its task is finished but it has 1 ignored file(s) (.env)"}
+    assert (tree / ".env").read_text() == "SECRET=x\n"
+
+    (tree / ".env").unlink()  # a rebuildable cache alone does not keep a worktree
+    assert [e["worktree"] for e in cli_json(repo, "worktree", "prune")["removed"]] == ["task-t3"]
+    tree = made(repo, "t4")
+    (tree / ".env").write_text("SECRET=y\n")
+    forced = cli_json(repo, "worktree", "remove", "task-t4", "--force")
+    assert forced["status"] == "removed" and forced["discarded"] == [".env"] and not tree.exists()
+
+
+def test_copied_files_do_not_stop_a_clean_worktree_from_going(repo: Path) -> None:
+    (repo / ".claude" / "worktrees.yaml").write_text("copy: ['.env.example']\n")
+    commit_all(repo, "config")
+    (repo / ".env.example").write_text("API_KEY=\n")  # untracked: copied into each new worktree
+    tree = made(repo, "t5")
+    other = made(repo, "t6", "completed")
+    assert (tree / ".env.example").exists() and (other / ".env.example").exists()
+
+    assert cli_json(repo, "worktree", "remove", "task-t5")["status"] == "removed" and not tree.exists()
+    pruned = cli(repo, "worktree", "prune", "--json")
+    assert pruned.returncode == 0 and not other.exists(), pruned.stderr
+    assert (repo / ".env.example").read_text() == "API_KEY=\n"
+
+
+def test_prune_goes_on_when_git_will_not_delete_a_branch(repo: Path) -> None:
+    (repo / ".claude" / "worktrees.yaml").write_text("base: main\n")
+    commit_all(repo, "config")
+    git(repo, "switch", "-q", "-c", "develop")
+    merged, shared, last = made(repo, "t7", "completed"), made(repo, "t8", "completed"), made(repo, "t9", "completed")
+    (merged / "feature.py").write_text("x = 1\n")
+    commit_all(merged, "feature")
+    git(repo, "branch", "-f", "main", "task-t7")  # merged into the base, not into develop checked out here
+    git(repo, "worktree", "add", "-q", "-f", str(repo.parent / "by hand"), "task-t8")  # its branch checked out twice
+
+    report = cli_json(repo, "worktree", "prune")
+    why = {e["worktree"]: e["why"] for e in report["removed"]}
+    assert sorted(why) == ["task-t7", "task-t8", "task-t9"] and not (merged.exists() or shared.exists() or last.exists())
+    assert "branch task-t8 kept" in why["task-t8"]
+    assert git(repo, "branch", "--list", "task-t7", "task-t9").strip() == ""
+    assert git(repo, "branch", "--list", "task-t8").strip()
+    assert all(state(repo, f"worktrees.task-{t}.status") == "removed" for t in ("t7", "t8", "t9"))
+
+
+def test_a_git_lock_is_never_overridden(repo: Path) -> None:
+    tree = made(repo, "t10", "completed")
+    git(repo, "worktree", "lock", "--reason", "on usb", str(tree))
+    orphan = repo / ".worktrees" / "locked-orphan"
+    git(repo, "worktree", "add", "-q", "-b", "locked-orphan", str(orphan))
+    git(repo, "worktree", "lock", str(orphan))
+
+    for args in (("task-t10",), ("task-t10", "--force")):
+        refused = cli(repo, "worktree", "remove", *args)
+        assert refused.returncode == 1 and "a `git worktree lock` (on usb)" in refused.stderr
+        assert "git worktree unlock" in refused.stderr and "--force does not override" in refused.stderr
+    kept = kept_by_prune(repo)
+    assert "a `git worktree lock` (on usb)" in kept["task-t10"]
+    assert "a `git worktree lock` (no reason given)" in kept["locked-orphan"]
+    assert tree.is_dir() and orphan.is_dir() and state(repo, "worktrees.task-t10.status") == "active"
+
+
+def test_a_locked_registration_whose_directory_is_gone_is_reported(repo: Path) -> None:
+    tree = made(repo, "t11")
+    git(repo, "worktree", "lock", "--reason", "on usb", str(tree))
+    shutil.rmtree(tree)
+    kept = kept_by_prune(repo)
+    assert kept["task-t11"].startswith("its directory is gone but it has a `git worktree lock` (on usb)")
+    seed(repo, **{"worktrees.task-t11.status": "removed"})
+    again = cli(repo, "worktree", "create", "t11", "--strategy", "task")
+    assert again.returncode == 1 and "registered in git as a locked worktree (on usb)" in again.stderr
+    assert "add -f -f" not in again.stderr
+
+
+@pytest.mark.parametrize("layout", ["linked", "bare"])
+def test_prune_leaves_the_projects_own_checkout_out(repo: Path, layout: str) -> None:
+    checkout = repo.parent / "own checkout"
+    if layout == "linked":
+        git(repo, "worktree", "add", "-q", "-b", "side", str(checkout))
+    else:
+        bare = repo.parent / "bare.git"
+        git(repo, "clone", "-q", "--bare", str(repo), str(bare))
+        git(bare, "worktree", "add", "-q", str(checkout), "main")
+    report = cli(checkout, "worktree", "prune", "--json")
+    assert report.returncode == 0 and '"foreign": []' in report.stdout, report.stdout
+
+
+def test_removing_a_worktree_whose_directory_was_deleted_takes_its_merged_branch(repo: Path) -> None:
+    tree = made(repo, "t12")
+    shutil.rmtree(tree)
+    removed = cli(repo, "worktree", "remove", "task-t12")
+    assert removed.returncode == 0 and removed.stdout.strip() == "task-t12: removed", removed.stdout
+    assert git(repo, "branch", "--list", "task-t12").strip() == "" and str(tree) not in registered(repo)
+
+
+def submodule_repo(repo: Path) -> Path:
+    """`repo` with a submodule `lib` cloned from a sibling repository."""
+    source = repo.parent / "lib source"
+    git(repo.parent, "init", "-q", "-b", "main", str(source))
+    commit_all(source, "lib")
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(source), "lib")
+    commit_all(repo, "add lib")
+    return source
+
+
+def test_submodules_are_removed_cleanly_and_their_commits_are_kept(repo: Path) -> None:
+    submodule_repo(repo)
+    clean, worked = made(repo, "t13", "completed"), made(repo, "t14")
+    for tree in (clean, worked):
+        git(tree, "-c", "protocol.file.allow=always", "submodule", "update", "-q", "--init")
+    commit_all(worked / "lib", "lib work nobody pushed")
+    commit_all(worked, "point lib at it")
+
+    refused = cli(repo, "worktree", "remove", "task-t14", "--force")
+    assert refused.returncode == 1 and "submodule lib with 1 commit(s) on none of its remotes" in refused.stderr
+    assert "lib work nobody pushed" in refused.stderr and (worked / "lib").is_dir()
+    assert [e["worktree"] for e in cli_json(repo, "worktree", "prune")["removed"]] == ["task-t13"]
+    assert not clean.exists() and str(clean) not in registered(repo)
