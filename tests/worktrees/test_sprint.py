@@ -53,3 +53,32 @@ def test_sprint_start_outside_git_makes_none(project: Path) -> None:
     (project / ".claude" / "teams.yaml").write_text(TEAMS, encoding="utf-8")
     result = start(project)
     assert result["worktrees"] == {} and result["started"] is True
+
+
+def test_sprint_start_reports_worktrees_it_could_not_make_and_setups_that_failed(repo: Path) -> None:
+    (repo / ".claude" / "worktrees.yaml").write_text("setup: 'echo preparing; exit 3'\n")
+    git(repo, "checkout", "-q", "-b", "task-cart")  # checked out here, so git cannot check it out in a worktree
+    (repo / ".claude" / "sprints").mkdir()
+    (repo / ".claude" / "sprints" / "sprint-7.yaml").write_text(SPRINT, encoding="utf-8")
+    proc = cli(repo, "sprint", "start", "sprint-7")
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("sprint-7 started: 7 tasks")
+    assert lines[1] == "worktrees: sprint-7-checkout-flow, task-pay, team-qa-work"
+    assert lines[2].startswith("worktree of cart not made: ") and "task-cart" in lines[2]
+    assert "`orchestra worktree create cart`" in lines[2]
+    log = repo / ".claude" / "state" / "worktrees"
+    assert lines[3:6] == [f"worktree {name}: setup `echo preparing; exit 3` failed (exit 3), log {log / name}.setup.log"
+                          for name in ("sprint-7-checkout-flow", "task-pay", "team-qa-work")]
+    assert state(repo, "sprints.sprint-7.status") == "active"  # started all the same
+
+
+def test_sprint_start_json_gives_each_worktree_its_setup_status(repo: Path) -> None:
+    (repo / ".claude" / "worktrees.yaml").write_text("setup: 'exit 3'\n")
+    (repo / ".claude" / "sprints").mkdir()
+    (repo / ".claude" / "sprints" / "sprint-7.yaml").write_text(SPRINT, encoding="utf-8")
+    proc = cli(repo, "sprint", "start", "sprint-7", "--json")
+    assert proc.returncode == 1, proc.stderr
+    given = json.loads(proc.stdout)["worktrees"]
+    assert {(w["setup"]["status"], w["setup"]["exit"]) for w in given.values()} == {("failed", 3)}
+    assert set(given) == {"cart", "pay", "shared-pay", "spec", "copy", "e2e"}

@@ -131,13 +131,27 @@ def cmd_start(args) -> int:
     with project_store() as store:
         result = start_sprint(store, args.sprint)
     emit(result, args.json, _start_text)
-    return 0
+    return 1 if _worktree_problems(result["worktrees"]) else 0  # as `worktree create` does: started all the same
 
 
 def _start_text(result: dict[str, Any]) -> str:
     verb = "started" if result["started"] else "already " + result["status"]
     teams = "; ".join(f"{team}: {', '.join(ids)}" for team, ids in result["team_assignments"].items())
-    return f"{result['sprint']} {verb}: {len(result['tasks'])} tasks ({teams})\n" + _plan_text(result["plan"])
+    made = sorted({entry["worktree"] for entry in result["worktrees"].values() if "worktree" in entry})
+    lines = [f"{result['sprint']} {verb}: {len(result['tasks'])} tasks ({teams})",
+             *([f"worktrees: {', '.join(made)}"] if made else []), *_worktree_problems(result["worktrees"])]
+    return "\n".join([*lines, _plan_text(result["plan"])])
+
+
+def _worktree_problems(worktrees: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per task whose worktree could not be made and per worktree whose setup failed."""
+    lines = [f"worktree of {task_id} not made: {entry['error']} (then `orchestra worktree create {task_id}`; "
+             "delegating the task makes it too)" for task_id, entry in worktrees.items() if "error" in entry]
+    failed = {entry["worktree"]: entry["setup"] for entry in worktrees.values()
+              if (entry.get("setup") or {}).get("status") == "failed"}
+    lines += [f"worktree {name}: setup `{setup['command']}` failed (exit {setup.get('exit')}), log {setup['log']}"
+              for name, setup in sorted(failed.items())]
+    return lines
 
 
 def cmd_status(args) -> int:

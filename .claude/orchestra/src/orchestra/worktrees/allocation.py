@@ -235,7 +235,8 @@ def assign(store, project: Path, org, task_id: str, owner: Owner) -> dict[str, A
 
 def provision_sprint(store, sprint_id: str, project: Path, org=None) -> dict[str, Any]:
     """Sprint start: every task of the sprint gets the worktree its strategy names (made now, setup run,
-    not locked). Returns {task id: {worktree, branch, path} or {error}}; {} outside a git repository."""
+    not locked). Returns {task id: {worktree, branch, path, setup (when there is one)} or {error}}; {}
+    outside a git repository."""
     from .. import teams
 
     org = org or teams.load(project)
@@ -258,7 +259,8 @@ def provision_sprint(store, sprint_id: str, project: Path, org=None) -> dict[str
             out[task["id"]] = {"error": str(exc)}
             continue
         made[scope] = record
-        out[task["id"]] = {"worktree": record["id"], "branch": record["branch"], "path": record["path"]}
+        out[task["id"]] = {"worktree": record["id"], "branch": record["branch"], "path": record["path"],
+                           **({"setup": record["setup"]} if record.get("setup") else {})}
     with store.transaction() as tx:
         for task_id, entry in out.items():
             if "path" not in entry:
