@@ -145,8 +145,9 @@ def _start_text(result: dict[str, Any]) -> str:
 
 def _worktree_problems(worktrees: dict[str, dict[str, Any]]) -> list[str]:
     """One line per task whose worktree could not be made and per worktree whose setup failed."""
-    lines = [f"worktree of {task_id} not made: {entry['error']} (then `orchestra worktree create {task_id}`; "
-             "delegating the task makes it too)" for task_id, entry in worktrees.items() if "error" in entry]
+    lines = [f"worktree of {task_id} not made: {entry['error']}; once that is fixed, `orchestra worktree create "
+             f"{task_id}` makes it (so does delegating the task)" for task_id, entry in worktrees.items()
+             if "error" in entry]
     failed = {entry["worktree"]: entry["setup"] for entry in worktrees.values()
               if (entry.get("setup") or {}).get("status") == "failed"}
     lines += [f"worktree {name}: setup `{setup['command']}` failed (exit {setup.get('exit')}), log {setup['log']}"
