@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import urllib.error
 import urllib.request
@@ -75,12 +76,60 @@ def test_token_is_checked_on_http_and_websocket(store, sample: Path) -> None:
         assert get(dashboard.url + "api/snapshot", {"Authorization": "Bearer wrong-token"})[0] == 401
         assert get(dashboard.url + "api/snapshot", {"Authorization": f"Bearer {TOKEN}"})[0] == 200
         status, headers, _ = get(dashboard.url + f"?token={TOKEN}")
-        assert status == 200 and headers["Set-Cookie"] == f"orchestra_dashboard={TOKEN}; HttpOnly; SameSite=Strict; Path=/"
-        assert get(dashboard.url + "static/app.js", {"Cookie": f"orchestra_dashboard={TOKEN}"})[0] == 200
+        cookie = f"orchestra_dashboard_{dashboard.port}={TOKEN}"
+        assert status == 200 and headers["Set-Cookie"] == f"{cookie}; HttpOnly; SameSite=Strict; Path=/"
+        assert get(dashboard.url + "static/app.js", {"Cookie": cookie})[0] == 200
         with pytest.raises(InvalidStatus, match="401"):
             connect(ws_url(dashboard)).close()
-        with connect(ws_url(dashboard), additional_headers={"Cookie": f"orchestra_dashboard={TOKEN}"}) as ws:
+        with connect(ws_url(dashboard), additional_headers={"Cookie": cookie}) as ws:
             assert json.loads(ws.recv(timeout=30))["type"] == "snapshot"
+
+
+def test_the_token_cookie_survives_a_cookie_a_strict_parser_rejects(sample: Path) -> None:
+    with running_dashboard(sample, token=TOKEN) as dashboard:
+        cookie = f'session={{"a":1}}; orchestra_dashboard_{dashboard.port}={TOKEN}; theme=dark'
+        assert get(dashboard.url + "api/snapshot", {"Cookie": cookie})[0] == 200
+        with connect(ws_url(dashboard), additional_headers={"Cookie": cookie}) as ws:
+            assert json.loads(ws.recv(timeout=30))["type"] == "snapshot"
+
+
+def test_two_dashboards_on_one_host_keep_their_own_cookies(sample: Path) -> None:
+    with running_dashboard(sample, token=TOKEN) as one, running_dashboard(sample, token="another-token") as two:
+        first = get(one.url + f"?token={TOKEN}")[1]["Set-Cookie"].split(";")[0]
+        second = get(two.url + "?token=another-token")[1]["Set-Cookie"].split(";")[0]
+        both = f"{first}; {second}"  # a browser sends every cookie of the host to either port
+        assert get(one.url + "api/snapshot", {"Cookie": both})[0] == 200
+        assert get(two.url + "api/snapshot", {"Cookie": both})[0] == 200
+
+
+def connect_as(dashboard, host: str, origin: str | None = None):
+    """A WebSocket to the dashboard's socket whose handshake names `host` (as a rebound DNS name would)."""
+    sock = socket.create_connection(("127.0.0.1", dashboard.port), timeout=30)
+    return connect(f"ws://{host}/ws", sock=sock, origin=origin)
+
+
+def test_a_request_naming_another_host_is_refused(sample: Path) -> None:
+    """DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 is same-origin with it
+    in the browser, so only the Host header tells the dashboard the request is not its own."""
+    with running_dashboard(sample) as dashboard:
+        port = dashboard.port
+        status, _, body = get(dashboard.url + "api/snapshot", {"Host": f"evil.example:{port}"})
+        assert status == 421 and b"answers only to" in body and b"sprint" not in body
+        assert get(dashboard.url, {"Host": f"localhost:{port + 1}"})[0] == 421  # the right name, the wrong port
+        with pytest.raises(InvalidStatus, match="421"):
+            connect_as(dashboard, f"evil.example:{port}", origin=f"http://evil.example:{port}").close()
+        for host in (f"localhost:{port}", f"LOCALHOST:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"):
+            assert get(dashboard.url + "api/snapshot", {"Host": host})[0] == 200, host
+        with connect_as(dashboard, f"localhost:{port}", origin=f"http://localhost:{port}") as ws:
+            assert json.loads(ws.recv(timeout=30))["type"] == "snapshot"
+
+
+def test_names_allowed_explicitly(sample: Path) -> None:
+    with running_dashboard(sample, allow_hosts=("dash.example", "localhost:8000")) as dashboard:
+        port = dashboard.port
+        assert get(dashboard.url + "api/snapshot", {"Host": f"dash.example:{port}"})[0] == 200
+        assert get(dashboard.url + "api/snapshot", {"Host": "localhost:8000"})[0] == 200  # an SSH tunnel's end
+        assert get(dashboard.url + "api/snapshot", {"Host": "dash.example:8000"})[0] == 421
 
 
 def test_a_websocket_from_another_origin_is_refused(sample: Path) -> None:

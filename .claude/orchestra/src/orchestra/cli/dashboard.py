@@ -1,4 +1,5 @@
-"""`orchestra dashboard [--host 127.0.0.1] [--port 7891] [--token T] [--sprint ID]`: the live dashboard."""
+"""`orchestra dashboard [--host 127.0.0.1] [--port 7891] [--token T] [--allow-host NAME]... [--sprint ID]`: the
+live dashboard."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ def register(sub) -> None:
     parser.add_argument("--port", type=int, default=7891, help="port (default 7891; 0 picks a free one)")
     parser.add_argument("--token", help="access token (default: $ORCHESTRA_DASHBOARD_TOKEN); required beyond "
                                         "loopback")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME[:PORT]",
+                        help="another name the browser reaches the dashboard by (a machine name, an SSH tunnel's "
+                             "localhost:PORT); localhost, 127.0.0.1, [::1] and the bind address always work")
     parser.add_argument("--sprint", metavar="ID", help="the sprint to show (default: the one in progress)")
     parser.set_defaults(func=cmd_dashboard)
 
@@ -26,7 +30,8 @@ def cmd_dashboard(args) -> int:
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port {args.port}: give a port from 0 to 65535")
     token = args.token or os.environ.get(TOKEN_ENV) or None
-    dashboard = Dashboard(host=args.host, port=args.port, token=token, sprint_id=args.sprint)  # AccessError: exit 1
+    dashboard = Dashboard(host=args.host, port=args.port, token=token, sprint_id=args.sprint,
+                          allow_hosts=tuple(args.allow_host))  # AccessError: exit 1
 
     async def run() -> None:
         try:

@@ -1,17 +1,20 @@
 """Who may see the dashboard: loopback binds are open to the local user; any other bind needs a token,
-given as `?token=` once (then kept in an HttpOnly cookie), a bearer header, or the cookie. A WebSocket
-from another origin is refused, so a web page the user happens to visit cannot read the state."""
+given as `?token=` once (then kept in an HttpOnly cookie), a bearer header, or the cookie. A request
+whose Host is not one of the dashboard's own names is refused (a DNS-rebinding page names its own
+domain), and so is a WebSocket from another origin, so a web page the user happens to visit cannot
+read the state."""
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
 import re
-from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
 TOKEN_ENV = "ORCHESTRA_DASHBOARD_TOKEN"
 COOKIE = "orchestra_dashboard"
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+WILDCARD_BINDS = ("0.0.0.0", "::", "")
 
 
 class AccessError(ValueError):
@@ -40,39 +43,74 @@ def check_bind(host: str, token: str | None) -> None:
                           f"give a token with --token TOKEN or the {TOKEN_ENV} environment variable")
 
 
-def presented(path: str, headers) -> tuple[str | None, str]:
+def host_names(bind: str, port: int, extra: tuple[str, ...] = ()) -> frozenset[str]:
+    """The `Host` values the dashboard answers to: the loopback names and the bind address on its
+    port, and each of `extra` (`name`, on the dashboard's port, or `name:port`)."""
+    binds = () if bind in WILDCARD_BINDS else (bind,)
+    return frozenset(_with_port(name, port) for name in (*LOOPBACK_NAMES, *binds, *extra))
+
+
+def _with_port(name: str, port: int) -> str:
+    name = name.strip().lower()
+    if name.count(":") > 1 and not name.startswith("["):  # a bare IPv6 address
+        return f"[{name}]:{port}"
+    host, colon, given = name.rpartition(":")
+    if colon and given.isdigit() and (not host.startswith("[") or host.endswith("]")):
+        return name
+    return f"{name}:{port}"
+
+
+def known_host(headers, names: frozenset[str]) -> bool:
+    """Whether the request names exactly one `Host`, one of `names`."""
+    hosts = headers.get_all("Host")
+    return len(hosts) == 1 and hosts[0].strip().lower() in names
+
+
+def cookie_name(port: int) -> str:
+    """Cookies ignore ports, so two dashboards on one host each need a cookie of their own."""
+    return f"{COOKIE}_{port}"
+
+
+def cookie_value(header: str, name: str) -> str | None:
+    """`name`'s value in a Cookie header. Split by hand: another site cookie on this host that a strict
+    parser rejects (`SimpleCookie` stops at the first one) must not hide ours."""
+    for pair in header.split(";"):
+        key, eq, value = pair.partition("=")
+        if eq and key.strip() == name:
+            return value.strip().strip('"')
+    return None
+
+
+def presented(path: str, headers, port: int) -> tuple[str | None, str]:
     """(the token a request carries, where: "query", "header", "cookie" or "")."""
     query = parse_qs(urlsplit(path).query).get("token")
     if query:
         return query[0], "query"
-    auth = headers.get("Authorization") or ""
+    auth = next(iter(headers.get_all("Authorization")), "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip(), "header"
-    cookie = SimpleCookie()
-    try:
-        cookie.load(headers.get("Cookie") or "")
-    except CookieError:
-        return None, ""
-    if COOKIE in cookie:
-        return cookie[COOKIE].value, "cookie"
+    for header in headers.get_all("Cookie"):
+        value = cookie_value(header, cookie_name(port))
+        if value is not None:
+            return value, "cookie"
     return None, ""
 
 
-def allowed(token: str | None, path: str, headers) -> tuple[bool, str]:
+def allowed(token: str | None, path: str, headers, port: int) -> tuple[bool, str]:
     """Whether the request may pass, and where its token came from."""
     if not token:
         return True, ""
-    given, where = presented(path, headers)
+    given, where = presented(path, headers, port)
     return given is not None and hmac.compare_digest(given.encode(), token.encode()), where
 
 
 def same_origin(headers) -> bool:
     """A browser's WebSocket carries Origin; it must name the host the page was served from."""
-    origin = headers.get("Origin")
-    if origin is None:  # not a browser (a script or a test client)
+    origins = headers.get_all("Origin")
+    if not origins:  # not a browser (a script or a test client)
         return True
-    return urlsplit(origin).netloc.lower() == (headers.get("Host") or "").lower()
+    return len(origins) == 1 and urlsplit(origins[0]).netloc.lower() == headers.get_all("Host")[0].strip().lower()
 
 
-def cookie_header(token: str) -> str:
-    return f"{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"
+def cookie_header(token: str, port: int) -> str:
+    return f"{cookie_name(port)}={token}; HttpOnly; SameSite=Strict; Path=/"

@@ -48,10 +48,13 @@ class Dashboard:
 
     def __init__(self, root: Path | None = None, *, host: str = "127.0.0.1", port: int = 7891,
                  token: str | None = None, sprint_id: str | None = None, store_url: str | None = None,
-                 clock: Callable[[], dt.datetime] | None = None, poll_seconds: float = POLL_SECONDS) -> None:
+                 clock: Callable[[], dt.datetime] | None = None, poll_seconds: float = POLL_SECONDS,
+                 allow_hosts: tuple[str, ...] = ()) -> None:
         access.check_bind(host, token)
         self.root = Path(root) if root else paths.project_root()
         self.host, self.port, self.token, self.sprint_id = host, port, token, sprint_id
+        self.allow_hosts = tuple(allow_hosts)
+        self.host_names = access.host_names(host, port, self.allow_hosts)
         self.store_url = store_url
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.poll_seconds = poll_seconds
@@ -79,6 +82,7 @@ class Dashboard:
             await self._on_worker(self._close)
             raise
         self.port = self._server.sockets[0].getsockname()[1]
+        self.host_names = access.host_names(self.host, self.port, self.allow_hosts)
         self._poller = asyncio.create_task(self._poll())
 
     @property
@@ -181,7 +185,11 @@ class Dashboard:
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
-        ok, via = access.allowed(self.token, request.path, request.headers)
+        if not access.known_host(request.headers, self.host_names):
+            return _response(421, "text/plain; charset=utf-8",
+                             f"orchestra dashboard: this server answers only to {', '.join(sorted(self.host_names))}; "
+                             f"open {self.url} (or name another host with --allow-host)\n".encode())
+        ok, via = access.allowed(self.token, request.path, request.headers, self.port)
         if not ok:
             return _response(401, "text/plain; charset=utf-8",
                              b"orchestra dashboard: a token is required; open the URL `orchestra dashboard` printed\n")
@@ -189,7 +197,7 @@ class Dashboard:
             if not access.same_origin(request.headers):
                 return _response(403, "text/plain; charset=utf-8", b"orchestra dashboard: cross-origin WebSocket refused\n")
             return None  # on to the WebSocket handshake
-        extra = {"Set-Cookie": access.cookie_header(self.token)} if self.token and via == "query" else {}
+        extra = {"Set-Cookie": access.cookie_header(self.token, self.port)} if self.token and via == "query" else {}
         if path in ("/", "/index.html"):
             return _response(200, "text/html; charset=utf-8", (STATIC / "index.html").read_bytes(), extra)
         if path == "/api/snapshot":
@@ -211,6 +219,6 @@ class Dashboard:
 
 
 def _response(status: int, kind: str, body: bytes, extra: dict[str, str] | None = None) -> Response:
-    reason = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}[status]
+    reason = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 421: "Misdirected Request"}[status]
     headers = Headers({"Content-Type": kind, "Content-Length": str(len(body)), **SECURITY_HEADERS, **(extra or {})})
     return Response(status, reason, headers, body)
