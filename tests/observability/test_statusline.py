@@ -32,7 +32,7 @@ def session_input(project: Path, **extra) -> dict:
 def run_status_line(project: Path, stdin: str, **env: str) -> subprocess.CompletedProcess:
     """The command settings.json wires, run through a shell the way Claude Code runs it."""
     full = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    full.update(CLAUDE_PROJECT_DIR=str(project), **env)
+    full.update({"CLAUDE_PROJECT_DIR": str(project), **env})
     return subprocess.run(["sh", "-c", COMMAND.replace("$CLAUDE_PROJECT_DIR/.claude/orchestra", str(PACK))],
                           input=stdin, capture_output=True, text=True, cwd=project, env=full, timeout=120)
 
@@ -88,11 +88,12 @@ def test_summary_of_a_loaded_sprint_counts_its_definition(store, sample: Path) -
     assert render(data, {}, color=False) == "payments › sprint-3 (ready) · ▶ 0 active · 6 queued · ✓ 0 done · ✖ 0 blocked"
 
 
-def test_unreadable_state_is_reported_not_raised(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_state_is_reported_not_raised_nor_moved(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     broken = paths.state_dir(sample) / "state.json"
     broken.write_text("{ not json")
     monkeypatch.setenv("ORCHESTRA_STATE_URL", f"json://{broken}")
-    assert line(session_input(sample), color=False) == "[Opus] orchestra state unreadable (CorruptStateError)"
+    assert line(session_input(sample), color=False) == "[Opus] orchestra state unreadable (not valid JSON)"
+    assert broken.read_text() == "{ not json"  # quarantining it is for a command, not for the status line
 
 
 def test_the_direct_sqlite_read_agrees_with_the_store(store, sample: Path) -> None:
@@ -109,14 +110,54 @@ def test_the_direct_sqlite_read_agrees_with_the_store(store, sample: Path) -> No
         assert sqlite_summary(url.split("://", 1)[1]) == through_store
 
 
-def test_an_sqlite_file_of_another_schema_goes_through_the_store(sample: Path) -> None:
+def user_version(db: Path) -> int:
     import sqlite3
 
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def test_an_empty_store_file_is_no_state_and_stays_empty(sample: Path) -> None:
+    db = paths.state_dir(sample) / "orchestration.db"
+    db.write_bytes(b"")  # `: > .claude/state/orchestration.db`
+    proc = run_status_line(sample, json.dumps(session_input(sample)), NO_COLOR="1")
+    assert proc.returncode == 0 and proc.stdout == "[Opus] orchestra no state yet\n" and proc.stderr == ""
+    assert db.read_bytes() == b""
+
+
+@pytest.mark.parametrize("version, says", [(0, "schema version 0, expected 1; any orchestra command upgrades it"),
+                                           (7, "schema version 7 is newer than this Orchestra")])
+def test_an_sqlite_file_of_another_schema_is_reported_not_migrated(sample: Path, version: int, says: str) -> None:
+    import sqlite3
+
+    from orchestra.store import open_store
+
+    open_store(root=sample).close()
     db = paths.state_dir(sample) / "orchestration.db"
     with sqlite3.connect(db) as conn:
-        conn.execute("PRAGMA user_version=0")  # an older layout: the store migrates it, the fast path steps aside
-    assert sqlite_summary(str(db)) is None
-    assert line(session_input(sample), color=False) == "[Opus] orchestra no sprint in progress"
+        conn.execute(f"PRAGMA user_version={version}")
+    assert line(session_input(sample), color=False) == f"[Opus] orchestra state unreadable ({says})"
+    assert user_version(db) == version
+
+
+@pytest.mark.parametrize("stdin", ['{"model":"opus"}', '{"workspace":{"project_dir":123}}',
+                                   '{"workspace":{"project_dir":["a"]}}', '{"model":{"display_name":["x"]}}'])
+def test_input_of_an_unexpected_shape_still_prints_a_line(store, sample: Path, stdin: str) -> None:
+    started_sprint(store)
+    proc = run_status_line(sample, stdin, NO_COLOR="1", CLAUDE_PROJECT_DIR="")  # the project from the input, then cwd
+    assert proc.returncode == 0 and proc.stderr == "" and proc.stdout.startswith("engineering › payments › sprint-3 · ")
+
+
+def test_text_from_state_cannot_drive_the_terminal(store, sample: Path) -> None:
+    started_sprint(store)
+    with store.transaction() as tx:
+        tx.update("sprints.sprint-3", {"epic": "pay\nments\x1b]0;pwned\x07\x1b[2J\r", "status": "review\x1b[8m"})
+    session = session_input(sample, model={"display_name": "Opus\x1b[31m\n"})
+    plain = line(session, color=False)
+    assert plain.startswith("[Opus] engineering › pay ments › sprint-3 (review) · ")
+    assert not any(ch < " " or "\x7f" <= ch <= "\x9f" for ch in plain)
+    coloured = line(session, color=True)
+    assert "pwned" not in coloured and "\x1b[2J" not in coloured and "\n" not in coloured
 
 
 def test_many_agents_are_capped() -> None:

@@ -4,14 +4,16 @@ coverage when reported, a dot per live agent run; a short line when there is no 
 It runs after every assistant message, so its path is short: stdlib (not even `typing`), `paths`,
 `current` and `quality`. On the default SQLite store it reads the rows directly through a read-only connection
 (`SqliteRows`), skipping the store package's imports, which cost more than the whole read; any other
-backend, or an SQLite file of another schema version, goes through the store. It never creates
-state and never fails loudly: whatever goes wrong, it prints a short line that says so.
+backend goes through the store. It never creates, migrates or quarantines state and never fails loudly:
+whatever goes wrong, it prints a short line that says so. Text from state is printed without control
+characters, so a name cannot move the cursor, recolour the terminal or start a second line.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from urllib.parse import quote
@@ -25,6 +27,12 @@ LIVE_RUNS = ("launched", "active")  # lifecycle.transitions.LIVE_RUN_STATUSES (n
 MAX_DOTS = 10
 # store/sqlite.py's layout: `entities(collection, id, data)` rows, PRAGMA user_version = store.document.SCHEMA_VERSION
 SQLITE_SCHEMA_VERSION = 1
+# ANSI/OSC escape sequences whole, then any other C0/C1 control character (newlines included)
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x1f\x7f-\x9f]")
+
+
+class Unreadable(Exception):
+    """The store is there, but the status line cannot read it without changing it; the message says why."""
 
 
 class SqliteRows:
@@ -45,13 +53,19 @@ class SqliteRows:
 
 
 def sqlite_summary(path: str) -> dict[str, object] | None:
-    """`summary` read straight from an SQLite store file; None when its schema is not the one known here."""
+    """`summary` read straight from an SQLite store file; None when the file holds no store yet (empty).
+    A file of another schema version is Unreadable: migrating it is for a command, not for this line."""
     import sqlite3
 
     conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=2)
     try:
-        if conn.execute("PRAGMA user_version").fetchone()[0] != SQLITE_SCHEMA_VERSION:
-            return None
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != SQLITE_SCHEMA_VERSION:
+            if not version and not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
+                return None
+            raise Unreadable(f"schema version {version}, expected {SQLITE_SCHEMA_VERSION}; "
+                             "any orchestra command upgrades it" if version < SQLITE_SCHEMA_VERSION else
+                             f"schema version {version} is newer than this Orchestra")
         conn.execute("BEGIN")  # one consistent read of the three queries
         return summary(SqliteRows(conn))
     finally:
@@ -92,17 +106,31 @@ class Style:
         return f"\033[{code}m{text}\033[0m" if self.color else text
 
 
+def clean(value: object) -> str:
+    """`value` (text or a number; nothing else) as printable text: no escape sequences, no control
+    characters (a newline becomes a space)."""
+    text = str(value) if isinstance(value, str | int | float) else ""
+    return _CONTROL.sub(lambda m: " " if m.group() in "\n\r\t" else "", text).strip()
+
+
+def _field(mapping: object, *keys: str) -> object:
+    """`mapping[k1][k2]...`, or None where a level is missing or not a mapping (input from outside)."""
+    for key in keys:
+        mapping = mapping.get(key) if isinstance(mapping, dict) else None
+    return mapping
+
+
 def render(data: dict[str, object] | None, session: dict[str, object], *, color: bool = True, note: str = "") -> str:
     """The line for `data` (a `summary`, or None without state) and Claude Code's `session` input."""
     style = Style(color)
-    model = ((session.get("model") or {}).get("display_name") or "") if isinstance(session, dict) else ""
+    model = clean(_field(session, "model", "display_name"))
     head = [style(f"[{model}]", "2")] if model else []
     if data is None or data["sprint"] is None:
-        return " ".join([*head, style("orchestra", "1;36"), note or "no sprint in progress"])
+        return " ".join([*head, style("orchestra", "1;36"), clean(note) or "no sprint in progress"])
     sprint, counts = data["sprint"], data["counts"]
-    where = " › ".join(p for p in (data["team"], sprint["epic"], sprint["id"]) if p)
+    where = " › ".join(p for p in (clean(data["team"]), clean(sprint["epic"]), clean(sprint["id"])) if p)
     if sprint["status"] not in ("active", None):
-        where += f" ({sprint['status']})"
+        where += f" ({clean(sprint['status'])})"
     parts = [style(where, "1;36"),
              style(f"▶ {counts['active']} active", "33" if counts["active"] else "2"),
              f"{counts['queued']} queued",
@@ -120,9 +148,9 @@ def render(data: dict[str, object] | None, session: dict[str, object], *, color:
 def _project(session: dict[str, object]) -> Path:
     if os.environ.get(paths.PROJECT_ENV):
         return paths.project_root()
-    workspace = session.get("workspace") if isinstance(session.get("workspace"), dict) else {}
-    if workspace.get("project_dir"):
-        return Path(workspace["project_dir"])
+    project_dir = _field(session, "workspace", "project_dir")
+    if isinstance(project_dir, str) and project_dir:
+        return Path(project_dir)
     return paths.project_root(session.get("cwd") if isinstance(session.get("cwd"), str) else None)
 
 
@@ -132,27 +160,36 @@ def _state_missing(url: str) -> bool:
     return scheme in ("sqlite", "json") and not Path(rest).exists()
 
 
-def read(url: str) -> dict[str, object]:
+def read(url: str) -> dict[str, object] | None:
+    """The summary, None when there is no state yet; Unreadable (or the store's error) when it cannot be read."""
     scheme, _, rest = url.partition("://")
-    data = sqlite_summary(rest) if scheme == "sqlite" else None
-    if data is None:
-        from ..store import open_store
+    if scheme == "sqlite":
+        return sqlite_summary(rest)
+    if scheme == "json":  # the store would move an unparseable file aside: that is for a command to do
+        raw = Path(rest).read_bytes()
+        if not raw.strip():
+            return None
+        try:
+            json.loads(raw)
+        except (ValueError, RecursionError):
+            raise Unreadable("not valid JSON") from None
+    from ..store import open_store
 
-        with open_store(url) as store, store.snapshot() as tx:
-            data = summary(tx)
-    return data
+    with open_store(url, create=False) as store, store.snapshot() as tx:
+        return summary(tx)
 
 
 def line(session: dict[str, object], *, color: bool = True) -> str:
-    root = _project(session)
-    url = paths.state_url(root)
-    if _state_missing(url):
-        return render(None, session, color=color, note="no state yet")
     try:
+        url = paths.state_url(_project(session))
+        if _state_missing(url):
+            return render(None, session, color=color, note="no state yet")
         data = read(url)
+    except Unreadable as exc:
+        return render(None, session, color=color, note=f"state unreadable ({exc})")
     except Exception as exc:  # noqa: BLE001 - a status line shows a problem, it does not crash on it
         return render(None, session, color=color, note=f"state unreadable ({exc.__class__.__name__})")
-    return render(data, session, color=color)
+    return render(data, session, color=color, note="" if data else "no state yet")
 
 
 def main() -> None:
