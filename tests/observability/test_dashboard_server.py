@@ -19,7 +19,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.conftest import REPO
-from tests.observability.harness import running_dashboard, started_sprint, work
+from tests.observability.harness import NOW, running_dashboard, started_sprint, work
 
 TOKEN = "s3cret-token-for-tests"
 
@@ -154,6 +154,17 @@ def test_refused_binds(sample: Path, host: str, token: str | None, message: str)
 def test_open_bind_with_a_token_and_ipv6_loopback(sample: Path) -> None:
     assert Dashboard(sample, host="0.0.0.0", token=TOKEN).token == TOKEN
     assert Dashboard(sample, host="::1").url == "http://[::1]:7891/"
+
+
+def test_the_queue_of_a_sprint_loaded_but_not_started(store, sample: Path) -> None:
+    from orchestra.dashboard.snapshot import build
+    from orchestra.workflow import load_sprint_into_state
+
+    load_sprint_into_state(store, "sprint-3")
+    state = build(store, sample, now=NOW)
+    queued = [t["id"] for t in state["queue"]["queued"]]
+    assert len(queued) == state["sprint"]["counts"]["queued"] == 6
+    assert queued[0] == "task-oauth" and state["queue"]["queued"][0]["title"] == "OAuth2 login"
 
 
 def test_queue_columns_and_order() -> None:

@@ -67,6 +67,22 @@ def test_the_report_escapes_what_it_shows(store, tmp_path: Path) -> None:
     assert "\\| pipes" in md.read_text()  # a pipe in a title does not split the Markdown table
 
 
+@pytest.mark.parametrize("loaded", [True, False], ids=["loaded", "only-defined"])
+def test_a_sprint_not_started_reports_its_definition(store, sample: Path, loaded: bool) -> None:
+    from orchestra.workflow import load_sprint_into_state
+
+    definition = sample / ".claude/sprints/sprint-3.yaml"
+    definition.write_text(definition.read_text().replace("estimate: 3\n    priority: high\n    feature: feat-login",
+                                                         "estimate: 0\n    priority: high\n    feature: feat-login"))
+    if loaded:
+        load_sprint_into_state(store, "sprint-3")
+    rows = {r["id"]: r for r in build(store, "sprint-3", now=NOW)["cycle_time"]["tasks"]}
+    assert rows["task-oauth"] | {"cycle_hours": None} == {
+        "id": "task-oauth", "title": "OAuth2 login", "status": "queued", "assignee": "fullstack-eng",
+        "estimate": 5.0, "cycle_hours": None, "hours_per_point": None}
+    assert rows["task-2fa"]["estimate"] == 0.0 and rows["task-2fa"]["title"] == "Two-factor authentication (TOTP)"
+
+
 def test_a_closed_sprint_reports_its_retrospective(store, sample: Path) -> None:
     started_sprint(store)
     runs(store)

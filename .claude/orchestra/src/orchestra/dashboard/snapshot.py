@@ -73,15 +73,13 @@ def build(store, root: Path, *, sprint_id: str | None = None, now: dt.datetime |
           recent_events: Iterable[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The whole dashboard state. `recent_events` (oldest first) saves reading the event log again."""
     from ..lifecycle import agent_tree
-    from ..workflow.view import all_events
+    from ..workflow.view import all_events, sprint_view
 
     metrics = collect(store, root, sprint_id=sprint_id, now=now, audit_records=audit_records)
     sprint = metrics["sprint"]
     with store.snapshot() as tx:
-        if sprint:
-            tasks = tx.find("tasks", sprint=sprint["sprint"]) + tx.find("tasks", orchestrates=sprint["sprint"])
-            listed = {tid: i for i, tid in enumerate(tx.get(f"sprints.{sprint['sprint']}.tasks", None) or [])}
-            tasks.sort(key=lambda t: (listed.get(t["id"], len(listed)), t["id"]))
+        if sprint:  # the tasks `sprint status` counts: the definition's until the sprint starts
+            tasks = sprint_view(tx, sprint["sprint"], root).tasks + tx.find("tasks", orchestrates=sprint["sprint"])
         else:
             tasks = list(tx.items("tasks").values())
         tree = recent_sessions(agent_tree(tx, everything=True), tx.items("sessions"))

@@ -58,13 +58,16 @@ def build(store, sprint_id: str, root: Path | None = None, *, now: dt.datetime |
     now = now or dt.datetime.now(dt.UTC)
     status = sprint_status(store, sprint_id, root, now=now, seed=seed, trials=REPORT_TRIALS)
     sid = status["sprint"]
+    # The sprint's tasks as `sprint status` lists them: from state once started, from the definition
+    # before (titles, assignees, estimates); once closed, the carried-over ones as the retrospective has them.
+    tasks = {t["id"]: t for t in status["tasks"]}
     with store.snapshot() as tx:
         record = tx.get(f"sprints.{sid}", None) or {}
         retro = record.get("retrospective")
-        ids = [t["id"] for t in status["tasks"]]
-        if retro:  # closed: carried-over tasks have left the sprint, the retrospective still lists them
-            ids += [r["id"] for r in retro["carried_over"] if r["id"] not in ids]
-        tasks = {tid: tx.get(f"tasks.{tid}", None) or {"id": tid} for tid in ids}
+        if retro:
+            for row in retro["carried_over"]:
+                tasks.setdefault(row["id"], row)
+        ids = list(tasks)
         orchestration = [t["id"] for t in tx.find("tasks", orchestrates=sid)]
         runs = [r for r in tx.items("agents").values() if r.get("task") in {*ids, *orchestration}]
         changes = metrics.task_changes(all_events(tx, (*metrics.STATUS_OF_EVENT, "task_status_set")), ids)
