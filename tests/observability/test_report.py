@@ -4,6 +4,7 @@ by `write_report`, by sprint close, and at the end of the demo."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -81,6 +82,45 @@ def test_a_sprint_not_started_reports_its_definition(store, sample: Path, loaded
         "id": "task-oauth", "title": "OAuth2 login", "status": "queued", "assignee": "fullstack-eng",
         "estimate": 5.0, "cycle_hours": None, "hours_per_point": None}
     assert rows["task-2fa"]["estimate"] == 0.0 and rows["task-2fa"]["title"] == "Two-factor authentication (TOTP)"
+
+
+HOSTILE = {"name": "Pay\n# Owned", "goal": "<script>alert(1)</script>\r\n- [x] done",
+           "title": "Two\rfactor | ![img](http://evil.example/t.png) <img src=x onerror=alert(1)>",
+           "blocker": "key\nmissing\r\n## Also owned [link](http://evil.example) `code` *bold* &lt;b&gt;"}
+
+
+def unescaped_pipes(line: str) -> int:
+    return len(re.findall(r"(?<!\\)\|", line))
+
+
+def assert_inert(md: str) -> None:
+    """What a Markdown viewer would turn into markup or fetch is absent; every table row keeps its cells."""
+    assert "<script" not in md and "<img" not in md
+    assert not re.search(r"(?<!\\)\]\(http", md)  # a link or an image needs an unescaped `](`
+    assert "&lt;b&gt;" not in md  # an entity in the text is shown as typed, not decoded into a tag
+    assert not re.search(r"^(#+ (Owned|Also owned)|- \[x\])", md, re.M | re.I)  # no heading or list item of ours
+    for table in re.findall(r"(?:^\|.*\n)+", md, re.M):
+        rows = table.splitlines()
+        assert len({unescaped_pipes(row) for row in rows}) == 1, rows
+
+
+def test_the_markdown_report_and_retrospective_keep_text_inert(store, sample: Path) -> None:
+    from orchestra.workflow.retrospective import retrospective_path
+
+    started_sprint(store)
+    with store.transaction() as tx:
+        tx.update("sprints.sprint-3", {"name": HOSTILE["name"], "goal": HOSTILE["goal"]})
+        tx.update("tasks.task-oauth", {"title": HOSTILE["title"]})
+        tx.update("tasks.task-2fa", {"title": HOSTILE["title"]})
+    work(store, "task-2fa", "blocked", "2026-12-03T12:00:00Z", blocker=HOSTILE["blocker"])
+    result = close_sprint(store, "sprint-3", now=NOW)
+    md = Path(result["report"][0]).read_text()
+    assert_inert(md)
+    assert md.startswith("# Sprint report: sprint-3 — Pay # Owned\n")
+    assert "| task-oauth | Two factor \\| !\\[img\\](http://evil.example/t.png) &lt;img src=x" in md
+    retro = retrospective_path("sprint-3", sample).read_text()
+    assert_inert(retro)
+    assert "- task-2fa: key missing ## Also owned \\[link\\](http://evil.example) \\`code\\` \\*bold\\*" in retro
 
 
 def test_a_closed_sprint_reports_its_retrospective(store, sample: Path) -> None:

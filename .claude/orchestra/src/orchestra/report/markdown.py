@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..mdtext import inert
 from ..metrics.formatting import DASH, duration, number
 
 
 def _cell(value: Any) -> str:
-    text = DASH if value in (None, "") else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return DASH if value in (None, "") else inert(value)
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
@@ -32,18 +32,18 @@ def points_left(points: dict[str, Any]) -> str:
 
 
 def render(report: dict[str, Any], chart_file: str | None = None) -> str:
-    name = f" — {report['name']}" if report["name"] else ""
-    lines = [f"# Sprint report: {report['sprint']}{name}", ""]
+    name = f" — {inert(report['name'])}" if report["name"] else ""
+    lines = [f"# Sprint report: {inert(report['sprint'])}{name}", ""]
     if report["goal"]:
-        lines += [f"Goal: {report['goal']}", ""]
-    epic = f", epic {report['epic']}" if report["epic"] else ""
-    closed = f", closed {report['closed_at']}" if report["closed_at"] else ""
-    lines += [f"Status **{report['status']}**, {report['start']} .. {report['end']}{epic}{closed}. "
+        lines += [f"Goal: {inert(report['goal'])}", ""]
+    epic = f", epic {inert(report['epic'])}" if report["epic"] else ""
+    closed = f", closed {inert(report['closed_at'])}" if report["closed_at"] else ""
+    lines += [f"Status **{inert(report['status'])}**, {inert(report['start'])} .. {inert(report['end'])}{epic}{closed}. "
               f"Generated {report['generated_at']}.", "", summary_line(report), ""]
 
     lines += ["## Burndown", ""]
     if chart_file:
-        lines += [f"![Burndown of {report['sprint']}]({chart_file})", ""]
+        lines += [f"![Burndown of {inert(report['sprint'])}]({chart_file})", ""]
     days = [d for d in report["burndown"]["days"] if d["remaining"] is not None]
     lines += _table(["Day", "Remaining", "Ideal"], [[d["date"], number(d["remaining"]), number(d["ideal"])]
                                                     for d in days]) if days else ["No day of the sprint has ended yet."]
@@ -66,10 +66,10 @@ def render(report: dict[str, Any], chart_file: str | None = None) -> str:
                   "(first assignment to completion, completed tasks)."]
 
     lines += ["", "## Blockers", ""]
-    lines += [f"- {b['task']} ({b['title'] or 'untitled'}): {b['blocker'] or 'no reason given'}"
+    lines += [f"- {inert(b['task'])} ({inert(b['title'] or 'untitled')}): {inert(b['blocker'] or 'no reason given')}"
               f"{' — still open' if b['open'] else ' — resolved'}" for b in report["blockers"]] or ["- none"]
     if report["carried_over"]:
-        lines += ["", f"Carried over: {', '.join(report['carried_over'])}."]
+        lines += ["", f"Carried over: {', '.join(inert(t) for t in report['carried_over'])}."]
 
     agents = report["agents"]
     lines += ["", "## Agent activity", ""]
@@ -88,5 +88,5 @@ def render(report: dict[str, Any], chart_file: str | None = None) -> str:
         lines += ["", "## Forecast", ""]
         lines.append(f"Remaining work done by {forecast['p50_at']} (p50) and {forecast['p85_at']} (p85), "
                      f"from {forecast['samples']} past task{'' if forecast['samples'] == 1 else 's'}, {forecast['trials']} trials."
-                     if forecast.get("available") else f"Not yet: {forecast.get('reason')}.")
+                     if forecast.get("available") else f"Not yet: {inert(forecast.get('reason'))}.")
     return "\n".join(lines) + "\n"

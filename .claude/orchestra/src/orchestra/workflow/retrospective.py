@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import atomic
+from ..mdtext import inert
 from ..models import TERMINAL_TASK_STATUSES
 from . import metrics, states
 from .definitions import definitions_dir
@@ -59,18 +60,18 @@ def markdown(retro: dict[str, Any], name: str = "") -> str:
     def hours(value: float | None) -> str:
         return "—" if value is None else f"{value:g} h"
 
-    lines = [f"# Retrospective: {retro['sprint']}{' — ' + name if name else ''}", "",
-             f"Closed {retro['closed_at']}. Completed {retro['completed_points']:g} of "
+    lines = [f"# Retrospective: {inert(retro['sprint'])}{' — ' + inert(name) if name else ''}", "",
+             f"Closed {inert(retro['closed_at'])}. Completed {retro['completed_points']:g} of "
              f"{retro['planned_points']:g} points committed; {retro['carried_over_points']:g} carried over"
              f"{cancelled_note(retro)}.", "",
              "## Completed", ""]
-    lines += [f"- {r['id']}: {r['title']} ({r['estimate']:g} pts, cycle {hours(r['cycle_hours'])})"
+    lines += [f"- {inert(r['id'])}: {inert(r['title'])} ({r['estimate']:g} pts, cycle {hours(r['cycle_hours'])})"
               for r in retro["completed"]] or ["- nothing"]
     lines += ["", "## Carried over", ""]
-    lines += [f"- {r['id']}: {r['title']} ({r['status']}, {r['estimate']:g} pts)"
+    lines += [f"- {inert(r['id'])}: {inert(r['title'])} ({inert(r['status'])}, {r['estimate']:g} pts)"
               for r in retro["carried_over"]] or ["- nothing"]
     lines += ["", "## Blockers", ""]
-    lines += [f"- {b['task']}: {b['blocker'] or 'no reason given'}{' (still open)' if b['open'] else ''}"
+    lines += [f"- {inert(b['task'])}: {inert(b['blocker'] or 'no reason given')}{' (still open)' if b['open'] else ''}"
               for b in retro["blockers"]] or ["- none"]
     summary = retro["cycle_time"]
     lines += ["", "## Cycle times", "",
