@@ -141,6 +141,24 @@ def test_a_closed_sprint_reports_its_retrospective(store, sample: Path) -> None:
     assert {r["id"] for r in report["agents"]["runs"]} == {"r-oauth", "r-fraud"}
 
 
+def test_a_closed_sprint_agrees_with_sprint_status(store) -> None:
+    """Blockers of work carried out at close, and cycle times: one source, one rounding."""
+    from orchestra.workflow import sprint_status
+
+    started_sprint(store)  # task-fraud-rules is blocked: it will be carried over
+    work(store, "task-2fa", "assigned", "2026-12-02T10:00:07Z")
+    work(store, "task-2fa", "completed", "2026-12-03T11:11:11Z")  # 25.1844 h
+    close_sprint(store, "sprint-3", now=NOW)
+    status = sprint_status(store, "sprint-3", now=NOW + dt.timedelta(days=1))
+    report = build(store, "sprint-3", now=NOW + dt.timedelta(days=1))
+    assert status["metrics"]["blockers"] == {"raised": 1, "open": 1, "tasks": [
+        {"task": "task-fraud-rules", "blocker": "waiting for the risk team's rules"}]}
+    assert [(b["task"], b["open"]) for b in report["blockers"]] == [("task-fraud-rules", True)]
+    cycle = status["metrics"]["cycle_time"]
+    assert cycle["mean_hours"] == report["cycle_time"]["mean_hours"] == 28.0922
+    assert cycle["median_hours"] == report["cycle_time"]["median_hours"] == 28.0922
+
+
 def test_report_command(sample: Path, store, capsys: pytest.CaptureFixture) -> None:
     from orchestra.cli import main
 

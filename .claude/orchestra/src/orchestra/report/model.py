@@ -1,13 +1,12 @@
 """What a sprint report says, as data: progress, burndown, velocity, cycle times, blockers, agent activity.
 
 Built from `workflow.sprint_status` while the sprint runs; once it is closed, from the retrospective
-stored at close (its burndown and blockers were taken before unfinished work was carried out).
+stored at close (its burndown, cycle times and blockers were taken before unfinished work was carried out).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +70,8 @@ def build(store, sprint_id: str, root: Path | None = None, *, now: dt.datetime |
         orchestration = [t["id"] for t in tx.find("tasks", orchestrates=sid)]
         runs = [r for r in tx.items("agents").values() if r.get("task") in {*ids, *orchestration}]
         changes = metrics.task_changes(all_events(tx, (*metrics.STATUS_OF_EVENT, "task_status_set")), ids)
-    cycle = metrics.cycle_times(changes)
+    cycle_time = status["metrics"]["cycle_time"]  # one source: a closed sprint's as its retrospective took it
+    cycle = cycle_time["tasks"]
     rows = []
     for tid in ids:
         task = tasks[tid]
@@ -80,7 +80,6 @@ def build(store, sprint_id: str, root: Path | None = None, *, now: dt.datetime |
         rows.append({"id": tid, "title": task.get("title", ""), "status": task.get("status", "queued"),
                      "assignee": task.get("assignee"), "estimate": estimate, "cycle_hours": hours,
                      "hours_per_point": round(hours / estimate, 4) if hours is not None and estimate else None})
-    values = [r["cycle_hours"] for r in rows if r["cycle_hours"] is not None]
     ever_blocked = {c.task for c in changes if c.status == "blocked"}
     blockers = retro["blockers"] if retro else [
         {"task": tid, "blocker": tasks[tid].get("blocker"), "open": tasks[tid].get("status") == "blocked"}
@@ -95,8 +94,7 @@ def build(store, sprint_id: str, root: Path | None = None, *, now: dt.datetime |
         "counts": status["counts"],
         "burndown": status["metrics"]["burndown"],
         "velocity": {"sprints": velocity, "mean_points": velocity_points(velocity)},
-        "cycle_time": {"tasks": rows, "mean_hours": round(statistics.fmean(values), 4) if values else None,
-                       "median_hours": round(statistics.median(values), 4) if values else None},
+        "cycle_time": {"tasks": rows, "mean_hours": cycle_time["mean_hours"], "median_hours": cycle_time["median_hours"]},
         "blockers": [{**b, "title": tasks.get(b["task"], {}).get("title", "")} for b in blockers],
         "carried_over": [r["id"] for r in retro["carried_over"]] if retro else [],
         "agents": agent_activity(runs),

@@ -38,12 +38,23 @@ def history_rates(tx, events: list[dict[str, Any]]) -> list[float]:
 
 
 def cycle_summary(cycle: dict[str, float]) -> dict[str, Any]:
+    """Mean and median rounded as each task's hours are (`metrics.cycle_times`); the report shows these."""
     values = sorted(cycle.values())
     return {
         "tasks": cycle,
-        "mean_hours": round(statistics.fmean(values), 2) if values else None,
-        "median_hours": round(statistics.median(values), 2) if values else None,
+        "mean_hours": round(statistics.fmean(values), 4) if values else None,
+        "median_hours": round(statistics.median(values), 4) if values else None,
     }
+
+
+def closed_blockers(events: list[dict[str, Any]], view: SprintView, retro: dict[str, Any]) -> dict[str, Any]:
+    """A closed sprint's `metrics.blockers` as they stood at close, the work carried out of it included:
+    the blockers raised until then, and those still open (the retrospective's, with their reasons)."""
+    ids = [t["id"] for t in view.tasks] + [r["id"] for r in view.carried]
+    closed_at = metrics.parse_time(retro["closed_at"])
+    raised = sum(1 for c in metrics.task_changes(events, ids) if c.status == "blocked" and c.at <= closed_at)
+    still = [{"task": b["task"], "blocker": b.get("blocker")} for b in retro.get("blockers") or [] if b.get("open")]
+    return {"raised": raised, "open": len(still), "tasks": still}
 
 
 def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
@@ -86,11 +97,12 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
                    "estimate": float(t.get("estimate", 1.0) or 0.0), "priority": t.get("priority", "normal"),
                    "blocker": t.get("blocker")} for t in view.tasks],
         "metrics": {
-            # a closed sprint's burndown was taken at close, before its unfinished work left it
+            # a closed sprint's burndown, cycle times and blockers were taken at close, before its
+            # unfinished work left it (the report reads the same)
             "burndown": (retro or {}).get("burndown") or metrics.burndown(scope, changes, start, end, today=now.date()),
-            "cycle_time": cycle_summary(cycle),
+            "cycle_time": (retro or {}).get("cycle_time") or cycle_summary(cycle),
             "throughput": metrics.throughput(changes, start, min(end, max(start, now.date()))),
-            "blockers": metrics.blockers(changes, view.tasks),
+            "blockers": closed_blockers(events, view, retro) if retro else metrics.blockers(changes, view.tasks),
             "completion": completion,
             "velocity": metrics.velocity(tx.items("sprints").values()),
         },
