@@ -30,3 +30,22 @@ def test_demo_completes_one_task_and_blocks_another(tmp_path: Path) -> None:
     assert tasks["task-oauth"]["worktree"] == str(target / ".worktrees" / "task-oauth")
     assert (target / ".worktrees/task-oauth/src/auth/oauth.py").exists()
     assert not (target / "src/auth/oauth.py").exists()
+
+
+def test_the_demo_runs_from_an_installed_project(tmp_path: Path) -> None:
+    """An install carries the pack, not this repository's `.claude/sprints`: the sample ships in the package."""
+    installed = tmp_path / "installed"
+    subprocess.run(["git", "init", "-q", str(installed)], check=True)
+    subprocess.run(["uv", "run", "orchestra", "install", str(installed)], check=True, capture_output=True, timeout=600)
+    assert not (installed / ".claude/sprints/sprint-3.yaml").exists()
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(tmp_path)), **uv_network_env()}
+    proc = subprocess.run([str(installed / ".claude/orchestra/bin/orchestra"), "demo", str(tmp_path / "demo")],
+                          cwd=installed, capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "demo/.claude/sprints/reports/sprint-3.md").is_file()
+
+
+def test_the_shipped_sample_is_the_repository_sample() -> None:
+    from orchestra.demo import SAMPLE_SPRINT
+
+    assert SAMPLE_SPRINT.read_bytes() == (Path(__file__).parents[1] / ".claude/sprints/sprint-3.yaml").read_bytes()

@@ -18,10 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..paths import PACK_DIR
 from .session import ClaudeSession, HookRun
 
 Say = Callable[[str], None]
+# The repository's `.claude/sprints/sprint-3.yaml`, shipped inside the package so the demo runs from any install.
+SAMPLE_SPRINT = Path(__file__).with_name("sprint-3.yaml")
 
 OAUTH_CODE = '''"""OAuth2 authorization-code login with PKCE."""
 
@@ -107,9 +108,9 @@ def run_demo(target: Path | None = None, say: Say = print) -> DemoResult:
     if orchestra_main(["install", str(root)]) != 0:
         raise RuntimeError("installing the pack failed")
     sprint_file = root / ".claude/sprints/sprint-3.yaml"
-    if not sprint_file.exists():  # the sample ships with the pack's source, not with installs
+    if not sprint_file.exists():  # the installer brings the pack, not the repository's own sprints
         sprint_file.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(PACK_DIR.parent / "sprints" / "sprint-3.yaml", sprint_file)
+        shutil.copyfile(SAMPLE_SPRINT, sprint_file)
     say("\n== Sprint ==")
     say(_cli(root, "sprint", "load", str(sprint_file)).strip())
     say(_cli(root, "sprint", "start", "sprint-3").strip())
