@@ -171,6 +171,18 @@ def test_report_command(sample: Path, store, capsys: pytest.CaptureFixture) -> N
     assert err.startswith("orchestra report: sprint 'sprint-9'") and err.count("\n") == 1
 
 
+def test_report_command_into_a_place_it_cannot_write(sample: Path, store, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    from orchestra.cli import main
+
+    started_sprint(store)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    assert main(["report", "--sprint", "sprint-3", "--out", str(a_file / "x")]) == 1
+    assert capsys.readouterr().err == (f"orchestra report: cannot write into {a_file / 'x'} (Not a directory); "
+                                       "give --out a directory you can write to\n")
+
+
 @pytest.mark.slow
 def test_the_demo_ends_with_a_report(tmp_path: Path) -> None:
     from orchestra.demo import run_demo

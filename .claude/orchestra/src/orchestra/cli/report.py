@@ -20,8 +20,13 @@ def register(sub) -> None:
 def cmd_report(args) -> int:
     from ..report import default_dir, write_report
 
+    out = args.out or default_dir()
     with open_store() as store:
-        written = write_report(store, args.sprint, args.out or default_dir())
+        try:
+            written = write_report(store, args.sprint, out)
+        except OSError as exc:
+            raise ValueError(f"cannot write into {out} ({exc.strerror or exc}); give --out a directory you "
+                             "can write to") from None
     emit({"sprint": args.sprint, "files": [str(p) for p in written]}, args.json,
          lambda data: "\n".join(f"wrote {p}" for p in data["files"]))
     return 0
