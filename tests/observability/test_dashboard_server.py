@@ -70,6 +70,43 @@ def test_websocket_sends_state_then_pushes_changes(store, sample: Path) -> None:
         assert pushed["data"]["events"][0]["text"] == "task-2fa in progress"
 
 
+def test_a_write_that_leaves_no_event_is_pushed(store, sample: Path) -> None:
+    from orchestra.cli import main
+
+    started_sprint(store)
+    with running_dashboard(sample, poll_seconds=0.05) as dashboard, connect(ws_url(dashboard)) as ws:
+        first = json.loads(ws.recv(timeout=30))
+        assert main(["state", "set", "tasks.task-2fa.status", '"in_progress"']) == 0  # writes no event
+        pushed = json.loads(ws.recv(timeout=10))  # well before the 30 s refresh
+        assert pushed["data"]["last_event_id"] == first["data"]["last_event_id"]
+        assert [t["id"] for t in pushed["data"]["queue"]["active"]] == ["task-2fa"]
+
+
+def test_a_store_moved_aside_is_shown_then_a_new_one_followed(sample: Path) -> None:
+    from orchestra import paths
+    from orchestra.store import open_store
+
+    with open_store(root=sample) as store:
+        started_sprint(store)
+    db = paths.state_dir(sample) / "orchestration.db"
+    with running_dashboard(sample, poll_seconds=0.05) as dashboard, connect(ws_url(dashboard)) as ws:
+        assert json.loads(ws.recv(timeout=30))["data"]["problem"] is None
+        for suffix in ("", "-wal", "-shm"):  # as the store quarantines a corrupt file
+            if Path(f"{db}{suffix}").exists():
+                os.replace(f"{db}{suffix}", f"{db}.corrupt-test{suffix}")
+        shown = json.loads(ws.recv(timeout=10))
+        assert "is gone (moved aside as unreadable?)" in shown["data"]["problem"]
+        assert shown["data"]["sprint"]["sprint"] == "sprint-3"  # the last state read, under the warning
+        assert "is gone" in json.loads(get(dashboard.url + "api/snapshot")[2])["problem"]
+        with open_store(root=sample) as fresh, fresh.transaction() as tx:
+            tx.set("tasks.t-new", {"title": "after the restore", "status": "queued"})
+        followed = json.loads(ws.recv(timeout=10))
+        assert followed["data"]["problem"] is None and followed["data"]["sprint"] is None
+        assert [t["id"] for t in followed["data"]["queue"]["queued"]] == ["t-new"]
+    with open_store(root=sample) as fresh, fresh.snapshot() as tx:
+        assert tx.get("tasks.t-new.title") == "after the restore"
+
+
 def test_token_is_checked_on_http_and_websocket(store, sample: Path) -> None:
     with running_dashboard(sample, token=TOKEN) as dashboard:
         assert get(dashboard.url)[0] == 401

@@ -1,10 +1,14 @@
 """One asyncio server for the dashboard: the static page and `/api/snapshot` over HTTP, and `/ws`, a
 WebSocket that gets the whole dashboard state on connect and again after every change.
 
-Changes are found by polling (every POLL_SECONDS): new events since the last id seen, and new
-audit-log lines. That is cheap, needs nothing from the hooks, and works on every store backend;
-on PostgreSQL the wait between looks ends early when an event commits (`store.wait_for_events`).
-All store access runs on one worker thread (an SQLite connection belongs to its thread).
+Changes are found by polling (every POLL_SECONDS): new events since the last id seen, new
+audit-log lines, and, on the file backends, a change to the store's file (a write that leaves no
+event: `state set`, `state import`). That is cheap, needs nothing from the hooks, and works on every
+store backend; on PostgreSQL the wait between looks ends early when an event commits
+(`store.wait_for_events`). A store that cannot be read, or whose file is gone (moved aside as
+corrupt), is shown on the page as a problem over the last state read; an SQLite file replaced by
+another is opened afresh. All store access runs on one worker thread (an SQLite connection belongs
+to its thread).
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ import asyncio
 import datetime as dt
 import json
 import mimetypes
+import os
 import sys
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,7 +67,10 @@ class Dashboard:
         self.clients: set[ServerConnection] = set()
         self.message = ""
         self.state: dict[str, Any] = {}
+        self.problem: str | None = None  # shown on the page over the last state read
         self._store = None
+        self._file_mark: tuple | None = ()
+        self._opened_inode: int | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orchestra-dashboard-store")
         self._audit = AuditWindow(paths.audit_log(self.root))
         self._events: deque[dict[str, Any]] = deque(maxlen=snapshot.RECENT_EVENTS)
@@ -112,6 +121,8 @@ class Dashboard:
         from ..store import open_store
 
         self._store = open_store(self.store_url, root=self.root)
+        self._file_mark = self._store_file()
+        self._opened_inode = self._file_mark[0][0] if self._file_mark else None
         if self._store.url.startswith(("postgresql://", "postgres://")):  # the audit chain is in the database
             from ..store.postgres_audit import AuditRows
 
@@ -120,6 +131,7 @@ class Dashboard:
             from ..workflow.view import all_events
 
             events = all_events(tx)
+        self._events.clear()
         self._events.extend(events)
         self._last_id = events[-1]["id"] if events else 0
         self._audit.refresh()
@@ -130,13 +142,53 @@ class Dashboard:
             self._store.close()
 
     def _rebuild(self) -> None:
+        self.problem = None
         self.state = snapshot.build(self._store, self.root, sprint_id=self.sprint_id, now=self.clock(),
                                     audit_records=list(self._audit.records), recent_events=self._events)
-        self.message = json.dumps({"type": "snapshot", "data": self.state}, ensure_ascii=False)
+        self._publish()
         self._built_at = time.monotonic()
+
+    def _publish(self) -> None:
+        self.state["problem"] = self.problem
+        self.message = json.dumps({"type": "snapshot", "data": self.state}, ensure_ascii=False)
+
+    def _trouble(self, problem: str) -> str | None:
+        """The message showing `problem` over the last state read; None when it is already shown."""
+        if problem == self.problem:
+            return None
+        self.problem = problem
+        self._publish()
+        return self.message
+
+    def _store_file(self) -> tuple | None:
+        """The file store's inode, size and modification time, and its WAL's; () on a server backend,
+        None when the file is gone."""
+        scheme, _, path = self._store.url.partition("://")
+        if scheme not in ("sqlite", "json"):
+            return ()
+        try:
+            main = os.stat(path)
+        except FileNotFoundError:
+            return None
+        try:
+            wal = os.stat(f"{path}-wal")
+        except FileNotFoundError:
+            return ((main.st_ino, main.st_size, main.st_mtime_ns),)
+        return (main.st_ino, main.st_size, main.st_mtime_ns), (wal.st_size, wal.st_mtime_ns)
 
     def _changed(self) -> str | None:
         """The new message when something changed since the last look, else None."""
+        mark = self._store_file()
+        if mark is None:
+            return self._trouble(f"the state store {self._store.url} is gone (moved aside as unreadable?); this is "
+                                "the state read before — see `orchestra doctor`")
+        replaced = self._store.url.startswith("sqlite://") and mark[0][0] != self._opened_inode
+        if replaced:  # another file now (restored, or new state after a corrupt one was moved aside)
+            self._close()
+            self._open()
+            return self.message
+        touched = mark != self._file_mark
+        self._file_mark = mark
         new = False
         while True:
             page = self._store.events_after(self._last_id, EVENT_PAGE)
@@ -148,7 +200,7 @@ class Dashboard:
             if len(page) < EVENT_PAGE:
                 break
         audited = self._audit.refresh()
-        if new or audited or time.monotonic() - self._built_at > REFRESH_SECONDS:
+        if new or audited or touched or self.problem or time.monotonic() - self._built_at > REFRESH_SECONDS:
             self._rebuild()
             return self.message
         return None
@@ -176,6 +228,9 @@ class Dashboard:
                 if not failing:
                     print(f"orchestra dashboard: reading state failed ({exc}); retrying", file=sys.stderr)
                 failing = True
+                message = await self._on_worker(partial(self._trouble, f"reading the state failed ({exc}); retrying"))
+                if message is not None:
+                    broadcast(self.clients, message)
                 continue
             failing = False
             if message is not None:

@@ -209,7 +209,14 @@
     $("#messages").replaceChildren(...(rows.length ? rows : [h("li", {class: "empty"}, "No messages yet.")]));
   }
 
+  function renderProblem(state) {
+    const problem = $("#problem");
+    problem.hidden = !state.problem;
+    problem.textContent = state.problem || "";
+  }
+
   function render(state) {
+    renderProblem(state);
     renderHeader(state);
     renderSprint(state);
     renderMetrics(state);
