@@ -53,6 +53,13 @@ def test_handoff_needs_a_receiver_and_paths(tasks, org) -> None:
     assert tasks.get("communication.messages") == {}
 
 
+def test_a_handoff_to_an_unknown_task_says_the_task_is_unknown(tasks, org) -> None:
+    for to in (None, "tech-lead"):
+        with pytest.raises(ValueError, match="task 'task-nope': no such task"), tasks.transaction() as tx:
+            bus.handoff(tx, sender="main", artifacts=["a.md"], to=to, task="task-nope", org=org)
+    assert tasks.get("communication.messages") == {}
+
+
 def test_review_requests_route_to_the_teams_reviewer_and_record_the_verdict(tasks, org) -> None:
     store = tasks
     with store.transaction() as tx:

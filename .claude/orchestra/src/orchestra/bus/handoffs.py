@@ -21,8 +21,10 @@ def handoff(tx, *, sender: str, artifacts: list[str], to: str | None = None, tas
             note: str | None = None, from_task: str | None = None, priority: str = "normal",
             org: Organization | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Tell `to` (default: the receiving task's assignee) that `artifacts` are ready for `task`."""
+    if task is not None:
+        check_task(tx, task, "task")  # before it names the receiver: an unknown task is the thing to say
     if to is None:
-        assignee = (tx.get(f"tasks.{task}", None) or {}).get("assignee") if isinstance(task, str) else None
+        assignee = tx.get(f"tasks.{task}").get("assignee") if task is not None else None
         if not assignee:
             raise ValueError("handoff: name the receiver (to) or a receiving task that has an assignee")
         to = assignee
