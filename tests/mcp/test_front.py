@@ -202,6 +202,22 @@ def test_a_broken_memo_is_ignored_and_replaced(installed: Path, project: Path) -
     assert set(recorded(installed)["answers"]) == {memo_key(r) for r in opening()}
 
 
+@pytest.mark.parametrize("shape", ["a result beside a listen's notification", "a result for a listen"])
+def test_a_memo_of_a_shape_it_never_writes_is_ignored_and_replaced(installed: Path, project: Path, shape: str) -> None:
+    reference = first_session(installed, project)
+    data = recorded(installed)
+    [listen] = [k for k in data["answers"] if k.startswith(LISTEN)]
+    [tools] = [k for k in data["answers"] if k.startswith("tools/list ")]
+    odd = {"a result beside a listen's notification": {listen: {**data["answers"][listen], "result": "s"}},
+           "a result for a listen": {listen: data["answers"][tools]}}[shape]
+    memo_path(installed).write_text(json.dumps({**data, "answers": {**data["answers"], **odd}}), encoding="utf-8")
+
+    answers = first_session(installed, project)
+
+    assert sorted(map(json.dumps, answers)) == sorted(map(json.dumps, reference))
+    assert recorded(installed) == data
+
+
 def test_cancellations_get_no_answer_and_the_end_of_input_ends_the_server(installed: Path, project: Path) -> None:
     first_session(installed, project)
     session = Session(installed, project)
@@ -235,6 +251,15 @@ def test_the_memo_keeps_its_newest_answers(tmp_path: Path, monkeypatch: pytest.M
     for n in range(5):
         memo.learn(f"tools/list {n}", {"result": {"n": n}})
     assert list(memo.answers) == ["tools/list 2", "tools/list 3", "tools/list 4"]
+
+
+def test_the_memo_keeps_only_answers_of_the_shape_it_serves(tmp_path: Path) -> None:
+    memo = Memo(tmp_path / "memo.json", "s")
+    memo.learn("tools/list {}", {"result": "not an object"})
+    memo.learn(f"{LISTEN} {{}}", {"result": {}})
+    memo.learn(f"{LISTEN} {{}}", {"notification": {"method": "n", "params": {"_meta": {}}}, "result": {}})
+
+    assert memo.answers == {} and not (tmp_path / "memo.json").exists()
 
 
 def test_a_call_after_a_quiet_second_is_served_by_the_sdk_loaded_in_the_background(installed: Path,

@@ -113,8 +113,9 @@ class Memo:
         return wire({**note, "params": {**params, "_meta": meta}})
 
     def learn(self, key: str, answer: Message) -> None:
-        """Keep the SDK server's answer to the request with this key, on disk at once."""
-        if self.path is None or self.answers.get(key) == answer:
+        """Keep the SDK server's answer to the request with this key, on disk at once; an answer of another shape
+        than `answer` can serve is not kept."""
+        if self.path is None or self.answers.get(key) == answer or not _fits(key, answer):
             return
         self.answers.pop(key, None)
         self.answers[key] = answer
@@ -127,15 +128,19 @@ class Memo:
 
 
 def _well_formed(answers: object) -> bool:
-    if not isinstance(answers, dict):
+    return isinstance(answers, dict) and all(isinstance(k, str) and _fits(k, answer) for k, answer in answers.items())
+
+
+def _fits(key: str, answer: object) -> bool:
+    """Whether `answer` has the one shape the memo keeps under `key`: a list's `{"result": {...}}`, a listen's
+    `{"notification": {"method": ..., "params": {"_meta": {...}, ...}, ...}}`."""
+    method = key.partition(" ")[0]
+    if not isinstance(answer, dict) or len(answer) != 1:
         return False
-    for key, answer in answers.items():
-        if not isinstance(key, str) or not isinstance(answer, dict):
-            return False
-        if isinstance(answer.get("result"), dict):
-            continue
-        note = answer.get("notification")
-        if not (isinstance(note, dict) and isinstance(note.get("method"), str)
-                and isinstance(note.get("params", {}), dict) and isinstance(note.get("params", {}).get("_meta", {}), dict)):
-            return False
-    return True
+    if method in LISTS:
+        return isinstance(answer.get("result"), dict)
+    note = answer.get("notification")
+    if method != LISTEN or not isinstance(note, dict):
+        return False
+    params = note.get("params")
+    return isinstance(note.get("method"), str) and isinstance(params, dict) and isinstance(params.get("_meta"), dict)
