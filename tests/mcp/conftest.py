@@ -158,3 +158,11 @@ def add_task(store, task_id: str, **fields: Any) -> dict[str, Any]:
 def everything(store) -> dict[str, Any]:
     """The whole document, events included: equal before and after a refused call means nothing was written."""
     return store.export()
+
+
+def refused(server: Server, store, tool: str, **arguments: Any) -> str:
+    """The error text of a refused call, after checking that it changed nothing."""
+    before = everything(store)
+    message = server.error(tool, **arguments)
+    assert everything(store) == before, f"{tool} wrote something although it failed: {message}"
+    return message

@@ -143,6 +143,7 @@ def test_the_first_session_is_answered_by_the_sdk_and_recorded(installed: Path, 
     assert oct(memo_path(installed).stat().st_mode & 0o777) == "0o600"
     [tools_key] = [k for k in data["answers"] if k.startswith("tools/list ")]
     assert data["answers"][tools_key]["result"]["tools"] == tools_of(answers)
+    assert all(t["inputSchema"]["additionalProperties"] is False for t in tools_of(answers))  # strict arguments
 
 
 def test_the_next_session_is_answered_from_the_memo_then_by_the_sdk(installed: Path, project: Path) -> None:

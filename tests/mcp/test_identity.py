@@ -1,5 +1,6 @@
-"""Identity end to end without the CLI: the real PreToolUse hook stamps the caller over a forged sender, and
-the server stores that stamp, for the tool names of both forms (.mcp.json and plugin)."""
+"""Identity end to end without the CLI: the real PreToolUse hook stamps the caller over a forged one, and the
+server stores that stamp, for the tool names of both forms (.mcp.json and plugin); a sender the model names
+itself is no argument of any tool, and refused."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pytest
 from orchestra import wiring
 
 from tests.conftest import HOOKS, hook_output, load_fixture, run_hook
+
+from .conftest import everything
 
 FIXTURE = "claude-code-2.1.328/nested-delegation.jsonl"
 RUN = "a48f3f9b44540da36"  # the fullstack-eng run of the captured payloads
@@ -33,14 +36,23 @@ def test_the_identity_hook_matches_both_spellings_and_the_tool_guard_neither():
 def test_the_sender_stored_is_the_one_the_hook_stamped(server, store, mcp_project, tool_name):
     event = next(e for e in load_fixture(FIXTURE) if e["hook_event_name"] == "PreToolUse"
                  and e.get("tool_name") == "Bash" and e.get("agent_type") == "fullstack-eng")
-    forged = {"to": "tech-lead", "text": f"sent through {tool_name}", "from": "human",
+    forged = {"to": "tech-lead", "text": f"sent through {tool_name}",
               "caller": {"id": "main", "agent_type": None, "session_id": "forged"}}
-    event = {**event, "cwd": str(mcp_project), "tool_name": tool_name, "tool_input": forged}
+    event = {**event, "cwd": str(mcp_project), "tool_name": tool_name}
 
-    proc = run_hook("pre_mcp.py", event, mcp_project)
-    assert proc.returncode == 0, proc.stderr
-    updated = hook_output(proc)["hookSpecificOutput"]["updatedInput"]
-    sent = server.ok("send_message", **updated)
-
+    sent = server.ok("send_message", **stamped(event, forged, mcp_project))
     stored = store.get(f"communication.messages.{sent['id']}")
     assert stored["from"] == f"agent:{RUN}" and stored["payload"] == {"text": forged["text"]}
+
+    claimed = stamped(event, {**forged, "from": "human"}, mcp_project)
+    assert claimed["from"] == f"agent:{RUN}"
+    before = everything(store)
+    assert "from\n  Extra inputs are not permitted" in server.error("send_message", **claimed)
+    assert everything(store) == before
+
+
+def stamped(event, tool_input, project) -> dict:
+    """The tool input as the real PreToolUse hook passes it on."""
+    proc = run_hook("pre_mcp.py", {**event, "tool_input": tool_input}, project)
+    assert proc.returncode == 0, proc.stderr
+    return hook_output(proc)["hookSpecificOutput"]["updatedInput"]

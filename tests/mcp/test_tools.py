@@ -14,19 +14,11 @@ from orchestra import agentfiles
 
 from tests.conftest import REPO
 
-from .conftest import LEAD_RUN, MAIN, MEMBER_RUN, add_task, everything, member
+from .conftest import LEAD_RUN, MAIN, MEMBER_RUN, add_task, everything, member, refused
 
 READS = {"get_state", "list_tasks", "get_task", "delegate_task", "sprint_status", "plan_sprint"}
 LEAD = member(LEAD_RUN, "tech-lead")
 SPRINT_TASKS = [t["id"] for t in yaml.safe_load((REPO / ".claude/sprints/sprint-3.yaml").read_text())["tasks"]]
-
-
-def refused(server, store, tool: str, **arguments) -> str:
-    """The error text of a refused call, after checking that it changed nothing."""
-    before = everything(store)
-    message = server.error(tool, **arguments)
-    assert everything(store) == before, f"{tool} wrote something although it failed: {message}"
-    return message
 
 
 def titles(schema) -> list[str]:
@@ -133,6 +125,19 @@ def test_update_task_records_a_review_verdict_and_findings(server, store):
                                                    caller=LEAD)
 
 
+def test_findings_alone_join_the_review_and_keep_its_verdict(server, store):
+    add_task(store, "rev-3", status="needs_review")
+    server.ok("update_task", task_id="rev-3", verdict="changes_requested", findings=["a.py:1 name it"], caller=LEAD)
+    more = server.ok("update_task", task_id="rev-3", findings=["a.py:9 test it", "a.py:1 name it"], caller=LEAD)
+    assert more["status"] == "in_progress"
+    assert more["review"] == {"verdict": "changes_requested", "findings": ["a.py:1 name it", "a.py:9 test it"],
+                              "by": f"agent:{LEAD_RUN}"}
+    assert store.get("tasks.rev-3.review") == more["review"]
+    server.ok("update_task", task_id="rev-3", status="needs_review", caller=MAIN)
+    approved = server.ok("update_task", task_id="rev-3", verdict="approved", caller=LEAD)
+    assert approved["review"] == {"verdict": "approved", "findings": [], "by": f"agent:{LEAD_RUN}"}  # a new round
+
+
 def test_delegate_task_returns_ready_agent_arguments(server, store):
     arguments = server.ok("delegate_task", task_id="task-oauth")
     assert arguments["subagent_type"] == "fullstack-eng"
@@ -162,9 +167,9 @@ def test_report_status_keeps_the_report_on_the_task_and_in_the_history(server, s
 
 # -- messages ---------------------------------------------------------------------------------------
 
-def test_send_message_stores_the_stamped_sender_whatever_the_model_claimed(server, store):
+def test_send_message_stores_the_stamped_sender(server, store):
     sent = server.ok("send_message", to="tech-lead", text="the orders schema changed", priority="high",
-                     caller=member(), **{"from": "human", "sender": "engineering-director"})
+                     caller=member())
     stored = store.get(f"communication.messages.{sent['id']}")
     assert stored["from"] == f"agent:{MEMBER_RUN}" and stored["from_type"] == "fullstack-eng"
     assert (stored["to"], stored["type"], stored["priority"], stored["payload"]) == (
@@ -245,6 +250,8 @@ def test_handoff_reaches_the_receiving_task_and_its_assignee(server, store):
     assert "at least 1 item" in refused(server, store, "handoff", artifacts=[], task="recv-1", caller=member())
     assert "name the receiver" in refused(server, store, "handoff", artifacts=["a.md"], task="recv-2",
                                           caller=member())
+    assert "task 'recv-nope': no such task" in refused(server, store, "handoff", artifacts=["a.md"], task="recv-nope",
+                                                       caller=member())
 
 
 # -- sprints ----------------------------------------------------------------------------------------
@@ -294,6 +301,14 @@ def test_a_worktree_is_assigned_to_one_run_at_a_time_and_released(server, store,
     assert released["id"] == assigned["id"] and released["lock"] is None
     again = server.ok("assign_worktree", task_id="wt-1", agent_id="run-api-1", caller=MAIN)
     assert again["lock"]["agent_id"] == "run-api-1" and again["path"] == path
+
+
+def test_a_worktree_the_main_thread_took_is_said_to_be_held_by_it(server, store):
+    add_task(store, "wt-2")
+    server.ok("assign_worktree", task_id="wt-2", caller=MAIN)
+    message = refused(server, store, "assign_worktree", task_id="wt-2", caller=member())
+    assert "is held by the main thread via the MCP tool assign_worktree (task wt-2" in message
+    server.ok("release_worktree", task_id="wt-2", caller=MAIN)
 
 
 def test_worktree_tools_refuse_what_does_not_exist(server, store):

@@ -1,14 +1,18 @@
-"""Where one MCP tool call meets the package: the stamped caller, one store transaction, tool errors.
+"""Where one MCP tool call meets the package: strict arguments, the stamped caller, one store transaction,
+tool errors, an answer of a size the model can take.
 
 The caller is what the PreToolUse hook stamped into the input (`orchestra.bus.hooks.stamp_caller`);
-a `from` or `caller` the model wrote itself has been replaced by then. Bad input of any kind (an
-unknown task, an illegal transition, a value the state schema refuses) becomes a `ToolError`, which
-the model reads as an `isError` result, and the transaction it happened in writes nothing.
+a `caller` the model wrote itself has been replaced by then. Bad input of any kind (an argument outside
+the input schema, an unknown task, an illegal transition, a value the state schema refuses) becomes a
+`ToolError`, which the model reads as an `isError` result, and the transaction it happened in writes
+nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -21,6 +25,7 @@ from ..store import StateError, Store, open_store
 
 RUN_ID = r"[A-Za-z0-9][A-Za-z0-9_\-:]{0,119}"
 MAX_RESULT_CHARS = 60_000  # below Claude Code's cap on one MCP result; a bigger answer is refused, not cut
+NARROW = "ask for less"  # the hint of a tool that names no better way to narrow its answer
 
 
 class Caller(BaseModel):
@@ -87,10 +92,27 @@ def validated(tx, *changed: str) -> None:
         validate_change(tx, path)
 
 
+def strict(arguments: type[BaseModel]) -> type[BaseModel]:
+    """A tool's argument model that takes only what its schema allows: no key it does not name (a misspelt
+    `sumary` is not dropped unseen), no value of another JSON type ("70" or true for 70, 3.0 for 3). Its
+    schema says so too (`additionalProperties: false`)."""
+    config = ConfigDict(extra="forbid", strict=True)
+    return type(arguments.__name__, (arguments,), {"model_config": config, "__module__": arguments.__module__})
+
+
+def answered(tool: Callable[..., dict[str, Any]], hint: str) -> Callable[..., dict[str, Any]]:
+    """`tool`, its every answer passed through `sized`. A tool that writes and whose answer may be large checks
+    it itself, inside its transaction, so that a refused answer writes nothing."""
+
+    @functools.wraps(tool)
+    def call(**arguments: Any) -> dict[str, Any]:
+        return sized(tool(**arguments), hint)
+
+    return call
+
+
 def sized(result: dict[str, Any], hint: str) -> dict[str, Any]:
     """`result`, unless it is too big for the model's context; then a tool error saying how to narrow it."""
-    import json
-
     size = len(json.dumps(result, ensure_ascii=False, default=str))
     if size > MAX_RESULT_CHARS:
         raise ToolError(f"the answer is {size} characters, over the {MAX_RESULT_CHARS} an MCP result may carry; {hint}")

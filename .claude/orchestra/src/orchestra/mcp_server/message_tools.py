@@ -16,7 +16,7 @@ from .. import bus
 from ..bus import delivery
 from ..bus.messages import MESSAGE_TYPES, MESSAGES, iso, utcnow
 from ..models import Priority
-from .edge import Caller, StampedCaller, identity, organization, state, validated
+from .edge import Caller, StampedCaller, identity, organization, sized, state, validated
 
 MessageType = Literal[MESSAGE_TYPES]  # type: ignore[valid-type]
 Address = Annotated[str, Field(min_length=1, description=(
@@ -95,10 +95,12 @@ def inbox(limit: Annotated[int, Field(ge=1, le=50, description="at most this man
         rows = delivery.open_messages(tx)
         delivery.expire_due(tx, rows, now)
         messages = delivery.open_for(rows, who, now)
+        shown = sized({"messages": [view(m) for m in messages[:limit]], "more": max(0, len(messages) - limit)},
+                      NARROWING["inbox"])  # before they count as read: a refused answer shows nothing
         for message in messages[:limit]:  # read here, so the hooks need not inject them again
             if who.key not in (message.get("delivered") or {}):
                 delivery.record(tx, message, who, "mcp_call", iso(now))
-    return {"messages": [view(m) for m in messages[:limit]], "more": max(0, len(messages) - limit)}
+    return shown
 
 
 def ack(message_id: MessageId, caller: StampedCaller = None) -> dict[str, Any]:
@@ -141,3 +143,4 @@ def _check_recipient(tx, message_id: str, caller: Caller, org) -> None:
 
 TOOLS = (send_message, ask, answer, inbox, ack, handoff)
 READ_ONLY: frozenset[str] = frozenset()
+NARROWING = {"inbox": "ask for fewer messages at a time (limit), and close each with ack or answer once handled"}

@@ -12,21 +12,24 @@ from mcp.server.stdio import stdio_server
 from mcp.types import ToolAnnotations
 
 from . import message_tools, sprint_tools, task_tools, worktree_tools
-from .edge import lean_schema
+from .edge import NARROW, answered, lean_schema, strict
 
 SERVER_NAME = "orchestra"
 _MODULES = (task_tools, message_tools, sprint_tools, worktree_tools)
 
 
 def tools() -> list[Tool]:
-    """Every tool, its description from the function's docstring and its input schema from the signature."""
+    """Every tool, its description from the function's docstring and its input schema from the signature; every
+    one takes only arguments its schema allows, and answers only what fits in the model's context (`edge`)."""
     out = []
     for module in _MODULES:
         for fn in module.TOOLS:
             name = fn.__name__
             tool = Tool.from_function(fn, description=" ".join((fn.__doc__ or "").split()),
                                       annotations=ToolAnnotations(read_only_hint=name in module.READ_ONLY))
-            tool.parameters = lean_schema(tool.parameters)
+            tool.fn_metadata.arg_model = strict(tool.fn_metadata.arg_model)
+            tool.parameters = lean_schema(tool.fn_metadata.arg_model.model_json_schema(by_alias=True))
+            tool.fn = answered(fn, module.NARROWING.get(name, NARROW))
             out.append(tool)
     return out
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from .. import paths, workflow
-from .edge import sized, state, store
+from .edge import state, store
 
 SprintId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$", description="the sprint id, e.g. sprint-1")]
 
@@ -27,7 +27,7 @@ def sprint_status(sprint_id: Annotated[str | None, Field(
         return {"sprints": sprints}
     with store() as opened:
         status = workflow.sprint_status(opened, sprint_id, paths.project_root())
-    return sized(status, "the sprint is too large to show whole; read tasks with list_tasks(sprint=...)")
+    return status
 
 
 def plan_sprint(sprint_id: SprintId) -> dict[str, Any]:
@@ -36,8 +36,12 @@ def plan_sprint(sprint_id: SprintId) -> dict[str, Any]:
     arguments (`agent`). Writes nothing."""
     with store() as opened:
         plan = workflow.plan_sprint(opened, sprint_id, paths.project_root())
-    return sized(plan, "the sprint is too large to plan in one answer; plan a smaller sprint")
+    return plan
 
 
 TOOLS = (sprint_status, plan_sprint)
 READ_ONLY = frozenset({"sprint_status", "plan_sprint"})
+NARROWING = {  # how to ask for less when an answer is too big (`edge.sized`)
+    "sprint_status": "the sprint is too large to show whole; read tasks with list_tasks(sprint=...)",
+    "plan_sprint": "the sprint is too large to plan in one answer; plan a smaller sprint",
+}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from .. import bus, lifecycle, workflow
 from ..bus.messages import MESSAGES
@@ -22,7 +22,24 @@ TaskId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-:@/+]{1,200}$", descriptio
 Verdict = Literal["approved", "changes_requested", "rejected"]
 # A review verdict moves the task; rejected work waits for its orchestrator's decision.
 VERDICT_STATUS: dict[str, str] = {"approved": "completed", "changes_requested": "in_progress", "rejected": "blocked"}
+# What one call may store stays readable: a review lives on the task, in its reason and in two events.
+MAX_FINDINGS = 20
+MAX_FINDING_CHARS = 500
+MAX_METRICS = 50
+MAX_METRIC_NAME = 64
+Finding = Annotated[str, Field(min_length=1, max_length=MAX_FINDING_CHARS)]
+MetricName = Annotated[str, Field(min_length=1, max_length=MAX_METRIC_NAME)]
 _ABSENT = object()
+
+
+def _short_names(metrics: object) -> object:
+    """A metric name that is too long is refused here, as a whole: the key's own check would name the key,
+    whole, in the error."""
+    for name in metrics if isinstance(metrics, dict) else ():
+        if isinstance(name, str) and len(name) > MAX_METRIC_NAME:
+            raise ValueError(f"metric names have at most {MAX_METRIC_NAME} characters; {name[:30]!r}... has "
+                             f"{len(name)}")
+    return metrics
 
 
 def get_state(path: Annotated[str, Field(max_length=300, description=(
@@ -38,7 +55,7 @@ def get_state(path: Annotated[str, Field(max_length=300, description=(
         value = tx.get(path, _ABSENT)
     if value is _ABSENT:
         raise ToolError(f"nothing is stored at {path!r}; call get_state without a path for what there is")
-    return sized({"path": path, "value": value}, "read a narrower path (tasks.<id>) or use list_tasks")
+    return {"path": path, "value": value}
 
 
 def list_tasks(status: Annotated[list[TaskStatus] | None, Field(description="only tasks in these statuses")] = None,
@@ -49,7 +66,7 @@ def list_tasks(status: Annotated[list[TaskStatus] | None, Field(description="onl
     """Tasks with their status, assignee, dependencies and artifacts, filtered by every argument given."""
     with state() as tx:
         rows = lifecycle.task_list(tx, statuses=status, sprint=sprint, team=team, assignee=assignee)
-    return sized({"tasks": rows, "count": len(rows)}, "filter by status, sprint, team or assignee")
+    return {"tasks": rows, "count": len(rows)}
 
 
 def get_task(task_id: TaskId) -> dict[str, Any]:
@@ -58,7 +75,7 @@ def get_task(task_id: TaskId) -> dict[str, Any]:
     with state() as tx:
         story = lifecycle.task_view(tx, task_id)
         story.update(handoffs=bus.artifacts_for_task(tx, task_id), reviews=bus.review_verdicts(tx, task_id))
-    return sized(story, "read single fields with get_state tasks.<id>.<field>")
+    return story
 
 
 def update_task(task_id: TaskId,
@@ -66,8 +83,9 @@ def update_task(task_id: TaskId,
                 verdict: Annotated[Verdict | None, Field(description=(
                     "a review verdict on a task in needs_review: approved -> completed, changes_requested -> "
                     "in_progress, rejected -> blocked (unless status says otherwise)"))] = None,
-                findings: Annotated[list[str] | None, Field(description=(
-                    "review findings, each with file:line and what to change"))] = None,
+                findings: Annotated[list[Finding] | None, Field(max_length=MAX_FINDINGS, description=(
+                    "review findings, each with file:line and what to change; without a verdict, added to the "
+                    "review's"))] = None,
                 reason: Annotated[str | None, Field(max_length=2000, description=(
                     "why; kept as the blocker (blocked) or review reason (needs_review)"))] = None,
                 caller: StampedCaller = None) -> dict[str, Any]:
@@ -85,14 +103,27 @@ def update_task(task_id: TaskId,
             why = reason or ("; ".join(findings) if findings else None)
             lifecycle.set_status(tx, task_id, wanted, reason=why, by=by.id)
         if verdict or findings:
-            review = {"verdict": verdict, "findings": findings or [], "by": by.id}
+            review = _reviewed(task.get("review"), verdict, findings or [], by.id)
             tx.update(f"tasks.{task_id}", {"review": review})
             tx.append_event("task_reviewed", review, task_id=task_id, agent_id=by.agent_id,
                             session_id=by.session_id)
         if task.get("sprint"):
             workflow.sync_blocked(tx, task["sprint"])
         validated(tx, f"tasks.{task_id}")
-        return tx.get(f"tasks.{task_id}")
+        return sized(tx.get(f"tasks.{task_id}"), NARROWING["update_task"])  # refused inside: nothing written
+
+
+def _reviewed(review: dict[str, Any] | None, verdict: str | None, findings: list[str], by: str) -> dict[str, Any]:
+    """The task's review after this call: a verdict starts a new one; findings alone join the current one, whose
+    verdict stands."""
+    if verdict:
+        return {"verdict": verdict, "findings": findings, "by": by}
+    review = review or {"verdict": None, "findings": []}
+    joined = list(dict.fromkeys([*(review.get("findings") or []), *findings]))
+    if len(joined) > MAX_FINDINGS:
+        raise ToolError(f"the review would hold {len(joined)} findings, over {MAX_FINDINGS}: merge them into fewer, "
+                        "or give a new verdict with its own findings")
+    return {**review, "findings": joined, "by": by}
 
 
 def delegate_task(task_id: TaskId) -> dict[str, Any]:
@@ -110,8 +141,8 @@ def report_status(task_id: TaskId,
                   tests_passed: Annotated[int | None, Field(ge=0)] = None,
                   tests_failed: Annotated[int | None, Field(ge=0)] = None,
                   coverage: Annotated[float | None, Field(ge=0, le=100, description="test coverage, percent")] = None,
-                  metrics: Annotated[dict[str, float] | None, Field(max_length=50, description=(
-                      "other numbers by name, e.g. {\"p95_ms\": 41.5}"))] = None,
+                  metrics: Annotated[dict[MetricName, float] | None, BeforeValidator(_short_names), Field(
+                      max_length=MAX_METRICS, description="other numbers by name, e.g. {\"p95_ms\": 41.5}")] = None,
                   caller: StampedCaller = None) -> dict[str, Any]:
     """Report progress on your task: percent done, a summary, build and test results, coverage, other numbers.
     Changes no status; your final message's STATUS line does that."""
@@ -130,3 +161,10 @@ def report_status(task_id: TaskId,
 
 TOOLS = (get_state, list_tasks, get_task, update_task, delegate_task, report_status)
 READ_ONLY = frozenset({"get_state", "list_tasks", "get_task", "delegate_task"})
+NARROWING = {  # how to ask for less when an answer is too big (`edge.sized`)
+    "get_state": "read a narrower path (tasks.<id>) or use list_tasks",
+    "list_tasks": "filter by status, sprint, team or assignee",
+    "get_task": "read single fields with get_state tasks.<id>.<field>",
+    "update_task": "nothing was changed. The task is too large to show whole: `orchestra task set-status` moves it "
+                   "from a terminal, get_state tasks.<id>.<field> reads it",
+}

@@ -52,3 +52,4 @@ def release_worktree(name: Annotated[str | None, Field(min_length=1, max_length=
 
 TOOLS = (assign_worktree, release_worktree)
 READ_ONLY: frozenset[str] = frozenset()
+NARROWING: dict[str, str] = {}  # a worktree's record is small
