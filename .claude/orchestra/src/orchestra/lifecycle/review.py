@@ -35,13 +35,17 @@ def reason(names: tuple[str, ...]) -> str:
     return f"awaiting review by {', '.join(names)} (its team has require_review)"
 
 
-def author(tx, by: str) -> tuple[str | None, str | None]:
+def author(tx, by: str, agent_type: str | None = None,
+           org: Organization | None = None) -> tuple[str | None, str | None]:
     """(agent type, role) of whoever changes a status: a run `agent:<id>`; (None, None) for main and people.
-    A run the lifecycle never recorded counts as a team member, as unknown agent types do."""
+    A run the lifecycle never recorded is known by the `agent_type` its caller gave (the MCP server has it
+    from the hook), whose role teams.yaml names; without either it counts as a team member, as unknown
+    agent types do."""
     if not by.startswith("agent:"):
         return None, None
     run = tx.get(f"agents.{by.removeprefix('agent:')}", None) or {}
-    return run.get("agent_type"), run.get("role") or "team_member"
+    kind = run.get("agent_type") or agent_type
+    return kind, run.get("role") or (org.role_of(kind) if org is not None and kind else "team_member")
 
 
 def request(tx, org: Organization, task: dict[str, Any], names: tuple[str, ...], *,

@@ -115,18 +115,20 @@ def task_view(tx, task_id: str) -> dict[str, Any]:
 
 
 def set_status(tx, task_id: str, status: str, *, reason: str | None = None, by: str = "human",
-               verdict: str | None = None, org: Organization | None = None) -> dict[str, Any]:
+               verdict: str | None = None, org: Organization | None = None,
+               agent_type: str | None = None) -> dict[str, Any]:
     """A person or tool moves a task; the transition table decides. The lifecycle's own record
     (`lifecycle_status`) is kept, so replayed hook events do not undo this. A team member (`by` its run,
-    `agent:<id>`) completing a task of a team with require_review sends it to review instead
-    (`review.reviewers`); a task leaving needs_review ends its review round with `verdict`."""
+    `agent:<id>`, of `agent_type` when the run is not recorded) completing a task of a team with
+    require_review sends it to review instead (`review.reviewers`); a task leaving needs_review ends its
+    review round with `verdict`."""
     task = _task(tx, task_id)
     if status not in TASK_STATUSES:
         raise ValueError(f"status {status!r} is unknown; use one of: {', '.join(TASK_STATUSES)}")
     current = task.get("status") or "queued"
-    worker, role = review.author(tx, by) if status == "completed" else (None, None)
-    if role and org is None:
+    if status == "completed" and by.startswith("agent:") and org is None:
         org = teams.load()
+    worker, role = review.author(tx, by, agent_type, org) if status == "completed" else (None, None)
     names = review.reviewers(org, task, role, worker) if org and role else ()
     if names:
         status = "needs_review"
