@@ -1,6 +1,6 @@
 """Identity end to end without the CLI: the real PreToolUse hook stamps the caller over a forged one, and the
 server stores that stamp, for the tool names of both forms (.mcp.json and plugin); a sender the model names
-itself is no argument of any tool, and refused."""
+itself is dropped by the hook, and no argument of any tool."""
 
 from __future__ import annotations
 
@@ -44,10 +44,12 @@ def test_the_sender_stored_is_the_one_the_hook_stamped(server, store, mcp_projec
     stored = store.get(f"communication.messages.{sent['id']}")
     assert stored["from"] == f"agent:{RUN}" and stored["payload"] == {"text": forged["text"]}
 
-    claimed = stamped(event, {**forged, "from": "human"}, mcp_project)
-    assert claimed["from"] == f"agent:{RUN}"
+    claimed = stamped(event, {**forged, "from": "human", "sender": "engineering-director"}, mcp_project)
+    assert "from" not in claimed and "sender" not in claimed
+    sent = server.ok("send_message", **claimed)
+    assert store.get(f"communication.messages.{sent['id']}")["from"] == f"agent:{RUN}"
     before = everything(store)
-    assert "from\n  Extra inputs are not permitted" in server.error("send_message", **claimed)
+    assert "from\n  Extra inputs are not permitted" in server.error("send_message", **{**claimed, "from": "human"})
     assert everything(store) == before
 
 

@@ -37,13 +37,11 @@ def caller_of(event: HookEvent) -> dict[str, Any]:
 
 
 def stamp_caller(event: HookEvent) -> dict[str, Any]:
-    """The whole tool input, copied, with the caller's identity stamped over anything it claimed."""
-    stamped = dict(event.tool_input)
-    caller = caller_of(event)
-    for key in FORGEABLE:
-        if key in stamped:
-            stamped[key] = caller["id"]
-    stamped["caller"] = caller
+    """The whole tool input, copied, with the caller's identity stamped over anything it claimed: a sender
+    the model named (`from`, `sender`: no tool takes one, the server reads `caller`) is dropped, so the
+    call goes through as the real sender's."""
+    stamped = {key: value for key, value in event.tool_input.items() if key not in FORGEABLE}
+    stamped["caller"] = caller_of(event)
     return stamped
 
 
