@@ -28,6 +28,13 @@ def test_a_key_outside_the_schema_is_refused_not_dropped(server, store):
     assert f"limt\n  {EXTRA}" in refused(server, store, "inbox", limt=3, caller=MAIN)
 
 
+def test_a_tool_that_does_not_ask_who_calls_sets_the_stamped_caller_aside(server, store):
+    # The identity hook stamps `caller` into every call, the reads' too; only other keys are refused there.
+    assert server.ok("get_state", path="schema_version", caller=MAIN) == server.ok("get_state", path="schema_version")
+    assert server.ok("list_tasks", caller=MAIN) == server.ok("list_tasks")
+    assert f"pth\n  {EXTRA}" in refused(server, store, "get_state", pth="schema_version", caller=MAIN)
+
+
 def test_a_value_of_another_json_type_is_refused_not_converted(server, store):
     add_task(store, "arg-2", status="in_progress")
     for progress in ("70", True, 70.0):

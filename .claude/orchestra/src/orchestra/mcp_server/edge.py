@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from .. import paths, teams
 from ..bus import addressing
@@ -95,9 +95,17 @@ def validated(tx, *changed: str) -> None:
 def strict(arguments: type[BaseModel]) -> type[BaseModel]:
     """A tool's argument model that takes only what its schema allows: no key it does not name (a misspelt
     `sumary` is not dropped unseen), no value of another JSON type ("70" or true for 70, 3.0 for 3). Its
-    schema says so too (`additionalProperties: false`)."""
-    config = ConfigDict(extra="forbid", strict=True)
-    return type(arguments.__name__, (arguments,), {"model_config": config, "__module__": arguments.__module__})
+    schema says so too (`additionalProperties: false`). The identity hook stamps `caller` into every call;
+    a tool that does not ask who calls (the reads) sets it aside."""
+    namespace: dict[str, Any] = {"model_config": ConfigDict(extra="forbid", strict=True),
+                                 "__module__": arguments.__module__}
+    if "caller" not in arguments.model_fields:
+        namespace["without_caller"] = model_validator(mode="before")(_without_caller)
+    return type(arguments.__name__, (arguments,), namespace)
+
+
+def _without_caller(data: Any) -> Any:
+    return {k: v for k, v in data.items() if k != "caller"} if isinstance(data, dict) else data
 
 
 def answered(tool: Callable[..., dict[str, Any]], hint: str) -> Callable[..., dict[str, Any]]:
