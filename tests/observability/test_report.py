@@ -196,3 +196,19 @@ def test_the_demo_ends_with_a_report(tmp_path: Path) -> None:
     md = (reports / "sprint-3.md").read_text()
     assert "task-2fa (Two-factor authentication (TOTP)): TOTP_ENCRYPTION_KEY is not provisioned" in md
     assert "| fullstack-eng | 2 | 1 | 1 | 0 |" in md
+
+
+def test_report_command_takes_the_sprint_in_progress_or_a_positional_id(sample: Path, store,
+                                                                        capsys: pytest.CaptureFixture) -> None:
+    from orchestra.cli import main
+
+    assert main(["report"]) == 1
+    assert capsys.readouterr().err.startswith("orchestra report: no sprint in state; ")
+    started_sprint(store)
+    assert main(["report", "--json"]) == 0
+    assert __import__("json").loads(capsys.readouterr().out)["sprint"] == "sprint-3"
+    assert main(["report", "sprint-3", "--json"]) == 0
+    files = __import__("json").loads(capsys.readouterr().out)["files"]
+    assert [Path(f).name for f in files] == ["sprint-3.md", "sprint-3.html", "sprint-3-burndown.svg"]
+    assert main(["report", "sprint-3", "--sprint", "sprint-4"]) == 1
+    assert "two sprints named" in capsys.readouterr().err

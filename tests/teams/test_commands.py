@@ -153,3 +153,26 @@ def test_bang_commands_reads_inline_and_fenced_forms():
     assert agentfiles.bang_commands(body) == ["one a", "two", "four x", "five"]
     assert agentfiles.bash_rules("Bash(a b:*), Read Bash(c)") == ["a b:*", "c"]
     assert agentfiles.bash_rules(["Bash(x:*)", "Agent"]) == ["x:*"]
+
+
+def _fillings(hint: str) -> list[list[str]]:
+    """Argument lists a user may type for `hint`: every required slot filled, optional ones with and without."""
+    slots = re.findall(r"<[^>]+>|\[[^\]]+\]", hint)
+    word = ["--json" if "option" in slot else f"arg{i}" for i, slot in enumerate(slots)]
+    required = [w for w, s in zip(word, slots, strict=True) if s.startswith("<")]
+    return [required, word] if len(required) < len(word) else [word]
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=command_name)
+def test_context_lines_parse_with_every_argument_the_hint_allows(path: Path):
+    from orchestra.cli import build_parser
+
+    meta, _ = split_frontmatter(path)
+    for given in _fillings(meta.get("argument-hint", "")):
+        for line in bangs(path):
+            line = ARG.sub(lambda m: given[int(m.group(1) or m.group(2))], line)
+            argv = shlex.split(line.replace("$ARGUMENTS", " ".join(given)))[1:]
+            try:
+                build_parser().parse_args(argv)
+            except SystemExit as exc:  # `--help` exits 0; a refusal exits 2
+                assert exc.code == 0, f"/{command_name(path)} {' '.join(given)}: the CLI refuses `{line}`"
