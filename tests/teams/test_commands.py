@@ -170,7 +170,7 @@ def test_context_lines_parse_with_every_argument_the_hint_allows(path: Path):
     meta, _ = split_frontmatter(path)
     for given in _fillings(meta.get("argument-hint", "")):
         for line in bangs(path):
-            line = ARG.sub(lambda m: given[int(m.group(1) or m.group(2))], line)
+            line = ARG.sub(lambda m, given=given: given[int(m.group(1) or m.group(2))], line)
             argv = shlex.split(line.replace("$ARGUMENTS", " ".join(given)))[1:]
             try:
                 build_parser().parse_args(argv)
