@@ -39,11 +39,7 @@ def cmd_init(args) -> int:
     paths.ensure_state_dir()
     with open_store(args.url) as store:
         store.get("schema_version")
-        from urllib.parse import urlsplit
-
-        shown = store.url if urlsplit(store.url).password is None else store.url.replace(
-            f":{urlsplit(store.url).password}@", ":***@", 1)
-        print(f"state ready: {shown}")
+        print(f"state ready: {getattr(store, 'where', store.url)}")  # a server's URL without its password
     return 0
 
 

@@ -244,12 +244,15 @@ def _more(items: list[str]) -> str:
 def _state(root: Path) -> list[Check]:
     url = paths.state_url(root)
     scheme, _, rest = url.partition("://")
+    if scheme in ("postgresql", "postgres"):
+        return _state_on_server(url)
     if scheme in ("sqlite", "json") and not Path(rest).exists():
         return [Check("state", "warn", f"{url}: not created yet; the first session creates it "
                                        "(or run `orchestra init`)")]
     from ..store import open_store
 
     with tempfile.TemporaryDirectory(prefix="orchestra-doctor-") as scratch:
+        copy = url
         if scheme in ("sqlite", "json"):
             # The stores move an unreadable file aside when they open it; doctor only looks, so it
             # reads a copy (with the SQLite write-ahead log, which holds the latest commits).
@@ -258,8 +261,6 @@ def _state(root: Path) -> list[Check]:
                 if path.exists():
                     shutil.copy2(path, Path(scratch) / path.name)
             copy = f"{scheme}://{Path(scratch) / source.name}"
-        else:
-            copy = url
         try:
             with open_store(copy) as store, store.snapshot() as tx:
                 version = tx.get("schema_version", None)
@@ -268,6 +269,24 @@ def _state(root: Path) -> list[Check]:
             return [Check("state", "fail", f"{url}: {reason}; the next session will move it aside and start "
                                            "empty, so restore it from a backup or `orchestra state import` first")]
     return [Check("state", "ok", f"{url}: readable (schema_version {version})")]
+
+
+def _state_on_server(url: str) -> list[Check]:
+    """A PostgreSQL store, named without its password; looked at only (create=False: no tables made)."""
+    from ..store import open_store
+    from ..store.postgres import redacted
+
+    shown = redacted(url)
+    try:
+        with open_store(url, create=False) as store, store.snapshot() as tx:
+            version = tx.get("schema_version", None)
+    except StateError as exc:
+        reason = str(exc).removeprefix(f"{shown}: ")
+        if "no state store there" in reason:
+            return [Check("state", "warn", f"{shown}: {reason}, or let the first session create it "
+                                           "(or run `orchestra init`)")]
+        return [Check("state", "fail", f"{shown}: {reason}")]
+    return [Check("state", "ok", f"{shown}: readable (schema_version {version})")]
 
 
 def _claude_doctor(root: Path) -> list[Check]:

@@ -55,12 +55,20 @@ class ConnectionLost(StateError):
 
 
 def redacted(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """The URL without its password (the one after the user name and any `password=` parameter), for messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not even a URL: mask whatever looks like a password in it
+        return re.sub(r"(://[^:/?#@]*:)[^@]*@", r"\1***@", _PASSWORD_PARAM.sub(r"\1***", url))
+    netloc, query = parts.netloc, _PASSWORD_PARAM.sub(r"\1***", parts.query)
+    if parts.password is not None:
+        netloc = f"{parts.username or ''}:***@{netloc.rpartition('@')[2]}"
+    if (netloc, query) == (parts.netloc, parts.query):
         return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+_PASSWORD_PARAM = re.compile(r"((?:^|[?&])password=)[^&#]*")
 
 
 def identity(url: str) -> tuple[str, str, str, str]:

@@ -1,0 +1,48 @@
+"""`orchestra doctor` with the state in PostgreSQL: it names the server without the password, only
+looks (an empty schema stays empty), and says what is wrong with a server it cannot use."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .server import Server, dump
+from .test_migrate import cli
+
+
+def state_check(project: Path, url: str) -> dict:
+    proc = cli(project, "doctor", str(project), "--json", url=url)
+    [check] = [c for c in json.loads(proc.stdout)["checks"] if c["name"] == "state"]
+    return check
+
+
+def test_doctor_names_the_server_without_the_password(project: Path, pg_url: str) -> None:
+    user_part = pg_url.replace("orchestra@", "orchestra:s3cret-pw@", 1)
+    query_part = f"{pg_url}&password=s3cret-pw"
+    for url in (user_part, query_part):
+        cli(project, "init", url=url)
+        check = state_check(project, url)
+        assert check["status"] == "ok", check
+        assert "s3cret" not in check["detail"] and "readable (schema_version 1)" in check["detail"]
+
+
+def test_doctor_leaves_an_empty_schema_empty(project: Path, pg_url: str) -> None:
+    check = state_check(project, pg_url)
+    assert check["status"] == "warn", check
+    assert "holds no Orchestra tables" in check["detail"] and "orchestra init" in check["detail"]
+    assert dump(pg_url) is None  # no tables were made
+
+
+def test_doctor_on_an_unusable_server_gives_the_reason_and_no_file_advice(project: Path, postgres: Server) -> None:
+    url = f"{postgres.url('no_such_database')}?password=s3cret-pw"
+    check = state_check(project, url)
+    assert check["status"] == "fail", check
+    assert 'database "no_such_database" does not exist' in check["detail"]
+    assert "s3cret" not in check["detail"] and "move it aside" not in check["detail"]
+
+
+def test_init_names_the_server_without_the_password(project: Path, pg_url: str) -> None:
+    proc = cli(project, "init", url=f"{pg_url}&password=s3cret-pw")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("state ready: postgresql://") and "password=***" in proc.stdout
+    assert "s3cret" not in proc.stdout
