@@ -158,6 +158,22 @@ def test_concurrent_appends_from_many_processes_keep_one_chain(tmp_path: Path) -
     assert len(audit.rotated(path)) >= 1
 
 
+
+def test_an_append_the_disk_cannot_hold_leaves_no_half_line_behind(log: Path) -> None:
+    # A file size limit makes the kernel write part of the line and then fail, as a full disk does.
+    size = log.stat().st_size
+    code = ("import resource, signal, sys; from orchestra import audit\n"
+            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), resource.RLIM_INFINITY))\n"
+            "try:\n    audit.append(sys.argv[1], {'event': 'x', 'pad': 'p' * 400})\n"
+            "except OSError:\n    sys.exit(3)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(log), str(size + 100)], timeout=60)
+    assert proc.returncode == 3
+    assert log.stat().st_size == size
+    audit.append(log, {"event": "after", "n": 1})
+    report = audit.check(log)
+    assert report.ok and report.lines == LINES + 1, report.to_dict()
+
 # -- the CLI ----------------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -189,12 +189,25 @@ def append(path: Path, record: dict[str, Any], rotate_bytes: int | None = None) 
             entry["prev"] = prev
             entry["hash"] = line_hash(entry)
             data = canonical(entry) + b"\n"
-            os.write(fd, data)
+            _write_line(fd, data, size)
         finally:
             if fd >= 0:
                 os.close(fd)
         _write_head(path, {"lines": lines + 1, "hash": entry["hash"], "size": size + len(data)})
     return entry
+
+
+def _write_line(fd: int, data: bytes, size: int) -> None:
+    """Write the whole line, or nothing: a short write (a full disk) is cut back off, so the next
+    append does not glue its line onto half of this one and break the chain for good."""
+    try:
+        written = 0
+        while written < len(data):
+            written += os.write(fd, data[written:])
+    except OSError:
+        with suppress(OSError):
+            os.ftruncate(fd, size)
+        raise
 
 
 def _chain_position(path: Path, size: int) -> tuple[str, int]:
