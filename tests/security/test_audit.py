@@ -12,6 +12,8 @@ import pytest
 from orchestra import audit
 from orchestra.cli import main as cli
 
+from tests.disks import read_only
+
 LINES = 6
 
 
@@ -205,3 +207,10 @@ def test_cli_tail_filters_and_prints(project_log: Path, capsys) -> None:
     assert cli(["audit", "tail", "--agent", "a0", "-n", "1"]) == 0
     text = capsys.readouterr().out
     assert "team_member" in text and "r4" in text and "r3" not in text
+
+
+def test_cli_verify_reads_a_log_on_a_read_only_disk(project_log: Path, capsys) -> None:
+    rewrite(project_log, lambda ls: [ls[0], ls[1].replace(b"r1", b"r9"), *ls[2:]])
+    with read_only(project_log.parent):
+        assert cli(["audit", "verify"]) == 1
+    assert "audit.jsonl:2: hash mismatch" in capsys.readouterr().err

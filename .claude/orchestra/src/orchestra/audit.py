@@ -92,8 +92,16 @@ def segments(log: Path) -> list[Path]:
 @contextmanager
 def _locked(log: Path, exclusive: bool = True) -> Iterator[None]:
     lock = _lock_path(log)
-    lock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        if exclusive:
+            raise
+        # A reader on a disk it cannot write (a read-only mount, an archived copy): nobody can be
+        # appending there, so it reads without the lock.
+        yield
+        return
     try:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
