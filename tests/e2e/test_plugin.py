@@ -3,12 +3,15 @@ orchestra MCP tools under their plugin names, and the hooks stamp its real ident
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.fake_api import MAIN, delegate, say, tool
-from tests.e2e.harness import REPO, Sandbox
+from tests.e2e.harness import MODEL, REPO, RUN_TIMEOUT, Sandbox, _uv
 
 ASK = "mcp__plugin_orchestra_orchestra__ask"
 # fullstack-eng's own first line, as the plugin ships it: what tells its requests apart.
@@ -47,3 +50,41 @@ def test_a_plugin_agent_asks_through_the_plugin_named_tool_as_itself(plugin_sand
     assert member["agent_type"] == "orchestra:fullstack-eng"
     assert (sent["from"], sent["from_type"], sent["to"]) == (f"agent:{member['agent_id']}", "fullstack-eng", "tech-lead")
     assert any(a.get("warm") for a in box.audit())  # the plugin's MCP server starts the warm server too
+
+
+@pytest.fixture
+def spaced_plugin(plugin_sandbox) -> Path:
+    """The plugin as a copy at a path with a space, its scripts' uv environments built."""
+    root = plugin_sandbox.base / "plugin dir" / "orchestra"
+    if root.exists():
+        shutil.rmtree(root)
+    skip = shutil.ignore_patterns("state", "__pycache__", "*.pyc", "uv.lock", "backup")
+    for part in (".claude-plugin", "hooks", "plugin", ".claude"):
+        shutil.copytree(REPO / part, root / part, ignore=skip)
+    plugin_sandbox.warm_hooks([*sorted((root / ".claude/orchestra/hooks").glob("*.py")),
+                               root / ".claude/orchestra/bin/orchestra"])
+    yield root
+    _drop_environments(root)
+
+
+def _drop_environments(root: Path) -> None:
+    cache = _uv()[1].get("UV_CACHE_DIR")
+    for pth in Path(cache).glob("environments-v2/*/lib/python*/site-packages/*.pth") if cache else ():
+        if str(root) in pth.read_text(encoding="utf-8", errors="replace"):
+            shutil.rmtree(pth.parents[3], ignore_errors=True)
+
+
+def test_a_plugin_command_runs_the_plugins_cli_on_the_project(plugin_sandbox, spaced_plugin, api):
+    """The project has no pack: `/orchestra:audit:verify` must run the CLI inside the plugin (whose path
+    has a space), and that CLI must read the project's state."""
+    box = plugin_sandbox
+    asked = api.script.on("The audit log's hash chain verified.").reply(say("Verified."))
+    cmd = [str(box.claude), "-p", "/orchestra:audit:verify", "--output-format", "stream-json", "--verbose",
+           "--model", MODEL, "--plugin-dir", str(spaced_plugin)]
+    proc = subprocess.run(cmd, cwd=box.repo, env=box.env(api), capture_output=True, text=True, timeout=RUN_TIMEOUT)
+
+    results = [m for m in map(json.loads, filter(None, proc.stdout.splitlines())) if m.get("type") == "result"]
+    assert proc.returncode == 0 and [r["result"] for r in results] == ["Verified."], (proc.stderr, results)
+    [request] = api.conversation(asked)
+    shown = request.last_user_text
+    assert "audit log intact: " in shown and f"({box.state_dir / 'audit.jsonl'})" in shown, shown[-600:]

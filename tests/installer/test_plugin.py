@@ -115,18 +115,36 @@ def test_plugin_agents_name_the_mcp_tools_as_the_plugin_serves_them() -> None:
                for p in ("engineering/tech-lead.md",))
 
 
-def test_plugin_build_writes_copies_and_removes_those_of_deleted_agents(tmp_path: Path) -> None:
+def test_plugin_build_writes_copies_and_removes_those_of_deleted_agents_and_commands(tmp_path: Path) -> None:
     import shutil
 
-    for part in (".claude/agents", ".claude/orchestra/hooks"):
+    for part in (".claude/agents", ".claude/commands", ".claude/orchestra/hooks"):
         shutil.copytree(REPO / part, tmp_path / part)
     shutil.copy(REPO / ".claude/orchestra/pyproject.toml", tmp_path / ".claude/orchestra/pyproject.toml")
     written = plugin.build(tmp_path)
-    assert f"{plugin.PLUGIN_AGENTS}/engineering/tech-lead.md" in written
+    assert {f"{plugin.PLUGIN_AGENTS}/engineering/tech-lead.md", f"{plugin.PLUGIN_COMMANDS}/sprint/close.md"} <= set(written)
     assert plugin.build(tmp_path, check=True) == []
     (tmp_path / ".claude/agents/engineering/tech-lead.md").unlink()
+    (tmp_path / ".claude/commands/sprint/close.md").unlink()
     stale = plugin.build(tmp_path, check=True)
     assert f"{plugin.PLUGIN_AGENTS}/engineering/tech-lead.md" in stale and plugin.PLUGIN_JSON in stale
+    assert f"{plugin.PLUGIN_COMMANDS}/sprint/close.md" in stale
     plugin.build(tmp_path)
     assert not (tmp_path / plugin.PLUGIN_AGENTS / "engineering/tech-lead.md").exists()
+    assert not (tmp_path / plugin.PLUGIN_COMMANDS / "sprint/close.md").exists()
     assert plugin.build(tmp_path, check=True) == []
+
+
+def test_plugin_commands_run_the_cli_inside_the_plugin() -> None:
+    """A plugin's commands run in a project without the pack: each copy runs the plugin's own CLI, quoted."""
+    assert plugin.manifest(REPO)["commands"] == f"./{plugin.PLUGIN_COMMANDS}"
+    sources = sorted((REPO / ".claude/commands").rglob("*.md"))
+    assert sources
+    for source in sources:
+        copy = REPO / plugin.PLUGIN_COMMANDS / source.relative_to(REPO / ".claude/commands")
+        original, shipped = source.read_text(), copy.read_text()
+        assert plugin.PROJECT_CLI.search(shipped) is None, copy
+        assert shipped.count('"${CLAUDE_PLUGIN_ROOT}/.claude/orchestra/bin/orchestra"') == \
+               original.count(".claude/orchestra/bin/orchestra")
+        assert shipped.replace('"${CLAUDE_PLUGIN_ROOT}/.claude/orchestra/bin/orchestra"',
+                               ".claude/orchestra/bin/orchestra") == original

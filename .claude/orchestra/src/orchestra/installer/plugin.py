@@ -1,11 +1,12 @@
 """The pack as a Claude Code plugin rooted at the repository: `.claude-plugin/plugin.json` (agents,
-commands, MCP server), `marketplace.json`, `hooks/hooks.json`, the agents' plugin copies under
-`plugin/agents/` and the icon, all generated from the pack's files and `wiring` so they cannot drift;
+commands, MCP server), `marketplace.json`, `hooks/hooks.json`, the agents' and commands' plugin copies
+under `plugin/` and the icon, all generated from the pack's files and `wiring` so they cannot drift;
 `orchestra plugin build --check` reports stale ones."""
 
 from __future__ import annotations
 
 import json
+import re
 import struct
 import tomllib
 import zlib
@@ -21,6 +22,11 @@ PLUGIN_JSON = ".claude-plugin/plugin.json"
 MARKETPLACE_JSON = ".claude-plugin/marketplace.json"
 HOOKS_JSON = "hooks/hooks.json"
 PLUGIN_AGENTS = "plugin/agents"
+PLUGIN_COMMANDS = "plugin/commands"
+# The CLI as the pack's commands run it, from the project root; a plugin's commands run in the project
+# too, where there is no pack, so its copies name the CLI in the plugin (quoted: the path may hold spaces).
+PROJECT_CLI = re.compile(r"(?<![\w./-])\.claude/orchestra/bin/orchestra\b")
+PLUGIN_CLI = f'"{wiring.PLUGIN_VAR}/.claude/orchestra/bin/orchestra"'
 ICON = ".claude-plugin/icon.png"
 AUTHOR = {"name": "Orchestra maintainers"}
 # `onFailure: "block"` on the guard hooks needs 2.1.295; older clients would let guarded calls through.
@@ -43,7 +49,7 @@ def manifest(root: Path = SOURCE_ROOT) -> dict[str, Any]:
         "engines": ENGINES,
         "network": {"hosts": HOSTS},
         "agents": ["./" + plugin_copy(rel) for rel in agent_paths(root)],
-        "commands": "./.claude/commands",
+        "commands": f"./{PLUGIN_COMMANDS}",
         "mcpServers": {SERVER_NAME: mcp_server_entry(wiring.PLUGIN_VAR, windows=False)},  # one manifest for all
     }
     if (root / ".claude" / "skills").is_dir():
@@ -106,18 +112,27 @@ def plugin_agents(root: Path = SOURCE_ROOT) -> dict[str, bytes]:
             for rel in agent_paths(root)}
 
 
+def plugin_commands(root: Path = SOURCE_ROOT) -> dict[str, bytes]:
+    """Each command file as the plugin ships it: the same file running the plugin's own CLI, in its
+    `allowed-tools` and `!` lines as in its instructions."""
+    folder = root / ".claude" / "commands"
+    return {f"{PLUGIN_COMMANDS}/{path.relative_to(folder).as_posix()}":
+            PROJECT_CLI.sub(lambda _: PLUGIN_CLI, path.read_text(encoding="utf-8")).encode()
+            for path in sorted(folder.rglob("*.md"))}
+
+
 def generated(root: Path = SOURCE_ROOT) -> dict[str, bytes]:
     def text(data: dict[str, Any]) -> bytes:
         return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
 
     return {PLUGIN_JSON: text(manifest(root)), MARKETPLACE_JSON: text(marketplace(root)),
-            HOOKS_JSON: text(hooks_file(root)), **plugin_agents(root)}
+            HOOKS_JSON: text(hooks_file(root)), **plugin_agents(root), **plugin_commands(root)}
 
 
 def leftovers(root: Path, files: dict[str, bytes]) -> list[str]:
-    """Plugin agent copies whose agent file is gone."""
-    folder = root / PLUGIN_AGENTS
-    found = (p.relative_to(root).as_posix() for p in folder.rglob("*.md")) if folder.is_dir() else ()
+    """Plugin agent and command copies whose pack file is gone."""
+    found = (p.relative_to(root).as_posix() for folder in (root / PLUGIN_AGENTS, root / PLUGIN_COMMANDS)
+             if folder.is_dir() for p in folder.rglob("*.md"))
     return sorted(rel for rel in found if rel not in files)
 
 
