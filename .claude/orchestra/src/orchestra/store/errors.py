@@ -15,3 +15,19 @@ class CorruptStateError(StateError):
 
 class BusyError(StateError):
     """The store stayed locked by another writer past the timeout."""
+
+
+def disk_trouble(directory: object) -> str:
+    """Why files in `directory` cannot be written, when the disk says so: a read-only mount or no
+    space left ("" when neither; the caller's own message stands then)."""
+    import os
+
+    try:
+        disk = os.statvfs(str(directory))
+    except OSError:
+        return ""
+    if disk.f_flag & os.ST_RDONLY:
+        return "the disk is mounted read-only"
+    if disk.f_bavail == 0:
+        return "the disk is full"
+    return ""

@@ -21,7 +21,7 @@ from .. import atomic
 from . import StoreBase, iter_entities
 from .doc_tx import DocTx
 from .document import COLLECTIONS, TOP_LEVEL, empty_document, filled, migrate, normalized
-from .errors import BusyError, CorruptStateError, StateError
+from .errors import BusyError, CorruptStateError, StateError, disk_trouble
 from .events import stored_event
 
 LOCK_TIMEOUT_S = 30.0
@@ -72,6 +72,9 @@ class JsonFileStore(StoreBase):
             self._lock.acquire(poll_interval=LOCK_POLL_S)
         except Timeout:
             raise BusyError(f"{self.path}: still locked by another writer after {self._lock.timeout:.0f}s") from None
+        except OSError as exc:
+            raise StateError(f"{self.path}: cannot take the write lock {self._lock.lock_file} "
+                             f"({_os_reason(exc, self.path)}); nothing was changed") from None
         try:
             yield
         finally:
@@ -92,8 +95,12 @@ class JsonFileStore(StoreBase):
 
     def _write(self, doc: dict[str, Any]) -> None:
         data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        self._remove_stale_temp_files()
-        atomic.write_bytes(self.path, data, mode=0o600)
+        try:
+            self._remove_stale_temp_files()
+            atomic.write_bytes(self.path, data, mode=0o600)
+        except OSError as exc:
+            raise StateError(f"{self.path}: state file not written ({_os_reason(exc, self.path)}); "
+                             "it is left as it was") from None
 
     def _remove_stale_temp_files(self) -> None:
         # Only the lock holder writes, so any temp file of ours is left over from a killed writer.
@@ -160,6 +167,10 @@ def _checked_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             raise StateError(f"observability.events[{i}]: id {checked[i]['id']} does not follow "
                              f"{checked[i - 1]['id']} (ids must rise, each once)")
     return checked
+
+
+def _os_reason(exc: OSError, path: Path) -> str:
+    return disk_trouble(path.parent) or exc.strerror or str(exc)
 
 
 def _first_line(exc: Exception) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import StoreBase
 from .document import SCHEMA_VERSION
-from .errors import BusyError, CorruptStateError, StateError
+from .errors import BusyError, CorruptStateError, StateError, disk_trouble
 from .events import check_read, make_event
 from .rules import check_criteria
 from .table_tx import TableTx, dumps, event_row
@@ -121,7 +121,8 @@ class SqliteStore(StoreBase):
                     f"{self.path}: database is locked by another writer ({exc}; waited up to "
                     f"{self.wait:g}s)"
                 ) from None
-            raise StateError(f"{self.path}: state database error ({exc})") from None
+            trouble = disk_trouble(self.path.parent)
+            raise StateError(f"{self.path}: state database error ({exc}{'; ' + trouble if trouble else ''})") from None
 
     def _quarantine(self, exc: Exception) -> None:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
