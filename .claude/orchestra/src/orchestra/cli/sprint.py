@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from . import UsageError
@@ -131,7 +132,14 @@ def cmd_start(args) -> int:
     with project_store() as store:
         result = start_sprint(store, args.sprint)
     emit(result, args.json, _start_text)
-    return 1 if _worktree_problems(result["worktrees"]) else 0  # as `worktree create` does: started all the same
+    # On stderr: Claude Code aborts a slash command whose `!` line fails and shows the user only its stderr.
+    problems = _worktree_problems(result["worktrees"])
+    for line in problems:
+        print(f"orchestra sprint start: {line}", file=sys.stderr)
+    if problems:
+        print(f"orchestra sprint start: {result['sprint']} is started all the same (starting it again "
+              "changes nothing)", file=sys.stderr)
+    return 1 if problems else 0  # as `worktree create` does: started all the same
 
 
 def _start_text(result: dict[str, Any]) -> str:
@@ -139,7 +147,7 @@ def _start_text(result: dict[str, Any]) -> str:
     teams = "; ".join(f"{team}: {', '.join(ids)}" for team, ids in result["team_assignments"].items())
     made = sorted({entry["worktree"] for entry in result["worktrees"].values() if "worktree" in entry})
     lines = [f"{result['sprint']} {verb}: {len(result['tasks'])} tasks ({teams})",
-             *([f"worktrees: {', '.join(made)}"] if made else []), *_worktree_problems(result["worktrees"])]
+             *([f"worktrees: {', '.join(made)}"] if made else [])]
     return "\n".join([*lines, _plan_text(result["plan"])])
 
 
