@@ -9,6 +9,7 @@ import multiprocessing
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -181,3 +182,19 @@ def test_a_guard_hook_fails_closed_and_says_why(project: Path, pg_url: str) -> N
     stderr = proc.stderr.decode()
     assert "blocked because the guard failed" in stderr and "cannot connect to PostgreSQL" in stderr
     assert "s3cret" not in stderr
+
+
+def test_a_guard_hook_behind_a_held_writer_lock_fails_closed_within_its_timeout(project: Path, pg_url: str) -> None:
+    from orchestra.hookio import STORE_WAIT_S
+
+    write_teams(project)
+    seed(project, {"t": {"title": "T"}}, url=pg_url)
+    event = pre(project, "toolu_1", "fullstack-eng", "[task:t] go")
+    with open_store(pg_url) as holder, holder.transaction() as tx:  # another machine's long write
+        tx.set("tasks.t.note", "held")
+        started = time.monotonic()
+        proc = run_hook("pre_agent.py", event, project, env={"ORCHESTRA_STATE_URL": pg_url})
+        took = time.monotonic() - started
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert "stayed locked by another writer" in proc.stderr.decode()
+    assert STORE_WAIT_S <= took < 15 - 2, took  # pre_agent's timeout is 15 s: it answers, not killed

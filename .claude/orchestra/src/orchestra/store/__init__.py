@@ -131,10 +131,11 @@ def open_store(url: str | None = None, root: Path | None = None, wait: float | N
                create: bool = True) -> Store:
     """Open the store named by `url` (default: ORCHESTRA_STATE_URL, else the project's SQLite file).
 
-    `wait`: seconds a write may wait for another writer before BusyError (file backends; the
-    default is generous, hooks pass less than their own time limit so they fail with a clear error
-    instead of being killed). `create=False`: a store that does not exist yet (no file; no tables in
-    the PostgreSQL schema, found on first use) is a StateError, and nothing is created."""
+    `wait`: seconds a write may wait for another writer before BusyError (on PostgreSQL the
+    lock_timeout, unless the URL sets one; the default is generous, hooks pass less than their own
+    time limit so they fail with a clear error instead of being killed). `create=False`: a store
+    that does not exist yet (no file; no tables in the PostgreSQL schema, found on first use) is a
+    StateError, and nothing is created."""
     from .. import paths
 
     url = url or paths.state_url(root)
@@ -158,7 +159,7 @@ def open_store(url: str | None = None, root: Path | None = None, wait: float | N
             from .postgres import PostgresStore  # type: ignore[import-not-found]
         except ImportError as exc:
             raise StateError(f"state URL {url!r}: the PostgreSQL backend is not available ({exc})") from None
-        return PostgresStore(url, create)
+        return PostgresStore(url, create, wait)
     raise StateError(f"state URL {url!r}: unknown scheme {scheme!r} (use sqlite, json or postgresql)")
 
 

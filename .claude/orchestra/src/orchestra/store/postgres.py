@@ -98,9 +98,12 @@ def _first_line(exc: BaseException) -> str:
 class PostgresStore(StoreBase):
     notifies = True
 
-    def __init__(self, url: str, create: bool = True) -> None:
+    def __init__(self, url: str, create: bool = True, wait: float | None = None) -> None:
         self.url = url
         self.create = create  # False: a schema without our tables is an error, not a store to set up
+        # How long a writer waits for the lock (lock_timeout, unless the URL sets one): hooks pass
+        # less than their own time limit, so they end with a BusyError instead of being killed.
+        self.lock_timeout_ms = LOCK_TIMEOUT_MS if wait is None else max(1, int(wait * 1000))
         self.where = redacted(url)
         self.conn: Any = None
         self._listener: Any = None
@@ -127,7 +130,7 @@ class PostgresStore(StoreBase):
         params.setdefault("connect_timeout", str(CONNECT_TIMEOUT_S))
         params.setdefault("application_name", "orchestra")
         # Ours first, so a lock_timeout in the URL's own options wins.
-        params["options"] = f"-c lock_timeout={LOCK_TIMEOUT_MS} {params.get('options', '')}".strip()
+        params["options"] = f"-c lock_timeout={self.lock_timeout_ms} {params.get('options', '')}".strip()
         for attempt in range(CONNECT_ATTEMPTS):
             try:
                 return psycopg.connect(**params, autocommit=True)
@@ -224,7 +227,7 @@ class PostgresStore(StoreBase):
             yield
         except psycopg.errors.LockNotAvailable:
             raise BusyError(f"{self.where}: the store stayed locked by another writer past lock_timeout "
-                            f"({LOCK_TIMEOUT_MS // 1000}s unless the URL sets it); try again") from None
+                            f"({self.lock_timeout_ms / 1000:g}s unless the URL sets it); try again") from None
         except psycopg.OperationalError as exc:
             if self.conn is not None and not self.conn.broken and not self.conn.closed:
                 raise StateError(f"{self.where}: PostgreSQL error ({_first_line(exc)})") from None
