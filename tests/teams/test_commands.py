@@ -16,7 +16,7 @@ BIN = ".claude/orchestra/bin/orchestra"
 # ARCHITECTURE.md §3 CLI spelling, plus `teams` (this package's own command).
 CLI = {
     "init": None, "install": None, "uninstall": None, "doctor": None, "metrics": None, "report": None,
-    "dashboard": None, "mcp": None, "demo": None, "teams": {"check"},
+    "dashboard": None, "mcp": None, "demo": None, "teams": {"check"}, "agents": None,
     "state": {"get", "set", "export", "import"}, "sprint": {"load", "plan", "start", "status", "close"},
     "epic": {"load", "plan", "status"}, "task": {"list", "show", "delegate", "set-status"},
     "msg": {"send", "inbox", "ack", "ask", "answer", "handoff"},
@@ -176,3 +176,10 @@ def test_context_lines_parse_with_every_argument_the_hint_allows(path: Path):
                 build_parser().parse_args(argv)
             except SystemExit as exc:  # `--help` exits 0; a refusal exits 2
                 assert exc.code == 0, f"/{command_name(path)} {' '.join(given)}: the CLI refuses `{line}`"
+
+
+def test_the_overview_command_shows_the_agents_at_work():
+    """`/orchestra:status` promises agents at work: neither `sprint status` without an id (a list of
+    sprints) nor `msg inbox` names them."""
+    [path] = [p for p in command_paths() if command_name(p) == "orchestra:status"]
+    assert f"{BIN} agents" in bangs(path)
