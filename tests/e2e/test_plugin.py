@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.fake_api import MAIN, delegate, say, tool
+from tests.e2e.fake_api import MAIN, bash, delegate, say, tool
 from tests.e2e.harness import MODEL, REPO, RUN_TIMEOUT, Sandbox, _uv
 
 ASK = "mcp__plugin_orchestra_orchestra__ask"
@@ -88,3 +88,15 @@ def test_a_plugin_command_runs_the_plugins_cli_on_the_project(plugin_sandbox, sp
     [request] = api.conversation(asked)
     shown = request.last_user_text
     assert "audit log intact: " in shown and f"({box.state_dir / 'audit.jsonl'})" in shown, shown[-600:]
+
+
+def test_with_the_pack_installed_too_each_hook_runs_once(sandbox, api):
+    """The project's settings run the installed pack's hooks, the plugin runs its copies: these stand aside."""
+    api.script.on(MAIN).reply(bash("true")).reply(say("Done."))
+
+    run = sandbox.run(api, "Check.", allowed_tools="Bash", extra_args=("--plugin-dir", str(REPO)))
+
+    assert run.returncode == 0, run.describe()
+    assert len(run.hook_responses("SessionStart")) == 2  # both copies were started
+    hooks = [line["hook"] for line in sandbox.audit()]
+    assert sorted(hooks) == sorted(set(hooks)) and {"session_start", "pre_tool", "stop"} <= set(hooks), hooks

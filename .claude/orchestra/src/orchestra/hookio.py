@@ -312,6 +312,8 @@ def run(handler: Handler, policy: Policy = "observe", stdin: bytes | None = None
         if policy == "guard":
             return _emit(None, f"orchestra {hook}: blocked, malformed hook input: {exc}", 2)
         return _emit(None, f"orchestra {hook}: ignored malformed hook input: {exc}", 1)
+    if _stands_aside(hook):
+        return 0
     record.update(event=event.name, session=event.session_id, agent_id=event.agent_id,
                   agent_type=event.agent_type, tool=event.tool_name)
     ctx: HookContext | None = None
@@ -340,6 +342,16 @@ def run(handler: Handler, policy: Policy = "observe", stdin: bytes | None = None
     if ctx is not None:
         _close(ctx)  # after the audit line, which may go through the store's connection
     return _emit(stdout, stderr, code)
+
+
+def _stands_aside(hook: str) -> bool:
+    """The plugin's copy of a hook does nothing in a project whose own settings run the installed pack's
+    copy of it (README, "Plugin"): the same hook would otherwise run twice on every event."""
+    if not os.environ.get(paths.PLUGIN_ENV):
+        return False
+    from . import wiring
+
+    return wiring.project_runs(paths.claude_dir(), f"{hook}.py")
 
 
 def _close(ctx: HookContext) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 STATE_URL_ENV = "ORCHESTRA_STATE_URL"
 STATE_DIR_ENV = "ORCHESTRA_STATE_DIR"
 PROJECT_ENV = "CLAUDE_PROJECT_DIR"
+PLUGIN_ENV = "CLAUDE_PLUGIN_ROOT"  # set for a plugin's hooks only
 
 # src/orchestra/paths.py -> .claude/orchestra
 PACK_DIR = Path(__file__).resolve().parents[2]

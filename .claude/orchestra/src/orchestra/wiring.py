@@ -22,6 +22,7 @@ PLUGIN_VAR = "${CLAUDE_PLUGIN_ROOT}"
 MCP_TOOLS = "mcp__(orchestra|plugin_orchestra_orchestra)__"
 PLUGIN_MCP_TOOLS = "mcp__plugin_orchestra_orchestra__"
 _MARK = re.compile(r"^# orchestra-hook: (\{.*\})\s*$", re.M)
+_SCRIPT_PATH = re.compile(r"\.claude/orchestra/hooks/([\w.-]+\.py)")
 _ALLOWED = {"event", "matcher", "timeout", "onFailure", "async", "if", "statusMessage"}
 
 
@@ -81,6 +82,35 @@ def is_ours(handler: dict[str, Any]) -> bool:
     """Recognise a handler this pack wired (any version), so merges and uninstalls can find it."""
     text = " ".join([str(handler.get("command", "")), *map(str, handler.get("args", []))])
     return ".claude/orchestra/hooks/" in text
+
+
+def project_runs(claude_dir: Path, script: str) -> bool:
+    """Whether the project's own settings (`settings.json` or `settings.local.json` in `claude_dir`) wire
+    the pack's hook `script` (`pre_tool.py`) and the project has that script: the pack installed there
+    runs it on every event it is wired to."""
+    if not (claude_dir / "orchestra" / "hooks" / script).is_file():
+        return False
+    return any(script in wired_scripts(claude_dir / name) for name in ("settings.json", "settings.local.json"))
+
+
+def wired_scripts(settings_path: Path) -> set[str]:
+    """File names of the pack's hook scripts a settings file wires; none when it turns hooks off."""
+    try:
+        settings = json.loads(settings_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(settings, dict) or settings.get("disableAllHooks") is True:
+        return set()
+    hooks = settings.get("hooks")
+    groups = [g for gs in hooks.values() if isinstance(gs, list) for g in gs] if isinstance(hooks, dict) else []
+    handlers = [h for g in groups if isinstance(g, dict) and isinstance(g.get("hooks"), list)
+                for h in g["hooks"] if isinstance(h, dict)]
+    words = [w for h in handlers for w in [h.get("command"), *_listed(h.get("args"))]]
+    return {m.group(1) for w in words if (m := _SCRIPT_PATH.search(str(w)))}
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def write_project_settings(settings_path: Path) -> None:
