@@ -40,7 +40,8 @@ def register(sub) -> None:
 
     plugin = sub.add_parser("plugin", help="the pack as a Claude Code plugin")
     ops = plugin.add_subparsers(dest="op", metavar="OP", required=True)
-    build = ops.add_parser("build", help="regenerate .claude-plugin/, hooks/hooks.json and the icon from the pack")
+    build = ops.add_parser("build", help="regenerate .claude-plugin/, hooks/hooks.json, plugin/agents/, "
+                                         "plugin/commands/ and the icon from the pack")
     build.add_argument("--check", action="store_true", help="write nothing; exit 1 when a generated file is stale")
     build.set_defaults(func=cmd_plugin_build)
 
