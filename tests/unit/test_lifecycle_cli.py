@@ -131,3 +131,8 @@ def test_agents_hides_what_has_ended_unless_asked(project: Path) -> None:
     assert ok_json(orchestra(project, "agents", "--json")) == []
     (session,) = ok_json(orchestra(project, "agents", "--all", "--json"))
     assert session["ended_at"] and session["children"][0]["status"] == "completed"
+
+
+def test_agents_with_nothing_recorded_does_not_point_at_the_flag_given(project: Path) -> None:
+    assert orchestra(project, "agents").stdout == "no live agent runs (`orchestra agents --all` shows finished ones)\n"
+    assert orchestra(project, "agents", "--all").stdout == "no agent runs recorded yet\n"

@@ -20,13 +20,14 @@ def cmd_agents(args) -> int:
 
     with open_store() as store, store.snapshot() as tx:
         tree = agent_tree(tx, everything=args.all)
-    emit(tree, args.json, _text)
+    emit(tree, args.json, lambda tree: _text(tree, everything=args.all))
     return 0
 
 
-def _text(tree: list[dict[str, Any]]) -> str:
+def _text(tree: list[dict[str, Any]], everything: bool = False) -> str:
     if not tree:
-        return "no live agent runs (`orchestra agents --all` shows finished ones)"
+        return ("no agent runs recorded yet" if everything
+                else "no live agent runs (`orchestra agents --all` shows finished ones)")
     lines: list[str] = []
 
     def walk(nodes: list[dict[str, Any]], indent: str) -> None:
