@@ -132,6 +132,16 @@ def test_refuses_to_install_into_its_own_checkout(orchestra, pack_source: Path) 
     assert snapshot(pack_source) == before
 
 
+def test_a_source_without_the_pack_says_how_to_install_from_a_clone(repo: Path, orchestra, tmp_path: Path) -> None:
+    """`uvx --from git+URL` installs the package alone: its installer finds no pack beside it."""
+    before = snapshot(repo)
+    result = orchestra("install", repo, "--source", tmp_path / "site-packages")
+    assert result.code == 1 and "not an Orchestra checkout" in result.err and result.err.count("\n") == 1
+    assert "`uvx --from <path of the clone> orchestra install TARGET`" in result.err
+    assert "`uvx --from git+URL` installs the package without the pack" in result.err
+    assert snapshot(repo) == before
+
+
 def test_uninstall_without_manifest_refuses(repo: Path, orchestra) -> None:
     (repo / ".claude/agents").mkdir(parents=True)
     (repo / ".claude/agents/mine.md").write_text("---\nname: mine\ndescription: Mine.\n---\n")

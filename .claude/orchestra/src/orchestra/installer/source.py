@@ -80,8 +80,9 @@ def load_pack(root: Path = SOURCE_ROOT) -> Pack:
     root = Path(root).resolve()
     pack_dir = root / ".claude" / "orchestra"
     if not (pack_dir / "hooks").is_dir():
-        raise InstallError(f"{root}: not an Orchestra checkout (no .claude/orchestra/hooks); "
-                           "run the installer from a clone of the repository or with `uvx --from <repo>`")
+        raise InstallError(f"{root}: not an Orchestra checkout (no .claude/orchestra/hooks); install from a "
+                           "clone: `uvx --from <path of the clone> orchestra install TARGET`, or `--source <clone>` "
+                           "(`uvx --from git+URL` installs the package without the pack)")
     installed = _installed_files(root)
     if installed is not None:
         files = [_pack_file(root, root / rel, kind) for rel, kind in installed.items()]
