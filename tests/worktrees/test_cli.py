@@ -203,6 +203,10 @@ def test_copy_secrets_when_asked_and_a_failing_setup_fails_the_command(repo: Pat
     seed(repo, **{"tasks.t-5": {}})
     proc = cli(repo, "worktree", "create", "t-5", "--strategy", "task", "--json")
     assert proc.returncode == 1
+    # /worktree:create aborts on the exit 1, and Claude Code shows the user only the stderr.
+    log = repo / ".claude" / "state" / "worktrees" / "task-t-5.setup.log"
+    assert proc.stderr == (f"orchestra worktree create: task-t-5: setup `exit 3` failed (exit 3), log {log}; "
+                           "the worktree is made all the same\n")
     assert (repo / ".worktrees" / "task-t-5" / ".env").read_text() == "API_KEY=live\n"
     assert state(repo, "worktrees.task-t-5.setup.exit") == 3  # the worktree is kept, the failure recorded
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from ._output import add_json_flag, emit, table
@@ -76,7 +77,12 @@ def cmd_create(args) -> int:
         record = create(store, root, scope, task=task)
     emit(record, args.json, _record_text)
     setup = record.get("setup") or {}
-    return 1 if setup.get("status") == "failed" else 0
+    if setup.get("status") != "failed":
+        return 0
+    # On stderr too: Claude Code aborts a slash command whose `!` line fails and shows the user only its stderr.
+    print(f"orchestra worktree create: {record['id']}: setup `{setup['command']}` failed (exit {setup.get('exit')}), "
+          f"log {setup['log']}; the worktree is made all the same", file=sys.stderr)
+    return 1
 
 
 def _record_text(record: dict[str, Any]) -> str:
