@@ -31,6 +31,9 @@ DEFAULT_PROTECTED_PATHS: tuple[str, ...] = (
 # main thread customises them; a subagent that could write them could grant itself any permission.
 ORGANISATION_PATHS: tuple[str, ...] = (
     ".claude/teams.yaml", ".claude/agents/**", ".claude/commands/**", ".claude/orchestra/**")
+# The same files in the plugin's copy of the pack, under CLAUDE_PLUGIN_ROOT (README, "Plugin").
+PLUGIN_ORGANISATION_PARTS: tuple[str, ...] = (
+    ".claude/teams.yaml", ".claude/agents", ".claude/commands", ".claude/orchestra", ".claude-plugin", "hooks", "plugin")
 USER_PROTECTED_PATHS: tuple[str, ...] = ("~/.claude/settings*.json",)
 ALERT_DENIALS = 3
 ALERT_WINDOW_SECONDS = 300.0
@@ -133,6 +136,7 @@ def build(raw: dict[str, Any], root: Path, source: str = "built-in defaults") ->
                                 DEFAULT_SECRET_EXCEPTIONS if exceptions is None else exceptions),
         protected=PathRules.build([*DEFAULT_PROTECTED_PATHS, *(raw.get("protected_paths") or []),
                                    *USER_PROTECTED_PATHS], anchored=True, directories=directories),
+        organisation=PathRules.build(ORGANISATION_PATHS, anchored=True, directories=plugin_organisation()),
         roles=raw.get("roles") or {},
         agents={normalize_agent_type(k): v for k, v in (raw.get("agents") or {}).items()},
         alert_denials=int(alerts.get("denials", ALERT_DENIALS)),
@@ -140,6 +144,16 @@ def build(raw: dict[str, Any], root: Path, source: str = "built-in defaults") ->
         notify=tuple(alerts["notify"]) if "notify" in alerts else None,
         source=source,
     )
+
+
+def plugin_organisation() -> list[str]:
+    """Where the plugin keeps its agents, commands, hook wiring and code, when the pack runs as a plugin:
+    outside the project, so the project-relative rules do not reach them."""
+    plugin = os.environ.get(paths.PLUGIN_ENV)
+    if not plugin:
+        return []
+    parts = [os.path.join(plugin, part) for part in PLUGIN_ORGANISATION_PARTS]
+    return list(dict.fromkeys(form for part in parts for form in (os.path.normpath(part), os.path.realpath(part))))
 
 
 def policy_file(root: Path | None = None) -> Path:
