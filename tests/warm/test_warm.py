@@ -401,3 +401,35 @@ def test_the_status_line_runs_warm_too_and_prints_the_same(installed: Path, serv
     check = subprocess.run([sys.executable, "-c", code, str(script), str(installed / "status_line.py")],
                            capture_output=True, text=True, env={**env, "PYTHONPATH": str(installed / ".claude/orchestra/src")})
     assert check.stdout.split() == ["True", "False"], check.stderr
+
+
+def test_a_hook_whose_warm_child_is_killed_runs_again_in_its_own_process(installed: Path, server) -> None:
+    import sqlite3
+
+    main_thread = {"session_id": SESSION, "transcript_path": str(installed / "t.jsonl"), "cwd": str(installed)}
+    delegation = {**main_thread, "hook_event_name": "PreToolUse", "tool_name": "Agent", "tool_use_id": "toolu_killed",
+                  "tool_input": {"description": "survey", "prompt": "survey the code", "subagent_type": "Explore"}}
+    hook(installed, "session_start.py", {**main_thread, "hook_event_name": "SessionStart", "source": "startup"})
+    held = sqlite3.connect(installed / ".claude/state/orchestration.db", isolation_level=None)
+    held.execute("BEGIN IMMEDIATE")  # the warm child running the hook waits on it, mid-hook
+    env = {k: v for k, v in os.environ.items() if k != client.DISABLE_ENV}
+    running = subprocess.Popen(["uv", "run", "--quiet", "--script", str(installed / ".claude/orchestra/hooks/pre_agent.py")],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=installed,
+                               env={**env, "CLAUDE_PROJECT_DIR": str(installed)})
+    try:
+        running.stdin.write(json.dumps(delegation).encode())
+        running.stdin.close()
+        running.stdin = None  # closed: communicate() below only reads
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+        # the child that took the hook, and the spare forked after it
+        assert wait_for(lambda: len(children.read_text().split()) == 2), "no warm child took the hook"
+        for pid in children.read_text().split():
+            os.kill(int(pid), signal.SIGKILL)
+    finally:
+        held.execute("ROLLBACK")
+        held.close()
+    out, err = running.communicate(timeout=60)
+    assert running.returncode == 0, err
+    assert "survey the code" in json.loads(out)["hookSpecificOutput"]["updatedInput"]["prompt"]
+    last = last_audit(installed)
+    assert (last["hook"], last["result"], "warm" in last) == ("pre_agent", "allowed", False)

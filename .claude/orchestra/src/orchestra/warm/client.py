@@ -1,9 +1,11 @@
 """The hook side of warm hooks: hand this process's stdin, stdout and stderr to the warm server and exit
 with the code its child reports; or return, and the hook runs in this process as it always can.
 
-The exchange: this process sends its script, working directory and environment; a child of the server
-answers DECLINED (the hook runs here) or ACCEPTED; this process sends GO with its three file
-descriptors, and gets one byte back, the hook's exit code.
+The exchange: this process puts a copy of the event in place of its stdin (`keep_event`), sends its
+script, working directory and environment; a child of the server answers DECLINED (the hook runs here)
+or ACCEPTED; this process sends GO with its three file descriptors, and gets one byte back, the hook's
+exit code. A child that dies before it sends one (killed mid-hook) leaves the hook to run here, on the
+kept event.
 
 Every hook script imports this first, so it imports nothing but `os`, `stat` and `sys`: the `socket`
 module costs about 11 ms to import (enum, selectors), and its C core `_socket` has all a Unix socket
@@ -23,6 +25,8 @@ STDIO = (0, 1, 2)
 # A server that has not accepted the hook by then is stuck, and the hook runs here instead. No file
 # descriptor has left this process before GO, which a hook process that gave up never sends.
 ACCEPT_TIMEOUT_S = 2.0
+# Kept of the event for a rerun: the hook refuses anything larger (hookio.MAX_INPUT_BYTES) anyway.
+MAX_EVENT_BYTES = 64 * 1024 * 1024
 
 # True inside the server, whose children run hook scripts themselves.
 serving = False
@@ -90,6 +94,7 @@ def forward(module_name: str) -> None:
     conn.settimeout(ACCEPT_TIMEOUT_S)
     try:
         conn.connect(socket_path())
+        replayable = keep_event()
         body = request(os.path.abspath(sys.argv[0]))
         conn.sendall(len(body).to_bytes(4, "big") + body)
         if conn.recv(1) != ACCEPTED:
@@ -105,7 +110,29 @@ def forward(module_name: str) -> None:
         code = conn.recv(1)
     except OSError:
         code = b""
+    if not code and replayable:
+        conn.close()
+        os.lseek(0, 0, os.SEEK_SET)
+        return  # the child died mid-hook (killed, say): the hook runs again here, on the same event
     if not code:
         os.write(2, b"orchestra: the warm hook server ended this hook without an exit code\n")
         os._exit(1)
     os._exit(code[0])
+
+
+def keep_event() -> bool:
+    """Put a copy of the event in place of stdin, an anonymous file that can be read again: if the child
+    that runs the hook dies without an exit code, this process runs it on the same event. False (stdin
+    left as it is) on a terminal, or where there are no anonymous files."""
+    if not hasattr(os, "memfd_create") or os.isatty(0):
+        return False
+    copy = os.memfd_create("orchestra-hook-event")
+    size = 0
+    while size <= MAX_EVENT_BYTES and (chunk := os.read(0, 1 << 20)):
+        size += os.write(copy, chunk)  # a memfd takes every byte it is given
+    while os.read(0, 1 << 20):  # a runaway writer: the hook refuses the event as too large either way
+        pass
+    os.lseek(copy, 0, os.SEEK_SET)
+    os.dup2(copy, 0)
+    os.close(copy)
+    return True
