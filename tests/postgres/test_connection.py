@@ -156,6 +156,39 @@ def test_a_store_from_a_newer_orchestra_is_refused(pg_url: str) -> None:
         store.get("tasks")
 
 
+EARLIER_LAYOUT = """
+CREATE TABLE meta (key text COLLATE "C" PRIMARY KEY, value text NOT NULL);
+CREATE TABLE doc (key text COLLATE "C" PRIMARY KEY, value json NOT NULL);
+CREATE TABLE entities (collection text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, data json NOT NULL,
+    PRIMARY KEY (collection, id));
+CREATE INDEX entities_status ON entities (collection, (data->>'status'));
+CREATE TABLE events (id bigint PRIMARY KEY, ts text NOT NULL, type text NOT NULL,
+    session_id text, agent_id text, task_id text, data json NOT NULL);
+INSERT INTO meta VALUES ('schema_version', '1');
+INSERT INTO entities VALUES ('tasks', 'a', '{"id": "a", "status": "queued"}'),
+                            ('tasks', 'b', '{"id": "b", "status": "done"}');
+"""
+
+
+def test_tables_of_the_earlier_layout_are_brought_up_to_date(pg_url: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(EARLIER_LAYOUT)
+    with open_store(pg_url, create=False) as looking, pytest.raises(StateError, match="of an earlier Orchestra"):
+        looking.get("tasks")  # only looking: nothing changed
+    with open_store(pg_url) as store:
+        assert [t["id"] for t in store.export()["tasks"].values()] == ["a", "b"]
+        with store.transaction() as tx:
+            assert [t["id"] for t in tx.find("tasks", status="done")] == ["b"]
+            tx.set("tasks.c", {"status": "queued", "title": "new \x00 row"})  # the old index could not take it
+        with store.snapshot() as tx:
+            assert [t["id"] for t in tx.find("tasks", status="queued")] == ["a", "c"]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        assert conn.execute("SELECT id, status, has_nul FROM entities ORDER BY id").fetchall() == [
+            ("a", "queued", False), ("b", "done", False), ("c", "queued", True)]
+        assert "data" not in conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname='entities_status' "
+                                          "AND schemaname=current_schema()").fetchone()[0]
+
+
 # -- hooks against a server that cannot be reached ----------------------------------------------------
 
 def test_an_observer_hook_fails_open_and_says_why(project: Path) -> None:

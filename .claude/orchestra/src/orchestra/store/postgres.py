@@ -34,7 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 from . import MISSING, StoreBase
 from .document import SCHEMA_VERSION
 from .errors import BusyError, StateError
-from .postgres_tx import SCHEMA, PostgresTx
+from .postgres_tx import OLD_LAYOUT, SCHEMA, PostgresTx, upgrade_layout
 
 T = TypeVar("T")
 
@@ -178,28 +178,36 @@ class PostgresStore(StoreBase):
 
         with self._errors_reported():
             try:
-                schema, version = conn.execute(
-                    "SELECT current_schema(), (SELECT value FROM meta WHERE key='schema_version')").fetchone()
+                schema, version, old_layout = conn.execute(
+                    f"SELECT current_schema(), (SELECT value FROM meta WHERE key='schema_version'), {OLD_LAYOUT}"
+                ).fetchone()
             except psycopg.errors.UndefinedTable:
-                schema, version = conn.execute("SELECT current_schema(), NULL").fetchone()
+                schema, version, old_layout = conn.execute(f"SELECT current_schema(), NULL, {OLD_LAYOUT}").fetchone()
             if schema is None:
                 raise StateError(f"{self.where}: no schema to keep state in (the search_path names none that "
                                  "exists); create it or fix options=-csearch_path in the URL")
             self._use_schema(schema)
-            if version is not None and int(version) == SCHEMA_VERSION:
+            if version is not None and not str(version).isdigit():
+                raise StateError(f"{self.where}: schema_version {version!r} in table meta is not a number; "
+                                 "restore the store from a backup")
+            if version is not None and int(version) == SCHEMA_VERSION and not old_layout:
                 return
-            if version is None and not self.create:
-                raise StateError(f"{self.where}: no state store there (schema {schema} holds no Orchestra "
-                                 "tables); check the URL")
             if version is not None and int(version) > SCHEMA_VERSION:
                 raise StateError(f"{self.where}: schema_version {version} is newer than this Orchestra "
                                  f"understands ({SCHEMA_VERSION}); upgrade the pack")
-            # Under the writer lock, so stores opened at once do not race to create the tables.
+            if not self.create:  # only looking: neither create the tables nor bring them up to date
+                raise StateError(f"{self.where}: no state store there (schema {schema} holds no Orchestra "
+                                 "tables); check the URL" if version is None else
+                                 f"{self.where}: the tables in schema {schema} are of an earlier Orchestra; "
+                                 "`orchestra init` (or the next hook) brings them up to date")
+            # Under the writer lock, so stores opened at once do not race to create (or upgrade) the tables.
             conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({self._lock_keys[0]}, {self._lock_keys[1]})")
             try:
+                upgrade_layout(conn)
                 conn.execute(SCHEMA)
                 conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', %s) "
-                             "ON CONFLICT (key) DO NOTHING", (str(SCHEMA_VERSION),))
+                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value::bigint < excluded.value::bigint",
+                             (str(SCHEMA_VERSION),))
                 conn.execute("COMMIT")
             except BaseException:
                 with suppress(Exception):

@@ -37,6 +37,26 @@ CREATE INDEX IF NOT EXISTS events_type ON events (type, id);
 
 EVENT_COLUMNS = "id, ts, type, session_id, agent_id, task_id, data"
 
+# True for entities made before the `status` and `has_nul` columns existed (same schema_version).
+OLD_LAYOUT = ("(to_regclass('entities') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute "
+              "WHERE attrelid = to_regclass('entities') AND attname = 'has_nul' AND NOT attisdropped))")
+
+
+def upgrade_layout(conn: Any) -> None:
+    """Bring entities of the earlier layout up to SCHEMA (run before it, in its transaction): add the
+    columns, fill them in from each row, and drop the old index on data->>'status', which had the
+    server parse every row written."""
+    if not conn.execute(f"SELECT {OLD_LAYOUT}").fetchone()[0]:
+        return
+    conn.execute('ALTER TABLE entities ADD COLUMN IF NOT EXISTS status text COLLATE "C", '
+                 "ADD COLUMN IF NOT EXISTS has_nul boolean; DROP INDEX IF EXISTS entities_status")
+    rows = conn.execute("SELECT collection, id, data FROM entities").fetchall()
+    with conn.cursor() as cursor:
+        cursor.executemany("UPDATE entities SET status=%s, has_nul=%s WHERE collection=%s AND id=%s",
+                           [(*entity_row(collection, entity_id, data)[3:], collection, entity_id)
+                            for collection, entity_id, data in rows])
+    conn.execute("ALTER TABLE entities ALTER COLUMN has_nul SET NOT NULL")
+
 # Event ids are max+1 under the writer lock, not a sequence: a sequence leaves gaps on rollback and
 # lets a later id commit before an earlier one, and a reader tailing `events_after(last_id)` would
 # then skip the earlier event for good. Serialised appends make ids gapless and in commit order.
