@@ -42,7 +42,8 @@ def register(sub) -> None:
     close.add_argument("sprint", metavar="SPRINT")
     mode = close.add_mutually_exclusive_group()
     mode.add_argument("--review", action="store_true", help="stop at review")
-    mode.add_argument("--reopen", metavar="REASON", help="back to planning (from review: the review found issues; from ready: to edit before starting)")
+    mode.add_argument("--reopen", metavar="REASON", help="back to planning (from review: the review found "
+                                                         "issues; from ready: to edit before starting)")
     add_json_flag(close)
     close.set_defaults(func=cmd_close)
 
