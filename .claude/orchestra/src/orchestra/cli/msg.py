@@ -65,13 +65,13 @@ def register(sub) -> None:
     handoff.add_argument("artifacts", nargs="*", metavar="PATH", help="default: the artifacts recorded on --task")
     handoff.add_argument("--from-task", help="the task that produced the artifacts, when not --task itself")
     handoff.add_argument("--note")
-    _common(handoff)
+    _common(handoff, task_help="the task whose brief lists the artifacts")
     handoff.set_defaults(func=cmd_handoff)
 
 
-def _common(parser, reply: bool = False) -> None:
+def _common(parser, reply: bool = False, task_help: str = "the task the message is about") -> None:
     parser.add_argument("--priority", default="normal", choices=("critical", "high", "normal", "low"))
-    parser.add_argument("--task", help="the task the message is about (handoff: the task whose brief lists them)")
+    parser.add_argument("--task", help=task_help)
     parser.add_argument("--from", dest="sender", default="human", help="sender (default: human)")
     parser.add_argument("--expires-in", metavar="DURATION", help="e.g. 30m, 2h, 1d")
     if reply:
