@@ -46,3 +46,10 @@ def test_init_names_the_server_without_the_password(project: Path, pg_url: str) 
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("state ready: postgresql://") and "password=***" in proc.stdout
     assert "s3cret" not in proc.stdout
+
+
+def test_a_mistyped_scheme_is_reported_without_the_password(project: Path) -> None:
+    proc = cli(project, "task", "list", url="postgressql://orchestra:s3cret-pw@db.internal/orchestra")
+    assert proc.returncode == 1
+    assert "unknown scheme 'postgressql'" in proc.stderr and "orchestra:***@db.internal" in proc.stderr
+    assert "s3cret" not in proc.stderr

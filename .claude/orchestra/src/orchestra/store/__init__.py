@@ -160,7 +160,9 @@ def open_store(url: str | None = None, root: Path | None = None, wait: float | N
         except ImportError as exc:
             raise StateError(f"state URL {url!r}: the PostgreSQL backend is not available ({exc})") from None
         return PostgresStore(url, create, wait)
-    raise StateError(f"state URL {url!r}: unknown scheme {scheme!r} (use sqlite, json or postgresql)")
+    from .postgres import redacted  # a mistyped scheme must not show the password either
+
+    raise StateError(f"state URL {redacted(url)!r}: unknown scheme {scheme!r} (use sqlite, json or postgresql)")
 
 
 def same_store(url: str, other: str) -> bool:
