@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import socket
 import subprocess
 import sys
@@ -145,6 +146,15 @@ def test_a_search_path_naming_no_existing_schema_is_reported(postgres) -> None:
     url = postgres.url("orchestra") + "?options=-csearch_path%3Dno_such_schema"
     with open_store(url) as store, pytest.raises(StateError, match="no schema to keep state in"):
         store.get("tasks")
+
+
+def test_a_schema_the_role_may_not_use_is_reported_as_such(postgres, pg_url: str) -> None:
+    role = f"outsider_{os.getpid()}"
+    postgres.admin(f"CREATE ROLE {role} LOGIN", "orchestra")
+    url = pg_url.replace("orchestra@", f"{role}@", 1)  # the schema exists, the role has no USAGE on it
+    with open_store(url) as store, pytest.raises(StateError, match="no schema to keep state in") as raised:
+        store.get("tasks")
+    assert "grant the role USAGE and CREATE on it" in str(raised.value)
 
 
 def test_a_store_from_a_newer_orchestra_is_refused(pg_url: str) -> None:

@@ -185,7 +185,8 @@ class PostgresStore(StoreBase):
                 schema, version, old_layout = conn.execute(f"SELECT current_schema(), NULL, {OLD_LAYOUT}").fetchone()
             if schema is None:
                 raise StateError(f"{self.where}: no schema to keep state in (the search_path names none that "
-                                 "exists); create it or fix options=-csearch_path in the URL")
+                                 "exists and this role may use); create it, grant the role USAGE and CREATE on "
+                                 "it, or fix options=-csearch_path in the URL")
             self._use_schema(schema)
             if version is not None and not str(version).isdigit():
                 raise StateError(f"{self.where}: schema_version {version!r} in table meta is not a number; "
