@@ -1,0 +1,55 @@
+"""Slash commands through the real CLI: each `!` line must succeed, or Claude Code aborts the command and
+shows the user only that line's stderr (the model is never asked)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+from tests.e2e.fake_api import say
+from tests.e2e.harness import MODEL, REPO, RUN_TIMEOUT, Sandbox
+
+
+def command(box: Sandbox, api, line: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    cmd = [str(box.claude), "-p", line, "--output-format", "stream-json", "--verbose", "--model", MODEL]
+    proc = subprocess.run(cmd, cwd=box.repo, env=box.env(api), capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    results = [m["result"] for m in map(json.loads, filter(None, proc.stdout.splitlines())) if m.get("type") == "result"]
+    return proc, results
+
+
+def started_sprint(box: Sandbox) -> None:
+    shutil.copytree(REPO / ".claude" / "sprints", box.repo / ".claude" / "sprints", dirs_exist_ok=True)
+    bin_ = box.repo / ".claude" / "orchestra" / "bin" / "orchestra"
+    out = subprocess.run([str(bin_), "sprint", "start", "sprint-3"], cwd=box.repo, env=box.env(),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+
+
+def test_report_without_a_sprint_id_reports_the_sprint_in_progress(sandbox, api):
+    started_sprint(sandbox)
+    asked = api.script.on("Write a stakeholder report").reply(say("Reported."))
+    proc, results = command(sandbox, api, "/orchestra:report")
+    assert results == ["Reported."], (proc.stderr, results)
+    [request] = api.conversation(asked)
+    assert "wrote " in request.last_user_text and "sprint-3.html" in request.last_user_text
+    assert (sandbox.repo / ".claude" / "sprints" / "reports" / "sprint-3.md").is_file()
+
+
+def test_the_overview_shows_sprints_agents_and_inbox(sandbox, api):
+    started_sprint(sandbox)
+    asked = api.script.on("Agents at work:").reply(say("Overview."))
+    proc, results = command(sandbox, api, "/orchestra:status")
+    assert results == ["Overview."], (proc.stderr, results)
+    [request] = api.conversation(asked)
+    shown = request.last_user_text
+    assert "sprint-3  active" in shown and "no live agent runs" in shown, shown[-1500:]
+
+
+def test_a_sprint_start_whose_setup_fails_tells_the_user_why(sandbox, api):
+    """Claude Code aborts /sprint:start on the exit 1 and shows only stderr: it must name the failure."""
+    shutil.copytree(REPO / ".claude" / "sprints", sandbox.repo / ".claude" / "sprints", dirs_exist_ok=True)
+    (sandbox.repo / ".claude" / "worktrees.yaml").write_text("setup: 'exit 3'\n", encoding="utf-8")
+    proc, [shown] = command(sandbox, api, "/sprint:start sprint-3")
+    assert shown.startswith("Shell command failed") and "setup `exit 3` failed (exit 3)" in shown, shown
+    assert "sprint-3 is started all the same" in shown, shown
