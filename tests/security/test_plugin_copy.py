@@ -52,3 +52,11 @@ def test_removing_the_plugins_code_is_denied_and_the_main_thread_may_change_it(t
     main = write_call(tree, plugin / ".claude/orchestra/hooks/pre_tool.py", None)
     assert verdict(run_hook("pre_tool.py", {k: v for k, v in main.items() if k != "agent_id"}, tree,
                             env=as_plugin))[0] is None
+
+
+def test_a_denial_names_the_mcp_tools_as_the_plugins_agents_have_them(tree: Path, plugin: Path) -> None:
+    call = bash_call(tree, "echo '{}' > .claude/state/tasks.json")
+    _, installed = verdict(run_hook("pre_tool.py", call, tree))
+    _, as_plugin = verdict(run_hook("pre_tool.py", call, tree, env={"CLAUDE_PLUGIN_ROOT": str(plugin)}))
+    assert "mcp__orchestra__update_task" in installed
+    assert "mcp__plugin_orchestra_orchestra__update_task" in as_plugin and "mcp__orchestra__" not in as_plugin

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from ..paths import PLUGIN_ENV
 from . import searches, shell
 from .decisions import Decision, clip
 from .globs import GLOB_CHARS
@@ -180,7 +181,7 @@ def _state_denial(subject: str, pattern: str, what: str) -> Decision:
     return Decision("state", "write", subject, pattern, (
         f"Orchestra policy: {what} This is Orchestra's state, hook settings or audit trail (protected by "
         f"`{pattern}`), which no agent writes directly. Change tasks and messages through the orchestra MCP "
-        "tools (mcp__orchestra__update_task, send_message, ...); settings and policy changes are for the human."))
+        f"tools ({mcp_tool('update_task')}, send_message, ...); settings and policy changes are for the human."))
 
 
 def _ancestor(policy: Policy, caller: Caller, resolver: Resolver, cmd: shell.Command, cwds: list[str],
@@ -342,8 +343,15 @@ def _cli(caller: Caller, cmd: shell.Command, cwds: list[str], command: str) -> D
     return Decision("cli", "exec", f"orchestra {sub}", "can_modify_state", (
         f"Orchestra policy: `orchestra {sub}` changes shared state, and {caller.label} (role {caller.role}) "
         f"may change state only within scope `{caller.permissions.can_modify_state}`. Use the orchestra MCP "
-        "tools (mcp__orchestra__update_task, report_status, send_message), which check task ownership, or "
+        f"tools ({mcp_tool('update_task')}, report_status, send_message), which check task ownership, or "
         "ask your orchestrator."))
+
+
+def mcp_tool(name: str) -> str:
+    """An orchestra MCP tool as the caller's tools list names it: under the plugin's name when the pack
+    runs as a plugin (README, "Plugin")."""
+    server = "plugin_orchestra_orchestra" if os.environ.get(PLUGIN_ENV) else "orchestra"
+    return f"mcp__{server}__{name}"
 
 
 def _orchestra_args(argv: tuple[str, ...], cwds: list[str]) -> list[str] | None:
