@@ -405,3 +405,23 @@ def test_keeps_crlf_line_endings(repo: Path, orchestra) -> None:
     assert orchestra("uninstall", repo).code == 0
     assert (repo / ".claude/settings.json").read_bytes() == (
         b'{\r\n    "env": {\r\n        "A": "1",\r\n        "B": "2"\r\n    }\r\n}')
+
+
+def test_a_temp_file_left_by_a_killed_install_is_cleared_by_the_next(repo: Path, orchestra) -> None:
+    before = snapshot(repo, mtimes=False)
+    # What an install killed while writing audit.py leaves: the directories, and the temp file beside
+    # the file it was about to replace (named as orchestra.atomic names it).
+    leftover = repo / ".claude/orchestra/src/orchestra/.audit.py.k1lled0x.tmp"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b'"""The audit log: one hash-chained JSON li')
+
+    assert orchestra("install", repo).code == 0
+
+    assert not leftover.exists()
+    assert [p for p in repo.rglob("*.tmp")] == []
+    assert orchestra("uninstall", repo, "--purge").code == 0
+    # the directories the killed install made stay (the next install found them), empty: git shows nothing
+    assert {k: v for k, v in snapshot(repo, mtimes=False).items() if v != ("dir",)} == before
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=repo,
+                            capture_output=True, text=True, check=True)
+    assert status.stdout == ""

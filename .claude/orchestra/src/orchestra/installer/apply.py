@@ -4,6 +4,7 @@ in reverse order (bytes, modes, moves, new directories), so the target is left a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -53,6 +54,7 @@ class _Undo:
             target = path.resolve() if path.is_symlink() else path
             self.make_dirs(target.parent)
             before = _Saved.of(target)
+            _remove_leftover_temp_files(target)
             atomic.write_bytes(target, step.after or b"", step.mode)
             self.actions.append(lambda: before.put_back(target))
         elif step.kind == "delete":
@@ -114,6 +116,17 @@ class _Saved:
             path.unlink(missing_ok=True)
         else:
             atomic.write_bytes(path, self.data, self.mode)
+
+
+def _remove_leftover_temp_files(path: Path) -> None:
+    """The temp files `atomic.write_bytes` leaves beside `path` when an earlier install or uninstall was
+    killed mid-write: the file itself was never replaced, so this step writes it again; they go now,
+    instead of staying in the repo as untracked files."""
+    prefix = f".{path.name}."
+    for entry in os.scandir(path.parent):
+        if entry.name.startswith(prefix) and entry.name.endswith(".tmp") and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
 
 
 def _reason(exc: Exception, doing: str) -> str:
