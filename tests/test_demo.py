@@ -49,3 +49,14 @@ def test_the_shipped_sample_is_the_repository_sample() -> None:
     from orchestra.demo import SAMPLE_SPRINT
 
     assert SAMPLE_SPRINT.read_bytes() == (Path(__file__).parents[1] / ".claude/sprints/sprint-3.yaml").read_bytes()
+
+
+def test_the_demo_refuses_a_directory_it_ran_in_before(tmp_path: Path, capsys) -> None:
+    from orchestra.cli import main
+
+    (tmp_path / ".claude/state").mkdir(parents=True)
+    (tmp_path / ".claude/state/orchestration.db").write_bytes(b"")
+    assert main(["demo", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"orchestra demo: {tmp_path}: holds Orchestra state already") and err.count("\n") == 1
+    assert not (tmp_path / ".claude/orchestra").exists() and not (tmp_path / ".git").exists()

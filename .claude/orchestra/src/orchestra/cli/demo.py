@@ -14,5 +14,8 @@ def register(sub) -> None:
 def cmd_demo(args) -> int:
     from ..demo import run_demo
 
-    run_demo(args.dir)
+    try:
+        run_demo(args.dir)
+    except RuntimeError as exc:  # a step of the story failed: its command and stderr, one line
+        raise ValueError(str(exc).replace("\n", " ")) from None
     return 0

@@ -103,6 +103,10 @@ def _repo(target: Path | None) -> Path:
 def run_demo(target: Path | None = None, say: Say = print) -> DemoResult:
     from ..cli import main as orchestra_main
 
+    store = Path(target or ".") / ".claude/state/orchestration.db"
+    if target and store.exists():  # its story starts from a sprint that was never started
+        raise ValueError(f"{Path(target).resolve()}: holds Orchestra state already ({store.name}); the demo runs "
+                         "once per directory: give a new one, or none for a temp repo")
     root = _repo(target)
     say(f"Demo repository: {root}")
     if orchestra_main(["install", str(root)]) != 0:
