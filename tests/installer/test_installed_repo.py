@@ -94,6 +94,7 @@ def test_uvx_from_repo_path_installs(repo: Path, tmp_path: Path) -> None:
     proc = subprocess.run(["uvx", "--from", str(REPO), "orchestra", "install", str(repo), "--no-warm", "--json"],
                           capture_output=True, text=True, cwd=tmp_path, env=clean_env(), timeout=600)
     assert proc.returncode == 0, proc.stderr
+    assert "warning" not in proc.stderr, proc.stderr  # the README's command, as a user sees it
     report = json.loads(proc.stdout)
     assert report["command"] == "install" and not report["noop"]
     manifest = json.loads((repo / ".claude/orchestra/install-manifest.json").read_text())
