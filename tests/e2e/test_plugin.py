@@ -74,20 +74,28 @@ def _drop_environments(root: Path) -> None:
             shutil.rmtree(pth.parents[3], ignore_errors=True)
 
 
-def test_a_plugin_command_runs_the_plugins_cli_on_the_project(plugin_sandbox, spaced_plugin, api):
+@pytest.mark.parametrize("started_in", [".", "web app"])
+def test_a_plugin_command_runs_the_plugins_cli_on_the_project(plugin_sandbox, spaced_plugin, api, started_in):
     """The project has no pack: `/orchestra:audit:verify` must run the CLI inside the plugin (whose path
-    has a space), and that CLI must read the project's state."""
+    has a space), and that CLI must read the state the plugin's hooks write: the project Claude Code was
+    started in, also a subdirectory of the repository."""
     box = plugin_sandbox
+    project = (box.repo / started_in).resolve()
+    project.mkdir(exist_ok=True)
+    trust = json.loads((box.config_dir / ".claude.json").read_text())
+    trust["projects"][str(project)] = {"hasTrustDialogAccepted": True}
+    (box.config_dir / ".claude.json").write_text(json.dumps(trust))
     asked = api.script.on("The audit log's hash chain verified.").reply(say("Verified."))
     cmd = [str(box.claude), "-p", "/orchestra:audit:verify", "--output-format", "stream-json", "--verbose",
            "--model", MODEL, "--plugin-dir", str(spaced_plugin)]
-    proc = subprocess.run(cmd, cwd=box.repo, env=box.env(api), capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    proc = subprocess.run(cmd, cwd=project, env=box.env(api), capture_output=True, text=True, timeout=RUN_TIMEOUT)
 
     results = [m for m in map(json.loads, filter(None, proc.stdout.splitlines())) if m.get("type") == "result"]
     assert proc.returncode == 0 and [r["result"] for r in results] == ["Verified."], (proc.stderr, results)
     [request] = api.conversation(asked)
     shown = request.last_user_text
-    assert "audit log intact: " in shown and f"({box.state_dir / 'audit.jsonl'})" in shown, shown[-600:]
+    log = project / ".claude/state/audit.jsonl"
+    assert "audit log intact: " in shown and f"({log})" in shown and log.exists(), shown[-600:]
 
 
 def test_with_the_pack_installed_too_each_hook_runs_once(sandbox, api):

@@ -136,15 +136,15 @@ def test_plugin_build_writes_copies_and_removes_those_of_deleted_agents_and_comm
 
 
 def test_plugin_commands_run_the_cli_inside_the_plugin() -> None:
-    """A plugin's commands run in a project without the pack: each copy runs the plugin's own CLI, quoted."""
-    assert plugin.manifest(REPO)["commands"] == f"./{plugin.PLUGIN_COMMANDS}"
+    """A plugin's commands run in a project without the pack: each copy runs the plugin's own CLI, quoted,
+    on the project Claude Code runs in."""
+    cli = 'CLAUDE_PROJECT_DIR="${CLAUDE_PROJECT_DIR}" "${CLAUDE_PLUGIN_ROOT}/.claude/orchestra/bin/orchestra"'
+    assert plugin.manifest(REPO)["commands"] == f"./{plugin.PLUGIN_COMMANDS}" and cli == plugin.PLUGIN_CLI
     sources = sorted((REPO / ".claude/commands").rglob("*.md"))
     assert sources
     for source in sources:
         copy = REPO / plugin.PLUGIN_COMMANDS / source.relative_to(REPO / ".claude/commands")
         original, shipped = source.read_text(), copy.read_text()
-        assert plugin.PROJECT_CLI.search(shipped) is None, copy
-        assert shipped.count('"${CLAUDE_PLUGIN_ROOT}/.claude/orchestra/bin/orchestra"') == \
-               original.count(".claude/orchestra/bin/orchestra")
-        assert shipped.replace('"${CLAUDE_PLUGIN_ROOT}/.claude/orchestra/bin/orchestra"',
-                               ".claude/orchestra/bin/orchestra") == original
+        assert plugin.PROJECT_CLI.search(shipped.replace(cli, "")) is None, copy
+        assert shipped.count(cli) == original.count(".claude/orchestra/bin/orchestra")
+        assert shipped.replace(cli, ".claude/orchestra/bin/orchestra") == original

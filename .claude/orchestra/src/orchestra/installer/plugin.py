@@ -24,9 +24,11 @@ HOOKS_JSON = "hooks/hooks.json"
 PLUGIN_AGENTS = "plugin/agents"
 PLUGIN_COMMANDS = "plugin/commands"
 # The CLI as the pack's commands run it, from the project root; a plugin's commands run in the project
-# too, where there is no pack, so its copies name the CLI in the plugin (quoted: the path may hold spaces).
+# too, where there is no pack, so its copies name the CLI in the plugin (quoted: the path may hold spaces),
+# on the project Claude Code runs in, as the plugin's hooks and MCP server do (the CLI would otherwise
+# take the git toplevel when Claude Code was started in a subdirectory).
 PROJECT_CLI = re.compile(r"(?<![\w./-])\.claude/orchestra/bin/orchestra\b")
-PLUGIN_CLI = f'"{wiring.PLUGIN_VAR}/.claude/orchestra/bin/orchestra"'
+PLUGIN_CLI = f'CLAUDE_PROJECT_DIR="${{CLAUDE_PROJECT_DIR}}" "{wiring.PLUGIN_VAR}/.claude/orchestra/bin/orchestra"'
 ICON = ".claude-plugin/icon.png"
 AUTHOR = {"name": "Orchestra maintainers"}
 # `onFailure: "block"` on the guard hooks needs 2.1.295; older clients would let guarded calls through.
