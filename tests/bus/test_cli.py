@@ -49,6 +49,15 @@ def test_ask_and_answer(project: Path, project_store, capsys) -> None:
     assert project_store.get(f"communication.messages.{question['id']}.status") == "answered"
 
 
+def test_every_inbox_lists_broadcasts(project: Path, project_store, capsys) -> None:
+    """As README says, and as `msg inbox broadcast` answers: a role's or a team's view too."""
+    everyone = as_json(capsys, "send", "broadcast", "state_updated", "--text", "freeze at 17:00")
+    team = as_json(capsys, "send", "team:qa", "state_updated", "--text", "qa only")
+    assert [m["id"] for m in as_json(capsys, "inbox", "tech-lead")] == [everyone["id"]]
+    assert sorted(m["id"] for m in as_json(capsys, "inbox", "team:qa")) == sorted([everyone["id"], team["id"]])
+    assert [m["id"] for m in as_json(capsys, "inbox")] == [everyone["id"]]
+
+
 def test_handoff_names_the_task_whose_brief_lists_the_artifacts(project: Path, project_store, capsys) -> None:
     with project_store.transaction() as tx:
         tx.set("tasks.task-ui", {"status": "assigned", "assignee": "fullstack-eng"})

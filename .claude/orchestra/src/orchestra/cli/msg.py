@@ -216,9 +216,9 @@ def _reader(tx, recipient: str, org):
     if what == "main":
         return addressing.recipient(org, None, None, None)
     if what in ("agent_type", "team"):
-        # a role's or team's view: what is addressed to that name (and, for a type, its team)
+        # a role's or team's view: what is addressed to that name (and, for a type, its team), and broadcasts
         address = addressing.check_recipient(tx, recipient, org)
-        addresses = {address}
+        addresses = {address, addressing.BROADCAST}
         member = org.member(address) if what == "agent_type" else None
         if member is not None:
             addresses.add(f"{addressing.TEAM_PREFIX}{member.team}")
