@@ -58,6 +58,16 @@ def test_every_inbox_lists_broadcasts(project: Path, project_store, capsys) -> N
     assert [m["id"] for m in as_json(capsys, "inbox")] == [everyone["id"]]
 
 
+def test_acknowledging_a_broadcast_says_it_stays_open_for_others(project: Path, project_store, capsys) -> None:
+    everyone = as_json(capsys, "send", "broadcast", "state_updated", "--text", "freeze at 17:00")
+    code, out, _ = run(capsys, "ack", everyone["id"])
+    assert code == 0 and out == (f"{everyone['id']}: acknowledged by human; still open for the others it is "
+                                 "addressed to (broadcast)\n")
+    code, out, err = run(capsys, "ack", everyone["id"], "--as", "agent:nope")
+    assert code == 1 and "no agent run with id 'nope' in state" in err
+    assert "agent:nope" not in project_store.get(f"communication.messages.{everyone['id']}.acked")
+
+
 def test_handoff_names_the_task_whose_brief_lists_the_artifacts(project: Path, project_store, capsys) -> None:
     with project_store.transaction() as tx:
         tx.set("tasks.task-ui", {"status": "assigned", "assignee": "fullstack-eng"})

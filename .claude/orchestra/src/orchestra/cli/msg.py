@@ -173,13 +173,21 @@ def cmd_handoff(args) -> int:
 
 
 def cmd_ack(args) -> int:
-    from ..bus import ack
+    from ..bus import ack, addressing
+    from ..teams import load
 
     with project_store() as store, store.transaction() as tx:
+        if addressing.kind(args.by) == "run":  # a run that does not exist is refused, as `msg inbox` refuses it
+            addressing.check_recipient(tx, args.by, load())
         closed = [ack(tx, message_id, by=args.by) for message_id in args.ids]
-    emit({"acknowledged": closed}, args.json,
-         lambda data: "\n".join(f"{m['id']}: {m['status']}" for m in data["acknowledged"]))
+    emit({"acknowledged": closed}, args.json, lambda data: "\n".join(_ack_line(m, args.by) for m in data["acknowledged"]))
     return 0
+
+
+def _ack_line(message: dict[str, Any], by: str) -> str:
+    if message.get("status") == "pending" and by in (message.get("acked") or {}):  # a team or broadcast message
+        return f"{message['id']}: acknowledged by {by}; still open for the others it is addressed to ({message['to']})"
+    return f"{message['id']}: {message['status']}"
 
 
 def cmd_inbox(args) -> int:
