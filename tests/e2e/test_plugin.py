@@ -4,6 +4,7 @@ orchestra MCP tools under their plugin names, and the hooks stamp its real ident
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -74,6 +75,15 @@ def _drop_environments(root: Path) -> None:
             shutil.rmtree(pth.parents[3], ignore_errors=True)
 
 
+def run_command(box: Sandbox, api, plugin: Path, command: str, cwd: Path) -> list[dict]:
+    """`claude -p /<command>` in `cwd` with `plugin` loaded; its stream-json messages."""
+    cmd = [str(box.claude), "-p", command, "--output-format", "stream-json", "--verbose", "--model", MODEL,
+           "--allowedTools", "Agent", "--plugin-dir", str(plugin)]
+    proc = subprocess.run(cmd, cwd=cwd, env=box.env(api), capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
 @pytest.mark.parametrize("started_in", [".", "web app"])
 def test_a_plugin_command_runs_the_plugins_cli_on_the_project(plugin_sandbox, spaced_plugin, api, started_in):
     """The project has no pack: `/orchestra:audit:verify` must run the CLI inside the plugin (whose path
@@ -86,16 +96,36 @@ def test_a_plugin_command_runs_the_plugins_cli_on_the_project(plugin_sandbox, sp
     trust["projects"][str(project)] = {"hasTrustDialogAccepted": True}
     (box.config_dir / ".claude.json").write_text(json.dumps(trust))
     asked = api.script.on("The audit log's hash chain verified.").reply(say("Verified."))
-    cmd = [str(box.claude), "-p", "/orchestra:audit:verify", "--output-format", "stream-json", "--verbose",
-           "--model", MODEL, "--plugin-dir", str(spaced_plugin)]
-    proc = subprocess.run(cmd, cwd=project, env=box.env(api), capture_output=True, text=True, timeout=RUN_TIMEOUT)
 
-    results = [m for m in map(json.loads, filter(None, proc.stdout.splitlines())) if m.get("type") == "result"]
-    assert proc.returncode == 0 and [r["result"] for r in results] == ["Verified."], (proc.stderr, results)
+    messages = run_command(box, api, spaced_plugin, "/orchestra:audit:verify", project)
+
+    assert [m["result"] for m in messages if m.get("type") == "result"] == ["Verified."], messages[-1]
     [request] = api.conversation(asked)
     shown = request.last_user_text
     log = project / ".claude/state/audit.jsonl"
     assert "audit log intact: " in shown and f"({log})" in shown and log.exists(), shown[-600:]
+
+
+def test_the_delegate_command_names_the_plugins_agent(plugin_sandbox, spaced_plugin, api):
+    """`/orchestra:task:delegate` gives Agent arguments to pass unchanged: in plugin form the agent is
+    `orchestra:fullstack-eng`, as the plugin's MCP tool `delegate_task` also names it."""
+    box = plugin_sandbox
+    box.seed({"tasks.t1": {"id": "t1", "title": "Cart API", "status": "queued", "type": "feature",
+                           "team": "engineering", "assignee": "fullstack-eng", "priority": "normal",
+                           "dependencies": [], "artifacts": []}})
+
+    def agent_call(request):
+        shown = json.loads(re.search(r"^\{.*?^\}", request.last_user_text, re.M | re.S).group(0))
+        return delegate(shown["subagent_type"], shown["prompt"], shown["description"])
+
+    api.script.on("Above are the ready Agent arguments for task t1.").reply(agent_call).reply(say("Delegated."))
+    api.script.on(MEMBER).reply(say("Nothing to build.\nSTATUS: blocked\nBLOCKER: no spec"))
+
+    messages = run_command(box, api, spaced_plugin, "/orchestra:task:delegate t1", box.repo)
+
+    started = [m.get("subagent_type") for m in messages if m.get("subtype") == "task_started"]
+    assert started == ["orchestra:fullstack-eng"], [m for m in messages if m.get("type") == "user"][-3:]
+    assert not api.problems(), api.problems()
 
 
 def test_with_the_pack_installed_too_each_hook_runs_once(sandbox, api):

@@ -137,8 +137,9 @@ def test_plugin_build_writes_copies_and_removes_those_of_deleted_agents_and_comm
 
 def test_plugin_commands_run_the_cli_inside_the_plugin() -> None:
     """A plugin's commands run in a project without the pack: each copy runs the plugin's own CLI, quoted,
-    on the project Claude Code runs in."""
-    cli = 'CLAUDE_PROJECT_DIR="${CLAUDE_PROJECT_DIR}" "${CLAUDE_PLUGIN_ROOT}/.claude/orchestra/bin/orchestra"'
+    on the project Claude Code runs in, as the plugin's."""
+    cli = ('CLAUDE_PROJECT_DIR="${CLAUDE_PROJECT_DIR}" CLAUDE_PLUGIN_ROOT="${CLAUDE_PLUGIN_ROOT}" '
+           '"${CLAUDE_PLUGIN_ROOT}/.claude/orchestra/bin/orchestra"')
     assert plugin.manifest(REPO)["commands"] == f"./{plugin.PLUGIN_COMMANDS}" and cli == plugin.PLUGIN_CLI
     sources = sorted((REPO / ".claude/commands").rglob("*.md"))
     assert sources
@@ -148,3 +149,24 @@ def test_plugin_commands_run_the_cli_inside_the_plugin() -> None:
         assert plugin.PROJECT_CLI.search(shipped.replace(cli, "")) is None, copy
         assert shipped.count(cli) == original.count(".claude/orchestra/bin/orchestra")
         assert shipped.replace(cli, ".claude/orchestra/bin/orchestra") == original
+
+
+def test_the_agent_type_to_start_names_the_plugins_agents_in_plugin_form(tmp_path: Path, monkeypatch) -> None:
+    from orchestra import paths
+    from orchestra.agentfiles import session_agent_type
+
+    project = tmp_path / "shop"
+    (project / ".claude/agents").mkdir(parents=True)
+    monkeypatch.setenv(paths.PROJECT_ENV, str(project))
+    paths.project_root.cache_clear()
+    try:
+        assert session_agent_type("fullstack-eng") == "fullstack-eng"  # installed: project agents
+        monkeypatch.setenv(paths.PLUGIN_ENV, str(REPO))
+        assert session_agent_type("fullstack-eng") == "orchestra:fullstack-eng"
+        assert [session_agent_type(n) for n in ("general-purpose", "my-own-eng", "orchestra:tech-lead")] == [
+            "general-purpose", "my-own-eng", "orchestra:tech-lead"]
+        (project / ".claude/agents/fullstack-eng.md").write_text(
+            "---\nname: fullstack-eng\ndescription: the project's own\n---\nBody.\n")
+        assert session_agent_type("fullstack-eng") == "fullstack-eng"  # the project's agent of that name
+    finally:
+        paths.project_root.cache_clear()

@@ -4,6 +4,7 @@ check` and `orchestra doctor` (Claude Code 2.1.328's rules, and agreement with t
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -142,6 +143,32 @@ def agent_files(root: Path | None = None) -> list[Path]:
     return sorted((paths.claude_dir(root) / "agents").rglob("*.md"))
 
 
+def session_agent_type(name: str, root: Path | None = None) -> str:
+    """The `subagent_type` that starts agent `name`. When the pack runs as a plugin (CLAUDE_PLUGIN_ROOT),
+    the agents it ships are `orchestra:<name>` (README, "Plugin"), unless the project defines its own
+    agent of that name; otherwise, and for every agent the plugin does not ship, `name` itself."""
+    from .teams import PLUGIN_PREFIX
+
+    if not os.environ.get(paths.PLUGIN_ENV) or ":" in name:
+        return name
+    if name in defined_names(paths.claude_dir(root) / "agents"):
+        return name
+    return PLUGIN_PREFIX + name if name in defined_names(paths.PACK_DIR.parent / "agents") else name
+
+
+def defined_names(folder: Path) -> set[str]:
+    """The frontmatter names of the agent files under `folder`."""
+    names = set()
+    for path in sorted(folder.rglob("*.md")) if folder.is_dir() else ():
+        try:
+            name = read(path).meta.get("name")
+        except (FrontmatterError, OSError, UnicodeDecodeError):
+            continue
+        if isinstance(name, str):
+            names.add(name)
+    return names
+
+
 def command_files(root: Path | None = None) -> list[Path]:
     return sorted((paths.claude_dir(root) / "commands").rglob("*.md"))
 
@@ -184,10 +211,13 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
             problems.append(f"{path}: tools: only orchestrators may list Agent; {name!r} is a {member.role}")
         if "tools" in definition.meta and not spawns and member.role == "orchestrator":
             problems.append(f"{path}: tools: orchestrator {name!r} needs Agent to delegate")
+    named = {path: name for name, path in by_name.items()}
     for name, member in sorted(org.agents.items()):
         if name not in by_name:
-            problems.append(f"{teams_file(root)}: {member.team} {member.role} {name!r} has no agent file "
-                            f"(expected .claude/agents/{member.team}/{name}.md)")
+            expected = f".claude/agents/{member.team}/{name}.md"
+            other = named.get(agents_dir / member.team / f"{name}.md")
+            where = f"{expected} names {other!r}" if other else f"expected {expected}"
+            problems.append(f"{teams_file(root)}: {member.team} {member.role} {name!r} has no agent file ({where})")
     return problems
 
 

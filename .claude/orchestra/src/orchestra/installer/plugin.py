@@ -25,10 +25,12 @@ PLUGIN_AGENTS = "plugin/agents"
 PLUGIN_COMMANDS = "plugin/commands"
 # The CLI as the pack's commands run it, from the project root; a plugin's commands run in the project
 # too, where there is no pack, so its copies name the CLI in the plugin (quoted: the path may hold spaces),
-# on the project Claude Code runs in, as the plugin's hooks and MCP server do (the CLI would otherwise
-# take the git toplevel when Claude Code was started in a subdirectory).
+# with the environment the plugin's hooks and MCP server have: the project Claude Code runs in (the CLI
+# would otherwise take the git toplevel when Claude Code was started in a subdirectory) and the plugin's
+# root (so that it names the plugin's agents as `orchestra:<name>`).
 PROJECT_CLI = re.compile(r"(?<![\w./-])\.claude/orchestra/bin/orchestra\b")
-PLUGIN_CLI = f'CLAUDE_PROJECT_DIR="${{CLAUDE_PROJECT_DIR}}" "{wiring.PLUGIN_VAR}/.claude/orchestra/bin/orchestra"'
+PLUGIN_CLI = (f'CLAUDE_PROJECT_DIR="${{CLAUDE_PROJECT_DIR}}" CLAUDE_PLUGIN_ROOT="{wiring.PLUGIN_VAR}" '
+              f'"{wiring.PLUGIN_VAR}/.claude/orchestra/bin/orchestra"')
 ICON = ".claude-plugin/icon.png"
 AUTHOR = {"name": "Orchestra maintainers"}
 # `onFailure: "block"` on the guard hooks needs 2.1.295; older clients would let guarded calls through.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import briefing, teams
+from .. import agentfiles, briefing, teams
 from ..models import TASK_STATUSES, check_task_transition
 from ..teams import Organization
 from . import review
@@ -72,7 +72,7 @@ def delegation_arguments(tx, org: Organization, task_id: str) -> dict[str, Any]:
     prompt = f"{tag(task_id)} {title}"
     if task.get("description"):
         prompt += f"\n\n{task['description']}"
-    return {"subagent_type": agent, "description": " ".join(words[:5]),
+    return {"subagent_type": agentfiles.session_agent_type(agent), "description": " ".join(words[:5]),
             "prompt": briefing.with_brief(prompt, briefing.task_brief(tx, task, worktree=task.get("worktree")))}
 
 
