@@ -153,7 +153,8 @@ def test_check_reports_frontmatter_problems(pack_copy):
                      "description: write exactly one sentence", "tools: 'Reed' is not a Claude Code 2.1.328 tool",
                      "mcp__orchestra__teleport is not a tool of the orchestra MCP server",
                      "model: 'gpt-4' is not", "agent 'ux-engineer' is not in teams.yaml",
-                     "engineering team_member 'ux-eng' has no agent file"):
+                     "engineering team_member 'ux-eng' has no agent file (.claude/agents/engineering/ux-eng.md "
+                     "names 'ux-engineer')"):
         assert expected in problems, expected
 
 
