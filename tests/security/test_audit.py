@@ -214,3 +214,29 @@ def test_cli_verify_reads_a_log_on_a_read_only_disk(project_log: Path, capsys) -
     with read_only(project_log.parent):
         assert cli(["audit", "verify"]) == 1
     assert "audit.jsonl:2: hash mismatch" in capsys.readouterr().err
+
+
+def test_verify_holds_the_lock_only_to_take_the_chain_not_while_reading_it(tmp_path: Path) -> None:
+    """Hooks append while a long log is verified: a read that takes its time (a slow disk; here a rotated
+    segment that is a pipe, fed only once the append is done) keeps no hook waiting."""
+    import threading
+
+    path = tmp_path / "audit.jsonl"
+    for i in range(12):
+        audit.append(path, {"event": "x", "i": i}, rotate_bytes=1500)
+    first = audit.segment_path(path, 1)
+    saved = first.read_bytes()
+    first.unlink()
+    os.mkfifo(first)
+    reports: list[audit.Report] = []
+    reading = threading.Thread(target=lambda: reports.append(audit.check(path)))
+    reading.start()
+    try:
+        code = "import sys; from orchestra import audit; audit.append(sys.argv[1], {'event': 'during'})"
+        appended = subprocess.run([sys.executable, "-c", code, str(path)], timeout=10, check=False)
+    finally:
+        with open(first, "wb") as pipe:  # lets the check go on, whatever happened
+            pipe.write(saved)
+        reading.join(30)
+    assert appended.returncode == 0
+    assert reports and reports[0].ok and reports[0].lines == 12, reports

@@ -17,9 +17,9 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .clock import now_iso
 from .record import Record, default
@@ -262,16 +262,46 @@ class Report(Record, frozen=False):
 
 
 def check(path: Path) -> Report:
-    """Verify the whole log (every segment, then the head) and name the first bad line."""
+    """Verify the whole log (every segment, then the head) and name the first bad line.
+
+    The lock is held only to take the chain as it stands (head, segments, the current file and its
+    size): appends go on while the files are read, and are not read."""
     path = Path(path)
-    with _locked(path, exclusive=False):
-        return _check(path)
+    with ExitStack() as files:
+        with _locked(path, exclusive=False):
+            head, seqs = read_head(path), rotated(path)
+            try:
+                current: BinaryIO | None = files.enter_context(open(path, "rb"))
+            except FileNotFoundError:
+                current = None
+            size = os.fstat(current.fileno()).st_size if current is not None else 0
+        return _check(path, head, seqs, current, size)
 
 
-def _check(path: Path) -> Report:
-    report = Report(head=read_head(path))
-    seqs = [seq for seq, _ in rotated(path)]
-    missing = sorted(set(range(1, (seqs[-1] if seqs else 0) + 1)) - set(seqs))
+def _lines(handle: BinaryIO, size: int | None = None) -> Iterator[bytes]:
+    """The lines of an open file, up to `size` bytes (a rotated segment: all of it)."""
+    read = 0
+    for raw in handle:
+        if size is not None and read >= size:
+            return
+        read += len(raw)
+        yield raw
+
+
+def _chain_files(path: Path, seqs: list[tuple[int, Path]], current: BinaryIO | None,
+                 size: int) -> Iterator[tuple[str, Iterator[bytes]]]:
+    for _, segment in seqs:
+        with open(segment, "rb") as handle:
+            yield segment.name, _lines(handle)
+    if current is not None:
+        yield path.name, _lines(current, size)
+
+
+def _check(path: Path, head: dict[str, Any] | None, seqs: list[tuple[int, Path]], current: BinaryIO | None,
+           size: int) -> Report:
+    report = Report(head=head)
+    numbers = [seq for seq, _ in seqs]
+    missing = sorted(set(range(1, (numbers[-1] if numbers else 0) + 1)) - set(numbers))
     if missing:
         report.file, report.line = segment_path(path, missing[0]).name, 1
         report.problem = "rotated segment is missing (deleted): the chain cannot be followed across it"
@@ -279,19 +309,18 @@ def _check(path: Path) -> Report:
     prev, anchor = GENESIS, (report.head or {}).get("lines")
     anchor_at: tuple[str, int, str] | None = None  # file, line and hash of the line the head names
     last_file, last_file_lines = path.name, 0
-    for segment in segments(path):
-        last_file, last_file_lines = segment.name, 0
-        with open(segment, "rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                why = line_problem(raw, prev)
-                if why is not None:
-                    report.file, report.line, report.problem = segment.name, number, why
-                    return report
-                prev = json.loads(raw)["hash"]
-                report.lines += 1
-                last_file_lines = number
-                if report.lines == anchor:
-                    anchor_at = (segment.name, number, prev)
+    for name, lines in _chain_files(path, seqs, current, size):
+        last_file, last_file_lines = name, 0
+        for number, raw in enumerate(lines, start=1):
+            why = line_problem(raw, prev)
+            if why is not None:
+                report.file, report.line, report.problem = name, number, why
+                return report
+            prev = json.loads(raw)["hash"]
+            report.lines += 1
+            last_file_lines = number
+            if report.lines == anchor:
+                anchor_at = (name, number, prev)
     report.last_hash = prev
     head = report.head
     if head is None:
