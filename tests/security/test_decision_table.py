@@ -305,3 +305,13 @@ def test_a_relocated_state_dir_is_protected_where_it_is(tree: Path, home: Path, 
     denied = tools.decide(policy, caller, tree, "Write", {"file_path": str(elsewhere / "audit.jsonl")}, str(tree))
     assert denied is not None and denied.kind == "state"
     assert tools.decide(policy, caller, tree, "Bash", {"command": f"rm -rf {tmp_path}"}, str(tree)).kind == "state"
+
+
+def test_every_command_that_only_reads_runs_for_a_member(tree: Path, home: Path, policy, org) -> None:
+    reads = ("agents", "agents --all --json", "teams", "teams --json", "teams check", "sprint plan sprint-1",
+             "epic plan epic-1 --json", "task delegate t1 --json", "sprint status", "msg inbox")
+    for line in reads:
+        assert decide(tree, home, policy, org, "member", *bash(f".claude/orchestra/bin/orchestra {line}")) is None, line
+    for line in ("sprint start sprint-1", "task set-status t1 completed", "epic load epic-1", "teams-x"):
+        denied = decide(tree, home, policy, org, "member", *bash(f".claude/orchestra/bin/orchestra {line}"))
+        assert denied is not None and denied.kind == "cli", line

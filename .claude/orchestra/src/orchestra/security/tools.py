@@ -48,9 +48,10 @@ FIND_ACTIONS = frozenset({"-delete", "-exec", "-execdir", "-ok", "-okdir", "-fpr
 DESTRUCTIVE = frozenset({"rm", "rmdir", "mv", "shred", "unlink", "chmod", "chown", "chgrp", "truncate"})
 # `orchestra` subcommands that only read; the rest change state and need can_modify_state: true.
 READ_ONLY_CLI = frozenset({
-    ("state", "get"), ("state", "export"), ("task", "list"), ("task", "show"), ("sprint", "status"),
-    ("epic", "status"), ("events", "tail"), ("audit", "verify"), ("audit", "tail"), ("metrics",), ("report",),
-    ("doctor",), ("msg", "inbox"), ("worktree", "list"), ("teams", "check"),
+    ("state", "get"), ("state", "export"), ("task", "list"), ("task", "show"), ("task", "delegate"),
+    ("sprint", "status"), ("sprint", "plan"), ("epic", "status"), ("epic", "plan"), ("events", "tail"),
+    ("audit", "verify"), ("audit", "tail"), ("metrics",), ("report",), ("doctor",), ("msg", "inbox"),
+    ("worktree", "list"), ("teams",), ("agents",),  # `teams` and its one action, `check`, only read
 })
 _PIECES = re.compile(r"[\s'\"`$(){}\[\];,=<>|&:@\\]+")
 _BRACES = re.compile(r"\{([^{}]*,[^{}]*)\}")
