@@ -153,3 +153,14 @@ def test_doctor_does_not_run_checks_on_backups(repo: Path, orchestra, claude_env
 
     assert result.code == 0, result.out
     assert checks(result)["scripts"][0]["status"] == "ok"
+
+
+def test_doctor_on_a_path_that_is_no_directory_says_so_in_one_line(tmp_path: Path, orchestra) -> None:
+    for target in (tmp_path / "no such project", tmp_path / "a file"):
+        if target.name == "a file":
+            target.write_text("x")
+        result = orchestra("doctor", target)
+        assert result.code == 1
+        assert result.out == ""
+        assert result.err.strip().splitlines() == [
+            f"orchestra doctor: {target}: not a directory; give the root of the project to check"]

@@ -109,8 +109,11 @@ def _report(data: dict) -> str:
 
 
 def cmd_doctor(args) -> int:
+    from ..installer import InstallError
     from ..installer.doctor import run_checks
 
+    if args.target is not None and not args.target.is_dir():
+        raise InstallError(f"{args.target}: not a directory; give the root of the project to check")
     checks = run_checks((args.target or _doctor_root()).resolve())
     failed = [c for c in checks if c.status == "fail"]
     emit({"ok": not failed, "checks": [c.describe() for c in checks]}, args.json,
