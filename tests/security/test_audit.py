@@ -107,6 +107,34 @@ def test_a_head_one_line_behind_after_a_crash_is_accepted_and_healed(log: Path) 
     assert audit.check(log).ok and audit.read_head(log)["lines"] == LINES + 2
 
 
+
+def test_a_line_torn_by_a_killed_append_is_cut_by_the_next_append(log: Path) -> None:
+    # SIGKILL can stop a write to a file between two pages: part of the line is on disk, no newline,
+    # and the head was never updated. The next append cuts that part off and chains from the line before.
+    last = log.read_bytes().splitlines(keepends=True)[-1]
+    with open(log, "ab") as handle:
+        handle.write(last[: len(last) // 2])
+    assert "no newline" in audit.check(log).problem
+    audit.append(log, {"event": "after the crash"})
+    report = audit.check(log)
+    assert report.ok and report.lines == LINES + 1 and report.warnings == [], report.to_dict()
+
+
+def test_a_last_line_cut_short_by_hand_is_not_mended_by_the_next_append(log: Path) -> None:
+    rewrite(log, lambda ls: [*ls[:-1], ls[-1][:40]])  # the head counts the whole line: a cut, not a crash
+    audit.append(log, {"event": "later"})
+    report = audit.check(log)
+    assert not report.ok and report.line == LINES
+
+
+def test_a_head_behind_a_line_longer_than_the_tail_read_still_chains(log: Path) -> None:
+    head = audit.head_path(log).read_text()
+    audit.append(log, {"event": "long", "note": "n" * 200_000})
+    audit.head_path(log).write_text(head)  # the crash: line written, head not updated
+    audit.append(log, {"event": "next"})
+    report = audit.check(log)
+    assert report.ok and report.lines == LINES + 2, report.to_dict()
+
 def test_rotation_keeps_the_chain(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     written = [audit.append(path, {"event": "PreToolUse", "n": i}, rotate_bytes=700) for i in range(12)]

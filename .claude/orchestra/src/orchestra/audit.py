@@ -129,14 +129,41 @@ def _write_head(log: Path, head: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _line_start(fd: int, end: int) -> int:
+    """Where the line holding byte `end - 1` starts: just after the newline before it (0: none)."""
+    while end > 0:
+        start = max(0, end - _TAIL)
+        found = os.pread(fd, end - start, start).rfind(b"\n")
+        if found >= 0:
+            return start + found + 1
+        end = start
+    return 0
+
+
 def _last_line(path: Path) -> bytes | None:
     with open(path, "rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        size = handle.tell()
-        if size == 0:
+        fd = handle.fileno()
+        end = os.fstat(fd).st_size
+        if end and os.pread(fd, 1, end - 1) == b"\n":
+            end -= 1
+        if end == 0:
             return None
-        handle.seek(max(0, size - _TAIL))
-        return handle.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        start = _line_start(fd, end)
+        return os.pread(fd, end - start, start)
+
+
+def _cut_torn_tail(fd: int, path: Path, size: int) -> int:
+    """Cut off a line an append killed mid-write left without its end (a write to a file can stop
+    between pages), so the next line does not follow it on the same line; the new size. A torn line
+    the head counts as written is left for `check` to name: that is a cut, not a crash."""
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return size
+    start = _line_start(fd, size)
+    recorded = (read_head(path) or {}).get("size")
+    if isinstance(recorded, int) and recorded > start:
+        return size
+    os.ftruncate(fd, start)
+    return start
 
 
 def _hash_of(raw: bytes | None) -> str:
@@ -184,7 +211,7 @@ def append(path: Path, record: dict[str, Any], rotate_bytes: int | None = None) 
     with _locked(path):
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            size = os.fstat(fd).st_size
+            size = _cut_torn_tail(fd, path, os.fstat(fd).st_size)
             prev, lines = _chain_position(path, size)
             if limit and size >= limit:
                 os.close(fd)
