@@ -116,3 +116,22 @@ def test_plugin_tool_names_are_recognised(policy, org, tasks) -> None:
                         {}, tasks) is None
     assert mcp_decision(policy, org, "fullstack-eng", "run-mine", "mcp__plugin_orchestra_orchestra__update_task",
                         {"task_id": "t-theirs"}, tasks) is not None
+
+
+def test_in_plugin_form_a_spawn_denial_names_the_agents_to_start_as_claude_code_knows_them(
+        policy, org, tmp_path: Path, monkeypatch) -> None:
+    from orchestra import paths
+    from orchestra.lifecycle.views import unassigned_text
+
+    monkeypatch.setenv(paths.PROJECT_ENV, str(tmp_path))  # a project with no agent files of its own
+    monkeypatch.setenv(paths.PLUGIN_ENV, str(paths.PACK_DIR.parent.parent))
+    paths.project_root.cache_clear()
+    try:
+        cross = spawn_decision(policy, org, "engineering-director", "market-researcher")
+        unassigned = unassigned_text(org, {"id": "t1", "team": "engineering"})
+    finally:
+        paths.project_root.cache_clear()
+    assert "orchestra:fullstack-eng" in cross.reason and "orchestra:qa-director" in cross.reason
+    assert "ask product-director to delegate it" in cross.reason  # a recipient of messages: the bare name
+    assert "subagent_type is one of its members (orchestra:" in unassigned
+    assert "assignee '\"<member>\"'" in unassigned  # teams.yaml names, as the task's assignee holds them

@@ -56,7 +56,7 @@ def unassigned_text(org: Organization, task: dict[str, Any]) -> str:
     team = org.teams[task["team"]]
     return (f"task {task['id']} has no assignee and team {team.name} does not pick one (auto_assign: false in "
             f"teams.yaml): delegate it with an Agent call whose subagent_type is one of its members "
-            f"({', '.join(team.members) or 'none'}) and whose prompt starts with [task:{task['id']}], or name the "
+            f"({', '.join(map(agentfiles.session_agent_type, team.members)) or 'none'}) and whose prompt starts with [task:{task['id']}], or name the "
             f"assignee first (`orchestra state set tasks.{task['id']}.assignee '\"<member>\"'`)")
 
 

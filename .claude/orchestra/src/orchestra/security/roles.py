@@ -40,8 +40,11 @@ def spawn_decision(policy: Policy, org: Organization, caller_agent_type: str | N
     member = org.member(target)
     if member is not None and (member.team == caller.team or member.role == "orchestrator"):
         return None
+    from ..agentfiles import session_agent_type  # a denial only: it reads the agent files in plugin form
+
     team = org.teams[caller.team]
-    mine = ", ".join((*team.members, *sorted(o for o in org.orchestrators().values() if o != caller.agent_type)))
+    allowed = (*team.members, *sorted(o for o in org.orchestrators().values() if o != caller.agent_type))
+    mine = ", ".join(session_agent_type(name) for name in allowed)
     where = (f"`{target}` belongs to team {member.team}; ask {org.teams[member.team].orchestrator} to delegate it"
              if member is not None else f"`{target}` is not an agent of this organisation (teams.yaml)")
     return Decision("spawn", "spawn", target, "own_team", (
