@@ -135,6 +135,14 @@ def test_a_head_behind_a_line_longer_than_the_tail_read_still_chains(log: Path) 
     report = audit.check(log)
     assert report.ok and report.lines == LINES + 2, report.to_dict()
 
+
+def test_a_head_temp_file_left_by_a_killed_append_does_not_stay(log: Path) -> None:
+    leftover = log.with_name(".audit.head.json.tmp")  # killed between writing the new head and renaming it
+    leftover.write_bytes(b'{"hash":"')
+    audit.append(log, {"event": "next"})
+    assert sorted(p.name for p in log.parent.iterdir()) == ["audit.head.json", "audit.jsonl", "audit.lock"]
+    assert audit.check(log).ok
+
 def test_rotation_keeps_the_chain(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     written = [audit.append(path, {"event": "PreToolUse", "n": i}, rotate_bytes=700) for i in range(12)]

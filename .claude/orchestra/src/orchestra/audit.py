@@ -123,7 +123,9 @@ def _write_head(log: Path, head: dict[str, Any]) -> None:
     # No fsync: after a crash the head lags the log by at most the last line, which `append` and
     # `check` both accept (the log may be longer than its head, never shorter).
     path = head_path(log)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Only the lock holder writes it, so one name serves: what a writer killed here left is simply
+    # written over by the next, not left behind. Without locks (Windows) each writer has its own.
+    tmp = path.with_name(f".{path.name}.tmp" if fcntl is not None else f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(canonical(head))
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
