@@ -56,3 +56,24 @@ def test_a_broken_git_file_is_ignored(repo: Path, tmp_path: Path) -> None:
     (other / ".claude" / "orchestra").mkdir(parents=True)
     (other / ".git").write_text("not a gitdir line\n")
     assert paths.project_root(str(other)) == other.resolve()
+
+
+def test_in_plugin_form_a_worktree_finds_the_main_checkouts_state(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv(paths.PROJECT_ENV, raising=False)
+    root = tmp_path / "plugin shop"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "app.py").write_text("print('hi')\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "-c", "user.email=t@example.com", "-c", "user.name=t", "add", "-A")
+    git(root, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "init")
+    tree = tmp_path / "trees" / "task-1"
+    git(root, "worktree", "add", "-q", "-b", "orchestra/task-1", str(tree))
+    paths.project_root.cache_clear()
+    assert paths.project_root(str(tree / "src")) == tree.resolve()  # not an Orchestra project yet
+    (root / ".claude" / "state").mkdir(parents=True)  # the plugin's hooks have run in the main checkout
+    paths.project_root.cache_clear()
+    try:
+        assert paths.project_root(str(tree / "src")) == root.resolve()
+        assert paths.state_dir(paths.project_root(str(tree))) == root.resolve() / ".claude" / "state"
+    finally:
+        paths.project_root.cache_clear()

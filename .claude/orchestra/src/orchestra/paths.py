@@ -38,12 +38,14 @@ def project_root(cwd: str | None = None) -> Path:
     for candidate in (start, *start.parents):
         if (candidate / ".claude" / "orchestra").is_dir():
             return _main_checkout(candidate) or candidate
-    return _git_toplevel(start) or start
+    top = _git_toplevel(start) or start
+    return _main_checkout(top) or top
 
 
 def _main_checkout(root: Path) -> Path | None:
     """The main working tree when `root` is a linked git worktree (its `.git` is a file naming
-    `<main>/.git/worktrees/<name>`) that carries the pack: its state is the main checkout's."""
+    `<main>/.git/worktrees/<name>`) and the main tree is an Orchestra project: it carries the pack, or
+    (the plugin form) Orchestra's state or teams.yaml. The worktree's state is then the main checkout's."""
     marker = root / ".git"
     if not marker.is_file():
         return None
@@ -57,7 +59,8 @@ def _main_checkout(root: Path) -> Path | None:
     if gitdir.parent.name != "worktrees" or gitdir.parent.parent.name != ".git":
         return None
     main = gitdir.parent.parent.parent
-    return main if (main / ".claude" / "orchestra").is_dir() else None
+    claude = main / ".claude"
+    return main if any((claude / part).exists() for part in ("orchestra", "state", "teams.yaml")) else None
 
 
 def claude_dir(root: Path | None = None) -> Path:
