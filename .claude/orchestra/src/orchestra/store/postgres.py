@@ -44,14 +44,21 @@ CONNECT_TIMEOUT_S = 2  # per attempt, unless the URL sets connect_timeout: all a
 LOCK_TIMEOUT_MS = 30_000  # as SQLite's busy timeout
 LOCK_CLASS = 0x4F524348  # first key of the writer lock ("ORCH"); the second is the schema's checksum
 OPERATION_ATTEMPTS = 3
+# A server that stops answering mid-query (a network cut, a frozen host) is given up on after about
+# 5 s, unless the URL says otherwise: keepalive probes find a silent peer, tcp_user_timeout one that
+# leaves sent data unacknowledged. Without them a query waits for TCP itself, many minutes.
+SILENCE_PARAMS = {"keepalives": "1", "keepalives_idle": "2", "keepalives_interval": "1",
+                  "keepalives_count": "3", "tcp_user_timeout": "5000"}
 
 
 class ConnectionLost(StateError):
-    """The connection to the server broke. `unknown_outcome`: it broke while a COMMIT was under way."""
+    """The connection to the server broke. `unknown_outcome`: it broke while a COMMIT was under way;
+    `silent`: the server stopped answering (timed out), so connecting again would only wait more."""
 
-    def __init__(self, message: str, unknown_outcome: bool = False) -> None:
+    def __init__(self, message: str, unknown_outcome: bool = False, silent: bool = False) -> None:
         super().__init__(message)
         self.unknown_outcome = unknown_outcome
+        self.silent = silent
 
 
 def redacted(url: str) -> str:
@@ -112,7 +119,7 @@ class PostgresStore(StoreBase):
         self.schema = ""
         self.channel = ""
         self._lock_keys = (LOCK_CLASS, 0)
-        self.unreachable: str | None = None  # why connecting failed after every attempt, once it has
+        self.unreachable: str | None = None  # why the server could not be reached (until it can again)
 
     # -- connecting ------------------------------------------------------------------------------
     def _new_connection(self) -> Any:
@@ -129,11 +136,15 @@ class PostgresStore(StoreBase):
             raise StateError(f"state URL {self.where}: not a PostgreSQL URL ({_first_line(exc)})") from None
         params.setdefault("connect_timeout", str(CONNECT_TIMEOUT_S))
         params.setdefault("application_name", "orchestra")
+        for key, value in SILENCE_PARAMS.items():
+            params.setdefault(key, value)
         # Ours first, so a lock_timeout in the URL's own options wins.
         params["options"] = f"-c lock_timeout={self.lock_timeout_ms} {params.get('options', '')}".strip()
         for attempt in range(CONNECT_ATTEMPTS):
             try:
-                return psycopg.connect(**params, autocommit=True)
+                conn = psycopg.connect(**params, autocommit=True)
+                self.unreachable = None
+                return conn
             except psycopg.OperationalError as exc:
                 if attempt == CONNECT_ATTEMPTS - 1:
                     self.unreachable = _first_line(exc)
@@ -241,13 +252,16 @@ class PostgresStore(StoreBase):
             if self.conn is not None and not self.conn.broken and not self.conn.closed:
                 raise StateError(f"{self.where}: PostgreSQL error ({_first_line(exc)})") from None
             self._discard()
+            silent = "timed out" in str(exc)  # libpq: "could not receive data from server: Connection timed out"
+            if silent:
+                self.unreachable = f"the server stopped answering ({_first_line(exc)})"
             if committing:
                 raise ConnectionLost(
                     f"{self.where}: connection to PostgreSQL lost while committing ({_first_line(exc)}); "
                     "the transaction may or may not have been applied — check the state before retrying",
-                    unknown_outcome=True) from None
+                    unknown_outcome=True, silent=silent) from None
             raise ConnectionLost(f"{self.where}: connection to PostgreSQL lost ({_first_line(exc)}); "
-                                 "nothing of the open transaction was committed") from None
+                                 "nothing of the open transaction was committed", silent=silent) from None
         except psycopg.Error as exc:
             raise StateError(f"{self.where}: PostgreSQL error ({_first_line(exc)})") from None
 
@@ -268,8 +282,8 @@ class PostgresStore(StoreBase):
             try:
                 self._execute(begin.format(*self._lock_keys))
                 return
-            except ConnectionLost:
-                if attempt == OPERATION_ATTEMPTS - 1:
+            except ConnectionLost as exc:
+                if exc.silent or attempt == OPERATION_ATTEMPTS - 1:
                     raise
                 time.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
             except BaseException:  # e.g. the lock timed out: end the transaction BEGIN opened
@@ -322,7 +336,7 @@ class PostgresStore(StoreBase):
             try:
                 return operation()
             except ConnectionLost as exc:
-                if exc.unknown_outcome or attempt == OPERATION_ATTEMPTS - 1:
+                if exc.unknown_outcome or exc.silent or attempt == OPERATION_ATTEMPTS - 1:
                     raise
                 time.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
         raise AssertionError("unreachable")
