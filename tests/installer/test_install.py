@@ -425,3 +425,15 @@ def test_a_temp_file_left_by_a_killed_install_is_cleared_by_the_next(repo: Path,
     status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=repo,
                             capture_output=True, text=True, check=True)
     assert status.stdout == ""
+
+
+def test_uninstall_unwires_the_hooks_before_it_deletes_their_scripts(repo: Path, orchestra) -> None:
+    # An uninstall killed partway must not leave settings.json running guards (onFailure: block)
+    # whose scripts are gone: that would block every tool call of the next session.
+    (repo / ".mcp.json").write_text('{"mcpServers": {"db": {"command": "db-mcp"}}}\n')
+    assert orchestra("install", repo).code == 0
+    steps = [(s["kind"], s["path"]) for s in orchestra("uninstall", repo, "--dry-run", "--json").json()["steps"]]
+    first_delete = min(i for i, (kind, path) in enumerate(steps) if kind == "delete"
+                       and path.startswith(".claude/orchestra/"))
+    wiring = [i for i, (_, path) in enumerate(steps) if path in (".claude/settings.json", ".mcp.json")]
+    assert len(wiring) == 2 and max(wiring) < first_delete, steps

@@ -43,10 +43,14 @@ def plan_uninstall(target: Path, purge: bool = False) -> Plan:
             moves.append(Step("move", backup, _current(root, backup), dest=rel, why="put back what install moved"))
             plan.notices.append(Notice("restored", rel, f"your file is back (from {backup})"))
     plan.steps += moves
+    deleting = len(plan.steps)
     _config(plan, root, SETTINGS, old.settings, settings.UNINSTALL_HINT,
             lambda data, entry: settings.unmerge(data, entry.get("displaced_statusLine"), str(root / SETTINGS)))
     _config(plan, root, MCP_CONFIG, old.mcp, mcpconfig.UNINSTALL_HINT,
             lambda data, entry: mcpconfig.unmerge(data, entry.get("displaced"), str(root / MCP_CONFIG)))
+    # Unwired first, files after: a run killed partway never leaves hooks (guards that block when their
+    # script cannot start) wired to scripts it has already deleted.
+    plan.steps = plan.steps[deleting:] + plan.steps[:deleting]
     for path in sorted((root / BACKUP_DIR).rglob("*")) if (root / BACKUP_DIR).is_dir() else []:
         rel = path.relative_to(root).as_posix()
         if not path.is_file() or rel in left or any(s.path == rel for s in plan.steps):
