@@ -133,3 +133,22 @@ def test_an_unreachable_database_leaves_the_line_in_the_local_chain(project: Pat
                               cwd=project, capture_output=True, text=True, timeout=120,
                               env={**os.environ, "CLAUDE_PROJECT_DIR": str(project)})
     assert verified.returncode == 0, verified.stderr
+
+
+def test_lines_kept_locally_during_an_outage_are_read_and_verified_with_the_database(project: Path,
+                                                                                    pg_url: str) -> None:
+    for session, url in (("s-before", pg_url), ("s-offline", _unreachable()), ("s-after", pg_url)):
+        proc = run_hook("pre_tool.py", bash_call(project, session, "ls"), project, env={"ORCHESTRA_STATE_URL": url})
+        assert proc.returncode == 0, proc.stderr
+    tail = json.loads(cli(project, pg_url, "audit", "tail", "--json").stdout)
+    assert [line["session"] for line in tail] == ["s-before", "s-offline", "s-after"]  # one story, in time order
+    verified = cli(project, pg_url, "audit", "verify")
+    assert verified.returncode == 0, verified.stderr
+    assert "audit chain intact: 2 rows" in verified.stdout and "audit.jsonl" in verified.stdout
+    assert "1 lines, intact" in verified.stdout
+    log = project / ".claude/state/audit.jsonl"
+    log.write_text(log.read_text().replace("s-offline", "s-elsewhere"))  # an edit of the local line is caught
+    tampered = cli(project, pg_url, "audit", "verify")
+    assert tampered.returncode == 1 and "hash mismatch" in tampered.stderr
+    report = json.loads(cli(project, pg_url, "audit", "verify", "--json").stdout)
+    assert report["ok"] and not report["local"]["ok"]

@@ -43,14 +43,21 @@ def cmd_verify(args) -> int:
         from ..store import postgres_audit
 
         report, where = _in_database(postgres_audit.check)
+        log = paths.audit_log()  # lines from before the move to PostgreSQL, or kept while the server could not take them
+        local = audit.check(log) if log.exists() else None
         if args.json:
-            emit({"log": f"{where} {postgres_audit.TABLE}", **report.to_dict()}, True)
+            emit({"log": f"{where} {postgres_audit.TABLE}", **report.to_dict(),
+                  **({"local": {"log": str(log), **local.to_dict()}} if local else {})}, True)
         elif report.ok:
             print(f"audit chain intact: {report.lines} rows, last hash {report.last_hash[:16]} "
                   f"(table {postgres_audit.TABLE} in {where})")
         else:
             print(f"orchestra audit verify: {where} {report.where}: {report.problem}", file=sys.stderr)
-        return 0 if report.ok else 1
+        if local and not args.json:
+            print(f"local chain {log} (lines from before the move to PostgreSQL or kept while the server could not "
+                  f"take them): {local.lines} lines, " + ("intact" if local.ok else f"{local.where}: {local.problem}"),
+                  file=sys.stdout if local.ok else sys.stderr)
+        return 0 if report.ok and (not local or local.ok) else 1
     log = paths.audit_log()
     report = audit.check(log)
     if args.json:
@@ -75,6 +82,8 @@ def cmd_tail(args) -> int:
         from ..store import postgres_audit
 
         lines, _ = _in_database(lambda store: postgres_audit.tail(store, scan))
+        # Lines the hooks kept in the local file while the server could not take them, in time order.
+        lines = sorted(lines + audit.tail(paths.audit_log(), scan), key=lambda line: str(line.get("ts", "")))[-scan:]
     else:
         lines = audit.tail(paths.audit_log(), scan)
     for line in lines:
