@@ -155,3 +155,28 @@ def test_every_msg_command_in_the_readme_parses() -> None:
     for line in lines:
         args = parser.parse_args(shlex.split(line)[1:])
         assert args.command == "msg" and callable(args.func), line
+
+
+@pytest.mark.parametrize("argv", [
+    ["msg", "send", "main", "state_updated", "--text", "hi"],
+    ["msg", "ask", "main", "Which IdP?"],
+    ["state", "set", "tasks.t1", '{"title": "one", "status": "queued"}'],
+])
+def test_a_validating_cli_write_imports_jsonschema_before_it_takes_the_write_lock(project: Path, argv) -> None:
+    # jsonschema's import (~100 ms, far more on a loaded machine) inside the transaction would keep every
+    # hook waiting on the store that long; twenty such commands at once made hooks time out.
+    code = ("import sys\n"
+            "from orchestra.store.sqlite import SqliteStore\n"
+            "from orchestra.cli import main\n"
+            "real = SqliteStore.transaction\n"
+            "def transaction(self):\n"
+            "    print('jsonschema loaded at the lock:', 'jsonschema' in sys.modules, file=sys.stderr)\n"
+            "    return real(self)\n"
+            "SqliteStore.transaction = transaction\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    proc = subprocess.run(["uv", "run", "--quiet", "--project", str(REPO), "python", "-c", code, *argv],
+                          capture_output=True, text=True, cwd=project, timeout=120,
+                          env={**os.environ, "CLAUDE_PROJECT_DIR": str(project)})
+    assert proc.returncode == 0, proc.stderr
+    assert "jsonschema loaded at the lock: True" in proc.stderr
+    assert "jsonschema loaded at the lock: False" not in proc.stderr

@@ -22,6 +22,12 @@ def load_schema(name: str) -> dict[str, Any]:
     return json.loads((SCHEMA_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
+def ready() -> None:
+    """Import jsonschema now, before the caller opens its transaction: imported inside one, its
+    ~100 ms (far more on a loaded machine) would hold every other writer back, hooks included."""
+    import jsonschema  # noqa: F401
+
+
 def _errors(schema: dict[str, Any], instance: Any) -> list[str]:
     import jsonschema
 

@@ -11,6 +11,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .. import validation
 from . import UsageError
 from ._output import add_json_flag, emit, table
 from ._store import project_store
@@ -105,9 +106,7 @@ def _expiry(args) -> str | None:
 
 def _checked(tx, message: dict[str, Any]) -> dict[str, Any]:
     """The CLI is an edge: the stored message must also satisfy the state schema."""
-    from ..validation import validate_change
-
-    validate_change(tx, f"communication.messages.{message['id']}")
+    validation.validate_change(tx, f"communication.messages.{message['id']}")
     return message
 
 
@@ -126,6 +125,7 @@ def cmd_send(args) -> int:
             payload = json.loads(args.payload)
         except ValueError as exc:
             raise UsageError(f"--payload: not JSON ({exc})") from None
+    validation.ready()
     with project_store() as store, store.transaction() as tx:
         message = _checked(tx, send(tx, sender=args.sender, to=args.to, type=args.type, payload=payload,
                                     priority=args.priority, task=args.task, reply_to=args.reply_to,
@@ -141,6 +141,7 @@ def cmd_ask(args) -> int:
     from ..bus import ask
 
     wait = duration(args.escalate_after, "--escalate-after")
+    validation.ready()
     with project_store() as store, store.transaction() as tx:
         message = _checked(tx, ask(tx, sender=args.sender, to=args.to, question=args.question,
                                    priority=args.priority, task=args.task, expires_at=_expiry(args),
@@ -152,6 +153,7 @@ def cmd_ask(args) -> int:
 def cmd_answer(args) -> int:
     from ..bus import answer
 
+    validation.ready()
     with project_store() as store, store.transaction() as tx:
         message = _checked(tx, answer(tx, sender=args.sender, question_id=args.id, answer=args.answer))
     emit(message, args.json, _sent_text)
@@ -161,6 +163,7 @@ def cmd_answer(args) -> int:
 def cmd_handoff(args) -> int:
     from ..bus import handoff
 
+    validation.ready()
     with project_store() as store, store.transaction() as tx:
         artifacts = args.artifacts or ((tx.get(f"tasks.{args.task}", None) or {}).get("artifacts") if args.task
                                        else None)

@@ -62,8 +62,9 @@ def parse_json_value(text: str, where: str):
 
 def cmd_set(args) -> int:
     value = parse_json_value(args.value, args.path)
-    from ..validation import validate_change
+    from ..validation import ready, validate_change
 
+    ready()
     with open_store() as store, store.transaction() as tx:
         tx.set(args.path, value)
         validate_change(tx, args.path)
