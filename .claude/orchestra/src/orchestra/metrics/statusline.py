@@ -173,6 +173,13 @@ def read(url: str) -> dict[str, object] | None:
             json.loads(raw)
         except (ValueError, RecursionError):
             raise Unreadable("not valid JSON") from None
+    if scheme in ("postgresql", "postgres"):
+        from ..store.postgres import PostgresStore
+
+        # One try: Claude Code cancels a run that a newer one overtakes (every refresh), so waiting through
+        # three attempts at a server that is down would leave the last good line up, saying nothing.
+        with PostgresStore(url, create=False, attempts=1) as store, store.snapshot() as tx:
+            return summary(tx)
     from ..store import open_store
 
     with open_store(url, create=False) as store, store.snapshot() as tx:

@@ -105,9 +105,11 @@ def _first_line(exc: BaseException) -> str:
 class PostgresStore(StoreBase):
     notifies = True
 
-    def __init__(self, url: str, create: bool = True, wait: float | None = None) -> None:
+    def __init__(self, url: str, create: bool = True, wait: float | None = None,
+                 attempts: int = CONNECT_ATTEMPTS) -> None:
         self.url = url
         self.create = create  # False: a schema without our tables is an error, not a store to set up
+        self.attempts = attempts  # connection attempts before giving up
         # How long a writer waits for the lock (lock_timeout, unless the URL sets one): hooks pass
         # less than their own time limit, so they end with a BusyError instead of being killed.
         self.lock_timeout_ms = LOCK_TIMEOUT_MS if wait is None else max(1, int(wait * 1000))
@@ -140,16 +142,16 @@ class PostgresStore(StoreBase):
             params.setdefault(key, value)
         # Ours first, so a lock_timeout in the URL's own options wins.
         params["options"] = f"-c lock_timeout={self.lock_timeout_ms} {params.get('options', '')}".strip()
-        for attempt in range(CONNECT_ATTEMPTS):
+        for attempt in range(self.attempts):
             try:
                 conn = psycopg.connect(**params, autocommit=True)
                 self.unreachable = None
                 return conn
             except psycopg.OperationalError as exc:
-                if attempt == CONNECT_ATTEMPTS - 1:
+                if attempt == self.attempts - 1:
                     self.unreachable = _first_line(exc)
                     raise StateError(
-                        f"{self.where}: cannot connect to PostgreSQL ({_first_line(exc)}; tried {CONNECT_ATTEMPTS} "
+                        f"{self.where}: cannot connect to PostgreSQL ({_first_line(exc)}; tried {self.attempts} "
                         "times) — check that the server is up and reachable and ORCHESTRA_STATE_URL is right"
                     ) from None
                 time.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
