@@ -246,6 +246,17 @@ def test_unwritable_audit_fields_do_not_turn_into_a_traceback(project: Path, cap
     assert err.startswith("orchestra: audit log not written") and err.count("\n") == 1
 
 
+
+def test_an_audit_log_on_a_read_only_disk_is_named_and_the_decision_stands(project: Path, capsys) -> None:
+    from tests.disks import read_only
+
+    state = paths.ensure_state_dir(project)
+    with read_only(state):
+        assert run(lambda event, ctx: Deny("no"), policy="guard", stdin=_event()) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert err.startswith(f"orchestra: audit log not written to {state / 'audit.jsonl'} (") and err.count("\n") == 1
+
 def test_a_cwd_that_cannot_be_a_path_is_a_handler_error_not_a_crash(project: Path, capsys, monkeypatch) -> None:
     monkeypatch.delenv("CLAUDE_PROJECT_DIR")  # so the root is looked for from the event's cwd
     monkeypatch.chdir(project)

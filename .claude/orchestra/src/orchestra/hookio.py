@@ -268,7 +268,7 @@ def _audit(root: Path | None, record: dict[str, Any], store=None) -> None:
         paths.ensure_state_dir(root)
         audit.append(paths.audit_log(root), record)
     except Exception as exc:  # noqa: BLE001 - an audit failure must not turn into a traceback
-        sys.stderr.write(f"orchestra: audit log not written ({_one_line(exc)})\n")
+        sys.stderr.write(f"orchestra: audit log not written to {paths.audit_log(root)} ({_one_line(exc)})\n")
 
 
 def _log_traceback(root: Path | None, hook: str) -> str:
