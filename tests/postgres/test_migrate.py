@@ -118,6 +118,18 @@ def test_the_same_store_as_source_and_target_is_refused(project: Path) -> None:
     assert proc.returncode == 1 and "names the store being copied" in proc.stderr
 
 
+def test_the_readme_order_export_the_url_then_migrate_copies_the_sqlite_state_in(project: Path, pg_url: str) -> None:
+    source = sqlite_store(project)
+    populate(source, tasks=3, events=2)
+    proc = cli(project, "state", "migrate", "--to", pg_url, url=pg_url)  # ORCHESTRA_STATE_URL already the target
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"copied {source} -> ")
+    with open_store(pg_url) as target, open_store(source) as original:
+        assert target.export() == original.export()
+    again = cli(project, "state", "migrate", "--to", pg_url, url=pg_url)
+    assert again.returncode == 1 and "already holds state" in again.stderr  # a second run does not copy over it
+
+
 def test_a_missing_source_is_refused_and_neither_created_nor_copied_over_the_target(project: Path, tmp_path: Path) -> None:
     target = sqlite_store(project)
     populate(target, tasks=2, events=1)

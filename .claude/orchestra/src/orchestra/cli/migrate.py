@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from typing import Any
 
 from .. import paths
@@ -27,7 +28,8 @@ def add_to(ops) -> None:
                                              "and verify counts and checksums")
     migrate.add_argument("--to", required=True, metavar="URL", help="the store to fill")
     migrate.add_argument("--from", dest="source", metavar="URL",
-                         help="the store to copy (default: ORCHESTRA_STATE_URL or the project's SQLite file)")
+                         help="the store to copy (default: ORCHESTRA_STATE_URL, or the project's SQLite file "
+                              "when that is unset or names the target)")
     migrate.add_argument("--force", action="store_true", help="replace whatever the target already holds")
     add_json_flag(migrate)
     migrate.set_defaults(func=cmd_migrate)
@@ -53,8 +55,17 @@ def _at(doc: dict[str, Any], dotted: str) -> Any:
     return doc
 
 
+def _default_source(target: str) -> str:
+    """ORCHESTRA_STATE_URL, unless it already names the target: then the checkout has just been pointed
+    at the new store (README: export the URL, then migrate), and its state is still in the SQLite file."""
+    url = paths.state_url()
+    if os.environ.get(paths.STATE_URL_ENV) and same_store(url, target):
+        return f"sqlite://{os.path.abspath(paths.state_dir() / 'orchestration.db')}"
+    return url
+
+
 def cmd_migrate(args) -> int:
-    source_url = args.source or paths.state_url()
+    source_url = args.source or _default_source(args.to)
     if same_store(source_url, args.to):
         raise UsageError(f"--to names the store being copied ({redacted(args.to)} is {redacted(source_url)}); "
                          "give another URL")
