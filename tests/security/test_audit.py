@@ -156,6 +156,26 @@ def test_rotation_keeps_the_chain(tmp_path: Path) -> None:
     assert [r["n"] for r in audit.tail(path, 5)] == [7, 8, 9, 10, 11]
 
 
+
+def test_a_writer_killed_after_rotating_and_writing_leaves_a_chain_the_next_one_continues(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "audit.jsonl"
+    audit.append(path, {"event": "x", "pad": "p" * 300})
+    write_head = audit._write_head
+
+    def dies_before_the_head_update(log: Path, head: dict) -> None:
+        if head["size"]:  # the line is on disk; the writer is killed before the head says so
+            raise OSError("killed")
+        write_head(log, head)
+
+    monkeypatch.setattr(audit, "_write_head", dies_before_the_head_update)
+    with pytest.raises(OSError):
+        audit.append(path, {"event": "rotates, then dies"}, rotate_bytes=100)
+    monkeypatch.undo()
+    audit.append(path, {"event": "next"}, rotate_bytes=100_000)
+    report = audit.check(path)
+    assert report.ok and report.lines == 3, report.to_dict()
+
 def test_tampering_in_a_rotated_segment_is_named_with_its_file(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     for i in range(12):

@@ -220,6 +220,9 @@ def append(path: Path, record: dict[str, Any], rotate_bytes: int | None = None) 
                 fd = -1
                 seq = (rotated(path)[-1][0] if rotated(path) else 0) + 1
                 os.replace(path, segment_path(path, seq))
+                # The head now describes the new, empty file: if this writer dies before its line's head
+                # update, the next one reads that line as written, not the new file as a cut-short old one.
+                _write_head(path, {"lines": lines, "hash": prev, "size": 0})
                 fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
                 size = 0
             entry = {"ts": now_iso(), **shape(record)}
