@@ -111,3 +111,39 @@ def test_a_json_writer_waiting_for_the_lock_naps_longer_and_longer(tmp_path) -> 
     assert 2 <= tries <= 60, tries
     with open_store(url) as store:
         assert set(store.get("tasks")) == {"held", "waited"}
+
+
+def test_a_json_lock_file_deleted_as_stale_mid_write_loses_no_update_silently(tmp_path) -> None:
+    """Someone deletes the lock file while a writer holds it: a second writer then gets a lock of its
+    own. Whichever of the two commits second finds the file replaced under it and fails, writing nothing."""
+    import threading
+    import time
+
+    from orchestra.store import BusyError
+
+    url = f"json://{tmp_path / 'state.json'}"
+    slow_writer, other = open_store(url), open_store(url)
+    with slow_writer.transaction() as tx:
+        tx.set("tasks.c", {"title": "counter", "status": "queued", "n": 0})
+    reading, failed = threading.Event(), []
+
+    def slow_increment() -> None:
+        try:
+            with slow_writer.transaction() as tx:
+                n = tx.get("tasks.c.n")
+                reading.set()
+                time.sleep(0.5)
+                tx.set("tasks.c.n", n + 1)
+        except BusyError as exc:
+            failed.append(str(exc))
+
+    thread = threading.Thread(target=slow_increment)
+    thread.start()
+    reading.wait(10)
+    (tmp_path / "state.json.lock").unlink()
+    with other.transaction() as tx:
+        tx.set("tasks.c.n", tx.get("tasks.c.n") + 1)
+    thread.join()
+    assert len(failed) == 1 and "replaced it during this transaction" in failed[0]
+    with open_store(url) as store:
+        assert store.get("tasks.c.n") == 1  # the one increment that reported success, and only it

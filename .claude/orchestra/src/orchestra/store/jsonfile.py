@@ -99,10 +99,23 @@ class JsonFileStore(StoreBase):
     @contextmanager
     def transaction(self) -> Iterator[DocTx]:
         with self._one_at_a_time(), self._locked():
+            read = self._file_id()
             tx = DocTx(self._read(locked=True))
             yield tx
             if tx.dirty:
+                # Every write replaces the file: another one since our read means a second writer got the
+                # lock too (its lock file was deleted as stale while we held it). Fail, never overwrite.
+                if self._file_id() != read:
+                    raise BusyError(f"{self.path}: another writer replaced it during this transaction (was "
+                                    f"{self._lock.lock_file} deleted while in use?); nothing was written, try again")
                 self._write(tx.doc)
+
+    def _file_id(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return st.st_dev, st.st_ino
 
     @contextmanager
     def snapshot(self) -> Iterator[DocTx]:
