@@ -66,3 +66,18 @@ def test_a_json_state_file_the_disk_cannot_hold_is_left_as_it_was(project: Path,
     assert proc.stdout.startswith(f"{path}: state file not written (") and "left as it was" in proc.stdout
     assert path.read_bytes() == before
     assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_an_sqlite_store_on_a_read_only_mount_can_still_be_read(project: Path, tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("a read-only mount needs root; file modes alone do not make the disk read-only")
+    url = _url("sqlite", tmp_path)
+    path = _seeded(url)
+    with read_only(path.parent):
+        got = cli(url, project, "state", "get", "tasks.t1.status")
+        listed = cli(url, project, "task", "list")
+        refused = cli(url, project, "task", "set-status", "t1", "blocked", "--reason", "r")
+    assert (got.returncode, got.stdout, got.stderr) == (0, "queued\n", "")
+    assert listed.returncode == 0 and "t1" in listed.stdout, listed.stderr
+    assert refused.returncode == 1 and "the disk is mounted read-only" in refused.stderr
+    assert refused.stderr.count("\n") == 1

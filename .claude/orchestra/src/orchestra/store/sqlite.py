@@ -57,7 +57,27 @@ class SqliteStore(StoreBase):
         with self._errors_reported():
             self.conn = sqlite3.connect(self.path, timeout=self.wait, isolation_level=None)
             self.conn.execute(f"PRAGMA busy_timeout={int(self.wait * 1000)}")
-            self._ensure_schema()
+            try:
+                self._ensure_schema()
+            except sqlite3.OperationalError:
+                if not self._open_read_only():
+                    raise
+
+    def _open_read_only(self) -> bool:
+        """On a read-only disk SQLite cannot make the WAL's index file, so not even a read starts: open
+        the database for reading alone (every write then fails naming the disk). Without a WAL file
+        nothing is waiting to be checkpointed, and the file can be read as it stands (immutable)."""
+        if disk_trouble(self.path.parent) != "the disk is mounted read-only" or not self.path.is_file():
+            return False
+        wal = Path(f"{self.path}-wal")
+        mode = "mode=ro" if wal.is_file() and wal.stat().st_size else "immutable=1"
+        self.conn.close()
+        self.conn = sqlite3.connect(f"{self.path.as_uri()}?{mode}", uri=True, isolation_level=None)
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            raise StateError(f"{self.path}: schema_version {version}, not {SCHEMA_VERSION}, and the disk is "
+                             "mounted read-only, so it cannot be brought up to date here")
+        return True
 
     def _ensure_schema(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
