@@ -163,3 +163,22 @@ def test_event_fields_left_out_of_a_json_file_are_filled_in_as_state_import_fill
         assert store.events_after(0) == [{"id": 1, "ts": "", "type": "x", "session_id": None, "agent_id": None,
                                           "task_id": None, "data": {}}]
         assert store.append_event("y") == 2
+
+
+def test_a_command_run_outside_any_project_makes_no_store_there(tmp_path: Path) -> None:
+    nowhere = tmp_path / "not a project"
+    nowhere.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CLAUDE_PROJECT_DIR", "ORCHESTRA_STATE_URL", "ORCHESTRA_STATE_DIR")}
+    bin_orchestra = REPO / ".claude/orchestra/bin/orchestra"
+    for argv in (["task", "list"], ["state", "export"], ["msg", "inbox"]):
+        run = subprocess.run([str(bin_orchestra), *argv], capture_output=True, text=True, cwd=nowhere, env=env,
+                             timeout=120)
+        assert run.returncode == 1, run.stdout
+        assert run.stderr.splitlines() == [f"orchestra {argv[0]}: {nowhere}: not an Orchestra project (no .claude/ "
+                                           "there); run it in the project, set CLAUDE_PROJECT_DIR to it, or install "
+                                           f"the pack first (`orchestra install {nowhere}`)"]
+    assert list(nowhere.iterdir()) == []
+    named = subprocess.run([str(bin_orchestra), "task", "list", "--json"], capture_output=True, text=True,
+                           cwd=nowhere, env={**env, "CLAUDE_PROJECT_DIR": str(nowhere)}, timeout=120)
+    assert (named.returncode, json.loads(named.stdout)) == (0, [])  # a project named outright is one

@@ -49,12 +49,31 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
+        if args.command not in _OWN_TARGET:
+            _refuse_outside_a_project()
         return int(args.func(args) or 0)
     except (StateError, UsageError, ValueError) as exc:
         print(f"orchestra {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+# Commands that take their project as an argument, make one, or are started by Claude Code in it.
+_OWN_TARGET = frozenset({"install", "uninstall", "doctor", "demo", "plugin", "init", "mcp"})
+
+
+def _refuse_outside_a_project() -> None:
+    """A command run where no project is found would make a store there (`.claude/state/`) for nothing.
+    Named by CLAUDE_PROJECT_DIR, ORCHESTRA_STATE_URL or ORCHESTRA_STATE_DIR, any directory is one."""
+    from .. import paths
+
+    if any(os.environ.get(name) for name in (paths.PROJECT_ENV, paths.STATE_URL_ENV, paths.STATE_DIR_ENV)):
+        return
+    root = paths.project_root()
+    if not (root / ".claude").is_dir():
+        raise UsageError(f"{root}: not an Orchestra project (no .claude/ there); run it in the project, set "
+                         f"CLAUDE_PROJECT_DIR to it, or install the pack first (`orchestra install {root}`)")
 
 
 def run() -> None:
