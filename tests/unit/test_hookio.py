@@ -217,6 +217,20 @@ def test_guard_exception_exits_2_with_the_reason_on_stderr(project: Path, capsys
     assert _audit_lines(project)[-1]["decision"] == "error"
 
 
+def test_a_long_failure_reason_is_cut_at_a_word_and_says_so(project: Path, capsys) -> None:
+    reason = "the store at postgresql://db.internal/orchestra could not be reached " * 12
+
+    def fail(event, ctx):
+        raise RuntimeError(reason.strip())
+
+    assert run(fail, policy="guard", stdin=_event()) == 2
+    err = capsys.readouterr().err
+    said = err.split("blocked because the guard failed (", 1)[1].rsplit("); fix the cause", 1)[0]
+    assert said.endswith(" [...]")
+    assert said.removesuffix(" [...]").split()[-1] in reason.split()  # no word cut in half
+    assert said.startswith("RuntimeError: the store at postgresql://db.internal/orchestra") and len(said) <= 606
+
+
 @pytest.mark.parametrize("handler", [
     lambda event, ctx: None,                                    # forgot to return a verdict
     lambda event, ctx: Rewrite({"bad": {1, 2}}),                # not JSON: nothing half-printed

@@ -235,9 +235,10 @@ def _emit(stdout: str | None, stderr: str | None, code: int) -> int:
     return code
 
 
-def _one_line(exc: BaseException) -> str:
-    text = f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
-    return text.splitlines()[0][:300] if text else "error"
+def _one_line(exc: BaseException, limit: int = 600) -> str:
+    """The exception's first line, cut at a word when longer than `limit` and marked as cut."""
+    line = (f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__).splitlines()[0]
+    return line if len(line) <= limit else line[:limit].rsplit(" ", 1)[0] + " [...]"
 
 
 def _root(cwd: str | None = None) -> Path | None:
