@@ -177,3 +177,20 @@ def test_settings_wire_it_and_wiring_write_keeps_it(tmp_path: Path) -> None:
     assert rewritten["statusLine"] == settings["statusLine"] and rewritten["hooks"] == wiring.hooks_block()
     head = SCRIPT.read_text()
     assert head.startswith("#!/usr/bin/env -S uv run --quiet --script") and 'path = "."' in head
+
+
+def test_an_sqlite_store_on_a_read_only_disk_is_still_shown(sample: Path) -> None:
+    from orchestra.store import open_store
+
+    from tests.disks import read_only
+
+    with open_store() as store:
+        busy(store)
+        with store.snapshot() as tx:
+            expected = summary(tx)
+    db = paths.state_dir(sample) / "orchestration.db"
+    assert not Path(f"{db}-shm").exists()  # closed: nothing left for a reader to share
+    with read_only(db.parent):
+        assert sqlite_summary(str(db)) == expected
+        proc = run_status_line(sample, json.dumps(session_input(sample)), NO_COLOR="1")
+    assert proc.returncode == 0 and "sprint-3" in proc.stdout and "unreadable" not in proc.stdout, proc.stdout

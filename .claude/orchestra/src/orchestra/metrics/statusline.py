@@ -59,7 +59,14 @@ def sqlite_summary(path: str) -> dict[str, object] | None:
 
     conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=2)
     try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.OperationalError:
+            if not _read_only_disk(path):
+                raise
+            conn.close()  # SQLite cannot make the WAL's index there: read the file as it stands
+            conn = sqlite3.connect(f"file:{quote(path)}?{_read_only_mode(path)}", uri=True, timeout=2)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version != SQLITE_SCHEMA_VERSION:
             if not version and not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
                 return None
@@ -70,6 +77,19 @@ def sqlite_summary(path: str) -> dict[str, object] | None:
         return summary(SqliteRows(conn))
     finally:
         conn.close()
+
+
+def _read_only_disk(path: str) -> bool:
+    try:
+        return bool(os.statvfs(os.path.dirname(path) or ".").f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _read_only_mode(path: str) -> str:
+    """As the store opens a file on a read-only disk: immutable when no WAL holds pages yet."""
+    wal = f"{path}-wal"
+    return "mode=ro" if os.path.isfile(wal) and os.path.getsize(wal) else "immutable=1"
 
 
 def summary(tx) -> dict[str, object]:
