@@ -138,6 +138,19 @@ def test_findings_alone_join_the_review_and_keep_its_verdict(server, store):
     assert approved["review"] == {"verdict": "approved", "findings": [], "by": f"agent:{LEAD_RUN}"}  # a new round
 
 
+def test_a_verdict_tells_the_worker_its_reason_and_every_finding(server, store):
+    add_task(store, "rev-4", status="in_progress")
+    assert server.ok("update_task", task_id="rev-4", status="completed", caller=member())["status"] == "needs_review"
+    findings = ["pay.py:12 validate the amount", "pay.py:40 make the refund idempotent"]
+    server.ok("update_task", task_id="rev-4", verdict="changes_requested", reason="not safe to ship yet",
+              findings=findings, caller=LEAD)
+    [reply] = [m for m in store.get("communication.messages").values()
+               if m["type"] == "review_complete" and m.get("task") == "rev-4"]
+    assert reply["to"] == "fullstack-eng"
+    for said in ("not safe to ship yet", *findings):  # what the reworking member is shown
+        assert said in reply["payload"]["notes"], reply
+
+
 def test_delegate_task_returns_ready_agent_arguments(server, store):
     arguments = server.ok("delegate_task", task_id="task-oauth")
     assert arguments["subagent_type"] == "fullstack-eng"

@@ -115,13 +115,13 @@ def task_view(tx, task_id: str) -> dict[str, Any]:
 
 
 def set_status(tx, task_id: str, status: str, *, reason: str | None = None, by: str = "human",
-               verdict: str | None = None, org: Organization | None = None,
+               verdict: str | None = None, findings: list[str] | None = None, org: Organization | None = None,
                agent_type: str | None = None) -> dict[str, Any]:
     """A person or tool moves a task; the transition table decides. The lifecycle's own record
     (`lifecycle_status`) is kept, so replayed hook events do not undo this. A team member (`by` its run,
     `agent:<id>`, of `agent_type` when the run is not recorded) completing a task of a team with
     require_review sends it to review instead (`review.reviewers`); a task leaving needs_review ends its
-    review round with `verdict`."""
+    review round with `verdict`, whose reply tells the worker the reason and every finding not already in it."""
     task = _task(tx, task_id)
     if status not in TASK_STATUSES:
         raise ValueError(f"status {status!r} is unknown; use one of: {', '.join(TASK_STATUSES)}")
@@ -147,7 +147,8 @@ def set_status(tx, task_id: str, status: str, *, reason: str | None = None, by: 
                                                    worker=worker or task.get("assignee"))
         tx.update(f"tasks.{task_id}", {"review_requests": fields["review_requests"]})
     elif current == "needs_review" and status != "needs_review" and task.get("review_requests"):
-        review.close(tx, task, status, by=by, verdict=verdict, notes=reason)
+        notes = "; ".join([*([reason] if reason else []), *(f for f in findings or () if f not in (reason or ""))])
+        review.close(tx, task, status, by=by, verdict=verdict, notes=notes or None)
         fields["review_requests"] = []
     return {**task, **fields}
 

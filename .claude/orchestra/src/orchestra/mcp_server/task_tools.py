@@ -101,7 +101,8 @@ def update_task(task_id: TaskId,
         if wanted is not None:
             workflow.check_task_status(tx, task, wanted)
             why = reason or ("; ".join(findings) if findings else None)
-            lifecycle.set_status(tx, task_id, wanted, reason=why, by=by.id, verdict=verdict, agent_type=by.agent_type)
+            lifecycle.set_status(tx, task_id, wanted, reason=why, by=by.id, verdict=verdict, findings=findings,
+                                 agent_type=by.agent_type)
         if verdict or findings:
             review = _reviewed(task.get("review"), verdict, findings or [], by.id)
             tx.update(f"tasks.{task_id}", {"review": review})
