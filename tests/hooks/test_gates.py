@@ -133,6 +133,23 @@ def test_team_max_parallel_agents_counts_every_member(project: Path) -> None:
     assert "run agent-1 (t1) [fullstack-eng]" in verdict.reason and "run agent-2 (t2) [tech-lead]" in verdict.reason
 
 
+def test_the_orchestrator_running_the_wave_is_not_counted_against_its_team(project: Path) -> None:
+    """plan_sprint sizes a wave to max_parallel_agents; the orchestrator launching it must not take a slot."""
+    write_teams(project)
+    (project / ".claude/teams.yaml").write_text((project / ".claude/teams.yaml").read_text().replace(
+        "max_parallel_agents: 5", "max_parallel_agents: 2"))
+    seed(project, tasks("lead", "t1", "t2", "t3"))
+    delegate_and_start(project, "toolu_0", "agent-0", "engineering-orchestrator", "lead")
+    for use, agent_id, task in (("toolu_1", "agent-1", "t1"), ("toolu_2", "agent-2", "t2")):
+        prompt = f"[task:{task}] go"
+        assert isinstance(feed(pre(project, use, "fullstack-eng", prompt, caller=("agent-0", "engineering-orchestrator"))),
+                          Rewrite), task
+        feed(start(project, agent_id, "fullstack-eng"))
+    verdict = feed(pre(project, "toolu_3", "fullstack-eng", "[task:t3] go", caller=("agent-0", "engineering-orchestrator")))
+    assert isinstance(verdict, Deny) and "team engineering is at max_parallel_agents 2" in verdict.reason
+    assert "engineering-orchestrator" not in verdict.reason
+
+
 def test_capacity_gate_off_lets_everything_through(project: Path) -> None:
     write_teams(project, "lifecycle:\n  gates: {capacity: false}\n")
     seed(project, tasks("t1", "t2", "t3"))

@@ -191,9 +191,9 @@ def check_capacity(req: DelegationRequest, led: Ledger) -> Verdict | None:
         return Deny(f"Orchestra: {req.subagent_type} is at its capacity of {member.capacity} (teams.yaml): "
                     f"running {', '.join(mine)}. Wait for one to report, or pick another member.")
     team = req.org.teams.get(member.team)
-    if team is not None:
-        names = {team.orchestrator, *team.members}
-        theirs = [f"{label} [{agent_type}]" for agent_type, label in busy if agent_type in names]
+    # max_parallel_agents counts the team's members; the orchestrator running their waves is not one.
+    if team is not None and member.name in team.members:
+        theirs = [f"{label} [{agent_type}]" for agent_type, label in busy if agent_type in team.members]
         limit = team.settings.max_parallel_agents
         if len(theirs) >= limit:
             return Deny(f"Orchestra: team {team.name} is at max_parallel_agents {limit} (teams.yaml): running "
