@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from orchestra import bus
 
 from tests.bus.conftest import T0, add_run
+from tests.conftest import REPO
+
+
+def shipped_tools(agent: str) -> set[str]:
+    """The `tools:` of the pack's agent file for `agent`."""
+    [path] = (REPO / ".claude" / "agents").rglob(f"{agent}.md")
+    line = re.search(r"^tools:(.*)$", path.read_text(encoding="utf-8"), re.M).group(1)
+    return {name.strip() for name in line.split(",")}
 
 
 @pytest.fixture
@@ -30,10 +40,8 @@ def test_handoff_goes_to_the_receiving_tasks_assignee_and_shows_in_its_brief(tas
         assert bus.handoff_brief(tx, "task-api") is None
     assert brief.splitlines() == [
         "Artifacts handed to this task:",
-        f"- docs/api.yaml (from agent:a-api, task task-api, {sent['id']}; confirm with artifact_received "
-        f"(reply_to {sent['id']})) — v2 endpoints",
-        f"- src/client.ts (from agent:a-api, task task-api, {sent['id']}; confirm with artifact_received "
-        f"(reply_to {sent['id']})) — v2 endpoints",
+        f"- docs/api.yaml (from agent:a-api, task task-api, {sent['id']}; confirm with ack {sent['id']}) — v2 endpoints",
+        f"- src/client.ts (from agent:a-api, task task-api, {sent['id']}; confirm with ack {sent['id']}) — v2 endpoints",
     ]
     with store.transaction() as tx:
         receipt = bus.receive(tx, sender="agent:a-ui", handoff_id=sent["id"], org=org, now=T0)
@@ -80,6 +88,20 @@ def test_review_requests_route_to_the_teams_reviewer_and_record_the_verdict(task
     assert any(e["type"] == "review.completed" and e["task_id"] == "task-ui" for e in store.events_after(0))
 
 
+def test_what_the_receiver_is_told_to_do_uses_a_tool_its_agent_file_gives_it(tasks, org) -> None:
+    """The shipped members confirm a handoff with `ack` and reviewers give verdicts with `update_task`;
+    neither has send_message, so a hint to send artifact_received or review_complete leads nowhere."""
+    with tasks.transaction() as tx:
+        handed = bus.handoff(tx, sender="api-engineer", artifacts=["docs/api.yaml"], task="task-ui", org=org, now=T0)
+        review = bus.request_review(tx, sender="agent:a-ui", task="task-ui", summary="login page", org=org, now=T0)
+        engineer = bus.deliver(tx, bus.recipient(org, "a-ui", "fullstack-eng"), via="subagent_start", now=T0).text
+        lead = bus.deliver(tx, bus.recipient(org, "a-lead", "tech-lead"), via="subagent_start", now=T0).text
+    assert f"confirm with ack {handed['id']}" in engineer and "mcp__orchestra__ack" in shipped_tools("fullstack-eng")
+    assert "update_task (task_id task-ui, verdict approved|changes_requested|rejected" in lead
+    assert "mcp__orchestra__update_task" in shipped_tools("tech-lead")
+    assert f"reply_to {review['id']}" in lead  # a person answers with review_complete
+
+
 def test_review_requests_to_non_reviewers_are_refused(tasks, org) -> None:
     add_run(tasks, "a-eng", "fullstack-eng")
     for to in ("fullstack-eng", "agent:a-eng", "team:qa", "main"):
@@ -98,5 +120,5 @@ def test_the_receiving_tasks_delegation_brief_lists_handed_artifacts(tasks, org)
         brief = briefing.task_brief(tx, tx.get("tasks.task-ui"), worktree="/wt/task-ui")
         plain = briefing.task_brief(tx, tx.get("tasks.task-api"))
     assert brief.count("Artifacts handed to this task:") == 1 and brief.count("docs/api.yaml") == 1
-    assert f"- docs/api.yaml (from api-engineer, {sent['id']}; confirm with artifact_received" in brief
+    assert f"- docs/api.yaml (from api-engineer, {sent['id']}; confirm with ack {sent['id']})" in brief
     assert "Artifacts handed to this task" not in plain

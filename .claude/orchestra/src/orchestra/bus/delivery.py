@@ -152,6 +152,15 @@ def describe(message: dict[str, Any]) -> str:
     return body
 
 
+def _verdict_hint(request: dict[str, Any]) -> str:
+    """Reviewers give verdicts with update_task (no shipped reviewer has send_message); a person replies."""
+    verdicts = "verdict approved|changes_requested|rejected"
+    reply = f"a review_complete reply (reply_to {request['id']}, {verdicts})"
+    if not request.get("task"):
+        return f"give {reply}."
+    return f"give your verdict with update_task (task_id {request['task']}, {verdicts}, findings), or {reply}."
+
+
 def render_item(message: dict[str, Any]) -> str:
     sender = message.get("from")
     if message.get("from_type"):
@@ -163,9 +172,9 @@ def render_item(message: dict[str, Any]) -> str:
     if message.get("type") == "question":
         text += f"\n  -> answer it (reply_to {message['id']}); a high/critical question left unanswered is escalated."
     elif message.get("type") == "artifact_ready":
-        text += f"\n  -> confirm with artifact_received (reply_to {message['id']}) once you have them."
+        text += f"\n  -> confirm with ack {message['id']} once you have them."
     elif message.get("type") == "review_request":
-        text += f"\n  -> reply with review_complete (reply_to {message['id']}, verdict approved|changes_requested|rejected)."
+        text += f"\n  -> {_verdict_hint(message)}"
     if len(text) > ITEM_CHARS:
         text = text[: ITEM_CHARS - 40] + f" [... cut; `orchestra msg inbox` shows {message['id']} whole]"
     return text

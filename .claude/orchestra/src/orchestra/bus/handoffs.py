@@ -71,7 +71,7 @@ def handoff_brief(tx, task_id: str) -> str | None:
     lines = ["Artifacts handed to this task:"]
     for item in artifacts[:ARTIFACTS_IN_BRIEF]:
         origin = f"{item['from']}" + (f", task {item['from_task']}" if item["from_task"] else "")
-        todo = "" if item["received"] else f"; confirm with artifact_received (reply_to {item['message']})"
+        todo = "" if item["received"] else f"; confirm with ack {item['message']}"
         note = f" — {item['note']}" if item["note"] else ""
         lines.append(f"- {item['path']} (from {origin}, {item['message']}{todo}){note}")
     if len(artifacts) > ARTIFACTS_IN_BRIEF:
