@@ -341,3 +341,21 @@ def test_a_sprint_task_is_delegated_only_while_its_sprint_runs(project: Path, sp
     else:
         assert isinstance(verdict, Deny) and f"sprint s1, which is {sprint_status}" in verdict.reason
         assert digest()["tasks"]["t1"]["status"] == "queued"
+
+
+def test_an_untagged_orchestrator_runs_the_active_sprint_without_joining_its_tasks(project: Path) -> None:
+    """/sprint:start delegates to orchestrators without a tag: that run is not work of the sprint."""
+    from orchestra.workflow import sprint_status
+
+    write_teams(project)
+    seed(project, tasks("t1", sprint="s1", estimate=2), {"s1": {"name": "S1", "status": "active",
+                                                               "team_assignments": {"engineering": ["t1"]}}})
+    assert isinstance(feed(pre(project, "toolu_0", "engineering-orchestrator", "Run sprint s1")), Rewrite)
+    assert isinstance(feed(pre(project, "toolu_1", "fullstack-eng", "Fix the typo")), Rewrite)
+    by_type = {t["type"]: t for t in digest()["tasks"].values() if t.get("ad_hoc")}
+    assert by_type["orchestration"]["orchestrates"] == "s1" and by_type["orchestration"]["sprint"] is None
+    assert by_type["implementation"]["sprint"] == "s1"  # untagged member work is unplanned sprint work
+    with open_store(root=project) as store:
+        status = sprint_status(store, "s1", project)
+    assert sorted(t["id"] for t in status["tasks"]) == sorted(["t1", by_type["implementation"]["id"]])
+    assert status["points"]["total"] == 3

@@ -51,8 +51,11 @@ def ad_hoc_task(led: Ledger, org: Organization, tool_use_id: str, agent_type: st
         return existing
     member = org.member(agent_type)
     team = member.team if member else None
+    task_type, sprint = ad_hoc_type(org, agent_type), active_sprint(led, team)
+    # An orchestrator runs the sprint rather than adding work to it, like `[task:<sprint-id>]`.
+    place = {"sprint": None, "orchestrates": sprint} if task_type == "orchestration" else {"sprint": sprint}
     return {"id": ad_hoc_task_id(tool_use_id), "title": description or " ".join(prompt.split())[:80],
-            "status": "queued", "type": ad_hoc_type(org, agent_type), "sprint": active_sprint(led, team),
+            "status": "queued", "type": task_type, **place,
             "team": team, "assignee": agent_type, "priority": "normal", "dependencies": [], "acceptance": {},
             "artifacts": [], "ad_hoc": True, "created_at": led.now}
 
