@@ -226,7 +226,9 @@ class Ledger:
         task["artifacts"] = artifacts
         if status is not None and status != task.get("lifecycle_status"):
             fields = transitions.task_fields(status, reason, delegation, run)
-            if task.get("status") != status:
+            if status == "assigned" and task.get("status") == "in_progress":
+                fields["status"] = "in_progress"  # sent back by a verdict and delegated again: no step back
+            elif task.get("status") != status:
                 try:
                     check_task_transition(task_id, task.get("status") or "queued", status)
                 except IllegalTransition as exc:
