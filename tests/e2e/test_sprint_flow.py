@@ -13,8 +13,8 @@ import subprocess
 import time
 from typing import Any
 
-from tests.e2e.fake_api import FakeAPI, Request, agent_marker, delegate, say
-from tests.e2e.harness import MODEL, RUN_TIMEOUT, Run, Sandbox, _parse_stream
+from tests.e2e.fake_api import MAIN, FakeAPI, Request, agent_marker, bash, delegate, say, write
+from tests.e2e.harness import MODEL, REPO, RUN_TIMEOUT, Run, Sandbox, _parse_stream
 from tests.e2e.landed import pending
 from tests.e2e.test_delegation import in_worktree
 
@@ -130,3 +130,82 @@ def test_sprint_start_runs_waves_through_the_orchestrator_under_the_gates(sandbo
     retro = closed["retrospective"]
     assert retro["completed_points"] == 7 and retro["carried_over"] == []
     assert sorted(row["id"] for row in retro["completed"]) == sorted(MEMBERS)
+
+
+# -- a team of the user's own ----------------------------------------------------------------------
+
+def add_mobile_team(box: Sandbox) -> None:
+    """What README's "Customising" tells a user to do: paste templates/team.yaml under `teams:` and make
+    each agent file from templates/agent.md (the orchestrator's from an existing director)."""
+    block = [line for line in (REPO / "templates/team.yaml").read_text(encoding="utf-8").splitlines()
+             if not line.startswith("#")]
+    teams = box.repo / ".claude/teams.yaml"
+    teams.write_text(teams.read_text(encoding="utf-8").rstrip("\n") + "\n\n"
+                     + "".join(f"  {line}\n" if line.strip() else "\n" for line in block), encoding="utf-8")
+    template = (REPO / "templates/agent.md").read_text(encoding="utf-8")
+    folder = box.repo / ".claude/agents/mobile"
+    folder.mkdir(parents=True)
+    for name in ("ios-engineer", "android-engineer", "mobile-reviewer"):
+        text = template.replace("name: new-member", f"name: {name}")
+        text = re.sub(r"Use for <[^>]*>\.", f"Use for {name} work on the mobile apps.", text)
+        (folder / f"{name}.md").write_text(text, encoding="utf-8")
+    director = (box.repo / ".claude/agents/engineering/engineering-director.md").read_text(encoding="utf-8")
+    (folder / "mobile-director.md").write_text(director.replace("engineering-director", "mobile-director")
+                                               .replace("engineering", "mobile"), encoding="utf-8")
+
+
+@pending("lifecycle", "security", "worktrees")
+def test_a_team_made_from_the_templates_gets_roles_gates_and_tracking(sandbox, api):
+    box = sandbox
+    add_mobile_team(box)
+    checked = subprocess.run([str(box.repo / ".claude/orchestra/bin/orchestra"), "teams", "check"], cwd=box.repo,
+                             env=box.env(), capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0 and "agree" in checked.stdout, checked.stdout + checked.stderr
+    box.mark_agents()
+    (box.repo / ".claude/sprints").mkdir(exist_ok=True)
+    (box.repo / ".claude/sprints/sprint-m.yaml").write_text(
+        "id: sprint-m\nname: Mobile login\ngoal: Sign in on iOS, then on Android.\ntasks:\n"
+        "  - {id: m-1, title: iOS login, team: mobile, assignee: ios-engineer, estimate: 2}\n"
+        "  - {id: m-2, title: Android login, team: mobile, assignee: android-engineer, estimate: 2, "
+        "dependencies: [m-1]}\n", encoding="utf-8")
+    box.commit("the mobile team and its first sprint")
+    orchestra(box, "sprint", "start", "sprint-m")
+
+    api.script.on(MAIN).reply(delegate("mobile-director", "Run sprint sprint-m for the mobile team.", "Run sprint-m")) \
+                       .reply(say("Mobile is done."))
+    director = api.script.on(agent_marker("mobile-director"))
+    director.reply(delegate("android-engineer", "[task:m-2] Android login.", "Android first")) \
+            .reply(delegate("ios-engineer", "[task:m-1] iOS login.", "iOS login")) \
+            .reply(say("iOS login is built and awaits review.\nSTATUS: completed"))
+    ios = api.script.on(agent_marker("ios-engineer"))
+    ios.reply(write(str(box.repo / "Login.swift"), "let outside = true\n")) \
+       .reply(bash("echo done > .claude/state/m-1.txt")) \
+       .reply(delegate("android-engineer", "[task:m-2] Do Android too.", "Sneak")) \
+       .reply(in_worktree(box, "Login.swift", "let login = true\n")) \
+       .reply(say("Built.\nSTATUS: completed\nARTIFACTS: Login.swift"))
+
+    run = box.run(api, "Run the mobile sprint.")
+
+    assert run.returncode == 0, run.describe()
+    assert not api.problems(), api.problems()
+    [gate] = [r["text"] for r in api.conversation(director)[1].tool_results()]
+    assert "task m-2 depends on unfinished work: m-1 (queued)" in gate
+    turns = api.conversation(ios)
+    worktree, state, spawn = (turns[i].tool_results()[0] for i in (1, 2, 3))
+    assert worktree["is_error"] and "outside your worktree" in worktree["text"]
+    assert state["is_error"] and ".claude/state/**" in state["text"]
+    assert spawn["is_error"]  # a team member has no Agent tool
+    assert not (box.repo / "Login.swift").exists() and not (box.state_dir / "m-1.txt").exists()
+    assert not [s for s in run.subagents() if s["agent_type"] == "android-engineer"]
+
+    with box.state() as tx:
+        m1, m2 = tx.get("tasks.m-1"), tx.get("tasks.m-2")
+        runs = {r["agent_type"]: r for r in tx.items("agents").values()}
+        review = [m for m in tx.items("communication.messages").values() if m.get("type") == "review_request"]
+    assert m1["status"] == "needs_review" and "mobile-reviewer" in m1["review_reason"]  # require_review: true
+    assert "Login.swift" in {p.rsplit("/", 1)[-1] for p in m1["artifacts"]} and m2["status"] == "queued"
+    member = runs["ios-engineer"]
+    assert (member["team"], member["role"], member["task"]) == ("mobile", "team_member", "m-1")
+    assert member["parent"] == runs["mobile-director"]["id"] and runs["mobile-director"]["role"] == "orchestrator"
+    assert [(m["to"], m["task"]) for m in review] == [("mobile-reviewer", "m-1")]
+    assert any(a.get("agent_type") == "ios-engineer" and a.get("decision") == "deny" for a in box.audit())
