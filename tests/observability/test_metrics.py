@@ -53,6 +53,21 @@ def test_collect_on_a_running_sprint(store, sample: Path) -> None:
     assert m["hook_latency"]["by_hook"]["pre_tool"]["max_ms"] == 12
 
 
+def test_utilization_counts_members_not_the_orchestrator_running_them(store, sample: Path) -> None:
+    """The slots are max_parallel_agents, which the capacity gate fills with members only."""
+    started_sprint(store)
+    with store.transaction() as tx:
+        tx.set("agents.lead", {"agent_type": "engineering-director", "team": "engineering", "role": "orchestrator",
+                               "status": "active"})
+        for run_id in ("r1", "r2"):
+            tx.set(f"agents.{run_id}", {"agent_type": "fullstack-eng", "team": "engineering", "role": "team_member",
+                                        "status": "active"})
+    m = collect(store, sample, now=NOW)
+    assert m["agent_count"]["live"] == 3
+    assert m["agent_utilization"]["teams"]["engineering"] == {"live": 2, "capacity": 4}
+    assert m["agent_utilization"]["live"] == 2
+
+
 def test_collect_without_any_state(store, sample: Path) -> None:
     m = collect(store, sample, now=NOW)
     assert m["sprint"] is None and m["burndown"] is None

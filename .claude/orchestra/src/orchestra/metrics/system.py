@@ -46,9 +46,15 @@ def agent_count(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "live_by_team": dict(sorted(live_by_team.items()))}
 
 
-def agent_utilization(live_by_team: dict[str, int], org) -> dict[str, Any]:
-    """Live runs against the parallel capacity teams.yaml gives each team (`max_parallel_agents`)."""
+def agent_utilization(runs: dict[str, dict[str, Any]], org) -> dict[str, Any]:
+    """Live runs against the parallel capacity teams.yaml gives each team (`max_parallel_agents`). Like
+    the capacity gate, a team's slots hold its members: the orchestrator running them takes none."""
     capacity = {name: team.settings.max_parallel_agents for name, team in org.teams.items()} if org else {}
+    live_by_team: dict[str, int] = {}
+    for run in runs.values():
+        if (run.get("status") or "launched") in LIVE_RUN_STATUSES and run.get("role") != "orchestrator":
+            team = run.get("team") or "other"
+            live_by_team[team] = live_by_team.get(team, 0) + 1
     teams = {team: {"live": live_by_team.get(team, 0), "capacity": capacity.get(team)}
              for team in sorted({*capacity, *live_by_team})}
     total = sum(capacity.values())
@@ -113,7 +119,7 @@ def collect(store, root: Path | None = None, *, sprint_id: str | None = None, no
             key: status[key] for key in ("sprint", "name", "goal", "status", "epic", "start", "end", "counts",
                                          "points", "critical_path", "forecast")},
         "agent_count": agents,
-        "agent_utilization": agent_utilization(agents["live_by_team"], _organization(root)),
+        "agent_utilization": agent_utilization(runs, _organization(root)),
         "task_throughput": sprint_metrics.throughput(changes, today - dt.timedelta(days=THROUGHPUT_DAYS - 1), today),
         "average_task_time": average_task_time(cycle_all),
         "cycle_time": sprint_part.get("cycle_time") or cycle_summary(cycle_all),
