@@ -113,6 +113,7 @@ def test_a_review_round_sends_work_back_with_the_findings_then_completes_it(sand
     seed_sprint(sandbox, task("build-1"))  # engineering has require_review: true in the shipped teams.yaml
     main = api.script.on(MAIN)
     main.reply(delegate("fullstack-eng", "[task:build-1] Build the order store.", "Build")) \
+        .reply(delegate("tech-lead", "[task:build-1] Review it.", "Review tagged")) \
         .reply(delegate("tech-lead", "Review the work waiting for you.", "Review")) \
         .reply(delegate("fullstack-eng", "[task:build-1] Rework the order store.", "Rework")) \
         .reply(delegate("tech-lead", "Review the rework.", "Review again")) \
@@ -136,6 +137,8 @@ def test_a_review_round_sends_work_back_with_the_findings_then_completes_it(sand
 
     assert run.returncode == 0, run.describe()
     assert not api.problems(), api.problems()
+    [refusal] = api.conversation(main)[2].tool_results()  # tagged, the review would settle the task itself
+    assert refusal["is_error"] and "without the [task:build-1] tag" in refusal["text"], refusal
     for conversation in (review, again):  # each reviewer run starts with the request and how to answer it
         start = api.conversation(conversation)[0].last_user_text
         assert "review_request" in start and "[task:build-1]" in start

@@ -140,6 +140,22 @@ def test_approval_closes_the_round_and_tells_the_assignee(project: Path) -> None
     assert (reply["from"], reply["to"], reply["payload"]["verdict"]) == ("agent:r1", "fullstack-eng", "approved")
 
 
+def test_a_task_in_review_is_not_delegated_under_its_tag_to_its_reviewer(project: Path) -> None:
+    """Tagged, the review would become the task's own attempt: the reviewer's `STATUS: completed` would complete
+    the task whatever its verdict said. The review is delegated untagged; the member may still take the task."""
+    write_settings(project, "require_review: true")
+    seed(project, {"t1": {"title": "Refunds", "team": "engineering", "status": "in_progress",
+                          "assignee": "fullstack-eng"}})
+    seed_run(project, "m1", "fullstack-eng", "team_member")
+    change(project, "t1", "completed", "agent:m1")
+    verdict = feed(pre(project, "toolu_r1", "tech-lead", "[task:t1] Review the refunds."))
+    assert isinstance(verdict, Deny), verdict
+    assert "t1 is waiting for review by tech-lead" in verdict.reason and "without the [task:t1] tag" in verdict.reason
+    assert digest(root=project)["tasks"]["t1"]["status"] == "needs_review"
+    assert isinstance(feed(pre(project, "toolu_r2", "tech-lead", "Review the refunds (task t1).")), Rewrite)
+    assert isinstance(feed(pre(project, "toolu_m2", "fullstack-eng", "[task:t1] Finish the refunds.")), Rewrite)
+
+
 def test_review_complete_sent_from_the_cli_settles_the_task(project: Path) -> None:
     write_settings(project, "require_review: true")
     seed(project, {"t1": {"title": "Refunds", "team": "engineering", "status": "in_progress",

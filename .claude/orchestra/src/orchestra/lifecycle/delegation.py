@@ -20,7 +20,7 @@ from ..record import Record, default
 from ..teams import Organization, normalize_agent_type
 from ..worktrees.allocation import allocate_for_delegation
 from . import config as lifecycle_config
-from . import occupancy, tasks
+from . import occupancy, review, tasks
 from .ledger import Ledger
 from .protocol import task_tag
 from .views import unassigned_text
@@ -120,6 +120,12 @@ def resolve_task(req: DelegationRequest, led: Ledger) -> Verdict | None:
 def check_task_open(req: DelegationRequest, led: Ledger) -> Verdict | None:
     task = req.task or {}
     status, tid = task.get("status") or "queued", task.get("id")
+    if status == "needs_review" and task.get("review_requests") and not req.new_task:
+        names = review.reviewers(req.org, task, "team_member", task.get("assignee"))
+        if req.subagent_type in names:
+            return Deny(f"Orchestra: task {tid} is waiting for review by {', '.join(names)}; delegate the review "
+                        f"without the [task:{tid}] tag (tagged, the reviewer's report would settle the task, not its "
+                        "verdict), and give the verdict with update_task.")
     if req.new_task or status in ("queued", "blocked", "needs_review"):
         return None
     if status == "cancelled":
