@@ -172,6 +172,10 @@ def test_a_closed_sprints_points_agree_in_every_command_and_report(sample: Path,
     assert "Completed 16 of 18 points committed; 2 carried over; 3 cancelled (out of scope)." in retrospective
     code, out, _ = run(capsys, "sprint", "status", "sprint-3")
     assert "points: 16 done, 2 carried over of 18 (3 cancelled, out of scope)" in out
+    code, out, _ = run(capsys, "sprint", "close", "sprint-3")  # what /sprint:close shows the model to present
+    assert "## Completed\n\n- task-oauth: OAuth2 login (5 pts, cycle " in out
+    assert "## Carried over\n\n- task-security-review: Security review of login and payments (queued, 2 pts)" in out
+    assert "## Blockers" in out and "## Cycle times" in out
     code, out, _ = run(capsys, "sprint", "plan", "sprint-3")
     assert out.startswith("sprint-3 (complete): 2 of 18 points carried over (3 cancelled, out of scope);")
 

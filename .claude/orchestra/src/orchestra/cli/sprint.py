@@ -241,15 +241,17 @@ def cmd_close(args) -> int:
 
 
 def _close_text(result: dict[str, Any]) -> str:
-    from ..workflow.retrospective import cancelled_note
+    """The outcome, the file, then the retrospective's sections: /sprint:close presents them from this output."""
+    from ..workflow.retrospective import cancelled_note, markdown
 
     retro = result.get("retrospective")
     if not retro:
         return f"{result['sprint']}: {result['status']}"
     carried = ", ".join(r["id"] for r in retro["carried_over"])
+    sections = markdown(retro).split("\n## ", 1)[1]
     return (f"{result['sprint']}: complete; {retro['completed_points']:g} of {retro['planned_points']:g} points done, "
             f"{retro['carried_over_points']:g} carried over{f' ({carried})' if carried else ''}{cancelled_note(retro)}\n"
-            f"retrospective: {result['file']}")
+            f"retrospective: {result['file']}\n\n## {sections.rstrip()}")
 
 
 def cmd_block(args) -> int:
