@@ -150,11 +150,14 @@ def test_a_review_round_sends_work_back_with_the_findings_then_completes_it(sand
     with sandbox.state() as tx:
         done = tx.get("tasks.build-1")
         types = event_types(tx, "build-1")
-        requests = [m for m in tx.items("communication.messages").values() if m["type"] == "review_request"]
+        stored = tx.items("communication.messages").values()
+        requests = [m for m in stored if m["type"] == "review_request"]
+        sent_back = {m["payload"]["verdict"]: m for m in stored if m["type"] == "review_complete"}
     assert done["status"] == "completed" and done["review"]["verdict"] == "approved"
     assert done["agent_id"] == next(s["agent_id"] for s in run.subagents() if "Rework" in (s["prompt"] or ""))
     assert {"store.py", "store_wal.py"} <= {p.rsplit("/", 1)[-1] for p in done["artifacts"]}
     assert sorted(m.get("verdict") for m in requests) == ["approved", "changes_requested"]
+    assert sent_back["changes_requested"]["status"] == "acknowledged"  # closed when the rework was handed in
     rounds = [t for t in types if t in ("task_needs_review", "task_status_set", "task_reviewed")]
     assert rounds == ["task_needs_review", "task_status_set", "task_reviewed"] * 2, types
     assert_legal_history(types)  # the rework's delegation is no step back from in_progress

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from orchestra import bus
 from orchestra.hookio import BlockStop, Deny, Rewrite
 from orchestra.lifecycle import Unassigned, delegation_arguments, set_status
 from orchestra.store import open_store
@@ -154,6 +155,26 @@ def test_a_task_in_review_is_not_delegated_under_its_tag_to_its_reviewer(project
     assert digest(root=project)["tasks"]["t1"]["status"] == "needs_review"
     assert isinstance(feed(pre(project, "toolu_r2", "tech-lead", "Review the refunds (task t1).")), Rewrite)
     assert isinstance(feed(pre(project, "toolu_m2", "fullstack-eng", "[task:t1] Finish the refunds.")), Rewrite)
+
+
+def test_the_next_round_closes_the_verdict_the_member_reworked_from(project: Path) -> None:
+    """A verdict goes to the worker's agent type, so every run of that type sees it until one closes it: once the
+    rework is handed in again, the old changes_requested must not reach later runs on other tasks."""
+    write_settings(project, "require_review: true")
+    seed(project, {"t1": {"title": "Refunds", "team": "engineering", "status": "in_progress",
+                          "assignee": "fullstack-eng"}})
+    seed_run(project, "m1", "fullstack-eng", "team_member")
+    seed_run(project, "r1", "tech-lead", "reviewer")
+    change(project, "t1", "completed", "agent:m1")
+    change(project, "t1", "in_progress", "agent:r1", verdict="changes_requested", reason="retry on timeout")
+    [sent_back] = messages(project, "review_complete")
+    assert sent_back["status"] == "pending" and sent_back["to"] == "fullstack-eng"
+    assert change(project, "t1", "completed", "agent:m1")["status"] == "needs_review"
+    [sent_back] = messages(project, "review_complete")
+    assert sent_back["status"] == "acknowledged"
+    with open_store(root=project) as store, store.transaction() as tx:
+        later = bus.deliver(tx, bus.recipient(load_teams(project), "m9", "fullstack-eng"), via="subagent_start")
+    assert "retry on timeout" not in (later.text or "")
 
 
 def test_review_complete_sent_from_the_cli_settles_the_task(project: Path) -> None:

@@ -53,11 +53,16 @@ def request(tx, org: Organization, task: dict[str, Any], names: tuple[str, ...],
     """Open a review round on `task` unless one is open; returns the round's message ids (for
     `task.review_requests`). The request comes from the worker's agent type, so a verdict replied to
     it lands in the assignee's inbox. The bus takes review requests for reviewers only, so an
-    orchestrator standing in for a missing reviewer gets a task_blocked notice instead."""
+    orchestrator standing in for a missing reviewer gets a task_blocked notice instead. A verdict of an
+    earlier round still open closes: its runs need not see it once the work is handed in again."""
     if task.get("review_requests"):
         return list(task["review_requests"])
     from .. import bus
+    from ..bus.messages import MESSAGES
 
+    for verdict in tx.find(MESSAGES, type="review_complete", task=task["id"]):
+        if verdict.get("status") == "pending":  # the work it sent back is handed in again
+            bus.ack(tx, verdict["id"], by=bus.SYSTEM)
     artifacts = list(task.get("artifacts") or [])
     payload = {"summary": f"[task:{task['id']}] {task.get('title') or task['id']} is done and needs a verdict "
                           "(update_task with verdict approved, changes_requested or rejected)",
