@@ -13,7 +13,7 @@ import subprocess
 import time
 from typing import Any
 
-from tests.e2e.fake_api import MAIN, FakeAPI, Request, agent_marker, bash, delegate, say, write
+from tests.e2e.fake_api import MAIN, FakeAPI, Request, agent_marker, bash, delegate, say, tool, write
 from tests.e2e.harness import MODEL, REPO, RUN_TIMEOUT, Run, Sandbox, _parse_stream
 from tests.e2e.landed import pending
 from tests.e2e.test_delegation import in_worktree
@@ -41,10 +41,10 @@ def orchestra(box: Sandbox, *args: str) -> dict[str, Any]:
     return json.loads(out.stdout)
 
 
-def slash(box: Sandbox, api: FakeAPI, line: str) -> Run:
+def slash(box: Sandbox, api: FakeAPI, line: str, *tools: str) -> Run:
     """A slash command as a user types it in `claude -p`, with the tools a sprint's agents use allowed."""
     cmd = [str(box.claude), "-p", line, "--output-format", "stream-json", "--verbose", "--include-hook-events",
-           "--model", MODEL, "--allowedTools", "Bash Read Write Edit Agent"]
+           "--model", MODEL, "--allowedTools", " ".join(["Bash", "Read", "Write", "Edit", "Agent", *tools])]
     started = time.monotonic()
     out = subprocess.run(cmd, cwd=box.repo, env=box.env(api), capture_output=True, timeout=RUN_TIMEOUT)
     return Run(out.returncode, _parse_stream(out.stdout), out.stderr.decode(errors="replace"),
@@ -209,3 +209,62 @@ def test_a_team_made_from_the_templates_gets_roles_gates_and_tracking(sandbox, a
     assert member["parent"] == runs["mobile-director"]["id"] and runs["mobile-director"]["role"] == "orchestrator"
     assert [(m["to"], m["task"]) for m in review] == [("mobile-reviewer", "m-1")]
     assert any(a.get("agent_type") == "ios-engineer" and a.get("decision") == "deny" for a in box.audit())
+
+
+# -- the orchestrator's own loop: plan_sprint, launch the wave unchanged, plan again --------------------
+
+PLAN = "mcp__orchestra__plan_sprint"
+
+
+def first_wave(request: Request) -> list[dict[str, Any]]:
+    [result] = request.tool_results()
+    plan = json.JSONDecoder().raw_decode(result["text"])[0]  # Claude Code may append a reminder
+    return plan["batches"][0]["tasks"]
+
+
+def launch(slot: int):
+    """The slot-th task of the plan just returned, launched with its `agent` arguments unchanged."""
+    def block(request: Request):
+        return tool("Agent", **first_wave(request)[slot]["agent"], run_in_background=False)
+    return block
+
+
+@pending("lifecycle", "mcp")
+def test_the_orchestrator_launches_each_wave_plan_sprint_returns_without_a_refusal(sandbox, api):
+    box = sandbox
+    box.edit_teams(lambda doc: doc["teams"]["engineering"]["settings"].update(require_review=False,
+                                                                             max_parallel_agents=2))
+    (box.repo / ".claude/sprints").mkdir(exist_ok=True)
+    (box.repo / ".claude/sprints/sprint-q.yaml").write_text(SPRINT, encoding="utf-8")
+    box.commit("sprint-q")
+
+    api.script.on("Run sprint sprint-q through the team orchestrators") \
+       .reply(delegate("engineering-director", "Run sprint sprint-q for the engineering team: plan_sprint, "
+                       "delegate each batch, report with the completion protocol.", "Run sprint-q for engineering")) \
+       .reply(say("Engineering finished sprint-q."))
+    director = api.script.on(DIRECTOR)
+    for _wave in range(2):
+        director.reply(tool(PLAN, sprint_id="sprint-q")).reply(launch(0), launch(1))
+    director.reply(say("All four tasks are done.\nSTATUS: completed"))
+    members = {t: api.script.on(agent_marker(m), f"[task:{t}]") for t, m in MEMBERS.items()}
+    for task_id, member in members.items():
+        # A and B form the first wave: each waits for the other's first request, so only a parallel run passes.
+        partner = {"t-a": "t-b", "t-b": "t-a"}.get(task_id)
+        member.reply(in_worktree(box, f"{task_id}.py", "DONE = True\n"),
+                     after=members[partner].asked(0) if partner else None) \
+              .reply(say(f"Built {task_id}.\nSTATUS: completed\nARTIFACTS: {task_id}.py"))
+
+    run = slash(box, api, "/sprint:start sprint-q", PLAN)
+
+    assert run.returncode == 0, run.describe()
+    assert not api.problems(), api.problems()
+    turns = api.conversation(director)
+    waves = [[t["id"] for t in first_wave(turns[i]) if t["agent"]] for i in (1, 3)]
+    assert waves == [["t-b", "t-a"], ["t-d", "t-c"]], waves  # sized to max_parallel_agents, dependencies first
+    assert all(not r["is_error"] for i in (2, 4) for r in turns[i].tool_results()), run.describe()
+    briefs = {t: api.conversation(rule)[0].first_user_text for t, rule in members.items()}
+    assert all(text.count("--- Orchestra task brief ---") == 1 for text in briefs.values())
+    assert "- t-a Feature A: t-a.py" in briefs["t-c"] and "- t-b Feature B: t-b.py" in briefs["t-c"]
+    status = orchestra(box, "sprint", "status", "sprint-q")
+    assert status["counts"]["completed"] == 4 and status["points"]["completed"] == 7
+    assert orchestra(box, "sprint", "plan", "sprint-q")["batches"] == []
