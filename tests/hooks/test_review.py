@@ -177,6 +177,22 @@ def test_the_next_round_closes_the_verdict_the_member_reworked_from(project: Pat
     assert "retry on timeout" not in (later.text or "")
 
 
+def test_work_sent_back_or_unblocked_no_longer_shows_the_old_reason(project: Path) -> None:
+    write_settings(project, "require_review: true")
+    seed(project, {"t1": {"title": "Refunds", "team": "engineering", "status": "in_progress",
+                          "assignee": "fullstack-eng"}})
+    seed_run(project, "m1", "fullstack-eng", "team_member")
+    seed_run(project, "r1", "tech-lead", "reviewer")
+    change(project, "t1", "completed", "agent:m1")
+    change(project, "t1", "in_progress", "agent:r1", verdict="changes_requested")
+    shown = orchestra(project, "task", "show", "t1")
+    assert shown.returncode == 0 and "in_progress" in shown.stdout.splitlines()[0]
+    assert "awaiting review" not in shown.stdout
+    change(project, "t1", "blocked", "main", reason="the sandbox key is missing")
+    change(project, "t1", "in_progress", "main")
+    assert "sandbox key" not in orchestra(project, "task", "show", "t1").stdout
+
+
 def test_review_complete_sent_from_the_cli_settles_the_task(project: Path) -> None:
     write_settings(project, "require_review: true")
     seed(project, {"t1": {"title": "Refunds", "team": "engineering", "status": "in_progress",

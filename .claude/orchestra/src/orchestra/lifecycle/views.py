@@ -133,11 +133,10 @@ def set_status(tx, task_id: str, status: str, *, reason: str | None = None, by: 
     if names:
         status = "needs_review"
     check_task_transition(task_id, current, status)
-    fields: dict[str, Any] = {"status": status}
-    if status == "blocked":
-        fields["blocker"] = reason or task.get("blocker")
-    if status == "needs_review":
-        fields["review_reason"] = review.reason(names) if names else reason or task.get("review_reason")
+    fields: dict[str, Any] = {"status": status}  # a blocker or review reason holds only in its own status
+    fields["blocker"] = reason or task.get("blocker") if status == "blocked" else None
+    fields["review_reason"] = (review.reason(names) if names else reason or task.get("review_reason")) \
+        if status == "needs_review" else None
     if status == "queued":
         fields.update(delegation=None, agent_id=None, lifecycle_status=None, blocker=None, review_reason=None)
     tx.update(f"tasks.{task_id}", fields)
