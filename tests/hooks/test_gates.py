@@ -343,8 +343,9 @@ def test_a_sprint_task_is_delegated_only_while_its_sprint_runs(project: Path, sp
         assert digest()["tasks"]["t1"]["status"] == "queued"
 
 
-def test_an_untagged_orchestrator_runs_the_active_sprint_without_joining_its_tasks(project: Path) -> None:
-    """/sprint:start delegates to orchestrators without a tag: that run is not work of the sprint."""
+def test_untagged_delegations_leave_the_sprints_committed_points_alone(project: Path) -> None:
+    """/sprint:start delegates to orchestrators without a tag, and orchestrators delegate reviews without
+    one: the orchestrator's run is not work of the sprint, and unplanned work is listed at 0 points."""
     from orchestra.workflow import sprint_status
 
     write_teams(project)
@@ -358,4 +359,4 @@ def test_an_untagged_orchestrator_runs_the_active_sprint_without_joining_its_tas
     with open_store(root=project) as store:
         status = sprint_status(store, "s1", project)
     assert sorted(t["id"] for t in status["tasks"]) == sorted(["t1", by_type["implementation"]["id"]])
-    assert status["points"]["total"] == 3
+    assert status["points"]["total"] == 2  # unplanned work adds no committed points

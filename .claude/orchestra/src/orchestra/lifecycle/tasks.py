@@ -54,8 +54,9 @@ def ad_hoc_task(led: Ledger, org: Organization, tool_use_id: str, agent_type: st
     task_type, sprint = ad_hoc_type(org, agent_type), active_sprint(led, team)
     # An orchestrator runs the sprint rather than adding work to it, like `[task:<sprint-id>]`.
     place = {"sprint": None, "orchestrates": sprint} if task_type == "orchestration" else {"sprint": sprint}
+    # Unplanned work is listed in the sprint but was never estimated: it adds no committed points.
     return {"id": ad_hoc_task_id(tool_use_id), "title": description or " ".join(prompt.split())[:80],
-            "status": "queued", "type": task_type, **place,
+            "status": "queued", "type": task_type, **place, "estimate": 0,
             "team": team, "assignee": agent_type, "priority": "normal", "dependencies": [], "acceptance": {},
             "artifacts": [], "ad_hoc": True, "created_at": led.now}
 
