@@ -150,6 +150,22 @@ def test_the_orchestrator_running_the_wave_is_not_counted_against_its_team(proje
     assert "engineering-orchestrator" not in verdict.reason
 
 
+@pytest.mark.parametrize("override", [1, 3])
+def test_a_sprints_capacity_sets_its_teams_limit_as_the_plan_does(project: Path, override: int) -> None:
+    """`capacity: {engineering: N}` in a sprint file sizes its waves; the gate holds the same number."""
+    write_teams(project)
+    (project / ".claude/teams.yaml").write_text((project / ".claude/teams.yaml").read_text().replace(
+        "max_parallel_agents: 5", "max_parallel_agents: 2"))
+    seed(project, tasks("t1", "t2", "t3", "t4", sprint="s1"),
+         {"s1": {"name": "S1", "status": "active", "capacity": {"engineering": override}}})
+    verdicts = []
+    for n, agent in enumerate(["fullstack-eng", "fullstack-eng", "tech-lead", "tech-lead"], 1):
+        verdicts.append(feed(pre(project, f"toolu_{n}", agent, f"[task:t{n}] go")))
+        feed(start(project, f"agent-{n}", agent))
+    assert [type(v) for v in verdicts] == [Rewrite] * override + [Deny] * (4 - override)
+    assert f"team engineering is at {override} agents at once, the capacity sprint s1 gives it" in verdicts[-1].reason
+
+
 def test_capacity_gate_off_lets_everything_through(project: Path) -> None:
     write_teams(project, "lifecycle:\n  gates: {capacity: false}\n")
     seed(project, tasks("t1", "t2", "t3"))

@@ -200,9 +200,13 @@ def check_capacity(req: DelegationRequest, led: Ledger) -> Verdict | None:
     # max_parallel_agents counts the team's members; the orchestrator running their waves is not one.
     if team is not None and member.name in team.members:
         theirs = [f"{label} [{agent_type}]" for agent_type, label in busy if agent_type in team.members]
-        limit = team.settings.max_parallel_agents
+        sprint_id = (req.task or {}).get("sprint")
+        override = ((led.get("sprints", sprint_id) if sprint_id else None) or {}).get("capacity") or {}
+        limit = override.get(team.name, team.settings.max_parallel_agents)
         if len(theirs) >= limit:
-            return Deny(f"Orchestra: team {team.name} is at max_parallel_agents {limit} (teams.yaml): running "
+            where = (f"{limit} agents at once, the capacity sprint {sprint_id} gives it" if team.name in override
+                     else f"max_parallel_agents {limit} (teams.yaml)")
+            return Deny(f"Orchestra: team {team.name} is at {where}: running "
                         f"{', '.join(theirs)}. Wait for one to report before delegating more to this team.")
     return None
 
