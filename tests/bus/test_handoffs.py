@@ -102,6 +102,18 @@ def test_what_the_receiver_is_told_to_do_uses_a_tool_its_agent_file_gives_it(tas
     assert f"reply_to {review['id']}" in lead  # a person answers with review_complete
 
 
+def test_a_handoff_from_a_task_in_a_worktree_says_where_the_files_are(tasks, org) -> None:
+    with tasks.transaction() as tx:
+        tx.update("tasks.task-api", {"worktree": "/repo/.worktrees/task-api"})
+        handed = bus.handoff(tx, sender="agent:a-api", artifacts=["docs/api.yaml"], task="task-ui",
+                             from_task="task-api", org=org, now=T0)
+        shown = bus.deliver(tx, bus.recipient(org, "a-ui", "fullstack-eng"), via="subagent_start", now=T0).text
+        brief = bus.handoff_brief(tx, "task-ui")
+    assert handed["payload"]["worktree"] == "/repo/.worktrees/task-api"
+    assert "artifacts: docs/api.yaml (in /repo/.worktrees/task-api)" in shown
+    assert "task task-api, in /repo/.worktrees/task-api," in brief
+
+
 def test_review_requests_to_non_reviewers_are_refused(tasks, org) -> None:
     add_run(tasks, "a-eng", "fullstack-eng")
     for to in ("fullstack-eng", "agent:a-eng", "team:qa", "main"):

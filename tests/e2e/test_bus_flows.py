@@ -90,6 +90,7 @@ def test_messages_sent_during_a_session_reach_running_agents_highest_priority_fi
     positions = order_of(shown, "CRIT-STOP halt", "HANDOFF-NOTE wal on", "TEAM-QA retest", "BCAST-LOW freeze")
     assert -1 not in positions and positions == sorted(positions), shown
     assert "SPEC-NOTE" not in shown  # shown once, at the start
+    assert "store.py (in " in shown and "task-build-1" in shown  # the member's worktree, where the file is
 
     qa_run = next(s["agent_id"] for s in run.subagents() if s["agent_type"] == "qa-engineer")
     with sandbox.state() as tx:

@@ -138,6 +138,8 @@ def describe(message: dict[str, Any]) -> str:
         body = f"(answers {message.get('reply_to')}) {payload.get('answer')}"
     elif kind == "artifact_ready":
         body = "artifacts: " + ", ".join(payload.get("artifacts") or [])
+        if payload.get("worktree"):
+            body += f" (in {payload['worktree']})"
         if payload.get("note"):
             body += f" — {payload['note']}"
     elif kind == "review_complete":

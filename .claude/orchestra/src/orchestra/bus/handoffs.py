@@ -28,12 +28,14 @@ def handoff(tx, *, sender: str, artifacts: list[str], to: str | None = None, tas
         if not assignee:
             raise ValueError("handoff: name the receiver (to) or a receiving task that has an assignee")
         to = assignee
+    worktree = None
     if from_task is not None:
         check_task(tx, from_task, "from_task")
+        worktree = tx.get(f"tasks.{from_task}").get("worktree")  # where the files are, when not in the checkout
     if isinstance(artifacts, str):
         artifacts = [artifacts]
     payload: dict[str, Any] = {"artifacts": list(artifacts or [])}
-    payload.update({k: v for k, v in (("note", note), ("from_task", from_task)) if v})
+    payload.update({k: v for k, v in (("note", note), ("from_task", from_task), ("worktree", worktree)) if v})
     return send(tx, sender=sender, to=to, type="artifact_ready", payload=payload, priority=priority, task=task,
                 org=org, now=now)
 
@@ -59,6 +61,7 @@ def artifacts_for_task(tx, task_id: str) -> list[dict[str, Any]]:
         for path in message.get("payload", {}).get("artifacts", []):
             out.append({"path": path, "from": message.get("from"), "from_task": message["payload"].get("from_task"),
                         "note": message["payload"].get("note"), "message": message["id"],
+                        "worktree": message["payload"].get("worktree"),
                         "received": message.get("status") == "acknowledged"})
     return out
 
@@ -71,6 +74,7 @@ def handoff_brief(tx, task_id: str) -> str | None:
     lines = ["Artifacts handed to this task:"]
     for item in artifacts[:ARTIFACTS_IN_BRIEF]:
         origin = f"{item['from']}" + (f", task {item['from_task']}" if item["from_task"] else "")
+        origin += f", in {item['worktree']}" if item["worktree"] else ""
         todo = "" if item["received"] else f"; confirm with ack {item['message']}"
         note = f" — {item['note']}" if item["note"] else ""
         lines.append(f"- {item['path']} (from {origin}, {item['message']}{todo}){note}")

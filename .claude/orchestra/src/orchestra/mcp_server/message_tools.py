@@ -119,13 +119,15 @@ def handoff(artifacts: Annotated[list[Annotated[str, Field(min_length=1)]], Fiel
             to: Annotated[str | None, Field(description="the receiver (default: the assignee of `task`)")] = None,
             task: Annotated[str | None, Field(description="the receiving task; its brief will list the artifacts")] = None,
             note: Annotated[str | None, Field(description="what the receiver should know about them")] = None,
-            from_task: Annotated[str | None, Field(description="the task that produced them")] = None,
+            from_task: Annotated[str | None, Field(description=(
+                "the task that produced them (default: yours); the receiver is told its worktree"))] = None,
             priority: Urgency = "normal", caller: StampedCaller = None) -> dict[str, Any]:
-    """Hand files over to another agent or task (an artifact_ready message); the receiver confirms with
-    artifact_received."""
+    """Hand files over to another agent or task (an artifact_ready message); the receiver confirms with ack."""
     sender = identity(caller)
     org = organization()
     with state(write=True) as tx:
+        if from_task is None and sender.agent_id:
+            from_task = (tx.get(f"agents.{sender.agent_id}", None) or {}).get("task")
         return _sent(tx, bus.handoff(tx, sender=sender.id, artifacts=artifacts, to=to, task=task, note=note,
                                      from_task=from_task, priority=priority, org=org))
 
