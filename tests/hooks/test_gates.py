@@ -201,6 +201,23 @@ def test_completed_dependencies_open_the_task_and_reach_its_brief(project: Path)
     assert "- a a: db/schema.sql" in verdict.tool_input["prompt"]
 
 
+def test_a_cancelled_dependency_lets_the_task_the_plan_calls_ready_be_delegated(project: Path) -> None:
+    """The plan counts cancelled work as finished and hands out the dependent's Agent arguments; the gate
+    must not refuse exactly those arguments."""
+    from orchestra.workflow import plan_sprint
+
+    write_teams(project)
+    seed(project, {**tasks("a", status="cancelled", sprint="s1"),
+                   "c": {"title": "c", "sprint": "s1", "team": "engineering", "assignee": "fullstack-eng",
+                         "dependencies": ["a"]}},
+         {"s1": {"name": "S1", "status": "active"}})
+    with open_store(root=project) as store:
+        [item] = plan_sprint(store, "s1", project)["batches"][0]["tasks"]
+    assert item["id"] == "c" and item["agent"]
+    event = pre(project, "toolu_1", item["agent"]["subagent_type"], item["agent"]["prompt"])
+    assert isinstance(feed(event), Rewrite)
+
+
 def test_dependency_gate_off(project: Path) -> None:
     write_teams(project, "lifecycle:\n  gates: {dependencies: false}\n")
     seed(project, {**tasks("a"), "c": {"title": "c", "dependencies": ["a"]}})

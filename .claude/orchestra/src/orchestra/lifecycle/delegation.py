@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import briefing
 from ..hookio import Deny, HookEvent, Rewrite, Verdict
-from ..models import TASK_STATES_BY_SPRINT
+from ..models import TASK_STATES_BY_SPRINT, TERMINAL_TASK_STATUSES
 from ..record import Record, default
 from ..teams import Organization, normalize_agent_type
 from ..worktrees.allocation import allocate_for_delegation
@@ -175,7 +175,7 @@ def check_dependencies(req: DelegationRequest, led: Ledger) -> Verdict | None:
         dep = led.get("tasks", dep_id)
         if dep is None:
             blockers.append(f"{dep_id} (not in state)")
-        elif dep.get("status") != "completed":
+        elif dep.get("status") not in TERMINAL_TASK_STATUSES:  # cancelled work is out of scope, as the plan has it
             who = f", agent {dep['agent_id']}" if dep.get("agent_id") and dep.get("status") == "in_progress" else ""
             blockers.append(f"{dep_id} ({dep.get('status') or 'queued'}{who})")
     if not blockers:
