@@ -144,6 +144,7 @@ def test_a_review_round_sends_work_back_with_the_findings_then_completes_it(sand
         start = api.conversation(conversation)[0].last_user_text
         assert "review_request" in start and "[task:build-1]" in start
         assert "update_task (task_id build-1, verdict" in start
+        assert ".worktrees/task-build-1" in start  # where the work under review is
         [result] = api.conversation(conversation)[1].tool_results()
         assert not result["is_error"], result
     start = api.conversation(rework)[0].last_user_text  # the member reworks knowing what to change

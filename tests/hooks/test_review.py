@@ -193,6 +193,16 @@ def test_work_sent_back_or_unblocked_no_longer_shows_the_old_reason(project: Pat
     assert "sandbox key" not in orchestra(project, "task", "show", "t1").stdout
 
 
+def test_the_review_request_says_where_the_work_is(project: Path) -> None:
+    write_settings(project, "require_review: true")
+    seed(project, {"t1": {"title": "Refunds", "team": "engineering", "status": "in_progress",
+                          "assignee": "fullstack-eng", "worktree": str(project / ".worktrees" / "task-t1")}})
+    seed_run(project, "m1", "fullstack-eng", "team_member")
+    change(project, "t1", "completed", "agent:m1")
+    [request] = messages(project, "review_request")
+    assert request["payload"]["worktree"] == str(project / ".worktrees" / "task-t1")
+
+
 def test_review_complete_sent_from_the_cli_settles_the_task(project: Path) -> None:
     write_settings(project, "require_review: true")
     seed(project, {"t1": {"title": "Refunds", "team": "engineering", "status": "in_progress",

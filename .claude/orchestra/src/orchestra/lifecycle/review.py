@@ -67,6 +67,8 @@ def request(tx, org: Organization, task: dict[str, Any], names: tuple[str, ...],
     payload = {"summary": f"[task:{task['id']}] {task.get('title') or task['id']} is done and needs a verdict "
                           "(update_task with verdict approved, changes_requested or rejected)",
                "artifacts": artifacts[:ARTIFACTS_IN_REQUEST], "reason": reason(names)}
+    if task.get("worktree"):
+        payload["worktree"] = task["worktree"]  # the artifacts are there, not in the main checkout
     ids = []
     for name in names:
         kind = "review_request" if org.role_of(name) == "reviewer" else "task_blocked"
