@@ -172,10 +172,10 @@ def test_a_team_made_from_the_templates_gets_roles_gates_and_tracking(sandbox, a
         "  - {id: m-2, title: Android login, team: mobile, assignee: android-engineer, estimate: 2, "
         "dependencies: [m-1]}\n", encoding="utf-8")
     box.commit("the mobile team and its first sprint")
-    orchestra(box, "sprint", "start", "sprint-m")
 
-    api.script.on(MAIN).reply(delegate("mobile-director", "Run sprint sprint-m for the mobile team.", "Run sprint-m")) \
-                       .reply(say("Mobile is done."))
+    main = api.script.on("Run sprint sprint-m through the team orchestrators")
+    main.reply(delegate("mobile-director", "Run sprint sprint-m for the mobile team.", "Run sprint-m")) \
+        .reply(say("Mobile is done."))
     director = api.script.on(agent_marker("mobile-director"))
     director.reply(delegate("android-engineer", "[task:m-2] Android login.", "Android first")) \
             .reply(delegate("ios-engineer", "[task:m-1] iOS login.", "iOS login")) \
@@ -187,10 +187,12 @@ def test_a_team_made_from_the_templates_gets_roles_gates_and_tracking(sandbox, a
        .reply(in_worktree(box, "Login.swift", "let login = true\n")) \
        .reply(say("Built.\nSTATUS: completed\nARTIFACTS: Login.swift"))
 
-    run = box.run(api, "Run the mobile sprint.")
+    run = slash(box, api, "/sprint:start sprint-m")
 
     assert run.returncode == 0, run.describe()
     assert not api.problems(), api.problems()
+    # /sprint:start names the orchestrator of each team as the organisation has it, the user's own too.
+    assert re.search(r"mobile-director\s+mobile\s+orchestrator", api.conversation(main)[0].last_user_text)
     [gate] = [r["text"] for r in api.conversation(director)[1].tool_results()]
     assert "task m-2 depends on unfinished work: m-1 (queued)" in gate
     turns = api.conversation(ios)
