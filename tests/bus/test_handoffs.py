@@ -134,3 +134,16 @@ def test_the_receiving_tasks_delegation_brief_lists_handed_artifacts(tasks, org)
     assert brief.count("Artifacts handed to this task:") == 1 and brief.count("docs/api.yaml") == 1
     assert f"- docs/api.yaml (from api-engineer, {sent['id']}; confirm with ack {sent['id']})" in brief
     assert "Artifacts handed to this task" not in plain
+
+
+def test_the_brief_of_work_sent_back_names_the_verdict_and_its_findings(tasks) -> None:
+    from orchestra import briefing
+
+    review = {"verdict": "changes_requested", "findings": ["ui.py:3 escape the name"], "by": "agent:a-lead"}
+    with tasks.transaction() as tx:
+        tx.update("tasks.task-ui", {"status": "in_progress", "review": review})
+        brief = briefing.task_brief(tx, tx.get("tasks.task-ui"))
+        tx.update("tasks.task-ui", {"review": {**review, "verdict": "approved"}})
+        approved = briefing.task_brief(tx, tx.get("tasks.task-ui"))
+    assert "Review: changes_requested by agent:a-lead; address these findings:\n- ui.py:3 escape the name" in brief
+    assert "Review:" not in approved

@@ -149,6 +149,8 @@ def test_a_review_round_sends_work_back_with_the_findings_then_completes_it(sand
         assert not result["is_error"], result
     start = api.conversation(rework)[0].last_user_text  # the member reworks knowing what to change
     assert "verdict: changes_requested" in start and "not safe yet" in start and "turn on WAL mode" in start
+    brief = api.conversation(rework)[0].first_user_text  # the prompt's brief, whoever closed the reply
+    assert "Review: changes_requested" in brief and "- store.py:1 turn on WAL mode" in brief
     with sandbox.state() as tx:
         done = tx.get("tasks.build-1")
         types = event_types(tx, "build-1")

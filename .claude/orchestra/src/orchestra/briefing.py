@@ -65,11 +65,23 @@ def task_brief(tx, task: dict[str, Any], *, worktree: str | None = None, extra: 
     handed = handoffs(tx, tid)
     if handed:
         lines.append(handed)
+    lines += sent_back(task)
     if worktree:
         lines.append(f"Worktree: {worktree} (work and commit only inside it)")
     lines += [text for text in (extra or []) if text]
     lines.append(PROTOCOL)
     return "\n".join(lines)
+
+
+def sent_back(task: dict[str, Any]) -> list[str]:
+    """The verdict that sent the task back, with its findings: the reply on the bus goes to the agent type, so
+    another run of that type may read and close it first."""
+    review = task.get("review") or {}
+    if review.get("verdict") not in ("changes_requested", "rejected") or task.get("status") == "completed":
+        return []
+    findings = review.get("findings") or []
+    head = f"Review: {review['verdict']} by {review.get('by') or 'a reviewer'}"
+    return [head + ("; address these findings:" if findings else "."), *(f"- {f}" for f in findings)]
 
 
 def handoffs(tx, task_id: str) -> str | None:
