@@ -393,3 +393,14 @@ def test_untagged_delegations_leave_the_sprints_committed_points_alone(project: 
         status = sprint_status(store, "s1", project)
     assert sorted(t["id"] for t in status["tasks"]) == sorted(["t1", by_type["implementation"]["id"]])
     assert status["points"]["total"] == 2  # unplanned work adds no committed points
+
+
+def test_an_untagged_orchestrator_runs_the_active_sprint_its_prompt_names(project: Path) -> None:
+    """Two active sprints of one team: /sprint:start's delegation names which one its orchestrator runs."""
+    write_teams(project)
+    both = {"engineering": ["t1"]}
+    seed(project, tasks("t1", sprint="s1"), {"s1": {"name": "S1", "status": "active", "team_assignments": both},
+                                            "s2": {"name": "S2", "status": "active", "team_assignments": both}})
+    assert isinstance(feed(pre(project, "toolu_0", "engineering-orchestrator", "Run sprint s2 for the team.")), Rewrite)
+    [run] = [t for t in digest()["tasks"].values() if t.get("ad_hoc")]
+    assert run["orchestrates"] == "s2"

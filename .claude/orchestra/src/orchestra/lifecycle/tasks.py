@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from ..teams import Organization
@@ -34,8 +35,14 @@ def ad_hoc_type(org: Organization, agent_type: str) -> str:
     return lifecycle_config.ROLE_TASK_TYPES.get(member.role, "implementation")
 
 
-def active_sprint(led: Ledger, team: str | None) -> str | None:
+def active_sprint(led: Ledger, team: str | None, text: str = "") -> str | None:
+    """The active sprint `text` names (as /sprint:start's "Run <sprint-id> for <team>" does), else the first
+    active sprint with work for `team`, else the first active sprint."""
     sprints = sorted(led.find("sprints", status="active"), key=lambda s: s["id"])
+    words = set(re.findall(r"[\w.-]+", text))
+    named = [s["id"] for s in sprints if s["id"] in words]
+    if len(named) == 1:
+        return named[0]
     for sprint in sprints:
         if team and team in (sprint.get("team_assignments") or {}):
             return sprint["id"]
@@ -51,7 +58,7 @@ def ad_hoc_task(led: Ledger, org: Organization, tool_use_id: str, agent_type: st
         return existing
     member = org.member(agent_type)
     team = member.team if member else None
-    task_type, sprint = ad_hoc_type(org, agent_type), active_sprint(led, team)
+    task_type, sprint = ad_hoc_type(org, agent_type), active_sprint(led, team, f"{description} {prompt}")
     # An orchestrator runs the sprint rather than adding work to it, like `[task:<sprint-id>]`.
     place = {"sprint": None, "orchestrates": sprint} if task_type == "orchestration" else {"sprint": sprint}
     # Unplanned work is listed in the sprint but was never estimated: it adds no committed points.
