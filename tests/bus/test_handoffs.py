@@ -147,3 +147,16 @@ def test_the_brief_of_work_sent_back_names_the_verdict_and_its_findings(tasks) -
         approved = briefing.task_brief(tx, tx.get("tasks.task-ui"))
     assert "Review: changes_requested by agent:a-lead; address these findings:\n- ui.py:3 escape the name" in brief
     assert "Review:" not in approved
+
+
+def test_an_approval_is_news_not_work_so_it_waits_behind_the_worker_s_other_messages(tasks, org) -> None:
+    with tasks.transaction() as tx:
+        request = bus.request_review(tx, sender="fullstack-eng", task="task-ui", summary="login page",
+                                     priority="high", org=org, now=T0)
+        sent_back = bus.request_review(tx, sender="fullstack-eng", task="task-ui", summary="again",
+                                       priority="high", org=org, now=T0)
+        approved = bus.complete_review(tx, sender="agent:a-lead", request_id=request["id"], verdict="approved",
+                                       org=org, now=T0)
+        changes = bus.complete_review(tx, sender="agent:a-lead", request_id=sent_back["id"],
+                                      verdict="changes_requested", notes="add CSRF token", org=org, now=T0)
+    assert (approved["priority"], changes["priority"]) == ("low", "high")
