@@ -49,6 +49,17 @@ def messages(project: Path, type: str) -> list[dict]:
     return sorted((m for m in found if m["type"] == type), key=lambda m: m["seq"])
 
 
+def in_review_team(project: Path, reviewer: bool = True, **task) -> None:
+    """A `require_review: true` team whose task t1 is in progress for fullstack-eng, worked by run m1 and,
+    unless told otherwise, reviewed by run r1 (tech-lead)."""
+    write_settings(project, "require_review: true")
+    seed(project, {"t1": {"title": "Refunds", "team": "engineering", "status": "in_progress",
+                          "assignee": "fullstack-eng", **task}})
+    seed_run(project, "m1", "fullstack-eng", "team_member")
+    if reviewer:
+        seed_run(project, "r1", "tech-lead", "reviewer")
+
+
 # -- require_review: a member's SubagentStop -------------------------------------------------------------
 
 def test_member_report_of_a_reviewed_team_waits_for_its_reviewer(project: Path) -> None:
@@ -96,10 +107,7 @@ def test_a_team_without_a_reviewer_asks_its_orchestrator(project: Path) -> None:
 # -- require_review: status changes through set_status (MCP update_task, CLI) --------------------------------
 
 def test_member_marking_its_task_completed_sends_it_to_review(project: Path) -> None:
-    write_settings(project, "require_review: true")
-    seed(project, {"t1": {"title": "Refunds", "team": "engineering", "status": "in_progress",
-                          "assignee": "fullstack-eng", "artifacts": ["src/refunds.py"]}})
-    seed_run(project, "m1", "fullstack-eng", "team_member")
+    in_review_team(project, artifacts=["src/refunds.py"], reviewer=False)
     task = change(project, "t1", "completed", "agent:m1", reason="done")
     assert task["status"] == "needs_review"
     [request] = messages(project, "review_request")
@@ -127,11 +135,7 @@ def test_only_a_members_completion_is_reviewed(project: Path) -> None:
 
 
 def test_approval_closes_the_round_and_tells_the_assignee(project: Path) -> None:
-    write_settings(project, "require_review: true")
-    seed(project, {"t1": {"title": "Refunds", "team": "engineering", "status": "in_progress",
-                          "assignee": "fullstack-eng"}})
-    seed_run(project, "m1", "fullstack-eng", "team_member")
-    seed_run(project, "r1", "tech-lead", "reviewer")
+    in_review_team(project)
     change(project, "t1", "completed", "agent:m1")
     task = change(project, "t1", "completed", "agent:r1", verdict="approved")
     assert task["status"] == "completed" and task["review_requests"] == []
@@ -144,10 +148,7 @@ def test_approval_closes_the_round_and_tells_the_assignee(project: Path) -> None
 def test_a_task_in_review_is_not_delegated_under_its_tag_to_its_reviewer(project: Path) -> None:
     """Tagged, the review would become the task's own attempt: the reviewer's `STATUS: completed` would complete
     the task whatever its verdict said. The review is delegated untagged; the member may still take the task."""
-    write_settings(project, "require_review: true")
-    seed(project, {"t1": {"title": "Refunds", "team": "engineering", "status": "in_progress",
-                          "assignee": "fullstack-eng"}})
-    seed_run(project, "m1", "fullstack-eng", "team_member")
+    in_review_team(project, reviewer=False)
     change(project, "t1", "completed", "agent:m1")
     verdict = feed(pre(project, "toolu_r1", "tech-lead", "[task:t1] Review the refunds."))
     assert isinstance(verdict, Deny), verdict
@@ -160,11 +161,7 @@ def test_a_task_in_review_is_not_delegated_under_its_tag_to_its_reviewer(project
 def test_the_next_round_closes_the_verdict_the_member_reworked_from(project: Path) -> None:
     """A verdict goes to the worker's agent type, so every run of that type sees it until one closes it: once the
     rework is handed in again, the old changes_requested must not reach later runs on other tasks."""
-    write_settings(project, "require_review: true")
-    seed(project, {"t1": {"title": "Refunds", "team": "engineering", "status": "in_progress",
-                          "assignee": "fullstack-eng"}})
-    seed_run(project, "m1", "fullstack-eng", "team_member")
-    seed_run(project, "r1", "tech-lead", "reviewer")
+    in_review_team(project)
     change(project, "t1", "completed", "agent:m1")
     change(project, "t1", "in_progress", "agent:r1", verdict="changes_requested", reason="retry on timeout")
     [sent_back] = messages(project, "review_complete")
@@ -178,11 +175,7 @@ def test_the_next_round_closes_the_verdict_the_member_reworked_from(project: Pat
 
 
 def test_work_sent_back_or_unblocked_no_longer_shows_the_old_reason(project: Path) -> None:
-    write_settings(project, "require_review: true")
-    seed(project, {"t1": {"title": "Refunds", "team": "engineering", "status": "in_progress",
-                          "assignee": "fullstack-eng"}})
-    seed_run(project, "m1", "fullstack-eng", "team_member")
-    seed_run(project, "r1", "tech-lead", "reviewer")
+    in_review_team(project)
     change(project, "t1", "completed", "agent:m1")
     change(project, "t1", "in_progress", "agent:r1", verdict="changes_requested")
     shown = orchestra(project, "task", "show", "t1")
@@ -194,20 +187,14 @@ def test_work_sent_back_or_unblocked_no_longer_shows_the_old_reason(project: Pat
 
 
 def test_the_review_request_says_where_the_work_is(project: Path) -> None:
-    write_settings(project, "require_review: true")
-    seed(project, {"t1": {"title": "Refunds", "team": "engineering", "status": "in_progress",
-                          "assignee": "fullstack-eng", "worktree": str(project / ".worktrees" / "task-t1")}})
-    seed_run(project, "m1", "fullstack-eng", "team_member")
+    in_review_team(project, worktree=str(project / ".worktrees" / "task-t1"), reviewer=False)
     change(project, "t1", "completed", "agent:m1")
     [request] = messages(project, "review_request")
     assert request["payload"]["worktree"] == str(project / ".worktrees" / "task-t1")
 
 
 def test_review_complete_sent_from_the_cli_settles_the_task(project: Path) -> None:
-    write_settings(project, "require_review: true")
-    seed(project, {"t1": {"title": "Refunds", "team": "engineering", "status": "in_progress",
-                          "assignee": "fullstack-eng"}})
-    seed_run(project, "m1", "fullstack-eng", "team_member")
+    in_review_team(project, reviewer=False)
     change(project, "t1", "completed", "agent:m1")
     [request] = messages(project, "review_request")
     sent = orchestra(project, "msg", "send", "fullstack-eng", "review_complete", "--reply-to", request["id"],
