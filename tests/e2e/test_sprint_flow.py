@@ -35,6 +35,15 @@ DIRECTOR = agent_marker("engineering-director")
 MEMBER = agent_marker("fullstack-eng")
 
 
+def with_sprint_q(box: Sandbox) -> None:
+    """SPRINT committed as .claude/sprints/sprint-q.yaml, for an engineering team of two slots and no reviews."""
+    box.edit_teams(lambda doc: doc["teams"]["engineering"]["settings"].update(require_review=False,
+                                                                             max_parallel_agents=2))
+    (box.repo / ".claude/sprints").mkdir(exist_ok=True)
+    (box.repo / ".claude/sprints/sprint-q.yaml").write_text(SPRINT, encoding="utf-8")
+    box.commit("sprint-q")
+
+
 def orchestra(box: Sandbox, *args: str) -> dict[str, Any]:
     out = subprocess.run([str(box.repo / ".claude/orchestra/bin/orchestra"), *args, "--json"], cwd=box.repo,
                          env=box.env(), capture_output=True, text=True, timeout=120)
@@ -76,11 +85,7 @@ def relaunch_refused(request: Request):
 @pending("lifecycle")
 def test_sprint_start_runs_waves_through_the_orchestrator_under_the_gates(sandbox, api):
     box = sandbox
-    box.edit_teams(lambda doc: doc["teams"]["engineering"]["settings"].update(require_review=False,
-                                                                             max_parallel_agents=2))
-    (box.repo / ".claude/sprints").mkdir(exist_ok=True)
-    (box.repo / ".claude/sprints/sprint-q.yaml").write_text(SPRINT, encoding="utf-8")
-    box.commit("sprint-q")
+    with_sprint_q(box)
 
     main = api.script.on("Run sprint sprint-q through the team orchestrators")
     main.reply(delegate("engineering-director", "Run sprint sprint-q for the engineering team: plan_sprint, "
@@ -237,11 +242,7 @@ def launch(slot: int):
 @pending("lifecycle", "mcp")
 def test_the_orchestrator_launches_each_wave_plan_sprint_returns_without_a_refusal(sandbox, api):
     box = sandbox
-    box.edit_teams(lambda doc: doc["teams"]["engineering"]["settings"].update(require_review=False,
-                                                                             max_parallel_agents=2))
-    (box.repo / ".claude/sprints").mkdir(exist_ok=True)
-    (box.repo / ".claude/sprints/sprint-q.yaml").write_text(SPRINT, encoding="utf-8")
-    box.commit("sprint-q")
+    with_sprint_q(box)
 
     api.script.on("Run sprint sprint-q through the team orchestrators") \
        .reply(delegate("engineering-director", "Run sprint sprint-q for the engineering team: plan_sprint, "
