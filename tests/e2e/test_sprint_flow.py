@@ -35,13 +35,18 @@ DIRECTOR = agent_marker("engineering-director")
 MEMBER = agent_marker("fullstack-eng")
 
 
+def commit_sprint(box: Sandbox, sprint_id: str, definition: str, message: str | None = None) -> None:
+    """The sprint file `.claude/sprints/<sprint_id>.yaml`, committed (with whatever else changed)."""
+    (box.repo / ".claude/sprints").mkdir(exist_ok=True)
+    (box.repo / f".claude/sprints/{sprint_id}.yaml").write_text(definition, encoding="utf-8")
+    box.commit(message or sprint_id)
+
+
 def with_sprint_q(box: Sandbox) -> None:
     """SPRINT committed as .claude/sprints/sprint-q.yaml, for an engineering team of two slots and no reviews."""
     box.edit_teams(lambda doc: doc["teams"]["engineering"]["settings"].update(require_review=False,
                                                                              max_parallel_agents=2))
-    (box.repo / ".claude/sprints").mkdir(exist_ok=True)
-    (box.repo / ".claude/sprints/sprint-q.yaml").write_text(SPRINT, encoding="utf-8")
-    box.commit("sprint-q")
+    commit_sprint(box, "sprint-q", SPRINT)
 
 
 def orchestra(box: Sandbox, *args: str) -> dict[str, Any]:
@@ -170,13 +175,11 @@ def test_a_team_made_from_the_templates_gets_roles_gates_and_tracking(sandbox, a
                              env=box.env(), capture_output=True, text=True, timeout=120)
     assert checked.returncode == 0 and "agree" in checked.stdout, checked.stdout + checked.stderr
     box.mark_agents()
-    (box.repo / ".claude/sprints").mkdir(exist_ok=True)
-    (box.repo / ".claude/sprints/sprint-m.yaml").write_text(
-        "id: sprint-m\nname: Mobile login\ngoal: Sign in on iOS, then on Android.\ntasks:\n"
-        "  - {id: m-1, title: iOS login, team: mobile, assignee: ios-engineer, estimate: 2}\n"
-        "  - {id: m-2, title: Android login, team: mobile, assignee: android-engineer, estimate: 2, "
-        "dependencies: [m-1]}\n", encoding="utf-8")
-    box.commit("the mobile team and its first sprint")
+    commit_sprint(box, "sprint-m",
+                  "id: sprint-m\nname: Mobile login\ngoal: Sign in on iOS, then on Android.\ntasks:\n"
+                  "  - {id: m-1, title: iOS login, team: mobile, assignee: ios-engineer, estimate: 2}\n"
+                  "  - {id: m-2, title: Android login, team: mobile, assignee: android-engineer, estimate: 2, "
+                  "dependencies: [m-1]}\n", "the mobile team and its first sprint")
 
     main = api.script.on("Run sprint sprint-m through the team orchestrators")
     main.reply(delegate("mobile-director", "Run sprint sprint-m for the mobile team.", "Run sprint-m")) \
@@ -281,13 +284,11 @@ def test_the_orchestrator_launches_each_wave_plan_sprint_returns_without_a_refus
 @pending("lifecycle", "mcp")
 def test_a_review_by_the_tech_lead_completes_the_task_and_opens_its_dependent(sandbox, api):
     box = sandbox  # engineering ships with require_review: true
-    (box.repo / ".claude/sprints").mkdir(exist_ok=True)
-    (box.repo / ".claude/sprints/sprint-r.yaml").write_text(
-        "id: sprint-r\nname: Reviewed\ngoal: A, reviewed, then B.\ntasks:\n"
-        "  - {id: r-a, title: Feature A, team: engineering, assignee: fullstack-eng, estimate: 2}\n"
-        "  - {id: r-b, title: Feature B, team: engineering, assignee: fullstack-eng, estimate: 1, "
-        "dependencies: [r-a]}\n", encoding="utf-8")
-    box.commit("sprint-r")
+    commit_sprint(box, "sprint-r",
+                  "id: sprint-r\nname: Reviewed\ngoal: A, reviewed, then B.\ntasks:\n"
+                  "  - {id: r-a, title: Feature A, team: engineering, assignee: fullstack-eng, estimate: 2}\n"
+                  "  - {id: r-b, title: Feature B, team: engineering, assignee: fullstack-eng, estimate: 1, "
+                  "dependencies: [r-a]}\n")
     orchestra(box, "sprint", "start", "sprint-r")
 
     api.script.on(MAIN).reply(delegate("engineering-director", "Run sprint sprint-r for the engineering team.",
