@@ -68,6 +68,17 @@ def test_utilization_counts_members_not_the_orchestrator_running_them(store, sam
     assert m["agent_utilization"]["live"] == 2
 
 
+def test_utilization_uses_the_capacity_the_running_sprint_gives_its_team(store, sample: Path) -> None:
+    """A sprint file's `capacity:` is the limit the capacity gate applies to its team: utilization shows it."""
+    definition = sample / ".claude/sprints/sprint-3.yaml"
+    definition.write_text(definition.read_text() + "\ncapacity: {engineering: 2}\n")
+    started_sprint(store)
+    runs(store, active=[("r1", "engineering"), ("r2", "engineering")])
+    util = collect(store, sample, now=NOW)["agent_utilization"]
+    assert util["teams"]["engineering"] == {"live": 2, "capacity": 2}
+    assert util["capacity"] == 10 and util["rate"] == 0.2  # engineering 2, qa 3, devops 2, product 3
+
+
 def test_collect_without_any_state(store, sample: Path) -> None:
     m = collect(store, sample, now=NOW)
     assert m["sprint"] is None and m["burndown"] is None

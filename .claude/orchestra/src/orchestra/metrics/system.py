@@ -24,6 +24,7 @@ from .current import current_sprint
 from .quality import TASK_REPORTED, quality
 
 THROUGHPUT_DAYS = 7
+IN_PROGRESS = ("active", "blocked", "review")
 DASHBOARD_TRIALS = 500  # forecast trials: enough for stable p50/p85, cheap enough to redo on every change
 _TASK_EVENT_TYPES = (*sprint_metrics.STATUS_OF_EVENT, "task_status_set")
 
@@ -46,10 +47,12 @@ def agent_count(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "live_by_team": dict(sorted(live_by_team.items()))}
 
 
-def agent_utilization(runs: dict[str, dict[str, Any]], org) -> dict[str, Any]:
-    """Live runs against the parallel capacity teams.yaml gives each team (`max_parallel_agents`). Like
-    the capacity gate, a team's slots hold its members: the orchestrator running them takes none."""
+def agent_utilization(runs: dict[str, dict[str, Any]], org, overrides: dict[str, int] | None = None) -> dict[str, Any]:
+    """Live runs against the parallel capacity teams.yaml gives each team (`max_parallel_agents`), or the
+    running sprint's `capacity:` where it sets one. Like the capacity gate, a team's slots hold its
+    members: the orchestrator running them takes none."""
     capacity = {name: team.settings.max_parallel_agents for name, team in org.teams.items()} if org else {}
+    capacity.update({name: limit for name, limit in (overrides or {}).items() if name in capacity})
     live_by_team: dict[str, int] = {}
     for run in runs.values():
         if (run.get("status") or "launched") in LIVE_RUN_STATUSES and run.get("role") != "orchestrator":
@@ -77,6 +80,13 @@ def _organization(root: Path):
         return teams.load(root)
     except (ValueError, OSError):  # a broken teams.yaml is doctor's to report; utilization is just unknown
         return None
+
+
+def _sprint_capacity(sprint: dict[str, Any] | None) -> dict[str, int]:
+    """The team limits a sprint in progress sets (`capacity:`), which the capacity gate applies to its tasks."""
+    if not sprint or sprint.get("status") not in IN_PROGRESS:
+        return {}
+    return sprint.get("capacity") or {}
 
 
 def _audit_records(store, root: Path) -> list[dict[str, Any]]:
@@ -119,7 +129,7 @@ def collect(store, root: Path | None = None, *, sprint_id: str | None = None, no
             key: status[key] for key in ("sprint", "name", "goal", "status", "epic", "start", "end", "counts",
                                          "points", "critical_path", "forecast")},
         "agent_count": agents,
-        "agent_utilization": agent_utilization(runs, _organization(root)),
+        "agent_utilization": agent_utilization(runs, _organization(root), _sprint_capacity(sprints.get(sprint_id))),
         "task_throughput": sprint_metrics.throughput(changes, today - dt.timedelta(days=THROUGHPUT_DAYS - 1), today),
         "average_task_time": average_task_time(cycle_all),
         "cycle_time": sprint_part.get("cycle_time") or cycle_summary(cycle_all),
