@@ -204,6 +204,30 @@ def test_the_queue_of_a_sprint_loaded_but_not_started(store, sample: Path) -> No
     assert queued[0] == "task-oauth" and state["queue"]["queued"][0]["title"] == "OAuth2 login"
 
 
+def test_the_queue_holds_the_tasks_the_sprint_counts_not_the_orchestrators_run(store, sample: Path) -> None:
+    """The orchestrator's run of the sprint is not work of the sprint (`orchestrates`): the board's
+    columns count what `sprint status` counts, as the status line does."""
+    from orchestra.dashboard.snapshot import build
+
+    from tests.conftest import run_hook
+
+    started_sprint(store)
+    session = {"session_id": "5e551011-0000-4000-8000-00000000000d", "cwd": str(sample),
+               "transcript_path": str(sample / "cc.jsonl"), "permission_mode": "default"}
+    prompt = "Run sprint sprint-3 for the team"
+    run_hook("pre_agent.py", {**session, "hook_event_name": "PreToolUse", "tool_name": "Agent", "tool_use_id": "toolu_o",
+                              "tool_input": {"description": prompt, "prompt": prompt,
+                                             "subagent_type": "engineering-director"}}, sample)
+    run_hook("subagent_start.py", {**session, "hook_event_name": "SubagentStart", "agent_id": "a0",
+                                   "agent_type": "engineering-director"}, sample)
+    with store.snapshot() as tx:
+        assert [t["status"] for t in tx.find("tasks", orchestrates="sprint-3")] == ["in_progress"]
+    state = build(store, sample, now=NOW)
+    counts = state["sprint"]["counts"]
+    assert len(state["queue"]["active"]) == counts["assigned"] + counts["in_progress"] + counts["needs_review"]
+    assert len(state["queue"]["queued"]) == counts["queued"] and len(state["queue"]["blocked"]) == counts["blocked"]
+
+
 def test_queue_columns_and_order() -> None:
     tasks = [{"id": "a", "status": "queued", "priority": "low"}, {"id": "b", "status": "queued", "priority": "critical"},
              {"id": "c", "status": "needs_review"}, {"id": "d", "status": "cancelled"},

@@ -78,10 +78,9 @@ def build(store, root: Path, *, sprint_id: str | None = None, now: dt.datetime |
     metrics = collect(store, root, sprint_id=sprint_id, now=now, audit_records=audit_records)
     sprint = metrics["sprint"]
     with store.snapshot() as tx:
-        if sprint:  # the tasks `sprint status` counts: the definition's until the sprint starts
-            tasks = sprint_view(tx, sprint["sprint"], root).tasks + tx.find("tasks", orchestrates=sprint["sprint"])
-        else:
-            tasks = list(tx.items("tasks").values())
+        # The tasks `sprint status` counts: the definition's until the sprint starts. The orchestrator's
+        # run of the sprint (`orchestrates`) is not its work; it shows in the agent tree.
+        tasks = sprint_view(tx, sprint["sprint"], root).tasks if sprint else list(tx.items("tasks").values())
         tree = recent_sessions(agent_tree(tx, everything=True), tx.items("sessions"))
         messages = sorted(tx.items("communication.messages").values(), key=lambda m: m.get("seq") or 0)
         events = list(recent_events) if recent_events is not None else all_events(tx)
