@@ -8,6 +8,7 @@ import stat
 import subprocess
 from pathlib import Path
 
+import yaml
 from orchestra import wiring
 from orchestra.installer.manifest import sha256
 from orchestra.installer.settings import unmerge
@@ -437,3 +438,30 @@ def test_uninstall_unwires_the_hooks_before_it_deletes_their_scripts(repo: Path,
                        and path.startswith(".claude/orchestra/"))
     wiring = [i for i, (_, path) in enumerate(steps) if path in (".claude/settings.json", ".mcp.json")]
     assert len(wiring) == 2 and max(wiring) < first_delete, steps
+
+
+def test_a_member_removed_from_teams_yaml_stays_removed(repo: Path, orchestra) -> None:
+    """teams.yaml says: remove members you do not need, and their agent files. Install must not bring the
+    file back (doctor would then fail it as an agent teams.yaml does not list), nor doctor call it missing."""
+    assert orchestra("install", repo).code == 0
+    teams_path = repo / ".claude/teams.yaml"
+    original = teams_path.read_text()
+    team = next(t for t in yaml.safe_load(original)["teams"].values() if t.get("members"))
+    name = team["members"][-1]["name"]
+    removed = next(rel for rel in json.loads((repo / MANIFEST).read_text())["files"] if rel.endswith(f"/{name}.md"))
+    entry = f"      - name: {name}\n"
+    start = original.index(entry)
+    end = original.find("      - name:", start + len(entry))
+    teams_path.write_text(original[:start] + (original[end:] if end >= 0 else ""))
+    (repo / removed).unlink()
+    assert "pack files missing" not in orchestra("doctor", repo).out
+
+    result = orchestra("install", repo)
+
+    assert result.code == 0, result.err
+    assert not (repo / removed).exists()
+    assert f"kept       {removed}: you deleted it and teams.yaml no longer lists the agent" in result.out
+    assert "nothing changed" in orchestra("install", repo).out
+    teams_path.write_text(original)  # the member is back: so is its file
+    assert orchestra("install", repo).code == 0
+    assert (repo / removed).is_file()

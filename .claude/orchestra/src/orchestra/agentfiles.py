@@ -169,6 +169,22 @@ def defined_names(folder: Path) -> set[str]:
     return names
 
 
+def removed_members(root: Path, rels: Iterable[str]) -> set[str]:
+    """Of the agent files `rels` (paths under .claude/agents/, named `<agent>.md`), those whose agent
+    teams.yaml no longer lists: a member the user removed, file and all. Empty when teams.yaml cannot
+    be read: then nothing says the member is gone."""
+    from .teams import TeamsError, build, load_raw, teams_file
+
+    agents = [rel for rel in rels if rel.startswith(".claude/agents/") and rel.endswith(".md")]
+    if not agents:
+        return set()
+    try:
+        org = build(load_raw(teams_file(root)))
+    except TeamsError:
+        return set()
+    return {rel for rel in agents if org.member(Path(rel).stem) is None}
+
+
 def command_files(root: Path | None = None) -> list[Path]:
     return sorted((paths.claude_dir(root) / "commands").rglob("*.md"))
 

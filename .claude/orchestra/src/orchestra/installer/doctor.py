@@ -52,6 +52,8 @@ def _manifest(root: Path) -> list[Check]:
     if recorded is None:
         return [Check("install", "ok", "no install manifest: a copied or development .claude/ (nothing to compare)")]
     missing = [rel for rel in recorded.files if not (root / rel).is_file()]
+    removed = agentfiles.removed_members(root, missing)  # members taken out of teams.yaml, files and all
+    missing = [rel for rel in missing if rel not in removed]
     edited = [rel for rel, entry in recorded.files.items() if (root / rel).is_file()
               and manifest.sha256((root / rel).read_bytes()) != entry["sha256"] and entry.get("kind") != "config"]
     found = [Check("install", "ok", f"Orchestra {recorded.pack_version}: {len(recorded.files)} files recorded")]

@@ -58,6 +58,8 @@ class _Planner:
 
     def plan(self, statusline: bool) -> Plan:
         foreign_agents = self._foreign_agents()
+        self.removed = agentfiles.removed_members(self.root, [rel for rel in self.old.files
+                                                              if self._current(rel) is None])
         for item in self.pack.files:
             self._pack_file(item, foreign_agents)
         self._dropped_files()
@@ -79,6 +81,10 @@ class _Planner:
         rel, current = item.rel, self._current(item.rel)
         recorded = self.old.files.get(rel)
         entry = {"sha256": sha256(item.data), "mode": item.mode, "kind": item.kind}
+        if current is None and rel in self.removed:
+            self.new.files[rel] = recorded  # still ours: re-created once teams.yaml lists the agent again
+            return self._notice("kept", rel, "you deleted it and teams.yaml no longer lists the agent; "
+                                             "not re-created")
         if current is None:
             name = _agent_name(self.pack.root / rel) if rel.startswith(".claude/agents/") else None
             clash = foreign_agents.get(name) if name else None
