@@ -212,3 +212,14 @@ def test_report_command_takes_the_sprint_in_progress_or_a_positional_id(sample: 
     assert [Path(f).name for f in files] == ["sprint-3.md", "sprint-3.html", "sprint-3-burndown.svg"]
     assert main(["report", "sprint-3", "--sprint", "sprint-4"]) == 1
     assert "two sprints named" in capsys.readouterr().err
+
+
+def test_an_agent_type_whose_runs_have_not_ended_has_no_time_yet() -> None:
+    from orchestra.report.model import agent_activity
+
+    runs = [{"id": "r1", "agent_type": "qa-engineer", "status": "active", "started_at": "2026-12-01T09:00:00Z"},
+            {"id": "r2", "agent_type": "fullstack-eng", "status": "completed", "started_at": "2026-12-01T09:00:00Z",
+             "ended_at": "2026-12-01T09:30:00Z"},
+            {"id": "r3", "agent_type": "fullstack-eng", "status": "active", "started_at": "2026-12-01T10:00:00Z"}]
+    by_type = {entry["agent_type"]: entry["hours"] for entry in agent_activity(runs)["by_type"]}
+    assert by_type == {"qa-engineer": None, "fullstack-eng": 0.5}  # shown as "—", not "0 s"

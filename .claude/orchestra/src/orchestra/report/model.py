@@ -40,11 +40,12 @@ def agent_activity(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for row in rows:
         entry = by_type.setdefault(row["agent_type"] or "?", {"agent_type": row["agent_type"] or "?", "runs": 0,
                                                                "completed": 0, "blocked": 0, "other": 0,
-                                                               "hours": 0.0, "pushbacks": 0})
+                                                               "hours": None, "pushbacks": 0})
         entry["runs"] += 1
         key = row["status"] if row["status"] in ("completed", "blocked") else "other"
         entry[key] += 1
-        entry["hours"] = round(entry["hours"] + (row["hours"] or 0.0), 4)
+        if row["hours"] is not None:  # a run still going has no time yet; a type with only such runs shows none
+            entry["hours"] = round((entry["hours"] or 0.0) + row["hours"], 4)
         entry["pushbacks"] += row["pushbacks"]
     return {"runs": rows, "by_type": sorted(by_type.values(), key=lambda e: (-e["runs"], e["agent_type"]))}
 
