@@ -61,6 +61,9 @@ def test_the_page_follows_a_delegation_live(page, sprint_project: Path) -> None:
         assert text(page, "#metric-coverage .value") == "87.5%"
         assert text(page, "#metric-builds .value") == "100%"
         assert text(page, "#metric-agents-live .value") == "0"
+        # every task blocked now, beside how many the sprint raised: two scopes, each named
+        assert text(page, "#metric-blockers .label") == "blocked now, all tasks"
+        assert text(page, "#metric-blockers .sub").endswith("raised this sprint")
         assert "Which card processor" in text(page, "#messages")
         before = int(page.evaluate("document.body.dataset.lastEvent"))
 

@@ -103,7 +103,7 @@
       tile("task-time", "avg task time", duration(m.average_task_time.mean_hours), `${m.average_task_time.tasks} completed`),
       tile("error-rate", "error rate", pct(errors.rate), `${errors.denied} denied · ${errors.failed} failed · ${errors.tool_calls} call${errors.tool_calls === 1 ? "" : "s"}`,
            errors.rate > 0.2 ? "bad" : errors.rate > 0.05 ? "warn" : ""),
-      tile("blockers", "blockers", `${m.blocker_count}`, `${m.blockers.raised} raised this sprint`, m.blocker_count ? "bad" : "good"),
+      tile("blockers", "blocked now, all tasks", `${m.blocker_count}`, `${m.blockers.raised} raised this sprint`, m.blocker_count ? "bad" : "good"),
       tile("completion", "completion", pct(done.tasks_rate), `${done.tasks_completed} of ${done.tasks_total} tasks`),
       tile("velocity", "velocity", m.velocity.mean_points === null ? "—" : `${num(m.velocity.mean_points)} pts`,
            `${m.velocity.sprints.length} sprints closed`),
