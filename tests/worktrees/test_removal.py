@@ -190,3 +190,18 @@ def test_submodules_are_removed_cleanly_and_their_commits_are_kept(repo: Path) -
     assert "lib work nobody pushed" in refused.stderr and (worked / "lib").is_dir()
     assert [e["worktree"] for e in cli_json(repo, "worktree", "prune")["removed"]] == ["task-t13"]
     assert not clean.exists() and str(clean) not in registered(repo)
+
+
+def test_a_branch_whose_commits_no_other_branch_holds_is_kept(repo: Path) -> None:
+    git(repo, "switch", "-q", "-c", "topic")
+    tree = made(repo, "t15")
+    assert state(repo, "worktrees.task-t15.base") == "topic"
+    (tree / "work.py").write_text("x = 1\n")
+    commit_all(tree, "work only task-t15 holds")
+    git(repo, "switch", "-q", "main")
+    git(repo, "branch", "-D", "topic")  # the base goes: nothing tells the branch's work is merged
+
+    removed = cli(repo, "worktree", "remove", "task-t15")
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout.strip() == "task-t15: removed; branch task-t15 kept (1 commit(s) on no other branch)"
+    assert "work only task-t15 holds" in git(repo, "log", "--format=%s", "task-t15")

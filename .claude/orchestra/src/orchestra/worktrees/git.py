@@ -160,9 +160,9 @@ def unique_commits(repo: Path, tip: str) -> list[str]:
 
 
 def branch_only_commits(repo: Path, branch: str) -> list[str]:
-    """Commits only `branch` holds: lost if it were deleted."""
-    return commits_only_in(repo, [f"refs/heads/{branch}"],
-                           [f"--exclude=refs/heads/{branch}", "--branches", "--tags", "--remotes"])
+    """Commits only `branch` holds: lost if it were deleted. (`--exclude` before `--branches` takes the
+    name without `refs/heads/`; branch names hold no glob characters.)"""
+    return commits_only_in(repo, [f"refs/heads/{branch}"], [f"--exclude={branch}", "--branches", "--tags", "--remotes"])
 
 
 def populated_submodules(path: Path) -> list[tuple[str, str]]:
