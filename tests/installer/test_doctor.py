@@ -164,3 +164,32 @@ def test_doctor_on_a_path_that_is_no_directory_says_so_in_one_line(tmp_path: Pat
         assert result.out == ""
         assert result.err.strip().splitlines() == [
             f"orchestra doctor: {target}: not a directory; give the root of the project to check"]
+
+
+def test_doctor_fails_where_the_settings_turn_every_hook_off(repo: Path, orchestra, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """`disableAllHooks` in the project's local settings (or the user's) leaves the pack wired but never run."""
+    config = tmp_path / "claude config"
+    config.mkdir()
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
+    (repo / ".claude").mkdir()
+    local = repo / ".claude/settings.local.json"
+    local.write_text('{"disableAllHooks": true}\n')
+    installed = orchestra("install", repo)
+    assert installed.code == 0
+    assert '.claude/settings.local.json: `"disableAllHooks": true` turns every hook off' in installed.out
+
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 1
+    [off] = [c for c in checks(result)["wiring"] if c["status"] == "fail"]
+    assert off["detail"].startswith(f'{local}: `"disableAllHooks": true` turns every hook off')
+
+    # The first file that sets it decides: the project's local file over the user's.
+    (config / "settings.json").write_text('{"disableAllHooks": true}\n')
+    local.write_text('{"disableAllHooks": false}\n')
+    assert orchestra("doctor", repo).code == 0
+    local.unlink()
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 1
+    assert [c["detail"].split(":")[0] for c in checks(result)["wiring"] if c["status"] == "fail"] == [
+        str(config / "settings.json")]

@@ -34,7 +34,8 @@ class Check:
 
 def run_checks(root: Path) -> list[Check]:
     found: list[Check] = []
-    for check in (_uv, _manifest, _settings, _wiring, _scripts, _mcp, _warm, _teams, _agents, _state, _claude_doctor):
+    for check in (_uv, _manifest, _settings, _wiring, _hooks_on, _scripts, _mcp, _warm, _teams, _agents, _state,
+                  _claude_doctor):
         try:
             found += check(root)
         except (InstallError, StateError, ValueError, OSError) as exc:
@@ -97,6 +98,17 @@ def _wiring(root: Path) -> list[Check]:
         return [Check("wiring", "fail", f"hook wiring differs from the hook scripts' declarations for "
                                         f"{', '.join(names)}; {_rewire(root)}")]
     return [Check("wiring", "ok", f"{len(expected)} hook handlers wired as the scripts declare")]
+
+
+def _hooks_on(root: Path) -> list[Check]:
+    """Claude Code runs no hook at all where the settings turn hooks off: wired or not, nothing is tracked
+    and no guard runs."""
+    path = settings.hooks_disabled_by(root)
+    if path is None:
+        return []
+    return [Check("wiring", "fail", f"{path}: `\"disableAllHooks\": true` turns every hook off, so no hook of "
+                                    "the pack runs (no tracking, no guards); remove it, or set it to false "
+                                    "in .claude/settings.local.json")]
 
 
 def _foreign_server(root: Path) -> bool:

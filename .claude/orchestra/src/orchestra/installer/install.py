@@ -176,6 +176,11 @@ class _Planner:
             self._notice("kept", SETTINGS, "your statusLine is kept; --statusline replaces it (yours is kept "
                                            "for uninstall to restore)")
         settings.validate(merged.settings, str(where))
+        disabled = settings.hooks_disabled_by(self.root)
+        if disabled is not None:
+            shown = disabled.relative_to(self.root).as_posix() if disabled.is_relative_to(self.root) else str(disabled)
+            self._notice("kept", shown, '`"disableAllHooks": true` turns every hook off, so no hook of the pack '
+                                        "will run (no tracking, no guards); remove it to use the pack")
         after = self._config_file(doc, merged.settings, previous, settings.has_ours,
                                   lambda data: settings.unmerge(data, merged.displaced_statusline), "hooks merged")
         if after is None:

@@ -9,10 +9,13 @@ env entry and key stays exactly where it was.
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .. import wiring
+from . import jsondoc
 from .errors import InstallError
 from .source import is_our_statusline
 
@@ -107,6 +110,23 @@ def unmerge(current: dict[str, Any], displaced_statusline: Any = None, where: st
 
 def has_ours(settings: dict[str, Any]) -> bool:
     return unmerge(settings) != settings
+
+
+def hooks_disabled_by(root: Path) -> Path | None:
+    """The settings file whose `"disableAllHooks": true` stops every hook in `root`, the pack's included.
+    The first file that sets the key decides: the project's local one, the project's, the user's (seen
+    with Claude Code 2.1.328: `false` in a file of higher precedence turns hooks back on). A file that
+    cannot be read is skipped, as Claude Code skips it."""
+    config = Path(os.environ.get("CLAUDE_CONFIG_DIR") or Path.home() / ".claude")
+    for path in (root / ".claude" / "settings.local.json", root / ".claude" / "settings.json",
+                 config / "settings.json"):
+        try:
+            value = jsondoc.read(path, "").data.get("disableAllHooks")
+        except InstallError:
+            continue
+        if value is not None:
+            return path if value is True else None
+    return None
 
 
 def validate(settings: dict[str, Any], where: str) -> None:
