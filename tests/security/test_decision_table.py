@@ -88,6 +88,13 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("sudo -u root env A=1 timeout 5 cat .env"), "secret"),
     ("member", bash("cat a#b .env"), "secret"),                       # `#` inside a word is no comment
     ("member", bash("cat < .env"), "secret"),                         # input redirection
+    ("member", bash("< .env cat"), "secret"),                         # ... before the program
+    ("member", bash('while read -r l; do echo "$l"; done < .env'), "secret"),  # ... of a loop
+    ("member", bash("grep < .env TOKEN"), "secret"),                  # ... is not grep's pattern
+    ("member", bash("x=$(<.env)"), "secret"),                         # ... with no program at all
+    ("member", bash("python3 - <<'EOF'\nprint(open('.env').read())\nEOF"), "secret"),  # a heredoc's code
+    ("member", bash("echo \"$(cat <<'EOF'\n.env\nEOF\n)\"\n"), "secret"),  # a heredoc's text is a word
+    ("member", bash('git commit -m "$(cat <<EOF\n$(cat .env)\nEOF\n)"'), "secret"),  # it expands
     ("member", bash("echo x > .env"), "secret"),                      # output redirection
     ("member", bash("eval 'cat .env'"), "secret"),
     ("member", bash("grep -f.env src"), "secret"),                   # value glued to an option
@@ -107,6 +114,8 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("grep -A 3 --include '*.py' credentials src"), "allow"),
     ("member", bash("rg --iglob '*.json' -g '!.env' credentials src"), "allow"),  # *.json does not name credentials*
     ("member", bash('git commit -m "rotate credentials"'), "allow"),
+    ("member", bash("git commit -m \"$(cat <<'EOF'\nLoad settings from .env\n\nCo-Authored-By: Claude "
+                    "<noreply@anthropic.com>\nEOF\n)\""), "allow"),  # Claude Code's own commit form
     ("member", bash("cat .env.example"), "allow"),
     ("member", bash("uv run pytest -q"), "allow"),
     ("member", bash("echo building"), "allow"),

@@ -27,6 +27,19 @@ def test_redirections_name_written_files_not_descriptors() -> None:
     assert parse("cat < in").commands[0].argv == ("cat", "in")
 
 
+def test_a_read_file_is_an_operand_wherever_it_stands() -> None:
+    assert parse("< in cat").commands[0].argv == ("cat", "in")
+    assert parse("grep < in x").commands[0].argv == ("grep", "x", "in")
+    loop = parse("while read l; do echo $l; done < in").commands[-1]
+    assert loop.argv == () and "in" in loop.words and loop.reads == ("in",)
+
+
+def test_a_heredoc_body_is_fed_to_its_command() -> None:
+    (cmd, *_) = parse("python3 - <<'EOF' > out\nopen('x')\nEOF\necho done").commands
+    assert cmd.argv == ("python3", "-", "EOF") and cmd.writes == ("out",) and "x" in cmd.words
+    assert parse("echo done").commands[0].words == ("echo", "done")
+
+
 def test_wrappers_are_removed_from_argv_but_kept_in_words() -> None:
     (cmd,) = parse("sudo -u root env -i A=1 nice -n 5 timeout 10 stdbuf -oL cat f").commands
     assert cmd.argv == ("cat", "f") and cmd.wrappers == ("sudo", "env", "nice", "timeout", "stdbuf")

@@ -3,8 +3,9 @@
 Not a shell. It follows quoting (shlex), `;` `&&` `||` `|` `&` and newlines, `( )` subshells,
 `$(...)`, backticks and `<(...)`/`>(...)` (also inside double quotes), `sh -c`/`bash -c`/`eval`/
 `watch` strings, `xargs` and wrappers such as `sudo`, `env`, `timeout`, `nice`, `$'...'` strings,
-output redirections and simple `NAME=value` assignments; `script_index` finds the script file an
-interpreter runs. What it cannot follow (computed strings,
+output and input redirections (`< f cmd` too), heredoc bodies (the words fed to their command; a
+`$(cat <<'EOF' ... EOF)` that expands nothing is a string) and simple `NAME=value` assignments;
+`script_index` finds the script file an interpreter runs. What it cannot follow (computed strings,
 aliases, functions, scripts on disk) is listed in README's Security section; callers treat an
 unparseable line as the worst case.
 """
@@ -22,6 +23,8 @@ MAX_COMMANDS = 400
 
 _OPERATORS = ("&>>", "<<<", ";;&", ">>", "<<", "&&", "||", ";;", "|&", ">&", "<&", "&>", ">|", "<>",
               ";", "&", "|", "(", ")", "<", ">", "\n")
+_OPERATOR_SET = frozenset(_OPERATORS)
+_CAT_HEREDOC = re.compile(r"\A\s*cat[ \t]*<<-?[ \t]*(['\"]?)(\w+)\1[ \t]*\n(.*)\Z", re.S)
 _SEPARATORS = frozenset({";", "&", "&&", "||", ";;", ";;&", "(", ")", "\n"})
 _PIPES = frozenset({"|", "|&"})
 _WRITE_REDIRECTS = frozenset({">", ">>", ">|", "&>", "&>>", "<>"})
@@ -70,6 +73,7 @@ class Command(Record):
     writes: tuple[str, ...] = ()
     pipeline: int = 0
     wrappers: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()  # files read through `<` (as written and expanded): never the program
 
     @property
     def program(self) -> str:
@@ -169,18 +173,21 @@ class _Parser:
             words = text.replace('"', " ").replace("'", " ").split()
         self._walk(words, depth)
         for inner in substitutions(text):
-            self.script_of(inner, depth + 1)
+            if not literal_heredoc(inner):  # `"$(cat <<'EOF' ... EOF)"` is text: its word holds it
+                self.script_of(inner, depth + 1)
 
     def _walk(self, words: list[str], depth: int) -> None:
         pipeline = self._new_pipeline()
         current: list[str] = []
         writes: list[str] = []
+        reads: list[str] = []  # operands of `<`, `<<`, `<<<`
+        fed: list[str] = []  # the words of heredoc bodies
         i = 0
         while i < len(words):
             word = words[i]
             if word in _SEPARATORS or word in _PIPES:
-                self._simple(current, writes, pipeline, depth)
-                current, writes = [], []
+                self._simple(current, writes, pipeline, depth, reads, fed)
+                current, writes, reads, fed = [], [], [], []
                 if word not in _PIPES:
                     pipeline = self._new_pipeline()
             elif word in _WRITE_REDIRECTS or word in (">&", "<&"):
@@ -193,30 +200,41 @@ class _Parser:
                     writes.append(target)
                     i += 1
             elif word in _READ_REDIRECTS:
-                pass  # what follows is read: it stays a word of the command
+                target = words[i + 1] if i + 1 < len(words) else ""
+                if target and target not in _SEPARATORS and target not in _PIPES:
+                    reads.append(target)  # `< .env cat`, `done < .env`: read, wherever it stands
+                    i += 1
+                    if word == "<<":  # the body a heredoc feeds the command (`python3 - <<EOF`) is read too
+                        fed += heredoc_words(words, i + 1, target.lstrip("-"))
             else:
                 current.append(word)
             i += 1
-        self._simple(current, writes, pipeline, depth)
+        self._simple(current, writes, pipeline, depth, reads, fed)
 
-    def _simple(self, words: list[str], writes: list[str], pipeline: int, depth: int) -> None:
-        if not words and not writes:
+    def _simple(self, words: list[str], writes: list[str], pipeline: int, depth: int,
+                reads: list[str] | None = None, fed: list[str] | None = None) -> None:
+        reads, fed = reads or [], fed or []
+        if not words and not writes and not reads:
             return
-        seen = list(words)
+        seen = [*words, *reads, *fed]
         argv = [self._expand(w) for w in words]
         seen += [a for a, w in zip(argv, words, strict=True) if a != w]
+        read = [*reads, *(self._expand(w) for w in reads)]
+        seen += [w for w in read[len(reads):] if w not in reads]
         while argv and argv[0] in _KEYWORDS:
             argv.pop(0)
         while argv and (match := _ASSIGNMENT.match(argv[0])):
             self.env[match.group(1)] = match.group(2)
             argv.pop(0)
+        if argv:
+            argv += read[len(reads):]  # a command's input file is one of its operands (`grep X < f`)
         if argv and argv[0] in ("export", "local", "declare", "readonly", "typeset"):
             for word in argv[1:]:
                 if match := _ASSIGNMENT.match(word):
                     self.env[match.group(1)] = match.group(2)
         argv, wrappers = self._unwrap(argv, depth)
         self.script.commands.append(Command(tuple(argv), tuple(seen), tuple(self._expand(w) for w in writes),
-                                            pipeline, tuple(wrappers)))
+                                            pipeline, tuple(wrappers), tuple(dict.fromkeys(read))))
 
     def _expand(self, word: str) -> str:
         if "$" not in word:
@@ -253,6 +271,37 @@ class _Parser:
                 rest = ["echo"]
             argv = rest
         return argv, wrappers
+
+
+def literal_heredoc(text: str) -> bool:
+    """Is `text` (a `$(...)` body) only `cat` printing a heredoc that expands nothing? Such a substitution
+    is a string, as Claude Code writes commit messages: `git commit -m "$(cat <<'EOF' ... EOF)"`."""
+    match = _CAT_HEREDOC.match(text)
+    if match is None:
+        return False
+    quote, delimiter, rest = match.groups()
+    lines = rest.rstrip().split("\n")
+    body = [line.strip() for line in lines[:-1]]
+    if lines[-1].strip() != delimiter or delimiter in body:
+        return False  # not ended, or ended before its last line: more commands follow
+    return bool(quote) or not any(c in rest for c in "$`\\")
+
+
+def heredoc_words(words: list[str], start: int, delimiter: str) -> list[str]:
+    """The words of a heredoc's body: from the line after `start` to the line holding only `delimiter`.
+    They stay in the token stream too (so a body a shell runs is still read as commands); these are
+    the words the heredoc feeds its command, every one of them a possible path."""
+    try:
+        j = words.index("\n", start) + 1
+    except ValueError:
+        return []
+    body: list[str] = []
+    while j < len(words) and not (words[j] == delimiter and words[j - 1] == "\n"
+                                  and (j + 1 == len(words) or words[j + 1] == "\n")):
+        if words[j] not in _OPERATOR_SET:
+            body.append(words[j])
+        j += 1
+    return body
 
 
 def script_index(argv: tuple[str, ...]) -> int | None:
