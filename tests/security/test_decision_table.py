@@ -179,6 +179,10 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("reviewer", read("{root}/src/app.py"), "allow"),
     ("main", read("{root}/.env"), "secret"),
     ("main", bash("rm -rf .claude/state"), "state"),
+    ("main", bash("git add .claude/policy.yaml && git commit -m 'Tighten .claude/policy.yaml'"), "allow"),  # index only
+    ("main", bash("git rm --cached .claude/settings.local.json"), "allow"),
+    ("main", bash("git rm .claude/settings.local.json"), "state"),
+    ("main", bash("git checkout -- .claude/settings.json"), "state"),
     ("main", read("{root}/src/app.py"), "allow"),
     ("qa-member", bash("cat .env"), "secret"),                         # plugin-prefixed agent type
     ("qa-member", bash("cat src/app.py"), "allow"),

@@ -43,6 +43,8 @@ READ_ONLY_PROGRAMS = frozenset({
 })
 READ_ONLY_GIT = frozenset({"status", "log", "diff", "show", "blame", "ls-files", "ls-tree", "rev-parse",
                            "grep", "describe", "shortlog", "cat-file", "check-ignore"})
+# git subcommands that change the index and history but none of the files they name (`git add .claude/policy.yaml`).
+INDEX_ONLY_GIT = frozenset({"add", "commit"})
 FIND_ACTIONS = frozenset({"-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls"})
 # Commands that remove or change a whole directory named as an argument (`rm -rf .claude`).
 DESTRUCTIVE = frozenset({"rm", "rmdir", "mv", "shred", "unlink", "chmod", "chown", "chgrp", "truncate"})
@@ -312,7 +314,7 @@ def is_read_only(cmd: shell.Command) -> bool:
         return not FIND_ACTIONS.intersection(args)
     if program == "git":
         sub = next((a for a in args if not a.startswith("-")), "")
-        return sub in READ_ONLY_GIT
+        return sub in READ_ONLY_GIT or sub in INDEX_ONLY_GIT or (sub == "rm" and "--cached" in args)
     return program in READ_ONLY_PROGRAMS
 
 
