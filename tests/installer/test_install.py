@@ -465,3 +465,27 @@ def test_a_member_removed_from_teams_yaml_stays_removed(repo: Path, orchestra) -
     teams_path.write_text(original)  # the member is back: so is its file
     assert orchestra("install", repo).code == 0
     assert (repo / removed).is_file()
+
+
+def test_refuses_to_mix_into_a_copied_pack_of_another_version(repo: Path, orchestra, pack_source: Path) -> None:
+    """A pack copied in by hand (no manifest) whose code differs: installed beside it, the old modules and
+    the new ones would make a CLI and hooks that crash; --force replaces the copy, which stays in the backup."""
+    pack = load_pack(pack_source)
+    write_pack(pack, repo, json.loads((pack_source / ".claude/settings.json").read_text()))
+    store = repo / ".claude/orchestra/src/orchestra/store/__init__.py"
+    store.write_text(store.read_text() + "\n# an older version of the pack\n")
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    before = snapshot(repo)
+
+    for args in ((), ("--dry-run",)):
+        result = orchestra("install", repo, *args)
+        assert result.code == 1
+        assert result.err.startswith(f"orchestra install: {repo / '.claude/orchestra'}: holds another version of "
+                                     "the pack (.claude/orchestra/src/orchestra/store/__init__.py differ")
+        assert "Install with --force" in result.err and result.err.rstrip().endswith("nothing was written")
+        assert snapshot(repo) == before
+
+    assert orchestra("install", repo, "--force").code == 0
+    assert store.read_bytes() == (pack_source / ".claude/orchestra/src/orchestra/store/__init__.py").read_bytes()
+    backup = repo / ".claude/orchestra/backup/displaced/.claude/orchestra/src/orchestra/store/__init__.py"
+    assert backup.read_text().endswith("# an older version of the pack\n")

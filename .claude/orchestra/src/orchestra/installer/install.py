@@ -30,6 +30,7 @@ from .source import (
     mcp_server_entry,
 )
 
+CODE_DIR = ".claude/orchestra"  # the pack's code: hooks, package, CLI; it runs as one version or not at all
 DISPLACED = f"{BACKUP_DIR}/displaced"  # user files moved aside by --force, put back by uninstall
 REPLACED = f"{BACKUP_DIR}/replaced"  # the user's edits of pack files replaced by --force, left for them
 RESTORE = f"{BACKUP_DIR}/restore"  # settings.json / .mcp.json as they are to be after uninstall
@@ -55,6 +56,7 @@ class _Planner:
         self.writes: list[Step] = []
         self.deletes: list[Step] = []
         self.created_dirs: set[str] = {d for d in old.dirs if (root / d).is_dir()}
+        self.mixed: list[str] = []  # files of the pack's code held by files that are not this pack's
 
     def plan(self, statusline: bool) -> Plan:
         foreign_agents = self._foreign_agents()
@@ -62,6 +64,7 @@ class _Planner:
                                                               if self._current(rel) is None])
         for item in self.pack.files:
             self._pack_file(item, foreign_agents)
+        self._refuse_a_mix()
         self._dropped_files()
         server = self._merge_server()  # first: whose `orchestra` server it is decides how the hooks are wired
         self._settings(statusline, project_server=not server[1].kept_foreign)
@@ -118,11 +121,24 @@ class _Planner:
         else:
             if not self.force:
                 self.new.not_installed.append(rel)
+                if rel.startswith(CODE_DIR + "/"):
+                    self.mixed.append(rel)
                 return self._notice("kept", rel, "a file of yours is where the pack has one; kept and not "
                                                  "installed. --force moves yours to the backup dir")
             self._displace(rel, "user file at a pack path")
             self._write(rel, None, item.data, item.mode, "replaced (--force)")
         self.new.files[rel] = entry
+
+    def _refuse_a_mix(self) -> None:
+        """Files of the pack's code that are not this pack's (a copied pack of another version, a pack whose
+        manifest is gone): installed beside them, the two versions would mix into code that does not run."""
+        if not self.mixed:
+            return
+        more = f" and {len(self.mixed) - 3} more" if len(self.mixed) > 3 else ""
+        raise InstallError(f"{self.root / CODE_DIR}: holds another version of the pack ({', '.join(self.mixed[:3])}"
+                           f"{more} differ from this pack's and no install manifest lists them); installed beside "
+                           "it, the two versions would mix into a pack that does not run. Install with --force "
+                           f"(your copies move to {DISPLACED}/), or remove {CODE_DIR}/ first")
 
     def _dropped_files(self) -> None:
         """Files an older pack installed that this one no longer has."""
