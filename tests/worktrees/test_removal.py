@@ -205,3 +205,20 @@ def test_a_branch_whose_commits_no_other_branch_holds_is_kept(repo: Path) -> Non
     assert removed.returncode == 0, removed.stderr
     assert removed.stdout.strip() == "task-t15: removed; branch task-t15 kept (1 commit(s) on no other branch)"
     assert "work only task-t15 holds" in git(repo, "log", "--format=%s", "task-t15")
+
+
+def test_removing_a_deleted_worktree_leaves_git_s_record_of_another_one(repo: Path) -> None:
+    detached, plain = made(repo, "t16"), made(repo, "t17")
+    git(detached, "checkout", "-q", "--detach")
+    commit_all(detached, "only the detached HEAD holds this")
+    shutil.rmtree(detached)
+    shutil.rmtree(plain)
+
+    assert cli_json(repo, "worktree", "remove", "task-t17")["status"] == "removed"
+    assert str(detached) in registered(repo) and str(plain) not in registered(repo)
+    tip = git(repo, "worktree", "list", "--porcelain").split(f"worktree {detached}\nHEAD ")[1][:7]
+    assert f"`git branch NAME {tip}` keeps them" in kept_by_prune(repo)["task-t16"]
+    seed(repo, **{"worktrees.task-t16.status": "removed"})
+    again = cli(repo, "worktree", "create", "t16", "--strategy", "task")
+    assert again.returncode == 1 and "was deleted, but git still lists it" in again.stderr, again.stderr
+    assert "only the detached HEAD holds this" in again.stderr and str(detached) in registered(repo)

@@ -97,8 +97,8 @@ def remove(store, project: Path, name: str, force: bool = False) -> dict[str, An
         try:
             if repo is not None and path.is_dir():
                 git.remove(repo, path, force=force or losses.needs_force)
-            elif entry is not None:  # its directory was deleted by hand: git's record of it goes
-                git.prune(repo)
+            elif entry is not None:  # its directory was deleted by hand: git's record of it (only) goes
+                git.remove(repo, path)
         except git.GitError as exc:
             raise WorktreeError(str(exc)) from None
         kept = "unmerged commits" if unmerged else None

@@ -70,6 +70,22 @@ def registered(repo: Path, path: Path) -> git.Listed | None:
     return next((w for w in git.worktrees(repo) if str(Path(w.path).resolve()) == wanted), None)
 
 
+def forget(repo: Path, path: Path, entry: git.Listed) -> None:
+    """Drop git's record of the worktree at `path`, whose directory was deleted by hand, and only that one
+    (`git worktree prune` would drop every such record, also one whose detached HEAD holds the only ref to
+    commits). Refused when its detached HEAD holds such commits; a locked one stays (git then says so)."""
+    from .losses import survey
+
+    if entry.locked:
+        return
+    if kept := survey(repo, path, entry).binding():
+        raise WorktreeError(f"{path} was deleted, but git still lists it as a worktree with {'; '.join(kept)}")
+    try:
+        git.remove(repo, path)
+    except git.GitError as exc:
+        raise WorktreeError(str(exc)) from None
+
+
 def materialise(project: Path, repo: Path, scope: Scope, cfg: WorktreeConfig, *, now: str,
                 created_by: str) -> dict[str, Any]:
     """The worktree for `scope` on disk, as a state record (without lock; `reused` when it was there).
@@ -85,7 +101,7 @@ def materialise(project: Path, repo: Path, scope: Scope, cfg: WorktreeConfig, *,
         record["sprints"] = [scope.ident]
     existing = registered(repo, path)
     if existing is not None and not path.is_dir():  # its directory was deleted by hand
-        git.prune(repo)
+        forget(repo, path, existing)
         existing = None
     if existing is not None:
         if existing.branch != scope.branch:

@@ -42,8 +42,10 @@ class Losses(Record):
             phrases.append(f"a `git worktree lock` ({self.locked or 'no reason given'}): `git worktree unlock "
                            f"{where}` lets it go")
         if self.detached:
+            keep = f"git -C {where} switch -c NAME" if Path(self.path).is_dir() else \
+                f"git branch NAME {self.detached[0].split()[0]}"  # the directory is gone: name its tip
             phrases.append(f"{len(self.detached)} commit(s) on its detached HEAD that no branch holds "
-                           f"({'; '.join(self.detached[:3])}): `git -C {where} switch -c NAME` keeps them"
+                           f"({'; '.join(self.detached[:3])}): `{keep}` keeps them"
                            + (f", after the rebase in progress there (`git -C {where} rebase --continue` or --abort)"
                               if self.rebasing else ""))
         return phrases + self.submodules
