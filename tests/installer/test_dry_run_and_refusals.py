@@ -231,3 +231,20 @@ def test_apply_never_moves_onto_an_existing_file(repo: Path, pack_source: Path) 
         apply(plan)
 
     assert snapshot(repo, mtimes=False) == before
+
+
+@pytest.mark.parametrize("blocking, needed", [
+    (".claude/orchestra", ".claude/orchestra/install-manifest.json"),
+    (".claude/state", ".claude/state/.gitignore"),
+    (".claude/agents", ".claude/agents/"),
+])
+def test_a_file_where_the_pack_needs_a_directory_is_named(repo: Path, orchestra, blocking: str, needed: str) -> None:
+    (repo / ".claude").mkdir()
+    (repo / blocking).write_text("in the way\n")
+    before = snapshot(repo)
+    for command in ("install", "uninstall") if blocking == ".claude/orchestra" else ("install",):
+        result = orchestra(command, repo)
+        assert result.code == 1
+        assert result.err.startswith(f"orchestra {command}: {repo / blocking}: a file where the pack needs a "
+                                     f"directory (for {needed}"), result.err
+        assert "move it aside" in result.err and snapshot(repo) == before

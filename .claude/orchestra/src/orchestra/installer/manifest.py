@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import InstallError
+from .safety import check_inside
 from .source import MANIFEST, PACK_TREES, STATE_DIR
 
 FORMAT = 1
@@ -42,7 +43,7 @@ class Manifest:
 
 
 def read(root: Path) -> Manifest | None:
-    path = root / MANIFEST
+    path = check_inside(root, MANIFEST)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

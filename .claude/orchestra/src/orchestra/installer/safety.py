@@ -38,6 +38,11 @@ def check_inside(root: Path, rel: str, is_file: bool = True) -> Path:
         raise InstallError(f"{path}: resolves to {path.resolve()}, outside {root} (a symlinked directory?)")
     if is_file and path.is_dir():
         raise InstallError(f"{path}: a directory where the pack has a file; move it aside and run the install again")
+    blocking = None if path.parent.is_dir() else next(
+        (p for p in path.parents if p.is_relative_to(root) and p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise InstallError(f"{blocking}: a file where the pack needs a directory (for {path.relative_to(root)}); "
+                           "move it aside and try again")
     return path
 
 
