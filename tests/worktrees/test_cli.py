@@ -298,3 +298,16 @@ def test_conflicts_count_a_renamed_file_under_both_its_names(repo: Path) -> None
 
     found = cli_json(repo, "worktree", "conflicts", "s1")
     assert found["conflicts"] == [{"file": "README.md", "worktrees": ["task-edited", "task-moved", "task-moving"]}]
+
+
+def test_conflicts_follow_a_worktree_whose_branch_was_renamed(repo: Path) -> None:
+    seed(repo, **{"sprints.s1": {"id": "s1", "name": "One", "status": "active"},
+                  **{f"tasks.{t}": {"sprint": "s1"} for t in ("kept", "renamed")}})
+    trees = {t: Path(cli_json(repo, "worktree", "create", t)["path"]) for t in ("kept", "renamed")}
+    git(trees["renamed"], "branch", "-m", "my-name")
+    for tree in trees.values():
+        (tree / "README.md").write_text(f"# {tree.name}\n")
+        commit_all(tree, "edit README")
+
+    found = cli_json(repo, "worktree", "conflicts", "s1")
+    assert found["conflicts"] == [{"file": "README.md", "worktrees": ["task-kept", "task-renamed"]}]

@@ -75,3 +75,16 @@ def test_prune_removes_only_what_nobody_needs(repo: Path) -> None:
     assert len(events(repo, "worktree_lock_recovered")) == 1 and len(events(repo, "worktrees_pruned")) == 1
 
     assert cli_json(repo, "worktree", "prune")["removed"] == []  # a second prune finds nothing new to remove
+
+
+def test_prune_judges_a_finished_worktree_by_the_branch_it_has_checked_out(repo: Path) -> None:
+    seed(repo, **{f"tasks.{t}": {"title": t, "status": "completed"} for t in ("renamed", "done")})
+    renamed, done = (Path(cli_json(repo, "worktree", "create", t)["path"]) for t in ("renamed", "done"))
+    git(renamed, "branch", "-m", "my-name")
+    (renamed / "feature.py").write_text("x = 1\n")
+    commit_all(renamed, "work on the renamed branch")
+
+    report = cli_json(repo, "worktree", "prune")
+    assert [e["worktree"] for e in report["removed"]] == ["task-done"] and not done.exists()
+    assert report["kept"] == [{"worktree": "task-renamed", "why": "its task is finished but it has 1 unmerged commit(s)"}]
+    assert renamed.is_dir() and "work on the renamed branch" in git(repo, "log", "--format=%s", "my-name")

@@ -185,7 +185,9 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
         elif rid in finished:
             losses = survey(repo, Path(key), on_disk[key], record.get("copied") or [])
             base_ok = git.commit_of(repo, record["base"]) is not None
-            unmerged = git.unmerged_commits(repo, record["branch"], record["base"]) if base_ok else ["base missing"]
+            # What the worktree has checked out: its branch may have been renamed, or another switched to.
+            tip = on_disk[key].branch or on_disk[key].head or record["branch"]
+            unmerged = git.unmerged_commits(repo, tip, record["base"]) if base_ok else ["base missing"]
             reasons = [*losses.binding(), *losses.discardable(), *([f"{len(unmerged)} unmerged commit(s)"]
                                                                    if unmerged else [])]
             if reasons:

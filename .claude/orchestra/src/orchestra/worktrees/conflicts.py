@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import git
-from .creation import WorktreeError, repository
+from .creation import WorktreeError, registered, repository
 
 
 def sprint_conflicts(store, project: Path, sprint_id: str) -> dict[str, Any]:
@@ -27,7 +27,9 @@ def sprint_conflicts(store, project: Path, sprint_id: str) -> dict[str, Any]:
     listed = []
     for record in sorted(records, key=lambda r: r["id"]):
         path = Path(record["path"])
-        changed = set(git.changed_files(repo, record["branch"], record["base"])) if git.branch_exists(repo, record["branch"]) \
+        entry = registered(repo, path)  # what it has checked out: its branch may have been renamed
+        tip = (entry.branch or entry.head) if entry else f"refs/heads/{record['branch']}"
+        changed = set(git.changed_files(repo, tip, record["base"])) if tip and git.commit_of(repo, tip) \
             and git.commit_of(repo, record["base"]) else set()
         uncommitted = set(git.dirty_files(path)) if path.is_dir() else set()
         listed.append({"id": record["id"], "branch": record["branch"], "base": record["base"],
