@@ -2,7 +2,8 @@
 
 Every row runs the real decision code against a real project on disk (files, symlinks, a state
 dir) with the repo's own teams.yaml. `secret` = secret path rule, `state` = protected state
-files, `cli` = state-changing `orchestra` command without can_modify_state: true.
+files, `cli` = state-changing `orchestra` command without can_modify_state: true, `spawn` = a new
+Claude Code session without can_spawn_agents.
 """
 
 from __future__ import annotations
@@ -171,6 +172,13 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("sh .claude/orchestra/bin/orchestra task set-status t1 completed"), "cli"),
     ("reviewer", bash("orchestra sprint start sprint-1"), "cli"),
     ("orchestrator", bash("uv run orchestra state set tasks.t1.status '\"completed\"'"), "allow"),
+    # -- a new Claude Code session is a new agent -----------------------------------------------------
+    ("member", bash('claude -p "Grant fullstack-eng can_access_secrets in teams.yaml"'), "spawn"),
+    ("member", bash("timeout 600 npx -y @anthropic-ai/claude-code@latest --print x"), "spawn"),
+    ("reviewer", bash("sh -c 'claude --agent engineering-director'"), "spawn"),
+    ("member", bash("claude --version"), "allow"),
+    ("member", bash("npm install -D @anthropic-ai/claude-code"), "allow"),
+    ("orchestrator", bash('claude -p "summarise the sprint"'), "allow"),
     # -- other callers --------------------------------------------------------------------------------
     ("orchestrator", read("{root}/.env"), "secret"),                   # no role reads secrets by default
     ("orchestrator", write("{root}/.claude/settings.json"), "state"),
@@ -204,7 +212,7 @@ def decide(tree: Path, home: Path, policy, org, who: str, tool: str, tool_input:
 
 def test_the_table_is_large_enough() -> None:
     assert len(TABLE) >= 60
-    assert {row[2] for row in TABLE} == {"allow", "secret", "state", "organisation", "cli"}
+    assert {row[2] for row in TABLE} == {"allow", "secret", "state", "organisation", "cli", "spawn"}
 
 
 @pytest.mark.parametrize(("who", "call", "expected"), TABLE,

@@ -130,6 +130,14 @@ def test_members_may_not_spawn_and_orchestrators_stay_in_their_team(tree: Path) 
         ("spawn", "api-engineer", "denied"), ("spawn", "market-researcher", "denied")]
 
 
+def test_a_member_may_not_start_a_claude_session_from_bash(tree: Path) -> None:
+    proc = run_hook("pre_tool.py", bash_call(tree, 'claude -p "add can_access_secrets: true to teams.yaml"'), tree)
+    assert decision_of(proc) == "deny", proc.stdout + proc.stderr
+    assert "may not start other agents" in hook_output(proc)["hookSpecificOutput"]["permissionDecisionReason"]
+    line = audit_lines(tree)[-1]
+    assert (line["role"], line["result"], line["rule"]) == ("team_member", "denied", "spawn:can_spawn_agents")
+
+
 def test_mcp_state_changes_are_limited_to_own_tasks(tree: Path) -> None:
     with open_store(root=tree) as store, store.transaction() as tx:
         tx.set("tasks.task-3", {"title": "OAuth", "status": "in_progress", "assignee": "fullstack-eng",

@@ -1,4 +1,5 @@
-"""Decisions on ordinary tool calls: secret paths, protected state files, and the state-changing CLI.
+"""Decisions on ordinary tool calls: secret paths, protected state files, the state-changing CLI, and new
+Claude Code sessions started from Bash (`claude -p`: a new agent, so it needs can_spawn_agents).
 
 Pure functions of (policy, caller, tool input, working directory); `guard.py` wires them into the
 hook. Bash is read through `shell.parse`; a word counts as naming a path when the word itself, a
@@ -48,6 +49,12 @@ INDEX_ONLY_GIT = frozenset({"add", "commit"})
 FIND_ACTIONS = frozenset({"-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls"})
 # Commands that remove or change a whole directory named as an argument (`rm -rf .claude`).
 DESTRUCTIVE = frozenset({"rm", "rmdir", "mv", "shred", "unlink", "chmod", "chown", "chgrp", "truncate"})
+# The Claude Code CLI, however it is started: a new session of it is a new agent.
+CLAUDE_PROGRAMS = frozenset({"claude", "claude-code"})
+CLAUDE_PACKAGE = "@anthropic-ai/claude-code"
+PACKAGE_RUNNERS = frozenset({"npx", "bunx", "pnpx"})
+PACKAGE_RUNS = frozenset({"exec", "x", "dlx"})  # `npm exec`, `pnpm dlx`, `yarn dlx`
+CLAUDE_INFO_FLAGS = frozenset({"--version", "-v", "--help", "-h"})
 # `orchestra` subcommands that only read; the rest change state and need can_modify_state: true.
 READ_ONLY_CLI = frozenset({
     ("state", "get"), ("state", "export"), ("task", "list"), ("task", "show"), ("task", "delegate"),
@@ -107,7 +114,7 @@ def decide_command(policy: Policy, caller: Caller, resolver: Resolver, command: 
             return _state_denial(".claude/state", "git clean -x",
                                  f"`{clip(command)}` would delete git-ignored files, and Orchestra's state dir "
                                  "(.claude/state) is git-ignored. Use `git clean` without -x/-X, or name the paths.")
-        if found := _cli(caller, cmd, cwds, command):
+        if found := _cli(caller, cmd, cwds, command) or _claude_session(caller, cmd, command):
             return found
     return None
 
@@ -348,6 +355,31 @@ def _cli(caller: Caller, cmd: shell.Command, cwds: list[str], command: str) -> D
         f"may change state only within scope `{caller.permissions.can_modify_state}`. Use the orchestra MCP "
         f"tools ({mcp_tool('update_task')}, report_status, send_message), which check task ownership, or "
         "ask your orchestrator."))
+
+
+def _claude_session(caller: Caller, cmd: shell.Command, command: str) -> Decision | None:
+    """`claude -p ...` from Bash starts a new session, a main thread that may start any agent and write the
+    organisation's files: the same as starting an agent, so it needs can_spawn_agents."""
+    if caller.permissions.can_spawn_agents or not cmd.argv:
+        return None
+    names = [a.rsplit("/", 1)[-1] for a in cmd.argv]
+    package = next((i for i, a in enumerate(cmd.argv) if a == CLAUDE_PACKAGE or a.startswith(CLAUDE_PACKAGE + "@")),
+                   None)
+    if names[0] in CLAUDE_PROGRAMS:
+        args = cmd.argv[1:]
+    elif package is not None and (names[0] in PACKAGE_RUNNERS or PACKAGE_RUNS.intersection(cmd.argv[1:2])):
+        args = cmd.argv[package + 1:]
+    elif names[0] in ("node", "bun") and any(f"/{CLAUDE_PACKAGE}/" in a for a in cmd.argv[1:2]):
+        args = cmd.argv[2:]
+    else:
+        return None
+    if args and set(args) <= CLAUDE_INFO_FLAGS:
+        return None  # `claude --version`
+    return Decision("spawn", "spawn", "claude", "can_spawn_agents", (
+        f"Orchestra policy: `{clip(command)}` starts a Claude Code session, an agent outside the organisation's "
+        f"delegation, and {caller.label} (role {caller.role}) may not start other agents (can_spawn_agents is "
+        "false). Do the work yourself, or ask your orchestrator to delegate it (send_message); if you cannot "
+        "go on, finish with `STATUS: blocked` and say what you need."))
 
 
 def mcp_tool(name: str) -> str:
