@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -311,3 +314,16 @@ def test_conflicts_follow_a_worktree_whose_branch_was_renamed(repo: Path) -> Non
 
     found = cli_json(repo, "worktree", "conflicts", "s1")
     assert found["conflicts"] == [{"file": "README.md", "worktrees": ["task-kept", "task-renamed"]}]
+
+
+def test_remove_takes_the_worktree_you_are_in_as_dot_and_refuses_an_empty_name(repo: Path) -> None:
+    seed(repo, **{"tasks.t-9": {}})
+    tree = Path(cli_json(repo, "worktree", "create", "t-9", "--strategy", "task")["path"])
+    empty = cli(repo, "worktree", "remove", "")
+    assert empty.returncode == 1 and empty.stderr.strip() == (
+        "orchestra worktree: name a worktree: its id, branch or path (`orchestra worktree list` shows them)")
+    here = subprocess.run([sys.executable, "-c", "from orchestra.cli import run; run()", "worktree", "remove", "."],
+                          cwd=tree, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "CLAUDE_PROJECT_DIR": str(repo)})
+    assert here.returncode == 0 and here.stdout.strip() == "task-t-9: removed", here.stderr
+    assert not tree.exists() and len(worktree_paths(repo)) == 1

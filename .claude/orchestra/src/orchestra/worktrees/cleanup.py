@@ -33,11 +33,13 @@ FINISHED = {"task": ("tasks", ("completed", "cancelled")), "sprint": ("sprints",
 
 
 def lookup(tx, name: str) -> dict[str, Any]:
-    """A worktree record by id, branch or path (active ones first)."""
+    """A worktree record by id, branch or path (active ones first; `.` is the worktree you are in)."""
+    if not name.strip():
+        raise WorktreeError("name a worktree: its id, branch or path (`orchestra worktree list` shows them)")
     record = tx.get(f"worktrees.{name}", None) if "." not in name else None
     if record is not None:
         return record
-    wanted = str(Path(name).expanduser().resolve()) if ("/" in name and Path(name).expanduser().exists()) else None
+    wanted = str(Path(name).expanduser().resolve()) if Path(name).expanduser().exists() else None
     found = sorted(tx.items("worktrees").values(), key=lambda r: r.get("status") != "active")
     for record in found:
         if record.get("branch") == name or (wanted and str(Path(record.get("path", "")).resolve()) == wanted):
