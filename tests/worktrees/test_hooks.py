@@ -292,3 +292,14 @@ def test_a_guess_crossed_between_parallel_members_is_settled_from_the_transcript
     assert guard(repo, tool_call(repo, second, "Write", {"file_path": str(mine), "content": ""})).get(
         "permissionDecision") != "deny"
     assert state(repo, f"agents.{second[0]}.link") == "definitive"
+
+
+def test_native_worktrees_whose_names_slug_alike_keep_a_record_each(repo: Path) -> None:
+    paths = [str(repo / ".claude" / "worktrees" / name) for name in ("Bold.Fox", "bold-fox")]
+    for path in paths:
+        entered = payload(repo, "PostToolUse", "Write", tool_name="EnterWorktree", tool_input={"name": Path(path).name},
+                          tool_response={"worktreePath": path, "worktreeBranch": f"worktree-{Path(path).name}"})
+        assert run_hook("worktree_native.py", entered, repo).returncode == 0
+    listed = {row["path"]: row for row in json.loads(cli(repo, "worktree", "list", "--json").stdout)}
+    assert sorted(listed) == sorted(paths) and len({row["id"] for row in listed.values()}) == 2
+    assert listed[paths[0]]["id"] == "native-bold-fox" and listed[paths[1]]["branch"] == "worktree-bold-fox"

@@ -18,8 +18,15 @@ from ..hookio import Allow, HookContext, HookEvent, Verdict
 from .naming import slug
 
 
-def _record_id(path: str) -> str:
-    return "native-" + (slug(Path(path).name) or "worktree")
+def _record_id(tx, path: str) -> str:
+    """`native-<directory name>`; with a hash of the path when another worktree's record has that id
+    (`Bold.Fox` and `bold-fox`, or one name in two places), so no record is overwritten."""
+    import hashlib
+
+    plain = "native-" + (slug(Path(path).name) or "worktree")
+    if tx.get(f"worktrees.{plain}", None) is None:
+        return plain
+    return f"{plain}-{hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:6]}"
 
 
 def observed(event: HookEvent) -> tuple[str, str | None, str] | None:
@@ -48,7 +55,7 @@ def record_native(event: HookEvent, ctx: HookContext) -> Verdict:
         wanted = str(Path(path).resolve())
         found = [r for r in tx.items("worktrees").values() if str(Path(r.get("path", "")).resolve()) == wanted]
         record: dict[str, Any] = max(found, key=lambda r: r.get("status") == "active") if found else {
-            "id": _record_id(path), "scope": "native", "scope_id": Path(path).name, "branch": branch, "path": path,
+            "id": _record_id(tx, path), "scope": "native", "scope_id": Path(path).name, "branch": branch, "path": path,
             "base": None, "status": "active", "origin": "native", "created_at": now, "created_by": event.name,
             "session_id": event.session_id, "agent_id": agent, "tasks": [], "sprints": [], "lock": None}
         if branch and not record.get("branch"):
