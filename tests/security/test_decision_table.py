@@ -118,6 +118,13 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("git commit -m \"$(cat <<'EOF'\nLoad settings from .env\n\nCo-Authored-By: Claude "
                     "<noreply@anthropic.com>\nEOF\n)\""), "allow"),  # Claude Code's own commit form
     ("member", bash("cat .env.example"), "allow"),
+    ("member", bash("grep -rn API_KEY --exclude=.env --exclude '*.pem' ."), "allow"),  # left out, not read
+    ("member", bash("rg API_KEY --glob '!*.pem' -g '!.env*'"), "allow"),
+    ("member", bash("find . -name '*.py' -not -name '.env*'"), "allow"),
+    ("member", bash("tar czf /tmp/src.tgz --exclude=.env --exclude-dir=secrets ."), "allow"),
+    ("member", bash("git diff -- . ':!.env' ':(exclude)keys/server.pem'"), "allow"),
+    ("member", bash("rsync -a --exclude=.env .env /tmp/x"), "secret"),   # named as well as left out
+    ("member", bash("tar czf x.tgz --exclude-from=.env src"), "secret"),  # a file of patterns: read
     ("member", bash("uv run pytest -q"), "allow"),
     ("member", bash("echo building"), "allow"),
     # -- state and settings, any caller -----------------------------------------------------------

@@ -49,6 +49,7 @@ SYNTAX: dict[str, Syntax] = {
     "git-grep": Syntax(_GIT_GREP),
 }
 FIND_FILTERS = frozenset({"-name", "-iname"})
+EXCLUDE_OPTIONS = frozenset({"--exclude", "--exclude-dir"})
 
 
 class Option(Record):
@@ -117,6 +118,28 @@ def non_path_words(argv: tuple[str, ...]) -> Iterator[str]:
         yield operands[0]
 
 
+def excluded_words(argv: tuple[str, ...]) -> Iterator[str]:
+    """Words naming files a command leaves out, so never reads or changes: `--exclude[-dir] X` (grep, tar,
+    rsync, ...), rg `-g '!X'`, find `-not -name X`, git's `:!X` / `:(exclude)X` pathspecs."""
+    if not argv:
+        return
+    program, args = program_of(argv)
+    for i, word in enumerate(args):
+        name, glued, value = word.partition("=")
+        after = args[i + 1] if i + 1 < len(args) else ""
+        if name in EXCLUDE_OPTIONS:
+            yield word if glued else after
+        elif program == "rg" and name in ("-g", "--glob", "--iglob"):
+            if (value if glued else after).startswith("!"):
+                yield word if glued else after
+        elif program == "rg" and word.startswith("-g!"):
+            yield word
+        elif program == "find" and word in FIND_FILTERS and i and args[i - 1] in ("-not", "!"):
+            yield after
+        elif program in ("git", "git-grep") and word.startswith((":!", ":^", ":(exclude)")):
+            yield word
+
+
 def filter_globs(argv: tuple[str, ...]) -> Iterator[str]:
     """Globs choosing which files a search reads: `--include GLOB`, `-g GLOB`, `--type-add NAME:GLOB`,
     `find -name GLOB`. Excluding globs (`-g '!x'`, `--exclude`) are left out."""
@@ -124,7 +147,8 @@ def filter_globs(argv: tuple[str, ...]) -> Iterator[str]:
         return
     program, args = program_of(argv)
     if program == "find":
-        yield from (args[i + 1] for i, word in enumerate(args[:-1]) if word in FIND_FILTERS)
+        yield from (args[i + 1] for i, word in enumerate(args[:-1])
+                    if word in FIND_FILTERS and not (i and args[i - 1] in ("-not", "!")))
         return
     syntax = SYNTAX.get(program)
     if syntax is None:

@@ -247,6 +247,7 @@ def _path_words(cmd: shell.Command, cwds: list[str], skip_patterns: bool = True,
     the program and the script an interpreter runs (running `.claude/orchestra/bin/orchestra` does not
     change it; reading it as a script might still print a secret, so the secret check keeps them)."""
     skipped = list(searches.non_path_words(cmd.argv)) if skip_patterns else []
+    skipped += searches.excluded_words(cmd.argv)  # `tar --exclude=.env`: left out, never touched
     # Program names are looked up on PATH, not in the working directory; a file read through `<` is no program.
     skipped += [w for w in {*cmd.words[:1], *cmd.argv[:1]} if "/" not in w and w not in cmd.reads]
     if skip_executed and cmd.argv:
