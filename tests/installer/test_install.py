@@ -467,6 +467,33 @@ def test_a_member_removed_from_teams_yaml_stays_removed(repo: Path, orchestra) -
     assert (repo / removed).is_file()
 
 
+def test_an_upgrade_names_new_agents_that_your_teams_yaml_does_not_list(repo: Path, orchestra, pack_source: Path,
+                                                                         tmp_path: Path) -> None:
+    """A newer pack adds an agent; the user's edited teams.yaml (kept) does not list it, so doctor fails on
+    it: the install says so, and how to settle it either way."""
+    pack = load_pack(pack_source)
+    old_pack = write_pack(pack, tmp_path / "old pack", json.loads((pack_source / ".claude/settings.json").read_text()))
+    teams = yaml.safe_load((old_pack / ".claude/teams.yaml").read_text())
+    team = next(t for t in teams["teams"].values() if t.get("members"))
+    name = team["members"].pop()["name"]
+    (old_pack / ".claude/teams.yaml").write_text(yaml.safe_dump(teams, sort_keys=False))
+    added = next(i.rel for i in pack.files if i.rel.endswith(f"/{name}.md"))
+    (old_pack / added).unlink()
+    assert orchestra("install", repo, "--source", old_pack).code == 0
+    teams_path = repo / ".claude/teams.yaml"
+    teams_path.write_text(teams_path.read_text().replace(teams["organization"], "Our shop"))
+
+    result = orchestra("install", repo)
+
+    assert result.code == 0, result.err
+    assert (repo / added).is_file()
+    assert (f"kept       .claude/teams.yaml: your teams.yaml does not list the pack's agents installed now ({name}): "
+            "add them to a team") in result.out
+    assert f"agent '{name}' is not in teams.yaml" in orchestra("doctor", repo).out
+    (repo / added).unlink()  # the user's choice: without it
+    result = orchestra("install", repo)
+    assert not (repo / added).exists() and "does not list the pack's agents" not in result.out
+
 def test_refuses_to_mix_into_a_copied_pack_of_another_version(repo: Path, orchestra, pack_source: Path) -> None:
     """A pack copied in by hand (no manifest) whose code differs: installed beside it, the old modules and
     the new ones would make a CLI and hooks that crash; --force replaces the copy, which stays in the backup."""

@@ -24,6 +24,7 @@ from .source import (
     MCP_CONFIG,
     SETTINGS,
     SOURCE_ROOT,
+    TEAMS,
     Pack,
     PackFile,
     load_pack,
@@ -65,6 +66,7 @@ class _Planner:
         for item in self.pack.files:
             self._pack_file(item, foreign_agents)
         self._refuse_a_mix()
+        self._unlisted_agents()
         self._dropped_files()
         server = self._merge_server()  # first: whose `orchestra` server it is decides how the hooks are wired
         self._settings(statusline, project_server=not server[1].kept_foreign)
@@ -139,6 +141,19 @@ class _Planner:
                            f"{more} differ from this pack's and no install manifest lists them); installed beside "
                            "it, the two versions would mix into a pack that does not run. Install with --force "
                            f"(your copies move to {DISPLACED}/), or remove {CODE_DIR}/ first")
+
+    def _unlisted_agents(self) -> None:
+        """Agents this install adds that the user's own teams.yaml (kept as it is) does not list: they fail
+        `doctor` and the organisation's checks until the user adds them to a team or deletes them."""
+        if any(step.path == TEAMS for step in self.writes):
+            return  # teams.yaml is the pack's and written now: it lists every agent of the pack
+        added = [step.path for step in self.writes if step.path.startswith(".claude/agents/") and step.before is None]
+        unlisted = sorted(agentfiles.removed_members(self.root, added))
+        if unlisted:
+            names = ", ".join(Path(rel).stem for rel in unlisted)
+            self._notice("kept", TEAMS, f"your teams.yaml does not list the pack's agents installed now ({names}): "
+                                        "add them to a team (the pack's templates/teams.yaml has their entries), "
+                                        "or delete their files (upgrades then leave them out)")
 
     def _dropped_files(self) -> None:
         """Files an older pack installed that this one no longer has."""
