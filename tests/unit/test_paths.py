@@ -77,3 +77,18 @@ def test_in_plugin_form_a_worktree_finds_the_main_checkouts_state(tmp_path: Path
         assert paths.state_dir(paths.project_root(str(tree))) == root.resolve() / ".claude" / "state"
     finally:
         paths.project_root.cache_clear()
+
+
+def test_in_a_bare_repositorys_checkout_a_worktree_finds_that_checkouts_state(repo: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "shop.git"
+    git(tmp_path, "clone", "-q", "--bare", str(repo), str(bare))
+    checkout = tmp_path / "main checkout"
+    git(bare, "worktree", "add", "-q", str(checkout), "main")
+    tree = checkout / ".worktrees" / "task-1"
+    git(bare, "worktree", "add", "-q", "-b", "task-1", str(tree))
+    assert (tree / ".claude" / "orchestra").is_dir()  # the pack is committed, so the worktree has a copy
+    assert paths.project_root(str(checkout / "src")) == checkout.resolve()
+    assert paths.project_root(str(tree / "src")) == checkout.resolve()
+    beside = tmp_path / "beside"  # a checkout next to the project's: a project of its own
+    git(bare, "worktree", "add", "-q", "-b", "beside", str(beside))
+    assert paths.project_root(str(beside)) == beside.resolve()

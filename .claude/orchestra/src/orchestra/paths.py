@@ -45,7 +45,21 @@ def project_root(cwd: str | None = None) -> Path:
 def _main_checkout(root: Path) -> Path | None:
     """The main working tree when `root` is a linked git worktree (its `.git` is a file naming
     `<main>/.git/worktrees/<name>`) and the main tree is an Orchestra project: it carries the pack, or
-    (the plugin form) Orchestra's state or teams.yaml. The worktree's state is then the main checkout's."""
+    (the plugin form) Orchestra's state or teams.yaml. The worktree's state is then the main checkout's.
+    A bare repository (`repo.git` beside its checkouts) has no main working tree: there it is the
+    checkout of the same repository that holds `root` (as `<checkout>/.worktrees/<name>`)."""
+    gitdir = _linked_gitdir(root)
+    if gitdir is None or gitdir.parent.name != "worktrees":
+        return None
+    common = gitdir.parent.parent
+    if common.name != ".git":
+        return next((parent for parent in root.parents if _is_project(parent) and (linked := _linked_gitdir(parent))
+                     and linked.parent.parent == common), None)
+    return common.parent if _is_project(common.parent) else None
+
+
+def _linked_gitdir(root: Path) -> Path | None:
+    """The git directory a linked worktree's `.git` file names, None for anything else."""
     marker = root / ".git"
     if not marker.is_file():
         return None
@@ -55,12 +69,12 @@ def _main_checkout(root: Path) -> Path | None:
         return None
     if not text.startswith("gitdir:"):
         return None
-    gitdir = (root / text[len("gitdir:"):].strip()).resolve()
-    if gitdir.parent.name != "worktrees" or gitdir.parent.parent.name != ".git":
-        return None
-    main = gitdir.parent.parent.parent
-    claude = main / ".claude"
-    return main if any((claude / part).exists() for part in ("orchestra", "state", "teams.yaml")) else None
+    return (root / text[len("gitdir:"):].strip()).resolve()
+
+
+def _is_project(root: Path) -> bool:
+    claude = root / ".claude"
+    return any((claude / part).exists() for part in ("orchestra", "state", "teams.yaml"))
 
 
 def claude_dir(root: Path | None = None) -> Path:
