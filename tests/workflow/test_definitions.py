@@ -157,6 +157,50 @@ def test_self_dependency_is_a_cycle(project: Path) -> None:
     assert "a -> a" in refuse(project, "tasks:\n  - {id: a, title: A, dependencies: [a]}\n")
 
 
+def test_a_key_written_twice_is_refused_at_its_line(project: Path) -> None:
+    # YAML keeps only the last of two keys: the first `tasks:` list would vanish without a word.
+    message = refuse(project, """
+        tasks:
+          - {id: a, title: A}
+        tasks:
+          - {id: b, title: B, estimate: 3, estimate: 5}
+        """)
+    assert "bad.yaml:3: duplicate key 'tasks' (first at line 1)" in message
+    message = refuse(project, "tasks:\n  - {id: b, title: B, estimate: 3, estimate: 5}\n")
+    assert "bad.yaml:2: duplicate key 'estimate' (first at line 2)" in message
+
+
+def test_merge_keys_and_anchors_still_work(project: Path) -> None:
+    path = write(project, "ok.yaml", """
+        tasks:
+          - &base {id: a, title: A, team: engineering, estimate: 2}
+          - {<<: *base, id: b, title: B}
+        """)
+    assert [(t.id, t.team, t.estimate) for t in load_sprint(path, project).tasks] == [
+        ("a", "engineering", 2), ("b", "engineering", 2)]
+
+
+def test_nested_aliases_that_expand_to_millions_of_values_are_refused(project: Path) -> None:
+    levels = ["  - &l0 [x, x, x, x, x, x, x, x, x]"] + [
+        f"  - &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 9)]
+    path = write(project, "bad.yaml", "zz:\n" + "\n".join(levels) + "\ntasks: [*l8]\n")
+    with pytest.raises(DefinitionError) as info:
+        load_sprint(path, project)
+    message = str(info.value)
+    assert message.startswith(f"{path}:3: more than ") and "YAML aliases" in message and len(message) < 500
+
+
+@pytest.mark.parametrize("kind", ["sprint", "epic"])
+@pytest.mark.parametrize("written", [".nan", ".inf", "-.inf"])
+def test_an_estimate_that_is_not_a_finite_number_is_refused_at_its_line(project: Path, kind: str,
+                                                                         written: str) -> None:
+    body = (f"tasks:\n  - {{id: a, title: A}}\n  - {{id: b, title: B, estimate: {written}}}\n" if kind == "sprint"
+            else f"features:\n  - {{id: a, title: A, estimate: 1}}\n  - {{id: b, title: B, estimate: {written}}}\n")
+    message = refuse(project, body, kind=kind)
+    assert message.startswith(f"{project / f'.claude/{kind}s/bad.yaml'}:3: ")
+    assert "b: estimate" in message or "is less than the minimum of 0" in message
+
+
 def test_end_before_start_is_refused(project: Path) -> None:
     message = refuse(project, "start: 2026-12-10\nend: 2026-12-01\ntasks:\n  - {id: a, title: A}\n")
     assert "bad.yaml:2: end 2026-12-01 is before start 2026-12-10" in message

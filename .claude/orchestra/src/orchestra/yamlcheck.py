@@ -8,6 +8,12 @@ from typing import Any
 
 from .validation import load_schema
 
+# A value repeated through YAML aliases (`*name`) is one object in memory but is written out in full
+# in every error message: nine lines of nested aliases make hundreds of millions of values. A file may
+# hold at most this many values, counted with every alias expanded (and at most 10 per byte of it).
+MAX_VALUES = 1_000_000
+MESSAGE_CHARS = 300
+
 
 class YamlSchemaError(ValueError):
     pass
@@ -41,6 +47,21 @@ def _loader() -> type:
     import yaml
 
     class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            """A key written twice in one mapping is an error at its line: YAML would keep only the last."""
+            if isinstance(node, yaml.MappingNode):
+                seen: dict[Any, int] = {}
+                for key_node, _ in node.value:
+                    if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = self.construct_object(key_node)
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"duplicate key {key!r} (first at line {seen[key]}); YAML keeps only "
+                            "the last one, so merge them into one", key_node.start_mark)
+                    seen[key] = key_node.start_mark.line + 1
+            return super().construct_mapping(node, deep=deep)
+
         def construct_yaml_timestamp(self, node):
             try:
                 return super().construct_yaml_timestamp(node)
@@ -71,7 +92,33 @@ def read_mapping(path: Path, error_type: type[ValueError] = YamlSchemaError) -> 
         raise error_type(f"{path}{line}: {what}") from None
     if not isinstance(data, dict):
         raise error_type(f"{path}:1: expected a mapping at the top level")
+    limit = min(MAX_VALUES, 10 * len(text) + 10_000)
+    if _count_values(data, limit) > limit:
+        raise error_type(f"{path}:{_first_alias_line(text)}: more than {limit:,} values once its YAML aliases "
+                         "(*name) are expanded; write the values out instead of nesting aliases")
     return data, text
+
+
+def _count_values(data: Any, limit: int) -> int:
+    """Values in `data`, aliases expanded (a shared object counts each time), stopping past `limit`."""
+    count, stack = 0, [data]
+    while stack and count <= limit:
+        value = stack.pop()
+        count += 1
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return count
+
+
+def _first_alias_line(text: str) -> int:
+    import yaml
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            return event.start_mark.line + 1
+    return 1  # pragma: no cover - only aliases can make a short text this large
 
 
 def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
@@ -92,6 +139,8 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
         where = ".".join(str(p) for p in parts) or "<top>"
         message = (f"{error.instance!r} is not a calendar date; write YYYY-MM-DD"
                    if error.validator == "format" and error.validator_value == "date" else error.message)
+        if len(message) > MESSAGE_CHARS:
+            message = message[:MESSAGE_CHARS] + "..."
         lines.append(f"{path}:{line}: {where}: {message}")
     if error_type is None:
         from .teams import TeamsError as error_type

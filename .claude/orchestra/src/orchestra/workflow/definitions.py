@@ -9,6 +9,7 @@ Every error names file:line.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -159,6 +160,7 @@ def load_sprint(ref: str | Path, root: Path | None = None, org=None) -> SprintDe
     """Parse and validate one sprint definition. `org` (teams.Organization) enables assignee checks."""
     path = find_definition("sprint", str(ref), root)
     raw, text = _read(path, "sprint")
+    _check_estimates(path, text, raw, "tasks")
     tasks = tuple(_task(t) for t in raw["tasks"])
     _check_graph(path, text, "tasks", [t.node() for t in tasks])
     if org is not None:
@@ -176,6 +178,7 @@ def load_epic(ref: str | Path, root: Path | None = None, org=None) -> EpicDef:
     """Parse and validate one epic definition. `org` (teams.Organization) enables team checks."""
     path = find_definition("epic", str(ref), root)
     raw, text = _read(path, "epic")
+    _check_estimates(path, text, raw, "features")
     features = tuple(
         FeatureDef(id=f["id"], title=f["title"], estimate=float(f["estimate"]), team=f.get("team"),
                    priority=f.get("priority", "normal"), dependencies=tuple(f.get("dependencies") or ()),
@@ -214,6 +217,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()[:10]
     return value
+
+
+def _check_estimates(path: Path, text: str, raw: dict[str, Any], key: str) -> None:
+    """Story points are finite numbers: YAML's `.nan` and `.inf` pass the schema's `minimum: 0`."""
+    for i, item in enumerate(raw[key]):
+        estimate = item.get("estimate", 1.0)
+        if not math.isfinite(estimate):
+            raise DefinitionError(f"{path}:{_line(text, [key, i, 'estimate'])}: {item['id']}: estimate {estimate} "
+                                  "is not a number of points; write a finite number such as 3")
 
 
 def _task(raw: dict[str, Any]) -> TaskDef:
