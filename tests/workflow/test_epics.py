@@ -86,6 +86,15 @@ def test_capacity_sources_in_order() -> None:
         sprint_points(option=None, epic_points=None, history=[], org=org, teams=["eng", "design"])
     with pytest.raises(ValueError, match="--points 0"):
         sprint_points(option=0, epic_points=None, history=[], org=org, teams=[])
+    for option in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="must be a number more than 0"):
+            sprint_points(option=option, epic_points=None, history=[], org=org, teams=[])
+
+
+def test_velocity_counts_a_sprint_that_completed_nothing() -> None:
+    history = [{"sprint": "s1", "points": 12}, {"sprint": "s2", "points": 9}, {"sprint": "s3", "points": 0}]
+    by_velocity = sprint_points(option=None, epic_points=None, history=history, org=teams.build({}), teams=[])
+    assert (by_velocity.source, by_velocity.total) == ("velocity", 7)  # (12 + 9 + 0) / 3
 
 
 def test_feature_progress_from_its_tasks() -> None:

@@ -7,6 +7,7 @@ refused for capacity. A sprint file's `capacity:` can lower or raise a team's li
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -51,8 +52,9 @@ def team_points(org) -> dict[str, float]:
 
 
 def velocity_points(history: list[dict[str, Any]]) -> float | None:
-    """Mean points completed over the last VELOCITY_WINDOW complete sprints (None without history)."""
-    recent = [h["points"] for h in history[-VELOCITY_WINDOW:] if h.get("points")]
+    """Mean points completed over the last VELOCITY_WINDOW complete sprints, a sprint that completed
+    nothing included (None without history)."""
+    recent = [float(h.get("points") or 0.0) for h in history[-VELOCITY_WINDOW:]]
     return sum(recent) / len(recent) if recent else None
 
 
@@ -60,8 +62,8 @@ def sprint_points(*, option: float | None, epic_points: float | None, history: l
                   org, teams: Iterable[str | None]) -> SprintPoints:
     """Points per sprint: `--points` > the epic's `sprint_points` > velocity history > teams.yaml."""
     if option is not None:
-        if option <= 0:
-            raise ValueError(f"--points {option}: must be more than 0")
+        if not math.isfinite(option) or option <= 0:
+            raise ValueError(f"--points {option}: must be a number more than 0")
         return SprintPoints(float(option), "option")
     if epic_points:
         return SprintPoints(float(epic_points), "epic")
