@@ -193,3 +193,19 @@ def test_doctor_fails_where_the_settings_turn_every_hook_off(repo: Path, orchest
     assert result.code == 1
     assert [c["detail"].split(":")[0] for c in checks(result)["wiring"] if c["status"] == "fail"] == [
         str(config / "settings.json")]
+
+
+def test_doctor_warns_when_the_settings_disable_the_pack_server(repo: Path, orchestra, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server the user once declined stays off (`disabledMcpjsonServers`): wired in .mcp.json, never started."""
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude config"))
+    assert orchestra("install", repo).code == 0
+    assert checks(orchestra("doctor", repo, "--json"))["mcp"][0]["status"] == "ok"
+    local = repo / ".claude/settings.local.json"
+    local.write_text(json.dumps({"disabledMcpjsonServers": ["github", "orchestra"]}))
+
+    [mcp] = checks(orchestra("doctor", repo, "--json"))["mcp"]
+
+    assert mcp["status"] == "warn"
+    assert mcp["detail"].startswith(f"{local}: `disabledMcpjsonServers` lists `orchestra`, so Claude Code does not "
+                                    "start the pack's server")

@@ -193,7 +193,17 @@ def _mcp(root: Path) -> list[Check]:
     missing = _missing_paths(root, server)
     if missing:
         return [Check("mcp", "fail", f"{MCP_CONFIG}: `{SERVER_NAME}` runs {missing[0]}, which does not exist")]
+    off = [path for path in settings.scopes(root)
+           if SERVER_NAME in _as_list(settings.read_key(path, "disabledMcpjsonServers"))]
+    if off:
+        return [Check("mcp", "warn", f"{off[0]}: `disabledMcpjsonServers` lists `{SERVER_NAME}`, so Claude Code "
+                                     "does not start the pack's server and agents cannot reach the "
+                                     "mcp__orchestra__ tools; take it off that list")]
     return [Check("mcp", "ok", f"{MCP_CONFIG}: `{SERVER_NAME}` server wired")]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _warm(root: Path) -> list[Check]:

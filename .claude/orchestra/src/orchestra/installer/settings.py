@@ -112,18 +112,28 @@ def has_ours(settings: dict[str, Any]) -> bool:
     return unmerge(settings) != settings
 
 
+def scopes(root: Path) -> list[Path]:
+    """The settings files Claude Code reads for `root`, highest precedence first: the project's local one,
+    the project's, the user's."""
+    config = Path(os.environ.get("CLAUDE_CONFIG_DIR") or Path.home() / ".claude")
+    return [root / ".claude" / "settings.local.json", root / ".claude" / "settings.json", config / "settings.json"]
+
+
+def read_key(path: Path, key: str) -> Any:
+    """`key` of the settings file `path`; None when unset or when the file cannot be read (as Claude Code
+    skips it)."""
+    try:
+        return jsondoc.read(path, "").data.get(key)
+    except InstallError:
+        return None
+
+
 def hooks_disabled_by(root: Path) -> Path | None:
     """The settings file whose `"disableAllHooks": true` stops every hook in `root`, the pack's included.
-    The first file that sets the key decides: the project's local one, the project's, the user's (seen
-    with Claude Code 2.1.328: `false` in a file of higher precedence turns hooks back on). A file that
-    cannot be read is skipped, as Claude Code skips it."""
-    config = Path(os.environ.get("CLAUDE_CONFIG_DIR") or Path.home() / ".claude")
-    for path in (root / ".claude" / "settings.local.json", root / ".claude" / "settings.json",
-                 config / "settings.json"):
-        try:
-            value = jsondoc.read(path, "").data.get("disableAllHooks")
-        except InstallError:
-            continue
+    The first file that sets the key decides (seen with Claude Code 2.1.328: `false` in a file of higher
+    precedence turns hooks back on)."""
+    for path in scopes(root):
+        value = read_key(path, "disableAllHooks")
         if value is not None:
             return path if value is True else None
     return None
