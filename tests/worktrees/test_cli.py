@@ -327,3 +327,12 @@ def test_remove_takes_the_worktree_you_are_in_as_dot_and_refuses_an_empty_name(r
                           env={**os.environ, "CLAUDE_PROJECT_DIR": str(repo)})
     assert here.returncode == 0 and here.stdout.strip() == "task-t-9: removed", here.stderr
     assert not tree.exists() and len(worktree_paths(repo)) == 1
+
+
+@pytest.mark.parametrize("pattern", ["/etc/hostname", "../secrets.txt", "docs/../../x"])
+def test_a_copy_pattern_outside_the_project_is_refused_before_anything_is_made(repo: Path, pattern: str) -> None:
+    (repo / ".claude" / "worktrees.yaml").write_text(f"copy: ['{pattern}']\n")
+    seed(repo, **{"tasks.t-8": {}})
+    proc = cli(repo, "worktree", "create", "t-8", "--strategy", "task")
+    assert proc.returncode == 1 and "worktrees.yaml:1: copy.0" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(worktree_paths(repo)) == 1 and state(repo, "worktrees", {}) == {}
