@@ -147,6 +147,9 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("cat '.claude/state/audit.jsonl"), "state"),       # unparseable: worst case
     ("member", bash("echo x >> docs/cache/audit.jsonl"), "state"),     # symlinked directory
     ("member", bash("echo x > .Claude/STATE/audit.jsonl"), "state"),   # case trick
+    ("member", bash('echo "{}" > "$CLAUDE_PROJECT_DIR/.claude/settings.json"'), "state"),  # a variable's directory
+    ("member", bash("cd ${CLAUDE_PROJECT_DIR}/.claude && rm -rf state"), "state"),
+    ("member", bash("echo ok > $TMPDIR/out.txt && cat $CLAUDE_PROJECT_DIR/.claude/settings.json"), "allow"),
     ("member", write("{root}/.claude/state/x.json"), "state"),
     ("member", write("{root}/.claude/settings.json"), "state"),
     ("member", write("{root}/.claude/settings.local.json"), "state"),
@@ -164,6 +167,7 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
      "organisation"),
     ("member", bash("echo '  can_access_secrets: true' >> .claude/teams.yaml"), "organisation"),
     ("member", bash("sed -i 's/Never/Always/' .claude/agents/fullstack-eng.md"), "organisation"),
+    ("member", bash("echo '  can_access_secrets: true' >> $REPO/.claude/teams.yaml"), "organisation"),
     ("member", bash("cp /tmp/evil.md .claude/commands/deploy.md"), "organisation"),
     ("member", bash("rm -rf .claude/orchestra"), "organisation"),
     ("orchestrator", bash("mv .claude/agents /tmp/a"), "organisation"),

@@ -63,6 +63,7 @@ READ_ONLY_CLI = frozenset({
     ("worktree", "list"), ("teams",), ("agents",),  # `teams` and its one action, `check`, only read
 })
 _PIECES = re.compile(r"[\s'\"`$(){}\[\];,=<>|&:@\\]+")
+_UNKNOWN_DIR = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/+")
 _BRACES = re.compile(r"\{([^{}]*,[^{}]*)\}")
 MAX_EXPANSIONS = 64
 
@@ -268,7 +269,10 @@ def candidates(word: str, cwds: list[str]) -> Iterator[str]:
         word = word[len("file://"):]
     seen: set[str] = set()
     for form in (word, *_expand_braces(word)):
-        for piece in (form, *_PIECES.split(form)):
+        # Below a variable the reader cannot expand (`$CLAUDE_PROJECT_DIR/.claude/settings.json`), the rest may
+        # start anywhere, the working directory included.
+        below = [form[m.end():] for m in _UNKNOWN_DIR.finditer(form)]
+        for piece in (form, *_PIECES.split(form), *below):
             if piece.startswith("-") and not piece.startswith("--"):
                 piece = piece[2:]  # a value glued to a short option: `-f.env`, `-o/tmp/x`
             if piece and piece not in seen and not piece.startswith("-"):
@@ -308,7 +312,8 @@ def _working_dirs(commands: Iterable[shell.Command], cwd: str, home: str) -> lis
         if cmd.program in ("cd", "pushd") and len(cwds) < 8:
             args = [a for a in cmd.argv[1:] if not a.startswith("-")]
             target = os.path.expanduser(args[0]) if args else home
-            cwds += [os.path.normpath(os.path.join(c, target)) for c in list(cwds)]
+            targets = [target, *(target[m.end():] for m in _UNKNOWN_DIR.finditer(target))]
+            cwds += [os.path.normpath(os.path.join(c, t)) for c in list(cwds) for t in targets]
     return list(dict.fromkeys(cwds))
 
 
