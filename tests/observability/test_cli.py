@@ -71,3 +71,41 @@ def test_events_tail_follow_prints_new_events(store, sample: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x1b[Hfake\r\n  line\x9b31m\u202ereversed\x1bc"
+
+
+def unprintable(text: str) -> list[str]:
+    """The characters of `text` a terminal would act on rather than show (newlines apart)."""
+    return [ch for ch in text if (ch < " " and ch != "\n") or "\x7f" <= ch <= "\x9f" or "\u202a" <= ch <= "\u202e"]
+
+
+def test_text_from_state_cannot_drive_the_terminal(store, capsys: pytest.CaptureFixture) -> None:
+    """Titles, blocker reasons, names and messages come from agents: in the text output they cannot clear
+    the screen, set the window title, move the cursor, overwrite a line or start a line of their own."""
+    from orchestra.bus import send
+
+    started_sprint(store)
+    with store.transaction() as tx:
+        tx.update("sprints.sprint-3", {"name": f"Pay{HOSTILE}"})
+        tx.update("tasks.task-2fa", {"title": f"TOTP{HOSTILE}"})
+        send(tx, sender="human", to="tech-lead", type="state_updated", payload={"text": f"hello{HOSTILE}"})
+    work(store, "task-payments-api", "blocked", "2026-12-03T12:00:00.000Z", blocker=f"wait{HOSTILE}")
+    outputs = {}
+    for argv in (["task", "list"], ["task", "show", "task-2fa"], ["task", "show", "task-payments-api"],
+                 ["sprint", "status"], ["sprint", "status", "sprint-3"], ["metrics"], ["msg", "inbox", "tech-lead"],
+                 ["events", "tail", "-n", "50"]):
+        code, out, err = run(capsys, *argv)
+        assert code == 0, err
+        assert unprintable(out) == [], argv
+        outputs[" ".join(argv)] = out.splitlines()
+    listed = outputs["task list"]
+    assert len(listed) == 1 + 6  # the header and one line per task of sprint-3: the title's newline started none
+    assert next(row for row in listed if row.startswith("task-2fa")).endswith("TOTPfake   line31mreversed")
+    assert outputs["task show task-2fa"][0] == "task-2fa  queued  TOTPfake   line31mreversed"
+    assert "  blocker: waitfake   line31mreversed" in outputs["task show task-payments-api"]
+    assert outputs["sprint status sprint-3"][0].startswith("sprint-3 Payfake   line31mreversed (active)")
+    assert "hellofake   line31mreversed" in outputs["msg inbox tech-lead"][1]
+    # JSON keeps the text as it is: a program reading it gets what was written
+    assert json.loads(run(capsys, "task", "show", "task-2fa", "--json")[1])["task"]["title"] == f"TOTP{HOSTILE}"

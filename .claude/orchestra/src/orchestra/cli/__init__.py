@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
             _refuse_outside_a_project()
         return int(args.func(args) or 0)
     except (StateError, UsageError, ValueError) as exc:
-        print(f"orchestra {args.command}: {exc}", file=sys.stderr)
+        from ..termtext import printable
+
+        print(f"orchestra {args.command}: {printable(str(exc))}", file=sys.stderr)  # it may quote text from state
         return 1
     except KeyboardInterrupt:
         return 130

@@ -1,4 +1,6 @@
-"""Printing for CLI commands: stable JSON with --json, readable text otherwise."""
+"""Printing for CLI commands: stable JSON with --json, readable text otherwise. The text is for a
+terminal: the strings it is made from are printed on one line each, without escape sequences or
+control characters (`termtext`), whoever wrote them."""
 
 from __future__ import annotations
 
@@ -8,11 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 
-def emit(data: Any, as_json: bool, text: Callable[[Any], str] | None = None) -> None:
+def emit(data: Any, as_json: bool, text: Callable[[Any], str] | None = None, *, lines: bool = False) -> None:
+    """`data` as JSON, or as `text` renders it; `lines`: its strings keep their line breaks (a prompt)."""
+    from ..termtext import printable, scrubbed
+
     if as_json or text is None:
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
     else:
-        out = text(data)
+        out = printable(text(scrubbed(data, lines=lines)))
         if out:
             sys.stdout.write(out.rstrip("\n") + "\n")
 

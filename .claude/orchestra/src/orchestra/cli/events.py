@@ -64,10 +64,11 @@ def _newest_id(store) -> int:
 
 def _print(event: dict[str, Any], as_json: bool) -> None:
     from ..metrics import describe_event
+    from ..termtext import one_line
 
     if as_json:  # one object per line while following: a stream other tools can read line by line
         line = json.dumps(event, ensure_ascii=False)
     else:
-        line = f"{event['id']:>6}  {event.get('ts') or '-':<24}  {event['type']:<22}  {describe_event(event)}"
+        line = one_line(f"{event['id']:>6}  {event.get('ts') or '-':<24}  {event['type']:<22}  {describe_event(event)}")
     sys.stdout.write(line + "\n")
     sys.stdout.flush()

@@ -91,7 +91,7 @@ def cmd_delegate(args) -> int:
     with open_store() as store, store.snapshot() as tx:
         arguments = delegation_arguments(tx, org, args.id)
     emit(arguments, args.json, lambda a: f"subagent_type: {a['subagent_type']}\ndescription: {a['description']}\n"
-                                         f"prompt:\n{a['prompt']}")
+                                         f"prompt:\n{a['prompt']}", lines=True)
     return 0
 
 
