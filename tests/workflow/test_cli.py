@@ -135,6 +135,52 @@ def test_two_sprint_files_sharing_a_task_id_are_refused_at_load_naming_both(samp
     assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-3"]
 
 
+def test_two_files_declaring_one_sprint_id_are_refused_naming_both(sample: Path, capsys) -> None:
+    copy = sample / ".claude/sprints/copy.yaml"
+    copy.write_text("id: sprint-3\ntasks:\n  - {id: task-new, title: New}\n", encoding="utf-8")
+    for argv in (("sprint", "load", "--check"), ("sprint", "load")):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and out == "", argv
+        assert err.startswith(f"orchestra sprint: {sample / '.claude/sprints/sprint-3.yaml'}:3: sprint id sprint-3 "
+                              f"is also declared by {copy}; give each sprint file its own id")
+    assert as_json(capsys, "sprint", "status") == {"sprints": []}  # the second would have replaced the first
+
+
+def test_load_without_arguments_skips_started_sprints_and_loads_all_or_nothing(sample: Path, capsys) -> None:
+    as_json(capsys, "sprint", "start", "sprint-3")
+    for task in ("task-oauth", "task-2fa", "task-payments-api", "task-checkout", "task-fraud-rules"):
+        as_json(capsys, "task", "set-status", task, "in_progress")
+        as_json(capsys, "task", "set-status", task, "completed")
+    as_json(capsys, "sprint", "close", "sprint-3")  # task-security-review is carried over
+    (sample / ".claude/sprints/sprint-5.yaml").write_text("tasks:\n  - {id: task-x, title: X}\n", encoding="utf-8")
+    code, out, err = run(capsys, "sprint", "load", "sprint-5", "sprint-3")  # named: a complete one is refused
+    assert code == 1 and out == "" and "sprint sprint-3 is complete" in err
+    assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-3"]  # not sprint-5
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "tasks:\n  - {id: task-security-review, title: Security review, estimate: 2}\n"
+        "  - {id: task-pen-test, title: Penetration test, dependencies: [task-security-review]}\n", encoding="utf-8")
+    for check, status in ((True, None), (False, "ready")):
+        rows = as_json(capsys, "sprint", "load", *(["--check"] if check else []))["sprints"]
+        assert [(r["sprint"], r["skipped"], r["status"]) for r in rows] == [
+            ("sprint-3", True, "complete"), ("sprint-4", False, status), ("sprint-5", False, status)]
+    code, out, _ = run(capsys, "sprint", "load")
+    assert code == 0 and out.startswith("sprint-3: not loaded again (complete: its tasks in state are the truth)")
+
+
+def test_closing_a_blocked_sprint_says_to_unblock_it_first(sample: Path, capsys) -> None:
+    as_json(capsys, "sprint", "start", "sprint-3")
+    for task in ("task-oauth", "task-fraud-rules"):
+        as_json(capsys, "task", "set-status", task, "blocked", "--reason", "waiting for the provider")
+    assert as_json(capsys, "sprint", "status", "sprint-3")["status"] == "blocked"  # it blocked itself
+    code, out, err = run(capsys, "sprint", "close", "sprint-3")
+    assert code == 1 and out == "" and "cannot go from blocked to review; legal next states: active" in err
+    assert "first `orchestra sprint unblock sprint-3`" in err
+    as_json(capsys, "sprint", "unblock", "sprint-3")
+    closed = as_json(capsys, "sprint", "close", "sprint-3")
+    assert closed["status"] == "complete"
+    assert {"task-oauth", "task-fraud-rules"} <= {r["id"] for r in closed["retrospective"]["carried_over"]}
+
+
 def test_forecast_trials_must_be_positive(sample: Path, capsys) -> None:
     for trials in ("0", "-5"):
         code, out, err = run(capsys, "sprint", "status", "sprint-3", "--trials", trials)

@@ -61,23 +61,30 @@ def register(sub) -> None:
 
 def cmd_load(args) -> int:
     from ..workflow.definitions import definition_files
-    from ..workflow.sprints import check_task_ids, load, load_definition
+    from ..workflow.sprints import check_sprint_ids, check_task_ids, load_definition, register
 
     refs = args.refs or [str(p) for p in definition_files("sprint")]
     if not refs:
         raise ValueError("no sprint files in .claude/sprints; write one (README, \"Sprints and epics\")")
     definitions = [load_definition(ref) for ref in refs]  # all valid before anything is written
-    check_task_ids(definitions, _recorded_sprints(create=not args.check))
+    check_sprint_ids(definitions)
+    recorded = _recorded_sprints(create=not args.check)
+    # Without arguments, the files of sprints already started are checked but not loaded again: their
+    # tasks in state are the truth, and their unfinished work may be listed again in a later file.
+    started = {s.id: recorded[s.id]["status"] for s in definitions if not args.refs and s.id in recorded
+               and recorded[s.id].get("status") not in ("planning", "ready")}
+    check_task_ids([s for s in definitions if s.id not in started], recorded)
     rows = []
     for sprint in definitions:
         graph = sprint.graph()
-        rows.append({"sprint": sprint.id, "file": str(sprint.path), "status": None, "tasks": len(sprint.tasks),
-                     "points": sprint.points, "critical_path": graph.critical_path(),
-                     "critical_length": graph.length})
+        rows.append({"sprint": sprint.id, "file": str(sprint.path), "status": started.get(sprint.id),
+                     "skipped": sprint.id in started, "tasks": len(sprint.tasks), "points": sprint.points,
+                     "critical_path": graph.critical_path(), "critical_length": graph.length})
     if not args.check:
-        with project_store() as store:
+        with project_store() as store, store.transaction() as tx:  # all of them or none
             for row, sprint in zip(rows, definitions, strict=True):
-                row["status"] = load(store, sprint.path)["status"]
+                if not row["skipped"]:
+                    row["status"] = register(tx, sprint)["status"]
     emit({"sprints": rows, "checked_only": args.check}, args.json, _load_text)
     return 0
 
@@ -98,10 +105,13 @@ def _recorded_sprints(*, create: bool) -> dict[str, dict[str, Any]]:
 
 
 def _load_text(data: dict[str, Any]) -> str:
-    verb = "valid" if data["checked_only"] else "loaded"
-    return "\n".join(f"{r['sprint']}: {verb}{' (' + r['status'] + ')' if r['status'] else ''}, {r['tasks']} tasks, "
-                     f"{r['points']:g} points, critical path {r['critical_length']:g}: "
-                     f"{' -> '.join(r['critical_path'])}" for r in data["sprints"])
+    def outcome(row: dict[str, Any]) -> str:
+        if row.get("skipped"):
+            return f"{'valid, ' if data['checked_only'] else ''}not loaded again ({row['status']}: its tasks in state are the truth)"
+        return ("valid" if data["checked_only"] else "loaded") + (f" ({row['status']})" if row["status"] else "")
+
+    return "\n".join(f"{r['sprint']}: {outcome(r)}, {r['tasks']} tasks, {r['points']:g} points, critical path "
+                     f"{r['critical_length']:g}: {' -> '.join(r['critical_path'])}" for r in data["sprints"])
 
 
 def cmd_plan(args) -> int:

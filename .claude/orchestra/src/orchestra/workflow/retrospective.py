@@ -1,5 +1,6 @@
-"""Sprint close: Active/Blocked -> Review -> Complete, carrying unfinished work over and writing the
-retrospective (completed, carried over, blockers, cycle times) into state and as Markdown."""
+"""Sprint close: Active -> Review -> Complete (a blocked sprint is unblocked first), carrying unfinished
+work over and writing the retrospective (completed, carried over, blockers, cycle times) into state and
+as Markdown."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from .. import atomic
 from ..mdtext import inert
-from ..models import TERMINAL_TASK_STATUSES
+from ..models import SPRINT_TRANSITIONS, TERMINAL_TASK_STATUSES, IllegalTransition
 from . import metrics, states
 from .definitions import definitions_dir
 from .progress import cycle_summary, window
@@ -95,6 +96,11 @@ def close(store, sprint_id: str, root: Path | None = None, *, review_only: bool 
         if record.get("status") == "complete":
             return {"sprint": sprint_id, "status": "complete", "closed": False,
                     "retrospective": record.get("retrospective"), "file": record.get("retrospective_file")}
+        if record.get("status") == "blocked":
+            refused = IllegalTransition("sprint", sprint_id, "blocked", "review", SPRINT_TRANSITIONS["blocked"])
+            refused.args = (f"{refused}; to close it and carry its unfinished work over (blocked tasks too), "
+                            f"first `orchestra sprint unblock {sprint_id}`",)
+            raise refused
         states.transition(tx, sprint_id, "review", "sprint closed")
         if review_only:
             return {"sprint": sprint_id, "status": "review", "closed": False, "retrospective": None, "file": None}
