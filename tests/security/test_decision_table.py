@@ -168,6 +168,10 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("echo '  can_access_secrets: true' >> .claude/teams.yaml"), "organisation"),
     ("member", bash("sed -i 's/Never/Always/' .claude/agents/fullstack-eng.md"), "organisation"),
     ("member", bash("echo '  can_access_secrets: true' >> $REPO/.claude/teams.yaml"), "organisation"),
+    ("member", write("{root}/.mcp.json"), "organisation"),            # which server checks task ownership
+    ("orchestrator", bash("sed -i 's/orchestra-mcp/x/' .mcp.json"), "organisation"),
+    ("main", write("{root}/.mcp.json"), "allow"),
+    ("member", read("{root}/.mcp.json"), "allow"),
     ("member", bash("cp /tmp/evil.md .claude/commands/deploy.md"), "organisation"),
     ("member", bash("rm -rf .claude/orchestra"), "organisation"),
     ("orchestrator", bash("mv .claude/agents /tmp/a"), "organisation"),
