@@ -336,3 +336,26 @@ def test_a_copy_pattern_outside_the_project_is_refused_before_anything_is_made(r
     proc = cli(repo, "worktree", "create", "t-8", "--strategy", "task")
     assert proc.returncode == 1 and "worktrees.yaml:1: copy.0" in proc.stderr and "Traceback" not in proc.stderr
     assert len(worktree_paths(repo)) == 1 and state(repo, "worktrees", {}) == {}
+
+
+@pytest.mark.parametrize("root", [".", "..", "src/.."])
+def test_a_root_that_is_the_project_or_above_it_is_refused(repo: Path, root: str) -> None:
+    (repo / ".claude" / "worktrees.yaml").write_text(f"setup: 'true'\nroot: '{root}'\n")
+    seed(repo, **{"tasks.t-10": {}})
+    proc = cli(repo, "worktree", "create", "t-10", "--strategy", "task")
+    assert proc.returncode == 1 and f"worktrees.yaml:2: root: {root} is the project itself or a directory above it" \
+        in proc.stderr, proc.stderr
+    assert not (repo / ".gitignore").exists() and len(worktree_paths(repo)) == 1
+
+
+def test_a_root_holding_files_of_the_project_is_refused_and_not_ignored(repo: Path) -> None:
+    (repo / "src").mkdir()
+    (repo / "src" / "app.py").write_text("x = 1\n")
+    commit_all(repo, "src")
+    (repo / ".claude" / "worktrees.yaml").write_text("root: src\n")
+    seed(repo, **{"tasks.t-11": {}})
+    proc = cli(repo, "worktree", "create", "t-11", "--strategy", "task")
+    assert proc.returncode == 1 and "holds files of the project; worktrees need a directory of their own" in proc.stderr
+    assert not (repo / "src" / ".gitignore").exists() and len(worktree_paths(repo)) == 1
+    (repo / "src" / "new.py").write_text("y = 2\n")
+    assert "src/new.py" in git(repo, "status", "--porcelain")  # new files there are still seen by git

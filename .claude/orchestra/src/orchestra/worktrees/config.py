@@ -73,9 +73,15 @@ def load(root: Path) -> WorktreeConfig:
     path = config_file(root)
     raw = _raw(path, root) if path.exists() else {}
     where = Path(raw.get("root") or DEFAULT_ROOT).expanduser()
+    where = (where if where.is_absolute() else Path(root) / where).resolve()
+    if Path(root).resolve().is_relative_to(where):
+        line = next((n for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                     if text.startswith("root:")), 1)
+        raise WorktreeConfigError(f"{path}:{line}: root: {raw['root']} is the project itself or a directory above "
+                                  "it; worktrees need a directory of their own (the default is .worktrees)")
     base = WorktreeConfig(root=Path(root))
     return WorktreeConfig(
-        root=(where if where.is_absolute() else Path(root) / where).resolve(),
+        root=where,
         base=raw.get("base"),
         copy=tuple(raw.get("copy") or ()),
         copy_secrets=bool(raw.get("copy_secrets", False)),

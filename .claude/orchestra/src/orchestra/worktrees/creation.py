@@ -52,10 +52,16 @@ def branch_holding(checkout: Path, commit: str) -> str | None:
 
 
 def ignore_root(project: Path, cfg: WorktreeConfig) -> None:
-    cfg.root.mkdir(parents=True, exist_ok=True)
+    """Make the root and its self-ignoring `.gitignore`. Refused for a directory holding files of the
+    project (`root: src`): ignoring it would hide new files there from git."""
     marker = cfg.root / ".gitignore"
     if cfg.root.is_relative_to(project.resolve()) and not marker.exists():
+        if cfg.root.is_dir() and git.run(project, "ls-files", "--", str(cfg.root)).strip():
+            raise WorktreeError(f"root {cfg.root} ({cfg.source}) holds files of the project; worktrees need a "
+                                "directory of their own (the default is .worktrees), which ignores itself")
+        cfg.root.mkdir(parents=True, exist_ok=True)
         marker.write_text("*\n", encoding="utf-8")
+    cfg.root.mkdir(parents=True, exist_ok=True)
 
 
 def creation_lock(project: Path):
