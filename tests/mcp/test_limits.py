@@ -5,6 +5,7 @@ This module's project is its own (its state grows large on purpose)."""
 
 from __future__ import annotations
 
+from jsonschema import Draft202012Validator
 from orchestra.mcp_server.edge import MAX_RESULT_CHARS
 
 from .conftest import MAIN, MEMBER_RUN, add_task, member, refused
@@ -17,6 +18,22 @@ EXTRA = "Extra inputs are not permitted"
 def test_every_tool_advertises_that_it_takes_no_other_keys(server):
     for tool in server.tools():
         assert tool.input_schema["additionalProperties"] is False, tool.name
+
+
+def test_the_listed_schemas_describe_every_argument_and_hold_the_servers_bounds(server, store):
+    # A model (or a client that checks arguments before sending) learns the limits from tools/list alone.
+    tools = {tool.name: tool for tool in server.tools()}
+    for tool in tools.values():
+        Draft202012Validator.check_schema(tool.input_schema)
+        for name, argument in tool.input_schema["properties"].items():
+            assert argument.get("description"), f"{tool.name}.{name} has no description"
+    add_task(store, "schema-1", status="in_progress")
+    too_many = {"task_id": "schema-1", "metrics": {f"m{n}": n for n in range(51)}, "caller": MAIN}
+    too_late = {"to": "tech-lead", "question": "q?", "escalate_after_minutes": 1e300, "caller": MAIN}
+    for tool, arguments in (("report_status", too_many), ("ask", too_late)):
+        assert not Draft202012Validator(tools[tool].input_schema).is_valid(arguments), tool
+        refused(server, store, tool, **arguments)
+    assert "escalate_after_minutes\n  Input should be less than or equal to" in server.error("ask", **too_late)
 
 
 def test_a_key_outside_the_schema_is_refused_not_dropped(server, store):
@@ -74,7 +91,7 @@ def test_metric_names_are_bounded_and_a_long_one_is_not_echoed_back(server, stor
     message = refused(server, store, "report_status", task_id="big-report", metrics={"k" * 100_000: 1},
                       caller=MAIN)
     assert "metric names have at most 64 characters" in message and len(message) < 1000
-    assert "metrics\n  Value should have at most 50 items" in refused(
+    assert "metrics\n  Dictionary should have at most 50 items" in refused(
         server, store, "report_status", task_id="big-report", metrics={f"m{n}": n for n in range(51)}, caller=MAIN)
 
     most = {f"{n:02d}{'m' * 62}": n for n in range(50)}  # the most one call may give stays readable

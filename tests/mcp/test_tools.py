@@ -176,6 +176,8 @@ def test_report_status_keeps_the_report_on_the_task_and_in_the_history(server, s
     assert "give at least one of" in refused(server, store, "report_status", task_id="rep-1", caller=member())
     assert "no such task" in refused(server, store, "report_status", task_id="rep-nope", progress=5, caller=member())
     assert "no caller identity" in refused(server, store, "report_status", task_id="rep-1", progress=5)
+    assert "summary\n  String should have at least 1 character" in refused(
+        server, store, "report_status", task_id="rep-1", summary="", caller=member())  # a report of nothing
 
 
 # -- messages ---------------------------------------------------------------------------------------
@@ -201,6 +203,8 @@ def test_send_message_refuses_bad_input_and_writes_nothing(server, store):
     assert "must name the question it replies to" in refused(server, store, "send_message", to="tech-lead",
                                                              type="answer", payload={"answer": "x"}, caller=member())
     assert "no caller identity" in refused(server, store, "send_message", to="tech-lead", text="hi")
+    assert "text\n  String should have at least 1 character" in refused(server, store, "send_message",
+                                                                      to="tech-lead", text="", caller=member())
     assert "should match pattern" in refused(server, store, "send_message", to="tech-lead", text="hi",
                                              caller={"id": "human"})
 
@@ -330,5 +334,7 @@ def test_worktree_tools_refuse_what_does_not_exist(server, store):
                                                        caller=MAIN)
     add_task(store, "wt-none")
     assert "has no worktree" in refused(server, store, "release_worktree", task_id="wt-none", caller=MAIN)
+    message = refused(server, store, "release_worktree", task_id="wt-nope", caller=MAIN)
+    assert "task 'wt-nope': no such task" in message and "has no worktree" not in message
     assert "not both" in refused(server, store, "release_worktree", caller=MAIN)
     assert "no caller identity" in refused(server, store, "assign_worktree", task_id="wt-none")

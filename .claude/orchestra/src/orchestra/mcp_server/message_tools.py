@@ -15,6 +15,7 @@ from pydantic import Field
 from .. import bus
 from ..bus import delivery
 from ..bus.messages import MESSAGE_TYPES, MESSAGES, iso, utcnow
+from ..bus.replies import MAX_ESCALATE_AFTER_S
 from ..models import Priority
 from .edge import Caller, StampedCaller, identity, organization, sized, state, validated
 
@@ -42,7 +43,8 @@ def _sent(tx, message: dict[str, Any]) -> dict[str, Any]:
 def send_message(to: Address, type: Annotated[MessageType, Field(description=(
                      "what kind of message: state_updated for a plain notice; question/answer, review_request/"
                      "review_complete, artifact_ready/artifact_received, task_* and lock_* as named"))] = "state_updated",
-                 text: Annotated[str | None, Field(description="the message as plain text (payload {text})")] = None,
+                 text: Annotated[str | None, Field(min_length=1, description=(
+                     "the message as plain text (payload {text})"))] = None,
                  payload: Annotated[dict[str, Any] | None, Field(description=(
                      "structured content instead of text, e.g. {\"verdict\": \"approved\"} for review_complete"))] = None,
                  priority: Urgency = "normal", task: About = None,
@@ -63,7 +65,7 @@ def send_message(to: Address, type: Annotated[MessageType, Field(description=(
 
 def ask(to: Address, question: Annotated[str, Field(min_length=1, description="one precise question")],
         priority: Urgency = "normal", task: About = None,
-        escalate_after_minutes: Annotated[float | None, Field(gt=0, description=(
+        escalate_after_minutes: Annotated[float | None, Field(gt=0, le=MAX_ESCALATE_AFTER_S / 60, description=(
             "a high or critical question unanswered this long goes to the recipient's orchestrator (default 10)"))] = None,
         caller: StampedCaller = None) -> dict[str, Any]:
     """Ask someone a question; the answer comes back to you as a message. Returns the question (its id is what

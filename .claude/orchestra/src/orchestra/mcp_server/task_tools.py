@@ -29,6 +29,8 @@ MAX_METRICS = 50
 MAX_METRIC_NAME = 64
 Finding = Annotated[str, Field(min_length=1, max_length=MAX_FINDING_CHARS)]
 MetricName = Annotated[str, Field(min_length=1, max_length=MAX_METRIC_NAME)]
+# The bound sits on the dict itself, so the schema says `maxProperties` (outside, it would read `maxLength`).
+Metrics = Annotated[dict[MetricName, float], Field(max_length=MAX_METRICS)]
 _ABSENT = object()
 
 
@@ -137,13 +139,14 @@ def delegate_task(task_id: TaskId) -> dict[str, Any]:
 
 def report_status(task_id: TaskId,
                   progress: Annotated[int | None, Field(ge=0, le=100, description="percent done")] = None,
-                  summary: Annotated[str | None, Field(max_length=2000, description="what was done, what is next")] = None,
+                  summary: Annotated[str | None, Field(min_length=1, max_length=2000,
+                                                       description="what was done, what is next")] = None,
                   build: Annotated[Literal["passed", "failed"] | None, Field(description="result of the last build")] = None,
-                  tests_passed: Annotated[int | None, Field(ge=0)] = None,
-                  tests_failed: Annotated[int | None, Field(ge=0)] = None,
+                  tests_passed: Annotated[int | None, Field(ge=0, description="how many tests passed")] = None,
+                  tests_failed: Annotated[int | None, Field(ge=0, description="how many tests failed")] = None,
                   coverage: Annotated[float | None, Field(ge=0, le=100, description="test coverage, percent")] = None,
-                  metrics: Annotated[dict[MetricName, float] | None, BeforeValidator(_short_names), Field(
-                      max_length=MAX_METRICS, description="other numbers by name, e.g. {\"p95_ms\": 41.5}")] = None,
+                  metrics: Annotated[Metrics | None, BeforeValidator(_short_names), Field(
+                      description="other numbers by name, e.g. {\"p95_ms\": 41.5}")] = None,
                   caller: StampedCaller = None) -> dict[str, Any]:
     """Report progress on your task: percent done, a summary, build and test results, coverage, other numbers.
     Changes no status; your final message's STATUS line does that."""

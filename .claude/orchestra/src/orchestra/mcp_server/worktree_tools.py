@@ -43,9 +43,12 @@ def release_worktree(name: Annotated[str | None, Field(min_length=1, max_length=
         raise ToolError("release_worktree: name the worktree (id, branch or path) or give task_id, not both")
     if task_id is not None:
         with state() as tx:
-            name = tx.get(f"tasks.{task_id}.worktree", None) if tx.get(f"tasks.{task_id}", None) else None
-            if name is None:
-                raise ToolError(f"task {task_id!r} has no worktree in state (assign_worktree gives it one)")
+            task = tx.get(f"tasks.{task_id}", None)
+        if task is None:
+            raise ToolError(f"task {task_id!r}: no such task in state; list_tasks shows the ids")
+        name = task.get("worktree")
+        if name is None:
+            raise ToolError(f"task {task_id!r} has no worktree in state (assign_worktree gives it one)")
     with store() as opened:
         return view(worktrees.release_named(opened, name, why=f"released by {by.id}"))
 
