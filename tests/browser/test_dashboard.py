@@ -105,3 +105,38 @@ def test_an_empty_project_renders_without_errors(page, project: Path) -> None:
         assert text(page, "#agents") == "No agent has run yet." and text(page, "#events") == "No events yet."
         assert text(page, "#metric-error-rate .value") == "—"
         assert page.problems == []
+
+
+XSS = ('<img src=x onerror="window.__pwned=1;document.title=\'PWNED\'"></script><script>window.__pwned=2</script>'
+       '" onmouseover="window.__pwned=3" x="<svg onload="window.__pwned=4"></svg> javascript:window.__pwned=5')
+
+
+def test_hostile_text_from_agents_stays_text_and_the_page_keeps_its_width(page, sprint_project: Path) -> None:
+    """Titles, blockers, agent names and messages are whatever an agent wrote: markup in them is shown, never
+    run, and thousands of characters without a space wrap inside their card instead of widening the page."""
+    long = "A" * 5000
+    with open_store(root=sprint_project) as store, store.transaction() as tx:
+        tx.update("sprints.sprint-3", {"name": XSS})
+        tx.update("tasks.task-2fa", {"title": XSS})
+        tx.update("tasks.task-checkout", {"title": long})
+        tx.update("tasks.task-fraud-rules", {"blocker": "B" * 5000})
+        tx.set("agents.a-hostile", {"id": "a-hostile", "agent_type": XSS + long, "status": "active",
+                                    "task": "task-2fa", "session_id": SESSION, "started_at": "2026-12-04T09:00:00Z"})
+        ask(tx, sender="human", to="tech-lead", question=XSS + "C" * 3000, task="task-2fa")
+    with running_dashboard(sprint_project) as dashboard:
+        page.goto(dashboard.url)
+        page.locator("body:not([data-last-event='0'])").wait_for(state="attached")
+        page.locator("#queue li[data-id=task-2fa]").hover()
+        assert page.evaluate("window.__pwned") is None
+        assert page.title() == "sprint-3 · Orchestra"
+        assert text(page, "#queue li[data-id=task-2fa] .title") == XSS  # shown as written
+        assert page.locator("#queue img, #queue svg, #agents img, #messages img, #sprint-title img").count() == 0
+        for width in (1440, 800):
+            page.set_viewport_size({"width": width, "height": 1000})
+            assert page.evaluate("document.documentElement.scrollWidth") == width
+            for card in ("li[data-id=task-checkout] .title", "li[data-id=task-fraud-rules] .blocker",
+                         "li.run[data-id=a-hostile] .who"):
+                box = page.locator(f"#queue {card}, #agents {card}").bounding_box()
+                assert box["x"] + box["width"] <= width and box["height"] < 100, (card, box)  # a few lines
+        assert page.locator("li[data-id=task-checkout] .title").get_attribute("title") == long  # whole on hover
+        assert page.problems == []

@@ -126,9 +126,9 @@
         ? h("span", {class: `badge ${task.status}`}, words(task.status)) : null,
     ];
     return h("li", {class: "task", "data-id": task.id, "data-status": task.status},
-             h("div", {class: "title"}, task.title || task.id),
+             h("div", {class: "title clamp", title: task.title}, task.title || task.id),
              h("div", {class: "meta"}, meta),
-             task.blocker ? h("div", {class: "blocker"}, task.blocker) : null);
+             task.blocker ? h("div", {class: "blocker clamp", title: task.blocker}, task.blocker) : null);
   }
 
   function renderQueue(state) {
@@ -154,7 +154,7 @@
     return h("li", {class: "run", "data-id": run.id, "data-status": run.status},
              h("div", {class: "row"},
                h("span", {class: `status-dot ${run.status}`, title: run.status}),
-               h("span", {class: "who"}, run.agent_type || "agent"),
+               h("span", {class: "who clamp", title: run.agent_type}, run.agent_type || "agent"),
                h("span", {class: `badge ${run.status}`}, words(run.status)),
                h("span", {class: "task-ref"}, run.task ? `on ${run.task}` : "")),
              run.children && run.children.length ? h("ul", {}, run.children.map(runNode)) : null);
