@@ -181,6 +181,29 @@ def test_closing_a_blocked_sprint_says_to_unblock_it_first(sample: Path, capsys)
     assert {"task-oauth", "task-fraud-rules"} <= {r["id"] for r in closed["retrospective"]["carried_over"]}
 
 
+def test_blockers_keep_their_reason_and_count_in_the_sprint_that_raised_them(sample: Path, capsys) -> None:
+    as_json(capsys, "sprint", "start", "sprint-3")
+    for status, reason in (("in_progress", None), ("blocked", "no sandbox keys"), ("in_progress", None),
+                           ("completed", None)):
+        as_json(capsys, "task", "set-status", "task-oauth", status, *(["--reason", reason] if reason else []))
+    as_json(capsys, "task", "set-status", "task-fraud-rules", "blocked", "--reason", "waiting for legal")
+    closed = as_json(capsys, "sprint", "close", "sprint-3")
+    assert closed["retrospective"]["blockers"] == [
+        {"task": "task-oauth", "blocker": "no sandbox keys", "open": False},  # resolved, its reason kept
+        {"task": "task-fraud-rules", "blocker": "waiting for legal", "open": True}]
+    assert "- task-oauth: no sandbox keys\n" in Path(closed["file"]).read_text(encoding="utf-8")
+    report = Path(closed["report"][0]).read_text(encoding="utf-8")
+    assert "task-oauth (OAuth2 login): no sandbox keys — resolved" in report
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "tasks:\n  - {id: task-fraud-rules, title: Fraud rules, estimate: 3}\n", encoding="utf-8")
+    as_json(capsys, "sprint", "start", "sprint-4")  # takes over the blocked work: raised in sprint-3, not here
+    assert as_json(capsys, "sprint", "status", "sprint-4")["metrics"]["blockers"] == {
+        "raised": 0, "open": 1, "tasks": [{"task": "task-fraud-rules", "blocker": "waiting for legal"}]}
+    report = as_json(capsys, "report", "--sprint", "sprint-4")
+    assert "- task-fraud-rules (Fraud rules): waiting for legal — still open" in Path(
+        report["files"][0]).read_text(encoding="utf-8")
+
+
 def test_forecast_trials_must_be_positive(sample: Path, capsys) -> None:
     for trials in ("0", "-5"):
         code, out, err = run(capsys, "sprint", "status", "sprint-3", "--trials", trials)

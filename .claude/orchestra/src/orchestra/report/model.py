@@ -70,7 +70,8 @@ def build(store, sprint_id: str, root: Path | None = None, *, now: dt.datetime |
         ids = list(tasks)
         orchestration = [t["id"] for t in tx.find("tasks", orchestrates=sid)]
         runs = [r for r in tx.items("agents").values() if r.get("task") in {*ids, *orchestration}]
-        changes = metrics.task_changes(all_events(tx, (*metrics.STATUS_OF_EVENT, "task_status_set")), ids)
+        events = all_events(tx, (*metrics.STATUS_OF_EVENT, "task_status_set", "task_carried_over"))
+        changes = metrics.task_changes(events, ids)
     cycle_time = status["metrics"]["cycle_time"]  # one source: a closed sprint's as its retrospective took it
     cycle = cycle_time["tasks"]
     rows = []
@@ -81,10 +82,8 @@ def build(store, sprint_id: str, root: Path | None = None, *, now: dt.datetime |
         rows.append({"id": tid, "title": task.get("title", ""), "status": task.get("status", "queued"),
                      "assignee": task.get("assignee"), "estimate": estimate, "cycle_hours": hours,
                      "hours_per_point": round(hours / estimate, 4) if hours is not None and estimate else None})
-    ever_blocked = {c.task for c in changes if c.status == "blocked"}
-    blockers = retro["blockers"] if retro else [
-        {"task": tid, "blocker": tasks[tid].get("blocker"), "open": tasks[tid].get("status") == "blocked"}
-        for tid in ids if tid in ever_blocked or tasks[tid].get("status") == "blocked"]
+    blockers = retro["blockers"] if retro else metrics.blocker_rows(
+        changes, [tasks[tid] for tid in ids], metrics.carried_in(events, sid, record.get("started_at")))
     velocity = status["metrics"]["velocity"]
     return {
         "sprint": sid, "name": status["name"], "goal": status["goal"], "status": status["status"],

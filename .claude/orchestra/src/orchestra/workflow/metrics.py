@@ -33,6 +33,7 @@ class Change:
     task: str
     status: str
     event_id: int = 0
+    reason: str | None = None  # the event's `data.reason`: why a task was blocked, say
 
 
 def parse_time(value: str | dt.datetime | dt.date) -> dt.datetime:
@@ -59,7 +60,8 @@ def task_changes(events: Iterable[dict[str, Any]], tasks: Iterable[str] | None =
             at = parse_time(event["ts"])
         except (KeyError, TypeError, ValueError):
             continue
-        raw.append(Change(at, task, status, int(event.get("id") or 0)))
+        reason = data.get("reason")
+        raw.append(Change(at, task, status, int(event.get("id") or 0), reason if isinstance(reason, str) else None))
     raw.sort(key=lambda c: (c.at, c.event_id))
     last: dict[str, str] = {}
     out = []
@@ -148,11 +150,54 @@ def throughput(changes: list[Change], start: dt.date, end: dt.date) -> dict[str,
     return {"completed": done, "days": days, "per_day": round(done / days, 4)}
 
 
-def blockers(changes: list[Change], tasks: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """How often tasks became blocked, and which are blocked now with their blocker text."""
-    raised = sum(1 for c in changes if c.status == "blocked")
+def carried_in(events: Iterable[dict[str, Any]], sprint_id: str, started: str | None) -> dict[str, dt.datetime]:
+    """When each task that `sprint_id` took over from an earlier sprint was carried out of it (before this
+    sprint started): what happened to the task until then belongs to that sprint."""
+    if not started:
+        return {}
+    out: dict[str, dt.datetime] = {}
+    try:
+        began = parse_time(started)
+    except (TypeError, ValueError):
+        return {}
+    for event in events:
+        data = event.get("data") or {}
+        if event.get("type") != "task_carried_over" or data.get("sprint") == sprint_id or not event.get("task_id"):
+            continue
+        try:
+            at = parse_time(event["ts"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if at <= began:
+            out[event["task_id"]] = max(at, out.get(event["task_id"], at))
+    return out
+
+
+def raised_here(change: Change, since: dict[str, dt.datetime] | None) -> bool:
+    """`change` blocked its task in this sprint, not before the task was carried into it (`carried_in`)."""
+    return change.status == "blocked" and (not since or change.task not in since or change.at > since[change.task])
+
+
+def blockers(changes: list[Change], tasks: Iterable[dict[str, Any]],
+             since: dict[str, dt.datetime] | None = None) -> dict[str, Any]:
+    """How often tasks became blocked (a task taken over from an earlier sprint: since it was carried out
+    of it, `carried_in`), and which are blocked now with their blocker text."""
+    raised = sum(1 for c in changes if raised_here(c, since))
     open_now = [{"task": t["id"], "blocker": t.get("blocker")} for t in tasks if t.get("status") == "blocked"]
     return {"raised": raised, "open": len(open_now), "tasks": open_now}
+
+
+def blocker_rows(changes: list[Change], tasks: Iterable[dict[str, Any]],
+                 since: dict[str, dt.datetime] | None = None) -> list[dict[str, Any]]:
+    """Each task blocked now or blocked in this sprint (`since` as in `blockers`), with its blocker: the open
+    one, else the reason given when it was last blocked (a resolved blocker keeps its reason), and whether
+    it is still open."""
+    reasons: dict[str, str | None] = {}
+    for change in changes:
+        if raised_here(change, since):
+            reasons[change.task] = change.reason
+    return [{"task": t["id"], "blocker": t.get("blocker") or reasons.get(t["id"]), "open": t.get("status") == "blocked"}
+            for t in tasks if t["id"] in reasons or t.get("status") == "blocked"]
 
 
 def _estimate(task: dict[str, Any]) -> float:

@@ -52,7 +52,9 @@ def closed_blockers(events: list[dict[str, Any]], view: SprintView, retro: dict[
     the blockers raised until then, and those still open (the retrospective's, with their reasons)."""
     ids = [t["id"] for t in view.tasks] + [r["id"] for r in view.carried]
     closed_at = metrics.parse_time(retro["closed_at"])
-    raised = sum(1 for c in metrics.task_changes(events, ids) if c.status == "blocked" and c.at <= closed_at)
+    since = metrics.carried_in(events, view.id, (view.record or {}).get("started_at"))
+    raised = sum(1 for c in metrics.task_changes(events, ids)
+                 if c.at <= closed_at and metrics.raised_here(c, since))
     still = [{"task": b["task"], "blocker": b.get("blocker")} for b in retro.get("blockers") or [] if b.get("open")]
     return {"raised": raised, "open": len(still), "tasks": still}
 
@@ -102,7 +104,8 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
             "burndown": (retro or {}).get("burndown") or metrics.burndown(scope, changes, start, end, today=now.date()),
             "cycle_time": (retro or {}).get("cycle_time") or cycle_summary(cycle),
             "throughput": metrics.throughput(changes, start, min(end, max(start, now.date()))),
-            "blockers": closed_blockers(events, view, retro) if retro else metrics.blockers(changes, view.tasks),
+            "blockers": closed_blockers(events, view, retro) if retro else metrics.blockers(
+                changes, view.tasks, metrics.carried_in(events, view.id, record.get("started_at"))),
             "completion": completion,
             "velocity": metrics.velocity(tx.items("sprints").values()),
         },

@@ -19,10 +19,10 @@ from .view import SprintView, all_events, sprint_view
 
 def build(tx, view: SprintView, *, now: dt.datetime) -> dict[str, Any]:
     """The retrospective of a sprint as it stands (call before unfinished work is carried over)."""
-    changes = metrics.task_changes(all_events(tx), [t["id"] for t in view.tasks])
+    events = all_events(tx)
+    changes = metrics.task_changes(events, [t["id"] for t in view.tasks])
     cycle = metrics.cycle_times(changes)
     start, end = window(view, changes, now.date())
-    ever_blocked = {c.task for c in changes if c.status == "blocked"}
 
     def row(task: dict[str, Any]) -> dict[str, Any]:
         return {"id": task["id"], "title": task.get("title", ""), "status": task.get("status", "queued"),
@@ -43,8 +43,8 @@ def build(tx, view: SprintView, *, now: dt.datetime) -> dict[str, Any]:
         "carried_over_points": points["remaining"],
         "cancelled": [t["id"] for t in view.tasks if t.get("status") == "cancelled"],
         "cancelled_points": points["cancelled"],
-        "blockers": [{"task": t["id"], "blocker": t.get("blocker"), "open": t.get("status") == "blocked"}
-                     for t in view.tasks if t["id"] in ever_blocked or t.get("status") == "blocked"],
+        "blockers": metrics.blocker_rows(
+            changes, view.tasks, metrics.carried_in(events, view.id, (view.record or {}).get("started_at"))),
         "cycle_time": cycle_summary(cycle),
         "completion": metrics.completion_rate(view.tasks),
         "burndown": metrics.burndown(scope, changes, start, end, today=now.date()),
