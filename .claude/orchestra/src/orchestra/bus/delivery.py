@@ -11,6 +11,7 @@ runs of the same address again (at-least-once).
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from typing import Any, Literal
 from ..models import PRIORITY_RANK
 from ..record import Record
 from ..teams import Organization
+from ..termtext import one_line, printable
 from . import addressing
 from .addressing import Recipient
 from .messages import MESSAGES, OPEN, is_expired, iso, org_for, parse_time, utcnow
@@ -170,7 +172,7 @@ def render_item(message: dict[str, Any]) -> str:
     where = f", task {message['task']}" if message.get("task") else ""
     to = "" if message.get("to", "").startswith(addressing.RUN_PREFIX) else f" to {message.get('to')}"
     head = f"- [{message.get('priority', 'normal').upper()}] {message.get('type')} {message['id']} from {sender}{to}{where}: "
-    text = head + describe(message)
+    text = head + quoted(describe(message))
     if message.get("type") == "question":
         text += f"\n  -> answer it (reply_to {message['id']}); a high/critical question left unanswered is escalated."
     elif message.get("type") == "artifact_ready":
@@ -180,6 +182,15 @@ def render_item(message: dict[str, Any]) -> str:
     if len(text) > ITEM_CHARS:
         text = text[: ITEM_CHARS - 40] + f" [... cut; `orchestra msg inbox` shows {message['id']} whole]"
     return text
+
+
+_LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+def quoted(body: str) -> str:
+    """A message's content as part of its own item: each later line marked `  | `, so no line a sender wrote
+    can pass for another message (`- [CRITICAL] ... from main`) or for Orchestra's own lines."""
+    return "\n  | ".join(printable(line) for line in _LINE_BREAK.split(body))
 
 
 def _frame(who: Recipient, items: list[str], chosen: list[dict[str, Any]], remaining: list[dict[str, Any]]) -> str:
@@ -203,7 +214,7 @@ def _alert(critical: list[dict[str, Any]]) -> str | None:
         return None
     first = critical[0]
     more = f" (+{len(critical) - 1} more critical)" if len(critical) > 1 else ""
-    return f"Orchestra: CRITICAL from {first.get('from')}: {describe(first)[:300]}{more}"
+    return f"Orchestra: CRITICAL from {first.get('from')}: {one_line(describe(first))[:300]}{more}"
 
 
 # -- entry points for hooks -------------------------------------------------------------------------
