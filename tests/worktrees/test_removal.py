@@ -216,6 +216,10 @@ def test_removing_a_deleted_worktree_leaves_git_s_record_of_another_one(repo: Pa
 
     assert cli_json(repo, "worktree", "remove", "task-t17")["status"] == "removed"
     assert str(detached) in registered(repo) and str(plain) not in registered(repo)
+    third = made(repo, "t18")
+    shutil.rmtree(third)
+    assert cli_json(repo, "worktree", "prune")["closed"] == [{"worktree": "task-t18", "why": "its directory is gone"}]
+    assert str(third) not in registered(repo) and str(detached) in registered(repo)  # git agrees with state
     tip = git(repo, "worktree", "list", "--porcelain").split(f"worktree {detached}\nHEAD ")[1][:7]
     assert f"`git branch NAME {tip}` keeps them" in kept_by_prune(repo)["task-t16"]
     seed(repo, **{"worktrees.task-t16.status": "removed"})

@@ -144,10 +144,18 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
     own = {str(project.resolve()), str(repo.resolve())}  # a bare repository's or linked checkout's project
     entries = [w for w in git.worktrees(repo)[1:] if str(Path(w.path).resolve()) not in own]
     # A directory deleted by hand with commits on its detached HEAD: `git worktree prune` would drop
-    # the last ref to them, so it waits until they are on a branch (reported as kept below).
+    # the last ref to them, so it stays until they are on a branch (reported as kept below); git's
+    # record of every other deleted directory goes.
     risky = {w.path for w in entries if w.prunable and w.branch is None and w.head and git.unique_commits(repo, w.head)}
     if not dry_run and not risky:
         git.prune(repo)
+    elif not dry_run:
+        for entry in entries:
+            if entry.prunable and entry.path not in risky:
+                try:
+                    git.remove(repo, Path(entry.path))
+                except git.GitError as exc:
+                    report["kept"].append({"path": entry.path, "why": f"git kept its record of it: {exc}"})
     listed = [w for w in entries if not w.prunable or w.path in risky]
     now = now_iso()
     with store.snapshot() as tx:
