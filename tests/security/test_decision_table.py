@@ -132,6 +132,11 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("cat .claude/state/audit.jsonl"), "allow"),        # reading is fine
     ("member", bash("tail -n 5 .claude/state/audit.jsonl | grep deny"), "allow"),
     ("member", bash("cat .claude/state/audit.jsonl | xargs rm"), "state"),
+    ("member", bash("uniq /tmp/x .claude/state/audit.jsonl"), "state"),  # readers that write after all
+    ("member", bash("git diff --output=.claude/settings.json HEAD~1"), "state"),
+    ("member", bash("tree -o .claude/state/audit.jsonl /tmp"), "state"),
+    ("member", bash("xxd -r /tmp/dump .claude/state/audit.head.json"), "state"),
+    ("member", bash("uniq -c .claude/state/audit.jsonl | less"), "allow"),
     ("member", bash('sqlite3 .claude/state/orchestration.db "delete from entities"'), "state"),
     ("member", bash("sed -i 's/a/b/' .claude/settings.json"), "state"),
     ("member", bash("rm -rf .claude"), "state"),                      # a parent of the state dir

@@ -44,6 +44,9 @@ READ_ONLY_PROGRAMS = frozenset({
 })
 READ_ONLY_GIT = frozenset({"status", "log", "diff", "show", "blame", "ls-files", "ls-tree", "rev-parse",
                            "grep", "describe", "shortlog", "cat-file", "check-ignore"})
+# Options with which a program of the list above writes a file after all (`tree -o F`, `less -o F`, `xxd -r`).
+WRITING_OPTIONS: dict[str, tuple[str, ...]] = {"tree": ("-o",), "less": ("-o", "-O", "--log-file", "--LOG-FILE"),
+                                               "xxd": ("-r",)}
 # git subcommands that change the index and history but none of the files they name (`git add .claude/policy.yaml`).
 INDEX_ONLY_GIT = frozenset({"add", "commit"})
 FIND_ACTIONS = frozenset({"-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls"})
@@ -327,7 +330,13 @@ def is_read_only(cmd: shell.Command) -> bool:
         return not FIND_ACTIONS.intersection(args)
     if program == "git":
         sub = next((a for a in args if not a.startswith("-")), "")
+        if any(a.startswith("--output") for a in args):  # `git diff --output=FILE`
+            return False
         return sub in READ_ONLY_GIT or sub in INDEX_ONLY_GIT or (sub == "rm" and "--cached" in args)
+    if program in WRITING_OPTIONS and any(a.startswith(WRITING_OPTIONS[program]) for a in args):
+        return False
+    if program == "uniq" and len([a for a in args if not a.startswith("-") or a == "-"]) > 1:
+        return False  # `uniq IN OUT` writes OUT
     return program in READ_ONLY_PROGRAMS
 
 
