@@ -88,3 +88,16 @@ def test_prune_judges_a_finished_worktree_by_the_branch_it_has_checked_out(repo:
     assert [e["worktree"] for e in report["removed"]] == ["task-done"] and not done.exists()
     assert report["kept"] == [{"worktree": "task-renamed", "why": "its task is finished but it has 1 unmerged commit(s)"}]
     assert renamed.is_dir() and "work on the renamed branch" in git(repo, "log", "--format=%s", "my-name")
+
+
+def test_a_record_whose_directory_git_no_longer_lists_is_closed_and_the_directory_left(repo: Path) -> None:
+    seed(repo, **{"tasks.unlisted": {"title": "x"}})
+    tree = Path(cli_json(repo, "worktree", "create", "unlisted")["path"])
+    git(repo, "worktree", "remove", str(tree))
+    tree.mkdir()
+    (tree / "late.txt").write_text("written after git removed it\n")
+
+    report = cli_json(repo, "worktree", "prune")
+    assert report["closed"] == [{"worktree": "task-unlisted",
+                                 "why": f"git no longer lists it as a worktree; {tree} is left as it is"}]
+    assert (tree / "late.txt").exists() and state(repo, "worktrees.task-unlisted.status") == "removed"

@@ -188,7 +188,8 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
             if key not in on_disk or rid in finished:
                 report["kept"].append({"worktree": rid, "why": "held by a live run"})
         elif key not in on_disk:
-            report["closed"].append({"worktree": rid, "why": "its directory is gone"})
+            report["closed"].append({"worktree": rid, "why": "its directory is gone" if not Path(key).exists() else
+                                     f"git no longer lists it as a worktree; {record['path']} is left as it is"})
         elif not Path(key).is_dir():  # git keeps it registered: locked, or its detached HEAD has commits
             reasons = survey(repo, Path(key), on_disk[key]).binding()
             report["kept"].append({"worktree": rid, "why": f"its directory is gone but it has {'; '.join(reasons)}"})
