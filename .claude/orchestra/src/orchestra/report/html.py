@@ -9,7 +9,8 @@ from ..metrics.formatting import DASH, duration, number
 from .svg import burndown_svg
 
 STYLE = """
-body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#0f172a;background:#f8fafc;margin:0}
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#0f172a;background:#f8fafc;margin:0;
+overflow-wrap:anywhere}
 main{max-width:960px;margin:0 auto;padding:32px 24px 64px}
 h1{font-size:26px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 10px;border-bottom:1px solid #e2e8f0;padding-bottom:4px}
 .meta{color:#475569;margin:0 0 16px}.goal{font-size:16px;margin:8px 0}
