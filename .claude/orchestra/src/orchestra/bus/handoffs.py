@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ..teams import Organization
+from ..termtext import one_line
 from .messages import MESSAGES, VERDICTS, check_task, org_for, send
 
 ARTIFACTS_IN_BRIEF = 20
@@ -76,7 +77,7 @@ def handoff_brief(tx, task_id: str) -> str | None:
         origin = f"{item['from']}" + (f", task {item['from_task']}" if item["from_task"] else "")
         origin += f", in {item['worktree']}" if item["worktree"] else ""
         todo = "" if item["received"] else f"; confirm with ack {item['message']}"
-        note = f" — {item['note']}" if item["note"] else ""
+        note = f" — {one_line(item['note'])}" if item["note"] else ""  # its lines cannot pass for the brief's
         lines.append(f"- {item['path']} (from {origin}, {item['message']}{todo}){note}")
     if len(artifacts) > ARTIFACTS_IN_BRIEF:
         lines.append(f"... and {len(artifacts) - ARTIFACTS_IN_BRIEF} more: `orchestra msg inbox --all`")

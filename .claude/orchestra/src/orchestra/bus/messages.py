@@ -151,6 +151,9 @@ def _check_sender(sender: object) -> str:
     return sender
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _check_payload(type: str, payload: object) -> dict[str, Any]:
     if payload is None:
         payload = {}
@@ -172,6 +175,10 @@ def _check_payload(type: str, payload: object) -> dict[str, Any]:
         artifacts = payload["artifacts"]
         if not isinstance(artifacts, list) or not all(isinstance(a, str) and a.strip() for a in artifacts):
             raise ValueError("payload.artifacts: expected a list of non-empty paths")
+        for path in artifacts:  # a path is shown as one line of a brief; a line break in it would add lines
+            if _UNPRINTABLE.search(path):
+                raise ValueError(f"payload.artifacts: {path[:80]!r} has a line break or control character; "
+                                 "give file paths")
     if type == "review_complete" and payload["verdict"] not in VERDICTS:
         raise ValueError(f"payload.verdict {payload['verdict']!r} is unknown; use one of: {', '.join(VERDICTS)}")
     return payload
