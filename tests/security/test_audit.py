@@ -296,3 +296,38 @@ def test_verify_holds_the_lock_only_to_take_the_chain_not_while_reading_it(tmp_p
         reading.join(30)
     assert appended.returncode == 0
     assert reports and reports[0].ok and reports[0].lines == 12, reports
+
+
+def test_a_hook_behind_a_stopped_lock_holder_still_decides_and_says_the_line_is_lost(tree: Path) -> None:
+    """A process stopped while it holds the log's lock (Ctrl-Z, a debugger) costs each hook a bounded wait,
+    not Claude Code's whole hook timeout; the decision stands and the hook says the line was not written."""
+    import signal
+    import time
+
+    from tests.conftest import HOOKS, hook_output, run_hook
+    from tests.security.test_hooks import bash_call
+
+    log = tree / ".claude/state/audit.jsonl"
+    audit.append(log, {"event": "before"})
+    hold = "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR); fcntl.flock(fd, fcntl.LOCK_EX); " \
+           "print('held', flush=True); time.sleep(120)"
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(log.with_name("audit.lock"))], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        os.kill(holder.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        proc = subprocess.run(["uv", "run", "--quiet", "--script", str(HOOKS / "pre_tool.py")], cwd=tree,
+                              input=json.dumps(bash_call(tree, "cat .env")).encode(), capture_output=True,
+                              env={**os.environ, "CLAUDE_PROJECT_DIR": str(tree)}, timeout=15)
+        waited = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    assert proc.returncode == 0, proc.stderr
+    assert hook_output(proc)["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert "audit log not written" in proc.stderr.decode() and "stayed locked" in proc.stderr.decode()
+    assert waited >= audit.HOOK_LOCK_WAIT_S
+    assert audit.check(log).ok and audit.check(log).lines == 1
+    run_hook("pre_tool.py", bash_call(tree, "cat .env"), tree)  # the lock free again: lines land as before
+    assert audit.check(log).ok and audit.check(log).lines == 2
+

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
@@ -38,6 +39,7 @@ GENESIS = "0" * 64
 ROTATE_BYTES = 8 * 1024 * 1024
 ROTATE_ENV = "ORCHESTRA_AUDIT_ROTATE_BYTES"
 _TAIL = 65536
+HOOK_LOCK_WAIT_S = 3.0  # a hook's wait for the log's lock: a stopped holder must not hold every hook past its timeout
 _OUTCOMES = {"allow": "allowed", "context": "allowed", "rewrite": "allowed", "deny": "denied", "ask": "asked",
              "block": "blocked", "error": "error", "malformed": "malformed"}
 
@@ -89,8 +91,13 @@ def segments(log: Path) -> list[Path]:
     return [p for _, p in rotated(log)] + current
 
 
+class LockBusy(OSError):
+    """The log's lock stayed held past the wait a hook allows (its holder stopped or hung)."""
+
+
 @contextmanager
-def _locked(log: Path, exclusive: bool = True) -> Iterator[None]:
+def _locked(log: Path, exclusive: bool = True, wait: float | None = None) -> Iterator[None]:
+    """The log's lock; `wait` seconds at most, when given (else for as long as it takes)."""
     lock = _lock_path(log)
     try:
         lock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -104,10 +111,26 @@ def _locked(log: Path, exclusive: bool = True) -> Iterator[None]:
         return
     try:
         if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            _take(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH, lock, wait)
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def _take(fd: int, kind: int, lock: Path, wait: float | None) -> None:
+    if wait is None:
+        fcntl.flock(fd, kind)
+        return
+    deadline, pause = time.monotonic() + wait, 0.001
+    while True:
+        try:
+            fcntl.flock(fd, kind | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise LockBusy(f"{lock} stayed locked by another process for {wait:g} s") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.025)
 
 
 def read_head(log: Path) -> dict[str, Any] | None:
@@ -206,11 +229,13 @@ def _rotate_limit() -> int:
         return ROTATE_BYTES
 
 
-def append(path: Path, record: dict[str, Any], rotate_bytes: int | None = None) -> dict[str, Any]:
-    """Append one record to the chain and return it as written (with ts, prev, hash)."""
+def append(path: Path, record: dict[str, Any], rotate_bytes: int | None = None,
+           wait: float | None = None) -> dict[str, Any]:
+    """Append one record to the chain and return it as written (with ts, prev, hash). With `wait`, a lock
+    held longer than that many seconds raises `LockBusy` and nothing is written."""
     path = Path(path)
     limit = _rotate_limit() if rotate_bytes is None else rotate_bytes
-    with _locked(path):
+    with _locked(path, wait=wait):
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             size = _cut_torn_tail(fd, path, os.fstat(fd).st_size)

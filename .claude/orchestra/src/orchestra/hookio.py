@@ -267,7 +267,7 @@ def _audit(root: Path | None, record: dict[str, Any], store=None) -> None:
                 sys.stderr.write(f"orchestra: audit line kept in the local file: the database's chain could not "
                                  f"take it ({_one_line(exc)})\n")
         paths.ensure_state_dir(root)
-        audit.append(paths.audit_log(root), record)
+        audit.append(paths.audit_log(root), record, wait=audit.HOOK_LOCK_WAIT_S)
     except Exception as exc:  # noqa: BLE001 - an audit failure must not turn into a traceback
         sys.stderr.write(f"orchestra: audit log not written to {paths.audit_log(root)} ({_one_line(exc)})\n")
 
