@@ -160,6 +160,17 @@ def test_text_from_state_cannot_drive_the_terminal(store, sample: Path) -> None:
     assert "pwned" not in coloured and "\x1b[2J" not in coloured and "\n" not in coloured
 
 
+def test_a_long_or_reversing_name_keeps_the_line_one_short_row(store, sample: Path) -> None:
+    """A name is cut to 40 characters (Claude Code shows each output line as a row; a long one wraps over
+    several), and a right-to-left override cannot show the rest of the line reversed."""
+    started_sprint(store)
+    with store.transaction() as tx:
+        tx.update("sprints.sprint-3", {"epic": "\u202e" + "E" * 5000})
+    plain = line(session_input(sample, model={"display_name": "M" * 300}), color=False)
+    assert plain.startswith(f"[{'M' * 39}…] engineering › {'E' * 39}… › sprint-3 · ")
+    assert len(plain) < 200 and "\u202e" not in plain
+
+
 def test_many_agents_are_capped() -> None:
     data = {"sprint": {"id": "s", "status": "active", "epic": None}, "team": None, "coverage": None,
             "counts": {"active": 14, "queued": 0, "done": 0, "blocked": 0},

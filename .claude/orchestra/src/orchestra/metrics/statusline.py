@@ -27,8 +27,11 @@ LIVE_RUNS = ("launched", "active")  # lifecycle.transitions.LIVE_RUN_STATUSES (n
 MAX_DOTS = 10
 # store/sqlite.py's layout: `entities(collection, id, data)` rows, PRAGMA user_version = store.document.SCHEMA_VERSION
 SQLITE_SCHEMA_VERSION = 1
-# ANSI/OSC escape sequences whole, then any other C0/C1 control character (newlines included)
-_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x1f\x7f-\x9f]")
+MAX_NAME = 40  # characters of a team, epic or sprint name: the line stays one row, whatever a name holds
+# ANSI/OSC escape sequences whole, then any other C0/C1 control character (newlines included), and the
+# bidirectional overrides and isolates (they would show the rest of the line reversed)
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x1f\x7f-\x9f]"
+                      r"|[\u202a-\u202e\u2066-\u2069]")
 
 
 class Unreadable(Exception):
@@ -133,6 +136,12 @@ def clean(value: object) -> str:
     return _CONTROL.sub(lambda m: " " if m.group() in "\n\r\t" else "", text).strip()
 
 
+def name(value: object) -> str:
+    """`clean(value)` cut to MAX_NAME characters."""
+    text = clean(value)
+    return text if len(text) <= MAX_NAME else text[: MAX_NAME - 1] + "…"
+
+
 def _field(mapping: object, *keys: str) -> object:
     """`mapping[k1][k2]...`, or None where a level is missing or not a mapping (input from outside)."""
     for key in keys:
@@ -143,14 +152,14 @@ def _field(mapping: object, *keys: str) -> object:
 def render(data: dict[str, object] | None, session: dict[str, object], *, color: bool = True, note: str = "") -> str:
     """The line for `data` (a `summary`, or None without state) and Claude Code's `session` input."""
     style = Style(color)
-    model = clean(_field(session, "model", "display_name"))
+    model = name(_field(session, "model", "display_name"))
     head = [style(f"[{model}]", "2")] if model else []
     if data is None or data["sprint"] is None:
         return " ".join([*head, style("orchestra", "1;36"), clean(note) or "no sprint in progress"])
     sprint, counts = data["sprint"], data["counts"]
-    where = " › ".join(p for p in (clean(data["team"]), clean(sprint["epic"]), clean(sprint["id"])) if p)
+    where = " › ".join(p for p in (name(data["team"]), name(sprint["epic"]), name(sprint["id"])) if p)
     if sprint["status"] not in ("active", None):
-        where += f" ({clean(sprint['status'])})"
+        where += f" ({name(sprint['status'])})"
     parts = [style(where, "1;36"),
              style(f"▶ {counts['active']} active", "33" if counts["active"] else "2"),
              f"{counts['queued']} queued",
