@@ -193,6 +193,23 @@ def test_open_bind_with_a_token_and_ipv6_loopback(sample: Path) -> None:
     assert Dashboard(sample, host="::1").url == "http://[::1]:7891/"
 
 
+def test_a_port_in_use_and_an_address_not_of_this_machine_say_which_to_change(
+        sample: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from orchestra.cli import main
+
+    monkeypatch.setenv("CLAUDE_PROJECT_DIR", str(sample))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        assert main(["dashboard", "--port", port]) == 1
+        assert capsys.readouterr().err.endswith("address already in use); pick another --port\n")
+    assert main(["dashboard", "--host", "192.0.2.7", "--token", TOKEN, "--port", "0"]) == 1  # TEST-NET: no one's
+    err = capsys.readouterr().err
+    assert err.startswith("orchestra dashboard: cannot listen on 192.0.2.7:0 (") and "--port" not in err
+    assert err.endswith("; give --host an address of this machine (127.0.0.1, ::1 or one of its interfaces)\n")
+
+
 def test_the_queue_of_a_sprint_loaded_but_not_started(store, sample: Path) -> None:
     from orchestra.dashboard.snapshot import build
     from orchestra.workflow import load_sprint_into_state

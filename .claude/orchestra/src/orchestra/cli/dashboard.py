@@ -23,6 +23,7 @@ def register(sub) -> None:
 
 def cmd_dashboard(args) -> int:
     import asyncio
+    import errno
 
     from ..dashboard.access import TOKEN_ENV
     from ..dashboard.server import Dashboard
@@ -37,8 +38,9 @@ def cmd_dashboard(args) -> int:
         try:
             await dashboard.start()
         except OSError as exc:
-            raise ValueError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
-                             "pick another --port") from None
+            hint = ("pick another --port" if exc.errno == errno.EADDRINUSE else
+                    "give --host an address of this machine (127.0.0.1, ::1 or one of its interfaces)")
+            raise ValueError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); {hint}") from None
         link = dashboard.url + (f"?token={token}" if token else "")
         print(f"Orchestra dashboard: {link}  (Ctrl-C stops it)", flush=True)
         try:
