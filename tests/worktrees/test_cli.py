@@ -359,3 +359,18 @@ def test_a_root_holding_files_of_the_project_is_refused_and_not_ignored(repo: Pa
     assert not (repo / "src" / ".gitignore").exists() and len(worktree_paths(repo)) == 1
     (repo / "src" / "new.py").write_text("y = 2\n")
     assert "src/new.py" in git(repo, "status", "--porcelain")  # new files there are still seen by git
+
+
+def test_remove_of_a_directory_git_no_longer_lists_closes_the_record_and_leaves_the_directory(repo: Path) -> None:
+    seed(repo, **{"tasks.t-12": {}})
+    tree = Path(cli_json(repo, "worktree", "create", "t-12", "--strategy", "task")["path"])
+    git(repo, "worktree", "remove", str(tree))
+    tree.mkdir()
+    (tree / "late.txt").write_text("written after git removed it\n")
+    (repo / "README.md").write_text("# shop, edited in the main checkout\n")
+
+    removed = cli(repo, "worktree", "remove", "task-t-12")
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout.strip() == f"task-t-12: removed; {tree} is not a git worktree any more and is left as it is"
+    assert (tree / "late.txt").exists() and "edited in the main checkout" in (repo / "README.md").read_text()
+    assert state(repo, "worktrees.task-t-12.status") == "removed"

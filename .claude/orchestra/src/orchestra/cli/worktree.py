@@ -159,7 +159,8 @@ def cmd_remove(args) -> int:
     with store:
         record = remove(store, root, args.name, force=args.force)
     emit(record, args.json, lambda r: f"{r['id']}: removed" + (f"; branch {r['branch']} kept ({r['branch_kept_why']})"
-                                                               if r.get("branch_kept") else ""))
+                                                               if r.get("branch_kept") else "")
+         + (f"; {r['left']} is not a git worktree any more and is left as it is" if r.get("left") else ""))
     return 0
 
 

@@ -79,7 +79,8 @@ def remove(store, project: Path, name: str, force: bool = False) -> dict[str, An
                             f"works there (`orchestra worktree release {record['id']}` if the run is gone)")
     path, branch = Path(record["path"]), record.get("branch")
     entry = registered(repo, path) if repo else None
-    losses = survey(repo, path, entry, record.get("copied") or []) if repo else Losses(str(path))
+    unlisted = entry is None and path.is_dir()  # not a git worktree any more: a directory of the user's, left alone
+    losses = survey(repo, path, entry, record.get("copied") or []) if repo and not unlisted else Losses(str(path))
     if binding := losses.binding():
         raise WorktreeError(f"worktree {record['id']} has {'; '.join(binding)}. --force does not override this")
     unmerged = git.unmerged_commits(repo, branch, record["base"]) if repo and branch and git.branch_exists(repo, branch) \
@@ -97,7 +98,7 @@ def remove(store, project: Path, name: str, force: bool = False) -> dict[str, An
         if current.get("status") != "active" or (holder := _live_holder(tx, current, cfg.lock_ttl)):
             raise WorktreeError(f"worktree {record['id']} was just taken by {holder or 'someone else'}; not removed")
         try:
-            if repo is not None and path.is_dir():
+            if repo is not None and path.is_dir() and not unlisted:
                 git.remove(repo, path, force=force or losses.needs_force)
             elif entry is not None:  # its directory was deleted by hand: git's record of it (only) goes
                 git.remove(repo, path)
@@ -107,7 +108,8 @@ def remove(store, project: Path, name: str, force: bool = False) -> dict[str, An
         if repo is not None and branch and not unmerged and git.branch_exists(repo, branch):
             kept = _delete_branch(repo, branch)
         current.update(status="removed", removed_at=now_iso(), lock=None, branch_kept=kept is not None,
-                       branch_kept_why=kept, discarded=losses.files() if force else [])
+                       branch_kept_why=kept, discarded=losses.files() if force else [],
+                       **({"left": str(path)} if unlisted else {}))
         tx.set(f"worktrees.{record['id']}", current)
         tx.append_event("worktree_removed", {"worktree": record["id"], "forced": force, "branch_kept": kept is not None,
                                              "discarded": len(losses.files()) if force else 0})
