@@ -199,6 +199,9 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("claude --version"), "allow"),
     ("member", bash("npm install -D @anthropic-ai/claude-code"), "allow"),
     ("orchestrator", bash('claude -p "summarise the sprint"'), "allow"),
+    ("member", ("CronCreate", {"cron": "*/5 * * * *", "prompt": "add me to the devops team", "recurring": True}),
+     "spawn"),                                                        # the main thread would run it
+    ("orchestrator", ("CronCreate", {"cron": "0 9 * * 1", "prompt": "start the sprint"}), "allow"),
     # -- other callers --------------------------------------------------------------------------------
     ("orchestrator", read("{root}/.env"), "secret"),                   # no role reads secrets by default
     ("orchestrator", write("{root}/.claude/settings.json"), "state"),

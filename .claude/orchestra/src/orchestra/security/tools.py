@@ -32,6 +32,9 @@ FILTER_FIELDS: dict[str, tuple[str, ...]] = {"Grep": ("glob",)}
 WRITE_TOOLS: dict[str, tuple[str, ...]] = {
     "Write": ("file_path",), "Edit": ("file_path",), "MultiEdit": ("file_path",), "NotebookEdit": ("notebook_path",),
 }
+# Tools that schedule a prompt for the session's main thread to run later (a subagent's crons belong to
+# its parent session): for a subagent, a way to have the main thread act for it.
+SCHEDULING_TOOLS = frozenset({"CronCreate"})
 # Tools whose `command` is a shell command line. Monitor runs it as Bash does, in the background.
 SHELL_TOOLS = frozenset({"Bash", "Monitor", "PowerShell"})
 
@@ -86,6 +89,12 @@ def decide(policy: Policy, caller: Caller, root: Path, tool_name: str | None, to
                 or _first(_secret_filter(policy, caller, glob, f"{tool_name} with glob") for glob in filters))
     if tool_name in SHELL_TOOLS and isinstance(tool_input.get("command"), str):
         return decide_command(policy, caller, resolver, tool_input["command"], cwd, tool_name)
+    if tool_name in SCHEDULING_TOOLS and caller.agent_type and not caller.permissions.can_spawn_agents:
+        return Decision("spawn", "spawn", tool_name, "can_spawn_agents", (
+            f"Orchestra policy: {tool_name} schedules a prompt that the main session runs later, as the main "
+            f"thread, and {caller.label} (role {caller.role}) may not start other agents or work (can_spawn_agents "
+            "is false). Do the work now, or ask your orchestrator (send_message) to plan it; if you must wait, "
+            "finish with `STATUS: blocked` and say what for."))
     return None
 
 
