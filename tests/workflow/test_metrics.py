@@ -72,6 +72,18 @@ def test_burndown_future_days_have_no_actual() -> None:
     assert [d["remaining"] for d in chart["days"]] == [10, 5, 3, None, None]
 
 
+def test_burndown_of_a_sprint_running_past_its_end_goes_on_with_the_ideal_at_zero() -> None:
+    # Planned 12-01 .. 12-03 (ideal 10 * 2/3, 10 * 1/3, 0), closed 12-05: b (12-04) and c (12-05) count.
+    chart = metrics.burndown(SCOPE, changes(), D(2026, 12, 1), D(2026, 12, 3), today=D(2026, 12, 5),
+                             through=D(2026, 12, 5))
+    assert [d["remaining"] for d in chart["days"]] == [10, 5, 3, 2, 0]
+    assert [d["ideal"] for d in chart["days"]] == [6.6667, 3.3333, 0, 0, 0]
+    assert (chart["start"], chart["end"]) == ("2026-12-01", "2026-12-03")
+    early = metrics.burndown(SCOPE, changes(), D(2026, 12, 1), D(2026, 12, 5), today=D(2026, 12, 3),
+                             through=D(2026, 12, 3))  # closed early: the plan keeps its length
+    assert [d["ideal"] for d in early["days"]] == [8, 6, 4, 2, 0]
+
+
 def test_burndown_refuses_a_backwards_window() -> None:
     with pytest.raises(ValueError, match="end 2026-11-30 is before start 2026-12-01"):
         metrics.burndown(SCOPE, [], D(2026, 12, 1), D(2026, 11, 30))

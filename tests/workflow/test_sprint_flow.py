@@ -178,6 +178,23 @@ def test_review_reopen_replan_and_close_with_carry_over(store, sample: Path) -> 
         {"sprint": "sprint-3", "points": 16, "closed_at": retro["closed_at"]}]
 
 
+def test_a_sprint_closed_after_its_end_counts_the_work_done_until_the_close(store) -> None:
+    start_sprint(store, "sprint-3")  # 2026-12-01 .. 2026-12-14, 21 points
+    work(store, "task-oauth", "in_progress", "2026-12-02T09:00:00.000Z")
+    work(store, "task-oauth", "completed", "2026-12-10T09:00:00.000Z")  # 5 points in time
+    work(store, "task-fraud-rules", "in_progress", "2026-12-11T09:00:00.000Z")
+    work(store, "task-fraud-rules", "completed", "2026-12-16T09:00:00.000Z")  # 3 points two days late
+    closed_at = dt.datetime(2026, 12, 17, 12, 0, tzinfo=dt.UTC)
+    retro = close_sprint(store, "sprint-3", now=closed_at)["retrospective"]
+    days = retro["burndown"]["days"]
+    assert retro["completed_points"] == 8 and retro["carried_over_points"] == 13
+    assert days[-1] == {"date": "2026-12-17", "remaining": 13, "ideal": 0}  # what was carried over
+    assert [d["remaining"] for d in days if d["date"] in ("2026-12-14", "2026-12-15", "2026-12-16")] == [16, 16, 13]
+    status = sprint_status(store, "sprint-3", now=closed_at + dt.timedelta(days=30))
+    assert status["metrics"]["burndown"] == retro["burndown"] and status["end"] == "2026-12-14"
+    assert status["metrics"]["throughput"] == {"completed": 2, "days": 17, "per_day": round(2 / 17, 4)}
+
+
 def test_task_ids_are_global_but_carried_over_work_can_join_a_new_sprint(store, sample: Path) -> None:
     start_sprint(store, "sprint-3")
     work(store, "task-oauth", "completed", "2026-12-02T15:00:00.000Z")

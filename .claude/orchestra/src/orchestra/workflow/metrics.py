@@ -77,14 +77,16 @@ def _points(value: float) -> float:
 
 
 def burndown(scope: dict[str, float], changes: list[Change], start: dt.date, end: dt.date,
-             today: dt.date | None = None) -> dict[str, Any]:
+             today: dt.date | None = None, through: dt.date | None = None) -> dict[str, Any]:
     """Points not yet completed at the end of each day from `start` to `end`, next to the ideal line
     that falls evenly from the total to zero by the end of the last day. Days after `today` have
-    `remaining: null`. A task reopened after completion counts as remaining again."""
+    `remaining: null`. A task reopened after completion counts as remaining again. A sprint still running
+    (or closed) after its end goes on `through` that day, the ideal line at zero."""
     total = sum(scope.values())
-    days = (end - start).days + 1
-    if days < 1:
+    planned = (end - start).days + 1
+    if planned < 1:
         raise ValueError(f"burndown: end {end} is before start {start}")
+    days = (max(end, through) - start).days + 1 if through else planned
     status: dict[str, str] = {}
     completed = 0.0
     series = []
@@ -103,7 +105,7 @@ def burndown(scope: dict[str, float], changes: list[Change], start: dt.date, end
         series.append({
             "date": day.isoformat(),
             "remaining": None if future else _points(total - completed),
-            "ideal": _points(total * (1 - (i + 1) / days)),
+            "ideal": _points(total * max(0.0, 1 - (i + 1) / planned)),
         })
     return {"total": _points(total), "start": start.isoformat(), "end": end.isoformat(), "days": series}
 

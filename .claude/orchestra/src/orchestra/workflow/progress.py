@@ -30,6 +30,15 @@ def window(view: SprintView, changes: list[metrics.Change], today: dt.date) -> t
     return start, max(start, end)
 
 
+def last_working_day(record: dict[str, Any], now: dt.datetime) -> dt.date | None:
+    """The last day a started sprint ran: the day it closed, else today (None before it started). A
+    sprint closed early or late has its burndown and throughput through that day."""
+    if not record.get("started_at"):
+        return None
+    closed = record.get("closed_at") if record.get("status") == "complete" else None
+    return metrics.parse_time(closed).date() if closed else now.date()
+
+
 def history_rates(tx, events: list[dict[str, Any]]) -> list[float]:
     """Hours per point of every completed task the store knows, the forecast's sample."""
     cycle = metrics.cycle_times(metrics.task_changes(events))
@@ -77,6 +86,7 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
     completion = metrics.completion_rate(view.tasks, view.carried)
     record = view.record or {}
     retro = record.get("retrospective") if view.status == "complete" else None
+    last_day = last_working_day(record, now)
     return {
         "sprint": view.id,
         "name": record.get("name", ""),
@@ -101,9 +111,10 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
         "metrics": {
             # a closed sprint's burndown, cycle times and blockers were taken at close, before its
             # unfinished work left it (the report reads the same)
-            "burndown": (retro or {}).get("burndown") or metrics.burndown(scope, changes, start, end, today=now.date()),
+            "burndown": (retro or {}).get("burndown") or metrics.burndown(scope, changes, start, end,
+                                                                          today=now.date(), through=last_day),
             "cycle_time": (retro or {}).get("cycle_time") or cycle_summary(cycle),
-            "throughput": metrics.throughput(changes, start, min(end, max(start, now.date()))),
+            "throughput": metrics.throughput(changes, start, max(start, last_day or min(end, now.date()))),
             "blockers": closed_blockers(events, view, retro) if retro else metrics.blockers(
                 changes, view.tasks, metrics.carried_in(events, view.id, record.get("started_at"))),
             "completion": completion,

@@ -47,7 +47,7 @@ def build(tx, view: SprintView, *, now: dt.datetime) -> dict[str, Any]:
             changes, view.tasks, metrics.carried_in(events, view.id, (view.record or {}).get("started_at"))),
         "cycle_time": cycle_summary(cycle),
         "completion": metrics.completion_rate(view.tasks),
-        "burndown": metrics.burndown(scope, changes, start, end, today=now.date()),
+        "burndown": metrics.burndown(scope, changes, start, end, today=now.date(), through=now.date()),
     }
 
 
