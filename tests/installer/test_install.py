@@ -428,6 +428,25 @@ def test_a_temp_file_left_by_a_killed_install_is_cleared_by_the_next(repo: Path,
     assert status.stdout == ""
 
 
+def test_uninstall_after_a_killed_install_leaves_no_folders_behind(repo: Path, orchestra, pack_source: Path) -> None:
+    """An install killed partway made folders and wrote some files; the next install adopts them, and the
+    folders are as much the pack's as the files: uninstall leaves the repo as it was, folders included."""
+    from orchestra.installer import apply, plan_install
+    from orchestra.installer.plan import Plan
+
+    (repo / ".claude/commands/sprint").mkdir(parents=True)
+    (repo / ".claude/commands/sprint/mine.md").write_text("---\ndescription: ours\n---\nA command of the team.\n")
+    before = snapshot(repo, mtimes=False)
+    plan = plan_install(repo, pack_source)
+    written = [s for s in plan.steps if s.kind == "write" and s.path.startswith(".claude/")][:len(plan.steps) // 2]
+    apply(Plan("install", repo, steps=written, make_dirs=plan.make_dirs))  # killed before the rest and the manifest
+    (repo / ".claude/orchestra/hooks").mkdir(parents=True, exist_ok=True)  # made just before the kill
+
+    assert orchestra("install", repo).code == 0
+    assert orchestra("uninstall", repo, "--purge").code == 0
+
+    assert snapshot(repo, mtimes=False) == before
+
 def test_uninstall_unwires_the_hooks_before_it_deletes_their_scripts(repo: Path, orchestra) -> None:
     # An uninstall killed partway must not leave settings.json running guards (onFailure: block)
     # whose scripts are gone: that would block every tool call of the next session.

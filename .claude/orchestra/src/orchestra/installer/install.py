@@ -57,6 +57,7 @@ class _Planner:
         self.writes: list[Step] = []
         self.deletes: list[Step] = []
         self.created_dirs: set[str] = {d for d in old.dirs if (root / d).is_dir()}
+        self.pack_only: dict[Path, bool] = {}  # folder -> whether it holds only the pack's files
         self.mixed: list[str] = []  # files of the pack's code held by files that are not this pack's
 
     def plan(self, statusline: bool) -> Plan:
@@ -106,6 +107,7 @@ class _Planner:
         elif current == item.data:
             if recorded is None:
                 self._notice("adopted", rel, "already identical to the pack's file; now recorded as ours")
+                self._track_dirs(rel)
         elif item.kind == "config":
             if recorded is None:
                 self.new.not_installed.append(rel)
@@ -305,10 +307,24 @@ class _Planner:
         return candidate
 
     def _track_dirs(self, rel: str) -> None:
-        parent = Path(rel).parent
-        while parent != Path(".") and not (self.root / parent).is_dir():
-            self.created_dirs.add(parent.as_posix())
-            parent = parent.parent
+        """Record the folders on the way to `rel` that the install makes, or that an install killed partway
+        made (they hold nothing but the pack's files): uninstall removes them once they are empty."""
+        folder = Path(rel).parent
+        while folder != Path(".") and folder.as_posix() not in self.created_dirs:
+            if (self.root / folder).is_dir() and (folder == Path(".claude") or not self._pack_only(folder)):
+                break
+            self.created_dirs.add(folder.as_posix())
+            folder = folder.parent
+
+    def _pack_only(self, folder: Path) -> bool:
+        """Whether `folder` holds only the pack's files, byte for byte (and temp files of a killed write)."""
+        if folder not in self.pack_only:
+            shipped = {item.rel: item.data for item in self.pack.files}
+            self.pack_only[folder] = all(
+                path.read_bytes() == shipped.get(path.relative_to(self.root).as_posix())
+                or path.name.startswith(".") and path.name.endswith(".tmp")
+                for path in (self.root / folder).rglob("*") if path.is_file() and "__pycache__" not in path.parts)
+        return self.pack_only[folder]
 
     def _notice(self, kind, rel: str, message: str) -> None:
         self.result.notices.append(Notice(kind, rel, message))
