@@ -9,11 +9,13 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+# Imported here, not when printing: `orchestra uninstall` run from the repo it uninstalls has deleted
+# the package's files by the time it prints its report.
+from ..termtext import printable, scrubbed
+
 
 def emit(data: Any, as_json: bool, text: Callable[[Any], str] | None = None, *, lines: bool = False) -> None:
     """`data` as JSON, or as `text` renders it; `lines`: its strings keep their line breaks (a prompt)."""
-    from ..termtext import printable, scrubbed
-
     if as_json or text is None:
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
     else:
