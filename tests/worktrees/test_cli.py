@@ -314,6 +314,10 @@ def test_conflicts_follow_a_worktree_whose_branch_was_renamed(repo: Path) -> Non
 
     found = cli_json(repo, "worktree", "conflicts", "s1")
     assert found["conflicts"] == [{"file": "README.md", "worktrees": ["task-kept", "task-renamed"]}]
+    git(repo, "worktree", "remove", "--force", str(trees["renamed"]))  # git forgets it; a directory comes back
+    trees["renamed"].mkdir()
+    (repo / "README.md").write_text("# edited in the main checkout\n")
+    assert cli_json(repo, "worktree", "conflicts", "s1")["conflicts"] == []
 
 
 def test_remove_takes_the_worktree_you_are_in_as_dot_and_refuses_an_empty_name(repo: Path) -> None:

@@ -31,7 +31,8 @@ def sprint_conflicts(store, project: Path, sprint_id: str) -> dict[str, Any]:
         tip = (entry.branch or entry.head) if entry else f"refs/heads/{record['branch']}"
         changed = set(git.changed_files(repo, tip, record["base"])) if tip and git.commit_of(repo, tip) \
             and git.commit_of(repo, record["base"]) else set()
-        uncommitted = set(git.dirty_files(path)) if path.is_dir() else set()
+        # A directory git no longer lists as a worktree has no status of its own (git would give the main checkout's).
+        uncommitted = set(git.dirty_files(path)) if entry is not None and path.is_dir() else set()
         listed.append({"id": record["id"], "branch": record["branch"], "base": record["base"],
                        "changed": sorted(changed), "uncommitted": sorted(uncommitted - changed)})
         for name in changed | uncommitted:
