@@ -7,6 +7,7 @@ the whole state document, events included, is compared before and after each ref
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import yaml
@@ -338,3 +339,22 @@ def test_worktree_tools_refuse_what_does_not_exist(server, store):
     assert "task 'wt-nope': no such task" in message and "has no worktree" not in message
     assert "not both" in refused(server, store, "release_worktree", caller=MAIN)
     assert "no caller identity" in refused(server, store, "assign_worktree", task_id="wt-none")
+
+
+def test_a_state_directory_that_cannot_be_made_is_named_in_the_error(tmp_path):
+    from .conftest import spawn
+
+    project = tmp_path / "proj"
+    (project / ".claude").mkdir(parents=True)
+    shutil.copy(REPO / ".claude/teams.yaml", project / ".claude/teams.yaml")
+    (project / ".claude" / "state").write_text("a file where the state directory belongs\n")
+    running = spawn(project)
+    try:
+        for tool, arguments in (("get_state", {}), ("send_message", {"to": "tech-lead", "text": "hi", "caller": MAIN}),
+                                ("sprint_status", {})):
+            message = running.error(tool, **arguments)
+            assert f"cannot make, read or write {project / '.claude' / 'state'}" in message, message
+            assert "Traceback" not in message
+    finally:
+        running.close()
+    assert (project / ".claude" / "state").read_text() == "a file where the state directory belongs\n"

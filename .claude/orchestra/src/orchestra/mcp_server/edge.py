@@ -109,14 +109,25 @@ def _without_caller(data: Any) -> Any:
 
 
 def answered(tool: Callable[..., dict[str, Any]], hint: str) -> Callable[..., dict[str, Any]]:
-    """`tool`, its every answer passed through `sized`. A tool that writes and whose answer may be large checks
-    it itself, inside its transaction, so that a refused answer writes nothing."""
+    """`tool`, its every answer passed through `sized` and a file it cannot use named in a tool error. A tool that
+    writes and whose answer may be large checks it itself, inside its transaction, so that a refused answer writes
+    nothing."""
 
     @functools.wraps(tool)
     def call(**arguments: Any) -> dict[str, Any]:
-        return sized(tool(**arguments), hint)
+        try:
+            return sized(tool(**arguments), hint)
+        except OSError as exc:  # the SDK would answer only "Error executing tool <name>", with no what or where
+            raise ToolError(f"{tool.__name__}: {file_trouble(exc)}") from exc
 
     return call
+
+
+def file_trouble(exc: OSError) -> str:
+    """What went wrong with which file or directory (the state directory, teams.yaml, a worktree...)."""
+    if exc.filename is None:
+        return f"a file of the project cannot be used: {exc}"
+    return f"cannot make, read or write {exc.filename}: {exc.strerror or exc.__class__.__name__}"
 
 
 def sized(result: dict[str, Any], hint: str) -> dict[str, Any]:
