@@ -73,6 +73,19 @@ def test_epic_commands_json(sample: Path, capsys) -> None:
     assert status["features"][0]["status"] == "planned" and status["sprints"][0]["sprint"] == "sprint-3"
 
 
+def test_epic_status_plans_what_is_left_after_the_epics_sprints_in_state(sample: Path, capsys) -> None:
+    as_json(capsys, "epic", "load")
+    as_json(capsys, "sprint", "start", "sprint-3")  # the sprint features are pinned to
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "epic: payments\nstart: 2026-12-15\nend: 2026-12-28\ntasks:\n  - {id: task-refunds, title: Refunds}\n",
+        encoding="utf-8")
+    as_json(capsys, "sprint", "start", "sprint-4")  # a second sprint of the epic, pinned to nothing
+    status = as_json(capsys, "epic", "status", "payments")
+    assert [s["sprint"] for s in status["sprints"]] == ["sprint-3", "sprint-4"]
+    first = status["remaining_plan"]["sprints"][0]
+    assert (first["id"], first["start"], first["end"]) == ("payments-sprint-3", "2026-12-29", "2027-01-11")
+
+
 def test_bad_file_is_one_line_on_stderr_with_file_and_line(sample: Path, capsys) -> None:
     bad = sample / ".claude/sprints/sprint-5.yaml"
     bad.write_text("tasks:\n  - {id: a, title: A, dependencies: [b]}\n", encoding="utf-8")

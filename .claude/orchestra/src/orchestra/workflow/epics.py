@@ -85,14 +85,17 @@ def _capacity(tx, epic: EpicDef, org, option: float | None) -> SprintPoints:
                          teams=(f.team for f in epic.features))
 
 
-def plan_view(tx, epic: EpicDef, org, *, points: float | None = None, skip: set[str] = frozenset()) -> dict:
+def plan_view(tx, epic: EpicDef, org, *, points: float | None = None, skip: set[str] = frozenset(),
+              earlier: set[str] = frozenset()) -> dict:
+    """The split of `epic` into sprints; the new ones are numbered and dated after the sprints features
+    are pinned to and the `earlier` sprints of the epic (those in state)."""
     capacity = _capacity(tx, epic, org, points)
     existing: dict[str, list[dict]] = {}
     for feature in epic.features:
         if feature.sprint:
             existing.setdefault(feature.sprint, []).append(_feature_dict(feature))
     sprints, warnings = split(epic, capacity, skip)
-    _dates(epic, len(existing), sprints)
+    _dates(epic, len(set(existing) | set(earlier)), sprints)
     graph = epic.graph()
     return {
         "epic": epic.id,
@@ -182,7 +185,8 @@ def epic_status(store, ref: str, root: Path | None = None, *, points: float | No
             sprints.append({"sprint": sprint["id"], "status": sprint.get("status"), "points": tally["total"],
                             "completed_points": tally["completed"]})
         try:
-            remaining = plan_view(tx, epic, organization(root), points=points, skip=complete)
+            remaining = plan_view(tx, epic, organization(root), points=points, skip=complete,
+                                  earlier={s["sprint"] for s in sprints})
         except ValueError as exc:
             remaining = {"error": str(exc)}
     done_points = sum(f["estimate"] for f in features if f["status"] == "complete")
