@@ -180,6 +180,24 @@ def test_load_without_arguments_skips_started_sprints_and_loads_all_or_nothing(s
     assert code == 0 and out.startswith("sprint-3: not loaded again (complete: its tasks in state are the truth)")
 
 
+def test_the_check_refuses_an_id_a_closed_sprint_kept_as_loading_does(sample: Path, capsys) -> None:
+    as_json(capsys, "sprint", "start", "sprint-3")
+    as_json(capsys, "task", "set-status", "task-oauth", "in_progress")
+    as_json(capsys, "task", "set-status", "task-oauth", "completed")
+    as_json(capsys, "sprint", "close", "sprint-3")  # task-oauth stays there; the rest is carried over
+    other = sample / ".claude/sprints/sprint-4.yaml"
+    other.write_text("tasks:\n  - {id: task-2fa, title: Carried over}\n  - {id: task-oauth, title: Again}\n",
+                     encoding="utf-8")
+    for argv in (("sprint", "load", "sprint-4", "--check"), ("sprint", "load", "sprint-4"), ("sprint", "load")):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and out == "", argv
+        assert err == (f"orchestra sprint: {other}:3: task task-oauth is also defined in .claude/sprints/sprint-3.yaml "
+                       "(sprint sprint-3); task ids are global, and sprint-3 is complete with this task kept there "
+                       "(not carried over), so give the task in this file another id\n"), argv
+    other.write_text("tasks:\n  - {id: task-2fa, title: Carried over}\n", encoding="utf-8")
+    assert as_json(capsys, "sprint", "load", "sprint-4", "--check")["sprints"][0]["tasks"] == 1
+
+
 def test_closing_a_blocked_sprint_says_to_unblock_it_first(sample: Path, capsys) -> None:
     as_json(capsys, "sprint", "start", "sprint-3")
     for task in ("task-oauth", "task-fraud-rules"):

@@ -27,26 +27,36 @@ def load_definition(ref: str | Path, root: Path | None = None) -> SprintDef:
 
 
 def check_task_ids(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]], root: Path | None = None) -> None:
-    """Task ids are global: refuse a task that two of `sprints` define, or that a sprint recorded in state
-    and not complete (`recorded`, by id) already lists. The message names both files."""
+    """Task ids are global: refuse a task that two of `sprints` define, that a sprint recorded in state
+    and not complete (`recorded`, by id) already lists, or that a complete sprint finished (kept and did
+    not carry over). The message names both files."""
     from ..yamlcheck import line_of
 
     mine = {s.id for s in sprints}
-    owners: dict[str, tuple[str, str, str]] = {}  # task id -> (sprint id, its file, what else can be done)
+    owners: dict[str, tuple[str, str, str]] = {}  # task id -> (sprint id, its file, what to do)
+    rename = ", so rename it in one of the two files"
     for sid, record in recorded.items():
-        if sid not in mine and record.get("status") != "complete":
-            later = (f" (or close {sid}: its unfinished work is carried over and can join another sprint)"
-                     if record.get("started_at") else "")
-            for tid in record.get("tasks") or ():
-                owners[tid] = (sid, record.get("definition") or f"sprint {sid}", later)
+        if sid in mine:
+            continue
+        where = record.get("definition") or f"sprint {sid}"
+        if record.get("status") == "complete":
+            carried = {r["id"] for r in (record.get("retrospective") or {}).get("carried_over") or ()}
+            for tid in set(record.get("tasks") or ()) - carried:
+                owners[tid] = (sid, where, f", and {sid} is complete with this task kept there (not carried "
+                                           "over), so give the task in this file another id")
+            continue
+        later = (f" (or close {sid}: its unfinished work is carried over and can join another sprint)"
+                 if record.get("started_at") else "")
+        for tid in record.get("tasks") or ():
+            owners[tid] = (sid, where, rename + later)
     for sprint in sprints:
         text = sprint.path.read_text(encoding="utf-8")
         for i, task in enumerate(sprint.tasks):
-            owner = owners.setdefault(task.id, (sprint.id, project_relative(sprint.path, root), ""))
+            owner = owners.setdefault(task.id, (sprint.id, project_relative(sprint.path, root), rename))
             if owner[0] != sprint.id:
                 line = line_of(text, ["tasks", i, "id"]) or 1
                 raise ValueError(f"{sprint.path}:{line}: task {task.id} is also defined in {owner[1]} (sprint "
-                                 f"{owner[0]}); task ids are global, so rename it in one of the two files{owner[2]}")
+                                 f"{owner[0]}); task ids are global{owner[2]}")
 
 
 def check_sprint_ids(sprints: list[SprintDef]) -> None:
