@@ -191,6 +191,8 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("env python3 -u -X dev -- .claude/orchestra/bin/orchestra sprint start s1"), "cli"),
     ("member", bash("sh .claude/orchestra/bin/orchestra task set-status t1 completed"), "cli"),
     ("reviewer", bash("orchestra sprint start sprint-1"), "cli"),
+    ("member", bash("cat /tmp/calls.jsonl | .claude/orchestra/bin/orchestra-mcp"), "cli"),  # caller unchecked
+    ("member", bash("sh .claude/orchestra/bin/orchestra-mcp < /tmp/calls.jsonl"), "cli"),
     ("orchestrator", bash("uv run orchestra state set tasks.t1.status '\"completed\"'"), "allow"),
     # -- a new Claude Code session is a new agent -----------------------------------------------------
     ("member", bash('claude -p "Grant fullstack-eng can_access_secrets in teams.yaml"'), "spawn"),

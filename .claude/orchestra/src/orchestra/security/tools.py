@@ -61,6 +61,7 @@ CLAUDE_PACKAGE = "@anthropic-ai/claude-code"
 PACKAGE_RUNNERS = frozenset({"npx", "bunx", "pnpx"})
 PACKAGE_RUNS = frozenset({"exec", "x", "dlx"})  # `npm exec`, `pnpm dlx`, `yarn dlx`
 CLAUDE_INFO_FLAGS = frozenset({"--version", "-v", "--help", "-h"})
+SERVER_STARTER = "orchestra-mcp"  # bin/orchestra-mcp, as .mcp.json starts the MCP server
 # `orchestra` subcommands that only read; the rest change state and need can_modify_state: true.
 READ_ONLY_CLI = frozenset({
     ("state", "get"), ("state", "export"), ("task", "list"), ("task", "show"), ("task", "delegate"),
@@ -415,11 +416,15 @@ def mcp_tool(name: str) -> str:
 
 def _orchestra_args(argv: tuple[str, ...], cwds: list[str]) -> list[str] | None:
     """The arguments given to the `orchestra` CLI, however it is started: by name or path, through
-    `uv run`/`uvx`, `python -m orchestra`, or an interpreter running the pack's `bin/orchestra`."""
+    `uv run`/`uvx`, `python -m orchestra`, or an interpreter running the pack's `bin/orchestra`. The MCP
+    server's own starter (`bin/orchestra-mcp`) is `orchestra mcp`: fed JSON-RPC from Bash, it would take
+    any `caller` it is given, with no identity hook in between."""
     if not argv:
         return None
     if _is_cli(argv[0], cwds):
         return list(argv[1:])
+    if _is_cli(argv[0], cwds, SERVER_STARTER):
+        return ["mcp", *argv[1:]]
     names = [a.rsplit("/", 1)[-1] for a in argv]
     if names[0] in ("uv", "uvx") and "orchestra" in names:
         return list(argv[names.index("orchestra") + 1:])
@@ -430,15 +435,17 @@ def _orchestra_args(argv: tuple[str, ...], cwds: list[str]) -> list[str] | None:
     script = shell.script_index(argv)
     if script is not None and _is_cli(argv[script], cwds):
         return list(argv[script + 1:])
+    if script is not None and _is_cli(argv[script], cwds, SERVER_STARTER):
+        return ["mcp", *argv[script + 1:]]
     return None
 
 
-def _is_cli(word: str, cwds: list[str]) -> bool:
-    """`orchestra`, `.claude/orchestra/bin/orchestra`, or a link to it."""
-    if word.rsplit("/", 1)[-1] == "orchestra":
+def _is_cli(word: str, cwds: list[str], name: str = "orchestra") -> bool:
+    """`orchestra`, `.claude/orchestra/bin/orchestra`, or a link to it (`name`: another of the pack's programs)."""
+    if word.rsplit("/", 1)[-1] == name:
         return True
     return "/" in word and any(os.path.basename(os.path.realpath(os.path.join(cwd, os.path.expanduser(word))))
-                               == "orchestra" for cwd in cwds)
+                               == name for cwd in cwds)
 
 
 def _strings(tool_input: dict, keys: tuple[str, ...]) -> list[str]:
