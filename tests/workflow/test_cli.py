@@ -86,6 +86,23 @@ def test_epic_status_plans_what_is_left_after_the_epics_sprints_in_state(sample:
     assert (first["id"], first["start"], first["end"]) == ("payments-sprint-3", "2026-12-29", "2027-01-11")
 
 
+def test_a_feature_id_two_epics_share_counts_only_the_tasks_of_each_epic(sample: Path, capsys) -> None:
+    (sample / ".claude/epics/mobile.yaml").write_text(
+        "features:\n  - {id: feat-login, title: Mobile login, estimate: 3}\n", encoding="utf-8")
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "epic: mobile\ntasks:\n  - {id: task-mobile-login, title: Mobile login, estimate: 3, feature: feat-login}\n",
+        encoding="utf-8")
+    as_json(capsys, "epic", "load")
+    as_json(capsys, "sprint", "start", "sprint-4")
+    as_json(capsys, "task", "set-status", "task-mobile-login", "in_progress")
+    as_json(capsys, "task", "set-status", "task-mobile-login", "completed")
+    mobile = as_json(capsys, "epic", "status", "mobile")
+    assert mobile["features"][0]["status"] == "complete" and mobile["points"]["completed"] == 3
+    payments = as_json(capsys, "epic", "status", "payments")
+    login = next(f for f in payments["features"] if f["id"] == "feat-login")
+    assert (login["status"], login["tasks"]) == ("unplanned", []) and payments["points"]["completed"] == 0
+
+
 def test_bad_file_is_one_line_on_stderr_with_file_and_line(sample: Path, capsys) -> None:
     bad = sample / ".claude/sprints/sprint-5.yaml"
     bad.write_text("tasks:\n  - {id: a, title: A, dependencies: [b]}\n", encoding="utf-8")

@@ -176,7 +176,9 @@ def epic_status(store, ref: str, root: Path | None = None, *, points: float | No
         record = tx.get(f"epics.{ref}", None) if is_id(ref) else None
         epic = load_definition((record or {}).get("definition") or ref, root)
         ids = {f.id for f in epic.features}
-        tasks = [t for t in tx.items("tasks").values() if t.get("epic") == epic.id or t.get("feature") in ids]
+        # a task of another epic is not this one's, even when its feature has the same id
+        tasks = [t for t in tx.items("tasks").values()
+                 if t.get("epic") == epic.id or (not t.get("epic") and t.get("feature") in ids)]
         features = [feature_progress(f, tasks) for f in epic.features]
         complete = {f["id"] for f in features if f["status"] == "complete"}
         sprints = []
