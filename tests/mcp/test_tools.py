@@ -152,6 +152,16 @@ def test_a_verdict_tells_the_worker_its_reason_and_every_finding(server, store):
         assert said in reply["payload"]["notes"], reply
 
 
+def test_a_worker_cannot_approve_its_own_work_of_a_team_that_requires_review(server, store):
+    add_task(store, "rev-self", status="in_progress")
+    assert server.ok("update_task", task_id="rev-self", status="completed", caller=member())["status"] == "needs_review"
+    for arguments in ({"verdict": "approved"}, {"verdict": "approved", "status": "completed"}):
+        message = refused(server, store, "update_task", task_id="rev-self", caller=member(), **arguments)
+        assert "your verdict 'approved' was not taken, and nothing was changed: awaiting review by tech-lead" in message
+    assert "review" not in store.get("tasks.rev-self")
+    assert server.ok("update_task", task_id="rev-self", verdict="approved", caller=LEAD)["status"] == "completed"
+
+
 def test_delegate_task_returns_ready_agent_arguments(server, store):
     arguments = server.ok("delegate_task", task_id="task-oauth")
     assert arguments["subagent_type"] == "fullstack-eng"

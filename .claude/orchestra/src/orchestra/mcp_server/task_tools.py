@@ -103,8 +103,12 @@ def update_task(task_id: TaskId,
         if wanted is not None:
             workflow.check_task_status(tx, task, wanted)
             why = reason or ("; ".join(findings) if findings else None)
-            lifecycle.set_status(tx, task_id, wanted, reason=why, by=by.id, verdict=verdict, findings=findings,
-                                 agent_type=by.agent_type)
+            moved = lifecycle.set_status(tx, task_id, wanted, reason=why, by=by.id, verdict=verdict, findings=findings,
+                                         agent_type=by.agent_type)
+            if verdict and moved.get("status") != wanted:  # a worker's own approval goes to review instead
+                raise ToolError(f"task {task_id}: your verdict {verdict!r} was not taken, and nothing was changed: "
+                                f"{moved.get('review_reason') or 'the task waits for its review'}. Its reviewer "
+                                "gives the verdict; report your own work with status completed.")
         if verdict or findings:
             review = _reviewed(task.get("review"), verdict, findings or [], by.id)
             tx.update(f"tasks.{task_id}", {"review": review})
