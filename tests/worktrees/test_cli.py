@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -378,3 +379,17 @@ def test_remove_of_a_directory_git_no_longer_lists_closes_the_record_and_leaves_
     assert removed.stdout.strip() == f"task-t-12: removed; {tree} is not a git worktree any more and is left as it is"
     assert (tree / "late.txt").exists() and "edited in the main checkout" in (repo / "README.md").read_text()
     assert state(repo, "worktrees.task-t-12.status") == "removed"
+
+
+def test_list_marks_worktrees_whose_directory_is_gone_or_no_longer_a_git_worktree(repo: Path) -> None:
+    seed(repo, **{f"tasks.{t}": {} for t in ("ok", "gone", "unlisted")})
+    trees = {t: Path(cli_json(repo, "worktree", "create", t, "--strategy", "task")["path"]) for t in ("ok", "gone", "unlisted")}
+    shutil.rmtree(trees["gone"])
+    git(repo, "worktree", "remove", str(trees["unlisted"]))
+    trees["unlisted"].mkdir()
+
+    rows = {r["id"]: (r["exists"], r["in_git"]) for r in cli_json(repo, "worktree", "list")}
+    assert rows == {"task-ok": (True, True), "task-gone": (False, False), "task-unlisted": (True, False)}
+    text = cli(repo, "worktree", "list").stdout
+    assert f"{trees['gone']} (missing)" in text and f"{trees['unlisted']} (not a git worktree any more)" in text
+    assert f"{trees['ok']}\n" in text + "\n" and f"{trees['ok']} (" not in text

@@ -119,8 +119,14 @@ def _list_text(rows: list[dict[str, Any]]) -> str:
         return lock["holder"] + ("" if lock["live"] else f" [stale: {lock['stale']}]")
 
     return table([[r["id"], r.get("status") or "", r.get("branch") or "", f"{r.get('scope')}:{r.get('scope_id')}",
-                   held(r), r["path"] + ("" if r["exists"] else " (missing)")] for r in rows],
+                   held(r), r["path"] + _broken(r)] for r in rows],
                  ["ID", "STATUS", "BRANCH", "SCOPE", "HELD BY", "PATH"])
+
+
+def _broken(row: dict[str, Any]) -> str:
+    if not row["exists"]:
+        return " (missing)"
+    return "" if row.get("in_git", True) or row.get("status") != "active" else " (not a git worktree any more)"
 
 
 def cmd_assign(args) -> int:

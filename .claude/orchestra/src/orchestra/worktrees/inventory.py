@@ -1,5 +1,5 @@
 """What `orchestra worktree list` shows: each worktree in state with its holder and whether that holder
-is still alive, and whether its directory is still there."""
+is still alive, whether its directory is still there, and whether git still lists it as a worktree."""
 
 from __future__ import annotations
 
@@ -14,8 +14,13 @@ FIELDS = ("id", "status", "origin", "scope", "scope_id", "branch", "base", "path
 
 
 def listing(store, project: Path, include_removed: bool = False) -> list[dict[str, Any]]:
+    from . import git
+    from .creation import repository
+
     cfg = worktree_config.load(project)
     now = now_iso()
+    repo = repository(project)
+    in_git = {str(Path(w.path).resolve()) for w in git.worktrees(repo) if not w.prunable} if repo else set()
     rows = []
     with store.snapshot() as tx:
         view = TxReader(tx)
@@ -25,6 +30,8 @@ def listing(store, project: Path, include_removed: bool = False) -> list[dict[st
             row = {k: record.get(k) for k in FIELDS}
             lock = record.get("lock")
             row["exists"] = Path(record.get("path") or "").is_dir()
+            # git no longer lists it as a worktree (`git worktree remove` by hand): its directory is no checkout
+            row["in_git"] = repo is None or str(Path(record.get("path") or "").resolve()) in in_git
             row["lock"] = None
             if lock:
                 why = stale_reason(view, lock, now, cfg.lock_ttl)
