@@ -82,7 +82,8 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
     finished = outside_done(tx, view)
     graph = view.remaining_graph(finished)
     capacity = parallel_capacity(org, view.capacity)
-    slots = sum(capacity.team_limit(t) for t in {t.get("team") for t in view.tasks if t["id"] not in view.done})
+    done = view.done  # a set built from every task: once, not once per task
+    slots = sum(capacity.team_limit(t) for t in {t.get("team") for t in view.tasks if t["id"] not in done})
     completion = metrics.completion_rate(view.tasks, view.carried)
     record = view.record or {}
     retro = record.get("retrospective") if view.status == "complete" else None
@@ -101,7 +102,7 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
         "counts": counts,
         "points": view.points,
         "critical_path": {"tasks": graph.critical_path(), "length": round(graph.length, 4)},
-        "ready": graph.ready(done=view.done | finished, exclude=set(view.running) | {
+        "ready": graph.ready(done=done | finished, exclude=set(view.running) | {
             t["id"] for t in view.tasks if t.get("status") == "blocked"}),
         "running": view.running,
         "tasks": [{"id": t["id"], "title": t.get("title", ""), "status": t.get("status", "queued"),
