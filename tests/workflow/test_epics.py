@@ -58,6 +58,14 @@ def test_team_caps_from_teams_yaml_by_hand() -> None:
     assert sprints[0]["teams"] == {"eng": 4, "qa": 3}
 
 
+def test_a_feature_bigger_than_its_teams_points_says_so() -> None:
+    capacity = SprintPoints(10, "teams.yaml", {"eng": 6, "qa": 4})
+    sprints, warnings = split(epic(f("E1", 4, team="eng"), f("Q1", 5, team="qa")), capacity)
+    assert features_per_sprint(sprints) == [["E1"], ["Q1"]]
+    assert warnings == ["Q1 (5 points) is bigger than its team's points per sprint (qa: 4 points in teams.yaml); "
+                        "split it into smaller features"]
+
+
 def test_pinned_features_are_planned_already(tmp_path: Path) -> None:
     e = epic(f("A", 5, sprint="sprint-3"), f("B", 5, "A"), f("C", 5, "B"), start="2026-12-01", sprint_days=14)
     with open_store(f"sqlite:///{tmp_path / 'state.db'}") as store, store.snapshot() as tx:

@@ -50,8 +50,12 @@ def split(epic: EpicDef, capacity: SprintPoints, skip: set[str] = frozenset()) -
                     and (f.team not in team_left or f.estimate <= team_left[f.team] + 1e-9)]
             if not fits and not chosen and candidates:
                 fits = candidates[:1]  # too big for any sprint: alone, with a warning
-                warnings.append(f"{fits[0].id} ({fits[0].estimate:g} points) is bigger than a sprint "
-                                f"({capacity.total:g} points); split it into smaller features")
+                big, team_cap = fits[0], (capacity.per_team or {}).get(fits[0].team)
+                limit = (f"its team's points per sprint ({big.team}: {team_cap:g} points in teams.yaml)"
+                         if team_cap is not None and big.estimate > team_cap + 1e-9
+                         and big.estimate <= capacity.total + 1e-9 else f"a sprint ({capacity.total:g} points)")
+                warnings.append(f"{big.id} ({big.estimate:g} points) is bigger than {limit}; split it into "
+                                "smaller features")
             if not fits:
                 break
             feature = fits[0]
