@@ -247,6 +247,22 @@ def test_a_question_is_asked_seen_answered_and_acknowledged(server, store):
     assert answer["id"] not in [m["id"] for m in server.ok("inbox", caller=member())["messages"]]
 
 
+def test_a_reply_sent_as_a_message_is_for_the_recipient_and_a_verdict_settles_the_review(server, store):
+    add_task(store, "rc-1", status="in_progress")
+    assert server.ok("update_task", task_id="rc-1", status="completed", caller=member())["status"] == "needs_review"
+    [request] = store.get("tasks.rc-1.review_requests")
+    verdict = {"to": "fullstack-eng", "type": "review_complete", "reply_to": request, "payload": {"verdict": "approved"}}
+    assert "only its recipient can close it" in refused(server, store, "send_message", caller=member(), **verdict)
+    question = server.ok("ask", to="tech-lead", question="Ship it?", caller=member("run-api-1", "api-engineer"))
+    assert "only its recipient can close it" in refused(server, store, "send_message", to="api-engineer",
+                                                        type="answer", reply_to=question["id"],
+                                                        payload={"answer": "yes"}, caller=member())
+    server.ok("send_message", caller=LEAD, **verdict)
+    task = store.get("tasks.rc-1")
+    assert task["status"] == "completed" and task["review_requests"] == []
+    assert store.get(f"communication.messages.{request}.verdict") == "approved"
+
+
 def test_message_tools_refuse_bad_ids_and_values(server, store):
     assert "no such message" in refused(server, store, "ack", message_id="msg-999999", caller=member())
     assert "should match pattern" in refused(server, store, "ack", message_id="../msg", caller=member())

@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from .. import bus
+from .. import bus, lifecycle, workflow
 from ..bus import delivery
-from ..bus.messages import MESSAGE_TYPES, MESSAGES, iso, utcnow
+from ..bus.messages import MESSAGE_TYPES, MESSAGES, REPLIES_TO, iso, utcnow
 from ..bus.replies import MAX_ESCALATE_AFTER_S
 from ..models import Priority
 from .edge import Caller, StampedCaller, identity, organization, sized, state, validated
@@ -59,8 +59,16 @@ def send_message(to: Address, type: Annotated[MessageType, Field(description=(
     body = {"text": text} if text is not None else payload
     org = organization()
     with state(write=True) as tx:
-        return _sent(tx, bus.send(tx, sender=sender.id, to=to, type=type, payload=body, priority=priority, task=task,
-                                  reply_to=reply_to, org=org))
+        if type in REPLIES_TO and reply_to is not None:  # such a reply closes the message it answers
+            _check_recipient(tx, reply_to, sender, org)
+        message = bus.send(tx, sender=sender.id, to=to, type=type, payload=body, priority=priority, task=task,
+                           reply_to=reply_to, org=org)
+        settled = lifecycle.apply_review(tx, message)  # a verdict on a task's review request moves the task
+        if settled is not None:
+            validated(tx, f"tasks.{settled['id']}")
+            if settled.get("sprint"):
+                workflow.sync_blocked(tx, settled["sprint"])
+        return _sent(tx, message)
 
 
 def ask(to: Address, question: Annotated[str, Field(min_length=1, description="one precise question")],
