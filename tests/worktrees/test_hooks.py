@@ -303,3 +303,18 @@ def test_native_worktrees_whose_names_slug_alike_keep_a_record_each(repo: Path) 
     listed = {row["path"]: row for row in json.loads(cli(repo, "worktree", "list", "--json").stdout)}
     assert sorted(listed) == sorted(paths) and len({row["id"] for row in listed.values()}) == 2
     assert listed[paths[0]]["id"] == "native-bold-fox" and listed[paths[1]]["branch"] == "worktree-bold-fox"
+
+
+def test_a_worktree_directory_that_is_no_checkout_any_more_is_not_handed_out(sprint: Path) -> None:
+    repo, tree = sprint, sprint / ".worktrees" / "task-t-1"
+    assert cli(repo, "worktree", "create", "t-1").returncode == 0
+    git(repo, "worktree", "remove", str(tree))  # by hand; then something writes there again
+    tree.mkdir()
+    (tree / "stray.txt").write_text("x\n")
+
+    out = delegate(repo, "toolu_w9", "fullstack-eng", "t-1")
+    assert out["permissionDecision"] == "deny" and f"{tree} exists and is not a git worktree" in \
+        out["permissionDecisionReason"]
+    assert "Worktree:" not in json.dumps(out) and state(repo, "worktrees.task-t-1.lock") is None
+    again = cli(repo, "worktree", "create", "t-1")
+    assert again.returncode == 1 and f"{tree} exists and is not a git worktree" in again.stderr

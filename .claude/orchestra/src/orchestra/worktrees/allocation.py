@@ -56,6 +56,12 @@ def claim(view, scope: Scope) -> Scope:
                         "worktree remove NAME`) or give the task another `worktree_strategy`")
 
 
+def checked_out(record: dict[str, Any]) -> bool:
+    """The record's directory is still a linked worktree (its `.git` file is there). A directory that came
+    back after `git worktree remove` is not: work committed there would land in the main checkout."""
+    return (Path(record["path"]) / ".git").is_file()
+
+
 def attach(record: dict[str, Any], task: dict[str, Any] | None) -> None:
     """Note on the record which task (and sprint) it served, for listing and conflict checks."""
     if task is None:
@@ -107,7 +113,7 @@ def allocate_for_delegation(req, led):
         except WorktreeBusy as exc:
             return Deny(f"Orchestra: task {task['id']} works in {exc} Or give the task its own worktree "
                         "(`worktree_strategy: task`).")
-    if record is None or not Path(record["path"]).is_dir():
+    if record is None or not checked_out(record):
         repo = repository(req.root)
         if repo is None:
             return None  # not a git repository, or no commit yet: nothing to branch from
@@ -147,12 +153,12 @@ def create(store, project: Path, scope: Scope, *, task: dict[str, Any] | None = 
         raise WorktreeError(f"{project} is not a git repository with a commit; worktrees branch from one")
     with store.snapshot() as tx:
         stored = find_record(tx.find, scope)
-    if stored is not None and Path(stored["path"]).is_dir():
+    if stored is not None and checked_out(stored):
         return stored
     # The store's write transaction, then the creation lock: the order a delegation and prune take them in.
     with store.transaction() as tx:
         stored = find_record(tx.find, scope)
-        if stored is not None and Path(stored["path"]).is_dir():
+        if stored is not None and checked_out(stored):
             return stored
         scope = claim(TxReader(tx), scope)
         with creation_lock(project):
