@@ -87,3 +87,15 @@ def test_sprint_start_json_gives_each_worktree_its_setup_status(repo: Path) -> N
     given = json.loads(proc.stdout)["worktrees"]
     assert {(w["setup"]["status"], w["setup"]["exit"]) for w in given.values()} == {("failed", 3)}
     assert set(given) == {"cart", "pay", "shared-pay", "spec", "copy", "e2e"}
+
+
+def test_sprint_start_with_a_bad_worktrees_yaml_says_the_sprint_is_started(repo: Path) -> None:
+    (repo / ".claude" / "worktrees.yaml").write_text("setup_timeout_seconds: soon\n")
+    (repo / ".claude" / "sprints").mkdir()
+    (repo / ".claude" / "sprints" / "sprint-7.yaml").write_text(SPRINT, encoding="utf-8")
+    proc = cli(repo, "sprint", "start", "sprint-7")
+    assert proc.returncode == 1 and proc.stdout.startswith("sprint-7 started: 7 tasks"), proc.stderr
+    problems = proc.stderr.splitlines()
+    assert "worktrees.yaml:1: setup_timeout_seconds" in problems[0] and "worktree of " in problems[0]
+    assert problems[-1] == "orchestra sprint start: sprint-7 is started all the same (starting it again changes nothing)"
+    assert state(repo, "sprints.sprint-7.status") == "active"

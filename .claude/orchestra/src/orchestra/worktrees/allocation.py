@@ -261,7 +261,7 @@ def provision_sprint(store, sprint_id: str, project: Path, org=None) -> dict[str
             continue
         try:
             record = made.get(scope) or create(store, project, scope, task=task, created_by="sprint")
-        except WorktreeError as exc:
+        except (WorktreeError, worktree_config.WorktreeConfigError) as exc:  # the sprint starts all the same
             out[task["id"]] = {"error": str(exc)}
             continue
         made[scope] = record
