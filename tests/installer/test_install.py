@@ -535,3 +535,30 @@ def test_refuses_to_mix_into_a_copied_pack_of_another_version(repo: Path, orches
     assert store.read_bytes() == (pack_source / ".claude/orchestra/src/orchestra/store/__init__.py").read_bytes()
     backup = repo / ".claude/orchestra/backup/displaced/.claude/orchestra/src/orchestra/store/__init__.py"
     assert backup.read_text().endswith("# an older version of the pack\n")
+
+
+def test_an_upgrade_refuses_to_keep_your_edit_of_code_it_changes(repo: Path, orchestra, pack_source: Path,
+                                                                  tmp_path: Path) -> None:
+    """A local patch of a module the new pack changes, kept beside the new version of every other module,
+    leaves hooks that cannot import (the guards then block every tool call). Agent and command edits stay
+    kept as before; code edits are refused until --force moves them to the backup dir."""
+    pack = load_pack(pack_source)
+    old_pack = write_pack(pack, tmp_path / "old pack", json.loads((pack_source / ".claude/settings.json").read_text()))
+    module = ".claude/orchestra/src/orchestra/store/__init__.py"
+    (old_pack / module).write_text((old_pack / module).read_text() + "\n# as an older pack had it\n")
+    assert orchestra("install", repo, "--source", old_pack).code == 0
+    (repo / module).write_text((repo / module).read_text() + "# our local patch\n")
+    patched = (repo / module).read_bytes()
+    before = snapshot(repo)
+
+    result = orchestra("install", repo)
+
+    assert result.code == 1
+    assert result.err.startswith(f"orchestra install: {repo / '.claude/orchestra'}: this pack changes files of its "
+                                 f"code that you edited ({module}): ")
+    assert "Install with --force" in result.err and snapshot(repo) == before
+    assert orchestra("install", repo, "--source", old_pack).code == 0  # the same pack: nothing to mix
+    assert (repo / module).read_bytes() == patched
+    assert orchestra("install", repo, "--force").code == 0
+    assert (repo / module).read_bytes() == (pack_source / module).read_bytes()
+    assert (repo / ".claude/orchestra/backup/replaced" / module).read_bytes() == patched

@@ -58,6 +58,7 @@ class _Planner:
         self.deletes: list[Step] = []
         self.created_dirs: set[str] = {d for d in old.dirs if (root / d).is_dir()}
         self.pack_only: dict[Path, bool] = {}  # folder -> whether it holds only the pack's files
+        self.edited_code: list[str] = []  # files of the pack's code the user edited and this pack changes
         self.mixed: list[str] = []  # files of the pack's code held by files that are not this pack's
 
     def plan(self, statusline: bool) -> Plan:
@@ -115,6 +116,8 @@ class _Planner:
             entry = recorded  # edited: theirs now, still recognised as edited on the next upgrade
         elif recorded is not None:
             if not self.force:
+                if rel.startswith(CODE_DIR + "/") and sha256(item.data) != recorded["sha256"]:
+                    self.edited_code.append(rel)
                 self._notice("kept", rel, "you changed this pack file since it was installed; kept. "
                                           "--force replaces it and keeps your version in the backup dir")
                 entry = recorded
@@ -135,12 +138,18 @@ class _Planner:
 
     def _refuse_a_mix(self) -> None:
         """Files of the pack's code that are not this pack's (a copied pack of another version, a pack whose
-        manifest is gone): installed beside them, the two versions would mix into code that does not run."""
+        manifest is gone; the user's edits of files this pack changes): installed beside them, the two
+        versions would mix into code that does not run."""
+        if self.edited_code and not self.mixed:
+            raise InstallError(f"{self.root / CODE_DIR}: this pack changes files of its code that you edited "
+                               f"({_listed(self.edited_code)}): kept beside the new version of the rest, your copies "
+                               "would mix two versions into a pack that does not run (a guard hook that cannot start "
+                               f"blocks every tool call). Install with --force (your copies move to {REPLACED}/), "
+                               "or restore them first")
         if not self.mixed:
             return
-        more = f" and {len(self.mixed) - 3} more" if len(self.mixed) > 3 else ""
-        raise InstallError(f"{self.root / CODE_DIR}: holds another version of the pack ({', '.join(self.mixed[:3])}"
-                           f"{more} differ from this pack's and no install manifest lists them); installed beside "
+        raise InstallError(f"{self.root / CODE_DIR}: holds another version of the pack ({_listed(self.mixed)} "
+                           "differ from this pack's and no install manifest lists them); installed beside "
                            "it, the two versions would mix into a pack that does not run. Install with --force "
                            f"(your copies move to {DISPLACED}/), or remove {CODE_DIR}/ first")
 
@@ -328,6 +337,10 @@ class _Planner:
 
     def _notice(self, kind, rel: str, message: str) -> None:
         self.result.notices.append(Notice(kind, rel, message))
+
+
+def _listed(paths: list[str]) -> str:
+    return ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
 
 
 def _agent_name(path: Path) -> str | None:
