@@ -96,6 +96,10 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("python3 - <<'EOF'\nprint(open('.env').read())\nEOF"), "secret"),  # a heredoc's code
     ("member", bash("echo \"$(cat <<'EOF'\n.env\nEOF\n)\"\n"), "secret"),  # a heredoc's text is a word
     ("member", bash('git commit -m "$(cat <<EOF\n$(cat .env)\nEOF\n)"'), "secret"),  # it expands
+    ("member", bash("cat <<'EOF' | xargs cat\n.env\nEOF"), "secret"),   # text piped on becomes paths
+    ("member", bash("cat $(cat <<'EOF'\n.env\nEOF\n)"), "secret"),
+    ("member", bash("for i in 1; do\ncat <<'EOF'\n.env\nEOF\ndone | xargs cat"), "secret"),
+    ("member", bash("cat <<'EOF' | sh\nrm -rf .claude\nEOF"), "state"),
     ("member", bash("echo x > .env"), "secret"),                      # output redirection
     ("member", bash("eval 'cat .env'"), "secret"),
     ("member", bash("grep -f.env src"), "secret"),                   # value glued to an option
@@ -118,6 +122,8 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("git commit -m \"$(cat <<'EOF'\nLoad settings from .env\n\nCo-Authored-By: Claude "
                     "<noreply@anthropic.com>\nEOF\n)\""), "allow"),  # Claude Code's own commit form
     ("member", bash("cat .env.example"), "allow"),
+    ("member", bash("cat >> .gitignore <<'EOF'\n.env\n*.pem\nsecrets/\nEOF"), "allow"),  # text written out
+    ("member", bash("cat <<'EOF' | tee -a .gitignore\nconfig/credentials.json\nEOF"), "allow"),
     ("member", bash("grep -rn API_KEY --exclude=.env --exclude '*.pem' ."), "allow"),  # left out, not read
     ("member", bash("rg API_KEY --glob '!*.pem' -g '!.env*'"), "allow"),
     ("member", bash("find . -name '*.py' -not -name '.env*'"), "allow"),

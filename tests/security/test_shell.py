@@ -40,6 +40,13 @@ def test_a_heredoc_body_is_fed_to_its_command() -> None:
     assert parse("echo done").commands[0].words == ("echo", "done")
 
 
+def test_a_heredoc_only_written_out_is_text_and_a_shell_reads_its_body_as_commands() -> None:
+    (cat,) = parse("cat >> notes <<'EOF'\nrm x\nEOF").commands
+    assert cat.argv == ("cat", "EOF") and "x" not in cat.words
+    assert ("rm", "x") in argvs("bash <<'EOF'\nrm x\nEOF") and ("rm", "x") in argvs("cat <<'EOF' | sh\nrm x\nEOF")
+    assert "x" in parse("cat <<'EOF' | xargs cat\nx\nEOF").commands[0].words
+
+
 def test_wrappers_are_removed_from_argv_but_kept_in_words() -> None:
     (cmd,) = parse("sudo -u root env -i A=1 nice -n 5 timeout 10 stdbuf -oL cat f").commands
     assert cmd.argv == ("cat", "f") and cmd.wrappers == ("sudo", "env", "nice", "timeout", "stdbuf")

@@ -3,8 +3,9 @@
 Not a shell. It follows quoting (shlex), `;` `&&` `||` `|` `&` and newlines, `( )` subshells,
 `$(...)`, backticks and `<(...)`/`>(...)` (also inside double quotes), `sh -c`/`bash -c`/`eval`/
 `watch` strings, `xargs` and wrappers such as `sudo`, `env`, `timeout`, `nice`, `$'...'` strings,
-output and input redirections (`< f cmd` too), heredoc bodies (the words fed to their command; a
-`$(cat <<'EOF' ... EOF)` that expands nothing is a string) and simple `NAME=value` assignments;
+output and input redirections (`< f cmd` too), heredoc bodies (the words fed to their command, read as
+commands too unless `cat`/`tee` only writes them out; a `$(cat <<'EOF' ... EOF)` that expands nothing
+is a string) and simple `NAME=value` assignments;
 `script_index` finds the script file an interpreter runs. What it cannot follow (computed strings,
 aliases, functions, scripts on disk) is listed in README's Security section; callers treat an
 unparseable line as the worst case.
@@ -13,6 +14,7 @@ unparseable line as the worst case.
 from __future__ import annotations
 
 import codecs
+import itertools
 import re
 import shlex
 
@@ -31,6 +33,7 @@ _WRITE_REDIRECTS = frozenset({">", ">>", ">|", "&>", "&>>", "<>"})
 _READ_REDIRECTS = frozenset({"<", "<<", "<<<"})
 _KEYWORDS = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "for", "case",
                        "esac", "{", "}", "!", "function", "select", "in", "coproc"})
+_COMPOUND = frozenset({"{", "}", "do", "done", "then", "else", "elif", "fi", "esac", "function", "coproc"})
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\+?=(.*)$", re.S)
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 _ANSI_C = re.compile(r"\$'((?:[^'\\]|\\.)*)'", re.S)
@@ -161,7 +164,7 @@ class _Parser:
         self.pipelines += 1
         return self.pipelines
 
-    def script_of(self, text: str, depth: int) -> None:
+    def script_of(self, text: str, depth: int, captured: bool = False) -> None:
         if depth > MAX_DEPTH or len(self.script.commands) > MAX_COMMANDS:
             self.script.complete = False
             return
@@ -171,25 +174,45 @@ class _Parser:
         except ValueError:  # unbalanced quotes: bash would refuse too, but keep every word to check
             self.script.complete = False
             words = text.replace('"', " ").replace("'", " ").split()
-        self._walk(words, depth)
+        self._walk(words, depth, captured)
         for inner in substitutions(text):
             if not literal_heredoc(inner):  # `"$(cat <<'EOF' ... EOF)"` is text: its word holds it
-                self.script_of(inner, depth + 1)
+                self.script_of(inner, depth + 1, captured=True)
 
-    def _walk(self, words: list[str], depth: int) -> None:
+    def _walk(self, words: list[str], depth: int, captured: bool = False) -> None:
+        """`captured`: the words are a `$(...)` body, whose output becomes words of another command."""
         pipeline = self._new_pipeline()
+        parens: list[bool] = []  # open `(`: True for `$(`, `<(`, `>(`, whose output another command reads
+        # No `{ }`, loop or `if` whose output as a whole might be piped on (`done | xargs cat`).
+        flat = not any(w in _COMPOUND and (i == 0 or words[i - 1] in _SEPARATORS or words[i - 1] in _PIPES)
+                       for i, w in enumerate(words))
         current: list[str] = []
         writes: list[str] = []
         reads: list[str] = []  # operands of `<`, `<<`, `<<<`
         fed: list[str] = []  # the words of heredoc bodies
+        delimiters: list[str] = []  # of this command's heredocs
+        bodies: list[tuple[str, bool]] = []  # heredocs whose bodies follow the next newline: (delimiter, data)
         i = 0
         while i < len(words):
             word = words[i]
             if word in _SEPARATORS or word in _PIPES:
-                self._simple(current, writes, pipeline, depth, reads, fed)
-                current, writes, reads, fed = [], [], [], []
+                # A heredoc `cat` or `tee` only writes out (to a file, the terminal or `tee`) is text, not paths;
+                # inside `$(...)`, backticks or a `( )` piped on, its output may become words of another command.
+                data = (bool(delimiters) and printed(current) and not captured and not parens and flat
+                        and not any("`" in w for w in current) and (word not in _PIPES or _to_tee(words, i)))
+                self._simple(current, writes, pipeline, depth, reads, [] if data else fed)
+                bodies += [(d, data) for d in delimiters]
+                current, writes, reads, fed, delimiters = [], [], [], [], []
                 if word not in _PIPES:
                     pipeline = self._new_pipeline()
+                if word == "(":
+                    parens.append(i > 0 and (words[i - 1] in ("<", ">") or words[i - 1].endswith("$")))
+                elif word == ")" and parens:
+                    parens.pop()
+                if word == "\n" and bodies:
+                    i = self._bodies(words, i + 1, bodies, depth, captured or any(parens))
+                    bodies = []
+                    continue
             elif word in _WRITE_REDIRECTS or word in (">&", "<&"):
                 target = words[i + 1] if i + 1 < len(words) else ""
                 if target == "(" or target in _SEPARATORS:
@@ -206,10 +229,22 @@ class _Parser:
                     i += 1
                     if word == "<<":  # the body a heredoc feeds the command (`python3 - <<EOF`) is read too
                         fed += heredoc_words(words, i + 1, target.lstrip("-"))
+                        delimiters.append(target.lstrip("-"))
             else:
                 current.append(word)
             i += 1
         self._simple(current, writes, pipeline, depth, reads, fed)
+
+    def _bodies(self, words: list[str], start: int, bodies: list[tuple[str, bool]], depth: int,
+                captured: bool) -> int:
+        """Past the heredoc bodies that start at `start`; where the next line begins. A body that is not text
+        is also read as commands (a shell may run it); text is skipped."""
+        for delimiter, data in bodies:
+            end = body_end(words, start, delimiter)
+            if not data:
+                self._walk(words[start:end], depth + 1, captured)
+            start = end + 1
+        return min(start, len(words))
 
     def _simple(self, words: list[str], writes: list[str], pipeline: int, depth: int,
                 reads: list[str] | None = None, fed: list[str] | None = None) -> None:
@@ -288,20 +323,34 @@ def literal_heredoc(text: str) -> bool:
 
 
 def heredoc_words(words: list[str], start: int, delimiter: str) -> list[str]:
-    """The words of a heredoc's body: from the line after `start` to the line holding only `delimiter`.
-    They stay in the token stream too (so a body a shell runs is still read as commands); these are
-    the words the heredoc feeds its command, every one of them a possible path."""
+    """The words of a heredoc's body (from the line after `start` to the line holding only `delimiter`):
+    the words it feeds its command, every one of them a possible path."""
     try:
-        j = words.index("\n", start) + 1
+        begin = words.index("\n", start) + 1
     except ValueError:
         return []
-    body: list[str] = []
+    return [w for w in words[begin:body_end(words, begin, delimiter)] if w not in _OPERATOR_SET]
+
+
+def body_end(words: list[str], start: int, delimiter: str) -> int:
+    """Where the heredoc body starting at `start` ends: its delimiter line (or the end of the text)."""
+    j = start
     while j < len(words) and not (words[j] == delimiter and words[j - 1] == "\n"
                                   and (j + 1 == len(words) or words[j + 1] == "\n")):
-        if words[j] not in _OPERATOR_SET:
-            body.append(words[j])
         j += 1
-    return body
+    return j
+
+
+def printed(words: list[str]) -> bool:
+    """Does this command only copy its input out (`cat`, `tee FILE`)?"""
+    return bool(words) and words[0].rsplit("/", 1)[-1] in ("cat", "tee")
+
+
+def _to_tee(words: list[str], pipe: int) -> bool:
+    """Does everything after the pipe at `pipe`, to the end of the pipeline, run `tee` (`| tee -a f`)?"""
+    rest = list(itertools.takewhile(lambda w: w not in _SEPARATORS, words[pipe + 1:]))
+    programs = [w for i, w in enumerate(rest) if i == 0 or rest[i - 1] in _PIPES]
+    return bool(rest) and all(w.rsplit("/", 1)[-1] == "tee" for w in programs)
 
 
 def script_index(argv: tuple[str, ...]) -> int | None:
