@@ -107,5 +107,9 @@ def test_text_from_state_cannot_drive_the_terminal(store, capsys: pytest.Capture
     assert "  blocker: waitfake   line31mreversed" in outputs["task show task-payments-api"]
     assert outputs["sprint status sprint-3"][0].startswith("sprint-3 Payfake   line31mreversed (active)")
     assert "hellofake   line31mreversed" in outputs["msg inbox tech-lead"][1]
-    # JSON keeps the text as it is: a program reading it gets what was written
+    # JSON keeps the text as it is: a program reading it gets what was written; what JSON itself leaves raw
+    # that a terminal acts on (an 8-bit CSI, a bidi override) is written as a \u escape of the same value
+    for argv in (["task", "show", "task-2fa"], ["events", "tail", "-n", "50"], ["msg", "inbox", "tech-lead"]):
+        out = run(capsys, *argv, "--json")[1]
+        assert unprintable(out) == [] and json.loads(out), argv
     assert json.loads(run(capsys, "task", "show", "task-2fa", "--json")[1])["task"]["title"] == f"TOTP{HOSTILE}"

@@ -14,6 +14,8 @@ from typing import Any
 _UNPRINTABLE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?"
                           r"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _BREAKS = re.compile(r"[\t\n\x0b\x0c\r\x1c-\x1e\x85\u2028\u2029]+")
+# what json.dumps(ensure_ascii=False) leaves raw that a terminal may act on (an 8-bit CSI, a bidi override)
+_JSON_RAW = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(text: str) -> str:
@@ -24,6 +26,13 @@ def printable(text: str) -> str:
 def one_line(text: str) -> str:
     """`text` printable on one line: every line break or tab a space."""
     return printable(_BREAKS.sub(" ", text))
+
+
+def json_text(data: Any, **options: Any) -> str:
+    """`json.dumps(data, ensure_ascii=False)`, those characters written as \\u escapes: the same JSON value."""
+    import json
+
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(data, ensure_ascii=False, **options))
 
 
 def scrubbed(data: Any, *, lines: bool = False) -> Any:

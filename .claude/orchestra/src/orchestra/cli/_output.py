@@ -4,20 +4,19 @@ control characters (`termtext`), whoever wrote them."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
 
 # Imported here, not when printing: `orchestra uninstall` run from the repo it uninstalls has deleted
 # the package's files by the time it prints its report.
-from ..termtext import printable, scrubbed
+from ..termtext import json_text, printable, scrubbed
 
 
 def emit(data: Any, as_json: bool, text: Callable[[Any], str] | None = None, *, lines: bool = False) -> None:
     """`data` as JSON, or as `text` renders it; `lines`: its strings keep their line breaks (a prompt)."""
     if as_json or text is None:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+        sys.stdout.write(json_text(data, indent=2, sort_keys=False) + "\n")
     else:
         out = printable(text(scrubbed(data, lines=lines)))
         if out:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import Any
 
 from ..store import open_store
+from ..termtext import json_text, one_line
 from ._output import add_json_flag
 
 POLL_SECONDS = 0.25
@@ -32,7 +32,7 @@ def cmd_tail(args) -> int:
     with open_store() as store:
         last = last_events(store, args.lines, types)
         if args.json and not args.follow:
-            sys.stdout.write(json.dumps(last, indent=2, ensure_ascii=False) + "\n")
+            sys.stdout.write(json_text(last, indent=2) + "\n")
             return 0
         for event in last:
             _print(event, args.json)
@@ -64,10 +64,9 @@ def _newest_id(store) -> int:
 
 def _print(event: dict[str, Any], as_json: bool) -> None:
     from ..metrics import describe_event
-    from ..termtext import one_line
 
     if as_json:  # one object per line while following: a stream other tools can read line by line
-        line = json.dumps(event, ensure_ascii=False)
+        line = json_text(event)
     else:
         line = one_line(f"{event['id']:>6}  {event.get('ts') or '-':<24}  {event['type']:<22}  {describe_event(event)}")
     sys.stdout.write(line + "\n")
