@@ -22,6 +22,15 @@ def test_one_rate_gives_an_exact_answer() -> None:
     assert (two["p50_hours"], two["p85_hours"]) == (10.0, 10.0)
 
 
+def test_each_team_runs_only_on_its_own_workers() -> None:
+    # 1 h per point. Engineering runs one task at a time: e1, e2, e3 (2 h each) one after another, 6 h;
+    # devops' d (1 h) runs beside them on its own workers. Pooled, the three would run at once: 2 h.
+    graph = TaskGraph([Node("e1", 2, team="engineering"), Node("e2", 2, team="engineering"),
+                       Node("e3", 2, team="engineering"), Node("d", 1, team="devops")])
+    result = forecast(graph, [1.0], {"engineering": 1, "devops": 2}, now=NOW, trials=20, seed=1)
+    assert (result["p50_hours"], result["p85_hours"], result["slots"]) == (6.0, 6.0, 3)
+
+
 def test_percentiles_follow_the_sampled_history() -> None:
     # one 1-point task; three of four past tasks took 1 h per point, one took 5: P(1 h) = 0.75, so the
     # median is 1 h and the 85th percentile 5 h.

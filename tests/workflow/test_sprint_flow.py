@@ -197,6 +197,19 @@ def test_a_sprint_closed_after_its_end_counts_the_work_done_until_the_close(stor
     assert status["metrics"]["throughput"] == {"completed": 2, "days": 17, "per_day": round(2 / 17, 4)}
 
 
+def test_the_forecast_keeps_each_team_to_its_capacity(store, sample: Path) -> None:
+    (sample / ".claude/sprints/sprint-5.yaml").write_text(
+        "capacity: {engineering: 1}\ntasks:\n"
+        + "".join(f"  - {{id: e{i}, title: E{i}, team: engineering, estimate: 2}}\n" for i in range(4))
+        + "  - {id: ops, title: Ops, team: devops, estimate: 1}\n", encoding="utf-8")
+    start_sprint(store, "sprint-5")
+    work(store, "e0", "in_progress", "2026-12-01T09:00:00.000Z")
+    work(store, "e0", "completed", "2026-12-01T13:00:00.000Z")  # 2 points in 4 h: 2 h a point
+    forecast = sprint_status(store, "sprint-5", now=NOW)["forecast"]
+    # e1..e3 one at a time on engineering's single slot: 3 x 4 h; ops beside them on devops' slots
+    assert (forecast["p50_hours"], forecast["p85_hours"]) == (12.0, 12.0)
+
+
 def test_task_ids_are_global_but_carried_over_work_can_join_a_new_sprint(store, sample: Path) -> None:
     start_sprint(store, "sprint-3")
     work(store, "task-oauth", "completed", "2026-12-02T15:00:00.000Z")

@@ -1,8 +1,9 @@
 """Monte Carlo completion forecast: how long the remaining tasks take, drawn from past cycle times.
 
 Each trial gives every remaining task a duration of (its estimate) x (hours per point of a past
-task drawn at random), then runs the tasks in dependency order on `slots` parallel workers. The
-50th and 85th percentiles of the trials' finish times are the forecast. Same seed, same answer.
+task drawn at random), then runs the tasks in dependency order on parallel workers: `slots` of them,
+or per team when `slots` maps each team to its limit (a team's tasks run only on its own workers).
+The 50th and 85th percentiles of the trials' finish times are the forecast. Same seed, same answer.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime as dt
 import heapq
 import math
 import random
+from collections.abc import Mapping
 from typing import Any
 
 from .graph import TaskGraph
@@ -29,25 +31,35 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[rank - 1]
 
 
-def finish_time(graph: TaskGraph, durations: list[float], slots: int) -> float:
-    """Makespan of list scheduling: tasks in topological order, each on the earliest free worker
-    once its dependencies have finished."""
+Slots = int | Mapping[str | None, int]
+
+
+def finish_time(graph: TaskGraph, durations: list[float], slots: Slots) -> float:
+    """Makespan of list scheduling: tasks in topological order, each on the earliest free worker (of
+    its team, when `slots` is per team) once its dependencies have finished."""
     finish = [0.0] * len(graph)
-    workers = [0.0] * max(1, slots)
+    if isinstance(slots, Mapping):
+        pools = {team: [0.0] * max(1, n) for team, n in slots.items()}
+        pool_of = [pools.setdefault(node.team, [0.0]) for node in graph.nodes]
+    else:
+        shared = [0.0] * max(1, slots)
+        pool_of = [shared] * len(graph)
     for i in graph.order:
         ready = max((finish[p] for p in graph.preds[i]), default=0.0)
+        workers = pool_of[i]
         free = heapq.heappop(workers)
         finish[i] = max(free, ready) + durations[i]
         heapq.heappush(workers, finish[i])
     return max(finish, default=0.0)
 
 
-def forecast(graph: TaskGraph, rates: list[float], slots: int, *, now: dt.datetime,
+def forecast(graph: TaskGraph, rates: list[float], slots: Slots, *, now: dt.datetime,
              trials: int = DEFAULT_TRIALS, seed: int = 0) -> dict[str, Any]:
     """p50/p85 hours (and timestamps from `now`) to finish every task in `graph`."""
     if trials < 1:
         raise ValueError(f"trials {trials}: the forecast needs at least 1 trial")
-    base = {"trials": trials, "seed": seed, "samples": len(rates), "slots": slots, "remaining_tasks": len(graph)}
+    total = max(1, sum(slots.values()) if isinstance(slots, Mapping) else slots)
+    base = {"trials": trials, "seed": seed, "samples": len(rates), "slots": total, "remaining_tasks": len(graph)}
     if len(graph) == 0:
         stamp = _stamp(now)
         return {**base, "available": True, "p50_hours": 0.0, "p85_hours": 0.0, "p50_at": stamp, "p85_at": stamp}

@@ -83,7 +83,7 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
     graph = view.remaining_graph(finished)
     capacity = parallel_capacity(org, view.capacity)
     done = view.done  # a set built from every task: once, not once per task
-    slots = sum(capacity.team_limit(t) for t in {t.get("team") for t in view.tasks if t["id"] not in done})
+    slots = {team: capacity.team_limit(team) for team in {t.get("team") for t in view.tasks if t["id"] not in done}}
     completion = metrics.completion_rate(view.tasks, view.carried)
     record = view.record or {}
     retro = record.get("retrospective") if view.status == "complete" else None
@@ -121,8 +121,7 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
             "completion": completion,
             "velocity": metrics.velocity(tx.items("sprints").values()),
         },
-        "forecast": forecasting.forecast(graph, history_rates(tx, events), max(1, slots), now=now,
-                                         trials=trials, seed=seed),
+        "forecast": forecasting.forecast(graph, history_rates(tx, events), slots, now=now, trials=trials, seed=seed),
     }
 
 
