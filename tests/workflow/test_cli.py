@@ -176,6 +176,17 @@ def test_two_files_declaring_one_sprint_id_are_refused_naming_both(sample: Path,
     assert as_json(capsys, "sprint", "status") == {"sprints": []}  # the second would have replaced the first
 
 
+def test_two_files_declaring_one_epic_id_are_refused_naming_both(sample: Path, capsys) -> None:
+    copy = sample / ".claude/epics/another.yaml"
+    copy.write_text("id: payments\nfeatures:\n  - {id: f, title: F, estimate: 1}\n", encoding="utf-8")
+    for argv in (("epic", "load", "--check"), ("epic", "load")):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and out == "", argv
+        assert err.startswith(f"orchestra epic: {sample / '.claude/epics/payments.yaml'}:3: epic id payments is "
+                              f"also declared by {copy}; give each epic file its own id")
+    assert not as_json(capsys, "epic", "status", "payments")["loaded"]  # neither replaced the other
+
+
 def test_load_without_arguments_skips_started_sprints_and_loads_all_or_nothing(sample: Path, capsys) -> None:
     as_json(capsys, "sprint", "start", "sprint-3")
     for task in ("task-oauth", "task-2fa", "task-payments-api", "task-checkout", "task-fraud-rules"):

@@ -33,7 +33,7 @@ def register(sub) -> None:
 
 
 def cmd_load(args) -> int:
-    from ..workflow.definitions import definition_files
+    from ..workflow.definitions import check_unique_ids, definition_files
     from ..workflow.epics import load_definition
     from ..workflow.epics import register as record
 
@@ -41,6 +41,7 @@ def cmd_load(args) -> int:
     if not refs:
         raise ValueError("no epic files in .claude/epics; write one (README, \"Sprints and epics\")")
     epics = [load_definition(ref) for ref in refs]  # all valid before anything is written
+    check_unique_ids(epics, "epic")
     rows = [{"epic": e.id, "file": str(e.path), "features": len(e.features), "points": e.points,
              "critical_path": e.graph().critical_path(), "loaded": False} for e in epics]
     if not args.check:

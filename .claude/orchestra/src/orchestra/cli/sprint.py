@@ -60,14 +60,14 @@ def register(sub) -> None:
 
 
 def cmd_load(args) -> int:
-    from ..workflow.definitions import definition_files
-    from ..workflow.sprints import check_sprint_ids, check_task_ids, load_definition, register
+    from ..workflow.definitions import check_unique_ids, definition_files
+    from ..workflow.sprints import check_task_ids, load_definition, register
 
     refs = args.refs or [str(p) for p in definition_files("sprint")]
     if not refs:
         raise ValueError("no sprint files in .claude/sprints; write one (README, \"Sprints and epics\")")
     definitions = [load_definition(ref) for ref in refs]  # all valid before anything is written
-    check_sprint_ids(definitions)
+    check_unique_ids(definitions, "sprint")
     recorded = _recorded_sprints(create=not args.check)
     # Without arguments, the files of sprints already started are checked but not loaded again: their
     # tasks in state are the truth, and their unfinished work may be listed again in a later file.

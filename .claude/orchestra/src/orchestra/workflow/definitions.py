@@ -156,6 +156,19 @@ def _declared_id(path: Path) -> str | None:
     return None
 
 
+def check_unique_ids(definitions: Sequence[SprintDef | EpicDef], kind: str) -> None:
+    """Refuse two files that declare the same sprint (or epic) id: loading both would keep only the last."""
+    from ..yamlcheck import line_of
+
+    first: dict[str, Path] = {}
+    for definition in definitions:
+        other = first.setdefault(definition.id, definition.path)
+        if other != definition.path:
+            line = line_of(definition.path.read_text(encoding="utf-8"), ["id"]) or 1
+            raise DefinitionError(f"{definition.path}:{line}: {kind} id {definition.id} is also declared by {other}; "
+                                  f"give each {kind} file its own id")
+
+
 def load_sprint(ref: str | Path, root: Path | None = None, org=None) -> SprintDef:
     """Parse and validate one sprint definition. `org` (teams.Organization) enables assignee checks."""
     path = find_definition("sprint", str(ref), root)

@@ -59,19 +59,6 @@ def check_task_ids(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]]
                                  f"{owner[0]}); task ids are global{owner[2]}")
 
 
-def check_sprint_ids(sprints: list[SprintDef]) -> None:
-    """Refuse two files that declare the same sprint id: loading both would keep only the last."""
-    from ..yamlcheck import line_of
-
-    first: dict[str, SprintDef] = {}
-    for sprint in sprints:
-        other = first.setdefault(sprint.id, sprint)
-        if other.path != sprint.path:
-            line = line_of(sprint.path.read_text(encoding="utf-8"), ["id"]) or 1
-            raise ValueError(f"{sprint.path}:{line}: sprint id {sprint.id} is also declared by {other.path}; "
-                             "give each sprint file its own id")
-
-
 def register(tx, sprint: SprintDef, root: Path | None = None) -> dict[str, Any]:
     """Record a validated definition in state. A new sprint goes Planning -> Ready; a sprint already
     running refuses, because its tasks in state are now the truth."""
