@@ -69,3 +69,12 @@ def test_members_are_confined_orchestrators_and_reviewers_are_not():
 def test_slug():
     assert slug("  Hello, World!  ") == "hello-world"
     assert slug(None) == ""
+
+
+def test_a_name_too_long_for_the_file_system_is_cut_and_kept_apart():
+    long_name = " ".join(["Ünïcode payments and more"] * 12)
+    one, other = Scope("sprint", "sprint-3", long_name), Scope("sprint", "sprint-4", long_name)
+    assert len(one.name) == 200 and one.name.startswith("sprint-3-n-code-payments-and-more-")
+    assert one.name != other.name and one.branch == one.name and not one.name[:193].endswith("-")
+    assert len(one.distinct().name) == 207 and len(Scope("team", "t" * 300).name) == 200
+    assert Scope("task", "a" * 100).name == "task-" + "a" * 100  # ids the schema allows are not cut

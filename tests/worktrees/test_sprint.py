@@ -99,3 +99,15 @@ def test_sprint_start_with_a_bad_worktrees_yaml_says_the_sprint_is_started(repo:
     assert "worktrees.yaml:1: setup_timeout_seconds" in problems[0] and "worktree of " in problems[0]
     assert problems[-1] == "orchestra sprint start: sprint-7 is started all the same (starting it again changes nothing)"
     assert state(repo, "sprints.sprint-7.status") == "active"
+
+
+def test_a_sprint_name_longer_than_a_file_name_still_gets_its_worktree(repo: Path) -> None:
+    (repo / ".claude" / "sprints").mkdir()
+    name = " ".join(["Ünïcode payments and more"] * 12)
+    (repo / ".claude" / "sprints" / "sprint-9.yaml").write_text(
+        f"id: sprint-9\nname: {name}\ntasks:\n  - {{id: long, title: x, team: product, assignee: product-manager}}\n")
+    proc = cli(repo, "sprint", "start", "sprint-9", "--json")
+    assert proc.returncode == 0, proc.stderr
+    entry = json.loads(proc.stdout)["worktrees"]["long"]
+    assert len(entry["worktree"]) == 200 and Path(entry["path"]).is_dir()
+    assert f"[{entry['branch']}]" in git(repo, "worktree", "list")

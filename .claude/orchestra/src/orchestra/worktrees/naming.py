@@ -10,7 +10,8 @@ directory names derived from the scope's ids.
 
 `<n>` is the number in a sprint id like `sprint-3` (else the whole id); a `task-` the id already
 starts with is not repeated. Names are lowercased with every run of other characters turned into
-one `-`. The directory (and the worktree's id in state) is the branch with `/` turned into `-`.
+one `-`. The directory (and the worktree's id in state) is the branch with `/` turned into `-`. A name
+longer than 200 characters is cut to 193 plus `-` and six hex digits of a hash of the scope.
 Ids that give one name (tasks `foo` and `task-foo`, `T_1` and `t-1`) are told apart by `distinct()`:
 the name plus `-` and six hex digits of a hash of the strategy and id (`task-foo-1b2c3d`).
 A task without an epic falls back from `epic` to `sprint`, one without a sprint to `task`.
@@ -30,6 +31,9 @@ STRATEGIES: tuple[str, ...] = get_args(Strategy)
 UNCONFINED_ROLES = frozenset({"orchestrator", "reviewer"})
 
 _OTHER = re.compile(r"[^a-z0-9]+")
+# A directory name, a ref and `<name>.setup.log` must each stay within the file system's 255 bytes: a
+# longer name (a long sprint name, team name) is cut, with a hash of the scope so cut names stay apart.
+MAX_NAME = 200
 
 
 class Scope(Record):
@@ -42,7 +46,10 @@ class Scope(Record):
 
     @property
     def branch(self) -> str:
-        return f"{self._plain_branch()}-{self.tag}" if self.tag else self._plain_branch()
+        plain = self._plain_branch()
+        if len(plain) > MAX_NAME:
+            plain = f"{plain[:MAX_NAME - 7].rstrip('-/')}-{_digest(f'{self.strategy}:{self.ident}:{self.label}')}"
+        return f"{plain}-{self.tag}" if self.tag else plain
 
     def _plain_branch(self) -> str:
         if self.strategy == "epic":
@@ -59,10 +66,7 @@ class Scope(Record):
 
     def distinct(self) -> Scope:
         """This scope with names no other scope shares: a hash of its strategy and id added to them."""
-        import hashlib
-
-        digest = hashlib.sha256(f"{self.strategy}:{self.ident}".encode()).hexdigest()[:6]
-        return Scope(self.strategy, self.ident, self.label, digest)
+        return Scope(self.strategy, self.ident, self.label, _digest(f"{self.strategy}:{self.ident}"))
 
     def serves(self, record: dict[str, Any]) -> bool:
         """`record` (a `worktrees.<name>` state record) is this scope's worktree."""
@@ -72,6 +76,12 @@ class Scope(Record):
     def name(self) -> str:
         """The worktree's directory name under the worktree root, and its id in state."""
         return self.branch.replace("/", "-")
+
+
+def _digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:6]
 
 
 def slug(text: str | None) -> str:
