@@ -180,6 +180,9 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("sed -i 's/Never/Always/' .claude/agents/fullstack-eng.md"), "organisation"),
     ("member", bash("echo '  can_access_secrets: true' >> $REPO/.claude/teams.yaml"), "organisation"),
     ("member", write("{root}/.mcp.json"), "organisation"),            # which server checks task ownership
+    ("member", write("{root}/.claude/skills/setup/SKILL.md"), "organisation"),  # `@.env` and `!` run unguarded
+    ("orchestrator", bash("cp /tmp/w.js .claude/workflows/release.js"), "organisation"),  # starts agents
+    ("member", read("{root}/.claude/skills/setup/SKILL.md"), "allow"),
     ("orchestrator", bash("sed -i 's/orchestra-mcp/x/' .mcp.json"), "organisation"),
     ("main", write("{root}/.mcp.json"), "allow"),
     ("member", read("{root}/.mcp.json"), "allow"),

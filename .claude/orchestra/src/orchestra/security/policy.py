@@ -27,11 +27,14 @@ DEFAULT_SECRET_EXCEPTIONS: tuple[str, ...] = (".env.example", ".env.sample", ".e
 # Written only by Orchestra itself or by a human; relative to the project root.
 DEFAULT_PROTECTED_PATHS: tuple[str, ...] = (
 ".claude/state/**", ".claude/settings*.json", ".claude/policy.yaml")
-# The organisation: who has which role, what agents and commands say, the pack's own code and the MCP
-# servers it starts (.mcp.json runs the orchestra server, the one that checks task ownership). The human's
-# main thread customises them; a subagent that could write them could grant itself any permission.
+# The organisation: who has which role, what agents, commands and skills say (a skill, like a command, can
+# attach files with `@path`, run `!` commands and register hooks, none of which pass a tool guard), the
+# workflows that start agents, the pack's own code and the MCP servers it starts (.mcp.json runs the
+# orchestra server, the one that checks task ownership). The human's main thread customises them; a
+# subagent that could write them could grant itself any permission.
 ORGANISATION_PATHS: tuple[str, ...] = (
-    ".claude/teams.yaml", ".claude/agents/**", ".claude/commands/**", ".claude/orchestra/**", ".mcp.json")
+    ".claude/teams.yaml", ".claude/agents/**", ".claude/commands/**", ".claude/skills/**", ".claude/workflows/**",
+    ".claude/orchestra/**", ".mcp.json")
 # The same files in the plugin's copy of the pack, under CLAUDE_PLUGIN_ROOT (README, "Plugin").
 PLUGIN_ORGANISATION_PARTS: tuple[str, ...] = (
     ".claude/teams.yaml", ".claude/agents", ".claude/commands", ".claude/orchestra", ".claude-plugin", "hooks", "plugin")
