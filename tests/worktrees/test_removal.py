@@ -226,3 +226,11 @@ def test_removing_a_deleted_worktree_leaves_git_s_record_of_another_one(repo: Pa
     again = cli(repo, "worktree", "create", "t16", "--strategy", "task")
     assert again.returncode == 1 and "was deleted, but git still lists it" in again.stderr, again.stderr
     assert "only the detached HEAD holds this" in again.stderr and str(detached) in registered(repo)
+
+
+def test_a_worktree_whose_directory_was_deleted_is_found_by_the_path_it_had(repo: Path) -> None:
+    tree = made(repo, "t19")
+    shutil.rmtree(tree)
+    removed = cli(repo, "worktree", "remove", ".worktrees/task-t19")
+    assert removed.returncode == 0 and removed.stdout.strip() == "task-t19: removed", removed.stderr
+    assert str(tree) not in registered(repo)

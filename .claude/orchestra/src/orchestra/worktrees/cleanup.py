@@ -39,7 +39,8 @@ def lookup(tx, name: str) -> dict[str, Any]:
     record = tx.get(f"worktrees.{name}", None) if "." not in name else None
     if record is not None:
         return record
-    wanted = str(Path(name).expanduser().resolve()) if Path(name).expanduser().exists() else None
+    path = Path(name).expanduser()
+    wanted = str(path.resolve()) if "/" in name or path.exists() else None  # a deleted directory's path too
     found = sorted(tx.items("worktrees").values(), key=lambda r: r.get("status") != "active")
     for record in found:
         if record.get("branch") == name or (wanted and str(Path(record.get("path", "")).resolve()) == wanted):
