@@ -226,6 +226,23 @@ def test_the_check_refuses_an_id_a_closed_sprint_kept_as_loading_does(sample: Pa
     assert as_json(capsys, "sprint", "load", "sprint-4", "--check")["sprints"][0]["tasks"] == 1
 
 
+def test_a_close_whose_files_cannot_be_written_closes_and_says_so(sample: Path, capsys) -> None:
+    as_json(capsys, "sprint", "start", "sprint-3")
+    folder = sample / ".claude/sprints"
+    for name in ("retrospectives", "reports"):
+        (folder / name).write_text("a file where a folder should be\n", encoding="utf-8")
+    code, out, err = run(capsys, "sprint", "close", "sprint-3")
+    assert code == 1 and out.startswith("sprint-3: complete; 0 of 21 points done") and "Traceback" not in err
+    assert f"orchestra sprint close: cannot write the retrospective {folder / 'retrospectives/sprint-3.md'}" in err
+    assert f"cannot write the sprint report into {folder / 'reports'}" in err and "orchestra report sprint-3 --out" in err
+    assert err.endswith("orchestra sprint close: sprint-3 is complete all the same\n")
+    assert as_json(capsys, "sprint", "status", "sprint-3")["status"] == "complete"
+    (folder / "retrospectives").unlink()
+    code, _, err = run(capsys, "sprint", "close", "sprint-3")  # writes the retrospective it could not write
+    assert code == 0 and err == "" and (folder / "retrospectives/sprint-3.md").read_text(encoding="utf-8").startswith(
+        "# Retrospective: sprint-3")
+
+
 def test_closing_a_blocked_sprint_says_to_unblock_it_first(sample: Path, capsys) -> None:
     as_json(capsys, "sprint", "start", "sprint-3")
     for task in ("task-oauth", "task-fraud-rules"):

@@ -247,7 +247,11 @@ def cmd_close(args) -> int:
         else:
             result = close_sprint(store, args.sprint, review_only=args.review)
     emit(result, args.json, _close_text)
-    return 0
+    for problem in result.get("problems") or ():  # on stderr, as `sprint start` reports its worktrees
+        print(f"orchestra sprint close: {problem}", file=sys.stderr)
+    if result.get("problems"):
+        print(f"orchestra sprint close: {args.sprint} is {result['status']} all the same", file=sys.stderr)
+    return 1 if result.get("problems") else 0
 
 
 def _close_text(result: dict[str, Any]) -> str:

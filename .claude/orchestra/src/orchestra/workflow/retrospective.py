@@ -94,8 +94,13 @@ def close(store, sprint_id: str, root: Path | None = None, *, review_only: bool 
         if record is None:
             raise ValueError(f"sprint {sprint_id}: not in state; start it first (`orchestra sprint start {sprint_id}`)")
         if record.get("status") == "complete":
-            return {"sprint": sprint_id, "status": "complete", "closed": False,
-                    "retrospective": record.get("retrospective"), "file": record.get("retrospective_file")}
+            result = {"sprint": sprint_id, "status": "complete", "closed": False,
+                      "retrospective": record.get("retrospective"), "file": record.get("retrospective_file")}
+            if result["file"] and result["retrospective"] and not Path(result["file"]).exists():
+                # closed before, when its retrospective file could not be written: write it now
+                result["problems"] = write_retrospective(Path(result["file"]), result["retrospective"],
+                                                         record.get("name", ""))
+            return result
         if record.get("status") == "blocked":
             refused = IllegalTransition("sprint", sprint_id, "blocked", "review", SPRINT_TRANSITIONS["blocked"])
             refused.args = (f"{refused}; to close it and carry its unfinished work over (blocked tasks too), "
@@ -117,10 +122,26 @@ def close(store, sprint_id: str, root: Path | None = None, *, review_only: bool 
         states.transition(tx, sprint_id, "complete", "retrospective written")
         tx.append_event("sprint_closed", {"sprint": sprint_id, "completed_points": retro["completed_points"],
                                           "carried_over": [r["id"] for r in retro["carried_over"]]})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_text(path, markdown(retro, record.get("name", "")))
+    # The sprint is closed now; a file that cannot be written is reported, not raised (state is the truth).
+    problems = write_retrospective(path, retro, record.get("name", ""))
     from ..report import default_dir, write_report  # the full report (burndown chart, agent activity)
 
-    report = write_report(store, sprint_id, default_dir(root), root, now=now)
+    try:
+        report = [str(p) for p in write_report(store, sprint_id, default_dir(root), root, now=now)]
+    except OSError as exc:
+        report = []
+        problems.append(f"cannot write the sprint report into {default_dir(root)} ({exc.strerror or exc}); "
+                        f"`orchestra report {sprint_id} --out DIR` writes it elsewhere")
     return {"sprint": sprint_id, "status": "complete", "closed": True, "retrospective": retro, "file": str(path),
-            "report": [str(p) for p in report]}
+            "report": report, "problems": problems}
+
+
+def write_retrospective(path: Path, retro: dict[str, Any], name: str) -> list[str]:
+    """Write the retrospective's Markdown; what went wrong, if anything, as messages that say what to do."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_text(path, markdown(retro, name))
+    except OSError as exc:
+        return [f"cannot write the retrospective {path} ({exc.strerror or exc}); it is kept in state, and "
+                f"`orchestra sprint close {retro['sprint']}` writes the file once its folder can be written"]
+    return []
