@@ -257,6 +257,12 @@ def test_a_reply_sent_as_a_message_is_for_the_recipient_and_a_verdict_settles_th
     assert "only its recipient can close it" in refused(server, store, "send_message", to="api-engineer",
                                                         type="answer", reply_to=question["id"],
                                                         payload={"answer": "yes"}, caller=member())
+    with store.transaction() as tx:  # a sprint under review takes no reworked task, whichever tool gives the verdict
+        tx.set("sprints.sprint-rc", {"status": "review", "history": [], "tasks": ["rc-1"]})
+        tx.update("tasks.rc-1", {"sprint": "sprint-rc"})
+    sent_back = {**verdict, "payload": {"verdict": "changes_requested"}}
+    assert "cannot become in_progress while sprint sprint-rc is review" in refused(
+        server, store, "send_message", caller=LEAD, **sent_back)
     server.ok("send_message", caller=LEAD, **verdict)
     task = store.get("tasks.rc-1")
     assert task["status"] == "completed" and task["review_requests"] == []

@@ -65,6 +65,7 @@ def send_message(to: Address, type: Annotated[MessageType, Field(description=(
                            reply_to=reply_to, org=org)
         settled = lifecycle.apply_review(tx, message)  # a verdict on a task's review request moves the task
         if settled is not None:
+            workflow.check_task_status(tx, settled, settled["status"])  # as update_task's verdict
             validated(tx, f"tasks.{settled['id']}")
             if settled.get("sprint"):
                 workflow.sync_blocked(tx, settled["sprint"])
