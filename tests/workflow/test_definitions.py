@@ -170,6 +170,14 @@ def test_a_key_written_twice_is_refused_at_its_line(project: Path) -> None:
     assert "bad.yaml:2: duplicate key 'estimate' (first at line 2)" in message
 
 
+def test_a_file_that_is_not_utf8_is_refused_at_its_line(project: Path) -> None:
+    path = project / ".claude/sprints/bad.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"tasks:\n  - {id: a, title: caf\xe9}\n")  # Latin-1, as an old editor saves it
+    with pytest.raises(DefinitionError, match=r"bad.yaml:2: not UTF-8 text \(byte 0xe9\); save the file as UTF-8"):
+        load_sprint(path, project)
+
+
 def test_merge_keys_and_anchors_still_work(project: Path) -> None:
     path = write(project, "ok.yaml", """
         tasks:

@@ -82,6 +82,10 @@ def read_mapping(path: Path, error_type: type[ValueError] = YamlSchemaError) -> 
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise error_type(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise error_type(f"{path}:{line}: not UTF-8 text (byte {exc.object[exc.start]:#04x}); save the file as "
+                         "UTF-8") from None
     try:
         data = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
