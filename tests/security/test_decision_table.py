@@ -183,6 +183,9 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", write("{root}/.claude/skills/setup/SKILL.md"), "organisation"),  # `@.env` and `!` run unguarded
     ("orchestrator", bash("cp /tmp/w.js .claude/workflows/release.js"), "organisation"),  # starts agents
     ("member", read("{root}/.claude/skills/setup/SKILL.md"), "allow"),
+    ("member", write("{home}/.claude/skills/setup/SKILL.md"), "organisation"),  # the user's, in every session
+    ("member", bash("jq '.mcpServers.x = {}' ~/.claude.json > /tmp/c && mv /tmp/c ~/.claude.json"), "organisation"),
+    ("main", write("{home}/.claude/commands/review.md"), "allow"),
     ("orchestrator", bash("sed -i 's/orchestra-mcp/x/' .mcp.json"), "organisation"),
     ("main", write("{root}/.mcp.json"), "allow"),
     ("member", read("{root}/.mcp.json"), "allow"),

@@ -34,7 +34,9 @@ DEFAULT_PROTECTED_PATHS: tuple[str, ...] = (
 # subagent that could write them could grant itself any permission.
 ORGANISATION_PATHS: tuple[str, ...] = (
     ".claude/teams.yaml", ".claude/agents/**", ".claude/commands/**", ".claude/skills/**", ".claude/workflows/**",
-    ".claude/orchestra/**", ".mcp.json")
+    ".claude/orchestra/**", ".mcp.json",
+    # The user's own agents, commands and skills reach every session, and ~/.claude.json its MCP servers.
+    "~/.claude/agents/**", "~/.claude/commands/**", "~/.claude/skills/**", "~/.claude.json")
 # The same files in the plugin's copy of the pack, under CLAUDE_PLUGIN_ROOT (README, "Plugin").
 PLUGIN_ORGANISATION_PARTS: tuple[str, ...] = (
     ".claude/teams.yaml", ".claude/agents", ".claude/commands", ".claude/orchestra", ".claude-plugin", "hooks", "plugin")
