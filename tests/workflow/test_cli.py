@@ -103,6 +103,17 @@ def test_a_feature_id_two_epics_share_counts_only_the_tasks_of_each_epic(sample:
     assert (login["status"], login["tasks"]) == ("unplanned", []) and payments["points"]["completed"] == 0
 
 
+def test_a_loaded_sprint_whose_file_is_gone_says_which_file(sample: Path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(sample)  # not the pack's repository, which has a sprint-3.yaml of its own
+    as_json(capsys, "sprint", "load", "sprint-3")
+    (sample / ".claude/sprints/sprint-3.yaml").unlink()
+    for argv in (("sprint", "status", "sprint-3"), ("sprint", "plan", "sprint-3")):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and out == "", argv
+        assert err == (f"orchestra sprint: sprint file .claude/sprints/sprint-3.yaml: no such file (in {sample} or "
+                       "the current folder); restore it, or load the sprint from another file\n"), argv
+
+
 def test_bad_file_is_one_line_on_stderr_with_file_and_line(sample: Path, capsys) -> None:
     bad = sample / ".claude/sprints/sprint-5.yaml"
     bad.write_text("tasks:\n  - {id: a, title: A, dependencies: [b]}\n", encoding="utf-8")

@@ -133,6 +133,9 @@ def find_definition(kind: str, ref: str, root: Path | None = None) -> Path:
         for path in ((root or paths.project_root()) / candidate, candidate):
             if path.is_file():
                 return path.resolve()
+        if candidate.parent != Path("."):  # a path, not an id that ends in .yaml
+            raise DefinitionError(f"{kind} file {ref}: no such file (in {root or paths.project_root()} or the "
+                                  f"current folder); restore it, or load the {kind} from another file")
     folder = definitions_dir(kind, root)
     for suffix in SUFFIXES:
         if (folder / f"{ref}{suffix}").is_file():
