@@ -110,6 +110,32 @@ def test_a_delegation_that_never_started_stops_counting_after_pending_seconds(pr
         assert lifecycle_delegation.check_capacity(_resolved(req, past), past) is None
 
 
+def test_a_resumed_session_counts_its_new_runs_and_keeps_the_old_ones_stopped(project: Path) -> None:
+    """`claude --resume` keeps the session id: its SessionStart opens the ended session again."""
+    write_teams(project)  # api-engineer: capacity 1
+    seed(project, tasks("t1", "t2", "t3"))
+    delegate_and_start(project, "toolu_1", "agent-1", "api-engineer", "t1")
+    feed({**base(project), "hook_event_name": "SessionEnd", "reason": "prompt_input_exit"})
+    resumed = run_hook("session_start.py", {**base(project), "hook_event_name": "SessionStart", "source": "resume"},
+                       project)
+    assert resumed.returncode == 0, resumed.stderr
+
+    delegate_and_start(project, "toolu_2", "agent-2", "api-engineer", "t2")
+    verdict = feed(pre(project, "toolu_3", "api-engineer", "[task:t3] next"))
+    assert isinstance(verdict, Deny) and "run agent-2 (t2)" in verdict.reason, verdict
+    feed(launched(project, "toolu_1", "agent-1", "api-engineer", "[task:t1] do it"))  # a late replay re-settles it
+    state = digest()
+    assert state["agents"]["agent-2"]["status"] == "active" and state["tasks"]["t2"]["status"] == "in_progress"
+    assert state["agents"]["agent-1"]["status"] == "stopped" and state["tasks"]["t1"]["status"] == "blocked"
+
+    feed({**base(project), "hook_event_name": "SessionEnd", "reason": "other"})
+    state = digest()
+    assert state["agents"]["agent-2"]["status"] == "stopped" and state["tasks"]["t2"]["status"] == "blocked"
+    with open_store(root=project) as store, store.snapshot() as tx:
+        types = [e["type"] for e in tx.events_after(0, limit=1000) if e["type"].startswith("session_")]
+    assert types == ["session_ended", "session_resumed", "session_ended"]
+
+
 def _later(tx, use: str, seconds: float) -> str:
     requested = datetime.fromisoformat(tx.get(f"delegations.{use}.requested_at").replace("Z", "+00:00"))
     return (requested + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")

@@ -79,9 +79,19 @@ class Ledger:
         record = self.get("sessions", session_id) or {"id": session_id, "child_agents": [], "created_at": self.now}
         return self.put("sessions", record) if session_id else record
 
-    def session_ended(self, session_id: str | None) -> bool:
+    def session_ended(self, session_id: str | None, since: str | None = None) -> bool:
+        """Is the session over now, or did it end at or after `since` (the time a run or delegation was
+        first seen)? A resumed session (`--resume`, `--continue`) is open again for what it starts
+        anew, while what its earlier end stopped stays stopped."""
         record = self.get("sessions", session_id)
-        return bool(record and record.get("ended_at"))
+        if not record:
+            return False
+        return bool(record.get("ended_at")) or bool(since and any(end >= since for end in record.get("ends") or []))
+
+    def ended(self, record: dict[str, Any] | None) -> bool:
+        """Did the session of this run or delegation end while it was there?"""
+        record = record or {}
+        return self.session_ended(record.get("session_id"), record.get("created_at") or record.get("requested_at"))
 
     def event(self, type: str, data: dict[str, Any] | None = None, *, agent_id: str | None = None,
               task_id: str | None = None, session_id: str | None = None) -> int:
@@ -176,7 +186,7 @@ class Ledger:
             run = self.get("agents", agent_id)
             if run is None:
                 continue
-            status = transitions.run_status(run, self.session_ended(run.get("session_id")))
+            status = transitions.run_status(run, self.ended(run))
             if status != run.get("status"):
                 run.update(status=status, status_at=self.now)
                 if status in OUTCOMES or status == "stopped":
@@ -213,7 +223,7 @@ class Ledger:
             return
         delegation, run = self._attempt(task)
         session = (delegation or run or {}).get("session_id")
-        status, reason = transitions.attempt_status(delegation, run, self.session_ended(session))
+        status, reason = transitions.attempt_status(delegation, run, self.ended(run or delegation))
         # a completion someone else already recorded by hand (an orchestrator, a verdict) stands
         redirect = status == "completed" and task.get("status") != "completed"
         names = review.reviewers(self.org, task, (run or {}).get("role") or "team_member",

@@ -19,13 +19,13 @@ def live_attempts(led: Ledger, cfg: LifecycleConfig) -> list[tuple[str, str, str
     for status in LIVE_RUN_STATUSES:
         for run in led.find("agents", status=status):
             last = max([v for v in (run.get("status_at"), run.get("started_at"), run.get("created_at")) if v] or [""])
-            live = run_status(run, led.session_ended(run.get("session_id"))) in LIVE_RUN_STATUSES
+            live = run_status(run, led.ended(run)) in LIVE_RUN_STATUSES
             if live and seconds_between(last, led.now) < cfg.stale_run_seconds:
                 task = f" ({run['task']})" if run.get("task") else ""
                 out.append((run.get("agent_type"), run["id"], f"run {run['id']}{task}"))
     for delegation in led.find("delegations", status="pending"):
         if seconds_between(delegation.get("requested_at"), led.now) < cfg.pending_seconds \
-                and not led.session_ended(delegation.get("session_id")):
+                and not led.ended(delegation):
             task = f" ({delegation['task']})" if delegation.get("task") else ""
             out.append((delegation.get("subagent_type"), delegation["id"], f"starting {delegation['id']}{task}"))
     return sorted(out)
@@ -44,7 +44,7 @@ def current_holder(led: Ledger, task: dict[str, Any], cfg: LifecycleConfig) -> s
     """Who is working on `task` right now (a live run or a fresh pending delegation), if anyone."""
     delegation = led.get("delegations", task.get("delegation"))
     run = led.get("agents", (delegation or {}).get("agent_id") or task.get("agent_id"))
-    if run is not None and run_status(run, led.session_ended(run.get("session_id"))) in LIVE_RUN_STATUSES:
+    if run is not None and run_status(run, led.ended(run)) in LIVE_RUN_STATUSES:
         return f"agent {run['id']} ({run.get('agent_type')})"
     if delegation is not None and delegation.get("status") == "pending" \
             and seconds_between(delegation.get("requested_at"), led.now) < cfg.pending_seconds:

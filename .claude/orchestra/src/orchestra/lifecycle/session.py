@@ -12,7 +12,7 @@ from collections import Counter
 from .. import teams
 from ..hookio import Allow, HookContext, HookEvent, Verdict
 from ..worktrees.locks import release_session
-from .ledger import Ledger
+from .ledger import Ledger, now_iso
 
 ATTENTION = ("blocked", "needs_review")
 
@@ -41,8 +41,9 @@ def session_end(event: HookEvent, ctx: HookContext) -> Verdict:
         led = Ledger(tx, teams.load(ctx.root))
         session = led.session(event.session_id)
         first = not session.get("ended_at")
-        session.setdefault("ended_at", led.now)
-        session.setdefault("end_reason", event.get("reason"))
+        if first:
+            session.update(ended_at=led.now, end_reason=event.get("reason"),
+                           ends=sorted({*(session.get("ends") or []), led.now}))
         runs = led.find("agents", session_id=event.session_id)
         led.runs.update(r["id"] for r in runs)
         led.tasks.update(d["task"] for d in led.find("delegations", session_id=event.session_id, status="pending")
@@ -55,3 +56,18 @@ def session_end(event: HookEvent, ctx: HookContext) -> Verdict:
                       session_id=event.session_id)
     ctx.audit["runs"] = sum(counts.values())
     return Allow()
+
+
+def reopen(tx, event: HookEvent) -> None:
+    """SessionStart of a session that had ended (`claude --resume`, `--continue` keep its id): open it again.
+
+    What its end stopped stays stopped (`Ledger.session_ended` keeps the end times); what the resumed
+    session starts is live, holds capacity and is settled by its next SessionEnd."""
+    session = tx.get(f"sessions.{event.session_id}", None) if event.session_id else None
+    if not session or not session.get("ended_at"):
+        return
+    ends = sorted({*(session.get("ends") or []), session["ended_at"]})
+    tx.set(f"sessions.{event.session_id}", {**session, "ended_at": None, "end_reason": None, "ends": ends,
+                                            "resumed_at": now_iso()})
+    tx.append_event("session_resumed", {"source": event.get("source"), "ended_at": session["ended_at"]},
+                    session_id=event.session_id)
