@@ -385,7 +385,8 @@ def test_a_state_directory_that_cannot_be_made_is_named_in_the_error(tmp_path):
         for tool, arguments in (("get_state", {}), ("send_message", {"to": "tech-lead", "text": "hi", "caller": MAIN}),
                                 ("sprint_status", {})):
             message = running.error(tool, **arguments)
-            assert f"cannot make, read or write {project / '.claude' / 'state'}" in message, message
+            assert f"cannot make the directory {project / '.claude' / 'state'}: a file of that name is in the way" \
+                in message, message
             assert "Traceback" not in message
     finally:
         running.close()

@@ -182,3 +182,18 @@ def test_a_command_run_outside_any_project_makes_no_store_there(tmp_path: Path) 
     named = subprocess.run([str(bin_orchestra), "task", "list", "--json"], capture_output=True, text=True,
                            cwd=nowhere, env={**env, "CLAUDE_PROJECT_DIR": str(nowhere)}, timeout=120)
     assert (named.returncode, json.loads(named.stdout)) == (0, [])  # a project named outright is one
+
+
+def test_a_state_directory_the_cli_cannot_make_is_named_in_one_line(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    (project / ".claude").mkdir(parents=True)
+    (project / ".claude" / "state").write_text("a file where the state directory belongs\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("ORCHESTRA_STATE_URL", "ORCHESTRA_STATE_DIR")}
+    bin_orchestra = REPO / ".claude/orchestra/bin/orchestra"
+    for argv in (["state", "get", "tasks"], ["msg", "send", "main", "question", "--payload", '{"question": "x"}']):
+        run = subprocess.run([str(bin_orchestra), *argv], capture_output=True, text=True, cwd=project,
+                             env={**env, "CLAUDE_PROJECT_DIR": str(project)}, timeout=120)
+        assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+        assert run.stderr.splitlines() == [f"orchestra {argv[0]}: cannot make the directory {project / '.claude/state'}: "
+                                           "a file of that name is in the way"]
+    assert (project / ".claude" / "state").read_text() == "a file where the state directory belongs\n"

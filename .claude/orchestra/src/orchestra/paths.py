@@ -107,3 +107,12 @@ def state_url(root: Path | None = None) -> str:
 
 def audit_log(root: Path | None = None) -> Path:
     return state_dir(root) / "audit.jsonl"
+
+
+def file_trouble(exc: OSError) -> str:
+    """What went wrong with which file or directory (the state directory, teams.yaml, a worktree...)."""
+    if exc.filename is None:
+        return f"a file of the project cannot be used: {exc}"
+    if isinstance(exc, FileExistsError):  # what `mkdir(exist_ok=True)` raises over a file
+        return f"cannot make the directory {exc.filename}: a file of that name is in the way"
+    return f"cannot make, read or write {exc.filename}: {exc.strerror or exc.__class__.__name__}"

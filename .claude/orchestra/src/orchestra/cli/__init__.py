@@ -57,6 +57,15 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"orchestra {args.command}: {printable(str(exc))}", file=sys.stderr)  # it may quote text from state
         return 1
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say, and no one to say it to
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as exc:  # a state directory that is a file, a project the user may not write...
+        from .. import paths
+        from ..termtext import printable
+
+        print(f"orchestra {args.command}: {printable(paths.file_trouble(exc))}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

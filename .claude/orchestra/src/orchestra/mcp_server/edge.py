@@ -118,16 +118,9 @@ def answered(tool: Callable[..., dict[str, Any]], hint: str) -> Callable[..., di
         try:
             return sized(tool(**arguments), hint)
         except OSError as exc:  # the SDK would answer only "Error executing tool <name>", with no what or where
-            raise ToolError(f"{tool.__name__}: {file_trouble(exc)}") from exc
+            raise ToolError(f"{tool.__name__}: {paths.file_trouble(exc)}") from exc
 
     return call
-
-
-def file_trouble(exc: OSError) -> str:
-    """What went wrong with which file or directory (the state directory, teams.yaml, a worktree...)."""
-    if exc.filename is None:
-        return f"a file of the project cannot be used: {exc}"
-    return f"cannot make, read or write {exc.filename}: {exc.strerror or exc.__class__.__name__}"
 
 
 def sized(result: dict[str, Any], hint: str) -> dict[str, Any]:
