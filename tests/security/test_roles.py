@@ -81,8 +81,9 @@ MCP = [
     ("fullstack-eng", "run-linked", "update_task", {"task_id": "t-linked", "status": "in_progress"}, True),
     ("fullstack-eng", "run-mine", "update_task", {"task_id": "t-nope", "status": "completed"}, False),
     ("fullstack-eng", "run-mine", "update_task", {"status": "completed"}, False),          # no task named
-    ("fullstack-eng", "run-mine", "plan_sprint", {"sprint": "s1"}, False),
-    ("fullstack-eng", "run-mine", "delegate_task", {"task_id": "t-mine"}, False),
+    ("fullstack-eng", "run-mine", "plan_sprint", {"sprint": "s1"}, True),                  # computes, writes nothing
+    ("fullstack-eng", "run-mine", "delegate_task", {"task_id": "t-mine"}, True),
+    ("fullstack-eng", "run-mine", "assign_worktree", {"task_id": "t-mine"}, False),
     ("fullstack-eng", "run-mine", "get_task", {"task_id": "t-theirs"}, True),              # reads are free
     ("fullstack-eng", "run-mine", "send_message", {"to": "tech-lead", "type": "question"}, True),
     ("tech-lead", "run-r", "update_task", {"task_id": "t-review", "status": "completed", "verdict": "approved"}, True),

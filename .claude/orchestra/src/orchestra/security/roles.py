@@ -15,7 +15,8 @@ from .decisions import Decision
 from .policy import Caller, Policy
 
 DEFAULT_SUBAGENT = "general-purpose"
-MCP_READS = frozenset({"get_state", "list_tasks", "get_task", "inbox", "sprint_status"})
+# Tools that write nothing: delegate_task and plan_sprint only compute (their CLI twins are open to all too).
+MCP_READS = frozenset({"get_state", "list_tasks", "get_task", "inbox", "sprint_status", "delegate_task", "plan_sprint"})
 MCP_MESSAGING = frozenset({"send_message", "ask", "answer", "ack", "handoff"})
 MCP_TASK_CHANGES = frozenset({"update_task", "report_status"})
 # A review verdict moves a task out of needs_review and carries nothing but the verdict.
