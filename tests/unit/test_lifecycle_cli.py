@@ -91,6 +91,24 @@ def test_set_status_checks_the_transition_table(project: Path) -> None:
     assert missing.returncode == 1 and "no such task" in missing.stderr
 
 
+def test_requeuing_a_task_by_hand_frees_the_run_its_killed_session_left_active(project: Path) -> None:
+    """A session killed outright (SIGKILL) never runs SessionEnd: its run would hold the slot for hours."""
+    from tests.hooks.test_gates import delegate_and_start, launched
+
+    write_teams(project)  # api-engineer: capacity 1
+    seed(project, {"t1": {"title": "one"}})
+    delegate_and_start(project, "toolu_1", "agent-1", "api-engineer", "t1")
+
+    task = ok_json(orchestra(project, "task", "set-status", "t1", "queued", "--reason", "session killed", "--json"))
+    assert task["status"] == "queued"
+    assert "agent-1" not in orchestra(project, "agents").stdout
+    assert isinstance(feed(pre(project, "toolu_2", "api-engineer", "[task:t1] again")), Rewrite)
+    feed(launched(project, "toolu_1", "agent-1", "api-engineer", "[task:t1] do it"))  # a late replay
+    with open_store(root=project) as store:
+        assert store.get("agents.agent-1.status") == "stopped"
+        assert store.get("tasks.t1.delegation") == "toolu_2"
+
+
 def test_set_status_follows_the_sprint_rules(project: Path) -> None:
     write_teams(project)
     seed(project, {"task-1": {"title": "one", "sprint": "sprint-9", "status": "queued"},

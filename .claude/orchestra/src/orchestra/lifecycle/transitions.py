@@ -24,7 +24,8 @@ LIVE_RUN_STATUSES = ("launched", "active")
 
 
 def run_status(run: dict[str, Any], session_ended: bool = False) -> str:
-    """launched -> active -> completed | blocked | needs_review, or stopped when its session ended first.
+    """launched -> active -> completed | blocked | needs_review, or stopped when its session ended first
+    (or its task was set back to queued or cancelled by hand).
 
     A run Claude Code reports finished (foreground PostToolUse `completed`) without an accepted
     SubagentStop, because its last stop was pushed back or its hook never ran, needs review.
@@ -33,7 +34,7 @@ def run_status(run: dict[str, Any], session_ended: bool = False) -> str:
         return run["outcome"]
     if run.get("response") == "completed":
         return "needs_review"
-    if session_ended:
+    if session_ended or run.get("released_at"):  # or its task was taken back by hand
         return "stopped"
     if run.get("started_at") or run.get("pushbacks") or run.get("seen_at"):
         return "active"

@@ -114,6 +114,21 @@ def task_view(tx, task_id: str) -> dict[str, Any]:
             "events": history[-50:]}
 
 
+RELEASING_STATUSES = ("queued", "cancelled")  # the work is taken back: the runs still on it stop counting
+
+
+def _release_runs(tx, task_id: str, why: str) -> None:
+    """Runs still live on a task taken back by hand (their session killed, say, so its SessionEnd never
+    ran) become stopped: they no longer hold capacity or the task. One that still reports settles as usual."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    for run in tx.find("agents", task=task_id):
+        if run.get("status") in LIVE_RUN_STATUSES and not run.get("outcome"):
+            tx.update(f"agents.{run['id']}", {"status": "stopped", "status_at": now, "released_at": now,
+                                              "ended_at": run.get("ended_at") or now, "release_reason": why})
+            tx.append_event("agent_stopped", {"agent_type": run.get("agent_type"), "reason": why},
+                            agent_id=run["id"], task_id=task_id, session_id=run.get("session_id"))
+
+
 def set_status(tx, task_id: str, status: str, *, reason: str | None = None, by: str = "human",
                verdict: str | None = None, findings: list[str] | None = None, org: Organization | None = None,
                agent_type: str | None = None) -> dict[str, Any]:
@@ -141,6 +156,8 @@ def set_status(tx, task_id: str, status: str, *, reason: str | None = None, by: 
         fields.update(delegation=None, agent_id=None, lifecycle_status=None, blocker=None, review_reason=None)
     tx.update(f"tasks.{task_id}", fields)
     tx.append_event("task_status_set", {"from": current, "to": status, "reason": reason, "by": by}, task_id=task_id)
+    if status in RELEASING_STATUSES:
+        _release_runs(tx, task_id, f"task {task_id} set to {status} by {by}")
     if org and names:
         fields["review_requests"] = review.request(tx, org, {**task, **fields}, names,
                                                    worker=worker or task.get("assignee"))
