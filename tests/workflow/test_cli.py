@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -252,6 +253,26 @@ def test_a_close_whose_files_cannot_be_written_closes_and_says_so(sample: Path, 
     code, _, err = run(capsys, "sprint", "close", "sprint-3")  # writes the retrospective it could not write
     assert code == 0 and err == "" and (folder / "retrospectives/sprint-3.md").read_text(encoding="utf-8").startswith(
         "# Retrospective: sprint-3")
+
+
+def test_before_it_starts_a_sprint_shows_its_carried_over_work_as_it_stands(sample: Path, capsys) -> None:
+    as_json(capsys, "sprint", "start", "sprint-3")
+    as_json(capsys, "task", "set-status", "task-fraud-rules", "blocked", "--reason", "waiting for legal")
+    as_json(capsys, "sprint", "close", "sprint-3")
+    from orchestra.store import open_store
+
+    with open_store() as store, store.transaction() as tx:  # its history goes back to an older sprint
+        tx.append_event("task_started", {}, task_id="task-fraud-rules", ts="2025-06-02T09:00:00.000Z")
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "tasks:\n  - {id: task-fraud-rules, title: Fraud rules, estimate: 3}\n"
+        "  - {id: task-fraud-docs, title: Docs, dependencies: [task-fraud-rules]}\n", encoding="utf-8")
+    plan = as_json(capsys, "sprint", "plan", "sprint-4")
+    assert plan["source"] == "definition" and plan["ready"] == []  # the carried-over task is still blocked
+    assert plan["batches"][0]["tasks"][0]["status"] == "blocked"
+    status = as_json(capsys, "sprint", "status", "sprint-4")
+    assert status["counts"]["blocked"] == 1 and status["tasks"][0]["blocker"] == "waiting for legal"
+    today = dt.datetime.now(dt.UTC).date()  # not the day the carried-over task first moved (2025-06-02)
+    assert status["start"] in (today.isoformat(), (today - dt.timedelta(days=1)).isoformat())
 
 
 def test_closing_a_blocked_sprint_says_to_unblock_it_first(sample: Path, capsys) -> None:

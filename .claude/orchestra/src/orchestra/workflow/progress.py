@@ -25,7 +25,9 @@ def window(view: SprintView, changes: list[metrics.Change], today: dt.date) -> t
     """The sprint's calendar: its `start`/`end` when defined, else from when it started, else today,
     lasting DEFAULT_SPRINT_DAYS."""
     start_text = view.start or ((view.record or {}).get("started_at") or "")[:10]
-    start = dt.date.fromisoformat(start_text) if start_text else (changes[0].at.date() if changes else today)
+    # Before it starts, a sprint's tasks may have a history from an earlier sprint: not this one's calendar.
+    first = changes[0].at.date() if changes and view.source == "state" else today
+    start = dt.date.fromisoformat(start_text) if start_text else first
     end = dt.date.fromisoformat(view.end) if view.end else start + dt.timedelta(DEFAULT_SPRINT_DAYS - 1)
     return start, max(start, end)
 

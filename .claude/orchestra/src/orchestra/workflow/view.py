@@ -76,9 +76,18 @@ def sprint_view(tx, sprint_id: str, root: Path | None = None) -> SprintView:
     definition = load_definition((record or {}).get("definition") or sprint_id, root)
     if record is None and definition.id != sprint_id:
         record = tx.get(f"sprints.{definition.id}", None)
-    tasks = [{**t.to_dict(), "status": "queued", "sprint": definition.id} for t in definition.tasks]
+    tasks = [{**t.to_dict(), **carried_state(tx, t.id), "sprint": definition.id} for t in definition.tasks]
     return SprintView(definition.id, record, tasks, "definition", definition.capacity, definition.start,
                       definition.end)
+
+
+def carried_state(tx, task_id: str) -> dict[str, Any]:
+    """A task of a sprint not started yet: queued, or, when it was carried over from an earlier sprint
+    (in state, in no sprint), its status and blocker there (a blocked task is not ready to start)."""
+    current = tx.get(f"tasks.{task_id}", None)
+    if current is None or current.get("sprint"):
+        return {"status": "queued"}
+    return {"status": current.get("status", "queued"), "blocker": current.get("blocker")}
 
 
 def carried_out(record: dict[str, Any]) -> list[dict[str, Any]]:
