@@ -236,6 +236,9 @@ def test_the_check_refuses_an_id_a_closed_sprint_kept_as_loading_does(sample: Pa
                        "(not carried over), so give the task in this file another id\n"), argv
     other.write_text("tasks:\n  - {id: task-2fa, title: Carried over}\n", encoding="utf-8")
     assert as_json(capsys, "sprint", "load", "sprint-4", "--check")["sprints"][0]["tasks"] == 1
+    code, _, err = run(capsys, "task", "set-status", "task-oauth", "queued")  # what to do instead, that works
+    assert code == 1 and err.endswith("while sprint sprint-3 is complete; it is closed and keeps its finished tasks; "
+                                      "for more work on this one, add a task with another id to an open sprint\n")
 
 
 def test_a_close_whose_files_cannot_be_written_closes_and_says_so(sample: Path, capsys) -> None:

@@ -79,7 +79,8 @@ def check_task_status(tx, task: dict[str, Any], wanted: str) -> None:
     hint = {"planning": f"start it first (`orchestra sprint start {sprint_id}`)",
             "ready": f"start it first (`orchestra sprint start {sprint_id}`)",
             "review": f"reopen it first (`orchestra sprint close {sprint_id} --reopen REASON`)",
-            "complete": "it is closed; move the task to a new sprint"}[status]
+            "complete": "it is closed and keeps its finished tasks; for more work on this one, add a task "
+                        "with another id to an open sprint"}[status]
     raise InconsistentTasks(f"task {task['id']}: cannot become {wanted} while sprint {sprint_id} is {status}; {hint}")
 
 
