@@ -179,6 +179,17 @@ def test_check_reports_a_broken_teams_yaml_with_its_line(pack_copy):
     assert problem.startswith(f"{teams_yaml}:") and "'three' is not of type 'integer'" in problem
 
 
+def test_check_reads_agent_files_saved_with_a_bom_or_crlf_as_claude_code_does(pack_copy):
+    """Windows editors save a byte-order mark or CRLF lines; Claude Code 2.1.328 loads such agents as usual."""
+    bom = pack_copy / ".claude/agents/qa/qa-analyst.md"
+    bom.write_bytes(b"\xef\xbb\xbf" + bom.read_bytes())
+    crlf = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    crlf.write_bytes(crlf.read_bytes().replace(b"\n", b"\r\n"))
+    assert agentfiles.check_agents(pack_copy) == []
+    assert agentfiles.read(bom).meta["name"] == "qa-analyst"
+    assert {"qa-analyst", "qa-engineer"} <= agentfiles.defined_names(pack_copy / ".claude/agents")
+
+
 def test_tool_names_read_strings_lists_and_rule_specifiers():
     assert agentfiles.tool_names("Read, Bash(git *), mcp__orchestra__ask") == ["Read", "Bash", "mcp__orchestra__ask"]
     assert agentfiles.tool_names(["Read", "Edit(/src/**)"]) == ["Read", "Edit"]

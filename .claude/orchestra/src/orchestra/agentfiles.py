@@ -62,7 +62,7 @@ class Definition:
 def read(path: Path) -> Definition:
     import yaml
 
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8-sig")  # Claude Code reads a file saved with a byte-order mark as usual
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].rstrip() != "---":
         raise FrontmatterError(f"{path}:1: no frontmatter (a first line `---`); Claude Code skips the file")
