@@ -278,6 +278,17 @@ def test_before_it_starts_a_sprint_shows_its_carried_over_work_as_it_stands(samp
     assert status["start"] in (today.isoformat(), (today - dt.timedelta(days=1)).isoformat())
 
 
+def test_closing_with_work_running_says_how_to_carry_it_over(sample: Path, capsys) -> None:
+    as_json(capsys, "sprint", "start", "sprint-3")
+    as_json(capsys, "task", "set-status", "task-oauth", "in_progress")
+    code, out, err = run(capsys, "sprint", "close", "sprint-3")
+    assert code == 1 and out == "" and "while tasks are task-oauth (in_progress)" in err
+    assert "move it back with `orchestra task set-status TASK queued` (or blocked) and close again" in err
+    as_json(capsys, "task", "set-status", "task-oauth", "queued")
+    assert "task-oauth" in {r["id"] for r in as_json(capsys, "sprint", "close", "sprint-3")["retrospective"][
+        "carried_over"]}
+
+
 def test_closing_a_blocked_sprint_says_to_unblock_it_first(sample: Path, capsys) -> None:
     as_json(capsys, "sprint", "start", "sprint-3")
     for task in ("task-oauth", "task-fraud-rules"):

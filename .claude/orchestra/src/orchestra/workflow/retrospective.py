@@ -106,7 +106,12 @@ def close(store, sprint_id: str, root: Path | None = None, *, review_only: bool 
             refused.args = (f"{refused}; to close it and carry its unfinished work over (blocked tasks too), "
                             f"first `orchestra sprint unblock {sprint_id}`",)
             raise refused
-        states.transition(tx, sprint_id, "review", "sprint closed")
+        try:
+            states.transition(tx, sprint_id, "review", "sprint closed")
+        except states.InconsistentTasks as exc:  # work still running: say how to close all the same
+            exc.args = (f"{exc}; let that work finish, or move it back with `orchestra task set-status TASK "
+                        "queued` (or blocked) and close again to carry it over",)
+            raise
         if review_only:
             return {"sprint": sprint_id, "status": "review", "closed": False, "retrospective": None, "file": None}
         view = sprint_view(tx, sprint_id, root)
