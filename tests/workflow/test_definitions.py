@@ -199,8 +199,8 @@ def test_nested_aliases_that_expand_to_millions_of_values_are_refused(project: P
 
 
 @pytest.mark.parametrize("kind", ["sprint", "epic"])
-@pytest.mark.parametrize("written", [".nan", ".inf", "-.inf"])
-def test_an_estimate_that_is_not_a_finite_number_is_refused_at_its_line(project: Path, kind: str,
+@pytest.mark.parametrize("written", [".nan", ".inf", "-.inf", "1.0e+308"])
+def test_an_estimate_that_is_not_a_usable_number_is_refused_at_its_line(project: Path, kind: str,
                                                                          written: str) -> None:
     body = (f"tasks:\n  - {{id: a, title: A}}\n  - {{id: b, title: B, estimate: {written}}}\n" if kind == "sprint"
             else f"features:\n  - {{id: a, title: A, estimate: 1}}\n  - {{id: b, title: B, estimate: {written}}}\n")

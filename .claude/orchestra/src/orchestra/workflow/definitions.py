@@ -19,6 +19,7 @@ from .. import paths
 from .graph import CycleError, DuplicateIdError, GraphError, Node, TaskGraph, UnknownDependencyError
 
 SUFFIXES = (".yaml", ".yml")
+MAX_POINTS = 1_000_000  # per task or feature: sums of any realistic plan stay exact and finite
 
 
 class DefinitionError(ValueError):
@@ -236,12 +237,13 @@ def _plain(value: Any) -> Any:
 
 
 def _check_estimates(path: Path, text: str, raw: dict[str, Any], key: str) -> None:
-    """Story points are finite numbers: YAML's `.nan` and `.inf` pass the schema's `minimum: 0`."""
+    """Story points are finite numbers: YAML's `.nan` and `.inf` pass the schema's `minimum: 0`, and
+    estimates near the largest float add up to infinity."""
     for i, item in enumerate(raw[key]):
         estimate = item.get("estimate", 1.0)
-        if not math.isfinite(estimate):
+        if not math.isfinite(estimate) or estimate > MAX_POINTS:
             raise DefinitionError(f"{path}:{_line(text, [key, i, 'estimate'])}: {item['id']}: estimate {estimate} "
-                                  "is not a number of points; write a finite number such as 3")
+                                  f"is not a number of points; write a finite number up to {MAX_POINTS:,}, such as 3")
 
 
 def _task(raw: dict[str, Any]) -> TaskDef:
