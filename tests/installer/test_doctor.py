@@ -73,6 +73,26 @@ def test_doctor_reports_broken_teams_and_state(repo: Path, orchestra, claude_env
     assert (repo / ".claude/state/orchestration.db").read_bytes() == b"this is not a database"  # only looked
 
 
+def test_doctor_reports_a_policy_file_the_guards_cannot_read_and_limits_that_apply_to_nobody(
+        repo: Path, orchestra, claude_env: bool) -> None:
+    assert orchestra("install", repo).code == 0
+    policy = repo / ".claude/policy.yaml"
+    policy.write_text("roles:\n  reviewer: {can_modify_state: maybe}\n")  # every tool call is blocked
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 1
+    [check] = checks(result)["policy"]
+    assert check["status"] == "fail" and check["detail"].startswith(f"{policy}:2: roles.reviewer.can_modify_state")
+    policy.write_text("agents:\n  main: {can_access_secrets: false}\n  devops-manger: {can_spawn_agents: false}\n"
+                      "  Explore: {can_access_secrets: false}\n")
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 0, result.out
+    [check] = checks(result)["policy"]
+    assert check["status"] == "warn", check
+    assert check["detail"].startswith(f"{policy}:3: agents.devops-manger:") and "Explore" not in check["detail"]
+    policy.write_text("agents:\n  devops-manager: {can_spawn_agents: false}\n")
+    assert checks(orchestra("doctor", repo, "--json"))["policy"][0]["status"] == "ok"
+
+
 def test_doctor_finds_scripts_whose_package_does_not_resolve(repo: Path, orchestra, claude_env: bool) -> None:
     assert orchestra("install", repo).code == 0
     (repo / ".claude/orchestra/pyproject.toml").unlink()
