@@ -1,9 +1,12 @@
-"""A session resumed with `claude --resume <id>`: Claude Code keeps the session id, so the pack must
-open the ended session again instead of taking everything the resumed session starts for stopped."""
+"""Resumed work. A session resumed with `claude --resume <id>`: Claude Code keeps the session id, so the
+pack must open the ended session again instead of taking everything the resumed session starts for
+stopped. A subagent resumed with SendMessage after it reported: its new report settles the task again."""
 
 from __future__ import annotations
 
-from tests.e2e.fake_api import MAIN, delegate, say
+import re
+
+from tests.e2e.fake_api import MAIN, delegate, say, tool
 from tests.e2e.test_delegation import (
     MEMBER,
     denial,
@@ -51,3 +54,33 @@ def test_resumed_session_tracks_its_delegations_as_live(team, api):
         assert "task_blocked" not in event_types(tx, "busy-1")
         assert not [e for e in tx.events_after(0, limit=10000) if e["type"] == "agent_stopped"]
         assert tx.get(f"sessions.{session}")["ended_at"]  # and ended again with the resumed session
+
+
+def test_subagent_resumed_with_send_message_settles_its_task_with_its_new_report(team, api):
+    seed_sprint(team, task("pay-1"))
+
+    def resume(request):
+        agent_id = re.search(r"agentId: (\w+)", "\n".join(r["text"] for r in request.tool_results())).group(1)
+        return tool("SendMessage", to=agent_id, message="The key is in place now; finish the payments.")
+
+    main = api.script.on(MAIN)
+    main.reply(delegate("fullstack-eng", "[task:pay-1] Integrate payments.", "Payments")).reply(resume) \
+        .reply(say("Resumed.")).reply(say("Payments are done."))
+    member = api.script.on(MEMBER, "[task:pay-1]")
+    member.reply(say("I cannot.\nSTATUS: blocked\nBLOCKER: the payments key is missing")) \
+        .reply(in_worktree(team, "payments.py", "PAY = 1\n")) \
+        .reply(say("Payments work.\nSTATUS: completed\nARTIFACTS: payments.py"))
+
+    run = team.run(api, "Integrate payments.", allowed_tools="Bash Read Write Edit Agent SendMessage")
+
+    assert run.returncode == 0, run.describe()
+    assert not api.problems(), api.problems()
+    assert len(run.hook_responses("SubagentStop")) == 2, run.describe()
+    with team.state() as tx:
+        pay = tx.get("tasks.pay-1")
+        types = event_types(tx, "pay-1")
+        told = [m["type"] for m in tx.items("communication.messages").values() if m.get("task") == "pay-1"]
+    assert pay["status"] == "completed" and not pay["blocker"], pay
+    assert any(a.endswith("payments.py") for a in pay["artifacts"]), pay
+    assert types.index("task_blocked") < types.index("task_completed"), types
+    assert sorted(told) == ["task_blocked", "task_completed"]

@@ -41,12 +41,15 @@ class Judgement(Record):
 def completion_problems(report: Report, task: dict[str, Any] | None, evidence: Evidence,
                         cfg: LifecycleConfig) -> list[str]:
     problems = []
+    if report.unfinished:
+        problems.append(f"its STATUS says `{report.stated}`: the work is not finished")
     if task is None or task.get("type") in cfg.report_only_types:
         if not report.summary:
             problems.append("the final report is empty")
     else:
-        if report.status is None:
-            problems.append("the final message has no STATUS line")
+        if report.status is None and not report.unfinished:
+            problems.append(f"its STATUS `{report.stated}` is not one of completed, blocked, needs_review"
+                            if report.stated else "the final message has no STATUS line")
         if not evidence.artifacts and not evidence.changed:
             missing = f" (listed but missing: {', '.join(evidence.claimed_missing[:5])})" if evidence.claimed_missing else ""
             where = "its worktree has no change" if evidence.changed is False else "it has no worktree to inspect"
@@ -85,6 +88,14 @@ def fingerprint(stop_hook_active: bool, message: str | None) -> str:
     return hashlib.sha1(f"{bool(stop_hook_active)}|{message or ''}".encode()).hexdigest()[:16]
 
 
+def resumed(run: dict[str, Any], seen, stop_hook_active: bool, text: str | None) -> bool:
+    """A stop after the run's outcome that is no replay: the agent was resumed (SendMessage) after it
+    reported, its transcript went on, and it reported anew. That round is judged like a first one."""
+    return bool(run.get("outcome") and seen.found and run.get("decided_turns") is not None
+                and seen.turns > run["decided_turns"]
+                and fingerprint(stop_hook_active, text) not in (run.get("stops") or {}))
+
+
 # -- gathering evidence (files, git, the acceptance command) -----------------------------------------
 
 def relative(path: str, base: Path) -> str:
@@ -101,7 +112,11 @@ def gather(base: Path, worktree: str | None, task: dict[str, Any] | None, run: d
     existing, missing = [], []
     for claimed in report.artifacts:
         target = Path(claimed) if Path(claimed).is_absolute() else base / claimed
-        (existing if target.exists() else missing).append(relative(str(target), base))
+        shown = relative(str(target), base)
+        if Path(shown).is_absolute():  # outside the worktree or project: not what this run produced
+            missing.append(f"{claimed} (outside {'its worktree' if worktree else 'the project'})")
+        else:
+            (existing if target.exists() else missing).append(shown)
     changed = worktree_changed(Path(worktree), run.get("started_at") or run.get("created_at")) if worktree else None
     command = ((task or {}).get("acceptance") or {}).get("command")
     acceptance = check_acceptance(command, base, cfg.acceptance_timeout) if command and run_acceptance else None
@@ -170,6 +185,11 @@ def settle_stop(led, event, seen, report: Report, evidence: Evidence, cfg: Lifec
     stops = run.setdefault("stops", {})
     key = fingerprint(stop_hook_active, report.text)
     decision = stops.get(key)
+    if decision is None and resumed(run, seen, stop_hook_active, report.text):
+        rounds = [*(run.get("rounds") or []), {k: run.get(k) for k in ("outcome", "reason", "ended_at")}]
+        run.update(outcome=None, reason=None, notified=False, pushbacks=0, rounds=rounds)
+        led.event("agent_resumed", {"after": rounds[-1]["outcome"]}, agent_id=run["id"], task_id=run.get("task"),
+                  session_id=run.get("session_id"))
     if decision is None:
         if run.get("outcome"):
             decision = {"outcome": run["outcome"], "after_outcome": True}
@@ -182,7 +202,7 @@ def settle_stop(led, event, seen, report: Report, evidence: Evidence, cfg: Lifec
                 led.event("agent_pushed_back", {"reason": verdict.reason}, agent_id=run["id"],
                           task_id=run.get("task"), session_id=run.get("session_id"))
             else:
-                run.update(outcome=verdict.outcome, reason=verdict.reason, ended_at=led.now)
+                run.update(outcome=verdict.outcome, reason=verdict.reason, ended_at=led.now, decided_turns=seen.turns)
                 decision = {"outcome": verdict.outcome}
         stops[key] = decision
     led.put("agents", run)

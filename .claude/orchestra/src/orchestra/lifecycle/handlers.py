@@ -118,7 +118,8 @@ def subagent_stop(event: HookEvent, ctx: HookContext) -> Verdict:
         led = Ledger(tx, org)
         run = led.get("agents", event.agent_id) or {"id": event.agent_id}
         task, worktree = _stop_task(led, run, seen)
-    if run.get("outcome") or completion.fingerprint(active, report.text) in (run.get("stops") or {}):
+    replayed = completion.fingerprint(active, report.text) in (run.get("stops") or {})
+    if replayed or (run.get("outcome") and not completion.resumed(run, seen, active, report.text)):
         evidence = completion.NO_EVIDENCE  # decided before: the decision is replayed, nothing is re-checked
     else:
         evidence = completion.gather(Path(worktree) if worktree else ctx.root, worktree, task, run, report,

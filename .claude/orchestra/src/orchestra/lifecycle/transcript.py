@@ -25,6 +25,7 @@ class Transcript(Record, frozen=False):
     last_text: str | None = None
     tool_use_id: str | None = None  # from the meta file
     found: bool = False
+    turns: int = 0  # user and assistant records: grows when the agent is resumed (SendMessage) and goes on
 
 
 def _texts(content: Any) -> list[str]:
@@ -59,6 +60,7 @@ def read(path: str | Path | None) -> Transcript:
         message = record.get("message") if isinstance(record, dict) else None
         if not isinstance(message, dict) or record.get("type") not in ("user", "assistant"):
             continue
+        out.turns += 1
         content = message.get("content")
         if record["type"] == "user":
             if out.prompt is None:
