@@ -190,6 +190,16 @@ def test_check_reads_agent_files_saved_with_a_bom_or_crlf_as_claude_code_does(pa
     assert {"qa-analyst", "qa-engineer"} <= agentfiles.defined_names(pack_copy / ".claude/agents")
 
 
+def test_check_takes_tools_star_as_every_tool_as_claude_code_does(pack_copy):
+    """`tools: "*"` lists every tool in Claude Code 2.1.328, Agent included, like leaving `tools` out."""
+    director = pack_copy / ".claude/agents/qa/qa-director.md"
+    director.write_text(re.sub(r"(?m)^tools: .*$", 'tools: "*"', director.read_text()))
+    analyst = pack_copy / ".claude/agents/qa/qa-analyst.md"
+    analyst.write_text(re.sub(r"(?m)^tools: .*$", "tools: [Read, '*']", analyst.read_text()))
+    assert agentfiles.check_agents(pack_copy) == []
+    assert agentfiles.tool_problems("*, Reed") == ["tools: 'Reed' is not a Claude Code 2.1.328 tool"]
+
+
 def test_tool_names_read_strings_lists_and_rule_specifiers():
     assert agentfiles.tool_names("Read, Bash(git *), mcp__orchestra__ask") == ["Read", "Bash", "mcp__orchestra__ask"]
     assert agentfiles.tool_names(["Read", "Edit(/src/**)"]) == ["Read", "Edit"]

@@ -24,6 +24,7 @@ CLAUDE_TOOLS = frozenset({
     "PowerShell", "Grep", "Glob",
 })
 SPAWN_TOOLS = frozenset({"Agent", "Task"})
+ALL_TOOLS = "*"  # `tools: "*"` gives the agent every tool, as leaving `tools` out does
 MCP_PREFIX = "mcp__orchestra__"
 # The MCP server's tool contract (ARCHITECTURE.md §3); callers holding the live list pass it instead.
 MCP_TOOLS = frozenset({
@@ -98,7 +99,7 @@ def tool_problems(tools: Any, mcp_tools: Iterable[str] = MCP_TOOLS) -> list[str]
             tool = name[len(MCP_PREFIX):]
             if tool != "*" and tool not in exposed:
                 out.append(f"tools: {name} is not a tool of the orchestra MCP server ({', '.join(sorted(exposed))})")
-        elif not name.startswith("mcp__") and name not in CLAUDE_TOOLS:
+        elif not name.startswith("mcp__") and name not in CLAUDE_TOOLS and name != ALL_TOOLS:
             out.append(f"tools: {name!r} is not a Claude Code 2.1.328 tool")
     return out
 
@@ -222,10 +223,11 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
         if folder and folder[0] in org.teams and folder[0] != member.team:
             problems.append(f"{path}: teams.yaml puts {name!r} in team {member.team!r}; move the file to "
                             f"agents/{member.team}/")
-        spawns = SPAWN_TOOLS & set(tool_names(definition.meta.get("tools", "")))
+        listed = set(tool_names(definition.meta.get("tools", "")))
+        spawns = SPAWN_TOOLS & listed
         if spawns and member.role != "orchestrator":
             problems.append(f"{path}: tools: only orchestrators may list Agent; {name!r} is a {member.role}")
-        if "tools" in definition.meta and not spawns and member.role == "orchestrator":
+        if "tools" in definition.meta and not spawns | (listed & {ALL_TOOLS}) and member.role == "orchestrator":
             problems.append(f"{path}: tools: orchestrator {name!r} needs Agent to delegate")
     named = {path: name for name, path in by_name.items()}
     for name, member in sorted(org.agents.items()):
