@@ -136,6 +136,25 @@ def test_a_resumed_session_counts_its_new_runs_and_keeps_the_old_ones_stopped(pr
     assert types == ["session_ended", "session_resumed", "session_ended"]
 
 
+def test_a_run_silent_past_stale_run_seconds_no_longer_holds_its_task(project: Path) -> None:
+    """Its session was killed outright (no SessionEnd): the capacity gate stops counting it, and the task
+    can be delegated again, instead of being refused as `already in_progress` for good."""
+    write_teams(project, "lifecycle: {stale_run_seconds: 60}\n")
+    seed(project, tasks("t1"))
+    delegate_and_start(project, "toolu_1", "agent-1", "api-engineer", "t1")
+    org = load_teams(project)
+    req = lifecycle_delegation.request_from(parse_event(json.dumps(pre(project, "toolu_2", "api-engineer",
+                                                                      "[task:t1] again")).encode()), org, project)
+    with open_store(root=project) as store, store.transaction() as tx:
+        soon = Ledger(tx, org, now=_later(tx, "toolu_1", 30))
+        assert lifecycle_delegation.resolve_task(req, soon) is None
+        refused = lifecycle_delegation.check_task_open(req, soon)
+        assert isinstance(refused, Deny) and "agent-1" in refused.reason
+        late = Ledger(tx, org, now=_later(tx, "toolu_1", 120))
+        assert lifecycle_delegation.check_task_open(req, late) is None
+        assert lifecycle_delegation.check_capacity(req, late) is None
+
+
 def _later(tx, use: str, seconds: float) -> str:
     requested = datetime.fromisoformat(tx.get(f"delegations.{use}.requested_at").replace("Z", "+00:00"))
     return (requested + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")

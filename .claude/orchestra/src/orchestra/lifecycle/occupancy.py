@@ -18,9 +18,7 @@ def live_attempts(led: Ledger, cfg: LifecycleConfig) -> list[tuple[str, str, str
     out = []
     for status in LIVE_RUN_STATUSES:
         for run in led.find("agents", status=status):
-            last = max([v for v in (run.get("status_at"), run.get("started_at"), run.get("created_at")) if v] or [""])
-            live = run_status(run, led.ended(run)) in LIVE_RUN_STATUSES
-            if live and seconds_between(last, led.now) < cfg.stale_run_seconds:
+            if working(led, run, cfg):
                 task = f" ({run['task']})" if run.get("task") else ""
                 out.append((run.get("agent_type"), run["id"], f"run {run['id']}{task}"))
     for delegation in led.find("delegations", status="pending"):
@@ -29,6 +27,13 @@ def live_attempts(led: Ledger, cfg: LifecycleConfig) -> list[tuple[str, str, str
             task = f" ({delegation['task']})" if delegation.get("task") else ""
             out.append((delegation.get("subagent_type"), delegation["id"], f"starting {delegation['id']}{task}"))
     return sorted(out)
+
+
+def working(led: Ledger, run: dict[str, Any], cfg: LifecycleConfig) -> bool:
+    """Is the run still working: live, and not silent past `stale_run_seconds` (its session was killed
+    outright, so no SessionEnd stopped it)?"""
+    last = max([v for v in (run.get("status_at"), run.get("started_at"), run.get("created_at")) if v] or [""])
+    return run_status(run, led.ended(run)) in LIVE_RUN_STATUSES and seconds_between(last, led.now) < cfg.stale_run_seconds
 
 
 def early_run(led: Ledger, task_id: str, session_id: str, agent_type: str) -> dict[str, Any] | None:
@@ -44,7 +49,7 @@ def current_holder(led: Ledger, task: dict[str, Any], cfg: LifecycleConfig) -> s
     """Who is working on `task` right now (a live run or a fresh pending delegation), if anyone."""
     delegation = led.get("delegations", task.get("delegation"))
     run = led.get("agents", (delegation or {}).get("agent_id") or task.get("agent_id"))
-    if run is not None and run_status(run, led.ended(run)) in LIVE_RUN_STATUSES:
+    if run is not None and working(led, run, cfg):
         return f"agent {run['id']} ({run.get('agent_type')})"
     if delegation is not None and delegation.get("status") == "pending" \
             and seconds_between(delegation.get("requested_at"), led.now) < cfg.pending_seconds:
