@@ -289,6 +289,23 @@ def test_closing_with_work_running_says_how_to_carry_it_over(sample: Path, capsy
         "carried_over"]}
 
 
+def test_a_blocked_task_leaves_its_place_in_the_first_wave_to_work_that_can_start(sample: Path, capsys) -> None:
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "capacity: {devops: 2}\ntasks:\n  - {id: x, title: X, team: devops, estimate: 5, priority: high}\n"
+        "  - {id: y, title: Y, team: devops, estimate: 2}\n  - {id: z, title: Z, team: devops, estimate: 2}\n",
+        encoding="utf-8")
+    as_json(capsys, "sprint", "start", "sprint-4")
+    as_json(capsys, "task", "set-status", "x", "blocked", "--reason", "vendor")
+    plan = as_json(capsys, "sprint", "plan", "sprint-4")
+    assert [[t["id"] for t in b["tasks"]] for b in plan["batches"]] == [["y", "z"], ["x"]]  # devops runs 2 at once
+    as_json(capsys, "task", "set-status", "y", "in_progress")
+    as_json(capsys, "task", "set-status", "z", "in_progress")
+    as_json(capsys, "task", "set-status", "y", "blocked", "--reason", "vendor too")
+    as_json(capsys, "task", "set-status", "z", "blocked", "--reason", "vendor three")
+    plan = as_json(capsys, "sprint", "plan", "sprint-4")  # only blocked work left: it is the first wave
+    assert [[t["id"] for t in b["tasks"]] for b in plan["batches"]] == [["x", "y"], ["z"]]
+
+
 def test_closing_a_blocked_sprint_says_to_unblock_it_first(sample: Path, capsys) -> None:
     as_json(capsys, "sprint", "start", "sprint-3")
     for task in ("task-oauth", "task-fraud-rules"):

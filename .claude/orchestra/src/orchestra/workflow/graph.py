@@ -184,12 +184,15 @@ class TaskGraph:
         return [(i not in first, PRIORITY_RANK.get(node.priority, 2), -self.tail[i], i)
                 for i, node in enumerate(self.nodes)]
 
-    def batches(self, capacity: Capacity | None = None, first: Iterable[str] = ()) -> list[list[str]]:
+    def batches(self, capacity: Capacity | None = None, first: Iterable[str] = (),
+                held: Iterable[str] = ()) -> list[list[str]]:
         """Waves of tasks that can run in parallel: every dependency sits in an earlier wave, and no
         wave holds more tasks of one team or one assignee than its capacity. `first` (e.g. tasks
-        already running) go into the earliest wave their dependencies allow."""
+        already running) go into the earliest wave their dependencies allow; `held` (blocked tasks,
+        which cannot start now) leave the first wave's places to work that can, unless nothing can."""
         capacity = capacity or Capacity()
         keys = self._keys(frozenset(self.index[t] for t in first if t in self.index))
+        waiting = {self.index[t] for t in held if t in self.index}
         indegree = [len(p) for p in self.preds]
         member_limit = {n.assignee: capacity.member_limit(n.assignee) for n in self.nodes}
         # team -> member -> heap of keys; a wave merges each team's member heaps by their heads.
@@ -199,12 +202,17 @@ class TaskGraph:
             node = self.nodes[i]
             heapq.heappush(ready.setdefault(node.team, {}).setdefault(node.assignee, []), keys[i])
 
+        deferred = [i for i in range(len(self.nodes)) if indegree[i] == 0 and i in waiting]
         for i in range(len(self.nodes)):
-            if indegree[i] == 0:
+            if indegree[i] == 0 and i not in waiting:
                 push(i)
         waves: list[list[str]] = []
         placed = 0
         while placed < len(self.nodes):
+            if deferred and (waves or not ready):  # held work joins from the second wave (or if alone)
+                for i in deferred:
+                    push(i)
+                deferred = []
             wave: list[int] = []
             taken: dict[str | None, int] = {}  # per assignee, across teams (tasks may name any team)
             for team in list(ready):

@@ -28,7 +28,7 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     graph = view.remaining_graph(finished_elsewhere)
     capacity = parallel_capacity(org, view.capacity)
     running = set(view.running)
-    waves = graph.batches(capacity, first=running)
+    waves = graph.batches(capacity, first=running, held=_blocked(view))
     slack = graph.slack()
     critical = graph.critical_path()
     on_path = set(critical)
