@@ -175,3 +175,16 @@ def test_config_from_teams_yaml_block() -> None:
     assert cfg.capacity_gate is False and cfg.dependency_gate is True
     assert cfg.report_only_types == frozenset({"docs"}) and cfg.pending_seconds == 5.0
     assert config.load(build({"teams": {}})) == config.LifecycleConfig()
+
+
+def test_event_lines_say_why_a_run_stopped_and_when_work_resumed() -> None:
+    from orchestra.metrics.eventtext import describe
+
+    def line(type_: str, **data) -> str:
+        return describe({"type": type_, "agent_id": "a1", "task_id": "t1", "data": {"agent_type": "fullstack-eng",
+                                                                                    **data}})
+    assert line("agent_stopped") == "fullstack-eng stopped with its session"
+    assert line("agent_stopped", reason="task t1 set to queued by human") == \
+        "fullstack-eng stopped: task t1 set to queued by human"
+    assert line("agent_resumed", after="blocked") == "fullstack-eng resumed on t1 after it reported blocked"
+    assert line("session_resumed", source="resume") == "session resumed (resume)"
