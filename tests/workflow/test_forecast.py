@@ -31,6 +31,16 @@ def test_each_team_runs_only_on_its_own_workers() -> None:
     assert (result["p50_hours"], result["p85_hours"], result["slots"]) == (6.0, 6.0, 3)
 
 
+def test_a_member_runs_no_more_tasks_at_once_than_their_capacity() -> None:
+    # 1 h per point; the team could run all three at once, but ann takes one at a time: a1 and a2 (2 h
+    # each) back to back, 4 h; bob's b (3 h) runs beside them.
+    graph = TaskGraph([Node("a1", 2, team="eng", assignee="ann"), Node("a2", 2, team="eng", assignee="ann"),
+                       Node("b", 3, team="eng", assignee="bob")])
+    result = forecast(graph, [1.0], {"eng": 3}, now=NOW, trials=20, seed=1, members={"ann": 1, "bob": 2})
+    assert (result["p50_hours"], result["p85_hours"]) == (4.0, 4.0)
+    assert forecast(graph, [1.0], {"eng": 3}, now=NOW, trials=20, seed=1)["p50_hours"] == 3.0  # no member limit
+
+
 def test_percentiles_follow_the_sampled_history() -> None:
     # one 1-point task; three of four past tasks took 1 h per point, one took 5: P(1 h) = 0.75, so the
     # median is 1 h and the 85th percentile 5 h.

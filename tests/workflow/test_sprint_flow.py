@@ -208,6 +208,13 @@ def test_the_forecast_keeps_each_team_to_its_capacity(store, sample: Path) -> No
     forecast = sprint_status(store, "sprint-5", now=NOW)["forecast"]
     # e1..e3 one at a time on engineering's single slot: 3 x 4 h; ops beside them on devops' slots
     assert (forecast["p50_hours"], forecast["p85_hours"]) == (12.0, 12.0)
+    (sample / ".claude/sprints/sprint-6.yaml").write_text("tasks:\n" + "".join(
+        f"  - {{id: u{i}, title: U{i}, team: engineering, assignee: ux-eng, estimate: 2}}\n" for i in range(3)),
+        encoding="utf-8")
+    start_sprint(store, "sprint-6")
+    forecast = sprint_status(store, "sprint-6", now=NOW)["forecast"]
+    # ux-eng takes two tasks at once (capacity 2 in teams.yaml): u0 and u1 together, then u2: 2 x 4 h
+    assert (forecast["p50_hours"], forecast["p85_hours"]) == (8.0, 8.0)
 
 
 def test_task_ids_are_global_but_carried_over_work_can_join_a_new_sprint(store, sample: Path) -> None:

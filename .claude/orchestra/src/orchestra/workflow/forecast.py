@@ -2,7 +2,8 @@
 
 Each trial gives every remaining task a duration of (its estimate) x (hours per point of a past
 task drawn at random), then runs the tasks in dependency order on parallel workers: `slots` of them,
-or per team when `slots` maps each team to its limit (a team's tasks run only on its own workers).
+or per team when `slots` maps each team to its limit (a team's tasks run only on its own workers),
+and no member runs more tasks at once than `members` gives as its capacity.
 The 50th and 85th percentiles of the trials' finish times are the forecast. Same seed, same answer.
 """
 
@@ -34,9 +35,11 @@ def percentile(sorted_values: list[float], p: float) -> float:
 Slots = int | Mapping[str | None, int]
 
 
-def finish_time(graph: TaskGraph, durations: list[float], slots: Slots) -> float:
+def finish_time(graph: TaskGraph, durations: list[float], slots: Slots,
+                members: Mapping[str, int] | None = None) -> float:
     """Makespan of list scheduling: tasks in topological order, each on the earliest free worker (of
-    its team, when `slots` is per team) once its dependencies have finished."""
+    its team, when `slots` is per team, and of its assignee, when `members` gives the assignee's
+    capacity) once its dependencies have finished."""
     finish = [0.0] * len(graph)
     if isinstance(slots, Mapping):
         pools = {team: [0.0] * max(1, n) for team, n in slots.items()}
@@ -44,17 +47,21 @@ def finish_time(graph: TaskGraph, durations: list[float], slots: Slots) -> float
     else:
         shared = [0.0] * max(1, slots)
         pool_of = [shared] * len(graph)
+    people = {name: [0.0] * max(1, n) for name, n in (members or {}).items()}
+    person_of = [people.get(node.assignee) if node.assignee else None for node in graph.nodes]
     for i in graph.order:
         ready = max((finish[p] for p in graph.preds[i]), default=0.0)
-        workers = pool_of[i]
-        free = heapq.heappop(workers)
+        workers, person = pool_of[i], person_of[i]
+        free = max(heapq.heappop(workers), heapq.heappop(person) if person is not None else 0.0)
         finish[i] = max(free, ready) + durations[i]
         heapq.heappush(workers, finish[i])
+        if person is not None:
+            heapq.heappush(person, finish[i])
     return max(finish, default=0.0)
 
 
 def forecast(graph: TaskGraph, rates: list[float], slots: Slots, *, now: dt.datetime,
-             trials: int = DEFAULT_TRIALS, seed: int = 0) -> dict[str, Any]:
+             trials: int = DEFAULT_TRIALS, seed: int = 0, members: Mapping[str, int] | None = None) -> dict[str, Any]:
     """p50/p85 hours (and timestamps from `now`) to finish every task in `graph`."""
     if trials < 1:
         raise ValueError(f"trials {trials}: the forecast needs at least 1 trial")
@@ -69,7 +76,7 @@ def forecast(graph: TaskGraph, rates: list[float], slots: Slots, *, now: dt.date
     rng = random.Random(seed)
     estimates = graph.estimates
     results = sorted(
-        finish_time(graph, [e * rng.choice(rates) for e in estimates], slots) for _ in range(trials)
+        finish_time(graph, [e * rng.choice(rates) for e in estimates], slots, members) for _ in range(trials)
     )
     p50, p85 = percentile(results, 50), percentile(results, 85)
     return {

@@ -123,7 +123,8 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
             "completion": completion,
             "velocity": metrics.velocity(tx.items("sprints").values()),
         },
-        "forecast": forecasting.forecast(graph, history_rates(tx, events), slots, now=now, trials=trials, seed=seed),
+        "forecast": forecasting.forecast(graph, history_rates(tx, events), slots, now=now, trials=trials, seed=seed,
+                                         members=capacity.members),
     }
 
 
