@@ -153,12 +153,12 @@ def test_doctor_leaves_your_own_agents_to_you(repo: Path, orchestra, claude_env:
     agents = checks(result)["agents"]
     assert [c["status"] for c in agents] == ["ok", "ok"]
     assert "your own agent files (not the pack's)" in agents[1]["detail"]
-    assert "reviewer.md: agent 'reviewer' is not in teams.yaml" in agents[1]["detail"]
+    assert "reviewer.md:2: agent 'reviewer' is not in teams.yaml" in agents[1]["detail"]
 
     ours = repo / ".claude/agents/qa/qa-engineer.md"  # the pack's agents are still held to teams.yaml
     ours.write_text(ours.read_text().replace("name: qa-engineer", "name: qa-engineer-2", 1))
     found = checks(orchestra("doctor", repo, "--json"))["agents"]
-    assert found[0]["status"] == "fail" and "qa-engineer.md: name: 'qa-engineer-2' differs" in found[0]["detail"]
+    assert found[0]["status"] == "fail" and "qa-engineer.md:2: name: 'qa-engineer-2' differs" in found[0]["detail"]
 
 
 def test_doctor_does_not_run_checks_on_backups(repo: Path, orchestra, claude_env: bool) -> None:

@@ -129,7 +129,7 @@ def test_the_pack_passes_its_own_check(mcp_tools):
 def test_check_reports_a_member_without_a_file(pack_copy):
     (pack_copy / ".claude/agents/qa/qa-analyst.md").unlink()
     assert agentfiles.check_agents(pack_copy) == [
-        f"{pack_copy / '.claude/teams.yaml'}: qa reviewer 'qa-analyst' has no agent file "
+        f"{pack_copy / '.claude/teams.yaml'}:97: qa reviewer 'qa-analyst' has no agent file "
         f"(expected .claude/agents/qa/qa-analyst.md)"]
 
 
@@ -137,7 +137,7 @@ def test_check_reports_a_file_not_in_teams_yaml(pack_copy):
     extra = pack_copy / ".claude/agents/qa/chaos-monkey.md"
     extra.write_text("---\nname: chaos-monkey\ndescription: Use for breaking things on purpose.\n---\nBody.\n")
     assert agentfiles.check_agents(pack_copy) == [
-        f"{extra}: agent 'chaos-monkey' is not in teams.yaml; add it to a team or delete the file"]
+        f"{extra}:2: agent 'chaos-monkey' is not in teams.yaml; add it to a team or delete the file"]
 
 
 def test_check_reports_frontmatter_problems(pack_copy):
@@ -156,6 +156,10 @@ def test_check_reports_frontmatter_problems(pack_copy):
                      "engineering team_member 'ux-eng' has no agent file (.claude/agents/engineering/ux-eng.md "
                      "names 'ux-engineer')"):
         assert expected in problems, expected
+    for line, expected in ((2, "name: 'ux-engineer' differs"), (3, "description: write exactly one sentence"),
+                           (4, "tools: 'Reed'"), (5, "model: 'gpt-4'")):
+        assert f"{path}:{line}: {expected}" in problems, expected
+    assert f"{pack_copy / '.claude/teams.yaml'}:65: engineering team_member 'ux-eng' has no agent file" in problems
 
 
 def test_check_reports_spawning_members_wrong_folders_and_bad_yaml(pack_copy):
@@ -166,8 +170,8 @@ def test_check_reports_spawning_members_wrong_folders_and_bad_yaml(pack_copy):
     broken = pack_copy / ".claude/agents/product/market-researcher.md"
     broken.write_text(broken.read_text().replace("model: sonnet", "model: [sonnet"))
     problems = agentfiles.check_agents(pack_copy)
-    assert f"{member}: tools: only orchestrators may list Agent; 'infra-engineer' is a team_member" in problems
-    assert f"{moved}: teams.yaml puts 'doc-writer' in team 'engineering'; move the file to agents/engineering/" \
+    assert f"{member}:4: tools: only orchestrators may list Agent; 'infra-engineer' is a team_member" in problems
+    assert f"{moved}:2: teams.yaml puts 'doc-writer' in team 'engineering'; move the file to agents/engineering/" \
         in problems
     assert any(p.startswith(f"{broken}:5: frontmatter is not valid YAML") for p in problems), problems
 
@@ -215,13 +219,13 @@ def test_agent_keys_outside_2_1_328_are_reported(pack_copy):
     path = pack_copy / ".claude/agents/qa/qa-engineer.md"
     path.write_text(path.read_text().replace("model: sonnet", "model: sonnet\nallowed-tools: Bash"))
     assert agentfiles.check_agents(pack_copy) == [
-        f"{path}: allowed-tools: not an agent frontmatter key in Claude Code 2.1.328 (it is ignored)"]
+        f"{path}:6: allowed-tools: not an agent frontmatter key in Claude Code 2.1.328 (it is ignored)"]
 
 
 def test_orchestrator_without_agent_tool_cannot_delegate(pack_copy):
     path = pack_copy / ".claude/agents/qa/qa-director.md"
     path.write_text(path.read_text().replace("tools: Agent, Read,", "tools: Read,"))
-    assert agentfiles.check_agents(pack_copy) == [f"{path}: tools: orchestrator 'qa-director' needs Agent to delegate"]
+    assert agentfiles.check_agents(pack_copy) == [f"{path}:4: tools: orchestrator 'qa-director' needs Agent to delegate"]
 
 
 def test_agents_dir_paths_are_relative_to_the_project(pack_copy):

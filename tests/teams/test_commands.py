@@ -108,9 +108,9 @@ def test_check_commands_reports_unapproved_and_compound_lines(pack_copy):
     path.write_text(text)
     problems = agentfiles.check_commands(pack_copy)
     assert problems == [
-        f"{path}: !`.claude/orchestra/bin/orchestra sprint status $ARGUMENTS` is not pre-approved by "
+        f"{path}:7: !`.claude/orchestra/bin/orchestra sprint status $ARGUMENTS` is not pre-approved by "
         "allowed-tools (a Bash(...) rule); it would abort the command",
-        f"{path}: !`.claude/orchestra/bin/orchestra sprint plan x && rm -rf /` is not pre-approved by "
+        f"{path}:16: !`.claude/orchestra/bin/orchestra sprint plan x && rm -rf /` is not pre-approved by "
         "allowed-tools (a Bash(...) rule); it would abort the command",
     ]
 
@@ -124,8 +124,8 @@ def test_check_commands_reports_missing_frontmatter_and_description(pack_copy):
     listed.write_text(listed.read_text().replace('argument-hint: "[sprint-id]"', "argument-hint: [sprint-id]"))
     assert agentfiles.check_commands(pack_copy) == [
         f"{bare}:1: no frontmatter (a first line `---`); Claude Code skips the file",
-        f"{listed}: argument-hint: must be a string; quote it (a hint starting with `[` is read as a YAML list)",
-        f"{quiet}: description: missing; it is what `/` shows next to the command",
+        f"{listed}:3: argument-hint: must be a string; quote it (a hint starting with `[` is read as a YAML list)",
+        f"{quiet}:1: description: missing; it is what `/` shows next to the command",
     ]
 
 
@@ -151,6 +151,7 @@ def test_bash_rule_matching(command: str, rule: str, allowed: bool):
 def test_bang_commands_reads_inline_and_fenced_forms():
     body = "Intro !`one a`\n!`two`\nnot!`three`\n```!\nfour x\nfive\n```\n"
     assert agentfiles.bang_commands(body) == ["one a", "two", "four x", "five"]
+    assert agentfiles.bang_lines(body) == [(0, "one a"), (1, "two"), (4, "four x"), (5, "five")]
     assert agentfiles.bash_rules("Bash(a b:*), Read Bash(c)") == ["a b:*", "c"]
     assert agentfiles.bash_rules(["Bash(x:*)", "Agent"]) == ["x:*"]
 

@@ -7,7 +7,7 @@ import fnmatch
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,12 @@ class Definition:
     path: Path
     meta: dict[str, Any]
     body: str
+    lines: dict[str, int] = field(default_factory=dict)  # frontmatter key -> its line in the file
+    body_line: int = 1  # the line of the file the body starts on
+
+    def at(self, key: str | None = None) -> str:
+        """`file:line` of `key` (of the opening `---` when the key is absent), to prefix a problem with."""
+        return f"{self.path}:{self.lines.get(key, 1) if key else 1}"
 
 
 def read(path: Path) -> Definition:
@@ -80,7 +86,9 @@ def read(path: Path) -> Definition:
                                "Claude Code would drop every field but the file name") from None
     if not isinstance(meta, dict):
         raise FrontmatterError(f"{path}:2: frontmatter must be a mapping of keys to values")
-    return Definition(path, meta, "".join(lines[end + 1:]))
+    node = yaml.compose("".join(lines[1:end]))
+    keys = {str(k.value): k.start_mark.line + 2 for k, _ in node.value} if isinstance(node, yaml.MappingNode) else {}
+    return Definition(path, meta, "".join(lines[end + 1:]), keys, end + 2)
 
 
 def tool_names(value: Any) -> list[str]:
@@ -122,22 +130,22 @@ def description_problem(description: Any) -> str | None:
 
 
 def agent_problems(definition: Definition, mcp_tools: Iterable[str] = MCP_TOOLS) -> list[str]:
-    """Frontmatter problems of one agent file, each prefixed with the file."""
+    """Frontmatter problems of one agent file, each prefixed with the file and the line of its key."""
     meta, path = definition.meta, definition.path
-    found = []
+    found: list[tuple[str, str]] = []
     name = meta.get("name")
     if not isinstance(name, str) or not AGENT_NAME.match(name):
-        found.append(f"name: {name!r} must be lowercase letters, digits and hyphens")
+        found.append(("name", f"name: {name!r} must be lowercase letters, digits and hyphens"))
     elif name != path.stem:
-        found.append(f"name: {name!r} differs from the file name {path.stem!r}; rename one of them")
-    found += [p for p in [description_problem(meta.get("description"))] if p]
+        found.append(("name", f"name: {name!r} differs from the file name {path.stem!r}; rename one of them"))
+    found += [("description", p) for p in [description_problem(meta.get("description"))] if p]
     if "tools" in meta:
-        found += tool_problems(meta["tools"], mcp_tools)
+        found += [("tools", p) for p in tool_problems(meta["tools"], mcp_tools)]
     if "model" in meta and (problem := model_problem(meta["model"])):
-        found.append(problem)
-    found += [f"{key}: not an agent frontmatter key in Claude Code 2.1.328 (it is ignored)"
+        found.append(("model", problem))
+    found += [(str(key), f"{key}: not an agent frontmatter key in Claude Code 2.1.328 (it is ignored)")
               for key in meta if key not in AGENT_KEYS]
-    return [f"{path}: {p}" for p in found]
+    return [f"{definition.at(key)}: {p}" for key, p in found]
 
 
 def agent_files(root: Path | None = None) -> list[Path]:
@@ -211,39 +219,59 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
         name = definition.meta.get("name")
         if not isinstance(name, str):
             continue
+        at, tools_at = definition.at("name"), definition.at("tools")
         if name in by_name:
-            problems.append(f"{path}: agent {name!r} is also defined in {by_name[name]}; Claude Code loads only one")
+            problems.append(f"{at}: agent {name!r} is also defined in {by_name[name]}; Claude Code loads only one")
             continue
         by_name[name] = path
         member = org.member(name)
         if member is None:
-            problems.append(f"{path}: agent {name!r} is not in teams.yaml; add it to a team or delete the file")
+            problems.append(f"{at}: agent {name!r} is not in teams.yaml; add it to a team or delete the file")
             continue
         folder = path.parent.relative_to(agents_dir).parts
         if folder and folder[0] in org.teams and folder[0] != member.team:
-            problems.append(f"{path}: teams.yaml puts {name!r} in team {member.team!r}; move the file to "
+            problems.append(f"{at}: teams.yaml puts {name!r} in team {member.team!r}; move the file to "
                             f"agents/{member.team}/")
         listed = set(tool_names(definition.meta.get("tools", "")))
         spawns = SPAWN_TOOLS & listed
         if spawns and member.role != "orchestrator":
-            problems.append(f"{path}: tools: only orchestrators may list Agent; {name!r} is a {member.role}")
+            problems.append(f"{tools_at}: tools: only orchestrators may list Agent; {name!r} is a {member.role}")
         if "tools" in definition.meta and not spawns | (listed & {ALL_TOOLS}) and member.role == "orchestrator":
-            problems.append(f"{path}: tools: orchestrator {name!r} needs Agent to delegate")
+            problems.append(f"{tools_at}: tools: orchestrator {name!r} needs Agent to delegate")
     named = {path: name for name, path in by_name.items()}
     for name, member in sorted(org.agents.items()):
         if name not in by_name:
             expected = f".claude/agents/{member.team}/{name}.md"
             other = named.get(agents_dir / member.team / f"{name}.md")
             where = f"{expected} names {other!r}" if other else f"expected {expected}"
-            problems.append(f"{teams_file(root)}: {member.team} {member.role} {name!r} has no agent file ({where})")
+            problems.append(f"{_listed_at(root, org, member)}: {member.team} {member.role} {name!r} has no agent "
+                            f"file ({where})")
     return problems
+
+
+def _listed_at(root: Path | None, org: Any, member: Any) -> str:
+    """`teams.yaml:line` where `member` is named (its team's `orchestrator` or its `members` entry)."""
+    from .teams import teams_file
+    from .yamlcheck import line_of
+
+    team = org.teams[member.team]
+    where = (["teams", team.name, "orchestrator"] if team.orchestrator == member.name
+             else ["teams", team.name, "members", team.members.index(member.name), "name"])
+    path = teams_file(root)
+    return f"{path}:{line_of(path.read_text(encoding='utf-8'), where) or 1}"
 
 
 def bang_commands(body: str) -> list[str]:
     """Shell commands a command body runs before the prompt is sent (`` !`cmd` `` and ```! blocks)."""
-    found = [m.group(1).strip() for m in BANG_LINE.finditer(body)]
-    for block in BANG_BLOCK.findall(body):
-        found += [line.strip() for line in block.splitlines() if line.strip()]
+    return [command for _, command in bang_lines(body)]
+
+
+def bang_lines(body: str) -> list[tuple[int, str]]:
+    """`bang_commands` with the 0-based line of the body each stands on."""
+    found = [(body.count("\n", 0, m.start(1)), m.group(1).strip()) for m in BANG_LINE.finditer(body)]
+    for block in BANG_BLOCK.finditer(body):
+        first = body.count("\n", 0, block.start(1))
+        found += [(first + i, line.strip()) for i, line in enumerate(block.group(1).splitlines()) if line.strip()]
     return found
 
 
@@ -269,21 +297,24 @@ def bash_allowed(command: str, rules: Iterable[str]) -> bool:
 
 
 def command_problems(definition: Definition) -> list[str]:
-    """Frontmatter problems of one slash command, and `!` commands its `allowed-tools` does not approve."""
-    meta, found = definition.meta, []
+    """Frontmatter problems of one slash command, and `!` commands its `allowed-tools` does not approve;
+    each prefixed with the file and the line of its key or `!` command."""
+    meta, found, at = definition.meta, [], definition.at
     description = meta.get("description")
     if not isinstance(description, str) or not description.strip():
-        found.append("description: missing; it is what `/` shows next to the command")
+        found.append(f"{at('description')}: description: missing; it is what `/` shows next to the command")
     if not isinstance(meta.get("argument-hint", ""), str):
-        found.append("argument-hint: must be a string; quote it (a hint starting with `[` is read as a YAML list)")
+        found.append(f"{at('argument-hint')}: argument-hint: must be a string; quote it (a hint starting with `[` "
+                     "is read as a YAML list)")
     allowed = meta.get("allowed-tools", "")
     if not isinstance(allowed, str | list):
-        found.append("allowed-tools: must be a string or a list of tool rules")
+        found.append(f"{at('allowed-tools')}: allowed-tools: must be a string or a list of tool rules")
         allowed = ""
     rules = bash_rules(allowed)
-    found += [f"!`{cmd}` is not pre-approved by allowed-tools (a Bash(...) rule); it would abort the command"
-              for cmd in bang_commands(definition.body) if not bash_allowed(cmd, rules)]
-    return [f"{definition.path}: {p}" for p in found]
+    found += [f"{definition.path}:{definition.body_line + line}: !`{cmd}` is not pre-approved by allowed-tools "
+              "(a Bash(...) rule); it would abort the command"
+              for line, cmd in bang_lines(definition.body) if not bash_allowed(cmd, rules)]
+    return found
 
 
 def check_commands(root: Path | None = None) -> list[str]:
