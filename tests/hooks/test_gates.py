@@ -403,6 +403,66 @@ def test_the_gate_through_the_real_hook_script(project: Path, message: str, writ
     assert out == expected if expected == {} else out["decision"] == expected
 
 
+@pytest.mark.parametrize("task_type, agent, message, writes, status, blocker", [
+    # a blocked report in a Markdown table or under headings is a blocked task, on any task type
+    ("research", "tech-lead", "Report:\n\n| Field | Value |\n|---|---|\n| Status | blocked |\n| Blocker | no wiki access |",
+     [], "blocked", "no wiki access"),
+    ("implementation", "fullstack-eng", "I tried.\n\n## Status\n\nBlocked\n\n## Blocker\n\nThe API key is missing.",
+     [], "blocked", "The API key is missing."),
+    # the real STATUS line, then the protocol restated: the template is no claim of completion
+    ("implementation", "fullstack-eng",
+     "STATUS: blocked\nBLOCKER: the tests need a database\n\n(Protocol: STATUS: completed|blocked|needs_review)",
+     ["a.py"], "blocked", "the tests need a database"),
+    ("implementation", "fullstack-eng", "STATUS: failed\nThe build does not compile.", ["a.py"], "blocked",
+     "The build does not compile."),
+    # completions written another way are accepted without a push-back
+    ("implementation", "fullstack-eng", "All finished.\n\n**Status:** Done", ["a.py"], "completed", None),
+    ("implementation", "fullstack-eng", "## Status\ncompleted\n\n## Artifacts\n- `docs/b.md`", [], "completed", None),
+])
+def test_reports_as_models_write_them_through_the_real_hook(project: Path, task_type: str, agent: str, message: str,
+                                                            writes: list[str], status: str, blocker) -> None:
+    prompt = delegated(project, agent=agent, type=task_type)
+    (project / "docs").mkdir()
+    (project / "docs/b.md").write_text("b\n")
+    proc = run_hook("subagent_stop.py", stop(project, "agent-1", agent, message, writes=writes, prompt=prompt), project)
+    assert proc.returncode == 0, proc.stderr
+    assert hook_output(proc) == {}  # no push-back
+    task = digest()["tasks"]["t1"]
+    assert (task["status"], task.get("blocker")) == (status, blocker)
+
+
+def test_an_unfinished_status_is_pushed_back_even_on_report_only_tasks(project: Path) -> None:
+    prompt = delegated(project, agent="tech-lead", type="research")
+    first = feed(stop(project, "agent-1", "tech-lead", "Looked at two options so far.\nSTATUS: in progress",
+                      prompt=prompt))
+    assert isinstance(first, BlockStop) and "its STATUS says `in progress`" in first.reason
+    second = feed(stop(project, "agent-1", "tech-lead", "Still looking.\nSTATUS: pending", prompt=prompt, active=True))
+    assert isinstance(second, Allow)
+    assert digest()["tasks"]["t1"]["status"] == "needs_review"
+
+
+def test_an_unknown_status_is_named_in_the_push_back(project: Path) -> None:
+    prompt = delegated(project)
+    verdict = feed(stop(project, "agent-1", "fullstack-eng", "STATUS: ok", writes=["a.py"], prompt=prompt))
+    assert isinstance(verdict, BlockStop)
+    assert "its STATUS `ok` is not one of completed, blocked, needs_review" in verdict.reason
+
+
+def test_a_listed_artifact_outside_the_project_is_no_evidence(project: Path, tmp_path: Path) -> None:
+    prompt = delegated(project)
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("old\n")
+    verdict = feed(stop(project, "agent-1", "fullstack-eng", f"STATUS: completed\nARTIFACTS: {outside}, ../elsewhere.txt",
+                        prompt=prompt))
+    assert isinstance(verdict, BlockStop)
+    assert f"{outside} (outside the project), ../elsewhere.txt (outside the project)" in verdict.reason
+    (project / "inside.txt").write_text("new\n")
+    inside = feed(stop(project, "agent-1", "fullstack-eng", f"STATUS: completed\nARTIFACTS: {project / 'inside.txt'}",
+                       prompt=prompt, active=True))
+    assert isinstance(inside, Allow)
+    assert digest()["tasks"]["t1"]["artifacts"] == ["inside.txt"]
+
+
 # -- sprint state ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("sprint_status", "allowed"), [

@@ -57,6 +57,73 @@ def test_report_without_status() -> None:
     assert parse_report(None).summary == ""
 
 
+@pytest.mark.parametrize("text, status, blocker", [
+    ("**STATUS:** completed", "completed", None),
+    ("Status: Completed", "completed", None),
+    ("- **Status**: ✅ Done", "completed", None),
+    ("STATUS: `complete`", "completed", None),
+    ("All good.\nSTATUS: finished", "completed", None),
+    ("STATUS: success", "completed", None),
+    ("Done.\n```\nSTATUS: completed\n```", "completed", None),
+    ("| Field | Value |\n|---|---|\n| **Status** | Blocked |\n| Blocker | no DB credentials |", "blocked",
+     "no DB credentials"),
+    ("I tried.\n\n## Status\n\nBlocked\n\n## Blocker\n\nThe API key is missing.\nIt expired.", "blocked",
+     "The API key is missing. It expired."),
+    ("STATUS: blocked\nBLOCKER:\n- no DB credentials\n- CI is down\n\nMore prose.", "blocked",
+     "no DB credentials; CI is down"),
+    ("**STATUS:** blocked\n**BLOCKER:** upstream returns 500", "blocked", "upstream returns 500"),
+    ("STATUS: blocked\nBLOCKER: no DB\n\n(The protocol: STATUS: completed | blocked | needs_review)", "blocked",
+     "no DB"),
+    ("STATUS: blocked\nBLOCKER: no DB\n\nHad the DB been up I would report `STATUS: completed`.", "blocked", "no DB"),
+    ("Tried.\r\nSTATUS: blocked\r\nBLOCKER: no key\r\n", "blocked", "no key"),
+    ("STATUS: failed\nThe build does not compile.", "blocked", None),
+    ("STATUS: needs-review", "needs_review", None),
+    ("Status: ready for review", "needs_review", None),
+    ("Build status: done", None, None),  # a status inside a sentence counts only in the protocol's words
+])
+def test_report_status_as_models_write_it(text, status, blocker) -> None:
+    report = parse_report(text)
+    assert (report.status, report.blocker) == (status, blocker)
+
+
+@pytest.mark.parametrize("text, stated, unfinished", [
+    ("STATUS: in progress", "in progress", True),
+    ("Status: partially completed", "partially completed", True),
+    ("STATUS: not completed", "not completed", True),
+    ("## Status\npending", "pending", True),
+    ("STATUS: ok", "ok", False),
+    ("STATUS: notes follow", "notes follow", False),
+    ("I will start on this later.", None, False),
+])
+def test_a_status_that_names_no_outcome_is_kept(text, stated, unfinished) -> None:
+    report = parse_report(text)
+    assert (report.status, report.stated, report.unfinished) == (None, stated, unfinished)
+
+
+@pytest.mark.parametrize("text, artifacts", [
+    ("STATUS: completed\nARTIFACTS:\n- src/a.py\n- docs/b.md\n\nThanks.", ("src/a.py", "docs/b.md")),
+    ("STATUS: completed\n**ARTIFACTS:**\n- `src/a.py` — the module\n- `docs/b.md` (new)", ("src/a.py", "docs/b.md")),
+    ("STATUS: completed\nARTIFACTS: [a.py](src/a.py), [b](<docs/my b.md>)", ("src/a.py", "docs/my b.md")),
+    ("ARTIFACTS: docs/my file.md, src/a.py (changed)\nSTATUS: completed", ("docs/my file.md", "src/a.py")),
+    ("## Artifacts\n1. src/a.py\n2. src/b.py\n\n## Status\ncompleted", ("src/a.py", "src/b.py")),
+    ("STATUS: completed\nARTIFACTS:\nBLOCKER: none", ()),
+    ("STATUS: completed\r\nARTIFACTS: a.py, b.py\r\n", ("a.py", "b.py")),
+])
+def test_artifacts_as_models_list_them(text, artifacts) -> None:
+    assert parse_report(text).artifacts == artifacts
+
+
+@pytest.mark.parametrize("text", ["*" * 100_000, "STATUS:" + "*" * 100_000, "| STATUS" + "*" * 100_000,
+                                  "## Status" + "\n" * 100_000, "BLOCKER:\n" * 10_000, "ARTIFACTS: " + "[" * 100_000,
+                                  "x" * 100_000 + "\nSTATUS: completed"])
+def test_parsing_a_long_message_stays_cheap(text) -> None:
+    import time
+
+    began = time.perf_counter()
+    parse_report(text).summary  # noqa: B018 - the summary is read on every stop
+    assert time.perf_counter() - began < 1.5
+
+
 # -- transcripts (a real 2.1.328 capture) ------------------------------------------------------------
 
 def test_captured_transcript_prompt_writes_and_launch_id() -> None:
