@@ -16,12 +16,12 @@ forward(__name__)  # a running warm server takes this hook over; this process th
 from orchestra.briefing import session_context
 from orchestra.bus import main_thread_inbox
 from orchestra.hookio import AddContext, Allow, HookContext, HookEvent, Verdict, main
-from orchestra.lifecycle.session import reopen
+from orchestra.lifecycle.session import start
 
 
 def handle(event: HookEvent, ctx: HookContext) -> Verdict:
     with ctx.store.transaction() as tx:
-        reopen(tx, event)  # a resumed session is open again
+        start(tx, event, ctx.root)  # a resumed session opens again; sessions killed outright end
         inbox = main_thread_inbox(tx, event.session_id, via="session_start", agent_type=event.agent_type)
         text = session_context(tx, [inbox.text])
     return AddContext(text, system_message=inbox.alert) if text else Allow()

@@ -12,9 +12,11 @@ from collections import Counter
 from .. import teams
 from ..hookio import Allow, HookContext, HookEvent, Verdict
 from ..worktrees.locks import release_session
+from . import liveness
 from .ledger import Ledger, now_iso
 
 ATTENTION = ("blocked", "needs_review")
+PROCESS_GONE = "process_gone"  # the end reason of a session found without its Claude Code process
 
 
 def stop(event: HookEvent, ctx: HookContext) -> Verdict:
@@ -38,24 +40,42 @@ def stop(event: HookEvent, ctx: HookContext) -> Verdict:
 
 def session_end(event: HookEvent, ctx: HookContext) -> Verdict:
     with ctx.store.transaction() as tx:
-        led = Ledger(tx, teams.load(ctx.root))
-        session = led.session(event.session_id)
-        first = not session.get("ended_at")
-        if first:
-            session.update(ended_at=led.now, end_reason=event.get("reason"),
-                           ends=sorted({*(session.get("ends") or []), led.now}))
-        runs = led.find("agents", session_id=event.session_id)
-        led.runs.update(r["id"] for r in runs)
-        led.tasks.update(d["task"] for d in led.find("delegations", session_id=event.session_id, status="pending")
-                         if d.get("task"))
-        led.settle()
-        release_session(tx, event.session_id, led.now)  # the worktree locks taken in this session
-        counts = Counter(led.get("agents", r["id"])["status"] for r in runs)
-        if first:
-            led.event("session_ended", {"reason": event.get("reason"), "runs": dict(sorted(counts.items()))},
-                      session_id=event.session_id)
+        counts = end(Ledger(tx, teams.load(ctx.root)), event.session_id, event.get("reason"))
     ctx.audit["runs"] = sum(counts.values())
     return Allow()
+
+
+def end(led: Ledger, session_id: str | None, reason: str | None) -> Counter:
+    """End the session: settle its runs and waiting delegations, free its worktree locks. Its runs by status."""
+    session = led.session(session_id)
+    first = not session.get("ended_at")
+    if first:
+        session.update(ended_at=led.now, end_reason=reason, ends=sorted({*(session.get("ends") or []), led.now}))
+    runs = led.find("agents", session_id=session_id)
+    led.runs.update(r["id"] for r in runs)
+    led.tasks.update(d["task"] for d in led.find("delegations", session_id=session_id, status="pending")
+                     if d.get("task"))
+    led.settle()
+    release_session(led.tx, session_id, led.now)  # the worktree locks taken in this session
+    counts = Counter(led.get("agents", r["id"])["status"] for r in runs)
+    if first:
+        led.event("session_ended", {"reason": reason, "runs": dict(sorted(counts.items()))}, session_id=session_id)
+    return counts
+
+
+def start(tx, event: HookEvent, root) -> None:
+    """SessionStart: open a resumed session again, note the Claude Code process it runs in, and end each
+    session whose process is gone without its SessionEnd (killed outright) the way that SessionEnd would have."""
+    reopen(tx, event)
+    if event.session_id and (process := liveness.current()):
+        session = tx.get(f"sessions.{event.session_id}", None) or {"id": event.session_id, "child_agents": [],
+                                                                      "created_at": now_iso()}
+        tx.set(f"sessions.{event.session_id}", {**session, **process})
+    dead = [s["id"] for s in tx.find("sessions", ended_at=None) if s["id"] != event.session_id and liveness.gone(s)]
+    if dead:
+        led = Ledger(tx, teams.load(root))
+        for session_id in dead:
+            end(led, session_id, PROCESS_GONE)
 
 
 def reopen(tx, event: HookEvent) -> None:

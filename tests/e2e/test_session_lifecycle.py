@@ -1,12 +1,17 @@
-"""Resumed work. A session resumed with `claude --resume <id>`: Claude Code keeps the session id, so the
+"""Sessions resumed, killed and continued. A session resumed with `claude --resume <id>`: Claude Code keeps the session id, so the
 pack must open the ended session again instead of taking everything the resumed session starts for
-stopped. A subagent resumed with SendMessage after it reported: its new report settles the task again."""
+stopped. A subagent resumed with SendMessage after it reported: its new report settles the task again.
+A session killed outright runs no SessionEnd: the next session's start ends it in its place."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
 
 from tests.e2e.fake_api import MAIN, delegate, say, tool
+from tests.e2e.harness import MODEL
 from tests.e2e.test_delegation import (
     MEMBER,
     denial,
@@ -84,3 +89,41 @@ def test_subagent_resumed_with_send_message_settles_its_task_with_its_new_report
     assert any(a.endswith("payments.py") for a in pay["artifacts"]), pay
     assert types.index("task_blocked") < types.index("task_completed"), types
     assert sorted(told) == ["task_blocked", "task_completed"]
+
+
+def test_next_session_ends_a_session_killed_outright_and_frees_what_it_held(team, api):
+    team.edit_teams(lambda doc: member_settings(doc, "fullstack-eng").update(capacity=1))
+    seed_sprint(team, task("long-1"))
+    never = api.script.on("[e2e:never]").reply(say("unused"))
+    killed = api.script.on(MAIN, "[killed]")
+    killed.reply(delegate("fullstack-eng", "[task:long-1] Build the long feature.", "Long feature", background=True)) \
+          .reply(say("It runs in the background."))
+    api.script.on(MEMBER, "[task:long-1] Build the long feature.").reply(say("STATUS: completed"), after=never.asked(0))
+    cmd = [str(team.claude), "-p", f"{MAIN} [killed] Build the long feature.", "--output-format", "stream-json",
+           "--verbose", "--model", MODEL, "--allowedTools", "Bash Read Write Edit Agent"]
+    proc = subprocess.Popen(cmd, cwd=team.repo, env=team.env(api), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert api.wait_for_hold(), "the member never started"
+        with team.state() as tx:
+            assert tx.get("tasks.long-1")["status"] == "in_progress"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # no SessionEnd runs
+        proc.wait(timeout=30)
+    with team.state() as tx:
+        [dead] = tx.items("agents").values()
+        assert dead["status"] == "active" and tx.get("tasks.long-1")["status"] == "in_progress"
+
+    again = api.script.on(MAIN, "[again]")
+    again.reply(delegate("fullstack-eng", "[task:long-1] Build it again.", "Long again")).reply(say("Done."))
+    api.script.on(MEMBER, "[task:long-1] Build it again.").reply(in_worktree(team, "long.py", "LONG = 1\n")) \
+        .reply(say("STATUS: completed\nARTIFACTS: long.py"))
+    run = team.run(api, "[again] Build the long feature again.")
+
+    assert run.returncode == 0, run.describe()
+    with team.state() as tx:
+        assert tx.get(f"agents.{dead['id']}")["status"] == "stopped"
+        assert tx.get(f"sessions.{dead['session_id']}")["end_reason"] == "process_gone"
+        assert tx.get("tasks.long-1")["status"] == "completed"
+        types = event_types(tx, "long-1")
+    assert types.index("task_blocked") < types.index("task_completed"), types
