@@ -6,7 +6,8 @@ The tasks form a random DAG (seeded): each depends on up to three of the 200 bef
 four teams and sixteen assignees with teams.yaml-like capacities. "graph" is TaskGraph construction
 (validation, topological order, schedule) + critical path + slack + waves under capacity + ready
 queue; "plan_sprint" adds reading the tasks from state, briefing the first wave and building the
-JSON answer. Prints the median wall and CPU time of each; the budget (1 s) applies to CPU time, which
+JSON answer; "sprint_status" is what `orchestra sprint status`, metrics, reports and every dashboard
+refresh compute over the same sprint (counts, points, metrics from the events, a 2000-trial forecast). Prints the median wall and CPU time of each; the budget (1 s) applies to CPU time, which
 other processes on a shared machine do not inflate. Exits 1 when either is over it.
 """
 
@@ -79,6 +80,24 @@ def store_plan(work, members, folder: Path) -> tuple[float, float]:
     return elapsed
 
 
+def store_status(folder: Path) -> tuple[float, float]:
+    """`sprint_status` over the sprint `store_plan` wrote, a third of its tasks completed."""
+    from orchestra.store import open_store
+    from orchestra.workflow import sprint_status
+
+    with open_store(f"sqlite:///{folder / 'state.db'}") as store:
+        tasks = store.get("sprints.big.tasks")
+        if store.get(f"tasks.{tasks[0]}.status") != "completed":
+            with store.transaction() as tx:
+                for tid in tasks[::3]:
+                    tx.set(f"tasks.{tid}.status", "completed")
+        wall, cpu = time.perf_counter(), time.process_time()
+        status = sprint_status(store, "big", folder)
+        elapsed = time.perf_counter() - wall, time.process_time() - cpu
+    assert status["counts"]["completed"] == len(tasks[::3])
+    return elapsed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=10_000)
@@ -89,8 +108,9 @@ def main() -> int:
     graph_times = [graph_plan(work, members) for _ in range(args.runs)]
     with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
         store_times = [store_plan(work, members, Path(tmp)) for _ in range(args.runs + 1)][1:]
+        status_times = [store_status(Path(tmp)) for _ in range(args.runs + 1)][1:]
     rows = [(name, statistics.median(t[0] for t in times), statistics.median(t[1] for t in times))
-            for name, times in (("graph", graph_times), ("plan_sprint", store_times))]
+            for name, times in (("graph", graph_times), ("plan_sprint", store_times), ("sprint_status", status_times))]
     print(f"| planning {args.tasks:,} tasks (median of {args.runs}) | wall | CPU | budget (CPU) |")
     print("|---|---|---|---|")
     for name, wall, cpu in rows:
