@@ -161,6 +161,25 @@ def test_doctor_leaves_your_own_agents_to_you(repo: Path, orchestra, claude_env:
     assert found[0]["status"] == "fail" and "qa-engineer.md:2: name: 'qa-engineer-2' differs" in found[0]["detail"]
 
 
+def test_doctor_warns_about_your_own_agent_files_that_teams_yaml_lists(repo: Path, orchestra, claude_env: bool) -> None:
+    """An agent of your own that you put in a team is part of the organisation: a file Claude Code would
+    skip (here: no description) is a warning, not an informational line."""
+    assert orchestra("install", repo).code == 0
+    teams_yaml = repo / ".claude/teams.yaml"
+    teams_yaml.write_text(teams_yaml.read_text().replace(
+        "      - name: qa-engineer\n", "      - name: qa-intern\n        role: team_member\n      - name: qa-engineer\n", 1))
+    intern = repo / ".claude/agents/qa/qa-intern.md"
+    intern.write_text("---\nname: qa-intern\ntools: Read\n---\nBody\n")
+    (repo / ".claude/agents/helper.md").write_text("---\nname: helper\ndescription: Helps out.\n---\nBody\n")
+
+    result = orchestra("doctor", repo, "--json")
+
+    assert result.code == 0, result.out
+    agents = {c["status"]: c["detail"] for c in checks(result)["agents"]}
+    assert f"{intern}:1: description: missing" in agents["warn"] and "helper" not in agents["warn"]
+    assert "helper.md:2: agent 'helper' is not in teams.yaml" in agents["ok"]
+
+
 def test_doctor_does_not_run_checks_on_backups(repo: Path, orchestra, claude_env: bool) -> None:
     assert orchestra("install", repo).code == 0
     hooks = repo / ".claude/orchestra/hooks"

@@ -273,11 +273,34 @@ def _agents(root: Path) -> list[Check]:
     problems, yours = check_agents(root), _own_agents(root)
     theirs = [p for p in problems if any(p.startswith(f"{path}:") for path in yours)]
     problems = [p for p in problems if p not in theirs]
+    in_teams = _in_teams(root, yours)  # yours, but put in a team: part of the organisation
+    adopted = [p for p in theirs if any(p.startswith(f"{path}:") for path in in_teams)]
+    theirs = [p for p in theirs if p not in adopted]
     found = [Check("agents", "fail", "; ".join(problems[:5]) + _more(problems)) if problems else
              Check("agents", "ok", "agent files agree with Claude Code's rules and teams.yaml")]
+    if adopted:
+        found.append(Check("agents", "warn", "your own agent files that teams.yaml lists: "
+                                             + "; ".join(adopted[:5]) + _more(adopted)))
     if theirs:  # the organisation in teams.yaml is the pack's; an agent of the user's need not be in it
         found.append(Check("agents", "ok", "your own agent files (not the pack's) are yours to keep in line: "
                                            + "; ".join(theirs[:5]) + _more(theirs)))
+    return found
+
+
+def _in_teams(root: Path, paths: list[Path]) -> list[Path]:
+    """Of the agent files `paths`, those whose agent (file or frontmatter name) teams.yaml lists."""
+    try:
+        org = teams.build(teams.load_raw(teams.teams_file(root)))
+    except teams.TeamsError:
+        return []
+    found = []
+    for path in paths:
+        try:
+            name = agentfiles.read(path).meta.get("name")
+        except (agentfiles.FrontmatterError, OSError, UnicodeDecodeError):
+            name = None
+        if org.member(path.stem) or (isinstance(name, str) and org.member(name)):
+            found.append(path)
     return found
 
 
