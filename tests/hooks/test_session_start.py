@@ -65,3 +65,34 @@ def test_session_start_ends_the_sessions_whose_claude_process_is_gone(project: P
         assert not store.get("sessions.elsewhere").get("ended_at")
         assert not store.get("sessions.next-session").get("ended_at")
         assert store.get("sessions.next-session.pid") == os.getpid()
+
+
+def test_resuming_a_session_killed_outright_stops_its_old_runs_and_opens_it_again(project: Path) -> None:
+    import subprocess
+    import sys
+
+    from orchestra.store import open_store
+
+    from tests.hooks.test_delegation import write_teams
+    from tests.hooks.test_gates import delegate_and_start
+
+    write_teams(project)
+    with open_store() as store, store.transaction() as tx:
+        tx.set("tasks.t1", {"title": "one", "status": "queued", "type": "implementation"})
+    session = {"hook_event_name": "SessionStart", "cwd": str(project),
+               "session_id": "5e551011-0000-4000-8000-000000000001"}
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    assert run_hook("session_start.py", {**session, "source": "startup"}, project,
+                    env={"CLAUDE_PID": str(killed.pid)}).returncode == 0
+    delegate_and_start(project, "toolu_1", "agent-1", "api-engineer", "t1")
+
+    resumed = run_hook("session_start.py", {**session, "source": "resume"}, project, env={"CLAUDE_PID": str(os.getpid())})
+
+    assert resumed.returncode == 0, resumed.stderr
+    with open_store() as store:
+        assert store.get("agents.agent-1.status") == "stopped" and store.get("tasks.t1.status") == "blocked"
+        record = store.get(f"sessions.{session['session_id']}")
+        types = [e["type"] for e in store.events_after(0, limit=1000) if e["type"].startswith("session_")]
+    assert not record["ended_at"] and record["pid"] == os.getpid()
+    assert types == ["session_ended", "session_resumed"]

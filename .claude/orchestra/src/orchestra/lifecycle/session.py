@@ -66,16 +66,17 @@ def end(led: Ledger, session_id: str | None, reason: str | None) -> Counter:
 def start(tx, event: HookEvent, root) -> None:
     """SessionStart: open a resumed session again, note the Claude Code process it runs in, and end each
     session whose process is gone without its SessionEnd (killed outright) the way that SessionEnd would have."""
+    # this very session too, when it is resumed after its process was killed
+    dead = [s["id"] for s in tx.find("sessions", ended_at=None) if liveness.gone(s)]
+    if dead:
+        led = Ledger(tx, teams.load(root))
+        for session_id in dead:
+            end(led, session_id, PROCESS_GONE)
     reopen(tx, event)
     if event.session_id and (process := liveness.current()):
         session = tx.get(f"sessions.{event.session_id}", None) or {"id": event.session_id, "child_agents": [],
                                                                       "created_at": now_iso()}
         tx.set(f"sessions.{event.session_id}", {**session, **process})
-    dead = [s["id"] for s in tx.find("sessions", ended_at=None) if s["id"] != event.session_id and liveness.gone(s)]
-    if dead:
-        led = Ledger(tx, teams.load(root))
-        for session_id in dead:
-            end(led, session_id, PROCESS_GONE)
 
 
 def reopen(tx, event: HookEvent) -> None:
