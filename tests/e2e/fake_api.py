@@ -188,6 +188,8 @@ class Request:
 
 # -- the server -------------------------------------------------------------------------------------
 
+_REPLY_IDS = itertools.count(1)  # numbers the replies (message and tool_use ids) of every server in this process
+
 class FakeAPI:
     """The server. Use as a context manager; `base_url` goes into ANTHROPIC_BASE_URL."""
 
@@ -200,7 +202,7 @@ class FakeAPI:
         self.failed_replies: list[str] = []
         self.other_calls: list[str] = []
         self._lock = threading.Condition()
-        self._ids = itertools.count(1)
+        self._ids = _REPLY_IDS  # shared: two servers for two sessions of one project must not reuse a tool_use id
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-api", daemon=True)

@@ -97,3 +97,14 @@ def test_a_reply_can_be_computed_from_the_request_and_its_failure_is_reported():
     assert first["content"][0]["text"] == "saw 1 message(s)"
     assert "scripted reply failed" in second["content"][0]["text"]
     assert any("KeyError" in p for p in api.problems())
+
+
+def test_two_servers_never_hand_out_the_same_tool_use_id():
+    """Two sessions of one project, each with its own server: a reused id would pass for a replayed delegation."""
+    ids = []
+    for _ in range(2):
+        with FakeAPI() as api:
+            api.script.on(MAIN).reply(bash("echo one"))
+            body = json.loads(post(api, conversation(f"{MAIN} go"), stream=False))
+            ids += [block["id"] for block in body["content"] if block["type"] == "tool_use"]
+    assert len(ids) == 2 and len(set(ids)) == 2, ids
