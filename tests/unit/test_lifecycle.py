@@ -113,7 +113,8 @@ def test_artifacts_as_models_list_them(text, artifacts) -> None:
     assert parse_report(text).artifacts == artifacts
 
 
-@pytest.mark.parametrize("text", ["*" * 100_000, "STATUS:" + "*" * 100_000, "| STATUS" + "*" * 100_000,
+@pytest.mark.parametrize("text", ["STATUS:" + " " * 100_000 + "x", "STATUS:" + "\n" * 100_000,
+                                  "*" * 100_000, "STATUS:" + "*" * 100_000, "| STATUS" + "*" * 100_000,
                                   "## Status" + "\n" * 100_000, "BLOCKER:\n" * 10_000, "ARTIFACTS: " + "[" * 100_000,
                                   "x" * 100_000 + "\nSTATUS: completed"])
 def test_parsing_a_long_message_stays_cheap(text) -> None:
