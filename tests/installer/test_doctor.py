@@ -89,7 +89,17 @@ def test_doctor_reports_a_policy_file_the_guards_cannot_read_and_limits_that_app
     [check] = checks(result)["policy"]
     assert check["status"] == "warn", check
     assert check["detail"].startswith(f"{policy}:3: agents.devops-manger:") and "Explore" not in check["detail"]
-    policy.write_text("agents:\n  devops-manager: {can_spawn_agents: false}\n")
+    policy.write_text("roles:\n  team_member: {can_spawn_agents: true, can_access_secrets: false}\n"
+                      "agents:\n  tech-lead: {can_modify_state: own_tasks}\n  release-manager: {can_modify_state: true}\n")
+    [check] = checks(orchestra("doctor", repo, "--json"))["policy"]  # a grant here changes nothing
+    assert check["status"] == "warn" and check["detail"].split("; ") == [
+        f"{policy}:2: roles.team_member.can_spawn_agents: asks for True but keeps False: policy.yaml only narrows "
+        "what teams.yaml `roles:` grants, so grant it there",
+        f"{policy}:4: agents.tech-lead.can_modify_state: asks for 'own_tasks' but keeps False: it and 'reviews' "
+        "(from teams.yaml) have nothing in common (write false if that is meant)",
+        f"{policy}:5: agents.release-manager.can_modify_state: asks for True but keeps 'reviews': policy.yaml only "
+        "narrows what teams.yaml `roles:` grants, so grant it there"]
+    policy.write_text("roles:\n  reviewer: {can_modify_state: false}\nagents:\n  devops-manager: {can_spawn_agents: false}\n")
     assert checks(orchestra("doctor", repo, "--json"))["policy"][0]["status"] == "ok"
 
 

@@ -241,29 +241,22 @@ def _teams(root: Path) -> list[Check]:
 
 def _policy(root: Path) -> list[Check]:
     """The guards fail closed, so a policy.yaml they cannot read blocks every tool call: say so before a
-    session does. Limits for an agent type nothing starts (a typo) protect nothing: a warning."""
-    from ..lifecycle import config
+    session does. Entries that change nothing (a typo in an agent name, a grant) are warnings."""
     from ..security import policy as policies
-    from ..yamlcheck import line_of
+    from ..security import policycheck
 
     path = policies.policy_file(root)
     if not path.exists():
         return []
     raw = policies.load_raw(path)
-    valid = Check("policy", "ok", f"{path.name}: valid; it narrows the roles of teams.yaml")
     try:
         org = teams.build(teams.load_raw(teams.teams_file(root)))
     except teams.TeamsError:
-        return [valid]  # the teams check reports it
-    known = {*org.agents, *config.BUILTIN_AGENT_TYPES, *config.load(org).external_agent_types, "main",
-             *agentfiles.defined_names(root / ".claude" / "agents")}
-    unknown = [name for name in raw.get("agents") or {} if teams.normalize_agent_type(name) not in known]
-    if not unknown:
-        return [valid]
-    text = path.read_text(encoding="utf-8")
-    return [Check("policy", "warn", "; ".join(
-        f"{path}:{line_of(text, ['agents', name]) or 1}: agents.{name}: no agent of that name in teams.yaml, "
-        "the built-in agents or .claude/agents, so these limits apply to nobody; fix the name" for name in unknown))]
+        org = None  # the teams check reports it
+    found = policycheck.warnings(root, path, raw, org) if org is not None else []
+    if found:
+        return [Check("policy", "warn", "; ".join(found[:5]) + _more(found))]
+    return [Check("policy", "ok", f"{path.name}: valid; it narrows the roles of teams.yaml")]
 
 
 def _agents(root: Path) -> list[Check]:
