@@ -4,6 +4,8 @@ delegation, the boundary at every write, release at SubagentStop and SessionEnd,
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -107,7 +109,13 @@ def test_a_member_is_given_its_task_worktree_and_kept_inside_it(sprint: Path) ->
     ("Write", {"file_path": "relative.py", "content": ""}, None),  # resolved from the call's cwd, the worktree
     ("Write", {"file_path": "{tree}/deep/new dir/x.py", "content": ""}, None),
     ("Bash", {"command": "cd .. && ls"}, "{repo}/.worktrees"),
-    ("Bash", {"command": "pushd /tmp"}, "/tmp"),
+    ("Bash", {"command": "pushd /usr/local"}, "/usr/local"),
+    # the temp directory is scratch space (the test's project is in it too, and stays out of bounds)
+    ("Bash", {"command": "pytest > {scratch}/out.txt 2>&1"}, None),
+    ("Bash", {"command": "cd {scratch} && tar xf x.tgz"}, None),
+    ("Write", {"file_path": "{scratch}/notes.md", "content": ""}, None),
+    ("Bash", {"command": "cd {scratch} && echo x > '{repo}/notes.txt'"}, "{repo}/notes.txt"),
+    ("Write", {"file_path": "{repo}/.worktrees/notes.md", "content": ""}, "{repo}/.worktrees/notes.md"),
     ("Bash", {"command": "cd"}, "~"),
     ("Bash", {"command": "git -C '{repo}' commit -am sneaky"}, "{repo}"),
     ("Bash", {"command": "echo x > '{repo}/notes.txt'"}, "{repo}/notes.txt"),
@@ -124,8 +132,11 @@ def test_boundary_decisions(sprint: Path, tool, tool_input, denied) -> None:
     tree.mkdir(parents=True)
     seed(repo, **{f"agents.{MEMBER[0]}": {"id": MEMBER[0], "agent_type": MEMBER[1], "worktree": str(tree),
                                           "status": "active", "session_id": SESSION}})
-    fill = json.loads(json.dumps(tool_input).replace("{repo}", str(repo)).replace("{tree}", str(tree)))
+    scratch = tempfile.mkdtemp(prefix="orchestra-scratch-")
+    fill = json.loads(json.dumps(tool_input).replace("{repo}", str(repo)).replace("{tree}", str(tree))
+                      .replace("{scratch}", scratch))
     verdict = in_process(tool_call(repo, MEMBER, tool, fill, cwd=tree))
+    os.rmdir(scratch)
     if denied is None:
         assert not isinstance(verdict, Deny), verdict
     else:

@@ -5,8 +5,9 @@ Cost: one primary-key read (`agents.<agent_id>.worktree`, put there when the lif
 run to its delegation) and no git. Runs without a worktree, and the main thread, are not limited.
 Bash is read best-effort through the security module's shell reader: `cd`/`pushd`/`git -C` to a
 directory outside the worktree, and output redirections (`>`, `>>`) to a file outside it, are
-denied. A program that writes elsewhere by its own arguments (`cp a /tmp/x`, `tee`, a script) is
-not seen; README's Worktrees section lists these limits.
+denied. The temp directory is scratch space, away from the project and its worktrees
+(`pytest > /tmp/out.txt`). A program that writes elsewhere by its own arguments (`cp a ../x`, `tee`, a
+script) is not seen; README's Worktrees section lists these limits.
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ def worktree_guard(event: HookEvent, ctx: HookContext) -> Deny | None:
         return None
     if event.tool_name in FILE_TOOLS:
         target = event.tool_input.get(FILE_TOOLS[event.tool_name])
-        outside = _outside(target, event.cwd, worktree) if isinstance(target, str) and target else None
+        outside = _outside(target, event.cwd, worktree, ctx.root) if isinstance(target, str) and target else None
         what = f"{event.tool_name} to {outside}"
     else:
         command, tool = event.tool_input.get("command"), event.tool_name or "Bash"
-        found = _shell_escape(command, event.cwd, worktree, tool) if isinstance(command, str) else None
+        found = _shell_escape(command, event.cwd, worktree, ctx.root, tool) if isinstance(command, str) else None
         outside, what = found if found else (None, "")
     if outside is None:
         return None
@@ -55,12 +56,22 @@ def _absolute(raw: str, cwd: str) -> str:
     return os.path.normpath(os.path.join(cwd, os.path.expanduser(raw)))
 
 
-def _outside(raw: str, cwd: str, worktree: str) -> str | None:
+def _outside(raw: str, cwd: str, worktree: str, root) -> str | None:
     path = _absolute(raw, cwd)
-    return None if inside(path, worktree) or path in HARMLESS else path
+    return None if inside(path, worktree) or path in HARMLESS or _scratch(path, root, worktree) else path
 
 
-def _shell_escape(command: str, cwd: str, worktree: str, tool: str = "Bash") -> tuple[str, str] | None:
+def _scratch(path: str, root, worktree: str) -> bool:
+    """In the temp directory (TMPDIR, Claude Code's own) and clear of the project and of the directory holding
+    its worktrees: scratch space a run may write and work in."""
+    import tempfile  # only for a path already outside the worktree
+
+    if inside(path, str(root)) or inside(path, os.path.dirname(os.path.realpath(worktree))):
+        return False
+    return any(temp and inside(path, temp) for temp in (tempfile.gettempdir(), os.environ.get("CLAUDE_CODE_TMPDIR")))
+
+
+def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash") -> tuple[str, str] | None:
     """(the outside path, what reached it) for the first `cd` or redirection out of the worktree."""
     from ..security import shell
 
@@ -68,13 +79,13 @@ def _shell_escape(command: str, cwd: str, worktree: str, tool: str = "Bash") -> 
     here = cwd
     for cmd in shell.parse(command, {"HOME": home, "PWD": cwd}).commands:
         for target in cmd.writes:
-            if "$" not in target and (outside := _outside(target, here, worktree)):
+            if "$" not in target and (outside := _outside(target, here, worktree, root)):
                 return outside, f"{tool} writing to {outside}"
         directory = _directory_of(cmd)
         if directory is None or "$" in directory or directory == "-":
             continue
         destination = _absolute(directory or home, here)
-        if not inside(destination, worktree):
+        if not inside(destination, worktree) and not _scratch(destination, root, worktree):
             return destination, f"{tool} `{cmd.program}` into {destination}"
         if cmd.program in ("cd", "pushd"):
             here = destination
