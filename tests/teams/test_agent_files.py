@@ -194,6 +194,18 @@ def test_check_reads_agent_files_saved_with_a_bom_or_crlf_as_claude_code_does(pa
     assert {"qa-analyst", "qa-engineer"} <= agentfiles.defined_names(pack_copy / ".claude/agents")
 
 
+def test_check_names_an_agent_or_command_file_that_is_not_utf8(pack_copy):
+    agent = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    agent.write_bytes(agent.read_bytes().replace(b"description: Use for", b"description: Caf\xe9, use for", 1))
+    command = pack_copy / ".claude/commands/msg/inbox.md"
+    command.write_bytes(b"\xff\xfe" + command.read_bytes())
+    assert agentfiles.check_agents(pack_copy) == [
+        f"{agent}:3: not UTF-8 text (byte 0xe9); save the file as UTF-8",
+        f"{pack_copy / '.claude/teams.yaml'}:92: qa team_member 'qa-engineer' has no agent file "
+        "(.claude/agents/qa/qa-engineer.md cannot be read as one, see above)"]
+    assert agentfiles.check_commands(pack_copy) == [f"{command}:1: not UTF-8 text (byte 0xff); save the file as UTF-8"]
+
+
 def test_check_takes_tools_star_as_every_tool_as_claude_code_does(pack_copy):
     """`tools: "*"` lists every tool in Claude Code 2.1.328, Agent included, like leaving `tools` out."""
     director = pack_copy / ".claude/agents/qa/qa-director.md"

@@ -69,7 +69,12 @@ class Definition:
 def read(path: Path) -> Definition:
     import yaml
 
-    text = path.read_text(encoding="utf-8-sig")  # Claude Code reads a file saved with a byte-order mark as usual
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # Claude Code reads a file saved with a byte-order mark as usual
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise FrontmatterError(f"{path}:{line}: not UTF-8 text (byte {exc.object[exc.start]:#04x}); save the file "
+                               "as UTF-8") from None
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].rstrip() != "---":
         raise FrontmatterError(f"{path}:1: no frontmatter (a first line `---`); Claude Code skips the file")
@@ -243,7 +248,8 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
         if name not in by_name:
             expected = f".claude/agents/{member.team}/{name}.md"
             other = named.get(agents_dir / member.team / f"{name}.md")
-            where = f"{expected} names {other!r}" if other else f"expected {expected}"
+            where = (f"{expected} names {other!r}" if other else f"{expected} cannot be read as one, see above"
+                     if (agents_dir / member.team / f"{name}.md").is_file() else f"expected {expected}")
             problems.append(f"{_listed_at(root, org, member)}: {member.team} {member.role} {name!r} has no agent "
                             f"file ({where})")
     return problems
