@@ -431,6 +431,17 @@ def test_reports_as_models_write_them_through_the_real_hook(project: Path, task_
     assert (task["status"], task.get("blocker")) == (status, blocker)
 
 
+def test_an_empty_last_message_takes_the_report_from_the_transcript(project: Path) -> None:
+    prompt = delegated(project)
+    event = stop(project, "agent-1", "fullstack-eng", "Wrote it.\nSTATUS: completed\nARTIFACTS: src/x.py",
+                 writes=["src/x.py"], prompt=prompt)
+    event["last_assistant_message"] = ""
+    proc = run_hook("subagent_stop.py", event, project)
+    assert proc.returncode == 0, proc.stderr
+    assert hook_output(proc) == {}
+    assert digest()["tasks"]["t1"]["status"] == "completed"
+
+
 def test_an_unfinished_status_is_pushed_back_even_on_report_only_tasks(project: Path) -> None:
     prompt = delegated(project, agent="tech-lead", type="research")
     first = feed(stop(project, "agent-1", "tech-lead", "Looked at two options so far.\nSTATUS: in progress",

@@ -112,7 +112,8 @@ def subagent_stop(event: HookEvent, ctx: HookContext) -> Verdict:
     cfg = lifecycle_config.load(org)
     seen = transcript.read(event.get("agent_transcript_path"))
     message = event.get("last_assistant_message")
-    report = parse_report(message if isinstance(message, str) else seen.last_text)
+    # an empty last message (the final turn said nothing) leaves the report to the transcript's last words
+    report = parse_report(message if isinstance(message, str) and message.strip() else seen.last_text)
     active = bool(event.get("stop_hook_active"))
     with ctx.store.snapshot() as tx:
         led = Ledger(tx, org)
