@@ -64,6 +64,7 @@ def test_report_without_status() -> None:
     ("STATUS: `complete`", "completed", None),
     ("All good.\nSTATUS: finished", "completed", None),
     ("STATUS: success", "completed", None),
+    ("## Summary\nDid it.\n\n**Final status:** Done", "completed", None),
     ("Done.\n```\nSTATUS: completed\n```", "completed", None),
     ("| Field | Value |\n|---|---|\n| **Status** | Blocked |\n| Blocker | no DB credentials |", "blocked",
      "no DB credentials"),

@@ -25,7 +25,7 @@ _VALUE = r"[ \t*_`]*(?:[^\w\s|*_`]{1,3}[ \t*_`]*)?([A-Za-z][A-Za-z_-]*(?:[ \t]+[
 _NOT_TEMPLATE = r"(?![*_`]*[ \t]*[|/][ \t]*[*_`]*(?:completed|blocked|needs))"
 # at the start of a line `STATUS: <value>`, a table row `| Status | <value> |` or a `## Status` heading
 # with the value on the next line; else `STATUS: completed|blocked|needs_review` inside a sentence
-_STATUS = re.compile(_LEAD + r"STATUS" + _MARK + r"[ \t]*:" + _VALUE + r"\b" + _NOT_TEMPLATE + _MARK
+_STATUS = re.compile(_LEAD + r"(?:(?:final|overall|task)[ \t]+)?STATUS" + _MARK + r"[ \t]*:" + _VALUE + r"\b" + _NOT_TEMPLATE + _MARK
                      + r"|^[ \t]*\|[ \t]*" + _MARK + r"STATUS" + _AFTER + r"\|" + _VALUE
                      + r"|^#{1,6}[ \t]*" + _MARK + r"STATUS" + _AFTER + r"\r?\n(?:[ \t]*\r?\n)*" + _VALUE
                      + r"|\bSTATUS" + _MARK + r"[ \t]*:[*_`\s]*(completed|blocked|needs[ _-]review)\b" + _NOT_TEMPLATE + _MARK,
