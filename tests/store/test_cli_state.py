@@ -104,10 +104,27 @@ BAD_INPUT = [
     (["state", "import", ("wrong.json", b'{"schema_version": 1, "tasks": []}')], "wrong.json: import: tasks"),
     (["state", "import", ("status.json", b'{"schema_version": 1, "tasks": {"t": {"status": "done"}}}')],
      "status.json: tasks.t.status"),
+    # the part of a value that is not plain JSON is named, however deep; nothing is half read
+    (["state", "set", "tasks.task-oauth.note", '{{"a": [1, {{"b": NaN}}]}}'],  # {{ }}: argv is format()ted
+     "tasks.task-oauth.note.a.1.b: value is not plain JSON (NaN is not a JSON number)"),
+    (["state", "set", "tasks.task-oauth.note", '["\\ud800"]'],
+     "tasks.task-oauth.note.0: value is not plain JSON (text with a lone surrogate"),
+    (["state", "set", "tasks.task-oauth.note", "[" * 150 + "]" * 150],
+     "tasks.task-oauth.note.0.0.0.0.0.0.0.0.0.0.0.0...: value is not plain JSON (more than 100 levels deep"),
+    (["state", "set", "tasks.task-oauth.note", "[" * 5000 + "]" * 5000],
+     "tasks.task-oauth.note: nested deeper than 100 levels"),
+    (["state", "set", "tasks.task-oauth", '{{"title": "a", "title": "b"}}'],
+     "tasks.task-oauth: the key 'title' appears twice in one object"),
+    (["state", "import", ("nan.json", b'{"schema_version": 1, "tasks": {"t": {"id": "t", "v": [1, NaN]}}}')],
+     "nan.json: tasks.t.v.1: value is not plain JSON (NaN is not a JSON number)"),
+    (["state", "import", ("twice.json", b'{"tasks": {"t": {"id": "t", "title": "T"}, "t": {"id": "t"}}}')],
+     "twice.json: the key 't' appears twice in one object"),
+    (["state", "import", ("deep.json", b'{"tasks": {"t": {"v": ' + b"[" * 5000 + b"]" * 5000 + b"}}}")],
+     "deep.json: nested deeper than 100 levels"),
 ]
 
 
-@pytest.mark.parametrize(("argv", "expected"), BAD_INPUT, ids=[" ".join(map(str, a[:3])) for a, _ in BAD_INPUT])
+@pytest.mark.parametrize(("argv", "expected"), BAD_INPUT, ids=[" ".join(map(str, a[:3]))[:60] for a, _ in BAD_INPUT])
 def test_bad_input_is_one_clear_line_and_writes_nothing(store_url: str, project: Path, tmp_path: Path,
                                                         argv: list, expected: str) -> None:
     _seed(store_url)
@@ -142,7 +159,14 @@ def test_corrupt_state_is_reported_by_the_cli(store_url: str, project: Path) -> 
      "observability.events[0]: type must be a non-empty string, got None", [("events", "tail"), ("metrics",)]),
     ({"observability": {"events": [{"id": 2, "type": "x"}, {"id": 2, "type": "y"}]}},
      "observability.events[1]: id 2 does not follow 2", [("events", "tail")]),
-], ids=["entity-without-id", "entity-with-another-id", "event-without-type", "event-id-twice"])
+    ({"tasks": {"a": {"id": "a", "estimate": float("nan")}}},
+     "tasks.a.estimate: value is not plain JSON (NaN is not a JSON number)",
+     [("task", "list"), ("state", "export"), ("state", "set", "tasks.a.title", '"x"')]),
+    ({"tasks": {"a": {"id": "a", "title": "half an emoji \ud83d"}}},
+     "tasks.a.title: value is not plain JSON (text with a lone surrogate",
+     [("state", "export"), ("task", "set-status", "a", "queued")]),
+], ids=["entity-without-id", "entity-with-another-id", "event-without-type", "event-id-twice", "nan",
+        "lone-surrogate"])
 def test_a_hand_edited_json_file_is_reported_naming_file_and_entry(
         project: Path, tmp_path: Path, document: dict, entry: str, commands: list[tuple[str, ...]]) -> None:
     path = tmp_path / "hand edited.json"
@@ -153,6 +177,19 @@ def test_a_hand_edited_json_file_is_reported_naming_file_and_entry(
         assert proc.returncode == 1 and proc.stdout == "", (command, proc.stderr)
         assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
         assert f"{path}: state file has a bad entry at {entry}" in proc.stderr, proc.stderr
+    assert path.read_text() == text and list(tmp_path.glob("*.corrupt-*")) == []
+
+
+def test_a_key_written_twice_in_a_hand_edited_json_file_is_reported_not_dropped(project: Path, tmp_path: Path) -> None:
+    path = tmp_path / "state.json"  # a task block copied to make a new one, its key left unchanged
+    text = ('{"schema_version": 1, "tasks": {"t-1": {"id": "t-1", "title": "Keep me"},\n'
+            '"t-1": {"id": "t-1", "title": "The copy"}}}')
+    path.write_text(text)
+    for command in (("task", "list"), ("state", "set", "tasks.t-2", '{"title": "New"}')):
+        proc = cli(f"json://{path}", project, *command)
+        assert proc.returncode == 1 and proc.stdout == "" and proc.stderr.count("\n") == 1, proc.stderr
+        assert (f"{path}: state file has a bad entry: the key 't-1' appears twice in one object (the second would "
+                "replace the first); fix it by hand") in proc.stderr
     assert path.read_text() == text and list(tmp_path.glob("*.corrupt-*")) == []
 
 

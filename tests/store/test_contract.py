@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -597,17 +598,42 @@ def test_wrong_types_are_named_and_write_nothing(store, store_url: str, path: st
     assert fingerprint(store_url) == before
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), {1, 2}, object(), b"bytes",
-                                   {"nested": [float("-inf")]}, {1: "int key"}, {None: "null key"},
-                                   {"deep": {2: "int key"}}])
-def test_non_json_values_are_named_and_write_nothing(store, store_url: str, value) -> None:
+def _nested(levels: int) -> list:
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(("value", "where", "why"), [
+    (float("nan"), "", "NaN is not a JSON number"), (float("inf"), "", "Infinity is not a JSON number"),
+    ({1, 2}, "", "a set is not a JSON value"), (object(), "", "a object is not a JSON value"),
+    (b"bytes", "", "a bytes is not a JSON value"), ({"nested": [float("-inf")]}, ".nested.0", "-Infinity"),
+    ({1: "int key"}, "", "object key 1 is not a string"), ({None: "null key"}, "", "object key None"),
+    ({"deep": {2: "int key"}}, ".deep", "object key 2 is not a string"),
+    ({"text": ["fine", "half an emoji \ud83d"]}, ".text.1", "text with a lone surrogate"),
+    ({"\udc80": 1}, "", "object key '\\udc80' holds a lone surrogate"),
+    ({"a": _nested(98)}, ".a" + ".0" * 11 + "...", "more than 100 levels deep in the state document"),
+])
+def test_non_json_values_are_named_and_write_nothing(store, store_url: str, value, where: str, why: str) -> None:
     _populate(store)
     before = fingerprint(store_url)
-    with pytest.raises(StateError, match=r"tasks\.task-oauth\.note: value is not plain JSON"):
+    with pytest.raises(StateError, match=re.escape(f"tasks.task-oauth.note{where}: value is not plain JSON") + ".*"
+                       + re.escape(why)):
         store.set("tasks.task-oauth.note", value)
     with pytest.raises(StateError, match="not plain JSON"), store.transaction() as tx:
         tx.update("tasks.task-oauth", {"note": value})
     assert fingerprint(store_url) == before
+
+
+def test_a_value_nested_to_the_limit_is_kept_and_its_export_imports_again(store) -> None:
+    store.set("tasks.task-oauth.note", {"a": _nested(97)})  # its innermost list 100 levels below the top
+    with store.transaction() as tx:
+        tx.append_event("deep", {"b": _nested(95)})
+    doc = store.export()
+    assert doc["tasks"]["task-oauth"]["note"] == {"a": _nested(97)}
+    store.import_document(json.loads(json.dumps(doc)))
+    assert store.export() == doc
 
 
 def test_a_second_transaction_inside_the_first_is_refused_and_the_first_still_commits(store) -> None:

@@ -123,7 +123,7 @@ def cmd_send(args) -> int:
     if args.payload is not None:
         try:
             payload = json.loads(args.payload)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise UsageError(f"--payload: not JSON ({exc})") from None
     validation.ready()
     with project_store() as store, store.transaction() as tx:

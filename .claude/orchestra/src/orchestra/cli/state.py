@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .. import paths
 from ..store import StateError, open_store
+from ..store.rules import MAX_DEPTH, unique_keys
 from . import UsageError, migrate
 from ._output import add_json_flag, emit
 
@@ -55,7 +56,11 @@ def cmd_get(args) -> int:
 
 def parse_json_value(text: str, where: str):
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=unique_keys)
+    except StateError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{where}: nested deeper than {MAX_DEPTH} levels, which the state does not hold") from None
     except ValueError as exc:
         raise UsageError(f"{where}: not a JSON value ({exc}); strings need quotes, e.g. '\"done\"'") from None
 

@@ -10,6 +10,7 @@ from .rules import check_json
 
 REFS = ("session_id", "agent_id", "task_id")
 FIELDS = ("id", "ts", "type", *REFS, "data")
+EVENT_DATA_DEPTH = 4  # observability.events.<n>.data
 
 
 def make_event(event_id: int, type: str, data: dict[str, Any] | None, refs: dict[str, Any]) -> dict[str, Any]:
@@ -28,7 +29,7 @@ def make_event(event_id: int, type: str, data: dict[str, Any] | None, refs: dict
 def imported_event(event: Any, where: str) -> dict[str, Any]:
     """An event from an imported document, with absent references filled in (`ts` "" = unknown)."""
     event = stored_event(event, where)
-    event["data"] = check_json(f"{where}: data", event["data"])
+    event["data"] = check_json(f"{where}: data", event["data"], depth=EVENT_DATA_DEPTH)
     return event
 
 
@@ -50,7 +51,7 @@ def stored_event(event: Any, where: str) -> dict[str, Any]:
 
 def _checked(event: dict[str, Any], where: str) -> dict[str, Any]:
     event = _typed(event, where)
-    event["data"] = check_json(f"{where}: data", event["data"])
+    event["data"] = check_json(f"{where}: data", event["data"], depth=EVENT_DATA_DEPTH)
     return event
 
 

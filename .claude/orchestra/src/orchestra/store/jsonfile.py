@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -23,6 +24,7 @@ from .doc_tx import DocTx
 from .document import COLLECTIONS, TOP_LEVEL, empty_document, filled, migrate, normalized
 from .errors import BusyError, CorruptStateError, StateError, disk_trouble
 from .events import stored_event
+from .rules import check_json, unique_keys
 
 LOCK_TIMEOUT_S = 30.0
 # The lock is polled (filelock takes it non-blocking): first after 2 ms, as its default 50 ms nap would
@@ -30,6 +32,10 @@ LOCK_TIMEOUT_S = 30.0
 # polling every 2 ms would take the CPU from the one holding the lock, and hooks would time out.
 LOCK_POLL_S = 0.002
 LOCK_POLL_MAX_S = 0.025
+# What json.loads reads that is not plain JSON: NaN and Infinity, and \uD800-\uDFFF escapes (surrogates;
+# a pair is fine, a lone one cannot be written back as UTF-8). Only a file holding one is searched.
+_NOT_PLAIN = re.compile(rb"NaN|Infinity|\\u[dD][89a-fA-F]")
+_FIX = "fix it by hand or replace the file with `orchestra state import` of a good export"
 
 
 class JsonFileStore(StoreBase):
@@ -47,12 +53,14 @@ class JsonFileStore(StoreBase):
         except FileNotFoundError:
             return empty_document()
         try:
-            doc = json.loads(raw)
+            doc = json.loads(raw, object_pairs_hook=unique_keys)
             if not isinstance(doc, dict):
                 raise ValueError(f"the top level is a JSON {type(doc).__name__}, not an object")
+        except StateError as exc:  # parses, but was edited by hand into something state cannot hold
+            raise StateError(f"{self.path}: state file has a bad entry: {exc}; {_FIX}") from None
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             return self._corrupt(raw, exc, locked)
-        doc = _checked_shape(self.path, migrate(doc))
+        doc = _checked_shape(self.path, migrate(doc), plain=not _NOT_PLAIN.search(raw))
         return {top: filled(top, doc[top]) if top in doc else value for top, value in empty_document().items()}
 
     def _corrupt(self, raw: bytes, exc: Exception, locked: bool) -> dict[str, Any]:
@@ -155,9 +163,10 @@ class JsonFileStore(StoreBase):
         pass
 
 
-def _checked_shape(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
+def _checked_shape(path: Path, doc: dict[str, Any], plain: bool = True) -> dict[str, Any]:
     """A file that parses but was edited into the wrong shape is reported, not guessed at: the
-    document, with the fields an event may leave out filled in as `state import` fills them."""
+    document, with the fields an event may leave out filled in as `state import` fills them.
+    `plain=False`: the text may hold what is not plain JSON (NaN, a lone surrogate): look for it."""
     unknown = set(doc) - set(TOP_LEVEL)
     bad = sorted(unknown) + [k for k in TOP_LEVEL[1:] if k in doc and not isinstance(doc[k], dict)]
     for collection in COLLECTIONS:
@@ -183,9 +192,10 @@ def _checked_shape(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
                     raise StateError(f"{collection}.{entity_id}: id {entity['id']!r} does not match the key")
         if events:
             doc["observability"]["events"] = _checked_events(events)
+        if not plain:
+            check_json("", doc)
     except StateError as exc:
-        raise StateError(f"{path}: state file has a bad entry at {exc}; fix it by hand "
-                         "or replace the file with `orchestra state import` of a good export") from None
+        raise StateError(f"{path}: state file has a bad entry at {exc}; {_FIX}") from None
     return doc
 
 

@@ -7,6 +7,7 @@ fails with the same message whatever the backend.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -16,30 +17,81 @@ from .errors import PathError, StateError
 _CRITERION_KEY = re.compile(r"[A-Za-z0-9_\-]+")
 
 
-def check_json(path: str, value: Any) -> Any:
-    """Return a plain-JSON copy of `value`, or raise naming `path` (NaN, sets, bytes, non-string keys...)."""
-    where = path or "<root>"
-    bad_keys = _non_string_keys(value)
-    if bad_keys:
-        raise StateError(f"{where}: value is not plain JSON (object key {bad_keys[0]!r} is not a string)")
+def check_json(path: str, value: Any, depth: int | None = None) -> Any:
+    """Return a plain-JSON copy of `value`, or raise naming `path` and the part inside it that is not
+    (NaN, sets, bytes, non-string keys, text UTF-8 cannot hold, nesting below MAX_DEPTH). `depth`: how
+    deep in the document `value` sits, when `path` is not a dotted path from the top."""
+    problem = _first_problem(value, len(path.split(".")) if depth is None and path else depth or 0)
+    if problem:
+        inside, why = problem
+        where = ".".join([path, *inside[:12]] if path else inside[:12]) or "<root>"
+        raise StateError(f"{where}{'...' if len(inside) > 12 else ''}: value is not plain JSON ({why})")
     try:
         return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError, RecursionError) as exc:
-        raise StateError(f"{where}: value is not plain JSON ({exc})") from None
+        raise StateError(f"{path or '<root>'}: value is not plain JSON ({exc})") from None
 
 
-def _non_string_keys(value: Any) -> list[Any]:
-    stack = [value]
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook` for reading JSON text: an object naming a key twice is refused, where
+    json.loads would keep the second and drop the first without a word."""
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise StateError(f"the key {twice!r} appears twice in one object (the second would replace the first)")
+    return obj
+
+
+# Levels below the document's top that a value may reach. Backends and the CLI read, copy and print
+# values recursively (the JSON file store gave up near 450 levels); counted from the top, whatever
+# path a value is set at, so a whole exported document imports again.
+MAX_DEPTH = 100
+
+
+def _first_problem(value: Any, depth: int) -> tuple[list[str], str] | None:
+    """Where (keys and list indexes from `value`) the first part that is not plain JSON is, and why."""
+    stack: list[tuple[Any, int, tuple | None]] = [(value, depth, None)]  # (item, depth, (key, parent's place))
     while stack:
-        item = stack.pop()
+        item, depth, place = stack.pop()
+        why = _not_json(item) if depth <= MAX_DEPTH else f"more than {MAX_DEPTH} levels deep in the state document"
+        if why:
+            keys: list[str] = []
+            while place is not None:
+                key, place = place
+                keys.append(key)
+            return keys[::-1], why
         if isinstance(item, dict):
-            for key, child in item.items():
-                if not isinstance(key, str):
-                    return [key]
-                stack.append(child)
+            stack.extend((child, depth + 1, (key, place)) for key, child in reversed(item.items()))
         elif isinstance(item, list | tuple):
-            stack.extend(item)
-    return []
+            stack.extend((child, depth + 1, (str(i), place)) for i, child in reversed(list(enumerate(item))))
+    return None
+
+
+def _not_json(item: Any) -> str:
+    """Why `item` itself (its children aside) is not plain JSON, or ""."""
+    if isinstance(item, str):
+        return "" if _utf8(item) else "text with a lone surrogate (e.g. \\ud800), which UTF-8 cannot encode"
+    if isinstance(item, float):
+        return "" if math.isfinite(item) else f"{json.dumps(item)} is not a JSON number"
+    if isinstance(item, dict):
+        for key in item:
+            if not isinstance(key, str):
+                return f"object key {key!r} is not a string"
+            if not _utf8(key):
+                return f"object key {key!r} holds a lone surrogate, which UTF-8 cannot encode"
+        return ""
+    if item is None or isinstance(item, int | list | tuple):
+        return ""
+    return f"a {type(item).__name__} is not a JSON value"
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_settable(addr: Address, value: Any) -> Any:
