@@ -431,6 +431,17 @@ def test_reports_as_models_write_them_through_the_real_hook(project: Path, task_
     assert (task["status"], task.get("blocker")) == (status, blocker)
 
 
+def test_a_blocker_on_a_completed_report_reaches_the_orchestrator(project: Path) -> None:
+    prompt = delegated(project)
+    message = "Implemented the endpoint.\nSTATUS: completed\nBLOCKER: the integration tests did not run (no database)"
+    assert isinstance(feed(stop(project, "agent-1", "fullstack-eng", message, writes=["src/x.py"], prompt=prompt)), Allow)
+    state = digest()
+    assert state["tasks"]["t1"]["status"] == "completed"
+    (sent,) = state["messages"].values()
+    assert sent["type"] == "task_completed"
+    assert sent["payload"]["blocker"] == "the integration tests did not run (no database)"
+
+
 def test_an_empty_last_message_takes_the_report_from_the_transcript(project: Path) -> None:
     prompt = delegated(project)
     event = stop(project, "agent-1", "fullstack-eng", "Wrote it.\nSTATUS: completed\nARTIFACTS: src/x.py",

@@ -22,6 +22,8 @@ def payload(run: dict[str, Any]) -> dict[str, Any]:
                             "artifacts": (run.get("artifacts") or [])[:40]}
     if run["outcome"] != "completed":
         body["reason"] = (run.get("reason") or "")[:1000]
+    if report.get("blocker"):  # a caveat on a completed report too: the summary leaves the BLOCKER line out
+        body["blocker"] = report["blocker"][:1000]
     return body
 
 
