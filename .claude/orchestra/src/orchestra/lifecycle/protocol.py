@@ -6,13 +6,15 @@ A delegated prompt names its task with `[task:<id>]`. A member's final message e
 lines may sit anywhere, in any case, in Markdown (`**STATUS:** done`, a `## Status` heading with the
 value below it, a `| Status | blocked |` table row, bullet lists under `ARTIFACTS:` or `BLOCKER:`,
 links and backticked paths). The last STATUS line wins, because models sometimes restate the
-protocol before they use it; a STATUS inside a sentence counts only when no line gives one, and a
-restated template (`completed|blocked|needs_review`) is no status.
+protocol before they use it; a STATUS inside a sentence counts only when no line gives one, one in
+a code block only when none outside does, and a restated template (`completed|blocked|needs_review`)
+is no status.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from ..record import Record
 
@@ -30,6 +32,7 @@ _STATUS = re.compile(_LEAD + r"(?:(?:final|overall|task)[ \t]+)?STATUS" + _MARK 
                      + r"|^#{1,6}[ \t]*" + _MARK + r"STATUS" + _AFTER + r"\r?\n(?:[ \t]*\r?\n)*" + _VALUE
                      + r"|\bSTATUS" + _MARK + r"[ \t]*:[*_`\s]*(completed|blocked|needs[ _-]review)\b" + _NOT_TEMPLATE + _MARK,
                      re.I | re.M)
+_FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
 _STATUSES = {"completed": "completed", "complete": "completed", "done": "completed", "finished": "completed",
              "success": "completed", "successful": "completed", "succeeded": "completed",
              "blocked": "blocked", "failed": "blocked",
@@ -94,20 +97,23 @@ class Report(Record):
 
 
 def _status(text: str) -> tuple[str | None, str | None]:
-    """The last known outcome a STATUS line names (one inside a sentence only when no line does),
-    else (None, the last value a STATUS line gave)."""
-    in_line, in_text, stated = None, None, None
+    """The last known outcome a STATUS line names, else (None, the last value a STATUS line gave).
+    A STATUS inside a sentence counts only when no line gives one, and one inside a code block (a
+    quoted log, `kubectl` output) only when none outside does."""
+    fences = [m.start() for m in _FENCE.finditer(text)] if "```" in text or "~~~" in text else []
+    known: dict[int, str] = {}  # rank (lower wins) -> the last outcome of that rank
+    stated: dict[bool, str] = {}
     for match in _STATUS.finditer(text):
         value = " ".join(next(g for g in match.groups() if g is not None).lower().split())
         outcome = _STATUSES.get(value) or _STATUSES.get(value.split()[0])
-        if match.group(4) is not None:
-            in_text = outcome
-        elif outcome:
-            in_line = outcome
+        fenced = bisect_right(fences, match.start()) % 2 == 1
+        if outcome:
+            known[2 * fenced + (match.group(4) is not None)] = outcome
         else:
-            stated = value
-    known = in_line or in_text
-    return (known, None) if known else (None, stated)
+            stated[fenced] = value
+    if known:
+        return known[min(known)], None
+    return None, stated.get(False) or stated.get(True)
 
 
 def _values(text: str, pattern: re.Pattern[str]) -> list[tuple[list[str], bool]]:
