@@ -66,6 +66,8 @@ def test_report_without_status() -> None:
     ("STATUS: success", "completed", None),
     ("## Summary\nDid it.\n\n**Final status:** Done", "completed", None),
     ("Done.\n```\nSTATUS: completed\n```", "completed", None),
+    ("> STATUS: completed\n\nThe brief asks for that line, but the API is down, so STATUS: blocked", "blocked", None),
+    ("> Quoting my report:\n> STATUS: completed", "completed", None),
     ("STATUS: completed\nARTIFACTS: deploy.yaml\n\nThe old job:\n```\nName: migrate\nStatus: Failed\n```", "completed",
      None),
     ("| Field | Value |\n|---|---|\n| **Status** | Blocked |\n| Blocker | no DB credentials |", "blocked",

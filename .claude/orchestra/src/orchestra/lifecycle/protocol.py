@@ -6,9 +6,9 @@ A delegated prompt names its task with `[task:<id>]`. A member's final message e
 lines may sit anywhere, in any case, in Markdown (`**STATUS:** done`, a `## Status` heading with the
 value below it, a `| Status | blocked |` table row, bullet lists under `ARTIFACTS:` or `BLOCKER:`,
 links and backticked paths). The last STATUS line wins, because models sometimes restate the
-protocol before they use it; a STATUS inside a sentence counts only when no line gives one, one in
-a code block only when none outside does, and a restated template (`completed|blocked|needs_review`)
-is no status.
+protocol before they use it; a STATUS inside a sentence counts only when no line gives one, one
+quoted or in a code block only when none outside does, and a restated template
+(`completed|blocked|needs_review`) is no status.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ _NOT_TEMPLATE = r"(?![*_`]*[ \t]*[|/][ \t]*[*_`]*(?:completed|blocked|needs))"
 # with the value on the next line; else `STATUS: completed|blocked|needs_review` inside a sentence
 _STATUS = re.compile(_LEAD + r"(?:(?:final|overall|task)[ \t]+)?STATUS" + _MARK + r"[ \t]*:" + _VALUE + r"\b" + _NOT_TEMPLATE + _MARK
                      + r"|^[ \t]*\|[ \t]*" + _MARK + r"STATUS" + _AFTER + r"\|" + _VALUE
-                     + r"|^#{1,6}[ \t]*" + _MARK + r"STATUS" + _AFTER + r"\r?\n(?:[ \t]*\r?\n)*" + _VALUE
+                     + r"|^#{1,6}[ \t]*" + _MARK + r"STATUS" + _AFTER + r"\r?\n(?:[ \t]*\r?\n)*+" + _VALUE
                      + r"|\bSTATUS" + _MARK + r"[ \t]*:[*_`\s]*(completed|blocked|needs[ _-]review)\b" + _NOT_TEMPLATE + _MARK,
                      re.I | re.M)
 _FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
@@ -98,15 +98,16 @@ class Report(Record):
 
 def _status(text: str) -> tuple[str | None, str | None]:
     """The last known outcome a STATUS line names, else (None, the last value a STATUS line gave).
-    A STATUS inside a sentence counts only when no line gives one, and one inside a code block (a
-    quoted log, `kubectl` output) only when none outside does."""
+    A STATUS inside a sentence counts only when no line gives one, and one quoted (a `>` line) or
+    inside a code block (a quoted log, `kubectl` output) only when none outside does."""
     fences = [m.start() for m in _FENCE.finditer(text)] if "```" in text or "~~~" in text else []
     known: dict[int, str] = {}  # rank (lower wins) -> the last outcome of that rank
     stated: dict[bool, str] = {}
     for match in _STATUS.finditer(text):
         value = " ".join(next(g for g in match.groups() if g is not None).lower().split())
         outcome = _STATUSES.get(value) or _STATUSES.get(value.split()[0])
-        fenced = bisect_right(fences, match.start()) % 2 == 1
+        line = text.rfind("\n", 0, match.start()) + 1
+        fenced = bisect_right(fences, match.start()) % 2 == 1 or text[line:line + 40].lstrip().startswith(">")
         if outcome:
             known[2 * fenced + (match.group(4) is not None)] = outcome
         else:
