@@ -173,7 +173,9 @@ def test_check_reports_spawning_members_wrong_folders_and_bad_yaml(pack_copy):
     assert f"{member}:4: tools: only orchestrators may list Agent; 'infra-engineer' is a team_member" in problems
     assert f"{moved}:2: teams.yaml puts 'doc-writer' in team 'engineering'; move the file to agents/engineering/" \
         in problems
-    assert any(p.startswith(f"{broken}:5: frontmatter is not valid YAML") for p in problems), problems
+    # Claude Code reads `[sonnet` as the string it quotes on its second try (see `second_try`)
+    assert f"{broken}:5: model: '[sonnet' is not sonnet, opus, haiku, fable, inherit or a full claude-... model id" \
+        in problems, problems
 
 
 def test_check_reports_a_broken_teams_yaml_with_its_line(pack_copy):
@@ -204,6 +206,18 @@ def test_check_names_an_agent_or_command_file_that_is_not_utf8(pack_copy):
         f"{pack_copy / '.claude/teams.yaml'}:92: qa team_member 'qa-engineer' has no agent file "
         "(.claude/agents/qa/qa-engineer.md cannot be read as one, see above)"]
     assert agentfiles.check_commands(pack_copy) == [f"{command}:1: not UTF-8 text (byte 0xff); save the file as UTF-8"]
+
+
+def test_check_reads_a_value_with_a_colon_as_claude_code_does(pack_copy):
+    """`description: Use for: x` is not valid YAML, but Claude Code 2.1.328 parses it again with such plain
+    values quoted and loads the agent; one that still fails after that is reported at its line."""
+    path = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    path.write_text(re.sub(r"(?m)^description: .*$", "description: Use for: end-to-end tests #e2e.", path.read_text()))
+    assert agentfiles.check_agents(pack_copy) == []
+    assert agentfiles.read(path).meta["description"] == "Use for: end-to-end tests #e2e."
+    path.write_text(path.read_text().replace("model: sonnet", 'model: "sonnet'))
+    [problem] = [p for p in agentfiles.check_agents(pack_copy) if p.startswith(str(path))]
+    assert problem.startswith(f"{path}:5: frontmatter is not valid YAML")
 
 
 def test_check_takes_tools_star_as_every_tool_as_claude_code_does(pack_copy):

@@ -43,6 +43,9 @@ AGENT_KEYS = frozenset({
 AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # Every description is in the first request of every session: one sentence, and short.
 DESCRIPTION_MAX = 160
+# Claude Code's second try at frontmatter that is not YAML (`second_try`).
+PLAIN_ENTRY = re.compile(r"([a-zA-Z_-]+):\s+(\S[^\r]*)")
+YAML_INDICATOR = re.compile(r"[{}[\]*&#!|>%@`]|: ")
 BANG_LINE = re.compile(r"(?:^|(?<=\s))!`([^`]+)`", re.M)
 BANG_BLOCK = re.compile(r"^```!\n(.*?)^```", re.M | re.S)
 
@@ -81,19 +84,51 @@ def read(path: Path) -> Definition:
     end = next((i for i in range(1, len(lines)) if lines[i].rstrip() == "---"), None)
     if end is None:
         raise FrontmatterError(f"{path}:1: frontmatter is not closed by a `---` line")
+    frontmatter = "".join(lines[1:end])
     try:
-        meta = yaml.safe_load("".join(lines[1:end])) or {}
-    except yaml.YAMLError as exc:
-        # An unclosed bracket or quote is detected lines later; its start (context_mark) is what to fix.
-        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark else 1
-        raise FrontmatterError(f"{path}:{line}: frontmatter is not valid YAML ({getattr(exc, 'problem', exc)}); "
-                               "Claude Code would drop every field but the file name") from None
+        meta = yaml.safe_load(frontmatter) or {}
+    except yaml.YAMLError:
+        try:
+            frontmatter = second_try(frontmatter)
+            meta = yaml.safe_load(frontmatter) or {}
+        except yaml.YAMLError as exc:
+            # An unclosed bracket or quote is detected lines later; its start (context_mark) is what to fix.
+            mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+            line = mark.line + 2 if mark else 1
+            raise FrontmatterError(f"{path}:{line}: frontmatter is not valid YAML ({getattr(exc, 'problem', exc)}); "
+                                   "Claude Code would drop every field but the file name") from None
     if not isinstance(meta, dict):
         raise FrontmatterError(f"{path}:2: frontmatter must be a mapping of keys to values")
-    node = yaml.compose("".join(lines[1:end]))
+    node = yaml.compose(frontmatter)
     keys = {str(k.value): k.start_mark.line + 2 for k, _ in node.value} if isinstance(node, yaml.MappingNode) else {}
     return Definition(path, meta, "".join(lines[end + 1:]), keys, end + 2)
+
+
+def second_try(frontmatter: str) -> str:
+    """What Claude Code 2.1.328 parses when frontmatter is not valid YAML: every plain `key: value` line whose
+    value holds a YAML indicator (`: `, `#`, `[`, `*`, ...) with the value double-quoted (a line ending in
+    CR is left alone, as there), then leading tabs as two spaces each."""
+    import yaml
+
+    out = []
+    for line in frontmatter.split("\n"):
+        match = PLAIN_ENTRY.fullmatch(line)
+        value = match.group(2) if match else ""
+        if not match or value[0] in "\"'" and value.endswith(value[0]):
+            out.append(line)
+            continue
+        if value.startswith("[") and value.endswith("]"):
+            try:
+                if isinstance(yaml.safe_load(value), list):
+                    out.append(line)
+                    continue
+            except yaml.YAMLError:
+                pass
+        if YAML_INDICATOR.search(value):
+            escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+            line = f'{match.group(1)}: "{escaped}"'
+        out.append(line)
+    return re.sub(r"(?m)^\t+", lambda tabs: "  " * len(tabs.group()), "\n".join(out))
 
 
 def tool_names(value: Any) -> list[str]:
