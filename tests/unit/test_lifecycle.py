@@ -91,6 +91,17 @@ def test_report_status_as_models_write_it(text, status, blocker) -> None:
     assert (report.status, report.blocker) == (status, blocker)
 
 
+@pytest.mark.parametrize("line, blocker", [
+    ("BLOCKER: None (only with STATUS: blocked)", None), ("BLOCKER: No blockers.", None), ("BLOCKER: N/A", None),
+    ("**BLOCKER:** none — all green", None), ("BLOCKER: -", None), ("BLOCKER: No API key for the sandbox",
+                                                                     "No API key for the sandbox"),
+    ("BLOCKER: Nonexistent table users", "Nonexistent table users"),
+])
+def test_a_blocker_that_says_there_is_none(line, blocker) -> None:
+    report = parse_report(f"Implemented.\nSTATUS: completed\nARTIFACTS: none.py, None\n{line}")
+    assert report.blocker == blocker and report.artifacts == ("none.py",)
+
+
 @pytest.mark.parametrize("text, stated, unfinished", [
     ("STATUS: in progress", "in progress", True),
     ("Status: partially completed", "partially completed", True),

@@ -57,7 +57,9 @@ _ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+(.*)$")
 _LINK = re.compile(r"\[([^\]]*)\]\(<?([^)>]*)>?\)")
 _CODE = re.compile(r"`([^`]+)`")
 _NOTE = re.compile(r"\s+(?:[—–-]|\(|:\s)")  # "path — what it is", "path (new)"
-_NONE = {"", "none", "n/a", "-", "(none)", "nothing", "none.", "n/a."}
+# "none", "N/A", "None (only with STATUS: blocked)", "No blockers.", "-": nothing to report
+_NONE = re.compile(r"\(?(?:none|n/?a|nothing|not applicable|no blockers?)\)?[.!]*(?:[\s,;:(—–-].*)?|[-—–]*",
+                   re.I | re.S)
 
 
 def task_tag(*texts: str | None) -> str | None:
@@ -171,8 +173,8 @@ def parse_report(text: str | None) -> Report:
             links = ["[{}]({})".format(*link) for link in _LINK.findall(entry)]
             for item in links or entry.split(","):
                 item = _path(item)
-                if item.lower() not in _NONE and item not in artifacts:
+                if not _NONE.fullmatch(item) and item not in artifacts:
                     artifacts.append(item)
     blockers = [("; " if bulleted else " ").join(items).strip() for items, bulleted in _values(text, _BLOCKER)]
-    blockers = [b for b in blockers if b.lower().strip(".") not in _NONE]
+    blockers = [b for b in blockers if not _NONE.fullmatch(b)]
     return Report(status, tuple(artifacts), blockers[-1] if blockers else None, text, stated)
