@@ -190,6 +190,24 @@ def test_doctor_warns_about_your_own_agent_files_that_teams_yaml_lists(repo: Pat
     assert "helper.md:2: agent 'helper' is not in teams.yaml" in agents["ok"]
 
 
+def test_doctor_does_not_count_an_agent_file_moved_to_its_new_team_as_missing(repo: Path, orchestra,
+                                                                             claude_env: bool) -> None:
+    """Moving a member to another team, teams check says to move its file to that team's folder: done, the
+    pack's file is not missing (an install then keeps the moved one and leaves ours out)."""
+    assert orchestra("install", repo).code == 0
+    teams_yaml = repo / ".claude/teams.yaml"
+    text = teams_yaml.read_text()
+    entry = text[text.index("      - name: qa-engineer\n"):text.index("      - name: qa-analyst\n")]
+    teams_yaml.write_text(text.replace(entry, "").replace("      - name: ci-cd-engineer\n", entry + "      - name: ci-cd-engineer\n"))
+    (repo / ".claude/agents/devops").mkdir(exist_ok=True)
+    (repo / ".claude/agents/qa/qa-engineer.md").rename(repo / ".claude/agents/devops/qa-engineer.md")
+
+    result = orchestra("doctor", repo, "--json")
+
+    assert result.code == 0, result.out
+    assert [c["status"] for c in checks(result)["install"]] == ["ok"], checks(result)["install"]
+
+
 def test_doctor_does_not_run_checks_on_backups(repo: Path, orchestra, claude_env: bool) -> None:
     assert orchestra("install", repo).code == 0
     hooks = repo / ".claude/orchestra/hooks"

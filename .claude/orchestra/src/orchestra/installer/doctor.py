@@ -55,7 +55,9 @@ def _manifest(root: Path) -> list[Check]:
         return [Check("install", "ok", "no install manifest: a copied or development .claude/ (nothing to compare)")]
     missing = [rel for rel in recorded.files if not (root / rel).is_file()]
     removed = agentfiles.removed_members(root, missing)  # members taken out of teams.yaml, files and all
-    missing = [rel for rel in missing if rel not in removed]
+    defined = agentfiles.defined_names(root / ".claude" / "agents") if missing else set()
+    moved = {rel for rel in missing if rel.startswith(".claude/agents/") and Path(rel).stem in defined}
+    missing = [rel for rel in missing if rel not in removed | moved]  # moved: the agent's file is elsewhere
     edited = [rel for rel, entry in recorded.files.items() if (root / rel).is_file()
               and manifest.sha256((root / rel).read_bytes()) != entry["sha256"] and entry.get("kind") != "config"]
     found = [Check("install", "ok", f"Orchestra {recorded.pack_version}: {len(recorded.files)} files recorded")]
