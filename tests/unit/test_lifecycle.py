@@ -109,6 +109,7 @@ def test_a_blocker_that_says_there_is_none(line, blocker) -> None:
     ("## Status\npending", "pending", True),
     ("STATUS: ok", "ok", False),
     ("STATUS: notes follow", "notes follow", False),
+    ("Tâche faite.\nSTATUS: terminé", "terminé", False),
     ("I will start on this later.", None, False),
 ])
 def test_a_status_that_names_no_outcome_is_kept(text, stated, unfinished) -> None:

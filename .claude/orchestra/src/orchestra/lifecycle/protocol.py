@@ -23,7 +23,8 @@ TAG = re.compile(r"\[task:\s*([A-Za-z0-9][A-Za-z0-9_\-:/+@]*)\s*\]")  # ids are 
 _MARK = r"[*_`]*"  # Markdown emphasis or code around a label or a value
 _LEAD = r"^[ \t>*+_`-]*"  # what may open a protocol line: indentation, a quote, a bullet, emphasis
 _AFTER = r"[*_`]*(?:[ \t]*:[*_`]*)?[ \t]*"  # the rest of a label in a heading or a table cell
-_VALUE = r"[ \t*_`]*(?:[^\w\s|*_`]{1,3}[ \t*_`]*)?([A-Za-z][A-Za-z_-]*(?:[ \t]+[A-Za-z][A-Za-z_-]*)?)"
+_WORD = r"[^\W\d_][\w-]*"  # a word that starts with a letter, in any script
+_VALUE = r"[ \t*_`]*(?:[^\w\s|*_`]{1,3}[ \t*_`]*)?(" + _WORD + r"(?:[ \t]+" + _WORD + r")?)"
 _NOT_TEMPLATE = r"(?![*_`]*[ \t]*[|/][ \t]*[*_`]*(?:completed|blocked|needs))"
 # at the start of a line `STATUS: <value>`, a table row `| Status | <value> |` or a `## Status` heading
 # with the value on the next line; else `STATUS: completed|blocked|needs_review` inside a sentence
