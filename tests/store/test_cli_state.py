@@ -104,6 +104,15 @@ BAD_INPUT = [
     (["state", "import", ("wrong.json", b'{"schema_version": 1, "tasks": []}')], "wrong.json: import: tasks"),
     (["state", "import", ("status.json", b'{"schema_version": 1, "tasks": {"t": {"status": "done"}}}')],
      "status.json: tasks.t.status"),
+    # shapes other commands read are checked too (each of these made `sprint status`, `worktree list` or
+    # `msg inbox --all` end in a traceback)
+    (["state", "set", "sprints.sprint-3.capacity", "[1]"],
+     "sprints.sprint-3.capacity: rejected, sprints.sprint-3 would be invalid: capacity: [1] is not of type 'object'"),
+    (["state", "set", "worktrees.w-1", '{{"path": 5}}'], "worktrees.w-1 would be invalid: path: 5 is not of type 'string'"),
+    (["state", "set", "communication.messages.m-1", '{{"type": "note", "to": "human", "seq": "7"}}'],
+     "communication.messages.m-1 would be invalid: seq: '7' is not of type 'integer'"),
+    (["state", "set", "delegations.toolu_1", '{{"seq": 1.5, "status": "pending"}}'],
+     "delegations.toolu_1 would be invalid: seq: 1.5 is not of type 'integer'"),
     # the part of a value that is not plain JSON is named, however deep; nothing is half read
     (["state", "set", "tasks.task-oauth.note", '{{"a": [1, {{"b": NaN}}]}}'],  # {{ }}: argv is format()ted
      "tasks.task-oauth.note.a.1.b: value is not plain JSON (NaN is not a JSON number)"),
