@@ -30,6 +30,19 @@ def test_agent_template_saved_as_a_member_passes_the_check(pack_copy):
     assert agentfiles.check_agents(pack_copy) == []
 
 
+def test_a_reviewer_that_cannot_record_verdicts_is_reported(pack_copy):
+    """templates/agent.md is a member's start; saved as a reviewer it lacks update_task, so a review request
+    could never be answered. The team template points reviewers at an existing reviewer's file instead."""
+    target = pack_copy / ".claude/agents/engineering/new-member.md"
+    shutil.copy2(TEMPLATES / "agent.md", target)
+    teams_yaml = pack_copy / ".claude/teams.yaml"
+    teams_yaml.write_text(teams_yaml.read_text().replace(
+        "      - name: doc-writer\n", "      - name: new-member\n        role: reviewer\n      - name: doc-writer\n"))
+    assert agentfiles.check_agents(pack_copy) == [
+        f"{target}:4: tools: reviewer 'new-member' needs mcp__orchestra__update_task to record review verdicts"]
+    assert "reviewer's from an existing reviewer" in (TEMPLATES / "team.yaml").read_text()
+
+
 def test_command_template_passes_the_command_check(pack_copy):
     target = pack_copy / ".claude/commands/task/peek.md"
     shutil.copy2(TEMPLATES / "command.md", target)

@@ -32,6 +32,9 @@ MCP_TOOLS = frozenset({
     "inbox", "ack", "handoff", "sprint_status", "plan_sprint", "assign_worktree", "release_worktree",
     "report_status",
 })
+# A reviewer records verdicts with update_task (or replies review_complete with send_message).
+VERDICT_TOOLS = frozenset({ALL_TOOLS, "mcp__orchestra", MCP_PREFIX + "*", MCP_PREFIX + "update_task",
+                           MCP_PREFIX + "send_message"})
 MODEL_ALIASES = frozenset({"sonnet", "opus", "haiku", "fable", "inherit"})
 FULL_MODEL_ID = re.compile(r"^claude-[a-z0-9][a-z0-9.-]*$")
 AGENT_KEYS = frozenset({
@@ -278,6 +281,9 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
             problems.append(f"{tools_at}: tools: only orchestrators may list Agent; {name!r} is a {member.role}")
         if "tools" in definition.meta and not spawns | (listed & {ALL_TOOLS}) and member.role == "orchestrator":
             problems.append(f"{tools_at}: tools: orchestrator {name!r} needs Agent to delegate")
+        if "tools" in definition.meta and member.role == "reviewer" and not listed & VERDICT_TOOLS:
+            problems.append(f"{tools_at}: tools: reviewer {name!r} needs {MCP_PREFIX}update_task to record review "
+                            "verdicts")
     named = {path: name for name, path in by_name.items()}
     for name, member in sorted(org.agents.items()):
         if name not in by_name:
