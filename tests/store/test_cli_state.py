@@ -202,6 +202,26 @@ def test_a_key_written_twice_in_a_hand_edited_json_file_is_reported_not_dropped(
     assert path.read_text() == text and list(tmp_path.glob("*.corrupt-*")) == []
 
 
+def test_the_fix_a_bad_hand_edited_json_file_names_works(project: Path, tmp_path: Path) -> None:
+    """`state import` of a good export, and `state migrate --force` into it, replace a file whose error says so."""
+    good = tmp_path / "good.db"
+    _seed(f"sqlite://{good}")
+    export = tmp_path / "export.json"
+    export.write_text(cli(f"sqlite://{good}", project, "state", "export").stdout)
+    path = tmp_path / "state.json"
+    for fix in (("state", "import", str(export)),
+                ("state", "migrate", "--from", f"sqlite://{good}", "--to", f"json://{path}", "--force")):
+        path.write_text(json.dumps({"schema_version": 1, "tasks": {"a": {"title": "no id"}}}))
+        assert "replace the file with `orchestra state import` of a good export" in cli(
+            f"json://{path}", project, "task", "list").stderr
+        proc = cli(f"json://{path}", project, *fix)
+        assert proc.returncode == 0, proc.stderr
+        assert cli(f"json://{path}", project, "state", "export").stdout == export.read_text()
+    path.write_text("{not json")  # a file that does not parse is still moved aside, not overwritten
+    assert cli(f"json://{path}", project, "state", "import", str(export)).returncode == 0
+    assert [p.read_text() for p in tmp_path.glob("state.json.corrupt-*")] == ["{not json"]
+
+
 def test_event_fields_left_out_of_a_json_file_are_filled_in_as_state_import_fills_them(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     path.write_text(json.dumps({"schema_version": 1, "observability": {"events": [{"id": 1, "type": "x"}]}}))

@@ -74,8 +74,9 @@ def cmd_migrate(args) -> int:
     with open_store(source_url, create=False) as source, source.transaction() as tx, open_store(args.to) as target:
         doc = tx.get("")
         empty = inventory(empty_document())
-        held = {name: part["records"] for name, part in inventory(target.export()).items() if part != empty[name]}
-        if held and not args.force:
+        held = {} if args.force else {  # --force replaces it unread (a JSON file edited into a bad entry too)
+            name: part["records"] for name, part in inventory(target.export()).items() if part != empty[name]}
+        if held:
             what = ", ".join(f"{count} {name}" for name, count in held.items())
             raise UsageError(f"{redacted(args.to)} already holds state ({what}); "
                              "use --force to replace it, or pick an empty store")
