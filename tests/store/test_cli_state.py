@@ -222,6 +222,25 @@ def test_the_fix_a_bad_hand_edited_json_file_names_works(project: Path, tmp_path
     assert [p.read_text() for p in tmp_path.glob("state.json.corrupt-*")] == ["{not json"]
 
 
+def test_migrate_to_a_file_that_is_no_store_of_that_kind_leaves_it_where_it_is(project: Path, tmp_path: Path) -> None:
+    source = f"sqlite://{tmp_path / 'state.db'}"
+    _seed(source)
+    export = tmp_path / "export.json"
+    export.write_text(cli(source, project, "state", "export").stdout)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not state\n")
+    for target, kind in ((export, "an SQLite database"), (notes, "a JSON state file")):
+        before = target.read_bytes()
+        url = f"{'sqlite' if kind.startswith('an SQLite') else 'json'}://{target}"
+        proc = cli(source, project, "state", "migrate", "--to", url, "--force")
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr == (f"orchestra state: --to names {target}, which is not {kind}; nothing was written or "
+                               "moved. Name a new file or an existing store\n")
+        assert target.read_bytes() == before
+    assert list(tmp_path.glob("*.corrupt-*")) == []
+    assert cli(source, project, "state", "migrate", "--to", f"json://{tmp_path / 'new.json'}").returncode == 0
+
+
 def test_event_fields_left_out_of_a_json_file_are_filled_in_as_state_import_fills_them(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     path.write_text(json.dumps({"schema_version": 1, "observability": {"events": [{"id": 1, "type": "x"}]}}))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 from .. import paths
@@ -69,6 +70,7 @@ def cmd_migrate(args) -> int:
     if same_store(source_url, args.to):
         raise UsageError(f"--to names the store being copied ({redacted(args.to)} is {redacted(source_url)}); "
                          "give another URL")
+    _refuse_other_files(args.to)
     # A missing source is an error, not an empty store to copy over the target. Its writers wait
     # until the copy is verified; the target is opened only once the source has been read.
     with open_store(source_url, create=False) as source, source.transaction() as tx, open_store(args.to) as target:
@@ -89,6 +91,25 @@ def cmd_migrate(args) -> int:
     report = {"from": redacted(source_url), "to": redacted(args.to), "verified": True, "parts": expected}
     emit(report, args.json, _text)
     return 0
+
+
+def _refuse_other_files(url: str) -> None:
+    """A target file that is not a store of its URL's kind (an export given as sqlite://, a typo naming
+    another file) is refused untouched: opening it would move it aside as a damaged store."""
+    scheme, _, rest = url.partition("://")
+    path = Path("/" + rest.lstrip("/"))
+    if scheme not in ("sqlite", "json") or not rest.startswith("/") or not path.is_file() or not path.stat().st_size:
+        return
+    with path.open("rb") as file:
+        head = file.read(4096)
+    if scheme == "sqlite" and head[:16] != b"SQLite format 3\x00":
+        kind = "an SQLite database"
+    elif scheme == "json" and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"{", b""):
+        kind = "a JSON state file"
+    else:
+        return
+    raise UsageError(f"--to names {path}, which is not {kind}; nothing was written or moved. "
+                     "Name a new file or an existing store")
 
 
 def _text(report: dict[str, Any]) -> str:
