@@ -111,3 +111,16 @@ def test_a_sprint_name_longer_than_a_file_name_still_gets_its_worktree(repo: Pat
     entry = json.loads(proc.stdout)["worktrees"]["long"]
     assert len(entry["worktree"]) == 200 and Path(entry["path"]).is_dir()
     assert f"[{entry['branch']}]" in git(repo, "worktree", "list")
+
+
+def test_a_bad_worktrees_yaml_is_reported_once_not_once_per_task(repo: Path) -> None:
+    (repo / ".claude" / "worktrees.yaml").write_text("setup_timeout_seconds: soon\n")
+    (repo / ".claude" / "sprints").mkdir()
+    (repo / ".claude" / "sprints" / "sprint-7.yaml").write_text(SPRINT, encoding="utf-8")
+    proc = cli(repo, "sprint", "start", "sprint-7")
+    assert proc.returncode == 1, proc.stderr
+    problems = proc.stderr.splitlines()
+    assert len(problems) == 2 and problems[0].count("worktrees.yaml:1: setup_timeout_seconds") == 1
+    assert problems[0].startswith("orchestra sprint start: worktree of each of cart, copy, e2e, pay, shared-pay, spec "
+                                  "not made: ")
+    assert "`orchestra worktree create TASK`" in problems[0]

@@ -163,10 +163,16 @@ def _start_text(result: dict[str, Any]) -> str:
 
 
 def _worktree_problems(worktrees: dict[str, dict[str, Any]]) -> list[str]:
-    """One line per task whose worktree could not be made and per worktree whose setup failed."""
-    lines = [f"worktree of {task_id} not made: {entry['error']}; once that is fixed, `orchestra worktree create "
-             f"{task_id}` makes it (so does delegating the task)" for task_id, entry in worktrees.items()
-             if "error" in entry]
+    """One line per error the worktrees of tasks could not be made for (a config error is one, for every
+    task) and per worktree whose setup failed."""
+    errors: dict[str, list[str]] = {}
+    for task_id, entry in worktrees.items():
+        if "error" in entry:
+            errors.setdefault(entry["error"], []).append(task_id)
+    lines = [f"worktree of {', '.join(ids)} not made: {error}; once that is fixed, `orchestra worktree create "
+             f"{ids[0]}` makes it (so does delegating the task)" if len(ids) == 1 else
+             f"worktree of each of {', '.join(ids)} not made: {error}; once that is fixed, `orchestra worktree "
+             "create TASK` makes a task's (so does delegating the task)" for error, ids in errors.items()]
     failed = {entry["worktree"]: entry["setup"] for entry in worktrees.values()
               if (entry.get("setup") or {}).get("status") == "failed"}
     lines += [f"worktree {name}: setup `{setup['command']}` failed (exit {setup.get('exit')}), log {setup['log']}"
