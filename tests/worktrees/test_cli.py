@@ -393,3 +393,72 @@ def test_list_marks_worktrees_whose_directory_is_gone_or_no_longer_a_git_worktre
     text = cli(repo, "worktree", "list").stdout
     assert f"{trees['gone']} (missing)" in text and f"{trees['unlisted']} (not a git worktree any more)" in text
     assert f"{trees['ok']}\n" in text + "\n" and f"{trees['ok']} (" not in text
+
+
+def test_a_fifo_matched_by_copy_is_left_out_and_listed_instead_of_hanging_the_copy(repo: Path) -> None:
+    os.mkfifo(repo / "events.pipe")
+    (repo / "run").mkdir()
+    os.mkfifo(repo / "run" / "control.pipe")
+    (repo / "run" / "app.toml").write_text("debug = true\n")
+    (repo / ".claude" / "worktrees.yaml").write_text("copy: ['*.pipe', run]\n")
+    seed(repo, **{"tasks.t-12": {}})
+    proc = subprocess.run([sys.executable, "-c", "from orchestra.cli import run; run()", "worktree", "create", "t-12",
+                           "--strategy", "task"], cwd=repo, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "CLAUDE_PROJECT_DIR": str(repo)})
+    assert proc.returncode == 0, proc.stderr
+    assert ("  not copied (FIFOs, sockets or devices: only files, directories and symlinks are): events.pipe, "
+            "run/control.pipe") in proc.stdout
+    tree = repo / ".worktrees" / "task-t-12"
+    assert (tree / "run" / "app.toml").read_text() == "debug = true\n"
+    assert not (tree / "events.pipe").exists() and not (tree / "run" / "control.pipe").exists()
+    assert state(repo, "worktrees.task-t-12.skipped_special") == ["events.pipe", "run/control.pipe"]
+
+
+def test_a_copy_that_fails_rolls_the_new_worktree_back_and_the_next_create_makes_it_ready(repo: Path) -> None:
+    (repo / "settings").write_text("committed as a file\n")
+    commit_all(repo, "settings")
+    (repo / "settings").unlink()  # here it is a directory now (not committed): the copy cannot go there
+    (repo / "settings").mkdir()
+    (repo / "settings" / "local.toml").write_text("debug = true\n")
+    (repo / ".claude" / "worktrees.yaml").write_text("copy: ['settings/local.toml']\nsetup: 'touch set-up'\n")
+    seed(repo, **{"tasks.t-13": {}})
+    tree = repo / ".worktrees" / "task-t-13"
+
+    failed = cli(repo, "worktree", "create", "t-13", "--strategy", "task")
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert f"{tree}: preparing it failed: " in failed.stderr and "the new worktree was removed again" in failed.stderr
+    assert not tree.exists() and len(worktree_paths(repo)) == 1
+    assert git(repo, "branch", "--list", "task-t-13").strip() == ""  # the branch it made went too
+    assert state(repo, "worktrees.task-t-13.status") == "removed"
+    again = cli(repo, "worktree", "create", "t-13", "--strategy", "task")
+    assert again.returncode == 1 and "preparing it failed" in again.stderr  # not reused as if it were ready
+
+    (repo / ".claude" / "worktrees.yaml").write_text("setup: 'touch set-up'\n")
+    made = cli_json(repo, "worktree", "create", "t-13", "--strategy", "task")
+    assert made["status"] == "active" and (tree / "set-up").is_file()
+    assert (repo / "settings" / "local.toml").read_text() == "debug = true\n"  # the user's files untouched
+
+
+def test_a_worktree_whose_preparation_was_cut_short_is_refused_until_removed(repo: Path) -> None:
+    (repo / ".claude" / "worktrees.yaml").write_text("setup: 'sleep 3 && touch set-up'\n")
+    seed(repo, **{"tasks.t-14": {}})
+    tree = repo / ".worktrees" / "task-t-14"
+    creator = subprocess.Popen([sys.executable, "-c", "from orchestra.cli import run; run()", "worktree", "create",
+                                "t-14", "--strategy", "task"], cwd=repo, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env={**os.environ, "CLAUDE_PROJECT_DIR": str(repo)})
+    log = repo / ".claude" / "state" / "worktrees" / "task-t-14.setup.log"
+    deadline = time.monotonic() + 60
+    while not log.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    creator.kill()  # the terminal closed while setup ran
+    creator.wait()
+    assert (tree / ".git").is_file()
+
+    for args in (("worktree", "create", "t-14", "--strategy", "task"), ("worktree", "assign", "t-14")):
+        refused = cli(repo, *args)
+        assert refused.returncode == 1, refused.stdout
+        assert f"{tree} was made but never prepared" in refused.stderr
+        assert "`orchestra worktree remove task-t-14 --force`" in refused.stderr
+    assert cli(repo, "worktree", "remove", "task-t-14", "--force").returncode == 0
+    made = cli_json(repo, "worktree", "create", "t-14", "--strategy", "task")
+    assert made["setup"]["status"] == "passed" and (tree / "set-up").is_file()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -329,3 +331,42 @@ def test_a_worktree_directory_that_is_no_checkout_any_more_is_not_handed_out(spr
     assert "Worktree:" not in json.dumps(out) and state(repo, "worktrees.task-t-1.lock") is None
     again = cli(repo, "worktree", "create", "t-1")
     assert again.returncode == 1 and f"{tree} exists and is not a git worktree" in again.stderr
+
+
+def test_a_worktree_whose_copy_fails_at_delegation_is_removed_again_and_the_delegation_denied(sprint: Path) -> None:
+    repo, tree = sprint, sprint / ".worktrees" / "task-t-1"
+    (repo / "settings").write_text("committed as a file\n")
+    git(repo, "add", "settings")
+    git(repo, "commit", "-q", "-m", "settings")
+    (repo / "settings").unlink()
+    (repo / "settings").mkdir()
+    (repo / "settings" / "local.toml").write_text("debug = true\n")
+    (repo / ".claude" / "worktrees.yaml").write_text("copy: ['settings/local.toml']\n")
+
+    for use in ("toolu_c1", "toolu_c2"):  # the second is not handed a half-made worktree
+        out = delegate(repo, use, "fullstack-eng", "t-1")
+        assert out["permissionDecision"] == "deny", out
+        assert "preparing it failed" in out["permissionDecisionReason"]
+        assert "the new worktree was removed again" in out["permissionDecisionReason"]
+        assert not tree.exists() and state(repo, "worktrees") == {}
+
+
+def test_a_worktree_whose_preparation_was_cut_short_is_not_handed_to_a_delegation(sprint: Path) -> None:
+    repo, tree = sprint, sprint / ".worktrees" / "task-t-1"
+    (repo / ".claude" / "worktrees.yaml").write_text("setup: 'sleep 3'\n")
+    creator = subprocess.Popen([sys.executable, "-c", "from orchestra.cli import run; run()", "worktree", "create",
+                                "t-1"], cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "CLAUDE_PROJECT_DIR": str(repo)})
+    log = repo / ".claude" / "state" / "worktrees" / "task-t-1.setup.log"
+    deadline = time.monotonic() + 60
+    while not log.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    creator.kill()
+    creator.wait()
+
+    out = delegate(repo, "toolu_c3", "fullstack-eng", "t-1")
+    assert out["permissionDecision"] == "deny", out
+    assert f"task t-1 is not delegated: its worktree {tree} was made but never prepared" in \
+        out["permissionDecisionReason"]
+    assert "`orchestra worktree remove task-t-1 --force`" in out["permissionDecisionReason"]
+    assert state(repo, "worktrees.task-t-1.lock") is None

@@ -91,6 +91,9 @@ def _record_text(record: dict[str, Any]) -> str:
         lines.append(f"  copied: {', '.join(record['copied'])}")
     if record.get("skipped_secrets"):
         lines.append(f"  not copied (secrets; copy_secrets: true to allow): {', '.join(record['skipped_secrets'])}")
+    if record.get("skipped_special"):
+        lines.append(f"  not copied (FIFOs, sockets or devices: only files, directories and symlinks are): "
+                     f"{', '.join(record['skipped_special'])}")
     setup = record.get("setup") or {}
     if setup:
         lines.append(f"  setup `{setup['command']}`: {setup['status']}" + (f" (exit {setup['exit']})" if "exit" in setup

@@ -44,6 +44,13 @@ def current() -> dict[str, Any]:
             "pid_namespace": _namespace()}
 
 
+def this_process() -> dict[str, Any]:
+    """The same fields for the process calling this, for a marker another process may judge with `gone`."""
+    stat = _stat(os.getpid())
+    return {"pid": os.getpid(), "pid_started": stat[1] if stat else None, "host": socket.gethostname(),
+            "pid_namespace": _namespace()}
+
+
 def gone(session: dict[str, Any]) -> bool:
     """Has the process noted on `session` ended (or been replaced by another under the same pid)?"""
     pid = session.get("pid")

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..clock import now_iso
 from . import config as worktree_config
-from .creation import WorktreeError, creation_lock, materialise, prepare, repository
+from .creation import WorktreeError, creation_lock, materialise, prepare, refuse_unprepared, repository
 from .locks import Owner, TxReader, WorktreeBusy, acquire
 from .naming import UNCONFINED_ROLES, Scope, scope_for, strategy_for
 
@@ -78,7 +78,7 @@ def on_disk(project: Path, repo: Path, scope: Scope, cfg, *, wait_for_setup: boo
     with creation_lock(project):
         record = materialise(project, repo, scope, cfg, now=now, created_by=created_by)
     if not record.get("reused"):
-        prepare(project, record, cfg, wait_for_setup=wait_for_setup)
+        prepare(project, repo, record, cfg, wait_for_setup=wait_for_setup)
     return record
 
 
@@ -108,6 +108,11 @@ def allocate_for_delegation(req, led):
     owner = Owner(delegation=req.tool_use_id, session_id=req.session_id, task=task["id"])
     if record is not None:
         record = dict(record)
+        try:
+            if checked_out(record):
+                refuse_unprepared(req.root, record["id"], record["path"])
+        except WorktreeError as exc:
+            return Deny(f"Orchestra: task {task['id']} is not delegated: its worktree {exc}.")
         try:
             recovered = acquire(led, record, owner, led.now, cfg.lock_ttl, req.config.pending_seconds)
         except WorktreeBusy as exc:
@@ -154,11 +159,13 @@ def create(store, project: Path, scope: Scope, *, task: dict[str, Any] | None = 
     with store.snapshot() as tx:
         stored = find_record(tx.find, scope)
     if stored is not None and checked_out(stored):
+        refuse_unprepared(project, stored["id"], stored["path"])
         return stored
     # The store's write transaction, then the creation lock: the order a delegation and prune take them in.
     with store.transaction() as tx:
         stored = find_record(tx.find, scope)
         if stored is not None and checked_out(stored):
+            refuse_unprepared(project, stored["id"], stored["path"])
             return stored
         scope = claim(TxReader(tx), scope)
         with creation_lock(project):
@@ -171,9 +178,15 @@ def create(store, project: Path, scope: Scope, *, task: dict[str, Any] | None = 
                                                  "path": record["path"]}, task_id=(task or {}).get("id"))
     if fresh.get("reused"):
         return record
-    prepare(project, record, cfg, wait_for_setup=True)  # outside the transaction: setup may take minutes
+    try:
+        prepare(project, repo, record, cfg, wait_for_setup=True)  # outside the transaction: setup may take minutes
+    except WorktreeError:
+        if not checked_out(record):  # rolled back: the record goes with the worktree
+            with store.transaction() as tx:
+                tx.update(f"worktrees.{record['id']}", {"status": "removed", "removed_at": now_iso(), "lock": None})
+        raise
     with store.transaction() as tx:
-        fields = {k: record[k] for k in ("copied", "skipped_secrets", "setup")}
+        fields = {k: record[k] for k in ("copied", "skipped_secrets", "skipped_special", "setup") if k in record}
         record = tx.update(f"worktrees.{record['id']}", fields)
     return record
 

@@ -8,6 +8,7 @@ leaves nothing behind.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -113,21 +114,83 @@ def materialise(project: Path, repo: Path, scope: Scope, cfg: WorktreeConfig, *,
         if existing.branch != scope.branch:
             raise WorktreeError(f"{path} is already a worktree of branch {existing.branch or '(detached)'}, not "
                                 f"{scope.branch}; remove it (`orchestra worktree remove {scope.name}`) or move it away")
+        refuse_unprepared(project, scope.name, path)
         return {**record, "reused": True}
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise WorktreeError(f"{path} exists and is not a git worktree of {repo}; move it away or delete it "
                             "(Orchestra never deletes a directory git does not list as a worktree, prune included), "
                             "or set another `root:` in .claude/worktrees.yaml")
     ignore_root(project, cfg)
+    new_branch = not git.branch_exists(repo, scope.branch)
     try:
         git.add(repo, path, scope.branch, base_commit)  # a detached HEAD's base may be a branch ahead of it
     except git.GitError as exc:
         raise WorktreeError(str(exc)) from None
+    from ..lifecycle.liveness import this_process
+
+    note = {**this_process(), "new_branch": new_branch}
+    preparation.preparing(project, scope.name).write_text(json.dumps(note), encoding="utf-8")
     return record
 
 
-def prepare(project: Path, record: dict[str, Any], cfg: WorktreeConfig, *, wait_for_setup: bool) -> None:
-    """Copy the configured files into a new worktree and run its setup command (fields land on `record`)."""
+def unprepared(project: Path, name: str) -> str | None:
+    """Why the worktree `name` is not ready: its preparation failed, or the process doing it stopped
+    before it was done. None when it was prepared, or is being prepared right now."""
+    from ..lifecycle.liveness import gone
+
+    try:
+        note = json.loads(preparation.preparing(project, name).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        note = {}
+    if not isinstance(note, dict):
+        note = {}
+    if note.get("error"):
+        return str(note["error"])
+    if "pid" in note and not gone(note):
+        return None
+    return "the process preparing it stopped before it was done"
+
+
+def refuse_unprepared(project: Path, name: str, path: Path | str) -> None:
+    """Raise, saying what to do, when the worktree `name` was made but never made ready."""
+    if (why := unprepared(project, name)) is not None:
+        raise WorktreeError(f"{path} was made but never prepared (the `copy:` files and `setup:` of "
+                            f".claude/worktrees.yaml): {why}; remove it (`orchestra worktree remove {name} --force`; "
+                            "its branch stays when it has commits) and create it again")
+
+
+def prepare(project: Path, repo: Path, record: dict[str, Any], cfg: WorktreeConfig, *, wait_for_setup: bool) -> None:
+    """Copy the configured files into a new worktree and run its setup command (fields land on `record`).
+    When that fails, the new worktree is removed again (its branch too when that loses no commit) and
+    WorktreeError says why; when even that fails, the failure stays noted for `refuse_unprepared`."""
     path = Path(record["path"])
-    record.update(preparation.copy_files(project, path, cfg))
-    record["setup"] = preparation.run_setup(project, path, record["id"], cfg, wait=wait_for_setup)
+    marker = preparation.preparing(project, record["id"])
+    try:
+        new_branch = json.loads(marker.read_text(encoding="utf-8")).get("new_branch") is True
+    except (OSError, ValueError, AttributeError):
+        new_branch = False
+    try:
+        record.update(preparation.copy_files(project, path, cfg))
+        record["setup"] = preparation.run_setup(project, path, record["id"], cfg, wait=wait_for_setup)
+    except OSError as exc:
+        why = f"preparing it failed: {exc}"
+        try:
+            roll_back(repo, path, record["branch"] if new_branch else None)
+        except (git.GitError, OSError) as undo:
+            marker.write_text(json.dumps({"error": why}), encoding="utf-8")
+            raise WorktreeError(f"{path}: {why}; removing it again failed too ({undo}): remove it "
+                                f"(`orchestra worktree remove {record['id']} --force`) once that is fixed") from None
+        marker.unlink(missing_ok=True)
+        raise WorktreeError(f"{path}: {why}; the new worktree was removed again. Fix that (or the `copy:` list of "
+                            ".claude/worktrees.yaml) and create it again") from None
+    marker.unlink(missing_ok=True)
+
+
+def roll_back(repo: Path, path: Path, new_branch: str | None) -> None:
+    """Remove a worktree just added, whose files are a checkout and copies only; the branch `git worktree
+    add` made for it (`new_branch`) goes too unless it holds commits no other branch, tag or remote does."""
+    git.remove(repo, path, force=True)
+    if new_branch and git.branch_exists(repo, new_branch) and not git.branch_only_commits(repo, new_branch):
+        git.delete_branch(repo, new_branch, force=True)

@@ -1,5 +1,8 @@
 """Making a new worktree ready to work in: copy the configured untracked files (never secrets unless
-`copy_secrets`), then run the configured setup command inside it.
+`copy_secrets`, never a FIFO, socket or device: opening one for reading can hang), then run the
+configured setup command inside it. A marker file `.claude/state/worktrees/<name>.preparing` lives
+from `git worktree add` until the preparation is done, so a worktree whose preparation failed or was
+cut short is never reused as if it were ready.
 
 The setup command runs to completion when the CLI or a sprint start creates the worktree. When a
 delegation creates it (inside a hook, under a hook's time limit) it runs detached, and its log ends
@@ -20,16 +23,23 @@ from .config import WorktreeConfig
 EXIT_LINE = "orchestra: setup exited"
 
 
+def special(path: Path) -> bool:
+    """A FIFO, socket or device: not a regular file, directory or symlink (a symlink is copied as one)."""
+    return not path.is_symlink() and not path.is_dir() and not path.is_file()
+
+
 def copy_files(project: Path, worktree: Path, cfg: WorktreeConfig) -> dict[str, list[str]]:
     """Copy `cfg.copy` (files or globs, project-relative) into the worktree where it has nothing yet.
     Unless `copy_secrets`, every path the security policy calls a secret is left out, also one inside a
-    copied directory, and listed in `skipped_secrets`."""
+    copied directory, and listed in `skipped_secrets`. FIFOs, sockets and devices are never opened:
+    they are left out and listed in `skipped_special`."""
     import shutil
 
     copied: list[str] = []
     secrets: list[str] = []
+    specials: list[str] = []
     if not cfg.copy:
-        return {"copied": copied, "skipped_secrets": secrets}
+        return {"copied": copied, "skipped_secrets": secrets, "skipped_special": specials}
     from ..security.policy import load as load_policy
 
     policy = load_policy(project)
@@ -42,26 +52,32 @@ def copy_files(project: Path, worktree: Path, cfg: WorktreeConfig) -> dict[str, 
             secrets.append(relative)
         return True
 
-    def secrets_in(directory: str, names: list[str]) -> set[str]:
-        return {name for name in names if secret(Path(directory) / name)}
+    def unusual(path: Path) -> bool:
+        if not special(path):
+            return False
+        specials.append(path.relative_to(project).as_posix())
+        return True
+
+    def left_out(directory: str, names: list[str]) -> set[str]:
+        return {name for name in names if secret(Path(directory) / name) or unusual(Path(directory) / name)}
 
     for pattern in cfg.copy:
         for source in sorted(project.glob(pattern)):
             relative = source.relative_to(project)
             if relative.parts and relative.parts[0] in (".git", ".claude") or source.is_relative_to(cfg.root):
                 continue
-            if secret(source):
+            if secret(source) or unusual(source):
                 continue
             target = worktree / relative
             if target.exists():
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             if source.is_dir():
-                shutil.copytree(source, target, symlinks=True, ignore=secrets_in)
+                shutil.copytree(source, target, symlinks=True, ignore=left_out)
             else:
                 shutil.copy2(source, target, follow_symlinks=False)
             copied.append(relative.as_posix())
-    return {"copied": copied, "skipped_secrets": sorted(secrets)}
+    return {"copied": copied, "skipped_secrets": sorted(secrets), "skipped_special": sorted(set(specials))}
 
 
 def state_subdir(project: Path) -> Path:
@@ -69,6 +85,12 @@ def state_subdir(project: Path) -> Path:
     directory = paths.ensure_state_dir(project) / "worktrees"
     directory.mkdir(exist_ok=True, mode=0o700)
     return directory
+
+
+def preparing(project: Path, name: str) -> Path:
+    """The marker of a worktree whose preparation has not finished: JSON {pid} while it runs, {error}
+    once it failed and could not be rolled back."""
+    return state_subdir(project) / f"{name}.preparing"
 
 
 def setup_log(project: Path, name: str) -> Path:
