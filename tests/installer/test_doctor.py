@@ -276,3 +276,26 @@ def test_doctor_warns_when_the_settings_disable_the_pack_server(repo: Path, orch
     assert mcp["status"] == "warn"
     assert mcp["detail"].startswith(f"{local}: `disabledMcpjsonServers` lists `orchestra`, so Claude Code does not "
                                     "start the pack's server")
+
+
+def test_doctor_warns_about_open_work_under_a_team_teams_yaml_no_longer_has(repo: Path, orchestra, claude_env: bool,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestra import paths
+
+    assert orchestra("install", repo).code == 0
+    monkeypatch.setenv("CLAUDE_PROJECT_DIR", str(repo))
+    paths.project_root.cache_clear()
+    (repo / ".claude/sprints").mkdir(exist_ok=True)
+    (repo / ".claude/sprints/sprint-4.yaml").write_text(
+        "id: sprint-4\nname: Login\ntasks:\n  - {id: login-api, title: API, team: engineering, assignee: api-engineer}\n"
+        "  - {id: login-ui, title: UI, team: engineering, assignee: fullstack-eng}\n")
+    assert orchestra("sprint", "start", "sprint-4").code == 0, orchestra
+    teams_file = repo / ".claude/teams.yaml"
+    teams_file.write_text(teams_file.read_text().replace("\n  engineering:\n", "\n  platform:\n"))
+
+    found = checks(orchestra("doctor", repo, "--json"))
+    assert found["teams"][-1]["status"] == "warn"
+    detail = found["teams"][-1]["detail"]
+    assert detail.startswith("team 'engineering' is not in .claude/teams.yaml, but 2 task(s) of sprints not closed "
+                             "still carry it: login-api (sprint-4), login-ui (sprint-4); rename the team back")
+    assert "`orchestra state set tasks.ID.team '\"TEAM\"'`" in detail

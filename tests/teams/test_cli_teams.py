@@ -81,3 +81,55 @@ def test_no_subcommand_hides_its_parents_json_flag():
         yield path
 
     assert len(list(walk(build_parser(), [], False))) > 40
+
+
+SPRINT = """\
+id: {id}
+name: {name}
+tasks:
+  - {{id: {prefix}-api, title: API, team: engineering, assignee: api-engineer, estimate: 2}}
+  - {{id: {prefix}-spec, title: Spec, type: spec, team: product, assignee: product-manager, estimate: 1}}
+"""
+
+
+def test_check_names_open_work_left_under_a_team_renamed_in_teams_yaml(pack_copy, capsys):
+    sprints = pack_copy / ".claude" / "sprints"
+    sprints.mkdir()
+    for ident, prefix in (("sprint-1", "old"), ("sprint-2", "new")):
+        (sprints / f"{ident}.yaml").write_text(SPRINT.format(id=ident, name=ident, prefix=prefix))
+        assert main(["sprint", "start", ident]) == 0
+    assert main(["state", "set", "sprints.sprint-1.status", '"complete"']) == 0  # closed: history
+    capsys.readouterr()
+    assert main(["teams", "check"]) == 0
+    teams_file = pack_copy / ".claude/teams.yaml"
+    teams_file.write_text(teams_file.read_text().replace("\n  engineering:\n", "\n  platform:\n"))
+    capsys.readouterr()
+
+    assert main(["teams", "check", "--json"]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert problems == [
+        "state: team 'engineering' is not in .claude/teams.yaml, but 1 task(s) of sprints not closed still carry it: "
+        "new-api (sprint-2); rename the team back in teams.yaml, or move each task to a team it has with "
+        "`orchestra state set tasks.ID.team '\"TEAM\"'` (there is no `orchestra task` command for it)"]
+    assert main(["state", "set", "tasks.new-api.team", '"platform"']) == 0  # as the message says
+    capsys.readouterr()
+    assert main(["teams", "check"]) == 0
+    assert main(["task", "list", "--team", "platform", "--json"]) == 0
+    assert "new-api" in capsys.readouterr().out
+
+
+def test_check_names_features_of_epics_left_under_a_team_renamed_in_teams_yaml(pack_copy, capsys):
+    epics = pack_copy / ".claude" / "epics"
+    epics.mkdir()
+    (epics / "mobile.yaml").write_text("id: mobile\nname: Mobile\nfeatures:\n"
+                                       "  - {id: feat-login, title: Login, team: engineering, estimate: 3}\n"
+                                       "  - {id: feat-copy, title: Copy, team: product, estimate: 1}\n")
+    assert main(["epic", "load", "mobile"]) == 0
+    teams_file = pack_copy / ".claude/teams.yaml"
+    teams_file.write_text(teams_file.read_text().replace("\n  engineering:\n", "\n  platform:\n"))
+    capsys.readouterr()
+    assert main(["teams", "check", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["problems"] == [
+        "state: team 'engineering' is not in .claude/teams.yaml, but feature(s) of epics not done still carry it: "
+        "mobile/feat-login; rename the team back in teams.yaml, or change `team:` in the epic's file and run "
+        "`orchestra epic load EPIC` again"]

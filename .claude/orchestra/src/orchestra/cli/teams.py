@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=show)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     check = actions.add_parser("check", help="check agent and command files against teams.yaml and "
-                                             "Claude Code's frontmatter rules; exit 1 on any problem")
+                                             "Claude Code's frontmatter rules, and open work in state "
+                                             "against its teams; exit 1 on any problem")
     add_json_flag(check, inherited=True)
     check.set_defaults(func=check_files)
 
@@ -47,10 +48,28 @@ def show(args: argparse.Namespace) -> int:
     return 0
 
 
+def stray_work() -> list[str]:
+    """Open work in state under teams teams.yaml no longer has; nothing when there is no state yet."""
+    from .. import paths, teams
+    from ..store import open_store
+    from ..store.errors import StateError
+    from ..workflow.strayteams import stray_work as stray
+
+    root = paths.project_root()
+    if not teams.teams_file(root).exists():
+        return []
+    try:
+        org = teams.load(root)
+        with open_store(root=root, create=False) as store, store.snapshot() as tx:
+            return [f"state: {line}" for line in stray(tx, org.teams)]
+    except (StateError, teams.TeamsError):
+        return []  # no state yet, or a teams.yaml the file checks above report
+
+
 def check_files(args: argparse.Namespace) -> int:
     from .. import agentfiles
 
-    problems = agentfiles.check_agents() + agentfiles.check_commands()
+    problems = agentfiles.check_agents() + agentfiles.check_commands() + stray_work()
     summary = (f"teams.yaml, {len(agentfiles.agent_files())} agent files and "
                f"{len(agentfiles.command_files())} commands agree")
     emit({"ok": not problems, "problems": problems}, args.json,

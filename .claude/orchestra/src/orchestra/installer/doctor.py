@@ -315,7 +315,7 @@ def _state(root: Path) -> list[Check]:
     url = paths.state_url(root)
     scheme, _, rest = url.partition("://")
     if scheme in ("postgresql", "postgres"):
-        return _state_on_server(url)
+        return _state_on_server(root, url)
     if scheme in ("sqlite", "json") and not Path(rest).exists():
         return [Check("state", "warn", f"{url}: not created yet; the first session creates it "
                                        "(or run `orchestra init`)")]
@@ -333,15 +333,29 @@ def _state(root: Path) -> list[Check]:
             copy = f"{scheme}://{Path(scratch) / source.name}"
         try:
             with open_store(copy) as store, store.snapshot() as tx:
-                version = tx.get("schema_version", None)
+                version, stray = tx.get("schema_version", None), _stray_work(root, tx)
         except StateError as exc:
             reason = str(exc).split("; moved aside", 1)[0].split(": ", 1)[-1]
             return [Check("state", "fail", f"{url}: {reason}; the next session will move it aside and start "
                                            "empty, so restore it from a backup or `orchestra state import` first")]
-    return [Check("state", "ok", f"{url}: readable (schema_version {version})")]
+    return [Check("state", "ok", f"{url}: readable (schema_version {version})"), *stray]
 
 
-def _state_on_server(url: str) -> list[Check]:
+def _stray_work(root: Path, tx) -> list[Check]:
+    """Open work in state under a team teams.yaml no longer has (renamed or removed): a warning naming it."""
+    from ..workflow.strayteams import stray_work
+
+    if not teams.teams_file(root).exists():
+        return []
+    try:
+        org = teams.build(teams.load_raw(teams.teams_file(root)))
+    except teams.TeamsError:
+        return []  # the teams check reports it
+    found = stray_work(tx, org.teams)
+    return [Check("teams", "warn", "; ".join(found[:5]) + _more(found))] if found else []
+
+
+def _state_on_server(root: Path, url: str) -> list[Check]:
     """A PostgreSQL store, named without its password; looked at only (create=False: no tables made)."""
     from ..store import open_store
     from ..store.postgres import redacted
@@ -349,14 +363,14 @@ def _state_on_server(url: str) -> list[Check]:
     shown = redacted(url)
     try:
         with open_store(url, create=False) as store, store.snapshot() as tx:
-            version = tx.get("schema_version", None)
+            version, stray = tx.get("schema_version", None), _stray_work(root, tx)
     except StateError as exc:
         reason = str(exc).removeprefix(f"{shown}: ")
         if "no state store there" in reason:
             return [Check("state", "warn", f"{shown}: {reason}, or let the first session create it "
                                            "(or run `orchestra init`)")]
         return [Check("state", "fail", f"{shown}: {reason}")]
-    return [Check("state", "ok", f"{shown}: readable (schema_version {version})")]
+    return [Check("state", "ok", f"{shown}: readable (schema_version {version})"), *stray]
 
 
 def _claude_doctor(root: Path) -> list[Check]:
