@@ -426,7 +426,8 @@ def test_a_copy_that_fails_rolls_the_new_worktree_back_and_the_next_create_makes
 
     failed = cli(repo, "worktree", "create", "t-13", "--strategy", "task")
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
-    assert f"{tree}: preparing it failed: " in failed.stderr and "the new worktree was removed again" in failed.stderr
+    assert f"{tree}: preparing it failed: cannot copy settings/local.toml (`copy:` of .claude/worktrees.yaml): " \
+        in failed.stderr and "the new worktree was removed again" in failed.stderr
     assert not tree.exists() and len(worktree_paths(repo)) == 1
     assert git(repo, "branch", "--list", "task-t-13").strip() == ""  # the branch it made went too
     assert state(repo, "worktrees.task-t-13.status") == "removed"

@@ -71,11 +71,14 @@ def copy_files(project: Path, worktree: Path, cfg: WorktreeConfig) -> dict[str, 
             target = worktree / relative
             if target.exists():
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if source.is_dir():
-                shutil.copytree(source, target, symlinks=True, ignore=left_out)
-            else:
-                shutil.copy2(source, target, follow_symlinks=False)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if source.is_dir():
+                    shutil.copytree(source, target, symlinks=True, ignore=left_out)
+                else:
+                    shutil.copy2(source, target, follow_symlinks=False)
+            except OSError as exc:
+                raise OSError(f"cannot copy {relative.as_posix()} (`copy:` of .claude/worktrees.yaml): {exc}") from exc
             copied.append(relative.as_posix())
     return {"copied": copied, "skipped_secrets": sorted(secrets), "skipped_special": sorted(set(specials))}
 
