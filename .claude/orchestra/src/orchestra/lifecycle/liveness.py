@@ -10,10 +10,13 @@ anywhere else a session counts as alive, as before.
 from __future__ import annotations
 
 import os
-import socket
 from typing import Any
 
 PID_ENV = "CLAUDE_PID"
+
+
+def _host() -> str:
+    return os.uname().nodename  # what _host() answers, without that module's import
 
 
 def _namespace() -> str | None:
@@ -40,14 +43,14 @@ def current() -> dict[str, Any]:
         return {}
     pid = int(raw)
     stat = _stat(pid)
-    return {"pid": pid, "pid_started": stat[1] if stat else None, "host": socket.gethostname(),
+    return {"pid": pid, "pid_started": stat[1] if stat else None, "host": _host(),
             "pid_namespace": _namespace()}
 
 
 def this_process() -> dict[str, Any]:
     """The same fields for the process calling this, for a marker another process may judge with `gone`."""
     stat = _stat(os.getpid())
-    return {"pid": os.getpid(), "pid_started": stat[1] if stat else None, "host": socket.gethostname(),
+    return {"pid": os.getpid(), "pid_started": stat[1] if stat else None, "host": _host(),
             "pid_namespace": _namespace()}
 
 
@@ -56,7 +59,7 @@ def gone(session: dict[str, Any]) -> bool:
     pid = session.get("pid")
     if os.name != "posix" or not isinstance(pid, int) or pid <= 0:
         return False
-    if session.get("host") != socket.gethostname() or session.get("pid_namespace") != _namespace():
+    if session.get("host") != _host() or session.get("pid_namespace") != _namespace():
         return False  # another machine or container: no way to tell
     try:
         os.kill(pid, 0)
