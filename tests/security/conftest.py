@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,19 @@ def tree(project: Path, home: Path) -> Path:
         (project / name).write_text(text)
     os.symlink(project / ".env", project / "innocent.txt")
     os.symlink(project / ".claude" / "state", project / "docs" / "cache")
+    add_worktrees(project)
     return project
+
+
+def add_worktrees(project: Path) -> None:
+    """Two real git worktrees of the project with its settings and teams committed: `.worktrees/task-x`
+    inside it (the default place) and `../wt/task-y` outside it (a `root:` in worktrees.yaml)."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
+           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.invalid"}
+    for args in (["add", ".claude/settings.json", ".claude/teams.yaml", "src/app.py"], ["commit", "-q", "-m", "init"],
+                 ["worktree", "add", "-q", "-b", "task-x", ".worktrees/task-x"],
+                 ["worktree", "add", "-q", "-b", "task-y", str(project.parent / "wt" / "task-y")]):
+        subprocess.run(["git", "-C", str(project), *args], check=True, env=env, capture_output=True)
 
 
 @pytest.fixture

@@ -192,6 +192,31 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("cp /tmp/evil.md .claude/commands/deploy.md"), "organisation"),
     ("member", bash("rm -rf .claude/orchestra"), "organisation"),
     ("orchestrator", bash("mv .claude/agents /tmp/a"), "organisation"),
+    # -- the same files in the project's worktrees: they become the project's when the branch is merged --
+    ("member", write("{root}/.worktrees/task-x/.claude/settings.json"), "state"),  # hooks removed on merge
+    ("member", write("{root}/.worktrees/task-x/.claude/policy.yaml"), "state"),
+    ("member", ("Edit", {"file_path": "{root}/.worktrees/task-x/.claude/agents/fullstack-eng.md",
+                         "old_string": "tools: Read", "new_string": "tools: Read, Agent"}), "organisation"),
+    ("member", write("{root}/.worktrees/task-x/.claude/teams.yaml"), "organisation"),
+    ("reviewer", ("MultiEdit", {"file_path": "{root}/.worktrees/task-x/.mcp.json", "edits": []}), "organisation"),
+    ("devops", ("NotebookEdit", {"notebook_path": "{root}/.worktrees/task-x/.claude/commands/x.ipynb",
+                                 "new_source": ""}), "organisation"),
+    ("orchestrator", write("{wt}/task-y/.claude/settings.local.json"), "state"),   # worktrees outside the project
+    ("member", write("{wt}/task-y/.claude/orchestra/hooks/pre_tool.py"), "organisation"),
+    ("member", write("{root}/.worktrees/task-x/.CLAUDE/Settings.json"), "state"),  # case trick
+    ("member", bash("cd .worktrees/task-x/.claude && echo '{}' > settings.json"), "state"),
+    ("member", bash("sed -i 's/Never/Always/' .worktrees/task-x/.claude/agents/fullstack-eng.md"), "organisation"),
+    ("member", ("Monitor", {"command": "cp /tmp/t.yaml {wt}/task-y/.claude/teams.yaml", "description": "d"}),
+     "organisation"),
+    ("member", bash("rm -rf .worktrees/task-x/.claude"), "state"),
+    ("member", bash("cd .worktrees/task-x/.claude && mv agents /tmp/a"), "organisation"),
+    ("member", bash("cd .worktrees/task-x && find . -name '*.pyc' -delete"), "allow"),  # the whole worktree
+    ("member", write("{root}/.worktrees/task-x/.claude/state/x.json"), "allow"),   # a worktree has no state
+    ("member", write("{root}/.worktrees/task-x/src/app.py"), "allow"),
+    ("member", write("{root}/.worktrees/task-x/docs/.claude/settings.json"), "allow"),  # not at its root
+    ("member", write("{root}/docs/.claude/settings.json"), "allow"),               # nor a worktree
+    ("member", read("{root}/.worktrees/task-x/.claude/agents/fullstack-eng.md"), "allow"),
+    ("main", write("{root}/.worktrees/task-x/.claude/agents/fullstack-eng.md"), "allow"),
     # -- the state-changing CLI ----------------------------------------------------------------------
     ("member", bash("uv run orchestra state set tasks.t1.status '\"completed\"'"), "cli"),
     ("member", bash(".claude/orchestra/bin/orchestra task set-status t1 completed"), "cli"),
@@ -239,7 +264,8 @@ def resolved(value, tree: Path, home: Path):
         return {k: resolved(v, tree, home) for k, v in value.items()}
     if not isinstance(value, str):
         return value
-    return value.replace("{root}", str(tree)).replace("{home}", str(home)).replace("{name}", tree.name)
+    return (value.replace("{root}", str(tree)).replace("{home}", str(home)).replace("{name}", tree.name)
+            .replace("{wt}", str(tree.parent / "wt")))
 
 
 def decide(tree: Path, home: Path, policy, org, who: str, tool: str, tool_input: dict):

@@ -151,3 +151,28 @@ def test_mcp_state_changes_are_limited_to_own_tasks(tree: Path) -> None:
     assert mine.returncode == 0 and hook_output(mine)["hookSpecificOutput"]["updatedInput"]["task_id"] == "task-3"
     assert [(a["action"], a["resource"], a["result"]) for a in audit_lines(tree)] == [
         ("update_task", "tasks.task-4", "denied"), ("update_task", "tasks.task-3", "allowed")]
+
+
+def test_a_member_may_not_change_the_organisation_through_its_worktree(tree: Path) -> None:
+    worktree = tree / ".worktrees" / "task-x"
+    event = captured(tree, "PreToolUse", "Write", "fullstack-eng")
+    edit = {**event, "cwd": str(worktree), "tool_name": "Edit",
+            "tool_input": {"file_path": str(worktree / ".claude/agents/fullstack-eng.md"),
+                           "old_string": "tools: Read", "new_string": "tools: Read, Agent"}}
+    out = hook_output(run_hook("pre_tool.py", edit, tree))
+    reason = out["hookSpecificOutput"]["permissionDecisionReason"]
+    assert out["hookSpecificOutput"]["permissionDecision"] == "deny", out
+    assert "the worktree's copy of `.claude/agents/fullstack-eng.md`" in reason and "merged" in reason
+    assert "ask your orchestrator" in reason and "attempt on the organisation's files" in out["systemMessage"]
+    line = audit_lines(tree)[-1]
+    assert (line["resource"], line["rule"]) == (".worktrees/task-x/.claude/agents/fullstack-eng.md",
+                                                "organisation:.claude/agents/**")
+    settings = {**bash_call(tree, "echo '{}' > .claude/settings.json"), "cwd": str(worktree)}
+    proc = run_hook("pre_tool.py", settings, tree)
+    reason = hook_output(proc)["hookSpecificOutput"]["permissionDecisionReason"]
+    assert decision_of(proc) == "deny" and "copy of `.claude/settings.json`" in reason and "ask your orchestrator" in reason
+    assert audit_lines(tree)[-1]["rule"] == "state:.claude/settings*.json"
+    work = {**event, "cwd": str(worktree), "tool_input": {"file_path": str(worktree / "src/app.py"), "content": "x"}}
+    assert decision_of(run_hook("pre_tool.py", work, tree)) is None
+    main = {k: v for k, v in edit.items() if k not in ("agent_id", "agent_type")}
+    assert decision_of(run_hook("pre_tool.py", main, tree)) is None

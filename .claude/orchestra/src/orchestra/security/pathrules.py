@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..record import Record
@@ -57,18 +57,30 @@ class PathRules(Record):
 
     `directories` are absolute paths caught with everything below them (e.g. a relocated state dir);
     they are matched on the absolute path, the rules on the subject (see Resolver.subject).
+    `copies` are the root-anchored rules that also catch the same files in the project's git worktrees
+    (`.worktrees/x/.claude/settings.json` becomes the project's `.claude/settings.json` when merged);
+    `near` finds their first path segments in a subject, so that most paths are let go at once (None: a rule
+    starts with a glob, any path may be one).
     """
 
     rules: tuple[Rule, ...]
     exceptions: tuple[Rule, ...] = ()
     directories: tuple[str, ...] = ()
+    copies: tuple[Rule, ...] = ()
+    near: re.Pattern[str] | None = re.compile("(?!)")
 
     @classmethod
     def build(cls, patterns: Iterable[str], exceptions: Iterable[str] = (), anchored: bool = False,
-              directories: Iterable[str] = ()) -> PathRules:
-        return cls(tuple(compile_rule(p, anchored) for p in dict.fromkeys(patterns)),
-                   tuple(compile_rule(p, anchored) for p in dict.fromkeys(exceptions)),
-                   tuple(os.path.normcase(os.path.normpath(d)).lower() for d in dict.fromkeys(directories)))
+              directories: Iterable[str] = (), project_only: Iterable[str] = ()) -> PathRules:
+        """`project_only`: patterns with no copy in a worktree (the state dir is the project's alone)."""
+        rules = tuple(compile_rule(p, anchored) for p in dict.fromkeys(patterns))
+        copies = tuple(r for r in rules if r.start == "^" and r.pattern not in set(project_only))
+        heads = {r.glob.split("/")[0] for r in copies}
+        near = None if any(GLOB_CHARS.intersection(h) for h in heads) else re.compile(
+            "|".join(re.escape(h) for h in sorted(heads)) or "(?!)")
+        return cls(rules, tuple(compile_rule(p, anchored) for p in dict.fromkeys(exceptions)),
+                   tuple(os.path.normcase(os.path.normpath(d)).lower() for d in dict.fromkeys(directories)),
+                   copies, near)
 
     def match(self, subject: str, absolute: str | None = None) -> str | None:
         """The pattern (or directory) that catches the path, or None. `subject` is already lowercased."""
@@ -84,12 +96,26 @@ class PathRules(Record):
                     return directory + "/**"
         return None
 
-    def holders(self, roots: Iterable[str]) -> dict[str, str]:
+    def copy_match(self, absolute: str) -> Iterator[tuple[str, str, str]]:
+        """(directory, path below it, pattern) for each place in `absolute` below which a `copies` rule
+        catches the rest: the caller checks that the directory is one of the project's worktrees."""
+        parts = absolute.lower().split(os.sep)
+        for i in range(1, len(parts)):
+            if self.near is None or self.near.fullmatch(parts[i]):
+                tail = "/".join(parts[i:])
+                if any(e.regex.search(tail) for e in self.exceptions):
+                    continue
+                pattern = next((r.pattern for r in self.copies if r.regex.search(tail)), None)
+                if pattern is not None:
+                    yield os.sep.join(absolute.split(os.sep)[:i]), tail, pattern
+
+    def holders(self, roots: Iterable[str], copies: bool = False) -> dict[str, str]:
         """Absolute paths that hold what the anchored rules catch, each with its pattern:
         the path itself for `.claude/policy.yaml`, its directory for `.claude/settings*.json`.
-        Removing or moving one of these, or anything above it, takes protected files with it."""
+        Removing or moving one of these, or anything above it, takes protected files with it.
+        `copies`: the roots are worktrees, only the rules in `copies` count."""
         out: dict[str, str] = {}
-        for rule in self.rules:
+        for rule in self.copies if copies else self.rules:
             if not rule.anchored:
                 continue
             cut = min((rule.glob.find(c) for c in GLOB_CHARS if c in rule.glob), default=-1)
@@ -97,7 +123,7 @@ class PathRules(Record):
             bases = ("/",) if rule.start == "^/" else roots
             for base in bases:
                 out.setdefault(os.path.normpath(os.path.join(base, held)), rule.pattern)
-        for directory in self.directories:
+        for directory in () if copies else self.directories:
             out.setdefault(directory, directory + "/**")
         return out
 
@@ -129,6 +155,7 @@ class Resolver:
         self.roots = tuple(dict.fromkeys((os.path.normpath(str(root)), os.path.realpath(root))))
         self.home = os.path.expanduser("~")
         self._seen: dict[tuple[str, str], tuple[str, ...]] = {}  # one decision names a path many times
+        self._worktrees: tuple[str, ...] | None = None
 
     def absolute(self, raw: str, cwd: str) -> tuple[str, ...]:
         """The lexical and the symlink-resolved absolute path (one if they agree)."""
@@ -163,3 +190,36 @@ class Resolver:
             for absolute in self.absolute(raw, cwd):
                 out.setdefault(absolute, self.subject(absolute))
         return list(out.items())
+
+    def worktrees(self) -> tuple[str, ...]:
+        """The project's linked git worktrees, wherever `.claude/worktrees.yaml` put them, as git records them
+        (`.git/worktrees/<name>/gitdir` names each one's `.git` file); read only when a path needs it."""
+        if self._worktrees is None:
+            found: list[str] = []
+            for root in self.roots:
+                admin = os.path.join(root, ".git", "worktrees")
+                try:
+                    names = os.listdir(admin)
+                except OSError:
+                    continue
+                for name in names:
+                    try:
+                        with open(os.path.join(admin, name, "gitdir"), encoding="utf-8") as handle:
+                            dotgit = handle.read().strip()
+                    except OSError:
+                        continue
+                    top = os.path.dirname(os.path.normpath(dotgit))
+                    found += [top, os.path.realpath(top)]
+            self._worktrees = tuple(dict.fromkeys(found))
+        return self._worktrees
+
+    def in_worktree(self, rules: PathRules, absolute: str, subject: str) -> tuple[str, str] | None:
+        """(the worktree's copy as a path of the project, pattern) when `absolute` is, in one of the project's
+        worktrees, a file that `rules` protect in the project itself. `subject`: its lowercased name, to let
+        most paths go at once."""
+        if rules.near is not None and not rules.near.search(subject):
+            return None
+        for directory, tail, pattern in rules.copy_match(absolute):
+            if directory in self.worktrees():
+                return tail, pattern
+        return None

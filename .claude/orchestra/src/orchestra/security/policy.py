@@ -25,8 +25,8 @@ DEFAULT_SECRET_PATHS: tuple[str, ...] = (
 # Templates that ship in most repos and hold no values.
 DEFAULT_SECRET_EXCEPTIONS: tuple[str, ...] = (".env.example", ".env.sample", ".env.template", ".env.dist")
 # Written only by Orchestra itself or by a human; relative to the project root.
-DEFAULT_PROTECTED_PATHS: tuple[str, ...] = (
-".claude/state/**", ".claude/settings*.json", ".claude/policy.yaml")
+STATE_PATTERN = ".claude/state/**"  # the state is the project's: a worktree has none of its own
+DEFAULT_PROTECTED_PATHS: tuple[str, ...] = (STATE_PATTERN, ".claude/settings*.json", ".claude/policy.yaml")
 # The organisation: who has which role, what agents, commands and skills say (a skill, like a command, can
 # attach files with `@path`, run `!` commands and register hooks, none of which pass a tool guard), the
 # workflows that start agents, the pack's own code and the MCP servers it starts (.mcp.json runs the
@@ -141,7 +141,8 @@ def build(raw: dict[str, Any], root: Path, source: str = "built-in defaults") ->
         secrets=PathRules.build([*DEFAULT_SECRET_PATHS, *(secrets.get("paths") or [])],
                                 DEFAULT_SECRET_EXCEPTIONS if exceptions is None else exceptions),
         protected=PathRules.build([*DEFAULT_PROTECTED_PATHS, *(raw.get("protected_paths") or []),
-                                   *USER_PROTECTED_PATHS], anchored=True, directories=directories),
+                                   *USER_PROTECTED_PATHS], anchored=True, directories=directories,
+                                  project_only=(STATE_PATTERN,)),
         organisation=PathRules.build(ORGANISATION_PATHS, anchored=True, directories=plugin_organisation()),
         roles=raw.get("roles") or {},
         agents={normalize_agent_type(k): v for k, v in (raw.get("agents") or {}).items()},

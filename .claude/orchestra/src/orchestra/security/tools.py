@@ -180,14 +180,21 @@ def _protected(policy: Policy, caller: Caller, resolver: Resolver, tool: str, ra
         return None
     for kind, rules in policy.unwritable(caller):
         for absolute, subject in resolver.subjects(raw, cwds):
-            pattern = rules.match(subject, absolute)
+            pattern, copy = rules.match(subject, absolute), ""
+            if pattern is None and caller.agent_type and (found := resolver.in_worktree(rules, absolute, subject)):
+                pattern, copy = found[1], _worktree_copy(found[0])
             if pattern is None:
                 continue
             what = f"`{clip(command)}` would change" if command else f"{tool} would change"
             hint = (" Reading it is allowed with a read-only command on its own (cat, grep, jq, head, tail, ...), "
                     "not piped into other programs." if read_only_hint else "")
-            return _write_denial(kind, caller, subject, pattern, f"{what} `{subject}`.{hint}")
+            return _write_denial(kind, caller, subject, pattern, f"{what} `{subject}`{copy}.{hint}")
     return None
+
+
+def _worktree_copy(merged: str) -> str:
+    return (f", the worktree's copy of `{merged}`, which becomes the project's own when the branch is merged, "
+            "so it is guarded as the project's file is")
 
 
 def _write_denial(kind: str, caller: Caller, subject: str, pattern: str, what: str) -> Decision:
@@ -205,7 +212,8 @@ def _state_denial(subject: str, pattern: str, what: str) -> Decision:
     return Decision("state", "write", subject, pattern, (
         f"Orchestra policy: {what} This is Orchestra's state, hook settings or audit trail (protected by "
         f"`{pattern}`), which no agent writes directly. Change tasks and messages through the orchestra MCP "
-        f"tools ({mcp_tool('update_task')}, send_message, ...); settings and policy changes are for the human."))
+        f"tools ({mcp_tool('update_task')}, send_message, ...); settings and policy changes are for the human: "
+        "if one is needed, ask your orchestrator or the human (send_message / ask)."))
 
 
 def _ancestor(policy: Policy, caller: Caller, resolver: Resolver, cmd: shell.Command, cwds: list[str],
@@ -215,12 +223,13 @@ def _ancestor(policy: Policy, caller: Caller, resolver: Resolver, cmd: shell.Com
     targets, whole_tree_ok = _wholesale_targets(cmd)
     if not targets:
         return None
+    worktrees = resolver.worktrees() if caller.agent_type else ()  # their copies count for subagents
     holders = [(kind, held, pattern) for kind, rules in policy.unwritable(caller)
-               for held, pattern in rules.holders(resolver.roots).items()]
+               for held, pattern in [*rules.holders(resolver.roots).items(), *rules.holders(worktrees, True).items()]]
     for raw in (c for target in targets for c in candidates(target, cwds)):
         for absolute, _subject in resolver.subjects(raw, cwds):
             if whole_tree_ok and any(r == absolute or r.startswith(absolute.rstrip(os.sep) + os.sep)
-                                     for r in resolver.roots):
+                                     for r in (*resolver.roots, *worktrees)):
                 continue  # `find . -name '*.pyc' -delete`: a whole-tree find is not read as naming them
             folded = absolute.rstrip(os.sep).lower() + os.sep
             for kind, held, pattern in holders:
