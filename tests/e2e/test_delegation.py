@@ -240,7 +240,7 @@ def test_blocked_report_blocks_the_task_and_a_later_run_completes_it(team, api):
 def test_blocked_report_tells_the_orchestrator(team, api):
     run_blocked_member(team, api)
     with team.state() as tx:
-        told = [m for m in messages(tx, "task_blocked") if m["to"] == "main" and m["task"] == "pay-1"]
+        told = [m for m in messages(tx, "task_blocked") if m["to"].startswith("main:") and m["task"] == "pay-1"]
     assert len(told) == 1 and "payments sandbox key" in json.dumps(told[0]["payload"])
 
 

@@ -1,7 +1,8 @@
 """Sessions resumed, killed and continued. A session resumed with `claude --resume <id>`: Claude Code keeps the session id, so the
 pack must open the ended session again instead of taking everything the resumed session starts for
 stopped. A subagent resumed with SendMessage after it reported: its new report settles the task again.
-A session killed outright runs no SessionEnd: the next session's start ends it in its place."""
+A session killed outright runs no SessionEnd: the next session's start ends it in its place. With two
+terminals open at once, what a session's runs report is told to that session's main thread only."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import os
 import re
 import signal
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
-from tests.e2e.fake_api import MAIN, delegate, say, tool
+from tests.e2e.fake_api import MAIN, bash, delegate, say, tool
 from tests.e2e.harness import MODEL
 from tests.e2e.test_delegation import (
     MEMBER,
@@ -127,3 +129,28 @@ def test_next_session_ends_a_session_killed_outright_and_frees_what_it_held(team
         assert tx.get("tasks.long-1")["status"] == "completed"
         types = event_types(tx, "long-1")
     assert types.index("task_blocked") < types.index("task_completed"), types
+
+
+def test_a_completion_is_told_to_the_terminal_that_delegated_not_to_another_one_open_at_once(team, api):
+    seed_sprint(team, task("two-1"))
+    a = api.script.on(MAIN, "[terminal-a]")
+    b = api.script.on(MAIN, "[terminal-b]")
+    a.reply(delegate("fullstack-eng", "[task:two-1] Build the second feature.", "Second feature")) \
+     .reply(bash("echo a-next"), after=b.asked(1)) \
+     .reply(say("Done."))
+    api.script.on(MEMBER, "[task:two-1]").reply(in_worktree(team, "two.py", "TWO = 1\n")) \
+        .reply(say("STATUS: completed\nARTIFACTS: two.py"))
+    b.reply(bash("echo b-first")).reply(say("Nothing here."))
+
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(team.run, api, "[terminal-a] Build the second feature.")
+        assert api.wait_for_hold(), "terminal A never got its member's report"  # A is open, its member done
+        other = team.run(api, "[terminal-b] Look around.")
+        run = first.result(timeout=120)
+
+    assert run.returncode == 0 and other.returncode == 0, (run.describe(), other.describe())
+    assert not api.problems(), api.problems()
+    shown_b = "\n".join(r.last_user_text for r in api.conversation(b))  # its start, prompt and tool call
+    assert "b-first" in shown_b and "task_completed" not in shown_b, shown_b
+    shown_a = api.conversation(a)[2].last_user_text
+    assert "a-next" in shown_a and "task_completed" in shown_a and "two-1" in shown_a, shown_a

@@ -8,6 +8,7 @@ in-process feeder for the real handlers, and a digest of the final state without
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -150,9 +151,12 @@ def digest(url: str | None = None, root: Path | None = None) -> dict[str, Any]:
                     "messages": messages})
 
 
-def run_captured(name: str, project: Path, **transcript_options) -> list[tuple[dict, Any]]:
-    """Every lifecycle event of a capture through the real hook scripts, in captured order."""
+def run_captured(name: str, project: Path, *, before: str | None = None, **transcript_options) -> list[tuple[dict, Any]]:
+    """Every lifecycle event of a capture through the real hook scripts, in captured order (up to the first
+    `before` event, when given)."""
     events = fixture_events(name, project)
+    if before:
+        events = events[:[e["hook_event_name"] for e in events].index(before)]
     transcripts_for(events, project, **transcript_options)
     outputs = []
     for event in events:
@@ -191,7 +195,8 @@ def test_nested_delegation_tracks_both_levels(project: Path) -> None:
     # the parent of each run got one TASK_COMPLETED message through the bus
     sent = {(m["from"], m["to"], m["type"], m["task"]) for m in state["messages"].values()}
     assert sent == {(f"agent:{member}", f"agent:{orchestrator}", "task_completed", "task-3"),
-                    (f"agent:{orchestrator}", "main", "task_completed", "orchestrate-sprint-3")}
+                    (f"agent:{orchestrator}", "main:dfab92b6-54b1-418c-92df-2cebee7f448e", "task_completed",
+                     "orchestrate-sprint-3")}
 
     # PreToolUse rewrote the whole input: every field kept, the brief appended to the prompt
     pre = [out for ev, out in outputs if ev["hook_event_name"] == "PreToolUse"]
@@ -201,6 +206,73 @@ def test_nested_delegation_tracks_both_levels(project: Path) -> None:
     assert "STATUS: completed | blocked | needs_review" in updated["prompt"]
     start = [out for ev, out in outputs if ev["hook_event_name"] == "SubagentStart"]
     assert "[task:task-3]" in start[1]["hookSpecificOutput"]["additionalContext"]
+
+
+SESSION_A = "dfab92b6-54b1-418c-92df-2cebee7f448e"  # the session of the captured delegation
+SESSION_B = "0c2d6a51-7f3e-4b8a-9e41-5d0b7c9a1f22"  # a second terminal in the same project
+
+
+def main_thread(project: Path, name: str, session_id: str, **fields: Any) -> dict:
+    """A main-thread hook event of `session_id` in the temp project."""
+    return {"session_id": session_id, "transcript_path": str(project / "cc" / f"{session_id}.jsonl"),
+            "cwd": str(project), "hook_event_name": name, **fields}
+
+
+def context_of(proc) -> str:
+    assert proc.returncode == 0, proc.stderr
+    return (hook_output(proc).get("hookSpecificOutput") or {}).get("additionalContext") or ""
+
+
+def test_a_completion_reaches_the_session_that_delegated_not_another_open_one(project: Path) -> None:
+    write_teams(project)
+    seed_sprint3(project)
+    run_captured("nested-delegation.jsonl", project, before="SessionEnd")
+    prompt = {"prompt": "status?", "prompt_id": "p1"}
+    bash = {"tool_name": "Bash", "tool_input": {"command": "ls"}, "tool_use_id": "toolu_b1"}
+    other = run_hook("user_prompt.py", main_thread(project, "UserPromptSubmit", SESSION_B, **prompt), project)
+    assert "orchestrate-sprint-3" not in context_of(other)
+    other = run_hook("pre_tool.py", main_thread(project, "PreToolUse", SESSION_B, **bash), project)
+    assert "orchestrate-sprint-3" not in context_of(other)
+    own = context_of(run_hook("user_prompt.py", main_thread(project, "UserPromptSubmit", SESSION_A, **prompt),
+                              project))
+    assert "task_completed" in own and "task orchestrate-sprint-3" in own
+
+
+def test_a_completion_for_a_session_that_ended_reaches_the_next_one(project: Path) -> None:
+    write_teams(project)
+    seed_sprint3(project)
+    run_captured("nested-delegation.jsonl", project, before="SessionEnd")
+    prompt = {"prompt": "status?", "prompt_id": "p1"}
+    other = run_hook("user_prompt.py", main_thread(project, "UserPromptSubmit", SESSION_B, **prompt), project)
+    assert "orchestrate-sprint-3" not in context_of(other)
+    ended = run_hook("session_end.py", main_thread(project, "SessionEnd", SESSION_A, reason="prompt_input_exit"),
+                     project)
+    assert ended.returncode == 0, ended.stderr
+    later = context_of(run_hook("user_prompt.py", main_thread(project, "UserPromptSubmit", SESSION_B,
+                                                              prompt="and now?", prompt_id="p2"), project))
+    assert "task_completed" in later and "task orchestrate-sprint-3" in later
+
+
+def test_a_completion_for_a_session_killed_outright_reaches_a_running_one_on_its_next_tool_call(
+        project: Path, monkeypatch) -> None:
+    monkeypatch.delenv("CLAUDE_PID", raising=False)  # only session A's own SessionStart names a process
+    write_teams(project)
+    seed_sprint3(project)
+    claude = subprocess.Popen(["sleep", "60"])  # stands in for session A's Claude Code process
+    try:
+        started = run_hook("session_start.py", main_thread(project, "SessionStart", SESSION_A, source="startup"),
+                           project, env={"CLAUDE_PID": str(claude.pid)})
+        assert started.returncode == 0, started.stderr
+        run_captured("nested-delegation.jsonl", project, before="SessionEnd")
+        bash = {"tool_name": "Bash", "tool_input": {"command": "ls"}, "tool_use_id": "toolu_b1"}
+        alive = run_hook("pre_tool.py", main_thread(project, "PreToolUse", SESSION_B, **bash), project)
+        assert "orchestrate-sprint-3" not in context_of(alive)
+    finally:
+        claude.kill()
+        claude.wait()
+    after = run_hook("pre_tool.py", main_thread(project, "PreToolUse", SESSION_B, **{**bash, "tool_use_id": "toolu_b2"}),
+                     project)
+    assert "task orchestrate-sprint-3" in context_of(after)
 
 
 def test_events_record_every_transition_once(project: Path) -> None:

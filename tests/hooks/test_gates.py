@@ -299,7 +299,7 @@ def test_no_artifacts_pushes_back_once_then_needs_review_and_tells_the_orchestra
     assert state["tasks"]["t1"]["status"] == "needs_review"
     assert state["tasks"]["t1"]["review_reason"].startswith("completion not verified: no artifacts")
     (message,) = state["messages"].values()
-    assert (message["to"], message["type"], message["priority"]) == ("main", "task_blocked", "high")
+    assert (message["to"], message["type"], message["priority"]) == (f"main:{SESSION}", "task_blocked", "high")
     assert message["payload"]["status"] == "needs_review"
 
 

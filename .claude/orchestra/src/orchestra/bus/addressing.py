@@ -1,8 +1,9 @@
 """Message addresses: what each form means, which are valid, and which mailboxes one agent run reads.
 
 Addresses (ARCHITECTURE.md §3): an agent type (`tech-lead`), one agent run (`agent:<agent_id>`),
-a team (`team:qa`), `human`, `broadcast`, and `main` (the main thread, i.e. the session's own
-orchestrator). Team and broadcast messages are *shared*: every run they reach acknowledges for
+a team (`team:qa`), `human`, `broadcast`, `main` (the main thread of any session, i.e. the session's
+own orchestrator) and `main:<session_id>` (the main thread of that session; once that session has
+ended, of whichever session reads next: `delivery.adopting`). Team and broadcast messages are *shared*: every run they reach acknowledges for
 itself. Every other form names one logical recipient, so the first ack or answer closes it; a
 message to an agent type reaches each run of that type until one of them closes it.
 """
@@ -21,6 +22,7 @@ BROADCAST = "broadcast"
 SYSTEM = "orchestra"  # sender of messages the pack itself writes (escalations, lifecycle notices)
 RUN_PREFIX = "agent:"
 TEAM_PREFIX = "team:"
+MAIN_PREFIX = "main:"  # `main:<session_id>`: the main thread of one session (also its delivery key)
 
 Kind = Literal["run", "agent_type", "team", "human", "main", "broadcast"]
 SHARED_KINDS: frozenset[str] = frozenset({"team", "broadcast"})
@@ -31,7 +33,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-:]*$")
 def kind(address: str) -> Kind:
     if address == HUMAN:
         return "human"
-    if address == MAIN:
+    if address == MAIN or address.startswith(MAIN_PREFIX):
         return "main"
     if address == BROADCAST:
         return "broadcast"
@@ -59,6 +61,12 @@ def check_recipient(tx, to: object, org: Organization) -> str:
                          "human, main or broadcast")
     address = normalize(to)
     what = kind(address)
+    if what == "main" and address != MAIN:
+        session_id = address[len(MAIN_PREFIX):]
+        if not _NAME.match(session_id) or tx.get(f"sessions.{session_id}", None) is None:
+            raise ValueError(f"recipient {to!r}: no session with id {session_id!r} in state (`main` reaches "
+                             "the main thread of any session; check `orchestra state get sessions`)")
+        return address
     if what in ("human", "main", "broadcast"):
         return address
     if what == "run":
@@ -98,22 +106,26 @@ class Recipient(Record):
         return f"{RUN_PREFIX}{self.agent_id}" if self.agent_id else MAIN
 
 
+def session_main(session_id: str | None) -> str:
+    """The address of one session's main thread (`main` when the session is unknown)."""
+    return f"{MAIN_PREFIX}{session_id}" if session_id else MAIN
+
+
 def run_key(agent_id: str | None, session_id: str | None) -> str:
     """Deliveries are counted per run: a subagent's agent_id, or the main thread of one session."""
-    if agent_id:
-        return agent_id
-    return f"main:{session_id}" if session_id else MAIN
+    return agent_id or session_main(session_id)
 
 
 def recipient(org: Organization | None, agent_id: str | None, agent_type: str | None,
               session_id: str | None = None, *, human: bool = False) -> Recipient:
-    """The mailboxes of one run. The main thread reads `main` (and `human` where the user is present)."""
+    """The mailboxes of one run. The main thread reads `main` and its own `main:<session_id>` (and `human`
+    where the user is present)."""
     addresses = {BROADCAST}
     bare = normalize_agent_type(agent_type) if agent_type else None
     if agent_id:
         addresses.add(f"{RUN_PREFIX}{agent_id}")
     else:
-        addresses.add(MAIN)
+        addresses.update({MAIN, session_main(session_id)})
         if human:
             addresses.add(HUMAN)
     if bare:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from ..models import PRIORITY_RANK
-from ..record import Record
+from ..record import Record, replace
 from ..teams import Organization
 from ..termtext import one_line, printable
 from . import addressing
@@ -55,6 +55,27 @@ def addressed_to(message: dict[str, Any], who: Recipient) -> bool:
     """A run reads its mailboxes, except its own team or broadcast messages coming back to it."""
     to = message.get("to")
     return to in who.addresses and not (addressing.is_shared(to) and message.get("from") == who.address)
+
+
+def adopting(tx, who: Recipient, rows: list[dict[str, Any]]) -> Recipient:
+    """`who`, as a main thread, also reading what went to the main thread of a session that has ended (or
+    whose process is gone), so a notice for a closed terminal reaches the next one; a reader of no known
+    session (the CLI) reads every session's. Costs nothing unless such a message is open."""
+    if who.agent_id:
+        return who
+    others = {to for m in rows if (to := m.get("to") or "").startswith(addressing.MAIN_PREFIX)
+              and to not in who.addresses}
+    if not others:
+        return who
+    if who.session_id:
+        others = {to for to in others if _ended(tx.get(f"sessions.{to[len(addressing.MAIN_PREFIX):]}", None))}
+    return replace(who, addresses=who.addresses | others) if others else who
+
+
+def _ended(session: dict[str, Any] | None) -> bool:
+    from ..lifecycle.liveness import gone
+
+    return session is None or bool(session.get("ended_at")) or gone(session)
 
 
 def open_for(rows: list[dict[str, Any]], who: Recipient, now: datetime) -> list[dict[str, Any]]:
@@ -230,4 +251,5 @@ def main_thread_inbox(tx, session_id: str | None, *, via: Via, org: Organization
                       now: datetime | None = None, agent_type: str | None = None) -> Delivery:
     """SessionStart / UserPromptSubmit: messages for the main thread and for the human."""
     who = addressing.recipient(org_for(org), None, agent_type, session_id, human=True)
-    return deliver(tx, who, via=via, now=now)
+    rows = open_messages(tx)
+    return deliver(tx, adopting(tx, who, rows), via=via, now=now, rows=rows)

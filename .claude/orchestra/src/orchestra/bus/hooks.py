@@ -24,7 +24,7 @@ from typing import Any
 from ..hookio import HookContext, HookEvent
 from ..store import claim
 from . import addressing
-from .delivery import MIN_INTERVAL, deliver, last_injection, open_messages, pending_for
+from .delivery import MIN_INTERVAL, adopting, deliver, last_injection, open_messages, pending_for
 from .messages import MESSAGES, is_expired, utcnow
 from .replies import escalate_due, overdue
 
@@ -65,6 +65,7 @@ def _deliver_on_call(event: HookEvent, ctx: HookContext, now: datetime) -> str |
     who = addressing.recipient(org, event.agent_id, event.agent_type, event.session_id)
     with ctx.store.snapshot() as tx:
         rows = open_messages(tx)
+        who = adopting(tx, who, rows)
     fresh = pending_for(rows, who, now)
     late = overdue(rows, now)
     if not fresh and not late:

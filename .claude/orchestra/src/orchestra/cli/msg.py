@@ -206,7 +206,7 @@ def cmd_inbox(args) -> int:
             who = _reader(tx, args.recipient, load())
             rows = delivery.open_messages(tx)
             delivery.expire_due(tx, rows, now)
-            messages = delivery.open_for(rows, who, now)
+            messages = delivery.open_for(rows, delivery.adopting(tx, who, rows), now)
             if who.agent_id:  # an agent reading its own inbox has now seen these: no need to inject them
                 for message in messages:
                     if who.key not in (message.get("delivered") or {}):
@@ -224,8 +224,8 @@ def _reader(tx, recipient: str, org):
     if what == "run":  # a run that does not exist is refused here as `msg send` refuses it
         agent_id = addressing.check_recipient(tx, recipient, org)[len(addressing.RUN_PREFIX):]
         return addressing.recipient(org, agent_id, tx.get(f"agents.{agent_id}").get("agent_type"))
-    if what == "main":
-        return addressing.recipient(org, None, None, None)
+    if what == "main":  # `main`: every session's main thread; `main:<session_id>`: that one
+        return addressing.recipient(org, None, None, recipient.partition(":")[2] or None)
     if what in ("agent_type", "team"):
         # a role's or team's view: what is addressed to that name (and, for a type, its team), and broadcasts
         address = addressing.check_recipient(tx, recipient, org)

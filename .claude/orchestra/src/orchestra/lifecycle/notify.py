@@ -1,6 +1,7 @@
 """Telling a finished run's parent what happened: a TASK_COMPLETED / TASK_BLOCKED message on the bus.
 
-The parent is the run that called the Agent tool (`agent:<id>`) or the main thread (`main`).
+The parent is the run that called the Agent tool (`agent:<id>`) or the main thread of the run's session
+(`main:<session_id>`, which the next session reads once that one has ended; `main` when it is unknown).
 A needs_review outcome goes out as task_blocked with `status: needs_review`, so the orchestrator
 sees it among the things waiting on it; a completed task its team sends to review says so
 (`task_status`, `reason`). The message id is derived from the run and outcome, so
@@ -29,7 +30,11 @@ def payload(run: dict[str, Any]) -> dict[str, Any]:
 
 def notify_parent(ledger, run: dict[str, Any]) -> None:
     parent = run.get("parent") or "main"
-    to = "main" if parent == "main" else f"agent:{parent}"
+    session_id = run.get("session_id")
+    if parent != "main":
+        to = f"agent:{parent}"
+    else:
+        to = f"main:{session_id}" if session_id and ledger.get("sessions", session_id) else "main"
     data = payload(run)
     task = ledger.get("tasks", run.get("task")) or {}
     if run["outcome"] == "completed" and task.get("status") == "needs_review":

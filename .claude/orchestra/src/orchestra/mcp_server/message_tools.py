@@ -105,6 +105,7 @@ def inbox(limit: Annotated[int, Field(ge=1, le=50, description="at most this man
     with state(write=True) as tx:
         rows = delivery.open_messages(tx)
         delivery.expire_due(tx, rows, now)
+        who = delivery.adopting(tx, who, rows)
         messages = delivery.open_for(rows, who, now)
         shown = sized({"messages": [view(m) for m in messages[:limit]], "more": max(0, len(messages) - limit)},
                       NARROWING["inbox"])  # before they count as read: a refused answer shows nothing
