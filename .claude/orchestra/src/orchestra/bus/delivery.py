@@ -59,23 +59,27 @@ def addressed_to(message: dict[str, Any], who: Recipient) -> bool:
 
 def adopting(tx, who: Recipient, rows: list[dict[str, Any]]) -> Recipient:
     """`who`, as a main thread, also reading what went to the main thread of a session that has ended (or
-    whose process is gone), so a notice for a closed terminal reaches the next one; a reader of no known
-    session (the CLI) reads every session's. Costs nothing unless such a message is open."""
+    whose process is gone before it was shown the message), so a notice for a closed terminal reaches the
+    next one; a reader of no known session (the CLI) reads every session's. Costs nothing unless such a
+    message is open."""
     if who.agent_id:
         return who
-    others = {to for m in rows if (to := m.get("to") or "").startswith(addressing.MAIN_PREFIX)
-              and to not in who.addresses}
-    if not others:
-        return who
+    others = [m for m in rows if (m.get("to") or "").startswith(addressing.MAIN_PREFIX)
+              and m["to"] not in who.addresses]
     if who.session_id:
-        others = {to for to in others if _ended(tx.get(f"sessions.{to[len(addressing.MAIN_PREFIX):]}", None))}
-    return replace(who, addresses=who.addresses | others) if others else who
+        others = [m for m in others if _orphaned(tx, m)]
+    return replace(who, addresses=who.addresses | {m["to"] for m in others}) if others else who
 
 
-def _ended(session: dict[str, Any] | None) -> bool:
-    from ..lifecycle.liveness import gone
+def _orphaned(tx, message: dict[str, Any]) -> bool:
+    session = tx.get(f"sessions.{message['to'][len(addressing.MAIN_PREFIX):]}", None)
+    if session is None or session.get("ended_at"):
+        return True
+    if message["to"] in (message.get("delivered") or {}):
+        return False  # shown to its session, which is still open: no process check on every tool call
+    from ..lifecycle.liveness import gone  # only until that session's next hook shows it
 
-    return session is None or bool(session.get("ended_at")) or gone(session)
+    return gone(session)
 
 
 def open_for(rows: list[dict[str, Any]], who: Recipient, now: datetime) -> list[dict[str, Any]]:
