@@ -77,7 +77,7 @@ def _orphaned(tx, message: dict[str, Any]) -> bool:
         return True
     if message["to"] in (message.get("delivered") or {}):
         return False  # shown to its session, which is still open: no process check on every tool call
-    from ..lifecycle.liveness import gone  # only until that session's next hook shows it
+    from ..liveness import gone  # only until that session's next hook shows it
 
     return gone(session)
 

@@ -1,7 +1,7 @@
 """The delegation lifecycle: every subagent tracked from the Agent call to its report.
 
 Hooks hand their events to `handlers` (delegation: PreToolUse/PostToolUse Agent, SubagentStart,
-SubagentStop, PostToolUse Write/Edit), `session` (SessionStart, Stop, SessionEnd; `liveness` tells a
+SubagentStop, PostToolUse Write/Edit), `session` (SessionStart, Stop, SessionEnd; `orchestra.liveness` tells a
 session killed outright) and `native` (TaskCreated,
 TaskCompleted, TeammateIdle); `delegation` decides an Agent call with `tasks` (which task) and
 `occupancy` (who is working), `completion` judges a report. State: `delegations.<tool_use_id>`, `agents.<agent_id>` (runs),

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .. import teams
+from .. import liveness, teams
 from ..hookio import Allow, HookContext, HookEvent, Verdict
 from ..worktrees.locks import release_session
-from . import liveness
 from .ledger import Ledger, now_iso
 
 ATTENTION = ("blocked", "needs_review")

@@ -126,7 +126,7 @@ def materialise(project: Path, repo: Path, scope: Scope, cfg: WorktreeConfig, *,
         git.add(repo, path, scope.branch, base_commit)  # a detached HEAD's base may be a branch ahead of it
     except git.GitError as exc:
         raise WorktreeError(str(exc)) from None
-    from ..lifecycle.liveness import this_process
+    from ..liveness import this_process
 
     note = {**this_process(), "new_branch": new_branch}
     preparation.preparing(project, scope.name).write_text(json.dumps(note), encoding="utf-8")
@@ -136,7 +136,7 @@ def materialise(project: Path, repo: Path, scope: Scope, cfg: WorktreeConfig, *,
 def unprepared(project: Path, name: str) -> str | None:
     """Why the worktree `name` is not ready: its preparation failed, or the process doing it stopped
     before it was done. None when it was prepared, or is being prepared right now."""
-    from ..lifecycle.liveness import gone
+    from ..liveness import gone
 
     try:
         note = json.loads(preparation.preparing(project, name).read_text(encoding="utf-8"))
