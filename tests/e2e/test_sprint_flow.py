@@ -149,7 +149,8 @@ def test_sprint_start_runs_waves_through_the_orchestrator_under_the_gates(sandbo
 
 def add_mobile_team(box: Sandbox) -> None:
     """What README's "Customising" tells a user to do: paste templates/team.yaml under `teams:` and make
-    each agent file from templates/agent.md (the orchestrator's from an existing director)."""
+    each agent file from templates/agent.md (the orchestrator's from an existing director, the reviewer's from
+    an existing reviewer)."""
     block = [line for line in (REPO / "templates/team.yaml").read_text(encoding="utf-8").splitlines()
              if not line.startswith("#")]
     teams = box.repo / ".claude/teams.yaml"
@@ -158,12 +159,15 @@ def add_mobile_team(box: Sandbox) -> None:
     template = (REPO / "templates/agent.md").read_text(encoding="utf-8")
     folder = box.repo / ".claude/agents/mobile"
     folder.mkdir(parents=True)
-    for name in ("ios-engineer", "android-engineer", "mobile-reviewer"):
+    for name in ("ios-engineer", "android-engineer"):
         text = template.replace("name: new-member", f"name: {name}")
         text = re.sub(r"Use for <[^>]*>\.", f"Use for {name} work on the mobile apps.", text)
         (folder / f"{name}.md").write_text(text, encoding="utf-8")
     director = (box.repo / ".claude/agents/engineering/engineering-director.md").read_text(encoding="utf-8")
     (folder / "mobile-director.md").write_text(director.replace("engineering-director", "mobile-director")
+                                               .replace("engineering", "mobile"), encoding="utf-8")
+    reviewer = (box.repo / ".claude/agents/engineering/tech-lead.md").read_text(encoding="utf-8")
+    (folder / "mobile-reviewer.md").write_text(reviewer.replace("tech-lead", "mobile-reviewer")
                                                .replace("engineering", "mobile"), encoding="utf-8")
 
 
