@@ -168,7 +168,9 @@ def test_two_sprint_files_sharing_a_task_id_are_refused_at_load_naming_both(samp
         code, out, err = run(capsys, *argv)
         assert code == 1 and out == "", argv
         assert err == (f"orchestra sprint: {other}:3: task task-2fa is also defined in .claude/sprints/sprint-3.yaml "
-                       "(sprint sprint-3); task ids are global, so rename it in one of the two files\n")
+                       "(sprint sprint-3); task ids are global, so rename it in one of the two files (if sprint-3 "
+                       "was closed in another state with this task carried over, add its retrospective "
+                       ".claude/sprints/retrospectives/sprint-3.md here: it marks sprint-3 closed)\n")
     assert as_json(capsys, "sprint", "status") == {"sprints": []}  # neither was loaded
     as_json(capsys, "sprint", "load", "sprint-3")
     for argv in (("sprint", "load", "sprint-4", "--check"), ("sprint", "load", "sprint-4")):
@@ -239,6 +241,75 @@ def test_the_check_refuses_an_id_a_closed_sprint_kept_as_loading_does(sample: Pa
     code, _, err = run(capsys, "task", "set-status", "task-oauth", "queued")  # what to do instead, that works
     assert code == 1 and err.endswith("while sprint sprint-3 is complete; it is closed and keeps its finished tasks; "
                                       "for more work on this one, add a task with another id to an open sprint\n")
+
+
+def _clone(source: Path, into: Path, monkeypatch) -> Path:
+    """A fresh clone of `source` with everything committed: what a teammate or CI checks out, without state."""
+    subprocess.run(["git", "-C", str(source), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(source), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "sprints"],
+                   check=True)
+    subprocess.run(["git", "clone", "-q", str(source), str(into)], check=True)
+    monkeypatch.setenv("CLAUDE_PROJECT_DIR", str(into))
+    from orchestra import paths
+
+    paths.project_root.cache_clear()
+    return into
+
+
+def test_a_fresh_checkout_checks_and_loads_files_that_list_carried_over_work_again(
+        sample: Path, capsys, monkeypatch, tmp_path: Path) -> None:
+    as_json(capsys, "sprint", "start", "sprint-3")
+    for task in ("task-oauth", "task-2fa", "task-payments-api", "task-checkout", "task-fraud-rules"):
+        as_json(capsys, "task", "set-status", task, "in_progress")
+        as_json(capsys, "task", "set-status", task, "completed")
+    as_json(capsys, "sprint", "close", "sprint-3")  # task-security-review is carried over
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "tasks:\n  - {id: task-security-review, title: Security review, estimate: 2}\n"
+        "  - {id: task-pen-test, title: Penetration test, dependencies: [task-security-review]}\n", encoding="utf-8")
+    clone = _clone(sample, tmp_path / "clone", monkeypatch)
+    assert not (clone / ".claude/state/orchestration.db").exists()
+    retro = ".claude/sprints/retrospectives/sprint-3.md"
+    code, out, err = run(capsys, "sprint", "load", "--check")
+    assert code == 0, err
+    assert out.startswith(f"sprint-3: valid, not loaded again (closed, as its retrospective {retro} says; this "
+                          "state does not hold it), 6 tasks")
+    assert "\nsprint-4: valid, 2 tasks, 3 points" in out
+    assert not (clone / ".claude/state/orchestration.db").exists()  # the check wrote nothing
+    rows = as_json(capsys, "sprint", "load")["sprints"]
+    assert [(r["sprint"], r["skipped"], r["status"], r["retrospective"]) for r in rows] == [
+        ("sprint-3", True, "complete", retro), ("sprint-4", False, "ready", None)]
+    assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-4"]
+    assert as_json(capsys, "sprint", "start", "sprint-4")["tasks"] == ["task-security-review", "task-pen-test"]
+    code, out, err = run(capsys, "sprint", "load", "sprint-3")  # named: closed, as in the state it ran in
+    assert code == 1 and out == "" and f"sprint sprint-3 is closed (its retrospective {retro} says so" in err
+
+
+def test_a_fresh_checkout_refuses_what_a_closed_sprint_kept_and_says_what_marks_it_closed(
+        sample: Path, capsys, monkeypatch, tmp_path: Path) -> None:
+    as_json(capsys, "sprint", "start", "sprint-3")
+    as_json(capsys, "task", "set-status", "task-oauth", "in_progress")
+    as_json(capsys, "task", "set-status", "task-oauth", "completed")
+    as_json(capsys, "sprint", "close", "sprint-3")  # task-oauth stays there; the rest is carried over
+    other = sample / ".claude/sprints/sprint-4.yaml"
+    other.write_text("tasks:\n  - {id: task-2fa, title: Carried over}\n  - {id: task-oauth, title: Again}\n",
+                     encoding="utf-8")
+    clone = _clone(sample, tmp_path / "clone", monkeypatch)
+    other = clone / ".claude/sprints/sprint-4.yaml"
+    for argv in (("sprint", "load", "--check"), ("sprint", "load"), ("sprint", "load", "sprint-4")):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and out == "", argv
+        assert err == (f"orchestra sprint: {other}:3: task task-oauth is also defined in .claude/sprints/sprint-3.yaml "
+                       "(sprint sprint-3); task ids are global, and sprint-3 is complete with this task kept there "
+                       "(not carried over), so give the task in this file another id\n"), argv
+    (clone / ".claude/sprints/retrospectives/sprint-3.md").unlink()  # nothing here says sprint-3 was closed
+    other.write_text("tasks:\n  - {id: task-2fa, title: Carried over}\n", encoding="utf-8")
+    code, out, err = run(capsys, "sprint", "load", "--check")
+    assert code == 1 and out == ""
+    assert err == (f"orchestra sprint: {other}:2: task task-2fa is also defined in .claude/sprints/sprint-3.yaml "
+                   "(sprint sprint-3); task ids are global, so rename it in one of the two files (if sprint-3 was "
+                   "closed in another state with this task carried over, add its retrospective "
+                   ".claude/sprints/retrospectives/sprint-3.md here: it marks sprint-3 closed)\n")
+    assert as_json(capsys, "sprint", "status") == {"sprints": []}  # nothing was loaded
 
 
 def test_a_close_whose_files_cannot_be_written_closes_and_says_so(sample: Path, capsys) -> None:

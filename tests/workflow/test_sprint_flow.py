@@ -18,6 +18,7 @@ from orchestra.workflow import (
     unblock_sprint,
 )
 from orchestra.workflow.metrics import EVENT_OF_STATUS
+from orchestra.workflow.retrospective import carried_over_ids, markdown
 from orchestra.workflow.states import InconsistentTasks
 
 NOW = dt.datetime(2026, 12, 3, 18, 0, tzinfo=dt.UTC)
@@ -170,6 +171,7 @@ def test_review_reopen_replan_and_close_with_carry_over(store, sample: Path) -> 
     assert fraud["sprint"] is None and fraud["carried_over_from"] == "sprint-3" and fraud["status"] == "blocked"
     text = (sample / ".claude/sprints/retrospectives/sprint-3.md").read_text()
     assert "task-fraud-rules: waiting for legal (still open)" in text and "16 of 21 points" in text
+    assert carried_over_ids(text) == ["task-fraud-rules", "task-security-review"]  # what a fresh checkout reads
 
     again = close_sprint(store, "sprint-3")
     assert not again["closed"] and again["retrospective"] == retro
@@ -241,3 +243,13 @@ def test_unknown_sprint_is_a_clear_error(store) -> None:
     with pytest.raises(ValueError, match="sprint 'sprint-99': no such file"):
         plan_sprint(store, "sprint-99")
 
+
+def test_the_carried_over_ids_of_a_retrospective_read_back_whatever_their_characters() -> None:
+    ids = ["t__x_", "A-1", "x_y", "9"]
+    row = {"title": "a: b | c", "status": "queued", "estimate": 1.0}
+    retro = {"sprint": "s_", "closed_at": "2026-12-06T00:00:00Z", "completed_points": 1, "planned_points": 5,
+             "carried_over_points": 4, "completed": [{"id": "done_", "title": "D", "estimate": 1, "cycle_hours": None}],
+             "carried_over": [{"id": i, **row} for i in ids], "blockers": [], "cycle_time": {"mean_hours": None,
+                                                                                           "median_hours": None}}
+    assert "t\\_\\_x\\_" in markdown(retro)  # written escaped, as Markdown
+    assert carried_over_ids(markdown(retro)) == ids

@@ -61,7 +61,7 @@ def register(sub) -> None:
 
 def cmd_load(args) -> int:
     from ..workflow.definitions import check_unique_ids, definition_files
-    from ..workflow.sprints import check_task_ids, load_definition, register
+    from ..workflow.sprints import check_task_ids, closed_elsewhere, load_definition, register
 
     refs = args.refs or [str(p) for p in definition_files("sprint")]
     if not refs:
@@ -69,6 +69,14 @@ def cmd_load(args) -> int:
     definitions = [load_definition(ref) for ref in refs]  # all valid before anything is written
     check_unique_ids(definitions, "sprint")
     recorded = _recorded_sprints(create=not args.check)
+    # A sprint closed in another state (a fresh checkout, a teammate's machine) is known by its retrospective.
+    closed = closed_elsewhere(definitions, recorded)
+    for sprint in definitions:
+        if args.refs and sprint.id in closed:
+            raise ValueError(f"{sprint.path}: sprint {sprint.id} is closed (its retrospective "
+                             f"{closed[sprint.id]['retrospective_file']} says so, though this state does not hold "
+                             f"it), so it is not loaded again; its carried-over work can join a later sprint's file")
+    recorded = {**closed, **recorded}
     # Without arguments, the files of sprints already started are checked but not loaded again: their
     # tasks in state are the truth, and their unfinished work may be listed again in a later file.
     started = {s.id: recorded[s.id]["status"] for s in definitions if not args.refs and s.id in recorded
@@ -79,6 +87,7 @@ def cmd_load(args) -> int:
         graph = sprint.graph()
         rows.append({"sprint": sprint.id, "file": str(sprint.path), "status": started.get(sprint.id),
                      "skipped": sprint.id in started, "tasks": len(sprint.tasks), "points": sprint.points,
+                     "retrospective": (closed.get(sprint.id) or {}).get("retrospective_file"),
                      "critical_path": graph.critical_path(), "critical_length": graph.length})
     if not args.check:
         with project_store() as store, store.transaction() as tx:  # all of them or none
@@ -106,6 +115,9 @@ def _recorded_sprints(*, create: bool) -> dict[str, dict[str, Any]]:
 
 def _load_text(data: dict[str, Any]) -> str:
     def outcome(row: dict[str, Any]) -> str:
+        if row.get("retrospective"):
+            return (f"{'valid, ' if data['checked_only'] else ''}not loaded again (closed, as its retrospective "
+                    f"{row['retrospective']} says; this state does not hold it)")
         if row.get("skipped"):
             return f"{'valid, ' if data['checked_only'] else ''}not loaded again ({row['status']}: its tasks in state are the truth)"
         return ("valid" if data["checked_only"] else "loaded") + (f" ({row['status']})" if row["status"] else "")

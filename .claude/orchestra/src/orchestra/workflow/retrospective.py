@@ -84,6 +84,17 @@ def retrospective_path(sprint_id: str, root: Path | None = None) -> Path:
     return definitions_dir("sprint", root) / "retrospectives" / f"{sprint_id}.md"
 
 
+def carried_over_ids(text: str) -> list[str]:
+    """The task ids under `## Carried over` of a retrospective's Markdown (as `markdown` writes them)."""
+    ids, inside = [], False
+    for line in text.splitlines():
+        if line.startswith("## "):
+            inside = line.strip() == "## Carried over"
+        elif inside and line.startswith("- ") and ":" in line:
+            ids.append(line[2:].split(":", 1)[0].replace("\\", "").strip())
+    return ids
+
+
 def close(store, sprint_id: str, root: Path | None = None, *, review_only: bool = False,
           now: dt.datetime | None = None) -> dict[str, Any]:
     """Close a sprint: to Review, then (unless `review_only`) carry unfinished tasks out of it, store

@@ -31,6 +31,7 @@ def check_task_ids(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]]
     and not complete (`recorded`, by id) already lists, or that a complete sprint finished (kept and did
     not carry over). The message names both files."""
     from ..yamlcheck import line_of
+    from .retrospective import retrospective_path
 
     mine = {s.id for s in sprints}
     owners: dict[str, tuple[str, str, str]] = {}  # task id -> (sprint id, its file, what to do)
@@ -51,12 +52,47 @@ def check_task_ids(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]]
             owners[tid] = (sid, where, rename + later)
     for sprint in sprints:
         text = sprint.path.read_text(encoding="utf-8")
+        closed = "" if sprint.id in recorded else (
+            f" (if {sprint.id} was closed in another state with this task carried over, add its retrospective "
+            f"{project_relative(retrospective_path(sprint.id, root), root)} here: it marks {sprint.id} closed)")
         for i, task in enumerate(sprint.tasks):
-            owner = owners.setdefault(task.id, (sprint.id, project_relative(sprint.path, root), rename))
+            owner = owners.setdefault(task.id, (sprint.id, project_relative(sprint.path, root), rename + closed))
             if owner[0] != sprint.id:
                 line = line_of(text, ["tasks", i, "id"]) or 1
                 raise ValueError(f"{sprint.path}:{line}: task {task.id} is also defined in {owner[1]} (sprint "
                                  f"{owner[0]}); task ids are global{owner[2]}")
+
+
+def closed_elsewhere(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]],
+                     root: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Sprints this state does not hold (a fresh checkout, another machine's state) whose retrospective
+    is in `.claude/sprints/retrospectives`: closed where they ran. As records `check_task_ids` reads:
+    complete, keeping the file's tasks its retrospective does not list as carried over. Covers `sprints`
+    and the other files that have a retrospective (one that does not load is skipped: it is not loaded)."""
+    from .retrospective import carried_over_ids, retrospective_path
+
+    folder = retrospective_path("-", root).parent
+    others = []
+    for path in sorted(folder.glob("*.md")) if folder.is_dir() else ():
+        if path.stem not in recorded and path.stem not in {s.id for s in sprints}:
+            try:
+                others.append(load_definition(path.stem, root))
+            except ValueError:
+                continue
+    out: dict[str, dict[str, Any]] = {}
+    for sprint in [*sprints, *others]:
+        path = retrospective_path(sprint.id, root)
+        if sprint.id in recorded or not path.is_file():
+            continue
+        try:
+            carried = carried_over_ids(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: cannot read the retrospective of sprint {sprint.id} ({exc}); it says which "
+                             f"tasks the closed sprint carried over, so restore it or remove it") from None
+        out[sprint.id] = {"status": "complete", "definition": project_relative(sprint.path, root),
+                          "tasks": [t.id for t in sprint.tasks], "retrospective_file": project_relative(path, root),
+                          "retrospective": {"carried_over": [{"id": tid} for tid in carried]}}
+    return out
 
 
 def register(tx, sprint: SprintDef, root: Path | None = None) -> dict[str, Any]:
