@@ -243,6 +243,27 @@ def test_the_check_refuses_an_id_a_closed_sprint_kept_as_loading_does(sample: Pa
                                       "for more work on this one, add a task with another id to an open sprint\n")
 
 
+def test_a_task_moved_between_sprints_not_started_loads_as_the_check_says(sample: Path, capsys) -> None:
+    four, five = (sample / f".claude/sprints/sprint-{n}.yaml" for n in (4, 5))
+    four.write_text("tasks:\n  - {id: task-a, title: A}\n", encoding="utf-8")
+    five.write_text("tasks:\n  - {id: task-b, title: B}\n  - {id: task-moved, title: Moved}\n", encoding="utf-8")
+    as_json(capsys, "sprint", "load")
+    four.write_text("tasks:\n  - {id: task-a, title: A}\n  - {id: task-moved, title: Moved}\n", encoding="utf-8")
+    five.write_text("tasks:\n  - {id: task-b, title: B}\n", encoding="utf-8")
+    code, out, err = run(capsys, "sprint", "load", "sprint-4")  # sprint-5 in state still lists it
+    assert code == 1 and out == ""
+    assert err.endswith("task task-moved is also defined in .claude/sprints/sprint-5.yaml (sprint sprint-5); task "
+                        "ids are global, so rename it in one of the two files (if it moved out of that file, load "
+                        "sprint-5 again with this one: `orchestra sprint load sprint-5 sprint-4`)\n")
+    assert as_json(capsys, "sprint", "load", "--check")["sprints"][1]["tasks"] == 2
+    rows = as_json(capsys, "sprint", "load")["sprints"]  # as the check said: all three load, in one go
+    assert [(r["sprint"], r["status"], r["tasks"]) for r in rows] == [
+        ("sprint-3", "ready", 6), ("sprint-4", "ready", 2), ("sprint-5", "ready", 1)]
+    five.write_text("tasks:\n  - {id: task-b, title: B}\n  - {id: task-moved, title: Moved}\n", encoding="utf-8")
+    four.write_text("tasks:\n  - {id: task-a, title: A}\n", encoding="utf-8")
+    assert [r["tasks"] for r in as_json(capsys, "sprint", "load", "sprint-5", "sprint-4")["sprints"]] == [2, 1]
+
+
 def _clone(source: Path, into: Path, monkeypatch) -> Path:
     """A fresh clone of `source` with everything committed: what a teammate or CI checks out, without state."""
     subprocess.run(["git", "-C", str(source), "add", "-A"], check=True)

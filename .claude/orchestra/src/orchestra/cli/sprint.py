@@ -91,9 +91,10 @@ def cmd_load(args) -> int:
                      "critical_path": graph.critical_path(), "critical_length": graph.length})
     if not args.check:
         with project_store() as store, store.transaction() as tx:  # all of them or none
+            batch = frozenset(r["sprint"] for r in rows if not r["skipped"])
             for row, sprint in zip(rows, definitions, strict=True):
                 if not row["skipped"]:
-                    row["status"] = register(tx, sprint)["status"]
+                    row["status"] = register(tx, sprint, batch=batch)["status"]
     emit({"sprints": rows, "checked_only": args.check}, args.json, _load_text)
     return 0
 

@@ -47,7 +47,8 @@ def check_task_ids(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]]
                                            "over), so give the task in this file another id")
             continue
         later = (f" (or close {sid}: its unfinished work is carried over and can join another sprint)"
-                 if record.get("started_at") else "")
+                 if record.get("started_at") else f" (if it moved out of that file, load {sid} again with this "
+                 f"one: `orchestra sprint load {sid} {' '.join(sorted(mine))}`)")
         for tid in record.get("tasks") or ():
             owners[tid] = (sid, where, rename + later)
     for sprint in sprints:
@@ -95,15 +96,16 @@ def closed_elsewhere(sprints: list[SprintDef], recorded: dict[str, dict[str, Any
     return out
 
 
-def register(tx, sprint: SprintDef, root: Path | None = None) -> dict[str, Any]:
+def register(tx, sprint: SprintDef, root: Path | None = None, batch: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Record a validated definition in state. A new sprint goes Planning -> Ready; a sprint already
-    running refuses, because its tasks in state are now the truth."""
+    running refuses, because its tasks in state are now the truth. `batch`: the other sprints loaded in
+    the same transaction, checked together beforehand (their records in state are about to change)."""
     current = tx.get(f"sprints.{sprint.id}", None)
     if current and current.get("status") not in ("planning", "ready"):
         raise ValueError(f"sprint {sprint.id} is {current['status']}; a definition can be (re)loaded only while "
                          f"it is planning or ready (after review, `orchestra sprint close {sprint.id} --reopen "
                          f"REASON` returns it to planning)")
-    check_task_ids([sprint], tx.items("sprints"), root)
+    check_task_ids([sprint], {sid: r for sid, r in tx.items("sprints").items() if sid not in batch}, root)
     for task in sprint.tasks:
         owner = tx.get(f"tasks.{task.id}.sprint", None)
         if owner not in (None, sprint.id):
