@@ -3,17 +3,18 @@
 Neither loses anything of the user's (`losses.survey`): commits only a detached HEAD holds, submodule
 commits on none of the submodule's remotes, and the user's `git worktree lock` stop `remove` even
 forced, and make `prune` keep the worktree; uncommitted and ignored files stop `remove` unless forced.
-Files Orchestra copied in and rebuildable caches do not count. Even forced, a branch with unmerged
-commits is kept (only the directory goes); a merged one is deleted unless a commit of it is on no
-other ref. `prune` compares git's worktree list with state: it drops git's records of vanished
-directories, recovers stale locks, closes state records whose directory is gone, removes clean orphans
-under the worktree root (in git, not in state) and clean, merged, unheld worktrees whose task, sprint
-or epic is finished; a git failure on one is reported and the others go on. It never touches a
-worktree a live run holds, one it would lose work with, or one outside the worktree root (Claude
-Code's own `.claude/worktrees/` included): those are reported; the project's own checkout is not.
-Both take the store's write transaction and then the creation lock, the order a delegation making a
-worktree takes them in, so no run can take a worktree while it is being removed, and no two of them
-wait on each other.
+Files Orchestra copied in and rebuildable caches do not count. A branch is merged when its base has its
+changes (merged, squash-merged, rebased or cherry-picked: `git.unmerged_commits`). Even forced, a branch
+with unmerged commits is kept (only the directory goes); a merged one is deleted unless a commit of it
+is on no other ref (its own squash-merged or rebased commits aside). `prune` compares git's worktree
+list with state: it drops git's records of vanished directories, recovers stale locks, closes state
+records whose directory is gone, removes clean orphans under the worktree root (in git, not in state)
+and clean, merged, unheld worktrees whose task, sprint or epic is finished; a git failure on one is
+reported and the others go on. It never touches a worktree a live run holds, one it would lose work
+with, or one outside the worktree root (Claude Code's own `.claude/worktrees/` included): those are
+reported; the project's own checkout is not. Both take the store's write transaction and then the
+creation lock, the order a delegation making a worktree takes them in, so no run can take a worktree
+while it is being removed, and no two of them wait on each other.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def remove(store, project: Path, name: str, force: bool = False) -> dict[str, An
             raise WorktreeError(str(exc)) from None
         kept = "unmerged commits" if unmerged else None
         if repo is not None and branch and not unmerged and git.branch_exists(repo, branch):
-            kept = _delete_branch(repo, branch)
+            kept = _delete_branch(repo, branch, record["base"])
         current.update(status="removed", removed_at=now_iso(), lock=None, branch_kept=kept is not None,
                        branch_kept_why=kept, discarded=losses.files() if force else [],
                        **({"left": str(path)} if unlisted else {}))
@@ -117,10 +118,14 @@ def remove(store, project: Path, name: str, force: bool = False) -> dict[str, An
     return current
 
 
-def _delete_branch(repo: Path, branch: str) -> str | None:
+def _delete_branch(repo: Path, branch: str, base: str) -> str | None:
     """Delete a merged branch unless a commit of it is on no other ref; None when deleted, else why it is kept.
+    Its own commits whose changes `base` has (squash-merged, rebased) do not count: they are only on it.
     (`git branch -d` would judge "merged" by the branch checked out in the project instead of the base.)"""
-    if only := git.branch_only_commits(repo, branch):
+    if (only := git.branch_only_commits(repo, branch)) and git.commit_of(repo, base) \
+            and not git.unmerged_commits(repo, branch, base):
+        only = git.shared_only_commits(repo, branch, base)
+    if only:
         return f"{len(only)} commit(s) on no other branch"
     try:
         git.delete_branch(repo, branch, force=True)
@@ -240,7 +245,8 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
                 report["kept"].append({"worktree": record["id"], "why": f"git refused to remove it: {exc}"})
                 continue
             why = f"its {record['scope']} is finished"
-            if git.branch_exists(repo, record["branch"]) and (kept := _delete_branch(repo, record["branch"])):
+            if git.branch_exists(repo, record["branch"]) and \
+                    (kept := _delete_branch(repo, record["branch"], record["base"])):
                 why += f"; branch {record['branch']} kept: {kept}"
             report["removed"].append({"worktree": record["id"], "path": record["path"], "why": why})
         _record_prune(tx, report, now, cfg.lock_ttl)

@@ -165,6 +165,15 @@ def branch_only_commits(repo: Path, branch: str) -> list[str]:
     return commits_only_in(repo, [f"refs/heads/{branch}"], [f"--exclude={branch}", "--branches", "--tags", "--remotes"])
 
 
+def shared_only_commits(repo: Path, branch: str, base: str) -> list[str]:
+    """Commits `branch` shares with `base` (up to where it left it) that only `branch` holds of all
+    branches, tags and remote-tracking branches: `base` is a commit rather than a branch."""
+    fork = run(repo, "merge-base", base, f"refs/heads/{branch}", check=False).strip()
+    if not fork:
+        return ["no history in common with " + base]
+    return commits_only_in(repo, [fork], [f"--exclude={branch}", "--branches", "--tags", "--remotes"])
+
+
 def populated_submodules(path: Path) -> list[tuple[str, str]]:
     """(path relative to `path`, commit the superproject records) of each checked-out submodule, nested too."""
     if not (path / ".gitmodules").exists():
@@ -179,8 +188,24 @@ def rebasing(path: Path) -> bool:
 
 
 def unmerged_commits(repo: Path, branch: str, base: str) -> list[str]:
-    """Commits on `branch` that `base` does not contain (one line each)."""
-    return run(repo, "log", "--format=%h %s", f"{base}..{branch}").splitlines()
+    """Commits on `branch` whose changes `base` lacks (one line each, newest first). None when `base`
+    contains them, has the same patch of each (rebased or cherry-picked onto it; a merge commit never
+    counts as the same), or has all they change (squash-merged: see `squashed_into`)."""
+    marked = run(repo, "log", "--format=%m %h %s", "--cherry-mark", "--right-only", f"{base}...{branch}")
+    missing = [line[2:] for line in marked.splitlines() if not line.startswith("=")]
+    return [] if missing and squashed_into(repo, branch, base) else missing
+
+
+def squashed_into(repo: Path, branch: str, base: str) -> bool:
+    """Whether `branch` changes something since it left `base` and merging it into `base` would change
+    nothing: its work is there already. A conflict, or a git older than 2.38 (no `merge-tree --write-tree`),
+    says no."""
+    try:
+        merged = run(repo, "merge-tree", "--write-tree", "--no-messages", base, branch).split("\n", 1)[0]
+    except GitError:
+        return False
+    own = run(repo, "rev-parse", "--verify", "--quiet", f"{base}^{{tree}}", check=False).strip()
+    return merged == own and bool(changed_files(repo, branch, base))
 
 
 def changed_files(repo: Path, branch: str, base: str) -> list[str]:
