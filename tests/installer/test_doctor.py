@@ -298,4 +298,7 @@ def test_doctor_warns_about_open_work_under_a_team_teams_yaml_no_longer_has(repo
     detail = found["teams"][-1]["detail"]
     assert detail.startswith("team 'engineering' is not in .claude/teams.yaml, but 2 task(s) of sprints not closed "
                              "still carry it: login-api (sprint-4), login-ui (sprint-4); rename the team back")
-    assert "`orchestra state set tasks.ID.team '\"TEAM\"'`" in detail
+    assert "move each task to a team it has with `orchestra task set-team TASK TEAM`" in detail
+    for task in ("login-api", "login-ui"):  # as it says
+        assert orchestra("task", "set-team", task, "platform").code == 0
+    assert all(c["status"] == "ok" for c in checks(orchestra("doctor", repo, "--json"))["teams"])

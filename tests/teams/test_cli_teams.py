@@ -110,8 +110,8 @@ def test_check_names_open_work_left_under_a_team_renamed_in_teams_yaml(pack_copy
     assert problems == [
         "state: team 'engineering' is not in .claude/teams.yaml, but 1 task(s) of sprints not closed still carry it: "
         "new-api (sprint-2); rename the team back in teams.yaml, or move each task to a team it has with "
-        "`orchestra state set tasks.ID.team '\"TEAM\"'` (there is no `orchestra task` command for it)"]
-    assert main(["state", "set", "tasks.new-api.team", '"platform"']) == 0  # as the message says
+        "`orchestra task set-team TASK TEAM`"]
+    assert main(["task", "set-team", "new-api", "platform"]) == 0  # as the message says
     capsys.readouterr()
     assert main(["teams", "check"]) == 0
     assert main(["task", "list", "--team", "platform", "--json"]) == 0

@@ -7,12 +7,14 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 from orchestra.hookio import Rewrite
 from orchestra.store import open_store
 
 from tests.conftest import REPO
 from tests.hooks.test_delegation import feed, fixture_events, seed, seed_sprint3, transcripts_for, write_teams
 from tests.hooks.test_gates import pre
+from tests.store.conftest import BACKENDS
 
 
 def orchestra(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -154,3 +156,103 @@ def test_agents_hides_what_has_ended_unless_asked(project: Path) -> None:
 def test_agents_with_nothing_recorded_does_not_point_at_the_flag_given(project: Path) -> None:
     assert orchestra(project, "agents").stdout == "no live agent runs (`orchestra agents --all` shows finished ones)\n"
     assert orchestra(project, "agents", "--all").stdout == "no agent runs recorded yet\n"
+
+
+def rename_engineering(project: Path) -> None:
+    teams_file = project / ".claude" / "teams.yaml"
+    teams_file.write_text(teams_file.read_text().replace("\n  engineering:\n", "\n  platform:\n"))
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_set_team_moves_open_work_to_the_team_renamed_in_teams_yaml(project: Path, tmp_path: Path, backend: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    url = BACKENDS[backend](tmp_path)
+    monkeypatch.setenv("ORCHESTRA_STATE_URL", url)
+    write_teams(project)
+    seed(project, {"t-api": {"title": "API", "sprint": "s-1", "team": "engineering", "assignee": "api-engineer"},
+                   "t-ui": {"title": "UI", "sprint": "s-1", "team": "engineering"},
+                   "t-qa": {"title": "QA", "sprint": "s-1", "team": "qa"}},
+         {"s-1": {"name": "One", "status": "active", "tasks": ["t-api", "t-ui", "t-qa"],
+                  "team_assignments": {"engineering": ["t-api", "t-ui"], "qa": ["t-qa"]}}}, url)
+    rename_engineering(project)
+
+    moved = ok_json(orchestra(project, "task", "set-team", "t-api", "platform", "--json"))
+    assert (moved["team"], moved["assignee"]) == ("platform", "api-engineer")  # still a member, of the new name
+    assert moved["moved"] == {"from": "engineering", "to": "platform", "assignee_cleared": None}
+    text = orchestra(project, "task", "set-team", "t-ui", "platform")
+    assert (text.returncode, text.stdout) == (0, "t-ui: team engineering -> platform\n"), text.stderr
+    again = orchestra(project, "task", "set-team", "t-ui", "platform")
+    assert (again.returncode, again.stdout) == (0, "t-ui: already in team platform\n")
+
+    with open_store(url) as store:
+        assert store.get("tasks.t-api.team") == store.get("tasks.t-ui.team") == "platform"
+        assert store.get("sprints.s-1.team_assignments") == {"qa": ["t-qa"], "platform": ["t-api", "t-ui"]}
+        events = [(e["type"], e["task_id"], e["data"]) for e in store.events_after(0, limit=100)]
+    assert events == [("task_team_set", t, {"from": "engineering", "to": "platform", "assignee_cleared": None,
+                                            "by": "human"}) for t in ("t-api", "t-ui")]  # none for the no-op
+    assert [r["id"] for r in ok_json(orchestra(project, "task", "list", "--team", "platform", "--json"))] == \
+        ["t-api", "t-ui"]
+    assert "task_team_set" in orchestra(project, "task", "show", "t-api").stdout
+    assert "t-api moved from team engineering to platform by human" in orchestra(project, "events", "tail").stdout
+
+
+def test_set_team_refuses_a_team_teams_yaml_does_not_have_naming_the_file_and_its_teams(project: Path) -> None:
+    seed(project, {"t-1": {"title": "one", "team": "engineering"}})
+    missing = orchestra(project, "task", "set-team", "t-1", "qa")
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1, missing.stderr
+    assert f"{project / '.claude' / 'teams.yaml'}: not found" in missing.stderr
+    write_teams(project)
+    with open_store(root=project) as store:
+        before = store.export()
+    typo = orchestra(project, "task", "set-team", "t-1", "QA")
+    assert typo.returncode == 1 and typo.stdout == "" and typo.stderr.count("\n") == 1, typo.stderr
+    assert typo.stderr == (f"orchestra task: team 'QA' is not in {project / '.claude' / 'teams.yaml'}; its teams are: "
+                           "engineering, qa\n")
+    unknown = orchestra(project, "task", "set-team", "t-404", "qa")
+    assert unknown.returncode == 1 and "task 't-404': no such task in state" in unknown.stderr
+    with open_store(root=project) as store:
+        assert store.export() == before
+
+
+def test_set_team_lets_go_an_assignee_of_another_team_so_the_new_team_picks(project: Path) -> None:
+    write_teams(project)
+    seed(project, {"t-1": {"title": "Login tests", "type": "test", "team": "engineering", "assignee": "api-engineer"},
+                   "t-2": {"title": "Smoke", "type": "test", "team": "engineering", "assignee": "general-purpose"}})
+    assert ok_json(orchestra(project, "task", "delegate", "t-1", "--json"))["subagent_type"] == "api-engineer"
+    moved = orchestra(project, "task", "set-team", "t-1", "qa")
+    assert moved.stdout == "t-1: team engineering -> qa (assignee api-engineer let go: not a member of qa)\n"
+    assert ok_json(orchestra(project, "task", "delegate", "t-1", "--json"))["subagent_type"] == "test-engineer"
+    kept = ok_json(orchestra(project, "task", "set-team", "t-2", "qa", "--json"))  # of no team: it stays
+    assert kept["assignee"] == "general-purpose" and kept["moved"]["assignee_cleared"] is None
+    with open_store(root=project) as store:
+        assert store.get("tasks.t-1.assignee") is None
+        (event, _) = store.events_after(0, limit=10, types=("task_team_set",))
+    assert event["data"]["assignee_cleared"] == "api-engineer"
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_set_team_leaves_work_an_agent_of_another_team_is_doing_where_it_is(project: Path, tmp_path: Path, backend: str,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.hooks.test_gates import delegate_and_start
+
+    monkeypatch.setenv("ORCHESTRA_STATE_URL", BACKENDS[backend](tmp_path))
+    write_teams(project)
+    seed(project, {"t1": {"title": "one", "team": "engineering"}})
+    delegate_and_start(project, "toolu_1", "agent-1", "api-engineer", "t1")
+    with open_store() as store:
+        before = store.export()
+
+    busy = orchestra(project, "task", "set-team", "t1", "qa")
+    assert busy.returncode == 1 and busy.stderr.count("\n") == 1, busy.stderr
+    assert ("task t1 is being worked on by agent agent-1 (api-engineer), of team engineering, not qa; wait for its "
+            "report, or take the task back with `orchestra task set-status t1 queued` and then move it") in busy.stderr
+    with open_store() as store:
+        assert store.export() == before
+
+    rename_engineering(project)  # the same agent, its team renamed: the work goes on under the new name
+    moved = ok_json(orchestra(project, "task", "set-team", "t1", "platform", "--json"))
+    assert (moved["team"], moved["agent_id"], moved["status"]) == ("platform", "agent-1", "in_progress")
+    with open_store() as store:
+        assert store.get("agents.agent-1.status") == "active"
+    ok_json(orchestra(project, "task", "set-status", "t1", "queued", "--json"))
+    assert ok_json(orchestra(project, "task", "set-team", "t1", "qa", "--json"))["team"] == "qa"

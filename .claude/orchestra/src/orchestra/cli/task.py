@@ -1,4 +1,4 @@
-"""`orchestra task list|show|delegate|set-status`: tasks and their delegations from a terminal."""
+"""`orchestra task list|show|delegate|set-status|set-team`: tasks and their delegations from a terminal."""
 
 from __future__ import annotations
 
@@ -39,6 +39,17 @@ def register(sub) -> None:
     status.add_argument("--reason", help="why (kept as the blocker or review reason)")
     add_json_flag(status)
     status.set_defaults(func=cmd_set_status)
+
+    team = ops.add_parser("set-team", help="move a task to another team of teams.yaml", description=(
+        "Move a task to another team of .claude/teams.yaml: after a team is renamed there, or for a task filed "
+        "under the wrong team. Refused while an agent of another team works on the task (wait for its report, or "
+        "`task set-status ID queued` first); an agent of the new team (the team renamed) goes on working. An "
+        "assignee who is a member of another team is let go, so the new team picks who does it. A started sprint "
+        "lists the task under the new team; a task_team_set event records the move."))
+    team.add_argument("id")
+    team.add_argument("team", help="a team name under `teams:` in .claude/teams.yaml")
+    add_json_flag(team)
+    team.set_defaults(func=cmd_set_team)
 
 
 def cmd_list(args) -> int:
@@ -109,3 +120,29 @@ def cmd_set_status(args) -> int:
             workflow.sync_blocked(tx, task["sprint"])
     emit(task, args.json, lambda t: f"{t['id']}: {t['status']}")
     return 0
+
+
+def cmd_set_team(args) -> int:
+    from .. import paths, teams
+    from ..lifecycle.team_change import set_team
+
+    root = paths.project_root()
+    where = teams.teams_file(root)
+    if not where.exists():
+        raise teams.TeamsError(f"{where}: not found, so there is no team to move task {args.id} to (copy "
+                               "templates/teams.yaml or run `orchestra install`)")
+    org = teams.load(root)
+    with open_store() as store, store.transaction() as tx:
+        task = set_team(tx, org, args.id, args.team, where=str(where))
+    emit(task, args.json, _set_team_text)
+    return 0
+
+
+def _set_team_text(task: dict[str, Any]) -> str:
+    moved = task["moved"]
+    if moved is None:
+        return f"{task['id']}: already in team {task['team']}"
+    line = f"{task['id']}: team {moved['from'] or '(none)'} -> {moved['to']}"
+    if moved["assignee_cleared"]:
+        line += f" (assignee {moved['assignee_cleared']} let go: not a member of {moved['to']})"
+    return line

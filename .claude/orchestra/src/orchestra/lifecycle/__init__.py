@@ -13,6 +13,7 @@ so events may arrive in any order and repeat. Other modules use:
 - `agent_tree(tx)` / `task_view(tx, task_id)`: read models for `orchestra agents` / `task show`;
 - `set_status(tx, task_id, status, ...)`: a status change by hand (CLI, MCP), checked against the transition
   table; with the team's `require_review`, a member's completion goes to review (`review`);
+- `team_change.set_team(tx, org, task_id, team, ...)`: a task moved to another team of teams.yaml by hand (CLI);
 - `apply_review(tx, reply)`: a review_complete reply settles the task its review request was about;
 - `task_list(tx, ...)` / `record_report(tx, task_id, report, by=...)`: the task list, an agent's progress report.
 """

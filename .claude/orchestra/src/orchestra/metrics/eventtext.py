@@ -41,6 +41,9 @@ _TEXT: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
     "task_cancelled": lambda e, d: f"{_task(e)} cancelled",
     "task_status_set": lambda e, d: f"{_task(e)} set {d.get('from')} -> {d.get('to')} by {d.get('by')}"
                                     f"{_reason(d)}",
+    "task_team_set": lambda e, d: f"{_task(e)} moved from team {d.get('from') or '(none)'} to {d.get('to')} by "
+                                  f"{d.get('by')}" + (f", assignee {d['assignee_cleared']} let go"
+                                                      if d.get("assignee_cleared") else ""),
     "task_carried_over": lambda e, d: f"{_task(e)} carried over from {d.get('sprint')}",
     "delegation_requested": lambda e, d: f"{d.get('caller') or 'main'} delegates {_task(e)} to "
                                          f"{d.get('subagent_type')}",

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..models import TERMINAL_TASK_STATUSES
 
-MOVE = "`orchestra state set tasks.ID.team '\"TEAM\"'` (there is no `orchestra task` command for it)"
+MOVE = "`orchestra task set-team TASK TEAM`"
 
 
 def stray_work(tx, teams: Collection[str]) -> list[str]:
