@@ -62,6 +62,23 @@ def test_id_defaults_to_the_file_name(project: Path) -> None:
     assert load_sprint("sprint-4", project).id == "sprint-4"
 
 
+@pytest.mark.parametrize("kind", ["sprint", "epic"])
+@pytest.mark.parametrize(("name", "suggested"), [("sprint.v2", "sprint-v2"), ("my sprint", "my-sprint"),
+                                                 ("-draft", "draft"), ("x" * 101, "x" * 100)])
+def test_a_file_name_that_is_not_an_id_is_refused_unless_the_file_sets_one(
+        project: Path, kind: str, name: str, suggested: str) -> None:
+    body = "tasks:\n  - {id: a, title: A}\n" if kind == "sprint" else "features:\n  - {id: a, title: A, estimate: 1}\n"
+    path = write(project, f"{name}.yaml", body, kind)
+    load = load_sprint if kind == "sprint" else load_epic
+    with pytest.raises(DefinitionError) as info:  # as an id, `sprint.v2` would be a nested key in state
+        load(path, project)
+    assert str(info.value) == (f"{path}:1: the file name makes {name!r} the {kind} id, which is not an id (letters, "
+                               f"digits, - and _, starting with a letter or digit, at most 100); add a line "
+                               f"`id: {suggested}` or rename the file")
+    path.write_text(f"id: {kind}-2\n{body}", encoding="utf-8")
+    assert load(path, project).id == f"{kind}-2"
+
+
 def test_yaml_syntax_error_names_the_line(project: Path) -> None:
     message = refuse(project, """
         id: s

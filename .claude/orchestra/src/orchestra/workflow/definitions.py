@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from .graph import CycleError, DuplicateIdError, GraphError, Node, TaskGraph, Un
 
 SUFFIXES = (".yaml", ".yml")
 MAX_POINTS = 1_000_000  # per task or feature: sums of any realistic plan stay exact and finite
+ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")  # as in schemas/sprint.json and epic.json
 
 
 class DefinitionError(ValueError):
@@ -185,7 +187,7 @@ def load_sprint(ref: str | Path, root: Path | None = None, org=None) -> SprintDe
         for team in raw.get("capacity") or {}:
             _check_team(path, text, ["capacity", team], "capacity", team, org)
     return SprintDef(
-        id=raw.get("id", path.stem), path=path, tasks=tasks, name=raw.get("name", ""), goal=raw.get("goal", ""),
+        id=_id(path, raw, "sprint"), path=path, tasks=tasks, name=raw.get("name", ""), goal=raw.get("goal", ""),
         epic=raw.get("epic"), project=raw.get("project"), start=raw.get("start"), end=raw.get("end"),
         capacity=dict(raw.get("capacity") or {}),
     )
@@ -208,7 +210,7 @@ def load_epic(ref: str | Path, root: Path | None = None, org=None) -> EpicDef:
             if feature.team:
                 _check_team(path, text, ["features", i, "team"], feature.id, feature.team, org)
     return EpicDef(
-        id=raw.get("id", path.stem), path=path, features=features, name=raw.get("name", ""),
+        id=_id(path, raw, "epic"), path=path, features=features, name=raw.get("name", ""),
         goal=raw.get("goal", ""), project=raw.get("project"), start=raw.get("start"),
         sprint_days=int(raw.get("sprint_days", 14)), sprint_points=raw.get("sprint_points"),
     )
@@ -223,6 +225,18 @@ def _read(path: Path, kind: str) -> tuple[dict[str, Any], str]:
     if raw.get("start") and raw.get("end") and raw["end"] < raw["start"]:
         raise DefinitionError(f"{path}:{_line(text, ['end'])}: end {raw['end']} is before start {raw['start']}")
     return raw, text
+
+
+def _id(path: Path, raw: dict[str, Any], kind: str) -> str:
+    """The file's `id:`, else its name; a name that is not an id would break state keys and task tags."""
+    if "id" in raw:
+        return raw["id"]
+    if not ID.fullmatch(path.stem):
+        raise DefinitionError(f"{path}:1: the file name makes {path.stem!r} the {kind} id, which is not an id "
+                              f"(letters, digits, - and _, starting with a letter or digit, at most 100); "
+                              f"add a line `id: {re.sub(r'[^A-Za-z0-9_-]+', '-', path.stem).strip('-_')[:100] or kind}` "
+                              f"or rename the file")
+    return path.stem
 
 
 def _plain(value: Any) -> Any:
