@@ -220,6 +220,7 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     # -- the state-changing CLI ----------------------------------------------------------------------
     ("member", bash("uv run orchestra state set tasks.t1.status '\"completed\"'"), "cli"),
     ("member", bash(".claude/orchestra/bin/orchestra task set-status t1 completed"), "cli"),
+    ("member", bash(".claude/orchestra/bin/orchestra task set-team t1 qa"), "cli"),  # to a team without review
     ("member", bash("uv run orchestra task list --json"), "allow"),
     ("member", bash("python -m orchestra sprint start sprint-1"), "cli"),
     ("member", bash("python3 .claude/orchestra/bin/orchestra task set-status t1 cancelled --reason x"), "cli"),
