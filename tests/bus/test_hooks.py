@@ -117,3 +117,14 @@ def test_session_start_briefs_the_main_thread_inbox(project: Path, project_store
     context = hook_output(proc)["hookSpecificOutput"]["additionalContext"]
     assert context.index("Orchestra sprints:") < context.index("review the sprint plan")
     assert "systemMessage" not in hook_output(proc)  # not critical
+
+
+def test_a_message_in_any_language_reaches_a_main_thread_whose_locale_is_not_utf8(project: Path, project_store) -> None:
+    # Python writes stdout in the locale's charset (here as under LANG=en_US.ISO-8859-1); Claude Code reads UTF-8
+    text = "deploy — 日本語 ✓ café"
+    send(project_store, to="main", payload={"text": text})
+    event = fixture_event(project, "UserPromptSubmit")
+    proc = run_hook("user_prompt.py", event, project, env={"PYTHONIOENCODING": "latin-1"})
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode(errors="replace")
+    proc.stdout.decode("ascii")  # every character escaped: the same JSON in any charset
+    assert text in hook_output(proc)["hookSpecificOutput"]["additionalContext"]

@@ -322,7 +322,9 @@ def run(handler: Handler, policy: Policy = "observe", stdin: bytes | None = None
         ctx = HookContext(event)
         verdict = handler(event, ctx)
         payload, code = render(event.name, verdict)
-        stdout = json.dumps(payload, ensure_ascii=False, allow_nan=False) if payload is not None else None
+        # ASCII only (other characters as \u escapes): stdout is written in the locale's charset, and
+        # Claude Code reads it as UTF-8
+        stdout = json.dumps(payload, allow_nan=False) if payload is not None else None
         record["decision"] = decision_name(verdict)
         if isinstance(verdict, Deny | BlockStop | Ask):
             record["reason"] = verdict.reason
