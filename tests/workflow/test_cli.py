@@ -264,6 +264,23 @@ def test_a_task_moved_between_sprints_not_started_loads_as_the_check_says(sample
     assert [r["tasks"] for r in as_json(capsys, "sprint", "load", "sprint-5", "sprint-4")["sprints"]] == [2, 1]
 
 
+def test_a_sprint_renamed_in_its_file_before_it_starts_loads_under_the_new_id(sample: Path, capsys) -> None:
+    four = sample / ".claude/sprints/sprint-4.yaml"
+    four.write_text("tasks:\n  - {id: task-a, title: A}\n", encoding="utf-8")
+    as_json(capsys, "sprint", "load")
+    four.write_text("id: sprint-4b\ntasks:\n  - {id: task-a, title: A}\n", encoding="utf-8")
+    assert [r["sprint"] for r in as_json(capsys, "sprint", "load", "--check")["sprints"]] == ["sprint-3", "sprint-4b"]
+    assert [r["status"] for r in as_json(capsys, "sprint", "load")["sprints"]] == ["ready", "ready"]
+    assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-3", "sprint-4b"]
+    assert "sprint sprint-4 renamed sprint-4b in .claude/sprints/sprint-4.yaml" in run(capsys, "events", "tail")[1]
+    four.write_text("id: sprint-4c\ntasks:\n  - {id: task-a, title: A}\n", encoding="utf-8")
+    as_json(capsys, "sprint", "start", "sprint-4c")  # start loads it too: the old record goes
+    assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-3", "sprint-4c"]
+    four.write_text("id: sprint-4d\ntasks:\n  - {id: task-a, title: A}\n", encoding="utf-8")
+    code, out, err = run(capsys, "sprint", "load", "sprint-4d")  # a started sprint keeps its record and its tasks
+    assert code == 1 and "task task-a is also defined in .claude/sprints/sprint-4.yaml (sprint sprint-4c)" in err
+
+
 def _clone(source: Path, into: Path, monkeypatch) -> Path:
     """A fresh clone of `source` with everything committed: what a teammate or CI checks out, without state."""
     subprocess.run(["git", "-C", str(source), "add", "-A"], check=True)

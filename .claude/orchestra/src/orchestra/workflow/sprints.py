@@ -34,10 +34,11 @@ def check_task_ids(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]]
     from .retrospective import retrospective_path
 
     mine = {s.id for s in sprints}
+    files = {project_relative(s.path, root): s.id for s in sprints}
     owners: dict[str, tuple[str, str, str]] = {}  # task id -> (sprint id, its file, what to do)
     rename = ", so rename it in one of the two files"
     for sid, record in recorded.items():
-        if sid in mine:
+        if sid in mine or _renamed(sid, record, files.get(record.get("definition") or "")):
             continue
         where = record.get("definition") or f"sprint {sid}"
         if record.get("status") == "complete":
@@ -62,6 +63,11 @@ def check_task_ids(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]]
                 line = line_of(text, ["tasks", i, "id"]) or 1
                 raise ValueError(f"{sprint.path}:{line}: task {task.id} is also defined in {owner[1]} (sprint "
                                  f"{owner[0]}); task ids are global{owner[2]}")
+
+
+def _renamed(sid: str, record: dict[str, Any], declared: str | None) -> bool:
+    """A sprint not started yet whose file now declares another id (`declared`): renamed in the file."""
+    return declared not in (None, sid) and record.get("status") in ("planning", "ready")
 
 
 def closed_elsewhere(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]],
@@ -105,6 +111,11 @@ def register(tx, sprint: SprintDef, root: Path | None = None, batch: frozenset[s
         raise ValueError(f"sprint {sprint.id} is {current['status']}; a definition can be (re)loaded only while "
                          f"it is planning or ready (after review, `orchestra sprint close {sprint.id} --reopen "
                          f"REASON` returns it to planning)")
+    here = project_relative(sprint.path, root)
+    for sid, record in tx.items("sprints").items():
+        if record.get("definition") == here and _renamed(sid, record, sprint.id):
+            tx.delete(f"sprints.{sid}")  # never started: nothing else refers to it
+            tx.append_event("sprint_renamed", {"sprint": sid, "to": sprint.id, "definition": here})
     check_task_ids([sprint], {sid: r for sid, r in tx.items("sprints").items() if sid not in batch}, root)
     for task in sprint.tasks:
         owner = tx.get(f"tasks.{task.id}.sprint", None)
