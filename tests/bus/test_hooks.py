@@ -128,3 +128,16 @@ def test_a_message_in_any_language_reaches_a_main_thread_whose_locale_is_not_utf
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode(errors="replace")
     proc.stdout.decode("ascii")  # every character escaped: the same JSON in any charset
     assert text in hook_output(proc)["hookSpecificOutput"]["additionalContext"]
+
+
+def test_session_start_shows_every_message_it_delivers_however_many_sprints_are_open(project: Path,
+                                                                                     project_store) -> None:
+    with project_store.transaction() as tx:
+        for n in range(80):
+            tx.set(f"sprints.sprint-{n:02d}-{'roadmap' * 4}", {"name": f"Sprint {n}", "status": "ready"})
+    sent = [send(project_store, to="main", payload={"text": f"NOTE-{n} " + "details " * 140}) for n in range(5)]
+    proc = run_hook("session_start.py", fixture_event(project, "SessionStart"), project)
+    context = hook_output(proc)["hookSpecificOutput"]["additionalContext"]
+    assert "cut by Orchestra" not in context and "more: `orchestra sprint status` lists them all" in context
+    assert all(f"NOTE-{n} " in context for n in range(5)), context[-600:]
+    assert all(project_store.get(f"communication.messages.{m['id']}.delivered") for m in sent)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+MORE_LINE = 80  # room kept for the line that says how many sprints are not listed
 
-def sprint_summary(tx) -> str | None:
-    """One line per active sprint: name and task counts by status. None when nothing is active."""
+
+def sprint_summary(tx, room: int | None = None) -> str | None:
+    """One line per active sprint: name and task counts by status, in at most `room` characters (then a
+    last line says how many more there are). None when nothing is active."""
     sprints = [s for s in tx.items("sprints").values() if s.get("status") in ("active", "ready", "blocked", "review")]
     if not sprints:
         return None
@@ -17,11 +20,23 @@ def sprint_summary(tx) -> str | None:
         shown = ", ".join(f"{counts[k]} {k}" for k in ("in_progress", "assigned", "queued", "blocked",
                                                        "needs_review", "completed") if counts[k])
         lines.append(f"- {sprint['id']} ({sprint.get('status')}): {shown or 'no tasks'}")
-    return "Orchestra sprints:\n" + "\n".join(lines)
+    head, used, kept = "Orchestra sprints:", 0, []
+    for line in lines:
+        if room is not None and len(head) + used + len(line) + 1 > room - MORE_LINE:
+            kept.append(f"- ... {len(lines) - len(kept)} more: `orchestra sprint status` lists them all")
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return head + "\n" + "\n".join(kept)
 
 
 def session_context(tx, extra: list[str | None] | None = None) -> str | None:
-    parts: list[Any] = [sprint_summary(tx), *(extra or [])]
+    """The sprint summary, then `extra` (the inbox): the summary is cut to leave the whole of `extra`
+    within what one hook may inject, as the messages in it are recorded as shown."""
+    from .hookio import CONTEXT_LIMIT
+
+    shown = [p for p in (extra or []) if p]
+    parts: list[Any] = [sprint_summary(tx, CONTEXT_LIMIT - sum(len(p) + 2 for p in shown)), *shown]
     text = "\n\n".join(p for p in parts if p)
     return text or None
 
