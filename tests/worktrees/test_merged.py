@@ -111,3 +111,38 @@ def test_prune_removes_a_finished_squash_merged_worktree_and_keeps_one_with_more
     assert not done.exists() and "task-done" not in branches(repo)
     assert more.is_dir() and "task-again" in branches(repo)
     assert state(repo, "worktrees.task-done.status") == "removed"
+
+
+def test_a_commit_main_has_only_with_other_whitespace_is_not_taken_for_merged(repo: Path) -> None:
+    tree = worked(repo, "indent", ("check.py", "if ready:\n    launch()\n"))
+    (repo / "check.py").write_text("if ready:\n  launch()\n")
+    commit_all(repo, "check.py, indented differently")
+
+    refused = cli(repo, "worktree", "remove", "task-indent")
+    assert refused.returncode == 1 and "1 commit(s) not in main" in refused.stderr and tree.is_dir()
+
+
+def test_rebased_work_main_went_on_to_change_still_counts_as_merged(repo: Path) -> None:
+    tree = worked(repo, "later", ("a.py", "a = 1\n"), ("b.py", "b = 2\n"))
+    main_moves_on(repo)
+    git(repo, "cherry-pick", "main..task-later")
+    (repo / "a.py").write_text("a = 10\n")
+    commit_all(repo, "main changes the branch's line again")
+
+    removed = cli_json(repo, "worktree", "remove", "task-later")
+    assert removed["status"] == "removed" and removed["branch_kept"] is False and not tree.exists()
+
+
+def test_binary_and_non_utf8_files_are_compared_byte_for_byte(repo: Path) -> None:
+    seed(repo, **{"tasks.bin": {"status": "in_progress"}})
+    tree = Path(cli_json(repo, "worktree", "create", "bin", "--strategy", "task")["path"])
+    (tree / "logo.png").write_bytes(b"\x89PNG\x00\x01 the branch's")
+    (tree / "menu.txt").write_bytes(b"caf\xe9 cr\xe8me\n")
+    commit_all(tree, "logo and menu")
+    (repo / "logo.png").write_bytes(b"\x89PNG\x00\x02 main's")
+    (repo / "menu.txt").write_bytes(b"caf\xe9 cr\xe8me\n")
+    commit_all(repo, "another logo, the same menu")
+
+    refused = cli(repo, "worktree", "remove", "task-bin")
+    assert refused.returncode == 1 and "1 commit(s) not in main" in refused.stderr and tree.is_dir(), refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -189,11 +189,40 @@ def rebasing(path: Path) -> bool:
 
 def unmerged_commits(repo: Path, branch: str, base: str) -> list[str]:
     """Commits on `branch` whose changes `base` lacks (one line each, newest first). None when `base`
-    contains them, has the same patch of each (rebased or cherry-picked onto it; a merge commit never
-    counts as the same), or has all they change (squash-merged: see `squashed_into`)."""
-    marked = run(repo, "log", "--format=%m %h %s", "--cherry-mark", "--right-only", f"{base}...{branch}")
-    missing = [line[2:] for line in marked.splitlines() if not line.startswith("=")]
+    contains them, has the very same patch of each (rebased or cherry-picked onto it; whitespace counts, and
+    a merge commit or one changing nothing never matches), or has all they change (squash-merged: see
+    `squashed_into`)."""
+    commits = [line.split(" ", 1) for line in run(repo, "log", "--format=%H %h %s", f"{base}..{branch}").splitlines()]
+    if not commits:
+        return []
+    paths = sorted({p for p in run(repo, "log", "--format=", "--name-only", "--no-renames", "-z",
+                                   f"{base}..{branch}").split("\0") if p})
+    theirs = set(patch_ids(repo, f"{branch}..{base}", *(["--", *paths] if len(paths) <= 1000 else [])).values())
+    ours = patch_ids(repo, f"{base}..{branch}") if theirs else {}
+    missing = [line for commit, line in commits if ours.get(commit) not in theirs]
     return [] if missing and squashed_into(repo, branch, base) else missing
+
+
+def patch_ids(repo: Path, *log_args: str) -> dict[str, str]:
+    """{commit: patch id} of the commits `git log <log_args>` lists that change something (merges left out),
+    whitespace counted (`git patch-id --verbatim`, git 2.39 on; an older git gives none). The diffs go from
+    one git to the other as bytes: file contents need not be UTF-8."""
+    import subprocess
+
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    log = ["git", "-C", str(repo), "--literal-pathspecs", "log", "-p", "--no-merges", "--no-renames", "--binary",
+           "--no-color", "--no-ext-diff", "--no-textconv", "--format=commit %H", *log_args]
+    try:
+        diffs = subprocess.run(log, capture_output=True, timeout=TIMEOUT, check=False, env=env, stdin=subprocess.DEVNULL)
+        if diffs.returncode != 0:
+            raise GitError(f"git log -p {' '.join(log_args)} in {repo} failed: {diffs.stderr.decode(errors='replace')}")
+        ids = subprocess.run(["git", "-C", str(repo), "patch-id", "--verbatim"], input=diffs.stdout,
+                             capture_output=True, timeout=TIMEOUT, check=False, env=env)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitError(f"git log -p {' '.join(log_args)} | git patch-id in {repo}: {exc}") from None
+    if ids.returncode != 0:
+        return {}
+    return {commit: patch for patch, commit in (line.split() for line in ids.stdout.decode().splitlines())}
 
 
 def squashed_into(repo: Path, branch: str, base: str) -> bool:
