@@ -197,9 +197,16 @@ def start(store, ref: str | Path, root: Path | None = None) -> dict[str, Any]:
     """Ready -> Active: validate the definition, load it if needed, materialise tasks, fill team
     assignments, emit `sprint_started`, then provision worktrees. Returns the first plan (the waves
     to delegate). Starting an active sprint changes nothing."""
+    from .retrospective import retrospective_path
+
     sprint = load_definition(ref, root)
     with store.transaction() as tx:
         status = tx.get(f"sprints.{sprint.id}.status", None)
+        retro = retrospective_path(sprint.id, root)
+        if status is None and retro.is_file():  # closed in another state: not started again by accident
+            raise ValueError(f"sprint {sprint.id} is closed (its retrospective {project_relative(retro, root)} says "
+                             "so, though this state does not hold it), so it is not started again; its carried-over "
+                             "work can join a later sprint's file")
         started = status in (None, "planning", "ready")
         if started:
             register(tx, sprint, root)
