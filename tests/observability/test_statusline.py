@@ -57,6 +57,14 @@ def test_the_real_script_shows_the_sprint(store, sample: Path) -> None:
                            "✖ 1 blocked · cov 82.5% · ●●●\n")
 
 
+def test_the_line_reaches_claude_code_as_utf8_whatever_the_locale(store, sample: Path) -> None:
+    # Python writes stdout in the locale's charset (here as under LANG=en_US.ISO-8859-1); Claude Code reads UTF-8
+    busy(store)
+    proc = run_status_line(sample, json.dumps(session_input(sample)), NO_COLOR="1", PYTHONIOENCODING="latin-1")
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout.startswith("[Opus] engineering › payments › sprint-3 · ▶ 1 active")
+
+
 def test_without_state_a_short_line_and_nothing_created(sample: Path) -> None:
     shutil.rmtree(paths.state_dir(sample))
     proc = run_status_line(sample, json.dumps(session_input(sample)), NO_COLOR="1")

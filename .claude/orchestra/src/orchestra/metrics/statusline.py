@@ -235,4 +235,6 @@ def main() -> None:
         session = {}
     if not isinstance(session, dict):
         session = {}
-    sys.stdout.write(line(session, color=not os.environ.get("NO_COLOR")) + "\n")
+    text = line(session, color=not os.environ.get("NO_COLOR")) + "\n"
+    sys.stdout.buffer.write(text.encode())  # UTF-8, as Claude Code reads it, whatever the locale's charset
+    sys.stdout.flush()
