@@ -264,6 +264,18 @@ def test_a_task_moved_between_sprints_not_started_loads_as_the_check_says(sample
     assert [r["tasks"] for r in as_json(capsys, "sprint", "load", "sprint-5", "sprint-4")["sprints"]] == [2, 1]
 
 
+def test_the_check_refuses_a_named_sprint_that_started_as_loading_does(sample: Path, capsys) -> None:
+    (sample / ".claude/sprints/sprint-4.yaml").write_text("tasks:\n  - {id: task-a, title: A}\n", encoding="utf-8")
+    as_json(capsys, "sprint", "start", "sprint-3")
+    for argv in (("sprint", "load", "sprint-4", "sprint-3", "--check"), ("sprint", "load", "sprint-4", "sprint-3")):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and out == "", argv
+        assert err == (f"orchestra sprint: {sample / '.claude/sprints/sprint-3.yaml'}: sprint sprint-3 is active; a "
+                       "definition can be (re)loaded only while it is planning or ready (after review, `orchestra "
+                       "sprint close sprint-3 --reopen REASON` returns it to planning)\n"), argv
+    assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-3"]  # all or none
+
+
 def test_a_sprint_renamed_in_its_file_before_it_starts_loads_under_the_new_id(sample: Path, capsys) -> None:
     four = sample / ".claude/sprints/sprint-4.yaml"
     four.write_text("tasks:\n  - {id: task-a, title: A}\n", encoding="utf-8")

@@ -61,7 +61,7 @@ def register(sub) -> None:
 
 def cmd_load(args) -> int:
     from ..workflow.definitions import check_unique_ids, definition_files
-    from ..workflow.sprints import check_task_ids, closed_elsewhere, load_definition, register
+    from ..workflow.sprints import check_task_ids, closed_elsewhere, load_definition, not_loadable, register
 
     refs = args.refs or [str(p) for p in definition_files("sprint")]
     if not refs:
@@ -76,6 +76,8 @@ def cmd_load(args) -> int:
             raise ValueError(f"{sprint.path}: sprint {sprint.id} is closed (its retrospective "
                              f"{closed[sprint.id]['retrospective_file']} says so, though this state does not hold "
                              f"it), so it is not loaded again; its carried-over work can join a later sprint's file")
+        if args.refs and (recorded.get(sprint.id) or {}).get("status") not in (None, "planning", "ready"):
+            raise ValueError(f"{sprint.path}: {not_loadable(sprint.id, recorded[sprint.id]['status'])}")  # --check too
     recorded = {**closed, **recorded}
     # Without arguments, the files of sprints already started are checked but not loaded again: their
     # tasks in state are the truth, and their unfinished work may be listed again in a later file.

@@ -102,15 +102,19 @@ def closed_elsewhere(sprints: list[SprintDef], recorded: dict[str, dict[str, Any
     return out
 
 
+def not_loadable(sprint_id: str, status: str) -> str:
+    """Why the definition of a sprint that started is not (re)loaded."""
+    return (f"sprint {sprint_id} is {status}; a definition can be (re)loaded only while it is planning or ready "
+            f"(after review, `orchestra sprint close {sprint_id} --reopen REASON` returns it to planning)")
+
+
 def register(tx, sprint: SprintDef, root: Path | None = None, batch: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Record a validated definition in state. A new sprint goes Planning -> Ready; a sprint already
     running refuses, because its tasks in state are now the truth. `batch`: the other sprints loaded in
     the same transaction, checked together beforehand (their records in state are about to change)."""
     current = tx.get(f"sprints.{sprint.id}", None)
     if current and current.get("status") not in ("planning", "ready"):
-        raise ValueError(f"sprint {sprint.id} is {current['status']}; a definition can be (re)loaded only while "
-                         f"it is planning or ready (after review, `orchestra sprint close {sprint.id} --reopen "
-                         f"REASON` returns it to planning)")
+        raise ValueError(not_loadable(sprint.id, current["status"]))
     here = project_relative(sprint.path, root)
     for sid, record in tx.items("sprints").items():
         if record.get("definition") == here and _renamed(sid, record, sprint.id):
