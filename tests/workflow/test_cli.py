@@ -15,7 +15,7 @@ from tests.conftest import REPO
 PLAN_KEYS = {"sprint", "status", "source", "points", "critical_path", "capacity", "order", "ready", "running",
              "done", "batches"}
 ITEM_KEYS = {"id", "title", "status", "team", "assignee", "estimate", "priority", "dependencies", "slack",
-             "critical", "agent"}
+             "critical", "agent", "not_now"}
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

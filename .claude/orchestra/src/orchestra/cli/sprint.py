@@ -149,7 +149,15 @@ def _plan_text(plan: dict[str, Any]) -> str:
             for b in plan["batches"] for t in b["tasks"]]
     body = table(rows, ["wave", "task", "status", "who", "pts", "priority", "slack", "crit"]) if rows else "nothing left"
     ready = f"ready now: {', '.join(plan['ready']) or 'nothing'}"
-    return "\n".join([head, body, ready])
+    if plan["source"] != "state" or plan["status"] not in ("active", "blocked"):
+        return "\n".join([head, body, ready])
+    # A started sprint (and one resumed by starting it again): what to delegate now, and why not the rest.
+    items = [t for b in plan["batches"] for t in b["tasks"]]
+    now = ", ".join(t["id"] for t in items if t.get("agent")) or "nothing"
+    if not items:
+        now += f" (every task is finished: close the sprint with `orchestra sprint close {plan['sprint']}`)"
+    waiting = [f"  {t['id']}: {t['not_now']}" for t in items if t.get("not_now")]
+    return "\n".join([head, body, ready, f"delegate now: {now}", *(["not now:", *waiting] if waiting else [])])
 
 
 def cmd_start(args) -> int:

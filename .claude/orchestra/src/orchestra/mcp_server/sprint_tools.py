@@ -32,8 +32,8 @@ def sprint_status(sprint_id: Annotated[str | None, Field(
 
 def plan_sprint(sprint_id: SprintId) -> dict[str, Any]:
     """The sprint's remaining work as delegation waves: tasks whose dependencies are done, sized to team
-    capacity, with critical path, slack and ready queue. Startable tasks of the first wave carry ready Agent
-    arguments (`agent`). Writes nothing."""
+    capacity, with critical path and slack. Tasks to delegate now carry ready Agent arguments (`agent`);
+    each other task of a started sprint says why not now (`not_now`). Writes nothing."""
     with store() as opened:
         plan = workflow.plan_sprint(opened, sprint_id, paths.project_root())
     return plan

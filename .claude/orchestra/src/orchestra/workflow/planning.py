@@ -1,18 +1,21 @@
 """`plan_sprint`: the delegation batches an orchestrator runs, with critical path, slack and ready queue.
 
 Works on the remaining work: finished tasks are left out and satisfy their dependents, tasks already
-running go into the first wave their dependencies allow. The output is the stable JSON of
+running go into the first wave their dependencies allow. Made again mid-sprint (`/sprint:start` run to
+resume it), it offers every task that can be delegated now, the started ones nobody holds any more
+too (`holders`), and says for each other task why not now. The output is the stable JSON of
 `orchestra sprint plan ID --json` and of the MCP tool `plan_sprint` (README, "Sprints and epics").
 """
 
 from __future__ import annotations
 
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from ..lifecycle.views import Unassigned, delegation_arguments
 from .capacity import capacity_dict, parallel_capacity
+from .graph import Capacity
+from .holders import with_holders
 from .view import SprintView, outside_done, sprint_view
 
 
@@ -28,29 +31,36 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     graph = view.remaining_graph(finished_elsewhere)
     capacity = parallel_capacity(org, view.capacity)
     running = set(view.running)
-    waves = graph.batches(capacity, first=running, held=_blocked(view))
+    # Work awaiting review holds no member's slot (the gate counts live runs): like blocked work, it leaves
+    # the first wave's places to work that can start.
+    review = {t["id"] for t in view.tasks if t.get("status") == "needs_review"}
+    waves = graph.batches(capacity, first=running - review, held=view.blocked | review)
     slack = graph.slack()
     critical = graph.critical_path()
     on_path = set(critical)
     by_id = {t["id"]: t for t in view.tasks}
     done = view.done
-    ready = graph.ready(done=done | finished_elsewhere, exclude=running | _blocked(view))
+    ready = graph.ready(done=done | finished_elsewhere, exclude=running | view.blocked)
     # Only the first wave is launched now; later waves are briefed when they come up (re-plan).
     started = view.source == "state" and view.status in ("active", "blocked")
     startable = set(waves[0]) & set(ready) if started and waves else set()
+    first = waves[0] if waves else []
 
     def item(task_id: str) -> dict[str, Any]:
         task = by_id[task_id]
         status = task.get("status", "queued")
-        args = None
-        # a team with auto_assign: false picks nobody: `agent` stays null until the orchestrator names one
-        with suppress(Unassigned):
+        args, why = None, None
+        try:
             args = delegation_arguments(tx, org, task_id) if task_id in startable else None
+        except Unassigned as refused:  # a team with auto_assign: false picks nobody: the orchestrator names one
+            why = str(refused)
+        if started and task_id not in startable:
+            why = not_now(tx, view, task, done | finished_elsewhere, capacity, [by_id[t] for t in first])
         return {
             "id": task_id, "title": task.get("title", ""), "status": status, "team": task.get("team"),
             "assignee": task.get("assignee"), "estimate": _round(float(task.get("estimate", 1.0) or 0.0)),
             "priority": task.get("priority", "normal"), "dependencies": list(task.get("dependencies") or ()),
-            "slack": _round(slack[task_id]), "critical": task_id in on_path, "agent": args,
+            "slack": _round(slack[task_id]), "critical": task_id in on_path, "agent": args, "not_now": why,
         }
 
     batches = []
@@ -73,8 +83,33 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     }
 
 
-def _blocked(view: SprintView) -> set[str]:
-    return {t["id"] for t in view.tasks if t.get("status") == "blocked"}
+def not_now(tx, view: SprintView, task: dict[str, Any], finished: set[str], capacity: Capacity,
+            first: list[dict[str, Any]]) -> str:
+    """Why a task of a started sprint cannot be delegated now: who has it, its blocker, the dependencies it
+    waits on, or the capacity the first wave already fills."""
+    tid, status = task["id"], task.get("status", "queued")
+    if tid in view.running:
+        if status == "needs_review":
+            return task.get("review_reason") or "awaiting review"
+        return f"{status}: {view.holders.get(tid) or 'running'}"
+    if tid in view.blocked:
+        return (f"blocked: {task.get('blocker') or 'no reason given'}; once that is resolved, "
+                f"`orchestra task set-status {tid} queued` makes it ready again")
+    statuses = {t["id"]: t.get("status", "queued") for t in view.tasks}
+    waiting = [d for d in task.get("dependencies") or () if d not in finished]
+    if waiting:
+        listed = ", ".join(f"{d} ({statuses.get(d) or tx.get(f'tasks.{d}.status', None) or 'not in state'})"
+                           for d in waiting)
+        return f"waits on {listed}"
+    team, member = task.get("team"), task.get("assignee")
+    mates = [t["id"] for t in first if t.get("team") == team]
+    if len(mates) >= capacity.team_limit(team):
+        return f"waits for a free slot: team {team or '(none)'} runs {capacity.team_limit(team)} at once " \
+               f"({', '.join(mates)})"
+    theirs = [t["id"] for t in first if member and t.get("assignee") == member]
+    if theirs and len(theirs) >= capacity.member_limit(member):
+        return f"waits for {member}, who takes {capacity.member_limit(member):g} at once ({', '.join(theirs)})"
+    return "waits for the next wave"
 
 
 def plan_sprint(store, sprint_id: str, root: Path | None = None) -> dict[str, Any]:
@@ -83,5 +118,5 @@ def plan_sprint(store, sprint_id: str, root: Path | None = None) -> dict[str, An
 
     org = organization(root)
     with store.snapshot() as tx:
-        view = sprint_view(tx, sprint_id, root)
+        view = with_holders(tx, sprint_view(tx, sprint_id, root), org)
         return plan_view(tx, view, org)

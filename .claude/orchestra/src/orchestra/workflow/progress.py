@@ -16,6 +16,7 @@ from ..models import TASK_STATUSES
 from . import forecast as forecasting
 from . import metrics
 from .capacity import parallel_capacity
+from .holders import with_holders
 from .view import SprintView, all_events, outside_done, sprint_view
 
 DEFAULT_SPRINT_DAYS = 14
@@ -104,8 +105,7 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
         "counts": counts,
         "points": view.points,
         "critical_path": {"tasks": graph.critical_path(), "length": round(graph.length, 4)},
-        "ready": graph.ready(done=done | finished, exclude=set(view.running) | {
-            t["id"] for t in view.tasks if t.get("status") == "blocked"}),
+        "ready": graph.ready(done=done | finished, exclude=set(view.running) | view.blocked),
         "running": view.running,
         "tasks": [{"id": t["id"], "title": t.get("title", ""), "status": t.get("status", "queued"),
                    "team": t.get("team"), "assignee": t.get("assignee"),
@@ -135,5 +135,5 @@ def sprint_status(store, sprint_id: str, root: Path | None = None, *, now: dt.da
 
     org = organization(root)
     with store.snapshot() as tx:
-        view = sprint_view(tx, sprint_id, root)
+        view = with_holders(tx, sprint_view(tx, sprint_id, root), org)
         return status_view(tx, view, org, now=now or dt.datetime.now(dt.UTC), seed=seed, trials=trials)

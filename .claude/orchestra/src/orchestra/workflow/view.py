@@ -27,6 +27,9 @@ class SprintView:
     start: str | None = None  # calendar from the definition (ISO dates)
     end: str | None = None
     carried: list[dict[str, Any]] = field(default_factory=list)  # unfinished work carried out at close
+    # `holders.with_holders`: who works on each running task now, and started tasks nobody holds any more
+    holders: dict[str, str] = field(default_factory=dict)
+    free: frozenset[str] = frozenset()
 
     @property
     def points(self) -> dict[str, float]:
@@ -43,7 +46,13 @@ class SprintView:
 
     @property
     def running(self) -> list[str]:
-        return [t["id"] for t in self.tasks if t.get("status") in RUNNING]
+        """Tasks being worked on or reviewed, less those whose attempt is over (`free`)."""
+        return [t["id"] for t in self.tasks if t.get("status") in RUNNING and t["id"] not in self.free]
+
+    @property
+    def blocked(self) -> set[str]:
+        """Tasks waiting on a blocker, less those whose only blocker was their session's end (`free`)."""
+        return {t["id"] for t in self.tasks if t.get("status") == "blocked" and t["id"] not in self.free}
 
     def remaining_graph(self, outside_done: set[str] = frozenset()) -> TaskGraph:
         """The unfinished tasks; dependencies on finished ones (here or in `outside_done`) are satisfied."""
