@@ -146,3 +146,17 @@ def test_binary_and_non_utf8_files_are_compared_byte_for_byte(repo: Path) -> Non
     refused = cli(repo, "worktree", "remove", "task-bin")
     assert refused.returncode == 1 and "1 commit(s) not in main" in refused.stderr and tree.is_dir(), refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_prune_says_a_finished_worktree_is_kept_because_its_base_is_gone(repo: Path) -> None:
+    git(repo, "switch", "-q", "-c", "topic")
+    tree = worked(repo, "orphaned", status="completed")  # no commits of its own
+    assert state(repo, "worktrees.task-orphaned.base") == "topic"
+    git(repo, "switch", "-q", "main")
+    git(repo, "branch", "-D", "topic")
+
+    report = cli_json(repo, "worktree", "prune")
+    assert report["kept"] == [{"worktree": "task-orphaned", "why": "its task is finished but its base topic is gone: nothing "
+                               "tells whether its work is merged (`orchestra worktree remove task-orphaned` "
+                               "removes it; a branch with commits on no other branch is kept)"}]
+    assert tree.is_dir()

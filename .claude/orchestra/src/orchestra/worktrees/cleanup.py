@@ -203,15 +203,10 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
             report["kept"].append({"worktree": rid, "why": f"its directory is gone but it has {'; '.join(reasons)}"})
         elif rid in finished:
             losses = survey(repo, Path(key), on_disk[key], record.get("copied") or [])
-            base_ok = git.commit_of(repo, record["base"]) is not None
             # What the worktree has checked out: its branch may have been renamed, or another switched to.
             tip = on_disk[key].branch or on_disk[key].head or record["branch"]
-            unmerged = git.unmerged_commits(repo, tip, record["base"]) if base_ok else ["base missing"]
-            reasons = [*losses.binding(), *losses.discardable(), *([f"{len(unmerged)} unmerged commit(s)"]
-                                                                   if unmerged else [])]
-            if reasons:
-                report["kept"].append({"worktree": rid, "why": f"its {record['scope']} is finished but it has "
-                                       f"{'; '.join(reasons)}"})
+            if why := _still_needed(repo, record, tip, losses):
+                report["kept"].append({"worktree": rid, "why": f"its {record['scope']} is finished but {why}"})
             else:
                 finishing.append(record)
                 if losses.needs_force:
@@ -251,6 +246,18 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
             report["removed"].append({"worktree": record["id"], "path": record["path"], "why": why})
         _record_prune(tx, report, now, cfg.lock_ttl)
     return report
+
+
+def _still_needed(repo: Path, record: dict[str, Any], tip: str, losses: Losses) -> str | None:
+    """Why prune keeps a finished worktree (what removing it would lose, or that its base is gone), else None."""
+    base_ok = git.commit_of(repo, record["base"]) is not None
+    unmerged = git.unmerged_commits(repo, tip, record["base"]) if base_ok else []
+    reasons = [*losses.binding(), *losses.discardable(), *([f"{len(unmerged)} unmerged commit(s)"] if unmerged else [])]
+    why = [f"it has {'; '.join(reasons)}"] if reasons else []
+    if not base_ok:
+        why.append(f"its base {record['base']} is gone: nothing tells whether its work is merged (`orchestra "
+                   f"worktree remove {record['id']}` removes it; a branch with commits on no other branch is kept)")
+    return " and ".join(why) or None
 
 
 def _record_prune(tx, report: dict[str, list], now: str, ttl: float) -> None:
