@@ -256,3 +256,16 @@ def test_set_team_leaves_work_an_agent_of_another_team_is_doing_where_it_is(proj
         assert store.get("agents.agent-1.status") == "active"
     ok_json(orchestra(project, "task", "set-status", "t1", "queued", "--json"))
     assert ok_json(orchestra(project, "task", "set-team", "t1", "qa", "--json"))["team"] == "qa"
+
+
+def test_a_task_left_under_a_renamed_team_is_handed_to_no_one_until_it_is_moved(project: Path) -> None:
+    write_teams(project)
+    seed(project, {"t-ui": {"title": "UI", "team": "engineering"}})
+    assert ok_json(orchestra(project, "task", "delegate", "t-ui", "--json"))["subagent_type"] == "api-engineer"
+    rename_engineering(project)
+    stray = orchestra(project, "task", "delegate", "t-ui", "--json")  # not general-purpose, outside every team
+    assert stray.returncode == 1 and stray.stdout == "" and stray.stderr.count("\n") == 1, stray.stdout
+    assert ("task t-ui has no assignee and its team 'engineering' is not in teams.yaml (renamed or removed there): "
+            "move it to one of its teams (platform, qa) with `orchestra task set-team t-ui TEAM`") in stray.stderr
+    ok_json(orchestra(project, "task", "set-team", "t-ui", "platform", "--json"))
+    assert ok_json(orchestra(project, "task", "delegate", "t-ui", "--json"))["subagent_type"] == "api-engineer"

@@ -35,13 +35,16 @@ class Unassigned(ValueError):
 
 def pick_agent(org: Organization, task: dict[str, Any]) -> str | None:
     """Who should do `task`: its assignee, else (when its team auto-assigns) a member of its team able to do
-    its type, else general-purpose. None when its team has `auto_assign: false` and no assignee is named."""
+    its type, else general-purpose. None when no assignee is named and its team has `auto_assign: false`, or
+    is a team teams.yaml no longer has (renamed or removed there): no agent of the organisation is its to take."""
     if task.get("assignee"):
         return task["assignee"]
     if task.get("type") == "orchestration" and task.get("team") in org.teams:
         return org.teams[task["team"]].orchestrator
     team = org.teams.get(task.get("team") or "")
     if team is not None and not team.settings.auto_assign:
+        return None
+    if team is None and task.get("team") and org.teams:
         return None
     members = sorted((m for m in org.agents.values() if m.role != "orchestrator"
                       and task.get("team") in (None, m.team)), key=lambda m: m.name)
@@ -53,7 +56,12 @@ def pick_agent(org: Organization, task: dict[str, Any]) -> str | None:
 
 def unassigned_text(org: Organization, task: dict[str, Any]) -> str:
     """What to do with a task its team will not assign: the words the CLI, MCP and the delegation gate use."""
-    team = org.teams[task["team"]]
+    team = org.teams.get(task["team"])
+    if team is None:
+        return (f"task {task['id']} has no assignee and its team {task['team']!r} is not in teams.yaml (renamed or "
+                f"removed there): move it to one of its teams ({', '.join(sorted(org.teams))}) with `orchestra task "
+                f"set-team {task['id']} TEAM`, or name its assignee first (`orchestra state set "
+                f"tasks.{task['id']}.assignee '\"<member>\"'`)")
     return (f"task {task['id']} has no assignee and team {team.name} does not pick one (auto_assign: false in "
             f"teams.yaml): delegate it with an Agent call whose subagent_type is one of its members "
             f"({', '.join(map(agentfiles.session_agent_type, team.members)) or 'none'}) and whose prompt starts with [task:{task['id']}], or name the "
@@ -62,7 +70,7 @@ def unassigned_text(org: Organization, task: dict[str, Any]) -> str:
 
 def delegation_arguments(tx, org: Organization, task_id: str) -> dict[str, Any]:
     """The Agent tool input that delegates `task_id`: tagged, briefed, addressed to the right agent.
-    Raises Unassigned when nobody is named and the task's team does not auto-assign."""
+    Raises Unassigned when nobody is named and the task's team does not auto-assign or is not in teams.yaml."""
     task = _task(tx, task_id)
     agent = pick_agent(org, task)
     if agent is None:
