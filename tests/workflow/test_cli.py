@@ -291,6 +291,12 @@ def test_a_sprint_renamed_in_its_file_before_it_starts_loads_under_the_new_id(sa
     four.write_text("id: sprint-4d\ntasks:\n  - {id: task-a, title: A}\n", encoding="utf-8")
     code, out, err = run(capsys, "sprint", "load", "sprint-4d")  # a started sprint keeps its record and its tasks
     assert code == 1 and "task task-a is also defined in .claude/sprints/sprint-4.yaml (sprint sprint-4c)" in err
+    as_json(capsys, "sprint", "close", "sprint-4c", "--review")
+    as_json(capsys, "sprint", "close", "sprint-4c", "--reopen", "more to do")  # planning again, its tasks in state
+    four.write_text("id: sprint-4e\ntasks:\n  - {id: task-e, title: E}\n", encoding="utf-8")
+    as_json(capsys, "sprint", "load", "sprint-4e")  # a new sprint: the one reopened keeps its record
+    assert as_json(capsys, "task", "show", "task-a")["task"]["sprint"] == "sprint-4c"
+    assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-3", "sprint-4c", "sprint-4e"]
 
 
 def _clone(source: Path, into: Path, monkeypatch) -> Path:

@@ -66,8 +66,9 @@ def check_task_ids(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]]
 
 
 def _renamed(sid: str, record: dict[str, Any], declared: str | None) -> bool:
-    """A sprint not started yet whose file now declares another id (`declared`): renamed in the file."""
-    return declared not in (None, sid) and record.get("status") in ("planning", "ready")
+    """A sprint never started (one reopened after review has tasks in state) whose file now declares
+    another id (`declared`): renamed in the file."""
+    return declared not in (None, sid) and record.get("status") in ("planning", "ready") and not record.get("started_at")
 
 
 def closed_elsewhere(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]],
