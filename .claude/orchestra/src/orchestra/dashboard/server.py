@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from .. import paths
@@ -66,6 +67,7 @@ class Dashboard:
         self.poll_seconds = poll_seconds
         self.clients: set[ServerConnection] = set()
         self.message = ""
+        self._news = asyncio.Condition()  # notified when `message` is a new state, for every client's feed
         self.state: dict[str, Any] = {}
         self.problem: str | None = None  # shown on the page over the last state read
         self._store = None
@@ -230,11 +232,15 @@ class Dashboard:
                 failing = True
                 message = await self._on_worker(partial(self._trouble, f"reading the state failed ({exc}); retrying"))
                 if message is not None:
-                    broadcast(self.clients, message)
+                    await self._announce()
                 continue
             failing = False
             if message is not None:
-                broadcast(self.clients, message)
+                await self._announce()
+
+    async def _announce(self) -> None:
+        async with self._news:
+            self._news.notify_all()
 
     # -- HTTP and WebSocket ------------------------------------------------------------------------
 
@@ -265,12 +271,28 @@ class Dashboard:
 
     async def _client(self, connection: ServerConnection) -> None:
         self.clients.add(connection)
+        feed = asyncio.create_task(self._feed(connection))
         try:
-            await connection.send(self.message)
             async for _ in connection:  # the page only listens; anything it sends is ignored
                 pass
         finally:
+            feed.cancel()
             self.clients.discard(connection)
+
+    async def _feed(self, connection: ServerConnection) -> None:
+        """The state on connect, then the newest state after each change. A send waits while this client
+        is slow to read (only this client waits), and the states built meanwhile are skipped but the newest:
+        what waits for a client is never more than one state."""
+        sent = None
+        try:
+            while True:
+                async with self._news:
+                    await self._news.wait_for(lambda sent=sent: self.message is not sent)
+                    message = self.message
+                await connection.send(message)
+                sent = message
+        except ConnectionClosed:
+            return
 
 
 def _response(status: int, kind: str, body: bytes, extra: dict[str, str] | None = None) -> Response:
