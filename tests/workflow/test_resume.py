@@ -139,3 +139,31 @@ def test_a_sprint_with_every_task_finished_says_to_close_it(project: Path, capsy
     assert "delegate now: nothing (every task is finished: close the sprint with `orchestra sprint close " \
            "sprint-r`)" in cli(capsys, "sprint", "plan", "sprint-r")
 
+
+
+def test_an_active_sprint_resumes_from_state_whatever_its_file_now_says(project: Path, capsys) -> None:
+    started(project, capsys)
+    sprint_file = project / ".claude/sprints/sprint-r.yaml"
+    sprint_file.write_text(SPRINT.replace("team: engineering, assignee: ux-eng", "team: mobile, assignee: ux-eng"),
+                           encoding="utf-8")  # edited mid-sprint, and wrong: state is the truth now
+    assert offered(resumed(capsys)) == ["t-a", "t-b"]
+    sprint_file.unlink()  # moved away once the sprint was under way
+    assert offered(resumed(capsys)) == ["t-a", "t-b"]
+
+
+def test_a_sprint_in_review_or_closed_is_not_resumed_and_the_refusal_says_what_to_do(project: Path, capsys) -> None:
+    started(project, capsys)
+    for task in ("t-a", "t-b", "t-d"):
+        cli(capsys, "task", "set-status", task, "completed")
+    cli(capsys, "sprint", "close", "sprint-r", "--review")
+    assert main(["sprint", "start", "sprint-r"]) == 1
+    assert capsys.readouterr().err == (
+        "orchestra sprint: sprint sprint-r is in review, so no work is started in it: finish it with `orchestra "
+        "sprint close sprint-r`, or, when the review found issues, `orchestra sprint close sprint-r --reopen REASON` "
+        "and start it again\n")
+    cli(capsys, "sprint", "close", "sprint-r")
+    assert main(["sprint", "start", "sprint-r"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("orchestra sprint: sprint sprint-r is complete (closed 20") and err.endswith(
+        "), so there is nothing to start or resume; its unfinished work (t-c) was carried over: list it in a later "
+        "sprint's file; `orchestra sprint status sprint-r` shows how it ended\n")

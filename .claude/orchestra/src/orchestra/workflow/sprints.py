@@ -15,6 +15,7 @@ from ..models import TERMINAL_TASK_STATUSES, Task, check_task_transition
 from . import states
 from .definitions import SprintDef, load_sprint, project_relative
 from .metrics import EVENT_OF_STATUS
+from .view import is_id
 
 
 def organization(root: Path | None = None):
@@ -201,9 +202,15 @@ def team_assignments(sprint: SprintDef) -> dict[str, list[str]]:
 def start(store, ref: str | Path, root: Path | None = None) -> dict[str, Any]:
     """Ready -> Active: validate the definition, load it if needed, materialise tasks, fill team
     assignments, emit `sprint_started`, then provision worktrees. Returns the first plan (the waves
-    to delegate). Starting an active sprint changes nothing."""
+    to delegate). Starting an active sprint changes nothing and does not read its file (the tasks in
+    state are the truth): it resumes the sprint, planning what can be delegated now."""
     from .retrospective import retrospective_path
 
+    if isinstance(ref, str) and is_id(ref):
+        with store.snapshot() as tx:
+            record = tx.get(f"sprints.{ref}", None)
+        if record is not None and record.get("status") not in ("planning", "ready"):
+            return resume(store, record, root)
     sprint = load_definition(ref, root)
     with store.transaction() as tx:
         status = tx.get(f"sprints.{sprint.id}.status", None)
@@ -233,6 +240,27 @@ def start(store, ref: str | Path, root: Path | None = None) -> dict[str, Any]:
     return {"sprint": sprint.id, "status": record["status"], "started": started, "tasks": record["tasks"],
             "team_assignments": record.get("team_assignments", {}), "worktrees": worktrees,
             "plan": plan_sprint(store, sprint.id, root)}
+
+
+def resume(store, record: dict[str, Any], root: Path | None = None) -> dict[str, Any]:
+    """`start` of a sprint already started: its plan, unchanged state. A sprint in review or complete has
+    nothing left to start, and the refusal says what to do instead."""
+    from .planning import plan_sprint
+
+    sid, status = record["id"], record.get("status")
+    if status == "review":
+        raise ValueError(f"sprint {sid} is in review, so no work is started in it: finish it with `orchestra sprint "
+                         f"close {sid}`, or, when the review found issues, `orchestra sprint close {sid} --reopen "
+                         f"REASON` and start it again")
+    if status == "complete":
+        carried = [r["id"] for r in (record.get("retrospective") or {}).get("carried_over") or ()]
+        left = (f"its unfinished work ({', '.join(carried)}) was carried over: list it in a later sprint's file"
+                if carried else "every task of it was finished")
+        raise ValueError(f"sprint {sid} is complete (closed {record.get('closed_at') or 'already'}), so there is "
+                         f"nothing to start or resume; {left}; `orchestra sprint status {sid}` shows how it ended")
+    return {"sprint": sid, "status": status, "started": False, "tasks": record.get("tasks") or [],
+            "team_assignments": record.get("team_assignments", {}), "worktrees": {},
+            "plan": plan_sprint(store, sid, root)}
 
 
 def provision_worktrees(store, sprint_id: str, root: Path | None = None) -> dict[str, Any]:
