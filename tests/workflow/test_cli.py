@@ -299,6 +299,32 @@ def test_a_sprint_renamed_in_its_file_before_it_starts_loads_under_the_new_id(sa
     assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-3", "sprint-4c", "sprint-4e"]
 
 
+def test_loading_every_file_drops_a_sprint_never_started_whose_file_is_gone(sample: Path, capsys) -> None:
+    four, five = (sample / f".claude/sprints/sprint-{n}.yaml" for n in (4, 5))
+    four.write_text("tasks:\n  - {id: task-a, title: A}\n", encoding="utf-8")
+    five.write_text("tasks:\n  - {id: task-moved, title: Moved}\n", encoding="utf-8")
+    as_json(capsys, "sprint", "load")
+    as_json(capsys, "sprint", "start", "sprint-3")
+    (sample / ".claude/sprints/sprint-3.yaml").unlink()  # started: its tasks in state are the truth, kept
+    five.unlink()  # sprint-5 is given up, its task joins sprint-4
+    four.write_text("tasks:\n  - {id: task-a, title: A}\n  - {id: task-moved, title: Moved}\n", encoding="utf-8")
+    code, out, err = run(capsys, "sprint", "load", "sprint-4")
+    assert code == 1 and out == "" and err == (
+        f"orchestra sprint: {four}:3: task task-moved is also defined in .claude/sprints/sprint-5.yaml (sprint "
+        "sprint-5); task ids are global, and that file is gone: `orchestra sprint load` (every file) drops sprint-5, "
+        "which never started\n")
+    code, out, _ = run(capsys, "sprint", "load", "--check")
+    assert code == 0 and out.endswith("\nsprint-5: would be dropped (never started, and its file "
+                                      ".claude/sprints/sprint-5.yaml is gone)\n")
+    assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-3", "sprint-4", "sprint-5"]
+    loaded = as_json(capsys, "sprint", "load")
+    assert loaded["dropped"] == [{"sprint": "sprint-5", "file": ".claude/sprints/sprint-5.yaml"}]
+    assert [(r["sprint"], r["tasks"]) for r in loaded["sprints"]] == [("sprint-4", 2)]
+    assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-3", "sprint-4"]
+    assert "sprint sprint-5 dropped: never started, its file .claude/sprints/sprint-5.yaml gone" in run(
+        capsys, "events", "tail")[1]
+
+
 def _clone(source: Path, into: Path, monkeypatch) -> Path:
     """A fresh clone of `source` with everything committed: what a teammate or CI checks out, without state."""
     subprocess.run(["git", "-C", str(source), "add", "-A"], check=True)

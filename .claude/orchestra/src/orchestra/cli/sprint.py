@@ -61,7 +61,15 @@ def register(sub) -> None:
 
 def cmd_load(args) -> int:
     from ..workflow.definitions import check_unique_ids, definition_files
-    from ..workflow.sprints import check_task_ids, closed_elsewhere, load_definition, not_loadable, register
+    from ..workflow.sprints import (
+        check_task_ids,
+        closed_elsewhere,
+        drop,
+        load_definition,
+        not_loadable,
+        orphaned,
+        register,
+    )
 
     refs = args.refs or [str(p) for p in definition_files("sprint")]
     if not refs:
@@ -78,7 +86,9 @@ def cmd_load(args) -> int:
                              f"it), so it is not loaded again; its carried-over work can join a later sprint's file")
         if args.refs and (recorded.get(sprint.id) or {}).get("status") not in (None, "planning", "ready"):
             raise ValueError(f"{sprint.path}: {not_loadable(sprint.id, recorded[sprint.id]['status'])}")  # --check too
-    recorded = {**closed, **recorded}
+    # Without arguments, a sprint never started whose file is gone is dropped: until it starts, its file is the truth.
+    dropped = {} if args.refs else orphaned(definitions, recorded)
+    recorded = {sid: record for sid, record in {**closed, **recorded}.items() if sid not in dropped}
     # Without arguments, the files of sprints already started are checked but not loaded again: their
     # tasks in state are the truth, and their unfinished work may be listed again in a later file.
     started = {s.id: recorded[s.id]["status"] for s in definitions if not args.refs and s.id in recorded
@@ -93,11 +103,14 @@ def cmd_load(args) -> int:
                      "critical_path": graph.critical_path(), "critical_length": graph.length})
     if not args.check:
         with project_store() as store, store.transaction() as tx:  # all of them or none
+            for sid, definition in dropped.items():
+                drop(tx, sid, definition)
             batch = frozenset(r["sprint"] for r in rows if not r["skipped"])
             for row, sprint in zip(rows, definitions, strict=True):
                 if not row["skipped"]:
                     row["status"] = register(tx, sprint, batch=batch)["status"]
-    emit({"sprints": rows, "checked_only": args.check}, args.json, _load_text)
+    emit({"sprints": rows, "dropped": [{"sprint": sid, "file": f} for sid, f in dropped.items()],
+          "checked_only": args.check}, args.json, _load_text)
     return 0
 
 
@@ -125,8 +138,11 @@ def _load_text(data: dict[str, Any]) -> str:
             return f"{'valid, ' if data['checked_only'] else ''}not loaded again ({row['status']}: its tasks in state are the truth)"
         return ("valid" if data["checked_only"] else "loaded") + (f" ({row['status']})" if row["status"] else "")
 
-    return "\n".join(f"{r['sprint']}: {outcome(r)}, {r['tasks']} tasks, {r['points']:g} points, critical path "
-                     f"{r['critical_length']:g}: {' -> '.join(r['critical_path'])}" for r in data["sprints"])
+    dropped = [f"{d['sprint']}: {'would be ' if data['checked_only'] else ''}dropped (never started, and its file "
+               f"{d['file']} is gone)" for d in data.get("dropped") or ()]
+    return "\n".join([*(f"{r['sprint']}: {outcome(r)}, {r['tasks']} tasks, {r['points']:g} points, critical path "
+                        f"{r['critical_length']:g}: {' -> '.join(r['critical_path'])}" for r in data["sprints"]),
+                      *dropped])
 
 
 def cmd_plan(args) -> int:

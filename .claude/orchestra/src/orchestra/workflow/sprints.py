@@ -51,8 +51,11 @@ def check_task_ids(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]]
         later = (f" (or close {sid}: its unfinished work is carried over and can join another sprint)"
                  if record.get("started_at") else f" (if it moved out of that file, load {sid} again with this "
                  f"one: `orchestra sprint load {sid} {' '.join(sorted(mine))}`)")
+        what = rename + later
+        if sid in orphaned([], {sid: record}, root):
+            what = f", and that file is gone: `orchestra sprint load` (every file) drops {sid}, which never started"
         for tid in record.get("tasks") or ():
-            owners[tid] = (sid, where, rename + later)
+            owners[tid] = (sid, where, what)
     for sprint in sprints:
         text = sprint.path.read_text(encoding="utf-8")
         closed = "" if sprint.id in recorded else (
@@ -70,6 +73,26 @@ def _renamed(sid: str, record: dict[str, Any], declared: str | None) -> bool:
     """A sprint never started (one reopened after review has tasks in state) whose file now declares
     another id (`declared`): renamed in the file."""
     return declared not in (None, sid) and record.get("status") in ("planning", "ready") and not record.get("started_at")
+
+
+def orphaned(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]],
+             root: Path | None = None) -> dict[str, str]:
+    """Sprints never started whose file is gone and that no file in `sprints` declares: {id: its file}.
+    Until a sprint starts its file is the truth, so loading every file drops them."""
+    from .. import paths
+
+    base, mine = root or paths.project_root(), {s.id for s in sprints}
+    return {sid: r["definition"] for sid, r in recorded.items()
+            if sid not in mine and r.get("definition") and r.get("status") in ("planning", "ready")
+            and not r.get("started_at") and not (base / r["definition"]).exists()}
+
+
+def drop(tx, sprint_id: str, definition: str) -> None:
+    """Remove a sprint never started (see `orphaned`); its tasks never went into state."""
+    current = tx.get(f"sprints.{sprint_id}", None)
+    if current and current.get("status") in ("planning", "ready") and not current.get("started_at"):
+        tx.delete(f"sprints.{sprint_id}")
+        tx.append_event("sprint_dropped", {"sprint": sprint_id, "definition": definition})
 
 
 def closed_elsewhere(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]],
