@@ -160,3 +160,13 @@ def test_prune_says_a_finished_worktree_is_kept_because_its_base_is_gone(repo: P
                                "tells whether its work is merged (`orchestra worktree remove task-orphaned` "
                                "removes it; a branch with commits on no other branch is kept)"}]
     assert tree.is_dir()
+
+
+def test_a_squash_merge_whose_lines_main_changed_again_still_counts_as_merged(repo: Path) -> None:
+    tree = worked(repo, "fixed", ("a.py", "a = 1\n"), ("a.py", "a = 2\nb = 2\n"))
+    squash(repo, "task-fixed")
+    (repo / "a.py").write_text("a = 3\nb = 2\n")
+    commit_all(repo, "a fix on main after the squash")
+
+    removed = cli_json(repo, "worktree", "remove", "task-fixed")
+    assert removed["status"] == "removed" and removed["branch_kept"] is False and not tree.exists()

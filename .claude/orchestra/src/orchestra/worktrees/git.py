@@ -189,9 +189,9 @@ def rebasing(path: Path) -> bool:
 
 def unmerged_commits(repo: Path, branch: str, base: str) -> list[str]:
     """Commits on `branch` whose changes `base` lacks (one line each, newest first). None when `base`
-    contains them, has the very same patch of each (rebased or cherry-picked onto it; whitespace counts, and
-    a merge commit or one changing nothing never matches), or has all they change (squash-merged: see
-    `squashed_into`)."""
+    contains them, or has their very patches (whitespace counts; a merge commit or one changing nothing
+    never matches): the patch of each (rebased or cherry-picked onto it), or their sum as one commit, or
+    all they change (squash-merged, see `squashed_into`)."""
     commits = [line.split(" ", 1) for line in run(repo, "log", "--format=%H %h %s", f"{base}..{branch}").splitlines()]
     if not commits:
         return []
@@ -200,29 +200,39 @@ def unmerged_commits(repo: Path, branch: str, base: str) -> list[str]:
     theirs = set(patch_ids(repo, f"{branch}..{base}", *(["--", *paths] if len(paths) <= 1000 else [])).values())
     ours = patch_ids(repo, f"{base}..{branch}") if theirs else {}
     missing = [line for commit, line in commits if ours.get(commit) not in theirs]
+    if missing and theirs and (whole := _patch_ids(repo, "diff", f"{base}...{branch}", "--")):
+        missing = [] if whole[0][0] in theirs else missing
     return [] if missing and squashed_into(repo, branch, base) else missing
 
 
 def patch_ids(repo: Path, *log_args: str) -> dict[str, str]:
-    """{commit: patch id} of the commits `git log <log_args>` lists that change something (merges left out),
-    whitespace counted (`git patch-id --verbatim`, git 2.39 on; an older git gives none). The diffs go from
-    one git to the other as bytes: file contents need not be UTF-8."""
+    """{commit: patch id} of the commits `git log <log_args>` lists that change something (merges left out)."""
+    return {commit: patch for patch, commit in _patch_ids(repo, "log", "-p", "--no-merges", "--format=commit %H",
+                                                          *log_args)}
+
+
+def _patch_ids(repo: Path, command: str, *args: str) -> list[tuple[str, str]]:
+    """(patch id, commit or zeros) of each patch `git <command>` prints, whitespace counted (`git patch-id
+    --verbatim`, git 2.39 on; an older git gives none). The diffs go from one git to the other as bytes:
+    file contents need not be UTF-8."""
     import subprocess
 
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-    log = ["git", "-C", str(repo), "--literal-pathspecs", "log", "-p", "--no-merges", "--no-renames", "--binary",
-           "--no-color", "--no-ext-diff", "--no-textconv", "--format=commit %H", *log_args]
+    shown = ["git", "-C", str(repo), "--literal-pathspecs", command, "--no-renames", "--binary", "--no-color",
+             "--no-ext-diff", "--no-textconv", *args]
     try:
-        diffs = subprocess.run(log, capture_output=True, timeout=TIMEOUT, check=False, env=env, stdin=subprocess.DEVNULL)
+        diffs = subprocess.run(shown, capture_output=True, timeout=TIMEOUT, check=False, env=env,
+                               stdin=subprocess.DEVNULL)
         if diffs.returncode != 0:
-            raise GitError(f"git log -p {' '.join(log_args)} in {repo} failed: {diffs.stderr.decode(errors='replace')}")
+            message = diffs.stderr.decode(errors="replace").strip().splitlines()
+            raise GitError(f"git {command} {' '.join(args)} in {repo} failed: {message[-1] if message else diffs.returncode}")
         ids = subprocess.run(["git", "-C", str(repo), "patch-id", "--verbatim"], input=diffs.stdout,
                              capture_output=True, timeout=TIMEOUT, check=False, env=env)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise GitError(f"git log -p {' '.join(log_args)} | git patch-id in {repo}: {exc}") from None
+        raise GitError(f"git {command} {' '.join(args)} | git patch-id in {repo}: {exc}") from None
     if ids.returncode != 0:
-        return {}
-    return {commit: patch for patch, commit in (line.split() for line in ids.stdout.decode().splitlines())}
+        return []
+    return [tuple(line.split()) for line in ids.stdout.decode().splitlines()]
 
 
 def squashed_into(repo: Path, branch: str, base: str) -> bool:
