@@ -269,3 +269,18 @@ def test_a_task_left_under_a_renamed_team_is_handed_to_no_one_until_it_is_moved(
             "move it to one of its teams (platform, qa) with `orchestra task set-team t-ui TEAM`") in stray.stderr
     ok_json(orchestra(project, "task", "set-team", "t-ui", "platform", "--json"))
     assert ok_json(orchestra(project, "task", "delegate", "t-ui", "--json"))["subagent_type"] == "api-engineer"
+
+
+def test_an_id_naming_a_part_of_a_task_is_no_task_and_nothing_is_written_into_it(project: Path) -> None:
+    write_teams(project)
+    seed(project, {"t-1": {"title": "one", "team": "engineering", "acceptance": {"criteria": ["works"]}}})
+    with open_store(root=project) as store:
+        before = store.export()
+    for argv in (("show", "t-1.title"), ("show", "t-1.acceptance"), ("delegate", "t-1.acceptance"),
+                 ("set-status", "t-1.title", "queued"), ("set-status", "t-1.acceptance", "cancelled"),
+                 ("set-team", "t-1.title", "qa"), ("set-team", "t-1.acceptance", "qa")):
+        proc = orchestra(project, "task", *argv)
+        assert proc.returncode == 1 and proc.stdout == "" and proc.stderr.count("\n") == 1, (argv, proc.stderr)
+        assert f"task {argv[1]!r}: no such task in state" in proc.stderr and "Traceback" not in proc.stderr
+    with open_store(root=project) as store:
+        assert store.export() == before

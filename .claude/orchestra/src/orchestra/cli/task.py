@@ -110,11 +110,10 @@ def cmd_set_status(args) -> int:
     """The transition table and the task's sprint both decide; a sprint stuck on blockers blocks itself."""
     from .. import workflow
     from ..lifecycle import set_status
+    from ..lifecycle.views import task_record
 
     with open_store() as store, store.transaction() as tx:
-        current = tx.get(f"tasks.{args.id}", None)
-        if current is not None:
-            workflow.check_task_status(tx, current, args.status)
+        workflow.check_task_status(tx, task_record(tx, args.id), args.status)
         task = set_status(tx, args.id, args.status, reason=args.reason)
         if task.get("sprint"):
             workflow.sync_blocked(tx, task["sprint"])

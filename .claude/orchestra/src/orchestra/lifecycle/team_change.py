@@ -10,13 +10,13 @@ from ..teams import Organization
 from . import config as lifecycle_config
 from . import occupancy
 from .ledger import Ledger
-from .views import _task
+from .views import task_record
 
 
 def set_team(tx, org: Organization, task_id: str, team: str, *, where: str, by: str = "human") -> dict[str, Any]:
     """Move `task_id` to `team` (a team of `org`, read from `where`); returns the task with `moved`: what
     changed (from, to, the assignee let go), or None when it already was in `team`."""
-    task = _task(tx, task_id)
+    task = task_record(tx, task_id)
     if team not in org.teams:
         known = ", ".join(sorted(org.teams))
         raise ValueError(f"team {team!r} is not in {where}; " + (f"its teams are: {known}" if known else

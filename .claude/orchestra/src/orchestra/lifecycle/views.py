@@ -22,8 +22,10 @@ TASK_LIST_FIELDS = ("id", "status", "type", "title", "sprint", "team", "assignee
 REPORTS_KEPT = 20  # a task keeps its latest reports; every one stays in the event log
 
 
-def _task(tx, task_id: str) -> dict[str, Any]:
-    task = tx.get(f"tasks.{task_id}", None) if isinstance(task_id, str) and task_id else None
+def task_record(tx, task_id: str) -> dict[str, Any]:
+    """The task `task_id` names. An id is one segment of a state path: `t1.acceptance` names a part of
+    task t1, which a command must not take for a task (nor write a status or team into)."""
+    task = tx.get(f"tasks.{task_id}", None) if isinstance(task_id, str) and task_id and "." not in task_id else None
     if task is None:
         raise ValueError(f"task {task_id!r}: no such task in state; `orchestra task list` shows the ids")
     return task
@@ -71,7 +73,7 @@ def unassigned_text(org: Organization, task: dict[str, Any]) -> str:
 def delegation_arguments(tx, org: Organization, task_id: str) -> dict[str, Any]:
     """The Agent tool input that delegates `task_id`: tagged, briefed, addressed to the right agent.
     Raises Unassigned when nobody is named and the task's team does not auto-assign or is not in teams.yaml."""
-    task = _task(tx, task_id)
+    task = task_record(tx, task_id)
     agent = pick_agent(org, task)
     if agent is None:
         raise Unassigned(unassigned_text(org, task))
@@ -116,7 +118,7 @@ def agent_tree(tx, *, everything: bool = False) -> list[dict[str, Any]]:
 
 
 def task_view(tx, task_id: str) -> dict[str, Any]:
-    task = _task(tx, task_id)
+    task = task_record(tx, task_id)
     history = [e for e in tx.events_after(0, limit=1_000_000, types=TASK_HISTORY_TYPES) if e.get("task_id") == task_id]
     return {"task": task, "delegations": tx.find("delegations", task=task_id), "runs": tx.find("agents", task=task_id),
             "events": history[-50:]}
@@ -145,7 +147,7 @@ def set_status(tx, task_id: str, status: str, *, reason: str | None = None, by: 
     `agent:<id>`, of `agent_type` when the run is not recorded) completing a task of a team with
     require_review sends it to review instead (`review.reviewers`); a task leaving needs_review ends its
     review round with `verdict`, whose reply tells the worker the reason and every finding not already in it."""
-    task = _task(tx, task_id)
+    task = task_record(tx, task_id)
     if status not in TASK_STATUSES:
         raise ValueError(f"status {status!r} is unknown; use one of: {', '.join(TASK_STATUSES)}")
     current = task.get("status") or "queued"
@@ -209,7 +211,7 @@ def record_report(tx, task_id: str, report: dict[str, Any], *, by: str, agent_id
     """An agent's progress report on a task (progress, summary, coverage, build, ...): kept on the task
     (`reports`, the latest REPORTS_KEPT; `progress`, the last percentage given) and as a `task_reported` event.
     It changes no status: a run's outcome comes from its final report (SubagentStop)."""
-    task = _task(tx, task_id)
+    task = task_record(tx, task_id)
     entry = {**report, "by": by, "at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
     fields: dict[str, Any] = {"reports": [*(task.get("reports") or []), entry][-REPORTS_KEPT:]}
     if report.get("progress") is not None:
