@@ -156,3 +156,20 @@ def test_concurrent_hook_processes_keep_one_audit_chain(project: Path) -> None:
         procs = list(pool.map(lambda _: run_script(SCRIPTS / "observer_hook.py", payload, project), range(16)))
     assert [p.returncode for p in procs] == [0] * 16
     assert audit.verify(project / ".claude/state/audit.jsonl") == (16, None)
+
+
+def test_a_system_message_cannot_drive_the_users_terminal(project: Path) -> None:
+    """Claude Code strips OSC strings from a systemMessage but prints colours and other CSI sequences as they
+    are: a subagent's BLOCKER line could hide the rest of the message (conceal) or repaint it."""
+    from orchestra.store import open_store
+
+    with open_store(root=project) as store, store.transaction() as tx:
+        tx.set("agents.r1", {"id": "r1", "status": "blocked", "session_id": SESSION_START["session_id"],
+                             "task": "t1", "ended_at": "2026-12-01T00:00:00Z",
+                             "reason": "needs \x1b[8mhidden\x1b[0m creds\x1b[2J\x1b]0;title\x07\rover"})
+    stop = {**SESSION_START, "hook_event_name": "Stop", "cwd": str(project), "stop_hook_active": False}
+    proc = run_hook("stop.py", stop, project)
+    assert proc.returncode == 0, proc.stderr
+    message = hook_output(proc)["systemMessage"]
+    assert message.startswith("Orchestra: needs attention: t1 blocked (needs hidden creds over)"), message
+    assert not any(ord(c) < 32 or 0x7f <= ord(c) <= 0x9f for c in message), message

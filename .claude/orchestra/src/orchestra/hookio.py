@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from . import audit, paths
 from .record import Record, default
+from .termtext import one_line
 from .warm import client as warm
 
 # Far above any real payload (a model's whole output is under 1 MiB; PostToolUse Write carries the
@@ -160,8 +161,8 @@ def render(event_name: str, verdict: Verdict) -> tuple[dict[str, Any] | None, in
         raise TypeError(f"the handler returned {verdict!r}, not a verdict ({', '.join(_DECISION_NAMES.values())})")
     out: dict[str, Any] = {}
     message = getattr(verdict, "system_message", None)
-    if message:
-        out["systemMessage"] = clip(message, 2000)
+    if message:  # printed on the user's terminal, where Claude Code keeps colours and other CSI sequences
+        out["systemMessage"] = clip(one_line(message), 2000)
     if isinstance(verdict, AddContext):
         out["hookSpecificOutput"] = {"hookEventName": event_name, "additionalContext": clip(verdict.text)}
     elif isinstance(verdict, Deny | Ask):
