@@ -364,10 +364,13 @@ def test_a_fresh_checkout_checks_and_loads_files_that_list_carried_over_work_aga
     assert as_json(capsys, "sprint", "start", "sprint-4")["tasks"] == ["task-security-review", "task-pen-test"]
     code, out, err = run(capsys, "sprint", "load", "sprint-3")  # named: closed, as in the state it ran in
     assert code == 1 and out == "" and f"sprint sprint-3 is closed (its retrospective {retro} says so" in err
+    assert err.endswith("so it is not loaded again; its carried-over work can join a later sprint's file (to plan it "
+                        "afresh, move the retrospective away)\n")
     code, out, err = run(capsys, "sprint", "start", "sprint-3")  # nor started again, redoing finished work
     assert code == 1 and out == "" and err == (
         f"orchestra sprint: sprint sprint-3 is closed (its retrospective {retro} says so, though this state does "
-        "not hold it), so it is not started again; its carried-over work can join a later sprint's file\n")
+        "not hold it), so it is not started again; its carried-over work can join a later sprint's file (to run it "
+        "afresh, move the retrospective away)\n")
     assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-4"]
 
 

@@ -83,7 +83,8 @@ def cmd_load(args) -> int:
         if args.refs and sprint.id in closed:
             raise ValueError(f"{sprint.path}: sprint {sprint.id} is closed (its retrospective "
                              f"{closed[sprint.id]['retrospective_file']} says so, though this state does not hold "
-                             f"it), so it is not loaded again; its carried-over work can join a later sprint's file")
+                             f"it), so it is not loaded again; its carried-over work can join a later sprint's file (to "
+                             "plan it afresh, move the retrospective away)")
         if args.refs and (recorded.get(sprint.id) or {}).get("status") not in (None, "planning", "ready"):
             raise ValueError(f"{sprint.path}: {not_loadable(sprint.id, recorded[sprint.id]['status'])}")  # --check too
     # Without arguments, a sprint never started whose file is gone is dropped: until it starts, its file is the truth.

@@ -241,7 +241,7 @@ def start(store, ref: str | Path, root: Path | None = None) -> dict[str, Any]:
         if status is None and retro.is_file():  # closed in another state: not started again by accident
             raise ValueError(f"sprint {sprint.id} is closed (its retrospective {project_relative(retro, root)} says "
                              "so, though this state does not hold it), so it is not started again; its carried-over "
-                             "work can join a later sprint's file")
+                             "work can join a later sprint's file (to run it afresh, move the retrospective away)")
         started = status in (None, "planning", "ready")
         if started:
             register(tx, sprint, root)
