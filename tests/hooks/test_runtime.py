@@ -159,8 +159,8 @@ def test_concurrent_hook_processes_keep_one_audit_chain(project: Path) -> None:
 
 
 def test_a_system_message_cannot_drive_the_users_terminal(project: Path) -> None:
-    """Claude Code strips OSC strings from a systemMessage but prints colours and other CSI sequences as they
-    are: a subagent's BLOCKER line could hide the rest of the message (conceal) or repaint it."""
+    """Claude Code 2.1.328 strips OSC strings and cursor moves from a systemMessage but prints SGR (colour,
+    conceal) sequences as they are: a subagent's BLOCKER line could hide the rest of the message or repaint it."""
     from orchestra.store import open_store
 
     with open_store(root=project) as store, store.transaction() as tx:

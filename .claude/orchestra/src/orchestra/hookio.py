@@ -161,7 +161,7 @@ def render(event_name: str, verdict: Verdict) -> tuple[dict[str, Any] | None, in
         raise TypeError(f"the handler returned {verdict!r}, not a verdict ({', '.join(_DECISION_NAMES.values())})")
     out: dict[str, Any] = {}
     message = getattr(verdict, "system_message", None)
-    if message:  # printed on the user's terminal, where Claude Code keeps colours and other CSI sequences
+    if message:  # printed on the user's terminal, where Claude Code keeps SGR (colour, conceal) sequences
         out["systemMessage"] = clip(one_line(message), 2000)
     if isinstance(verdict, AddContext):
         out["hookSpecificOutput"] = {"hookEventName": event_name, "additionalContext": clip(verdict.text)}
