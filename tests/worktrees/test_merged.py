@@ -156,9 +156,9 @@ def test_prune_says_a_finished_worktree_is_kept_because_its_base_is_gone(repo: P
     git(repo, "branch", "-D", "topic")
 
     report = cli_json(repo, "worktree", "prune")
-    assert report["kept"] == [{"worktree": "task-orphaned", "why": "its task is finished but its base topic is gone: nothing "
-                               "tells whether its work is merged (`orchestra worktree remove task-orphaned` "
-                               "removes it; a branch with commits on no other branch is kept)"}]
+    assert report["kept"] == [{"worktree": "task-orphaned", "why": "its task is finished but its base topic is gone, so nothing "
+                               "tells whether its work is merged: `orchestra worktree remove task-orphaned` "
+                               "removes it, keeping its branch if a commit of it is on no other branch"}]
     assert tree.is_dir()
 
 

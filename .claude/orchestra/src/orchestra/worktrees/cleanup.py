@@ -255,8 +255,9 @@ def _still_needed(repo: Path, record: dict[str, Any], tip: str, losses: Losses) 
     reasons = [*losses.binding(), *losses.discardable(), *([f"{len(unmerged)} unmerged commit(s)"] if unmerged else [])]
     why = [f"it has {'; '.join(reasons)}"] if reasons else []
     if not base_ok:
-        why.append(f"its base {record['base']} is gone: nothing tells whether its work is merged (`orchestra "
-                   f"worktree remove {record['id']}` removes it; a branch with commits on no other branch is kept)")
+        why.append(f"its base {record['base']} is gone, so nothing tells whether its work is merged: `orchestra "
+                   f"worktree remove {record['id']}` removes it, keeping its branch if a commit of it is on no other "
+                   "branch")
     return " and ".join(why) or None
 
 
