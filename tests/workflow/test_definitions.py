@@ -107,6 +107,18 @@ def test_schema_error_names_the_line_and_the_field(project: Path) -> None:
     assert "bad.yaml:7: tasks.1.estimate: 'lots' is not of type 'number'" in message
 
 
+@pytest.mark.parametrize(("written", "read"), [("123", "123"), ("12:30", "750"), ("yes", "True"), ("~", "None")])
+def test_an_id_yaml_does_not_read_as_text_says_to_quote_it(project: Path, written: str, read: str) -> None:
+    message = refuse(project, f"""
+        tasks:
+          - {{id: ok, title: A}}
+          - id: {written}
+            title: B
+        """)
+    assert message.endswith(f"bad.yaml:3: tasks.1.id: {read} is not of type 'string' (YAML reads an unquoted 123, "
+                            "1.5, true, null or 12:30 as a number, yes/no or nothing: put the value in quotes)")
+
+
 def test_misspelt_field_is_refused_at_its_task(project: Path) -> None:
     message = refuse(project, """
         id: s

@@ -143,6 +143,10 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
         where = ".".join(str(p) for p in parts) or "<top>"
         message = (f"{error.instance!r} is not a calendar date; write YYYY-MM-DD"
                    if error.validator == "format" and error.validator_value == "date" else error.message)
+        if error.validator == "type" and error.validator_value == "string" and (
+                error.instance is None or isinstance(error.instance, (bool, int, float))):
+            message += (" (YAML reads an unquoted 123, 1.5, true, null or 12:30 as a number, yes/no or nothing: "
+                        "put the value in quotes)")
         if len(message) > MESSAGE_CHARS:
             message = message[:MESSAGE_CHARS] + "..."
         lines.append(f"{path}:{line}: {where}: {message}")
