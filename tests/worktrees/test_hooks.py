@@ -103,6 +103,18 @@ def test_a_member_is_given_its_task_worktree_and_kept_inside_it(sprint: Path) ->
     assert [e["data"]["worktree"] for e in events(repo, "worktree_released")] == ["task-t-1"]
 
 
+def test_a_task_under_a_team_renamed_in_teams_yaml_still_confines_its_member(repo: Path) -> None:
+    """Mid-sprint, `engineering:` became `backend:` in teams.yaml; the task still names `engineering`."""
+    teams_file = repo / ".claude" / "teams.yaml"
+    teams_file.write_text(teams_file.read_text().replace("\n  engineering:\n", "\n  backend:\n"))
+    seed(repo, **{"sprints.s1": {"id": "s1", "name": "Checkout", "status": "active"},
+                  "tasks.t-1": {"title": "Cart", "sprint": "s1", "team": "engineering", "assignee": "fullstack-eng"}})
+    tree = repo / ".worktrees" / "task-t-1"
+    out = delegate(repo, "toolu_w1", "fullstack-eng", "t-1")
+    assert f"Worktree: {tree} (work and commit only inside it)" in out["updatedInput"]["prompt"]
+    assert state(repo, "worktrees.task-t-1.lock")["delegation"] == "toolu_w1"
+
+
 @pytest.mark.parametrize(("tool", "tool_input", "denied"), [
     ("Edit", {"file_path": "{repo}/app.py", "old_string": "a", "new_string": "b"}, "{repo}/app.py"),
     ("NotebookEdit", {"notebook_path": "{repo}/.worktrees/task-other/n.ipynb", "new_source": ""},

@@ -64,6 +64,10 @@ def test_members_are_confined_orchestrators_and_reviewers_are_not():
     # a built-in agent on a team's task follows the team; an ad-hoc task without a team gets none
     assert scope_of_task(view, org, TASK, "general-purpose") == Scope("sprint", "sprint-3", "Payments")
     assert scope_of_task(view, org, {"id": "adhoc-1"}, "general-purpose") is None
+    # its team renamed in teams.yaml since: the member doing it is still confined, by its own team's strategy
+    stray = {**TASK, "team": "backend"}
+    assert scope_of_task(view, org, stray, "fullstack-eng") == Scope("sprint", "sprint-3", "Payments")
+    assert scope_of_task(view, org, stray, "general-purpose") is None  # no team to follow
 
 
 def test_slug():

@@ -24,11 +24,12 @@ from .naming import UNCONFINED_ROLES, Scope, scope_for, strategy_for
 
 def scope_of_task(view, org, task: dict[str, Any], agent_type: str | None = None) -> Scope | None:
     """The scope `task` works in when done by `agent_type` (default: its assignee); None: no worktree.
-    Orchestrators and reviewers work across worktrees and get none."""
+    Orchestrators and reviewers work across worktrees and get none. A task whose team teams.yaml no longer
+    has (renamed there) follows the team of the member doing it, so that member is still confined."""
     member = org.member(agent_type or task.get("assignee"))
     if member is not None and member.role in UNCONFINED_ROLES:
         return None
-    team = org.teams.get(task.get("team") or (member.team if member else None))
+    team = org.teams.get(task.get("team") or "") or org.teams.get(member.team if member else "")
     strategy = strategy_for(task, team.settings.worktree_strategy if team else None)
     return scope_for(task, strategy, view.get("sprints", task.get("sprint")), team.name if team else None)
 
