@@ -107,6 +107,13 @@ def test_observer_exception(project: Path) -> None:
     assert "RuntimeError: db went away" in (project / ".claude/state/hook-errors.log").read_text()
 
 
+def test_an_observers_error_message_is_printable_on_the_users_terminal(project: Path) -> None:
+    event = _test_event(project, kind="raise", message="no run \x1b[8mhidden\x1b[0m here")
+    proc = run_script(SCRIPTS / "observer_hook.py", event, project)
+    assert proc.returncode == 0
+    assert hook_output(proc)["systemMessage"].startswith("orchestra observer_hook: RuntimeError: no run hidden here")
+
+
 def test_guard_exception(project: Path) -> None:
     proc = run_script(SCRIPTS / "guard_hook.py", _test_event(project, kind="raise", message="policy unreadable"),
                       project, cwd=project.parent)

@@ -337,7 +337,7 @@ def run(handler: Handler, policy: Policy = "observe", stdin: bytes | None = None
             stdout, code = None, 2
             stderr = f"orchestra {hook}: blocked because the guard failed ({_one_line(exc)}); fix the cause or the policy file"
         else:
-            stdout, code = json.dumps({"systemMessage": f"orchestra {hook}: {_one_line(exc)} ({where})"}), 0
+            stdout, code = json.dumps({"systemMessage": one_line(f"orchestra {hook}: {_one_line(exc)} ({where})")}), 0
             stderr = None
     if ctx is not None:
         record.update(ctx.audit)
