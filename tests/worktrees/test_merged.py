@@ -170,3 +170,15 @@ def test_a_squash_merge_whose_lines_main_changed_again_still_counts_as_merged(re
 
     removed = cli_json(repo, "worktree", "remove", "task-fixed")
     assert removed["status"] == "removed" and removed["branch_kept"] is False and not tree.exists()
+
+
+def test_a_branch_holding_the_only_copy_of_its_base_commit_is_kept(repo: Path) -> None:
+    git(repo, "checkout", "-q", "--detach")
+    (repo / "loose.txt").write_text("a commit no branch holds\n")
+    commit_all(repo, "detached work")
+    tree = worked(repo, "loose")
+    assert state(repo, "worktrees.task-loose.base") == git(repo, "rev-parse", "HEAD").strip()
+
+    removed = cli(repo, "worktree", "remove", "task-loose")
+    assert removed.returncode == 0 and not tree.exists(), removed.stderr
+    assert removed.stdout.strip() == "task-loose: removed; branch task-loose kept (1 commit(s) on no other branch)"
