@@ -327,3 +327,52 @@ def test_a_review_by_the_tech_lead_completes_the_task_and_opens_its_dependent(sa
     assert status["points"]["total"] == 3 and status["points"]["completed"] == 2, status["points"]
     [review] = [t for t in status["tasks"] if t["id"] not in ("r-a", "r-b")]
     assert review["assignee"] == "tech-lead" and review["status"] == "completed" and review["estimate"] == 0
+
+
+# -- /sprint:start again, in a later session: work a review sent back is picked up -----------------------
+
+@pending("lifecycle", "mcp")
+def test_sprint_start_again_resumes_the_work_a_review_sent_back(sandbox, api):
+    box = sandbox  # engineering ships with require_review: true
+    commit_sprint(box, "sprint-w", "id: sprint-w\nname: Rework\ngoal: A, reviewed.\ntasks:\n"
+                                   "  - {id: w-a, title: Feature A, team: engineering, assignee: fullstack-eng, "
+                                   "estimate: 2}\n")
+    verdict = tool("mcp__orchestra__update_task", task_id="w-a", verdict="changes_requested",
+                   findings=["empty input crashes the parser"])
+    api.script.on("Run sprint sprint-w through the team orchestrators") \
+       .reply(delegate("engineering-director", "Run sprint sprint-w for the engineering team.", "Run sprint-w")) \
+       .reply(say("A went back for changes; the session ends here."))
+    api.script.on(DIRECTOR).reply(delegate("fullstack-eng", "[task:w-a] Build A.", "Build A")) \
+                           .reply(delegate("tech-lead", "Review task w-a: its worktree and w-a.py.", "Review w-a")) \
+                           .reply(say("A needs changes.\nSTATUS: blocked\nBLOCKER: review findings on w-a"))
+    api.script.on(MEMBER, "[task:w-a]").reply(in_worktree(box, "w-a.py", "A = 1\n")) \
+                                        .reply(say("Built.\nSTATUS: completed\nARTIFACTS: w-a.py"))
+    api.script.on(agent_marker("tech-lead")).reply(verdict).reply(say("Changes requested.\nSTATUS: completed"))
+    tools = ("mcp__orchestra__update_task", PLAN)
+    run = slash(box, api, "/sprint:start sprint-w", *tools)
+    assert run.returncode == 0, run.describe()
+    assert not api.problems(), api.problems()
+    assert orchestra(box, "task", "show", "w-a")["task"]["status"] == "in_progress"  # back with the member
+
+    with FakeAPI() as later:  # the next day: /sprint:start again resumes the sprint
+        main = later.script.on("Run sprint sprint-w through the team orchestrators")
+        main.reply(delegate("engineering-director", "Run sprint sprint-w for the engineering team.", "Run sprint-w")) \
+            .reply(say("A is handed in again."))
+        director = later.script.on(DIRECTOR)
+        director.reply(tool(PLAN, sprint_id="sprint-w")).reply(launch(0)) \
+                .reply(say("A awaits review again.\nSTATUS: needs_review"))
+        member = later.script.on(MEMBER, "[task:w-a]")
+        member.reply(in_worktree(box, "w-a.py", "A = 2\n")).reply(say("Fixed.\nSTATUS: completed\nARTIFACTS: w-a.py"))
+        again = slash(box, later, "/sprint:start sprint-w", *tools)
+        assert again.returncode == 0, again.describe()
+        assert not later.problems(), later.problems()
+
+    # The command showed the main thread the task to delegate; the plan gave the director its arguments,
+    # the gates let them through, and the member's brief carried the review's findings.
+    assert "delegate now: w-a" in later.conversation(main)[0].last_user_text
+    [launched] = first_wave(later.conversation(director)[1])
+    assert launched["id"] == "w-a" and launched["not_now"] is None
+    assert all(not r["is_error"] for r in later.conversation(director)[2].tool_results()), again.describe()
+    brief = later.conversation(member)[0].first_user_text
+    assert "Review: changes_requested by " in brief and "- empty input crashes the parser" in brief
+    assert orchestra(box, "task", "show", "w-a")["task"]["status"] == "needs_review"
