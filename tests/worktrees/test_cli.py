@@ -65,6 +65,16 @@ def test_unknown_id_is_refused_with_one_line_and_writes_nothing(repo: Path) -> N
     assert not (repo / ".worktrees").exists() and state(repo, "worktrees") == {}
 
 
+@pytest.mark.parametrize("argv", [("create", "t-1.title"), ("create", "t-1.acceptance", "--strategy", "task"),
+                                  ("assign", "t-1.title"), ("assign", "t-1.acceptance")])
+def test_an_id_naming_a_part_of_a_task_is_no_task(repo: Path, argv: tuple[str, ...]) -> None:
+    seed(repo, **{"tasks.t-1": {"title": "Cart", "acceptance": {"criteria": ["works"]}}})
+    proc = cli(repo, "worktree", *argv)
+    assert proc.returncode == 1 and proc.stdout == "" and proc.stderr.count("\n") == 1, proc.stderr
+    assert f"{argv[1]!r} is no" in proc.stderr or f"task {argv[1]!r} is not in state" in proc.stderr, proc.stderr
+    assert not (repo / ".worktrees").exists() and state(repo, "worktrees") == {}
+
+
 @pytest.mark.parametrize(("ident", "strategy", "error"), [
     ("made-up", "team", "--strategy team: 'made-up' is no team in teams.yaml and no task in state "
                         "(known teams: engineering, product, qa)"),

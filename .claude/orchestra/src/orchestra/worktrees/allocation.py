@@ -232,7 +232,7 @@ def assign(store, project: Path, org, task_id: str, owner: Owner) -> dict[str, A
     """Lock the worktree `task_id` works in (made if needed) for `owner`; the task (and the owner's run,
     when it is in state) then work there. Raises WorktreeBusy when a live owner holds it."""
     with store.snapshot() as tx:
-        task = tx.get(f"tasks.{task_id}", None)
+        task = TxReader(tx).get("tasks", task_id)
         if task is None:
             raise WorktreeError(f"task {task_id!r} is not in state; see `orchestra task list`")
         scope = scope_of_task(TxReader(tx), org, task) or Scope("task", task_id)

@@ -34,7 +34,7 @@ class TxReader:
         self.tx = tx
 
     def get(self, collection: str, key: str | None) -> dict[str, Any] | None:
-        return self.tx.get(f"{collection}.{key}", None) if key else None
+        return self.tx.get(f"{collection}.{key}", None) if key and "." not in key else None  # `t1.title`: no entity
 
 
 class WorktreeBusy(ValueError):
