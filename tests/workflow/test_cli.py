@@ -318,10 +318,11 @@ def test_loading_every_file_drops_a_sprint_never_started_whose_file_is_gone(samp
                                       ".claude/sprints/sprint-5.yaml is gone)\n")
     assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-3", "sprint-4", "sprint-5"]
     loaded = as_json(capsys, "sprint", "load")
-    assert loaded["dropped"] == [{"sprint": "sprint-5", "file": ".claude/sprints/sprint-5.yaml"}]
+    assert loaded["dropped"] == [{"sprint": "sprint-5", "file": ".claude/sprints/sprint-5.yaml",
+                                  "reason": "never started, and its file .claude/sprints/sprint-5.yaml is gone"}]
     assert [(r["sprint"], r["tasks"]) for r in loaded["sprints"]] == [("sprint-4", 2)]
     assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-3", "sprint-4"]
-    assert "sprint sprint-5 dropped: never started, its file .claude/sprints/sprint-5.yaml gone" in run(
+    assert "sprint sprint-5 dropped: never started, and its file .claude/sprints/sprint-5.yaml is gone" in run(
         capsys, "events", "tail")[1]
 
 
@@ -353,8 +354,8 @@ def test_a_fresh_checkout_checks_and_loads_files_that_list_carried_over_work_aga
     retro = ".claude/sprints/retrospectives/sprint-3.md"
     code, out, err = run(capsys, "sprint", "load", "--check")
     assert code == 0, err
-    assert out.startswith(f"sprint-3: valid, not loaded again (closed, as its retrospective {retro} says; this "
-                          "state does not hold it), 6 tasks")
+    assert out.startswith(f"sprint-3: valid, not loaded again (closed, as its retrospective {retro} says; it did "
+                          "not run in this state), 6 tasks")
     assert "\nsprint-4: valid, 2 tasks, 3 points" in out
     assert not (clone / ".claude/state/orchestration.db").exists()  # the check wrote nothing
     rows = as_json(capsys, "sprint", "load")["sprints"]
@@ -368,10 +369,44 @@ def test_a_fresh_checkout_checks_and_loads_files_that_list_carried_over_work_aga
                         "afresh, move the retrospective away)\n")
     code, out, err = run(capsys, "sprint", "start", "sprint-3")  # nor started again, redoing finished work
     assert code == 1 and out == "" and err == (
-        f"orchestra sprint: sprint sprint-3 is closed (its retrospective {retro} says so, though this state does "
-        "not hold it), so it is not started again; its carried-over work can join a later sprint's file (to run it "
+        f"orchestra sprint: sprint sprint-3 is closed (its retrospective {retro} says so; it did not run in this "
+        "state), so it is not started again; its carried-over work can join a later sprint's file (to run it "
         "afresh, move the retrospective away)\n")
     assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-4"]
+
+
+def test_a_teammate_who_loaded_a_sprint_closed_elsewhere_loads_the_next_one(
+        sample: Path, capsys, monkeypatch, tmp_path: Path) -> None:
+    alice = sample
+    bob = _clone(alice, tmp_path / "bob", monkeypatch)
+    as_json(capsys, "sprint", "load")  # Bob's own state: sprint-3 ready, never started here
+    monkeypatch.setenv("CLAUDE_PROJECT_DIR", str(alice))
+    from orchestra import paths
+
+    paths.project_root.cache_clear()
+    as_json(capsys, "sprint", "start", "sprint-3")
+    for task in ("task-oauth", "task-2fa", "task-payments-api", "task-checkout", "task-fraud-rules"):
+        as_json(capsys, "task", "set-status", task, "in_progress")
+        as_json(capsys, "task", "set-status", task, "completed")
+    as_json(capsys, "sprint", "close", "sprint-3")  # task-security-review is carried over
+    (alice / ".claude/sprints/sprint-4.yaml").write_text(
+        "tasks:\n  - {id: task-security-review, title: Security review, estimate: 2}\n", encoding="utf-8")
+    subprocess.run(["git", "-C", str(alice), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(alice), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "sprint-4"],
+                   check=True)
+    subprocess.run(["git", "-C", str(bob), "pull", "-q", "--no-rebase"], check=True)
+    monkeypatch.setenv("CLAUDE_PROJECT_DIR", str(bob))
+    paths.project_root.cache_clear()
+    retro = ".claude/sprints/retrospectives/sprint-3.md"
+    dropped = [{"sprint": "sprint-3", "file": ".claude/sprints/sprint-3.yaml", "reason": "never started here, and its "
+                f"retrospective {retro} says it was closed where it ran"}]
+    checked = as_json(capsys, "sprint", "load", "--check")
+    assert checked["dropped"] == dropped and [r["skipped"] for r in checked["sprints"]] == [True, False]
+    loaded = as_json(capsys, "sprint", "load")
+    assert loaded["dropped"] == dropped and [r["status"] for r in loaded["sprints"]] == ["complete", "ready"]
+    assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-4"]
+    code, _, err = run(capsys, "sprint", "start", "sprint-3")
+    assert code == 1 and "sprint sprint-3 is closed (its retrospective" in err
 
 
 def test_a_fresh_checkout_refuses_what_a_closed_sprint_kept_and_says_what_marks_it_closed(

@@ -82,14 +82,17 @@ def cmd_load(args) -> int:
     for sprint in definitions:
         if args.refs and sprint.id in closed:
             raise ValueError(f"{sprint.path}: sprint {sprint.id} is closed (its retrospective "
-                             f"{closed[sprint.id]['retrospective_file']} says so, though this state does not hold "
-                             f"it), so it is not loaded again; its carried-over work can join a later sprint's file (to "
-                             "plan it afresh, move the retrospective away)")
+                             f"{closed[sprint.id]['retrospective_file']} says so; it did not run in this state), so "
+                             "it is not loaded again; its carried-over work can join a later sprint's file (to plan "
+                             "it afresh, move the retrospective away)")
         if args.refs and (recorded.get(sprint.id) or {}).get("status") not in (None, "planning", "ready"):
             raise ValueError(f"{sprint.path}: {not_loadable(sprint.id, recorded[sprint.id]['status'])}")  # --check too
     # Without arguments, a sprint never started whose file is gone is dropped: until it starts, its file is the truth.
-    dropped = {} if args.refs else orphaned(definitions, recorded)
-    recorded = {sid: record for sid, record in {**closed, **recorded}.items() if sid not in dropped}
+    dropped = {} if args.refs else {sid: (f, f"never started, and its file {f} is gone")
+                                    for sid, f in orphaned(definitions, recorded).items()}
+    dropped.update({sid: (r["definition"], f"never started here, and its retrospective {r['retrospective_file']} says "
+                                           "it was closed where it ran") for sid, r in closed.items() if r["here"]})
+    recorded = {sid: record for sid, record in {**recorded, **closed}.items() if sid not in dropped or sid in closed}
     # Without arguments, the files of sprints already started are checked but not loaded again: their
     # tasks in state are the truth, and their unfinished work may be listed again in a later file.
     started = {s.id: recorded[s.id]["status"] for s in definitions if not args.refs and s.id in recorded
@@ -104,13 +107,13 @@ def cmd_load(args) -> int:
                      "critical_path": graph.critical_path(), "critical_length": graph.length})
     if not args.check:
         with project_store() as store, store.transaction() as tx:  # all of them or none
-            for sid, definition in dropped.items():
-                drop(tx, sid, definition)
+            for sid, (definition, reason) in dropped.items():
+                drop(tx, sid, definition, reason)
             batch = frozenset(r["sprint"] for r in rows if not r["skipped"])
             for row, sprint in zip(rows, definitions, strict=True):
                 if not row["skipped"]:
                     row["status"] = register(tx, sprint, batch=batch)["status"]
-    emit({"sprints": rows, "dropped": [{"sprint": sid, "file": f} for sid, f in dropped.items()],
+    emit({"sprints": rows, "dropped": [{"sprint": sid, "file": f, "reason": why} for sid, (f, why) in dropped.items()],
           "checked_only": args.check}, args.json, _load_text)
     return 0
 
@@ -134,13 +137,13 @@ def _load_text(data: dict[str, Any]) -> str:
     def outcome(row: dict[str, Any]) -> str:
         if row.get("retrospective"):
             return (f"{'valid, ' if data['checked_only'] else ''}not loaded again (closed, as its retrospective "
-                    f"{row['retrospective']} says; this state does not hold it)")
+                    f"{row['retrospective']} says; it did not run in this state)")
         if row.get("skipped"):
             return f"{'valid, ' if data['checked_only'] else ''}not loaded again ({row['status']}: its tasks in state are the truth)"
         return ("valid" if data["checked_only"] else "loaded") + (f" ({row['status']})" if row["status"] else "")
 
-    dropped = [f"{d['sprint']}: {'would be ' if data['checked_only'] else ''}dropped (never started, and its file "
-               f"{d['file']} is gone)" for d in data.get("dropped") or ()]
+    dropped = [f"{d['sprint']}: {'would be ' if data['checked_only'] else ''}dropped ({d['reason']})"
+               for d in data.get("dropped") or ()]
     return "\n".join([*(f"{r['sprint']}: {outcome(r)}, {r['tasks']} tasks, {r['points']:g} points, critical path "
                         f"{r['critical_length']:g}: {' -> '.join(r['critical_path'])}" for r in data["sprints"]),
                       *dropped])

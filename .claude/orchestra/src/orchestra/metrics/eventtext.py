@@ -29,7 +29,8 @@ def _reason(data: dict[str, Any]) -> str:
 _TEXT: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
     "sprint_loaded": lambda e, d: f"sprint {d.get('sprint')} loaded: {d.get('tasks')} tasks, {d.get('points')} points",
     "sprint_renamed": lambda e, d: f"sprint {d.get('sprint')} renamed {d.get('to')} in {d.get('definition')}",
-    "sprint_dropped": lambda e, d: f"sprint {d.get('sprint')} dropped: never started, its file {d.get('definition')} gone",
+    "sprint_dropped": lambda e, d: f"sprint {d.get('sprint')} dropped: "
+                                   f"{d.get('reason') or 'never started, its file ' + str(d.get('definition')) + ' gone'}",
     "sprint_started": lambda e, d: f"sprint {d.get('sprint')} started ({d.get('points')} points)",
     "sprint_status": lambda e, d: f"sprint {d.get('sprint')}: {d.get('from')} -> {d.get('to')}{_reason(d)}",
     "sprint_closed": lambda e, d: f"sprint {d.get('sprint')} closed: {d.get('completed_points')} points completed",

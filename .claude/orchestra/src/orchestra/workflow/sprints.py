@@ -69,10 +69,14 @@ def check_task_ids(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]]
                                  f"{owner[0]}); task ids are global{owner[2]}")
 
 
+def never_started(record: dict[str, Any]) -> bool:
+    """Planning or ready and never active (one reopened after review has tasks in state)."""
+    return record.get("status") in ("planning", "ready") and not record.get("started_at")
+
+
 def _renamed(sid: str, record: dict[str, Any], declared: str | None) -> bool:
-    """A sprint never started (one reopened after review has tasks in state) whose file now declares
-    another id (`declared`): renamed in the file."""
-    return declared not in (None, sid) and record.get("status") in ("planning", "ready") and not record.get("started_at")
+    """A sprint never started whose file now declares another id (`declared`): renamed in the file."""
+    return declared not in (None, sid) and never_started(record)
 
 
 def orphaned(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]],
@@ -83,30 +87,33 @@ def orphaned(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]],
 
     base, mine = root or paths.project_root(), {s.id for s in sprints}
     return {sid: r["definition"] for sid, r in recorded.items()
-            if sid not in mine and r.get("definition") and r.get("status") in ("planning", "ready")
-            and not r.get("started_at") and not (base / r["definition"]).exists()}
+            if sid not in mine and r.get("definition") and never_started(r) and not (base / r["definition"]).exists()}
 
 
-def drop(tx, sprint_id: str, definition: str) -> None:
-    """Remove a sprint never started (see `orphaned`); its tasks never went into state."""
+def drop(tx, sprint_id: str, definition: str, reason: str) -> None:
+    """Remove a sprint never started (see `orphaned` and `closed_elsewhere`); its tasks never went into state."""
     current = tx.get(f"sprints.{sprint_id}", None)
-    if current and current.get("status") in ("planning", "ready") and not current.get("started_at"):
+    if current and never_started(current):
         tx.delete(f"sprints.{sprint_id}")
-        tx.append_event("sprint_dropped", {"sprint": sprint_id, "definition": definition})
+        tx.append_event("sprint_dropped", {"sprint": sprint_id, "definition": definition, "reason": reason})
 
 
 def closed_elsewhere(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]],
                      root: Path | None = None) -> dict[str, dict[str, Any]]:
-    """Sprints this state does not hold (a fresh checkout, another machine's state) whose retrospective
-    is in `.claude/sprints/retrospectives`: closed where they ran. As records `check_task_ids` reads:
-    complete, keeping the file's tasks its retrospective does not list as carried over. Covers `sprints`
-    and the other files that have a retrospective (one that does not load is skipped: it is not loaded)."""
+    """Sprints that did not run in this state (a fresh checkout, another machine's state: not in it, or
+    loaded here and never started) whose retrospective is in `.claude/sprints/retrospectives`: closed
+    where they ran. As records `check_task_ids` reads: complete, keeping the file's tasks its
+    retrospective does not list as carried over; `here` when this state holds a record to drop. Covers
+    `sprints` and the other files that have a retrospective (one that does not load is skipped)."""
     from .retrospective import carried_over_ids, retrospective_path
+
+    def ran_here(sid: str) -> bool:
+        return sid in recorded and not never_started(recorded[sid])
 
     folder = retrospective_path("-", root).parent
     others = []
     for path in sorted(folder.glob("*.md")) if folder.is_dir() else ():
-        if path.stem not in recorded and path.stem not in {s.id for s in sprints}:
+        if not ran_here(path.stem) and path.stem not in {s.id for s in sprints}:
             try:
                 others.append(load_definition(path.stem, root))
             except ValueError:
@@ -114,7 +121,7 @@ def closed_elsewhere(sprints: list[SprintDef], recorded: dict[str, dict[str, Any
     out: dict[str, dict[str, Any]] = {}
     for sprint in [*sprints, *others]:
         path = retrospective_path(sprint.id, root)
-        if sprint.id in recorded or not path.is_file():
+        if ran_here(sprint.id) or not path.is_file():
             continue
         try:
             carried = carried_over_ids(path.read_text(encoding="utf-8"))
@@ -123,7 +130,8 @@ def closed_elsewhere(sprints: list[SprintDef], recorded: dict[str, dict[str, Any
                              f"tasks the closed sprint carried over, so restore it or remove it") from None
         out[sprint.id] = {"status": "complete", "definition": project_relative(sprint.path, root),
                           "tasks": [t.id for t in sprint.tasks], "retrospective_file": project_relative(path, root),
-                          "retrospective": {"carried_over": [{"id": tid} for tid in carried]}}
+                          "retrospective": {"carried_over": [{"id": tid} for tid in carried]},
+                          "here": sprint.id in recorded}
     return out
 
 
@@ -238,9 +246,9 @@ def start(store, ref: str | Path, root: Path | None = None) -> dict[str, Any]:
     with store.transaction() as tx:
         status = tx.get(f"sprints.{sprint.id}.status", None)
         retro = retrospective_path(sprint.id, root)
-        if status is None and retro.is_file():  # closed in another state: not started again by accident
+        if never_started(tx.get(f"sprints.{sprint.id}", None) or {"status": "planning"}) and retro.is_file():
             raise ValueError(f"sprint {sprint.id} is closed (its retrospective {project_relative(retro, root)} says "
-                             "so, though this state does not hold it), so it is not started again; its carried-over "
+                             "so; it did not run in this state), so it is not started again; its carried-over "
                              "work can join a later sprint's file (to run it afresh, move the retrospective away)")
         started = status in (None, "planning", "ready")
         if started:
