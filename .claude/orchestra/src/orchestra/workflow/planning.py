@@ -10,7 +10,7 @@ too (`holders`), and says for each other task why not now. The output is the sta
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..lifecycle.views import Unassigned, delegation_arguments
 from .capacity import capacity_dict, parallel_capacity
@@ -30,21 +30,27 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     finished_elsewhere = outside_done(tx, view)
     graph = view.remaining_graph(finished_elsewhere)
     capacity = parallel_capacity(org, view.capacity)
-    running = set(view.running)
+    running, blocked = set(view.running), view.blocked
     # Work awaiting review holds no member's slot (the gate counts live runs): like blocked work, it leaves
     # the first wave's places to work that can start.
     review = {t["id"] for t in view.tasks if t.get("status") == "needs_review"}
-    waves = graph.batches(capacity, first=running - review, held=view.blocked | review)
+    waves = graph.batches(capacity, first=running - review, held=blocked | review)
     slack = graph.slack()
     critical = graph.critical_path()
     on_path = set(critical)
     by_id = {t["id"]: t for t in view.tasks}
     done = view.done
-    ready = graph.ready(done=done | finished_elsewhere, exclude=running | view.blocked)
+    ready = graph.ready(done=done | finished_elsewhere, exclude=running | blocked)
     # Only the first wave is launched now; later waves are briefed when they come up (re-plan).
     started = view.source == "state" and view.status in ("active", "blocked")
     startable = set(waves[0]) & set(ready) if started and waves else set()
-    first = waves[0] if waves else []
+    # What `not_now` reads, built once: who runs what, statuses, and who fills the first wave.
+    statuses = {t["id"]: t.get("status", "queued") for t in view.tasks}
+    held = Held(running, blocked, statuses, view.holders)
+    in_first: dict[tuple[str, str | None], list[str]] = {}
+    for tid in waves[0] if started and waves else ():
+        in_first.setdefault(("team", by_id[tid].get("team")), []).append(tid)
+        in_first.setdefault(("member", by_id[tid].get("assignee")), []).append(tid)
 
     def item(task_id: str) -> dict[str, Any]:
         task = by_id[task_id]
@@ -55,7 +61,7 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
         except Unassigned as refused:  # a team with auto_assign: false picks nobody: the orchestrator names one
             why = str(refused)
         if started and task_id not in startable:
-            why = not_now(tx, view, task, done | finished_elsewhere, capacity, [by_id[t] for t in first])
+            why = not_now(tx, held, task, done | finished_elsewhere, capacity, in_first)
         return {
             "id": task_id, "title": task.get("title", ""), "status": status, "team": task.get("team"),
             "assignee": task.get("assignee"), "estimate": _round(float(task.get("estimate", 1.0) or 0.0)),
@@ -83,30 +89,38 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     }
 
 
-def not_now(tx, view: SprintView, task: dict[str, Any], finished: set[str], capacity: Capacity,
-            first: list[dict[str, Any]]) -> str:
+class Held(NamedTuple):
+    """A started sprint's tasks that cannot start whatever the capacity, with the statuses they show."""
+
+    running: set[str]
+    blocked: set[str]
+    statuses: dict[str, str]
+    holders: dict[str, str]
+
+
+def not_now(tx, held: Held, task: dict[str, Any], finished: set[str], capacity: Capacity,
+            in_first: dict[tuple[str, str | None], list[str]]) -> str:
     """Why a task of a started sprint cannot be delegated now: who has it, its blocker, the dependencies it
-    waits on, or the capacity the first wave already fills."""
+    waits on, or the capacity the first wave already fills (`in_first`: its tasks by team and by member)."""
     tid, status = task["id"], task.get("status", "queued")
-    if tid in view.running:
+    if tid in held.running:
         if status == "needs_review":
             return task.get("review_reason") or "awaiting review"
-        return f"{status}: {view.holders.get(tid) or 'running'}"
-    if tid in view.blocked:
+        return f"{status}: {held.holders.get(tid) or 'running'}"
+    if tid in held.blocked:
         return (f"blocked: {task.get('blocker') or 'no reason given'}; once that is resolved, "
                 f"`orchestra task set-status {tid} queued` makes it ready again")
-    statuses = {t["id"]: t.get("status", "queued") for t in view.tasks}
     waiting = [d for d in task.get("dependencies") or () if d not in finished]
     if waiting:
-        listed = ", ".join(f"{d} ({statuses.get(d) or tx.get(f'tasks.{d}.status', None) or 'not in state'})"
+        listed = ", ".join(f"{d} ({held.statuses.get(d) or tx.get(f'tasks.{d}.status', None) or 'not in state'})"
                            for d in waiting)
         return f"waits on {listed}"
     team, member = task.get("team"), task.get("assignee")
-    mates = [t["id"] for t in first if t.get("team") == team]
+    mates = in_first.get(("team", team), [])
     if len(mates) >= capacity.team_limit(team):
         return f"waits for a free slot: team {team or '(none)'} runs {capacity.team_limit(team)} at once " \
                f"({', '.join(mates)})"
-    theirs = [t["id"] for t in first if member and t.get("assignee") == member]
+    theirs = in_first.get(("member", member), []) if member else []
     if theirs and len(theirs) >= capacity.member_limit(member):
         return f"waits for {member}, who takes {capacity.member_limit(member):g} at once ({', '.join(theirs)})"
     return "waits for the next wave"
