@@ -147,6 +147,8 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
                 error.instance is None or isinstance(error.instance, (bool, int, float))):
             message += (" (YAML reads an unquoted 123, 1.5, true, null or 12:30 as a number, yes/no or nothing: "
                         "put the value in quotes)")
+        if error.validator == "maximum" and isinstance(error.schema.get("description"), str):
+            message += f" ({error.schema['description']})"  # why there is a limit
         if len(message) > MESSAGE_CHARS:
             message = message[:MESSAGE_CHARS] + "..."
         lines.append(f"{path}:{line}: {where}: {message}")

@@ -16,10 +16,9 @@ from typing import Any
 
 from ..record import Record
 from ..worktrees.locks import release_run
+from . import acceptance
 from .config import LifecycleConfig
 from .protocol import Report, task_tag
-
-ACCEPTANCE_OUTPUT = 600  # characters of a failing acceptance check's output kept in the reason
 
 
 class Evidence(Record):
@@ -27,6 +26,7 @@ class Evidence(Record):
     claimed_missing: tuple[str, ...]  # listed under ARTIFACTS but not on disk
     changed: bool | None  # its worktree has uncommitted or new commits; None when it has no worktree
     acceptance: tuple[bool, str] | None  # (passed, detail) of acceptance.command; None when there is none
+    out_of_time: bool = False  # the stop's deadline cut a check short: checking again would not help
 
 
 NO_EVIDENCE = Evidence((), (), None, None)
@@ -70,7 +70,7 @@ def judge(report: Report, task: dict[str, Any] | None, evidence: Evidence, cfg: 
     if not problems:
         return Judgement("completed")
     reason = "; ".join(problems)
-    if pushbacks == 0 and not stop_hook_active:
+    if pushbacks == 0 and not stop_hook_active and not evidence.out_of_time:
         return Judgement(None, reason, push_back=True)
     return Judgement("needs_review", f"completion not verified: {reason}")
 
@@ -106,8 +106,9 @@ def relative(path: str, base: Path) -> str:
 
 
 def gather(base: Path, worktree: str | None, task: dict[str, Any] | None, run: dict[str, Any], report: Report,
-           writes: list[str], cfg: LifecycleConfig, *, run_acceptance: bool) -> Evidence:
-    """What the run produced, seen from `base` (its worktree, or the project root without one)."""
+           writes: list[str], cfg: LifecycleConfig, *, run_acceptance: bool, until: float | None = None) -> Evidence:
+    """What the run produced, seen from `base` (its worktree, or the project root without one); the
+    checks end by the monotonic time `until` (acceptance.deadline())."""
     recorded = {relative(p, base) for p in [*(run.get("artifacts") or []), *writes]}
     existing, missing = [], []
     for claimed in report.artifacts:
@@ -117,19 +118,25 @@ def gather(base: Path, worktree: str | None, task: dict[str, Any] | None, run: d
             missing.append(f"{claimed} (outside {'its worktree' if worktree else 'the project'})")
         else:
             (existing if target.exists() else missing).append(shown)
-    changed = worktree_changed(Path(worktree), run.get("started_at") or run.get("created_at")) if worktree else None
+    since = run.get("started_at") or run.get("created_at")
+    changed = worktree_changed(Path(worktree), since, until) if worktree else None
     command = ((task or {}).get("acceptance") or {}).get("command")
-    acceptance = check_acceptance(command, base, cfg.acceptance_timeout) if command and run_acceptance else None
-    return Evidence(tuple(sorted(recorded | set(existing))), tuple(missing), changed, acceptance)
+    checked = acceptance.check(command, base, cfg.acceptance_timeout, until) if command and run_acceptance else None
+    return Evidence(tuple(sorted(recorded | set(existing))), tuple(missing), changed,
+                    (checked.passed, checked.detail) if checked else None, bool(checked and checked.out_of_time))
 
 
-def worktree_changed(path: Path, since: str | None) -> bool:
+def worktree_changed(path: Path, since: str | None, until: float | None = None) -> bool:
     """Uncommitted changes in the worktree, or a commit made since the run started."""
     import subprocess
     from datetime import datetime
 
     def git(*args: str) -> str:
-        out = subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, timeout=30, check=False)
+        try:
+            out = subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, errors="replace",
+                                 timeout=acceptance.left(until, 30) or 0.01, check=False)
+        except subprocess.TimeoutExpired:
+            return ""
         return out.stdout.strip() if out.returncode == 0 else ""
 
     if not path.is_dir():
@@ -143,22 +150,6 @@ def worktree_changed(path: Path, since: str | None) -> bool:
         return datetime.fromisoformat(committed) >= datetime.fromisoformat(since.replace("Z", "+00:00"))
     except ValueError:
         return False
-
-
-def check_acceptance(command: str, cwd: Path, timeout: float) -> tuple[bool, str]:
-    import subprocess
-
-    try:
-        proc = subprocess.run(command, shell=True, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                              check=False, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return False, f"`{command}` did not finish within {timeout:g}s"
-    except OSError as exc:
-        return False, f"`{command}` could not run ({exc.strerror})"
-    if proc.returncode == 0:
-        return True, f"`{command}` passed"
-    tail = (proc.stdout + proc.stderr).strip()[-ACCEPTANCE_OUTPUT:]
-    return False, f"`{command}` exited {proc.returncode}" + (f": {tail}" if tail else "")
 
 
 # -- applying a stop ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ lifecycle:
   report_only_types: [research, analysis, review, planning, orchestration, general]  # judged by the report alone
   repeatable_types: [orchestration]        # a completed task of these types may be delegated again
   external_agent_types: [my-helper]        # agent types outside teams.yaml that may be delegated to
-  acceptance_timeout_seconds: 300          # a task's acceptance.command is stopped after this
+  acceptance_timeout_seconds: 300          # a task's acceptance.command is stopped after this (at most 480)
   pending_seconds: 600                     # a delegation not started by then stops holding capacity
   stale_run_seconds: 14400                 # a run silent this long (crashed session) stops holding capacity
 ```

@@ -12,7 +12,7 @@ from typing import Any
 from .. import briefing, teams
 from ..hookio import AddContext, Allow, BlockStop, Deny, HookContext, HookEvent, Verdict
 from ..worktrees.locks import locked_for_run
-from . import completion, transcript
+from . import acceptance, completion, transcript
 from . import config as lifecycle_config
 from .delegation import BadDelegation, delegate, record, request_from, resolve_task
 from .ledger import Ledger
@@ -108,6 +108,7 @@ def subagent_stop(event: HookEvent, ctx: HookContext) -> Verdict:
     """SubagentStop: judge the report (false-completion gate), settle run and task, notify the parent."""
     if not event.agent_id:
         return Allow(system_message=UNTRACKED.format(event="SubagentStop"))
+    until = acceptance.deadline()  # the checks end in time for Claude Code's hook timeout
     org = teams.load(ctx.root)
     cfg = lifecycle_config.load(org)
     seen = transcript.read(event.get("agent_transcript_path"))
@@ -124,7 +125,7 @@ def subagent_stop(event: HookEvent, ctx: HookContext) -> Verdict:
         evidence = completion.NO_EVIDENCE  # decided before: the decision is replayed, nothing is re-checked
     else:
         evidence = completion.gather(Path(worktree) if worktree else ctx.root, worktree, task, run, report,
-                                     seen.writes, cfg,
+                                     seen.writes, cfg, until=until,
                                      run_acceptance=cfg.completion_gate and report.status in (None, "completed"))
     with ctx.store.transaction() as tx:
         led = Ledger(tx, org)
