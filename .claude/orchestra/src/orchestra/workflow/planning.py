@@ -40,7 +40,8 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     on_path = set(critical)
     by_id = {t["id"]: t for t in view.tasks}
     done = view.done
-    ready = graph.ready(done=done | finished_elsewhere, exclude=running | blocked)
+    finished = done | finished_elsewhere
+    ready = graph.ready(done=finished, exclude=running | blocked)
     # Only the first wave is launched now; later waves are briefed when they come up (re-plan).
     started = view.source == "state" and view.status in ("active", "blocked")
     startable = set(waves[0]) & set(ready) if started and waves else set()
@@ -61,7 +62,7 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
         except Unassigned as refused:  # a team with auto_assign: false picks nobody: the orchestrator names one
             why = str(refused)
         if started and task_id not in startable:
-            why = not_now(tx, held, task, done | finished_elsewhere, capacity, in_first)
+            why = not_now(tx, held, task, finished, capacity, in_first)
         return {
             "id": task_id, "title": task.get("title", ""), "status": status, "team": task.get("team"),
             "assignee": task.get("assignee"), "estimate": _round(float(task.get("estimate", 1.0) or 0.0)),
