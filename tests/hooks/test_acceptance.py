@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -115,3 +116,36 @@ def test_the_largest_timeout_leaves_the_hook_time_to_settle() -> None:
         timeouts |= {hook["timeout"] for hook in group["hooks"]}
     assert timeouts == {acceptance.HOOK_TIMEOUT_S}
 
+
+
+def test_a_hook_stopped_while_its_command_runs_stops_the_command(project: Path) -> None:
+    prompt = delegated(project, acceptance={"command": "echo $$ > shell.pid; sleep 1000 & sleep 1000"}, extra=fast(60))
+    event = json.dumps(stop(project, "agent-1", "fullstack-eng", "STATUS: completed", writes=["a.py"], prompt=prompt))
+    hook = subprocess.Popen(["uv", "run", "--quiet", "--script", str(HOOKS / "subagent_stop.py")], cwd=project,
+                            env={**os.environ, "CLAUDE_PROJECT_DIR": str(project)}, stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    hook.stdin.write(event.encode())
+    hook.stdin.close()
+    pid_file = project / "shell.pid"
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text().strip():
+        assert time.monotonic() < deadline and hook.poll() is None, "the acceptance command never started"
+        time.sleep(0.05)
+    hook.terminate()  # as Claude Code stops a hook it no longer waits for
+    hook.wait(timeout=30)
+    shell = int(pid_file.read_text())
+    assert not alive(shell) and not any(alive(pid) for pid in group(shell))
+
+
+def group(pgid: int) -> list[int]:
+    """Live processes of the process group `pgid`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                found.append(int(proc.name))
+    return found

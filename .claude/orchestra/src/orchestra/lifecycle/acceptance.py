@@ -83,6 +83,13 @@ def _run(command: str, cwd: Path, timeout: float) -> tuple[int | None, bytes]:
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
+    previous = {}
+
+    def stopped(signum: int, _frame: object) -> None:  # the hook itself is being stopped: so is the command
+        raise SystemExit(f"stopped by signal {signum} while `{command}` ran")
+
+    if threading.current_thread() is threading.main_thread():
+        previous = {signum: signal.signal(signum, stopped) for signum in (signal.SIGTERM, signal.SIGHUP)}
     try:
         code: int | None = proc.wait(timeout)
     except subprocess.TimeoutExpired:
@@ -91,6 +98,8 @@ def _run(command: str, cwd: Path, timeout: float) -> tuple[int | None, bytes]:
         with suppress(ProcessLookupError, PermissionError):  # the command and what it left running (`server &`)
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     reader.join(5)  # the group is gone, so the pipe is closed unless a child left the group
     if not reader.is_alive():
         proc.stdout.close()
