@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -149,3 +150,10 @@ def group(pgid: int) -> list[int]:
             if int(fields[2]) == pgid and fields[0] != "Z":
                 found.append(int(proc.name))
     return found
+
+
+def test_the_command_gets_the_projects_python_not_the_hooks(project: Path) -> None:
+    """The hook runs under `uv run --script`; `python` and `pytest` in the check mean what they mean in the
+    user's shell."""
+    out, _ = claim(project, 'echo "venv=[$VIRTUAL_ENV] python=$(command -v python)"; exit 1')
+    assert f"exited 1: venv=[] python={shutil.which('python')}. Finish the work" in out["reason"]

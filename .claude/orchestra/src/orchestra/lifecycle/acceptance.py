@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..record import Record
 from ..termtext import printable
+from ..userenv import user_environment
 
 HOOK_TIMEOUT_S = 600  # SubagentStop's timeout in settings.json and the plugin's hooks/hooks.json
 SETTLE_S = 60  # kept after the checks for settling the stop and answering
@@ -72,8 +73,8 @@ def _run(command: str, cwd: Path, timeout: float) -> tuple[int | None, bytes]:
     import subprocess
     import threading
 
-    proc = subprocess.Popen(command, shell=True, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(command, shell=True, cwd=cwd, env=user_environment(), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     tail = bytearray()
 
     def drain() -> None:
