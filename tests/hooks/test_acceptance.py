@@ -157,3 +157,17 @@ def test_the_command_gets_the_projects_python_not_the_hooks(project: Path) -> No
     user's shell."""
     out, _ = claim(project, 'echo "venv=[$VIRTUAL_ENV] python=$(command -v python)"; exit 1')
     assert f"exited 1: venv=[] python={shutil.which('python')}. Finish the work" in out["reason"]
+
+
+def test_a_timeout_under_a_second_still_runs_the_command(project: Path) -> None:
+    out, _ = claim(project, "echo ran; exit 4", timeout=0.5)
+    assert "exited 4: ran" in out["reason"]
+
+
+def test_a_stop_with_no_time_left_does_not_start_the_command(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(acceptance, "STOP_BUDGET_S", 0)
+    prompt = delegated(project, acceptance={"command": "touch ran"}, extra=fast(20))
+    feed(stop(project, "agent-1", "fullstack-eng", "STATUS: completed", writes=["a.py"], prompt=prompt))
+    task = digest()["tasks"]["t1"]
+    assert task["status"] == "needs_review" and "`touch ran` was not run: no time was left" in task["review_reason"]
+    assert not (project / "ran").exists()
