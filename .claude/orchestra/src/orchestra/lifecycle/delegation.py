@@ -44,6 +44,8 @@ class DelegationRequest(Record, frozen=False):
     task: dict[str, Any] | None = None
     new_task: bool = False  # the task is created by this delegation (ad hoc, or a sprint's orchestration)
     worktree: str | None = None  # absolute path, when a step allocated one
+    make_later: bool = False  # a worktree still to make is left to the caller, outside the transaction
+    made: dict[str, Any] | None = None  # the worktree the caller made for this request (its state record)
     brief_extra: list[str] = default(list)
 
     @property

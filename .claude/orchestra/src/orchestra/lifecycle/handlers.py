@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import briefing, teams
 from ..hookio import AddContext, Allow, BlockStop, Deny, HookContext, HookEvent, Verdict
+from ..worktrees.allocation import WorktreeToMake, make_for_delegation, record_unused
 from ..worktrees.locks import locked_for_run
 from . import acceptance, completion, transcript
 from . import config as lifecycle_config
@@ -33,8 +34,17 @@ def pre_agent(event: HookEvent, ctx: HookContext) -> Verdict:
         req = request_from(event, org, ctx.root)
     except BadDelegation as exc:
         return Deny(f"Orchestra: {exc}")
-    with ctx.store.transaction() as tx:
-        verdict = delegate(req, Ledger(tx, org))
+    req.make_later = True
+    try:
+        with ctx.store.transaction() as tx:
+            verdict = delegate(req, Ledger(tx, org))
+    except WorktreeToMake as need:  # git and the `copy:` files outside the transaction, then decide again
+        if (verdict := make_for_delegation(req, need)) is None:
+            req.make_later = False
+            with ctx.store.transaction() as tx:
+                led = Ledger(tx, org)
+                if isinstance(verdict := delegate(req, led), Deny):
+                    record_unused(req, led)
     ctx.audit.update(subagent_type=req.subagent_type, task=(req.task or {}).get("id"))
     return verdict
 

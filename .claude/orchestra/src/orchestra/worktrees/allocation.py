@@ -5,9 +5,9 @@ starts (`provision_sprint`).
 State: `worktrees.<name>` = {id, scope, scope_id, branch, path, base, base_commit, status, origin,
 tasks, sprints, lock, ...}; the task's `worktree` is the absolute path it works in, and so is the
 agent run's (`agents.<id>.worktree`, copied from its delegation when the lifecycle links them):
-that one field is all the boundary guard reads. Git work happens outside store transactions except
-in the delegation step, which runs inside the hook's transaction (so creating a worktree there holds
-the state lock for as long as `git worktree add` takes; sprint start creates them ahead of time).
+that one field is all the boundary guard reads. A delegation whose worktree does not exist yet has
+it made outside the hook's transaction (`WorktreeToMake`, `make_for_delegation`): `git worktree add`
+and the `copy:` files of a big project take seconds, and every other hook waits for the state lock.
 """
 
 from __future__ import annotations
@@ -17,7 +17,15 @@ from typing import Any
 
 from ..clock import now_iso
 from . import config as worktree_config
-from .creation import WorktreeError, creation_lock, materialise, prepare, refuse_unprepared, repository
+from .creation import (
+    WorktreeError,
+    creation_lock,
+    materialise,
+    prepare,
+    preparing_elsewhere,
+    refuse_unprepared,
+    repository,
+)
 from .locks import Owner, TxReader, WorktreeBusy, acquire
 from .naming import UNCONFINED_ROLES, Scope, scope_for, strategy_for
 
@@ -73,11 +81,19 @@ def attach(record: dict[str, Any], task: dict[str, Any] | None) -> None:
 
 
 def on_disk(project: Path, repo: Path, scope: Scope, cfg, *, wait_for_setup: bool, now: str,
-            created_by: str) -> dict[str, Any]:
+            created_by: str, wait: float | None = None) -> dict[str, Any]:
     """The scope's worktree made (or found) with `git worktree add` serialised across processes, so two
-    creators of one scope share it; only the one that made it prepares it (copies, setup)."""
-    with creation_lock(project):
-        record = materialise(project, repo, scope, cfg, now=now, created_by=created_by)
+    creators of one scope share it; only the one that made it prepares it (copies, setup). `wait`: how
+    long to wait for another creator or pruner (default: the creation lock's own 60 s)."""
+    from filelock import Timeout
+
+    lock = creation_lock(project)
+    try:
+        with lock.acquire(timeout=wait):
+            record = materialise(project, repo, scope, cfg, now=now, created_by=created_by)
+    except Timeout:
+        raise WorktreeError(f"another worktree of {project} was being added or removed for longer than "
+                            f"{lock.timeout if wait is None else wait:g}s; try again in a moment") from None
     if not record.get("reused"):
         prepare(project, repo, record, cfg, wait_for_setup=wait_for_setup)
     return record
@@ -93,9 +109,61 @@ def merged(stored: dict[str, Any] | None, fresh: dict[str, Any]) -> dict[str, An
 
 # -- the PreToolUse(Agent) step -----------------------------------------------------------------------
 
+class WorktreeToMake(Exception):  # noqa: N818 - a signal, not an error
+    """The delegation step's task has no worktree yet: raised inside the hook's transaction (which it rolls
+    back) when the request may have it made outside (`req.make_later`); `make_for_delegation` makes it,
+    then the hook decides again, gates and all, with the worktree on disk (`req.made`)."""
+
+    def __init__(self, scope: Scope) -> None:
+        super().__init__(scope.name)
+        self.scope = scope
+
+
+def make_for_delegation(req, need: WorktreeToMake):
+    """Make and prepare the worktree `need` names, outside any store transaction, for `req`'s next decision.
+    Returns a Deny when it cannot be made, or another process is preparing it right now."""
+    from ..hookio import STORE_WAIT_S, Deny
+
+    task_id, scope = (req.task or {}).get("id"), need.scope
+    try:
+        fresh = on_disk(req.root, repository(req.root), scope, worktree_config.load(req.root), wait_for_setup=False,
+                        now=now_iso(), created_by="delegation", wait=STORE_WAIT_S)
+    except WorktreeError as exc:
+        return Deny(f"Orchestra: task {task_id} needs the {scope.strategy} worktree {scope.name}, and it cannot "
+                    f"be made: {exc}. Fix that, or set the task's `worktree_strategy: none`.")
+    if fresh.get("reused") and (denied := _preparing(req, fresh)) is not None:
+        return denied
+    req.made = fresh
+    return None
+
+
+def _preparing(req, record: dict[str, Any]):
+    """A Deny while another process is still preparing the worktree (its `copy:` files, its setup)."""
+    from ..hookio import Deny
+
+    note = preparing_elsewhere(req.root, record["id"])
+    if note is None:
+        return None
+    return Deny(f"Orchestra: task {(req.task or {}).get('id')} is not delegated yet: its worktree {record['path']} is "
+                f"still being prepared by process {note.get('pid')} (the `copy:` files and `setup:` of "
+                ".claude/worktrees.yaml); delegate it again once that is done.")
+
+
+def record_unused(req, led) -> None:
+    """A worktree made for a delegation that was then denied (a gate closed meanwhile): kept in state
+    unlocked, so it is listed, pruned and handed to the next delegation like any other."""
+    made = req.made
+    if made is None or made.get("reused") or led.get("worktrees", made["id"]) is not None:
+        return
+    led.tx.set(f"worktrees.{made['id']}", merged(None, made))
+    led.event("worktree_created", {"worktree": made["id"], "branch": made["branch"], "path": made["path"]},
+              task_id=(req.task or {}).get("id"), session_id=req.session_id)
+
+
 def allocate_for_delegation(req, led):
     """Delegation step: give the delegated run its task's worktree, locked to this delegation, and put the
-    absolute path into its brief. Denies when a live run holds that worktree or git cannot make it."""
+    absolute path into its brief. Denies when a live run holds that worktree, another process is still
+    preparing it, or git cannot make it."""
     from ..hookio import Deny
 
     task = req.task
@@ -114,6 +182,8 @@ def allocate_for_delegation(req, led):
                 refuse_unprepared(req.root, record["id"], record["path"])
         except WorktreeError as exc:
             return Deny(f"Orchestra: task {task['id']} is not delegated: its worktree {exc}.")
+        if checked_out(record) and (denied := _preparing(req, record)) is not None:
+            return denied
         try:
             recovered = acquire(led, record, owner, led.now, cfg.lock_ttl, req.config.pending_seconds)
         except WorktreeBusy as exc:
@@ -125,7 +195,11 @@ def allocate_for_delegation(req, led):
             return None  # not a git repository, or no commit yet: nothing to branch from
         try:
             scope = claim(led, scope)
-            fresh = on_disk(req.root, repo, scope, cfg, wait_for_setup=False, now=led.now, created_by="delegation")
+            fresh = req.made if req.made and req.made["id"] == scope.name and checked_out(req.made) else None
+            if fresh is None and req.make_later:
+                raise WorktreeToMake(scope)  # made outside the transaction, then decided again
+            fresh = fresh or on_disk(req.root, repo, scope, cfg, wait_for_setup=False, now=led.now,
+                                     created_by="delegation")
         except WorktreeError as exc:
             return Deny(f"Orchestra: task {task['id']} needs the {scope.strategy} worktree {scope.name}, and it "
                         f"cannot be made: {exc}. Fix that, or set the task's `worktree_strategy: none`.")

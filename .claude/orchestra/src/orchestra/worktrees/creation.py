@@ -121,15 +121,18 @@ def materialise(project: Path, repo: Path, scope: Scope, cfg: WorktreeConfig, *,
                             "(Orchestra never deletes a directory git does not list as a worktree, prune included), "
                             "or set another `root:` in .claude/worktrees.yaml")
     ignore_root(project, cfg)
-    new_branch = not git.branch_exists(repo, scope.branch)
+    from ..liveness import this_process
+
+    # marked before the checkout: a creator stopped during `git worktree add` (a hook past its timeout on a
+    # big project) leaves a worktree that is refused, not one handed out without its `copy:` files
+    marker = preparation.preparing(project, scope.name)
+    marker.write_text(json.dumps({**this_process(), "new_branch": not git.branch_exists(repo, scope.branch)}),
+                      encoding="utf-8")
     try:
         git.add(repo, path, scope.branch, base_commit)  # a detached HEAD's base may be a branch ahead of it
     except git.GitError as exc:
+        marker.unlink(missing_ok=True)
         raise WorktreeError(str(exc)) from None
-    from ..liveness import this_process
-
-    note = {**this_process(), "new_branch": new_branch}
-    preparation.preparing(project, scope.name).write_text(json.dumps(note), encoding="utf-8")
     return record
 
 
@@ -151,6 +154,20 @@ def unprepared(project: Path, name: str) -> str | None:
     if "pid" in note and not gone(note):
         return None
     return "the process preparing it stopped before it was done"
+
+
+def preparing_elsewhere(project: Path, name: str) -> dict[str, Any] | None:
+    """The marker's note ({pid, ...}) while a live process is preparing the worktree `name` (its copies and
+    setup not done yet, so it is not ready to hand out); None when nobody is."""
+    from ..liveness import gone
+
+    try:
+        note = json.loads(preparation.preparing(project, name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(note, dict) or note.get("error") or "pid" not in note or gone(note):
+        return None
+    return note
 
 
 def refuse_unprepared(project: Path, name: str, path: Path | str) -> None:

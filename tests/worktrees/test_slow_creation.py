@@ -1,0 +1,171 @@
+"""A delegation whose worktree takes long to make (a big checkout, slow `copy:`, a setup still running)
+through the real hook scripts, real git (slowed by a wrapper on PATH) and real concurrent processes:
+other hooks keep the store meanwhile, the worktree is prepared once, and one cut short is refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import HOOKS, hook_output, run_hook
+from tests.worktrees.conftest import cli, delegation, events, payload, seed, state
+
+SLOW = 10.0  # seconds the wrapped `git worktree add` takes: longer than a hook's 6 s store wait
+
+
+def slow_git(tmp_path: Path, *, before: float = 0, after: float = 0) -> dict[str, str]:
+    """Env whose `git` is the real one, except that `worktree add` waits `before` it runs and `after` it is
+    done, touching `<tmp>/in-git` once it is under way."""
+    real, bindir, flag = shutil.which("git"), tmp_path / "slow-bin", tmp_path / "in-git"
+    bindir.mkdir()
+    script = bindir / "git"
+    script.write_text(f"""#!/bin/sh
+case " $* " in
+  *" worktree add "*) touch '{flag}'; sleep {before}; '{real}' "$@"; code=$?; touch '{flag}.done'; sleep {after}; exit $code;;
+esac
+exec '{real}' "$@"
+""")
+    script.chmod(0o755)
+    return {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+
+
+def start_hook(script: str, event: dict, project: Path, env: dict[str, str]) -> subprocess.Popen:
+    proc = subprocess.Popen(["uv", "run", "--quiet", "--script", str(HOOKS / script)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=project, start_new_session=True,
+                            env={**os.environ, "CLAUDE_PROJECT_DIR": str(project), **env})
+    proc.stdin.write(json.dumps(event).encode())
+    proc.stdin.close()
+    proc.stdin = None  # written and closed: communicate() only reads
+    return proc
+
+
+def wait_for(path: Path, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def answer(proc: subprocess.Popen) -> dict:
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    return json.loads(out) if out.strip() else {}
+
+
+@pytest.fixture
+def tasks(repo: Path) -> Path:
+    seed(repo, **{"tasks.t-1": {"title": "Cart"},
+                  "tasks.r-1": {"title": "Review", "assignee": "tech-lead", "type": "review"},
+                  "tasks.q-1": {"title": "Smoke", "team": "qa", "assignee": "qa-engineer", "type": "test"},
+                  "tasks.q-2": {"title": "Load", "team": "qa", "assignee": "qa-engineer", "type": "test"}})
+    return repo
+
+
+def test_other_hooks_keep_the_store_while_a_delegation_makes_its_worktree(tasks: Path, tmp_path: Path) -> None:
+    repo, tree = tasks, tasks / ".worktrees" / "task-t-1"
+    maker = start_hook("pre_agent.py", delegation(repo, "toolu_big", "fullstack-eng", "t-1"), repo,
+                       slow_git(tmp_path, before=SLOW))
+    wait_for(tmp_path / "in-git")
+
+    review = run_hook("pre_agent.py", delegation(repo, "toolu_rev", "tech-lead", "r-1"), repo)
+    write = run_hook("post_write.py", payload(repo, "PostToolUse", "Write", agent=("a-other", "api-engineer"),
+                                              tool_name="Write", tool_input={"file_path": str(repo / "x.py")}), repo)
+    assert maker.poll() is None, "the worktree was made before the other hooks ran: the test proves nothing"
+    assert review.returncode == 0, review.stderr.decode()
+    assert "--- Orchestra task brief ---" in hook_output(review)["hookSpecificOutput"]["updatedInput"]["prompt"]
+    assert write.returncode == 0 and "BusyError" not in write.stdout.decode(), write.stdout
+    assert state(repo, "agents.a-other.artifacts") == ["x.py"]
+
+    out = answer(maker)["hookSpecificOutput"]
+    assert f"Worktree: {tree} (work and commit only inside it)" in out["updatedInput"]["prompt"]
+    assert (tree / ".git").is_file() and state(repo, "worktrees.task-t-1.lock.delegation") == "toolu_big"
+    assert state(repo, "delegations.toolu_big.worktree") == str(tree)
+    assert [e["data"]["worktree"] for e in events(repo, "worktree_created")] == ["task-t-1"]
+
+
+def test_two_delegations_racing_for_one_team_worktree_make_it_once(tasks: Path, tmp_path: Path) -> None:
+    repo, tree = tasks, tasks / ".worktrees" / "team-qa-work"
+    first = start_hook("pre_agent.py", delegation(repo, "toolu_q1", "qa-engineer", "q-1"), repo,
+                       slow_git(tmp_path, before=SLOW))
+    wait_for(tmp_path / "in-git")
+    second = run_hook("pre_agent.py", delegation(repo, "toolu_q2", "qa-engineer", "q-2"), repo)
+    assert second.returncode == 0, second.stderr.decode()
+    denied = hook_output(second)["hookSpecificOutput"]
+    assert denied["permissionDecision"] == "deny"
+    assert "being added or removed" in denied["permissionDecisionReason"], denied
+    assert state(repo, "delegations.toolu_q2") is None
+
+    out = answer(first)["hookSpecificOutput"]
+    assert f"Worktree: {tree} (" in out["updatedInput"]["prompt"]
+    assert state(repo, "worktrees.team-qa-work.lock.delegation") == "toolu_q1"
+    assert [e["data"]["worktree"] for e in events(repo, "worktree_created")] == ["team-qa-work"]
+
+
+def test_a_gate_that_closes_while_the_worktree_is_made_denies_and_keeps_the_worktree(tasks: Path,
+                                                                                    tmp_path: Path) -> None:
+    """The gates are decided again, atomically, once the worktree is there: the task was cancelled meanwhile."""
+    repo, tree = tasks, tasks / ".worktrees" / "task-t-1"
+    maker = start_hook("pre_agent.py", delegation(repo, "toolu_late", "fullstack-eng", "t-1"), repo,
+                       slow_git(tmp_path, before=3))
+    wait_for(tmp_path / "in-git")
+    cancelled = cli(repo, "task", "set-status", "t-1", "cancelled")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert maker.poll() is None, "the worktree was made before the task was cancelled: the test proves nothing"
+
+    denied = answer(maker)["hookSpecificOutput"]
+    assert denied["permissionDecision"] == "deny" and "task t-1 is cancelled" in denied["permissionDecisionReason"]
+    assert state(repo, "delegations.toolu_late") is None and state(repo, "tasks.t-1.status") == "cancelled"
+    record = state(repo, "worktrees.task-t-1")  # made, so kept in state for the next delegation or prune
+    assert record["path"] == str(tree) and record["lock"] is None and (tree / ".git").is_file()
+    assert [e["data"]["worktree"] for e in events(repo, "worktree_created")] == ["task-t-1"]
+
+
+def test_a_worktree_still_being_prepared_is_not_handed_to_a_delegation(tasks: Path) -> None:
+    repo, tree = tasks, tasks / ".worktrees" / "task-t-1"
+    (repo / ".claude" / "worktrees.yaml").write_text("setup: 'sleep 6 && touch ready'\n")
+    creator = subprocess.Popen([sys.executable, "-c", "from orchestra.cli import run; run()", "worktree", "create",
+                                "t-1"], cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "CLAUDE_PROJECT_DIR": str(repo)})
+    wait_for(repo / ".claude" / "state" / "worktrees" / "task-t-1.setup.log")
+
+    early = run_hook("pre_agent.py", delegation(repo, "toolu_early", "fullstack-eng", "t-1"), repo)
+    assert early.returncode == 0, early.stderr.decode()
+    denied = hook_output(early)["hookSpecificOutput"]
+    assert denied["permissionDecision"] == "deny", denied
+    assert f"its worktree {tree} is still being prepared by process {creator.pid}" in denied["permissionDecisionReason"]
+    assert state(repo, "worktrees.task-t-1.lock") is None and state(repo, "delegations.toolu_early") is None
+
+    assert creator.wait(timeout=60) == 0
+    again = run_hook("pre_agent.py", delegation(repo, "toolu_later", "fullstack-eng", "t-1"), repo)
+    assert f"Worktree: {tree} (" in hook_output(again)["hookSpecificOutput"]["updatedInput"]["prompt"]
+    assert (tree / "ready").exists()
+
+
+def test_a_delegation_killed_while_git_adds_its_worktree_leaves_it_refused(tasks: Path, tmp_path: Path) -> None:
+    """Claude Code stops a hook past its timeout; a checkout it left behind never had its `copy:` files."""
+    repo, tree = tasks, tasks / ".worktrees" / "task-t-1"
+    (repo / ".env.example").write_text("KEY=\n")
+    (repo / ".claude" / "worktrees.yaml").write_text("copy: [.env.example]\n")
+    maker = start_hook("pre_agent.py", delegation(repo, "toolu_cut", "fullstack-eng", "t-1"), repo,
+                       slow_git(tmp_path, after=60))
+    wait_for(tmp_path / "in-git.done")
+    os.killpg(maker.pid, signal.SIGKILL)
+    maker.wait()
+    assert (tree / ".git").is_file() and not (tree / ".env.example").exists()
+
+    out = run_hook("pre_agent.py", delegation(repo, "toolu_next", "fullstack-eng", "t-1"), repo)
+    assert out.returncode == 0, out.stderr.decode()
+    denied = hook_output(out)["hookSpecificOutput"]
+    assert denied["permissionDecision"] == "deny", denied
+    assert f"{tree} was made but never prepared" in denied["permissionDecisionReason"]
+    assert state(repo, "delegations.toolu_next") is None
+    assert cli(repo, "worktree", "list").returncode == 0
+
