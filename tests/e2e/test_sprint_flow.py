@@ -369,7 +369,7 @@ def test_sprint_start_again_resumes_the_work_a_review_sent_back(sandbox, api):
 
     # The command showed the main thread the task to delegate; the plan gave the director its arguments,
     # the gates let them through, and the member's brief carried the review's findings.
-    assert "delegate now: w-a" in later.conversation(main)[0].last_user_text
+    assert "delegate now: engineering: w-a" in later.conversation(main)[0].last_user_text
     [launched] = first_wave(later.conversation(director)[1])
     assert launched["id"] == "w-a" and launched["not_now"] is None
     assert all(not r["is_error"] for r in later.conversation(director)[2].tool_results()), again.describe()

@@ -105,7 +105,7 @@ def test_a_blocked_task_says_by_what_until_its_blocker_is_resolved(project: Path
                                       "`orchestra task set-status t-b queued` makes it ready again")
     assert plan["t-c"]["not_now"] == "waits on t-a (queued), t-b (blocked)"
     text = cli(capsys, "sprint", "plan", "sprint-r")
-    assert "\ndelegate now: t-a, t-d\nnot now:\n  t-b: blocked: no payments API key;" in text
+    assert "\ndelegate now: engineering: t-a, t-d\nnot now:\n  t-b: blocked: no payments API key;" in text
     assert "\n  t-c: waits on t-a (queued), t-b (blocked)" in text
 
     cli(capsys, "task", "set-status", "t-b", "queued", "--reason", "the key is in the vault")

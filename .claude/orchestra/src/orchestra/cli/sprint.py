@@ -173,7 +173,11 @@ def _plan_text(plan: dict[str, Any]) -> str:
         return "\n".join([head, body, ready])
     # A started sprint (and one resumed by starting it again): what to delegate now, and why not the rest.
     items = [t for b in plan["batches"] for t in b["tasks"]]
-    now = ", ".join(t["id"] for t in items if t.get("agent")) or "nothing"
+    teams: dict[str, list[str]] = {}  # /sprint:start hands each team's share to that team's orchestrator
+    for task in items:
+        if task.get("agent"):
+            teams.setdefault(task.get("team") or "no team", []).append(task["id"])
+    now = "; ".join(f"{team}: {', '.join(ids)}" for team, ids in teams.items()) or "nothing"
     if not items:
         now += f" (every task is finished: close the sprint with `orchestra sprint close {plan['sprint']}`)"
     waiting = [f"  {t['id']}: {t['not_now']}" for t in items if t.get("not_now")]
