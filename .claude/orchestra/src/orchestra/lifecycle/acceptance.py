@@ -73,35 +73,43 @@ def _run(command: str, cwd: Path, timeout: float) -> tuple[int | None, bytes]:
     import subprocess
     import threading
 
-    proc = subprocess.Popen(command, shell=True, cwd=cwd, env=user_environment(), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    running: dict[str, object] = {}  # the command once started; the signal that stops the hook
     tail = bytearray()
 
-    def drain() -> None:
-        while chunk := proc.stdout.read1(1 << 16):
-            tail.extend(chunk)
-            del tail[:-_TAIL_BYTES]
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    previous = {}
-
     def stopped(signum: int, _frame: object) -> None:  # the hook itself is being stopped: so is the command
-        raise SystemExit(f"stopped by signal {signum} while `{command}` ran")
+        running["stopped"] = signum
+        if "proc" in running:
+            raise SystemExit(f"stopped by signal {signum} while `{command}` ran")
 
+    previous = {}
     if threading.current_thread() is threading.main_thread():
         previous = {signum: signal.signal(signum, stopped) for signum in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        code: int | None = proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        code = None
+        proc = running["proc"] = subprocess.Popen(
+            command, shell=True, cwd=cwd, env=user_environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            if "stopped" in running:  # the signal came while the command was being started
+                raise SystemExit(f"stopped by signal {running['stopped']} while `{command}` started")
+            reader = threading.Thread(target=_drain, args=(proc.stdout, tail), daemon=True)
+            reader.start()
+            code: int | None = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            code = None
+        finally:
+            with suppress(ProcessLookupError, PermissionError):  # the command and what it left running (`server &`)
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     finally:
-        with suppress(ProcessLookupError, PermissionError):  # the command and what it left running (`server &`)
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     reader.join(5)  # the group is gone, so the pipe is closed unless a child left the group
     if not reader.is_alive():
         proc.stdout.close()
     return code, bytes(tail)
+
+
+def _drain(pipe, tail: bytearray) -> None:
+    while chunk := pipe.read1(1 << 16):
+        tail.extend(chunk)
+        del tail[:-_TAIL_BYTES]
