@@ -4,8 +4,9 @@ Claude Code kills that hook at its timeout (HOOK_TIMEOUT_S, declared in subagent
 kills decides nothing and the run stays active. So the stop's checks share one deadline well before
 it, `acceptance_timeout_seconds` is at most MAX_TIMEOUT_S (schemas/teams.json), and a command runs in
 a process group of its own that is killed whole when it ends or runs out of time: a child it left in
-the background can neither hold its output pipe open nor outlive the check. Only the tail of the
-output is kept, as text, whatever bytes it printed.
+the background can neither hold its output pipe open nor outlive the check, nor can the command outlive
+a hook stopped by SIGTERM or SIGHUP. Only the tail of the output is kept, as text, whatever bytes it
+printed. The command gets the user's environment, not the one uv made for the hook (userenv).
 """
 
 from __future__ import annotations
