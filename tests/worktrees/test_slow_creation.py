@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import HOOKS, hook_output, run_hook
-from tests.worktrees.conftest import cli, delegation, events, payload, seed, state
+from tests.worktrees.conftest import cli, delegation, events, git, payload, seed, state
 
 SLOW = 10.0  # seconds the wrapped `git worktree add` takes: longer than a hook's 6 s store wait
 
@@ -166,6 +166,39 @@ def test_a_delegation_killed_while_git_adds_its_worktree_leaves_it_refused(tasks
     denied = hook_output(out)["hookSpecificOutput"]
     assert denied["permissionDecision"] == "deny", denied
     assert f"{tree} was made but never prepared" in denied["permissionDecisionReason"]
+    assert "`orchestra worktree remove task-t-1 --force`" in denied["permissionDecisionReason"]
     assert state(repo, "delegations.toolu_next") is None
-    assert cli(repo, "worktree", "list").returncode == 0
+
+    # what the refusal says to do works, though the stopped creator never recorded the worktree in state
+    removed = cli(repo, "worktree", "remove", "task-t-1", "--force")
+    assert removed.returncode == 0, removed.stderr
+    assert not tree.exists() and "task-t-1" not in git(repo, "branch", "--list", "task-t-1")
+    again = run_hook("pre_agent.py", delegation(repo, "toolu_again", "fullstack-eng", "t-1"), repo)
+    assert f"Worktree: {tree} (" in hook_output(again)["hookSpecificOutput"]["updatedInput"]["prompt"]
+    assert (tree / ".env.example").read_text() == "KEY=\n"
+
+
+def test_prune_leaves_alone_a_worktree_a_delegation_is_still_preparing(tasks: Path) -> None:
+    """Made, not recorded yet (the delegation records it once its `copy:` files are in): no orphan."""
+    repo, tree = tasks, tasks / ".worktrees" / "task-t-1"
+    (repo / ".worktrees").mkdir()
+    (repo / ".worktrees" / ".gitignore").write_text("*\n")
+    (repo / ".claude" / "state" / "worktrees").mkdir(parents=True, exist_ok=True)
+    git(repo, "worktree", "add", "-q", "-b", "task-t-1", str(tree))  # as the delegation's `git worktree add` left it
+    preparer = subprocess.Popen([sys.executable, "-c", "import json, sys, time\nfrom orchestra.liveness import "
+                                 "this_process\nopen(sys.argv[1], 'w').write(json.dumps(this_process()))\n"
+                                 "time.sleep(120)", str(repo / ".claude/state/worktrees/task-t-1.preparing")])
+    try:
+        wait_for(repo / ".claude/state/worktrees/task-t-1.preparing")
+        time.sleep(0.5)
+        pruned = cli(repo, "worktree", "prune", "--json")
+        assert pruned.returncode == 0, pruned.stderr
+        kept = json.loads(pruned.stdout)["kept"]
+        assert [k["path"] for k in kept] == [str(tree)] and f"process {preparer.pid}" in kept[0]["why"], kept
+        assert (tree / ".git").is_file()
+    finally:
+        preparer.kill()
+        preparer.wait()
+    pruned = cli(repo, "worktree", "prune", "--json")  # its preparer is gone: an orphan like any other
+    assert [r["path"] for r in json.loads(pruned.stdout)["removed"]] == [str(tree)] and not tree.exists()
 

@@ -236,7 +236,7 @@ def create(store, project: Path, scope: Scope, *, task: dict[str, Any] | None = 
     if stored is not None and checked_out(stored):
         refuse_unprepared(project, stored["id"], stored["path"])
         return stored
-    # The store's write transaction, then the creation lock: the order a delegation and prune take them in.
+    # The store's write transaction, then the creation lock: the order `remove` and `prune` take them in.
     with store.transaction() as tx:
         stored = find_record(tx.find, scope)
         if stored is not None and checked_out(stored):

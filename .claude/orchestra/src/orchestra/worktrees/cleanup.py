@@ -8,13 +8,15 @@ changes (merged, squash-merged, rebased or cherry-picked: `git.unmerged_commits`
 with unmerged commits is kept (only the directory goes); a merged one is deleted unless a commit of it
 is on no other ref (its own squash-merged or rebased commits aside). `prune` compares git's worktree
 list with state: it drops git's records of vanished directories, recovers stale locks, closes state
-records whose directory is gone, removes clean orphans under the worktree root (in git, not in state)
-and clean, merged, unheld worktrees whose task, sprint or epic is finished; a git failure on one is
-reported and the others go on. It never touches a worktree a live run holds, one it would lose work
-with, or one outside the worktree root (Claude Code's own `.claude/worktrees/` included): those are
-reported; the project's own checkout is not. Both take the store's write transaction and then the
-creation lock, the order a delegation making a worktree takes them in, so no run can take a worktree
-while it is being removed, and no two of them wait on each other.
+records whose directory is gone, removes clean orphans under the worktree root (in git, not in state,
+and no live process still making it) and clean, merged, unheld worktrees whose task, sprint or epic is
+finished; a git failure on one is reported and the others go on. It never touches a worktree a live run
+holds, one it would lose work with, or one outside the worktree root (Claude Code's own
+`.claude/worktrees/` included): those are reported; the project's own checkout is not. Both take the
+store's write transaction and then the creation lock, the order `worktree create` takes them in (a
+delegation takes the creation lock alone, outside any transaction), so no run can take a worktree while
+it is being removed, and no two of them wait on each other. `remove` also takes a worktree whose
+creator stopped before recording it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 from ..clock import now_iso
 from . import config as worktree_config
 from . import git
-from .creation import WorktreeError, creation_lock, registered, repository
+from .creation import WorktreeError, creation_lock, half_made, preparing_elsewhere, registered, repository
 from .locks import TxReader, describe, release, stale_reason
 from .losses import Losses, survey
 
@@ -72,7 +74,11 @@ def remove(store, project: Path, name: str, force: bool = False) -> dict[str, An
     cfg = worktree_config.load(project)
     repo = repository(project)
     with store.snapshot() as tx:
-        record = lookup(tx, name)
+        try:
+            record = lookup(tx, name)
+        except WorktreeError:
+            if (record := half_made(project, repo, cfg, name)) is None:  # its creator stopped before recording it
+                raise
         holder = _live_holder(tx, record, cfg.lock_ttl)
     if record.get("status") != "active":
         raise WorktreeError(f"worktree {record['id']} is already {record.get('status')}")
@@ -96,7 +102,7 @@ def remove(store, project: Path, name: str, force: bool = False) -> dict[str, An
     # Lock order everywhere: the store's write transaction first, then the creation lock (as a
     # delegation making a worktree does), so a run cannot take the worktree while it is removed.
     with store.transaction() as tx, creation_lock(project):
-        current = tx.get(f"worktrees.{record['id']}")
+        current = tx.get(f"worktrees.{record['id']}", None) or record
         if current.get("status") != "active" or (holder := _live_holder(tx, current, cfg.lock_ttl)):
             raise WorktreeError(f"worktree {record['id']} was just taken by {holder or 'someone else'}; not removed")
         try:
@@ -112,7 +118,8 @@ def remove(store, project: Path, name: str, force: bool = False) -> dict[str, An
         current.update(status="removed", removed_at=now_iso(), lock=None, branch_kept=kept is not None,
                        branch_kept_why=kept, discarded=losses.files() if force else [],
                        **({"left": str(path)} if unlisted else {}))
-        tx.set(f"worktrees.{record['id']}", current)
+        if not current.get("unrecorded"):  # a half-made one was never in state, and its name stays free
+            tx.set(f"worktrees.{record['id']}", current)
         tx.append_event("worktree_removed", {"worktree": record["id"], "forced": force, "branch_kept": kept is not None,
                                              "discarded": len(losses.files()) if force else 0})
     return current
@@ -182,6 +189,10 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
             report["foreign"].append({"path": entry.path, "branch": entry.branch,
                                       "why": "not under the worktree root (Claude Code's own, or made by hand)"})
             continue
+        if (note := preparing_elsewhere(project, Path(key).name)) is not None:
+            report["kept"].append({"path": entry.path, "why": f"being made by process {note.get('pid')}; it is "
+                                   "recorded once its `copy:` files and setup are done"})
+            continue
         losses = survey(repo, Path(key), entry)
         if reasons := [*losses.binding(), *losses.discardable()]:
             report["kept"].append({"path": entry.path, "why": f"orphan with {'; '.join(reasons)}"})
@@ -221,7 +232,7 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
         recorded = {str(Path(r["path"]).resolve()) for r in tx.find("worktrees", status="active")}
         for key in orphans:
             gone = [e for e in report["removed"] if e.get("path") == on_disk[key].path]
-            if key in recorded:  # a delegation adopted it meanwhile
+            if key in recorded or preparing_elsewhere(project, Path(key).name):  # a delegation took it meanwhile
                 report["removed"] = [e for e in report["removed"] if e not in gone]
                 continue
             try:

@@ -170,6 +170,18 @@ def preparing_elsewhere(project: Path, name: str) -> dict[str, Any] | None:
     return note
 
 
+def half_made(project: Path, repo: Path | None, cfg: WorktreeConfig, name: str) -> dict[str, Any] | None:
+    """A record for the worktree `name` that git lists under the root but state lacks, because its creator
+    stopped before recording it (its marker says so): what `orchestra worktree remove` then works on."""
+    if repo is None or Path(name).name != name or name in (".", "..") or unprepared(project, name) is None:
+        return None
+    if (entry := registered(repo, cfg.root / name)) is None:
+        return None
+    return {"id": name, "scope": None, "branch": entry.branch, "path": str(cfg.root / name),
+            "base": base_of(project, cfg)[0], "status": "active", "origin": "orchestra", "lock": None,
+            "unrecorded": True}
+
+
 def refuse_unprepared(project: Path, name: str, path: Path | str) -> None:
     """Raise, saying what to do, when the worktree `name` was made but never made ready."""
     if (why := unprepared(project, name)) is not None:
