@@ -291,7 +291,8 @@ def test_the_main_thread_reads_messages_for_itself_and_the_human(server, store):
 def test_handoff_reaches_the_receiving_task_and_its_assignee(server, store):
     add_task(store, "recv-1", assignee="api-engineer")
     add_task(store, "recv-2", assignee=None)
-    sent = server.ok("handoff", artifacts=["docs/api.md", "api/schema.json"], task="recv-1", from_task="upd-1",
+    add_task(store, "send-1")
+    sent = server.ok("handoff", artifacts=["docs/api.md", "api/schema.json"], task="recv-1", from_task="send-1",
                      note="the v2 schema", caller=member())
     assert sent["to"] == "api-engineer" and sent["type"] == "artifact_ready"
     handed = server.ok("get_task", task_id="recv-1")["handoffs"]
