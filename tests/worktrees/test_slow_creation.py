@@ -202,3 +202,25 @@ def test_prune_leaves_alone_a_worktree_a_delegation_is_still_preparing(tasks: Pa
     pruned = cli(repo, "worktree", "prune", "--json")  # its preparer is gone: an orphan like any other
     assert [r["path"] for r in json.loads(pruned.stdout)["removed"]] == [str(tree)] and not tree.exists()
 
+
+
+def test_hooks_keep_the_store_while_worktree_create_checks_a_worktree_out(tasks: Path, tmp_path: Path) -> None:
+    """`orchestra worktree create` (and `assign`, `sprint start`) make worktrees ahead of delegations; on a
+    big project the checkout takes seconds, and agents' hooks go on meanwhile."""
+    repo, tree = tasks, tasks / ".worktrees" / "task-t-1"
+    creator = subprocess.Popen([sys.executable, "-c", "from orchestra.cli import run; run()", "worktree", "create",
+                                "t-1"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "CLAUDE_PROJECT_DIR": str(repo), **slow_git(tmp_path, before=SLOW)})
+    wait_for(tmp_path / "in-git")
+    review = run_hook("pre_agent.py", delegation(repo, "toolu_rev", "tech-lead", "r-1"), repo)
+    assert creator.poll() is None, "the worktree was made before the hook ran: the test proves nothing"
+    assert review.returncode == 0, review.stderr.decode()
+    assert state(repo, "delegations.toolu_rev.task") == "r-1"
+
+    out, err = creator.communicate(timeout=120)
+    assert creator.returncode == 0, err
+    assert state(repo, "worktrees.task-t-1.path") == str(tree) and (tree / ".git").is_file()
+    assert [e["data"]["worktree"] for e in events(repo, "worktree_created")] == ["task-t-1"]
+    again = cli(repo, "worktree", "create", "t-1")  # made: found, not made twice
+    assert again.returncode == 0, again.stderr
+    assert [e["data"]["worktree"] for e in events(repo, "worktree_created")] == ["task-t-1"]

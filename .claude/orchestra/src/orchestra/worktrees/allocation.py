@@ -5,9 +5,9 @@ starts (`provision_sprint`).
 State: `worktrees.<name>` = {id, scope, scope_id, branch, path, base, base_commit, status, origin,
 tasks, sprints, lock, ...}; the task's `worktree` is the absolute path it works in, and so is the
 agent run's (`agents.<id>.worktree`, copied from its delegation when the lifecycle links them):
-that one field is all the boundary guard reads. A delegation whose worktree does not exist yet has
-it made outside the hook's transaction (`WorktreeToMake`, `make_for_delegation`): `git worktree add`
-and the `copy:` files of a big project take seconds, and every other hook waits for the state lock.
+that one field is all the boundary guard reads. Git work happens outside store transactions, also
+for a delegation whose worktree does not exist yet (`WorktreeToMake`, `make_for_delegation`): `git
+worktree add` and the `copy:` files of a big project take seconds, and every hook waits for that lock.
 """
 
 from __future__ import annotations
@@ -233,18 +233,25 @@ def create(store, project: Path, scope: Scope, *, task: dict[str, Any] | None = 
         raise WorktreeError(f"{project} is not a git repository with a commit; worktrees branch from one")
     with store.snapshot() as tx:
         stored = find_record(tx.find, scope)
+        claimed = claim(TxReader(tx), scope)
     if stored is not None and checked_out(stored):
         refuse_unprepared(project, stored["id"], stored["path"])
         return stored
-    # The store's write transaction, then the creation lock: the order `remove` and `prune` take them in.
+    # `git worktree add` outside the store's transaction (every hook waits for that lock, and a big checkout
+    # takes seconds); the marker `materialise` writes first keeps delegations and prune off it meanwhile.
+    with creation_lock(project):
+        fresh = materialise(project, repo, claimed, cfg, now=now_iso(), created_by=created_by)
+    if fresh.get("reused") and (note := preparing_elsewhere(project, fresh["id"])) is not None:
+        raise WorktreeError(f"{fresh['path']} is still being prepared by process {note.get('pid')}; try again once "
+                            "that is done")
     with store.transaction() as tx:
         stored = find_record(tx.find, scope)
-        if stored is not None and checked_out(stored):
-            refuse_unprepared(project, stored["id"], stored["path"])
-            return stored
-        scope = claim(TxReader(tx), scope)
-        with creation_lock(project):
-            fresh = materialise(project, repo, scope, cfg, now=now_iso(), created_by=created_by)
+        if stored is not None and checked_out(stored) and (fresh.get("reused") or stored["id"] != fresh["id"]):
+            return stored  # recorded by another creator meanwhile
+        taken = tx.get(f"worktrees.{fresh['id']}", None)
+        if not checked_out(fresh) or (taken is not None and not claimed.serves(taken)):
+            raise WorktreeError(f"{fresh['path']} was removed or taken by another worktree while it was being made; "
+                                "try again")
         record = merged(stored, fresh)
         attach(record, task)
         tx.set(f"worktrees.{record['id']}", record)
