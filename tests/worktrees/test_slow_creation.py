@@ -100,7 +100,9 @@ def test_two_delegations_racing_for_one_team_worktree_make_it_once(tasks: Path, 
     assert second.returncode == 0, second.stderr.decode()
     denied = hook_output(second)["hookSpecificOutput"]
     assert denied["permissionDecision"] == "deny"
-    assert "being added or removed" in denied["permissionDecisionReason"], denied
+    reason = denied["permissionDecisionReason"]
+    assert reason.startswith("Orchestra: task q-2 is not delegated yet: another worktree of "), reason
+    assert reason.endswith(" was being added or removed for longer than 6s; try again in a moment."), reason
     assert state(repo, "delegations.toolu_q2") is None
 
     out = answer(first)["hookSpecificOutput"]

@@ -80,6 +80,10 @@ def attach(record: dict[str, Any], task: dict[str, Any] | None) -> None:
         record["sprints"] = sorted({*(record.get("sprints") or []), task["sprint"]})
 
 
+class CreationBusy(WorktreeError):
+    """Another process held the creation lock for longer than the caller could wait: try again."""
+
+
 def on_disk(project: Path, repo: Path, scope: Scope, cfg, *, wait_for_setup: bool, now: str,
             created_by: str, wait: float | None = None) -> dict[str, Any]:
     """The scope's worktree made (or found) with `git worktree add` serialised across processes, so two
@@ -92,7 +96,7 @@ def on_disk(project: Path, repo: Path, scope: Scope, cfg, *, wait_for_setup: boo
         with lock.acquire(timeout=wait):
             record = materialise(project, repo, scope, cfg, now=now, created_by=created_by)
     except Timeout:
-        raise WorktreeError(f"another worktree of {project} was being added or removed for longer than "
+        raise CreationBusy(f"another worktree of {project} was being added or removed for longer than "
                             f"{lock.timeout if wait is None else wait:g}s; try again in a moment") from None
     if not record.get("reused"):
         prepare(project, repo, record, cfg, wait_for_setup=wait_for_setup)
@@ -128,6 +132,8 @@ def make_for_delegation(req, need: WorktreeToMake):
     try:
         fresh = on_disk(req.root, repository(req.root), scope, worktree_config.load(req.root), wait_for_setup=False,
                         now=now_iso(), created_by="delegation", wait=STORE_WAIT_S)
+    except CreationBusy as exc:
+        return Deny(f"Orchestra: task {task_id} is not delegated yet: {exc}.")
     except WorktreeError as exc:
         return Deny(f"Orchestra: task {task_id} needs the {scope.strategy} worktree {scope.name}, and it cannot "
                     f"be made: {exc}. Fix that, or set the task's `worktree_strategy: none`.")
