@@ -211,6 +211,24 @@ def test_a_copied_directory_leaves_the_secrets_inside_it_behind_and_says_so(repo
     assert "not copied (secrets; copy_secrets: true to allow): config/.env, config/certs/server.pem" in text
 
 
+def test_setup_runs_with_the_projects_python_not_the_packs(repo: Path, tmp_path: Path) -> None:
+    """The CLI and hooks run under `uv run`, which puts the pack's environment first on PATH: `pip install -e .`
+    in a setup must install into the project's Python, not the pack's."""
+    pack_env = tmp_path / "pack-venv"
+    (pack_env / "bin").mkdir(parents=True)
+    (repo / ".claude" / "worktrees.yaml").write_text(
+        "setup: 'echo \"venv=[$VIRTUAL_ENV] python=$(command -v python)\" > setup-env.txt'\n")
+    seed(repo, **{"tasks.t-6": {}})
+    uv_run = {"VIRTUAL_ENV": str(pack_env), "UV_RUN_RECURSION_DEPTH": "1",
+              "PATH": f"{pack_env / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    (pack_env / "bin" / "python").write_text("#!/bin/sh\n")
+    (pack_env / "bin" / "python").chmod(0o755)
+    proc = cli(repo, "worktree", "create", "t-6", "--strategy", "task", "--json", env=uv_run)
+    assert proc.returncode == 0, proc.stderr
+    seen = (Path(json.loads(proc.stdout)["path"]) / "setup-env.txt").read_text().strip()
+    assert seen == f"venv=[] python={shutil.which('python') or ''}"
+
+
 def test_copy_secrets_when_asked_and_a_failing_setup_fails_the_command(repo: Path) -> None:
     (repo / ".env").write_text("API_KEY=live\n")
     (repo / ".claude" / "worktrees.yaml").write_text("copy: ['.env']\ncopy_secrets: true\nsetup: 'exit 3'\n")

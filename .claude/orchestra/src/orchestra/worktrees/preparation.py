@@ -125,7 +125,9 @@ def execute(worktree: Path, project: Path, log: Path, timeout: float, command: s
     import signal
     import subprocess
 
-    env = {**os.environ, "ORCHESTRA_WORKTREE": str(worktree), "ORCHESTRA_PROJECT_DIR": str(project)}
+    from ..userenv import user_environment
+
+    env = {**user_environment(), "ORCHESTRA_WORKTREE": str(worktree), "ORCHESTRA_PROJECT_DIR": str(project)}
     with open(log, "w", encoding="utf-8") as out:
         out.write(f"$ {command}\n")
         out.flush()
