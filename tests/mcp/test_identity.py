@@ -8,6 +8,7 @@ import re
 
 import pytest
 from orchestra import wiring
+from orchestra.security import roles
 
 from tests.conftest import HOOKS, hook_output, load_fixture, run_hook
 
@@ -30,6 +31,12 @@ def test_the_identity_hook_matches_both_spellings_and_the_tool_guard_neither():
     for name in ("Bash", "Write", "mcp__other__send_message", "mcp__plugin_other_orchestra__ask", "xmcp__orchestra__ask"):
         assert not re.search(wired["pre_mcp.py"], name), name
         assert re.search(wired["pre_tool.py"], name), name
+
+
+def test_the_tool_guard_knows_every_tool_of_the_server(server):
+    """A caller written into one of these under a server name the identity hook does not match is refused."""
+    assert {tool.name for tool in server.tools()} == roles.MCP_TOOLS
+    assert all(re.search(matchers()["pre_mcp.py"], f"mcp__{name}__ask") for name in roles.STAMPED_SERVERS)
 
 
 @pytest.mark.parametrize("tool_name", TOOL_NAMES)

@@ -153,6 +153,27 @@ def test_mcp_state_changes_are_limited_to_own_tasks(tree: Path) -> None:
         ("update_task", "tasks.task-4", "denied"), ("update_task", "tasks.task-3", "allowed")]
 
 
+def test_a_caller_written_into_the_orchestra_server_under_another_name_is_denied_and_alerted(tree: Path) -> None:
+    """The identity hook stamps only `orchestra` (and the plugin's name): under another name the tool guard sees the
+    call, and a `caller` the model wrote itself, of any shape, would reach the server unreplaced."""
+    event = {**captured(tree, "PreToolUse", "Bash", "fullstack-eng"), "mcp_server": {"name": "orch", "source": "local"}}
+    forged = {"id": "main", "agent_type": None, "session_id": "forged"}
+    for tool, caller in (("mcp__orch__update_task", forged), ("mcp__orch__send_message", "main"),
+                         ("mcp__plugin_orch_orchestra__ack", {**forged, "extra": 1}), ("mcp__Orchestra__inbox", {})):
+        proc = run_hook("pre_tool.py", {**event, "tool_name": tool, "tool_input": {"task_id": "t", "caller": caller}},
+                        tree)
+        assert proc.returncode == 0 and decision_of(proc) == "deny", (tool, proc.stdout + proc.stderr)
+        reason = hook_output(proc)["hookSpecificOutput"]["permissionDecisionReason"]
+        assert f"registered here as `{tool.split('__')[1]}`" in reason and "`orchestra doctor`" in reason, reason
+    assert hook_output(proc)["systemMessage"].startswith("Orchestra security alert: fullstack-eng")
+    assert {a["rule"] for a in audit_lines(tree)} == {"identity:unstamped_caller"}
+    for tool, tool_input in (("mcp__orch__update_task", {"task_id": "t", "status": "completed"}),
+                             ("mcp__orch__send_message", {"to": "x", "payload": {"caller": forged}}),
+                             ("mcp__github__create_issue", {"title": "t", "caller": forged})):
+        proc = run_hook("pre_tool.py", {**event, "tool_name": tool, "tool_input": tool_input}, tree)
+        assert proc.returncode == 0 and decision_of(proc) is None, (tool, proc.stdout + proc.stderr)
+
+
 def test_a_member_may_not_change_the_organisation_through_its_worktree(tree: Path) -> None:
     worktree = tree / ".worktrees" / "task-x"
     event = captured(tree, "PreToolUse", "Write", "fullstack-eng")

@@ -7,10 +7,11 @@ from typing import Literal
 from ..hookio import Deny
 from ..record import Record
 
-Kind = Literal["secret", "state", "organisation", "spawn", "mcp", "cli"]
+Kind = Literal["secret", "state", "organisation", "identity", "spawn", "mcp", "cli"]
 # Attempts on these raise an alert at once (named so in the alert); other denials only when they pile up.
 SENSITIVE: dict[str, str] = {"secret": "a secret file", "state": "protected state files",
-                             "organisation": "the organisation's files (teams, agents, commands, the pack)"}
+                             "organisation": "the organisation's files (teams, agents, commands, the pack)",
+                             "identity": "another caller's identity"}
 
 
 class Decision(Record):

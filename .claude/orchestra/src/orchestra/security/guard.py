@@ -20,12 +20,13 @@ _ACTIONS = {**{t: "read" for t in tools.READ_TOOLS}, **{t: "write" for t in tool
 
 def tool_guard(event: HookEvent, ctx: HookContext) -> Deny | None:
     """Secrets, protected and organisation files on Read/Write/Edit/NotebookEdit/Grep/Bash/Monitor, for the
-    calling agent's role."""
+    calling agent's role; a `caller` of its own written into an orchestra tool the identity hook does not stamp."""
     policy, org = policies.load(ctx.root), teams.load(ctx.root)
     caller = policy.caller(org, event.agent_type)
     ctx.audit.update(role=caller.role, action=_ACTIONS.get(event.tool_name or "", "call"),
                      resource=_resource(event.tool_input))
-    decision = tools.decide(policy, caller, ctx.root, event.tool_name, event.tool_input, event.cwd)
+    decision = (roles.self_named_decision(event.tool_name or "", event.tool_input)
+                or tools.decide(policy, caller, ctx.root, event.tool_name, event.tool_input, event.cwd))
     return None if decision is None else deny(event, ctx, decision, caller, policy, org)
 
 

@@ -19,6 +19,9 @@ DEFAULT_SUBAGENT = "general-purpose"
 MCP_READS = frozenset({"get_state", "list_tasks", "get_task", "inbox", "sprint_status", "delegate_task", "plan_sprint"})
 MCP_MESSAGING = frozenset({"send_message", "ask", "answer", "ack", "handoff"})
 MCP_TASK_CHANGES = frozenset({"update_task", "report_status"})
+MCP_TOOLS = MCP_READS | MCP_MESSAGING | MCP_TASK_CHANGES | {"assign_worktree", "release_worktree"}
+# The server names whose tools the identity hook (pre_mcp.py) stamps: .mcp.json's and the plugin's.
+STAMPED_SERVERS = ("orchestra", "plugin_orchestra_orchestra")
 # A review verdict moves a task out of needs_review and carries nothing but the verdict.
 REVIEW_OUTCOMES = frozenset({"completed", "in_progress", "queued", "blocked"})
 REVIEW_FIELDS = frozenset({"task_id", "id", "task", "status", "verdict", "review", "findings", "comment",
@@ -80,6 +83,21 @@ def mcp_decision(policy: Policy, org: Organization, caller_agent_type: str | Non
         f"Orchestra policy: {caller.label} (role {caller.role}) may change only {allowed}; `{tool}` on "
         f"task {task_id or '?'} was refused ({whose}). Send a message to the task's assignee or to your "
         "orchestrator instead."))
+
+
+def self_named_decision(tool_name: str, tool_input: dict[str, Any]) -> Decision | None:
+    """Deny a call that names its own `caller` to an orchestra tool of a server the identity hook does not stamp
+    (Orchestra's server added again under another name): nothing would replace that caller before the server."""
+    server, _, tool = tool_name.removeprefix("mcp__").partition("__")
+    if not tool_name.startswith("mcp__") or server in STAMPED_SERVERS or tool not in MCP_TOOLS \
+            or "caller" not in tool_input:
+        return None
+    return Decision("identity", tool, tool_name, "unstamped_caller", (
+        f"Orchestra: `{tool_name}` goes to an MCP server registered here as `{server}`, and Orchestra stamps who "
+        "is calling only into the tools of the server named `orchestra` (`plugin_orchestra_orchestra` in plugin "
+        "form), so the `caller` written into this call would be taken as it stands. The call was refused. Use "
+        f"`mcp__orchestra__{tool}` without `caller`; if `{server}` is Orchestra's server, ask the human to register "
+        "it as `orchestra` instead (.mcp.json or ~/.claude.json; `orchestra doctor` names it)."))
 
 
 def _owns(tx, task: dict[str, Any], task_id: str, caller: Caller, agent_id: str | None) -> bool:
