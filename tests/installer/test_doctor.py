@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -302,3 +304,36 @@ def test_doctor_warns_about_open_work_under_a_team_teams_yaml_no_longer_has(repo
     for task in ("login-api", "login-ui"):  # as it says
         assert orchestra("task", "set-team", task, "platform").code == 0
     assert all(c["status"] == "ok" for c in checks(orchestra("doctor", repo, "--json"))["teams"])
+
+
+def test_doctor_warns_when_the_pack_server_is_registered_under_another_name(repo: Path, orchestra, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The identity hook matches the tools of `orchestra` only: the same server under another name gets no stamp."""
+    config = tmp_path / "claude config"
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
+    assert orchestra("install", repo).code == 0
+    assert "mcp" not in {c["name"] for c in orchestra("doctor", repo, "--json").json()["checks"] if c["status"] != "ok"}
+    servers = json.loads((repo / ".mcp.json").read_text())
+    servers["mcpServers"]["orch"] = servers["mcpServers"]["orchestra"]
+    (repo / ".mcp.json").write_text(json.dumps(servers))
+    binary = find_claude()
+    if binary is not None:  # as a user adds it, in local and in user scope
+        for scope, command in (("local", ["sh", f"{repo}/.claude/orchestra/bin/orchestra-mcp"]),
+                               ("user", ["uv", "run", "--project", str(repo), "orchestra", "mcp"])):
+            added = subprocess.run([str(binary), "mcp", "add", "-s", scope, f"orch-{scope}", "--", *command],
+                                   cwd=repo, capture_output=True, text=True, timeout=120,
+                                   env={**os.environ, "CLAUDE_CONFIG_DIR": str(config)})
+            assert added.returncode == 0, added.stderr
+    else:
+        (config / ".claude.json").parent.mkdir(parents=True, exist_ok=True)
+        (config / ".claude.json").write_text(json.dumps({
+            "mcpServers": {"orch-user": {"command": "uv", "args": ["run", "orchestra", "mcp"]}},
+            "projects": {str(repo.resolve()): {"mcpServers": {"orch-local": servers["mcpServers"]["orch"]}}}}))
+
+    found = checks(orchestra("doctor", repo, "--json"))["mcp"]
+
+    assert [c["status"] for c in found] == ["ok", "warn"], found
+    assert found[1]["detail"].startswith(
+        f"Orchestra's MCP server is registered as `orch` in .mcp.json, `orch-user` in {config / '.claude.json'} (user), "
+        f"`orch-local` in {config / '.claude.json'} (local): the identity hook stamps who is calling only into the tools "
+        "of `orchestra`"), found[1]["detail"]

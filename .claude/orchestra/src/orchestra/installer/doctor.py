@@ -34,7 +34,7 @@ class Check:
 
 def run_checks(root: Path) -> list[Check]:
     found: list[Check] = []
-    for check in (_uv, _manifest, _settings, _wiring, _hooks_on, _scripts, _mcp, _warm, _teams, _policy, _agents,
+    for check in (_uv, _manifest, _settings, _wiring, _hooks_on, _scripts, _mcp, _mcp_names, _warm, _teams, _policy, _agents,
                   _state,
                   _claude_doctor):
         try:
@@ -203,6 +203,44 @@ def _mcp(root: Path) -> list[Check]:
                                      "does not start the pack's server and agents cannot reach the "
                                      "mcp__orchestra__ tools; take it off that list")]
     return [Check("mcp", "ok", f"{MCP_CONFIG}: `{SERVER_NAME}` server wired")]
+
+
+def _mcp_names(root: Path) -> list[Check]:
+    """Orchestra's server registered under a name the identity hook (pre_mcp.py) does not match, in .mcp.json or
+    the user's ~/.claude.json (user and local scope): its tools carry no caller stamp."""
+    user = Path(os.environ.get("CLAUDE_CONFIG_DIR") or Path.home()) / ".claude.json"
+    found = []
+    for path, scope in ((root / MCP_CONFIG, MCP_CONFIG), (user, f"{user} (user)"), (user, f"{user} (local)")):
+        try:
+            data = jsondoc.read(path, "").data
+        except InstallError:
+            continue  # .mcp.json is the `mcp` check's to report, ~/.claude.json Claude Code's
+        holder = _project_entry(data, root) if scope.endswith("(local)") else data
+        servers = holder.get("mcpServers") if isinstance(holder, dict) else None
+        found += [f"`{name}` in {scope}" for name, entry in (servers.items() if isinstance(servers, dict) else ())
+                  if name != SERVER_NAME and _runs_orchestra(entry)]
+    if not found:
+        return []
+    return [Check("mcp", "warn", f"Orchestra's MCP server is registered as {', '.join(found)}: the identity hook "
+                                 f"stamps who is calling only into the tools of `{SERVER_NAME}`, so the server "
+                                 "refuses what these tools would write and the tool guard refuses a caller written "
+                                 f"into them; rename it to `{SERVER_NAME}` or remove it")]
+
+
+def _project_entry(data: dict[str, Any], root: Path) -> Any:
+    projects = data.get("projects")
+    if not isinstance(projects, dict):
+        return None
+    return projects.get(str(root.resolve()), projects.get(str(root)))
+
+
+def _runs_orchestra(entry: Any) -> bool:
+    """Does this server entry start Orchestra's MCP server (the pack's launcher, or `orchestra mcp`)?"""
+    if is_our_server(entry):
+        return True
+    words = [str(w) for w in [entry.get("command"), *_as_list(entry.get("args"))]] if isinstance(entry, dict) else []
+    names = [Path(w).name for w in words]
+    return "orchestra-mcp" in names or any(names[i:i + 2] == ["orchestra", "mcp"] for i in range(len(names)))
 
 
 def _as_list(value: Any) -> list[Any]:
