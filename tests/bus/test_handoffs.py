@@ -154,12 +154,15 @@ def test_the_brief_of_work_sent_back_names_the_verdict_and_its_findings(tasks) -
     from orchestra import briefing
 
     review = {"verdict": "changes_requested", "findings": ["ui.py:3 escape the name"], "by": "agent:a-lead"}
+    add_run(tasks, "a-lead", "tech-lead")
     with tasks.transaction() as tx:
         tx.update("tasks.task-ui", {"status": "in_progress", "review": review})
         brief = briefing.task_brief(tx, tx.get("tasks.task-ui"))
         tx.update("tasks.task-ui", {"review": {**review, "verdict": "approved"}})
         approved = briefing.task_brief(tx, tx.get("tasks.task-ui"))
-    assert "Review: changes_requested by agent:a-lead; address these findings:\n- ui.py:3 escape the name" in brief
+    # the reviewer by its agent type, as people see agents: its run id means nothing to the member
+    assert "Review: changes_requested by tech-lead; address these findings:\n- ui.py:3 escape the name" in brief
+    assert "a-lead" not in brief
     assert "Review:" not in approved
 
 

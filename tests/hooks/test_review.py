@@ -186,6 +186,28 @@ def test_work_sent_back_or_unblocked_no_longer_shows_the_old_reason(project: Pat
     assert "sandbox key" not in orchestra(project, "task", "show", "t1").stdout
 
 
+def test_work_sent_back_names_its_reviewer_by_agent_type_in_the_brief_and_task_show(project: Path) -> None:
+    """The member is briefed as people see agents: "by tech-lead", not by a run id it cannot use; `task show`
+    gives the verdict, the reviewer with its run, and the findings."""
+    from orchestra.mcp_server.edge import Caller
+    from orchestra.mcp_server.task_tools import update_task
+
+    in_review_team(project, reviewer=False)
+    seed_run(project, "a9a2c41d07be35f18", "tech-lead", "reviewer")
+    change(project, "t1", "completed", "agent:m1")
+    update_task("t1", verdict="changes_requested", findings=["refunds.py:12 retry on timeout"],
+                caller=Caller(id="agent:a9a2c41d07be35f18", agent_type="tech-lead", session_id="s"))
+    proc = run_hook("pre_agent.py", pre(project, "toolu_m2", "fullstack-eng", "[task:t1] Finish the refunds."), project)
+    assert proc.returncode == 0, proc.stderr
+    prompt = json.loads(proc.stdout)["hookSpecificOutput"]["updatedInput"]["prompt"]
+    assert "Review: changes_requested by tech-lead; address these findings:\n- refunds.py:12 retry on timeout" in prompt
+    assert "a9a2c41d07be35f18" not in prompt
+    shown = orchestra(project, "task", "show", "t1")
+    assert shown.returncode == 0, shown.stderr
+    assert ("  review: changes_requested by tech-lead (run a9a2c41d07be35f18)\n    - refunds.py:12 retry on timeout"
+            in shown.stdout), shown.stdout
+
+
 def test_the_review_request_says_where_the_work_is(project: Path) -> None:
     in_review_team(project, worktree=str(project / ".worktrees" / "task-t1"), reviewer=False)
     change(project, "t1", "completed", "agent:m1")

@@ -80,7 +80,7 @@ def task_brief(tx, task: dict[str, Any], *, worktree: str | None = None, extra: 
     handed = handoffs(tx, tid)
     if handed:
         lines.append(handed)
-    lines += sent_back(task)
+    lines += sent_back(task, tx)
     if worktree:
         lines.append(f"Worktree: {worktree} (work and commit only inside it)")
     lines += [text for text in (extra or []) if text]
@@ -88,15 +88,30 @@ def task_brief(tx, task: dict[str, Any], *, worktree: str | None = None, extra: 
     return "\n".join(lines)
 
 
-def sent_back(task: dict[str, Any]) -> list[str]:
+def sent_back(task: dict[str, Any], tx=None) -> list[str]:
     """The verdict that sent the task back, with its findings: the reply on the bus goes to the agent type, so
     another run of that type may read and close it first."""
     review = task.get("review") or {}
     if review.get("verdict") not in ("changes_requested", "rejected") or task.get("status") == "completed":
         return []
     findings = review.get("findings") or []
-    head = f"Review: {review['verdict']} by {review.get('by') or 'a reviewer'}"
+    head = f"Review: {review['verdict']} by {reviewer(tx, review.get('by'))}"
     return [head + ("; address these findings:" if findings else "."), *(f"- {f}" for f in findings)]
+
+
+def reviewer(tx, by: str | None, *, run_id: bool = False) -> str:
+    """Who gave a verdict, the way people see agents: a run (`agent:<id>`) by its agent type (`tech-lead`),
+    with its run id when `run_id` asks for it; the main thread and people as such."""
+    if not by:
+        return "a reviewer"
+    if not by.startswith("agent:"):
+        return {"main": "the main thread", "human": "a person (human)"}.get(by, by)
+    agent_id = by.removeprefix("agent:")
+    run = (tx.get(f"agents.{agent_id}", None) if tx is not None and agent_id and "." not in agent_id else None)
+    kind = run.get("agent_type") if isinstance(run, dict) else None
+    if not kind:
+        return f"agent run {agent_id}"
+    return f"{kind} (run {agent_id})" if run_id else kind
 
 
 def handoffs(tx, task_id: str) -> str | None:

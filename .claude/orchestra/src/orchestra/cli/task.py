@@ -74,11 +74,22 @@ def cmd_show(args) -> int:
 
     with open_store() as store, store.snapshot() as tx:
         view = task_view(tx, args.id)
-    emit(view, args.json, _show_text)
+        review = _review_text(tx, view["task"].get("review"))
+    emit(view, args.json, lambda v: _show_text(v, review))
     return 0
 
 
-def _show_text(view: dict[str, Any]) -> str:
+def _review_text(tx, review: dict[str, Any] | None) -> str | None:
+    """The task's latest verdict: who gave it (agent type and run) and its findings."""
+    from ..briefing import reviewer
+
+    if not (review or {}).get("verdict"):
+        return None
+    findings = "".join(f"\n    - {f}" for f in review.get("findings") or ())
+    return f"{review['verdict']} by {reviewer(tx, review.get('by'), run_id=True)}{findings}"
+
+
+def _show_text(view: dict[str, Any], review: str | None = None) -> str:
     task = view["task"]
     lines = [f"{task['id']}  {task.get('status') or 'queued'}  {task.get('title') or ''}".rstrip()]
     for key in ("type", "sprint", "team", "assignee", "agent_id", "priority", "spec", "blocker", "review_reason"):
@@ -87,6 +98,8 @@ def _show_text(view: dict[str, Any]) -> str:
     for key in ("dependencies", "artifacts"):
         if task.get(key):
             lines.append(f"  {key}: {', '.join(task[key])}")
+    if review:
+        lines.append(f"  review: {review}")
     for run in view["runs"]:
         lines.append(f"  run {run['id']} {run.get('agent_type')} [{run.get('status')}] parent {run.get('parent')}")
     for event in view["events"]:
