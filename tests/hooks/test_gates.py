@@ -17,6 +17,7 @@ from orchestra.lifecycle import delegation as lifecycle_delegation
 from orchestra.lifecycle.ledger import Ledger
 from orchestra.store import open_store
 from orchestra.teams import load as load_teams
+from orchestra.workflow.states import STUCK
 
 from tests.conftest import hook_output, run_hook
 from tests.hooks.test_delegation import digest, feed, seed, write_teams, write_transcript
@@ -492,8 +493,11 @@ def test_a_listed_artifact_outside_the_project_is_no_evidence(project: Path, tmp
     ("complete", False)])
 def test_a_sprint_task_is_delegated_only_while_its_sprint_runs(project: Path, sprint_status: str,
                                                               allowed: bool) -> None:
+    """A sprint that blocked itself (every remaining task waits on a blocker) still runs work: resolving a
+    blocker is how it goes on. A sprint blocked by hand is another matter (below)."""
     write_teams(project)
-    seed(project, tasks("t1", sprint="s1"), {"s1": {"name": "S1", "status": sprint_status}})
+    history = [{"from": "active", "to": "blocked", "reason": STUCK}] if sprint_status == "blocked" else []
+    seed(project, tasks("t1", sprint="s1"), {"s1": {"name": "S1", "status": sprint_status, "history": history}})
     verdict = feed(pre(project, "toolu_1", "fullstack-eng", "[task:t1] do it"))
     if allowed:
         assert isinstance(verdict, Rewrite)
@@ -501,6 +505,72 @@ def test_a_sprint_task_is_delegated_only_while_its_sprint_runs(project: Path, sp
     else:
         assert isinstance(verdict, Deny) and f"sprint s1, which is {sprint_status}" in verdict.reason
         assert digest()["tasks"]["t1"]["status"] == "queued"
+
+
+def _pre_agent(project: Path, use: str, agent_type: str, prompt: str) -> dict:
+    """The real PreToolUse hook script's answer."""
+    proc = run_hook("pre_agent.py", pre(project, use, agent_type, prompt), project)
+    assert proc.returncode == 0, proc.stderr
+    return hook_output(proc).get("hookSpecificOutput") or {}
+
+
+def test_a_sprint_blocked_by_hand_starts_no_new_work_until_it_is_unblocked(project: Path) -> None:
+    """`orchestra sprint block` is a person's decision: no task of the sprint, nor its orchestration, is delegated
+    until `orchestra sprint unblock`; the work already running finishes."""
+    from tests.unit.test_lifecycle_cli import ok_json, orchestra
+
+    write_teams(project)
+    seed(project, tasks("t1", "t2", sprint="s1"),
+         {"s1": {"name": "S1", "status": "active", "tasks": ["t1", "t2"], "started_at": "2026-12-01T00:00:00Z",
+                 "team_assignments": {"engineering": ["t1", "t2"]}}})
+    delegate_and_start(project, "toolu_1", "agent-1", "fullstack-eng", "t1")
+    blocked = orchestra(project, "sprint", "block", "s1", "the vendor's API keys are not issued yet")
+    assert blocked.returncode == 0, blocked.stderr
+    for use, agent, prompt in [("toolu_2", "api-engineer", "[task:t2] do it"),
+                               ("toolu_3", "engineering-orchestrator", "[task:s1] run the sprint"),
+                               ("toolu_4", "engineering-orchestrator", "Run sprint s1 for the engineering team")]:
+        out = _pre_agent(project, use, agent, prompt)
+        assert out.get("permissionDecision") == "deny", (prompt, out)
+        reason = out["permissionDecisionReason"]
+        assert "sprint s1 was blocked by hand (`orchestra sprint block`" in reason, reason
+        assert "the vendor's API keys are not issued yet" in reason and "`orchestra sprint unblock s1`" in reason
+    state = digest()
+    assert state["tasks"]["t2"]["status"] == "queued" and "toolu_2" not in state["delegations"]
+    assert not [t for t in state["tasks"].values() if t.get("type") == "orchestration"]
+    plan = ok_json(orchestra(project, "sprint", "plan", "s1", "--json"))
+    assert plan["hold"]["reason"] == "the vendor's API keys are not issued yet"
+    rows = {t["id"]: t for b in plan["batches"] for t in b["tasks"]}
+    assert rows["t2"]["agent"] is None and "blocked by hand" in rows["t2"]["not_now"]
+    assert rows["t1"]["not_now"] == "in_progress: agent agent-1 (fullstack-eng)"  # running work goes on
+    text = orchestra(project, "sprint", "start", "s1").stdout  # what /sprint:start shows when resuming
+    assert "delegate now: nothing (blocked by hand: the vendor's API keys are not issued yet" in text, text
+    assert "engineering: t2" not in text
+    (project / "api.py").write_text("x")
+    feed(stop(project, "agent-1", "fullstack-eng", "STATUS: completed\nARTIFACTS: api.py", prompt="[task:t1] do it"))
+    assert digest()["tasks"]["t1"]["status"] == "completed"
+    assert orchestra(project, "sprint", "unblock", "s1").returncode == 0
+    assert _pre_agent(project, "toolu_5", "api-engineer", "[task:t2] do it").get("permissionDecision") != "deny"
+    assert digest()["tasks"]["t2"]["status"] == "assigned"
+
+
+def test_a_sprint_whose_members_all_reported_blocked_stays_active_and_says_all_its_work_is_blocked(
+        project: Path) -> None:
+    """Blocking a sprint is a person's decision; a sprint whose runs all reported STATUS: blocked stays active,
+    and `sprint status` says plainly that nothing can go on until a blocker is resolved."""
+    from tests.unit.test_lifecycle_cli import ok_json, orchestra
+
+    write_teams(project)
+    seed(project, {**tasks("t1", "t2", sprint="s1"), "t3": {"title": "t3", "sprint": "s1", "dependencies": ["t1"]}},
+         {"s1": {"name": "S1", "status": "active", "tasks": ["t1", "t2", "t3"],
+                 "started_at": "2026-12-01T00:00:00Z"}})
+    for n, task, why in [(1, "t1", "no sandbox key"), (2, "t2", "the design is not signed off")]:
+        delegate_and_start(project, f"toolu_{n}", f"agent-{n}", "fullstack-eng", task)
+        feed(stop(project, f"agent-{n}", "fullstack-eng", f"STATUS: blocked\nBLOCKER: {why}", prompt=f"[task:{task}] do it"))
+    status = ok_json(orchestra(project, "sprint", "status", "s1", "--json"))
+    assert status["status"] == "active" and status["hold"] is None
+    text = orchestra(project, "sprint", "status", "s1").stdout
+    assert "every remaining task waits on a blocker (blocked: t1, t2): nothing starts until one is resolved" in text
+    assert "blocked: t1: no sandbox key" in text and "blocked: t2: the design is not signed off" in text
 
 
 def test_untagged_delegations_leave_the_sprints_committed_points_alone(project: Path) -> None:

@@ -12,8 +12,8 @@ from orchestra.cli import main
 
 from tests.conftest import REPO
 
-PLAN_KEYS = {"sprint", "status", "source", "points", "critical_path", "capacity", "order", "ready", "running",
-             "done", "batches"}
+PLAN_KEYS = {"sprint", "status", "source", "hold", "points", "critical_path", "capacity", "order", "ready",
+             "running", "done", "batches"}
 ITEM_KEYS = {"id", "title", "status", "team", "assignee", "estimate", "priority", "dependencies", "slack",
              "critical", "agent", "not_now"}
 

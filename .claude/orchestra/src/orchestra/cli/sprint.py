@@ -168,7 +168,7 @@ def _plan_text(plan: dict[str, Any]) -> str:
              t["priority"], f"{t['slack']:g}", "*" if t["critical"] else ""]
             for b in plan["batches"] for t in b["tasks"]]
     body = table(rows, ["wave", "task", "status", "who", "pts", "priority", "slack", "crit"]) if rows else "nothing left"
-    ready = f"ready now: {', '.join(plan['ready']) or 'nothing'}"
+    ready = f"ready {'once unblocked' if plan.get('hold') else 'now'}: {', '.join(plan['ready']) or 'nothing'}"
     if plan["source"] != "state" or plan["status"] not in ("active", "blocked"):
         return "\n".join([head, body, ready])
     # A started sprint (and one resumed by starting it again): what to delegate now, and why not the rest.
@@ -178,7 +178,10 @@ def _plan_text(plan: dict[str, Any]) -> str:
         if task.get("agent"):
             teams.setdefault(task.get("team") or "no team", []).append(task["id"])
     now = "; ".join(f"{team}: {', '.join(ids)}" for team, ids in teams.items()) or "nothing"
-    if not items:
+    if plan.get("hold"):
+        now += (f" (blocked by hand: {plan['hold']['reason']}; no new work starts until `orchestra sprint unblock "
+                f"{plan['sprint']}`)")
+    elif not items:
         now += f" (every task is finished: close the sprint with `orchestra sprint close {plan['sprint']}`)"
     waiting = [f"  {t['id']}: {t['not_now']}" for t in items if t.get("not_now")]
     return "\n".join([head, body, ready, f"delegate now: {now}", *(["not now:", *waiting] if waiting else [])])
@@ -270,6 +273,10 @@ def _status_text(status: dict[str, Any]) -> str:
         lines.append(f"burndown {past[-1]['date']}: {past[-1]['remaining']:g} points left, ideal {past[-1]['ideal']:g}")
     if status.get("hold"):
         lines.append(f"blocked by hand: {status['hold']['reason']} (until `orchestra sprint unblock {status['sprint']}`)")
+    stuck = [t["id"] for t in status["tasks"] if t["status"] == "blocked"]
+    if stuck and not status["ready"] and not status["running"] and status["status"] in ("active", "blocked"):
+        lines.append(f"every remaining task waits on a blocker (blocked: {', '.join(stuck)}): nothing starts until "
+                     "one is resolved; then `orchestra task set-status ID queued` makes that task ready again")
     for blocked in status["metrics"]["blockers"]["tasks"]:
         lines.append(f"blocked: {blocked['task']}: {blocked['blocker'] or 'no reason given'}")
     lines.append(eta)

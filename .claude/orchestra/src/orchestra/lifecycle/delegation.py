@@ -18,6 +18,7 @@ from ..hookio import Deny, HookEvent, Rewrite, Verdict
 from ..models import TASK_STATES_BY_SPRINT, TERMINAL_TASK_STATUSES
 from ..record import Record, default
 from ..teams import Organization, normalize_agent_type
+from ..workflow.holds import hold_text
 from ..worktrees.allocation import allocate_for_delegation
 from . import config as lifecycle_config
 from . import occupancy, review, tasks
@@ -157,8 +158,16 @@ def check_assignee(req: DelegationRequest, led: Ledger) -> Verdict | None:
 
 
 def check_sprint_started(req: DelegationRequest, led: Ledger) -> Verdict | None:
-    """Work runs only in an active (or blocked) sprint: a planned or closed sprint's task waits."""
-    sprint_id = (req.task or {}).get("sprint")
+    """Work runs only in an active (or blocked) sprint: a planned or closed sprint's task waits, and so does
+    every task of a sprint blocked by hand, and the orchestration of it, until it is unblocked."""
+    task = req.task or {}
+    if task.get("sprint") or task.get("orchestrates"):
+        sprint_id = task.get("sprint") or task["orchestrates"]
+        why = hold_text(sprint_id, led.get("sprints", sprint_id))
+        if why:
+            part = "belongs to" if task.get("sprint") else "orchestrates"
+            return Deny(f"Orchestra: task {task['id']} {part} sprint {sprint_id}; {why}.")
+    sprint_id = task.get("sprint")
     if req.new_task or not sprint_id:
         return None
     status = (led.get("sprints", sprint_id) or {}).get("status")

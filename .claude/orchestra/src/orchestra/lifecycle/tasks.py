@@ -35,12 +35,13 @@ def ad_hoc_type(org: Organization, agent_type: str) -> str:
     return lifecycle_config.ROLE_TASK_TYPES.get(member.role, "implementation")
 
 
-def active_sprint(led: Ledger, team: str | None, text: str = "") -> str | None:
-    """The active sprint `text` names (as /sprint:start's "Run <sprint-id> for <team>" does), else the first
-    active sprint with work for `team`, else the first active sprint."""
+def active_sprint(led: Ledger, team: str | None, text: str = "", *, blocked: bool = False) -> str | None:
+    """The active sprint `text` names (as /sprint:start's "Run <sprint-id> for <team>" does; with `blocked`, a
+    blocked one too), else the first active sprint with work for `team`, else the first active sprint."""
     sprints = sorted(led.find("sprints", status="active"), key=lambda s: s["id"])
     words = set(re.findall(r"[\w.-]+", text))
-    named = [s["id"] for s in sprints if s["id"] in words]
+    named = [s["id"] for s in [*sprints, *(led.find("sprints", status="blocked") if blocked else ())]
+             if s["id"] in words]
     if len(named) == 1:
         return named[0]
     for sprint in sprints:
@@ -58,7 +59,9 @@ def ad_hoc_task(led: Ledger, org: Organization, tool_use_id: str, agent_type: st
         return existing
     member = org.member(agent_type)
     team = member.team if member else None
-    task_type, sprint = ad_hoc_type(org, agent_type), active_sprint(led, team, f"{description} {prompt}")
+    task_type = ad_hoc_type(org, agent_type)
+    # an orchestrator runs the sprint its prompt names even while it is blocked (the gate then decides)
+    sprint = active_sprint(led, team, f"{description} {prompt}", blocked=task_type == "orchestration")
     # An orchestrator runs the sprint rather than adding work to it, like `[task:<sprint-id>]`.
     place = {"sprint": None, "orchestrates": sprint} if task_type == "orchestration" else {"sprint": sprint}
     # Unplanned work is listed in the sprint but was never estimated: it adds no committed points.

@@ -16,6 +16,7 @@ from ..lifecycle.views import Unassigned, delegation_arguments
 from .capacity import capacity_dict, parallel_capacity
 from .graph import Capacity
 from .holders import with_holders
+from .holds import hand_hold, hold_text
 from .view import SprintView, outside_done, sprint_view
 
 
@@ -44,10 +45,11 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     ready = graph.ready(done=finished, exclude=running | blocked)
     # Only the first wave is launched now; later waves are briefed when they come up (re-plan).
     started = view.source == "state" and view.status in ("active", "blocked")
-    startable = set(waves[0]) & set(ready) if started and waves else set()
+    hold = hold_text(view.id, view.record) if started else None  # blocked by hand: nothing starts until unblocked
+    startable = set(waves[0]) & set(ready) if started and waves and not hold else set()
     # What `not_now` reads, built once: who runs what, statuses, and who fills the first wave.
     statuses = {t["id"]: t.get("status", "queued") for t in view.tasks}
-    held = Held(running, blocked, statuses, view.holders)
+    held = Held(running, blocked, statuses, view.holders, hold)
     in_first: dict[tuple[str, str | None], list[str]] = {}
     for tid in waves[0] if started and waves else ():
         in_first.setdefault(("team", by_id[tid].get("team")), []).append(tid)
@@ -78,6 +80,7 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
         "sprint": view.id,
         "status": view.status,
         "source": view.source,
+        "hold": hand_hold(view.record) if started else None,
         "points": view.points,
         "critical_path": {"tasks": critical, "length": _round(graph.length)},
         "capacity": capacity_dict(capacity, (t.get("team") for t in view.tasks),
@@ -97,17 +100,23 @@ class Held(NamedTuple):
     blocked: set[str]
     statuses: dict[str, str]
     holders: dict[str, str]
+    hold: str | None = None  # why nothing starts in a sprint blocked by hand (`holds.hold_text`)
 
 
 def not_now(tx, held: Held, task: dict[str, Any], finished: set[str], capacity: Capacity,
             in_first: dict[tuple[str, str | None], list[str]]) -> str:
-    """Why a task of a started sprint cannot be delegated now: who has it, its blocker, the dependencies it
-    waits on, or the capacity the first wave already fills (`in_first`: its tasks by team and by member)."""
+    """Why a task of a started sprint cannot be delegated now: who has it, the sprint's hand block, its blocker,
+    the dependencies it waits on, or the capacity the first wave already fills (`in_first`: its tasks by team
+    and by member)."""
     tid, status = task["id"], task.get("status", "queued")
     if tid in held.running:
         if status == "needs_review":
-            return task.get("review_reason") or "awaiting review"
+            waiting = task.get("review_reason") or "awaiting review"
+            return f"{waiting}; the review waits too: {held.hold}" if held.hold else waiting
         return f"{status}: {held.holders.get(tid) or 'running'}"
+    if held.hold:
+        own = f"; its own blocker: {task.get('blocker') or 'no reason given'}" if tid in held.blocked else ""
+        return held.hold + own
     if tid in held.blocked:
         return (f"blocked: {task.get('blocker') or 'no reason given'}; once that is resolved, "
                 f"`orchestra task set-status {tid} queued` makes it ready again")
