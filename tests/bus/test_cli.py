@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 from orchestra.cli import main
+from orchestra.store import open_store
 
-from tests.bus.conftest import add_run
+from tests.bus.conftest import TEAMS_YAML, add_run
 from tests.conftest import REPO
+from tests.store.conftest import BACKENDS
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -114,6 +116,35 @@ def test_bad_input_is_one_line_on_stderr_and_stores_nothing(project: Path, proje
     assert code == 1 and out == ""
     assert err.startswith("orchestra msg: ") and error in err and err.count("\n") == 1
     assert project_store.get("communication.messages") == {}
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_an_id_naming_a_part_of_a_message_or_task_is_none_and_nothing_is_written(
+        project: Path, tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setenv("ORCHESTRA_STATE_URL", BACKENDS[backend](tmp_path))
+    (project / ".claude" / "teams.yaml").write_text(TEAMS_YAML, encoding="utf-8")
+    sent = as_json(capsys, "send", "tech-lead", "state_updated", "--text", "hi", "--id", "m-1")
+    question = as_json(capsys, "ask", "tech-lead", "Which IdP?")
+    with open_store() as store:
+        store.set("tasks.t-1", {"title": "OAuth", "status": "queued", "assignee": "tech-lead"})
+        before = store.export()
+    for bad in (f"{sent['id']}.payload", f"{question['id']}.payload", f"{sent['id']}.acked", f"{sent['id']}.", " ",
+                "m 1", "ünï"):
+        for argv, what in ((("ack", bad), "message"), (("answer", bad, "Okta"), "question")):
+            code, out, err = run(capsys, *argv)
+            assert code == 1 and out == "" and err.count("\n") == 1, (argv, err)
+            assert err.startswith(f"orchestra msg: {what} {bad!r}: no such message"), (argv, err)
+    for bad in ("t-1.title", "t-1.", " ", "t 1", "ünï"):
+        code, out, err = run(capsys, "handoff", "tech-lead", "--task", bad)
+        assert code == 1 and out == "" and err.count("\n") == 1, (bad, err)
+        assert "handoff: name the artifact paths" in err, (bad, err)
+        code, out, err = run(capsys, "handoff", "tech-lead", "docs/api.yaml", "--task", bad)
+        assert code == 1 and out == "" and f"task {bad!r}: no such task in state" in err, (bad, err)
+    for bad in ("agent:", "agent: "):
+        code, out, err = run(capsys, "send", "tech-lead", "state_updated", "--text", "x", "--from", bad)
+        assert code == 1 and out == "" and "sender 'agent:': not an identity" in err, (bad, err)
+    with open_store() as store:
+        assert store.export() == before
 
 
 def test_an_unknown_run_has_no_inbox_and_nothing_is_marked_delivered_to_it(project: Path, project_store,

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from orchestra.store import PathError, StateError, open_store
+from orchestra.store import PathError, StateError, entity, open_store
 from orchestra.store.document import COLLECTIONS, SCHEMA_VERSION, TOP_LEVEL, empty_document
 
 from .conftest import BACKENDS, fingerprint
@@ -86,6 +86,17 @@ def test_nested_field_paths_and_list_indexes(store) -> None:
     assert store.get("tasks.t.meta.a.b.1") == 20
     store.set("tasks.t.meta.a.c", True)
     assert store.get("tasks.t.meta") == {"a": {"b": [10, 20], "c": True}}
+
+
+def test_an_entity_is_found_by_an_id_of_one_path_segment_only(store) -> None:
+    store.set("tasks.t-1", {"title": "one", "meta": {"a": 1}})
+    store.set("communication.messages.m:1", {"type": "question"})
+    with store.transaction() as tx:
+        assert entity(tx, "tasks", "t-1") == {"id": "t-1", "title": "one", "meta": {"a": 1}}
+        assert entity(tx, "communication.messages", "m:1")["type"] == "question"
+        for bad in ("t-1.meta", "t-1.title", "t-1.", ".", "", " ", "t 1", "t-1\n", "ünï", None, 7):
+            assert entity(tx, "tasks", bad) is None, bad
+        assert entity(tx, "tasks", "t-2") is None
 
 
 def test_missing_path_raises_naming_it_or_returns_default(store) -> None:

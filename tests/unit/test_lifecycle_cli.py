@@ -284,3 +284,20 @@ def test_an_id_naming_a_part_of_a_task_is_no_task_and_nothing_is_written_into_it
         assert f"task {argv[1]!r}: no such task in state" in proc.stderr and "Traceback" not in proc.stderr
     with open_store(root=project) as store:
         assert store.export() == before
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_an_id_that_is_no_path_segment_is_no_task_in_one_line(project: Path, tmp_path: Path, backend: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORCHESTRA_STATE_URL", BACKENDS[backend](tmp_path))
+    write_teams(project)
+    seed(project, {"t-1": {"title": "one", "team": "engineering"}})
+    with open_store() as store:
+        before = store.export()
+    for bad in ("", " ", "t 1", "t-1 ", "ünï", ".", "t-1.", "x" * 5000):
+        for argv in (("show", bad), ("delegate", bad), ("set-status", bad, "cancelled"), ("set-team", bad, "qa")):
+            proc = orchestra(project, "task", *argv)
+            assert proc.returncode == 1 and proc.stdout == "" and proc.stderr.count("\n") == 1, (argv, proc.stderr)
+            assert f"task {bad!r}: no such task in state" in proc.stderr, (argv, proc.stderr)
+    with open_store() as store:
+        assert store.export() == before

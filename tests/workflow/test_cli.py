@@ -617,6 +617,20 @@ def test_a_hand_block_outlasts_the_blockers_that_blocked_the_sprint(sample: Path
     assert as_json(capsys, "sprint", "status", "sprint-3")["hold"] is None
 
 
+def test_an_id_naming_a_part_of_a_sprint_is_no_sprint_and_nothing_is_written(store, sample: Path, capsys) -> None:
+    as_json(capsys, "sprint", "start", "sprint-3")
+    before = store.export()
+    for bad in ("sprint-3.name", "sprint-3.tasks", "sprint-3.history", "sprint-3.capacity", "sprint-3.", "",
+                " ", "sprint 3", "ünï"):
+        for argv in (("close", bad), ("close", bad, "--review"), ("close", bad, "--reopen", "found issues"),
+                     ("block", bad, "legal hold"), ("unblock", bad)):
+            code, out, err = run(capsys, "sprint", *argv)
+            assert code == 1 and out == "" and err.count("\n") == 1, (argv, err)
+            assert err.startswith(f"orchestra sprint: sprint {bad}: not in state;"), (argv, err)
+    assert store.export() == before
+    assert not (sample / ".claude/sprints/retrospectives").exists()
+
+
 def test_the_real_command(sample: Path) -> None:
     env = {**os.environ, "CLAUDE_PROJECT_DIR": str(sample)}
     proc = subprocess.run(["uv", "run", "--quiet", "orchestra", "sprint", "plan", "sprint-3", "--json"],

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.store.conftest import BACKENDS
 from tests.worktrees.conftest import cli, cli_json, commit_all, events, git, seed, state
 
 
@@ -73,6 +74,35 @@ def test_an_id_naming_a_part_of_a_task_is_no_task(repo: Path, argv: tuple[str, .
     assert proc.returncode == 1 and proc.stdout == "" and proc.stderr.count("\n") == 1, proc.stderr
     assert f"{argv[1]!r} is no" in proc.stderr or f"task {argv[1]!r} is not in state" in proc.stderr, proc.stderr
     assert not (repo / ".worktrees").exists() and state(repo, "worktrees") == {}
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_an_id_that_is_no_path_segment_names_no_run_task_or_worktree(repo: Path, tmp_path: Path, backend: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORCHESTRA_STATE_URL", BACKENDS[backend](tmp_path))
+    seed(repo, **{"tasks.t-1": {"title": "Cart"}, "agents.a1": {"id": "a1", "agent_type": "fullstack-eng",
+                                                              "status": "active", "report": {}, "stops": {}}})
+    from orchestra.store import open_store
+
+    with open_store() as store:
+        before = store.export()
+    for bad in ("a1.report", "a1.stops", "a1.", " ", "a 1"):  # `a1.report` would get the path written into it
+        proc = cli(repo, "worktree", "assign", "t-1", "--agent", bad)
+        assert proc.returncode == 1 and proc.stdout == "" and proc.stderr.count("\n") == 1, (bad, proc.stderr)
+        assert f"--agent {bad!r} is no agent run id" in proc.stderr, proc.stderr
+    for bad in (" t-1", "t 1", "ünï"):
+        proc = cli(repo, "worktree", "create", bad, "--strategy", "task")
+        assert proc.returncode == 1 and f"{bad!r} is no task" in proc.stderr, proc.stderr
+        proc = cli(repo, "worktree", "assign", bad)
+        assert proc.returncode == 1 and f"task {bad!r} is not in state" in proc.stderr, proc.stderr
+    for bad in ("t 1", "ünï"):
+        for op in ("release", "remove"):
+            proc = cli(repo, "worktree", op, bad)
+            assert proc.returncode == 1 and proc.stdout == "" and proc.stderr.count("\n") == 1, proc.stderr
+            assert f"no worktree {bad!r} in state" in proc.stderr, proc.stderr
+    with open_store() as store:
+        assert store.export() == before
+    assert not (repo / ".worktrees").exists()
 
 
 @pytest.mark.parametrize(("ident", "strategy", "error"), [

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..models import PRIORITIES
+from ..store import entity
 from ..teams import Organization
 from . import addressing
 
@@ -145,7 +146,8 @@ def _check_sender(sender: object) -> str:
     if not isinstance(sender, str) or not sender.strip():
         raise ValueError("sender: expected a non-empty string (main, human, agent:<id>, an agent type or orchestra)")
     sender = addressing.normalize(sender)
-    if addressing.kind(sender) in addressing.SHARED_KINDS or not _ID.match(sender):
+    if (addressing.kind(sender) in addressing.SHARED_KINDS or not _ID.match(sender)
+            or sender == addressing.RUN_PREFIX):  # `agent:` names no run
         raise ValueError(f"sender {sender!r}: not an identity; a message comes from main, human, agent:<id>, "
                          "an agent type or orchestra")
     return sender
@@ -237,8 +239,8 @@ def _fresh_id(tx, seq: int) -> str:
 def _sender_type(tx, sender: str) -> str | None:
     if not sender.startswith(addressing.RUN_PREFIX):
         return None
-    run = tx.get(f"agents.{sender[len(addressing.RUN_PREFIX):]}", None)
-    return run.get("agent_type") if isinstance(run, dict) else None
+    run = entity(tx, "agents", sender[len(addressing.RUN_PREFIX):])
+    return run.get("agent_type") if run is not None else None
 
 
 def _close_target(tx, target: dict[str, Any], reply: dict[str, Any], now: datetime) -> None:

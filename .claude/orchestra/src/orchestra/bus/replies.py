@@ -13,6 +13,7 @@ import os
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..store import entity
 from ..teams import Organization
 from . import addressing
 from .messages import MESSAGES, OPEN, close_chain, iso, org_for, parse_time, send, stamp_deliveries, utcnow
@@ -30,7 +31,7 @@ def ack(tx, message_id: str, *, by: str, now: datetime | None = None) -> dict[st
     Acknowledging again, or a message already closed, changes nothing (duplicates are harmless).
     """
     now = now or utcnow()
-    message = tx.get(f"{MESSAGES}.{message_id}", None) if isinstance(message_id, str) and message_id else None
+    message = entity(tx, MESSAGES, message_id)  # `m1.payload` is no message
     if message is None:
         raise ValueError(f"message {message_id!r}: no such message (see `orchestra msg inbox --all`)")
     if not isinstance(by, str) or not by.strip():
@@ -65,7 +66,7 @@ def ask(tx, *, sender: str, to: str, question: str, priority: str = "normal", ta
 def answer(tx, *, sender: str, question_id: str, answer: str, org: Organization | None = None,
            now: datetime | None = None) -> dict[str, Any]:
     """Answer a question; the answer goes to whoever asked and closes the question (and its escalations)."""
-    question = tx.get(f"{MESSAGES}.{question_id}", None) if isinstance(question_id, str) and question_id else None
+    question = entity(tx, MESSAGES, question_id)
     if question is None:
         raise ValueError(f"question {question_id!r}: no such message (see `orchestra msg inbox --all`)")
     asker = question.get("from")

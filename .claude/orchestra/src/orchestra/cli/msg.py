@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .. import validation
+from ..store import entity
 from . import UsageError
 from ._output import add_json_flag, emit, table
 from ._store import project_store
@@ -165,8 +166,7 @@ def cmd_handoff(args) -> int:
 
     validation.ready()
     with project_store() as store, store.transaction() as tx:
-        artifacts = args.artifacts or ((tx.get(f"tasks.{args.task}", None) or {}).get("artifacts") if args.task
-                                       else None)
+        artifacts = args.artifacts or (entity(tx, "tasks", args.task) or {}).get("artifacts")
         if not artifacts:
             raise UsageError("handoff: name the artifact paths (or a --task that has artifacts recorded)")
         message = _checked(tx, handoff(tx, sender=args.sender, artifacts=artifacts, to=args.to, task=args.task,

@@ -134,8 +134,11 @@ def _broken(row: dict[str, Any]) -> str:
 
 def cmd_assign(args) -> int:
     from .. import teams
+    from ..store.document import is_entity_id
     from ..worktrees import Owner, assign
 
+    if args.agent and not is_entity_id(args.agent):  # `a1.report` would lock for a part of run a1
+        raise ValueError(f"--agent {args.agent!r} is no agent run id (`orchestra agents --all` lists the runs)")
     root, store = _context()
     owner = Owner(agent_id=args.agent, session_id=args.session, task=args.task, by="cli")
     with store:

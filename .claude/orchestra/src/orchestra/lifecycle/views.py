@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import agentfiles, briefing, teams
 from ..models import TASK_STATUSES, check_task_transition
+from ..store import entity
 from ..teams import Organization
 from . import review
 from .protocol import tag
@@ -25,7 +26,7 @@ REPORTS_KEPT = 20  # a task keeps its latest reports; every one stays in the eve
 def task_record(tx, task_id: str) -> dict[str, Any]:
     """The task `task_id` names. An id is one segment of a state path: `t1.acceptance` names a part of
     task t1, which a command must not take for a task (nor write a status or team into)."""
-    task = tx.get(f"tasks.{task_id}", None) if isinstance(task_id, str) and task_id and "." not in task_id else None
+    task = entity(tx, "tasks", task_id)
     if task is None:
         raise ValueError(f"task {task_id!r}: no such task in state; `orchestra task list` shows the ids")
     return task

@@ -8,11 +8,12 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from .document import is_entity_id
 from .errors import BusyError, CorruptStateError, PathError, StateError
 
 __all__ = [
-    "BusyError", "CorruptStateError", "PathError", "StateError", "Store", "Tx", "MISSING", "claim", "open_store",
-    "same_store",
+    "BusyError", "CorruptStateError", "PathError", "StateError", "Store", "Tx", "MISSING", "claim", "entity",
+    "open_store", "same_store",
 ]
 
 
@@ -187,6 +188,13 @@ def _file_path(url: str, rest: str) -> Path:
     if not rest.startswith("/") or rest.strip("/") == "":
         raise StateError(f"state URL {url!r}: the file path must be absolute, e.g. sqlite:///abs/path/state.db")
     return Path("/" + rest.lstrip("/"))  # sqlite:////abs (an extra slash) names the same file
+
+
+def entity(tx: Tx, collection: str, entity_id: Any) -> dict[str, Any] | None:
+    """The entity `entity_id` of `collection`, or None when there is none. An id someone typed is one
+    path segment: `t1.title` (a part of t1), "" or "a b" names no entity, and nothing is read or
+    written through it; each command says "no such ..." in its own words."""
+    return tx.get(f"{collection}.{entity_id}", None) if is_entity_id(entity_id) else None
 
 
 def claim(tx: Tx, collection: str, ids: Iterable[str]) -> list[dict[str, Any]]:

@@ -91,6 +91,12 @@ def parse_path(path: str) -> Address:
     return Address(path=path, top=top, rest=tuple(segments[1:]))
 
 
+def is_entity_id(value: Any) -> bool:
+    """`value` can name one entity of a collection: a single path segment. `t1.title` names a part of
+    entity t1, and "", "a b" or "ünï" no path at all."""
+    return isinstance(value, str) and _SEGMENT.fullmatch(value) is not None
+
+
 def path_error(path: str, why: str) -> PathError:
     return PathError(f"invalid path {path!r}: {why}")
 

@@ -11,6 +11,7 @@ from typing import Any
 from .. import atomic
 from ..mdtext import inert
 from ..models import SPRINT_TRANSITIONS, TERMINAL_TASK_STATUSES, IllegalTransition
+from ..store import entity
 from . import metrics, states
 from .definitions import definitions_dir
 from .progress import cycle_summary, window
@@ -101,7 +102,7 @@ def close(store, sprint_id: str, root: Path | None = None, *, review_only: bool 
     the retrospective and go to Complete. Closing a complete sprint returns its retrospective."""
     now = now or dt.datetime.now(dt.UTC)
     with store.transaction() as tx:
-        record = tx.get(f"sprints.{sprint_id}", None)
+        record = entity(tx, "sprints", sprint_id)  # `sprint-1.name` is no sprint
         if record is None:
             raise ValueError(f"sprint {sprint_id}: not in state; start it first (`orchestra sprint start {sprint_id}`)")
         if record.get("status") == "complete":

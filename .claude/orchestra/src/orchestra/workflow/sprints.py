@@ -12,6 +12,7 @@ from typing import Any
 from .. import teams
 from ..clock import now_iso
 from ..models import TERMINAL_TASK_STATUSES, Task, check_task_transition
+from ..store import entity
 from . import states
 from .definitions import SprintDef, load_sprint, project_relative
 from .metrics import EVENT_OF_STATUS
@@ -333,7 +334,7 @@ def reopen(store, sprint_id: str, reason: str) -> dict[str, Any]:
     if not reason.strip():
         raise ValueError(f"sprint {sprint_id}: say what the review found (a reason is required)")
     with store.transaction() as tx:
-        status = tx.get(f"sprints.{sprint_id}.status", None)
+        status = (entity(tx, "sprints", sprint_id) or {}).get("status")
         if status != "review":
             states.transition(tx, sprint_id, "planning", reason)  # raises with the legal moves
         for task in states.sprint_tasks(tx, sprint_id):

@@ -16,6 +16,7 @@ from ..models import (
     TERMINAL_TASK_STATUSES,
     check_sprint_transition,
 )
+from ..store import entity
 
 RUNNING = frozenset({"assigned", "in_progress"})
 STUCK = "every remaining task waits on a blocker"
@@ -43,7 +44,7 @@ def sprint_tasks(tx, sprint_id: str) -> list[dict[str, Any]]:
 def transition(tx, sprint_id: str, wanted: str, reason: str | None = None, *, agent_id: str | None = None) -> dict:
     """Move a stored sprint to `wanted`, refusing illegal moves (the message lists the legal ones) and
     moves that would leave its tasks inconsistent. Re-entering the current state is a no-op."""
-    sprint = tx.get(f"sprints.{sprint_id}", None)
+    sprint = entity(tx, "sprints", sprint_id)  # `sprint-1.name` is no sprint: nothing is written into it
     if sprint is None:
         raise ValueError(f"sprint {sprint_id}: not in state; load it first (`orchestra sprint load {sprint_id}`)")
     current = sprint.get("status", "planning")
@@ -130,7 +131,7 @@ UNBLOCK_HINTS = {
 def release(tx, sprint_id: str, reason: str | None = None) -> dict:
     """Blocked -> Active by hand, lifting a hand block. Only a blocked sprint can be unblocked; any
     other state is refused with the command that fits it."""
-    sprint = tx.get(f"sprints.{sprint_id}", None)
+    sprint = entity(tx, "sprints", sprint_id)
     status = (sprint or {}).get("status")
     if sprint is not None and status != "blocked":
         hint = UNBLOCK_HINTS.get(status, "").format(id=sprint_id)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..clock import now_iso
+from ..store import entity
 from . import config as worktree_config
 from . import git
 from .creation import WorktreeError, creation_lock, half_made, preparing_elsewhere, registered, repository
@@ -39,7 +40,7 @@ def lookup(tx, name: str) -> dict[str, Any]:
     """A worktree record by id, branch or path (active ones first; `.` is the worktree you are in)."""
     if not name.strip():
         raise WorktreeError("name a worktree: its id, branch or path (`orchestra worktree list` shows them)")
-    record = tx.get(f"worktrees.{name}", None) if "." not in name else None
+    record = entity(tx, "worktrees", name)
     if record is not None:
         return record
     path = Path(name).expanduser()

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from ..clock import now_iso, seconds_between
 from ..record import Record
+from ..store import entity
 
 LIVE_RUN_STATUSES = ("launched", "active")  # the lifecycle's statuses of a run still working
 PENDING_SECONDS = 600.0  # the lifecycle's default for a delegation that never starts
@@ -34,7 +35,7 @@ class TxReader:
         self.tx = tx
 
     def get(self, collection: str, key: str | None) -> dict[str, Any] | None:
-        return self.tx.get(f"{collection}.{key}", None) if key and "." not in key else None  # `t1.title`: no entity
+        return entity(self.tx, collection, key)  # `t1.title`: no entity
 
 
 class WorktreeBusy(ValueError):
