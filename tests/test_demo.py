@@ -30,6 +30,9 @@ def test_demo_completes_one_task_and_blocks_another(tmp_path: Path) -> None:
     assert tasks["task-oauth"]["worktree"] == str(target / ".worktrees" / "task-oauth")
     assert (target / ".worktrees/task-oauth/src/auth/oauth.py").exists()
     assert not (target / "src/auth/oauth.py").exists()
+    # it ends by saying what it left and how to take it away
+    assert proc.stdout.rstrip().splitlines()[-1].startswith(f"The demo repository stays at {target} ")
+    assert f"rm -rf '{target}'" in proc.stdout.rstrip().splitlines()[-1]
 
 
 def test_the_demo_runs_from_an_installed_project(tmp_path: Path) -> None:
@@ -60,3 +63,45 @@ def test_the_demo_refuses_a_directory_it_ran_in_before(tmp_path: Path, capsys) -
     err = capsys.readouterr().err
     assert err.startswith(f"orchestra demo: {tmp_path}: holds Orchestra state already") and err.count("\n") == 1
     assert not (tmp_path / ".claude/orchestra").exists() and not (tmp_path / ".git").exists()
+
+
+def test_the_demo_refuses_a_project_of_yours(tmp_path: Path, capsys) -> None:
+    """A repository with work in it would get the pack, five task branches and their worktrees."""
+    from orchestra.cli import main
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "app.py").write_text("print(1)\n")
+    subprocess.run(["git", "-C", str(tmp_path), "add", "app.py"], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=U", "-c", "user.email=u@example.invalid",
+                    "commit", "-q", "-m", "init"], check=True)
+    assert main(["demo", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"orchestra demo: {tmp_path}: not an empty directory") and err.count("\n") == 1
+    assert "give a new or empty directory" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".git", "app.py"]
+    branches = subprocess.run(["git", "-C", str(tmp_path), "branch", "--format=%(refname:short)"],
+                              capture_output=True, text=True, check=True).stdout.split()
+    assert len(branches) == 1
+
+
+def test_the_demo_says_it_needs_git(tmp_path: Path, capsys, monkeypatch) -> None:
+    import shutil
+
+    from orchestra.cli import main
+
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "uv").symlink_to(shutil.which("uv"))
+    monkeypatch.setenv("PATH", str(tools))
+    assert main(["demo", str(tmp_path / "demo")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("orchestra demo: git not found on PATH: the demo makes a git repository")
+    assert err.count("\n") == 1 and not (tmp_path / "demo").exists()
+
+
+def test_the_demo_runs_in_a_directory_named_relative_to_where_you_are(tmp_path: Path) -> None:
+    proc = subprocess.run(["uv", "run", "--project", str(Path(__file__).parents[1]), "orchestra", "demo", "my demo"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"Demo repository: {tmp_path / 'my demo'}\n")
+    assert (tmp_path / "my demo/.claude/sprints/reports/sprint-3.md").is_file()

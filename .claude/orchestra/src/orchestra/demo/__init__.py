@@ -11,6 +11,7 @@ The sprint's status is printed at the end.
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -84,7 +85,7 @@ def _verdicts(runs: list[HookRun], ok: str = "allowed") -> str:
 
 
 def _repo(target: Path | None) -> Path:
-    root = Path(target) if target else Path(tempfile.mkdtemp(prefix="orchestra-demo-")) / "acme-shop"
+    root = Path(target).resolve() if target else Path(tempfile.mkdtemp(prefix="orchestra-demo-")) / "acme-shop"
     root.mkdir(parents=True, exist_ok=True)
     fresh = not (root / ".git").exists()
     if fresh:
@@ -100,13 +101,28 @@ def _repo(target: Path | None) -> Path:
     return root
 
 
+def _refuse(target: Path | None) -> None:
+    """The demo makes its own repository: say why it cannot before it writes anything."""
+    missing = [tool for tool in ("git", "uv") if shutil.which(tool) is None]
+    if missing:
+        raise ValueError(f"{' and '.join(missing)} not found on PATH: the demo makes a git repository with task "
+                         "worktrees and runs the pack's hooks with uv; install it and run the demo again")
+    if target is None or not Path(target).exists():
+        return
+    where = Path(target).resolve()
+    if (where / ".claude/state/orchestration.db").exists():  # its story starts from a sprint never started
+        raise ValueError(f"{where}: holds Orchestra state already (orchestration.db); the demo runs "
+                         "once per directory: give a new one, or none for a temp repo")
+    if not where.is_dir() or any(where.iterdir()):  # a project of yours would get the pack, branches, worktrees
+        raise ValueError(f"{where}: not an empty directory; the demo makes its own repository there (git init, "
+                         "the pack installed, a branch and worktree per task): give a new or empty directory, "
+                         "or none for a temp repo")
+
+
 def run_demo(target: Path | None = None, say: Say = print) -> DemoResult:
     from ..cli import main as orchestra_main
 
-    store = Path(target or ".") / ".claude/state/orchestration.db"
-    if target and store.exists():  # its story starts from a sprint that was never started
-        raise ValueError(f"{Path(target).resolve()}: holds Orchestra state already ({store.name}); the demo runs "
-                         "once per directory: give a new one, or none for a temp repo")
+    _refuse(target)
     root = _repo(target)
     say(f"Demo repository: {root}")
     if orchestra_main(["install", str(root)]) != 0:
@@ -178,6 +194,9 @@ def run_demo(target: Path | None = None, say: Say = print) -> DemoResult:
     say(_cli(root, "agents", "--all").rstrip())
     say("\n== Sprint report ==")
     say(_cli(root, "report", "--sprint", "sprint-3").rstrip())
+    made = root if target else root.parent  # a temp repo sits in a temp directory of its own
+    say(f"\nThe demo repository stays at {root} (the pack, its state, branches and worktrees): look around "
+        f"there with `.claude/orchestra/bin/orchestra dashboard`, or delete it with `rm -rf {shlex.quote(str(made))}`.")
     return DemoResult(root, status)
 
 
