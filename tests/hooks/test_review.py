@@ -208,6 +208,27 @@ def test_work_sent_back_names_its_reviewer_by_agent_type_in_the_brief_and_task_s
             in shown.stdout), shown.stdout
 
 
+def test_a_verdict_given_as_a_reply_reaches_the_brief_of_the_member_who_reworks(project: Path) -> None:
+    """A review_complete reply (`orchestra msg send`, the send_message tool) sends the work back as update_task
+    does, and the member's next brief names it too, replacing the verdict of an earlier round."""
+    in_review_team(project, reviewer=False)
+    change(project, "t1", "completed", "agent:m1")
+    with open_store(root=project) as store, store.transaction() as tx:  # an earlier round's verdict, answered
+        tx.update("tasks.t1", {"review": {"verdict": "changes_requested", "findings": ["old.py:1 stale"],
+                                          "by": "agent:r1"}})
+    [request] = messages(project, "review_request")
+    sent = orchestra(project, "msg", "send", "fullstack-eng", "review_complete", "--reply-to", request["id"],
+                     "--payload", json.dumps({"verdict": "changes_requested", "notes": "src/refunds.py:12 retry"}),
+                     "--from", "tech-lead")
+    assert sent.returncode == 0, sent.stderr
+    proc = run_hook("pre_agent.py", pre(project, "toolu_m2", "fullstack-eng", "[task:t1] Finish the refunds."), project)
+    assert proc.returncode == 0, proc.stderr
+    prompt = json.loads(proc.stdout)["hookSpecificOutput"]["updatedInput"]["prompt"]
+    assert "Review: changes_requested by tech-lead; address these findings:\n- src/refunds.py:12 retry" in prompt
+    assert "old.py:1 stale" not in prompt
+    assert "review: changes_requested by tech-lead" in orchestra(project, "task", "show", "t1").stdout
+
+
 def test_the_review_request_says_where_the_work_is(project: Path) -> None:
     in_review_team(project, worktree=str(project / ".worktrees" / "task-t1"), reviewer=False)
     change(project, "t1", "completed", "agent:m1")

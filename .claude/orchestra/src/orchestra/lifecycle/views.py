@@ -190,9 +190,13 @@ def apply_review(tx, reply: dict[str, Any]) -> dict[str, Any] | None:
     task = tx.get(f"tasks.{request.get('task')}", None) if request.get("task") else None
     if task is None or task.get("status") != "needs_review" or request["id"] not in (task.get("review_requests") or []):
         return None
-    verdict = reply["payload"]["verdict"]
-    return set_status(tx, task["id"], review.VERDICT_STATUS[verdict], reason=reply["payload"].get("notes"),
-                      by=reply["from"], verdict=verdict)
+    verdict, notes = reply["payload"]["verdict"], reply["payload"].get("notes")
+    moved = set_status(tx, task["id"], review.VERDICT_STATUS[verdict], reason=notes, by=reply["from"], verdict=verdict)
+    # kept as update_task keeps a verdict, so the member's next brief names this one, not an earlier round's
+    moved["review"] = {"verdict": verdict, "findings": [notes] if notes else [], "by": reply["from"]}
+    tx.update(f"tasks.{task['id']}", {"review": moved["review"]})
+    tx.append_event("task_reviewed", moved["review"], task_id=task["id"])
+    return moved
 
 
 def task_list(tx, *, statuses: list[str] | None = None, sprint: str | None = None, team: str | None = None,
