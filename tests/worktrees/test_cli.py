@@ -349,6 +349,14 @@ def test_conflicts_lists_files_changed_on_more_than_one_branch_of_the_sprint(rep
     assert cli(repo, "worktree", "conflicts", "nope").returncode == 1
 
 
+def test_conflicts_of_an_id_naming_a_part_of_a_sprint_is_no_sprint(repo: Path) -> None:
+    seed(repo, **{"sprints.s1": {"id": "s1", "name": "One", "status": "active", "capacity": {}}})
+    for bad in ("s1.name", "s1.capacity", "s1.", "", " ", "s 1", "ünï"):
+        proc = cli(repo, "worktree", "conflicts", bad)
+        assert proc.returncode == 1 and proc.stdout == "" and proc.stderr.count("\n") == 1, (bad, proc.stderr)
+        assert f"sprint {bad!r} is not in state" in proc.stderr, (bad, proc.stderr)
+
+
 def test_conflicts_count_a_renamed_file_under_both_its_names(repo: Path) -> None:
     seed(repo, **{"sprints.s1": {"id": "s1", "name": "One", "status": "active"},
                   **{f"tasks.{t}": {"sprint": "s1"} for t in ("moved", "edited", "moving")}})

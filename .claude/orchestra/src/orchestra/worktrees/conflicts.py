@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..store import entity
 from . import git
 from .creation import WorktreeError, registered, repository
 
@@ -19,7 +20,7 @@ def sprint_conflicts(store, project: Path, sprint_id: str) -> dict[str, Any]:
     if repo is None:
         raise WorktreeError(f"{project} is not a git repository with a commit")
     with store.snapshot() as tx:
-        if tx.get(f"sprints.{sprint_id}", None) is None:
+        if entity(tx, "sprints", sprint_id) is None:  # `s1.name` is no sprint
             raise WorktreeError(f"sprint {sprint_id!r} is not in state; see `orchestra sprint status`")
         records = [r for r in tx.find("worktrees", status="active")
                    if sprint_id in (r.get("sprints") or []) or (r.get("scope"), r.get("scope_id")) == ("sprint", sprint_id)]
