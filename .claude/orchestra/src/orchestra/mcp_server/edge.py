@@ -55,7 +55,9 @@ def identity(caller: Caller | None) -> Caller:
     """The stamped caller, or a tool error when the identity hook did not run."""
     if caller is None:
         raise ToolError("this call carries no caller identity: Orchestra's PreToolUse hook (hooks/pre_mcp.py) stamps "
-                        "it on every orchestra MCP call. Check the hook wiring with `orchestra doctor`.")
+                        "it only into the tools of the server named `orchestra` (`plugin_orchestra_orchestra` in plugin "
+                        "form), so a call through this server under another name, or with the hooks off, is refused. "
+                        "`orchestra doctor` names such a registration and checks the hook wiring.")
     return caller
 
 
