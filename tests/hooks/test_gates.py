@@ -545,6 +545,9 @@ def test_a_sprint_blocked_by_hand_starts_no_new_work_until_it_is_unblocked(proje
     text = orchestra(project, "sprint", "start", "s1").stdout  # what /sprint:start shows when resuming
     assert "delegate now: nothing (blocked by hand: the vendor's API keys are not issued yet" in text, text
     assert "engineering: t2" not in text
+    ready_args = orchestra(project, "task", "delegate", "t2")  # what /task:delegate and delegate_task hand out
+    assert ready_args.returncode == 1 and "task t2 is not to be delegated now: sprint s1 was blocked by hand" in \
+        ready_args.stderr, ready_args.stderr
     (project / "api.py").write_text("x")
     feed(stop(project, "agent-1", "fullstack-eng", "STATUS: completed\nARTIFACTS: api.py", prompt="[task:t1] do it"))
     assert digest()["tasks"]["t1"]["status"] == "completed"

@@ -73,8 +73,14 @@ def unassigned_text(org: Organization, task: dict[str, Any]) -> str:
 
 def delegation_arguments(tx, org: Organization, task_id: str) -> dict[str, Any]:
     """The Agent tool input that delegates `task_id`: tagged, briefed, addressed to the right agent.
-    Raises Unassigned when nobody is named and the task's team does not auto-assign or is not in teams.yaml."""
+    Raises Unassigned when nobody is named and the task's team does not auto-assign or is not in teams.yaml,
+    and ValueError when its sprint was blocked by hand (the delegation gate would refuse the call)."""
+    from ..workflow.holds import hold_text
+
     task = task_record(tx, task_id)
+    held = hold_text(task["sprint"], tx.get(f"sprints.{task['sprint']}", None)) if task.get("sprint") else None
+    if held:
+        raise ValueError(f"task {task_id} is not to be delegated now: {held}")
     agent = pick_agent(org, task)
     if agent is None:
         raise Unassigned(unassigned_text(org, task))
