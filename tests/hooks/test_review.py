@@ -206,6 +206,8 @@ def test_work_sent_back_names_its_reviewer_by_agent_type_in_the_brief_and_task_s
     assert shown.returncode == 0, shown.stderr
     assert ("  review: changes_requested by tech-lead (run a9a2c41d07be35f18)\n    - refunds.py:12 retry on timeout"
             in shown.stdout), shown.stdout
+    inbox = orchestra(project, "msg", "inbox", "fullstack-eng").stdout  # the verdict, as the inbox lists it
+    assert "review_complete  agent:a9a2c41d07be35f18 (tech-lead)" in inbox, inbox
 
 
 def test_a_verdict_given_as_a_reply_reaches_the_brief_of_the_member_who_reworks(project: Path) -> None:

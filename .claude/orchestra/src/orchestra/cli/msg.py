@@ -239,11 +239,17 @@ def _reader(tx, recipient: str, org):
                      "or use `msg inbox --all` for every stored message")
 
 
+def _sender(message: dict[str, Any]) -> str:
+    """A run's address with its agent type, as agents are shown the message (`agent:<id> (tech-lead)`)."""
+    sender = message.get("from") or ""
+    return f"{sender} ({message['from_type']})" if message.get("from_type") else sender
+
+
 def _inbox_text(messages: list[dict[str, Any]]) -> str:
     if not messages:
         return "no open messages"
     from ..bus.delivery import describe
 
-    rows = [[m["id"], m["priority"], m["type"], m.get("from") or "", m["to"], m.get("task") or "", m["status"],
+    rows = [[m["id"], m["priority"], m["type"], _sender(m), m["to"], m.get("task") or "", m["status"],
              describe(m).replace("\n", " ")[:80]] for m in messages]
     return table(rows, ["ID", "PRIORITY", "TYPE", "FROM", "TO", "TASK", "STATUS", "CONTENT"])
