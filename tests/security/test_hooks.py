@@ -159,12 +159,13 @@ def test_a_caller_written_into_the_orchestra_server_under_another_name_is_denied
     event = {**captured(tree, "PreToolUse", "Bash", "fullstack-eng"), "mcp_server": {"name": "orch", "source": "local"}}
     forged = {"id": "main", "agent_type": None, "session_id": "forged"}
     for tool, caller in (("mcp__orch__update_task", forged), ("mcp__orch__send_message", "main"),
-                         ("mcp__plugin_orch_orchestra__ack", {**forged, "extra": 1}), ("mcp__Orchestra__inbox", {})):
+                         ("mcp__plugin_orch_orchestra__ack", {**forged, "extra": 1}), ("mcp__Orchestra__inbox", {}),
+                         ("mcp__orch__x__report_status", None)):
         proc = run_hook("pre_tool.py", {**event, "tool_name": tool, "tool_input": {"task_id": "t", "caller": caller}},
                         tree)
         assert proc.returncode == 0 and decision_of(proc) == "deny", (tool, proc.stdout + proc.stderr)
         reason = hook_output(proc)["hookSpecificOutput"]["permissionDecisionReason"]
-        assert f"registered here as `{tool.split('__')[1]}`" in reason and "`orchestra doctor`" in reason, reason
+        assert f"registered here as `{tool[5:].rpartition('__')[0]}`" in reason and "`orchestra doctor`" in reason, reason
     assert hook_output(proc)["systemMessage"].startswith("Orchestra security alert: fullstack-eng")
     assert {a["rule"] for a in audit_lines(tree)} == {"identity:unstamped_caller"}
     for tool, tool_input in (("mcp__orch__update_task", {"task_id": "t", "status": "completed"}),

@@ -88,7 +88,7 @@ def mcp_decision(policy: Policy, org: Organization, caller_agent_type: str | Non
 def self_named_decision(tool_name: str, tool_input: dict[str, Any]) -> Decision | None:
     """Deny a call that names its own `caller` to an orchestra tool of a server the identity hook does not stamp
     (Orchestra's server added again under another name): nothing would replace that caller before the server."""
-    server, _, tool = tool_name.removeprefix("mcp__").partition("__")
+    server, _, tool = tool_name.removeprefix("mcp__").rpartition("__")
     if not tool_name.startswith("mcp__") or server in STAMPED_SERVERS or tool not in MCP_TOOLS \
             or "caller" not in tool_input:
         return None
