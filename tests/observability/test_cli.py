@@ -40,6 +40,14 @@ def test_metrics_of_a_sprint_that_does_not_exist(store, capsys: pytest.CaptureFi
     assert code == 1 and out == "" and err.startswith("orchestra metrics: sprint 'sprint-9'")
 
 
+def test_metrics_of_an_empty_or_dotted_sprint_id_is_no_sprint(store, capsys: pytest.CaptureFixture) -> None:
+    started_sprint(store)  # a sprint is in progress: `--sprint ""` must not read as "no sprint in state"
+    for bad in ("", " ", "sprint-3.name", "sprint-3."):
+        code, out, err = run(capsys, "metrics", "--sprint", bad)
+        assert code == 1 and out == "" and err.count("\n") == 1, (bad, out, err)
+        assert err.startswith(f"orchestra metrics: sprint {bad!r}: no such file"), (bad, err)
+
+
 def test_events_tail(store, capsys: pytest.CaptureFixture) -> None:
     started_sprint(store)
     code, out, _ = run(capsys, "events", "tail", "-n", "3")

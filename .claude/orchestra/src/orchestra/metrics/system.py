@@ -116,7 +116,8 @@ def collect(store, root: Path | None = None, *, sprint_id: str | None = None, no
         reports = all_events(tx, (TASK_REPORTED,))
     if sprint_id is None:
         sprint_id = (current_sprint(sprints) or {}).get("id")
-    status = sprint_status(store, sprint_id, root, now=now, trials=trials, seed=seed) if sprint_id else None
+    status = (sprint_status(store, sprint_id, root, now=now, trials=trials, seed=seed)  # `--sprint ""`: no such sprint
+              if sprint_id is not None else None)
 
     agents = agent_count(runs)
     today = now.date()
