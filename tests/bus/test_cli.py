@@ -147,6 +147,16 @@ def test_an_id_naming_a_part_of_a_message_or_task_is_none_and_nothing_is_written
         assert store.export() == before
 
 
+def test_acknowledging_as_nobody_is_refused_and_the_message_stays_open(project: Path, project_store, capsys) -> None:
+    sent = as_json(capsys, "send", "tech-lead", "state_updated", "--text", "hi")
+    for nobody in ("a b", "ünï", "tech-lead.x", "sprint-3.name", "nobody-here"):
+        code, out, err = run(capsys, "ack", sent["id"], "--as", nobody)
+        assert code == 1 and out == "" and err.count("\n") == 1, (nobody, err)
+        assert err.startswith(f"orchestra msg: recipient {nobody!r}: "), (nobody, err)
+    assert project_store.get(f"communication.messages.{sent['id']}.status") == "pending"
+    assert as_json(capsys, "ack", sent["id"], "--as", "tech-lead")["acknowledged"][0]["closed_by"] == "tech-lead"
+
+
 def test_an_unknown_run_has_no_inbox_and_nothing_is_marked_delivered_to_it(project: Path, project_store,
                                                                             capsys) -> None:
     sent = as_json(capsys, "send", "broadcast", "state_updated", "--text", "freeze at 17:00")

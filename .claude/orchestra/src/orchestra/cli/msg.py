@@ -180,8 +180,8 @@ def cmd_ack(args) -> int:
     from ..teams import load
 
     with project_store() as store, store.transaction() as tx:
-        if addressing.kind(args.by) == "run":  # a run that does not exist is refused, as `msg inbox` refuses it
-            addressing.check_recipient(tx, args.by, load())
+        if addressing.kind(args.by) not in ("human", "main"):  # a run that does not exist, or `a b`, is nobody:
+            addressing.check_recipient(tx, args.by, load())  # refused, as `msg inbox` refuses it
         closed = [ack(tx, message_id, by=args.by) for message_id in args.ids]
     emit({"acknowledged": closed}, args.json, lambda data: "\n".join(_ack_line(m, args.by) for m in data["acknowledged"]))
     return 0
