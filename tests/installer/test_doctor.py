@@ -64,6 +64,36 @@ def test_doctor_finds_hooks_pointing_at_deleted_scripts(repo: Path, orchestra, c
         assert 'Unknown hook event "Bogus"' in found["claude doctor"][0]["detail"]
 
 
+def test_doctor_before_install_says_to_install(repo: Path, orchestra) -> None:
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 1
+    found = checks(result)
+    assert sorted(found) == ["install", "uv"]  # not a list of failures that all mean the same
+    [install] = found["install"]
+    assert install["status"] == "fail"
+    assert install["detail"].startswith(f"Orchestra is not installed in {repo} (no .claude/orchestra/); run "
+                                        f"`orchestra install '{repo}'`")
+    assert not (repo / ".claude").exists()
+
+
+def test_doctor_says_what_to_do_when_the_pack_folder_was_deleted(repo: Path, orchestra, claude_env: bool) -> None:
+    import shutil
+
+    assert orchestra("install", repo).code == 0
+    shutil.rmtree(repo / ".claude/orchestra")
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 1
+    found = checks(result)
+    [install] = found["install"]
+    assert install["status"] == "fail"
+    assert install["detail"].startswith(".claude/orchestra/ (the pack's hooks and code) is gone, but "
+                                        ".claude/settings.json and .mcp.json still wire it")
+    assert f"run `orchestra install '{repo}'`" in install["detail"]
+    assert "wiring" not in found  # no comparison with declarations that are gone too
+    assert orchestra("install", repo).code == 0  # the advice works
+    assert orchestra("doctor", repo).code == 0
+
+
 def test_doctor_reports_broken_teams_and_state(repo: Path, orchestra, claude_env: bool) -> None:
     assert orchestra("install", repo).code == 0
     (repo / ".claude/teams.yaml").write_text("organization: X\nteams:\n  qa: [unclosed\n")

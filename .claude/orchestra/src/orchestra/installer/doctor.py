@@ -16,7 +16,7 @@ from .. import agentfiles, paths, teams, wiring
 from ..store.errors import StateError
 from . import jsondoc, manifest, safety, settings
 from .errors import InstallError
-from .source import BACKUP_DIR, MCP_CONFIG, SERVER_NAME, SETTINGS, is_our_server
+from .source import BACKUP_DIR, MCP_CONFIG, SERVER_NAME, SETTINGS, is_our_server, is_our_statusline
 
 Status = Literal["ok", "warn", "fail"]
 CLAUDE_BIN_ENV = "ORCHESTRA_CLAUDE_BIN"
@@ -34,9 +34,11 @@ class Check:
 
 def run_checks(root: Path) -> list[Check]:
     found: list[Check] = []
-    for check in (_uv, _manifest, _settings, _wiring, _hooks_on, _scripts, _mcp, _mcp_names, _warm, _teams, _policy, _agents,
-                  _state,
-                  _claude_doctor):
+    checks = (_uv, _manifest, _settings, _wiring, _hooks_on, _scripts, _mcp, _mcp_names, _warm, _teams, _policy,
+              _agents, _state, _claude_doctor)
+    if not (root / ".claude").is_dir():  # nothing of Claude Code's or ours: the install check says to install
+        checks = (_uv, _manifest)
+    for check in checks:
         try:
             found += check(root)
         except (InstallError, StateError, ValueError, OSError) as exc:
@@ -49,7 +51,36 @@ def _uv(root: Path) -> list[Check]:
     return [Check("uv", "ok", f"uv {version} on PATH")]
 
 
+def _pack_dir(root: Path) -> Path:
+    return root / ".claude" / "orchestra"
+
+
+def _leftovers(root: Path) -> list[str]:
+    """The files that still wire the pack in: its hooks or status line in the settings, its MCP server."""
+    found = [name for name in (SETTINGS, ".claude/settings.local.json") if wiring.wired_scripts(root / name)
+             or is_our_statusline(settings.read_key(root / name, "statusLine"))]
+    servers = settings.read_key(root / MCP_CONFIG, "mcpServers")
+    if isinstance(servers, dict) and is_our_server(servers.get(SERVER_NAME)):
+        found.append(MCP_CONFIG)
+    return found
+
+
+def _install_command(root: Path) -> str:
+    import shlex
+
+    return f"`orchestra install {shlex.quote(str(root))}` (from a clone of Orchestra: `uv run orchestra install ...`)"
+
+
 def _manifest(root: Path) -> list[Check]:
+    if not _pack_dir(root).is_dir():
+        leftovers = " and ".join(_leftovers(root))
+        if not leftovers:
+            return [Check("install", "fail", f"Orchestra is not installed in {root} (no .claude/orchestra/); "
+                                             f"run {_install_command(root)}")]
+        return [Check("install", "fail", f".claude/orchestra/ (the pack's hooks and code) is gone, but {leftovers} "
+                                         f"still wire it, so its hooks fail in every session; run "
+                                         f"{_install_command(root)} to put the pack back, or take its entries "
+                                         f"out of {leftovers}")]
     recorded = manifest.read(root)
     if recorded is None:
         return [Check("install", "ok", "no install manifest: a copied or development .claude/ (nothing to compare)")]
@@ -84,12 +115,14 @@ def _settings(root: Path) -> list[Check]:
 def _rewire(root: Path) -> str:
     if manifest.read(root) is not None:
         return "run `orchestra install .` to rewire"
+    if not _pack_dir(root).is_dir():
+        return f"run {_install_command(root)}"
     return "run `uv run python -m orchestra.wiring --write` (or `orchestra install` into a repo) to rewire"
 
 
 def _wiring(root: Path) -> list[Check]:
-    if not (root / SETTINGS).exists():
-        return []  # the settings check says so
+    if not (root / SETTINGS).exists() or not _pack_dir(root).is_dir():
+        return []  # the settings check or the install check says so
     hooks = _read_settings(root).get("hooks", {})
     block = wiring.hooks_block(wiring.PROJECT_VAR, root / ".claude" / "orchestra" / "hooks")
     expected = _entries(wiring.without_project_server(block) if _foreign_server(root) else block)
