@@ -8,6 +8,7 @@ import stat
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 from orchestra import wiring
 from orchestra.installer.manifest import sha256
@@ -302,6 +303,27 @@ def test_force_never_overwrites_an_earlier_backup(repo: Path, orchestra, pack_so
     assert (repo / rel).read_text() == "my second command\n"
     assert backup.read_text() == "my original command\n"  # no manifest lists it now, so it is never deleted
     assert f"left       .claude/orchestra/backup/displaced/{rel}: a backup of a file of yours" in result.out
+
+
+def test_an_install_without_a_package_index_builds_the_environments_from_the_cache(
+        repo: Path, orchestra, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline (here: every connection refused), the environments are built from uv's cache, so the
+    hooks then run; unbuilt, each hook would try the index and fail."""
+    from orchestra.installer.warm import warm
+
+    assert orchestra("install", repo).code == 0  # without warming
+    script = repo / ".claude/orchestra/bin/orchestra"
+    subprocess.run(["uv", "sync", "--quiet", "--script", str(script)], check=True, capture_output=True,
+                   timeout=600)  # the packages are in the cache, as after any earlier install
+    moved = repo.with_name("moved repo")  # a new path: uv keeps one environment per script path
+    repo.rename(moved)
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.delenv("UV_OFFLINE", raising=False)
+    assert warm(moved, [".claude/orchestra/bin/orchestra"]) == []
+    proc = subprocess.run([str(moved / ".claude/orchestra/bin/orchestra"), "--interpreter"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
 
 
 def untracked(root: Path) -> str:

@@ -11,15 +11,21 @@ from .plan import Notice
 
 
 def warm(root: Path, scripts: list[str], workers: int = 6) -> list[Notice]:
-    """`uv sync --script` each script; a failure is reported, not fatal (the first run would retry it)."""
+    """`uv sync --script` each script; a failure is reported, not fatal (the first run would retry it).
+    Without a package index (offline), the environment is built from what uv's cache holds: built once,
+    the hooks then run without reaching the index at all."""
     def sync(rel: str) -> Notice | None:
         try:
             proc = subprocess.run(["uv", "sync", "--quiet", "--script", str(root / rel)],
                                   capture_output=True, text=True, timeout=600, check=False, cwd=root)
+            if proc.returncode != 0 and subprocess.run(
+                    ["uv", "sync", "--quiet", "--offline", "--script", str(root / rel)],
+                    capture_output=True, timeout=600, check=False, cwd=root).returncode == 0:
+                return None
         except (OSError, subprocess.SubprocessError) as exc:
             return Notice("left", rel, f"environment not built ({exc}); the first run builds it")
         if proc.returncode != 0:
-            reason = (proc.stderr.strip().splitlines() or ["uv sync failed"])[-1]
+            reason = (proc.stderr.strip().splitlines() or ["uv sync failed"])[-1].strip()
             return Notice("left", rel, f"environment not built ({reason}); the first run builds it")
         return None
 
