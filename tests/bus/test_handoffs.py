@@ -102,6 +102,20 @@ def test_review_requests_route_to_the_teams_reviewer_and_record_the_verdict(task
     assert any(e["type"] == "review.completed" and e["task_id"] == "task-ui" for e in store.events_after(0))
 
 
+@pytest.mark.parametrize(("verdict", "given", "expected"), [("changes_requested", "normal", "high"),
+                                                           ("rejected", "critical", "high"), ("approved", "high", "low")])
+def test_a_verdict_sent_as_a_plain_reply_takes_the_priority_its_verdict_gives(tasks, org, verdict, given,
+                                                                               expected) -> None:
+    """`orchestra msg send ... review_complete` and send_message reach the worker as update_task's verdict does:
+    work sent back at the request's priority (high), an approval low."""
+    with tasks.transaction() as tx:
+        request = bus.request_review(tx, sender="agent:a-ui", task="task-ui", summary="login page", priority="high",
+                                     org=org, now=T0)
+        reply = bus.send(tx, sender="agent:a-lead", to=request["from"], type="review_complete",
+                         payload={"verdict": verdict}, priority=given, reply_to=request["id"], org=org, now=T0)
+    assert (request["priority"], reply["priority"]) == ("high", expected)
+
+
 def test_what_the_receiver_is_told_to_do_uses_a_tool_its_agent_file_gives_it(tasks, org) -> None:
     """The shipped members confirm a handoff with `ack` and reviewers give verdicts with `update_task`;
     neither has send_message, so a hint to send artifact_received or review_complete leads nowhere."""

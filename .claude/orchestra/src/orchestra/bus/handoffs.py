@@ -112,11 +112,8 @@ def complete_review(tx, *, sender: str, request_id: str, verdict: str, notes: st
     if verdict not in VERDICTS:
         raise ValueError(f"verdict {verdict!r} is unknown; use one of: {', '.join(VERDICTS)}")
     payload = {"verdict": verdict, **({"notes": notes} if notes else {})}
-    # An approval asks nothing of the worker: it waits behind messages that do (a verdict that sends work
-    # back keeps the request's priority).
-    priority = "low" if verdict == "approved" else request.get("priority", "normal")
     reply = send(tx, sender=sender, to=_reply_address(request), type="review_complete", payload=payload,
-                 priority=priority, task=request.get("task"), reply_to=request_id,
+                 task=request.get("task"), reply_to=request_id,
                  org=org, now=now)
     tx.append_event("review.completed", {"request": request_id, "verdict": verdict, "by": sender},
                     task_id=request.get("task"))

@@ -113,6 +113,8 @@ def send(tx, *, sender: str, to: str, type: str, payload: dict[str, Any] | None 
     if priority not in PRIORITIES:
         raise ValueError(f"priority {priority!r} is unknown; use one of: {', '.join(PRIORITIES)} (highest first)")
     payload = _check_payload(type, payload)
+    if type == "review_complete":  # however it is sent: update_task, send_message or `orchestra msg send`
+        priority = verdict_priority(payload["verdict"], target)
     if task is not None:
         check_task(tx, task, "task")
     expiry = _check_expiry(expires_at, to, now)
@@ -133,6 +135,12 @@ def send(tx, *, sender: str, to: str, type: str, payload: dict[str, Any] | None 
     if target is not None:
         _close_target(tx, target, record, now)
     return record
+
+
+def verdict_priority(verdict: str, request: dict[str, Any]) -> str:
+    """An approval asks nothing of the worker: it waits behind messages that do. A verdict that sends work
+    back keeps the review request's priority."""
+    return "low" if verdict == "approved" else request.get("priority", "normal")
 
 
 def check_task(tx, task: object, field: str) -> str:
