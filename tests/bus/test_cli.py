@@ -153,6 +153,8 @@ def test_acknowledging_as_nobody_is_refused_and_the_message_stays_open(project: 
         code, out, err = run(capsys, "ack", sent["id"], "--as", nobody)
         assert code == 1 and out == "" and err.count("\n") == 1, (nobody, err)
         assert err.startswith(f"orchestra msg: recipient {nobody!r}: "), (nobody, err)
+    code, out, err = run(capsys, "ack", sent["id"], "--as", " ")
+    assert code == 1 and err == "orchestra msg: ack: say who acknowledges (by=main, human or agent:<id>)\n", err
     assert project_store.get(f"communication.messages.{sent['id']}.status") == "pending"
     assert as_json(capsys, "ack", sent["id"], "--as", "tech-lead")["acknowledged"][0]["closed_by"] == "tech-lead"
 

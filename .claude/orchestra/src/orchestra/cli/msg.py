@@ -180,7 +180,7 @@ def cmd_ack(args) -> int:
     from ..teams import load
 
     with project_store() as store, store.transaction() as tx:
-        if addressing.kind(args.by) not in ("human", "main"):  # a run that does not exist, or `a b`, is nobody:
+        if args.by.strip() and addressing.kind(args.by) not in ("human", "main"):  # a run not in state, `a b`: nobody,
             addressing.check_recipient(tx, args.by, load())  # refused, as `msg inbox` refuses it
         closed = [ack(tx, message_id, by=args.by) for message_id in args.ids]
     emit({"acknowledged": closed}, args.json, lambda data: "\n".join(_ack_line(m, args.by) for m in data["acknowledged"]))
