@@ -7,7 +7,7 @@
 # claude-orchestra = { path = "..", editable = true }
 # ///
 """PreToolUse(Agent|Task): gates (agent type, task, dependencies, capacity), then track the delegation and brief it."""
-# orchestra-hook: {"event": "PreToolUse", "matcher": "Agent|Task", "timeout": 15, "onFailure": "block"}
+# orchestra-hook: {"event": "PreToolUse", "matcher": "Agent|Task", "timeout": 60, "onFailure": "block"}
 
 from orchestra.warm.client import forward
 
