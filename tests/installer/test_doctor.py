@@ -89,6 +89,7 @@ def test_doctor_says_what_to_do_when_the_pack_folder_was_deleted(repo: Path, orc
     assert install["detail"].startswith(".claude/orchestra/ (the pack's hooks and code) is gone, but "
                                         ".claude/settings.json and .mcp.json still wire it")
     assert f"run `orchestra install '{repo}'`" in install["detail"]
+    assert f"`orchestra uninstall '{repo}'` to take its entries out" in install["detail"]
     assert "wiring" not in found  # no comparison with declarations that are gone too
     assert orchestra("install", repo).code == 0  # the advice works
     assert orchestra("doctor", repo).code == 0

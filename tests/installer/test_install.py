@@ -326,6 +326,27 @@ def test_an_install_without_a_package_index_builds_the_environments_from_the_cac
     assert proc.returncode == 0, proc.stderr
 
 
+def test_uninstall_after_the_pack_folder_was_deleted_takes_its_entries_out(repo: Path, orchestra) -> None:
+    """Deleted by hand, .claude/orchestra/ takes the manifest with it while settings.json and .mcp.json
+    still run its scripts, and every hook of a session fails: uninstall takes out our entries, only."""
+    import shutil
+
+    (repo / ".claude").mkdir()
+    (repo / ".claude/settings.json").write_text(json.dumps({"hooks": {"Stop": [{"hooks": [
+        {"type": "command", "command": "echo mine"}]}]}, "model": "opus"}, indent=2) + "\n")
+    (repo / ".mcp.json").write_text('{"mcpServers": {"db": {"command": "db-mcp"}}}\n')
+    assert orchestra("install", repo).code == 0
+    shutil.rmtree(repo / ".claude/orchestra")
+    result = orchestra("uninstall", repo)
+    assert result.code == 0, result.err
+    assert "delete its agents, commands and teams.yaml by hand" in result.out
+    assert json.loads((repo / ".claude/settings.json").read_text()) == {"hooks": {"Stop": [{"hooks": [
+        {"type": "command", "command": "echo mine"}]}]}, "model": "opus"}
+    assert json.loads((repo / ".mcp.json").read_text()) == {"mcpServers": {"db": {"command": "db-mcp"}}}
+    again = orchestra("uninstall", repo)
+    assert again.code == 1 and "neither .claude/settings.json nor .mcp.json wires the pack" in again.err
+
+
 def untracked(root: Path) -> str:
     return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=root,
                           capture_output=True, text=True, check=True).stdout

@@ -102,7 +102,7 @@ def _report(data: dict) -> str:
         for step in data["steps"]:
             counts[step["kind"]] = counts.get(step["kind"], 0) + 1
         done = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in sorted(counts.items()))
-        lines = [f"{verb} Orchestra {data['version']} {'into' if verb == 'installed' else 'from'} "
+        lines = [f"{verb} Orchestra {data['version'] or '(entries only)'} {'into' if verb == 'installed' else 'from'} "
                  f"{data['target']}: {done}"]
     lines += [f"  {n['kind']:<10} {n['path']}: {n['message']}" for n in data["notices"]]
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -66,8 +67,6 @@ def _leftovers(root: Path) -> list[str]:
 
 
 def _install_command(root: Path) -> str:
-    import shlex
-
     return f"`orchestra install {shlex.quote(str(root))}` (from a clone of Orchestra: `uv run orchestra install ...`)"
 
 
@@ -79,8 +78,8 @@ def _manifest(root: Path) -> list[Check]:
                                              f"run {_install_command(root)}")]
         return [Check("install", "fail", f".claude/orchestra/ (the pack's hooks and code) is gone, but {leftovers} "
                                          f"still wire it, so its hooks fail in every session; run "
-                                         f"{_install_command(root)} to put the pack back, or take its entries "
-                                         f"out of {leftovers}")]
+                                         f"{_install_command(root)} to put the pack back, or `orchestra "
+                                         f"uninstall {shlex.quote(str(root))}` to take its entries out")]
     recorded = manifest.read(root)
     if recorded is None:
         return [Check("install", "ok", "no install manifest: a copied or development .claude/ (nothing to compare)")]

@@ -18,6 +18,8 @@ from .source import BACKUP_DIR, IGNORE, MANIFEST, MCP_CONFIG, SETTINGS
 def plan_uninstall(target: Path, purge: bool = False) -> Plan:
     root = check_target(target)
     old = read(root)
+    if old is None and not (root / ".claude" / "orchestra").is_dir():
+        return _unwire(root)
     if old is None:
         raise InstallError(f"{root / MANIFEST}: not found, so nothing here was installed by `orchestra install`. "
                            "A copied .claude/ has no manifest: remove its files by hand")
@@ -79,6 +81,24 @@ def plan_uninstall(target: Path, purge: bool = False) -> Plan:
         root / BACKUP_DIR).is_dir() else []
     kept = set() if purge else {p.as_posix() for p in Path(old.state_dir).parents}
     plan.remove_dirs += sorted({*old.dirs, *backup_dirs} - kept, key=lambda d: (-d.count("/"), d))
+    return plan
+
+
+def _unwire(root: Path) -> Plan:
+    """`.claude/orchestra/` deleted by hand, its manifest with it, while the settings or `.mcp.json` still
+    run its scripts (every hook then fails): take our entries out. Their bytes before install were kept
+    in that folder, so only our entries go; nothing else is known to be ours."""
+    plan = Plan("uninstall", root)
+    _config(plan, root, SETTINGS, {"restore": None}, settings.UNINSTALL_HINT,
+            lambda data, entry: settings.unmerge(data, None, str(root / SETTINGS)))
+    _config(plan, root, MCP_CONFIG, {"restore": None}, mcpconfig.UNINSTALL_HINT,
+            lambda data, entry: mcpconfig.unmerge(data, None, str(root / MCP_CONFIG)))
+    if not plan.steps:
+        raise InstallError(f"{root / MANIFEST}: not found, so nothing here was installed by `orchestra install`, "
+                           f"and neither {SETTINGS} nor {MCP_CONFIG} wires the pack")
+    plan.notices.append(Notice("left", ".claude", "the pack's folder .claude/orchestra/ was already gone, and "
+                                                  "with it the list of what it installed: delete its agents, "
+                                                  "commands and teams.yaml by hand if you do not want them"))
     return plan
 
 
