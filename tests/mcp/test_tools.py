@@ -280,6 +280,15 @@ def test_message_tools_refuse_bad_ids_and_values(server, store):
     assert "no caller identity" in refused(server, store, "inbox")
 
 
+def test_a_reply_to_an_id_naming_a_part_of_a_message_or_no_path_is_no_message(server, store):
+    question = server.ok("ask", to="fullstack-eng", question="Which IdP?", caller=LEAD)
+    for bad in (f"{question['id']}.payload", f"{question['id']}.delivered", " ", "", "m 1", "ünï"):
+        message = refused(server, store, "send_message", to="tech-lead", type="answer", reply_to=bad,
+                          payload={"answer": "Okta"}, caller=member())
+        assert f"reply_to {bad!r}: not a message id" in message, (bad, message)
+    assert store.get(f"communication.messages.{question['id']}.status") == "pending"
+
+
 def test_the_main_thread_reads_messages_for_itself_and_the_human(server, store):
     for_human = server.ok("send_message", to="human", text="approve the migration?", caller=member())
     for_main = server.ok("send_message", to="main", text="sprint-3 is underway", caller=member())

@@ -17,6 +17,7 @@ from ..bus import delivery
 from ..bus.messages import MESSAGE_TYPES, MESSAGES, REPLIES_TO, iso, utcnow
 from ..bus.replies import MAX_ESCALATE_AFTER_S
 from ..models import Priority
+from ..store import entity
 from .edge import Caller, StampedCaller, identity, organization, sized, state, validated
 
 MessageType = Literal[MESSAGE_TYPES]  # type: ignore[valid-type]
@@ -145,7 +146,7 @@ def handoff(artifacts: Annotated[list[Annotated[str, Field(min_length=1)]], Fiel
 
 
 def _check_recipient(tx, message_id: str, caller: Caller, org) -> None:
-    message = tx.get(f"{MESSAGES}.{message_id}", None)
+    message = entity(tx, MESSAGES, message_id)  # `msg-1.payload` is no message: the bus refuses it
     if message is None or caller.agent_id is None:
         return  # the bus says what is missing; the main thread speaks for the user
     who = caller.recipient(org)
