@@ -140,6 +140,10 @@ def test_an_id_naming_a_part_of_a_message_or_task_is_none_and_nothing_is_written
         assert "handoff: name the artifact paths" in err, (bad, err)
         code, out, err = run(capsys, "handoff", "tech-lead", "docs/api.yaml", "--task", bad)
         assert code == 1 and out == "" and f"task {bad!r}: no such task in state" in err, (bad, err)
+    code, out, err = run(capsys, "send", "tech-lead", "state_updated", "--text", "x", "--task", "t-1\n")
+    assert code == 1 and "task 't-1\\n': no such task in state" in err, err
+    code, out, err = run(capsys, "send", "tech-lead", "answer", "--text", "x", "--reply-to", f"{question['id']}\n")
+    assert code == 1 and f"reply_to '{question['id']}\\n': no such message" in err, err
     for bad in ("agent:", "agent: "):
         code, out, err = run(capsys, "send", "tech-lead", "state_updated", "--text", "x", "--from", bad)
         assert code == 1 and out == "" and "sender 'agent:': not an identity" in err, (bad, err)

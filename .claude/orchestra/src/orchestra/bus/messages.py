@@ -145,7 +145,7 @@ def verdict_priority(verdict: str, request: dict[str, Any]) -> str:
 
 def check_task(tx, task: object, field: str) -> str:
     """`task`, when it names a task in state; else ValueError naming `field`."""
-    if not isinstance(task, str) or not _ID.match(task) or tx.get(f"tasks.{task}", None) is None:
+    if not isinstance(task, str) or not _ID.match(task) or entity(tx, "tasks", task) is None:
         raise ValueError(f"{field} {task!r}: no such task in state (see `orchestra task list`)")
     return task
 
@@ -202,7 +202,7 @@ def _check_reply(tx, type: str, reply_to: object) -> dict[str, Any] | None:
         return None
     if not isinstance(reply_to, str) or not _ID.match(reply_to):
         raise ValueError(f"reply_to {reply_to!r}: not a message id")
-    target = tx.get(f"{MESSAGES}.{reply_to}", None)
+    target = entity(tx, MESSAGES, reply_to)  # `msg-1\n` passes _ID's `$` but names no message
     if target is None:
         raise ValueError(f"reply_to {reply_to!r}: no such message")
     if wanted and target.get("type") != wanted:
