@@ -556,10 +556,10 @@ def test_a_sprint_blocked_by_hand_starts_no_new_work_until_it_is_unblocked(proje
     assert digest()["tasks"]["t2"]["status"] == "assigned"
 
 
-def test_a_sprint_whose_members_all_reported_blocked_stays_active_and_says_all_its_work_is_blocked(
+def test_a_sprint_whose_members_all_reported_blocked_blocks_itself_and_says_all_its_work_is_blocked(
         project: Path) -> None:
-    """Blocking a sprint is a person's decision; a sprint whose runs all reported STATUS: blocked stays active,
-    and `sprint status` says plainly that nothing can go on until a blocker is resolved."""
+    """A sprint whose runs all reported STATUS: blocked blocks itself, as `task set-status` would leave it (not by
+    hand: no hold), and `sprint status` says plainly that nothing can go on until a blocker is resolved."""
     from tests.unit.test_lifecycle_cli import ok_json, orchestra
 
     write_teams(project)
@@ -570,7 +570,7 @@ def test_a_sprint_whose_members_all_reported_blocked_stays_active_and_says_all_i
         delegate_and_start(project, f"toolu_{n}", f"agent-{n}", "fullstack-eng", task)
         feed(stop(project, f"agent-{n}", "fullstack-eng", f"STATUS: blocked\nBLOCKER: {why}", prompt=f"[task:{task}] do it"))
     status = ok_json(orchestra(project, "sprint", "status", "s1", "--json"))
-    assert status["status"] == "active" and status["hold"] is None
+    assert status["status"] == "blocked" and status["hold"] is None
     text = orchestra(project, "sprint", "status", "s1").stdout
     assert "every remaining task waits on a blocker (blocked: t1, t2): nothing starts until one is resolved" in text
     assert "blocked: t1: no sandbox key" in text and "blocked: t2: the design is not signed off" in text

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..models import OUTCOMES, IllegalTransition, check_task_transition
 from ..teams import Organization, normalize_agent_type
+from ..workflow.states import sync_blocked
 from . import review, transitions
 
 GENERIC_TYPES = ("general-purpose", "claude")  # what an Agent call without subagent_type launches
@@ -31,6 +32,7 @@ class Ledger:
         self._dirty: set[tuple[str, str]] = set()
         self.runs: set[str] = set()  # runs to settle
         self.tasks: set[str] = set()  # tasks to settle
+        self.sprints: set[str] = set()  # sprints whose tasks changed status
         self.reviews: dict[str, tuple[tuple[str, ...], str | None]] = {}  # task -> (reviewers, worker) to ask
 
     # -- records -----------------------------------------------------------------------------------
@@ -181,7 +183,8 @@ class Ledger:
 
     # -- deriving statuses -------------------------------------------------------------------------
     def settle(self) -> None:
-        """Re-derive every touched run and task, write the changes, then notify parents of outcomes."""
+        """Re-derive every touched run and task, write the changes, let a sprint whose tasks moved block itself
+        when stuck on blockers (or go on when one clears, `workflow.sync_blocked`), then notify parents."""
         for agent_id in sorted(self.runs):
             run = self.get("agents", agent_id)
             if run is None:
@@ -199,6 +202,10 @@ class Ledger:
         for task_id in sorted(self.tasks):
             self._settle_task(task_id)
         self.flush()
+        for sprint_id in sorted(self.sprints):  # stuck on blockers: blocked; one can go on: active again
+            sync_blocked(self.tx, sprint_id)
+            self._cache.pop(("sprints", sprint_id), None)
+        self.sprints.clear()
         for agent_id in sorted(self.runs):
             self._notify(agent_id)
         self.flush()
@@ -249,6 +256,8 @@ class Ledger:
                     return
                 self.event(transitions.TASK_EVENTS[status], {"from": task.get("status"), "reason": reason},
                            task_id=task_id, agent_id=fields.get("agent_id"), session_id=session)
+            if task.get("sprint") and fields["status"] != task.get("status"):
+                self.sprints.add(task["sprint"])
             task.update(fields)
             changed = True
             if names:

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from ..teams import Organization
+from ..workflow.states import held
 from . import config as lifecycle_config
 from .ledger import Ledger
 
@@ -36,12 +37,14 @@ def ad_hoc_type(org: Organization, agent_type: str) -> str:
 
 
 def active_sprint(led: Ledger, team: str | None, text: str = "", *, blocked: bool = False) -> str | None:
-    """The active sprint `text` names (as /sprint:start's "Run <sprint-id> for <team>" does; with `blocked`, a
-    blocked one too), else the first active sprint with work for `team`, else the first active sprint."""
-    sprints = sorted(led.find("sprints", status="active"), key=lambda s: s["id"])
+    """The running sprint `text` names (as /sprint:start's "Run <sprint-id> for <team>" does; with `blocked`, one
+    blocked by hand too), else the first running sprint with work for `team`, else the first running sprint.
+    A sprint that blocked itself on its tasks' blockers runs: work in it is how it goes on."""
+    stopped = led.find("sprints", status="blocked")
+    sprints = sorted([*led.find("sprints", status="active"), *(s for s in stopped if not held(s))],
+                     key=lambda s: s["id"])
     words = set(re.findall(r"[\w.-]+", text))
-    named = [s["id"] for s in [*sprints, *(led.find("sprints", status="blocked") if blocked else ())]
-             if s["id"] in words]
+    named = [s["id"] for s in [*sprints, *(s for s in stopped if blocked and held(s))] if s["id"] in words]
     if len(named) == 1:
         return named[0]
     for sprint in sprints:
