@@ -105,3 +105,14 @@ def test_the_demo_runs_in_a_directory_named_relative_to_where_you_are(tmp_path: 
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"Demo repository: {tmp_path / 'my demo'}\n")
     assert (tmp_path / "my demo/.claude/sprints/reports/sprint-3.md").is_file()
+
+
+def test_the_demo_keeps_to_its_own_store_whatever_store_your_environment_names(tmp_path: Path) -> None:
+    """ORCHESTRA_STATE_DIR (or _URL) names a team's real store: the demo's hooks must not write there."""
+    yours = tmp_path / "your state"
+    yours.mkdir()
+    proc = subprocess.run(["uv", "run", "orchestra", "demo", str(tmp_path / "demo")], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "ORCHESTRA_STATE_DIR": str(yours)})
+    assert proc.returncode == 0, proc.stderr
+    assert list(yours.iterdir()) == []
+    assert "tech-lead approves task-oauth, which is now completed" in proc.stdout

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .session import ClaudeSession, HookRun
+from .session import ClaudeSession, HookRun, project_env
 
 Say = Callable[[str], None]
 # The repository's `.claude/sprints/sprint-3.yaml`, shipped inside the package so the demo runs from any install.
@@ -62,17 +62,10 @@ def _git(root: Path, *args: str) -> None:
 
 def _cli(root: Path, *args: str) -> str:
     proc = subprocess.run([str(root / ".claude/orchestra/bin/orchestra"), *args], cwd=root,
-                          capture_output=True, text=True, timeout=300, env=_env(root))
+                          capture_output=True, text=True, timeout=300, env=project_env(root))
     if proc.returncode != 0:
         raise RuntimeError(f"orchestra {' '.join(args)} failed: {proc.stderr.strip()}")
     return proc.stdout
-
-
-def _env(root: Path) -> dict[str, str]:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if k not in ("ORCHESTRA_STATE_URL", "ORCHESTRA_STATE_DIR")}
-    return {**env, "CLAUDE_PROJECT_DIR": str(root)}
 
 
 def _verdicts(runs: list[HookRun], ok: str = "allowed") -> str:

@@ -23,6 +23,13 @@ from ..wiring import declarations
 _EXACT = re.compile(r"^[A-Za-z0-9_\-, |]*$")
 
 
+def project_env(project: Path) -> dict[str, str]:
+    """This environment for a command run in `project`: its own state store, never one the caller's
+    environment names (ORCHESTRA_STATE_URL or ORCHESTRA_STATE_DIR: a team's real store)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ORCHESTRA_STATE_URL", "ORCHESTRA_STATE_DIR")}
+    return {**env, "CLAUDE_PROJECT_DIR": str(project)}
+
+
 @dataclass
 class HookRun:
     script: str
@@ -106,7 +113,7 @@ class ClaudeSession:
             proc = subprocess.run(
                 ["uv", "run", "--quiet", "--script", str(self.project / ".claude/orchestra/hooks" / script)],
                 input=json.dumps(payload).encode(), capture_output=True, cwd=self.project, timeout=120,
-                env={**os.environ, "CLAUDE_PROJECT_DIR": str(self.project)},
+                env=project_env(self.project),
             )
             output = json.loads(proc.stdout) if proc.stdout.strip().startswith(b"{") else {}
             runs.append(HookRun(script, proc.returncode, output, proc.stderr.decode(errors="replace")))
