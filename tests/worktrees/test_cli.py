@@ -95,7 +95,7 @@ def test_an_id_that_is_no_path_segment_names_no_run_task_or_worktree(repo: Path,
         assert proc.returncode == 1 and f"{bad!r} is no task" in proc.stderr, proc.stderr
         proc = cli(repo, "worktree", "assign", bad)
         assert proc.returncode == 1 and f"task {bad!r} is not in state" in proc.stderr, proc.stderr
-    for bad in ("t 1", "ünï"):
+    for bad in ("t 1", "ünï", "x" * 300):
         for op in ("release", "remove"):
             proc = cli(repo, "worktree", op, bad)
             assert proc.returncode == 1 and proc.stdout == "" and proc.stderr.count("\n") == 1, proc.stderr

@@ -44,7 +44,10 @@ def lookup(tx, name: str) -> dict[str, Any]:
     if record is not None:
         return record
     path = Path(name).expanduser()
-    wanted = str(path.resolve()) if "/" in name or path.exists() else None  # a deleted directory's path too
+    try:
+        wanted = str(path.resolve()) if "/" in name or path.exists() else None  # a deleted directory's path too
+    except OSError:  # a name longer than any file name is no path
+        wanted = None
     found = sorted(tx.items("worktrees").values(), key=lambda r: r.get("status") != "active")
     for record in found:
         if record.get("branch") == name or (wanted and str(Path(record.get("path", "")).resolve()) == wanted):
