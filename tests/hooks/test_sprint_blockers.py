@@ -99,6 +99,8 @@ def test_a_session_ending_before_its_run_reported_blocks_the_sprint_and_a_new_de
     record = sprint_record(sprint)
     assert record["status"] == "blocked" and record["history"][-1]["reason"] == STUCK
 
+    plan = cli(sprint, "sprint", "plan", "s1")  # what /sprint:start offers when it resumes the sprint
+    assert plan["hold"] is None and [t["id"] for t in plan["batches"][0]["tasks"] if t["agent"]] == ["t1"]
     delegate(sprint, 3, "t1", session=OTHER_SESSION)  # blocked itself: it still takes delegations
     assert status(sprint, "t1") == "in_progress"
     assert sprint_record(sprint)["status"] == "active"
@@ -139,3 +141,24 @@ def test_a_sprint_that_blocked_itself_and_then_was_blocked_by_hand_waits_for_unb
     cli(sprint, "task", "set-status", "t1", "queued")
     record = sprint_record(sprint)
     assert record["status"] == "blocked" and record["hold"]["reason"] == "waiting for legal"
+
+
+def test_a_rejected_review_blocks_the_sprint_like_a_blocked_report(sprint: Path) -> None:
+    from tests.hooks.test_review import messages, write_settings
+
+    write_settings(sprint, "require_review: true")
+    cli(sprint, "task", "set-status", "t2", "blocked", "--reason", "no design")
+    delegate(sprint, 1, "t1")
+    (sprint / "api.py").write_text("x\n")
+    hook(sprint, stop(sprint, "agent-1", "fullstack-eng", "STATUS: completed\nARTIFACTS: api.py", writes=["api.py"],
+                      prompt="[task:t1] do it"))
+    assert status(sprint, "t1") == "needs_review" and sprint_record(sprint)["status"] == "active"
+    [request] = messages(sprint, "review_request")
+    sent = orchestra(sprint, "msg", "send", "fullstack-eng", "review_complete", "--reply-to", request["id"],
+                     "--payload", '{"verdict": "rejected", "notes": "wrong API"}', "--from", "tech-lead")
+    assert sent.returncode == 0, sent.stderr
+    assert status(sprint, "t1") == "blocked"
+    record = sprint_record(sprint)
+    assert record["status"] == "blocked" and record["history"][-1]["reason"] == STUCK
+    cli(sprint, "task", "set-status", "t1", "queued")
+    assert sprint_record(sprint)["status"] == "active"
