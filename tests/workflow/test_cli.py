@@ -631,6 +631,17 @@ def test_an_id_naming_a_part_of_a_sprint_is_no_sprint_and_nothing_is_written(sto
     assert not (sample / ".claude/sprints/retrospectives").exists()
 
 
+def test_an_id_longer_than_a_file_name_is_no_sprint_or_epic(sample: Path, capsys) -> None:
+    long = "s" * 300
+    for argv in (("sprint", "plan", long), ("sprint", "start", long), ("sprint", "status", long),
+                 ("sprint", "load", long), ("epic", "status", long), ("epic", "plan", long), ("report", long),
+                 ("metrics", "--sprint", long)):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and out == "" and err.count("\n") == 1, (argv, err)
+        kind = "epic" if argv[0] == "epic" else "sprint"
+        assert f"{kind} {long!r}: no such file in " in err, (argv, err)
+
+
 def test_the_real_command(sample: Path) -> None:
     env = {**os.environ, "CLAUDE_PROJECT_DIR": str(sample)}
     proc = subprocess.run(["uv", "run", "--quiet", "orchestra", "sprint", "plan", "sprint-3", "--json"],

@@ -134,14 +134,14 @@ def find_definition(kind: str, ref: str, root: Path | None = None) -> Path:
     candidate = Path(ref)
     if candidate.suffix in SUFFIXES:
         for path in ((root or paths.project_root()) / candidate, candidate):
-            if path.is_file():
+            if _is_file(path):
                 return path.resolve()
         if candidate.parent != Path("."):  # a path, not an id that ends in .yaml
             raise DefinitionError(f"{kind} file {ref}: no such file (in {root or paths.project_root()} or the "
                                   f"current folder); restore it, or load the {kind} from another file")
     folder = definitions_dir(kind, root)
     for suffix in SUFFIXES:
-        if (folder / f"{ref}{suffix}").is_file():
+        if _is_file(folder / f"{ref}{suffix}"):
             return folder / f"{ref}{suffix}"
     for path in definition_files(kind, root):
         if _declared_id(path) == ref:
@@ -149,6 +149,13 @@ def find_definition(kind: str, ref: str, root: Path | None = None) -> Path:
     known = ", ".join(p.stem for p in definition_files(kind, root)) or "none"
     raise DefinitionError(f"{kind} {ref!r}: no such file in {folder} and no file declares `id: {ref}` "
                           f"(known: {known})")
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a ref longer than a file name may be is no file
+        return False
 
 
 def _declared_id(path: Path) -> str | None:
