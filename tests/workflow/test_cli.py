@@ -626,7 +626,8 @@ def test_an_id_naming_a_part_of_a_sprint_is_no_sprint_and_nothing_is_written(sto
                      ("block", bad, "legal hold"), ("unblock", bad)):
             code, out, err = run(capsys, "sprint", *argv)
             assert code == 1 and out == "" and err.count("\n") == 1, (argv, err)
-            assert err.startswith(f"orchestra sprint: sprint {bad}: not in state;"), (argv, err)
+            assert err == (f"orchestra sprint: sprint {bad!r}: no such sprint in state; "
+                           "`orchestra sprint status` lists them\n"), (argv, err)
     assert store.export() == before
     assert not (sample / ".claude/sprints/retrospectives").exists()
 

@@ -104,7 +104,7 @@ def close(store, sprint_id: str, root: Path | None = None, *, review_only: bool 
     with store.transaction() as tx:
         record = entity(tx, "sprints", sprint_id)  # `sprint-1.name` is no sprint
         if record is None:
-            raise ValueError(f"sprint {sprint_id}: not in state; start it first (`orchestra sprint start {sprint_id}`)")
+            raise ValueError(states.not_in_state(sprint_id, "start"))
         if record.get("status") == "complete":
             result = {"sprint": sprint_id, "status": "complete", "closed": False,
                       "retrospective": record.get("retrospective"), "file": record.get("retrospective_file")}

@@ -17,6 +17,7 @@ from ..models import (
     check_sprint_transition,
 )
 from ..store import entity
+from ..store.document import is_entity_id
 
 RUNNING = frozenset({"assigned", "in_progress"})
 STUCK = "every remaining task waits on a blocker"
@@ -41,12 +42,19 @@ def sprint_tasks(tx, sprint_id: str) -> list[dict[str, Any]]:
     return tx.find("tasks", sprint=sprint_id)
 
 
+def not_in_state(sprint_id: str, first: str) -> str:
+    """Why `sprint_id` names no sprint; one that could be an id is to be loaded (or started) `first`."""
+    if not is_entity_id(sprint_id):  # `sprint-1.name`, "" or "a b" is no id to load either
+        return f"sprint {sprint_id!r}: no such sprint in state; `orchestra sprint status` lists them"
+    return f"sprint {sprint_id}: not in state; {first} it first (`orchestra sprint {first} {sprint_id}`)"
+
+
 def transition(tx, sprint_id: str, wanted: str, reason: str | None = None, *, agent_id: str | None = None) -> dict:
     """Move a stored sprint to `wanted`, refusing illegal moves (the message lists the legal ones) and
     moves that would leave its tasks inconsistent. Re-entering the current state is a no-op."""
     sprint = entity(tx, "sprints", sprint_id)  # `sprint-1.name` is no sprint: nothing is written into it
     if sprint is None:
-        raise ValueError(f"sprint {sprint_id}: not in state; load it first (`orchestra sprint load {sprint_id}`)")
+        raise ValueError(not_in_state(sprint_id, "load"))
     current = sprint.get("status", "planning")
     check_sprint_transition(sprint_id, current, wanted)
     if current == wanted:
