@@ -10,6 +10,7 @@ from tests.machine import uv_network_env
 
 def test_demo_completes_one_task_and_blocks_another(tmp_path: Path) -> None:
     target = tmp_path / "demo repo"
+    subprocess.run(["git", "init", "-q", str(target)], check=True)  # as a user may make it: no commit yet
     proc = subprocess.run(["uv", "run", "orchestra", "demo", str(target)], capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr

@@ -80,9 +80,9 @@ def _verdicts(runs: list[HookRun], ok: str = "allowed") -> str:
 def _repo(target: Path | None) -> Path:
     root = Path(target).resolve() if target else Path(tempfile.mkdtemp(prefix="orchestra-demo-")) / "acme-shop"
     root.mkdir(parents=True, exist_ok=True)
-    fresh = not (root / ".git").exists()
-    if fresh:
+    if not (root / ".git").exists():
         subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    fresh = not _has_commits(root)  # new, or a `git init` with nothing in it yet
     (root / "tests" / "auth").mkdir(parents=True, exist_ok=True)
     for package in ("src", "src/auth", "tests", "tests/auth"):
         (root / package).mkdir(parents=True, exist_ok=True)
@@ -92,6 +92,11 @@ def _repo(target: Path | None) -> Path:
         _git(root, "-c", "user.name=Demo", "-c", "user.email=demo@example.invalid", "commit", "-q",
              "--allow-empty", "-m", "Initial commit")
     return root
+
+
+def _has_commits(root: Path) -> bool:
+    return subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "-q", "HEAD"],
+                          capture_output=True).returncode == 0
 
 
 def _refuse(target: Path | None) -> None:
@@ -106,10 +111,12 @@ def _refuse(target: Path | None) -> None:
     if (where / ".claude/state/orchestration.db").exists():  # its story starts from a sprint never started
         raise ValueError(f"{where}: holds Orchestra state already (orchestration.db); the demo runs "
                          "once per directory: give a new one, or none for a temp repo")
-    if not where.is_dir() or any(where.iterdir()):  # a project of yours would get the pack, branches, worktrees
+    inside = [path.name for path in where.iterdir()] if where.is_dir() else [where.name]
+    if inside and not (inside == [".git"] and not _has_commits(where)):  # a project of yours would get the
+        # pack, a branch and a worktree per task
         raise ValueError(f"{where}: not an empty directory; the demo makes its own repository there (git init, "
-                         "the pack installed, a branch and worktree per task): give a new or empty directory, "
-                         "or none for a temp repo")
+                         "the pack installed, a branch and worktree per task): give a new or empty directory "
+                         "(a `git init` with no commit yet will do), or none for a temp repo")
 
 
 def run_demo(target: Path | None = None, say: Say = print) -> DemoResult:
