@@ -189,10 +189,10 @@ def test_the_demo_ends_with_a_report(tmp_path: Path) -> None:
 
     said: list[str] = []
     result = run_demo(tmp_path / "demo repo", say=said.append)
-    tail = said[-1].splitlines()
+    heading = said.index("\n== Sprint report ==")
+    written = said[heading + 1].splitlines()
     reports = result.root / ".claude/sprints/reports"
-    assert said[-2] == "\n== Sprint report ==" and tail == [f"wrote {reports / name}" for name in
-                                                            ("sprint-3.md", "sprint-3.html", "sprint-3-burndown.svg")]
+    assert written == [f"wrote {reports / name}" for name in ("sprint-3.md", "sprint-3.html", "sprint-3-burndown.svg")]
     md = (reports / "sprint-3.md").read_text()
     assert "task-2fa (Two-factor authentication (TOTP)): TOTP_ENCRYPTION_KEY is not provisioned" in md
     assert "| fullstack-eng | 2 | 1 | 1 | 0 |" in md
