@@ -222,7 +222,9 @@ def test_load_without_arguments_skips_started_sprints_and_loads_all_or_nothing(s
     assert code == 0 and out.startswith("sprint-3: not loaded again (complete: its tasks in state are the truth)")
 
 
-def test_the_check_refuses_an_id_a_closed_sprint_kept_as_loading_does(sample: Path, capsys) -> None:
+def closed_sprint_then_its_tasks_listed_again(sample: Path, capsys) -> Path:
+    """sprint-3 closed with task-oauth completed (the rest carried over), and sprint-4's file listing a
+    carried-over task and the completed one again."""
     as_json(capsys, "sprint", "start", "sprint-3")
     as_json(capsys, "task", "set-status", "task-oauth", "in_progress")
     as_json(capsys, "task", "set-status", "task-oauth", "completed")
@@ -230,6 +232,11 @@ def test_the_check_refuses_an_id_a_closed_sprint_kept_as_loading_does(sample: Pa
     other = sample / ".claude/sprints/sprint-4.yaml"
     other.write_text("tasks:\n  - {id: task-2fa, title: Carried over}\n  - {id: task-oauth, title: Again}\n",
                      encoding="utf-8")
+    return other
+
+
+def test_the_check_refuses_an_id_a_closed_sprint_kept_as_loading_does(sample: Path, capsys) -> None:
+    other = closed_sprint_then_its_tasks_listed_again(sample, capsys)
     for argv in (("sprint", "load", "sprint-4", "--check"), ("sprint", "load", "sprint-4"), ("sprint", "load")):
         code, out, err = run(capsys, *argv)
         assert code == 1 and out == "", argv
@@ -411,13 +418,7 @@ def test_a_teammate_who_loaded_a_sprint_closed_elsewhere_loads_the_next_one(
 
 def test_a_fresh_checkout_refuses_what_a_closed_sprint_kept_and_says_what_marks_it_closed(
         sample: Path, capsys, monkeypatch, tmp_path: Path) -> None:
-    as_json(capsys, "sprint", "start", "sprint-3")
-    as_json(capsys, "task", "set-status", "task-oauth", "in_progress")
-    as_json(capsys, "task", "set-status", "task-oauth", "completed")
-    as_json(capsys, "sprint", "close", "sprint-3")  # task-oauth stays there; the rest is carried over
-    other = sample / ".claude/sprints/sprint-4.yaml"
-    other.write_text("tasks:\n  - {id: task-2fa, title: Carried over}\n  - {id: task-oauth, title: Again}\n",
-                     encoding="utf-8")
+    other = closed_sprint_then_its_tasks_listed_again(sample, capsys)
     clone = _clone(sample, tmp_path / "clone", monkeypatch)
     other = clone / ".claude/sprints/sprint-4.yaml"
     for argv in (("sprint", "load", "--check"), ("sprint", "load"), ("sprint", "load", "sprint-4")):
