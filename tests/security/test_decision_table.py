@@ -192,6 +192,14 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("cp /tmp/evil.md .claude/commands/deploy.md"), "organisation"),
     ("member", bash("rm -rf .claude/orchestra"), "organisation"),
     ("orchestrator", bash("mv .claude/agents /tmp/a"), "organisation"),
+    # copied into a directory that holds them: the destination is DIR/<the source's name>
+    ("orchestrator", bash("cp /tmp/teams.yaml .claude"), "organisation"),
+    ("member", bash("cp -t .claude/ /tmp/evil/teams.yaml"), "organisation"),
+    ("member", bash("install -m 644 /tmp/x/.mcp.json ."), "organisation"),
+    ("reviewer", bash("ln -sf /tmp/settings.json .claude/"), "state"),
+    ("orchestrator", bash("cp -r /tmp/evil/.claude ."), "state"),
+    ("main", bash("cp /tmp/teams.yaml .claude/"), "allow"),
+    ("member", bash("cp -r src /tmp/backup && cp src/app.py src/app2.py"), "allow"),
     # -- the same files in the project's worktrees: they become the project's when the branch is merged --
     ("member", write("{root}/.worktrees/task-x/.claude/settings.json"), "state"),  # hooks removed on merge
     ("member", write("{root}/.worktrees/task-x/.claude/policy.yaml"), "state"),

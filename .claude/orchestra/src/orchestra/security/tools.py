@@ -55,6 +55,12 @@ INDEX_ONLY_GIT = frozenset({"add", "commit"})
 FIND_ACTIONS = frozenset({"-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls"})
 # Commands that remove or change a whole directory named as an argument (`rm -rf .claude`).
 DESTRUCTIVE = frozenset({"rm", "rmdir", "mv", "shred", "unlink", "chmod", "chown", "chgrp", "truncate"})
+# Commands that put copies of their sources into a destination directory (`cp /tmp/teams.yaml .claude`), with
+# their options that take a value.
+COPIERS: dict[str, frozenset[str]] = {
+    "cp": frozenset({"-S", "--suffix"}), "mv": frozenset({"-S", "--suffix"}), "ln": frozenset({"-S", "--suffix"}),
+    "install": frozenset({"-m", "--mode", "-o", "--owner", "-g", "--group", "-S", "--suffix", "--strip-program"}),
+}
 # The Claude Code CLI, however it is started: a new session of it is a new agent.
 CLAUDE_PROGRAMS = frozenset({"claude", "claude-code"})
 CLAUDE_PACKAGE = "@anthropic-ai/claude-code"
@@ -115,7 +121,7 @@ def decide_command(policy: Policy, caller: Caller, resolver: Resolver, command: 
             for glob in searches.filter_globs(cmd.argv):
                 if found := _secret_filter(policy, caller, glob, f"`{clip(command)}` with", "exec"):
                     return found
-        for raw in (c for target in cmd.writes for c in candidates(target, cwds)):
+        for raw in (c for target in (*cmd.writes, *copied_to(cmd)) for c in candidates(target, cwds)):
             if found := _protected(policy, caller, resolver, tool_name, raw, cwds, command):
                 return found
         if cmd.pipeline in writing:
@@ -245,8 +251,8 @@ def _wholesale_targets(cmd: shell.Command) -> tuple[list[str], bool]:
     `find` that deletes, the destination of `rsync --delete`. True: the project root itself is exempt."""
     args = list(cmd.argv[1:])
     operands = [a for a in args if not a.startswith("-")]
-    if cmd.program in DESTRUCTIVE:
-        return operands, False
+    if cmd.program in DESTRUCTIVE or cmd.program in COPIERS:
+        return [*(operands if cmd.program in DESTRUCTIVE else ()), *copied_to(cmd)], False
     if cmd.program == "find" and _find_deletes(args):
         while args and args[0] in ("-H", "-L", "-P"):
             args.pop(0)
@@ -255,6 +261,37 @@ def _wholesale_targets(cmd: shell.Command) -> tuple[list[str], bool]:
     if cmd.program == "rsync" and any(a.startswith("--delete") for a in args):
         return operands[-1:], False
     return [], False
+
+
+def copied_to(cmd: shell.Command) -> list[str]:
+    """Where cp, mv, ln and install put each source when the destination is a directory: `DEST/<source's
+    name>` (`cp /tmp/teams.yaml .claude` writes `.claude/teams.yaml`; `cp -r /tmp/x/.claude .` the `.claude`
+    directory). A destination that is a file gives a path below it that nothing matches."""
+    if cmd.program not in COPIERS:
+        return []
+    args, with_value = list(cmd.argv[1:]), COPIERS[cmd.program]
+    operands, target, i = [], None, 0
+    while i < len(args):
+        word = args[i]
+        if word == "--":
+            operands += args[i + 1:]
+            break
+        if word in ("-t", "--target-directory") and i + 1 < len(args):
+            target, i = args[i + 1], i + 2
+            continue
+        if word.startswith("--target-directory="):
+            target = word.split("=", 1)[1]
+        elif word.startswith("-t") and not word.startswith("--"):
+            target = word[2:]
+        elif not word.startswith("-") or word == "-":
+            operands.append(word)
+        i += 2 if word in with_value else 1
+    if target is None and len(operands) > 1:
+        target, operands = operands[-1], operands[:-1]
+    if not target:
+        return []
+    return [os.path.join(target, name) for source in operands if (name := os.path.basename(source.rstrip("/")))
+            and name not in (".", "..")]
 
 
 def _find_deletes(args: list[str]) -> bool:
