@@ -297,6 +297,20 @@ def test_the_main_thread_reads_messages_for_itself_and_the_human(server, store):
     assert server.ok("ack", message_id=for_human["id"], caller=MAIN)["status"] == "acknowledged"
 
 
+def test_a_main_thread_acknowledges_a_broadcast_only_for_its_own_session(server, store):
+    other = {**MAIN, "session_id": "session-mcp-other"}
+    with store.transaction() as tx:
+        tx.set("sessions.session-mcp-other", {"started_at": "2026-12-06T22:00:00Z"})
+    everyone = server.ok("send_message", to="broadcast", text="freeze at 17:00", caller=LEAD)
+    assert server.ok("ack", message_id=everyone["id"], caller=MAIN)["status"] == "pending"
+    assert everyone["id"] not in [m["id"] for m in server.ok("inbox", caller=MAIN, limit=50)["messages"]]
+    assert everyone["id"] in [m["id"] for m in server.ok("inbox", caller=other, limit=50)["messages"]]
+    assert store.get(f"communication.deliveries.{everyone['id']}@main:session-mcp-other.acked_at") is None
+    server.ok("ack", message_id=everyone["id"], caller=other)
+    assert store.get(f"communication.deliveries.{everyone['id']}@main:session-mcp-other.acked_at") is not None
+    assert everyone["id"] in [m["id"] for m in server.ok("inbox", caller=member(), limit=50)["messages"]]
+
+
 def test_handoff_reaches_the_receiving_task_and_its_assignee(server, store):
     add_task(store, "recv-1", assignee="api-engineer")
     add_task(store, "recv-2", assignee=None)

@@ -282,5 +282,5 @@ def stamp_deliveries(tx, message: dict[str, Any], stamp: str | None, only_addres
     for key in message.get("delivered") or {}:
         path = f"communication.deliveries.{message['id']}@{key}"
         record = tx.get(path, None)
-        if record is not None and (only_address is None or record.get("address") == only_address):
+        if record is not None and only_address in (None, key, record.get("address")):  # address, or one main thread
             tx.set(f"{path}.acked_at", stamp)

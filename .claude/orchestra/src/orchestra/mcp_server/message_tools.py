@@ -13,7 +13,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from .. import bus, lifecycle, workflow
-from ..bus import delivery
+from ..bus import addressing, delivery
 from ..bus.messages import MESSAGE_TYPES, MESSAGES, REPLIES_TO, iso, utcnow
 from ..bus.replies import MAX_ESCALATE_AFTER_S
 from ..models import Priority
@@ -123,8 +123,17 @@ def ack(message_id: MessageId, caller: StampedCaller = None) -> dict[str, Any]:
     org = organization()
     with state(write=True) as tx:
         _check_recipient(tx, message_id, by, org)
-        message = bus.ack(tx, message_id, by=by.id)
-    return {"id": message["id"], "status": message["status"], "acknowledged_by": by.id}
+        acker = _acker(entity(tx, MESSAGES, message_id), by)
+        message = bus.ack(tx, message_id, by=acker)
+    return {"id": message["id"], "status": message["status"], "acknowledged_by": acker}
+
+
+def _acker(message: dict[str, Any] | None, caller: Caller) -> str:
+    """Who an ack is from: a team or broadcast message closes for each run, and the main thread is one run per
+    session, so its ack there is its session's (`main:<session_id>`), not every session's."""
+    if caller.agent_id or not caller.session_id or message is None or not addressing.is_shared(message["to"]):
+        return caller.id
+    return addressing.session_main(caller.session_id)
 
 
 def handoff(artifacts: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, description=(
