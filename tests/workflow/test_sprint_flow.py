@@ -197,6 +197,28 @@ def test_a_sprint_closed_after_its_end_counts_the_work_done_until_the_close(stor
     assert status["metrics"]["throughput"] == {"completed": 2, "days": 17, "per_day": round(2 / 17, 4)}
 
 
+def test_a_sprint_started_before_its_start_date_counts_the_work_done_before_it(store) -> None:
+    start_sprint(store, "sprint-3")  # planned 2026-12-01 .. 2026-12-14, 21 points; started four days early
+    with store.transaction() as tx:
+        tx.update("sprints.sprint-3", {"started_at": "2026-11-27T09:00:00.000Z"})
+    work(store, "task-oauth", "in_progress", "2026-11-27T10:00:00.000Z")
+    work(store, "task-oauth", "completed", "2026-11-28T10:00:00.000Z")  # 5 points before the planned start
+    early = dt.datetime(2026, 11, 29, 18, 0, tzinfo=dt.UTC)
+    status = sprint_status(store, "sprint-3", now=early)
+    days = status["metrics"]["burndown"]["days"]
+    assert days[:4] == [{"date": "2026-11-27", "remaining": 21, "ideal": 21},
+                        {"date": "2026-11-28", "remaining": 16, "ideal": 21},
+                        {"date": "2026-11-29", "remaining": 16, "ideal": 21},
+                        {"date": "2026-11-30", "remaining": None, "ideal": 21}]
+    assert days[4] == {"date": "2026-12-01", "remaining": None, "ideal": 19.5} and len(days) == 18
+    assert (status["start"], status["end"]) == ("2026-12-01", "2026-12-14")
+    assert status["metrics"]["throughput"] == {"completed": 1, "days": 3, "per_day": round(1 / 3, 4)}
+    retro = close_sprint(store, "sprint-3", now=early)["retrospective"]  # closed before its planned start
+    assert [d["remaining"] for d in retro["burndown"]["days"][:3]] == [21, 16, 16]
+    closed = sprint_status(store, "sprint-3", now=early + dt.timedelta(days=30))
+    assert closed["metrics"]["throughput"] == status["metrics"]["throughput"]
+
+
 def test_the_forecast_keeps_each_team_to_its_capacity(store, sample: Path) -> None:
     (sample / ".claude/sprints/sprint-5.yaml").write_text(
         "capacity: {engineering: 1}\ntasks:\n"

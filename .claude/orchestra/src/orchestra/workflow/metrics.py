@@ -77,23 +77,27 @@ def _points(value: float) -> float:
 
 
 def burndown(scope: dict[str, float], changes: list[Change], start: dt.date, end: dt.date,
-             today: dt.date | None = None, through: dt.date | None = None) -> dict[str, Any]:
+             today: dt.date | None = None, through: dt.date | None = None,
+             since: dt.date | None = None) -> dict[str, Any]:
     """Points not yet completed at the end of each day from `start` to `end`, next to the ideal line
     that falls evenly from the total to zero by the end of the last day. Days after `today` have
     `remaining: null`. A task reopened after completion counts as remaining again. A sprint still running
-    (or closed) after its end goes on `through` that day, the ideal line at zero."""
+    (or closed) after its end goes on `through` that day, the ideal line at zero; one started before its
+    start begins `since` that day, the ideal line at the total until the start."""
     total = sum(scope.values())
     planned = (end - start).days + 1
     if planned < 1:
         raise ValueError(f"burndown: end {end} is before start {start}")
-    days = (max(end, through) - start).days + 1 if through else planned
+    first = min(start, since) if since else start
+    early = (start - first).days
+    days = (max(end, through) - first).days + 1 if through else planned + early
     status: dict[str, str] = {}
     completed = 0.0
     series = []
     pending = iter([c for c in changes if c.task in scope])
     change = next(pending, None)
     for i in range(days):
-        day = start + dt.timedelta(days=i)
+        day = first + dt.timedelta(days=i)
         cutoff = parse_time(day + dt.timedelta(days=1))
         while change is not None and change.at < cutoff:
             was = status.get(change.task) == "completed"
@@ -105,7 +109,7 @@ def burndown(scope: dict[str, float], changes: list[Change], start: dt.date, end
         series.append({
             "date": day.isoformat(),
             "remaining": None if future else _points(total - completed),
-            "ideal": _points(total * max(0.0, 1 - (i + 1) / planned)),
+            "ideal": _points(total * min(1.0, max(0.0, 1 - (i - early + 1) / planned))),
         })
     return {"total": _points(total), "start": start.isoformat(), "end": end.isoformat(), "days": series}
 

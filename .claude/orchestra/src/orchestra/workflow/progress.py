@@ -33,6 +33,16 @@ def window(view: SprintView, changes: list[metrics.Change], today: dt.date) -> t
     return start, max(start, end)
 
 
+def first_working_day(record: dict[str, Any], start: dt.date) -> dt.date:
+    """The first day of a sprint's burndown and throughput: its start, or the day it was started when
+    that came first (work done before the planned start counts)."""
+    try:
+        started = metrics.parse_time(record["started_at"]).date() if record.get("started_at") else start
+    except (TypeError, ValueError):
+        return start
+    return min(start, started)
+
+
 def last_working_day(record: dict[str, Any], now: dt.datetime) -> dt.date | None:
     """The last day a started sprint ran: the day it closed, else today (None before it started). A
     sprint closed early or late has its burndown and throughput through that day."""
@@ -91,6 +101,7 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
     record = view.record or {}
     retro = record.get("retrospective") if view.status == "complete" else None
     last_day = last_working_day(record, now)
+    first_day = first_working_day(record, start)
     return {
         "sprint": view.id,
         "name": record.get("name", ""),
@@ -114,10 +125,11 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
         "metrics": {
             # a closed sprint's burndown, cycle times and blockers were taken at close, before its
             # unfinished work left it (the report reads the same)
-            "burndown": (retro or {}).get("burndown") or metrics.burndown(scope, changes, start, end,
-                                                                          today=now.date(), through=last_day),
+            "burndown": (retro or {}).get("burndown") or metrics.burndown(
+                scope, changes, start, end, today=now.date(), through=last_day, since=first_day),
             "cycle_time": (retro or {}).get("cycle_time") or cycle_summary(cycle),
-            "throughput": metrics.throughput(changes, start, max(start, last_day or min(end, now.date()))),
+            "throughput": metrics.throughput(changes, first_day,
+                                             max(first_day, last_day or min(end, now.date()))),
             "blockers": closed_blockers(events, view, retro) if retro else metrics.blockers(
                 changes, view.tasks, metrics.carried_in(events, view.id, record.get("started_at"))),
             "completion": completion,

@@ -14,7 +14,7 @@ from ..models import SPRINT_TRANSITIONS, TERMINAL_TASK_STATUSES, IllegalTransiti
 from ..store import entity
 from . import metrics, states
 from .definitions import definitions_dir
-from .progress import cycle_summary, window
+from .progress import cycle_summary, first_working_day, window
 from .view import SprintView, all_events, sprint_view
 
 
@@ -48,7 +48,8 @@ def build(tx, view: SprintView, *, now: dt.datetime) -> dict[str, Any]:
             changes, view.tasks, metrics.carried_in(events, view.id, (view.record or {}).get("started_at"))),
         "cycle_time": cycle_summary(cycle),
         "completion": metrics.completion_rate(view.tasks),
-        "burndown": metrics.burndown(scope, changes, start, end, today=now.date(), through=now.date()),
+        "burndown": metrics.burndown(scope, changes, start, end, today=now.date(), through=now.date(),
+                                     since=first_working_day(view.record or {}, start)),
     }
 
 
