@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -68,6 +69,27 @@ def test_acknowledging_a_broadcast_says_it_stays_open_for_others(project: Path, 
     code, out, err = run(capsys, "ack", everyone["id"], "--as", "agent:nope")
     assert code == 1 and "no agent run with id 'nope' in state" in err
     assert "agent:nope" not in project_store.get(f"communication.messages.{everyone['id']}.acked")
+
+
+def test_a_message_cut_in_an_injection_is_shown_whole_by_the_command_the_cut_names(project: Path, project_store,
+                                                                                 capsys) -> None:
+    from orchestra import bus
+    from orchestra.teams import build
+
+    from tests.bus.conftest import TEAMS
+
+    add_run(project_store, "r1", "tech-lead")
+    long = "y" * 1500 + " and that is the whole story"
+    for to, reader in (("agent:r1", bus.recipient(build(TEAMS), "r1", "tech-lead")),
+                       ("main", bus.recipient(build(TEAMS), None, None, "s1", human=True))):
+        sent = as_json(capsys, "send", to, "state_updated", "--text", long)
+        with project_store.transaction() as tx:
+            shown = bus.deliver(tx, reader, via="tool_call").text
+        assert long not in shown
+        named = re.search(rf"`orchestra msg (inbox[^`]*)` shows {sent['id']} whole", shown)
+        assert named, shown
+        code, out, err = run(capsys, *named.group(1).split())
+        assert code == 0 and long in out, (named.group(1), out[:300], err)
 
 
 def test_handoff_names_the_task_whose_brief_lists_the_artifacts(project: Path, project_store, capsys) -> None:

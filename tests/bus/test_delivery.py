@@ -107,7 +107,7 @@ def test_injection_is_capped_with_a_summary_and_an_inbox_hint(store, org) -> Non
 def test_a_long_message_is_cut_to_fit(store, org) -> None:
     send(store, org, text="y" * 4000)
     got = deliver(store, bus.recipient(org, "r1", "tech-lead"))
-    assert len(got.text) < delivery.ITEM_CHARS + 400 and "`orchestra msg inbox` shows" in got.text
+    assert len(got.text) < delivery.ITEM_CHARS + 400 and "`orchestra msg inbox agent:r1 --json` shows" in got.text
 
 
 def test_critical_messages_for_the_user_raise_an_alert(store, org) -> None:

@@ -116,7 +116,7 @@ def deliver(tx, who: Recipient, *, via: Via, now: datetime | None = None, limit:
     items: list[str] = []
     used = 0
     for message in pending[:limit]:
-        item = render_item(message)
+        item = render_item(message, who)
         if chosen and used + len(item) > INJECTION_CHARS:
             break
         chosen.append(message)
@@ -190,7 +190,8 @@ def _verdict_hint(request: dict[str, Any]) -> str:
     return f"give your verdict with update_task (task_id {request['task']}, {verdicts}, findings), or {reply}."
 
 
-def render_item(message: dict[str, Any]) -> str:
+def render_item(message: dict[str, Any], reader: Recipient | None = None) -> str:
+    """One message as a reader is shown it; cut to ITEM_CHARS, with the command that shows `reader` it whole."""
     sender = message.get("from")
     if message.get("from_type"):
         sender = f"{sender} ({message['from_type']})"
@@ -205,7 +206,9 @@ def render_item(message: dict[str, Any]) -> str:
     elif message.get("type") == "review_request":
         text += f"\n  -> {_verdict_hint(message)}"
     if len(text) > ITEM_CHARS:
-        text = text[: ITEM_CHARS - 40] + f" [... cut; `orchestra msg inbox` shows {message['id']} whole]"
+        inbox = f" {reader.address}" if reader is not None and reader.agent_id else ""  # the inbox table cuts too
+        cut = f" [... cut; `orchestra msg inbox{inbox} --json` shows {message['id']} whole]"
+        text = text[: ITEM_CHARS - len(cut)] + cut
     return text
 
 
