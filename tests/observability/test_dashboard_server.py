@@ -205,6 +205,40 @@ def test_open_bind_with_a_token_and_ipv6_loopback(sample: Path) -> None:
     assert Dashboard(sample, host="::1").url == "http://[::1]:7891/"
 
 
+def test_the_link_of_an_open_bind_is_one_the_dashboard_answers(sample: Path) -> None:
+    """Bound to every interface, the dashboard answers only to names it knows: the link it prints names one
+    (the first --allow-host, else the loopback address), not 0.0.0.0, which it refuses with 421."""
+    with running_dashboard(sample, host="0.0.0.0", token=TOKEN) as dashboard:
+        assert dashboard.url == f"http://127.0.0.1:{dashboard.port}/"
+        assert get(dashboard.url + f"api/snapshot?token={TOKEN}")[0] == 200
+    with running_dashboard(sample, host="0.0.0.0", token=TOKEN, allow_hosts=("Dash.example",)) as dashboard:
+        port = dashboard.port
+        assert dashboard.url == f"http://dash.example:{port}/"
+        status, _, _ = get(f"http://127.0.0.1:{port}/api/snapshot?token={TOKEN}", {"Host": f"dash.example:{port}"})
+        assert status == 200
+    assert Dashboard(sample, host="::", token=TOKEN).url == "http://[::1]:7891/"
+
+
+def test_only_get_and_head_are_answered(sample: Path) -> None:
+    """The dashboard only shows state: another method is 405 naming the allowed ones, and HEAD has no body."""
+    with running_dashboard(sample) as dashboard:
+        for method in ("DELETE", "PUT", "POST", "PATCH", "OPTIONS"):
+            request = urllib.request.Request(dashboard.url + "api/snapshot", method=method)
+            try:
+                urllib.request.urlopen(request, timeout=30)
+                raise AssertionError(f"{method} was answered")
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 405 and exc.headers["Allow"] == "GET, HEAD", method
+                assert exc.read() == b"orchestra dashboard: only GET and HEAD are answered here\n"
+        with socket.create_connection(("127.0.0.1", dashboard.port), timeout=30) as sock:
+            sock.sendall(f"HEAD /api/snapshot HTTP/1.1\r\nHost: 127.0.0.1:{dashboard.port}\r\n\r\n".encode())
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK") and b"Content-Type: application/json" in head and body == b""
+
+
 def test_a_port_in_use_and_an_address_not_of_this_machine_say_which_to_change(
         sample: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     from orchestra.cli import main

@@ -47,10 +47,10 @@ def host_names(bind: str, port: int, extra: tuple[str, ...] = ()) -> frozenset[s
     """The `Host` values the dashboard answers to: the loopback names and the bind address on its
     port, and each of `extra` (`name`, on the dashboard's port, or `name:port`)."""
     binds = () if bind in WILDCARD_BINDS else (bind,)
-    return frozenset(_with_port(name, port) for name in (*LOOPBACK_NAMES, *binds, *extra))
+    return frozenset(with_port(name, port) for name in (*LOOPBACK_NAMES, *binds, *extra))
 
 
-def _with_port(name: str, port: int) -> str:
+def with_port(name: str, port: int) -> str:
     name = name.strip().lower()
     if name.count(":") > 1 and not name.startswith("["):  # a bare IPv6 address
         return f"[{name}]:{port}"

@@ -98,6 +98,12 @@ class Dashboard:
 
     @property
     def url(self) -> str:
+        """The page's address. Bound to every interface, no Host may name 0.0.0.0 or ::, so it is the first
+        --allow-host, else the loopback address."""
+        if self.host in access.WILDCARD_BINDS:
+            if self.allow_hosts:
+                return f"http://{access.with_port(self.allow_hosts[0], self.port)}/"
+            return f"http://{'[::1]' if ':' in self.host else '127.0.0.1'}:{self.port}/"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/"
 
@@ -245,6 +251,15 @@ class Dashboard:
     # -- HTTP and WebSocket ------------------------------------------------------------------------
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.method not in ("GET", "HEAD"):  # the dashboard only shows state
+            return _response(405, "text/plain; charset=utf-8",
+                             b"orchestra dashboard: only GET and HEAD are answered here\n", {"Allow": "GET, HEAD"})
+        response = self._answer(request)
+        if response is not None and request.method == "HEAD":  # the headers of the GET, Content-Length too
+            response = Response(response.status_code, response.reason_phrase, response.headers, b"")
+        return response
+
+    def _answer(self, request: Request) -> Response | None:
         path = urlsplit(request.path).path
         if not access.known_host(request.headers, self.host_names):
             return _response(421, "text/plain; charset=utf-8",
@@ -296,6 +311,7 @@ class Dashboard:
 
 
 def _response(status: int, kind: str, body: bytes, extra: dict[str, str] | None = None) -> Response:
-    reason = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 421: "Misdirected Request"}[status]
+    reason = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+              421: "Misdirected Request"}[status]
     headers = Headers({"Content-Type": kind, "Content-Length": str(len(body)), **SECURITY_HEADERS, **(extra or {})})
     return Response(status, reason, headers, body)
