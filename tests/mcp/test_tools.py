@@ -202,6 +202,16 @@ def test_send_message_stores_the_stamped_sender(server, store):
         "tech-lead", "state_updated", "high", {"text": "the orders schema changed"})
 
 
+def test_send_message_refuses_a_message_with_nothing_in_it(server, store):
+    for empty in ({}, {"payload": {}}, {"text": "   "}, {"text": "\n\t"}, {"type": "task_completed", "task": None}):
+        message = refused(server, store, "send_message", to="tech-lead", caller=member(), **empty)
+        assert "the message is empty: give its text (text) or its content (payload)" in message, (empty, message)
+    assert "needs a non-empty 'question'" in refused(server, store, "send_message", to="tech-lead", type="question",
+                                                     caller=member())
+    assert server.ok("send_message", to="tech-lead", payload={"done": False}, caller=member())["payload"] == {
+        "done": False}
+
+
 def test_send_message_refuses_bad_input_and_writes_nothing(server, store):
     assert "unknown agent type" in refused(server, store, "send_message", to="nobody-here", text="hi",
                                            caller=member())

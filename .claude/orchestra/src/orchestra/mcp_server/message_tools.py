@@ -14,7 +14,7 @@ from pydantic import Field
 
 from .. import bus, lifecycle, workflow
 from ..bus import addressing, delivery
-from ..bus.messages import MESSAGE_TYPES, MESSAGES, REPLIES_TO, iso, utcnow
+from ..bus.messages import MESSAGE_TYPES, MESSAGES, REPLIES_TO, REQUIRED_PAYLOAD, iso, utcnow
 from ..bus.replies import MAX_ESCALATE_AFTER_S
 from ..models import Priority
 from ..store import entity
@@ -58,6 +58,9 @@ def send_message(to: Address, type: Annotated[MessageType, Field(description=(
     if text is not None and payload is not None:
         raise ToolError("give the message as text or as payload, not both (put the text into the payload)")
     body = {"text": text} if text is not None else payload
+    # nothing to read (a question, answer, artifact_ready or review_complete: the bus names the key it lacks)
+    if type not in REQUIRED_PAYLOAD and (not body or (text is not None and not text.strip())):
+        raise ToolError("the message is empty: give its text (text) or its content (payload)")
     org = organization()
     with state(write=True) as tx:
         if type in REPLIES_TO and reply_to is not None:  # such a reply closes the message it answers
