@@ -37,3 +37,30 @@ def read_only(directory: Path) -> Iterator[Path]:
         yield directory
     finally:
         subprocess.run(["umount", str(directory)], check=True, capture_output=True)
+
+
+@contextmanager
+def full(directory: Path, size: str = "1m") -> Iterator[Path]:
+    """A small disk mounted on `directory` while the block runs; `fill(directory)` then takes its last
+    free block. Needs root (the test is skipped where mounting is not allowed)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(directory)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small disk here: {mounted.stderr.strip()}")
+    try:
+        yield directory
+    finally:
+        subprocess.run(["umount", "-l", str(directory)], check=True, capture_output=True)
+
+
+def fill(directory: Path) -> None:
+    """Write into `directory` until its disk has no room left (ENOSPC)."""
+    with open(Path(directory) / "filler", "wb", buffering=0) as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+        except OSError:
+            pass
+    assert os.statvfs(directory).f_bavail == 0

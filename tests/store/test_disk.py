@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 from orchestra.store import open_store
 
-from ..disks import read_only
+from ..conftest import REPO, load_fixture, run_hook
+from ..disks import fill, full, read_only
 from .test_cli_state import cli
 
 FILE_BACKENDS = ("sqlite", "json")
@@ -81,3 +83,48 @@ def test_an_sqlite_store_on_a_read_only_mount_can_still_be_read(project: Path, t
     assert listed.returncode == 0 and "t1" in listed.stdout, listed.stderr
     assert refused.returncode == 1 and "the disk is mounted read-only" in refused.stderr
     assert refused.stderr.count("\n") == 1
+
+
+def _bash_call(project: Path, **fields: object) -> dict:
+    """The captured PreToolUse of a Bash call, in `project`, as the main thread makes it unless `fields` say."""
+    event = next(e for e in load_fixture("claude-code-2.1.328/nested-delegation.jsonl")
+                 if e["hook_event_name"] == "PreToolUse" and e["tool_name"] == "Bash")
+    event = {key: value for key, value in event.items() if key not in ("agent_id", "agent_type")}
+    return {**event, "cwd": str(project), **fields}
+
+
+def test_a_guard_on_a_full_disk_answers_when_teams_yaml_and_policy_changed(project: Path, tmp_path: Path) -> None:
+    """The guard's caches of teams.yaml and policy.yaml are only caches: when the disk cannot take a new
+    copy, the tool call is still judged (it was blocked: 'No space left on device' on every tool call)."""
+    shutil.copy(REPO / ".claude" / "teams.yaml", project / ".claude" / "teams.yaml")
+    policy = project / ".claude" / "policy.yaml"
+    policy.write_text("protected_paths: []\n")
+    with full(tmp_path / "disk") as disk:
+        env = {"ORCHESTRA_STATE_DIR": str(disk / "state")}
+        assert run_hook("pre_tool.py", _bash_call(project), project, env=env).returncode == 0
+        fill(disk)
+        for edited in (project / ".claude" / "teams.yaml", policy):  # the caches of both are stale now
+            edited.write_text(edited.read_text() + "\n")
+        proc = run_hook("pre_tool.py", _bash_call(project), project, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert b"blocked" not in proc.stderr and b"Traceback" not in proc.stderr
+
+
+def test_an_sqlite_store_on_a_full_disk_can_still_be_read(project: Path, tmp_path: Path) -> None:
+    """With no room for SQLite's WAL index file, reads open the database as it stands: commands read it,
+    a subagent's tool calls are judged (they were all blocked: 'disk I/O error'), writes fail in one line."""
+    with full(tmp_path / "disk") as disk:
+        url = f"sqlite://{disk / 'state' / 'orchestration.db'}"
+        (disk / "state").mkdir()
+        path = _seeded(url)
+        fill(disk)
+        got = cli(url, project, "state", "get", "tasks.t1.status")
+        listed = cli(url, project, "task", "list")
+        refused = cli(url, project, "task", "set-status", "t1", "blocked", "--reason", "r")
+        call = run_hook("pre_tool.py", _bash_call(project, agent_id="a1", agent_type="general-purpose"), project,
+                        env={"ORCHESTRA_STATE_URL": url})
+    assert (got.returncode, got.stdout, got.stderr) == (0, "queued\n", "")
+    assert listed.returncode == 0 and "t1" in listed.stdout, listed.stderr
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert str(path) in refused.stderr and "the disk is full" in refused.stderr
+    assert call.returncode == 0, call.stderr

@@ -36,6 +36,14 @@ def write_text(path: Path, text: str, mode: int | None = None) -> None:
     write_bytes(path, text.encode("utf-8"), mode)
 
 
+def write_cache(path: Path, text: str) -> None:
+    """Keep a cache file (mode 0600) where the disk lets us. A cache that cannot be written (a read-only
+    or full disk, its directory gone) only makes the next read slower: never an error of the caller's."""
+    if path.parent.is_dir() and os.access(path.parent, os.W_OK):
+        with contextlib.suppress(OSError):
+            write_text(path, text, mode=0o600)
+
+
 def _fsync_dir(directory: Path) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY)

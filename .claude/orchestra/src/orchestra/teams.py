@@ -7,7 +7,6 @@ keyed by the file's mtime and size; hooks on the hot path read only the cache.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +166,5 @@ def load(root: Path | None = None) -> Organization:
     except (OSError, ValueError, KeyError):
         pass
     raw = load_raw(path)
-    if cache.parent.is_dir() and os.access(cache.parent, os.W_OK):
-        atomic.write_text(cache, json.dumps({"key": key, "raw": raw}), mode=0o600)
+    atomic.write_cache(cache, json.dumps({"key": key, "raw": raw}))
     return build(raw, str(path))

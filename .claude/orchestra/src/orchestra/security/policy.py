@@ -193,6 +193,5 @@ def load(root: Path | None = None) -> Policy:
     except (OSError, ValueError, KeyError, AttributeError):
         pass
     raw = load_raw(path)
-    if cache.parent.is_dir() and os.access(cache.parent, os.W_OK):
-        atomic.write_text(cache, json.dumps({"key": key, "raw": raw}), mode=0o600)
+    atomic.write_cache(cache, json.dumps({"key": key, "raw": raw}))
     return build(raw, root, str(path))

@@ -64,10 +64,11 @@ class SqliteStore(StoreBase):
                     raise
 
     def _open_read_only(self) -> bool:
-        """On a read-only disk SQLite cannot make the WAL's index file, so not even a read starts: open
-        the database for reading alone (every write then fails naming the disk). Without a WAL file
+        """On a read-only or full disk SQLite cannot make the WAL's index file, so not even a read starts:
+        open the database for reading alone (every write then fails naming the disk). Without a WAL file
         nothing is waiting to be checkpointed, and the file can be read as it stands (immutable)."""
-        if disk_trouble(self.path.parent) != "the disk is mounted read-only" or not self.path.is_file():
+        trouble = disk_trouble(self.path.parent)
+        if not trouble or not self.path.is_file():
             return False
         wal = Path(f"{self.path}-wal")
         mode = "mode=ro" if wal.is_file() and wal.stat().st_size else "immutable=1"
@@ -75,8 +76,8 @@ class SqliteStore(StoreBase):
         self.conn = sqlite3.connect(f"{self.path.as_uri()}?{mode}", uri=True, isolation_level=None)
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA_VERSION:
-            raise StateError(f"{self.path}: schema_version {version}, not {SCHEMA_VERSION}, and the disk is "
-                             "mounted read-only, so it cannot be brought up to date here")
+            raise StateError(f"{self.path}: schema_version {version}, not {SCHEMA_VERSION}, and {trouble}, so it "
+                             "cannot be brought up to date here")
         return True
 
     def _ensure_schema(self) -> None:

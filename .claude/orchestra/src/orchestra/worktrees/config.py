@@ -17,7 +17,6 @@ created or inspected, never on an ordinary tool call.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +62,7 @@ def _raw(path: Path, root: Path) -> dict[str, Any]:
 
     raw, text = read_mapping(path, WorktreeConfigError)
     validate_yaml(raw, text, path, "worktrees", WorktreeConfigError)
-    if cache.parent.is_dir() and os.access(cache.parent, os.W_OK):
-        atomic.write_text(cache, json.dumps({"key": key, "raw": raw}), mode=0o600)
+    atomic.write_cache(cache, json.dumps({"key": key, "raw": raw}))
     return raw
 
 
