@@ -87,6 +87,28 @@ def test_epic_status_plans_what_is_left_after_the_epics_sprints_in_state(sample:
     assert (first["id"], first["start"], first["end"]) == ("payments-sprint-3", "2026-12-29", "2027-01-11")
 
 
+def test_epic_status_does_not_plan_again_a_feature_an_open_sprint_is_delivering(sample: Path, capsys) -> None:
+    (sample / ".claude/epics/mobile.yaml").write_text(
+        "sprint_points: 10\nfeatures:\n  - {id: feat-a, title: A, estimate: 4}\n  - {id: feat-b, title: B, estimate: 4}\n"
+        "  - {id: feat-c, title: C, estimate: 4, dependencies: [feat-b]}\n", encoding="utf-8")
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "epic: mobile\ntasks:\n  - {id: task-a1, title: A1, estimate: 2, feature: feat-a}\n"
+        "  - {id: task-a2, title: A2, estimate: 2, feature: feat-a}\n"
+        "  - {id: task-b1, title: B1, estimate: 4, feature: feat-b}\n", encoding="utf-8")
+    as_json(capsys, "sprint", "start", "sprint-4")
+    as_json(capsys, "task", "set-status", "task-a1", "in_progress")
+    as_json(capsys, "task", "set-status", "task-a1", "completed")
+    status = as_json(capsys, "epic", "status", "mobile")
+    assert [f["status"] for f in status["features"]] == ["in_progress", "planned", "unplanned"]
+    plan = status["remaining_plan"]  # feat-a and feat-b are sprint-4's work: only feat-c is left to plan
+    assert [[f["id"] for f in s["features"]] for s in plan["sprints"]] == [["feat-c"]]
+    assert plan["points"]["to_plan"] == 4
+    as_json(capsys, "task", "set-status", "task-b1", "queued")
+    as_json(capsys, "sprint", "close", "sprint-4")  # feat-a's task-a2 and feat-b's task-b1 carried over
+    plan = as_json(capsys, "epic", "status", "mobile")["remaining_plan"]
+    assert sorted(f["id"] for s in plan["sprints"] for f in s["features"]) == ["feat-a", "feat-b", "feat-c"]
+
+
 def test_a_feature_id_two_epics_share_counts_only_the_tasks_of_each_epic(sample: Path, capsys) -> None:
     (sample / ".claude/epics/mobile.yaml").write_text(
         "features:\n  - {id: feat-login, title: Mobile login, estimate: 3}\n", encoding="utf-8")

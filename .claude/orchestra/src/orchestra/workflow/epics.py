@@ -172,6 +172,13 @@ def feature_progress(feature: FeatureDef, tasks: list[dict[str, Any]]) -> dict[s
             "task_points": total, "task_points_completed": done}
 
 
+def in_open_sprints(feature: dict[str, Any], tasks: dict[str, dict[str, Any]], open_sprints: set[str]) -> bool:
+    """Whether a sprint not yet complete holds all of a feature's unfinished work (it is being delivered,
+    not left to plan); work carried out of a closed sprint and not yet listed again is left."""
+    unfinished = [tasks[t] for t in feature["tasks"] if tasks[t].get("status") not in TERMINAL_TASK_STATUSES]
+    return bool(unfinished) and all(t.get("sprint") in open_sprints for t in unfinished)
+
+
 def epic_status(store, ref: str, root: Path | None = None, *, points: float | None = None) -> dict[str, Any]:
     """Progress of an epic: its features (from their tasks), its sprints, and a plan of what is left."""
     from .sprints import organization
@@ -185,13 +192,16 @@ def epic_status(store, ref: str, root: Path | None = None, *, points: float | No
                  if t.get("epic") == epic.id or (not t.get("epic") and t.get("feature") in ids)]
         features = [feature_progress(f, tasks) for f in epic.features]
         complete = {f["id"] for f in features if f["status"] == "complete"}
+        open_sprints = {sid for sid, s in tx.items("sprints").items() if s.get("status") != "complete"}
+        by_id = {t["id"]: t for t in tasks}
+        delivering = {f["id"] for f in features if in_open_sprints(f, by_id, open_sprints)}
         sprints = []
         for sprint in sorted(tx.find("sprints", epic=epic.id), key=lambda s: (s.get("start") or "", s["id"])):
             tally = recorded_points(tx, sprint)
             sprints.append({"sprint": sprint["id"], "status": sprint.get("status"), "points": tally["total"],
                             "completed_points": tally["completed"]})
         try:
-            remaining = plan_view(tx, epic, organization(root), points=points, skip=complete,
+            remaining = plan_view(tx, epic, organization(root), points=points, skip=complete | delivering,
                                   earlier={s["sprint"] for s in sprints})
         except ValueError as exc:
             remaining = {"error": str(exc)}
