@@ -158,3 +158,36 @@ def test_installing_from_an_installed_repo_takes_only_the_pack_as_shipped(repo: 
     assert orchestra("install", repo).code == 0  # the pack whole again
     assert orchestra("install", target, "--source", repo).code == 0
     assert {i.rel: (target / i.rel).read_bytes() for i in pack.files} == {i.rel: i.data for i in pack.files}
+
+
+def test_an_installed_repo_rewires_itself_with_its_own_install(repo: Path, orchestra, pack_source: Path) -> None:
+    """doctor in an installed repo says `orchestra install .` rewires it: the repo's own CLI does so (it
+    refused, calling the repo the pack's checkout); with a pack file gone it refuses and names a clone."""
+    from tests.installer.conftest import snapshot
+
+    assert orchestra("install", repo).code == 0
+    settings = repo / ".claude/settings.json"
+    wired = settings.read_bytes()
+    data = json.loads(wired)
+    del data["hooks"]["Stop"]
+    settings.write_text(json.dumps(data, indent=2) + "\n")
+    wiring_check = next(c for c in orchestra("doctor", repo, "--json").json()["checks"] if c["name"] == "wiring")
+    assert wiring_check["status"] == "fail" and "run `orchestra install .` to rewire" in wiring_check["detail"]
+    pack_files = {p: p.read_bytes() for p in (repo / ".claude/orchestra/hooks").iterdir() if p.is_file()}
+
+    proc = installed_cli(repo, "install", ".", "--no-warm", cwd=repo)
+
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(settings.read_bytes())["hooks"]["Stop"] == json.loads(wired)["hooks"]["Stop"]
+    assert {p: p.read_bytes() for p in pack_files} == pack_files
+    assert orchestra("doctor", repo, "--json").code == 0
+
+    gone = repo / ".claude/commands/msg/ask.md"
+    gone.unlink()
+    missing = next(c for c in orchestra("doctor", repo, "--json").json()["checks"]
+                   if c["name"] == "install" and c["status"] == "fail")
+    assert "from a clone of Orchestra" in missing["detail"]
+    before = snapshot(repo)
+    refused = installed_cli(repo, "install", ".", "--no-warm", cwd=repo)
+    assert refused.returncode == 1 and ".claude/commands/msg/ask.md (missing)" in refused.stderr
+    assert "Install from a clone" in refused.stderr and snapshot(repo) == before

@@ -93,7 +93,8 @@ def _manifest(root: Path) -> list[Check]:
     found = [Check("install", "ok", f"Orchestra {recorded.pack_version}: {len(recorded.files)} files recorded")]
     if missing:
         found.append(Check("install", "fail", f"pack files missing: {', '.join(missing[:5])}"
-                                              f"{' ...' if len(missing) > 5 else ''}; run `orchestra install` again"))
+                                              f"{' ...' if len(missing) > 5 else ''}; put them back with "
+                                              f"{_install_command(root)}"))
     if edited:
         found.append(Check("install", "warn", f"pack files you edited (upgrades keep them): {', '.join(edited[:5])}"))
     return found

@@ -42,10 +42,13 @@ def plan_install(target: Path, source: Path = SOURCE_ROOT, force: bool = False,
     root = check_target(target)
     check_uv()
     pack = load_pack(source)
-    if root == pack.root:
+    old = read(root)
+    if root == pack.root and old is None:
         raise InstallError(f"{root}: this is the checkout the pack is installed from; its .claude/ is the pack "
                            "itself (rewire it with `uv run python -m orchestra.wiring --write`)")
-    return _Planner(root, pack, read(root) or Manifest(), force).plan(statusline)
+    # An installed repo's own `orchestra install .`: its pack is whole (load_pack refuses otherwise), so
+    # this writes no pack file and only rewires settings.json and .mcp.json, as doctor advises.
+    return _Planner(root, pack, old or Manifest(), force).plan(statusline)
 
 
 class _Planner:
