@@ -14,6 +14,18 @@ XSS = ('<img src=x onerror="window.__pwned=1;document.title=\'PWNED\'"></script>
        '" onmouseover="window.__pwned=3" x="<svg onload="window.__pwned=4"></svg>')
 
 
+# The cycle-time table's id and status cells and its headers but Title: how many, and those whose text the
+# browser broke over more than one line (distinct tops of its line boxes).
+ONE_LINE_CELLS = """(() => {
+  const table = [...document.querySelectorAll("table")].find(t => t.tHead.innerText.includes("Title"));
+  const cells = [...table.tBodies[0].rows].flatMap(row => [row.cells[0], row.cells[2]]).concat(
+    [...table.tHead.rows[0].cells].filter(cell => cell.innerText !== "Title"));
+  const lines = cell => { const range = document.createRange(); range.selectNodeContents(cell);
+    return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size; };
+  return {cells: cells.length, split: cells.filter(c => lines(c) > 1).map(c => c.innerText)};
+})()"""
+
+
 def test_the_report_page_with_hostile_and_long_text(page, project: Path, tmp_path: Path) -> None:
     sample_project(project)
     with open_store(root=project) as store:
@@ -33,4 +45,6 @@ def test_the_report_page_with_hostile_and_long_text(page, project: Path, tmp_pat
         assert page.evaluate("document.scripts.length + document.images.length") == 0
         assert XSS in page.locator("h1").inner_text()
         assert page.evaluate("document.documentElement.scrollWidth") == width
+        # the 5000-letter title takes what is left: each task's id and status, and the headers, stay on one line
+        assert page.evaluate(ONE_LINE_CELLS) == {"cells": 6 * 2 + 6, "split": []}
     assert page.problems == []

@@ -18,7 +18,9 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 10px;border-bot
 .tile{background:#fff;border:1px solid #e2e8f0;border-radius:10px;padding:12px 14px}
 .tile b{display:block;font-size:22px}.tile span{color:#64748b;font-size:13px}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #e2e8f0;border-radius:8px;font-size:14px}
-th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #f1f5f9}th{background:#f1f5f9;font-weight:600}
+.table{overflow-x:auto}
+th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #f1f5f9;white-space:nowrap}
+td.t{white-space:normal}th{background:#f1f5f9;font-weight:600}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .chart{background:#fff;border:1px solid #e2e8f0;border-radius:10px;padding:8px}.chart svg{width:100%;height:auto}
 .s-completed{color:#15803d}.s-blocked{color:#b91c1c}.s-in_progress,.s-assigned{color:#b45309}
@@ -30,11 +32,18 @@ def _e(value: Any) -> str:
     return DASH if value in (None, "") else escape(str(value))
 
 
-def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
-    head = "".join(f'<th{" class=n" if i in numeric else ""}>{escape(h)}</th>' for i, h in enumerate(header))
-    body = "".join("<tr>" + "".join(f'<td{" class=n" if i in numeric else ""}>{cell}</td>'
-                                    for i, cell in enumerate(row)) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozenset(),
+           text: set[int] = frozenset()) -> str:
+    """A table in a box that scrolls sideways rather than widen the page. Only a `text` column (free text)
+    wraps; ids, statuses, names and numbers stay on one line, so a long title cannot squeeze them into a
+    column one letter wide."""
+    def cls(i: int) -> str:
+        return " class=n" if i in numeric else " class=t" if i in text else ""
+
+    head = "".join(f"<th{cls(i)}>{escape(h)}</th>" for i, h in enumerate(header))
+    body = "".join("<tr>" + "".join(f"<td{cls(i)}>{cell}</td>" for i, cell in enumerate(row)) + "</tr>"
+                   for row in rows)
+    return f'<div class="table"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def _status(status: str | None) -> str:
@@ -69,7 +78,7 @@ def render(report: dict[str, Any]) -> str:
         _table(["Task", "Title", "Status", "Assignee", "Points", "Cycle time", "Per point"],
                [[_e(r["id"]), _e(r["title"]), _status(r["status"]), _e(r["assignee"]), number(r["estimate"]),
                  duration(r["cycle_hours"]), duration(r["hours_per_point"])] for r in report["cycle_time"]["tasks"]],
-               {4, 5, 6}),
+               {4, 5, 6}, {1}),
         f'<p class="meta">Mean {duration(report["cycle_time"]["mean_hours"])}, median '
         f'{duration(report["cycle_time"]["median_hours"])} (first assignment to completion).</p>',
         "<h2>Blockers</h2>",
