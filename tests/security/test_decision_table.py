@@ -200,6 +200,8 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("orchestrator", bash("cp -r /tmp/evil/.claude ."), "state"),
     ("main", bash("cp /tmp/teams.yaml .claude/"), "allow"),
     ("member", bash("cp -r src /tmp/backup && cp src/app.py src/app2.py"), "allow"),
+    ("main", bash("mv /tmp/build/app.js ."), "allow"),                  # `.` holds .claude/state; only ./app.js changes
+    ("member", bash("cd .worktrees/task-x && mv /tmp/app.js ."), "allow"),
     # -- the same files in the project's worktrees: they become the project's when the branch is merged --
     ("member", write("{root}/.worktrees/task-x/.claude/settings.json"), "state"),  # hooks removed on merge
     ("member", write("{root}/.worktrees/task-x/.claude/policy.yaml"), "state"),

@@ -251,8 +251,10 @@ def _wholesale_targets(cmd: shell.Command) -> tuple[list[str], bool]:
     `find` that deletes, the destination of `rsync --delete`. True: the project root itself is exempt."""
     args = list(cmd.argv[1:])
     operands = [a for a in args if not a.startswith("-")]
-    if cmd.program in DESTRUCTIVE or cmd.program in COPIERS:
-        return [*(operands if cmd.program in DESTRUCTIVE else ()), *copied_to(cmd)], False
+    if cmd.program in COPIERS:  # `mv x .` changes `./x`, not the whole directory; mv's sources go
+        return [*(copy_operands(cmd)[0] if cmd.program == "mv" else ()), *copied_to(cmd)], False
+    if cmd.program in DESTRUCTIVE:
+        return operands, False
     if cmd.program == "find" and _find_deletes(args):
         while args and args[0] in ("-H", "-L", "-P"):
             args.pop(0)
@@ -267,8 +269,17 @@ def copied_to(cmd: shell.Command) -> list[str]:
     """Where cp, mv, ln and install put each source when the destination is a directory: `DEST/<source's
     name>` (`cp /tmp/teams.yaml .claude` writes `.claude/teams.yaml`; `cp -r /tmp/x/.claude .` the `.claude`
     directory). A destination that is a file gives a path below it that nothing matches."""
-    if cmd.program not in COPIERS:
+    sources, target = copy_operands(cmd)
+    if not target:
         return []
+    return [os.path.join(target, name) for source in sources if (name := os.path.basename(source.rstrip("/")))
+            and name not in (".", "..")]
+
+
+def copy_operands(cmd: shell.Command) -> tuple[list[str], str | None]:
+    """The sources and the destination of cp, mv, ln or install (`-t DIR` too); ([], None) for other programs."""
+    if cmd.program not in COPIERS:
+        return [], None
     args, with_value = list(cmd.argv[1:]), COPIERS[cmd.program]
     operands, target, i = [], None, 0
     while i < len(args):
@@ -288,10 +299,7 @@ def copied_to(cmd: shell.Command) -> list[str]:
         i += 2 if word in with_value else 1
     if target is None and len(operands) > 1:
         target, operands = operands[-1], operands[:-1]
-    if not target:
-        return []
-    return [os.path.join(target, name) for source in operands if (name := os.path.basename(source.rstrip("/")))
-            and name not in (".", "..")]
+    return operands, target
 
 
 def _find_deletes(args: list[str]) -> bool:
