@@ -139,6 +139,21 @@ def test_a_task_under_a_team_renamed_in_teams_yaml_still_confines_its_member(rep
     ("Monitor", {"command": "tail -f x.log > '{repo}/seen.log'", "description": "d", "timeout_ms": 1000},
      "{repo}/seen.log"),  # Monitor runs a shell command as Bash does
     ("Read", {"file_path": "{repo}/README.md"}, None),  # reading elsewhere is fine
+    # programs writing by their own arguments
+    ("Bash", {"command": "sed -i s/a/b/ '{repo}/README.md'"}, "{repo}/README.md"),
+    ("Bash", {"command": "sed -e s/a/b/ -i.bak ../../README.md"}, "{repo}/README.md"),
+    ("Bash", {"command": "echo x | tee -a ../../notes.md"}, "{repo}/notes.md"),
+    ("Bash", {"command": "cp src/a.py '{repo}/src/'"}, "{repo}/src/a.py"),
+    ("Bash", {"command": "mv '{repo}/a.py' ."}, "{repo}/a.py"),
+    ("Bash", {"command": "rm -rf ../task-other"}, "{repo}/.worktrees/task-other"),
+    ("Bash", {"command": "touch -d yesterday '{repo}/z'"}, "{repo}/z"),
+    ("Bash", {"command": "git -c user.name=x -C '{repo}' commit -am x"}, "{repo}"),
+    ("Bash", {"command": "git --work-tree='{repo}' checkout -- ."}, "{repo}"),
+    ("Bash", {"command": "env -C '{repo}' make"}, "{repo}"),
+    ("Bash", {"command": "rm -rf build {scratch}/x && mkdir -p build && cp -r '{repo}/docs' docs && mv docs/a b"}, None),
+    ("Bash", {"command": "sed -i s/a/b/ x.txt && sed -n 1p '{repo}/README.md' && git log -C --stat"}, None),
+    ("Bash", {"command": "echo x | tee out.log /dev/stderr && cp /etc/hostname . && ln -s '{repo}/README.md' r"},
+     None),
 ], ids=lambda v: v if isinstance(v, str) and len(v) < 14 else None)
 def test_boundary_decisions(sprint: Path, tool, tool_input, denied) -> None:
     repo = sprint
@@ -156,6 +171,21 @@ def test_boundary_decisions(sprint: Path, tool, tool_input, denied) -> None:
     else:
         expected = str(Path.home()) if denied == "~" else denied.replace("{repo}", str(repo))
         assert isinstance(verdict, Deny) and f"{expected} is outside your worktree {tree}" in verdict.reason
+
+
+def test_a_member_editing_the_main_checkout_in_place_is_stopped_with_a_reason_it_can_follow(sprint: Path) -> None:
+    repo, tree = sprint, sprint / ".worktrees" / "task-t-1"
+    tree.mkdir(parents=True)
+    seed(repo, **{f"agents.{MEMBER[0]}": {"id": MEMBER[0], "agent_type": MEMBER[1], "worktree": str(tree),
+                                          "status": "active", "session_id": SESSION}})
+    denied = guard(repo, tool_call(repo, MEMBER, "Bash", {"command": f"sed -i s/shop/store/ '{repo}/README.md'"},
+                                   cwd=tree))
+    reason = denied["permissionDecisionReason"]
+    assert denied["permissionDecision"] == "deny" and f"Bash `sed` writing to {repo / 'README.md'}" in reason
+    assert f"use {tree / 'README.md'}" in reason
+    up = guard(repo, tool_call(repo, MEMBER, "Bash", {"command": "cd .. && ls"}, cwd=tree))
+    assert up["permissionDecision"] == "deny" and f"Bash `cd` into {repo / '.worktrees'}" in up["permissionDecisionReason"]
+    assert "use " not in up["permissionDecisionReason"]  # no same-file suggestion for the worktrees' directory
 
 
 def test_the_main_thread_and_runs_without_a_worktree_are_not_confined(sprint: Path) -> None:

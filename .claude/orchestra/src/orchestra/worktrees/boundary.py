@@ -3,11 +3,13 @@ works in a worktree: writes land inside it, and Bash does not move elsewhere.
 
 Cost: one primary-key read (`agents.<agent_id>.worktree`, put there when the lifecycle links the
 run to its delegation) and no git. Runs without a worktree, and the main thread, are not limited.
-Bash is read best-effort through the security module's shell reader: `cd`/`pushd`/`git -C` to a
-directory outside the worktree, and output redirections (`>`, `>>`) to a file outside it, are
-denied. The temp directory is scratch space, away from the project and its worktrees
-(`pytest > /tmp/out.txt`). A program that writes elsewhere by its own arguments (`cp a ../x`, `tee`, a
-script) is not seen; README's Worktrees section lists these limits.
+Bash is read best-effort through the security module's shell reader: `cd`/`pushd`/`git -C`/
+`git --work-tree`/`env -C` to a directory outside the worktree, output redirections (`>`, `>>`) to a
+file outside it, and the files the common file programs write by their arguments (`cp`/`mv`/`ln`/
+`install` destinations, `mv` sources, `tee`, `touch`, `mkdir`, `rm`, `rmdir`, `truncate`, `shred`,
+`unlink`, `sed -i`) are denied. The temp directory is scratch space, away from the project and its
+worktrees (`pytest > /tmp/out.txt`). Other programs writing elsewhere by their own arguments, and
+scripts, are not seen; README's Worktrees section lists these limits.
 """
 
 from __future__ import annotations
@@ -20,6 +22,15 @@ FILE_TOOLS = {"Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path
 SHELL_TOOLS = frozenset({"Bash", "Monitor"})  # Monitor runs a shell command as Bash does
 # Redirections to these are not writes anyone would need to stop.
 HARMLESS = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty")
+GIT_VALUED = frozenset({"-c", "--git-dir", "--namespace", "--config-env", "--super-prefix"})  # git's, before its subcommand
+# Programs that write (make, change or remove) the files named as their operands, with their options that
+# take a value; cp, mv, ln and install write their destination (`security.tools.copied_to`).
+WRITERS: dict[str, frozenset[str]] = {
+    "tee": frozenset(), "touch": frozenset({"-d", "--date", "-r", "--reference", "-t"}),
+    "mkdir": frozenset({"-m", "--mode"}), "rm": frozenset(), "rmdir": frozenset(), "unlink": frozenset(),
+    "truncate": frozenset({"-s", "--size", "-r", "--reference"}), "shred": frozenset({"-n", "--iterations", "-s", "--size"}),
+    "sed": frozenset({"-e", "--expression", "-f", "--file", "-l", "--line-length"}),
+}
 
 
 def worktree_guard(event: HookEvent, ctx: HookContext) -> Deny | None:
@@ -81,6 +92,9 @@ def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash
         for target in cmd.writes:
             if "$" not in target and (outside := _outside(target, here, worktree, root)):
                 return outside, f"{tool} writing to {outside}"
+        for target in _written_operands(cmd):
+            if "$" not in target and (outside := _outside(target, here, worktree, root)):
+                return outside, f"{tool} `{cmd.program}` writing to {outside}"
         directory = _directory_of(cmd)
         if directory is None or "$" in directory or directory == "-":
             continue
@@ -92,14 +106,51 @@ def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash
     return None
 
 
+def _written_operands(cmd) -> list[str]:
+    """The files a common file program writes by its arguments: `tee F`, `rm F`, `sed -i ... F`, `cp A DEST`."""
+    from ..security.tools import COPIERS, copied_to, copy_operands
+
+    args = list(cmd.argv[1:])
+    if cmd.program in COPIERS:  # the destination; mv also removes its sources
+        return [*copied_to(cmd), *(copy_operands(cmd)[0] if cmd.program == "mv" else ())]
+    if cmd.program not in WRITERS:
+        return []
+    with_value, operands, i = WRITERS[cmd.program], [], 0
+    while i < len(args):
+        if args[i] == "--":
+            operands += args[i + 1:]
+            break
+        if not args[i].startswith("-") or args[i] == "-":
+            operands.append(args[i])
+        i += 2 if args[i] in with_value else 1
+    if cmd.program == "sed":  # only with -i; the script is the first operand unless -e or -f gave it
+        if not any(a.startswith(("-i", "--in-place")) or (a[:1] == "-" and a[1:2] != "-" and "i" in a) for a in args):
+            return []
+        return operands if any(a in with_value and a not in ("-l", "--line-length") for a in args) else operands[1:]
+    return operands
+
+
 def _directory_of(cmd) -> str | None:
-    """Where a command moves to or works in: `cd DIR`, `pushd DIR`, `git -C DIR` ('' = home)."""
+    """Where a command moves to or works in: `cd DIR`, `pushd DIR`, `git -C DIR`, `git --work-tree DIR`,
+    `env -C DIR` ('' = home)."""
     args = list(cmd.argv[1:])
     if cmd.program in ("cd", "pushd"):
         rest = [a for a in args if not a.startswith("-") or a == "-"]
         return rest[0] if rest else ""
-    if cmd.program == "git" and "-C" in args[:-1]:
-        return args[args.index("-C") + 1]
+    if cmd.program == "git":
+        i = 0
+        while i < len(args) and args[i].startswith("-"):  # git's own options, up to the subcommand
+            if args[i] in ("-C", "--work-tree") and i + 1 < len(args):
+                return args[i + 1]
+            if args[i].startswith("--work-tree="):
+                return args[i].split("=", 1)[1]
+            i += 2 if args[i] in GIT_VALUED else 1
+    if "env" in cmd.wrappers:
+        words = cmd.words
+        for i, word in enumerate(words[:-1]):
+            if word in ("-C", "--chdir"):
+                return words[i + 1]
+        return next((w.split("=", 1)[1] for w in words if w.startswith("--chdir=")), None)
     return None
 
 
@@ -107,7 +158,7 @@ def _suggestion(outside: str, root, worktree: str) -> str:
     """`; write <worktree>/src/x.py instead` when the path was the same file in the main checkout."""
     project, real = os.path.realpath(str(root)), os.path.realpath(outside)
     worktrees_root = os.path.dirname(os.path.realpath(worktree))
-    if real.startswith(project + os.sep) and not real.startswith(worktrees_root + os.sep):
+    if real.startswith(project + os.sep) and not (real + os.sep).startswith(worktrees_root + os.sep):
         relative = os.path.relpath(real, project)
         return f" (for {relative}, use {os.path.join(worktree, relative)})"
     return ""
