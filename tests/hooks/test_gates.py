@@ -270,6 +270,26 @@ def test_dependency_gate_off(project: Path) -> None:
     assert isinstance(feed(pre(project, "toolu_1", "fullstack-eng", "[task:c] build")), Rewrite)
 
 
+@pytest.mark.parametrize("gate", [True, False])
+def test_task_delegate_hands_out_no_arguments_the_dependency_gate_refuses(project: Path, gate: bool) -> None:
+    """`orchestra task delegate` (/task:delegate) and delegate_task print ready Agent arguments: for a task
+    whose dependencies are unfinished they say why instead, as the gate would."""
+    from tests.unit.test_lifecycle_cli import orchestra
+
+    write_teams(project, "" if gate else "lifecycle:\n  gates: {dependencies: false}\n")
+    seed(project, {**tasks("a"), **tasks("b", status="cancelled"),
+                   "c": {"title": "c", "team": "engineering", "assignee": "fullstack-eng", "dependencies": ["a", "b"]}})
+    handed = orchestra(project, "task", "delegate", "c")
+    if gate:
+        assert handed.returncode == 1 and handed.stdout == "", handed.stdout
+        assert "task c depends on unfinished work: a (queued). Delegate those first" in handed.stderr, handed.stderr
+    else:
+        assert handed.returncode == 0 and "[task:c]" in handed.stdout, handed.stderr
+    with open_store(root=project) as store, store.transaction() as tx:
+        tx.update("tasks.a", {"status": "completed"})
+    assert orchestra(project, "task", "delegate", "c").returncode == 0
+
+
 # -- false completion --------------------------------------------------------------------------------
 
 def delegated(project: Path, task: str = "t1", agent: str = "fullstack-eng", extra: str = "", **fields) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import briefing
 from ..hookio import Deny, HookEvent, Rewrite, Verdict
-from ..models import TASK_STATES_BY_SPRINT, TERMINAL_TASK_STATUSES
+from ..models import TASK_STATES_BY_SPRINT
 from ..record import Record, default
 from ..teams import Organization, normalize_agent_type
 from ..workflow.holds import hold_text
@@ -24,7 +24,7 @@ from . import config as lifecycle_config
 from . import occupancy, review, tasks
 from .ledger import Ledger
 from .protocol import task_tag
-from .views import unassigned_text
+from .views import unassigned_text, unfinished_dependencies
 
 
 class BadDelegation(ValueError):
@@ -181,18 +181,8 @@ def check_sprint_started(req: DelegationRequest, led: Ledger) -> Verdict | None:
 def check_dependencies(req: DelegationRequest, led: Ledger) -> Verdict | None:
     if not req.config.dependency_gate or req.task is None:
         return None
-    blockers = []
-    for dep_id in req.task.get("dependencies") or []:
-        dep = led.get("tasks", dep_id)
-        if dep is None:
-            blockers.append(f"{dep_id} (not in state)")
-        elif dep.get("status") not in TERMINAL_TASK_STATUSES:  # cancelled work is out of scope, as the plan has it
-            who = f", agent {dep['agent_id']}" if dep.get("agent_id") and dep.get("status") == "in_progress" else ""
-            blockers.append(f"{dep_id} ({dep.get('status') or 'queued'}{who})")
-    if not blockers:
-        return None
-    return Deny(f"Orchestra: task {req.task['id']} depends on unfinished work: {', '.join(blockers)}. "
-                "Delegate those first; this one is ready when they are completed.")
+    waiting = unfinished_dependencies(req.task, lambda dep_id: led.get("tasks", dep_id))
+    return Deny(f"Orchestra: {waiting}") if waiting else None
 
 
 def check_capacity(req: DelegationRequest, led: Ledger) -> Verdict | None:

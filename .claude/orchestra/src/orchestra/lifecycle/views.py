@@ -3,11 +3,12 @@ tree, the task list, one task's whole story, a human's status change and an agen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from .. import agentfiles, briefing, teams
-from ..models import TASK_STATUSES, check_task_transition
+from ..models import TASK_STATUSES, TERMINAL_TASK_STATUSES, check_task_transition
 from ..store import entity
 from ..teams import Organization
 from . import review
@@ -71,16 +72,39 @@ def unassigned_text(org: Organization, task: dict[str, Any]) -> str:
             f"assignee first (`orchestra state set tasks.{task['id']}.assignee '\"<member>\"'`)")
 
 
+def unfinished_dependencies(task: dict[str, Any], lookup: Callable[[str], dict[str, Any] | None]) -> str | None:
+    """Why the dependency gate refuses `task` (its dependencies not completed or cancelled, each with its
+    status), or None. `lookup` reads a task record by id."""
+    blockers = []
+    for dep_id in task.get("dependencies") or []:
+        dep = lookup(dep_id)
+        if dep is None:
+            blockers.append(f"{dep_id} (not in state)")
+        elif dep.get("status") not in TERMINAL_TASK_STATUSES:  # cancelled work is out of scope, as the plan has it
+            who = f", agent {dep['agent_id']}" if dep.get("agent_id") and dep.get("status") == "in_progress" else ""
+            blockers.append(f"{dep_id} ({dep.get('status') or 'queued'}{who})")
+    if not blockers:
+        return None
+    return (f"task {task['id']} depends on unfinished work: {', '.join(blockers)}. "
+            "Delegate those first; this one is ready when they are completed.")
+
+
 def delegation_arguments(tx, org: Organization, task_id: str) -> dict[str, Any]:
     """The Agent tool input that delegates `task_id`: tagged, briefed, addressed to the right agent.
     Raises Unassigned when nobody is named and the task's team does not auto-assign or is not in teams.yaml,
-    and ValueError when its sprint was blocked by hand (the delegation gate would refuse the call)."""
+    and ValueError when its sprint was blocked by hand or its dependencies are unfinished (the delegation
+    gate would refuse the call)."""
     from ..workflow.holds import hold_text
+    from . import config as lifecycle_config
 
     task = task_record(tx, task_id)
     held = hold_text(task["sprint"], tx.get(f"sprints.{task['sprint']}", None)) if task.get("sprint") else None
     if held:
         raise ValueError(f"task {task_id} is not to be delegated now: {held}")
+    waiting = unfinished_dependencies(task, lambda dep: entity(tx, "tasks", dep)) \
+        if lifecycle_config.load(org).dependency_gate else None
+    if waiting:
+        raise ValueError(waiting)
     agent = pick_agent(org, task)
     if agent is None:
         raise Unassigned(unassigned_text(org, task))
