@@ -179,6 +179,30 @@ def test_a_long_or_reversing_name_keeps_the_line_one_short_row(store, sample: Pa
     assert len(plain) < 200 and "\u202e" not in plain
 
 
+@pytest.mark.parametrize("columns, shown", [
+    ("120", "[Opus] engineering › payments › sprint-3 · ▶ 1 active · 3 queued · ✓ 1 done · ✖ 1 blocked · cov 82.5% · ●●●"),
+    ("80", "[Opus] engineering › payments › sprint-3 ▶1 3 queued ✓1 ✖1 cov 82.5% ●●●"),
+    ("50", "[Opus] sprint-3 ▶1 3 queued ✓1 ✖1 cov 82.5% ●●●"),
+    ("40", "sprint-3 ▶1 3 queued ✓1 ✖1 cov 82.5% ●●●"),
+    ("20", "sprint-3 ▶1 3 queue…"),
+    ("0", "[Opus] engineering › payments › sprint-3 · ▶ 1 active · 3 queued · ✓ 1 done · ✖ 1 blocked · cov 82.5% · ●●●"),
+])
+def test_a_narrow_terminal_gets_a_line_that_fits(store, sample: Path, columns: str, shown: str) -> None:
+    """Claude Code gives the command the terminal's width in COLUMNS; a line wider wraps over several rows."""
+    busy(store)
+    proc = run_status_line(sample, json.dumps(session_input(sample)), NO_COLOR="1", COLUMNS=columns)
+    assert proc.returncode == 0 and proc.stdout == shown + "\n"
+
+
+def test_a_cut_line_counts_wide_characters_and_keeps_its_colours() -> None:
+    data = {"sprint": {"id": "スプリント-3", "status": "active", "epic": None}, "team": None, "coverage": None,
+            "counts": {"active": 0, "queued": 2, "done": 0, "blocked": 1}, "agents": []}
+    assert render(data, {}, color=False, width=20) == "スプリント-3 ▶0 2 q…"  # 5 wide characters: 10 columns
+    assert render(data, {}, color=True, width=20) == "\033[1;36mスプリント-3\033[0m \033[2m▶0\033[0m 2 q…"
+    assert render(None, {}, color=False, note="state unreadable (" + "x" * 90 + ")", width=30) == (
+        "orchestra state unreadable (x…")
+
+
 def test_many_agents_are_capped() -> None:
     data = {"sprint": {"id": "s", "status": "active", "epic": None}, "team": None, "coverage": None,
             "counts": {"active": 14, "queued": 0, "done": 0, "blocked": 0},

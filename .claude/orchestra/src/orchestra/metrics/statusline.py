@@ -149,29 +149,73 @@ def _field(mapping: object, *keys: str) -> object:
     return mapping
 
 
-def render(data: dict[str, object] | None, session: dict[str, object], *, color: bool = True, note: str = "") -> str:
-    """The line for `data` (a `summary`, or None without state) and Claude Code's `session` input."""
+def render(data: dict[str, object] | None, session: dict[str, object], *, color: bool = True, note: str = "",
+           width: int | None = None) -> str:
+    """The line for `data` (a `summary`, or None without state) and Claude Code's `session` input. Given
+    `width` (the terminal's columns), a line too wide is made shorter until it fits: the counts without
+    their words, then without team and epic, then without the model, then cut (ending in …)."""
     style = Style(color)
     model = name(_field(session, "model", "display_name"))
-    head = [style(f"[{model}]", "2")] if model else []
+    for level in range(4):
+        segments = _segments(data, model, note, level)
+        if not width or cells("".join(text for text, _ in segments)) <= width:
+            break
+    else:
+        segments = _cut(segments, width)
+    return "".join(style(text, code) if code else text for text, code in segments)
+
+
+def _segments(data: dict[str, object] | None, model: str, note: str, level: int) -> list[tuple[str, str]]:
+    """The line as (text, colour) pieces; `level` 0 is the whole line, each level above a shorter one."""
+    head = [(f"[{model}]", "2"), (" ", "")] if model and level < 3 else []
     if data is None or data["sprint"] is None:
-        return " ".join([*head, style("orchestra", "1;36"), clean(note) or "no sprint in progress"])
+        return [*head, ("orchestra", "1;36"), (" ", ""), (clean(note) or "no sprint in progress", "")]
     sprint, counts = data["sprint"], data["counts"]
-    where = " › ".join(p for p in (name(data["team"]), name(sprint["epic"]), name(sprint["id"])) if p)
+    names = (data["team"], sprint["epic"], sprint["id"]) if level < 2 else (sprint["id"],)
+    where = " › ".join(p for p in map(name, names) if p)
     if sprint["status"] not in ("active", None):
         where += f" ({name(sprint['status'])})"
-    parts = [style(where, "1;36"),
-             style(f"▶ {counts['active']} active", "33" if counts["active"] else "2"),
-             f"{counts['queued']} queued",
-             style(f"✓ {counts['done']} done", "32"),
-             style(f"✖ {counts['blocked']} blocked", "31" if counts["blocked"] else "2")]
+    short = level > 0
+    parts = [(where, "1;36"),
+             (f"▶{counts['active']}" if short else f"▶ {counts['active']} active", "33" if counts["active"] else "2"),
+             (f"{counts['queued']} queued", ""),
+             (f"✓{counts['done']}" if short else f"✓ {counts['done']} done", "32"),
+             (f"✖{counts['blocked']}" if short else f"✖ {counts['blocked']} blocked", "31" if counts["blocked"] else "2")]
     if data["coverage"] is not None:
-        parts.append(f"cov {data['coverage']:g}%")
+        parts.append((f"cov {data['coverage']:g}%", ""))
     agents = data["agents"]
     if agents:
         dots = "●" * min(len(agents), MAX_DOTS) + (f"+{len(agents) - MAX_DOTS}" if len(agents) > MAX_DOTS else "")
-        parts.append(style(dots, "32"))
-    return " ".join(head) + (" " if head else "") + " · ".join(parts)
+        parts.append((dots, "32"))
+    separator = (" " if short else " · ", "")
+    return head + [piece for part in parts for piece in (separator, part)][1:]
+
+
+def cells(text: str) -> int:
+    """The terminal columns `text` takes: a wide character two, a combining mark or format character none."""
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(ch) or unicodedata.category(ch) == "Cf" else
+               2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _cut(segments: list[tuple[str, str]], width: int) -> list[tuple[str, str]]:
+    """`segments` cut to `width` columns, the last one ending in …."""
+    kept: list[tuple[str, str]] = []
+    room = width - 1  # the ellipsis
+    for text, code in segments:
+        for i, ch in enumerate(text):
+            room -= cells(ch)
+            if room < 0:
+                return [*kept, (text[:i] + "…", code)]
+        kept.append((text, code))
+    return kept
+
+
+def columns() -> int | None:
+    """The terminal's width Claude Code gives the status line in COLUMNS (2.1.153 and later), if any."""
+    value = os.environ.get("COLUMNS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def _project(session: dict[str, object]) -> Path:
@@ -215,17 +259,17 @@ def read(url: str) -> dict[str, object] | None:
         return summary(tx)
 
 
-def line(session: dict[str, object], *, color: bool = True) -> str:
+def line(session: dict[str, object], *, color: bool = True, width: int | None = None) -> str:
     try:
         url = paths.state_url(_project(session))
         if _state_missing(url):
-            return render(None, session, color=color, note="no state yet")
+            return render(None, session, color=color, note="no state yet", width=width)
         data = read(url)
     except Unreadable as exc:
-        return render(None, session, color=color, note=f"state unreadable ({exc})")
+        return render(None, session, color=color, note=f"state unreadable ({exc})", width=width)
     except Exception as exc:  # noqa: BLE001 - a status line shows a problem, it does not crash on it
-        return render(None, session, color=color, note=f"state unreadable ({exc.__class__.__name__})")
-    return render(data, session, color=color, note="" if data else "no state yet")
+        return render(None, session, color=color, note=f"state unreadable ({exc.__class__.__name__})", width=width)
+    return render(data, session, color=color, note="" if data else "no state yet", width=width)
 
 
 def main() -> None:
@@ -235,6 +279,6 @@ def main() -> None:
         session = {}
     if not isinstance(session, dict):
         session = {}
-    text = line(session, color=not os.environ.get("NO_COLOR")) + "\n"
+    text = line(session, color=not os.environ.get("NO_COLOR"), width=columns()) + "\n"
     sys.stdout.buffer.write(text.encode())  # UTF-8, as Claude Code reads it, whatever the locale's charset
     sys.stdout.flush()
