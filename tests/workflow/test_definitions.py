@@ -309,3 +309,23 @@ def test_templates_are_valid_definitions() -> None:
     sprint = load_sprint(REPO / "templates/sprint.yaml", REPO, teams.load(REPO))
     epic = load_epic(REPO / "templates/epic.yaml", REPO)
     assert sprint.tasks and epic.features
+
+
+def test_a_task_naming_a_feature_its_epic_does_not_define_is_refused_at_its_line(project: Path) -> None:
+    """A mistyped `feature:` would leave the feature `unplanned` in epic status for good."""
+    write(project, "mobile.yaml", "features:\n  - {id: feat-login, title: Login, estimate: 3}\n"
+                                  "  - {id: feat-cart, title: Cart, estimate: 5}\n", kind="epic")
+    message = refuse(project, """
+        epic: mobile
+        tasks:
+          - {id: a, title: A, feature: feat-login}
+          - {id: b, title: B,
+             feature: feat-logn}
+        """)
+    assert message.startswith(f"{project / '.claude/sprints/bad.yaml'}:5: b: feature 'feat-logn' is not a feature "
+                              "of epic mobile"), message
+    assert "feat-cart, feat-login" in message and "mobile.yaml" in message
+    fine = write(project, "fine.yaml", "epic: mobile\ntasks:\n  - {id: c, title: C, feature: feat-cart}\n")
+    assert load_sprint(fine, project).tasks[0].feature == "feat-cart"
+    elsewhere = write(project, "elsewhere.yaml", "epic: web\ntasks:\n  - {id: d, title: D, feature: feat-x}\n")
+    assert load_sprint(elsewhere, project).epic == "web"  # an epic with no file here is not checked

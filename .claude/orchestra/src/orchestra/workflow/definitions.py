@@ -193,6 +193,7 @@ def load_sprint(ref: str | Path, root: Path | None = None, org=None) -> SprintDe
         _check_people(path, text, tasks, org)
         for team in raw.get("capacity") or {}:
             _check_team(path, text, ["capacity", team], "capacity", team, org)
+    _check_features(path, text, tasks, raw.get("epic"), root)
     return SprintDef(
         id=_id(path, raw, "sprint"), path=path, tasks=tasks, name=raw.get("name", ""), goal=raw.get("goal", ""),
         epic=raw.get("epic"), project=raw.get("project"), start=raw.get("start"), end=raw.get("end"),
@@ -329,3 +330,21 @@ def _check_people(path: Path, text: str, tasks: Sequence[TaskDef], org) -> None:
         if member and task.team and member.team != task.team:
             raise DefinitionError(f"{path}:{_line(text, ['tasks', i, 'assignee'])}: {task.id}: assignee "
                                   f"{task.assignee!r} is on team {member.team!r}, not {task.team!r}")
+
+
+def _check_features(path: Path, text: str, tasks: Sequence[TaskDef], epic_id: str | None, root: Path | None) -> None:
+    """A task's `feature` must be one its sprint's epic defines, when that epic has a file here: a mistyped one
+    would never count towards the feature in `epic status`."""
+    named = [(i, task) for i, task in enumerate(tasks) if task.feature]
+    if not named or not epic_id:
+        return
+    try:
+        epic = load_epic(epic_id, root)
+    except DefinitionError:  # no file for it here, or a broken one: `epic load` says what is wrong with it
+        return
+    known = {f.id for f in epic.features}
+    for i, task in named:
+        if task.feature not in known:
+            raise DefinitionError(f"{path}:{_line(text, ['tasks', i, 'feature'])}: {task.id}: feature "
+                                  f"{task.feature!r} is not a feature of epic {epic_id} ({epic.path}); its "
+                                  f"features: {', '.join(sorted(known))}")
