@@ -377,6 +377,32 @@ def test_backups_and_bytecode_stay_out_of_git(repo: Path, orchestra, pack_source
     assert "backup/" not in untracked(repo)
 
 
+def test_an_upgrade_names_backups_and_bytecode_an_earlier_pack_let_git_track(repo: Path, orchestra) -> None:
+    """A pack before its .gitignore let `git add -A` commit its restore points (.mcp.json secrets) and
+    bytecode; an ignore rule never untracks them, so install and doctor say how to."""
+    from orchestra.installer.warm import compile_package
+
+    (repo / ".mcp.json").write_text('{"mcpServers": {"api": {"type": "http", "url": "https://api.example", '
+                                    '"headers": {"Authorization": "Bearer s3cret"}}}}\n')
+    assert orchestra("install", repo).code == 0
+    assert compile_package(repo) is None
+    subprocess.run(["git", "-C", str(repo), "add", "-A", "-f"], check=True)  # as the earlier pack let it happen
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=u", "-c", "user.email=u@example.com", "commit", "-q",
+                    "-m", "orchestra"], check=True)
+
+    again = orchestra("install", repo)
+    doctor = [c for c in orchestra("doctor", repo, "--json").json()["checks"] if c["name"] == "install"]
+
+    told = "the installer's backups (a restore point of .mcp.json can hold secrets) and bytecode (__pycache__/)"
+    assert again.code == 0 and told in again.out and "nothing changed" in again.out
+    assert "`git rm -r -q --cached .claude/orchestra && git add .claude/orchestra`" in again.out
+    assert any(c["status"] == "warn" and told in c["detail"] for c in doctor)
+    subprocess.run(["git", "-C", str(repo), "rm", "-r", "-q", "--cached", ".claude/orchestra"], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", ".claude/orchestra"], check=True)
+    assert "git tracks" not in orchestra("install", repo).out
+    assert not [c for c in orchestra("doctor", repo, "--json").json()["checks"] if "git tracks" in c["detail"]]
+
+
 def pre_tool_hooks(settings: dict, tool: str) -> list[str]:
     """The scripts of our PreToolUse handlers Claude Code runs for `tool` (matcher rules: reference §1.8)."""
     import re

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from .. import agentfiles, paths, teams, wiring
 from ..store.errors import StateError
-from . import jsondoc, manifest, safety, settings
+from . import gitignored, jsondoc, manifest, safety, settings
 from .errors import InstallError
 from .source import BACKUP_DIR, MCP_CONFIG, SERVER_NAME, SETTINGS, is_our_server, is_our_statusline
 
@@ -97,6 +97,8 @@ def _manifest(root: Path) -> list[Check]:
                                               f"{_install_command(root)}"))
     if edited:
         found.append(Check("install", "warn", f"pack files you edited (upgrades keep them): {', '.join(edited[:5])}"))
+    if tracked := gitignored.tracked(root):
+        found.append(Check("install", "warn", gitignored.advice(tracked)))
     return found
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import agentfiles, wiring
-from . import jsondoc, mcpconfig, settings
+from . import gitignored, jsondoc, mcpconfig, settings
 from .errors import InstallError
 from .manifest import Manifest, read, sha256
 from .plan import Notice, Plan, Step
@@ -77,6 +77,8 @@ class _Planner:
         self._settings(statusline, project_server=not server[1].kept_foreign)
         self._mcp(*server)
         self._state_dir()
+        if paths := gitignored.tracked(self.root):
+            self._notice("left", CODE_DIR, gitignored.advice(paths))
         self.new.dirs = sorted(self.created_dirs)
         self.result.steps = self.moves + self.writes + self.deletes
         manifest, current = self.new.to_bytes(), self._current(MANIFEST)
