@@ -202,6 +202,9 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("cp -r src /tmp/backup && cp src/app.py src/app2.py"), "allow"),
     ("main", bash("mv /tmp/build/app.js ."), "allow"),                  # `.` holds .claude/state; only ./app.js changes
     ("member", bash("cd .worktrees/task-x && mv /tmp/app.js ."), "allow"),
+    ("orchestrator", bash("git checkout old-grants -- .claude"), "state"),   # replaces teams.yaml, settings
+    ("member", bash("git restore --source=HEAD~3 .claude"), "state"),
+    ("member", bash("git restore --staged .claude && git checkout -- . && git checkout -b x"), "allow"),
     # -- the same files in the project's worktrees: they become the project's when the branch is merged --
     ("member", write("{root}/.worktrees/task-x/.claude/settings.json"), "state"),  # hooks removed on merge
     ("member", write("{root}/.worktrees/task-x/.claude/policy.yaml"), "state"),
@@ -330,6 +333,12 @@ def test_organisation_files_are_written_by_the_main_thread_only(tree: Path, home
                  bash(".claude/orchestra/bin/orchestra task list --json"),
                  bash("uv run --script .claude/orchestra/bin/orchestra msg inbox | head -5")):
         assert decide(tree, home, policy, org, "member", *call) is None, call
+
+
+def test_a_copy_over_an_organisation_file_names_that_file(tree: Path, home: Path, policy, org) -> None:
+    for command in ("cp /tmp/x .claude/teams.yaml", "cp /tmp/teams.yaml .claude/", "cp -t .claude /tmp/teams.yaml"):
+        denied = decide(tree, home, policy, org, "orchestrator", *bash(command))
+        assert denied is not None and "would change `.claude/teams.yaml`." in denied.reason, (command, denied)
 
 
 def test_a_role_granted_secrets_in_teams_yaml_reads_them_but_never_writes_state(tree: Path, home: Path) -> None:

@@ -121,13 +121,16 @@ def decide_command(policy: Policy, caller: Caller, resolver: Resolver, command: 
             for glob in searches.filter_globs(cmd.argv):
                 if found := _secret_filter(policy, caller, glob, f"`{clip(command)}` with", "exec"):
                     return found
-        for raw in (c for target in (*cmd.writes, *copied_to(cmd)) for c in candidates(target, cwds)):
+        for raw in (c for target in cmd.writes for c in candidates(target, cwds)):
             if found := _protected(policy, caller, resolver, tool_name, raw, cwds, command):
                 return found
         if cmd.pipeline in writing:
             for raw in _path_words(cmd, cwds, skip_patterns=False, skip_executed=True):
                 if found := _protected(policy, caller, resolver, tool_name, raw, cwds, command, read_only_hint=True):
                     return found
+        for raw in (c for target in copied_to(cmd) for c in candidates(target, cwds)):  # after the named files
+            if found := _protected(policy, caller, resolver, tool_name, raw, cwds, command):
+                return found
         if found := _ancestor(policy, caller, resolver, cmd, cwds, command):
             return found
         if cmd.program == "git" and _git_clean_ignored(cmd.argv):
@@ -262,7 +265,17 @@ def _wholesale_targets(cmd: shell.Command) -> tuple[list[str], bool]:
         return starts or ["."], True
     if cmd.program == "rsync" and any(a.startswith("--delete") for a in args):
         return operands[-1:], False
+    if cmd.program == "git" and _git_checks_out(args):  # `git checkout OLD -- .claude`: its files replaced
+        return operands[1:], True
     return [], False
+
+
+def _git_checks_out(args: list[str]) -> bool:
+    """`git checkout`/`git restore` that writes the named paths in the working tree (not `restore --staged`)."""
+    sub = next((a for a in args if not a.startswith("-")), "")
+    if sub == "restore":
+        return not {"--staged", "-S"}.intersection(args) or bool({"--worktree", "-W"}.intersection(args))
+    return sub == "checkout"
 
 
 def copied_to(cmd: shell.Command) -> list[str]:
