@@ -606,6 +606,26 @@ def test_refuses_to_mix_into_a_copied_pack_of_another_version(repo: Path, orches
     assert backup.read_text().endswith("# an older version of the pack\n")
 
 
+def test_installing_over_a_copied_pack_of_this_version_says_so_in_one_line(repo: Path, orchestra,
+                                                                           pack_source: Path) -> None:
+    """README's copy, then the installer: every file is adopted, in one line of the report (it was one line
+    per file, some 240, burying what else the install kept); --json still lists each."""
+    pack = load_pack(pack_source)
+    write_pack(pack, repo, json.loads((pack_source / ".claude/settings.json").read_text()))
+    (repo / ".claude/teams.yaml").write_text((repo / ".claude/teams.yaml").read_text() + "# ours now\n")
+    files = len([i for i in pack.files if i.kind == "pack"])
+
+    dry = orchestra("install", repo, "--dry-run", "--json").json()
+    result = orchestra("install", repo)
+
+    assert len([n for n in dry["notices"] if n["kind"] == "adopted"]) == files
+    assert result.code == 0
+    lines = result.out.splitlines()
+    adopted = [line for line in lines if line.lstrip().startswith("adopted")]
+    assert len(adopted) == 1 and f"{files} files already identical to the pack's" in adopted[0]
+    assert len(lines) < 10, result.out
+
+
 def test_an_upgrade_refuses_to_keep_your_edit_of_code_it_changes(repo: Path, orchestra, pack_source: Path,
                                                                   tmp_path: Path) -> None:
     """A local patch of a module the new pack changes, kept beside the new version of every other module,

@@ -104,7 +104,13 @@ def _report(data: dict) -> str:
         done = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in sorted(counts.items()))
         lines = [f"{verb} Orchestra {data['version'] or '(entries only)'} {'into' if verb == 'installed' else 'from'} "
                  f"{data['target']}: {done}"]
-    lines += [f"  {n['kind']:<10} {n['path']}: {n['message']}" for n in data["notices"]]
+    notices = data["notices"]
+    adopted = [n for n in notices if n["kind"] == "adopted"]
+    if len(adopted) > 3:  # a copied pack or a killed install: one line, not hundreds hiding the rest
+        notices = [n for n in notices if n["kind"] != "adopted"]
+        lines.append(f"  {'adopted':<10} {len(adopted)} files already identical to the pack's (such as "
+                     f"{adopted[0]['path']}): now recorded as ours (--json lists each)")
+    lines += [f"  {n['kind']:<10} {n['path']}: {n['message']}" for n in notices]
     return "\n".join(lines)
 
 
