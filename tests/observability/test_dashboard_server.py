@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -198,6 +199,21 @@ def test_a_websocket_from_another_origin_is_refused(sample: Path) -> None:
 def test_refused_binds(sample: Path, host: str, token: str | None, message: str) -> None:
     with pytest.raises(AccessError, match=message):
         Dashboard(sample, host=host, token=token)
+
+
+@pytest.mark.parametrize("name", ["http://devbox.lan", "", "a b", "devbox.lan:", "devbox.lan:99999", "devbox.lan:0",
+                                  "*", "devbox.lan/", "[::1", "user@devbox.lan"])
+def test_an_allowed_host_no_browser_can_name_is_refused(sample: Path, name: str) -> None:
+    """A URL or a typo given as --allow-host matched no Host header: the browser got 421 with no clue why."""
+    with pytest.raises(AccessError, match=f"--allow-host {re.escape(repr(name))}: give the host name or address"):
+        Dashboard(sample, allow_hosts=("devbox.lan", name))
+
+
+def test_allowed_host_forms(sample: Path) -> None:
+    names = ("devbox.lan", "Dash.Example.", "localhost:8000", "192.168.1.5", "[::1]:8000", "fe80::1", "my_box")
+    assert Dashboard(sample, port=7000, allow_hosts=names).host_names >= {
+        "devbox.lan:7000", "dash.example.:7000", "localhost:8000", "192.168.1.5:7000", "[::1]:8000",
+        "[fe80::1]:7000", "my_box:7000"}
 
 
 def test_open_bind_with_a_token_and_ipv6_loopback(sample: Path) -> None:

@@ -43,6 +43,28 @@ def check_bind(host: str, token: str | None) -> None:
                           f"give a token with --token TOKEN or the {TOKEN_ENV} environment variable")
 
 
+_NAME = re.compile(r"(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?")
+
+
+def check_allow_hosts(names: tuple[str, ...]) -> None:
+    """Refuse an --allow-host no browser's Host header can match: a URL, an empty name, a bad port."""
+    for name in names:
+        match = _NAME.fullmatch(name.strip())
+        bare_ipv6 = name.count(":") > 1 and not name.startswith("[") and _is_address(name.strip())
+        if not bare_ipv6 and (not match or (match[1] is not None and not 0 < int(match[1]) <= 65535)):
+            raise AccessError(f"--allow-host {name!r}: give the host name or address a browser uses for the "
+                              "dashboard, with :PORT where it is not the dashboard's (devbox.lan, "
+                              "localhost:8000, [fe80::1]:7891), not a URL")
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def host_names(bind: str, port: int, extra: tuple[str, ...] = ()) -> frozenset[str]:
     """The `Host` values the dashboard answers to: the loopback names and the bind address on its
     port, and each of `extra` (`name`, on the dashboard's port, or `name:port`)."""

@@ -58,6 +58,7 @@ class Dashboard:
                  clock: Callable[[], dt.datetime] | None = None, poll_seconds: float = POLL_SECONDS,
                  allow_hosts: tuple[str, ...] = ()) -> None:
         access.check_bind(host, token)
+        access.check_allow_hosts(tuple(allow_hosts))
         self.root = Path(root) if root else paths.project_root()
         self.host, self.port, self.token, self.sprint_id = host, port, token, sprint_id
         self.allow_hosts = tuple(allow_hosts)
