@@ -205,6 +205,12 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("orchestrator", bash("git checkout old-grants -- .claude"), "state"),   # replaces teams.yaml, settings
     ("member", bash("git restore --source=HEAD~3 .claude"), "state"),
     ("member", bash("git restore --staged .claude && git checkout -- . && git checkout -b x"), "allow"),
+    ("orchestrator", bash("tar xf /tmp/grants.tar -C .claude"), "state"),   # unpacked over its files
+    ("member", bash("unzip -o /tmp/x.zip -d .claude"), "state"),
+    ("reviewer", bash("rsync -a /tmp/x/ .claude/"), "state"),
+    ("member", bash("rsync -a /tmp/x/teams.yaml .claude/"), "organisation"),
+    ("member", bash("tar czf /tmp/b.tgz -C .claude agents && tar xf /tmp/x.tar -C build && rsync -a src/ /tmp/c/"),
+     "allow"),
     # -- the same files in the project's worktrees: they become the project's when the branch is merged --
     ("member", write("{root}/.worktrees/task-x/.claude/settings.json"), "state"),  # hooks removed on merge
     ("member", write("{root}/.worktrees/task-x/.claude/policy.yaml"), "state"),

@@ -265,9 +265,27 @@ def _wholesale_targets(cmd: shell.Command) -> tuple[list[str], bool]:
         return starts or ["."], True
     if cmd.program == "rsync" and any(a.startswith("--delete") for a in args):
         return operands[-1:], False
+    if cmd.program == "rsync" and len(operands) > 1:  # `rsync -a x/ .claude/`: x's files land in .claude
+        return [operands[-1] if s.endswith("/") else os.path.join(operands[-1], os.path.basename(s))
+                for s in operands[:-1]], True
+    if (into := _unpacked_into(cmd.program, args)) is not None:
+        return [into], True
     if cmd.program == "git" and _git_checks_out(args):  # `git checkout OLD -- .claude`: its files replaced
         return operands[1:], True
     return [], False
+
+
+def _unpacked_into(program: str, args: list[str]) -> str | None:
+    """The directory `tar -x -C DIR` or `unzip -d DIR` unpacks into, files of any name; None otherwise."""
+    flag = {"tar": "-C", "unzip": "-d"}.get(program)
+    if flag is None or (program == "tar" and not any(
+            a in ("--extract", "--get") or ("x" in a and not a.startswith("--") and (a.startswith("-") or i == 0))
+            for i, a in enumerate(args))):
+        return None
+    for i, arg in enumerate(args[:-1]):
+        if arg == flag or arg == "--directory":
+            return args[i + 1]
+    return next((a.split("=", 1)[1] for a in args if a.startswith("--directory=")), None)
 
 
 def _git_checks_out(args: list[str]) -> bool:
