@@ -461,6 +461,29 @@ def test_list_marks_worktrees_whose_directory_is_gone_or_no_longer_a_git_worktre
     assert f"{trees['ok']}\n" in text + "\n" and f"{trees['ok']} (" not in text
 
 
+
+def test_a_worktree_add_killed_while_git_wrote_its_records_does_not_stop_every_other_worktree(repo: Path) -> None:
+    """SIGKILL inside `git worktree add` (a killed `sprint start` or delegation) can leave git's record of the
+    new worktree locked "initializing" with an empty commondir: git then lists no worktree at all, and every
+    delegation that needed one was blocked with git's 'failed to read .../commondir: Success'."""
+    admin = repo / ".git" / "worktrees" / "task-killed"
+    admin.mkdir(parents=True)
+    (admin / "locked").write_text("initializing\n")
+    (admin / "gitdir").write_text(f"{repo / '.worktrees' / 'task-killed' / '.git'}\n")
+    (admin / "HEAD").write_text(git(repo, "rev-parse", "HEAD"))
+    (admin / "commondir").write_text("")
+    assert subprocess.run(["git", "-C", str(repo), "worktree", "list"], capture_output=True).returncode != 0
+    seed(repo, **{"tasks.t-13": {}})
+    assert cli(repo, "worktree", "create", "t-13", "--strategy", "task").returncode == 1
+    assert admin.exists()  # just written: it may be a `git worktree add` still at work, and is left alone
+    old = time.time() - 60
+    os.utime(admin / "commondir", (old, old))
+
+    made = cli(repo, "worktree", "create", "t-13", "--strategy", "task")
+    assert made.returncode == 0, made.stderr
+    assert worktree_paths(repo) == [str(repo), str(repo / ".worktrees" / "task-t-13")]
+    assert not admin.exists()
+
 def test_a_fifo_matched_by_copy_is_left_out_and_listed_instead_of_hanging_the_copy(repo: Path) -> None:
     os.mkfifo(repo / "events.pipe")
     (repo / "run").mkdir()

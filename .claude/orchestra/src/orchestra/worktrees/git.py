@@ -11,6 +11,7 @@ from pathlib import Path
 from ..record import Record
 
 TIMEOUT = 120
+TORN_AFTER_S = 10  # a worktree's records git is still writing are younger than this
 
 
 class GitError(ValueError):
@@ -78,8 +79,14 @@ class Listed(Record):
 
 def worktrees(repo: Path) -> list[Listed]:
     """Every worktree git knows of, the main one first."""
+    try:
+        listing = run(repo, "worktree", "list", "--porcelain")
+    except GitError:
+        if not drop_torn_records(repo):
+            raise
+        listing = run(repo, "worktree", "list", "--porcelain")
     out, entry = [], {}
-    for line in [*run(repo, "worktree", "list", "--porcelain").splitlines(), ""]:
+    for line in [*listing.splitlines(), ""]:
         if not line:
             if entry.get("worktree"):
                 branch = entry.get("branch")
@@ -91,6 +98,34 @@ def worktrees(repo: Path) -> list[Listed]:
         key, _, value = line.partition(" ")
         entry[key] = value
     return out
+
+
+def drop_torn_records(repo: Path) -> bool:
+    """Remove git's records of a worktree whose `git worktree add` was killed (SIGKILL, a power cut) while it
+    wrote them: still locked "initializing", its `commondir` empty. git then lists no worktree at all ("failed
+    to read .../commondir"), and `git worktree prune` keeps locked ones. git writes those records in
+    milliseconds, so one older than TORN_AFTER_S is nobody's work in progress. Its directory, if one was made,
+    is left as it is. True when a record was removed."""
+    import shutil
+    import time
+
+    try:
+        admin = Path(run(repo, "rev-parse", "--path-format=absolute", "--git-common-dir").strip()) / "worktrees"
+        entries = list(admin.iterdir()) if admin.is_dir() else []
+    except (GitError, OSError):
+        return False
+    torn = []
+    for entry in entries:
+        try:
+            common = (entry / "commondir").stat()
+            if (common.st_size == 0 and time.time() - common.st_mtime > TORN_AFTER_S
+                    and (entry / "locked").read_text(encoding="utf-8").strip() == "initializing"):
+                torn.append(entry)
+        except (OSError, UnicodeDecodeError):
+            continue
+    for entry in torn:
+        shutil.rmtree(entry, ignore_errors=True)
+    return bool(torn)
 
 
 def add(repo: Path, path: Path, branch: str, base: str) -> None:
