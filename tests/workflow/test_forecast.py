@@ -41,6 +41,19 @@ def test_a_member_runs_no_more_tasks_at_once_than_their_capacity() -> None:
     assert forecast(graph, [1.0], {"eng": 3}, now=NOW, trials=20, seed=1)["p50_hours"] == 3.0  # no member limit
 
 
+def test_a_free_worker_takes_work_that_can_start_instead_of_waiting_for_the_next_in_order() -> None:
+    # 1 h per point, two workers. a (1 h) then b (1 h) after it, and c (5 h) on its own: a and c start at
+    # once, b follows a on its worker, all done at 5 h (not 6 h with the second worker idle, kept for b).
+    chain_first = TaskGraph([Node("a", 1), Node("b", 1, ("a",)), Node("c", 5)])
+    assert forecast(chain_first, [1.0], 2, now=NOW, trials=5, seed=1)["p85_hours"] == 5.0
+    # ann takes one task at a time: while she does b1, the team's other worker does e1, then b2 and e2
+    # run together: 4 h (not 6 h with that worker idle waiting for ann).
+    busy = TaskGraph([Node("b1", 2, team="qa", assignee="ann"), Node("b2", 2, team="qa", assignee="ann"),
+                      Node("e1", 2, team="qa"), Node("e2", 2, team="qa")])
+    result = forecast(busy, [1.0], {"qa": 2}, now=NOW, trials=5, seed=1, members={"ann": 1})
+    assert (result["p50_hours"], result["p85_hours"]) == (4.0, 4.0)
+
+
 def test_percentiles_follow_the_sampled_history() -> None:
     # one 1-point task; three of four past tasks took 1 h per point, one took 5: P(1 h) = 0.75, so the
     # median is 1 h and the 85th percentile 5 h.

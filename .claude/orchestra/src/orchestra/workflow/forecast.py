@@ -1,9 +1,10 @@
 """Monte Carlo completion forecast: how long the remaining tasks take, drawn from past cycle times.
 
 Each trial gives every remaining task a duration of (its estimate) x (hours per point of a past
-task drawn at random), then runs the tasks in dependency order on parallel workers: `slots` of them,
-or per team when `slots` maps each team to its limit (a team's tasks run only on its own workers),
-and no member runs more tasks at once than `members` gives as its capacity.
+task drawn at random), then runs the tasks on parallel workers as time passes, each free worker taking
+the first task in dependency order that can start: `slots` workers, or per team when `slots` maps each
+team to its limit (a team's tasks run only on its own workers), and no member runs more tasks at once
+than `members` gives as its capacity.
 The 50th and 85th percentiles of the trials' finish times are the forecast. Same seed, same answer.
 """
 
@@ -14,6 +15,7 @@ import heapq
 import math
 import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .graph import TaskGraph
@@ -35,29 +37,77 @@ def percentile(sorted_values: list[float], p: float) -> float:
 Slots = int | Mapping[str | None, int]
 
 
+@dataclass(frozen=True, slots=True)
+class Workers:
+    """What every trial of one graph shares: each task's team pool and assignee, its place in topological
+    order, the workers per team, the places per assignee, and the tasks that can start at once."""
+
+    team_of: list[str | None]
+    person_of: list[str | None]
+    rank: list[int]
+    free: dict[str | None, int]
+    places: dict[str, int]
+    first: list[tuple[int, int]]
+
+    @classmethod
+    def of(cls, graph: TaskGraph, slots: Slots, members: Mapping[str, int] | None = None) -> Workers:
+        per_team = isinstance(slots, Mapping)
+        free = {t: max(1, n) for t, n in slots.items()} if per_team else {None: max(1, slots)}
+        team_of = [node.team if per_team else None for node in graph.nodes]
+        for team in team_of:
+            free.setdefault(team, 1)
+        places = {name: max(1, n) for name, n in (members or {}).items()}
+        rank = [0] * len(graph)
+        for position, i in enumerate(graph.order):
+            rank[i] = position
+        return cls(team_of, [node.assignee if node.assignee in places else None for node in graph.nodes], rank,
+                   free, places, [(rank[i], i) for i in range(len(graph)) if not graph.preds[i]])
+
+
 def finish_time(graph: TaskGraph, durations: list[float], slots: Slots,
-                members: Mapping[str, int] | None = None) -> float:
-    """Makespan of list scheduling: tasks in topological order, each on the earliest free worker (of
-    its team, when `slots` is per team, and of its assignee, when `members` gives the assignee's
-    capacity) once its dependencies have finished."""
-    finish = [0.0] * len(graph)
-    if isinstance(slots, Mapping):
-        pools = {team: [0.0] * max(1, n) for team, n in slots.items()}
-        pool_of = [pools.setdefault(node.team, [0.0]) for node in graph.nodes]
-    else:
-        shared = [0.0] * max(1, slots)
-        pool_of = [shared] * len(graph)
-    people = {name: [0.0] * max(1, n) for name, n in (members or {}).items()}
-    person_of = [people.get(node.assignee) if node.assignee else None for node in graph.nodes]
-    for i in graph.order:
-        ready = max((finish[p] for p in graph.preds[i]), default=0.0)
-        workers, person = pool_of[i], person_of[i]
-        free = max(heapq.heappop(workers), heapq.heappop(person) if person is not None else 0.0)
-        finish[i] = max(free, ready) + durations[i]
-        heapq.heappush(workers, finish[i])
+                members: Mapping[str, int] | None = None, workers: Workers | None = None) -> float:
+    """Makespan of list scheduling as time passes: whenever a worker is free (of its team, when `slots`
+    is per team), it takes the first task in topological order whose dependencies have finished and
+    whose assignee, when `members` gives the assignee's capacity, has a free place. A task that cannot
+    start leaves its worker to one that can."""
+    w = workers or Workers.of(graph, slots, members)
+    team_of, person_of, rank = w.team_of, w.person_of, w.rank
+    free, places = dict(w.free), dict(w.places)
+    waiting = [len(p) for p in graph.preds]
+    queues: dict[str | None, list[tuple[int, int]]] = {team: [] for team in free}
+    held: dict[str, list[tuple[int, int]]] = {name: [] for name in places}  # their assignee had no place
+    for item in w.first:
+        queues[team_of[item[1]]].append(item)
+    for queue in queues.values():
+        heapq.heapify(queue)
+    running: list[tuple[float, int, int]] = []
+    now = 0.0
+    while True:
+        for team, queue in queues.items():
+            while queue and free[team]:
+                item = heapq.heappop(queue)
+                person = person_of[item[1]]
+                if person is not None and not places[person]:
+                    heapq.heappush(held[person], item)
+                    continue
+                free[team] -= 1
+                if person is not None:
+                    places[person] -= 1
+                heapq.heappush(running, (now + durations[item[1]], *item))
+        if not running:
+            return now
+        now, _, i = heapq.heappop(running)
+        free[team_of[i]] += 1
+        person = person_of[i]
         if person is not None:
-            heapq.heappush(person, finish[i])
-    return max(finish, default=0.0)
+            places[person] += 1
+            if held[person]:  # the place goes to the first of the assignee's tasks that was waiting for it
+                item = heapq.heappop(held[person])
+                heapq.heappush(queues[team_of[item[1]]], item)
+        for j in graph.succs[i]:
+            waiting[j] -= 1
+            if not waiting[j]:
+                heapq.heappush(queues[team_of[j]], (rank[j], j))
 
 
 def forecast(graph: TaskGraph, rates: list[float], slots: Slots, *, now: dt.datetime,
@@ -75,8 +125,10 @@ def forecast(graph: TaskGraph, rates: list[float], slots: Slots, *, now: dt.date
                 "reason": "no completed task with a recorded start and an estimate above 0 to learn from yet"}
     rng = random.Random(seed)
     estimates = graph.estimates
+    workers = Workers.of(graph, slots, members)
     results = sorted(
-        finish_time(graph, [e * rng.choice(rates) for e in estimates], slots, members) for _ in range(trials)
+        finish_time(graph, [e * rng.choice(rates) for e in estimates], slots, members, workers)
+        for _ in range(trials)
     )
     p50, p85 = percentile(results, 50), percentile(results, 85)
     return {
