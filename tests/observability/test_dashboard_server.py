@@ -335,6 +335,32 @@ def test_the_real_command(sample: Path, store) -> None:
     assert refused.returncode == 1 and refused.stderr.startswith("orchestra dashboard: --host 0.0.0.0: binding")
 
 
+def test_a_client_gone_without_a_close_frame_leaves_no_traceback(sample: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A tab killed or a link dropped ends its WebSocket without a close frame: the terminal that runs the
+    dashboard must not get a traceback for it (it got one per client, from websockets' logger)."""
+    import logging
+    import struct
+    import time
+
+    caplog.set_level(logging.INFO)
+    with running_dashboard(sample) as dashboard:
+        for _ in range(2):
+            sock = socket.create_connection(("127.0.0.1", dashboard.port), timeout=30)
+            sock.sendall(f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{dashboard.port}\r\nUpgrade: websocket\r\n"
+                         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                         "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+            assert sock.recv(12) == b"HTTP/1.1 101"
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # a reset, as a dropped link
+            sock.close()
+        deadline = time.monotonic() + 10
+        while dashboard.clients and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not dashboard.clients
+        with connect(ws_url(dashboard)) as ws:  # and it goes on serving
+            assert json.loads(ws.recv(timeout=30))["type"] == "snapshot"
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
 def test_a_client_that_stops_reading_holds_at_most_one_state(store, sample: Path) -> None:
     """A page that stops reading (a frozen tab, a stalled network) must not make the server buffer every
     state built meanwhile: it gets the newest once it reads again, and the others go on being served."""

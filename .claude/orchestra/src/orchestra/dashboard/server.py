@@ -291,6 +291,8 @@ class Dashboard:
         try:
             async for _ in connection:  # the page only listens; anything it sends is ignored
                 pass
+        except ConnectionClosed:  # gone without a close frame (a killed tab, a dropped link): nothing to report
+            pass
         finally:
             feed.cancel()
             self.clients.discard(connection)
