@@ -320,6 +320,8 @@ def test_a_sprint_renamed_in_its_file_before_it_starts_loads_under_the_new_id(sa
     four.write_text("id: sprint-4d\ntasks:\n  - {id: task-a, title: A}\n", encoding="utf-8")
     code, out, err = run(capsys, "sprint", "load", "sprint-4d")  # a started sprint keeps its record and its tasks
     assert code == 1 and "task task-a is also defined in .claude/sprints/sprint-4.yaml (sprint sprint-4c)" in err
+    assert err.endswith("; this file declared sprint sprint-4c, which is active and keeps its id: put back "
+                        "`id: sprint-4c`, or write sprint sprint-4d in a file of its own\n"), err
     as_json(capsys, "sprint", "close", "sprint-4c", "--review")
     as_json(capsys, "sprint", "close", "sprint-4c", "--reopen", "more to do")  # planning again, its tasks in state
     four.write_text("id: sprint-4e\ntasks:\n  - {id: task-e, title: E}\n", encoding="utf-8")
