@@ -97,6 +97,14 @@ def test_a_missing_head_is_a_warning(log: Path) -> None:
     assert report.ok and "missing" in report.warnings[0]
 
 
+@pytest.mark.parametrize("content", [b"", b"xx", b'{"lines": "5"}'])
+def test_an_unreadable_head_is_a_warning_that_says_so(log: Path, content: bytes) -> None:
+    audit.head_path(log).write_bytes(content)  # emptied by a power cut, say, or written over by hand
+    report = audit.check(log)
+    assert report.ok and report.warnings == [
+        "audit.head.json is unreadable (not the head the log writes): lines cut off the end cannot be detected"]
+
+
 def test_a_head_one_line_behind_after_a_crash_is_accepted_and_healed(log: Path) -> None:
     head = audit.head_path(log).read_text()
     audit.append(log, {"event": "late"})

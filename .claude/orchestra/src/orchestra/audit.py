@@ -382,7 +382,8 @@ def _check(path: Path, head: dict[str, Any] | None, seqs: list[tuple[int, Path]]
     head = report.head
     if head is None:
         if report.lines:
-            report.warnings.append(f"{head_path(path).name} is missing: lines cut off the end cannot be detected")
+            why = "is unreadable (not the head the log writes)" if head_path(path).exists() else "is missing"
+            report.warnings.append(f"{head_path(path).name} {why}: lines cut off the end cannot be detected")
         return report
     if report.lines < head["lines"]:
         report.file, report.line = last_file, last_file_lines + 1
