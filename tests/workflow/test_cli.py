@@ -330,6 +330,25 @@ def test_a_sprint_renamed_in_its_file_before_it_starts_loads_under_the_new_id(sa
     assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-3", "sprint-4c", "sprint-4e"]
 
 
+def test_the_file_of_a_closed_sprint_written_over_for_the_next_may_list_its_carried_over_work(sample: Path,
+                                                                                             capsys) -> None:
+    three = sample / ".claude/sprints/sprint-3.yaml"
+    as_json(capsys, "sprint", "start", "sprint-3")
+    as_json(capsys, "task", "set-status", "task-oauth", "in_progress")
+    as_json(capsys, "task", "set-status", "task-oauth", "completed")
+    as_json(capsys, "sprint", "close", "sprint-3")  # the rest carried over
+    three.write_text("id: sprint-4\ntasks:\n  - {id: task-fraud-rules, title: Fraud rules, team: engineering}\n",
+                     encoding="utf-8")
+    assert [r["sprint"] for r in as_json(capsys, "sprint", "load", "sprint-4")["sprints"]] == ["sprint-4"]
+    three.write_text("id: sprint-5\ntasks:\n  - {id: task-oauth, title: OAuth again, team: engineering}\n",
+                     encoding="utf-8")
+    code, out, err = run(capsys, "sprint", "load", "sprint-5")
+    assert code == 1 and err.endswith("task task-oauth is also defined in .claude/sprints/sprint-3.yaml (sprint "
+                                      "sprint-3); task ids are global; this file declared sprint sprint-3, which is "
+                                      "complete and keeps its id: put back `id: sprint-3`, or write sprint sprint-5 "
+                                      "in a file of its own\n"), err
+
+
 def test_loading_every_file_drops_a_sprint_never_started_whose_file_is_gone(sample: Path, capsys) -> None:
     four, five = (sample / f".claude/sprints/sprint-{n}.yaml" for n in (4, 5))
     four.write_text("tasks:\n  - {id: task-a, title: A}\n", encoding="utf-8")

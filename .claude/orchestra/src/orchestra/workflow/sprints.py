@@ -46,7 +46,8 @@ def check_task_ids(sprints: list[SprintDef], recorded: dict[str, dict[str, Any]]
         if where in files:  # its file now declares another id: it started, so it keeps its own
             what = (f"; this file declared sprint {sid}, which is {record.get('status')} and keeps its id: put back "
                     f"`id: {sid}`, or write sprint {files[where]} in a file of its own")
-            for tid in record.get("tasks") or ():
+            carried = {r["id"] for r in (record.get("retrospective") or {}).get("carried_over") or ()}
+            for tid in set(record.get("tasks") or ()) - (carried if record.get("status") == "complete" else set()):
                 owners[tid] = (sid, where, what)
             continue
         if record.get("status") == "complete":
