@@ -68,6 +68,21 @@ def test_the_report_escapes_what_it_shows(store, tmp_path: Path) -> None:
     assert "\\| pipes" in md.read_text()  # a pipe in a title does not split the Markdown table
 
 
+def test_the_report_page_holds_no_control_characters(store, tmp_path: Path) -> None:
+    """An escape sequence in a title or a blocker is not written into the page, where it would act on a
+    terminal that shows the file (`cat`, `git diff`): the Markdown drops them, and so does the page."""
+    started_sprint(store)
+    with store.transaction() as tx:
+        tx.update("sprints.sprint-3", {"name": "Pay\x1b]0;owned\x07", "goal": "G\x1b[2J\x9b31m"})
+        tx.update("tasks.task-2fa", {"title": "Two\x1b]52;c;b3duZWQ=\x07factor\x1b[31m"})
+    work(store, "task-2fa", "blocked", "2026-12-03T12:00:00Z", blocker="key\x1bP+q\x1b\\ missing\x00")
+    md, page, _ = write_report(store, "sprint-3", tmp_path, now=NOW)
+    for text in (md.read_text(), page.read_text()):
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)
+    html = page.read_text()
+    assert "Pay</h1>" in html and ">Twofactor<" in html and "key missing" in html
+
+
 @pytest.mark.parametrize("loaded", [True, False], ids=["loaded", "only-defined"])
 def test_a_sprint_not_started_reports_its_definition(store, sample: Path, loaded: bool) -> None:
     from orchestra.workflow import load_sprint_into_state

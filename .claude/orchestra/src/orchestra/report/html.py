@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from html import escape
+import html
 from typing import Any
 
 from ..metrics.formatting import DASH, duration, number
+from ..termtext import one_line
 from .svg import burndown_svg
 
 STYLE = """
@@ -26,6 +27,12 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .s-completed{color:#15803d}.s-blocked{color:#b91c1c}.s-in_progress,.s-assigned{color:#b45309}
 .open{color:#b91c1c;font-weight:600}.resolved{color:#15803d}
 """
+
+
+def escape(text: str) -> str:
+    """Text as HTML text on one line, without escape sequences or control characters (in the file they would
+    act on a terminal that shows it)."""
+    return html.escape(one_line(text))
 
 
 def _e(value: Any) -> str:
