@@ -160,34 +160,37 @@ def test_installing_from_an_installed_repo_takes_only_the_pack_as_shipped(repo: 
     assert {i.rel: (target / i.rel).read_bytes() for i in pack.files} == {i.rel: i.data for i in pack.files}
 
 
-def test_an_installed_repo_rewires_itself_with_its_own_install(repo: Path, orchestra, pack_source: Path) -> None:
+def test_an_installed_repo_rewires_itself_with_its_own_install(repo: Path, orchestra) -> None:
     """doctor in an installed repo says `orchestra install .` rewires it: the repo's own CLI does so (it
-    refused, calling the repo the pack's checkout); with a pack file gone it refuses and names a clone."""
-    from tests.installer.conftest import snapshot
-
+    refused, calling the repo the pack's checkout), keeping its pack files as they are and as recorded:
+    an edited teams.yaml and agent stay edited (uninstall keeps them), a deleted file stays missing."""
     assert orchestra("install", repo).code == 0
+    manifest = repo / ".claude/orchestra/install-manifest.json"
+    recorded = json.loads(manifest.read_text())
+    teams, agent = repo / ".claude/teams.yaml", repo / ".claude/agents/qa/qa-engineer.md"
+    teams.write_text(teams.read_text().replace("organization: ", "organization: Acme # ", 1))
+    agent.write_text(agent.read_text() + "Our house rules.\n")
+    (repo / ".claude/commands/msg/ask.md").unlink()
     settings = repo / ".claude/settings.json"
-    wired = settings.read_bytes()
-    data = json.loads(wired)
-    del data["hooks"]["Stop"]
-    settings.write_text(json.dumps(data, indent=2) + "\n")
-    wiring_check = next(c for c in orchestra("doctor", repo, "--json").json()["checks"] if c["name"] == "wiring")
-    assert wiring_check["status"] == "fail" and "run `orchestra install .` to rewire" in wiring_check["detail"]
-    pack_files = {p: p.read_bytes() for p in (repo / ".claude/orchestra/hooks").iterdir() if p.is_file()}
+    wired = json.loads(settings.read_text())
+    settings.write_text(json.dumps({**wired, "hooks": {k: v for k, v in wired["hooks"].items() if k != "Stop"}}))
+    checks = orchestra("doctor", repo, "--json").json()["checks"]
+    assert any(c["status"] == "fail" and "run `orchestra install .` to rewire" in c["detail"] for c in checks)
+    assert any(c["status"] == "fail" and "pack files missing" in c["detail"] and "from a clone of Orchestra"
+               in c["detail"] for c in checks)
+    pack_files = {p: p.read_bytes() for p in repo.joinpath(".claude").rglob("*") if p.is_file()
+                  and "state" not in p.parts and p not in (settings, manifest) and "backup" not in p.parts}
 
     proc = installed_cli(repo, "install", ".", "--no-warm", cwd=repo)
 
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(settings.read_bytes())["hooks"]["Stop"] == json.loads(wired)["hooks"]["Stop"]
+    assert "left       .claude/commands/msg/ask.md: missing (.claude/commands/msg/ask.md): this repo's own " \
+           "install rewires it and no more; install from a clone of Orchestra to put them back" in proc.stdout
+    assert json.loads(settings.read_text())["hooks"]["Stop"] == wired["hooks"]["Stop"]
     assert {p: p.read_bytes() for p in pack_files} == pack_files
-    assert orchestra("doctor", repo, "--json").code == 0
-
-    gone = repo / ".claude/commands/msg/ask.md"
-    gone.unlink()
-    missing = next(c for c in orchestra("doctor", repo, "--json").json()["checks"]
-                   if c["name"] == "install" and c["status"] == "fail")
-    assert "from a clone of Orchestra" in missing["detail"]
-    before = snapshot(repo)
-    refused = installed_cli(repo, "install", ".", "--no-warm", cwd=repo)
-    assert refused.returncode == 1 and ".claude/commands/msg/ask.md (missing)" in refused.stderr
-    assert "Install from a clone" in refused.stderr and snapshot(repo) == before
+    after = json.loads(manifest.read_text())
+    assert after["files"] == recorded["files"] and after["pack_version"] == recorded["pack_version"]
+    assert [c for c in orchestra("doctor", repo, "--json").json()["checks"] if c["status"] == "fail"] == [
+        next(c for c in checks if "pack files missing" in c["detail"])]
+    result = orchestra("uninstall", repo)
+    assert result.code == 0 and teams.read_text().count("Acme") == 1 and agent.read_text().endswith("rules.\n")

@@ -9,6 +9,7 @@ upgrade. An unchanged second install plans nothing at all.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,19 +42,24 @@ def plan_install(target: Path, source: Path = SOURCE_ROOT, force: bool = False,
                  statusline: bool = False) -> Plan:
     root = check_target(target)
     check_uv()
-    pack = load_pack(source)
     old = read(root)
-    if root == pack.root and old is None:
+    own = root == Path(source).resolve()
+    if own and old is None:
         raise InstallError(f"{root}: this is the checkout the pack is installed from; its .claude/ is the pack "
-                           "itself (rewire it with `uv run python -m orchestra.wiring --write`)")
-    # An installed repo's own `orchestra install .`: its pack is whole (load_pack refuses otherwise), so
-    # this writes no pack file and only rewires settings.json and .mcp.json, as doctor advises.
-    return _Planner(root, pack, old or Manifest(), force).plan(statusline)
+                           "itself (rewire it with `uv run python -m orchestra.wiring --write`; a repo the pack "
+                           f"was copied into: install from a clone, `uv run orchestra install {root}` there)")
+    # An installed repo's own `orchestra install .` (doctor's advice to rewire it): its pack files, edited or
+    # not, stay as they are and as recorded; settings.json, .mcp.json and the state dir are wired again.
+    pack = load_pack(source, files=not own)
+    if own:  # what it recorded, whatever its pyproject.toml or settings.json (if any) say now
+        pack = replace(pack, version=old.pack_version,
+                       statusline=pack.statusline or (old.settings or {}).get("statusLine"))
+    return _Planner(root, pack, old or Manifest(), force, rewire=own).plan(statusline)
 
 
 class _Planner:
-    def __init__(self, root: Path, pack: Pack, old: Manifest, force: bool) -> None:
-        self.root, self.pack, self.old, self.force = root, pack, old, force
+    def __init__(self, root: Path, pack: Pack, old: Manifest, force: bool, rewire: bool = False) -> None:
+        self.root, self.pack, self.old, self.force, self.rewire = root, pack, old, force, rewire
         self.new = Manifest(pack.version, displaced=dict(old.displaced), state_dir=old.state_dir)
         self.result = Plan("install", root, version=pack.version)
         self.moves: list[Step] = []
@@ -65,14 +71,14 @@ class _Planner:
         self.mixed: list[str] = []  # files of the pack's code held by files that are not this pack's
 
     def plan(self, statusline: bool) -> Plan:
-        foreign_agents = self._foreign_agents()
-        self.removed = agentfiles.removed_members(self.root, [rel for rel in self.old.files
-                                                              if self._current(rel) is None])
-        for item in self.pack.files:
-            self._pack_file(item, foreign_agents)
-        self._refuse_a_mix()
-        self._unlisted_agents()
-        self._dropped_files()
+        if self.rewire:
+            self.new.files, self.new.not_installed = dict(self.old.files), list(self.old.not_installed)
+            gone = [rel for rel in self.old.files if self._current(rel) is None]
+            if gone := sorted(set(gone) - agentfiles.removed_members(self.root, gone)):
+                self._notice("left", gone[0], f"missing ({_listed(gone)}): this repo's own install rewires it "
+                                              "and no more; install from a clone of Orchestra to put them back")
+        else:
+            self._pack_files()
         server = self._merge_server()  # first: whose `orchestra` server it is decides how the hooks are wired
         self._settings(statusline, project_server=not server[1].kept_foreign)
         self._mcp(*server)
@@ -88,6 +94,16 @@ class _Planner:
         return self.result
 
     # -- pack files --------------------------------------------------------------------------------
+
+    def _pack_files(self) -> None:
+        foreign_agents = self._foreign_agents()
+        self.removed = agentfiles.removed_members(self.root, [rel for rel in self.old.files
+                                                              if self._current(rel) is None])
+        for item in self.pack.files:
+            self._pack_file(item, foreign_agents)
+        self._refuse_a_mix()
+        self._unlisted_agents()
+        self._dropped_files()
 
     def _pack_file(self, item: PackFile, foreign_agents: dict[str, str]) -> None:
         rel, current = item.rel, self._current(item.rel)

@@ -76,22 +76,24 @@ def is_our_statusline(value: Any) -> bool:
     return isinstance(value, dict) and ".claude/orchestra/" in str(value.get("command", ""))
 
 
-def load_pack(root: Path = SOURCE_ROOT) -> Pack:
+def load_pack(root: Path = SOURCE_ROOT, files: bool = True) -> Pack:
+    """The pack in checkout `root`; without `files`, only what wires it (an installed repo rewiring itself)."""
     root = Path(root).resolve()
     pack_dir = root / ".claude" / "orchestra"
     if not (pack_dir / "hooks").is_dir():
         raise InstallError(f"{root}: not an Orchestra checkout (no .claude/orchestra/hooks); install from a "
                            "clone: `uvx --from <path of the clone> orchestra install TARGET`, or `--source <clone>` "
                            "(`uvx --from git+URL` installs the package without the pack)")
-    installed = _installed_files(root)
+    found: list[PackFile] = []
+    installed = _installed_files(root) if files else None
     if installed is not None:
-        files = [_pack_file(root, root / rel, kind) for rel, kind in installed.items()]
-    else:
-        files = [_pack_file(root, path) for path in _walk(root)]
+        found = [_pack_file(root, root / rel, kind) for rel, kind in installed.items()]
+    elif files:
+        found = [_pack_file(root, path) for path in _walk(root)]
         teams = _teams_file(root)
         if teams is not None:
-            files.append(teams)
-    return Pack(root, _version(pack_dir), tuple(sorted(files, key=lambda f: f.rel)),
+            found.append(teams)
+    return Pack(root, _version(pack_dir), tuple(sorted(found, key=lambda f: f.rel)),
                 wiring.hooks_block(wiring.PROJECT_VAR, pack_dir / "hooks"), _statusline(root))
 
 
