@@ -62,6 +62,17 @@ def test_events_tail(store, capsys: pytest.CaptureFixture) -> None:
     assert code == 1 and "--lines -2" in err
 
 
+def test_events_tail_of_a_type_the_log_does_not_hold_says_so(store, capsys: pytest.CaptureFixture) -> None:
+    """`--type task_complete` (a typo) printed nothing, and with -f waited for ever without a word."""
+    started_sprint(store)
+    code, out, err = run(capsys, "events", "tail", "--type", "task_complete", "--type", "sprint_started")
+    assert code == 0 and "sprint_started" in out and err == ""  # one of them matched
+    code, out, err = run(capsys, "events", "tail", "--json", "--type", "task_complete")
+    assert code == 0 and json.loads(out) == []
+    assert err.startswith("orchestra events: no event of type task_complete in the log; it holds: ")
+    assert "task_completed" in err.split("it holds: ")[1].split(", ") and err.count("\n") == 1
+
+
 def test_events_tail_follow_prints_new_events(store, sample: Path) -> None:
     started_sprint(store)
     env = {**os.environ, "CLAUDE_PROJECT_DIR": str(sample)}

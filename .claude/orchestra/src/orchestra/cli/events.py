@@ -31,6 +31,10 @@ def cmd_tail(args) -> int:
     types = tuple(args.type)
     with open_store() as store:
         last = last_events(store, args.lines, types)
+        if types and not last and args.lines:  # a typo would print nothing, and wait for ever with -f
+            held = _types(store)
+            print(f"orchestra events: no event of type {', '.join(types)} in the log; it holds: "
+                  f"{', '.join(held) or 'no event yet'}", file=sys.stderr)
         if args.json and not args.follow:
             sys.stdout.write(json_text(last, indent=2) + "\n")
             return 0
@@ -54,6 +58,11 @@ def last_events(store, count: int, types: tuple[str, ...] = ()) -> list[dict[str
         return []
     with store.snapshot() as tx:
         return all_events(tx, types)[-count:]
+
+
+def _types(store) -> list[str]:
+    with store.snapshot() as tx:
+        return sorted({event["type"] for event in tx.events_after(0, None)})
 
 
 def _newest_id(store) -> int:
