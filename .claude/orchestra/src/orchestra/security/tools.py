@@ -22,6 +22,7 @@ from pathlib import Path
 from ..paths import PLUGIN_ENV
 from . import searches, shell
 from .decisions import Decision, clip
+from .destinations import COPIERS, copied_to, copy_operands, git_checks_out, unpacked_into
 from .globs import GLOB_CHARS
 from .pathrules import Resolver
 from .policy import Caller, Policy
@@ -55,12 +56,6 @@ INDEX_ONLY_GIT = frozenset({"add", "commit"})
 FIND_ACTIONS = frozenset({"-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls"})
 # Commands that remove or change a whole directory named as an argument (`rm -rf .claude`).
 DESTRUCTIVE = frozenset({"rm", "rmdir", "mv", "shred", "unlink", "chmod", "chown", "chgrp", "truncate"})
-# Commands that put copies of their sources into a destination directory (`cp /tmp/teams.yaml .claude`), with
-# their options that take a value.
-COPIERS: dict[str, frozenset[str]] = {
-    "cp": frozenset({"-S", "--suffix"}), "mv": frozenset({"-S", "--suffix"}), "ln": frozenset({"-S", "--suffix"}),
-    "install": frozenset({"-m", "--mode", "-o", "--owner", "-g", "--group", "-S", "--suffix", "--strip-program"}),
-}
 # The Claude Code CLI, however it is started: a new session of it is a new agent.
 CLAUDE_PROGRAMS = frozenset({"claude", "claude-code"})
 CLAUDE_PACKAGE = "@anthropic-ai/claude-code"
@@ -268,69 +263,11 @@ def _wholesale_targets(cmd: shell.Command) -> tuple[list[str], bool]:
     if cmd.program == "rsync" and len(operands) > 1:  # `rsync -a x/ .claude/`: x's files land in .claude
         return [operands[-1] if s.endswith("/") else os.path.join(operands[-1], os.path.basename(s))
                 for s in operands[:-1]], True
-    if (into := _unpacked_into(cmd.program, args)) is not None:
+    if (into := unpacked_into(cmd.program, args)) is not None:
         return [into], True
-    if cmd.program == "git" and _git_checks_out(args):  # `git checkout OLD -- .claude`: its files replaced
+    if cmd.program == "git" and git_checks_out(args):  # `git checkout OLD -- .claude`: its files replaced
         return operands[1:], True
     return [], False
-
-
-def _unpacked_into(program: str, args: list[str]) -> str | None:
-    """The directory `tar -x -C DIR` or `unzip -d DIR` unpacks into, files of any name; None otherwise."""
-    flag = {"tar": "-C", "unzip": "-d"}.get(program)
-    if flag is None or (program == "tar" and not any(
-            a in ("--extract", "--get") or ("x" in a and not a.startswith("--") and (a.startswith("-") or i == 0))
-            for i, a in enumerate(args))):
-        return None
-    for i, arg in enumerate(args[:-1]):
-        if arg == flag or arg == "--directory":
-            return args[i + 1]
-    return next((a.split("=", 1)[1] for a in args if a.startswith("--directory=")), None)
-
-
-def _git_checks_out(args: list[str]) -> bool:
-    """`git checkout`/`git restore` that writes the named paths in the working tree (not `restore --staged`)."""
-    sub = next((a for a in args if not a.startswith("-")), "")
-    if sub == "restore":
-        return not {"--staged", "-S"}.intersection(args) or bool({"--worktree", "-W"}.intersection(args))
-    return sub == "checkout"
-
-
-def copied_to(cmd: shell.Command) -> list[str]:
-    """Where cp, mv, ln and install put each source when the destination is a directory: `DEST/<source's
-    name>` (`cp /tmp/teams.yaml .claude` writes `.claude/teams.yaml`; `cp -r /tmp/x/.claude .` the `.claude`
-    directory). A destination that is a file gives a path below it that nothing matches."""
-    sources, target = copy_operands(cmd)
-    if not target:
-        return []
-    return [os.path.join(target, name) for source in sources if (name := os.path.basename(source.rstrip("/")))
-            and name not in (".", "..")]
-
-
-def copy_operands(cmd: shell.Command) -> tuple[list[str], str | None]:
-    """The sources and the destination of cp, mv, ln or install (`-t DIR` too); ([], None) for other programs."""
-    if cmd.program not in COPIERS:
-        return [], None
-    args, with_value = list(cmd.argv[1:]), COPIERS[cmd.program]
-    operands, target, i = [], None, 0
-    while i < len(args):
-        word = args[i]
-        if word == "--":
-            operands += args[i + 1:]
-            break
-        if word in ("-t", "--target-directory") and i + 1 < len(args):
-            target, i = args[i + 1], i + 2
-            continue
-        if word.startswith("--target-directory="):
-            target = word.split("=", 1)[1]
-        elif word.startswith("-t") and not word.startswith("--"):
-            target = word[2:]
-        elif not word.startswith("-") or word == "-":
-            operands.append(word)
-        i += 2 if word in with_value else 1
-    if target is None and len(operands) > 1:
-        target, operands = operands[-1], operands[:-1]
-    return operands, target
 
 
 def _find_deletes(args: list[str]) -> bool:

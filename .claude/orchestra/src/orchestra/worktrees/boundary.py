@@ -23,14 +23,6 @@ SHELL_TOOLS = frozenset({"Bash", "Monitor"})  # Monitor runs a shell command as 
 # Redirections to these are not writes anyone would need to stop.
 HARMLESS = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty")
 GIT_VALUED = frozenset({"-c", "--git-dir", "--namespace", "--config-env", "--super-prefix"})  # git's, before its subcommand
-# Programs that write (make, change or remove) the files named as their operands, with their options that
-# take a value; cp, mv, ln and install write their destination (`security.tools.copied_to`).
-WRITERS: dict[str, frozenset[str]] = {
-    "tee": frozenset(), "touch": frozenset({"-d", "--date", "-r", "--reference", "-t"}),
-    "mkdir": frozenset({"-m", "--mode"}), "rm": frozenset(), "rmdir": frozenset(), "unlink": frozenset(),
-    "truncate": frozenset({"-s", "--size", "-r", "--reference"}), "shred": frozenset({"-n", "--iterations", "-s", "--size"}),
-    "sed": frozenset({"-e", "--expression", "-f", "--file", "-l", "--line-length"}),
-}
 
 
 def worktree_guard(event: HookEvent, ctx: HookContext) -> Deny | None:
@@ -85,6 +77,7 @@ def _scratch(path: str, root, worktree: str) -> bool:
 def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash") -> tuple[str, str] | None:
     """(the outside path, what reached it) for the first `cd` or redirection out of the worktree."""
     from ..security import shell
+    from ..security.destinations import written_operands
 
     home = os.path.expanduser("~")
     here = cwd
@@ -92,7 +85,7 @@ def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash
         for target in cmd.writes:
             if "$" not in target and (outside := _outside(target, here, worktree, root)):
                 return outside, f"{tool} writing to {outside}"
-        for target in _written_operands(cmd):
+        for target in written_operands(cmd):
             if "$" not in target and (outside := _outside(target, here, worktree, root)):
                 return outside, f"{tool} `{cmd.program}` writing to {outside}"
         directory = _directory_of(cmd)
@@ -104,30 +97,6 @@ def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash
         if cmd.program in ("cd", "pushd"):
             here = destination
     return None
-
-
-def _written_operands(cmd) -> list[str]:
-    """The files a common file program writes by its arguments: `tee F`, `rm F`, `sed -i ... F`, `cp A DEST`."""
-    from ..security.tools import COPIERS, copied_to, copy_operands
-
-    args = list(cmd.argv[1:])
-    if cmd.program in COPIERS:  # the destination; mv also removes its sources
-        return [*copied_to(cmd), *(copy_operands(cmd)[0] if cmd.program == "mv" else ())]
-    if cmd.program not in WRITERS:
-        return []
-    with_value, operands, i = WRITERS[cmd.program], [], 0
-    while i < len(args):
-        if args[i] == "--":
-            operands += args[i + 1:]
-            break
-        if not args[i].startswith("-") or args[i] == "-":
-            operands.append(args[i])
-        i += 2 if args[i] in with_value else 1
-    if cmd.program == "sed":  # only with -i; the script is the first operand unless -e or -f gave it
-        if not any(a.startswith(("-i", "--in-place")) or (a[:1] == "-" and a[1:2] != "-" and "i" in a) for a in args):
-            return []
-        return operands if any(a in with_value and a not in ("-l", "--line-length") for a in args) else operands[1:]
-    return operands
 
 
 def _directory_of(cmd) -> str | None:
