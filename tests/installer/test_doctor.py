@@ -368,3 +368,24 @@ def test_doctor_warns_when_the_pack_server_is_registered_under_another_name(repo
         f"Orchestra's MCP server is registered as `orch` in .mcp.json, `orch-user` in {config / '.claude.json'} (user), "
         f"`orch-local` in {config / '.claude.json'} (local): the identity hook stamps who is calling only into the tools "
         "of `orchestra`"), found[1]["detail"]
+
+
+def test_doctor_on_a_copied_pack_says_a_rewire_that_works_there(repo: Path, orchestra, pack_source: Path,
+                                                                 claude_env: bool) -> None:
+    """README's copy of `.claude/`: doctor said to run `uv run python -m orchestra.wiring --write`, which
+    a repo the pack was copied into cannot run (no such module outside Orchestra's checkout). The
+    install from a clone it names now rewires the copy."""
+    from orchestra.installer.source import load_pack
+
+    from tests.installer.conftest import write_pack
+
+    write_pack(load_pack(pack_source), repo, json.loads((pack_source / ".claude/settings.json").read_text()))
+    settings = repo / ".claude/settings.json"
+    wired = json.loads(settings.read_text())
+    settings.write_text(json.dumps({**wired, "hooks": {k: v for k, v in wired["hooks"].items() if k != "Stop"}}))
+
+    [told] = checks(orchestra("doctor", repo, "--json"))["wiring"]
+
+    assert told["status"] == "fail" and f"run `orchestra install '{repo}'` (from a clone of Orchestra" in told["detail"]
+    assert orchestra("install", repo).code == 0
+    assert checks(orchestra("doctor", repo, "--json"))["wiring"][0]["status"] == "ok"

@@ -119,7 +119,8 @@ def _rewire(root: Path) -> str:
         return "run `orchestra install .` to rewire"
     if not _pack_dir(root).is_dir():
         return f"run {_install_command(root)}"
-    return "run `uv run python -m orchestra.wiring --write` (or `orchestra install` into a repo) to rewire"
+    return (f"run {_install_command(root)} to rewire (it takes over a copied pack; in Orchestra's own "
+            "checkout, `uv run python -m orchestra.wiring --write`)")
 
 
 def _wiring(root: Path) -> list[Check]:
