@@ -182,6 +182,20 @@ def test_names_allowed_explicitly(sample: Path) -> None:
         assert get(dashboard.url + "api/snapshot", {"Host": "dash.example:8000"})[0] == 421
 
 
+def test_a_name_allowed_on_a_default_port_answers_behind_a_proxy(sample: Path) -> None:
+    """Behind a TLS proxy on 443 that passes the Host on (Caddy's default), the browser's Host names no port:
+    `--allow-host dash.example:443` must admit it, page and WebSocket (it got 421 whatever was allowed)."""
+    with running_dashboard(sample, allow_hosts=("dash.example:443", "plain.example:80")) as dashboard:
+        assert get(dashboard.url + "api/snapshot", {"Host": "dash.example"})[0] == 200
+        assert get(dashboard.url + "api/snapshot", {"Host": "plain.example"})[0] == 200
+        assert get(dashboard.url + "api/snapshot", {"Host": "other.example"})[0] == 421
+        assert get(dashboard.url + "api/snapshot", {"Host": "localhost"})[0] == 421  # not allowed on 80 or 443
+        with connect_as(dashboard, "dash.example", origin="https://dash.example") as ws:
+            assert json.loads(ws.recv(timeout=30))["type"] == "snapshot"
+        with pytest.raises(InvalidStatus, match="403"):
+            connect_as(dashboard, "dash.example", origin="https://evil.example").close()
+
+
 def test_a_websocket_from_another_origin_is_refused(sample: Path) -> None:
     with running_dashboard(sample) as dashboard:
         with pytest.raises(InvalidStatus, match="403"):

@@ -83,9 +83,14 @@ def with_port(name: str, port: int) -> str:
 
 
 def known_host(headers, names: frozenset[str]) -> bool:
-    """Whether the request names exactly one `Host`, one of `names`."""
+    """Whether the request names exactly one `Host`, one of `names`. A browser leaves the scheme's default
+    port out, so a bare name passes when it is allowed on 443 or 80 (a TLS proxy passing the Host on)."""
     hosts = headers.get_all("Host")
-    return len(hosts) == 1 and hosts[0].strip().lower() in names
+    if len(hosts) != 1:
+        return False
+    host = hosts[0].strip().lower()
+    bare = ":" not in host.rpartition("]")[2]
+    return host in names or bare and (f"{host}:443" in names or f"{host}:80" in names)
 
 
 def cookie_name(port: int) -> str:
