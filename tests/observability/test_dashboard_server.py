@@ -247,6 +247,7 @@ def test_the_link_of_an_open_bind_is_one_the_dashboard_answers(sample: Path) -> 
         status, _, _ = get(f"http://127.0.0.1:{port}/api/snapshot?token={TOKEN}", {"Host": f"dash.example:{port}"})
         assert status == 200
     assert Dashboard(sample, host="::", token=TOKEN).url == "http://[::1]:7891/"
+    assert Dashboard(sample, host="0.0.0.0", token=TOKEN, allow_hosts=("dash.example:443",)).url == "https://dash.example/"
 
 
 def test_only_get_and_head_are_answered(sample: Path) -> None:

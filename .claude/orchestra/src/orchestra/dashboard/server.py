@@ -100,10 +100,12 @@ class Dashboard:
     @property
     def url(self) -> str:
         """The page's address. Bound to every interface, no Host may name 0.0.0.0 or ::, so it is the first
-        --allow-host, else the loopback address."""
+        --allow-host (on 443, a TLS proxy's https address), else the loopback address."""
         if self.host in access.WILDCARD_BINDS:
             if self.allow_hosts:
-                return f"http://{access.with_port(self.allow_hosts[0], self.port)}/"
+                name = access.with_port(self.allow_hosts[0], self.port)
+                host, _, port = name.rpartition(":")
+                return {"443": f"https://{host}/", "80": f"http://{host}/"}.get(port, f"http://{name}/")
             return f"http://{'[::1]' if ':' in self.host else '127.0.0.1'}:{self.port}/"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/"
