@@ -230,6 +230,21 @@ def test_cancellations_get_no_answer_and_the_end_of_input_ends_the_server(instal
     assert code == 0 and rest == b""
 
 
+def test_a_call_nested_deeper_than_json_can_parse_leaves_the_server_serving(installed: Path, project: Path) -> None:
+    first_session(installed, project)
+    session = Session(installed, project)
+    session.ask(*opening())
+    deep = json.dumps(call("send_message", {"to": "tech-lead", "payload": {}}, "deep"))
+    assert session.proc.stdin is not None
+    session.proc.stdin.write(deep.replace('"payload": {}', '"payload": ' + '{"a": ' * 5000 + "{}" + "}" * 5000)
+                             .encode() + b"\n")
+
+    [got] = session.ask(call("get_state", {"path": "sprints.sprint-3.status"}, "after"))
+
+    assert got["id"] == "after" and not got["result"].get("isError"), got
+    assert session.end()[0] == 0
+
+
 def test_memo_answers_are_addressed_to_the_asking_request(tmp_path: Path) -> None:
     listen, tools = opening()[1], opening()[-1]
     memo = Memo(tmp_path / "memo.json", "stamp-1")

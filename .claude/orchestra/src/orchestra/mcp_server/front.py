@@ -185,7 +185,7 @@ def serve() -> None:
 def _parsed(line: bytes) -> Message | None:
     try:
         message = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deep to parse: the SDK server refuses it, and serves on
         return None
     return message if isinstance(message, dict) else None
 
