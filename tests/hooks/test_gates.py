@@ -270,6 +270,22 @@ def test_dependency_gate_off(project: Path) -> None:
     assert isinstance(feed(pre(project, "toolu_1", "fullstack-eng", "[task:c] build")), Rewrite)
 
 
+@pytest.mark.parametrize(("status", "hint"), [("planning", "start it first (`orchestra sprint start s1`)"),
+                                              ("review", "it is in review; reopen it or move the task")])
+def test_task_delegate_hands_out_no_arguments_for_a_sprint_not_running(project: Path, status: str, hint: str) -> None:
+    """A sprint reopened to planning, or under review, runs no work: `task delegate` says so, as the gate does."""
+    from tests.unit.test_lifecycle_cli import orchestra
+
+    write_teams(project)
+    seed(project, tasks("t1", sprint="s1", team="engineering", assignee="fullstack-eng"),
+         {"s1": {"name": "S1", "status": status, "tasks": ["t1"]}})
+    handed = orchestra(project, "task", "delegate", "t1")
+    assert handed.returncode == 1 and handed.stdout == "", handed.stdout
+    assert f"task t1 belongs to sprint s1, which is {status}: {hint}" in handed.stderr, handed.stderr
+    verdict = feed(pre(project, "toolu_1", "fullstack-eng", "[task:t1] do it"))
+    assert isinstance(verdict, Deny) and f"task t1 belongs to sprint s1, which is {status}: {hint}" in verdict.reason
+
+
 @pytest.mark.parametrize("gate", [True, False])
 def test_task_delegate_hands_out_no_arguments_the_dependency_gate_refuses(project: Path, gate: bool) -> None:
     """`orchestra task delegate` (/task:delegate) and delegate_task print ready Agent arguments: for a task

@@ -15,7 +15,6 @@ from typing import Any
 
 from .. import briefing
 from ..hookio import Deny, HookEvent, Rewrite, Verdict
-from ..models import TASK_STATES_BY_SPRINT
 from ..record import Record, default
 from ..teams import Organization, normalize_agent_type
 from ..workflow.holds import hold_text
@@ -24,7 +23,7 @@ from . import config as lifecycle_config
 from . import occupancy, review, tasks
 from .ledger import Ledger
 from .protocol import task_tag
-from .views import unassigned_text, unfinished_dependencies
+from .views import sprint_closed_to, unassigned_text, unfinished_dependencies
 
 
 class BadDelegation(ValueError):
@@ -170,12 +169,8 @@ def check_sprint_started(req: DelegationRequest, led: Ledger) -> Verdict | None:
     sprint_id = task.get("sprint")
     if req.new_task or not sprint_id:
         return None
-    status = (led.get("sprints", sprint_id) or {}).get("status")
-    if status is None or "assigned" in TASK_STATES_BY_SPRINT.get(status, frozenset({"assigned"})):
-        return None
-    hint = (f"start it first (`orchestra sprint start {sprint_id}`)" if status in ("planning", "ready")
-            else f"it is in {status}; reopen it or move the task to another sprint")
-    return Deny(f"Orchestra: task {req.task['id']} belongs to sprint {sprint_id}, which is {status}: {hint}.")
+    closed = sprint_closed_to(task, (led.get("sprints", sprint_id) or {}).get("status"))
+    return Deny(f"Orchestra: {closed}") if closed else None
 
 
 def check_dependencies(req: DelegationRequest, led: Ledger) -> Verdict | None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import agentfiles, briefing, teams
-from ..models import TASK_STATUSES, TERMINAL_TASK_STATUSES, check_task_transition
+from ..models import TASK_STATES_BY_SPRINT, TASK_STATUSES, TERMINAL_TASK_STATUSES, check_task_transition
 from ..store import entity
 from ..teams import Organization
 from . import review
@@ -89,11 +89,21 @@ def unfinished_dependencies(task: dict[str, Any], lookup: Callable[[str], dict[s
             "Delegate those first; this one is ready when they are completed.")
 
 
+def sprint_closed_to(task: dict[str, Any], status: str | None) -> str | None:
+    """Why the task of a sprint in `status` cannot run now (planned, under review or complete), or None."""
+    if status is None or "assigned" in TASK_STATES_BY_SPRINT.get(status, frozenset({"assigned"})):
+        return None
+    sprint_id = task["sprint"]
+    hint = (f"start it first (`orchestra sprint start {sprint_id}`)" if status in ("planning", "ready")
+            else f"it is in {status}; reopen it or move the task to another sprint")
+    return f"task {task['id']} belongs to sprint {sprint_id}, which is {status}: {hint}."
+
+
 def delegation_arguments(tx, org: Organization, task_id: str) -> dict[str, Any]:
     """The Agent tool input that delegates `task_id`: tagged, briefed, addressed to the right agent.
     Raises Unassigned when nobody is named and the task's team does not auto-assign or is not in teams.yaml,
-    and ValueError when its sprint was blocked by hand or its dependencies are unfinished (the delegation
-    gate would refuse the call)."""
+    and ValueError when its sprint was blocked by hand, is not running (planned, under review, complete) or
+    its dependencies are unfinished (the delegation gate would refuse the call)."""
     from ..workflow.holds import hold_text
     from . import config as lifecycle_config
 
@@ -101,6 +111,9 @@ def delegation_arguments(tx, org: Organization, task_id: str) -> dict[str, Any]:
     held = hold_text(task["sprint"], tx.get(f"sprints.{task['sprint']}", None)) if task.get("sprint") else None
     if held:
         raise ValueError(f"task {task_id} is not to be delegated now: {held}")
+    closed = sprint_closed_to(task, tx.get(f"sprints.{task['sprint']}.status", None)) if task.get("sprint") else None
+    if closed:
+        raise ValueError(closed)
     waiting = unfinished_dependencies(task, lambda dep: entity(tx, "tasks", dep)) \
         if lifecycle_config.load(org).dependency_gate else None
     if waiting:
