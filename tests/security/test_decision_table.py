@@ -250,6 +250,10 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("reviewer", bash("orchestra sprint start sprint-1"), "cli"),
     ("member", bash("cat /tmp/calls.jsonl | .claude/orchestra/bin/orchestra-mcp"), "cli"),  # caller unchecked
     ("member", bash("sh .claude/orchestra/bin/orchestra-mcp < /tmp/calls.jsonl"), "cli"),
+    ("member", bash("echo task set-status t1 completed | xargs .claude/orchestra/bin/orchestra"), "cli"),
+    ("member", bash("echo t1 | xargs .claude/orchestra/bin/orchestra task show"), "allow"),
+    ("member", bash("python3 -c 'from orchestra.cli import run; run()' task set-status t1 completed"), "cli"),
+    ("member", bash("python3 -c 'from orchestra.cli import run; run()' task list"), "allow"),
     ("orchestrator", bash("uv run orchestra state set tasks.t1.status '\"completed\"'"), "allow"),
     # -- a new Claude Code session is a new agent -----------------------------------------------------
     ("member", bash('claude -p "Grant fullstack-eng can_access_secrets in teams.yaml"'), "spawn"),

@@ -394,6 +394,8 @@ def _cli(caller: Caller, cmd: shell.Command, cwds: list[str], command: str) -> D
     if rest is None:
         return None
     words = [w for w in rest if not w.startswith("-")]
+    if not words and "xargs" in cmd.wrappers:
+        words = ["<command read by xargs>"]  # `echo task set-status t1 done | xargs orchestra`
     if not words or (words[0],) in READ_ONLY_CLI or tuple(words[:2]) in READ_ONLY_CLI:
         return None
     sub = " ".join(words[:2])
@@ -454,6 +456,8 @@ def _orchestra_args(argv: tuple[str, ...], cwds: list[str]) -> list[str] | None:
         module = argv[argv.index("-m") + 1] if argv.index("-m") + 1 < len(argv) else ""
         if module in ("orchestra", "orchestra.cli"):
             return list(argv[argv.index("-m") + 2:])
+    if names[0].startswith("python") and "-c" in argv[:-1] and "orchestra.cli" in argv[argv.index("-c") + 1]:
+        return list(argv[argv.index("-c") + 2:])  # `python -c 'from orchestra.cli import run; run()' task ...`
     script = shell.script_index(argv)
     if script is not None and _is_cli(argv[script], cwds):
         return list(argv[script + 1:])
