@@ -128,3 +128,23 @@ def test_an_sqlite_store_on_a_full_disk_can_still_be_read(project: Path, tmp_pat
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
     assert str(path) in refused.stderr and "the disk is full" in refused.stderr
     assert call.returncode == 0, call.stderr
+
+
+def test_a_hook_whose_audit_line_fits_on_a_full_disk_but_not_its_head_says_the_line_is_written(
+        project: Path, tmp_path: Path) -> None:
+    """The line lands in the log's last, part-filled block; the head's new copy needs a block of its own. The
+    hook said 'audit log not written' although the line is there (and `audit verify` counts it)."""
+    from orchestra import audit
+
+    with full(tmp_path / "disk") as disk:
+        env = {"ORCHESTRA_STATE_DIR": str(disk / "state")}
+        assert run_hook("pre_tool.py", _bash_call(project), project, env=env).returncode == 0
+        fill(disk)
+        proc = run_hook("pre_tool.py", _bash_call(project), project, env=env)
+        report = audit.check(disk / "state" / "audit.jsonl")
+    assert proc.returncode == 0, proc.stderr
+    log = disk / "state" / "audit.jsonl"
+    assert proc.stderr.decode() == f"orchestra: audit line written to {log}, but audit.head.json was not updated " \
+                                   "(No space left on device)\n"
+    assert report.ok and report.lines == 2, report.to_dict()
+    assert report.warnings == ["1 line(s) after the head anchor (an append interrupted before its head update)"]

@@ -95,6 +95,11 @@ class LockBusy(OSError):
     """The log's lock stayed held past the wait a hook allows (its holder stopped or hung)."""
 
 
+class HeadBehind(OSError):
+    """The line is in the log, but the head could not be moved on to it (a full disk, say): `check` reads
+    the lines after the head as appends interrupted before their head update, and the next append heals it."""
+
+
 @contextmanager
 def _locked(log: Path, exclusive: bool = True, wait: float | None = None) -> Iterator[None]:
     """The log's lock; `wait` seconds at most, when given (else for as long as it takes)."""
@@ -258,7 +263,11 @@ def append(path: Path, record: dict[str, Any], rotate_bytes: int | None = None,
         finally:
             if fd >= 0:
                 os.close(fd)
-        _write_head(path, {"lines": lines + 1, "hash": entry["hash"], "size": size + len(data)})
+        try:
+            _write_head(path, {"lines": lines + 1, "hash": entry["hash"], "size": size + len(data)})
+        except OSError as exc:
+            raise HeadBehind(f"audit line written to {path}, but {head_path(path).name} was not updated "
+                             f"({exc.strerror or exc})") from None
     return entry
 
 

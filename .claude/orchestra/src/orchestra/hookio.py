@@ -269,6 +269,8 @@ def _audit(root: Path | None, record: dict[str, Any], store=None) -> None:
                                  f"take it ({_one_line(exc)})\n")
         paths.ensure_state_dir(root)
         audit.append(paths.audit_log(root), record, wait=audit.HOOK_LOCK_WAIT_S)
+    except audit.HeadBehind as exc:
+        sys.stderr.write(f"orchestra: {exc}\n")
     except Exception as exc:  # noqa: BLE001 - an audit failure must not turn into a traceback
         sys.stderr.write(f"orchestra: audit log not written to {paths.audit_log(root)} ({_one_line(exc)})\n")
 
