@@ -142,6 +142,21 @@ def test_a_handoff_from_a_task_in_a_worktree_says_where_the_files_are(tasks, org
     assert "task task-api, in /repo/.worktrees/task-api," in brief
 
 
+def test_an_orchestrator_is_told_to_read_what_did_not_fit_with_a_tool_it_has(tasks, org) -> None:
+    """The shipped orchestrators have no Bash, so `orchestra msg inbox` alone leads nowhere; they have the inbox
+    tool, which also shows a message cut to fit whole."""
+    with tasks.transaction() as tx:
+        for n in range(8):
+            bus.send(tx, sender="main", to="engineering-director", type="state_updated",
+                     payload={"text": f"{n} " + "z" * 1500}, org=org, now=T0)
+    with tasks.transaction() as tx:
+        director = bus.deliver(tx, bus.recipient(org, "a-dir", "engineering-director"), via="tool_call", now=T0).text
+    tools = shipped_tools("engineering-director")
+    assert "Bash" not in tools and "mcp__orchestra__inbox" in tools
+    assert "more pending (" in director and "the inbox tool lists them, or read them with `orchestra msg inbox agent:a-dir`" in director
+    assert "[... cut; the inbox tool or `orchestra msg inbox agent:a-dir --json` shows" in director
+
+
 def test_review_requests_to_non_reviewers_are_refused(tasks, org) -> None:
     add_run(tasks, "a-eng", "fullstack-eng")
     for to in ("fullstack-eng", "agent:a-eng", "team:qa", "main"):

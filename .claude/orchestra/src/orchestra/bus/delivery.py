@@ -207,7 +207,7 @@ def render_item(message: dict[str, Any], reader: Recipient | None = None) -> str
         text += f"\n  -> {_verdict_hint(message)}"
     if len(text) > ITEM_CHARS:
         inbox = f" {reader.address}" if reader is not None and reader.agent_id else ""  # the inbox table cuts too
-        cut = f" [... cut; `orchestra msg inbox{inbox} --json` shows {message['id']} whole]"
+        cut = f" [... cut; the inbox tool or `orchestra msg inbox{inbox} --json` shows {message['id']} whole]"
         text = text[: ITEM_CHARS - len(cut)] + cut
     return text
 
@@ -233,7 +233,8 @@ def _frame(who: Recipient, items: list[str], chosen: list[dict[str, Any]], remai
         counts = Counter(m.get("priority", "normal") for m in remaining)
         shown = ", ".join(f"{counts[p]} {p}" for p in PRIORITY_RANK if counts[p])
         reader = f" {who.address}" if who.agent_id else ""
-        lines.append(f"{len(remaining)} more pending ({shown}): read them with `orchestra msg inbox{reader}`.")
+        tool = "the inbox tool lists them, or " if who.agent_id else ""  # an orchestrator has no Bash
+        lines.append(f"{len(remaining)} more pending ({shown}): {tool}read them with `orchestra msg inbox{reader}`.")
     return "\n".join(lines)
 
 
