@@ -38,6 +38,9 @@ def cmd_report(args) -> int:
         try:
             written = write_report(store, sprint_id, out)
         except OSError as exc:
+            if exc.filename2:  # the directory took the temporary file; putting it in place of this one failed
+                raise ValueError(f"cannot write {exc.filename2} ({exc.strerror or exc}); move it aside or give "
+                                 "--out another directory") from None
             raise ValueError(f"cannot write into {out} ({exc.strerror or exc}); give --out a directory you "
                              "can write to") from None
     emit({"sprint": sprint_id, "files": [str(p) for p in written]}, args.json,
