@@ -253,6 +253,15 @@ def test_an_impossible_date_is_refused_at_its_line(project: Path, kind: str, wri
     assert f"'{day}' is not a calendar date" in message and "YYYY-MM-DD" in message
 
 
+@pytest.mark.parametrize("kind", ["sprint", "epic"])
+def test_a_date_with_a_time_of_day_is_refused_at_its_line(project: Path, kind: str) -> None:
+    """Days are UTC calendar days: 2026-03-08T23:30:00-05:00 is 03-09 in UTC, and was cut to 2026-03-08."""
+    body = "tasks:\n  - {id: a, title: A}\n" if kind == "sprint" else "features:\n  - {id: f, title: F, estimate: 1}\n"
+    message = refuse(project, f"id: s\nstart: 2026-03-08T23:30:00-05:00\n{body}", kind=kind)
+    assert message.startswith(f"{project / f'.claude/{kind}s/bad.yaml'}:2: start: '2026-03-08T23:30:00-05:00' does "
+                              "not match"), message
+
+
 def test_assignee_must_be_known_and_on_the_task_team(project: Path) -> None:
     org = teams.build({"teams": {
         "engineering": {"orchestrator": "engineering-director", "members": [{"name": "fullstack-eng"}]},

@@ -248,13 +248,16 @@ def _id(path: Path, raw: dict[str, Any], kind: str) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """YAML turns `2026-12-01` into a date; definitions keep ISO strings, as JSON does."""
+    """YAML turns `2026-12-01` into a date (and `2026-12-01T09:00:00Z` into a datetime); definitions keep ISO
+    strings, as JSON does."""
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
+    if isinstance(value, dt.datetime):  # a time of day too: kept whole, so a date field refuses it
+        return value.isoformat()
     if isinstance(value, dt.date):
-        return value.isoformat()[:10]
+        return value.isoformat()
     return value
 
 
