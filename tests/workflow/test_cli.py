@@ -703,3 +703,19 @@ def test_status_text(sample: Path, capsys) -> None:
     assert code == 0 and lines[0] == "sprint-3 Payments (active) 2026-12-01 .. 2026-12-14"
     assert lines[1] == "points: 0 done, 21 left of 21; tasks: 6 queued"
     assert lines[-1].startswith("forecast: not yet (no completed task")
+
+
+def test_points_of_a_file_are_rounded_as_everywhere_else(sample: Path, capsys) -> None:
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "tasks:\n  - {id: t-a, title: A, estimate: 0.1}\n  - {id: t-b, title: B, estimate: 0.2, dependencies: [t-a]}\n",
+        encoding="utf-8")
+    (sample / ".claude/epics/mobile.yaml").write_text(
+        "sprint_points: 5\nfeatures:\n  - {id: f-a, title: A, estimate: 0.1}\n"
+        "  - {id: f-b, title: B, estimate: 0.2, dependencies: [f-a]}\n", encoding="utf-8")
+    [row] = [r for r in as_json(capsys, "sprint", "load", "sprint-4")["sprints"]]
+    assert (row["points"], row["critical_length"]) == (0.3, 0.3)  # not 0.30000000000000004
+    assert as_json(capsys, "sprint", "status")["sprints"][-1]["points"] == 0.3
+    [epic] = as_json(capsys, "epic", "load", "mobile", "--check")["epics"]
+    assert epic["points"] == 0.3
+    plan = as_json(capsys, "epic", "plan", "mobile")
+    assert plan["points"]["total"] == 0.3 and plan["critical_path"]["length"] == 0.3

@@ -104,7 +104,7 @@ def cmd_load(args) -> int:
         rows.append({"sprint": sprint.id, "file": str(sprint.path), "status": started.get(sprint.id),
                      "skipped": sprint.id in started, "tasks": len(sprint.tasks), "points": sprint.points,
                      "retrospective": (closed.get(sprint.id) or {}).get("retrospective_file"),
-                     "critical_path": graph.critical_path(), "critical_length": graph.length})
+                     "critical_path": graph.critical_path(), "critical_length": round(graph.length, 4)})
     if not args.check:
         with project_store() as store, store.transaction() as tx:  # all of them or none
             for sid, (definition, reason) in dropped.items():

@@ -68,7 +68,7 @@ class SprintDef:
 
     @property
     def points(self) -> float:
-        return sum(t.estimate for t in self.tasks)
+        return round(sum(t.estimate for t in self.tasks), 4)  # as every other points total is rounded
 
     def graph(self, done: Sequence[str] = ()) -> TaskGraph:
         finished = set(done)
@@ -104,7 +104,7 @@ class EpicDef:
 
     @property
     def points(self) -> float:
-        return sum(f.estimate for f in self.features)
+        return round(sum(f.estimate for f in self.features), 4)
 
     def graph(self) -> TaskGraph:
         return TaskGraph(f.node() for f in self.features)

@@ -112,7 +112,7 @@ def plan_view(tx, epic: EpicDef, org, *, points: float | None = None, skip: set[
                      for sid, fs in existing.items()],
         "sprints": sprints,
         "sprint_count": len(sprints),
-        "critical_path": {"features": graph.critical_path(), "length": graph.length},
+        "critical_path": {"features": graph.critical_path(), "length": round(graph.length, 4)},
         "warnings": warnings,
     }
 
