@@ -626,6 +626,32 @@ def test_installing_over_a_copied_pack_of_this_version_says_so_in_one_line(repo:
     assert len(lines) < 10, result.out
 
 
+def test_uninstall_after_force_over_a_copied_pack_puts_the_whole_copy_back(repo: Path, orchestra,
+                                                                          pack_source: Path) -> None:
+    """--force over a copied pack of another version moved aside only its files that differ and adopted
+    the rest, so uninstall put back a pack missing every file the two versions share (and took the
+    copy's wiring out): a half pack whose agents and commands ran code that was gone. Now all of the
+    copy goes aside and comes back, its settings.json and .mcp.json byte for byte."""
+    pack = load_pack(pack_source)
+    write_pack(pack, repo, json.loads((pack_source / ".claude/settings.json").read_text()))
+    (repo / ".mcp.json").write_text(json.dumps({"mcpServers": {"orchestra": mcp_server_entry()}}) + "\n")
+    store = repo / ".claude/orchestra/src/orchestra/store/__init__.py"
+    store.write_text(store.read_text() + "\n# an older version of the pack\n")
+    before = snapshot(repo, mtimes=False)
+
+    installed = orchestra("install", repo, "--force")
+    result = orchestra("uninstall", repo)
+
+    assert installed.code == 0 and result.code == 0, installed.err + result.err
+    assert store.read_text().endswith("# an older version of the pack\n")
+    after = snapshot(repo, mtimes=False)
+    assert {k: v for k, v in after.items() if not k.startswith(".claude/state")} == before
+    files = len(pack.files)
+    assert f"backed-up  {files} files moved to .claude/orchestra/backup/displaced/" in installed.out
+    assert f"restored   {files} files of yours back from .claude/orchestra/backup/displaced/" in result.out
+    assert len(installed.out.splitlines()) < 10, installed.out
+
+
 def test_an_upgrade_refuses_to_keep_your_edit_of_code_it_changes(repo: Path, orchestra, pack_source: Path,
                                                                   tmp_path: Path) -> None:
     """A local patch of a module the new pack changes, kept beside the new version of every other module,

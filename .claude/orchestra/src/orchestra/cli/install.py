@@ -105,13 +105,19 @@ def _report(data: dict) -> str:
         lines = [f"{verb} Orchestra {data['version'] or '(entries only)'} {'into' if verb == 'installed' else 'from'} "
                  f"{data['target']}: {done}"]
     notices = data["notices"]
-    adopted = [n for n in notices if n["kind"] == "adopted"]
-    if len(adopted) > 3:  # a copied pack or a killed install: one line, not hundreds hiding the rest
-        notices = [n for n in notices if n["kind"] != "adopted"]
-        lines.append(f"  {'adopted':<10} {len(adopted)} files already identical to the pack's (such as "
-                     f"{adopted[0]['path']}): now recorded as ours (--json lists each)")
+    for kind, marks, summary in _BULK:  # a copied pack or a killed install: one line, not hundreds hiding the rest
+        bulk = [n for n in notices if n["kind"] == kind and marks in n["message"]]
+        if len(bulk) > 3:
+            notices = [n for n in notices if n not in bulk]
+            lines.append(f"  {kind:<10} {len(bulk)} files {summary} (such as {bulk[0]['path']}; --json lists each)")
     lines += [f"  {n['kind']:<10} {n['path']}: {n['message']}" for n in notices]
     return "\n".join(lines)
+
+
+_DISPLACED = ".claude/orchestra/backup/displaced/"
+_BULK = (("adopted", "already identical", "already identical to the pack's: now recorded as ours"),
+         ("backed-up", f"moved to {_DISPLACED}", f"moved to {_DISPLACED}, at their own paths; uninstall puts them back"),
+         ("restored", f"(from {_DISPLACED}", f"of yours back from {_DISPLACED}"))
 
 
 def cmd_doctor(args) -> int:

@@ -69,6 +69,7 @@ class _Planner:
         self.pack_only: dict[Path, bool] = {}  # folder -> whether it holds only the pack's files
         self.edited_code: list[str] = []  # files of the pack's code the user edited and this pack changes
         self.mixed: list[str] = []  # files of the pack's code held by files that are not this pack's
+        self.copy = False  # --force over a copied pack of another version: all of it is moved aside
 
     def plan(self, statusline: bool) -> Plan:
         if self.rewire:
@@ -96,6 +97,10 @@ class _Planner:
     # -- pack files --------------------------------------------------------------------------------
 
     def _pack_files(self) -> None:
+        # --force over a copied pack of another version (no manifest; code that differs from this pack's)
+        self.copy = self.force and not self.old.files and any(
+            item.rel.startswith(CODE_DIR + "/") and self._current(item.rel) not in (None, item.data)
+            for item in self.pack.files)
         foreign_agents = self._foreign_agents()
         self.removed = agentfiles.removed_members(self.root, [rel for rel in self.old.files
                                                               if self._current(rel) is None])
@@ -127,7 +132,10 @@ class _Planner:
             if current != item.data or self._mode(rel) != item.mode:
                 self._write(rel, current, item.data, item.mode, "upgraded")
         elif current == item.data:
-            if recorded is None:
+            if recorded is None and self.copy:  # all of a copied pack goes aside, so uninstall puts it all back
+                self._displace(rel, "a copied pack's file")
+                self._write(rel, None, item.data, item.mode, "replaced (--force)")
+            elif recorded is None:
                 self._notice("adopted", rel, "already identical to the pack's file; now recorded as ours")
                 self._track_dirs(rel)
         elif item.kind == "config":
@@ -285,7 +293,8 @@ class _Planner:
         elif not doc.exists:
             restore = None
         else:
-            original = doc.raw if not has_ours(doc.data) else jsondoc.dump(unmerge(doc.data), doc.style)
+            keep = self.copy or not has_ours(doc.data)  # a copied pack comes back whole, and its wiring with it
+            original = doc.raw if keep else jsondoc.dump(unmerge(doc.data), doc.style)
             if self._current(backup) != original:
                 self._write(backup, self._current(backup), original, 0o644, f"{rel} as uninstall restores it")
             restore = backup
