@@ -104,6 +104,17 @@ def test_unreadable_state_is_reported_not_raised_nor_moved(sample: Path, monkeyp
     assert broken.read_text() == "{ not json"  # quarantining it is for a command, not for the status line
 
 
+def test_an_unreadable_store_says_why_in_a_few_words(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reason was the error's class (DatabaseError, OperationalError, StateError), which says nothing."""
+    db = paths.state_dir(sample) / "orchestration.db"
+    db.write_bytes(b"garbage " * 512)
+    assert line(session_input(sample), color=False) == "[Opus] orchestra state unreadable (file is not a database)"
+    assert db.read_bytes() == b"garbage " * 512
+    monkeypatch.setenv("ORCHESTRA_STATE_URL", "postgresql://bob:s3cret@127.0.0.1:1/orchestra")  # nothing listens
+    shown = line(session_input(sample), color=False)
+    assert shown.startswith("[Opus] orchestra state unreadable (cannot connect to PostgreSQL") and "s3cret" not in shown
+
+
 def test_the_direct_sqlite_read_agrees_with_the_store(store, sample: Path) -> None:
     from orchestra.store.document import SCHEMA_VERSION
 

@@ -259,6 +259,16 @@ def read(url: str) -> dict[str, object] | None:
         return summary(tx)
 
 
+def _reason(exc: Exception) -> str:
+    """What went wrong in a few words: the error's first line without the store's path or URL in front
+    (`file is not a database`, `database is locked`), cut to MAX_NAME; its class when it says nothing."""
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else clean(str(exc).partition("\n")[0])
+    where, colon, rest = text.partition(": ")
+    if colon and ("/" in where or "://" in where):
+        text = rest
+    return name(text) or exc.__class__.__name__
+
+
 def line(session: dict[str, object], *, color: bool = True, width: int | None = None) -> str:
     try:
         url = paths.state_url(_project(session))
@@ -268,7 +278,7 @@ def line(session: dict[str, object], *, color: bool = True, width: int | None = 
     except Unreadable as exc:
         return render(None, session, color=color, note=f"state unreadable ({exc})", width=width)
     except Exception as exc:  # noqa: BLE001 - a status line shows a problem, it does not crash on it
-        return render(None, session, color=color, note=f"state unreadable ({exc.__class__.__name__})", width=width)
+        return render(None, session, color=color, note=f"state unreadable ({_reason(exc)})", width=width)
     return render(data, session, color=color, note="" if data else "no state yet", width=width)
 
 
