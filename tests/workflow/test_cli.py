@@ -719,3 +719,5 @@ def test_points_of_a_file_are_rounded_as_everywhere_else(sample: Path, capsys) -
     assert epic["points"] == 0.3
     plan = as_json(capsys, "epic", "plan", "mobile")
     assert plan["points"]["total"] == 0.3 and plan["critical_path"]["length"] == 0.3
+    assert plan["points"]["to_plan"] == 0.3 and [(s["points"], s["teams"]) for s in plan["sprints"]] == [
+        (0.3, {"unassigned": 0.3})]
