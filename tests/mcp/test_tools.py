@@ -321,6 +321,18 @@ def test_a_main_thread_acknowledges_a_broadcast_only_for_its_own_session(server,
     assert everyone["id"] in [m["id"] for m in server.ok("inbox", caller=member(), limit=50)["messages"]]
 
 
+def test_a_broadcast_from_one_sessions_main_thread_reaches_the_main_thread_of_another(server, store):
+    other = {**MAIN, "session_id": "session-mcp-third"}
+    with store.transaction() as tx:
+        tx.set("sessions.session-mcp-third", {"started_at": "2026-12-06T22:00:00Z"})
+    sent = server.ok("send_message", to="broadcast", text="deploy freeze", caller=MAIN)
+    assert sent["id"] not in [m["id"] for m in server.ok("inbox", caller=MAIN, limit=50)["messages"]]
+    assert sent["id"] in [m["id"] for m in server.ok("inbox", caller=other, limit=50)["messages"]]
+    question = server.ok("ask", to="broadcast", question="who holds the deploy lock?", caller=other)
+    assert question["id"] in [m["id"] for m in server.ok("inbox", caller=MAIN, limit=50)["messages"]]
+    assert question["id"] not in [m["id"] for m in server.ok("inbox", caller=other, limit=50)["messages"]]
+
+
 def test_handoff_reaches_the_receiving_task_and_its_assignee(server, store):
     add_task(store, "recv-1", assignee="api-engineer")
     add_task(store, "recv-2", assignee=None)

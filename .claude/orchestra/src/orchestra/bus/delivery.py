@@ -52,9 +52,11 @@ def order(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def addressed_to(message: dict[str, Any], who: Recipient) -> bool:
-    """A run reads its mailboxes, except its own team or broadcast messages coming back to it."""
+    """A run reads its mailboxes, except its own team or broadcast messages coming back to it (a main thread's:
+    those of its own session)."""
     to = message.get("to")
-    return to in who.addresses and not (addressing.is_shared(to) and message.get("from") == who.address)
+    own = message.get("from") == who.address and message.get("from_session") in (None, who.session_id)
+    return to in who.addresses and not (addressing.is_shared(to) and own)
 
 
 def adopting(tx, who: Recipient, rows: list[dict[str, Any]]) -> Recipient:

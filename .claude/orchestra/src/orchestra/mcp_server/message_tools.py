@@ -36,7 +36,10 @@ def view(message: dict[str, Any]) -> dict[str, Any]:
     return {k: message.get(k) for k in SHOWN}
 
 
-def _sent(tx, message: dict[str, Any]) -> dict[str, Any]:
+def _sent(tx, message: dict[str, Any], sender: Caller) -> dict[str, Any]:
+    if sender.agent_id is None and sender.session_id and addressing.is_shared(message["to"]):
+        # from `main`, but one session's: the main threads of the others are shown it (delivery.addressed_to)
+        message = tx.update(f"{MESSAGES}.{message['id']}", {"from_session": sender.session_id})
     validated(tx, f"{MESSAGES}.{message['id']}")
     return view(message)
 
@@ -73,7 +76,7 @@ def send_message(to: Address, type: Annotated[MessageType, Field(description=(
             validated(tx, f"tasks.{settled['id']}")
             if settled.get("sprint"):
                 workflow.sync_blocked(tx, settled["sprint"])
-        return _sent(tx, message)
+        return _sent(tx, message, sender)
 
 
 def ask(to: Address, question: Annotated[str, Field(min_length=1, description="one precise question")],
@@ -88,7 +91,7 @@ def ask(to: Address, question: Annotated[str, Field(min_length=1, description="o
     org = organization()
     with state(write=True) as tx:
         return _sent(tx, bus.ask(tx, sender=sender.id, to=to, question=question, priority=priority, task=task,
-                                 escalate_after=wait, org=org))
+                                 escalate_after=wait, org=org), sender)
 
 
 def answer(question_id: MessageId, answer: Annotated[str, Field(min_length=1, description="the answer")],
@@ -98,7 +101,7 @@ def answer(question_id: MessageId, answer: Annotated[str, Field(min_length=1, de
     org = organization()
     with state(write=True) as tx:
         _check_recipient(tx, question_id, sender, org)
-        return _sent(tx, bus.answer(tx, sender=sender.id, question_id=question_id, answer=answer, org=org))
+        return _sent(tx, bus.answer(tx, sender=sender.id, question_id=question_id, answer=answer, org=org), sender)
 
 
 def inbox(limit: Annotated[int, Field(ge=1, le=50, description="at most this many, highest priority first")] = 20,
@@ -154,7 +157,7 @@ def handoff(artifacts: Annotated[list[Annotated[str, Field(min_length=1)]], Fiel
         if from_task is None and sender.agent_id:
             from_task = (tx.get(f"agents.{sender.agent_id}", None) or {}).get("task")
         return _sent(tx, bus.handoff(tx, sender=sender.id, artifacts=artifacts, to=to, task=task, note=note,
-                                     from_task=from_task, priority=priority, org=org))
+                                     from_task=from_task, priority=priority, org=org), sender)
 
 
 def _check_recipient(tx, message_id: str, caller: Caller, org) -> None:
