@@ -205,6 +205,8 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("orchestrator", bash("git checkout old-grants -- .claude"), "state"),   # replaces teams.yaml, settings
     ("member", bash("git restore --source=HEAD~3 .claude"), "state"),
     ("member", bash("git restore --staged .claude && git checkout -- . && git checkout -b x"), "allow"),
+    ("orchestrator", bash("find .claude -name teams.yaml -exec sed -i s/false/true/ {} +"), "state"),  # changes them
+    ("member", bash("find .claude -name '*.md' -exec grep -l x {} + && find src -exec sed -i s/a/b/ {} +"), "allow"),
     ("orchestrator", bash("tar xf /tmp/grants.tar -C .claude"), "state"),   # unpacked over its files
     ("member", bash("unzip -o /tmp/x.zip -d .claude"), "state"),
     ("reviewer", bash("rsync -a /tmp/x/ .claude/"), "state"),

@@ -271,8 +271,15 @@ def _wholesale_targets(cmd: shell.Command) -> tuple[list[str], bool]:
 
 
 def _find_deletes(args: list[str]) -> bool:
-    return "-delete" in args or any(a in ("-exec", "-execdir", "-ok", "-okdir") and i + 1 < len(args)
-                                    and args[i + 1].rsplit("/", 1)[-1] in DESTRUCTIVE for i, a in enumerate(args))
+    """Does this `find` delete or change what it finds (`-delete`, `-exec rm`, `-exec sed -i`)?"""
+    if "-delete" in args:
+        return True
+    for i, arg in enumerate(args):
+        if arg in ("-exec", "-execdir", "-ok", "-okdir"):
+            run = tuple(itertools.takewhile(lambda a: a not in (";", "+"), args[i + 1:]))
+            if run and (run[0].rsplit("/", 1)[-1] in DESTRUCTIVE or not is_read_only(shell.Command(run, run))):
+                return True
+    return False
 
 
 # -- words ------------------------------------------------------------------------------------------
