@@ -148,3 +148,27 @@ def test_a_hook_whose_audit_line_fits_on_a_full_disk_but_not_its_head_says_the_l
                                    "(No space left on device)\n"
     assert report.ok and report.lines == 2, report.to_dict()
     assert report.warnings == ["1 line(s) after the head anchor (an append interrupted before its head update)"]
+
+
+def test_a_state_dir_gitignore_left_empty_by_a_cut_short_write_is_written_again(project: Path, tmp_path: Path) -> None:
+    """A kill or a full disk between making `.claude/state/.gitignore` and writing it left it empty for good:
+    git then showed the store and the audit log, and `git add -A` took them."""
+    state = project / ".claude" / "state"
+    state.mkdir()
+    (state / ".gitignore").write_text("")
+    session_start = load_fixture("claude-code-2.1.328/nested-delegation.jsonl")[0]
+    proc = run_hook("session_start.py", {**session_start, "cwd": str(project)}, project)
+    assert proc.returncode == 0, proc.stderr
+    assert (state / ".gitignore").read_text() == "*\n"
+    shown = subprocess.run(["git", "-C", str(project), "status", "--porcelain", "--untracked-files=all"],
+                           capture_output=True, text=True, check=True).stdout
+    assert ".claude/state" not in shown and "orchestration.db" not in shown, shown
+
+
+def test_init_on_a_full_disk_says_the_disk_is_full(project: Path, tmp_path: Path) -> None:
+    """SQLite makes the new file, empty, before it fails: that is no store to read, nor one of an older schema."""
+    with full(tmp_path / "disk") as disk:
+        fill(disk)
+        refused = cli(f"sqlite://{disk / 'orchestration.db'}", project, "init")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "the disk is full" in refused.stderr and "schema_version" not in refused.stderr

@@ -484,6 +484,18 @@ def test_a_worktree_add_killed_while_git_wrote_its_records_does_not_stop_every_o
     assert worktree_paths(repo) == [str(repo), str(repo / ".worktrees" / "task-t-13")]
     assert not admin.exists()
 
+
+def test_a_worktree_root_gitignore_left_empty_by_a_cut_short_write_is_written_again(repo: Path) -> None:
+    """Left empty (a kill or a full disk between making and writing it), it hid nothing: git showed every
+    worktree as an untracked directory of the main checkout, and `git add -A` took them in as gitlinks."""
+    (repo / ".worktrees").mkdir()
+    (repo / ".worktrees" / ".gitignore").write_text("")
+    seed(repo, **{"tasks.t-14": {}})
+    made = cli(repo, "worktree", "create", "t-14", "--strategy", "task")
+    assert made.returncode == 0, made.stderr
+    assert (repo / ".worktrees" / ".gitignore").read_text() == "*\n"
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+
 def test_a_fifo_matched_by_copy_is_left_out_and_listed_instead_of_hanging_the_copy(repo: Path) -> None:
     os.mkfifo(repo / "events.pipe")
     (repo / "run").mkdir()

@@ -92,10 +92,26 @@ def ensure_state_dir(root: Path | None = None) -> Path:
     """Create the runtime state dir (mode 0700) with a self-ignoring .gitignore."""
     path = state_dir(root)
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    ignore = path / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n", encoding="utf-8")
+    write_self_ignore(path)
     return path
+
+
+def write_self_ignore(directory: Path) -> None:
+    """A `.gitignore` holding `*` in `directory`, so git shows nothing in it. One left empty (its write cut
+    short by a kill or a full disk: git would then show, and `git add -A` take, everything in the directory)
+    is written again. Written whole or not at all; an OSError names the file."""
+    from . import atomic
+
+    ignore = directory / ".gitignore"
+    try:
+        if ignore.stat().st_size:
+            return
+    except FileNotFoundError:
+        pass
+    try:
+        atomic.write_text(ignore, "*\n")
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(ignore)) from None
 
 
 def state_url(root: Path | None = None) -> str:

@@ -68,7 +68,7 @@ class SqliteStore(StoreBase):
         open the database for reading alone (every write then fails naming the disk). Without a WAL file
         nothing is waiting to be checkpointed, and the file can be read as it stands (immutable)."""
         trouble = disk_trouble(self.path.parent)
-        if not trouble or not self.path.is_file():
+        if not trouble or not self.path.is_file() or not self.path.stat().st_size:  # empty: nothing to read
             return False
         wal = Path(f"{self.path}-wal")
         mode = "mode=ro" if wal.is_file() and wal.stat().st_size else "immutable=1"

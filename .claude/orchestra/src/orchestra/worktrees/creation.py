@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .. import paths
 from . import git, preparation
 from .config import WorktreeConfig
 from .naming import Scope
@@ -56,12 +57,13 @@ def ignore_root(project: Path, cfg: WorktreeConfig) -> None:
     """Make the root and its self-ignoring `.gitignore`. Refused for a directory holding files of the
     project (`root: src`): ignoring it would hide new files there from git."""
     marker = cfg.root / ".gitignore"
-    if cfg.root.is_relative_to(project.resolve()) and not marker.exists():
+    # an empty marker is one whose write was cut short (a kill, a full disk): it is written again
+    if cfg.root.is_relative_to(project.resolve()) and not (marker.is_file() and marker.stat().st_size):
         if cfg.root.is_dir() and git.run(project, "ls-files", "--", str(cfg.root)).strip():
             raise WorktreeError(f"root {cfg.root} ({cfg.source}) holds files of the project; worktrees need a "
                                 "directory of their own (the default is .worktrees), which ignores itself")
         cfg.root.mkdir(parents=True, exist_ok=True)
-        marker.write_text("*\n", encoding="utf-8")
+        paths.write_self_ignore(cfg.root)
     cfg.root.mkdir(parents=True, exist_ok=True)
 
 
