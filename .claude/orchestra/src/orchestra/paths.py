@@ -100,14 +100,14 @@ def write_self_ignore(directory: Path) -> None:
     """A `.gitignore` holding `*` in `directory`, so git shows nothing in it. One left empty (its write cut
     short by a kill or a full disk: git would then show, and `git add -A` take, everything in the directory)
     is written again. Written whole or not at all; an OSError names the file."""
-    from . import atomic
-
     ignore = directory / ".gitignore"
     try:
         if ignore.stat().st_size:
             return
     except FileNotFoundError:
         pass
+    from . import atomic  # here: every hook comes this way, and finds the file written
+
     try:
         atomic.write_text(ignore, "*\n")
     except OSError as exc:
