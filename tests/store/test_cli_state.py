@@ -52,6 +52,25 @@ def test_set_get_export_import(store_url: str, project: Path, tmp_path: Path) ->
     assert cli(store_url, project, "state", "export").stdout == exported.stdout
 
 
+def test_an_export_with_runs_no_delegation_started_imports(store_url: str, project: Path, tmp_path: Path) -> None:
+    """A subagent the main thread started without a delegation (Claude Code's Explore, an orchestrator's run
+    of a sprint) has no parent run: `state import` of that export refused `parent: None`, so no real
+    project's backup could be restored."""
+    from ..conftest import run_hook
+
+    payload = {"session_id": "5e551011-0000-4000-8000-000000000001", "transcript_path": str(project / "t.jsonl"),
+               "cwd": str(project), "hook_event_name": "SubagentStart", "agent_id": "a0e0e0e0e0e0e0e01",
+               "agent_type": "Explore"}
+    assert run_hook("subagent_start.py", payload, project, env={"ORCHESTRA_STATE_URL": store_url}).returncode == 0
+    exported = cli(store_url, project, "state", "export")
+    assert json.loads(exported.stdout)["agents"]["a0e0e0e0e0e0e0e01"]["parent"] is None
+    dump = tmp_path / "export.json"
+    dump.write_text(exported.stdout)
+    imported = cli(store_url, project, "state", "import", str(dump))
+    assert imported.returncode == 0, imported.stderr
+    assert cli(store_url, project, "state", "export").stdout == exported.stdout
+
+
 def test_export_is_byte_identical_on_every_backend(project: Path, tmp_path: Path) -> None:
     outputs = {}
     for name, make_url in BACKENDS.items():
