@@ -110,6 +110,27 @@ def test_an_agent_reading_its_inbox_is_not_injected_the_same_messages(project: P
     assert project_store.get(f"communication.deliveries.{sent['id']}@a1.via") == "cli"
 
 
+def test_the_user_looking_at_a_runs_inbox_leaves_its_messages_to_be_injected(project: Path, project_store,
+                                                                            capsys) -> None:
+    """/msg:inbox agent:<id> shows the user a run's messages; they must still reach the run at its next tool call."""
+    from orchestra import bus
+    from orchestra.teams import build
+
+    from tests.bus.conftest import TEAMS
+
+    add_run(project_store, "a1", "fullstack-eng")
+    sent = as_json(capsys, "send", "agent:a1", "state_updated", "--text", "use the v2 API")
+    command = (REPO / ".claude/commands/msg/inbox.md").read_text(encoding="utf-8").split("!`", 1)[1].split("`")[0]
+    argv = command.replace("$ARGUMENTS", "agent:a1").split()
+    assert argv[:3] == [".claude/orchestra/bin/orchestra", "msg", "inbox"]
+    code, out, err = run(capsys, *argv[2:])
+    assert code == 0 and sent["id"] in out, err
+    assert project_store.get(f"communication.deliveries.{sent['id']}@a1", None) is None
+    with project_store.transaction() as tx:
+        shown = bus.deliver(tx, bus.recipient(build(TEAMS), "a1", "fullstack-eng"), via="tool_call").messages
+    assert [m["id"] for m in shown] == [sent["id"]]
+
+
 @pytest.mark.parametrize(("argv", "error"), [
     (["send", "nobody", "question", "--text", "hi"], "recipient 'nobody': unknown agent type"),
     (["send", "tech-lead", "gossip"], "message type 'gossip' is unknown"),

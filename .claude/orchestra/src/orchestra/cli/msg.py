@@ -38,6 +38,8 @@ def register(sub) -> None:
     inbox.add_argument("recipient", nargs="?", default="human",
                        help="human (default: you and the main thread), agent:<id>, an agent type or team:<name>")
     inbox.add_argument("--all", action="store_true", help="every stored message, open or closed, for anyone")
+    inbox.add_argument("--peek", action="store_true", help=(
+        "look at a run's messages without counting them as read by it (they are still injected into the run)"))
     add_json_flag(inbox)
     inbox.set_defaults(func=cmd_inbox)
 
@@ -207,7 +209,7 @@ def cmd_inbox(args) -> int:
             rows = delivery.open_messages(tx)
             delivery.expire_due(tx, rows, now)
             messages = delivery.open_for(rows, delivery.adopting(tx, who, rows), now)
-            if who.agent_id:  # an agent reading its own inbox has now seen these: no need to inject them
+            if who.agent_id and not args.peek:  # an agent reading its own inbox has seen these: no need to inject them
                 for message in messages:
                     if who.key not in (message.get("delivered") or {}):
                         delivery.record(tx, message, who, "cli", iso(now))
