@@ -652,6 +652,22 @@ def test_uninstall_after_force_over_a_copied_pack_puts_the_whole_copy_back(repo:
     assert len(installed.out.splitlines()) < 10, installed.out
 
 
+def test_reinstall_after_an_uninstall_that_left_backups_is_not_taken_for_a_copied_pack(repo: Path, orchestra) -> None:
+    """Uninstall leaves .claude/orchestra/.gitignore beside the backups it could not put back. A later
+    pack whose .gitignore reads otherwise refused to install, calling it another version of the pack's
+    code that would not run; a .gitignore runs nothing: it is kept as the user's, as any such file."""
+    backup = repo / ".claude/orchestra/backup/replaced/.claude/orchestra/hooks/stop.py"
+    backup.parent.mkdir(parents=True)
+    backup.write_text("# your edited copy, replaced by --force\n")
+    (repo / ".claude/orchestra/.gitignore").write_text("__pycache__/\n/backup/\n# an earlier pack's wording\n")
+
+    result = orchestra("install", repo)
+
+    assert result.code == 0, result.err
+    assert "kept       .claude/orchestra/.gitignore: a file of yours is where the pack has one" in result.out
+    assert (repo / ".claude/orchestra/hooks/stop.py").is_file() and backup.is_file()
+
+
 def test_an_upgrade_refuses_to_keep_your_edit_of_code_it_changes(repo: Path, orchestra, pack_source: Path,
                                                                   tmp_path: Path) -> None:
     """A local patch of a module the new pack changes, kept beside the new version of every other module,

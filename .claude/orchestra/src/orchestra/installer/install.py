@@ -21,6 +21,7 @@ from .plan import Notice, Plan, Step
 from .safety import check_inside, check_target, check_uv
 from .source import (
     BACKUP_DIR,
+    IGNORE,
     MANIFEST,
     MCP_CONFIG,
     SETTINGS,
@@ -99,7 +100,7 @@ class _Planner:
     def _pack_files(self) -> None:
         # --force over a copied pack of another version (no manifest; code that differs from this pack's)
         self.copy = self.force and not self.old.files and any(
-            item.rel.startswith(CODE_DIR + "/") and self._current(item.rel) not in (None, item.data)
+            _is_code(item.rel) and self._current(item.rel) not in (None, item.data)
             for item in self.pack.files)
         foreign_agents = self._foreign_agents()
         self.removed = agentfiles.removed_members(self.root, [rel for rel in self.old.files
@@ -145,7 +146,7 @@ class _Planner:
             entry = recorded  # edited: theirs now, still recognised as edited on the next upgrade
         elif recorded is not None:
             if not self.force:
-                if rel.startswith(CODE_DIR + "/") and sha256(item.data) != recorded["sha256"]:
+                if _is_code(rel) and sha256(item.data) != recorded["sha256"]:
                     self.edited_code.append(rel)
                 self._notice("kept", rel, "you changed this pack file since it was installed; kept. "
                                           "--force replaces it and keeps your version in the backup dir")
@@ -157,7 +158,7 @@ class _Planner:
         else:
             if not self.force:
                 self.new.not_installed.append(rel)
-                if rel.startswith(CODE_DIR + "/"):
+                if _is_code(rel):
                     self.mixed.append(rel)
                 return self._notice("kept", rel, "a file of yours is where the pack has one; kept and not "
                                                  "installed. --force moves yours to the backup dir")
@@ -367,6 +368,12 @@ class _Planner:
 
     def _notice(self, kind, rel: str, message: str) -> None:
         self.result.notices.append(Notice(kind, rel, message))
+
+
+def _is_code(rel: str) -> bool:
+    """A file of the pack's code, which runs as one version or not at all (its .gitignore does not run, and
+    an uninstall that left backups leaves it behind)."""
+    return rel.startswith(CODE_DIR + "/") and rel != IGNORE
 
 
 def _listed(paths: list[str]) -> str:
