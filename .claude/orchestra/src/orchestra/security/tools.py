@@ -224,7 +224,7 @@ def _ancestor(policy: Policy, caller: Caller, resolver: Resolver, cmd: shell.Com
               command: str) -> Decision | None:
     """`rm -rf .cl*`, `mv .claude x`, `find .claude -delete`: a command removing or changing wholesale a
     directory that holds files the caller may not write (its arguments expanded as the shell would)."""
-    targets, whole_tree_ok = _wholesale_targets(cmd)
+    targets, whole_tree_ok = wholesale_targets(cmd)
     if not targets:
         return None
     worktrees = resolver.worktrees() if caller.agent_type else ()  # their copies count for subagents
@@ -244,7 +244,7 @@ def _ancestor(policy: Policy, caller: Caller, resolver: Resolver, cmd: shell.Com
     return None
 
 
-def _wholesale_targets(cmd: shell.Command) -> tuple[list[str], bool]:
+def wholesale_targets(cmd: shell.Command) -> tuple[list[str], bool]:
     """What a command removes or changes wholesale: rm/mv/chmod/... arguments, the start directories of a
     `find` that deletes, the destination of `rsync --delete`. True: the project root itself is exempt."""
     args = list(cmd.argv[1:])

@@ -7,7 +7,8 @@ Bash is read best-effort through the security module's shell reader: `cd`/`pushd
 `git --work-tree`/`env -C` to a directory outside the worktree, output redirections (`>`, `>>`) to a
 file outside it, and the files the common file programs write by their arguments (`cp`/`mv`/`ln`/
 `install` destinations, `mv` sources, `tee`, `touch`, `mkdir`, `rm`, `rmdir`, `truncate`, `shred`,
-`unlink`, `sed -i`) are denied. The temp directory is scratch space, away from the project and its
+`unlink`, `sed -i`, `chmod`, the start of a `find` that deletes or changes, `tar -x -C`, `unzip -d`, `rsync`
+destinations) are denied. The temp directory is scratch space, away from the project and its
 worktrees (`pytest > /tmp/out.txt`). Other programs writing elsewhere by their own arguments, and
 scripts, are not seen; README's Worktrees section lists these limits.
 """
@@ -78,6 +79,7 @@ def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash
     """(the outside path, what reached it) for the first `cd` or redirection out of the worktree."""
     from ..security import shell
     from ..security.destinations import written_operands
+    from ..security.tools import wholesale_targets
 
     home = os.path.expanduser("~")
     here = cwd
@@ -85,7 +87,7 @@ def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash
         for target in cmd.writes:
             if "$" not in target and (outside := _outside(target, here, worktree, root)):
                 return outside, f"{tool} writing to {outside}"
-        for target in written_operands(cmd):
+        for target in dict.fromkeys([*written_operands(cmd), *wholesale_targets(cmd)[0]]):  # `find ../x -delete`
             if "$" not in target and (outside := _outside(target, here, worktree, root)):
                 return outside, f"{tool} `{cmd.program}` writing to {outside}"
         directory = _directory_of(cmd)
