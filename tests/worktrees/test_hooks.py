@@ -155,6 +155,9 @@ def test_a_task_under_a_team_renamed_in_teams_yaml_still_confines_its_member(rep
     ("Bash", {"command": "tar xf {scratch}/x.tar -C ../.."}, "{repo}"),
     ("Bash", {"command": "rsync -a build/ '{repo}/build/'"}, "{repo}/build"),
     ("Bash", {"command": "find . -name '*.pyc' -delete && chmod +x run.sh && tar xzf {scratch}/d.tgz -C vendor"}, None),
+    ("Bash", {"command": "cd {scratch} && cd - && echo x > ../notes.md"}, "{repo}/.worktrees/notes.md"),  # back
+    ("Bash", {"command": "pushd {scratch} && popd && touch ../notes.md"}, "{repo}/.worktrees/notes.md"),
+    ("Bash", {"command": "cd src && cd {scratch} && cd - && echo x > ../notes.md && pushd sub && popd"}, None),
     ("Bash", {"command": "rm -rf build {scratch}/x && mkdir -p build && cp -r '{repo}/docs' docs && mv docs/a b"}, None),
     ("Bash", {"command": "sed -i s/a/b/ x.txt && sed -n 1p '{repo}/README.md' && git log -C --stat"}, None),
     ("Bash", {"command": "echo x | tee out.log /dev/stderr && cp /etc/hostname . && ln -s '{repo}/README.md' r"},

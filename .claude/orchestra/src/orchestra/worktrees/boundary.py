@@ -82,8 +82,14 @@ def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash
     from ..security.tools import wholesale_targets
 
     home = os.path.expanduser("~")
-    here = cwd
+    here, previous, pushed = cwd, cwd, []  # `cd -` goes back to `previous`, `popd` to the last pushd's start
     for cmd in shell.parse(command, {"HOME": home, "PWD": cwd}).commands:
+        if cmd.program == "cd" and cmd.argv[1:] == ("-",):
+            here, previous = previous, here
+            continue
+        if cmd.program == "popd":
+            here, previous = pushed.pop() if pushed else here, here
+            continue
         for target in cmd.writes:
             if "$" not in target and (outside := _outside(target, here, worktree, root)):
                 return outside, f"{tool} writing to {outside}"
@@ -97,7 +103,8 @@ def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash
         if not inside(destination, worktree) and not _scratch(destination, root, worktree):
             return destination, f"{tool} `{cmd.program}` into {destination}"
         if cmd.program in ("cd", "pushd"):
-            here = destination
+            pushed += [here] if cmd.program == "pushd" else []
+            here, previous = destination, here
     return None
 
 
