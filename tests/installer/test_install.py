@@ -650,6 +650,7 @@ def test_uninstall_after_force_over_a_copied_pack_puts_the_whole_copy_back(repo:
     assert f"backed-up  {files} files moved to .claude/orchestra/backup/displaced/" in installed.out
     assert f"restored   {files} files of yours back from .claude/orchestra/backup/displaced/" in result.out
     assert len(installed.out.splitlines()) < 10, installed.out
+    assert "  left  " not in result.out, result.out  # the copy's folders are its own, not the install's
 
 
 def test_reinstall_after_an_uninstall_that_left_backups_is_not_taken_for_a_copied_pack(repo: Path, orchestra) -> None:

@@ -351,7 +351,8 @@ class _Planner:
         made (they hold nothing but the pack's files): uninstall removes them once they are empty."""
         folder = Path(rel).parent
         while folder != Path(".") and folder.as_posix() not in self.created_dirs:
-            if (self.root / folder).is_dir() and (folder == Path(".claude") or not self._pack_only(folder)):
+            if (self.root / folder).is_dir() and (folder == Path(".claude") or self.copy  # a copy's: it comes back
+                                                  or not self._pack_only(folder)):
                 break
             self.created_dirs.add(folder.as_posix())
             folder = folder.parent
