@@ -116,7 +116,8 @@ def _report(data: dict) -> str:
 
 _DISPLACED = ".claude/orchestra/backup/displaced/"
 _BULK = (("adopted", "already identical", "already identical to the pack's: now recorded as ours"),
-         ("backed-up", f"moved to {_DISPLACED}", f"moved to {_DISPLACED}, at their own paths; uninstall puts them back"),
+         ("backed-up", f"moved to {_DISPLACED}",
+          f"moved to {_DISPLACED}, at their own paths; uninstall puts them back"),
          ("restored", f"(from {_DISPLACED}", f"of yours back from {_DISPLACED}"))
 
 
