@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any
 
+from .. import paths
 from ..store import open_store
 from ..termtext import json_text, one_line
 from ._output import add_json_flag
@@ -29,7 +31,9 @@ def cmd_tail(args) -> int:
     if args.lines < 0:
         raise ValueError(f"--lines {args.lines}: give 0 or a positive number of events")
     types = tuple(args.type)
-    with open_store() as store:
+    opened = _inode(paths.state_url())  # before opening: a file put in place meanwhile is then noticed
+    store = open_store()
+    try:
         last = last_events(store, args.lines, types)
         if types and not last and args.lines:  # a typo would print nothing, and wait for ever with -f
             held = _types(store)
@@ -48,6 +52,30 @@ def cmd_tail(args) -> int:
                 _print(event, args.json)
                 after = event["id"]
             time.sleep(POLL_SECONDS)
+            now = _inode(store.url)
+            if now != opened:  # moved aside (unreadable?) or restored: follow the file now at the store's path
+                print(f"orchestra events: the state store {store.url} was {'replaced' if now else 'moved away'}; "
+                      f"following {'the new one' if now else 'the one made next'}", file=sys.stderr, flush=True)
+                while not now:
+                    time.sleep(POLL_SECONDS)
+                    now = _inode(store.url)
+                store.close()
+                store = open_store()
+                opened, after = now, 0  # (should it be replaced again meanwhile, the next look sees it)
+    finally:
+        store.close()
+
+
+def _inode(url: str) -> int | None:
+    """The SQLite store file's inode (None when it is gone); 0 on other backends, whose file or server
+    stays the same (a JSON store is rewritten into a new inode by every write and read afresh)."""
+    scheme, _, path = url.partition("://")
+    if scheme != "sqlite":
+        return 0
+    try:
+        return os.stat(path).st_ino
+    except FileNotFoundError:
+        return None
 
 
 def last_events(store, count: int, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
