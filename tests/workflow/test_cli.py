@@ -721,3 +721,18 @@ def test_points_of_a_file_are_rounded_as_everywhere_else(sample: Path, capsys) -
     assert plan["points"]["total"] == 0.3 and plan["critical_path"]["length"] == 0.3
     assert plan["points"]["to_plan"] == 0.3 and [(s["points"], s["teams"]) for s in plan["sprints"]] == [
         (0.3, {"unassigned": 0.3})]
+
+
+def test_a_task_with_an_assignee_and_no_team_is_its_assignees_teams_work(sample: Path, capsys) -> None:
+    """The delegation gate counts a member against its team's max_parallel_agents (qa: 3): the plan's first
+    wave must not offer a fourth qa member's task because the file left `team:` out."""
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "tasks:\n  - {id: t-1, title: One, assignee: performance-tester}\n"
+        "  - {id: t-2, title: Two, assignee: qa-engineer}\n  - {id: t-3, title: Three, assignee: qa-engineer}\n"
+        "  - {id: t-4, title: Four, assignee: qa-analyst, type: review}\n", encoding="utf-8")
+    plan = as_json(capsys, "sprint", "plan", "sprint-4")
+    assert [len(b["tasks"]) for b in plan["batches"]] == [3, 1]
+    assert {t["team"] for b in plan["batches"] for t in b["tasks"]} == {"qa"} and plan["capacity"]["teams"] == {"qa": 3}
+    started = as_json(capsys, "sprint", "start", "sprint-4")
+    assert started["team_assignments"] == {"qa": ["t-1", "t-2", "t-3", "t-4"]}
+    assert as_json(capsys, "task", "show", "t-4")["task"]["team"] == "qa"

@@ -12,7 +12,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +191,7 @@ def load_sprint(ref: str | Path, root: Path | None = None, org=None) -> SprintDe
     _check_graph(path, text, "tasks", [t.node() for t in tasks])
     if org is not None:
         _check_people(path, text, tasks, org)
+        tasks = _teams_of_assignees(tasks, org)
         for team in raw.get("capacity") or {}:
             _check_team(path, text, ["capacity", team], "capacity", team, org)
     _check_features(path, text, tasks, raw.get("epic"), root)
@@ -318,6 +319,16 @@ def _check_team(path: Path, text: str, where: list[Any], owner: str, team: str, 
     if org.teams and team not in org.teams:
         raise DefinitionError(f"{path}:{_line(text, where)}: {owner}: unknown team {team!r}; teams.yaml defines "
                               f"{', '.join(sorted(org.teams))}")
+
+
+def _teams_of_assignees(tasks: tuple[TaskDef, ...], org) -> tuple[TaskDef, ...]:
+    """A task with an assignee and no `team` is the assignee's team's work: its waves, the delegation gate
+    (which counts the member's team) and its team assignment say so."""
+    def team_of(task: TaskDef) -> str | None:
+        member = org.member(task.assignee) if task.assignee and not task.team else None
+        return member.team if member else None
+
+    return tuple(replace(task, team=team) if (team := team_of(task)) else task for task in tasks)
 
 
 def _check_people(path: Path, text: str, tasks: Sequence[TaskDef], org) -> None:
