@@ -287,6 +287,17 @@ def test_a_port_in_use_and_an_address_not_of_this_machine_say_which_to_change(
     assert err.endswith("; give --host an address of this machine (127.0.0.1, ::1 or one of its interfaces)\n")
 
 
+def test_a_port_only_root_may_take_says_so() -> None:
+    """As a user, --port 80 fails with EACCES: the hint was to give --host an address of this machine."""
+    import errno
+
+    from orchestra.cli.dashboard import listen_trouble
+
+    assert listen_trouble("127.0.0.1", 80, OSError(errno.EACCES, "Permission denied")) == (
+        "cannot listen on 127.0.0.1:80 (Permission denied); a port below 1024 needs root; pick another --port "
+        "(the default is 7891)")
+
+
 def test_the_queue_of_a_sprint_loaded_but_not_started(store, sample: Path) -> None:
     from orchestra.dashboard.snapshot import build
     from orchestra.workflow import load_sprint_into_state

@@ -21,9 +21,18 @@ def register(sub) -> None:
     parser.set_defaults(func=cmd_dashboard)
 
 
+def listen_trouble(host: str, port: int, exc: OSError) -> str:
+    """Why the dashboard cannot listen on host:port, and which option to change."""
+    import errno
+
+    hint = {errno.EADDRINUSE: "pick another --port",
+            errno.EACCES: "a port below 1024 needs root; pick another --port (the default is 7891)"}.get(
+        exc.errno, "give --host an address of this machine (127.0.0.1, ::1 or one of its interfaces)")
+    return f"cannot listen on {host}:{port} ({exc.strerror or exc}); {hint}"
+
+
 def cmd_dashboard(args) -> int:
     import asyncio
-    import errno
 
     from ..dashboard.access import TOKEN_ENV
     from ..dashboard.server import Dashboard
@@ -38,9 +47,7 @@ def cmd_dashboard(args) -> int:
         try:
             await dashboard.start()
         except OSError as exc:
-            hint = ("pick another --port" if exc.errno == errno.EADDRINUSE else
-                    "give --host an address of this machine (127.0.0.1, ::1 or one of its interfaces)")
-            raise ValueError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); {hint}") from None
+            raise ValueError(listen_trouble(args.host, args.port, exc)) from None
         link = dashboard.url + (f"?token={token}" if token else "")
         print(f"Orchestra dashboard: {link}  (Ctrl-C stops it)", flush=True)
         try:
