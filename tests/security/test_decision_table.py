@@ -207,6 +207,10 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("git restore --staged .claude && git checkout -- . && git checkout -b x"), "allow"),
     ("orchestrator", bash("find .claude -name teams.yaml -exec sed -i s/false/true/ {} +"), "state"),  # changes them
     ("member", bash("find .claude -name '*.md' -exec grep -l x {} + && find src -exec sed -i s/a/b/ {} +"), "allow"),
+    ("orchestrator", bash("find .claude -name '*.yaml' | xargs sed -i s/false/true/"), "state"),  # listed, changed
+    ("member", bash("grep -rl false .claude | xargs perl -pi -e s/false/true/"), "state"),
+    ("member", bash("find .claude -name '*.md' | xargs grep -l x && find src -name '*.py' | xargs sed -i s/a/b/"),
+     "allow"),
     ("orchestrator", bash("tar xf /tmp/grants.tar -C .claude"), "state"),   # unpacked over its files
     ("member", bash("unzip -o /tmp/x.zip -d .claude"), "state"),
     ("reviewer", bash("rsync -a /tmp/x/ .claude/"), "state"),

@@ -108,6 +108,7 @@ def decide_command(policy: Policy, caller: Caller, resolver: Resolver, command: 
         script = shell.Script([shell.Command(tuple(command.split()), tuple(command.split()))], complete=False)
     cwds = _working_dirs(script.commands, cwd, home)
     writing = _writing_pipelines(script)
+    fed = _fed_to_xargs_writers(script)
     for cmd in script.commands:
         if not caller.permissions.can_access_secrets:
             for raw in _path_words(cmd, cwds):
@@ -126,7 +127,7 @@ def decide_command(policy: Policy, caller: Caller, resolver: Resolver, command: 
         for raw in (c for target in copied_to(cmd) for c in candidates(target, cwds)):  # after the named files
             if found := _protected(policy, caller, resolver, tool_name, raw, cwds, command):
                 return found
-        if found := _ancestor(policy, caller, resolver, cmd, cwds, command):
+        if found := _ancestor(policy, caller, resolver, cmd, cwds, command, fed.get(id(cmd))):
             return found
         if cmd.program == "git" and _git_clean_ignored(cmd.argv):
             return _state_denial(".claude/state", "git clean -x",
@@ -221,10 +222,11 @@ def _state_denial(subject: str, pattern: str, what: str) -> Decision:
 
 
 def _ancestor(policy: Policy, caller: Caller, resolver: Resolver, cmd: shell.Command, cwds: list[str],
-              command: str) -> Decision | None:
+              command: str, listed: list[str] | None = None) -> Decision | None:
     """`rm -rf .cl*`, `mv .claude x`, `find .claude -delete`: a command removing or changing wholesale a
-    directory that holds files the caller may not write (its arguments expanded as the shell would)."""
-    targets, whole_tree_ok = wholesale_targets(cmd)
+    directory that holds files the caller may not write (its arguments expanded as the shell would).
+    `listed`: directories whose files this command lists for an `xargs` that changes them."""
+    targets, whole_tree_ok = (listed, True) if listed else wholesale_targets(cmd)
     if not targets:
         return None
     worktrees = resolver.worktrees() if caller.agent_type else ()  # their copies count for subagents
@@ -268,6 +270,14 @@ def wholesale_targets(cmd: shell.Command) -> tuple[list[str], bool]:
     if cmd.program == "git" and git_checks_out(args):  # `git checkout OLD -- .claude`: its files replaced
         return operands[1:], True
     return [], False
+
+
+def _fed_to_xargs_writers(script: shell.Script) -> dict[int, list[str]]:
+    """`find .claude -name '*.yaml' | xargs sed -i ...`: the operands of each command whose output an `xargs`
+    later in its pipeline hands to a program that changes files, by the command's id."""
+    changing = {c.pipeline for c in script.commands if "xargs" in c.wrappers and c.argv and not is_read_only(c)}
+    return {id(c): [a for a in c.argv[1:] if not a.startswith("-")] for c in script.commands
+            if c.pipeline in changing and "xargs" not in c.wrappers and c.argv}
 
 
 def _find_deletes(args: list[str]) -> bool:
