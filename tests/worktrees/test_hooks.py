@@ -194,6 +194,10 @@ def test_a_member_editing_the_main_checkout_in_place_is_stopped_with_a_reason_it
     up = guard(repo, tool_call(repo, MEMBER, "Bash", {"command": "cd .. && ls"}, cwd=tree))
     assert up["permissionDecision"] == "deny" and f"Bash `cd` into {repo / '.worktrees'}" in up["permissionDecisionReason"]
     assert "use " not in up["permissionDecisionReason"]  # no same-file suggestion for the worktrees' directory
+    (tree / "docs").symlink_to(repo)  # a link that leads out of the worktree
+    linked = guard(repo, tool_call(repo, MEMBER, "Bash", {"command": "echo x > docs/notes.md"}, cwd=tree))
+    assert f"{tree / 'docs' / 'notes.md'} (a symbolic link leads there to {repo / 'notes.md'}) is outside" in (
+        linked["permissionDecisionReason"])
 
 
 def test_the_main_thread_and_runs_without_a_worktree_are_not_confined(sprint: Path) -> None:

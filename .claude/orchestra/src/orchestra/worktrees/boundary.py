@@ -45,6 +45,8 @@ def worktree_guard(event: HookEvent, ctx: HookContext) -> Deny | None:
     if outside is None:
         return None
     ctx.audit.update(rule="worktree:boundary", resource=outside, worktree=worktree)
+    if os.path.normpath(outside).startswith(worktree.rstrip(os.sep) + os.sep):  # looks inside, is not
+        what += f" (a symbolic link leads there to {os.path.realpath(outside)})"
     return Deny(f"Orchestra: {what} is outside your worktree {worktree}. Your task works only inside that "
                 f"worktree{_suggestion(outside, ctx.root, worktree)}; paths elsewhere (the main checkout, other "
                 "worktrees) belong to other work.")
