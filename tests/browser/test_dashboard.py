@@ -140,3 +140,21 @@ def test_hostile_text_from_agents_stays_text_and_the_page_keeps_its_width(page, 
                 assert box["x"] + box["width"] <= width and box["height"] < 100, (card, box)  # a few lines
         assert page.locator("li[data-id=task-checkout] .title").get_attribute("title") == long  # whole on hover
         assert page.problems == []
+
+
+def test_a_closed_sprint_shows_no_forecast_and_its_points_carried_over(page, sprint_project: Path) -> None:
+    """A closed sprint's forecast is the moment it is looked at (nothing left to forecast): the page said
+    'forecast p50 <now>' beside '... left' for points that were carried over."""
+    from orchestra.workflow import close_sprint
+
+    from tests.observability.harness import NOW
+
+    with open_store(root=sprint_project) as store:
+        close_sprint(store, "sprint-3", now=NOW)
+    with running_dashboard(sprint_project) as dashboard:
+        page.goto(dashboard.url)
+        page.locator("body:not([data-last-event='0'])").wait_for(state="attached")
+        assert text(page, "#sprint-status").lower() == "complete"
+        assert text(page, "#forecast") == "sprint closed"
+        assert text(page, "#points-done") == "5 of 21 points done · 16 carried over"
+        assert page.problems == []

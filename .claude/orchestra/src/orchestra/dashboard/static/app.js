@@ -70,11 +70,13 @@
     const points = sprint ? sprint.points : {total: 0, completed: 0, remaining: 0};
     const share = points.total ? points.completed / points.total : 0;
     $("#progress-bar").style.width = `${Math.round(share * 100)}%`;
+    const closed = Boolean(sprint) && sprint.status === "complete";  // nothing left to forecast or to do
     const done = $("#points-done");
     done.replaceChildren(h("b", {}, `${num(points.completed)} of ${num(points.total)} points`),
-                         ` done · ${num(points.remaining)} left`);
+                         closed ? ` done · ${num(points.carried_over || 0)} carried over`
+                                : ` done · ${num(points.remaining)} left`);
     const forecast = sprint && sprint.forecast;
-    $("#forecast").textContent = !forecast ? "" : forecast.available
+    $("#forecast").textContent = closed ? "sprint closed" : !forecast ? "" : forecast.available
       ? `forecast p50 ${forecast.p50_at.slice(0, 16).replace("T", " ")} · p85 ${forecast.p85_at.slice(0, 16).replace("T", " ")}`
       : "forecast: not enough history yet";
     window.OrchestraCharts.burndown($("#burndown"), state.burndown);
