@@ -247,8 +247,9 @@ def _ancestor(policy: Policy, caller: Caller, resolver: Resolver, cmd: shell.Com
 
 
 def wholesale_targets(cmd: shell.Command) -> tuple[list[str], bool]:
-    """What a command removes or changes wholesale: rm/mv/chmod/... arguments, the start directories of a
-    `find` that deletes, the destination of `rsync --delete`. True: the project root itself is exempt."""
+    """What a command removes or changes wholesale: rm/chmod/... arguments, mv's sources, where cp/mv/ln/install
+    put their sources, the start directories of a `find` that deletes or changes, the directory rsync, `tar -x`
+    and `unzip` write into, the paths `git checkout`/`restore` replace. True: the project root itself is exempt."""
     args = list(cmd.argv[1:])
     operands = [a for a in args if not a.startswith("-")]
     if cmd.program in COPIERS:  # `mv x .` changes `./x`, not the whole directory; mv's sources go
