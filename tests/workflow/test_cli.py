@@ -736,3 +736,17 @@ def test_a_task_with_an_assignee_and_no_team_is_its_assignees_teams_work(sample:
     started = as_json(capsys, "sprint", "start", "sprint-4")
     assert started["team_assignments"] == {"qa": ["t-1", "t-2", "t-3", "t-4"]}
     assert as_json(capsys, "task", "show", "t-4")["task"]["team"] == "qa"
+
+
+def test_the_first_wave_keeps_an_auto_assigned_member_to_their_capacity(sample: Path, capsys) -> None:
+    """Three unassigned performance tasks all go to performance-tester (the only qa member who takes that
+    type; capacity 1): the first wave offers one, since the gate refuses a second at once."""
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "tasks:\n" + "".join(f"  - {{id: t-{i}, title: P{i}, team: qa, type: performance}}\n" for i in (1, 2, 3)),
+        encoding="utf-8")
+    started = as_json(capsys, "sprint", "start", "sprint-4")
+    plan = started["plan"]
+    assert [[t["id"] for t in b["tasks"]] for b in plan["batches"]] == [["t-1"], ["t-2"], ["t-3"]]
+    assert plan["batches"][0]["tasks"][0]["agent"]["subagent_type"] == "performance-tester"
+    assert plan["batches"][1]["tasks"][0]["not_now"] == "waits for performance-tester, who takes 1 at once (t-1)"
+    assert plan["capacity"]["members"] == {"performance-tester": 1}

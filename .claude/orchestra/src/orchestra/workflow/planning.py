@@ -17,7 +17,7 @@ from .capacity import capacity_dict, parallel_capacity
 from .graph import Capacity
 from .holders import with_holders
 from .holds import hand_hold, hold_text
-from .view import SprintView, outside_done, sprint_view
+from .view import SprintView, doer, outside_done, sprint_view
 
 
 def _round(value: float) -> float:
@@ -29,7 +29,7 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     carry their ready `Agent` tool input (what `orchestra task delegate` prints); its brief names
     finished dependencies' artifacts, so later waves get theirs when they come up."""
     finished_elsewhere = outside_done(tx, view)
-    graph = view.remaining_graph(finished_elsewhere)
+    graph = view.remaining_graph(finished_elsewhere, org)
     capacity = parallel_capacity(org, view.capacity)
     running, blocked = set(view.running), view.blocked
     # Work awaiting review holds no member's slot (the gate counts live runs): like blocked work, it leaves
@@ -53,7 +53,7 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     in_first: dict[tuple[str, str | None], list[str]] = {}
     for tid in waves[0] if started and waves else ():
         in_first.setdefault(("team", by_id[tid].get("team")), []).append(tid)
-        in_first.setdefault(("member", by_id[tid].get("assignee")), []).append(tid)
+        in_first.setdefault(("member", doer(org, by_id[tid])), []).append(tid)
 
     def item(task_id: str) -> dict[str, Any]:
         task = by_id[task_id]
@@ -64,7 +64,7 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
         except Unassigned as refused:  # a team with auto_assign: false picks nobody: the orchestrator names one
             why = str(refused)
         if started and task_id not in startable:
-            why = not_now(tx, held, task, finished, capacity, in_first)
+            why = not_now(tx, held, task, finished, capacity, in_first, doer(org, task))
         return {
             "id": task_id, "title": task.get("title", ""), "status": status, "team": task.get("team"),
             "assignee": task.get("assignee"), "estimate": _round(float(task.get("estimate", 1.0) or 0.0)),
@@ -84,7 +84,7 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
         "points": view.points,
         "critical_path": {"tasks": critical, "length": _round(graph.length)},
         "capacity": capacity_dict(capacity, (t.get("team") for t in view.tasks),
-                                  (t.get("assignee") for t in view.tasks)),
+                                  (doer(org, t) for t in view.tasks)),
         "order": graph.topological_order(),
         "ready": ready,
         "running": view.running,
@@ -104,7 +104,7 @@ class Held(NamedTuple):
 
 
 def not_now(tx, held: Held, task: dict[str, Any], finished: set[str], capacity: Capacity,
-            in_first: dict[tuple[str, str | None], list[str]]) -> str:
+            in_first: dict[tuple[str, str | None], list[str]], member: str | None = None) -> str:
     """Why a task of a started sprint cannot be delegated now: who has it, the sprint's hand block, its blocker,
     the dependencies it waits on, or the capacity the first wave already fills (`in_first`: its tasks by team
     and by member)."""
@@ -125,7 +125,7 @@ def not_now(tx, held: Held, task: dict[str, Any], finished: set[str], capacity: 
         listed = ", ".join(f"{d} ({held.statuses.get(d) or tx.get(f'tasks.{d}.status', None) or 'not in state'})"
                            for d in waiting)
         return f"waits on {listed}"
-    team, member = task.get("team"), task.get("assignee")
+    team, member = task.get("team"), member or task.get("assignee")
     mates = in_first.get(("team", team), [])
     if len(mates) >= capacity.team_limit(team):
         return f"waits for a free slot: team {team or '(none)'} runs {capacity.team_limit(team)} at once " \

@@ -93,7 +93,7 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
     for task in view.tasks:
         counts[task.get("status", "queued")] = counts.get(task.get("status", "queued"), 0) + 1
     finished = outside_done(tx, view)
-    graph = view.remaining_graph(finished)
+    graph = view.remaining_graph(finished, org)
     capacity = parallel_capacity(org, view.capacity)
     done = view.done  # a set built from every task: once, not once per task
     slots = {team: capacity.team_limit(team) for team in {t.get("team") for t in view.tasks if t["id"] not in done}}

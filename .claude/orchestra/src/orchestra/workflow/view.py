@@ -54,17 +54,30 @@ class SprintView:
         """Tasks waiting on a blocker, less those whose only blocker was their session's end (`free`)."""
         return {t["id"] for t in self.tasks if t.get("status") == "blocked" and t["id"] not in self.free}
 
-    def remaining_graph(self, outside_done: set[str] = frozenset()) -> TaskGraph:
-        """The unfinished tasks; dependencies on finished ones (here or in `outside_done`) are satisfied."""
+    def remaining_graph(self, outside_done: set[str] = frozenset(), org=None) -> TaskGraph:
+        """The unfinished tasks; dependencies on finished ones (here or in `outside_done`) are satisfied. With
+        `org`, a task without an assignee counts against the member its delegation would go to (`doer`)."""
         done = self.done
         return TaskGraph(
-            (node(t) for t in self.tasks if t["id"] not in done), done | set(outside_done)
+            (node(t, doer(org, t) if org is not None else t.get("assignee")) for t in self.tasks if t["id"] not in done),
+            done | set(outside_done)
         )
 
 
-def node(task: dict[str, Any]) -> Node:
+def doer(org, task: dict[str, Any]) -> str | None:
+    """The member who takes `task`: its assignee, else the member of its team its delegation picks (the
+    capacity gate counts that member's place), else None."""
+    from ..lifecycle.views import pick_agent
+
+    if task.get("assignee"):
+        return task["assignee"]
+    picked = pick_agent(org, task)
+    return picked if org.member(picked) else None
+
+
+def node(task: dict[str, Any], assignee: str | None = None) -> Node:
     return Node(task["id"], float(task.get("estimate", 1.0) or 0.0), tuple(task.get("dependencies") or ()),
-                task.get("priority", "normal"), task.get("team"), task.get("assignee"))
+                task.get("priority", "normal"), task.get("team"), assignee)
 
 
 def is_id(ref: str) -> bool:
