@@ -120,6 +120,28 @@ def test_a_store_moved_aside_is_shown_then_a_new_one_followed(sample: Path) -> N
         assert tx.get("tasks.t-new.title") == "after the restore"
 
 
+def test_a_json_store_moved_aside_and_made_again_shows_the_new_events(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new store's event ids start again at 1: the feed went on showing the old store's events and
+    skipped the new ones until their ids passed the last one seen."""
+    from orchestra import paths
+    from orchestra.store import open_store
+
+    state = paths.state_dir(sample) / "state.json"
+    monkeypatch.setenv("ORCHESTRA_STATE_URL", f"json://{state}")
+    with open_store() as store:
+        started_sprint(store)
+    with running_dashboard(sample, poll_seconds=0.05) as dashboard, connect(ws_url(dashboard)) as ws:
+        first = json.loads(ws.recv(timeout=30))["data"]
+        assert first["last_event_id"] > 3
+        os.replace(state, f"{state}.corrupt-test")
+        assert "is gone" in pushed_until(ws, lambda data: data["problem"], 10)["problem"]
+        with open_store() as fresh, fresh.transaction() as tx:
+            tx.append_event("task_completed", {}, task_id="t-new", ts="2026-12-04T12:00:00Z")
+        followed = pushed_until(ws, lambda data: data["problem"] is None, 10)
+        assert [(e["id"], e["task_id"]) for e in followed["events"]] == [(1, "t-new")]
+        assert followed["last_event_id"] == 1 and followed["sprint"] is None
+
+
 def test_token_is_checked_on_http_and_websocket(store, sample: Path) -> None:
     with running_dashboard(sample, token=TOKEN) as dashboard:
         assert get(dashboard.url)[0] == 401

@@ -74,6 +74,7 @@ class Dashboard:
         self._store = None
         self._file_mark: tuple | None = ()
         self._opened_inode: int | None = None
+        self._gone = False  # the store's file was seen gone: the next one there is another store
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orchestra-dashboard-store")
         self._audit = AuditWindow(paths.audit_log(self.root))
         self._events: deque[dict[str, Any]] = deque(maxlen=snapshot.RECENT_EVENTS)
@@ -132,6 +133,7 @@ class Dashboard:
         from ..store import open_store
 
         self._store = open_store(self.store_url, root=self.root)
+        self._gone = False
         self._file_mark = self._store_file()
         self._opened_inode = self._file_mark[0][0] if self._file_mark else None
         if self._store.url.startswith(("postgresql://", "postgres://")):  # the audit chain is in the database
@@ -191,10 +193,13 @@ class Dashboard:
         """The new message when something changed since the last look, else None."""
         mark = self._store_file()
         if mark is None:
+            self._gone = True
             return self._trouble(f"the state store {self._store.url} is gone (moved aside as unreadable?); this is "
                                 "the state read before — see `orchestra doctor`")
-        replaced = self._store.url.startswith("sqlite://") and mark[0][0] != self._opened_inode
-        if replaced:  # another file now (restored, or new state after a corrupt one was moved aside)
+        # Another file now (restored, or new state after a corrupt one was moved aside), whose event ids start
+        # again. A JSON store gets a new inode at every write, so only its absence in between tells.
+        replaced = self._gone or (self._store.url.startswith("sqlite://") and mark[0][0] != self._opened_inode)
+        if replaced:
             self._close()
             self._open()
             return self.message
