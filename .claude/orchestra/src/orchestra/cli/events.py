@@ -54,9 +54,10 @@ def cmd_tail(args) -> int:
             time.sleep(POLL_SECONDS)
             now = _inode(store.url)
             if now != opened:  # moved aside (unreadable?) or restored: follow the file now at the store's path
-                print(f"orchestra events: the state store {store.url} was {'replaced' if now else 'moved away'}; "
-                      f"following {'the new one' if now else 'the one made next'}", file=sys.stderr, flush=True)
-                while not now:
+                there = now is not None
+                print(f"orchestra events: the state store {store.url} was {'replaced' if there else 'moved away'}; "
+                      f"following {'the new one' if there else 'the one made next'}", file=sys.stderr, flush=True)
+                while now is None:
                     time.sleep(POLL_SECONDS)
                     now = _inode(store.url)
                 store.close()
@@ -67,15 +68,16 @@ def cmd_tail(args) -> int:
 
 
 def _inode(url: str) -> int | None:
-    """The SQLite store file's inode (None when it is gone); 0 on other backends, whose file or server
-    stays the same (a JSON store is rewritten into a new inode by every write and read afresh)."""
+    """The SQLite store file's inode, None when the file is gone; 0 for a JSON store file that is there
+    (every write gives it a new inode: only its absence in between tells another store) and on a server."""
     scheme, _, path = url.partition("://")
-    if scheme != "sqlite":
+    if scheme not in ("sqlite", "json"):
         return 0
     try:
-        return os.stat(path).st_ino
+        inode = os.stat(path).st_ino
     except FileNotFoundError:
         return None
+    return inode if scheme == "sqlite" else 0
 
 
 def last_events(store, count: int, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
