@@ -198,3 +198,25 @@ def test_a_member_may_not_change_the_organisation_through_its_worktree(tree: Pat
     assert decision_of(run_hook("pre_tool.py", work, tree)) is None
     main = {k: v for k, v in edit.items() if k not in ("agent_id", "agent_type")}
     assert decision_of(run_hook("pre_tool.py", main, tree)) is None
+
+
+def test_a_run_may_read_only_its_own_inbox_as_read_and_peeks_at_others(tree: Path) -> None:
+    """`orchestra msg inbox agent:<id>` without --peek counts that run's messages as delivered (never injected into
+    it): a run does that only for itself; --peek and --all look without consuming; the main thread is not limited."""
+    cli = ".claude/orchestra/bin/orchestra"
+    for agent_type in ("fullstack-eng", "engineering-director"):  # with or without can_modify_state: true
+        for command in (f"{cli} msg inbox agent:a0other", "uv run orchestra msg inbox --json agent:a0other",
+                        f"{cli} msg inbox ' agent:a0other'", f"echo agent:a0other | xargs {cli} msg inbox"):
+            proc = run_hook("pre_tool.py", bash_call(tree, command, agent_type), tree)
+            assert decision_of(proc) == "deny", (agent_type, command, proc.stdout + proc.stderr)
+            reason = hook_output(proc)["hookSpecificOutput"]["permissionDecisionReason"]
+            assert "--peek" in reason and f"agent:{MEMBER_RUN}" in reason, reason
+        for command in (f"{cli} msg inbox agent:a0other --peek", f"{cli} msg inbox --all",
+                        f"{cli} msg inbox agent:{MEMBER_RUN}", f"{cli} msg inbox", f"{cli} msg inbox team:qa"):
+            proc = run_hook("pre_tool.py", bash_call(tree, command, agent_type), tree)
+            assert decision_of(proc) is None, (agent_type, command, proc.stdout + proc.stderr)
+    main = bash_call(tree, f"{cli} msg inbox agent:a0other", None)
+    main.pop("agent_id")
+    assert decision_of(run_hook("pre_tool.py", main, tree)) is None
+    line = next(a for a in audit_lines(tree) if a["result"] == "denied")
+    assert (line["role"], line["rule"]) == ("team_member", "cli:own_inbox")

@@ -22,7 +22,7 @@ def tool_guard(event: HookEvent, ctx: HookContext) -> Deny | None:
     """Secrets, protected and organisation files on Read/Write/Edit/NotebookEdit/Grep/Bash/Monitor, for the
     calling agent's role; a `caller` of its own written into an orchestra tool the identity hook does not stamp."""
     policy, org = policies.load(ctx.root), teams.load(ctx.root)
-    caller = policy.caller(org, event.agent_type)
+    caller = policy.caller(org, event.agent_type, event.agent_id)
     ctx.audit.update(role=caller.role, action=_ACTIONS.get(event.tool_name or "", "call"),
                      resource=_resource(event.tool_input))
     decision = (roles.self_named_decision(event.tool_name or "", event.tool_input)

@@ -78,12 +78,13 @@ def _narrow_scope(a: bool | str, b: bool | str) -> bool | str:
 
 
 class Caller(Record):
-    """Who is calling, as the guards see it."""
+    """Who is calling, as the guards see it. `agent_id`: the calling subagent run (None: the main thread)."""
 
     agent_type: str | None
     role: str
     team: str | None
     permissions: Permissions
+    agent_id: str | None = None
 
     @property
     def label(self) -> str:
@@ -103,8 +104,9 @@ class Policy(Record):
     notify: tuple[str, ...] | None = None
     source: str = "built-in defaults"
 
-    def caller(self, org: Organization, agent_type: str | None) -> Caller:
-        """Role and permissions of `agent_type` (None: the main thread), every source narrowing the last."""
+    def caller(self, org: Organization, agent_type: str | None, agent_id: str | None = None) -> Caller:
+        """Role and permissions of `agent_type` (None: the main thread), every source narrowing the last;
+        `agent_id`: the run calling, when the event names one."""
         bare = normalize_agent_type(agent_type) if agent_type else None
         role = org.role_of(bare)
         base = {**DEFAULT_ROLES.get(role, DEFAULT_ROLES["team_member"]), **org.permissions(role)}
@@ -112,7 +114,7 @@ class Policy(Record):
                             bool(base.get("can_access_secrets")))
         perms = perms.narrowed(self.roles.get(role)).narrowed(self.agents.get(bare or "main"))
         team = org.team_of(bare)
-        return Caller(bare, role, team.name if team else None, perms)
+        return Caller(bare, role, team.name if team else None, perms, agent_id)
 
     def unwritable(self, caller: Caller) -> tuple[tuple[Literal["state", "organisation"], PathRules], ...]:
         """The path rules `caller` may not write under: protected files for everyone, the organisation's

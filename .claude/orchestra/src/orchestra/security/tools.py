@@ -406,10 +406,12 @@ def _git_clean_ignored(argv: tuple[str, ...]) -> bool:
 
 def _cli(caller: Caller, cmd: shell.Command, cwds: list[str], command: str) -> Decision | None:
     """`orchestra state set ...` from Bash would bypass the MCP tools' ownership checks."""
-    if caller.permissions.can_modify_state is True:
-        return None
     rest = _orchestra_args(cmd.argv, cwds)
     if rest is None:
+        return None
+    if found := _foreign_inbox(caller, rest, "xargs" in cmd.wrappers):
+        return found
+    if caller.permissions.can_modify_state is True:
         return None
     words = [w for w in rest if not w.startswith("-")]
     if not words and "xargs" in cmd.wrappers:
@@ -422,6 +424,23 @@ def _cli(caller: Caller, cmd: shell.Command, cwds: list[str], command: str) -> D
         f"may change state only within scope `{caller.permissions.can_modify_state}`. Use the orchestra MCP "
         f"tools ({mcp_tool('update_task')}, report_status, send_message), which check task ownership, or "
         "ask your orchestrator."))
+
+
+def _foreign_inbox(caller: Caller, rest: list[str], fed: bool) -> Decision | None:
+    """`orchestra msg inbox agent:<id>` counts that run's open messages as read by it, so they are never
+    injected into it: a subagent run does that only for itself (`--peek` and `--all` only look)."""
+    words = [w.strip() for w in rest if not w.startswith("-")]
+    if not caller.agent_id or words[:2] != ["msg", "inbox"] or {"--peek", "--all"}.intersection(rest):
+        return None
+    own = f"agent:{caller.agent_id}"
+    named = words[2] if len(words) > 2 else ("<recipient read by xargs>" if fed else "")
+    if not named.startswith(("agent:", "<")) or named == own:
+        return None
+    return Decision("cli", "exec", f"orchestra msg inbox {named}", "own_inbox", (
+        f"Orchestra policy: `orchestra msg inbox {named}` would mark that run's open messages as read by it, and "
+        f"they would then never reach it; {caller.label} (run {own}) consumes only its own inbox. Add `--peek` to "
+        f"look without marking them, read your own with the orchestra MCP tool {mcp_tool('inbox')} (or "
+        f"`orchestra msg inbox {own}`), or send_message to that run."))
 
 
 def _claude_session(caller: Caller, cmd: shell.Command, command: str) -> Decision | None:
