@@ -43,13 +43,15 @@ def audit_lines(project: Path) -> list[dict]:
 
 
 def test_tool_call_in_a_subagent_gets_its_new_messages_once(project: Path, project_store) -> None:
+    """The run is told to close them with what it may use: the MCP ack, not `orchestra msg ack` (denied to it)."""
     sent = send(project_store, to="fullstack-eng", priority="high", payload={"text": "use the v2 API"})
     event = fixture_event(project, "PreToolUse", "Bash", "fullstack-eng")
     first = run_hook("pre_tool.py", event, project)
     assert first.returncode == 0, first.stderr
     context = hook_output(first)["hookSpecificOutput"]["additionalContext"]
     assert f"[HIGH] state_updated {sent['id']} from main to fullstack-eng: use the v2 API" in context
-    assert f"orchestra msg ack ID --as agent:{MEMBER}" in context
+    assert "Close each when handled with the orchestra MCP tools answer/ack." in context
+    assert "orchestra msg ack" not in context  # the guard denies that command to a team member
     second = run_hook("pre_tool.py", {**event, "tool_use_id": "toolu_again"}, project)
     assert second.returncode == 0 and hook_output(second) == {}
     record = project_store.get(f"communication.deliveries.{sent['id']}@{MEMBER}")
@@ -103,6 +105,7 @@ def test_user_prompt_surfaces_messages_for_the_human_and_audits(project: Path, p
                                        "deploy blocked: approve the migration?")
     context = output["hookSpecificOutput"]["additionalContext"]
     assert "sprint-3 is ready" in context and "1 of these are for the user: tell them." in context
+    assert "the orchestra MCP tools answer/ack, or `orchestra msg ack ID`." in context  # the main thread has both
     line = audit_lines(project)[-1]
     assert line["event"] == "UserPromptSubmit" and line["prompt_chars"] == len(event["prompt"])
     assert line["prompt_id"] == event["prompt_id"] and event["prompt"] not in json.dumps(line)

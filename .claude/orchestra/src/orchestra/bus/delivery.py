@@ -229,8 +229,10 @@ def _frame(who: Recipient, items: list[str], chosen: list[dict[str, Any]], remai
     human = [m for m in chosen if m.get("to") == addressing.HUMAN]
     if human:
         lines.append(f"{len(human)} of these are for the user: tell them.")
-    ack_as = f" --as {who.address}" if who.agent_id else ""
-    lines.append(f"Close each when handled: the orchestra MCP tools answer/ack, or `orchestra msg ack ID{ack_as}`.")
+    if who.agent_id:  # `orchestra msg ack` changes state, which the guard refuses a team member from Bash
+        lines.append("Close each when handled with the orchestra MCP tools answer/ack.")
+    else:
+        lines.append("Close each when handled: the orchestra MCP tools answer/ack, or `orchestra msg ack ID`.")
     if remaining:
         counts = Counter(m.get("priority", "normal") for m in remaining)
         shown = ", ".join(f"{counts[p]} {p}" for p in PRIORITY_RANK if counts[p])
