@@ -541,6 +541,30 @@ def test_a_copy_that_fails_rolls_the_new_worktree_back_and_the_next_create_makes
     assert (repo / "settings" / "local.toml").read_text() == "debug = true\n"  # the user's files untouched
 
 
+def test_a_failing_post_checkout_hook_leaves_no_worktree_that_is_later_handed_out_unprepared(repo: Path) -> None:
+    hooks = repo / "git hooks"
+    hooks.mkdir()
+    (hooks / "post-checkout").write_text("#!/bin/sh\necho 'lfs: smudge failed' >&2\nexit 1\n")
+    (hooks / "post-checkout").chmod(0o755)
+    git(repo, "config", "core.hooksPath", str(hooks))
+    (repo / ".env.example").write_text("PORT=1\n")
+    (repo / ".claude" / "worktrees.yaml").write_text("copy: [.env.example]\n")
+    seed(repo, **{"tasks.t-14": {}})
+    tree = repo / ".worktrees" / "task-t-14"
+
+    failed = cli(repo, "worktree", "create", "t-14", "--strategy", "task")
+    assert failed.returncode == 1 and "lfs: smudge failed" in failed.stderr and "Traceback" not in failed.stderr
+    assert f"the new worktree {tree} was removed again" in failed.stderr
+    assert not tree.exists() and len(worktree_paths(repo)) == 1  # git and state agree: no worktree
+    assert git(repo, "branch", "--list", "task-t-14").strip() == ""
+    again = cli(repo, "worktree", "create", "t-14", "--strategy", "task")
+    assert again.returncode == 1 and not tree.exists()  # not reused without its copy: files
+
+    git(repo, "config", "--unset", "core.hooksPath")
+    made = cli_json(repo, "worktree", "create", "t-14", "--strategy", "task")
+    assert made["copied"] == [".env.example"] and (tree / ".env.example").is_file()
+
+
 def test_a_worktree_whose_preparation_was_cut_short_is_refused_until_removed(repo: Path) -> None:
     (repo / ".claude" / "worktrees.yaml").write_text("setup: 'sleep 3 && touch set-up'\n")
     seed(repo, **{"tasks.t-14": {}})

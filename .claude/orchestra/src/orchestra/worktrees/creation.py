@@ -128,13 +128,22 @@ def materialise(project: Path, repo: Path, scope: Scope, cfg: WorktreeConfig, *,
     # marked before the checkout: a creator stopped during `git worktree add` (a hook past its timeout on a
     # big project) leaves a worktree that is refused, not one handed out without its `copy:` files
     marker = preparation.preparing(project, scope.name)
-    marker.write_text(json.dumps({**this_process(), "new_branch": not git.branch_exists(repo, scope.branch)}),
-                      encoding="utf-8")
+    new_branch = not git.branch_exists(repo, scope.branch)
+    marker.write_text(json.dumps({**this_process(), "new_branch": new_branch}), encoding="utf-8")
     try:
         git.add(repo, path, scope.branch, base_commit)  # a detached HEAD's base may be a branch ahead of it
     except git.GitError as exc:
+        why = str(exc)
+        if registered(repo, path) is not None:  # checked out, then a hook of the user's (post-checkout) failed
+            try:
+                roll_back(repo, path, scope.branch if new_branch else None)
+            except (git.GitError, OSError) as undo:
+                marker.write_text(json.dumps({"error": why}), encoding="utf-8")
+                raise WorktreeError(f"{why}; removing the new worktree {path} again failed too ({undo}): remove it "
+                                    f"(`orchestra worktree remove {scope.name} --force`) once that is fixed") from None
+            why += f"; the new worktree {path} was removed again"
         marker.unlink(missing_ok=True)
-        raise WorktreeError(str(exc)) from None
+        raise WorktreeError(why) from None
     return record
 
 
