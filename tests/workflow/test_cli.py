@@ -330,6 +330,29 @@ def test_a_sprint_renamed_in_its_file_before_it_starts_loads_under_the_new_id(sa
     assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-3", "sprint-4c", "sprint-4e"]
 
 
+def test_a_reopened_sprint_started_without_a_task_its_file_dropped_says_where_that_task_is(sample: Path,
+                                                                                           capsys) -> None:
+    four = sample / ".claude/sprints/sprint-4.yaml"
+    tasks = {t: f"  - {{id: {t}, title: {t.upper()}, team: engineering}}\n" for t in ("task-a", "task-b", "task-c")}
+    four.write_text("tasks:\n" + "".join(tasks.values()), encoding="utf-8")
+    assert as_json(capsys, "sprint", "start", "sprint-4")["removed"] == []
+    for cycle, (dropped, status) in enumerate((("task-b", "queued"), ("task-c", "queued"))):
+        as_json(capsys, "sprint", "close", "sprint-4", "--review")
+        as_json(capsys, "sprint", "close", "sprint-4", "--reopen", "scope cut")
+        del tasks[dropped]
+        four.write_text("tasks:\n" + "".join(tasks.values()), encoding="utf-8")
+        if cycle == 0:
+            started = as_json(capsys, "sprint", "start", "sprint-4")
+            assert started["removed"] == [{"id": dropped, "status": status, "sprint": None}]
+        else:
+            code, out, _ = run(capsys, "sprint", "start", "sprint-4")
+            assert code == 0 and (f"removed from sprint-4 (no longer in its file): {dropped} ({status}), now in no "
+                                  f"sprint: list it in a sprint's file to plan it again, or cancel it with "
+                                  f"`orchestra task set-status {dropped} cancelled`") in out, out
+        assert as_json(capsys, "task", "show", dropped)["task"]["sprint"] is None
+    assert as_json(capsys, "sprint", "start", "sprint-4")["removed"] == []  # active: resumed, nothing removed
+
+
 def test_the_file_of_a_closed_sprint_written_over_for_the_next_may_list_its_carried_over_work(sample: Path,
                                                                                              capsys) -> None:
     three = sample / ".claude/sprints/sprint-3.yaml"

@@ -208,8 +208,19 @@ def _start_text(result: dict[str, Any]) -> str:
     teams = "; ".join(f"{team}: {', '.join(ids)}" for team, ids in result["team_assignments"].items())
     made = sorted({entry["worktree"] for entry in result["worktrees"].values() if "worktree" in entry})
     lines = [f"{result['sprint']} {verb}: {len(result['tasks'])} tasks ({teams})",
-             *([f"worktrees: {', '.join(made)}"] if made else [])]
+             *([f"worktrees: {', '.join(made)}"] if made else []), *_removed_text(result)]
     return "\n".join([*lines, _plan_text(result["plan"])])
+
+
+def _removed_text(result: dict[str, Any]) -> list[str]:
+    """The tasks a restart took out of the sprint because its file no longer lists them: they stay in state."""
+    removed = result.get("removed") or []
+    if not removed:
+        return []
+    ids = ", ".join(f"{t['id']} ({t['status']})" for t in removed)
+    what, one, each = ("it", removed[0]["id"], "it") if len(removed) == 1 else ("them", "TASK", "each")
+    return [f"removed from {result['sprint']} (no longer in its file): {ids}, now in no sprint: list {what} in a "
+            f"sprint's file to plan {what} again, or cancel {each} with `orchestra task set-status {one} cancelled`"]
 
 
 def _worktree_problems(worktrees: dict[str, dict[str, Any]]) -> list[str]:

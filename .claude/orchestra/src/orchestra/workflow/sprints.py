@@ -206,11 +206,12 @@ _DEFINED = ("title", "type", "team", "assignee", "priority", "estimate", "depend
             "description", "feature", "worktree_strategy", "epic")
 
 
-def materialise(tx, sprint: SprintDef) -> list[str]:
+def materialise(tx, sprint: SprintDef) -> tuple[list[str], list[dict[str, Any]]]:
     """Put the definition's tasks into state (status queued). Tasks already there keep their status and
     history and take the definition's fields; carried-over tasks join this sprint; tasks dropped from the
-    definition leave it unless finished. Returns the ids of tasks created."""
-    created, at = [], now_iso()
+    definition leave it unless finished. Returns the ids of tasks created, and the tasks removed (id,
+    status, and `sprint`: None, where they are now)."""
+    created, removed, at = [], [], now_iso()
     for task in sprint.tasks:
         record = _task_record(task, sprint, at)
         current = tx.get(f"tasks.{task.id}", None)
@@ -226,7 +227,8 @@ def materialise(tx, sprint: SprintDef) -> list[str]:
         if task["id"] not in defined and task.get("status") not in TERMINAL_TASK_STATUSES:
             tx.update(f"tasks.{task['id']}", {"sprint": None})
             tx.append_event("task_removed_from_sprint", {"sprint": sprint.id}, task_id=task["id"])
-    return created
+            removed.append({"id": task["id"], "status": task.get("status"), "sprint": None})
+    return created, removed
 
 
 def team_assignments(sprint: SprintDef) -> dict[str, list[str]]:
@@ -258,10 +260,10 @@ def start(store, ref: str | Path, root: Path | None = None) -> dict[str, Any]:
             raise ValueError(f"sprint {sprint.id} is closed (its retrospective {project_relative(retro, root)} says "
                              "so; it did not run in this state), so it is not started again; its carried-over "
                              "work can join a later sprint's file (to run it afresh, move the retrospective away)")
-        started = status in (None, "planning", "ready")
+        started, removed = status in (None, "planning", "ready"), []
         if started:
             register(tx, sprint, root)
-            created = materialise(tx, sprint)
+            created, removed = materialise(tx, sprint)
             assignments = team_assignments(sprint)
             first_start = tx.get(f"sprints.{sprint.id}.started_at", None) or now_iso()  # a restart keeps it
             tx.update(f"sprints.{sprint.id}", {"team_assignments": assignments, "started_at": first_start})
@@ -277,7 +279,7 @@ def start(store, ref: str | Path, root: Path | None = None) -> dict[str, Any]:
     from .planning import plan_sprint
 
     return {"sprint": sprint.id, "status": record["status"], "started": started, "tasks": record["tasks"],
-            "team_assignments": record.get("team_assignments", {}), "worktrees": worktrees,
+            "removed": removed, "team_assignments": record.get("team_assignments", {}), "worktrees": worktrees,
             "plan": plan_sprint(store, sprint.id, root)}
 
 
@@ -297,7 +299,7 @@ def resume(store, record: dict[str, Any], root: Path | None = None) -> dict[str,
                 if carried else "every task of it was finished")
         raise ValueError(f"sprint {sid} is complete (closed {record.get('closed_at') or 'already'}), so there is "
                          f"nothing to start or resume; {left}; `orchestra sprint status {sid}` shows how it ended")
-    return {"sprint": sid, "status": status, "started": False, "tasks": record.get("tasks") or [],
+    return {"sprint": sid, "status": status, "started": False, "tasks": record.get("tasks") or [], "removed": [],
             "team_assignments": record.get("team_assignments", {}), "worktrees": {},
             "plan": plan_sprint(store, sid, root)}
 
