@@ -98,6 +98,30 @@ def test_copied_files_do_not_stop_a_clean_worktree_from_going(repo: Path) -> Non
     assert (repo / ".env.example").read_text() == "API_KEY=\n"
 
 
+def test_work_written_into_a_copied_directory_or_over_a_copied_file_is_not_deleted(repo: Path) -> None:
+    (repo / ".claude" / "worktrees.yaml").write_text("copy: [conf, .env.example]\n")
+    commit_all(repo, "config")
+    (repo / "conf").mkdir()
+    (repo / "conf" / "local.ini").write_text("debug = 1\n")  # untracked: copied into each new worktree
+    (repo / "conf" / "alias.ini").symlink_to("local.ini")
+    (repo / ".env.example").write_text("API_KEY=\n")
+    tree, other = made(repo, "t5"), made(repo, "t6", "completed")
+    (tree / "conf" / "notes.md").write_text("a day of work\n")  # new, inside the copied directory
+    (other / ".env.example").write_text("API_KEY=edited in the worktree\n")
+
+    refused = cli(repo, "worktree", "remove", "task-t5")
+    assert refused.returncode == 1 and "1 uncommitted change(s) (conf/notes.md)" in refused.stderr
+    assert (tree / "conf" / "notes.md").read_text() == "a day of work\n"
+    assert kept_by_prune(repo) == {"task-t6": "its task is finished but it has 1 uncommitted change(s) (.env.example)"}
+    assert (other / ".env.example").read_text() == "API_KEY=edited in the worktree\n"
+
+    (tree / "conf" / "notes.md").unlink()  # only the copies left: nothing to lose
+    (other / ".env.example").write_text("API_KEY=\n")
+    assert cli_json(repo, "worktree", "remove", "task-t5")["status"] == "removed" and not tree.exists()
+    assert cli_json(repo, "worktree", "prune")["removed"] and not other.exists()
+    assert (repo / "conf" / "local.ini").read_text() == "debug = 1\n"
+
+
 def test_prune_goes_on_when_git_will_not_delete_a_branch(repo: Path) -> None:
     (repo / ".claude" / "worktrees.yaml").write_text("base: main\n")
     commit_all(repo, "config")

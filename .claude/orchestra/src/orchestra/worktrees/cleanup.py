@@ -92,7 +92,7 @@ def remove(store, project: Path, name: str, force: bool = False) -> dict[str, An
     path, branch = Path(record["path"]), record.get("branch")
     entry = registered(repo, path) if repo else None
     unlisted = entry is None and path.is_dir()  # not a git worktree any more: a directory of the user's, left alone
-    losses = survey(repo, path, entry, record.get("copied") or []) if repo and not unlisted else Losses(str(path))
+    losses = survey(repo, path, entry, record.get("copied") or [], project) if repo and not unlisted else Losses(str(path))
     if binding := losses.binding():
         raise WorktreeError(f"worktree {record['id']} has {'; '.join(binding)}. --force does not override this")
     unmerged = git.unmerged_commits(repo, branch, record["base"]) if repo and branch and git.branch_exists(repo, branch) \
@@ -217,7 +217,7 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
             reasons = survey(repo, Path(key), on_disk[key]).binding()
             report["kept"].append({"worktree": rid, "why": f"its directory is gone but it has {'; '.join(reasons)}"})
         elif rid in finished:
-            losses = survey(repo, Path(key), on_disk[key], record.get("copied") or [])
+            losses = survey(repo, Path(key), on_disk[key], record.get("copied") or [], project)
             # What the worktree has checked out: its branch may have been renamed, or another switched to.
             tip = on_disk[key].branch or on_disk[key].head or record["branch"]
             if why := _still_needed(repo, record, tip, losses):

@@ -8,6 +8,7 @@ caches in CACHES (the setup command makes them again).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -57,18 +58,21 @@ class Losses(Record):
                 if items]
 
 
-def survey(repo: Path, path: Path, registered: git.Listed | None, copied: Sequence[str] = ()) -> Losses:
-    """Losses of removing the worktree at `path` (`registered`: git's entry for it, if any)."""
+def survey(repo: Path, path: Path, registered: git.Listed | None, copied: Sequence[str] = (),
+           source: Path | None = None) -> Losses:
+    """Losses of removing the worktree at `path` (`registered`: git's entry for it, if any). A file under
+    `copied` (what `copy:` copied from the project `source`) counts as a copy only while it is the same as
+    its original there: one written into a copied directory, or a copy edited in the worktree, is work."""
     locked = registered.lock_reason if registered and registered.locked else None
     detached = git.unique_commits(repo, registered.head) if registered and registered.branch is None \
         and registered.head else []
     rebasing = bool(detached) and path.is_dir() and git.rebasing(path)
     if not path.is_dir():
         return Losses(str(path), detached=detached, locked=locked)
-    copied = tuple(c.rstrip("/") for c in copied)
+    copied = tuple(c.rstrip("/") for c in copied) if source is not None else ()
     changes, ignored = git.status(path, ignored=True)
-    uncommitted = [f for f in changes if not _copied(f, copied)]
-    ignored = [f for f in ignored if not _cache(f) and not _all_copied(path, f, copied)]
+    uncommitted = [f for f in changes if not _copied(f, copied, path, source)]
+    ignored = [f for f in ignored if not _cache(f) and not _all_copied(path, f, copied, source)]
     submodules = []
     populated = git.populated_submodules(path)
     for sub, recorded in populated:
@@ -83,18 +87,38 @@ def survey(repo: Path, path: Path, registered: git.Listed | None, copied: Sequen
                   needs_force=len(changes) > len(uncommitted) or bool(populated))
 
 
-def _copied(name: str, copied: tuple[str, ...]) -> bool:
+def _copied(name: str, copied: tuple[str, ...], path: Path, source: Path | None) -> bool:
+    """The file `name` of the worktree at `path` is a copy Orchestra made, as it made it (a directory entry:
+    every file in it is)."""
     name = name.rstrip("/")
-    return any(name == c or name.startswith(c + "/") for c in copied)
+    if source is None or not any(name == c or name.startswith(c + "/") for c in copied):
+        return False
+    copy = path / name
+    if copy.is_dir() and not copy.is_symlink():
+        return all(_copied(f.relative_to(path).as_posix(), copied, path, source) for f in copy.rglob("*")
+                   if f.is_symlink() or not f.is_dir())
+    return _same(copy, source / name)
 
 
-def _all_copied(path: Path, name: str, copied: tuple[str, ...]) -> bool:
+def _same(copy: Path, original: Path) -> bool:
+    """`copy` is still what was copied from `original`: the same symlink, or a file with the same bytes."""
+    import filecmp
+
+    if copy.is_symlink() or original.is_symlink():
+        return copy.is_symlink() and original.is_symlink() and os.readlink(copy) == os.readlink(original)
+    try:
+        return copy.is_file() and original.is_file() and filecmp.cmp(copy, original, shallow=False)
+    except OSError:
+        return False
+
+
+def _all_copied(path: Path, name: str, copied: tuple[str, ...], source: Path | None) -> bool:
     """An ignored file Orchestra copied in; a wholly ignored directory when every file in it was copied."""
-    if _copied(name, copied):
+    if _copied(name, copied, path, source):
         return True
     if not name.endswith("/") or not any(c.startswith(name) for c in copied):
         return False
-    return all(_copied(f.relative_to(path).as_posix(), copied) for f in (path / name).rglob("*")
+    return all(_copied(f.relative_to(path).as_posix(), copied, path, source) for f in (path / name).rglob("*")
                if f.is_symlink() or not f.is_dir())
 
 
