@@ -55,6 +55,28 @@ def test_shim_runs_the_check_in_the_repo():
     assert out.stdout.strip() == "teams.yaml, 20 agent files and 16 commands agree"
 
 
+def test_plugin_form_check_counts_the_plugins_agents_and_takes_their_tool_names(project):
+    """A plugin-only project (README, "Plugin"): teams.yaml copied from templates/, no agent files of its own
+    but a reviewer added with the plugin's tool names. The plugin ships the twenty agents teams.yaml names."""
+    (project / ".claude" / "teams.yaml").write_text(
+        (CLAUDE.parent / "templates" / "teams.yaml").read_text().replace(
+            "      - name: release-manager", "      - name: security-reviewer\n        role: reviewer\n"
+            "        capabilities: [review]\n      - name: release-manager"))
+    reviewer = project / ".claude" / "agents" / "devops" / "security-reviewer.md"
+    reviewer.parent.mkdir(parents=True)
+    reviewer.write_text("---\nname: security-reviewer\ndescription: Use for reviewing security changes.\n"
+                        "tools: Read, mcp__plugin_orchestra_orchestra__update_task\n---\nReview.\n")
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(project), "CLAUDE_PLUGIN_ROOT": str(CLAUDE.parent)}
+    shim = [str(CLAUDE / "orchestra" / "bin" / "orchestra"), "teams", "check"]
+    out = subprocess.run(shim, cwd=project, capture_output=True, text=True, timeout=120, env=env)
+    assert (out.returncode, out.stdout.strip()) == (0, "teams.yaml, 1 agent files and 0 commands agree"), out.stdout
+    reviewer.write_text(reviewer.read_text().replace("update_task", "ask"))
+    out = subprocess.run(shim, cwd=project, capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 1
+    assert out.stdout.strip() == (f"{reviewer}:4: tools: reviewer 'security-reviewer' needs "
+                                  "mcp__plugin_orchestra_orchestra__update_task to record review verdicts")
+
+
 def test_json_is_json_before_and_after_the_subcommand(pack_copy, capsys):
     outputs = []
     for argv in (["teams", "--json", "check"], ["teams", "check", "--json"]):

@@ -26,6 +26,7 @@ CLAUDE_TOOLS = frozenset({
 SPAWN_TOOLS = frozenset({"Agent", "Task"})
 ALL_TOOLS = "*"  # `tools: "*"` gives the agent every tool, as leaving `tools` out does
 MCP_PREFIX = "mcp__orchestra__"
+PLUGIN_MCP_PREFIX = "mcp__plugin_orchestra_orchestra__"  # the same tools when the server comes from the plugin
 # The MCP server's tool contract (ARCHITECTURE.md §3); callers holding the live list pass it instead.
 MCP_TOOLS = frozenset({
     "get_state", "list_tasks", "get_task", "update_task", "delegate_task", "send_message", "ask", "answer",
@@ -33,8 +34,9 @@ MCP_TOOLS = frozenset({
     "report_status",
 })
 # A reviewer records verdicts with update_task (or replies review_complete with send_message).
-VERDICT_TOOLS = frozenset({ALL_TOOLS, "mcp__orchestra", MCP_PREFIX + "*", MCP_PREFIX + "update_task",
-                           MCP_PREFIX + "send_message"})
+VERDICT_TOOLS = frozenset({ALL_TOOLS} | {server + tail for server in (MCP_PREFIX, PLUGIN_MCP_PREFIX)
+                                          for tail in ("", "*", "update_task", "send_message")}
+                          | {MCP_PREFIX[:-2], PLUGIN_MCP_PREFIX[:-2]})
 MODEL_ALIASES = frozenset({"sonnet", "opus", "haiku", "fable", "inherit"})
 FULL_MODEL_ID = re.compile(r"^claude-[a-z0-9][a-z0-9.-]*$")
 AGENT_KEYS = frozenset({
@@ -146,8 +148,8 @@ def tool_problems(tools: Any, mcp_tools: Iterable[str] = MCP_TOOLS) -> list[str]
         return ["tools: must be a comma-separated string or a list of tool names"]
     exposed, out = set(mcp_tools), []
     for name in tool_names(tools):
-        if name.startswith(MCP_PREFIX):
-            tool = name[len(MCP_PREFIX):]
+        if prefix := next((p for p in (MCP_PREFIX, PLUGIN_MCP_PREFIX) if name.startswith(p)), None):
+            tool = name[len(prefix):]
             if tool != "*" and tool not in exposed:
                 out.append(f"tools: {name} is not a tool of the orchestra MCP server ({', '.join(sorted(exposed))})")
         elif not name.startswith("mcp__") and name not in CLAUDE_TOOLS and name != ALL_TOOLS:
@@ -282,11 +284,12 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
         if "tools" in definition.meta and not spawns | (listed & {ALL_TOOLS}) and member.role == "orchestrator":
             problems.append(f"{tools_at}: tools: orchestrator {name!r} needs Agent to delegate")
         if "tools" in definition.meta and member.role == "reviewer" and not listed & VERDICT_TOOLS:
-            problems.append(f"{tools_at}: tools: reviewer {name!r} needs {MCP_PREFIX}update_task to record review "
+            problems.append(f"{tools_at}: tools: reviewer {name!r} needs {mcp_prefix()}update_task to record review "
                             "verdicts")
     named = {path: name for name, path in by_name.items()}
+    shipped = plugin_agent_names(root)
     for name, member in sorted(org.agents.items()):
-        if name not in by_name:
+        if name not in by_name and name not in shipped:
             expected = f".claude/agents/{member.team}/{name}.md"
             other = named.get(agents_dir / member.team / f"{name}.md")
             where = (f"{expected} names {other!r}" if other else f"{expected} cannot be read as one, see above"
@@ -294,6 +297,20 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
             problems.append(f"{_listed_at(root, org, member)}: {member.team} {member.role} {name!r} has no agent "
                             f"file ({where})")
     return problems
+
+
+def plugin_agent_names(root: Path | None = None) -> set[str]:
+    """In plugin form (README, "Plugin"), the agents the plugin ships as `orchestra:<name>`: teams.yaml names
+    them with no file in the project. Empty outside plugin form."""
+    shipped = paths.PACK_DIR.parent / "agents"
+    if not os.environ.get(paths.PLUGIN_ENV) or shipped.resolve() == (paths.claude_dir(root) / "agents").resolve():
+        return set()
+    return defined_names(shipped)
+
+
+def mcp_prefix() -> str:
+    """How an agent's `tools` names the orchestra MCP tools: by their plugin names in plugin form."""
+    return PLUGIN_MCP_PREFIX if os.environ.get(paths.PLUGIN_ENV) else MCP_PREFIX
 
 
 def _listed_at(root: Path | None, org: Any, member: Any) -> str:
