@@ -39,6 +39,14 @@ def test_schema_errors_name_file_line_and_field(tree: Path) -> None:
     assert "policy.yaml:2: alerts.denials" in text and "policy.yaml:4" in text and "wizard" in text
 
 
+def test_a_key_the_schema_does_not_know_is_named_at_its_own_line(tree: Path) -> None:
+    (tree / ".claude/policy.yaml").write_text("alerts:\n  denials: 3\n  windw_seconds: 60\nsecretz: []\n")
+    with pytest.raises(PolicyError) as exc:
+        policies.load(tree)
+    text = str(exc.value)
+    assert "policy.yaml:3: alerts.windw_seconds:" in text and "policy.yaml:4: secretz:" in text, text
+
+
 def test_cache_is_used_until_the_file_changes(tree: Path) -> None:
     write_policy(tree, "secrets: {paths: ['*.tfvars']}\n")
     cache = tree / ".claude/state/policy.cache.json"

@@ -108,11 +108,12 @@ def test_unknown_worktree_strategy_names_its_line(tmp_path):
     assert "teams.engineering.settings.worktree_strategy" in str(err.value)
 
 
-def test_unknown_member_key_names_the_member(tmp_path):
+def test_unknown_member_key_names_the_member_and_stands_at_its_line(tmp_path):
     path = broken(tmp_path, "      - name: ux-eng\n", "      - name: ux-eng\n        skills: [css]\n")
     with pytest.raises(TeamsError) as err:
         teams.load_raw(path)
-    assert f"{path}:{line_of(path, 'name: ux-eng')}:" in str(err.value) and "'skills'" in str(err.value)
+    assert f"{path}:{line_of(path, 'skills: [css]')}: teams.engineering.members.2.skills:" in str(err.value)
+    assert "'skills' was unexpected" in str(err.value)
 
 
 def test_bad_capacity_and_role_are_both_reported(tmp_path):

@@ -125,6 +125,20 @@ def _first_alias_line(text: str) -> int:
     return 1  # pragma: no cover - only aliases can make a short text this large
 
 
+def _unexpected_key(error: Any) -> list[str]:
+    """For a key the schema does not allow, that key, so the error stands at its own line, not its mapping's."""
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return []
+    import re
+
+    known = error.schema.get("properties", {})
+    patterns = error.schema.get("patternProperties", {})
+    for key in error.instance:
+        if key not in known and not any(re.search(pattern, str(key)) for pattern in patterns):
+            return [key]
+    return []
+
+
 def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
                   error_type: type[ValueError] | None = None) -> None:
     """Check `data` against schemas/<schema_name>.json; raise `error_type` (default TeamsError) naming file:line."""
@@ -138,7 +152,7 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
     other = {tuple(e.absolute_path) for e in errors if e.validator != "format"}
     lines = []
     for error in [e for e in errors if e.validator != "format" or tuple(e.absolute_path) not in other][:5]:
-        parts = list(error.absolute_path)
+        parts = list(error.absolute_path) + _unexpected_key(error)
         line = line_of(text, parts) or 1
         where = ".".join(str(p) for p in parts) or "<top>"
         message = (f"{error.instance!r} is not a calendar date; write YYYY-MM-DD"
