@@ -515,6 +515,19 @@ def test_a_fifo_matched_by_copy_is_left_out_and_listed_instead_of_hanging_the_co
     assert state(repo, "worktrees.task-t-12.skipped_special") == ["events.pipe", "run/control.pipe"]
 
 
+def test_a_copied_directory_holding_the_worktree_root_is_copied_without_the_worktrees(repo: Path) -> None:
+    (repo / "build").mkdir()
+    (repo / "build" / "cache.bin").write_text("built\n")  # untracked; the worktrees live under it too
+    (repo / ".claude" / "worktrees.yaml").write_text("root: build/wt\ncopy: [build]\n")
+    seed(repo, **{"tasks.t-15": {}})
+    tree = repo / "build" / "wt" / "task-t-15"
+
+    made = cli(repo, "worktree", "create", "t-15", "--strategy", "task", "--json")
+    assert made.returncode == 0 and "Traceback" not in made.stderr, made.stderr[-2000:]
+    assert json.loads(made.stdout)["copied"] == ["build"] and (tree / "build" / "cache.bin").read_text() == "built\n"
+    assert not (tree / "build" / "wt").exists()  # not the worktree root, nor the new worktree inside itself
+
+
 def test_a_copy_that_fails_rolls_the_new_worktree_back_and_the_next_create_makes_it_ready(repo: Path) -> None:
     (repo / "settings").write_text("committed as a file\n")
     commit_all(repo, "settings")

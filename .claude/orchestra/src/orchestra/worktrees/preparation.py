@@ -31,7 +31,7 @@ def special(path: Path) -> bool:
 def copy_files(project: Path, worktree: Path, cfg: WorktreeConfig) -> dict[str, list[str]]:
     """Copy `cfg.copy` (files or globs, project-relative) into the worktree where it has nothing yet.
     Unless `copy_secrets`, every path the security policy calls a secret is left out, also one inside a
-    copied directory, and listed in `skipped_secrets`. FIFOs, sockets and devices are never opened:
+    copied directory, and listed in `skipped_secrets`. The worktree root inside a copied directory is left out. FIFOs, sockets and devices are never opened:
     they are left out and listed in `skipped_special`."""
     import shutil
 
@@ -58,8 +58,13 @@ def copy_files(project: Path, worktree: Path, cfg: WorktreeConfig) -> dict[str, 
         specials.append(path.relative_to(project).as_posix())
         return True
 
+    def worktrees(path: Path) -> bool:
+        """The worktree root met inside a copied directory: copying it would copy the new worktree into itself."""
+        return not path.is_symlink() and path.is_dir() and path.resolve() == cfg.root
+
     def left_out(directory: str, names: list[str]) -> set[str]:
-        return {name for name in names if secret(Path(directory) / name) or unusual(Path(directory) / name)}
+        return {name for name in names if worktrees(Path(directory) / name) or secret(Path(directory) / name)
+                or unusual(Path(directory) / name)}
 
     for pattern in cfg.copy:
         for source in sorted(project.glob(pattern)):
