@@ -353,6 +353,28 @@ def test_a_reopened_sprint_started_without_a_task_its_file_dropped_says_where_th
     assert as_json(capsys, "sprint", "start", "sprint-4")["removed"] == []  # active: resumed, nothing removed
 
 
+def test_a_dependency_written_into_state_that_the_plan_cannot_follow_names_its_key_and_the_fix(sample: Path,
+                                                                                                capsys) -> None:
+    four = sample / ".claude/sprints/sprint-4.yaml"
+    four.write_text("tasks:\n  - {id: q3, title: P}\n  - {id: q4, title: Q}\n"
+                    "  - {id: q5, title: R, dependencies: [q4]}\n", encoding="utf-8")
+    as_json(capsys, "sprint", "start", "sprint-4")
+    assert run(capsys, "state", "set", "tasks.q4.dependencies", '["ghost", "q3", "q6"]')[0] == 0
+    for argv in (("sprint", "plan", "sprint-4"), ("sprint", "status", "sprint-4")):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and out == "", argv
+        assert err == ("orchestra sprint: q4: depends on 'ghost', 'q6', which are neither tasks of sprint sprint-4 "
+                       "nor finished tasks; the dependencies are in the state store (tasks.q4.dependencies, written "
+                       "there directly: a sprint's file is checked when it loads). Fix it with `orchestra state set "
+                       "tasks.q4.dependencies '[\"q3\"]'`\n"), err
+    assert run(capsys, "state", "set", "tasks.q4.dependencies", '["q5"]')[0] == 0
+    code, _, err = run(capsys, "sprint", "plan", "sprint-4")
+    assert code == 1 and err == ("orchestra sprint: dependency cycle: q5 -> q4 -> q5 (each must finish before the "
+                                 "next); the dependencies are in the state store (tasks.q5.dependencies, "
+                                 "tasks.q4.dependencies): remove one with `orchestra state set tasks.ID.dependencies "
+                                 "'[...]'`\n"), err
+
+
 def test_the_file_of_a_closed_sprint_written_over_for_the_next_may_list_its_carried_over_work(sample: Path,
                                                                                              capsys) -> None:
     three = sample / ".claude/sprints/sprint-3.yaml"

@@ -3,6 +3,7 @@ before) and the graph of the work that is left."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from ..models import TERMINAL_TASK_STATUSES
 from . import metrics, states
-from .graph import Node, TaskGraph
+from .graph import GraphError, Node, TaskGraph, UnknownDependencyError
 
 RUNNING = frozenset({"assigned", "in_progress", "needs_review"})
 EVENT_PAGE = 5000
@@ -58,10 +59,33 @@ class SprintView:
         """The unfinished tasks; dependencies on finished ones (here or in `outside_done`) are satisfied. With
         `org`, a task without an assignee counts against the member its delegation would go to (`doer`)."""
         done = self.done
-        return TaskGraph(
-            (node(t, doer(org, t) if org is not None else t.get("assignee")) for t in self.tasks if t["id"] not in done),
-            done | set(outside_done)
-        )
+        try:
+            return TaskGraph(
+                (node(t, doer(org, t) if org is not None else t.get("assignee")) for t in self.tasks
+                 if t["id"] not in done), done | set(outside_done)
+            )
+        except GraphError as exc:
+            if self.source != "state":
+                raise
+            raise GraphError(self._state_graph_error(exc, done | set(outside_done)), exc.ids) from None
+
+    def _state_graph_error(self, exc: GraphError, finished: set[str]) -> str:
+        """A graph error of a started sprint comes from dependencies written into state directly (its file is
+        checked when it loads): the key that holds them, and the command that mends them."""
+        if not isinstance(exc, UnknownDependencyError):
+            keys = ", ".join(f"tasks.{tid}.dependencies" for tid in dict.fromkeys(exc.ids))
+            return (f"{exc}; the dependencies are in the state store ({keys}): remove one with `orchestra state set "
+                    "tasks.ID.dependencies '[...]'`")
+        task_id = exc.ids[0]
+        known = {t["id"] for t in self.tasks} | finished
+        deps = next(t.get("dependencies") or [] for t in self.tasks if t["id"] == task_id)
+        unknown = [d for d in deps if d not in known]
+        kept = json.dumps([d for d in deps if d in known])
+        what = (f"{unknown[0]!r}, which is neither a task of sprint {self.id} nor a finished task" if len(unknown) == 1
+                else f"{', '.join(map(repr, unknown))}, which are neither tasks of sprint {self.id} nor finished tasks")
+        return (f"{task_id}: depends on {what}; the {'dependency is' if len(unknown) == 1 else 'dependencies are'} "
+                f"in the state store (tasks.{task_id}.dependencies, written there directly: a sprint's file is checked "
+                f"when it loads). Fix it with `orchestra state set tasks.{task_id}.dependencies '{kept}'`")
 
 
 def doer(org, task: dict[str, Any]) -> str | None:
