@@ -387,6 +387,21 @@ def test_conflicts_follow_a_worktree_whose_branch_was_renamed(repo: Path) -> Non
     assert cli_json(repo, "worktree", "conflicts", "s1")["conflicts"] == []
 
 
+def test_conflicts_still_count_committed_changes_once_the_base_branch_is_deleted(repo: Path) -> None:
+    git(repo, "switch", "-q", "-c", "release")
+    seed(repo, **{"sprints.s1": {"id": "s1", "name": "One", "status": "active"},
+                  **{f"tasks.{t}": {"sprint": "s1"} for t in ("a", "b")}})
+    trees = [Path(cli_json(repo, "worktree", "create", t)["path"]) for t in ("a", "b")]
+    git(repo, "switch", "-q", "-")
+    git(repo, "branch", "-D", "release")  # the base the worktrees left from
+    for tree in trees:
+        (tree / "README.md").write_text(f"# {tree.name}\n")
+        commit_all(tree, "edit README")
+
+    found = cli_json(repo, "worktree", "conflicts", "s1")
+    assert found["conflicts"] == [{"file": "README.md", "worktrees": ["task-a", "task-b"]}]
+
+
 def test_remove_takes_the_worktree_you_are_in_as_dot_and_refuses_an_empty_name(repo: Path) -> None:
     seed(repo, **{"tasks.t-9": {}})
     tree = Path(cli_json(repo, "worktree", "create", "t-9", "--strategy", "task")["path"])

@@ -1,7 +1,8 @@
 """Files two or more worktrees of one sprint both change, found before anyone merges.
 
 A worktree's changes are the files its branch changed since it left its base (`git diff base...branch`,
-so later commits on the base do not count) plus its uncommitted and untracked files.
+so later commits on the base do not count; a base branch deleted since: the commit it left) plus its
+uncommitted and untracked files.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ def sprint_conflicts(store, project: Path, sprint_id: str) -> dict[str, Any]:
         path = Path(record["path"])
         entry = registered(repo, path)  # what it has checked out: its branch may have been renamed
         tip = (entry.branch or entry.head) if entry else f"refs/heads/{record['branch']}"
-        changed = set(git.changed_files(repo, tip, record["base"])) if tip and git.commit_of(repo, tip) \
-            and git.commit_of(repo, record["base"]) else set()
+        # a base branch deleted since: the commit the worktree left it at still tells what the branch changed
+        base = record["base"] if git.commit_of(repo, record["base"]) else record.get("base_commit")
+        changed = set(git.changed_files(repo, tip, base)) if tip and git.commit_of(repo, tip) and base \
+            and git.commit_of(repo, base) else set()
         # A directory git no longer lists as a worktree has no status of its own (git would give the main checkout's).
         uncommitted = set(git.dirty_files(path)) if entry is not None and path.is_dir() else set()
         listed.append({"id": record["id"], "branch": record["branch"], "base": record["base"],
