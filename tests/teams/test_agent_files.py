@@ -220,6 +220,28 @@ def test_check_reads_a_value_with_a_colon_as_claude_code_does(pack_copy):
     assert problem.startswith(f"{path}:5: frontmatter is not valid YAML")
 
 
+def test_check_reads_crlf_dashes_and_tabs_in_frontmatter_as_claude_code_does(pack_copy):
+    """Claude Code 2.1.328 does not retry a CRLF file's `key: a: b` with the value quoted, so it drops that
+    agent; it ends the frontmatter at the first `---`, even inside a value (the keys below are lost, here
+    the tools, so the member would get every tool); it takes a tab after `key:` and a closing `----`."""
+    crlf = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    crlf.write_bytes(re.sub(rb"(?m)^description: Use for", b"description: Use for: e2e and", crlf.read_bytes())
+                     .replace(b"\n", b"\r\n"))
+    dashes = pack_copy / ".claude/agents/qa/performance-tester.md"
+    dashes.write_text(re.sub(r"(?m)^description: Use for", "description: Use for --- and", dashes.read_text()))
+    tabbed = pack_copy / ".claude/agents/qa/qa-analyst.md"
+    tabbed.write_text(tabbed.read_text().replace("name: ", "name:\t", 1).replace("\n---\n", "\n----\n", 2))
+    problems = agentfiles.check_agents(pack_copy)
+    assert [p for p in problems if "teams.yaml" not in p] == [
+        f"{dashes}:3: `---` inside this line ends the frontmatter for Claude Code, which drops the rest of the line "
+        "and every key below it; write it without three dashes",
+        f"{crlf}:3: frontmatter is not valid YAML (mapping values are not allowed here); Claude Code would drop "
+        "every field but the file name (with CRLF line ends it does not retry with a plain value holding `: ` or "
+        "`#` quoted: quote it, or save the file with LF line ends)"], problems
+    assert agentfiles.read(tabbed).meta["name"] == "qa-analyst"
+    assert agentfiles.read(tabbed).body.startswith("-\n")
+
+
 def test_check_takes_tools_star_as_every_tool_as_claude_code_does(pack_copy):
     """`tools: "*"` lists every tool in Claude Code 2.1.328, Agent included, like leaving `tools` out."""
     director = pack_copy / ".claude/agents/qa/qa-director.md"

@@ -51,6 +51,10 @@ DESCRIPTION_MAX = 160
 # Claude Code's second try at frontmatter that is not YAML (`second_try`).
 PLAIN_ENTRY = re.compile(r"([a-zA-Z_-]+):\s+(\S[^\r]*)")
 YAML_INDICATOR = re.compile(r"[{}[\]*&#!|>%@`]|: ")
+# Claude Code's frontmatter: a first line `---`, then everything up to the next `---`, wherever it stands.
+OPENING = re.compile(r"---\s*\n")
+FRONTMATTER = re.compile(r"---\s*\n(.*?)---\s*\n?", re.S)
+TAB_AFTER_KEY = re.compile(r"(?m)^([A-Za-z_][\w-]*):[ \t]*\t[ \t]*(?=\S)")
 BANG_LINE = re.compile(r"(?:^|(?<=\s))!`([^`]+)`", re.M)
 BANG_BLOCK = re.compile(r"^```!\n(.*?)^```", re.M | re.S)
 
@@ -75,21 +79,28 @@ class Definition:
 
 
 def read(path: Path) -> Definition:
+    """The frontmatter and body of a definition file, split and parsed as Claude Code 2.1.328 does it."""
     import yaml
 
     try:
-        text = path.read_text(encoding="utf-8-sig")  # Claude Code reads a file saved with a byte-order mark as usual
+        # Line ends kept as written: Claude Code's second parse leaves a line ending in CR alone.
+        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark is read as usual
     except UnicodeDecodeError as exc:
         line = exc.object[:exc.start].count(b"\n") + 1
         raise FrontmatterError(f"{path}:{line}: not UTF-8 text (byte {exc.object[exc.start]:#04x}); save the file "
                                "as UTF-8") from None
-    lines = text.splitlines(keepends=True)
-    if not lines or lines[0].rstrip() != "---":
+    if not OPENING.match(text):
         raise FrontmatterError(f"{path}:1: no frontmatter (a first line `---`); Claude Code skips the file")
-    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() == "---"), None)
-    if end is None:
+    block = FRONTMATTER.match(text)
+    if block is None:
         raise FrontmatterError(f"{path}:1: frontmatter is not closed by a `---` line")
-    frontmatter = "".join(lines[1:end])
+    first = text.count("\n", 0, block.start(1)) + 1  # the file's line the frontmatter starts on
+    frontmatter = block.group(1)
+    if frontmatter.rpartition("\n")[2].strip():
+        cut = text.count("\n", 0, block.end(1)) + 1
+        raise FrontmatterError(f"{path}:{cut}: `---` inside this line ends the frontmatter for Claude Code, which "
+                               "drops the rest of the line and every key below it; write it without three dashes")
+    frontmatter = TAB_AFTER_KEY.sub(r"\1: ", frontmatter)  # Claude Code's YAML takes a tab after `key:`
     try:
         meta = yaml.safe_load(frontmatter) or {}
     except yaml.YAMLError:
@@ -99,14 +110,17 @@ def read(path: Path) -> Definition:
         except yaml.YAMLError as exc:
             # An unclosed bracket or quote is detected lines later; its start (context_mark) is what to fix.
             mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-            line = mark.line + 2 if mark else 1
+            line = mark.line + first if mark else 1
+            crlf = (" (with CRLF line ends it does not retry with a plain value holding `: ` or `#` quoted: quote it, "
+                    "or save the file with LF line ends)" if "\r" in frontmatter else "")
             raise FrontmatterError(f"{path}:{line}: frontmatter is not valid YAML ({getattr(exc, 'problem', exc)}); "
-                                   "Claude Code would drop every field but the file name") from None
+                                   f"Claude Code would drop every field but the file name{crlf}") from None
     if not isinstance(meta, dict):
-        raise FrontmatterError(f"{path}:2: frontmatter must be a mapping of keys to values")
+        raise FrontmatterError(f"{path}:{first}: frontmatter must be a mapping of keys to values")
     node = yaml.compose(frontmatter)
-    keys = {str(k.value): k.start_mark.line + 2 for k, _ in node.value} if isinstance(node, yaml.MappingNode) else {}
-    return Definition(path, meta, "".join(lines[end + 1:]), keys, end + 2)
+    keys = {str(k.value): k.start_mark.line + first for k, _ in node.value} if isinstance(node, yaml.MappingNode) else {}
+    body = re.sub(r"\r\n?", "\n", text[block.end():])
+    return Definition(path, meta, body, keys, text.count("\n", 0, block.end()) + 1)
 
 
 def second_try(frontmatter: str) -> str:
