@@ -229,6 +229,8 @@ def test_load_without_arguments_skips_started_sprints_and_loads_all_or_nothing(s
         as_json(capsys, "task", "set-status", task, "in_progress")
         as_json(capsys, "task", "set-status", task, "completed")
     as_json(capsys, "sprint", "close", "sprint-3")  # task-security-review is carried over
+    code, out, _ = run(capsys, "sprint", "status", "sprint-3")
+    assert code == 0 and out.rstrip().endswith("forecast: none, the sprint is closed")  # no 'p50 0 min (now)'
     (sample / ".claude/sprints/sprint-5.yaml").write_text("tasks:\n  - {id: task-x, title: X}\n", encoding="utf-8")
     code, out, err = run(capsys, "sprint", "load", "sprint-5", "sprint-3")  # named: a complete one is refused
     assert code == 1 and out == "" and "sprint sprint-3 is complete" in err

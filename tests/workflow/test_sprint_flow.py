@@ -178,6 +178,8 @@ def test_review_reopen_replan_and_close_with_carry_over(store, sample: Path) -> 
     status = sprint_status(store, "sprint-3", now=NOW)
     assert status["status"] == "complete" and status["metrics"]["velocity"] == [
         {"sprint": "sprint-3", "points": 16, "closed_at": retro["closed_at"]}]
+    # nothing is left in a closed sprint: no forecast of "done now" at the moment it is looked at
+    assert status["forecast"] == {"available": False, "reason": "the sprint is closed: nothing is left to forecast"}
 
 
 def test_a_sprint_closed_after_its_end_counts_the_work_done_until_the_close(store) -> None:

@@ -273,6 +273,8 @@ def _status_text(status: dict[str, Any]) -> str:
     if forecast.get("available"):
         eta = (f"forecast: p50 {_duration(forecast['p50_hours'])} ({forecast['p50_at']}), "
                f"p85 {_duration(forecast['p85_hours'])} ({forecast['p85_at']})")
+    elif status["status"] == "complete":
+        eta = "forecast: none, the sprint is closed"
     else:
         eta = f"forecast: not yet ({forecast.get('reason')})"
     lines = [f"{status['sprint']} {status['name']} ({status['status']}) {status['start']} .. {status['end']}",

@@ -21,6 +21,8 @@ from .view import SprintView, all_events, outside_done, sprint_view
 
 DEFAULT_SPRINT_DAYS = 14
 
+CLOSED_FORECAST = {"available": False, "reason": "the sprint is closed: nothing is left to forecast"}
+
 
 def window(view: SprintView, changes: list[metrics.Change], today: dt.date) -> tuple[dt.date, dt.date]:
     """The sprint's calendar: its `start`/`end` when defined, else from when it started, else today,
@@ -135,8 +137,8 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
             "completion": completion,
             "velocity": metrics.velocity(tx.items("sprints").values()),
         },
-        "forecast": forecasting.forecast(graph, history_rates(tx, events), slots, now=now, trials=trials, seed=seed,
-                                         members=capacity.members),
+        "forecast": dict(CLOSED_FORECAST) if record.get("status") == "complete" else forecasting.forecast(
+            graph, history_rates(tx, events), slots, now=now, trials=trials, seed=seed, members=capacity.members),
     }
 
 
