@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -133,6 +134,28 @@ def test_plugin_build_writes_copies_and_removes_those_of_deleted_agents_and_comm
     assert not (tmp_path / plugin.PLUGIN_AGENTS / "engineering/tech-lead.md").exists()
     assert not (tmp_path / plugin.PLUGIN_COMMANDS / "sprint/close.md").exists()
     assert plugin.build(tmp_path, check=True) == []
+
+
+def test_plugin_copies_name_the_whole_server_and_command_tools_as_the_plugin_serves_them(tmp_path: Path) -> None:
+    """An agent may list the whole server (`mcp__orchestra`) and a command may pre-approve or mention a tool;
+    in plugin form neither name exists, so each copy names them `mcp__plugin_orchestra_orchestra...`."""
+    import shutil
+
+    for part in (".claude/agents", ".claude/commands", ".claude/orchestra/hooks"):
+        shutil.copytree(REPO / part, tmp_path / part)
+    shutil.copy(REPO / ".claude/orchestra/pyproject.toml", tmp_path / ".claude/orchestra/pyproject.toml")
+    lead = tmp_path / ".claude/agents/engineering/tech-lead.md"
+    lead.write_text(re.sub(r"(?m)^tools: .*$", "tools: Read, Bash, mcp__orchestra", lead.read_text()))
+    (tmp_path / ".claude/commands/msg/triage.md").write_text(
+        "---\ndescription: Triage the inbox.\nallowed-tools: mcp__orchestra__inbox, mcp__orchestra__ack\n---\n"
+        "Call mcp__orchestra__inbox, then mcp__orchestra__ack each message you handled.\n")
+    plugin.build(tmp_path)
+    shipped = agentfiles.read(tmp_path / plugin.PLUGIN_AGENTS / "engineering/tech-lead.md")
+    assert shipped.meta["tools"] == "Read, Bash, mcp__plugin_orchestra_orchestra"
+    command = (tmp_path / plugin.PLUGIN_COMMANDS / "msg/triage.md").read_text()
+    assert "mcp__orchestra" not in command
+    assert "allowed-tools: mcp__plugin_orchestra_orchestra__inbox, mcp__plugin_orchestra_orchestra__ack" in command
+    assert plugin.plugin_tool("mcp__orchestra-docs__x, mcp__orchestra_x") == "mcp__orchestra-docs__x, mcp__orchestra_x"
 
 
 def test_plugin_commands_run_the_cli_inside_the_plugin() -> None:

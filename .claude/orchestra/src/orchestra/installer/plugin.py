@@ -31,6 +31,8 @@ PLUGIN_COMMANDS = "plugin/commands"
 PROJECT_CLI = re.compile(r"(?<![\w./-])\.claude/orchestra/bin/orchestra\b")
 PLUGIN_CLI = (f'CLAUDE_PROJECT_DIR="${{CLAUDE_PROJECT_DIR}}" CLAUDE_PLUGIN_ROOT="{wiring.PLUGIN_VAR}" '
               f'"{wiring.PLUGIN_VAR}/.claude/orchestra/bin/orchestra"')
+# The orchestra server's name in a tool name: before `__<tool>`, or alone as the whole server.
+PROJECT_TOOLS = re.compile(rf"\bmcp__{SERVER_NAME}(?=__|(?![\w-]))")
 ICON = ".claude-plugin/icon.png"
 AUTHOR = {"name": "Orchestra maintainers"}
 # `onFailure: "block"` on the guard hooks needs 2.1.295; older clients would let guarded calls through.
@@ -100,8 +102,9 @@ def agent_paths(root: Path = SOURCE_ROOT) -> list[str]:
 
 
 def plugin_tool(name: str) -> str:
-    """What Claude Code calls one of the orchestra MCP tools when the server comes from this plugin."""
-    return name.replace(f"mcp__{SERVER_NAME}__", f"mcp__plugin_{NAME}_{SERVER_NAME}__")
+    """What Claude Code calls the orchestra MCP tools when the server comes from this plugin: each tool
+    (`mcp__orchestra__ask`) and the whole server (`mcp__orchestra`, `mcp__orchestra__*`)."""
+    return PROJECT_TOOLS.sub(f"mcp__plugin_{NAME}_{SERVER_NAME}", name)
 
 
 def plugin_copy(agent_path: str) -> str:
@@ -118,10 +121,11 @@ def plugin_agents(root: Path = SOURCE_ROOT) -> dict[str, bytes]:
 
 def plugin_commands(root: Path = SOURCE_ROOT) -> dict[str, bytes]:
     """Each command file as the plugin ships it: the same file running the plugin's own CLI, in its
-    `allowed-tools` and `!` lines as in its instructions."""
+    `allowed-tools` and `!` lines as in its instructions, and naming the orchestra MCP tools as the plugin
+    serves them."""
     folder = root / ".claude" / "commands"
     return {f"{PLUGIN_COMMANDS}/{path.relative_to(folder).as_posix()}":
-            PROJECT_CLI.sub(lambda _: PLUGIN_CLI, path.read_text(encoding="utf-8")).encode()
+            plugin_tool(PROJECT_CLI.sub(lambda _: PLUGIN_CLI, path.read_text(encoding="utf-8"))).encode()
             for path in sorted(folder.rglob("*.md"))}
 
 
