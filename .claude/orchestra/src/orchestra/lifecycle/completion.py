@@ -99,8 +99,10 @@ def resumed(run: dict[str, Any], seen, stop_hook_active: bool, text: str | None)
 # -- gathering evidence (files, git, the acceptance command) -----------------------------------------
 
 def relative(path: str, base: Path) -> str:
+    """`path` relative to `base`; a relative path is already one (as recorded), never one of the hook's cwd,
+    which is the agent's own (a Claude Code worktree of an isolated agent, a directory it went to)."""
     try:
-        return Path(path).resolve().relative_to(base.resolve()).as_posix()
+        return (base / path).resolve().relative_to(base.resolve()).as_posix()
     except (ValueError, OSError):
         return path
 

@@ -1,0 +1,85 @@
+"""Delegations at the edges of the lifecycle, through the real CLI: Claude Code's own `isolation: worktree`
+next to an Orchestra worktree, and a delegation a gate refused, retried once the gate clears."""
+
+from __future__ import annotations
+
+import re
+
+from tests.e2e.fake_api import MAIN, ToolUse, delegate, say, write
+from tests.e2e.test_delegation import (
+    MEMBER,
+    assert_legal_history,
+    denial,
+    event_types,
+    in_worktree,
+    seed_sprint,
+    task,
+    team,
+)
+
+__all__ = ["team"]  # the fixture, shared with the delegation scenarios
+
+
+def in_own_directory(name: str, content: str):
+    """A reply block source: Write `name` in the working directory Claude Code gave the subagent."""
+    def block(request):
+        cwd = re.search(r"Primary working directory: (.+)", request.first_user_text).group(1).strip()
+        return write(f"{cwd}/{name}", content)
+    return block
+
+
+def test_an_isolated_member_beside_one_in_an_orchestra_worktree_records_the_files_it_wrote(team, api):
+    seed_sprint(team, task("feat-n"), task("feat-o"))
+    isolated = ToolUse("Agent", {"description": "Build N", "prompt": "[task:feat-n] Build feature N.",
+                                 "subagent_type": "fullstack-eng", "run_in_background": False,
+                                 "isolation": "worktree"})
+    api.script.on(MAIN).reply(isolated, delegate("fullstack-eng", "[task:feat-o] Build feature O.", "Build O")) \
+                       .reply(say("Both are built."))
+    n = api.script.on(MEMBER, "[task:feat-n]")
+    o = api.script.on(MEMBER, "[task:feat-o]")
+    n.reply(in_own_directory("feature_n.py", "N = 1\n"), after=o.asked(0)) \
+     .reply(say("Built N.\nSTATUS: completed\nARTIFACTS: feature_n.py"))
+    o.reply(in_worktree(team, "feature_o.py", "O = 1\n"), after=n.asked(0)) \
+     .reply(say("Built O.\nSTATUS: completed\nARTIFACTS: feature_o.py"))
+
+    run = team.run(api, "Build N and O.")
+
+    assert run.returncode == 0, run.describe()
+    assert not api.problems(), api.problems()
+    with team.state() as tx:
+        feat_n, feat_o = tx.get("tasks.feat-n"), tx.get("tasks.feat-o")
+        worktrees = tx.items("worktrees")
+    native = [w for w in worktrees.values() if w.get("origin") == "native"]
+    assert len(native) == 1 and (team.repo / native[0]["path"] / "feature_n.py").exists(), worktrees
+    assert feat_n["status"] == "completed" and not feat_n.get("worktree"), feat_n
+    # every artifact names a file that is there, relative to the project (the run has no Orchestra worktree)
+    assert feat_n["artifacts"] and all((team.repo / a).is_file() for a in feat_n["artifacts"]), feat_n["artifacts"]
+    assert feat_o["status"] == "completed" and feat_o["artifacts"] == ["feature_o.py"], feat_o
+    assert worktrees["task-feat-o"]["lock"] is None  # released when its run reported
+
+
+def test_a_delegation_a_gate_refused_goes_through_once_the_gate_clears(team, api):
+    seed_sprint(team, task("dep-1"), task("dep-2", dependencies=["dep-1"]))
+    main = api.script.on(MAIN)
+    main.reply(delegate("fullstack-eng", "[task:dep-2] Build on dep-1.", "Build dep-2")) \
+        .reply(delegate("fullstack-eng", "[task:dep-1] Build dep-1 first.", "Build dep-1")) \
+        .reply(delegate("fullstack-eng", "[task:dep-2] Now build on dep-1.", "Build dep-2 again")) \
+        .reply(say("Both are done."))
+    api.script.on(MEMBER, "[task:dep-1]").reply(in_worktree(team, "one.py", "ONE = 1\n")) \
+        .reply(say("STATUS: completed\nARTIFACTS: one.py"))
+    api.script.on(MEMBER, "[task:dep-2]").reply(in_worktree(team, "two.py", "TWO = 1\n")) \
+        .reply(say("STATUS: completed\nARTIFACTS: two.py"))
+
+    run = team.run(api, "Build dep-2.")
+
+    assert run.returncode == 0, run.describe()
+    assert not api.problems(), api.problems()
+    assert "dep-1" in denial(api.conversation(main)[1])
+    with team.state() as tx:
+        assert tx.get("tasks.dep-1")["status"] == "completed"
+        assert tx.get("tasks.dep-2")["status"] == "completed"
+        assert len(tx.items("delegations")) == 2  # the refused call left nothing behind
+        assert_legal_history(event_types(tx, "dep-2"))
+    agent_calls = [a["decision"] for a in team.audit() if a["event"] == "PreToolUse" and a["tool"] == "Agent"]
+    assert agent_calls[0] == "deny" and agent_calls.count("deny") == 1, agent_calls
+    assert team.verify_audit()[1] is None
