@@ -162,6 +162,11 @@ def test_a_task_under_a_team_renamed_in_teams_yaml_still_confines_its_member(rep
     ("Bash", {"command": "sed -i s/a/b/ x.txt && sed -n 1p '{repo}/README.md' && git log -C --stat"}, None),
     ("Bash", {"command": "echo x | tee out.log /dev/stderr && cp /etc/hostname . && ln -s '{repo}/README.md' r"},
      None),
+    # git worktree add|move|remove makes, moves or deletes the directory it names
+    ("Bash", {"command": "git worktree remove --force ../task-other"}, "{repo}/.worktrees/task-other"),
+    ("Bash", {"command": "git worktree move '{repo}/.worktrees/task-other' {scratch}/t"}, "{repo}/.worktrees/task-other"),
+    ("Bash", {"command": "git -c core.x=1 worktree add -b mine ../mine HEAD"}, "{repo}/.worktrees/mine"),
+    ("Bash", {"command": "git worktree add --lock --reason 'x y' -B tmp {scratch}/wt && git worktree list"}, None),
 ], ids=lambda v: v if isinstance(v, str) and len(v) < 14 else None)
 def test_boundary_decisions(sprint: Path, tool, tool_input, denied) -> None:
     repo = sprint

@@ -8,8 +8,8 @@ Bash is read best-effort through the security module's shell reader: `cd`/`pushd
 file outside it, and the files the common file programs write by their arguments (`cp`/`mv`/`ln`/
 `install` destinations, `mv` sources, `tee`, `touch`, `mkdir`, `rm`, `rmdir`, `truncate`, `shred`,
 `unlink`, `sed -i`, `chmod`, the start of a `find` that deletes or changes, `tar -x -C`, `unzip -d`, `rsync`
-destinations) are denied. The temp directory is scratch space, away from the project and its
-worktrees (`pytest > /tmp/out.txt`). Other programs writing elsewhere by their own arguments, and
+destinations, the directories `git worktree add|move|remove` names) are denied. The temp directory is
+scratch space, away from the project and its worktrees (`pytest > /tmp/out.txt`). Other programs writing elsewhere by their own arguments, and
 scripts, are not seen; README's Worktrees section lists these limits.
 """
 
@@ -99,6 +99,9 @@ def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash
             if "$" not in target and (outside := _outside(target, here, worktree, root)):
                 return outside, f"{tool} `{cmd.program}` writing to {outside}"
         directory = _directory_of(cmd)
+        for target in _git_worktree_paths(cmd):  # `git worktree remove --force ../task-other`
+            if "$" not in target and (outside := _outside(target, _absolute(directory or ".", here), worktree, root)):
+                return outside, f"{tool} `git worktree` changing {outside}"
         if directory is None or "$" in directory or directory == "-":
             continue
         destination = _absolute(directory or home, here)
@@ -108,6 +111,25 @@ def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash
             pushed += [here] if cmd.program == "pushd" else []
             here, previous = destination, here
     return None
+
+
+def _git_worktree_paths(cmd) -> list[str]:
+    """The directories `git worktree add|move|remove` makes, moves or deletes (another member's worktree too)."""
+    args = list(cmd.argv[1:]) if cmd.program == "git" else []
+    i = 0
+    while i < len(args) and args[i].startswith("-"):  # git's own options, up to the subcommand
+        i += 2 if args[i] in GIT_VALUED or args[i] in ("-C", "--work-tree") else 1
+    if args[i:i + 1] != ["worktree"] or args[i + 1:i + 2] not in (["add"], ["move"], ["remove"]):
+        return []
+    rest, operands, j = args[i + 2:], [], 0
+    while j < len(rest):
+        if rest[j] == "--":
+            operands += rest[j + 1:]
+            break
+        if not rest[j].startswith("-"):
+            operands.append(rest[j])
+        j += 2 if rest[j] in ("-b", "-B", "--reason") else 1
+    return operands[:1] if args[i + 1] == "add" else operands[:2]  # add's second operand is a commit
 
 
 def _directory_of(cmd) -> str | None:
