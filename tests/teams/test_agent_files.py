@@ -270,6 +270,20 @@ def test_agent_keys_outside_2_1_328_are_reported(pack_copy):
         f"{path}:6: allowed-tools: not an agent frontmatter key in Claude Code 2.1.328 (it is ignored)"]
 
 
+def test_an_agent_named_like_a_claude_code_built_in_is_reported(pack_copy):
+    """A project agent named `general-purpose` (or `claude`, `statusline-setup`) replaces Claude Code's own
+    agent of that name in every session, the one an Agent call without subagent_type starts."""
+    teams_yaml = pack_copy / ".claude/teams.yaml"
+    teams_yaml.write_text(teams_yaml.read_text().replace("- name: qa-engineer", "- name: general-purpose", 1))
+    path = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    path.write_text(path.read_text().replace("name: qa-engineer", "name: general-purpose"))
+    path.rename(renamed := path.with_name("general-purpose.md"))
+    assert agentfiles.check_agents(pack_copy) == [
+        f"{renamed}:2: name: 'general-purpose' is one of Claude Code's built-in agents, which this file would "
+        "replace in every session; rename it"]
+    assert agentfiles.builtin_clash(["claude"]) is None and agentfiles.builtin_clash("qa-engineer") is None
+
+
 def test_orchestrator_without_agent_tool_cannot_delegate(pack_copy):
     path = pack_copy / ".claude/agents/qa/qa-director.md"
     path.write_text(path.read_text().replace("tools: Agent, Read,", "tools: Read,"))

@@ -188,6 +188,16 @@ def description_problem(description: Any) -> str | None:
     return None
 
 
+def builtin_clash(name: Any) -> str | None:
+    """Why an agent may not be called `name`: Claude Code 2.1.328 has a built-in agent of that name."""
+    from .lifecycle.config import BUILTIN_AGENT_TYPES
+
+    if isinstance(name, str) and name in BUILTIN_AGENT_TYPES:
+        return (f"name: {name!r} is one of Claude Code's built-in agents, which this file would replace in every "
+                "session; rename it")
+    return None
+
+
 def agent_problems(definition: Definition, mcp_tools: Iterable[str] = MCP_TOOLS) -> list[str]:
     """Frontmatter problems of one agent file, each prefixed with the file and the line of its key."""
     meta, path = definition.meta, definition.path
@@ -197,6 +207,8 @@ def agent_problems(definition: Definition, mcp_tools: Iterable[str] = MCP_TOOLS)
         found.append(("name", f"name: {name!r} must be lowercase letters, digits and hyphens"))
     elif name != path.stem:
         found.append(("name", f"name: {name!r} differs from the file name {path.stem!r}; rename one of them"))
+    if (clash := builtin_clash(name)) is not None:
+        found.append(("name", clash))
     found += [("description", p) for p in [description_problem(meta.get("description"))] if p]
     if "tools" in meta:
         found += [("tools", p) for p in tool_problems(meta["tools"], mcp_tools)]
