@@ -270,6 +270,16 @@ def test_agent_keys_outside_2_1_328_are_reported(pack_copy):
         f"{path}:6: allowed-tools: not an agent frontmatter key in Claude Code 2.1.328 (it is ignored)"]
 
 
+def test_a_tool_list_without_the_orchestra_tools_the_instructions_call_is_reported(pack_copy):
+    """Trimming `tools` and keeping the body: the member is told to ack messages it cannot ack."""
+    path = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    path.write_text(path.read_text().replace(", mcp__orchestra__ack", "", 1))
+    assert agentfiles.check_agents(pack_copy) == [
+        f"{path}:4: tools: the instructions call mcp__orchestra__ack, which this list does not grant"]
+    path.write_text(path.read_text().replace("mcp__orchestra__ask", "mcp__orchestra", 1))
+    assert agentfiles.check_agents(pack_copy) == []  # the whole server
+
+
 def test_an_agent_named_like_a_claude_code_built_in_is_reported(pack_copy):
     """A project agent named `general-purpose` (or `claude`, `statusline-setup`) replaces Claude Code's own
     agent of that name in every session, the one an Agent call without subagent_type starts."""

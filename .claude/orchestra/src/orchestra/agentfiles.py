@@ -188,6 +188,19 @@ def description_problem(description: Any) -> str | None:
     return None
 
 
+def ungranted_tools(tools: Any, body: str) -> list[str]:
+    """Orchestra MCP tools the agent's instructions call that its `tools` list does not grant."""
+    if not isinstance(tools, str | list):
+        return []
+    listed = set(tool_names(tools))
+    if listed & {ALL_TOOLS} or any(server in listed for server in (MCP_PREFIX[:-2], PLUGIN_MCP_PREFIX[:-2],
+                                                                    MCP_PREFIX + "*", PLUGIN_MCP_PREFIX + "*")):
+        return []
+    called = dict.fromkeys(re.findall(rf"(?:{MCP_PREFIX}|{PLUGIN_MCP_PREFIX})\w+", body))
+    return [f"tools: the instructions call {tool}, which this list does not grant" for tool in called
+            if tool not in listed]
+
+
 def builtin_clash(name: Any) -> str | None:
     """Why an agent may not be called `name`: Claude Code 2.1.328 has a built-in agent of that name."""
     from .lifecycle.config import BUILTIN_AGENT_TYPES
@@ -212,6 +225,7 @@ def agent_problems(definition: Definition, mcp_tools: Iterable[str] = MCP_TOOLS)
     found += [("description", p) for p in [description_problem(meta.get("description"))] if p]
     if "tools" in meta:
         found += [("tools", p) for p in tool_problems(meta["tools"], mcp_tools)]
+        found += [("tools", p) for p in ungranted_tools(meta["tools"], definition.body)]
     if "model" in meta and (problem := model_problem(meta["model"])):
         found.append(("model", problem))
     found += [(str(key), f"{key}: not an agent frontmatter key in Claude Code 2.1.328 (it is ignored)")
