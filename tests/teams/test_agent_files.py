@@ -278,6 +278,7 @@ def test_a_tool_list_without_the_orchestra_tools_the_instructions_call_is_report
         f"{path}:4: tools: the instructions call mcp__orchestra__ack, which this list does not grant"]
     path.write_text(path.read_text().replace("mcp__orchestra__ask", "mcp__orchestra", 1))
     assert agentfiles.check_agents(pack_copy) == []  # the whole server
+    assert agentfiles.ungranted_tools("Read, mcp__plugin_orchestra_orchestra__ack", "mcp__orchestra__ack it") == []
 
 
 def test_an_agent_named_like_a_claude_code_built_in_is_reported(pack_copy):

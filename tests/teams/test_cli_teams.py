@@ -75,6 +75,16 @@ def test_plugin_form_check_counts_the_plugins_agents_and_takes_their_tool_names(
     assert out.returncode == 1
     assert out.stdout.strip() == (f"{reviewer}:4: tools: reviewer 'security-reviewer' needs "
                                   "mcp__plugin_orchestra_orchestra__update_task to record review verdicts")
+    # the project's names of the tools (templates/agent.md's) name nothing without a server of the project's own
+    reviewer.write_text(reviewer.read_text().replace("mcp__plugin_orchestra_orchestra__ask",
+                                                     "mcp__orchestra__update_task"))
+    out = subprocess.run(shim, cwd=project, capture_output=True, text=True, timeout=120, env=env)
+    assert out.stdout.strip() == (
+        f"{reviewer}:4: tools: mcp__orchestra__update_task names no tool in plugin form, where this project has no "
+        "orchestra server of its own (.mcp.json): write mcp__plugin_orchestra_orchestra__update_task")
+    (project / ".mcp.json").write_text(json.dumps({"mcpServers": {"orchestra": {"command": "x"}}}))
+    out = subprocess.run(shim, cwd=project, capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stdout
 
 
 def test_json_is_json_before_and_after_the_subcommand(pack_copy, capsys):

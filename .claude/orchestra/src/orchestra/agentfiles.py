@@ -25,7 +25,9 @@ CLAUDE_TOOLS = frozenset({
 })
 SPAWN_TOOLS = frozenset({"Agent", "Task"})
 ALL_TOOLS = "*"  # `tools: "*"` gives the agent every tool, as leaving `tools` out does
-MCP_PREFIX = "mcp__orchestra__"
+SERVER = "orchestra"  # the MCP server's name in .mcp.json
+MCP_PREFIX = f"mcp__{SERVER}__"
+PROJECT_TOOL = re.compile(rf"mcp__{SERVER}(__\S+)?")  # a tool of the project's server, or the whole server
 PLUGIN_MCP_PREFIX = "mcp__plugin_orchestra_orchestra__"  # the same tools when the server comes from the plugin
 # The MCP server's tool contract (ARCHITECTURE.md §3); callers holding the live list pass it instead.
 MCP_TOOLS = frozenset({
@@ -189,16 +191,17 @@ def description_problem(description: Any) -> str | None:
 
 
 def ungranted_tools(tools: Any, body: str) -> list[str]:
-    """Orchestra MCP tools the agent's instructions call that its `tools` list does not grant."""
+    """Orchestra MCP tools the agent's instructions call that its `tools` list does not grant (by either name)."""
     if not isinstance(tools, str | list):
         return []
     listed = set(tool_names(tools))
     if listed & {ALL_TOOLS} or any(server in listed for server in (MCP_PREFIX[:-2], PLUGIN_MCP_PREFIX[:-2],
                                                                     MCP_PREFIX + "*", PLUGIN_MCP_PREFIX + "*")):
         return []
+    granted = {name.rpartition("__")[2] for name in listed if name.startswith((MCP_PREFIX, PLUGIN_MCP_PREFIX))}
     called = dict.fromkeys(re.findall(rf"(?:{MCP_PREFIX}|{PLUGIN_MCP_PREFIX})\w+", body))
     return [f"tools: the instructions call {tool}, which this list does not grant" for tool in called
-            if tool not in listed]
+            if tool.rpartition("__")[2] not in granted]
 
 
 def builtin_clash(name: Any) -> str | None:
@@ -293,6 +296,8 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
     except TeamsError as exc:
         return [str(exc)]
     agents_dir = paths.claude_dir(root) / "agents"
+    shipped = plugin_agent_names(root)
+    plugin_only = bool(shipped) and not serves_orchestra(paths.claude_dir(root).parent)
     by_name: dict[str, Path] = {}
     for path in agent_files(root):
         try:
@@ -318,6 +323,9 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
             problems.append(f"{at}: teams.yaml puts {name!r} in team {member.team!r}; move the file to "
                             f"agents/{member.team}/")
         listed = set(tool_names(definition.meta.get("tools", "")))
+        problems += [f"{tools_at}: tools: {tool} names no tool in plugin form, where this project has no orchestra "
+                     f"server of its own (.mcp.json): write {PLUGIN_MCP_PREFIX[:-2]}{project.group(1) or ''}"
+                     for tool in sorted(listed) if plugin_only and (project := PROJECT_TOOL.fullmatch(tool))]
         spawns = SPAWN_TOOLS & listed
         if spawns and member.role != "orchestrator":
             problems.append(f"{tools_at}: tools: only orchestrators may list Agent; {name!r} is a {member.role}")
@@ -327,7 +335,6 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
             problems.append(f"{tools_at}: tools: reviewer {name!r} needs {mcp_prefix()}update_task to record review "
                             "verdicts")
     named = {path: name for name, path in by_name.items()}
-    shipped = plugin_agent_names(root)
     for name, member in sorted(org.agents.items()):
         if name not in by_name and name not in shipped:
             expected = f".claude/agents/{member.team}/{name}.md"
@@ -346,6 +353,17 @@ def plugin_agent_names(root: Path | None = None) -> set[str]:
     if not os.environ.get(paths.PLUGIN_ENV) or shipped.resolve() == (paths.claude_dir(root) / "agents").resolve():
         return set()
     return defined_names(shipped)
+
+
+def serves_orchestra(project: Path) -> bool:
+    """Whether the project's .mcp.json has a server named `orchestra` (the installed pack's)."""
+    import json
+
+    try:
+        servers = json.loads((project / ".mcp.json").read_text(encoding="utf-8")).get("mcpServers")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(servers, dict) and SERVER in servers
 
 
 def mcp_prefix() -> str:
