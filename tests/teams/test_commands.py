@@ -129,6 +129,18 @@ def test_check_commands_reports_missing_frontmatter_and_description(pack_copy):
     ]
 
 
+def test_check_commands_reports_keys_claude_code_ignores(pack_copy):
+    """`disable_model_invocation: true` is ignored, so the command sits in every session's context."""
+    path = pack_copy / ".claude/commands/msg/inbox.md"
+    path.write_text(path.read_text().replace("disable-model-invocation:", "disable_model_invocation:", 1)
+                    .replace("---\n", "---\nwhen-to-use: Reading messages.\nicon: mail\n", 1))
+    assert agentfiles.check_commands(pack_copy) == [
+        f"{path}:2: when-to-use: not a command frontmatter key in Claude Code 2.1.328 (it is ignored); write when_to_use",
+        f"{path}:3: icon: not a command frontmatter key in Claude Code 2.1.328 (it is ignored)",
+        f"{path}:7: disable_model_invocation: not a command frontmatter key in Claude Code 2.1.328 (it is ignored); "
+        "write disable-model-invocation"]
+
+
 @pytest.mark.parametrize(("command", "rule", "allowed"), [
     ("orchestra sprint status", "orchestra sprint status:*", True),
     ("orchestra sprint status s-1", "orchestra sprint status:*", True),

@@ -47,6 +47,12 @@ AGENT_KEYS = frozenset({
     "omitClaudeMd", "isolation", "color", "observer", "observerMessage", "observeSubagents",
     "observeToolResults", "experimental",
 })
+# Slash command (skill) frontmatter keys 2.1.328 reads; the rest, `disable_model_invocation` too, it ignores.
+COMMAND_KEYS = frozenset({
+    "name", "description", "when_to_use", "argument-hint", "arguments", "disable-model-invocation",
+    "user-invocable", "allowed-tools", "disallowed-tools", "disallowedTools", "model", "effort", "context", "agent",
+    "background", "fallback", "hooks", "paths", "shell", "version", "metadata", "license", "compatibility",
+})
 AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # Every description is in the first request of every session: one sentence, and short.
 DESCRIPTION_MAX = 160
@@ -432,6 +438,12 @@ def command_problems(definition: Definition) -> list[str]:
     if not isinstance(allowed, str | list):
         found.append(f"{at('allowed-tools')}: allowed-tools: must be a string or a list of tool rules")
         allowed = ""
+    spelled = {re.sub(r"[-_]", "", k).lower(): k for k in sorted(COMMAND_KEYS)}
+    for key in map(str, meta):
+        if key not in COMMAND_KEYS:
+            meant = spelled.get(re.sub(r"[-_]", "", key).lower())
+            found.append(f"{at(key)}: {key}: not a command frontmatter key in Claude Code 2.1.328 (it is ignored)"
+                         + (f"; write {meant}" if meant else ""))
     rules = bash_rules(allowed)
     found += [f"{definition.path}:{definition.body_line + line}: !`{cmd}` is not pre-approved by allowed-tools "
               "(a Bash(...) rule); it would abort the command"
