@@ -392,6 +392,28 @@ def test_a_worktree_directory_that_is_no_checkout_any_more_is_not_handed_out(spr
     assert again.returncode == 1 and f"{tree} exists and is not a git worktree" in again.stderr
 
 
+def test_a_worktree_moved_by_hand_is_followed_not_pruned_or_refused(sprint: Path) -> None:
+    repo, tree = sprint, sprint / ".worktrees" / "task-t-1"
+    seed(repo, **{"tasks.t-2": {"sprint": "s1"}})
+    assert cli(repo, "worktree", "create", "t-1").returncode == 0 and cli(repo, "worktree", "create", "t-2").returncode == 0
+    (tree / "wip.py").write_text("work\n")
+    elsewhere, other = repo / ".worktrees" / "my cart", repo / ".worktrees" / "task-t-2"
+    git(repo, "worktree", "move", str(tree), str(elsewhere))
+    git(repo, "worktree", "move", str(other), str(repo / ".worktrees" / "t2 moved"))
+
+    out = delegate(repo, "toolu_w8", "fullstack-eng", "t-1")
+    assert f"Worktree: {elsewhere} (work and commit only inside it)" in out["updatedInput"]["prompt"]
+    assert state(repo, "worktrees.task-t-1.path") == state(repo, "tasks.t-1.worktree") == str(elsewhere)
+    assert cli(repo, "worktree", "release", "task-t-1").returncode == 0
+    pruned = json.loads(cli(repo, "worktree", "prune", "--json").stdout)
+    assert pruned["moved"] == [{"worktree": "task-t-2", "path": str(repo / ".worktrees" / "t2 moved"),
+                                "why": f"moved by hand from {other}"}]
+    assert pruned["removed"] == pruned["closed"] == [] and (elsewhere / "wip.py").is_file()
+    assert state(repo, "worktrees.task-t-2.path") == str(repo / ".worktrees" / "t2 moved")
+    made = json.loads(cli(repo, "worktree", "create", "t-1", "--json").stdout)
+    assert made["path"] == str(elsewhere) and made["status"] == "active"
+
+
 def test_a_worktree_whose_copy_fails_at_delegation_is_removed_again_and_the_delegation_denied(sprint: Path) -> None:
     repo, tree = sprint, sprint / ".worktrees" / "task-t-1"
     (repo / "settings").write_text("committed as a file\n")

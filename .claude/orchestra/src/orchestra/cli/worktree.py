@@ -188,7 +188,8 @@ def cmd_prune(args) -> int:
 
 def _prune_text(report: dict[str, list], dry_run: bool) -> str:
     verbs = {"removed": "would remove" if dry_run else "removed", "closed": "would close" if dry_run else "closed",
-             "locks_released": "would release" if dry_run else "released", "kept": "kept", "foreign": "left alone"}
+             "locks_released": "would release" if dry_run else "released", "kept": "kept", "foreign": "left alone",
+             "moved": "would follow" if dry_run else "followed"}
     lines = [f"{verbs[key]}: {entry.get('worktree') or entry.get('path')} ({entry['why']})"
              for key in verbs for entry in report[key]]
     return "\n".join(lines) or "nothing to prune"

@@ -21,9 +21,11 @@ from .creation import (
     WorktreeError,
     creation_lock,
     materialise,
+    moved,
     prepare,
     preparing_elsewhere,
     refuse_unprepared,
+    relocate,
     repository,
 )
 from .locks import Owner, TxReader, WorktreeBusy, acquire
@@ -183,6 +185,8 @@ def allocate_for_delegation(req, led):
     owner = Owner(delegation=req.tool_use_id, session_id=req.session_id, task=task["id"])
     if record is not None:
         record = dict(record)
+        if not checked_out(record) and (repo := repository(req.root)) and (entry := moved(req.root, repo, record)):
+            record["path"] = entry.path  # moved by hand (`git worktree move`): it goes on where git has it now
         try:
             if checked_out(record):
                 refuse_unprepared(req.root, record["id"], record["path"])
@@ -240,6 +244,9 @@ def create(store, project: Path, scope: Scope, *, task: dict[str, Any] | None = 
     with store.snapshot() as tx:
         stored = find_record(tx.find, scope)
         claimed = claim(TxReader(tx), scope)
+    if stored is not None and (entry := moved(project, repo, stored)) is not None:  # by hand: `git worktree move`
+        with store.transaction() as tx:
+            stored = relocate(tx, stored, entry.path)
     if stored is not None and checked_out(stored):
         refuse_unprepared(project, stored["id"], stored["path"])
         return stored

@@ -28,7 +28,16 @@ from ..clock import now_iso
 from ..store import entity
 from . import config as worktree_config
 from . import git
-from .creation import WorktreeError, creation_lock, half_made, preparing_elsewhere, registered, repository
+from .creation import (
+    WorktreeError,
+    creation_lock,
+    half_made,
+    moved,
+    preparing_elsewhere,
+    registered,
+    relocate,
+    repository,
+)
 from .locks import TxReader, describe, release, stale_reason
 from .losses import Losses, survey
 
@@ -157,7 +166,8 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
     """Orphans and finished worktrees out, stale locks off; see the module doc for what is left alone."""
     cfg = worktree_config.load(project)
     repo = repository(project)
-    report: dict[str, list] = {"removed": [], "closed": [], "locks_released": [], "kept": [], "foreign": []}
+    report: dict[str, list] = {"removed": [], "closed": [], "locks_released": [], "kept": [], "foreign": [],
+                               "moved": []}
     if repo is None:
         return report
     own = {str(project.resolve()), str(repo.resolve())}  # a bare repository's or linked checkout's project
@@ -185,6 +195,12 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
         finished = {rid for rid, r in records.items() if _finished(tx, r)}
     held = {rid for rid, why in stale.items() if why is None}
     on_disk = {str(Path(w.path).resolve()): w for w in listed}
+    for rid, record in records.items():  # moved by hand (`git worktree move`): the record follows its branch
+        if str(Path(record["path"]).resolve()) not in on_disk and (entry := moved(project, repo, record)) is not None \
+                and str(Path(entry.path).resolve()) not in by_path:
+            report["moved"].append({"worktree": rid, "path": entry.path, "why": f"moved by hand from {record['path']}"})
+            records[rid] = {**record, "path": entry.path}
+            by_path[str(Path(entry.path).resolve())] = records[rid]
     orphans, finishing, forced = [], [], set()
     for key, entry in on_disk.items():
         if key in by_path:
@@ -233,6 +249,9 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
                               for r in finishing]
         return report
     with store.transaction() as tx, creation_lock(project):  # same lock order as a delegation and `remove`
+        for entry in report["moved"]:
+            if (current := tx.get(f"worktrees.{entry['worktree']}", None)) and current.get("status") == "active":
+                relocate(tx, current, entry["path"])
         recorded = {str(Path(r["path"]).resolve()) for r in tx.find("worktrees", status="active")}
         for key in orphans:
             gone = [e for e in report["removed"] if e.get("path") == on_disk[key].path]

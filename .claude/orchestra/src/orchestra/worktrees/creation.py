@@ -79,6 +79,27 @@ def registered(repo: Path, path: Path) -> git.Listed | None:
     return next((w for w in git.worktrees(repo) if str(Path(w.path).resolve()) == wanted), None)
 
 
+def moved(project: Path, repo: Path, record: dict[str, Any]) -> git.Listed | None:
+    """Where git now has the record's worktree when its directory is no checkout any more because it was moved
+    by hand (`git worktree move`): the linked worktree that has the record's branch checked out."""
+    if (Path(record["path"]) / ".git").is_file() or not record.get("branch"):
+        return None
+    own = {str(project.resolve()), str(repo.resolve()), str(Path(record["path"]).resolve())}
+    return next((w for w in git.worktrees(repo)[1:] if w.branch == record["branch"] and not w.prunable
+                 and str(Path(w.path).resolve()) not in own), None)
+
+
+def relocate(tx, record: dict[str, Any], path: str) -> dict[str, Any]:
+    """Record the worktree at `path`, where it was moved: its record, its tasks and the runs working in it."""
+    old = record["path"]
+    for collection, ids in (("tasks", record.get("tasks") or []),
+                            ("agents", [a["id"] for a in tx.find("agents", worktree=old) if a.get("id")])):
+        for ident in ids:
+            if (tx.get(f"{collection}.{ident}", None) or {}).get("worktree") == old:
+                tx.set(f"{collection}.{ident}.worktree", path)
+    return tx.update(f"worktrees.{record['id']}", {"path": path, "moved_from": old})
+
+
 def forget(repo: Path, path: Path, entry: git.Listed) -> None:
     """Drop git's record of the worktree at `path`, whose directory was deleted by hand, and only that one
     (`git worktree prune` would drop every such record, also one whose detached HEAD holds the only ref to
