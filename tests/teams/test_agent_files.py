@@ -295,6 +295,15 @@ def test_an_agent_named_like_a_claude_code_built_in_is_reported(pack_copy):
     assert agentfiles.builtin_clash(["claude"]) is None and agentfiles.builtin_clash("qa-engineer") is None
 
 
+def test_a_misspelt_agent_key_is_reported_with_the_spelling_claude_code_reads(pack_copy):
+    path = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    path.write_text(path.read_text().replace("model: sonnet", "model: sonnet\npermission-mode: plan\nmax_turns: 9"))
+    assert agentfiles.check_agents(pack_copy) == [
+        f"{path}:6: permission-mode: not an agent frontmatter key in Claude Code 2.1.328 (it is ignored); "
+        "write permissionMode",
+        f"{path}:7: max_turns: not an agent frontmatter key in Claude Code 2.1.328 (it is ignored); write maxTurns"]
+
+
 def test_orchestrator_without_agent_tool_cannot_delegate(pack_copy):
     path = pack_copy / ".claude/agents/qa/qa-director.md"
     path.write_text(path.read_text().replace("tools: Agent, Read,", "tools: Read,"))

@@ -210,6 +210,14 @@ def ungranted_tools(tools: Any, body: str) -> list[str]:
             if tool.rpartition("__")[2] not in granted]
 
 
+def unknown_key(key: str, known: Iterable[str], kind: str) -> str:
+    """A frontmatter key Claude Code ignores, with the spelling it reads when only case, `-` or `_` differ."""
+    spelled = {re.sub(r"[-_]", "", k).lower(): k for k in sorted(known)}
+    meant = spelled.get(re.sub(r"[-_]", "", key).lower())
+    return (f"{key}: not {kind} frontmatter key in Claude Code 2.1.328 (it is ignored)"
+            + (f"; write {meant}" if meant else ""))
+
+
 def builtin_clash(name: Any) -> str | None:
     """Why an agent may not be called `name`: Claude Code 2.1.328 has a built-in agent of that name."""
     from .lifecycle.config import BUILTIN_AGENT_TYPES
@@ -237,8 +245,7 @@ def agent_problems(definition: Definition, mcp_tools: Iterable[str] = MCP_TOOLS)
         found += [("tools", p) for p in ungranted_tools(meta["tools"], definition.body)]
     if "model" in meta and (problem := model_problem(meta["model"])):
         found.append(("model", problem))
-    found += [(str(key), f"{key}: not an agent frontmatter key in Claude Code 2.1.328 (it is ignored)")
-              for key in meta if key not in AGENT_KEYS]
+    found += [(str(key), unknown_key(str(key), AGENT_KEYS, "an agent")) for key in meta if key not in AGENT_KEYS]
     return [f"{definition.at(key)}: {p}" for key, p in found]
 
 
@@ -438,12 +445,8 @@ def command_problems(definition: Definition) -> list[str]:
     if not isinstance(allowed, str | list):
         found.append(f"{at('allowed-tools')}: allowed-tools: must be a string or a list of tool rules")
         allowed = ""
-    spelled = {re.sub(r"[-_]", "", k).lower(): k for k in sorted(COMMAND_KEYS)}
-    for key in map(str, meta):
-        if key not in COMMAND_KEYS:
-            meant = spelled.get(re.sub(r"[-_]", "", key).lower())
-            found.append(f"{at(key)}: {key}: not a command frontmatter key in Claude Code 2.1.328 (it is ignored)"
-                         + (f"; write {meant}" if meant else ""))
+    found += [f"{at(key)}: {unknown_key(key, COMMAND_KEYS, 'a command')}" for key in map(str, meta)
+              if key not in COMMAND_KEYS]
     rules = bash_rules(allowed)
     found += [f"{definition.path}:{definition.body_line + line}: !`{cmd}` is not pre-approved by allowed-tools "
               "(a Bash(...) rule); it would abort the command"
