@@ -122,6 +122,20 @@ def test_work_written_into_a_copied_directory_or_over_a_copied_file_is_not_delet
     assert (repo / "conf" / "local.ini").read_text() == "debug = 1\n"
 
 
+def test_remove_of_a_worktree_moved_by_hand_removes_it_where_it_is_now(repo: Path) -> None:
+    tree = made(repo, "t7")
+    elsewhere = repo / ".worktrees" / "kept here"
+    git(repo, "worktree", "move", str(tree), str(elsewhere))
+    (elsewhere / "wip.py").write_text("work\n")
+
+    refused = cli(repo, "worktree", "remove", "task-t7")
+    assert refused.returncode == 1 and "1 uncommitted change(s) (wip.py)" in refused.stderr
+    (elsewhere / "wip.py").unlink()
+    assert cli_json(repo, "worktree", "remove", "task-t7")["status"] == "removed"
+    assert registered(repo) == [str(repo)] and not elsewhere.exists()
+    assert git(repo, "branch", "--list", "task-t7").strip() == ""  # merged (no commits of its own): it went
+
+
 def test_prune_goes_on_when_git_will_not_delete_a_branch(repo: Path) -> None:
     (repo / ".claude" / "worktrees.yaml").write_text("base: main\n")
     commit_all(repo, "config")

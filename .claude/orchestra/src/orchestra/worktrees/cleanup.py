@@ -98,6 +98,8 @@ def remove(store, project: Path, name: str, force: bool = False) -> dict[str, An
     if holder:
         raise WorktreeError(f"worktree {record['id']} is held by {holder}; it is not removed while that run "
                             f"works there (`orchestra worktree release {record['id']}` if the run is gone)")
+    if repo is not None and (elsewhere := moved(project, repo, record)) is not None:  # `git worktree move` by hand
+        record = {**record, "path": elsewhere.path}
     path, branch = Path(record["path"]), record.get("branch")
     entry = registered(repo, path) if repo else None
     unlisted = entry is None and path.is_dir()  # not a git worktree any more: a directory of the user's, left alone
