@@ -1,5 +1,6 @@
 """Delegations at the edges of the lifecycle, through the real CLI: Claude Code's own `isolation: worktree`
-next to an Orchestra worktree, and a delegation a gate refused, retried once the gate clears."""
+next to an Orchestra worktree, a delegation a gate refused, retried once the gate clears, and a background
+member that reports after the director that launched it has stopped."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import re
 
 from tests.e2e.fake_api import MAIN, ToolUse, delegate, say, write
 from tests.e2e.test_delegation import (
+    DIRECTOR,
     MEMBER,
     assert_legal_history,
     denial,
     event_types,
     in_worktree,
+    messages,
     seed_sprint,
     task,
     team,
@@ -83,3 +86,32 @@ def test_a_delegation_a_gate_refused_goes_through_once_the_gate_clears(team, api
     agent_calls = [a["decision"] for a in team.audit() if a["event"] == "PreToolUse" and a["tool"] == "Agent"]
     assert agent_calls[0] == "deny" and agent_calls.count("deny") == 1, agent_calls
     assert team.verify_audit()[1] is None
+
+
+def test_a_background_member_reporting_after_its_director_stopped_is_told_to_the_main_thread(team, api):
+    seed_sprint(team, task("lead-1", type="planning", assignee="engineering-director"), task("feat-c"))
+    main = api.script.on(MAIN)
+    main.reply(delegate("engineering-director", "[task:lead-1] Run the batch.", "Run batch")) \
+        .reply(say("The director handed feature C off.")) \
+        .reply(say("Feature C is done."))
+    api.script.on(DIRECTOR).reply(delegate("fullstack-eng", "[task:feat-c] Build feature C.", "Build C",
+                                           background=True)) \
+                           .reply(say("Feature C is being built in the background.\nSTATUS: completed"))
+    # the member works on only once the director has stopped and the main thread has its report
+    api.script.on(MEMBER).reply(in_worktree(team, "feature_c.py", "C = 1\n"), after=main.asked(1)) \
+                         .reply(say("Built C.\nSTATUS: completed\nARTIFACTS: feature_c.py"))
+
+    run = team.run(api, "Run the batch.")
+
+    assert run.returncode == 0, run.describe()
+    assert not api.problems(), api.problems()
+    director = next(s["agent_id"] for s in run.subagents() if s["agent_type"] == "engineering-director")
+    with team.state() as tx:
+        assert tx.get("tasks.feat-c")["status"] == "completed"
+        assert tx.get(f"agents.{director}")["status"] == "completed"
+        [told] = [m for m in messages(tx, "task_completed") if m["task"] == "feat-c"]
+    assert told["to"] == f"agent:{director}", told
+    # the director has stopped and will never read it: the main thread is shown it instead
+    shown = api.conversation(main)[2].last_user_text
+    assert told["id"] in shown and "Built C." in shown, shown
+    assert f"main:{run.init['session_id']}" in told["delivered"], told

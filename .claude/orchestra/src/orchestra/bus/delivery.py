@@ -70,7 +70,25 @@ def adopting(tx, who: Recipient, rows: list[dict[str, Any]]) -> Recipient:
               and m["to"] not in who.addresses]
     if who.session_id:
         others = [m for m in others if _orphaned(tx, m)]
+    others += [m for m in rows if _left_behind(tx, m, who.session_id)]
     return replace(who, addresses=who.addresses | {m["to"] for m in others}) if others else who
+
+
+def _left_behind(tx, message: dict[str, Any], session_id: str | None) -> bool:
+    """A message sent to a subagent run after it had ended (reported or stopped), which it was never shown:
+    a background member's report to a director that stopped first. The main thread of that run's session
+    reads it (any main thread once that session has ended; the CLI every one). One read per such message."""
+    to = message.get("to") or ""
+    if not to.startswith(addressing.RUN_PREFIX) or to[len(addressing.RUN_PREFIX):] in (message.get("delivered") or {}):
+        return False
+    run = tx.get(f"agents.{to[len(addressing.RUN_PREFIX):]}", None)
+    if not run or not run.get("ended_at") or (message.get("timestamp") or "") < run["ended_at"] \
+            or (not run.get("outcome") and run.get("status") != "stopped"):
+        return False
+    if not session_id or run.get("session_id") in (None, session_id):
+        return True
+    session = tx.get(f"sessions.{run['session_id']}", None)
+    return session is None or bool(session.get("ended_at"))
 
 
 def _orphaned(tx, message: dict[str, Any]) -> bool:
