@@ -158,6 +158,23 @@ def test_plugin_copies_name_the_whole_server_and_command_tools_as_the_plugin_ser
     assert plugin.plugin_tool("mcp__orchestra-docs__x, mcp__orchestra_x") == "mcp__orchestra-docs__x, mcp__orchestra_x"
 
 
+def test_plugin_build_says_which_agent_files_it_leaves_out_and_why(tmp_path: Path, capsys) -> None:
+    import shutil
+
+    from orchestra.cli import main
+
+    shutil.copytree(REPO / ".claude/agents", tmp_path / ".claude/agents")
+    (tmp_path / ".claude/agents/README.md").write_text("# Our agents\n")
+    broken = tmp_path / ".claude/agents/qa/qa-engineer.md"
+    broken.write_text(broken.read_text().replace("model: sonnet", 'model: "sonnet'))
+    assert plugin.left_out(tmp_path) == [
+        ".claude/agents/README.md:1: no frontmatter (a first line `---`); Claude Code skips the file",
+        ".claude/agents/qa/qa-engineer.md:5: frontmatter is not valid YAML (found unexpected end of stream); "
+        "Claude Code would drop every field but the file name"]
+    assert "./.claude/agents/qa/qa-engineer.md" not in plugin.agent_paths(tmp_path)
+    assert main(["plugin", "build", "--check"]) == 0 and capsys.readouterr().err == ""  # the pack's own: none
+
+
 def test_plugin_commands_run_the_cli_inside_the_plugin() -> None:
     """A plugin's commands run in a project without the pack: each copy runs the plugin's own CLI, quoted,
     on the project Claude Code runs in, as the plugin's."""

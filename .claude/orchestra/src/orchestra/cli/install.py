@@ -150,6 +150,8 @@ def cmd_plugin_build(args) -> int:
     from ..installer import plugin
 
     stale = plugin.build(check=args.check)
+    for why in plugin.left_out():
+        print(f"not an agent of the plugin: {why}", file=sys.stderr)
     if args.check and stale:
         print("stale: " + ", ".join(stale) + "; run `uv run orchestra plugin build`", file=sys.stderr)
         return 1

@@ -88,16 +88,27 @@ def agent_paths(root: Path = SOURCE_ROOT) -> list[str]:
 
     A plugin's `agents` must list files, and a plugin loads a markdown file without frontmatter as an
     agent named after the file, so notes beside the agents are left out."""
+    return [rel for rel, why in _agent_files(root) if why is None]
+
+
+def left_out(root: Path = SOURCE_ROOT) -> list[str]:
+    """`file:line: why` for each markdown file under .claude/agents that is not one of the plugin's agents."""
+    return [f"{rel.removeprefix('./')}:{why}" for rel, why in _agent_files(root) if why is not None]
+
+
+def _agent_files(root: Path) -> list[tuple[str, str | None]]:
     from ..agentfiles import FrontmatterError, read
 
-    found = []
+    found: list[tuple[str, str | None]] = []
     for path in sorted((root / ".claude" / "agents").rglob("*.md")):
+        rel = "./" + path.relative_to(root).as_posix()
         try:
             meta = read(path).meta
-        except (FrontmatterError, UnicodeDecodeError):
+        except (FrontmatterError, UnicodeDecodeError) as exc:
+            found.append((rel, str(exc).removeprefix(f"{path}:")))  # `line: what`
             continue
-        if meta.get("name") and meta.get("description"):
-            found.append("./" + path.relative_to(root).as_posix())
+        found.append((rel, None if meta.get("name") and meta.get("description") else
+                      "1: no name or no description in the frontmatter"))
     return found
 
 
