@@ -30,6 +30,24 @@ def test_agent_template_saved_as_a_member_passes_the_check(pack_copy):
     assert agentfiles.check_agents(pack_copy) == []
 
 
+def test_agent_template_saved_in_a_plugin_only_project_passes_once_its_tools_are_renamed(project, monkeypatch):
+    """With Orchestra as a plugin only, the template's `mcp__orchestra__*` tools name nothing; the template
+    says to rename them, and so renamed the member passes the check."""
+    import re
+
+    (project / ".claude/teams.yaml").write_text((TEMPLATES / "teams.yaml").read_text().replace(
+        "      - name: doc-writer\n", "      - name: new-member\n        role: team_member\n      - name: doc-writer\n"))
+    target = project / ".claude/agents/engineering/new-member.md"
+    target.parent.mkdir(parents=True)
+    shutil.copy2(TEMPLATES / "agent.md", target)
+    monkeypatch.setenv("CLAUDE_PLUGIN_ROOT", str(CLAUDE.parent))
+    assert [p for p in agentfiles.check_agents(project) if "names no tool in plugin form" in p]
+    assert "the tools are named `mcp__plugin_orchestra_orchestra__ask`" in " ".join(target.read_text().split())
+    target.write_text(re.sub(r"(?m)^tools: .*$", lambda m: m.group().replace(
+        "mcp__orchestra__", "mcp__plugin_orchestra_orchestra__"), target.read_text()))
+    assert agentfiles.check_agents(project) == []
+
+
 def test_a_reviewer_that_cannot_record_verdicts_is_reported(pack_copy):
     """templates/agent.md is a member's start; saved as a reviewer it lacks update_task, so a review request
     could never be answered. The team template points reviewers at an existing reviewer's file instead."""
