@@ -53,3 +53,34 @@ def test_a_mistyped_scheme_is_reported_without_the_password(project: Path) -> No
     assert proc.returncode == 1
     assert "unknown scheme 'postgressql'" in proc.stderr and "orchestra:***@db.internal" in proc.stderr
     assert "s3cret" not in proc.stderr
+
+
+def test_a_password_with_url_characters_is_never_shown(project: Path, postgres: Server, pg_url: str) -> None:
+    # libpq reads '?' and '#' in a password as part of it: the store works, and is named without it.
+    usable = pg_url.replace("orchestra@", "orchestra:s3c?ret#pw@", 1)
+    proc = cli(project, "init", url=usable)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("state ready: postgresql://orchestra:***@127.0.0.1:")
+    assert "s3c" not in proc.stdout and "ret" not in proc.stdout
+    # '@', '/', '%' and a space must be percent-encoded: refused, naming neither the password nor a piece of it.
+    base = postgres.url("orchestra")
+    for password in ("s3c@ret-pw", "s3c/ret-pw", "s3c%zzret-pw", "s3c:r/e%t@pw", "s3c ret-pw"):
+        url = base.replace("orchestra@", f"orchestra:{password}@", 1)
+        listed = cli(project, "task", "list", url=url)
+        assert listed.returncode == 1, listed.stdout
+        assert "orchestra:***@127.0.0.1" in listed.stderr and "percent-encode" in listed.stderr, listed.stderr
+        check = state_check(project, url)
+        assert check["status"] == "fail", check
+        for text in (listed.stderr, check["detail"]):
+            assert "ret" not in text and "s3c" not in text, text
+
+
+def test_a_state_setting_that_is_no_url_is_reported_without_the_password(project: Path, postgres: Server) -> None:
+    for url in (f"host=127.0.0.1 port={postgres.port} password=s3cret-pw dbname=orchestra",
+                "postgresql+psycopg://orchestra:s3cret-pw@db.internal/orchestra"):
+        check = state_check(project, url)
+        assert check["status"] == "fail", check
+        assert "***" in check["detail"] and "s3cret" not in check["detail"], check
+        assert "move it aside" not in check["detail"], check
+        listed = cli(project, "task", "list", url=url)
+        assert listed.returncode == 1 and "***" in listed.stderr and "s3cret" not in listed.stderr, listed.stderr

@@ -409,6 +409,8 @@ def _state(root: Path) -> list[Check]:
             with open_store(copy) as store, store.snapshot() as tx:
                 version, stray = tx.get("schema_version", None), _stray_work(root, tx)
         except StateError as exc:
+            if scheme not in ("sqlite", "json"):  # a URL no store can be opened from: nothing is moved aside
+                return [Check("state", "fail", str(exc).removeprefix("state URL "))]
             reason = str(exc).split("; moved aside", 1)[0].split(": ", 1)[-1]
             return [Check("state", "fail", f"{url}: {reason}; the next session will move it aside and start "
                                            "empty, so restore it from a backup or `orchestra state import` first")]
@@ -439,7 +441,7 @@ def _state_on_server(root: Path, url: str) -> list[Check]:
         with open_store(url, create=False) as store, store.snapshot() as tx:
             version, stray = tx.get("schema_version", None), _stray_work(root, tx)
     except StateError as exc:
-        reason = str(exc).removeprefix(f"{shown}: ")
+        reason = str(exc).removeprefix("state URL ").removeprefix(f"{shown}: ")
         if "no state store there" in reason:
             return [Check("state", "warn", f"{shown}: {reason}, or let the first session create it "
                                            "(or run `orchestra init`)")]

@@ -141,8 +141,10 @@ def open_store(url: str | None = None, root: Path | None = None, wait: float | N
 
     url = url or paths.state_url(root)
     scheme, sep, rest = url.partition("://")
-    if not sep:
-        raise StateError(f"state URL {url!r}: expected sqlite:///path, json:///path or postgresql://...")
+    if not sep:  # a libpq keyword string (password=...) is no URL, and must not show its password either
+        from .pgurl import redacted
+
+        raise StateError(f"state URL {redacted(url)!r}: expected sqlite:///path, json:///path or postgresql://...")
     if scheme in ("sqlite", "json"):
         path = _file_path(url, rest)
         if not create and not path.is_file():
@@ -161,7 +163,7 @@ def open_store(url: str | None = None, root: Path | None = None, wait: float | N
         except ImportError as exc:
             raise StateError(f"state URL {url!r}: the PostgreSQL backend is not available ({exc})") from None
         return PostgresStore(url, create, wait)
-    from .postgres import redacted  # a mistyped scheme must not show the password either
+    from .pgurl import redacted  # a mistyped scheme must not show the password either
 
     raise StateError(f"state URL {redacted(url)!r}: unknown scheme {scheme!r} (use sqlite, json or postgresql)")
 

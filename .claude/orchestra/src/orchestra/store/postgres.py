@@ -21,19 +21,17 @@ several stores in one database, give each its own schema through the URL
 
 from __future__ import annotations
 
-import getpass
 import os
-import re
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from . import MISSING, StoreBase
 from .document import SCHEMA_VERSION
 from .errors import BusyError, StateError
+from .pgurl import connection_params, identity, redacted  # noqa: F401 - identity: the URL's store, for callers
 from .postgres_tx import OLD_LAYOUT, SCHEMA, PostgresTx, upgrade_layout
 
 T = TypeVar("T")
@@ -59,42 +57,6 @@ class ConnectionLost(StateError):
         super().__init__(message)
         self.unknown_outcome = unknown_outcome
         self.silent = silent
-
-
-def redacted(url: str) -> str:
-    """The URL without its password (the one after the user name and any `password=` parameter), for messages."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # not even a URL: mask whatever looks like a password in it
-        return re.sub(r"(://[^:/?#@]*:)[^@]*@", r"\1***@", _PASSWORD_PARAM.sub(r"\1***", url))
-    netloc, query = parts.netloc, _PASSWORD_PARAM.sub(r"\1***", parts.query)
-    if parts.password is not None:
-        netloc = f"{parts.username or ''}:***@{netloc.rpartition('@')[2]}"
-    if (netloc, query) == (parts.netloc, parts.query):
-        return url
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
-
-
-_PASSWORD_PARAM = re.compile(r"((?:^|[?&])password=)[^&#]*")
-
-
-def identity(url: str) -> tuple[str, str, str, str]:
-    """Which store a URL reaches, however it is spelled: host, port, database and search_path, with
-    libpq's defaults filled in. Password, user and connection settings do not change the store."""
-    try:
-        from psycopg import ProgrammingError
-        from psycopg.conninfo import conninfo_to_dict
-    except ImportError as exc:
-        raise StateError(f"{redacted(url)}: the PostgreSQL backend needs psycopg 3 ({exc})") from None
-    try:
-        params = conninfo_to_dict(url)
-    except ProgrammingError as exc:
-        raise StateError(f"state URL {redacted(url)}: not a PostgreSQL URL ({_first_line(exc)})") from None
-    user = params.get("user") or os.environ.get("PGUSER") or getpass.getuser()
-    host = params.get("host") or params.get("hostaddr") or os.environ.get("PGHOST") or "localhost"
-    search_path = re.findall(r"(?:-c\s*|--)search_path=(\S+)", params.get("options", ""))
-    return (host.lower(), str(params.get("port") or os.environ.get("PGPORT") or 5432),
-            params.get("dbname") or os.environ.get("PGDATABASE") or user, search_path[-1] if search_path else "")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -127,15 +89,11 @@ class PostgresStore(StoreBase):
     def _new_connection(self) -> Any:
         try:
             import psycopg
-            from psycopg.conninfo import conninfo_to_dict
         except ImportError as exc:
             raise StateError(f"{self.where}: the PostgreSQL backend needs psycopg 3, which is not installed "
                              f"here ({exc}); `uv sync` the pack's environment") from None
 
-        try:
-            params = conninfo_to_dict(self.url)
-        except psycopg.ProgrammingError as exc:
-            raise StateError(f"state URL {self.where}: not a PostgreSQL URL ({_first_line(exc)})") from None
+        params = connection_params(self.url)
         params.setdefault("connect_timeout", str(CONNECT_TIMEOUT_S))
         params.setdefault("application_name", "orchestra")
         for key, value in SILENCE_PARAMS.items():
