@@ -136,6 +136,22 @@ def test_remove_of_a_worktree_moved_by_hand_removes_it_where_it_is_now(repo: Pat
     assert git(repo, "branch", "--list", "task-t7").strip() == ""  # merged (no commits of its own): it went
 
 
+def test_a_tag_named_like_the_branch_does_not_make_its_commits_count_as_merged(repo: Path) -> None:
+    trees = {task: made(repo, task, status) for task, status in (("t8", "in_progress"), ("t9", "completed"))}
+    for task, tree in trees.items():
+        git(repo, "tag", f"task-{task}")  # at the base: read first, it hid the branch's own commits
+        (tree / "work.py").write_text("work\n")
+        commit_all(tree, f"work on {task}")
+
+    refused = cli(repo, "worktree", "remove", "task-t8")
+    assert refused.returncode == 1 and "1 commit(s) not in" in refused.stderr and "work on t8" in refused.stderr
+    assert kept_by_prune(repo) == {"task-t9": "its task is finished but it has 1 unmerged commit(s)"}
+    forced = cli_json(repo, "worktree", "remove", "task-t8", "--force")
+    assert forced["branch_kept"] and not trees["t8"].exists()
+    for task in trees:
+        assert git(repo, "log", "-1", "--format=%s", f"refs/heads/task-{task}").strip() == f"work on {task}"
+
+
 def test_prune_goes_on_when_git_will_not_delete_a_branch(repo: Path) -> None:
     (repo / ".claude" / "worktrees.yaml").write_text("base: main\n")
     commit_all(repo, "config")

@@ -66,6 +66,12 @@ def branch_exists(repo: Path, branch: str) -> bool:
     return commit_of(repo, f"refs/heads/{branch}") is not None
 
 
+def qualified(repo: Path, name: str) -> str:
+    """`refs/heads/<name>` when a branch of that name exists, else `name` (a commit, or a ref given in full):
+    git reads a bare name as the tag of that name before the branch (`git tag task-x` beside branch task-x)."""
+    return f"refs/heads/{name}" if not name.startswith("refs/") and branch_exists(repo, name) else name
+
+
 class Listed(Record):
     """One entry of `git worktree list --porcelain`."""
 
@@ -203,7 +209,7 @@ def branch_only_commits(repo: Path, branch: str) -> list[str]:
 def shared_only_commits(repo: Path, branch: str, base: str) -> list[str]:
     """Commits `branch` shares with `base` (up to where it left it) that only `branch` holds of all
     branches, tags and remote-tracking branches: `base` is a commit rather than a branch."""
-    fork = run(repo, "merge-base", base, f"refs/heads/{branch}", check=False).strip()
+    fork = run(repo, "merge-base", qualified(repo, base), f"refs/heads/{branch}", check=False).strip()
     if not fork:
         return ["no history in common with " + base]
     return commits_only_in(repo, [fork], [f"--exclude={branch}", "--branches", "--tags", "--remotes"])
@@ -227,6 +233,7 @@ def unmerged_commits(repo: Path, branch: str, base: str) -> list[str]:
     contains them, or has their very patches (whitespace counts; a merge commit or one changing nothing
     never matches): the patch of each (rebased or cherry-picked onto it), or their sum as one commit, or
     all they change (squash-merged, see `squashed_into`)."""
+    branch, base = qualified(repo, branch), qualified(repo, base)
     commits = [line.split(" ", 1) for line in run(repo, "log", "--format=%H %h %s", f"{base}..{branch}").splitlines()]
     if not commits:
         return []
@@ -285,4 +292,5 @@ def squashed_into(repo: Path, branch: str, base: str) -> bool:
 def changed_files(repo: Path, branch: str, base: str) -> list[str]:
     """Files `branch` changed since it left `base` (three-dot diff: against the merge base), a rename
     under both its names."""
+    branch, base = qualified(repo, branch), qualified(repo, base)
     return [f for f in run(repo, "diff", "--name-only", "--no-renames", "-z", f"{base}...{branch}").split("\0") if f]
