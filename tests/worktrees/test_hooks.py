@@ -400,6 +400,8 @@ def test_a_worktree_moved_by_hand_is_followed_not_pruned_or_refused(sprint: Path
     elsewhere, other = repo / ".worktrees" / "my cart", repo / ".worktrees" / "task-t-2"
     git(repo, "worktree", "move", str(tree), str(elsewhere))
     git(repo, "worktree", "move", str(other), str(repo / ".worktrees" / "t2 moved"))
+    listed = cli(repo, "worktree", "list").stdout
+    assert f"{other} (moved by hand to {repo / '.worktrees' / 't2 moved'})" in listed
 
     out = delegate(repo, "toolu_w8", "fullstack-eng", "t-1")
     assert f"Worktree: {elsewhere} (work and commit only inside it)" in out["updatedInput"]["prompt"]

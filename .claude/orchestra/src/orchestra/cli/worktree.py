@@ -127,6 +127,8 @@ def _list_text(rows: list[dict[str, Any]]) -> str:
 
 
 def _broken(row: dict[str, Any]) -> str:
+    if row.get("moved_to"):
+        return f" (moved by hand to {row['moved_to']})"
     if not row["exists"]:
         return " (missing)"
     return "" if row.get("in_git", True) or row.get("status") != "active" else " (not a git worktree any more)"
