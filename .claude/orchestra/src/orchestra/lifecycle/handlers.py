@@ -96,9 +96,11 @@ def subagent_start(event: HookEvent, ctx: HookContext) -> Verdict:
         if not run.get("worktree") and (assigned := locked_for_run(led.find, event.agent_id)) is not None:
             run["worktree"] = assigned["path"]  # assigned to it by hand before it started: confined from now on
         led.settle()
-        # a guess is certain when no other delegation of this type was waiting in the session
-        others = [d for d in led.find("delegations", status="pending", session_id=event.session_id)
-                  if d.get("subagent_type") == run.get("agent_type")]
+        # a guess is certain when no other delegation of this type is waiting in the session, nor taken by
+        # another run's guess (that run may be this one's, and this one's delegation that run's)
+        others = [d for d in [*led.find("delegations", status="pending", session_id=event.session_id),
+                              *led.find("delegations", link="provisional", session_id=event.session_id)]
+                  if d.get("subagent_type") == run.get("agent_type") and d["id"] != run.get("tool_use_id")]
         certain = run.get("link") == "definitive" or (run.get("link") == "provisional" and not others)
         text = briefing.run_context(run, led.get("tasks", run.get("task")), certain=certain,
                                     inbox=_inbox(tx, run, org))
