@@ -60,3 +60,13 @@ def test_a_denial_names_the_mcp_tools_as_the_plugins_agents_have_them(tree: Path
     _, as_plugin = verdict(run_hook("pre_tool.py", call, tree, env={"CLAUDE_PLUGIN_ROOT": str(plugin)}))
     assert "mcp__orchestra__update_task" in installed
     assert "mcp__plugin_orchestra_orchestra__update_task" in as_plugin and "mcp__orchestra__" not in as_plugin
+
+
+def test_a_caller_written_into_another_server_is_told_the_tool_name_the_plugins_agents_have(tree: Path,
+                                                                                          plugin: Path) -> None:
+    event = {**captured(tree, "PreToolUse", "Bash", "fullstack-eng"), "agent_type": "orchestra:fullstack-eng",
+             "tool_name": "mcp__orch__ack", "tool_input": {"id": "m1", "caller": "main"}}
+    _, installed = verdict(run_hook("pre_tool.py", event, tree))
+    _, as_plugin = verdict(run_hook("pre_tool.py", event, tree, env={"CLAUDE_PLUGIN_ROOT": str(plugin)}))
+    assert "Use `mcp__orchestra__ack` without `caller`" in installed
+    assert "Use `mcp__plugin_orchestra_orchestra__ack` without `caller`" in as_plugin, as_plugin

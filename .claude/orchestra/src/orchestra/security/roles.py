@@ -92,11 +92,13 @@ def self_named_decision(tool_name: str, tool_input: dict[str, Any]) -> Decision 
     if not tool_name.startswith("mcp__") or server in STAMPED_SERVERS or tool not in MCP_TOOLS \
             or "caller" not in tool_input:
         return None
+    from .tools import mcp_tool  # a denial only
+
     return Decision("identity", tool, tool_name, "unstamped_caller", (
         f"Orchestra: `{tool_name}` goes to an MCP server registered here as `{server}`, and Orchestra stamps who "
         "is calling only into the tools of the server named `orchestra` (`plugin_orchestra_orchestra` in plugin "
         "form), so the `caller` written into this call would be taken as it stands. The call was refused. Use "
-        f"`mcp__orchestra__{tool}` without `caller`; if `{server}` is Orchestra's server, ask the human to register "
+        f"`{mcp_tool(tool)}` without `caller`; if `{server}` is Orchestra's server, ask the human to register "
         "it as `orchestra` instead (.mcp.json or ~/.claude.json; `orchestra doctor` names it)."))
 
 
