@@ -252,6 +252,15 @@ def test_check_takes_tools_star_as_every_tool_as_claude_code_does(pack_copy):
     assert agentfiles.tool_problems("*, Reed") == ["tools: 'Reed' is not a Claude Code 2.1.328 tool"]
 
 
+def test_an_empty_tools_key_is_every_tool_as_claude_code_takes_it(pack_copy):
+    """`tools:` with nothing after it gives the agent every tool in 2.1.328 (observed), Agent included."""
+    director = pack_copy / ".claude/agents/qa/qa-director.md"
+    director.write_text(re.sub(r"(?m)^tools: .*$", "tools:", director.read_text()))
+    assert agentfiles.check_agents(pack_copy) == [
+        f"{director}:4: tools: empty, which Claude Code 2.1.328 takes as every tool (Agent too); list the tools the "
+        "agent needs, or leave the key out"]
+
+
 def test_tool_names_read_strings_lists_and_rule_specifiers():
     assert agentfiles.tool_names("Read, Bash(git *), mcp__orchestra__ask") == ["Read", "Bash", "mcp__orchestra__ask"]
     assert agentfiles.tool_names(["Read", "Edit(/src/**)"]) == ["Read", "Edit"]

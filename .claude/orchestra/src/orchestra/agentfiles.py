@@ -166,6 +166,9 @@ def tool_names(value: Any) -> list[str]:
 
 def tool_problems(tools: Any, mcp_tools: Iterable[str] = MCP_TOOLS) -> list[str]:
     """Names in an agent's `tools` that 2.1.328 or the orchestra MCP server does not provide."""
+    if tools is None:
+        return ["tools: empty, which Claude Code 2.1.328 takes as every tool (Agent too); list the tools the agent "
+                "needs, or leave the key out"]
     if not isinstance(tools, str | list) or (isinstance(tools, list) and not all(isinstance(t, str) for t in tools)):
         return ["tools: must be a comma-separated string or a list of tool names"]
     exposed, out = set(mcp_tools), []
@@ -335,7 +338,8 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
         if folder and folder[0] in org.teams and folder[0] != member.team:
             problems.append(f"{at}: teams.yaml puts {name!r} in team {member.team!r}; move the file to "
                             f"agents/{member.team}/")
-        listed = set(tool_names(definition.meta.get("tools", "")))
+        tools = definition.meta.get("tools", "")
+        listed = set(tool_names(tools)) if tools is not None else {ALL_TOOLS}  # `tools:` alone: every tool
         problems += [f"{tools_at}: tools: {tool} names no tool in plugin form, where this project has no orchestra "
                      f"server of its own (.mcp.json): write {PLUGIN_MCP_PREFIX[:-2]}{project.group(1) or ''}"
                      for tool in sorted(listed) if plugin_only and (project := PROJECT_TOOL.fullmatch(tool))]
