@@ -173,6 +173,20 @@ def test_a_project_that_is_a_linked_worktree_bases_new_branches_on_its_own_branc
     assert (Path(made["path"]) / "feature.txt").is_file()
 
 
+def test_a_tag_named_like_the_base_branch_does_not_become_the_base(repo: Path) -> None:
+    git(repo, "tag", "release")  # at the first commit; the branch of that name moves on
+    git(repo, "branch", "release")
+    (repo / "NEWS.md").write_text("later\n")
+    commit_all(repo, "later")
+    git(repo, "branch", "-f", "release", "HEAD")
+    (repo / ".claude" / "worktrees.yaml").write_text("base: release\n")
+    seed(repo, **{"tasks.t-16": {}})
+
+    made = cli_json(repo, "worktree", "create", "t-16", "--strategy", "task")
+    assert made["base"] == "release" and made["base_commit"] == git(repo, "rev-parse", "refs/heads/release").strip()
+    assert (Path(made["path"]) / "NEWS.md").is_file()
+
+
 def test_a_detached_head_is_based_on_the_branch_holding_it_so_merged_work_can_be_removed(repo: Path) -> None:
     (repo / "later.txt").write_text("after the detached commit\n")
     commit_all(repo, "main moves on")

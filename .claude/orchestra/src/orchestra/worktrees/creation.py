@@ -33,7 +33,7 @@ def base_of(checkout: Path, cfg: WorktreeConfig) -> tuple[str, str]:
     checkout (a linked worktree's branch, not the main working tree's). On a detached HEAD: a branch that
     holds HEAD's commit, so that work merged into it later counts as merged; only without one, the commit."""
     ref = cfg.base or git.current_branch(checkout) or "HEAD"
-    commit = git.commit_of(checkout, ref)
+    commit = git.commit_of(checkout, git.qualified(checkout, ref))  # the branch, not a tag of its name
     if commit is None:
         raise WorktreeError(f"base {ref!r} ({cfg.source}) is not a branch or commit of {checkout}; set `base:` in "
                             ".claude/worktrees.yaml to one that exists")
