@@ -69,6 +69,22 @@ def test_command_template_passes_the_command_check(pack_copy):
         ".claude/orchestra/bin/orchestra task show $0"]
 
 
+def test_command_template_in_a_plugin_only_project_is_reported_with_the_cli_to_run(project, monkeypatch):
+    """A plugin-only project has no .claude/orchestra/bin/orchestra: the template's `!` line would abort."""
+    target = project / ".claude/commands/task/peek.md"
+    target.parent.mkdir(parents=True)
+    shutil.copy2(TEMPLATES / "command.md", target)
+    assert agentfiles.check_commands(project) == []  # not a plugin: the check does not guess
+    monkeypatch.setenv("CLAUDE_PLUGIN_ROOT", str(CLAUDE.parent))
+    assert agentfiles.check_commands(project) == [
+        f"{target}:7: !`.claude/orchestra/bin/orchestra task show $0` runs .claude/orchestra/bin/orchestra, which this "
+        "project does not have, so the command would abort; with Orchestra as a plugin, run "
+        f"{CLAUDE / 'orchestra' / 'bin' / 'orchestra'}"]
+    (project / ".claude/orchestra/bin").mkdir(parents=True)
+    (project / ".claude/orchestra/bin/orchestra").write_text("#!/bin/sh\n")  # installed as well
+    assert agentfiles.check_commands(project) == []
+
+
 def test_sprint_and_epic_templates_load_like_the_shipped_examples(tmp_path: Path):
     org = teams.build(teams.load_raw(TEMPLATES / "teams.yaml"))
     sprint = load_sprint((TEMPLATES / "sprint.yaml").resolve(), tmp_path, org)

@@ -462,7 +462,24 @@ def check_commands(root: Path | None = None) -> list[str]:
     problems: list[str] = []
     for path in command_files(root):
         try:
-            problems += command_problems(read(path))
+            definition = read(path)
         except FrontmatterError as exc:
             problems.append(str(exc))
+            continue
+        problems += command_problems(definition)
+        if os.environ.get(paths.PLUGIN_ENV):
+            problems += missing_programs(definition, paths.claude_dir(root).parent)
     return problems
+
+
+def missing_programs(definition: Definition, project: Path) -> list[str]:
+    """In plugin form, `!` commands running a program by a path relative to the project (where Claude Code runs
+    them) that is not there: `.claude/orchestra/bin/orchestra` (templates/command.md) in a plugin-only project."""
+    found = []
+    for line, command in bang_lines(definition.body):
+        program = command.split(maxsplit=1)[0].strip("\"'") if command.split() else ""
+        if "/" in program and not program.startswith(("/", "~", "$")) and not (project / program).exists():
+            found.append(f"{definition.path}:{definition.body_line + line}: !`{command}` runs {program}, which this "
+                         f"project does not have, so the command would abort; with Orchestra as a plugin, run "
+                         f"{paths.PACK_DIR / 'bin' / 'orchestra'}")
+    return found
