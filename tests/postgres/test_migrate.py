@@ -184,6 +184,25 @@ def test_one_postgresql_store_named_two_ways_is_refused(project: Path, pg_url: s
     assert not same_store(pg_url, other_schema)
 
 
+def test_a_schema_named_in_capitals_or_quotes_is_the_same_store(project: Path, pg_url: str) -> None:
+    # The server folds an unquoted name to lower case: search_path=S1_2 and "s1_2" are schema s1_2; a
+    # search_path listing more schemas after it, or the host named localhost, still reaches that store.
+    populate(pg_url, tasks=1, events=0)
+    held = dump(pg_url)
+    base, _, schema = pg_url.rpartition("%3D")
+    localhost = pg_url.replace("@127.0.0.1:", "@localhost:", 1)
+    for target in (f"{base}%3D{schema.upper()}", f"{base}%3D%22{schema}%22", f"{base}%3D{schema.upper()}%2Cpublic",
+                   localhost):
+        started = time.monotonic()
+        proc = cli(project, "state", "migrate", "--from", pg_url, "--to", target, "--force")
+        assert proc.returncode == 1 and "names the store being copied" in proc.stderr, (target, proc.stderr)
+        assert time.monotonic() - started < 15, "waited for its own lock"
+    assert dump(pg_url) == held
+    from orchestra.store import same_store
+
+    assert not same_store(pg_url, f"{base}%3D%22{schema.upper()}%22")  # quoted: another schema
+
+
 def test_the_inventory_sees_a_dropped_record_a_changed_event_and_reordered_keys() -> None:
     from orchestra.store.document import empty_document
 

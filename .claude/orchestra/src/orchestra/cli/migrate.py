@@ -75,6 +75,9 @@ def cmd_migrate(args) -> int:
     # until the copy is verified; the target is opened only once the source has been read.
     with open_store(source_url, create=False) as source, source.transaction() as tx, open_store(args.to) as target:
         doc = tx.get("")
+        if hasattr(source, "reaches") and hasattr(target, "reaches") and source.reaches() == target.reaches():
+            raise UsageError(f"--to names the store being copied ({redacted(args.to)} reaches the same server, "
+                             f"database and schema as {redacted(source_url)}); give another URL")
         empty = inventory(empty_document())
         held = {} if args.force else {  # --force replaces it unread (a JSON file edited into a bad entry too)
             name: part["records"] for name, part in inventory(target.export()).items() if part != empty[name]}

@@ -71,9 +71,21 @@ def identity(url: str) -> tuple[str, str, str, str]:
     params = connection_params(url)
     user = params.get("user") or os.environ.get("PGUSER") or getpass.getuser()
     host = params.get("host") or params.get("hostaddr") or os.environ.get("PGHOST") or "localhost"
-    search_path = re.findall(r"(?:-c\s*|--)search_path=(\S+)", params.get("options", ""))
+    search_path = re.findall(r"(?:-c\s*|--)search_path=((?:\\.|\S)+)", params.get("options", ""))
     return (host.lower(), str(params.get("port") or os.environ.get("PGPORT") or 5432),
-            params.get("dbname") or os.environ.get("PGDATABASE") or user, search_path[-1] if search_path else "")
+            params.get("dbname") or os.environ.get("PGDATABASE") or user,
+            _schema_names(search_path[-1]) if search_path else "")
+
+
+_UPPER_ASCII = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _schema_names(search_path: str) -> str:
+    """The schemas a search_path names, as the server reads them: an unquoted name in lower case
+    (TEAM_A is team_a), a quoted one as written ("Team A"); libpq's backslash escapes undone."""
+    text = re.sub(r"\\(.)", r"\1", search_path)
+    names = re.findall(r'"((?:[^"]|"")*)"|([^,\s"]+)', text)
+    return ",".join(quoted.replace('""', '"') if quoted else plain.translate(_UPPER_ASCII) for quoted, plain in names)
 
 
 def _first_line(exc: BaseException) -> str:

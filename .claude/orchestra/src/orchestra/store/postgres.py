@@ -376,6 +376,13 @@ class PostgresStore(StoreBase):
             self._listener = None
             raise ConnectionLost(f"{self.where}: waiting for events failed ({_first_line(exc)})") from None
 
+    def reaches(self) -> tuple[str, ...]:
+        """The server address and port, database and schema the connection is using: two URLs that
+        differ only in spelling (localhost or 127.0.0.1, a search_path listing more schemas) agree here."""
+        self._connection()
+        return tuple(str(value) for value in self._execute(
+            "SELECT inet_server_addr(), inet_server_port(), current_database(), current_schema()").fetchone())
+
     def close(self) -> None:
         if self._pid != os.getpid():
             self._let_go_of_inherited()
