@@ -37,8 +37,8 @@ MCP_TOOLS = frozenset({
 })
 # A reviewer records verdicts with update_task (or replies review_complete with send_message).
 VERDICT_TOOLS = frozenset({ALL_TOOLS} | {server + tail for server in (MCP_PREFIX, PLUGIN_MCP_PREFIX)
-                                          for tail in ("", "*", "update_task", "send_message")}
-                          | {MCP_PREFIX[:-2], PLUGIN_MCP_PREFIX[:-2]})
+                                          for tail in ("*", "update_task", "send_message")}
+                          | {MCP_PREFIX[:-2], PLUGIN_MCP_PREFIX[:-2]})  # and the whole server
 MODEL_ALIASES = frozenset({"sonnet", "opus", "haiku", "fable", "inherit"})
 FULL_MODEL_ID = re.compile(r"^claude-[a-z0-9][a-z0-9.-]*$")
 AGENT_KEYS = frozenset({
