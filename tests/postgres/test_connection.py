@@ -148,6 +148,18 @@ def test_a_search_path_naming_no_existing_schema_is_reported(postgres) -> None:
         store.get("tasks")
 
 
+def test_a_schema_named_in_capitals_is_found_written_in_quotes(postgres) -> None:
+    schema = f"Team_{os.getpid()}"
+    postgres.admin(f'CREATE SCHEMA "{schema}"', "orchestra")
+    unquoted = postgres.url("orchestra") + f"?options=-csearch_path%3D{schema}"
+    with open_store(unquoted) as store, pytest.raises(StateError, match="no schema to keep state in") as raised:
+        store.get("tasks")
+    assert f"unquoted, {schema} means {schema.lower()}: write %22{schema}%22" in str(raised.value)
+    with open_store(unquoted.replace(f"%3D{schema}", f"%3D%22{schema}%22")) as store:
+        store.set("tasks.t", {"status": "queued"})
+        assert store.schema == schema
+
+
 def test_a_schema_the_role_may_not_use_is_reported_as_such(postgres, pg_url: str) -> None:
     role = f"outsider_{os.getpid()}"
     postgres.admin(f"CREATE ROLE {role} LOGIN", "orchestra")

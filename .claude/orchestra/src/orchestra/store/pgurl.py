@@ -77,6 +77,17 @@ def identity(url: str) -> tuple[str, str, str, str]:
             _schema_names(search_path[-1]) if search_path else "")
 
 
+def folded_names(url: str) -> list[str]:
+    """Unquoted schema names with capitals in the URL's search_path, which the server reads in lower case."""
+    try:
+        options = connection_params(url).get("options", "")
+    except StateError:
+        return []
+    found = re.findall(r"(?:-c\s*|--)search_path=((?:\\.|\S)+)", options)
+    text = re.sub(r"\\(.)", r"\1", found[-1]) if found else ""
+    return [plain for _quoted, plain in re.findall(r'"((?:[^"]|"")*)"|([^,\s"]+)', text) if re.search("[A-Z]", plain)]
+
+
 _UPPER_ASCII = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from . import MISSING, StoreBase
 from .document import SCHEMA_VERSION
 from .errors import BusyError, StateError
-from .pgurl import connection_params, identity, redacted  # noqa: F401 - identity: the URL's store, for callers
+from .pgurl import connection_params, folded_names, identity, redacted  # noqa: F401 - identity: the URL's store, for callers
 from .postgres_tx import OLD_LAYOUT, SCHEMA, PostgresTx, upgrade_layout
 
 T = TypeVar("T")
@@ -155,9 +155,11 @@ class PostgresStore(StoreBase):
             except psycopg.errors.UndefinedTable:
                 schema, version, old_layout = conn.execute(f"SELECT current_schema(), NULL, {OLD_LAYOUT}").fetchone()
             if schema is None:
+                folded = "".join(f"; unquoted, {name} means {name.lower()}: write %22{name}%22 for a schema "
+                                 "named in capitals" for name in folded_names(self.url)[:1])
                 raise StateError(f"{self.where}: no schema to keep state in (the search_path names none that "
                                  "exists and this role may use); create it, grant the role USAGE and CREATE on "
-                                 "it, or fix options=-csearch_path in the URL")
+                                 f"it, or fix options=-csearch_path in the URL{folded}")
             self._use_schema(schema)
             if version is not None and not str(version).isdigit():
                 raise StateError(f"{self.where}: schema_version {version!r} in table meta is not a number; "
