@@ -140,6 +140,18 @@ def test_check_reports_a_file_not_in_teams_yaml(pack_copy):
         f"{extra}:2: agent 'chaos-monkey' is not in teams.yaml; add it to a team or delete the file"]
 
 
+def test_check_takes_an_agent_named_in_external_agent_types_as_meant_to_be_outside_the_teams(pack_copy):
+    """`lifecycle: external_agent_types` names agent types outside teams.yaml that may be delegated to."""
+    helper = pack_copy / ".claude/agents/helpers/my-helper.md"
+    helper.parent.mkdir()
+    helper.write_text("---\nname: my-helper\ndescription: Use for quick lookups.\ntools: Read, Agent\n---\nHelp.\n")
+    teams_yaml = pack_copy / ".claude/teams.yaml"
+    teams_yaml.write_text(teams_yaml.read_text() + "\nlifecycle:\n  external_agent_types: [my-helper]\n")
+    assert agentfiles.check_agents(pack_copy) == []
+    helper.write_text(helper.read_text().replace("Read, Agent", "Read, Reed"))
+    assert agentfiles.check_agents(pack_copy) == [f"{helper}:4: tools: 'Reed' is not a Claude Code 2.1.328 tool"]
+
+
 def test_check_reports_frontmatter_problems(pack_copy):
     path = pack_copy / ".claude/agents/engineering/ux-eng.md"
     text = path.read_text()

@@ -304,6 +304,7 @@ def command_files(root: Path | None = None) -> list[Path]:
 
 def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS) -> list[str]:
     """Agent files against 2.1.328's frontmatter rules and teams.yaml, both ways. [] when all agree."""
+    from .lifecycle import config as lifecycle_config
     from .teams import TeamsError, build, load_raw, teams_file
 
     problems: list[str] = []
@@ -314,6 +315,7 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
     agents_dir = paths.claude_dir(root) / "agents"
     shipped = plugin_agent_names(root)
     plugin_only = bool(shipped) and not serves_orchestra(paths.claude_dir(root).parent)
+    external = lifecycle_config.load(org).external_agent_types  # delegated to from outside the teams
     by_name: dict[str, Path] = {}
     for path in agent_files(root):
         try:
@@ -331,8 +333,9 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
             continue
         by_name[name] = path
         member = org.member(name)
-        if member is None:
+        if member is None and name not in external:
             problems.append(f"{at}: agent {name!r} is not in teams.yaml; add it to a team or delete the file")
+        if member is None:
             continue
         folder = path.parent.relative_to(agents_dir).parts
         if folder and folder[0] in org.teams and folder[0] != member.team:
