@@ -220,7 +220,7 @@ def test_a_shared_worktree_is_held_by_one_run_at_a_time_and_freed_by_session_end
     second = delegate(repo, "toolu_p2", "product-manager", "p-2")
     assert second["permissionDecision"] == "deny"
     reason = second["permissionDecisionReason"]
-    assert "task p-2 works in worktree sprint-s1-checkout" in reason
+    assert f"task p-2 is not delegated: its worktree sprint-s1-checkout ({tree}) is held by" in reason
     assert f"held by delegation toolu_p1 (task p-1, session {SESSION}), not started yet" in reason
     assert state(repo, "tasks.p-2.status") == "queued" and state(repo, "delegations.toolu_p2") is None
 

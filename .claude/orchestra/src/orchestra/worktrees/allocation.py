@@ -197,7 +197,7 @@ def allocate_for_delegation(req, led):
         try:
             recovered = acquire(led, record, owner, led.now, cfg.lock_ttl, req.config.pending_seconds)
         except WorktreeBusy as exc:
-            return Deny(f"Orchestra: task {task['id']} works in {exc} Or give the task its own worktree "
+            return Deny(f"Orchestra: task {task['id']} is not delegated: its {exc} Or give the task its own worktree "
                         "(`worktree_strategy: task`).")
     if record is None or not checked_out(record):
         repo = repository(req.root)
