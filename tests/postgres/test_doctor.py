@@ -84,3 +84,13 @@ def test_a_state_setting_that_is_no_url_is_reported_without_the_password(project
         assert "move it aside" not in check["detail"], check
         listed = cli(project, "task", "list", url=url)
         assert listed.returncode == 1 and "***" in listed.stderr and "s3cret" not in listed.stderr, listed.stderr
+
+
+def test_a_url_setting_libpq_cannot_use_is_one_line_naming_it(project: Path, pg_url: str) -> None:
+    for setting, said in (("connect_timeout=abc", "bad value for connect_timeout: 'abc'"),
+                          ("bogus_param=1", 'invalid URI query parameter: "bogus_param"')):
+        url = pg_url.replace("orchestra@", "orchestra:s3cret-pw@", 1) + f"&{setting}"
+        listed = cli(project, "task", "list", url=url)
+        assert listed.returncode == 1 and "Traceback" not in listed.stderr, listed.stderr
+        assert said in listed.stderr and "orchestra:***@" in listed.stderr and "s3cret" not in listed.stderr
+        assert len(listed.stderr.strip().splitlines()) == 1, listed.stderr

@@ -50,8 +50,7 @@ def connection_params(url: str) -> dict[str, Any]:
     try:
         params = conninfo_to_dict(url)
     except ProgrammingError as exc:
-        reason = ENCODE_HINT if span else _first_line(exc)
-        raise StateError(f"state URL {redacted(url)}: not a PostgreSQL URL ({reason})") from None
+        raise StateError(f"state URL {redacted(url)}: not a PostgreSQL URL ({reason(exc, url)})") from None
     port = str(params.get("port") or "")
     spilled = "@" in str(params.get("host") or "") + str(params.get("dbname") or "") or \
         not re.fullmatch(r"[0-9,]*", port) or (span and _MISREAD.search(url[span[0]:span[1]]))
@@ -59,6 +58,15 @@ def connection_params(url: str) -> dict[str, Any]:
         raise StateError(f"state URL {redacted(url)}: cannot be read as user:password@host:port/database "
                          f"({ENCODE_HINT})")
     return params
+
+
+def reason(exc: BaseException, url: str) -> str:
+    """libpq's first line about the URL, unless it quotes a piece of the password (three characters
+    of it in a row): then how to write the password instead."""
+    text, span = _first_line(exc), _password_span(url)
+    secret = url[span[0]:span[1]] if span else ""
+    pieces = [secret[i:i + 3] for i in range(max(len(secret) - 2, 1))] if secret else []
+    return ENCODE_HINT if any(piece in text for piece in pieces) else text
 
 
 def identity(url: str) -> tuple[str, str, str, str]:

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from . import MISSING, StoreBase
 from .document import SCHEMA_VERSION
 from .errors import BusyError, StateError
-from .pgurl import connection_params, folded_names, identity, redacted  # noqa: F401 - identity: the URL's store, for callers
+from .pgurl import connection_params, folded_names, identity, reason, redacted  # noqa: F401 - identity: the URL's store, for callers
 from .postgres_tx import OLD_LAYOUT, SCHEMA, PostgresTx, upgrade_layout
 
 T = TypeVar("T")
@@ -105,6 +105,8 @@ class PostgresStore(StoreBase):
                 conn = psycopg.connect(**params, autocommit=True)
                 self.unreachable = None
                 return conn
+            except psycopg.ProgrammingError as exc:  # a setting libpq parsed but psycopg cannot use (connect_timeout=abc)
+                raise StateError(f"state URL {self.where}: not a usable PostgreSQL URL ({reason(exc, self.url)})") from None
             except psycopg.OperationalError as exc:
                 if attempt == self.attempts - 1:
                     self.unreachable = _first_line(exc)
