@@ -52,8 +52,8 @@ def connection_params(url: str) -> dict[str, Any]:
     except ProgrammingError as exc:
         raise StateError(f"state URL {redacted(url)}: not a PostgreSQL URL ({reason(exc, url)})") from None
     port = str(params.get("port") or "")
-    spilled = "@" in str(params.get("host") or "") + str(params.get("dbname") or "") or \
-        not re.fullmatch(r"[0-9,]*", port) or (span and _MISREAD.search(url[span[0]:span[1]]))
+    spilled = "@" in str(params.get("host") or "") or not re.fullmatch(r"[0-9,]*", port) or \
+        (span and ("@" in str(params.get("dbname") or "") or _MISREAD.search(url[span[0]:span[1]])))
     if spilled:
         raise StateError(f"state URL {redacted(url)}: cannot be read as user:password@host:port/database "
                          f"({ENCODE_HINT})")
