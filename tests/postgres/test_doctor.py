@@ -76,7 +76,7 @@ def test_a_password_with_url_characters_is_never_shown(project: Path, postgres: 
     from orchestra.store.pgurl import connection_params
 
     # Without a password in the URL, a database whose name holds '@' (written %40) is no misread password.
-    assert connection_params(f"{base.replace('/orchestra', '/my%40db')}")["dbname"] == "my@db"
+    assert connection_params(f"{base.rpartition('/')[0]}/my%40db")["dbname"] == "my@db"
 
 
 def test_a_state_setting_that_is_no_url_is_reported_without_the_password(project: Path, postgres: Server) -> None:
