@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -414,6 +415,12 @@ def test_a_worktree_moved_by_hand_is_followed_not_pruned_or_refused(sprint: Path
     assert state(repo, "worktrees.task-t-2.path") == str(repo / ".worktrees" / "t2 moved")
     made = json.loads(cli(repo, "worktree", "create", "t-1", "--json").stdout)
     assert made["path"] == str(elsewhere) and made["status"] == "active"
+
+    shutil.rmtree(elsewhere)  # deleted by hand, and its branch checked out in another worktree: no move
+    git(repo, "worktree", "prune")
+    git(repo / ".worktrees" / "t2 moved", "switch", "-q", "task-t-1")
+    listed = {row["id"]: row for row in json.loads(cli(repo, "worktree", "list", "--json").stdout)}
+    assert "moved_to" not in listed["task-t-1"] and not listed["task-t-1"]["exists"]
 
 
 def test_a_worktree_whose_copy_fails_at_delegation_is_removed_again_and_the_delegation_denied(sprint: Path) -> None:

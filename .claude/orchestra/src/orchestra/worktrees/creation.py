@@ -86,7 +86,18 @@ def moved(project: Path, repo: Path, record: dict[str, Any]) -> git.Listed | Non
         return None
     own = {str(project.resolve()), str(repo.resolve()), str(Path(record["path"]).resolve())}
     return next((w for w in git.worktrees(repo)[1:] if w.branch == record["branch"] and not w.prunable
-                 and str(Path(w.path).resolve()) not in own), None)
+                 and str(Path(w.path).resolve()) not in own and _admin_name(Path(w.path)) == Path(record["path"]).name),
+                None)
+
+
+def _admin_name(worktree: Path) -> str | None:
+    """The name of git's record of a linked worktree (`.git/worktrees/<name>`): the directory name it was
+    made with, which `git worktree move` keeps; another worktree switched to the branch has its own."""
+    try:
+        pointer = (worktree / ".git").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return Path(pointer.removeprefix("gitdir:").strip()).name if pointer.startswith("gitdir:") else None
 
 
 def relocate(tx, record: dict[str, Any], path: str) -> dict[str, Any]:

@@ -16,15 +16,12 @@ FIELDS = ("id", "status", "origin", "scope", "scope_id", "branch", "base", "path
 
 def listing(store, project: Path, include_removed: bool = False) -> list[dict[str, Any]]:
     from . import git
-    from .creation import repository
+    from .creation import moved, repository
 
     cfg = worktree_config.load(project)
     now = now_iso()
     repo = repository(project)
-    listed = [w for w in git.worktrees(repo) if not w.prunable] if repo else []
-    in_git = {str(Path(w.path).resolve()) for w in listed}
-    # a branch checked out in a linked worktree other than the project's own checkout (`git worktree move`)
-    checked_out = {w.branch: w.path for w in listed[1:] if w.branch and Path(w.path).resolve() != project.resolve()}
+    in_git = {str(Path(w.path).resolve()) for w in git.worktrees(repo) if not w.prunable} if repo else set()
     rows = []
     with store.snapshot() as tx:
         view = TxReader(tx)
@@ -36,8 +33,8 @@ def listing(store, project: Path, include_removed: bool = False) -> list[dict[st
             row["exists"] = Path(record.get("path") or "").is_dir()
             # git no longer lists it as a worktree (`git worktree remove` by hand): its directory is no checkout
             row["in_git"] = repo is None or str(Path(record.get("path") or "").resolve()) in in_git
-            if not row["in_git"] and record.get("status") == "active" and record.get("branch") in checked_out:
-                row["moved_to"] = checked_out[record["branch"]]  # by hand; create, a delegation or prune follow it
+            if not row["in_git"] and record.get("status") == "active" and (entry := moved(project, repo, record)):
+                row["moved_to"] = entry.path  # by hand; create, a delegation or prune follow it
             row["lock"] = None
             if lock:
                 why = stale_reason(view, lock, now, cfg.lock_ttl)
