@@ -98,3 +98,19 @@ def test_a_url_setting_libpq_cannot_use_is_one_line_naming_it(project: Path, pg_
         assert listed.returncode == 1 and "Traceback" not in listed.stderr, listed.stderr
         assert said in listed.stderr and "orchestra:***@" in listed.stderr and "s3cret" not in listed.stderr
         assert len(listed.stderr.strip().splitlines()) == 1, listed.stderr
+
+
+def test_doctor_reports_tables_of_the_earlier_layout_as_a_warning_and_leaves_them(project: Path, pg_url: str) -> None:
+    import psycopg
+
+    from .test_connection import EARLIER_LAYOUT
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(EARLIER_LAYOUT)
+    check = state_check(project, pg_url)
+    assert check["status"] == "warn", check
+    assert "of an earlier Orchestra" in check["detail"] and "orchestra init" in check["detail"]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM information_schema.columns WHERE table_name='entities' "
+                            "AND table_schema=current_schema() AND column_name='has_nul'").fetchone()[0] == 0
+    assert cli(project, "task", "list", url=pg_url).returncode == 0  # the next command brings them up to date

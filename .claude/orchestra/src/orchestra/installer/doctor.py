@@ -445,6 +445,8 @@ def _state_on_server(root: Path, url: str) -> list[Check]:
         if "no state store there" in reason:
             return [Check("state", "warn", f"{shown}: {reason}, or let the first session create it "
                                            "(or run `orchestra init`)")]
+        if "of an earlier Orchestra" in reason:  # readable, and brought up to date by the next writer
+            return [Check("state", "warn", f"{shown}: {reason}")]
         return [Check("state", "fail", f"{shown}: {reason}")]
     return [Check("state", "ok", f"{shown}: readable (schema_version {version})"), *stray]
 
