@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from orchestra import agentfiles, teams
+from orchestra import agentfiles, commandfiles, teams
 
 from .conftest import AGENTS, CLAUDE, MEMBERS, TEAMS, agent_paths, split_frontmatter
 
@@ -217,7 +217,7 @@ def test_check_names_an_agent_or_command_file_that_is_not_utf8(pack_copy):
         f"{agent}:3: not UTF-8 text (byte 0xe9); save the file as UTF-8",
         f"{pack_copy / '.claude/teams.yaml'}:92: qa team_member 'qa-engineer' has no agent file "
         "(.claude/agents/qa/qa-engineer.md cannot be read as one, see above)"]
-    assert agentfiles.check_commands(pack_copy) == [f"{command}:1: not UTF-8 text (byte 0xff); save the file as UTF-8"]
+    assert commandfiles.check_commands(pack_copy) == [f"{command}:1: not UTF-8 text (byte 0xff); save the file as UTF-8"]
 
 
 def test_check_reads_a_value_with_a_colon_as_claude_code_does(pack_copy):

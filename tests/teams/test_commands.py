@@ -8,7 +8,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from orchestra import agentfiles
+from orchestra import commandfiles
 
 from .conftest import COMMAND_NAMES, REPO, command_name, command_paths, split_frontmatter
 
@@ -96,7 +96,7 @@ def test_arguments_are_zero_based(path: Path):
 
 
 def test_the_pack_commands_pass_the_check():
-    assert agentfiles.check_commands(REPO) == []
+    assert commandfiles.check_commands(REPO) == []
 
 
 def test_check_commands_reports_unapproved_and_compound_lines(pack_copy):
@@ -106,7 +106,7 @@ def test_check_commands_reports_unapproved_and_compound_lines(pack_copy):
                         "allowed-tools: Bash(.claude/orchestra/bin/orchestra sprint plan:*)")
     text += "\n!`.claude/orchestra/bin/orchestra sprint plan x && rm -rf /`\n"
     path.write_text(text)
-    problems = agentfiles.check_commands(pack_copy)
+    problems = commandfiles.check_commands(pack_copy)
     assert problems == [
         f"{path}:7: !`.claude/orchestra/bin/orchestra sprint status $ARGUMENTS` is not pre-approved by "
         "allowed-tools (a Bash(...) rule); it would abort the command",
@@ -122,7 +122,7 @@ def test_check_commands_reports_missing_frontmatter_and_description(pack_copy):
     quiet.write_text(re.sub(r"description: .*\n", "", quiet.read_text()))
     listed = pack_copy / ".claude/commands/sprint/status.md"
     listed.write_text(listed.read_text().replace('argument-hint: "[sprint-id]"', "argument-hint: [sprint-id]"))
-    assert agentfiles.check_commands(pack_copy) == [
+    assert commandfiles.check_commands(pack_copy) == [
         f"{bare}:1: no frontmatter (a first line `---`); Claude Code skips the file",
         f"{listed}:3: argument-hint: must be a string; quote it (a hint starting with `[` is read as a YAML list)",
         f"{quiet}:1: description: missing; it is what `/` shows next to the command",
@@ -134,7 +134,7 @@ def test_check_commands_reports_keys_claude_code_ignores(pack_copy):
     path = pack_copy / ".claude/commands/msg/inbox.md"
     path.write_text(path.read_text().replace("disable-model-invocation:", "disable_model_invocation:", 1)
                     .replace("---\n", "---\nwhen-to-use: Reading messages.\nicon: mail\n", 1))
-    assert agentfiles.check_commands(pack_copy) == [
+    assert commandfiles.check_commands(pack_copy) == [
         f"{path}:2: when-to-use: not a command frontmatter key in Claude Code 2.1.328 (it is ignored); write when_to_use",
         f"{path}:3: icon: not a command frontmatter key in Claude Code 2.1.328 (it is ignored)",
         f"{path}:7: disable_model_invocation: not a command frontmatter key in Claude Code 2.1.328 (it is ignored); "
@@ -157,15 +157,15 @@ def test_check_commands_reports_keys_claude_code_ignores(pack_copy):
     ("orchestra sprint status | cat", "orchestra sprint status:*", False),
 ])
 def test_bash_rule_matching(command: str, rule: str, allowed: bool):
-    assert agentfiles.bash_allowed(command, [rule]) is allowed
+    assert commandfiles.bash_allowed(command, [rule]) is allowed
 
 
 def test_bang_commands_reads_inline_and_fenced_forms():
     body = "Intro !`one a`\n!`two`\nnot!`three`\n```!\nfour x\nfive\n```\n"
-    assert agentfiles.bang_commands(body) == ["one a", "two", "four x", "five"]
-    assert agentfiles.bang_lines(body) == [(0, "one a"), (1, "two"), (4, "four x"), (5, "five")]
-    assert agentfiles.bash_rules("Bash(a b:*), Read Bash(c)") == ["a b:*", "c"]
-    assert agentfiles.bash_rules(["Bash(x:*)", "Agent"]) == ["x:*"]
+    assert commandfiles.bang_commands(body) == ["one a", "two", "four x", "five"]
+    assert commandfiles.bang_lines(body) == [(0, "one a"), (1, "two"), (4, "four x"), (5, "five")]
+    assert commandfiles.bash_rules("Bash(a b:*), Read Bash(c)") == ["a b:*", "c"]
+    assert commandfiles.bash_rules(["Bash(x:*)", "Agent"]) == ["x:*"]
 
 
 def _fillings(hint: str) -> list[list[str]]:

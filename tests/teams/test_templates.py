@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from orchestra import agentfiles, teams
+from orchestra import agentfiles, commandfiles, teams
 from orchestra.workflow.definitions import load_epic, load_sprint
 
 from .conftest import CLAUDE, TEMPLATES, split_frontmatter
@@ -64,8 +64,8 @@ def test_a_reviewer_that_cannot_record_verdicts_is_reported(pack_copy):
 def test_command_template_passes_the_command_check(pack_copy):
     target = pack_copy / ".claude/commands/task/peek.md"
     shutil.copy2(TEMPLATES / "command.md", target)
-    assert agentfiles.check_commands(pack_copy) == []
-    assert agentfiles.bang_commands(agentfiles.read(target).body) == [
+    assert commandfiles.check_commands(pack_copy) == []
+    assert commandfiles.bang_commands(agentfiles.read(target).body) == [
         ".claude/orchestra/bin/orchestra task show $0"]
 
 
@@ -74,15 +74,15 @@ def test_command_template_in_a_plugin_only_project_is_reported_with_the_cli_to_r
     target = project / ".claude/commands/task/peek.md"
     target.parent.mkdir(parents=True)
     shutil.copy2(TEMPLATES / "command.md", target)
-    assert agentfiles.check_commands(project) == []  # not a plugin: the check does not guess
+    assert commandfiles.check_commands(project) == []  # not a plugin: the check does not guess
     monkeypatch.setenv("CLAUDE_PLUGIN_ROOT", str(CLAUDE.parent))
-    assert agentfiles.check_commands(project) == [
+    assert commandfiles.check_commands(project) == [
         f"{target}:7: !`.claude/orchestra/bin/orchestra task show $0` runs .claude/orchestra/bin/orchestra, which this "
         "project does not have, so the command would abort; with Orchestra as a plugin, run "
         f"{CLAUDE / 'orchestra' / 'bin' / 'orchestra'}"]
     (project / ".claude/orchestra/bin").mkdir(parents=True)
     (project / ".claude/orchestra/bin/orchestra").write_text("#!/bin/sh\n")  # installed as well
-    assert agentfiles.check_commands(project) == []
+    assert commandfiles.check_commands(project) == []
 
 
 def test_sprint_and_epic_templates_load_like_the_shipped_examples(tmp_path: Path):

@@ -67,11 +67,11 @@ def stray_work() -> list[str]:
 
 
 def check_files(args: argparse.Namespace) -> int:
-    from .. import agentfiles
+    from .. import agentfiles, commandfiles
 
-    problems = agentfiles.check_agents() + agentfiles.check_commands() + stray_work()
+    problems = agentfiles.check_agents() + commandfiles.check_commands() + stray_work()
     summary = (f"teams.yaml, {len(agentfiles.agent_files())} agent files and "
-               f"{len(agentfiles.command_files())} commands agree")
+               f"{len(commandfiles.command_files())} commands agree")
     emit({"ok": not problems, "problems": problems}, args.json,
          lambda d: "\n".join(d["problems"]) if d["problems"] else summary)
     return 1 if problems else 0
