@@ -1,12 +1,19 @@
 """Delegations at the edges of the lifecycle, through the real CLI: Claude Code's own `isolation: worktree`
 next to an Orchestra worktree, a delegation a gate refused, retried once the gate clears, and a background
-member that reports after the director that launched it has stopped."""
+member that reports after the director that launched it has stopped, and a session killed outright while
+another one is open."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
 
-from tests.e2e.fake_api import MAIN, ToolUse, delegate, say, write
+from tests.e2e.fake_api import MAIN, FakeAPI, Request, ToolUse, Turn, bash, delegate, say, write
+from tests.e2e.harness import MODEL
 from tests.e2e.test_delegation import (
     DIRECTOR,
     MEMBER,
@@ -14,6 +21,7 @@ from tests.e2e.test_delegation import (
     denial,
     event_types,
     in_worktree,
+    member_settings,
     messages,
     seed_sprint,
     task,
@@ -40,9 +48,9 @@ def test_an_isolated_member_beside_one_in_an_orchestra_worktree_records_the_file
                        .reply(say("Both are built."))
     n = api.script.on(MEMBER, "[task:feat-n]")
     o = api.script.on(MEMBER, "[task:feat-o]")
-    n.reply(in_own_directory("feature_n.py", "N = 1\n"), after=o.asked(0)) \
+    n.reply(in_own_directory("feature_n.py", "N = 1\n")) \
      .reply(say("Built N.\nSTATUS: completed\nARTIFACTS: feature_n.py"))
-    o.reply(in_worktree(team, "feature_o.py", "O = 1\n"), after=n.asked(0)) \
+    o.reply(in_worktree(team, "feature_o.py", "O = 1\n")) \
      .reply(say("Built O.\nSTATUS: completed\nARTIFACTS: feature_o.py"))
 
     run = team.run(api, "Build N and O.")
@@ -115,3 +123,53 @@ def test_a_background_member_reporting_after_its_director_stopped_is_told_to_the
     shown = api.conversation(main)[2].last_user_text
     assert told["id"] in shown and "Built C." in shown, shown
     assert f"main:{run.init['session_id']}" in told["delivered"], told
+
+
+def test_a_session_killed_outright_frees_its_capacity_for_a_session_already_running(team, api):
+    team.edit_teams(lambda doc: member_settings(doc, "fullstack-eng").update(capacity=1))
+    seed_sprint(team, task("long-1"), task("next-2"))
+    never, go = api.script.on("[e2e:never]").reply(say("unused")), api.script.on("[e2e:go]").reply(say("unused"))
+    api.script.on(MAIN, "[killed]") \
+        .reply(delegate("fullstack-eng", "[task:long-1] Build the long feature.", "Long feature", background=True)) \
+        .reply(say("It runs in the background."))
+    api.script.on(MEMBER, "[task:long-1]").reply(say("STATUS: completed"), after=never.asked(0))
+    other = api.script.on(MAIN, "[other]")
+    other.reply(bash("echo waiting"), after=go.asked(0)) \
+         .reply(delegate("fullstack-eng", "[task:next-2] Build the next feature.", "Next feature")) \
+         .reply(say("Done."))
+    api.script.on(MEMBER, "[task:next-2]").reply(in_worktree(team, "next.py", "NEXT = 1\n")) \
+        .reply(say("STATUS: completed\nARTIFACTS: next.py"))
+    cmd = [str(team.claude), "-p", f"{MAIN} [killed] Build the long feature.", "--output-format", "stream-json",
+           "--verbose", "--model", MODEL, "--allowedTools", "Bash Read Write Edit Agent"]
+    killed = subprocess.Popen(cmd, cwd=team.repo, env=team.env(api), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            assert api.wait_for_hold(), "the member never started"
+            running = pool.submit(team.run, api, "[other] Build the next feature.")  # open before the kill
+            deadline = time.monotonic() + 30
+            while not api.conversation(other) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert api.conversation(other), "the other session never started"
+        finally:
+            os.killpg(killed.pid, signal.SIGKILL)  # no SessionEnd runs
+            killed.wait(timeout=30)
+        release(api, go)
+        run = running.result(timeout=60)
+
+    assert run.returncode == 0, run.describe()
+    assert not api.problems(), api.problems()
+    assert not api.conversation(other)[2].tool_results()[0]["is_error"], api.conversation(other)[2].last_user_text
+    with team.state() as tx:
+        assert tx.get("tasks.next-2")["status"] == "completed"
+        assert tx.get("tasks.long-1")["status"] == "blocked"
+        [dead] = [r for r in tx.items("agents").values() if r["task"] == "long-1"]
+        assert dead["status"] == "stopped"
+        assert tx.get(f"sessions.{dead['session_id']}")["end_reason"] == "process_gone"
+
+
+def release(api: FakeAPI, rule) -> None:
+    """Let replies held on `rule`'s first request go, as if that conversation had asked."""
+    with api._lock:
+        api.requests.append(Request({}, rule, 0, Turn((say("released"),))))
+        api._lock.notify_all()

@@ -18,6 +18,7 @@ from . import config as lifecycle_config
 from .delegation import BadDelegation, delegate, record, request_from, resolve_task
 from .ledger import Ledger
 from .protocol import parse_report, task_tag
+from .session import end_gone
 from .tasks import task_for_tag
 
 UNTRACKED = "Orchestra: {event} without agent_id; this run is not tracked (Claude Code sends agent_id for subagents)"
@@ -37,16 +38,25 @@ def pre_agent(event: HookEvent, ctx: HookContext) -> Verdict:
     req.make_later = True
     try:
         with ctx.store.transaction() as tx:
-            verdict = delegate(req, Ledger(tx, org))
+            verdict = delegate(req, _ledger(tx, org, ctx))
     except WorktreeToMake as need:  # git and the `copy:` files outside the transaction, then decide again
         if (verdict := make_for_delegation(req, need)) is None:
             req.make_later = False
             with ctx.store.transaction() as tx:
-                led = Ledger(tx, org)
+                led = _ledger(tx, org, ctx)
                 if isinstance(verdict := delegate(req, led), Deny):
                     record_unused(req, led)
     ctx.audit.update(subagent_type=req.subagent_type, task=(req.task or {}).get("id"))
     return verdict
+
+
+def _ledger(tx, org, ctx: HookContext) -> Ledger:
+    """The delegation's ledger, once every session killed outright (no SessionEnd) is ended: another session
+    may have been open all along, and the dead one's runs must not hold capacity, tasks or worktrees."""
+    led = Ledger(tx, org)
+    if gone := end_gone(led):
+        ctx.audit["sessions_gone"] = gone
+    return led
 
 
 def post_agent(event: HookEvent, ctx: HookContext) -> Verdict:

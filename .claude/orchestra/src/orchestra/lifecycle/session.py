@@ -66,16 +66,23 @@ def start(tx, event: HookEvent, root) -> None:
     """SessionStart: open a resumed session again, note the Claude Code process it runs in, and end each
     session whose process is gone without its SessionEnd (killed outright) the way that SessionEnd would have."""
     # this very session too, when it is resumed after its process was killed
-    dead = [s["id"] for s in tx.find("sessions", ended_at=None) if liveness.gone(s)]
-    if dead:
-        led = Ledger(tx, teams.load(root))
-        for session_id in dead:
-            end(led, session_id, PROCESS_GONE)
+    if any(liveness.gone(s) for s in tx.find("sessions", ended_at=None)):
+        end_gone(Ledger(tx, teams.load(root)))
     reopen(tx, event)
     if event.session_id and (process := liveness.current()):
         session = tx.get(f"sessions.{event.session_id}", None) or {"id": event.session_id, "child_agents": [],
                                                                       "created_at": now_iso()}
         tx.set(f"sessions.{event.session_id}", {**session, **process})
+
+
+def end_gone(led: Ledger) -> list[str]:
+    """End each open session whose Claude Code process is gone (killed outright: no SessionEnd ran) the way
+    its SessionEnd would have, so its runs stop holding capacity, tasks and worktree locks. SessionStart
+    and every delegation (another session may be open all along) call it. The ids of those sessions."""
+    dead = [s["id"] for s in led.find("sessions", ended_at=None) if liveness.gone(s)]
+    for session_id in dead:
+        end(led, session_id, PROCESS_GONE)
+    return dead
 
 
 def reopen(tx, event: HookEvent) -> None:
