@@ -315,7 +315,7 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
         name = definition.meta.get("name")
         if not isinstance(name, str):
             continue
-        at, tools_at = definition.at("name"), definition.at("tools")
+        at = definition.at("name")
         if name in by_name:
             problems.append(f"{at}: agent {name!r} is also defined in {by_name[name]}; Claude Code loads only one")
             continue
@@ -329,19 +329,8 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
         if folder and folder[0] in org.teams and folder[0] != member.team:
             problems.append(f"{at}: teams.yaml puts {name!r} in team {member.team!r}; move the file to "
                             f"agents/{member.team}/")
-        tools = definition.meta.get("tools", "")
-        listed = set(tool_names(tools)) if tools is not None else {ALL_TOOLS}  # `tools:` alone: every tool
-        problems += [f"{tools_at}: tools: {tool} names no tool in plugin form, where this project has no orchestra "
-                     f"server of its own (.mcp.json): write {PLUGIN_MCP_PREFIX[:-2]}{project.group(1) or ''}"
-                     for tool in sorted(listed) if plugin_only and (project := PROJECT_TOOL.fullmatch(tool))]
-        spawns = SPAWN_TOOLS & listed
-        if spawns and member.role != "orchestrator":
-            problems.append(f"{tools_at}: tools: only orchestrators may list Agent; {name!r} is a {member.role}")
-        if "tools" in definition.meta and not spawns | (listed & {ALL_TOOLS}) and member.role == "orchestrator":
-            problems.append(f"{tools_at}: tools: orchestrator {name!r} needs Agent to delegate")
-        if "tools" in definition.meta and member.role == "reviewer" and not listed & VERDICT_TOOLS:
-            problems.append(f"{tools_at}: tools: reviewer {name!r} needs {mcp_prefix()}update_task to record review "
-                            "verdicts")
+        problems += [f"{definition.at('tools')}: tools: {p}" for p in role_tool_problems(definition, member.role,
+                                                                                            plugin_only)]
     named = {path: name for name, path in by_name.items()}
     for name, member in sorted(org.agents.items()):
         if name not in by_name and name not in shipped:
@@ -352,6 +341,23 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
             problems.append(f"{_listed_at(root, org, member)}: {member.team} {member.role} {name!r} has no agent "
                             f"file ({where})")
     return problems
+
+
+def role_tool_problems(definition: Definition, role: str, plugin_only: bool) -> list[str]:
+    """What a member's `tools` lacks or names wrongly for its role in teams.yaml, and in a plugin-only project."""
+    name, tools = definition.meta["name"], definition.meta.get("tools", "")
+    listed = set(tool_names(tools)) if tools is not None else {ALL_TOOLS}  # `tools:` alone: every tool
+    found = [f"{tool} names no tool in plugin form, where this project has no orchestra server of its own "
+             f"(.mcp.json): write {PLUGIN_MCP_PREFIX[:-2]}{project.group(1) or ''}"
+             for tool in sorted(listed) if plugin_only and (project := PROJECT_TOOL.fullmatch(tool))]
+    spawns = SPAWN_TOOLS & listed
+    if spawns and role != "orchestrator":
+        found.append(f"only orchestrators may list Agent; {name!r} is a {role}")
+    if "tools" in definition.meta and not spawns | (listed & {ALL_TOOLS}) and role == "orchestrator":
+        found.append(f"orchestrator {name!r} needs Agent to delegate")
+    if "tools" in definition.meta and role == "reviewer" and not listed & VERDICT_TOOLS:
+        found.append(f"reviewer {name!r} needs {mcp_prefix()}update_task to record review verdicts")
+    return found
 
 
 def plugin_agent_names(root: Path | None = None) -> set[str]:
