@@ -166,7 +166,7 @@ def materialise(project: Path, repo: Path, scope: Scope, cfg: WorktreeConfig, *,
         git.add(repo, path, scope.branch, base_commit)  # a detached HEAD's base may be a branch ahead of it
     except git.GitError as exc:
         why = str(exc)
-        if registered(repo, path) is not None:  # checked out, then a hook of the user's (post-checkout) failed
+        if path.is_dir() and registered(repo, path) is not None:  # checked out, then the user's post-checkout failed
             try:
                 roll_back(repo, path, scope.branch if new_branch else None)
             except (git.GitError, OSError) as undo:
