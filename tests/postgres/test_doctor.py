@@ -73,7 +73,9 @@ def test_a_password_with_url_characters_is_never_shown(project: Path, postgres: 
         assert check["status"] == "fail", check
         for text in (listed.stderr, check["detail"]):
             assert "ret" not in text and "s3c" not in text, text
-    from orchestra.store.pgurl import connection_params
+    from orchestra.store.pgurl import connection_params, redacted
+
+    assert redacted("sqlite:///srv/team:a@b/state.db") == "sqlite:///srv/team:a@b/state.db"  # a path, shown as is
 
     # Without a password in the URL, a database whose name holds '@' (written %40) is no misread password.
     assert connection_params(f"{base.rpartition('/')[0]}/my%40db")["dbname"] == "my@db"

@@ -24,7 +24,7 @@ ENCODE_HINT = ("percent-encode @ / % : and spaces in the user name and password 
 def _password_span(url: str) -> tuple[int, int] | None:
     """Where the password after `user:` runs, up to the last `@` (over-masks rather than leaks)."""
     start = url.find("://")
-    if start < 0:
+    if start < 0 or url.startswith(("sqlite://", "json://")):  # a file path's ':' and '@' are no password
         return None
     start += 3
     end = url.rfind("@")
