@@ -29,6 +29,15 @@ def ago(**delta: float) -> str:
     return (datetime.now(UTC) - timedelta(**delta)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def killed_session() -> dict:
+    """A session whose Claude Code process is gone: the fields SessionStart notes, of a process that exited."""
+    from orchestra import liveness
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return {"id": SESSION, **liveness.this_process(), "pid": proc.pid, "pid_started": None}
+
+
 def run_record(agent_id: str, status: str = "active", session: str = SESSION) -> dict:
     return {"id": agent_id, "agent_type": "fullstack-eng", "status": status, "session_id": session,
             "started_at": ago(seconds=5)}
@@ -96,7 +105,9 @@ def locked(repo: Path, lock: dict, **records) -> None:
     ({"delegation": "toolu_late"}, {"delegations.toolu_late": {"id": "toolu_late", "status": "linked",
                                                                "agent_id": "r1"},
                                     "agents.r1": run_record("r1", status="blocked")}, "run r1 is blocked"),
-], ids=["session-ended", "run-completed", "run-stopped", "ttl", "never-started", "via-delegation"])
+    ({"agent_id": "r1"}, {"agents.r1": run_record("r1"), f"sessions.{SESSION}": killed_session()},
+     f"session {SESSION} is gone (its Claude Code process was killed)"),
+], ids=["session-ended", "run-completed", "run-stopped", "ttl", "never-started", "via-delegation", "session-killed"])
 def test_a_stale_lock_is_recovered_by_the_next_taker(repo: Path, lock, records, why) -> None:
     locked(repo, lock, **records, **{"tasks.t-1": {"title": "one"}, "agents.r2": run_record("r2")})
     listed = cli_json(repo, "worktree", "list")[0]["lock"]

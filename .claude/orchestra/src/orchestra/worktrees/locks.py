@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from .. import liveness
 from ..clock import now_iso, seconds_between
 from ..record import Record
 from ..store import entity
@@ -73,8 +74,11 @@ def stale_reason(view: Reader, lock: dict[str, Any] | None, now: str, ttl: float
     if run is not None:
         sessions.append(run.get("session_id"))
     for session_id in dict.fromkeys(s for s in sessions if s):
-        if (view.get("sessions", session_id) or {}).get("ended_at"):
+        session = view.get("sessions", session_id) or {}
+        if session.get("ended_at"):
             return f"session {session_id} ended"
+        if liveness.gone(session):  # killed outright: no SessionEnd ended it yet
+            return f"session {session_id} is gone (its Claude Code process was killed)"
     if run is not None:
         status = run.get("outcome") or run.get("status")
         if status and status not in LIVE_RUN_STATUSES:
