@@ -35,9 +35,11 @@ MCP_TOOLS = frozenset({
     "report_status",
 })
 # A reviewer records verdicts with update_task (or replies review_complete with send_message).
-VERDICT_TOOLS = frozenset({ALL_TOOLS} | {server + tail for server in (MCP_PREFIX, PLUGIN_MCP_PREFIX)
-                                          for tail in ("*", "update_task", "send_message")}
-                          | {MCP_PREFIX[:-2], PLUGIN_MCP_PREFIX[:-2]})  # and the whole server
+# Entries of `tools` granting every orchestra MCP tool: all tools, or the whole server by either name.
+WHOLE_SERVER = frozenset({ALL_TOOLS} | {prefix + "*" for prefix in (MCP_PREFIX, PLUGIN_MCP_PREFIX)}
+                         | {MCP_PREFIX[:-2], PLUGIN_MCP_PREFIX[:-2]})
+VERDICT_TOOLS = WHOLE_SERVER | {prefix + tool for prefix in (MCP_PREFIX, PLUGIN_MCP_PREFIX)
+                                for tool in ("update_task", "send_message")}
 MODEL_ALIASES = frozenset({"sonnet", "opus", "haiku", "fable", "inherit"})
 FULL_MODEL_ID = re.compile(r"^claude-[a-z0-9][a-z0-9.-]*$")
 AGENT_KEYS = frozenset({
@@ -196,8 +198,7 @@ def ungranted_tools(tools: Any, body: str) -> list[str]:
     if not isinstance(tools, str | list):
         return []
     listed = set(tool_names(tools))
-    if listed & {ALL_TOOLS} or any(server in listed for server in (MCP_PREFIX[:-2], PLUGIN_MCP_PREFIX[:-2],
-                                                                    MCP_PREFIX + "*", PLUGIN_MCP_PREFIX + "*")):
+    if listed & WHOLE_SERVER:
         return []
     granted = {name.rpartition("__")[2] for name in listed if name.startswith((MCP_PREFIX, PLUGIN_MCP_PREFIX))}
     called = dict.fromkeys(re.findall(rf"(?:{MCP_PREFIX}|{PLUGIN_MCP_PREFIX})\w+", body))
