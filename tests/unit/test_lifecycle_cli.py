@@ -146,6 +146,20 @@ def test_agents_prints_the_live_tree(project: Path) -> None:
     assert "   └─ a48f3f9b44540da36 fullstack-eng [active] task task-3" in text
 
 
+def test_agents_says_when_the_process_of_a_session_is_gone(project: Path) -> None:
+    from orchestra import liveness
+
+    nested_run(project, upto="SubagentStop")  # both runs still working, then their Claude Code is killed
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    with open_store(root=project) as store, store.transaction() as tx:
+        (session_id,) = tx.items("sessions")
+        tx.update(f"sessions.{session_id}", {**liveness.this_process(), "pid": proc.pid, "pid_started": None})
+    (session,) = ok_json(orchestra(project, "agents", "--json"))
+    assert session["process_gone"] is True and session["children"][0]["status"] == "active"
+    assert f"session {session_id} (its Claude Code process is gone" in orchestra(project, "agents").stdout
+
+
 def test_agents_hides_what_has_ended_unless_asked(project: Path) -> None:
     nested_run(project)
     assert ok_json(orchestra(project, "agents", "--json")) == []

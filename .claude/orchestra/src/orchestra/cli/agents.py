@@ -40,6 +40,8 @@ def _text(tree: list[dict[str, Any]], everything: bool = False) -> str:
 
     for session in tree:
         ended = f" (ended {session['ended_at']})" if session.get("ended_at") else ""
+        if session.get("process_gone"):
+            ended = " (its Claude Code process is gone: killed without ending; the next session or delegation ends it)"
         lines.append(f"session {session['session_id']}{ended}")
         lines.append("  main")
         walk(session["children"], "  ")

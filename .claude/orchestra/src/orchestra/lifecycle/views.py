@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import agentfiles, briefing, teams
+from .. import agentfiles, briefing, liveness, teams
 from ..models import TASK_STATES_BY_SPRINT, TASK_STATUSES, TERMINAL_TASK_STATUSES, check_task_transition
 from ..store import entity
 from ..teams import Organization
@@ -157,7 +157,10 @@ def agent_tree(tx, *, everything: bool = False) -> list[dict[str, Any]]:
                and (r.get("parent") in (None, "main") or r.get("parent") not in runs)]
         children = [c for c in (node(a, frozenset()) for a in sorted(top)) if c]
         if children or everything:
-            out.append({"session_id": session_id, "ended_at": session.get("ended_at"), "children": children})
+            # killed outright (no SessionEnd): its runs still say live until the next session or delegation ends it
+            gone = not session.get("ended_at") and liveness.gone(session)
+            out.append({"session_id": session_id, "ended_at": session.get("ended_at"), "process_gone": gone,
+                        "children": children})
     return out
 
 
