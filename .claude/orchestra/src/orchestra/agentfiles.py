@@ -357,7 +357,7 @@ def role_tool_problems(definition: Definition, role: str, plugin_only: bool) -> 
     if "tools" in definition.meta and not spawns | (listed & {ALL_TOOLS}) and role == "orchestrator":
         found.append(f"orchestrator {name!r} needs Agent to delegate")
     if "tools" in definition.meta and role == "reviewer" and not listed & VERDICT_TOOLS:
-        found.append(f"reviewer {name!r} needs {mcp_prefix()}update_task to record review verdicts")
+        found.append(f"reviewer {name!r} needs {mcp_tool('update_task')} to record review verdicts")
     return found
 
 
@@ -381,9 +381,10 @@ def serves_orchestra(project: Path) -> bool:
     return isinstance(servers, dict) and SERVER in servers
 
 
-def mcp_prefix() -> str:
-    """How an agent's `tools` names the orchestra MCP tools: by their plugin names in plugin form."""
-    return PLUGIN_MCP_PREFIX if os.environ.get(paths.PLUGIN_ENV) else MCP_PREFIX
+def mcp_tool(name: str) -> str:
+    """An orchestra MCP tool as an agent's `tools` names it: by its plugin name when the pack runs as a plugin
+    (README, "Plugin")."""
+    return (PLUGIN_MCP_PREFIX if os.environ.get(paths.PLUGIN_ENV) else MCP_PREFIX) + name
 
 
 def _listed_at(root: Path | None, org: Any, member: Any) -> str:

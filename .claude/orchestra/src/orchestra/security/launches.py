@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 
-from ..paths import PLUGIN_ENV
 from . import shell
 from .decisions import Decision, clip
 from .policy import Caller
@@ -42,6 +41,8 @@ def cli_call(caller: Caller, cmd: shell.Command, cwds: list[str]) -> Decision | 
     if not words or (words[0],) in READ_ONLY_CLI or tuple(words[:2]) in READ_ONLY_CLI:
         return None
     sub = " ".join(words[:2])
+    from ..agentfiles import mcp_tool  # a denial only
+
     return Decision("cli", "exec", f"orchestra {sub}", "can_modify_state", (
         f"Orchestra policy: `orchestra {sub}` changes shared state, and {caller.label} (role {caller.role}) "
         f"may change state only within scope `{caller.permissions.can_modify_state}`. Use the orchestra MCP "
@@ -59,6 +60,8 @@ def _foreign_inbox(caller: Caller, rest: list[str], fed: bool) -> Decision | Non
     named = words[2] if len(words) > 2 else ("<recipient read by xargs>" if fed else "")
     if not named.startswith(("agent:", "<")) or named == own:
         return None
+    from ..agentfiles import mcp_tool  # a denial only
+
     return Decision("cli", "exec", f"orchestra msg inbox {named}", "own_inbox", (
         f"Orchestra policy: `orchestra msg inbox {named}` would mark that run's open messages as read by it, and "
         f"they would then never reach it; {caller.label} (run {own}) consumes only its own inbox. Add `--peek` to "
@@ -89,13 +92,6 @@ def claude_session(caller: Caller, cmd: shell.Command, command: str) -> Decision
         f"delegation, and {caller.label} (role {caller.role}) may not start other agents (can_spawn_agents is "
         "false). Do the work yourself, or ask your orchestrator to delegate it (send_message); if you cannot "
         "go on, finish with `STATUS: blocked` and say what you need."))
-
-
-def mcp_tool(name: str) -> str:
-    """An orchestra MCP tool as the caller's tools list names it: under the plugin's name when the pack
-    runs as a plugin (README, "Plugin")."""
-    server = "plugin_orchestra_orchestra" if os.environ.get(PLUGIN_ENV) else "orchestra"
-    return f"mcp__{server}__{name}"
 
 
 def _orchestra_args(argv: tuple[str, ...], cwds: list[str]) -> list[str] | None:

@@ -92,7 +92,7 @@ def self_named_decision(tool_name: str, tool_input: dict[str, Any]) -> Decision 
     if not tool_name.startswith("mcp__") or server in STAMPED_SERVERS or tool not in MCP_TOOLS \
             or "caller" not in tool_input:
         return None
-    from .launches import mcp_tool  # a denial only
+    from ..agentfiles import mcp_tool  # a denial only
 
     return Decision("identity", tool, tool_name, "unstamped_caller", (
         f"Orchestra: `{tool_name}` goes to an MCP server registered here as `{server}`, and Orchestra stamps who "

@@ -23,7 +23,7 @@ from . import searches, shell
 from .decisions import Decision, clip
 from .destinations import COPIERS, copied_to, copy_operands, git_checks_out, unpacked_into
 from .globs import GLOB_CHARS
-from .launches import claude_session, cli_call, mcp_tool
+from .launches import claude_session, cli_call
 from .pathrules import Resolver
 from .policy import Caller, Policy
 
@@ -200,6 +200,8 @@ def _write_denial(kind: str, caller: Caller, subject: str, pattern: str, what: s
 
 
 def _state_denial(subject: str, pattern: str, what: str) -> Decision:
+    from ..agentfiles import mcp_tool  # a denial only
+
     return Decision("state", "write", subject, pattern, (
         f"Orchestra policy: {what} This is Orchestra's state, hook settings or audit trail (protected by "
         f"`{pattern}`), which no agent writes directly. Change tasks and messages through the orchestra MCP "
