@@ -79,9 +79,10 @@ def _left_behind(tx, message: dict[str, Any], session_id: str | None) -> bool:
     a background member's report to a director that stopped first. The main thread of that run's session
     reads it (any main thread once that session has ended; the CLI every one). One read per such message."""
     to = message.get("to") or ""
-    if not to.startswith(addressing.RUN_PREFIX) or to[len(addressing.RUN_PREFIX):] in (message.get("delivered") or {}):
+    agent_id = to[len(addressing.RUN_PREFIX):]
+    if not to.startswith(addressing.RUN_PREFIX) or agent_id in (message.get("delivered") or {}):
         return False
-    run = tx.get(f"agents.{to[len(addressing.RUN_PREFIX):]}", None)
+    run = tx.get(f"agents.{agent_id}", None)
     if not run or not run.get("ended_at") or (message.get("timestamp") or "") < run["ended_at"] \
             or (not run.get("outcome") and run.get("status") != "stopped"):
         return False
