@@ -423,6 +423,22 @@ def test_a_worktree_moved_by_hand_is_followed_not_pruned_or_refused(sprint: Path
     assert "moved_to" not in listed["task-t-1"] and not listed["task-t-1"]["exists"]
 
 
+def test_a_finished_worktree_moved_out_of_the_root_is_followed_but_left_to_remove_by_hand(sprint: Path) -> None:
+    repo, tree = sprint, sprint / ".worktrees" / "task-t-1"
+    assert cli(repo, "worktree", "create", "t-1").returncode == 0
+    outside = repo.parent / f"{repo.name}-t1 kept"
+    git(repo, "worktree", "move", str(tree), str(outside))
+    assert cli(repo, "task", "set-status", "t-1", "completed").returncode == 0  # finished, clean and merged
+
+    pruned = json.loads(cli(repo, "worktree", "prune", "--json").stdout)
+    assert [e["worktree"] for e in pruned["moved"]] == ["task-t-1"] and pruned["removed"] == []
+    assert pruned["kept"] == [{"worktree": "task-t-1", "why": "its task is finished but it was moved out of the "
+                               f"worktree root to {outside}, which prune leaves alone "
+                               "(`orchestra worktree remove task-t-1` removes it)"}]
+    assert outside.is_dir() and state(repo, "worktrees.task-t-1.path") == str(outside)
+    assert cli(repo, "worktree", "remove", "task-t-1").returncode == 0 and not outside.exists()
+
+
 def test_a_worktree_whose_copy_fails_at_delegation_is_removed_again_and_the_delegation_denied(sprint: Path) -> None:
     repo, tree = sprint, sprint / ".worktrees" / "task-t-1"
     (repo / "settings").write_text("committed as a file\n")

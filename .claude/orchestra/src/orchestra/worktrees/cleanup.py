@@ -234,6 +234,10 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
         elif not Path(key).is_dir():  # git keeps it registered: locked, or its detached HEAD has commits
             reasons = survey(repo, Path(key), on_disk[key]).binding()
             report["kept"].append({"worktree": rid, "why": f"its directory is gone but it has {'; '.join(reasons)}"})
+        elif rid in finished and not Path(key).is_relative_to(cfg.root):  # moved out of the root by hand
+            report["kept"].append({"worktree": rid, "why": f"its {record['scope']} is finished but it was moved "
+                                   f"out of the worktree root to {record['path']}, which prune leaves alone "
+                                   f"(`orchestra worktree remove {rid}` removes it)"})
         elif rid in finished:
             losses = survey(repo, Path(key), on_disk[key], record.get("copied") or [], project)
             # What the worktree has checked out: its branch may have been renamed, or another switched to.
