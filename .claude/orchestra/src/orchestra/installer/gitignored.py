@@ -7,9 +7,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from .source import BACKUP_DIR
-
-CODE_DIR = ".claude/orchestra"
+from .source import BACKUP_DIR, CODE_DIR
 
 
 def tracked(root: Path) -> list[str]:
@@ -22,14 +20,22 @@ def tracked(root: Path) -> list[str]:
     if proc.returncode != 0:
         return []
     paths = [p for p in proc.stdout.decode("utf-8", "replace").split("\0") if p]
-    return [p for p in paths if p.startswith(BACKUP_DIR + "/") or "__pycache__" in p.split("/")]
+    return [p for p in paths if _is_backup(p) or _is_bytecode(p)]
 
 
 def advice(paths: list[str]) -> str:
     kinds = [what for what, found in (
         ("the installer's backups (a restore point of .mcp.json can hold secrets)",
-         any(p.startswith(BACKUP_DIR + "/") for p in paths)),
-        ("bytecode (__pycache__/)", any("__pycache__" in p.split("/") for p in paths))) if found]
+         any(map(_is_backup, paths))),
+        ("bytecode (__pycache__/)", any(map(_is_bytecode, paths)))) if found]
     return (f"git tracks {len(paths)} file{'s' if len(paths) > 1 else ''} the pack keeps out of git: "
             f"{' and '.join(kinds)}, committed while an earlier pack did not ignore them; untrack them with "
             f"`git rm -r -q --cached {CODE_DIR} && git add {CODE_DIR}` and commit")
+
+
+def _is_backup(path: str) -> bool:
+    return path.startswith(BACKUP_DIR + "/")
+
+
+def _is_bytecode(path: str) -> bool:
+    return "__pycache__" in path.split("/")

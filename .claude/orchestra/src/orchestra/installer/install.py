@@ -21,6 +21,7 @@ from .plan import Notice, Plan, Step
 from .safety import check_inside, check_target, check_uv
 from .source import (
     BACKUP_DIR,
+    CODE_DIR,
     IGNORE,
     MANIFEST,
     MCP_CONFIG,
@@ -33,7 +34,6 @@ from .source import (
     mcp_server_entry,
 )
 
-CODE_DIR = ".claude/orchestra"  # the pack's code: hooks, package, CLI; it runs as one version or not at all
 DISPLACED = f"{BACKUP_DIR}/displaced"  # user files moved aside by --force, put back by uninstall
 REPLACED = f"{BACKUP_DIR}/replaced"  # the user's edits of pack files replaced by --force, left for them
 RESTORE = f"{BACKUP_DIR}/restore"  # settings.json / .mcp.json as they are to be after uninstall

@@ -18,6 +18,7 @@ from .errors import InstallError
 # The checkout this package runs from: a clone of the repo, `uvx --from` of it, or an installed repo.
 SOURCE_ROOT = PACK_DIR.parent.parent
 PACK_TREES = (".claude/agents", ".claude/commands", ".claude/skills", ".claude/orchestra")
+CODE_DIR = ".claude/orchestra"  # the pack's code: hooks, package, CLI; it runs as one version or not at all
 MANIFEST = ".claude/orchestra/install-manifest.json"
 BACKUP_DIR = ".claude/orchestra/backup"
 IGNORE = ".claude/orchestra/.gitignore"  # keeps the backups and the bytecode out of git
