@@ -18,6 +18,7 @@ from typing import Any
 
 from .. import paths
 from .graph import CycleError, DuplicateIdError, GraphError, Node, TaskGraph, UnknownDependencyError
+from .metrics import round_points
 
 SUFFIXES = (".yaml", ".yml")
 MAX_POINTS = 1_000_000  # per task or feature: sums of any realistic plan stay exact and finite
@@ -68,7 +69,7 @@ class SprintDef:
 
     @property
     def points(self) -> float:
-        return round(sum(t.estimate for t in self.tasks), 4)  # as every other points total is rounded
+        return round_points(sum(t.estimate for t in self.tasks))
 
     def graph(self, done: Sequence[str] = ()) -> TaskGraph:
         finished = set(done)
@@ -104,7 +105,7 @@ class EpicDef:
 
     @property
     def points(self) -> float:
-        return round(sum(f.estimate for f in self.features), 4)
+        return round_points(sum(f.estimate for f in self.features))
 
     def graph(self) -> TaskGraph:
         return TaskGraph(f.node() for f in self.features)

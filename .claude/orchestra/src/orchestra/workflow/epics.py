@@ -68,8 +68,8 @@ def split(epic: EpicDef, capacity: SprintPoints, skip: set[str] = frozenset()) -
         teams: dict[str, float] = {}
         for feature in chosen:
             teams[feature.team or "unassigned"] = teams.get(feature.team or "unassigned", 0.0) + feature.estimate
-        sprints.append({"number": len(sprints) + 1, "points": round(sum(f.estimate for f in chosen), 4),
-                        "teams": {team: round(points, 4) for team, points in teams.items()},
+        sprints.append({"number": len(sprints) + 1, "points": metrics.round_points(sum(f.estimate for f in chosen)),
+                        "teams": {team: metrics.round_points(points) for team, points in teams.items()},
                         "features": [_feature_dict(f) for f in chosen]})
     return sprints, warnings
 
@@ -106,14 +106,15 @@ def plan_view(tx, epic: EpicDef, org, *, points: float | None = None, skip: set[
         "epic": epic.id,
         "name": epic.name,
         "points": {"total": epic.points,
-                   "in_existing_sprints": round(sum(f["estimate"] for fs in existing.values() for f in fs), 4),
-                   "to_plan": round(sum(s["points"] for s in sprints), 4)},
+                   "in_existing_sprints": metrics.round_points(sum(f["estimate"] for fs in existing.values()
+                                                                  for f in fs)),
+                   "to_plan": metrics.round_points(sum(s["points"] for s in sprints))},
         "capacity": capacity.to_dict(),
-        "existing": [{"sprint": sid, "points": round(sum(f["estimate"] for f in fs), 4), "features": fs}
+        "existing": [{"sprint": sid, "points": metrics.round_points(sum(f["estimate"] for f in fs)), "features": fs}
                      for sid, fs in existing.items()],
         "sprints": sprints,
         "sprint_count": len(sprints),
-        "critical_path": {"features": graph.critical_path(), "length": round(graph.length, 4)},
+        "critical_path": {"features": graph.critical_path(), "length": metrics.round_points(graph.length)},
         "warnings": warnings,
     }
 
@@ -170,7 +171,7 @@ def feature_progress(feature: FeatureDef, tasks: list[dict[str, Any]]) -> dict[s
     else:
         state = "planned"
     return {**_feature_dict(feature), "sprint": feature.sprint, "status": state, "tasks": [t["id"] for t in mine],
-            "task_points": round(total, 4), "task_points_completed": round(done, 4)}
+            "task_points": metrics.round_points(total), "task_points_completed": metrics.round_points(done)}
 
 
 def in_open_sprints(feature: dict[str, Any], tasks: dict[str, dict[str, Any]], open_sprints: set[str]) -> bool:
@@ -212,8 +213,8 @@ def epic_status(store, ref: str, root: Path | None = None, *, points: float | No
                else "planning")
     return {
         "epic": epic.id, "name": epic.name, "goal": epic.goal, "status": overall, "loaded": record is not None,
-        "points": {"total": epic.points, "completed": round(done_points, 4),
-                   "remaining": round(epic.points - done_points, 4)},
+        "points": {"total": epic.points, "completed": metrics.round_points(done_points),
+                   "remaining": metrics.round_points(epic.points - done_points)},
         "features": features, "sprints": sprints,
         "remaining_plan": remaining,
     }

@@ -72,7 +72,8 @@ def task_changes(events: Iterable[dict[str, Any]], tasks: Iterable[str] | None =
     return out
 
 
-def _points(value: float) -> float:
+def round_points(value: float) -> float:
+    """A points figure as every output gives it: to 4 decimals (0.3, not 0.30000000000000004)."""
     return round(value, 4)
 
 
@@ -108,10 +109,10 @@ def burndown(scope: dict[str, float], changes: list[Change], start: dt.date, end
         future = today is not None and day > today
         series.append({
             "date": day.isoformat(),
-            "remaining": None if future else _points(total - completed),
-            "ideal": _points(total * min(1.0, max(0.0, 1 - (i - early + 1) / planned))),
+            "remaining": None if future else round_points(total - completed),
+            "ideal": round_points(total * min(1.0, max(0.0, 1 - (i - early + 1) / planned))),
         })
-    return {"total": _points(total), "start": start.isoformat(), "end": end.isoformat(), "days": series}
+    return {"total": round_points(total), "start": start.isoformat(), "end": end.isoformat(), "days": series}
 
 
 def velocity(sprints: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -224,9 +225,10 @@ def sprint_points(tasks: Iterable[dict[str, Any]], carried: Iterable[dict[str, A
     committed = [t for t in tasks if t.get("status") != "cancelled"] + carried_out
     total = sum(_estimate(t) for t in committed)
     completed = sum(_estimate(t) for t in committed if t.get("status") == "completed")
-    return {"total": _points(total), "completed": _points(completed), "remaining": _points(total - completed),
-            "carried_over": _points(sum(_estimate(r) for r in carried_out)),
-            "cancelled": _points(sum(_estimate(t) for t in tasks if t.get("status") == "cancelled"))}
+    return {"total": round_points(total), "completed": round_points(completed),
+            "remaining": round_points(total - completed),
+            "carried_over": round_points(sum(_estimate(r) for r in carried_out)),
+            "cancelled": round_points(sum(_estimate(t) for t in tasks if t.get("status") == "cancelled"))}
 
 
 def completion_rate(tasks: Iterable[dict[str, Any]], carried: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
