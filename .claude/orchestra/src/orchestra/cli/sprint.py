@@ -61,6 +61,7 @@ def register(sub) -> None:
 
 def cmd_load(args) -> int:
     from ..workflow.definitions import check_unique_ids, definition_files
+    from ..workflow.metrics import round_points
     from ..workflow.sprints import (
         check_task_ids,
         closed_elsewhere,
@@ -104,7 +105,7 @@ def cmd_load(args) -> int:
         rows.append({"sprint": sprint.id, "file": str(sprint.path), "status": started.get(sprint.id),
                      "skipped": sprint.id in started, "tasks": len(sprint.tasks), "points": sprint.points,
                      "retrospective": (closed.get(sprint.id) or {}).get("retrospective_file"),
-                     "critical_path": graph.critical_path(), "critical_length": round(graph.length, 4)})
+                     "critical_path": graph.critical_path(), "critical_length": round_points(graph.length)})
     if not args.check:
         with project_store() as store, store.transaction() as tx:  # all of them or none
             for sid, (definition, reason) in dropped.items():
