@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,15 @@ def read(path: Path) -> Definition:
     keys = {str(k.value): k.start_mark.line + first for k, _ in node.value} if isinstance(node, yaml.MappingNode) else {}
     body = re.sub(r"\r\n?", "\n", text[block.end():])
     return Definition(path, meta, body, keys, text.count("\n", 0, block.end()) + 1)
+
+
+def readable(files: Iterable[Path], problems: list[str]) -> Iterator[Definition]:
+    """Each file read as a definition; why one cannot be read (at its file and line) goes to `problems`."""
+    for path in files:
+        try:
+            yield read(path)
+        except FrontmatterError as exc:
+            problems.append(str(exc))
 
 
 def second_try(frontmatter: str) -> str:
@@ -306,12 +315,8 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
     plugin_only = bool(shipped) and not serves_orchestra(paths.claude_dir(root).parent)
     external = lifecycle_config.load(org).external_agent_types  # delegated to from outside the teams
     by_name: dict[str, Path] = {}
-    for path in agent_files(root):
-        try:
-            definition = read(path)
-        except FrontmatterError as exc:
-            problems.append(str(exc))
-            continue
+    for definition in readable(agent_files(root), problems):
+        path = definition.path
         problems += agent_problems(definition, mcp_tools)
         name = definition.meta.get("name")
         if not isinstance(name, str):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
-from .agentfiles import Definition, FrontmatterError, read, unknown_key
+from .agentfiles import Definition, readable, unknown_key
 
 # Slash command (skill) frontmatter keys 2.1.328 reads; the rest, `disable_model_invocation` too, it ignores.
 COMMAND_KEYS = frozenset({
@@ -87,12 +87,7 @@ def command_problems(definition: Definition) -> list[str]:
 
 def check_commands(root: Path | None = None) -> list[str]:
     problems: list[str] = []
-    for path in command_files(root):
-        try:
-            definition = read(path)
-        except FrontmatterError as exc:
-            problems.append(str(exc))
-            continue
+    for definition in readable(command_files(root), problems):
         problems += command_problems(definition)
         if os.environ.get(paths.PLUGIN_ENV):
             problems += missing_programs(definition, paths.claude_dir(root).parent)
