@@ -172,11 +172,56 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
                                "moved": []}
     if repo is None:
         return report
+    listed = _drop_vanished(repo, project, report, dry_run)
+    now = now_iso()
+    with store.snapshot() as tx:
+        records = {r["id"]: r for r in tx.find("worktrees", status="active")}
+        stale = {rid: stale_reason(TxReader(tx), r.get("lock"), now, cfg.lock_ttl) for rid, r in records.items()
+                 if r.get("lock")}
+        finished = {rid for rid, r in records.items() if _finished(tx, r)}
+    held = {rid for rid, why in stale.items() if why is None}
+    on_disk = {str(Path(w.path).resolve()): w for w in listed}
+    by_path = _follow_moves(project, repo, records, on_disk, report)
+    orphans, forced = _judge_orphans(project, repo, cfg.root, on_disk, by_path, report)
+    finishing = []
+    for rid, record in records.items():
+        key = str(Path(record["path"]).resolve())
+        if rid in held:
+            if key not in on_disk or rid in finished:
+                report["kept"].append({"worktree": rid, "why": "held by a live run"})
+        elif key not in on_disk:
+            report["closed"].append({"worktree": rid, "why": "its directory is gone" if not Path(key).exists() else
+                                     f"git no longer lists it as a worktree; {record['path']} is left as it is"})
+        elif not Path(key).is_dir():  # git keeps it registered: locked, or its detached HEAD has commits
+            reasons = survey(repo, Path(key), on_disk[key]).binding()
+            report["kept"].append({"worktree": rid, "why": f"its directory is gone but it has {'; '.join(reasons)}"})
+        elif rid in finished:
+            if why := _why_finished_stays(repo, project, cfg.root, record, on_disk[key], forced):
+                report["kept"].append({"worktree": rid, "why": why})
+            else:
+                finishing.append(record)
+        elif record.get("lock"):
+            report["locks_released"].append({"worktree": rid, "why": stale[rid]})
+    if dry_run:
+        report["removed"] += [{"worktree": r["id"], "path": r["path"], "why": f"its {r['scope']} is finished"}
+                              for r in finishing]
+        return report
+    with store.transaction() as tx, creation_lock(project):  # same lock order as a delegation and `remove`
+        for entry in report["moved"]:
+            if (current := tx.get(f"worktrees.{entry['worktree']}", None)) and current.get("status") == "active":
+                relocate(tx, current, entry["path"])
+        _remove_orphans(tx, project, repo, orphans, forced, on_disk, report)
+        _remove_finished(tx, repo, finishing, forced, cfg.lock_ttl, report)
+        _record_prune(tx, report, now, cfg.lock_ttl)
+    return report
+
+
+def _drop_vanished(repo: Path, project: Path, report: dict[str, list], dry_run: bool) -> list:
+    """git's records of deleted directories dropped (`git worktree prune`), but not one whose detached
+    HEAD holds the last ref to commits: it stays until they are on a branch (reported as kept later).
+    Returns the worktrees git still lists, the project's own checkout left out."""
     own = {str(project.resolve()), str(repo.resolve())}  # a bare repository's or linked checkout's project
     entries = [w for w in git.worktrees(repo)[1:] if str(Path(w.path).resolve()) not in own]
-    # A directory deleted by hand with commits on its detached HEAD: `git worktree prune` would drop
-    # the last ref to them, so it stays until they are on a branch (reported as kept below); git's
-    # record of every other deleted directory goes.
     risky = {w.path for w in entries if w.prunable and w.branch is None and w.head and git.unique_commits(repo, w.head)}
     if not dry_run and not risky:
         git.prune(repo)
@@ -187,27 +232,33 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
                     git.remove(repo, Path(entry.path))
                 except git.GitError as exc:
                     report["kept"].append({"path": entry.path, "why": f"git kept its record of it: {exc}"})
-    listed = [w for w in entries if not w.prunable or w.path in risky]
-    now = now_iso()
-    with store.snapshot() as tx:
-        records = {r["id"]: r for r in tx.find("worktrees", status="active")}
-        by_path = {str(Path(r["path"]).resolve()): r for r in records.values()}
-        stale = {rid: stale_reason(TxReader(tx), r.get("lock"), now, cfg.lock_ttl) for rid, r in records.items()
-                 if r.get("lock")}
-        finished = {rid for rid, r in records.items() if _finished(tx, r)}
-    held = {rid for rid, why in stale.items() if why is None}
-    on_disk = {str(Path(w.path).resolve()): w for w in listed}
-    for rid, record in records.items():  # moved by hand (`git worktree move`): the record follows its branch
+    return [w for w in entries if not w.prunable or w.path in risky]
+
+
+def _follow_moves(project: Path, repo: Path, records: dict[str, dict], on_disk: dict[str, Any],
+                  report: dict[str, list]) -> dict[str, dict]:
+    """Records of worktrees moved by hand (`git worktree move`) follow their branch to the new path
+    (in `records`, and reported as moved); returns the records by resolved path."""
+    by_path = {str(Path(r["path"]).resolve()): r for r in records.values()}
+    for rid, record in records.items():
         if str(Path(record["path"]).resolve()) not in on_disk and (entry := moved(project, repo, record)) is not None \
                 and str(Path(entry.path).resolve()) not in by_path:
             report["moved"].append({"worktree": rid, "path": entry.path, "why": f"moved by hand from {record['path']}"})
             records[rid] = {**record, "path": entry.path}
             by_path[str(Path(entry.path).resolve())] = records[rid]
-    orphans, finishing, forced = [], [], set()
+    return by_path
+
+
+def _judge_orphans(project: Path, repo: Path, root: Path, on_disk: dict[str, Any], by_path: dict[str, dict],
+                   report: dict[str, list]) -> tuple[list[str], set[str]]:
+    """Worktrees git lists and state does not: foreign outside the root, kept while being made or when
+    they would lose anything, else to remove. Returns their paths, and those that need `--force`."""
+    orphans: list[str] = []
+    forced: set[str] = set()
     for key, entry in on_disk.items():
         if key in by_path:
             continue
-        if not Path(key).is_relative_to(cfg.root):
+        if not Path(key).is_relative_to(root):
             report["foreign"].append({"path": entry.path, "branch": entry.branch,
                                       "why": "not under the worktree root (Claude Code's own, or made by hand)"})
             continue
@@ -223,69 +274,58 @@ def prune(store, project: Path, dry_run: bool = False) -> dict[str, Any]:
             if losses.needs_force:
                 forced.add(key)
             report["removed"].append({"path": entry.path, "branch": entry.branch, "why": "orphan: in git, not in state"})
-    for rid, record in records.items():
-        key = str(Path(record["path"]).resolve())
-        if rid in held:
-            if key not in on_disk or rid in finished:
-                report["kept"].append({"worktree": rid, "why": "held by a live run"})
-        elif key not in on_disk:
-            report["closed"].append({"worktree": rid, "why": "its directory is gone" if not Path(key).exists() else
-                                     f"git no longer lists it as a worktree; {record['path']} is left as it is"})
-        elif not Path(key).is_dir():  # git keeps it registered: locked, or its detached HEAD has commits
-            reasons = survey(repo, Path(key), on_disk[key]).binding()
-            report["kept"].append({"worktree": rid, "why": f"its directory is gone but it has {'; '.join(reasons)}"})
-        elif rid in finished and not Path(key).is_relative_to(cfg.root):  # moved out of the root by hand
-            report["kept"].append({"worktree": rid, "why": f"its {record['scope']} is finished but it was moved "
-                                   f"out of the worktree root to {record['path']}, which prune leaves alone "
-                                   f"(`orchestra worktree remove {rid}` removes it)"})
-        elif rid in finished:
-            losses = survey(repo, Path(key), on_disk[key], record.get("copied") or [], project)
-            # What the worktree has checked out: its branch may have been renamed, or another switched to.
-            tip = on_disk[key].branch or on_disk[key].head or record["branch"]
-            if why := _still_needed(repo, record, tip, losses):
-                report["kept"].append({"worktree": rid, "why": f"its {record['scope']} is finished but {why}"})
-            else:
-                finishing.append(record)
-                if losses.needs_force:
-                    forced.add(key)
-        elif record.get("lock"):
-            report["locks_released"].append({"worktree": rid, "why": stale[rid]})
-    if dry_run:
-        report["removed"] += [{"worktree": r["id"], "path": r["path"], "why": f"its {r['scope']} is finished"}
-                              for r in finishing]
-        return report
-    with store.transaction() as tx, creation_lock(project):  # same lock order as a delegation and `remove`
-        for entry in report["moved"]:
-            if (current := tx.get(f"worktrees.{entry['worktree']}", None)) and current.get("status") == "active":
-                relocate(tx, current, entry["path"])
-        recorded = {str(Path(r["path"]).resolve()) for r in tx.find("worktrees", status="active")}
-        for key in orphans:
-            gone = [e for e in report["removed"] if e.get("path") == on_disk[key].path]
-            if key in recorded or preparing_elsewhere(project, Path(key).name):  # a delegation took it meanwhile
-                report["removed"] = [e for e in report["removed"] if e not in gone]
-                continue
-            try:
-                git.remove(repo, Path(key), force=key in forced)
-            except git.GitError as exc:
-                report["removed"] = [e for e in report["removed"] if e not in gone]
-                report["kept"].append({"path": on_disk[key].path, "why": f"git refused to remove it: {exc}"})
-        for record in finishing:
-            current = tx.get(f"worktrees.{record['id']}")
-            if current.get("status") != "active" or _live_holder(tx, current, cfg.lock_ttl):
-                report["kept"].append({"worktree": record["id"], "why": "taken by a run while pruning"})
-                continue
-            try:
-                git.remove(repo, Path(record["path"]), force=str(Path(record["path"]).resolve()) in forced)
-            except git.GitError as exc:
-                report["kept"].append({"worktree": record["id"], "why": f"git refused to remove it: {exc}"})
-                continue
-            why = f"its {record['scope']} is finished"
-            if git.branch_exists(repo, record["branch"]) and \
-                    (kept := _delete_branch(repo, record["branch"], record["base"])):
-                why += f"; branch {record['branch']} kept: {kept}"
-            report["removed"].append({"worktree": record["id"], "path": record["path"], "why": why})
-        _record_prune(tx, report, now, cfg.lock_ttl)
-    return report
+    return orphans, forced
+
+
+def _why_finished_stays(repo: Path, project: Path, root: Path, record: dict[str, Any], entry: Any,
+                        forced: set[str]) -> str | None:
+    """Why a finished, unheld worktree is kept, else None (it goes; added to `forced` when it needs it)."""
+    key = str(Path(record["path"]).resolve())
+    if not Path(key).is_relative_to(root):  # moved out of the root by hand
+        return (f"its {record['scope']} is finished but it was moved out of the worktree root to "
+                f"{record['path']}, which prune leaves alone (`orchestra worktree remove {record['id']}` removes it)")
+    losses = survey(repo, Path(key), entry, record.get("copied") or [], project)
+    # What the worktree has checked out: its branch may have been renamed, or another switched to.
+    tip = entry.branch or entry.head or record["branch"]
+    if why := _still_needed(repo, record, tip, losses):
+        return f"its {record['scope']} is finished but {why}"
+    if losses.needs_force:
+        forced.add(key)
+    return None
+
+
+def _remove_orphans(tx, project: Path, repo: Path, orphans: list[str], forced: set[str],
+                    on_disk: dict[str, Any], report: dict[str, list]) -> None:
+    recorded = {str(Path(r["path"]).resolve()) for r in tx.find("worktrees", status="active")}
+    for key in orphans:
+        gone = [e for e in report["removed"] if e.get("path") == on_disk[key].path]
+        if key in recorded or preparing_elsewhere(project, Path(key).name):  # a delegation took it meanwhile
+            report["removed"] = [e for e in report["removed"] if e not in gone]
+            continue
+        try:
+            git.remove(repo, Path(key), force=key in forced)
+        except git.GitError as exc:
+            report["removed"] = [e for e in report["removed"] if e not in gone]
+            report["kept"].append({"path": on_disk[key].path, "why": f"git refused to remove it: {exc}"})
+
+
+def _remove_finished(tx, repo: Path, finishing: list[dict[str, Any]], forced: set[str], ttl: float,
+                     report: dict[str, list]) -> None:
+    for record in finishing:
+        current = tx.get(f"worktrees.{record['id']}")
+        if current.get("status") != "active" or _live_holder(tx, current, ttl):
+            report["kept"].append({"worktree": record["id"], "why": "taken by a run while pruning"})
+            continue
+        try:
+            git.remove(repo, Path(record["path"]), force=str(Path(record["path"]).resolve()) in forced)
+        except git.GitError as exc:
+            report["kept"].append({"worktree": record["id"], "why": f"git refused to remove it: {exc}"})
+            continue
+        why = f"its {record['scope']} is finished"
+        if git.branch_exists(repo, record["branch"]) and \
+                (kept := _delete_branch(repo, record["branch"], record["base"])):
+            why += f"; branch {record['branch']} kept: {kept}"
+        report["removed"].append({"worktree": record["id"], "path": record["path"], "why": why})
 
 
 def _still_needed(repo: Path, record: dict[str, Any], tip: str, losses: Losses) -> str | None:
