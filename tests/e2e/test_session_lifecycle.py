@@ -1,6 +1,7 @@
 """Sessions resumed, killed and continued. A session resumed with `claude --resume <id>`: Claude Code keeps the session id, so the
 pack must open the ended session again instead of taking everything the resumed session starts for
-stopped. A subagent resumed with SendMessage after it reported: its new report settles the task again.
+stopped. A subagent resumed with SendMessage after it reported: it works in its worktree under its lock
+again, and its new report settles the task again.
 A session killed outright runs no SessionEnd: the next session's start ends it in its place. With two
 terminals open at once, what a session's runs report is told to that session's main thread only."""
 
@@ -91,6 +92,9 @@ def test_subagent_resumed_with_send_message_settles_its_task_with_its_new_report
     assert any(a.endswith("payments.py") for a in pay["artifacts"]), pay
     assert types.index("task_blocked") < types.index("task_completed"), types
     assert sorted(told) == ["task_blocked", "task_completed"]
+    # the blocked report let go of its worktree; the SendMessage took it back for the resumed run
+    locks = [t for t in types if t in ("worktree_locked", "worktree_released")]
+    assert locks == ["worktree_locked", "worktree_released", "worktree_locked", "worktree_released"], types
 
 
 def test_next_session_ends_a_session_killed_outright_and_frees_what_it_held(team, api):

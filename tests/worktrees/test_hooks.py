@@ -476,3 +476,50 @@ def test_a_worktree_whose_preparation_was_cut_short_is_not_handed_to_a_delegatio
         out["permissionDecisionReason"]
     assert "`orchestra worktree remove task-t-1 --force`" in out["permissionDecisionReason"]
     assert state(repo, "worktrees.task-t-1.lock") is None
+
+
+def send_message(repo: Path, to: str) -> dict:
+    return tool_call(repo, None, "SendMessage", {"to": to, "message": "The key is in place now; go on."})
+
+
+def test_a_member_resumed_by_send_message_takes_its_worktree_lock_again(sprint: Path) -> None:
+    repo, first, second = sprint, ("a1f00000000000011", "product-manager"), ("a1f00000000000012", "product-manager")
+    named = delegation(repo, "toolu_p1", "product-manager", "p-1")
+    named["tool_input"]["name"] = "spec-writer"  # addressable by SendMessage under that name
+    assert run_hook("pre_agent.py", named, repo).returncode == 0
+    assert run_hook("subagent_start.py", started(repo, *first), repo).returncode == 0
+    proc = run_hook("subagent_stop.py", stopped(repo, *first, "Waiting.\nSTATUS: blocked\nBLOCKER: no key"), repo)
+    assert proc.returncode == 0, proc.stderr
+    assert state(repo, "worktrees.sprint-s1-checkout.lock") is None
+
+    resumed = guard(repo, send_message(repo, first[0]))
+    assert resumed.get("permissionDecision") != "deny", resumed
+    lock = state(repo, "worktrees.sprint-s1-checkout.lock")
+    assert (lock["delegation"], lock["session_id"], lock["task"]) == ("toolu_p1", SESSION, "p-1")
+    types = [e["type"] for e in events(repo, "worktree_locked", "worktree_released")]
+    assert types == ["worktree_locked", "worktree_released", "worktree_locked"]
+    assert events(repo, "worktree_locked")[-1]["agent_id"] == first[0]
+    assert guard(repo, send_message(repo, "spec-writer")).get("permissionDecision") != "deny"  # by name: held already
+    assert len(events(repo, "worktree_locked")) == 2
+
+    # the resumed run holds the sprint's worktree: another delegation into it waits
+    denied = delegate(repo, "toolu_p2", "product-manager", "p-2")
+    assert denied["permissionDecision"] == "deny"
+    assert f"held by run {first[0]} (task p-1, session {SESSION})" in denied["permissionDecisionReason"]
+
+    # its next report lets go again, and the next delegation gets the worktree
+    proc = run_hook("subagent_stop.py", stopped(repo, *first, "Still no key.\nSTATUS: blocked\nBLOCKER: no key"), repo)
+    assert proc.returncode == 0, proc.stderr
+    assert state(repo, "worktrees.sprint-s1-checkout.lock") is None
+    assert "Worktree: " in delegate(repo, "toolu_p3", "product-manager", "p-2")["updatedInput"]["prompt"]
+    assert run_hook("subagent_start.py", started(repo, *second), repo).returncode == 0
+
+    # while that live run holds it, resuming the first one (by agentId or name) is denied, naming the holder
+    for to in (first[0], "spec-writer"):
+        busy = guard(repo, send_message(repo, to))
+        assert busy["permissionDecision"] == "deny", busy
+        reason = busy["permissionDecisionReason"]
+        assert f"run {first[0]} is not resumed: its worktree sprint-s1-checkout" in reason
+        assert f"held by run {second[0]} (task p-2, session {SESSION})" in reason
+        assert "Wait for that run's report" in reason
+    assert state(repo, "worktrees.sprint-s1-checkout.lock.delegation") == "toolu_p3"

@@ -17,7 +17,18 @@ from .worktrees.boundary import worktree_guard
 Guard = Callable[[HookEvent, HookContext], Verdict | None]
 ContextSource = Callable[[HookEvent, HookContext], str | None]
 
-GUARDS: tuple[Guard, ...] = (tool_guard, worktree_guard)
+
+def resumed_run_guard(event: HookEvent, ctx: HookContext) -> Verdict | None:
+    """SendMessage to a subagent that reported: its worktree is locked for it again first (or the message
+    is denied while another run holds it). No import or read for any other tool."""
+    if event.tool_name != "SendMessage":
+        return None
+    from .worktrees.resumption import relock_resumed
+
+    return relock_resumed(event, ctx)
+
+
+GUARDS: tuple[Guard, ...] = (tool_guard, worktree_guard, resumed_run_guard)
 CONTEXT: tuple[ContextSource, ...] = (tool_call_context,)
 
 

@@ -237,7 +237,7 @@ def record(req: DelegationRequest, led: Ledger) -> dict[str, Any]:
         "subagent_type": req.subagent_type, "type_given": req.type_given, "task": task["id"],
         "description": req.description, "background": req.tool_input.get("run_in_background"),
         "requested_at": led.now, "seq": seq, "status": "pending", "agent_id": None, "link": None,
-        "worktree": req.worktree,
+        "worktree": req.worktree, "name": req.tool_input.get("name"),  # SendMessage may address the run by it
     }
     led.put("delegations", delegation)
     task = led.get("tasks", task["id"]) or task

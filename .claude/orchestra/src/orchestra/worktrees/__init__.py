@@ -6,6 +6,7 @@ Other modules use:
 - `allocate_for_delegation(req, led)`: the lifecycle's PreToolUse(Agent) step (worktree + lock + path);
 - `worktree_guard(event, ctx)`: the boundary check in `toolcall.GUARDS`;
 - `release_run(tx, run)` / `release_session(tx, session_id)`: SubagentStop / SessionEnd;
+- `relock_resumed(event, ctx)`: PreToolUse(SendMessage) through `toolcall`, a reported run resumed;
 - `provision_sprint(store, sprint_id, root)`: sprint start;
 - `assign(store, root, org, task_id, Owner(...))` / `release_named(store, name)`: CLI and MCP;
 - `record_native(event, ctx)`: Claude Code's own worktrees mirrored into state.

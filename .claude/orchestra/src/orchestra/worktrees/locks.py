@@ -6,8 +6,8 @@ run it launched, plus the session; a lock taken from the CLI or the MCP tool nam
 given, and which of them took it (`by`: a human, or the main thread). One worktree has at most one
 lock, and locks change only inside a store transaction, so two runs never hold one worktree. A lock
 is stale (and the next taker recovers it, with an event) when its session ended, its run stopped or
-reported, its delegation never started within `pending_seconds`, or it is older than
-`lock_ttl_seconds`.
+reported (unless the lock was taken again when it was resumed with SendMessage, `resumption`), its
+delegation never started within `pending_seconds`, or it is older than `lock_ttl_seconds`.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def stale_reason(view: Reader, lock: dict[str, Any] | None, now: str, ttl: float
             return f"session {session_id} is gone (its Claude Code process was killed)"
     if run is not None:
         status = run.get("outcome") or run.get("status")
-        if status and status not in LIVE_RUN_STATUSES:
+        if status and status not in LIVE_RUN_STATUSES and not resumed_since(lock, run):
             return f"run {agent} is {status}"
         return None
     if lock.get("delegation") and not agent:
@@ -92,6 +92,12 @@ def stale_reason(view: Reader, lock: dict[str, Any] | None, now: str, ttl: float
         if delegation.get("status") == "pending" and waited > pending_seconds:
             return f"delegation {lock['delegation']} never started ({waited:.0f}s, pending_seconds {pending_seconds:g})"
     return None
+
+
+def resumed_since(lock: dict[str, Any], run: dict[str, Any]) -> bool:
+    """The lock was taken again when the run was resumed (SendMessage) after it reported: the run works
+    until it reports anew (its next report moves `ended_at` past the lock, and SubagentStop releases it)."""
+    return bool(lock.get("resumed_at")) and (run.get("ended_at") or "") <= lock["resumed_at"]
 
 
 def locked_for_run(find, agent_id: str) -> dict[str, Any] | None:
