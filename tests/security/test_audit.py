@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from orchestra import audit
+from orchestra.audit import writer as audit_writer
 from orchestra.cli import main as cli
 
 from tests.disks import read_only
@@ -169,14 +170,14 @@ def test_a_writer_killed_after_rotating_and_writing_leaves_a_chain_the_next_one_
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "audit.jsonl"
     audit.append(path, {"event": "x", "pad": "p" * 300})
-    write_head = audit._write_head
+    write_head = audit_writer.write_head
 
     def dies_before_the_head_update(log: Path, head: dict) -> None:
         if head["size"]:  # the line is on disk; the writer is killed before the head says so
             raise OSError("killed")
         write_head(log, head)
 
-    monkeypatch.setattr(audit, "_write_head", dies_before_the_head_update)
+    monkeypatch.setattr(audit_writer, "write_head", dies_before_the_head_update)
     with pytest.raises(OSError):
         audit.append(path, {"event": "rotates, then dies"}, rotate_bytes=100)
     monkeypatch.undo()
