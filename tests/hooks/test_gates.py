@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -154,6 +154,26 @@ def test_a_run_silent_past_stale_run_seconds_no_longer_holds_its_task(project: P
         late = Ledger(tx, org, now=_later(tx, "toolu_1", 120))
         assert lifecycle_delegation.check_task_open(req, late) is None
         assert lifecycle_delegation.check_capacity(req, late) is None
+
+
+def test_a_timestamp_without_a_utc_offset_counts_as_utc_instead_of_failing_the_guard(project: Path) -> None:
+    """A delegation imported or edited by hand with `requested_at` written without an offset (as many tools
+    write UTC): the real PreToolUse hook still decides on capacity; it blocked every delegation with
+    "the guard failed (TypeError ...)", and `worktree list` ended in a traceback."""
+    from tests.worktrees.conftest import cli
+
+    write_teams(project)
+    seed(project, tasks("t1", "t2"))
+    assert isinstance(feed(pre(project, "toolu_1", "api-engineer", "[task:t1] go")), Rewrite)
+    naive = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    with open_store(root=project) as store:
+        store.set("delegations.toolu_1.requested_at", naive)
+    verdict = _pre_agent(project, "toolu_2", "api-engineer", "[task:t2] go")
+    assert verdict.get("permissionDecision") == "deny", verdict
+    assert "at its capacity of 1" in verdict["permissionDecisionReason"]
+    assert "starting toolu_1 (t1)" in verdict["permissionDecisionReason"]
+    listed = cli(project, "worktree", "list")
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
 
 
 def _later(tx, use: str, seconds: float) -> str:

@@ -24,3 +24,10 @@ def test_seconds_between_is_zero_without_a_readable_start() -> None:
     assert seconds_between(None, "2026-11-24T12:00:00.000Z") == 0.0
     assert seconds_between("", "2026-11-24T12:00:00.000Z") == 0.0
     assert seconds_between("yesterday", "2026-11-24T12:00:00.000Z") == 0.0
+
+
+def test_seconds_between_reads_a_timestamp_without_offset_as_utc() -> None:
+    assert seconds_between("2026-11-24T12:00:00", "2026-11-24T12:01:00.000Z") == 60.0
+    assert seconds_between("2026-11-24T12:00:00Z", "2026-11-24T12:00:30") == 30.0
+    assert seconds_between("2026-11-24T14:00:00+02:00", "2026-11-24T12:00:10") == 10.0
+    assert seconds_between(12, "2026-11-24T12:00:00.000Z") == 0.0  # a number edited in by hand

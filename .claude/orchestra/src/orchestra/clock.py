@@ -6,6 +6,10 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 def now_iso(moment: float | None = None) -> str:
@@ -17,13 +21,21 @@ def now_iso(moment: float | None = None) -> str:
 
 
 def seconds_between(since: str | None, now: str) -> float:
-    """Seconds from one stored timestamp to another; 0 when `since` is missing or either is unreadable."""
+    """Seconds from one stored timestamp to another; 0 when `since` is missing or either is unreadable.
+    One without a UTC offset (`2026-11-24T12:00:00`, written by hand or by another tool) is UTC."""
     if not since:
         return 0.0
-    from datetime import datetime
-
     try:
-        return (datetime.fromisoformat(now.replace("Z", "+00:00"))
-                - datetime.fromisoformat(since.replace("Z", "+00:00"))).total_seconds()
+        return (utc_moment(now) - utc_moment(since)).total_seconds()
     except ValueError:
         return 0.0
+
+
+def utc_moment(text: str) -> datetime:
+    """A stored timestamp as an aware datetime; one without a UTC offset is UTC. ValueError when unreadable."""
+    from datetime import UTC, datetime
+
+    if not isinstance(text, str):
+        raise ValueError(f"{text!r} is not a timestamp")
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..clock import utc_moment
 from ..record import Record
 from ..worktrees.locks import release_run
 from . import acceptance
@@ -131,7 +132,6 @@ def gather(base: Path, worktree: str | None, task: dict[str, Any] | None, run: d
 def worktree_changed(path: Path, since: str | None, until: float | None = None) -> bool:
     """Uncommitted changes in the worktree, or a commit made since the run started."""
     import subprocess
-    from datetime import datetime
 
     def git(*args: str) -> str:
         try:
@@ -149,7 +149,7 @@ def worktree_changed(path: Path, since: str | None, until: float | None = None) 
     if not committed or not since:
         return False
     try:
-        return datetime.fromisoformat(committed) >= datetime.fromisoformat(since.replace("Z", "+00:00"))
+        return utc_moment(committed) >= utc_moment(since)
     except ValueError:
         return False
 
