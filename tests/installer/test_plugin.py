@@ -210,3 +210,18 @@ def test_the_agent_type_to_start_names_the_plugins_agents_in_plugin_form(tmp_pat
         assert session_agent_type("fullstack-eng") == "fullstack-eng"  # the project's agent of that name
     finally:
         paths.project_root.cache_clear()
+
+
+def test_plugin_build_names_a_command_file_that_is_not_utf8_and_writes_nothing(tmp_path: Path) -> None:
+    import shutil
+
+    for part in (".claude/agents", ".claude/commands", ".claude/orchestra/hooks"):
+        shutil.copytree(REPO / part, tmp_path / part)
+    shutil.copy(REPO / ".claude/orchestra/pyproject.toml", tmp_path / ".claude/orchestra/pyproject.toml")
+    command = tmp_path / ".claude/commands/data/show.md"
+    command.parent.mkdir()
+    command.write_bytes(b"---\ndescription: Shows a data task.\n---\nSummarise it for l'\xe9quipe data.\n")
+    with pytest.raises(ValueError) as raised:
+        plugin.build(tmp_path)
+    assert str(raised.value) == f"{command}:4: not UTF-8 text (byte 0xe9); save the file as UTF-8, then build again"
+    assert not (tmp_path / plugin.PLUGIN_COMMANDS).exists() and not (tmp_path / plugin.PLUGIN_JSON).exists()

@@ -136,8 +136,18 @@ def plugin_commands(root: Path = SOURCE_ROOT) -> dict[str, bytes]:
     serves them."""
     folder = root / ".claude" / "commands"
     return {f"{PLUGIN_COMMANDS}/{path.relative_to(folder).as_posix()}":
-            plugin_tool(PROJECT_CLI.sub(lambda _: PLUGIN_CLI, path.read_text(encoding="utf-8"))).encode()
+            plugin_tool(PROJECT_CLI.sub(lambda _: PLUGIN_CLI, _command_text(path))).encode()
             for path in sorted(folder.rglob("*.md"))}
+
+
+def _command_text(path: Path) -> str:
+    """A command file's text; one that is not UTF-8 stops the build at its file and line."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 text (byte {exc.object[exc.start]:#04x}); save the file as "
+                         "UTF-8, then build again") from None
 
 
 def generated(root: Path = SOURCE_ROOT) -> dict[str, bytes]:
