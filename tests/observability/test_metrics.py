@@ -13,7 +13,7 @@ from orchestra.metrics import collect, current_sprint, describe_event
 from orchestra.workflow import close_sprint
 
 from tests.conftest import run_hook
-from tests.observability.harness import NOW, started_sprint
+from tests.observability.harness import NOW, started_sprint, work
 
 
 def runs(store, **by_status: list[tuple[str, str]]) -> None:
@@ -51,6 +51,21 @@ def test_collect_on_a_running_sprint(store, sample: Path) -> None:
     assert m["build_success_rate"] == {"passed": 2, "failed": 1, "rate": 0.6667}
     assert m["error_rate"]["tool_calls"] == 2 and m["error_rate"]["rate"] == 0.5
     assert m["hook_latency"]["by_hook"]["pre_tool"]["max_ms"] == 12
+
+
+def test_work_recorded_by_a_machine_whose_clock_is_ahead_counts_as_the_store_says(store, sample: Path) -> None:
+    """Two checkouts share one store; one's clock runs an hour ahead. The task it started and the other
+    completed is completed in the metrics and the burndown too, as sprint status counts it."""
+    started_sprint(store)
+    work(store, "task-2fa", "in_progress", "2026-12-04T10:00:00.000Z")  # 09:00 by the store's other clock
+    work(store, "task-2fa", "completed", "2026-12-04T09:30:00.000Z")
+
+    m = collect(store, sample, now=NOW)
+    assert m["sprint"]["counts"]["completed"] == 2 and m["sprint"]["points"]["completed"] == 8
+    assert m["task_throughput"]["completed"] == 2
+    assert m["average_task_time"]["tasks"] == 2
+    assert m["completion_rate"]["points_completed"] == 8
+    assert {d["date"]: d["remaining"] for d in m["burndown"]["days"]}["2026-12-04"] == 13
 
 
 def test_utilization_counts_members_not_the_orchestrator_running_them(store, sample: Path) -> None:

@@ -56,6 +56,20 @@ def test_order_of_arrival_does_not_matter() -> None:
     assert changes(shuffled) == changes()
 
 
+def test_a_task_changed_on_machines_whose_clocks_disagree_ends_on_its_status() -> None:
+    # d: started on a machine 10 minutes ahead (10:10 by its clock), completed two minutes later on one
+    # that keeps time (10:02 by its clock). The store recorded them in that order: d is completed.
+    skewed = [ev(1, "2026-12-02T10:10:00.000Z", "task_started", "d"),
+              ev(2, "2026-12-02T10:02:00.000Z", "task_completed", "d")]
+    found = metrics.task_changes(skewed)
+    assert [(c.status, c.at.isoformat()) for c in found] == [("in_progress", "2026-12-02T10:10:00+00:00"),
+                                                             ("completed", "2026-12-02T10:10:00+00:00")]
+    assert metrics.cycle_times(found) == {"d": 0.0}
+    assert metrics.throughput(found, D(2026, 12, 1), D(2026, 12, 3))["completed"] == 1
+    chart = metrics.burndown({"d": 2.0}, found, D(2026, 12, 1), D(2026, 12, 3))
+    assert [d["remaining"] for d in chart["days"]] == [2, 0, 0]
+
+
 def test_burndown_by_hand() -> None:
     # end of 12-01: nothing done -> 10; 12-02: a -> 5; 12-03: c -> 3; 12-04: b done, c reopened -> 2;
     # 12-05: c again -> 0. Ideal falls by 10/5 = 2 a day from 10: 8, 6, 4, 2, 0.

@@ -5,7 +5,10 @@ functions; the caller reads events and tasks.
 A task status change is an event whose `task_id` (or `data.task`) names a task and whose type is
 one of the lifecycle's task events (`task_started`, `task_completed`, ... in STATUS_OF_EVENT) or
 whose `data.to` is a task status. Events may repeat or arrive late: changes are
-ordered by time, then event id, and a change to the status a task already has counts once.
+ordered by time, then event id, and a change to the status a task already has counts once. A task's
+own changes keep the order the store recorded them in (event ids) whatever their clocks say: one
+written on a machine whose clock is behind another's is moved up to the change before it, so the
+status the changes end on is always the task's status.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ def task_changes(events: Iterable[dict[str, Any]], tasks: Iterable[str] | None =
             continue
         reason = data.get("reason")
         raw.append(Change(at, task, status, int(event.get("id") or 0), reason if isinstance(reason, str) else None))
+    raw = _in_recorded_order(raw)
     raw.sort(key=lambda c: (c.at, c.event_id))
     last: dict[str, str] = {}
     out = []
@@ -69,6 +73,20 @@ def task_changes(events: Iterable[dict[str, Any]], tasks: Iterable[str] | None =
         if last.get(change.task) != change.status:
             out.append(change)
             last[change.task] = change.status
+    return out
+
+
+def _in_recorded_order(raw: list[Change]) -> list[Change]:
+    """Each task's changes in event id order, none earlier than the one recorded before it (clock skew
+    between the machines sharing a store, or a clock set back, would otherwise reorder them)."""
+    latest: dict[str, dt.datetime] = {}
+    out = []
+    for change in sorted(raw, key=lambda c: (c.event_id, c.at)):
+        before = latest.get(change.task)
+        if before is not None and change.at < before:
+            change = Change(before, change.task, change.status, change.event_id, change.reason)
+        latest[change.task] = change.at
+        out.append(change)
     return out
 
 
