@@ -168,6 +168,19 @@ def test_a_task_under_a_team_renamed_in_teams_yaml_still_confines_its_member(rep
     ("Bash", {"command": "git worktree move '{repo}/.worktrees/task-other' {scratch}/t"}, "{repo}/.worktrees/task-other"),
     ("Bash", {"command": "git -c core.x=1 worktree add -b mine ../mine HEAD"}, "{repo}/.worktrees/mine"),
     ("Bash", {"command": "git worktree add --lock --reason 'x y' -B tmp {scratch}/wt && git worktree list"}, None),
+    ("Bash", {"command": "git worktree lock --reason mine ../task-other"}, "{repo}/.worktrees/task-other"),
+    ("Bash", {"command": "git worktree unlock '{repo}/.worktrees/task-other'"}, "{repo}/.worktrees/task-other"),
+    ("Bash", {"command": "git worktree lock . && git worktree unlock '{tree}'"}, None),
+    # GIT_WORK_TREE is --work-tree by the environment
+    ("Bash", {"command": "GIT_WORK_TREE=../task-other git checkout -- ."}, "{repo}/.worktrees/task-other"),
+    ("Bash", {"command": "env GIT_WORK_TREE='{repo}' git add -A"}, "{repo}"),
+    ("Bash", {"command": "export GIT_WORK_TREE=../..; git commit -am x"}, "{repo}"),
+    ("Bash", {"command": "GIT_WORK_TREE=. git status && echo GIT_WORK_TREE=../.."}, None),
+    # EnterWorktree moves the whole session: only into the run's own worktree
+    ("EnterWorktree", {"path": "{repo}/.worktrees/task-other"}, "{repo}/.worktrees/task-other"),
+    ("EnterWorktree", {"path": "../.."}, "{repo}"),
+    ("EnterWorktree", {"name": "mine"}, "a new worktree"),
+    ("EnterWorktree", {"path": "{tree}/"}, None),
 ], ids=lambda v: v if isinstance(v, str) and len(v) < 14 else None)
 def test_boundary_decisions(sprint: Path, tool, tool_input, denied) -> None:
     repo = sprint
@@ -204,6 +217,21 @@ def test_a_member_editing_the_main_checkout_in_place_is_stopped_with_a_reason_it
     linked = guard(repo, tool_call(repo, MEMBER, "Bash", {"command": "echo x > docs/notes.md"}, cwd=tree))
     assert f"{tree / 'docs' / 'notes.md'} (a symbolic link leads there to {repo / 'notes.md'}) is outside" in (
         linked["permissionDecisionReason"])
+
+
+def test_a_member_cannot_move_its_session_into_another_worktree_with_enter_worktree(sprint: Path) -> None:
+    repo, tree, other = sprint, sprint / ".worktrees" / "task-t-1", sprint / ".worktrees" / "task-t-2"
+    git(repo, "worktree", "add", "-q", "-b", "task-t-2", str(other))
+    tree.mkdir(parents=True)
+    seed(repo, **{f"agents.{MEMBER[0]}": {"id": MEMBER[0], "agent_type": MEMBER[1], "worktree": str(tree),
+                                          "status": "active", "session_id": SESSION}})
+    denied = guard(repo, tool_call(repo, MEMBER, "EnterWorktree", {"path": str(other)}, cwd=tree))
+    assert denied["permissionDecision"] == "deny"
+    assert f"EnterWorktree into {other} is outside your worktree {tree}" in denied["permissionDecisionReason"]
+    [audit] = [json.loads(line) for line in (repo / ".claude/state/audit.jsonl").read_text().splitlines()
+               if '"EnterWorktree"' in line]
+    assert (audit["rule"], audit["resource"], audit["decision"]) == ("worktree:boundary", str(other), "deny")
+    assert guard(repo, tool_call(repo, None, "EnterWorktree", {"path": str(other)})).get("permissionDecision") is None
 
 
 def test_the_main_thread_and_runs_without_a_worktree_are_not_confined(sprint: Path) -> None:

@@ -4,11 +4,12 @@ works in a worktree: writes land inside it, and Bash does not move elsewhere.
 Cost: one primary-key read (`agents.<agent_id>.worktree`, put there when the lifecycle links the
 run to its delegation) and no git. Runs without a worktree, and the main thread, are not limited.
 Bash is read best-effort through the security module's shell reader: `cd`/`pushd`/`git -C`/
-`git --work-tree`/`env -C` to a directory outside the worktree, output redirections (`>`, `>>`) to a
+`git --work-tree`/`GIT_WORK_TREE=`/`env -C` to a directory outside the worktree, output redirections (`>`, `>>`) to a
 file outside it, and the files the common file programs write by their arguments (`cp`/`mv`/`ln`/
 `install` destinations, `mv` sources, `tee`, `touch`, `mkdir`, `rm`, `rmdir`, `truncate`, `shred`,
 `unlink`, `sed -i`, `chmod`, the start of a `find` that deletes or changes, `tar -x -C`, `unzip -d`, `rsync`
-destinations, the directories `git worktree add|move|remove` names) are denied. The temp directory is
+destinations, the directories `git worktree add|move|remove|lock|unlock|repair` names) are denied, and so
+is EnterWorktree into anything but the run's own worktree. The temp directory is
 scratch space, away from the project and its worktrees (`pytest > /tmp/out.txt`). Other programs writing elsewhere by their own arguments, and
 scripts, are not seen; README's Worktrees section lists these limits.
 """
@@ -16,6 +17,7 @@ scripts, are not seen; README's Worktrees section lists these limits.
 from __future__ import annotations
 
 import os
+import re
 
 from ..hookio import Deny, HookContext, HookEvent
 
@@ -23,17 +25,23 @@ FILE_TOOLS = {"Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path
 SHELL_TOOLS = frozenset({"Bash", "Monitor"})  # Monitor runs a shell command as Bash does
 # Redirections to these are not writes anyone would need to stop.
 HARMLESS = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty")
+ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+# `git worktree` subcommands that make, move, delete, (un)lock or re-point the worktrees they name
+GIT_WORKTREE_OPS = ("add", "move", "remove", "lock", "unlock", "repair")
 GIT_VALUED = frozenset({"-c", "--git-dir", "--namespace", "--config-env", "--super-prefix"})  # git's, before its subcommand
 
 
 def worktree_guard(event: HookEvent, ctx: HookContext) -> Deny | None:
     """Deny a subagent's write (or Bash `cd`) outside the worktree it was given; nothing for anyone else."""
-    if not event.agent_id or (event.tool_name not in FILE_TOOLS and event.tool_name not in SHELL_TOOLS):
+    if not event.agent_id or (event.tool_name not in FILE_TOOLS and event.tool_name not in SHELL_TOOLS
+                              and event.tool_name != "EnterWorktree"):
         return None
     with ctx.store.snapshot() as tx:
         worktree = tx.get(f"agents.{event.agent_id}.worktree", None)
     if not isinstance(worktree, str) or not worktree:
         return None
+    if event.tool_name == "EnterWorktree":
+        return _entering(event, ctx, worktree)
     if event.tool_name in FILE_TOOLS:
         target = event.tool_input.get(FILE_TOOLS[event.tool_name])
         outside = _outside(target, event.cwd, worktree, ctx.root) if isinstance(target, str) and target else None
@@ -50,6 +58,19 @@ def worktree_guard(event: HookEvent, ctx: HookContext) -> Deny | None:
     return Deny(f"Orchestra: {what} is outside your worktree {worktree}. Your task works only inside that "
                 f"worktree{_suggestion(outside, ctx.root, worktree)}; paths elsewhere (the main checkout, other "
                 "worktrees) belong to other work.")
+
+
+def _entering(event: HookEvent, ctx: HookContext, worktree: str) -> Deny | None:
+    """EnterWorktree moves the whole session: into another worktree (another stream's, the main checkout) by
+    `path`, or into a new one Claude Code makes by `name`. Only the run's own worktree may be entered."""
+    path = event.tool_input.get("path")
+    if isinstance(path, str) and path and inside(_absolute(path, event.cwd), worktree):
+        return None
+    where = _absolute(path, event.cwd) if isinstance(path, str) and path else "a new worktree"
+    ctx.audit.update(rule="worktree:boundary", resource=where, worktree=worktree)
+    return Deny(f"Orchestra: EnterWorktree into {where} is outside your worktree {worktree}: it would move your "
+                "session there. Your task works only inside that worktree (you are in it already: work and commit "
+                "there); other worktrees and the main checkout belong to other work.")
 
 
 def inside(path: str, worktree: str) -> bool:
@@ -114,12 +135,13 @@ def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash
 
 
 def _git_worktree_paths(cmd) -> list[str]:
-    """The directories `git worktree add|move|remove` makes, moves or deletes (another member's worktree too)."""
+    """The directories `git worktree add|move|remove|lock|unlock|repair` makes, moves, deletes, locks or
+    re-points (another member's worktree too)."""
     args = list(cmd.argv[1:]) if cmd.program == "git" else []
     i = 0
     while i < len(args) and args[i].startswith("-"):  # git's own options, up to the subcommand
         i += 2 if args[i] in GIT_VALUED or args[i] in ("-C", "--work-tree") else 1
-    if args[i:i + 1] != ["worktree"] or args[i + 1:i + 2] not in (["add"], ["move"], ["remove"]):
+    if args[i:i + 1] != ["worktree"] or len(args) < i + 2 or args[i + 1] not in GIT_WORKTREE_OPS:
         return []
     rest, operands, j = args[i + 2:], [], 0
     while j < len(rest):
@@ -134,8 +156,10 @@ def _git_worktree_paths(cmd) -> list[str]:
 
 def _directory_of(cmd) -> str | None:
     """Where a command moves to or works in: `cd DIR`, `pushd DIR`, `git -C DIR`, `git --work-tree DIR`,
-    `env -C DIR` ('' = home)."""
+    `GIT_WORK_TREE=DIR` (also after `env` or `export`), `env -C DIR` ('' = home)."""
     args = list(cmd.argv[1:])
+    if work_tree := _assigned(cmd, "GIT_WORK_TREE"):  # git's --work-tree, from the environment
+        return work_tree
     if cmd.program in ("cd", "pushd"):
         rest = [a for a in args if not a.startswith("-") or a == "-"]
         return rest[0] if rest else ""
@@ -153,6 +177,18 @@ def _directory_of(cmd) -> str | None:
             if word in ("-C", "--chdir"):
                 return words[i + 1]
         return next((w.split("=", 1)[1] for w in words if w.startswith("--chdir=")), None)
+    return None
+
+
+def _assigned(cmd, name: str) -> str | None:
+    """The value `NAME=value` gives before the command, after `env`, or in `export NAME=value` (the rest of the
+    line's git commands work there too); None when the command sets no such variable."""
+    for word in cmd.words:
+        if word.startswith(name + "="):
+            return word.split("=", 1)[1]
+        if not (ASSIGNMENT.match(word) or word in ("env", "export", "declare", "typeset", "local", "readonly")
+                or word.startswith("-")):
+            return None
     return None
 
 
