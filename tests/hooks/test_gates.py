@@ -176,6 +176,19 @@ def test_a_timestamp_without_a_utc_offset_counts_as_utc_instead_of_failing_the_g
     assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
 
 
+@pytest.mark.parametrize("task_id", ["_draft", "@ops/deploy+1", "-x"])
+def test_a_task_whose_id_starts_with_a_symbol_is_the_one_delegated(project: Path, task_id: str) -> None:
+    """Ids may start with any of `_ - : @ / +`; the tag `task delegate` prints names the task. The hook did
+    not read such a tag, made an ad-hoc task and briefed the agent with both tags, and the task stayed queued."""
+    write_teams(project)
+    seed(project, tasks(task_id))
+    verdict = _pre_agent(project, "toolu_1", "api-engineer", f"[task:{task_id}] go")
+    brief = verdict["updatedInput"]["prompt"]
+    assert f"[task:{task_id}] {task_id} (implementation" in brief and "adhoc" not in brief
+    state = digest()
+    assert state["tasks"][task_id]["status"] == "assigned" and list(state["tasks"]) == [task_id]
+
+
 def _later(tx, use: str, seconds: float) -> str:
     requested = datetime.fromisoformat(tx.get(f"delegations.{use}.requested_at").replace("Z", "+00:00"))
     return (requested + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")

@@ -28,6 +28,9 @@ CAPTURED = FIXTURES / "claude-code-2.1.328" / "foreground-delegation"
     (("[task: sprint-3 ] Orchestrate",), "sprint-3"),
     (("first [task:a-1] then [task:b-2]",), "a-1"),
     (("[task:] empty", "[task:bad id]"), None),
+    (("[task:_draft] go",), "_draft"),  # an id may start with any character an id holds
+    (("[task:@ops/deploy+1] go",), "@ops/deploy+1"),
+    (("[task: -x ] go",), "-x"),
     ((None, ""), None),
 ])
 def test_task_tag(texts, expected) -> None:

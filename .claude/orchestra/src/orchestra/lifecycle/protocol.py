@@ -18,7 +18,7 @@ from bisect import bisect_right
 
 from ..record import Record
 
-TAG = re.compile(r"\[task:\s*([A-Za-z0-9][A-Za-z0-9_\-:/+@]*)\s*\]")  # ids are store path segments
+TAG = re.compile(r"\[task:\s*([A-Za-z0-9_\-:/+@]+)\s*\]")  # ids are store path segments, any of their characters first
 # Each pattern reads a run of spaces or marks with one quantifier, so a long run cannot make it backtrack.
 _MARK = r"[*_`]*"  # Markdown emphasis or code around a label or a value
 _LEAD = r"^[ \t>*+_`-]*"  # what may open a protocol line: indentation, a quote, a bullet, emphasis
