@@ -254,6 +254,23 @@ def test_check_reads_crlf_dashes_and_tabs_in_frontmatter_as_claude_code_does(pac
     assert agentfiles.read(tabbed).body.startswith("-\n")
 
 
+def test_check_reads_tabs_between_words_as_claude_code_does(pack_copy):
+    """Claude Code 2.1.328's YAML takes a tab wherever a space may stand but in indentation: inside a plain
+    value, after one, before a colon and in a flow list. Such an agent loads, and the plugin ships it."""
+    from orchestra.installer import plugin
+
+    path = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    text = re.sub(r"(?m)^description: Use for", "description: Use\tfor", path.read_text())
+    text = re.sub(r"(?m)^tools: (.*)$", lambda m: "tools:\t[" + m.group(1).replace(", ", ",\t") + "]\t# its tools",
+                  text.replace("model: sonnet", "model\t: sonnet\t"))
+    path.write_text(text)
+    assert agentfiles.check_agents(pack_copy) == []
+    meta = agentfiles.read(path).meta
+    assert meta["model"] == "sonnet" and meta["description"].startswith("Use for ")
+    assert isinstance(meta["tools"], list) and "Read" in meta["tools"]
+    assert "./.claude/agents/qa/qa-engineer.md" in plugin.agent_paths(pack_copy)
+
+
 def test_check_takes_tools_star_as_every_tool_as_claude_code_does(pack_copy):
     """`tools: "*"` lists every tool in Claude Code 2.1.328, Agent included, like leaving `tools` out."""
     director = pack_copy / ".claude/agents/qa/qa-director.md"

@@ -57,7 +57,9 @@ YAML_INDICATOR = re.compile(r"[{}[\]*&#!|>%@`]|: ")
 # Claude Code's frontmatter: a first line `---`, then everything up to the next `---`, wherever it stands.
 OPENING = re.compile(r"---\s*\n")
 FRONTMATTER = re.compile(r"---\s*\n(.*?)---\s*\n?", re.S)
-TAB_AFTER_KEY = re.compile(r"(?m)^([A-Za-z_][\w-]*):[ \t]*\t[ \t]*(?=\S)")
+# Claude Code's YAML (Bun's) takes a tab wherever a space may stand (after `key:` or before it, before a comment,
+# in a flow list, inside a plain value), though not in the indentation that starts a line; PyYAML only a space.
+INDENTED_LINE = re.compile(r"(?m)^([ \t]*)(\S.*)$")
 
 
 
@@ -102,7 +104,7 @@ def read(path: Path) -> Definition:
         cut = text.count("\n", 0, block.end(1)) + 1
         raise FrontmatterError(f"{path}:{cut}: `---` inside this line ends the frontmatter for Claude Code, which "
                                "drops the rest of the line and every key below it; write it without three dashes")
-    frontmatter = TAB_AFTER_KEY.sub(r"\1: ", frontmatter)  # Claude Code's YAML takes a tab after `key:`
+    frontmatter = INDENTED_LINE.sub(lambda line: line.group(1) + line.group(2).replace("\t", " "), frontmatter)
     try:
         meta = yaml.safe_load(frontmatter) or {}
     except yaml.YAMLError:
