@@ -64,6 +64,17 @@ def test_refuses_invalid_settings_without_writing(repo: Path, orchestra, name: s
     assert snapshot(repo) == before
 
 
+def test_each_problem_of_the_settings_is_named_once(repo: Path, orchestra) -> None:
+    """A handler that is not an object fails every handler type's branch of the schema: one problem."""
+    (repo / ".claude").mkdir()
+    (repo / ".claude/settings.json").write_text('{"hooks": {"Stop": [{"hooks": ["x"]}]}, '
+                                                '"statusLine": {"type": "command"}}')
+    result = orchestra("install", repo)
+    assert result.code == 1
+    assert result.err.count("hooks.Stop[0].hooks[0]: 'x' is not of type 'object'") == 1, result.err
+    assert "statusLine: 'command' is a required property" in result.err
+
+
 @pytest.mark.parametrize("name, text, complaint", [
     (".mcp.json", '{"mcpServers": ["x"]}', "`mcpServers` is a JSON list, not an object; fix .mcp.json"),
     (".claude/settings.json", '{"hooks": {"Stop": {}}}', "hooks.Stop is not a list of matcher groups; fix "),

@@ -146,8 +146,11 @@ def validate(settings: dict[str, Any], where: str) -> None:
     from ..validation import load_schema
 
     validator = jsonschema.Draft202012Validator(load_schema("settings-fragment"))
-    problems = [f"{_where(error.absolute_path)}: {error.message}"
-                for error in sorted(validator.iter_errors(settings), key=lambda e: list(map(str, e.absolute_path)))]
+    # dict.fromkeys: a value several branches of the schema reject (a handler that is not an object) is
+    # named once, so the five shown are five different problems.
+    problems = list(dict.fromkeys(
+        f"{_where(error.absolute_path)}: {error.message}"
+        for error in sorted(validator.iter_errors(settings), key=lambda e: list(map(str, e.absolute_path)))))
     if problems:
         listed = "; ".join(problems[:5])
         raise InstallError(f"{where}: the merged settings would not be valid for Claude Code ({listed}); "
