@@ -182,6 +182,33 @@ def test_review_reopen_replan_and_close_with_carry_over(store, sample: Path) -> 
     assert status["forecast"] == {"available": False, "reason": "the sprint is closed: nothing is left to forecast"}
 
 
+def test_a_reopened_sprint_is_planned_from_its_edited_file_until_it_starts_again(store, sample: Path) -> None:
+    path = sample / ".claude/sprints/sprint-7.yaml"
+    path.write_text("tasks:\n  - {id: r0, title: R0, team: engineering, estimate: 1}\n"
+                    "  - {id: r1, title: R1, team: engineering, estimate: 3}\n"
+                    "  - {id: r2, title: R2, team: engineering, estimate: 2, dependencies: [r1]}\n", encoding="utf-8")
+    start_sprint(store, "sprint-7")
+    for task in ("r0", "r1"):
+        work(store, task, "in_progress", "2026-12-02T09:00:00.000Z")
+        work(store, task, "completed", "2026-12-02T15:00:00.000Z")
+    close_sprint(store, "sprint-7", review_only=True)
+    reopen_sprint(store, "sprint-7", "r2 is not needed; r3 is")
+    path.write_text("tasks:\n  - {id: r1, title: R1, team: engineering, estimate: 3}\n"
+                    "  - {id: r3, title: R3, team: engineering, estimate: 1, dependencies: [r1]}\n", encoding="utf-8")
+    load_sprint_into_state(store, "sprint-7")
+
+    plan = plan_sprint(store, "sprint-7")  # what starting it again will do: the edited file, finished work kept
+    assert plan["source"] == "definition" and plan["status"] == "ready"
+    assert waves(plan) == [["r3"]] and plan["done"] == ["r0", "r1"] and plan["ready"] == ["r3"]
+    assert plan["points"] == {"total": 5, "completed": 4, "remaining": 1, "carried_over": 0, "cancelled": 0}
+    status = sprint_status(store, "sprint-7", now=NOW)
+    assert [(t["id"], t["status"]) for t in status["tasks"]] == [("r1", "completed"), ("r3", "queued"),
+                                                                 ("r0", "completed")]
+    started = start_sprint(store, "sprint-7")
+    assert [r["id"] for r in started["removed"]] == ["r2"]
+    assert waves(started["plan"]) == waves(plan) and started["plan"]["points"] == plan["points"]
+
+
 def test_a_sprint_closed_after_its_end_counts_the_work_done_until_the_close(store) -> None:
     start_sprint(store, "sprint-3")  # 2026-12-01 .. 2026-12-14, 21 points
     work(store, "task-oauth", "in_progress", "2026-12-02T09:00:00.000Z")

@@ -112,7 +112,8 @@ def sprint_view(tx, sprint_id: str, root: Path | None = None) -> SprintView:
     """The sprint `sprint_id` (an id, or a definition file's path before it is loaded)."""
     record = tx.get(f"sprints.{sprint_id}", None) if is_id(sprint_id) else None
     tasks = states.sprint_tasks(tx, sprint_id) if record else []
-    if tasks or (record or {}).get("started_at"):  # once started, state is the truth even when empty
+    # once started, state is the truth even when empty; reopened, its file is again until it starts
+    if (tasks or (record or {}).get("started_at")) and not reopened(record):
         order = {tid: i for i, tid in enumerate(record.get("tasks") or [])}
         tasks.sort(key=lambda t: (order.get(t["id"], len(order)), t["id"]))
         return SprintView(sprint_id, record, tasks, "state", record.get("capacity") or {}, record.get("start"),
@@ -122,16 +123,28 @@ def sprint_view(tx, sprint_id: str, root: Path | None = None) -> SprintView:
     definition = load_definition((record or {}).get("definition") or sprint_id, root)
     if record is None and definition.id != sprint_id:
         record = tx.get(f"sprints.{definition.id}", None)
-    tasks = [{**t.to_dict(), **carried_state(tx, t.id), "sprint": definition.id} for t in definition.tasks]
+    tasks = [{**t.to_dict(), **carried_state(tx, t.id, definition.id), "sprint": definition.id}
+             for t in definition.tasks]
+    if reopened(record):  # starting it again keeps in it the finished work its file no longer lists
+        listed = {t.id for t in definition.tasks}
+        tasks += [t for t in states.sprint_tasks(tx, definition.id)
+                  if t["id"] not in listed and t.get("status") in TERMINAL_TASK_STATUSES]
     return SprintView(definition.id, record, tasks, "definition", definition.capacity, definition.start,
                       definition.end)
 
 
-def carried_state(tx, task_id: str) -> dict[str, Any]:
+def reopened(record: dict[str, Any] | None) -> bool:
+    """Back in planning (or loaded again, ready) after a review found issues: its file says what starting it
+    again will do."""
+    return bool(record) and record.get("status") in ("planning", "ready") and bool(record.get("started_at"))
+
+
+def carried_state(tx, task_id: str, sprint_id: str | None = None) -> dict[str, Any]:
     """A task of a sprint not started yet: queued, or, when it was carried over from an earlier sprint
-    (in state, in no sprint), its status and blocker there (a blocked task is not ready to start)."""
+    (in state, in no sprint) or is already the sprint's (reopened), its status and blocker there (a blocked
+    task is not ready to start)."""
     current = tx.get(f"tasks.{task_id}", None)
-    if current is None or current.get("sprint"):
+    if current is None or current.get("sprint") and current["sprint"] != sprint_id:
         return {"status": "queued"}
     return {"status": current.get("status", "queued"), "blocker": current.get("blocker")}
 
