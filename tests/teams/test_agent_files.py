@@ -271,6 +271,16 @@ def test_check_reads_tabs_between_words_as_claude_code_does(pack_copy):
     assert "./.claude/agents/qa/qa-engineer.md" in plugin.agent_paths(pack_copy)
 
 
+def test_check_reports_a_frontmatter_key_written_twice_at_its_last_line(pack_copy):
+    """Claude Code 2.1.328 keeps the last `model:` of two: the agent runs on opus, not the sonnet above."""
+    path = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    path.write_text(path.read_text().replace("model: sonnet\n", "model: sonnet\nmodel: opus\n", 1))
+    assert agentfiles.read(path).meta["model"] == "opus"
+    assert agentfiles.check_agents(pack_copy) == [
+        f"{path}:6: model: written again (first at line 5); Claude Code keeps only this last value, so merge them "
+        "into one"]
+
+
 def test_check_takes_tools_star_as_every_tool_as_claude_code_does(pack_copy):
     """`tools: "*"` lists every tool in Claude Code 2.1.328, Agent included, like leaving `tools` out."""
     director = pack_copy / ".claude/agents/qa/qa-director.md"

@@ -141,6 +141,15 @@ def test_check_commands_reports_keys_claude_code_ignores(pack_copy):
         "write disable-model-invocation"]
 
 
+def test_check_commands_reports_a_key_written_twice_at_its_last_line(pack_copy):
+    """Claude Code 2.1.328 keeps the last of two writings of a frontmatter key, without a word."""
+    path = pack_copy / ".claude/commands/msg/inbox.md"
+    path.write_text(path.read_text().replace("---\n", "---\nargument-hint: <who>\n", 1))
+    assert commandfiles.check_commands(pack_copy) == [
+        f"{path}:4: argument-hint: written again (first at line 2); Claude Code keeps only this last value, so "
+        "merge them into one"]
+
+
 @pytest.mark.parametrize(("command", "rule", "allowed"), [
     ("orchestra sprint status", "orchestra sprint status:*", True),
     ("orchestra sprint status s-1", "orchestra sprint status:*", True),

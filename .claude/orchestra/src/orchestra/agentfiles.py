@@ -76,6 +76,7 @@ class Definition:
     body: str
     lines: dict[str, int] = field(default_factory=dict)  # frontmatter key -> its line in the file
     body_line: int = 1  # the line of the file the body starts on
+    repeated: dict[str, int] = field(default_factory=dict)  # a key written twice -> the line of its first
 
     def at(self, key: str | None = None) -> str:
         """`file:line` of `key` (of the opening `---` when the key is absent), to prefix a problem with."""
@@ -122,9 +123,14 @@ def read(path: Path) -> Definition:
     if not isinstance(meta, dict):
         raise FrontmatterError(f"{path}:{first}: frontmatter must be a mapping of keys to values")
     node = yaml.compose(frontmatter)
-    keys = {str(k.value): k.start_mark.line + first for k, _ in node.value} if isinstance(node, yaml.MappingNode) else {}
+    written = [(str(k.value), k.start_mark.line + first) for k, _ in node.value] if isinstance(node, yaml.MappingNode) \
+        else []
+    keys, repeated = dict(written), {}
+    for key, line in reversed(written):
+        if line != keys[key]:
+            repeated[key] = line
     body = re.sub(r"\r\n?", "\n", text[block.end():])
-    return Definition(path, meta, body, keys, text.count("\n", 0, block.end()) + 1)
+    return Definition(path, meta, body, keys, text.count("\n", 0, block.end()) + 1, repeated)
 
 
 def readable(files: Iterable[Path], problems: list[str]) -> Iterator[Definition]:
@@ -225,6 +231,12 @@ def unknown_key(key: str, known: Iterable[str], kind: str) -> str:
             + (f"; write {meant}" if meant else ""))
 
 
+def repeated_keys(definition: Definition) -> list[str]:
+    """Frontmatter keys written twice, at the last writing: Claude Code keeps its value and drops the others."""
+    return [f"{definition.at(key)}: {key}: written again (first at line {first}); Claude Code keeps only this last "
+            "value, so merge them into one" for key, first in definition.repeated.items()]
+
+
 def builtin_clash(name: Any) -> str | None:
     """Why an agent may not be called `name`: Claude Code 2.1.328 has a built-in agent of that name."""
     from .lifecycle.config import BUILTIN_AGENT_TYPES
@@ -253,7 +265,7 @@ def agent_problems(definition: Definition, mcp_tools: Iterable[str] = MCP_TOOLS)
     if "model" in meta and (problem := model_problem(meta["model"])):
         found.append(("model", problem))
     found += [(str(key), unknown_key(str(key), AGENT_KEYS, "an agent")) for key in meta if key not in AGENT_KEYS]
-    return [f"{definition.at(key)}: {p}" for key, p in found]
+    return [f"{definition.at(key)}: {p}" for key, p in found] + repeated_keys(definition)
 
 
 def agent_files(root: Path | None = None) -> list[Path]:

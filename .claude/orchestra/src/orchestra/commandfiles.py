@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
-from .agentfiles import Definition, readable, unknown_key
+from .agentfiles import Definition, readable, repeated_keys, unknown_key
 
 # Slash command (skill) frontmatter keys 2.1.328 reads; the rest, `disable_model_invocation` too, it ignores.
 COMMAND_KEYS = frozenset({
@@ -78,6 +78,7 @@ def command_problems(definition: Definition) -> list[str]:
         allowed = ""
     found += [f"{at(key)}: {unknown_key(key, COMMAND_KEYS, 'a command')}" for key in map(str, meta)
               if key not in COMMAND_KEYS]
+    found += repeated_keys(definition)
     rules = bash_rules(allowed)
     found += [f"{definition.path}:{definition.body_line + line}: !`{cmd}` is not pre-approved by allowed-tools "
               "(a Bash(...) rule); it would abort the command"
