@@ -50,6 +50,14 @@ def test_feature_bigger_than_a_sprint_gets_its_own_and_a_warning() -> None:
     assert warnings == ["big (15 points) is bigger than a sprint (10 points); split it into smaller features"]
 
 
+def test_a_feature_of_no_points_joins_the_sprint_of_a_feature_bigger_than_a_sprint() -> None:
+    # "launch" (0 points) waits on "big" (15 of 10): it fits beside it rather than taking a sprint of its own
+    sprints, warnings = split(epic(f("big", 15, team="eng"), f("launch", 0, "big", team="eng")),
+                              SprintPoints(10, "teams.yaml", {"eng": 10}))
+    assert features_per_sprint(sprints) == [["big", "launch"]] and sprints[0]["points"] == 15
+    assert len(warnings) == 1
+
+
 def test_team_caps_from_teams_yaml_by_hand() -> None:
     # eng holds 6 points a sprint, qa 4: E1 (4) and Q1 (3) fit; E2 (4) would take eng to 8.
     capacity = SprintPoints(10, "teams.yaml", {"eng": 6, "qa": 4})

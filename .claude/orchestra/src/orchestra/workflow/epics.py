@@ -46,8 +46,9 @@ def split(epic: EpicDef, capacity: SprintPoints, skip: set[str] = frozenset()) -
                 (f for f in todo if all(d in planned for d in f.dependencies)),
                 key=lambda f: (PRIORITY_RANK.get(f.priority, 2), -tail[f.id], position[f.id]),
             )
-            fits = [f for f in candidates if f.estimate <= points_left + 1e-9
-                    and (f.team not in team_left or f.estimate <= team_left[f.team] + 1e-9)]
+            # a sprint over its points (a feature too big for any) still takes features of no points
+            fits = [f for f in candidates if f.estimate <= max(points_left, 0.0) + 1e-9
+                    and (f.team not in team_left or f.estimate <= max(team_left[f.team], 0.0) + 1e-9)]
             if not fits and not chosen and candidates:
                 fits = candidates[:1]  # too big for any sprint: alone, with a warning
                 big, team_cap = fits[0], (capacity.per_team or {}).get(fits[0].team)
