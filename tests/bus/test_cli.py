@@ -61,6 +61,25 @@ def test_every_inbox_lists_broadcasts(project: Path, project_store, capsys) -> N
     assert [m["id"] for m in as_json(capsys, "inbox")] == [everyone["id"]]
 
 
+def test_a_role_or_team_view_lists_what_is_addressed_to_it_and_nothing_else(project: Path, project_store,
+                                                                           capsys) -> None:
+    """`msg inbox tech-lead` / `team:engineering` (and /msg:inbox) are what those runs read: a team message the main
+    thread sent or the user acknowledged for themselves is still open for them; a message to an ended run of
+    another type, or to the main thread of a session, is not theirs."""
+    add_run(project_store, "a-eng", "fullstack-eng", status="completed", outcome="completed", session_id="s1",
+            ended_at="2026-01-01T00:00:00.000Z")
+    from_main = as_json(capsys, "send", "team:engineering", "state_updated", "--text", "freeze", "--from", "main")
+    acked = as_json(capsys, "send", "team:engineering", "state_updated", "--text", "deploy at 5")
+    as_json(capsys, "ack", acked["id"])  # the user, for themselves
+    as_json(capsys, "send", "agent:a-eng", "task_completed", "--text", "late report", "--from", "tech-lead")
+    as_json(capsys, "send", "main", "state_updated", "--text", "for the main thread")
+    theirs = sorted([from_main["id"], acked["id"]])
+    assert sorted(m["id"] for m in as_json(capsys, "inbox", "tech-lead")) == theirs
+    assert sorted(m["id"] for m in as_json(capsys, "inbox", "team:engineering")) == theirs
+    as_json(capsys, "ack", acked["id"], "--as", "tech-lead")  # the role's own ack does close it for its view
+    assert [m["id"] for m in as_json(capsys, "inbox", "tech-lead")] == [from_main["id"]]
+
+
 def test_acknowledging_a_broadcast_says_it_stays_open_for_others(project: Path, project_store, capsys) -> None:
     everyone = as_json(capsys, "send", "broadcast", "state_updated", "--text", "freeze at 17:00")
     code, out, _ = run(capsys, "ack", everyone["id"])

@@ -92,18 +92,24 @@ def check_recipient(tx, to: object, org: Organization) -> str:
 
 
 class Recipient(Record):
-    """One agent run as a reader of messages: its delivery key and the addresses that reach it."""
+    """One agent run as a reader of messages: its delivery key and the addresses that reach it. A `view` reads
+    as no run: what is addressed to an agent type or a team, as `orchestra msg inbox tech-lead` shows it."""
 
     key: str
     addresses: frozenset[str]
     agent_id: str | None = None
     agent_type: str | None = None
     session_id: str | None = None
+    view: str | None = None
 
     @property
     def address(self) -> str:
-        """How others write to exactly this run."""
-        return f"{RUN_PREFIX}{self.agent_id}" if self.agent_id else MAIN
+        """How others write to exactly this run (a view: the address it shows)."""
+        return self.view or (f"{RUN_PREFIX}{self.agent_id}" if self.agent_id else MAIN)
+
+    @property
+    def main_thread(self) -> bool:
+        return self.agent_id is None and self.view is None
 
 
 def session_main(session_id: str | None) -> str:

@@ -64,7 +64,7 @@ def adopting(tx, who: Recipient, rows: list[dict[str, Any]]) -> Recipient:
     whose process is gone before it was shown the message), so a notice for a closed terminal reaches the
     next one; a reader of no known session (the CLI) reads every session's. Costs nothing unless such a
     message is open."""
-    if who.agent_id:
+    if not who.main_thread:
         return who
     others = [m for m in rows if (m.get("to") or "").startswith(addressing.MAIN_PREFIX)
               and m["to"] not in who.addresses]
@@ -117,7 +117,7 @@ def pending_for(rows: list[dict[str, Any]], who: Recipient, now: datetime) -> li
 def acked_by(message: dict[str, Any], who: Recipient) -> bool:
     acked = message.get("acked") or {}
     # the person at the terminal acknowledges for the main thread they are driving
-    return who.key in acked or who.address in acked or (who.agent_id is None and addressing.HUMAN in acked)
+    return who.key in acked or who.address in acked or (who.main_thread and addressing.HUMAN in acked)
 
 
 def last_injection(rows: list[dict[str, Any]], who: Recipient) -> datetime | None:

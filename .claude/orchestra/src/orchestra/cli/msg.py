@@ -235,7 +235,7 @@ def _reader(tx, recipient: str, org):
         member = org.member(address) if what == "agent_type" else None
         if member is not None:
             addresses.add(f"{addressing.TEAM_PREFIX}{member.team}")
-        return addressing.Recipient(key=f"view:{address}", addresses=frozenset(addresses))
+        return addressing.Recipient(key=f"view:{address}", addresses=frozenset(addresses), view=address)
     raise UsageError(f"inbox {recipient!r}: broadcast messages reach every reader, so every inbox lists them; "
                      "name a reader (human, main, agent:<id>, an agent type or team:<name>), "
                      "or use `msg inbox --all` for every stored message")
