@@ -110,6 +110,34 @@ def test_a_long_message_is_cut_to_fit(store, org) -> None:
     assert len(got.text) < delivery.ITEM_CHARS + 400 and "`orchestra msg inbox agent:r1 --json` shows" in got.text
 
 
+def test_a_long_question_or_review_request_keeps_the_line_that_says_what_to_do(store, org) -> None:
+    """Cut to fit, a message loses the end of its content, never the reply it asks for."""
+    add_run(store, "r1", "tech-lead")
+    with store.transaction() as tx:
+        question = bus.ask(tx, sender="main", to="agent:r1", question="```python\n" + "x = 1\n" * 400 + "```\nWhich?",
+                           org=org, now=T0)
+        review = bus.send(tx, sender="main", to="tech-lead", type="review_request", payload={"summary": "s" * 3000},
+                          org=org, now=T0)
+    got = deliver(store, bus.recipient(org, "r1", "tech-lead"))
+    items = got.text.split("\n- [")
+    asked, requested = (next(i for i in items if f" {m['id']} from" in i) for m in (question, review))
+    assert asked.endswith(f"-> answer it (reply_to {question['id']}); a high/critical question left unanswered is "
+                          "escalated.") and f"shows {question['id']} whole]" in asked
+    assert f"a review_complete reply (reply_to {review['id']}" in requested and "[... cut;" in requested
+    who = bus.recipient(org, "r1", "tech-lead")
+    assert {len(delivery.render_item(m, who)) for m in (question, review)} == {delivery.ITEM_CHARS}
+
+
+def test_the_main_thread_is_told_whom_a_message_left_by_an_ended_run_was_for(store, org) -> None:
+    add_run(store, "r1", "fullstack-eng", status="completed", outcome="completed", session_id="s1",
+            ended_at="2026-11-24T08:00:00.000Z")
+    with store.transaction() as tx:
+        sent = bus.ask(tx, sender="tech-lead", to="agent:r1", question="still on the v1 API?", org=org, now=T0)
+        shown = bus.main_thread_inbox(tx, "s1", via="user_prompt", org=org, now=T0)
+    assert [m["id"] for m in shown.messages] == [sent["id"]]
+    assert f"question {sent['id']} from tech-lead to agent:r1: still on the v1 API?" in shown.text
+
+
 def test_critical_messages_for_the_user_raise_an_alert(store, org) -> None:
     send(store, org, to="human", priority="critical", text="prod is down", sender="engineering-director")
     send(store, org, to="human", priority="high", text="fyi")

@@ -212,25 +212,30 @@ def _verdict_hint(request: dict[str, Any]) -> str:
 
 
 def render_item(message: dict[str, Any], reader: Recipient | None = None) -> str:
-    """One message as a reader is shown it; cut to ITEM_CHARS, with the command that shows `reader` it whole."""
+    """One message as a reader is shown it, naming whom it was for unless that is the reader itself (a main thread
+    reading what went to a run that had ended). Its content is cut to fit ITEM_CHARS, with the command that shows
+    `reader` it whole, and the line that says what to do with it stays."""
     sender = message.get("from")
     if message.get("from_type"):
         sender = f"{sender} ({message['from_type']})"
     where = f", task {message['task']}" if message.get("task") else ""
-    to = "" if message.get("to", "").startswith(addressing.RUN_PREFIX) else f" to {message.get('to')}"
+    mine = reader is not None and reader.agent_id is not None and message.get("to") == reader.address
+    to = "" if mine or (reader is None and message.get("to", "").startswith(addressing.RUN_PREFIX)) \
+        else f" to {message.get('to')}"
     head = f"- [{message.get('priority', 'normal').upper()}] {message.get('type')} {message['id']} from {sender}{to}{where}: "
     text = head + quoted(describe(message))
+    todo = ""
     if message.get("type") == "question":
-        text += f"\n  -> answer it (reply_to {message['id']}); a high/critical question left unanswered is escalated."
+        todo = f"\n  -> answer it (reply_to {message['id']}); a high/critical question left unanswered is escalated."
     elif message.get("type") == "artifact_ready":
-        text += f"\n  -> confirm with ack {message['id']} once you have them."
+        todo = f"\n  -> confirm with ack {message['id']} once you have them."
     elif message.get("type") == "review_request":
-        text += f"\n  -> {_verdict_hint(message)}"
-    if len(text) > ITEM_CHARS:
+        todo = f"\n  -> {_verdict_hint(message)}"
+    if len(text) + len(todo) > ITEM_CHARS:
         inbox = f" {reader.address}" if reader is not None and reader.agent_id else ""  # the inbox table cuts too
         cut = f" [... cut; the inbox tool or `orchestra msg inbox{inbox} --json` shows {message['id']} whole]"
-        text = text[: ITEM_CHARS - len(cut)] + cut
-    return text
+        text = text[: ITEM_CHARS - len(cut) - len(todo)] + cut
+    return text + todo
 
 
 _LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
