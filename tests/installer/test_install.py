@@ -479,11 +479,11 @@ def test_keeps_crlf_line_endings(repo: Path, orchestra) -> None:
 
 def test_a_temp_file_left_by_a_killed_install_is_cleared_by_the_next(repo: Path, orchestra) -> None:
     before = snapshot(repo, mtimes=False)
-    # What an install killed while writing audit.py leaves: the directories, and the temp file beside
+    # What an install killed while writing paths.py leaves: the directories, and the temp file beside
     # the file it was about to replace (named as orchestra.atomic names it).
-    leftover = repo / ".claude/orchestra/src/orchestra/.audit.py.k1lled0x.tmp"
+    leftover = repo / ".claude/orchestra/src/orchestra/.paths.py.k1lled0x.tmp"
     leftover.parent.mkdir(parents=True)
-    leftover.write_bytes(b'"""The audit log: one hash-chained JSON li')
+    leftover.write_bytes(b'"""Where the pack keeps its st')
 
     assert orchestra("install", repo).code == 0
 

@@ -8,42 +8,32 @@ import re
 import shlex
 import shutil
 import subprocess
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from .. import agentfiles, paths, teams, wiring
+from .. import agentfiles, wiring
 from ..store.errors import StateError
-from . import gitignored, jsondoc, manifest, safety, settings
+from . import gitignored, jsondoc, manifest, orgchecks, safety, settings
+from .check import Check
 from .errors import InstallError
 from .source import BACKUP_DIR, MCP_CONFIG, SERVER_NAME, SETTINGS, is_our_server, is_our_statusline
 
-Status = Literal["ok", "warn", "fail"]
 CLAUDE_BIN_ENV = "ORCHESTRA_CLAUDE_BIN"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: Status
-    detail: str
-
-    def describe(self) -> dict[str, str]:
-        return {"name": self.name, "status": self.status, "detail": self.detail}
 
 
 def run_checks(root: Path) -> list[Check]:
     found: list[Check] = []
-    checks = (_uv, _manifest, _settings, _wiring, _hooks_on, _scripts, _mcp, _mcp_names, _warm, _teams, _policy,
-              _agents, _state, _claude_doctor)
+    checks = (_uv, _manifest, _settings, _wiring, _hooks_on, _scripts, _mcp, _mcp_names, _warm,
+              orgchecks.check_teams, orgchecks.check_policy, orgchecks.check_agents, orgchecks.check_state,
+              _claude_doctor)
     if not (root / ".claude").is_dir():  # nothing of Claude Code's or ours: the install check says to install
         checks = (_uv, _manifest)
     for check in checks:
         try:
             found += check(root)
         except (InstallError, StateError, ValueError, OSError) as exc:
-            found.append(Check(check.__name__.strip("_").replace("_", " "), "fail", str(exc)))
+            name = check.__name__.strip("_").removeprefix("check_").replace("_", " ")
+            found.append(Check(name, "fail", str(exc)))
     return found
 
 
@@ -307,148 +297,6 @@ def _warm(root: Path) -> list[Check]:
         except OSError:
             return [Check("warm hooks", "ok", "no warm server running: the next session's MCP server starts one")]
     return [Check("warm hooks", "ok", f"a warm server answers this installation's hooks ({path})")]
-
-
-def _teams(root: Path) -> list[Check]:
-    raw = teams.load_raw(teams.teams_file(root))
-    org = teams.build(raw)
-    return [Check("teams", "ok", f"teams.yaml: {len(org.teams)} teams, {len(org.agents)} agents")]
-
-
-def _policy(root: Path) -> list[Check]:
-    """The guards fail closed, so a policy.yaml they cannot read blocks every tool call: say so before a
-    session does. Entries that change nothing (a typo in an agent name, a grant) are warnings."""
-    from ..security import policy as policies
-    from ..security import policycheck
-
-    path = policies.policy_file(root)
-    if not path.exists():
-        return []
-    raw = policies.load_raw(path)
-    try:
-        org = teams.build(teams.load_raw(teams.teams_file(root)))
-    except teams.TeamsError:
-        org = None  # the teams check reports it
-    found = policycheck.warnings(root, path, raw, org) if org is not None else []
-    if found:
-        return [Check("policy", "warn", "; ".join(found[:5]) + _more(found))]
-    return [Check("policy", "ok", f"{path.name}: valid; it narrows the roles of teams.yaml")]
-
-
-def _agents(root: Path) -> list[Check]:
-    check_agents = getattr(teams, "check_agents", None)
-    if check_agents is None:
-        return []
-    problems, yours = check_agents(root), _own_agents(root)
-    theirs = [p for p in problems if any(p.startswith(f"{path}:") for path in yours)]
-    problems = [p for p in problems if p not in theirs]
-    in_teams = _in_teams(root, yours)  # yours, but put in a team: part of the organisation
-    adopted = [p for p in theirs if any(p.startswith(f"{path}:") for path in in_teams)]
-    theirs = [p for p in theirs if p not in adopted]
-    found = [Check("agents", "fail", "; ".join(problems[:5]) + _more(problems)) if problems else
-             Check("agents", "ok", "agent files agree with Claude Code's rules and teams.yaml")]
-    if adopted:
-        found.append(Check("agents", "warn", "your own agent files that teams.yaml lists: "
-                                             + "; ".join(adopted[:5]) + _more(adopted)))
-    if theirs:  # the organisation in teams.yaml is the pack's; an agent of the user's need not be in it
-        found.append(Check("agents", "ok", "your own agent files (not the pack's) are yours to keep in line: "
-                                           + "; ".join(theirs[:5]) + _more(theirs)))
-    return found
-
-
-def _in_teams(root: Path, paths: list[Path]) -> list[Path]:
-    """Of the agent files `paths`, those whose agent (file or frontmatter name) teams.yaml lists."""
-    try:
-        org = teams.build(teams.load_raw(teams.teams_file(root)))
-    except teams.TeamsError:
-        return []
-    found = []
-    for path in paths:
-        try:
-            name = agentfiles.read(path).meta.get("name")
-        except (agentfiles.FrontmatterError, OSError, UnicodeDecodeError):
-            name = None
-        if org.member(path.stem) or (isinstance(name, str) and org.member(name)):
-            found.append(path)
-    return found
-
-
-def _own_agents(root: Path) -> list[Path]:
-    """Agent files the install did not put there; none when there is no manifest to tell (a copied pack)."""
-    recorded = manifest.read(root)
-    if recorded is None:
-        return []
-    return [path for path in agentfiles.agent_files(root) if path.relative_to(root).as_posix() not in recorded.files]
-
-
-def _more(items: list[str]) -> str:
-    return f" (and {len(items) - 5} more)" if len(items) > 5 else ""
-
-
-def _state(root: Path) -> list[Check]:
-    url = paths.state_url(root)
-    scheme, _, rest = url.partition("://")
-    if scheme in ("postgresql", "postgres"):
-        return _state_on_server(root, url)
-    if scheme in ("sqlite", "json") and not Path(rest).exists():
-        return [Check("state", "warn", f"{url}: not created yet; the first session creates it "
-                                       "(or run `orchestra init`)")]
-    from ..store import open_store
-
-    with tempfile.TemporaryDirectory(prefix="orchestra-doctor-") as scratch:
-        copy = url
-        if scheme in ("sqlite", "json"):
-            # The stores move an unreadable file aside when they open it; doctor only looks, so it
-            # reads a copy (with the SQLite write-ahead log, which holds the latest commits).
-            source = Path(rest)
-            for path in (source, *(source.with_name(source.name + s) for s in ("-wal",))):
-                if path.exists():
-                    shutil.copy2(path, Path(scratch) / path.name)
-            copy = f"{scheme}://{Path(scratch) / source.name}"
-        try:
-            with open_store(copy) as store, store.snapshot() as tx:
-                version, stray = tx.get("schema_version", None), _stray_work(root, tx)
-        except StateError as exc:
-            if scheme not in ("sqlite", "json"):  # a URL no store can be opened from: nothing is moved aside
-                return [Check("state", "fail", str(exc).removeprefix("state URL "))]
-            reason = str(exc).split("; moved aside", 1)[0].split(": ", 1)[-1]
-            return [Check("state", "fail", f"{url}: {reason}; the next session will move it aside and start "
-                                           "empty, so restore it from a backup or `orchestra state import` first")]
-    return [Check("state", "ok", f"{url}: readable (schema_version {version})"), *stray]
-
-
-def _stray_work(root: Path, tx) -> list[Check]:
-    """Open work in state under a team teams.yaml no longer has (renamed or removed): a warning naming it."""
-    from ..workflow.strayteams import stray_work
-
-    if not teams.teams_file(root).exists():
-        return []
-    try:
-        org = teams.build(teams.load_raw(teams.teams_file(root)))
-    except teams.TeamsError:
-        return []  # the teams check reports it
-    found = stray_work(tx, org.teams)
-    return [Check("teams", "warn", "; ".join(found[:5]) + _more(found))] if found else []
-
-
-def _state_on_server(root: Path, url: str) -> list[Check]:
-    """A PostgreSQL store, named without its password; looked at only (create=False: no tables made)."""
-    from ..store import open_store
-    from ..store.postgres import redacted
-
-    shown = redacted(url)
-    try:
-        with open_store(url, create=False) as store, store.snapshot() as tx:
-            version, stray = tx.get("schema_version", None), _stray_work(root, tx)
-    except StateError as exc:
-        reason = str(exc).removeprefix("state URL ").removeprefix(f"{shown}: ")
-        if "no state store there" in reason:
-            return [Check("state", "warn", f"{shown}: {reason}, or let the first session create it "
-                                           "(or run `orchestra init`)")]
-        if "of an earlier Orchestra" in reason:  # readable, and brought up to date by the next writer
-            return [Check("state", "warn", f"{shown}: {reason}")]
-        return [Check("state", "fail", f"{shown}: {reason}")]
-    return [Check("state", "ok", f"{shown}: readable (schema_version {version})"), *stray]
 
 
 def _claude_doctor(root: Path) -> list[Check]:
