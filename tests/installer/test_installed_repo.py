@@ -123,6 +123,21 @@ def test_installed_doctor_checks_the_repo_it_belongs_to(repo: Path, orchestra, t
     assert told["install"]["detail"].startswith(f"Orchestra is not installed in {elsewhere} (no .claude/orchestra/)")
 
 
+def test_installed_doctor_checks_its_repo_through_a_symlinked_claude_folder(repo: Path, orchestra,
+                                                                            tmp_path: Path) -> None:
+    """`.claude` a symlink inside the repo (to config/claude): the repo is the one the path names, not the
+    folder `.claude` resolves into."""
+    (repo / "config/claude").mkdir(parents=True)
+    (repo / ".claude").symlink_to("config/claude")
+    assert orchestra("install", repo).code == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = subprocess.run(["uv", "run", "--quiet", "--script", str(repo / BIN), "doctor", "--json"],
+                          capture_output=True, text=True, cwd=elsewhere, env=clean_env(), timeout=300)
+    install = next(c for c in json.loads(proc.stdout)["checks"] if c["name"] == "install")
+    assert install["status"] == "ok" and "files recorded" in install["detail"], install
+
+
 def test_installing_from_an_installed_repo_takes_only_the_pack_as_shipped(repo: Path, orchestra, pack_source: Path,
                                                                          tmp_path: Path) -> None:
     from orchestra.installer.source import load_pack

@@ -140,9 +140,12 @@ def _doctor_root() -> Path:
     bin/orchestra doctor` checks shop), else the project around the working directory."""
     from .. import paths
 
-    started = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
-    if not os.environ.get(paths.PROJECT_ENV) and started == paths.PACK_DIR / "bin" / "orchestra":
-        return paths.PACK_DIR.parent.parent
+    started = Path(os.path.abspath(sys.argv[0])) if sys.argv and sys.argv[0] else None
+    if not os.environ.get(paths.PROJECT_ENV) and started and started.resolve() == paths.PACK_DIR / "bin" / "orchestra":
+        # The repo as the path names it: a `.claude` that is a symlink (to `config/claude`, say) resolves
+        # to a folder that is not the project.
+        named = started.parts[-4:] == (".claude", "orchestra", "bin", "orchestra")
+        return started.parents[3] if named else paths.PACK_DIR.parent.parent
     return paths.project_root()
 
 
