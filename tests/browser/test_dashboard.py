@@ -158,3 +158,18 @@ def test_a_closed_sprint_shows_no_forecast_and_its_points_carried_over(page, spr
         assert text(page, "#forecast") == "sprint closed"
         assert text(page, "#points-done") == "5 of 21 points done · 16 carried over"
         assert page.problems == []
+
+
+def test_a_blocked_sprint_shows_no_forecast(page, sprint_project: Path) -> None:
+    """A sprint blocked by hand (or on its tasks' blockers) has no finish date: the page said there was not
+    enough history yet."""
+    from orchestra.workflow import block_sprint
+
+    with open_store(root=sprint_project) as store:
+        block_sprint(store, "sprint-3", "release freeze")
+    with running_dashboard(sprint_project) as dashboard:
+        page.goto(dashboard.url)
+        page.locator("body:not([data-last-event='0'])").wait_for(state="attached")
+        assert text(page, "#sprint-status").lower() == "blocked"
+        assert text(page, "#forecast") == "no forecast while the sprint is blocked"
+        assert page.problems == []

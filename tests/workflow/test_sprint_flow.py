@@ -268,6 +268,33 @@ def test_the_forecast_keeps_each_team_to_its_capacity(store, sample: Path) -> No
     assert (forecast["p50_hours"], forecast["p85_hours"]) == (8.0, 8.0)
 
 
+def test_a_blocked_sprint_has_no_forecast_until_its_work_can_go_on(store, sample: Path) -> None:
+    from orchestra.workflow.states import sync_blocked
+
+    (sample / ".claude/sprints/sprint-8.yaml").write_text(
+        "tasks:\n  - {id: b0, title: B0, team: engineering, estimate: 2}\n"
+        "  - {id: b1, title: B1, team: engineering, estimate: 3}\n"
+        "  - {id: b2, title: B2, team: engineering, estimate: 5, dependencies: [b1]}\n", encoding="utf-8")
+    start_sprint(store, "sprint-8")
+    work(store, "b0", "in_progress", "2026-12-01T09:00:00.000Z")
+    work(store, "b0", "completed", "2026-12-01T13:00:00.000Z")  # 2 h a point to learn from
+    assert sprint_status(store, "sprint-8", now=NOW)["forecast"]["p50_hours"] == 16.0  # b1 then b2: 8 x 2 h
+    work(store, "b1", "blocked", "2026-12-02T09:00:00.000Z", blocker="waiting for the vendor's sandbox")
+    with store.transaction() as tx:
+        sync_blocked(tx, "sprint-8")
+    status = sprint_status(store, "sprint-8", now=NOW)
+    assert status["status"] == "blocked"  # every remaining task waits on b1's blocker: no date can be given
+    assert status["forecast"]["available"] is False and "waits on a blocker" in status["forecast"]["reason"]
+    with store.transaction() as tx:
+        tx.update("tasks.b1", {"status": "queued", "blocker": None})
+        sync_blocked(tx, "sprint-8")
+    assert sprint_status(store, "sprint-8", now=NOW)["forecast"]["available"] is True
+    block_sprint(store, "sprint-8", "release freeze")
+    forecast = sprint_status(store, "sprint-8", now=NOW)["forecast"]
+    assert forecast["available"] is False and "release freeze" in forecast["reason"]
+    assert "orchestra sprint unblock sprint-8" in forecast["reason"]
+
+
 def test_task_ids_are_global_but_carried_over_work_can_join_a_new_sprint(store, sample: Path) -> None:
     start_sprint(store, "sprint-3")
     work(store, "task-oauth", "completed", "2026-12-02T15:00:00.000Z")

@@ -24,6 +24,19 @@ DEFAULT_SPRINT_DAYS = 14
 CLOSED_FORECAST = {"available": False, "reason": "the sprint is closed: nothing is left to forecast"}
 
 
+def no_forecast(view: SprintView) -> str | None:
+    """Why a sprint gets no forecast: closed, nothing is left; blocked, its work cannot go on, so no date holds."""
+    record = view.record or {}
+    if record.get("status") == "complete":
+        return CLOSED_FORECAST["reason"]
+    if record.get("status") != "blocked":
+        return None
+    if record.get("hold"):
+        return (f"the sprint is blocked by hand ({record['hold'].get('reason')}): no work starts in it until "
+                f"`orchestra sprint unblock {view.id}`")
+    return "every remaining task waits on a blocker: nothing can finish until one is resolved"
+
+
 def window(view: SprintView, changes: list[metrics.Change], today: dt.date) -> tuple[dt.date, dt.date]:
     """The sprint's calendar: its `start`/`end` when defined, else from when it started, else today,
     lasting DEFAULT_SPRINT_DAYS."""
@@ -137,7 +150,7 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
             "completion": completion,
             "velocity": metrics.velocity(tx.items("sprints").values()),
         },
-        "forecast": dict(CLOSED_FORECAST) if record.get("status") == "complete" else forecasting.forecast(
+        "forecast": {"available": False, "reason": why} if (why := no_forecast(view)) else forecasting.forecast(
             graph, history_rates(tx, events), slots, now=now, trials=trials, seed=seed, members=capacity.members),
     }
 
