@@ -32,7 +32,7 @@ def no_forecast(view: SprintView) -> str | None:
     if record.get("status") != "blocked":
         return None
     if record.get("hold"):
-        return (f"the sprint is blocked by hand ({record['hold'].get('reason')}): no work starts in it until "
+        return (f"the sprint is blocked by hand: {record['hold'].get('reason')}; no work starts in it until "
                 f"`orchestra sprint unblock {view.id}`")
     return "every remaining task waits on a blocker: nothing can finish until one is resolved"
 
