@@ -112,9 +112,13 @@ def test_keeps_user_statusline(repo: Path, orchestra, pack_source: Path) -> None
     result = orchestra("install", repo)
     assert settings_of(repo)["statusLine"] == theirs
     assert "statusLine is kept; --statusline replaces it" in result.out
-    assert orchestra("install", repo, "--statusline").code == 0
+    replaced = orchestra("install", repo, "--statusline")
+    assert replaced.code == 0
     assert settings_of(repo)["statusLine"] == load_pack(pack_source).statusline
     assert json.loads((repo / MANIFEST).read_text())["settings"]["displaced_statusLine"] == theirs
+    assert ("backed-up  .claude/settings.json: your statusLine is replaced by the pack's (--statusline); "
+            "uninstall puts yours back") in replaced.out
+    assert "statusLine" not in orchestra("install", repo, "--statusline").out  # said once, when it happens
     assert orchestra("uninstall", repo).code == 0
     assert (repo / ".claude/settings.json").read_bytes() == original
 
@@ -430,6 +434,15 @@ def test_a_kept_orchestra_server_of_yours_gets_the_ordinary_guard(repo: Path, or
     assert pre_tool_hooks(settings, "Bash") == ["pre_tool.py"]
     wiring_checks = [c for c in orchestra("doctor", repo, "--json").json()["checks"] if c["name"] == "wiring"]
     assert [c["status"] for c in wiring_checks] == ["ok"]
+
+    forced = orchestra("install", repo, "--force")
+    assert forced.code == 0
+    assert json.loads((repo / ".mcp.json").read_text())["mcpServers"]["orchestra"] == mcp_server_entry()
+    assert ("backed-up  .mcp.json: your own `orchestra` MCP server is replaced by the pack's (--force); "
+            "uninstall puts yours back") in forced.out
+    assert ".mcp.json" not in orchestra("install", repo, "--force").out  # said once, when it happens
+    assert orchestra("uninstall", repo).code == 0
+    assert json.loads((repo / ".mcp.json").read_text()) == {"mcpServers": {"orchestra": theirs}}
 
     (repo / ".mcp.json").write_text(json.dumps({"mcpServers": {"theirs": theirs}}))  # renamed: ours can go in
     assert orchestra("install", repo).code == 0

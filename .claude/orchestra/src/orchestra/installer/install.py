@@ -247,6 +247,9 @@ class _Planner:
         if merged.kept_statusline:
             self._notice("kept", SETTINGS, "your statusLine is kept; --statusline replaces it (yours is kept "
                                            "for uninstall to restore)")
+        elif merged.displaced_statusline != previous.get("displaced_statusLine"):
+            self._notice("backed-up", SETTINGS, "your statusLine is replaced by the pack's (--statusline); "
+                                                "uninstall puts yours back")
         settings.validate(merged.settings, str(where))
         disabled = settings.hooks_disabled_by(self.root)
         if disabled is not None:
@@ -272,6 +275,9 @@ class _Planner:
             self._notice("kept", MCP_CONFIG, "your own `orchestra` MCP server is kept, and its tools get the "
                                              "ordinary tool guard; the pack's tools stay unavailable until you "
                                              "rename it or install with --force")
+        elif merged.displaced != previous.get("displaced"):
+            self._notice("backed-up", MCP_CONFIG, "your own `orchestra` MCP server is replaced by the pack's "
+                                                  "(--force); uninstall puts yours back")
         after = self._config_file(doc, merged.config, previous, lambda data: mcpconfig.unmerge(data) != data,
                                   lambda data: mcpconfig.unmerge(data, merged.displaced), "orchestra server merged")
         if after is None:
