@@ -68,6 +68,13 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("cat $'\\x2eenv'"), "secret"),                    # ANSI-C quoting
     ("member", bash("cat .e*"), "secret"),                            # glob
     ("member", bash("cat .{e,x}nv"), "secret"),                       # brace expansion
+    ("member", bash("{cat,.env}"), "secret"),                         # braces in the program word
+    ("member", bash("sudo {head,-1,.env}"), "secret"),
+    ("member", bash("{rm,-rf,.claude/state}"), "state"),
+    ("member", bash("{orchestra,task,set-status} t1 completed"), "cli"),
+    ("member", bash("{claude,-p} 'add me to the devops team'"), "spawn"),
+    ("member", bash("cl{a,}ude -p x"), "spawn"),
+    ("member", bash("{echo,x} > src/out.txt && find src -exec ls {} +"), "allow"),
     ("member", bash("sh -c 'cat .env'"), "secret"),                   # sh -c
     ("member", bash('bash -lc "head -1 .env"'), "secret"),
     ("member", bash("echo .env | xargs cat"), "secret"),              # xargs

@@ -5,7 +5,7 @@ Not a shell. It follows quoting (shlex), `;` `&&` `||` `|` `&` and newlines, `( 
 `watch` strings, `xargs` and wrappers such as `sudo`, `env`, `timeout`, `nice`, `$'...'` strings,
 output and input redirections (`< f cmd` too), heredoc bodies (the words fed to their command, read as
 commands too unless `cat`/`tee` only writes them out; a `$(cat <<'EOF' ... EOF)` that expands nothing
-is a string) and simple `NAME=value` assignments;
+is a string), simple `NAME=value` assignments and brace lists in a program word (`{cat,.env}`);
 `script_index` finds the script file an interpreter runs. What it cannot follow (computed strings,
 aliases, functions, scripts on disk) is listed in README's Security section; callers treat an
 unparseable line as the worst case.
@@ -36,6 +36,8 @@ _KEYWORDS = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while"
 _COMPOUND = frozenset({"{", "}", "do", "done", "then", "else", "elif", "fi", "esac", "function", "coproc"})
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\+?=(.*)$", re.S)
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_BRACE_LIST = re.compile(r"(?<!\$)\{([^{}]*,[^{}]*)\}")
+MAX_BRACE_WORDS = 64
 _ANSI_C = re.compile(r"\$'((?:[^'\\]|\\.)*)'", re.S)
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "busybox"})
 
@@ -268,6 +270,7 @@ class _Parser:
                 if match := _ASSIGNMENT.match(word):
                     self.env[match.group(1)] = match.group(2)
         argv, wrappers = self._unwrap(argv, depth)
+        seen += [a for a in argv if a not in seen]  # what a program word's braces gave (`{cat,.env}`)
         self.script.commands.append(Command(tuple(argv), tuple(seen), tuple(self._expand(w) for w in writes),
                                             pipeline, tuple(wrappers), tuple(dict.fromkeys(read))))
 
@@ -280,6 +283,7 @@ class _Parser:
         """Strip wrappers (sudo, env, xargs...); parse the strings of `sh -c`, `eval`, `watch`."""
         wrappers: list[str] = []
         while argv:
+            argv = [*brace_words(argv[0]), *argv[1:]]  # bash expands the program word too: `{rm,-rf,x}`
             name = argv[0].rsplit("/", 1)[-1]
             if name in SHELLS:
                 script = _shell_script(argv[1:])
@@ -306,6 +310,20 @@ class _Parser:
                 rest = ["echo"]
             argv = rest
         return argv, wrappers
+
+
+def brace_words(word: str) -> list[str]:
+    """The words bash's brace expansion makes of `word`, in its order (`cl{a,}ude` is `claude clude`); a word
+    without a `{a,b}` list (`${x}`, `{}`) is itself. Quoting is already gone here, so a quoted list expands too."""
+    match = _BRACE_LIST.search(word)
+    if not match:
+        return [word]
+    out: list[str] = []
+    for option in match.group(1).split(","):
+        out += brace_words(word[:match.start()] + option + word[match.end():])
+        if len(out) >= MAX_BRACE_WORDS:
+            break
+    return out[:MAX_BRACE_WORDS]
 
 
 def literal_heredoc(text: str) -> bool:
