@@ -64,3 +64,52 @@ def fill(directory: Path) -> None:
         except OSError:
             pass
     assert os.statvfs(directory).f_bavail == 0
+
+
+class Unprivileged:
+    """A directory owned by a user file modes apply to (this one, or `nobody` under root), and Orchestra's
+    CLI run there as that user. Skips where `nobody` cannot run this Python."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        import shutil
+        import sys
+        import sysconfig
+        import tempfile
+
+        self.env = {**os.environ}
+        self.prefix: list[str] = []
+        self.python = sys.executable
+        if os.geteuid() != 0:
+            self.dir = tmp_path / "own"
+            self.dir.mkdir()
+            return
+        # pytest's temp dirs are root's alone: a directory of nobody's own under /tmp, and a Python it may run
+        self.dir = Path(tempfile.mkdtemp(prefix="orchestra-nobody-"))
+        self.dir.chmod(0o755)
+        shutil.chown(self.dir, "nobody")
+        self.prefix = ["runuser", "-u", "nobody", "--"]
+        src = Path(__file__).resolve().parents[1] / ".claude" / "orchestra" / "src"
+        self.env["PYTHONPATH"] = os.pathsep.join([str(src), sysconfig.get_paths()["purelib"]])
+        self.env["HOME"] = str(self.dir)
+        version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        for python in (sys.executable, os.path.realpath(sys.executable), shutil.which(version) or "",
+                       f"/usr/bin/{version}"):
+            if python and self._run([python, "-c", "import orchestra.store, filelock"]).returncode == 0:
+                self.python = python
+                return
+        shutil.rmtree(self.dir, ignore_errors=True)
+        pytest.skip("user nobody cannot run this Python and its packages here")
+
+    def _run(self, argv: list[str], **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*self.prefix, *argv], capture_output=True, text=True, cwd=self.dir,
+                              env={**self.env, **env}, timeout=120)
+
+    def cli(self, url: str, *args: str) -> subprocess.CompletedProcess:
+        return self._run([self.python, "-c", "from orchestra.cli import run; run()", *args],
+                         ORCHESTRA_STATE_URL=url, CLAUDE_PROJECT_DIR=str(self.dir))
+
+    def cleanup(self) -> None:
+        if self.prefix:
+            import shutil
+
+            shutil.rmtree(self.dir, ignore_errors=True)

@@ -12,7 +12,7 @@ import pytest
 from orchestra.store import open_store
 
 from ..conftest import REPO, load_fixture, run_hook
-from ..disks import fill, full, read_only
+from ..disks import Unprivileged, fill, full, read_only
 from .test_cli_state import cli
 
 FILE_BACKENDS = ("sqlite", "json")
@@ -172,3 +172,61 @@ def test_init_on_a_full_disk_says_the_disk_is_full(project: Path, tmp_path: Path
         refused = cli(f"sqlite://{disk / 'orchestration.db'}", project, "init")
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
     assert "the disk is full" in refused.stderr and "schema_version" not in refused.stderr
+
+
+@pytest.fixture
+def unprivileged(tmp_path: Path):
+    user = Unprivileged(tmp_path)
+    yield user
+    user.cleanup()
+
+
+def test_an_sqlite_file_made_read_only_is_read_refuses_writes_and_takes_them_once_writable(
+        unprivileged: Unprivileged) -> None:
+    """Read while the file was read-only, the store got WAL files read-only like it, and once the file was
+    writable again every write still failed ('attempt to write a readonly database', naming the file)."""
+    path = unprivileged.dir / "orchestration.db"
+    url = f"sqlite://{path}"
+    assert unprivileged.cli(url, "state", "set", "tasks.t1", '{"title": "one"}').returncode == 0
+    path.chmod(0o444)
+    got = unprivileged.cli(url, "state", "get", "tasks.t1.title")
+    refused = unprivileged.cli(url, "state", "set", "tasks.t1.title", '"two"')
+    assert (got.returncode, got.stdout) == (0, "one\n"), got.stderr
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert f"{path}: " in refused.stderr and "the file is read-only for this user (mode 0444)" in refused.stderr
+    path.chmod(0o644)
+    written = unprivileged.cli(url, "state", "set", "tasks.t1.title", '"two"')
+    assert written.returncode == 0, written.stderr
+    assert unprivileged.cli(url, "state", "get", "tasks.t1.title").stdout == "two\n"
+
+
+def test_an_sqlite_store_in_a_directory_its_user_may_not_write_is_read_and_says_why_it_is_not_written(
+        unprivileged: Unprivileged) -> None:
+    """Reads failed too, with 'attempt to write a readonly database'."""
+    state = unprivileged.dir / "state"
+    url = f"sqlite://{state / 'orchestration.db'}"
+    assert unprivileged.cli(url, "state", "set", "tasks.t1", '{"title": "one"}').returncode == 0
+    state.chmod(0o555)
+    try:
+        got = unprivileged.cli(url, "state", "get", "tasks.t1.title")
+        refused = unprivileged.cli(url, "state", "set", "tasks.t1.title", '"two"')
+    finally:
+        state.chmod(0o755)
+    assert (got.returncode, got.stdout) == (0, "one\n"), got.stderr
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert f"its directory {state} is not writable for this user" in refused.stderr
+
+
+def test_a_json_state_file_made_read_only_is_not_replaced(unprivileged: Unprivileged) -> None:
+    """Every write replaces the file whole, which the directory allowed: a read-only file was replaced
+    by a writable one."""
+    path = unprivileged.dir / "state.json"
+    url = f"json://{path}"
+    assert unprivileged.cli(url, "state", "set", "tasks.t1", '{"title": "one"}').returncode == 0
+    path.chmod(0o444)
+    before = path.read_bytes()
+    refused = unprivileged.cli(url, "state", "set", "tasks.t1.title", '"two"')
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert refused.stderr == (f"orchestra state: {path}: state file not written (the file is read-only for this "
+                              "user, mode 0444); it is left as it was\n")
+    assert path.read_bytes() == before and path.stat().st_mode & 0o777 == 0o444

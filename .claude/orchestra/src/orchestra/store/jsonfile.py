@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -132,6 +133,13 @@ class JsonFileStore(StoreBase):
 
     def _write(self, doc: dict[str, Any]) -> None:
         data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        # The new file replaces the old one whole, which the directory allows whatever the file's mode: a file
+        # made read-only is kept as it is, as SQLite keeps one.
+        with suppress(FileNotFoundError):
+            if not os.access(self.path, os.W_OK):
+                mode = stat.S_IMODE(self.path.stat().st_mode)
+                raise StateError(f"{self.path}: state file not written (the file is read-only for this user, "
+                                 f"mode {mode:04o}); it is left as it was")
         try:
             self._remove_stale_temp_files()
             atomic.write_bytes(self.path, data, mode=0o600)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -55,6 +56,10 @@ class SqliteStore(StoreBase):
         self._open_tx = False
         self.conn: sqlite3.Connection | None = None
         with self._errors_reported():
+            # A file this process may not write is opened for reading alone: opened as usual, SQLite would
+            # make its WAL files read-only like it, and they would refuse writes once the file is writable.
+            if not os.access(self.path, os.W_OK) and self._open_read_only():
+                return
             self.conn = sqlite3.connect(self.path, timeout=self.wait, isolation_level=None)
             self.conn.execute(f"PRAGMA busy_timeout={int(self.wait * 1000)}")
             try:
@@ -64,21 +69,45 @@ class SqliteStore(StoreBase):
                     raise
 
     def _open_read_only(self) -> bool:
-        """On a read-only or full disk SQLite cannot make the WAL's index file, so not even a read starts:
-        open the database for reading alone (every write then fails naming the disk). Without a WAL file
-        nothing is waiting to be checkpointed, and the file can be read as it stands (immutable)."""
-        trouble = disk_trouble(self.path.parent)
-        if not trouble or not self.path.is_file() or not self.path.stat().st_size:  # empty: nothing to read
+        """On a read-only or full disk, in a directory or from a file this process may not write, SQLite
+        cannot make the WAL's index file, so not even a read starts: open the database for reading alone
+        (every write then fails naming the reason). Without a WAL file nothing is waiting to be
+        checkpointed, and the file can be read as it stands (immutable)."""
+        if not self.path.is_file() or not self.path.stat().st_size:  # empty: nothing to read
+            return False
+        trouble = self._unwritable()
+        if not trouble:
             return False
         wal = Path(f"{self.path}-wal")
         mode = "mode=ro" if wal.is_file() and wal.stat().st_size else "immutable=1"
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
         self.conn = sqlite3.connect(f"{self.path.as_uri()}?{mode}", uri=True, isolation_level=None)
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA_VERSION:
             raise StateError(f"{self.path}: schema_version {version}, not {SCHEMA_VERSION}, and {trouble}, so it "
                              "cannot be brought up to date here")
         return True
+
+    def _unwritable(self) -> str:
+        """Why this process cannot write the database: the disk, or the mode of its directory, the file or
+        a WAL file ("" when none of them says so)."""
+        trouble = disk_trouble(self.path.parent)
+        if trouble:
+            return trouble
+        if not os.access(self.path.parent, os.W_OK):
+            return f"its directory {self.path.parent} is not writable for this user"
+        for suffix in ("", "-wal", "-shm"):
+            file = Path(f"{self.path}{suffix}")
+            with suppress(FileNotFoundError):
+                if not os.access(file, os.W_OK):
+                    mode = f"mode {stat.S_IMODE(file.stat().st_mode):04o}"
+                    if not suffix:
+                        return f"the file is read-only for this user ({mode})"
+                    return (f"{file.name} is read-only for this user ({mode}; SQLite gives its WAL files the mode "
+                            f"{self.path.name} had when it made them): make it writable, or delete it while no "
+                            "Orchestra process has the store open")
+        return ""
 
     def _ensure_schema(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -142,7 +171,7 @@ class SqliteStore(StoreBase):
                     f"{self.path}: database is locked by another writer ({exc}; waited up to "
                     f"{self.wait:g}s)"
                 ) from None
-            trouble = disk_trouble(self.path.parent)
+            trouble = self._unwritable() if "readonly" in str(exc) else disk_trouble(self.path.parent)
             raise StateError(f"{self.path}: state database error ({exc}{'; ' + trouble if trouble else ''})") from None
 
     def _quarantine(self, exc: Exception) -> None:
