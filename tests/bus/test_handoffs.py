@@ -157,6 +157,28 @@ def test_an_orchestrator_is_told_to_read_what_did_not_fit_with_a_tool_it_has(tas
     assert "[... cut; the inbox tool or `orchestra msg inbox agent:a-dir --json` shows" in director
 
 
+def test_a_reviewer_asking_for_a_review_is_not_sent_its_own_request(tasks) -> None:
+    """Routed by team, a request from the team's reviewer goes to another reviewer; with none, or addressed to the
+    asker's own run or type, it is refused and nothing is stored."""
+    from orchestra.teams import build
+
+    from tests.bus.conftest import TEAMS
+
+    add_run(tasks, "a-lead", "orchestra:tech-lead")
+    solo = build(TEAMS)
+    for to in ("team:engineering", "tech-lead", "agent:a-lead"):
+        with pytest.raises(ValueError, match="nobody reviews their own work; send it to another reviewer or to human"), \
+                tasks.transaction() as tx:
+            bus.request_review(tx, sender="agent:a-lead", task="task-api", to=to, org=solo, now=T0)
+    assert tasks.get("communication.messages", {}) == {}
+    pair = build({"teams": {"engineering": {**TEAMS["teams"]["engineering"], "members": [
+        *TEAMS["teams"]["engineering"]["members"], {"name": "security-reviewer", "role": "reviewer"}]}}})
+    with tasks.transaction() as tx:
+        request = bus.request_review(tx, sender="agent:a-lead", task="task-api", org=pair, now=T0)
+        by_worker = bus.request_review(tx, sender="agent:a-ui", task="task-ui", org=pair, now=T0)
+    assert (request["to"], by_worker["to"]) == ("security-reviewer", "tech-lead")
+
+
 def test_review_requests_to_non_reviewers_are_refused(tasks, org) -> None:
     add_run(tasks, "a-eng", "fullstack-eng")
     for to in ("fullstack-eng", "agent:a-eng", "team:qa", "main"):

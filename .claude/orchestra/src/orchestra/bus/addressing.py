@@ -142,24 +142,37 @@ def recipient(org: Organization | None, agent_id: str | None, agent_type: str | 
     return Recipient(run_key(agent_id, session_id), frozenset(addresses), agent_id, bare, session_id)
 
 
-def review_route(tx, to: str, org: Organization) -> str:
-    """Review requests go to reviewers: a team resolves to its first reviewer; anyone else must be one."""
+def review_route(tx, to: str, org: Organization, sender: str | None = None) -> str:
+    """Review requests go to reviewers: a team resolves to its first reviewer; anyone else must be one. Nobody
+    reviews their own work: a reviewer asking for a review gets another one (its team's next, a person)."""
     what = kind(to)
     if what == "human" or (what == "main" and org.main_session_role == "reviewer"):
         return to
+    author = _agent_type(tx, sender) if sender else None
     if what == "team":
         team = org.teams[to[len(TEAM_PREFIX):]]
-        for name in (team.orchestrator, *team.members):
-            if org.role_of(name) == "reviewer":
+        names = [n for n in (team.orchestrator, *team.members) if org.role_of(n) == "reviewer"]
+        for name in names:
+            if name != author:
                 return name
+        if names:
+            raise ValueError(f"review request to {to!r}: team {team.name}'s reviewer is {author}, the agent type "
+                             "asking, and nobody reviews their own work; send it to another reviewer or to human")
         raise ValueError(f"review request to {to!r}: team {team.name} has no member with the reviewer role "
                          "(set `role: reviewer` on one in teams.yaml)")
-    agent_type = to
-    if what == "run":
-        run = tx.get(f"agents.{to[len(RUN_PREFIX):]}", None) or {}
-        agent_type = run.get("agent_type") or ""
+    agent_type = _agent_type(tx, to) if what == "run" else to
     if what in ("run", "agent_type") and org.member(agent_type) and org.role_of(agent_type) == "reviewer":
+        if agent_type == author:
+            raise ValueError(f"review request to {to!r}: that is {author}, the agent type asking, and nobody reviews "
+                             "their own work; send it to another reviewer or to human")
         return to
     reviewers = sorted(name for name in org.agents if org.role_of(name) == "reviewer")
     raise ValueError(f"review request to {to!r}: route it to a reviewer ({', '.join(reviewers) or 'none in teams.yaml'}),"
                      " a team:<name> with one, or human")
+
+
+def _agent_type(tx, address: str) -> str:
+    """The agent type behind an address: a run's, from state; an agent type is its own."""
+    if kind(address) != "run":
+        return normalize(address)
+    return normalize_agent_type((tx.get(f"agents.{address[len(RUN_PREFIX):]}", None) or {}).get("agent_type") or "")

@@ -109,7 +109,7 @@ def send(tx, *, sender: str, to: str, type: str, payload: dict[str, Any] | None 
     if target is None or to != target.get("from"):
         to = addressing.check_recipient(tx, to, org)
     if type == "review_request":
-        to = addressing.review_route(tx, to, org)
+        to = addressing.review_route(tx, to, org, sender)
     if priority not in PRIORITIES:
         raise ValueError(f"priority {priority!r} is unknown; use one of: {', '.join(PRIORITIES)} (highest first)")
     payload = _check_payload(type, payload)
