@@ -165,3 +165,27 @@ def test_check_names_features_of_epics_left_under_a_team_renamed_in_teams_yaml(p
         "state: team 'engineering' is not in .claude/teams.yaml, but feature(s) of epics not done still carry it: "
         "mobile/feat-login; rename the team back in teams.yaml, or change `team:` in the epic's file and run "
         "`orchestra epic load EPIC` again"]
+
+
+def test_check_names_unfinished_tasks_assigned_to_a_member_renamed_in_teams_yaml(pack_copy, capsys):
+    sprints = pack_copy / ".claude" / "sprints"
+    sprints.mkdir()
+    (sprints / "sprint-1.yaml").write_text(SPRINT.format(id="sprint-1", name="sprint-1", prefix="s1"))
+    assert main(["sprint", "start", "sprint-1"]) == 0
+    assert main(["task", "set-status", "s1-spec", "completed"]) == 0  # finished: history
+    for path in (pack_copy / ".claude/teams.yaml", pack_copy / ".claude/agents/engineering/api-engineer.md"):
+        path.write_text(path.read_text().replace("api-engineer", "api-eng").replace("product-manager", "pm"))
+    (pack_copy / ".claude/agents/engineering/api-engineer.md").rename(pack_copy / ".claude/agents/engineering/api-eng.md")
+    (pack_copy / ".claude/agents/product/product-manager.md").unlink()
+    capsys.readouterr()
+
+    assert main(["teams", "check", "--json"]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert [p for p in problems if p.startswith("state:")] == [
+        "state: agent 'api-engineer' is not in .claude/teams.yaml, but 1 unfinished task(s) are still assigned to it: "
+        "s1-api (sprint-1); add it back, or assign each to a member with `orchestra state set "
+        "tasks.TASK.assignee '\"<member>\"'`"]
+    assert main(["state", "set", "tasks.s1-api.assignee", '"api-eng"']) == 0  # as the message says
+    capsys.readouterr()
+    assert main(["teams", "check", "--json"]) == 1
+    assert not [p for p in json.loads(capsys.readouterr().out)["problems"] if p.startswith("state:")]

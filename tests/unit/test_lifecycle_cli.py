@@ -285,6 +285,24 @@ def test_a_task_left_under_a_renamed_team_is_handed_to_no_one_until_it_is_moved(
     assert ok_json(orchestra(project, "task", "delegate", "t-ui", "--json"))["subagent_type"] == "api-engineer"
 
 
+def test_a_task_assigned_to_a_member_renamed_in_teams_yaml_is_handed_to_no_one_until_reassigned(project: Path) -> None:
+    write_teams(project, "lifecycle: {external_agent_types: [my-helper]}\n")
+    seed(project, {"t-api": {"title": "API", "team": "engineering", "assignee": "api-engineer"},
+                   "t-aid": {"title": "Aid", "team": "engineering", "assignee": "my-helper"},
+                   "t-gp": {"title": "Look", "assignee": "general-purpose"}})
+    teams_file = project / ".claude" / "teams.yaml"
+    teams_file.write_text(teams_file.read_text().replace("name: api-engineer", "name: api-eng"))
+    stray = orchestra(project, "task", "delegate", "t-api", "--json")  # not the api-engineer no file defines
+    assert stray.returncode == 1 and stray.stdout == "" and stray.stderr.count("\n") == 1, stray.stdout
+    assert ("task t-api is assigned to api-engineer, which is not in teams.yaml (renamed or removed there): assign "
+            "it to one of fullstack-eng, api-eng, tech-lead with `orchestra state set tasks.t-api.assignee "
+            "'\"<member>\"'`") in stray.stderr
+    for task_id, agent in (("t-aid", "my-helper"), ("t-gp", "general-purpose")):  # agents outside the teams
+        assert ok_json(orchestra(project, "task", "delegate", task_id, "--json"))["subagent_type"] == agent
+    assert orchestra(project, "state", "set", "tasks.t-api.assignee", '"api-eng"').returncode == 0
+    assert ok_json(orchestra(project, "task", "delegate", "t-api", "--json"))["subagent_type"] == "api-eng"
+
+
 def test_an_id_naming_a_part_of_a_task_is_no_task_and_nothing_is_written_into_it(project: Path) -> None:
     write_teams(project)
     seed(project, {"t-1": {"title": "one", "team": "engineering", "acceptance": {"criteria": ["works"]}}})

@@ -49,10 +49,12 @@ def show(args: argparse.Namespace) -> int:
 
 
 def stray_work() -> list[str]:
-    """Open work in state under teams teams.yaml no longer has; nothing when there is no state yet."""
+    """Open work in state under teams teams.yaml no longer has, or assigned to members it no longer has;
+    nothing when there is no state yet."""
     from .. import paths, teams
     from ..store import open_store
     from ..store.errors import StateError
+    from ..workflow.strayteams import stray_assignees
     from ..workflow.strayteams import stray_work as stray
 
     root = paths.project_root()
@@ -61,7 +63,7 @@ def stray_work() -> list[str]:
     try:
         org = teams.load(root)
         with open_store(root=root, create=False) as store, store.snapshot() as tx:
-            return [f"state: {line}" for line in stray(tx, org.teams)]
+            return [f"state: {line}" for line in stray(tx, org.teams) + stray_assignees(tx, org)]
     except (StateError, teams.TeamsError):
         return []  # no state yet, or a teams.yaml the file checks above report
 

@@ -34,15 +34,16 @@ def task_record(tx, task_id: str) -> dict[str, Any]:
 
 
 class Unassigned(ValueError):
-    """The task names no assignee and its team picks none (`auto_assign: false`)."""
+    """The task names no assignee (or one teams.yaml no longer has) and its team picks none (`auto_assign: false`)."""
 
 
 def pick_agent(org: Organization, task: dict[str, Any]) -> str | None:
     """Who should do `task`: its assignee, else (when its team auto-assigns) a member of its team able to do
     its type, else general-purpose. None when no assignee is named and its team has `auto_assign: false`, or
-    is a team teams.yaml no longer has (renamed or removed there): no agent of the organisation is its to take."""
+    is a team teams.yaml no longer has (renamed or removed there): no agent of the organisation is its to take;
+    None too when its assignee is a member teams.yaml no longer has."""
     if task.get("assignee"):
-        return task["assignee"]
+        return None if gone_assignee(org, task) else task["assignee"]
     if task.get("type") == "orchestration" and task.get("team") in org.teams:
         return org.teams[task["team"]].orchestrator
     team = org.teams.get(task.get("team") or "")
@@ -58,8 +59,27 @@ def pick_agent(org: Organization, task: dict[str, Any]) -> str | None:
     return chosen[0].name if chosen else "general-purpose"
 
 
+def gone_assignee(org: Organization, task: dict[str, Any]) -> str | None:
+    """The task's assignee when it is no agent of the organisation (a member renamed or removed in teams.yaml):
+    not a member, a built-in agent or one of `lifecycle: external_agent_types`. None without a teams.yaml."""
+    from . import config as lifecycle_config
+
+    assignee = task.get("assignee")
+    if not assignee or not org.agents or org.member(assignee) is not None:
+        return None
+    name = teams.normalize_agent_type(assignee)
+    known = lifecycle_config.BUILTIN_AGENT_TYPES | lifecycle_config.load(org).external_agent_types
+    return None if name in known else assignee
+
+
 def unassigned_text(org: Organization, task: dict[str, Any]) -> str:
     """What to do with a task its team will not assign: the words the CLI, MCP and the delegation gate use."""
+    if gone := gone_assignee(org, task):
+        team = org.teams.get(task.get("team") or "")
+        members = team.members if team is not None else [m.name for m in org.agents.values() if m.role != "orchestrator"]
+        return (f"task {task['id']} is assigned to {gone}, which is not in teams.yaml (renamed or removed there): "
+                f"assign it to one of {', '.join(members) or 'its members'} with `orchestra state set "
+                f"tasks.{task['id']}.assignee '\"<member>\"'`")
     team = org.teams.get(task["team"])
     if team is None:
         return (f"task {task['id']} has no assignee and its team {task['team']!r} is not in teams.yaml (renamed or "

@@ -1,5 +1,5 @@
 """Work in state under a team teams.yaml no longer has (a team renamed or removed while its work was
-open): tasks of sprints not closed yet, tasks outside sprints not finished yet, and features of epics
+open), or assigned to a member it no longer has: tasks of sprints not closed yet, tasks outside sprints not finished yet, and features of epics
 not done yet. Such work is listed under no team (`task list --team NEW` misses it, capacity counts it
 under no team of teams.yaml). Closed sprints are history: their tasks keep the team they were done by.
 """
@@ -38,6 +38,23 @@ def stray_work(tx, teams: Collection[str]) -> list[str]:
               f"{', '.join(ids)}; rename the team back in teams.yaml, or change `team:` in the epic's file and "
               "run `orchestra epic load EPIC` again" for team, ids in sorted(features.items())]
     return lines
+
+
+def stray_assignees(tx, org) -> list[str]:
+    """One line per agent teams.yaml no longer has (a member renamed or removed there) that unfinished tasks
+    of sprints not closed are still assigned to: they would be delegated to an agent that is not there."""
+    from ..lifecycle.views import gone_assignee
+
+    sprints: dict[str, Any] = tx.items("sprints")
+    stranded: dict[str, list[str]] = {}
+    for task_id, task in sorted(tx.items("tasks").items()):
+        if task.get("status") in TERMINAL_TASK_STATUSES or _closed(task, sprints):
+            continue
+        if gone := gone_assignee(org, {**task, "id": task_id}):
+            stranded.setdefault(gone, []).append(f"{task_id} ({task['sprint']})" if task.get("sprint") else task_id)
+    return [f"agent {name!r} is not in .claude/teams.yaml, but {len(ids)} unfinished task(s) are still assigned to "
+            f"it: {', '.join(ids)}; add it back, or assign each to a member with `orchestra state set "
+            f"tasks.TASK.assignee '\"<member>\"'`" for name, ids in sorted(stranded.items())]
 
 
 def _closed(task: dict[str, Any], sprints: dict[str, Any]) -> bool:
