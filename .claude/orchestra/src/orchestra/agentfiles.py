@@ -24,10 +24,10 @@ CLAUDE_TOOLS = frozenset({
 })
 SPAWN_TOOLS = frozenset({"Agent", "Task"})
 ALL_TOOLS = "*"  # `tools: "*"` gives the agent every tool, as leaving `tools` out does
-SERVER = "orchestra"  # the MCP server's name in .mcp.json
+SERVER = paths.MCP_SERVER
 MCP_PREFIX = f"mcp__{SERVER}__"
 PROJECT_TOOL = re.compile(rf"mcp__{SERVER}(__\S+)?")  # a tool of the project's server, or the whole server
-PLUGIN_MCP_PREFIX = "mcp__plugin_orchestra_orchestra__"  # the same tools when the server comes from the plugin
+PLUGIN_MCP_PREFIX = f"mcp__{paths.PLUGIN_MCP_SERVER}__"  # the same tools when the server comes from the plugin
 # The MCP server's tool contract (ARCHITECTURE.md §3); callers holding the live list pass it instead.
 MCP_TOOLS = frozenset({
     "get_state", "list_tasks", "get_task", "update_task", "delegate_task", "send_message", "ask", "answer",

@@ -10,6 +10,9 @@ STATE_URL_ENV = "ORCHESTRA_STATE_URL"
 STATE_DIR_ENV = "ORCHESTRA_STATE_DIR"
 PROJECT_ENV = "CLAUDE_PROJECT_DIR"
 PLUGIN_ENV = "CLAUDE_PLUGIN_ROOT"  # set for a plugin's hooks only
+MCP_SERVER = "orchestra"  # the MCP server's name in .mcp.json: its tools are mcp__orchestra__<tool>
+PLUGIN_NAME = "orchestra"  # the plugin's name: the agents it ships are orchestra:<name>
+PLUGIN_MCP_SERVER = f"plugin_{PLUGIN_NAME}_{MCP_SERVER}"  # the server's name when the plugin brings it
 
 # src/orchestra/paths.py -> .claude/orchestra
 PACK_DIR = Path(__file__).resolve().parents[2]

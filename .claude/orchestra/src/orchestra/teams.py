@@ -13,7 +13,7 @@ from typing import Any
 from . import atomic, paths
 from .record import Record, default, field_names
 
-PLUGIN_PREFIX = "orchestra:"
+PLUGIN_PREFIX = f"{paths.PLUGIN_NAME}:"
 DEFAULT_ROLES: dict[str, dict[str, Any]] = {
     "orchestrator": {"can_spawn_agents": True, "can_modify_state": True, "can_access_secrets": False},
     "team_member": {"can_spawn_agents": False, "can_modify_state": "own_tasks", "can_access_secrets": False},

@@ -13,14 +13,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .paths import PACK_DIR
+from .paths import MCP_SERVER, PACK_DIR, PLUGIN_MCP_SERVER
 
 HOOKS_DIR = PACK_DIR / "hooks"
 PROJECT_VAR = "${CLAUDE_PROJECT_DIR}"
 PLUGIN_VAR = "${CLAUDE_PLUGIN_ROOT}"
 # The orchestra MCP tools as the hook matchers name them: from .mcp.json or from the plugin.
-MCP_TOOLS = "mcp__(orchestra|plugin_orchestra_orchestra)__"
-PLUGIN_MCP_TOOLS = "mcp__plugin_orchestra_orchestra__"
+MCP_TOOLS = f"mcp__({MCP_SERVER}|{PLUGIN_MCP_SERVER})__"
+PLUGIN_MCP_TOOLS = f"mcp__{PLUGIN_MCP_SERVER}__"
 _MARK = re.compile(r"^# orchestra-hook: (\{.*\})\s*$", re.M)
 _SCRIPT_PATH = re.compile(r"\.claude/orchestra/hooks/([\w.-]+\.py)")
 _ALLOWED = {"event", "matcher", "timeout", "onFailure", "async", "if", "statusMessage"}

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import wiring
+from ..paths import PLUGIN_MCP_SERVER, PLUGIN_NAME
 from . import icon
 from .source import SERVER_NAME, SOURCE_ROOT, mcp_server_entry
 
-NAME = "orchestra"
+NAME = PLUGIN_NAME
 PLUGIN_JSON = ".claude-plugin/plugin.json"
 MARKETPLACE_JSON = ".claude-plugin/marketplace.json"
 HOOKS_JSON = "hooks/hooks.json"
@@ -115,7 +116,7 @@ def _agent_files(root: Path) -> list[tuple[str, str | None]]:
 def plugin_tool(name: str) -> str:
     """What Claude Code calls the orchestra MCP tools when the server comes from this plugin: each tool
     (`mcp__orchestra__ask`) and the whole server (`mcp__orchestra`, `mcp__orchestra__*`)."""
-    return PROJECT_TOOLS.sub(f"mcp__plugin_{NAME}_{SERVER_NAME}", name)
+    return PROJECT_TOOLS.sub(f"mcp__{PLUGIN_MCP_SERVER}", name)
 
 
 def plugin_copy(agent_path: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from .. import wiring
-from ..paths import PACK_DIR
+from ..paths import MCP_SERVER, PACK_DIR
 from .errors import InstallError
 
 # The checkout this package runs from: a clone of the repo, `uvx --from` of it, or an installed repo.
@@ -26,7 +26,7 @@ TEAMS = ".claude/teams.yaml"
 SETTINGS = ".claude/settings.json"
 MCP_CONFIG = ".mcp.json"
 STATE_DIR = ".claude/state"
-SERVER_NAME = "orchestra"
+SERVER_NAME = MCP_SERVER
 # Build and tool caches appear inside the pack while it runs; they are never part of it.
 _SKIP_DIRS = {"__pycache__", ".venv", ".pytest_cache", ".ruff_cache", ".mypy_cache", "build", "dist"}
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".egg-info", ".swp")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..paths import MCP_SERVER, PLUGIN_MCP_SERVER
 from ..teams import Organization, normalize_agent_type
 from .decisions import Decision
 from .policy import Caller, Policy
@@ -21,7 +22,7 @@ MCP_MESSAGING = frozenset({"send_message", "ask", "answer", "ack", "handoff"})
 MCP_TASK_CHANGES = frozenset({"update_task", "report_status"})
 MCP_TOOLS = MCP_READS | MCP_MESSAGING | MCP_TASK_CHANGES | {"assign_worktree", "release_worktree"}
 # The server names whose tools the identity hook (pre_mcp.py) stamps: .mcp.json's and the plugin's.
-STAMPED_SERVERS = ("orchestra", "plugin_orchestra_orchestra")
+STAMPED_SERVERS = (MCP_SERVER, PLUGIN_MCP_SERVER)
 # A review verdict moves a task out of needs_review and carries nothing but the verdict.
 REVIEW_OUTCOMES = frozenset({"completed", "in_progress", "queued", "blocked"})
 REVIEW_FIELDS = frozenset({"task_id", "id", "task", "status", "verdict", "review", "findings", "comment",
