@@ -134,6 +134,18 @@ def test_an_agent_in_two_teams_is_refused_at_its_second_line(tmp_path):
     assert str(err.value).startswith(f"{path}:{second}: agent 'tech-lead' is already in team 'engineering'")
 
 
+def test_a_members_list_shared_through_an_alias_names_both_teams(tmp_path):
+    """`members: *eng` repeats another team's list: the error stands at the list's own entry, so it names the
+    team the alias put the agent in too."""
+    path = tmp_path / "teams.yaml"
+    path.write_text("teams:\n  engineering:\n    orchestrator: eng-director\n    members: &eng\n"
+                    "      - name: dev-a\n  data:\n    orchestrator: data-director\n    members: *eng\n")
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    assert str(err.value) == (f"{path}:5: agent 'dev-a' is already in team 'engineering'; an agent belongs to "
+                              "exactly one team, so remove it from team 'data' or from 'engineering'")
+
+
 def test_yaml_syntax_error_names_its_line(tmp_path):
     path = broken(tmp_path, "  qa:\n", "  qa:\n   oops: [unclosed\n")
     with pytest.raises(TeamsError) as err:

@@ -138,7 +138,8 @@ def load_raw(path: Path) -> dict[str, Any]:
         for name, where in entries:
             if name in seen:
                 raise TeamsError(f"{path}:{line_of(text, where) or 1}: agent {name!r} is already in team "
-                                 f"{seen[name]!r}; an agent belongs to exactly one team, remove one of them")
+                                 f"{seen[name]!r}; an agent belongs to exactly one team, so remove it from team "
+                                 f"{team_name!r} or from {seen[name]!r}")
             seen[name] = team_name
     return raw
 
