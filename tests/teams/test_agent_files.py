@@ -358,6 +358,18 @@ def test_orchestrator_without_agent_tool_cannot_delegate(pack_copy):
     assert agentfiles.check_agents(pack_copy) == [f"{path}:4: tools: orchestrator 'qa-director' needs Agent to delegate"]
 
 
+def test_orchestrator_whose_disallowed_tools_take_agent_away_cannot_delegate(pack_copy):
+    """Claude Code 2.1.328 applies disallowedTools before tools: the director keeps no Agent tool."""
+    path = pack_copy / ".claude/agents/qa/qa-director.md"
+    path.write_text(path.read_text().replace("model: opus\n", "model: opus\ndisallowedTools: Task, WebFetch\n", 1))
+    member = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    member.write_text(member.read_text().replace("model: sonnet\n", "model: sonnet\ndisallowedTools: Agent\n", 1))
+    line = agentfiles.read(path).lines["disallowedTools"]
+    assert agentfiles.check_agents(pack_copy) == [
+        f"{path}:{line}: disallowedTools: orchestrator 'qa-director' needs Agent to delegate, and this list takes it "
+        "away"]
+
+
 def test_agents_dir_paths_are_relative_to_the_project(pack_copy):
     assert [p.relative_to(pack_copy).parts[:2] for p in agentfiles.agent_files(pack_copy)] == [
         (".claude", "agents")] * 20

@@ -351,6 +351,9 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
                             f"agents/{member.team}/")
         problems += [f"{definition.at('tools')}: tools: {p}" for p in role_tool_problems(definition, member.role,
                                                                                             plugin_only)]
+        if member.role == "orchestrator" and SPAWN_TOOLS & set(tool_names(definition.meta.get("disallowedTools"))):
+            problems.append(f"{definition.at('disallowedTools')}: disallowedTools: orchestrator {name!r} needs Agent "
+                            "to delegate, and this list takes it away")
     named = {path: name for name, path in by_name.items()}
     for name, member in sorted(org.agents.items()):
         if name not in by_name and name not in shipped:
