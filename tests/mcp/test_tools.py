@@ -257,6 +257,20 @@ def test_a_question_is_asked_seen_answered_and_acknowledged(server, store):
     assert answer["id"] not in [m["id"] for m in server.ok("inbox", caller=member())["messages"]]
 
 
+def test_a_question_to_the_askers_own_agent_type_is_for_the_other_runs_of_that_type(server, store):
+    """It is not shown back to the run that asked, which cannot answer it and close it before the others see it."""
+    other_lead = member("run-lead-2", "tech-lead")
+    with store.transaction() as tx:
+        tx.set("agents.run-lead-2", {"agent_type": "tech-lead", "status": "active", "session_id": "session-mcp-tests"})
+    question = server.ok("ask", to="tech-lead", question="Who owns the schema?", caller=LEAD)
+    assert question["id"] not in [m["id"] for m in server.ok("inbox", caller=LEAD)["messages"]]
+    assert f"message {question['id']} is your own, sent to tech-lead" in refused(
+        server, store, "answer", question_id=question["id"], answer="I do", caller=LEAD)
+    assert question["id"] in [m["id"] for m in server.ok("inbox", caller=other_lead)["messages"]]
+    assert server.ok("answer", question_id=question["id"], answer="the data team", caller=other_lead)["to"] == \
+        f"agent:{LEAD_RUN}"
+
+
 def test_a_reply_sent_as_a_message_is_for_the_recipient_and_a_verdict_settles_the_review(server, store):
     add_task(store, "rc-1", status="in_progress")
     assert server.ok("update_task", task_id="rc-1", status="completed", caller=member())["status"] == "needs_review"

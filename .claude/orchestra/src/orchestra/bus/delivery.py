@@ -52,11 +52,12 @@ def order(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def addressed_to(message: dict[str, Any], who: Recipient) -> bool:
-    """A run reads its mailboxes, except its own team or broadcast messages coming back to it (a main thread's:
-    those of its own session)."""
+    """A reader reads its mailboxes, except its own messages coming back to it: a subagent run's, whatever the
+    address (a question to its own agent type is for the others of that type), and a main thread's team or
+    broadcast messages of its own session."""
     to = message.get("to")
     own = message.get("from") == who.address and message.get("from_session") in (None, who.session_id)
-    return to in who.addresses and not (addressing.is_shared(to) and own)
+    return to in who.addresses and not (own and (addressing.is_shared(to) or who.agent_id is not None))
 
 
 def adopting(tx, who: Recipient, rows: list[dict[str, Any]]) -> Recipient:

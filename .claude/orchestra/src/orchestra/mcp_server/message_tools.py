@@ -167,6 +167,9 @@ def _check_recipient(tx, message_id: str, caller: Caller, org) -> None:
     who = caller.recipient(org)
     if delivery.addressed_to(message, who) or who.key in (message.get("delivered") or {}):
         return
+    if message.get("from") == caller.id:
+        raise ToolError(f"message {message_id} is your own, sent to {message.get('to')}; only its recipient can close "
+                        "it. Send another message to say more (send_message).")
     raise ToolError(f"message {message_id} is addressed to {message.get('to')}, not to you ({caller.id}); only "
                     "its recipient can close it. Send your own message instead (send_message).")
 
