@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from typing import Any
 
 from .. import paths
-from ..store import open_store
+from ..store import file_identity, open_store
 from ..termtext import json_text, one_line
 from ._output import add_json_flag
 
@@ -31,7 +30,7 @@ def cmd_tail(args) -> int:
     if args.lines < 0:
         raise ValueError(f"--lines {args.lines}: give 0 or a positive number of events")
     types = tuple(args.type)
-    opened = _inode(paths.state_url())  # before opening: a file put in place meanwhile is then noticed
+    opened = file_identity(paths.state_url())  # before opening: a file put in place meanwhile is then noticed
     store = open_store()
     try:
         last = last_events(store, args.lines, types)
@@ -52,32 +51,19 @@ def cmd_tail(args) -> int:
                 _print(event, args.json)
                 after = event["id"]
             time.sleep(POLL_SECONDS)
-            now = _inode(store.url)
+            now = file_identity(store.url)
             if now != opened:  # moved aside (unreadable?) or restored: follow the file now at the store's path
                 there = now is not None
                 print(f"orchestra events: the state store {store.url} was {'replaced' if there else 'moved away'}; "
                       f"following {'the new one' if there else 'the one made next'}", file=sys.stderr, flush=True)
                 while now is None:
                     time.sleep(POLL_SECONDS)
-                    now = _inode(store.url)
+                    now = file_identity(store.url)
                 store.close()
                 store = open_store()
                 opened, after = now, 0  # (should it be replaced again meanwhile, the next look sees it)
     finally:
         store.close()
-
-
-def _inode(url: str) -> int | None:
-    """The SQLite store file's inode, None when the file is gone; 0 for a JSON store file that is there
-    (every write gives it a new inode: only its absence in between tells another store) and on a server."""
-    scheme, _, path = url.partition("://")
-    if scheme not in ("sqlite", "json"):
-        return 0
-    try:
-        inode = os.stat(path).st_ino
-    except FileNotFoundError:
-        return None
-    return inode if scheme == "sqlite" else 0
 
 
 def last_events(store, count: int, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:

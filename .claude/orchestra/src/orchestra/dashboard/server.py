@@ -35,6 +35,7 @@ from websockets.http11 import Request, Response
 
 from .. import paths
 from ..metrics.auditlog import AuditWindow
+from ..store import file_identity
 from . import access, snapshot
 
 STATIC = Path(__file__).with_name("static")
@@ -73,7 +74,7 @@ class Dashboard:
         self.problem: str | None = None  # shown on the page over the last state read
         self._store = None
         self._file_mark: tuple | None = ()
-        self._opened_inode: int | None = None
+        self._opened_as: int | None = None  # file_identity of the store file opened
         self._gone = False  # the store's file was seen gone: the next one there is another store
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orchestra-dashboard-store")
         self._audit = AuditWindow(paths.audit_log(self.root))
@@ -135,7 +136,7 @@ class Dashboard:
         self._store = open_store(self.store_url, root=self.root)
         self._gone = False
         self._file_mark = self._store_file()
-        self._opened_inode = self._file_mark[0][0] if self._file_mark else None
+        self._opened_as = file_identity(self._store.url)
         if self._store.url.startswith(("postgresql://", "postgres://")):  # the audit chain is in the database
             from ..store.postgres_audit import AuditRows
 
@@ -197,8 +198,8 @@ class Dashboard:
             return self._trouble(f"the state store {self._store.url} is gone (moved aside as unreadable?); this is "
                                 "the state read before — see `orchestra doctor`")
         # Another file now (restored, or new state after a corrupt one was moved aside), whose event ids start
-        # again. A JSON store gets a new inode at every write, so only its absence in between tells.
-        replaced = self._gone or (self._store.url.startswith("sqlite://") and mark[0][0] != self._opened_inode)
+        # again.
+        replaced = self._gone or file_identity(self._store.url) != self._opened_as
         if replaced:
             self._close()
             self._open()

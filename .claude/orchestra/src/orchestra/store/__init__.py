@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -180,6 +181,20 @@ def same_store(url: str, other: str) -> bool:
 
         return identity(url) == identity(other)
     return False
+
+
+def file_identity(url: str) -> int | None:
+    """What tells the store file at a URL's path from another put there since: the SQLite file's inode;
+    0 for a JSON file that is there (every write gives it a new inode, so only its absence in between
+    tells) and for a server; None when the file is gone."""
+    scheme, _, path = url.partition("://")
+    if scheme not in ("sqlite", "json"):
+        return 0
+    try:
+        inode = os.stat(path).st_ino
+    except FileNotFoundError:
+        return None
+    return inode if scheme == "sqlite" else 0
 
 
 _KINDS = {"sqlite": "file", "json": "file", "postgresql": "postgresql", "postgres": "postgresql"}
