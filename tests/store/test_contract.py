@@ -10,7 +10,7 @@ import pytest
 from orchestra.store import PathError, StateError, entity, open_store
 from orchestra.store.document import COLLECTIONS, SCHEMA_VERSION, TOP_LEVEL, empty_document
 
-from .conftest import BACKENDS, fingerprint
+from .conftest import BACKENDS, fingerprint, state_file
 
 
 def _no_ts(doc: dict) -> dict:
@@ -471,6 +471,39 @@ def test_v0_documents_that_would_lose_data_are_refused(store, store_url: str, do
     before = fingerprint(store_url)
     with pytest.raises(StateError, match=message):
         store.import_document(doc)
+    assert fingerprint(store_url) == before
+
+
+def _written_by_a_newer_orchestra(url: str) -> None:
+    newer = SCHEMA_VERSION + 1
+    if url.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE meta SET value=%s WHERE key='schema_version'", (str(newer),))
+    elif url.startswith("sqlite://"):
+        import sqlite3
+
+        with sqlite3.connect(url.partition("://")[2]) as conn:
+            conn.execute(f"PRAGMA user_version={newer}")
+    else:
+        path = Path(url.partition("://")[2])
+        path.write_text(json.dumps({**json.loads(path.read_text()), "schema_version": newer}))
+
+
+def test_a_store_written_by_a_newer_orchestra_is_refused_naming_it_and_left_as_it_is(store_url: str) -> None:
+    """The JSON file's refusal did not name the file."""
+    with open_store(store_url) as store:
+        _populate(store)
+    _written_by_a_newer_orchestra(store_url)
+    before = fingerprint(store_url)
+    with pytest.raises(StateError) as raised, open_store(store_url) as store, store.transaction() as tx:
+        tx.set("tasks.task-oauth.status", "completed")
+    message = str(raised.value)
+    where = store_url if store_url.startswith("postgresql://") else str(state_file(store_url))
+    assert message.startswith(f"{where}: "), message
+    assert message.endswith(f"schema_version {SCHEMA_VERSION + 1} is newer than this Orchestra understands "
+                            f"({SCHEMA_VERSION}); upgrade the pack")
     assert fingerprint(store_url) == before
 
 

@@ -61,7 +61,11 @@ class JsonFileStore(StoreBase):
             raise StateError(f"{self.path}: state file has a bad entry: {exc}; {_FIX}") from None
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             return self._corrupt(raw, exc, locked)
-        doc = _checked_shape(self.path, migrate(doc), plain=not _NOT_PLAIN.search(raw))
+        try:
+            doc = migrate(doc)
+        except StateError as exc:  # written by a newer Orchestra, or an old document that cannot be carried forward
+            raise StateError(f"{self.path}: {exc}") from None
+        doc = _checked_shape(self.path, doc, plain=not _NOT_PLAIN.search(raw))
         return {top: filled(top, doc[top]) if top in doc else value for top, value in empty_document().items()}
 
     def _corrupt(self, raw: bytes, exc: Exception, locked: bool) -> dict[str, Any]:

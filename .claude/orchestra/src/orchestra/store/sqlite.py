@@ -116,7 +116,8 @@ class SqliteStore(StoreBase):
             return
         if version > SCHEMA_VERSION:
             raise StateError(
-                f"{self.path}: schema_version {version} is newer than this Orchestra understands ({SCHEMA_VERSION})"
+                f"{self.path}: schema_version {version} is newer than this Orchestra understands ({SCHEMA_VERSION}); "
+                "upgrade the pack"
             )
         self._use_wal()
         self._begin()
