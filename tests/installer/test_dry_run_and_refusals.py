@@ -49,6 +49,8 @@ def test_dry_run_writes_nothing(repo: Path, orchestra, tmp_path: Path) -> None:
                               '"timeout": "5"}]}]}}', "'5' is not of type 'number'"),
     (".claude/settings.json", '{"statusLine": {"type": "command", "command": "x", "color": "red"}}',
      "Additional properties are not allowed ('color' was unexpected)"),
+    (".claude/settings.json", '{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "x", "args": 5}]}]}}',
+     "hooks.Stop[0].hooks[0].args: 5 is not of type 'array'"),
     (".mcp.json", '{"mcpServers": ["x"]}', "`mcpServers` is a JSON list, not an object"),
 ])
 def test_refuses_invalid_settings_without_writing(repo: Path, orchestra, name: str, text: str,
@@ -89,6 +91,19 @@ def test_uninstall_refuses_invalid_settings_with_its_own_hint(repo: Path, orches
     assert result.err.startswith(f"orchestra uninstall: {repo / name}: {complaint}"), result.err
     assert result.err.endswith("then run the uninstall again; nothing was written\n")
     assert snapshot(repo) == before
+
+
+def test_uninstall_takes_ours_out_beside_a_handler_of_yours_of_another_shape(repo: Path, orchestra) -> None:
+    """Claude Code would reject these; they are the user's to fix, and ours still go."""
+    assert orchestra("install", repo).code == 0
+    path = repo / ".claude/settings.json"
+    data = json.loads(path.read_text())
+    theirs = [{"type": "command", "command": "lint", "args": 5}, "x"]
+    data["hooks"]["Stop"].append({"hooks": theirs})
+    path.write_text(json.dumps(data))
+    result = orchestra("uninstall", repo)
+    assert result.code == 0, result.err
+    assert json.loads(path.read_text()) == {"hooks": {"Stop": [{"hooks": theirs}]}}
 
 
 @pytest.mark.parametrize("manifest, complaint", [

@@ -78,9 +78,12 @@ def without_project_server(block: dict[str, list[dict[str, Any]]]) -> dict[str, 
             for event, groups in block.items()}
 
 
-def is_ours(handler: dict[str, Any]) -> bool:
-    """Recognise a handler this pack wired (any version), so merges and uninstalls can find it."""
-    text = " ".join([str(handler.get("command", "")), *map(str, handler.get("args", []))])
+def is_ours(handler: Any) -> bool:
+    """Recognise a handler this pack wired (any version), so merges and uninstalls can find it. Anything
+    else a settings file holds there (a string, `args` that is not a list) is the user's."""
+    if not isinstance(handler, dict):
+        return False
+    text = " ".join([str(handler.get("command", "")), *map(str, _listed(handler.get("args")))])
     return ".claude/orchestra/hooks/" in text
 
 
