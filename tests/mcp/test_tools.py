@@ -219,6 +219,9 @@ def test_send_message_refuses_bad_input_and_writes_nothing(server, store):
                                  caller=member())
     assert "over the 4096-byte limit" in refused(server, store, "send_message", to="tech-lead",
                                                  payload={"text": "x" * 5000}, caller=member())
+    for tool, arguments in (("ask", {"question": "q" * 5000}), ("handoff", {"artifacts": ["a.md"], "note": "n" * 5000})):
+        assert "payload (the message's text, question, answer or note with the rest of its content) is" in refused(
+            server, store, tool, to="tech-lead", caller=member(), **arguments)  # names what the caller wrote
     assert "Input should be 'task_assigned'" in refused(server, store, "send_message", to="tech-lead",
                                                         type="gossip", text="hi", caller=member())
     assert "must name the question it replies to" in refused(server, store, "send_message", to="tech-lead",

@@ -174,8 +174,9 @@ def _check_payload(type: str, payload: object) -> dict[str, Any]:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"payload: not plain JSON ({exc})") from None
     if size > MAX_PAYLOAD_BYTES:
-        raise ValueError(f"payload is {size} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit; put large content "
-                         "in a file and hand it off (artifact_ready) by path")
+        raise ValueError(f"payload (the message's text, question, answer or note with the rest of its content) is "
+                         f"{size} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit; put large content in a file and hand "
+                         "it off (artifact_ready) by path")
     for key in REQUIRED_PAYLOAD.get(type, ()):
         if not payload.get(key):
             raise ValueError(f"payload: {_a(type)} message needs a non-empty {key!r}")
