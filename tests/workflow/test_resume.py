@@ -12,9 +12,10 @@ import json
 from pathlib import Path
 
 from orchestra.cli import main
+from orchestra.hookio import Rewrite
 
 from tests.hooks.test_delegation import feed
-from tests.hooks.test_gates import base, delegate_and_start, stop
+from tests.hooks.test_gates import base, delegate_and_start, pre, stop
 
 TEAMS = """\
 teams:
@@ -167,3 +168,32 @@ def test_a_sprint_in_review_or_closed_is_not_resumed_and_the_refusal_says_what_t
     assert err.startswith("orchestra sprint: sprint sprint-r is complete (closed 20") and err.endswith(
         "), so there is nothing to start or resume; its unfinished work (t-c) was carried over: list it in a later "
         "sprint's file; `orchestra sprint status sprint-r` shows how it ended\n")
+
+
+OTHER = """\
+id: sprint-o
+tasks:
+  - {id: t-o, title: More API work, team: engineering, assignee: api-engineer}
+  - {id: t-p, title: More UI work, team: engineering, assignee: ux-eng}
+"""
+
+
+def test_a_plan_offers_no_task_the_capacity_gate_refuses_for_another_sprints_work(project: Path, capsys) -> None:
+    started(project, capsys)
+    delegate_and_start(project, "toolu_1", "agent-1", "api-engineer", "t-b")  # api-engineer takes 1 at once
+    (project / ".claude/sprints/sprint-o.yaml").write_text(OTHER, encoding="utf-8")
+    result = json.loads(cli(capsys, "sprint", "start", "sprint-o", "--json"))
+    plan = {t["id"]: t for wave in result["plan"]["batches"] for t in wave["tasks"]}
+    assert offered(plan) == ["t-p"]
+    assert plan["t-o"]["not_now"] == "waits for api-engineer, who takes 1 at once (run agent-1 (t-b))"
+    args = plan["t-p"]["agent"]
+    assert isinstance(feed(pre(project, "toolu_2", args["subagent_type"], args["prompt"])), Rewrite)
+
+    # engineering now runs 2 at once (agent-1 and the delegation of t-p): sprint-r's own wave had room for t-a
+    plan = resumed(capsys)
+    assert offered(plan) == []
+    assert plan["t-a"]["not_now"] == ("waits for a free slot: team engineering runs 2 at once "
+                                      "(run agent-1 (t-b), starting toolu_2 (t-p))")
+    assert plan["t-d"]["not_now"] == "waits for ux-eng, who takes 1 at once (starting toolu_2 (t-p))"
+    refused = feed(pre(project, "toolu_3", "fullstack-eng", "[task:t-a] Feature A"))
+    assert not isinstance(refused, Rewrite) and "team engineering is at max_parallel_agents 2" in refused.reason

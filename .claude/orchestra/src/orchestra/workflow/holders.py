@@ -48,3 +48,33 @@ def session_ended(led: Ledger, task: dict[str, Any]) -> bool:
     if run is None or transitions.run_status(run, led.ended(run)) != "stopped" or run.get("released_at"):
         return False
     return task.get("blocker") == transitions.attempt_status(None, run, True)[1]
+
+
+def occupied(tx, org) -> list[tuple[str | None, str, str | None]]:
+    """(agent type, label, task) of every live run and every delegation waiting to start, in any sprint or
+    none, as the capacity gate counts them (nothing when the gate is off)."""
+    led, cfg = Ledger(tx, org), lifecycle_config(org)
+    if not cfg.capacity_gate:
+        return []
+    return [(agent_type, label, (led.get("agents", key) or led.get("delegations", key) or {}).get("task"))
+            for agent_type, key, label in occupancy.live_attempts(led, cfg)]
+
+
+def over_capacity(org, overrides: dict[str, int], member: str | None,
+                  busy: list[tuple[str | None, str, str | None]]) -> str | None:
+    """Why the capacity gate refuses one more delegation to `member` while `busy` (agent type, label) work:
+    the member is at its capacity, or its team (at the sprint's `overrides` or `max_parallel_agents`) is."""
+    person = org.member(member) if member else None
+    if person is None:
+        return None
+    mine = [label for agent_type, label, _ in busy if agent_type == member]
+    if len(mine) >= person.capacity:
+        return f"waits for {member}, who takes {person.capacity} at once ({', '.join(mine)})"
+    team = org.teams.get(person.team)
+    if team is None or member not in team.members:  # the orchestrator running the waves takes no slot
+        return None
+    limit = overrides.get(team.name, team.settings.max_parallel_agents)
+    theirs = [label for agent_type, label, _ in busy if agent_type in team.members]
+    if len(theirs) >= limit:
+        return f"waits for a free slot: team {team.name} runs {limit} at once ({', '.join(theirs)})"
+    return None

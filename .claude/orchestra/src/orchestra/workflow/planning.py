@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from ..lifecycle.views import Unassigned, delegation_arguments
 from .capacity import capacity_dict, parallel_capacity
 from .graph import Capacity
-from .holders import with_holders
+from .holders import occupied, over_capacity, with_holders
 from .holds import hand_hold, hold_text
 from .view import SprintView, doer, outside_done, sprint_view
 
@@ -47,6 +47,8 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     started = view.source == "state" and view.status in ("active", "blocked")
     hold = hold_text(view.id, view.record) if started else None  # blocked by hand: nothing starts until unblocked
     startable = set(waves[0]) & set(ready) if started and waves and not hold else set()
+    crowded = gate_capacity(tx, org, view, waves[0], startable, ready) if started and waves and not hold else {}
+    startable -= set(crowded)
     # What `not_now` reads, built once: who runs what, statuses, and who fills the first wave.
     statuses = {t["id"]: t.get("status", "queued") for t in view.tasks}
     held = Held(running, blocked, statuses, view.holders, hold)
@@ -64,7 +66,7 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
         except Unassigned as refused:  # a team with auto_assign: false picks nobody: the orchestrator names one
             why = str(refused)
         if started and task_id not in startable:
-            why = not_now(tx, held, task, finished, capacity, in_first, doer(org, task))
+            why = crowded.get(task_id) or not_now(tx, held, task, finished, capacity, in_first, doer(org, task))
         return {
             "id": task_id, "title": task.get("title", ""), "status": status, "team": task.get("team"),
             "assignee": task.get("assignee"), "estimate": _round(float(task.get("estimate", 1.0) or 0.0)),
@@ -91,6 +93,31 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
         "done": sorted(done),
         "batches": batches,
     }
+
+
+def gate_capacity(tx, org, view: SprintView, wave: list[str], startable: set[str],
+                  ready: list[str]) -> dict[str, str]:
+    """The capacity gate's reason for each task it would refuse now: the first wave's startable tasks,
+    delegated one after another in wave order, and, while work outside this sprint runs, the other ready
+    tasks. The gate counts every live run and waiting delegation by the agent type that has it, other
+    sprints' and ad-hoc work included; the waves count only this sprint's tasks."""
+    busy = occupied(tx, org)
+    by_id = {t["id"]: t for t in view.tasks}
+    refused: dict[str, str] = {}
+    for tid in wave:
+        if tid in startable:
+            member = doer(org, by_id[tid])
+            why = over_capacity(org, view.capacity, member, busy)
+            if why:
+                refused[tid] = why
+            else:
+                busy.append((member, tid, tid))
+    if any(task not in by_id for _, _, task in busy):
+        for tid in ready:
+            why = None if tid in startable else over_capacity(org, view.capacity, doer(org, by_id[tid]), busy)
+            if why:
+                refused.setdefault(tid, why)
+    return refused
 
 
 class Held(NamedTuple):
