@@ -340,6 +340,18 @@ def test_deny_reasons_say_what_and_what_to_do(tree: Path, home: Path, policy, or
     assert "orchestra state set" in cli.reason and "own_tasks" in cli.reason
 
 
+def test_a_glob_in_the_program_word_is_matched_on_disk_as_bash_does(tree: Path, home: Path, policy, org) -> None:
+    (tree / "tools").mkdir()
+    for name in ("orchestra", "claude"):
+        (tree / "tools" / name).write_text("#!/bin/sh\n")
+    cli = decide(tree, home, policy, org, "member", *bash("tools/orchestr[a] task set-status t1 completed"))
+    assert cli is not None and cli.kind == "cli" and "`orchestra task set-status`" in cli.reason
+    spawn = decide(tree, home, policy, org, "member", *bash(f"'{tree}'/tools/cl?ude -p x"))
+    assert spawn is not None and spawn.kind == "spawn"
+    assert decide(tree, home, policy, org, "member", *bash("tools/orchestr? task list")) is None
+    assert decide(tree, home, policy, org, "member", *bash("[ -f x ] && [[ -f y ]] && ls src/*.py")) is None
+
+
 def test_organisation_files_are_written_by_the_main_thread_only(tree: Path, home: Path, policy, org) -> None:
     edits = [write("{root}/.claude/teams.yaml"), write("{root}/.claude/agents/new.md"),
              write("{root}/.claude/commands/sub/x.md"), write("{root}/.claude/orchestra/hooks/pre_tool.py"),

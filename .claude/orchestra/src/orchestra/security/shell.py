@@ -5,7 +5,8 @@ Not a shell. It follows quoting (shlex), `;` `&&` `||` `|` `&` and newlines, `( 
 `watch` strings, `xargs` and wrappers such as `sudo`, `env`, `timeout`, `nice`, `$'...'` strings,
 output and input redirections (`< f cmd` too), heredoc bodies (the words fed to their command, read as
 commands too unless `cat`/`tee` only writes them out; a `$(cat <<'EOF' ... EOF)` that expands nothing
-is a string), simple `NAME=value` assignments and brace lists in a program word (`{cat,.env}`);
+is a string), simple `NAME=value` assignments, and brace lists and globs in a program word
+(`{cat,.env}`, `bin/orchestr[a]`);
 `script_index` finds the script file an interpreter runs. What it cannot follow (computed strings,
 aliases, functions, scripts on disk) is listed in README's Security section; callers treat an
 unparseable line as the worst case.
@@ -161,6 +162,7 @@ class _Parser:
         self.env = env
         self.script = Script()
         self.pipelines = 0
+        self.program_forms: dict[str, list[str]] = {}  # a program word -> the words bash makes of it
 
     def _new_pipeline(self) -> int:
         self.pipelines += 1
@@ -270,7 +272,9 @@ class _Parser:
                 if match := _ASSIGNMENT.match(word):
                     self.env[match.group(1)] = match.group(2)
         argv, wrappers = self._unwrap(argv, depth)
-        seen += [a for a in argv if a not in seen]  # what a program word's braces gave (`{cat,.env}`)
+        seen = [x for w in seen for x in self.program_forms.get(w, [w])]  # `{cat,.env}` is `cat .env`
+        seen += [a for a in argv if a not in seen]
+        self.program_forms.clear()
         self.script.commands.append(Command(tuple(argv), tuple(seen), tuple(self._expand(w) for w in writes),
                                             pipeline, tuple(wrappers), tuple(dict.fromkeys(read))))
 
@@ -279,11 +283,28 @@ class _Parser:
             return word
         return _VARIABLE.sub(lambda m: self.env.get(m.group(1) or m.group(2), m.group(0)), word)
 
+    def _program_words(self, word: str) -> list[str]:
+        """The words a program word stands for: its brace lists expanded, then a glob matched against the
+        files on disk from the line's starting directory (`.bin/cl?ude`); what matches nothing stays as it is."""
+        words = brace_words(word)
+        if not any(c in w for w in words for c in "*?[") or word in ("[", "[["):
+            if words != [word]:
+                self.program_forms[word] = words
+            return words
+        import glob  # only for a program word with a glob in it
+
+        out: list[str] = []
+        for item in words:
+            found = sorted(glob.glob(item, root_dir=self.env.get("PWD"))) if any(c in item for c in "*?[") else []
+            out += found[:MAX_BRACE_WORDS] or [item]
+        self.program_forms[word] = out
+        return out
+
     def _unwrap(self, argv: list[str], depth: int) -> tuple[list[str], list[str]]:
         """Strip wrappers (sudo, env, xargs...); parse the strings of `sh -c`, `eval`, `watch`."""
         wrappers: list[str] = []
         while argv:
-            argv = [*brace_words(argv[0]), *argv[1:]]  # bash expands the program word too: `{rm,-rf,x}`
+            argv = [*self._program_words(argv[0]), *argv[1:]]  # bash expands it too: `{rm,-rf,x}`, `orchestr[a]`
             name = argv[0].rsplit("/", 1)[-1]
             if name in SHELLS:
                 script = _shell_script(argv[1:])
