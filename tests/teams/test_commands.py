@@ -8,7 +8,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from orchestra import commandfiles
+from orchestra import agentfiles, commandfiles
 
 from .conftest import COMMAND_NAMES, REPO, command_name, command_paths, split_frontmatter
 
@@ -123,7 +123,8 @@ def test_check_commands_reports_missing_frontmatter_and_description(pack_copy):
     listed = pack_copy / ".claude/commands/sprint/status.md"
     listed.write_text(listed.read_text().replace('argument-hint: "[sprint-id]"', "argument-hint: [sprint-id]"))
     assert commandfiles.check_commands(pack_copy) == [
-        f"{bare}:1: no frontmatter (a first line `---`); Claude Code skips the file",
+        f"{bare}:1: description: missing; it is what `/` shows next to the command",
+        f"{bare}:1: !`ls` is not pre-approved by allowed-tools (a Bash(...) rule); it would abort the command",
         f"{listed}:3: argument-hint: must be a string; quote it (a hint starting with `[` is read as a YAML list)",
         f"{quiet}:1: description: missing; it is what `/` shows next to the command",
     ]
@@ -148,6 +149,20 @@ def test_check_commands_reports_a_key_written_twice_at_its_last_line(pack_copy):
     assert commandfiles.check_commands(pack_copy) == [
         f"{path}:4: argument-hint: written again (first at line 2); Claude Code keeps only this last value, so "
         "merge them into one"]
+
+
+def test_a_command_without_frontmatter_is_a_prompt_as_claude_code_loads_it(pack_copy):
+    """Claude Code 2.1.328 lists `.claude/commands/data/brief.md` holding only a prompt as /data:brief and runs it
+    with $ARGUMENTS filled in; it is no file Claude Code skips."""
+    brief = pack_copy / ".claude/commands/data/brief.md"
+    brief.parent.mkdir()
+    brief.write_bytes(b"Summarise the data pipeline for $ARGUMENTS.\r\n")
+    definition = agentfiles.read(brief, bare=True)
+    assert (definition.meta, definition.body) == ({}, "Summarise the data pipeline for $ARGUMENTS.\n")
+    assert commandfiles.check_commands(pack_copy) == [
+        f"{brief}:1: description: missing; it is what `/` shows next to the command"]
+    with pytest.raises(agentfiles.FrontmatterError, match="no frontmatter"):  # an agent file needs one
+        agentfiles.read(brief)
 
 
 @pytest.mark.parametrize(("command", "rule", "allowed"), [

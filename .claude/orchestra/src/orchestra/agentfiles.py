@@ -83,8 +83,9 @@ class Definition:
         return f"{self.path}:{self.lines.get(key, 1) if key else 1}"
 
 
-def read(path: Path) -> Definition:
-    """The frontmatter and body of a definition file, split and parsed as Claude Code 2.1.328 does it."""
+def read(path: Path, bare: bool = False) -> Definition:
+    """The frontmatter and body of a definition file, split and parsed as Claude Code 2.1.328 does it. With
+    `bare` (slash commands), a file without frontmatter is all body, as Claude Code loads such a command."""
     import yaml
 
     try:
@@ -94,6 +95,8 @@ def read(path: Path) -> Definition:
         line = exc.object[:exc.start].count(b"\n") + 1
         raise FrontmatterError(f"{path}:{line}: not UTF-8 text (byte {exc.object[exc.start]:#04x}); save the file "
                                "as UTF-8") from None
+    if not OPENING.match(text) and bare:
+        return Definition(path, {}, re.sub(r"\r\n?", "\n", text))
     if not OPENING.match(text):
         raise FrontmatterError(f"{path}:1: no frontmatter (a first line `---`); Claude Code skips the file")
     block = FRONTMATTER.match(text)
@@ -133,11 +136,11 @@ def read(path: Path) -> Definition:
     return Definition(path, meta, body, keys, text.count("\n", 0, block.end()) + 1, repeated)
 
 
-def readable(files: Iterable[Path], problems: list[str]) -> Iterator[Definition]:
-    """Each file read as a definition; why one cannot be read (at its file and line) goes to `problems`."""
+def readable(files: Iterable[Path], problems: list[str], bare: bool = False) -> Iterator[Definition]:
+    """Each file read as a definition (see `read`); why one cannot be read (at its file and line) goes to `problems`."""
     for path in files:
         try:
-            yield read(path)
+            yield read(path, bare)
         except FrontmatterError as exc:
             problems.append(str(exc))
 

@@ -88,7 +88,7 @@ def command_problems(definition: Definition) -> list[str]:
 
 def check_commands(root: Path | None = None) -> list[str]:
     problems: list[str] = []
-    for definition in readable(command_files(root), problems):
+    for definition in readable(command_files(root), problems, bare=True):  # a command may be a prompt alone
         problems += command_problems(definition)
         if os.environ.get(paths.PLUGIN_ENV):
             problems += missing_programs(definition, paths.claude_dir(root).parent)
