@@ -450,6 +450,19 @@ def test_a_kept_orchestra_server_of_yours_gets_the_ordinary_guard(repo: Path, or
     assert orchestra("uninstall", repo).code == 0
 
 
+def test_an_orchestra_server_of_yours_of_another_shape_is_kept_as_yours(repo: Path, orchestra) -> None:
+    theirs = {"command": "their-orchestra", "args": 5}  # Claude Code would reject it; it is theirs to fix
+    (repo / ".mcp.json").write_text(json.dumps({"mcpServers": {"orchestra": theirs}}))
+    result = orchestra("install", repo)
+    assert result.code == 0, result.err
+    assert "your own `orchestra` MCP server is kept" in result.out
+    assert json.loads((repo / ".mcp.json").read_text()) == {"mcpServers": {"orchestra": theirs}}
+    mcp = [c for c in orchestra("doctor", repo, "--json").json()["checks"] if c["name"] == "mcp"]
+    assert mcp == [{"name": "mcp", "status": "warn", "detail": ".mcp.json: `orchestra` is a server of yours, "
+                                                                "not the pack's"}]
+    assert orchestra("uninstall", repo).code == 0
+
+
 def test_keeps_a_byte_order_mark(repo: Path, orchestra) -> None:
     """Claude Code reads settings.json and .mcp.json that start with one (editors on Windows write it)."""
     (repo / ".claude").mkdir()

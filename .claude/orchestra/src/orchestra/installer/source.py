@@ -69,8 +69,11 @@ def mcp_server_entry(root_expr: str = "${CLAUDE_PROJECT_DIR:-.}", windows: bool 
 
 
 def is_our_server(entry: Any) -> bool:
-    return isinstance(entry, dict) and any(".claude/orchestra/bin/orchestra" in str(a)
-                                           for a in [entry.get("command"), *entry.get("args", [])])
+    if not isinstance(entry, dict):
+        return False
+    args = entry.get("args")
+    return any(".claude/orchestra/bin/orchestra" in str(a)
+               for a in [entry.get("command"), *(args if isinstance(args, list) else [])])
 
 
 def is_our_statusline(value: Any) -> bool:
