@@ -219,7 +219,7 @@ def test_a_member_editing_the_main_checkout_in_place_is_stopped_with_a_reason_it
         linked["permissionDecisionReason"])
 
 
-def test_a_member_cannot_move_its_session_into_another_worktree_with_enter_worktree(sprint: Path) -> None:
+def test_a_member_cannot_reach_another_worktree_by_enter_worktree_or_by_its_name_in_git_worktree(sprint: Path) -> None:
     repo, tree, other = sprint, sprint / ".worktrees" / "task-t-1", sprint / ".worktrees" / "task-t-2"
     git(repo, "worktree", "add", "-q", "-b", "task-t-2", str(other))
     tree.mkdir(parents=True)
@@ -232,6 +232,13 @@ def test_a_member_cannot_move_its_session_into_another_worktree_with_enter_workt
                if '"EnterWorktree"' in line]
     assert (audit["rule"], audit["resource"], audit["decision"]) == ("worktree:boundary", str(other), "deny")
     assert guard(repo, tool_call(repo, None, "EnterWorktree", {"path": str(other)})).get("permissionDecision") is None
+    # git finds the worktree that remove, move, lock and unlock name by the end of its path first
+    for command in ("git worktree remove --force task-t-2", "git worktree lock .worktrees/task-t-2"):
+        by_name = guard(repo, tool_call(repo, MEMBER, "Bash", {"command": command}, cwd=tree))
+        assert by_name["permissionDecision"] == "deny", command
+        assert f"Bash `git worktree` changing {other} is outside" in by_name["permissionDecisionReason"]
+    assert "permissionDecision" not in guard(repo, tool_call(repo, MEMBER, "Bash", {"command": "git worktree list"},
+                                                            cwd=tree))
 
 
 def test_the_main_thread_and_runs_without_a_worktree_are_not_confined(sprint: Path) -> None:

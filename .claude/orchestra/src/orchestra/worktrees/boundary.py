@@ -120,7 +120,7 @@ def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash
             if "$" not in target and (outside := _outside(target, here, worktree, root)):
                 return outside, f"{tool} `{cmd.program}` writing to {outside}"
         directory = _directory_of(cmd)
-        for target in _git_worktree_paths(cmd):  # `git worktree remove --force ../task-other`
+        for target in _git_worktree_paths(cmd, root):  # `git worktree remove --force ../task-other`
             if "$" not in target and (outside := _outside(target, _absolute(directory or ".", here), worktree, root)):
                 return outside, f"{tool} `git worktree` changing {outside}"
         if directory is None or "$" in directory or directory == "-":
@@ -134,9 +134,10 @@ def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash
     return None
 
 
-def _git_worktree_paths(cmd) -> list[str]:
+def _git_worktree_paths(cmd, root) -> list[str]:
     """The directories `git worktree add|move|remove|lock|unlock|repair` makes, moves, deletes, locks or
-    re-points (another member's worktree too)."""
+    re-points (another member's worktree too). git takes the worktree that move, remove, lock and unlock
+    name by the end of its path first (`git worktree remove task-other` from inside another worktree)."""
     args = list(cmd.argv[1:]) if cmd.program == "git" else []
     i = 0
     while i < len(args) and args[i].startswith("-"):  # git's own options, up to the subcommand
@@ -151,7 +152,22 @@ def _git_worktree_paths(cmd) -> list[str]:
         if not rest[j].startswith("-"):
             operands.append(rest[j])
         j += 2 if rest[j] in ("-b", "-B", "--reason") else 1
-    return operands[:1] if args[i + 1] == "add" else operands[:2]  # add's second operand is a commit
+    if args[i + 1] in ("add", "repair"):
+        return operands[:1] if args[i + 1] == "add" else operands  # add's second operand is a commit
+    return [_by_suffix(operands[0], root), *operands[1:2]] if operands else []
+
+
+def _by_suffix(name: str, root) -> str:
+    """The one worktree of the project (its main checkout included) whose path ends with the path components
+    `name`, as git's find_worktree tries before reading `name` as a path; else `name` itself."""
+    from ..security.pathrules import Resolver  # only for a `git worktree` command
+
+    parts = [p for p in name.split("/") if p]
+    if not parts or name.startswith("/") or "." in parts or ".." in parts:
+        return name
+    tops = {os.path.realpath(top): top for top in (str(root), *Resolver(root).worktrees())}
+    found = [top for top in tops.values() if top.rstrip(os.sep).split(os.sep)[-len(parts):] == parts]
+    return found[0] if len(found) == 1 else name
 
 
 def _directory_of(cmd) -> str | None:
