@@ -222,3 +222,27 @@ def test_the_inventory_sees_a_dropped_record_a_changed_event_and_reordered_keys(
     assert inventory(reordered)["tasks"]["sha256"] != base["tasks"]["sha256"]
     assert {k: v for k, v in inventory(changed).items() if k != "events"} == {
         k: v for k, v in base.items() if k != "events"}
+
+
+def test_what_a_hook_commits_to_the_target_while_migrate_waits_is_refused_not_wiped(project: Path, pg_url: str) -> None:
+    """A session already pointed at the target writes there while migrate runs: migrate found the target
+    empty, waited for that writer, then replaced what it had committed, and said everything was verified."""
+    from .test_locking import _named, _until, _waiting_on_a_lock
+
+    source = sqlite_store(project)
+    populate(source, tasks=3, events=2)
+    env = {k: v for k, v in os.environ.items() if k != "ORCHESTRA_STATE_URL"}
+    with open_store(pg_url) as hook, hook.transaction() as tx:
+        tx.set("sessions.live", {"status": "active"})
+        migrate = subprocess.Popen(
+            ["uv", "run", "--quiet", "--project", str(REPO), "orchestra", "state", "migrate", "--to",
+             _named(pg_url, "migrate")], cwd=project, env={**env, "CLAUDE_PROJECT_DIR": str(project)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _until(lambda: _waiting_on_a_lock(pg_url, "migrate") or migrate.poll() is not None,
+               "migrate waits for the writer")
+    out, err = migrate.communicate(timeout=120)
+    assert migrate.returncode == 1 and out == "", out
+    assert "already holds state (1 sessions)" in err and err.count("\n") == 1, err
+    with open_store(pg_url) as target:
+        assert target.get("sessions") == {"live": {"id": "live", "status": "active"}}
+        assert target.get("tasks") == {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -78,14 +79,9 @@ def cmd_migrate(args) -> int:
         if hasattr(source, "reaches") and hasattr(target, "reaches") and source.reaches() == target.reaches():
             raise UsageError(f"--to names the store being copied ({redacted(args.to)} reaches the same server, "
                              f"database and schema as {redacted(source_url)}); give another URL")
-        empty = inventory(empty_document())
-        held = {} if args.force else {  # --force replaces it unread (a JSON file edited into a bad entry too)
-            name: part["records"] for name, part in inventory(target.export()).items() if part != empty[name]}
-        if held:
-            what = ", ".join(f"{count} {name}" for name, count in held.items())
-            raise UsageError(f"{redacted(args.to)} already holds state ({what}); "
-                             "use --force to replace it, or pick an empty store")
-        target.import_document(doc)
+        # Checked in the import's own transaction, so what a hook writes there meanwhile is refused, not
+        # wiped; --force replaces it unread (a JSON file edited into a bad entry too).
+        target.import_document(doc, check_current=None if args.force else partial(_refuse_held, args.to))
         expected, copied = inventory(doc), inventory(target.export())
     differing = [name for name in expected if expected[name] != copied.get(name)]
     if differing:
@@ -94,6 +90,15 @@ def cmd_migrate(args) -> int:
     report = {"from": redacted(source_url), "to": redacted(args.to), "verified": True, "parts": expected}
     emit(report, args.json, _text)
     return 0
+
+
+def _refuse_held(url: str, current: dict[str, Any]) -> None:
+    empty = inventory(empty_document())
+    held = {name: part["records"] for name, part in inventory(current).items() if part != empty[name]}
+    if held:
+        what = ", ".join(f"{count} {name}" for name, count in held.items())
+        raise UsageError(f"{redacted(url)} already holds state ({what}); use --force to replace it, or pick an "
+                         "empty store")
 
 
 def _refuse_other_files(url: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -50,7 +50,8 @@ class Store(Protocol):
     def wait_for_events(self, after: int = 0, timeout: float = 30.0, limit: int | None = 1000,
                         types: tuple[str, ...] = ()) -> list[dict[str, Any]]: ...
     def export(self) -> dict[str, Any]: ...
-    def import_document(self, doc: dict[str, Any]) -> None: ...
+    def import_document(self, doc: dict[str, Any],
+                        check_current: Callable[[dict[str, Any]], None] | None = None) -> None: ...
     def close(self) -> None: ...
 
 

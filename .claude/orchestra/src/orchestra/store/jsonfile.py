@@ -12,7 +12,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -163,15 +163,19 @@ class JsonFileStore(StoreBase):
         with self.snapshot() as tx:
             return normalized(tx.doc)
 
-    def import_document(self, doc: dict[str, Any]) -> None:
+    def import_document(self, doc: dict[str, Any],
+                        check_current: Callable[[dict[str, Any]], None] | None = None) -> None:
         from .import_check import checked_document
 
         checked = checked_document(doc)
         with self._one_at_a_time(), self._locked():
-            # Nothing of the old file is kept, so one edited by hand into a bad entry (the fix its error
-            # names is this import) is replaced; one that does not parse is still moved aside first.
-            with suppress(StateError):
-                self._read(locked=True)
+            if check_current is not None:  # what it is given must be read: a file that cannot be is an error
+                check_current(normalized(self._read(locked=True)))
+            else:
+                # Nothing of the old file is kept, so one edited by hand into a bad entry (the fix its error
+                # names is this import) is replaced; one that does not parse is still moved aside first.
+                with suppress(StateError):
+                    self._read(locked=True)
             self._write(checked)
 
     def close(self) -> None:

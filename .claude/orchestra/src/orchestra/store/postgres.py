@@ -327,13 +327,16 @@ class PostgresStore(StoreBase):
 
         return self._retried(read)
 
-    def import_document(self, doc: dict[str, Any]) -> None:
+    def import_document(self, doc: dict[str, Any],
+                        check_current: Callable[[dict[str, Any]], None] | None = None) -> None:
         from .import_check import checked_document
 
         checked = checked_document(doc)
 
         def write() -> None:
             with self.transaction() as tx:
+                if check_current is not None:
+                    check_current(tx.export())
                 tx.replace_all(checked)
 
         self._retried(write)

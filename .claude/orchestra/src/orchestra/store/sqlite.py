@@ -12,7 +12,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -223,11 +223,16 @@ class SqliteStore(StoreBase):
         with self.snapshot() as tx:
             return tx.export()
 
-    def import_document(self, doc: dict[str, Any]) -> None:
+    def import_document(self, doc: dict[str, Any],
+                        check_current: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """Replace everything with `doc`. `check_current` is given what the store holds, in the same
+        transaction, and may raise to leave it as it is (nothing can be written in between)."""
         from .import_check import checked_document
 
         checked = checked_document(doc)
         with self.transaction() as tx:
+            if check_current is not None:
+                check_current(tx.export())
             tx.replace_all(checked)
 
     def close(self) -> None:
