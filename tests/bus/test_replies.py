@@ -71,6 +71,18 @@ def test_unanswered_high_question_escalates_to_the_recipients_orchestrator(store
     assert message(store, question["id"])["status"] == message(store, copy["id"])["status"] == "answered"
 
 
+def test_an_answer_to_an_escalated_copy_names_the_question_the_asker_asked(store, org) -> None:
+    """The copy is sent in the asker's name to someone else: the asker never saw its id."""
+    add_run(store, "r-asker", "qa-engineer")
+    question = ask(store, org, to="fullstack-eng", sender="agent:r-asker")
+    [copy] = escalate(store, org, minutes=10)
+    with store.transaction() as tx:
+        reply = bus.answer(tx, sender="engineering-director", question_id=copy["id"], answer="Okta", org=org, now=T0)
+        got = bus.deliver(tx, bus.recipient(org, "r-asker", "qa-engineer"), via="tool_call", now=T0)
+    assert reply["reply_to"] == question["id"] and f"(answers {question['id']}) Okta" in got.text
+    assert message(store, question["id"])["answered_by"] == message(store, copy["id"])["answered_by"] == reply["id"]
+
+
 def test_escalation_climbs_from_orchestrator_to_main_to_the_human(store, org) -> None:
     ask(store, org, to="fullstack-eng", sender="qa-engineer", priority="critical")
     [to_director] = escalate(store, org, minutes=10)

@@ -105,6 +105,8 @@ def send(tx, *, sender: str, to: str, type: str, payload: dict[str, Any] | None 
         raise ValueError(f"message type {type!r} is unknown; use one of: {', '.join(MESSAGE_TYPES)}")
     sender = _check_sender(sender)
     target = _check_reply(tx, type, reply_to)
+    if target is not None and (root := entity(tx, MESSAGES, target.get("escalation_of"))) is not None:
+        reply_to, target = root["id"], root  # the asker knows the question it asked, not the escalated copy
     # A reply may go back to a sender the bus already accepted, whether or not its run is recorded.
     if target is None or to != target.get("from"):
         to = addressing.check_recipient(tx, to, org)
