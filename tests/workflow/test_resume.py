@@ -121,6 +121,9 @@ def test_running_work_is_not_offered_twice_and_takes_its_slot(project: Path, cap
     assert offered(plan) == ["t-a"]  # t-b runs in one of the team's two slots
     assert plan["t-b"]["not_now"] == "in_progress: agent agent-1 (api-engineer)"
     assert plan["t-d"]["not_now"] == "waits for a free slot: team engineering runs 2 at once (t-b, t-a)"
+    status = json.loads(cli(capsys, "sprint", "status", "sprint-r", "--json"))
+    assert status["running"] == ["t-b"] and status["holders"] == {"t-b": "agent agent-1 (api-engineer)"}
+    assert "; running: t-b by agent agent-1 (api-engineer)\n" in cli(capsys, "sprint", "status", "sprint-r")
 
 
 def test_work_awaiting_review_leaves_its_slot_to_work_that_can_start(project: Path, capsys) -> None:

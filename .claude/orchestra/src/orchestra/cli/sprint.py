@@ -281,7 +281,7 @@ def _status_text(status: dict[str, Any]) -> str:
     lines = [f"{status['sprint']} {status['name']} ({status['status']}) {status['start']} .. {status['end']}",
              f"points: {_points_text(points)}; tasks: {shown}",
              f"critical path left {status['critical_path']['length']:g}: {' -> '.join(status['critical_path']['tasks']) or '-'}",
-             f"ready: {', '.join(status['ready']) or 'nothing'}; running: {', '.join(status['running']) or 'nothing'}"]
+             f"ready: {', '.join(status['ready']) or 'nothing'}; running: {_running_text(status) or 'nothing'}"]
     past = [d for d in status["metrics"]["burndown"]["days"] if d["remaining"] is not None]
     if past:
         lines.append(f"burndown {past[-1]['date']}: {past[-1]['remaining']:g} points left, ideal {past[-1]['ideal']:g}")
@@ -295,6 +295,12 @@ def _status_text(status: dict[str, Any]) -> str:
         lines.append(f"blocked: {blocked['task']}: {blocked['blocker'] or 'no reason given'}")
     lines.append(eta)
     return "\n".join(lines)
+
+
+def _running_text(status: dict[str, Any]) -> str:
+    """Each running task and who works on it (the agent run or delegation holding it), as /sprint:status reports."""
+    holders = status.get("holders") or {}
+    return ", ".join(f"{tid} by {holders[tid]}" if tid in holders else tid for tid in status["running"])
 
 
 def _points_text(points: dict[str, Any]) -> str:

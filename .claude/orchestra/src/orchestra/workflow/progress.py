@@ -133,6 +133,7 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
         "critical_path": {"tasks": graph.critical_path(), "length": metrics.round_points(graph.length)},
         "ready": graph.ready(done=done | finished, exclude=set(view.running) | view.blocked),
         "running": view.running,
+        "holders": {tid: view.holders[tid] for tid in view.running if tid in view.holders},  # who works on each
         "tasks": [{"id": t["id"], "title": t.get("title", ""), "status": t.get("status", "queued"),
                    "team": t.get("team"), "assignee": t.get("assignee"),
                    "estimate": float(t.get("estimate", 1.0) or 0.0), "priority": t.get("priority", "normal"),
