@@ -85,6 +85,11 @@ def test_epic_status_plans_what_is_left_after_the_epics_sprints_in_state(sample:
     assert [s["sprint"] for s in status["sprints"]] == ["sprint-3", "sprint-4"]
     first = status["remaining_plan"]["sprints"][0]
     assert (first["id"], first["start"], first["end"]) == ("payments-sprint-3", "2026-12-29", "2027-01-11")
+    # /epic:status reports the finish the plan forecasts: the text names each sprint left and its dates
+    last = status["remaining_plan"]["sprints"][-1]
+    code, out, _ = run(capsys, "epic", "status", "payments")
+    assert code == 0 and "more sprint(s) of " in out and f", the last ending {last['end']}\n" in out
+    assert f"\n  payments-sprint-3 (2026-12-29 .. 2027-01-11): {', '.join(f['id'] for f in first['features'])}" in out
 
 
 def test_epic_status_does_not_plan_again_a_feature_an_open_sprint_is_delivering(sample: Path, capsys) -> None:

@@ -100,5 +100,10 @@ def _status_text(status: dict[str, Any]) -> str:
     if "error" in plan:
         lines.append(f"plan of what is left: {plan['error']}")
     else:
-        lines.append(f"what is left fits in {plan['sprint_count']} more sprint(s) of {plan['capacity']['points']:g} points")
+        last = plan["sprints"][-1].get("end") if plan["sprints"] else None
+        lines.append(f"what is left fits in {plan['sprint_count']} more sprint(s) of {plan['capacity']['points']:g} "
+                     f"points" + (f", the last ending {last}" if last else ""))
+        lines += [f"  {s['id']}" + (f" ({s['start']} .. {s['end']})" if s.get("start") else "")
+                  + f": {', '.join(f['id'] for f in s['features'])}" for s in plan["sprints"]]
+        lines += [f"warning: {w}" for w in plan["warnings"]]
     return "\n".join(lines)
