@@ -234,6 +234,16 @@ def test_an_unknown_run_has_no_inbox_and_nothing_is_marked_delivered_to_it(proje
     assert project_store.get(f"communication.messages.{sent['id']}.delivered") == {}
 
 
+def test_an_unknown_session_has_no_main_thread_inbox(project: Path, project_store, capsys) -> None:
+    """As `msg send main:<id>` refuses it: a mistyped session id does not list every session's messages."""
+    with project_store.transaction() as tx:
+        tx.set("sessions.s-real", {"id": "s-real", "child_agents": []})
+    sent = as_json(capsys, "send", "main:s-real", "state_updated", "--text", "for s-real")
+    assert [m["id"] for m in as_json(capsys, "inbox", "main:s-real")] == [sent["id"]]
+    code, out, err = run(capsys, "inbox", "main:s-typo")
+    assert code == 1 and out == "" and "no session with id 's-typo' in state" in err
+
+
 def test_an_answer_of_only_whitespace_is_refused(project: Path, project_store, capsys) -> None:
     question = as_json(capsys, "ask", "tech-lead", "Which IdP?")
     code, _, err = run(capsys, "answer", question["id"], " \n ", "--from", "tech-lead")

@@ -226,8 +226,9 @@ def _reader(tx, recipient: str, org):
     if what == "run":  # a run that does not exist is refused here as `msg send` refuses it
         agent_id = addressing.check_recipient(tx, recipient, org)[len(addressing.RUN_PREFIX):]
         return addressing.recipient(org, agent_id, tx.get(f"agents.{agent_id}").get("agent_type"))
-    if what == "main":  # `main`: every session's main thread; `main:<session_id>`: that one
-        return addressing.recipient(org, None, None, recipient.partition(":")[2] or None)
+    if what == "main":  # `main`: every session's main thread; `main:<session_id>`: that one, if there is one
+        session_id = addressing.check_recipient(tx, recipient, org).partition(":")[2]
+        return addressing.recipient(org, None, None, session_id or None)
     if what in ("agent_type", "team"):
         # a role's or team's view: what is addressed to that name (and, for a type, its team), and broadcasts
         address = addressing.check_recipient(tx, recipient, org)
