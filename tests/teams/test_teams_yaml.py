@@ -146,6 +146,20 @@ def test_a_members_list_shared_through_an_alias_names_both_teams(tmp_path):
                               "exactly one team, so remove it from team 'data' or from 'engineering'")
 
 
+def test_a_key_left_empty_where_a_list_or_mapping_belongs_says_how_to_write_none(tmp_path):
+    """`members:` with only a comment after it is null in YAML, not an empty list."""
+    path = tmp_path / "teams.yaml"
+    path.write_text((CLAUDE / "teams.yaml").read_text() + "\n  data:\n    orchestrator: data-director\n"
+                    "    members:   # none yet\n    settings:   # later\n")
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    assert str(err.value).splitlines() == [
+        f"{path}:{line_of(path, 'members:   # none yet')}: teams.data.members: None is not of type 'array' (a key "
+        "with nothing after it is null in YAML: write [] for none)",
+        f"{path}:{line_of(path, 'settings:   # later')}: teams.data.settings: None is not of type 'object' (a key "
+        "with nothing after it is null in YAML: write {} for none)"]
+
+
 def test_yaml_syntax_error_names_its_line(tmp_path):
     path = broken(tmp_path, "  qa:\n", "  qa:\n   oops: [unclosed\n")
     with pytest.raises(TeamsError) as err:

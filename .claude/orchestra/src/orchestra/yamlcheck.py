@@ -13,6 +13,7 @@ from .validation import load_schema
 # hold at most this many values, counted with every alias expanded (and at most 10 per byte of it).
 MAX_VALUES = 1_000_000
 MESSAGE_CHARS = 300
+EMPTY = {"array": "[]", "object": "{}"}  # how to write an empty list or mapping, which a bare `key:` is not
 
 
 class YamlSchemaError(ValueError):
@@ -161,6 +162,8 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
                 error.instance is None or isinstance(error.instance, (bool, int, float))):
             message += (" (YAML reads an unquoted 123, 1.5, true, null or 12:30 as a number, yes/no or nothing: "
                         "put the value in quotes)")
+        if error.validator == "type" and error.instance is None and error.validator_value in EMPTY:
+            message += f" (a key with nothing after it is null in YAML: write {EMPTY[error.validator_value]} for none)"
         if error.validator == "maximum" and isinstance(error.schema.get("description"), str):
             message += f" ({error.schema['description']})"  # why there is a limit
         if len(message) > MESSAGE_CHARS:
