@@ -151,6 +151,27 @@ def test_refuses_unsafe_targets_without_writing(repo: Path, orchestra, tmp_path:
     assert snapshot(repo) == before
 
 
+def test_uninstall_refuses_a_target_it_cannot_take_anything_out_of_in_its_own_words(repo: Path, orchestra,
+                                                                                    tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file.txt"
+    not_a_dir.write_text("x")
+    result = orchestra("uninstall", not_a_dir)
+    assert result.err == (f"orchestra uninstall: {not_a_dir}: not a directory; give the root of the project to "
+                          "uninstall from; nothing was written\n")
+    result = orchestra("uninstall", tmp_path / "missing")
+    assert result.err == (f"orchestra uninstall: {tmp_path / 'missing'}: no such directory; give the root of the "
+                          "project Orchestra is installed in; nothing was written\n")
+    (repo / ".claude").write_text("x")
+    result = orchestra("uninstall", repo)
+    assert result.code == 1 and result.err == (f"orchestra uninstall: {repo / '.claude'}: a file, not a directory, "
+                                               f"so Orchestra is not installed in {repo}; nothing was written\n")
+    (repo / ".claude").unlink()
+    (repo / ".claude").symlink_to(tmp_path)
+    result = orchestra("uninstall", repo)
+    assert result.code == 1 and "uninstalling would change files there" in result.err
+    assert not (tmp_path / "missing").exists() and not_a_dir.read_text() == "x"
+
+
 def test_refuses_to_install_into_its_own_checkout(orchestra, pack_source: Path) -> None:
     before = snapshot(pack_source)
     result = orchestra("install", pack_source)

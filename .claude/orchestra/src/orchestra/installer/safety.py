@@ -14,20 +14,27 @@ from .errors import InstallError
 MIN_UV = (0, 8, 0)
 
 
-def check_target(target: Path) -> Path:
-    """The target's resolved root, or a refusal saying why it cannot take the pack."""
+def check_target(target: Path, uninstall: bool = False) -> Path:
+    """The target's resolved root, or a refusal saying why it cannot take the pack (or, for `uninstall`,
+    why nothing can be taken out of it)."""
     target = Path(target)
     if not target.exists():
-        raise InstallError(f"{target}: no such directory; create the project first (e.g. `git init {target}`)")
+        raise InstallError(f"{target}: no such directory; " + ("give the root of the project Orchestra is installed in"
+                           if uninstall else f"create the project first (e.g. `git init {target}`)"))
     if not target.is_dir():
-        raise InstallError(f"{target}: not a directory; give the root of the project to install into")
+        raise InstallError(f"{target}: not a directory; give the root of the project to "
+                           f"{'uninstall from' if uninstall else 'install into'}")
     root = target.resolve()
     claude = target / ".claude"
     if claude.is_symlink() and not _inside(claude.resolve(), root):
+        if uninstall:
+            raise InstallError(f"{claude}: a symlink to {claude.resolve()}, outside {root}; uninstalling would "
+                               "change files there. Uninstall from the link's target if the pack is installed there")
         raise InstallError(f"{claude}: a symlink to {claude.resolve()}, outside {root}; installing would write "
                            "there. Replace the link with a directory (or install into the link's target)")
     if claude.exists() and not claude.is_dir():
-        raise InstallError(f"{claude}: a file, not a directory; move it aside and run the install again")
+        raise InstallError(f"{claude}: a file, not a directory, so Orchestra is not installed in {root}" if uninstall
+                           else f"{claude}: a file, not a directory; move it aside and run the install again")
     return root
 
 

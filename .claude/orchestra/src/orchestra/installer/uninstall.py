@@ -16,7 +16,7 @@ from .source import BACKUP_DIR, IGNORE, MANIFEST, MCP_CONFIG, SETTINGS
 
 
 def plan_uninstall(target: Path, purge: bool = False) -> Plan:
-    root = check_target(target)
+    root = check_target(target, uninstall=True)
     old = read(root)
     if old is None and not (root / ".claude" / "orchestra").is_dir():
         return _unwire(root)
