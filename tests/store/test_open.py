@@ -42,3 +42,23 @@ def test_the_default_is_the_projects_sqlite_file(project: Path) -> None:
     with open_store() as store:
         assert store.url == paths.state_url()
     assert (project / ".claude" / "state" / "orchestration.db").exists()
+
+
+@pytest.mark.parametrize("scheme", ["sqlite", "json"])
+def test_a_store_file_reached_through_a_symbolic_link_is_the_file_written(scheme: str, tmp_path: Path) -> None:
+    """Two checkouts whose store is a link to one shared file: the JSON store replaced the link with a file
+    of its own on its first write, and the other checkout never saw that write (nor any after it)."""
+    shared = tmp_path / "shared" / "state"
+    shared.parent.mkdir()
+    with open_store(f"{scheme}://{shared}") as store:
+        store.set("tasks.t1", {"title": "one"})
+    links = []
+    for checkout in ("a", "b"):
+        (tmp_path / checkout).mkdir()
+        links.append(tmp_path / checkout / "state")
+        links[-1].symlink_to(shared)
+    with open_store(f"{scheme}://{links[0]}") as store:
+        store.set("tasks.t2", {"title": "from a"})
+    assert links[0].is_symlink()
+    with open_store(f"{scheme}://{links[1]}") as store:
+        assert sorted(store.get("tasks")) == ["t1", "t2"]

@@ -41,8 +41,10 @@ _FIX = "fix it by hand or replace the file with `orchestra state import` of a go
 
 class JsonFileStore(StoreBase):
     def __init__(self, path: Path, lock_timeout: float = LOCK_TIMEOUT_S) -> None:
-        self.path = Path(path)
-        self.url = f"json://{self.path}"
+        self.url = f"json://{path}"
+        # A write replaces the file: through a symbolic link it would replace the link, and the file it names
+        # (another checkout's store, say) would never see the write. Lock and replace that file instead.
+        self.path = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
         self._open_tx = False
