@@ -165,6 +165,20 @@ def test_a_command_without_frontmatter_is_a_prompt_as_claude_code_loads_it(pack_
         agentfiles.read(brief)
 
 
+def test_check_commands_reports_named_arguments_claude_code_cannot_read(pack_copy):
+    """Claude Code 2.1.328 fills in $task and $who from `arguments: [task, who]` or `arguments: task who`; from a
+    mapping it takes no names, and `$task` reaches the prompt (or a `!` line's shell) as written."""
+    listed = pack_copy / ".claude/commands/msg/inbox.md"
+    listed.write_text(listed.read_text().replace("---\n", "---\narguments: [recipient]\n", 1))
+    spaced = pack_copy / ".claude/commands/msg/ask.md"
+    spaced.write_text(spaced.read_text().replace("---\n", "---\narguments: recipient question\n", 1))
+    mapped = pack_copy / ".claude/commands/task/delegate.md"
+    mapped.write_text(mapped.read_text().replace("---\n", "---\narguments:\n  task: the task id\n", 1))
+    assert commandfiles.check_commands(pack_copy) == [
+        f"{mapped}:2: arguments: must be a list of names or a string of them; Claude Code takes no names from any "
+        "other form, so each $<name> in the command stays as written"]
+
+
 @pytest.mark.parametrize(("command", "rule", "allowed"), [
     ("orchestra sprint status", "orchestra sprint status:*", True),
     ("orchestra sprint status s-1", "orchestra sprint status:*", True),

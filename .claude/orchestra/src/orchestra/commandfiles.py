@@ -72,6 +72,10 @@ def command_problems(definition: Definition) -> list[str]:
     if not isinstance(meta.get("argument-hint", ""), str):
         found.append(f"{at('argument-hint')}: argument-hint: must be a string; quote it (a hint starting with `[` "
                      "is read as a YAML list)")
+    names = meta.get("arguments", "")
+    if not isinstance(names, str) and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        found.append(f"{at('arguments')}: arguments: must be a list of names or a string of them; Claude Code takes no "
+                     "names from any other form, so each $<name> in the command stays as written")
     allowed = meta.get("allowed-tools", "")
     if not isinstance(allowed, str | list):
         found.append(f"{at('allowed-tools')}: allowed-tools: must be a string or a list of tool rules")
