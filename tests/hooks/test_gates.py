@@ -583,6 +583,25 @@ def _pre_agent(project: Path, use: str, agent_type: str, prompt: str) -> dict:
     return hook_output(proc).get("hookSpecificOutput") or {}
 
 
+def test_a_task_of_a_sprint_loaded_but_not_started_is_refused_saying_to_start_the_sprint(project: Path) -> None:
+    """The tasks of a loaded sprint enter state when it starts: a delegation of one before then was refused as
+    naming no task at all, with advice to create it or to drop the tag."""
+    from tests.unit.test_lifecycle_cli import orchestra
+
+    write_teams(project)
+    (project / ".claude/sprints").mkdir()
+    (project / ".claude/sprints/s9.yaml").write_text(
+        "tasks:\n  - {id: t9, title: T9, team: engineering}\n", encoding="utf-8")
+    assert orchestra(project, "sprint", "load", "s9").returncode == 0
+    out = _pre_agent(project, "toolu_1", "fullstack-eng", "[task:t9] do it")
+    assert out.get("permissionDecision") == "deny", out
+    assert out["permissionDecisionReason"] == (
+        "Orchestra: task t9 is in the file of sprint s9, which is ready, not running: its tasks enter "
+        "state when it starts (`orchestra sprint start s9`).")
+    out = _pre_agent(project, "toolu_2", "fullstack-eng", "[task:t8] do it")  # in no sprint: as before
+    assert "[task:t8] names no task or sprint in state" in out["permissionDecisionReason"]
+
+
 def test_a_sprint_blocked_by_hand_starts_no_new_work_until_it_is_unblocked(project: Path) -> None:
     """`orchestra sprint block` is a person's decision: no task of the sprint, nor its orchestration, is delegated
     until `orchestra sprint unblock`; the work already running finishes."""

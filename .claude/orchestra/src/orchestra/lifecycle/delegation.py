@@ -113,6 +113,12 @@ def resolve_task(req: DelegationRequest, led: Ledger) -> Verdict | None:
         req.task = led.get("tasks", tasks.orchestration_task_id(task_id))
         if req.task is None:
             req.task, req.new_task = tasks.orchestration_task(led, req.org, task_id, req.subagent_type), True
+    planned = next((s for s in led.find("sprints") if task_id in (s.get("tasks") or ())), None) \
+        if req.task is None else None
+    if planned is not None:  # loaded, not started (or reopened and loaded again): its tasks are not in state yet
+        return Deny(f"Orchestra: task {task_id} is in the file of sprint {planned['id']}, which is "
+                    f"{planned.get('status')}, not running: its tasks enter state when it starts "
+                    f"(`orchestra sprint start {planned['id']}`).")
     if req.task is None:
         return Deny(f"Orchestra: [task:{task_id}] names no task or sprint in state. Check the id with "
                     "`orchestra task list`, create the task first, or drop the tag to delegate ad hoc.")
