@@ -176,6 +176,13 @@ def test_a_task_under_a_team_renamed_in_teams_yaml_still_confines_its_member(rep
     ("Bash", {"command": "env GIT_WORK_TREE='{repo}' git add -A"}, "{repo}"),
     ("Bash", {"command": "export GIT_WORK_TREE=../..; git commit -am x"}, "{repo}"),
     ("Bash", {"command": "GIT_WORK_TREE=. git status && echo GIT_WORK_TREE=../.."}, None),
+    # git config writes the repository's config, shared by the main checkout and every worktree
+    ("Bash", {"command": "git config core.hooksPath .githooks"}, "{repo}/.git/config"),
+    ("Bash", {"command": "git config set --local alias.ci '!sh x.sh'"}, "{repo}/.git/config"),
+    ("Bash", {"command": "git config --unset user.name"}, "{repo}/.git/config"),
+    ("Bash", {"command": "git config --file ../task-other/x.cfg a.b c"}, "{repo}/.worktrees/task-other/x.cfg"),
+    ("Bash", {"command": "git config user.name && git config --get core.hooksPath && git config list"}, None),
+    ("Bash", {"command": "git config --file local.cfg a.b c && git -c core.pager=cat log -1"}, None),
     # EnterWorktree moves the whole session: only into the run's own worktree
     ("EnterWorktree", {"path": "{repo}/.worktrees/task-other"}, "{repo}/.worktrees/task-other"),
     ("EnterWorktree", {"path": "../.."}, "{repo}"),
@@ -213,6 +220,9 @@ def test_a_member_editing_the_main_checkout_in_place_is_stopped_with_a_reason_it
     up = guard(repo, tool_call(repo, MEMBER, "Bash", {"command": "cd .. && ls"}, cwd=tree))
     assert up["permissionDecision"] == "deny" and f"Bash `cd` into {repo / '.worktrees'}" in up["permissionDecisionReason"]
     assert "use " not in up["permissionDecisionReason"]  # no same-file suggestion for the worktrees' directory
+    hooks = guard(repo, tool_call(repo, MEMBER, "Bash", {"command": "git config core.hooksPath hooks"}, cwd=tree))
+    assert f"Bash `git config` writing to {repo / '.git' / 'config'} is outside" in hooks["permissionDecisionReason"]
+    assert "use " not in hooks["permissionDecisionReason"]  # a worktree has no .git/config of its own to use
     (tree / "docs").symlink_to(repo)  # a link that leads out of the worktree
     linked = guard(repo, tool_call(repo, MEMBER, "Bash", {"command": "echo x > docs/notes.md"}, cwd=tree))
     assert f"{tree / 'docs' / 'notes.md'} (a symbolic link leads there to {repo / 'notes.md'}) is outside" in (

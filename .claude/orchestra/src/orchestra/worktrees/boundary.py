@@ -8,8 +8,9 @@ Bash is read best-effort through the security module's shell reader: `cd`/`pushd
 file outside it, and the files the common file programs write by their arguments (`cp`/`mv`/`ln`/
 `install` destinations, `mv` sources, `tee`, `touch`, `mkdir`, `rm`, `rmdir`, `truncate`, `shred`,
 `unlink`, `sed -i`, `chmod`, the start of a `find` that deletes or changes, `tar -x -C`, `unzip -d`, `rsync`
-destinations, the directories `git worktree add|move|remove|lock|unlock|repair` names) are denied, and so
-is EnterWorktree into anything but the run's own worktree. The temp directory is
+destinations, the directories `git worktree add|move|remove|lock|unlock|repair` names, the config file
+`git config` changes: the repository's, shared with every worktree) are denied, and so is EnterWorktree into
+anything but the run's own worktree. The temp directory is
 scratch space, away from the project and its worktrees (`pytest > /tmp/out.txt`). Other programs writing elsewhere by their own arguments, and
 scripts, are not seen; README's Worktrees section lists these limits.
 """
@@ -28,6 +29,13 @@ HARMLESS = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty")
 ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 # `git worktree` subcommands that make, move, delete, (un)lock or re-point the worktrees they name
 GIT_WORKTREE_OPS = ("add", "move", "remove", "lock", "unlock", "repair")
+# `git config`: options that take a value, that only read, and that (or whose subcommands) write
+GIT_CONFIG_VALUED = frozenset({"-f", "--file", "--blob", "--type", "--default", "--comment", "--value"})
+GIT_CONFIG_READS = frozenset({"--get", "--get-all", "--get-regexp", "--get-urlmatch", "-l", "--list", "--get-color",
+                              "--get-colorbool"})
+GIT_CONFIG_WRITES = frozenset({"--unset", "--unset-all", "--add", "--replace-all", "--rename-section",
+                               "--remove-section", "-e", "--edit"})
+GIT_CONFIG_SUBCOMMANDS = (["set"], ["unset"], ["rename-section"], ["remove-section"], ["edit"])
 GIT_VALUED = frozenset({"-c", "--git-dir", "--namespace", "--config-env", "--super-prefix"})  # git's, before its subcommand
 
 
@@ -120,6 +128,9 @@ def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash
             if "$" not in target and (outside := _outside(target, here, worktree, root)):
                 return outside, f"{tool} `{cmd.program}` writing to {outside}"
         directory = _directory_of(cmd)
+        if (config := _git_config_file(cmd, root)) and "$" not in config \
+                and (outside := _outside(config, _absolute(directory or ".", here), worktree, root)):
+            return outside, f"{tool} `git config` writing to {outside}"
         for target in _git_worktree_paths(cmd, root):  # `git worktree remove --force ../task-other`
             if "$" not in target and (outside := _outside(target, _absolute(directory or ".", here), worktree, root)):
                 return outside, f"{tool} `git worktree` changing {outside}"
@@ -155,6 +166,37 @@ def _git_worktree_paths(cmd, root) -> list[str]:
     if args[i + 1] in ("add", "repair"):
         return operands[:1] if args[i + 1] == "add" else operands  # add's second operand is a commit
     return [_by_suffix(operands[0], root), *operands[1:2]] if operands else []
+
+
+def _git_config_file(cmd, root) -> str | None:
+    """The file `git config` changes (set, unset, add, edit, sections): the repository's config, which the main
+    checkout and every worktree share (`core.hooksPath` there runs a member's script in all of them), `--global`'s,
+    `--system`'s or `--file`'s; None when it only reads (`get`, `--list`, one name) or is not `git config`."""
+    args = list(cmd.argv[1:]) if cmd.program == "git" else []
+    i = 0
+    while i < len(args) and args[i].startswith("-"):  # git's own options, up to the subcommand
+        i += 2 if args[i] in GIT_VALUED or args[i] in ("-C", "--work-tree") else 1
+    if args[i:i + 1] != ["config"]:
+        return None
+    rest, operands, target, j = args[i + 1:], [], None, 0
+    while j < len(rest):
+        word = rest[j]
+        if word in ("-f", "--file") and j + 1 < len(rest):
+            target = rest[j + 1]
+        elif word.startswith("--file="):
+            target = word.split("=", 1)[1]
+        elif not word.startswith("-"):
+            operands.append(word)
+        j += 2 if word in GIT_CONFIG_VALUED else 1
+    if set(rest) & GIT_CONFIG_READS or operands[:1] in (["get"], ["list"]):
+        return None
+    if not set(rest) & GIT_CONFIG_WRITES and operands[:1] not in GIT_CONFIG_SUBCOMMANDS and len(operands) < 2:
+        return None  # `git config user.name` prints it
+    if target is not None:
+        return target
+    if "--global" in rest:
+        return os.path.join(os.path.expanduser("~"), ".gitconfig")
+    return "/etc/gitconfig" if "--system" in rest else os.path.join(str(root), ".git", "config")
 
 
 def _by_suffix(name: str, root) -> str:
@@ -212,7 +254,9 @@ def _suggestion(outside: str, root, worktree: str) -> str:
     """`; write <worktree>/src/x.py instead` when the path was the same file in the main checkout."""
     project, real = os.path.realpath(str(root)), os.path.realpath(outside)
     worktrees_root = os.path.dirname(os.path.realpath(worktree))
+    relative = os.path.relpath(real, project)
+    if relative.split(os.sep)[0] == ".git":  # the repository's own files: a worktree has no copy of them
+        return ""
     if real.startswith(project + os.sep) and not (real + os.sep).startswith(worktrees_root + os.sep):
-        relative = os.path.relpath(real, project)
         return f" (for {relative}, use {os.path.join(worktree, relative)})"
     return ""
