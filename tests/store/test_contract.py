@@ -252,6 +252,27 @@ def test_find_matches_numbers_by_value(store) -> None:
         assert [t["id"] for t in tx.find("tasks", estimate="3")] == ["b"]
 
 
+def test_long_text_is_stored_and_found_like_short_text(store) -> None:
+    """Text that does not compress, as long as a pasted log: PostgreSQL refused an entity whose status
+    was over 2704 bytes ('index row size exceeds btree version 4 maximum'), which the other backends keep."""
+    import random
+
+    pick = random.Random(7)
+    long_status = "".join(pick.choice("abcdefghijklmnopqrstuvwxyzü€") for _ in range(3000))
+    title = "".join(pick.choice("abcdefghijklmnopqrstuvwxyzü€ ") for _ in range(10_000))
+    body = "".join(pick.choice("abcdefghijklmnopqrstuvwxyzü€\n") for _ in range(1_000_000))
+    with store.transaction() as tx:
+        tx.set("delegations.d1", {"status": long_status})
+        tx.set("delegations.d2", {"status": "pending"})
+        tx.set("tasks.t", {"title": title, "status": "queued"})
+        tx.set("communication.messages.m", {"to": "human", "payload": {"text": body}})
+    with store.snapshot() as tx:
+        assert [d["id"] for d in tx.find("delegations", status=long_status)] == ["d1"]
+        assert [d["id"] for d in tx.find("delegations", status="pending")] == ["d2"]
+        assert tx.get("tasks.t.title") == title
+        assert tx.get("communication.messages.m.payload.text") == body
+
+
 @pytest.mark.parametrize("collection", ["organization", "tasks.t", "bogus", "tasks..x"])
 def test_items_and_find_need_a_collection(store, collection: str) -> None:
     with store.snapshot() as tx:

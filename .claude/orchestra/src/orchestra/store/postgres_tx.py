@@ -78,10 +78,19 @@ _PUT = ("INSERT INTO entities (collection, id, data, status, has_nul) VALUES (%s
         "has_nul=excluded.has_nul")
 
 
+# The longest status kept in the indexed column: PostgreSQL refuses an index entry over 2704 bytes, so a
+# longer one (free text some collections allow) stays in `data` alone, where `find` reads it.
+STATUS_INDEXED_BYTES = 1000
+
+
+def _indexed(status: Any) -> bool:
+    return isinstance(status, str) and "\x00" not in status and len(status.encode("utf-8")) <= STATUS_INDEXED_BYTES
+
+
 def entity_row(collection: str, entity_id: str, entity: dict[str, Any]) -> tuple:
     text = dumps(entity)
     status = entity.get("status")
-    clean = isinstance(status, str) and "\x00" not in status
+    clean = _indexed(status)
     return (collection, entity_id, text, status if clean else None, _NUL in text)
 
 
@@ -127,7 +136,7 @@ class PostgresTx(TableTx):
         for key, value in equals.items():
             if isinstance(value, str) and "\x00" in value:
                 continue  # cannot be a query parameter; matches() below decides
-            if key == "status" and isinstance(value, str):
+            if key == "status" and _indexed(value):
                 clauses.append("status=%s")
                 params.append(value)
                 continue
