@@ -7,8 +7,12 @@ four teams and sixteen assignees with teams.yaml-like capacities. "graph" is Tas
 (validation, topological order, schedule) + critical path + slack + waves under capacity + ready
 queue; "plan_sprint" adds reading the tasks from state, briefing the first wave and building the
 JSON answer; "sprint_status" is what `orchestra sprint status`, metrics, reports and every dashboard
-refresh compute over the same sprint (counts, points, metrics from the events, a 2000-trial forecast). Prints the median wall and CPU time of each; the budget (1 s) applies to CPU time, which
-other processes on a shared machine do not inflate. Exits 1 when either is over it.
+refresh compute over the same sprint (counts, points, metrics from the events, a 2000-trial forecast);
+"sprint file" is reading the same tasks from a sprint YAML file, as `orchestra sprint load`/`plan`/
+`start` do before anything else (parse, schema, estimates, dependency graph). Prints the median wall
+and CPU time of each; the budget (1 s) applies to the planning rows' CPU time, which other processes
+on a shared machine do not inflate (the file row is reported without one). Exits 1 when a planning
+row is over it.
 """
 
 from __future__ import annotations
@@ -98,6 +102,26 @@ def store_status(folder: Path) -> tuple[float, float]:
     return elapsed
 
 
+def sprint_file(work, folder: Path) -> tuple[float, float]:
+    """`load_sprint` over a sprint file holding the same tasks."""
+    from orchestra.workflow.definitions import load_sprint
+
+    path = folder / "big.yaml"
+    if not path.exists():
+        lines = ["id: big", "name: Big", "start: 2026-12-01", "end: 2026-12-14", "tasks:"]
+        for n in work:
+            lines += [f"  - id: {n.id}", f"    title: Task {n.id}", f"    team: {n.team}",
+                      f"    assignee: {n.assignee}", f"    estimate: {n.estimate}", f"    priority: {n.priority}"]
+            if n.dependencies:
+                lines.append(f"    dependencies: [{', '.join(n.dependencies)}]")
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    wall, cpu = time.perf_counter(), time.process_time()
+    sprint = load_sprint(path, folder)
+    elapsed = time.perf_counter() - wall, time.process_time() - cpu
+    assert len(sprint.tasks) == len(work)
+    return elapsed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=10_000)
@@ -109,13 +133,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
         store_times = [store_plan(work, members, Path(tmp)) for _ in range(args.runs + 1)][1:]
         status_times = [store_status(Path(tmp)) for _ in range(args.runs + 1)][1:]
+        file_times = [sprint_file(work, Path(tmp)) for _ in range(args.runs + 1)][1:]
     rows = [(name, statistics.median(t[0] for t in times), statistics.median(t[1] for t in times))
-            for name, times in (("graph", graph_times), ("plan_sprint", store_times), ("sprint_status", status_times))]
+            for name, times in (("graph", graph_times), ("plan_sprint", store_times), ("sprint_status", status_times),
+                                ("sprint file", file_times))]
     print(f"| planning {args.tasks:,} tasks (median of {args.runs}) | wall | CPU | budget (CPU) |")
     print("|---|---|---|---|")
     for name, wall, cpu in rows:
-        print(f"| {name} | {wall * 1000:.0f} ms | {cpu * 1000:.0f} ms | {BUDGET_S * 1000:.0f} ms |")
-    return 1 if any(cpu > BUDGET_S for _, _, cpu in rows) else 0
+        budget = "reported" if name == "sprint file" else f"{BUDGET_S * 1000:.0f} ms"
+        print(f"| {name} | {wall * 1000:.0f} ms | {cpu * 1000:.0f} ms | {budget} |")
+    return 1 if any(cpu > BUDGET_S for name, _, cpu in rows if name != "sprint file") else 0
 
 
 if __name__ == "__main__":

@@ -22,6 +22,38 @@ def load_schema(name: str) -> dict[str, Any]:
     return json.loads((SCHEMA_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=16)
+def validator(name: str) -> Any:
+    """A validator of schemas/<name>.json (formats checked), its `#/$defs/` references resolved once."""
+    import jsonschema
+
+    cls = jsonschema.Draft202012Validator
+    return cls(inlined(load_schema(name)), format_checker=cls.FORMAT_CHECKER)
+
+
+def inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with each `{"$ref": "#/$defs/<name>"}` replaced by the schema it names (wrapped in `allOf`
+    where the reference has annotations beside it), so a file of thousands of items is not checked
+    through thousands of reference lookups; the errors are the same. A definition that refers to itself
+    keeps its reference."""
+    defs = schema.get("$defs", {})
+
+    def resolve(node: Any, within: frozenset[str]) -> Any:
+        if isinstance(node, list):
+            return [resolve(item, within) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        name = ref.removeprefix("#/$defs/") if isinstance(ref, str) else None
+        if name is None or name == ref or name not in defs or name in within:
+            return {key: resolve(value, within) for key, value in node.items()}
+        target = resolve(defs[name], within | {name})
+        rest = {key: resolve(value, within) for key, value in node.items() if key != "$ref"}
+        return {"allOf": [target], **rest} if rest else target
+
+    return resolve(schema, frozenset())
+
+
 def ready() -> None:
     """Import jsonschema now, before the caller opens its transaction: imported inside one, its
     ~100 ms (far more on a loaded machine) would hold every other writer back, hooks included."""
@@ -40,7 +72,7 @@ def _errors(schema: dict[str, Any], instance: Any) -> list[str]:
 
 
 def validate_document(doc: Any, where: str = "document") -> None:
-    problems = _errors(load_schema("state"), doc)
+    problems = _errors(inlined(load_schema("state")), doc)
     if problems:
         raise StateError(f"{where}: " + "; ".join(problems[:5]))
 
