@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -368,6 +369,20 @@ def test_orchestrator_whose_disallowed_tools_take_agent_away_cannot_delegate(pac
     assert agentfiles.check_agents(pack_copy) == [
         f"{path}:{line}: disallowedTools: orchestrator 'qa-director' needs Agent to delegate, and this list takes it "
         "away"]
+
+
+def test_a_folder_named_like_a_markdown_file_is_searched_not_read(pack_copy):
+    """`.claude/agents/qa/drafts.md/` is a folder: Claude Code looks inside it, as for any folder."""
+    from orchestra import commandfiles
+    from orchestra.installer import plugin
+
+    (pack_copy / ".claude/agents/qa/drafts.md").mkdir()
+    (pack_copy / ".claude/commands/msg/old.md").mkdir()
+    assert agentfiles.check_agents(pack_copy) == [] and commandfiles.check_commands(pack_copy) == []
+    shutil.copytree(CLAUDE / "orchestra/hooks", pack_copy / ".claude/orchestra/hooks", dirs_exist_ok=True)
+    shutil.copy(CLAUDE / "orchestra/pyproject.toml", pack_copy / ".claude/orchestra/pyproject.toml")
+    assert f"{plugin.PLUGIN_COMMANDS}/msg/inbox.md" in plugin.build(pack_copy)
+    assert plugin.left_out(pack_copy) == []
 
 
 def test_agents_dir_paths_are_relative_to_the_project(pack_copy):

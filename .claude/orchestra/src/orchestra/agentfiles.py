@@ -271,8 +271,13 @@ def agent_problems(definition: Definition, mcp_tools: Iterable[str] = MCP_TOOLS)
     return [f"{definition.at(key)}: {p}" for key, p in found] + repeated_keys(definition)
 
 
+def markdown_files(folder: Path) -> list[Path]:
+    """The `.md` files under `folder`, sorted; a folder named `*.md` is searched, not read as one."""
+    return sorted(path for path in folder.rglob("*.md") if path.is_file()) if folder.is_dir() else []
+
+
 def agent_files(root: Path | None = None) -> list[Path]:
-    return sorted((paths.claude_dir(root) / "agents").rglob("*.md"))
+    return markdown_files(paths.claude_dir(root) / "agents")
 
 
 def session_agent_type(name: str, root: Path | None = None) -> str:
@@ -291,7 +296,7 @@ def session_agent_type(name: str, root: Path | None = None) -> str:
 def defined_names(folder: Path) -> set[str]:
     """The frontmatter names of the agent files under `folder`."""
     names = set()
-    for path in sorted(folder.rglob("*.md")) if folder.is_dir() else ():
+    for path in markdown_files(folder):
         try:
             name = read(path).meta.get("name")
         except (FrontmatterError, OSError, UnicodeDecodeError):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
-from .agentfiles import Definition, readable, repeated_keys, unknown_key
+from .agentfiles import Definition, markdown_files, readable, repeated_keys, unknown_key
 
 # Slash command (skill) frontmatter keys 2.1.328 reads; the rest, `disable_model_invocation` too, it ignores.
 COMMAND_KEYS = frozenset({
@@ -24,7 +24,7 @@ BANG_BLOCK = re.compile(r"^```!\n(.*?)^```", re.M | re.S)
 
 
 def command_files(root: Path | None = None) -> list[Path]:
-    return sorted((paths.claude_dir(root) / "commands").rglob("*.md"))
+    return markdown_files(paths.claude_dir(root) / "commands")
 
 
 def bang_commands(body: str) -> list[str]:

@@ -98,10 +98,10 @@ def left_out(root: Path = SOURCE_ROOT) -> list[str]:
 
 
 def _agent_files(root: Path) -> list[tuple[str, str | None]]:
-    from ..agentfiles import FrontmatterError, read
+    from ..agentfiles import FrontmatterError, markdown_files, read
 
     found: list[tuple[str, str | None]] = []
-    for path in sorted((root / ".claude" / "agents").rglob("*.md")):
+    for path in markdown_files(root / ".claude" / "agents"):
         rel = "./" + path.relative_to(root).as_posix()
         try:
             meta = read(path).meta
@@ -135,10 +135,12 @@ def plugin_commands(root: Path = SOURCE_ROOT) -> dict[str, bytes]:
     """Each command file as the plugin ships it: the same file running the plugin's own CLI, in its
     `allowed-tools` and `!` lines as in its instructions, and naming the orchestra MCP tools as the plugin
     serves them."""
+    from ..agentfiles import markdown_files
+
     folder = root / ".claude" / "commands"
     return {f"{PLUGIN_COMMANDS}/{path.relative_to(folder).as_posix()}":
             plugin_tool(PROJECT_CLI.sub(lambda _: PLUGIN_CLI, _command_text(path))).encode()
-            for path in sorted(folder.rglob("*.md"))}
+            for path in markdown_files(folder)}
 
 
 def _command_text(path: Path) -> str:
