@@ -600,6 +600,9 @@ def test_a_task_of_a_sprint_loaded_but_not_started_is_refused_saying_to_start_th
         "state when it starts (`orchestra sprint start s9`).")
     out = _pre_agent(project, "toolu_2", "fullstack-eng", "[task:t8] do it")  # in no sprint: as before
     assert "[task:t8] names no task or sprint in state" in out["permissionDecisionReason"]
+    ready_args = orchestra(project, "task", "delegate", "t9")  # what /task:delegate and delegate_task say
+    assert ready_args.returncode == 1 and "task t9 is in the file of sprint s9, which is ready, not running" in \
+        ready_args.stderr, ready_args.stderr
 
 
 def test_a_sprint_blocked_by_hand_starts_no_new_work_until_it_is_unblocked(project: Path) -> None:

@@ -23,7 +23,7 @@ from . import config as lifecycle_config
 from . import occupancy, review, tasks
 from .ledger import Ledger
 from .protocol import task_tag
-from .views import sprint_closed_to, unassigned_text, unfinished_dependencies
+from .views import sprint_closed_to, unassigned_text, unfinished_dependencies, unstarted_text
 
 
 class BadDelegation(ValueError):
@@ -113,12 +113,9 @@ def resolve_task(req: DelegationRequest, led: Ledger) -> Verdict | None:
         req.task = led.get("tasks", tasks.orchestration_task_id(task_id))
         if req.task is None:
             req.task, req.new_task = tasks.orchestration_task(led, req.org, task_id, req.subagent_type), True
-    planned = next((s for s in led.find("sprints") if task_id in (s.get("tasks") or ())), None) \
-        if req.task is None else None
-    if planned is not None:  # loaded, not started (or reopened and loaded again): its tasks are not in state yet
-        return Deny(f"Orchestra: task {task_id} is in the file of sprint {planned['id']}, which is "
-                    f"{planned.get('status')}, not running: its tasks enter state when it starts "
-                    f"(`orchestra sprint start {planned['id']}`).")
+    planned = unstarted_text(led, task_id) if req.task is None else None
+    if planned:  # loaded, not started (or reopened and loaded again): its tasks are not in state yet
+        return Deny(f"Orchestra: {planned}.")
     if req.task is None:
         return Deny(f"Orchestra: [task:{task_id}] names no task or sprint in state. Check the id with "
                     "`orchestra task list`, create the task first, or drop the tag to delegate ad hoc.")

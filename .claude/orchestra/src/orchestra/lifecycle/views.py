@@ -29,8 +29,19 @@ def task_record(tx, task_id: str) -> dict[str, Any]:
     task t1, which a command must not take for a task (nor write a status or team into)."""
     task = entity(tx, "tasks", task_id)
     if task is None:
-        raise ValueError(f"task {task_id!r}: no such task in state; `orchestra task list` shows the ids")
+        raise ValueError(unstarted_text(tx, task_id)
+                         or f"task {task_id!r}: no such task in state; `orchestra task list` shows the ids")
     return task
+
+
+def unstarted_text(tx, task_id: str) -> str | None:
+    """Why a task is not in state yet when the file of a sprint loaded but not running lists it (its tasks
+    enter state when it starts); None when no sprint lists it. `tx` is a transaction or a Ledger."""
+    planned = next((s for s in tx.find("sprints") if task_id in (s.get("tasks") or ())), None)
+    if planned is None:
+        return None
+    return (f"task {task_id} is in the file of sprint {planned['id']}, which is {planned.get('status')}, not "
+            f"running: its tasks enter state when it starts (`orchestra sprint start {planned['id']}`)")
 
 
 class Unassigned(ValueError):
