@@ -115,11 +115,12 @@ def test_velocity_counts_a_sprint_that_completed_nothing() -> None:
 
 def test_feature_progress_from_its_tasks() -> None:
     feature = f("login", 8)
-    tasks = [{"id": "a", "feature": "login", "status": "completed", "estimate": 5},
-             {"id": "b", "feature": "login", "status": "queued", "estimate": 3},
+    tasks = [{"id": "a", "feature": "login", "status": "completed", "estimate": 5, "sprint": "s1"},
+             {"id": "b", "feature": "login", "status": "queued", "estimate": 3, "sprint": "s2"},
              {"id": "c", "feature": "other", "status": "queued"}]
     progress = feature_progress(feature, tasks)
     assert (progress["status"], progress["tasks"], progress["task_points_completed"]) == ("in_progress", ["a", "b"], 5)
+    assert progress["sprints"] == ["s1", "s2"] and progress["sprint"] is None  # where its tasks are; `sprint:` unset
     assert feature_progress(feature, tasks[:1])["status"] == "complete"
     assert feature_progress(feature, tasks[1:2])["status"] == "planned"
     assert feature_progress(feature, [])["status"] == "unplanned"

@@ -91,7 +91,8 @@ def _status_text(status: dict[str, Any]) -> str:
     points = status["points"]
     lines = [f"{status['epic']} {status['name']} ({status['status']}): {points['completed']:g} of "
              f"{points['total']:g} points complete"]
-    rows = [[f["id"], f["status"], f"{f['estimate']:g}", f.get("sprint") or "-"] for f in status["features"]]
+    rows = [[f["id"], f["status"], f"{f['estimate']:g}", ", ".join(f.get("sprints") or ()) or f.get("sprint") or "-"]
+            for f in status["features"]]
     lines.append(table(rows, ["feature", "status", "points", "sprint"]))
     for sprint in status["sprints"]:
         lines.append(f"sprint {sprint['sprint']}: {sprint['status']}, {sprint['completed_points']:g} of "

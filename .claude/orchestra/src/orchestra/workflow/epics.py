@@ -171,7 +171,9 @@ def feature_progress(feature: FeatureDef, tasks: list[dict[str, Any]]) -> dict[s
         state = "in_progress"
     else:
         state = "planned"
+    held_by = list(dict.fromkeys(t["sprint"] for t in mine if t.get("sprint")))  # the sprints its tasks are in now
     return {**_feature_dict(feature), "sprint": feature.sprint, "status": state, "tasks": [t["id"] for t in mine],
+            "sprints": held_by,
             "task_points": metrics.round_points(total), "task_points_completed": metrics.round_points(done)}
 
 
