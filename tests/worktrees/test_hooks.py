@@ -176,6 +176,12 @@ def test_a_task_under_a_team_renamed_in_teams_yaml_still_confines_its_member(rep
     ("Bash", {"command": "env GIT_WORK_TREE='{repo}' git add -A"}, "{repo}"),
     ("Bash", {"command": "export GIT_WORK_TREE=../..; git commit -am x"}, "{repo}"),
     ("Bash", {"command": "GIT_WORK_TREE=. git status && echo GIT_WORK_TREE=../.."}, None),
+    # programs writing the file an option names
+    ("Bash", {"command": "sort -o ../task-other/list.txt list.txt"}, "{repo}/.worktrees/task-other/list.txt"),
+    ("Bash", {"command": "curl -sS -o '{repo}/vendor.js' https://example.invalid/v.js"}, "{repo}/vendor.js"),
+    ("Bash", {"command": "wget --output-document=../../x.tgz https://example.invalid/x.tgz"}, "{repo}/x.tgz"),
+    ("Bash", {"command": "dd if=/dev/zero of=../task-other/blob bs=1k count=1"}, "{repo}/.worktrees/task-other/blob"),
+    ("Bash", {"command": "sort -o out.txt in.txt && curl -o - https://example.invalid | dd of=x oflag=sync"}, None),
     # git config writes the repository's config, shared by the main checkout and every worktree
     ("Bash", {"command": "git config core.hooksPath .githooks"}, "{repo}/.git/config"),
     ("Bash", {"command": "git config set --local alias.ci '!sh x.sh'"}, "{repo}/.git/config"),

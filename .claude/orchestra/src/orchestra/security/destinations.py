@@ -1,6 +1,6 @@
 """Where a command writes by its own arguments: the destination of cp, mv, ln and install, the directory an
-archive or rsync unpacks into, what `git checkout`/`restore` replaces, and the operands of tee, touch, rm,
-sed -i and the like. Read by the security guards (protected files) and the worktree boundary.
+archive or rsync unpacks into, what `git checkout`/`restore` replaces, the operands of tee, touch, rm,
+sed -i and the like, and the output file of sort -o, curl -o, wget -O and dd of=. Read by the security guards (protected files) and the worktree boundary.
 """
 
 from __future__ import annotations
@@ -25,9 +25,18 @@ WRITERS: dict[str, frozenset[str]] = {
 }
 
 
+# Programs that write the file an option names (`sort -o F`, `curl -o F`, `dd of=F`): program -> those options.
+OUTPUT_OPTIONS: dict[str, tuple[str, ...]] = {
+    "sort": ("-o", "--output"), "curl": ("-o", "--output"), "wget": ("-O", "--output-document"), "dd": ("of",),
+}
+
+
 def written_operands(cmd) -> list[str]:
-    """The files a common file program writes by its arguments: `tee F`, `rm F`, `sed -i ... F`, `cp A DEST`."""
+    """The files a common file program writes by its arguments: `tee F`, `rm F`, `sed -i ... F`, `cp A DEST`,
+    `sort -o F`, `curl -o F`, `wget -O F`, `dd of=F`."""
     args = list(cmd.argv[1:])
+    if cmd.program in OUTPUT_OPTIONS:
+        return output_files(args, OUTPUT_OPTIONS[cmd.program])
     if cmd.program in COPIERS:  # the destination; mv also removes its sources
         return [*copied_to(cmd), *(copy_operands(cmd)[0] if cmd.program == "mv" else ())]
     if cmd.program not in WRITERS:
@@ -45,6 +54,21 @@ def written_operands(cmd) -> list[str]:
             return []
         return operands if any(a in with_value and a not in ("-l", "--line-length") for a in args) else operands[1:]
     return operands
+
+
+def output_files(args: list[str], options: tuple[str, ...]) -> list[str]:
+    """The values of `options` in `args`: `-o F`, `-oF`, `--output F`, `--output=F`, `of=F`."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        for option in options:
+            short = len(option) == 2 and option.startswith("-")
+            if arg == option and i + 1 < len(args) and option.startswith("-"):
+                out.append(args[i + 1])
+            elif arg.startswith(option + "="):
+                out.append(arg[len(option) + 1:])
+            elif short and arg.startswith(option) and len(arg) > 2:  # `-oFILE`
+                out.append(arg[2:])
+    return [f for f in out if f and f != "-"]
 
 
 def unpacked_into(program: str, args: list[str]) -> str | None:
