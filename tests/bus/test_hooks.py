@@ -122,6 +122,16 @@ def test_session_start_briefs_the_main_thread_inbox(project: Path, project_store
     assert "systemMessage" not in hook_output(proc)  # not critical
 
 
+def test_session_start_counts_the_tasks_of_a_sprint_loaded_but_not_started(project: Path, project_store) -> None:
+    with project_store.transaction() as tx:
+        tx.set("sprints.s2", {"name": "Next", "status": "ready", "tasks": ["t1", "t2"]})
+        tx.set("sprints.s1", {"name": "Now", "status": "active", "tasks": ["t0"]})
+        tx.set("tasks.t0", {"title": "T0", "status": "in_progress", "sprint": "s1"})
+    proc = run_hook("session_start.py", fixture_event(project, "SessionStart"), project)
+    context = hook_output(proc)["hookSpecificOutput"]["additionalContext"]
+    assert "- s1 (active): 1 in_progress\n- s2 (ready): 2 tasks, not started" in context  # not "no tasks"
+
+
 def test_a_message_in_any_language_reaches_a_main_thread_whose_locale_is_not_utf8(project: Path, project_store) -> None:
     # Python writes stdout in the locale's charset (here as under LANG=en_US.ISO-8859-1); Claude Code reads UTF-8
     text = "deploy — 日本語 ✓ café"

@@ -19,6 +19,9 @@ def sprint_summary(tx, room: int | None = None) -> str | None:
         counts: Counter[str] = Counter(t.get("status", "queued") for t in tx.find("tasks", sprint=sprint["id"]))
         shown = ", ".join(f"{counts[k]} {k}" for k in ("in_progress", "assigned", "queued", "blocked",
                                                        "needs_review", "completed") if counts[k])
+        if sprint.get("status") == "ready":  # loaded: its tasks enter state when it starts
+            planned = len(sprint.get("tasks") or ())
+            shown = f"{planned} task{'' if planned == 1 else 's'}, not started"
         lines.append(f"- {sprint['id']} ({sprint.get('status')}): {shown or 'no tasks'}")
     head, used, kept = "Orchestra sprints:", 0, []
     for line in lines:
