@@ -193,8 +193,13 @@ def test_corrupt_state_is_reported_by_the_cli(store_url: str, project: Path) -> 
     ({"tasks": {"a": {"id": "a", "title": "half an emoji \ud83d"}}},
      "tasks.a.title: value is not plain JSON (text with a lone surrogate",
      [("state", "export"), ("task", "set-status", "a", "queued")]),
+    # a key no path can name: the file read as state, and `state migrate` from it failed on an "invalid path"
+    ({"tasks": {"a b": {"id": "a b", "title": "x"}}}, "tasks: key 'a b' is not an id",
+     [("task", "list"), ("state", "export"), ("state", "set", "tasks.c", '{"title": "y"}')]),
+    ({"communication": {"messages": {"m.1": {"id": "m.1", "to": "human", "type": "question"}}}},
+     "communication.messages: key 'm.1' is not an id", [("msg", "inbox")]),
 ], ids=["entity-without-id", "entity-with-another-id", "event-without-type", "event-id-twice", "nan",
-        "lone-surrogate"])
+        "lone-surrogate", "key-with-a-space", "key-with-a-dot"])
 def test_a_hand_edited_json_file_is_reported_naming_file_and_entry(
         project: Path, tmp_path: Path, document: dict, entry: str, commands: list[tuple[str, ...]]) -> None:
     path = tmp_path / "hand edited.json"
