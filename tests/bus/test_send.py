@@ -113,6 +113,27 @@ def test_replies_must_match_what_they_reply_to(store, org) -> None:
                  reply_to=request["id"], org=org)
 
 
+def test_a_reply_goes_back_to_whoever_sent_what_it_replies_to(store, org) -> None:
+    """An answer sent elsewhere would close the question without the asker ever being told the answer."""
+    add_run(store, "r-asker", "qa-engineer")
+    with store.transaction() as tx:
+        question = bus.send(tx, sender="agent:r-asker", to="tech-lead", type="question", payload={"question": "q"},
+                            org=org)
+        handed = bus.send(tx, sender="orchestra", to="tech-lead", type="artifact_ready", payload={"artifacts": ["a"]},
+                          org=org)
+    for to in ("human", "broadcast", "qa-engineer", "team:qa"):
+        with pytest.raises(ValueError, match=f"recipient '{to}': an answer goes back to whoever sent {question['id']}; "
+                                             "address it to agent:r-asker"), store.transaction() as tx:
+            bus.send(tx, sender="tech-lead", to=to, type="answer", payload={"answer": "a"}, reply_to=question["id"],
+                     org=org)
+    assert messages(store)[question["id"]]["status"] == "pending"
+    with store.transaction() as tx:
+        answer = bus.send(tx, sender="tech-lead", to=" agent:r-asker", type="answer", payload={"answer": "a"},
+                          reply_to=question["id"], org=org)
+        received = bus.send(tx, sender="tech-lead", to="main", type="artifact_received", reply_to=handed["id"], org=org)
+    assert (answer["to"], received["to"]) == ("agent:r-asker", "main")  # Orchestra's own: the main thread
+
+
 def test_a_retry_with_the_same_id_is_stored_once(store, org) -> None:
     kwargs = {"sender": "main", "to": "tech-lead", "type": "state_updated", "payload": {"k": 1}, "id": "m-42",
               "org": org}

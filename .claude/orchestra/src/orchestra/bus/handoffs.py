@@ -13,7 +13,7 @@ from typing import Any
 
 from ..teams import Organization
 from ..termtext import one_line
-from .messages import MESSAGES, VERDICTS, check_task, org_for, send
+from .messages import MESSAGES, VERDICTS, check_task, org_for, reply_address, send
 
 ARTIFACTS_IN_BRIEF = 20
 
@@ -48,7 +48,7 @@ def receive(tx, *, sender: str, handoff_id: str, note: str | None = None, org: O
     if original is None:
         raise ValueError(f"handoff {handoff_id!r}: no such message")
     payload = {"artifacts": original.get("payload", {}).get("artifacts", []), **({"note": note} if note else {})}
-    return send(tx, sender=sender, to=_reply_address(original), type="artifact_received", payload=payload,
+    return send(tx, sender=sender, to=reply_address(original), type="artifact_received", payload=payload,
                 task=original.get("task"), reply_to=handoff_id, org=org, now=now)
 
 
@@ -112,7 +112,7 @@ def complete_review(tx, *, sender: str, request_id: str, verdict: str, notes: st
     if verdict not in VERDICTS:
         raise ValueError(f"verdict {verdict!r} is unknown; use one of: {', '.join(VERDICTS)}")
     payload = {"verdict": verdict, **({"notes": notes} if notes else {})}
-    reply = send(tx, sender=sender, to=_reply_address(request), type="review_complete", payload=payload,
+    reply = send(tx, sender=sender, to=reply_address(request), type="review_complete", payload=payload,
                  task=request.get("task"), reply_to=request_id,
                  org=org, now=now)
     tx.append_event("review.completed", {"request": request_id, "verdict": verdict, "by": sender},
@@ -126,7 +126,3 @@ def review_verdicts(tx, task_id: str) -> list[dict[str, Any]]:
     return [{"verdict": m["verdict"], "by": m.get("closed_by"), "request": m["id"], "reply": m.get("answered_by"),
              "at": m.get("closed_at")} for m in requests if m.get("verdict")]
 
-
-def _reply_address(message: dict[str, Any]) -> str:
-    sender = message.get("from")
-    return "main" if sender in (None, "orchestra") else sender

@@ -107,9 +107,8 @@ def send(tx, *, sender: str, to: str, type: str, payload: dict[str, Any] | None 
     target = _check_reply(tx, type, reply_to)
     if target is not None and (root := entity(tx, MESSAGES, target.get("escalation_of"))) is not None:
         reply_to, target = root["id"], root  # the asker knows the question it asked, not the escalated copy
-    # A reply may go back to a sender the bus already accepted, whether or not its run is recorded.
-    if target is None or to != target.get("from"):
-        to = addressing.check_recipient(tx, to, org)
+    # a reply goes back to a sender the bus already accepted, whether or not its run is recorded, and to nobody else
+    to = addressing.check_recipient(tx, to, org) if target is None else _reply_recipient(type, to, target)
     if type == "review_request":
         to = addressing.review_route(tx, to, org, sender)
     if priority not in PRIORITIES:
@@ -213,6 +212,21 @@ def _check_reply(tx, type: str, reply_to: object) -> dict[str, Any] | None:
     if wanted and target.get("status") == "answered":
         raise ValueError(f"reply_to {reply_to!r}: already answered by {target.get('answered_by')}")
     return target if wanted else None
+
+
+def reply_address(message: dict[str, Any]) -> str:
+    """Where a reply to `message` goes: its sender (Orchestra's own messages: the main thread)."""
+    sender = message.get("from")
+    return addressing.MAIN if sender in (None, addressing.SYSTEM) else sender
+
+
+def _reply_recipient(type: str, to: object, target: dict[str, Any]) -> str:
+    """A reply goes back to whoever sent what it replies to, so that the answer reaches the asker it closes the
+    question for."""
+    back = reply_address(target)
+    if not isinstance(to, str) or addressing.normalize(to) != back:
+        raise ValueError(f"recipient {to!r}: {_a(type)} goes back to whoever sent {target['id']}; address it to {back}")
+    return back
 
 
 def _check_expiry(expires_at: object, to: str, now: datetime) -> str | None:

@@ -16,7 +16,18 @@ from typing import Any
 from ..store import entity
 from ..teams import Organization
 from . import addressing
-from .messages import MESSAGES, OPEN, close_chain, iso, org_for, parse_time, send, stamp_deliveries, utcnow
+from .messages import (
+    MESSAGES,
+    OPEN,
+    close_chain,
+    iso,
+    org_for,
+    parse_time,
+    reply_address,
+    send,
+    stamp_deliveries,
+    utcnow,
+)
 
 ESCALATE_AFTER_ENV = "ORCHESTRA_ESCALATE_AFTER"
 DEFAULT_ESCALATE_AFTER = timedelta(minutes=10)
@@ -69,9 +80,7 @@ def answer(tx, *, sender: str, question_id: str, answer: str, org: Organization 
     question = entity(tx, MESSAGES, question_id)
     if question is None:
         raise ValueError(f"question {question_id!r}: no such message (see `orchestra msg inbox --all`)")
-    asker = question.get("from")
-    to = addressing.MAIN if asker == addressing.SYSTEM else asker
-    return send(tx, sender=sender, to=to, type="answer", payload={"answer": answer}, priority=question["priority"],
+    return send(tx, sender=sender, to=reply_address(question), type="answer", payload={"answer": answer}, priority=question["priority"],
                 task=question.get("task"), reply_to=question_id, org=org, now=now)
 
 
