@@ -289,7 +289,11 @@ def test_a_task_assigned_to_a_member_renamed_in_teams_yaml_is_handed_to_no_one_u
     write_teams(project, "lifecycle: {external_agent_types: [my-helper]}\n")
     seed(project, {"t-api": {"title": "API", "team": "engineering", "assignee": "api-engineer"},
                    "t-aid": {"title": "Aid", "team": "engineering", "assignee": "my-helper"},
-                   "t-gp": {"title": "Look", "assignee": "general-purpose"}})
+                   "t-gp": {"title": "Look", "assignee": "general-purpose"},
+                   "t-own": {"title": "Notes", "assignee": "note-taker"},
+                   "t-plug": {"title": "Lint", "assignee": "linters:ruff-fixer"}})
+    (project / ".claude" / "agents").mkdir()
+    (project / ".claude" / "agents" / "note-taker.md").write_text("---\nname: note-taker\ndescription: Notes.\n---\n")
     teams_file = project / ".claude" / "teams.yaml"
     teams_file.write_text(teams_file.read_text().replace("name: api-engineer", "name: api-eng"))
     stray = orchestra(project, "task", "delegate", "t-api", "--json")  # not the api-engineer no file defines
@@ -297,7 +301,8 @@ def test_a_task_assigned_to_a_member_renamed_in_teams_yaml_is_handed_to_no_one_u
     assert ("task t-api is assigned to api-engineer, which is not in teams.yaml (renamed or removed there): assign "
             "it to one of fullstack-eng, api-eng, tech-lead with `orchestra state set tasks.t-api.assignee "
             "'\"<member>\"'`") in stray.stderr
-    for task_id, agent in (("t-aid", "my-helper"), ("t-gp", "general-purpose")):  # agents outside the teams
+    for task_id, agent in (("t-aid", "my-helper"), ("t-gp", "general-purpose"), ("t-own", "note-taker"),
+                           ("t-plug", "linters:ruff-fixer")):  # agents outside the teams, as the gate takes them
         assert ok_json(orchestra(project, "task", "delegate", task_id, "--json"))["subagent_type"] == agent
     assert orchestra(project, "state", "set", "tasks.t-api.assignee", '"api-eng"').returncode == 0
     assert ok_json(orchestra(project, "task", "delegate", "t-api", "--json"))["subagent_type"] == "api-eng"

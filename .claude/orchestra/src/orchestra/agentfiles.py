@@ -280,6 +280,14 @@ def agent_files(root: Path | None = None) -> list[Path]:
     return markdown_files(paths.claude_dir(root) / "agents")
 
 
+def agent_file_exists(root: Path, name: str) -> bool:
+    """Whether a `<name>.md` lies where Claude Code finds agents: the project's, the user's or CLAUDE_CONFIG_DIR's."""
+    homes = [root / ".claude" / "agents", Path.home() / ".claude" / "agents"]
+    if os.environ.get("CLAUDE_CONFIG_DIR"):
+        homes.append(Path(os.environ["CLAUDE_CONFIG_DIR"]) / "agents")
+    return any(next(home.rglob(f"{name}.md"), None) for home in homes if home.is_dir())
+
+
 def session_agent_type(name: str, root: Path | None = None) -> str:
     """The `subagent_type` that starts agent `name`. When the pack runs as a plugin (CLAUDE_PLUGIN_ROOT),
     the agents it ships are `orchestra:<name>` (README, "Plugin"), unless the project defines its own

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import briefing
+from .. import agentfiles, briefing
 from ..hookio import Deny, HookEvent, Rewrite, Verdict
 from ..record import Record, default
 from ..teams import Organization, normalize_agent_type
@@ -84,20 +84,11 @@ def check_agent_type(req: DelegationRequest, led: Ledger) -> Verdict | None:
     name = req.subagent_type
     raw = req.tool_input.get("subagent_type") or ""
     if (req.org.member(name) or name in lifecycle_config.BUILTIN_AGENT_TYPES or name in req.config.external_agent_types
-            or ":" in raw or _agent_file(req.root, name)):
+            or ":" in raw or agentfiles.agent_file_exists(req.root, name)):
         return None
     known = ", ".join(sorted(req.org.agents)) or "none"
     return Deny(f"Orchestra: unknown agent type {name!r}: it is not in teams.yaml, not a built-in agent, and no "
                 f".claude/agents/**/{name}.md exists. Team agents: {known}.")
-
-
-def _agent_file(root: Path, name: str) -> bool:
-    import os
-
-    homes = [root / ".claude" / "agents", Path.home() / ".claude" / "agents"]
-    if os.environ.get("CLAUDE_CONFIG_DIR"):
-        homes.append(Path(os.environ["CLAUDE_CONFIG_DIR"]) / "agents")
-    return any(next(home.rglob(f"{name}.md"), None) for home in homes if home.is_dir())
 
 
 def resolve_task(req: DelegationRequest, led: Ledger) -> Verdict | None:

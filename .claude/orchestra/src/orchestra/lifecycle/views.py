@@ -71,8 +71,10 @@ def pick_agent(org: Organization, task: dict[str, Any]) -> str | None:
 
 
 def gone_assignee(org: Organization, task: dict[str, Any]) -> str | None:
-    """The task's assignee when it is no agent of the organisation (a member renamed or removed in teams.yaml):
-    not a member, a built-in agent or one of `lifecycle: external_agent_types`. None without a teams.yaml."""
+    """The task's assignee when no agent answers to it any more (a member renamed or removed in teams.yaml): not
+    a member, a built-in agent, one of `lifecycle: external_agent_types`, another plugin's agent or one with an
+    agent file of its own (as the delegation gate takes them). None without a teams.yaml."""
+    from .. import paths
     from . import config as lifecycle_config
 
     assignee = task.get("assignee")
@@ -80,7 +82,9 @@ def gone_assignee(org: Organization, task: dict[str, Any]) -> str | None:
         return None
     name = teams.normalize_agent_type(assignee)
     known = lifecycle_config.BUILTIN_AGENT_TYPES | lifecycle_config.load(org).external_agent_types
-    return None if name in known else assignee
+    if name in known or ":" in name or agentfiles.agent_file_exists(paths.project_root(), name):
+        return None
+    return assignee
 
 
 def unassigned_text(org: Organization, task: dict[str, Any]) -> str:
