@@ -172,6 +172,7 @@ def test_the_user_looking_at_a_runs_inbox_leaves_its_messages_to_be_injected(pro
      "payload.question: expected non-empty text, got ['a']"),
     (["inbox", "broadcast"], "inbox 'broadcast': broadcast messages reach every reader, so every inbox lists them"),
     (["inbox", "agent:nope"], "recipient 'agent:nope': no agent run with id 'nope' in state"),
+    (["handoff", "fullstack-eng", "--task", "nope"], "task 'nope': no such task in state"),
 ])
 def test_bad_input_is_one_line_on_stderr_and_stores_nothing(project: Path, project_store, capsys, argv, error) -> None:
     code, out, err = run(capsys, *argv)
@@ -199,7 +200,7 @@ def test_an_id_naming_a_part_of_a_message_or_task_is_none_and_nothing_is_written
     for bad in ("t-1.title", "t-1.", " ", "t 1", "ünï"):
         code, out, err = run(capsys, "handoff", "tech-lead", "--task", bad)
         assert code == 1 and out == "" and err.count("\n") == 1, (bad, err)
-        assert "handoff: name the artifact paths" in err, (bad, err)
+        assert f"task {bad!r}: no such task in state" in err, (bad, err)  # not: name the artifact paths
         code, out, err = run(capsys, "handoff", "tech-lead", "docs/api.yaml", "--task", bad)
         assert code == 1 and out == "" and f"task {bad!r}: no such task in state" in err, (bad, err)
     code, out, err = run(capsys, "send", "tech-lead", "state_updated", "--text", "x", "--task", "t-1\n")

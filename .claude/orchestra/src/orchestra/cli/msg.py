@@ -165,9 +165,12 @@ def cmd_answer(args) -> int:
 
 def cmd_handoff(args) -> int:
     from ..bus import handoff
+    from ..bus.messages import check_task
 
     validation.ready()
     with project_store() as store, store.transaction() as tx:
+        if not args.artifacts and args.task is not None:  # its artifacts are the default: an unknown task has none
+            check_task(tx, args.task, "task")
         artifacts = args.artifacts or (entity(tx, "tasks", args.task) or {}).get("artifacts")
         if not artifacts:
             raise UsageError("handoff: name the artifact paths (or a --task that has artifacts recorded)")
