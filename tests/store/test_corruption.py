@@ -119,3 +119,38 @@ def test_sqlite_from_a_newer_orchestra_is_refused_not_moved(tmp_path: Path) -> N
     with pytest.raises(StateError, match="schema_version 99 is newer"):
         open_store(f"sqlite://{path}")
     assert path.exists() and list(tmp_path.glob("*.corrupt-*")) == []
+
+
+def test_a_store_named_by_the_other_scheme_is_left_as_it_is_with_its_wal(tmp_path: Path) -> None:
+    """ORCHESTRA_STATE_URL switched to json:// with the SQLite file's path (or the other way round): the store
+    was moved aside as damaged, and without its WAL file, whose commits were then lost for good."""
+    import sqlite3
+
+    from ..store.test_cli_state import cli
+
+    db, doc = tmp_path / "orchestration.db", tmp_path / "state.json"
+    with open_store(f"sqlite://{db}") as store:
+        store.set("tasks.t1", {"title": "checkpointed"})
+    live = sqlite3.connect(db)  # a session's open connection: its last commit is in the WAL alone
+    live.execute("PRAGMA wal_autocheckpoint=0")
+    with open_store(f"sqlite://{db}") as store:
+        store.set("tasks.t2", {"title": "in the WAL"})
+    with open_store(f"json://{doc}") as store:
+        store.set("tasks.t3", {"title": "json"})
+    files = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    for url, kind, right in ((f"json://{db}", "an SQLite database, not a JSON state file", f"sqlite://{db}"),
+                             (f"sqlite://{doc}", "a JSON state file, not an SQLite database", f"json://{doc}")):
+        with pytest.raises(StateError) as raised, open_store(url) as store:
+            store.set("tasks.t4", {"title": "x"})
+        assert not isinstance(raised.value, CorruptStateError)
+        assert str(raised.value).startswith(f"{url.partition('://')[2]}: this is {kind}; left as it is. "
+                                            f"Name it {right} in ORCHESTRA_STATE_URL")
+        proc = cli(url, tmp_path, "task", "list")
+        assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "left as it is" in proc.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if not p.name.endswith(".lock")} == {
+        name: data for name, data in files.items() if not name.endswith(".lock")}
+    live.close()
+    with open_store(f"sqlite://{db}") as store:
+        assert sorted(store.get("tasks")) == ["t1", "t2"]
+    with open_store(f"json://{doc}") as store:
+        assert sorted(store.get("tasks")) == ["t3"]

@@ -25,6 +25,7 @@ from .doc_tx import DocTx
 from .document import COLLECTIONS, TOP_LEVEL, empty_document, filled, is_entity_id, migrate, normalized
 from .errors import BusyError, CorruptStateError, StateError, disk_trouble
 from .events import stored_event
+from .filekind import check_kind
 from .rules import check_json, unique_keys
 
 LOCK_TIMEOUT_S = 30.0
@@ -72,6 +73,7 @@ class JsonFileStore(StoreBase):
 
     def _corrupt(self, raw: bytes, exc: Exception, locked: bool) -> dict[str, Any]:
         """Move an unparseable file aside (under the lock, and only if it is still the same file)."""
+        check_kind(self.path, "json", raw[:64])
         if not locked:
             with self._locked():
                 return self._read(locked=True)

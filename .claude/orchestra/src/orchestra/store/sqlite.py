@@ -21,6 +21,7 @@ from . import StoreBase
 from .document import SCHEMA_VERSION
 from .errors import BusyError, CorruptStateError, StateError, disk_trouble
 from .events import check_read, make_event
+from .filekind import check_kind
 from .rules import check_criteria
 from .table_tx import TableTx, dumps, event_row
 
@@ -176,6 +177,8 @@ class SqliteStore(StoreBase):
             raise StateError(f"{self.path}: state database error ({exc}{'; ' + trouble if trouble else ''})") from None
 
     def _quarantine(self, exc: Exception) -> None:
+        with suppress(OSError), open(self.path, "rb") as file:
+            check_kind(self.path, "sqlite", file.read(64))
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{os.getpid()}")
         if self.conn is not None:
