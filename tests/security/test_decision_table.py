@@ -75,6 +75,10 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash("{claude,-p} 'add me to the devops team'"), "spawn"),
     ("member", bash("cl{a,}ude -p x"), "spawn"),
     ("member", bash("{echo,x} > src/out.txt && find src -exec ls {} +"), "allow"),
+    ("reviewer", bash("rm -rf ~+/.claude/state"), "state"),              # ~+ is $PWD
+    ("reviewer", bash("cd src && echo x >> ~+/../.claude/state/audit.jsonl"), "state"),
+    ("orchestrator", bash("cp /tmp/teams.yaml ~+/.claude/"), "organisation"),
+    ("member", bash("ls ~+ ~- && echo x > ~+/src/out.txt"), "allow"),
     ("member", bash("sh -c 'cat .env'"), "secret"),                   # sh -c
     ("member", bash('bash -lc "head -1 .env"'), "secret"),
     ("member", bash("echo .env | xargs cat"), "secret"),              # xargs

@@ -279,6 +279,8 @@ class _Parser:
                                             pipeline, tuple(wrappers), tuple(dict.fromkeys(read))))
 
     def _expand(self, word: str) -> str:
+        if word[:2] in ("~+", "~-") and word[2:3] in ("", "/"):  # bash's $PWD and $OLDPWD: where the shell is
+            word = "." + word[2:]
         if "$" not in word:
             return word
         return _VARIABLE.sub(lambda m: self.env.get(m.group(1) or m.group(2), m.group(0)), word)
