@@ -44,6 +44,7 @@ def test_lists_the_contract_tools_each_described_typed_and_marked_read_only_or_n
     assert tools["update_task"].input_schema["properties"]["status"]["enum"] == [
         "queued", "assigned", "in_progress", "completed", "blocked", "needs_review", "cancelled"]
     assert "question" in tools["send_message"].input_schema["properties"]["type"]["enum"]
+    assert "and go to its sender" in tools["send_message"].input_schema["properties"]["reply_to"]["description"]
 
 
 # -- state and tasks --------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def send_message(to: Address, type: Annotated[MessageType, Field(description=(
                      "structured content instead of text, e.g. {\"verdict\": \"approved\"} for review_complete"))] = None,
                  priority: Urgency = "normal", task: About = None,
                  reply_to: Annotated[str | None, Field(description=(
-                     "the message this replies to (answer, review_complete and artifact_received need it)"))] = None,
+                     "the message this replies to (answer, review_complete and artifact_received need it, and go to its sender)"))] = None,
                  caller: StampedCaller = None) -> dict[str, Any]:
     """Send a message to an agent, a team, the main thread or the human; they see it at their next tool call
     and it stays open until they close it. Returns the stored message."""
