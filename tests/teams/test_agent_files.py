@@ -385,6 +385,14 @@ def test_a_folder_named_like_a_markdown_file_is_searched_not_read(pack_copy):
     assert plugin.left_out(pack_copy) == []
 
 
+def test_an_agent_file_without_a_name_is_reported_as_skipped(pack_copy):
+    """Claude Code 2.1.328 takes an agent file without `name` for notes: the member has no agent."""
+    path = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    path.write_text(path.read_text().replace("name: qa-engineer\n", "", 1))
+    assert agentfiles.check_agents(pack_copy)[0] == (
+        f"{path}:1: name: missing; Claude Code takes an agent file without one for notes and skips it")
+
+
 def test_agents_dir_paths_are_relative_to_the_project(pack_copy):
     assert [p.relative_to(pack_copy).parts[:2] for p in agentfiles.agent_files(pack_copy)] == [
         (".claude", "agents")] * 20

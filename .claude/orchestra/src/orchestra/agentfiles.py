@@ -255,7 +255,9 @@ def agent_problems(definition: Definition, mcp_tools: Iterable[str] = MCP_TOOLS)
     meta, path = definition.meta, definition.path
     found: list[tuple[str, str]] = []
     name = meta.get("name")
-    if not isinstance(name, str) or not AGENT_NAME.match(name):
+    if "name" not in meta:
+        found.append(("name", "name: missing; Claude Code takes an agent file without one for notes and skips it"))
+    elif not isinstance(name, str) or not AGENT_NAME.match(name):
         found.append(("name", f"name: {name!r} must be lowercase letters, digits and hyphens"))
     elif name != path.stem:
         found.append(("name", f"name: {name!r} differs from the file name {path.stem!r}; rename one of them"))
