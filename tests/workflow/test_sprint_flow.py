@@ -20,6 +20,7 @@ from orchestra.workflow import (
 from orchestra.workflow.metrics import EVENT_OF_STATUS
 from orchestra.workflow.retrospective import carried_over_ids, markdown
 from orchestra.workflow.states import InconsistentTasks
+from orchestra.workflow.view import recorded_points
 
 NOW = dt.datetime(2026, 12, 3, 18, 0, tzinfo=dt.UTC)
 
@@ -204,6 +205,8 @@ def test_a_reopened_sprint_is_planned_from_its_edited_file_until_it_starts_again
     status = sprint_status(store, "sprint-7", now=NOW)
     assert [(t["id"], t["status"]) for t in status["tasks"]] == [("r1", "completed"), ("r3", "queued"),
                                                                  ("r0", "completed")]
+    with store.snapshot() as tx:  # the sprint list and epic status count the same points
+        assert recorded_points(tx, tx.get("sprints.sprint-7")) == plan["points"]
     started = start_sprint(store, "sprint-7")
     assert [r["id"] for r in started["removed"]] == ["r2"]
     assert waves(started["plan"]) == waves(plan) and started["plan"]["points"] == plan["points"]

@@ -158,7 +158,13 @@ def carried_out(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 def recorded_points(tx, record: dict[str, Any]) -> dict[str, float]:
     """`metrics.sprint_points` of a sprint in state, without reading its definition file: from its tasks
-    in state once started, else from the points its definition had when loaded."""
+    in state once started, else from the points its definition had when loaded. A sprint reopened after review
+    is planned from its file again (`sprint_view`), so its points are counted from it too."""
+    if reopened(record):
+        try:
+            return sprint_view(tx, record["id"]).points
+        except (ValueError, OSError):
+            pass  # a file that does not load (yet): the tasks it has in state
     tasks = states.sprint_tasks(tx, record["id"])
     if tasks or record.get("started_at"):
         return metrics.sprint_points(tasks, carried_out(record))
