@@ -119,6 +119,14 @@ def test_escalation_skips_the_asker_itself(store, org) -> None:
     assert [m["to"] for m in escalate(store, org, minutes=10)] == ["human"]
 
 
+def test_escalation_skips_the_agent_type_of_the_run_that_asked(store, org) -> None:
+    """A director's run asking its own member is not sent its own question back as the member's orchestrator."""
+    add_run(store, "a-dir", "orchestra:engineering-director")
+    question = ask(store, org, to="fullstack-eng", sender="agent:a-dir")
+    [copy] = escalate(store, org, minutes=10)
+    assert (copy["to"], copy["escalation_of"]) == ("main", question["id"])
+
+
 def test_escalation_time_is_set_per_question(store, org) -> None:
     ask(store, org, escalate_after=60)
     assert escalate(store, org, minutes=0.9) == []

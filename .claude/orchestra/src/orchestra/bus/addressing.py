@@ -148,7 +148,7 @@ def review_route(tx, to: str, org: Organization, sender: str | None = None) -> s
     what = kind(to)
     if what == "human" or (what == "main" and org.main_session_role == "reviewer"):
         return to
-    author = _agent_type(tx, sender) if sender else None
+    author = agent_type_of(tx, sender) if sender else None
     if what == "team":
         team = org.teams[to[len(TEAM_PREFIX):]]
         names = [n for n in (team.orchestrator, *team.members) if org.role_of(n) == "reviewer"]
@@ -160,7 +160,7 @@ def review_route(tx, to: str, org: Organization, sender: str | None = None) -> s
                              "asking, and nobody reviews their own work; send it to another reviewer or to human")
         raise ValueError(f"review request to {to!r}: team {team.name} has no member with the reviewer role "
                          "(set `role: reviewer` on one in teams.yaml)")
-    agent_type = _agent_type(tx, to) if what == "run" else to
+    agent_type = agent_type_of(tx, to) if what == "run" else to
     if what in ("run", "agent_type") and org.member(agent_type) and org.role_of(agent_type) == "reviewer":
         if agent_type == author:
             raise ValueError(f"review request to {to!r}: that is {author}, the agent type asking, and nobody reviews "
@@ -171,7 +171,7 @@ def review_route(tx, to: str, org: Organization, sender: str | None = None) -> s
                      " a team:<name> with one, or human")
 
 
-def _agent_type(tx, address: str) -> str:
+def agent_type_of(tx, address: str) -> str:
     """The agent type behind an address: a run's, from state; an agent type is its own."""
     if kind(address) != "run":
         return normalize(address)

@@ -144,7 +144,8 @@ def escalate_due(tx, *, now: datetime | None = None, org: Organization | None = 
     sent = []
     for question in due:
         target = escalation_target(tx, question["to"], org)
-        while target is not None and target == question["from"]:
+        asker = {question["from"], addressing.agent_type_of(tx, question["from"])}  # a run, or its agent type
+        while target is not None and target in asker:
             target = escalation_target(tx, target, org)
         if target is None:
             tx.update(f"{MESSAGES}.{question['id']}", {"escalated_to": "none"})
