@@ -92,3 +92,25 @@ def test_in_a_bare_repositorys_checkout_a_worktree_finds_that_checkouts_state(re
     beside = tmp_path / "beside"  # a checkout next to the project's: a project of its own
     git(bare, "worktree", "add", "-q", "-b", "beside", str(beside))
     assert paths.project_root(str(beside)) == beside.resolve()
+
+
+def test_a_relative_state_dir_is_the_projects_from_every_working_directory(repo: Path) -> None:
+    """`ORCHESTRA_STATE_DIR=.claude/team-state`: a command run in a subdirectory, or a subagent's hook in its
+    worktree, made a store of its own there, and what the others wrote was not in it."""
+    import os
+    import sys
+
+    tree = repo / ".worktrees" / "task-1"
+    git(repo, "worktree", "add", "-q", "-b", "orchestra/task-1", str(tree))
+    env = {k: v for k, v in os.environ.items() if k not in (paths.PROJECT_ENV, paths.STATE_URL_ENV)}
+    env[paths.STATE_DIR_ENV] = ".claude/team-state"
+
+    def orchestra(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", "from orchestra.cli import run; run()", *args], cwd=cwd,
+                              env=env, capture_output=True, text=True, timeout=120)
+
+    for n, cwd in enumerate((repo, repo / "src", tree / "src")):
+        assert orchestra(cwd, "state", "set", f"tasks.t{n}", '{"title": "x"}').returncode == 0
+    listed = orchestra(tree, "task", "list")
+    assert listed.returncode == 0 and all(f"t{n}" in listed.stdout for n in range(3)), listed.stdout
+    assert [p.relative_to(repo) for p in repo.rglob("team-state")] == [Path(".claude/team-state")]

@@ -87,7 +87,10 @@ def claude_dir(root: Path | None = None) -> Path:
 def state_dir(root: Path | None = None) -> Path:
     env = os.environ.get(STATE_DIR_ENV)
     if env:
-        return Path(env).resolve()
+        # A relative one is the project's, whatever the working directory (a subagent's is its worktree):
+        # resolved against that, each hook and command would keep a store of its own.
+        path = Path(env)
+        return (path if path.is_absolute() else (root or project_root()) / path).resolve()
     return claude_dir(root) / "state"
 
 
