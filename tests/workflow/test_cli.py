@@ -248,7 +248,8 @@ def test_load_without_arguments_skips_started_sprints_and_loads_all_or_nothing(s
         assert [(r["sprint"], r["skipped"], r["status"]) for r in rows] == [
             ("sprint-3", True, "complete"), ("sprint-4", False, status), ("sprint-5", False, status)]
     code, out, _ = run(capsys, "sprint", "load")
-    assert code == 0 and out.startswith("sprint-3: not loaded again (complete: its tasks in state are the truth)")
+    assert code == 0 and out.startswith("sprint-3: not loaded again (complete: its tasks in state are the truth); "
+                                        "its file: 6 tasks, 21 points")  # the file's figures, not the sprint's
 
 
 def closed_sprint_then_its_tasks_listed_again(sample: Path, capsys) -> Path:

@@ -145,8 +145,11 @@ def _load_text(data: dict[str, Any]) -> str:
 
     dropped = [f"{d['sprint']}: {'would be ' if data['checked_only'] else ''}dropped ({d['reason']})"
                for d in data.get("dropped") or ()]
-    return "\n".join([*(f"{r['sprint']}: {outcome(r)}, {r['tasks']} tasks, {r['points']:g} points, critical path "
-                        f"{r['critical_length']:g}: {' -> '.join(r['critical_path'])}" for r in data["sprints"]),
+    def figures(row: dict[str, Any]) -> str:  # a sprint not loaded again keeps what state has: these are its file's
+        return (f"{'; its file: ' if row.get('skipped') and not row.get('retrospective') else ', '}{row['tasks']} tasks, "
+                f"{row['points']:g} points, critical path {row['critical_length']:g}: {' -> '.join(row['critical_path'])}")
+
+    return "\n".join([*(f"{r['sprint']}: {outcome(r)}{figures(r)}" for r in data["sprints"]),
                       *dropped])
 
 
