@@ -146,6 +146,17 @@ def test_a_members_list_shared_through_an_alias_names_both_teams(tmp_path):
                               "exactly one team, so remove it from team 'data' or from 'engineering'")
 
 
+@pytest.mark.parametrize("name", ["main", "human", "broadcast", "orchestra"])
+def test_an_agent_named_as_a_message_address_is_refused(tmp_path, name):
+    """`msg ask human ...` reaches the user, never an agent called human."""
+    path = tmp_path / "teams.yaml"
+    path.write_text(f"teams:\n  engineering:\n    orchestrator: eng-director\n    members:\n      - name: {name}\n")
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    assert str(err.value).startswith(f"{path}:5: agent {name!r}: the message bus reads {name!r} as ")
+    assert str(err.value).endswith("so messages could never reach this agent; give it another name")
+
+
 def test_a_key_left_empty_where_a_list_or_mapping_belongs_says_how_to_write_none(tmp_path):
     """`members:` with only a comment after it is null in YAML, not an empty list."""
     path = tmp_path / "teams.yaml"

@@ -122,6 +122,11 @@ def build(raw: dict[str, Any], where: str = "teams.yaml") -> Organization:
                         raw.get("main_session_role", "orchestrator"), raw)
 
 
+# names the message bus gives a meaning of their own (orchestra.bus.addressing); no agent may take one
+ADDRESS_WORDS = {"main": "the main thread", "human": "the user", "broadcast": "every run",
+                 "orchestra": "Orchestra itself, the sender of its own notices"}
+
+
 def load_raw(path: Path) -> dict[str, Any]:
     """Parse and validate teams.yaml (schema, then names unique across the organisation); errors carry file:line."""
     from .yamlcheck import line_of, read_mapping, validate_yaml
@@ -136,6 +141,10 @@ def load_raw(path: Path) -> dict[str, Any]:
         entries += [(m["name"], ["teams", team_name, "members", i, "name"])
                     for i, m in enumerate(spec.get("members") or [])]
         for name, where in entries:
+            if name in ADDRESS_WORDS:
+                raise TeamsError(f"{path}:{line_of(text, where) or 1}: agent {name!r}: the message bus reads "
+                                 f"{name!r} as {ADDRESS_WORDS[name]}, so messages could never reach this agent; "
+                                 "give it another name")
             if name in seen:
                 raise TeamsError(f"{path}:{line_of(text, where) or 1}: agent {name!r} is already in team "
                                  f"{seen[name]!r}; an agent belongs to exactly one team, so remove it from team "
