@@ -230,3 +230,21 @@ def test_a_json_state_file_made_read_only_is_not_replaced(unprivileged: Unprivil
     assert refused.stderr == (f"orchestra state: {path}: state file not written (the file is read-only for this "
                               "user, mode 0444); it is left as it was\n")
     assert path.read_bytes() == before and path.stat().st_mode & 0o777 == 0o444
+
+
+def test_an_sqlite_store_of_an_earlier_layout_on_a_read_only_disk_is_read_without_its_newer_indexes(
+        project: Path, tmp_path: Path) -> None:
+    """The indexes a store of an earlier Orchestra lacks are added when it is opened, which a read-only disk
+    does not allow: every lookup by status then failed with 'no such index: entities_status'."""
+    import sqlite3
+
+    url = _url("sqlite", tmp_path)
+    path = _seeded(url)
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP INDEX entities_status")
+    conn.close()
+    with read_only(path.parent):
+        inbox = cli(url, project, "msg", "inbox")
+        queued = cli(url, project, "task", "list", "--status", "queued")
+    assert inbox.returncode == 0 and "no open messages" in inbox.stdout, inbox.stderr
+    assert queued.returncode == 0 and "t1" in queued.stdout, queued.stderr

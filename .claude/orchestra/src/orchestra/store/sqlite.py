@@ -56,6 +56,7 @@ class SqliteStore(StoreBase):
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._open_tx = False
         self.conn: sqlite3.Connection | None = None
+        self.indexes = frozenset(_INDEXES)  # those `find` may name; fewer in a store of an earlier layout read only
         with self._errors_reported():
             # A file this process may not write is opened for reading alone: opened as usual, SQLite would
             # make its WAL files read-only like it, and they would refuse writes once the file is writable.
@@ -88,6 +89,7 @@ class SqliteStore(StoreBase):
         if version != SCHEMA_VERSION:
             raise StateError(f"{self.path}: schema_version {version}, not {SCHEMA_VERSION}, and {trouble}, so it "
                              "cannot be brought up to date here")
+        self.indexes = frozenset(row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type='index'"))
         return True
 
     def _unwritable(self) -> str:
@@ -203,7 +205,7 @@ class SqliteStore(StoreBase):
         with self._one_at_a_time(), self._errors_reported():
             self._begin("IMMEDIATE")
             try:
-                yield SqliteTx(self.conn)
+                yield SqliteTx(self.conn, indexes=self.indexes)
                 self.conn.execute("COMMIT")
             except BaseException:
                 self._rollback()
@@ -214,7 +216,7 @@ class SqliteStore(StoreBase):
         with self._one_at_a_time(), self._errors_reported():
             self._begin("DEFERRED")
             try:
-                yield SqliteTx(self.conn, readonly=True)
+                yield SqliteTx(self.conn, readonly=True, indexes=self.indexes)
             finally:
                 self._rollback()
 
@@ -253,9 +255,11 @@ def _event(row: tuple) -> dict[str, Any]:
 
 
 class SqliteTx(TableTx):
-    def __init__(self, conn: sqlite3.Connection, readonly: bool = False) -> None:
+    def __init__(self, conn: sqlite3.Connection, readonly: bool = False,
+                 indexes: frozenset[str] = frozenset(_INDEXES)) -> None:
         self.conn = conn
         self.readonly = readonly
+        self.indexes = indexes
 
     # -- reads -----------------------------------------------------------------------------------
     def _entity(self, collection: str, entity_id: str) -> dict[str, Any] | None:
@@ -293,7 +297,7 @@ class SqliteTx(TableTx):
                 params.append(value)
         # SQLite's planner (no statistics) prefers the primary key on `collection`, reading the whole
         # collection; name the index of the most selective indexed field instead.
-        indexed = [f for f in INDEXED_FIELDS[::-1] if equals.get(f) is not None]
+        indexed = [f for f in INDEXED_FIELDS[::-1] if equals.get(f) is not None and f"entities_{f}" in self.indexes]
         hint = f" INDEXED BY entities_{indexed[0]}" if indexed else ""
         rows = self.conn.execute(f"SELECT data FROM entities{hint} WHERE {' AND '.join(clauses)} ORDER BY id", params)
         return [json.loads(row[0]) for row in rows]
