@@ -79,6 +79,12 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("reviewer", bash("cd src && echo x >> ~+/../.claude/state/audit.jsonl"), "state"),
     ("orchestrator", bash("cp /tmp/teams.yaml ~+/.claude/"), "organisation"),
     ("member", bash("ls ~+ ~- && echo x > ~+/src/out.txt"), "allow"),
+    # below a directory a command prints (`$(pwd)/`, backticks), the rest is a path from the working directory
+    ("reviewer", bash("rm -rf $(pwd)/.claude/state"), "state"),
+    ("reviewer", bash('rm -rf "$(git rev-parse --show-toplevel)/.claude"'), "state"),
+    ("orchestrator", bash("cp x `git rev-parse --show-toplevel`/.claude/teams.yaml"), "organisation"),
+    ("member", bash("cat $(pwd)/.env"), "secret"),
+    ("member", bash("cd $(git rev-parse --show-toplevel) && ls $(pwd)/src > $(mktemp -d)/out.txt"), "allow"),
     ("member", bash("sh -c 'cat .env'"), "secret"),                   # sh -c
     ("member", bash('bash -lc "head -1 .env"'), "secret"),
     ("member", bash("echo .env | xargs cat"), "secret"),              # xargs

@@ -96,6 +96,13 @@ def test_operator_helpers() -> None:
     assert substitutions("a $(b $(c)) `d` $((1+2)) <(e)") == ["b $(c)", "d", "e"]
 
 
+def test_a_substitution_used_as_a_directory_stays_in_its_word() -> None:
+    script = parse("rm -rf $(pwd)/.claude && cat `git rev-parse --show-toplevel`/x.md '$(a)/b' $(c) /d")
+    assert [c.argv for c in script.commands] == [
+        ("rm", "-rf", "$ORCHESTRA_SUBSTITUTION/.claude"), ("cat", "$ORCHESTRA_SUBSTITUTION/x.md", "$(a)/b", "$"),
+        ("c",), ("/d",), ("pwd",), ("git", "rev-parse", "--show-toplevel"), ("a",), ("c",)]
+
+
 @pytest.mark.parametrize(("text", "script"), [
     ("python3 -u -X dev bin/x arg", "bin/x"), ("bash -e -o pipefail x.sh", "x.sh"), ("sh -- x", "x"),
     ("uv run --with rich --script bin/x task", "bin/x"), ("uvx --from . orchestra", "orchestra"),

@@ -22,6 +22,7 @@ import shlex
 from ..record import Record, default
 
 MAX_DEPTH = 6
+SUBSTITUTION = "ORCHESTRA_SUBSTITUTION"  # stands for a `$(...)` directory (`computed_directories`)
 MAX_COMMANDS = 400
 
 _OPERATORS = ("&>>", "<<<", ";;&", ">>", "<<", "&&", "||", ";;", "|&", ">&", "<&", "&>", ">|", "<>",
@@ -122,6 +123,39 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+def computed_directories(text: str) -> str:
+    """`text` with each `$(...)` or backtick substitution that a `/` follows (`$(pwd)/.claude`,
+    `` `git rev-parse --show-toplevel`/x ``) replaced by `$ORCHESTRA_SUBSTITUTION`: a directory the reader
+    cannot know, below which the rest of the word is a path (and one word, as bash reads it). The bodies are
+    read as commands from the original text (`substitutions`)."""
+    if "/" not in text or ("$(" not in text and "`" not in text):
+        return text
+    out, i, quote = [], 0, ""
+    while i < len(text):
+        char = text[i]
+        end = -1
+        if quote != "'" and text.startswith("$(", i) and not text.startswith("$((", i):
+            end, depth = i + 2, 1
+            while end < len(text) and depth:
+                depth += {"(": 1, ")": -1}.get(text[end], 0)
+                end += 1
+        elif quote != "'" and char == "`" and (i == 0 or text[i - 1] != "\\"):
+            end = text.find("`", i + 1) + 1 or len(text)
+        if end > i and text[end:end + 1] == "/":
+            out.append("$" + SUBSTITUTION)
+            i = end
+            continue
+        if char in "'\"" and quote in ("", char):
+            quote = "" if quote else char
+        elif char == "\\" and quote != "'":
+            out.append(text[i:i + 2])
+            i += 2
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
 def substitutions(text: str) -> list[str]:
     """Bodies of `$(...)`, `<(...)`, `>(...)` and backticks anywhere in the raw text (quotes too)."""
     found, i = [], 0
@@ -174,7 +208,7 @@ class _Parser:
             return
         text = decode_ansi_c(text.replace("\\\n", ""))
         try:
-            words = tokens(text)
+            words = tokens(computed_directories(text))
         except ValueError:  # unbalanced quotes: bash would refuse too, but keep every word to check
             self.script.complete = False
             words = text.replace('"', " ").replace("'", " ").split()

@@ -135,6 +135,7 @@ def _secret(policy: Policy, caller: Caller, resolver: Resolver, tool: str, raw: 
         if pattern is None:
             continue
         shown = raw if raw == subject or os.path.isabs(raw) else f"{raw} ({subject})"
+        shown = re.sub(rf"\$(?i:{shell.SUBSTITUTION})", "$(...)", shown)  # a directory a command prints
         via = f"`{clip(command)}` names" if command else f"{tool} on"
         return _secret_denial(caller, action, subject, pattern, f"{via} `{shown}`, which matches")
     return None
