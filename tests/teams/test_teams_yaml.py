@@ -178,6 +178,15 @@ def test_yaml_syntax_error_names_its_line(tmp_path):
     assert str(err.value).startswith(f"{path}:") and "not valid YAML" in str(err.value)
 
 
+def test_a_line_indented_with_a_tab_says_to_indent_with_spaces(tmp_path):
+    path = broken(tmp_path, "    orchestrator: qa-director\n", "\torchestrator: qa-director\n")
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    assert str(err.value) == (f"{path}:{line_of(path, 'orchestrator: qa-director')}: not valid YAML (found character "
+                              "'\\t' that cannot start any token); YAML indents with spaces only: replace the tab at "
+                              "the start of this line with spaces")
+
+
 def test_missing_file_says_how_to_get_one(tmp_path):
     with pytest.raises(TeamsError, match="copy templates/teams.yaml"):
         teams.load_raw(tmp_path / "teams.yaml")

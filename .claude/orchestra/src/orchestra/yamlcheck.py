@@ -97,6 +97,8 @@ def read_mapping(path: Path, error_type: type[ValueError] = YamlSchemaError) -> 
         line = f":{mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", exc)
         what = problem if isinstance(exc, yaml.constructor.ConstructorError) else f"not valid YAML ({problem})"
+        if mark and _tab_indented(text, mark.line, mark.column):
+            what += "; YAML indents with spaces only: replace the tab at the start of this line with spaces"
         raise error_type(f"{path}{line}: {what}") from None
     if not isinstance(data, dict):
         raise error_type(f"{path}:1: expected a mapping at the top level")
@@ -116,6 +118,13 @@ def _load(text: str) -> Any:
         # Said as PyYAML's own parser says it, the same wherever libyaml is missing; both stop at one line.
         yaml.load(text, Loader=_loader(fast=False))  # noqa: S506 - a SafeLoader subclass
         raise
+
+
+def _tab_indented(text: str, line: int, column: int) -> bool:
+    """Whether `line` (0-based) is indented with a tab up to `column`, where a YAML parser stops at it."""
+    lines = text.splitlines()
+    lead = lines[line][:column + 1] if line < len(lines) else ""
+    return "\t" in lead and not lead.strip()
 
 
 def _count_values(data: Any, limit: int) -> int:
