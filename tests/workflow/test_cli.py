@@ -15,7 +15,7 @@ from tests.conftest import REPO
 PLAN_KEYS = {"sprint", "status", "source", "hold", "points", "critical_path", "capacity", "order", "ready",
              "running", "done", "batches"}
 ITEM_KEYS = {"id", "title", "status", "team", "assignee", "estimate", "priority", "dependencies", "slack",
-             "critical", "agent", "not_now"}
+             "critical", "agent", "not_now", "acceptance"}
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -52,6 +52,15 @@ def test_sprint_text_output(sample: Path, capsys) -> None:
     assert code == 0
     assert out.splitlines()[0].startswith("sprint-3 (planning): 21 of 21 points left; critical path 15:")
     assert "wave  task" in out and "ready now: task-oauth, task-fraud-rules" in out
+    assert "no acceptance criteria" not in out  # every task of the sample says when it is done
+    (sample / ".claude/sprints/sprint-9.yaml").write_text(
+        "tasks:\n  - {id: t-x, title: X, acceptance: {criteria: [It works]}}\n  - {id: t-y, title: Y}\n"
+        "  - {id: t-z, title: Z, acceptance: {criteria: [Tests pass], command: 'true'}}\n", encoding="utf-8")
+    code, out, _ = run(capsys, "sprint", "plan", "sprint-9")  # what /sprint:plan names as a risk
+    assert code == 0 and "\nno acceptance criteria: t-y\nready now:" in out
+    plan = as_json(capsys, "sprint", "plan", "sprint-9")
+    assert {t["id"]: t["acceptance"] for b in plan["batches"] for t in b["tasks"]} == {
+        "t-x": True, "t-y": False, "t-z": True}
     code, out, _ = run(capsys, "sprint", "load", "--check")
     assert code == 0 and out.startswith("sprint-3: valid, 6 tasks, 21 points")
 

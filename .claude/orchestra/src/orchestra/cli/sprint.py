@@ -173,6 +173,9 @@ def _plan_text(plan: dict[str, Any]) -> str:
             for b in plan["batches"] for t in b["tasks"]]
     body = table(rows, ["wave", "task", "status", "who", "pts", "priority", "slack", "crit"]) if rows else "nothing left"
     ready = f"ready {'once unblocked' if plan.get('hold') else 'now'}: {', '.join(plan['ready']) or 'nothing'}"
+    unchecked = [t["id"] for b in plan["batches"] for t in b["tasks"] if not t.get("acceptance", True)]
+    if unchecked:  # /sprint:plan names them as a risk
+        body += f"\nno acceptance criteria: {', '.join(unchecked)}"
     if plan["source"] != "state" or plan["status"] not in ("active", "blocked"):
         return "\n".join([head, body, ready])
     # A started sprint (and one resumed by starting it again): what to delegate now, and why not the rest.

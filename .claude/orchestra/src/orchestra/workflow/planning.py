@@ -72,6 +72,7 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
             "assignee": task.get("assignee"), "estimate": _round(float(task.get("estimate", 1.0) or 0.0)),
             "priority": task.get("priority", "normal"), "dependencies": list(task.get("dependencies") or ()),
             "slack": _round(slack[task_id]), "critical": task_id in on_path, "agent": args, "not_now": why,
+            "acceptance": checked(task),
         }
 
     batches = []
@@ -118,6 +119,12 @@ def gate_capacity(tx, org, view: SprintView, wave: list[str], startable: set[str
             if why:
                 refused.setdefault(tid, why)
     return refused
+
+
+def checked(task: dict[str, Any]) -> bool:
+    """Whether the task says when it is done: acceptance criteria or an acceptance command."""
+    acceptance = task.get("acceptance") or {}
+    return bool(acceptance.get("criteria") or acceptance.get("command"))
 
 
 class Held(NamedTuple):
