@@ -107,6 +107,7 @@ def test_a_blocked_task_says_by_what_until_its_blocker_is_resolved(project: Path
     assert plan["t-c"]["not_now"] == "waits on t-a (queued), t-b (blocked)"
     text = cli(capsys, "sprint", "plan", "sprint-r")
     assert "\ndelegate now: engineering: t-a, t-d\nnot now:\n  t-b: blocked: no payments API key;" in text
+    assert "\nblocked: t-b: no payments API key (owner: api-engineer)\n" in cli(capsys, "sprint", "status", "sprint-r")
     assert "\n  t-c: waits on t-a (queued), t-b (blocked)" in text
 
     cli(capsys, "task", "set-status", "t-b", "queued", "--reason", "the key is in the vault")

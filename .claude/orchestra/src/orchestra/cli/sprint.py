@@ -298,7 +298,10 @@ def _status_text(status: dict[str, Any]) -> str:
         lines.append(f"every remaining task waits on a blocker (blocked: {', '.join(stuck)}): nothing starts until "
                      "one is resolved; then `orchestra task set-status ID queued` makes that task ready again")
     for blocked in status["metrics"]["blockers"]["tasks"]:
-        lines.append(f"blocked: {blocked['task']}: {blocked['blocker'] or 'no reason given'}")
+        task = next((t for t in status["tasks"] if t["id"] == blocked["task"]), {})
+        owner = task.get("assignee") or (f"team {task['team']}" if task.get("team") else None)
+        lines.append(f"blocked: {blocked['task']}: {blocked['blocker'] or 'no reason given'}"
+                     + (f" (owner: {owner})" if owner else ""))
     lines.append(eta)
     return "\n".join(lines)
 
