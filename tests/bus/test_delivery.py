@@ -138,6 +138,19 @@ def test_the_main_thread_is_told_whom_a_message_left_by_an_ended_run_was_for(sto
     assert f"question {sent['id']} from tech-lead to agent:r1: still on the v1 API?" in shown.text
 
 
+def test_the_main_thread_is_not_shown_back_its_own_answer_to_a_run_that_has_ended(store, org) -> None:
+    add_run(store, "r1", "fullstack-eng", status="completed", outcome="completed", session_id="s1",
+            ended_at="2026-11-24T08:00:00.000Z")
+    with store.transaction() as tx:
+        question = bus.ask(tx, sender="agent:r1", to="main", question="v1 or v2?", org=org,
+                           now=T0 - timedelta(hours=2))
+        answer = bus.answer(tx, sender="main", question_id=question["id"], answer="v2", org=org, now=T0)
+        report = bus.send(tx, sender="agent:r9", to="agent:r1", type="task_completed", payload={"text": "done"},
+                          org=org, now=T0)
+        shown = bus.main_thread_inbox(tx, "s1", via="user_prompt", org=org, now=T0)
+    assert [m["id"] for m in shown.messages] == [report["id"]] and answer["id"] not in shown.text
+
+
 def test_critical_messages_for_the_user_raise_an_alert(store, org) -> None:
     send(store, org, to="human", priority="critical", text="prod is down", sender="engineering-director")
     send(store, org, to="human", priority="high", text="fyi")

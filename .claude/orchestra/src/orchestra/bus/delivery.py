@@ -54,10 +54,11 @@ def order(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def addressed_to(message: dict[str, Any], who: Recipient) -> bool:
     """A reader reads its mailboxes, except its own messages coming back to it: a subagent run's, whatever the
     address (a question to its own agent type is for the others of that type), and a main thread's team or
-    broadcast messages of its own session."""
-    to = message.get("to")
+    broadcast messages of its own session, and what it sent to a run (left behind when that run has ended)."""
+    to = message.get("to") or ""
     own = message.get("from") == who.address and message.get("from_session") in (None, who.session_id)
-    return to in who.addresses and not (own and (addressing.is_shared(to) or who.agent_id is not None))
+    echo = addressing.is_shared(to) or who.agent_id is not None or to.startswith(addressing.RUN_PREFIX)
+    return to in who.addresses and not (own and echo)
 
 
 def adopting(tx, who: Recipient, rows: list[dict[str, Any]]) -> Recipient:
