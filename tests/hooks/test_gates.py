@@ -635,6 +635,8 @@ def test_a_sprint_blocked_by_hand_starts_no_new_work_until_it_is_unblocked(proje
     assert rows["t1"]["not_now"] == "in_progress: agent agent-1 (fullstack-eng)"  # running work goes on
     text = orchestra(project, "sprint", "start", "s1").stdout  # what /sprint:start shows when resuming
     assert "delegate now: nothing (blocked by hand: the vendor's API keys are not issued yet" in text, text
+    status = orchestra(project, "sprint", "status", "s1").stdout  # nothing is ready to start while it is blocked
+    assert "\nready once unblocked: t2; running: t1 by agent agent-1 (fullstack-eng)\n" in status, status
     assert "engineering: t2" not in text
     ready_args = orchestra(project, "task", "delegate", "t2")  # what /task:delegate and delegate_task hand out
     assert ready_args.returncode == 1 and "task t2 is not to be delegated now: sprint s1 was blocked by hand" in \

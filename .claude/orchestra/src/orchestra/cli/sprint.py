@@ -287,7 +287,8 @@ def _status_text(status: dict[str, Any]) -> str:
     lines = [f"{status['sprint']} {status['name']} ({status['status']}) {status['start']} .. {status['end']}",
              f"points: {_points_text(points)}; tasks: {shown}",
              f"critical path left {status['critical_path']['length']:g}: {' -> '.join(status['critical_path']['tasks']) or '-'}",
-             f"ready: {', '.join(status['ready']) or 'nothing'}; running: {_running_text(status) or 'nothing'}"]
+             f"ready{' once unblocked' if status.get('hold') else ''}: {', '.join(status['ready']) or 'nothing'}; "
+             f"running: {_running_text(status) or 'nothing'}"]
     past = [d for d in status["metrics"]["burndown"]["days"] if d["remaining"] is not None]
     if past:
         lines.append(f"burndown {past[-1]['date']}: {past[-1]['remaining']:g} points left, ideal {past[-1]['ideal']:g}")
