@@ -52,6 +52,22 @@ def test_handoff_goes_to_the_receiving_tasks_assignee_and_shows_in_its_brief(tas
         assert "confirm with" not in bus.handoff_brief(tx, "task-ui")
 
 
+def test_a_handoff_whose_message_expired_is_still_in_the_receiving_tasks_brief(tasks, org) -> None:
+    """The task may start after its handoff's message has aged out (24 hours for a team, 7 days for one reader);
+    its brief still names the files, no longer asking to confirm a message that is closed."""
+    from datetime import timedelta
+
+    with tasks.transaction() as tx:
+        sent = bus.handoff(tx, sender="agent:a-api", artifacts=["docs/api.yaml"], to="team:engineering",
+                           task="task-ui", org=org, now=T0)
+        bus.deliver(tx, bus.recipient(org, "a-x", "api-engineer"), via="tool_call", now=T0 + timedelta(hours=25))
+    assert tasks.get(f"communication.messages.{sent['id']}.status") == "expired"
+    with tasks.snapshot() as tx:
+        assert bus.handoff_brief(tx, "task-ui").splitlines() == [
+            "Artifacts handed to this task:", f"- docs/api.yaml (from agent:a-api, {sent['id']})"]
+        assert [a["expired"] for a in bus.artifacts_for_task(tx, "task-ui")] == [True]
+
+
 def test_handoff_needs_a_receiver_and_paths(tasks, org) -> None:
     with pytest.raises(ValueError, match="name the receiver"), tasks.transaction() as tx:
         bus.handoff(tx, sender="main", artifacts=["a.md"], task="task-solo", org=org)

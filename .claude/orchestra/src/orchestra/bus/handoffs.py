@@ -53,17 +53,17 @@ def receive(tx, *, sender: str, handoff_id: str, note: str | None = None, org: O
 
 
 def artifacts_for_task(tx, task_id: str) -> list[dict[str, Any]]:
-    """Artifacts handed to `task_id`, oldest first: path, who handed it off, message id and whether confirmed."""
+    """Artifacts handed to `task_id`, oldest first: path, who handed it off, message id and whether confirmed. A
+    handoff whose message expired unconfirmed (the task had not started in time) still names the task's inputs."""
     out = []
     handoffs = sorted(tx.find(MESSAGES, type="artifact_ready", task=task_id), key=lambda m: m.get("seq", 0))
     for message in handoffs:
-        if message.get("status") == "expired":
-            continue
         for path in message.get("payload", {}).get("artifacts", []):
             out.append({"path": path, "from": message.get("from"), "from_task": message["payload"].get("from_task"),
                         "note": message["payload"].get("note"), "message": message["id"],
                         "worktree": message["payload"].get("worktree"),
-                        "received": message.get("status") == "acknowledged"})
+                        "received": message.get("status") == "acknowledged",
+                        "expired": message.get("status") == "expired"})
     return out
 
 
@@ -76,7 +76,7 @@ def handoff_brief(tx, task_id: str) -> str | None:
     for item in artifacts[:ARTIFACTS_IN_BRIEF]:
         origin = f"{item['from']}" + (f", task {item['from_task']}" if item["from_task"] else "")
         origin += f", in {item['worktree']}" if item["worktree"] else ""
-        todo = "" if item["received"] else f"; confirm with ack {item['message']}"
+        todo = "" if item["received"] or item["expired"] else f"; confirm with ack {item['message']}"
         note = f" — {one_line(item['note'])}" if item["note"] else ""  # its lines cannot pass for the brief's
         lines.append(f"- {item['path']} (from {origin}, {item['message']}{todo}){note}")
     if len(artifacts) > ARTIFACTS_IN_BRIEF:
