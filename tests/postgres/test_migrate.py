@@ -246,3 +246,45 @@ def test_what_a_hook_commits_to_the_target_while_migrate_waits_is_refused_not_wi
     with open_store(pg_url) as target:
         assert target.get("sessions") == {"live": {"id": "live", "status": "active"}}
         assert target.get("tasks") == {}
+
+
+def test_what_a_hook_commits_to_the_target_once_the_copy_is_in_does_not_fail_the_check(
+        project: Path, pg_url: str) -> None:
+    """The copy was read back after it was committed: a session pointed at the target that wrote there in
+    between made migrate say the copy differs and not to switch, and --force then wiped that write."""
+    import threading
+
+    import psycopg
+
+    from .test_locking import _named, _until, _waiting_on_a_lock
+
+    source = sqlite_store(project)
+    populate(source, tasks=20000, events=10)
+    with open_store(pg_url) as target:  # its tables made now: the only lock migrate takes there is the import's
+        target.get("schema_version")
+    env = {k: v for k, v in os.environ.items() if k != "ORCHESTRA_STATE_URL"}
+    migrate = subprocess.Popen(
+        ["uv", "run", "--quiet", "--project", str(REPO), "orchestra", "state", "migrate", "--to",
+         _named(pg_url, "migrate")], cwd=project, env={**env, "CLAUDE_PROJECT_DIR": str(project)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def importing() -> bool:  # migrate holds the target's writer lock
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            return conn.execute("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE "
+                                "l.locktype='advisory' AND l.granted AND a.application_name='migrate'").fetchone()[0] > 0
+
+    def hook() -> None:
+        with open_store(_named(pg_url, "hook")) as store, store.transaction() as tx:
+            tx.set("sessions.live", {"status": "active"})
+
+    _until(lambda: importing() or migrate.poll() is not None, "migrate fills the target")
+    writer = threading.Thread(target=hook)
+    writer.start()
+    _until(lambda: _waiting_on_a_lock(pg_url, "hook") or not writer.is_alive(), "the hook waits for migrate")
+    out, err = migrate.communicate(timeout=300)
+    writer.join(60)
+    assert migrate.returncode == 0, err
+    assert "verified: every part has the same records and checksum in both stores" in out
+    with open_store(pg_url) as target:
+        assert target.get("sessions") == {"live": {"id": "live", "status": "active"}}
+        assert len(target.get("tasks")) == 20000

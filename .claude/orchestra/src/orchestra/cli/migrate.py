@@ -1,10 +1,12 @@
 """`orchestra state migrate --to URL`: copy the whole state into another store and prove nothing was lost.
 
 The source is held in a write transaction for the whole copy (hooks wait, none writes in
-between), the target is filled through `import_document` (one transaction: all or nothing), then
-read back: every part of the document must come back with the same number of records and the
-same SHA-256 of its JSON, or the command fails and says which parts differ. The source is left
-as it was; switching machines over (ORCHESTRA_STATE_URL) is the user's step.
+between), the target is filled through `import_document` (one transaction: all or nothing) and read
+back in that transaction, so a session already pointed at the target neither is overwritten nor
+spoils the check: every part of the document must come back with the same number of records and
+the same SHA-256 of its JSON, or the command fails, says which parts differ, and (SQLite,
+PostgreSQL) leaves the target as it was. The source is left as it was; switching machines over
+(ORCHESTRA_STATE_URL) is the user's step.
 """
 
 from __future__ import annotations
@@ -79,17 +81,23 @@ def cmd_migrate(args) -> int:
         if hasattr(source, "reaches") and hasattr(target, "reaches") and source.reaches() == target.reaches():
             raise UsageError(f"--to names the store being copied ({redacted(args.to)} reaches the same server, "
                              f"database and schema as {redacted(source_url)}); give another URL")
-        # Checked in the import's own transaction, so what a hook writes there meanwhile is refused, not
-        # wiped; --force replaces it unread (a JSON file edited into a bad entry too).
-        target.import_document(doc, check_current=None if args.force else partial(_refuse_held, args.to))
-        expected, copied = inventory(doc), inventory(target.export())
-    differing = [name for name in expected if expected[name] != copied.get(name)]
-    if differing:
-        raise StateError(f"{redacted(args.to)}: the copy differs from the source in {', '.join(differing)}; "
-                         f"the source is unchanged, do not switch to the target")
+        # Checked and verified in the import's own transaction, so what a hook writes there meanwhile is
+        # refused, not wiped, and comes after the check; --force replaces it unread (a JSON file edited into
+        # a bad entry too).
+        expected = inventory(doc)
+        target.import_document(doc, check_current=None if args.force else partial(_refuse_held, args.to),
+                               verify=partial(_verify, args.to, expected))
     report = {"from": redacted(source_url), "to": redacted(args.to), "verified": True, "parts": expected}
     emit(report, args.json, _text)
     return 0
+
+
+def _verify(url: str, expected: dict[str, dict[str, Any]], copied: dict[str, Any]) -> None:
+    found = inventory(copied)
+    differing = [name for name in expected if expected[name] != found.get(name)]
+    if differing:
+        raise StateError(f"{redacted(url)}: the copy differs from the source in {', '.join(differing)}; "
+                         f"the source is unchanged, do not switch to the target")
 
 
 def _refuse_held(url: str, current: dict[str, Any]) -> None:

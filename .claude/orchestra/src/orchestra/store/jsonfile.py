@@ -167,8 +167,9 @@ class JsonFileStore(StoreBase):
         with self.snapshot() as tx:
             return normalized(tx.doc)
 
-    def import_document(self, doc: dict[str, Any],
-                        check_current: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def import_document(self, doc: dict[str, Any], check_current: Callable[[dict[str, Any]], None] | None = None,
+                        verify: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """As SqliteStore.import_document; `verify` reads the file back under the lock, once it is written."""
         from .import_check import checked_document
 
         checked = checked_document(doc)
@@ -181,6 +182,8 @@ class JsonFileStore(StoreBase):
                 with suppress(StateError):
                     self._read(locked=True)
             self._write(checked)
+            if verify is not None:
+                verify(normalized(self._read(locked=True)))
 
     def close(self) -> None:
         pass

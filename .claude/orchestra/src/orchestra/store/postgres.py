@@ -327,8 +327,8 @@ class PostgresStore(StoreBase):
 
         return self._retried(read)
 
-    def import_document(self, doc: dict[str, Any],
-                        check_current: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def import_document(self, doc: dict[str, Any], check_current: Callable[[dict[str, Any]], None] | None = None,
+                        verify: Callable[[dict[str, Any]], None] | None = None) -> None:
         from .import_check import checked_document
 
         checked = checked_document(doc)
@@ -338,6 +338,8 @@ class PostgresStore(StoreBase):
                 if check_current is not None:
                     check_current(tx.export())
                 tx.replace_all(checked)
+                if verify is not None:
+                    verify(tx.export())
 
         self._retried(write)
 

@@ -228,10 +228,11 @@ class SqliteStore(StoreBase):
         with self.snapshot() as tx:
             return tx.export()
 
-    def import_document(self, doc: dict[str, Any],
-                        check_current: Callable[[dict[str, Any]], None] | None = None) -> None:
-        """Replace everything with `doc`. `check_current` is given what the store holds, in the same
-        transaction, and may raise to leave it as it is (nothing can be written in between)."""
+    def import_document(self, doc: dict[str, Any], check_current: Callable[[dict[str, Any]], None] | None = None,
+                        verify: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """Replace everything with `doc`. In the same transaction (nothing can be written in between),
+        `check_current` is given what the store holds before, `verify` what it holds after; either may
+        raise to leave the store as it was."""
         from .import_check import checked_document
 
         checked = checked_document(doc)
@@ -239,6 +240,8 @@ class SqliteStore(StoreBase):
             if check_current is not None:
                 check_current(tx.export())
             tx.replace_all(checked)
+            if verify is not None:
+                verify(tx.export())
 
     def close(self) -> None:
         if self.conn is not None:
