@@ -132,6 +132,11 @@ BAD_INPUT = [
      "communication.messages.m-1 would be invalid: seq: '7' is not of type 'integer'"),
     (["state", "set", "delegations.toolu_1", '{{"seq": 1.5, "status": "pending"}}'],
      "delegations.toolu_1 would be invalid: seq: 1.5 is not of type 'integer'"),
+    # an agent run's session, team and times (the dashboard and `orchestra agents` sort and group by them)
+    (["state", "set", "agents.r-1", '{{"agent_type": "x", "status": "active", "session_id": 12345}}'],
+     "agents.r-1 would be invalid: session_id: 12345 is not of type 'string', 'null'"),
+    (["state", "set", "agents.r-1", '{{"agent_type": "x", "status": "completed", "started_at": 5}}'],
+     "agents.r-1 would be invalid: started_at: 5 is not of type 'string', 'null'"),
     # the part of a value that is not plain JSON is named, however deep; nothing is half read
     (["state", "set", "tasks.task-oauth.note", '{{"a": [1, {{"b": NaN}}]}}'],  # {{ }}: argv is format()ted
      "tasks.task-oauth.note.a.1.b: value is not plain JSON (NaN is not a JSON number)"),
