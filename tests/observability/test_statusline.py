@@ -31,7 +31,7 @@ def session_input(project: Path, **extra) -> dict:
 
 def run_status_line(project: Path, stdin: str, **env: str) -> subprocess.CompletedProcess:
     """The command settings.json wires, run through a shell the way Claude Code runs it."""
-    full = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    full = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS")}  # the width each test gives
     full.update({"CLAUDE_PROJECT_DIR": str(project), **env})
     return subprocess.run(["sh", "-c", COMMAND.replace("$CLAUDE_PROJECT_DIR/.claude/orchestra", str(PACK))],
                           input=stdin, capture_output=True, text=True, cwd=project, env=full, timeout=120)
