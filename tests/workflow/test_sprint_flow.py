@@ -183,6 +183,17 @@ def test_review_reopen_replan_and_close_with_carry_over(store, sample: Path) -> 
     assert status["forecast"] == {"available": False, "reason": "the sprint is closed: nothing is left to forecast"}
 
 
+def test_a_started_sprint_named_by_its_files_path_is_planned_from_state(store, sample: Path) -> None:
+    start_sprint(store, "sprint-3")
+    work(store, "task-oauth", "in_progress", "2026-12-02T09:00:00.000Z")
+    work(store, "task-oauth", "completed", "2026-12-02T15:00:00.000Z")
+    by_path = plan_sprint(store, str(sample / ".claude/sprints/sprint-3.yaml"))
+    assert by_path["source"] == "state" and by_path == plan_sprint(store, "sprint-3")  # not the file's all-queued
+    assert by_path["done"] == ["task-oauth"]
+    status = sprint_status(store, str(sample / ".claude/sprints/sprint-3.yaml"), now=NOW)
+    assert status == sprint_status(store, "sprint-3", now=NOW)
+
+
 def test_a_reopened_sprint_is_planned_from_its_edited_file_until_it_starts_again(store, sample: Path) -> None:
     path = sample / ".claude/sprints/sprint-7.yaml"
     path.write_text("tasks:\n  - {id: r0, title: R0, team: engineering, estimate: 1}\n"

@@ -123,6 +123,9 @@ def sprint_view(tx, sprint_id: str, root: Path | None = None) -> SprintView:
     definition = load_definition((record or {}).get("definition") or sprint_id, root)
     if record is None and definition.id != sprint_id:
         record = tx.get(f"sprints.{definition.id}", None)
+        if record is not None and (record.get("started_at") or states.sprint_tasks(tx, definition.id)) \
+                and not reopened(record):
+            return sprint_view(tx, definition.id, root)  # named by its file's path: started, state is the truth
     tasks = [{**t.to_dict(), **carried_state(tx, t.id, definition.id), "sprint": definition.id}
              for t in definition.tasks]
     if reopened(record):  # starting it again keeps in it the finished work its file no longer lists
