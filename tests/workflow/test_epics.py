@@ -124,3 +124,5 @@ def test_feature_progress_from_its_tasks() -> None:
     assert feature_progress(feature, tasks[:1])["status"] == "complete"
     assert feature_progress(feature, tasks[1:2])["status"] == "planned"
     assert feature_progress(feature, [])["status"] == "unplanned"
+    # its only task cancelled: nothing delivers it, and the plan of what is left plans it again
+    assert feature_progress(feature, [{"id": "d", "feature": "login", "status": "cancelled"}])["status"] == "unplanned"

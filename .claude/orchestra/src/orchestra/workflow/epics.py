@@ -163,7 +163,7 @@ def feature_progress(feature: FeatureDef, tasks: list[dict[str, Any]]) -> dict[s
     total = sum(float(t.get("estimate", 1.0) or 0.0) for t in mine if t.get("status") != "cancelled")
     done = sum(float(t.get("estimate", 1.0) or 0.0) for t in mine if t.get("status") == "completed")
     statuses = {t.get("status", "queued") for t in mine}
-    if not mine:
+    if statuses <= {"cancelled"}:  # no task, or only cancelled ones: its work is to be planned again
         state = "unplanned"
     elif statuses <= TERMINAL_TASK_STATUSES and "completed" in statuses:
         state = "complete"
