@@ -288,3 +288,33 @@ def test_what_a_hook_commits_to_the_target_once_the_copy_is_in_does_not_fail_the
     with open_store(pg_url) as target:
         assert target.get("sessions") == {"live": {"id": "live", "status": "active"}}
         assert len(target.get("tasks")) == 20000
+
+
+def test_the_sources_writers_do_not_wait_while_migrate_tries_to_reach_the_target(project: Path) -> None:
+    """The source was held in its write transaction while migrate connected to the target: with a server slow to
+    answer (or a host that drops packets) every hook writing the source waited, and gave up after its 6 s."""
+    import socket
+
+    source = sqlite_store(project)
+    populate(source, tasks=3, events=2)
+    silent = socket.socket()  # takes connections and never answers, as a frozen server does
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    try:
+        migrate = subprocess.Popen(
+            ["uv", "run", "--quiet", "--project", str(REPO), "orchestra", "state", "migrate", "--to",
+             f"postgresql://orchestra@127.0.0.1:{port}/orchestra?connect_timeout=2"], cwd=project,
+            env={**{k: v for k, v in os.environ.items() if k != "ORCHESTRA_STATE_URL"},
+                 "CLAUDE_PROJECT_DIR": str(project)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        silent.settimeout(60)
+        waiting, _ = silent.accept()  # migrate is connecting to the target now
+        with open_store(source, wait=0.5) as store:  # a hook's write, given less than the connect takes
+            store.set("tasks.during", {"title": "written while migrate waits for the target"})
+        out, err = migrate.communicate(timeout=120)
+        waiting.close()
+    finally:
+        silent.close()
+    assert migrate.returncode == 1 and "cannot connect to PostgreSQL" in err, err
+    with open_store(source) as store:
+        assert store.get("tasks.during.title") == "written while migrate waits for the target"

@@ -74,22 +74,33 @@ def cmd_migrate(args) -> int:
         raise UsageError(f"--to names the store being copied ({redacted(args.to)} is {redacted(source_url)}); "
                          "give another URL")
     _refuse_other_files(args.to)
-    # A missing source is an error, not an empty store to copy over the target. Its writers wait
-    # until the copy is verified; the target is opened only once the source has been read.
-    with open_store(source_url, create=False) as source, source.transaction() as tx, open_store(args.to) as target:
+    # A missing source is an error, not an empty store to copy over the target, which is made only once the
+    # source is found. A target server is connected to before the source's writers are held up: they wait
+    # for the copy alone, not for a server that is slow to answer or down.
+    with open_store(source_url, create=False) as source:
+        source.get("schema_version")
+        with open_store(args.to) as target:
+            reached = target.reaches() if hasattr(target, "reaches") else None
+            if reached is not None and hasattr(source, "reaches") and source.reaches() == reached:
+                raise UsageError(f"--to names the store being copied ({redacted(args.to)} reaches the same server, "
+                                 f"database and schema as {redacted(source_url)}); give another URL")
+            parts = _copy(args, source, target)
+    report = {"from": redacted(source_url), "to": redacted(args.to), "verified": True, "parts": parts}
+    emit(report, args.json, _text)
+    return 0
+
+
+def _copy(args, source, target) -> dict[str, dict[str, Any]]:
+    """Copy the source, held in a write transaction, into the target and verify it there; its inventory."""
+    with source.transaction() as tx:
         doc = tx.get("")
-        if hasattr(source, "reaches") and hasattr(target, "reaches") and source.reaches() == target.reaches():
-            raise UsageError(f"--to names the store being copied ({redacted(args.to)} reaches the same server, "
-                             f"database and schema as {redacted(source_url)}); give another URL")
         # Checked and verified in the import's own transaction, so what a hook writes there meanwhile is
         # refused, not wiped, and comes after the check; --force replaces it unread (a JSON file edited into
         # a bad entry too).
         expected = inventory(doc)
         target.import_document(doc, check_current=None if args.force else partial(_refuse_held, args.to),
                                verify=partial(_verify, args.to, expected))
-    report = {"from": redacted(source_url), "to": redacted(args.to), "verified": True, "parts": expected}
-    emit(report, args.json, _text)
-    return 0
+    return expected
 
 
 def _verify(url: str, expected: dict[str, dict[str, Any]], copied: dict[str, Any]) -> None:
