@@ -248,3 +248,13 @@ def test_an_sqlite_store_of_an_earlier_layout_on_a_read_only_disk_is_read_withou
         queued = cli(url, project, "task", "list", "--status", "queued")
     assert inbox.returncode == 0 and "no open messages" in inbox.stdout, inbox.stderr
     assert queued.returncode == 0 and "t1" in queued.stdout, queued.stderr
+
+
+def test_a_new_sqlite_store_in_a_directory_its_user_may_not_write_says_so(unprivileged: Unprivileged) -> None:
+    """It said only 'unable to open database file'."""
+    state = unprivileged.dir / "state"
+    state.mkdir(mode=0o555)
+    url = f"sqlite://{state / 'orchestration.db'}"
+    refused = unprivileged.cli(url, "init")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert f"its directory {state} is not writable for this user" in refused.stderr

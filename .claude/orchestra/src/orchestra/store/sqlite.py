@@ -175,7 +175,8 @@ class SqliteStore(StoreBase):
                     f"{self.path}: database is locked by another writer ({exc}; waited up to "
                     f"{self.wait:g}s)"
                 ) from None
-            trouble = self._unwritable() if "readonly" in str(exc) else disk_trouble(self.path.parent)
+            denied = any(words in str(exc) for words in ("readonly", "unable to open"))
+            trouble = self._unwritable() if denied else disk_trouble(self.path.parent)
             raise StateError(f"{self.path}: state database error ({exc}{'; ' + trouble if trouble else ''})") from None
 
     def _quarantine(self, exc: Exception) -> None:
