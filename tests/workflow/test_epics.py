@@ -103,7 +103,7 @@ def test_capacity_sources_in_order() -> None:
     with pytest.raises(ValueError, match="--points 0"):
         sprint_points(option=0, epic_points=None, history=[], org=org, teams=[])
     for option in (float("nan"), float("inf")):
-        with pytest.raises(ValueError, match="must be a number more than 0"):
+        with pytest.raises(ValueError, match="must be a finite number more than 0"):
             sprint_points(option=option, epic_points=None, history=[], org=org, teams=[])
 
 

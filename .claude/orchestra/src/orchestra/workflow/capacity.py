@@ -63,7 +63,7 @@ def sprint_points(*, option: float | None, epic_points: float | None, history: l
     """Points per sprint: `--points` > the epic's `sprint_points` > velocity history > teams.yaml."""
     if option is not None:
         if not math.isfinite(option) or option <= 0:
-            raise ValueError(f"--points {option}: must be a number more than 0")
+            raise ValueError(f"--points {option}: must be a finite number more than 0")
         return SprintPoints(float(option), "option")
     if epic_points:
         return SprintPoints(float(epic_points), "epic")
