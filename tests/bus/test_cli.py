@@ -235,6 +235,13 @@ def test_an_unknown_run_has_no_inbox_and_nothing_is_marked_delivered_to_it(proje
     assert project_store.get(f"communication.messages.{sent['id']}.delivered") == {}
 
 
+def test_sending_to_a_run_that_has_ended_says_who_reads_it_instead(project: Path, project_store, capsys) -> None:
+    add_run(project_store, "a-done", "fullstack-eng", status="stopped", ended_at="2026-01-01T00:00:00.000Z")
+    code, out, _ = run(capsys, "handoff", "agent:a-done", "docs/api.yaml")
+    assert code == 0 and out.endswith(": normal artifact_ready to agent:a-done (agent:a-done has ended (stopped) and "
+                                      "will not read this; the main thread of its session is shown it instead)\n")
+
+
 def test_an_unknown_session_has_no_main_thread_inbox(project: Path, project_store, capsys) -> None:
     """As `msg send main:<id>` refuses it: a mistyped session id does not list every session's messages."""
     with project_store.transaction() as tx:

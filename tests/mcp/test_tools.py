@@ -275,6 +275,17 @@ def test_a_question_to_the_askers_own_agent_type_is_for_the_other_runs_of_that_t
         f"agent:{LEAD_RUN}"
 
 
+def test_a_message_to_a_run_that_has_ended_says_who_will_read_it_instead(server, store):
+    with store.transaction() as tx:
+        tx.set("agents.run-done", {"agent_type": "fullstack-eng", "status": "completed", "outcome": "completed",
+                                   "session_id": "session-mcp-tests", "ended_at": "2026-01-01T00:00:00.000Z"})
+    handed = server.ok("handoff", artifacts=["docs/api.yaml"], to="agent:run-done", caller=LEAD)
+    assert handed["note"] == ("agent:run-done has ended (completed) and will not read this; the main thread of its "
+                              "session is shown it instead")
+    assert "note" not in server.ok("send_message", to=f"agent:{MEMBER_RUN}", text="hi", caller=LEAD)
+    assert "note" not in store.get(f"communication.messages.{handed['id']}")
+
+
 def test_a_reply_sent_as_a_message_is_for_the_recipient_and_a_verdict_settles_the_review(server, store):
     add_task(store, "rc-1", status="in_progress")
     assert server.ok("update_task", task_id="rc-1", status="completed", caller=member())["status"] == "needs_review"

@@ -94,6 +94,18 @@ def _left_behind(tx, message: dict[str, Any], session_id: str | None) -> bool:
     return session is None or bool(session.get("ended_at"))
 
 
+def ended_note(tx, to: str) -> str | None:
+    """What to tell the sender of a message to a subagent run that has ended: that run will not read it, the main
+    thread of its session will (`_left_behind`). None for any other address."""
+    if not to.startswith(addressing.RUN_PREFIX):
+        return None
+    run = tx.get(f"agents.{to[len(addressing.RUN_PREFIX):]}", None) or {}
+    if not run.get("ended_at") or (not run.get("outcome") and run.get("status") != "stopped"):
+        return None
+    return (f"{to} has ended ({run.get('outcome') or run.get('status')}) and will not read this; the main thread "
+            "of its session is shown it instead")
+
+
 def _orphaned(tx, message: dict[str, Any]) -> bool:
     session = tx.get(f"sessions.{message['to'][len(addressing.MAIN_PREFIX):]}", None)
     if session is None or session.get("ended_at"):

@@ -108,13 +108,18 @@ def _expiry(args) -> str | None:
 
 
 def _checked(tx, message: dict[str, Any]) -> dict[str, Any]:
-    """The CLI is an edge: the stored message must also satisfy the state schema."""
+    """The CLI is an edge: the stored message must also satisfy the state schema. The message as stored, with a
+    note when its recipient is a run that has ended."""
+    from ..bus.delivery import ended_note
+
     validation.validate_change(tx, f"communication.messages.{message['id']}")
-    return message
+    note = ended_note(tx, message["to"])
+    return {**message, "note": note} if note else message
 
 
 def _sent_text(message: dict[str, Any]) -> str:
-    return f"sent {message['id']}: {message['priority']} {message['type']} to {message['to']}"
+    note = f" ({message['note']})" if message.get("note") else ""
+    return f"sent {message['id']}: {message['priority']} {message['type']} to {message['to']}{note}"
 
 
 def cmd_send(args) -> int:

@@ -41,7 +41,8 @@ def _sent(tx, message: dict[str, Any], sender: Caller) -> dict[str, Any]:
         # from `main`, but one session's: the main threads of the others are shown it (delivery.addressed_to)
         message = tx.update(f"{MESSAGES}.{message['id']}", {"from_session": sender.session_id})
     validated(tx, f"{MESSAGES}.{message['id']}")
-    return view(message)
+    note = delivery.ended_note(tx, message["to"])
+    return {**view(message), **({"note": note} if note else {})}
 
 
 def send_message(to: Address, type: Annotated[MessageType, Field(description=(
