@@ -331,6 +331,18 @@ def test_task_ids_are_global_but_carried_over_work_can_join_a_new_sprint(store, 
     assert moved["sprint"] == "sprint-4" and moved["carried_over_from"] == "sprint-3"
 
 
+def test_an_end_before_the_day_a_sprint_without_a_start_starts_is_refused(store, sample: Path) -> None:
+    path = sample / ".claude/sprints/late.yaml"
+    path.write_text("id: late\nend: 2020-01-10\ntasks:\n  - {id: l1, title: L1, team: engineering}\n",
+                    encoding="utf-8")
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    for step in (load_sprint_into_state, start_sprint):
+        with pytest.raises(ValueError, match=rf"late.yaml:2: end 2020-01-10 is before {today}, the day sprint late "
+                                             r"starts \(it has no `start:`"):
+            step(store, "late")
+    assert store.get("sprints", {}) == {} and store.get("tasks", {}) == {}  # nothing recorded
+
+
 def test_unknown_sprint_is_a_clear_error(store) -> None:
     with pytest.raises(ValueError, match="sprint 'sprint-99': no such file"):
         plan_sprint(store, "sprint-99")

@@ -237,6 +237,16 @@ def _read(path: Path, kind: str) -> tuple[dict[str, Any], str]:
     return raw, text
 
 
+def check_end(sprint: SprintDef, first_day: str) -> None:
+    """A sprint without `start:` starts on the day it is started (`first_day`, YYYY-MM-DD): an `end:` before
+    that day could never hold, so it is refused rather than moved to that day."""
+    if sprint.end and not sprint.start and sprint.end < first_day:
+        line = _line(sprint.path.read_text(encoding="utf-8"), ["end"])
+        raise DefinitionError(f"{sprint.path}:{line}: end {sprint.end} is before {first_day}, the day sprint "
+                              f"{sprint.id} starts (it has no `start:`, so it starts the day it is started); write "
+                              f"a later `end:`, or a `start:` on or before it")
+
+
 def _id(path: Path, raw: dict[str, Any], kind: str) -> str:
     """The file's `id:`, else its name; a name that is not an id would break state keys and task tags."""
     if "id" in raw:

@@ -14,7 +14,7 @@ from ..clock import now_iso
 from ..models import TERMINAL_TASK_STATUSES, Task, check_task_transition
 from ..store import entity
 from . import states
-from .definitions import SprintDef, load_sprint, project_relative
+from .definitions import SprintDef, check_end, load_sprint, project_relative
 from .metrics import EVENT_OF_STATUS
 from .view import is_id
 
@@ -156,6 +156,7 @@ def register(tx, sprint: SprintDef, root: Path | None = None, batch: frozenset[s
     current = tx.get(f"sprints.{sprint.id}", None)
     if current and current.get("status") not in ("planning", "ready"):
         raise ValueError(not_loadable(sprint.id, current["status"]))
+    check_end(sprint, ((current or {}).get("started_at") or now_iso())[:10])  # a reopened sprint keeps its start
     here = project_relative(sprint.path, root)
     for sid, record in tx.items("sprints").items():
         if record.get("definition") == here and _renamed(sid, record, sprint.id):
