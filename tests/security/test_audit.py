@@ -274,6 +274,15 @@ def test_cli_tail_filters_and_prints(project_log: Path, capsys) -> None:
     assert "team_member" in text and "r4" in text and "r3" not in text
 
 
+def test_cli_tail_refuses_a_result_no_line_can_have(project_log: Path, capsys) -> None:
+    """`--result deny` (the decision's word, not the result's) matched nothing and printed nothing."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli(["audit", "tail", "--result", "deny"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--result" in err and "'deny'" in err and "denied" in err and "allowed" in err
+
+
 def test_cli_verify_reads_a_log_on_a_read_only_disk(project_log: Path, capsys) -> None:
     rewrite(project_log, lambda ls: [ls[0], ls[1].replace(b"r1", b"r9"), *ls[2:]])
     with read_only(project_log.parent):

@@ -14,8 +14,8 @@ new file. Appends read only the head, so their cost does not grow with the log.
 from .chain import GENESIS, canonical, line_hash, line_problem
 from .checker import Report, check, tail, verify
 from .files import LockBusy, head_path, read_head, rotated, segment_path, segments
-from .writer import HOOK_LOCK_WAIT_S, ROTATE_BYTES, ROTATE_ENV, HeadBehind, append, shape
+from .writer import HOOK_LOCK_WAIT_S, RESULTS, ROTATE_BYTES, ROTATE_ENV, HeadBehind, append, shape
 
-__all__ = ["GENESIS", "HOOK_LOCK_WAIT_S", "ROTATE_BYTES", "ROTATE_ENV", "HeadBehind", "LockBusy", "Report", "append",
+__all__ = ["GENESIS", "HOOK_LOCK_WAIT_S", "RESULTS", "ROTATE_BYTES", "ROTATE_ENV", "HeadBehind", "LockBusy", "Report", "append",
            "canonical", "check", "head_path", "line_hash", "line_problem", "read_head", "rotated", "segment_path",
            "segments", "shape", "tail", "verify"]

@@ -28,6 +28,7 @@ ROTATE_ENV = "ORCHESTRA_AUDIT_ROTATE_BYTES"
 HOOK_LOCK_WAIT_S = 3.0  # a hook's wait for the log's lock: a stopped holder must not hold every hook past its timeout
 _OUTCOMES = {"allow": "allowed", "context": "allowed", "rewrite": "allowed", "deny": "denied", "ask": "asked",
              "block": "blocked", "error": "error", "malformed": "malformed"}
+RESULTS = tuple(dict.fromkeys(_OUTCOMES.values()))  # what a line's `result` can be
 
 
 class HeadBehind(OSError):

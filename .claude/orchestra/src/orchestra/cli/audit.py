@@ -20,7 +20,7 @@ def register(sub) -> None:
     tail = ops.add_parser("tail", help="print the last lines (who, role, action, resource, result)")
     tail.add_argument("-n", "--lines", type=int, default=20, help="how many lines (default 20)")
     tail.add_argument("--agent", help="only lines of this agent_id or agent type (main: the main thread)")
-    tail.add_argument("--result", help="only lines with this result: allowed, denied, error, ...")
+    tail.add_argument("--result", choices=audit.RESULTS, help="only lines with this result")
     add_json_flag(tail)
     tail.set_defaults(func=cmd_tail)
 
