@@ -337,6 +337,30 @@ def test_doctor_warns_about_open_work_under_a_team_teams_yaml_no_longer_has(repo
     assert all(c["status"] == "ok" for c in checks(orchestra("doctor", repo, "--json"))["teams"])
 
 
+def test_doctor_warns_about_unfinished_tasks_assigned_to_a_member_teams_yaml_no_longer_has(
+        repo: Path, orchestra, claude_env: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestra import paths
+
+    assert orchestra("install", repo).code == 0
+    monkeypatch.setenv("CLAUDE_PROJECT_DIR", str(repo))
+    paths.project_root.cache_clear()
+    (repo / ".claude/sprints").mkdir(exist_ok=True)
+    (repo / ".claude/sprints/sprint-4.yaml").write_text(
+        "id: sprint-4\nname: Login\ntasks:\n  - {id: login-api, title: API, team: engineering, assignee: api-engineer}\n")
+    assert orchestra("sprint", "start", "sprint-4").code == 0, orchestra
+    for path in (repo / ".claude/teams.yaml", repo / ".claude/agents/engineering/api-engineer.md"):
+        path.write_text(path.read_text().replace("api-engineer", "api-eng"))
+    (repo / ".claude/agents/engineering/api-engineer.md").rename(repo / ".claude/agents/engineering/api-eng.md")
+
+    [warned] = [c for c in checks(orchestra("doctor", repo, "--json"))["teams"] if c["status"] != "ok"]
+    assert warned["status"] == "warn" and warned["detail"] == (
+        "agent 'api-engineer' is not in .claude/teams.yaml, but 1 unfinished task(s) are still assigned to it: "
+        "login-api (sprint-4); add it back, or assign each to a member with `orchestra state set "
+        "tasks.TASK.assignee '\"<member>\"'`")
+    assert orchestra("state", "set", "tasks.login-api.assignee", '"api-eng"').code == 0  # as it says
+    assert all(c["status"] == "ok" for c in checks(orchestra("doctor", repo, "--json"))["teams"])
+
+
 def test_doctor_warns_when_the_pack_server_is_registered_under_another_name(repo: Path, orchestra, tmp_path: Path,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The identity hook matches the tools of `orchestra` only: the same server under another name gets no stamp."""

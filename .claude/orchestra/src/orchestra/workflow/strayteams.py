@@ -1,7 +1,8 @@
 """Work in state under a team teams.yaml no longer has (a team renamed or removed while its work was
-open), or assigned to a member it no longer has: tasks of sprints not closed yet, tasks outside sprints not finished yet, and features of epics
+open): tasks of sprints not closed yet, tasks outside sprints not finished yet, and features of epics
 not done yet. Such work is listed under no team (`task list --team NEW` misses it, capacity counts it
 under no team of teams.yaml). Closed sprints are history: their tasks keep the team they were done by.
+Also unfinished tasks assigned to a member teams.yaml no longer has: delegated to no one until reassigned.
 """
 
 from __future__ import annotations
