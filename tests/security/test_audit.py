@@ -204,6 +204,32 @@ def test_a_deleted_rotated_segment_is_named(tmp_path: Path) -> None:
     assert report.file == audit.segment_path(path, 2).name and "missing" in report.problem
 
 
+def test_a_break_at_the_start_of_a_file_says_what_is_missing_before_it(tmp_path: Path) -> None:
+    """The last rotated segment deleted (no gap in the numbers), or every one of them: the first line of the next
+    file does not chain, and there is no line before it in that file to blame."""
+    path = tmp_path / "audit.jsonl"
+    for i in range(12):
+        audit.append(path, {"event": "PreToolUse", "n": i}, rotate_bytes=700)
+    segments = [p for _, p in audit.rotated(path)]
+    assert len(segments) >= 3
+    saved = {p: p.read_bytes() for p in segments}
+    segments[-1].unlink()
+    report = audit.check(path)
+    assert (report.file, report.line) == ("audit.jsonl", 1)
+    assert report.problem == (f"chain broken: the first line does not continue {segments[-2].name} (a rotated "
+                              f"segment after {segments[-2].name} was deleted, or lines were cut off the end of "
+                              f"{segments[-2].name})")
+    for segment in segments:
+        segment.unlink(missing_ok=True)
+    report = audit.check(path)
+    assert (report.file, report.line) == ("audit.jsonl", 1)
+    assert "the log's first line does not start the chain" in report.problem
+    for segment, data in saved.items():
+        segment.write_bytes(data)
+    rewrite(segments[0], lambda ls: ls[1:])
+    assert "the log's first line does not start the chain" in audit.check(path).problem
+
+
 def test_lines_carry_the_audit_fields(log: Path) -> None:
     line = json.loads(log.read_bytes().splitlines()[0])
     for key in ("ts", "session", "agent", "agent_type", "role", "action", "resource", "result", "prev", "hash"):

@@ -16,6 +16,7 @@ except ImportError:
         from hashlib import sha256
 
 GENESIS = "0" * 64
+CHAIN_BROKEN = "chain broken"
 
 
 def canonical(record: dict[str, Any]) -> bytes:
@@ -37,7 +38,7 @@ def line_problem(raw: bytes, prev: str) -> str | None:
     if not isinstance(record, dict) or "hash" not in record:
         return "line has no hash"
     if record.get("prev") != prev:
-        return "chain broken: prev does not match the previous line (a line was deleted, reordered or inserted)"
+        return f"{CHAIN_BROKEN}: prev does not match the previous line (a line was deleted, reordered or inserted)"
     if line_hash(record) != record["hash"]:
         return "hash mismatch: the line was edited"
     return None

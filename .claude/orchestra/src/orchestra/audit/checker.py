@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..record import Record, default
-from .chain import GENESIS, line_problem
+from .chain import CHAIN_BROKEN, GENESIS, line_problem
 from .files import head_path, locked, read_head, rotated, segment_path, segments
 
 
@@ -87,13 +87,14 @@ def _check(path: Path, head: dict[str, Any] | None, seqs: list[tuple[int, Path]]
         return report
     prev, anchor = GENESIS, (report.head or {}).get("lines")
     anchor_at: tuple[str, int, str] | None = None  # file, line and hash of the line the head names
-    last_file, last_file_lines = path.name, 0
+    last_file, last_file_lines, before = path.name, 0, None
     for name, lines in _chain_files(path, seqs, current, size):
-        last_file, last_file_lines = name, 0
+        last_file, last_file_lines, before = name, 0, (last_file if report.lines else None)
         for number, raw in enumerate(lines, start=1):
             why = line_problem(raw, prev)
             if why is not None:
-                report.file, report.line, report.problem = name, number, why
+                report.file, report.line = name, number
+                report.problem = _first_line_break(before) if number == 1 and why.startswith(CHAIN_BROKEN) else why
                 return report
             prev = json.loads(raw)["hash"]
             report.lines += 1
@@ -119,6 +120,15 @@ def _check(path: Path, head: dict[str, Any] | None, seqs: list[tuple[int, Path]]
         report.warnings.append(f"{report.lines - head['lines']} line(s) after the head anchor "
                                "(an append interrupted before its head update)")
     return report
+
+
+def _first_line_break(before: str | None) -> str:
+    """Why a file's first line does not chain: nothing before it to match, or the file before it ends elsewhere."""
+    if before is None:
+        return (f"{CHAIN_BROKEN}: the log's first line does not start the chain (lines before it were deleted, "
+                "or the rotated segments that held them)")
+    return (f"{CHAIN_BROKEN}: the first line does not continue {before} (a rotated segment after {before} was "
+            f"deleted, or lines were cut off the end of {before})")
 
 
 def verify(path: Path) -> tuple[int, str | None]:
