@@ -154,3 +154,26 @@ def test_session_start_shows_every_message_it_delivers_however_many_sprints_are_
     assert "cut by Orchestra" not in context and "more: `orchestra sprint status` lists them all" in context
     assert all(f"NOTE-{n} " in context for n in range(5)), context[-600:]
     assert all(project_store.get(f"communication.messages.{m['id']}.delivered") for m in sent)
+
+
+def test_after_compaction_the_main_thread_is_shown_its_open_messages_again(project: Path, project_store) -> None:
+    """Compaction drops what earlier hooks injected: messages shown but not closed come back (within the usual
+    limits); one closed since does not, and a resumed session (its conversation restored) is not shown them twice."""
+    sent = [send(project_store, to="main", payload={"text": f"NOTE-{n}"}) for n in range(7)]
+    prompt = fixture_event(project, "UserPromptSubmit")
+    assert "NOTE-0" in hook_output(run_hook("user_prompt.py", prompt, project))["hookSpecificOutput"]["additionalContext"]
+    assert "NOTE-5" in hook_output(run_hook("user_prompt.py", prompt, project))["hookSpecificOutput"]["additionalContext"]
+    with project_store.transaction() as tx:
+        bus.ack(tx, sent[1]["id"], by="main")
+    start = fixture_event(project, "SessionStart")
+    assert hook_output(run_hook("session_start.py", {**start, "source": "resume"}, project)) == {}
+    proc = run_hook("session_start.py", {**start, "source": "compact"}, project)
+    assert proc.returncode == 0, proc.stderr
+    context = hook_output(proc)["hookSpecificOutput"]["additionalContext"]
+    shown = [n for n in range(7) if f"NOTE-{n}" in context]
+    assert shown == [0, 2, 3, 4, 5], context  # at most 5 at once, first sent first; NOTE-1 was closed
+    assert "shown before and still open" in context and "1 more pending (1 normal)" in context
+    record = project_store.get(f"communication.deliveries.{sent[0]['id']}@main:{start['session_id']}")
+    assert record["via"] == "session_start" and record["first_delivered_at"] < record["delivered_at"]
+    cleared = hook_output(run_hook("session_start.py", {**start, "source": "clear"}, project))
+    assert "NOTE-0" in cleared["hookSpecificOutput"]["additionalContext"]  # /clear empties the context too

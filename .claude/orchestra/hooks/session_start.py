@@ -22,7 +22,8 @@ from orchestra.lifecycle.session import start
 def handle(event: HookEvent, ctx: HookContext) -> Verdict:
     with ctx.store.transaction() as tx:
         start(tx, event, ctx.root)  # a resumed session opens again; sessions killed outright end
-        inbox = main_thread_inbox(tx, event.session_id, via="session_start", agent_type=event.agent_type)
+        inbox = main_thread_inbox(tx, event.session_id, via="session_start", agent_type=event.agent_type,
+                                  source=event.get("source"))  # after compaction: open messages again
         text = session_context(tx, [inbox.text])
     return AddContext(text, system_message=inbox.alert) if text else Allow()
 

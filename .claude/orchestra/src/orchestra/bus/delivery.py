@@ -4,8 +4,10 @@ One read (the open messages, found by status) answers "anything new for this run
 transaction happens only when something is delivered. Each injection is recorded twice in that
 transaction: in the message's `delivered` map (so the next read filters it out with no second
 query) and as `communication.deliveries.<message id>@<run key>` (which run, when, through which
-hook). A message is never injected twice into one run; one left unacknowledged reaches later
-runs of the same address again (at-least-once).
+hook). A message is never injected twice into one run, except into a main thread whose context Claude
+Code has just compacted or cleared (`CONTEXT_LOST`): what it was shown and has not closed is gone from
+its context, so it is shown again. One left unacknowledged reaches later runs of the same address
+again (at-least-once).
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ MAX_PER_INJECTION = 5
 INJECTION_CHARS = 6000  # well under Claude Code's 10,000-character cap on one hook output string
 ITEM_CHARS = 1200
 MIN_INTERVAL = timedelta(seconds=20)  # between injections into one run during its tool calls; critical skips it
+
+# SessionStart sources after which the main thread's context no longer holds what hooks injected before
+# (a resumed or forked session gets its conversation back; a new one has been shown nothing)
+CONTEXT_LOST = ("compact", "clear")
 
 Via = Literal["tool_call", "mcp_call", "subagent_start", "session_start", "user_prompt", "cli"]
 
@@ -141,12 +147,13 @@ def last_injection(rows: list[dict[str, Any]], who: Recipient) -> datetime | Non
 
 
 def deliver(tx, who: Recipient, *, via: Via, now: datetime | None = None, limit: int = MAX_PER_INJECTION,
-            rows: list[dict[str, Any]] | None = None) -> Delivery:
-    """Select, render and record what `who` should see now (inside the caller's write transaction)."""
+            rows: list[dict[str, Any]] | None = None, again: bool = False) -> Delivery:
+    """Select, render and record what `who` should see now (inside the caller's write transaction); `again`:
+    also what it was shown before and has not closed (its context lost them)."""
     now = now or utcnow()
     rows = open_messages(tx) if rows is None else rows
     expire_due(tx, rows, now)
-    pending = pending_for(rows, who, now)
+    pending = open_for(rows, who, now) if again else pending_for(rows, who, now)
     chosen: list[dict[str, Any]] = []
     items: list[str] = []
     used = 0
@@ -161,10 +168,13 @@ def deliver(tx, who: Recipient, *, via: Via, now: datetime | None = None, limit:
     if not chosen:
         return Delivery(remaining=tuple(remaining))
     stamp = iso(now)
+    seen = [m for m in chosen if who.key in (m.get("delivered") or {})]  # shown before: no new alert for them
+    text = _frame(who, items, chosen, remaining, len(seen))
     for message in chosen:
         record(tx, message, who, via, stamp)
-    alert_for = [m for m in chosen if m.get("priority") == "critical" and m.get("to") == addressing.HUMAN]
-    return Delivery(tuple(chosen), tuple(remaining), _frame(who, items, chosen, remaining), _alert(alert_for))
+    alert_for = [m for m in chosen if m.get("priority") == "critical" and m.get("to") == addressing.HUMAN
+                 and m not in seen]
+    return Delivery(tuple(chosen), tuple(remaining), text, _alert(alert_for))
 
 
 def expire_due(tx, rows: list[dict[str, Any]], now: datetime) -> list[str]:
@@ -178,13 +188,18 @@ def expire_due(tx, rows: list[dict[str, Any]], now: datetime) -> list[str]:
 
 
 def record(tx, message: dict[str, Any], who: Recipient, via: str, stamp: str) -> None:
-    """Note that `message` was shown to `who` (both in the message and as a delivery record)."""
+    """Note that `message` was shown to `who` (both in the message and as a delivery record). Shown again, the
+    record names this injection and keeps the time of the first in `first_delivered_at`."""
+    path = f"{DELIVERIES}.{message['id']}@{who.key}"
+    earlier = (message.get("delivered") or {}).get(who.key)
+    first = ((tx.get(path, None) or {}).get("first_delivered_at") or earlier) if earlier else None
     delivered = {**(message.get("delivered") or {}), who.key: stamp}
     tx.set(f"{MESSAGES}.{message['id']}.delivered", delivered)
     message["delivered"] = delivered
-    tx.set(f"{DELIVERIES}.{message['id']}@{who.key}", {
+    tx.set(path, {
         "message": message["id"], "run": who.key, "address": who.address, "agent_type": who.agent_type,
         "session_id": who.session_id, "via": via, "delivered_at": stamp, "acked_at": None,
+        **({"first_delivered_at": first} if first else {}),
     })
 
 
@@ -261,9 +276,11 @@ def quoted(body: str) -> str:
     return "\n  | ".join(printable(line) for line in _LINE_BREAK.split(body))
 
 
-def _frame(who: Recipient, items: list[str], chosen: list[dict[str, Any]], remaining: list[dict[str, Any]]) -> str:
+def _frame(who: Recipient, items: list[str], chosen: list[dict[str, Any]], remaining: list[dict[str, Any]],
+           seen: int = 0) -> str:
     me = who.address if who.agent_id else "the main thread"
-    lines = [f"Orchestra messages for {me} ({len(chosen)} new, highest priority first):", *items]
+    count = f"{len(chosen) - seen} new, {seen} shown before and still open" if seen else f"{len(chosen)} new"
+    lines = [f"Orchestra messages for {me} ({count}, highest priority first):", *items]
     human = [m for m in chosen if m.get("to") == addressing.HUMAN]
     if human:
         lines.append(f"{len(human)} of these are for the user: tell them.")
@@ -298,8 +315,10 @@ def inbox_text(tx, agent_id: str, agent_type: str | None, session_id: str | None
 
 
 def main_thread_inbox(tx, session_id: str | None, *, via: Via, org: Organization | None = None,
-                      now: datetime | None = None, agent_type: str | None = None) -> Delivery:
-    """SessionStart / UserPromptSubmit: messages for the main thread and for the human."""
+                      now: datetime | None = None, agent_type: str | None = None,
+                      source: str | None = None) -> Delivery:
+    """SessionStart / UserPromptSubmit: messages for the main thread and for the human. After a SessionStart
+    whose `source` is in CONTEXT_LOST, also those shown before and not closed."""
     who = addressing.recipient(org_for(org), None, agent_type, session_id, human=True)
     rows = open_messages(tx)
-    return deliver(tx, adopting(tx, who, rows), via=via, now=now, rows=rows)
+    return deliver(tx, adopting(tx, who, rows), via=via, now=now, rows=rows, again=source in CONTEXT_LOST)
