@@ -185,6 +185,26 @@ def test_doctor_fails_without_settings(repo: Path, orchestra, claude_env: bool) 
     assert "wiring" not in found  # one failure for one cause
 
 
+@pytest.mark.parametrize("text, says", [
+    ('{"hooks": "x"}', "hooks: 'x' is not of type 'object'"),
+    ('{"hooks": {"Stop": [{"hooks": "x"}]}}', "hooks.Stop[0].hooks: 'x' is not of type 'array'"),
+    ('{"hooks": {"Stop": [{"hooks": ["x"]}]}}', "hooks.Stop[0].hooks[0]: 'x' is not of type 'object'"),
+    ('{"statusLine": 5}', "statusLine: 5 is not of type 'object'"),
+])
+def test_doctor_names_settings_of_another_shape(repo: Path, orchestra, claude_env: bool, text: str,
+                                                says: str) -> None:
+    """Hand-edited settings Claude Code would reject: each check says what it can, none raises."""
+    assert orchestra("install", repo).code == 0
+    (repo / ".claude/settings.json").write_text(text)
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 1
+    found = checks(result)
+    assert found["settings"] == [{"name": "settings", "status": "fail", "detail": found["settings"][0]["detail"]}]
+    assert found["settings"][0]["detail"].startswith(f"{repo}/.claude/settings.json: not valid for Claude Code (")
+    assert says in found["settings"][0]["detail"] and "fix it so Claude Code can read it" in found["settings"][0]["detail"]
+    assert found["wiring"][0]["status"] == "fail"  # the pack's hooks are not wired as declared
+
+
 def test_doctor_leaves_your_own_agents_to_you(repo: Path, orchestra, claude_env: bool) -> None:
     (repo / ".claude/agents").mkdir(parents=True)
     (repo / ".claude/agents/reviewer.md").write_text("---\nname: reviewer\ndescription: Reviews code.\n---\nBody\n")

@@ -3,6 +3,7 @@ something is wrong, what to run; nothing is written (a missing state store is re
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -100,7 +101,8 @@ def _settings(root: Path) -> list[Check]:
     if not (root / SETTINGS).exists():
         return [Check("settings", "fail", f"{root / SETTINGS}: not found, so no hook of the pack runs; "
                                           f"{_rewire(root)}")]
-    settings.validate(_read_settings(root), str(root / SETTINGS))
+    settings.validate(_read_settings(root), str(root / SETTINGS), hint="fix it so Claude Code can read it",
+                      subject="not")
     return [Check("settings", "ok", f"{SETTINGS}: hooks and statusLine match Claude Code's schema")]
 
 
@@ -116,12 +118,10 @@ def _rewire(root: Path) -> str:
 def _wiring(root: Path) -> list[Check]:
     if not (root / SETTINGS).exists() or not _pack_dir(root).is_dir():
         return []  # the settings check or the install check says so
-    hooks = _read_settings(root).get("hooks", {})
     block = wiring.hooks_block(wiring.PROJECT_VAR, root / ".claude" / "orchestra" / "hooks")
     expected = _entries(wiring.without_project_server(block) if _foreign_server(root) else block)
-    wired = _entries({event: [{**group, "hooks": [h for h in group.get("hooks", []) if wiring.is_ours(h)]}
-                              for group in groups if isinstance(group, dict)]
-                      for event, groups in hooks.items() if isinstance(groups, list)})
+    wired = {(event, matcher, json.dumps(handler, sort_keys=True))
+             for event, matcher, handler in _handlers(_read_settings(root)) if wiring.is_ours(handler)}
     if expected != wired:
         names = sorted({_script(e) for e in expected ^ wired})
         return [Check("wiring", "fail", f"hook wiring differs from the hook scripts' declarations for "
@@ -154,11 +154,10 @@ def _foreign_server(root: Path) -> bool:
 def _scripts(root: Path) -> list[Check]:
     data = _read_settings(root)
     broken = []
-    for event, groups in data.get("hooks", {}).items():
-        for group in groups if isinstance(groups, list) else []:
-            for handler in group.get("hooks", []) if isinstance(group, dict) else []:
-                broken += [f"{event}: {path}" for path in _missing_paths(root, handler)]
-    broken += [f"statusLine: {p}" for p in _missing_paths(root, data.get("statusLine") or {})]
+    for event, _, handler in _handlers(data):
+        broken += [f"{event}: {path}" for path in _missing_paths(root, handler)]
+    status_line = data.get("statusLine")
+    broken += [f"statusLine: {p}" for p in (_missing_paths(root, status_line) if isinstance(status_line, dict) else [])]
     if broken:
         return [Check("scripts", "fail", f"settings run files that do not exist: {'; '.join(broken)}")]
     backups = root / BACKUP_DIR  # copies kept for the user, never run
@@ -187,9 +186,17 @@ def _source_problems(script: Path) -> list[str]:
     return found
 
 
-def _entries(block: dict[str, Any]) -> set[tuple[str, str, str]]:
-    import json
+def _handlers(data: dict[str, Any]) -> list[tuple[str, Any, dict[str, Any]]]:
+    """(event, matcher, handler) for each hook handler of the settings `data` in Claude Code's shape; what
+    is there in another shape (`hooks` a string, a handler that is no object) is the settings check's to name."""
+    hooks = data.get("hooks")
+    return [(event, group.get("matcher", ""), handler)
+            for event, groups in (hooks.items() if isinstance(hooks, dict) else ())
+            for group in _as_list(groups) if isinstance(group, dict)
+            for handler in _as_list(group.get("hooks")) if isinstance(handler, dict)]
 
+
+def _entries(block: dict[str, Any]) -> set[tuple[str, str, str]]:
     return {(event, group.get("matcher", ""), json.dumps(handler, sort_keys=True))
             for event, groups in block.items() for group in groups for handler in group.get("hooks", [])}
 
@@ -201,7 +208,7 @@ def _script(entry: tuple[str, str, str]) -> str:
 
 def _missing_paths(root: Path, handler: dict[str, Any]) -> list[str]:
     """Paths under ${CLAUDE_PROJECT_DIR} / $CLAUDE_PROJECT_DIR a handler runs that are not there."""
-    words = [str(handler.get("command", "")), *map(str, handler.get("args", []))]
+    words = [str(handler.get("command", "")), *map(str, _as_list(handler.get("args")))]
     found = []
     for word in words:
         for match in re.finditer(r'\$\{?CLAUDE_PROJECT_DIR(?::-[^}]*)?\}?(/[^"\s]+)', word):

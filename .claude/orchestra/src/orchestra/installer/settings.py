@@ -139,7 +139,8 @@ def hooks_disabled_by(root: Path) -> Path | None:
     return None
 
 
-def validate(settings: dict[str, Any], where: str) -> None:
+def validate(settings: dict[str, Any], where: str, hint: str = HINT,
+             subject: str = "the merged settings would not be") -> None:
     """Refuse settings Claude Code would reject or partly ignore (schemas/settings-fragment.json)."""
     import jsonschema
 
@@ -153,8 +154,7 @@ def validate(settings: dict[str, Any], where: str) -> None:
         for error in sorted(validator.iter_errors(settings), key=lambda e: list(map(str, e.absolute_path)))))
     if problems:
         listed = "; ".join(problems[:5])
-        raise InstallError(f"{where}: the merged settings would not be valid for Claude Code ({listed}); "
-                           f"{HINT}")
+        raise InstallError(f"{where}: {subject} valid for Claude Code ({listed}); {hint}")
 
 
 def _where(parts) -> str:
