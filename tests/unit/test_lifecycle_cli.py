@@ -291,16 +291,22 @@ def test_a_task_assigned_to_a_member_renamed_in_teams_yaml_is_handed_to_no_one_u
                    "t-aid": {"title": "Aid", "team": "engineering", "assignee": "my-helper"},
                    "t-gp": {"title": "Look", "assignee": "general-purpose"},
                    "t-own": {"title": "Notes", "assignee": "note-taker"},
-                   "t-plug": {"title": "Lint", "assignee": "linters:ruff-fixer"}})
+                   "t-plug": {"title": "Lint", "assignee": "linters:ruff-fixer"},
+                   "t-run": {"title": "Run it", "team": "engineering", "type": "orchestration",
+                             "assignee": "engineering-orchestrator"}})
     (project / ".claude" / "agents").mkdir()
     (project / ".claude" / "agents" / "note-taker.md").write_text("---\nname: note-taker\ndescription: Notes.\n---\n")
     teams_file = project / ".claude" / "teams.yaml"
-    teams_file.write_text(teams_file.read_text().replace("name: api-engineer", "name: api-eng"))
+    teams_file.write_text(teams_file.read_text().replace("name: api-engineer", "name: api-eng")
+                          .replace("orchestrator: engineering-orchestrator", "orchestrator: eng-lead"))
     stray = orchestra(project, "task", "delegate", "t-api", "--json")  # not the api-engineer no file defines
     assert stray.returncode == 1 and stray.stdout == "" and stray.stderr.count("\n") == 1, stray.stdout
     assert ("task t-api is assigned to api-engineer, which is not in teams.yaml (renamed or removed there): assign "
             "it to one of fullstack-eng, api-eng, tech-lead with `orchestra state set tasks.t-api.assignee "
             "'\"<member>\"'`") in stray.stderr
+    run = orchestra(project, "task", "delegate", "t-run", "--json")  # an orchestration: its team's orchestrator's
+    assert run.returncode == 1 and ("task t-run is assigned to engineering-orchestrator, which is not in teams.yaml "
+                                    "(renamed or removed there): assign it to one of eng-lead with") in run.stderr
     for task_id, agent in (("t-aid", "my-helper"), ("t-gp", "general-purpose"), ("t-own", "note-taker"),
                            ("t-plug", "linters:ruff-fixer")):  # agents outside the teams, as the gate takes them
         assert ok_json(orchestra(project, "task", "delegate", task_id, "--json"))["subagent_type"] == agent

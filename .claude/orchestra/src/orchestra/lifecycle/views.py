@@ -91,9 +91,13 @@ def unassigned_text(org: Organization, task: dict[str, Any]) -> str:
     """What to do with a task its team will not assign: the words the CLI, MCP and the delegation gate use."""
     if gone := gone_assignee(org, task):
         team = org.teams.get(task.get("team") or "")
-        members = team.members if team is not None else [m.name for m in org.agents.values() if m.role != "orchestrator"]
+        if task.get("type") == "orchestration":  # the work of whoever runs the team now
+            able = [team.orchestrator] if team is not None else sorted(org.orchestrators().values())
+        else:
+            able = list(team.members) if team is not None else [m.name for m in org.agents.values()
+                                                                if m.role != "orchestrator"]
         return (f"task {task['id']} is assigned to {gone}, which is not in teams.yaml (renamed or removed there): "
-                f"assign it to one of {', '.join(members) or 'its members'} with `orchestra state set "
+                f"assign it to one of {', '.join(able) or 'its members'} with `orchestra state set "
                 f"tasks.{task['id']}.assignee '\"<member>\"'`")
     team = org.teams.get(task["team"])
     if team is None:
