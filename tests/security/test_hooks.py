@@ -153,6 +153,20 @@ def test_mcp_state_changes_are_limited_to_own_tasks(tree: Path) -> None:
         ("update_task", "tasks.task-4", "denied"), ("update_task", "tasks.task-3", "allowed")]
 
 
+def test_a_task_id_the_store_cannot_hold_is_denied_as_no_task_not_blocked_as_a_failed_guard(tree: Path) -> None:
+    """`"task-b "` (a trailing space) or `"täsk"`: the ownership read failed on the id, and the hook blocked the
+    call as an internal error telling to fix the policy file."""
+    with open_store(root=tree) as store, store.transaction() as tx:
+        tx.set("tasks.task-4", {"title": "API", "status": "in_progress", "assignee": "api-engineer"})
+    event = {**captured(tree, "PreToolUse", "Bash", "fullstack-eng"), "tool_name": "mcp__orchestra__update_task",
+             "mcp_server": {"name": "orchestra", "source": "project"}}
+    for task_id in ("task-4 ", "täsk"):
+        proc = run_hook("pre_mcp.py", {**event, "tool_input": {"task_id": task_id, "status": "cancelled"}}, tree)
+        assert proc.returncode == 0 and decision_of(proc) == "deny", proc.stderr
+        assert "no such task in state" in hook_output(proc)["hookSpecificOutput"]["permissionDecisionReason"]
+    assert [a["result"] for a in audit_lines(tree)] == ["denied", "denied"]
+
+
 def test_a_caller_written_into_the_orchestra_server_under_another_name_is_denied_and_alerted(tree: Path) -> None:
     """The identity hook stamps only `orchestra` (and the plugin's name): under another name the tool guard sees the
     call, and a `caller` the model wrote itself, of any shape, would reach the server unreplaced."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..paths import MCP_SERVER, PLUGIN_MCP_SERVER
+from ..store.document import is_entity_id
 from ..teams import Organization, normalize_agent_type
 from .decisions import Decision
 from .policy import Caller, Policy
@@ -125,4 +126,5 @@ def _orchestrator_of(org: Organization, caller: Caller) -> str:
 
 
 def _plain_id(task_id: str) -> bool:
-    return "." not in task_id and len(task_id) <= 200
+    """An id the store can hold (`task-b ` or `a.b` names no task): anything else is no task, not a failed guard."""
+    return len(task_id) <= 200 and is_entity_id(task_id)
