@@ -268,12 +268,22 @@ def render_item(message: dict[str, Any], reader: Recipient | None = None) -> str
 
 
 _LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+# a tag as Claude Code frames context with (`<system-reminder>`, `</system-reminder>`, `<command-name>`), or any
+# other `<name`, `</name`, `<!`, `<?` with the `>` that closes it, if any
+_TAG = re.compile(r"<(/?[A-Za-z!?][^<>]*)(>?)")
 
 
 def quoted(body: str) -> str:
     """A message's content as part of its own item: each later line marked `  | `, so no line a sender wrote
-    can pass for another message (`- [CRITICAL] ... from main`) or for Orchestra's own lines."""
-    return "\n  | ".join(printable(line) for line in _LINE_BREAK.split(body))
+    can pass for another message (`- [CRITICAL] ... from main`) or for Orchestra's own lines, and its tags
+    `unframed`."""
+    return "\n  | ".join(unframed(printable(line)) for line in _LINE_BREAK.split(body))
+
+
+def unframed(text: str) -> str:
+    """`text` with each tag's `<` and `>` shown as `‹` and `›` (`‹/system-reminder›`): a sender's text stays
+    readable but can neither close the frame Claude Code puts around hook context nor open one of its own."""
+    return _TAG.sub(lambda m: "\u2039" + m[1] + ("\u203a" if m[2] else ""), text)
 
 
 def _frame(who: Recipient, items: list[str], chosen: list[dict[str, Any]], remaining: list[dict[str, Any]],
@@ -302,7 +312,7 @@ def _alert(critical: list[dict[str, Any]]) -> str | None:
         return None
     first = critical[0]
     more = f" (+{len(critical) - 1} more critical)" if len(critical) > 1 else ""
-    return f"Orchestra: CRITICAL from {first.get('from')}: {one_line(describe(first))[:300]}{more}"
+    return f"Orchestra: CRITICAL from {first.get('from')}: {unframed(one_line(describe(first)))[:300]}{more}"
 
 
 # -- entry points for hooks -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..teams import Organization
 from ..termtext import one_line
+from .delivery import unframed
 from .messages import MESSAGES, VERDICTS, check_task, org_for, reply_address, send
 
 ARTIFACTS_IN_BRIEF = 20
@@ -78,7 +79,7 @@ def handoff_brief(tx, task_id: str) -> str | None:
         origin += f", in {item['worktree']}" if item["worktree"] else ""
         todo = "" if item["received"] or item["expired"] else f"; confirm with ack {item['message']}"
         note = f" — {one_line(item['note'])}" if item["note"] else ""  # its lines cannot pass for the brief's
-        lines.append(f"- {item['path']} (from {origin}, {item['message']}{todo}){note}")
+        lines.append(unframed(f"- {item['path']} (from {origin}, {item['message']}{todo}){note}"))
     if len(artifacts) > ARTIFACTS_IN_BRIEF:
         lines.append(f"... and {len(artifacts) - ARTIFACTS_IN_BRIEF} more: `orchestra msg inbox --all`")
     return "\n".join(lines)
