@@ -576,3 +576,21 @@ def test_a_member_resumed_by_send_message_takes_its_worktree_lock_again(sprint: 
         assert f"held by run {second[0]} (task p-2, session {SESSION})" in reason
         assert "Wait for that run's report" in reason
     assert state(repo, "worktrees.sprint-s1-checkout.lock.delegation") == "toolu_p3"
+
+
+def test_send_message_to_a_name_no_agent_id_can_be_reaches_its_run_and_blocks_nothing(sprint: Path) -> None:
+    """Agent names are free text (`Spec writer`) and `*` addresses every teammate: the resumption guard read them as
+    state paths, failed, and the hook blocked the message as an internal error."""
+    repo, run = sprint, ("a1f00000000000021", "product-manager")
+    named = delegation(repo, "toolu_p1", "product-manager", "p-1")
+    named["tool_input"]["name"] = "Spec writer"
+    assert run_hook("pre_agent.py", named, repo).returncode == 0
+    assert run_hook("subagent_start.py", started(repo, *run), repo).returncode == 0
+    proc = run_hook("subagent_stop.py", stopped(repo, *run, "Waiting.\nSTATUS: blocked\nBLOCKER: no key"), repo)
+    assert proc.returncode == 0, proc.stderr
+    assert state(repo, "worktrees.sprint-s1-checkout.lock") is None
+    for to in ("*", "ünï", "Spec writer"):
+        proc = run_hook("pre_tool.py", send_message(repo, to), repo)
+        assert proc.returncode == 0, proc.stderr
+        assert hook_output(proc).get("hookSpecificOutput", {}).get("permissionDecision") != "deny"
+    assert state(repo, "worktrees.sprint-s1-checkout.lock")["delegation"] == "toolu_p1"  # resumed by its name

@@ -13,13 +13,15 @@ from typing import Any
 
 from ..clock import now_iso
 from ..hookio import Deny, HookContext, HookEvent
+from ..store.document import is_entity_id
 from . import config as worktree_config
 from .locks import Owner, TxReader, WorktreeBusy, acquire, describe, same_owner
 
 
 def recipient_run(tx, to: str, session_id: str) -> dict[str, Any] | None:
-    """The run `to` names: its agentId, or the name given at its delegation (the latest in this session)."""
-    run = tx.get(f"agents.{to}", None)
+    """The run `to` names: its agentId, or the name given at its delegation (the latest in this session). A name
+    no agentId can be (`Backend worker`, `*` for every teammate) is only looked up among the delegations."""
+    run = tx.get(f"agents.{to}", None) if is_entity_id(to) else None
     if isinstance(run, dict):
         return run
     named = [d for d in tx.find("delegations", session_id=session_id, name=to) if d.get("agent_id")]
