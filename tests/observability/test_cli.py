@@ -131,6 +131,45 @@ def test_events_tail_follow_goes_on_with_a_store_put_in_place_of_the_one_it_read
     assert f"orchestra events: the state store {backend}://" in err and "following the one made next" in err
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "json"])
+def test_events_tail_follow_goes_on_after_the_log_is_replaced_by_an_import(sample: Path, backend: str) -> None:
+    """`state import` replaces the log in place (same file): new events then take ids at or below the last
+    one -f had read, and it printed nothing more. It says so and follows the imported log."""
+    import queue
+    import threading
+
+    from orchestra import paths
+    from orchestra.store import open_store
+
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(sample)}
+    env.pop("ORCHESTRA_STATE_URL", None)
+    if backend == "json":
+        env["ORCHESTRA_STATE_URL"] = f"json://{paths.state_dir(sample) / 'state.json'}"
+    with open_store(env.get("ORCHESTRA_STATE_URL"), root=sample) as store:
+        started_sprint(store)
+        older = store.export()
+        with store.transaction() as tx:
+            for n in range(5):
+                tx.append_event("state_updated", {"n": n}, ts="2026-12-04T11:00:00Z")
+    older["observability"]["events"] = older["observability"]["events"][:2]
+    proc = subprocess.Popen(["uv", "run", "--quiet", "orchestra", "events", "tail", "-n", "1", "-f", "--json"],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        assert json.loads(lines.get(timeout=60))["data"] == {"n": 4}
+        with open_store(env.get("ORCHESTRA_STATE_URL"), root=sample) as store:
+            store.import_document(older)
+            with store.transaction() as tx:
+                tx.append_event("task_completed", {}, task_id="after-import", ts="2026-12-04T12:00:00Z")
+        followed = json.loads(lines.get(timeout=30))
+        assert (followed["id"], followed["task_id"]) == (3, "after-import")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "orchestra events: the event log was replaced (state import); following it anew from its last 1" in err
+
+
 HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x1b[Hfake\r\n  line\x9b31m\u202ereversed\x1bc"
 
 

@@ -142,6 +142,29 @@ def test_a_json_store_moved_aside_and_made_again_shows_the_new_events(sample: Pa
         assert followed["last_event_id"] == 1 and followed["sprint"] is None
 
 
+def test_the_feed_follows_a_log_replaced_in_place_by_an_import(sample: Path) -> None:
+    """`state import` into the store the dashboard reads keeps the file: the new log's events, ids at or
+    below the last one shown, were never shown, and the page kept the state from before the import."""
+    from orchestra.store import open_store
+
+    with open_store(root=sample) as store:
+        started_sprint(store)
+        older = store.export()
+        with store.transaction() as tx:
+            for n in range(5):
+                tx.append_event("state_updated", {"n": n}, ts="2026-12-04T11:00:00Z")
+    older["observability"]["events"] = older["observability"]["events"][:2]
+    with running_dashboard(sample, poll_seconds=0.05) as dashboard, connect(ws_url(dashboard)) as ws:
+        assert json.loads(ws.recv(timeout=30))["data"]["last_event_id"] > 5
+        with open_store(root=sample) as store:
+            store.import_document(older)
+            with store.transaction() as tx:
+                tx.append_event("task_completed", {}, task_id="after-import", ts="2026-12-04T12:00:00Z")
+        followed = pushed_until(ws, lambda data: data["last_event_id"] == 3, 10)
+        assert sorted((e["id"], e["task_id"]) for e in followed["events"])[-1] == (3, "after-import")
+        assert len(followed["events"]) == 3
+
+
 def test_token_is_checked_on_http_and_websocket(store, sample: Path) -> None:
     with running_dashboard(sample, token=TOKEN) as dashboard:
         assert get(dashboard.url)[0] == 401

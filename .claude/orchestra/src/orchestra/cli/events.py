@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import paths
 from ..store import file_identity, open_store
+from ..store.events import log_rewritten
 from ..termtext import json_text, one_line
 from ._output import add_json_flag
 
@@ -45,12 +46,20 @@ def cmd_tail(args) -> int:
             _print(event, args.json)
         if not args.follow:
             return 0
-        after = last[-1]["id"] if last else _newest_id(store)
+        after, seen = _followed_from(store, last)
         while True:
             for event in store.events_after(after, 500, types):
                 _print(event, args.json)
-                after = event["id"]
+                after, seen = event["id"], event
             time.sleep(POLL_SECONDS)
+            if log_rewritten(store, seen):  # new events may take ids at or below `after`: start again
+                print("orchestra events: the event log was replaced (state import); following it anew from its "
+                      f"last {args.lines}", file=sys.stderr, flush=True)
+                last = last_events(store, args.lines, types)
+                for event in last:
+                    _print(event, args.json)
+                after, seen = _followed_from(store, last)
+                continue
             now = file_identity(store.url)
             if now != opened:  # moved aside (unreadable?) or restored: follow the file now at the store's path
                 there = now is not None
@@ -61,7 +70,7 @@ def cmd_tail(args) -> int:
                     now = file_identity(store.url)
                 store.close()
                 store = open_store()
-                opened, after = now, 0  # (should it be replaced again meanwhile, the next look sees it)
+                opened, after, seen = now, 0, None  # (replaced again meanwhile: the next look sees it)
     finally:
         store.close()
 
@@ -79,6 +88,14 @@ def last_events(store, count: int, types: tuple[str, ...] = ()) -> list[dict[str
 def _types(store) -> list[str]:
     with store.snapshot() as tx:
         return sorted({event["type"] for event in tx.events_after(0, None)})
+
+
+def _followed_from(store, shown: list[dict[str, Any]]) -> tuple[int, dict[str, Any] | None]:
+    """Where following goes on after the events `shown`: the id to read after, and the event of that id
+    (to tell a log replaced in place)."""
+    after = shown[-1]["id"] if shown else _newest_id(store)
+    found = store.events_after(after - 1, 1) if after else []
+    return after, (found[0] if found and found[0]["id"] == after else None)
 
 
 def _newest_id(store) -> int:

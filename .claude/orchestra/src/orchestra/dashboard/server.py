@@ -36,6 +36,7 @@ from websockets.http11 import Request, Response
 from .. import paths
 from ..metrics.auditlog import AuditWindow
 from ..store import file_identity
+from ..store.events import log_rewritten
 from . import access, snapshot
 
 STATIC = Path(__file__).with_name("static")
@@ -197,9 +198,10 @@ class Dashboard:
             self._gone = True
             return self._trouble(f"the state store {self._store.url} is gone (moved aside as unreadable?); this is "
                                 "the state read before — see `orchestra doctor`")
-        # Another file now (restored, or new state after a corrupt one was moved aside), whose event ids start
-        # again.
-        replaced = self._gone or file_identity(self._store.url) != self._opened_as
+        # Another file now (restored, or new state after a corrupt one was moved aside), or a log replaced in
+        # place (state import): event ids start again.
+        replaced = (self._gone or file_identity(self._store.url) != self._opened_as
+                    or log_rewritten(self._store, self._events[-1] if self._events else None))
         if replaced:
             self._close()
             self._open()

@@ -73,3 +73,14 @@ def check_read(after: Any, limit: Any, types: Any) -> tuple[int, int | None, tup
     if isinstance(types, str) or not all(isinstance(t, str) for t in types):
         raise StateError(f"events_after: types must be a list of event type names, got {types!r}")
     return after, (None if limit is None or limit < 0 else limit), tuple(types)
+
+
+def log_rewritten(store: Any, last: dict[str, Any] | None) -> bool:
+    """Whether the event a follower of the log saw last is no longer there as it saw it: the log was
+    replaced in place (`orchestra state import`, `state migrate --force` into this store), so new
+    events may take ids at or below it and a follower reading on after it would never see them.
+    One indexed read."""
+    if last is None or not last.get("id"):
+        return False
+    found = store.events_after(last["id"] - 1, 1)
+    return not found or found[0] != last
