@@ -70,9 +70,16 @@ def cmd_set(args) -> int:
     from ..validation import ready, validate_change
 
     ready()
+    watched = args.path.split(".", 1)[0] in ("tasks", "sprints")
     with open_store() as store, store.transaction() as tx:
+        if watched:
+            from ..workflow.moves import check_membership_kept, membership
+
+            before = membership(tx)
         tx.set(args.path, value)
         validate_change(tx, args.path)
+        if watched:
+            check_membership_kept(before, tx, args.path)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""`orchestra task list|show|delegate|set-status|set-team`: tasks and their delegations from a terminal."""
+"""`orchestra task list|show|delegate|set-status|set-team|move`: tasks and their delegations from a terminal."""
 
 from __future__ import annotations
 
@@ -50,6 +50,19 @@ def register(sub) -> None:
     team.add_argument("team", help="a team name under `teams:` in .claude/teams.yaml")
     add_json_flag(team)
     team.set_defaults(func=cmd_set_team)
+
+    move = ops.add_parser("move", help="move queued or blocked tasks to another running sprint, or out of any",
+                          usage="orchestra task move TASK [TASK ...] (SPRINT | --out) [--json]", description=(
+        "Move queued or blocked tasks of a running sprint (or in no sprint) into another running sprint (active or "
+        "blocked), or out of any sprint with --out. The task's sprint and both sprints' task lists and team "
+        "assignments change together, and a task_moved event records each move. Refused, changing nothing, when "
+        "a moved task depends on unfinished work left behind, or a task staying behind depends on a moved one "
+        "(move them together), and for a sprint not started yet: its file says what it holds (move the task "
+        "--out, then list it in that file)."))
+    move.add_argument("ids", nargs="+", metavar="TASK", help="task ids, then the sprint (unless --out)")
+    move.add_argument("--out", action="store_true", help="take the tasks out of any sprint")
+    add_json_flag(move)
+    move.set_defaults(func=cmd_move)
 
 
 def cmd_list(args) -> int:
@@ -158,3 +171,18 @@ def _set_team_text(task: dict[str, Any]) -> str:
     if moved["assignee_cleared"]:
         line += f" (assignee {moved['assignee_cleared']} let go: not a member of {moved['to']})"
     return line
+
+
+def cmd_move(args) -> int:
+    from ..workflow.moves import move_tasks
+    from . import UsageError
+
+    ids, to = (args.ids, None) if args.out else (args.ids[:-1], args.ids[-1])
+    if not ids:
+        raise UsageError("task move: name the tasks, then the SPRINT or --out")
+    with open_store() as store, store.transaction() as tx:
+        moved = move_tasks(tx, ids, to)
+    emit(moved, args.json, lambda rows: "\n".join(
+        f"{t['id']}: sprint {t['moved']['from'] or '(none)'} -> {t['moved']['to'] or '(none)'}" if t["moved"]
+        else f"{t['id']}: already in {t.get('sprint') or 'no sprint'}" for t in rows))
+    return 0
