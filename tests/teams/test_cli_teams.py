@@ -189,3 +189,23 @@ def test_check_names_unfinished_tasks_assigned_to_a_member_renamed_in_teams_yaml
     capsys.readouterr()
     assert main(["teams", "check", "--json"]) == 1
     assert not [p for p in json.loads(capsys.readouterr().out)["problems"] if p.startswith("state:")]
+
+
+def test_check_names_open_messages_to_a_member_renamed_in_teams_yaml(pack_copy, capsys):
+    """A question to `tech-lead` waits in no inbox once teams.yaml calls the reviewer `lead-reviewer`."""
+    for to in ("tech-lead", "qa-analyst"):
+        question = ["--payload", '{"question": "Which schema?"}', "--id", f"q-{to}"]
+        assert main(["msg", "send", to, "question", *question]) == 0
+    for path in (pack_copy / ".claude/teams.yaml", pack_copy / ".claude/agents/engineering/tech-lead.md"):
+        path.write_text(path.read_text().replace("tech-lead", "lead-reviewer"))
+    (pack_copy / ".claude/agents/engineering/tech-lead.md").rename(
+        pack_copy / ".claude/agents/engineering/lead-reviewer.md")
+    capsys.readouterr()
+
+    assert main(["teams", "check", "--json"]) == 1
+    assert [p for p in json.loads(capsys.readouterr().out)["problems"] if p.startswith("state:")] == [
+        "state: agent 'tech-lead' is not in .claude/teams.yaml, but 1 open message(s) are still addressed to it, which "
+        "no run reads: q-tech-lead (question); add it back, or address each to an agent it has with `orchestra state "
+        "set communication.messages.ID.to '\"<agent>\"'`"]
+    assert main(["state", "set", "communication.messages.q-tech-lead.to", '"lead-reviewer"']) == 0  # as it says
+    assert main(["teams", "check"]) == 0

@@ -54,7 +54,7 @@ def stray_work() -> list[str]:
     from .. import paths, teams
     from ..store import open_store
     from ..store.errors import StateError
-    from ..workflow.strayteams import stray_assignees
+    from ..workflow.strayteams import stray_assignees, stray_messages
     from ..workflow.strayteams import stray_work as stray
 
     root = paths.project_root()
@@ -63,7 +63,8 @@ def stray_work() -> list[str]:
     try:
         org = teams.load(root)
         with open_store(root=root, create=False) as store, store.snapshot() as tx:
-            return [f"state: {line}" for line in stray(tx, org.teams) + stray_assignees(tx, org)]
+            found = stray(tx, org.teams) + stray_assignees(tx, org) + stray_messages(tx, org)
+            return [f"state: {line}" for line in found]
     except (StateError, teams.TeamsError):
         return []  # no state yet, or a teams.yaml the file checks above report
 

@@ -124,7 +124,7 @@ def check_state(root: Path) -> list[Check]:
 def _stray_work(root: Path, tx) -> list[Check]:
     """Open work in state under a team teams.yaml no longer has (renamed or removed), or assigned to a member it
     no longer has: a warning naming it."""
-    from ..workflow.strayteams import stray_assignees, stray_work
+    from ..workflow.strayteams import stray_assignees, stray_messages, stray_work
 
     if not teams.teams_file(root).exists():
         return []
@@ -132,7 +132,7 @@ def _stray_work(root: Path, tx) -> list[Check]:
         org = teams.build(teams.load_raw(teams.teams_file(root)))
     except teams.TeamsError:
         return []  # the teams check reports it
-    found = stray_work(tx, org.teams) + stray_assignees(tx, org)
+    found = stray_work(tx, org.teams) + stray_assignees(tx, org) + stray_messages(tx, org)
     return [Check("teams", "warn", "; ".join(found[:5]) + _more(found))] if found else []
 
 

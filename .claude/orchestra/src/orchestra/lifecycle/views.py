@@ -71,20 +71,23 @@ def pick_agent(org: Organization, task: dict[str, Any]) -> str | None:
 
 
 def gone_assignee(org: Organization, task: dict[str, Any]) -> str | None:
-    """The task's assignee when no agent answers to it any more (a member renamed or removed in teams.yaml): not
-    a member, a built-in agent, one of `lifecycle: external_agent_types`, another plugin's agent or one with an
-    agent file of its own (as the delegation gate takes them). None without a teams.yaml."""
+    """The task's assignee when no agent answers to it any more (see `gone_agent`)."""
+    assignee = task.get("assignee")
+    return assignee if assignee and gone_agent(org, assignee) else None
+
+
+def gone_agent(org: Organization, agent_type: str) -> bool:
+    """Whether no agent answers to `agent_type` any more (a member renamed or removed in teams.yaml): not a member,
+    a built-in agent, one of `lifecycle: external_agent_types`, another plugin's agent or one with an agent file
+    of its own (as the delegation gate takes them). False without a teams.yaml."""
     from .. import paths
     from . import config as lifecycle_config
 
-    assignee = task.get("assignee")
-    if not assignee or not org.agents or org.member(assignee) is not None:
-        return None
-    name = teams.normalize_agent_type(assignee)
+    if not org.agents or org.member(agent_type) is not None:
+        return False
+    name = teams.normalize_agent_type(agent_type)
     known = lifecycle_config.BUILTIN_AGENT_TYPES | lifecycle_config.load(org).external_agent_types
-    if name in known or ":" in name or agentfiles.agent_file_exists(paths.project_root(), name):
-        return None
-    return assignee
+    return not (name in known or ":" in name or agentfiles.agent_file_exists(paths.project_root(), name))
 
 
 def unassigned_text(org: Organization, task: dict[str, Any]) -> str:

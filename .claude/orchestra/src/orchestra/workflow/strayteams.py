@@ -2,7 +2,8 @@
 open): tasks of sprints not closed yet, tasks outside sprints not finished yet, and features of epics
 not done yet. Such work is listed under no team (`task list --team NEW` misses it, capacity counts it
 under no team of teams.yaml). Closed sprints are history: their tasks keep the team they were done by.
-Also unfinished tasks assigned to a member teams.yaml no longer has: delegated to no one until reassigned.
+Also unfinished tasks assigned to a member teams.yaml no longer has (delegated to no one until reassigned), and
+open messages to one (read by no run).
 """
 
 from __future__ import annotations
@@ -56,6 +57,24 @@ def stray_assignees(tx, org) -> list[str]:
     return [f"agent {name!r} is not in .claude/teams.yaml, but {len(ids)} unfinished task(s) are still assigned to "
             f"it: {', '.join(ids)}; add it back, or assign each to a member with `orchestra state set "
             f"tasks.TASK.assignee '\"<member>\"'`" for name, ids in sorted(stranded.items())]
+
+
+def stray_messages(tx, org) -> list[str]:
+    """One line per agent teams.yaml no longer has that open messages are still addressed to by agent type (a
+    reviewer renamed with review requests waiting): no run reads them."""
+    from ..bus import addressing
+    from ..bus.delivery import open_messages
+    from ..bus.messages import is_expired, utcnow
+    from ..lifecycle.views import gone_agent
+
+    now, stranded = utcnow(), {}
+    for message in sorted(open_messages(tx), key=lambda m: m.get("seq", 0)):
+        to = message.get("to") or ""
+        if addressing.kind(to) == "agent_type" and not is_expired(message, now) and gone_agent(org, to):
+            stranded.setdefault(to, []).append(f"{message['id']} ({message.get('type')})")
+    return [f"agent {name!r} is not in .claude/teams.yaml, but {len(ids)} open message(s) are still addressed to it, "
+            f"which no run reads: {', '.join(ids)}; add it back, or address each to an agent it has with "
+            f"`orchestra state set communication.messages.ID.to '\"<agent>\"'`" for name, ids in sorted(stranded.items())]
 
 
 def _closed(task: dict[str, Any], sprints: dict[str, Any]) -> bool:
