@@ -466,3 +466,17 @@ def test_a_state_directory_that_cannot_be_made_is_named_in_the_error(tmp_path):
     finally:
         running.close()
     assert (project / ".claude" / "state").read_text() == "a file where the state directory belongs\n"
+
+
+def test_acknowledging_a_team_message_says_it_is_closed_for_the_caller_and_open_for_the_others(server, store):
+    to_team = server.ok("send_message", to="team:engineering", text="API freeze at 17:00", caller=MAIN)
+    acked = server.ok("ack", message_id=to_team["id"], caller=LEAD)
+    assert acked["status"] == "pending" and acked["acknowledged_by"] == f"agent:{LEAD_RUN}"  # the keys stay
+    assert acked["closed_for_you"] is True and acked["open_for_others"] is True
+    assert acked["note"] == ("acknowledged: closed for you; it stays open (status pending) for the others it is "
+                             "addressed to (team:engineering) until each acknowledges it or it expires")
+    assert server.ok("ack", message_id=to_team["id"], caller=LEAD)["closed_for_you"] is True  # again: the same
+    for_main = server.ok("send_message", to="main", text="sprint-3 is underway", caller=member())
+    closed = server.ok("ack", message_id=for_main["id"], caller=MAIN)
+    assert closed["status"] == "acknowledged" and closed["closed_for_you"] is True
+    assert closed["open_for_others"] is False and "note" not in closed

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from .. import bus, lifecycle, workflow
 from ..bus import addressing, delivery
-from ..bus.messages import MESSAGE_TYPES, MESSAGES, REPLIES_TO, REQUIRED_PAYLOAD, iso, utcnow
+from ..bus.messages import MESSAGE_TYPES, MESSAGES, OPEN, REPLIES_TO, REQUIRED_PAYLOAD, iso, utcnow
 from ..bus.replies import MAX_ESCALATE_AFTER_S
 from ..models import Priority
 from ..store import entity
@@ -132,7 +132,19 @@ def ack(message_id: MessageId, caller: StampedCaller = None) -> dict[str, Any]:
         _check_recipient(tx, message_id, by, org)
         acker = _acker(entity(tx, MESSAGES, message_id), by)
         message = bus.ack(tx, message_id, by=acker)
-    return {"id": message["id"], "status": message["status"], "acknowledged_by": acker}
+    return {"id": message["id"], "status": message["status"], "acknowledged_by": acker, **_ack_outcome(message, acker)}
+
+
+def _ack_outcome(message: dict[str, Any], acker: str) -> dict[str, Any]:
+    """What an ack did, said plainly: a team or broadcast message stays `pending` for its other readers, which is
+    not a failed ack."""
+    others = message["status"] == OPEN and addressing.is_shared(message["to"])
+    outcome: dict[str, Any] = {"closed_for_you": message["status"] != OPEN or acker in (message.get("acked") or {}),
+                               "open_for_others": others}
+    if others:
+        outcome["note"] = (f"acknowledged: closed for you; it stays open (status pending) for the others it is "
+                           f"addressed to ({message['to']}) until each acknowledges it or it expires")
+    return outcome
 
 
 def _acker(message: dict[str, Any] | None, caller: Caller) -> str:
