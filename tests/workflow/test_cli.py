@@ -83,6 +83,14 @@ def test_epic_commands_json(sample: Path, capsys) -> None:
     assert status["features"][0]["status"] == "planned" and status["sprints"][0]["sprint"] == "sprint-3"
 
 
+def test_epic_status_refuses_points_that_are_no_number_of_points(sample: Path, capsys) -> None:
+    for points in ("nan", "inf", "-1", "0"):
+        for op in ("plan", "status"):
+            code, out, err = run(capsys, "epic", op, "payments", "--points", points)
+            assert code == 1 and out == "", (op, points, out)
+            assert f"--points {points}: must be a finite number more than 0" in err
+
+
 def test_epic_status_plans_what_is_left_after_the_epics_sprints_in_state(sample: Path, capsys) -> None:
     as_json(capsys, "epic", "load")
     as_json(capsys, "sprint", "start", "sprint-3")  # the sprint features are pinned to

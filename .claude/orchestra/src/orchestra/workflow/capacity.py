@@ -58,13 +58,18 @@ def velocity_points(history: list[dict[str, Any]]) -> float | None:
     return sum(recent) / len(recent) if recent else None
 
 
+def checked_points(option: float) -> float:
+    """`--points` as given, refused when it is no number of points (nan, inf, 0 or less)."""
+    if not math.isfinite(option) or option <= 0:
+        raise ValueError(f"--points {option:g}: must be a finite number more than 0")
+    return float(option)
+
+
 def sprint_points(*, option: float | None, epic_points: float | None, history: list[dict[str, Any]],
                   org, teams: Iterable[str | None]) -> SprintPoints:
     """Points per sprint: `--points` > the epic's `sprint_points` > velocity history > teams.yaml."""
     if option is not None:
-        if not math.isfinite(option) or option <= 0:
-            raise ValueError(f"--points {option}: must be a finite number more than 0")
-        return SprintPoints(float(option), "option")
+        return SprintPoints(checked_points(option), "option")
     if epic_points:
         return SprintPoints(float(epic_points), "epic")
     velocity = velocity_points(history)

@@ -16,7 +16,7 @@ from typing import Any
 from ..clock import now_iso
 from ..models import PRIORITY_RANK, TERMINAL_TASK_STATUSES
 from . import metrics
-from .capacity import SprintPoints, sprint_points
+from .capacity import SprintPoints, checked_points, sprint_points
 from .definitions import EpicDef, FeatureDef, load_epic, project_relative
 from .view import is_id, recorded_points
 
@@ -185,8 +185,12 @@ def in_open_sprints(feature: dict[str, Any], tasks: dict[str, dict[str, Any]], o
 
 
 def epic_status(store, ref: str, root: Path | None = None, *, points: float | None = None) -> dict[str, Any]:
-    """Progress of an epic: its features (from their tasks), its sprints, and a plan of what is left."""
+    """Progress of an epic: its features (from their tasks), its sprints, and a plan of what is left. A
+    `points` that is no number of points is refused, not kept as the plan's error."""
     from .sprints import organization
+
+    if points is not None:
+        checked_points(points)
 
     with store.snapshot() as tx:
         record = tx.get(f"epics.{ref}", None) if is_id(ref) else None
