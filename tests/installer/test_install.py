@@ -463,6 +463,29 @@ def test_an_orchestra_server_of_yours_of_another_shape_is_kept_as_yours(repo: Pa
     assert orchestra("uninstall", repo).code == 0
 
 
+def test_pack_files_a_rule_of_yours_keeps_out_of_git_are_named(repo: Path, orchestra, tmp_path: Path) -> None:
+    """`bin/` in the project's .gitignore (common) would leave the MCP server's launcher out of every commit:
+    a clone wires a server whose file it lacks."""
+    (repo / ".gitignore").write_text("bin/\n")
+    result = orchestra("install", repo)
+    assert result.code == 0
+    advice = "add `!/.claude/orchestra/bin/` and `!/.claude/orchestra/bin/**` after it"
+    assert "left       .claude/orchestra: .gitignore:1: bin/ keeps " in result.out and advice in result.out
+    assert ".claude/orchestra/bin/orchestra-mcp" in result.out
+    warned = [c for c in orchestra("doctor", repo, "--json").json()["checks"] if c["name"] == "install"]
+    assert [c["status"] for c in warned] == ["ok", "warn"] and advice in warned[1]["detail"]
+
+    (repo / ".gitignore").write_text("bin/\n!/.claude/orchestra/bin/\n!/.claude/orchestra/bin/**\n")  # as advised
+    added = subprocess.run(["git", "add", "--dry-run", ".claude/orchestra/bin"], cwd=repo, capture_output=True,
+                           text=True, check=True).stdout
+    assert "add '.claude/orchestra/bin/orchestra-mcp'" in added
+    assert [c["status"] for c in orchestra("doctor", repo, "--json").json()["checks"] if c["name"] == "install"] == [
+        "ok"]
+    (repo / ".gitignore").write_text(".claude/\n")  # the whole folder kept to itself: nothing half shared
+    assert [c["status"] for c in orchestra("doctor", repo, "--json").json()["checks"] if c["name"] == "install"] == [
+        "ok"]
+
+
 def test_keeps_a_byte_order_mark(repo: Path, orchestra) -> None:
     """Claude Code reads settings.json and .mcp.json that start with one (editors on Windows write it)."""
     (repo / ".claude").mkdir()

@@ -90,6 +90,8 @@ def _manifest(root: Path) -> list[Check]:
         found.append(Check("install", "warn", f"pack files you edited (upgrades keep them): {', '.join(edited[:5])}"))
     if tracked := gitignored.tracked(root):
         found.append(Check("install", "warn", gitignored.advice(tracked)))
+    if left_out := gitignored.ignored(root, recorded.files):
+        found.append(Check("install", "warn", gitignored.ignored_advice(left_out)))
     return found
 
 

@@ -1,10 +1,15 @@
 """Files the pack keeps out of git (its `.gitignore`) that git tracks all the same: an earlier pack
 did not ignore its bytecode and the installer's backups, so a repo that committed after installing it
-tracks them, and an ignore rule never untracks a file. A restore point of `.mcp.json` can hold secrets."""
+tracks them, and an ignore rule never untracks a file. A restore point of `.mcp.json` can hold secrets.
+
+And the other way round: pack files a rule of the project's own (`bin/`, `static/`) keeps out of git, so
+a clone lacks them while the settings it shares still run them."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 from .source import BACKUP_DIR, CODE_DIR
@@ -39,3 +44,31 @@ def _is_backup(path: str) -> bool:
 
 def _is_bytecode(path: str) -> bool:
     return "__pycache__" in path.split("/")
+
+
+def ignored(root: Path, files: Iterable[str]) -> dict[str, list[str]]:
+    """Pack files (of `files`) git leaves out of a commit, by the rule that does it (`.gitignore:3: bin/`).
+    None outside git, nor when it leaves out every one (a `.claude/` the repo keeps to itself on purpose)."""
+    files = sorted(files)
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "check-ignore", "-v", "-z", "--stdin"],
+                              input="\0".join(files).encode(), capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    fields = proc.stdout.decode("utf-8", "replace").split("\0")
+    found: dict[str, list[str]] = {}
+    for source, line, pattern, path in zip(*[iter(fields)] * 4, strict=False):
+        if not pattern.startswith("!"):  # -v names a rule that takes a path back too
+            found.setdefault(f"{source}:{line}: {pattern}", []).append(path)
+    return {} if proc.returncode != 0 or sum(map(len, found.values())) == len(files) else found
+
+
+def ignored_advice(found: dict[str, list[str]]) -> str:
+    rules = []
+    for rule, paths in found.items():
+        common = os.path.commonpath(paths)
+        take_back = f"`!/{common}`" if len(paths) == 1 else f"`!/{common}/` and `!/{common}/**`"
+        shown = ", ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")
+        rules.append(f"{rule} keeps {len(paths)} pack file{'s' if len(paths) > 1 else ''} out of git ({shown}); "
+                     f"add {take_back} after it")
+    return "; ".join(rules) + ". A clone of the repo lacks them while its settings still run them"

@@ -87,6 +87,8 @@ class _Planner:
         self._state_dir()
         if paths := gitignored.tracked(self.root):
             self._notice("left", CODE_DIR, gitignored.advice(paths))
+        if left_out := gitignored.ignored(self.root, self.new.files):
+            self._notice("left", CODE_DIR, gitignored.ignored_advice(left_out))
         self.new.dirs = sorted(self.created_dirs)
         self.result.steps = self.moves + self.writes + self.deletes
         manifest, current = self.new.to_bytes(), self._current(MANIFEST)
