@@ -83,6 +83,14 @@ def test_epic_commands_json(sample: Path, capsys) -> None:
     assert status["features"][0]["status"] == "planned" and status["sprints"][0]["sprint"] == "sprint-3"
 
 
+def test_load_check_refuses_an_end_before_the_day_a_sprint_without_a_start_starts(sample: Path, capsys) -> None:
+    (sample / ".claude/sprints/late.yaml").write_text("id: late\nend: 2020-01-10\ntasks:\n  - {id: l1, title: L1}\n",
+                                                      encoding="utf-8")
+    for argv in (["sprint", "load", "--check"], ["sprint", "load", "late", "--check"], ["sprint", "load"]):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and "late.yaml:2: end 2020-01-10 is before " in err, (argv, out, err)
+
+
 def test_epic_status_refuses_points_that_are_no_number_of_points(sample: Path, capsys) -> None:
     for points in ("nan", "inf", "-1", "0"):
         for op in ("plan", "status"):

@@ -60,12 +60,13 @@ def register(sub) -> None:
 
 
 def cmd_load(args) -> int:
-    from ..workflow.definitions import check_unique_ids, definition_files
+    from ..workflow.definitions import check_end, check_unique_ids, definition_files
     from ..workflow.metrics import round_points
     from ..workflow.sprints import (
         check_task_ids,
         closed_elsewhere,
         drop,
+        first_day,
         load_definition,
         not_loadable,
         orphaned,
@@ -99,6 +100,9 @@ def cmd_load(args) -> int:
     started = {s.id: recorded[s.id]["status"] for s in definitions if not args.refs and s.id in recorded
                and recorded[s.id].get("status") not in ("planning", "ready")}
     check_task_ids([s for s in definitions if s.id not in started], recorded)
+    for sprint in definitions:  # what `register` refuses, refused by --check too
+        if sprint.id not in started:
+            check_end(sprint, first_day(recorded.get(sprint.id)))
     rows = []
     for sprint in definitions:
         graph = sprint.graph()

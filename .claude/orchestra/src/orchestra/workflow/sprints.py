@@ -149,6 +149,11 @@ def not_loadable(sprint_id: str, status: str) -> str:
             f"(after review, `orchestra sprint close {sprint_id} --reopen REASON` returns it to planning)")
 
 
+def first_day(record: dict[str, Any] | None) -> str:
+    """The day a sprint without `start:` starts: the day it first started (a reopened sprint keeps it), else today."""
+    return ((record or {}).get("started_at") or now_iso())[:10]
+
+
 def register(tx, sprint: SprintDef, root: Path | None = None, batch: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Record a validated definition in state. A new sprint goes Planning -> Ready; a sprint already
     running refuses, because its tasks in state are now the truth. `batch`: the other sprints loaded in
@@ -156,7 +161,7 @@ def register(tx, sprint: SprintDef, root: Path | None = None, batch: frozenset[s
     current = tx.get(f"sprints.{sprint.id}", None)
     if current and current.get("status") not in ("planning", "ready"):
         raise ValueError(not_loadable(sprint.id, current["status"]))
-    check_end(sprint, ((current or {}).get("started_at") or now_iso())[:10])  # a reopened sprint keeps its start
+    check_end(sprint, first_day(current))
     here = project_relative(sprint.path, root)
     for sid, record in tx.items("sprints").items():
         if record.get("definition") == here and _renamed(sid, record, sprint.id):
