@@ -88,3 +88,13 @@ def test_task_move_out_of_any_sprint_and_the_moves_refused(sprints: Path, capsys
     assert run(capsys, "task", "move", "g", "s2")[0] == 0 and state(capsys, "sprints.s2.tasks") == ["g"]
     code, _, err = run(capsys, "task", "move", "g")
     assert code != 0 and "SPRINT or --out" in err
+
+
+def test_a_task_whose_sprint_record_is_gone_moves_without_making_one(sprints: Path, capsys) -> None:
+    from orchestra.store import open_store
+
+    with open_store() as store, store.transaction() as tx:  # as an imported state can hold it
+        tx.set("tasks.z", {"title": "Z", "status": "queued", "sprint": "gone"})
+    code, out, err = run(capsys, "task", "move", "z", "s2")
+    assert code == 0 and out.strip() == "z: sprint gone -> s2", err
+    assert "gone" not in state(capsys, "sprints") and state(capsys, "sprints.s2.tasks") == ["g", "z"]

@@ -67,7 +67,7 @@ def _check_movable(tx, task: dict[str, Any]) -> None:
         raise ValueError(f"task {task['id']} is {status}: only queued or blocked work moves; {how}")
     if source:
         current = (entity(tx, "sprints", source) or {}).get("status")
-        if current not in RUNNING:
+        if current is not None and current not in RUNNING:  # a sprint gone from state holds nothing
             raise ValueError(f"task {task['id']} is in sprint {source}, which is {current}: until it starts (again) "
                              f"its file says what it holds, so edit the file instead")
 
@@ -94,7 +94,9 @@ def _check_dependencies(tx, tasks: dict[str, dict[str, Any]], moving: set[str], 
 
 
 def _leave(tx, sprint_id: str, task_id: str) -> None:
-    record = tx.get(f"sprints.{sprint_id}", None) or {}
+    record = entity(tx, "sprints", sprint_id)
+    if record is None:
+        return
     assignments = {team: [t for t in ids if t != task_id] for team, ids in (record.get("team_assignments") or {}).items()}
     tx.update(f"sprints.{sprint_id}", {"tasks": [t for t in record.get("tasks") or [] if t != task_id],
                                        "team_assignments": {team: ids for team, ids in assignments.items() if ids}})
