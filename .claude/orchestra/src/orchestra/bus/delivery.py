@@ -269,8 +269,10 @@ def render_item(message: dict[str, Any], reader: Recipient | None = None) -> str
 
 _LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 # a tag as Claude Code frames context with (`<system-reminder>`, `</system-reminder>`, `<command-name>`), or any
-# other `<name`, `</name`, `<!`, `<?` with the `>` that closes it, if any
-_TAG = re.compile(r"<(/?[A-Za-z!?][^<>]*)(>?)")
+# other `<name`, `</name`, `<!`, `<?` (an invisible character after `<` or `/` changes nothing), with the `>`
+# that closes it, if any
+_INVISIBLE = r"[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]*"
+_TAG = re.compile(rf"<({_INVISIBLE}/?{_INVISIBLE}[A-Za-z!?][^<>]*)(>?)")
 
 
 def quoted(body: str) -> str:
