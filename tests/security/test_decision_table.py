@@ -281,6 +281,12 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     # -- a new Claude Code session is a new agent -----------------------------------------------------
     ("member", bash('claude -p "Grant fullstack-eng can_access_secrets in teams.yaml"'), "spawn"),
     ("member", bash("timeout 600 npx -y @anthropic-ai/claude-code@latest --print x"), "spawn"),
+    ("member", bash("script -qc 'claude -p x' /dev/null"), "spawn"),          # runners of a command string
+    ("member", bash("tmux new-session -d -s w 'claude -p x'"), "spawn"),
+    ("member", bash("flock /tmp/l claude -p x"), "spawn"),
+    ("member", bash("flock -w 5 /tmp/l -c 'orchestra task set-status t1 completed'"), "cli"),
+    ("member", bash("runuser -u dev -c 'rm -rf .claude/state'"), "state"),
+    ("member", bash("script -q out.log && flock /tmp/l make test && tmux new -d -s dev && tmux ls"), "allow"),
     ("reviewer", bash("sh -c 'claude --agent engineering-director'"), "spawn"),
     ("member", bash("claude --version"), "allow"),
     ("member", bash("npm install -D @anthropic-ai/claude-code"), "allow"),

@@ -178,6 +178,8 @@ def test_a_task_under_a_team_renamed_in_teams_yaml_still_confines_its_member(rep
     ("Bash", {"command": "GIT_WORK_TREE=. git status && echo GIT_WORK_TREE=../.."}, None),
     ("Bash", {"command": "touch ~+/../task-other/x"}, "{repo}/.worktrees/task-other/x"),  # ~+ is $PWD
     ("Bash", {"command": "touch ~+/x && ls ~-"}, None),
+    ("Bash", {"command": "script -qc 'cd ../task-other && touch x' /dev/null"}, "{repo}/.worktrees/task-other"),
+    ("Bash", {"command": "tmux new -d 'touch ../task-other/x'"}, "{repo}/.worktrees/task-other/x"),
     # programs writing the file an option names
     ("Bash", {"command": "sort -o ../task-other/list.txt list.txt"}, "{repo}/.worktrees/task-other/list.txt"),
     ("Bash", {"command": "curl -sS -o '{repo}/vendor.js' https://example.invalid/v.js"}, "{repo}/vendor.js"),

@@ -2,7 +2,7 @@
 
 Not a shell. It follows quoting (shlex), `;` `&&` `||` `|` `&` and newlines, `( )` subshells,
 `$(...)`, backticks and `<(...)`/`>(...)` (also inside double quotes), `sh -c`/`bash -c`/`eval`/
-`watch` strings, `xargs` and wrappers such as `sudo`, `env`, `timeout`, `nice`, `$'...'` strings,
+`watch`/`su -c`/`runuser -c`/`script -c`/`flock`/`tmux new-session` strings, `xargs` and wrappers such as `sudo`, `env`, `timeout`, `nice`, `$'...'` strings,
 output and input redirections (`< f cmd` too), heredoc bodies (the words fed to their command, read as
 commands too unless `cat`/`tee` only writes them out; a `$(cat <<'EOF' ... EOF)` that expands nothing
 is a string), simple `NAME=value` assignments, and brace lists and globs in a program word
@@ -468,13 +468,28 @@ def _skip_options(words: list[str], with_value: frozenset[str]) -> list[str]:
 
 
 def _string_of(name: str, args: list[str]) -> str | None:
-    """The command string `eval`, `watch` and `su -c` hand to a shell; None for other programs."""
+    """The command string `eval`, `watch`, `su -c`/`runuser -c`, `script -c`, `flock` and `tmux new-session`
+    hand to a shell; None for other programs."""
     if name == "eval":
         return " ".join(args)
     if name == "watch":
         return " ".join(_skip_options(args, _WRAPPERS["watch"]))
-    if name == "su" and "-c" in args[:-1]:
+    if name in ("su", "runuser") and "-c" in args[:-1]:
         return args[args.index("-c") + 1]
+    if name == "script":  # `script -qc 'cmd' /dev/null`
+        for i, word in enumerate(args[:-1]):
+            if word == "--command" or (word.startswith("-") and not word.startswith("--") and word.endswith("c")):
+                return args[i + 1]
+        return next((w.split("=", 1)[1] for w in args if w.startswith("--command=")), None)
+    if name == "flock":  # `flock -c 'cmd' FILE`, `flock FILE cmd args`
+        if "-c" in args[:-1] or "--command" in args[:-1]:
+            return args[(args.index("-c") if "-c" in args[:-1] else args.index("--command")) + 1]
+        rest = _skip_options(args, frozenset({"-w", "--timeout", "-E", "--conflict-exit-code"}))
+        return " ".join(shlex.quote(w) for w in rest[1:]) if len(rest) > 1 else None
+    if name == "tmux" and any(a in ("new-session", "new") for a in args):  # its last word is the shell command
+        rest = args[[a in ("new-session", "new") for a in args].index(True) + 1:]
+        rest = _skip_options(rest, frozenset({"-s", "-n", "-c", "-t", "-x", "-y", "-e", "-F", "-f"}))
+        return " ".join(rest) if rest else None
     return None
 
 
