@@ -62,12 +62,28 @@ def test_a_task_changed_on_machines_whose_clocks_disagree_ends_on_its_status() -
     skewed = [ev(1, "2026-12-02T10:10:00.000Z", "task_started", "d"),
               ev(2, "2026-12-02T10:02:00.000Z", "task_completed", "d")]
     found = metrics.task_changes(skewed)
-    assert [(c.status, c.at.isoformat()) for c in found] == [("in_progress", "2026-12-02T10:10:00+00:00"),
-                                                             ("completed", "2026-12-02T10:10:00+00:00")]
+    assert [(c.status, c.at.isoformat()) for c in found] == [("in_progress", "2026-12-02T10:02:00+00:00"),
+                                                             ("completed", "2026-12-02T10:02:00+00:00")]
     assert metrics.cycle_times(found) == {"d": 0.0}
     assert metrics.throughput(found, D(2026, 12, 1), D(2026, 12, 3))["completed"] == 1
     chart = metrics.burndown({"d": 2.0}, found, D(2026, 12, 1), D(2026, 12, 3))
     assert [d["remaining"] for d in chart["days"]] == [2, 0, 0]
+
+
+def test_a_change_stamped_in_the_future_counts_now() -> None:
+    # e: started on a machine a day ahead (12-03 by its clock), then completed on one that keeps time
+    # (12-02 11:00), and f completed on the machine ahead. As of 12-02 12:00 both are done, today.
+    skewed = [ev(1, "2026-12-03T10:00:00.000Z", "task_started", "e"),
+              ev(2, "2026-12-02T11:00:00.000Z", "task_completed", "e"),
+              ev(3, "2026-12-03T11:30:00.000Z", "task_completed", "f")]
+    now = dt.datetime(2026, 12, 2, 12, tzinfo=dt.UTC)
+    found = metrics.task_changes(skewed, now=now)
+    assert [(c.task, c.status, c.at) for c in found] == [
+        ("e", "in_progress", dt.datetime(2026, 12, 2, 11, tzinfo=dt.UTC)),
+        ("e", "completed", dt.datetime(2026, 12, 2, 11, tzinfo=dt.UTC)), ("f", "completed", now)]
+    chart = metrics.burndown({"e": 2.0, "f": 1.0}, found, D(2026, 12, 1), D(2026, 12, 3), today=D(2026, 12, 2))
+    assert [d["remaining"] for d in chart["days"]] == [3, 0, None]
+    assert metrics.throughput(found, D(2026, 12, 1), D(2026, 12, 2))["completed"] == 2
 
 
 def test_burndown_by_hand() -> None:

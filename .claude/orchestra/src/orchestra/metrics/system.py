@@ -112,7 +112,7 @@ def collect(store, root: Path | None = None, *, sprint_id: str | None = None, no
         tasks = tx.items("tasks")
         runs = tx.items("agents")
         sprints = tx.items("sprints")
-        changes = sprint_metrics.task_changes(all_events(tx, _TASK_EVENT_TYPES))
+        changes = sprint_metrics.task_changes(all_events(tx, _TASK_EVENT_TYPES), now=now)
         reports = all_events(tx, (TASK_REPORTED,))
     if sprint_id is None:
         sprint_id = (current_sprint(sprints) or {}).get("id")

@@ -71,7 +71,7 @@ def build(store, sprint_id: str, root: Path | None = None, *, now: dt.datetime |
         orchestration = [t["id"] for t in tx.find("tasks", orchestrates=sid)]
         runs = [r for r in tx.items("agents").values() if r.get("task") in {*ids, *orchestration}]
         events = all_events(tx, (*metrics.STATUS_OF_EVENT, "task_status_set", "task_carried_over"))
-        changes = metrics.task_changes(events, ids)
+        changes = metrics.task_changes(events, ids, now)
     cycle_time = status["metrics"]["cycle_time"]  # one source: a closed sprint's as its retrospective took it
     cycle = cycle_time["tasks"]
     rows = []

@@ -6,9 +6,10 @@ A task status change is an event whose `task_id` (or `data.task`) names a task a
 one of the lifecycle's task events (`task_started`, `task_completed`, ... in STATUS_OF_EVENT) or
 whose `data.to` is a task status. Events may repeat or arrive late: changes are
 ordered by time, then event id, and a change to the status a task already has counts once. A task's
-own changes keep the order the store recorded them in (event ids) whatever their clocks say: one
-written on a machine whose clock is behind another's is moved up to the change before it, so the
-status the changes end on is always the task's status.
+own changes keep the order the store recorded them in (event ids) whatever their clocks say (machines
+sharing a store whose clocks disagree, a clock set back): a change stamped later than one recorded
+after it counts at that one's time, and none later than `now`, so the status the changes end on is
+the task's status, counted today.
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ def parse_time(value: str | dt.datetime | dt.date) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def task_changes(events: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None) -> list[Change]:
-    """Effective status changes, oldest first, optionally only for `tasks`."""
+def task_changes(events: Iterable[dict[str, Any]], tasks: Iterable[str] | None = None,
+                 now: dt.datetime | None = None) -> list[Change]:
+    """Effective status changes, oldest first, optionally only for `tasks`; none after `now` when given."""
     wanted = set(tasks) if tasks is not None else None
     raw = []
     for event in events:
@@ -63,6 +65,7 @@ def task_changes(events: Iterable[dict[str, Any]], tasks: Iterable[str] | None =
             at = parse_time(event["ts"])
         except (KeyError, TypeError, ValueError):
             continue
+        at = min(at, now) if now is not None else at
         reason = data.get("reason")
         raw.append(Change(at, task, status, int(event.get("id") or 0), reason if isinstance(reason, str) else None))
     raw = _in_recorded_order(raw)
@@ -77,15 +80,15 @@ def task_changes(events: Iterable[dict[str, Any]], tasks: Iterable[str] | None =
 
 
 def _in_recorded_order(raw: list[Change]) -> list[Change]:
-    """Each task's changes in event id order, none earlier than the one recorded before it (clock skew
-    between the machines sharing a store, or a clock set back, would otherwise reorder them)."""
-    latest: dict[str, dt.datetime] = {}
+    """Each task's changes in event id order, none later than the one recorded after it (a clock ahead of
+    the others, or one set back, would otherwise reorder them)."""
+    after: dict[str, dt.datetime] = {}
     out = []
-    for change in sorted(raw, key=lambda c: (c.event_id, c.at)):
-        before = latest.get(change.task)
-        if before is not None and change.at < before:
-            change = Change(before, change.task, change.status, change.event_id, change.reason)
-        latest[change.task] = change.at
+    for change in sorted(raw, key=lambda c: (c.event_id, c.at), reverse=True):
+        later = after.get(change.task)
+        if later is not None and change.at > later:
+            change = Change(later, change.task, change.status, change.event_id, change.reason)
+        after[change.task] = change.at
         out.append(change)
     return out
 

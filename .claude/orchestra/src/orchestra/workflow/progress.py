@@ -100,7 +100,7 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
                 trials: int = forecasting.DEFAULT_TRIALS) -> dict[str, Any]:
     events = all_events(tx)
     ids = [t["id"] for t in view.tasks]
-    changes = metrics.task_changes(events, ids)
+    changes = metrics.task_changes(events, ids, now)
     start, end = window(view, changes, now.date())
     scope = {t["id"]: float(t.get("estimate", 1.0) or 0.0) for t in view.tasks if t.get("status") != "cancelled"}
     cycle = metrics.cycle_times(changes)

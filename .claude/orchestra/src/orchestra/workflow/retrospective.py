@@ -21,7 +21,7 @@ from .view import SprintView, all_events, sprint_view
 def build(tx, view: SprintView, *, now: dt.datetime) -> dict[str, Any]:
     """The retrospective of a sprint as it stands (call before unfinished work is carried over)."""
     events = all_events(tx)
-    changes = metrics.task_changes(events, [t["id"] for t in view.tasks])
+    changes = metrics.task_changes(events, [t["id"] for t in view.tasks], now)
     cycle = metrics.cycle_times(changes)
     start, end = window(view, changes, now.date())
 
