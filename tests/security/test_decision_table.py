@@ -92,6 +92,10 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", bash('echo "$(cat .env)"'), "secret"),                 # command substitution in quotes
     ("member", bash("cat `echo .env`"), "secret"),                    # backticks
     ("member", bash("F=.env; cat $F"), "secret"),                     # variable
+    ("member", bash("cat ${X:-.env}"), "secret"),                     # a default for an unset variable
+    ("member", bash('cat "${X-.env}" ${HOME:+keys/server.pem}'), "secret"),
+    ("reviewer", bash("rm -rf ${STATE:-.claude/state}"), "state"),
+    ("member", bash("F=src/app.py; cat ${F:-.env} && ls ${TMPDIR:-/tmp}"), "allow"),  # F is set: bash reads it
     ("member", bash("cd src && cat ../.env"), "secret"),              # cd then relative
     ("member", bash("cd secrets; cat db.txt"), "secret"),
     ("member", bash("cat innocent.txt"), "secret"),                   # symlink

@@ -180,6 +180,7 @@ def test_a_task_under_a_team_renamed_in_teams_yaml_still_confines_its_member(rep
     ("Bash", {"command": "touch ~+/x && ls ~-"}, None),
     ("Bash", {"command": "script -qc 'cd ../task-other && touch x' /dev/null"}, "{repo}/.worktrees/task-other"),
     ("Bash", {"command": "tmux new -d 'touch ../task-other/x'"}, "{repo}/.worktrees/task-other/x"),
+    ("Bash", {"command": "cd ${DIR:-../task-other} && touch x"}, "{repo}/.worktrees/task-other"),
     # programs writing the file an option names
     ("Bash", {"command": "sort -o ../task-other/list.txt list.txt"}, "{repo}/.worktrees/task-other/list.txt"),
     ("Bash", {"command": "curl -sS -o '{repo}/vendor.js' https://example.invalid/v.js"}, "{repo}/vendor.js"),

@@ -5,7 +5,7 @@ Not a shell. It follows quoting (shlex), `;` `&&` `||` `|` `&` and newlines, `( 
 `watch`/`su -c`/`runuser -c`/`script -c`/`flock`/`tmux new-session` strings, `xargs` and wrappers such as `sudo`, `env`, `timeout`, `nice`, `$'...'` strings,
 output and input redirections (`< f cmd` too), heredoc bodies (the words fed to their command, read as
 commands too unless `cat`/`tee` only writes them out; a `$(cat <<'EOF' ... EOF)` that expands nothing
-is a string), simple `NAME=value` assignments, and brace lists and globs in a program word
+is a string), simple `NAME=value` assignments, `${NAME:-word}` and its kin, and brace lists and globs in a program word
 (`{cat,.env}`, `bin/orchestr[a]`);
 `script_index` finds the script file an interpreter runs. What it cannot follow (computed strings,
 aliases, functions, scripts on disk) is listed in README's Security section; callers treat an
@@ -40,6 +40,7 @@ _ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\+?=(.*)$", re.S)
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 _BRACE_LIST = re.compile(r"(?<!\$)\{([^{}]*,[^{}]*)\}")
 MAX_BRACE_WORDS = 64
+_OPERATOR_EXPANSION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-=+?])([^{}]*)\}")
 _ANSI_C = re.compile(r"\$'((?:[^'\\]|\\.)*)'", re.S)
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "busybox"})
 
@@ -317,7 +318,20 @@ class _Parser:
             word = "." + word[2:]
         if "$" not in word:
             return word
+        word = _OPERATOR_EXPANSION.sub(self._operator_expansion, word)
         return _VARIABLE.sub(lambda m: self.env.get(m.group(1) or m.group(2), m.group(0)), word)
+
+    def _operator_expansion(self, match: re.Match[str]) -> str:
+        """`${X:-word}`, `${X=word}`, `${X:+word}`: the value or the word as bash picks it; a variable the line
+        did not set is taken as unset (its word is what the line itself names)."""
+        name, operator, word = match.groups()
+        value = self.env.get(name)
+        is_set = value is not None and (value != "" or not operator.startswith(":"))
+        if operator.endswith("+"):
+            return word if is_set or name not in self.env else ""
+        if operator.endswith("?"):
+            return value if value is not None else match.group(0)
+        return value if is_set else word
 
     def _program_words(self, word: str) -> list[str]:
         """The words a program word stands for: its brace lists expanded, then a glob matched against the
