@@ -2,14 +2,14 @@
 
 Not a shell. It follows quoting (shlex), `;` `&&` `||` `|` `&` and newlines, `( )` subshells,
 `$(...)`, backticks and `<(...)`/`>(...)` (also inside double quotes), `sh -c`/`bash -c`/`eval`/
-`watch`/`su -c`/`runuser -c`/`script -c`/`flock`/`tmux new-session` strings, `xargs` and wrappers such as `sudo`, `env`, `timeout`, `nice`, `$'...'` strings,
-output and input redirections (`< f cmd` too), heredoc bodies (the words fed to their command, read as
-commands too unless `cat`/`tee` only writes them out; a `$(cat <<'EOF' ... EOF)` that expands nothing
-is a string), simple `NAME=value` assignments, `${NAME:-word}` and its kin, and brace lists and globs in a program word
-(`{cat,.env}`, `bin/orchestr[a]`);
-`script_index` finds the script file an interpreter runs. What it cannot follow (computed strings,
-aliases, functions, scripts on disk) is listed in README's Security section; callers treat an
-unparseable line as the worst case.
+`watch`/`su -c`/`runuser -c`/`script -c`/`flock`/`tmux new-session` strings, `xargs` and wrappers such
+as `sudo`, `env`, `timeout`, `nice`, `$'...'` strings, output and input redirections (`< f cmd` too),
+heredoc bodies (the words fed to their command, read as commands too unless `cat`/`tee` only writes
+them out; a `$(cat <<'EOF' ... EOF)` that expands nothing is a string), simple `NAME=value`
+assignments, `${NAME:-word}` and its kin, `~+`/`~-`, and brace lists and globs in a program word
+(`{cat,.env}`, `bin/orchestr[a]`); `script_index` finds the script file an interpreter runs. What it
+cannot follow (computed strings, aliases, functions, scripts on disk) is listed in README's Security
+section; callers treat an unparseable line as the worst case.
 """
 
 from __future__ import annotations
