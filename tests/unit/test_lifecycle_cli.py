@@ -314,6 +314,18 @@ def test_a_task_assigned_to_a_member_renamed_in_teams_yaml_is_handed_to_no_one_u
     assert ok_json(orchestra(project, "task", "delegate", "t-api", "--json"))["subagent_type"] == "api-eng"
 
 
+def test_a_task_of_a_team_without_members_is_handed_to_no_one(project: Path) -> None:
+    """Its orchestrator may delegate to its own members only: general-purpose would be refused at the call."""
+    write_teams(project, "  data:\n    orchestrator: data-director\n    members: []\n")
+    seed(project, {"d-1": {"title": "ETL", "team": "data"}})
+    refused = orchestra(project, "task", "delegate", "d-1", "--json")
+    assert refused.returncode == 1 and refused.stdout == "" and refused.stderr.count("\n") == 1, refused.stdout
+    assert ("task d-1 has no assignee and team data has no members to take it (its orchestrator data-director "
+            "delegates, to its members only): add members to team data in teams.yaml") in refused.stderr
+    assert orchestra(project, "state", "set", "tasks.d-1.assignee", '"general-purpose"').returncode == 0
+    assert ok_json(orchestra(project, "task", "delegate", "d-1", "--json"))["subagent_type"] == "general-purpose"
+
+
 def test_an_id_naming_a_part_of_a_task_is_no_task_and_nothing_is_written_into_it(project: Path) -> None:
     write_teams(project)
     seed(project, {"t-1": {"title": "one", "team": "engineering", "acceptance": {"criteria": ["works"]}}})

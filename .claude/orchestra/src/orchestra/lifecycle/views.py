@@ -50,9 +50,10 @@ class Unassigned(ValueError):
 
 def pick_agent(org: Organization, task: dict[str, Any]) -> str | None:
     """Who should do `task`: its assignee, else (when its team auto-assigns) a member of its team able to do
-    its type, else general-purpose. None when no assignee is named and its team has `auto_assign: false`, or
-    is a team teams.yaml no longer has (renamed or removed there): no agent of the organisation is its to take;
-    None too when its assignee is a member teams.yaml no longer has."""
+    its type, else general-purpose (a task of no team, without teams.yaml). None when no assignee is named and
+    its team has `auto_assign: false` or no members, or is a team teams.yaml no longer has (renamed or removed
+    there): no agent of the organisation is its to take; None too when its assignee is a member teams.yaml no
+    longer has."""
     if task.get("assignee"):
         return None if gone_assignee(org, task) else task["assignee"]
     if task.get("type") == "orchestration" and task.get("team") in org.teams:
@@ -64,6 +65,8 @@ def pick_agent(org: Organization, task: dict[str, Any]) -> str | None:
         return None
     members = sorted((m for m in org.agents.values() if m.role != "orchestrator"
                       and task.get("team") in (None, m.team)), key=lambda m: m.name)
+    if team is not None and not members:  # its orchestrator delegates, and the guard keeps it to its members
+        return None
     able = [m for m in members if task.get("type") in m.capabilities]
     able = able or [m for m in members if set(task.get("tags") or []) & set(m.specialties)]
     chosen = able or members
@@ -108,6 +111,11 @@ def unassigned_text(org: Organization, task: dict[str, Any]) -> str:
                 f"removed there): move it to one of its teams ({', '.join(sorted(org.teams))}) with `orchestra task "
                 f"set-team {task['id']} TEAM`, or name its assignee first (`orchestra state set "
                 f"tasks.{task['id']}.assignee '\"<member>\"'`)")
+    if team.settings.auto_assign and not team.members:
+        return (f"task {task['id']} has no assignee and team {team.name} has no members to take it (its orchestrator "
+                f"{team.orchestrator} delegates, to its members only): add members to team {team.name} in teams.yaml, "
+                f"move the task with `orchestra task set-team {task['id']} TEAM`, or name its assignee first "
+                f"(`orchestra state set tasks.{task['id']}.assignee '\"<agent>\"'`)")
     return (f"task {task['id']} has no assignee and team {team.name} does not pick one (auto_assign: false in "
             f"teams.yaml): delegate it with an Agent call whose subagent_type is one of its members "
             f"({', '.join(map(agentfiles.session_agent_type, team.members)) or 'none'}) and whose prompt starts with [task:{task['id']}], or name the "
