@@ -196,6 +196,9 @@ def test_report_command_into_a_place_it_cannot_write(sample: Path, store, tmp_pa
     assert main(["report", "--sprint", "sprint-3", "--out", str(a_file / "x")]) == 1
     assert capsys.readouterr().err == (f"orchestra report: cannot write into {a_file / 'x'} (Not a directory); "
                                        "give --out a directory you can write to\n")
+    assert main(["report", "--sprint", "sprint-3", "--out", str(a_file)]) == 1
+    assert capsys.readouterr().err == (f"orchestra report: cannot write into {a_file}: a file, not a directory; "
+                                       "give --out a directory you can write to\n")
     (tmp_path / "out" / "sprint-3.html").mkdir(parents=True)  # the directory is fine, one of the files is not
     assert main(["report", "--sprint", "sprint-3", "--out", str(tmp_path / "out")]) == 1
     assert capsys.readouterr().err == (f"orchestra report: cannot write {tmp_path / 'out' / 'sprint-3.html'} "

@@ -27,6 +27,8 @@ def cmd_report(args) -> int:
     if args.sprint_id and args.sprint and args.sprint_id != args.sprint:
         raise ValueError(f"two sprints named: {args.sprint_id} and --sprint {args.sprint}; give one")
     out = args.out or default_dir()
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"cannot write into {out}: a file, not a directory; give --out a directory you can write to")
     with open_store() as store:
         sprint_id = args.sprint_id or args.sprint
         if sprint_id is None:
