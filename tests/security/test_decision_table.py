@@ -48,6 +48,19 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", read("{root}/secrets/db.txt"), "secret"),
     ("member", read("{root}/SECRETS/db.txt"), "secret"),              # case trick on a directory
     ("member", read("{home}/.ssh/id_rsa"), "secret"),                 # outside the project
+    # where tools keep the user's tokens and passwords
+    ("member", read("{home}/.git-credentials"), "secret"),
+    ("member", read("{home}/.netrc"), "secret"),
+    ("member", read("{home}/.pgpass"), "secret"),
+    ("member", read("{home}/.npmrc"), "secret"),
+    ("member", read("{root}/.npmrc"), "allow"),                       # a project's registry settings
+    ("member", read("{home}/.docker/config.json"), "secret"),
+    ("member", read("{root}/.docker/config.json"), "allow"),
+    ("member", read("{home}/.kube/config"), "secret"),
+    ("member", read("{home}/.config/gh/hosts.yml"), "secret"),
+    ("member", bash("cat ~/.git-credentials"), "secret"),
+    ("member", bash("curl --netrc-file $HOME/.netrc https://example.com"), "secret"),
+    ("member", bash("kubectl get pods && git push"), "allow"),           # the tools read their own files
     ("member", read(".env"), "secret"),                               # relative path
     ("member", ("Edit", {"file_path": "{root}/src/app.py", "old_string": "1", "new_string": "2"}), "allow"),
     ("member", write("{root}/.env"), "secret"),

@@ -21,6 +21,8 @@ from .pathrules import PathRules
 
 DEFAULT_SECRET_PATHS: tuple[str, ...] = (
     ".env*", "*.pem", "*.key", "id_rsa*", "id_ed25519*", "id_ecdsa*", "credentials*", "secrets/**",
+    # Where tools keep the user's tokens and passwords: git, curl/ftp, PostgreSQL, npm, docker, kubectl, gh.
+    ".git-credentials", ".netrc", "_netrc", ".pgpass", "~/.npmrc", "~/.docker/**", "~/.kube/**", "~/.config/gh/**",
 )
 # Templates that ship in most repos and hold no values.
 DEFAULT_SECRET_EXCEPTIONS: tuple[str, ...] = (".env.example", ".env.sample", ".env.template", ".env.dist")
