@@ -119,7 +119,8 @@ def test_keeps_user_statusline(repo: Path, orchestra, pack_source: Path) -> None
     assert ("backed-up  .claude/settings.json: your statusLine is replaced by the pack's (--statusline); "
             "uninstall puts yours back") in replaced.out
     assert "statusLine" not in orchestra("install", repo, "--statusline").out  # said once, when it happens
-    assert orchestra("uninstall", repo).code == 0
+    removed = orchestra("uninstall", repo)
+    assert removed.code == 0 and "restored   .claude/settings.json: your statusLine is back" in removed.out
     assert (repo / ".claude/settings.json").read_bytes() == original
 
 
@@ -441,7 +442,8 @@ def test_a_kept_orchestra_server_of_yours_gets_the_ordinary_guard(repo: Path, or
     assert ("backed-up  .mcp.json: your own `orchestra` MCP server is replaced by the pack's (--force); "
             "uninstall puts yours back") in forced.out
     assert ".mcp.json" not in orchestra("install", repo, "--force").out  # said once, when it happens
-    assert orchestra("uninstall", repo).code == 0
+    removed = orchestra("uninstall", repo)
+    assert removed.code == 0 and "restored   .mcp.json: your own `orchestra` MCP server is back" in removed.out
     assert json.loads((repo / ".mcp.json").read_text()) == {"mcpServers": {"orchestra": theirs}}
 
     (repo / ".mcp.json").write_text(json.dumps({"mcpServers": {"theirs": theirs}}))  # renamed: ours can go in

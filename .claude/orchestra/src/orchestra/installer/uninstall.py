@@ -4,6 +4,7 @@ entries). The state dir stays unless --purge: it holds the team's tasks, message
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from . import jsondoc, mcpconfig, settings
@@ -12,7 +13,7 @@ from .install import REPLACED, RESTORE
 from .manifest import read, sha256
 from .plan import Notice, Plan, Step
 from .safety import check_inside, check_target
-from .source import BACKUP_DIR, IGNORE, MANIFEST, MCP_CONFIG, SETTINGS
+from .source import BACKUP_DIR, IGNORE, MANIFEST, MCP_CONFIG, SERVER_NAME, SETTINGS
 
 
 def plan_uninstall(target: Path, purge: bool = False) -> Plan:
@@ -50,6 +51,10 @@ def plan_uninstall(target: Path, purge: bool = False) -> Plan:
             lambda data, entry: settings.unmerge(data, entry.get("displaced_statusLine"), str(root / SETTINGS)))
     _config(plan, root, MCP_CONFIG, old.mcp, mcpconfig.UNINSTALL_HINT,
             lambda data, entry: mcpconfig.unmerge(data, entry.get("displaced"), str(root / MCP_CONFIG)))
+    _restored(plan, SETTINGS, (old.settings or {}).get("displaced_statusLine"), lambda data: data.get("statusLine"),
+              "your statusLine is back")
+    _restored(plan, MCP_CONFIG, (old.mcp or {}).get("displaced"),
+              lambda data: (data.get("mcpServers") or {}).get(SERVER_NAME), "your own `orchestra` MCP server is back")
     # Unwired first, files after: a run killed partway never leaves hooks (guards that block when their
     # script cannot start) wired to scripts it has already deleted.
     plan.steps = plan.steps[deleting:] + plan.steps[:deleting]
@@ -129,6 +134,19 @@ def _config(plan: Plan, root: Path, rel: str, entry: dict | None, hint: str, unm
     data = unmerge(doc.data, entry)
     if data != doc.data:
         plan.steps.append(Step("write", rel, doc.raw, jsondoc.dump(data, doc.style), why="our entries removed"))
+
+
+def _restored(plan: Plan, rel: str, displaced, value_of, message: str) -> None:
+    """Say so when the rewrite of `rel` puts back what install replaced in it (--statusline, --force)."""
+    step = next((s for s in plan.steps if s.path == rel and s.kind == "write"), None)
+    if displaced is None or step is None:
+        return
+    try:
+        back = value_of(json.loads(step.after.decode("utf-8-sig"))) == displaced
+    except (ValueError, AttributeError):  # bytes put back as they were, whatever they hold
+        return
+    if back:
+        plan.notices.append(Notice("restored", rel, message))
 
 
 def _current(root: Path, rel: str) -> bytes | None:
