@@ -44,6 +44,16 @@ def test_an_edited_line_is_named(log: Path) -> None:
     assert (report.file, report.line) == ("audit.jsonl", 3) and "edited" in report.problem
 
 
+def test_a_line_whose_values_still_hash_but_whose_bytes_changed_is_named(log: Path) -> None:
+    """A key written twice: a reader of the line sees the first value (`"result":"allowed"`), JSON keeps the
+    last, so the values still hash as written. Any change to the bytes of a line is an edit."""
+    rewrite(log, lambda ls: [ls[0], ls[1].replace(b'{"action"', b'{"result":"denied","action"'), *ls[2:]])
+    report = audit.check(log)
+    assert (report.file, report.line) == ("audit.jsonl", 2) and "a key twice" in report.problem
+    rewrite(log, lambda ls: [ls[0], json.dumps(json.loads(ls[1])).encode() + b"\n", *ls[2:]])
+    assert audit.check(log).line == 2  # the same values, spaced as json.dumps spaces them
+
+
 def test_a_deleted_line_is_named(log: Path) -> None:
     rewrite(log, lambda ls: [*ls[:3], *ls[4:]])
     report = audit.check(log)

@@ -41,4 +41,8 @@ def line_problem(raw: bytes, prev: str) -> str | None:
         return f"{CHAIN_BROKEN}: prev does not match the previous line (a line was deleted, reordered or inserted)"
     if line_hash(record) != record["hash"]:
         return "hash mismatch: the line was edited"
+    if canonical(record) + b"\n" != raw:
+        # The values hash as written, but the bytes are not the ones written: a key written twice (a reader
+        # sees the first, JSON keeps the last), or spacing or order changed.
+        return "line is not as written (a key twice, or its spacing or order changed): the line was edited"
     return None
