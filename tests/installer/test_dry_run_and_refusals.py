@@ -196,6 +196,14 @@ def test_uninstall_without_manifest_refuses(repo: Path, orchestra) -> None:
     result = orchestra("uninstall", repo)
     assert result.code == 1 and "install-manifest.json: not found" in result.err
     assert snapshot(repo) == before
+    # a settings.json nothing can read says nothing was installed, unless it names the pack
+    (repo / ".claude/settings.json").write_text('{"env": {"A": "1"},}')
+    result = orchestra("uninstall", repo)
+    assert result.code == 1 and "install-manifest.json: not found, so nothing here was installed" in result.err
+    (repo / ".claude/settings.json").write_text('{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": '
+                                                '"uv", "args": [".claude/orchestra/hooks/stop.py"]}]}]},}')
+    result = orchestra("uninstall", repo)
+    assert result.code == 1 and "settings.json:1: not valid JSON" in result.err
 
 
 def test_json_plan_lists_steps_and_notices(repo: Path, orchestra) -> None:

@@ -94,10 +94,15 @@ def _unwire(root: Path) -> Plan:
     run its scripts (every hook then fails): take our entries out. Their bytes before install were kept
     in that folder, so only our entries go; nothing else is known to be ours."""
     plan = Plan("uninstall", root)
-    _config(plan, root, SETTINGS, {"restore": None}, settings.UNINSTALL_HINT,
-            lambda data, entry: settings.unmerge(data, None, str(root / SETTINGS)))
-    _config(plan, root, MCP_CONFIG, {"restore": None}, mcpconfig.UNINSTALL_HINT,
-            lambda data, entry: mcpconfig.unmerge(data, None, str(root / MCP_CONFIG)))
+    for rel, hint, unmerge in ((SETTINGS, settings.UNINSTALL_HINT, settings.unmerge),
+                               (MCP_CONFIG, mcpconfig.UNINSTALL_HINT, mcpconfig.unmerge)):
+        try:
+            _config(plan, root, rel, {"restore": None}, hint,
+                    lambda data, entry, unmerge=unmerge, rel=rel: unmerge(data, None, str(root / rel)))
+        except InstallError:
+            if b".claude/orchestra/" in (_current(root, rel) or b""):  # it may wire the pack: it must be fixed
+                raise
+            # a file of yours Claude Code cannot read either, naming nothing of the pack: not ours to judge
     if not plan.steps:
         raise InstallError(f"{root / MANIFEST}: not found, so nothing here was installed by `orchestra install`, "
                            f"and neither {SETTINGS} nor {MCP_CONFIG} wires the pack")
