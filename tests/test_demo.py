@@ -85,6 +85,16 @@ def test_the_demo_refuses_a_project_of_yours(tmp_path: Path, capsys) -> None:
     assert len(branches) == 1
 
 
+def test_the_demo_refuses_a_file_saying_it_is_not_a_directory(tmp_path: Path, capsys) -> None:
+    from orchestra.cli import main
+
+    (tmp_path / "notes.txt").write_text("mine\n")
+    assert main(["demo", str(tmp_path / "notes.txt")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"orchestra demo: {tmp_path / 'notes.txt'}: a file, not a directory;") and err.count("\n") == 1
+    assert "give a new or empty directory" in err and (tmp_path / "notes.txt").read_text() == "mine\n"
+
+
 def test_the_demo_says_it_needs_git(tmp_path: Path, capsys, monkeypatch) -> None:
     import shutil
 

@@ -111,7 +111,10 @@ def _refuse(target: Path | None) -> None:
     if (where / ".claude/state/orchestration.db").exists():  # its story starts from a sprint never started
         raise ValueError(f"{where}: holds Orchestra state already (orchestration.db); the demo runs "
                          "once per directory: give a new one, or none for a temp repo")
-    inside = [path.name for path in where.iterdir()] if where.is_dir() else [where.name]
+    if not where.is_dir():
+        raise ValueError(f"{where}: a file, not a directory; the demo makes its own repository in a directory: "
+                         "give a new or empty directory, or none for a temp repo")
+    inside = [path.name for path in where.iterdir()]
     if inside and not (inside == [".git"] and not _has_commits(where)):  # a project of yours would get the
         # pack, a branch and a worktree per task
         raise ValueError(f"{where}: not an empty directory; the demo makes its own repository there (git init, "
