@@ -65,6 +65,14 @@ def test_sprint_text_output(sample: Path, capsys) -> None:
     assert code == 0 and out.startswith("sprint-3: valid, 6 tasks, 21 points")
 
 
+def test_the_sprint_list_of_a_new_store_says_how_to_start_a_sprint(sample: Path, capsys) -> None:
+    code, out, _ = run(capsys, "sprint", "status")
+    assert code == 0
+    assert out.strip() == ("no sprints in state: `orchestra sprint start SPRINT` starts the one in "
+                           ".claude/sprints/SPRINT.yaml (`orchestra sprint load` checks and records them all)")
+    assert as_json(capsys, "sprint", "status") == {"sprints": []}
+
+
 def test_check_writes_nothing(sample: Path, capsys) -> None:
     assert as_json(capsys, "sprint", "load", "--check")["checked_only"] is True
     assert as_json(capsys, "epic", "load", "--check")["epics"][0]["loaded"] is False

@@ -274,7 +274,9 @@ def cmd_status(args) -> int:
 def _list_text(data: dict[str, Any]) -> str:
     rows = [[s["sprint"], s["status"] or "-", s["name"], f"{s['points'] or 0:g}", s["epic"] or "-"]
             for s in data["sprints"]]
-    return table(rows, ["sprint", "status", "name", "points", "epic"]) if rows else "no sprints in state"
+    return table(rows, ["sprint", "status", "name", "points", "epic"]) if rows else (
+        "no sprints in state: `orchestra sprint start SPRINT` starts the one in .claude/sprints/SPRINT.yaml "
+        "(`orchestra sprint load` checks and records them all)")
 
 
 def _status_text(status: dict[str, Any]) -> str:
