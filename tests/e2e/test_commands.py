@@ -7,6 +7,8 @@ import json
 import shutil
 import subprocess
 
+import pytest
+
 from tests.e2e.fake_api import say
 from tests.e2e.harness import MODEL, REPO, RUN_TIMEOUT, Sandbox
 
@@ -53,3 +55,18 @@ def test_a_sprint_start_whose_setup_fails_tells_the_user_why(sandbox, api):
     proc, [shown] = command(sandbox, api, "/sprint:start sprint-3")
     assert shown.startswith("Shell command failed") and "setup `exit 3` failed (exit 3)" in shown, shown
     assert "sprint-3 is started all the same" in shown, shown
+
+
+@pytest.mark.parametrize("line", ["/sprint:start", "/sprint:plan", "/sprint:close", "/epic:plan", "/epic:status",
+                                  "/task:delegate"])
+def test_a_command_run_without_its_id_says_which_argument_is_missing(sandbox, api, line):
+    """Claude Code refuses a `!` line holding a `$0` nobody gave ("a variable in this command can't be
+    checked"), which names nothing: the CLI must be run and say what is missing."""
+    proc, [shown] = command(sandbox, api, line)
+    assert shown.startswith("Shell command failed") and "the following arguments are required" in shown, shown
+    assert not api.requests  # the model is never asked
+
+
+def test_a_quoted_sprint_id_reaches_the_cli_as_one_argument(sandbox, api):
+    proc, [shown] = command(sandbox, api, '/sprint:plan "sprint 9"')
+    assert "sprint 'sprint 9': no such file" in shown, shown
