@@ -433,3 +433,34 @@ def test_doctor_on_a_copied_pack_says_a_rewire_that_works_there(repo: Path, orch
     assert told["status"] == "fail" and f"run `orchestra install '{repo}'` (from a clone of Orchestra" in told["detail"]
     assert orchestra("install", repo).code == 0
     assert checks(orchestra("doctor", repo, "--json"))["wiring"][0]["status"] == "ok"
+
+
+def test_doctor_on_a_copied_pack_without_its_mcp_json_says_an_install_that_works_there(
+        repo: Path, orchestra, pack_source: Path, claude_env: bool) -> None:
+    """A copy of `.claude/` without `.mcp.json`: doctor said to run `orchestra install .`, which the copy's
+    own CLI refuses (it is no install). It names the install from a clone that brings the server."""
+    from orchestra.installer.source import load_pack
+
+    from tests.installer.conftest import write_pack
+
+    write_pack(load_pack(pack_source), repo, json.loads((pack_source / ".claude/settings.json").read_text()))
+    assert not (repo / ".mcp.json").exists()
+
+    [told] = checks(orchestra("doctor", repo, "--json"))["mcp"]
+
+    assert told["status"] == "warn" and "`orchestra install .`" not in told["detail"]
+    assert f"run `orchestra install '{repo}'` (from a clone of Orchestra" in told["detail"]
+    assert orchestra("install", repo).code == 0
+    assert checks(orchestra("doctor", repo, "--json"))["mcp"][0]["status"] == "ok"
+
+
+def test_doctor_on_an_install_whose_server_was_taken_out_says_to_rewire_it(repo: Path, orchestra,
+                                                                            claude_env: bool) -> None:
+    assert orchestra("install", repo).code == 0
+    (repo / ".mcp.json").write_text('{"mcpServers": {}}\n')
+
+    [told] = checks(orchestra("doctor", repo, "--json"))["mcp"]
+
+    assert told["status"] == "warn" and told["detail"].endswith("run `orchestra install .` to rewire")
+    assert orchestra("install", repo).code == 0
+    assert checks(orchestra("doctor", repo, "--json"))["mcp"][0]["status"] == "ok"

@@ -225,7 +225,7 @@ def _mcp(root: Path) -> list[Check]:
     server = doc.data.get("mcpServers", {}).get(SERVER_NAME) if isinstance(doc.data.get("mcpServers"), dict) else None
     if server is None:
         return [Check("mcp", "warn", f"{MCP_CONFIG} has no `{SERVER_NAME}` server; agents cannot reach the "
-                                     "mcp__orchestra__ tools (run `orchestra install .`)")]
+                                     f"mcp__orchestra__ tools; {_rewire(root)}")]
     if not is_our_server(server):
         return [Check("mcp", "warn", f"{MCP_CONFIG}: `{SERVER_NAME}` is a server of yours, not the pack's")]
     missing = _missing_paths(root, server)
