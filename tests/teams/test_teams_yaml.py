@@ -192,6 +192,23 @@ def test_missing_file_says_how_to_get_one(tmp_path):
         teams.load_raw(tmp_path / "teams.yaml")
 
 
+def test_a_plugin_only_project_without_teams_yaml_is_told_which_template_to_copy(tmp_path):
+    """In plugin form `orchestra install` is the wrong advice (a second copy of the pack beside the plugin):
+    the template to copy is named by its path in the plugin's clone."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / ".claude").mkdir()
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(tmp_path), "CLAUDE_PLUGIN_ROOT": str(TEMPLATES.parent)}
+    proc = subprocess.run([sys.executable, "-c", "from orchestra.cli import run; run()", "teams"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert f"{tmp_path / '.claude/teams.yaml'}: not found" in proc.stderr
+    assert f"copy templates/teams.yaml ({TEMPLATES / 'teams.yaml'}) there" in proc.stderr
+    assert "orchestra install" not in proc.stderr
+
+
 def test_load_caches_and_notices_edits(project):
     target = project / ".claude" / "teams.yaml"
     shutil.copy2(CLAUDE / "teams.yaml", target)

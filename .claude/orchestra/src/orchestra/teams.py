@@ -7,6 +7,7 @@ keyed by the file's mtime and size; hooks on the hot path read only the cache.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -127,12 +128,20 @@ ADDRESS_WORDS = {"main": "the main thread", "human": "the user", "broadcast": "e
                  "orchestra": "Orchestra itself, the sender of its own notices"}
 
 
+def _missing_advice() -> str:
+    """Where a teams.yaml comes from: the template beside the pack that runs (a clone, or the plugin's copy),
+    or an install; in plugin form only the template (an install would put a second pack beside the plugin)."""
+    template = paths.PACK_DIR.parents[1] / "templates" / "teams.yaml"
+    copy = f"copy templates/teams.yaml ({template}) there" if template.is_file() else "copy templates/teams.yaml"
+    return copy if os.environ.get(paths.PLUGIN_ENV) else f"{copy} or run `orchestra install`"
+
+
 def load_raw(path: Path) -> dict[str, Any]:
     """Parse and validate teams.yaml (schema, then names unique across the organisation); errors carry file:line."""
     from .yamlcheck import line_of, read_mapping, validate_yaml
 
     if not path.exists():
-        raise TeamsError(f"{path}: not found (copy templates/teams.yaml or run `orchestra install`)")
+        raise TeamsError(f"{path}: not found ({_missing_advice()})")
     raw, text = read_mapping(path, TeamsError)
     validate_yaml(raw, text, path, "teams", TeamsError)
     seen: dict[str, str] = {}
