@@ -331,6 +331,26 @@ def test_an_install_without_a_package_index_builds_the_environments_from_the_cac
     assert proc.returncode == 0, proc.stderr
 
 
+def test_environments_left_unbuilt_for_one_reason_are_one_line(repo: Path, orchestra, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline with an empty uv cache, no script's environment can be built: one line says so, with the
+    reason, instead of the same long line for each of the pack's scripts."""
+    import re
+
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "empty uv cache"))
+
+    result = orchestra("install", repo, "--warm")
+
+    assert result.code == 0, result.err
+    unbuilt = [line for line in result.out.splitlines() if "environment not built" in line]
+    assert len(unbuilt) == 1, result.out
+    count = re.match(r"  left {7}(\d+) scripts: environment not built \(.+\); the first run builds it "
+                     r"\(such as \.claude/orchestra/\S+; --json lists each\)$", unbuilt[0])
+    assert count is not None, unbuilt[0]
+    assert int(count.group(1)) == len(list((repo / ".claude/orchestra/hooks").glob("*.py"))) + 2  # + bin, status line
+
+
 def test_uninstall_after_the_pack_folder_was_deleted_takes_its_entries_out(repo: Path, orchestra) -> None:
     """Deleted by hand, .claude/orchestra/ takes the manifest with it while settings.json and .mcp.json
     still run its scripts, and every hook of a session fails: uninstall takes out our entries, only."""

@@ -110,11 +110,20 @@ def _report(data: dict) -> str:
         if len(bulk) > 3:
             notices = [n for n in notices if n not in bulk]
             lines.append(f"  {kind:<10} {len(bulk)} files {summary} (such as {bulk[0]['path']}; --json lists each)")
+    unbuilt: dict[str, list[str]] = {}  # offline or a broken index: every script for the same reason
+    for n in notices:
+        if n["kind"] == "left" and n["message"].startswith(_UNBUILT):
+            unbuilt.setdefault(n["message"], []).append(n["path"])
+    for message, scripts in unbuilt.items():
+        if len(scripts) > 3:
+            notices = [n for n in notices if n["message"] != message]
+            lines.append(f"  {'left':<10} {len(scripts)} scripts: {message} (such as {scripts[0]}; --json lists each)")
     lines += [f"  {n['kind']:<10} {n['path']}: {n['message']}" for n in notices]
     return "\n".join(lines)
 
 
 _DISPLACED = ".claude/orchestra/backup/displaced/"
+_UNBUILT = "environment not built"
 _BULK = (("adopted", "already identical", "already identical to the pack's: now recorded as ours"),
          ("backed-up", f"moved to {_DISPLACED}",
           f"moved to {_DISPLACED}, at their own paths; uninstall puts them back"),
