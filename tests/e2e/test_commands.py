@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.e2e.fake_api import say
+from tests.e2e.fake_api import bash, say
 from tests.e2e.harness import MODEL, REPO, RUN_TIMEOUT, Sandbox
 
 
@@ -70,3 +70,28 @@ def test_a_command_run_without_its_id_says_which_argument_is_missing(sandbox, ap
 def test_a_quoted_sprint_id_reaches_the_cli_as_one_argument(sandbox, api):
     proc, [shown] = command(sandbox, api, '/sprint:plan "sprint 9"')
     assert "sprint 'sprint 9': no such file" in shown, shown
+
+
+def test_a_handoff_without_its_task_id_reaches_the_model_which_asks_for_it(sandbox, api):
+    """`$1` in a `!` line aborts the command with words that name nothing; the task is shown by the model."""
+    asked = api.script.on("Hand task").reply(say("Which task?"))
+    proc, results = command(sandbox, api, "/msg:handoff qa-engineer")
+    assert results == ["Which task?"], (proc.stderr, results)
+    [request] = api.conversation(asked)
+    assert "qa-engineer" in request.last_user_text and "ask the user for it" in request.last_user_text
+
+
+def test_a_handoff_sends_the_tasks_artifacts_to_the_recipient(sandbox, api):
+    sandbox.seed({"tasks.t1": {"id": "t1", "title": "Cart API", "status": "completed", "type": "feature",
+                               "team": "engineering", "assignee": "fullstack-eng", "priority": "normal",
+                               "dependencies": [], "artifacts": ["cart.py"]}})
+    bin_ = ".claude/orchestra/bin/orchestra"
+    asked = api.script.on("Hand task").reply(bash(f"{bin_} task show t1")) \
+        .reply(bash(f'{bin_} msg handoff qa-engineer --task t1 --note "ready for tests"')).reply(say("Handed over."))
+    proc, results = command(sandbox, api, "/msg:handoff qa-engineer t1 ready for tests")
+    assert results == ["Handed over."], (proc.stderr, results)
+    shown, sent = (request.tool_results() for request in api.conversation(asked)[1:])
+    assert "Cart API" in shown[0]["text"] and not sent[0]["is_error"], (shown, sent)
+    with sandbox.state() as tx:
+        [message] = [m for m in tx.items("communication.messages").values() if m.get("task") == "t1"]
+    assert (message["to"], message["type"]) == ("qa-engineer", "artifact_ready"), message
