@@ -85,3 +85,15 @@ def running_dashboard(root: Path, **options) -> Iterator:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(30)
         loop.close()
+
+
+def an_earlier_export(store) -> dict:
+    """sprint-3 started in `store`, then five more events; returned: an export of it with only its first two
+    events, which `store.import_document` puts in place of the log a follower has read further than."""
+    started_sprint(store)
+    earlier = store.export()
+    with store.transaction() as tx:
+        for n in range(5):
+            tx.append_event("state_updated", {"n": n}, ts="2026-12-04T11:00:00Z")
+    earlier["observability"]["events"] = earlier["observability"]["events"][:2]
+    return earlier

@@ -11,7 +11,7 @@ import pytest
 from orchestra.cli import main
 
 from tests.conftest import REPO
-from tests.observability.harness import started_sprint, work
+from tests.observability.harness import an_earlier_export, started_sprint, work
 
 
 def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
@@ -146,12 +146,7 @@ def test_events_tail_follow_goes_on_after_the_log_is_replaced_by_an_import(sampl
     if backend == "json":
         env["ORCHESTRA_STATE_URL"] = f"json://{paths.state_dir(sample) / 'state.json'}"
     with open_store(env.get("ORCHESTRA_STATE_URL"), root=sample) as store:
-        started_sprint(store)
-        older = store.export()
-        with store.transaction() as tx:
-            for n in range(5):
-                tx.append_event("state_updated", {"n": n}, ts="2026-12-04T11:00:00Z")
-    older["observability"]["events"] = older["observability"]["events"][:2]
+        older = an_earlier_export(store)
     proc = subprocess.Popen(["uv", "run", "--quiet", "orchestra", "events", "tail", "-n", "1", "-f", "--json"],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue = queue.Queue()

@@ -21,7 +21,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.conftest import REPO
-from tests.observability.harness import NOW, running_dashboard, started_sprint, work
+from tests.observability.harness import NOW, an_earlier_export, running_dashboard, started_sprint, work
 
 TOKEN = "s3cret-token-for-tests"
 
@@ -148,12 +148,7 @@ def test_the_feed_follows_a_log_replaced_in_place_by_an_import(sample: Path) -> 
     from orchestra.store import open_store
 
     with open_store(root=sample) as store:
-        started_sprint(store)
-        older = store.export()
-        with store.transaction() as tx:
-            for n in range(5):
-                tx.append_event("state_updated", {"n": n}, ts="2026-12-04T11:00:00Z")
-    older["observability"]["events"] = older["observability"]["events"][:2]
+        older = an_earlier_export(store)
     with running_dashboard(sample, poll_seconds=0.05) as dashboard, connect(ws_url(dashboard)) as ws:
         assert json.loads(ws.recv(timeout=30))["data"]["last_event_id"] > 5
         with open_store(root=sample) as store:
