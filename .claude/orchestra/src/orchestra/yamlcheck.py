@@ -44,8 +44,8 @@ def line_of(text: str, path_parts: list[Any]) -> int | None:
 @functools.cache
 def _loader(fast: bool = True) -> type:
     """yaml.SafeLoader whose impossible dates (`2026-02-30`) are YAML errors at their line, not a bare
-    ValueError from the date constructor. `fast`: on libyaml's parser where PyYAML has it (a 4000-task
-    sprint file reads in a tenth of the time); the same constructors either way."""
+    ValueError from the date constructor. `fast`: on libyaml's parser where PyYAML has it (several times
+    faster on a large sprint file); the same constructors either way."""
     import yaml
 
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader) if fast else yaml.SafeLoader
