@@ -122,7 +122,7 @@ def test_the_direct_sqlite_read_agrees_with_the_store(store, sample: Path) -> No
     with store.snapshot() as tx:
         through_store = summary(tx)
     url = paths.state_url(sample)
-    assert through_store["counts"] == {"active": 1, "queued": 3, "done": 1, "blocked": 1}
+    assert through_store["counts"] == {"active": 1, "queued": 3, "done": 1, "blocked": 1, "carried_over": 0}
     assert read(url) == through_store
     if url.startswith("sqlite://"):
         assert SQLITE_SCHEMA_VERSION == SCHEMA_VERSION
@@ -248,3 +248,62 @@ def test_an_sqlite_store_on_a_read_only_disk_is_still_shown(sample: Path) -> Non
         assert sqlite_summary(str(db)) == expected
         proc = run_status_line(sample, json.dumps(session_input(sample)), NO_COLOR="1")
     assert proc.returncode == 0 and "sprint-3" in proc.stdout and "unreadable" not in proc.stdout, proc.stdout
+
+
+def counts_everywhere(store, sample: Path) -> list[dict]:
+    """The counts of the sprint shown, as the status line, `sprint status`, the dashboard and the report
+    each have them (the last three in the status line's terms)."""
+    from orchestra.dashboard.snapshot import build as dashboard
+    from orchestra.metrics.tally import glance
+    from orchestra.report.model import build as report
+    from orchestra.workflow import sprint_status
+
+    from tests.observability.harness import NOW
+
+    with store.snapshot() as tx:
+        line_counts = summary(tx)["counts"]
+    board = dashboard(store, sample, now=NOW)["sprint"]
+    sprint = board["sprint"]
+    status = sprint_status(store, sprint, sample, now=NOW, trials=10)
+    return [line_counts, glance(status["counts"]), glance(board["counts"]),
+            glance(report(store, sprint, sample, now=NOW)["counts"])]
+
+
+def test_work_carried_out_of_a_closed_sprint_is_not_shown_queued_in_it(store, sample: Path) -> None:
+    """A closed sprint's unfinished work left it at close: the line said `6 queued` for a sprint closed with
+    nothing done. It says carried over, as `sprint status`, the dashboard and the report count it."""
+    from orchestra.workflow import close_sprint, start_sprint
+
+    start_sprint(store, "sprint-3", sample)
+    work(store, "task-fraud-rules", "blocked", "2026-12-02T11:00:00Z", blocker="risk rules")
+    close_sprint(store, "sprint-3", sample)
+    proc = run_status_line(sample, json.dumps(session_input(sample)), NO_COLOR="1")
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout == ("[Opus] payments › sprint-3 (complete) · ▶ 0 active · 0 queued · ✓ 0 done · "
+                           "✖ 0 blocked · ↪ 6 carried over\n")
+    everywhere = counts_everywhere(store, sample)
+    assert everywhere == [{"active": 0, "queued": 0, "done": 0, "blocked": 0, "carried_over": 6}] * 4
+
+
+def test_carried_over_work_counts_under_the_next_sprint_with_its_status(store, sample: Path) -> None:
+    """The next sprint, loaded but not started, lists work carried over blocked: it is counted blocked there,
+    as `sprint status` counts it, not queued; what the closed sprint finished stays its own."""
+    from orchestra.workflow import close_sprint, load_sprint_into_state
+
+    started_sprint(store)  # task-oauth done, task-fraud-rules blocked
+    close_sprint(store, "sprint-3", sample)
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "id: sprint-4\nname: Next\nepic: payments\nstart: 2026-12-15\nend: 2026-12-28\ntasks:\n"
+        "  - {id: task-fraud-rules, title: Fraud rules, team: engineering, estimate: 3}\n"
+        "  - {id: task-2fa, title: 2FA, team: engineering, estimate: 3}\n"
+        "  - {id: task-new, title: New, team: engineering, estimate: 1}\n")
+    load_sprint_into_state(store, "sprint-4", sample)
+    line_counts, *others = counts_everywhere(store, sample)
+    assert line_counts == {"active": 0, "queued": 2, "done": 0, "blocked": 1, "carried_over": 0}
+    assert others == [line_counts] * 3
+    assert line(session_input(sample), color=False) == (
+        "[Opus] payments › sprint-4 (ready) · ▶ 0 active · 2 queued · ✓ 0 done · ✖ 1 blocked")
+    url = paths.state_url(sample)
+    if url.startswith("sqlite://"):  # the direct read finds the work in no sprint as the store does
+        with store.snapshot() as tx:
+            assert sqlite_summary(url.split("://", 1)[1]) == summary(tx)

@@ -2,7 +2,7 @@
 coverage when reported, a dot per live agent run; a short line when there is no state yet.
 
 It runs after every assistant message, so its path is short: stdlib (not even `typing`), `paths`,
-`current` and `quality`. On the default SQLite store it reads the rows directly through a read-only connection
+`current`, `tally` and `quality`. On the default SQLite store it reads the rows directly through a read-only connection
 (`SqliteRows`), skipping the store package's imports, which cost more than the whole read; any other
 backend goes through the store. It never creates, migrates or quarantines state and never fails loudly:
 whatever goes wrong, it prints a short line that says so. Text from state is printed without control
@@ -21,8 +21,8 @@ from urllib.parse import quote
 from .. import paths
 from .current import current_sprint
 from .quality import latest_coverage
+from .tally import CARRIED_OVER, carried_out, glance, reopened, tally, waiting_status
 
-ACTIVE = ("assigned", "in_progress", "needs_review")
 LIVE_RUNS = ("launched", "active")  # lifecycle.transitions.LIVE_RUN_STATUSES (not imported: it pulls models)
 MAX_DOTS = 10
 # store/sqlite.py's layout: `entities(collection, id, data)` rows, PRAGMA user_version = store.document.SCHEMA_VERSION
@@ -39,7 +39,8 @@ class Unreadable(Exception):
 
 
 class SqliteRows:
-    """The two reads `summary` makes (`items`, `find` by equality), on a read-only SQLite connection."""
+    """The two reads `summary` makes (`items`, `find` by equality, None matching a missing or null key), on a
+    read-only SQLite connection."""
 
     def __init__(self, conn) -> None:
         self.conn = conn
@@ -49,9 +50,10 @@ class SqliteRows:
         return {row[0]: json.loads(row[1]) for row in rows}
 
     def find(self, collection: str, **equals: object) -> list[dict[str, object]]:
-        where = "".join(f" AND json_extract(data, '$.{key}')=?" for key in equals)
+        where = "".join(f" AND json_extract(data, '$.{key}')" + (" IS NULL" if value is None else "=?")
+                        for key, value in equals.items())
         rows = self.conn.execute(f"SELECT data FROM entities WHERE collection=?{where} ORDER BY id",
-                                 (collection, *equals.values()))
+                                 (collection, *(value for value in equals.values() if value is not None)))
         return [json.loads(row[0]) for row in rows]
 
 
@@ -100,14 +102,7 @@ def summary(tx) -> dict[str, object]:
     sprint = current_sprint(tx.items("sprints"))
     tasks = tx.find("tasks", sprint=sprint["id"]) if sprint else []
     runs = [r for status in LIVE_RUNS for r in tx.find("agents", status=status)]
-    counts = {"active": 0, "queued": 0, "done": 0, "blocked": 0}
-    for task in tasks:
-        status = task.get("status", "queued")
-        key = "active" if status in ACTIVE else "done" if status == "completed" else status
-        if key in counts:
-            counts[key] += 1
-    if sprint and not tasks:  # loaded, not started: its tasks are still only in the definition
-        counts["queued"] = len(sprint.get("tasks") or [])
+    counts = glance(tally(counted_tasks(tx, sprint, tasks), carried_out(sprint))) if sprint else glance({})
     teams = [r.get("team") for r in runs if r.get("team")] or [t.get("team") for t in tasks if t.get("team")]
     return {
         "sprint": sprint and {"id": sprint["id"], "name": sprint.get("name"), "status": sprint.get("status"),
@@ -117,6 +112,19 @@ def summary(tx) -> dict[str, object]:
         "coverage": latest_coverage(tasks),
         "agents": [{"id": r.get("id"), "agent_type": r.get("agent_type"), "status": r.get("status")} for r in runs],
     }
+
+
+def counted_tasks(tx, sprint: dict[str, object], tasks: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The tasks `sprint status` counts (`workflow.view.sprint_view`): `tasks`, the sprint's in state, once it
+    started; before that (or reopened), the tasks its file listed when it was loaded, each queued or with its
+    status in state (work carried over from an earlier sprint: `tally.waiting_status`), and, reopened, the
+    finished work it keeps. Work a closed sprint carried out is not among them: it counts as carried over."""
+    if (tasks or sprint.get("started_at")) and not reopened(sprint):
+        return tasks
+    listed = sprint.get("tasks") if isinstance(sprint.get("tasks"), list) else []
+    known = {t.get("id"): t for t in tx.find("tasks", sprint=None)} | {t.get("id"): t for t in tasks}
+    kept = [t for t in tasks if t.get("id") not in listed and t.get("status") in ("completed", "cancelled")]
+    return [{"id": tid, **waiting_status(known.get(tid), sprint["id"])} for tid in listed] + kept
 
 
 class Style:
@@ -181,6 +189,8 @@ def _segments(data: dict[str, object] | None, model: str, note: str, level: int)
              (f"{counts['queued']} queued", ""),
              (f"✓{counts['done']}" if short else f"✓ {counts['done']} done", "32"),
              (f"✖{counts['blocked']}" if short else f"✖ {counts['blocked']} blocked", "31" if counts["blocked"] else "2")]
+    if counts.get(CARRIED_OVER):  # work a closed sprint did not finish: it left the sprint, it is not queued in it
+        parts.append((f"↪{counts[CARRIED_OVER]}" if short else f"↪ {counts[CARRIED_OVER]} carried over", "35"))
     if data["coverage"] is not None:
         parts.append((f"cov {data['coverage']:g}%", ""))
     agents = data["agents"]

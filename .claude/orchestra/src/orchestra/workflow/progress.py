@@ -12,6 +12,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from ..metrics.tally import tally
 from ..models import TASK_STATUSES
 from . import forecast as forecasting
 from . import metrics
@@ -104,9 +105,7 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
     start, end = window(view, changes, now.date())
     scope = {t["id"]: float(t.get("estimate", 1.0) or 0.0) for t in view.tasks if t.get("status") != "cancelled"}
     cycle = metrics.cycle_times(changes)
-    counts = {s: 0 for s in TASK_STATUSES}
-    for task in view.tasks:
-        counts[task.get("status", "queued")] = counts.get(task.get("status", "queued"), 0) + 1
+    counts = tally(view.tasks, view.carried, TASK_STATUSES)  # the status line's counts too
     finished = outside_done(tx, view)
     graph = view.remaining_graph(finished, org)
     capacity = parallel_capacity(org, view.capacity)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..metrics.tally import carried_out, reopened, waiting_status
 from ..models import TERMINAL_TASK_STATUSES
 from . import metrics, states
 from .graph import GraphError, Node, TaskGraph, UnknownDependencyError
@@ -136,27 +137,9 @@ def sprint_view(tx, sprint_id: str, root: Path | None = None) -> SprintView:
                       definition.end)
 
 
-def reopened(record: dict[str, Any] | None) -> bool:
-    """Back in planning (or loaded again, ready) after a review found issues: its file says what starting it
-    again will do."""
-    return bool(record) and record.get("status") in ("planning", "ready") and bool(record.get("started_at"))
-
-
 def carried_state(tx, task_id: str, sprint_id: str | None = None) -> dict[str, Any]:
-    """A task of a sprint not started yet: queued, or, when it was carried over from an earlier sprint
-    (in state, in no sprint) or is already the sprint's (reopened), its status and blocker there (a blocked
-    task is not ready to start)."""
-    current = tx.get(f"tasks.{task_id}", None)
-    if current is None or current.get("sprint") and current["sprint"] != sprint_id:
-        return {"status": "queued"}
-    return {"status": current.get("status", "queued"), "blocker": current.get("blocker")}
-
-
-def carried_out(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """The work a closed sprint carried out at close, as its retrospective lists it (status then)."""
-    if record.get("status") != "complete":
-        return []
-    return list((record.get("retrospective") or {}).get("carried_over") or [])
+    """A task of a sprint not started yet: `tally.waiting_status` of its entity in state."""
+    return waiting_status(tx.get(f"tasks.{task_id}", None), sprint_id)
 
 
 def recorded_points(tx, record: dict[str, Any]) -> dict[str, float]:
