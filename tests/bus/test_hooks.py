@@ -178,6 +178,44 @@ def test_after_compaction_the_main_thread_is_shown_its_open_messages_again(proje
     assert "NOTE-0" in cleared["hookSpecificOutput"]["additionalContext"]  # /clear empties the context too
 
 
+def subagent_compacted(project: Path) -> dict:
+    """The SessionStart Claude Code 2.1.328 sends after auto-compacting a subagent's context: the run's
+    agent_id and agent_type, `source` "compact", the model (observed against the real CLI)."""
+    event = fixture_event(project, "SubagentStart", agent="fullstack-eng")
+    return {**event, "hook_event_name": "SessionStart", "source": "compact", "model": "claude-sonnet-4-5"}
+
+
+def test_after_a_subagents_compaction_it_is_shown_its_own_open_messages_again(project: Path, project_store) -> None:
+    """What the run was shown and has not closed comes back into its context; the main thread's messages and the
+    sprint summary stay out of it, and are still the main thread's to be shown."""
+    with project_store.transaction() as tx:
+        tx.set("sprints.sprint-3", {"name": "Payments", "status": "active"})
+    add_run(project_store, MEMBER, "fullstack-eng")
+    mine = send(project_store, to="fullstack-eng", priority="high", payload={"text": "use the v2 API"})
+    closed = send(project_store, to=f"agent:{MEMBER}", payload={"text": "rebase first"})
+    tool_call = fixture_event(project, "PreToolUse", "Bash", "fullstack-eng")
+    assert "use the v2 API" in hook_output(run_hook("pre_tool.py", tool_call, project))["hookSpecificOutput"][
+        "additionalContext"]
+    with project_store.transaction() as tx:
+        bus.ack(tx, closed["id"], by=f"agent:{MEMBER}")
+    for_main = send(project_store, to="main", priority="critical", payload={"text": "approve the migration?"})
+
+    proc = run_hook("session_start.py", subagent_compacted(project), project)
+
+    assert proc.returncode == 0, proc.stderr
+    output = hook_output(proc)
+    context = output["hookSpecificOutput"]["additionalContext"]
+    assert f"[HIGH] state_updated {mine['id']} from main to fullstack-eng: use the v2 API" in context
+    assert "Orchestra messages for agent:a48f3f9b44540da36 (0 new, 1 shown before and still open" in context
+    assert "rebase first" not in context and "approve the migration?" not in context
+    assert "Orchestra sprints:" not in context and "systemMessage" not in output
+    assert project_store.get(f"communication.messages.{for_main['id']}.delivered") == {}
+    record = project_store.get(f"communication.deliveries.{mine['id']}@{MEMBER}")
+    assert record["via"] == "session_start" and record["first_delivered_at"] < record["delivered_at"]
+    prompt = hook_output(run_hook("user_prompt.py", fixture_event(project, "UserPromptSubmit"), project))
+    assert "approve the migration?" in prompt["hookSpecificOutput"]["additionalContext"]  # still the main thread's
+
+
 def test_a_message_cannot_close_or_open_claude_codes_context_frames(project: Path, project_store) -> None:
     """Claude Code wraps hook context in <system-reminder>: a sender's tag, on any line of any message, is shown
     with ‹ › so it closes no frame and opens none, and the words stay readable."""

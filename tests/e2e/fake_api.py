@@ -11,6 +11,10 @@ message_delta with the stop reason, message_stop) and records every request it w
     b = script.on(agent_marker("fullstack-eng"), "[task:t2]")
     a.reply(bash("make a"), after=b.asked(0))        # held until b's first request arrived
     a.reply(lambda request: say(f"saw {len(request.messages)} messages"))   # computed from the request
+    a.reply(bash("make c"), input_tokens=90_000)    # reported as a big context: Claude Code compacts it next
+
+A compaction request (Claude Code asking for a summary of a conversation) takes no scripted turn: the
+server answers it with `FakeAPI.summary` and records it in `FakeAPI.compactions`.
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ class Asked:
 class Turn:
     blocks: tuple[BlockSource, ...]
     after: Asked | None = None
+    input_tokens: int | None = None  # the usage reported for the request; None: about its size
 
 
 @dataclass(eq=False)
@@ -94,12 +99,13 @@ class Rule:
     markers: tuple[str, ...]
     turns: list[Turn] = field(default_factory=list)
 
-    def reply(self, *blocks: BlockSource, after: Asked | None = None) -> Rule:
+    def reply(self, *blocks: BlockSource, after: Asked | None = None, input_tokens: int | None = None) -> Rule:
         """Add the next turn's reply. With `after`, the reply is held until that condition holds, which
-        proves two conversations were alive at the same time (a sequential run would time out)."""
+        proves two conversations were alive at the same time (a sequential run would time out). With
+        `input_tokens`, the reply reports that much context in use (enough of it makes Claude Code compact)."""
         if not blocks:
             raise ValueError("a reply needs at least one block (say(...) or a tool call)")
-        self.turns.append(Turn(tuple(blocks), after))
+        self.turns.append(Turn(tuple(blocks), after, input_tokens))
         return self
 
     def asked(self, turn: int) -> Asked:
@@ -188,6 +194,8 @@ class Request:
 
 # -- the server -------------------------------------------------------------------------------------
 
+# The closing instruction of Claude Code 2.1.328's request for a summary of a conversation it compacts
+COMPACTION_ASK = "Respond with plain text only \u2014 an <analysis> block followed by a <summary> block."
 _REPLY_IDS = itertools.count(1)  # numbers the replies (message and tool_use ids) of every server in this process
 
 class FakeAPI:
@@ -200,6 +208,8 @@ class FakeAPI:
         self.broken_holds: list[Request] = []
         self.holding: list[Request] = []  # requests whose reply is held right now
         self.failed_replies: list[str] = []
+        self.compactions: list[Request] = []  # requests for a summary, answered with `summary`
+        self.summary = "<analysis>The work so far.</analysis>\n<summary>Compacted by the fake API.</summary>"
         self.other_calls: list[str] = []
         self._lock = threading.Condition()
         self._ids = _REPLY_IDS  # shared: two servers for two sessions of one project must not reuse a tool_use id
@@ -242,6 +252,11 @@ class FakeAPI:
     def answer(self, body: dict[str, Any]) -> Request:
         """Pick and record the reply for one request body."""
         messages = body.get("messages") or []
+        if messages and COMPACTION_ASK in _text_of(messages[-1].get("content")):
+            request = Request(body, None, -1, Turn((Text(self.summary),)))
+            with self._lock:
+                self.compactions.append(request)
+            return request
         first = _text_of(messages[0].get("content")) if messages else ""
         rule = self.script.match(_text_of(body.get("system")) + "\n" + first)
         turn = sum(1 for m in messages if m.get("role") == "assistant")
@@ -295,7 +310,7 @@ class FakeAPI:
         return {"id": f"msg_e2e{n:06d}", "type": "message", "role": "assistant",
                 "model": request.body.get("model", "claude-sonnet-4-5"), "content": content,
                 "stop_reason": stop, "stop_sequence": None,
-                "usage": {"input_tokens": max(1, len(json.dumps(request.body)) // 4),
+                "usage": {"input_tokens": request.planned.input_tokens or max(1, len(json.dumps(request.body)) // 4),
                           "output_tokens": max(1, len(json.dumps(content)) // 4),
                           "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}
 

@@ -167,3 +167,46 @@ def test_a_review_round_sends_work_back_with_the_findings_then_completes_it(sand
     assert_legal_history(types)  # the rework's delegation is no step back from in_progress
     verdicts = [a for a in sandbox.audit() if a["tool"] == "mcp__orchestra__update_task"]
     assert [(a["role"], a["resource"]) for a in verdicts] == [("reviewer", "tasks.build-1")] * 2
+
+
+@pending("lifecycle", "bus")
+def test_a_subagent_whose_context_is_compacted_is_shown_its_open_messages_again(sandbox, api):
+    """Claude Code compacts a long-running subagent's context by itself (here: the fake API reports a context over
+    the auto-compact window) and then sends a SessionStart with that run's agent_id: the run is shown its own open
+    messages again, not the main thread's."""
+    sandbox.mark_agents()
+    sandbox.commit("agents")
+    seed_sprint(sandbox, task("build-1"))
+    orchestra(sandbox, "msg", "send", "fullstack-eng", "state_updated", "--text", "MEMBER-NOTE use v2", "--priority",
+              "high")
+    orchestra(sandbox, "msg", "send", "main", "state_updated", "--text", "MAIN-NOTE ship friday")
+    compacted = api.summary.split("<summary>")[1].split("<")[0]
+
+    def once_compacted(block):
+        return lambda request: say("Built.\nSTATUS: completed\nARTIFACTS: store.py") \
+            if compacted in str(request.messages) else block
+
+    main = api.script.on(MAIN)
+    member = api.script.on(MEMBER)
+    main.reply(delegate("fullstack-eng", "[task:build-1] Build the store.", "Build")).reply(say("Built."))
+    member.reply(in_worktree(sandbox, "store.py", "S = 1\n")) \
+          .reply(once_compacted(bash("echo long-work")), input_tokens=90_000) \
+          .reply(once_compacted(bash("echo more-work")))
+
+    run = sandbox.run(api, "Build the store.", extra_env={"CLAUDE_CODE_AUTO_COMPACT_WINDOW": "100000"})
+
+    assert run.returncode == 0, run.describe()
+    assert not api.problems(), api.problems()
+    assert len(api.compactions) == 1 and MEMBER in api.compactions[0].system
+    assert "MAIN-NOTE ship friday" in api.conversation(main)[0].last_user_text  # the main thread's, at its start
+    member_requests = api.conversation(member)
+    assert "MEMBER-NOTE use v2" in member_requests[0].last_user_text  # the run's start
+    after = next(r for r in member_requests if compacted in str(r.messages))
+    context = after.first_user_text + "\n".join(str(m) for m in after.messages)
+    assert "MEMBER-NOTE use v2" in context and "shown before and still open" in context, context[-3000:]
+    assert "MAIN-NOTE" not in context and "Orchestra sprints:" not in context
+    member_id = next(s["agent_id"] for s in run.subagents() if s["agent_type"] == "fullstack-eng")
+    with sandbox.state() as tx:
+        deliveries = tx.items("communication.deliveries").values()
+    assert [d["via"] for d in deliveries if d["run"] == member_id] == ["session_start"]
+    assert [d["via"] for d in deliveries if d["run"].startswith("main:")] == ["session_start"]

@@ -6,7 +6,8 @@
 # [tool.uv.sources]
 # claude-orchestra = { path = "..", editable = true }
 # ///
-"""SessionStart: make sure the state store exists, then brief the main thread on active sprints and its inbox."""
+"""SessionStart: make sure the state store exists, then brief the main thread on active sprints and its inbox
+(inside a compacted subagent: that run on its own inbox)."""
 # orchestra-hook: {"event": "SessionStart", "timeout": 15}
 
 from orchestra.warm.client import forward
@@ -14,7 +15,7 @@ from orchestra.warm.client import forward
 forward(__name__)  # a running warm server takes this hook over; this process then exits here
 
 from orchestra.briefing import session_context
-from orchestra.bus import main_thread_inbox
+from orchestra.bus.delivery import main_thread_inbox, subagent_session_inbox
 from orchestra.hookio import AddContext, Allow, HookContext, HookEvent, Verdict, main
 from orchestra.lifecycle.session import start
 
@@ -22,6 +23,10 @@ from orchestra.lifecycle.session import start
 def handle(event: HookEvent, ctx: HookContext) -> Verdict:
     with ctx.store.transaction() as tx:
         start(tx, event, ctx.root)  # a resumed session opens again; sessions killed outright end
+        if event.agent_id:  # a subagent's context was compacted: its own open messages, no sprint summary
+            text = subagent_session_inbox(tx, event.agent_id, event.agent_type, event.session_id,
+                                          source=event.get("source")).text
+            return AddContext(text) if text else Allow()
         inbox = main_thread_inbox(tx, event.session_id, via="session_start", agent_type=event.agent_type,
                                   source=event.get("source"))  # after compaction: open messages again
         text = session_context(tx, [inbox.text])

@@ -4,9 +4,9 @@ One read (the open messages, found by status) answers "anything new for this run
 transaction happens only when something is delivered. Each injection is recorded twice in that
 transaction: in the message's `delivered` map (so the next read filters it out with no second
 query) and as `communication.deliveries.<message id>@<run key>` (which run, when, through which
-hook). A message is never injected twice into one run, except into a main thread whose context Claude
-Code has just compacted or cleared (`CONTEXT_LOST`): what it was shown and has not closed is gone from
-its context, so it is shown again. One left unacknowledged reaches later runs of the same address
+hook). A message is never injected twice into one run, except into a run whose context Claude Code has
+just compacted (a main thread's also cleared: `CONTEXT_LOST`): what it was shown and has not closed is
+gone from its context, so it is shown again. One left unacknowledged reaches later runs of the same address
 again (at-least-once).
 """
 
@@ -32,7 +32,7 @@ INJECTION_CHARS = 6000  # well under Claude Code's 10,000-character cap on one h
 ITEM_CHARS = 1200
 MIN_INTERVAL = timedelta(seconds=20)  # between injections into one run during its tool calls; critical skips it
 
-# SessionStart sources after which the main thread's context no longer holds what hooks injected before
+# SessionStart sources after which a run's context no longer holds what hooks injected before
 # (a resumed or forked session gets its conversation back; a new one has been shown nothing)
 CONTEXT_LOST = ("compact", "clear")
 
@@ -324,6 +324,16 @@ def inbox_text(tx, agent_id: str, agent_type: str | None, session_id: str | None
     """SubagentStart: the new run's pending messages as context (recorded as delivered), or None."""
     who = addressing.recipient(org_for(org), agent_id, agent_type, session_id)
     return deliver(tx, who, via="subagent_start", now=now).text
+
+
+def subagent_session_inbox(tx, agent_id: str, agent_type: str | None, session_id: str | None, *,
+                           source: str | None, org: Organization | None = None,
+                           now: datetime | None = None) -> Delivery:
+    """SessionStart inside a subagent: Claude Code sends one, with the run's agent_id and `source` "compact", after
+    it compacts that subagent's context. The run's own messages (after compaction also those shown before and not
+    closed); never the main thread's, which stay for the main thread."""
+    who = addressing.recipient(org_for(org), agent_id, agent_type, session_id)
+    return deliver(tx, who, via="session_start", now=now, again=source in CONTEXT_LOST)
 
 
 def main_thread_inbox(tx, session_id: str | None, *, via: Via, org: Organization | None = None,
