@@ -42,6 +42,7 @@ def test_the_plugins_hook_runs_where_the_project_does_not_run_that_hook(project:
     event = {**PRE_BASH, "cwd": str(project)}
     cases = [
         {"hooks": wiring.hooks_block(), "disableAllHooks": True},
+        {"hooks": wiring.hooks_block(), "disableAllHooks": "yes"},  # Claude Code rejects the whole file
         {"hooks": {k: v for k, v in wiring.hooks_block().items() if k != "PreToolUse"}},
         {"hooks": {"PreToolUse": [{"hooks": "not a list"}, "junk"], "Stop": 3}},
         [],

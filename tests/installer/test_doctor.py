@@ -315,6 +315,49 @@ def test_doctor_fails_where_the_settings_turn_every_hook_off(repo: Path, orchest
         str(config / "settings.json")]
 
 
+def test_doctor_names_a_disable_all_hooks_that_is_not_a_boolean(repo: Path, orchestra, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """`"disableAllHooks": "yes"` (or 1, or "false") makes Claude Code 2.1.328 reject the whole settings file:
+    in the project's settings.json that drops the pack's hooks with it; in another file it turns nothing off."""
+    config = tmp_path / "claude config"
+    config.mkdir()
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
+    (repo / ".claude").mkdir()
+    project = repo / ".claude/settings.json"
+    project.write_text('{"disableAllHooks": "yes"}\n')
+    installed = orchestra("install", repo)
+    assert installed.code == 0
+    assert ('.claude/settings.json: `"disableAllHooks": "yes"` is not true or false, so Claude Code rejects this '
+            "whole file") in installed.out
+    assert json.loads(project.read_text())["disableAllHooks"] == "yes"  # the user's key, kept
+
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 1
+    [off] = [c for c in checks(result)["wiring"] if c["status"] != "ok"]
+    assert off["status"] == "fail"
+    assert off["detail"].startswith(f'{project}: `"disableAllHooks": "yes"` is not true or false')
+    assert "runs none of the hooks it wires, the pack's included" in off["detail"]
+
+    # In the user's settings it turns nothing off (the file is rejected); a `true` below it then decides.
+    settings = json.loads(project.read_text())
+    del settings["disableAllHooks"]
+    project.write_text(json.dumps(settings))
+    (config / "settings.json").write_text('{"disableAllHooks": 1}\n')
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 0
+    [off] = [c for c in checks(result)["wiring"] if c["status"] != "ok"]
+    assert off["status"] == "warn" and off["detail"].startswith(f'{config / "settings.json"}: `"disableAllHooks": 1`')
+    assert "it turns no hook off" in off["detail"]
+
+    local = repo / ".claude/settings.local.json"
+    local.write_text('{"disableAllHooks": "false"}\n')
+    (config / "settings.json").write_text('{"disableAllHooks": true}\n')
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 1
+    assert sorted((c["status"], c["detail"].split(": `")[0]) for c in checks(result)["wiring"]
+                  if c["status"] != "ok") == [("fail", str(config / "settings.json")), ("warn", str(local))]
+
+
 def test_doctor_warns_when_the_settings_disable_the_pack_server(repo: Path, orchestra, tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A server the user once declined stays off (`disabledMcpjsonServers`): wired in .mcp.json, never started."""

@@ -97,12 +97,13 @@ def project_runs(claude_dir: Path, script: str) -> bool:
 
 
 def wired_scripts(settings_path: Path) -> set[str]:
-    """File names of the pack's hook scripts a settings file wires; none when it turns hooks off."""
+    """File names of the pack's hook scripts a settings file wires; none when it turns hooks off, or holds a
+    `disableAllHooks` that is not a boolean (Claude Code then rejects the whole file)."""
     try:
         settings = json.loads(settings_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return set()
-    if not isinstance(settings, dict) or settings.get("disableAllHooks") is True:
+    if not isinstance(settings, dict) or settings.get("disableAllHooks", False) is not False:
         return set()
     hooks = settings.get("hooks")
     groups = [g for gs in hooks.values() if isinstance(gs, list) for g in gs] if isinstance(hooks, dict) else []

@@ -132,14 +132,16 @@ def _wiring(root: Path) -> list[Check]:
 
 
 def _hooks_on(root: Path) -> list[Check]:
-    """Claude Code runs no hook at all where the settings turn hooks off: wired or not, nothing is tracked
-    and no guard runs."""
-    path = settings.hooks_disabled_by(root)
-    if path is None:
-        return []
-    return [Check("wiring", "fail", f"{path}: `\"disableAllHooks\": true` turns every hook off, so no hook of "
-                                    "the pack runs (no tracking, no guards); remove it, or set it to false "
-                                    "in .claude/settings.local.json")]
+    """Claude Code runs no hook at all where the settings turn hooks off, and none of a settings file it
+    rejects: wired or not, nothing is tracked and no guard runs."""
+    found = []
+    for off in settings.hooks_off(root):
+        if off.value is True:
+            advice = "remove it, or set it to false in .claude/settings.local.json"
+        else:
+            advice = "write true or false" + (" (false, or no key, to use the pack)" if off.stops_pack else "")
+        found.append(Check("wiring", "fail" if off.stops_pack else "warn", f"{off.describe()}; {advice}"))
+    return found
 
 
 def _foreign_server(root: Path) -> bool:

@@ -253,11 +253,10 @@ class _Planner:
             self._notice("backed-up", SETTINGS, "your statusLine is replaced by the pack's (--statusline); "
                                                 "uninstall puts yours back")
         settings.validate(merged.settings, str(where))
-        disabled = settings.hooks_disabled_by(self.root)
-        if disabled is not None:
-            shown = disabled.relative_to(self.root).as_posix() if disabled.is_relative_to(self.root) else str(disabled)
-            self._notice("kept", shown, '`"disableAllHooks": true` turns every hook off, so no hook of the pack '
-                                        "will run (no tracking, no guards); remove it to use the pack")
+        for off in settings.hooks_off(self.root):
+            shown = off.path.relative_to(self.root).as_posix() if off.path.is_relative_to(self.root) else str(off.path)
+            advice = "remove it to use the pack" if off.value is True else "write true or false"
+            self._notice("kept", shown, f"{off.describe().removeprefix(f'{off.path}: ')}; {advice}")
         after = self._config_file(doc, merged.settings, previous, settings.has_ours,
                                   lambda data: settings.unmerge(data, merged.displaced_statusline), "hooks merged")
         if after is None:

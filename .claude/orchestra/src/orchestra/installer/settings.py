@@ -9,6 +9,7 @@ env entry and key stays exactly where it was.
 from __future__ import annotations
 
 import copy
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,15 +129,55 @@ def read_key(path: Path, key: str) -> Any:
         return None
 
 
-def hooks_disabled_by(root: Path) -> Path | None:
-    """The settings file whose `"disableAllHooks": true` stops every hook in `root`, the pack's included.
-    The first file that sets the key decides (seen with Claude Code 2.1.328: `false` in a file of higher
-    precedence turns hooks back on)."""
+@dataclass(frozen=True)
+class HooksOff:
+    """A settings file Claude Code reads for the project whose `disableAllHooks` stops hooks from running."""
+
+    path: Path
+    value: Any
+    stops_pack: bool  # the pack's hooks do not run because of it
+
+    def describe(self) -> str:
+        if self.value is True:
+            return (f'{self.path}: `"disableAllHooks": true` turns every hook off, so no hook of the pack runs '
+                    "(no tracking, no guards)")
+        shown = f'`"disableAllHooks": {json.dumps(self.value)[:40]}` is not true or false, so Claude Code rejects this '
+        if self.stops_pack:
+            return (f"{self.path}: {shown}whole file (`claude doctor` lists it under Invalid settings) and runs none of "
+                    "the hooks it wires, the pack's included (no tracking, no guards)")
+        return (f"{self.path}: {shown}whole file (`claude doctor` lists it under Invalid settings): it turns no hook "
+                "off, and nothing else it sets applies")
+
+
+def hooks_off(root: Path) -> list[HooksOff]:
+    """The settings files whose `disableAllHooks` stops hooks in `root`. `true` turns every hook off, the pack's
+    included; the first file that sets it to a boolean decides (seen with Claude Code 2.1.328: `false` in a file
+    of higher precedence turns hooks back on). Any other value (`"yes"`, `1`, `"false"`) makes Claude Code
+    reject that whole file, hooks and all (seen with 2.1.328), so it decides nothing."""
+    found: list[HooksOff] = []
+    decided = False
     for path in scopes(root):
-        value = read_key(path, "disableAllHooks")
-        if value is not None:
-            return path if value is True else None
-    return None
+        try:
+            data = jsondoc.read(path, "").data
+        except InstallError:
+            continue  # a file Claude Code cannot read is skipped as a whole
+        if "disableAllHooks" not in data:
+            continue
+        value = data["disableAllHooks"]
+        if not isinstance(value, bool):
+            found.append(HooksOff(path, value, path == root / ".claude" / "settings.json" or _wires_pack(data)))
+        elif not decided:
+            decided = True
+            if value:
+                found.append(HooksOff(path, True, True))
+    return found
+
+
+def _wires_pack(data: dict[str, Any]) -> bool:
+    try:
+        return has_ours({"hooks": data.get("hooks", {})})
+    except InstallError:
+        return False
 
 
 def validate(settings: dict[str, Any], where: str, hint: str = HINT,
