@@ -83,6 +83,22 @@ def test_the_report_page_holds_no_control_characters(store, tmp_path: Path) -> N
     assert "Pay</h1>" in html and ">Twofactor<" in html and "key missing" in html
 
 
+def test_a_right_to_left_override_cannot_reverse_what_the_report_shows(store, sample: Path) -> None:
+    """An override in a title showed the rest of its line reversed in the Markdown report and retrospective
+    (`cat`, an editor): "\u202eevil" read "live". Both files drop the overrides and isolates, as the page does."""
+    started_sprint(store)
+    with store.transaction() as tx:
+        tx.update("sprints.sprint-3", {"name": "Pay\u202eevil"})
+        tx.update("tasks.task-2fa", {"title": "Two\u2067factor\u2069 \u202dx\u202c"})
+    result = close_sprint(store, "sprint-3", now=NOW)
+    md, page = (Path(p).read_text() for p in result["report"][:2])
+    retro = Path(result["file"]).read_text()
+    for text in (md, page, retro):
+        assert not re.search("[\u202a-\u202e\u2066-\u2069]", text)
+    assert md.startswith("# Sprint report: sprint-3 — Payevil\n") and "| task-2fa | Twofactor x |" in md
+    assert "task-2fa: Twofactor x" in retro
+
+
 @pytest.mark.parametrize("loaded", [True, False], ids=["loaded", "only-defined"])
 def test_a_sprint_not_started_reports_its_definition(store, sample: Path, loaded: bool) -> None:
     from orchestra.workflow import load_sprint_into_state
