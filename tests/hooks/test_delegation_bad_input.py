@@ -40,6 +40,14 @@ def test_unknown_task_id(ready: Path) -> None:
     assert snapshot(ready) == before
 
 
+def test_over_long_task_id_in_the_tag(ready: Path) -> None:
+    before = snapshot(ready)
+    tag = "[task:" + "t" * 201 + "] do"
+    reason = denial(run_hook("pre_agent.py", pre(ready, "toolu_1", "fullstack-eng", tag), ready))
+    assert "[task:<id>] tag" in reason and "201 characters long" in reason and "at most 200" in reason
+    assert snapshot(ready) == before
+
+
 def test_unknown_agent_type(ready: Path) -> None:
     before = snapshot(ready)
     reason = denial(run_hook("pre_agent.py", pre(ready, "toolu_1", "ghost-writer", "[task:task-3] do"), ready))

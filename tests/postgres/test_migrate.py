@@ -318,3 +318,32 @@ def test_the_sources_writers_do_not_wait_while_migrate_tries_to_reach_the_target
     assert migrate.returncode == 1 and "cannot connect to PostgreSQL" in err, err
     with open_store(source) as store:
         assert store.get("tasks.during.title") == "written while migrate waits for the target"
+
+
+def test_a_store_holding_an_id_over_the_limit_is_read_but_not_copied(project: Path, pg_url: str) -> None:
+    """A store written before ids had a maximum may hold a longer one, which PostgreSQL cannot index:
+    migrate refused it with a database error part way; now it names the store and the id, copies nothing,
+    and the source stays readable."""
+    import random
+
+    source = sqlite_store(project)
+    populate(source, tasks=2, events=1)
+    long_id = "".join(random.Random(3).choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(3000))
+    conn = sqlite3.connect(source.partition("://")[2])
+    with conn:  # as an earlier Orchestra wrote it: no limit was checked then
+        conn.execute("INSERT INTO entities (collection, id, data) VALUES ('tasks', ?, ?)",
+                     (long_id, json.dumps({"id": long_id, "title": "legacy"})))
+    conn.close()
+    before = raw_sqlite(source)
+    proc = cli(project, "state", "migrate", "--to", pg_url)
+    assert proc.returncode == 1 and proc.stdout == "" and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith(f"orchestra state: {source}: tasks: task id '{long_id[:40]}'... is 3000 characters "
+                                  "long; an id has at most 200 characters, so nothing was copied")
+    with open_store(pg_url) as target:
+        assert target.get("tasks") == {}
+    assert raw_sqlite(source) == before
+    got = cli(project, "state", "get", f"tasks.{long_id}.title")
+    assert (got.returncode, got.stdout) == (0, "legacy\n")
+    renamed = cli(project, "state", "set", f"tasks.{long_id}.title", '"new"')
+    assert renamed.returncode == 1 and "task id" in renamed.stderr and "at most 200" in renamed.stderr
+    assert raw_sqlite(source) == before

@@ -273,6 +273,33 @@ def test_long_text_is_stored_and_found_like_short_text(store) -> None:
         assert tx.get("communication.messages.m.payload.text") == body
 
 
+def test_ids_have_one_maximum_length_on_every_backend(store, store_url: str) -> None:
+    """An id that does not compress, longer than PostgreSQL's primary-key index takes (about 2,700
+    bytes), was kept by SQLite and the JSON file and refused by PostgreSQL with a database error: every
+    backend now refuses an id over MAX_ID_LENGTH, naming its kind and the limit, and writes nothing."""
+    import random
+
+    pick = random.Random(11)
+    longest = "".join(pick.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(200))
+    store.set(f"tasks.{longest}", {"title": "fits"})
+    assert store.get(f"tasks.{longest}.title") == "fits"
+    before = fingerprint(store_url)
+    too_long = longest * 15  # 3,000 characters
+    for path, value, kind in ((f"tasks.{too_long}", {"title": "x"}, "task"),
+                              (f"tasks.{too_long}.title", "x", "task"),
+                              (f"sprints.{longest}x", {}, "sprint"),
+                              (f"communication.messages.{too_long}", {}, "message"),
+                              ("epics", {too_long: {}}, "epic")):
+        with pytest.raises(PathError, match=rf"{kind} id '{longest[:40]}'\.\.\. is \d+ characters long; an id "
+                                            r"has at most 200 characters"):
+            store.set(path, value)
+    with pytest.raises(PathError, match="project id .* at most 200"), store.transaction() as tx:
+        tx.update(f"projects.{too_long}", {"name": "x"})
+    with pytest.raises(PathError, match="task id .* 3000 characters long"):
+        store.import_document({"tasks": {too_long: {"title": "x"}}})
+    assert fingerprint(store_url) == before
+
+
 @pytest.mark.parametrize("collection", ["organization", "tasks.t", "bogus", "tasks..x"])
 def test_items_and_find_need_a_collection(store, collection: str) -> None:
     with store.snapshot() as tx:

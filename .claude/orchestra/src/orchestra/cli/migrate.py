@@ -20,7 +20,7 @@ from typing import Any
 
 from .. import paths
 from ..store import StateError, open_store, same_store
-from ..store.document import COLLECTIONS, TOP_LEVEL, collections_under, empty_document
+from ..store.document import COLLECTIONS, KINDS, TOP_LEVEL, collections_under, empty_document, long_id
 from ..store.postgres import redacted
 from . import UsageError
 from ._output import add_json_flag, emit, table
@@ -84,16 +84,17 @@ def cmd_migrate(args) -> int:
             if reached is not None and hasattr(source, "reaches") and source.reaches() == reached:
                 raise UsageError(f"--to names the store being copied ({redacted(args.to)} reaches the same server, "
                                  f"database and schema as {redacted(source_url)}); give another URL")
-            parts = _copy(args, source, target)
+            parts = _copy(args, source, target, source_url)
     report = {"from": redacted(source_url), "to": redacted(args.to), "verified": True, "parts": parts}
     emit(report, args.json, _text)
     return 0
 
 
-def _copy(args, source, target) -> dict[str, dict[str, Any]]:
+def _copy(args, source, target, source_url: str) -> dict[str, dict[str, Any]]:
     """Copy the source, held in a write transaction, into the target and verify it there; its inventory."""
     with source.transaction() as tx:
         doc = tx.get("")
+        _refuse_long_ids(source_url, doc)
         # Checked and verified in the import's own transaction, so what a hook writes there meanwhile is
         # refused, not wiped, and comes after the check; --force replaces it unread (a JSON file edited into
         # a bad entry too).
@@ -101,6 +102,17 @@ def _copy(args, source, target) -> dict[str, dict[str, Any]]:
         target.import_document(doc, check_current=None if args.force else partial(_refuse_held, args.to),
                                verify=partial(_verify, args.to, expected))
     return expected
+
+
+def _refuse_long_ids(url: str, doc: dict[str, Any]) -> None:
+    """An id a store took before ids had a limit is copied nowhere (a PostgreSQL target could not hold it)."""
+    for collection in COLLECTIONS:
+        for entity_id in _at(doc, collection) or {}:
+            why = long_id(entity_id, KINDS[collection])
+            if why:
+                raise StateError(f"{redacted(url)}: {collection}: {why}, so nothing was copied; give it a shorter "
+                                 "id in an export of this store (`orchestra state export > state.json`, edit, "
+                                 "`orchestra state import state.json`) and migrate again")
 
 
 def _verify(url: str, expected: dict[str, dict[str, Any]], copied: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from .. import agentfiles, briefing
 from ..hookio import Deny, HookEvent, Rewrite, Verdict
 from ..record import Record, default
+from ..store.document import long_id
 from ..teams import Organization, normalize_agent_type
 from ..workflow.holds import hold_text
 from ..worktrees.allocation import allocate_for_delegation
@@ -99,6 +100,9 @@ def resolve_task(req: DelegationRequest, led: Ledger) -> Verdict | None:
         req.task = tasks.ad_hoc_task(led, req.org, req.tool_use_id, req.subagent_type, req.description, req.prompt)
         req.new_task = led.get("tasks", req.task["id"]) is None
         return None
+    if too_long := long_id(task_id, "task"):
+        return Deny(f"Orchestra: the [task:<id>] tag of this delegation names no task: {too_long}. Check the id "
+                    "with `orchestra task list`, or drop the tag to delegate ad hoc.")
     req.task = led.get("tasks", task_id)
     if req.task is None and led.get("sprints", task_id) is not None:
         req.task = led.get("tasks", tasks.orchestration_task_id(task_id))

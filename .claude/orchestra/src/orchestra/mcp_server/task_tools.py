@@ -15,10 +15,10 @@ from pydantic import BeforeValidator, Field
 from .. import bus, lifecycle, workflow
 from ..bus.messages import MESSAGES
 from ..models import TaskStatus
-from ..store.document import COLLECTIONS
+from ..store.document import COLLECTIONS, MAX_ID_LENGTH
 from .edge import StampedCaller, identity, organization, sized, state, validated
 
-TaskId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-:@/+]{1,200}$", description="the task id, e.g. build-1")]
+TaskId = Annotated[str, Field(pattern=rf"^[A-Za-z0-9_\-:@/+]{{1,{MAX_ID_LENGTH}}}$", description="the task id, e.g. build-1")]
 Verdict = Literal["approved", "changes_requested", "rejected"]
 # A review verdict moves the task; rejected work waits for its orchestrator's decision.
 VERDICT_STATUS: dict[str, str] = {"approved": "completed", "changes_requested": "in_progress", "rejected": "blocked"}

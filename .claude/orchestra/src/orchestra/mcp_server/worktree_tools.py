@@ -9,6 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from .. import paths, worktrees
+from ..store.document import MAX_ID_LENGTH
 from .edge import RUN_ID, StampedCaller, identity, organization, state, store
 from .task_tools import TaskId
 
@@ -34,7 +35,7 @@ def assign_worktree(task_id: TaskId,
 
 def release_worktree(name: Annotated[str | None, Field(min_length=1, max_length=500, description=(
                          "the worktree's id, branch or path"))] = None,
-                     task_id: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_\-:@/+]{1,200}$", description=(
+                     task_id: Annotated[str | None, Field(pattern=rf"^[A-Za-z0-9_\-:@/+]{{1,{MAX_ID_LENGTH}}}$", description=(
                          "or the task whose worktree to release"))] = None,
                      caller: StampedCaller = None) -> dict[str, Any]:
     """Take the lock off a worktree, so another run can work there; the worktree and its branch stay."""

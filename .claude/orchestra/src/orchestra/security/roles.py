@@ -127,4 +127,4 @@ def _orchestrator_of(org: Organization, caller: Caller) -> str:
 
 def _plain_id(task_id: str) -> bool:
     """An id the store can hold (`task-b ` or `a.b` names no task): anything else is no task, not a failed guard."""
-    return len(task_id) <= 200 and is_entity_id(task_id)
+    return is_entity_id(task_id)

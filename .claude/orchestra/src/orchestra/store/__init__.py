@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from .document import is_entity_id
+from .document import is_segment
 from .errors import BusyError, CorruptStateError, PathError, StateError
 
 __all__ = [
@@ -212,7 +212,7 @@ def entity(tx: Tx, collection: str, entity_id: Any) -> dict[str, Any] | None:
     """The entity `entity_id` of `collection`, or None when there is none. An id someone typed is one
     path segment: `t1.title` (a part of t1), "" or "a b" names no entity, and nothing is read or
     written through it; each command says "no such ..." in its own words."""
-    return tx.get(f"{collection}.{entity_id}", None) if is_entity_id(entity_id) else None
+    return tx.get(f"{collection}.{entity_id}", None) if is_segment(entity_id) else None
 
 
 def claim(tx: Tx, collection: str, ids: Iterable[str]) -> list[dict[str, Any]]:

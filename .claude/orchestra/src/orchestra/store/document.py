@@ -47,6 +47,15 @@ TOP_LEVEL: tuple[str, ...] = (
 EVENTS_PATH = "observability.events"
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_\-:@/+]+")
+# The most characters an entity's id may have (ids are ASCII: bytes too). Generous for ids people type
+# and tags agents copy, and far inside what every backend keeps: PostgreSQL's primary-key index takes
+# about 2,700 bytes a row, and a file or branch name made from an id stays under 255 bytes.
+MAX_ID_LENGTH = 200
+# What one entity of each collection is called in messages.
+KINDS: dict[str, str] = {"projects": "project", "epics": "epic", "sprints": "sprint", "tasks": "task",
+                         "agents": "agent run", "delegations": "delegation", "sessions": "session",
+                         "worktrees": "worktree", "denials": "denial", "communication.messages": "message",
+                         "communication.deliveries": "delivery"}
 
 
 class Address(Record):
@@ -92,9 +101,23 @@ def parse_path(path: str) -> Address:
 
 
 def is_entity_id(value: Any) -> bool:
-    """`value` can name one entity of a collection: a single path segment. `t1.title` names a part of
-    entity t1, and "", "a b" or "ünï" no path at all."""
+    """`value` can name one entity of a collection: a single path segment of at most MAX_ID_LENGTH
+    characters. `t1.title` names a part of entity t1, and "", "a b" or "ünï" no path at all."""
+    return isinstance(value, str) and len(value) <= MAX_ID_LENGTH and _SEGMENT.fullmatch(value) is not None
+
+
+def is_segment(value: Any) -> bool:
+    """`value` is one path segment, of any length: an id a store written before MAX_ID_LENGTH may hold,
+    which can still be read and deleted."""
     return isinstance(value, str) and _SEGMENT.fullmatch(value) is not None
+
+
+def long_id(entity_id: str, kind: str = "entity") -> str | None:
+    """Why `entity_id` is too long to be the id of a `kind` ("task", "sprint"...), or None when it is not."""
+    if len(entity_id) <= MAX_ID_LENGTH:
+        return None
+    return (f"{kind} id {entity_id[:40]!r}... is {len(entity_id)} characters long; an id has at most "
+            f"{MAX_ID_LENGTH} characters")
 
 
 def path_error(path: str, why: str) -> PathError:

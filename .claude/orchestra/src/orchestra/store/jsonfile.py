@@ -22,7 +22,7 @@ from filelock import FileLock, Timeout
 from .. import atomic
 from . import StoreBase, iter_entities
 from .doc_tx import DocTx
-from .document import COLLECTIONS, TOP_LEVEL, empty_document, filled, is_entity_id, migrate, normalized
+from .document import COLLECTIONS, TOP_LEVEL, empty_document, filled, is_segment, migrate, normalized
 from .errors import BusyError, CorruptStateError, StateError, disk_trouble
 from .events import stored_event
 from .filekind import check_kind
@@ -212,7 +212,7 @@ def _checked_shape(path: Path, doc: dict[str, Any], plain: bool = True) -> dict[
     try:
         for collection in COLLECTIONS:
             for entity_id, entity in iter_entities(doc, collection):
-                if not is_entity_id(entity_id):  # `state import` refuses it too: no path can name it
+                if not is_segment(entity_id):  # `state import` refuses it too: no path can name it
                     raise StateError(f"{collection}: key {entity_id!r} is not an id (letters, digits, _ - : @ / +)")
                 if "id" not in entity:
                     raise StateError(f"{collection}.{entity_id}: no id field (it must repeat the key {entity_id!r})")

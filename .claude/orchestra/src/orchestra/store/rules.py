@@ -11,7 +11,7 @@ import math
 import re
 from typing import Any
 
-from .document import Address, collections_under, parse_path, path_error
+from .document import KINDS, Address, collections_under, long_id, parse_path, path_error
 from .errors import PathError, StateError
 
 _CRITERION_KEY = re.compile(r"[A-Za-z0-9_\-]+")
@@ -105,6 +105,8 @@ def check_settable(addr: Address, value: Any) -> Any:
         raise PathError(f"{addr.path}: events are append-only; append an event instead")
     if addr.is_collection:
         return _checked_collection(addr.path, value)
+    if addr.entity_id is not None:
+        _check_length(addr.collection, addr.entity_id)
     if addr.entity_id is not None and not addr.rest:
         if not isinstance(value, dict):
             raise StateError(f"{addr.path}: expected an object, got {type(value).__name__}")
@@ -127,8 +129,17 @@ def _checked_collection(path: str, value: Any) -> dict[str, dict[str, Any]]:
     collection = parse_path(path).collection or path
     for entity_id, entity in value.items():
         parse_path(f"{collection}.{entity_id}")
+        _check_length(collection, entity_id)
         _check_id(f"{path}.{entity_id}", entity_id, entity)
     return {k: {**v, "id": k} for k, v in value.items()}
+
+
+def _check_length(collection: str, entity_id: str) -> None:
+    """An id longer than MAX_ID_LENGTH is written nowhere (PostgreSQL could not index it); one a store
+    already holds can still be read and deleted."""
+    why = long_id(entity_id, KINDS.get(collection, "entity"))
+    if why:
+        raise PathError(f"{collection}: {why}; choose a shorter id")
 
 
 def _check_id(path: str, entity_id: str, entity: dict[str, Any]) -> None:
