@@ -157,6 +157,22 @@ def test_a_closed_sprint_shows_no_forecast_and_its_points_carried_over(page, spr
         assert text(page, "#sprint-status").lower() == "complete"
         assert text(page, "#forecast") == "sprint closed"
         assert text(page, "#points-done") == "5 of 21 points done · 16 carried over"
+        assert text(page, "#task-counts") == "1 completed · 5 carried over"  # as the status line counts them
+        assert page.problems == []
+
+
+def test_a_right_to_left_override_cannot_reverse_what_the_page_shows(page, sprint_project: Path) -> None:
+    """A sprint named "Pay\u202eevil" showed as "Pay live" in the header: an override in text from state
+    reversed the rest of its element. The page drops overrides and isolates, as the reports and the terminal do."""
+    with open_store(root=sprint_project) as store, store.transaction() as tx:
+        tx.update("sprints.sprint-3", {"name": "Pay\u202eevil"})
+        tx.update("tasks.task-2fa", {"title": "Two\u2067factor\u2069 \u202dx\u202c", "blocker": "\u202ekcolb"})
+    with running_dashboard(sprint_project) as dashboard:
+        page.goto(dashboard.url)
+        page.locator("body:not([data-last-event='0'])").wait_for(state="attached")
+        assert text(page, "#sprint-title") == "sprint-3 · Payevil"
+        assert text(page, "#queue li[data-id=task-2fa] .title") == "Twofactor x"
+        assert page.locator("#queue li[data-id=task-2fa] .title").get_attribute("title") == "Twofactor x"
         assert page.problems == []
 
 

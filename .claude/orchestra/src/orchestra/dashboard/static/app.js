@@ -232,6 +232,14 @@
 
   // -- connection ---------------------------------------------------------------------------------
 
+  // Text from state without bidirectional embeddings, overrides and isolates: one would show the rest of
+  // its element reversed ("\u202eevil" reads "live").
+  const BIDI = /[\u202a-\u202e\u2066-\u2069]/g;
+
+  function shown(key, value) {
+    return typeof value === "string" ? value.replace(BIDI, "") : value;
+  }
+
   function status(kind, text) {
     $("#conn").className = `conn ${kind}`;
     $("#conn-text").textContent = text;
@@ -242,7 +250,7 @@
     const socket = new WebSocket(`${scheme}://${location.host}/ws`);
     socket.onopen = () => { delay = 1000; status("live", "live"); };
     socket.onmessage = (message) => {
-      const body = JSON.parse(message.data);
+      const body = JSON.parse(message.data, shown);
       if (body.type === "snapshot") render(body.data);
     };
     socket.onclose = () => {
