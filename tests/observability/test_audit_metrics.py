@@ -85,3 +85,31 @@ def test_window_size_bounds_memory(tmp_path: Path) -> None:
     window.refresh()
     assert [r["ms"] for r in window.records] == list(range(20, 30))
     assert json.loads(log.read_text().splitlines()[0])["ms"] == 0  # the log itself is untouched
+
+
+def strict_json(text: str):
+    def refuse(constant: str):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_hook_time_that_is_not_a_finite_number_is_skipped(sample: Path, store, capsys) -> None:
+    """One audit line of `"ms": NaN` (or 1e999, read as infinity) made `orchestra metrics --json` print NaN and
+    Infinity, which no JSON reader takes, and the dashboard's page threw on every state it was sent; a
+    400-digit integer made `orchestra metrics` fail with OverflowError."""
+    from orchestra import paths
+    from orchestra.cli import main
+    from orchestra.dashboard.snapshot import build
+
+    log = paths.audit_log(sample)
+    log.write_bytes(b'{"hook": "pre_tool", "event": "PreToolUse", "ms": NaN}\n'
+                    b'{"hook": "pre_tool", "event": "PreToolUse", "ms": 1e999}\n'
+                    b'{"hook": "pre_tool", "event": "PreToolUse", "ms": -Infinity}\n'
+                    b'{"hook": "pre_tool", "event": "PreToolUse", "ms": 1' + b"0" * 400 + b'}\n')
+    line(log, ms=12.5)
+    assert hook_latency(read(log)) == {"count": 1, "p50_ms": 12.5, "p95_ms": 12.5, "max_ms": 12.5, "by_hook": {
+        "pre_tool": {"count": 1, "p50_ms": 12.5, "p95_ms": 12.5, "max_ms": 12.5}}}
+    assert main(["metrics", "--json"]) == 0
+    assert strict_json(capsys.readouterr().out)["hook_latency"]["max_ms"] == 12.5
+    strict_json(json.dumps(build(store, sample)))

@@ -119,13 +119,25 @@ def _latency(values: list[float]) -> dict[str, Any]:
             "max_ms": max(values) if values else None}
 
 
+def _milliseconds(value: object) -> float | None:
+    """A line's `ms` as a finite float, else None (not a number, or NaN, infinite, too large for a float)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        ms = float(value)
+    except OverflowError:
+        return None
+    return ms if math.isfinite(ms) else None
+
+
 def hook_latency(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """p50/p95/max of the `ms` every hook run recorded, overall and per hook script."""
+    """p50/p95/max of the `ms` every hook run recorded, overall and per hook script. A time that is not a
+    finite number (a damaged line's NaN, 1e999 or a 400-digit integer) is skipped: no JSON reader takes NaN or Infinity."""
     by_hook: dict[str, list[float]] = {}
     for record in records:
-        ms = record.get("ms")
-        if isinstance(ms, int | float) and not isinstance(ms, bool) and record.get("hook"):
-            by_hook.setdefault(str(record["hook"]), []).append(float(ms))
+        ms = _milliseconds(record.get("ms"))
+        if ms is not None and record.get("hook"):
+            by_hook.setdefault(str(record["hook"]), []).append(ms)
     every = [ms for values in by_hook.values() for ms in values]
     return {**_latency(every), "by_hook": {hook: _latency(values) for hook, values in sorted(by_hook.items())}}
 
