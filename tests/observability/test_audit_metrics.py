@@ -113,3 +113,20 @@ def test_a_hook_time_that_is_not_a_finite_number_is_skipped(sample: Path, store,
     assert main(["metrics", "--json"]) == 0
     assert strict_json(capsys.readouterr().out)["hook_latency"]["max_ms"] == 12.5
     strict_json(json.dumps(build(store, sample)))
+
+
+def test_a_line_holding_a_lone_surrogate_is_skipped(sample: Path, store, capsys) -> None:
+    """A damaged audit line naming its hook "pre\\ud800tool" made `orchestra metrics --json` fail ('utf-8' codec
+    can't encode) and the dashboard answer 500 and send the page nothing."""
+    from orchestra import paths
+    from orchestra.cli import main
+    from orchestra.dashboard.snapshot import build
+
+    log = paths.audit_log(sample)
+    log.write_bytes(b'{"hook": "pre\\ud800tool", "event": "PreToolUse", "ms": 3}\n'
+                    b'{"hook": "pre\\ud83d\\ude00tool", "event": "PreToolUse", "ms": 4}\n')  # a pair: fine
+    line(log, ms=12.5)
+    assert set(hook_latency(read(log))["by_hook"]) == {"pre\U0001f600tool", "pre_tool"}
+    assert main(["metrics", "--json"]) == 0
+    assert strict_json(capsys.readouterr().out)["hook_latency"]["count"] == 2
+    json.dumps(build(store, sample), ensure_ascii=False).encode()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,6 +19,8 @@ from typing import Any
 from .. import audit
 
 WINDOW = 5000  # lines: about a day of one busy session, and cheap to keep in memory
+# What json.loads reads that is not plain JSON (as in store.jsonfile): NaN, Infinity, a surrogate escape
+_NOT_PLAIN = re.compile(rb"NaN|Infinity|\\u[dD][89a-fA-F]")
 
 
 class AuditWindow:
@@ -88,11 +91,16 @@ class AuditWindow:
 
 
 def _parse(lines: Iterable[bytes]) -> list[dict[str, Any]]:
+    """The lines that are JSON objects; a damaged one is skipped, as one holding what is not plain JSON:
+    NaN or Infinity, or a lone surrogate escape (no JSON reader takes the first, UTF-8 cannot hold the second,
+    and either, passed on, made `metrics --json` and the dashboard fail)."""
     out = []
     for raw in lines:
         try:
             record = json.loads(raw)
-        except ValueError:
+            if _NOT_PLAIN.search(raw):  # rare: only such a line is checked
+                json.dumps(record, allow_nan=False, ensure_ascii=False).encode()
+        except ValueError:  # UnicodeError is one
             continue
         if isinstance(record, dict):
             out.append(record)
