@@ -367,6 +367,10 @@ def test_event_visible_inside_its_transaction_and_numbered_after_others(store) -
     (("x", {"v": {1, 2}}), {}, "not plain JSON"),
     (("x",), {"bogus": "1"}, "bogus"),
     (("x",), {"task_id": 7}, "task_id"),
+    # PostgreSQL keeps these fields as text, which cannot hold U+0000: refused there by the database alone
+    (("a\x00b",), {}, r"type 'a\\x00b' holds a NUL character"),
+    (("x",), {"task_id": "t\x00"}, "task_id .* holds a NUL character"),
+    (("x",), {"ts": "2026-01-01T00:00:00Z\x00"}, "ts .* holds a NUL character"),
 ])
 def test_bad_events_are_rejected_and_write_nothing(store, store_url: str, args, kwargs, message) -> None:
     store.append_event("ok")
@@ -460,6 +464,7 @@ def test_import_fills_missing_parts_and_event_fields(store) -> None:
     ({"observability": {"events": [{"id": 1}]}}, "type"),
     ({"observability": {"events": [{"id": 1, "type": "x", "extra": 1}]}}, "extra"),
     ({"observability": {"events": [{"id": 1, "type": "x", "data": []}]}}, "data"),
+    ({"observability": {"events": [{"id": 1, "type": "x", "session_id": "s\x00"}]}}, "session_id .* NUL"),
     ({"tasks": {"t": {"v": float("nan")}}}, "not plain JSON"),
     ({"schema_version": SCHEMA_VERSION + 1}, "newer"),
     ({"schema_version": "1"}, "schema_version"),

@@ -28,9 +28,7 @@ def make_event(event_id: int, type: str, data: dict[str, Any] | None, refs: dict
 
 def imported_event(event: Any, where: str) -> dict[str, Any]:
     """An event from an imported document, with absent references filled in (`ts` "" = unknown)."""
-    event = stored_event(event, where)
-    event["data"] = check_json(f"{where}: data", event["data"], depth=EVENT_DATA_DEPTH)
-    return event
+    return _checked(stored_event(event, where), where)
 
 
 def stored_event(event: Any, where: str) -> dict[str, Any]:
@@ -50,7 +48,13 @@ def stored_event(event: Any, where: str) -> dict[str, Any]:
 
 
 def _checked(event: dict[str, Any], where: str) -> dict[str, Any]:
+    """A new or imported event: as `_typed`, its data plain JSON, and no NUL in the fields PostgreSQL keeps
+    as text (which cannot hold one: the other backends would take an event it refuses)."""
     event = _typed(event, where)
+    for key in ("ts", "type", *REFS):
+        if event[key] is not None and "\x00" in event[key]:
+            raise StateError(f"{where}: {key} {event[key][:40]!r} holds a NUL character (U+0000), which no event "
+                             "field but data may hold")
     event["data"] = check_json(f"{where}: data", event["data"], depth=EVENT_DATA_DEPTH)
     return event
 
