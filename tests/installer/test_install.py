@@ -4,6 +4,7 @@ property each test proves."""
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 from pathlib import Path
@@ -765,3 +766,69 @@ def test_an_upgrade_refuses_to_keep_your_edit_of_code_it_changes(repo: Path, orc
     assert orchestra("install", repo, "--force").code == 0
     assert (repo / module).read_bytes() == (pack_source / module).read_bytes()
     assert (repo / ".claude/orchestra/backup/replaced" / module).read_bytes() == patched
+
+
+def test_a_nested_install_names_the_install_above_it(repo: Path, orchestra, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Claude Code runs the hooks of the directory it starts in only: an install inside another (or below
+    one) says which of the two runs where, naming both; a git worktree of the project is not another install."""
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude config"))
+    assert orchestra("install", repo).code == 0
+    inner = repo / "services" / "api"
+    inner.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(inner)], check=True)
+
+    result = orchestra("install", inner, "--json")
+
+    assert result.code == 0
+    [nested] = [n for n in result.json()["notices"] if n["path"] == str(repo)]
+    assert nested["kind"] == "left"
+    assert nested["message"].startswith(f"{repo}, a directory above {inner}, has Orchestra too. Claude Code runs the "
+                                        "hooks of the directory it starts in only")
+    doctor = json.loads(orchestra("doctor", inner, "--json").out)["checks"]
+    assert [c["status"] for c in doctor if c["detail"] == nested["message"]] == ["warn"]
+    assert str(inner) not in orchestra("doctor", repo).out  # the outer one is not told about a project inside it
+
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "--allow-empty", "-m", "init"], check=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
+    worktree = repo / ".worktrees" / "t1"
+    subprocess.run(["git", "-C", str(repo), "worktree", "add", "-q", str(worktree)], check=True)
+    assert "has Orchestra too" not in orchestra("doctor", worktree).out
+
+
+def test_refuses_to_install_into_the_users_claude_config(tmp_path: Path, orchestra,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installed into the home directory, the pack's hooks land in the user settings and run in every project,
+    blocking every prompt in those without the pack (seen with Claude Code 2.1.328)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    result = orchestra("install", home)
+    assert result.code == 1 and result.err.count("\n") == 1
+    assert result.err.startswith(f"orchestra install: {home / '.claude'} is your Claude Code user config dir: its "
+                                 "settings.json applies to every project")
+    assert list(home.iterdir()) == []
+
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(project / ".claude"))
+    assert "is your Claude Code user config dir" in orchestra("install", project).err
+    assert list(project.iterdir()) == []
+
+
+def test_doctor_fails_where_the_user_settings_wire_the_pack(repo: Path, orchestra, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "claude config"
+    config.mkdir()
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
+    assert orchestra("install", repo).code == 0
+    (config / "settings.json").write_text(json.dumps({"hooks": settings_of(repo)["hooks"]}))
+
+    result = orchestra("doctor", repo, "--json")
+
+    assert result.code == 1
+    [wired] = [c for c in result.json()["checks"] if c["status"] == "fail"]
+    assert wired["detail"].startswith(f"{config / 'settings.json'}: your user settings wire the pack's hooks, so "
+                                      "they run in every project")

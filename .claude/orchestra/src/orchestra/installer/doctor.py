@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import agentfiles, wiring
 from ..store.errors import StateError
-from . import gitignored, jsondoc, manifest, orgchecks, safety, settings
+from . import gitignored, jsondoc, manifest, nesting, orgchecks, safety, settings
 from .check import Check
 from .errors import InstallError
 from .source import BACKUP_DIR, MCP_CONFIG, SERVER_NAME, SETTINGS, is_our_server, is_our_statusline
@@ -24,7 +24,7 @@ CLAUDE_BIN_ENV = "ORCHESTRA_CLAUDE_BIN"
 
 def run_checks(root: Path) -> list[Check]:
     found: list[Check] = []
-    checks = (_uv, _manifest, _settings, _wiring, _hooks_on, _scripts, _mcp, _mcp_names, _warm,
+    checks = (_uv, _manifest, _nesting, _settings, _wiring, _hooks_on, _scripts, _mcp, _mcp_names, _warm,
               orgchecks.check_teams, orgchecks.check_policy, orgchecks.check_agents, orgchecks.check_state,
               _claude_doctor)
     if not (root / ".claude").is_dir():  # nothing of Claude Code's or ours: the install check says to install
@@ -92,6 +92,19 @@ def _manifest(root: Path) -> list[Check]:
         found.append(Check("install", "warn", gitignored.advice(tracked)))
     if left_out := gitignored.ignored(root, recorded.files):
         found.append(Check("install", "warn", gitignored.ignored_advice(left_out)))
+    return found
+
+
+def _nesting(root: Path) -> list[Check]:
+    """Another copy of the pack that Claude Code meets from here: one above this project, or one wired into
+    the user's own settings (run in every project: twice here, and failing where there is no pack)."""
+    found = [Check("install", "warn", nesting.nested_advice(root, outer)) for outer in nesting.enclosing_installs(root)]
+    user = settings.scopes(root)[-1]
+    if wiring.wired_scripts(user):
+        found.append(Check("install", "fail", f"{user}: your user settings wire the pack's hooks, so they run in every "
+                                              "project: twice in this one, and in a project without the pack they "
+                                              "block every prompt; take them out (`orchestra uninstall "
+                                              f"{shlex.quote(str(user.parent.parent))}` if the pack was installed there)"))
     return found
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import agentfiles, wiring
-from . import gitignored, jsondoc, mcpconfig, settings
+from . import gitignored, jsondoc, mcpconfig, nesting, settings
 from .errors import InstallError
 from .manifest import Manifest, read, sha256
 from .plan import Notice, Plan, Step
@@ -42,6 +42,7 @@ RESTORE = f"{BACKUP_DIR}/restore"  # settings.json / .mcp.json as they are to be
 def plan_install(target: Path, source: Path = SOURCE_ROOT, force: bool = False,
                  statusline: bool = False) -> Plan:
     root = check_target(target)
+    nesting.check_not_user_config(root)
     check_uv()
     old = read(root)
     own = root == Path(source).resolve()
@@ -89,6 +90,8 @@ class _Planner:
             self._notice("left", CODE_DIR, gitignored.advice(paths))
         if left_out := gitignored.ignored(self.root, self.new.files):
             self._notice("left", CODE_DIR, gitignored.ignored_advice(left_out))
+        for outer in nesting.enclosing_installs(self.root):
+            self._notice("left", str(outer), nesting.nested_advice(self.root, outer))
         self.new.dirs = sorted(self.created_dirs)
         self.result.steps = self.moves + self.writes + self.deletes
         manifest, current = self.new.to_bytes(), self._current(MANIFEST)
