@@ -19,6 +19,7 @@ from typing import Any
 
 from ..models import PRIORITIES
 from ..store import entity
+from ..store.document import is_entity_id
 from ..teams import Organization
 from . import addressing
 
@@ -146,7 +147,7 @@ def verdict_priority(verdict: str, request: dict[str, Any]) -> str:
 
 def check_task(tx, task: object, field: str) -> str:
     """`task`, when it names a task in state; else ValueError naming `field`."""
-    if not isinstance(task, str) or not _ID.match(task) or entity(tx, "tasks", task) is None:
+    if not is_entity_id(task) or entity(tx, "tasks", task) is None:  # any task id: `feat/login`, `t@2` too
         raise ValueError(f"{field} {task!r}: no such task in state (see `orchestra task list`)")
     return task
 
