@@ -252,6 +252,19 @@ def test_find_matches_numbers_by_value(store) -> None:
         assert [t["id"] for t in tx.find("tasks", estimate="3")] == ["b"]
 
 
+def test_find_compares_text_holding_nul_and_integers_past_64_bits_exactly(store) -> None:
+    """SQLite's json_extract reads text only up to a NUL, so its find took `a\\u0000b` for `a`, and it
+    failed with OverflowError on an integer past 64 bits, where the other backends compare exactly."""
+    store.set("tasks.nul", {"status": "a\x00b", "sprint": "s\x00", "size": 2**80 + 1})
+    store.set("tasks.plain", {"status": "a", "sprint": "s", "size": 2**80})
+    with store.snapshot() as tx:
+        for criteria, found in (({"status": "a"}, ["plain"]), ({"status": "a\x00b"}, ["nul"]),
+                                ({"status": "a\x00b", "sprint": "s"}, []), ({"sprint": "s\x00"}, ["nul"]),
+                                ({"size": 2**80 + 1}, ["nul"]), ({"size": 2**80}, ["plain"]),
+                                ({"size": -(2**70)}, [])):
+            assert [t["id"] for t in tx.find("tasks", **criteria)] == found, criteria
+
+
 def test_long_text_is_stored_and_found_like_short_text(store) -> None:
     """Text that does not compress, as long as a pasted log: PostgreSQL refused an entity whose status
     was over 2704 bytes ('index row size exceeds btree version 4 maximum'), which the other backends keep."""

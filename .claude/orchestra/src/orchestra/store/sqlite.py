@@ -22,7 +22,7 @@ from .document import SCHEMA_VERSION
 from .errors import BusyError, CorruptStateError, StateError, disk_trouble
 from .events import check_read, make_event
 from .filekind import check_kind
-from .rules import check_criteria
+from .rules import check_criteria, matches
 from .table_tx import TableTx, dumps, event_row
 
 BUSY_TIMEOUT_MS = 30_000
@@ -253,6 +253,14 @@ class SqliteStore(StoreBase):
 _EVENT_COLUMNS = "id, ts, type, session_id, agent_id, task_id, data"
 
 
+def _bindable(value: Any) -> bool:
+    """`value` can be compared in SQL as json_extract gives it: not text holding NUL, not an integer
+    SQLite cannot hold (it takes 64 bits)."""
+    if isinstance(value, str):
+        return "\x00" not in value
+    return not isinstance(value, int) or isinstance(value, bool) or -2**63 <= value < 2**63
+
+
 def _event(row: tuple) -> dict[str, Any]:
     return {"id": row[0], "ts": row[1], "type": row[2], "session_id": row[3], "agent_id": row[4],
             "task_id": row[5], "data": json.loads(row[6])}
@@ -285,6 +293,8 @@ class SqliteTx(TableTx):
         check_criteria(collection, equals)
         clauses, params = ["collection=?"], [collection]
         for key, value in equals.items():
+            if not _bindable(value):
+                continue  # text holding NUL (json_extract ends it there) or an integer past 64 bits: matches() decides
             # Plain names keep the literal '$.name' form so the expression index on status is used.
             json_path = f"$.{key}" if key.isidentifier() else f'$."{key}"'
             extract, kind = f"json_extract(data, '{json_path}')", f"json_type(data, '{json_path}')"
@@ -301,10 +311,12 @@ class SqliteTx(TableTx):
                 params.append(value)
         # SQLite's planner (no statistics) prefers the primary key on `collection`, reading the whole
         # collection; name the index of the most selective indexed field instead.
-        indexed = [f for f in INDEXED_FIELDS[::-1] if equals.get(f) is not None and f"entities_{f}" in self.indexes]
+        indexed = [f for f in INDEXED_FIELDS[::-1]
+                   if equals.get(f) is not None and _bindable(equals[f]) and f"entities_{f}" in self.indexes]
         hint = f" INDEXED BY entities_{indexed[0]}" if indexed else ""
         rows = self.conn.execute(f"SELECT data FROM entities{hint} WHERE {' AND '.join(clauses)} ORDER BY id", params)
-        return [json.loads(row[0]) for row in rows]
+        # json_extract reads stored text only up to a NUL: `a\u0000b` would be found as `a`
+        return [entity for entity in (json.loads(row[0]) for row in rows) if matches(entity, equals)]
 
     def events_after(self, after: int = 0, limit: int | None = 1000, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         after, limit, types = check_read(after, limit, types)
