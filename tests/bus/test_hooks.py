@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from orchestra import bus
+from orchestra.bus import delivery
 from orchestra.teams import build
 
 from tests.bus.conftest import TEAMS, add_run
@@ -214,6 +215,28 @@ def test_after_a_subagents_compaction_it_is_shown_its_own_open_messages_again(pr
     assert record["via"] == "session_start" and record["first_delivered_at"] < record["delivered_at"]
     prompt = hook_output(run_hook("user_prompt.py", fixture_event(project, "UserPromptSubmit"), project))
     assert "approve the migration?" in prompt["hookSpecificOutput"]["additionalContext"]  # still the main thread's
+
+
+def test_a_run_continued_after_it_reported_reads_its_messages_itself(project: Path, project_store) -> None:
+    """SendMessage to a finished subagent resumes it (Claude Code sends SubagentStart again, same agent_id): from
+    then on a message to that run is the run's, not left behind for the main thread, and its sender is not told
+    the run has ended."""
+    session = fixture_event(project, "SessionStart")["session_id"]
+    add_run(project_store, MEMBER, "fullstack-eng", status="completed", outcome="completed", session_id=session,
+            started_at="2026-01-01T00:00:00.000Z", ended_at="2026-01-01T00:10:00.000Z")
+    with project_store.snapshot() as tx:
+        assert "has ended (completed)" in delivery.ended_note(tx, f"agent:{MEMBER}")
+    resumed = run_hook("subagent_start.py", fixture_event(project, "SubagentStart", agent="fullstack-eng"), project)
+    assert resumed.returncode == 0, resumed.stderr
+    sent = send(project_store, to=f"agent:{MEMBER}", payload={"text": "also add a docstring"})
+
+    with project_store.snapshot() as tx:
+        assert delivery.ended_note(tx, f"agent:{MEMBER}") is None
+    prompt = hook_output(run_hook("user_prompt.py", fixture_event(project, "UserPromptSubmit"), project))
+    assert "also add a docstring" not in json.dumps(prompt)  # not the main thread's
+    tool_call = fixture_event(project, "PreToolUse", "Bash", "fullstack-eng")
+    context = hook_output(run_hook("pre_tool.py", tool_call, project))["hookSpecificOutput"]["additionalContext"]
+    assert f"state_updated {sent['id']} from main: also add a docstring" in context
 
 
 def test_a_message_cannot_close_or_open_claude_codes_context_frames(project: Path, project_store) -> None:

@@ -210,3 +210,44 @@ def test_a_subagent_whose_context_is_compacted_is_shown_its_open_messages_again(
         deliveries = tx.items("communication.deliveries").values()
     assert [d["via"] for d in deliveries if d["run"] == member_id] == ["session_start"]
     assert [d["via"] for d in deliveries if d["run"].startswith("main:")] == ["session_start"]
+
+
+@pending("lifecycle", "bus")
+def test_a_finished_subagent_continued_with_sendmessage_reads_what_is_sent_to_it(sandbox, api):
+    """Claude Code offers to continue a finished subagent (SendMessage to its agentId): while it works again, a
+    message to that run is its own, and whoever sends one is not told it has ended."""
+    sandbox.mark_agents()
+    sandbox.commit("agents")
+    seed_sprint(sandbox, task("build-1"))
+    told: dict[str, str] = {}
+
+    def continue_it(request):
+        told["id"] = re.search(r"agentId: (\w+)", request.last_user_text).group(1)
+        return tool("SendMessage", to=told["id"], message="Also add a docstring.", summary="add a docstring")
+
+    def send_to_run(request):
+        told["send"] = orchestra(sandbox, "msg", "send", f"agent:{told['id']}", "state_updated", "--text",
+                                 "RESUMED-NOTE keep v2")
+        return bash("echo docstring")
+
+    main = api.script.on(MAIN)
+    member = api.script.on(MEMBER)
+    main.reply(delegate("fullstack-eng", "[task:build-1] Build the store.", "Build")) \
+        .reply(continue_it).reply(say("It is adding the docstring.")) \
+        .reply(say("Built, with a docstring."))  # told when the continued run reports
+    member.reply(in_worktree(sandbox, "store.py", "S = 1\n")) \
+          .reply(say("Built.\nSTATUS: completed\nARTIFACTS: store.py")) \
+          .reply(send_to_run).reply(bash("echo more")) \
+          .reply(say("Docstring added.\nSTATUS: completed\nARTIFACTS: store.py"))
+
+    run = sandbox.run(api, "Build the store.", allowed_tools="Bash Read Write Edit Agent SendMessage")
+
+    assert run.returncode == 0, run.describe()
+    assert not api.problems(), api.problems()
+    assert "has ended" not in told["send"], told["send"]
+    shown = api.conversation(member)[3].last_user_text  # with the result of its next tool call
+    assert "docstring" in shown and "RESUMED-NOTE keep v2" in shown
+    assert not any("RESUMED-NOTE" in r.last_user_text for r in api.conversation(main))
+    with sandbox.state() as tx:
+        [note] = [m for m in tx.items("communication.messages").values() if m["to"] == f"agent:{told['id']}"]
+    assert list(note["delivered"]) == [told["id"]]

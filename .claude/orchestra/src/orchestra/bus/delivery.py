@@ -91,8 +91,7 @@ def _left_behind(tx, message: dict[str, Any], session_id: str | None) -> bool:
     if not to.startswith(addressing.RUN_PREFIX) or agent_id in (message.get("delivered") or {}):
         return False
     run = tx.get(f"agents.{agent_id}", None)
-    if not run or not run.get("ended_at") or (message.get("timestamp") or "") < run["ended_at"] \
-            or (not run.get("outcome") and run.get("status") != "stopped"):
+    if not run or not run_ended(tx, run) or (message.get("timestamp") or "") < run["ended_at"]:
         return False
     if not session_id or run.get("session_id") in (None, session_id):
         return True
@@ -106,10 +105,22 @@ def ended_note(tx, to: str) -> str | None:
     if not to.startswith(addressing.RUN_PREFIX):
         return None
     run = tx.get(f"agents.{to[len(addressing.RUN_PREFIX):]}", None) or {}
-    if not run.get("ended_at") or (not run.get("outcome") and run.get("status") != "stopped"):
+    if not run_ended(tx, run):
         return None
     return (f"{to} has ended ({run.get('outcome') or run.get('status')}) and will not read this; the main thread "
             "of its session is shown it instead")
+
+
+def run_ended(tx, run: dict[str, Any]) -> bool:
+    """Has this subagent run ended (reported or stopped) for good? One continued since (SendMessage to its agent id
+    resumes it: SubagentStart notes `resumed_at`) reads its messages again, until it reports anew or its session
+    ends."""
+    if not run.get("ended_at") or (not run.get("outcome") and run.get("status") != "stopped"):
+        return False
+    if (run.get("resumed_at") or "") <= run["ended_at"]:
+        return True
+    session = tx.get(f"sessions.{run['session_id']}", None) if run.get("session_id") else None
+    return bool(session and session.get("ended_at"))
 
 
 def _orphaned(tx, message: dict[str, Any]) -> bool:

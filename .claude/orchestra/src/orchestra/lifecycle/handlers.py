@@ -102,6 +102,8 @@ def subagent_start(event: HookEvent, ctx: HookContext) -> Verdict:
         led = Ledger(tx, org)
         run = led.run(event.agent_id, event.agent_type, event.session_id)
         run.setdefault("started_at", led.now)
+        if run.get("ended_at"):  # continued after it ended (SendMessage to its agent id): it reads its messages again
+            run["resumed_at"] = led.now
         led.link_provisional(event.agent_id)
         if not run.get("worktree") and (assigned := locked_for_run(led.find, event.agent_id)) is not None:
             run["worktree"] = assigned["path"]  # assigned to it by hand before it started: confined from now on
