@@ -189,3 +189,19 @@ def test_a_blocked_sprint_shows_no_forecast(page, sprint_project: Path) -> None:
         assert text(page, "#sprint-status").lower() == "blocked"
         assert text(page, "#forecast") == "no forecast while the sprint is blocked"
         assert page.problems == []
+
+
+def test_the_burndown_of_a_sprint_of_no_points_starts_at_0(page, sprint_project: Path) -> None:
+    """Every estimate 0: the chart's lines started at 1 point, a point the sprint never had, and fell to 0."""
+    with open_store(root=sprint_project) as store, store.transaction() as tx:
+        for task_id in tx.items("tasks"):
+            tx.update(f"tasks.{task_id}", {"estimate": 0})
+    with running_dashboard(sprint_project) as dashboard:
+        page.goto(dashboard.url)
+        page.locator("body:not([data-last-event='0'])").wait_for(state="attached")
+        assert "0 of 0 points" in text(page, "#points-done")
+        bottom = page.locator("#burndown line.grid-line").first.get_attribute("y1")  # the 0 line
+        for line in ("polyline.ideal", "polyline.actual"):
+            points = page.locator(f"#burndown {line}").get_attribute("points").split()
+            assert {p.split(",")[1] for p in points} == {bottom}, (line, points)
+        assert page.problems == []

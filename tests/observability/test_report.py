@@ -261,3 +261,16 @@ def test_an_agent_type_whose_runs_have_not_ended_has_no_time_yet() -> None:
             {"id": "r3", "agent_type": "fullstack-eng", "status": "active", "started_at": "2026-12-01T10:00:00Z"}]
     by_type = {entry["agent_type"]: entry["hours"] for entry in agent_activity(runs)["by_type"]}
     assert by_type == {"qa-engineer": None, "fullstack-eng": 0.5}  # shown as "—", not "0 s"
+
+
+def test_the_burndown_of_a_sprint_of_no_points_starts_at_0() -> None:
+    """Every estimate 0 (or every task cancelled): the chart's lines started at 1 point, a point the sprint
+    never had, and fell to 0."""
+    from orchestra.report.svg import BOTTOM, HEIGHT, burndown_svg
+
+    svg = ET.fromstring(burndown_svg({"total": 0, "start": "2026-12-01", "end": "2026-12-02", "days": [
+        {"date": "2026-12-01", "remaining": 0, "ideal": 0}, {"date": "2026-12-02", "remaining": None, "ideal": 0}]}))
+    zero = float(HEIGHT - BOTTOM)
+    for line in svg.iter(f"{SVG}polyline"):
+        assert {float(pair.split(",")[1]) for pair in line.get("points").split()} == {zero}
+    assert [t.text for t in svg.iter(f"{SVG}text")][:2] == ["0", "0.5"]  # the axis still runs 0 to 1

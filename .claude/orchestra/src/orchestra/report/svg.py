@@ -20,7 +20,8 @@ def nice_step(total: float, lines: int = 4) -> float:
 
 def burndown_svg(burndown: dict[str, Any], title: str = "Burndown") -> str:
     days = burndown["days"]
-    total = float(burndown["total"]) or 1.0
+    total = float(burndown["total"])
+    top = total or 1.0  # the axis of a sprint of no points still runs 0 to 1; its lines start at 0
     count = len(days)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
@@ -28,14 +29,14 @@ def burndown_svg(burndown: dict[str, Any], title: str = "Burndown") -> str:
         return round(LEFT + plot_w * i / max(count, 1), 1)
 
     def y(points: float) -> float:
-        return round(TOP + plot_h * (1 - points / total), 1)
+        return round(TOP + plot_h * (1 - points / top), 1)
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
            f'height="{HEIGHT}" role="img" aria-label="{escape(title)}" font-family="system-ui, sans-serif" '
            f'font-size="11">', f"<title>{escape(title)}</title>"]
-    step = nice_step(total)
+    step = nice_step(top)
     level = 0.0
-    while level <= total + 1e-9:
+    while level <= top + 1e-9:
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(level)}" y2="{y(level)}" stroke="{GRID}"/>')
         out.append(f'<text x="{LEFT - 6}" y="{y(level) + 4}" text-anchor="end" fill="{TEXT}">{level:g}</text>')
         level += step

@@ -35,10 +35,11 @@
       return;
     }
     const days = data.days;
-    const total = Number(data.total) || 1;
+    const total = Number(data.total) || 0;
+    const top = total || 1;  // the axis of a sprint of no points still runs 0 to 1; its lines start at 0
     const n = days.length;
     const x = (i) => L + (W - L - R) * i / n;
-    const y = (points) => T + (H - T - B) * (1 - points / total);
+    const y = (points) => T + (H - T - B) * (1 - points / top);
     const svg = el("svg", {viewBox: `0 0 ${W} ${H}`, role: "img",
                            "aria-label": `Burndown: ${fmt(total)} points from ${data.start} to ${data.end}`});
 
@@ -49,8 +50,8 @@
     defs.append(gradient);
     svg.append(defs);
 
-    const step = niceStep(total, 4);
-    for (let level = 0; level <= total + 1e-9; level += step) {
+    const step = niceStep(top, 4);
+    for (let level = 0; level <= top + 1e-9; level += step) {
       svg.append(el("line", {class: "grid-line", x1: L, x2: W - R, y1: y(level), y2: y(level)}),
                  el("text", {class: "axis", x: L - 8, y: y(level) + 4, "text-anchor": "end"}, fmt(level)));
     }
