@@ -208,6 +208,8 @@ def test_a_subagent_whose_context_is_compacted_is_shown_its_open_messages_again(
     member_id = next(s["agent_id"] for s in run.subagents() if s["agent_type"] == "fullstack-eng")
     with sandbox.state() as tx:
         deliveries = tx.items("communication.deliveries").values()
+        runs = list(tx.items("agents"))
+    assert runs == [member_id]  # the fork that wrote the summary is no run
     assert [d["via"] for d in deliveries if d["run"] == member_id] == ["session_start"]
     assert [d["via"] for d in deliveries if d["run"].startswith("main:")] == ["session_start"]
 

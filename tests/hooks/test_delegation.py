@@ -238,6 +238,22 @@ def test_a_completion_reaches_the_session_that_delegated_not_another_open_one(pr
     assert "task_completed" in own and "task orchestrate-sprint-3" in own
 
 
+def test_the_summary_claude_code_writes_when_it_compacts_a_context_is_no_agent_run(project: Path) -> None:
+    """Auto-compaction (of the main thread or of a subagent) runs a summarising fork that Claude Code 2.1.328 ends
+    with a SubagentStop of agent_type "" and no SubagentStart before it: no run is recorded for it, so
+    `orchestra agents` and the metrics do not list a run of no type after each compaction."""
+    write_teams(project)
+    fork = "a3de2da22c7e216b0"
+    stop = main_thread(project, "SubagentStop", SESSION_A, permission_mode="default", agent_id=fork, agent_type="",
+                       stop_hook_active=False, last_assistant_message="<analysis>...</analysis>\n<summary>...</summary>",
+                       agent_transcript_path=str(project / "cc" / SESSION_A / "subagents" / f"agent-{fork}.jsonl"),
+                       background_tasks=[], session_crons=[])
+    proc = run_hook("subagent_stop.py", stop, project)
+    assert proc.returncode == 0 and hook_output(proc) == {}, proc.stderr
+    with open_store(None, root=project) as store, store.snapshot() as tx:
+        assert tx.get(f"agents.{fork}", None) is None and tx.items("agents") == {}
+
+
 def test_a_completion_for_a_session_that_ended_reaches_the_next_one(project: Path) -> None:
     write_teams(project)
     seed_sprint3(project)

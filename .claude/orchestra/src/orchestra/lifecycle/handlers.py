@@ -132,6 +132,8 @@ def subagent_stop(event: HookEvent, ctx: HookContext) -> Verdict:
     """SubagentStop: judge the report (false-completion gate), settle run and task, notify the parent."""
     if not event.agent_id:
         return Allow(system_message=UNTRACKED.format(event="SubagentStop"))
+    if _compaction_fork(event, ctx):
+        return Allow()
     until = acceptance.deadline()  # the checks end in time for Claude Code's hook timeout
     org = teams.load(ctx.root)
     cfg = lifecycle_config.load(org)
@@ -158,6 +160,16 @@ def subagent_stop(event: HookEvent, ctx: HookContext) -> Verdict:
     if decision.get("push_back"):
         return BlockStop(completion.push_back_text(decision.get("task"), decision["push_back"]))
     return Allow()
+
+
+def _compaction_fork(event: HookEvent, ctx: HookContext) -> bool:
+    """Claude Code's own fork that writes the summary when it compacts a context (the main thread's or a
+    subagent's): its SubagentStop has agent_type "" and no SubagentStart came before it. No one delegated it,
+    so it is no run (recorded, it would be listed as a run of no type after every compaction)."""
+    if event.get("agent_type") != "":
+        return False
+    with ctx.store.snapshot() as tx:
+        return tx.get(f"agents.{event.agent_id}", None) is None
 
 
 def _stop_task(led: Ledger, run: dict[str, Any], seen: transcript.Transcript) -> tuple[dict | None, str | None]:
