@@ -138,3 +138,55 @@ def test_with_the_pack_installed_too_each_hook_runs_once(sandbox, api):
     assert len(run.hook_responses("SessionStart")) == 2  # both copies were started
     hooks = [line["hook"] for line in sandbox.audit()]
     assert sorted(hooks) == sorted(set(hooks)) and {"session_start", "pre_tool", "stop"} <= set(hooks), hooks
+
+
+@pytest.fixture
+def installed_plugin(claude_bin, tmp_path_factory) -> tuple[Sandbox, Path]:
+    """A project with no teams.yaml, and the plugin installed for good (`claude plugin marketplace add` and
+    `claude plugin install`) from a copy of the clone's plugin at a path with a space, templates/ included."""
+    box = Sandbox(tmp_path_factory.mktemp("plugin"), claude_bin, with_pack=False).create()
+    source = box.base / "plugin dir" / "orchestra"
+    skip = shutil.ignore_patterns("state", "__pycache__", "*.pyc", "uv.lock", "backup")
+    for part in (".claude-plugin", "hooks", "plugin", ".claude", "templates"):
+        shutil.copytree(REPO / part, source / part, ignore=skip)
+    for args in (["marketplace", "add", str(source)], ["install", "orchestra@claude-orchestra"]):
+        proc = subprocess.run([str(box.claude), "plugin", *args], cwd=box.repo, env=box.env(), capture_output=True,
+                              text=True, timeout=RUN_TIMEOUT)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    box.warm_hooks([*sorted((source / ".claude/orchestra/hooks").glob("*.py")), source / ".claude/orchestra/bin/orchestra"])
+    yield box, source
+    _drop_environments(source)
+    box.cleanup()
+
+
+def test_a_plugin_only_project_without_teams_yaml_is_given_the_command_that_writes_one(installed_plugin, api):
+    """/orchestra:sprint:start lists the organisation, which comes from the project's teams.yaml: without one
+    Claude Code aborts the command on that line, whose error must be a command that writes it; once run, the
+    sprint reaches the model with the template's organisation."""
+    box, source = installed_plugin
+    sprints = box.repo / ".claude" / "sprints"
+    sprints.mkdir(parents=True)
+    (sprints / "s1.yaml").write_text("id: s1\nname: One\ngoal: Try it\ntasks:\n  - id: t1\n    title: Build it\n"
+                                     "    team: engineering\n    assignee: fullstack-eng\n", encoding="utf-8")
+    asked = api.script.on("Run sprint s1 through the team orchestrators").reply(say("Delegated."))
+    command = [str(box.claude), "-p", "/orchestra:sprint:start s1", "--output-format", "stream-json", "--verbose",
+               "--model", MODEL, "--allowedTools", "Agent"]
+
+    def results() -> list[str]:
+        proc = subprocess.run(command, cwd=box.repo, env=box.env(api), capture_output=True, text=True,
+                              timeout=RUN_TIMEOUT)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return [json.loads(line).get("result") for line in proc.stdout.splitlines()
+                if line.startswith("{") and json.loads(line).get("type") == "result"]
+
+    [shown] = results()
+    teams_yaml = box.repo / ".claude" / "teams.yaml"
+    assert shown.startswith("Shell command failed") and f"{teams_yaml}: not found" in shown, shown
+    assert not api.requests
+    fix = re.search(r"there: `(mkdir .*)`\)", shown).group(1)
+    assert str(source / "templates" / "teams.yaml") in fix
+    subprocess.run(["sh", "-c", fix], check=True, timeout=30)
+
+    assert results() == ["Delegated."]
+    [request] = api.conversation(asked)
+    assert "engineering-director" in request.last_user_text and "delegate now: engineering: t1" in request.last_user_text

@@ -128,11 +128,18 @@ ADDRESS_WORDS = {"main": "the main thread", "human": "the user", "broadcast": "e
                  "orchestra": "Orchestra itself, the sender of its own notices"}
 
 
-def _missing_advice() -> str:
+def _missing_advice(path: Path) -> str:
     """Where a teams.yaml comes from: the template beside the pack that runs (a clone, or the plugin's copy),
-    or an install; in plugin form only the template (an install would put a second pack beside the plugin)."""
+    as a command that puts it at `path`, or an install; in plugin form only the template (an install would put
+    a second pack beside the plugin)."""
+    import shlex
+
     template = paths.PACK_DIR.parents[1] / "templates" / "teams.yaml"
-    copy = f"copy templates/teams.yaml ({template}) there" if template.is_file() else "copy templates/teams.yaml"
+    if template.is_file():
+        copy = (f"copy templates/teams.yaml ({template}) there: `mkdir -p {shlex.quote(str(path.parent))} && "
+                f"cp {shlex.quote(str(template))} {shlex.quote(str(path))}`")
+    else:
+        copy = "copy templates/teams.yaml"
     return copy if os.environ.get(paths.PLUGIN_ENV) else f"{copy} or run `orchestra install`"
 
 
@@ -141,7 +148,8 @@ def load_raw(path: Path) -> dict[str, Any]:
     from .yamlcheck import line_of, read_mapping, validate_yaml
 
     if not path.exists():
-        raise TeamsError(f"{path}: not found ({_missing_advice()})")
+        raise TeamsError(f"{path}: not found; the organisation (its teams, their orchestrators and members) comes "
+                         f"from it ({_missing_advice(path)})")
     raw, text = read_mapping(path, TeamsError)
     validate_yaml(raw, text, path, "teams", TeamsError)
     seen: dict[str, str] = {}
