@@ -450,6 +450,11 @@ def test_import_then_export_is_stable(store) -> None:
     assert store.export() == doc
 
 
+def test_the_largest_event_id_imports_and_numbering_carries_on(store) -> None:
+    store.import_document({"observability": {"events": [{"id": 2**53 - 1, "type": "x"}]}})
+    assert store.append_event("next") == 2**53
+
+
 def test_import_fills_missing_parts_and_event_fields(store) -> None:
     store.import_document({"schema_version": SCHEMA_VERSION, "tasks": {"t": {"title": "T"}},
                            "observability": {"events": [{"id": 4, "type": "x", "ts": "2026-01-01T00:00:00Z"}]}})
@@ -478,6 +483,9 @@ def test_import_fills_missing_parts_and_event_fields(store) -> None:
     ({"observability": {"events": [{"id": 1, "type": "x", "extra": 1}]}}, "extra"),
     ({"observability": {"events": [{"id": 1, "type": "x", "data": []}]}}, "data"),
     ({"observability": {"events": [{"id": 1, "type": "x", "session_id": "s\x00"}]}}, "session_id .* NUL"),
+    # past 64 bits SQLite raised OverflowError and PostgreSQL a database error; just below, no event could follow
+    ({"observability": {"events": [{"id": 2**63, "type": "x"}]}}, "id 9223372036854775808 is past the largest"),
+    ({"observability": {"events": [{"id": 2**63 - 1, "type": "x"}]}}, "past the largest event id, 9007199254740991"),
     ({"tasks": {"t": {"v": float("nan")}}}, "not plain JSON"),
     ({"schema_version": SCHEMA_VERSION + 1}, "newer"),
     ({"schema_version": "1"}, "schema_version"),

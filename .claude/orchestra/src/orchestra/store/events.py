@@ -11,6 +11,9 @@ from .rules import check_json
 REFS = ("session_id", "agent_id", "task_id")
 FIELDS = ("id", "ts", "type", *REFS, "data")
 EVENT_DATA_DEPTH = 4  # observability.events.<n>.data
+# The largest event id an import may carry: the largest integer JSON readers keep exactly (JavaScript's
+# 2**53 - 1), far inside the 64 bits SQLite and PostgreSQL hold, with room for the events that follow.
+MAX_EVENT_ID = 2**53 - 1
 
 
 def make_event(event_id: int, type: str, data: dict[str, Any] | None, refs: dict[str, Any]) -> dict[str, Any]:
@@ -28,7 +31,11 @@ def make_event(event_id: int, type: str, data: dict[str, Any] | None, refs: dict
 
 def imported_event(event: Any, where: str) -> dict[str, Any]:
     """An event from an imported document, with absent references filled in (`ts` "" = unknown)."""
-    return _checked(stored_event(event, where), where)
+    event = _checked(stored_event(event, where), where)
+    if event["id"] > MAX_EVENT_ID:
+        raise StateError(f"{where}: id {event['id']} is past the largest event id, {MAX_EVENT_ID} (no later event "
+                         "could be numbered); number the events from 1")
+    return event
 
 
 def stored_event(event: Any, where: str) -> dict[str, Any]:
