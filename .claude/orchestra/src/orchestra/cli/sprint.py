@@ -172,7 +172,7 @@ def _plan_text(plan: dict[str, Any]) -> str:
     cancelled = f" ({points['cancelled']:g} cancelled, out of scope)" if points["cancelled"] else ""
     head = (f"{plan['sprint']} ({plan['status']}): {points['remaining']:g} of {points['total']:g} points {left}"
             f"{cancelled}; critical path {path['length']:g}: {' -> '.join(path['tasks']) or '-'}")
-    rows = [[str(b["wave"]), t["id"], t["status"], t.get("assignee") or t.get("team") or "-", f"{t['estimate']:g}",
+    rows = [[str(b["wave"]), t["id"], t["status"], _who(t), f"{t['estimate']:g}",
              t["priority"], f"{t['slack']:g}", "*" if t["critical"] else ""]
             for b in plan["batches"] for t in b["tasks"]]
     body = table(rows, ["wave", "task", "status", "who", "pts", "priority", "slack", "crit"]) if rows else "nothing left"
@@ -196,6 +196,11 @@ def _plan_text(plan: dict[str, Any]) -> str:
         now += f" (every task is finished: close the sprint with `orchestra sprint close {plan['sprint']}`)"
     waiting = [f"  {t['id']}: {t['not_now']}" for t in items if t.get("not_now")]
     return "\n".join([head, body, ready, f"delegate now: {now}", *(["not now:", *waiting] if waiting else [])])
+
+
+def _who(task: dict[str, Any]) -> str:
+    """Who does a planned task: its assignee, else the member its ready Agent call goes to, else its team."""
+    return task.get("assignee") or (task.get("agent") or {}).get("subagent_type") or task.get("team") or "-"
 
 
 def cmd_start(args) -> int:

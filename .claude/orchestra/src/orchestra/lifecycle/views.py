@@ -53,7 +53,8 @@ def pick_agent(org: Organization, task: dict[str, Any]) -> str | None:
     its type, else general-purpose (a task of no team, without teams.yaml). None when no assignee is named and
     its team has `auto_assign: false` or no members, or is a team teams.yaml no longer has (renamed or removed
     there): no agent of the organisation is its to take; None too when its assignee is a member teams.yaml no
-    longer has."""
+    longer has. Of several able members this is the first by name; `delegation_arguments` and the plan pick
+    the least busy of them (`assignment`)."""
     if task.get("assignee"):
         return None if gone_assignee(org, task) else task["assignee"]
     if task.get("type") == "orchestration" and task.get("team") in org.teams:
@@ -63,14 +64,37 @@ def pick_agent(org: Organization, task: dict[str, Any]) -> str | None:
         return None
     if team is None and task.get("team") and org.teams:
         return None
+    able, _ = able_members(org, task)
+    if team is not None and not able:  # its orchestrator delegates, and the guard keeps it to its members
+        return None
+    return able[0] if able else "general-purpose"
+
+
+def able_members(org: Organization, task: dict[str, Any]) -> tuple[list[str], str]:
+    """The members (not orchestrators) of the task's team, or of every team for a task of none, who may take
+    it when it names nobody, by name: those whose capabilities include its type, else those whose specialties
+    match its tags, else all; with what makes them able (for the words that say why one was picked)."""
     members = sorted((m for m in org.agents.values() if m.role != "orchestrator"
                       and task.get("team") in (None, m.team)), key=lambda m: m.name)
-    if team is not None and not members:  # its orchestrator delegates, and the guard keeps it to its members
+    able = [m.name for m in members if task.get("type") in m.capabilities]
+    if able:
+        return able, f"able to do {task.get('type')}"
+    able = [m.name for m in members if set(task.get("tags") or []) & set(m.specialties)]
+    if able:
+        return able, "whose specialties match its tags"
+    return [m.name for m in members], "(none able to do its type)"
+
+
+def auto_pool(org: Organization, task: dict[str, Any]) -> tuple[list[str], str] | None:
+    """The members the pick of an unassigned task of an auto-assigning team is made among (`able_members`), or
+    None when nothing is to pick: an assignee named, an orchestration, or a pick `pick_agent` refuses or that
+    goes to no member."""
+    if task.get("assignee") or task.get("type") == "orchestration":
         return None
-    able = [m for m in members if task.get("type") in m.capabilities]
-    able = able or [m for m in members if set(task.get("tags") or []) & set(m.specialties)]
-    chosen = able or members
-    return chosen[0].name if chosen else "general-purpose"
+    picked = pick_agent(org, task)
+    if org.member(picked) is None:
+        return None
+    return able_members(org, task)
 
 
 def gone_assignee(org: Organization, task: dict[str, Any]) -> str | None:
@@ -149,11 +173,15 @@ def sprint_closed_to(task: dict[str, Any], status: str | None) -> str | None:
     return f"task {task['id']} belongs to sprint {sprint_id}, which is {status}: {hint}."
 
 
-def delegation_arguments(tx, org: Organization, task_id: str) -> dict[str, Any]:
-    """The Agent tool input that delegates `task_id`: tagged, briefed, addressed to the right agent.
+def delegation_arguments(tx, org: Organization, task_id: str,
+                         picked: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The Agent tool input that delegates `task_id`: tagged, briefed, addressed to the right agent. A task
+    that names nobody goes to the least busy member able to take it (`assignment`), or to `picked` (member,
+    why: a plan's pick for its wave); the prompt says why.
     Raises Unassigned when nobody is named and the task's team does not auto-assign or is not in teams.yaml,
-    and ValueError when its sprint was blocked by hand, is not running (planned, under review, complete) or
-    its dependencies are unfinished (the delegation gate would refuse the call)."""
+    and ValueError when its sprint was blocked by hand, is not running (planned, under review, complete), its
+    dependencies are unfinished, or every member able to take it is at its capacity (the delegation gate would
+    refuse the call)."""
     from ..workflow.holds import hold_text
     from . import config as lifecycle_config
 
@@ -171,11 +199,21 @@ def delegation_arguments(tx, org: Organization, task_id: str) -> dict[str, Any]:
     agent = pick_agent(org, task)
     if agent is None:
         raise Unassigned(unassigned_text(org, task))
+    why = None
+    pool = auto_pool(org, task) if picked is None else None
+    if picked is not None:
+        agent, why = picked
+    elif pool is not None:
+        from .assignment import least_busy, workload
+
+        agent, why = least_busy(org, task, pool, workload(tx, org))
     title = task.get("title") or task_id
     words = f"{task_id} {title}".split()
     prompt = f"{tag(task_id)} {title}"
     if task.get("description"):
         prompt += f"\n\n{task['description']}"
+    if why:
+        prompt += f"\n\n{why}"
     return {"subagent_type": agentfiles.session_agent_type(agent), "description": " ".join(words[:5]),
             "prompt": briefing.with_brief(prompt, briefing.task_brief(tx, task, worktree=task.get("worktree")))}
 

@@ -67,6 +67,48 @@ class Capacity:
         return self.members.get(member, float("inf")) if member else float("inf")
 
 
+@dataclass
+class Pools:
+    """Tasks that name nobody, each with the members (by name) any of whom may take it, and the work those
+    members have in hand outside the plan: `busy` (what the capacity gate counts against each) and `load`
+    (tasks and points in hand). `batches` gives each such task, wave by wave, to the member with room and the
+    least load (in the first wave, work in hand; in every wave, the tasks that wave already gives each), then
+    the first by name; `picks` records whom, and `hands` each member's (tasks, points, full) at that moment."""
+
+    members: dict[str, Sequence[str]] = field(default_factory=dict)
+    busy: dict[str, int] = field(default_factory=dict)
+    load: dict[str, tuple[int, float]] = field(default_factory=dict)
+    picks: dict[str, str] = field(default_factory=dict)
+    hands: dict[str, list[tuple[str, int, float, bool]]] = field(default_factory=dict)
+
+
+class _Places:
+    """One wave's places: what it gives each member, beside the work outside the plan that holds some of
+    them (`busy`) and weighs in the picks (`load`: tasks and points in hand)."""
+
+    def __init__(self, limits: dict, busy: dict[str, int], load: dict[str, tuple[int, float]]) -> None:
+        self.limits, self.busy, self.load = limits, busy, load
+        self.taken: dict[str | None, int] = {}
+        self.spent: dict[str | None, float] = {}
+
+    def free(self, member: str | None) -> bool:
+        return self.taken.get(member, 0) + self.busy.get(member, 0) < self.limits[member]
+
+    def room(self, slot: str | tuple | None) -> bool:
+        """Whether the wave can give one more task to the member, or (a pool) to any member of it."""
+        if isinstance(slot, tuple):
+            return any(map(self.free, slot))
+        return self.taken.get(slot, 0) < self.limits[slot]
+
+    def rank(self, member: str) -> tuple[int, float, str]:
+        count, points = self.load.get(member, (0, 0.0))
+        return count + self.taken.get(member, 0), points + self.spent.get(member, 0.0), member
+
+    def give(self, member: str | None, estimate: float) -> None:
+        self.taken[member] = self.taken.get(member, 0) + 1
+        self.spent[member] = self.spent.get(member, 0.0) + estimate
+
+
 class TaskGraph:
     """A validated DAG over nodes. Dependencies on ids in `done` count as satisfied and are dropped."""
 
@@ -185,22 +227,24 @@ class TaskGraph:
                 for i, node in enumerate(self.nodes)]
 
     def batches(self, capacity: Capacity | None = None, first: Iterable[str] = (),
-                held: Iterable[str] = ()) -> list[list[str]]:
+                held: Iterable[str] = (), pools: Pools | None = None) -> list[list[str]]:
         """Waves of tasks that can run in parallel: every dependency sits in an earlier wave, and no
         wave holds more tasks of one team or one assignee than its capacity. `first` (e.g. tasks
         already running) go into the earliest wave their dependencies allow; `held` (blocked tasks,
-        which cannot start now) leave the first wave's places to work that can, unless nothing can."""
+        which cannot start now) leave the first wave's places to work that can, unless nothing can.
+        A task of `pools` goes to whichever of its members has room, the least loaded first (`Pools`)."""
         capacity = capacity or Capacity()
+        pools = pools or Pools()
         keys = self._keys(frozenset(self.index[t] for t in first if t in self.index))
         waiting = {self.index[t] for t in held if t in self.index}
         indegree = [len(p) for p in self.preds]
-        member_limit = {n.assignee: capacity.member_limit(n.assignee) for n in self.nodes}
-        # team -> member -> heap of keys; a wave merges each team's member heaps by their heads.
-        ready: dict[str | None, dict[str | None, list[tuple]]] = {}
+        slots: list = [tuple(pools.members[n.id]) if n.id in pools.members else n.assignee for n in self.nodes]
+        member_limit = {m: capacity.member_limit(m) for s in slots for m in (s if isinstance(s, tuple) else (s,))}
+        # team -> member (or pool: a tuple of members) -> heap of keys; a wave merges each team's heaps by their heads.
+        ready: dict[str | None, dict[str | tuple | None, list[tuple]]] = {}
 
         def push(i: int) -> None:
-            node = self.nodes[i]
-            heapq.heappush(ready.setdefault(node.team, {}).setdefault(node.assignee, []), keys[i])
+            heapq.heappush(ready.setdefault(self.nodes[i].team, {}).setdefault(slots[i], []), keys[i])
 
         deferred = [i for i in range(len(self.nodes)) if indegree[i] == 0 and i in waiting]
         for i in range(len(self.nodes)):
@@ -208,32 +252,44 @@ class TaskGraph:
                 push(i)
         waves: list[list[str]] = []
         placed = 0
+        outside = (pools.busy, pools.load)
         while placed < len(self.nodes):
             if deferred and (waves or not ready):  # held work joins from the second wave (or if alone)
                 for i in deferred:
                     push(i)
                 deferred = []
             wave: list[int] = []
-            taken: dict[str | None, int] = {}  # per assignee, across teams (tasks may name any team)
+            # per assignee, across teams (tasks may name any team); work outside the plan counts in the first wave
+            places = _Places(member_limit, *(outside if not waves else ({}, {})))
             for team in list(ready):
                 members = ready[team]
                 limit = capacity.team_limit(team)
-                heads = [(heap[0], member) for member, heap in members.items()
-                         if heap and taken.get(member, 0) < member_limit[member]]
+                heads = [(heap[0], slot) for slot, heap in members.items() if heap and places.room(slot)]
                 heapq.heapify(heads)
                 count = 0
                 while heads and count < limit:
-                    _, member = heapq.heappop(heads)
-                    heap = members[member]
-                    wave.append(heapq.heappop(heap)[-1])
+                    _, slot = heapq.heappop(heads)
+                    if not places.room(slot):  # a pool whose members the wave has filled since its head was pushed
+                        continue
+                    heap = members[slot]
+                    i = heapq.heappop(heap)[-1]
+                    wave.append(i)
                     count += 1
-                    taken[member] = taken.get(member, 0) + 1
-                    if heap and taken[member] < member_limit[member]:
-                        heapq.heappush(heads, (heap[0], member))
-                for member in [m for m, heap in members.items() if not heap]:
-                    del members[member]
+                    member = slot
+                    if isinstance(slot, tuple):
+                        member = min(filter(places.free, slot), key=places.rank)
+                        pools.picks[self.nodes[i].id] = member
+                        pools.hands[self.nodes[i].id] = [(m, *places.rank(m)[:2], not places.free(m)) for m in slot]
+                    places.give(member, self.estimates[i])
+                    if heap and places.room(slot):
+                        heapq.heappush(heads, (heap[0], slot))
+                for slot in [s for s, heap in members.items() if not heap]:
+                    del members[slot]
                 if not members:
                     del ready[team]
+            if not wave and any(places.busy.values()):  # all of it waits on work outside the plan: plan as if it were done
+                outside = ({}, {})
+                continue
             if not wave:  # pragma: no cover - capacities are validated >= 1 and the graph is acyclic
                 raise GraphError("no task can be scheduled; check capacities")
             wave.sort(key=keys.__getitem__)

@@ -12,9 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..lifecycle.views import Unassigned, delegation_arguments
+from ..lifecycle.assignment import picked_line, workload
+from ..lifecycle.views import Unassigned, auto_pool, delegation_arguments
 from .capacity import capacity_dict, parallel_capacity
-from .graph import Capacity
+from .graph import Capacity, Pools
 from .holders import occupied, over_capacity, with_holders
 from .holds import hand_hold, hold_text
 from .view import SprintView, doer, outside_done, sprint_view
@@ -35,7 +36,8 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     # Work awaiting review holds no member's slot (the gate counts live runs): like blocked work, it leaves
     # the first wave's places to work that can start.
     review = {t["id"] for t in view.tasks if t.get("status") == "needs_review"}
-    waves = graph.batches(capacity, first=running - review, held=blocked | review)
+    pools, able = spread(tx, org, view, graph, running)
+    waves = graph.batches(capacity, first=running - review, held=blocked | review, pools=pools)
     slack = graph.slack()
     critical = graph.critical_path()
     on_path = set(critical)
@@ -47,7 +49,8 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     started = view.source == "state" and view.status in ("active", "blocked")
     hold = hold_text(view.id, view.record) if started else None  # blocked by hand: nothing starts until unblocked
     startable = set(waves[0]) & set(ready) if started and waves and not hold else set()
-    crowded = gate_capacity(tx, org, view, waves[0], startable, ready) if started and waves and not hold else {}
+    crowded = gate_capacity(tx, org, view, waves[0], startable, ready, pools, able) \
+        if started and waves and not hold else {}
     startable -= set(crowded)
     # What `not_now` reads, built once: who runs what, statuses, and who fills the first wave.
     statuses = {t["id"]: t.get("status", "queued") for t in view.tasks}
@@ -55,18 +58,26 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     in_first: dict[tuple[str, str | None], list[str]] = {}
     for tid in waves[0] if started and waves else ():
         in_first.setdefault(("team", by_id[tid].get("team")), []).append(tid)
-        in_first.setdefault(("member", doer(org, by_id[tid])), []).append(tid)
+        in_first.setdefault(("member", who(org, by_id[tid], pools)), []).append(tid)
+
+    def picked(task: dict[str, Any]) -> tuple[str, str] | None:
+        """The plan's pick for a task that names nobody, and why (the words `delegate_task` uses)."""
+        if task["id"] not in able:
+            return None
+        member = pools.picks[task["id"]]
+        return member, picked_line(org, task, member, able[task["id"]][1], pools.hands[task["id"]])
 
     def item(task_id: str) -> dict[str, Any]:
         task = by_id[task_id]
         status = task.get("status", "queued")
         args, why = None, None
         try:
-            args = delegation_arguments(tx, org, task_id) if task_id in startable else None
+            args = delegation_arguments(tx, org, task_id, picked(task)) if task_id in startable else None
         except Unassigned as refused:  # a team with auto_assign: false picks nobody: the orchestrator names one
             why = str(refused)
         if started and task_id not in startable:
-            why = crowded.get(task_id) or not_now(tx, held, task, finished, capacity, in_first, doer(org, task))
+            members = able[task_id][0] if task_id in able else [who(org, task, pools)]
+            why = crowded.get(task_id) or not_now(tx, held, task, finished, capacity, in_first, members)
         return {
             "id": task_id, "title": task.get("title", ""), "status": status, "team": task.get("team"),
             "assignee": task.get("assignee"), "estimate": _round(float(task.get("estimate", 1.0) or 0.0)),
@@ -87,7 +98,7 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
         "points": view.points,
         "critical_path": {"tasks": critical, "length": _round(graph.length)},
         "capacity": capacity_dict(capacity, (t.get("team") for t in view.tasks),
-                                  (doer(org, t) for t in view.tasks)),
+                                  (who(org, t, pools) for t in view.tasks)),
         "order": graph.topological_order(),
         "ready": ready,
         "running": view.running,
@@ -96,28 +107,66 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     }
 
 
-def gate_capacity(tx, org, view: SprintView, wave: list[str], startable: set[str],
-                  ready: list[str]) -> dict[str, str]:
+def spread(tx, org, view: SprintView, graph, running: set[str]) -> tuple[Pools, dict[str, tuple[list[str], str]]]:
+    """The members each task of the plan that names nobody may go to (`views.auto_pool`, the same as
+    `delegation_arguments` picks from), with the work they have in hand outside the plan (`assignment`): the
+    waves give each such task to the least busy of them. A running task stays with the agent type running it."""
+    work = workload(tx, org)
+    pools, able = Pools(), {}
+    holder = {task: name for name, held in work.running.items() for _, task in held}
+    for task in view.tasks:
+        tid = task["id"]
+        if tid not in graph.index:
+            continue
+        if tid in running:
+            if not task.get("assignee") and org.member(holder.get(tid)):
+                pools.members[tid] = (holder[tid],)
+        elif (pool := auto_pool(org, task)) is not None:
+            pools.members[tid], able[tid] = pool[0], pool
+    ours = set(graph.index)
+    names = {m for members in pools.members.values() for m in members}
+    if work.gate:
+        pools.busy = {m: sum(task not in ours for _, task in work.running.get(m, ())) for m in names}
+    pools.load = {m: work.hand(m, ours) for m in names}
+    return pools, able
+
+
+def who(org, task: dict[str, Any], pools: Pools) -> str | None:
+    """The member whose place `task` takes: the plan's pick for a task that names nobody, else `doer`."""
+    return pools.picks.get(task["id"]) or doer(org, task)
+
+
+def gate_capacity(tx, org, view: SprintView, wave: list[str], startable: set[str], ready: list[str],
+                  pools: Pools, able: dict[str, tuple[list[str], str]]) -> dict[str, str]:
     """The capacity gate's reason for each task it would refuse now: the first wave's startable tasks,
     delegated one after another in wave order, and, while work outside this sprint runs, the other ready
-    tasks. The gate counts every live run and waiting delegation by the agent type that has it, other
-    sprints' and ad-hoc work included; the waves count only this sprint's tasks."""
+    tasks (one that names nobody, when every member able to take it is refused). The gate counts every live
+    run and waiting delegation by the agent type that has it, other sprints' and ad-hoc work included; the
+    waves count only this sprint's tasks."""
     busy = occupied(tx, org)
     by_id = {t["id"]: t for t in view.tasks}
     refused: dict[str, str] = {}
     for tid in wave:
         if tid in startable:
-            member = doer(org, by_id[tid])
+            member = who(org, by_id[tid], pools)
             why = over_capacity(org, view.capacity, member, busy)
+            if why and tid in able:  # the plan's pick is full: another able member, or say that all are
+                whys = {m: over_capacity(org, view.capacity, m, busy) for m in able[tid][0]}
+                member = next((m for m, w in whys.items() if not w), member)
+                why = None if not whys[member] else "; ".join(dict.fromkeys(w for w in whys.values() if w))
+                pools.picks[tid] = member
             if why:
                 refused[tid] = why
             else:
                 busy.append((member, tid, tid))
     if any(task not in by_id for _, _, task in busy):
         for tid in ready:
-            why = None if tid in startable else over_capacity(org, view.capacity, doer(org, by_id[tid]), busy)
-            if why:
-                refused.setdefault(tid, why)
+            if tid in startable:
+                continue
+            members = able[tid][0] if tid in able else [who(org, by_id[tid], pools)]
+            whys = [over_capacity(org, view.capacity, member, busy) for member in members]
+            if all(whys) and whys:
+                refused.setdefault(tid, "; ".join(dict.fromkeys(w for w in whys if w)))
     return refused
 
 
@@ -138,10 +187,10 @@ class Held(NamedTuple):
 
 
 def not_now(tx, held: Held, task: dict[str, Any], finished: set[str], capacity: Capacity,
-            in_first: dict[tuple[str, str | None], list[str]], member: str | None = None) -> str:
+            in_first: dict[tuple[str, str | None], list[str]], members: list[str | None] | None = None) -> str:
     """Why a task of a started sprint cannot be delegated now: who has it, the sprint's hand block, its blocker,
     the dependencies it waits on, or the capacity the first wave already fills (`in_first`: its tasks by team
-    and by member)."""
+    and by member; `members`: who may take it, its assignee or those able to when it names nobody)."""
     tid, status = task["id"], task.get("status", "queued")
     if tid in held.running:
         if status == "needs_review":
@@ -159,15 +208,18 @@ def not_now(tx, held: Held, task: dict[str, Any], finished: set[str], capacity: 
         listed = ", ".join(f"{d} ({held.statuses.get(d) or tx.get(f'tasks.{d}.status', None) or 'not in state'})"
                            for d in waiting)
         return f"waits on {listed}"
-    team, member = task.get("team"), member or task.get("assignee")
+    team = task.get("team")
     mates = in_first.get(("team", team), [])
     if len(mates) >= capacity.team_limit(team):
         return f"waits for a free slot: team {team or '(none)'} runs {capacity.team_limit(team)} at once " \
                f"({', '.join(mates)})"
-    theirs = in_first.get(("member", member), []) if member else []
-    if theirs and len(theirs) >= capacity.member_limit(member):
-        return f"waits for {member}, who takes {capacity.member_limit(member):g} at once ({', '.join(theirs)})"
-    return "waits for the next wave"
+    waits = []
+    for member in [m for m in members or [task.get("assignee")] if m]:
+        theirs = in_first.get(("member", member), [])
+        if not theirs or len(theirs) < capacity.member_limit(member):
+            return "waits for the next wave"
+        waits.append(f"{member}, who takes {capacity.member_limit(member):g} at once ({', '.join(theirs)})")
+    return f"waits for {' or '.join(waits)}" if waits else "waits for the next wave"
 
 
 def plan_sprint(store, sprint_id: str, root: Path | None = None) -> dict[str, Any]:

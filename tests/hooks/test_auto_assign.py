@@ -1,0 +1,140 @@
+"""`auto_assign`: a task that names nobody goes to the able member of its team with the least work in hand
+(live runs and waiting delegations, as the capacity gate counts them, and open tasks assigned to it), then
+the fewest story points, then the name; never to one at its capacity. `orchestra task delegate`
+(delegate_task) and `orchestra sprint plan` (plan_sprint) pick by the same rule, and the delegations they
+hand out pass the real PreToolUse hook.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from orchestra.store import open_store
+
+from tests.hooks.test_delegation import seed
+from tests.hooks.test_gates import _pre_agent
+from tests.unit.test_lifecycle_cli import ok_json, orchestra
+
+TEAMS = """\
+teams:
+  engineering:
+    orchestrator: engineering-orchestrator
+    members:
+      - {name: ux-eng, role: team_member, capacity: 1, capabilities: [implementation]}
+      - {name: fullstack-eng, role: team_member, capacity: 1, capabilities: [implementation]}
+      - {name: api-engineer, role: team_member, capacity: 2, capabilities: [implementation]}
+      - {name: tech-lead, role: reviewer, capacity: 2, capabilities: [review]}
+    settings: {max_parallel_agents: 5}
+"""
+
+
+def write_teams(project: Path) -> None:
+    (project / ".claude" / "teams.yaml").write_text(TEAMS, encoding="utf-8")
+
+
+def handed(project: Path, task_id: str) -> dict:
+    return ok_json(orchestra(project, "task", "delegate", task_id, "--json"))
+
+
+def launch(project: Path, use: str, arguments: dict) -> None:
+    """The Agent call an orchestrator makes with the arguments it was handed, through the real hook."""
+    verdict = _pre_agent(project, use, arguments["subagent_type"], arguments["prompt"])
+    assert verdict.get("permissionDecision") != "deny", verdict
+
+
+def test_delegate_task_gives_each_task_to_the_least_busy_able_member_never_one_at_capacity(project: Path) -> None:
+    write_teams(project)
+    seed(project, {"t1": {"title": "Big", "team": "engineering", "estimate": 5},
+                   **{t: {"title": t, "team": "engineering", "estimate": 1} for t in ("t2", "t3", "t4", "t5")}})
+    first = handed(project, "t1")  # nobody has work: the first by name
+    assert first["subagent_type"] == "api-engineer"
+    assert ("Orchestra picked api-engineer for this task: of the members of team engineering able to do "
+            "implementation, the one with the least work in hand (api-engineer 0 tasks; fullstack-eng 0 tasks; "
+            "ux-eng 0 tasks).") in first["prompt"]
+    launch(project, "toolu_1", first)
+    second = handed(project, "t2")  # api-engineer holds t1 now: it was given t2 as well
+    assert second["subagent_type"] == "fullstack-eng"
+    launch(project, "toolu_2", second)
+    third = handed(project, "t3")
+    assert third["subagent_type"] == "ux-eng"
+    launch(project, "toolu_3", third)
+    # one task each; fullstack-eng and ux-eng (1 point) have fewer points than api-engineer (5) but are full
+    fourth = handed(project, "t4")
+    assert fourth["subagent_type"] == "api-engineer"
+    assert "fullstack-eng 1 task, 1 point, at its capacity of 1" in fourth["prompt"]
+    launch(project, "toolu_4", fourth)
+    refused = orchestra(project, "task", "delegate", "t5", "--json")
+    assert refused.returncode == 1 and refused.stdout == "", refused.stdout
+    assert ("task t5: every member of team engineering able to take it is at its capacity (teams.yaml): "
+            "api-engineer takes 2 at once, running starting toolu_1 (t1), starting toolu_4 (t4); fullstack-eng takes "
+            "1 at once, running starting toolu_2 (t2); ux-eng takes 1 at once, running starting toolu_3 (t3). Wait "
+            "for one to report") \
+        in " ".join(refused.stderr.split()), refused.stderr
+
+
+def test_open_tasks_assigned_by_hand_count_and_points_break_a_tie(project: Path) -> None:
+    write_teams(project)
+    seed(project, {"big": {"title": "Big", "team": "engineering", "status": "in_progress", "estimate": 8,
+                           "assignee": "api-engineer"},
+                   "small": {"title": "Small", "team": "engineering", "status": "assigned", "estimate": 2,
+                             "assignee": "fullstack-eng"},
+                   "u1": {"title": "U1", "team": "engineering", "status": "in_progress", "assignee": "ux-eng"},
+                   "u2": {"title": "U2", "team": "engineering", "status": "in_progress", "assignee": "ux-eng"},
+                   "new": {"title": "New", "team": "engineering"}})
+    picked = handed(project, "new")
+    assert picked["subagent_type"] == "fullstack-eng", picked["prompt"]
+    assert "(api-engineer 1 task, 8 points; fullstack-eng 1 task, 2 points; ux-eng 2 tasks, 2 points)" \
+        in picked["prompt"]
+
+
+def test_the_plan_spreads_a_wave_over_the_able_members_as_delegation_picks(project: Path) -> None:
+    write_teams(project)
+    ids = ["a1", "a2", "a3", "a4", "a5"]
+    seed(project, {t: {"title": t, "team": "engineering", "sprint": "s1", "estimate": 2} for t in ids},
+         {"s1": {"name": "S1", "status": "active", "tasks": ids, "started_at": "2026-12-01T00:00:00Z"}})
+    plan = ok_json(orchestra(project, "sprint", "plan", "s1", "--json"))
+    [first, *later] = plan["batches"]
+    who = {t["id"]: (t["agent"] or {}).get("subagent_type") for t in first["tasks"]}
+    # four places (1 + 1 + 2), each member's first before anyone's second; a5 waits for one to free
+    assert who == {"a1": "api-engineer", "a2": "fullstack-eng", "a3": "ux-eng", "a4": "api-engineer"}, who
+    assert [t["id"] for b in later for t in b["tasks"]] == ["a5"]
+    [a5] = later[0]["tasks"]
+    assert a5["agent"] is None and a5["not_now"] == ("waits for api-engineer, who takes 2 at once (a1, a4) or "
+                                                     "fullstack-eng, who takes 1 at once (a2) or ux-eng, who takes 1 "
+                                                     "at once (a3)")
+    text = orchestra(project, "sprint", "plan", "s1").stdout
+    assert "a2    queued  fullstack-eng" in text, text
+    # what delegate_task hands out for the wave's first task is the plan's pick; all of the wave passes the gate
+    assert handed(project, "a1")["subagent_type"] == "api-engineer"
+    for n, task in enumerate(first["tasks"]):
+        launch(project, f"toolu_{n}", task["agent"])
+    with open_store(root=project) as store:
+        delegated = {d["task"]: d["subagent_type"] for d in store.export()["delegations"].values()}
+    assert delegated == who
+    # planned again mid-sprint: the running tasks stay with their members, so a5 still waits for a free one
+    again = ok_json(orchestra(project, "sprint", "plan", "s1", "--json"))
+    waiting = next(t for b in again["batches"] for t in b["tasks"] if t["id"] == "a5")
+    assert waiting["agent"] is None and "waits for" in waiting["not_now"], waiting
+
+
+def test_the_plan_leaves_a_member_busy_outside_the_sprint_to_its_work(project: Path) -> None:
+    """Work of another sprint fills a member's places: the wave goes to the others, and when nobody able is
+    free the task waits, saying for whom, instead of the plan failing."""
+    write_teams(project)
+    other = ["x0", "x1", "x2", "x3"]
+    seed(project, {"b1": {"title": "b1", "team": "engineering", "sprint": "s1"},
+                   **{t: {"title": t, "team": "engineering", "sprint": "s2"} for t in other}},
+         {"s1": {"name": "S1", "status": "active", "tasks": ["b1"], "started_at": "2026-12-01T00:00:00Z"},
+          "s2": {"name": "S2", "status": "active", "tasks": other, "started_at": "2026-12-01T00:00:00Z"}})
+    for task, member in zip(other, ["api-engineer", "api-engineer", "fullstack-eng"], strict=False):
+        launch(project, f"toolu_{task}", {"subagent_type": member, "prompt": f"[task:{task}] go"})
+    plan = ok_json(orchestra(project, "sprint", "plan", "s1", "--json"))
+    [[b1]] = [b["tasks"] for b in plan["batches"]]
+    assert b1["agent"]["subagent_type"] == "ux-eng", b1
+    assert "api-engineer 2 tasks, 2 points, at its capacity of 2; fullstack-eng 1 task, 1 point, at its " \
+           "capacity of 1; ux-eng 0 tasks" in b1["agent"]["prompt"]
+    launch(project, "toolu_x3", {"subagent_type": "ux-eng", "prompt": "[task:x3] go"})
+    full = ok_json(orchestra(project, "sprint", "plan", "s1", "--json"))
+    [[b1]] = [b["tasks"] for b in full["batches"]]
+    assert b1["agent"] is None and b1["not_now"].startswith("waits for api-engineer, who takes 2 at once"), b1
+    assert "ux-eng, who takes 1 at once (starting toolu_x3 (x3))" in b1["not_now"], b1
