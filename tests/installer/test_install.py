@@ -16,7 +16,7 @@ from orchestra.installer.manifest import sha256
 from orchestra.installer.settings import unmerge
 from orchestra.installer.source import MANIFEST, load_pack, mcp_server_entry
 
-from tests.installer.conftest import contents, snapshot, write_pack
+from tests.installer.conftest import REPO, contents, snapshot, write_pack
 
 
 def settings_of(root: Path) -> dict:
@@ -346,10 +346,39 @@ def test_environments_left_unbuilt_for_one_reason_are_one_line(repo: Path, orche
     assert result.code == 0, result.err
     unbuilt = [line for line in result.out.splitlines() if "environment not built" in line]
     assert len(unbuilt) == 1, result.out
-    count = re.match(r"  left {7}(\d+) scripts: environment not built \(.+\); the first run builds it "
-                     r"\(such as \.claude/orchestra/\S+; --json lists each\)$", unbuilt[0])
+    count = re.match(r"  left {7}(\d+) scripts: environment not built \(.+\); until it is built, each run of the "
+                     r"script tries the package index itself and, where it cannot reach it, fails, blocking the "
+                     r"prompt or tool call its hook runs for; once uv can reach the index, run the install again "
+                     r"\(it builds what is missing\) \(such as \.claude/orchestra/\S+; --json lists each\)$", unbuilt[0])
     assert count is not None, unbuilt[0]
     assert int(count.group(1)) == len(list((repo / ".claude/orchestra/hooks").glob("*.py"))) + 2  # + bin, status line
+
+
+def test_an_install_run_again_builds_the_environments_an_offline_install_could_not(
+        repo: Path, orchestra, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unbuilt, a hook's environment is built by the hook itself, from the index, and offline that fails and
+    blocks what the hook guards: the install run again, changing nothing else, builds what is missing."""
+    script = repo / ".claude/orchestra/hooks/user_prompt.py"
+    subprocess.run(["uv", "sync", "--quiet", "--script", str(REPO / ".claude/orchestra/bin/orchestra")], check=True,
+                   capture_output=True, timeout=600)  # the packages are in the cache, as after any earlier install
+
+    def built() -> bool:
+        out = subprocess.run(["uv", "sync", "--dry-run", "--offline", "--script", str(script)], capture_output=True,
+                             text=True, timeout=120)
+        return "Would use script environment" in out.stdout + out.stderr
+
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    with monkeypatch.context() as offline:
+        offline.setenv("UV_CACHE_DIR", str(tmp_path / "empty uv cache"))
+        first = orchestra("install", repo, "--warm")
+    assert first.code == 0 and "environment not built" in first.out and "run the install again" in first.out
+    assert not built()
+
+    again = orchestra("install", repo, "--warm")
+
+    assert again.code == 0 and again.out.startswith(f"{repo}: already installed"), again.out
+    assert "environment not built" not in again.out
+    assert built()
 
 
 def test_uninstall_after_the_pack_folder_was_deleted_takes_its_entries_out(repo: Path, orchestra) -> None:

@@ -84,10 +84,10 @@ def _run(plan, args, warm: bool) -> int:
             sys.stdout.write(plan.diff())
         return 0
     left = apply(plan) if not plan.noop else []
-    if warm and plan.scripts and not plan.noop:
+    if warm and plan.scripts:  # also on a no-op: it builds what an earlier install could not (offline)
         from ..installer.warm import warm as warm_scripts
 
-        left += warm_scripts(plan.target, plan.scripts)
+        left += warm_scripts(plan.target, plan.scripts, built_first=plan.noop)
     plan.notices += left
     emit(plan.describe(), args.json, _report)
     return 0

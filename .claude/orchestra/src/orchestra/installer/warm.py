@@ -9,25 +9,35 @@ from pathlib import Path
 
 from .plan import Notice
 
+# Unbuilt, a hook's `uv run --script` tries the index itself, and exits 2 where it cannot reach it: Claude
+# Code takes that for a hook blocking the prompt or tool call it ran for.
+UNBUILT = ("until it is built, each run of the script tries the package index itself and, where it cannot reach "
+           "it, fails, blocking the prompt or tool call its hook runs for; once uv can reach the index, run the "
+           "install again (it builds what is missing)")
 
-def warm(root: Path, scripts: list[str], workers: int = 6) -> list[Notice]:
-    """`uv sync --script` each script; a failure is reported, not fatal (the first run would retry it).
-    Without a package index (offline), the environment is built from what uv's cache holds: built once,
-    the hooks then run without reaching the index at all."""
+
+def warm(root: Path, scripts: list[str], workers: int = 6, built_first: bool = False) -> list[Notice]:
+    """`uv sync --script` each script; a failure is reported, not fatal. Without a package index (offline),
+    the environment is built from what uv's cache holds: built once, the hooks then run without reaching
+    the index at all. `built_first` (an install that changed nothing): try the cache first, so environments
+    built before cost no index round trip."""
+    def run(rel: str, offline: bool) -> subprocess.CompletedProcess:
+        return subprocess.run(["uv", "sync", "--quiet", *(["--offline"] if offline else []), "--script",
+                               str(root / rel)], capture_output=True, text=True, timeout=600, check=False, cwd=root)
+
     def sync(rel: str) -> Notice | None:
         try:
-            proc = subprocess.run(["uv", "sync", "--quiet", "--script", str(root / rel)],
-                                  capture_output=True, text=True, timeout=600, check=False, cwd=root)
-            if proc.returncode != 0 and subprocess.run(
-                    ["uv", "sync", "--quiet", "--offline", "--script", str(root / rel)],
-                    capture_output=True, timeout=600, check=False, cwd=root).returncode == 0:
+            first = run(rel, offline=built_first)
+            if first.returncode == 0:
                 return None
+            second = run(rel, offline=not built_first)
         except (OSError, subprocess.SubprocessError) as exc:
-            return Notice("left", rel, f"environment not built ({exc}); the first run builds it")
-        if proc.returncode != 0:
-            reason = (proc.stderr.strip().splitlines() or ["uv sync failed"])[-1].strip()
-            return Notice("left", rel, f"environment not built ({reason}); the first run builds it")
-        return None
+            return Notice("left", rel, f"environment not built ({exc}); {UNBUILT}")
+        if second.returncode == 0:
+            return None
+        online = second if built_first else first  # why the index could not be used says the most
+        reason = (online.stderr.strip().splitlines() or ["uv sync failed"])[-1].strip()
+        return Notice("left", rel, f"environment not built ({reason}); {UNBUILT}")
 
     # The first script alone: it builds the package wheel every other script then reuses from uv's cache.
     # The rest mostly wait on index revalidation, not the CPU, hence more workers than cores.
