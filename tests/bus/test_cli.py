@@ -182,16 +182,16 @@ def test_bad_input_is_one_line_on_stderr_and_stores_nothing(project: Path, proje
 
 
 def test_a_message_may_be_about_any_task_id_the_store_holds(project_store, capsys) -> None:
-    """Task ids may hold `/ @ +` and have up to 200 characters; messages took only those of `msg-1`'s
+    """Task ids may hold `/ @ +` and have up to 255 characters; messages took only those of `msg-1`'s
     shape up to 120, and said of `feat/login` that there was no such task."""
-    ids = ("feat/login", "t@2", "a+b", "t-" + "x" * 198)
+    ids = ("feat/login", "t@2", "a+b", "t-" + "x" * 253)
     for task_id in ids:
         project_store.set(f"tasks.{task_id}", {"title": "T", "status": "queued", "artifacts": ["docs/api.yaml"]})
     for task_id in ids:
         sent = as_json(capsys, "send", "human", "state_updated", "--text", "hi", "--task", task_id)
         handed = as_json(capsys, "handoff", "tech-lead", "--task", task_id, "--from-task", task_id)
         assert (sent["task"], handed["task"]) == (task_id, task_id)
-    code, _, err = run(capsys, "send", "human", "state_updated", "--text", "hi", "--task", "t-" + "x" * 199)
+    code, _, err = run(capsys, "send", "human", "state_updated", "--text", "hi", "--task", "t-" + "x" * 254)
     assert code == 1 and "no such task in state" in err
 
 

@@ -42,9 +42,9 @@ def test_unknown_task_id(ready: Path) -> None:
 
 def test_over_long_task_id_in_the_tag(ready: Path) -> None:
     before = snapshot(ready)
-    tag = "[task:" + "t" * 201 + "] do"
+    tag = "[task:" + "t" * 256 + "] do"
     reason = denial(run_hook("pre_agent.py", pre(ready, "toolu_1", "fullstack-eng", tag), ready))
-    assert "[task:<id>] tag" in reason and "201 characters long" in reason and "at most 200" in reason
+    assert "[task:<id>] tag" in reason and "256 characters long" in reason and "at most 255" in reason
     assert snapshot(ready) == before
 
 

@@ -338,12 +338,12 @@ def test_a_store_holding_an_id_over_the_limit_is_read_but_not_copied(project: Pa
     proc = cli(project, "state", "migrate", "--to", pg_url)
     assert proc.returncode == 1 and proc.stdout == "" and proc.stderr.count("\n") == 1
     assert proc.stderr.startswith(f"orchestra state: {source}: tasks: task id '{long_id[:40]}'... is 3000 characters "
-                                  "long; an id has at most 200 characters, so nothing was copied")
+                                  "long; an id has at most 255 characters, so nothing was copied")
     with open_store(pg_url) as target:
         assert target.get("tasks") == {}
     assert raw_sqlite(source) == before
     got = cli(project, "state", "get", f"tasks.{long_id}.title")
     assert (got.returncode, got.stdout) == (0, "legacy\n")
     renamed = cli(project, "state", "set", f"tasks.{long_id}.title", '"new"')
-    assert renamed.returncode == 1 and "task id" in renamed.stderr and "at most 200" in renamed.stderr
+    assert renamed.returncode == 1 and "task id" in renamed.stderr and "at most 255" in renamed.stderr
     assert raw_sqlite(source) == before

@@ -47,10 +47,11 @@ TOP_LEVEL: tuple[str, ...] = (
 EVENTS_PATH = "observability.events"
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_\-:@/+]+")
-# The most characters an entity's id may have (ids are ASCII: bytes too). Generous for ids people type
-# and tags agents copy, and far inside what every backend keeps: PostgreSQL's primary-key index takes
-# about 2,700 bytes a row, and a file or branch name made from an id stays under 255 bytes.
-MAX_ID_LENGTH = 200
+# The most characters an entity's id may have (ids are ASCII: bytes too): a file name's 255. Generous for
+# ids people type and tags agents copy, enough for the ids Orchestra makes from others (a worktree name of
+# up to 207, a delivery `<message id>@<run>` of up to 247), and far inside what every backend keeps:
+# PostgreSQL's primary-key index takes about 2,700 bytes a row.
+MAX_ID_LENGTH = 255
 # What one entity of each collection is called in messages.
 KINDS: dict[str, str] = {"projects": "project", "epics": "epic", "sprints": "sprint", "tasks": "task",
                          "agents": "agent run", "delegations": "delegation", "sessions": "session",
