@@ -28,6 +28,17 @@ def test_an_extra_slash_names_the_same_file(scheme: str, tmp_path: Path) -> None
         assert two.get("tasks.t.title") == "T"
 
 
+@pytest.mark.parametrize(("scheme", "file"), [("sqlite", "orchestration.db"), ("json", "state.json")])
+def test_a_url_naming_a_directory_says_so_and_names_a_file_in_it(scheme: str, file: str, tmp_path: Path) -> None:
+    """SQLite said `state database error (unable to open database file)`, and `state migrate --from`
+    `no state store there (no such file)`."""
+    for create in (True, False):
+        with pytest.raises(StateError, match=rf"^{tmp_path}: a directory, not a state file; name a file in it "
+                                             rf"\({scheme}://{tmp_path}/{file}\)$"):
+            open_store(f"{scheme}://{tmp_path}", create=create)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(("url", "message"), [
     ("orchestration.db", "expected sqlite:///path"),
     ("mysql://host/db", "unknown scheme 'mysql'"),

@@ -149,6 +149,9 @@ def open_store(url: str | None = None, root: Path | None = None, wait: float | N
         raise StateError(f"state URL {redacted(url)!r}: expected sqlite:///path, json:///path or postgresql://...")
     if scheme in ("sqlite", "json"):
         path = _file_path(url, rest)
+        if path.is_dir():
+            raise StateError(f"{path}: a directory, not a state file; name a file in it "
+                             f"({scheme}://{path / ('orchestration.db' if scheme == 'sqlite' else 'state.json')})")
         if not create and not path.is_file():
             raise StateError(f"{path}: no state store there (no such file); check the URL")
     if scheme == "sqlite":
