@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from orchestra import wiring
 
-from tests.e2e.harness import find_claude
+from tests.e2e.harness import REPO, find_claude
 
 
 @pytest.fixture
@@ -356,6 +357,33 @@ def test_doctor_names_a_disable_all_hooks_that_is_not_a_boolean(repo: Path, orch
     assert result.code == 1
     assert sorted((c["status"], c["detail"].split(": `")[0]) for c in checks(result)["wiring"]
                   if c["status"] != "ok") == [("fail", str(config / "settings.json")), ("warn", str(local))]
+
+
+def test_doctor_run_by_the_plugin_checks_a_plugin_only_project_as_such(repo: Path, orchestra, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plugin's CLI on a project without the pack (CLAUDE_PLUGIN_ROOT set, as the plugin's commands run it):
+    no install, settings wiring or .mcp.json server to find there, and `orchestra install` is the wrong advice
+    (a second pack beside the plugin); the organisation, the state and the settings that turn hooks off are."""
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude config"))
+    monkeypatch.setenv("CLAUDE_PLUGIN_ROOT", str(REPO))
+    monkeypatch.setenv("PATH", f"{Path(shutil.which('uv')).parent}{os.pathsep}/usr/bin{os.pathsep}/bin")
+    monkeypatch.delenv("ORCHESTRA_CLAUDE_BIN", raising=False)  # `claude doctor` would list the rejected file too
+
+    result = orchestra("doctor", repo, "--json")
+
+    assert result.code == 1
+    found = checks(result)
+    assert found["plugin"][0]["status"] == "ok" and "install" not in found and "orchestra install" not in result.out
+    teams_yaml = repo / ".claude/teams.yaml"
+    assert found["teams"][0]["status"] == "fail" and f"cp {REPO / 'templates/teams.yaml'} " in found["teams"][0]["detail"]
+
+    teams_yaml.parent.mkdir()
+    teams_yaml.write_text((REPO / "templates/teams.yaml").read_text())
+    (repo / ".claude/settings.json").write_text('{"disableAllHooks": "yes"}\n')  # the plugin's hooks are not in it
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 0, result.out
+    [off] = [c for c in checks(result)["wiring"]]
+    assert off["status"] == "warn" and "it turns no hook off" in off["detail"]
 
 
 def test_doctor_warns_when_the_settings_disable_the_pack_server(repo: Path, orchestra, tmp_path: Path,

@@ -29,6 +29,9 @@ def run_checks(root: Path) -> list[Check]:
               _claude_doctor)
     if not (root / ".claude").is_dir():  # nothing of Claude Code's or ours: the install check says to install
         checks = (_uv, _manifest)
+    if _plugin_root() is not None and not _pack_dir(root).is_dir():  # the plugin's CLI on a project without the pack
+        checks = (_uv, _plugin, _nesting, _hooks_on, orgchecks.check_teams, orgchecks.check_policy,
+                  orgchecks.check_agents, orgchecks.check_state, _claude_doctor)
     for check in checks:
         try:
             found += check(root)
@@ -41,6 +44,25 @@ def run_checks(root: Path) -> list[Check]:
 def _uv(root: Path) -> list[Check]:
     version = ".".join(map(str, safety.check_uv()))
     return [Check("uv", "ok", f"uv {version} on PATH")]
+
+
+def _plugin_root() -> Path | None:
+    """The plugin this CLI runs from, when it runs as the plugin's (`CLAUDE_PLUGIN_ROOT`, as the plugin's
+    commands and hooks set it)."""
+    from ..paths import PLUGIN_ENV
+
+    return Path(os.environ[PLUGIN_ENV]) if os.environ.get(PLUGIN_ENV) else None
+
+
+def _plugin(root: Path) -> list[Check]:
+    """A project that uses the pack as a plugin: the plugin's hooks, MCP server, agents and commands run, and
+    nothing of the pack is installed in it to check."""
+    plugin = _plugin_root()
+    if not (plugin / "hooks" / "hooks.json").is_file():
+        return [Check("plugin", "fail", f"{plugin}: no hooks/hooks.json, so it is not the Orchestra plugin (set "
+                                        "CLAUDE_PLUGIN_ROOT to the plugin's root, a clone of Orchestra)")]
+    return [Check("plugin", "ok", f"the plugin at {plugin} brings the hooks, the MCP server, the agents and the "
+                                  f"commands; no pack is installed in {root}")]
 
 
 def _pack_dir(root: Path) -> Path:
@@ -148,7 +170,7 @@ def _hooks_on(root: Path) -> list[Check]:
     """Claude Code runs no hook at all where the settings turn hooks off, and none of a settings file it
     rejects: wired or not, nothing is tracked and no guard runs."""
     found = []
-    for off in settings.hooks_off(root):
+    for off in settings.hooks_off(root, project_wired=_plugin_root() is None or _pack_dir(root).is_dir()):
         if off.value is True:
             advice = "remove it, or set it to false in .claude/settings.local.json"
         else:

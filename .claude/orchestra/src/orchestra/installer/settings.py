@@ -149,11 +149,12 @@ class HooksOff:
                 "off, and nothing else it sets applies")
 
 
-def hooks_off(root: Path) -> list[HooksOff]:
+def hooks_off(root: Path, project_wired: bool = True) -> list[HooksOff]:
     """The settings files whose `disableAllHooks` stops hooks in `root`. `true` turns every hook off, the pack's
     included; the first file that sets it to a boolean decides (seen with Claude Code 2.1.328: `false` in a file
     of higher precedence turns hooks back on). Any other value (`"yes"`, `1`, `"false"`) makes Claude Code
-    reject that whole file, hooks and all (seen with 2.1.328), so it decides nothing."""
+    reject that whole file, hooks and all (seen with 2.1.328), so it decides nothing. `project_wired`: the
+    project's settings.json wires the pack's hooks (an install; not a project that uses the plugin)."""
     found: list[HooksOff] = []
     decided = False
     for path in scopes(root):
@@ -165,7 +166,8 @@ def hooks_off(root: Path) -> list[HooksOff]:
             continue
         value = data["disableAllHooks"]
         if not isinstance(value, bool):
-            found.append(HooksOff(path, value, path == root / ".claude" / "settings.json" or _wires_pack(data)))
+            project = project_wired and path == root / ".claude" / "settings.json"
+            found.append(HooksOff(path, value, project or _wires_pack(data)))
         elif not decided:
             decided = True
             if value:
