@@ -270,6 +270,98 @@ def test_the_main_thread_and_runs_without_a_worktree_are_not_confined(sprint: Pa
     assert isinstance(in_process(tool_call(repo, ("a-free", "fullstack-eng"), "Write", anywhere)), Allow)
 
 
+REVIEWER = ("a2e00000000000002", "tech-lead")
+DIRECTOR = ("a3d00000000000003", "engineering-director")
+
+
+def live_member(repo: Path) -> Path:
+    """fullstack-eng delegated task t-1 and at work in its worktree, which its run holds."""
+    delegate(repo, "toolu_w1", "fullstack-eng", "t-1")
+    assert run_hook("subagent_start.py", started(repo, *MEMBER), repo).returncode == 0
+    return repo / ".worktrees" / "task-t-1"
+
+
+def test_a_reviewer_reads_and_tests_a_members_worktree_but_changes_nothing_in_it(sprint: Path) -> None:
+    repo = sprint
+    tree = live_member(repo)
+    target = tree / "src" / "cart.py"
+    denied = guard(repo, tool_call(repo, REVIEWER, "Edit", {"file_path": str(target), "old_string": "a",
+                                                           "new_string": "b"}))
+    assert denied["permissionDecision"] == "deny"
+    reason = denied["permissionDecisionReason"]
+    assert f"Edit to {target} is inside the worktree task-t-1 ({tree})" in reason, reason
+    assert "tech-lead (role reviewer) reviews" in reason and "verdict" in reason and "send_message" in reason
+    [audit] = [json.loads(line) for line in (repo / ".claude/state/audit.jsonl").read_text().splitlines()
+               if '"worktree:reviewer"' in line]
+    assert (audit["decision"], audit["resource"], audit["worktree"], audit["role"]) == (
+        "deny", str(target), str(tree), "reviewer")
+    bash = guard(repo, tool_call(repo, REVIEWER, "Bash", {"command": f"git -C '{tree}' commit -qam 'fix typo'"}))
+    assert bash["permissionDecision"] == "deny"
+    assert f"Bash `git commit` changing {tree} is inside the worktree task-t-1" in bash["permissionDecisionReason"]
+    scratch = tempfile.mkdtemp(prefix="orchestra-review-")
+    try:
+        for command, denied_path in (
+                (f"cd '{tree}' && echo x >> src/cart.py", target),
+                (f"git -C '{tree}' stash", tree),
+                ("cd .worktrees/task-t-1 && git checkout -- .", tree),
+                (f"GIT_WORK_TREE='{tree}' git reset --hard", tree),
+                (f"sh -c \"rm -rf '{tree}/src'\"", tree / "src"),
+                (f"cp notes.md '{tree}/'", tree / "notes.md"),
+                (f"git -C '{tree}' diff main && cd '{tree}' && pytest -q > {scratch}/out.txt", None),
+                (f"git -C '{tree}' log --stat | head && cat '{target}' && echo ok > {repo}/review.md", None),
+        ):
+            verdict = in_process(tool_call(repo, REVIEWER, "Bash", {"command": command}))
+            if denied_path is None:
+                assert not isinstance(verdict, Deny), (command, verdict)
+            else:
+                assert isinstance(verdict, Deny) and f"{denied_path} is inside the worktree task-t-1" in verdict.reason, (
+                    command, verdict)
+    finally:
+        os.rmdir(scratch)
+    assert isinstance(in_process(tool_call(repo, REVIEWER, "Read", {"file_path": str(target)})), Allow)
+    # the member reported: its work waits for review, and the reviewer still leaves it as it is
+    proc = run_hook("subagent_stop.py", stopped(repo, *MEMBER, "Done.\nSTATUS: needs_review"), repo)
+    assert proc.returncode == 0, proc.stderr
+    assert state(repo, "worktrees.task-t-1.lock") is None
+    again = guard(repo, tool_call(repo, REVIEWER, "Write", {"file_path": str(target), "content": ""}))
+    assert again["permissionDecision"] == "deny" and "inside the worktree task-t-1" in again["permissionDecisionReason"]
+
+
+def test_an_orchestrator_leaves_a_worktree_alone_while_a_live_run_works_in_it(sprint: Path) -> None:
+    repo = sprint
+    tree = live_member(repo)
+    target = tree / "src" / "cart.py"
+    denied = guard(repo, tool_call(repo, DIRECTOR, "Write", {"file_path": str(target), "content": ""}))
+    assert denied["permissionDecision"] == "deny"
+    reason = denied["permissionDecisionReason"]
+    assert f"Write to {target} is inside the worktree task-t-1 ({tree}), held by run {MEMBER[0]} (task t-1" in reason
+    assert f"send_message to agent:{MEMBER[0]}" in reason, reason
+    [audit] = [json.loads(line) for line in (repo / ".claude/state/audit.jsonl").read_text().splitlines()
+               if '"worktree:held"' in line]
+    assert (audit["decision"], audit["resource"], audit["role"]) == ("deny", str(target), "orchestrator")
+    bash = guard(repo, tool_call(repo, DIRECTOR, "Bash", {"command": f"git -C '{tree}' reset --hard HEAD~1"}))
+    assert bash["permissionDecision"] == "deny" and f"held by run {MEMBER[0]}" in bash["permissionDecisionReason"]
+    # a `claude --agent engineering-director` session: agent_type without agent_id
+    session = tool_call(repo, None, "Write", {"file_path": str(target), "content": ""})
+    session["agent_type"] = DIRECTOR[1]
+    assert isinstance(in_process(session), Deny)
+    # a member run without a worktree of its own is kept out too
+    seed(repo, **{"agents.a-free": {"id": "a-free", "agent_type": "api-engineer", "status": "active"}})
+    assert isinstance(in_process(tool_call(repo, ("a-free", "api-engineer"), "Write",
+                                           {"file_path": str(target), "content": ""})), Deny)
+    for allowed in (tool_call(repo, DIRECTOR, "Bash", {"command": f"git -C '{tree}' log -3 && cd '{tree}' && make test"}),
+                    tool_call(repo, DIRECTOR, "Read", {"file_path": str(target)}),
+                    tool_call(repo, DIRECTOR, "Write", {"file_path": str(repo / "PLAN.md"), "content": ""}),
+                    tool_call(repo, None, "Write", {"file_path": str(target), "content": ""})):  # the human's session
+        assert isinstance(in_process(allowed), Allow), allowed
+    # the run reports: its lock goes, and the orchestrator may now take the work on
+    proc = run_hook("subagent_stop.py", stopped(repo, *MEMBER, "Done.\nSTATUS: needs_review"), repo)
+    assert proc.returncode == 0, proc.stderr
+    assert state(repo, "worktrees.task-t-1.lock") is None
+    after = guard(repo, tool_call(repo, DIRECTOR, "Write", {"file_path": str(target), "content": ""}))
+    assert after.get("permissionDecision") != "deny", after
+
+
 def test_a_shared_worktree_is_held_by_one_run_at_a_time_and_freed_by_session_end(sprint: Path) -> None:
     repo, tree = sprint, sprint / ".worktrees" / "sprint-s1-checkout"
     first = delegate(repo, "toolu_p1", "product-manager", "p-1")

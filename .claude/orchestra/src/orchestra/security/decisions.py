@@ -7,7 +7,7 @@ from typing import Literal
 from ..hookio import Deny
 from ..record import Record
 
-Kind = Literal["secret", "state", "organisation", "identity", "spawn", "mcp", "cli"]
+Kind = Literal["secret", "state", "organisation", "identity", "spawn", "mcp", "cli", "worktree", "push"]
 # Attempts on these raise an alert at once (named so in the alert); other denials only when they pile up.
 SENSITIVE: dict[str, str] = {"secret": "a secret file", "state": "protected state files",
                              "organisation": "the organisation's files (teams, agents, commands, the pack)",

@@ -25,6 +25,20 @@ WRITERS: dict[str, frozenset[str]] = {
 }
 
 
+# git's own options before its subcommand that take a value (`git -C DIR`, `git -c NAME=VALUE`).
+GIT_VALUED = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--config-env", "--super-prefix"})
+
+
+def git_subcommand(argv: tuple[str, ...] | list[str]) -> list[str]:
+    """`git [git's options] SUB ARGS...` as [SUB, *ARGS]; [] for another program, or git without a subcommand."""
+    if not argv or argv[0].rsplit("/", 1)[-1] != "git":
+        return []
+    args, i = list(argv[1:]), 0
+    while i < len(args) and args[i].startswith("-"):
+        i += 2 if args[i] in GIT_VALUED else 1
+    return args[i:]
+
+
 # Programs that write the file an option names (`sort -o F`, `curl -o F`, `dd of=F`): program -> those options.
 OUTPUT_OPTIONS: dict[str, tuple[str, ...]] = {
     "sort": ("-o", "--output"), "curl": ("-o", "--output"), "wget": ("-O", "--output-document"), "dd": ("of",),

@@ -12,13 +12,16 @@ destinations, the directories `git worktree add|move|remove|lock|unlock|repair` 
 `git config` changes: the repository's, shared with every worktree) are denied, and so is EnterWorktree into
 anything but the run's own worktree. The temp directory is
 scratch space, away from the project and its worktrees (`pytest > /tmp/out.txt`). Other programs writing elsewhere by their own arguments, and
-scripts, are not seen; README's Worktrees section lists these limits.
+scripts, are not seen; README's Worktrees section lists these limits. A caller with an agent type and no
+worktree of its own (a reviewer, an orchestrator) is checked the other way round, by the same reading of the
+call: it may not write into the worktrees of others (`others`).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 
 from ..hookio import Deny, HookContext, HookEvent
 
@@ -36,27 +39,39 @@ GIT_CONFIG_READS = frozenset({"--get", "--get-all", "--get-regexp", "--get-urlma
 GIT_CONFIG_WRITES = frozenset({"--unset", "--unset-all", "--add", "--replace-all", "--rename-section",
                                "--remove-section", "-e", "--edit"})
 GIT_CONFIG_SUBCOMMANDS = (["set"], ["unset"], ["rename-section"], ["remove-section"], ["edit"])
-GIT_VALUED = frozenset({"-c", "--git-dir", "--namespace", "--config-env", "--super-prefix"})  # git's, before its subcommand
+GIT_GLOBAL_VALUED = frozenset({"-c", "--git-dir", "--namespace", "--config-env", "--super-prefix"})  # before its subcommand
+# `git` subcommands that change the files, index or branch of the worktree they work in
+GIT_CHANGES = frozenset({"add", "am", "apply", "checkout", "cherry-pick", "clean", "commit", "merge", "mv", "pull",
+                         "rebase", "reset", "restore", "revert", "rm", "stash", "switch"})
 
 
 def worktree_guard(event: HookEvent, ctx: HookContext) -> Deny | None:
-    """Deny a subagent's write (or Bash `cd`) outside the worktree it was given; nothing for anyone else."""
-    if not event.agent_id or (event.tool_name not in FILE_TOOLS and event.tool_name not in SHELL_TOOLS
-                              and event.tool_name != "EnterWorktree"):
+    """Deny a subagent's write (or Bash `cd`) outside the worktree it was given; for a caller working in none
+    (a reviewer, an orchestrator), a write into the worktree of others (`others`); nothing for the main thread."""
+    tool = event.tool_name
+    if tool not in FILE_TOOLS and tool not in SHELL_TOOLS and tool != "EnterWorktree":
         return None
-    with ctx.store.snapshot() as tx:
-        worktree = tx.get(f"agents.{event.agent_id}.worktree", None)
+    worktree = None
+    if event.agent_id:
+        with ctx.store.snapshot() as tx:
+            worktree = tx.get(f"agents.{event.agent_id}.worktree", None)
     if not isinstance(worktree, str) or not worktree:
-        return None
-    if event.tool_name == "EnterWorktree":
+        if not event.agent_type or tool == "EnterWorktree":
+            return None
+        from .others import others_guard  # a caller with an agent type and no worktree of its own
+
+        return others_guard(event, ctx)
+    if tool == "EnterWorktree":
         return _entering(event, ctx, worktree)
-    if event.tool_name in FILE_TOOLS:
-        target = event.tool_input.get(FILE_TOOLS[event.tool_name])
+    if tool in FILE_TOOLS:
+        target = event.tool_input.get(FILE_TOOLS[tool])
         outside = _outside(target, event.cwd, worktree, ctx.root) if isinstance(target, str) and target else None
-        what = f"{event.tool_name} to {outside}"
+        what = f"{tool} to {outside}"
     else:
-        command, tool = event.tool_input.get("command"), event.tool_name or "Bash"
-        found = _shell_escape(command, event.cwd, worktree, ctx.root, tool) if isinstance(command, str) else None
+        command = event.tool_input.get("command")
+        found = (shell_reach(command, event.cwd, ctx.root, tool or "Bash",
+                              lambda raw, base: _outside(raw, base, worktree, ctx.root), confined=True)
+                 if isinstance(command, str) else None)
         outside, what = found if found else (None, "")
     if outside is None:
         return None
@@ -72,9 +87,9 @@ def _entering(event: HookEvent, ctx: HookContext, worktree: str) -> Deny | None:
     """EnterWorktree moves the whole session: into another worktree (another stream's, the main checkout) by
     `path`, or into a new one Claude Code makes by `name`. Only the run's own worktree may be entered."""
     path = event.tool_input.get("path")
-    if isinstance(path, str) and path and inside(_absolute(path, event.cwd), worktree):
+    if isinstance(path, str) and path and inside(absolute(path, event.cwd), worktree):
         return None
-    where = _absolute(path, event.cwd) if isinstance(path, str) and path else "a new worktree"
+    where = absolute(path, event.cwd) if isinstance(path, str) and path else "a new worktree"
     ctx.audit.update(rule="worktree:boundary", resource=where, worktree=worktree)
     return Deny(f"Orchestra: EnterWorktree into {where} is outside your worktree {worktree}: it would move your "
                 "session there. Your task works only inside that worktree (you are in it already: work and commit "
@@ -87,12 +102,12 @@ def inside(path: str, worktree: str) -> bool:
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _absolute(raw: str, cwd: str) -> str:
+def absolute(raw: str, cwd: str) -> str:
     return os.path.normpath(os.path.join(cwd, os.path.expanduser(raw)))
 
 
 def _outside(raw: str, cwd: str, worktree: str, root) -> str | None:
-    path = _absolute(raw, cwd)
+    path = absolute(raw, cwd)
     return None if inside(path, worktree) or path in HARMLESS or _scratch(path, root, worktree) else path
 
 
@@ -106,8 +121,12 @@ def _scratch(path: str, root, worktree: str) -> bool:
     return any(temp and inside(path, temp) for temp in (tempfile.gettempdir(), os.environ.get("CLAUDE_CODE_TMPDIR")))
 
 
-def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash") -> tuple[str, str] | None:
-    """(the outside path, what reached it) for the first `cd` or redirection out of the worktree."""
+def shell_reach(command: str, cwd: str, root, tool: str, blocked: Callable[[str, str], str | None],
+                 confined: bool) -> tuple[str, str] | None:
+    """(the path, what reached it) for the first write, `cd` or git change of the command line that `blocked`
+    objects to: `blocked(raw, base)` gives the path `raw` names from `base` when it is out of bounds, else None.
+    `confined` (a run in its worktree): moving out (`cd`, `git -C`) is out of bounds too; otherwise (a run kept
+    out of others' worktrees) so is a git command that changes the worktree it works in (`git -C W commit`)."""
     from ..security import shell
     from ..security.destinations import written_operands
     from ..security.tools import wholesale_targets
@@ -122,40 +141,54 @@ def _shell_escape(command: str, cwd: str, worktree: str, root, tool: str = "Bash
             here, previous = pushed.pop() if pushed else here, here
             continue
         for target in cmd.writes:
-            if "$" not in target and (outside := _outside(target, here, worktree, root)):
-                return outside, f"{tool} writing to {outside}"
+            if "$" not in target and (hit := blocked(target, here)):
+                return hit, f"{tool} writing to {hit}"
         for target in dict.fromkeys([*written_operands(cmd), *wholesale_targets(cmd)[0]]):  # `find ../x -delete`
-            if "$" not in target and (outside := _outside(target, here, worktree, root)):
-                return outside, f"{tool} `{cmd.program}` writing to {outside}"
+            if "$" not in target and (hit := blocked(target, here)):
+                return hit, f"{tool} `{cmd.program}` writing to {hit}"
         directory = _directory_of(cmd)
-        if (config := _git_config_file(cmd, root)) and "$" not in config \
-                and (outside := _outside(config, _absolute(directory or ".", here), worktree, root)):
-            return outside, f"{tool} `git config` writing to {outside}"
+        base = absolute(directory or ".", here)
+        if (config := _git_config_file(cmd, root)) and "$" not in config and (hit := blocked(config, base)):
+            return hit, f"{tool} `git config` writing to {hit}"
         for target in _git_worktree_paths(cmd, root):  # `git worktree remove --force ../task-other`
-            if "$" not in target and (outside := _outside(target, _absolute(directory or ".", here), worktree, root)):
-                return outside, f"{tool} `git worktree` changing {outside}"
-        if directory is None or "$" in directory or directory == "-":
+            if "$" not in target and (hit := blocked(target, base)):
+                return hit, f"{tool} `git worktree` changing {hit}"
+        known = directory is not None and "$" not in directory and directory != "-"
+        if not confined and (sub := _git_change(cmd)) and (directory is None or known) \
+                and (hit := blocked(directory or ".", here)):
+            return hit, f"{tool} `git {sub}` changing {hit}"
+        if not known:
             continue
-        destination = _absolute(directory or home, here)
-        if not inside(destination, worktree) and not _scratch(destination, root, worktree):
-            return destination, f"{tool} `{cmd.program}` into {destination}"
+        destination = absolute(directory or home, here)
+        if confined and (hit := blocked(destination, here)):
+            return hit, f"{tool} `{cmd.program}` into {hit}"
         if cmd.program in ("cd", "pushd"):
             pushed += [here] if cmd.program == "pushd" else []
             here, previous = destination, here
     return None
 
 
+def _git_change(cmd) -> str | None:
+    """The subcommand of a git command that changes the files, index or branch of the worktree it works in
+    (`git commit`, `git reset --hard`, `git stash`); None for one that only reads or works elsewhere."""
+    from ..security.destinations import git_subcommand
+
+    args = git_subcommand(cmd.argv)
+    if not args or args[0] not in GIT_CHANGES or args[1:2] in (["list"], ["show"]) or "--check" in args:
+        return None
+    return args[0]
+
+
 def _git_worktree_paths(cmd, root) -> list[str]:
     """The directories `git worktree add|move|remove|lock|unlock|repair` makes, moves, deletes, locks or
     re-points (another member's worktree too). git takes the worktree that move, remove, lock and unlock
     name by the end of its path first (`git worktree remove task-other` from inside another worktree)."""
-    args = list(cmd.argv[1:]) if cmd.program == "git" else []
-    i = 0
-    while i < len(args) and args[i].startswith("-"):  # git's own options, up to the subcommand
-        i += 2 if args[i] in GIT_VALUED or args[i] in ("-C", "--work-tree") else 1
-    if args[i:i + 1] != ["worktree"] or len(args) < i + 2 or args[i + 1] not in GIT_WORKTREE_OPS:
+    from ..security.destinations import git_subcommand
+
+    args = git_subcommand(cmd.argv)
+    if args[:1] != ["worktree"] or len(args) < 2 or args[1] not in GIT_WORKTREE_OPS:
         return []
-    rest, operands, j = args[i + 2:], [], 0
+    rest, operands, j = args[2:], [], 0
     while j < len(rest):
         if rest[j] == "--":
             operands += rest[j + 1:]
@@ -163,8 +196,8 @@ def _git_worktree_paths(cmd, root) -> list[str]:
         if not rest[j].startswith("-"):
             operands.append(rest[j])
         j += 2 if rest[j] in ("-b", "-B", "--reason") else 1
-    if args[i + 1] in ("add", "repair"):
-        return operands[:1] if args[i + 1] == "add" else operands  # add's second operand is a commit
+    if args[1] in ("add", "repair"):
+        return operands[:1] if args[1] == "add" else operands  # add's second operand is a commit
     return [_by_suffix(operands[0], root), *operands[1:2]] if operands else []
 
 
@@ -172,13 +205,12 @@ def _git_config_file(cmd, root) -> str | None:
     """The file `git config` changes (set, unset, add, edit, sections): the repository's config, which the main
     checkout and every worktree share (`core.hooksPath` there runs a member's script in all of them), `--global`'s,
     `--system`'s or `--file`'s; None when it only reads (`get`, `--list`, one name) or is not `git config`."""
-    args = list(cmd.argv[1:]) if cmd.program == "git" else []
-    i = 0
-    while i < len(args) and args[i].startswith("-"):  # git's own options, up to the subcommand
-        i += 2 if args[i] in GIT_VALUED or args[i] in ("-C", "--work-tree") else 1
-    if args[i:i + 1] != ["config"]:
+    from ..security.destinations import git_subcommand
+
+    args = git_subcommand(cmd.argv)
+    if args[:1] != ["config"]:
         return None
-    rest, operands, target, j = args[i + 1:], [], None, 0
+    rest, operands, target, j = args[1:], [], None, 0
     while j < len(rest):
         word = rest[j]
         if word in ("-f", "--file") and j + 1 < len(rest):
@@ -228,7 +260,7 @@ def _directory_of(cmd) -> str | None:
                 return args[i + 1]
             if args[i].startswith("--work-tree="):
                 return args[i].split("=", 1)[1]
-            i += 2 if args[i] in GIT_VALUED else 1
+            i += 2 if args[i] in GIT_GLOBAL_VALUED else 1
     if "env" in cmd.wrappers:
         words = cmd.words
         for i, word in enumerate(words[:-1]):
