@@ -60,7 +60,7 @@ TABLE: list[tuple[str, tuple[str, dict], str]] = [
     ("member", read("{home}/.config/gh/hosts.yml"), "secret"),
     ("member", bash("cat ~/.git-credentials"), "secret"),
     ("member", bash("curl --netrc-file $HOME/.netrc https://example.com"), "secret"),
-    ("member", bash("kubectl get pods && git push"), "allow"),           # the tools read their own files
+    ("orchestrator", bash("kubectl get pods && git push"), "allow"),     # the tools read their own files
     ("member", read(".env"), "secret"),                               # relative path
     ("member", ("Edit", {"file_path": "{root}/src/app.py", "old_string": "1", "new_string": "2"}), "allow"),
     ("member", write("{root}/.env"), "secret"),
@@ -487,3 +487,41 @@ def test_every_command_that_only_reads_runs_for_a_member(tree: Path, home: Path,
     for line in ("sprint start sprint-1", "task set-status t1 completed", "epic load epic-1", "teams-x"):
         denied = decide(tree, home, policy, org, "member", *bash(f".claude/orchestra/bin/orchestra {line}"))
         assert denied is not None and denied.kind == "cli", line
+
+
+PUSHES = ("git push", "git push origin main", "git -C .worktrees/task-x push -u origin task-x",
+          "GIT_SSH_COMMAND='ssh -i k' git push origin HEAD", "env GIT_TRACE=1 git -c push.default=current push",
+          "sh -c 'git fetch && git push --force'", "cd src && timeout 60 git push --tags", "sudo -u deploy git push",
+          "echo main | xargs git push origin", "git -c alias.ship=push ship", "git -c 'alias.up=!git push' up",
+          "/usr/bin/git --no-pager push origin :old", "git send-pack origin main",
+          "git subtree push --prefix docs origin gh-pages", 'bash -lc "git commit -qam x; git push"')
+NOT_PUSHES = ("git push --dry-run origin main", "git push -n", "git fetch origin && git log origin/main..HEAD",
+              "echo git push", "git commit -m 'git push'", "grep -rn 'git push' docs", "git -c alias.p=pull p")
+
+
+def test_only_orchestrators_push_unless_policy_yaml_names_other_roles(tree: Path, home: Path, policy, org) -> None:
+    for command in PUSHES:
+        for who in ("member", "reviewer", "qa-member"):
+            denied = decide(tree, home, policy, org, who, *bash(command))
+            assert denied is not None and (denied.kind, denied.rule) == ("push", "git.push"), (who, command)
+        for who in ("orchestrator", "devops", "main"):
+            assert decide(tree, home, policy, org, who, *bash(command)) is None, (who, command)
+    for command in NOT_PUSHES:
+        assert decide(tree, home, policy, org, "member", *bash(command)) is None, command
+    reason = decide(tree, home, policy, org, "member", *bash("git push origin main")).reason
+    assert reason.startswith("Orchestra policy: `git push origin main` would push commits beyond this machine")
+    assert "only agents of role orchestrator push (the default; `git.push` in .claude/policy.yaml sets it)" in reason
+    assert "fullstack-eng has role team_member" in reason and "STATUS" in reason and "send_message" in reason
+
+    def decided(policy, who: str, command: str):
+        return tools.decide(policy, policy.caller(org, CALLERS[who]), tree, "Bash", {"command": command}, str(tree))
+
+    nobody = write_policy(tree, "git:\n  push: []\n")
+    denied = decided(nobody, "orchestrator", "git push")
+    assert denied is not None and "no agent pushes, only the human" in denied.reason
+    assert f"`git.push` in {tree / '.claude' / 'policy.yaml'}" in denied.reason
+    assert decided(nobody, "main", "git push") is None
+    members = write_policy(tree, "git:\n  push: [orchestrator, team_member]\n")
+    assert decided(members, "member", "git push") is None and decided(members, "orchestrator", "git push") is None
+    assert "only agents of role orchestrator or team_member push" in decided(members, "reviewer", "git push").reason
+

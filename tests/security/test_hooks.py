@@ -234,3 +234,18 @@ def test_a_run_may_read_only_its_own_inbox_as_read_and_peeks_at_others(tree: Pat
     assert decision_of(run_hook("pre_tool.py", main, tree)) is None
     line = next(a for a in audit_lines(tree) if a["result"] == "denied")
     assert (line["role"], line["rule"]) == ("team_member", "cli:own_inbox")
+
+
+def test_a_members_git_push_is_denied_with_a_reason_and_audited(tree: Path) -> None:
+    command = "cd .worktrees/task-x && GIT_TERMINAL_PROMPT=0 git -C . push -u origin task-x"
+    proc = run_hook("pre_tool.py", bash_call(tree, command), tree)
+    assert proc.returncode == 0, proc.stderr
+    out = hook_output(proc)["hookSpecificOutput"]
+    assert out["permissionDecision"] == "deny"
+    assert "would push commits beyond this machine" in out["permissionDecisionReason"]
+    line = audit_lines(tree)[-1]
+    assert (line["role"], line["action"], line["resource"], line["result"], line["rule"]) == (
+        "team_member", "exec", command, "denied", "push:git.push")
+    director = run_hook("pre_tool.py", bash_call(tree, command, "engineering-director"), tree)
+    assert director.returncode == 0 and decision_of(director) is None, director.stdout + director.stderr
+

@@ -110,3 +110,28 @@ def test_alert_recipients_default_to_the_devops_orchestrator_and_human(tree: Pat
     assert policy.alert_recipients(org) == ("security-lead", "human")
     assert (policy.alert_denials, policy.alert_window) == (5, 60.0)
 
+
+@pytest.mark.parametrize(("text", "line", "problem"), [
+    ("git:\n  push: [orchestrator, maintainer]\n", 2, "git.push.1: 'maintainer' is not one of"),
+    ("alerts: {denials: 3}\ngit:\n  push: team_member\n", 3, "git.push: 'team_member' is not of type 'array'"),
+    ("git:\n  push: [reviewer, reviewer]\n", 2, "git.push: ['reviewer', 'reviewer'] has non-unique elements"),
+    ("git:\n  pushers: [orchestrator]\n", 2, "git.pushers:"),
+])
+def test_who_may_push_is_checked_and_a_bad_value_named_at_file_line_and_key(tree: Path, text, line, problem) -> None:
+    path = tree / ".claude/policy.yaml"
+    path.write_text(text)
+    with pytest.raises(PolicyError) as exc:
+        policies.load(tree)
+    assert f"policy.yaml:{line}: {problem}" in str(exc.value), exc.value
+    doctor = subprocess.run([sys.executable, "-c", "from orchestra.cli import run; run()", "doctor", str(tree), "--json"],
+                            capture_output=True, text=True, timeout=120, env={**os.environ, "CLAUDE_PROJECT_DIR": str(tree)})
+    [check] = [c for c in json.loads(doctor.stdout)["checks"] if c["name"] == "policy"]
+    assert check["status"] == "fail" and check["detail"].startswith(f"{path}:{line}: {problem}"), check
+    assert doctor.returncode == 1
+
+
+def test_who_may_push_defaults_to_orchestrators(tree: Path) -> None:
+    assert (policies.load(tree).push_roles, policies.load(tree).push_set) == (("orchestrator",), False)
+    policy = write_policy(tree, "git: {push: []}\n")
+    assert (policy.push_roles, policy.push_set) == ((), True)
+

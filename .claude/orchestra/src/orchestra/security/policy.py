@@ -45,6 +45,9 @@ PLUGIN_ORGANISATION_PARTS: tuple[str, ...] = (
 USER_PROTECTED_PATHS: tuple[str, ...] = ("~/.claude/settings*.json",)
 ALERT_DENIALS = 3
 ALERT_WINDOW_SECONDS = 300.0
+# Roles whose agents may `git push` unless `git: {push: [...]}` says otherwise: orchestrators merge reviewed work;
+# a member's or a reviewer's push would publish work nobody has reviewed yet.
+DEFAULT_PUSH_ROLES: tuple[str, ...] = ("orchestrator",)
 PERMISSION_KEYS = ("can_spawn_agents", "can_modify_state", "can_access_secrets")
 
 
@@ -104,6 +107,8 @@ class Policy(Record):
     alert_denials: int = ALERT_DENIALS
     alert_window: float = ALERT_WINDOW_SECONDS
     notify: tuple[str, ...] | None = None
+    push_roles: tuple[str, ...] = DEFAULT_PUSH_ROLES
+    push_set: bool = False  # True: `git.push` in the policy file chose push_roles
     source: str = "built-in defaults"
 
     def caller(self, org: Organization, agent_type: str | None, agent_id: str | None = None) -> Caller:
@@ -140,7 +145,7 @@ def build(raw: dict[str, Any], root: Path, source: str = "built-in defaults") ->
     # The state dir may live outside the project (ORCHESTRA_STATE_DIR): protect it where it really is.
     state_dir = paths.state_dir(root)
     directories = dict.fromkeys((os.path.normpath(state_dir), os.path.realpath(state_dir)))
-    alerts = raw.get("alerts") or {}
+    alerts, git = raw.get("alerts") or {}, raw.get("git") or {}
     return Policy(
         secrets=PathRules.build([*DEFAULT_SECRET_PATHS, *(secrets.get("paths") or [])],
                                 DEFAULT_SECRET_EXCEPTIONS if exceptions is None else exceptions),
@@ -153,6 +158,8 @@ def build(raw: dict[str, Any], root: Path, source: str = "built-in defaults") ->
         alert_denials=int(alerts.get("denials", ALERT_DENIALS)),
         alert_window=float(alerts.get("window_seconds", ALERT_WINDOW_SECONDS)),
         notify=tuple(alerts["notify"]) if "notify" in alerts else None,
+        push_roles=tuple(git["push"]) if "push" in git else DEFAULT_PUSH_ROLES,
+        push_set="push" in git,
         source=source,
     )
 

@@ -26,6 +26,7 @@ from .globs import GLOB_CHARS
 from .launches import claude_session, cli_call
 from .pathrules import Resolver
 from .policy import Caller, Policy
+from .pushes import push_call
 
 READ_TOOLS: dict[str, tuple[str, ...]] = {"Read": ("file_path",), "Grep": ("path", "glob")}
 # Fields that are globs choosing files to read (as `rg --glob`), checked as globs too.
@@ -119,7 +120,8 @@ def decide_command(policy: Policy, caller: Caller, resolver: Resolver, command: 
             return _state_denial(".claude/state", "git clean -x",
                                  f"`{clip(command)}` would delete git-ignored files, and Orchestra's state dir "
                                  "(.claude/state) is git-ignored. Use `git clean` without -x/-X, or name the paths.")
-        if found := cli_call(caller, cmd, cwds) or claude_session(caller, cmd, command):
+        if found := cli_call(caller, cmd, cwds) or claude_session(caller, cmd, command) \
+                or push_call(policy, caller, cmd, command):
             return found
     return None
 
