@@ -153,6 +153,16 @@ def test_setting_a_whole_collection_replaces_it(store) -> None:
     assert store.get("tasks") == {"b": {"id": "b", "title": "B"}, "c": {"id": "c"}}
 
 
+def test_a_collection_whose_key_is_no_id_is_refused_and_writes_nothing(store, store_url: str) -> None:
+    store.set("tasks.a", {"title": "A"})
+    before = fingerprint(store_url)
+    for path, value in (("tasks", {"x.y": {}}), ("communication", {"messages": {"m.1": {}}}), ("tasks", {"": {}})):
+        with pytest.raises(PathError, match="is not an id"):
+            store.set(path, value)
+    assert fingerprint(store_url) == before
+    assert store.get("tasks") == {"a": {"id": "a", "title": "A"}}
+
+
 def test_values_read_are_copies(store) -> None:
     store.set("tasks.t", {"tags": ["x"]})
     with store.transaction() as tx:
@@ -474,6 +484,10 @@ def test_import_fills_missing_parts_and_event_fields(store) -> None:
     ({"tasks": {"t": "string"}}, "tasks"),
     ({"tasks": {"t": {"id": "other"}}}, "tasks.t"),
     ({"tasks": {"bad id": {}}}, "bad id"),
+    # a dotted key was stored (and broke the JSON file it was written to), where no path could name it
+    ({"tasks": {"a.b": {}}}, r"invalid path 'tasks.a.b': key 'a.b' is not an id"),
+    ({"communication": {"messages": {"m.1": {}}}}, r"key 'm.1' is not an id"),
+    ({"tasks": [{"id": 1.5}]}, r"key '1.5' is not an id"),
     ({"organization": "acme"}, "organization"),
     ({"communication": []}, "communication"),
     ({"observability": {"events": {"1": {}}}}, "observability.events"),

@@ -11,7 +11,7 @@ import math
 import re
 from typing import Any
 
-from .document import KINDS, Address, collections_under, long_id, parse_path, path_error
+from .document import KINDS, Address, collections_under, is_segment, long_id, parse_path, path_error
 from .errors import PathError, StateError
 
 _CRITERION_KEY = re.compile(r"[A-Za-z0-9_\-]+")
@@ -128,7 +128,8 @@ def _checked_collection(path: str, value: Any) -> dict[str, dict[str, Any]]:
         raise StateError(f"{path}: expected an object mapping ids to objects")
     collection = parse_path(path).collection or path
     for entity_id, entity in value.items():
-        parse_path(f"{collection}.{entity_id}")
+        if not is_segment(entity_id):  # `a.b` would be stored, and read back as field b of entity a
+            raise path_error(f"{path}.{entity_id}", f"key {entity_id!r} is not an id (letters, digits, _ - : @ / +)")
         _check_length(collection, entity_id)
         _check_id(f"{path}.{entity_id}", entity_id, entity)
     return {k: {**v, "id": k} for k, v in value.items()}
