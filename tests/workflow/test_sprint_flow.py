@@ -282,6 +282,20 @@ def test_the_forecast_keeps_each_team_to_its_capacity(store, sample: Path) -> No
     assert (forecast["p50_hours"], forecast["p85_hours"]) == (8.0, 8.0)
 
 
+def test_the_forecast_spreads_work_that_names_nobody_over_the_members_able_to_take_it(store, sample: Path) -> None:
+    """Unassigned work goes to whichever able member is least busy (auto_assign): the forecast ran all of it on
+    the first able member by name, one member's capacity at a time, while the others stood idle."""
+    (sample / ".claude/sprints/sprint-7.yaml").write_text("tasks:\n" + "".join(
+        f"  - {{id: n{i}, title: N{i}, team: engineering, estimate: 2}}\n" for i in range(4)), encoding="utf-8")
+    start_sprint(store, "sprint-7")
+    work(store, "n0", "in_progress", "2026-12-01T09:00:00.000Z")
+    work(store, "n0", "completed", "2026-12-01T13:00:00.000Z")  # 2 points in 4 h: 2 h a point
+    forecast = sprint_status(store, "sprint-7", now=NOW)["forecast"]
+    # n1..n3 at once: engineering runs 4, and fullstack-eng, ux-eng and api-engineer can each take one (4 h);
+    # on api-engineer alone (capacity 2) they took 8 h
+    assert (forecast["p50_hours"], forecast["p85_hours"]) == (4.0, 4.0)
+
+
 def test_a_blocked_sprint_has_no_forecast_until_its_work_can_go_on(store, sample: Path) -> None:
     from orchestra.workflow.states import sync_blocked
 
