@@ -138,6 +138,22 @@ def test_the_main_thread_is_told_whom_a_message_left_by_an_ended_run_was_for(sto
     assert f"question {sent['id']} from tech-lead to agent:r1: still on the v1 API?" in shown.text
 
 
+def test_a_message_a_run_never_saw_before_it_ended_is_shown_to_the_main_thread(store, org) -> None:
+    """Sent while the run was on its last turn (no tool call after it, so it was never injected): once the run has
+    reported, the main thread of its session is shown it, as one sent after the end is."""
+    add_run(store, "r1", "fullstack-eng", status="active", session_id="s1")
+    with store.transaction() as tx:
+        sent = bus.send(tx, sender="tech-lead", to="agent:r1", type="state_updated", payload={"text": "use v2"},
+                        org=org, now=T0 - timedelta(minutes=5))
+        seen = bus.send(tx, sender="tech-lead", to="agent:r1", type="state_updated", payload={"text": "rebase"},
+                        org=org, now=T0 - timedelta(minutes=6))
+        delivery.record(tx, seen, bus.recipient(org, "r1", "fullstack-eng"), "tool_call", "2026-11-24T08:54:30.000Z")
+        tx.update("agents.r1", {"status": "completed", "outcome": "completed", "ended_at": "2026-11-24T08:58:00.000Z"})
+        shown = bus.main_thread_inbox(tx, "s1", via="user_prompt", org=org, now=T0)
+    assert [m["id"] for m in shown.messages] == [sent["id"]]  # not the one it was shown
+    assert f"state_updated {sent['id']} from tech-lead to agent:r1: use v2" in shown.text
+
+
 def test_the_main_thread_is_not_shown_back_its_own_answer_to_a_run_that_has_ended(store, org) -> None:
     add_run(store, "r1", "fullstack-eng", status="completed", outcome="completed", session_id="s1",
             ended_at="2026-11-24T08:00:00.000Z")

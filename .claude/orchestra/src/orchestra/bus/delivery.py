@@ -64,7 +64,10 @@ def addressed_to(message: dict[str, Any], who: Recipient) -> bool:
     to = message.get("to") or ""
     own = message.get("from") == who.address and message.get("from_session") in (None, who.session_id)
     echo = addressing.is_shared(to) or who.agent_id is not None or to.startswith(addressing.RUN_PREFIX)
-    return to in who.addresses and not (own and echo)
+    # a main thread reads a run's address only for what that run left behind, not what it was shown
+    seen = who.agent_id is None and to.startswith(addressing.RUN_PREFIX) \
+        and to[len(addressing.RUN_PREFIX):] in (message.get("delivered") or {})
+    return to in who.addresses and not (own and echo) and not seen
 
 
 def adopting(tx, who: Recipient, rows: list[dict[str, Any]]) -> Recipient:
@@ -83,15 +86,16 @@ def adopting(tx, who: Recipient, rows: list[dict[str, Any]]) -> Recipient:
 
 
 def _left_behind(tx, message: dict[str, Any], session_id: str | None) -> bool:
-    """A message sent to a subagent run after it had ended (reported or stopped), which it was never shown:
-    a background member's report to a director that stopped first. The main thread of that run's session
-    reads it (any main thread once that session has ended; the CLI every one). One read per such message."""
+    """A message to a subagent run that has ended (reported or stopped) which it was never shown: sent after the
+    end (a background member's report to a director that stopped first) or during its last turn (no tool call
+    came after it). The main thread of that run's session reads it (any main thread once that session has ended;
+    the CLI every one). One read per such message."""
     to = message.get("to") or ""
     agent_id = to[len(addressing.RUN_PREFIX):]
     if not to.startswith(addressing.RUN_PREFIX) or agent_id in (message.get("delivered") or {}):
         return False
     run = tx.get(f"agents.{agent_id}", None)
-    if not run or not run_ended(tx, run) or (message.get("timestamp") or "") < run["ended_at"]:
+    if not run or not run_ended(tx, run):
         return False
     if not session_id or run.get("session_id") in (None, session_id):
         return True
