@@ -17,7 +17,7 @@ from .document import (
     remove,
 )
 from .errors import StateError
-from .events import check_read, make_event
+from .events import check_read, make_event, selected
 from .rules import check_criteria, check_deletable, check_settable, matches, merged
 
 
@@ -119,11 +119,13 @@ class DocTx:
         self.dirty = True
         return event["id"]
 
-    def events_after(self, after: int = 0, limit: int | None = 1000, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-        after, limit, types = check_read(after, limit, types)
+    def events_after(self, after: int = 0, limit: int | None = 1000, types: tuple[str, ...] = (),
+                     to: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        after, limit, types = check_read(after, limit, types, to)
+        to = tuple(to)
         out = []
         for event in self._events():
-            if event["id"] > after and (not types or event["type"] in types):
+            if event["id"] > after and selected(event, types, to):
                 if limit is not None and len(out) >= limit:
                     break
                 out.append(copy.deepcopy(event))

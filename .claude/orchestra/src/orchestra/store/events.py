@@ -75,15 +75,26 @@ def _typed(event: dict[str, Any], where: str) -> dict[str, Any]:
     return event
 
 
-def check_read(after: Any, limit: Any, types: Any) -> tuple[int, int | None, tuple[str, ...]]:
+def check_read(after: Any, limit: Any, types: Any, to: Any = ()) -> tuple[int, int | None, tuple[str, ...]]:
     """Arguments of `events_after`; a limit of None or below zero means no limit."""
     if not isinstance(after, int) or isinstance(after, bool):
         raise StateError(f"events_after: after must be an event id (integer), got {after!r}")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
         raise StateError(f"events_after: limit must be an integer or None, got {limit!r}")
-    if isinstance(types, str) or not all(isinstance(t, str) for t in types):
-        raise StateError(f"events_after: types must be a list of event type names, got {types!r}")
+    for name, names in (("types", types), ("to", to)):
+        if isinstance(names, str) or not all(isinstance(t, str) for t in names):
+            raise StateError(f"events_after: {name} must be a list of strings, got {names!r}")
     return after, (None if limit is None or limit < 0 else limit), tuple(types)
+
+
+def selected(event: dict[str, Any], types: tuple[str, ...], to: tuple[str, ...]) -> bool:
+    """Whether `events_after(..., types, to)` returns `event`: every event when neither is given, else one
+    whose type is one of `types` or whose `data.to` is one of `to` (a string equal to one of them).
+    The backends narrow the rows in SQL; this is the final say."""
+    if not types and not to:
+        return True
+    target = event["data"].get("to") if to else None
+    return event["type"] in types or (isinstance(target, str) and target in to)
 
 
 def log_rewritten(store: Any, last: dict[str, Any] | None) -> bool:

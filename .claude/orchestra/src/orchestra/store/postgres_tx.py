@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from .errors import StateError
-from .events import check_read, make_event
+from .events import make_event
 from .rules import check_criteria, matches
 from .table_tx import TableTx, dumps, event_row
 
@@ -166,13 +166,20 @@ class PostgresTx(TableTx):
         got = {row[0]: row[1] for row in rows}
         return [got[i] for i in wanted if i in got]
 
-    def events_after(self, after: int = 0, limit: int | None = 1000, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-        after, limit, types = check_read(after, limit, types)
+    def _event_rows(self, after: int, limit: int | None, types: tuple[str, ...],
+                    to: tuple[str, ...]) -> list[dict[str, Any]]:
         sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE id>%s"
         params: list[Any] = [after]
+        wanted = []
         if types:
-            sql += " AND type = ANY(%s)"
+            wanted.append("type = ANY(%s)")
             params.append(list(types))
+        if to:  # the server cannot take apart a document holding U+0000: such rows are left to `selected`
+            wanted.append("""CASE WHEN strpos(data::text, '\\u0000') > 0 THEN data::text LIKE '%%"to"%%' """
+                          "ELSE data->>'to' = ANY(%s) END")
+            params.append(list(to))
+        if wanted:
+            sql += f" AND ({' OR '.join(wanted)})"
         sql += " ORDER BY id"
         if limit is not None:
             sql += " LIMIT %s"

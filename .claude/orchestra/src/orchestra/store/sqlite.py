@@ -20,7 +20,7 @@ from typing import Any
 from . import StoreBase
 from .document import SCHEMA_VERSION
 from .errors import BusyError, CorruptStateError, StateError, disk_trouble
-from .events import check_read, make_event
+from .events import make_event
 from .filekind import check_kind
 from .rules import check_criteria, matches
 from .table_tx import TableTx, dumps, event_row
@@ -318,13 +318,19 @@ class SqliteTx(TableTx):
         # json_extract reads stored text only up to a NUL: `a\u0000b` would be found as `a`
         return [entity for entity in (json.loads(row[0]) for row in rows) if matches(entity, equals)]
 
-    def events_after(self, after: int = 0, limit: int | None = 1000, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-        after, limit, types = check_read(after, limit, types)
+    def _event_rows(self, after: int, limit: int | None, types: tuple[str, ...],
+                    to: tuple[str, ...]) -> list[dict[str, Any]]:
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE id>?"
         params: list[Any] = [after]
+        wanted = []
         if types:
-            sql += f" AND type IN ({','.join('?' * len(types))})"
+            wanted.append(f"type IN ({','.join('?' * len(types))})")
             params.extend(types)
+        if to:  # the LIKE lets most rows go without parsing their JSON
+            wanted.append(f"""(data LIKE '%"to"%' AND json_extract(data, '$.to') IN ({','.join('?' * len(to))}))""")
+            params.extend(to)
+        if wanted:
+            sql += f" AND ({' OR '.join(wanted)})"
         sql += " ORDER BY id LIMIT ?"
         params.append(-1 if limit is None else limit)
         return [_event(row) for row in self.conn.execute(sql, params)]

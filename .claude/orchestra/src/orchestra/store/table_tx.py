@@ -3,8 +3,8 @@ singletons, `entities` for collection members, `events`): turning paths into row
 the document, and `set`, `delete`, `update`, `replace_all` over a handful of row primitives.
 
 A backend (SqliteTx, PostgresTx) supplies the primitives, its own reads of whole collections (`items`,
-`find`, `events_after`), `append_event`, and `_check_writable(whole)`: `whole` marks a write beyond
-single entities (collections, singletons, events), which some transactions may not make.
+`find`, `_event_rows` under `events_after`), `append_event`, and `_check_writable(whole)`: `whole` marks a
+write beyond single entities (collections, singletons, events), which some transactions may not make.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from .document import (
     parse_path,
     remove,
 )
+from .events import check_read, selected
 from .rules import check_deletable, check_settable, merged
 
 
@@ -51,9 +52,27 @@ class TableTx:
     def items(self, collection: str) -> dict[str, dict[str, Any]]:
         raise NotImplementedError
 
-    def events_after(self, after: int = 0, limit: int | None = 1000,
-                     types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    def _event_rows(self, after: int, limit: int | None, types: tuple[str, ...],
+                    to: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Events after `after`, oldest first, at most `limit`: those `selected` keeps, and perhaps a few more
+        the database cannot tell apart from them (a `data.to` holding U+0000)."""
         raise NotImplementedError
+
+    def events_after(self, after: int = 0, limit: int | None = 1000, types: tuple[str, ...] = (),
+                     to: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Events after `after`, oldest first, at most `limit`; with `types` or `to`, only those `selected`
+        keeps (narrowed by the database: an indexed read by type, `data.to` compared there)."""
+        after, limit, types = check_read(after, limit, types, to)
+        to = tuple(to)
+        out: list[dict[str, Any]] = []
+        while limit is None or len(out) < limit:
+            wanted = None if limit is None else limit - len(out)
+            rows = self._event_rows(after, wanted, types, to)
+            out += [event for event in rows if selected(event, types, to)]
+            if wanted is None or len(rows) < wanted:
+                break
+            after = rows[-1]["id"]
+        return out
 
     def _check_writable(self, whole: bool = False) -> None:
         raise NotImplementedError

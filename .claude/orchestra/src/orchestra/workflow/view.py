@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..metrics.tally import carried_out, reopened, waiting_status
-from ..models import TERMINAL_TASK_STATUSES
+from ..models import TASK_STATUSES, TERMINAL_TASK_STATUSES
 from . import metrics, states
 from .graph import GraphError, Node, TaskGraph, UnknownDependencyError
 
@@ -173,13 +173,21 @@ def outside_done(tx, view: SprintView) -> set[str]:
     return out
 
 
-def all_events(tx, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Every event, oldest first, read in pages so no backend's default limit cuts it short."""
+def all_events(tx, types: tuple[str, ...] = (), to: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Every event (of `types`, or whose `data.to` is one of `to`, when given), oldest first, read in pages
+    so no backend's default limit cuts it short."""
     out: list[dict[str, Any]] = []
     after = 0
     while True:
-        page = tx.events_after(after, EVENT_PAGE, types)
+        page = tx.events_after(after, EVENT_PAGE, types, to) if to else tx.events_after(after, EVENT_PAGE, types)
         out.extend(page)
         if len(page) < EVENT_PAGE:
             return out
         after = page[-1]["id"]
+
+
+def sprint_events(tx) -> list[dict[str, Any]]:
+    """What sprint metrics read of the log, oldest first: every task status change (`metrics.task_changes`:
+    a lifecycle task event, or any event whose `data.to` is a task status) and every carry-over
+    (`metrics.carried_in`). A narrowed read: the rest of the log (tool calls, messages, runs) is left alone."""
+    return all_events(tx, (*metrics.STATUS_OF_EVENT, "task_carried_over"), TASK_STATUSES)

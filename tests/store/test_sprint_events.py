@@ -1,0 +1,134 @@
+"""`sprint status` reads only the events its metrics count (task status changes, carry-overs), on every
+backend, and answers exactly as it did reading the whole log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from orchestra.store import Store
+from orchestra.workflow import sprint_status
+from orchestra.workflow.progress import status_view
+from orchestra.workflow.sprints import organization
+from orchestra.workflow.view import sprint_view
+
+NOW = dt.datetime(2026, 12, 5, 12, tzinfo=dt.UTC)
+
+
+def _fill(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.set("sprints.s0", {"status": "complete", "started_at": "2026-11-20T00:00:00Z",
+                              "closed_at": "2026-11-30T00:00:00Z", "tasks": ["old"],
+                              "retrospective": {"closed_at": "2026-11-30T00:00:00Z", "completed_points": 2.0,
+                                                "carried_over": [], "blockers": []}})
+        tx.set("sprints.s1", {"status": "active", "started_at": "2026-12-01T00:00:00Z", "tasks": ["a", "b", "c", "d"]})
+        tx.set("tasks.old", {"sprint": "s0", "status": "completed", "estimate": 2})
+        for tid, status in (("a", "completed"), ("b", "in_progress"), ("c", "blocked"), ("d", "queued")):
+            tx.set(f"tasks.{tid}", {"sprint": "s1", "status": status, "estimate": 3, "team": "engineering",
+                                    **({"blocker": "waits on the API"} if status == "blocked" else {})})
+
+        def at(day: int, hour: int) -> str:
+            return f"2026-{11 if day > 5 else 12}-{day:02d}T{hour:02d}:00:00Z"
+
+        events = [
+            ("task_assigned", {}, {"task_id": "old"}, at(21, 9)),
+            ("task_completed", {}, {"task_id": "old"}, at(23, 9)),
+            ("task_carried_over", {"sprint": "s0", "status": "blocked"}, {"task_id": "c"}, at(30, 1)),
+            ("task_blocked", {"reason": "before this sprint"}, {"task_id": "c"}, at(29, 9)),
+            ("task_requeued", {}, {"task_id": "c"}, at(1, 8)),
+            ("task_assigned", {}, {"task_id": "a"}, at(1, 9)),
+            ("tool_failed", {"tool": "Bash", "to": 3}, {"task_id": "a"}, at(1, 10)),
+            ("message.sent", {"from": "tech-lead", "to": "backend-dev"}, {"task_id": "a"}, at(1, 11)),
+            ("task_started", {}, {"task_id": "a"}, at(1, 12)),
+            ("task_completed", {}, {"task_id": "a"}, at(2, 15)),
+            ("task_status_set", {"from": "queued", "to": "in_progress", "by": "cli"}, {"task_id": "b"}, at(2, 9)),
+            ("review_requested", {"to": ["qa"]}, {"task_id": "b"}, at(2, 10)),
+            ("note", {"meta": {"to": "completed"}}, {"task_id": "b"}, at(2, 11)),
+            ("agent_started", {"agent_type": "backend-dev"}, {"task_id": "b", "agent_id": "r1"}, at(2, 12)),
+            ("task.status", {"task": "c", "to": "blocked", "reason": "waits on the API"}, {}, at(3, 9)),
+            ("sprint_status", {"sprint": "s1", "from": "active", "to": "blocked"}, {}, at(3, 10)),
+            ("task_moved", {"from": "s0", "to": "s1", "by": "cli"}, {"task_id": "d"}, at(3, 11)),
+            ("note", {"to": "completed\u0000 not quite"}, {"task_id": "d"}, at(3, 12)),
+            ("task_status_set", {"from": "queued", "to": "completed"}, {"task_id": "x-unknown"}, at(3, 13)),
+        ]
+        for kind, data, refs, ts in events:
+            tx.append_event(kind, data, ts=ts, **refs)
+        for n in range(30):  # a busy log: far more noise than status changes
+            tx.append_event("tool_failed", {"tool": "Edit", "n": n}, task_id="b", ts=at(4, n % 24))
+
+
+class Unfiltered:
+    """A transaction that reads the whole log whatever it is asked: the answer before reads were narrowed."""
+
+    def __init__(self, tx) -> None:
+        self.tx = tx
+
+    def __getattr__(self, name: str):
+        return getattr(self.tx, name)
+
+    def events_after(self, after: int = 0, limit: int | None = 1000, types=(), to=()):
+        return self.tx.events_after(after, limit)
+
+
+def _whole_log_answer(store: Store, sprint: str, root: Path) -> dict:
+    org = organization(root)
+    with store.snapshot() as tx:
+        from orchestra.workflow.holders import with_holders
+
+        view = with_holders(tx, sprint_view(tx, sprint, root), org)
+        return status_view(Unfiltered(tx), view, org, now=NOW)
+
+
+@pytest.mark.parametrize("sprint", ["s1", "s0"])
+def test_sprint_status_answers_as_it_did_reading_the_whole_log(store: Store, tmp_path: Path, sprint: str) -> None:
+    _fill(store)
+    answer = sprint_status(store, sprint, tmp_path, now=NOW)
+    assert answer == _whole_log_answer(store, sprint, tmp_path)
+    if sprint == "s1":  # the mixed events counted: a's cycle, c blocked twice (once before it was carried in)
+        assert answer["metrics"]["cycle_time"]["tasks"] == {"a": 30.0}
+        assert answer["metrics"]["blockers"]["raised"] == 1
+        assert answer["forecast"]["available"] is True
+
+
+def test_sprint_status_reads_no_event_its_metrics_do_not_count(store: Store, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    _fill(store)
+    read: list[dict] = []
+    snapshot = type(store).snapshot
+
+    class Spy(Unfiltered):
+        def events_after(self, *args, **kwargs):
+            page = self.tx.events_after(*args, **kwargs)
+            read.extend(page)
+            return page
+
+    @contextmanager
+    def spied(self):
+        with snapshot(self) as tx:
+            yield Spy(tx)
+
+    monkeypatch.setattr(type(store), "snapshot", spied)
+    sprint_status(store, "s1", tmp_path, now=NOW)
+    kinds = {e["type"] for e in read}
+    assert kinds <= {"task_assigned", "task_started", "task_completed", "task_blocked", "task_requeued",
+                     "task_status_set", "task_carried_over", "task.status", "sprint_status"}
+    assert {"task.status", "task_status_set", "task_carried_over"} <= kinds  # status changes of any type count
+
+
+def test_events_after_to_selects_by_data_to_exactly(store: Store) -> None:
+    _fill(store)
+    wanted = ("blocked", "completed", "in_progress")
+    with store.snapshot() as tx:
+        every = tx.events_after(0, None)
+        selected = tx.events_after(0, None, ("task_carried_over",), wanted)
+        paged = [e for after in (0, 3, 11) for e in tx.events_after(after, 2, ("task_carried_over",), wanted)]
+    expected = [e for e in every if e["type"] == "task_carried_over"
+                or (isinstance(e["data"].get("to"), str) and e["data"]["to"] in wanted)]
+    assert [e["id"] for e in selected] == [e["id"] for e in expected]
+    assert [e["type"] for e in selected] == ["task_carried_over", "task_status_set", "task.status",
+                                             "sprint_status", "task_status_set"]
+    # a page holds `limit` selected events even when the database could not tell some apart (U+0000)
+    firsts = {after: [e for e in expected if e["id"] > after][:2] for after in (0, 3, 11)}
+    assert paged == [e for after in (0, 3, 11) for e in firsts[after]]
