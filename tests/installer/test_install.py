@@ -861,3 +861,26 @@ def test_doctor_fails_where_the_user_settings_wire_the_pack(repo: Path, orchestr
     [wired] = [c for c in result.json()["checks"] if c["status"] == "fail"]
     assert wired["detail"].startswith(f"{config / 'settings.json'}: your user settings wire the pack's hooks, so "
                                       "they run in every project")
+
+
+def test_install_and_doctor_say_when_the_plugin_is_on_as_well(repo: Path, orchestra, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plugin enabled in the user's settings runs beside the installed pack in every project: both MCP
+    servers and both sets of agents and commands; install and doctor name the file that turns it on."""
+    config = tmp_path / "claude config"
+    config.mkdir()
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
+    user = config / "settings.json"
+    user.write_text(json.dumps({"enabledPlugins": {"github@official": True, "orchestra@claude-orchestra": True}}))
+
+    result = orchestra("install", repo, "--json")
+
+    [plugin] = [n for n in result.json()["notices"] if n["path"] == str(user)]
+    assert plugin["message"].startswith("`enabledPlugins` turns the Orchestra plugin (orchestra@claude-orchestra) on "
+                                        "as well: where this install's hooks run, the plugin's copies stand aside")
+    [check] = [c for c in json.loads(orchestra("doctor", repo, "--json").out)["checks"]
+               if c["detail"].startswith(f"{user}: `enabledPlugins`")]
+    assert check["status"] == "ok"
+
+    (repo / ".claude/settings.local.json").write_text(json.dumps({"enabledPlugins": {"orchestra@claude-orchestra": False}}))
+    assert "enabledPlugins" not in orchestra("install", repo).out + orchestra("doctor", repo).out

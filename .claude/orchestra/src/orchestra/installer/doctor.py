@@ -121,6 +121,8 @@ def _nesting(root: Path) -> list[Check]:
     """Another copy of the pack that Claude Code meets from here: one above this project, or one wired into
     the user's own settings (run in every project: twice here, and failing where there is no pack)."""
     found = [Check("install", "warn", nesting.nested_advice(root, outer)) for outer in nesting.enclosing_installs(root)]
+    if _pack_dir(root).is_dir() and (plugin := nesting.enabled_plugin(root)):
+        found.append(Check("install", "ok", nesting.plugin_advice(*plugin)))
     user = settings.scopes(root)[-1]
     if wiring.wired_scripts(user):
         found.append(Check("install", "fail", f"{user}: your user settings wire the pack's hooks, so they run in every "

@@ -92,6 +92,8 @@ class _Planner:
             self._notice("left", CODE_DIR, gitignored.ignored_advice(left_out))
         for outer in nesting.enclosing_installs(self.root):
             self._notice("left", str(outer), nesting.nested_advice(self.root, outer))
+        if plugin := nesting.enabled_plugin(self.root):
+            self._notice("left", str(plugin[0]), nesting.plugin_advice(*plugin).removeprefix(f"{plugin[0]}: "))
         self.new.dirs = sorted(self.created_dirs)
         self.result.steps = self.moves + self.writes + self.deletes
         manifest, current = self.new.to_bytes(), self._current(MANIFEST)

@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 
 from .. import wiring
+from ..paths import PLUGIN_NAME
+from . import settings
 from .errors import InstallError
 
 
@@ -51,6 +53,26 @@ def nested_advice(root: Path, outer: Path) -> str:
             f"it starts in only: started in {root}, this one's hooks and state; started in {outer}, that one's, "
             "and no hook of this one. Started here it lists that one's agents and commands as well. Start "
             "Claude Code in the project you mean, or uninstall one of the two")
+
+
+def enabled_plugin(root: Path) -> tuple[Path, str] | None:
+    """The settings file Claude Code reads for `root` that turns the Orchestra plugin on, and its key there
+    (`orchestra@claude-orchestra`); the first file that names the plugin decides."""
+    for path in settings.scopes(root):
+        plugins = settings.read_key(path, "enabledPlugins")
+        named = [(key, on) for key, on in (plugins.items() if isinstance(plugins, dict) else ())
+                 if key.split("@")[0] == PLUGIN_NAME]
+        if named:
+            return (path, named[0][0]) if named[0][1] is True else None
+    return None
+
+
+def plugin_advice(path: Path, key: str) -> str:
+    return (f"{path}: `enabledPlugins` turns the Orchestra plugin ({key}) on as well: where this install's hooks "
+            "run, the plugin's copies stand aside, but both MCP servers run and write the same store, and both "
+            f"sets of agents and commands are listed (`{PLUGIN_NAME}:<name>` beside `<name>`). Keep the two at one "
+            f'version, or turn the plugin off here: `"enabledPlugins": {{"{key}": false}}` in '
+            ".claude/settings.local.json")
 
 
 def _main_worktree(root: Path) -> Path | None:
