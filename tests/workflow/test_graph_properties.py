@@ -123,10 +123,18 @@ def test_critical_path_is_a_real_path_and_no_path_is_longer(nodes: list[Node]) -
         return
     by_id = {n.id: n for n in nodes}
     assert not by_id[path[0]].dependencies, "a critical path starts at a task with no dependencies"
+    assert not any(path[-1] in n.dependencies for n in nodes), "a critical path ends at a task nothing depends on"
     for before, after in zip(path, path[1:], strict=False):
         assert before in by_id[after].dependencies, f"{before} -> {after} is not a dependency"
     assert length(path, nodes) == graph.length
     assert max(length(p, nodes) for p in all_paths(nodes)) == graph.length
+
+
+def test_a_zero_point_milestone_that_ends_the_work_is_on_the_critical_path() -> None:
+    """A release of no points after everything else: slack 0, and the sprint is not done until it is. The
+    path stopped at the longest task before it, so the plan marked the release not critical."""
+    graph = TaskGraph([Node("api", 3), Node("docs", 1), Node("release", 0, ("api", "docs"))])
+    assert graph.critical_path() == ["api", "release"] and graph.slack()["release"] == 0 and graph.length == 3
 
 
 @settings(max_examples=200, deadline=None)

@@ -207,11 +207,15 @@ class TaskGraph:
         return {self.nodes[i].id: self.slack_of[i] for i in range(len(self.nodes))}
 
     def critical_path(self) -> list[str]:
-        """The longest chain by estimate, first task first. Ties go to the earlier-listed task."""
+        """The longest chain by estimate, first task first, from a task with no dependencies to one nothing
+        depends on (a 0-point milestone that ends the work, a release say, is on it). Ties go to the
+        earlier-listed task."""
         if not self.nodes:
             return []
         tol = self.tolerance
-        end = min(i for i in range(len(self.nodes)) if self.earliest_finish[i] >= self.length - tol)
+        # a task finishing last with dependents has them finish last too (0 points): the chain goes on to one
+        end = min(i for i in range(len(self.nodes)) if self.earliest_finish[i] >= self.length - tol
+                  and not self.succs[i])
         path = [end]
         while self.preds[path[-1]]:
             node = path[-1]
