@@ -861,6 +861,7 @@ def test_doctor_fails_where_the_user_settings_wire_the_pack(repo: Path, orchestr
     [wired] = [c for c in result.json()["checks"] if c["status"] == "fail"]
     assert wired["detail"].startswith(f"{config / 'settings.json'}: your user settings wire the pack's hooks, so "
                                       "they run in every project")
+    assert "orchestra uninstall" not in wired["detail"]  # a config dir of another name is no install's .claude/
 
 
 def test_install_and_doctor_say_when_the_plugin_is_on_as_well(repo: Path, orchestra, tmp_path: Path,

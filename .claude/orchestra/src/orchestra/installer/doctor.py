@@ -125,10 +125,12 @@ def _nesting(root: Path) -> list[Check]:
         found.append(Check("install", "ok", nesting.plugin_advice(*plugin)))
     user = settings.scopes(root)[-1]
     if wiring.wired_scripts(user):
+        home = user.parent.parent  # where an install put them, when the config dir is a `.claude`
+        how = f" (`orchestra uninstall {shlex.quote(str(home))}` if the pack was installed there)" if (
+            user.parent.name == ".claude") else ""
         found.append(Check("install", "fail", f"{user}: your user settings wire the pack's hooks, so they run in every "
                                               "project: twice in this one, and in a project without the pack they "
-                                              "block every prompt; take them out (`orchestra uninstall "
-                                              f"{shlex.quote(str(user.parent.parent))}` if the pack was installed there)"))
+                                              f"block every prompt; take them out{how}"))
     return found
 
 
