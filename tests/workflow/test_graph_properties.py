@@ -172,3 +172,26 @@ def test_topological_order_puts_dependencies_first(nodes: list[Node]) -> None:
     assert len(order) == len(nodes)
     for node in nodes:
         assert all(position[d] < position[node.id] for d in node.dependencies)
+
+
+@settings(max_examples=200, deadline=None)
+@given(dags(), capacities, st.data())
+def test_a_task_of_a_pool_goes_to_one_of_its_members_with_room_in_its_wave(nodes: list[Node], capacity: Capacity,
+                                                                         data) -> None:
+    """Tasks that name nobody (`Pools`) are given, wave by wave, to a member of their pool, and no member then
+    holds more tasks of a wave than its capacity (its own tasks and those the wave gives it together)."""
+    from orchestra.workflow.graph import Pools
+
+    pooled = [n.id for n in nodes if n.assignee is None]
+    pools = Pools(members={t: data.draw(st.lists(st.sampled_from(MEMBERS[:3]), min_size=1, max_size=3, unique=True))
+                           for t in pooled})
+    waves = TaskGraph(nodes).batches(capacity, pools=pools)
+    by_id = {n.id: n for n in nodes}
+    assert sorted(t for wave in waves for t in wave) == sorted(by_id)
+    assert set(pools.picks) == set(pooled) and all(pools.picks[t] in pools.members[t] for t in pooled)
+    for wave in waves:
+        members = [pools.picks.get(t) or by_id[t].assignee for t in wave]
+        for member in set(members) - {None}:
+            assert members.count(member) <= capacity.member_limit(member), (member, wave)
+        for team in {by_id[t].team for t in wave}:
+            assert sum(by_id[t].team == team for t in wave) <= capacity.team_limit(team)
