@@ -16,6 +16,8 @@ PLUGIN_MCP_SERVER = f"plugin_{PLUGIN_NAME}_{MCP_SERVER}"  # the server's name wh
 
 # src/orchestra/paths.py -> .claude/orchestra
 PACK_DIR = Path(__file__).resolve().parents[2]
+WORKTREE_ROOT = ".worktrees"  # where the pack makes worktrees unless `.claude/worktrees.yaml` sets a `root:`
+WORKTREE_CACHE = "worktrees.cache.json"  # the parsed `.claude/worktrees.yaml`, in the state dir
 
 
 def _git_toplevel(start: Path) -> Path | None:
@@ -33,16 +35,61 @@ def _git_toplevel(start: Path) -> Path | None:
 
 @lru_cache(maxsize=8)
 def project_root(cwd: str | None = None) -> Path:
-    """`CLAUDE_PROJECT_DIR` > a `.claude/` above cwd > git toplevel > cwd."""
+    """`CLAUDE_PROJECT_DIR` (`owning_project`) > a `.claude/` above cwd > git toplevel > cwd."""
     env = os.environ.get(PROJECT_ENV)
     if env:
-        return Path(env).resolve()
+        return owning_project(Path(env).resolve())
     start = Path(cwd or os.getcwd()).resolve()
     for candidate in (start, *start.parents):
         if (candidate / ".claude" / "orchestra").is_dir():
             return _main_checkout(candidate) or candidate
     top = _git_toplevel(start) or start
     return _main_checkout(top) or top
+
+
+def owning_project(root: Path) -> Path:
+    """The project of a Claude Code session started in `root` (its CLAUDE_PROJECT_DIR, the status line's
+    `workspace.project_dir`): `root`, or the main checkout (`_main_checkout`) when `root` is one of the pack's
+    worktrees, in that project's worktree root, so its hooks and status line use the state the `orchestra` CLI
+    uses there. Any other worktree keeps its own directory. A few stats and file reads, no git process: every
+    hook and status line comes this way."""
+    main = _main_checkout(root)
+    if main is None:
+        return root
+    try:
+        return main if root.resolve().parent == worktree_root(main) else root
+    except (OSError, ValueError):
+        return root
+
+
+def worktree_root(project: Path) -> Path | None:
+    """The directory the pack makes `project`'s worktrees in: `.worktrees`, or the `root:` of
+    `.claude/worktrees.yaml` as the pack last read it (`worktrees.config` caches it in the state dir while
+    the file is unchanged); None when the file changed since (the next worktree command reads it again)."""
+    import json  # here: only a session in a linked worktree comes this far
+
+    config = project / ".claude" / "worktrees.yaml"
+    try:
+        key = file_key(config)
+    except FileNotFoundError:
+        return (project / WORKTREE_ROOT).resolve()
+    try:
+        cached = json.loads((state_dir(project) / WORKTREE_CACHE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(cached, dict) or cached.get("key") != key or not isinstance(cached.get("raw"), dict):
+        return None
+    where = cached["raw"].get("root") or WORKTREE_ROOT
+    if not isinstance(where, str):
+        return None
+    where = Path(where).expanduser()
+    return (where if where.is_absolute() else project / where).resolve()
+
+
+def file_key(path: Path) -> str:
+    """What tells a version of a file from the next: its modification time and size (a cache's key)."""
+    stat = path.stat()
+    return f"{stat.st_mtime_ns}:{stat.st_size}"
 
 
 def _main_checkout(root: Path) -> Path | None:

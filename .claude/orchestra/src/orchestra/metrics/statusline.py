@@ -233,7 +233,7 @@ def _project(session: dict[str, object]) -> Path:
         return paths.project_root()
     project_dir = _field(session, "workspace", "project_dir")
     if isinstance(project_dir, str) and project_dir:
-        return Path(project_dir)
+        return paths.owning_project(Path(project_dir))  # a session started in a task's worktree: the project
     return paths.project_root(session.get("cwd") if isinstance(session.get("cwd"), str) else None)
 
 

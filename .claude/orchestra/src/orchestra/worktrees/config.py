@@ -24,7 +24,7 @@ from .. import atomic, paths
 from ..record import Record
 
 CONFIG_NAME = "worktrees.yaml"
-DEFAULT_ROOT = ".worktrees"
+DEFAULT_ROOT = paths.WORKTREE_ROOT
 
 
 class WorktreeConfigError(ValueError):
@@ -49,9 +49,8 @@ def config_file(root: Path) -> Path:
 def _raw(path: Path, root: Path) -> dict[str, Any]:
     """The parsed file, from a JSON cache in the state dir while the file is unchanged (delegations read
     it; parsing YAML and checking the schema costs more than the rest of the hook)."""
-    stat = path.stat()
-    key = f"{stat.st_mtime_ns}:{stat.st_size}"
-    cache = paths.state_dir(root) / "worktrees.cache.json"
+    key = paths.file_key(path)
+    cache = paths.state_dir(root) / paths.WORKTREE_CACHE  # read by `paths.worktree_root` too
     try:
         cached = json.loads(cache.read_text(encoding="utf-8"))
         if cached.get("key") == key:
