@@ -104,8 +104,10 @@ def test_the_plan_spreads_a_wave_over_the_able_members_as_delegation_picks(proje
                                                      "at once (a3)")
     text = orchestra(project, "sprint", "plan", "s1").stdout
     assert "a2    queued  fullstack-eng" in text, text
-    # what delegate_task hands out for the wave's first task is the plan's pick; all of the wave passes the gate
-    assert handed(project, "a1")["subagent_type"] == "api-engineer"
+    # what delegate_task hands out for each task of the wave, fetched one by one before any is launched (as the
+    # team orchestrators do), is the plan's pick, prompt and all; all of the wave passes the gate
+    for task in first["tasks"]:
+        assert handed(project, task["id"]) == task["agent"]
     for n, task in enumerate(first["tasks"]):
         launch(project, f"toolu_{n}", task["agent"])
     with open_store(root=project) as store:

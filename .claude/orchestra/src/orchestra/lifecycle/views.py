@@ -204,8 +204,11 @@ def delegation_arguments(tx, org: Organization, task_id: str,
     if picked is not None:
         agent, why = picked
     elif pool is not None:
+        from ..workflow.planning import planned_arguments
         from .assignment import least_busy, workload
 
+        if (planned := planned_arguments(tx, org, task)) is not None:
+            return planned  # the plan's wave spreads a batch fetched before any of it is launched
         agent, why = least_busy(org, task, pool, workload(tx, org))
     title = task.get("title") or task_id
     words = f"{task_id} {title}".split()

@@ -222,6 +222,23 @@ def not_now(tx, held: Held, task: dict[str, Any], finished: set[str], capacity: 
     return f"waits for {' or '.join(waits)}" if waits else "waits for the next wave"
 
 
+def planned_arguments(tx, org, task: dict[str, Any]) -> dict[str, Any] | None:
+    """The ready Agent arguments the plan of the task's started sprint gives it now (in its first wave, to the
+    member the wave spreads it to), or None: the plan offers it nothing now, or cannot be made. So a batch
+    fetched task by task before any of it is launched (`delegate_task` for each) is spread as the plan is."""
+    if not task.get("sprint"):
+        return None
+    try:
+        view = with_holders(tx, sprint_view(tx, task["sprint"]), org)
+        if view.source != "state" or view.status not in ("active", "blocked"):
+            return None
+        plan = plan_view(tx, view, org)
+    except (ValueError, OSError):
+        return None
+    return next((item["agent"] for wave in plan["batches"][:1] for item in wave["tasks"] if item["id"] == task["id"]),
+                None)
+
+
 def plan_sprint(store, sprint_id: str, root: Path | None = None) -> dict[str, Any]:
     """The plan of `sprint_id` (read-only): waves, critical path, slack, ready queue, capacity."""
     from .sprints import organization
