@@ -113,6 +113,17 @@ def test_velocity_counts_a_sprint_that_completed_nothing() -> None:
     assert (by_velocity.source, by_velocity.total) == ("velocity", 7)  # (12 + 9 + 0) / 3
 
 
+def test_closed_sprints_that_completed_nothing_are_not_called_no_history() -> None:
+    """Sprints were closed with nothing completed: the refusal said there was no velocity history yet."""
+    history = [{"sprint": "s1", "points": 12}, {"sprint": "s2", "points": 0}, {"sprint": "s3", "points": 0},
+               {"sprint": "s4", "points": 0}]
+    with pytest.raises(ValueError, match=r"or pass --points \(the last 3 closed sprints completed no points, so "
+                                         r"velocity gives none\)"):
+        sprint_points(option=None, epic_points=None, history=history, org=teams.build({}), teams=[])
+    with pytest.raises(ValueError, match=r"\(no velocity history yet\)"):
+        sprint_points(option=None, epic_points=None, history=[], org=teams.build({}), teams=[])
+
+
 def test_feature_progress_from_its_tasks() -> None:
     feature = f("login", 8)
     tasks = [{"id": "a", "feature": "login", "status": "completed", "estimate": 5, "sprint": "s1"},

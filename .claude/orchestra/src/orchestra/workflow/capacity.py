@@ -81,5 +81,8 @@ def sprint_points(*, option: float | None, epic_points: float | None, history: l
     if per_team and involved <= set(per_team):
         return SprintPoints(sum(per_team.values()), "teams.yaml", per_team)
     missing = ", ".join(sorted(involved - set(per_team))) or "the epic's teams"
+    recent = min(len(history), VELOCITY_WINDOW)
+    why = (f"the last {recent} closed sprint{'s' if recent > 1 else ''} completed no points, so velocity gives none"
+           if recent else "no velocity history yet")
     raise ValueError(f"no sprint capacity known: set `sprint_points` in the epic, `points_per_sprint` in the "
-                     f"settings of {missing} in teams.yaml, or pass --points (no velocity history yet)")
+                     f"settings of {missing} in teams.yaml, or pass --points ({why})")
