@@ -132,3 +132,29 @@ def test_events_after_to_selects_by_data_to_exactly(store: Store) -> None:
     # a page holds `limit` selected events even when the database could not tell some apart (U+0000)
     firsts = {after: [e for e in expected if e["id"] > after][:2] for after in (0, 3, 11)}
     assert paged == [e for after in (0, 3, 11) for e in firsts[after]]
+
+
+def test_the_metrics_panel_and_the_report_count_the_status_changes_sprint_status_counts(store: Store,
+                                                                                       tmp_path: Path) -> None:
+    """A status change in the generic shape (any event naming a task and the status it went `to`) counts in
+    the dashboard's metrics and the report as it does in `sprint status`."""
+    from orchestra.metrics.system import collect
+    from orchestra.report.model import build
+
+    _fill(store)
+    with store.transaction() as tx:
+        tx.append_event("task_started", {}, task_id="d", ts="2026-12-04T09:00:00Z")
+        tx.append_event("status_changed", {"task": "d", "to": "completed"}, ts="2026-12-04T12:00:00Z")
+        tx.append_event("status_changed", {"task": "b", "to": "blocked", "reason": "needs keys"},
+                        ts="2026-12-04T13:00:00Z")
+        tx.append_event("task_status_set", {"from": "blocked", "to": "in_progress"}, task_id="b",
+                        ts="2026-12-04T14:00:00Z")
+    status = sprint_status(store, "s1", tmp_path, now=NOW)
+    assert status["metrics"]["cycle_time"]["tasks"] == {"a": 30.0, "d": 3.0}
+    assert status["metrics"]["blockers"]["raised"] == 2
+    metrics = collect(store, tmp_path, sprint_id="s1", now=NOW, audit_records=[])
+    assert metrics["task_throughput"]["completed"] == 3  # a, d and x-unknown, completed in the last 7 days
+    assert metrics["average_task_time"]["tasks"] == 3  # a, d and the earlier sprint's task
+    report = build(store, "s1", tmp_path, now=NOW)
+    assert {(b["task"], b["blocker"], b["open"]) for b in report["blockers"]} == {
+        ("b", "needs keys", False), ("c", "waits on the API", True)}

@@ -18,7 +18,7 @@ from ..lifecycle.transitions import LIVE_RUN_STATUSES
 from ..workflow import metrics as sprint_metrics
 from ..workflow.capacity import VELOCITY_WINDOW, velocity_points
 from ..workflow.progress import cycle_summary
-from ..workflow.view import all_events
+from ..workflow.view import all_events, sprint_events
 from . import auditlog
 from .current import current_sprint
 from .quality import TASK_REPORTED, quality
@@ -26,7 +26,6 @@ from .quality import TASK_REPORTED, quality
 THROUGHPUT_DAYS = 7
 IN_PROGRESS = ("active", "blocked", "review")
 DASHBOARD_TRIALS = 500  # forecast trials: enough for stable p50/p85, cheap enough to redo on every change
-_TASK_EVENT_TYPES = (*sprint_metrics.STATUS_OF_EVENT, "task_status_set")
 
 
 def _stamp(moment: dt.datetime) -> str:
@@ -112,7 +111,7 @@ def collect(store, root: Path | None = None, *, sprint_id: str | None = None, no
         tasks = tx.items("tasks")
         runs = tx.items("agents")
         sprints = tx.items("sprints")
-        changes = sprint_metrics.task_changes(all_events(tx, _TASK_EVENT_TYPES), now=now)
+        changes = sprint_metrics.task_changes(sprint_events(tx), now=now)  # every status change, as sprint status
         reports = all_events(tx, (TASK_REPORTED,))
     if sprint_id is None:
         sprint_id = (current_sprint(sprints) or {}).get("id")

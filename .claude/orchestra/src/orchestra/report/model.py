@@ -12,7 +12,7 @@ from typing import Any
 
 from ..workflow import metrics
 from ..workflow.capacity import velocity_points
-from ..workflow.view import all_events
+from ..workflow.view import sprint_events
 
 REPORT_TRIALS = 2000
 
@@ -70,7 +70,7 @@ def build(store, sprint_id: str, root: Path | None = None, *, now: dt.datetime |
         ids = list(tasks)
         orchestration = [t["id"] for t in tx.find("tasks", orchestrates=sid)]
         runs = [r for r in tx.items("agents").values() if r.get("task") in {*ids, *orchestration}]
-        events = all_events(tx, (*metrics.STATUS_OF_EVENT, "task_status_set", "task_carried_over"))
+        events = sprint_events(tx)  # the status changes and carry-overs sprint status counts
         changes = metrics.task_changes(events, ids, now)
     cycle_time = status["metrics"]["cycle_time"]  # one source: a closed sprint's as its retrospective took it
     cycle = cycle_time["tasks"]
