@@ -349,6 +349,20 @@ def test_an_orchestrator_leaves_a_worktree_alone_while_a_live_run_works_in_it(sp
     seed(repo, **{"agents.a-free": {"id": "a-free", "agent_type": "api-engineer", "status": "active"}})
     assert isinstance(in_process(tool_call(repo, ("a-free", "api-engineer"), "Write",
                                            {"file_path": str(target), "content": ""})), Deny)
+    # a worktree nobody holds is the orchestrator's to change, in the same command line too
+    seed(repo, **{"tasks.t-2": {"title": "Checkout", "sprint": "s1"}})
+    made = cli(repo, "worktree", "create", "t-2")
+    assert made.returncode == 0, made.stderr
+    free = repo / ".worktrees" / "task-t-2"
+    for command, denied_path in ((f"touch '{free}/x' && git -C '{free}' commit -qam x", None),
+                                 (f"touch '{free}/x' && touch '{tree}/y'", tree / "y"),
+                                 ("find . -name '*.pyc' -delete", None)):
+        verdict = in_process(tool_call(repo, DIRECTOR, "Bash", {"command": command}))
+        if denied_path is None:
+            assert not isinstance(verdict, Deny), (command, verdict)
+        else:
+            assert isinstance(verdict, Deny) and f"{denied_path} is inside the worktree task-t-1" in verdict.reason, (
+                command, verdict)
     for allowed in (tool_call(repo, DIRECTOR, "Bash", {"command": f"git -C '{tree}' log -3 && cd '{tree}' && make test"}),
                     tool_call(repo, DIRECTOR, "Read", {"file_path": str(target)}),
                     tool_call(repo, DIRECTOR, "Write", {"file_path": str(repo / "PLAN.md"), "content": ""}),

@@ -122,7 +122,7 @@ def _scratch(path: str, root, worktree: str) -> bool:
 
 
 def shell_reach(command: str, cwd: str, root, tool: str, blocked: Callable[[str, str], str | None],
-                 confined: bool) -> tuple[str, str] | None:
+                confined: bool) -> tuple[str, str] | None:
     """(the path, what reached it) for the first write, `cd` or git change of the command line that `blocked`
     objects to: `blocked(raw, base)` gives the path `raw` names from `base` when it is out of bounds, else None.
     `confined` (a run in its worktree): moving out (`cd`, `git -C`) is out of bounds too; otherwise (a run kept
