@@ -270,6 +270,25 @@ def test_migrate_to_a_file_that_is_no_store_of_that_kind_leaves_it_where_it_is(p
     assert cli(source, project, "state", "migrate", "--to", f"json://{tmp_path / 'new.json'}").returncode == 0
 
 
+def test_migrate_names_the_source_of_a_key_an_earlier_import_took_that_is_no_id(project: Path, tmp_path: Path) -> None:
+    """`state import` once stored `tasks.a.b` as task 'a.b': migrate refuses it naming the source store, and
+    leaves the target unmade."""
+    import sqlite3
+
+    source = f"sqlite://{tmp_path / 'state.db'}"
+    _seed(source)
+    conn = sqlite3.connect(tmp_path / "state.db")
+    with conn:
+        conn.execute("""INSERT INTO entities (collection, id, data) VALUES ('tasks', 'a.b', '{"id": "a.b"}')""")
+    conn.close()
+    target = tmp_path / "new.json"
+    proc = cli(source, project, "state", "migrate", "--to", f"json://{target}")
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith(f"orchestra state: {source}: tasks: key 'a.b' is not an id (letters, digits, "
+                                  "_ - : @ / +), so nothing was copied; give it another id in an export")
+    assert not target.exists()
+
+
 def test_event_fields_left_out_of_a_json_file_are_filled_in_as_state_import_fills_them(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     path.write_text(json.dumps({"schema_version": 1, "observability": {"events": [{"id": 1, "type": "x"}]}}))

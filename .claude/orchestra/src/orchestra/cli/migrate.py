@@ -20,7 +20,15 @@ from typing import Any
 
 from .. import paths
 from ..store import StateError, open_store, same_store
-from ..store.document import COLLECTIONS, KINDS, TOP_LEVEL, collections_under, empty_document, long_id
+from ..store.document import (
+    COLLECTIONS,
+    KINDS,
+    TOP_LEVEL,
+    collections_under,
+    empty_document,
+    is_segment,
+    long_id,
+)
 from ..store.postgres import redacted
 from . import UsageError
 from ._output import add_json_flag, emit, table
@@ -94,7 +102,7 @@ def _copy(args, source, target, source_url: str) -> dict[str, dict[str, Any]]:
     """Copy the source, held in a write transaction, into the target and verify it there; its inventory."""
     with source.transaction() as tx:
         doc = tx.get("")
-        _refuse_long_ids(source_url, doc)
+        _refuse_unstorable_ids(source_url, doc)
         # Checked and verified in the import's own transaction, so what a hook writes there meanwhile is
         # refused, not wiped, and comes after the check; --force replaces it unread (a JSON file edited into
         # a bad entry too).
@@ -104,13 +112,15 @@ def _copy(args, source, target, source_url: str) -> dict[str, dict[str, Any]]:
     return expected
 
 
-def _refuse_long_ids(url: str, doc: dict[str, Any]) -> None:
-    """An id a store took before ids had a limit is copied nowhere (a PostgreSQL target could not hold it)."""
+def _refuse_unstorable_ids(url: str, doc: dict[str, Any]) -> None:
+    """An id a store took before ids were checked as they are now (longer than the limit, or holding a dot,
+    which an import took) is copied nowhere: the target would refuse it (PostgreSQL could not index a long one)."""
     for collection in COLLECTIONS:
         for entity_id in _at(doc, collection) or {}:
-            why = long_id(entity_id, KINDS[collection])
+            why = long_id(entity_id, KINDS[collection]) or (
+                None if is_segment(entity_id) else f"key {entity_id!r} is not an id (letters, digits, _ - : @ / +)")
             if why:
-                raise StateError(f"{redacted(url)}: {collection}: {why}, so nothing was copied; give it a shorter "
+                raise StateError(f"{redacted(url)}: {collection}: {why}, so nothing was copied; give it another "
                                  "id in an export of this store (`orchestra state export > state.json`, edit, "
                                  "`orchestra state import state.json`) and migrate again")
 
