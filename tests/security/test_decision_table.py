@@ -494,9 +494,11 @@ PUSHES = ("git push", "git push origin main", "git -C .worktrees/task-x push -u 
           "sh -c 'git fetch && git push --force'", "cd src && timeout 60 git push --tags", "sudo -u deploy git push",
           "echo main | xargs git push origin", "git -c alias.ship=push ship", "git -c 'alias.up=!git push' up",
           "/usr/bin/git --no-pager push origin :old", "git send-pack origin main",
-          "git subtree push --prefix docs origin gh-pages", 'bash -lc "git commit -qam x; git push"')
+          "git subtree push --prefix docs origin gh-pages", 'bash -lc "git commit -qam x; git push"',
+          "git lfs push origin main")
 NOT_PUSHES = ("git push --dry-run origin main", "git push -n", "git fetch origin && git log origin/main..HEAD",
-              "echo git push", "git commit -m 'git push'", "grep -rn 'git push' docs", "git -c alias.p=pull p")
+              "echo git push", "git commit -m 'git push'", "grep -rn 'git push' docs", "git -c alias.p=pull p",
+              "git stash push -m wip", "git lfs pull", "git remote set-url --push origin x")
 
 
 def test_only_orchestrators_push_unless_policy_yaml_names_other_roles(tree: Path, home: Path, policy, org) -> None:

@@ -2,9 +2,9 @@
 worktree, review or `git reset` takes them back. Only the roles that `git.push` in .claude/policy.yaml names push
 (default: orchestrators, who merge reviewed work); the main thread (no agent_type) is not limited.
 
-A push is `git push`, `git send-pack`, `git subtree push`, or an alias given on the line (`git -c alias.x=push
-x`), however the shell reader finds git run: after git's own options (`git -C DIR push`), `NAME=value` and `env`
-prefixes, wrappers, `sh -c` strings and `xargs`. `--dry-run` (`-n`) publishes nothing and is allowed.
+A push is `git push`, `git send-pack`, `git subtree push`, `git lfs push`, or an alias given on the line (`git -c
+alias.x=push x`), however the shell reader finds git run: after git's own options (`git -C DIR push`), `NAME=value`
+and `env` prefixes, wrappers, `sh -c` strings and `xargs`. `--dry-run` (`-n`) publishes nothing and is allowed.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _pushes(cmd: Command) -> bool:
     words = aliases.get(sub)
     if words is not None:  # `git -c alias.ship=push ship`, `-c 'alias.up=!git push'`
         return "push" in words or "send-pack" in words
-    if sub == "subtree":
+    if sub in ("subtree", "lfs"):  # `git subtree push --prefix docs origin pages`, `git lfs push origin main`
         return "push" in rest
     return sub in ("push", "send-pack") and not DRY_RUN.intersection(rest)
 
