@@ -70,6 +70,18 @@ def test_a_json_state_file_the_disk_cannot_hold_is_left_as_it_was(project: Path,
     assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
 
 
+def test_a_json_writer_removes_only_its_own_leftover_temp_files(tmp_path: Path) -> None:
+    """Temp files of a killed writer are removed by the next one; those of another JSON store in the same
+    directory whose name starts with this one's (`s.x` beside `s`) were removed too, mid-write."""
+    theirs = tmp_path / ".s.x.abcd_123.tmp"  # as atomic.write_bytes names the one `s.x` is writing now
+    ours = tmp_path / ".s.k1lled_w.tmp"
+    for leftover in (theirs, ours):
+        leftover.write_bytes(b"{}")
+    with open_store(f"json://{tmp_path / 's'}") as store:
+        store.set("tasks.t", {"title": "T"})
+    assert theirs.exists() and not ours.exists()
+
+
 def test_an_sqlite_store_on_a_read_only_mount_can_still_be_read(project: Path, tmp_path: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("a read-only mount needs root; file modes alone do not make the disk read-only")

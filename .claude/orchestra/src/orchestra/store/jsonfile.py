@@ -156,10 +156,11 @@ class JsonFileStore(StoreBase):
                              "it is left as it was") from None
 
     def _remove_stale_temp_files(self) -> None:
-        # Only the lock holder writes, so any temp file of ours is left over from a killed writer.
-        prefix = f".{self.path.name}."
+        # Only the lock holder writes, so any temp file of ours is left over from a killed writer. Ours only:
+        # `.s.x.<8>.tmp` is the file a writer of another store, `s.x`, beside `s` may be writing right now.
+        ours = re.compile(rf"\.{re.escape(self.path.name)}\.[a-z0-9_]{{8}}\.tmp")
         for entry in os.scandir(self.path.parent):
-            if entry.name.startswith(prefix) and entry.name.endswith(".tmp"):
+            if ours.fullmatch(entry.name):
                 with suppress(FileNotFoundError):
                     os.unlink(entry.path)
 
