@@ -75,7 +75,11 @@ def test_a_worktree_that_is_not_the_packs_keeps_its_own_project_dir(repo: Path, 
 
 
 def test_a_worktree_root_set_in_worktrees_yaml_counts(repo: Path, tmp_path: Path) -> None:
-    (repo / ".claude" / "worktrees.yaml").write_text(f"root: {tmp_path / 'trees'}\n", encoding="utf-8")
+    config = repo / ".claude" / "worktrees.yaml"
+    config.write_text(f"root: {tmp_path / 'trees'}\n", encoding="utf-8")
     tree = _sprint(repo)
     assert tree.parent == tmp_path / "trees"
+    assert "s1" in status_line(tree, env_dir=tree)
+    # the file changed since the pack read it: the root it read still holds the worktrees it made there
+    config.write_text(f"root: {tmp_path / 'new trees'}\n", encoding="utf-8")
     assert "s1" in status_line(tree, env_dir=tree)

@@ -50,46 +50,36 @@ def project_root(cwd: str | None = None) -> Path:
 def owning_project(root: Path) -> Path:
     """The project of a Claude Code session started in `root` (its CLAUDE_PROJECT_DIR, the status line's
     `workspace.project_dir`): `root`, or the main checkout (`_main_checkout`) when `root` is one of the pack's
-    worktrees, in that project's worktree root, so its hooks and status line use the state the `orchestra` CLI
-    uses there. Any other worktree keeps its own directory. A few stats and file reads, no git process: every
-    hook and status line comes this way."""
+    worktrees, right inside that project's `.worktrees` or the root `.claude/worktrees.yaml` sets, so its hooks
+    and status line use the state the `orchestra` CLI uses there. Any other worktree keeps its own directory.
+    A few stats and file reads, no git process: every hook and status line comes this way."""
     main = _main_checkout(root)
     if main is None:
         return root
     try:
-        return main if root.resolve().parent == worktree_root(main) else root
+        parent = root.resolve().parent
+        ours = parent == (main / WORKTREE_ROOT).resolve() or parent == configured_worktree_root(main)
+        return main if ours else root
     except (OSError, ValueError):
         return root
 
 
-def worktree_root(project: Path) -> Path | None:
-    """The directory the pack makes `project`'s worktrees in: `.worktrees`, or the `root:` of
-    `.claude/worktrees.yaml` as the pack last read it (`worktrees.config` caches it in the state dir while
-    the file is unchanged); None when the file changed since (the next worktree command reads it again)."""
+def configured_worktree_root(project: Path) -> Path | None:
+    """The `root:` of `project`'s `.claude/worktrees.yaml` as the pack last read it (`worktrees.config` keeps
+    the parsed file in the state dir), None when it never read one that sets it. Until the pack reads the file
+    again, a root changed since still counts: it holds the worktrees the pack made there."""
     import json  # here: only a session in a linked worktree comes this far
 
-    config = project / ".claude" / "worktrees.yaml"
-    try:
-        key = file_key(config)
-    except FileNotFoundError:
-        return (project / WORKTREE_ROOT).resolve()
     try:
         cached = json.loads((state_dir(project) / WORKTREE_CACHE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(cached, dict) or cached.get("key") != key or not isinstance(cached.get("raw"), dict):
-        return None
-    where = cached["raw"].get("root") or WORKTREE_ROOT
-    if not isinstance(where, str):
+    raw = cached.get("raw") if isinstance(cached, dict) else None
+    where = raw.get("root") if isinstance(raw, dict) else None
+    if not isinstance(where, str) or not where:
         return None
     where = Path(where).expanduser()
     return (where if where.is_absolute() else project / where).resolve()
-
-
-def file_key(path: Path) -> str:
-    """What tells a version of a file from the next: its modification time and size (a cache's key)."""
-    stat = path.stat()
-    return f"{stat.st_mtime_ns}:{stat.st_size}"
 
 
 def _main_checkout(root: Path) -> Path | None:

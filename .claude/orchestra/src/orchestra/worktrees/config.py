@@ -49,8 +49,9 @@ def config_file(root: Path) -> Path:
 def _raw(path: Path, root: Path) -> dict[str, Any]:
     """The parsed file, from a JSON cache in the state dir while the file is unchanged (delegations read
     it; parsing YAML and checking the schema costs more than the rest of the hook)."""
-    key = paths.file_key(path)
-    cache = paths.state_dir(root) / paths.WORKTREE_CACHE  # read by `paths.worktree_root` too
+    stat = path.stat()
+    key = f"{stat.st_mtime_ns}:{stat.st_size}"
+    cache = paths.state_dir(root) / paths.WORKTREE_CACHE  # `paths.configured_worktree_root` reads it too
     try:
         cached = json.loads(cache.read_text(encoding="utf-8"))
         if cached.get("key") == key:
