@@ -194,6 +194,12 @@ def test_a_task_under_a_team_renamed_in_teams_yaml_still_confines_its_member(rep
     ("Bash", {"command": "git config --file ../task-other/x.cfg a.b c"}, "{repo}/.worktrees/task-other/x.cfg"),
     ("Bash", {"command": "git config user.name && git config --get core.hooksPath && git config list"}, None),
     ("Bash", {"command": "git config --file local.cfg a.b c && git -c core.pager=cat log -1"}, None),
+    # --git-dir / GIT_DIR point git at the main checkout's repository: its index, HEAD and branch
+    ("Bash", {"command": "git --git-dir='{repo}/.git' --work-tree=. commit -qam x"}, "{repo}/.git"),
+    ("Bash", {"command": "git -c user.name=x --git-dir=../../.git add -A"}, "{repo}/.git"),
+    ("Bash", {"command": "GIT_DIR=../../.git git commit -qam x"}, "{repo}/.git"),
+    ("Bash", {"command": "export GIT_DIR='{repo}/.git'; git reset --hard"}, "{repo}/.git"),
+    ("Bash", {"command": "GIT_DIR=\"$(git rev-parse --git-dir)\" git status && git --git-dir=.git log -1"}, None),
     # EnterWorktree moves the whole session: only into the run's own worktree
     ("EnterWorktree", {"path": "{repo}/.worktrees/task-other"}, "{repo}/.worktrees/task-other"),
     ("EnterWorktree", {"path": "../.."}, "{repo}"),
@@ -216,6 +222,20 @@ def test_boundary_decisions(sprint: Path, tool, tool_input, denied) -> None:
     else:
         expected = str(Path.home()) if denied == "~" else denied.replace("{repo}", str(repo))
         assert isinstance(verdict, Deny) and f"{expected} is outside your worktree {tree}" in verdict.reason
+
+
+def test_a_member_may_name_its_own_worktrees_repository_but_not_the_main_checkouts(sprint: Path) -> None:
+    repo = sprint
+    tree = live_member(repo)
+    own = repo / ".git" / "worktrees" / "task-t-1"
+    assert own.is_dir()
+    allowed = guard(repo, tool_call(repo, MEMBER, "Bash", {"command": f"GIT_DIR='{own}' git status"}, cwd=tree))
+    assert "permissionDecision" not in allowed, allowed
+    denied = guard(repo, tool_call(repo, MEMBER, "Bash", {"command": "git --git-dir=../../.git --work-tree=. commit -qam x"},
+                                   cwd=tree))
+    assert denied["permissionDecision"] == "deny"
+    assert (f"Bash `git` on the repository {repo / '.git'} is outside your worktree {tree}"
+            in denied["permissionDecisionReason"]), denied
 
 
 def test_a_member_editing_the_main_checkout_in_place_is_stopped_with_a_reason_it_can_follow(sprint: Path) -> None:

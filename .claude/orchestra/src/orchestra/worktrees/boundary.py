@@ -9,7 +9,8 @@ file outside it, and the files the common file programs write by their arguments
 `install` destinations, `mv` sources, `tee`, `touch`, `mkdir`, `rm`, `rmdir`, `truncate`, `shred`,
 `unlink`, `sed -i`, `chmod`, the start of a `find` that deletes or changes, `tar -x -C`, `unzip -d`, `rsync`
 destinations, the directories `git worktree add|move|remove|lock|unlock|repair` names, the config file
-`git config` changes: the repository's, shared with every worktree) are denied, and so is EnterWorktree into
+`git config` changes: the repository's, shared with every worktree, and `--git-dir`/`GIT_DIR` naming a repository
+other than the worktree's own, such as the main checkout's `.git`) are denied, and so is EnterWorktree into
 anything but the run's own worktree. The temp directory is
 scratch space, away from the project and its worktrees (`pytest > /tmp/out.txt`). Other programs writing elsewhere by their own arguments, and
 scripts, are not seen; README's Worktrees section lists these limits. A caller with an agent type and no
@@ -153,6 +154,9 @@ def shell_reach(command: str, cwd: str, root, tool: str, blocked: Callable[[str,
         for target in _git_worktree_paths(cmd, root):  # `git worktree remove --force ../task-other`
             if "$" not in target and (hit := blocked(target, base)):
                 return hit, f"{tool} `git worktree` changing {hit}"
+        if confined and (git_dir := _git_dir_of(cmd)) and "$" not in git_dir \
+                and (hit := blocked(git_dir, here)) and not _own_git_dir(hit, blocked):
+            return hit, f"{tool} `git` on the repository {hit}"  # `--git-dir=../../.git`: the main checkout's
         known = directory is not None and "$" not in directory and directory != "-"
         if not confined and (sub := _git_change(cmd)) and (directory is None or known) \
                 and (hit := blocked(directory or ".", here)):
@@ -166,6 +170,31 @@ def shell_reach(command: str, cwd: str, root, tool: str, blocked: Callable[[str,
             pushed += [here] if cmd.program == "pushd" else []
             here, previous = destination, here
     return None
+
+
+def _git_dir_of(cmd) -> str | None:
+    """The repository a git command is pointed at: `--git-dir DIR`, `--git-dir=DIR`, `GIT_DIR=DIR`."""
+    if (assigned := _assigned(cmd, "GIT_DIR")) is not None:
+        return assigned
+    args, i = list(cmd.argv[1:]) if cmd.program == "git" else [], 0
+    while i < len(args) and args[i].startswith("-"):  # git's own options, up to the subcommand
+        if args[i] == "--git-dir" and i + 1 < len(args):
+            return args[i + 1]
+        if args[i].startswith("--git-dir="):
+            return args[i].split("=", 1)[1]
+        i += 2 if args[i] in GIT_GLOBAL_VALUED or args[i] in ("-C", "--work-tree") else 1
+    return None
+
+
+def _own_git_dir(path: str, blocked: Callable[[str, str], str | None]) -> bool:
+    """Is `path` the administrative directory git keeps for this worktree (`.git/worktrees/<name>`, whose
+    `gitdir` file names the worktree's `.git`)? A worktree's own repository, not the main checkout's."""
+    try:
+        with open(os.path.join(path, "gitdir"), encoding="utf-8") as handle:
+            dotgit = handle.read().strip()
+    except OSError:
+        return False
+    return bool(dotgit) and blocked(os.path.dirname(dotgit), os.sep) is None
 
 
 def _git_change(cmd) -> str | None:
