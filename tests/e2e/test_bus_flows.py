@@ -172,8 +172,8 @@ def test_a_review_round_sends_work_back_with_the_findings_then_completes_it(sand
 @pending("lifecycle", "bus")
 def test_a_subagent_whose_context_is_compacted_is_shown_its_open_messages_again(sandbox, api):
     """Claude Code compacts a long-running subagent's context by itself (here: the fake API reports a context over
-    the auto-compact window) and then sends a SessionStart with that run's agent_id: the run is shown its own open
-    messages again, not the main thread's."""
+    the auto-compact window) and then sends a SessionStart with that run's agent_id: the run is given its task's brief
+    again (the prompt that carried it is gone) and shown its own open messages again, not the main thread's."""
     sandbox.mark_agents()
     sandbox.commit("agents")
     seed_sprint(sandbox, task("build-1"))
@@ -206,6 +206,11 @@ def test_a_subagent_whose_context_is_compacted_is_shown_its_open_messages_again(
     assert "MEMBER-NOTE use v2" in context and "shown before and still open" in context, context[-3000:]
     assert "MAIN-NOTE" not in context and "Orchestra sprints:" not in context
     member_id = next(s["agent_id"] for s in run.subagents() if s["agent_type"] == "fullstack-eng")
+    # the prompt that carried the brief is gone: the run is given it again, worktree and completion protocol too
+    assert "--- Orchestra task brief ---" not in after.first_user_text.split("Compacted by the fake API.")[0]
+    assert f"you are agent run {member_id} (fullstack-eng" in context
+    assert "the brief of your task [task:build-1]" in context and "STATUS: completed | blocked | needs_review" in context
+    assert f"Worktree: {sandbox.repo / '.worktrees' / 'task-build-1'} (work and commit only inside it)" in context
     with sandbox.state() as tx:
         deliveries = tx.items("communication.deliveries").values()
         runs = list(tx.items("agents"))

@@ -96,3 +96,99 @@ def test_resuming_a_session_killed_outright_stops_its_old_runs_and_opens_it_agai
         types = [e["type"] for e in store.events_after(0, limit=1000) if e["type"].startswith("session_")]
     assert not record["ended_at"] and record["pid"] == os.getpid()
     assert types == ["session_ended", "session_resumed"]
+
+
+def compacted(project: Path, agent_id: str, agent_type: str) -> dict:
+    """The SessionStart Claude Code 2.1.328 sends after it auto-compacts a subagent's context (captured from the real
+    CLI): the main session's id and transcript, the run's agent_id and agent_type, `source` "compact", the model."""
+    from tests.hooks.test_gates import SESSION, base
+
+    return {**base(project), "prompt_id": "0a9d39dc-ad42-4f37-90ed-d0fca6a390e3", "agent_id": agent_id,
+            "agent_type": agent_type, "hook_event_name": "SessionStart", "source": "compact",
+            "model": "claude-sonnet-4-5", "transcript_path": str(project / "cc" / f"{SESSION}.jsonl")}
+
+
+def compacted_run(project: Path, spec: str = "Rows go to SQLite.") -> str:
+    """A delegated, started api-engineer run agent-1 on task t1, whose worktree has since moved and whose task a
+    review sent back; the path of the worktree it holds now."""
+    from orchestra import bus
+    from orchestra.store import open_store
+    from orchestra.teams import load
+
+    from tests.hooks.test_delegation import seed, write_teams
+    from tests.hooks.test_gates import delegate_and_start
+
+    write_teams(project)
+    seed(project, {"t1": {"title": "Build the store", "spec": spec,
+                          "acceptance": {"criteria": ["stores rows"], "command": "pytest -q tests/store"}}})
+    with open_store() as store, store.transaction() as tx:
+        bus.send(tx, org=load(project), sender="main", type="state_updated", to="api-engineer",
+                 payload={"text": "use the v2 schema"})
+    delegate_and_start(project, "toolu_1", "agent-1", "api-engineer", "t1")  # SubagentStart shows the message
+    now = str(project / ".worktrees" / "t1-moved")
+    with open_store() as store, store.transaction() as tx:
+        tx.set("agents.agent-1.worktree", now)
+        tx.set("tasks.t1.review", {"verdict": "changes_requested", "by": "main", "findings": ["empty rows fail"]})
+    return now
+
+
+def test_a_subagent_whose_context_is_compacted_is_given_its_brief_again(project: Path) -> None:
+    """Compaction drops the prompt that carried the task's brief: the SessionStart after it gives the run who it
+    is, its task's brief from the state now (its worktree now, the findings that sent it back) with the
+    completion protocol, then its own open messages again."""
+    from orchestra.store import open_store
+
+    worktree = compacted_run(project)
+
+    proc = run_hook("session_start.py", compacted(project, "agent-1", "api-engineer"), project)
+
+    assert proc.returncode == 0, proc.stderr
+    context = hook_output(proc)["hookSpecificOutput"]["additionalContext"]
+    with open_store() as store:
+        status = store.get("tasks.t1.status")
+    assert context.startswith("Orchestra: you are agent run agent-1 (api-engineer, team engineering, role team_member)")
+    assert f"here again is the brief of your task [task:t1] (its status now: {status})" in context
+    assert "[task:t1] Build the store (implementation" in context and "Spec: Rows go to SQLite." in context
+    assert "- stores rows" in context and "`pytest -q tests/store`" in context
+    assert f"Worktree: {worktree} (work and commit only inside it)" in context
+    assert "Review: changes_requested by the main thread; address these findings:\n- empty rows fail" in context
+    assert "STATUS: completed | blocked | needs_review" in context and "BLOCKER:" in context
+    assert "your brief is in your prompt" not in context and "Orchestra sprints:" not in context
+    assert context.index("STATUS:") < context.index("use the v2 schema")
+    assert "1 shown before and still open" in context
+
+
+def test_a_long_brief_after_compaction_is_cut_so_every_message_shown_fits(project: Path) -> None:
+    """The messages in the context are recorded as shown: a long brief gives way (its middle is cut, its
+    completion protocol stays) so they all fit within what Claude Code takes from one hook."""
+    from orchestra import bus
+    from orchestra.store import open_store
+    from orchestra.teams import load
+
+    compacted_run(project, spec="S" * 20_000)
+    with open_store() as store, store.transaction() as tx:
+        sent = [bus.send(tx, org=load(project), sender="main", type="state_updated", to="agent:agent-1",
+                         payload={"text": f"NOTE-{i} " + "x" * 1100})["id"] for i in range(4)]
+
+    proc = run_hook("session_start.py", compacted(project, "agent-1", "api-engineer"), project)
+
+    assert proc.returncode == 0, proc.stderr
+    context = hook_output(proc)["hookSpecificOutput"]["additionalContext"]
+    assert len(context) <= 10_000 and "more characters cut by Orchestra" not in context
+    assert "[... brief cut; `orchestra task show t1` or the get_task tool shows the task whole]" in context
+    assert "Orchestra checks a completed claim against your artifacts" in context  # the protocol's last line
+    assert all(f"NOTE-{i} " in context for i in range(4)) and "use the v2 schema" in context
+    with open_store() as store:
+        assert all(store.get(f"communication.messages.{m}.delivered").get("agent-1") for m in sent)
+
+
+def test_a_compacted_subagent_orchestra_does_not_track_is_shown_only_its_messages(project: Path) -> None:
+    """No run in state (its SubagentStart never ran): no brief is made up, and no run is recorded."""
+    from orchestra.store import open_store
+
+    proc = run_hook("session_start.py", compacted(project, "agent-9", "api-engineer"), project)
+
+    assert proc.returncode == 0, proc.stderr
+    assert "hookSpecificOutput" not in hook_output(proc)
+    with open_store() as store:
+        assert store.get("agents.agent-9", None) is None

@@ -7,15 +7,16 @@
 # claude-orchestra = { path = "..", editable = true }
 # ///
 """SessionStart: make sure the state store exists, then brief the main thread on active sprints and its inbox
-(inside a compacted subagent: that run on its own inbox)."""
+(inside a compacted subagent: that run on its task's brief and its own inbox, again)."""
 # orchestra-hook: {"event": "SessionStart", "timeout": 15}
 
 from orchestra.warm.client import forward
 
 forward(__name__)  # a running warm server takes this hook over; this process then exits here
 
+from orchestra import teams
 from orchestra.briefing import session_context
-from orchestra.bus.delivery import main_thread_inbox, subagent_session_inbox
+from orchestra.bus.delivery import main_thread_inbox
 from orchestra.hookio import AddContext, Allow, HookContext, HookEvent, Verdict, main
 from orchestra.lifecycle.session import start
 
@@ -23,9 +24,10 @@ from orchestra.lifecycle.session import start
 def handle(event: HookEvent, ctx: HookContext) -> Verdict:
     with ctx.store.transaction() as tx:
         start(tx, event, ctx.root)  # a resumed session opens again; sessions killed outright end
-        if event.agent_id:  # a subagent's context was compacted: its own open messages, no sprint summary
-            text = subagent_session_inbox(tx, event.agent_id, event.agent_type, event.session_id,
-                                          source=event.get("source")).text
+        if event.agent_id:  # a subagent's context was compacted: its brief and open messages, no sprint summary
+            from orchestra.lifecycle.handlers import compacted_run_context  # not loaded for a main thread
+
+            text = compacted_run_context(tx, event, teams.load(ctx.root))
             return AddContext(text) if text else Allow()
         inbox = main_thread_inbox(tx, event.session_id, via="session_start", agent_type=event.agent_type,
                                   source=event.get("source"))  # after compaction: open messages again

@@ -130,18 +130,38 @@ def with_brief(prompt: str, brief: str) -> str:
     return f"{original}\n\n{brief}" if original else brief
 
 
-def run_context(run: dict[str, Any], task: dict[str, Any] | None, *, certain: bool, inbox: str | None) -> str:
-    """SubagentStart: who this run is in the organisation, its task when known for sure, and its inbox."""
+def run_context(run: dict[str, Any], task: dict[str, Any] | None, *, certain: bool, inbox: str | None,
+                brief: str | None = None) -> str:
+    """SubagentStart: who this run is in the organisation, its task when known for sure, and its inbox. After
+    Claude Code compacted the run's context, the prompt that carried the task's `brief` is gone: the brief itself
+    then follows, cut (keeping the completion protocol) to leave the whole inbox within what one hook may inject,
+    as the messages in it are recorded as shown."""
+    from .hookio import CONTEXT_LIMIT
+
     who = f"Orchestra: you are agent run {run['id']} ({run.get('agent_type') or 'agent'}"
     if run.get("team"):
         who += f", team {run['team']}"
     who += f", role {run.get('role') or 'team_member'})."
     parts = [who]
-    if task is not None and certain:
+    if task is not None and certain and brief:
+        parts.append(f"Claude Code compacted your context, so here again is the brief of your task "
+                     f"[task:{task['id']}] (its status now: {task.get('status') or 'queued'}).")
+    elif task is not None and certain:
         parts.append(f"Your task is [task:{task['id']}] {task.get('title') or ''}".rstrip() + "; your brief is in "
                      "your prompt. Report with the STATUS / ARTIFACTS / BLOCKER lines it describes.")
     else:
         parts.append("Your task is the one tagged [task:<id>] in your prompt; report with the STATUS / ARTIFACTS "
                      "/ BLOCKER lines described there.")
     text = " ".join(parts)
+    if task is not None and certain and brief:
+        text += "\n\n" + fitted(brief, task["id"], CONTEXT_LIMIT - len(text) - len(inbox or "") - 4)
     return f"{text}\n\n{inbox}" if inbox else text
+
+
+def fitted(brief: str, task_id: str, room: int) -> str:
+    """`brief` in at most `room` characters: its middle is cut, its head and the completion protocol stay."""
+    if len(brief) <= room:
+        return brief
+    cut = f"\n[... brief cut; `orchestra task show {task_id}` or the get_task tool shows the task whole]\n"
+    head = brief[: brief.rindex(PROTOCOL)] if PROTOCOL in brief else brief
+    return head[: max(0, room - len(cut) - len(PROTOCOL))].rstrip() + cut + PROTOCOL

@@ -108,16 +108,38 @@ def subagent_start(event: HookEvent, ctx: HookContext) -> Verdict:
         if not run.get("worktree") and (assigned := locked_for_run(led.find, event.agent_id)) is not None:
             run["worktree"] = assigned["path"]  # assigned to it by hand before it started: confined from now on
         led.settle()
-        # a guess is certain when no other delegation of this type is waiting in the session, nor taken by
-        # another run's guess (that run may be this one's, and this one's delegation that run's)
-        others = [d for d in [*led.find("delegations", status="pending", session_id=event.session_id),
-                              *led.find("delegations", link="provisional", session_id=event.session_id)]
-                  if d.get("subagent_type") == run.get("agent_type") and d["id"] != run.get("tool_use_id")]
-        certain = run.get("link") == "definitive" or (run.get("link") == "provisional" and not others)
-        text = briefing.run_context(run, led.get("tasks", run.get("task")), certain=certain,
-                                    inbox=_inbox(tx, run, org))
+        text = _run_context(led, run, event.session_id, inbox=_inbox(tx, run, org))
     ctx.audit["task"] = run.get("task")
     return AddContext(text)
+
+
+def compacted_run_context(tx, event: HookEvent, org) -> str | None:
+    """SessionStart inside a subagent (Claude Code sends one, with the run's agent_id and `source` "compact",
+    after it compacts that run's context): the run's own open messages again and, as the prompt that carried
+    its brief is gone, SubagentStart's context with the brief, from the task and worktree the run has now."""
+    from ..bus.delivery import CONTEXT_LOST, subagent_session_inbox
+
+    inbox = subagent_session_inbox(tx, event.agent_id, event.agent_type, event.session_id,
+                                   source=event.get("source"), org=org).text
+    led = Ledger(tx, org)
+    run = led.get("agents", event.agent_id)
+    if run is None or event.get("source") not in CONTEXT_LOST:
+        return inbox  # a run Orchestra does not track, or a context that still holds its brief
+    return _run_context(led, run, event.session_id, inbox=inbox, again=True)
+
+
+def _run_context(led: Ledger, run: dict[str, Any], session_id: str | None, *, inbox: str | None,
+                 again: bool = False) -> str:
+    """Who the run is and its task when known for sure; `again`: with the task's brief (its context lost it)."""
+    # a guess is certain when no other delegation of this type is waiting in the session, nor taken by
+    # another run's guess (that run may be this one's, and this one's delegation that run's)
+    others = [d for d in [*led.find("delegations", status="pending", session_id=session_id),
+                          *led.find("delegations", link="provisional", session_id=session_id)]
+              if d.get("subagent_type") == run.get("agent_type") and d["id"] != run.get("tool_use_id")]
+    certain = run.get("link") == "definitive" or (run.get("link") == "provisional" and not others)
+    task = led.get("tasks", run.get("task"))
+    brief = briefing.task_brief(led.tx, task, worktree=run.get("worktree")) if again and task else None
+    return briefing.run_context(run, task, certain=certain, inbox=inbox, brief=brief)
 
 
 def _inbox(tx, run: dict[str, Any], org) -> str | None:
