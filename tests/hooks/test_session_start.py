@@ -192,3 +192,57 @@ def test_a_compacted_subagent_orchestra_does_not_track_is_shown_only_its_message
     assert "hookSpecificOutput" not in hook_output(proc)
     with open_store() as store:
         assert store.get("agents.agent-9", None) is None
+
+
+def two_runs_of_one_type(project: Path) -> None:
+    """Two fullstack-eng delegations (t1, t2) in one session, both started, neither launch reported yet:
+    SubagentStart could only guess which run is which (agent-1 took t1's delegation, agent-2 t2's)."""
+    from tests.hooks.test_delegation import feed, seed, write_teams
+    from tests.hooks.test_gates import pre, start
+
+    write_teams(project)
+    seed(project, {"t1": {"title": "Build the store"}, "t2": {"title": "Build the API"}})
+    for use, task_id in (("toolu_1", "t1"), ("toolu_2", "t2")):
+        feed(pre(project, use, "fullstack-eng", f"[task:{task_id}] do it"))
+    for agent_id in ("agent-1", "agent-2"):
+        feed(start(project, agent_id, "fullstack-eng"))
+
+
+def test_after_compaction_a_run_whose_link_was_a_guess_is_briefed_on_the_task_it_was_launched_for(
+        project: Path) -> None:
+    """The meta file beside the run's transcript names the Agent call that launched it: that link replaces the
+    guess (the runs swap tasks), and the brief is the run's own task's."""
+    import json
+
+    from orchestra.store import open_store
+
+    from tests.hooks.test_gates import SESSION
+
+    two_runs_of_one_type(project)
+    meta = project / "cc" / SESSION / "subagents" / "agent-agent-2.meta.json"  # agent-<agent_id>
+    meta.parent.mkdir(parents=True)
+    meta.write_text(json.dumps({"agentType": "fullstack-eng", "toolUseId": "toolu_1"}))
+
+    proc = run_hook("session_start.py", compacted(project, "agent-2", "fullstack-eng"), project)
+
+    assert proc.returncode == 0, proc.stderr
+    context = hook_output(proc)["hookSpecificOutput"]["additionalContext"]
+    assert "the brief of your task [task:t1]" in context and "[task:t1] Build the store" in context
+    assert "t2" not in context and "STATUS: completed | blocked | needs_review" in context
+    with open_store() as store:
+        assert store.get("agents.agent-2.task") == "t1" and store.get("agents.agent-2.link") == "definitive"
+        assert store.get("agents.agent-1.task") == "t2"
+
+
+def test_after_compaction_a_run_whose_task_is_not_known_for_sure_is_still_told_how_to_report(project: Path) -> None:
+    """No meta file: no task is named (it could be the other run's), but the completion protocol is given, and
+    the run is not sent to a prompt its context no longer holds."""
+    two_runs_of_one_type(project)
+
+    proc = run_hook("session_start.py", compacted(project, "agent-2", "fullstack-eng"), project)
+
+    assert proc.returncode == 0, proc.stderr
+    context = hook_output(proc)["hookSpecificOutput"]["additionalContext"]
+    assert "your task is the one tagged [task:<id>] in the prompt you were given" in context
+    assert "[task:t1]" not in context and "[task:t2]" not in context
+    assert "STATUS: completed | blocked | needs_review" in context and "in your prompt;" not in context

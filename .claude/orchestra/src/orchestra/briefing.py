@@ -134,7 +134,7 @@ def run_context(run: dict[str, Any], task: dict[str, Any] | None, *, certain: bo
                 brief: str | None = None) -> str:
     """SubagentStart: who this run is in the organisation, its task when known for sure, and its inbox. After
     Claude Code compacted the run's context, the prompt that carried the task's `brief` is gone: the brief itself
-    then follows, cut (keeping the completion protocol) to leave the whole inbox within what one hook may inject,
+    (the completion protocol alone for a run whose task is not known for sure) then follows, cut (keeping the completion protocol) to leave the whole inbox within what one hook may inject,
     as the messages in it are recorded as shown."""
     from .hookio import CONTEXT_LIMIT
 
@@ -149,12 +149,16 @@ def run_context(run: dict[str, Any], task: dict[str, Any] | None, *, certain: bo
     elif task is not None and certain:
         parts.append(f"Your task is [task:{task['id']}] {task.get('title') or ''}".rstrip() + "; your brief is in "
                      "your prompt. Report with the STATUS / ARTIFACTS / BLOCKER lines it describes.")
+    elif brief:  # compacted, and which waiting delegation is its own is not known for sure
+        parts.append("Claude Code compacted your context: your task is the one tagged [task:<id>] in the prompt you "
+                     "were given (the transcript Claude Code names holds it).")
     else:
         parts.append("Your task is the one tagged [task:<id>] in your prompt; report with the STATUS / ARTIFACTS "
                      "/ BLOCKER lines described there.")
     text = " ".join(parts)
-    if task is not None and certain and brief:
-        text += "\n\n" + fitted(brief, task["id"], CONTEXT_LIMIT - len(text) - len(inbox or "") - 4)
+    if brief:
+        text += "\n\n" + fitted(brief, task["id"] if task is not None and certain else "<id>",
+                                CONTEXT_LIMIT - len(text) - len(inbox or "") - 4)
     return f"{text}\n\n{inbox}" if inbox else text
 
 

@@ -125,6 +125,10 @@ def compacted_run_context(tx, event: HookEvent, org) -> str | None:
     run = led.get("agents", event.agent_id)
     if run is None or event.get("source") not in CONTEXT_LOST:
         return inbox  # a run Orchestra does not track, or a context that still holds its brief
+    if run.get("link") != "definitive" and (launch := transcript.launch_id(event.get("transcript_path"), run["id"])):
+        led.link(launch, run["id"], "definitive")  # its launch, not SubagentStart's guess: the brief is its own
+        led.settle()
+        run = led.get("agents", run["id"]) or run
     return _run_context(led, run, event.session_id, inbox=inbox, again=True)
 
 
@@ -138,7 +142,8 @@ def _run_context(led: Ledger, run: dict[str, Any], session_id: str | None, *, in
               if d.get("subagent_type") == run.get("agent_type") and d["id"] != run.get("tool_use_id")]
     certain = run.get("link") == "definitive" or (run.get("link") == "provisional" and not others)
     task = led.get("tasks", run.get("task"))
-    brief = briefing.task_brief(led.tx, task, worktree=run.get("worktree")) if again and task else None
+    brief = (briefing.task_brief(led.tx, task, worktree=run.get("worktree")) if task and certain
+             else briefing.PROTOCOL) if again else None
     return briefing.run_context(run, task, certain=certain, inbox=inbox, brief=brief)
 
 

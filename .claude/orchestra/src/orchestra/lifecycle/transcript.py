@@ -83,6 +83,15 @@ def read(path: str | Path | None) -> Transcript:
     return out
 
 
+def launch_id(session_transcript: str | None, agent_id: str) -> str | None:
+    """While subagent `agent_id` runs, the `toolUseId` of the Agent call that launched it, from the meta file beside
+    its transcript (`<session transcript without .jsonl>/subagents/agent-<id>.meta.json`: there by the time
+    Claude Code compacts that run's context, seen in a captured run)."""
+    if not session_transcript or not session_transcript.endswith(".jsonl"):
+        return None
+    return _meta_tool_use_id(Path(session_transcript[: -len(".jsonl")]) / "subagents" / f"agent-{agent_id}.jsonl")
+
+
 def _meta_tool_use_id(path: Path) -> str | None:
     meta = path.with_name(path.name[: -len(".jsonl")] + ".meta.json") if path.name.endswith(".jsonl") else None
     try:
