@@ -41,6 +41,24 @@ def test_a_member_runs_no_more_tasks_at_once_than_their_capacity() -> None:
     assert forecast(graph, [1.0], {"eng": 3}, now=NOW, trials=20, seed=1)["p50_hours"] == 3.0  # no member limit
 
 
+def test_work_that_names_nobody_goes_to_one_able_member_with_a_free_place() -> None:
+    # 1 h per point; the team runs four at once, but only ann and bob (one place each) can take p1..p3
+    # (2 h each): two at once, then the third, 4 h. With a1 (ann's own) in the way too, bob takes p1 at
+    # once beside a1 (he runs less), then ann and bob take p2 and p3: 4 h; ann alone for all four: 8 h.
+    graph = TaskGraph([Node(f"p{i}", 2, team="eng") for i in (1, 2, 3)])
+    pools = {f"p{i}": ("ann", "bob") for i in (1, 2, 3)}
+    caps = {"ann": 1, "bob": 1}
+    assert forecast(graph, [1.0], {"eng": 4}, now=NOW, trials=5, seed=1, members=caps, pools=pools)[
+        "p85_hours"] == 4.0
+    assert forecast(graph, [1.0], {"eng": 4}, now=NOW, trials=5, seed=1, members=caps)["p85_hours"] == 2.0
+    mixed = TaskGraph([Node("a1", 2, team="eng", assignee="ann"), *graph.nodes])
+    result = forecast(mixed, [1.0], {"eng": 4}, now=NOW, trials=5, seed=1, members=caps, pools=pools)
+    assert (result["p50_hours"], result["p85_hours"]) == (4.0, 4.0)
+    only_ann = forecast(mixed, [1.0], {"eng": 4}, now=NOW, trials=5, seed=1, members=caps,
+                        pools=dict.fromkeys(pools, ("ann",)))
+    assert only_ann["p85_hours"] == 8.0
+
+
 def test_a_free_worker_takes_work_that_can_start_instead_of_waiting_for_the_next_in_order() -> None:
     # 1 h per point, two workers. a (1 h) then b (1 h) after it, and c (5 h) on its own: a and c start at
     # once, b follows a on its worker, all done at 5 h (not 6 h with the second worker idle, kept for b).

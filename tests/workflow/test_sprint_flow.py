@@ -296,6 +296,39 @@ def test_the_forecast_spreads_work_that_names_nobody_over_the_members_able_to_ta
     assert (forecast["p50_hours"], forecast["p85_hours"]) == (4.0, 4.0)
 
 
+def test_the_forecast_keeps_work_that_names_nobody_to_the_capacity_of_the_members_able_to_take_it(
+        store, sample: Path) -> None:
+    """A task that names nobody goes to one able member with a free place, as delegation gives it: the forecast
+    ran it on its team's slots alone, so research work two members of capacity 1 can take ran three at once."""
+    import math
+
+    from orchestra.lifecycle.views import auto_pool
+    from orchestra.workflow.sprints import organization
+
+    org = organization(sample)
+    hours = 4.0  # 2 points at 2 h a point, as learned from r0
+    (sample / ".claude/sprints/sprint-9.yaml").write_text("tasks:\n" + "".join(
+        f"  - {{id: r{i}, title: R{i}, team: product, type: research, estimate: 2}}\n" for i in range(4)),
+        encoding="utf-8")
+    start_sprint(store, "sprint-9")
+    work(store, "r0", "in_progress", "2026-12-01T09:00:00.000Z")
+    work(store, "r0", "completed", "2026-12-01T13:00:00.000Z")
+    able, _ = auto_pool(org, store.get("tasks.r1"))
+    places = min(org.teams["product"].settings.max_parallel_agents, sum(org.member(m).capacity for m in able))
+    assert len(able) > 1 and places < org.teams["product"].settings.max_parallel_agents  # the case at hand
+    forecast = sprint_status(store, "sprint-9", now=NOW, seed=5)["forecast"]
+    assert forecast["p50_hours"] == forecast["p85_hours"] == math.ceil(3 / places) * hours
+    assert sprint_status(store, "sprint-9", now=NOW, seed=5)["forecast"] == forecast  # same seed, same answer
+    # one able member only (tech-lead designs): its capacity bounds the team's slots too
+    (sample / ".claude/sprints/sprint-10.yaml").write_text("tasks:\n" + "".join(
+        f"  - {{id: d{i}, title: D{i}, team: engineering, type: design, estimate: 2}}\n" for i in range(4)),
+        encoding="utf-8")
+    start_sprint(store, "sprint-10")
+    (designer,), _ = auto_pool(org, store.get("tasks.d0"))
+    forecast = sprint_status(store, "sprint-10", now=NOW, seed=5)["forecast"]
+    assert forecast["p50_hours"] == math.ceil(4 / org.member(designer).capacity) * hours
+
+
 def test_a_blocked_sprint_has_no_forecast_until_its_work_can_go_on(store, sample: Path) -> None:
     from orchestra.workflow.states import sync_blocked
 

@@ -4,7 +4,9 @@ Each trial gives every remaining task a duration of (its estimate) x (hours per 
 task drawn at random), then runs the tasks on parallel workers as time passes, each free worker taking
 the first task in dependency order that can start: `slots` workers, or per team when `slots` maps each
 team to its limit (a team's tasks run only on its own workers), and no member runs more tasks at once
-than `members` gives as its capacity.
+than `members` gives as its capacity. A task that names nobody (`pools`: the members able to take it, as
+`lifecycle.views.auto_pool` gives them) goes, as delegation gives it, to one of them with a free place: the
+one running the fewest tasks, then the fewest points, then the first by name.
 The 50th and 85th percentiles of the trials' finish times are the forecast. Same seed, same answer.
 """
 
@@ -14,7 +16,7 @@ import datetime as dt
 import heapq
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,47 +37,64 @@ def percentile(sorted_values: list[float], p: float) -> float:
 
 
 Slots = int | Mapping[str | None, int]
+Pools = Mapping[str, Sequence[str]]
 
 
 @dataclass(frozen=True, slots=True)
 class Workers:
-    """What every trial of one graph shares: each task's team pool and assignee, its place in topological
-    order, the workers per team, the places per assignee, and the tasks that can start at once."""
+    """What every trial of one graph shares: each task's team pool and the members any of whom may take it
+    (its assignee, or `pools`' members; None: no member's capacity bounds it), its place in topological order,
+    the workers per team, the places per member, the takers' sets each member is in, and the tasks that can
+    start at once."""
 
     team_of: list[str | None]
-    person_of: list[str | None]
+    takers_of: list[tuple[str, ...] | None]
     rank: list[int]
     free: dict[str | None, int]
     places: dict[str, int]
+    sets_of: dict[str, list[tuple[str, ...]]]
     first: list[tuple[int, int]]
 
     @classmethod
-    def of(cls, graph: TaskGraph, slots: Slots, members: Mapping[str, int] | None = None) -> Workers:
+    def of(cls, graph: TaskGraph, slots: Slots, members: Mapping[str, int] | None = None,
+           pools: Pools | None = None) -> Workers:
         per_team = isinstance(slots, Mapping)
         free = {t: max(1, n) for t, n in slots.items()} if per_team else {None: max(1, slots)}
         team_of = [node.team if per_team else None for node in graph.nodes]
         for team in team_of:
             free.setdefault(team, 1)
         places = {name: max(1, n) for name, n in (members or {}).items()}
+        takers_of: list[tuple[str, ...] | None] = []
+        for node in graph.nodes:
+            able = tuple(pools[node.id]) if pools and node.id in pools else (node.assignee,)
+            # a member the capacities do not name takes it with no bound: nothing holds the task back
+            takers_of.append(able if able and all(m in places for m in able) else None)
+        sets_of: dict[str, list[tuple[str, ...]]] = {name: [] for name in places}
+        for able in dict.fromkeys(t for t in takers_of if t):
+            for name in able:
+                sets_of[name].append(able)
         rank = [0] * len(graph)
         for position, i in enumerate(graph.order):
             rank[i] = position
-        return cls(team_of, [node.assignee if node.assignee in places else None for node in graph.nodes], rank,
-                   free, places, [(rank[i], i) for i in range(len(graph)) if not graph.preds[i]])
+        return cls(team_of, takers_of, rank, free, places, sets_of,
+                   [(rank[i], i) for i in range(len(graph)) if not graph.preds[i]])
 
 
 def finish_time(graph: TaskGraph, durations: list[float], slots: Slots,
-                members: Mapping[str, int] | None = None, workers: Workers | None = None) -> float:
+                members: Mapping[str, int] | None = None, workers: Workers | None = None,
+                pools: Pools | None = None) -> float:
     """Makespan of list scheduling as time passes: whenever a worker is free (of its team, when `slots`
     is per team), it takes the first task in topological order whose dependencies have finished and
-    whose assignee, when `members` gives the assignee's capacity, has a free place. A task that cannot
-    start leaves its worker to one that can."""
-    w = workers or Workers.of(graph, slots, members)
-    team_of, person_of, rank = w.team_of, w.person_of, w.rank
+    of whose takers (its assignee, or the members of its pool), when `members` gives their capacities, one
+    has a free place. A task that cannot start leaves its worker to one that can."""
+    w = workers or Workers.of(graph, slots, members, pools)
+    team_of, takers_of, rank, estimates = w.team_of, w.takers_of, w.rank, graph.estimates
     free, places = dict(w.free), dict(w.places)
+    load = dict.fromkeys(places, 0.0)  # points each member is running
     waiting = [len(p) for p in graph.preds]
     queues: dict[str | None, list[tuple[int, int]]] = {team: [] for team in free}
-    held: dict[str, list[tuple[int, int]]] = {name: [] for name in places}  # their assignee had no place
+    held: dict[tuple[str, ...], list[tuple[int, int]]] = {able: [] for able in takers_of if able}  # no place
+    doer: list[str | None] = [None] * len(graph)
     for item in w.first:
         queues[team_of[item[1]]].append(item)
     for queue in queues.values():
@@ -86,24 +105,32 @@ def finish_time(graph: TaskGraph, durations: list[float], slots: Slots,
         for team, queue in queues.items():
             while queue and free[team]:
                 item = heapq.heappop(queue)
-                person = person_of[item[1]]
-                if person is not None and not places[person]:
-                    heapq.heappush(held[person], item)
-                    continue
-                free[team] -= 1
-                if person is not None:
+                able = takers_of[item[1]]
+                person = None
+                if able is not None:
+                    open_ = [m for m in able if places[m]]
+                    if not open_:
+                        heapq.heappush(held[able], item)
+                        continue
+                    person = open_[0] if len(open_) == 1 else min(
+                        open_, key=lambda m: (w.places[m] - places[m], load[m], m))
                     places[person] -= 1
+                    load[person] += estimates[item[1]]
+                    doer[item[1]] = person
+                free[team] -= 1
                 heapq.heappush(running, (now + durations[item[1]], *item))
         if not running:
             return now
         now, _, i = heapq.heappop(running)
         free[team_of[i]] += 1
-        person = person_of[i]
+        person = doer[i]
         if person is not None:
             places[person] += 1
-            if held[person]:  # the place goes to the first of the assignee's tasks that was waiting for it
-                item = heapq.heappop(held[person])
-                heapq.heappush(queues[team_of[item[1]]], item)
+            load[person] -= estimates[i]
+            for able in w.sets_of[person]:  # the place goes to the first task waiting for it, of each set it is in
+                if held[able]:
+                    item = heapq.heappop(held[able])
+                    heapq.heappush(queues[team_of[item[1]]], item)
         for j in graph.succs[i]:
             waiting[j] -= 1
             if not waiting[j]:
@@ -111,8 +138,10 @@ def finish_time(graph: TaskGraph, durations: list[float], slots: Slots,
 
 
 def forecast(graph: TaskGraph, rates: list[float], slots: Slots, *, now: dt.datetime,
-             trials: int = DEFAULT_TRIALS, seed: int = 0, members: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """p50/p85 hours (and timestamps from `now`) to finish every task in `graph`."""
+             trials: int = DEFAULT_TRIALS, seed: int = 0, members: Mapping[str, int] | None = None,
+             pools: Pools | None = None) -> dict[str, Any]:
+    """p50/p85 hours (and timestamps from `now`) to finish every task in `graph`; `pools`: the members able to
+    take each task that names nobody."""
     if trials < 1:
         raise ValueError(f"trials {trials}: the forecast needs at least 1 trial")
     total = max(1, sum(slots.values()) if isinstance(slots, Mapping) else slots)
@@ -125,7 +154,7 @@ def forecast(graph: TaskGraph, rates: list[float], slots: Slots, *, now: dt.date
                 "reason": "no completed task with a recorded start and an estimate above 0 to learn from yet"}
     rng = random.Random(seed)
     estimates = graph.estimates
-    workers = Workers.of(graph, slots, members)
+    workers = Workers.of(graph, slots, members, pools)
     results = sorted(
         finish_time(graph, [e * rng.choice(rates) for e in estimates], slots, members, workers)
         for _ in range(trials)

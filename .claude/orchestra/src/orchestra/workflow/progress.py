@@ -151,8 +151,18 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
             "velocity": metrics.velocity(tx.items("sprints").values()),
         },
         "forecast": {"available": False, "reason": why} if (why := no_forecast(view)) else forecasting.forecast(
-            graph, history_rates(tx, events), slots, now=now, trials=trials, seed=seed, members=capacity.members),
+            graph, history_rates(tx, events), slots, now=now, trials=trials, seed=seed, members=capacity.members,
+            pools=able_pools(org, view, graph)),
     }
+
+
+def able_pools(org, view: SprintView, graph) -> dict[str, list[str]]:
+    """The members able to take each task of `graph` that names nobody, as delegation picks among them
+    (`views.auto_pool`): the forecast gives it to one of them with a free place."""
+    from ..lifecycle.views import auto_pool
+
+    return {t["id"]: pool[0] for t in view.tasks
+            if t["id"] in graph.index and not t.get("assignee") and (pool := auto_pool(org, t)) is not None}
 
 
 def sprint_status(store, sprint_id: str, root: Path | None = None, *, now: dt.datetime | None = None,
