@@ -16,7 +16,7 @@ forward(__name__)  # a running warm server takes this hook over; this process th
 
 from orchestra import teams
 from orchestra.briefing import session_context
-from orchestra.bus.delivery import main_thread_inbox
+from orchestra.bus.hooks import main_thread_delivery
 from orchestra.hookio import AddContext, Allow, HookContext, HookEvent, Verdict, main
 from orchestra.lifecycle.session import start
 
@@ -29,10 +29,10 @@ def handle(event: HookEvent, ctx: HookContext) -> Verdict:
 
             text = compacted_run_context(tx, event, teams.load(ctx.root))
             return AddContext(text) if text else Allow()
-        inbox = main_thread_inbox(tx, event.session_id, via="session_start", agent_type=event.agent_type,
-                                  source=event.get("source"))  # after compaction: open messages again
+        # after compaction: open messages again; with a broken teams.yaml too, its error in the alert
+        inbox = main_thread_delivery(tx, event, ctx, via="session_start", source=event.get("source"))
         text = session_context(tx, [inbox.text])
-    return AddContext(text, system_message=inbox.alert) if text else Allow()
+    return AddContext(text, system_message=inbox.alert) if text else Allow(system_message=inbox.alert)
 
 
 if __name__ == "__main__":

@@ -22,9 +22,21 @@ from datetime import datetime
 from typing import Any
 
 from ..hookio import HookContext, HookEvent
+from ..record import replace
 from ..store import claim
+from ..teams import Organization
 from . import addressing
-from .delivery import MIN_INTERVAL, adopting, deliver, last_injection, open_messages, pending_for
+from .delivery import (
+    MIN_INTERVAL,
+    Delivery,
+    Via,
+    adopting,
+    deliver,
+    last_injection,
+    main_thread_inbox,
+    open_messages,
+    pending_for,
+)
 from .messages import MESSAGES, is_expired, utcnow
 from .replies import escalate_due, overdue
 
@@ -54,14 +66,31 @@ def tool_call_context(event: HookEvent, ctx: HookContext, now: datetime | None =
         return None
 
 
-def _deliver_on_call(event: HookEvent, ctx: HookContext, now: datetime) -> str | None:
+def delivery_org(ctx: HookContext) -> tuple[Organization, str | None]:
+    """The organisation messages are delivered by, and teams.yaml's error when it is broken. Delivery by run, to
+    main and to the human does not depend on teams, so a broken file leaves no teams (audited) instead of
+    stopping it."""
     from .. import teams
 
     try:
-        org = teams.load(ctx.root)
-    except ValueError as exc:  # a broken teams.yaml must not stop delivery by run or to main
+        return teams.load(ctx.root), None
+    except ValueError as exc:
         ctx.audit["bus_teams_error"] = str(exc)[:300]
-        org = teams.build({})
+        return teams.build({}), str(exc)
+
+
+def main_thread_delivery(tx, event: HookEvent, ctx: HookContext, *, via: Via, source: str | None = None) -> Delivery:
+    """SessionStart / UserPromptSubmit on the main thread: its open messages and the human's, also with a broken
+    teams.yaml, whose error (file:line) then joins the user-visible alert."""
+    org, broken = delivery_org(ctx)
+    inbox = main_thread_inbox(tx, event.session_id, via=via, org=org, agent_type=event.agent_type, source=source)
+    if broken is None:
+        return inbox
+    return replace(inbox, alert=" | ".join(filter(None, (inbox.alert, f"Orchestra: {broken}"))))
+
+
+def _deliver_on_call(event: HookEvent, ctx: HookContext, now: datetime) -> str | None:
+    org, _ = delivery_org(ctx)
     who = addressing.recipient(org, event.agent_id, event.agent_type, event.session_id)
     with ctx.store.snapshot() as tx:
         rows = open_messages(tx)
