@@ -10,6 +10,9 @@ JSON answer; "sprint_status" is what `orchestra sprint status`, metrics, reports
 refresh compute over the same sprint (counts, points, metrics from the events, a 2000-trial forecast);
 "sprint_status, N events" is the same over a sprint of 40 tasks in a store holding `--events` events
 (status changes, messages, tool failures, agent runs of 2,000 tasks): what the size of the log costs;
+"dashboard start, N events" is opening the dashboard on that store (its first state: sprint, queue,
+metrics, the latest events), as on start and again after `state import` rewrites the log; "events tail
+-n 20, N events" is `orchestra events tail -n 20` on it (printing to nowhere);
 "sprint file" is reading the same tasks from a sprint YAML file, as `orchestra sprint load`/`plan`/
 `start` do before anything else (parse, schema, estimates, dependency graph). Prints the median wall
 and CPU time of each; the budget (1 s) applies to the planning rows' CPU time, which other processes
@@ -151,6 +154,47 @@ def event_status(folder: Path, events: int) -> tuple[float, float]:
     return elapsed
 
 
+def dashboard_start(folder: Path, events: int) -> tuple[float, float]:
+    """Opening the dashboard on the store of `event_store` (bound to a free port), until its first state is built."""
+    import asyncio
+
+    from orchestra.dashboard.server import Dashboard
+
+    async def start() -> dict:
+        dashboard = Dashboard(folder, port=0, store_url=f"sqlite:///{event_store(folder, events)}")
+        await dashboard.start()
+        await dashboard.stop()
+        return dashboard.state
+
+    event_store(folder, events)
+    wall, cpu = time.perf_counter(), time.process_time()
+    state = asyncio.run(start())
+    elapsed = time.perf_counter() - wall, time.process_time() - cpu
+    assert len(state["events"]) == 40 and state["last_event_id"] == events
+    return elapsed
+
+
+def events_tail(folder: Path, events: int) -> tuple[float, float]:
+    """`orchestra events tail -n 20` on the store of `event_store`, its output thrown away."""
+    import argparse
+    import contextlib
+    import io
+
+    from orchestra.cli.events import cmd_tail
+
+    os.environ["ORCHESTRA_STATE_URL"] = f"sqlite:///{event_store(folder, events)}"
+    out = io.StringIO()
+    try:
+        wall, cpu = time.perf_counter(), time.process_time()
+        with contextlib.redirect_stdout(out):
+            cmd_tail(argparse.Namespace(lines=20, follow=False, type=[], json=False))
+        elapsed = time.perf_counter() - wall, time.process_time() - cpu
+    finally:
+        del os.environ["ORCHESTRA_STATE_URL"]
+    assert len(out.getvalue().splitlines()) == 20 and f"{events:>6}  " in out.getvalue().splitlines()[-1]
+    return elapsed
+
+
 def sprint_file(work, folder: Path) -> tuple[float, float]:
     """`load_sprint` over a sprint file holding the same tasks."""
     from orchestra.workflow.definitions import load_sprint
@@ -185,16 +229,21 @@ def main() -> int:
         status_times = [store_status(Path(tmp)) for _ in range(args.runs + 1)][1:]
         file_times = [sprint_file(work, Path(tmp)) for _ in range(args.runs + 1)][1:]
         event_times = [event_status(Path(tmp), args.events) for _ in range(args.runs + 1)][1:]
+        dashboard_times = [dashboard_start(Path(tmp), args.events) for _ in range(args.runs + 1)][1:]
+        tail_times = [events_tail(Path(tmp), args.events) for _ in range(args.runs + 1)][1:]
     events_row = f"sprint_status, {args.events:,} events"
+    dashboard_row, tail_row = f"dashboard start, {args.events:,} events", f"events tail -n 20, {args.events:,} events"
+    reported = ("sprint file", events_row, dashboard_row, tail_row)
     rows = [(name, statistics.median(t[0] for t in times), statistics.median(t[1] for t in times))
             for name, times in (("graph", graph_times), ("plan_sprint", store_times), ("sprint_status", status_times),
-                                ("sprint file", file_times), (events_row, event_times))]
+                                ("sprint file", file_times), (events_row, event_times),
+                                (dashboard_row, dashboard_times), (tail_row, tail_times))]
     print(f"| planning {args.tasks:,} tasks (median of {args.runs}) | wall | CPU | budget (CPU) |")
     print("|---|---|---|---|")
     for name, wall, cpu in rows:
-        budget = "reported" if name in ("sprint file", events_row) else f"{BUDGET_S * 1000:.0f} ms"
+        budget = "reported" if name in reported else f"{BUDGET_S * 1000:.0f} ms"
         print(f"| {name} | {wall * 1000:.0f} ms | {cpu * 1000:.0f} ms | {budget} |")
-    return 1 if any(cpu > BUDGET_S for name, _, cpu in rows if name not in ("sprint file", events_row)) else 0
+    return 1 if any(cpu > BUDGET_S for name, _, cpu in rows if name not in reported) else 0
 
 
 if __name__ == "__main__":

@@ -62,6 +62,38 @@ def test_events_tail(store, capsys: pytest.CaptureFixture) -> None:
     assert code == 1 and "--lines -2" in err
 
 
+def test_events_tail_shows_the_end_of_the_log_without_reading_all_of_it(store, capsys: pytest.CaptureFixture,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """`-n N` (with or without --type) prints the last N events as before, read back from the newest event:
+    the events before them are never read (on a long log, reading them all took seconds)."""
+    from orchestra.store.doc_tx import DocTx
+    from orchestra.store.table_tx import TableTx
+
+    started_sprint(store)
+    with store.transaction() as tx:
+        for n in range(80):
+            tx.append_event("state_updated" if n % 4 else "tool_failed", {"n": n},
+                            ts=f"2026-12-04T12:{n % 60:02d}:00Z")
+    every = store.events_after(0, None)
+    read: list[dict] = []
+    for kind in (DocTx, TableTx):
+        def spied(self, *args, _read=kind.events_after, **kwargs):
+            page = _read(self, *args, **kwargs)
+            read.extend(page)
+            return page
+
+        monkeypatch.setattr(kind, "events_after", spied)
+    for argv, kept in ((["-n", "7"], every[-7:]),
+                       (["-n", "3", "--type", "tool_failed", "--type", "task_blocked"],
+                        [e for e in every if e["type"] in ("tool_failed", "task_blocked")][-3:]),
+                       (["-n", "500", "--type", "task_completed"], [e for e in every if e["type"] == "task_completed"])):
+        code, out, err = run(capsys, "events", "tail", "--json", *argv)
+        assert code == 0 and err == "" and json.loads(out) == kept, argv
+    code, out, _ = run(capsys, "events", "tail", "-n", "2")
+    assert [line.split()[0] for line in out.splitlines()] == [str(e["id"]) for e in every[-2:]]
+    assert not [e for e in read if e["type"] == "state_updated" and e["id"] < every[-7]["id"]]
+
+
 def test_events_tail_of_a_type_the_log_does_not_hold_says_so(store, capsys: pytest.CaptureFixture) -> None:
     """`--type task_complete` (a typo) printed nothing, and with -f waited for ever without a word."""
     started_sprint(store)

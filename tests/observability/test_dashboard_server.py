@@ -161,6 +161,46 @@ def test_the_feed_follows_a_log_replaced_in_place_by_an_import(sample: Path) -> 
         assert len(followed["events"]) == 3
 
 
+def _a_busy_log(store, count: int) -> None:
+    """`count` events after sprint-3's start: tool calls and state writes, which no panel counts."""
+    with store.transaction() as tx:
+        for n in range(count):
+            tx.append_event("state_updated" if n % 3 else "tool_failed", {"n": n}, task_id=f"t{n % 5}",
+                            ts=f"2026-12-04T12:{n % 60:02d}:00Z")
+
+
+def test_the_first_state_shows_the_latest_events_without_reading_the_whole_log(
+        store, sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page lists the last 40 events, newest first: on start and on reopening a log `state import`
+    replaced, read back from the newest event, not by reading the whole log to keep its end."""
+    from orchestra.dashboard.snapshot import RECENT_EVENTS, event_row
+    from orchestra.store.doc_tx import DocTx
+    from orchestra.store.table_tx import TableTx
+
+    started_sprint(store)
+    _a_busy_log(store, 90)
+    every = store.events_after(0, None)
+    read: list[dict] = []
+    for kind in (DocTx, TableTx):
+        def spied(self, *args, _read=kind.events_after, **kwargs):
+            page = _read(self, *args, **kwargs)
+            read.extend(page)
+            return page
+
+        monkeypatch.setattr(kind, "events_after", spied)
+    with running_dashboard(sample, poll_seconds=0.05) as dashboard, connect(ws_url(dashboard)) as ws:
+        first = json.loads(ws.recv(timeout=30))["data"]
+        assert first["events"] == [event_row(e) for e in reversed(every[-RECENT_EVENTS:])]
+        assert first["last_event_id"] == every[-1]["id"] and len(every) > 2 * RECENT_EVENTS
+        shown = {e["id"] for e in every[-RECENT_EVENTS:]}
+        assert not [e["id"] for e in read if e["type"] == "state_updated" and e["id"] not in shown]
+        earlier = store.export()
+        earlier["observability"]["events"] = earlier["observability"]["events"][:50]
+        store.import_document(earlier)  # a shorter log in place: the dashboard opens it again
+        again = pushed_until(ws, lambda data: data["last_event_id"] == 50, 10)
+        assert again["events"] == [event_row(e) for e in reversed(every[10:50])]
+
+
 def test_token_is_checked_on_http_and_websocket(store, sample: Path) -> None:
     with running_dashboard(sample, token=TOKEN) as dashboard:
         assert get(dashboard.url)[0] == 401

@@ -76,13 +76,8 @@ def cmd_tail(args) -> int:
 
 
 def last_events(store, count: int, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """The last `count` events (of `types`, if given), oldest first."""
-    from ..workflow.view import all_events
-
-    if count == 0:
-        return []
-    with store.snapshot() as tx:
-        return all_events(tx, types)[-count:]
+    """The last `count` events (of `types`, if given), oldest first: read back from the newest, not the whole log."""
+    return store.last_events(count, types)
 
 
 def _types(store) -> list[str]:
@@ -99,9 +94,8 @@ def _followed_from(store, shown: list[dict[str, Any]]) -> tuple[int, dict[str, A
 
 
 def _newest_id(store) -> int:
-    with store.snapshot() as tx:
-        events = tx.events_after(0, None)
-    return events[-1]["id"] if events else 0
+    newest = store.last_events(1)
+    return newest[0]["id"] if newest else 0
 
 
 def _print(event: dict[str, Any], as_json: bool) -> None:

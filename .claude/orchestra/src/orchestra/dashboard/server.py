@@ -142,10 +142,7 @@ class Dashboard:
             from ..store.postgres_audit import AuditRows
 
             self._audit = AuditRows(self._store)
-        with self._store.snapshot() as tx:
-            from ..workflow.view import all_events
-
-            events = all_events(tx)
+        events = self._store.last_events(snapshot.RECENT_EVENTS)  # the rest of the log is never shown
         self._events.clear()
         self._events.extend(events)
         self._last_id = events[-1]["id"] if events else 0

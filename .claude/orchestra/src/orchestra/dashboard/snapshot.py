@@ -73,7 +73,7 @@ def build(store, root: Path, *, sprint_id: str | None = None, now: dt.datetime |
           recent_events: Iterable[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The whole dashboard state. `recent_events` (oldest first) saves reading the event log again."""
     from ..lifecycle import agent_tree
-    from ..workflow.view import all_events, sprint_view
+    from ..workflow.view import sprint_view
 
     metrics = collect(store, root, sprint_id=sprint_id, now=now, audit_records=audit_records)
     sprint = metrics["sprint"]
@@ -83,8 +83,7 @@ def build(store, root: Path, *, sprint_id: str | None = None, now: dt.datetime |
         tasks = sprint_view(tx, sprint["sprint"], root).tasks if sprint else list(tx.items("tasks").values())
         tree = recent_sessions(agent_tree(tx, everything=True), tx.items("sessions"))
         messages = sorted(tx.items("communication.messages").values(), key=lambda m: m.get("seq") or 0)
-        events = list(recent_events) if recent_events is not None else all_events(tx)
-    events = events[-RECENT_EVENTS:]
+        events = list(recent_events)[-RECENT_EVENTS:] if recent_events is not None else tx.last_events(RECENT_EVENTS)
     return {
         "generated_at": metrics["generated_at"],
         "project": root.name,

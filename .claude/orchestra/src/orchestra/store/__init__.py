@@ -39,6 +39,7 @@ class Tx(Protocol):
     def append_event(self, type: str, data: dict[str, Any] | None = None, **refs: Any) -> int: ...
     def events_after(self, after: int = 0, limit: int = 1000, types: tuple[str, ...] = (),
                      to: tuple[str, ...] = ()) -> list[dict[str, Any]]: ...
+    def last_events(self, count: int, types: tuple[str, ...] = ()) -> list[dict[str, Any]]: ...
 
 
 class Store(Protocol):
@@ -102,6 +103,11 @@ class StoreBase:
     def events_after(self, after: int = 0, limit: int = 1000, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         with self.snapshot() as tx:
             return tx.events_after(after, limit, types)
+
+    def last_events(self, count: int, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """The last `count` events (of `types`, when given), oldest first."""
+        with self.snapshot() as tx:
+            return tx.last_events(count, types)
 
     def export(self) -> dict[str, Any]:
         return self.get("")

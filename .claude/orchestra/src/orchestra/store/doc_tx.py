@@ -17,7 +17,7 @@ from .document import (
     remove,
 )
 from .errors import StateError
-from .events import check_read, make_event, selected
+from .events import check_last, check_read, make_event, selected
 from .rules import check_criteria, check_deletable, check_settable, matches, merged
 
 
@@ -131,3 +131,7 @@ class DocTx:
                 out.append(copy.deepcopy(event))
         return out
 
+    def last_events(self, count: int, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        count, types = check_last(count, types)
+        kept = [event for event in self._events() if not types or event["type"] in types]
+        return copy.deepcopy(kept[-count:]) if count else []

@@ -87,6 +87,15 @@ def check_read(after: Any, limit: Any, types: Any, to: Any = ()) -> tuple[int, i
     return after, (None if limit is None or limit < 0 else limit), tuple(types)
 
 
+def check_last(count: Any, types: Any) -> tuple[int, tuple[str, ...]]:
+    """Arguments of `last_events`: how many (0 or more) and of which types."""
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise StateError(f"last_events: count must be 0 or a positive integer, got {count!r}")
+    if isinstance(types, str) or not all(isinstance(t, str) for t in types):
+        raise StateError(f"last_events: types must be a list of strings, got {types!r}")
+    return count, tuple(types)
+
+
 def selected(event: dict[str, Any], types: tuple[str, ...], to: tuple[str, ...]) -> bool:
     """Whether `events_after(..., types, to)` returns `event`: every event when neither is given, else one
     whose type is one of `types` or whose `data.to` is one of `to` (a string equal to one of them).

@@ -320,6 +320,9 @@ class PostgresStore(StoreBase):
     def events_after(self, after: int = 0, limit: int | None = 1000, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         return self._retried(lambda: StoreBase.events_after(self, after, limit, types))
 
+    def last_events(self, count: int, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        return self._retried(lambda: StoreBase.last_events(self, count, types))
+
     def export(self) -> dict[str, Any]:
         def read() -> dict[str, Any]:
             with self.snapshot() as tx:

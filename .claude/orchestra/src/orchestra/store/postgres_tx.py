@@ -167,7 +167,7 @@ class PostgresTx(TableTx):
         return [got[i] for i in wanted if i in got]
 
     def _event_rows(self, after: int, limit: int | None, types: tuple[str, ...],
-                    to: tuple[str, ...]) -> list[dict[str, Any]]:
+                    to: tuple[str, ...], newest: bool = False) -> list[dict[str, Any]]:
         sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE id>%s"
         params: list[Any] = [after]
         wanted = []
@@ -180,7 +180,7 @@ class PostgresTx(TableTx):
             params.append(list(to))
         if wanted:
             sql += f" AND ({' OR '.join(wanted)})"
-        sql += " ORDER BY id"
+        sql += " ORDER BY id DESC" if newest else " ORDER BY id"
         if limit is not None:
             sql += " LIMIT %s"
             params.append(limit)

@@ -319,7 +319,7 @@ class SqliteTx(TableTx):
         return [entity for entity in (json.loads(row[0]) for row in rows) if matches(entity, equals)]
 
     def _event_rows(self, after: int, limit: int | None, types: tuple[str, ...],
-                    to: tuple[str, ...]) -> list[dict[str, Any]]:
+                    to: tuple[str, ...], newest: bool = False) -> list[dict[str, Any]]:
         sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE id>?"
         params: list[Any] = [after]
         wanted = []
@@ -331,7 +331,7 @@ class SqliteTx(TableTx):
             params.extend(to)
         if wanted:
             sql += f" AND ({' OR '.join(wanted)})"
-        sql += " ORDER BY id LIMIT ?"
+        sql += f" ORDER BY id{' DESC' if newest else ''} LIMIT ?"
         params.append(-1 if limit is None else limit)
         return [_event(row) for row in self.conn.execute(sql, params)]
 

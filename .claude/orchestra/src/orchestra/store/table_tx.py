@@ -3,8 +3,9 @@ singletons, `entities` for collection members, `events`): turning paths into row
 the document, and `set`, `delete`, `update`, `replace_all` over a handful of row primitives.
 
 A backend (SqliteTx, PostgresTx) supplies the primitives, its own reads of whole collections (`items`,
-`find`, `_event_rows` under `events_after`), `append_event`, and `_check_writable(whole)`: `whole` marks a
-write beyond single entities (collections, singletons, events), which some transactions may not make.
+`find`, `_event_rows` under `events_after` and `last_events`), `append_event`, and `_check_writable(whole)`:
+`whole` marks a write beyond single entities (collections, singletons, events), which some transactions may
+not make.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .document import (
     parse_path,
     remove,
 )
-from .events import check_read, selected
+from .events import check_last, check_read, selected
 from .rules import check_deletable, check_settable, merged
 
 
@@ -53,9 +54,9 @@ class TableTx:
         raise NotImplementedError
 
     def _event_rows(self, after: int, limit: int | None, types: tuple[str, ...],
-                    to: tuple[str, ...]) -> list[dict[str, Any]]:
-        """Events after `after`, oldest first, at most `limit`: those `selected` keeps, and perhaps a few more
-        the database cannot tell apart from them (a `data.to` holding U+0000)."""
+                    to: tuple[str, ...], newest: bool = False) -> list[dict[str, Any]]:
+        """Events after `after`, oldest first (newest first with `newest`), at most `limit`: those `selected`
+        keeps, and perhaps a few more the database cannot tell apart from them (a `data.to` holding U+0000)."""
         raise NotImplementedError
 
     def events_after(self, after: int = 0, limit: int | None = 1000, types: tuple[str, ...] = (),
@@ -73,6 +74,11 @@ class TableTx:
                 break
             after = rows[-1]["id"]
         return out
+
+    def last_events(self, count: int, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """The last `count` events (of `types`, when given), oldest first: one read back from the newest id."""
+        count, types = check_last(count, types)
+        return self._event_rows(0, count, types, (), newest=True)[::-1] if count else []
 
     def _check_writable(self, whole: bool = False) -> None:
         raise NotImplementedError
