@@ -238,6 +238,72 @@ def test_a_member_may_name_its_own_worktrees_repository_but_not_the_main_checkou
             in denied["permissionDecisionReason"]), denied
 
 
+@pytest.mark.parametrize("command, denied", [
+    # branches are shared by every worktree and the main checkout: a member moves or deletes only its own
+    ("git update-ref refs/heads/main HEAD", "refs/heads/main"),
+    ("git update-ref -d refs/heads/task-t-2", "refs/heads/task-t-2"),
+    ("git -c core.x=1 update-ref -m x refs/heads/feature-x HEAD~0", "refs/heads/feature-x"),
+    ("git update-ref --stdin < refs.txt", "the refs given on standard input"),
+    ("git branch -D feature-x", "refs/heads/feature-x"),
+    ("git branch --delete --force task-t-2", "refs/heads/task-t-2"),
+    ("git branch -f feature-x HEAD", "refs/heads/feature-x"),
+    ("git --no-pager branch -m feature-x mine", "refs/heads/feature-x"),
+    ("env GIT_PAGER=cat git branch -M main", "refs/heads/main"),
+    ("git branch -C feature-x", "refs/heads/feature-x"),
+    ("sh -c 'git branch -Df feature-x'", "refs/heads/feature-x"),
+    ("git checkout -B feature-x", "refs/heads/feature-x"),
+    ("git switch --force-create main", "refs/heads/main"),
+    ("git symbolic-ref HEAD refs/heads/main", "refs/heads/main"),
+    ("git fetch . HEAD:feature-x", "refs/heads/feature-x"),
+    ("git fetch -q origin +refs/heads/main:refs/heads/task-t-2", "refs/heads/task-t-2"),
+    ("git tag -d v1", "refs/tags/v1"),
+    ("git tag -f -m again v1 HEAD", "refs/tags/v1"),
+    # its own branch, and new branches and tags of its own
+    ("git update-ref refs/heads/task-t-1 HEAD && git branch -f task-t-1 HEAD && git checkout -B task-t-1", None),
+    ("git branch new-x && git checkout -b new-y && git switch -c new-z && git branch -f new-w HEAD", None),
+    ("git update-ref refs/heads/brand-new HEAD && git tag v2 && git tag -f v3 && git branch -m task-t-1 mine", None),
+    ("git branch -a && git branch --list 'task-*' && git branch -vv && git branch --contains main", None),
+    ("git branch -c main copy && git branch -rd origin/gone && git tag -l && git log main..HEAD", None),
+    ("git checkout main -- README.md && git switch -c fix main && git symbolic-ref HEAD", None),
+    ("git fetch origin && git fetch origin main:refs/remotes/origin/main && git fetch . main:task-t-1", None),
+    ("git branch -D never-made && git update-ref -d refs/heads/never-made", None),  # deletes nothing
+], ids=lambda v: v if isinstance(v, str) and len(v) < 14 else None)
+def test_a_member_moves_or_deletes_no_branch_but_its_own(sprint: Path, command: str, denied: str | None) -> None:
+    repo = sprint
+    tree = live_member(repo)
+    assert git(tree, "rev-parse", "--abbrev-ref", "HEAD").strip() == "task-t-1"
+    git(repo, "worktree", "add", "-q", "-b", "task-t-2", str(repo / ".worktrees" / "task-t-2"))
+    git(repo, "branch", "feature-x")
+    git(repo, "tag", "v1")
+    git(repo, "pack-refs", "--all")  # refs in packed-refs, not loose files, exist as well
+    verdict = in_process(tool_call(repo, MEMBER, "Bash", {"command": command}, cwd=tree))
+    if denied is None:
+        assert not isinstance(verdict, Deny), verdict
+    else:
+        assert isinstance(verdict, Deny), command
+        assert f"{denied}, which is not your worktree's branch task-t-1" in verdict.reason, verdict.reason
+        assert "ask the orchestrator, who merges" in verdict.reason
+
+
+def test_a_member_moving_the_main_checkouts_branch_is_denied_and_audited(sprint: Path) -> None:
+    repo = sprint
+    tree = live_member(repo)
+    before = git(repo, "rev-parse", "main")
+    denied = guard(repo, tool_call(repo, MEMBER, "Bash", {"command": "git update-ref refs/heads/main HEAD~0"},
+                                   cwd=tree))
+    assert denied["permissionDecision"] == "deny"
+    reason = denied["permissionDecisionReason"]
+    assert ("Bash `git update-ref` moving refs/heads/main, which is not your worktree's branch task-t-1" in reason
+            and "move or delete the branch main" in reason), reason
+    [audit] = [json.loads(line) for line in (repo / ".claude/state/audit.jsonl").read_text().splitlines()
+               if '"refs/heads/main"' in line]
+    assert (audit["rule"], audit["decision"], audit["worktree"]) == ("worktree:boundary", "deny", str(tree))
+    assert git(repo, "rev-parse", "main") == before
+    own = guard(repo, tool_call(repo, MEMBER, "Bash", {"command": "git branch scratch && git update-ref "
+                                                                  "refs/heads/task-t-1 HEAD"}, cwd=tree))
+    assert "permissionDecision" not in own, own
+
+
 def test_a_member_editing_the_main_checkout_in_place_is_stopped_with_a_reason_it_can_follow(sprint: Path) -> None:
     repo, tree = sprint, sprint / ".worktrees" / "task-t-1"
     tree.mkdir(parents=True)

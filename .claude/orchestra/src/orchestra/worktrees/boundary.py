@@ -11,7 +11,8 @@ file outside it, and the files the common file programs write by their arguments
 destinations, the directories `git worktree add|move|remove|lock|unlock|repair` names, the config file
 `git config` changes: the repository's, shared with every worktree, and `--git-dir`/`GIT_DIR` naming a repository
 other than the worktree's own, such as the main checkout's `.git`) are denied, and so is EnterWorktree into
-anything but the run's own worktree. The temp directory is
+anything but the run's own worktree. Branches and tags are shared by every worktree: a git command that moves or
+deletes a branch other than the worktree's own, or a tag, is denied too (`branches`). The temp directory is
 scratch space, away from the project and its worktrees (`pytest > /tmp/out.txt`). Other programs writing elsewhere by their own arguments, and
 scripts, are not seen; README's Worktrees section lists these limits. A caller with an agent type and no
 worktree of its own (a reviewer, an orchestrator) is checked the other way round, by the same reading of the
@@ -74,6 +75,8 @@ def worktree_guard(event: HookEvent, ctx: HookContext) -> Deny | None:
                               lambda raw, base: _outside(raw, base, worktree, ctx.root), confined=True)
                  if isinstance(command, str) else None)
         outside, what = found if found else (None, "")
+        if outside is None and isinstance(command, str):
+            return _foreign_branch(command, event, ctx, worktree)
     if outside is None:
         return None
     ctx.audit.update(rule="worktree:boundary", resource=outside, worktree=worktree)
@@ -82,6 +85,24 @@ def worktree_guard(event: HookEvent, ctx: HookContext) -> Deny | None:
     return Deny(f"Orchestra: {what} is outside your worktree {worktree}. Your task works only inside that "
                 f"worktree{_suggestion(outside, ctx.root, worktree)}; paths elsewhere (the main checkout, other "
                 "worktrees) belong to other work.")
+
+
+def _foreign_branch(command: str, event: HookEvent, ctx: HookContext, worktree: str) -> Deny | None:
+    """Deny a git command that moves or deletes a branch other than the worktree's own, or a tag: refs are
+    shared by every worktree and the main checkout."""
+    from .branches import foreign_ref
+
+    found = foreign_ref(command, event.cwd, worktree, ctx.root)
+    if found is None:
+        return None
+    ref, verb, own = found
+    ctx.audit.update(rule="worktree:boundary", resource=ref, worktree=worktree)
+    yours = f"your worktree's branch {own}" if own else f"a branch your worktree {worktree} has checked out"
+    kind = "tag" if ref.startswith("refs/tags/") else "branch"
+    them = f"the {kind} {ref.split('/', 2)[-1]}" if ref.startswith("refs/") else "those refs"
+    return Deny(f"Orchestra: {event.tool_name} {verb} {ref}, which is not {yours}. Branches and tags are shared by "
+                "every worktree and the main checkout: change only your own branch (commit, reset or rebase it; "
+                f"new branches of your own are fine), and ask the orchestrator, who merges, to move or delete {them}.")
 
 
 def _entering(event: HookEvent, ctx: HookContext, worktree: str) -> Deny | None:

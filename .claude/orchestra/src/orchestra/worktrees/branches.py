@@ -1,0 +1,156 @@
+"""The branches and tags a member's git command moves or deletes. Refs are shared by every worktree of the
+repository and by the main checkout, so a member in its worktree changes only that worktree's branch; it may
+make new branches and tags of its own, and asks the orchestrator, who merges, to move or delete the others.
+
+Read from the command line with the security module's shell reader (git's own options, wrappers, `env`):
+`git update-ref [-d] REF`, `git branch -d|-D|-m|-M|-c|-C|-f`, `git tag -d|-f`, `git checkout -B`,
+`git switch -C`, `git symbolic-ref HEAD REF` and the local destination of `git fetch REPO SRC:DST`. The
+worktree's own branch comes from its HEAD file and whether a ref exists from the repository's ref files: no git
+process, and nothing parsed or read for a command that names none of those subcommands.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..security import shell
+from ..security.destinations import git_subcommand
+
+SUBCOMMANDS = ("update-ref", "branch", "tag", "symbolic-ref", "checkout", "switch", "fetch")
+BRANCH_VALUED = frozenset({"-u", "--set-upstream-to", "--contains", "--no-contains", "--merged", "--no-merged",
+                           "--points-at", "--sort", "--format", "--color", "--column"})
+TAG_VALUED = frozenset({"-m", "--message", "-F", "--file", "-u", "--local-user", "--cleanup", "--contains",
+                        "--no-contains", "--merged", "--no-merged", "--points-at", "--sort", "--format", "--color",
+                        "--column", "-n", "--trailer"})
+STDIN = "the refs given on standard input"
+
+
+def foreign_ref(command: str, cwd: str, worktree: str, root) -> tuple[str, str, str | None] | None:
+    """(the ref, what the command does to it, the worktree's own branch) for the first branch other than the
+    worktree's own, or tag, that the command moves or deletes; None when it changes none."""
+    if "git" not in command or not (any(word in command for word in SUBCOMMANDS[:4])
+                                    or ("-B" in command or "-C" in command or "--force-create" in command)
+                                    and ("checkout" in command or "switch" in command)
+                                    or "fetch" in command and ":" in command):
+        return None  # a command that names none of them, read no further
+    changes = [change for cmd in shell.parse(command, {"HOME": os.path.expanduser("~"), "PWD": cwd}).commands
+               for change in _changes(git_subcommand(cmd.argv))]
+    if not changes:
+        return None
+    gitdir, common = _repository(worktree, root)
+    own = _own_branch(gitdir)
+    for ref, verb in changes:  # making a ref anew, or deleting none, harms nobody
+        if ref == STDIN or ("$" not in ref and ref != f"refs/heads/{own}" and _exists(common, ref)):
+            return ref, verb, own
+    return None
+
+
+def _changes(args: list[str]) -> list[tuple[str, str]]:
+    """(full ref, what is done to it) for each ref a git subcommand moves, deletes or overwrites."""
+    if not args or args[0] not in SUBCOMMANDS:
+        return []
+    sub, rest = args[0], args[1:]
+    if sub == "update-ref":
+        if "--stdin" in rest:
+            return [(STDIN, "`git update-ref --stdin` changing")]
+        operands = _operands(rest, frozenset({"-m"}))
+        deleting = "-d" in rest
+        ref = operands[0] if operands else ""
+        if not ref.startswith(("refs/heads/", "refs/tags/")):
+            return []
+        return [(ref, "`git update-ref -d` deleting" if deleting else "`git update-ref` moving")]
+    if sub in ("checkout", "switch"):
+        flags = ("-B",) if sub == "checkout" else ("-C", "--force-create")
+        return [(f"refs/heads/{rest[i + 1]}", f"`git {sub} {rest[i]}` resetting")
+                for i, word in enumerate(rest[:-1]) if word in flags]
+    if sub == "fetch":  # `git fetch . HEAD:main`: a refspec's destination is a local ref
+        destinations = [word.split(":", 1)[1] for word in _operands(rest, frozenset())[1:] if ":" in word]
+        refs = [d if d.startswith("refs/") else f"refs/heads/{d}" for d in destinations if d]
+        return [(ref, "`git fetch` updating") for ref in refs if ref.startswith(("refs/heads/", "refs/tags/"))]
+    if sub == "symbolic-ref":
+        operands = _operands(rest, frozenset({"-m"}))
+        if len(operands) == 2 and operands[0] == "HEAD" and operands[1].startswith("refs/heads/"):
+            return [(operands[1], "`git symbolic-ref HEAD` pointing your worktree at")]
+        return []
+    flags = _flags(rest)
+    if sub == "tag":
+        names = _operands(rest, TAG_VALUED)
+        if flags & {"d", "--delete"}:
+            return [(f"refs/tags/{name}", "`git tag -d` deleting") for name in names]
+        return [(f"refs/tags/{names[0]}", "`git tag -f` moving")] if names and flags & {"f", "--force"} else []
+    if flags & {"r", "--remotes", "l", "--list"}:
+        return []
+    names = [f"refs/heads/{name}" for name in _operands(rest, BRANCH_VALUED)]
+    forced = bool(flags & {"f", "--force", "M", "C"})
+    if flags & {"d", "D", "--delete"}:
+        return [(name, "`git branch -d` deleting") for name in names]
+    if flags & {"m", "M", "--move"}:
+        moved = [(names[0], "`git branch -m` renaming")] if len(names) == 2 else []
+        return moved + ([(names[-1], "`git branch -M` overwriting")] if forced and names else [])
+    if flags & {"c", "C", "--copy"}:
+        return [(names[-1], "`git branch -C` overwriting")] if forced and names else []
+    return [(names[0], "`git branch -f` moving")] if forced and names else []
+
+
+def _flags(args: list[str]) -> set[str]:
+    """The long options and the letters of the short ones (`-Df` gives D and f), up to `--`."""
+    out: set[str] = set()
+    for word in args:
+        if word == "--":
+            break
+        if word.startswith("--"):
+            out.add(word.split("=", 1)[0])
+        elif word.startswith("-"):
+            out.update(word[1:])
+    return out
+
+
+def _operands(args: list[str], valued: frozenset[str]) -> list[str]:
+    operands, i = [], 0
+    while i < len(args):
+        if args[i] == "--":
+            return operands + args[i + 1:]
+        if not args[i].startswith("-"):
+            operands.append(args[i])
+        i += 2 if args[i] in valued else 1
+    return operands
+
+
+def _repository(worktree: str, root) -> tuple[str | None, str]:
+    """The worktree's own git directory (`.git/worktrees/<name>`, named by its `.git` file) and the repository's
+    common directory holding the shared refs; (None, the project's `.git`) when the worktree has no `.git`."""
+    dotgit = os.path.join(worktree, ".git")
+    if os.path.isdir(dotgit):
+        return dotgit, dotgit
+    try:
+        with open(dotgit, encoding="utf-8") as handle:
+            line = handle.read().strip()
+    except OSError:
+        return None, os.path.join(str(root), ".git")
+    gitdir = os.path.join(worktree, line.removeprefix("gitdir:").strip())
+    try:
+        with open(os.path.join(gitdir, "commondir"), encoding="utf-8") as handle:
+            return gitdir, os.path.normpath(os.path.join(gitdir, handle.read().strip()))
+    except OSError:
+        return gitdir, gitdir
+
+
+def _own_branch(gitdir: str | None) -> str | None:
+    """The branch the worktree's HEAD names (`ref: refs/heads/<branch>`); None when detached or unreadable."""
+    try:
+        with open(os.path.join(gitdir or "", "HEAD"), encoding="utf-8") as handle:
+            head = handle.read().strip()
+    except OSError:
+        return None
+    return head.removeprefix("ref: refs/heads/") if head.startswith("ref: refs/heads/") else None
+
+
+def _exists(common: str, ref: str) -> bool:
+    """Is `ref` in the repository: a loose ref file, a line of `packed-refs`, or any ref at all with reftable."""
+    if os.path.isfile(os.path.join(common, ref)) or os.path.isdir(os.path.join(common, "reftable")):
+        return True
+    try:
+        with open(os.path.join(common, "packed-refs"), encoding="utf-8") as handle:
+            return any(line.rstrip("\n").endswith(" " + ref) for line in handle)
+    except OSError:
+        return False
