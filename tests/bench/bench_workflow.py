@@ -8,6 +8,8 @@ four teams and sixteen assignees with teams.yaml-like capacities. "graph" is Tas
 queue; "plan_sprint" adds reading the tasks from state, briefing the first wave and building the
 JSON answer; "sprint_status" is what `orchestra sprint status`, metrics, reports and every dashboard
 refresh compute over the same sprint (counts, points, metrics from the events, a 2000-trial forecast);
+"delegate_task, first wave" is `delegate_task` (`orchestra task delegate`) for a task of the first wave of
+the same sprint started with none of its tasks naming an assignee (the member the plan's wave spreads it to);
 "sprint_status, N events" is the same over a sprint of 40 tasks in a store holding `--events` events
 (status changes, messages, tool failures, agent runs of 2,000 tasks): what the size of the log costs;
 "dashboard start, N events" is opening the dashboard on that store (its first state: sprint, queue,
@@ -23,6 +25,7 @@ row is over it.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -61,17 +64,25 @@ def graph_plan(work, members) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def bench_org(members):
+    """The organisation of `nodes`: four teams of four members, each taking two tasks at once."""
+    from orchestra import teams
+
+    return teams.build({"teams": {team: {"orchestrator": f"{team}-lead", "settings": {"max_parallel_agents": cap},
+                                         "members": [{"name": m, "capacity": 2} for m in members
+                                                     if m.startswith(team)]}
+                                  for team, cap in TEAMS.items()}})
+
+
 def store_plan(work, members, folder: Path) -> tuple[float, float]:
     os.environ["CLAUDE_PROJECT_DIR"] = str(folder)
-    from orchestra import paths, teams
+    from orchestra import paths
     from orchestra.store import open_store
     from orchestra.workflow.planning import plan_view
     from orchestra.workflow.view import sprint_view
 
     paths.project_root.cache_clear()
-    org = teams.build({"teams": {team: {"orchestrator": f"{team}-lead", "settings": {"max_parallel_agents": cap},
-                                        "members": [{"name": m, "capacity": 2} for m in members if m.startswith(team)]}
-                                 for team, cap in TEAMS.items()}})
+    org = bench_org(members)
     with open_store(f"sqlite:///{folder / 'state.db'}") as store:
         if not store.get("sprints", {}):
             with store.transaction() as tx:
@@ -104,6 +115,38 @@ def store_status(folder: Path) -> tuple[float, float]:
         status = sprint_status(store, "big", folder)
         elapsed = time.perf_counter() - wall, time.process_time() - cpu
     assert status["counts"]["completed"] == len(tasks[::3])
+    return elapsed
+
+
+def store_delegate(work, folder: Path) -> tuple[float, float]:
+    """`delegation_arguments` (delegate_task) for a task of the first wave of a started sprint of the same tasks,
+    none of them naming an assignee: every team's four members can take each."""
+    from orchestra.lifecycle.views import delegation_arguments
+    from orchestra.store import open_store
+    from orchestra.workflow.planning import plan_view
+    from orchestra.workflow.view import sprint_view
+
+    org = bench_org(sorted({n.assignee for n in work}))
+    with open_store(f"sqlite:///{folder / 'spread.db'}") as store:
+        if not store.get("sprints", {}):
+            with store.transaction() as tx:
+                tx.set("sprints.spread", {"status": "active", "started_at": "2026-12-01T00:00:00Z",
+                                          "tasks": [n.id for n in work]})
+                for n in work:
+                    tx.set(f"tasks.{n.id}", {"sprint": "spread", "status": "queued", "estimate": n.estimate,
+                                             "dependencies": list(n.dependencies), "priority": n.priority,
+                                             "team": n.team, "title": n.id})
+            with store.snapshot() as tx:
+                plan = plan_view(tx, sprint_view(tx, "spread", folder), org)
+            last = plan["batches"][0]["tasks"][-1]  # the last of the wave: the others are spread before it
+            (folder / "spread.json").write_text(json.dumps(last), encoding="utf-8")
+        last = json.loads((folder / "spread.json").read_text(encoding="utf-8"))
+        task, expected = last["id"], last["agent"]
+        wall, cpu = time.perf_counter(), time.process_time()
+        with store.snapshot() as tx:
+            agent = delegation_arguments(tx, org, task)
+        elapsed = time.perf_counter() - wall, time.process_time() - cpu
+    assert expected and agent == expected, (agent, expected)  # the plan's pick, not another least busy member
     return elapsed
 
 
@@ -227,6 +270,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
         store_times = [store_plan(work, members, Path(tmp)) for _ in range(args.runs + 1)][1:]
         status_times = [store_status(Path(tmp)) for _ in range(args.runs + 1)][1:]
+        delegate_times = [store_delegate(work, Path(tmp)) for _ in range(args.runs + 1)][1:]
         file_times = [sprint_file(work, Path(tmp)) for _ in range(args.runs + 1)][1:]
         event_times = [event_status(Path(tmp), args.events) for _ in range(args.runs + 1)][1:]
         dashboard_times = [dashboard_start(Path(tmp), args.events) for _ in range(args.runs + 1)][1:]
@@ -235,7 +279,8 @@ def main() -> int:
     dashboard_row, tail_row = f"dashboard start, {args.events:,} events", f"events tail -n 20, {args.events:,} events"
     reported = ("sprint file", events_row, dashboard_row, tail_row)
     rows = [(name, statistics.median(t[0] for t in times), statistics.median(t[1] for t in times))
-            for name, times in (("graph", graph_times), ("plan_sprint", store_times), ("sprint_status", status_times),
+            for name, times in (("graph", graph_times), ("plan_sprint", store_times),
+                                ("delegate_task, first wave", delegate_times), ("sprint_status", status_times),
                                 ("sprint file", file_times), (events_row, event_times),
                                 (dashboard_row, dashboard_times), (tail_row, tail_times))]
     print(f"| planning {args.tasks:,} tasks (median of {args.runs}) | wall | CPU | budget (CPU) |")

@@ -140,3 +140,76 @@ def test_the_plan_leaves_a_member_busy_outside_the_sprint_to_its_work(project: P
     [[b1]] = [b["tasks"] for b in full["batches"]]
     assert b1["agent"] is None and b1["not_now"].startswith("waits for api-engineer, who takes 2 at once"), b1
     assert "ux-eng, who takes 1 at once (starting toolu_x3 (x3))" in b1["not_now"], b1
+
+
+MIXED_TEAMS = TEAMS.replace("    settings: {max_parallel_agents: 5}\n", """\
+    settings: {max_parallel_agents: 4}
+  qa:
+    orchestrator: qa-orchestrator
+    members:
+      - {name: qa-engineer, role: team_member, capacity: 2, capabilities: [test], specialties: [e2e]}
+      - {name: performance-tester, role: team_member, capacity: 1, capabilities: [test, performance]}
+      - {name: qa-analyst, role: reviewer, capacity: 1, capabilities: [review], specialties: [e2e]}
+    settings: {max_parallel_agents: 3}
+""")
+
+
+def mixed_sprint(project: Path, rng) -> list[str]:
+    """A started sprint of random work: dependencies, two teams, types each member or several can do, tags,
+    assignees named or not, some of it finished, running, blocked or awaiting review."""
+    ids = [f"m{n}" for n in range(40)]
+    tasks = {}
+    for n, tid in enumerate(ids):
+        team = rng.choice(["engineering", "engineering", "qa"])
+        kinds = ["implementation", "review", "docs"] if team == "engineering" else ["test", "performance", "bug"]
+        status = rng.choice(["queued"] * 6 + ["completed", "in_progress", "blocked", "needs_review", "cancelled"])
+        task = {"title": f"Task {tid}", "team": team, "sprint": "mx", "type": rng.choice(kinds),
+                "estimate": rng.choice([0, 1, 2, 3, 5]), "priority": rng.choice(["high", "normal", "low"]),
+                "dependencies": rng.sample(ids[max(0, n - 6):n], min(n, rng.randint(0, 2))), "status": status,
+                "tags": rng.sample(["e2e", "api", "ui"], rng.randint(0, 2))}
+        if status != "queued" or rng.random() < 0.2:
+            members = {"engineering": ["ux-eng", "api-engineer", "fullstack-eng"], "qa": ["qa-engineer"]}[team]
+            task["assignee"] = rng.choice(members)
+        if status == "blocked":
+            task["blocker"] = "waits on a vendor"
+        tasks[tid] = task
+    seed(project, tasks, {"mx": {"name": "Mixed", "status": "active", "tasks": ids,
+                                 "started_at": "2026-12-01T00:00:00Z"}})
+    return ids
+
+
+def test_delegate_task_hands_out_what_the_whole_plan_gives_each_task_of_a_random_sprint(project: Path) -> None:
+    """delegate_task makes only the first wave of a started sprint's plan and briefs only the task asked for; its
+    answer is the one the whole plan gives that task, on random sprints with work outside them in hand."""
+    import random
+
+    from orchestra.lifecycle.views import delegation_arguments, task_record
+    from orchestra.workflow import plan_sprint
+    from orchestra.workflow.planning import planned_arguments
+    from orchestra.workflow.sprints import organization
+
+    (project / ".claude" / "teams.yaml").write_text(MIXED_TEAMS, encoding="utf-8")
+    seed(project, {"busy": {"title": "Busy", "team": "engineering", "sprint": "other"}},
+         {"other": {"name": "Other", "status": "active", "tasks": ["busy"], "started_at": "2026-12-01T00:00:00Z"}})
+    launch(project, "toolu_busy", {"subagent_type": "fullstack-eng", "prompt": "[task:busy] go"})
+    offered = 0
+    for round_ in range(6):
+        with open_store(root=project) as store, store.transaction() as tx:
+            for tid in list(tx.items("tasks")):
+                if tid != "busy":
+                    tx.delete(f"tasks.{tid}")
+        ids = mixed_sprint(project, random.Random(round_))
+        org = organization(project)
+        with open_store(root=project) as store:
+            plan = plan_sprint(store, "mx", project)
+            first = {t["id"]: t["agent"] for t in plan["batches"][0]["tasks"]} if plan["batches"] else {}
+            with store.snapshot() as tx:
+                for tid in ids:
+                    task = task_record(tx, tid)
+                    expected = first.get(tid) if not task.get("assignee") else None
+                    answer = planned_arguments(tx, org, task) if not task.get("assignee") else None
+                    assert answer == expected, (round_, tid)
+                    if answer is not None:  # what delegate_task answers
+                        assert delegation_arguments(tx, org, tid) == expected, (round_, tid)
+                        offered += 1
+    assert offered >= 6  # the sprints offered work that names nobody to compare

@@ -97,6 +97,26 @@ def auto_pool(org: Organization, task: dict[str, Any]) -> tuple[list[str], str] 
     return able_members(org, task)
 
 
+def pool_finder(org: Organization) -> Callable[[dict[str, Any]], tuple[list[str], str] | None]:
+    """`auto_pool` for the many tasks of one plan: tasks that name nobody and are alike in team, type and tags
+    share one answer, worked out once."""
+    memo: dict[tuple, tuple[list[str], str] | None] = {}
+
+    def find(task: dict[str, Any]) -> tuple[list[str], str] | None:
+        if task.get("assignee"):
+            return auto_pool(org, task)
+        key = (task.get("team"), task.get("type"), tuple(task.get("tags") or ()))
+        try:
+            return memo[key]
+        except KeyError:
+            memo[key] = auto_pool(org, task)
+            return memo[key]
+        except TypeError:  # a team, type or tag written into state as no plain value
+            return auto_pool(org, task)
+
+    return find
+
+
 def gone_assignee(org: Organization, task: dict[str, Any]) -> str | None:
     """The task's assignee when no agent answers to it any more (see `gone_agent`)."""
     assignee = task.get("assignee")

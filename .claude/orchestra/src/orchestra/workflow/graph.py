@@ -231,12 +231,13 @@ class TaskGraph:
                 for i, node in enumerate(self.nodes)]
 
     def batches(self, capacity: Capacity | None = None, first: Iterable[str] = (),
-                held: Iterable[str] = (), pools: Pools | None = None) -> list[list[str]]:
+                held: Iterable[str] = (), pools: Pools | None = None, stop_after: int | None = None) -> list[list[str]]:
         """Waves of tasks that can run in parallel: every dependency sits in an earlier wave, and no
         wave holds more tasks of one team or one assignee than its capacity. `first` (e.g. tasks
         already running) go into the earliest wave their dependencies allow; `held` (blocked tasks,
         which cannot start now) leave the first wave's places to work that can, unless nothing can.
-        A task of `pools` goes to whichever of its members has room, the least loaded first (`Pools`)."""
+        A task of `pools` goes to whichever of its members has room, the least loaded first (`Pools`).
+        With `stop_after`, only that many waves are made (the same as the first of all of them)."""
         capacity = capacity or Capacity()
         pools = pools or Pools()
         keys = self._keys(frozenset(self.index[t] for t in first if t in self.index))
@@ -257,7 +258,7 @@ class TaskGraph:
         waves: list[list[str]] = []
         placed = 0
         outside = (pools.busy, pools.load)
-        while placed < len(self.nodes):
+        while placed < len(self.nodes) and (stop_after is None or len(waves) < stop_after):
             if deferred and (waves or not ready):  # held work joins from the second wave (or if alone)
                 for i in deferred:
                     push(i)

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..lifecycle.assignment import picked_line, workload
-from ..lifecycle.views import Unassigned, auto_pool, delegation_arguments
+from ..lifecycle.views import Unassigned, delegation_arguments, pool_finder
 from .capacity import capacity_dict, parallel_capacity
-from .graph import Capacity, Pools
+from .graph import Capacity, Pools, TaskGraph
 from .holders import occupied, over_capacity, with_holders
 from .holds import hand_hold, hold_text
 from .view import SprintView, doer, outside_done, sprint_view
@@ -25,25 +25,45 @@ def _round(value: float) -> float:
     return round(value, 4)
 
 
-def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
-    """The plan of one sprint view. In a started sprint, the first wave's tasks that can start now
-    carry their ready `Agent` tool input (what `orchestra task delegate` prints); its brief names
-    finished dependencies' artifacts, so later waves get theirs when they come up."""
+class Offer(NamedTuple):
+    """What a sprint's plan offers now: the graph of the work left, its waves (all, or only the first), the
+    ready queue, and in a started sprint the first wave's tasks that can be delegated now (`startable`) and
+    those the capacity gate would refuse (`crowded`), with the members each task that names nobody goes to."""
+
+    graph: TaskGraph
+    capacity: Capacity
+    pools: Pools
+    able: dict[str, tuple[list[str], str]]
+    waves: list[list[str]]
+    ready: list[str]
+    finished: set[str]
+    started: bool
+    hold: str | None
+    startable: set[str]
+    crowded: dict[str, str]
+
+    def picked(self, org, task: dict[str, Any]) -> tuple[str, str] | None:
+        """The plan's pick for a task that names nobody, and why (the words `delegate_task` uses)."""
+        if task["id"] not in self.able:
+            return None
+        member = self.pools.picks[task["id"]]
+        return member, picked_line(org, task, member, self.able[task["id"]][1], self.pools.hands[task["id"]])
+
+
+def offer(tx, view: SprintView, org, *, whole: bool = True) -> Offer:
+    """The plan's offer now; without `whole`, only its first wave is made (what `planned_arguments` reads)."""
     finished_elsewhere = outside_done(tx, view)
-    graph = view.remaining_graph(finished_elsewhere, org)
+    pool_of = pool_finder(org)
+    graph = view.remaining_graph(finished_elsewhere, org, pool_of)
     capacity = parallel_capacity(org, view.capacity)
     running, blocked = set(view.running), view.blocked
     # Work awaiting review holds no member's slot (the gate counts live runs): like blocked work, it leaves
     # the first wave's places to work that can start.
     review = {t["id"] for t in view.tasks if t.get("status") == "needs_review"}
-    pools, able = spread(tx, org, view, graph, running)
-    waves = graph.batches(capacity, first=running - review, held=blocked | review, pools=pools)
-    slack = graph.slack()
-    critical = graph.critical_path()
-    on_path = set(critical)
-    by_id = {t["id"]: t for t in view.tasks}
-    done = view.done
-    finished = done | finished_elsewhere
+    pools, able = spread(tx, org, view, graph, running, pool_of)
+    waves = graph.batches(capacity, first=running - review, held=blocked | review, pools=pools,
+                          stop_after=None if whole else 1)
+    finished = view.done | finished_elsewhere
     ready = graph.ready(done=finished, exclude=running | blocked)
     # Only the first wave is launched now; later waves are briefed when they come up (re-plan).
     started = view.source == "state" and view.status in ("active", "blocked")
@@ -52,6 +72,22 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     crowded = gate_capacity(tx, org, view, waves[0], startable, ready, pools, able) \
         if started and waves and not hold else {}
     startable -= set(crowded)
+    return Offer(graph, capacity, pools, able, waves, ready, finished, started, hold, startable, crowded)
+
+
+def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
+    """The plan of one sprint view. In a started sprint, the first wave's tasks that can start now
+    carry their ready `Agent` tool input (what `orchestra task delegate` prints); its brief names
+    finished dependencies' artifacts, so later waves get theirs when they come up."""
+    now = offer(tx, view, org)
+    graph, capacity, pools, able, waves, ready = now.graph, now.capacity, now.pools, now.able, now.waves, now.ready
+    finished, started, hold, startable, crowded = now.finished, now.started, now.hold, now.startable, now.crowded
+    running, blocked = set(view.running), view.blocked
+    slack = graph.slack()
+    critical = graph.critical_path()
+    on_path = set(critical)
+    by_id = {t["id"]: t for t in view.tasks}
+    done = view.done
     # What `not_now` reads, built once: who runs what, statuses, and who fills the first wave.
     statuses = {t["id"]: t.get("status", "queued") for t in view.tasks}
     held = Held(running, blocked, statuses, view.holders, hold)
@@ -60,19 +96,12 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
         in_first.setdefault(("team", by_id[tid].get("team")), []).append(tid)
         in_first.setdefault(("member", who(org, by_id[tid], pools)), []).append(tid)
 
-    def picked(task: dict[str, Any]) -> tuple[str, str] | None:
-        """The plan's pick for a task that names nobody, and why (the words `delegate_task` uses)."""
-        if task["id"] not in able:
-            return None
-        member = pools.picks[task["id"]]
-        return member, picked_line(org, task, member, able[task["id"]][1], pools.hands[task["id"]])
-
     def item(task_id: str) -> dict[str, Any]:
         task = by_id[task_id]
         status = task.get("status", "queued")
         args, why = None, None
         try:
-            args = delegation_arguments(tx, org, task_id, picked(task)) if task_id in startable else None
+            args = delegation_arguments(tx, org, task_id, now.picked(org, task)) if task_id in startable else None
         except Unassigned as refused:  # a team with auto_assign: false picks nobody: the orchestrator names one
             why = str(refused)
         if started and task_id not in startable:
@@ -107,10 +136,13 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
     }
 
 
-def spread(tx, org, view: SprintView, graph, running: set[str]) -> tuple[Pools, dict[str, tuple[list[str], str]]]:
+def spread(tx, org, view: SprintView, graph, running: set[str],
+           pool_of=None) -> tuple[Pools, dict[str, tuple[list[str], str]]]:
     """The members each task of the plan that names nobody may go to (`views.auto_pool`, the same as
-    `delegation_arguments` picks from), with the work they have in hand outside the plan (`assignment`): the
-    waves give each such task to the least busy of them. A running task stays with the agent type running it."""
+    `delegation_arguments` picks from; `pool_of`: a `views.pool_finder` of `org`), with the work they have in hand
+    outside the plan (`assignment`): the waves give each such task to the least busy of them. A running task
+    stays with the agent type running it."""
+    pool_of = pool_of or pool_finder(org)
     work = workload(tx, org)
     pools, able = Pools(), {}
     holder = {task: name for name, held in work.running.items() for _, task in held}
@@ -121,7 +153,7 @@ def spread(tx, org, view: SprintView, graph, running: set[str]) -> tuple[Pools, 
         if tid in running:
             if not task.get("assignee") and org.member(holder.get(tid)):
                 pools.members[tid] = (holder[tid],)
-        elif (pool := auto_pool(org, task)) is not None:
+        elif (pool := pool_of(task)) is not None:
             pools.members[tid], able[tid] = pool[0], pool
     ours = set(graph.index)
     names = {m for members in pools.members.values() for m in members}
@@ -225,18 +257,21 @@ def not_now(tx, held: Held, task: dict[str, Any], finished: set[str], capacity: 
 def planned_arguments(tx, org, task: dict[str, Any]) -> dict[str, Any] | None:
     """The ready Agent arguments the plan of the task's started sprint gives it now (in its first wave, to the
     member the wave spreads it to), or None: the plan offers it nothing now, or cannot be made. So a batch
-    fetched task by task before any of it is launched (`delegate_task` for each) is spread as the plan is."""
+    fetched task by task before any of it is launched (`delegate_task` for each) is spread as the plan is.
+    Only the first wave is made, and only this task briefed: what `plan_view` gives it, at a fraction of the cost."""
     if not task.get("sprint"):
         return None
     try:
         view = with_holders(tx, sprint_view(tx, task["sprint"]), org)
         if view.source != "state" or view.status not in ("active", "blocked"):
             return None
-        plan = plan_view(tx, view, org)
-    except (ValueError, OSError):
+        now = offer(tx, view, org, whole=False)
+        if task["id"] not in now.startable:
+            return None
+        ours = next((t for t in view.tasks if t["id"] == task["id"]), task)
+        return delegation_arguments(tx, org, task["id"], now.picked(org, ours))
+    except (ValueError, OSError):  # Unassigned too: the plan gives such a task no arguments (`agent: null`)
         return None
-    return next((item["agent"] for wave in plan["batches"][:1] for item in wave["tasks"] if item["id"] == task["id"]),
-                None)
 
 
 def plan_sprint(store, sprint_id: str, root: Path | None = None) -> dict[str, Any]:

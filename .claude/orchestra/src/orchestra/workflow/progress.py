@@ -99,6 +99,8 @@ def closed_blockers(events: list[dict[str, Any]], view: SprintView, retro: dict[
 
 def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
                 trials: int = forecasting.DEFAULT_TRIALS) -> dict[str, Any]:
+    from ..lifecycle.views import pool_finder
+
     events = sprint_events(tx)  # the part of the log the metrics below read
     ids = [t["id"] for t in view.tasks]
     changes = metrics.task_changes(events, ids, now)
@@ -107,7 +109,8 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
     cycle = metrics.cycle_times(changes)
     counts = tally(view.tasks, view.carried, TASK_STATUSES)  # the status line's counts too
     finished = outside_done(tx, view)
-    graph = view.remaining_graph(finished, org)
+    pool_of = pool_finder(org)
+    graph = view.remaining_graph(finished, org, pool_of)
     capacity = parallel_capacity(org, view.capacity)
     done = view.done  # a set built from every task: once, not once per task
     slots = {team: capacity.team_limit(team) for team in {t.get("team") for t in view.tasks if t["id"] not in done}}
@@ -152,17 +155,16 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
         },
         "forecast": {"available": False, "reason": why} if (why := no_forecast(view)) else forecasting.forecast(
             graph, history_rates(tx, events), slots, now=now, trials=trials, seed=seed, members=capacity.members,
-            pools=able_pools(org, view, graph)),
+            pools=able_pools(view, graph, pool_of)),
     }
 
 
-def able_pools(org, view: SprintView, graph) -> dict[str, list[str]]:
+def able_pools(view: SprintView, graph, pool_of) -> dict[str, list[str]]:
     """The members able to take each task of `graph` that names nobody, as delegation picks among them
-    (`views.auto_pool`): the forecast gives it to one of them with a free place."""
-    from ..lifecycle.views import auto_pool
-
+    (`views.auto_pool`, through `pool_of`, a `views.pool_finder`): the forecast gives it to one of them with a
+    free place."""
     return {t["id"]: pool[0] for t in view.tasks
-            if t["id"] in graph.index and not t.get("assignee") and (pool := auto_pool(org, t)) is not None}
+            if t["id"] in graph.index and not t.get("assignee") and (pool := pool_of(t)) is not None}
 
 
 def sprint_status(store, sprint_id: str, root: Path | None = None, *, now: dt.datetime | None = None,

@@ -56,13 +56,14 @@ class SprintView:
         """Tasks waiting on a blocker, less those whose only blocker was their session's end (`free`)."""
         return {t["id"] for t in self.tasks if t.get("status") == "blocked" and t["id"] not in self.free}
 
-    def remaining_graph(self, outside_done: set[str] = frozenset(), org=None) -> TaskGraph:
+    def remaining_graph(self, outside_done: set[str] = frozenset(), org=None, pool_of=None) -> TaskGraph:
         """The unfinished tasks; dependencies on finished ones (here or in `outside_done`) are satisfied. With
-        `org`, a task without an assignee counts against the member its delegation would go to (`doer`)."""
+        `org`, a task without an assignee counts against the member its delegation would go to (`doer`;
+        `pool_of`: `views.pool_finder` of `org`, when the caller has one)."""
         done = self.done
         try:
             return TaskGraph(
-                (node(t, doer(org, t) if org is not None else t.get("assignee")) for t in self.tasks
+                (node(t, doer(org, t, pool_of) if org is not None else t.get("assignee")) for t in self.tasks
                  if t["id"] not in done), done | set(outside_done)
             )
         except GraphError as exc:
@@ -89,17 +90,18 @@ class SprintView:
                 f"when it loads). Fix it with `orchestra state set tasks.{task_id}.dependencies '{kept}'`")
 
 
-def doer(org, task: dict[str, Any]) -> str | None:
+def doer(org, task: dict[str, Any], pool_of=None) -> str | None:
     """The member who takes `task`: its assignee, else the one member of its team its delegation can pick (the
     capacity gate counts that member's place), else None: nobody, or several able members, of whom the least
-    busy takes it when it is delegated (`lifecycle.assignment`: the plan's waves and the forecast spread it)."""
+    busy takes it when it is delegated (`lifecycle.assignment`: the plan's waves and the forecast spread it).
+    `pool_of`: a `views.pool_finder` of `org` (without it, `views.auto_pool` is asked)."""
     from ..lifecycle.views import auto_pool, pick_agent
 
     if task.get("assignee"):
         return task["assignee"]
-    pool = auto_pool(org, task)
-    if pool is not None and len(pool[0]) > 1:
-        return None
+    pool = pool_of(task) if pool_of is not None else auto_pool(org, task)
+    if pool is not None:  # the pick is among these (`pick_agent` gives the first)
+        return pool[0][0] if len(pool[0]) == 1 else None
     picked = pick_agent(org, task)
     return picked if org.member(picked) else None
 
