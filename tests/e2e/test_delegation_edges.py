@@ -1,7 +1,7 @@
 """Delegations at the edges of the lifecycle, through the real CLI: Claude Code's own `isolation: worktree`
-next to an Orchestra worktree, a delegation a gate refused, retried once the gate clears, and a background
-member that reports after the director that launched it has stopped, and a session killed outright while
-another one is open."""
+next to an Orchestra worktree, a delegation a gate refused, retried once the gate clears, a team's task
+delegated without an agent type, a background member that reports after the director that launched it has
+stopped, and a session killed outright while another one is open."""
 
 from __future__ import annotations
 
@@ -94,6 +94,26 @@ def test_a_delegation_a_gate_refused_goes_through_once_the_gate_clears(team, api
     agent_calls = [a["decision"] for a in team.audit() if a["event"] == "PreToolUse" and a["tool"] == "Agent"]
     assert agent_calls[0] == "deny" and agent_calls.count("deny") == 1, agent_calls
     assert team.verify_audit()[1] is None
+
+
+def test_a_team_task_delegated_without_an_agent_type_is_refused_naming_the_member_and_goes_through_named(team, api):
+    seed_sprint(team, task("feat-g"))
+    untyped = ToolUse("Agent", {"description": "Build G", "prompt": "[task:feat-g] Build feature G.",
+                                "run_in_background": False})  # Claude Code would run general-purpose
+    main = api.script.on(MAIN)
+    main.reply(untyped).reply(delegate("fullstack-eng", "[task:feat-g] Build feature G.", "Build G")) \
+        .reply(say("G is built."))
+    api.script.on(MEMBER, "[task:feat-g]").reply(in_worktree(team, "g.py", "G = 1\n")) \
+        .reply(say("STATUS: completed\nARTIFACTS: g.py"))
+
+    run = team.run(api, "Build G.")
+
+    assert run.returncode == 0, run.describe()
+    assert not api.problems(), api.problems()
+    assert 'subagent_type: "fullstack-eng"' in denial(api.conversation(main)[1])
+    with team.state() as tx:
+        assert tx.get("tasks.feat-g")["status"] == "completed"
+        assert [d["subagent_type"] for d in tx.items("delegations").values()] == ["fullstack-eng"]
 
 
 def test_a_background_member_reporting_after_its_director_stopped_is_told_to_the_main_thread(team, api):

@@ -11,6 +11,7 @@ from orchestra.store import open_store
 from tests.conftest import hook_output, run_hook
 from tests.hooks.test_delegation import seed, write_teams
 from tests.hooks.test_gates import launched, pre, start, stop
+from tests.unit.test_lifecycle_cli import ok_json, orchestra
 
 
 def snapshot(project: Path) -> dict:
@@ -46,6 +47,29 @@ def test_over_long_task_id_in_the_tag(ready: Path) -> None:
     reason = denial(run_hook("pre_agent.py", pre(ready, "toolu_1", "fullstack-eng", tag), ready))
     assert "[task:<id>] tag" in reason and "256 characters long" in reason and "at most 255" in reason
     assert snapshot(ready) == before
+
+
+def untyped(project: Path, use: str, prompt: str) -> dict:
+    """An Agent call without subagent_type: Claude Code runs it as general-purpose."""
+    event = pre(project, use, "fullstack-eng", prompt)
+    del event["tool_input"]["subagent_type"]
+    return event
+
+
+def test_a_team_task_delegated_without_an_agent_type_names_the_member_to_call(ready: Path) -> None:
+    seed(ready, {"t-team": {"title": "Login", "team": "engineering"},
+                 "t-mine": {"title": "Tests", "team": "qa", "assignee": "test-engineer"}})
+    before = snapshot(ready)
+    handed = ok_json(orchestra(ready, "task", "delegate", "t-team", "--json"))["subagent_type"]
+    reason = denial(run_hook("pre_agent.py", untyped(ready, "toolu_1", "[task:t-team] do"), ready))
+    assert f'subagent_type: "{handed}"' in reason and "general-purpose" in reason and "team engineering" in reason
+    reason = denial(run_hook("pre_agent.py", untyped(ready, "toolu_2", "[task:t-mine] do"), ready))
+    assert 'subagent_type: "test-engineer"' in reason and "team qa" in reason
+    assert snapshot(ready) == before
+    assert hook_output(run_hook("pre_agent.py", untyped(ready, "toolu_3", "[task:task-3] do"), ready))[
+        "hookSpecificOutput"].get("permissionDecision") is None  # a task of no team: general-purpose may take it
+    assert hook_output(run_hook("pre_agent.py", untyped(ready, "toolu_4", "look around"), ready))[
+        "hookSpecificOutput"].get("permissionDecision") is None  # ad hoc
 
 
 def test_unknown_agent_type(ready: Path) -> None:

@@ -24,7 +24,13 @@ from . import config as lifecycle_config
 from . import occupancy, review, tasks
 from .ledger import Ledger
 from .protocol import task_tag
-from .views import sprint_closed_to, unassigned_text, unfinished_dependencies, unstarted_text
+from .views import (
+    delegation_arguments,
+    sprint_closed_to,
+    unassigned_text,
+    unfinished_dependencies,
+    unstarted_text,
+)
 
 
 class BadDelegation(ValueError):
@@ -178,6 +184,25 @@ def check_dependencies(req: DelegationRequest, led: Ledger) -> Verdict | None:
     return Deny(f"Orchestra: {waiting}") if waiting else None
 
 
+def check_agent_named(req: DelegationRequest, led: Ledger) -> Verdict | None:
+    """A task of a team (or assigned to a member) is a member's work: an Agent call without subagent_type would
+    run it as general-purpose, outside the team's roles and capacity. Refused, naming the agent
+    `orchestra task delegate` hands it to (its assignee, else auto-assign's pick)."""
+    task = req.task or {}
+    team = task.get("team")
+    if req.type_given or req.new_task or not (team in req.org.teams or task.get("assignee")):
+        return None
+    whose = f"task {task['id']} of team {team}" if team else f"task {task['id']} (assigned to {task['assignee']})"
+    why = (f"Orchestra: this Agent call names no subagent_type, so Claude Code would run {whose} as "
+           "general-purpose, outside the team's roles and capacity.")
+    try:
+        agent = delegation_arguments(led.tx, req.org, task["id"])["subagent_type"]
+    except ValueError as exc:  # nobody to name: not auto-assigned, an assignee gone, every able member busy
+        return Deny(f"{why} {exc}")
+    return Deny(f'{why} Call Agent again with the same prompt and subagent_type: "{agent}" (the agent '
+                f"`orchestra task delegate {task['id']}` hands it to).")
+
+
 def check_capacity(req: DelegationRequest, led: Ledger) -> Verdict | None:
     if not req.config.capacity_gate:
         return None
@@ -207,7 +232,7 @@ def check_capacity(req: DelegationRequest, led: Ledger) -> Verdict | None:
 
 # Order matters: cheap identity checks first, then the task, then what depends on the whole state.
 STEPS: list[Step] = [check_agent_type, resolve_task, check_task_open, check_assignee, check_sprint_started,
-                     check_dependencies, check_capacity, allocate_for_delegation]
+                     check_dependencies, check_agent_named, check_capacity, allocate_for_delegation]
 
 
 def _early_run(req: DelegationRequest, led: Ledger) -> dict[str, Any] | None:
