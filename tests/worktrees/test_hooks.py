@@ -254,6 +254,8 @@ def test_a_member_may_name_its_own_worktrees_repository_but_not_the_main_checkou
     ("git checkout -B feature-x", "refs/heads/feature-x"),
     ("git switch --force-create main", "refs/heads/main"),
     ("git symbolic-ref HEAD refs/heads/main", "refs/heads/main"),
+    ("git switch feature-x && git reset --hard HEAD~0", "refs/heads/feature-x"),  # then moves feature-x
+    ("git checkout -q feature-x", "refs/heads/feature-x"),
     ("git fetch . HEAD:feature-x", "refs/heads/feature-x"),
     ("git fetch -q origin +refs/heads/main:refs/heads/task-t-2", "refs/heads/task-t-2"),
     ("git tag -d v1", "refs/tags/v1"),
@@ -265,6 +267,7 @@ def test_a_member_may_name_its_own_worktrees_repository_but_not_the_main_checkou
     ("git branch -a && git branch --list 'task-*' && git branch -vv && git branch --contains main", None),
     ("git branch -c main copy && git branch -rd origin/gone && git tag -l && git log main..HEAD", None),
     ("git checkout main -- README.md && git switch -c fix main && git symbolic-ref HEAD", None),
+    ("git checkout task-t-1 && git checkout README.md && git switch --detach main && git checkout a b", None),
     ("git fetch origin && git fetch origin main:refs/remotes/origin/main && git fetch . main:task-t-1", None),
     ("git branch -D never-made && git update-ref -d refs/heads/never-made", None),  # deletes nothing
 ], ids=lambda v: v if isinstance(v, str) and len(v) < 14 else None)

@@ -3,10 +3,11 @@ repository and by the main checkout, so a member in its worktree changes only th
 make new branches and tags of its own, and asks the orchestrator, who merges, to move or delete the others.
 
 Read from the command line with the security module's shell reader (git's own options, wrappers, `env`):
-`git update-ref [-d] REF`, `git branch -d|-D|-m|-M|-c|-C|-f`, `git tag -d|-f`, `git checkout -B`,
-`git switch -C`, `git symbolic-ref HEAD REF` and the local destination of `git fetch REPO SRC:DST`. The
-worktree's own branch comes from its HEAD file and whether a ref exists from the repository's ref files: no git
-process, and nothing parsed or read for a command that names none of those subcommands.
+`git update-ref [-d] REF`, `git branch -d|-D|-m|-M|-c|-C|-f`, `git tag -d|-f`, `git checkout|switch BRANCH`
+(its next commits move that branch), `git checkout -B`, `git switch -C`, `git symbolic-ref HEAD REF` and the
+local destination of `git fetch REPO SRC:DST`. The worktree's own branch comes from its HEAD file and whether a
+ref exists from the repository's ref files: no git process, and nothing parsed or read for a command that names
+none of those subcommands.
 """
 
 from __future__ import annotations
@@ -22,15 +23,15 @@ BRANCH_VALUED = frozenset({"-u", "--set-upstream-to", "--contains", "--no-contai
 TAG_VALUED = frozenset({"-m", "--message", "-F", "--file", "-u", "--local-user", "--cleanup", "--contains",
                         "--no-contains", "--merged", "--no-merged", "--points-at", "--sort", "--format", "--color",
                         "--column", "-n", "--trailer"})
+# `git checkout|switch` options after which it makes a branch, detaches or restores files: it takes no other branch
+NOT_SWITCHING = frozenset({"-b", "-c", "--create", "--orphan", "--detach", "-d", "--", "-p", "--patch"})
 STDIN = "the refs given on standard input"
 
 
 def foreign_ref(command: str, cwd: str, worktree: str, root) -> tuple[str, str, str | None] | None:
     """(the ref, what the command does to it, the worktree's own branch) for the first branch other than the
     worktree's own, or tag, that the command moves or deletes; None when it changes none."""
-    if "git" not in command or not (any(word in command for word in SUBCOMMANDS[:4])
-                                    or ("-B" in command or "-C" in command or "--force-create" in command)
-                                    and ("checkout" in command or "switch" in command)
+    if "git" not in command or not (any(word in command for word in SUBCOMMANDS[:6])
                                     or "fetch" in command and ":" in command):
         return None  # a command that names none of them, read no further
     changes = [change for cmd in shell.parse(command, {"HOME": os.path.expanduser("~"), "PWD": cwd}).commands
@@ -61,8 +62,13 @@ def _changes(args: list[str]) -> list[tuple[str, str]]:
         return [(ref, "`git update-ref -d` deleting" if deleting else "`git update-ref` moving")]
     if sub in ("checkout", "switch"):
         flags = ("-B",) if sub == "checkout" else ("-C", "--force-create")
-        return [(f"refs/heads/{rest[i + 1]}", f"`git {sub} {rest[i]}` resetting")
-                for i, word in enumerate(rest[:-1]) if word in flags]
+        reset = [(f"refs/heads/{rest[i + 1]}", f"`git {sub} {rest[i]}` resetting")
+                 for i, word in enumerate(rest[:-1]) if word in flags]
+        if reset or set(rest) & NOT_SWITCHING:
+            return reset
+        operands = _operands(rest, frozenset({"--conflict", "--pathspec-from-file"}))  # one: a branch or a file
+        return [(f"refs/heads/{operands[0]}", f"`git {sub}` moving your worktree (and its next commits) onto")
+                ] if len(operands) == 1 else []
     if sub == "fetch":  # `git fetch . HEAD:main`: a refspec's destination is a local ref
         destinations = [word.split(":", 1)[1] for word in _operands(rest, frozenset())[1:] if ":" in word]
         refs = [d if d.startswith("refs/") else f"refs/heads/{d}" for d in destinations if d]
