@@ -6,7 +6,7 @@ the first task in dependency order that can start: `slots` workers, or per team 
 team to its limit (a team's tasks run only on its own workers), and no member runs more tasks at once
 than `members` gives as its capacity. A task that names nobody (`pools`: the members able to take it, as
 `lifecycle.views.auto_pool` gives them) goes, as delegation gives it, to one of them with a free place: the
-one running the fewest tasks, then the fewest points, then the first by name.
+one running the fewest tasks, then the first by name.
 The 50th and 85th percentiles of the trials' finish times are the forecast. Same seed, same answer.
 """
 
@@ -88,12 +88,12 @@ def finish_time(graph: TaskGraph, durations: list[float], slots: Slots,
     of whose takers (its assignee, or the members of its pool), when `members` gives their capacities, one
     has a free place. A task that cannot start leaves its worker to one that can."""
     w = workers or Workers.of(graph, slots, members, pools)
-    team_of, takers_of, rank, estimates = w.team_of, w.takers_of, w.rank, graph.estimates
+    team_of, takers_of, rank, capacity = w.team_of, w.takers_of, w.rank, w.places
     free, places = dict(w.free), dict(w.places)
-    load = dict.fromkeys(places, 0.0)  # points each member is running
     waiting = [len(p) for p in graph.preds]
     queues: dict[str | None, list[tuple[int, int]]] = {team: [] for team in free}
-    held: dict[tuple[str, ...], list[tuple[int, int]]] = {able: [] for able in takers_of if able}  # no place
+    held: dict[tuple[str, ...], list[tuple[int, int]]] = {able: [] for sets in w.sets_of.values()
+                                                          for able in sets}  # those of each set with no place
     doer: list[str | None] = [None] * len(graph)
     for item in w.first:
         queues[team_of[item[1]]].append(item)
@@ -108,14 +108,13 @@ def finish_time(graph: TaskGraph, durations: list[float], slots: Slots,
                 able = takers_of[item[1]]
                 person = None
                 if able is not None:
-                    open_ = [m for m in able if places[m]]
-                    if not open_:
+                    person = able[0]
+                    if len(able) > 1:  # by name: the first of those running the fewest tasks
+                        person = min(able, key=lambda m: (not places[m], capacity[m] - places[m]))
+                    if not places[person]:
                         heapq.heappush(held[able], item)
                         continue
-                    person = open_[0] if len(open_) == 1 else min(
-                        open_, key=lambda m: (w.places[m] - places[m], load[m], m))
                     places[person] -= 1
-                    load[person] += estimates[item[1]]
                     doer[item[1]] = person
                 free[team] -= 1
                 heapq.heappush(running, (now + durations[item[1]], *item))
@@ -126,7 +125,6 @@ def finish_time(graph: TaskGraph, durations: list[float], slots: Slots,
         person = doer[i]
         if person is not None:
             places[person] += 1
-            load[person] -= estimates[i]
             for able in w.sets_of[person]:  # the place goes to the first task waiting for it, of each set it is in
                 if held[able]:
                     item = heapq.heappop(held[able])
