@@ -251,6 +251,8 @@ def test_a_member_may_name_its_own_worktrees_repository_but_not_the_main_checkou
     ("env GIT_PAGER=cat git branch -M main", "refs/heads/main"),
     ("git branch -C feature-x", "refs/heads/feature-x"),
     ("sh -c 'git branch -Df feature-x'", "refs/heads/feature-x"),
+    ("git -c alias.nuke='!git branch -D' nuke feature-x", "refs/heads/feature-x"),
+    ("git -c alias.ur=update-ref ur refs/heads/main HEAD", "refs/heads/main"),
     ("git checkout -B feature-x", "refs/heads/feature-x"),
     ("git switch --force-create main", "refs/heads/main"),
     ("git symbolic-ref HEAD refs/heads/main", "refs/heads/main"),

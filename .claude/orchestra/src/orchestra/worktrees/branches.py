@@ -2,7 +2,8 @@
 repository and by the main checkout, so a member in its worktree changes only that worktree's branch; it may
 make new branches and tags of its own, and asks the orchestrator, who merges, to move or delete the others.
 
-Read from the command line with the security module's shell reader (git's own options, wrappers, `env`):
+Read from the command line with the security module's shell reader (git's own options, wrappers, `env`, an alias
+given by `-c alias.NAME=`):
 `git update-ref [-d] REF`, `git branch -d|-D|-m|-M|-c|-C|-f`, `git tag -d|-f`, `git checkout|switch BRANCH`
 (its next commits move that branch), `git checkout -B`, `git switch -C`, `git symbolic-ref HEAD REF` and the
 local destination of `git fetch REPO SRC:DST`. The worktree's own branch comes from its HEAD file and whether a
@@ -35,7 +36,7 @@ def foreign_ref(command: str, cwd: str, worktree: str, root) -> tuple[str, str, 
                                     or "fetch" in command and ":" in command):
         return None  # a command that names none of them, read no further
     changes = [change for cmd in shell.parse(command, {"HOME": os.path.expanduser("~"), "PWD": cwd}).commands
-               for change in _changes(git_subcommand(cmd.argv))]
+               for change in _changes(_unaliased(cmd.argv))]
     if not changes:
         return None
     gitdir, common = _repository(worktree, root)
@@ -44,6 +45,19 @@ def foreign_ref(command: str, cwd: str, worktree: str, root) -> tuple[str, str, 
         if ref == STDIN or ("$" not in ref and ref != f"refs/heads/{own}" and _exists(common, ref)):
             return ref, verb, own
     return None
+
+
+def _unaliased(argv: tuple[str, ...]) -> list[str]:
+    """`git [options] SUB ARGS` as [SUB, *ARGS], an alias given on the line expanded (`git -c alias.b=branch b -D x`,
+    `-c 'alias.d=!git branch -D'`)."""
+    args = git_subcommand(argv)
+    options = argv[1:len(argv) - len(args)]
+    for i, word in enumerate(options[:-1]):
+        name, _, value = options[i + 1].partition("=") if word == "-c" else ("", "", "")
+        if args and name.lower() == f"alias.{args[0]}":
+            words = value.lstrip("!").split()
+            return [*(words[1:] if words[:1] == ["git"] else words), *args[1:]]
+    return args
 
 
 def _changes(args: list[str]) -> list[tuple[str, str]]:
