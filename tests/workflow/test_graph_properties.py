@@ -195,3 +195,7 @@ def test_a_task_of_a_pool_goes_to_one_of_its_members_with_room_in_its_wave(nodes
             assert members.count(member) <= capacity.member_limit(member), (member, wave)
         for team in {by_id[t].team for t in wave}:
             assert sum(by_id[t].team == team for t in wave) <= capacity.team_limit(team)
+    # the first wave alone (what delegate_task makes) is the plan's first wave, with the same picks
+    alone = Pools(members=pools.members)
+    assert TaskGraph(nodes).batches(capacity, pools=alone, stop_after=1) == waves[:1]
+    assert all(alone.picks[t] == pools.picks[t] for t in alone.picks) and set(alone.picks) <= set(sum(waves[:1], []))
