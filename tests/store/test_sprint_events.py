@@ -158,3 +158,40 @@ def test_the_metrics_panel_and_the_report_count_the_status_changes_sprint_status
     report = build(store, "s1", tmp_path, now=NOW)
     assert {(b["task"], b["blocker"], b["open"]) for b in report["blockers"]} == {
         ("b", "needs keys", False), ("c", "waits on the API", True)}
+
+
+def test_the_metrics_read_the_status_changes_once_and_answer_as_sprint_status_does(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`metrics.collect` (every dashboard rebuild) shares its read of the status changes with the sprint
+    status it includes: one read of them, the same answers as `sprint status` and the whole log give."""
+    from orchestra.metrics.system import DASHBOARD_TRIALS, collect
+    from orchestra.workflow import metrics as sprint_metrics
+
+    _fill(store)
+    status = sprint_status(store, "s1", tmp_path, now=NOW, trials=DASHBOARD_TRIALS)
+    with store.snapshot() as tx:
+        every = sprint_metrics.task_changes(tx.events_after(0, None), now=NOW)
+    reads: list[tuple] = []
+    snapshot = type(store).snapshot
+
+    class Counting(Unfiltered):
+        def events_after(self, after: int = 0, limit: int | None = 1000, types=(), to=()):
+            reads.append((after, tuple(types), tuple(to)))
+            return self.tx.events_after(after, limit, types, to) if to else self.tx.events_after(after, limit, types)
+
+    @contextmanager
+    def counted(self):
+        with snapshot(self) as tx:
+            yield Counting(tx)
+
+    monkeypatch.setattr(type(store), "snapshot", counted)
+    metrics = collect(store, tmp_path, sprint_id="s1", now=NOW, audit_records=[])
+    assert len([read for read in reads if read[2]]) == 1, reads  # the status changes: once, not once per use
+    assert metrics["sprint"] == {key: status[key] for key in metrics["sprint"]}
+    assert metrics["sprint"]["forecast"] == status["forecast"] and metrics["sprint"]["forecast"]["available"]
+    for key, part in (("cycle_time", "cycle_time"), ("blockers", "blockers"), ("completion_rate", "completion"),
+                      ("burndown", "burndown")):
+        assert metrics[key] == status["metrics"][part], key
+    today = NOW.date()
+    assert metrics["task_throughput"] == sprint_metrics.throughput(every, today - dt.timedelta(days=6), today)
+    assert metrics["average_task_time"]["tasks"] == len(sprint_metrics.cycle_times(every)) == 2

@@ -102,7 +102,8 @@ def collect(store, root: Path | None = None, *, sprint_id: str | None = None, no
             seed: int = 0) -> dict[str, Any]:
     """All metrics as of `now`. `audit_records` (oldest first) saves re-reading the log; by default
     the last `auditlog.WINDOW` lines are read."""
-    from ..workflow import sprint_status
+    from ..workflow.progress import status_in
+    from ..workflow.sprints import organization
 
     root = root or paths.project_root()
     now = now or dt.datetime.now(dt.UTC)
@@ -111,12 +112,13 @@ def collect(store, root: Path | None = None, *, sprint_id: str | None = None, no
         tasks = tx.items("tasks")
         runs = tx.items("agents")
         sprints = tx.items("sprints")
-        changes = sprint_metrics.task_changes(sprint_events(tx), now=now)  # every status change, as sprint status
+        events = sprint_events(tx)  # every status change and carry-over: read once, for sprint status too
+        changes = sprint_metrics.task_changes(events, now=now)
         reports = all_events(tx, (TASK_REPORTED,))
-    if sprint_id is None:
-        sprint_id = (current_sprint(sprints) or {}).get("id")
-    status = (sprint_status(store, sprint_id, root, now=now, trials=trials, seed=seed)  # `--sprint ""`: no such sprint
-              if sprint_id is not None else None)
+        if sprint_id is None:
+            sprint_id = (current_sprint(sprints) or {}).get("id")
+        status = (status_in(tx, sprint_id, root, organization(root), now=now, trials=trials, seed=seed, events=events)
+                  if sprint_id is not None else None)  # `--sprint ""`: no such sprint
 
     agents = agent_count(runs)
     today = now.date()

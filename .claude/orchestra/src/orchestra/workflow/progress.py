@@ -98,10 +98,12 @@ def closed_blockers(events: list[dict[str, Any]], view: SprintView, retro: dict[
 
 
 def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
-                trials: int = forecasting.DEFAULT_TRIALS) -> dict[str, Any]:
+                trials: int = forecasting.DEFAULT_TRIALS, events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """`sprint_status` of `view`; `events`, when given, is `sprint_events(tx)` already read (not read again)."""
     from ..lifecycle.views import pool_finder
 
-    events = sprint_events(tx)  # the part of the log the metrics below read
+    if events is None:
+        events = sprint_events(tx)  # the part of the log the metrics below read
     ids = [t["id"] for t in view.tasks]
     changes = metrics.task_changes(events, ids, now)
     start, end = window(view, changes, now.date())
@@ -174,5 +176,12 @@ def sprint_status(store, sprint_id: str, root: Path | None = None, *, now: dt.da
 
     org = organization(root)
     with store.snapshot() as tx:
-        view = with_holders(tx, sprint_view(tx, sprint_id, root), org)
-        return status_view(tx, view, org, now=now or dt.datetime.now(dt.UTC), seed=seed, trials=trials)
+        return status_in(tx, sprint_id, root, org, now=now or dt.datetime.now(dt.UTC), seed=seed, trials=trials)
+
+
+def status_in(tx, sprint_id: str, root: Path | None, org, *, now: dt.datetime, seed: int = 0,
+              trials: int = forecasting.DEFAULT_TRIALS, events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """`sprint_status` read through an open snapshot `tx`, `org` being `sprints.organization(root)`; `events`,
+    `sprint_events(tx)` when the caller has read them already, are not read again."""
+    view = with_holders(tx, sprint_view(tx, sprint_id, root), org)
+    return status_view(tx, view, org, now=now, seed=seed, trials=trials, events=events)
