@@ -105,6 +105,32 @@ def test_events_tail_of_a_type_the_log_does_not_hold_says_so(store, capsys: pyte
     assert "task_completed" in err.split("it holds: ")[1].split(", ") and err.count("\n") == 1
 
 
+def test_events_tail_of_a_type_the_log_does_not_hold_names_the_types_without_reading_the_log(
+        store, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The types the log holds are read as such: on a 100,000-event log, reading every event to list them
+    made the answer take most of a second."""
+    from orchestra.store.doc_tx import DocTx
+    from orchestra.store.table_tx import TableTx
+
+    started_sprint(store)
+    with store.transaction() as tx:
+        for n in range(50):
+            tx.append_event("tool_failed" if n % 2 else "message.sent", {"n": n})
+    held = sorted({e["type"] for e in store.events_after(0, None)})
+    read: list[dict] = []
+    for kind in (DocTx, TableTx):
+        def spied(self, *args, _read=kind.events_after, **kwargs):
+            page = _read(self, *args, **kwargs)
+            read.extend(page)
+            return page
+
+        monkeypatch.setattr(kind, "events_after", spied)
+    code, out, err = run(capsys, "events", "tail", "--type", "task_complete")
+    assert code == 0 and out == ""
+    assert err == f"orchestra events: no event of type task_complete in the log; it holds: {', '.join(held)}\n"
+    assert read == []
+
+
 def test_events_tail_follow_prints_new_events(store, sample: Path) -> None:
     started_sprint(store)
     env = {**os.environ, "CLAUDE_PROJECT_DIR": str(sample)}

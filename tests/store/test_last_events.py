@@ -78,3 +78,23 @@ def test_bad_arguments_are_named(store: Store, count, types, message: str) -> No
     store.append_event("x")
     with pytest.raises(StateError, match=f"last_events: {message}"):
         store.last_events(count, types)
+
+
+def test_the_event_types_are_those_of_the_whole_log_each_once(store: Store) -> None:
+    """`event_types()`: what `orchestra events tail --type` names when no event is of the type asked for, read
+    from the types (an index on the databases), sorted by code point whatever the database's collation."""
+    assert store.event_types() == []
+    _mixed(store)
+    store.append_event("Zulu")
+    store.append_event("\u00e9t\u00e9")
+    store.append_event("alpha")
+    with store.snapshot() as tx:
+        every = tx.events_after(0, None)
+        assert tx.event_types() == sorted({e["type"] for e in every})
+    assert store.event_types() == ["Zulu", "agent_started", "alpha", "message.sent", "note", "sprint_started",
+                                   "task.status", "task_completed", "tool_failed", "\u00e9t\u00e9"]
+    with store.transaction() as tx:
+        tx.append_event("inside")
+        assert "inside" in tx.event_types()
+    store.import_document({"observability": {"events": [{"id": 7, "type": "only_this"}]}})
+    assert store.event_types() == ["only_this"]

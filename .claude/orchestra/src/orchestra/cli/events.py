@@ -36,7 +36,7 @@ def cmd_tail(args) -> int:
     try:
         last = last_events(store, args.lines, types)
         if types and not last and args.lines:  # a typo would print nothing, and wait for ever with -f
-            held = _types(store)
+            held = store.event_types()
             print(f"orchestra events: no event of type {', '.join(types)} in the log; it holds: "
                   f"{', '.join(held) or 'no event yet'}", file=sys.stderr)
         if args.json and not args.follow:
@@ -78,11 +78,6 @@ def cmd_tail(args) -> int:
 def last_events(store, count: int, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """The last `count` events (of `types`, if given), oldest first: read back from the newest, not the whole log."""
     return store.last_events(count, types)
-
-
-def _types(store) -> list[str]:
-    with store.snapshot() as tx:
-        return sorted({event["type"] for event in tx.events_after(0, None)})
 
 
 def _followed_from(store, shown: list[dict[str, Any]]) -> tuple[int, dict[str, Any] | None]:

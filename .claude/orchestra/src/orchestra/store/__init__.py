@@ -40,6 +40,7 @@ class Tx(Protocol):
     def events_after(self, after: int = 0, limit: int = 1000, types: tuple[str, ...] = (),
                      to: tuple[str, ...] = ()) -> list[dict[str, Any]]: ...
     def last_events(self, count: int, types: tuple[str, ...] = ()) -> list[dict[str, Any]]: ...
+    def event_types(self) -> list[str]: ...
 
 
 class Store(Protocol):
@@ -108,6 +109,11 @@ class StoreBase:
         """The last `count` events (of `types`, when given), oldest first."""
         with self.snapshot() as tx:
             return tx.last_events(count, types)
+
+    def event_types(self) -> list[str]:
+        """The types of event the log holds, each once, sorted."""
+        with self.snapshot() as tx:
+            return tx.event_types()
 
     def export(self) -> dict[str, Any]:
         return self.get("")

@@ -135,3 +135,6 @@ class DocTx:
         count, types = check_last(count, types)
         kept = [event for event in self._events() if not types or event["type"] in types]
         return copy.deepcopy(kept[-count:]) if count else []
+
+    def event_types(self) -> list[str]:
+        return sorted({event["type"] for event in self._events()})

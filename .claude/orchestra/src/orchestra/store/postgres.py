@@ -323,6 +323,9 @@ class PostgresStore(StoreBase):
     def last_events(self, count: int, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         return self._retried(lambda: StoreBase.last_events(self, count, types))
 
+    def event_types(self) -> list[str]:
+        return self._retried(lambda: StoreBase.event_types(self))
+
     def export(self) -> dict[str, Any]:
         def read() -> dict[str, Any]:
             with self.snapshot() as tx:

@@ -335,6 +335,9 @@ class SqliteTx(TableTx):
         params.append(-1 if limit is None else limit)
         return [_event(row) for row in self.conn.execute(sql, params)]
 
+    def _event_types(self) -> list[str]:
+        return [row[0] for row in self.conn.execute("SELECT DISTINCT type FROM events")]  # the events_type index
+
     # -- writes (the rest is TableTx) -----------------------------------------------------------------
     def _check_writable(self, whole: bool = False) -> None:
         if self.readonly:

@@ -3,9 +3,9 @@ singletons, `entities` for collection members, `events`): turning paths into row
 the document, and `set`, `delete`, `update`, `replace_all` over a handful of row primitives.
 
 A backend (SqliteTx, PostgresTx) supplies the primitives, its own reads of whole collections (`items`,
-`find`, `_event_rows` under `events_after` and `last_events`), `append_event`, and `_check_writable(whole)`:
-`whole` marks a write beyond single entities (collections, singletons, events), which some transactions may
-not make.
+`find`, `_event_rows` under `events_after` and `last_events`, `_event_types` under `event_types`),
+`append_event`, and `_check_writable(whole)`: `whole` marks a write beyond single entities (collections,
+singletons, events), which some transactions may not make.
 """
 
 from __future__ import annotations
@@ -79,6 +79,14 @@ class TableTx:
         """The last `count` events (of `types`, when given), oldest first: one read back from the newest id."""
         count, types = check_last(count, types)
         return self._event_rows(0, count, types, (), newest=True)[::-1] if count else []
+
+    def event_types(self) -> list[str]:
+        """The types of event the log holds, each once, sorted (by code point, whatever the database's
+        collation): read from the index by type, not event by event."""
+        return sorted(self._event_types())
+
+    def _event_types(self) -> list[str]:
+        raise NotImplementedError
 
     def _check_writable(self, whole: bool = False) -> None:
         raise NotImplementedError
