@@ -353,6 +353,32 @@ def test_an_id_that_is_no_path_segment_is_no_task_in_one_line(project: Path, tmp
         for argv in (("show", bad), ("delegate", bad), ("set-status", bad, "cancelled"), ("set-team", bad, "qa")):
             proc = orchestra(project, "task", *argv)
             assert proc.returncode == 1 and proc.stdout == "" and proc.stderr.count("\n") == 1, (argv, proc.stderr)
-            assert f"task {bad!r}: no such task in state" in proc.stderr, (argv, proc.stderr)
+            why = "task id " + repr(bad[:40]) + "... is 5000 characters long" if len(bad) > 255 else \
+                f"task {bad!r}: no such task in state"
+            assert why in proc.stderr, (argv, proc.stderr)
     with open_store() as store:
         assert store.export() == before
+
+
+LONG = "t" * 300
+LOOKUPS = [("task", "show", LONG), ("task", "delegate", LONG), ("task", "set-status", LONG, "queued"),
+           ("task", "set-team", LONG, "qa"), ("task", "move", LONG, "--out"), ("sprint", "close", LONG),
+           ("sprint", "block", LONG, "x"), ("sprint", "unblock", LONG), ("sprint", "start", LONG),
+           ("sprint", "status", LONG), ("sprint", "plan", LONG), ("epic", "status", LONG), ("report", LONG),
+           ("msg", "ack", LONG), ("msg", "answer", LONG, "yes"),
+           ("msg", "send", "main", "state_updated", "--task", LONG),
+           ("worktree", "assign", LONG), ("worktree", "conflicts", LONG)]
+
+
+@pytest.mark.parametrize("argv", LOOKUPS, ids=lambda argv: " ".join(a for a in argv[:2] if a != LONG))
+def test_an_id_over_the_length_limit_is_named_as_such_not_as_missing(project: Path, argv: tuple[str, ...]) -> None:
+    """The store writes no id over 255 characters; a command looking one up says so, as the store's own refusal
+    does, instead of "no such ...", in one line that does not repeat the whole id."""
+    write_teams(project)
+    seed(project, {"t-1": {"title": "one", "team": "engineering"}}, {"s1": {"name": "S", "status": "active"}})
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "init"], cwd=project, check=True)
+    proc = orchestra(project, *argv)
+    assert proc.returncode == 1 and proc.stdout == "" and proc.stderr.count("\n") == 1, proc.stderr
+    assert "id 'tttt" in proc.stderr, proc.stderr
+    assert "is 300 characters long; an id has at most 255 characters" in proc.stderr
+    assert LONG not in proc.stderr and "no such" not in proc.stderr, proc.stderr

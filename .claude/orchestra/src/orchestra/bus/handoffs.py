@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..store.document import long_id
 from ..teams import Organization
 from ..termtext import one_line
 from .delivery import unframed
@@ -47,7 +48,7 @@ def receive(tx, *, sender: str, handoff_id: str, note: str | None = None, org: O
     """Confirm a handoff: `artifact_received` back to whoever handed off; the handoff closes."""
     original = tx.get(f"{MESSAGES}.{handoff_id}", None) if isinstance(handoff_id, str) and handoff_id else None
     if original is None:
-        raise ValueError(f"handoff {handoff_id!r}: no such message")
+        raise ValueError(long_id(handoff_id, "handoff") or f"handoff {handoff_id!r}: no such message")
     payload = {"artifacts": original.get("payload", {}).get("artifacts", []), **({"note": note} if note else {})}
     return send(tx, sender=sender, to=reply_address(original), type="artifact_received", payload=payload,
                 task=original.get("task"), reply_to=handoff_id, org=org, now=now)
@@ -109,7 +110,8 @@ def complete_review(tx, *, sender: str, request_id: str, verdict: str, notes: st
     """Record a verdict: `review_complete` back to the requester; the request closes with the verdict on it."""
     request = tx.get(f"{MESSAGES}.{request_id}", None) if isinstance(request_id, str) and request_id else None
     if request is None:
-        raise ValueError(f"review request {request_id!r}: no such message")
+        raise ValueError(long_id(request_id, "review request")
+                         or f"review request {request_id!r}: no such message")
     if verdict not in VERDICTS:
         raise ValueError(f"verdict {verdict!r} is unknown; use one of: {', '.join(VERDICTS)}")
     payload = {"verdict": verdict, **({"notes": notes} if notes else {})}

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..models import PRIORITIES
 from ..store import entity
-from ..store.document import is_entity_id
+from ..store.document import is_entity_id, long_id
 from ..teams import Organization
 from . import addressing
 
@@ -148,7 +148,8 @@ def verdict_priority(verdict: str, request: dict[str, Any]) -> str:
 def check_task(tx, task: object, field: str) -> str:
     """`task`, when it names a task in state; else ValueError naming `field`."""
     if not is_entity_id(task) or entity(tx, "tasks", task) is None:  # any task id: `feat/login`, `t@2` too
-        raise ValueError(f"{field} {task!r}: no such task in state (see `orchestra task list`)")
+        raise ValueError(f"{field}: {too_long}" if (too_long := long_id(task, "task"))
+                         else f"{field} {task!r}: no such task in state (see `orchestra task list`)")
     return task
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..store import entity
+from ..store.document import long_id
 from ..teams import Organization
 from . import addressing
 from .messages import (
@@ -44,7 +45,8 @@ def ack(tx, message_id: str, *, by: str, now: datetime | None = None) -> dict[st
     now = now or utcnow()
     message = entity(tx, MESSAGES, message_id)  # `m1.payload` is no message
     if message is None:
-        raise ValueError(f"message {message_id!r}: no such message (see `orchestra msg inbox --all`)")
+        raise ValueError(long_id(message_id, "message")
+                         or f"message {message_id!r}: no such message (see `orchestra msg inbox --all`)")
     if not isinstance(by, str) or not by.strip():
         raise ValueError("ack: say who acknowledges (by=main, human or agent:<id>)")
     if message.get("status") != OPEN or by in (message.get("acked") or {}):
@@ -79,7 +81,8 @@ def answer(tx, *, sender: str, question_id: str, answer: str, org: Organization 
     """Answer a question; the answer goes to whoever asked and closes the question (and its escalations)."""
     question = entity(tx, MESSAGES, question_id)
     if question is None:
-        raise ValueError(f"question {question_id!r}: no such message (see `orchestra msg inbox --all`)")
+        raise ValueError(long_id(question_id, "question")
+                         or f"question {question_id!r}: no such message (see `orchestra msg inbox --all`)")
     return send(tx, sender=sender, to=reply_address(question), type="answer", payload={"answer": answer}, priority=question["priority"],
                 task=question.get("task"), reply_to=question_id, org=org, now=now)
 

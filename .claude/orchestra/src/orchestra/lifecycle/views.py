@@ -10,6 +10,7 @@ from typing import Any
 from .. import agentfiles, briefing, liveness, teams
 from ..models import TASK_STATES_BY_SPRINT, TASK_STATUSES, TERMINAL_TASK_STATUSES, check_task_transition
 from ..store import entity
+from ..store.document import long_id
 from ..teams import Organization
 from . import review
 from .protocol import tag
@@ -29,7 +30,7 @@ def task_record(tx, task_id: str) -> dict[str, Any]:
     task t1, which a command must not take for a task (nor write a status or team into)."""
     task = entity(tx, "tasks", task_id)
     if task is None:
-        raise ValueError(unstarted_text(tx, task_id)
+        raise ValueError(long_id(task_id, "task") or unstarted_text(tx, task_id)
                          or f"task {task_id!r}: no such task in state; `orchestra task list` shows the ids")
     return task
 

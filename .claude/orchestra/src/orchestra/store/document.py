@@ -113,9 +113,10 @@ def is_segment(value: Any) -> bool:
     return isinstance(value, str) and _SEGMENT.fullmatch(value) is not None
 
 
-def long_id(entity_id: str, kind: str = "entity") -> str | None:
-    """Why `entity_id` is too long to be the id of a `kind` ("task", "sprint"...), or None when it is not."""
-    if len(entity_id) <= MAX_ID_LENGTH:
+def long_id(entity_id: Any, kind: str = "entity") -> str | None:
+    """Why `entity_id` is too long to be the id of a `kind` ("task", "sprint"...), or None when it is not (or
+    is no string). The store writes no such id: a lookup that finds nothing for one says this, not "no such"."""
+    if not isinstance(entity_id, str) or len(entity_id) <= MAX_ID_LENGTH:
         return None
     return (f"{kind} id {entity_id[:40]!r}... is {len(entity_id)} characters long; an id has at most "
             f"{MAX_ID_LENGTH} characters")

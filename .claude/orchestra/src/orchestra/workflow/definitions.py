@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths
+from ..store.document import long_id
 from .graph import CycleError, DuplicateIdError, GraphError, Node, TaskGraph, UnknownDependencyError
 from .metrics import round_points
 
@@ -147,6 +148,8 @@ def find_definition(kind: str, ref: str, root: Path | None = None) -> Path:
     for path in definition_files(kind, root):
         if _declared_id(path) == ref:
             return path
+    if too_long := long_id(ref, kind):  # the store would refuse it: no file can name it
+        raise DefinitionError(too_long)
     known = ", ".join(p.stem for p in definition_files(kind, root)) or "none"
     raise DefinitionError(f"{kind} {ref!r}: no such file in {folder} and no file declares `id: {ref}` "
                           f"(known: {known})")

@@ -17,7 +17,7 @@ from ..models import (
     check_sprint_transition,
 )
 from ..store import entity
-from ..store.document import is_entity_id
+from ..store.document import is_entity_id, long_id
 
 RUNNING = frozenset({"assigned", "in_progress"})
 STUCK = "every remaining task waits on a blocker"
@@ -45,7 +45,8 @@ def sprint_tasks(tx, sprint_id: str) -> list[dict[str, Any]]:
 def not_in_state(sprint_id: str, first: str) -> str:
     """Why `sprint_id` names no sprint; one that could be an id is to be loaded (or started) `first`."""
     if not is_entity_id(sprint_id):  # `sprint-1.name`, "" or "a b" is no id to load either
-        return f"sprint {sprint_id!r}: no such sprint in state; `orchestra sprint status` lists them"
+        return long_id(sprint_id, "sprint") or \
+            f"sprint {sprint_id!r}: no such sprint in state; `orchestra sprint status` lists them"
     return f"sprint {sprint_id}: not in state; {first} it first (`orchestra sprint {first} {sprint_id}`)"
 
 

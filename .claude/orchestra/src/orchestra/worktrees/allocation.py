@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..clock import now_iso
+from ..store.document import long_id
 from . import config as worktree_config
 from .creation import (
     WorktreeError,
@@ -328,7 +329,8 @@ def assign(store, project: Path, org, task_id: str, owner: Owner) -> dict[str, A
     with store.snapshot() as tx:
         task = TxReader(tx).get("tasks", task_id)
         if task is None:
-            raise WorktreeError(f"task {task_id!r} is not in state; see `orchestra task list`")
+            raise WorktreeError(long_id(task_id, "task")
+                                or f"task {task_id!r} is not in state; see `orchestra task list`")
         scope = scope_of_task(TxReader(tx), org, task) or Scope("task", task_id)
     record = create(store, project, scope, task=task, created_by="cli")
     cfg = worktree_config.load(project)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store import entity
+from ..store.document import long_id
 from . import git
 from .creation import WorktreeError, registered, repository
 
@@ -22,7 +23,8 @@ def sprint_conflicts(store, project: Path, sprint_id: str) -> dict[str, Any]:
         raise WorktreeError(f"{project} is not a git repository with a commit")
     with store.snapshot() as tx:
         if entity(tx, "sprints", sprint_id) is None:  # `s1.name` is no sprint
-            raise WorktreeError(f"sprint {sprint_id!r} is not in state; see `orchestra sprint status`")
+            raise WorktreeError(long_id(sprint_id, "sprint")
+                                or f"sprint {sprint_id!r} is not in state; see `orchestra sprint status`")
         records = [r for r in tx.find("worktrees", status="active")
                    if sprint_id in (r.get("sprints") or []) or (r.get("scope"), r.get("scope_id")) == ("sprint", sprint_id)]
     seen: dict[str, list[str]] = {}
