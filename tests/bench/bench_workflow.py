@@ -7,7 +7,10 @@ four teams and sixteen assignees with teams.yaml-like capacities. "graph" is Tas
 (validation, topological order, schedule) + critical path + slack + waves under capacity + ready
 queue; "plan_sprint" adds reading the tasks from state, briefing the first wave and building the
 JSON answer; "sprint_status" is what `orchestra sprint status`, metrics, reports and every dashboard
-refresh compute over the same sprint (counts, points, metrics from the events, a 2000-trial forecast);
+refresh compute over the same sprint (counts, points, metrics from the events, and the forecast, learning
+from the third of the tasks completed with their start and finish in the log: as many trials as
+`forecast.trial_count` gives the tasks left); "sprint_status, N tasks left" is the same over a sprint of N
+tasks left (2000 trials at 50, 400 at 500) and 20 completed;
 "delegate_task, first wave" is `delegate_task` (`orchestra task delegate`) for a task of the first wave of
 the same sprint started with none of its tasks naming an assignee (the member the plan's wave spreads it to);
 "sprint_status, N events" is the same over a sprint of 40 tasks in a store holding `--events` events
@@ -100,6 +103,16 @@ def store_plan(work, members, folder: Path) -> tuple[float, float]:
     return elapsed
 
 
+def complete(tx, tasks: list[str]) -> None:
+    """Mark `tasks` completed, each with its start and finish in the log (what the forecast learns from)."""
+    rng = random.Random(5)
+    for n, tid in enumerate(tasks):
+        tx.set(f"tasks.{tid}.status", "completed")
+        start = n * 7 % (11 * 24 * 60)  # minutes into the sprint
+        for kind, at in (("task_started", start), ("task_completed", start + rng.randint(30, 900))):
+            tx.append_event(kind, {}, task_id=tid, ts=f"2026-12-{1 + at // 1440:02d}T{at // 60 % 24:02d}:{at % 60:02d}:00Z")
+
+
 def store_status(folder: Path) -> tuple[float, float]:
     """`sprint_status` over the sprint `store_plan` wrote, a third of its tasks completed."""
     from orchestra.store import open_store
@@ -109,12 +122,35 @@ def store_status(folder: Path) -> tuple[float, float]:
         tasks = store.get("sprints.big.tasks")
         if store.get(f"tasks.{tasks[0]}.status") != "completed":
             with store.transaction() as tx:
-                for tid in tasks[::3]:
-                    tx.set(f"tasks.{tid}.status", "completed")
+                complete(tx, tasks[::3])
         wall, cpu = time.perf_counter(), time.process_time()
         status = sprint_status(store, "big", folder)
         elapsed = time.perf_counter() - wall, time.process_time() - cpu
     assert status["counts"]["completed"] == len(tasks[::3])
+    assert status["forecast"]["available"] and status["forecast"]["samples"] == len(tasks[::3]), status["forecast"]
+    return elapsed
+
+
+def left_status(members, folder: Path, left: int) -> tuple[float, float]:
+    """`sprint_status` over a sprint of `left` tasks left after 20 completed (the DAG of `nodes`)."""
+    from orchestra.store import open_store
+    from orchestra.workflow import sprint_status
+
+    work, _ = nodes(left + 20, seed=left)
+    with open_store(f"sqlite:///{folder / f'left-{left}.db'}") as store:
+        if not store.get("sprints", {}):
+            with store.transaction() as tx:
+                tx.set("sprints.left", {"status": "active", "started_at": "2026-12-01T00:00:00Z",
+                                        "tasks": [n.id for n in work]})
+                for n in work:
+                    tx.set(f"tasks.{n.id}", {"sprint": "left", "status": "queued", "estimate": n.estimate,
+                                             "dependencies": list(n.dependencies), "priority": n.priority,
+                                             "team": n.team, "assignee": n.assignee, "title": n.id})
+                complete(tx, [n.id for n in work[:20]])
+        wall, cpu = time.perf_counter(), time.process_time()
+        status = sprint_status(store, "left", folder)
+        elapsed = time.perf_counter() - wall, time.process_time() - cpu
+    assert status["forecast"]["available"] and status["forecast"]["remaining_tasks"] == left, status["forecast"]
     return elapsed
 
 
@@ -217,8 +253,8 @@ def dashboard_start(folder: Path, events: int) -> tuple[float, float]:
     return elapsed
 
 
-def events_tail(folder: Path, events: int) -> tuple[float, float]:
-    """`orchestra events tail -n 20` on the store of `event_store`, its output thrown away."""
+def events_tail(folder: Path, events: int, types: tuple[str, ...] = ()) -> tuple[float, float]:
+    """`orchestra events tail -n 20 [--type T]` on the store of `event_store`, its output thrown away."""
     import argparse
     import contextlib
     import io
@@ -226,15 +262,18 @@ def events_tail(folder: Path, events: int) -> tuple[float, float]:
     from orchestra.cli.events import cmd_tail
 
     os.environ["ORCHESTRA_STATE_URL"] = f"sqlite:///{event_store(folder, events)}"
-    out = io.StringIO()
+    out, err = io.StringIO(), io.StringIO()
     try:
         wall, cpu = time.perf_counter(), time.process_time()
-        with contextlib.redirect_stdout(out):
-            cmd_tail(argparse.Namespace(lines=20, follow=False, type=[], json=False))
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            cmd_tail(argparse.Namespace(lines=20, follow=False, type=list(types), json=False))
         elapsed = time.perf_counter() - wall, time.process_time() - cpu
     finally:
         del os.environ["ORCHESTRA_STATE_URL"]
-    assert len(out.getvalue().splitlines()) == 20 and f"{events:>6}  " in out.getvalue().splitlines()[-1]
+    if types:  # a type the log holds no event of: the types it holds are named
+        assert out.getvalue() == "" and "it holds: agent_started, message.sent" in err.getvalue()
+    else:
+        assert len(out.getvalue().splitlines()) == 20 and f"{events:>6}  " in out.getvalue().splitlines()[-1]
     return elapsed
 
 
@@ -270,19 +309,25 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
         store_times = [store_plan(work, members, Path(tmp)) for _ in range(args.runs + 1)][1:]
         status_times = [store_status(Path(tmp)) for _ in range(args.runs + 1)][1:]
+        left_times = {left: [left_status(members, Path(tmp), left) for _ in range(args.runs + 1)][1:]
+                      for left in (50, 500)}
         delegate_times = [store_delegate(work, Path(tmp)) for _ in range(args.runs + 1)][1:]
         file_times = [sprint_file(work, Path(tmp)) for _ in range(args.runs + 1)][1:]
         event_times = [event_status(Path(tmp), args.events) for _ in range(args.runs + 1)][1:]
         dashboard_times = [dashboard_start(Path(tmp), args.events) for _ in range(args.runs + 1)][1:]
         tail_times = [events_tail(Path(tmp), args.events) for _ in range(args.runs + 1)][1:]
+        typo_times = [events_tail(Path(tmp), args.events, ("task_complete",)) for _ in range(args.runs + 1)][1:]
     events_row = f"sprint_status, {args.events:,} events"
     dashboard_row, tail_row = f"dashboard start, {args.events:,} events", f"events tail -n 20, {args.events:,} events"
-    reported = ("sprint file", events_row, dashboard_row, tail_row)
+    typo_row = f"events tail --type task_complete (none in the log), {args.events:,} events"
+    reported = ("sprint file", events_row, dashboard_row, tail_row, typo_row)
     rows = [(name, statistics.median(t[0] for t in times), statistics.median(t[1] for t in times))
             for name, times in (("graph", graph_times), ("plan_sprint", store_times),
                                 ("delegate_task, first wave", delegate_times), ("sprint_status", status_times),
+                                *((f"sprint_status, {left} tasks left", t) for left, t in left_times.items()),
                                 ("sprint file", file_times), (events_row, event_times),
-                                (dashboard_row, dashboard_times), (tail_row, tail_times))]
+                                (dashboard_row, dashboard_times), (tail_row, tail_times),
+                                (typo_row, typo_times))]
     print(f"| planning {args.tasks:,} tasks (median of {args.runs}) | wall | CPU | budget (CPU) |")
     print("|---|---|---|---|")
     for name, wall, cpu in rows:
