@@ -131,7 +131,7 @@ def store_status(folder: Path) -> tuple[float, float]:
     return elapsed
 
 
-def left_status(members, folder: Path, left: int) -> tuple[float, float]:
+def left_status(folder: Path, left: int) -> tuple[float, float]:
     """`sprint_status` over a sprint of `left` tasks left after 20 completed (the DAG of `nodes`)."""
     from orchestra.store import open_store
     from orchestra.workflow import sprint_status
@@ -309,7 +309,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
         store_times = [store_plan(work, members, Path(tmp)) for _ in range(args.runs + 1)][1:]
         status_times = [store_status(Path(tmp)) for _ in range(args.runs + 1)][1:]
-        left_times = {left: [left_status(members, Path(tmp), left) for _ in range(args.runs + 1)][1:]
+        left_times = {left: [left_status(Path(tmp), left) for _ in range(args.runs + 1)][1:]
                       for left in (50, 500)}
         delegate_times = [store_delegate(work, Path(tmp)) for _ in range(args.runs + 1)][1:]
         file_times = [sprint_file(work, Path(tmp)) for _ in range(args.runs + 1)][1:]

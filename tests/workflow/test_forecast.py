@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from orchestra.workflow.forecast import forecast, hours_per_point, percentile
+from orchestra.workflow.forecast import forecast, hours_per_point, percentile, trial_count
 from orchestra.workflow.graph import Node, TaskGraph
 
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
@@ -113,3 +113,15 @@ def test_fewer_than_one_trial_is_refused_whatever_is_left(graph: TaskGraph, rate
     for trials in (0, -5):
         with pytest.raises(ValueError, match=f"trials {trials}: the forecast needs at least 1 trial"):
             forecast(graph, rates, 1, now=NOW, trials=trials)
+
+
+def test_a_large_sprint_runs_fewer_trials_unless_asked_for_a_number() -> None:
+    # 2000 trials up to 100 tasks left, then 200,000 trial-tasks' worth, never fewer than 20
+    assert [trial_count(n) for n in (0, 1, 50, 100, 101, 500, 10_000, 50_000)] == [
+        2000, 2000, 2000, 2000, 1980, 400, 20, 20]
+    assert forecast(GRAPH, [2.0, 3.0], 2, now=NOW)["trials"] == 2000
+    wide = TaskGraph([Node(f"t{i}", 1 + i % 3) for i in range(1000)])
+    auto = forecast(wide, [1.0, 2.0, 4.0], 10, now=NOW, seed=3)
+    assert auto["trials"] == 200 and auto == forecast(wide, [1.0, 2.0, 4.0], 10, now=NOW, seed=3, trials=200)
+    assert forecast(wide, [1.0, 2.0, 4.0], 10, now=NOW, seed=3, trials=700)["trials"] == 700  # a number asked for
+    assert forecast(wide, [], 10, now=NOW)["trials"] == 200

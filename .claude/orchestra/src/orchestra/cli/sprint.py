@@ -33,7 +33,8 @@ def register(sub) -> None:
     status = ops.add_parser("status", help="progress, blockers, metrics and forecast (every sprint without an id)")
     status.add_argument("sprint", nargs="?", metavar="SPRINT")
     status.add_argument("--seed", type=int, default=0, help="seed of the Monte Carlo forecast (default 0)")
-    status.add_argument("--trials", type=int, default=2000, help="forecast trials, at least 1 (default 2000)")
+    status.add_argument("--trials", type=int, help="forecast trials, at least 1 (default 2000, fewer when more than "
+                        "100 tasks are left: 200,000 / tasks left, at least 20)")
     add_json_flag(status)
     status.set_defaults(func=cmd_status)
 
@@ -260,7 +261,7 @@ def _worktree_problems(worktrees: dict[str, dict[str, Any]]) -> list[str]:
 def cmd_status(args) -> int:
     from ..workflow import sprint_status
 
-    if args.trials < 1:
+    if args.trials is not None and args.trials < 1:
         raise UsageError(f"--trials {args.trials}: the forecast needs at least 1 trial (default 2000)")
     with project_store() as store:
         if args.sprint is None:
