@@ -14,7 +14,7 @@ from ..workflow import metrics
 from ..workflow.capacity import velocity_points
 from ..workflow.view import sprint_events
 
-REPORT_TRIALS = 2000
+REPORT_TRIALS = None  # as many as `forecast.trial_count` gives: 2000, fewer on a large sprint
 
 
 def _hours_between(start: str | None, end: str | None) -> float | None:
