@@ -195,3 +195,21 @@ def test_the_metrics_read_the_status_changes_once_and_answer_as_sprint_status_do
     today = NOW.date()
     assert metrics["task_throughput"] == sprint_metrics.throughput(every, today - dt.timedelta(days=6), today)
     assert metrics["average_task_time"]["tasks"] == len(sprint_metrics.cycle_times(every)) == 2
+
+
+@pytest.mark.parametrize(("left", "trials"), [(40, 500), (1000, 200)])
+def test_the_dashboard_forecast_runs_fewer_trials_on_a_large_sprint(store: Store, tmp_path: Path, left: int,
+                                                                     trials: int) -> None:
+    """Every dashboard rebuild forecasts with at most 500 trials, and no more than 200,000 / tasks left."""
+    from orchestra.metrics.system import collect
+
+    ids = [f"big-{i}" for i in range(left + 1)]
+    with store.transaction() as tx:
+        tx.set("sprints.big", {"status": "active", "started_at": "2026-12-01T00:00:00Z", "tasks": ids})
+        for i, tid in enumerate(ids):
+            tx.set(f"tasks.{tid}", {"sprint": "big", "title": tid, "estimate": 1 + i % 3,
+                                    "status": "completed" if i == 0 else "queued"})
+        tx.append_event("task_started", {}, task_id="big-0", ts="2026-12-01T09:00:00Z")
+        tx.append_event("task_completed", {}, task_id="big-0", ts="2026-12-01T11:00:00Z")
+    forecast = collect(store, tmp_path, sprint_id="big", now=NOW, audit_records=[])["sprint"]["forecast"]
+    assert forecast["available"] and (forecast["trials"], forecast["remaining_tasks"]) == (trials, left)

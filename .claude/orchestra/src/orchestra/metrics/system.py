@@ -25,7 +25,8 @@ from .quality import TASK_REPORTED, quality
 
 THROUGHPUT_DAYS = 7
 IN_PROGRESS = ("active", "blocked", "review")
-DASHBOARD_TRIALS = 500  # forecast trials: enough for stable p50/p85, cheap enough to redo on every change
+DASHBOARD_TRIALS = 500  # the most forecast trials: enough for stable p50/p85, cheap enough to redo on every change
+# (fewer on a large sprint: `forecast.trial_count`)
 
 
 def _stamp(moment: dt.datetime) -> str:
@@ -98,7 +99,7 @@ def _audit_records(store, root: Path) -> list[dict[str, Any]]:
 
 
 def collect(store, root: Path | None = None, *, sprint_id: str | None = None, now: dt.datetime | None = None,
-            audit_records: list[dict[str, Any]] | None = None, trials: int = DASHBOARD_TRIALS,
+            audit_records: list[dict[str, Any]] | None = None, trials: int | None = None,
             seed: int = 0) -> dict[str, Any]:
     """All metrics as of `now`. `audit_records` (oldest first) saves re-reading the log; by default
     the last `auditlog.WINDOW` lines are read."""
@@ -117,7 +118,8 @@ def collect(store, root: Path | None = None, *, sprint_id: str | None = None, no
         reports = all_events(tx, (TASK_REPORTED,))
         if sprint_id is None:
             sprint_id = (current_sprint(sprints) or {}).get("id")
-        status = (status_in(tx, sprint_id, root, organization(root), now=now, trials=trials, seed=seed, events=events)
+        status = (status_in(tx, sprint_id, root, organization(root), now=now, trials=trials, seed=seed, events=events,
+                            most_trials=DASHBOARD_TRIALS)
                   if sprint_id is not None else None)  # `--sprint ""`: no such sprint
 
     agents = agent_count(runs)

@@ -34,10 +34,10 @@ TASK_TRIALS = 200_000  # trials x remaining tasks: about half a second of CPU
 MIN_TRIALS = 20
 
 
-def trial_count(remaining: int) -> int:
-    """Trials the forecast runs unless asked for a number: MOST_TRIALS, fewer on a sprint with more than
-    TASK_TRIALS / MOST_TRIALS (100) tasks left, never fewer than MIN_TRIALS."""
-    return min(MOST_TRIALS, max(MIN_TRIALS, TASK_TRIALS // max(1, remaining)))
+def trial_count(remaining: int, most: int = MOST_TRIALS) -> int:
+    """Trials the forecast runs unless asked for a number: `most`, fewer once trials x `remaining` tasks would
+    pass TASK_TRIALS (past 100 tasks left at 2000), never fewer than MIN_TRIALS."""
+    return min(most, max(MIN_TRIALS, TASK_TRIALS // max(1, remaining)))
 
 
 def hours_per_point(cycle_hours: dict[str, float], estimates: dict[str, float]) -> list[float]:
@@ -156,11 +156,11 @@ def finish_time(graph: TaskGraph, durations: list[float], slots: Slots,
 
 def forecast(graph: TaskGraph, rates: list[float], slots: Slots, *, now: dt.datetime,
              trials: int | None = DEFAULT_TRIALS, seed: int = 0, members: Mapping[str, int] | None = None,
-             pools: Pools | None = None) -> dict[str, Any]:
+             pools: Pools | None = None, most: int = MOST_TRIALS) -> dict[str, Any]:
     """p50/p85 hours (and timestamps from `now`) to finish every task in `graph`; `pools`: the members able to
-    take each task that names nobody. `trials`: how many to run, or None for `trial_count`'s."""
+    take each task that names nobody. `trials`: how many to run, or None for `trial_count`'s (at most `most`)."""
     if trials is None:
-        trials = trial_count(len(graph))
+        trials = trial_count(len(graph), most)
     if trials < 1:
         raise ValueError(f"trials {trials}: the forecast needs at least 1 trial")
     total = max(1, sum(slots.values()) if isinstance(slots, Mapping) else slots)

@@ -98,7 +98,8 @@ def closed_blockers(events: list[dict[str, Any]], view: SprintView, retro: dict[
 
 
 def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
-                trials: int = forecasting.DEFAULT_TRIALS, events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                trials: int | None = forecasting.DEFAULT_TRIALS, events: list[dict[str, Any]] | None = None,
+                most_trials: int = forecasting.MOST_TRIALS) -> dict[str, Any]:
     """`sprint_status` of `view`; `events`, when given, is `sprint_events(tx)` already read (not read again)."""
     from ..lifecycle.views import pool_finder
 
@@ -157,7 +158,7 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
         },
         "forecast": {"available": False, "reason": why} if (why := no_forecast(view)) else forecasting.forecast(
             graph, history_rates(tx, events), slots, now=now, trials=trials, seed=seed, members=capacity.members,
-            pools=able_pools(view, graph, pool_of)),
+            pools=able_pools(view, graph, pool_of), most=most_trials),
     }
 
 
@@ -170,7 +171,7 @@ def able_pools(view: SprintView, graph, pool_of) -> dict[str, list[str]]:
 
 
 def sprint_status(store, sprint_id: str, root: Path | None = None, *, now: dt.datetime | None = None,
-                  seed: int = 0, trials: int = forecasting.DEFAULT_TRIALS) -> dict[str, Any]:
+                  seed: int = 0, trials: int | None = forecasting.DEFAULT_TRIALS) -> dict[str, Any]:
     """Where `sprint_id` stands (read-only). `now` and `seed` make the answer reproducible."""
     from .sprints import organization
 
@@ -180,8 +181,9 @@ def sprint_status(store, sprint_id: str, root: Path | None = None, *, now: dt.da
 
 
 def status_in(tx, sprint_id: str, root: Path | None, org, *, now: dt.datetime, seed: int = 0,
-              trials: int = forecasting.DEFAULT_TRIALS, events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+              trials: int | None = forecasting.DEFAULT_TRIALS, events: list[dict[str, Any]] | None = None,
+              most_trials: int = forecasting.MOST_TRIALS) -> dict[str, Any]:
     """`sprint_status` read through an open snapshot `tx`, `org` being `sprints.organization(root)`; `events`,
     `sprint_events(tx)` when the caller has read them already, are not read again."""
     view = with_holders(tx, sprint_view(tx, sprint_id, root), org)
-    return status_view(tx, view, org, now=now, seed=seed, trials=trials, events=events)
+    return status_view(tx, view, org, now=now, seed=seed, trials=trials, events=events, most_trials=most_trials)
