@@ -246,3 +246,19 @@ def test_after_compaction_a_run_whose_task_is_not_known_for_sure_is_still_told_h
     assert "your task is the one tagged [task:<id>] in the prompt you were given" in context
     assert "[task:t1]" not in context and "[task:t2]" not in context
     assert "STATUS: completed | blocked | needs_review" in context and "in your prompt;" not in context
+
+
+def test_a_compacted_subagent_is_given_its_brief_and_messages_with_a_broken_teams_file(project: Path) -> None:
+    """A broken teams.yaml does not cost a compacted run its brief and its messages: both come as without teams,
+    and the file's error (file:line) is shown to the user."""
+    compacted_run(project)
+    (project / ".claude" / "teams.yaml").write_text("teams:\n  engineering: [unclosed\n", encoding="utf-8")
+
+    proc = run_hook("session_start.py", compacted(project, "agent-1", "api-engineer"), project)
+
+    assert proc.returncode == 0, proc.stderr
+    out = hook_output(proc)
+    context = out["hookSpecificOutput"]["additionalContext"]
+    assert "here again is the brief of your task [task:t1]" in context and "Spec: Rows go to SQLite." in context
+    assert "STATUS: completed | blocked | needs_review" in context and "use the v2 schema" in context
+    assert "teams.yaml:3: not valid YAML" in out["systemMessage"]

@@ -14,7 +14,6 @@ from orchestra.warm.client import forward
 
 forward(__name__)  # a running warm server takes this hook over; this process then exits here
 
-from orchestra import teams
 from orchestra.briefing import session_context
 from orchestra.bus.hooks import main_thread_delivery
 from orchestra.hookio import AddContext, Allow, HookContext, HookEvent, Verdict, main
@@ -25,10 +24,9 @@ def handle(event: HookEvent, ctx: HookContext) -> Verdict:
     with ctx.store.transaction() as tx:
         start(tx, event, ctx.root)  # a resumed session opens again; sessions killed outright end
         if event.agent_id:  # a subagent's context was compacted: its brief and open messages, no sprint summary
-            from orchestra.lifecycle.handlers import compacted_run_context  # not loaded for a main thread
+            from orchestra.lifecycle.handlers import compacted_run  # not loaded for a main thread
 
-            text = compacted_run_context(tx, event, teams.load(ctx.root))
-            return AddContext(text) if text else Allow()
+            return compacted_run(tx, event, ctx)  # with a broken teams.yaml too, its error in the alert
         # after compaction: open messages again; with a broken teams.yaml too, its error in the alert
         inbox = main_thread_delivery(tx, event, ctx, via="session_start", source=event.get("source"))
         text = session_context(tx, [inbox.text])

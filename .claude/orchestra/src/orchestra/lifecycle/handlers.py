@@ -113,6 +113,18 @@ def subagent_start(event: HookEvent, ctx: HookContext) -> Verdict:
     return AddContext(text)
 
 
+def compacted_run(tx, event: HookEvent, ctx: HookContext) -> Verdict:
+    """SessionStart inside a compacted subagent: its context again, also with a broken teams.yaml, read then as
+    no teams (its messages still delivered, its brief built without team data), whose error (file:line) is
+    shown to the user."""
+    from ..bus.hooks import delivery_org
+
+    org, broken = delivery_org(ctx)
+    text = compacted_run_context(tx, event, org)
+    alert = f"Orchestra: {broken}" if broken else None
+    return AddContext(text, system_message=alert) if text else Allow(system_message=alert)
+
+
 def compacted_run_context(tx, event: HookEvent, org) -> str | None:
     """SessionStart inside a subagent (Claude Code sends one, with the run's agent_id and `source` "compact",
     after it compacts that run's context): the run's own open messages again and, as the prompt that carried
