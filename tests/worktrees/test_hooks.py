@@ -262,6 +262,22 @@ def test_a_member_may_name_its_own_worktrees_repository_but_not_the_main_checkou
     ("git fetch -q origin +refs/heads/main:refs/heads/task-t-2", "refs/heads/task-t-2"),
     ("git tag -d v1", "refs/tags/v1"),
     ("git tag -f -m again v1 HEAD", "refs/tags/v1"),
+    # a branch operand of rebase is checked out and rewritten; --update-refs moves the branches on its commits
+    ("git rebase main feature-x", "refs/heads/feature-x"),
+    ("git rebase -q --onto main -X theirs HEAD~0 task-t-2", "refs/heads/task-t-2"),
+    ("git rebase -i --root feature-x", "refs/heads/feature-x"),
+    ("git rebase --update-refs main", "the other branches on the commits it rebases"),
+    # the branch checked out before (the worktree's HEAD log: feature-x, then task-t-1)
+    ("git checkout -", "refs/heads/feature-x"),
+    ("git switch -q -", "refs/heads/feature-x"),
+    ("git checkout @{-1}", "refs/heads/feature-x"),
+    ("git branch -D @{-1}", "refs/heads/feature-x"),
+    ("git checkout -B @{-1} HEAD", "refs/heads/feature-x"),
+    ("git switch @{-9}", "@{-9} (a branch checked out before that your worktree's HEAD log does not name: "
+                         "name the branch instead)"),
+    # a refspec's local destination: pull fetches into it
+    ("git pull . HEAD:feature-x", "refs/heads/feature-x"),
+    ("git pull --rebase origin main:main", "refs/heads/main"),
     # its own branch, and new branches and tags of its own
     ("git update-ref refs/heads/task-t-1 HEAD && git branch -f task-t-1 HEAD && git checkout -B task-t-1", None),
     ("git branch new-x && git checkout -b new-y && git switch -c new-z && git branch -f new-w HEAD", None),
@@ -272,6 +288,11 @@ def test_a_member_may_name_its_own_worktrees_repository_but_not_the_main_checkou
     ("git checkout task-t-1 && git checkout README.md && git switch --detach main && git checkout a b", None),
     ("git fetch origin && git fetch origin main:refs/remotes/origin/main && git fetch . main:task-t-1", None),
     ("git branch -D never-made && git update-ref -d refs/heads/never-made", None),  # deletes nothing
+    ("git rebase main && git rebase --onto main HEAD~0 task-t-1 && git rebase -i --root && git rebase --continue",
+     None),
+    ("git checkout @{-2} && git switch -c mine - && git checkout - -- README.md && git log @{-1}", None),
+    ("git pull --rebase origin main && git pull . main:task-t-1 && git pull origin main:refs/remotes/origin/main",
+     None),
 ], ids=lambda v: v if isinstance(v, str) and len(v) < 14 else None)
 def test_a_member_moves_or_deletes_no_branch_but_its_own(sprint: Path, command: str, denied: str | None) -> None:
     repo = sprint
@@ -281,6 +302,8 @@ def test_a_member_moves_or_deletes_no_branch_but_its_own(sprint: Path, command: 
     git(repo, "branch", "feature-x")
     git(repo, "tag", "v1")
     git(repo, "pack-refs", "--all")  # refs in packed-refs, not loose files, exist as well
+    git(tree, "checkout", "-q", "feature-x")  # the branch checked out before is feature-x: `-`, @{-1}
+    git(tree, "checkout", "-q", "task-t-1")
     verdict = in_process(tool_call(repo, MEMBER, "Bash", {"command": command}, cwd=tree))
     if denied is None:
         assert not isinstance(verdict, Deny), verdict

@@ -5,20 +5,24 @@ make new branches and tags of its own, and asks the orchestrator, who merges, to
 Read from the command line with the security module's shell reader (git's own options, wrappers, `env`, an alias
 given by `-c alias.NAME=`):
 `git update-ref [-d] REF`, `git branch -d|-D|-m|-M|-c|-C|-f`, `git tag -d|-f`, `git checkout|switch BRANCH`
-(its next commits move that branch), `git checkout -B`, `git switch -C`, `git symbolic-ref HEAD REF` and the
-local destination of `git fetch REPO SRC:DST`. The worktree's own branch comes from its HEAD file and whether a
-ref exists from the repository's ref files: no git process, and nothing parsed or read for a command that names
-none of those subcommands.
+(its next commits move that branch), `git checkout -B`, `git switch -C`, `git symbolic-ref HEAD REF`, the
+local destination of `git fetch|pull REPO SRC:DST`, the branch operand of `git rebase [UPSTREAM] BRANCH` (checked
+out, then rewritten) and `git rebase --update-refs` (which moves the branches on the commits it rebases). The
+branch checked out before (`git checkout -`, `@{-N}`) is the one the worktree's HEAD log names, as git reads it;
+one the log does not name is denied. The worktree's own branch comes from its HEAD file and whether a ref exists
+from the repository's ref files: no git process, and nothing parsed or read for a command that names none of
+those subcommands.
 """
 
 from __future__ import annotations
 
 import os
+import re
 
 from ..security import shell
 from ..security.destinations import git_subcommand
 
-SUBCOMMANDS = ("update-ref", "branch", "tag", "symbolic-ref", "checkout", "switch", "fetch")
+SUBCOMMANDS = ("update-ref", "branch", "tag", "symbolic-ref", "checkout", "switch", "rebase", "fetch", "pull")
 BRANCH_VALUED = frozenset({"-u", "--set-upstream-to", "--contains", "--no-contains", "--merged", "--no-merged",
                            "--points-at", "--sort", "--format", "--color", "--column"})
 TAG_VALUED = frozenset({"-m", "--message", "-F", "--file", "-u", "--local-user", "--cleanup", "--contains",
@@ -26,14 +30,19 @@ TAG_VALUED = frozenset({"-m", "--message", "-F", "--file", "-u", "--local-user",
                         "--column", "-n", "--trailer"})
 # `git checkout|switch` options after which it makes a branch, detaches or restores files: it takes no other branch
 NOT_SWITCHING = frozenset({"-b", "-c", "--create", "--orphan", "--detach", "-d", "--", "-p", "--patch"})
+# `git rebase` options that take the next word as their value
+REBASE_VALUED = frozenset({"--onto", "-s", "--strategy", "-X", "--strategy-option", "-x", "--exec", "--whitespace",
+                           "-C", "--empty"})
 STDIN = "the refs given on standard input"
+UPDATED = "the other branches on the commits it rebases"
+PREVIOUS = re.compile(r"refs/heads/@\{-([1-9][0-9]*)\}")  # `@{-N}`: the Nth branch checked out before
 
 
 def foreign_ref(command: str, cwd: str, worktree: str, root) -> tuple[str, str, str | None] | None:
     """(the ref, what the command does to it, the worktree's own branch) for the first branch other than the
     worktree's own, or tag, that the command moves or deletes; None when it changes none."""
-    if "git" not in command or not (any(word in command for word in SUBCOMMANDS[:6])
-                                    or "fetch" in command and ":" in command):
+    if "git" not in command or not (any(word in command for word in SUBCOMMANDS[:7])
+                                    or ("fetch" in command or "pull" in command) and ":" in command):
         return None  # a command that names none of them, read no further
     changes = [change for cmd in shell.parse(command, {"HOME": os.path.expanduser("~"), "PWD": cwd}).commands
                for change in _changes(_unaliased(cmd.argv))]
@@ -42,7 +51,9 @@ def foreign_ref(command: str, cwd: str, worktree: str, root) -> tuple[str, str, 
     gitdir, common = _repository(worktree, root)
     own = _own_branch(gitdir)
     for ref, verb in changes:  # making a ref anew, or deleting none, harms nobody
-        if ref == STDIN or ("$" not in ref and ref != f"refs/heads/{own}" and _exists(common, ref)):
+        if PREVIOUS.fullmatch(ref):
+            ref = _previous(gitdir, ref)
+        if not ref.startswith("refs/") or ("$" not in ref and ref != f"refs/heads/{own}" and _exists(common, ref)):
             return ref, verb, own
     return None
 
@@ -80,13 +91,19 @@ def _changes(args: list[str]) -> list[tuple[str, str]]:
                  for i, word in enumerate(rest[:-1]) if word in flags]
         if reset or set(rest) & NOT_SWITCHING:
             return reset
+        rest = ["@{-1}" if word == "-" else word for word in rest]  # `git checkout -`: the branch before
         operands = _operands(rest, frozenset({"--conflict", "--pathspec-from-file"}))  # one: a branch or a file
         return [(f"refs/heads/{operands[0]}", f"`git {sub}` moving your worktree (and its next commits) onto")
                 ] if len(operands) == 1 else []
-    if sub == "fetch":  # `git fetch . HEAD:main`: a refspec's destination is a local ref
+    if sub in ("fetch", "pull"):  # `git fetch . HEAD:main`: a refspec's destination is a local ref
         destinations = [word.split(":", 1)[1] for word in _operands(rest, frozenset())[1:] if ":" in word]
         refs = [d if d.startswith("refs/") else f"refs/heads/{d}" for d in destinations if d]
-        return [(ref, "`git fetch` updating") for ref in refs if ref.startswith(("refs/heads/", "refs/tags/"))]
+        return [(ref, f"`git {sub}` updating") for ref in refs if ref.startswith(("refs/heads/", "refs/tags/"))]
+    if sub == "rebase":  # `git rebase [--onto NEW] UPSTREAM BRANCH`, `--root BRANCH`: BRANCH checked out, rewritten
+        updating = [(UPDATED, "`git rebase --update-refs` moving")] if _last_of(rest, "update-refs") else []
+        operands = _operands(rest, REBASE_VALUED)
+        branch = operands[1 - ("--root" in rest):2 - ("--root" in rest)]
+        return updating + [(f"refs/heads/{name}", "`git rebase` checking out and rewriting") for name in branch]
     if sub == "symbolic-ref":
         operands = _operands(rest, frozenset({"-m"}))
         if len(operands) == 2 and operands[0] == "HEAD" and operands[1].startswith("refs/heads/"):
@@ -110,6 +127,13 @@ def _changes(args: list[str]) -> list[tuple[str, str]]:
     if flags & {"c", "C", "--copy"}:
         return [(names[-1], "`git branch -C` overwriting")] if forced and names else []
     return [(names[0], "`git branch -f` moving")] if forced and names else []
+
+
+def _last_of(args: list[str], option: str) -> bool:
+    """Is `--OPTION` given and not undone by a later `--no-OPTION`, up to `--`."""
+    words = args[:args.index("--")] if "--" in args else args
+    said = [word == f"--{option}" for word in words if word in (f"--{option}", f"--no-{option}")]
+    return bool(said) and said[-1]
 
 
 def _flags(args: list[str]) -> set[str]:
@@ -163,6 +187,23 @@ def _own_branch(gitdir: str | None) -> str | None:
     except OSError:
         return None
     return head.removeprefix("ref: refs/heads/") if head.startswith("ref: refs/heads/") else None
+
+
+def _previous(gitdir: str | None, ref: str) -> str:
+    """`refs/heads/@{-N}` as the branch it names, read as git does: the `from` of the Nth last `checkout: moving
+    from X to Y` line of the worktree's HEAD log (X may be a commit, which no branch is); a text saying the log
+    does not name it when it has fewer such lines or cannot be read."""
+    n, word = int(PREVIOUS.fullmatch(ref).group(1)), ref.removeprefix("refs/heads/")
+    try:
+        with open(os.path.join(gitdir or "", "logs", "HEAD"), encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        lines = []
+    moves = [line.split("\tcheckout: moving from ", 1)[1] for line in reversed(lines)
+             if "\tcheckout: moving from " in line]
+    if len(moves) < n or " to " not in moves[n - 1]:
+        return f"{word} (a branch checked out before that your worktree's HEAD log does not name: name the branch instead)"
+    return f"refs/heads/{moves[n - 1].rsplit(' to ', 1)[0]}"
 
 
 def _exists(common: str, ref: str) -> bool:
