@@ -71,6 +71,11 @@ def test_any_attempt_on_a_secret_alerts_at_once(store, policy, org) -> None:
     assert alert.notified == ("devops-manager", "human")
 
 
+def test_an_attempt_on_a_protected_path_of_the_policy_file_is_not_called_state(store, policy, org) -> None:
+    alert = deny(store, policy, org, Decision("state", "write", "deploy/prod/app.env", "deploy/prod/**", "no"), T0)
+    assert alert is not None and alert.why == "attempt on a protected file"
+
+
 def test_messages_are_sent_once_per_run_and_window_events_every_time(store, policy, org) -> None:
     for at in (T0, T0 + 10, T0 + 20):
         deny(store, policy, org, SECRET, at)

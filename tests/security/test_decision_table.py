@@ -442,6 +442,19 @@ def test_policy_file_adds_secret_and_protected_paths_and_replaces_exceptions(tre
     assert decide(tree, home, policy, org, "member", *read("{root}/.claude/teams.yaml")) is None
 
 
+def test_a_protected_path_of_the_policy_file_is_named_as_the_projects_own_not_orchestras_state(
+        tree: Path, home: Path, org) -> None:
+    policy = write_policy(tree, "protected_paths: ['deploy/prod/**']\n")
+    for who in ("main", "member"):
+        denied = decide(tree, home, policy, org, who, *write("{root}/deploy/prod/app.env"))
+        assert denied is not None and denied.kind == "state", who
+        assert "Orchestra's state" not in denied.reason and "orchestra MCP" not in denied.reason
+        assert f"`protected_paths` of {tree / '.claude' / 'policy.yaml'}" in denied.reason
+        assert "`deploy/prod/**`" in denied.reason
+    built_in = decide(tree, home, policy, org, "member", *write("{root}/.claude/state/orchestration.db"))
+    assert built_in is not None and "Orchestra's state" in built_in.reason
+
+
 def test_root_anchored_pattern_matches_only_at_the_root(tree: Path, home: Path, org) -> None:
     policy = write_policy(tree, "secrets: {paths: ['/docs/notes.md']}\n")
     assert decide(tree, home, policy, org, "member", *read("{root}/docs/notes.md")).kind == "secret"

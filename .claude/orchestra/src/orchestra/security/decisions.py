@@ -9,7 +9,7 @@ from ..record import Record
 
 Kind = Literal["secret", "state", "organisation", "identity", "spawn", "mcp", "cli", "worktree", "push"]
 # Attempts on these raise an alert at once (named so in the alert); other denials only when they pile up.
-SENSITIVE: dict[str, str] = {"secret": "a secret file", "state": "protected state files",
+SENSITIVE: dict[str, str] = {"secret": "a secret file", "state": "a protected file",
                              "organisation": "the organisation's files (teams, agents, commands, the pack)",
                              "identity": "another caller's identity"}
 

@@ -110,6 +110,7 @@ class Policy(Record):
     push_roles: tuple[str, ...] = DEFAULT_PUSH_ROLES
     push_set: bool = False  # True: `git.push` in the policy file chose push_roles
     source: str = "built-in defaults"
+    own_protected: tuple[str, ...] = ()  # `protected_paths` of the policy file beyond the built-in ones
 
     def caller(self, org: Organization, agent_type: str | None, agent_id: str | None = None) -> Caller:
         """Role and permissions of `agent_type` (None: the main thread), every source narrowing the last;
@@ -161,6 +162,8 @@ def build(raw: dict[str, Any], root: Path, source: str = "built-in defaults") ->
         push_roles=tuple(git["push"]) if "push" in git else DEFAULT_PUSH_ROLES,
         push_set="push" in git,
         source=source,
+        own_protected=tuple(p for p in dict.fromkeys(raw.get("protected_paths") or [])
+                            if p not in (*DEFAULT_PROTECTED_PATHS, *USER_PROTECTED_PATHS)),
     )
 
 

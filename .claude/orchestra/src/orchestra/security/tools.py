@@ -182,7 +182,7 @@ def _protected(policy: Policy, caller: Caller, resolver: Resolver, tool: str, ra
             what = f"`{clip(command)}` would change" if command else f"{tool} would change"
             hint = (" Reading it is allowed with a read-only command on its own (cat, grep, jq, head, tail, ...), "
                     "not piped into other programs." if read_only_hint else "")
-            return _write_denial(kind, caller, subject, pattern, f"{what} `{subject}`{copy}.{hint}")
+            return _write_denial(policy, kind, caller, subject, pattern, f"{what} `{subject}`{copy}.{hint}")
     return None
 
 
@@ -191,7 +191,13 @@ def _worktree_copy(merged: str) -> str:
             "so it is guarded as the project's file is")
 
 
-def _write_denial(kind: str, caller: Caller, subject: str, pattern: str, what: str) -> Decision:
+def _write_denial(policy: Policy, kind: str, caller: Caller, subject: str, pattern: str, what: str) -> Decision:
+    if kind == "state" and pattern in policy.own_protected:
+        return Decision("state", "write", subject, pattern, (
+            f"Orchestra policy: {what} It is protected by `{pattern}` in `protected_paths` of {policy.source}: "
+            "nobody writes it through Claude Code, the main thread included. If it must change, the human edits "
+            "it outside Claude Code; an agent asks its orchestrator or the human (send_message / ask), or "
+            "finishes with `STATUS: blocked` and says what should change."))
     if kind == "state":
         return _state_denial(subject, pattern, what)
     return Decision("organisation", "write", subject, pattern, (
@@ -232,8 +238,8 @@ def _ancestor(policy: Policy, caller: Caller, resolver: Resolver, cmd: shell.Com
             for kind, held, pattern in holders:
                 if (held.lower() + os.sep).startswith(folded):
                     inside = resolver.subject(held)
-                    return _write_denial(kind, caller, inside, pattern, f"`{clip(command)}` would remove or "
-                                                                        f"change `{raw}`, which holds `{inside}`.")
+                    return _write_denial(policy, kind, caller, inside, pattern, f"`{clip(command)}` would remove "
+                                                                                f"or change `{raw}`, which holds `{inside}`.")
     return None
 
 
