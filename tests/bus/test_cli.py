@@ -181,6 +181,22 @@ def test_bad_input_is_one_line_on_stderr_and_stores_nothing(project: Path, proje
     assert project_store.get("communication.messages") == {}
 
 
+@pytest.mark.parametrize(("argv", "hint"), [
+    (["send", "tech-lead", "question", "--text", "Which IdP?"],
+     """--payload '{"question": "..."}', or `orchestra msg ask TO QUESTION`"""),
+    (["send", "tech-lead", "artifact_ready", "--text", "docs/api.yaml"],
+     """--payload '{"artifacts": [...]}', or `orchestra msg handoff TO PATH...`"""),
+    (["send", "tech-lead", "artifact_ready"], """'artifacts': send it with --payload '{"artifacts": [...]}'"""),
+])
+def test_a_send_without_the_payload_its_type_needs_says_how_to_give_it(project: Path, project_store, capsys, argv,
+                                                                        hint) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert "message needs a non-empty" in err and hint in err
+    assert ("--text gives only" in err) == ("--text" in argv)
+    assert project_store.get("communication.messages") == {}
+
+
 def test_a_message_may_be_about_any_task_id_the_store_holds(project_store, capsys) -> None:
     """Task ids may hold `/ @ +` and have up to 255 characters; messages took only those of `msg-1`'s
     shape up to 120, and said of `feat/login` that there was no such task."""

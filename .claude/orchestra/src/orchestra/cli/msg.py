@@ -135,14 +135,36 @@ def cmd_send(args) -> int:
             raise UsageError(f"--payload: not JSON ({exc})") from None
     validation.ready()
     with project_store() as store, store.transaction() as tx:
-        message = _checked(tx, send(tx, sender=args.sender, to=args.to, type=args.type, payload=payload,
-                                    priority=args.priority, task=args.task, reply_to=args.reply_to,
-                                    expires_at=_expiry(args), id=args.id))
+        try:
+            sent = send(tx, sender=args.sender, to=args.to, type=args.type, payload=payload,
+                        priority=args.priority, task=args.task, reply_to=args.reply_to,
+                        expires_at=_expiry(args), id=args.id)
+        except ValueError as exc:
+            raise ValueError(f"{exc}{_payload_hint(args.type, str(exc), args.text is not None)}") from None
+        message = _checked(tx, sent)
         settled = apply_review(tx, message)  # a verdict on a task's review request moves the task
         if settled and settled.get("sprint"):
             workflow.sync_blocked(tx, settled["sprint"])
     emit(message, args.json, _sent_text)
     return 0
+
+
+_SHORTER = {"question": "orchestra msg ask TO QUESTION", "answer": "orchestra msg answer QUESTION_ID ANSWER",
+            "artifact_ready": "orchestra msg handoff TO PATH..."}
+_EXAMPLE = {"artifacts": "[...]"}
+
+
+def _payload_hint(type: str, error: str, text: bool) -> str:
+    """How to give the payload key a type needs, when that is what `send` refused (`--text` gives only `text`)."""
+    from ..bus.messages import REQUIRED_PAYLOAD
+
+    key = next((k for k in REQUIRED_PAYLOAD.get(type, ()) if error.endswith(f"needs a non-empty {k!r}")), None)
+    if key is None:
+        return ""
+    shorter = f", or `{_SHORTER[type]}`" if type in _SHORTER else ""
+    value = _EXAMPLE.get(key, '"..."')
+    given = ' (--text gives only {"text": ...})' if text else ""
+    return f"{given}: send it with --payload '{{\"{key}\": {value}}}'{shorter}"
 
 
 def cmd_ask(args) -> int:
