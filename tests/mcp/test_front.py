@@ -245,6 +245,30 @@ def test_a_call_nested_deeper_than_json_can_parse_leaves_the_server_serving(inst
     assert session.end()[0] == 0
 
 
+@pytest.mark.parametrize(("written", "code"), [
+    ('"text": "half an emoji: \\ud83d"', -32700),  # a lone surrogate: JSON the SDK cannot read
+    ('"text": "a\tb"', -32700),  # a raw control character inside a string
+    ('"jsonrpc": "1.0"', -32600),  # JSON, but not a JSON-RPC 2.0 request
+], ids=["lone-surrogate", "raw-tab", "not-json-rpc-2"])
+def test_a_call_the_sdk_cannot_read_is_answered_with_an_error_not_left_waiting(installed: Path, project: Path,
+                                                                              written: str, code: int) -> None:
+    session = Session(installed, project)
+    session.ask(*opening())
+    line = json.dumps(call("send_message", {"to": "tech-lead", "text": "x"}, "unreadable"))
+    line = line.replace('"jsonrpc": "2.0"', written) if "jsonrpc" in written else line.replace('"text": "x"', written)
+
+    assert session.proc.stdin is not None
+    session.proc.stdin.write(line.encode() + b"\n")
+    session.send(call("get_state", {"path": "sprints.sprint-3.status"}, "after"))
+
+    refused = session.read()
+    assert refused.get("id") == "unreadable" and refused["error"]["code"] == code, refused
+    assert "column" in refused["error"]["message"] or "jsonrpc" in refused["error"]["message"], refused
+    after = session.read()
+    assert after["id"] == "after" and not after["result"].get("isError"), after
+    assert session.end()[0] == 0
+
+
 def test_memo_answers_are_addressed_to_the_asking_request(tmp_path: Path) -> None:
     listen, tools = opening()[1], opening()[-1]
     memo = Memo(tmp_path / "memo.json", "stamp-1")

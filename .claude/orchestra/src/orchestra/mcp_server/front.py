@@ -44,6 +44,7 @@ class Wire:
         os.dup2(2, 1)
         self.pending = bytearray()
         self.ended = False
+        self.sending = threading.Lock()  # the SDK's answers and the input's refusals come from two threads
 
     def line(self, timeout: float | None = None) -> bytes | None:
         """The next line (b"" once the input has ended); None if `timeout` seconds pass first."""
@@ -63,8 +64,9 @@ class Wire:
 
     def send(self, data: bytes) -> None:
         view = memoryview(data)
-        while view:
-            view = view[os.write(self.out, view):]
+        with self.sending:
+            while view:
+                view = view[os.write(self.out, view):]
 
 
 class Loader(threading.Thread):
@@ -128,9 +130,15 @@ class SdkInput:
         self.wire, self.first, self.recorder = wire, first, recorder
 
     def readline(self) -> str:
-        line, self.first = self.first or self.wire.line(), b""
-        self.recorder.asked(line)
-        return line.decode("utf-8", "replace")
+        """The next line the SDK can read; a request it could not read is answered here with an error."""
+        while True:
+            line, self.first = self.first or self.wire.line(), b""
+            text = line.decode("utf-8", "replace")
+            refusal = _unreadable(text)
+            if refusal is None:
+                self.recorder.asked(line)
+                return text
+            self.wire.send(refusal)
 
 
 class SdkOutput:
@@ -188,6 +196,35 @@ def _parsed(line: bytes) -> Message | None:
     except (ValueError, RecursionError):  # nested too deep to parse: the SDK server refuses it, and serves on
         return None
     return message if isinstance(message, dict) else None
+
+
+def _unreadable(text: str) -> bytes | None:
+    """A JSON-RPC error answering a request the SDK cannot read (a lone surrogate or a raw control character in a
+    string, no `"jsonrpc": "2.0"`, an id of another type); None for any other line. The SDK drops such a line
+    unanswered, and its caller would wait for an answer that never comes."""
+    from mcp.types import jsonrpc_message_adapter
+    from pydantic import ValidationError
+
+    if not text.strip():
+        return None
+    try:
+        jsonrpc_message_adapter.validate_json(text, by_name=False)
+        return None
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+    try:
+        message = json.loads(text, strict=False)
+    except (ValueError, RecursionError):
+        return None  # no id to answer to
+    request_id = message.get("id") if isinstance(message, dict) and isinstance(message.get("method"), str) else None
+    if isinstance(request_id, bool) or not isinstance(request_id, str | int):
+        return None  # a notification or a response: nobody waits for an answer
+    if problem["type"] == "json_invalid":
+        error = {"code": -32700, "message": f"Parse error: {problem['msg']}"}
+    else:
+        error = {"code": -32600, "message": 'Invalid Request: not a JSON-RPC 2.0 request ("jsonrpc": "2.0", a string '
+                                            'or integer id, a method name, params an object)'}
+    return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error}).encode() + b"\n"
 
 
 def _answer_in(message: Message) -> tuple[Any, Message | None]:
