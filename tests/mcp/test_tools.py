@@ -192,6 +192,14 @@ def test_report_status_keeps_the_report_on_the_task_and_in_the_history(server, s
         server, store, "report_status", task_id="rep-1", summary="", caller=member())  # a report of nothing
 
 
+def test_report_status_refuses_a_summary_of_blanks(server, store):
+    add_task(store, "rep-blank", status="in_progress", agent_id=MEMBER_RUN)
+    message = refused(server, store, "report_status", task_id="rep-blank", summary=" \n\t ", caller=member())
+    assert "summary" in message and "non-empty" in message, message
+    refused(server, store, "report_status", task_id="rep-blank", progress=10, summary="   ", caller=member())
+    assert server.ok("report_status", task_id="rep-blank", summary=" done ", caller=member())["report"]["summary"]
+
+
 # -- messages ---------------------------------------------------------------------------------------
 
 def test_send_message_stores_the_stamped_sender(server, store):

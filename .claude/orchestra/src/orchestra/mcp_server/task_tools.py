@@ -155,6 +155,9 @@ def report_status(task_id: TaskId,
     """Report progress on your task: percent done, a summary, build and test results, coverage, other numbers.
     Changes no status; your final message's STATUS line does that."""
     by = identity(caller)
+    if summary is not None and not summary.strip():
+        raise ToolError(f"report_status: summary: expected non-empty text, got {summary!r}; say what was done and "
+                        "what is next, or leave summary out")
     given = {"progress": progress, "summary": summary, "build": build, "tests_passed": tests_passed,
              "tests_failed": tests_failed, "coverage": coverage, "metrics": metrics}
     report = {k: v for k, v in given.items() if v is not None}
