@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -204,6 +205,19 @@ def test_uninstall_without_manifest_refuses(repo: Path, orchestra) -> None:
                                                 '"uv", "args": [".claude/orchestra/hooks/stop.py"]}]}]},}')
     result = orchestra("uninstall", repo)
     assert result.code == 1 and "settings.json:1: not valid JSON" in result.err
+
+
+def test_purge_after_an_uninstall_says_how_to_delete_the_state_it_kept(repo: Path, orchestra) -> None:
+    assert orchestra("install", repo, "--no-warm").code == 0
+    (repo / ".claude/state/orchestration.db").write_bytes(b"tasks")
+    result = orchestra("uninstall", repo)
+    assert result.code == 0 and "delete the folder by hand" in result.out  # not only: run it with --purge
+    before = snapshot(repo)
+    result = orchestra("uninstall", repo, "--purge")
+    assert result.code == 1 and result.err.count("\n") == 1
+    assert f"the state it kept in {repo / '.claude/state'} is no longer the pack's to delete" in result.err
+    assert f"rm -rf {shlex.quote(str(repo / '.claude/state'))})" in result.err
+    assert snapshot(repo) == before
 
 
 def test_json_plan_lists_steps_and_notices(repo: Path, orchestra) -> None:

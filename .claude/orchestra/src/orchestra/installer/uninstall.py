@@ -5,6 +5,7 @@ entries). The state dir stays unless --purge: it holds the team's tasks, message
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 from . import jsondoc, mcpconfig, settings
@@ -20,7 +21,7 @@ def plan_uninstall(target: Path, purge: bool = False) -> Plan:
     root = check_target(target, uninstall=True)
     old = read(root)
     if old is None and not (root / ".claude" / "orchestra").is_dir():
-        return _unwire(root)
+        return _unwire(root, purge)
     if old is None:
         raise InstallError(f"{root / MANIFEST}: not found, so nothing here was installed by `orchestra install`. "
                            "A copied .claude/ has no manifest: remove its files by hand")
@@ -81,7 +82,8 @@ def plan_uninstall(target: Path, purge: bool = False) -> Plan:
         plan.remove_dirs.append(old.state_dir)
     elif state.is_dir():
         plan.notices.append(Notice("kept", old.state_dir, "the team's state (tasks, messages, audit log); "
-                                                          "--purge deletes it"))
+                                                          "--purge deletes it with the pack, or delete the folder "
+                                                          "by hand later"))
     backup_dirs = [p.relative_to(root).as_posix() for p in (root / BACKUP_DIR).rglob("*") if p.is_dir()] if (
         root / BACKUP_DIR).is_dir() else []
     kept = set() if purge else {p.as_posix() for p in Path(old.state_dir).parents}
@@ -89,7 +91,7 @@ def plan_uninstall(target: Path, purge: bool = False) -> Plan:
     return plan
 
 
-def _unwire(root: Path) -> Plan:
+def _unwire(root: Path, purge: bool = False) -> Plan:
     """`.claude/orchestra/` deleted by hand, its manifest with it, while the settings or `.mcp.json` still
     run its scripts (every hook then fails): take our entries out. Their bytes before install were kept
     in that folder, so only our entries go; nothing else is known to be ours."""
@@ -104,8 +106,11 @@ def _unwire(root: Path) -> Plan:
                 raise
             # a file of yours Claude Code cannot read either, naming nothing of the pack: not ours to judge
     if not plan.steps:
+        state = root / ".claude" / "state"
+        kept = (f"; the state it kept in {state} is no longer the pack's to delete: remove it by hand "
+                f"(rm -rf {shlex.quote(str(state))}) if you no longer need it") if purge and state.is_dir() else ""
         raise InstallError(f"{root / MANIFEST}: not found, so nothing here was installed by `orchestra install`, "
-                           f"and neither {SETTINGS} nor {MCP_CONFIG} wires the pack")
+                           f"and neither {SETTINGS} nor {MCP_CONFIG} wires the pack{kept}")
     plan.notices.append(Notice("left", ".claude", "the pack's folder .claude/orchestra/ was already gone, and "
                                                   "with it the list of what it installed: delete its agents, "
                                                   "commands and teams.yaml by hand if you do not want them"))
