@@ -278,6 +278,10 @@ def test_a_member_may_name_its_own_worktrees_repository_but_not_the_main_checkou
     # a refspec's local destination: pull fetches into it
     ("git pull . HEAD:feature-x", "refs/heads/feature-x"),
     ("git pull --rebase origin main:main", "refs/heads/main"),
+    # `git worktree add` resetting a branch, or checking one out where its commits then move it
+    ("git worktree add -B feature-x sub", "refs/heads/feature-x"),
+    ("git worktree add -f --lock sub task-t-2", "refs/heads/task-t-2"),
+    ("git worktree add tmp/feature-x", "refs/heads/feature-x"),  # PATH alone: the branch named like its end
     # its own branch, and new branches and tags of its own
     ("git update-ref refs/heads/task-t-1 HEAD && git branch -f task-t-1 HEAD && git checkout -B task-t-1", None),
     ("git branch new-x && git checkout -b new-y && git switch -c new-z && git branch -f new-w HEAD", None),
@@ -291,6 +295,8 @@ def test_a_member_may_name_its_own_worktrees_repository_but_not_the_main_checkou
     ("git rebase main && git rebase --onto main HEAD~0 task-t-1 && git rebase -i --root && git rebase --continue",
      None),
     ("git checkout @{-2} && git switch -c mine - && git checkout - -- README.md && git log @{-1}", None),
+    ("git worktree add -b new-q sub && git worktree add --detach sub2 main && git worktree add sub3 HEAD~0 && "
+     "git worktree add new-r && git worktree list && git worktree remove -f sub", None),
     ("git pull --rebase origin main && git pull . main:task-t-1 && git pull origin main:refs/remotes/origin/main",
      None),
 ], ids=lambda v: v if isinstance(v, str) and len(v) < 14 else None)
@@ -311,6 +317,30 @@ def test_a_member_moves_or_deletes_no_branch_but_its_own(sprint: Path, command: 
         assert isinstance(verdict, Deny), command
         assert f"{denied}, which is not your worktree's branch task-t-1" in verdict.reason, verdict.reason
         assert "ask the orchestrator, who merges" in verdict.reason
+
+
+@pytest.mark.parametrize("command, denied", [
+    ("git push . HEAD:feature-x", "`git push` to this repository updating refs/heads/feature-x"),
+    ("git push -q ../.. +HEAD:refs/heads/main", "`git push` to this repository updating refs/heads/main"),
+    ("git push . :task-t-2", "`git push` to this repository deleting refs/heads/task-t-2"),
+    ("git push --delete ./ feature-x", "`git push` to this repository deleting refs/heads/feature-x"),
+    ("git push -d . v1", "`git push` to this repository deleting refs/tags/v1"),
+    ("git push origin HEAD:main && git push . HEAD:task-t-1 HEAD:brand-new && git push . feature-x", None),
+], ids=lambda v: v if isinstance(v, str) and len(v) < 14 else None)
+def test_a_member_that_may_push_moves_no_other_branch_by_pushing_to_its_own_repository(
+        sprint: Path, command: str, denied: str | None) -> None:
+    repo = sprint
+    (repo / ".claude" / "policy.yaml").write_text("git:\n  push: [orchestrator, team_member]\n", encoding="utf-8")
+    tree = live_member(repo)
+    git(repo, "worktree", "add", "-q", "-b", "task-t-2", str(repo / ".worktrees" / "task-t-2"))
+    git(repo, "branch", "feature-x")
+    git(repo, "tag", "v1")
+    verdict = in_process(tool_call(repo, MEMBER, "Bash", {"command": command}, cwd=tree))
+    if denied is None:
+        assert not isinstance(verdict, Deny), verdict
+    else:
+        assert isinstance(verdict, Deny) and f"Bash {denied}, which is not your worktree's branch task-t-1" in (
+            verdict.reason), verdict
 
 
 def test_a_member_moving_the_main_checkouts_branch_is_denied_and_audited(sprint: Path) -> None:

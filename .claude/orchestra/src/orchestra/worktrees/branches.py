@@ -7,7 +7,9 @@ given by `-c alias.NAME=`):
 `git update-ref [-d] REF`, `git branch -d|-D|-m|-M|-c|-C|-f`, `git tag -d|-f`, `git checkout|switch BRANCH`
 (its next commits move that branch), `git checkout -B`, `git switch -C`, `git symbolic-ref HEAD REF`, the
 local destination of `git fetch|pull REPO SRC:DST`, the branch operand of `git rebase [UPSTREAM] BRANCH` (checked
-out, then rewritten) and `git rebase --update-refs` (which moves the branches on the commits it rebases). The
+out, then rewritten), `git rebase --update-refs` (which moves the branches on the commits it rebases), the branch
+`git worktree add` resets (`-B`) or checks out in a new worktree (whose commits then move it), and the refs
+`git push` to this same repository (`.`, a path into the project) updates or deletes. The
 branch checked out before (`git checkout -`, `@{-N}`) is the one the worktree's HEAD log names, as git reads it;
 one the log does not name is denied. The worktree's own branch comes from its HEAD file and whether a ref exists
 from the repository's ref files: no git process, and nothing parsed or read for a command that names none of
@@ -22,7 +24,8 @@ import re
 from ..security import shell
 from ..security.destinations import git_subcommand
 
-SUBCOMMANDS = ("update-ref", "branch", "tag", "symbolic-ref", "checkout", "switch", "rebase", "fetch", "pull")
+SUBCOMMANDS = ("update-ref", "branch", "tag", "symbolic-ref", "checkout", "switch", "rebase", "worktree", "push",
+               "fetch", "pull")
 BRANCH_VALUED = frozenset({"-u", "--set-upstream-to", "--contains", "--no-contains", "--merged", "--no-merged",
                            "--points-at", "--sort", "--format", "--color", "--column"})
 TAG_VALUED = frozenset({"-m", "--message", "-F", "--file", "-u", "--local-user", "--cleanup", "--contains",
@@ -30,7 +33,8 @@ TAG_VALUED = frozenset({"-m", "--message", "-F", "--file", "-u", "--local-user",
                         "--column", "-n", "--trailer"})
 # `git checkout|switch` options after which it makes a branch, detaches or restores files: it takes no other branch
 NOT_SWITCHING = frozenset({"-b", "-c", "--create", "--orphan", "--detach", "-d", "--", "-p", "--patch"})
-# `git rebase` options that take the next word as their value
+# `git push` and `git rebase` options that take the next word as their value
+PUSH_VALUED = frozenset({"-o", "--push-option", "--receive-pack", "--exec", "--repo"})
 REBASE_VALUED = frozenset({"--onto", "-s", "--strategy", "-X", "--strategy-option", "-x", "--exec", "--whitespace",
                            "-C", "--empty"})
 STDIN = "the refs given on standard input"
@@ -41,11 +45,12 @@ PREVIOUS = re.compile(r"refs/heads/@\{-([1-9][0-9]*)\}")  # `@{-N}`: the Nth bra
 def foreign_ref(command: str, cwd: str, worktree: str, root) -> tuple[str, str, str | None] | None:
     """(the ref, what the command does to it, the worktree's own branch) for the first branch other than the
     worktree's own, or tag, that the command moves or deletes; None when it changes none."""
-    if "git" not in command or not (any(word in command for word in SUBCOMMANDS[:7])
+    if "git" not in command or not (any(word in command for word in SUBCOMMANDS[:9])
                                     or ("fetch" in command or "pull" in command) and ":" in command):
         return None  # a command that names none of them, read no further
     changes = [change for cmd in shell.parse(command, {"HOME": os.path.expanduser("~"), "PWD": cwd}).commands
-               for change in _changes(_unaliased(cmd.argv))]
+               for args in [_unaliased(cmd.argv)]
+               for change in [*_changes(args), *_pushed(args, cwd, (str(root), worktree))]]
     if not changes:
         return None
     gitdir, common = _repository(worktree, root)
@@ -73,7 +78,7 @@ def _unaliased(argv: tuple[str, ...]) -> list[str]:
 
 def _changes(args: list[str]) -> list[tuple[str, str]]:
     """(full ref, what is done to it) for each ref a git subcommand moves, deletes or overwrites."""
-    if not args or args[0] not in SUBCOMMANDS:
+    if not args or args[0] not in SUBCOMMANDS or args[0] == "push":  # push: `_pushed`
         return []
     sub, rest = args[0], args[1:]
     if sub == "update-ref":
@@ -95,6 +100,17 @@ def _changes(args: list[str]) -> list[tuple[str, str]]:
         operands = _operands(rest, frozenset({"--conflict", "--pathspec-from-file"}))  # one: a branch or a file
         return [(f"refs/heads/{operands[0]}", f"`git {sub}` moving your worktree (and its next commits) onto")
                 ] if len(operands) == 1 else []
+    if sub == "worktree":  # `git worktree add [-B BRANCH] PATH [BRANCH]`
+        if rest[:1] != ["add"]:
+            return []
+        options = [(word, rest[i + 1]) for i, word in enumerate(rest[:-1]) if word in ("-b", "-B")]
+        reset = [(f"refs/heads/{name}", "`git worktree add -B` resetting") for flag, name in options if flag == "-B"]
+        if options or {"--detach", "-d", "--orphan"} & set(rest):
+            return reset
+        operands = _operands(rest[1:], frozenset({"--reason"}))  # PATH alone: the branch named as its last part
+        names = operands[1:2] or [os.path.basename(operands[0].rstrip("/"))] if operands else []
+        return [(f"refs/heads/{name}", "`git worktree add` checking out (its commits in that worktree then moving)")
+                for name in names]
     if sub in ("fetch", "pull"):  # `git fetch . HEAD:main`: a refspec's destination is a local ref
         destinations = [word.split(":", 1)[1] for word in _operands(rest, frozenset())[1:] if ":" in word]
         refs = [d if d.startswith("refs/") else f"refs/heads/{d}" for d in destinations if d]
@@ -127,6 +143,33 @@ def _changes(args: list[str]) -> list[tuple[str, str]]:
     if flags & {"c", "C", "--copy"}:
         return [(names[-1], "`git branch -C` overwriting")] if forced and names else []
     return [(names[0], "`git branch -f` moving")] if forced and names else []
+
+
+def _pushed(args: list[str], cwd: str, project: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The refs `git push` to this same repository (`.`, a path into the project, its `.git` or a worktree)
+    updates (`SRC:DST`) or deletes (`:DST`, `--delete NAME`): a name as its branch or its tag, as git finds it."""
+    if args[:1] != ["push"]:
+        return []
+    operands = _operands(args[1:], PUSH_VALUED)
+    if not operands or not _this_repository(operands[0], cwd, project):
+        return []
+    if _flags(args[1:]) & {"d", "--delete"}:
+        targets = [(name, "deleting") for name in operands[1:]]
+    else:  # `SRC:DST` updates DST, `:DST` deletes it; SRC alone goes to the same name, which it leaves as it is
+        targets = [(word.split(":", 1)[1], "deleting" if word.lstrip("+").startswith(":") else "updating")
+                   for word in operands[1:] if ":" in word]
+    return [(ref, f"`git push` to this repository {what}") for name, what in targets if name
+            for ref in ([name] if name.startswith("refs/") else [f"refs/heads/{name}", f"refs/tags/{name}"])]
+
+
+def _this_repository(remote: str, cwd: str, project: tuple[str, ...]) -> bool:
+    """Does a `git push` destination name a directory of this project (its checkout, `.git` or a worktree)?"""
+    path = os.path.expanduser(remote.removeprefix("file://"))
+    if "://" in path or ("/" not in path and path != "." and not os.path.isdir(os.path.join(cwd, path))):
+        return False  # a URL or a remote's name
+    real = os.path.realpath(os.path.join(cwd, path))
+    return any(real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+               for top in (os.path.realpath(p) for p in project))
 
 
 def _last_of(args: list[str], option: str) -> bool:
@@ -202,7 +245,8 @@ def _previous(gitdir: str | None, ref: str) -> str:
     moves = [line.split("\tcheckout: moving from ", 1)[1] for line in reversed(lines)
              if "\tcheckout: moving from " in line]
     if len(moves) < n or " to " not in moves[n - 1]:
-        return f"{word} (a branch checked out before that your worktree's HEAD log does not name: name the branch instead)"
+        return (f"{word} (a branch checked out before that your worktree's HEAD log does not name: "
+                "name the branch instead)")
     return f"refs/heads/{moves[n - 1].rsplit(' to ', 1)[0]}"
 
 
