@@ -10,10 +10,12 @@ import io
 import json
 import re
 import shlex
+import shutil
 from functools import cache
 from pathlib import Path
 
 import pytest
+from orchestra import commandfiles
 from orchestra.bus.messages import MESSAGE_TYPES, VERDICTS
 from orchestra.cli import build_parser
 from orchestra.hookio import Rewrite
@@ -306,3 +308,26 @@ def test_the_devops_manager_is_told_how_a_security_alert_looks_in_its_inbox(pack
     _, body = split_frontmatter(CLAUDE / "agents/devops/devops-manager.md")
     assert message["type"] in MESSAGE_TYPES and message["payload"]["alert"] == "security"
     assert f"a `{message['priority']}` message whose payload holds `alert: security`" in flat(body)
+
+
+def test_the_report_command_points_the_model_at_the_numbers_it_asks_for(pack_copy: Path):
+    """`orchestra report` prints only the paths it wrote; the goal, burndown, velocity, blockers and forecast
+    /orchestra:report asks for are in the Markdown file, which the prompt has the model read."""
+    from tests.unit.test_lifecycle_cli import orchestra
+
+    shutil.copytree(CLAUDE / "sprints", pack_copy / ".claude" / "sprints")
+    assert orchestra(pack_copy, "sprint", "start", "sprint-3").returncode == 0
+    [path] = [p for p in command_paths() if command_name(p) == "orchestra:report"]
+    shown = {}
+    for _, line in commandfiles.bang_lines(split_frontmatter(path)[1]):
+        proc = orchestra(pack_copy, *argv(line.replace("$ARGUMENTS", "")))
+        assert proc.returncode == 0, proc.stderr
+        shown[line] = proc.stdout
+    printed = "\n".join(shown.values())
+    [written] = re.findall(r"^wrote (.+\.md)$", printed, re.M)
+    report = Path(written).read_text(encoding="utf-8")
+    asked = flat(split_frontmatter(path)[1])
+    assert "read it with the Read tool" in asked and "(the `.md` path)" in asked
+    for topic, section in (("goal", "Goal:"), ("burndown against the ideal line", "| Day | Remaining | Ideal |"),
+                           ("velocity", "## Velocity"), ("blockers", "## Blockers"), ("forecast", "## Forecast")):
+        assert topic in asked and section in report and section not in printed, topic
