@@ -567,6 +567,15 @@ def test_a_fresh_checkout_refuses_what_a_closed_sprint_kept_and_says_what_marks_
     assert as_json(capsys, "sprint", "status") == {"sprints": []}  # nothing was loaded
 
 
+def test_a_close_names_the_report_it_wrote_beside_the_retrospective(sample: Path, capsys) -> None:
+    as_json(capsys, "sprint", "start", "sprint-3")
+    code, out, err = run(capsys, "sprint", "close", "sprint-3")
+    reports = sample / ".claude/sprints/reports"
+    assert code == 0 and err == "" and (reports / "sprint-3.md").is_file()
+    assert f"retrospective: {sample / '.claude/sprints/retrospectives/sprint-3.md'}\n" in out
+    assert f"report: {reports / 'sprint-3.md'}, {reports / 'sprint-3.html'}, {reports / 'sprint-3-burndown.svg'}\n" in out
+
+
 def test_a_close_whose_files_cannot_be_written_closes_and_says_so(sample: Path, capsys) -> None:
     as_json(capsys, "sprint", "start", "sprint-3")
     folder = sample / ".claude/sprints"

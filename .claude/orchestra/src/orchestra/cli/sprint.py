@@ -365,9 +365,10 @@ def _close_text(result: dict[str, Any]) -> str:
         return f"{result['sprint']}: {result['status']}"
     carried = ", ".join(r["id"] for r in retro["carried_over"])
     sections = markdown(retro).split("\n## ", 1)[1]
+    report = f"report: {', '.join(result['report'])}\n" if result.get("report") else ""
     return (f"{result['sprint']}: complete; {retro['completed_points']:g} of {retro['planned_points']:g} points done, "
             f"{retro['carried_over_points']:g} carried over{f' ({carried})' if carried else ''}{cancelled_note(retro)}\n"
-            f"retrospective: {result['file']}\n\n## {sections.rstrip()}")
+            f"retrospective: {result['file']}\n{report}\n## {sections.rstrip()}")
 
 
 def cmd_block(args) -> int:
