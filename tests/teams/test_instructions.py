@@ -331,3 +331,24 @@ def test_the_report_command_points_the_model_at_the_numbers_it_asks_for(pack_cop
     for topic, section in (("goal", "Goal:"), ("burndown against the ideal line", "| Day | Remaining | Ideal |"),
                            ("velocity", "## Velocity"), ("blockers", "## Blockers"), ("forecast", "## Forecast")):
         assert topic in asked and section in report and section not in printed, topic
+
+
+def test_the_audit_command_asks_only_for_what_verify_prints(pack_copy: Path):
+    """`orchestra audit verify` prints the entries checked, the log and the last hash, and no time: the prompt
+    asks for those, and sends the user to `audit tail` (whose lines carry their times) for when."""
+    from orchestra import audit, paths
+
+    from tests.unit.test_lifecycle_cli import orchestra
+
+    for i in range(3):
+        audit.append(paths.audit_log(pack_copy), {"hook": "pre_tool", "event": "PreToolUse", "tool": "Bash", "n": i})
+    [path] = [p for p in command_paths() if command_name(p) == "audit:verify"]
+    [(_, line)] = commandfiles.bang_lines(split_frontmatter(path)[1])
+    proc = orchestra(pack_copy, *argv(line))
+    assert proc.returncode == 0 and "3 lines" in proc.stdout and "last hash" in proc.stdout, proc
+    assert not re.search(r"\d{4}-\d\d-\d\d|\d\d:\d\d", proc.stdout.replace(str(pack_copy), "")), proc.stdout
+    asked = flat(split_frontmatter(path)[1])
+    assert "how many entries" in asked and "last hash" in asked and "time span" not in asked
+    tail = orchestra(pack_copy, *argv(f"{BIN} audit tail"))
+    assert tail.returncode == 0 and re.search(r"\d\d:\d\d", tail.stdout), tail
+    assert f"`{BIN} audit tail`" in asked
