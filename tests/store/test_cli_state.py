@@ -29,6 +29,16 @@ def _seed(url: str) -> None:
         tx.append_event("task.assigned", task_id="task-oauth")
 
 
+def test_init_of_another_url_says_orchestra_uses_it_only_where_orchestra_state_url_names_it(
+        project: Path, tmp_path: Path) -> None:
+    other = f"json://{tmp_path / 'other.json'}"
+    proc = cli(f"sqlite://{tmp_path / 'main.db'}", project, "init", "--url", other)
+    assert proc.returncode == 0 and proc.stdout.splitlines()[0] == f"state ready: {other}"
+    assert f"Orchestra uses sqlite://{tmp_path / 'main.db'} here: set ORCHESTRA_STATE_URL to this URL" in proc.stdout
+    again = cli(other, project, "init", "--url", other)  # already the store in use: nothing to add
+    assert (again.returncode, again.stdout) == (0, f"state ready: {other}\n")
+
+
 def test_set_get_export_import(store_url: str, project: Path, tmp_path: Path) -> None:
     _seed(store_url)
     assert cli(store_url, project, "state", "set", "tasks.task-2fa", '{"title": "2FA", "status": "queued"}').returncode == 0

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import paths
-from ..store import StateError, open_store
+from ..store import StateError, open_store, same_store
 from ..store.rules import MAX_DEPTH, unique_keys
 from . import UsageError, migrate
 from ._output import add_json_flag, emit
@@ -41,6 +41,11 @@ def cmd_init(args) -> int:
     with open_store(args.url) as store:
         store.get("schema_version")
         print(f"state ready: {getattr(store, 'where', store.url)}")  # a server's URL without its password
+    if args.url and not same_store(args.url, paths.state_url()):
+        from ..store.pgurl import redacted
+
+        print(f"Orchestra uses {redacted(paths.state_url())} here: set ORCHESTRA_STATE_URL to this URL where the hooks, the "
+              "MCP server and the commands run (the environment Claude Code starts in) for them to use it")
     return 0
 
 
