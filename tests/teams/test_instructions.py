@@ -352,3 +352,22 @@ def test_the_audit_command_asks_only_for_what_verify_prints(pack_copy: Path):
     tail = orchestra(pack_copy, *argv(f"{BIN} audit tail"))
     assert tail.returncode == 0 and re.search(r"\d\d:\d\d", tail.stdout), tail
     assert f"`{BIN} audit tail`" in asked
+
+
+def test_the_epic_plan_command_shows_the_critical_path_it_asks_for(pack_copy: Path):
+    """/epic:plan asks for the critical path across sprints and each feature's dependencies, which only the
+    plan's JSON holds (the table names sprints, points and features)."""
+    from tests.unit.test_lifecycle_cli import orchestra
+
+    for folder in ("sprints", "epics"):
+        shutil.copytree(CLAUDE / folder, pack_copy / ".claude" / folder)
+    [path] = [p for p in command_paths() if command_name(p) == "epic:plan"]
+    [(_, line)] = commandfiles.bang_lines(split_frontmatter(path)[1])
+    proc = orchestra(pack_copy, *argv(line.replace("$ARGUMENTS", "payments")))
+    assert proc.returncode == 0, proc.stderr
+    chain = json.loads(orchestra(pack_copy, "epic", "plan", "payments", "--json").stdout)["critical_path"]["features"]
+    asked = flat(split_frontmatter(path)[1])
+    assert "the critical path across sprints" in asked and len(chain) > 1
+    assert '"critical_path"' in proc.stdout, proc.stdout  # the table alone has no critical path
+    assert json.loads(proc.stdout)["critical_path"]["features"] == chain
+    assert "dependencies" in asked and '"dependencies"' in proc.stdout
