@@ -371,3 +371,23 @@ def test_the_epic_plan_command_shows_the_critical_path_it_asks_for(pack_copy: Pa
     assert '"critical_path"' in proc.stdout, proc.stdout  # the table alone has no critical path
     assert json.loads(proc.stdout)["critical_path"]["features"] == chain
     assert "dependencies" in asked and '"dependencies"' in proc.stdout
+
+
+def test_the_epic_status_command_asks_for_what_epic_status_prints(pack_copy: Path):
+    """`orchestra epic status` names each sprint's status and where the rest would end, but no blocker: the prompt
+    asks for blocked sprints and points to `sprint status <id>` for their blockers."""
+    from tests.unit.test_lifecycle_cli import orchestra
+
+    for folder in ("sprints", "epics"):
+        shutil.copytree(CLAUDE / folder, pack_copy / ".claude" / folder)
+    assert orchestra(pack_copy, "sprint", "start", "sprint-3").returncode == 0
+    assert orchestra(pack_copy, "sprint", "block", "sprint-3", "waiting for the payment provider").returncode == 0
+    [path] = [p for p in command_paths() if command_name(p) == "epic:status"]
+    [(_, line)] = commandfiles.bang_lines(split_frontmatter(path)[1])
+    proc = orchestra(pack_copy, *argv(line.replace("$ARGUMENTS", "payments")))
+    assert proc.returncode == 0, proc.stderr
+    assert "sprint sprint-3: blocked" in proc.stdout and "the last ending" in proc.stdout
+    assert "payment provider" not in proc.stdout  # the blocker itself is in `sprint status`
+    asked = flat(split_frontmatter(path)[1])
+    assert "which of its sprints is blocked" in asked and f"`{BIN} sprint status <id>` shows a sprint's blockers" in asked
+    assert "payment provider" in orchestra(pack_copy, *argv(f"{BIN} sprint status sprint-3")).stdout
