@@ -1,7 +1,8 @@
 """What the pack's markdown tells models and users to do matches the code it names: every `orchestra ...` command
 in agents, commands and templates (and their plugin copies) parses with the real CLI parser, every orchestra MCP
 tool it names exists and takes the arguments and values given, the completion protocol it teaches is what the
-SubagentStop parser reads, and every name it puts in backticks is one the code knows."""
+SubagentStop parser reads, every name it puts in backticks is one the code knows, and a command asks the model
+only for what its `!` lines print (or says where the rest is)."""
 
 from __future__ import annotations
 
