@@ -261,6 +261,20 @@ def test_two_files_declaring_one_epic_id_are_refused_naming_both(sample: Path, c
     assert not as_json(capsys, "epic", "status", "payments")["loaded"]  # neither replaced the other
 
 
+def test_a_forecast_under_a_minute_is_given_in_seconds_as_the_report_gives_it(sample: Path, capsys) -> None:
+    from orchestra.metrics.formatting import duration
+
+    as_json(capsys, "sprint", "start", "sprint-3")
+    as_json(capsys, "task", "set-status", "task-oauth", "in_progress")
+    as_json(capsys, "task", "set-status", "task-oauth", "completed")  # seconds of work: the rate learnt
+    forecast = as_json(capsys, "sprint", "status", "sprint-3")["forecast"]
+    assert forecast["available"] and forecast["p50_hours"] * 3600 < 60
+    code, out, _ = run(capsys, "sprint", "status", "sprint-3")
+    line = next(x for x in out.splitlines() if x.startswith("forecast: "))
+    assert code == 0 and line.startswith(f"forecast: p50 {duration(forecast['p50_hours'])} (")
+    assert " s (" in line and "0 min" not in line
+
+
 def test_load_without_arguments_skips_started_sprints_and_loads_all_or_nothing(sample: Path, capsys) -> None:
     as_json(capsys, "sprint", "start", "sprint-3")
     for task in ("task-oauth", "task-2fa", "task-payments-api", "task-checkout", "task-fraud-rules"):

@@ -333,9 +333,9 @@ def _points_text(points: dict[str, Any]) -> str:
 
 
 def _duration(hours: float) -> str:
-    if hours < 1:
-        return f"{hours * 60:.0f} min"
-    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+    from ..metrics.formatting import duration  # as `orchestra metrics` and the report give it: 4 s, not 0 min
+
+    return duration(hours)
 
 
 def cmd_close(args) -> int:
