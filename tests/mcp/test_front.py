@@ -269,6 +269,20 @@ def test_a_call_the_sdk_cannot_read_is_answered_with_an_error_not_left_waiting(i
     assert session.end()[0] == 0
 
 
+def test_calls_sent_just_before_the_input_ends_are_all_answered(installed: Path, project: Path) -> None:
+    session = Session(installed, project)
+    session.ask(*opening())
+    session.send(call("send_message", {"to": "tech-lead", "text": "sent, then the input ends",
+                                       "caller": {"id": "main", "session_id": "s"}}, "last-write"),
+                 call("plan_sprint", {"sprint_id": "sprint-3"}, "last-read"))
+
+    code, rest = session.end()
+
+    answers = {a["id"]: a for a in map(json.loads, rest.splitlines())}
+    assert code == 0 and {"last-write", "last-read"} <= set(answers), rest[:500]
+    assert not answers["last-write"]["result"].get("isError") and not answers["last-read"]["result"].get("isError")
+
+
 def test_memo_answers_are_addressed_to_the_asking_request(tmp_path: Path) -> None:
     listen, tools = opening()[1], opening()[-1]
     memo = Memo(tmp_path / "memo.json", "stamp-1")

@@ -25,11 +25,12 @@ import sys
 import threading
 from typing import Any
 
-from .memo import LISTEN, SUBSCRIPTION_ID, Memo, Message, memo_key
+from .memo import LISTEN, SUBSCRIPTION_ID, Memo, Message, memo_key, wire
 
 LOAD_AFTER_S = 1.0  # of quiet after the opening: then the SDK loads in the background
 LOADER_NICENESS = 10  # the loading thread's; a session's own work (hooks, the CLI) comes first
 CANCELLED = "notifications/cancelled"
+DRAIN_S = 10.0  # at the end of the input, how long the requests still being served may take to be answered
 
 
 class Wire:
@@ -95,6 +96,40 @@ class Loader(threading.Thread):
         return self.server
 
 
+class Pending:
+    """The requests the SDK server has read and not yet answered. The SDK stops serving once its input ends, and
+    drops the answers still to come; so at the end of the input the server first waits (up to `DRAIN_S`) for them:
+    a client that writes its calls and then closes its end gets every answer."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()  # as JSON, so 1 and "1" differ
+        self.changed = threading.Condition()
+
+    def asked(self, message: Message | None) -> None:
+        method, params = (message.get("method"), message.get("params")) if message is not None else (None, None)
+        if not isinstance(method, str) or method == LISTEN:  # a listen stays open as long as the input
+            return
+        with self.changed:
+            if message.get("id") is not None:
+                self.ids.add(json.dumps(message["id"]))
+            elif method == CANCELLED and isinstance(params, dict):  # a cancelled request gets no answer
+                self.ids.discard(json.dumps(params.get("requestId")))
+                self.changed.notify_all()
+
+    def answered(self, line: bytes) -> None:
+        if not self.ids:
+            return
+        message = _parsed(line)
+        if message is not None and "method" not in message and "id" in message:
+            with self.changed:
+                self.ids.discard(json.dumps(message["id"]))
+                self.changed.notify_all()
+
+    def drain(self) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: not self.ids, DRAIN_S)
+
+
 class Recorder:
     """Notes the memo-able requests the SDK server gets, and learns its answers to them."""
 
@@ -126,24 +161,28 @@ class Recorder:
 class SdkInput:
     """The input as the SDK reads it (through `anyio.wrap_file`): the line the front stopped at, then the rest."""
 
-    def __init__(self, wire: Wire, first: bytes, recorder: Recorder) -> None:
-        self.wire, self.first, self.recorder = wire, first, recorder
+    def __init__(self, wire: Wire, first: bytes, recorder: Recorder, pending: Pending) -> None:
+        self.wire, self.first, self.recorder, self.pending = wire, first, recorder, pending
 
     def readline(self) -> str:
         """The next line the SDK can read; a request it could not read is answered here with an error."""
         while True:
             line, self.first = self.first or self.wire.line(), b""
             text = line.decode("utf-8", "replace")
+            if not line:
+                self.pending.drain()  # the SDK stops at the end of the input, answered or not
+                return text
             refusal = _unreadable(text)
             if refusal is None:
+                self.pending.asked(_parsed(line))
                 self.recorder.asked(line)
                 return text
             self.wire.send(refusal)
 
 
 class SdkOutput:
-    def __init__(self, wire: Wire, recorder: Recorder) -> None:
-        self.wire, self.recorder = wire, recorder
+    def __init__(self, wire: Wire, recorder: Recorder, pending: Pending) -> None:
+        self.wire, self.recorder, self.pending = wire, recorder, pending
 
     def write(self, text: str) -> int:
         """Learn first, then send: once the client has an answer, the memo has it too, however soon the
@@ -151,6 +190,7 @@ class SdkOutput:
         data = text.encode("utf-8")
         self.recorder.answered(data)
         self.wire.send(data)
+        self.pending.answered(data)
         return len(text)
 
     def flush(self) -> None:
@@ -186,8 +226,8 @@ def serve() -> None:
         server = loader.built()
     from .server import serve_on
 
-    recorder = Recorder(memo)
-    serve_on(server, SdkInput(wire, line, recorder), SdkOutput(wire, recorder))
+    recorder, pending = Recorder(memo), Pending()
+    serve_on(server, SdkInput(wire, line, recorder, pending), SdkOutput(wire, recorder, pending))
 
 
 def _parsed(line: bytes) -> Message | None:
@@ -224,7 +264,7 @@ def _unreadable(text: str) -> bytes | None:
     else:
         error = {"code": -32600, "message": 'Invalid Request: not a JSON-RPC 2.0 request ("jsonrpc": "2.0", a string '
                                             'or integer id, a method name, params an object)'}
-    return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error}).encode() + b"\n"
+    return wire({"jsonrpc": "2.0", "id": request_id, "error": error})
 
 
 def _answer_in(message: Message) -> tuple[Any, Message | None]:
