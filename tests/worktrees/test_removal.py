@@ -84,6 +84,25 @@ def test_ignored_files_are_not_deleted_without_force(repo: Path) -> None:
     assert forced["status"] == "removed" and forced["discarded"] == [".env"] and not tree.exists()
 
 
+def test_caches_the_repo_does_not_ignore_do_not_stop_a_clean_worktree_from_going(repo: Path) -> None:
+    """A project with no .gitignore for them yet: running the tests leaves untracked __pycache__ files."""
+    tree = made(repo, "t7", "completed")
+    (tree / "src" / "__pycache__").mkdir(parents=True)
+    (tree / "src" / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"\x00")
+    (tree / "node_modules" / "pkg").mkdir(parents=True)
+    (tree / "node_modules" / "pkg" / "index.js").write_text("")
+    assert [e["worktree"] for e in cli_json(repo, "worktree", "prune")["removed"]] == ["task-t7"]
+    assert not tree.exists()
+    other = made(repo, "t8")
+    (other / "__pycache__").mkdir()
+    (other / "__pycache__" / "conftest.cpython-311.pyc").write_bytes(b"\x00")
+    assert cli_json(repo, "worktree", "remove", "task-t8")["status"] == "removed" and not other.exists()
+    work = made(repo, "t9")
+    (work / "app.py").write_text("x = 1\n")  # work beside the cache still keeps it
+    refused = cli(repo, "worktree", "remove", "task-t9")
+    assert refused.returncode == 1 and "1 uncommitted change(s) (app.py)" in refused.stderr, refused.stderr
+
+
 def test_copied_files_do_not_stop_a_clean_worktree_from_going(repo: Path) -> None:
     (repo / ".claude" / "worktrees.yaml").write_text("copy: ['.env.example']\n")
     commit_all(repo, "config")

@@ -71,7 +71,7 @@ def survey(repo: Path, path: Path, registered: git.Listed | None, copied: Sequen
         return Losses(str(path), detached=detached, locked=locked)
     copied = tuple(c.rstrip("/") for c in copied) if source is not None else ()
     changes, ignored = git.status(path, ignored=True)
-    uncommitted = [f for f in changes if not _copied(f, copied, path, source)]
+    uncommitted = [f for f in changes if not _copied(f, copied, path, source) and not _cache(f)]
     ignored = [f for f in ignored if not _cache(f) and not _all_copied(path, f, copied, source)]
     submodules = []
     populated = git.populated_submodules(path)
