@@ -310,6 +310,16 @@ def test_cli_tail_filters_and_prints(project_log: Path, capsys) -> None:
     assert "team_member" in text and "r4" in text and "r3" not in text
 
 
+def test_cli_tail_says_when_no_line_matches_instead_of_printing_nothing(project_log: Path, capsys) -> None:
+    assert cli(["audit", "tail", "--agent", "nobody", "--result", "denied"]) == 0
+    assert capsys.readouterr().out == ("none of the last 5 audit lines matches --agent nobody --result denied\n")
+    assert cli(["audit", "tail", "--agent", "nobody", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    project_log.unlink()
+    assert cli(["audit", "tail"]) == 0
+    assert capsys.readouterr().out == "the audit log has no lines yet (each hook run writes one)\n"
+
+
 def test_cli_tail_refuses_a_result_no_line_can_have(project_log: Path, capsys) -> None:
     """`--result deny` (the decision's word, not the result's) matched nothing and printed nothing."""
     with pytest.raises(SystemExit) as exit_info:

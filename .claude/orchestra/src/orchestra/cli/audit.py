@@ -93,7 +93,10 @@ def cmd_tail(args) -> int:
             continue
         wanted.append(line)
     wanted = wanted[-args.lines:]
-    emit(wanted, args.json, _text)
+    filters = " ".join(f"--{flag} {value}" for flag, value in (("agent", args.agent), ("result", args.result)) if value)
+    nothing = (f"none of the last {len(lines)} audit lines matches {filters}" if filters and lines else
+               "the audit log has no lines yet (each hook run writes one)")
+    emit(wanted, args.json, lambda rows: _text(rows) or nothing)
     return 0
 
 
