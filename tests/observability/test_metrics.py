@@ -53,6 +53,19 @@ def test_collect_on_a_running_sprint(store, sample: Path) -> None:
     assert m["hook_latency"]["by_hook"]["pre_tool"]["max_ms"] == 12
 
 
+def test_an_orchestrators_run_of_the_sprint_is_no_task_done_in_throughput_or_task_time(store, sample: Path) -> None:
+    """`orchestrate-sprint-3` tracks the director's run, kept out of the sprint's tasks: one task done is one."""
+    started_sprint(store)
+    with store.transaction() as tx:
+        tx.set("tasks.orchestrate-sprint-3", {"id": "orchestrate-sprint-3", "title": "Run sprint-3",
+                                              "type": "orchestration", "status": "queued", "orchestrates": "sprint-3"})
+    work(store, "orchestrate-sprint-3", "assigned", "2026-12-01T08:00:00.000Z")
+    work(store, "orchestrate-sprint-3", "completed", "2026-12-03T08:00:00.000Z")
+    m = collect(store, sample, now=NOW)
+    assert m["task_throughput"]["completed"] == 1 and m["average_task_time"]["tasks"] == 1
+    assert m["completion_rate"]["tasks_completed"] == 1
+
+
 def test_work_recorded_by_a_machine_whose_clock_is_ahead_counts_as_the_store_says(store, sample: Path) -> None:
     """Two checkouts share one store; one's clock runs an hour ahead. The task it started and the other
     completed is completed in the metrics and the burndown too, as sprint status counts it."""

@@ -124,7 +124,9 @@ def collect(store, root: Path | None = None, *, sprint_id: str | None = None, no
 
     agents = agent_count(runs)
     today = now.date()
-    cycle_all = sprint_metrics.cycle_times(changes)
+    # A director's run of a sprint (type orchestration, kept out of its task list) is no task done.
+    work = [c for c in changes if (tasks.get(c.task) or {}).get("type") != "orchestration"]
+    cycle_all = sprint_metrics.cycle_times(work)
     velocity = sprint_metrics.velocity(sprints.values())
     sprint_part = status["metrics"] if status else {}
     return {
@@ -134,7 +136,7 @@ def collect(store, root: Path | None = None, *, sprint_id: str | None = None, no
                                          "points", "critical_path", "forecast")},
         "agent_count": agents,
         "agent_utilization": agent_utilization(runs, _organization(root), _sprint_capacity(sprints.get(sprint_id))),
-        "task_throughput": sprint_metrics.throughput(changes, today - dt.timedelta(days=THROUGHPUT_DAYS - 1), today),
+        "task_throughput": sprint_metrics.throughput(work, today - dt.timedelta(days=THROUGHPUT_DAYS - 1), today),
         "average_task_time": average_task_time(cycle_all),
         "cycle_time": sprint_part.get("cycle_time") or cycle_summary(cycle_all),
         "error_rate": auditlog.tool_outcomes(records),
