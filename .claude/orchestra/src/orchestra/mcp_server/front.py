@@ -110,7 +110,7 @@ class Pending:
         if not isinstance(method, str) or method == LISTEN:  # a listen stays open as long as the input
             return
         with self.changed:
-            if message.get("id") is not None:
+            if _request_id(message) is not None:  # one the SDK answers; with an id of another type it drops it
                 self.ids.add(json.dumps(message["id"]))
             elif method == CANCELLED and isinstance(params, dict):  # a cancelled request gets no answer
                 self.ids.discard(json.dumps(params.get("requestId")))
@@ -256,8 +256,8 @@ def _unreadable(text: str) -> bytes | None:
         message = json.loads(text, strict=False)
     except (ValueError, RecursionError):
         return None  # no id to answer to
-    request_id = message.get("id") if isinstance(message, dict) and isinstance(message.get("method"), str) else None
-    if isinstance(request_id, bool) or not isinstance(request_id, str | int):
+    request_id = _request_id(message)
+    if request_id is None:
         return None  # a notification or a response: nobody waits for an answer
     if problem["type"] == "json_invalid":
         error = {"code": -32700, "message": f"Parse error: {problem['msg']}"}
@@ -265,6 +265,12 @@ def _unreadable(text: str) -> bytes | None:
         error = {"code": -32600, "message": 'Invalid Request: not a JSON-RPC 2.0 request ("jsonrpc": "2.0", a string '
                                             'or integer id, a method name, params an object)'}
     return wire({"jsonrpc": "2.0", "id": request_id, "error": error})
+
+
+def _request_id(message: Any) -> str | int | None:
+    """The id of a request that can be answered (a string or an integer); None for anything else."""
+    request_id = message.get("id") if isinstance(message, dict) and isinstance(message.get("method"), str) else None
+    return None if isinstance(request_id, bool) or not isinstance(request_id, str | int) else request_id
 
 
 def _answer_in(message: Message) -> tuple[Any, Message | None]:
