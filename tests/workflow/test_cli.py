@@ -770,6 +770,35 @@ def test_a_hand_block_outlasts_the_blockers_that_blocked_the_sprint(sample: Path
     assert as_json(capsys, "sprint", "status", "sprint-3")["hold"] is None
 
 
+def test_every_sprint_command_takes_the_file_name_of_a_sprint_whose_id_differs(sample: Path, capsys) -> None:
+    sprints = sample / ".claude/sprints"
+    (sprints / "sprint-3.yaml").rename(sprints / "sprint-9.yaml")  # it declares `id: sprint-3`
+    code, out, err = run(capsys, "sprint", "close", "sprint-9")  # not started: the advice works as given
+    assert code == 1 and out == "" and "start it first (`orchestra sprint start sprint-9`)" in err
+    assert as_json(capsys, "sprint", "start", "sprint-9")["sprint"] == "sprint-3"
+    assert as_json(capsys, "sprint", "start", "sprint-9")["started"] is False  # resumed, as by its id
+    assert as_json(capsys, "sprint", "plan", "sprint-9")["source"] == "state"
+    assert as_json(capsys, "sprint", "status", "sprint-9")["sprint"] == "sprint-3"
+    assert as_json(capsys, "sprint", "block", "sprint-9", "legal hold") == {"sprint": "sprint-3", "status": "blocked"}
+    code, out, _ = run(capsys, "sprint", "unblock", "sprint-9")
+    assert code == 0 and out == "sprint-3: active\n"
+    assert as_json(capsys, "sprint", "close", "sprint-9", "--review")["status"] == "review"
+    reopened = as_json(capsys, "sprint", "close", ".claude/sprints/sprint-9.yaml", "--reopen", "found issues")
+    assert reopened["sprint"] == "sprint-3" and reopened["status"] == "planning"
+    as_json(capsys, "sprint", "start", "sprint-9")
+    closed = as_json(capsys, "sprint", "close", "sprint-9")
+    assert closed["sprint"] == "sprint-3" and closed["status"] == "complete"
+    assert Path(closed["file"]) == sprints / "retrospectives/sprint-3.md"
+    assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-3"]  # no second record
+
+
+def test_status_says_a_task_set_running_by_hand_has_no_agent_run(sample: Path, capsys) -> None:
+    as_json(capsys, "sprint", "start", "sprint-3")
+    as_json(capsys, "task", "set-status", "task-oauth", "in_progress")
+    code, out, _ = run(capsys, "sprint", "status", "sprint-3")
+    assert code == 0 and "; running: task-oauth (set by hand; no agent run of it is recorded)\n" in out
+
+
 def test_an_id_naming_a_part_of_a_sprint_is_no_sprint_and_nothing_is_written(store, sample: Path, capsys) -> None:
     as_json(capsys, "sprint", "start", "sprint-3")
     before = store.export()

@@ -321,8 +321,11 @@ def _status_text(status: dict[str, Any]) -> str:
 
 def _running_text(status: dict[str, Any]) -> str:
     """Each running task and who works on it (the agent run or delegation holding it), as /sprint:status reports."""
+    from ..workflow.holders import OUTSIDE
+
     holders = status.get("holders") or {}
-    return ", ".join(f"{tid} by {holders[tid]}" if tid in holders else tid for tid in status["running"])
+    return ", ".join(tid if tid not in holders else f"{tid} ({OUTSIDE})" if holders[tid] == OUTSIDE
+                     else f"{tid} by {holders[tid]}" for tid in status["running"])
 
 
 def _points_text(points: dict[str, Any]) -> str:
@@ -344,7 +347,7 @@ def cmd_close(args) -> int:
     with project_store() as store:
         if args.reopen is not None:
             record = reopen_sprint(store, args.sprint, args.reopen)
-            result = {"sprint": args.sprint, "status": record["status"], "closed": False, "retrospective": None,
+            result = {"sprint": record["id"], "status": record["status"], "closed": False, "retrospective": None,
                       "file": None}
         else:
             result = close_sprint(store, args.sprint, review_only=args.review)
@@ -352,7 +355,7 @@ def cmd_close(args) -> int:
     for problem in result.get("problems") or ():  # on stderr, as `sprint start` reports its worktrees
         print(f"orchestra sprint close: {problem}", file=sys.stderr)
     if result.get("problems"):
-        print(f"orchestra sprint close: {args.sprint} is {result['status']} all the same", file=sys.stderr)
+        print(f"orchestra sprint close: {result['sprint']} is {result['status']} all the same", file=sys.stderr)
     return 1 if result.get("problems") else 0
 
 
@@ -376,7 +379,7 @@ def cmd_block(args) -> int:
 
     with project_store() as store:
         record = block_sprint(store, args.sprint, args.reason)
-    emit({"sprint": args.sprint, "status": record["status"]}, args.json, lambda d: f"{d['sprint']}: {d['status']}")
+    emit({"sprint": record["id"], "status": record["status"]}, args.json, lambda d: f"{d['sprint']}: {d['status']}")
     return 0
 
 
@@ -385,5 +388,5 @@ def cmd_unblock(args) -> int:
 
     with project_store() as store:
         record = unblock_sprint(store, args.sprint)
-    emit({"sprint": args.sprint, "status": record["status"]}, args.json, lambda d: f"{d['sprint']}: {d['status']}")
+    emit({"sprint": record["id"], "status": record["status"]}, args.json, lambda d: f"{d['sprint']}: {d['status']}")
     return 0

@@ -162,6 +162,11 @@ def _is_file(path: Path) -> bool:
         return False
 
 
+def declared_id(path: Path) -> str:
+    """The sprint (or epic) id a definition file declares: its `id:`, else its name."""
+    return _declared_id(path) or path.stem
+
+
 def _declared_id(path: Path) -> str | None:
     """The `id:` of a definition without parsing the whole YAML (cheap scan of top-level lines)."""
     try:

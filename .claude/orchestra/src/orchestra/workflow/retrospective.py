@@ -15,7 +15,7 @@ from ..store import entity
 from . import metrics, states
 from .definitions import definitions_dir
 from .progress import cycle_summary, first_working_day, window
-from .view import SprintView, all_events, sprint_view
+from .view import SprintView, all_events, sprint_view, state_id
 
 
 def build(tx, view: SprintView, *, now: dt.datetime) -> dict[str, Any]:
@@ -97,12 +97,14 @@ def carried_over_ids(text: str) -> list[str]:
     return ids
 
 
-def close(store, sprint_id: str, root: Path | None = None, *, review_only: bool = False,
+def close(store, ref: str, root: Path | None = None, *, review_only: bool = False,
           now: dt.datetime | None = None) -> dict[str, Any]:
-    """Close a sprint: to Review, then (unless `review_only`) carry unfinished tasks out of it, store
-    the retrospective and go to Complete. Closing a complete sprint returns its retrospective."""
+    """Close a sprint (`ref`: its id or file, see `state_id`): to Review, then (unless `review_only`) carry
+    unfinished tasks out of it, store the retrospective and go to Complete. Closing a complete sprint
+    returns its retrospective."""
     now = now or dt.datetime.now(dt.UTC)
     with store.transaction() as tx:
+        sprint_id = state_id(tx, ref, root) or ref
         record = entity(tx, "sprints", sprint_id)  # `sprint-1.name` is no sprint
         if record is None:
             raise ValueError(states.not_in_state(sprint_id, "start"))

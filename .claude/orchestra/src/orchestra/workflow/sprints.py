@@ -16,7 +16,7 @@ from ..store import entity
 from . import states
 from .definitions import SprintDef, check_end, load_sprint, project_relative
 from .metrics import EVENT_OF_STATUS
-from .view import is_id
+from .view import state_id
 
 
 def organization(root: Path | None = None):
@@ -253,11 +253,11 @@ def start(store, ref: str | Path, root: Path | None = None) -> dict[str, Any]:
     state are the truth): it resumes the sprint, planning what can be delegated now."""
     from .retrospective import retrospective_path
 
-    if isinstance(ref, str) and is_id(ref):
-        with store.snapshot() as tx:
-            record = tx.get(f"sprints.{ref}", None)
-        if record is not None and record.get("status") not in ("planning", "ready"):
-            return resume(store, record, root)
+    with store.snapshot() as tx:
+        sprint_id = state_id(tx, str(ref), root)
+        record = tx.get(f"sprints.{sprint_id}", None) if sprint_id else None
+    if record is not None and record.get("status") not in ("planning", "ready"):
+        return resume(store, record, root)
     sprint = load_definition(ref, root)
     with store.transaction() as tx:
         status = tx.get(f"sprints.{sprint.id}.status", None)
@@ -320,19 +320,19 @@ def provision_worktrees(store, sprint_id: str, root: Path | None = None) -> dict
     return provision_sprint(store, sprint_id, root or paths.project_root())
 
 
-def block(store, sprint_id: str, reason: str) -> dict[str, Any]:
+def block(store, ref: str, reason: str, root: Path | None = None) -> dict[str, Any]:
     """Block by hand (an outside dependency, say): Active -> Blocked, or a sprint that blocked itself
-    keeps the reason too; stays blocked until `unblock`."""
+    keeps the reason too; stays blocked until `unblock`. `ref`: the sprint's id or file (`state_id`)."""
     if not reason.strip():
-        raise ValueError(f"sprint {sprint_id}: say why it is blocked (a reason is required)")
+        raise ValueError(f"sprint {ref}: say why it is blocked (a reason is required)")
     with store.transaction() as tx:
-        return states.hold(tx, sprint_id, reason)
+        return states.hold(tx, state_id(tx, ref, root) or ref, reason)
 
 
-def unblock(store, sprint_id: str, reason: str | None = None) -> dict[str, Any]:
-    """Blocked -> Active by hand; any other state is refused."""
+def unblock(store, ref: str, reason: str | None = None, root: Path | None = None) -> dict[str, Any]:
+    """Blocked -> Active by hand; any other state is refused. `ref`: the sprint's id or file (`state_id`)."""
     with store.transaction() as tx:
-        return states.release(tx, sprint_id, reason)
+        return states.release(tx, state_id(tx, ref, root) or ref, reason)
 
 
 def requeue(tx, task: dict[str, Any], reason: str, **fields: Any) -> None:
@@ -344,11 +344,13 @@ def requeue(tx, task: dict[str, Any], reason: str, **fields: Any) -> None:
         tx.append_event(EVENT_OF_STATUS["queued"], {"from": current, "reason": reason}, task_id=task["id"])
 
 
-def reopen(store, sprint_id: str, reason: str) -> dict[str, Any]:
-    """Review -> Planning when the review found issues: unfinished tasks go back to queued."""
+def reopen(store, ref: str, reason: str, root: Path | None = None) -> dict[str, Any]:
+    """Review -> Planning when the review found issues: unfinished tasks go back to queued. `ref`: the
+    sprint's id or file (`state_id`)."""
     if not reason.strip():
-        raise ValueError(f"sprint {sprint_id}: say what the review found (a reason is required)")
+        raise ValueError(f"sprint {ref}: say what the review found (a reason is required)")
     with store.transaction() as tx:
+        sprint_id = state_id(tx, ref, root) or ref
         status = (entity(tx, "sprints", sprint_id) or {}).get("status")
         if status != "review":
             states.transition(tx, sprint_id, "planning", reason)  # raises with the legal moves

@@ -115,8 +115,24 @@ def is_id(ref: str) -> bool:
     return bool(ID.match(ref))
 
 
-def sprint_view(tx, sprint_id: str, root: Path | None = None) -> SprintView:
-    """The sprint `sprint_id` (an id, or a definition file's path before it is loaded)."""
+def state_id(tx, ref: str, root: Path | None = None) -> str | None:
+    """The id in state of the sprint `ref` names: its id, or its file (a path, or the name of a file in
+    .claude/sprints), which declares the id; None when no sprint in state is named so. Every sprint
+    command resolves its argument here, so a file named otherwise than its id names the sprint too."""
+    from .definitions import DefinitionError, declared_id, find_definition
+
+    if is_id(ref) and tx.get(f"sprints.{ref}", None) is not None:
+        return ref
+    try:
+        declared = declared_id(find_definition("sprint", ref, root))
+    except DefinitionError:
+        return None
+    return declared if is_id(declared) and tx.get(f"sprints.{declared}", None) is not None else None
+
+
+def sprint_view(tx, ref: str, root: Path | None = None) -> SprintView:
+    """The sprint `ref` names (see `state_id`; before it is loaded, a definition file's path or name)."""
+    sprint_id = state_id(tx, ref, root) or ref
     record = tx.get(f"sprints.{sprint_id}", None) if is_id(sprint_id) else None
     tasks = states.sprint_tasks(tx, sprint_id) if record else []
     # once started, state is the truth even when empty; reopened, its file is again until it starts
@@ -128,11 +144,6 @@ def sprint_view(tx, sprint_id: str, root: Path | None = None) -> SprintView:
     from .sprints import load_definition
 
     definition = load_definition((record or {}).get("definition") or sprint_id, root)
-    if record is None and definition.id != sprint_id:
-        record = tx.get(f"sprints.{definition.id}", None)
-        if record is not None and (record.get("started_at") or states.sprint_tasks(tx, definition.id)) \
-                and not reopened(record):
-            return sprint_view(tx, definition.id, root)  # named by its file's path: started, state is the truth
     tasks = [{**t.to_dict(), **carried_state(tx, t.id, definition.id), "sprint": definition.id}
              for t in definition.tasks]
     if reopened(record):  # starting it again keeps in it the finished work its file no longer lists
