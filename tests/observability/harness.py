@@ -97,3 +97,33 @@ def an_earlier_export(store) -> dict:
             tx.append_event("state_updated", {"n": n}, ts="2026-12-04T11:00:00Z")
     earlier["observability"]["events"] = earlier["observability"]["events"][:2]
     return earlier
+
+
+def spy_event_reads(monkeypatch) -> list[dict]:
+    """Every event the stores' `events_after` returns from now on (both transaction kinds), for tests that a read
+    reaches only the events it needs."""
+    from orchestra.store.doc_tx import DocTx
+    from orchestra.store.table_tx import TableTx
+
+    read: list[dict] = []
+    for kind in (DocTx, TableTx):
+        def spied(self, *args, _read=kind.events_after, **kwargs):
+            page = _read(self, *args, **kwargs)
+            read.extend(page)
+            return page
+
+        monkeypatch.setattr(kind, "events_after", spied)
+    return read
+
+
+def large_sprint_with_history(store, left: int) -> None:
+    """Sprint `big`: `left` queued tasks and one completed, its start and finish in the log (what a forecast
+    learns from)."""
+    ids = [f"big-{i}" for i in range(left + 1)]
+    with store.transaction() as tx:
+        tx.set("sprints.big", {"status": "active", "started_at": "2026-12-01T00:00:00Z", "tasks": ids})
+        for i, tid in enumerate(ids):
+            tx.set(f"tasks.{tid}", {"sprint": "big", "title": tid, "estimate": 1 + i % 3,
+                                    "status": "completed" if i == 0 else "queued"})
+        tx.append_event("task_started", {}, task_id="big-0", ts="2026-12-01T09:00:00Z")
+        tx.append_event("task_completed", {}, task_id="big-0", ts="2026-12-01T11:00:00Z")

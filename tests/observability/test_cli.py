@@ -11,7 +11,7 @@ import pytest
 from orchestra.cli import main
 
 from tests.conftest import REPO
-from tests.observability.harness import an_earlier_export, started_sprint, work
+from tests.observability.harness import an_earlier_export, spy_event_reads, started_sprint, work
 
 
 def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
@@ -66,23 +66,13 @@ def test_events_tail_shows_the_end_of_the_log_without_reading_all_of_it(store, c
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """`-n N` (with or without --type) prints the last N events as before, read back from the newest event:
     the events before them are never read (on a long log, reading them all took seconds)."""
-    from orchestra.store.doc_tx import DocTx
-    from orchestra.store.table_tx import TableTx
-
     started_sprint(store)
     with store.transaction() as tx:
         for n in range(80):
             tx.append_event("state_updated" if n % 4 else "tool_failed", {"n": n},
                             ts=f"2026-12-04T12:{n % 60:02d}:00Z")
     every = store.events_after(0, None)
-    read: list[dict] = []
-    for kind in (DocTx, TableTx):
-        def spied(self, *args, _read=kind.events_after, **kwargs):
-            page = _read(self, *args, **kwargs)
-            read.extend(page)
-            return page
-
-        monkeypatch.setattr(kind, "events_after", spied)
+    read = spy_event_reads(monkeypatch)
     for argv, kept in ((["-n", "7"], every[-7:]),
                        (["-n", "3", "--type", "tool_failed", "--type", "task_blocked"],
                         [e for e in every if e["type"] in ("tool_failed", "task_blocked")][-3:]),
@@ -109,22 +99,12 @@ def test_events_tail_of_a_type_the_log_does_not_hold_names_the_types_without_rea
         store, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     """The types the log holds are read as such: on a 100,000-event log, reading every event to list them
     made the answer take most of a second."""
-    from orchestra.store.doc_tx import DocTx
-    from orchestra.store.table_tx import TableTx
-
     started_sprint(store)
     with store.transaction() as tx:
         for n in range(50):
             tx.append_event("tool_failed" if n % 2 else "message.sent", {"n": n})
     held = sorted({e["type"] for e in store.events_after(0, None)})
-    read: list[dict] = []
-    for kind in (DocTx, TableTx):
-        def spied(self, *args, _read=kind.events_after, **kwargs):
-            page = _read(self, *args, **kwargs)
-            read.extend(page)
-            return page
-
-        monkeypatch.setattr(kind, "events_after", spied)
+    read = spy_event_reads(monkeypatch)
     code, out, err = run(capsys, "events", "tail", "--type", "task_complete")
     assert code == 0 and out == ""
     assert err == f"orchestra events: no event of type task_complete in the log; it holds: {', '.join(held)}\n"

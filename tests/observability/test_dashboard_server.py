@@ -21,7 +21,14 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.conftest import REPO
-from tests.observability.harness import NOW, an_earlier_export, running_dashboard, started_sprint, work
+from tests.observability.harness import (
+    NOW,
+    an_earlier_export,
+    running_dashboard,
+    spy_event_reads,
+    started_sprint,
+    work,
+)
 
 TOKEN = "s3cret-token-for-tests"
 
@@ -174,20 +181,10 @@ def test_the_first_state_shows_the_latest_events_without_reading_the_whole_log(
     """The page lists the last 40 events, newest first: on start and on reopening a log `state import`
     replaced, read back from the newest event, not by reading the whole log to keep its end."""
     from orchestra.dashboard.snapshot import RECENT_EVENTS, event_row
-    from orchestra.store.doc_tx import DocTx
-    from orchestra.store.table_tx import TableTx
-
     started_sprint(store)
     _a_busy_log(store, 90)
     every = store.events_after(0, None)
-    read: list[dict] = []
-    for kind in (DocTx, TableTx):
-        def spied(self, *args, _read=kind.events_after, **kwargs):
-            page = _read(self, *args, **kwargs)
-            read.extend(page)
-            return page
-
-        monkeypatch.setattr(kind, "events_after", spied)
+    read = spy_event_reads(monkeypatch)
     with running_dashboard(sample, poll_seconds=0.05) as dashboard, connect(ws_url(dashboard)) as ws:
         first = json.loads(ws.recv(timeout=30))["data"]
         assert first["events"] == [event_row(e) for e in reversed(every[-RECENT_EVENTS:])]

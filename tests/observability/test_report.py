@@ -13,7 +13,7 @@ from orchestra.report import default_dir, write_report
 from orchestra.report.model import build
 from orchestra.workflow import close_sprint
 
-from tests.observability.harness import NOW, started_sprint, work
+from tests.observability.harness import NOW, large_sprint_with_history, started_sprint, work
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -278,13 +278,6 @@ def test_the_burndown_of_a_sprint_of_no_points_starts_at_0() -> None:
 
 def test_the_report_of_a_large_sprint_bounds_its_forecast_trials(store, sample: Path) -> None:
     # 1000 tasks left, one done with its start and finish in the log: 200,000 / 1000 = 200 trials, not 2000
-    with store.transaction() as tx:
-        ids = [f"big-{i}" for i in range(1001)]
-        tx.set("sprints.big", {"status": "active", "started_at": "2026-12-01T00:00:00Z", "tasks": ids})
-        for i, tid in enumerate(ids):
-            tx.set(f"tasks.{tid}", {"sprint": "big", "title": tid, "estimate": 1 + i % 3,
-                                    "status": "completed" if i == 0 else "queued"})
-        tx.append_event("task_started", {}, task_id="big-0", ts="2026-12-01T09:00:00Z")
-        tx.append_event("task_completed", {}, task_id="big-0", ts="2026-12-01T11:00:00Z")
+    large_sprint_with_history(store, 1000)
     forecast = build(store, "big", sample, now=NOW)["forecast"]
     assert forecast["available"] and (forecast["trials"], forecast["remaining_tasks"]) == (200, 1000)

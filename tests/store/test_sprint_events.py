@@ -14,6 +14,8 @@ from orchestra.workflow.progress import status_view
 from orchestra.workflow.sprints import organization
 from orchestra.workflow.view import sprint_view
 
+from tests.observability.harness import large_sprint_with_history
+
 NOW = dt.datetime(2026, 12, 5, 12, tzinfo=dt.UTC)
 
 
@@ -203,13 +205,6 @@ def test_the_dashboard_forecast_runs_fewer_trials_on_a_large_sprint(store: Store
     """Every dashboard rebuild forecasts with at most 500 trials, and no more than 200,000 / tasks left."""
     from orchestra.metrics.system import collect
 
-    ids = [f"big-{i}" for i in range(left + 1)]
-    with store.transaction() as tx:
-        tx.set("sprints.big", {"status": "active", "started_at": "2026-12-01T00:00:00Z", "tasks": ids})
-        for i, tid in enumerate(ids):
-            tx.set(f"tasks.{tid}", {"sprint": "big", "title": tid, "estimate": 1 + i % 3,
-                                    "status": "completed" if i == 0 else "queued"})
-        tx.append_event("task_started", {}, task_id="big-0", ts="2026-12-01T09:00:00Z")
-        tx.append_event("task_completed", {}, task_id="big-0", ts="2026-12-01T11:00:00Z")
+    large_sprint_with_history(store, left)
     forecast = collect(store, tmp_path, sprint_id="big", now=NOW, audit_records=[])["sprint"]["forecast"]
     assert forecast["available"] and (forecast["trials"], forecast["remaining_tasks"]) == (trials, left)
