@@ -792,6 +792,18 @@ def test_every_sprint_command_takes_the_file_name_of_a_sprint_whose_id_differs(s
     assert [s["sprint"] for s in as_json(capsys, "sprint", "status")["sprints"]] == ["sprint-3"]  # no second record
 
 
+def test_close_block_and_unblock_of_a_name_neither_in_state_nor_a_file_say_so_and_list_the_files(
+        store, sample: Path, capsys) -> None:
+    before = store.export()
+    for argv in (("close", "nosuch"), ("close", "nosuch", "--review"), ("close", "nosuch", "--reopen", "issues"),
+                 ("block", "nosuch", "legal hold"), ("unblock", "nosuch")):
+        code, out, err = run(capsys, "sprint", *argv)
+        assert code == 1 and out == "" and err.count("\n") == 1, (argv, err)
+        assert err == (f"orchestra sprint: sprint 'nosuch': no such sprint in state and no such file in "
+                       f"{sample / '.claude/sprints'} (known: sprint-3)\n"), (argv, err)
+    assert store.export() == before
+
+
 def test_status_says_a_task_set_running_by_hand_has_no_agent_run(sample: Path, capsys) -> None:
     as_json(capsys, "sprint", "start", "sprint-3")
     as_json(capsys, "task", "set-status", "task-oauth", "in_progress")

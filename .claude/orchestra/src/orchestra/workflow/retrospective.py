@@ -15,7 +15,7 @@ from ..store import entity
 from . import metrics, states
 from .definitions import definitions_dir
 from .progress import cycle_summary, first_working_day, window
-from .view import SprintView, all_events, sprint_view, state_id
+from .view import SprintView, all_events, sprint_view, stored_id
 
 
 def build(tx, view: SprintView, *, now: dt.datetime) -> dict[str, Any]:
@@ -104,7 +104,7 @@ def close(store, ref: str, root: Path | None = None, *, review_only: bool = Fals
     returns its retrospective."""
     now = now or dt.datetime.now(dt.UTC)
     with store.transaction() as tx:
-        sprint_id = state_id(tx, ref, root) or ref
+        sprint_id = stored_id(tx, ref, root)
         record = entity(tx, "sprints", sprint_id)  # `sprint-1.name` is no sprint
         if record is None:
             raise ValueError(states.not_in_state(sprint_id, "start"))

@@ -16,7 +16,7 @@ from ..store import entity
 from . import states
 from .definitions import SprintDef, check_end, load_sprint, project_relative
 from .metrics import EVENT_OF_STATUS
-from .view import state_id
+from .view import state_id, stored_id
 
 
 def organization(root: Path | None = None):
@@ -326,13 +326,13 @@ def block(store, ref: str, reason: str, root: Path | None = None) -> dict[str, A
     if not reason.strip():
         raise ValueError(f"sprint {ref}: say why it is blocked (a reason is required)")
     with store.transaction() as tx:
-        return states.hold(tx, state_id(tx, ref, root) or ref, reason)
+        return states.hold(tx, stored_id(tx, ref, root), reason)
 
 
 def unblock(store, ref: str, reason: str | None = None, root: Path | None = None) -> dict[str, Any]:
     """Blocked -> Active by hand; any other state is refused. `ref`: the sprint's id or file (`state_id`)."""
     with store.transaction() as tx:
-        return states.release(tx, state_id(tx, ref, root) or ref, reason)
+        return states.release(tx, stored_id(tx, ref, root), reason)
 
 
 def requeue(tx, task: dict[str, Any], reason: str, **fields: Any) -> None:
@@ -350,7 +350,7 @@ def reopen(store, ref: str, reason: str, root: Path | None = None) -> dict[str, 
     if not reason.strip():
         raise ValueError(f"sprint {ref}: say what the review found (a reason is required)")
     with store.transaction() as tx:
-        sprint_id = state_id(tx, ref, root) or ref
+        sprint_id = stored_id(tx, ref, root)
         status = (entity(tx, "sprints", sprint_id) or {}).get("status")
         if status != "review":
             states.transition(tx, sprint_id, "planning", reason)  # raises with the legal moves

@@ -130,6 +130,23 @@ def state_id(tx, ref: str, root: Path | None = None) -> str | None:
     return declared if is_id(declared) and tx.get(f"sprints.{declared}", None) is not None else None
 
 
+def stored_id(tx, ref: str, root: Path | None = None) -> str:
+    """`state_id`, else `ref` itself for the state machine to refuse (a file of it is to be loaded or started
+    first); a name that is neither a sprint in state nor a sprint file is refused here, listing the files."""
+    from ..store.document import is_entity_id
+    from .definitions import DefinitionError, definition_files, definitions_dir, find_definition
+
+    found = state_id(tx, ref, root)
+    if found is None and is_entity_id(ref):
+        try:
+            find_definition("sprint", ref, root)
+        except DefinitionError:
+            known = ", ".join(p.stem for p in definition_files("sprint", root)) or "none"
+            raise DefinitionError(f"sprint {ref!r}: no such sprint in state and no such file in "
+                                  f"{definitions_dir('sprint', root)} (known: {known})") from None
+    return found or ref
+
+
 def sprint_view(tx, ref: str, root: Path | None = None) -> SprintView:
     """The sprint `ref` names (see `state_id`; before it is loaded, a definition file's path or name)."""
     sprint_id = state_id(tx, ref, root) or ref
