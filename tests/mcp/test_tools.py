@@ -66,6 +66,12 @@ def test_list_tasks_filters_by_sprint_and_status(server):
     assert "Input should be 'queued'" in server.error("list_tasks", status=["done"])
 
 
+def test_list_tasks_refuses_an_empty_filter_instead_of_listing_every_task(server):
+    for name in ("sprint", "team", "assignee"):
+        assert f"{name}\n  String should have at least 1 character" in server.error("list_tasks", **{name: ""})
+    assert "status\n  List should have at least 1 item" in server.error("list_tasks", status=[])
+
+
 def test_get_task_tells_the_whole_story_and_refuses_unknown_ids(server):
     story = server.ok("get_task", task_id="task-2fa")
     assert story["task"]["dependencies"] == ["task-oauth"] and story["task"]["status"] == "queued"

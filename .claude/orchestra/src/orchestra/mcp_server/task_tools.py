@@ -60,10 +60,12 @@ def get_state(path: Annotated[str, Field(max_length=300, description=(
     return {"path": path, "value": value}
 
 
-def list_tasks(status: Annotated[list[TaskStatus] | None, Field(description="only tasks in these statuses")] = None,
-               sprint: Annotated[str | None, Field(description="only this sprint's tasks")] = None,
-               team: Annotated[str | None, Field(description="only this team's tasks")] = None,
-               assignee: Annotated[str | None, Field(description="only tasks assigned to this agent type")] = None,
+def list_tasks(status: Annotated[list[TaskStatus] | None, Field(min_length=1, description=(
+                   "only tasks in these statuses"))] = None,
+               sprint: Annotated[str | None, Field(min_length=1, description="only this sprint's tasks")] = None,
+               team: Annotated[str | None, Field(min_length=1, description="only this team's tasks")] = None,
+               assignee: Annotated[str | None, Field(min_length=1, description=(
+                   "only tasks assigned to this agent type"))] = None,
                ) -> dict[str, Any]:
     """Tasks with their status, assignee, dependencies and artifacts, filtered by every argument given."""
     with state() as tx:
