@@ -48,6 +48,15 @@ def test_task_list_filters_and_shows_lifecycle_fields(project: Path) -> None:
     assert "task-3" in text and "completed" in text and "a48f3f9b44540da36" in text
 
 
+def test_task_list_refuses_an_empty_sprint_or_team_instead_of_listing_every_task(project: Path) -> None:
+    nested_run(project)
+    for flag in ("--sprint", "--team"):
+        refused = orchestra(project, "task", "list", flag, "")
+        assert refused.returncode == 1 and refused.stdout == "", refused.stdout
+        assert refused.stderr == (f"orchestra task: {flag} is empty: name one, or leave {flag} out to list every "
+                                  "task\n"), refused.stderr
+
+
 def test_task_show_tells_the_whole_story(project: Path) -> None:
     nested_run(project)
     view = ok_json(orchestra(project, "task", "show", "task-3", "--json"))

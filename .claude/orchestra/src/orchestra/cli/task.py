@@ -66,6 +66,9 @@ def register(sub) -> None:
 
 
 def cmd_list(args) -> int:
+    for flag, value in (("--sprint", args.sprint), ("--team", args.team)):
+        if value is not None and not value.strip():  # "" would filter nothing out
+            raise ValueError(f"{flag} is empty: name one, or leave {flag} out to list every task")
     with open_store() as store, store.snapshot() as tx:
         tasks = list(tx.items("tasks").values())
     tasks = [t for t in tasks if (not args.status or t.get("status", "queued") in args.status)
