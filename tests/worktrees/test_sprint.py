@@ -124,3 +124,25 @@ def test_a_bad_worktrees_yaml_is_reported_once_not_once_per_task(repo: Path) -> 
     assert problems[0].startswith("orchestra sprint start: worktree of each of cart, copy, e2e, pay, shared-pay, spec "
                                   "not made: ")
     assert "`orchestra worktree create TASK`" in problems[0]
+
+
+def test_a_task_without_team_or_assignee_is_said_to_get_its_worktree_when_delegated(repo: Path) -> None:
+    """Sprint start cannot know whose team a task naming none is, so it makes no worktree for it and says
+    so; delegating it to a member then makes the one that member's team's strategy names."""
+    from tests.worktrees.test_hooks import delegate
+
+    (repo / ".claude" / "sprints").mkdir(exist_ok=True)
+    (repo / ".claude" / "sprints" / "loose.yaml").write_text(
+        "id: loose\nname: Loose\ntasks:\n  - {id: bare, title: Bare}\n"
+        "  - {id: own, title: Own, worktree_strategy: task}\n  - {id: held, title: Held, assignee: qa-engineer}\n")
+    proc = cli(repo, "sprint", "start", "loose")
+    assert proc.returncode == 0, proc.stderr
+    assert ("no worktree yet for bare (no team or assignee): delegating it gives it the worktree that the "
+            "`worktree_strategy` of the team of the member it goes to names") in proc.stdout
+    assert "worktrees: task-own, team-qa-work" in proc.stdout
+    assert state(repo, "tasks.bare.worktree") is None
+    picked = json.loads(cli(repo, "task", "delegate", "bare", "--json").stdout)["subagent_type"]
+    assert picked in ("fullstack-eng", "api-engineer")  # engineering: worktree_strategy task
+    brief = delegate(repo, "toolu_loose_1", picked, "bare")["updatedInput"]["prompt"]
+    assert f"Worktree: {repo / '.worktrees' / 'task-bare'} (work and commit only inside it)" in brief
+    assert state(repo, "tasks.bare.worktree") == str(repo / ".worktrees" / "task-bare")

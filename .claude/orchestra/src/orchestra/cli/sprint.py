@@ -225,8 +225,18 @@ def _start_text(result: dict[str, Any]) -> str:
     teams = "; ".join(f"{team}: {', '.join(ids)}" for team, ids in result["team_assignments"].items())
     made = sorted({entry["worktree"] for entry in result["worktrees"].values() if "worktree" in entry})
     lines = [f"{result['sprint']} {verb}: {len(result['tasks'])} tasks ({teams})",
-             *([f"worktrees: {', '.join(made)}"] if made else []), *_removed_text(result)]
+             *([f"worktrees: {', '.join(made)}"] if made else []), *_later_text(result), *_removed_text(result)]
     return "\n".join([*lines, _plan_text(result["plan"])])
+
+
+def _later_text(result: dict[str, Any]) -> list[str]:
+    """Team-less tasks get no worktree at start: which member's team they are is known only once delegated."""
+    later = result.get("worktrees_at_delegation") or []
+    if not later:
+        return []
+    return [f"no worktree yet for {', '.join(later)} (no team or assignee): delegating {'it' if len(later) == 1 else 'one'} "
+            "gives it the worktree that the `worktree_strategy` of the team of the member it goes to names; "
+            "give it a `team:`, an `assignee:` or its own `worktree_strategy:` to have it made at sprint start"]
 
 
 def _removed_text(result: dict[str, Any]) -> list[str]:

@@ -286,6 +286,7 @@ def start(store, ref: str | Path, root: Path | None = None) -> dict[str, Any]:
 
     return {"sprint": sprint.id, "status": record["status"], "started": started, "tasks": record["tasks"],
             "removed": removed, "team_assignments": record.get("team_assignments", {}), "worktrees": worktrees,
+            "worktrees_at_delegation": awaiting_member(store, sprint.id, root) if started else [],
             "plan": plan_sprint(store, sprint.id, root)}
 
 
@@ -306,7 +307,7 @@ def resume(store, record: dict[str, Any], root: Path | None = None) -> dict[str,
         raise ValueError(f"sprint {sid} is complete (closed {record.get('closed_at') or 'already'}), so there is "
                          f"nothing to start or resume; {left}; `orchestra sprint status {sid}` shows how it ended")
     return {"sprint": sid, "status": status, "started": False, "tasks": record.get("tasks") or [], "removed": [],
-            "team_assignments": record.get("team_assignments", {}), "worktrees": {},
+            "team_assignments": record.get("team_assignments", {}), "worktrees": {}, "worktrees_at_delegation": [],
             "plan": plan_sprint(store, sid, root)}
 
 
@@ -318,6 +319,14 @@ def provision_worktrees(store, sprint_id: str, root: Path | None = None) -> dict
     from ..worktrees import provision_sprint
 
     return provision_sprint(store, sprint_id, root or paths.project_root())
+
+
+def awaiting_member(store, sprint_id: str, root: Path | None = None) -> list[str]:
+    """Team-less tasks whose worktree waits for the member they are delegated to (see `provision_worktrees`)."""
+    from .. import paths
+    from ..worktrees.allocation import awaiting_member as waiting
+
+    return waiting(store, sprint_id, root or paths.project_root())
 
 
 def block(store, ref: str, reason: str, root: Path | None = None) -> dict[str, Any]:

@@ -349,6 +349,23 @@ def assign(store, project: Path, org, task_id: str, owner: Owner) -> dict[str, A
     return record
 
 
+def awaiting_member(store, sprint_id: str, project: Path, org=None) -> list[str]:
+    """Tasks of the sprint that sprint start gives no worktree because nothing names whose work they are: no
+    team, no assignee teams.yaml knows, no `worktree_strategy` of their own. Delegating one gives it the
+    worktree the strategy of the team of the member it goes to names. [] outside a git repository."""
+    from .. import teams
+
+    if repository(project) is None:
+        return []
+    org = org or teams.load(project)
+    if all(strategy_for({}, team.settings.worktree_strategy) == "none" for team in org.teams.values()):
+        return []  # no team works in worktrees: delegating gives none either
+    with store.snapshot() as tx:
+        return sorted(t["id"] for t in tx.find("tasks", sprint=sprint_id)
+                      if not t.get("worktree") and not t.get("worktree_strategy") and not t.get("team")
+                      and org.member(t.get("assignee")) is None)
+
+
 def provision_sprint(store, sprint_id: str, project: Path, org=None) -> dict[str, Any]:
     """Sprint start: every task of the sprint gets the worktree its strategy names (made now, setup run,
     not locked). Returns {task id: {worktree, branch, path, setup (when there is one)} or {error}}; {}
