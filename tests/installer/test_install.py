@@ -17,6 +17,7 @@ from orchestra.installer.settings import unmerge
 from orchestra.installer.source import MANIFEST, load_pack, mcp_server_entry
 
 from tests.installer.conftest import REPO, contents, snapshot, write_pack
+from tests.worktrees.conftest import cli
 
 
 def settings_of(root: Path) -> dict:
@@ -885,3 +886,30 @@ def test_install_and_doctor_say_when_the_plugin_is_on_as_well(repo: Path, orches
 
     (repo / ".claude/settings.local.json").write_text(json.dumps({"enabledPlugins": {"orchestra@claude-orchestra": False}}))
     assert "enabledPlugins" not in orchestra("install", repo).out + orchestra("doctor", repo).out
+
+
+def test_uninstall_names_the_worktrees_it_leaves_and_how_to_remove_them(repo: Path, orchestra) -> None:
+    """Worktrees may hold work, so uninstall keeps them; but `orchestra worktree remove` goes with the
+    pack, so it says which remain, what they hold, and the git commands that remove them afterwards."""
+    assert orchestra("install", repo).code == 0
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "pack"],
+                   check=True)
+    made = cli(repo, "worktree", "create", "product", "--json")
+    assert made.returncode == 0, made.stderr
+    path = Path(json.loads(made.stdout)["path"])
+    (path / "draft.md").write_text("unsaved work\n")
+    (repo / ".claude/worktrees.yaml").write_text("root: ../elsewhere trees\n")  # a root of your own counts too
+    other = Path(json.loads(cli(repo, "worktree", "create", "engineering", "--json").stdout)["path"])
+    assert other.parent == (repo.parent / "elsewhere trees").resolve()
+    name = path.name
+    planned = orchestra("uninstall", repo, "--dry-run", "--json").json()["notices"]
+    assert sorted(n["path"] for n in planned if "worktree" in n["message"]) == sorted([f".worktrees/{name}", str(other)])
+    result = orchestra("uninstall", repo)
+    assert result.code == 0
+    assert f"left       .worktrees/{name}: worktree {name} of the pack, on {name}, with 1 uncommitted change(s)" \
+        in result.out
+    assert f"`orchestra worktree remove {name}`" in result.out
+    assert f"git worktree remove '{path}' && git branch -d {name}" in result.out
+    assert f"left       {other}: worktree {other.name} of the pack, on {other.name};" in result.out
+    assert (path / "draft.md").read_text() == "unsaved work\n"  # never removed for the user

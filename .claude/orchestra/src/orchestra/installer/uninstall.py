@@ -8,7 +8,7 @@ import json
 import shlex
 from pathlib import Path
 
-from . import jsondoc, mcpconfig, settings
+from . import jsondoc, leftworktrees, mcpconfig, settings
 from .errors import InstallError
 from .install import REPLACED, RESTORE
 from .manifest import read, sha256
@@ -87,6 +87,7 @@ def plan_uninstall(target: Path, purge: bool = False) -> Plan:
     backup_dirs = [p.relative_to(root).as_posix() for p in (root / BACKUP_DIR).rglob("*") if p.is_dir()] if (
         root / BACKUP_DIR).is_dir() else []
     kept = set() if purge else {p.as_posix() for p in Path(old.state_dir).parents}
+    plan.notices += leftworktrees.notices(root)
     plan.remove_dirs += sorted({*old.dirs, *backup_dirs} - kept, key=lambda d: (-d.count("/"), d))
     return plan
 
