@@ -52,6 +52,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
     for name in ("ORCHESTRA_STATE_URL", "ORCHESTRA_STATE_DIR", "CLAUDE_PROJECT_DIR"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ORCHESTRA_MANAGED_SETTINGS_DIR", str(tmp_path / "managed"))  # not this machine's
     return root
 
 

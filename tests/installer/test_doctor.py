@@ -386,6 +386,92 @@ def test_doctor_run_by_the_plugin_checks_a_plugin_only_project_as_such(repo: Pat
     assert off["status"] == "warn" and "it turns no hook off" in off["detail"]
 
 
+def test_doctor_names_managed_settings_that_keep_the_pack_hooks_from_running(repo: Path, orchestra, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """An organisation's managed settings (managed-settings.json, then the managed-settings.d drop-ins in name
+    order, the later key winning) decide `disableAllHooks` over every settings file, and `allowManagedHooksOnly`
+    keeps every hook but theirs from running; a value of the wrong type there is left out, not the document.
+    Each seen with Claude Code 2.1.328 in /etc/claude-code."""
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude config"))
+    managed = tmp_path / "managed"
+    (managed / "managed-settings.d").mkdir(parents=True)
+    (managed / "managed-settings.json").write_text('{"disableAllHooks": false}')
+    drop_in = managed / "managed-settings.d/20-hooks.json"
+    drop_in.write_text('{"disableAllHooks": true}')
+
+    installed = orchestra("install", repo)
+    assert installed.code == 0
+    assert ('`"disableAllHooks": true` in the managed settings turns every hook off, so no hook of the pack runs'
+            in installed.out) and "only whoever manages this machine can change that" in installed.out
+    (repo / ".claude/settings.local.json").write_text('{"disableAllHooks": false}')  # does not override it
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 1
+    [off] = [c for c in checks(result)["wiring"] if c["status"] != "ok"]
+    assert off["status"] == "fail" and off["detail"].startswith(f"{drop_in}: `\"disableAllHooks\": true` in the managed")
+
+    # A later drop-in's false decides, over a true in the project's own files too.
+    (managed / "managed-settings.d/30-hooks.json").write_text('{"disableAllHooks": false}')
+    (repo / ".claude/settings.local.json").write_text('{"disableAllHooks": true}')
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 0, result.out
+    assert {c["status"] for c in checks(result)["wiring"]} == {"ok"}
+
+    # Of the wrong type it is left out: the project's true decides again.
+    for path in (managed / "managed-settings.d").iterdir():
+        path.unlink()
+    (managed / "managed-settings.json").write_text('{"disableAllHooks": "no"}')
+    [off] = [c for c in checks(orchestra("doctor", repo, "--json"))["wiring"] if c["status"] != "ok"]
+    assert off["detail"].startswith(f'{repo / ".claude/settings.local.json"}: `"disableAllHooks": true` turns')
+
+    (repo / ".claude/settings.local.json").unlink()
+    (managed / "managed-settings.json").write_text('{"allowManagedHooksOnly": true}')
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 1
+    [off] = [c for c in checks(result)["wiring"] if c["status"] != "ok"]
+    assert off["status"] == "fail"
+    assert off["detail"].startswith(f'{managed / "managed-settings.json"}: `"allowManagedHooksOnly": true` in the '
+                                    "managed settings: Claude Code runs only the hooks and status line those")
+
+
+def test_doctor_warns_when_managed_settings_keep_the_pack_server_out(repo: Path, orchestra, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Managed `deniedMcpServers`, an `allowedMcpServers` without the server, and a managed-mcp.json without it each
+    keep Claude Code 2.1.328 from starting a project's server (seen in /etc/claude-code)."""
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude config"))
+    assert orchestra("install", repo).code == 0
+    managed = tmp_path / "managed"
+    managed.mkdir()
+    settings = managed / "managed-settings.json"
+    server = json.loads((repo / ".mcp.json").read_text())["mcpServers"]["orchestra"]
+
+    def mcp_check() -> dict:
+        [found] = checks(orchestra("doctor", repo, "--json"))["mcp"]
+        return found
+
+    settings.write_text(json.dumps({"deniedMcpServers": [{"serverName": "github"}, {"serverName": "orchestra"}]}))
+    found = mcp_check()
+    assert found["status"] == "warn"
+    assert found["detail"].startswith(f"{settings}: `deniedMcpServers` names `orchestra`, so Claude Code does not "
+                                      "start the pack's server, and agents cannot reach the mcp__orchestra__ tools")
+    settings.write_text(json.dumps({"allowedMcpServers": [{"serverName": "github"}]}))
+    assert mcp_check()["detail"].startswith(f"{settings}: `allowedMcpServers` does not list `orchestra`")
+    settings.write_text(json.dumps({"allowedMcpServers": [{"serverCommand": [server["command"], *server["args"]]}]}))
+    assert mcp_check()["status"] == "ok"
+    expanded = [server["command"], *(a.replace("${CLAUDE_PROJECT_DIR:-.}", str(repo)) for a in server["args"])]
+    assert expanded != [server["command"], *server["args"]]
+    settings.write_text(json.dumps({"allowedMcpServers": [{"serverCommand": expanded}]}))
+    assert mcp_check()["status"] == "ok"
+    settings.write_text(json.dumps({"allowedMcpServers": [{"serverCommand": [server["command"], "/srv/other.sh"]}]}))
+    assert mcp_check()["status"] == "warn"
+    settings.write_text(json.dumps({"allowedMcpServers": [{"serverName": "orchestra"}]}))
+    assert mcp_check()["status"] == "ok"
+    (managed / "managed-mcp.json").write_text('{"mcpServers": {}}')
+    found = mcp_check()
+    assert found["status"] == "warn" and found["detail"].startswith(
+        f"{managed / 'managed-mcp.json'}: Claude Code starts only the MCP servers this file defines, and `orchestra` "
+        "is not one of them")
+
+
 def test_doctor_warns_when_the_settings_disable_the_pack_server(repo: Path, orchestra, tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A server the user once declined stays off (`disabledMcpjsonServers`): wired in .mcp.json, never started."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import agentfiles, wiring
 from ..store.errors import StateError
-from . import gitignored, jsondoc, manifest, nesting, orgchecks, safety, settings
+from . import gitignored, jsondoc, managed, manifest, nesting, orgchecks, safety, settings
 from .check import Check
 from .errors import InstallError
 from .source import BACKUP_DIR, MCP_CONFIG, SERVER_NAME, SETTINGS, is_our_server, is_our_statusline
@@ -175,7 +175,9 @@ def _hooks_on(root: Path) -> list[Check]:
     rejects: wired or not, nothing is tracked and no guard runs."""
     found = []
     for off in settings.hooks_off(root, project_wired=_plugin_root() is None or _pack_dir(root).is_dir()):
-        if off.value is True:
+        if off.managed:
+            advice = managed.ADVICE
+        elif off.value is True:
             advice = "remove it, or set it to false in .claude/settings.local.json"
         else:
             advice = "write true or false" + (" (false, or no key, to use the pack)" if off.stops_pack else "")
@@ -278,6 +280,10 @@ def _mcp(root: Path) -> list[Check]:
         return [Check("mcp", "warn", f"{off[0]}: `disabledMcpjsonServers` lists `{SERVER_NAME}`, so Claude Code "
                                      "does not start the pack's server and agents cannot reach the "
                                      "mcp__orchestra__ tools; take it off that list")]
+    blocked = managed.server_blocked(SERVER_NAME, server)
+    if blocked:
+        return [Check("mcp", "warn", f"{blocked}, and agents cannot reach the mcp__orchestra__ tools; "
+                                     f"{managed.ADVICE}")]
     return [Check("mcp", "ok", f"{MCP_CONFIG}: `{SERVER_NAME}` server wired")]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import agentfiles, wiring
-from . import gitignored, jsondoc, mcpconfig, nesting, settings
+from . import gitignored, jsondoc, managed, mcpconfig, nesting, settings
 from .errors import InstallError
 from .manifest import Manifest, read, sha256
 from .plan import Notice, Plan, Step
@@ -261,6 +261,8 @@ class _Planner:
         for off in settings.hooks_off(self.root):
             shown = off.path.relative_to(self.root).as_posix() if off.path.is_relative_to(self.root) else str(off.path)
             advice = "remove it to use the pack" if off.value is True else "write true or false"
+            if off.managed:
+                advice = managed.ADVICE
             self._notice("kept", shown, f"{off.describe().removeprefix(f'{off.path}: ')}; {advice}")
         after = self._config_file(doc, merged.settings, previous, settings.has_ours,
                                   lambda data: settings.unmerge(data, merged.displaced_statusline), "hooks merged")

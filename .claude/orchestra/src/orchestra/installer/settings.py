@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import wiring
-from . import jsondoc
+from . import jsondoc, managed
 from .errors import InstallError
 from .source import is_our_statusline
 
@@ -136,8 +136,16 @@ class HooksOff:
     path: Path
     value: Any
     stops_pack: bool  # the pack's hooks do not run because of it
+    key: str = "disableAllHooks"
+    managed: bool = False  # the organisation's managed settings: only whoever manages the machine changes them
 
     def describe(self) -> str:
+        if self.key == "allowManagedHooksOnly":
+            return (f'{self.path}: `"allowManagedHooksOnly": true` in the managed settings: Claude Code runs only '
+                    "the hooks and status line those settings define, so none of the pack's (no tracking, no guards)")
+        if self.managed:
+            return (f'{self.path}: `"disableAllHooks": true` in the managed settings turns every hook off, so no hook '
+                    "of the pack runs (no tracking, no guards)")
         if self.value is True:
             return (f'{self.path}: `"disableAllHooks": true` turns every hook off, so no hook of the pack runs '
                     "(no tracking, no guards)")
@@ -153,10 +161,16 @@ def hooks_off(root: Path, project_wired: bool = True) -> list[HooksOff]:
     """The settings files whose `disableAllHooks` stops hooks in `root`. `true` turns every hook off, the pack's
     included; the first file that sets it to a boolean decides (seen with Claude Code 2.1.328: `false` in a file
     of higher precedence turns hooks back on). Any other value (`"yes"`, `1`, `"false"`) makes Claude Code
-    reject that whole file, hooks and all (seen with 2.1.328), so it decides nothing. `project_wired`: the
+    reject that whole file, hooks and all (seen with 2.1.328), so it decides nothing. The managed settings come
+    first: their `disableAllHooks` decides over every file, and their `allowManagedHooksOnly: true` keeps the
+    pack's hooks from running too (see `managed`). `project_wired`: the
     project's settings.json wires the pack's hooks (an install; not a project that uses the plugin)."""
     found: list[HooksOff] = []
-    decided = False
+    for key in ("disableAllHooks", "allowManagedHooksOnly"):
+        held = managed.setting(key, bool)
+        if held is not None and held.value:
+            found.append(HooksOff(held.path, True, True, key, managed=True))
+    decided = managed.setting("disableAllHooks", bool) is not None  # a managed true or false beats every file
     for path in scopes(root):
         try:
             data = jsondoc.read(path, "").data
