@@ -283,6 +283,80 @@ def test_failed_uninstall_is_undone(repo: Path, orchestra, monkeypatch: pytest.M
     assert orchestra("uninstall", repo).code == 0 and not (repo / ".claude/orchestra").exists()
 
 
+def interrupt_at_write_of(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Ctrl-C pressed while `name` is being written: a real SIGINT, delivered once the file is in place (as
+    when it lands in the fsync that follows), before the step that wrote it could record it."""
+    import signal
+
+    from orchestra import atomic
+
+    real, pressed = atomic.write_bytes, []
+
+    def write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
+        real(path, data, mode)
+        if Path(path).name == name and not pressed:
+            pressed.append(path)
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(atomic, "write_bytes", write_bytes)
+
+
+def test_an_install_interrupted_with_ctrl_c_is_undone(repo: Path, orchestra, monkeypatch: pytest.MonkeyPatch) -> None:
+    (repo / ".claude").mkdir()
+    (repo / ".claude/settings.json").write_text('{"env": {"A": "1"}}\n')
+    (repo / ".mcp.json").write_text('{"mcpServers": {"db": {"command": "db-mcp"}}}\n')
+    before = snapshot(repo, mtimes=False)
+    interrupt_at_write_of(monkeypatch, ".mcp.json")  # every pack file and settings.json are written by then
+
+    result = orchestra("install", repo)
+
+    assert result.code == 130
+    assert result.err == f"orchestra install: {repo}: interrupted; nothing was changed\n"
+    assert snapshot(repo, mtimes=False) == before
+    monkeypatch.undo()
+    assert orchestra("install", repo).code == 0
+
+
+def test_an_uninstall_interrupted_with_ctrl_c_is_undone(repo: Path, orchestra, monkeypatch: pytest.MonkeyPatch) -> None:
+    (repo / ".mcp.json").write_text('{"mcpServers": {}}\n')
+    assert orchestra("install", repo).code == 0
+    before = snapshot(repo, mtimes=False)
+    interrupt_at_write_of(monkeypatch, ".mcp.json")
+
+    result = orchestra("uninstall", repo)
+
+    assert result.code == 130
+    assert result.err == f"orchestra uninstall: {repo}: interrupted; nothing was changed\n"
+    assert snapshot(repo, mtimes=False) == before
+    monkeypatch.undo()
+    assert orchestra("uninstall", repo).code == 0 and not (repo / ".claude/orchestra").exists()
+
+
+def test_ctrl_c_while_the_environments_build_still_reports_the_install(repo: Path, pack_source: Path,
+                                                                       tmp_path: Path) -> None:
+    """The slow part of an install is building the scripts' uv environments, after every file is in place:
+    Ctrl-C there must say the pack is installed and which environments are left, not end in silence."""
+    import signal
+    import sys
+
+    fake_bin = tmp_path / "uv interrupted"
+    fake_bin.mkdir()
+    (fake_bin / "uv").write_text('#!/bin/sh\nif [ "$1" = sync ]; then kill -INT "$PPID"; exec sleep 30; fi\n'
+                                 f'exec {shlex.quote(shutil.which("uv") or "uv")} "$@"\n')
+    (fake_bin / "uv").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}"}
+
+    proc = subprocess.run([sys.executable, "-c", "from orchestra.cli import run; run()", "install", str(repo),
+                           "--source", str(pack_source)], capture_output=True, text=True, env=env, timeout=120,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+    assert proc.returncode == 130, proc.stderr
+    first = proc.stdout.partition("\n")[0]
+    assert first.startswith("installed Orchestra ") and f" into {repo}: " in first, proc.stdout
+    assert "uv environments not all built: interrupted; until it is built" in proc.stdout
+    assert (repo / ".claude/orchestra/install-manifest.json").is_file()
+
+
 def test_apply_never_moves_onto_an_existing_file(repo: Path, pack_source: Path) -> None:
     from orchestra.installer import InstallError, apply, plan_install
     from orchestra.installer.source import load_pack

@@ -76,6 +76,7 @@ def _refusal() -> Iterator[None]:
 
 def _run(plan, args, warm: bool) -> int:
     from ..installer import apply
+    from ..installer.errors import Interrupted
 
     if args.dry_run:
         if args.json:
@@ -83,14 +84,24 @@ def _run(plan, args, warm: bool) -> int:
         else:
             sys.stdout.write(plan.diff())
         return 0
-    left = apply(plan) if not plan.noop else []
+    try:
+        left = apply(plan) if not plan.noop else []
+    except Interrupted as exc:
+        from ..termtext import printable
+
+        print(f"orchestra {plan.command}: {printable(str(exc))}", file=sys.stderr)
+        return 130
+    interrupted = False
     if warm and plan.scripts:  # also on a no-op: it builds what an earlier install could not (offline)
+        from ..installer.warm import INTERRUPTED
         from ..installer.warm import warm as warm_scripts
 
-        left += warm_scripts(plan.target, plan.scripts, built_first=plan.noop)
+        built = warm_scripts(plan.target, plan.scripts, built_first=plan.noop)
+        interrupted = any(n.message.startswith(INTERRUPTED) for n in built)
+        left += built
     plan.notices += left
     emit(plan.describe(), args.json, _report)
-    return 0
+    return 130 if interrupted else 0  # Ctrl-C while the environments were built: the report, then its exit code
 
 
 def _report(data: dict) -> str:

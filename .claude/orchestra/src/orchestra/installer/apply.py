@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import atomic
-from .errors import InstallError
+from .errors import InstallError, Interrupted
 from .plan import Notice, Plan, Step
 
 
@@ -38,6 +38,12 @@ def apply(plan: Plan) -> list[Notice]:
         if isinstance(exc, InstallError):  # the target is not what the plan saw
             raise InstallError(f"{exc}; nothing was changed. {again.capitalize()} to plan from the new state") from None
         raise InstallError(f"{_reason(exc, doing)}; nothing was changed") from None
+    except KeyboardInterrupt:  # Ctrl-C: undone as a failed step is, instead of leaving half a pack
+        failed = done.rollback()
+        if failed:
+            raise Interrupted(f"{root}: interrupted; undoing the steps already taken failed too "
+                              f"({'; '.join(failed[:3])}): run `orchestra {plan.command}` again") from None
+        raise Interrupted(f"{root}: interrupted; nothing was changed") from None
     return _remove_dirs(plan)
 
 
@@ -55,12 +61,11 @@ class _Undo:
             self.make_dirs(target.parent)
             before = _Saved.of(target)
             _remove_leftover_temp_files(target)
-            atomic.write_bytes(target, step.after or b"", step.mode)
-            self.actions.append(lambda: before.put_back(target))
+            self._recorded(lambda: before.put_back(target),
+                           lambda: atomic.write_bytes(target, step.after or b"", step.mode))
         elif step.kind == "delete":
             before = _Saved.of(path)
-            path.unlink(missing_ok=True)
-            self.actions.append(lambda: before.put_back(path))
+            self._recorded(lambda: before.put_back(path), lambda: path.unlink(missing_ok=True))
         else:
             dest = root / (step.dest or "")
             if os.path.lexists(dest):
@@ -68,6 +73,16 @@ class _Undo:
             self.make_dirs(dest.parent)
             os.replace(path, dest)
             self.actions.append(lambda: os.replace(dest, path))
+
+    def _recorded(self, undo: Callable[[], None], change: Callable[[], None]) -> None:
+        """Record `undo` before `change` runs: Ctrl-C in a write's closing fsync must not leave a changed file
+        unrecorded. A change that fails (OSError) left the file as it was, and takes its record back."""
+        self.actions.append(undo)
+        try:
+            change()
+        except OSError:
+            self.actions.pop()
+            raise
 
     def make_dirs(self, path: Path, mode: int | None = None) -> None:
         missing = []

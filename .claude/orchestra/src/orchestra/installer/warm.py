@@ -15,6 +15,8 @@ UNBUILT = ("until it is built, each run of the script tries the package index it
            "it, fails, blocking the prompt or tool call its hook runs for; once uv can reach the index, run the "
            "install again (it builds what is missing)")
 
+INTERRUPTED = "the scripts' uv environments not all built: interrupted"
+
 
 def warm(root: Path, scripts: list[str], workers: int = 6, built_first: bool = False) -> list[Notice]:
     """`uv sync --script` each script; a failure is reported, not fatal. Without a package index (offline),
@@ -41,9 +43,14 @@ def warm(root: Path, scripts: list[str], workers: int = 6, built_first: bool = F
 
     # The first script alone: it builds the package wheel every other script then reuses from uv's cache.
     # The rest mostly wait on index revalidation, not the CPU, hence more workers than cores.
-    first = [sync(scripts[0])] if scripts else []
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        first = [sync(scripts[0])] if scripts else []
         rest = list(pool.map(sync, scripts[1:]))
+    except KeyboardInterrupt:  # Ctrl-C: the files are in place; say so, and what is left to build
+        pool.shutdown(cancel_futures=True)
+        return [Notice("left", ".claude/orchestra/hooks", f"{INTERRUPTED}; {UNBUILT}")]
+    pool.shutdown()
     return [n for n in first + rest + [compile_package(root)] if n is not None]
 
 
