@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -121,6 +122,20 @@ def test_installed_doctor_checks_the_repo_it_belongs_to(repo: Path, orchestra, t
     told = doctor(CLAUDE_PROJECT_DIR=str(elsewhere))  # inside a session, the session's project, as everywhere
     assert told["code"] == 1 and told["install"]["status"] == "fail"
     assert told["install"]["detail"].startswith(f"Orchestra is not installed in {elsewhere} (no .claude/orchestra/)")
+
+
+def test_an_installed_cli_whose_pack_is_half_written_says_so_in_one_line(repo: Path, orchestra) -> None:
+    """An install killed partway (terminal closed, machine off) left some of the package's modules unwritten:
+    the installed CLI, `doctor` first of all, must say that and how to finish, not end in a traceback."""
+    assert orchestra("install", repo).code == 0
+    shutil.rmtree(repo / ".claude/orchestra/src/orchestra/store")  # not written yet when the install was killed
+
+    proc = installed_cli(repo, "doctor", cwd=repo)
+
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr == (f"orchestra: {repo / '.claude/orchestra/src'}: the pack's code is incomplete (no module "
+                           "orchestra.store): an install or uninstall stopped partway; finish it from a clone of "
+                           f"Orchestra: `uv run orchestra install {shlex.quote(str(repo))}` (or `uninstall`)\n")
 
 
 def test_installed_doctor_checks_its_repo_through_a_symlinked_claude_folder(repo: Path, orchestra,
