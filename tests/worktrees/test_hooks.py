@@ -253,6 +253,10 @@ def test_a_member_may_name_its_own_worktrees_repository_but_not_the_main_checkou
     ("sh -c 'git branch -Df feature-x'", "refs/heads/feature-x"),
     ("git -c alias.nuke='!git branch -D' nuke feature-x", "refs/heads/feature-x"),
     ("git -c alias.ur=update-ref ur refs/heads/main HEAD", "refs/heads/main"),
+    # quotes and backslashes the shell removes hide no word from the guard
+    ("g''it branch -D feature-x", "refs/heads/feature-x"),
+    ("gi\\t br\"an\"ch -D feature-x", "refs/heads/feature-x"),
+    ("$'\\x67it' update-ref refs/heads/main HEAD", "refs/heads/main"),
     ("git checkout -B feature-x", "refs/heads/feature-x"),
     ("git switch --force-create main", "refs/heads/main"),
     ("git symbolic-ref HEAD refs/heads/main", "refs/heads/main"),
@@ -341,6 +345,129 @@ def test_a_member_that_may_push_moves_no_other_branch_by_pushing_to_its_own_repo
     else:
         assert isinstance(verdict, Deny) and f"Bash {denied}, which is not your worktree's branch task-t-1" in (
             verdict.reason), verdict
+
+
+# aliases in git's config files, as git reads them for the member's worktree: (config lines, command, denied,
+# how the denial names the alias and what it expands to)
+NUKE = "`git nuke` (the git alias for `branch -D`) running `git branch -d` deleting refs/heads/feature-x"
+CONFIG_ALIASES = [
+    (["alias.nuke", "branch -D"], "git nuke feature-x", NUKE),
+    (["alias.up", "!git branch -D"], "git up feature-x",
+     "`git up` (the git alias for `!git branch -D`) running `git branch -d` deleting refs/heads/feature-x"),
+    (["alias.rmb", '!f() { git branch -D "$1"; }; f'], "git rmb feature-x", "refs/heads/feature-x"),
+    (["alias.ur", "update-ref"], "git -c core.quotePath=false ur refs/heads/main HEAD", "refs/heads/main"),
+    (["alias.sw", "switch"], "cd sub && git sw -q task-t-2", "refs/heads/task-t-2"),
+    (["alias.mv-tag", "tag -f"], "git mv-tag v1", "refs/tags/v1"),
+    (["alias.nk", "nuke"], "git nk feature-x", "`git nk` (the git alias for `nuke`) running `git branch -d`"),
+    (["alias.st", "status"], "git st && git status", None),  # aliases that move nothing
+    (["alias.nb", "checkout -b"], "git nb new-x", None),
+    (["alias.status", "branch -D feature-x"], "git status", None),  # git's own commands take no alias
+]
+
+
+def config_alias(repo: Path, tree: Path, where: str, key: str, value: str, home: Path) -> None:
+    """Put an alias where git reads it for the worktree: the repository's config, an included file, the
+    worktree's own config, or the global one ($HOME/.gitconfig)."""
+    if where == "repository":
+        git(repo, "config", key, value)
+    elif where == "include":
+        (repo / "aliases.inc").write_text("", encoding="utf-8")
+        subprocess.run(["git", "config", "-f", str(repo / "aliases.inc"), key, value], check=True)
+        git(repo, "config", "include.path", str(repo / "aliases.inc"))
+    elif where == "worktree":
+        git(repo, "config", "extensions.worktreeConfig", "true")
+        git(tree, "config", "--worktree", key, value)
+    else:
+        subprocess.run(["git", "config", "-f", str(home / ".gitconfig"), key, value], check=True)
+
+
+@pytest.mark.parametrize("where", ["repository", "include", "worktree", "global"])
+@pytest.mark.parametrize("setting, command, denied", CONFIG_ALIASES,
+                         ids=lambda v: v if isinstance(v, str) and len(v) < 20 else None)
+def test_a_member_moves_no_other_branch_through_an_alias_in_gits_config(
+        sprint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, setting: list[str], command: str,
+        denied: str | None) -> None:
+    repo, home = sprint, tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    tree = live_member(repo)
+    (tree / "sub").mkdir()
+    git(repo, "worktree", "add", "-q", "-b", "task-t-2", str(repo / ".worktrees" / "task-t-2"))
+    git(repo, "branch", "feature-x")
+    git(repo, "tag", "v1")
+    git(repo, "config", "alias.nuke", "branch -D")  # the alias `nk` stands for
+    config_alias(repo, tree, where, *setting, home)
+    verdict = in_process(tool_call(repo, MEMBER, "Bash", {"command": command}, cwd=tree))
+    if denied is None:
+        assert not isinstance(verdict, Deny), verdict
+    else:
+        assert isinstance(verdict, Deny), command
+        assert denied in verdict.reason and "which is not your worktree's branch task-t-1" in verdict.reason, (
+            verdict.reason)
+
+
+def test_an_alias_in_the_global_git_config_is_denied_through_the_real_hook_and_names_what_it_runs(
+        sprint: Path, tmp_path: Path) -> None:
+    repo, config = sprint, tmp_path / "global.gitconfig"
+    tree = live_member(repo)
+    git(repo, "branch", "feature-x")
+    subprocess.run(["git", "config", "-f", str(config), "alias.nuke", "branch -D"], check=True)
+    event = tool_call(repo, MEMBER, "Bash", {"command": "git nuke feature-x"}, cwd=tree)
+    proc = run_hook("pre_tool.py", event, repo, env={"GIT_CONFIG_GLOBAL": str(config)})
+    denied = hook_output(proc).get("hookSpecificOutput", {})
+    assert denied.get("permissionDecision") == "deny", (proc.stdout, proc.stderr)
+    assert (f"Bash {NUKE}, which is not your worktree's branch task-t-1" in denied["permissionDecisionReason"])
+    # the command's own GIT_CONFIG_GLOBAL is read as git reads it
+    other = tool_call(repo, MEMBER, "Bash", {"command": f"GIT_CONFIG_GLOBAL='{config}' git nuke feature-x"}, cwd=tree)
+    assert guard(repo, other)["permissionDecision"] == "deny"
+    assert git(repo, "rev-parse", "--verify", "-q", "feature-x")
+
+
+@pytest.mark.parametrize("command, config, denied", [
+    ("git rebase main", "true", True),
+    ("git rebase -q --onto main HEAD~0", "true", True),
+    ("git -c rebase.updateRefs=true rebase main", None, True),
+    ("git rebase --no-update-refs main", "true", False),
+    ("git rebase --update-refs --no-update-refs main", "true", False),
+    ("git rebase --continue", "true", False),
+    ("git rebase main", "false", False),
+    ("git rebase main", None, False),
+    ("git -c rebase.updateRefs=false rebase main", "true", False),
+])
+def test_rebase_update_refs_in_git_config_moves_other_branches_and_is_denied(
+        sprint: Path, command: str, config: str | None, denied: bool) -> None:
+    repo = sprint
+    tree = live_member(repo)
+    if config is not None:
+        git(repo, "config", "rebase.updateRefs", config)
+    verdict = in_process(tool_call(repo, MEMBER, "Bash", {"command": command}, cwd=tree))
+    if not denied:
+        assert not isinstance(verdict, Deny), verdict
+        return
+    assert isinstance(verdict, Deny), command
+    assert ("(rebase.updateRefs is true in git config, so it runs as `--update-refs`; `git rebase --no-update-refs` "
+            "rebases your branch alone) moving the other branches on the commits it rebases, which is not your "
+            "worktree's branch task-t-1") in verdict.reason, verdict.reason
+
+
+def test_rebase_update_refs_in_git_config_really_moves_another_branch(sprint: Path) -> None:
+    """What the guard above stops: with rebase.updateRefs true a plain `git rebase` moves another branch."""
+    repo = sprint
+    tree = live_member(repo)
+    (tree / "a.txt").write_text("a\n", encoding="utf-8")
+    git(tree, "add", "a.txt")
+    git(tree, "commit", "-qm", "a")
+    git(tree, "branch", "feature-x")  # another branch on the member's commit
+    (tree / "b.txt").write_text("b\n", encoding="utf-8")
+    git(tree, "add", "b.txt")
+    git(tree, "commit", "-qm", "b")
+    (repo / "m.txt").write_text("m\n", encoding="utf-8")
+    git(repo, "add", "m.txt")
+    git(repo, "commit", "-qm", "m")
+    before = git(repo, "rev-parse", "feature-x")
+    git(repo, "config", "rebase.updateRefs", "true")
+    git(tree, "rebase", "-q", "main")
+    assert git(repo, "rev-parse", "feature-x") != before
 
 
 def test_a_member_moving_the_main_checkouts_branch_is_denied_and_audited(sprint: Path) -> None:

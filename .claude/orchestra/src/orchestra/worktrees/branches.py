@@ -2,18 +2,20 @@
 repository and by the main checkout, so a member in its worktree changes only that worktree's branch; it may
 make new branches and tags of its own, and asks the orchestrator, who merges, to move or delete the others.
 
-Read from the command line with the security module's shell reader (git's own options, wrappers, `env`, an alias
-given by `-c alias.NAME=`):
+Read from the command line with the security module's shell reader (git's own options, wrappers, `env`) and
+`gitaliases` (an alias given by `-c alias.NAME=` or in git's config, as git reads it):
 `git update-ref [-d] REF`, `git branch -d|-D|-m|-M|-c|-C|-f`, `git tag -d|-f`, `git checkout|switch BRANCH`
 (its next commits move that branch), `git checkout -B`, `git switch -C`, `git symbolic-ref HEAD REF`, the
 local destination of `git fetch|pull REPO SRC:DST`, the branch operand of `git rebase [UPSTREAM] BRANCH` (checked
-out, then rewritten), `git rebase --update-refs` (which moves the branches on the commits it rebases), the branch
-`git worktree add` resets (`-B`) or checks out in a new worktree (whose commits then move it), and the refs
-`git push` to this same repository (`.`, a path into the project) updates or deletes. The
+out, then rewritten), `git rebase --update-refs` (which moves the branches on the commits it rebases; so does a
+plain `git rebase` when `rebase.updateRefs` is true in git's config), the branch `git worktree add` resets (`-B`)
+or checks out in a new worktree (whose commits then move it), and the refs `git push` to this same repository
+(`.`, a path into the project) updates or deletes. The
 branch checked out before (`git checkout -`, `@{-N}`) is the one the worktree's HEAD log names, as git reads it;
 one the log does not name is denied. The worktree's own branch comes from its HEAD file and whether a ref exists
-from the repository's ref files: no git process, and nothing parsed or read for a command that names none of
-those subcommands.
+from the repository's ref files. No git process and nothing parsed or read for a command that names none of those
+subcommands and runs only git's own commands (`git status`, `git commit`); git is asked only for a word that may
+be an alias and for `rebase.updateRefs` on a `git rebase`.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ from __future__ import annotations
 import os
 import re
 
-from ..security import shell
-from ..security.destinations import git_subcommand
+from ..security import gitaliases, shell
 
 SUBCOMMANDS = ("update-ref", "branch", "tag", "symbolic-ref", "checkout", "switch", "rebase", "worktree", "push",
                "fetch", "pull")
@@ -37,20 +38,27 @@ NOT_SWITCHING = frozenset({"-b", "-c", "--create", "--orphan", "--detach", "-d",
 PUSH_VALUED = frozenset({"-o", "--push-option", "--receive-pack", "--exec", "--repo"})
 REBASE_VALUED = frozenset({"--onto", "-s", "--strategy", "-X", "--strategy-option", "-x", "--exec", "--whitespace",
                            "-C", "--empty"})
+# `git rebase` actions that go on with (or end) a rebase begun before, whose options it keeps
+CONTINUING = frozenset({"--continue", "--abort", "--skip", "--quit", "--edit-todo", "--show-current-patch"})
 STDIN = "the refs given on standard input"
 UPDATED = "the other branches on the commits it rebases"
+QUOTING = re.compile(r"['\"\\]")  # the quotes and backslashes the shell takes out of words
 PREVIOUS = re.compile(r"refs/heads/@\{-([1-9][0-9]*)\}")  # `@{-N}`: the Nth branch checked out before
 
 
 def foreign_ref(command: str, cwd: str, worktree: str, root) -> tuple[str, str, str | None] | None:
     """(the ref, what the command does to it, the worktree's own branch) for the first branch other than the
     worktree's own, or tag, that the command moves or deletes; None when it changes none."""
-    if "git" not in command or not (any(word in command for word in SUBCOMMANDS[:9])
-                                    or ("fetch" in command or "pull" in command) and ":" in command):
-        return None  # a command that names none of them, read no further
-    changes = [change for cmd in shell.parse(command, {"HOME": os.path.expanduser("~"), "PWD": cwd}).commands
-               for args in [_unaliased(cmd.argv)]
-               for change in [*_changes(args), *_pushed(args, cwd, (str(root), worktree))]]
+    plain = QUOTING.sub("", command)  # `g''it br"an"ch` is `git branch` to the shell; `$'\x67it'` is read through
+    if "$'" not in command and ("git" not in plain or not (
+            any(word in plain for word in SUBCOMMANDS[:9]) or ("fetch" in plain or "pull" in plain) and ":" in plain
+            or gitaliases.may_run_alias(plain))):
+        return None  # a command that names none of them, nor a word that may be an alias: read no further
+    changes = [(ref, f"{run.alias} running {verb}" if run.alias else verb)
+               for cmd in shell.parse(command, {"HOME": os.path.expanduser("~"), "PWD": cwd}).commands
+               for run in gitaliases.runs(cmd, cwd)
+               for ref, verb in [*_changes(run.args), *_pushed(run.args, cwd, (str(root), worktree)),
+                                 *_configured(run)]]
     if not changes:
         return None
     gitdir, common = _repository(worktree, root)
@@ -63,17 +71,17 @@ def foreign_ref(command: str, cwd: str, worktree: str, root) -> tuple[str, str, 
     return None
 
 
-def _unaliased(argv: tuple[str, ...]) -> list[str]:
-    """`git [options] SUB ARGS` as [SUB, *ARGS], an alias given on the line expanded (`git -c alias.b=branch b -D x`,
-    `-c 'alias.d=!git branch -D'`)."""
-    args = git_subcommand(argv)
-    options = argv[1:len(argv) - len(args)]
-    for i, word in enumerate(options[:-1]):
-        name, _, value = options[i + 1].partition("=") if word == "-c" else ("", "", "")
-        if args and name.lower() == f"alias.{args[0]}":
-            words = value.lstrip("!").split()
-            return [*(words[1:] if words[:1] == ["git"] else words), *args[1:]]
-    return args
+def _configured(run: gitaliases.Run) -> list[tuple[str, str]]:
+    """`git rebase` with `rebase.updateRefs` true in git's config and neither `--update-refs` nor
+    `--no-update-refs` on the line: git rebases as with `--update-refs`."""
+    rest = run.args[1:]
+    words = rest[:rest.index("--")] if "--" in rest else rest
+    if run.args[:1] != ["rebase"] or {"--update-refs", "--no-update-refs"} & set(words) or CONTINUING & set(words):
+        return []
+    if gitaliases.setting(run, "rebase.updateRefs", "bool") != "true":
+        return []
+    return [(UPDATED, "`git rebase` (rebase.updateRefs is true in git config, so it runs as `--update-refs`; "
+                      "`git rebase --no-update-refs` rebases your branch alone) moving")]
 
 
 def _changes(args: list[str]) -> list[tuple[str, str]]:

@@ -1,0 +1,159 @@
+"""The git commands a git command line runs once git has read its aliases, and git settings the guards need, read
+the way git reads them.
+
+An alias is given on the line (`git -c alias.nuke='branch -D' nuke x`) or in any config file git reads for the
+directory the command runs in (`git config alias.nuke "branch -D"`, `alias.up = "!git push"`): git itself is
+asked (`git -C <cwd> [the line's -C, -c, --git-dir, --work-tree] config --get alias.NAME`, with the line's
+`GIT_CONFIG*`/`GIT_DIR` assignments), so includes, the worktree's config, global and system config count as they
+do for git. A word git runs as its own command (`status`, `commit`, `lfs` ...) is never an alias, as in git, and
+costs no git process. A `!` alias is read as the shell runs it, with the words after it as `"$@"` and, when they
+are plain words, as `$1`, `$2` ...; aliases of aliases are followed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from typing import NamedTuple
+
+from . import shell
+from .destinations import GIT_VALUED, git_subcommand
+
+# git's own commands (builtins, its scripts, the usual `git-NAME` programs): git runs them before any alias.
+NAMES = """
+add am annotate apply archive bisect blame branch bugreport bundle cat-file check-attr check-ignore check-
+mailmap check-ref-format checkout checkout-index cherry cherry-pick citool clean clone column commit commit-
+graph commit-tree config count-objects credential credential-cache credential-store daemon describe diagnose
+diff diff-files diff-index diff-tree difftool fast-export fast-import fetch fetch-pack filter-branch fmt-
+merge-msg for-each-ref for-each-repo format-patch fsck fsck-objects gc get-tar-commit-id gitk grep gui hash-
+object help hook http-backend http-fetch http-push imap-send index-pack init init-db instaweb interpret-
+trailers lfs log ls-files ls-remote ls-tree mailinfo mailsplit maintenance merge merge-base merge-file
+merge-index merge-octopus merge-one-file merge-ours merge-recursive merge-resolve merge-subtree merge-tree
+mergetool mktag mktree multi-pack-index mv name-rev notes p4 pack-objects pack-redundant pack-refs patch-id
+prune prune-packed pull push quiltimport range-diff read-tree rebase receive-pack reflog remote repack
+replace request-pull rerere reset restore rev-list rev-parse revert rm send-email send-pack shell shortlog
+show show-branch show-index show-ref sparse-checkout stage stash status stripspace submodule subtree svn
+switch symbolic-ref tag unpack-file unpack-objects update-index update-ref update-server-info upload-archive
+upload-pack var verify-commit verify-pack verify-tag version whatchanged worktree write-tree
+"""
+COMMANDS = frozenset(NAMES.split())
+ALIAS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+# the options of git, before its subcommand, that choose the repository or its config: passed on to `git config`
+REPOSITORY_OPTIONS = ("-C", "-c", "--git-dir", "--work-tree", "--config-env")
+ENVIRONMENT = re.compile(r"(GIT_CONFIG[A-Z0-9_]*|GIT_DIR|GIT_WORK_TREE|GIT_COMMON_DIR|GIT_CEILING_DIRECTORIES)=(.*)",
+                         re.S)
+# `git WORD` where WORD is one of git's commands, followed by nothing a shell would glue to it
+PLAIN = re.compile(r"[ \t]+([a-z][a-z0-9-]*)(?=[\s;&|)]|\Z)")
+GIT_WORD = re.compile(r"(?<![\w.-])git(?![\w.-])")
+POSITIONAL = re.compile(r"\$\{?([1-9])\}?")
+ALL = re.compile(r'"\$[@*]"|\$\{?[@*]\}?')  # "$@", $*: every word after the alias
+SAFE = re.compile(r"[\w./@:+^~-]+")
+MAX_DEPTH = 8
+
+
+class Run(NamedTuple):
+    """One git command that runs: `argv` as git gets it, `args` its [SUB, *ARGS], `alias` how an alias led to it
+    ("" when none did), `cwd` where it runs and `env` the line's assignments that choose git's config."""
+
+    argv: tuple[str, ...]
+    args: list[str]
+    alias: str
+    cwd: str
+    env: dict[str, str]
+
+
+def may_run_alias(text: str) -> bool:
+    """Could a command line run a git alias: a `git` word not plainly followed by one of git's own commands.
+    False (no parsing, no git process) for `git status`, `git commit -qm x && git log`."""
+    return any(not (m := PLAIN.match(text, word.end())) or m.group(1) not in COMMANDS
+               for word in GIT_WORD.finditer(text))
+
+
+def runs(cmd: shell.Command, cwd: str) -> list[Run]:
+    """The git commands `cmd` runs: itself, or what its alias stands for; [] for another program."""
+    env = {m.group(1): m.group(2) for word in cmd.words[:len(cmd.words) - len(cmd.argv)]
+           if (m := ENVIRONMENT.fullmatch(word))}
+    return _expanded(tuple(cmd.argv), cwd, env, "", 0)
+
+
+def setting(run: Run, key: str, kind: str = "") -> str | None:
+    """A config value as git reads it for `run` (`kind`: a `--type` such as bool); None when unset."""
+    return _config(run.argv, run.cwd, run.env, key, kind)
+
+
+def _expanded(argv: tuple[str, ...], cwd: str, env: dict[str, str], via: str, depth: int) -> list[Run]:
+    args = git_subcommand(argv)
+    if not args:
+        return []
+    value = _alias(argv, args[0], cwd, env) if depth < MAX_DEPTH else None
+    if value is None:
+        return [Run(argv, args, via, cwd, env)]
+    via = via or f"`git {args[0]}` (the git alias for `{value}`)"
+    if value.startswith("!"):  # run by the shell, the words after it as "$@", where git runs (its -C followed)
+        where = _directory(argv, cwd)
+        text = POSITIONAL.sub(lambda m: _positional(args, int(m.group(1)), m.group(0)), value[1:])
+        text = ALL.sub(lambda m: " ".join(shlex.quote(word) for word in args[1:]), text)
+        text += "".join(f" {shlex.quote(word)}" for word in args[1:])
+        return [run for cmd in shell.parse(text, {"HOME": os.path.expanduser("~"), "PWD": where}).commands
+                for run in _expanded(tuple(cmd.argv), where, env, via, depth + 1)]
+    try:
+        words = shlex.split(value)
+    except ValueError:  # git refuses an alias with an unclosed quote
+        return []
+    return _expanded((*argv[:len(argv) - len(args)], *words, *args[1:]), cwd, env, via, depth + 1)
+
+
+def _alias(argv: tuple[str, ...], word: str, cwd: str, env: dict[str, str]) -> str | None:
+    """What `git WORD` stands for: an alias given on the line (the last one wins, as in git), else one in git's
+    config; None for one of git's own commands, which no alias overrides."""
+    if word in COMMANDS or not ALIAS_NAME.fullmatch(word):
+        return None
+    key = f"alias.{word}".lower()
+    given = [value for name, _, value in (option.partition("=") for option in _options(argv, "-c"))
+             if name.lower() == key]
+    return given[-1] if given else _config(argv, cwd, env, key, "")
+
+
+def _config(argv: tuple[str, ...], cwd: str, env: dict[str, str], key: str, kind: str) -> str | None:
+    command = ["git", "-C", cwd, *_repository_options(argv), "config", *([f"--type={kind}"] if kind else []),
+               "--get", key]
+    try:
+        found = subprocess.run(command, capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL,
+                               env={**os.environ, **env})
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return found.stdout.rstrip("\n") if found.returncode == 0 else None
+
+
+def _repository_options(argv: tuple[str, ...]) -> list[str]:
+    """git's options on the line that choose the repository or add config, in order (`-C a -C b` is `a/b`)."""
+    out, i = [], 1
+    while i < len(argv) and argv[i].startswith("-"):
+        name = argv[i].split("=", 1)[0]
+        if name in REPOSITORY_OPTIONS and "=" in argv[i]:
+            out.append(argv[i])
+        elif argv[i] in REPOSITORY_OPTIONS and i + 1 < len(argv):
+            out += argv[i:i + 2]
+        elif argv[i] == "--bare":
+            out.append(argv[i])
+        i += 2 if argv[i] in GIT_VALUED else 1
+    return out
+
+
+def _options(argv: tuple[str, ...], option: str) -> list[str]:
+    options = _repository_options(argv)
+    return [options[i + 1] for i, word in enumerate(options[:-1]) if word == option]
+
+
+def _directory(argv: tuple[str, ...], cwd: str) -> str:
+    """Where git runs: `cwd`, then each `-C DIR` of the line."""
+    for where in _options(argv, "-C"):
+        cwd = os.path.normpath(os.path.join(cwd, os.path.expanduser(where)))
+    return cwd
+
+
+def _positional(args: list[str], n: int, written: str) -> str:
+    """`$N` of a `!` alias: the Nth word after it when that is a plain word (a branch name), else left as is."""
+    return args[n] if n < len(args) and SAFE.fullmatch(args[n]) else written
