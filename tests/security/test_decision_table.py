@@ -8,6 +8,7 @@ Claude Code session without can_spawn_agents.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -540,3 +541,31 @@ def test_only_orchestrators_push_unless_policy_yaml_names_other_roles(tree: Path
     assert decided(members, "member", "git push") is None and decided(members, "orchestrator", "git push") is None
     assert "only agents of role orchestrator or team_member push" in decided(members, "reviewer", "git push").reason
 
+
+def test_an_alias_for_push_in_gits_config_is_a_push(tree: Path, home: Path, policy, org) -> None:
+    """Aliases in the config files git reads for the directory the command runs in: the repository's, a
+    worktree's own, the global one (HOME here); git is asked, as it reads them."""
+    def config(where: Path, *args: str) -> None:
+        subprocess.run(["git", "-C", str(where), "config", *args], check=True, capture_output=True)
+
+    config(tree, "alias.ship", "push")
+    config(tree, "alias.up", "!git push")
+    config(tree, "alias.publish", "!f() { git fetch -q && git push origin HEAD; }; f")
+    config(tree, "alias.sync", "pull --rebase")
+    config(tree, "alias.check", "push --dry-run")
+    config(tree, "alias.status", "push")  # git's own commands take no alias
+    config(tree, "alias.st", "status")
+    config(tree, "extensions.worktreeConfig", "true")
+    config(tree / ".worktrees" / "task-x", "--worktree", "alias.wship", "push")
+    subprocess.run(["git", "config", "-f", str(home / ".gitconfig"), "alias.gship", "push"], check=True)
+    for command in ("git ship", "git up origin main", "git publish", "git gship origin", "cd src && git ship",
+                    "git -C .worktrees/task-x wship", "git -c alias.ship=status st && git ship"):
+        denied = decide(tree, home, policy, org, "member", *bash(command))
+        assert denied is not None and (denied.kind, denied.rule) == ("push", "git.push"), command
+        assert decide(tree, home, policy, org, "orchestrator", *bash(command)) is None, command
+    for command in ("git sync", "git check origin main", "git status", "git st", "git wship",
+                    "git -c alias.ship=status ship"):
+        assert decide(tree, home, policy, org, "member", *bash(command)) is None, command
+    reason = decide(tree, home, policy, org, "member", *bash("git up origin main")).reason
+    assert reason.startswith("Orchestra policy: `git up origin main`, through `git up` (the git alias for "
+                             "`!git push`), would push commits beyond this machine"), reason
