@@ -423,35 +423,51 @@ def test_an_alias_in_the_global_git_config_is_denied_through_the_real_hook_and_n
     assert git(repo, "rev-parse", "--verify", "-q", "feature-x")
 
 
+ON = {"rebase.updateRefs": "true"}
+
+
 @pytest.mark.parametrize("command, config, denied", [
-    ("git rebase main", "true", True),
-    ("git rebase -q --onto main HEAD~0", "true", True),
-    ("git -c rebase.updateRefs=true rebase main", None, True),
-    ("git rebase --no-update-refs main", "true", False),
-    ("git rebase --update-refs --no-update-refs main", "true", False),
-    ("git rebase --continue", "true", False),
-    ("git rebase main", "false", False),
-    ("git rebase main", None, False),
-    ("git -c rebase.updateRefs=false rebase main", "true", False),
+    ("git rebase main", ON, "`git rebase`"),
+    ("git rebase -q --onto main HEAD~0", ON, "`git rebase`"),
+    ("git -c rebase.updateRefs=true rebase main", {}, "`git rebase`"),
+    ("git rebase --no-update-refs main", ON, None),
+    ("git rebase --update-refs --no-update-refs main", ON, None),
+    ("git rebase --continue", ON, None),
+    ("git rebase main", {"rebase.updateRefs": "false"}, None),
+    ("git rebase main", {}, None),
+    ("git -c rebase.updateRefs=false rebase main", ON, None),
+    # `git pull` that rebases runs `git rebase`, which reads rebase.updateRefs too
+    ("git pull --rebase . main", ON, "`git pull`"),
+    ("git pull -q -r . main", ON, "`git pull`"),
+    ("git pull . main", {**ON, "pull.rebase": "true"}, "`git pull`"),
+    ("git pull . main", {**ON, "branch.task-t-1.rebase": "merges"}, "`git pull`"),
+    ("git pull . main", ON, None),
+    ("git pull --no-rebase . main", {**ON, "pull.rebase": "true"}, None),
+    ("git pull --rebase=false . main", {**ON, "pull.rebase": "true"}, None),
+    ("git pull --rebase . main", {"pull.rebase": "true"}, None),
+    ("git -c rebase.updateRefs=false pull --rebase . main", ON, None),
 ])
 def test_rebase_update_refs_in_git_config_moves_other_branches_and_is_denied(
-        sprint: Path, command: str, config: str | None, denied: bool) -> None:
+        sprint: Path, command: str, config: dict[str, str], denied: str | None) -> None:
     repo = sprint
     tree = live_member(repo)
-    if config is not None:
-        git(repo, "config", "rebase.updateRefs", config)
+    for key, value in config.items():
+        git(repo, "config", key, value)
     verdict = in_process(tool_call(repo, MEMBER, "Bash", {"command": command}, cwd=tree))
-    if not denied:
+    if denied is None:
         assert not isinstance(verdict, Deny), verdict
         return
     assert isinstance(verdict, Deny), command
-    assert ("(rebase.updateRefs is true in git config, so it runs as `--update-refs`; `git rebase --no-update-refs` "
-            "rebases your branch alone) moving the other branches on the commits it rebases, which is not your "
-            "worktree's branch task-t-1") in verdict.reason, verdict.reason
+    alone = ("`git rebase --no-update-refs` rebases your branch alone" if "rebase" in denied else
+             "`git -c rebase.updateRefs=false pull` rebases your branch alone")
+    assert (f"{denied} (rebase.updateRefs is true in git config, so it rebases as with `--update-refs`; {alone}) "
+            "moving the other branches on the commits it rebases, which is not your worktree's branch task-t-1"
+            ) in verdict.reason, verdict.reason
 
 
 def test_rebase_update_refs_in_git_config_really_moves_another_branch(sprint: Path) -> None:
-    """What the guard above stops: with rebase.updateRefs true a plain `git rebase` moves another branch."""
+    """What the guard above stops: with rebase.updateRefs true a rebase without `--update-refs` on the line
+    moves another branch."""
     repo = sprint
     tree = live_member(repo)
     (tree / "a.txt").write_text("a\n", encoding="utf-8")
@@ -466,7 +482,7 @@ def test_rebase_update_refs_in_git_config_really_moves_another_branch(sprint: Pa
     git(repo, "commit", "-qm", "m")
     before = git(repo, "rev-parse", "feature-x")
     git(repo, "config", "rebase.updateRefs", "true")
-    git(tree, "rebase", "-q", "main")
+    git(tree, "pull", "-q", "--rebase", ".", "main")  # `git pull --rebase` as well as `git rebase main`
     assert git(repo, "rev-parse", "feature-x") != before
 
 

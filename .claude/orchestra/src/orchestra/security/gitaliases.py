@@ -80,7 +80,14 @@ def runs(cmd: shell.Command, cwd: str) -> list[Run]:
 
 def setting(run: Run, key: str, kind: str = "") -> str | None:
     """A config value as git reads it for `run` (`kind`: a `--type` such as bool); None when unset."""
-    return _config(run.argv, run.cwd, run.env, key, kind)
+    found = _config(run.argv, run.cwd, run.env, [*([f"--type={kind}"] if kind else []), "--get", key])
+    return found.rstrip("\n") if found is not None else None
+
+
+def values(run: Run, pattern: str) -> list[str]:
+    """The values of every config key matching `pattern` (a regular expression, as `git config --get-regexp`)."""
+    found = _config(run.argv, run.cwd, run.env, ["--get-regexp", pattern]) or ""
+    return [line.partition(" ")[2] for line in found.splitlines()]
 
 
 def _expanded(argv: tuple[str, ...], cwd: str, env: dict[str, str], via: str, depth: int) -> list[Run]:
@@ -113,18 +120,22 @@ def _alias(argv: tuple[str, ...], word: str, cwd: str, env: dict[str, str]) -> s
     key = f"alias.{word}".lower()
     given = [value for name, _, value in (option.partition("=") for option in _options(argv, "-c"))
              if name.lower() == key]
-    return given[-1] if given else _config(argv, cwd, env, key, "")
+    if given:
+        return given[-1]
+    found = _config(argv, cwd, env, ["--get", key])
+    return found.rstrip("\n") if found is not None else None
 
 
-def _config(argv: tuple[str, ...], cwd: str, env: dict[str, str], key: str, kind: str) -> str | None:
-    command = ["git", "-C", cwd, *_repository_options(argv), "config", *([f"--type={kind}"] if kind else []),
-               "--get", key]
+def _config(argv: tuple[str, ...], cwd: str, env: dict[str, str], query: list[str]) -> str | None:
+    """What `git config QUERY` prints for the repository and config of `argv` run in `cwd`; None when it fails
+    (nothing set, no such directory)."""
+    command = ["git", "-C", cwd, *_repository_options(argv), "config", *query]
     try:
         found = subprocess.run(command, capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL,
                                env={**os.environ, **env})
     except (OSError, subprocess.SubprocessError):
         return None
-    return found.stdout.rstrip("\n") if found.returncode == 0 else None
+    return found.stdout if found.returncode == 0 else None
 
 
 def _repository_options(argv: tuple[str, ...]) -> list[str]:

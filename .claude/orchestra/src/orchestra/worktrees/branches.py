@@ -51,7 +51,7 @@ def foreign_ref(command: str, cwd: str, worktree: str, root) -> tuple[str, str, 
     worktree's own, or tag, that the command moves or deletes; None when it changes none."""
     plain = QUOTING.sub("", command)  # `g''it br"an"ch` is `git branch` to the shell; `$'\x67it'` is read through
     if "$'" not in command and ("git" not in plain or not (
-            any(word in plain for word in SUBCOMMANDS[:9]) or ("fetch" in plain or "pull" in plain) and ":" in plain
+            any(word in plain for word in SUBCOMMANDS[:9]) or "fetch" in plain and ":" in plain or "pull" in plain
             or gitaliases.may_run_alias(plain))):
         return None  # a command that names none of them, nor a word that may be an alias: read no further
     changes = [(ref, f"{run.alias} running {verb}" if run.alias else verb)
@@ -72,16 +72,33 @@ def foreign_ref(command: str, cwd: str, worktree: str, root) -> tuple[str, str, 
 
 
 def _configured(run: gitaliases.Run) -> list[tuple[str, str]]:
-    """`git rebase` with `rebase.updateRefs` true in git's config and neither `--update-refs` nor
-    `--no-update-refs` on the line: git rebases as with `--update-refs`."""
+    """A rebase that `rebase.updateRefs` true in git's config runs as with `--update-refs`: `git rebase` with
+    neither `--update-refs` nor `--no-update-refs` on the line, and `git pull` that rebases (`--rebase`, `-r`, or
+    by `pull.rebase`/`branch.NAME.rebase` in git's config, when the line says neither way)."""
     rest = run.args[1:]
     words = rest[:rest.index("--")] if "--" in rest else rest
-    if run.args[:1] != ["rebase"] or {"--update-refs", "--no-update-refs"} & set(words) or CONTINUING & set(words):
+    if run.args[:1] == ["rebase"] and not ({"--update-refs", "--no-update-refs"} | CONTINUING) & set(words):
+        how = "`git rebase --no-update-refs` rebases your branch alone"
+    elif run.args[:1] == ["pull"] and _pull_rebases(words) is not False:
+        how = "`git -c rebase.updateRefs=false pull` rebases your branch alone"
+    else:
         return []
     if gitaliases.setting(run, "rebase.updateRefs", "bool") != "true":
         return []
-    return [(UPDATED, "`git rebase` (rebase.updateRefs is true in git config, so it runs as `--update-refs`; "
-                      "`git rebase --no-update-refs` rebases your branch alone) moving")]
+    if run.args[0] == "pull" and _pull_rebases(words) is None and all(
+            value.lower() in ("false", "no", "off", "0", "")
+            for value in gitaliases.values(run, r"^(pull|branch\..*)\.rebase$")):
+        return []
+    return [(UPDATED, f"`git {run.args[0]}` (rebase.updateRefs is true in git config, so it rebases as with "
+                      f"`--update-refs`; {how}) moving")]
+
+
+def _pull_rebases(words: list[str]) -> bool | None:
+    """Does `git pull` rebase by its own options (the last of `--rebase[=...]`, `-r`, `--no-rebase` wins); None when
+    the line does not say."""
+    said = [word not in ("--no-rebase", "--rebase=false", "--rebase=no") for word in words
+            if word in ("-r", "--no-rebase") or word.split("=", 1)[0] == "--rebase"]
+    return said[-1] if said else None
 
 
 def _changes(args: list[str]) -> list[tuple[str, str]]:
