@@ -108,7 +108,12 @@ def test_a_sprint_not_started_reports_its_definition(store, sample: Path, loaded
                                                          "estimate: 0\n    priority: high\n    feature: feat-login"))
     if loaded:
         load_sprint_into_state(store, "sprint-3")
-    rows = {r["id"]: r for r in build(store, "sprint-3", now=NOW)["cycle_time"]["tasks"]}
+    report = build(store, "sprint-3", now=NOW)
+    # the sprint's name, goal and epic, as its file gives them, loaded or not
+    assert (report["name"], report["epic"]) == ("Payments", "payments") and report["goal"].startswith("Customers sign")
+    assert write_report(store, "sprint-3", sample / "out", now=NOW)[0].read_text().startswith(
+        "# Sprint report: sprint-3 — Payments\n\nGoal: Customers sign in")
+    rows = {r["id"]: r for r in report["cycle_time"]["tasks"]}
     assert rows["task-oauth"] | {"cycle_hours": None} == {
         "id": "task-oauth", "title": "OAuth2 login", "status": "queued", "assignee": "fullstack-eng",
         "estimate": 5.0, "cycle_hours": None, "hours_per_point": None}

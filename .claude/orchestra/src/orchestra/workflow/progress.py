@@ -118,7 +118,7 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
     done = view.done  # a set built from every task: once, not once per task
     slots = {team: capacity.team_limit(team) for team in {t.get("team") for t in view.tasks if t["id"] not in done}}
     completion = metrics.completion_rate(view.tasks, view.carried)
-    record = view.record or {}
+    record = view.record or view.about
     retro = record.get("retrospective") if view.status == "complete" else None
     last_day = last_working_day(record, now)
     first_day = first_working_day(record, start)

@@ -32,6 +32,8 @@ class SprintView:
     # `holders.with_holders`: who works on each running task now, and started tasks nobody holds any more
     holders: dict[str, str] = field(default_factory=dict)
     free: frozenset[str] = frozenset()
+    # a sprint never loaded: its name, goal and epic as its file gives them (a loaded one has them in `record`)
+    about: dict[str, Any] = field(default_factory=dict)
 
     @property
     def points(self) -> dict[str, float]:
@@ -167,8 +169,9 @@ def sprint_view(tx, ref: str, root: Path | None = None) -> SprintView:
         listed = {t.id for t in definition.tasks}
         tasks += [t for t in states.sprint_tasks(tx, definition.id)
                   if t["id"] not in listed and t.get("status") in TERMINAL_TASK_STATUSES]
+    about = {"name": definition.name, "goal": definition.goal, "epic": definition.epic}
     return SprintView(definition.id, record, tasks, "definition", definition.capacity, definition.start,
-                      definition.end)
+                      definition.end, about={} if record else about)
 
 
 def carried_state(tx, task_id: str, sprint_id: str | None = None) -> dict[str, Any]:
