@@ -107,6 +107,23 @@ def test_doctor_reports_broken_teams_and_state(repo: Path, orchestra, claude_env
     assert (repo / ".claude/state/orchestration.db").read_bytes() == b"this is not a database"  # only looked
 
 
+def test_doctor_says_when_no_session_can_create_the_state_store(repo: Path, orchestra, claude_env: bool) -> None:
+    """'the first session creates it' was the advice for a state directory on a read-only disk too, where
+    every hook of that session then reports a state error instead."""
+    from tests.disks import read_only
+
+    assert orchestra("install", repo).code == 0
+    state = repo / ".claude/state"
+    with read_only(state):
+        [check] = checks(orchestra("doctor", repo, "--json"))["state"]
+    url = f"sqlite://{state / 'orchestration.db'}"
+    assert check["status"] == "warn" and "the first session creates it" not in check["detail"], check
+    assert check["detail"].startswith(f"{url}: not created yet, and no session or command can create it: "), check
+    assert check["detail"].endswith("; make it writable, or name a store that can be with ORCHESTRA_STATE_URL"), check
+    [check] = checks(orchestra("doctor", repo, "--json"))["state"]
+    assert check["detail"] == f"{url}: not created yet; the first session creates it (or run `orchestra init`)"
+
+
 def test_doctor_reports_a_policy_file_the_guards_cannot_read_and_limits_that_apply_to_nobody(
         repo: Path, orchestra, claude_env: bool) -> None:
     assert orchestra("install", repo).code == 0

@@ -3,6 +3,7 @@ files, and the state store (looked at only: a missing store is reported, not cre
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -95,6 +96,11 @@ def check_state(root: Path) -> list[Check]:
     if scheme in ("postgresql", "postgres"):
         return _state_on_server(root, url)
     if scheme in ("sqlite", "json") and not Path(rest).exists():
+        blocked = _uncreatable(Path(rest))
+        if blocked:
+            return [Check("state", "warn", f"{url}: not created yet, and no session or command can create it: "
+                                           f"{blocked}; make it writable, or name a store that can be with "
+                                           "ORCHESTRA_STATE_URL")]
         return [Check("state", "warn", f"{url}: not created yet; the first session creates it "
                                        "(or run `orchestra init`)")]
     from ..store import open_store
@@ -119,6 +125,22 @@ def check_state(root: Path) -> list[Check]:
             return [Check("state", "fail", f"{url}: {reason}; the next session will move it aside and start "
                                            "empty, so restore it from a backup or `orchestra state import` first")]
     return [Check("state", "ok", f"{url}: readable (schema_version {version})"), *stray]
+
+
+def _uncreatable(store: Path) -> str:
+    """Why the store file cannot be made where it is named (a read-only disk, a directory this user may not
+    write), judged at the nearest directory that exists; "" when nothing says so."""
+    from ..store.errors import disk_trouble
+
+    folder = store.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return ""  # a file in the way: the store's own error names it
+    trouble = disk_trouble(folder)
+    if trouble:
+        return f"{trouble} ({folder})"
+    return "" if os.access(folder, os.W_OK) else f"its directory {folder} is not writable for this user"
 
 
 def _stray_work(root: Path, tx) -> list[Check]:
