@@ -559,7 +559,9 @@ def test_an_alias_for_push_in_gits_config_is_a_push(tree: Path, home: Path, poli
     config(tree / ".worktrees" / "task-x", "--worktree", "alias.wship", "push")
     subprocess.run(["git", "config", "-f", str(home / ".gitconfig"), "alias.gship", "push"], check=True)
     for command in ("git ship", "git up origin main", "git publish", "git gship origin", "cd src && git ship",
-                    "git -C .worktrees/task-x wship", "git -c alias.ship=status st && git ship"):
+                    "git -C .worktrees/task-x wship", "git -c alias.ship=status st && git ship",
+                    "export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=alias.out GIT_CONFIG_VALUE_0=push && git out",
+                    "git gship; export GIT_CONFIG_GLOBAL=/dev/null"):
         denied = decide(tree, home, policy, org, "member", *bash(command))
         assert denied is not None and (denied.kind, denied.rule) == ("push", "git.push"), command
         assert decide(tree, home, policy, org, "orchestrator", *bash(command)) is None, command

@@ -41,8 +41,8 @@ def delegate(repo: Path, use: str, agent_type: str, task_id: str, **fields) -> d
     return hook_output(proc).get("hookSpecificOutput", {})
 
 
-def guard(repo: Path, event: dict) -> dict:
-    proc = run_hook("pre_tool.py", event, repo)
+def guard(repo: Path, event: dict, env: dict | None = None) -> dict:
+    proc = run_hook("pre_tool.py", event, repo, env=env)
     assert proc.returncode == 0, proc.stderr
     return hook_output(proc).get("hookSpecificOutput", {})
 
@@ -417,9 +417,15 @@ def test_an_alias_in_the_global_git_config_is_denied_through_the_real_hook_and_n
     denied = hook_output(proc).get("hookSpecificOutput", {})
     assert denied.get("permissionDecision") == "deny", (proc.stdout, proc.stderr)
     assert (f"Bash {NUKE}, which is not your worktree's branch task-t-1" in denied["permissionDecisionReason"])
-    # the command's own GIT_CONFIG_GLOBAL is read as git reads it
-    other = tool_call(repo, MEMBER, "Bash", {"command": f"GIT_CONFIG_GLOBAL='{config}' git nuke feature-x"}, cwd=tree)
-    assert guard(repo, other)["permissionDecision"] == "deny"
+    # the line's own variables choosing git's config are read as git reads them; set after the command, or
+    # making the look-up fail, they hide nothing
+    for command in (f"GIT_CONFIG_GLOBAL='{config}' git nuke feature-x",
+                    f"export GIT_CONFIG_GLOBAL='{config}'; git nuke feature-x",
+                    "GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=alias.nk GIT_CONFIG_VALUE_0='branch -D' git nk feature-x",
+                    f"cd . && git nuke feature-x; export GIT_CONFIG_GLOBAL=/dev/null GIT_DIR='{tmp_path}/none'"):
+        other = tool_call(repo, MEMBER, "Bash", {"command": command}, cwd=tree)
+        assert guard(repo, other, {"GIT_CONFIG_GLOBAL": str(config)} if "/dev/null" in command else None)[
+            "permissionDecision"] == "deny", command
     assert git(repo, "rev-parse", "--verify", "-q", "feature-x")
 
 

@@ -44,6 +44,8 @@ ALIAS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 REPOSITORY_OPTIONS = ("-C", "-c", "--git-dir", "--work-tree", "--config-env")
 ENVIRONMENT = re.compile(r"(GIT_CONFIG[A-Z0-9_]*|GIT_DIR|GIT_WORK_TREE|GIT_COMMON_DIR|GIT_CEILING_DIRECTORIES)=(.*)",
                          re.S)
+# what sets variables for the commands after it
+SETTERS = frozenset({"export", "declare", "typeset", "readonly", "local"})
 # `git WORD` where WORD is one of git's commands, followed by nothing a shell would glue to it
 PLAIN = re.compile(r"[ \t]+([a-z][a-z0-9-]*)(?=[\s;&|)]|\Z)")
 GIT_WORD = re.compile(r"(?<![\w.-])git(?![\w.-])")
@@ -71,23 +73,33 @@ def may_run_alias(text: str) -> bool:
                for word in GIT_WORD.finditer(text))
 
 
-def runs(cmd: shell.Command, cwd: str) -> list[Run]:
-    """The git commands `cmd` runs: itself, or what its alias stands for; [] for another program."""
-    env = {m.group(1): m.group(2) for word in cmd.words[:len(cmd.words) - len(cmd.argv)]
-           if (m := ENVIRONMENT.fullmatch(word))}
+def runs(cmd: shell.Command, cwd: str, exported: dict[str, str] | None = None) -> list[Run]:
+    """The git commands `cmd` runs: itself, or what its alias stands for; [] for another program. `exported`: the
+    line's `assignments`."""
+    env = {**(exported or {}), **{m.group(1): m.group(2) for word in cmd.words[:len(cmd.words) - len(cmd.argv)]
+                                  if (m := ENVIRONMENT.fullmatch(word))}}
     return _expanded(tuple(cmd.argv), cwd, env, "", 0)
 
 
+def assignments(commands: list[shell.Command]) -> dict[str, str]:
+    """The variables choosing git's config (`GIT_CONFIG_*`, `GIT_DIR` ...) that a line sets for the commands after
+    them (`export NAME=VALUE`, `NAME=VALUE;`), wherever they stand: git's config is read with and without them."""
+    return {m.group(1): m.group(2) for cmd in commands if not cmd.argv or cmd.program in SETTERS
+            for word in cmd.words if (m := ENVIRONMENT.fullmatch(word))}
+
+
 def setting(run: Run, key: str, kind: str = "") -> str | None:
-    """A config value as git reads it for `run` (`kind`: a `--type` such as bool); None when unset."""
-    found = _config(run.argv, run.cwd, run.env, [*([f"--type={kind}"] if kind else []), "--get", key])
-    return found.rstrip("\n") if found is not None else None
+    """A config value as git reads it for `run` (`kind`: a `--type` such as bool); None when unset. With
+    variables from the line that choose git's config, a value found with them or without them (`true` first)."""
+    found = [value for env in _environments(run.env) if (value := _get(run.argv, run.cwd, env, key, kind))]
+    return "true" if "true" in found else next(iter(found), None)
 
 
 def values(run: Run, pattern: str) -> list[str]:
-    """The values of every config key matching `pattern` (a regular expression, as `git config --get-regexp`)."""
-    found = _config(run.argv, run.cwd, run.env, ["--get-regexp", pattern]) or ""
-    return [line.partition(" ")[2] for line in found.splitlines()]
+    """The values of every config key matching `pattern` (a regular expression, as `git config --get-regexp`),
+    with and without the line's variables."""
+    return [line.partition(" ")[2] for env in _environments(run.env)
+            for line in (_config(run.argv, run.cwd, env, ["--get-regexp", pattern]) or "").splitlines()]
 
 
 def _expanded(argv: tuple[str, ...], cwd: str, env: dict[str, str], via: str, depth: int) -> list[Run]:
@@ -114,7 +126,8 @@ def _expanded(argv: tuple[str, ...], cwd: str, env: dict[str, str], via: str, de
 
 def _alias(argv: tuple[str, ...], word: str, cwd: str, env: dict[str, str]) -> str | None:
     """What `git WORD` stands for: an alias given on the line (the last one wins, as in git), else one in git's
-    config; None for one of git's own commands, which no alias overrides."""
+    config (with the line's variables, else without them); None for one of git's own commands, which no alias
+    overrides."""
     if word in COMMANDS or not ALIAS_NAME.fullmatch(word):
         return None
     key = f"alias.{word}".lower()
@@ -122,7 +135,17 @@ def _alias(argv: tuple[str, ...], word: str, cwd: str, env: dict[str, str]) -> s
              if name.lower() == key]
     if given:
         return given[-1]
-    found = _config(argv, cwd, env, ["--get", key])
+    return next((value for where in _environments(env) if (value := _get(argv, cwd, where, key, ""))), None)
+
+
+def _environments(env: dict[str, str]) -> list[dict[str, str]]:
+    """The line's variables choosing git's config, and none: a variable set after the command, or one that makes
+    the look-up fail, hides nothing."""
+    return [env, {}] if env else [{}]
+
+
+def _get(argv: tuple[str, ...], cwd: str, env: dict[str, str], key: str, kind: str) -> str | None:
+    found = _config(argv, cwd, env, [*([f"--type={kind}"] if kind else []), "--get", key])
     return found.rstrip("\n") if found is not None else None
 
 

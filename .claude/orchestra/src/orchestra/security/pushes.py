@@ -14,18 +14,20 @@ import os
 from collections.abc import Sequence
 
 from .decisions import Decision, clip
-from .gitaliases import Run, runs
+from .gitaliases import Run, assignments, runs
 from .policy import Caller, Policy
 from .shell import Command
 
 DRY_RUN = frozenset({"--dry-run", "-n"})
 
 
-def push_call(policy: Policy, caller: Caller, cmd: Command, command: str,
-              cwds: Sequence[str] = ()) -> Decision | None:
+def push_call(policy: Policy, caller: Caller, cmd: Command, command: str, cwds: Sequence[str] = (),
+              line: Sequence[Command] = ()) -> Decision | None:
+    """`cwds`: the directories the command may run in; `line`: every command of the line, for the variables that
+    choose git's config."""
     if caller.agent_type is None or caller.role in policy.push_roles:
         return None
-    run = _push(cmd, cwds)
+    run = _push(cmd, cwds, assignments(list(line)))
     if run is None:
         return None
     if not policy.push_roles:
@@ -41,9 +43,10 @@ def push_call(policy: Policy, caller: Caller, cmd: Command, command: str,
         "that it is reviewed and pushed by one who may. Do not look for another way to push."))
 
 
-def _push(cmd: Command, cwds: Sequence[str]) -> Run | None:
+def _push(cmd: Command, cwds: Sequence[str], exported: dict[str, str]) -> Run | None:
     """The git command of `cmd`, or of the alias it runs, that pushes (in any directory the line may be in)."""
-    return next((run for cwd in (cwds or [os.getcwd()]) for run in runs(cmd, cwd) if _pushes(run.args)), None)
+    return next((run for cwd in (cwds or [os.getcwd()]) for run in runs(cmd, cwd, exported) if _pushes(run.args)),
+                None)
 
 
 def _pushes(args: list[str]) -> bool:

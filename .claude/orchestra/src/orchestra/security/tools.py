@@ -121,7 +121,7 @@ def decide_command(policy: Policy, caller: Caller, resolver: Resolver, command: 
                                  f"`{clip(command)}` would delete git-ignored files, and Orchestra's state dir "
                                  "(.claude/state) is git-ignored. Use `git clean` without -x/-X, or name the paths.")
         if found := cli_call(caller, cmd, cwds) or claude_session(caller, cmd, command) \
-                or push_call(policy, caller, cmd, command, cwds):
+                or push_call(policy, caller, cmd, command, cwds, script.commands):
             return found
     return None
 

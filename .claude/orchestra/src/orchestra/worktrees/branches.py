@@ -54,9 +54,10 @@ def foreign_ref(command: str, cwd: str, worktree: str, root) -> tuple[str, str, 
             any(word in plain for word in SUBCOMMANDS[:9]) or "fetch" in plain and ":" in plain or "pull" in plain
             or gitaliases.may_run_alias(plain))):
         return None  # a command that names none of them, nor a word that may be an alias: read no further
+    commands = shell.parse(command, {"HOME": os.path.expanduser("~"), "PWD": cwd}).commands
+    exported = gitaliases.assignments(commands)
     changes = [(ref, f"{run.alias} running {verb}" if run.alias else verb)
-               for cmd in shell.parse(command, {"HOME": os.path.expanduser("~"), "PWD": cwd}).commands
-               for run in gitaliases.runs(cmd, cwd)
+               for cmd in commands for run in gitaliases.runs(cmd, cwd, exported)
                for ref, verb in [*_changes(run.args), *_pushed(run.args, cwd, (str(root), worktree)),
                                  *_configured(run)]]
     if not changes:
