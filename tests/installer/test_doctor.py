@@ -107,7 +107,8 @@ def test_doctor_reports_broken_teams_and_state(repo: Path, orchestra, claude_env
     assert (repo / ".claude/state/orchestration.db").read_bytes() == b"this is not a database"  # only looked
 
 
-def test_doctor_says_when_no_session_can_create_the_state_store(repo: Path, orchestra, claude_env: bool) -> None:
+def test_doctor_says_when_no_session_can_create_or_write_the_state_store(repo: Path, orchestra, claude_env: bool,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """'the first session creates it' was the advice for a state directory on a read-only disk too, where
     every hook of that session then reports a state error instead."""
     from tests.disks import read_only
@@ -122,6 +123,15 @@ def test_doctor_says_when_no_session_can_create_the_state_store(repo: Path, orch
     assert check["detail"].endswith("; make it writable, or name a store that can be with ORCHESTRA_STATE_URL"), check
     [check] = checks(orchestra("doctor", repo, "--json"))["state"]
     assert check["detail"] == f"{url}: not created yet; the first session creates it (or run `orchestra init`)"
+
+    monkeypatch.setenv("CLAUDE_PROJECT_DIR", str(repo))
+    assert orchestra("init").code == 0  # made; then the disk turns read-only: readable, never written
+    with read_only(state):
+        [check] = checks(orchestra("doctor", repo, "--json"))["state"]
+    assert check["status"] == "warn", check
+    assert check["detail"].startswith(f"{url}: readable (schema_version 1), but no session or command can write "
+                                      "it: "), check
+    assert checks(orchestra("doctor", repo, "--json"))["state"][0]["status"] == "ok"
 
 
 def test_doctor_reports_a_policy_file_the_guards_cannot_read_and_limits_that_apply_to_nobody(

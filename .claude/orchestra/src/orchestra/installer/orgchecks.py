@@ -96,7 +96,7 @@ def check_state(root: Path) -> list[Check]:
     if scheme in ("postgresql", "postgres"):
         return _state_on_server(root, url)
     if scheme in ("sqlite", "json") and not Path(rest).exists():
-        blocked = _uncreatable(Path(rest))
+        blocked = _unwritable(Path(rest))
         if blocked:
             return [Check("state", "warn", f"{url}: not created yet, and no session or command can create it: "
                                            f"{blocked}; make it writable, or name a store that can be with "
@@ -124,12 +124,18 @@ def check_state(root: Path) -> list[Check]:
             reason = str(exc).split("; moved aside", 1)[0].split(": ", 1)[-1]
             return [Check("state", "fail", f"{url}: {reason}; the next session will move it aside and start "
                                            "empty, so restore it from a backup or `orchestra state import` first")]
+    blocked = _unwritable(Path(rest), written=True) if scheme in ("sqlite", "json") else ""
+    if blocked:  # read-only: commands and guards read it; every hook that records fails, saying so
+        return [Check("state", "warn", f"{url}: readable (schema_version {version}), but no session or command "
+                                       f"can write it: {blocked}; make it writable, or name a store that can be "
+                                       "with ORCHESTRA_STATE_URL"), *stray]
     return [Check("state", "ok", f"{url}: readable (schema_version {version})"), *stray]
 
 
-def _uncreatable(store: Path) -> str:
-    """Why the store file cannot be made where it is named (a read-only disk, a directory this user may not
-    write), judged at the nearest directory that exists; "" when nothing says so."""
+def _unwritable(store: Path, written: bool = False) -> str:
+    """Why the store file cannot be made or written where it is named (a read-only disk, a directory this user may not
+    write), judged at the nearest directory that exists; "" when nothing says so. `written`: the file exists,
+    and must be writable too."""
     from ..store.errors import disk_trouble
 
     folder = store.parent
@@ -140,7 +146,9 @@ def _uncreatable(store: Path) -> str:
     trouble = disk_trouble(folder)
     if trouble:
         return f"{trouble} ({folder})"
-    return "" if os.access(folder, os.W_OK) else f"its directory {folder} is not writable for this user"
+    if not os.access(folder, os.W_OK):
+        return f"its directory {folder} is not writable for this user"
+    return f"the file is read-only for this user ({store})" if written and not os.access(store, os.W_OK) else ""
 
 
 def _stray_work(root: Path, tx) -> list[Check]:
