@@ -240,8 +240,11 @@ def test_a_call_nested_deeper_than_json_can_parse_leaves_the_server_serving(inst
     session.proc.stdin.write(deep.replace('"payload": {}', '"payload": ' + '{"a": ' * 5000 + "{}" + "}" * 5000)
                              .encode() + b"\n")
 
-    [got] = session.ask(call("get_state", {"path": "sprints.sprint-3.status"}, "after"))
+    session.send(call("get_state", {"path": "sprints.sprint-3.status"}, "after"))
 
+    refused = session.read()
+    assert refused["id"] == "deep" and refused["error"]["code"] == -32700, refused  # answered, not left waiting
+    got = session.read()
     assert got["id"] == "after" and not got["result"].get("isError"), got
     assert session.end()[0] == 0
 

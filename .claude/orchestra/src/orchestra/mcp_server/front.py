@@ -254,7 +254,9 @@ def _unreadable(text: str) -> bytes | None:
         problem = exc.errors()[0]
     try:
         message = json.loads(text, strict=False)
-    except (ValueError, RecursionError):
+    except RecursionError:  # nested deeper than Python parses: its id and method are on the top level all the same
+        message = _top_level(text)
+    except ValueError:
         return None  # no id to answer to
     request_id = _request_id(message)
     if request_id is None:
@@ -265,6 +267,41 @@ def _unreadable(text: str) -> bytes | None:
         error = {"code": -32600, "message": 'Invalid Request: not a JSON-RPC 2.0 request ("jsonrpc": "2.0", a string '
                                             'or integer id, a method name, params an object)'}
     return wire({"jsonrpc": "2.0", "id": request_id, "error": error})
+
+
+SCALAR_STARTS = tuple('"-0123456789')
+
+
+def _top_level(text: str) -> Message:
+    """The members of a JSON object whose values are strings or numbers, read without descending into the others
+    (a request nested too deep for `json.loads`); {} for a line that is not an object."""
+    decoder, space, found = json.JSONDecoder(strict=False), json.decoder.WHITESPACE, {}
+    i = space.match(text).end()
+    if not text.startswith("{", i):
+        return found
+    depth, key_next = 0, False
+    while i < len(text):
+        char = text[i]
+        if char == '"':
+            try:
+                value, i = json.decoder.scanstring(text, i + 1, False)
+                colon = space.match(text, i).end()
+                start = space.match(text, colon + 1).end()
+                if depth == 1 and key_next and text.startswith(":", colon) and text[start:start + 1] in SCALAR_STARTS:
+                    found[value], i = decoder.raw_decode(text, start)
+            except ValueError:  # broken further on: what was read so far stands
+                return found
+            key_next = False
+            continue
+        if char in "{[":
+            depth += 1
+            key_next = depth == 1
+        elif char in "}]":
+            depth -= 1
+        elif char == "," and depth == 1:
+            key_next = True
+        i += 1
+    return found
 
 
 def _request_id(message: Any) -> str | int | None:
