@@ -561,13 +561,17 @@ def test_an_alias_for_push_in_gits_config_is_a_push(tree: Path, home: Path, poli
     for command in ("git ship", "git up origin main", "git publish", "git gship origin", "cd src && git ship",
                     "git -C .worktrees/task-x wship", "git -c alias.ship=status st && git ship",
                     "export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=alias.out GIT_CONFIG_VALUE_0=push && git out",
-                    "git gship; export GIT_CONFIG_GLOBAL=/dev/null"):
+                    "git gship; export GIT_CONFIG_GLOBAL=/dev/null", "git -c help.autocorrect=-1 psuh origin"):
         denied = decide(tree, home, policy, org, "member", *bash(command))
         assert denied is not None and (denied.kind, denied.rule) == ("push", "git.push"), command
         assert decide(tree, home, policy, org, "orchestrator", *bash(command)) is None, command
     for command in ("git sync", "git check origin main", "git status", "git st", "git wship",
-                    "git -c alias.ship=status ship"):
+                    "git -c alias.ship=status ship", "git psuh origin", "git -c help.autocorrect=0 psuh",
+                    "git -c help.autocorrect=-1 stauts"):
         assert decide(tree, home, policy, org, "member", *bash(command)) is None, command
     reason = decide(tree, home, policy, org, "member", *bash("git up origin main")).reason
     assert reason.startswith("Orchestra policy: `git up origin main`, through `git up` (the git alias for "
                              "`!git push`), would push commits beyond this machine"), reason
+    reason = decide(tree, home, policy, org, "member", *bash("git -c help.autocorrect=-1 psuh")).reason
+    assert reason.startswith("Orchestra policy: `git -c help.autocorrect=-1 psuh`, through `git psuh` (which "
+                             "help.autocorrect in git config runs as `git push`), would push commits"), reason

@@ -429,6 +429,42 @@ def test_an_alias_in_the_global_git_config_is_denied_through_the_real_hook_and_n
     assert git(repo, "rev-parse", "--verify", "-q", "feature-x")
 
 
+@pytest.mark.parametrize("command, autocorrect, denied", [
+    ("git brnach -D feature-x", "-1", True),  # git runs `git branch -D feature-x` at once
+    ("git brnach -D feature-x", "1", True),  # after a tenth of a second
+    ("git -c help.autocorrect=immediate upate-ref -d refs/heads/feature-x", None, True),
+    ("git brnach -D feature-x", "0", False),  # git only suggests `branch`
+    ("git brnach -D feature-x", None, False),
+    ("git -c help.autocorrect=0 brnach -D feature-x", "-1", False),
+    ("git my-tool -D feature-x", "-1", False),  # a `git-my-tool` program on PATH runs as itself
+    ("git stauts && git bra -D feature-x", "-1", False),  # `status`; `bra` begins `branch`: git lists, runs none
+    ("git nuek feature-x", "-1", True),  # the alias `nuke` is nearest
+])
+def test_a_word_git_autocorrects_to_a_command_is_not_let_through(
+        sprint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, autocorrect: str | None,
+        denied: bool) -> None:
+    repo, tools = sprint, tmp_path / "bin"
+    tools.mkdir()
+    (tools / "git-my-tool").write_text("#!/bin/sh\n", encoding="utf-8")
+    (tools / "git-my-tool").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{os.environ['PATH']}{os.pathsep}{tools}")
+    tree = live_member(repo)
+    git(repo, "branch", "feature-x")
+    git(repo, "config", "alias.nuke", "branch -D")
+    if autocorrect is not None:
+        git(repo, "config", "help.autocorrect", autocorrect)
+    verdict = in_process(tool_call(repo, MEMBER, "Bash", {"command": command}, cwd=tree))
+    if not denied:
+        assert not isinstance(verdict, Deny), verdict
+        return
+    assert isinstance(verdict, Deny), command
+    word, guess = next((typed, meant) for typed, meant in (("brnach", "branch"), ("upate-ref", "update-ref"),
+                                                           ("nuek", "nuke")) if typed in command.split())
+    assert (f"`git {word}` (which help.autocorrect in git config runs as `git {guess}`) running `git "
+            ) in verdict.reason and "feature-x, which is not your worktree's branch task-t-1" in verdict.reason, (
+        verdict.reason)
+
+
 ON = {"rebase.updateRefs": "true"}
 
 

@@ -6,8 +6,9 @@ directory the command runs in (`git config alias.nuke "branch -D"`, `alias.up = 
 asked (`git -C <cwd> [the line's -C, -c, --git-dir, --work-tree] config --get alias.NAME`, with the line's
 `GIT_CONFIG*`/`GIT_DIR` assignments), so includes, the worktree's config, global and system config count as they
 do for git. A word git runs as its own command (`status`, `commit`, `lfs` ...) is never an alias, as in git, and
-costs no git process. A `!` alias is read as the shell runs it, with the words after it as `"$@"` and, when they
-are plain words, as `$1`, `$2` ...; aliases of aliases are followed.
+costs no git process. A word that is neither is run as the command git guesses it means when `help.autocorrect`
+says so: it is read as the commands git would pick, by git's own measure of likeness. A `!` alias is read as the shell runs it, with the
+words after it as `"$@"` and, when they are plain words, as `$1`, `$2` ...; aliases of aliases are followed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 from typing import NamedTuple
 
@@ -39,6 +41,12 @@ switch symbolic-ref tag unpack-file unpack-objects update-index update-ref updat
 upload-pack var verify-commit verify-pack verify-tag version whatchanged worktree write-tree
 """
 COMMANDS = frozenset(NAMES.split())
+# `help.autocorrect` values with which git only suggests a command for an unknown word
+NO_CORRECTION = frozenset({"", "0", "never", "show", "false", "no", "off"})
+# git's common commands: a word that begins one of them is not corrected (git lists them)
+COMMON = frozenset({"add", "bisect", "branch", "clone", "commit", "diff", "fetch", "grep", "init", "log", "merge",
+                    "mv", "pull", "push", "rebase", "reset", "restore", "rm", "show", "status", "switch", "tag"})
+SIMILARITY_FLOOR = 7  # git corrects to a command only closer than this
 ALIAS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 # the options of git, before its subcommand, that choose the repository or its config: passed on to `git config`
 REPOSITORY_OPTIONS = ("-C", "-c", "--git-dir", "--work-tree", "--config-env")
@@ -107,8 +115,12 @@ def _expanded(argv: tuple[str, ...], cwd: str, env: dict[str, str], via: str, de
     if not args:
         return []
     value = _alias(argv, args[0], cwd, env) if depth < MAX_DEPTH else None
-    if value is None:
-        return [Run(argv, args, via, cwd, env)]
+    if value is None:  # git's own command, or a word git runs as the one it guesses (`help.autocorrect`)
+        guesses = _guesses(argv, args[0], cwd, env) if depth < MAX_DEPTH else []
+        return [run for guess in guesses for run in _expanded(
+            (*argv[:len(argv) - len(args)], guess, *args[1:]), cwd, env,
+            via or f"`git {args[0]}` (which help.autocorrect in git config runs as `git {guess}`)", depth + 1)
+            ] or [Run(argv, args, via, cwd, env)]
     via = via or f"`git {args[0]}` (the git alias for `{value}`)"
     if value.startswith("!"):  # run by the shell, the words after it as "$@", where git runs (its -C followed)
         where = _directory(argv, cwd)
@@ -136,6 +148,39 @@ def _alias(argv: tuple[str, ...], word: str, cwd: str, env: dict[str, str]) -> s
     if given:
         return given[-1]
     return next((value for where in _environments(env) if (value := _get(argv, cwd, where, key, ""))), None)
+
+
+def _guesses(argv: tuple[str, ...], word: str, cwd: str, env: dict[str, str]) -> list[str]:
+    """The commands or aliases git may run for `git WORD`, no command of git's and no alias, when `help.autocorrect`
+    runs git's guess (a number but 0, `immediate`, `prompt`): the most similar by git's own measure, all of them
+    when several tie (git then runs none); none for a `git-WORD` program on PATH, which git runs as itself."""
+    if word in COMMANDS or not word or shutil.which(f"git-{word}"):
+        return []
+    if not any((value := _get(argv, cwd, where, "help.autocorrect", "")) is not None
+               and value.strip().lower() not in NO_CORRECTION for where in _environments(env)):
+        return []
+    aliases = {line.split(" ", 1)[0].partition(".")[2] for where in _environments(env) for line in
+               (_config(argv, cwd, where, ["--name-only", "--get-regexp", r"^alias\."]) or "").splitlines()}
+    if any(name.startswith(word) for name in COMMON):
+        return []  # git lists the commands it begins, and runs none
+    scores = {name: _distance(word, name) + 1 for name in COMMANDS | aliases}
+    best = min(scores.values())
+    return sorted(name for name, score in scores.items() if score == best) if best < SIMILARITY_FLOOR else []
+
+
+def _distance(typed: str, name: str) -> int:
+    """git's weighted Damerau-Levenshtein distance (levenshtein.c) from what was typed to a command's name: a swap
+    of two neighbours costs 0, a substitution 2, an added letter 1, a deleted one 3."""
+    before, row = [0] * (len(name) + 1), list(range(len(name) + 1))
+    for i, letter in enumerate(typed):
+        current = [(i + 1) * 3] + [0] * len(name)
+        for j, other in enumerate(name):
+            current[j + 1] = row[j] + 2 * (letter != other)
+            if i and j and typed[i - 1] == other and letter == name[j - 1]:
+                current[j + 1] = min(current[j + 1], before[j - 1])
+            current[j + 1] = min(current[j + 1], row[j + 1] + 3, current[j] + 1)
+        before, row = row, current
+    return row[-1]
 
 
 def _environments(env: dict[str, str]) -> list[dict[str, str]]:

@@ -45,8 +45,7 @@ def push_call(policy: Policy, caller: Caller, cmd: Command, command: str, cwds: 
 
 def _push(cmd: Command, cwds: Sequence[str], exported: dict[str, str]) -> Run | None:
     """The git command of `cmd`, or of the alias it runs, that pushes (in any directory the line may be in)."""
-    return next((run for cwd in (cwds or [os.getcwd()]) for run in runs(cmd, cwd, exported) if _pushes(run.args)),
-                None)
+    return next((run for cwd in (cwds or [os.getcwd()]) for run in runs(cmd, cwd, exported) if _pushes(run.args)), None)
 
 
 def _pushes(args: list[str]) -> bool:
