@@ -561,7 +561,8 @@ def test_an_alias_for_push_in_gits_config_is_a_push(tree: Path, home: Path, poli
     for command in ("git ship", "git up origin main", "git publish", "git gship origin", "cd src && git ship",
                     "git -C .worktrees/task-x wship", "git -c alias.ship=status st && git ship",
                     "export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=alias.out GIT_CONFIG_VALUE_0=push && git out",
-                    "git gship; export GIT_CONFIG_GLOBAL=/dev/null", "git -c help.autocorrect=-1 psuh origin"):
+                    "git gship; export GIT_CONFIG_GLOBAL=/dev/null", "git -c help.autocorrect=-1 psuh origin",
+                    "P=push git --config-env=alias.out=P out"):
         denied = decide(tree, home, policy, org, "member", *bash(command))
         assert denied is not None and (denied.kind, denied.rule) == ("push", "git.push"), command
         assert decide(tree, home, policy, org, "orchestrator", *bash(command)) is None, command

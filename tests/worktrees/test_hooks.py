@@ -253,6 +253,8 @@ def test_a_member_may_name_its_own_worktrees_repository_but_not_the_main_checkou
     ("sh -c 'git branch -Df feature-x'", "refs/heads/feature-x"),
     ("git -c alias.nuke='!git branch -D' nuke feature-x", "refs/heads/feature-x"),
     ("git -c alias.ur=update-ref ur refs/heads/main HEAD", "refs/heads/main"),
+    ("NUKE='branch -D' git --config-env=alias.nuke=NUKE nuke feature-x", "refs/heads/feature-x"),
+    ("export U=update-ref; git --config-env alias.u=U u refs/heads/main HEAD", "refs/heads/main"),
     # quotes and backslashes the shell removes hide no word from the guard
     ("g''it branch -D feature-x", "refs/heads/feature-x"),
     ("gi\\t br\"an\"ch -D feature-x", "refs/heads/feature-x"),

@@ -49,7 +49,8 @@ COMMON = frozenset({"add", "bisect", "branch", "clone", "commit", "diff", "fetch
 SIMILARITY_FLOOR = 7  # git corrects to a command only closer than this
 ALIAS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 # the options of git, before its subcommand, that choose the repository or its config: passed on to `git config`
-REPOSITORY_OPTIONS = ("-C", "-c", "--git-dir", "--work-tree", "--config-env")
+REPOSITORY_OPTIONS = ("-C", "-c", "--git-dir", "--work-tree")
+ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.S)
 ENVIRONMENT = re.compile(r"(GIT_CONFIG[A-Z0-9_]*|GIT_DIR|GIT_WORK_TREE|GIT_COMMON_DIR|GIT_CEILING_DIRECTORIES)=(.*)",
                          re.S)
 # what sets variables for the commands after it
@@ -84,16 +85,34 @@ def may_run_alias(text: str) -> bool:
 def runs(cmd: shell.Command, cwd: str, exported: dict[str, str] | None = None) -> list[Run]:
     """The git commands `cmd` runs: itself, or what its alias stands for; [] for another program. `exported`: the
     line's `assignments`."""
-    env = {**(exported or {}), **{m.group(1): m.group(2) for word in cmd.words[:len(cmd.words) - len(cmd.argv)]
-                                  if (m := ENVIRONMENT.fullmatch(word))}}
-    return _expanded(tuple(cmd.argv), cwd, env, "", 0)
+    assigned = {**(exported or {}), **{m.group(1): m.group(2) for word in cmd.words[:len(cmd.words) - len(cmd.argv)]
+                                       if (m := ASSIGNMENT.fullmatch(word))}}
+    env = {name: value for name, value in assigned.items() if ENVIRONMENT.fullmatch(f"{name}=")}
+    return _expanded(_config_env(tuple(cmd.argv), assigned), cwd, env, "", 0)
 
 
 def assignments(commands: list[shell.Command]) -> dict[str, str]:
-    """The variables choosing git's config (`GIT_CONFIG_*`, `GIT_DIR` ...) that a line sets for the commands after
-    them (`export NAME=VALUE`, `NAME=VALUE;`), wherever they stand: git's config is read with and without them."""
+    """The variables a line sets for the commands after them (`export NAME=VALUE`, `NAME=VALUE;`), wherever they
+    stand: those choosing git's config (`GIT_CONFIG_*`, `GIT_DIR` ...) are passed to the look-ups, which read git's
+    config with and without them, and `--config-env` takes its values from them."""
     return {m.group(1): m.group(2) for cmd in commands if not cmd.argv or cmd.program in SETTERS
-            for word in cmd.words if (m := ENVIRONMENT.fullmatch(word))}
+            for word in cmd.words if (m := ASSIGNMENT.fullmatch(word))}
+
+
+def _config_env(argv: tuple[str, ...], assigned: dict[str, str]) -> tuple[str, ...]:
+    """`git --config-env=NAME=VAR` as `git -c NAME=<VAR's value>` (set on the line, else in this environment), so
+    that no other variable of the line goes to the look-ups."""
+    out, i = list(argv[:1]), 1
+    while i < len(argv) and argv[i].startswith("-"):
+        given = argv[i].removeprefix("--config-env=") if argv[i].startswith("--config-env=") else (
+            argv[i + 1] if argv[i] == "--config-env" and i + 1 < len(argv) else None)
+        if given is None:
+            out += argv[i:i + 2] if argv[i] in GIT_VALUED else argv[i:i + 1]
+        else:
+            name, _, variable = given.rpartition("=")
+            out += ["-c", f"{name}={assigned.get(variable, os.environ.get(variable, ''))}"]
+        i += 2 if argv[i] in GIT_VALUED else 1
+    return (*out, *argv[i:])
 
 
 def setting(run: Run, key: str, kind: str = "") -> str | None:
