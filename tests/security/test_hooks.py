@@ -116,6 +116,17 @@ def test_a_broken_policy_file_blocks_every_call(tree: Path) -> None:
     assert proc.returncode == 2 and b"alerts.denials" in proc.stderr
 
 
+def test_a_policy_file_with_only_comments_or_nothing_applies_the_built_in_rules(tree: Path) -> None:
+    """Every key of policy.yaml is optional: a file whose entries are all commented out, or an empty one,
+    is no policy, not a broken one that blocks every call (nobody may write the file from a session)."""
+    for text in ("# protected_paths: [\"deploy/**\"]\n", "", "---\n"):
+        (tree / ".claude/policy.yaml").write_text(text)
+        proc = run_hook("pre_tool.py", bash_call(tree, "echo building"), tree)
+        assert proc.returncode == 0 and decision_of(proc) is None, (text, proc.stderr)
+        proc = run_hook("pre_tool.py", bash_call(tree, "cat .env"), tree)
+        assert decision_of(proc) == "deny", (text, proc.stderr)  # the built-in secret paths still hold
+
+
 def test_members_may_not_spawn_and_orchestrators_stay_in_their_team(tree: Path) -> None:
     event = captured(tree, "PreToolUse", "Agent", "engineering-orchestrator")
     member = {**event, "agent_type": "fullstack-eng", "tool_input": {**event["tool_input"], "subagent_type": "api-engineer"}}

@@ -78,8 +78,10 @@ def _loader(fast: bool = True) -> type:
     return Loader
 
 
-def read_mapping(path: Path, error_type: type[ValueError] = YamlSchemaError) -> tuple[dict[str, Any], str]:
-    """Parse a YAML file whose top level is a mapping; return it with its text. Errors carry file:line."""
+def read_mapping(path: Path, error_type: type[ValueError] = YamlSchemaError,
+                 empty: bool = False) -> tuple[dict[str, Any], str]:
+    """Parse a YAML file whose top level is a mapping; return it with its text. Errors carry file:line.
+    `empty`: a file of every-key-optional settings may hold no document (nothing, or comments only): `{}`."""
     import yaml
 
     try:
@@ -100,6 +102,8 @@ def read_mapping(path: Path, error_type: type[ValueError] = YamlSchemaError) -> 
         if mark and _tab_indented(text, mark.line, mark.column):
             what += "; YAML indents with spaces only: replace the tab at the start of this line with spaces"
         raise error_type(f"{path}{line}: {what}") from None
+    if data is None and empty:
+        data = {}
     if not isinstance(data, dict):
         raise error_type(f"{path}:1: expected a mapping at the top level")
     limit = min(MAX_VALUES, 10 * len(text) + 10_000)

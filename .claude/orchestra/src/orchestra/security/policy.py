@@ -185,7 +185,7 @@ def load_raw(path: Path) -> dict[str, Any]:
     """Parse and schema-check policy.yaml (imports yaml and jsonschema: never on the hot path's cache hit)."""
     from ..yamlcheck import read_mapping, validate_yaml
 
-    raw, text = read_mapping(path, PolicyError)
+    raw, text = read_mapping(path, PolicyError, empty=True)  # every key is optional: no entry is no policy
     validate_yaml(raw, text, path, "policy", PolicyError)
     return raw
 
