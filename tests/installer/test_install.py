@@ -684,6 +684,37 @@ def test_an_upgrade_names_new_agents_that_your_teams_yaml_does_not_list(repo: Pa
     result = orchestra("install", repo)
     assert not (repo / added).exists() and "does not list the pack's agents" not in result.out
 
+def test_an_upgrade_keeps_an_agent_the_pack_dropped_while_your_teams_yaml_lists_it(repo: Path, orchestra,
+                                                                                   pack_source: Path,
+                                                                                   tmp_path: Path) -> None:
+    """A newer pack no longer ships an agent (dropped or renamed) that the user's own teams.yaml still lists:
+    deleting its file would leave a member with no agent file, every delegation to it failing. The file is
+    kept as the user's, and the install says so; a pack-owned teams.yaml, upgraded too, drops it with it."""
+    pack = load_pack(pack_source)
+    old_pack = write_pack(pack, tmp_path / "old pack", json.loads((pack_source / ".claude/settings.json").read_text()))
+    rel = ".claude/agents/engineering/legacy-writer.md"
+    (old_pack / rel).write_text("---\nname: legacy-writer\ndescription: Use for release notes.\ntools: Read, Write\n"
+                                "model: sonnet\n---\n\nYou write release notes.\n")
+    teams_yaml = old_pack / ".claude/teams.yaml"
+    teams_yaml.write_text(teams_yaml.read_text().replace(
+        "engineering-director\n    members:\n",
+        "engineering-director\n    members:\n      - name: legacy-writer\n        role: team_member\n", 1))
+    assert yaml.safe_load(teams_yaml.read_text())["teams"]["engineering"]["members"][0]["name"] == "legacy-writer"
+    assert orchestra("install", repo, "--source", old_pack).code == 0
+    teams_path = repo / ".claude/teams.yaml"
+    teams_path.write_text(teams_path.read_text().replace("organization: ", "organization: Our ", 1))
+
+    result = orchestra("install", repo)
+
+    assert result.code == 0, result.err
+    assert (repo / rel).is_file()
+    assert (f"kept       {rel}: no longer in the pack, but your teams.yaml lists legacy-writer: kept as yours"
+            in result.out), result.out
+    assert "legacy-writer" not in orchestra("doctor", repo).out
+    assert rel not in json.loads((repo / MANIFEST).read_text())["files"]  # the user's file now
+    assert "nothing changed" in orchestra("install", repo).out
+
+
 def test_refuses_to_mix_into_a_copied_pack_of_another_version(repo: Path, orchestra, pack_source: Path) -> None:
     """A pack copied in by hand (no manifest) whose code differs: installed beside it, the old modules and
     the new ones would make a CLI and hooks that crash; --force replaces the copy, which stays in the backup."""

@@ -206,13 +206,17 @@ class _Planner:
     def _dropped_files(self) -> None:
         """Files an older pack installed that this one no longer has."""
         shipped = {item.rel for item in self.pack.files}
+        members = self._listed_members([rel for rel in self.old.files if rel not in shipped])
         for rel, recorded in sorted(self.old.files.items()):
             if rel in shipped:
                 continue
             current = self._current(rel)
             if current is None:
                 continue
-            if sha256(current) == recorded["sha256"]:
+            if rel in members:  # deleted, it would leave a member of their organisation without its agent
+                self._notice("kept", rel, f"no longer in the pack, but your teams.yaml lists {Path(rel).stem}: kept "
+                                          "as yours (delete it once you take the agent out of teams.yaml)")
+            elif sha256(current) == recorded["sha256"]:
                 self.deletes.append(Step("delete", rel, current, why="no longer in the pack"))
             else:
                 self._notice("kept", rel, "no longer in the pack but you changed it; kept as yours")
@@ -224,6 +228,14 @@ class _Planner:
             if any(rel.startswith(folder + "/") for rel in deleted) and set(inside) <= deleted and not written:
                 self.result.remove_dirs.append(folder)
         self.created_dirs -= set(self.result.remove_dirs)
+
+    def _listed_members(self, dropped: list[str]) -> set[str]:
+        """Of the agent files a newer pack dropped, those whose agent the user's own teams.yaml (kept as it
+        is, not the pack's written now) lists."""
+        agents = [rel for rel in dropped if rel.startswith(".claude/agents/") and rel.endswith(".md")]
+        if not agents or any(step.path == TEAMS for step in self.writes) or not (self.root / TEAMS).is_file():
+            return set()
+        return set(agents) - agentfiles.removed_members(self.root, agents)
 
     def _foreign_agents(self) -> dict[str, str]:
         """Agent name -> path for agent files that are not ours (a name clash shadows one of the two)."""
