@@ -134,6 +134,23 @@ def test_an_agent_in_two_teams_is_refused_at_its_second_line(tmp_path):
     assert str(err.value).startswith(f"{path}:{second}: agent 'tech-lead' is already in team 'engineering'")
 
 
+@pytest.mark.parametrize("first", ["orchestrator: mobile-director", "- name: mobile-director"])
+def test_an_agent_twice_in_one_team_says_where_it_is_first_and_to_remove_one(tmp_path, first):
+    """Pasting a member twice, or listing the orchestrator among its own members: the error said to remove
+    the agent "from team 'mobile' or from 'mobile'"."""
+    path = tmp_path / "teams.yaml"
+    orchestrator = "mobile-director" if first.startswith("orchestrator") else "mobile-lead"
+    path.write_text(f"teams:\n  mobile:\n    orchestrator: {orchestrator}\n    members:\n      - name: ios-dev\n"
+                    "      - name: mobile-director\n      - name: ios-dev\n      - name: mobile-director\n")
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    what = ("is the orchestrator of team 'mobile' (line 3), which is not also one of its members"
+            if orchestrator == "mobile-director" else "is already in team 'mobile' (line 5)")
+    agent = "mobile-director" if orchestrator == "mobile-director" else "ios-dev"
+    line = 6 if orchestrator == "mobile-director" else 7
+    assert str(err.value) == f"{path}:{line}: agent {agent!r} {what}; remove this entry"
+
+
 def test_a_members_list_shared_through_an_alias_names_both_teams(tmp_path):
     """`members: *eng` repeats another team's list: the error stands at the list's own entry, so it names the
     team the alias put the agent in too."""

@@ -152,21 +152,28 @@ def load_raw(path: Path) -> dict[str, Any]:
                          f"from it ({_missing_advice(path)})")
     raw, text = read_mapping(path, TeamsError)
     validate_yaml(raw, text, path, "teams", TeamsError)
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, list[Any]]] = {}  # agent -> its team and where it is first named
     for team_name, spec in raw["teams"].items():
         entries = [(spec["orchestrator"], ["teams", team_name, "orchestrator"])]
         entries += [(m["name"], ["teams", team_name, "members", i, "name"])
                     for i, m in enumerate(spec.get("members") or [])]
         for name, where in entries:
+            line = line_of(text, where) or 1
             if name in ADDRESS_WORDS:
-                raise TeamsError(f"{path}:{line_of(text, where) or 1}: agent {name!r}: the message bus reads "
+                raise TeamsError(f"{path}:{line}: agent {name!r}: the message bus reads "
                                  f"{name!r} as {ADDRESS_WORDS[name]}, so messages could never reach this agent; "
                                  "give it another name")
+            if name in seen and seen[name][0] == team_name:  # twice in one team: one entry is one too many
+                first = seen[name][1]
+                what = ("the orchestrator of team", ", which is not also one of its members") if (
+                    first[-1] == "orchestrator") else ("already in team", "")
+                raise TeamsError(f"{path}:{line}: agent {name!r} is {what[0]} {team_name!r} (line "
+                                 f"{line_of(text, first) or 1}){what[1]}; remove this entry")
             if name in seen:
-                raise TeamsError(f"{path}:{line_of(text, where) or 1}: agent {name!r} is already in team "
-                                 f"{seen[name]!r}; an agent belongs to exactly one team, so remove it from team "
-                                 f"{team_name!r} or from {seen[name]!r}")
-            seen[name] = team_name
+                raise TeamsError(f"{path}:{line}: agent {name!r} is already in team "
+                                 f"{seen[name][0]!r}; an agent belongs to exactly one team, so remove it from team "
+                                 f"{team_name!r} or from {seen[name][0]!r}")
+            seen[name] = (team_name, where)
     return raw
 
 
