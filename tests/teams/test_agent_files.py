@@ -330,6 +330,21 @@ def test_a_tool_list_without_the_orchestra_tools_the_instructions_call_is_report
     assert agentfiles.ungranted_tools("Read, mcp__plugin_orchestra_orchestra__ack", "mcp__orchestra__ack it") == []
 
 
+@pytest.mark.parametrize("written, meant", [
+    ("mcp__orchestra_ack", "mcp__orchestra__ack"), ("mcp__Orchestra__ack", "mcp__orchestra__ack"),
+    ("mcp__orchestr__ack", "mcp__orchestra__ack"), ("mcp__orchestra-ack", "mcp__orchestra__ack"),
+    ("mcp__plugin_orchestra__ack", "mcp__plugin_orchestra_orchestra__ack")])
+def test_a_misspelt_orchestra_server_in_tools_is_reported_with_the_name_meant(pack_copy, written, meant):
+    """`mcp__orchestra_ack` is, to Claude Code, the whole of a server called `orchestra_ack` that does not
+    exist: the agent silently goes without the tool. The check names the entry and the spelling meant."""
+    path = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    path.write_text(path.read_text().replace("mcp__orchestra__ack", written, 1))
+    problems = agentfiles.check_agents(pack_copy)
+    assert f"{path}:4: tools: {written} misspells an orchestra MCP tool (" in "\n".join(problems), problems
+    assert any(p.startswith(f"{path}:4: tools: {written} ") and p.endswith(f"; write {meant}") for p in problems)
+    assert agentfiles.tool_problems("Read, mcp__github__create_issue, mcp__memory") == []  # other servers pass
+
+
 def test_an_agent_named_like_a_claude_code_built_in_is_reported(pack_copy):
     """A project agent named `general-purpose` (or `claude`, `statusline-setup`) replaces Claude Code's own
     agent of that name in every session, the one an Agent call without subagent_type starts."""

@@ -3,6 +3,7 @@ check` and `orchestra doctor` (Claude Code 2.1.328's rules, and agreement with t
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -191,9 +192,28 @@ def tool_problems(tools: Any, mcp_tools: Iterable[str] = MCP_TOOLS) -> list[str]
             tool = name[len(prefix):]
             if tool != "*" and tool not in exposed:
                 out.append(f"tools: {name} is not a tool of the orchestra MCP server ({', '.join(sorted(exposed))})")
+        elif name.startswith("mcp__") and name not in WHOLE_SERVER and (meant := misspelt_server(name, exposed)):
+            out.append(f"tools: {name} misspells an orchestra MCP tool (Claude Code looks for a server "
+                       f"{name[5:].partition('__')[0]!r} and the agent goes without it); write {meant}")
         elif not name.startswith("mcp__") and name not in CLAUDE_TOOLS and name != ALL_TOOLS:
             out.append(f"tools: {name!r} is not a Claude Code 2.1.328 tool")
     return out
+
+
+def misspelt_server(name: str, exposed: set[str]) -> str | None:
+    """The orchestra tool (or whole server) an `mcp__` entry naming some other server was meant to be:
+    the same letters with `_`, `-` or case written differently, or a server name like `orchestr`."""
+    squashed = re.sub(r"[^a-z0-9]", "", name.lower())
+    for prefix in (MCP_PREFIX, PLUGIN_MCP_PREFIX):
+        for meant in [prefix[:-2], *(prefix + tool for tool in sorted(exposed))]:
+            if re.sub(r"[^a-z0-9]", "", meant.lower()) == squashed:
+                return meant
+    server, _, tool = name[5:].partition("__")
+    if tool not in exposed | {"", "*"} or not ("orchestr" in server.lower() or difflib.SequenceMatcher(
+            None, server.lower(), SERVER).ratio() >= 0.8):
+        return None
+    prefix = PLUGIN_MCP_PREFIX if "plugin" in server.lower() else MCP_PREFIX
+    return prefix + tool if tool else prefix[:-2]
 
 
 def model_problem(model: Any) -> str | None:
