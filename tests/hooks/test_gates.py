@@ -271,6 +271,28 @@ def test_unfinished_dependencies_are_named(project: Path) -> None:
     assert digest()["delegations"] == {}
 
 
+def test_a_dependency_that_can_never_finish_is_named_with_the_command_that_mends_it(project: Path) -> None:
+    """Delegating a missing task first, or the task itself, cannot be done: the denial says to fix the list."""
+    write_teams(project)
+    seed(project, {**tasks("a"), "c": {"title": "c", "dependencies": ["a", "ghost", "c"]}})
+    verdict = feed(pre(project, "toolu_1", "fullstack-eng", "[task:c] build"))
+    assert isinstance(verdict, Deny)
+    assert "ghost (not in state)" in verdict.reason and "c (the task itself)" in verdict.reason
+    assert "orchestra state set tasks.c.dependencies '[\"a\"]'" in verdict.reason
+    assert "a (queued)" in verdict.reason and "Delegate those first" not in verdict.reason
+
+
+def test_a_dependency_cycle_written_into_state_is_named_instead_of_delegate_those_first(project: Path) -> None:
+    write_teams(project)
+    seed(project, {"a": {"title": "a", "dependencies": ["c"]}, "b": {"title": "b", "dependencies": ["a"]},
+                   "c": {"title": "c", "dependencies": ["b"]}})
+    verdict = feed(pre(project, "toolu_1", "fullstack-eng", "[task:c] build"))
+    assert isinstance(verdict, Deny)
+    assert "dependency cycle: c waits on b, b waits on a, a waits on c" in verdict.reason
+    assert "orchestra state set tasks.c.dependencies '[]'" in verdict.reason
+    assert "Delegate those first" not in verdict.reason
+
+
 def test_completed_dependencies_open_the_task_and_reach_its_brief(project: Path) -> None:
     write_teams(project)
     seed(project, {**tasks("a", status="completed", artifacts=["db/schema.sql"]),

@@ -3,6 +3,7 @@ tree, the task list, one task's whole story, a human's status change and an agen
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -169,19 +170,54 @@ def unassigned_text(org: Organization, task: dict[str, Any]) -> str:
 
 def unfinished_dependencies(task: dict[str, Any], lookup: Callable[[str], dict[str, Any] | None]) -> str | None:
     """Why the dependency gate refuses `task` (its dependencies not completed or cancelled, each with its
-    status), or None. `lookup` reads a task record by id."""
-    blockers = []
-    for dep_id in task.get("dependencies") or []:
-        dep = lookup(dep_id)
-        if dep is None:
-            blockers.append(f"{dep_id} (not in state)")
+    status), or None. `lookup` reads a task record by id. A dependency that can never finish (a task not in
+    state, the task itself, a cycle: written into state directly) is named with the command that mends it."""
+    deps = list(dict.fromkeys(task.get("dependencies") or []))
+    found = {dep_id: None if dep_id == task["id"] else lookup(dep_id) for dep_id in deps}
+    blockers, impossible = [], []
+    for dep_id, dep in found.items():
+        if dep_id == task["id"]:
+            impossible.append(f"{dep_id} (the task itself)")
+        elif dep is None:
+            impossible.append(f"{dep_id} (not in state)")
         elif dep.get("status") not in TERMINAL_TASK_STATUSES:  # cancelled work is out of scope, as the plan has it
             who = f", agent {dep['agent_id']}" if dep.get("agent_id") and dep.get("status") == "in_progress" else ""
             blockers.append(f"{dep_id} ({dep.get('status') or 'queued'}{who})")
+    if impossible:
+        kept = [d for d, dep in found.items() if dep is not None]
+        also = f"; it also waits on unfinished work: {', '.join(blockers)}" if blockers else ""
+        return (f"task {task['id']} depends on work that can never be completed: {', '.join(impossible)}. Fix its "
+                f"dependencies with `orchestra state set tasks.{task['id']}.dependencies '{json.dumps(kept)}'`{also}.")
     if not blockers:
         return None
+    if cycle := _cycle_through(task, lookup):
+        kept = [d for d in deps if d != cycle[1]]
+        chain = ", ".join(f"{a} waits on {b}" for a, b in zip(cycle, cycle[1:], strict=False))
+        return (f"task {task['id']} is in a dependency cycle: {chain}, so none of them can ever start. Remove one "
+                f"of these dependencies, for this task with `orchestra state set tasks.{task['id']}.dependencies "
+                f"'{json.dumps(kept)}'`.")
     return (f"task {task['id']} depends on unfinished work: {', '.join(blockers)}. "
             "Delegate those first; this one is ready when they are completed.")
+
+
+def _cycle_through(task: dict[str, Any], lookup: Callable[[str], dict[str, Any] | None]) -> list[str] | None:
+    """`[task, ..., task]` when its unfinished dependencies lead back to it, else None (a walk, not recursion:
+    a long chain of work costs one read per task)."""
+    parent: dict[str, str] = {}
+    stack = [task]
+    while stack:
+        record = stack.pop()
+        for dep_id in record.get("dependencies") or []:
+            if dep_id == task["id"]:
+                trail = [record["id"]]
+                while trail[-1] != task["id"]:
+                    trail.append(parent[trail[-1]])
+                return [*reversed(trail), task["id"]]
+            if dep_id in parent or (dep := lookup(dep_id)) is None or dep.get("status") in TERMINAL_TASK_STATUSES:
+                continue
+            parent[dep_id] = record["id"]
+            stack.append(dep)
+    return None
 
 
 def sprint_closed_to(task: dict[str, Any], status: str | None) -> str | None:
