@@ -204,6 +204,34 @@ def test_a_line_indented_with_a_tab_says_to_indent_with_spaces(tmp_path):
                               "the start of this line with spaces")
 
 
+@pytest.mark.parametrize("old, new, at, hint", [
+    # a key one space short of the keys beside it
+    ("        role: team_member\n        capacity: 2\n        specialties: [e2e",
+     "      role: team_member\n        capacity: 2\n        specialties: [e2e", "name: qa-engineer",
+     "this line is not indented like the lines of its block (line {at}): line each key, or `- ` item, up under "
+     "the ones beside it, with spaces"),
+    # `key:value`: no space after the colon, so no key
+    ("        role: team_member\n        capacity: 2\n        specialties: [e2e",
+     "        role:team_member\n        capacity: 2\n        specialties: [e2e", "role:team_member",
+     "line {at} needs `: ` (a colon, then a space) after its key"),
+    # a `: ` inside a plain value
+    ("    description: Proves it works", "    description: QA: proves it works", "QA: proves",
+     "a value holding `: ` must be put in quotes, and a key must not be indented deeper than the keys above it"),
+    ("specialties: [e2e-tests, regression, exploratory]", "specialties: [e2e-tests, regression, exploratory",
+     "specialties: [e2e", "the [ list opened at line {at} is not closed with ]"),
+    ('    description: Proves it works', '    description: "Proves it works', 'description: "Proves',
+     "the quoted value opened at line {at} has no closing quote"),
+])
+def test_a_yaml_syntax_error_says_what_a_person_most_likely_wrote_wrong(tmp_path, old, new, at, hint):
+    """PyYAML's own words (`expected <block end>, but found '?'`) say nothing a person can act on; the error
+    adds what is most likely wrong, where the opening bracket or quote or the block is."""
+    path = broken(tmp_path, old, new)
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    assert "not valid YAML" in str(err.value) and str(err.value).endswith(
+        "; " + hint.format(at=line_of(path, at))), str(err.value)
+
+
 def test_missing_file_says_how_to_get_one(tmp_path):
     with pytest.raises(TeamsError, match="copy templates/teams.yaml"):
         teams.load_raw(tmp_path / "teams.yaml")

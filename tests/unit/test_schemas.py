@@ -87,4 +87,5 @@ def test_a_yaml_error_reads_the_same_with_or_without_libyaml(tmp_path: Path) -> 
         yamlcheck.read_mapping(path)
     with pytest.raises(yaml.YAMLError) as pure:
         yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)  # noqa: S506
-    assert str(fast.value) == f"{path}:4: not valid YAML ({pure.value.problem})"
+    assert str(fast.value) == (f"{path}:4: not valid YAML ({pure.value.problem}); a value holding `: ` must be put "
+                               "in quotes, and a key must not be indented deeper than the keys above it")

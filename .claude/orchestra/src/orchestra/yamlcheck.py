@@ -101,6 +101,8 @@ def read_mapping(path: Path, error_type: type[ValueError] = YamlSchemaError,
         what = problem if isinstance(exc, yaml.constructor.ConstructorError) else f"not valid YAML ({problem})"
         if mark and _tab_indented(text, mark.line, mark.column):
             what += "; YAML indents with spaces only: replace the tab at the start of this line with spaces"
+        else:
+            what += _syntax_hint(exc)
         raise error_type(f"{path}{line}: {what}") from None
     if data is None and empty:
         data = {}
@@ -122,6 +124,29 @@ def _load(text: str) -> Any:
         # Said as PyYAML's own parser says it, the same wherever libyaml is missing; both stop at one line.
         yaml.load(text, Loader=_loader(fast=False))  # noqa: S506 - a SafeLoader subclass
         raise
+
+
+def _syntax_hint(exc: Any) -> str:
+    """What a person most likely wrote wrong where PyYAML's parser stops, in words to act on (its own, such as
+    `expected <block end>, but found '?'`, are not), with the line of the bracket, quote or block it began."""
+    problem, context = str(getattr(exc, "problem", "") or ""), str(getattr(exc, "context", "") or "")
+    opened = getattr(exc, "context_mark", None)
+    at = f"line {opened.line + 1}" if opened else "this line"
+    if context.startswith("while scanning a quoted scalar"):
+        return f"; the quoted value opened at {at} has no closing quote"
+    if context.startswith("while parsing a flow sequence"):
+        return f"; the [ list opened at {at} is not closed with ]"
+    if context.startswith("while parsing a flow mapping"):
+        return f"; the {{ mapping opened at {at} is not closed with }}"
+    if context.startswith("while scanning a simple key"):
+        return f"; {at} needs `: ` (a colon, then a space) after its key"
+    if problem.startswith("mapping values are not allowed"):
+        return ("; a value holding `: ` must be put in quotes, and a key must not be indented deeper than the keys "
+                "above it")
+    if problem.startswith(("expected <block end>", "did not find expected key", "did not find expected '-'")):
+        return (f"; this line is not indented like the lines of its block ({at}): line each key, or `- ` item, "
+                "up under the ones beside it, with spaces")
+    return ""
 
 
 def _tab_indented(text: str, line: int, column: int) -> bool:
