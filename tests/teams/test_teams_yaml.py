@@ -232,6 +232,15 @@ def test_a_yaml_syntax_error_says_what_a_person_most_likely_wrote_wrong(tmp_path
         "; " + hint.format(at=line_of(path, at))), str(err.value)
 
 
+@pytest.mark.parametrize("written, meant", [("iOS Engineer", "ios-engineer"), ("QA_Engineer", "qa-engineer")])
+def test_a_name_with_spaces_or_capitals_is_refused_with_the_name_to_write(tmp_path, written, meant):
+    path = broken(tmp_path, "      - name: qa-engineer", f"      - name: {written}")
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    assert str(err.value) == (f"{path}:{line_of(path, written)}: teams.qa.members.0.name: {written!r} does not match "
+                              f"'^[a-z0-9][a-z0-9-]*$' (write {meant!r} instead)")
+
+
 def test_missing_file_says_how_to_get_one(tmp_path):
     with pytest.raises(TeamsError, match="copy templates/teams.yaml"):
         teams.load_raw(tmp_path / "teams.yaml")

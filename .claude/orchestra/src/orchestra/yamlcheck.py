@@ -192,6 +192,15 @@ def _unexpected_key(error: Any) -> list[str]:
     return []
 
 
+def _as_pattern(value: str, pattern: str) -> str | None:
+    """`value` lowercased with every run of other characters made one hyphen (`iOS Engineer` -> `ios-engineer`),
+    when that matches `pattern`: the spelling a name, tag or date was most likely meant to have."""
+    import re
+
+    meant = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
+    return meant if meant and meant != value and re.search(pattern, meant) else None
+
+
 def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
                   error_type: type[ValueError] | None = None) -> None:
     """Check `data` against schemas/<schema_name>.json; raise `error_type` (default TeamsError) naming file:line."""
@@ -212,6 +221,9 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
                         "put the value in quotes)")
         if error.validator == "type" and error.instance is None and error.validator_value in EMPTY:
             message += f" (a key with nothing after it is null in YAML: write {EMPTY[error.validator_value]} for none)"
+        if error.validator == "pattern" and isinstance(error.instance, str) and (
+                meant := _as_pattern(error.instance, error.validator_value)):
+            message += f" (write {meant!r} instead)"
         if error.validator == "maximum" and isinstance(error.schema.get("description"), str):
             message += f" ({error.schema['description']})"  # why there is a limit
         if len(message) > MESSAGE_CHARS:
