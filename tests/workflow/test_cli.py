@@ -125,6 +125,23 @@ def test_epic_status_plans_what_is_left_after_the_epics_sprints_in_state(sample:
     assert f"\n  payments-sprint-3 (2026-12-29 .. 2027-01-11): {', '.join(f['id'] for f in first['features'])}" in out
 
 
+def test_epic_status_dates_what_is_left_after_an_epic_sprint_that_ran_late(sample: Path, capsys) -> None:
+    # The epic's cadence (start 12-01, 14 days) puts its third sprint at 12-29; its second sprint in state
+    # started late and ran to 2027-01-04, then closed on 01-05: what is left starts the day after.
+    as_json(capsys, "epic", "load")
+    as_json(capsys, "sprint", "start", "sprint-3")
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "epic: payments\nstart: 2026-12-22\nend: 2027-01-04\ntasks:\n  - {id: task-refunds, title: Refunds}\n",
+        encoding="utf-8")
+    as_json(capsys, "sprint", "start", "sprint-4")
+    plan = as_json(capsys, "epic", "status", "payments")["remaining_plan"]["sprints"]
+    assert [(s["id"], s["start"], s["end"]) for s in plan][:2] == [
+        ("payments-sprint-3", "2027-01-05", "2027-01-18"), ("payments-sprint-4", "2027-01-19", "2027-02-01")]
+    assert run(capsys, "state", "set", "sprints.sprint-4.closed_at", '"2027-01-05T10:00:00Z"')[0] == 0
+    first = as_json(capsys, "epic", "status", "payments")["remaining_plan"]["sprints"][0]
+    assert (first["start"], first["end"]) == ("2027-01-06", "2027-01-19")
+
+
 def test_epic_status_does_not_plan_again_a_feature_an_open_sprint_is_delivering(sample: Path, capsys) -> None:
     (sample / ".claude/epics/mobile.yaml").write_text(
         "sprint_points: 10\nfeatures:\n  - {id: feat-a, title: A, estimate: 4}\n  - {id: feat-b, title: B, estimate: 4}\n"

@@ -18,6 +18,7 @@ from ..models import PRIORITY_RANK, TERMINAL_TASK_STATUSES
 from . import metrics
 from .capacity import SprintPoints, checked_points, sprint_points
 from .definitions import EpicDef, FeatureDef, load_epic, project_relative
+from .progress import DEFAULT_SPRINT_DAYS
 from .view import is_id, recorded_points
 
 
@@ -75,14 +76,36 @@ def split(epic: EpicDef, capacity: SprintPoints, skip: set[str] = frozenset()) -
     return sprints, warnings
 
 
-def _dates(epic: EpicDef, offset: int, sprints: list[dict]) -> None:
-    """Give each planned sprint its calendar when the epic has a start date (after `offset` sprints)."""
+def _dates(epic: EpicDef, offset: int, sprints: list[dict], after: dt.date | None = None) -> None:
+    """Give each planned sprint its calendar when the epic has a start date (after `offset` sprints), and
+    never before `after` (the day after the epic's sprints in state end)."""
+    first = dt.date.fromisoformat(epic.start) + dt.timedelta(days=epic.sprint_days * offset) if epic.start else None
+    if after is not None:
+        first = after if first is None else max(first, after)
     for sprint in sprints:
         sprint["id"] = f"{epic.id}-sprint-{offset + sprint['number']}"
-        if epic.start:
-            first = dt.date.fromisoformat(epic.start) + dt.timedelta(days=epic.sprint_days * (offset + sprint["number"] - 1))
-            sprint["start"] = first.isoformat()
-            sprint["end"] = (first + dt.timedelta(days=epic.sprint_days - 1)).isoformat()
+        if first is not None:
+            start = first + dt.timedelta(days=epic.sprint_days * (sprint["number"] - 1))
+            sprint["start"] = start.isoformat()
+            sprint["end"] = (start + dt.timedelta(days=epic.sprint_days - 1)).isoformat()
+
+
+def _day_after(records: list[dict[str, Any]]) -> dt.date | None:
+    """The day after the last of these sprints ends: its `end` (else 14 days from its start, or from the day
+    it was started), or the day it closed when that came later; None when none of them has a calendar."""
+    days = []
+    for record in records:
+        start, end, closed = (record.get("start") or (record.get("started_at") or "")[:10], record.get("end"),
+                              (record.get("closed_at") or "")[:10])
+        try:
+            if end or start:
+                days.append(dt.date.fromisoformat(end) if end
+                            else dt.date.fromisoformat(start) + dt.timedelta(days=DEFAULT_SPRINT_DAYS - 1))
+            if closed:
+                days.append(dt.date.fromisoformat(closed))
+        except (TypeError, ValueError):  # a date written into state by hand that is none
+            continue
+    return max(days) + dt.timedelta(days=1) if days else None
 
 
 def _capacity(tx, epic: EpicDef, org, option: float | None) -> SprintPoints:
@@ -92,16 +115,16 @@ def _capacity(tx, epic: EpicDef, org, option: float | None) -> SprintPoints:
 
 
 def plan_view(tx, epic: EpicDef, org, *, points: float | None = None, skip: set[str] = frozenset(),
-              earlier: set[str] = frozenset()) -> dict:
+              earlier: set[str] = frozenset(), after: dt.date | None = None) -> dict:
     """The split of `epic` into sprints; the new ones are numbered and dated after the sprints features
-    are pinned to and the `earlier` sprints of the epic (those in state)."""
+    are pinned to and the `earlier` sprints of the epic (those in state), starting no earlier than `after`."""
     capacity = _capacity(tx, epic, org, points)
     existing: dict[str, list[dict]] = {}
     for feature in epic.features:
         if feature.sprint:
             existing.setdefault(feature.sprint, []).append(_feature_dict(feature))
     sprints, warnings = split(epic, capacity, skip)
-    _dates(epic, len(set(existing) | set(earlier)), sprints)
+    _dates(epic, len(set(existing) | set(earlier)), sprints, after)
     graph = epic.graph()
     return {
         "epic": epic.id,
@@ -205,13 +228,14 @@ def epic_status(store, ref: str, root: Path | None = None, *, points: float | No
         by_id = {t["id"]: t for t in tasks}
         delivering = {f["id"] for f in features if in_open_sprints(f, by_id, open_sprints)}
         sprints = []
-        for sprint in sorted(tx.find("sprints", epic=epic.id), key=lambda s: (s.get("start") or "", s["id"])):
+        records = sorted(tx.find("sprints", epic=epic.id), key=lambda s: (s.get("start") or "", s["id"]))
+        for sprint in records:
             tally = recorded_points(tx, sprint)
             sprints.append({"sprint": sprint["id"], "status": sprint.get("status"), "points": tally["total"],
                             "completed_points": tally["completed"]})
         try:
             remaining = plan_view(tx, epic, organization(root), points=points, skip=complete | delivering,
-                                  earlier={s["sprint"] for s in sprints})
+                                  earlier={s["sprint"] for s in sprints}, after=_day_after(records))
         except ValueError as exc:
             remaining = {"error": str(exc)}
     done_points = sum(f["estimate"] for f in features if f["status"] == "complete")
