@@ -262,6 +262,11 @@ def test_a_member_may_name_its_own_worktrees_repository_but_not_the_main_checkou
     ("git checkout -B feature-x", "refs/heads/feature-x"),
     ("git switch --force-create main", "refs/heads/main"),
     ("git symbolic-ref HEAD refs/heads/main", "refs/heads/main"),
+    ("git symbolic-ref refs/heads/feature-x refs/heads/main", "refs/heads/feature-x"),  # then a name for main
+    ("git symbolic-ref -q -m x refs/tags/v1 refs/heads/task-t-1", "refs/tags/v1"),
+    ("git symbolic-ref --delete refs/heads/feature-x", "refs/heads/feature-x"),
+    ("git symbolic-ref refs/heads/task-t-1 refs/heads/main", "refs/heads/main"),  # commits on it then move main
+    ("git symbolic-ref refs/heads/alias-new refs/heads/main", "refs/heads/main"),
     ("git switch feature-x && git reset --hard HEAD~0", "refs/heads/feature-x"),  # then moves feature-x
     ("git checkout -q feature-x", "refs/heads/feature-x"),
     ("git fetch . HEAD:feature-x", "refs/heads/feature-x"),
@@ -295,6 +300,7 @@ def test_a_member_may_name_its_own_worktrees_repository_but_not_the_main_checkou
     ("git branch -a && git branch --list 'task-*' && git branch -vv && git branch --contains main", None),
     ("git branch -c main copy && git branch -rd origin/gone && git tag -l && git log main..HEAD", None),
     ("git checkout main -- README.md && git switch -c fix main && git symbolic-ref HEAD", None),
+    ("git symbolic-ref refs/heads/alias-new refs/heads/task-t-1 && git symbolic-ref -q --short HEAD", None),
     ("git checkout task-t-1 && git checkout README.md && git switch --detach main && git checkout a b", None),
     ("git fetch origin && git fetch origin main:refs/remotes/origin/main && git fetch . main:task-t-1", None),
     ("git branch -D never-made && git update-ref -d refs/heads/never-made", None),  # deletes nothing

@@ -5,7 +5,9 @@ make new branches and tags of its own, and asks the orchestrator, who merges, to
 Read from the command line with the security module's shell reader (git's own options, wrappers, `env`) and
 `gitaliases` (an alias given by `-c alias.NAME=` or in git's config, as git reads it):
 `git update-ref [-d] REF`, `git branch -d|-D|-m|-M|-c|-C|-f`, `git tag -d|-f`, `git checkout|switch BRANCH`
-(its next commits move that branch), `git checkout -B`, `git switch -C`, `git symbolic-ref HEAD REF`, the
+(its next commits move that branch), `git checkout -B`, `git switch -C`, `git symbolic-ref HEAD REF` and
+`git symbolic-ref [-d] NAME [REF]` (NAME overwritten by a name for REF, which commits on NAME then move, or
+deleted), the
 local destination of `git fetch|pull REPO SRC:DST`, the branch operand of `git rebase [UPSTREAM] BRANCH` (checked
 out, then rewritten), `git rebase --update-refs` (which moves the branches on the commits it rebases; so does a
 plain `git rebase` when `rebase.updateRefs` is true in git's config), the branch `git worktree add` resets (`-B`)
@@ -146,11 +148,19 @@ def _changes(args: list[str]) -> list[tuple[str, str]]:
         operands = _operands(rest, REBASE_VALUED)
         branch = operands[1 - ("--root" in rest):2 - ("--root" in rest)]
         return updating + [(f"refs/heads/{name}", "`git rebase` checking out and rewriting") for name in branch]
-    if sub == "symbolic-ref":
+    if sub == "symbolic-ref":  # `HEAD REF` points the worktree at REF; `NAME REF` turns NAME into a name for REF
         operands = _operands(rest, frozenset({"-m"}))
-        if len(operands) == 2 and operands[0] == "HEAD" and operands[1].startswith("refs/heads/"):
-            return [(operands[1], "`git symbolic-ref HEAD` pointing your worktree at")]
-        return []
+        if operands[:1] == ["HEAD"]:
+            return [(operands[1], "`git symbolic-ref HEAD` pointing your worktree at")
+                    ] if len(operands) == 2 and operands[1].startswith("refs/heads/") else []
+        if not operands or not operands[0].startswith(("refs/heads/", "refs/tags/")):
+            return []
+        if _flags(rest) & {"d", "--delete"}:
+            return [(operands[0], "`git symbolic-ref -d` deleting")]
+        if len(operands) != 2:
+            return []
+        return [(operands[0], "`git symbolic-ref` overwriting"),  # own branch as a name for another: commits move it
+                (operands[1], f"`git symbolic-ref` making {operands[0]} (where commits then go) a name for")]
     flags = _flags(rest)
     if sub == "tag":
         names = _operands(rest, TAG_VALUED)
