@@ -271,6 +271,26 @@ def test_doctor_warns_about_your_own_agent_files_that_teams_yaml_lists(repo: Pat
     assert "helper.md:2: agent 'helper' is not in teams.yaml" in agents["ok"]
 
 
+def test_doctor_warns_about_a_command_whose_bang_line_allowed_tools_does_not_approve(repo: Path, orchestra,
+                                                                                    claude_env: bool) -> None:
+    """A slash command of your own whose `!` line is not pre-approved aborts when it is run: doctor said all
+    was well while `orchestra teams check` failed on it."""
+    assert orchestra("install", repo).code == 0
+    assert checks(orchestra("doctor", repo, "--json"))["commands"] == [
+        {"name": "commands", "status": "ok", "detail": "16 command files: every ! line is pre-approved"}]
+    command = repo / ".claude/commands/team/who.md"
+    command.parent.mkdir()
+    command.write_text("---\ndescription: Who is on a team.\nallowed-tools: Bash(.claude/orchestra/bin/orchestra teams:*)\n"
+                       "---\n!`.claude/orchestra/bin/orchestra teams`\n!`.claude/orchestra/bin/orchestra task list`\n")
+
+    result = orchestra("doctor", repo, "--json")
+
+    assert result.code == 0, result.out
+    assert checks(result)["commands"] == [{"name": "commands", "status": "warn", "detail": (
+        f"{command}:6: !`.claude/orchestra/bin/orchestra task list` is not pre-approved by allowed-tools (a "
+        "Bash(...) rule); it would abort the command")}]
+
+
 def test_doctor_does_not_count_an_agent_file_moved_to_its_new_team_as_missing(repo: Path, orchestra,
                                                                              claude_env: bool) -> None:
     """Moving a member to another team, teams check says to move its file to that team's folder: done, the

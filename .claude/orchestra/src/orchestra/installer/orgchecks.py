@@ -61,6 +61,20 @@ def check_agents(root: Path) -> list[Check]:
     return found
 
 
+def check_commands(root: Path) -> list[Check]:
+    """Slash commands as `orchestra teams check` reads them: one whose `!` line `allowed-tools` does not approve
+    aborts when it is run (a warning: nothing else depends on it)."""
+    from .. import commandfiles
+
+    problems, files = commandfiles.check_commands(root), commandfiles.command_files(root)
+    if not files:
+        return []
+    if problems:
+        return [Check("commands", "warn", "; ".join(problems[:5]) + _more(problems))]
+    return [Check("commands", "ok", f"{len(files)} command files: every ! line is "
+                                    "pre-approved")]
+
+
 def _in_teams(root: Path, paths: list[Path]) -> list[Path]:
     """Of the agent files `paths`, those whose agent (file or frontmatter name) teams.yaml lists."""
     try:
