@@ -73,6 +73,23 @@ def test_task_move_between_running_sprints_keeps_both_in_step(sprints: Path, cap
     assert run(capsys, "task", "move", "b", "s2")[0] == 0 and main(["sprint", "plan", "s2"]) == 0
 
 
+def test_task_move_names_every_dependency_left_behind_and_one_that_cannot_move(sprints: Path, capsys) -> None:
+    (sprints / ".claude/sprints/s4.yaml").write_text(
+        "id: s4\ntasks:\n  - {id: p, title: P}\n  - {id: q, title: Q}\n  - {id: r, title: R, dependencies: [p]}\n"
+        "  - {id: m, title: Release, estimate: 0, dependencies: [q, r]}\n", encoding="utf-8")
+    assert main(["sprint", "start", "s4"]) == 0
+    capsys.readouterr()
+    code, _, err = run(capsys, "task", "move", "m", "s2")  # m needs q and r, and r needs p: all three go with it
+    assert code != 0 and "m depends on q, r, which are not finished and not in s2" in err
+    assert "`orchestra task move m q r p s2`" in err
+    assert run(capsys, "task", "move", "m", "q", "r", "p", "s2")[0] == 0
+    assert main(["task", "set-status", "q", "in_progress"]) == 0
+    capsys.readouterr()
+    code, _, err = run(capsys, "task", "move", "m", "r", "p", "s1")  # the command it would suggest could not run
+    assert code != 0 and "m depends on q, which is not finished and not in s1" in err
+    assert "q is in_progress and cannot move" in err and "orchestra task move m r p q s1" not in err
+
+
 def test_task_move_out_of_any_sprint_and_the_moves_refused(sprints: Path, capsys) -> None:
     code, out, err = run(capsys, "task", "move", "a", "s3")
     assert code != 0 and "s3 has not started" in err and "its file" in err

@@ -78,11 +78,25 @@ def _check_dependencies(tx, tasks: dict[str, dict[str, Any]], moving: set[str], 
     def finished(tid: str) -> bool:
         return tx.get(f"tasks.{tid}.status", None) in TERMINAL_TASK_STATUSES
 
+    def behind(tid: str, taken: set[str]) -> list[str]:
+        return [dep for dep in (tx.get(f"tasks.{tid}.dependencies", None) or ())
+                if dep not in taken and tx.get(f"tasks.{dep}.sprint", None) != to and not finished(dep)]
+
     for tid in sorted(moving):
-        for dep in tasks[tid].get("dependencies") or ():
-            if to and dep not in moving and tx.get(f"tasks.{dep}.sprint", None) != to and not finished(dep):
-                raise ValueError(f"{tid} depends on {dep}, which is not finished and not in {to}: move them "
-                                 f"together (`orchestra task move {' '.join([*tasks, dep])} {to}`)")
+        if not to or not (first := behind(tid, moving)):
+            continue
+        taken, todo = set(moving), list(first)  # what has to go with it, dependencies of dependencies too
+        while todo:
+            if (dep := todo.pop(0)) not in taken:
+                taken.add(dep)
+                todo += behind(dep, taken)
+        extra = list(dict.fromkeys([*first, *sorted(taken - moving - set(first))]))
+        stuck = [f"{dep} is {status} and cannot move (wait for its report, or take it back with `orchestra task "
+                 f"set-status {dep} queued`)" for dep in extra
+                 if (status := tx.get(f"tasks.{dep}.status", None) or "queued") not in MOVABLE]
+        what = (f"{first[0]}, which is" if len(first) == 1 else f"{', '.join(first)}, which are")
+        how = "; ".join(stuck) if stuck else f"move them together (`orchestra task move {' '.join([*tasks, *extra])} {to}`)"
+        raise ValueError(f"{tid} depends on {what} not finished and not in {to}: {how}")
     for source in {tasks[tid].get("sprint") for tid in moving} - {None}:
         for other in states.sprint_tasks(tx, source):
             if other["id"] in moving or other.get("status") in TERMINAL_TASK_STATUSES:
