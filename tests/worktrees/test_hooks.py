@@ -267,6 +267,12 @@ def test_a_member_may_name_its_own_worktrees_repository_but_not_the_main_checkou
     ("git symbolic-ref --delete refs/heads/feature-x", "refs/heads/feature-x"),
     ("git symbolic-ref refs/heads/task-t-1 refs/heads/main", "refs/heads/main"),  # commits on it then move main
     ("git symbolic-ref refs/heads/alias-new refs/heads/main", "refs/heads/main"),
+    # `git filter-branch` rewrites the refs its rev-list names
+    ("git filter-branch -f --msg-filter cat -- --all", "every branch and tag"),
+    ("git filter-branch --msg-filter cat feature-x", "refs/heads/feature-x"),
+    ("git filter-branch -f --env-filter 'X=1' -- main..feature-x", "refs/heads/feature-x"),
+    ("git filter-branch --tag-name-filter cat -- task-t-1", "the tags on the commits it rewrites"),
+    ("git filter-branch --msg-filter cat -- --branches=feat*", "every branch"),
     ("git switch feature-x && git reset --hard HEAD~0", "refs/heads/feature-x"),  # then moves feature-x
     ("git checkout -q feature-x", "refs/heads/feature-x"),
     ("git fetch . HEAD:feature-x", "refs/heads/feature-x"),
@@ -301,6 +307,7 @@ def test_a_member_may_name_its_own_worktrees_repository_but_not_the_main_checkou
     ("git branch -c main copy && git branch -rd origin/gone && git tag -l && git log main..HEAD", None),
     ("git checkout main -- README.md && git switch -c fix main && git symbolic-ref HEAD", None),
     ("git symbolic-ref refs/heads/alias-new refs/heads/task-t-1 && git symbolic-ref -q --short HEAD", None),
+    ("git filter-branch -f --msg-filter cat && git filter-branch --tree-filter true -- task-t-1 ^main HEAD", None),
     ("git checkout task-t-1 && git checkout README.md && git switch --detach main && git checkout a b", None),
     ("git fetch origin && git fetch origin main:refs/remotes/origin/main && git fetch . main:task-t-1", None),
     ("git branch -D never-made && git update-ref -d refs/heads/never-made", None),  # deletes nothing

@@ -7,7 +7,7 @@ Read from the command line with the security module's shell reader (git's own op
 `git update-ref [-d] REF`, `git branch -d|-D|-m|-M|-c|-C|-f`, `git tag -d|-f`, `git checkout|switch BRANCH`
 (its next commits move that branch), `git checkout -B`, `git switch -C`, `git symbolic-ref HEAD REF` and
 `git symbolic-ref [-d] NAME [REF]` (NAME overwritten by a name for REF, which commits on NAME then move, or
-deleted), the
+deleted), the refs `git filter-branch` rewrites, the
 local destination of `git fetch|pull REPO SRC:DST`, the branch operand of `git rebase [UPSTREAM] BRANCH` (checked
 out, then rewritten), `git rebase --update-refs` (which moves the branches on the commits it rebases; so does a
 plain `git rebase` when `rebase.updateRefs` is true in git's config), the branch `git worktree add` resets (`-B`)
@@ -28,7 +28,7 @@ import re
 from ..security import gitaliases, shell
 
 SUBCOMMANDS = ("update-ref", "branch", "tag", "symbolic-ref", "checkout", "switch", "rebase", "worktree", "push",
-               "fetch", "pull")
+               "fetch", "pull", "filter-branch")
 BRANCH_VALUED = frozenset({"-u", "--set-upstream-to", "--contains", "--no-contains", "--merged", "--no-merged",
                            "--points-at", "--sort", "--format", "--color", "--column"})
 TAG_VALUED = frozenset({"-m", "--message", "-F", "--file", "-u", "--local-user", "--cleanup", "--contains",
@@ -42,6 +42,11 @@ REBASE_VALUED = frozenset({"--onto", "-s", "--strategy", "-X", "--strategy-optio
                            "-C", "--empty"})
 # `git rebase` actions that go on with (or end) a rebase begun before, whose options it keeps
 CONTINUING = frozenset({"--continue", "--abort", "--skip", "--quit", "--edit-todo", "--show-current-patch"})
+# `git filter-branch` options that take the next word as their value, and the rev-list options naming many refs
+FILTER_VALUED = frozenset({"--setup", "--env-filter", "--tree-filter", "--index-filter", "--parent-filter",
+                           "--msg-filter", "--commit-filter", "--tag-name-filter", "--subdirectory-filter", "-d",
+                           "--original", "--state-branch"})
+EVERY = {"branch and tag": {"--all", "--glob"}, "branch": {"--branches"}, "tag": {"--tags"}}
 STDIN = "the refs given on standard input"
 UPDATED = "the other branches on the commits it rebases"
 QUOTING = re.compile(r"['\"\\]")  # the quotes and backslashes the shell takes out of words
@@ -148,6 +153,8 @@ def _changes(args: list[str]) -> list[tuple[str, str]]:
         operands = _operands(rest, REBASE_VALUED)
         branch = operands[1 - ("--root" in rest):2 - ("--root" in rest)]
         return updating + [(f"refs/heads/{name}", "`git rebase` checking out and rewriting") for name in branch]
+    if sub == "filter-branch":  # rewrites the branches and tags its rev-list names (HEAD by default)
+        return _filtered(rest)
     if sub == "symbolic-ref":  # `HEAD REF` points the worktree at REF; `NAME REF` turns NAME into a name for REF
         operands = _operands(rest, frozenset({"-m"}))
         if operands[:1] == ["HEAD"]:
@@ -179,6 +186,23 @@ def _changes(args: list[str]) -> list[tuple[str, str]]:
     if flags & {"c", "C", "--copy"}:
         return [(names[-1], "`git branch -C` overwriting")] if forced and names else []
     return [(names[0], "`git branch -f` moving")] if forced and names else []
+
+
+def _filtered(rest: list[str]) -> list[tuple[str, str]]:
+    """The refs `git filter-branch [OPTIONS] [--] [REV-LIST]` rewrites: each one its rev-list names (`main`, the
+    end of `A..main`; not `^A`), every branch or tag for `--all`, `--branches`, `--tags`, `--glob`, the tags on the
+    commits it rewrites with `--tag-name-filter`, and its `--state-branch`."""
+    verb = "`git filter-branch` rewriting"
+    words = [word for word in _operands(rest, FILTER_VALUED) if not word.startswith("^")]
+    everything = [(f"every {what}", verb) for what, options in EVERY.items()
+                  if any(word.split("=", 1)[0] in options for word in [*rest, *words])]
+    tagged = [("the tags on the commits it rewrites", f"`git filter-branch --tag-name-filter` {verb.split()[-1]}")
+              ] if "--tag-name-filter" in rest else []
+    state = [rest[i + 1] for i, word in enumerate(rest[:-1]) if word == "--state-branch"]
+    names = [word.rsplit("..", 1)[-1].lstrip(".") for word in words if not word.startswith("-")] + state
+    return everything + tagged + [(ref, verb) for name in names if name and name != "HEAD"
+                                  for ref in ([name] if name.startswith("refs/") else
+                                              [f"refs/heads/{name}", f"refs/tags/{name}"])]
 
 
 def _pushed(args: list[str], cwd: str, project: tuple[str, ...]) -> list[tuple[str, str]]:
