@@ -116,6 +116,25 @@ def test_a_broken_policy_file_blocks_every_call(tree: Path) -> None:
     assert proc.returncode == 2 and b"alerts.denials" in proc.stderr
 
 
+def test_a_broken_organisation_or_policy_file_is_to_be_fixed_outside_the_session(tree: Path) -> None:
+    """While teams.yaml or policy.yaml cannot be read, every tool call is blocked, the Edit that would fix it
+    too: the denial says so, so that Claude asks the user instead of trying Edit, then Bash, then Write."""
+    for name, text in (("policy.yaml", "protected_paths: deploy/**\n"), ("teams.yaml", "teams:\n\tqa: {}\n")):
+        kept = (tree / ".claude" / name).read_bytes() if (tree / ".claude" / name).exists() else None
+        (tree / ".claude" / name).write_text(text)
+        fix = {**bash_call(tree, "x"), "agent_type": None, "agent_id": None, "tool_name": "Edit",
+               "tool_input": {"file_path": str(tree / ".claude" / name), "old_string": "a", "new_string": "b"}}
+        proc = run_hook("pre_tool.py", fix, tree)
+        assert proc.returncode == 2 and f"{name}:".encode() in proc.stderr, proc.stderr
+        assert proc.stderr.decode().rstrip().endswith(
+            f"every tool call is blocked until {tree / '.claude' / name} is fixed, and no tool call can fix it: "
+            "ask the user to edit it by hand (in an editor, or with a `!` shell line in the session)"), proc.stderr
+        if kept is None:
+            (tree / ".claude" / name).unlink()
+        else:
+            (tree / ".claude" / name).write_bytes(kept)
+
+
 def test_a_policy_file_with_only_comments_or_nothing_applies_the_built_in_rules(tree: Path) -> None:
     """Every key of policy.yaml is optional: a file whose entries are all commented out, or an empty one,
     is no policy, not a broken one that blocks every call (nobody may write the file from a session)."""

@@ -337,7 +337,8 @@ def run(handler: Handler, policy: Policy = "observe", stdin: bytes | None = None
         record.update(decision="error", reason=_one_line(exc))
         if policy == "guard":
             stdout, code = None, 2
-            stderr = f"orchestra {hook}: blocked because the guard failed ({_one_line(exc)}); fix the cause or the policy file"
+            stderr = (f"orchestra {hook}: blocked because the guard failed ({_one_line(exc)}); "
+                      f"{_guard_advice(exc, ctx.root if ctx else _root())}")
         else:
             stdout, code = json.dumps({"systemMessage": one_line(f"orchestra {hook}: {_one_line(exc)} ({where})")}), 0
             stderr = None
@@ -348,6 +349,19 @@ def run(handler: Handler, policy: Policy = "observe", stdin: bytes | None = None
     if ctx is not None:
         _close(ctx)  # after the audit line, which may go through the store's connection
     return _emit(stdout, stderr, code)
+
+
+def _guard_advice(exc: BaseException, root: Path | None) -> str:
+    """What to do about a failed guard. A teams.yaml or policy.yaml it cannot read blocks every tool call of
+    the session, the Edit that would fix the file included: only the user, outside Claude Code, can."""
+    from .security.policy import PolicyError, policy_file
+    from .teams import TeamsError, teams_file
+
+    where = teams_file if isinstance(exc, TeamsError) else policy_file if isinstance(exc, PolicyError) else None
+    if where is None or root is None:
+        return "fix the cause or the policy file"
+    return (f"every tool call is blocked until {where(root)} is fixed, and no tool call can fix it: ask the user to "
+            "edit it by hand (in an editor, or with a `!` shell line in the session)")
 
 
 def _stands_aside(hook: str) -> bool:
