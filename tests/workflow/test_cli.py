@@ -439,6 +439,9 @@ def test_a_dependency_written_into_state_that_the_plan_cannot_follow_names_its_k
                        "nor finished tasks; the dependencies are in the state store (tasks.q4.dependencies, written "
                        "there directly: a sprint's file is checked when it loads). Fix it with `orchestra state set "
                        "tasks.q4.dependencies '[\"q3\"]'`\n"), err
+    assert run(capsys, "state", "set", "tasks.q4.dependencies", '["q4", "ghost", "q3"]')[0] == 0
+    code, _, err = run(capsys, "sprint", "plan", "sprint-4")  # the fix it names leaves out the task itself too
+    assert code == 1 and "Fix it with `orchestra state set tasks.q4.dependencies '[\"q3\"]'`" in err, err
     assert run(capsys, "state", "set", "tasks.q4.dependencies", '["q5"]')[0] == 0
     code, _, err = run(capsys, "sprint", "plan", "sprint-4")
     assert code == 1 and err == ("orchestra sprint: dependency cycle: q5 -> q4 -> q5 (each must finish before the "

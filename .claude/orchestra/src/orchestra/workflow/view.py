@@ -84,7 +84,7 @@ class SprintView:
         known = {t["id"] for t in self.tasks} | finished
         deps = next(t.get("dependencies") or [] for t in self.tasks if t["id"] == task_id)
         unknown = [d for d in deps if d not in known]
-        kept = json.dumps([d for d in deps if d in known])
+        kept = json.dumps([d for d in deps if d in known and d != task_id])  # its dependency on itself goes too
         what = (f"{unknown[0]!r}, which is neither a task of sprint {self.id} nor a finished task" if len(unknown) == 1
                 else f"{', '.join(map(repr, unknown))}, which are neither tasks of sprint {self.id} nor finished tasks")
         return (f"{task_id}: depends on {what}; the {'dependency is' if len(unknown) == 1 else 'dependencies are'} "
