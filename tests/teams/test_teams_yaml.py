@@ -116,6 +116,20 @@ def test_unknown_member_key_names_the_member_and_stands_at_its_line(tmp_path):
     assert "'skills' was unexpected" in str(err.value)
 
 
+@pytest.mark.parametrize("old, new, key, meant", [
+    ("organization: ", "organisation: ", "organisation", "organization"),
+    ("        capabilities: [test, bug]", "        capabilites: [test, bug]", "capabilites", "capabilities"),
+    ("    members:\n      - name: qa-engineer", "    member:\n      - name: qa-engineer", "member", "members")])
+def test_a_misspelt_key_is_refused_with_the_key_meant(tmp_path, old, new, key, meant):
+    path = broken(tmp_path, old, new)
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    line = next(line for line in str(err.value).splitlines() if f"{key!r} was unexpected" in line)
+    at = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.lstrip().startswith(f"{key}:"))
+    assert line.startswith(f"{path}:{at}:"), line
+    assert line.endswith(f"; write {meant!r}"), line
+
+
 def test_bad_capacity_and_role_are_both_reported(tmp_path):
     path = broken(tmp_path, "      - name: doc-writer\n        role: team_member\n        capacity: 2",
                   "      - name: doc-writer\n        role: writer\n        capacity: 0")

@@ -20,20 +20,21 @@ class YamlSchemaError(ValueError):
     pass
 
 
-def line_of(text: str, path_parts: list[Any]) -> int | None:
-    """Best-effort line of a mapping key / list item path in the YAML source (1-based)."""
+def line_of(text: str, path_parts: list[Any], key: bool = False) -> int | None:
+    """Best-effort line of a mapping key / list item path in the YAML source (1-based): where its value
+    starts, or with `key`, where the last key of the path is written (`member:` above its list)."""
     import yaml
 
     try:
         node = yaml.compose(text)
     except yaml.YAMLError:
         return None
-    for part in path_parts:
+    for i, part in enumerate(path_parts):
         if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if k.value == str(part)), None)
-            if match is None:
+            pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if pair is None:
                 break
-            node = match
+            node = pair[0] if key and i == len(path_parts) - 1 else pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             node = node.value[part]
         else:
@@ -201,6 +202,17 @@ def _as_pattern(value: str, pattern: str) -> str | None:
     return meant if meant and meant != value and re.search(pattern, meant) else None
 
 
+def _meant_key(error: Any, parts: list[Any]) -> str | None:
+    """For a key the schema does not allow, the allowed key it most likely misspells (`organisation`,
+    `capabilites`, `member`)."""
+    import difflib
+
+    if error.validator != "additionalProperties" or not parts or not isinstance(parts[-1], str):
+        return None
+    known = [key for key in error.schema.get("properties", {}) if key not in error.instance]
+    return next(iter(difflib.get_close_matches(parts[-1], known, n=1, cutoff=0.75)), None)
+
+
 def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
                   error_type: type[ValueError] | None = None) -> None:
     """Check `data` against schemas/<schema_name>.json; raise `error_type` (default TeamsError) naming file:line."""
@@ -210,8 +222,9 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
     other = {tuple(e.absolute_path) for e in errors if e.validator != "format"}
     lines = []
     for error in [e for e in errors if e.validator != "format" or tuple(e.absolute_path) not in other][:5]:
-        parts = list(error.absolute_path) + _unexpected_key(error)
-        line = line_of(text, parts) or 1
+        unexpected = _unexpected_key(error)
+        parts = list(error.absolute_path) + unexpected
+        line = line_of(text, parts, key=bool(unexpected)) or 1
         where = ".".join(str(p) for p in parts) or "<top>"
         message = (f"{error.instance!r} is not a calendar date; write YYYY-MM-DD"
                    if error.validator == "format" and error.validator_value == "date" else error.message)
@@ -221,6 +234,8 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
                         "put the value in quotes)")
         if error.validator == "type" and error.instance is None and error.validator_value in EMPTY:
             message += f" (a key with nothing after it is null in YAML: write {EMPTY[error.validator_value]} for none)"
+        if (meant := _meant_key(error, parts)) is not None:
+            message += f"; write {meant!r}"
         if error.validator == "pattern" and isinstance(error.instance, str) and (
                 meant := _as_pattern(error.instance, error.validator_value)):
             message += f" (write {meant!r} instead)"
