@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -66,7 +67,16 @@ def test_command_template_passes_the_command_check(pack_copy):
     shutil.copy2(TEMPLATES / "command.md", target)
     assert commandfiles.check_commands(pack_copy) == []
     assert commandfiles.bang_commands(agentfiles.read(target).body) == [
-        ".claude/orchestra/bin/orchestra task show $0"]
+        ".claude/orchestra/bin/orchestra task show $ARGUMENTS"]
+
+
+def test_command_template_passes_arguments_to_its_bang_line_as_the_pack_commands_do():
+    """Claude Code refuses a `!` line whose `$0` the user did not type with words that name nothing (see
+    tests/e2e/test_commands.py); the pack's commands pass `$ARGUMENTS` so that the CLI says what is missing.
+    The template a new command starts from does the same, and says why."""
+    text = (TEMPLATES / "command.md").read_text()
+    assert not re.search(r"\$\d", " ".join(commandfiles.bang_commands(agentfiles.read(TEMPLATES / "command.md").body)))
+    assert "the following arguments are required" in text
 
 
 def test_command_template_in_a_plugin_only_project_is_reported_with_the_cli_to_run(project, monkeypatch):
@@ -77,7 +87,7 @@ def test_command_template_in_a_plugin_only_project_is_reported_with_the_cli_to_r
     assert commandfiles.check_commands(project) == []  # not a plugin: the check does not guess
     monkeypatch.setenv("CLAUDE_PLUGIN_ROOT", str(CLAUDE.parent))
     assert commandfiles.check_commands(project) == [
-        f"{target}:7: !`.claude/orchestra/bin/orchestra task show $0` runs .claude/orchestra/bin/orchestra, which this "
+        f"{target}:7: !`.claude/orchestra/bin/orchestra task show $ARGUMENTS` runs .claude/orchestra/bin/orchestra, which this "
         "project does not have, so the command would abort; with Orchestra as a plugin, run "
         f"{CLAUDE / 'orchestra' / 'bin' / 'orchestra'}"]
     (project / ".claude/orchestra/bin").mkdir(parents=True)
