@@ -142,6 +142,17 @@ def test_epic_status_dates_what_is_left_after_an_epic_sprint_that_ran_late(sampl
     assert (first["start"], first["end"]) == ("2027-01-06", "2027-01-19")
 
 
+def test_epic_status_says_nothing_is_left_to_plan_when_every_feature_is_in_hand(sample: Path, capsys) -> None:
+    (sample / ".claude/epics/mobile.yaml").write_text(
+        "sprint_points: 10\nfeatures:\n  - {id: feat-a, title: A, estimate: 4}\n", encoding="utf-8")
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "epic: mobile\ntasks:\n  - {id: task-a1, title: A1, estimate: 4, feature: feat-a}\n", encoding="utf-8")
+    as_json(capsys, "sprint", "start", "sprint-4")
+    code, out, err = run(capsys, "epic", "status", "mobile")
+    assert code == 0 and out.rstrip("\n").endswith("nothing is left to plan"), out
+    assert "0 more sprint" not in out
+
+
 def test_epic_status_does_not_plan_again_a_feature_an_open_sprint_is_delivering(sample: Path, capsys) -> None:
     (sample / ".claude/epics/mobile.yaml").write_text(
         "sprint_points: 10\nfeatures:\n  - {id: feat-a, title: A, estimate: 4}\n  - {id: feat-b, title: B, estimate: 4}\n"

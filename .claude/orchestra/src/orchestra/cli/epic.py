@@ -100,6 +100,8 @@ def _status_text(status: dict[str, Any]) -> str:
     plan = status["remaining_plan"]
     if "error" in plan:
         lines.append(f"plan of what is left: {plan['error']}")
+    elif not plan["sprints"]:
+        lines.append("nothing is left to plan")
     else:
         last = plan["sprints"][-1].get("end") if plan["sprints"] else None
         lines.append(f"what is left fits in {plan['sprint_count']} more sprint(s) of {plan['capacity']['points']:g} "
