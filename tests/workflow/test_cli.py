@@ -175,6 +175,26 @@ def test_epic_status_does_not_plan_again_a_feature_an_open_sprint_is_delivering(
     assert sorted(f["id"] for s in plan["sprints"] for f in s["features"]) == ["feat-a", "feat-b", "feat-c"]
 
 
+def test_epic_status_plans_a_partly_done_feature_at_the_points_of_its_unfinished_work(sample: Path, capsys) -> None:
+    # feat-a (4 points): task-a1 (2) completed, task-a2 (2) carried over; feat-b (4): nothing done. 10 points a
+    # sprint: what is left is 2 + 4 + 4, one sprint, not the 4 + 4 + 4 of the features' estimates.
+    (sample / ".claude/epics/mobile.yaml").write_text(
+        "sprint_points: 10\nfeatures:\n  - {id: feat-a, title: A, estimate: 4}\n  - {id: feat-b, title: B, estimate: 4}\n"
+        "  - {id: feat-c, title: C, estimate: 4, dependencies: [feat-b]}\n", encoding="utf-8")
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "epic: mobile\ntasks:\n  - {id: task-a1, title: A1, estimate: 2, feature: feat-a}\n"
+        "  - {id: task-a2, title: A2, estimate: 2, feature: feat-a}\n"
+        "  - {id: task-b1, title: B1, estimate: 4, feature: feat-b}\n", encoding="utf-8")
+    as_json(capsys, "sprint", "start", "sprint-4")
+    as_json(capsys, "task", "set-status", "task-a1", "in_progress")
+    as_json(capsys, "task", "set-status", "task-a1", "completed")
+    as_json(capsys, "sprint", "close", "sprint-4")
+    plan = as_json(capsys, "epic", "status", "mobile")["remaining_plan"]
+    assert [sorted((f["id"], f["estimate"]) for f in s["features"]) for s in plan["sprints"]] == [
+        [("feat-a", 2), ("feat-b", 4), ("feat-c", 4)]]
+    assert plan["points"]["to_plan"] == 10
+
+
 def test_a_feature_id_two_epics_share_counts_only_the_tasks_of_each_epic(sample: Path, capsys) -> None:
     (sample / ".claude/epics/mobile.yaml").write_text(
         "features:\n  - {id: feat-login, title: Mobile login, estimate: 3}\n", encoding="utf-8")

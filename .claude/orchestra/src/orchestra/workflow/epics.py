@@ -10,6 +10,7 @@ are planned already.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ def _day_after(records: list[dict[str, Any]]) -> dt.date | None:
                             else dt.date.fromisoformat(start) + dt.timedelta(days=DEFAULT_SPRINT_DAYS - 1))
             if closed:
                 days.append(dt.date.fromisoformat(closed))
-        except (TypeError, ValueError):  # a date written into state by hand that is none
+        except (TypeError, ValueError):  # a date written into state by hand that is not one
             continue
     return max(days) + dt.timedelta(days=1) if days else None
 
@@ -115,15 +116,18 @@ def _capacity(tx, epic: EpicDef, org, option: float | None) -> SprintPoints:
 
 
 def plan_view(tx, epic: EpicDef, org, *, points: float | None = None, skip: set[str] = frozenset(),
-              earlier: set[str] = frozenset(), after: dt.date | None = None) -> dict:
+              earlier: set[str] = frozenset(), after: dt.date | None = None, left: dict[str, float] | None = None) -> dict:
     """The split of `epic` into sprints; the new ones are numbered and dated after the sprints features
-    are pinned to and the `earlier` sprints of the epic (those in state), starting no earlier than `after`."""
+    are pinned to and the `earlier` sprints of the epic (those in state), starting no earlier than `after`.
+    `left`: the points still to do of features partly done, planned instead of their estimates."""
     capacity = _capacity(tx, epic, org, points)
     existing: dict[str, list[dict]] = {}
     for feature in epic.features:
         if feature.sprint:
             existing.setdefault(feature.sprint, []).append(_feature_dict(feature))
-    sprints, warnings = split(epic, capacity, skip)
+    todo = replace(epic, features=tuple(replace(f, estimate=left[f.id]) if f.id in (left or {}) else f
+                                        for f in epic.features))
+    sprints, warnings = split(todo, capacity, skip)
     _dates(epic, len(set(existing) | set(earlier)), sprints, after)
     graph = epic.graph()
     return {
@@ -200,6 +204,12 @@ def feature_progress(feature: FeatureDef, tasks: list[dict[str, Any]]) -> dict[s
             "task_points": metrics.round_points(total), "task_points_completed": metrics.round_points(done)}
 
 
+def _unfinished_points(features: list[dict[str, Any]]) -> dict[str, float]:
+    """The points of the unfinished tasks of each feature part of whose work is completed: what is left of it."""
+    return {f["id"]: metrics.round_points(f["task_points"] - f["task_points_completed"]) for f in features
+            if f["status"] != "complete" and f["task_points_completed"] > 0}
+
+
 def in_open_sprints(feature: dict[str, Any], tasks: dict[str, dict[str, Any]], open_sprints: set[str]) -> bool:
     """Whether a sprint not yet complete holds all of a feature's unfinished work (it is being delivered,
     not left to plan); work carried out of a closed sprint and not yet listed again is left."""
@@ -235,7 +245,8 @@ def epic_status(store, ref: str, root: Path | None = None, *, points: float | No
                             "completed_points": tally["completed"]})
         try:
             remaining = plan_view(tx, epic, organization(root), points=points, skip=complete | delivering,
-                                  earlier={s["sprint"] for s in sprints}, after=_day_after(records))
+                                  earlier={s["sprint"] for s in sprints}, after=_day_after(records),
+                                  left=_unfinished_points(features))
         except ValueError as exc:
             remaining = {"error": str(exc)}
     done_points = sum(f["estimate"] for f in features if f["status"] == "complete")
