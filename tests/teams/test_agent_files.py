@@ -312,6 +312,16 @@ def test_tool_names_read_strings_lists_and_rule_specifiers():
     assert "characters" in agentfiles.description_problem("Use for " + "very " * 40 + "long things.")
 
 
+@pytest.mark.parametrize("description", ["Use for API work, e.g. REST endpoints and webhooks.",
+                                         "Use for docs (i.e. guides and READMEs) only.",
+                                         "Use for U.S. market research.", "Use for specs, tests etc. of a feature.",
+                                         "Use for SQL vs. NoSQL questions."])
+def test_a_one_sentence_description_with_an_abbreviation_is_one_sentence(description):
+    """`e.g.`, `i.e.`, `etc.` or `U.S.` end no sentence: teams check said `write exactly one sentence`."""
+    assert agentfiles.description_problem(description) is None
+    assert "one sentence" in agentfiles.description_problem(description + " Also more.")
+
+
 def test_agent_keys_outside_2_1_328_are_reported(pack_copy):
     path = pack_copy / ".claude/agents/qa/qa-engineer.md"
     path.write_text(path.read_text().replace("model: sonnet", "model: sonnet\nallowed-tools: Bash"))

@@ -50,6 +50,8 @@ AGENT_KEYS = frozenset({
     "observeToolResults", "experimental",
 })
 AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# Abbreviations whose full stop ends no sentence: e.g., i.e., etc., vs., cf., U.S. (letters and dots), Dr. ...
+ABBREVIATION = re.compile(r"\b(?:e\.g|i\.e|etc|vs|cf|incl|approx|Dr|Mr|Mrs|Ms|St)\.(?=\s)|\b(?:[A-Za-z]\.){2,}(?=\s)")
 # Every description is in the first request of every session: one sentence, and short.
 DESCRIPTION_MAX = 160
 # Claude Code's second try at frontmatter that is not YAML (`second_try`).
@@ -226,7 +228,8 @@ def description_problem(description: Any) -> str | None:
     if not isinstance(description, str) or not description.strip():
         return "description: missing; Claude Code skips an agent without one (it says when to delegate)"
     text = " ".join(description.split())
-    if not re.fullmatch(r"[^.!?]+(?:[.!?](?!\s)[^.!?]*)*[.!?]", text):
+    if not re.fullmatch(r"[^.!?]+(?:[.!?](?!\s)[^.!?]*)*[.!?]", ABBREVIATION.sub(lambda m: m.group().replace(".", ""),
+                                                                             text)):
         return "description: write exactly one sentence ending with a full stop"
     if len(text) > DESCRIPTION_MAX:
         return f"description: {len(text)} characters; keep it under {DESCRIPTION_MAX}, it is in every session's context"
