@@ -527,6 +527,21 @@ def test_loading_every_file_drops_a_sprint_never_started_whose_file_is_gone(samp
         capsys, "events", "tail")[1]
 
 
+def test_loading_every_file_drops_a_sprint_never_started_when_its_file_was_the_last(sample: Path, capsys) -> None:
+    (sample / ".claude/sprints/sprint-3.yaml").unlink()
+    four = sample / ".claude/sprints/sprint-4.yaml"
+    four.write_text("tasks:\n  - {id: task-a, title: A}\n", encoding="utf-8")
+    as_json(capsys, "sprint", "load")
+    four.unlink()  # the draft is given up: no sprint file is left
+    code, out, _ = run(capsys, "sprint", "load", "--check")
+    assert code == 0 and out == ("sprint-4: would be dropped (never started, and its file "
+                                 ".claude/sprints/sprint-4.yaml is gone)\n"), out
+    assert [d["sprint"] for d in as_json(capsys, "sprint", "load")["dropped"]] == ["sprint-4"]
+    assert as_json(capsys, "sprint", "status")["sprints"] == []
+    code, _, err = run(capsys, "sprint", "load")  # nothing left to drop either: the files are missing
+    assert code == 1 and "no sprint files in .claude/sprints" in err
+
+
 def _clone(source: Path, into: Path, monkeypatch) -> Path:
     """A fresh clone of `source` with everything committed: what a teammate or CI checks out, without state."""
     subprocess.run(["git", "-C", str(source), "add", "-A"], check=True)

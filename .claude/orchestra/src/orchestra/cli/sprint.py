@@ -75,11 +75,9 @@ def cmd_load(args) -> int:
     )
 
     refs = args.refs or [str(p) for p in definition_files("sprint")]
-    if not refs:
-        raise ValueError("no sprint files in .claude/sprints; write one (README, \"Sprints and epics\")")
     definitions = [load_definition(ref) for ref in refs]  # all valid before anything is written
     check_unique_ids(definitions, "sprint")
-    recorded = _recorded_sprints(create=not args.check)
+    recorded = _recorded_sprints(create=not args.check and bool(refs))
     # A sprint closed in another state (a fresh checkout, a teammate's machine) is known by its retrospective.
     closed = closed_elsewhere(definitions, recorded)
     for sprint in definitions:
@@ -93,6 +91,8 @@ def cmd_load(args) -> int:
     # Without arguments, a sprint never started whose file is gone is dropped: until it starts, its file is the truth.
     dropped = {} if args.refs else {sid: (f, f"never started, and its file {f} is gone")
                                     for sid, f in orphaned(definitions, recorded).items()}
+    if not refs and not dropped:  # with no file left, the sprints loaded from the last ones are still dropped
+        raise ValueError("no sprint files in .claude/sprints; write one (README, \"Sprints and epics\")")
     dropped.update({sid: (r["definition"], f"never started here, and its retrospective {r['retrospective_file']} says "
                                            "it was closed where it ran") for sid, r in closed.items() if r["here"]})
     recorded = {sid: record for sid, record in {**recorded, **closed}.items() if sid not in dropped or sid in closed}
