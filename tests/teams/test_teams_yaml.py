@@ -255,6 +255,21 @@ def test_a_name_with_spaces_or_capitals_is_refused_with_the_name_to_write(tmp_pa
                               f"'^[a-z0-9][a-z0-9-]*$' (write {meant!r} instead)")
 
 
+@pytest.mark.parametrize("team, line, hint", [
+    ("    settings:\n      - auto_assign: true\n      - require_review: false\n",
+     5, "a list where a mapping of `key: value` entries belongs: drop the `- `"),
+    ("    members:\n      - name: qa-engineer\n        specialties: e2e-tests, regression\n",
+     6, "write a list: [a, b], or one `- ` item per line"),
+    ("    members:\n      qa-engineer: {role: team_member}\n",
+     5, "a mapping where a list belongs: start each entry with `- `")])
+def test_a_list_where_a_mapping_belongs_and_the_reverse_say_how_to_write_it(tmp_path, team, line, hint):
+    path = tmp_path / "teams.yaml"
+    path.write_text("teams:\n  qa:\n    orchestrator: qa-director\n" + team)
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    assert str(err.value).startswith(f"{path}:{line}: ") and str(err.value).endswith(f" ({hint})"), str(err.value)
+
+
 def test_missing_file_says_how_to_get_one(tmp_path):
     with pytest.raises(TeamsError, match="copy templates/teams.yaml"):
         teams.load_raw(tmp_path / "teams.yaml")

@@ -14,6 +14,12 @@ from .validation import validator
 MAX_VALUES = 1_000_000
 MESSAGE_CHARS = 300
 EMPTY = {"array": "[]", "object": "{}"}  # how to write an empty list or mapping, which a bare `key:` is not
+# What to write where a value has the other shape: (the type the schema asks for, the type written) -> advice.
+SHAPES = {
+    ("object", list): "a list where a mapping of `key: value` entries belongs: drop the `- `",
+    ("array", dict): "a mapping where a list belongs: start each entry with `- `",
+    ("array", str): "write a list: [a, b], or one `- ` item per line",
+}
 
 
 class YamlSchemaError(ValueError):
@@ -232,6 +238,8 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
                 error.instance is None or isinstance(error.instance, (bool, int, float))):
             message += (" (YAML reads an unquoted 123, 1.5, true, null or 12:30 as a number, yes/no or nothing: "
                         "put the value in quotes)")
+        if error.validator == "type" and (shape := SHAPES.get((error.validator_value, type(error.instance)))):
+            message += f" ({shape})"
         if error.validator == "type" and error.instance is None and error.validator_value in EMPTY:
             message += f" (a key with nothing after it is null in YAML: write {EMPTY[error.validator_value]} for none)"
         if (meant := _meant_key(error, parts)) is not None:
