@@ -19,6 +19,9 @@ SHAPES = {
     ("object", list): "a list where a mapping of `key: value` entries belongs: drop the `- `",
     ("array", dict): "a mapping where a list belongs: start each entry with `- `",
     ("array", str): "write a list: [a, b], or one `- ` item per line",
+    ("integer", str): "write a whole number, without quotes",
+    ("number", str): "write a number, without quotes",
+    ("boolean", str): "write true or false, without quotes",
 }
 
 
@@ -238,7 +241,7 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
                 error.instance is None or isinstance(error.instance, (bool, int, float))):
             message += (" (YAML reads an unquoted 123, 1.5, true, null or 12:30 as a number, yes/no or nothing: "
                         "put the value in quotes)")
-        if error.validator == "type" and (shape := SHAPES.get((error.validator_value, type(error.instance)))):
+        if error.validator == "type" and (shape := SHAPES.get((str(error.validator_value), type(error.instance)))):
             message += f" ({shape})"
         if error.validator == "type" and error.instance is None and error.validator_value in EMPTY:
             message += f" (a key with nothing after it is null in YAML: write {EMPTY[error.validator_value]} for none)"
