@@ -264,7 +264,9 @@ def test_a_name_with_spaces_or_capitals_is_refused_with_the_name_to_write(tmp_pa
      5, "a mapping where a list belongs: start each entry with `- `"),
     ("    members:\n      - name: qa-engineer\n        capacity: three\n", 6, "write a whole number, without quotes"),
     ("    members:\n      - name: qa-engineer\n        capacity: '3'\n", 6, "write a whole number, without quotes"),
-    ("    settings: {auto_assign: 'true'}\n", 4, "write true or false, without quotes")])
+    ("    settings: {auto_assign: 'true'}\n", 4, "write true or false, without quotes"),
+    ("    members:\n      - name: qa-engineer\n        role: team-member\n", 6, "write 'team_member'"),
+    ("    settings: {worktree_strategy: tasks}\n", 4, "write 'task'")])
 def test_a_list_where_a_mapping_belongs_and_the_reverse_say_how_to_write_it(tmp_path, team, line, hint):
     path = tmp_path / "teams.yaml"
     path.write_text("teams:\n  qa:\n    orchestrator: qa-director\n" + team)

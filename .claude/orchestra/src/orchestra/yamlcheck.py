@@ -225,6 +225,8 @@ def _meant_key(error: Any, parts: list[Any]) -> str | None:
 def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
                   error_type: type[ValueError] | None = None) -> None:
     """Check `data` against schemas/<schema_name>.json; raise `error_type` (default TeamsError) naming file:line."""
+    import difflib
+
     errors = sorted(validator(schema_name).iter_errors(data), key=lambda e: list(e.absolute_path))
     if not errors:
         return
@@ -243,6 +245,9 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
                         "put the value in quotes)")
         if error.validator == "type" and (shape := SHAPES.get((str(error.validator_value), type(error.instance)))):
             message += f" ({shape})"
+        if error.validator == "enum" and isinstance(error.instance, str) and (meant := difflib.get_close_matches(
+                error.instance, [str(v) for v in error.validator_value], n=1, cutoff=0.6)):
+            message += f" (write {meant[0]!r})"
         if error.validator == "type" and error.instance is None and error.validator_value in EMPTY:
             message += f" (a key with nothing after it is null in YAML: write {EMPTY[error.validator_value]} for none)"
         if (meant := _meant_key(error, parts)) is not None:
