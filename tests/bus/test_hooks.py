@@ -59,6 +59,23 @@ def test_tool_call_in_a_subagent_gets_its_new_messages_once(project: Path, proje
     assert audit_lines(project)[0]["bus_delivered"] == [sent["id"]]
 
 
+def test_a_tool_call_hook_run_again_on_the_same_call_hands_over_its_messages_again(project: Path,
+                                                                                     project_store) -> None:
+    """A warm hook whose child died after committing the delivery runs again on the same event (README, "Warm
+    hooks"): the messages it took are in no context yet, so the rerun shows them, and they count as new. A later
+    tool call of the run is not shown them again."""
+    sent = send(project_store, to="fullstack-eng", payload={"text": "use the v2 API"})
+    event = fixture_event(project, "PreToolUse", "Bash", "fullstack-eng")
+    first = hook_output(run_hook("pre_tool.py", event, project))["hookSpecificOutput"]["additionalContext"]
+    again = run_hook("pre_tool.py", event, project)
+    assert again.returncode == 0, again.stderr
+    assert hook_output(again)["hookSpecificOutput"]["additionalContext"] == first
+    assert "(1 new, highest priority first)" in first and sent["id"] in first
+    record = project_store.get(f"communication.deliveries.{sent['id']}@{MEMBER}")
+    assert "first_delivered_at" not in record  # it was shown once, by the rerun
+    assert hook_output(run_hook("pre_tool.py", {**event, "tool_use_id": "toolu_next"}, project)) == {}
+
+
 def test_tool_calls_of_other_runs_and_the_main_thread_do_not_take_it(project: Path, project_store) -> None:
     send(project_store, to="fullstack-eng", payload={"text": "for the engineer"})
     director = fixture_event(project, "PreToolUse", "Write", "engineering-orchestrator")

@@ -144,9 +144,16 @@ def open_for(rows: list[dict[str, Any]], who: Recipient, now: datetime) -> list[
                   and not acked_by(m, who) and not is_expired(m, now)])
 
 
-def pending_for(rows: list[dict[str, Any]], who: Recipient, now: datetime) -> list[dict[str, Any]]:
-    """What `who` has not been shown yet."""
-    return [m for m in open_for(rows, who, now) if who.key not in (m.get("delivered") or {})]
+def pending_for(rows: list[dict[str, Any]], who: Recipient, now: datetime,
+                event: str | None = None) -> list[dict[str, Any]]:
+    """What `who` has not been shown yet, and what it was handed in this very `event` (a tool call's id): a hook
+    run again on the same event (the warm child that committed it died before it answered) hands it over again."""
+    return [m for m in open_for(rows, who, now)
+            if who.key not in (m.get("delivered") or {}) or replaying(m, who, event)]
+
+
+def replaying(message: dict[str, Any], who: Recipient, event: str | None) -> bool:
+    return event is not None and (message.get("delivered_in") or {}).get(who.key) == event
 
 
 def acked_by(message: dict[str, Any], who: Recipient) -> bool:
@@ -155,20 +162,21 @@ def acked_by(message: dict[str, Any], who: Recipient) -> bool:
     return who.key in acked or who.address in acked or (who.main_thread and addressing.HUMAN in acked)
 
 
-def last_injection(rows: list[dict[str, Any]], who: Recipient) -> datetime | None:
-    times = [(m.get("delivered") or {}).get(who.key) for m in rows]
+def last_injection(rows: list[dict[str, Any]], who: Recipient, event: str | None = None) -> datetime | None:
+    times = [(m.get("delivered") or {}).get(who.key) for m in rows if not replaying(m, who, event)]
     stamps = [parse_time(t, "delivered") for t in times if t]
     return max(stamps) if stamps else None
 
 
 def deliver(tx, who: Recipient, *, via: Via, now: datetime | None = None, limit: int = MAX_PER_INJECTION,
-            rows: list[dict[str, Any]] | None = None, again: bool = False) -> Delivery:
+            rows: list[dict[str, Any]] | None = None, again: bool = False, event: str | None = None) -> Delivery:
     """Select, render and record what `who` should see now (inside the caller's write transaction); `again`:
-    also what it was shown before and has not closed (its context lost them)."""
+    also what it was shown before and has not closed (its context lost them); `event`: the tool call this is for
+    (`pending_for`)."""
     now = now or utcnow()
     rows = open_messages(tx) if rows is None else rows
     expire_due(tx, rows, now)
-    pending = open_for(rows, who, now) if again else pending_for(rows, who, now)
+    pending = open_for(rows, who, now) if again else pending_for(rows, who, now, event)
     chosen: list[dict[str, Any]] = []
     items: list[str] = []
     used = 0
@@ -183,10 +191,10 @@ def deliver(tx, who: Recipient, *, via: Via, now: datetime | None = None, limit:
     if not chosen:
         return Delivery(remaining=tuple(remaining))
     stamp = iso(now)
-    seen = [m for m in chosen if who.key in (m.get("delivered") or {})]  # shown before: no new alert for them
-    text = _frame(who, items, chosen, remaining, len(seen))
+    seen = [m for m in chosen if who.key in (m.get("delivered") or {}) and not replaying(m, who, event)]
+    text = _frame(who, items, chosen, remaining, len(seen))  # shown before: counted so, and no new alert for them
     for message in chosen:
-        record(tx, message, who, via, stamp)
+        record(tx, message, who, via, stamp, event)
     alert_for = [m for m in chosen if m.get("priority") == "critical" and m.get("to") == addressing.HUMAN
                  and m not in seen]
     return Delivery(tuple(chosen), tuple(remaining), text, _alert(alert_for))
@@ -202,15 +210,20 @@ def expire_due(tx, rows: list[dict[str, Any]], now: datetime) -> list[str]:
     return [m["id"] for m in expired]
 
 
-def record(tx, message: dict[str, Any], who: Recipient, via: str, stamp: str) -> None:
-    """Note that `message` was shown to `who` (both in the message and as a delivery record). Shown again, the
-    record names this injection and keeps the time of the first in `first_delivered_at`."""
+def record(tx, message: dict[str, Any], who: Recipient, via: str, stamp: str, event: str | None = None) -> None:
+    """Note that `message` was shown to `who` (both in the message and as a delivery record), in which tool call
+    when known (`delivered_in`). Shown again, the record names this injection and keeps the time of the first in
+    `first_delivered_at` (not when handed over again in the same call, which was never shown)."""
     path = f"{DELIVERIES}.{message['id']}@{who.key}"
-    earlier = (message.get("delivered") or {}).get(who.key)
+    earlier = None if replaying(message, who, event) else (message.get("delivered") or {}).get(who.key)
     first = ((tx.get(path, None) or {}).get("first_delivered_at") or earlier) if earlier else None
     delivered = {**(message.get("delivered") or {}), who.key: stamp}
     tx.set(f"{MESSAGES}.{message['id']}.delivered", delivered)
     message["delivered"] = delivered
+    if event is not None or who.key in (message.get("delivered_in") or {}):
+        delivered_in = {**(message.get("delivered_in") or {}), who.key: event}
+        tx.set(f"{MESSAGES}.{message['id']}.delivered_in", delivered_in)
+        message["delivered_in"] = delivered_in
     tx.set(path, {
         "message": message["id"], "run": who.key, "address": who.address, "agent_type": who.agent_type,
         "session_id": who.session_id, "via": via, "delivered_at": stamp, "acked_at": None,

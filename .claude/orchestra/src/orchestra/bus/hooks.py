@@ -95,11 +95,12 @@ def _deliver_on_call(event: HookEvent, ctx: HookContext, now: datetime) -> str |
     with ctx.store.snapshot() as tx:
         rows = open_messages(tx)
         who = adopting(tx, who, rows)
-    fresh = pending_for(rows, who, now)
+    call = event.tool_use_id  # run again on this call (a warm child died after it committed): the same messages
+    fresh = pending_for(rows, who, now, call)
     late = overdue(rows, now)
     if not fresh and not late:
         return None
-    last = last_injection(rows, who)
+    last = last_injection(rows, who, call)
     urgent = any(m.get("priority") == "critical" for m in fresh)
     if not late and not urgent and last is not None and now - last < MIN_INTERVAL:
         ctx.audit["bus_deferred"] = len(fresh)
@@ -109,13 +110,14 @@ def _deliver_on_call(event: HookEvent, ctx: HookContext, now: datetime) -> str |
         with ctx.store.transaction() as tx:
             rows = open_messages(tx)  # again, now under the write lock: another process may have delivered
             escalated = escalate_due(tx, now=now, org=org, rows=rows)
-            delivery = deliver(tx, who, via=via, now=now, rows=rows + escalated)
+            delivery = deliver(tx, who, via=via, now=now, rows=rows + escalated, event=call)
     else:
         # Only handing over: claim the messages, re-read. PostgreSQL skips one that another process is
         # handing over right now (FOR UPDATE SKIP LOCKED) instead of waiting; it comes on a later call.
         escalated = []
         with ctx.store.claiming() as tx:
-            delivery = deliver(tx, who, via=via, now=now, rows=claim(tx, MESSAGES, [m["id"] for m in fresh]))
+            delivery = deliver(tx, who, via=via, now=now, rows=claim(tx, MESSAGES, [m["id"] for m in fresh]),
+                               event=call)
     if escalated:
         ctx.audit["bus_escalated"] = [m["id"] for m in escalated]
     if delivery.messages:
