@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from orchestra import agentfiles, commandfiles, teams
 
-from .conftest import AGENTS, CLAUDE, MEMBERS, TEAMS, agent_paths, split_frontmatter
+from .conftest import AGENTS, CLAUDE, MEMBERS, TEAMS, TEMPLATES, agent_paths, split_frontmatter
 
 # Tool names of 2.1.328 (reference/claude-code.md §1.8 and §3.3): the native Linux/macOS set, the
 # legacy Task alias, main-thread/plan-mode tools, PowerShell on Windows, Grep/Glob via --tools.
@@ -90,6 +90,15 @@ def test_tools_are_minimal_and_only_orchestrators_spawn(path: Path):
             assert tool in body, f"{tool} is granted but the body never says when to use it"
     mentioned = set(re.findall(r"mcp__orchestra__\w+", body))
     assert mentioned <= set(tools), f"body uses tools it is not granted: {mentioned - set(tools)}"
+
+
+@pytest.mark.parametrize("path", [*agent_paths(), TEMPLATES / "agent.md"], ids=lambda p: p.stem)
+def test_every_agent_can_answer_the_questions_it_is_asked(path: Path):
+    """Any agent type can be asked (`ask` takes every agent type in teams.yaml), and a question stays open until it
+    is answered: an agent shown one must have the tool its delivery tells it to answer with."""
+    meta, body = split_frontmatter(path)
+    assert "mcp__orchestra__answer" in tools_of(meta)
+    assert "mcp__orchestra__answer" in body
 
 
 @pytest.mark.parametrize("path", agent_paths(), ids=lambda p: p.stem)
