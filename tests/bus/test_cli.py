@@ -90,6 +90,20 @@ def test_acknowledging_a_broadcast_says_it_stays_open_for_others(project: Path, 
     assert "agent:nope" not in project_store.get(f"communication.messages.{everyone['id']}.acked")
 
 
+def test_acknowledging_a_team_message_as_an_agent_type_closes_it_for_the_runs_of_that_type(project: Path,
+                                                                                             project_store,
+                                                                                             capsys) -> None:
+    """`--as` takes an agent type: what it acknowledges is no longer shown to, nor listed for, that type's runs,
+    and still is for the others' (each acknowledges a team message for itself)."""
+    add_run(project_store, "d1", "qa-director")
+    add_run(project_store, "q1", "qa-engineer")
+    note = as_json(capsys, "send", "team:qa", "state_updated", "--text", "freeze the suite")
+    code, out, _ = run(capsys, "ack", note["id"], "--as", "qa-director")
+    assert code == 0 and "acknowledged by qa-director; still open for the others" in out
+    assert note["id"] not in [m["id"] for m in as_json(capsys, "inbox", "agent:d1", "--peek")]
+    assert note["id"] in [m["id"] for m in as_json(capsys, "inbox", "agent:q1", "--peek")]
+
+
 def test_a_message_cut_in_an_injection_is_shown_whole_by_the_command_the_cut_names(project: Path, project_store,
                                                                                  capsys) -> None:
     from orchestra import bus

@@ -158,8 +158,10 @@ def replaying(message: dict[str, Any], who: Recipient, event: str | None) -> boo
 
 def acked_by(message: dict[str, Any], who: Recipient) -> bool:
     acked = message.get("acked") or {}
-    # the person at the terminal acknowledges for the main thread they are driving
-    return who.key in acked or who.address in acked or (who.main_thread and addressing.HUMAN in acked)
+    # the person at the terminal acknowledges for the main thread they are driving; one for an agent type
+    # (`orchestra msg ack --as qa-director`) for every run of that type
+    return (who.key in acked or who.address in acked or (who.main_thread and addressing.HUMAN in acked)
+            or (who.agent_id is not None and who.agent_type in acked))
 
 
 def last_injection(rows: list[dict[str, Any]], who: Recipient, event: str | None = None) -> datetime | None:
