@@ -16,8 +16,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
-import subprocess
 from typing import NamedTuple
 
 from . import shell
@@ -173,6 +171,8 @@ def _guesses(argv: tuple[str, ...], word: str, cwd: str, env: dict[str, str]) ->
     """The commands or aliases git may run for `git WORD`, no command of git's and no alias, when `help.autocorrect`
     runs git's guess (a number but 0, `immediate`, `prompt`): the most similar by git's own measure, all of them
     when several tie (git then runs none); none for a `git-WORD` program on PATH, which git runs as itself."""
+    import shutil  # only for a word that is no command of git's: kept off every tool call's imports
+
     if word in COMMANDS or not word or shutil.which(f"git-{word}"):
         return []
     if not any((value := _get(argv, cwd, where, "help.autocorrect", "")) is not None
@@ -216,6 +216,8 @@ def _get(argv: tuple[str, ...], cwd: str, env: dict[str, str], key: str, kind: s
 def _config(argv: tuple[str, ...], cwd: str, env: dict[str, str], query: list[str]) -> str | None:
     """What `git config QUERY` prints for the repository and config of `argv` run in `cwd`; None when it fails
     (nothing set, no such directory)."""
+    import subprocess  # only when git's config is read: kept off every tool call's imports
+
     command = ["git", "-C", cwd, *_repository_options(argv), "config", *query]
     try:
         found = subprocess.run(command, capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL,
