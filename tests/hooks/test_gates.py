@@ -245,6 +245,33 @@ def test_a_sprints_capacity_sets_its_teams_limit_as_the_plan_does(project: Path,
     assert f"team engineering is at {override} agents at once, the capacity sprint s1 gives it" in verdicts[-1].reason
 
 
+def test_a_member_on_leave_takes_no_delegation_and_is_told_why(project: Path) -> None:
+    """`capacity: 0` in teams.yaml (on leave) was refused by the schema; now the real hook denies the member
+    any delegation, saying it takes no work and what to do instead."""
+    write_teams(project)
+    (project / ".claude/teams.yaml").write_text((project / ".claude/teams.yaml").read_text().replace(
+        "{name: api-engineer, role: team_member, capacity: 1}", "{name: api-engineer, role: team_member, capacity: 0}"))
+    seed(project, tasks("t1", "t2"))
+    verdict = _pre_agent(project, "toolu_1", "api-engineer", "[task:t1] go")
+    assert verdict.get("permissionDecision") == "deny", verdict
+    reason = verdict["permissionDecisionReason"]
+    assert "api-engineer takes no work (capacity 0 in teams.yaml" in reason
+    assert "Delegate to another member of team engineering, or set its capacity above 0" in reason
+    assert _pre_agent(project, "toolu_2", "fullstack-eng", "[task:t2] go").get("permissionDecision") != "deny"
+
+
+def test_a_team_a_sprint_gives_capacity_0_takes_none_of_its_work(project: Path) -> None:
+    """`capacity: {engineering: 0}` in a sprint file: the team takes no work that sprint; the gate says so."""
+    write_teams(project)
+    seed(project, tasks("t1", sprint="s1") | tasks("q1", sprint="s1"),
+         {"s1": {"name": "S1", "status": "active", "capacity": {"engineering": 0}}})
+    verdict = _pre_agent(project, "toolu_1", "fullstack-eng", "[task:t1] go")
+    assert verdict.get("permissionDecision") == "deny", verdict
+    assert ("team engineering takes no work in sprint s1 (capacity {engineering: 0} in its sprint file)"
+            in verdict["permissionDecisionReason"])
+    assert _pre_agent(project, "toolu_2", "test-engineer", "[task:q1] go").get("permissionDecision") != "deny"
+
+
 def test_capacity_gate_off_lets_everything_through(project: Path) -> None:
     write_teams(project, "lifecycle:\n  gates: {capacity: false}\n")
     seed(project, tasks("t1", "t2", "t3"))

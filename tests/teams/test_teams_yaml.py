@@ -132,12 +132,12 @@ def test_a_misspelt_key_is_refused_with_the_key_meant(tmp_path, old, new, key, m
 
 def test_bad_capacity_and_role_are_both_reported(tmp_path):
     path = broken(tmp_path, "      - name: doc-writer\n        role: team_member\n        capacity: 2",
-                  "      - name: doc-writer\n        role: writer\n        capacity: 0")
+                  "      - name: doc-writer\n        role: writer\n        capacity: -1")
     with pytest.raises(TeamsError) as err:
         teams.load_raw(path)
     message = str(err.value)
     assert f"{path}:{line_of(path, 'role: writer')}:" in message
-    assert f"{path}:{line_of(path, 'capacity: 0')}:" in message
+    assert f"{path}:{line_of(path, 'capacity: -1')}:" in message
 
 
 def test_an_agent_in_two_teams_is_refused_at_its_second_line(tmp_path):

@@ -13,7 +13,7 @@ from orchestra.cli import main
 from tests.conftest import REPO
 
 PLAN_KEYS = {"sprint", "status", "source", "hold", "points", "critical_path", "capacity", "order", "ready",
-             "running", "done", "batches"}
+             "running", "done", "batches", "idle"}
 ITEM_KEYS = {"id", "title", "status", "team", "assignee", "estimate", "priority", "dependencies", "slack",
              "critical", "agent", "not_now", "acceptance"}
 
@@ -954,6 +954,57 @@ def test_a_task_with_an_assignee_and_no_team_is_its_assignees_teams_work(sample:
     started = as_json(capsys, "sprint", "start", "sprint-4")
     assert started["team_assignments"] == {"qa": ["t-1", "t-2", "t-3", "t-4"]}
     assert as_json(capsys, "task", "show", "t-4")["task"]["team"] == "qa"
+
+
+def test_a_member_on_leave_and_a_team_off_this_sprint_are_left_out_of_the_waves(sample: Path, capsys) -> None:
+    """`capacity: 0` for a member in teams.yaml and `capacity: {devops: 0}` in a sprint file were refused by
+    the schemas (and planning such work failed with "no task can be scheduled"). Now the sprint starts, the
+    waves hold only work someone takes, and the rest is named with why; `task delegate` refuses it saying so
+    and gives work that names nobody to a member who takes work."""
+    teams_yaml = sample / ".claude/teams.yaml"
+    text = teams_yaml.read_text()
+    assert "      - name: business-analyst\n        role: team_member\n        capacity: 2\n" in text
+    teams_yaml.write_text(text.replace("      - name: business-analyst\n        role: team_member\n        capacity: 2\n",
+                                       "      - name: business-analyst\n        role: team_member\n        capacity: 0\n"))
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "capacity: {devops: 0}\ntasks:\n"
+        "  - {id: a1, title: A1, team: product, type: analysis}\n"
+        "  - {id: a2, title: A2, team: product, type: spec, assignee: business-analyst}\n"
+        "  - {id: a3, title: A3, team: product, type: spec, dependencies: [a2]}\n"
+        "  - {id: d1, title: D1, team: devops, type: ci, assignee: ci-cd-engineer}\n", encoding="utf-8")
+    plan = as_json(capsys, "sprint", "start", "sprint-4")["plan"]
+    assert [[t["id"] for t in b["tasks"]] for b in plan["batches"]] == [["a1"]]
+    assert plan["batches"][0]["tasks"][0]["agent"]["subagent_type"] == "data-scientist"
+    assert {t["id"]: t["why"] for t in plan["idle"]} == {
+        "a2": "business-analyst takes no work (capacity 0)", "a3": "waits for a2, which no one takes",
+        "d1": "team devops takes no work (capacity 0)"}
+    assert plan["ready"] == ["a1"]
+    code, out, _ = run(capsys, "sprint", "plan", "sprint-4")
+    assert code == 0 and "in no wave (capacity 0): a2: business-analyst takes no work (capacity 0);" in out
+    code, _, err = run(capsys, "task", "delegate", "a2")
+    assert code == 1 and "a2 is assigned to business-analyst, who takes no work (capacity 0 in teams.yaml" in err
+    code, _, err = run(capsys, "task", "delegate", "d1")
+    assert code == 1 and "team devops takes no work in sprint sprint-4 (capacity {devops: 0}" in err
+    status = as_json(capsys, "sprint", "status", "sprint-4")
+    assert status["ready"] == ["a1"] and set(status["idle"]) == {"a2", "a3", "d1"}
+    code, out, _ = run(capsys, "teams")
+    assert "0 (takes no work)" in out
+    code, out, _ = run(capsys, "teams", "check")
+    assert "take no work (capacity 0 in teams.yaml): business-analyst" in out
+
+
+def test_auto_assign_passes_over_a_member_on_leave(sample: Path, capsys) -> None:
+    """A task that names nobody goes to an able member who takes work, never to one with capacity 0."""
+    teams_yaml = sample / ".claude/teams.yaml"
+    teams_yaml.write_text(teams_yaml.read_text().replace(
+        "      - name: business-analyst\n        role: team_member\n        capacity: 2\n",
+        "      - name: business-analyst\n        role: team_member\n        capacity: 0\n"))
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "tasks:\n" + "".join(f"  - {{id: s{i}, title: S{i}, team: product, type: spec}}\n" for i in (1, 2, 3)),
+        encoding="utf-8")
+    as_json(capsys, "sprint", "start", "sprint-4")
+    for tid in ("s1", "s2", "s3"):
+        assert as_json(capsys, "task", "delegate", tid)["subagent_type"] == "product-manager"
 
 
 def test_the_first_wave_keeps_an_auto_assigned_member_to_their_capacity(sample: Path, capsys) -> None:

@@ -282,6 +282,28 @@ def test_the_forecast_keeps_each_team_to_its_capacity(store, sample: Path) -> No
     assert (forecast["p50_hours"], forecast["p85_hours"]) == (8.0, 8.0)
 
 
+def test_the_forecast_leaves_out_work_nobody_takes_and_members_on_leave(store, sample: Path) -> None:
+    """`capacity: 0` for a member (on leave) or for a team in the sprint file: the forecast gave that work to
+    them as if they took one task at a time. Now it gives nothing to a member on leave and leaves out the
+    work nobody takes (named in `idle`)."""
+    teams_yaml = sample / ".claude/teams.yaml"
+    teams_yaml.write_text(teams_yaml.read_text().replace(
+        "      - name: ux-eng\n        role: team_member\n        capacity: 2\n",
+        "      - name: ux-eng\n        role: team_member\n        capacity: 0\n"))
+    (sample / ".claude/sprints/sprint-7.yaml").write_text(
+        "capacity: {devops: 0}\ntasks:\n"
+        + "".join(f"  - {{id: n{i}, title: N{i}, team: engineering, estimate: 2}}\n" for i in range(4))
+        + "  - {id: ops, title: Ops, team: devops, assignee: ci-cd-engineer, estimate: 8}\n"
+        + "  - {id: ux, title: UX, team: engineering, assignee: ux-eng, estimate: 8}\n", encoding="utf-8")
+    start_sprint(store, "sprint-7")
+    work(store, "n0", "in_progress", "2026-12-01T09:00:00.000Z")
+    work(store, "n0", "completed", "2026-12-01T13:00:00.000Z")  # 2 points in 4 h: 2 h a point
+    status = sprint_status(store, "sprint-7", now=NOW)
+    assert set(status["idle"]) == {"ops", "ux"}
+    # n1..n3 at once on fullstack-eng (3) and api-engineer (2), never ux-eng: 4 h; ops and ux (16 h each) left out
+    assert (status["forecast"]["p50_hours"], status["forecast"]["p85_hours"]) == (4.0, 4.0)
+
+
 def test_the_forecast_spreads_work_that_names_nobody_over_the_members_able_to_take_it(store, sample: Path) -> None:
     """Unassigned work goes to whichever able member is least busy (auto_assign): the forecast ran all of it on
     the first able member by name, one member's capacity at a time, while the others stood idle."""

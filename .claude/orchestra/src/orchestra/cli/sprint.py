@@ -181,6 +181,9 @@ def _plan_text(plan: dict[str, Any]) -> str:
     unchecked = [t["id"] for b in plan["batches"] for t in b["tasks"] if not t.get("acceptance", True)]
     if unchecked:  # /sprint:plan names them as a risk
         body += f"\nno acceptance criteria: {', '.join(unchecked)}"
+    if plan.get("idle"):  # capacity 0 (teams.yaml or the sprint file): in no wave until someone takes them
+        body += ("\nin no wave (capacity 0): " + "; ".join(f"{t['id']}: {t['why']}" for t in plan["idle"])
+                 + ". Assign them to a member who takes work, raise the capacity, or move them to a later sprint")
     if plan["source"] != "state" or plan["status"] not in ("active", "blocked"):
         return "\n".join([head, body, ready])
     # A started sprint (and one resumed by starting it again): what to delegate now, and why not the rest.
@@ -316,6 +319,9 @@ def _status_text(status: dict[str, Any]) -> str:
         lines.append(f"burndown {past[-1]['date']}: {past[-1]['remaining']:g} points left, ideal {past[-1]['ideal']:g}")
     if status.get("hold"):
         lines.append(f"blocked by hand: {status['hold']['reason']} (until `orchestra sprint unblock {status['sprint']}`)")
+    if status.get("idle"):  # capacity 0: nobody takes them; the forecast leaves them out
+        lines.append("taken by nobody (capacity 0), left out of the forecast: "
+                     + "; ".join(f"{tid}: {why}" for tid, why in status["idle"].items()))
     stuck = [t["id"] for t in status["tasks"] if t["status"] == "blocked"]
     if stuck and not status["ready"] and not status["running"] and status["status"] in ("active", "blocked"):
         lines.append(f"every remaining task waits on a blocker (blocked: {', '.join(stuck)}): nothing starts until "

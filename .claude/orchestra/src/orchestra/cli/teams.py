@@ -36,7 +36,8 @@ def organisation() -> dict[str, Any]:
 
 
 def _text(data: dict[str, Any]) -> str:
-    rows = [[name, a["team"], a["role"], str(a["capacity"]), ", ".join(a["capabilities"])]
+    rows = [[name, a["team"], a["role"], "0 (takes no work)" if a["capacity"] == 0 else str(a["capacity"]),
+             ", ".join(a["capabilities"])]
             for name, a in data["agents"].items()]
     teams = ", ".join(f"team:{name}" for name in data["teams"])
     return (table(rows, ["agent", "team", "role", "capacity", "takes"])
@@ -69,12 +70,24 @@ def stray_work() -> list[str]:
         return []  # no state yet, or a teams.yaml the file checks above report
 
 
+def no_work() -> list[str]:
+    """Members teams.yaml gives capacity 0 (on leave): not a problem, but no delegation reaches them."""
+    from .. import paths, teams
+
+    try:
+        return [name for name, m in teams.load(paths.project_root()).agents.items() if m.capacity == 0]
+    except teams.TeamsError:
+        return []  # reported by the file checks
+
+
 def check_files(args: argparse.Namespace) -> int:
     from .. import agentfiles, commandfiles
 
     problems = agentfiles.check_agents() + commandfiles.check_commands() + stray_work()
     summary = (f"teams.yaml, {len(agentfiles.agent_files())} agent files and "
                f"{len(commandfiles.command_files())} commands agree")
-    emit({"ok": not problems, "problems": problems}, args.json,
-         lambda d: "\n".join(d["problems"]) if d["problems"] else summary)
+    idle = no_work()
+    note = [f"take no work (capacity 0 in teams.yaml): {', '.join(idle)}"] if idle else []
+    emit({"ok": not problems, "problems": problems, **({"no_work": idle} if idle else {})}, args.json,
+         lambda d: "\n".join((d["problems"] or [summary]) + note))
     return 1 if problems else 0

@@ -62,10 +62,12 @@ def least_busy(org, task: dict[str, Any], pool: tuple[list[str], str], work: Wor
     """The member of `pool` (`views.auto_pool`: the names able to take `task`, and what makes them able) to give
     it to, and a line saying why. ValueError, naming each member's runs, when every one is at its capacity."""
     able, basis = pool
-    free = [name for name in able if not work.full(org, name)]
+    off = {name for name in able if (member := org.member(name)) is not None and member.capacity == 0}
+    free = [name for name in able if name not in off and not work.full(org, name)]
     if not free:
         team = f"team {task['team']}" if task.get("team") else "the teams"
-        taken = "; ".join(f"{name} takes {org.member(name).capacity} at once, running "
+        taken = "; ".join(f"{name} takes no work (capacity 0)" if name in off else
+                          f"{name} takes {org.member(name).capacity} at once, running "
                           f"{', '.join(label for label, _ in work.running.get(name, ()))}" for name in able)
         raise ValueError(f"task {task['id']}: every member of {team} able to take it is at its capacity "
                          f"(teams.yaml): {taken}. Wait for one to report, or raise a member's capacity")

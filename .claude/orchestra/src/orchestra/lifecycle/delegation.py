@@ -212,6 +212,9 @@ def check_capacity(req: DelegationRequest, led: Ledger) -> Verdict | None:
     early = (_early_run(req, led) or {}).get("id")
     busy = [(agent_type, label) for agent_type, key, label in occupancy.live_attempts(led, req.config) if key != early]
     mine = [label for agent_type, label in busy if agent_type == req.subagent_type]
+    if member.capacity == 0:
+        return Deny(f"Orchestra: {req.subagent_type} takes no work (capacity 0 in teams.yaml, e.g. on leave). "
+                    f"Delegate to another member of team {member.team}, or set its capacity above 0 in teams.yaml.")
     if len(mine) >= member.capacity:
         return Deny(f"Orchestra: {req.subagent_type} is at its capacity of {member.capacity} (teams.yaml): "
                     f"running {', '.join(mine)}. Wait for one to report, or pick another member.")
@@ -222,6 +225,9 @@ def check_capacity(req: DelegationRequest, led: Ledger) -> Verdict | None:
         sprint_id = (req.task or {}).get("sprint")
         override = ((led.get("sprints", sprint_id) if sprint_id else None) or {}).get("capacity") or {}
         limit = override.get(team.name, team.settings.max_parallel_agents)
+        if limit == 0:
+            return Deny(f"Orchestra: team {team.name} takes no work in sprint {sprint_id} (capacity {{{team.name}: 0}} "
+                        f"in its sprint file). Move the task to another team or a later sprint, or raise that capacity.")
         if len(theirs) >= limit:
             where = (f"{limit} agents at once, the capacity sprint {sprint_id} gives it" if team.name in override
                      else f"max_parallel_agents {limit} (teams.yaml)")

@@ -230,6 +230,23 @@ def sprint_closed_to(task: dict[str, Any], status: str | None) -> str | None:
     return f"task {task['id']} belongs to sprint {sprint_id}, which is {status}: {hint}."
 
 
+def takes_no_work(tx, org: Organization, task: dict[str, Any], agent: str) -> str | None:
+    """Why `task` goes to nobody now: its team's capacity in its sprint is 0, or its assignee's in teams.yaml
+    (on leave); the capacity gate refuses either delegation. None when neither is 0."""
+    member = org.member(agent)
+    team, sprint = task.get("team") or (member.team if member else None), task.get("sprint")
+    limits = ((tx.get(f"sprints.{sprint}", None) or {}).get("capacity") or {}) if sprint else {}
+    if team and limits.get(team) == 0:
+        return (f"task {task['id']}: team {team} takes no work in sprint {sprint} (capacity {{{team}: 0}} in its "
+                f"sprint file): move the task to another team (`orchestra task set-team {task['id']} TEAM`) or to "
+                "a later sprint, or raise that capacity")
+    if task.get("assignee") == agent and member is not None and member.capacity == 0:
+        return (f"task {task['id']} is assigned to {agent}, who takes no work (capacity 0 in teams.yaml, e.g. on "
+                f"leave): give it to another member (`orchestra state set tasks.{task['id']}.assignee '\"<member>\"'`), or "
+                f"set {agent}'s capacity above 0")
+    return None
+
+
 def delegation_arguments(tx, org: Organization, task_id: str,
                          picked: tuple[str, str] | None = None) -> dict[str, Any]:
     """The Agent tool input that delegates `task_id`: tagged, briefed, addressed to the right agent. A task
@@ -256,6 +273,9 @@ def delegation_arguments(tx, org: Organization, task_id: str,
     agent = pick_agent(org, task)
     if agent is None:
         raise Unassigned(unassigned_text(org, task))
+    idle = takes_no_work(tx, org, task, agent)
+    if idle:
+        raise ValueError(idle)
     why = None
     pool = auto_pool(org, task) if picked is None else None
     if picked is not None:

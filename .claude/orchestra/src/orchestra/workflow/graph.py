@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..models import PRIORITY_RANK
 
@@ -245,18 +245,19 @@ class TaskGraph:
         indegree = [len(p) for p in self.preds]
         slots: list = [tuple(pools.members[n.id]) if n.id in pools.members else n.assignee for n in self.nodes]
         member_limit = {m: capacity.member_limit(m) for s in slots for m in (s if isinstance(s, tuple) else (s,))}
+        idle = {self.index[t] for t in self.idle(capacity, pools)}  # capacity 0: never placed, nor what waits on it
         # team -> member (or pool: a tuple of members) -> heap of keys; a wave merges each team's heaps by their heads.
         ready: dict[str | None, dict[str | tuple | None, list[tuple]]] = {}
 
         def push(i: int) -> None:
             heapq.heappush(ready.setdefault(self.nodes[i].team, {}).setdefault(slots[i], []), keys[i])
 
-        deferred = [i for i in range(len(self.nodes)) if indegree[i] == 0 and i in waiting]
+        deferred = [i for i in range(len(self.nodes)) if indegree[i] == 0 and i in waiting and i not in idle]
         for i in range(len(self.nodes)):
-            if indegree[i] == 0 and i not in waiting:
+            if indegree[i] == 0 and i not in waiting and i not in idle:
                 push(i)
         waves: list[list[str]] = []
-        placed = 0
+        placed = len(idle)
         outside = (pools.busy, pools.load)
         while placed < len(self.nodes) and (stop_after is None or len(waves) < stop_after):
             if deferred and (waves or not ready):  # held work joins from the second wave (or if alone)
@@ -295,7 +296,7 @@ class TaskGraph:
             if not wave and any(places.busy.values()):  # all of it waits on work outside the plan: plan as if it were done
                 outside = ({}, {})
                 continue
-            if not wave:  # pragma: no cover - capacities are validated >= 1 and the graph is acyclic
+            if not wave:  # pragma: no cover - work no one takes (capacity 0) is set aside and the graph is acyclic
                 raise GraphError("no task can be scheduled; check capacities")
             wave.sort(key=keys.__getitem__)
             waves.append([self.nodes[i].id for i in wave])
@@ -303,9 +304,31 @@ class TaskGraph:
             for i in wave:
                 for j in self.succs[i]:
                     indegree[j] -= 1
-                    if indegree[j] == 0:
+                    if indegree[j] == 0 and j not in idle:
                         push(j)
         return waves
+
+    def without(self, ids: Iterable[str]) -> TaskGraph:
+        """The graph of the other tasks; `ids` must hold every task that depends on one of them."""
+        gone = set(ids)
+        return TaskGraph([replace(n, dependencies=tuple(d for d in n.dependencies if d in self.index))
+                          for n in self.nodes if n.id not in gone])
+
+    def idle(self, capacity: Capacity, pools: Pools | None = None) -> dict[str, str]:
+        """Tasks no wave can hold, each with why: its team or its member (every member of its pool) takes no
+        work (capacity 0), or it depends on such a task."""
+        pools = pools or Pools()
+        why: dict[str, str] = {}
+        for i in self.order:
+            node = self.nodes[i]
+            members = tuple(pools.members.get(node.id, ())) or ((node.assignee,) if node.assignee else ())
+            if node.team and capacity.team_limit(node.team) == 0:
+                why[node.id] = f"team {node.team} takes no work (capacity 0)"
+            elif members and all(capacity.member_limit(m) == 0 for m in members):
+                why[node.id] = f"{', '.join(members)} take{'s' if len(members) == 1 else ''} no work (capacity 0)"
+            elif waits := [self.nodes[p].id for p in self.preds[i] if self.nodes[p].id in why]:
+                why[node.id] = f"waits for {', '.join(waits)}, which no one takes"
+        return why
 
     def ready(self, done: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[str]:
         """Tasks whose dependencies are all in `done`, not done and not excluded (e.g. running),

@@ -68,12 +68,16 @@ def over_capacity(org, overrides: dict[str, int], member: str | None,
     if person is None:
         return None
     mine = [label for agent_type, label, _ in busy if agent_type == member]
+    if person.capacity == 0:
+        return f"{member} takes no work (capacity 0 in teams.yaml)"
     if len(mine) >= person.capacity:
         return f"waits for {member}, who takes {person.capacity} at once ({', '.join(mine)})"
     team = org.teams.get(person.team)
     if team is None or member not in team.members:  # the orchestrator running the waves takes no slot
         return None
     limit = overrides.get(team.name, team.settings.max_parallel_agents)
+    if limit == 0:
+        return f"team {team.name} takes no work this sprint (capacity 0 in the sprint file)"
     theirs = [label for agent_type, label, _ in busy if agent_type in team.members]
     if len(theirs) >= limit:
         return f"waits for a free slot: team {team.name} runs {limit} at once ({', '.join(theirs)})"

@@ -64,7 +64,7 @@ def offer(tx, view: SprintView, org, *, whole: bool = True) -> Offer:
     waves = graph.batches(capacity, first=running - review, held=blocked | review, pools=pools,
                           stop_after=None if whole else 1)
     finished = view.done | finished_elsewhere
-    ready = graph.ready(done=finished, exclude=running | blocked)
+    ready = graph.ready(done=finished, exclude=running | blocked | set(graph.idle(capacity, pools)))
     # Only the first wave is launched now; later waves are briefed when they come up (re-plan).
     started = view.source == "state" and view.status in ("active", "blocked")
     hold = hold_text(view.id, view.record) if started else None  # blocked by hand: nothing starts until unblocked
@@ -133,6 +133,9 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
         "running": view.running,
         "done": sorted(done),
         "batches": batches,
+        "idle": [{"id": tid, "title": by_id[tid].get("title", ""), "team": by_id[tid].get("team"),
+                  "assignee": by_id[tid].get("assignee"), "why": why}
+                 for tid, why in graph.idle(capacity, pools).items()],
     }
 
 

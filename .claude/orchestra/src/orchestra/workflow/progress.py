@@ -17,6 +17,7 @@ from ..models import TASK_STATUSES
 from . import forecast as forecasting
 from . import metrics
 from .capacity import parallel_capacity
+from .graph import Pools
 from .holders import with_holders
 from .view import SprintView, outside_done, sprint_events, sprint_view
 
@@ -115,6 +116,9 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
     pool_of = pool_finder(org)
     graph = view.remaining_graph(finished, org, pool_of)
     capacity = parallel_capacity(org, view.capacity)
+    pools = able_pools(view, graph, pool_of)
+    idle = graph.idle(capacity, Pools(members=pools))  # capacity 0: nobody takes them, the forecast leaves them out
+    pools = {tid: [m for m in able if capacity.members.get(m) != 0] for tid, able in pools.items() if tid not in idle}
     done = view.done  # a set built from every task: once, not once per task
     slots = {team: capacity.team_limit(team) for team in {t.get("team") for t in view.tasks if t["id"] not in done}}
     completion = metrics.completion_rate(view.tasks, view.carried)
@@ -136,7 +140,8 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
         "counts": counts,
         "points": view.points,
         "critical_path": {"tasks": graph.critical_path(), "length": metrics.round_points(graph.length)},
-        "ready": graph.ready(done=done | finished, exclude=set(view.running) | view.blocked),
+        "ready": graph.ready(done=done | finished, exclude=set(view.running) | view.blocked | set(idle)),
+        "idle": idle,
         "running": view.running,
         "holders": {tid: view.holders[tid] for tid in view.running if tid in view.holders},  # who works on each
         "tasks": [{"id": t["id"], "title": t.get("title", ""), "status": t.get("status", "queued"),
@@ -157,8 +162,8 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
             "velocity": metrics.velocity(tx.items("sprints").values()),
         },
         "forecast": {"available": False, "reason": why} if (why := no_forecast(view)) else forecasting.forecast(
-            graph, history_rates(tx, events), slots, now=now, trials=trials, seed=seed, members=capacity.members,
-            pools=able_pools(view, graph, pool_of), most=most_trials),
+            graph.without(idle), history_rates(tx, events), slots, now=now, trials=trials, seed=seed,
+            members=capacity.members, pools=pools, most=most_trials),
     }
 
 
