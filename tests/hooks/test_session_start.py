@@ -262,3 +262,17 @@ def test_a_compacted_subagent_is_given_its_brief_and_messages_with_a_broken_team
     assert "here again is the brief of your task [task:t1]" in context and "Spec: Rows go to SQLite." in context
     assert "STATUS: completed | blocked | needs_review" in context and "use the v2 schema" in context
     assert "teams.yaml:3: not valid YAML" in out["systemMessage"]
+
+
+def test_a_broken_policy_file_is_named_at_session_start_with_what_it_blocks(project: Path) -> None:
+    """A policy.yaml the guards cannot read blocks every tool call; the session started without a word about
+    it (a broken teams.yaml was named). Now its file:line and that only a fix by hand unblocks are shown."""
+    (project / ".claude" / "policy.yaml").write_text("protected_paths:\n  - [unclosed\n", encoding="utf-8")
+    proc = run_hook("session_start.py", session_start_payload(project), project)
+    assert proc.returncode == 0, proc.stderr
+    alert = hook_output(proc)["systemMessage"]
+    assert f"{project / '.claude' / 'policy.yaml'}:3: not valid YAML" in alert
+    assert "Every tool call stays blocked until" in alert and "edit it by hand" in alert
+    (project / ".claude" / "policy.yaml").write_text("protected_paths: [secrets/]\n", encoding="utf-8")
+    proc = run_hook("session_start.py", session_start_payload(project), project)
+    assert "systemMessage" not in hook_output(proc)

@@ -18,6 +18,7 @@ from orchestra.briefing import session_context
 from orchestra.bus.hooks import main_thread_delivery
 from orchestra.hookio import AddContext, Allow, HookContext, HookEvent, Verdict, main
 from orchestra.lifecycle.session import start
+from orchestra.security.policy import broken_alert
 
 
 def handle(event: HookEvent, ctx: HookContext) -> Verdict:
@@ -30,7 +31,8 @@ def handle(event: HookEvent, ctx: HookContext) -> Verdict:
         # after compaction: open messages again; with a broken teams.yaml too, its error in the alert
         inbox = main_thread_delivery(tx, event, ctx, via="session_start", source=event.get("source"))
         text = session_context(tx, [inbox.text])
-    return AddContext(text, system_message=inbox.alert) if text else Allow(system_message=inbox.alert)
+    alert = " | ".join(filter(None, (inbox.alert, broken_alert(ctx.root))))  # a policy.yaml that blocks every call
+    return AddContext(text, system_message=alert or None) if text else Allow(system_message=alert or None)
 
 
 if __name__ == "__main__":

@@ -190,6 +190,17 @@ def load_raw(path: Path) -> dict[str, Any]:
     return raw
 
 
+def broken_alert(root: Path) -> str | None:
+    """The warning a session starts with when policy.yaml cannot be read (file:line): every guard then blocks
+    every tool call, the Edit that would fix the file included, so only the user can fix it, by hand."""
+    try:
+        load(root)
+    except PolicyError as exc:
+        return (f"Orchestra: {exc}. Every tool call stays blocked until {policy_file(root)} is fixed, and no tool "
+                "call can fix it: edit it by hand (in an editor, or with a `!` shell line in the session)")
+    return None
+
+
 def load(root: Path | None = None) -> Policy:
     """The project's policy; the parsed file comes from the JSON cache while the file is unchanged."""
     root = root or paths.project_root()
