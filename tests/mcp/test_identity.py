@@ -65,3 +65,21 @@ def stamped(event, tool_input, project) -> dict:
     proc = run_hook("pre_mcp.py", {**event, "tool_input": tool_input}, project)
     assert proc.returncode == 0, proc.stderr
     return hook_output(proc)["hookSpecificOutput"]["updatedInput"]
+
+
+def test_the_main_threads_inbox_leaves_messages_to_the_human_for_the_users_next_prompt(server, store, mcp_project):
+    """The main thread's inbox lists what is sent to `human`, but reading it there does not take the user's alert
+    away: the next UserPromptSubmit still shows a critical one to the user (systemMessage) and tells the model."""
+    prompt = next(e for e in load_fixture(FIXTURE)
+                  if e["hook_event_name"] == "UserPromptSubmit")
+    main = {"id": "main", "agent_type": None, "session_id": prompt["session_id"]}
+    sent = server.ok("ask", to="human", question="approve the migration?", priority="critical", caller=main)
+
+    listed = server.ok("inbox", caller=main)["messages"]
+
+    assert [m["id"] for m in listed] == [sent["id"]]
+    proc = run_hook("user_prompt.py", {**prompt, "cwd": str(mcp_project)}, mcp_project)
+    assert proc.returncode == 0, proc.stderr
+    output = hook_output(proc)
+    assert output["systemMessage"] == "Orchestra: CRITICAL from main: approve the migration?"
+    assert "1 of these are for the user: tell them." in output["hookSpecificOutput"]["additionalContext"]
