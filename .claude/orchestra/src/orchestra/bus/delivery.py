@@ -285,7 +285,8 @@ def render_item(message: dict[str, Any], reader: Recipient | None = None) -> str
     text = head + quoted(describe(message))
     todo = ""
     if message.get("type") == "question":
-        todo = f"\n  -> answer it (reply_to {message['id']}); a high/critical question left unanswered is escalated."
+        escalates = "" if message.get("to") == addressing.HUMAN else "; a high/critical question left unanswered is escalated"
+        todo = f"\n  -> answer it (reply_to {message['id']}){escalates}."
     elif message.get("type") == "artifact_ready":
         todo = f"\n  -> confirm with ack {message['id']} once you have them."
     elif message.get("type") == "review_request":
