@@ -1007,6 +1007,34 @@ def test_auto_assign_passes_over_a_member_on_leave(sample: Path, capsys) -> None
         assert as_json(capsys, "task", "delegate", tid)["subagent_type"] == "product-manager"
 
 
+def test_work_handed_to_a_team_without_agent_files_is_warned_about(sample: Path, capsys) -> None:
+    """A team pasted into teams.yaml from templates/team.yaml without its agent files: `sprint start` and
+    `task delegate` handed it work without a word, and every delegation then failed in Claude Code. Now both
+    warn (and still do the work), naming the missing files and how to add them."""
+    import shutil
+
+    shutil.copytree(REPO / ".claude/agents", sample / ".claude/agents")
+    block = "".join(f"  {line}" if line.strip() else line for line in
+                    (REPO / "templates/team.yaml").read_text().splitlines(True) if not line.startswith("#"))
+    teams_yaml = sample / ".claude/teams.yaml"
+    teams_yaml.write_text(teams_yaml.read_text().replace("\nteams:\n", "\nteams:\n" + block + "\n", 1))
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "tasks:\n  - {id: m1, title: App, team: mobile, type: implementation, assignee: ios-engineer}\n"
+        "  - {id: q1, title: Q, team: qa, type: test}\n", encoding="utf-8")
+    code, out, _ = run(capsys, "sprint", "start", "sprint-4")
+    assert code == 0 and out.startswith("sprint-4 started: 2 tasks")
+    warning = next(line for line in out.splitlines() if line.startswith("warning: "))
+    assert "no agent file for .claude/agents/mobile/mobile-director.md, .claude/agents/mobile/ios-engineer.md" in warning
+    assert "mobile-reviewer.md" in warning and "qa" not in warning
+    assert "templates/agent.md" in warning and "`orchestra teams check`" in warning
+    code, out, err = run(capsys, "task", "delegate", "m1")
+    assert code == 0 and out.startswith("subagent_type: ios-engineer")
+    assert ("warning: no agent file for .claude/agents/mobile/ios-engineer.md: Claude Code cannot start it, so "
+            "delegating to it fails. Create it from") in err
+    code, _, err = run(capsys, "task", "delegate", "q1")
+    assert code == 0 and err == ""
+
+
 def test_the_first_wave_keeps_an_auto_assigned_member_to_their_capacity(sample: Path, capsys) -> None:
     """Three unassigned performance tasks all go to performance-tester (the only qa member who takes that
     type; capacity 1): the first wave offers one, since the gate refuses a second at once."""

@@ -313,6 +313,22 @@ def agent_file_exists(root: Path, name: str) -> bool:
     return any(next(home.rglob(f"{name}.md"), None) for home in homes if home.is_dir())
 
 
+def missing_agent_files(org: Any, names: Iterable[str], root: Path | None = None) -> str | None:
+    """A warning naming the agents of `names` (of teams.yaml) Claude Code has no file for (project, user or
+    plugin agents), e.g. a team pasted from templates/team.yaml without its agent files: a delegation to one
+    fails. None when every one has its file."""
+    root = root or paths.project_root()
+    shipped = plugin_agent_names(root)
+    missing = [f".claude/agents/{org.member(n).team}/{n}.md" for n in dict.fromkeys(names)
+               if org.member(n) is not None and n not in shipped and not agent_file_exists(root, n)]
+    if not missing:
+        return None
+    it, one, each = ("it", "it", "it") if len(missing) == 1 else ("them", "one", "each")
+    return (f"no agent file for {', '.join(missing)}: Claude Code cannot start {it}, so delegating to {one} fails. "
+            f"Create {each} from Orchestra's templates/agent.md (an orchestrator from a director's file, a reviewer "
+            "from tech-lead's), then run `orchestra teams check`")
+
+
 def session_agent_type(name: str, root: Path | None = None) -> str:
     """The `subagent_type` that starts agent `name`. When the pack runs as a plugin (CLAUDE_PLUGIN_ROOT),
     the agents it ships are `orchestra:<name>` (README, "Plugin"), unless the project defines its own

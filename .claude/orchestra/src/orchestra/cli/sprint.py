@@ -212,6 +212,9 @@ def cmd_start(args) -> int:
 
     with project_store() as store:
         result = start_sprint(store, args.sprint)
+    missing = _missing_agents(result)
+    if missing:  # a warning, not a refusal: the files may be added before the work is delegated
+        result["warnings"] = [missing]
     emit(result, args.json, _start_text)
     # On stderr: Claude Code aborts a slash command whose `!` line fails and shows the user only its stderr.
     problems = _worktree_problems(result["worktrees"])
@@ -223,13 +226,26 @@ def cmd_start(args) -> int:
     return 1 if problems else 0  # as `worktree create` does: started all the same
 
 
+def _missing_agents(result: dict[str, Any]) -> str | None:
+    """The agent files the teams given work lack (e.g. a team pasted from templates/team.yaml without them)."""
+    from .. import agentfiles, teams
+
+    try:
+        org = teams.load()
+    except teams.TeamsError:
+        return None
+    names = [n for team in result["team_assignments"] if team in org.teams
+             for n in (org.teams[team].orchestrator, *org.teams[team].members) if n]
+    return agentfiles.missing_agent_files(org, names)
+
+
 def _start_text(result: dict[str, Any]) -> str:
     verb = "started" if result["started"] else "already " + result["status"]
     teams = "; ".join(f"{team}: {', '.join(ids)}" for team, ids in result["team_assignments"].items())
     made = sorted({entry["worktree"] for entry in result["worktrees"].values() if "worktree" in entry})
     lines = [f"{result['sprint']} {verb}: {len(result['tasks'])} tasks ({teams})",
              *([f"worktrees: {', '.join(made)}"] if made else []), *_later_text(result), *_removed_text(result)]
-    return "\n".join([*lines, _plan_text(result["plan"])])
+    return "\n".join([*lines, _plan_text(result["plan"]), *(f"warning: {w}" for w in result.get("warnings") or ())])
 
 
 def _later_text(result: dict[str, Any]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from ..models import TASK_STATUSES
@@ -124,12 +125,15 @@ def _show_text(view: dict[str, Any], review: str | None = None) -> str:
 
 
 def cmd_delegate(args) -> int:
-    from .. import paths, teams
+    from .. import agentfiles, paths, teams
     from ..lifecycle import delegation_arguments
 
     org = teams.load(paths.project_root())
     with open_store() as store, store.snapshot() as tx:
         arguments = delegation_arguments(tx, org, args.id)
+    missing = agentfiles.missing_agent_files(org, [arguments["subagent_type"]])
+    if missing:  # a warning, not a refusal: the file may be added before the Agent call
+        print(f"orchestra task delegate: warning: {missing}", file=sys.stderr)
     emit(arguments, args.json, lambda a: f"subagent_type: {a['subagent_type']}\ndescription: {a['description']}\n"
                                          f"prompt:\n{a['prompt']}", lines=True)
     return 0
