@@ -153,7 +153,9 @@ def test_epic_status_says_nothing_is_left_to_plan_when_every_feature_is_in_hand(
     assert "0 more sprint" not in out
 
 
-def test_epic_status_does_not_plan_again_a_feature_an_open_sprint_is_delivering(sample: Path, capsys) -> None:
+def write_mobile_epic_and_its_sprint_4(sample: Path) -> None:
+    """Epic `mobile` (10 points a sprint): feat-a and feat-b (4 points each), feat-c (4) after feat-b; sprint-4
+    holds feat-a's task-a1 and task-a2 (2 each) and feat-b's task-b1 (4)."""
     (sample / ".claude/epics/mobile.yaml").write_text(
         "sprint_points: 10\nfeatures:\n  - {id: feat-a, title: A, estimate: 4}\n  - {id: feat-b, title: B, estimate: 4}\n"
         "  - {id: feat-c, title: C, estimate: 4, dependencies: [feat-b]}\n", encoding="utf-8")
@@ -161,6 +163,10 @@ def test_epic_status_does_not_plan_again_a_feature_an_open_sprint_is_delivering(
         "epic: mobile\ntasks:\n  - {id: task-a1, title: A1, estimate: 2, feature: feat-a}\n"
         "  - {id: task-a2, title: A2, estimate: 2, feature: feat-a}\n"
         "  - {id: task-b1, title: B1, estimate: 4, feature: feat-b}\n", encoding="utf-8")
+
+
+def test_epic_status_does_not_plan_again_a_feature_an_open_sprint_is_delivering(sample: Path, capsys) -> None:
+    write_mobile_epic_and_its_sprint_4(sample)
     as_json(capsys, "sprint", "start", "sprint-4")
     as_json(capsys, "task", "set-status", "task-a1", "in_progress")
     as_json(capsys, "task", "set-status", "task-a1", "completed")
@@ -178,13 +184,7 @@ def test_epic_status_does_not_plan_again_a_feature_an_open_sprint_is_delivering(
 def test_epic_status_plans_a_partly_done_feature_at_the_points_of_its_unfinished_work(sample: Path, capsys) -> None:
     # feat-a (4 points): task-a1 (2) completed, task-a2 (2) carried over; feat-b (4): nothing done. 10 points a
     # sprint: what is left is 2 + 4 + 4, one sprint, not the 4 + 4 + 4 of the features' estimates.
-    (sample / ".claude/epics/mobile.yaml").write_text(
-        "sprint_points: 10\nfeatures:\n  - {id: feat-a, title: A, estimate: 4}\n  - {id: feat-b, title: B, estimate: 4}\n"
-        "  - {id: feat-c, title: C, estimate: 4, dependencies: [feat-b]}\n", encoding="utf-8")
-    (sample / ".claude/sprints/sprint-4.yaml").write_text(
-        "epic: mobile\ntasks:\n  - {id: task-a1, title: A1, estimate: 2, feature: feat-a}\n"
-        "  - {id: task-a2, title: A2, estimate: 2, feature: feat-a}\n"
-        "  - {id: task-b1, title: B1, estimate: 4, feature: feat-b}\n", encoding="utf-8")
+    write_mobile_epic_and_its_sprint_4(sample)
     as_json(capsys, "sprint", "start", "sprint-4")
     as_json(capsys, "task", "set-status", "task-a1", "in_progress")
     as_json(capsys, "task", "set-status", "task-a1", "completed")
