@@ -33,8 +33,11 @@ def send(url: str, text: str, priority: str = "normal", now: datetime = T0) -> s
                         priority=priority, payload={"text": text}, now=now)["id"]
 
 
-def call(project: Path, now) -> str | None:
-    event = parse_event(json.dumps(fixture_event(project, "PreToolUse", "Bash", "fullstack-eng")).encode())
+def call(project: Path, now, tool_use_id: str | None = None) -> str | None:
+    """The PreToolUse hook's delivery on the fixture's tool call, or on another call of the run (`tool_use_id`):
+    the same call run again shows again what it showed."""
+    event = fixture_event(project, "PreToolUse", "Bash", "fullstack-eng")
+    event = parse_event(json.dumps({**event, **({"tool_use_id": tool_use_id} if tool_use_id else {})}).encode())
     ctx = HookContext(event)
     try:
         text = tool_call_context(event, ctx, now=now)
@@ -53,7 +56,7 @@ def test_a_message_another_process_is_handing_over_is_skipped_not_waited_for(pro
     with open_store(shared) as store:
         assert list(store.get(f"communication.messages.{free}.delivered")) == [MEMBER]
         assert store.get(f"communication.messages.{held}.delivered") == {}
-    later = call(project, T0 + timedelta(minutes=2))  # the holder let go without handing it over
+    later = call(project, T0 + timedelta(minutes=2), "toolu_later")  # the holder let go without handing it over
     assert f"{held} from main to fullstack-eng: first" in later and free not in later
 
 
