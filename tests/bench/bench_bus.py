@@ -78,10 +78,11 @@ def throughput(root: Path, count: int) -> None:
           "(25 per transaction)")
 
 
-def event(agent_id: str, agent_type: str, cwd: Path) -> dict:
+def event(agent_id: str, agent_type: str, cwd: Path, call: int = 0) -> dict:
+    """A PreToolUse of its own tool call (`call`): a hook run on the same call again hands its messages over again."""
     return {"session_id": "bench", "transcript_path": "/dev/null", "cwd": str(cwd), "hook_event_name": "PreToolUse",
             "permission_mode": "default", "tool_name": "Bash", "tool_input": {"command": "true"},
-            "tool_use_id": "toolu_bench", "agent_id": agent_id, "agent_type": agent_type}
+            "tool_use_id": f"toolu_bench_{call}", "agent_id": agent_id, "agent_type": agent_type}
 
 
 def source_cost(root: Path, open_messages: int, runs: int) -> tuple[float, float]:
@@ -90,10 +91,10 @@ def source_cost(root: Path, open_messages: int, runs: int) -> tuple[float, float
     with open_store(root=root) as store, store.transaction() as tx:
         for i in range(open_messages):  # open messages for someone else: read, filtered out
             bus.send(tx, sender="main", to="qa-engineer", type="state_updated", payload={"n": i}, org=org)
-    raw = json.dumps(event("a-bench", "fullstack-eng", root)).encode()
     idle, busy = [], []
     for i in range(runs):
         for bucket, new in ((idle, False), (busy, True)):
+            raw = json.dumps(event("a-bench", "fullstack-eng", root, 2 * i + new)).encode()
             if new:
                 with open_store(root=root) as store, store.transaction() as tx:
                     bus.send(tx, sender="main", to="fullstack-eng", type="state_updated", payload={"n": i},
@@ -112,10 +113,10 @@ def source_cost(root: Path, open_messages: int, runs: int) -> tuple[float, float
 def hook_cost(root: Path, runs: int) -> tuple[float, float]:
     org = build(TEAMS)
     env = {**os.environ, "CLAUDE_PROJECT_DIR": str(root)}
-    payload = json.dumps(event("a-hook", "tech-lead", root)).encode()
     idle, busy = [], []
     for i in range(runs + 1):
         for bucket, new in ((idle, False), (busy, True)):
+            payload = json.dumps(event("a-hook", "tech-lead", root, 2 * i + new)).encode()
             if new:
                 with open_store(root=root) as store, store.transaction() as tx:
                     bus.send(tx, sender="main", to="tech-lead", type="state_updated", payload={"n": i},
