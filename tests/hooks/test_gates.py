@@ -279,6 +279,70 @@ def test_capacity_gate_off_lets_everything_through(project: Path) -> None:
         assert isinstance(feed(pre(project, f"toolu_{i}", "api-engineer", f"[task:t{i}] go")), Rewrite)
 
 
+ON_LEAVE = ("member", "team")
+
+
+def _agent_file(project: Path, name: str) -> None:
+    """The member's agent file, so `task delegate` warns of nothing else."""
+    path = project / ".claude/agents/engineering" / f"{name}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"---\nname: {name}\ndescription: builds it\n---\nBuild it.\n", encoding="utf-8")
+
+
+def _on_leave(project: Path, who: str, gate: bool) -> None:
+    """Task t1 goes to nobody while the capacity gate is on: its assignee has `capacity: 0` (on leave), or
+    its sprint gives its team capacity 0."""
+    write_teams(project, "" if gate else "lifecycle:\n  gates: {capacity: false}\n")
+    _agent_file(project, "api-engineer")
+    if who == "member":
+        (project / ".claude/teams.yaml").write_text((project / ".claude/teams.yaml").read_text().replace(
+            "{name: api-engineer, role: team_member, capacity: 1}", "{name: api-engineer, role: team_member, capacity: 0}"))
+        seed(project, tasks("t1", team="engineering", assignee="api-engineer"))
+    else:
+        seed(project, tasks("t1", sprint="s1", team="engineering", assignee="api-engineer"),
+             {"s1": {"name": "S1", "status": "active", "tasks": ["t1"], "capacity": {"engineering": 0}}})
+
+
+@pytest.mark.parametrize("who", ON_LEAVE)
+@pytest.mark.parametrize("gate", [True, False])
+def test_task_delegate_and_the_hook_agree_on_work_nobody_takes(project: Path, who: str, gate: bool) -> None:
+    """`orchestra task delegate` (and delegate_task) refuse exactly what the hook denies: with the capacity gate
+    off, a member on leave or a team at capacity 0 gets the work from both, and the command warns that it takes
+    no work; with the gate on, both refuse, saying why."""
+    from tests.unit.test_lifecycle_cli import orchestra
+
+    _on_leave(project, who, gate)
+    handed = orchestra(project, "task", "delegate", "t1")
+    verdict = _pre_agent(project, "toolu_1", "api-engineer", "[task:t1] go")
+    why = ("api-engineer, who takes no work (capacity 0 in teams.yaml, e.g. on leave)" if who == "member"
+           else "team engineering takes no work in sprint s1 (capacity {engineering: 0} in its sprint file)")
+    if gate:
+        assert verdict.get("permissionDecision") == "deny", verdict
+        assert handed.returncode == 1 and handed.stdout == "", handed.stdout
+        assert why in handed.stderr, handed.stderr
+    else:
+        assert verdict.get("permissionDecision") != "deny", verdict
+        assert handed.returncode == 0, handed.stderr
+        assert 'subagent_type: api-engineer' in handed.stdout and "[task:t1]" in handed.stdout
+        [warning] = handed.stderr.splitlines()
+        assert warning.startswith("orchestra task delegate: warning: ") and why in warning, warning
+        assert "the capacity gate is off (`gates: {capacity: false}` in teams.yaml)" in warning, warning
+
+
+def test_auto_assign_passes_over_a_member_on_leave_with_the_gate_off(project: Path) -> None:
+    """Turning the gate off lets a delegation named to a member on leave through; picking a member for work
+    that names nobody still passes over one on leave, as it does with the gate on."""
+    from tests.unit.test_lifecycle_cli import ok_json, orchestra
+
+    write_teams(project, "lifecycle:\n  gates: {capacity: false}\n")
+    (project / ".claude/teams.yaml").write_text((project / ".claude/teams.yaml").read_text().replace(
+        "{name: fullstack-eng, role: team_member, capacity: 3}", "{name: fullstack-eng, role: team_member, capacity: 0}"))
+    _agent_file(project, "api-engineer")
+    seed(project, tasks("t1", team="engineering"))
+    handed = orchestra(project, "task", "delegate", "t1", "--json")
+    assert ok_json(handed)["subagent_type"] == "api-engineer" and handed.stderr == "", handed.stderr
+
+
 def test_types_outside_the_teams_have_no_capacity(project: Path) -> None:
     write_teams(project)
     for i in range(4):

@@ -127,10 +127,15 @@ def _show_text(view: dict[str, Any], review: str | None = None) -> str:
 def cmd_delegate(args) -> int:
     from .. import agentfiles, paths, teams
     from ..lifecycle import delegation_arguments
+    from ..lifecycle.views import idle_despite_gate_off
 
     org = teams.load(paths.project_root())
     with open_store() as store, store.snapshot() as tx:
         arguments = delegation_arguments(tx, org, args.id)
+        idle = idle_despite_gate_off(tx, org, args.id)
+    if idle:  # the hook lets it through too: the gate is off everywhere
+        print(f"orchestra task delegate: warning: {idle}; the capacity gate is off (`gates: {{capacity: false}}` in "
+              "teams.yaml), so it is handed out all the same", file=sys.stderr)
     missing = agentfiles.missing_agent_files(org, [arguments["subagent_type"]])
     if missing:  # a warning, not a refusal: the file may be added before the Agent call
         print(f"orchestra task delegate: warning: {missing}", file=sys.stderr)

@@ -247,6 +247,18 @@ def takes_no_work(tx, org: Organization, task: dict[str, Any], agent: str) -> st
     return None
 
 
+def idle_despite_gate_off(tx, org: Organization, task_id: str) -> str | None:
+    """Why `task_id` would go to nobody (`takes_no_work`) when the capacity gate is off and lets it through
+    anyway; None when the gate is on (it refuses instead) or the member and team take work."""
+    from . import config as lifecycle_config
+
+    task = task_record(tx, task_id)
+    agent = pick_agent(org, task)
+    if lifecycle_config.load(org).capacity_gate or agent is None:
+        return None
+    return takes_no_work(tx, org, task, agent)
+
+
 def delegation_arguments(tx, org: Organization, task_id: str,
                          picked: tuple[str, str] | None = None) -> dict[str, Any]:
     """The Agent tool input that delegates `task_id`: tagged, briefed, addressed to the right agent. A task
@@ -254,11 +266,13 @@ def delegation_arguments(tx, org: Organization, task_id: str,
     why: a plan's pick for its wave); the prompt says why.
     Raises Unassigned when nobody is named and the task's team does not auto-assign or is not in teams.yaml,
     and ValueError when its sprint was blocked by hand, is not running (planned, under review, complete), its
-    dependencies are unfinished, or every member able to take it is at its capacity (the delegation gate would
-    refuse the call)."""
+    dependencies are unfinished, its member or team takes no work (capacity 0) while the capacity gate is on,
+    or every member able to take it is at its capacity (the delegation gate would refuse the call). A pick
+    passes over members on leave whether the gate is on or off: that is choosing, not gating."""
     from ..workflow.holds import hold_text
     from . import config as lifecycle_config
 
+    gates = lifecycle_config.load(org)
     task = task_record(tx, task_id)
     held = hold_text(task["sprint"], tx.get(f"sprints.{task['sprint']}", None)) if task.get("sprint") else None
     if held:
@@ -266,14 +280,13 @@ def delegation_arguments(tx, org: Organization, task_id: str,
     closed = sprint_closed_to(task, tx.get(f"sprints.{task['sprint']}.status", None)) if task.get("sprint") else None
     if closed:
         raise ValueError(closed)
-    waiting = unfinished_dependencies(task, lambda dep: entity(tx, "tasks", dep)) \
-        if lifecycle_config.load(org).dependency_gate else None
+    waiting = unfinished_dependencies(task, lambda dep: entity(tx, "tasks", dep)) if gates.dependency_gate else None
     if waiting:
         raise ValueError(waiting)
     agent = pick_agent(org, task)
     if agent is None:
         raise Unassigned(unassigned_text(org, task))
-    idle = takes_no_work(tx, org, task, agent)
+    idle = takes_no_work(tx, org, task, agent) if gates.capacity_gate else None
     if idle:
         raise ValueError(idle)
     why = None
