@@ -112,7 +112,7 @@ def test_a_message_cut_in_an_injection_is_shown_whole_by_the_command_the_cut_nam
     from tests.bus.conftest import TEAMS
 
     add_run(project_store, "r1", "tech-lead")
-    long = "y" * 1500 + " and that is the whole story"
+    long = "\n".join(["y"] * 1300) + " and that is the whole story"  # longer than one injection, line breaks marked
     for to, reader in (("agent:r1", bus.recipient(build(TEAMS), "r1", "tech-lead")),
                        ("main", bus.recipient(build(TEAMS), None, None, "s1", human=True))):
         sent = as_json(capsys, "send", to, "state_updated", "--text", long)
@@ -122,7 +122,7 @@ def test_a_message_cut_in_an_injection_is_shown_whole_by_the_command_the_cut_nam
         named = re.search(rf"`orchestra msg (inbox[^`]*)` shows {sent['id']} whole", shown)
         assert named, shown
         code, out, err = run(capsys, *named.group(1).split())
-        assert code == 0 and long in out, (named.group(1), out[:300], err)
+        assert code == 0 and long in [m["payload"]["text"] for m in json.loads(out)], (named.group(1), out[:300], err)
 
 
 def test_handoff_names_the_task_whose_brief_lists_the_artifacts(project: Path, project_store, capsys) -> None:

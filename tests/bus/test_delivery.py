@@ -95,7 +95,7 @@ def test_injection_is_capped_with_a_summary_and_an_inbox_hint(store, org) -> Non
         send(store, org, priority="high" if i % 3 == 0 else "normal", text=f"{i} " + "x" * 3000)
     who = bus.recipient(org, "a1b2", "tech-lead")
     got = deliver(store, who)
-    assert 1 <= len(got.messages) < 12 and len(got.text) < 9000
+    assert 1 <= len(got.messages) < 12 and len(got.text) <= delivery.INJECTION_CHARS
     assert len(got.messages) + len(got.remaining) == 12
     assert got.text.endswith("read them with `orchestra msg inbox agent:a1b2`.")
     assert f"{len(got.remaining)} more pending (" in got.text
@@ -104,28 +104,90 @@ def test_injection_is_capped_with_a_summary_and_an_inbox_hint(store, org) -> Non
     assert {m["id"] for m in later.messages}.isdisjoint({m["id"] for m in got.messages})
 
 
-def test_a_long_message_is_cut_to_fit(store, org) -> None:
-    send(store, org, text="y" * 4000)
+def agent_file(project, name: str, tools: str | None) -> None:
+    """The reader's agent file, with `tools` as written (None: no tools key, every tool)."""
+    folder = project / ".claude" / "agents" / "team"
+    folder.mkdir(parents=True, exist_ok=True)
+    listed = f"tools: {tools}\n" if tools is not None else ""
+    (folder / f"{name}.md").write_text(f"---\nname: {name}\ndescription: Use for tests.\n{listed}---\n\nBody.\n")
+
+
+def test_a_message_that_fits_one_injection_is_shown_whole(store, org) -> None:
+    """The largest payload a message may carry is read in the injection itself, by any reader, tools or not."""
+    text = "start " + "y" * 4000 + " end"
+    sent = send(store, org, text=text)
     got = deliver(store, bus.recipient(org, "r1", "tech-lead"))
-    assert len(got.text) < delivery.ITEM_CHARS + 400 and "`orchestra msg inbox agent:r1 --json` shows" in got.text
+    assert text in got.text and "cut" not in got.text and len(got.text) <= delivery.INJECTION_CHARS
+    assert [m["id"] for m in got.messages] == [sent["id"]]
+
+
+def test_messages_that_do_not_fit_together_wait_whole_for_the_next_injection(store, org) -> None:
+    """One that does not fit beside those before it is left for later (counted as pending), not cut; the next
+    injection starts with it, so it is shown whole then."""
+    sent = [send(store, org, text=f"PART-{n} " + "z" * 2500) for n in range(3)]
+    who = bus.recipient(org, "r1", "tech-lead")
+    first = deliver(store, who)
+    assert [m["id"] for m in first.messages] == [sent[0]["id"], sent[1]["id"]]
+    assert [m["id"] for m in first.remaining] == [sent[2]["id"]] and "1 more pending (1 normal)" in first.text
+    assert "cut" not in first.text and len(first.text) <= delivery.INJECTION_CHARS
+    second = deliver(store, who, now=T0 + timedelta(minutes=1))
+    assert [m["id"] for m in second.messages] == [sent[2]["id"]] and f"PART-2 {'z' * 2500}" in second.text
+
+
+def test_the_first_message_of_an_injection_is_always_shown(store, org) -> None:
+    """However long the messages, each injection shows at least one, so none waits for ever."""
+    many_lines = "\n".join(["x"] * 1300)  # each line break is shown as a marked line: longer than one injection
+    sent = send(store, org, text=many_lines)
+    got = deliver(store, bus.recipient(org, "r1", "tech-lead"))
+    assert [m["id"] for m in got.messages] == [sent["id"]] and "[... cut;" in got.text
+    assert delivery.INJECTION_CHARS - 300 < len(got.text) <= delivery.INJECTION_CHARS
+
+
+def test_a_message_longer_than_one_injection_names_a_way_its_reader_has_to_read_it_whole(store, org,
+                                                                                          project) -> None:
+    """Cut, it says how to read the rest with what that reader has: the inbox tool (an orchestrator), the CLI
+    through Bash (a member), or neither, then asking its sender; the main thread has both."""
+    many_lines = "\n".join(["x"] * 1300)
+    agent_file(project, "engineering-director", "Agent, Read, mcp__orchestra__inbox, mcp__orchestra__ack")
+    agent_file(project, "fullstack-eng", "Read, Edit, Write, Bash, mcp__orchestra__ask, mcp__orchestra__ack")
+    agent_file(project, "api-engineer", "Read, Edit, Write, Bash(git *), mcp__orchestra__ask")
+    agent_file(project, "qa-engineer", None)
+    notes = {}
+    for agent_type in ("engineering-director", "fullstack-eng", "api-engineer", "qa-engineer", "tech-lead"):
+        sent = send(store, org, to=agent_type, text=many_lines, sender="agent:r0")
+        got = deliver(store, bus.recipient(org, f"r-{agent_type}", agent_type))
+        assert [m["id"] for m in got.messages] == [sent["id"]] and len(got.text) <= delivery.INJECTION_CHARS
+        notes[agent_type] = got.text[got.text.index("[... cut;"):].split("]")[0].replace(sent["id"], "ID") + "]"
+    with store.transaction() as tx:
+        sent = bus.send(tx, sender="agent:r0", to="main", type="state_updated", payload={"text": many_lines},
+                        org=org, now=T0)
+        main = bus.main_thread_inbox(tx, "s1", via="user_prompt", org=org, now=T0).text
+    assert "[... cut; the inbox tool or `orchestra msg inbox --json` shows " + sent["id"] + " whole]" in main
+    assert notes["engineering-director"] == "[... cut; the inbox tool shows ID whole]"
+    assert notes["fullstack-eng"] == "[... cut; `orchestra msg inbox agent:r-fullstack-eng --json` shows ID whole]"
+    assert notes["api-engineer"] == "[... cut; ask agent:r0 (the ask tool) to send you the rest of ID]"
+    assert notes["qa-engineer"] == "[... cut; the inbox tool shows ID whole]"  # no tools key: every tool
+    assert notes["tech-lead"] == ("[... cut; the inbox tool or `orchestra msg inbox agent:r-tech-lead --json` "
+                                  "shows ID whole, or ask agent:r0 to send you the rest]")  # no agent file
 
 
 def test_a_long_question_or_review_request_keeps_the_line_that_says_what_to_do(store, org) -> None:
     """Cut to fit, a message loses the end of its content, never the reply it asks for."""
     add_run(store, "r1", "tech-lead")
     with store.transaction() as tx:
-        question = bus.ask(tx, sender="main", to="agent:r1", question="```python\n" + "x = 1\n" * 400 + "```\nWhich?",
+        question = bus.ask(tx, sender="main", to="agent:r1", question="```python\n" + "x=1\n" * 780 + "```\nWhich?",
                            org=org, now=T0)
-        review = bus.send(tx, sender="main", to="tech-lead", type="review_request", payload={"summary": "s" * 3000},
-                          org=org, now=T0)
-    got = deliver(store, bus.recipient(org, "r1", "tech-lead"))
-    items = got.text.split("\n- [")
-    asked, requested = (next(i for i in items if f" {m['id']} from" in i) for m in (question, review))
-    assert asked.endswith(f"-> answer it (reply_to {question['id']}); a high/critical question left unanswered is "
-                          "escalated.") and f"shows {question['id']} whole]" in asked
-    assert f"a review_complete reply (reply_to {review['id']}" in requested and "[... cut;" in requested
+        review = bus.send(tx, sender="main", to="tech-lead", type="review_request",
+                          payload={"summary": "s\n" * 1300}, org=org, now=T0)
     who = bus.recipient(org, "r1", "tech-lead")
-    assert {len(delivery.render_item(m, who)) for m in (question, review)} == {delivery.ITEM_CHARS}
+    asked = deliver(store, who).text
+    requested = deliver(store, who, now=T0 + timedelta(minutes=1)).text
+    assert f"question {question['id']} from main" in asked and f"review_request {review['id']}" in requested
+    assert asked.split("\nClose each")[0].endswith(
+        f"-> answer it (reply_to {question['id']}); a high/critical question left unanswered is escalated.")
+    assert f"shows {question['id']} whole, or ask main to send you the rest]" in asked
+    assert f"a review_complete reply (reply_to {review['id']}" in requested and "[... cut;" in requested
+    assert len(asked) <= delivery.INJECTION_CHARS and len(requested) <= delivery.INJECTION_CHARS
 
 
 def test_the_main_thread_is_told_whom_a_message_left_by_an_ended_run_was_for(store, org) -> None:

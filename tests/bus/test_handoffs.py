@@ -168,19 +168,25 @@ def test_a_handoff_from_a_task_in_a_worktree_says_where_the_files_are(tasks, org
     assert "task task-api, in /repo/.worktrees/task-api," in brief
 
 
-def test_an_orchestrator_is_told_to_read_what_did_not_fit_with_a_tool_it_has(tasks, org) -> None:
+def test_an_orchestrator_is_told_to_read_what_did_not_fit_with_a_tool_it_has(tasks, org, project) -> None:
     """The shipped orchestrators have no Bash, so `orchestra msg inbox` alone leads nowhere; they have the inbox
-    tool, which also shows a message cut to fit whole."""
+    tool, which lists what waits for a later injection and shows a message too long for any injection whole."""
+    [shipped] = (REPO / ".claude" / "agents").rglob("engineering-director.md")
+    (project / ".claude" / "agents").mkdir()
+    (project / ".claude" / "agents" / shipped.name).write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
     with tasks.transaction() as tx:
         for n in range(8):
             bus.send(tx, sender="main", to="engineering-director", type="state_updated",
                      payload={"text": f"{n} " + "z" * 1500}, org=org, now=T0)
+        long = bus.send(tx, sender="main", to="engineering-director", type="state_updated", priority="high",
+                        payload={"text": "\n".join(["z"] * 1300)}, org=org, now=T0)
     with tasks.transaction() as tx:
-        director = bus.deliver(tx, bus.recipient(org, "a-dir", "engineering-director"), via="tool_call", now=T0).text
+        director = bus.deliver(tx, bus.recipient(org, "a-dir", "engineering-director"), via="tool_call", now=T0)
     tools = shipped_tools("engineering-director")
     assert "Bash" not in tools and "mcp__orchestra__inbox" in tools
-    assert "more pending (" in director and "the inbox tool lists them, or read them with `orchestra msg inbox agent:a-dir`" in director
-    assert "[... cut; the inbox tool or `orchestra msg inbox agent:a-dir --json` shows" in director
+    assert [m["id"] for m in director.messages] == [long["id"]]
+    assert "more pending (" in director.text and "the inbox tool lists them, or read them with `orchestra msg inbox agent:a-dir`" in director.text
+    assert f"[... cut; the inbox tool shows {long['id']} whole]" in director.text
 
 
 def test_a_reviewer_asking_for_a_review_is_not_sent_its_own_request(tasks) -> None:

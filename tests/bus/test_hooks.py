@@ -76,6 +76,74 @@ def test_a_tool_call_hook_run_again_on_the_same_call_hands_over_its_messages_aga
     assert hook_output(run_hook("pre_tool.py", {**event, "tool_use_id": "toolu_next"}, project)) == {}
 
 
+def context_of(proc) -> str:
+    assert proc.returncode == 0, proc.stderr
+    return hook_output(proc)["hookSpecificOutput"]["additionalContext"]
+
+
+def test_a_prompt_hook_run_again_on_the_same_prompt_shows_its_messages_again(project: Path, project_store) -> None:
+    """UserPromptSubmit run again on the same event (a warm hook whose child died after committing the delivery,
+    README "Warm hooks"): the prompt's `prompt_id` names the event, so the rerun shows the same messages, counted
+    as new, and the critical one to the user raises its alert again; the next prompt is not shown them again."""
+    note = send(project_store, to="main", payload={"text": "sprint-3 is ready"})
+    alarm = send(project_store, to="human", priority="critical", payload={"text": "approve the migration?"})
+    event = fixture_event(project, "UserPromptSubmit")
+    first = hook_output(run_hook("user_prompt.py", event, project))
+    again = run_hook("user_prompt.py", event, project)
+    assert again.returncode == 0, again.stderr
+    assert hook_output(again) == first and first["systemMessage"].endswith("approve the migration?")
+    context = first["hookSpecificOutput"]["additionalContext"]
+    assert "(2 new, highest priority first)" in context and note["id"] in context and alarm["id"] in context
+    record = project_store.get(f"communication.deliveries.{note['id']}@main:{event['session_id']}")
+    assert record["via"] == "user_prompt" and "first_delivered_at" not in record  # shown once, by the rerun
+    later = {**event, "prompt_id": "4b1c0d2e-next-prompt", "prompt": "next"}
+    assert hook_output(run_hook("user_prompt.py", later, project)) == {}
+
+
+def test_a_prompt_without_a_prompt_id_is_known_again_by_its_text(project: Path, project_store) -> None:
+    """A payload without `prompt_id`: the session and the prompt's text name the event, so a rerun shows the
+    messages again and a different prompt does not."""
+    send(project_store, to="main", payload={"text": "sprint-3 is ready"})
+    event = {k: v for k, v in fixture_event(project, "UserPromptSubmit").items() if k != "prompt_id"}
+    first = context_of(run_hook("user_prompt.py", event, project))
+    assert context_of(run_hook("user_prompt.py", event, project)) == first and "sprint-3 is ready" in first
+    assert hook_output(run_hook("user_prompt.py", {**event, "prompt": "and now?"}, project)) == {}
+
+
+def test_a_subagent_start_hook_run_again_shows_the_new_run_its_messages_again(project: Path, project_store) -> None:
+    """SubagentStart run again on the same start shows the run the same inbox; its tool calls are not shown it
+    again. Continued after it reported (SendMessage to its agent id: a new start of the same run), it is shown
+    only what is new since, and a rerun of that start shows that again."""
+    before = send(project_store, to="fullstack-eng", payload={"text": "use the v2 API"})
+    start = fixture_event(project, "SubagentStart", agent="fullstack-eng")
+    first = context_of(run_hook("subagent_start.py", start, project))
+    assert context_of(run_hook("subagent_start.py", start, project)) == first
+    assert f"{before['id']} from main to fullstack-eng: use the v2 API" in first and "(1 new," in first
+    tool_call = fixture_event(project, "PreToolUse", "Bash", "fullstack-eng")
+    assert "hookSpecificOutput" not in hook_output(run_hook("pre_tool.py", tool_call, project))
+
+    with project_store.transaction() as tx:
+        tx.update(f"agents.{MEMBER}", {"status": "completed", "outcome": "completed",
+                                        "ended_at": "2026-11-24T09:30:00.000Z"})
+    after = send(project_store, to=f"agent:{MEMBER}", payload={"text": "also add a docstring"})
+    resumed = context_of(run_hook("subagent_start.py", start, project))
+    assert "also add a docstring" in resumed and "use the v2 API" not in resumed and "(1 new," in resumed
+    assert context_of(run_hook("subagent_start.py", start, project)) == resumed
+    assert project_store.get(f"communication.deliveries.{after['id']}@{MEMBER}.via") == "subagent_start"
+    next_call = {**tool_call, "tool_use_id": "toolu_after_resume"}
+    assert "hookSpecificOutput" not in hook_output(run_hook("pre_tool.py", next_call, project))
+
+
+def test_a_session_start_hook_run_again_shows_the_main_thread_its_messages_again(project: Path,
+                                                                                 project_store) -> None:
+    """SessionStart run again on the same start shows the same messages; the first prompt after it does not."""
+    sent = send(project_store, to="main", payload={"text": "review the sprint plan"})
+    start = fixture_event(project, "SessionStart")
+    first = context_of(run_hook("session_start.py", start, project))
+    assert context_of(run_hook("session_start.py", start, project)) == first and sent["id"] in first
+    assert hook_output(run_hook("user_prompt.py", fixture_event(project, "UserPromptSubmit"), project)) == {}
+
+
 def test_tool_calls_of_other_runs_and_the_main_thread_do_not_take_it(project: Path, project_store) -> None:
     send(project_store, to="fullstack-eng", payload={"text": "for the engineer"})
     director = fixture_event(project, "PreToolUse", "Write", "engineering-orchestrator")
@@ -126,7 +194,8 @@ def test_user_prompt_surfaces_messages_for_the_human_and_audits(project: Path, p
     line = audit_lines(project)[-1]
     assert line["event"] == "UserPromptSubmit" and line["prompt_chars"] == len(event["prompt"])
     assert line["prompt_id"] == event["prompt_id"] and event["prompt"] not in json.dumps(line)
-    assert hook_output(run_hook("user_prompt.py", event, project)) == {}  # same session: not again
+    later = {**event, "prompt_id": "4b1c0d2e-next-prompt", "prompt": "next"}
+    assert hook_output(run_hook("user_prompt.py", later, project)) == {}  # the next prompt: not again
 
 
 def test_session_start_briefs_the_main_thread_inbox(project: Path, project_store) -> None:
@@ -165,7 +234,7 @@ def test_session_start_shows_every_message_it_delivers_however_many_sprints_are_
     with project_store.transaction() as tx:
         for n in range(80):
             tx.set(f"sprints.sprint-{n:02d}-{'roadmap' * 4}", {"name": f"Sprint {n}", "status": "ready"})
-    sent = [send(project_store, to="main", payload={"text": f"NOTE-{n} " + "details " * 140}) for n in range(5)]
+    sent = [send(project_store, to="main", payload={"text": f"NOTE-{n} " + "details " * 130}) for n in range(5)]
     proc = run_hook("session_start.py", fixture_event(project, "SessionStart"), project)
     context = hook_output(proc)["hookSpecificOutput"]["additionalContext"]
     assert "cut by Orchestra" not in context and "more: `orchestra sprint status` lists them all" in context
@@ -179,7 +248,8 @@ def test_after_compaction_the_main_thread_is_shown_its_open_messages_again(proje
     sent = [send(project_store, to="main", payload={"text": f"NOTE-{n}"}) for n in range(7)]
     prompt = fixture_event(project, "UserPromptSubmit")
     assert "NOTE-0" in hook_output(run_hook("user_prompt.py", prompt, project))["hookSpecificOutput"]["additionalContext"]
-    assert "NOTE-5" in hook_output(run_hook("user_prompt.py", prompt, project))["hookSpecificOutput"]["additionalContext"]
+    later = {**prompt, "prompt_id": "4b1c0d2e-next-prompt"}
+    assert "NOTE-5" in hook_output(run_hook("user_prompt.py", later, project))["hookSpecificOutput"]["additionalContext"]
     with project_store.transaction() as tx:
         bus.ack(tx, sent[1]["id"], by="main")
     start = fixture_event(project, "SessionStart")
@@ -292,6 +362,7 @@ def test_a_broken_teams_file_still_lets_the_main_thread_read_its_messages(projec
     prompted = hook_output(run_hook("user_prompt.py", fixture_event(project, "UserPromptSubmit"), project))
     assert "sprint-3 is ready" in prompted["hookSpecificOutput"]["additionalContext"]
     assert "teams.yaml:" in prompted["systemMessage"]
-    nothing_new = hook_output(run_hook("user_prompt.py", fixture_event(project, "UserPromptSubmit"), project))
+    later = {**fixture_event(project, "UserPromptSubmit"), "prompt_id": "4b1c0d2e-next-prompt"}
+    nothing_new = hook_output(run_hook("user_prompt.py", later, project))
     assert "hookSpecificOutput" not in nothing_new and "teams.yaml:3: not valid YAML" in nothing_new["systemMessage"]
     assert audit_lines(project)[-1]["bus_teams_error"].startswith(str(project / ".claude" / "teams.yaml"))

@@ -70,3 +70,17 @@ def test_the_pre_tool_hook_delivers_from_the_shared_store_once(project: Path, sh
     assert again.returncode == 0 and hook_output(again) == {}
     with open_store(shared) as store:
         assert store.get(f"communication.deliveries.{sent}@{MEMBER}")["via"] == "tool_call"
+
+
+def test_a_subagent_start_run_again_on_the_shared_store_shows_the_same_messages(project: Path, shared: str) -> None:
+    """SubagentStart run again on the same start (a warm child that died after committing) shows the run what it
+    took on PostgreSQL as on SQLite; a later tool call of the run is not shown it again."""
+    sent = send(shared, "use the v2 API", now=datetime.now(UTC))
+    start = fixture_event(project, "SubagentStart", agent="fullstack-eng")
+    env = {"ORCHESTRA_STATE_URL": shared}
+    first, again = (run_hook("subagent_start.py", start, project, env=env) for _ in range(2))
+    assert first.returncode == 0 and again.returncode == 0, (first.stderr, again.stderr)
+    context = hook_output(first)["hookSpecificOutput"]["additionalContext"]
+    assert f"state_updated {sent} from main to fullstack-eng" in context and hook_output(again) == hook_output(first)
+    call = run_hook("pre_tool.py", fixture_event(project, "PreToolUse", "Bash", "fullstack-eng"), project, env=env)
+    assert call.returncode == 0 and "hookSpecificOutput" not in hook_output(call)

@@ -6,8 +6,10 @@ transaction: in the message's `delivered` map (so the next read filters it out w
 query) and as `communication.deliveries.<message id>@<run key>` (which run, when, through which
 hook). A message is never injected twice into one run, except into a run whose context Claude Code has
 just compacted (a main thread's also cleared: `CONTEXT_LOST`): what it was shown and has not closed is
-gone from its context, so it is shown again. One left unacknowledged reaches later runs of the same address
-again (at-least-once).
+gone from its context, so it is shown again; and by a hook run again on the same event, whose first run
+never answered. One left unacknowledged reaches later runs of the same address again (at-least-once).
+Each message is shown whole whenever it fits one injection; one that does not fit beside others waits for
+the next.
 """
 
 from __future__ import annotations
@@ -28,8 +30,7 @@ from .messages import MESSAGES, OPEN, is_expired, iso, org_for, parse_time, utcn
 
 DELIVERIES = "communication.deliveries"
 MAX_PER_INJECTION = 5
-INJECTION_CHARS = 6000  # well under Claude Code's 10,000-character cap on one hook output string
-ITEM_CHARS = 1200
+INJECTION_CHARS = 6000  # frame included; well under Claude Code's 10,000-character cap on one hook output string
 MIN_INTERVAL = timedelta(seconds=20)  # between injections into one run during its tool calls; critical skips it
 
 # SessionStart sources after which a run's context no longer holds what hooks injected before
@@ -146,8 +147,10 @@ def open_for(rows: list[dict[str, Any]], who: Recipient, now: datetime) -> list[
 
 def pending_for(rows: list[dict[str, Any]], who: Recipient, now: datetime,
                 event: str | None = None) -> list[dict[str, Any]]:
-    """What `who` has not been shown yet, and what it was handed in this very `event` (a tool call's id): a hook
-    run again on the same event (the warm child that committed it died before it answered) hands it over again."""
+    """What `who` has not been shown yet, and what it was handed in this very `event` (what names the hook's event:
+    a tool call's id, a prompt's or a session's start's in `bus.hooks`, a run's start's in `lifecycle.handlers`): a
+    hook run again on the same event (the warm child that committed it died before it answered) hands it over
+    again."""
     return [m for m in open_for(rows, who, now)
             if who.key not in (m.get("delivered") or {}) or replaying(m, who, event)]
 
@@ -179,19 +182,10 @@ def deliver(tx, who: Recipient, *, via: Via, now: datetime | None = None, limit:
     rows = open_messages(tx) if rows is None else rows
     expire_due(tx, rows, now)
     pending = open_for(rows, who, now) if again else pending_for(rows, who, now, event)
-    chosen: list[dict[str, Any]] = []
-    items: list[str] = []
-    used = 0
-    for message in pending[:limit]:
-        item = render_item(message, who)
-        if chosen and used + len(item) > INJECTION_CHARS:
-            break
-        chosen.append(message)
-        items.append(item)
-        used += len(item)
+    if not pending:
+        return Delivery()
+    chosen, items = fitting(pending[:limit], who, INJECTION_CHARS - frame_room(who, pending[:limit], pending))
     remaining = pending[len(chosen):]
-    if not chosen:
-        return Delivery(remaining=tuple(remaining))
     stamp = iso(now)
     seen = [m for m in chosen if who.key in (m.get("delivered") or {}) and not replaying(m, who, event)]
     text = _frame(who, items, chosen, remaining, len(seen))  # shown before: counted so, and no new alert for them
@@ -200,6 +194,30 @@ def deliver(tx, who: Recipient, *, via: Via, now: datetime | None = None, limit:
     alert_for = [m for m in chosen if m.get("priority") == "critical" and m.get("to") == addressing.HUMAN
                  and m not in seen]
     return Delivery(tuple(chosen), tuple(remaining), text, _alert(alert_for))
+
+
+def fitting(candidates: list[dict[str, Any]], who: Recipient, room: int) -> tuple[list[dict[str, Any]], list[str]]:
+    """The messages one injection shows and their items, in order, each whole while it fits `room` (with its line
+    break): the first that does not waits for a later injection, with those after it, so it comes first there.
+    The first message is always shown, cut to fit only when even alone it is longer than one injection."""
+    chosen: list[dict[str, Any]] = []
+    items: list[str] = []
+    for message in candidates:
+        item = render_item(message, who)
+        if len(item) + 1 > room:
+            if chosen:
+                break
+            item = render_item(message, who, room - 1)
+        chosen.append(message)
+        items.append(item)
+        room -= len(item) + 1
+    return chosen, items
+
+
+def frame_room(who: Recipient, candidates: list[dict[str, Any]], pending: list[dict[str, Any]]) -> int:
+    """At least what the frame around the items takes: as if all `candidates` were shown, all shown before, and
+    all of `pending` left for later (the longest counts and lines); a digit more for the split of the counts."""
+    return len(_frame(who, [], candidates, pending, len(candidates))) + len(str(len(candidates)))
 
 
 def expire_due(tx, rows: list[dict[str, Any]], now: datetime) -> list[str]:
@@ -270,10 +288,10 @@ def _verdict_hint(request: dict[str, Any]) -> str:
     return f"give your verdict with update_task (task_id {request['task']}, {verdicts}, findings), or {reply}."
 
 
-def render_item(message: dict[str, Any], reader: Recipient | None = None) -> str:
+def render_item(message: dict[str, Any], reader: Recipient | None = None, room: int | None = None) -> str:
     """One message as a reader is shown it, naming whom it was for unless that is the reader itself (a main thread
-    reading what went to a run that had ended). Its content is cut to fit ITEM_CHARS, with the command that shows
-    `reader` it whole, and the line that says what to do with it stays."""
+    reading what went to a run that had ended). Whole; given `room` and longer than that, its content is cut to fit
+    with a note naming a way `reader` has to read the rest, and the line that says what to do with it stays."""
     sender = message.get("from")
     if message.get("from_type"):
         sender = f"{sender} ({message['from_type']})"
@@ -291,10 +309,11 @@ def render_item(message: dict[str, Any], reader: Recipient | None = None) -> str
         todo = f"\n  -> confirm with ack {message['id']} once you have them."
     elif message.get("type") == "review_request":
         todo = f"\n  -> {_verdict_hint(message)}"
-    if len(text) + len(todo) > ITEM_CHARS:
-        inbox = f" {reader.address}" if reader is not None and reader.agent_id else ""  # the inbox table cuts too
-        cut = f" [... cut; the inbox tool or `orchestra msg inbox{inbox} --json` shows {message['id']} whole]"
-        text = text[: ITEM_CHARS - len(cut) - len(todo)] + cut
+    if room is not None and len(text) + len(todo) > room:
+        from .readers import rest_of  # only for a message longer than one injection
+
+        cut = f" [... cut; {rest_of(message, reader)}]"
+        text = text[: max(len(head), room - len(cut) - len(todo))] + cut
     return text + todo
 
 
@@ -351,10 +370,11 @@ def _alert(critical: list[dict[str, Any]]) -> str | None:
 # -- entry points for hooks -------------------------------------------------------------------------
 
 def inbox_text(tx, agent_id: str, agent_type: str | None, session_id: str | None = None, *,
-               org: Organization | None = None, now: datetime | None = None) -> str | None:
-    """SubagentStart: the new run's pending messages as context (recorded as delivered), or None."""
+               org: Organization | None = None, now: datetime | None = None, event: str | None = None) -> str | None:
+    """SubagentStart: the new run's pending messages as context (recorded as delivered), or None; `event`: what
+    names this start of the run, so a hook run again on it hands the same messages over (`pending_for`)."""
     who = addressing.recipient(org_for(org), agent_id, agent_type, session_id)
-    return deliver(tx, who, via="subagent_start", now=now).text
+    return deliver(tx, who, via="subagent_start", now=now, event=event).text
 
 
 def subagent_session_inbox(tx, agent_id: str, agent_type: str | None, session_id: str | None, *,
@@ -369,9 +389,11 @@ def subagent_session_inbox(tx, agent_id: str, agent_type: str | None, session_id
 
 def main_thread_inbox(tx, session_id: str | None, *, via: Via, org: Organization | None = None,
                       now: datetime | None = None, agent_type: str | None = None,
-                      source: str | None = None) -> Delivery:
+                      source: str | None = None, event: str | None = None) -> Delivery:
     """SessionStart / UserPromptSubmit: messages for the main thread and for the human. After a SessionStart
-    whose `source` is in CONTEXT_LOST, also those shown before and not closed."""
+    whose `source` is in CONTEXT_LOST, also those shown before and not closed; `event`: what names this start or
+    prompt, so a hook run again on it hands the same messages over (`pending_for`)."""
     who = addressing.recipient(org_for(org), None, agent_type, session_id, human=True)
     rows = open_messages(tx)
-    return deliver(tx, adopting(tx, who, rows), via=via, now=now, rows=rows, again=source in CONTEXT_LOST)
+    return deliver(tx, adopting(tx, who, rows), via=via, now=now, rows=rows, again=source in CONTEXT_LOST,
+                   event=event)

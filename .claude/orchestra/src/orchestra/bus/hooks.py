@@ -27,6 +27,7 @@ from ..store import claim
 from ..teams import Organization
 from . import addressing
 from .delivery import (
+    CONTEXT_LOST,
     MIN_INTERVAL,
     Delivery,
     Via,
@@ -83,10 +84,35 @@ def main_thread_delivery(tx, event: HookEvent, ctx: HookContext, *, via: Via, so
     """SessionStart / UserPromptSubmit on the main thread: its open messages and the human's, also with a broken
     teams.yaml, whose error (file:line) then joins the user-visible alert."""
     org, broken = delivery_org(ctx)
-    inbox = main_thread_inbox(tx, event.session_id, via=via, org=org, agent_type=event.agent_type, source=source)
+    key = prompt_key(event) if via == "user_prompt" else session_start_key(tx, event)
+    inbox = main_thread_inbox(tx, event.session_id, via=via, org=org, agent_type=event.agent_type, source=source,
+                              event=key)
     if broken is None:
         return inbox
     return replace(inbox, alert=" | ".join(filter(None, (inbox.alert, f"Orchestra: {broken}"))))
+
+
+def prompt_key(event: HookEvent) -> str:
+    """What names one UserPromptSubmit, the same when its hook runs again on it: its `prompt_id`; in a payload
+    without one, a digest of the session and the prompt's text (the same prompt sent again next is then taken for
+    the same event, and is shown again what the first was shown and has not closed)."""
+    if isinstance(prompt_id := event.get("prompt_id"), str) and prompt_id:
+        return f"prompt:{prompt_id}"
+    import hashlib
+
+    text = event.get("prompt") if isinstance(event.get("prompt"), str) else ""
+    return "prompt#" + hashlib.sha256(f"{event.session_id}\0{text}".encode(errors="replace")).hexdigest()[:32]
+
+
+def session_start_key(tx, event: HookEvent) -> str | None:
+    """What names one SessionStart, the same when its hook runs again on it: its `source` and the time the session
+    was last resumed after it had ended (`lifecycle.session.start`, which a rerun does not move). A session resumed
+    again without having ended is taken for the same start, and is shown again what it was shown then and has not
+    closed. None after compaction or /clear, which shows every open message again anyway."""
+    if event.get("source") in CONTEXT_LOST:
+        return None
+    session = tx.get(f"sessions.{event.session_id}", None) if event.session_id else None
+    return f"start:{event.get('source')}@{(session or {}).get('resumed_at') or ''}"
 
 
 def _deliver_on_call(event: HookEvent, ctx: HookContext, now: datetime) -> str | None:

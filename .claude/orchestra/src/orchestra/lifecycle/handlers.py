@@ -102,13 +102,15 @@ def subagent_start(event: HookEvent, ctx: HookContext) -> Verdict:
         led = Ledger(tx, org)
         run = led.run(event.agent_id, event.agent_type, event.session_id)
         run.setdefault("started_at", led.now)
-        if run.get("ended_at"):  # continued after it ended (SendMessage to its agent id): it reads its messages again
-            run["resumed_at"] = led.now
+        if run.get("ended_at") and (run.get("resumed_at") or "") <= run["ended_at"]:  # not its hook run again
+            run["resumed_at"] = led.now  # continued after it ended (SendMessage to its agent id): reads its messages
         led.link_provisional(event.agent_id)
         if not run.get("worktree") and (assigned := locked_for_run(led.find, event.agent_id)) is not None:
             run["worktree"] = assigned["path"]  # assigned to it by hand before it started: confined from now on
         led.settle()
-        text = _run_context(led, run, event.session_id, inbox=_inbox(tx, run, org))
+        # this start of the run, the same for its hook run again on it: the messages it took are shown again
+        start = f"start@{run.get('resumed_at') or run['started_at']}"
+        text = _run_context(led, run, event.session_id, inbox=_inbox(tx, run, org, start))
     ctx.audit["task"] = run.get("task")
     return AddContext(text)
 
@@ -159,12 +161,12 @@ def _run_context(led: Ledger, run: dict[str, Any], session_id: str | None, *, in
     return briefing.run_context(run, task, certain=certain, inbox=inbox, brief=brief)
 
 
-def _inbox(tx, run: dict[str, Any], org) -> str | None:
+def _inbox(tx, run: dict[str, Any], org, start: str) -> str | None:
     try:
         from ..bus.delivery import inbox_text
     except ImportError:
         return None
-    return inbox_text(tx, run["id"], run.get("agent_type"), run.get("session_id"), org=org)
+    return inbox_text(tx, run["id"], run.get("agent_type"), run.get("session_id"), org=org, event=start)
 
 
 def subagent_stop(event: HookEvent, ctx: HookContext) -> Verdict:
