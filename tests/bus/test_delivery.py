@@ -128,7 +128,8 @@ def test_messages_that_do_not_fit_together_wait_whole_for_the_next_injection(sto
     who = bus.recipient(org, "r1", "tech-lead")
     first = deliver(store, who)
     assert [m["id"] for m in first.messages] == [sent[0]["id"], sent[1]["id"]]
-    assert [m["id"] for m in first.remaining] == [sent[2]["id"]] and "1 more pending (1 normal)" in first.text
+    assert [m["id"] for m in first.remaining] == [sent[2]["id"]]
+    assert "\n1 more pending (1 normal), shown whole later: the inbox tool lists them" in first.text
     assert "cut" not in first.text and len(first.text) <= delivery.INJECTION_CHARS
     second = deliver(store, who, now=T0 + timedelta(minutes=1))
     assert [m["id"] for m in second.messages] == [sent[2]["id"]] and f"PART-2 {'z' * 2500}" in second.text
@@ -287,5 +288,5 @@ def test_the_main_threads_summary_points_at_the_users_inbox(store, org) -> None:
     with store.transaction() as tx:
         bus.ack(tx, broadcast["id"], by="human", now=T0)  # `orchestra msg ack` at the terminal
         got = bus.main_thread_inbox(tx, "s1", via="session_start", org=org, now=T0)
-    assert got.text.endswith("more pending (2 normal): read them with `orchestra msg inbox`.")
+    assert got.text.endswith("more pending (2 normal), shown whole later: read them with `orchestra msg inbox`.")
     assert broadcast["id"] not in {m["id"] for m in got.messages + got.remaining}

@@ -355,7 +355,8 @@ def _frame(who: Recipient, items: list[str], chosen: list[dict[str, Any]], remai
         shown = ", ".join(f"{counts[p]} {p}" for p in PRIORITY_RANK if counts[p])
         reader = f" {who.address}" if who.agent_id else ""
         tool = "the inbox tool lists them, or " if who.agent_id else ""  # an orchestrator has no Bash
-        lines.append(f"{len(remaining)} more pending ({shown}): {tool}read them with `orchestra msg inbox{reader}`.")
+        lines.append(f"{len(remaining)} more pending ({shown}), shown whole later: {tool}read them with "
+                     f"`orchestra msg inbox{reader}`.")
     return "\n".join(lines)
 
 
