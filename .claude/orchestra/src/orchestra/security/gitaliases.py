@@ -213,12 +213,22 @@ def _get(argv: tuple[str, ...], cwd: str, env: dict[str, str], key: str, kind: s
     return found.rstrip("\n") if found is not None else None
 
 
+def output(run: Run, args: list[str]) -> str | None:
+    """What `git ARGS` prints for the repository `run` works in (its `-C`, `-c`, `--git-dir` ... and the line's
+    variables choosing git's config); None when it fails."""
+    return _git(run.argv, run.cwd, run.env, args)
+
+
 def _config(argv: tuple[str, ...], cwd: str, env: dict[str, str], query: list[str]) -> str | None:
     """What `git config QUERY` prints for the repository and config of `argv` run in `cwd`; None when it fails
     (nothing set, no such directory)."""
-    import subprocess  # only when git's config is read: kept off every tool call's imports
+    return _git(argv, cwd, env, ["config", *query])
 
-    command = ["git", "-C", cwd, *_repository_options(argv), "config", *query]
+
+def _git(argv: tuple[str, ...], cwd: str, env: dict[str, str], args: list[str]) -> str | None:
+    import subprocess  # only when git is asked: kept off every tool call's imports
+
+    command = ["git", "-C", cwd, *_repository_options(argv), *args]
     try:
         found = subprocess.run(command, capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL,
                                env={**os.environ, **env})

@@ -12,7 +12,8 @@ destinations, the directories `git worktree add|move|remove|lock|unlock|repair` 
 `git config` changes: the repository's, shared with every worktree, and `--git-dir`/`GIT_DIR` naming a repository
 other than the worktree's own, such as the main checkout's `.git`) are denied, and so is EnterWorktree into
 anything but the run's own worktree. Branches and tags are shared by every worktree: a git command that moves or
-deletes a branch other than the worktree's own, or a tag, is denied too (`branches`). The temp directory is
+deletes a branch other than the worktree's own, or a tag, is denied too (`branches`), unless the run made that
+branch or tag itself (`refsmade`); so is one writing refs/replace or removing another branch's stash (`sharedrefs`). The temp directory is
 scratch space, away from the project and its worktrees (`pytest > /tmp/out.txt`). Other programs writing elsewhere by their own arguments, and
 scripts, are not seen; README's Worktrees section lists these limits. A caller with an agent type and no
 worktree of its own (a reviewer, an orchestrator) is checked the other way round, by the same reading of the
@@ -88,14 +89,35 @@ def worktree_guard(event: HookEvent, ctx: HookContext) -> Deny | None:
 
 
 def _foreign_branch(command: str, event: HookEvent, ctx: HookContext, worktree: str) -> Deny | None:
-    """Deny a git command that moves or deletes a branch other than the worktree's own, or a tag: refs are
-    shared by every worktree and the main checkout."""
-    from .branches import foreign_ref
+    """Deny a git command that moves or deletes a branch other than the worktree's own, or a tag, that the run
+    did not make itself, or that changes refs/replace or others' stashes: refs are shared by every worktree and
+    the main checkout. A branch or tag the command makes is recorded as the run's (`refsmade`)."""
+    from .branches import ref_changes
 
-    found = foreign_ref(command, event.cwd, worktree, ctx.root)
+    found = ref_changes(command, event.cwd, worktree, ctx.root)
     if found is None:
         return None
-    ref, verb, own = found
+    if found.shared:
+        ref, what = found.shared[0]
+        ctx.audit.update(rule="worktree:boundary", resource=ref, worktree=worktree)
+        return Deny(f"Orchestra: {event.tool_name} {what}.")
+    foreign, ours = found.foreign, {}
+    if foreign and event.agent_id:  # the run's own records, read only for a ref of a name someone may have made
+        from .refsmade import made_by_run, spans
+
+        ours = spans(ctx, event.agent_id)
+        foreign = [(ref, verb) for ref, verb in foreign
+                   if not (ref in ours and made_by_run(found.common, ref, ours[ref]))]
+    if foreign:
+        return _others_ref(*foreign[0], found.own, event, ctx, worktree)
+    if mine := [*found.made, *(ref for ref, _ in found.foreign if ref in ours)]:
+        from .refsmade import record
+
+        record(event, ctx, mine)
+    return None
+
+
+def _others_ref(ref: str, verb: str, own: str | None, event: HookEvent, ctx: HookContext, worktree: str) -> Deny:
     ctx.audit.update(rule="worktree:boundary", resource=ref, worktree=worktree)
     yours = f"your worktree's branch {own}" if own else f"a branch your worktree {worktree} has checked out"
     kind = "tag" if ref.startswith("refs/tags/") else "branch"

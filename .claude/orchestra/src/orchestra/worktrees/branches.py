@@ -1,6 +1,7 @@
-"""The branches and tags a member's git command moves or deletes. Refs are shared by every worktree of the
-repository and by the main checkout, so a member in its worktree changes only that worktree's branch; it may
-make new branches and tags of its own, and asks the orchestrator, who merges, to move or delete the others.
+"""The branches and tags a member's git command moves, deletes or makes. Refs are shared by every worktree of the
+repository and by the main checkout, so a member in its worktree changes only that worktree's branch and the
+branches and tags its own run made (`refsmade` tells which those are), and asks the orchestrator, who merges, to
+move or delete the others. What it does to refs/replace and refs/stash, shared too, is read by `sharedrefs`.
 
 Read from the command line with the security module's shell reader (git's own options, wrappers, `env`) and
 `gitaliases` (an alias given by `-c alias.NAME=` or in git's config, as git reads it):
@@ -17,13 +18,14 @@ branch checked out before (`git checkout -`, `@{-N}`) is the one the worktree's 
 one the log does not name is denied. The worktree's own branch comes from its HEAD file and whether a ref exists
 from the repository's ref files. No git process and nothing parsed or read for a command that names none of those
 subcommands and runs only git's own commands (`git status`, `git commit`); git is asked only for a word that may
-be an alias and for `rebase.updateRefs` on a `git rebase`.
+be an alias, for `rebase.updateRefs` on a `git rebase` and for the stash list on `git stash drop|pop|branch`.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from typing import NamedTuple
 
 from ..security import gitaliases, shell
 
@@ -47,36 +49,97 @@ FILTER_VALUED = frozenset({"--setup", "--env-filter", "--tree-filter", "--index-
                            "--msg-filter", "--commit-filter", "--tag-name-filter", "--subdirectory-filter", "-d",
                            "--original", "--state-branch"})
 EVERY = {"branch and tag": {"--all", "--glob"}, "branch": {"--branches"}, "tag": {"--tags"}}
+# the subcommands whose name on a line makes it worth reading (`fetch`/`pull` apart), and those that make refs
+QUICK = (*SUBCOMMANDS[:9], "replace", "stash")
+CREATING = frozenset({"-b", "-B", "-c", "-C", "--create", "--force-create", "--orphan"})
+# `git branch` and `git tag` options with which they list, delete or set something else: they make no ref
+BRANCH_LISTING = frozenset({"d", "D", "--delete", "r", "--remotes", "l", "--list", "a", "--all", "v", "--verbose",
+                            "--show-current", "--contains", "--no-contains", "--merged", "--no-merged",
+                            "--points-at", "u", "--set-upstream-to", "--unset-upstream", "--edit-description",
+                            "--format", "--sort", "--column"})
+TAG_LISTING = frozenset({"d", "--delete", "l", "--list", "v", "--verify", "n", "--contains", "--no-contains",
+                         "--merged", "--no-merged", "--points-at", "--format", "--sort", "--column"})
+STASH_VALUED = frozenset({"-m", "--message", "--pathspec-from-file"})
 STDIN = "the refs given on standard input"
 UPDATED = "the other branches on the commits it rebases"
 QUOTING = re.compile(r"['\"\\]")  # the quotes and backslashes the shell takes out of words
 PREVIOUS = re.compile(r"refs/heads/@\{-([1-9][0-9]*)\}")  # `@{-N}`: the Nth branch checked out before
 
 
-def foreign_ref(command: str, cwd: str, worktree: str, root) -> tuple[str, str, str | None] | None:
-    """(the ref, what the command does to it, the worktree's own branch) for the first branch other than the
-    worktree's own, or tag, that the command moves or deletes; None when it changes none."""
+class RefChanges(NamedTuple):
+    """What a member's git command does to refs: `foreign`, (ref, what is done to it) for each branch other than
+    the worktree's own, or tag, that it moves or deletes (or a text naming refs it cannot tell apart, such as
+    "every branch"); `made`, the branches and tags it makes that are absent now; `shared`, (ref, what is done to
+    it) for refs every worktree shares (refs/replace, refs/stash), said as a denial goes on; `own`, the worktree's branch;
+    `common`, the repository's directory of shared refs."""
+
+    foreign: list[tuple[str, str]]
+    made: list[str]
+    shared: list[tuple[str, str]]
+    own: str | None
+    common: str
+
+
+def ref_changes(command: str, cwd: str, worktree: str, root) -> RefChanges | None:
+    """The refs a member's command line changes, read from its git commands; None when it touches none."""
     plain = QUOTING.sub("", command)  # `g''it br"an"ch` is `git branch` to the shell; `$'\x67it'` is read through
     if "$'" not in command and ("git" not in plain or not (
-            any(word in plain for word in SUBCOMMANDS[:9]) or "fetch" in plain and ":" in plain or "pull" in plain
+            any(word in plain for word in QUICK) or "fetch" in plain and ":" in plain or "pull" in plain
             or gitaliases.may_run_alias(plain))):
         return None  # a command that names none of them, nor a word that may be an alias: read no further
     commands = shell.parse(command, {"HOME": os.path.expanduser("~"), "PWD": cwd}).commands
     exported = gitaliases.assignments(commands)
-    changes = [(ref, f"{run.alias} running {verb}" if run.alias else verb)
-               for cmd in commands for run in gitaliases.runs(cmd, cwd, exported)
+    runs = [run for cmd in commands for run in gitaliases.runs(cmd, cwd, exported)]
+    changes = [(ref, f"{run.alias} running {verb}" if run.alias else verb) for run in runs
                for ref, verb in [*_changes(run.args), *_pushed(run.args, cwd, (str(root), worktree)),
                                  *_configured(run)]]
-    if not changes:
+    making = [ref for run in runs for ref in _made(run.args)] + [ref for ref, verb in changes
+                                                                 if verb.endswith("updating")]
+    sharing = [run for run in runs if run.args[:1] in (["replace"], ["update-ref"], ["stash"])]
+    if not changes and not making and not sharing:
         return None
     gitdir, common = _repository(worktree, root)
     own = _own_branch(gitdir)
+    foreign = []
     for ref, verb in changes:  # making a ref anew, or deleting none, harms nobody
         if PREVIOUS.fullmatch(ref):
             ref = _previous(gitdir, ref)
         if not ref.startswith("refs/") or ("$" not in ref and ref != f"refs/heads/{own}" and _exists(common, ref)):
-            return ref, verb, own
-    return None
+            foreign.append((ref, verb))
+    made = [ref for ref in dict.fromkeys(making) if ref.startswith(("refs/heads/", "refs/tags/")) and "$" not in ref
+            and ref != f"refs/heads/{own}" and not _exists(common, ref)]
+    return RefChanges(foreign, made, _shared(sharing, own), own, common)
+
+
+def _shared(runs: list[gitaliases.Run], own: str | None) -> list[tuple[str, str]]:
+    """What the git commands do to refs/replace and refs/stash that a member may not."""
+    if not runs:
+        return []
+    from .sharedrefs import shared_change  # only for `git replace`, `git update-ref`, `git stash`
+
+    return [(found[0], f"{run.alias} running {found[1]}" if run.alias else found[1]) for run in runs
+            if (found := shared_change(run, _operands(run.args[1:], STASH_VALUED), own))]
+
+
+def _made(args: list[str]) -> list[str]:
+    """The branches and tags a git subcommand makes (or sets, whatever they held): `git branch NAME`, the new name
+    of `git branch -m|-c`, `git checkout -b|-B`, `git switch -c|-C`, `git worktree add -b|-B`, `git tag NAME`,
+    `git update-ref REF`, `git stash branch NAME`."""
+    sub, rest = (args[0], args[1:]) if args else ("", [])
+    flags = _flags(rest)
+    if sub == "branch" and not flags & BRANCH_LISTING:
+        names = _operands(rest, BRANCH_VALUED)
+        names = names[-1:] if flags & {"m", "M", "--move", "c", "C", "--copy"} else names[:1]
+        return [f"refs/heads/{name}" for name in names]
+    if sub in ("checkout", "switch") or sub == "worktree" and rest[:1] == ["add"]:
+        return [f"refs/heads/{rest[i + 1]}" for i, word in enumerate(rest[:-1]) if word in CREATING]
+    if sub == "tag" and not flags & TAG_LISTING:
+        return [f"refs/tags/{name}" for name in _operands(rest, TAG_VALUED)[:1]]
+    if sub == "update-ref" and not {"-d", "--stdin"} & set(rest):
+        return _operands(rest, frozenset({"-m"}))[:1]
+    if sub == "stash" and rest[:1] == ["branch"]:
+        return [f"refs/heads/{name}" for name in _operands(rest[1:], STASH_VALUED)[:1]]
+    return []
 
 
 def _configured(run: gitaliases.Run) -> list[tuple[str, str]]:
