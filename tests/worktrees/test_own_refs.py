@@ -54,16 +54,19 @@ def later(repo: Path, *args: str) -> None:
 def test_a_member_deletes_renames_and_moves_the_branches_and_tags_it_made_itself(member: tuple[Path, Path]) -> None:
     repo, tree = member
     assert allowed_and_run(repo, tree, "git branch scratch && git tag wip").returncode == 0
-    assert allowed_and_run(repo, tree, "git checkout -q -b spike && git checkout -q task-t-1").returncode == 0
+    assert allowed_and_run(repo, tree, "git checkout -q -b spike").returncode == 0
+    # HEAD names spike now; the worktree's own branch, which Orchestra made it with, is still the member's
+    assert allowed_and_run(repo, tree, "git checkout -q task-t-1").returncode == 0
     assert allowed_and_run(repo, tree, "git switch -q -c other-spike && git switch -q task-t-1").returncode == 0
     made = state(repo, f"agents.{MEMBER[0]}.refs_made")
     assert {"refs/heads/scratch", "refs/tags/wip", "refs/heads/spike", "refs/heads/other-spike"} <= set(made), made
-    assert allowed_and_run(repo, tree, "git update-ref refs/heads/by-hand HEAD").returncode == 0
+    assert allowed_and_run(repo, tree, "git update-ref refs/heads/by-hand HEAD && git branch -c main copy").returncode == 0
     for command in ("git update-ref -d refs/heads/by-hand", "git branch -f scratch HEAD~0", "git tag -f wip",
                     "git branch -m spike spike-2",
-                    "git branch -D spike-2 scratch other-spike", "git tag -d wip"):
+                    "git branch -D spike-2 scratch other-spike copy", "git tag -d wip"):
         assert allowed_and_run(repo, tree, command).returncode == 0, command
-    assert not git(repo, "branch", "--list", "scratch", "spike", "spike-2", "other-spike").strip()
+    assert not git(repo, "branch", "--list", "scratch", "spike", "spike-2", "other-spike", "copy").strip()
+    assert git(repo, "rev-parse", "--verify", "-q", "main")
     assert not git(repo, "tag", "--list", "wip").strip()
 
 

@@ -103,11 +103,11 @@ def _foreign_branch(command: str, event: HookEvent, ctx: HookContext, worktree: 
         return Deny(f"Orchestra: {event.tool_name} {what}.")
     foreign, ours = found.foreign, {}
     if foreign and event.agent_id:  # the run's own records, read only for a ref of a name someone may have made
-        from .refsmade import made_by_run, spans
+        from .refsmade import handed_out, made_by_run, spans
 
-        ours = spans(ctx, event.agent_id)
-        foreign = [(ref, verb) for ref, verb in foreign
-                   if not (ref in ours and made_by_run(found.common, ref, ours[ref]))]
+        ours, given = spans(ctx, event.agent_id), handed_out(ctx, worktree)
+        foreign = [(ref, verb) for ref, verb in foreign if ref != f"refs/heads/{given}"
+                   and not (ref in ours and made_by_run(found.common, ref, ours[ref]))]
     if foreign:
         return _others_ref(*foreign[0], found.own, event, ctx, worktree)
     if mine := [*found.made, *(ref for ref, _ in found.foreign if ref in ours)]:

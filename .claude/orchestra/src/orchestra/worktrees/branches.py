@@ -70,8 +70,8 @@ class RefChanges(NamedTuple):
     """What a member's git command does to refs: `foreign`, (ref, what is done to it) for each branch other than
     the worktree's own, or tag, that it moves or deletes (or a text naming refs it cannot tell apart, such as
     "every branch"); `made`, the branches and tags it makes that are absent now; `shared`, (ref, what is done to
-    it) for refs every worktree shares (refs/replace, refs/stash), said as a denial goes on; `own`, the worktree's branch;
-    `common`, the repository's directory of shared refs."""
+    it) for refs every worktree shares (refs/replace, refs/stash), said as a denial goes on; `own`, the branch
+    the worktree's HEAD names; `common`, the repository's directory of shared refs."""
 
     foreign: list[tuple[str, str]]
     made: list[str]

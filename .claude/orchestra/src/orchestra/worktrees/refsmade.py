@@ -1,4 +1,6 @@
-"""The branches and tags a member's own run made, which it may delete, rename and move like its worktree's branch.
+"""The branches and tags a member's own run made, which it may delete, rename and move like its worktree's branch;
+and that branch itself, the one Orchestra made the worktree with, also while the worktree's HEAD names another
+(`git checkout -b scratch`, then back to it).
 
 git records no maker, so the guard records one: when it lets through a command that makes a branch or tag absent
 at that moment, `agents.<agent_id>.refs_made.<ref>` gets the span of time the command can run in (from then to
@@ -26,6 +28,14 @@ def spans(ctx: HookContext, agent_id: str) -> dict[str, list[list[float]]]:
     with ctx.store.snapshot() as tx:
         made = tx.get(f"agents.{agent_id}.{FIELD}", None)
     return made if isinstance(made, dict) else {}
+
+
+def handed_out(ctx: HookContext, worktree: str) -> str | None:
+    """The branch of the worktree record whose path is `worktree`; None for a worktree Orchestra has no record of."""
+    with ctx.store.snapshot() as tx:
+        found = tx.find("worktrees", path=worktree)
+    branch = found[0].get("branch") if len(found) == 1 else None
+    return branch if isinstance(branch, str) and branch else None
 
 
 def made_by_run(common: str, ref: str, recorded: list[list[float]]) -> bool:
