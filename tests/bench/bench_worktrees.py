@@ -1,12 +1,15 @@
 """What worktrees cost: the boundary guard on every tool call, and making one.
 
-    uv run python tests/bench/bench_worktrees.py [--runs 300] [--creations 10]
+    uv run python tests/bench/bench_worktrees.py [--runs 300] [--creations 10] [--parallel 4] [--files 20000]
 
 1. The boundary guard as the hook runs it (`worktrees.worktree_guard`: the store opened, one
    primary-key read of the run's worktree, the path check) for a Write inside the worktree, a Bash
    command with a `cd`, and a run that has no worktree; plus the import of `worktrees.boundary`.
 2. Making a task worktree (`git worktree add` of a small repository, record and lock) the way a
    delegation does it, and `orchestra worktree list` over 50 worktrees in state.
+3. `--parallel` processes each making a worktree of its own at once, as parallel delegations do, in a
+   repository of `--files` files: the wall time for all of them, each one's time and its wait for the
+   creation lock, and how many waited longer than the 6 s after which a delegation's hook gives up.
 Exits 1 when the median of the guard on a Write is over BUDGET_MS.
 """
 
@@ -77,11 +80,86 @@ def guard_call(root: Path, agent: str, tool: str, tool_input: dict, cwd: Path):
     return call
 
 
+def big_project(files: int) -> Path:
+    """A repository of `files` small files in directories of 100, one commit."""
+    root = Path(tempfile.mkdtemp(prefix="bench worktrees ")) / "monorepo"
+    root.mkdir()
+    env = {**os.environ, **GIT_ENV}
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True, env=env)
+    (root / ".claude").mkdir()
+    for i in range(files):
+        folder = root / "src" / f"d{i // 100}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{i}.py").write_text(f"X = {i}\n" + "# filler line\n" * 40)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True, env=env)
+    subprocess.run(["git", "-C", str(root), "commit", "-qm", "init"], check=True, env=env)
+    paths.ensure_state_dir(root)
+    return root
+
+
+def make_one(root: Path, name: str, go: Path) -> None:
+    """One creator (its own process): wait for `go`, make the task worktree `name` as a delegation does,
+    print the seconds it took and the seconds it waited for the creation lock (a delegation's hook is
+    denied with `try again in a moment` past 6 s of that)."""
+    from orchestra.clock import now_iso
+    from orchestra.worktrees import Scope, allocation
+    from orchestra.worktrees import config as worktree_config
+    from orchestra.worktrees.creation import repository
+
+    waited: list[float] = []
+    real_lock = allocation.creation_lock
+
+    def timed_lock(project: Path):
+        lock = real_lock(project)
+        acquire = lock.acquire
+
+        def timed_acquire(*args, **kwargs):
+            began = time.perf_counter()
+            try:
+                return acquire(*args, **kwargs)
+            finally:
+                waited.append(time.perf_counter() - began)
+        lock.acquire = timed_acquire
+        return lock
+
+    allocation.creation_lock = timed_lock
+    os.environ["CLAUDE_PROJECT_DIR"] = str(root)
+    cfg, repo = worktree_config.load(root), repository(root)
+    while not go.exists():
+        time.sleep(0.005)
+    started = time.perf_counter()
+    allocation.on_disk(root, repo, Scope("task", name), cfg, wait_for_setup=False, now=now_iso(), created_by="bench")
+    print(f"{time.perf_counter() - started:.3f} {sum(waited):.3f}")
+
+
+def parallel_creations(count: int, files: int) -> None:
+    root = big_project(files)
+    go = root.parent / "go"
+    makers = [subprocess.Popen([sys.executable, __file__, "--make-one", str(root), f"p-{i}", str(go)],
+                               stdout=subprocess.PIPE, text=True, env={**os.environ, **GIT_ENV}) for i in range(count)]
+    time.sleep(2.0)  # every maker imported and waiting
+    started = time.perf_counter()
+    go.touch()
+    each = sorted(tuple(map(float, maker.communicate()[0].split())) for maker in makers)
+    wall = time.perf_counter() - started
+    print(f"{count} worktrees made at once ({files}-file repo): wall {wall:.2f} s; each (of that, waiting for the "
+          f"creation lock) {', '.join(f'{took:.2f} ({lock:.2f})' for took, lock in each)} s; "
+          f"{sum(lock > 6 for _, lock in each)} waited over the 6 s after which a delegation is denied")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--creations", type=int, default=10)
+    parser.add_argument("--parallel", type=int, default=4)
+    parser.add_argument("--files", type=int, default=20000)
+    parser.add_argument("--make-one", nargs=3, metavar=("ROOT", "NAME", "GO"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.make_one:
+        make_one(Path(args.make_one[0]), args.make_one[1], Path(args.make_one[2]))
+        return 0
+    if args.parallel:
+        parallel_creations(args.parallel, args.files)
     root = project()
     imported = subprocess.run([sys.executable, "-X", "importtime", "-c", "import orchestra.hookio, orchestra.security; "
                                "import orchestra.worktrees.boundary"], capture_output=True, text=True)

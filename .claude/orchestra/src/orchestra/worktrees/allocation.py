@@ -20,6 +20,8 @@ from ..store.document import long_id
 from . import config as worktree_config
 from .creation import (
     WorktreeError,
+    await_preparation,
+    check_out,
     creation_lock,
     materialise,
     moved,
@@ -89,9 +91,10 @@ class CreationBusy(WorktreeError):
 
 def on_disk(project: Path, repo: Path, scope: Scope, cfg, *, wait_for_setup: bool, now: str,
             created_by: str, wait: float | None = None) -> dict[str, Any]:
-    """The scope's worktree made (or found) with `git worktree add` serialised across processes, so two
-    creators of one scope share it; only the one that made it prepares it (copies, setup). `wait`: how
-    long to wait for another creator or pruner (default: the creation lock's own 60 s)."""
+    """The scope's worktree made (or found) with `git worktree add --no-checkout` serialised across processes,
+    so two creators of one scope share it; only the one that made it checks it out and prepares it (copies,
+    setup), after the lock, so creators of other scopes go on meanwhile. `wait`: how long to wait for another
+    creator or pruner (default: the creation lock's own 60 s)."""
     from filelock import Timeout
 
     lock = creation_lock(project)
@@ -102,6 +105,7 @@ def on_disk(project: Path, repo: Path, scope: Scope, cfg, *, wait_for_setup: boo
         raise CreationBusy(f"another worktree of {project} was being added or removed for longer than "
                             f"{lock.timeout if wait is None else wait:g}s; try again in a moment") from None
     if not record.get("reused"):
+        check_out(project, repo, record)
         prepare(project, repo, record, cfg, wait_for_setup=wait_for_setup)
     return record
 
@@ -154,7 +158,7 @@ def _preparing(req, record: dict[str, Any]):
     if note is None:
         return None
     return Deny(f"Orchestra: task {(req.task or {}).get('id')} is not delegated yet: its worktree {record['path']} is "
-                f"still being prepared by process {note.get('pid')} (the `copy:` files and `setup:` of "
+                f"still being prepared by process {note.get('pid')} (its checkout, the `copy:` files and `setup:` of "
                 ".claude/worktrees.yaml); delegate it again once that is done.")
 
 
@@ -251,13 +255,18 @@ def create(store, project: Path, scope: Scope, *, task: dict[str, Any] | None = 
     if stored is not None and checked_out(stored):
         refuse_unprepared(project, stored["id"], stored["path"])
         return stored
-    # `git worktree add` outside the store's transaction (every hook waits for that lock, and a big checkout
-    # takes seconds); the marker `materialise` writes first keeps delegations and prune off it meanwhile.
+    # `git worktree add` outside the store's transaction (every hook waits for that lock), and its checkout
+    # outside the creation lock too (a big one takes seconds); the marker `materialise` writes first keeps
+    # delegations and prune off it meanwhile.
     with creation_lock(project):
         fresh = materialise(project, repo, claimed, cfg, now=now_iso(), created_by=created_by)
-    if fresh.get("reused") and (note := preparing_elsewhere(project, fresh["id"])) is not None:
+    if not fresh.get("reused"):
+        check_out(project, repo, fresh)
+    elif (note := await_preparation(project, fresh["id"])) is not None:
         raise WorktreeError(f"{fresh['path']} is still being prepared by process {note.get('pid')}; try again once "
                             "that is done")
+    elif checked_out(fresh):  # its creator finished meanwhile, or stopped before it was done
+        refuse_unprepared(project, fresh["id"], fresh["path"])
     with store.transaction() as tx:
         stored = find_record(tx.find, scope)
         if stored is not None and checked_out(stored) and (fresh.get("reused") or stored["id"] != fresh["id"]):

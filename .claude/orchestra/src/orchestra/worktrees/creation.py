@@ -1,5 +1,6 @@
-"""Putting a worktree on disk for a scope: `git worktree add` under the worktree root, the root kept
-out of git, then the new-worktree preparation. Idempotent: a worktree already there is reused.
+"""Putting a worktree on disk for a scope: `git worktree add --no-checkout` under the worktree root (the
+only step serialised across processes), the root kept out of git, then its checkout and the new-worktree
+preparation, which parallel creators do side by side. Idempotent: a worktree already there is reused.
 
 The worktree root ignores itself (a `.gitignore` holding `*` inside it, as `.claude/state/` does),
 so no file of the user's (`.gitignore`, `.git/info/exclude`) is touched and removing the root
@@ -16,6 +17,8 @@ from .. import paths
 from . import git, preparation
 from .config import WorktreeConfig
 from .naming import Scope
+
+CREATION_WAIT_S = 60  # how long a creator from the CLI waits for another creator or pruner
 
 
 class WorktreeError(ValueError):
@@ -68,10 +71,11 @@ def ignore_root(project: Path, cfg: WorktreeConfig) -> None:
 
 
 def creation_lock(project: Path):
-    """The file lock under which worktrees are added or removed, so a creator and a pruner never race."""
+    """The file lock under which git's records of worktrees are added or removed, so a creator and a pruner
+    never race. A new worktree's checkout happens after it is released (`check_out`)."""
     from filelock import FileLock
 
-    return FileLock(str(preparation.state_subdir(project) / "create.lock"), timeout=60)
+    return FileLock(str(preparation.state_subdir(project) / "create.lock"), timeout=CREATION_WAIT_S)
 
 
 def registered(repo: Path, path: Path) -> git.Listed | None:
@@ -129,8 +133,9 @@ def forget(repo: Path, path: Path, entry: git.Listed) -> None:
 
 def materialise(project: Path, repo: Path, scope: Scope, cfg: WorktreeConfig, *, now: str,
                 created_by: str) -> dict[str, Any]:
-    """The worktree for `scope` on disk, as a state record (without lock; `reused` when it was there).
-    Creates it when missing; `prepare` then readies a new one."""
+    """The worktree for `scope` registered in git, as a state record (without lock; `reused` when it was
+    there). Run under `creation_lock`; adds a missing one without its files, which `check_out` then writes
+    outside the lock, and `prepare` readies it."""
     path = cfg.root / scope.name
     base, base_commit = base_of(project, cfg)
     record: dict[str, Any] = {
@@ -157,26 +162,56 @@ def materialise(project: Path, repo: Path, scope: Scope, cfg: WorktreeConfig, *,
     ignore_root(project, cfg)
     from ..liveness import this_process
 
-    # marked before the checkout: a creator stopped during `git worktree add` (a hook past its timeout on a
-    # big project) leaves a worktree that is refused, not one handed out without its `copy:` files
+    # marked before the checkout: a creator stopped during it (a hook past its timeout on a big project)
+    # leaves a worktree that is refused, not one handed out without all its files or its `copy:` files
     marker = preparation.preparing(project, scope.name)
     new_branch = not git.branch_exists(repo, scope.branch)
     marker.write_text(json.dumps({**this_process(), "new_branch": new_branch}), encoding="utf-8")
-    try:
-        git.add(repo, path, scope.branch, base_commit)  # a detached HEAD's base may be a branch ahead of it
+    try:  # a detached HEAD's base may be a branch ahead of it; a git without `hook run` checks out here
+        git.add(repo, path, scope.branch, base_commit, checkout=not git.runs_hooks(repo))
     except git.GitError as exc:
-        why = str(exc)
         if path.is_dir() and registered(repo, path) is not None:  # checked out, then the user's post-checkout failed
-            try:
-                roll_back(repo, path, scope.branch if new_branch else None)
-            except (git.GitError, OSError) as undo:
-                marker.write_text(json.dumps({"error": why}), encoding="utf-8")
-                raise WorktreeError(f"{why}; removing the new worktree {path} again failed too ({undo}): remove it "
-                                    f"(`orchestra worktree remove {scope.name} --force`) once that is fixed") from None
-            why += f"; the new worktree {path} was removed again"
+            raise abandon(project, repo, path, scope.name, scope.branch if new_branch else None, str(exc)) from None
         marker.unlink(missing_ok=True)
-        raise WorktreeError(why) from None
+        raise WorktreeError(str(exc)) from None
     return record
+
+
+def check_out(project: Path, repo: Path, record: dict[str, Any]) -> None:
+    """Write the files of the new worktree `materialise` added, outside the creation lock, so parallel
+    creators check theirs out side by side. Its marker stays until `prepare` is done: meanwhile it is
+    handed to nobody, and a creator stopped halfway leaves it refused. A checkout that fails (a smudge
+    filter, the user's post-checkout hook) removes the worktree again, and WorktreeError gives git's message."""
+    path = Path(record["path"])
+    if not git.checkout_cut_short(path):
+        return  # `git worktree add` checked it out already
+    try:
+        git.check_out(path)
+    except git.GitError as exc:
+        raise abandon(project, repo, path, record["id"], record["branch"] if made_branch(project, record["id"]) else None,
+                      str(exc)) from None
+
+
+def made_branch(project: Path, name: str) -> bool:
+    """Whether the creator of the worktree `name` made its branch too (its marker says so)."""
+    try:
+        return json.loads(preparation.preparing(project, name).read_text(encoding="utf-8")).get("new_branch") is True
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def abandon(project: Path, repo: Path, path: Path, name: str, new_branch: str | None, why: str) -> WorktreeError:
+    """The error for a new worktree that could not be made, once it is removed again (with `new_branch`, the
+    branch made for it). When removing it fails too, its marker keeps the failure for `refuse_unprepared`."""
+    marker = preparation.preparing(project, name)
+    try:
+        roll_back(repo, path, new_branch)
+    except (git.GitError, OSError) as undo:
+        marker.write_text(json.dumps({"error": why}), encoding="utf-8")
+        return WorktreeError(f"{why}; removing the new worktree {path} again failed too ({undo}): remove it "
+                             f"(`orchestra worktree remove {name} --force`) once that is fixed")
+    marker.unlink(missing_ok=True)
+    return WorktreeError(f"{why}; the new worktree {path} was removed again")
 
 
 def unprepared(project: Path, name: str) -> str | None:
@@ -213,6 +248,18 @@ def preparing_elsewhere(project: Path, name: str) -> dict[str, Any] | None:
     return note
 
 
+def await_preparation(project: Path, name: str, seconds: float = CREATION_WAIT_S) -> dict[str, Any] | None:
+    """Wait, up to `seconds`, while another live process checks out and prepares the worktree `name` (as a
+    second creator of one scope waits on the creation lock for the first one's `git worktree add`). The
+    marker's note when that process is still at it, None once it is done or gone."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while (note := preparing_elsewhere(project, name)) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return note
+
+
 def half_made(project: Path, repo: Path | None, cfg: WorktreeConfig, name: str) -> dict[str, Any] | None:
     """A record for the worktree `name` that git lists under the root but state lacks, because its creator
     stopped before recording it (its marker says so): what `orchestra worktree remove` then works on."""
@@ -226,9 +273,14 @@ def half_made(project: Path, repo: Path | None, cfg: WorktreeConfig, name: str) 
 
 
 def refuse_unprepared(project: Path, name: str, path: Path | str) -> None:
-    """Raise, saying what to do, when the worktree `name` was made but never made ready."""
-    if (why := unprepared(project, name)) is not None:
-        raise WorktreeError(f"{path} was made but never prepared (the `copy:` files and `setup:` of "
+    """Raise, saying what to do, when the worktree `name` was made but never made ready: its creator stopped
+    or failed, or (no marker, nobody preparing it) git has no index for it, so its files were never all
+    written."""
+    why = unprepared(project, name)
+    if git.checkout_cut_short(Path(path)) and (why is not None or preparing_elsewhere(project, name) is None):
+        why = f"its checkout was cut short: {why or 'git has no index for it'}"
+    if why is not None:
+        raise WorktreeError(f"{path} was made but never prepared (its checkout, the `copy:` files and `setup:` of "
                             f".claude/worktrees.yaml): {why}; remove it (`orchestra worktree remove {name} --force`; "
                             "its branch stays when it has commits) and create it again")
 
@@ -239,10 +291,7 @@ def prepare(project: Path, repo: Path, record: dict[str, Any], cfg: WorktreeConf
     WorktreeError says why; when even that fails, the failure stays noted for `refuse_unprepared`."""
     path = Path(record["path"])
     marker = preparation.preparing(project, record["id"])
-    try:
-        new_branch = json.loads(marker.read_text(encoding="utf-8")).get("new_branch") is True
-    except (OSError, ValueError, AttributeError):
-        new_branch = False
+    new_branch = made_branch(project, record["id"])
     try:
         record.update(preparation.copy_files(project, path, cfg))
         record["setup"] = preparation.run_setup(project, path, record["id"], cfg, wait=wait_for_setup)

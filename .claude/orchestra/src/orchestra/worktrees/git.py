@@ -134,13 +134,16 @@ def drop_torn_records(repo: Path) -> bool:
     return bool(torn)
 
 
-def add(repo: Path, path: Path, branch: str, base: str) -> None:
-    """Check `branch` out at `path`, creating the branch from `base` when it does not exist yet."""
+def add(repo: Path, path: Path, branch: str, base: str, *, checkout: bool = True) -> None:
+    """Check `branch` out at `path`, creating the branch from `base` when it does not exist yet. Without
+    `checkout`, only git's records of the worktree, its HEAD and its sparse-checkout patterns are written
+    (`--no-checkout`, milliseconds): `check_out` then writes its files."""
+    flags = [] if checkout else ["--no-checkout"]
     try:
         if branch_exists(repo, branch):
-            run(repo, "worktree", "add", str(path), branch)
+            run(repo, "worktree", "add", *flags, str(path), branch)
         else:
-            run(repo, "worktree", "add", "-b", branch, str(path), base)
+            run(repo, "worktree", "add", *flags, "-b", branch, str(path), base)
     except GitError:
         wanted = str(path.resolve())
         stuck = next((w for w in worktrees(repo) if w.locked and str(Path(w.path).resolve()) == wanted), None)
@@ -149,6 +152,37 @@ def add(repo: Path, path: Path, branch: str, base: str) -> None:
         raise GitError(f"{path} is still registered in git as a locked worktree ({stuck.lock_reason or 'no reason given'})"
                        f" whose directory is gone; `git worktree unlock '{path}'` and `git worktree prune` clear it "
                        "if nobody needs it") from None
+
+
+def check_out(path: Path) -> None:
+    """Write the files and index of a worktree added with `--no-checkout`, as `git worktree add` itself
+    does: `reset --hard` leaving submodules to `git submodule update` and keeping to the sparse-checkout
+    patterns, then the post-checkout hook with a new worktree's arguments (null, its commit, 1)."""
+    run(path, "reset", "--hard", "--quiet", "--no-recurse-submodules")
+    head = run(path, "rev-parse", "--verify", "HEAD").strip()
+    run(path, "hook", "run", "--ignore-missing", "post-checkout", "--", "0" * len(head), head, "1")
+
+
+def runs_hooks(repo: Path) -> bool:
+    """Whether this git can run a hook on its own (`git hook run`, git 2.36 on), which `check_out` needs."""
+    import re
+
+    found = re.search(r"(\d+)\.(\d+)", run(repo, "version", check=False))
+    return found is not None and (int(found[1]), int(found[2])) >= (2, 36)
+
+
+def checkout_cut_short(worktree: Path) -> bool:
+    """Whether a linked worktree has no index: added with `--no-checkout` and its checkout never finished
+    (`reset --hard` writes the index last). Read from git's files, no git run: delegations ask it often."""
+    try:
+        pointer = (worktree / ".git").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    if not pointer.startswith("gitdir:"):
+        return False
+    admin = Path(pointer.removeprefix("gitdir:").strip())
+    admin = admin if admin.is_absolute() else worktree / admin
+    return admin.is_dir() and not (admin / "index").exists()
 
 
 def remove(repo: Path, path: Path, force: bool = False) -> None:
