@@ -77,44 +77,8 @@ def test_many_processes_creating_one_store_at_once(backend: str, tmp_path) -> No
             assert len(store.events_after(0)) == PROCESSES
 
 
-def test_a_json_writer_waiting_for_the_lock_naps_longer_and_longer(tmp_path) -> None:
-    """Dozens of hooks polling the lock every 2 ms take the CPU from the one holding it, and time out
-    (BusyError after the hooks' 6 s): a waiter backs off instead, a few dozen tries a second at most."""
-    import threading
-    import time
-
-    url = f"json://{tmp_path / 'state.json'}"
-    holder, waiter = open_store(url), open_store(url)
-    held = threading.Event()
-
-    def hold() -> None:
-        with holder.transaction() as tx:
-            tx.set("tasks.held", {"title": "held", "status": "queued"})
-            held.set()
-            time.sleep(1.0)
-
-    tries = 0
-    real_try = waiter._lock._acquire  # filelock's one attempt at the OS lock
-
-    def counted_try() -> None:
-        nonlocal tries
-        tries += 1
-        real_try()
-
-    waiter._lock._acquire = counted_try
-    thread = threading.Thread(target=hold)
-    thread.start()
-    held.wait(10)
-    with waiter.transaction() as tx:
-        tx.set("tasks.waited", {"title": "waited", "status": "queued"})
-    thread.join()
-    assert 2 <= tries <= 60, tries
-    with open_store(url) as store:
-        assert set(store.get("tasks")) == {"held", "waited"}
-
-
 def test_a_json_lock_file_deleted_as_stale_mid_write_loses_no_update_silently(tmp_path) -> None:
-    """Someone deletes the lock file while a writer holds it: a second writer then gets a lock of its
+    """Someone deletes the lock files while a writer holds them: a second writer then gets locks of its
     own. Whichever of the two commits second finds the file replaced under it and fails, writing nothing."""
     import threading
     import time
@@ -140,7 +104,8 @@ def test_a_json_lock_file_deleted_as_stale_mid_write_loses_no_update_silently(tm
     thread = threading.Thread(target=slow_increment)
     thread.start()
     reading.wait(10)
-    (tmp_path / "state.json.lock").unlink()
+    for lock in tmp_path.glob("state.json*.lock"):  # the lock, and the queue before it (on Linux)
+        lock.unlink()
     with other.transaction() as tx:
         tx.set("tasks.c.n", tx.get("tasks.c.n") + 1)
     thread.join()

@@ -35,3 +35,19 @@ def open_and_append(url: str, *, start) -> None:
     start.wait(60)
     with open_store(url) as store:
         store.append_event("opened")
+
+
+def take_turn(url: str, number: int, wait: float | None = None) -> None:
+    """One writer: append `number` to projects.turns.order; says `gave up` if the lock stayed busy past `wait`
+    seconds, then stays alive until stdin closes (its lock queue thread may still be waiting)."""
+    import sys
+
+    from orchestra.store import BusyError
+
+    with open_store(url, wait=wait) as store:
+        try:
+            with store.transaction() as tx:
+                tx.set("projects.turns.order", [*tx.get("projects.turns.order", []), number])
+        except BusyError:
+            print("gave up", flush=True)
+            sys.stdin.read()

@@ -1,4 +1,5 @@
-"""The seed's file store: one JSON document, a sibling .lock with a finite timeout, atomic replace.
+"""The seed's file store: one JSON document, a sibling .lock with a finite timeout (writers queue for
+it in the order they come), atomic replace.
 
 Writers hold the lock for read-modify-write; readers need no lock because the file is only ever
 replaced whole. A file that does not parse is moved aside (`<name>.corrupt-<timestamp>`) and
@@ -26,12 +27,16 @@ from .document import COLLECTIONS, TOP_LEVEL, empty_document, filled, is_segment
 from .errors import BusyError, CorruptStateError, StateError, disk_trouble
 from .events import stored_event
 from .filekind import check_kind
+from .lock_queue import AVAILABLE as QUEUE_AVAILABLE
+from .lock_queue import LockQueue
 from .rules import check_json, unique_keys
 
 LOCK_TIMEOUT_S = 30.0
-# The lock is polled (filelock takes it non-blocking): first after 2 ms, as its default 50 ms nap would
-# dominate a hook's latency, then each nap twice as long up to LOCK_POLL_MAX_S. Dozens of writers
-# polling every 2 ms would take the CPU from the one holding the lock, and hooks would time out.
+# Writers queue for the lock in the order they come (lock_queue, on Linux), so the one at the head takes
+# it at once. Where a writer must still poll it (no queue; or the lock is held by one outside the queue,
+# such as an older Orchestra), filelock takes it non-blocking: first after 2 ms, as its default 50 ms
+# nap would dominate a hook's latency, then each nap twice as long up to LOCK_POLL_MAX_S. Dozens of
+# writers polling every 2 ms would take the CPU from the one holding the lock, and hooks would time out.
 LOCK_POLL_S = 0.002
 LOCK_POLL_MAX_S = 0.025
 # What json.loads reads that is not plain JSON: NaN and Infinity, and \uD800-\uDFFF escapes (surrogates;
@@ -48,6 +53,7 @@ class JsonFileStore(StoreBase):
         self.path = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+        self._queue = LockQueue(str(self.path) + ".queue.lock") if QUEUE_AVAILABLE else None
         self._open_tx = False
 
     # -- reading ---------------------------------------------------------------------------------
@@ -98,10 +104,39 @@ class JsonFileStore(StoreBase):
         try:
             yield
         finally:
-            self._lock.release()
+            try:
+                self._lock.release()
+            finally:
+                self._leave_queue()
 
     def _acquire(self) -> None:
-        deadline, nap = time.monotonic() + self._lock.timeout, LOCK_POLL_S
+        deadline = time.monotonic() + self._lock.timeout
+        self._join_queue(deadline)
+        try:
+            self._take_lock(deadline)
+        except BaseException:
+            self._leave_queue()
+            raise
+
+    def _join_queue(self, deadline: float) -> None:
+        """Wait for the writers that came first. The queue orders writers, the flock alone excludes
+        them: a queue file that cannot be used (a full disk, another owner) only costs the order."""
+        if self._queue is None:
+            return
+        try:
+            self._queue.join(deadline)
+        except Timeout:  # a TimeoutError, so an OSError too: still the busy store it means
+            raise
+        except OSError:
+            return
+
+    def _leave_queue(self) -> None:
+        if self._queue is not None:
+            with suppress(OSError):
+                self._queue.leave()
+
+    def _take_lock(self, deadline: float) -> None:
+        nap = LOCK_POLL_S
         while True:
             try:
                 self._lock.acquire(blocking=False)

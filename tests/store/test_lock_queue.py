@@ -1,0 +1,162 @@
+"""JSON store writers get the lock in the order they asked for it: real processes queue behind a
+holder one at a time (each provably blocked in the kernel before the next starts), then go in turn."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from orchestra.store import lock_queue, open_store
+
+pytestmark = pytest.mark.skipif(not lock_queue.AVAILABLE, reason="the lock queue needs Linux OFD locks")
+WAITERS = 6
+
+
+def _waiting(queue: Path) -> int:
+    """How many lock requests on `queue` the kernel holds blocked (/proc/locks `->` lines for its inode)."""
+    inode = os.stat(queue).st_ino
+    lines = Path("/proc/locks").read_text().splitlines()
+    return sum(1 for line in lines if "->" in line and line.split("->")[1].split()[4].split(":")[-1] == str(inode))
+
+
+def _until(condition, what: str, proc: subprocess.Popen | None = None) -> None:
+    """Wait for `condition` (a state the kernel or a child reports, not a time), failing if `proc` exits first."""
+    import time
+
+    for _ in range(60_000):
+        if condition():
+            return
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{what}: the writer exited first ({proc.returncode}): {proc.stderr.read()}")
+        time.sleep(0.001)
+    raise AssertionError(f"never happened: {what}")
+
+
+def _writer(url: str, number: int, wait: float | None = None) -> subprocess.Popen:
+    code = f"from tests.store.workers import take_turn; take_turn({url!r}, {number}, {wait!r})"
+    return subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).parents[2], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _queue_behind(url: str, queue: Path, numbers: list[int], wait: float | None = None) -> list[subprocess.Popen]:
+    writers = []
+    for number in numbers:
+        writers.append(_writer(url, number, wait))
+        _until(lambda: _waiting(queue) == len(writers), f"writer {number} waits in the queue", writers[-1])
+    return writers
+
+
+def _finish(writers: list[subprocess.Popen]) -> None:
+    for proc in writers:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+
+
+def test_waiting_writers_get_the_lock_in_the_order_they_came(tmp_path: Path) -> None:
+    url, queue = f"json://{tmp_path / 'state.json'}", tmp_path / "state.json.queue.lock"
+    for round_ in range(3):
+        holder = open_store(url)
+        with holder.transaction() as tx:
+            tx.set("projects.turns.order", [])
+            writers = _queue_behind(url, queue, list(range(WAITERS)))
+        _finish(writers)
+        with open_store(url) as store:
+            assert store.get("projects.turns.order") == list(range(WAITERS)), f"round {round_}"
+
+
+def test_a_writer_killed_while_waiting_does_not_hold_up_the_ones_behind_it(tmp_path: Path) -> None:
+    url, queue = f"json://{tmp_path / 'state.json'}", tmp_path / "state.json.queue.lock"
+    holder = open_store(url)
+    with holder.transaction() as tx:
+        tx.set("projects.turns.order", [])
+        killed, behind = _queue_behind(url, queue, [1, 2])
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(60)
+    _finish([behind])
+    with open_store(url) as store:
+        assert store.get("projects.turns.order") == [2]
+
+
+def test_a_writer_that_gave_up_waiting_lets_the_ones_behind_it_through(tmp_path: Path) -> None:
+    """It raised BusyError and lives on (the MCP server does): its place in the queue must not stay taken."""
+    url, queue = f"json://{tmp_path / 'state.json'}", tmp_path / "state.json.queue.lock"
+    holder = open_store(url)
+    with holder.transaction() as tx:
+        tx.set("projects.turns.order", [])
+        [impatient] = _queue_behind(url, queue, [1], wait=0.2)
+        [patient] = _queue_behind(url, queue, [2])
+        assert impatient.stdout.readline() == "gave up\n"
+    _finish([patient])
+    assert impatient.poll() is None  # still alive: the queue let the patient one in, not its exit
+    _finish([impatient])
+    with open_store(url) as store:
+        assert store.get("projects.turns.order") == [2]
+
+
+def test_a_busy_error_while_queued_keeps_its_message(tmp_path: Path) -> None:
+    from orchestra.store import BusyError
+
+    url = f"json://{tmp_path / 'state.json'}"
+    holder, waiter = open_store(url), open_store(url, wait=0.05)
+    with holder.transaction() as tx:
+        tx.set("tasks.held", {"title": "held", "status": "queued"})
+        with pytest.raises(BusyError, match=r"still locked by another writer after 0s$"), waiter.transaction():
+            pass
+    with waiter.transaction() as tx:  # served: its abandoned place in the queue was let go
+        tx.set("tasks.later", {"title": "later", "status": "queued"})
+    assert set(open_store(url).get("tasks")) == {"held", "later"}
+
+
+def test_a_writer_alone_starts_no_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hooks mostly write alone: that path takes the queue and the lock without a waiting thread."""
+
+    def no_thread(*args, **kwargs):
+        raise AssertionError("a thread was started for an uncontended write")
+
+    monkeypatch.setattr(lock_queue.threading, "Thread", no_thread)
+    with open_store(f"json://{tmp_path / 'state.json'}") as store:
+        for n in range(3):
+            with store.transaction() as tx:
+                tx.set(f"tasks.t{n}", {"title": "t", "status": "queued"})
+
+
+def test_a_queue_file_that_cannot_be_opened_costs_only_the_order(tmp_path: Path) -> None:
+    """Another user's queue file, say: the flock alone still excludes writers, and writes go on."""
+    url, queue = f"json://{tmp_path / 'state.json'}", tmp_path / "state.json.queue.lock"
+    queue.mkdir()  # opening it for writing fails (EISDIR), whoever runs the test
+    with open_store(url) as store, store.transaction() as tx:
+        tx.set("tasks.one", {"title": "one", "status": "queued"})
+    assert set(open_store(url).get("tasks")) == {"one"}
+
+
+def test_a_waiting_writer_sleeps_in_the_kernel_and_tries_the_lock_once(tmp_path: Path) -> None:
+    """Dozens of hooks polling the lock take the CPU from the one holding it: a queued writer blocks
+    until the writers before it are done, then takes the lock at its first try."""
+    url, queue = f"json://{tmp_path / 'state.json'}", tmp_path / "state.json.queue.lock"
+    holder, waiter = open_store(url), open_store(url)
+    tries = 0
+    real_try = waiter._lock._acquire  # filelock's one attempt at the OS lock
+
+    def counted_try() -> None:
+        nonlocal tries
+        tries += 1
+        real_try()
+
+    def wait_and_write() -> None:
+        with waiter.transaction() as tx:
+            tx.set("tasks.waited", {"title": "waited", "status": "queued"})
+
+    waiter._lock._acquire = counted_try
+    thread = threading.Thread(target=wait_and_write)
+    with holder.transaction() as tx:
+        tx.set("tasks.held", {"title": "held", "status": "queued"})
+        thread.start()
+        _until(lambda: _waiting(queue) == 1, "the second writer waits in the queue")
+    thread.join(60)
+    assert tries == 1
+    assert set(open_store(url).get("tasks")) == {"held", "waited"}
