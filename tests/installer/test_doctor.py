@@ -107,6 +107,20 @@ def test_doctor_reports_broken_teams_and_state(repo: Path, orchestra, claude_env
     assert (repo / ".claude/state/orchestration.db").read_bytes() == b"this is not a database"  # only looked
 
 
+def test_doctor_separates_the_errors_of_a_broken_teams_yaml(repo: Path, orchestra, claude_env: bool) -> None:
+    """Several errors in teams.yaml stay one line per check, each error set off by `; ` as doctor lists
+    several problems elsewhere, not run together with a space."""
+    assert orchestra("install", repo).code == 0
+    teams_yaml = repo / ".claude/teams.yaml"
+    teams_yaml.write_text(teams_yaml.read_text().replace("role: team_member", "role: team-member"))
+    result = orchestra("doctor", repo)
+    assert result.code == 1
+    line = next(line for line in result.out.splitlines() if line.startswith("fail  teams: "))
+    errors = line.removeprefix("fail  teams: ").split("; ")
+    assert len(errors) > 1 and all(e.startswith(f"{teams_yaml}:") and e.endswith("(write 'team_member')")
+                                   for e in errors), line
+
+
 def test_doctor_says_when_no_session_can_create_or_write_the_state_store(repo: Path, orchestra, claude_env: bool,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """'the first session creates it' was the advice for a state directory on a read-only disk too, where

@@ -47,6 +47,21 @@ def test_broken_teams_yaml_is_one_error_with_file_and_line(pack_copy, capsys):
     assert err.startswith(f"orchestra teams: {target}:") and "main_session_role" in err
 
 
+def test_check_puts_each_error_of_a_broken_teams_yaml_on_its_own_line(pack_copy, capsys):
+    """A value misspelled throughout teams.yaml is several errors, each at its own file:line: `teams check`
+    prints one per line (and one per entry of its JSON), not all run together on one line."""
+    target = pack_copy / ".claude/teams.yaml"
+    target.write_text(target.read_text().replace("role: team_member", "role: team-member"))
+    assert main(["teams", "check"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) > 1 and all(line.startswith(f"{target}:") and line.count(f"{target}:") == 1
+                                  for line in lines), lines
+    assert all("(write 'team_member')" in line for line in lines)
+    assert main(["teams", "check", "--json"]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert len(problems) == len(lines) and not any("\n" in p for p in problems)
+
+
 def test_shim_runs_the_check_in_the_repo():
     env = {**os.environ, "CLAUDE_PROJECT_DIR": str(CLAUDE.parent)}
     out = subprocess.run([str(CLAUDE / "orchestra" / "bin" / "orchestra"), "teams", "check"], cwd=CLAUDE.parent,

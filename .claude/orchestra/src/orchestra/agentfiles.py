@@ -380,7 +380,7 @@ def check_agents(root: Path | None = None, mcp_tools: Iterable[str] = MCP_TOOLS)
     try:
         org = build(load_raw(teams_file(root)))
     except TeamsError as exc:
-        return [str(exc)]
+        return str(exc).splitlines()  # one problem per error, each at its own file:line
     agents_dir = paths.claude_dir(root) / "agents"
     shipped = plugin_agent_names(root)
     plugin_only = bool(shipped) and not serves_orchestra(paths.claude_dir(root).parent)

@@ -37,7 +37,7 @@ def run_checks(root: Path) -> list[Check]:
             found += check(root)
         except (InstallError, StateError, ValueError, OSError) as exc:
             name = check.__name__.strip("_").removeprefix("check_").replace("_", " ")
-            found.append(Check(name, "fail", str(exc)))
+            found.append(Check(name, "fail", "; ".join(str(exc).splitlines())))  # one error per line
     return found
 
 
