@@ -145,8 +145,8 @@ def test_every_event_reads_as_one_line() -> None:
                            "data": {"reason": "no key\nprovisioned"}}) == "t-1 blocked: no key provisioned"
     assert describe_event({"id": 2, "type": "agent_started", "agent_id": "a1", "task_id": "t-1",
                            "data": {"agent_type": "qa-engineer"}}) == "qa-engineer started on t-1"
-    unknown = describe_event({"id": 3, "type": "worktree_created", "task_id": "t-1", "data": {"path": "/w"}})
-    assert unknown == 'worktree_created task_id=t-1 {"path": "/w"}'
+    unknown = describe_event({"id": 3, "type": "future_event", "task_id": "t-1", "data": {"path": "/w"}})
+    assert unknown == 'future_event task_id=t-1 {"path": "/w"}'
     long = describe_event({"id": 4, "type": "x", "data": {"blob": "y" * 1000}})
     assert len(long) == 200 and long.endswith("…")
     odd = describe_event({"id": 5, "type": "task_reported", "data": "not an object"})
@@ -155,6 +155,31 @@ def test_every_event_reads_as_one_line() -> None:
                              "data": {"by": "agent:a1", "coverage": 81.5, "build": "passed", "tests_failed": 0,
                                       "summary": "login flow tested", "at": "2026-12-01T00:00:00Z"}})
     assert report == "agent:a1 reports on t-1: coverage 81.5%, build passed, tests failed 0 — login flow tested"
+
+
+def test_every_event_type_orchestra_writes_reads_as_a_sentence() -> None:
+    """`orchestra events tail` and the dashboard's feed print one readable line per event: every event
+    type the package appends (a sprint start's worktrees, epics, moves, reviews, the bus) has its own
+    sentence, not the raw type and JSON kept for types from newer versions."""
+    import re
+
+    package = Path(describe_event.__code__.co_filename).parents[1]
+    written = set()
+    for source in package.rglob("*.py"):
+        written |= set(re.findall(r'(?:append_event|\.event)\(\s*"([a-z_.]+)"', source.read_text()))
+    assert {"worktree_created", "epic_loaded", "task_moved", "message.acknowledged"} <= written
+    written |= {"message.answered"} | {f"native_worktree_{what}" for what in ("entered", "isolated", "exited", "removed")}
+    raw = sorted(t for t in written if describe_event({"id": 1, "type": t, "data": {}}) == t)
+    assert raw == []
+    worktree = describe_event({"id": 5, "type": "worktree_created", "task_id": "task-build",
+                               "data": {"worktree": "task-build", "branch": "task-build", "path": "/r/.worktrees/x"}})
+    assert worktree == "worktree task-build (branch task-build) created for task-build"
+    moved = describe_event({"id": 6, "type": "task_moved", "task_id": "t-hotfix",
+                            "data": {"from": None, "to": "sprint-3", "by": "human"}})
+    assert moved == "t-hotfix moved from no sprint to sprint-3 by human"
+    reviewed = describe_event({"id": 7, "type": "task_reviewed", "task_id": "t-1",
+                               "data": {"verdict": "changes_requested", "findings": ["a", "b"], "by": "tech-lead"}})
+    assert reviewed == "t-1 reviewed by tech-lead: changes_requested (2 findings)"
 
 
 def test_post_failure_hook_records_the_failed_call(sample: Path, store) -> None:

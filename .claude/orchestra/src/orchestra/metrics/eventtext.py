@@ -26,6 +26,28 @@ def _reason(data: dict[str, Any]) -> str:
     return f": {data['reason']}" if data.get("reason") else ""
 
 
+def _for_task(event: dict[str, Any]) -> str:
+    return f" for {event['task_id']}" if event.get("task_id") else ""
+
+
+def _worktree_removed(event: dict[str, Any], d: dict[str, Any]) -> str:
+    how = f" by prune: {d.get('why')}" if d.get("by") == "prune" else " (forced)" if d.get("forced") else ""
+    kept = ", its branch kept" if d.get("branch_kept") else ""
+    lost = f", {d['discarded']} uncommitted file(s) discarded" if d.get("discarded") else ""
+    return f"worktree {d.get('worktree')} removed{how}{kept}{lost}"
+
+
+def _reviewed(event: dict[str, Any], d: dict[str, Any]) -> str:
+    findings = d.get("findings") or []
+    counted = f"{len(findings)} finding{'s' if len(findings) != 1 else ''}"
+    verdict = f"{d['verdict']} ({counted})" if d.get("verdict") and findings else d.get("verdict") or counted
+    return f"{_task(event)} reviewed by {d.get('by') or _who(event)}: {verdict}"
+
+
+def _native_worktree(what: str) -> Callable[[dict[str, Any], dict[str, Any]], str]:
+    return lambda e, d: f"{_who(e)} {what} Claude Code worktree {d.get('worktree')} ({d.get('path')})"
+
+
 _TEXT: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
     "sprint_loaded": lambda e, d: f"sprint {d.get('sprint')} loaded: {d.get('tasks')} tasks, {d.get('points')} points",
     "sprint_renamed": lambda e, d: f"sprint {d.get('sprint')} renamed {d.get('to')} in {d.get('definition')}",
@@ -65,6 +87,34 @@ _TEXT: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
     "session_resumed": lambda e, d: f"session resumed ({d.get('source')})",
     "security_alert": lambda e, d: f"security alert: {d.get('why') or d.get('rule') or json.dumps(d)}",
     "tool_failed": lambda e, d: f"{_who(e)}: {d.get('tool')} failed: {d.get('error')}",
+    "task_moved": lambda e, d: f"{_task(e)} moved from {d.get('from') or 'no sprint'} to {d.get('to') or 'no sprint'}"
+                               f" by {d.get('by')}",
+    "task_removed_from_sprint": lambda e, d: f"{_task(e)} taken out of sprint {d.get('sprint')} (no longer in its file)",
+    "task_reviewed": _reviewed,
+    "transition_refused": lambda e, d: f"{_task(e)}: move to {d.get('wanted')} refused{_reason(d)}",
+    "review_requested": lambda e, d: f"{_task(e)} review requested from {', '.join(d.get('to') or []) or 'nobody'}",
+    "review_request_failed": lambda e, d: f"{_task(e)} review request to {d.get('to')} failed{_reason(d)}",
+    "review.completed": lambda e, d: f"review of {_task(e)} by {d.get('by')}: {d.get('verdict')}",
+    "parent_notify_failed": lambda e, d: f"{d.get('to')} could not be told about {_task(e)}{_reason(d)}",
+    "sprint_held": lambda e, d: f"sprint {d.get('sprint')} blocked by hand{_reason(d)}",
+    "epic_loaded": lambda e, d: f"epic {d.get('epic')} loaded: {d.get('features')} features, {d.get('points')} points",
+    "message.acknowledged": lambda e, d: f"message {d.get('message')} acknowledged by {d.get('by')}",
+    "message.answered": lambda e, d: f"message {d.get('message')} answered by {d.get('by')}",
+    "message.escalated": lambda e, d: f"message {d.get('message')} escalated to {d.get('to')}",
+    "message.expired": lambda e, d: f"message {d.get('message')} expired",
+    "worktree_created": lambda e, d: f"worktree {d.get('worktree')} (branch {d.get('branch')}) created{_for_task(e)}",
+    "worktree_locked": lambda e, d: f"worktree {d.get('worktree')} locked{_for_task(e)}",
+    "worktree_released": lambda e, d: f"worktree {d.get('worktree')} released"
+                                      + (f": {d['why']}" if d.get("why") else ""),
+    "worktree_lock_recovered": lambda e, d: f"worktree {d.get('worktree')}: lock recovered"
+                                            + (f": {d['why']}" if d.get("why") else ""),
+    "worktree_removed": _worktree_removed,
+    "worktrees_pruned": lambda e, d: "worktrees pruned: " + (", ".join(
+        f"{n} {k.replace('_', ' ')}" for k, n in d.items() if n) or "nothing to do"),
+    "native_worktree_entered": _native_worktree("entered"),
+    "native_worktree_isolated": _native_worktree("was isolated in"),
+    "native_worktree_exited": _native_worktree("left"),
+    "native_worktree_removed": _native_worktree("removed"),
     "task_reported": lambda e, d: f"{d.get('by') or _who(e)} reports on {_task(e)}: " + ", ".join(
         f"{k.replace('_', ' ')} {v}{'%' if k in ('progress', 'coverage') else ''}" for k, v in d.items()
         if k in ("progress", "coverage", "build", "tests_passed", "tests_failed")
