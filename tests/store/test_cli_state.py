@@ -320,7 +320,7 @@ def test_a_command_run_outside_any_project_makes_no_store_there(tmp_path: Path) 
         assert run.returncode == 1, run.stdout
         assert run.stderr.splitlines() == [f"orchestra {argv[0]}: {nowhere}: not an Orchestra project (no .claude/ "
                                            "there); run it in the project, set CLAUDE_PROJECT_DIR to it, or install "
-                                           f"the pack first (`orchestra install {nowhere}`)"]
+                                           f"the pack first (`orchestra install '{nowhere}'`)"]  # quoted: it holds a space
     assert list(nowhere.iterdir()) == []
     named = subprocess.run([str(bin_orchestra), "task", "list", "--json"], capture_output=True, text=True,
                            cwd=nowhere, env={**env, "CLAUDE_PROJECT_DIR": str(nowhere)}, timeout=120)

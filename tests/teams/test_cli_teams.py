@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 
 from orchestra.cli import main
@@ -100,6 +101,24 @@ def test_plugin_form_check_counts_the_plugins_agents_and_takes_their_tool_names(
     (project / ".mcp.json").write_text(json.dumps({"mcpServers": {"orchestra": {"command": "x"}}}))
     out = subprocess.run(shim, cwd=project, capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stdout
+
+
+def test_plugin_cli_outside_a_project_with_teams_yaml_says_to_copy_the_template_not_to_install(tmp_path):
+    """README, "Plugin": a plugin-only project's commands run the plugin's CLI from the project root. Before it
+    has a .claude/, the refusal gives the command that writes its teams.yaml (an install would put a second pack
+    beside the plugin), and writes nothing."""
+    project = tmp_path / "plugin project"
+    project.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CLAUDE_PROJECT_DIR", "ORCHESTRA_STATE_URL", "ORCHESTRA_STATE_DIR")}
+    env["CLAUDE_PLUGIN_ROOT"] = str(CLAUDE.parent)
+    out = subprocess.run([str(CLAUDE / "orchestra" / "bin" / "orchestra"), "teams", "check"], cwd=project,
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 1 and len(out.stderr.splitlines()) == 1, out.stderr
+    template = CLAUDE.parent / "templates" / "teams.yaml"
+    assert f"cp {shlex.quote(str(template))} {shlex.quote(str(project / '.claude/teams.yaml'))}`" in out.stderr
+    assert "orchestra install" not in out.stderr
+    assert list(project.iterdir()) == []
 
 
 def test_json_is_json_before_and_after_the_subcommand(pack_copy, capsys):

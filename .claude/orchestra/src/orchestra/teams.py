@@ -128,7 +128,7 @@ ADDRESS_WORDS = {"main": "the main thread", "human": "the user", "broadcast": "e
                  "orchestra": "Orchestra itself, the sender of its own notices"}
 
 
-def _missing_advice(path: Path) -> str:
+def missing_advice(path: Path) -> str:
     """Where a teams.yaml comes from: the template beside the pack that runs (a clone, or the plugin's copy),
     as a command that puts it at `path`, or an install; in plugin form only the template (an install would put
     a second pack beside the plugin)."""
@@ -149,7 +149,7 @@ def load_raw(path: Path) -> dict[str, Any]:
 
     if not path.exists():
         raise TeamsError(f"{path}: not found; the organisation (its teams, their orchestrators and members) comes "
-                         f"from it ({_missing_advice(path)})")
+                         f"from it ({missing_advice(path)})")
     raw, text = read_mapping(path, TeamsError)
     validate_yaml(raw, text, path, "teams", TeamsError)
     seen: dict[str, tuple[str, list[Any]]] = {}  # agent -> its team and where it is first named

@@ -84,7 +84,21 @@ def _refuse_outside_a_project() -> None:
     root = paths.project_root()
     if not (root / ".claude").is_dir():
         raise UsageError(f"{root}: not an Orchestra project (no .claude/ there); run it in the project, set "
-                         f"CLAUDE_PROJECT_DIR to it, or install the pack first (`orchestra install {root}`)")
+                         f"CLAUDE_PROJECT_DIR to it, or {_first_step(root)}")
+
+
+def _first_step(root) -> str:
+    """What makes `root` a project: in plugin form its teams.yaml (an install would put a second pack beside
+    the plugin), else an install of the pack."""
+    import shlex
+
+    from .. import paths
+
+    if os.environ.get(paths.PLUGIN_ENV):
+        from ..teams import missing_advice
+
+        return f"give it its organisation: {missing_advice(root / '.claude' / 'teams.yaml')}"
+    return f"install the pack first (`orchestra install {shlex.quote(str(root))}`)"
 
 
 def run() -> None:
