@@ -140,6 +140,21 @@ def test_bad_capacity_and_role_are_both_reported(tmp_path):
     assert f"{path}:{line_of(path, 'capacity: -1')}:" in message
 
 
+def test_more_errors_than_are_listed_are_counted_and_the_first_lines_come_first(tmp_path):
+    """A value misspelled on every member is many errors: the first five are listed in the order of the file's
+    lines, and a last line says how many more there are, so fixing five does not look like fixing all."""
+    path = broken(tmp_path, "", "")
+    path.write_text(path.read_text().replace("role: team_member", "role: team-member"))
+    wrong = [i for i, text in enumerate(path.read_text().splitlines(), 1) if "role: team-member" in text]
+    assert len(wrong) > 5
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    lines = str(err.value).splitlines()
+    assert [int(line.split(":")[1]) for line in lines[:5]] == wrong[:5]
+    assert lines[5] == f"{path}: {len(wrong) - 5} more like these; fix them and check again"
+    assert len(lines) == 6
+
+
 def test_an_agent_in_two_teams_is_refused_at_its_second_line(tmp_path):
     path = broken(tmp_path, "      - name: qa-analyst", "      - name: tech-lead")
     with pytest.raises(TeamsError) as err:

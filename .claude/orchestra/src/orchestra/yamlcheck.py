@@ -13,6 +13,7 @@ from .validation import validator
 # hold at most this many values, counted with every alias expanded (and at most 10 per byte of it).
 MAX_VALUES = 1_000_000
 MESSAGE_CHARS = 300
+SHOWN = 5  # errors listed per file; a last line counts the rest
 EMPTY = {"array": "[]", "object": "{}"}  # how to write an empty list or mapping, which a bare `key:` is not
 # What to write where a value has the other shape: (the type the schema asks for, the type written) -> advice.
 SHAPES = {
@@ -231,11 +232,14 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
     if not errors:
         return
     other = {tuple(e.absolute_path) for e in errors if e.validator != "format"}
-    lines = []
-    for error in [e for e in errors if e.validator != "format" or tuple(e.absolute_path) not in other][:5]:
+    placed = []  # (line, error, parts): listed in the order of the file's lines, the first five of them
+    for error in [e for e in errors if e.validator != "format" or tuple(e.absolute_path) not in other]:
         unexpected = _unexpected_key(error)
         parts = list(error.absolute_path) + unexpected
-        line = line_of(text, parts, key=bool(unexpected)) or 1
+        placed.append((line_of(text, parts, key=bool(unexpected)) or 1, error, parts))
+    placed.sort(key=lambda found: found[0])
+    lines = []
+    for line, error, parts in placed[:SHOWN]:
         where = ".".join(str(p) for p in parts) or "<top>"
         message = (f"{error.instance!r} is not a calendar date; write YYYY-MM-DD"
                    if error.validator == "format" and error.validator_value == "date" else error.message)
@@ -260,6 +264,8 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
         if len(message) > MESSAGE_CHARS:
             message = message[:MESSAGE_CHARS] + "..."
         lines.append(f"{path}:{line}: {where}: {message}")
+    if len(placed) > SHOWN:
+        lines.append(f"{path}: {len(placed) - SHOWN} more like these; fix them and check again")
     if error_type is None:
         from .teams import TeamsError as error_type
     raise error_type("\n".join(lines))
