@@ -155,6 +155,22 @@ def test_more_errors_than_are_listed_are_counted_and_the_first_lines_come_first(
     assert len(lines) == 6
 
 
+def test_a_missing_teams_yaml_of_an_installed_repo_is_put_back_from_a_clone(tmp_path, monkeypatch):
+    """An installed repo has no templates/ beside its pack, and its own `orchestra install .` only rewires:
+    the advice says where the template is (a clone of Orchestra) and which install puts the file back."""
+    from orchestra import paths
+
+    root = tmp_path / "shop"
+    (root / ".claude" / "orchestra").mkdir(parents=True)
+    monkeypatch.setattr(paths, "PACK_DIR", root / ".claude" / "orchestra")
+    monkeypatch.delenv("CLAUDE_PLUGIN_ROOT", raising=False)
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(root / ".claude" / "teams.yaml")
+    assert str(err.value).endswith(
+        "(copy templates/teams.yaml of a clone of Orchestra there, or install from that clone: "
+        f"`uv run orchestra install {root}`)")
+
+
 def test_an_agent_in_two_teams_is_refused_at_its_second_line(tmp_path):
     path = broken(tmp_path, "      - name: qa-analyst", "      - name: tech-lead")
     with pytest.raises(TeamsError) as err:

@@ -138,6 +138,10 @@ def missing_advice(path: Path) -> str:
     if template.is_file():
         copy = (f"copy templates/teams.yaml ({template}) there: `mkdir -p {shlex.quote(str(path.parent))} && "
                 f"cp {shlex.quote(str(template))} {shlex.quote(str(path))}`")
+    elif not os.environ.get(paths.PLUGIN_ENV):  # an installed pack: its own install only rewires
+        root = path.parent.parent if path.parent.name == ".claude" else path.parent
+        return ("copy templates/teams.yaml of a clone of Orchestra there, or install from that clone: "
+                f"`uv run orchestra install {shlex.quote(str(root))}`")
     else:
         copy = "copy templates/teams.yaml"
     return copy if os.environ.get(paths.PLUGIN_ENV) else f"{copy} or run `orchestra install`"
