@@ -213,3 +213,34 @@ def test_delegate_task_hands_out_what_the_whole_plan_gives_each_task_of_a_random
                         assert delegation_arguments(tx, org, tid) == expected, (round_, tid)
                         offered += 1
     assert offered >= 6  # the sprints offered work that names nobody to compare
+
+
+def test_with_the_capacity_gate_off_the_plan_offers_work_named_to_a_member_on_leave(project: Path) -> None:
+    """`gates: {capacity: false}`: the hook lets a delegation to a member on leave through, but the plan left
+    that work out of the waves, so a started sprint never offered it. Now the wave offers it with a warning,
+    and the hook takes the plan's arguments; the plan's picks for work that names nobody pass over the
+    member on leave (first by name, it would be free)."""
+    (project / ".claude" / "teams.yaml").write_text(
+        TEAMS.replace("{name: api-engineer, role: team_member, capacity: 2,",
+                      "{name: api-engineer, role: team_member, capacity: 0,")
+        + "lifecycle:\n  gates: {capacity: false}\n", encoding="utf-8")
+    ids = ["b0", "b1", "t1"]
+    seed(project, {"b0": {"title": "b0", "team": "engineering", "sprint": "s1"},
+                   "b1": {"title": "b1", "team": "engineering", "sprint": "s1"},
+                   "t1": {"title": "t1", "team": "engineering", "sprint": "s1", "assignee": "api-engineer",
+                          "dependencies": ["b0"]}},
+         {"s1": {"name": "S1", "status": "active", "tasks": ids, "started_at": "2026-12-01T00:00:00Z"}})
+    plan = ok_json(orchestra(project, "sprint", "plan", "s1", "--json"))
+    first = {t["id"]: (t["agent"] or {}).get("subagent_type") for t in plan["batches"][0]["tasks"]}
+    assert first == {"b0": "fullstack-eng", "b1": "ux-eng"}, first
+    assert [t["id"] for t in plan["batches"][1]["tasks"]] == ["t1"] and plan["idle"] == []
+    assert [w["id"] for w in plan["warnings"]] == ["t1"] and "api-engineer takes no work" in plan["warnings"][0]["why"]
+    for n, task in enumerate(plan["batches"][0]["tasks"]):
+        assert handed(project, task["id"]) == task["agent"]
+        launch(project, f"toolu_{n}", task["agent"])
+    with open_store(root=project) as store, store.transaction() as tx:
+        tx.update("tasks.b0", {"status": "completed"})
+    again = ok_json(orchestra(project, "sprint", "plan", "s1", "--json"))
+    [t1] = [t for t in again["batches"][0]["tasks"] if t["id"] == "t1"]
+    assert t1["not_now"] is None and t1["agent"]["subagent_type"] == "api-engineer", t1
+    launch(project, "toolu_t1", t1["agent"])

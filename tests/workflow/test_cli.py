@@ -8,12 +8,13 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 from orchestra.cli import main
 
 from tests.conftest import REPO
 
 PLAN_KEYS = {"sprint", "status", "source", "hold", "points", "critical_path", "capacity", "order", "ready",
-             "running", "done", "batches", "idle"}
+             "running", "done", "batches", "idle", "warnings"}
 ITEM_KEYS = {"id", "title", "status", "team", "assignee", "estimate", "priority", "dependencies", "slack",
              "critical", "agent", "not_now", "acceptance"}
 
@@ -991,6 +992,68 @@ def test_a_member_on_leave_and_a_team_off_this_sprint_are_left_out_of_the_waves(
     assert "0 (takes no work)" in out
     code, out, _ = run(capsys, "teams", "check")
     assert "take no work (capacity 0 in teams.yaml): business-analyst" in out
+
+
+@pytest.mark.parametrize("gate", [True, False])
+def test_with_the_capacity_gate_off_the_plan_schedules_work_nobody_takes_with_a_warning(
+        sample: Path, capsys, gate: bool) -> None:
+    """With `gates: {capacity: false}` the hook lets a delegation to a member on leave (or to a team a sprint
+    gives capacity 0) through and `task delegate` hands it out, but the plan still left that work, and what
+    waits on it, out of the waves as idle, so `sprint start` never offered it and the forecast ignored it. Now,
+    with the gate off, it is planned (one task at a time) with a warning per task; a pick for work that names
+    nobody still passes over the member on leave. With the gate on nothing changes."""
+    teams_yaml = sample / ".claude/teams.yaml"
+    teams_yaml.write_text(teams_yaml.read_text().replace(
+        "      - name: business-analyst\n        role: team_member\n        capacity: 2\n",
+        "      - name: business-analyst\n        role: team_member\n        capacity: 0\n")
+        + ("" if gate else "lifecycle:\n  gates: {capacity: false}\n"))
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "capacity: {devops: 0}\ntasks:\n"
+        "  - {id: a0, title: A0, team: product, type: analysis}\n"
+        "  - {id: s1, title: S1, team: product, type: spec}\n"
+        "  - {id: a2, title: A2, team: product, type: spec, assignee: business-analyst, dependencies: [a0]}\n"
+        "  - {id: a3, title: A3, team: product, type: spec, dependencies: [a2]}\n"
+        "  - {id: d1, title: D1, team: devops, type: ci, assignee: ci-cd-engineer}\n", encoding="utf-8")
+    plan = as_json(capsys, "sprint", "start", "sprint-4")["plan"]
+    waves = [sorted(t["id"] for t in b["tasks"]) for b in plan["batches"]]
+    first = {t["id"]: (t["agent"] or {}).get("subagent_type") for t in plan["batches"][0]["tasks"]}
+    status = as_json(capsys, "sprint", "status", "sprint-4")
+    code, out, _ = run(capsys, "sprint", "plan", "sprint-4")
+    assert code == 0
+    if gate:
+        assert waves == [["a0", "s1"]] and plan["warnings"] == [] and sorted(plan["ready"]) == ["a0", "s1"]
+        assert {t["id"]: t["why"] for t in plan["idle"]} == {
+            "a2": "business-analyst takes no work (capacity 0)", "a3": "waits for a2, which no one takes",
+            "d1": "team devops takes no work (capacity 0)"}
+        assert set(status["idle"]) == {"a2", "a3", "d1"} and status["warnings"] == {}
+        assert status["forecast"]["remaining_tasks"] == 2
+        assert "in no wave (capacity 0): a2: business-analyst takes no work (capacity 0);" in out
+        assert "warning" not in out
+        return
+    assert waves == [["a0", "d1", "s1"], ["a2"], ["a3"]] and plan["idle"] == []
+    # picks pass over the member on leave (first by name, and free, had it counted)
+    assert first == {"a0": "data-scientist", "s1": "product-manager", "d1": "ci-cd-engineer"}
+    assert as_json(capsys, "task", "delegate", "s1")["subagent_type"] == "product-manager"
+    why = ("planned all the same, as the capacity gate is off (`gates: {capacity: false}` in teams.yaml) and lets "
+           "its delegation through")
+    assert plan["warnings"] == [
+        {"id": "a2", "title": "A2", "team": "product", "assignee": "business-analyst",
+         "why": f"business-analyst takes no work (capacity 0); {why}"},
+        {"id": "d1", "title": "D1", "team": "devops", "assignee": "ci-cd-engineer",
+         "why": f"team devops takes no work (capacity 0); {why}"}]
+    assert "d1" in plan["ready"] and "in no wave" not in out
+    assert f"\nwarning: a2: business-analyst takes no work (capacity 0); {why}\n" in out, out
+    assert f"\nwarning: d1: team devops takes no work (capacity 0); {why}\n" in out, out
+    assert status["idle"] == {} and set(status["warnings"]) == {"a2", "d1"} and "d1" in status["ready"]
+    assert status["forecast"]["remaining_tasks"] == 5
+    code, out, _ = run(capsys, "sprint", "status", "sprint-4")
+    assert code == 0 and f"\nwarning: d1: team devops takes no work (capacity 0); {why}\n" in out, out
+    # a2 gets its arguments once a0 is done, as `task delegate` hands them out
+    with_a0_done = run(capsys, "task", "set-status", "a0", "completed")
+    assert with_a0_done[0] == 0, with_a0_done
+    again = as_json(capsys, "sprint", "plan", "sprint-4")
+    [a2] = [t for t in again["batches"][0]["tasks"] if t["id"] == "a2"]
+    assert a2["not_now"] is None and a2["agent"] == as_json(capsys, "task", "delegate", "a2")
 
 
 def test_auto_assign_passes_over_a_member_on_leave(sample: Path, capsys) -> None:

@@ -199,3 +199,37 @@ def test_a_task_of_a_pool_goes_to_one_of_its_members_with_room_in_its_wave(nodes
     alone = Pools(members=pools.members)
     assert TaskGraph(nodes).batches(capacity, pools=alone, stop_after=1) == waves[:1]
     assert all(alone.picks[t] == pools.picks[t] for t in alone.picks) and set(alone.picks) <= set(sum(waves[:1], []))
+
+
+@settings(max_examples=200, deadline=None)
+@given(dags(), st.data())
+def test_with_the_capacity_gate_off_work_on_leave_is_placed_but_no_pick_goes_on_leave(nodes: list[Node], data) -> None:
+    """Members and teams of capacity 0, the capacity gate off (`gate=False`): every task a delegation reaches is
+    placed (work named to such a member or team one at a time, and named in `staffing`'s warnings); only work
+    whose pool is all on leave, and what waits on it, stays idle; a pool's pick never goes to a member on leave.
+    With the gate on, all work of a team or member of capacity 0 (and what waits on it) stays idle."""
+    from orchestra.workflow.graph import Pools
+
+    capacity = Capacity(teams={"eng": data.draw(st.integers(0, 2)), "qa": data.draw(st.integers(0, 2))},
+                        members={m: data.draw(st.integers(0, 2)) for m in MEMBERS[:3]}, default_team=2)
+    pooled = [n.id for n in nodes if n.assignee is None]
+    members = {t: data.draw(st.lists(st.sampled_from(MEMBERS[:3]), min_size=1, max_size=3, unique=True)) for t in pooled}
+    by_id = {n.id: n for n in nodes}
+    graph = TaskGraph(nodes)
+    on_leave = {m for m, n in capacity.members.items() if n == 0}
+    nobody = {t for t in pooled if set(members[t]) <= on_leave}
+    waits: set[str] = set()
+    for t in graph.topological_order():
+        if t in nobody or any(d in waits for d in by_id[t].dependencies):
+            waits.add(t)
+    idle, waived = graph.staffing(capacity, Pools(members=members), gate=False)
+    assert set(idle) == waits
+    off = {n.id for n in nodes if n.team and capacity.team_limit(n.team) == 0
+           or (n.assignee in on_leave and n.id not in members)}
+    assert set(waived) == off - waits
+    pools = Pools(members=members)
+    waves = graph.batches(capacity, pools=pools, gate=False)
+    assert sorted(t for wave in waves for t in wave) == sorted(set(by_id) - waits)
+    assert not on_leave & {pools.picks[t] for wave in waves for t in wave if t in pools.picks}
+    strict_idle, strict_waived = graph.staffing(capacity, Pools(members=members))
+    assert strict_waived == {} and set(strict_idle) >= waits | off

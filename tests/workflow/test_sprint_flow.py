@@ -304,6 +304,30 @@ def test_the_forecast_leaves_out_work_nobody_takes_and_members_on_leave(store, s
     assert (status["forecast"]["p50_hours"], status["forecast"]["p85_hours"]) == (4.0, 4.0)
 
 
+def test_with_the_capacity_gate_off_the_forecast_counts_work_named_to_a_member_on_leave(store, sample: Path) -> None:
+    """With `gates: {capacity: false}` such work is delegated all the same (the hook lets it through), yet the
+    forecast left it out. Now it runs there one task at a time (the member on leave, the team of capacity 0),
+    and work that names nobody still goes to the members who take work."""
+    teams_yaml = sample / ".claude/teams.yaml"
+    teams_yaml.write_text(teams_yaml.read_text().replace(
+        "      - name: ux-eng\n        role: team_member\n        capacity: 2\n",
+        "      - name: ux-eng\n        role: team_member\n        capacity: 0\n")
+        + "lifecycle:\n  gates: {capacity: false}\n")
+    (sample / ".claude/sprints/sprint-7.yaml").write_text(
+        "capacity: {devops: 0}\ntasks:\n"
+        + "".join(f"  - {{id: n{i}, title: N{i}, team: engineering, estimate: 2}}\n" for i in range(4))
+        + "  - {id: ops, title: Ops, team: devops, assignee: ci-cd-engineer, estimate: 8}\n"
+        + "  - {id: ux, title: UX, team: engineering, assignee: ux-eng, estimate: 8}\n"
+        + "  - {id: ux2, title: UX2, team: engineering, assignee: ux-eng, estimate: 1}\n", encoding="utf-8")
+    start_sprint(store, "sprint-7")
+    work(store, "n0", "in_progress", "2026-12-01T09:00:00.000Z")
+    work(store, "n0", "completed", "2026-12-01T13:00:00.000Z")  # 2 points in 4 h: 2 h a point
+    status = sprint_status(store, "sprint-7", now=NOW)
+    assert status["idle"] == {} and set(status["warnings"]) == {"ops", "ux", "ux2"}
+    # ops (16 h) on devops' one slot; ux then ux2 on ux-eng, one at a time (18 h); n1..n3 on the others (4 h)
+    assert (status["forecast"]["p50_hours"], status["forecast"]["p85_hours"]) == (18.0, 18.0)
+
+
 def test_the_forecast_spreads_work_that_names_nobody_over_the_members_able_to_take_it(store, sample: Path) -> None:
     """Unassigned work goes to whichever able member is least busy (auto_assign): the forecast ran all of it on
     the first able member by name, one member's capacity at a time, while the others stood idle."""

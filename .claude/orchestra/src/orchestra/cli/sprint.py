@@ -184,6 +184,8 @@ def _plan_text(plan: dict[str, Any]) -> str:
     if plan.get("idle"):  # capacity 0 (teams.yaml or the sprint file): in no wave until someone takes them
         body += ("\nin no wave (capacity 0): " + "; ".join(f"{t['id']}: {t['why']}" for t in plan["idle"])
                  + ". Assign them to a member who takes work, raise the capacity, or move them to a later sprint")
+    for task in plan.get("warnings") or ():  # capacity 0, but the capacity gate is off: planned all the same
+        body += f"\nwarning: {task['id']}: {task['why']}"
     if plan["source"] != "state" or plan["status"] not in ("active", "blocked"):
         return "\n".join([head, body, ready])
     # A started sprint (and one resumed by starting it again): what to delegate now, and why not the rest.
@@ -338,6 +340,8 @@ def _status_text(status: dict[str, Any]) -> str:
     if status.get("idle"):  # capacity 0: nobody takes them; the forecast leaves them out
         lines.append("taken by nobody (capacity 0), left out of the forecast: "
                      + "; ".join(f"{tid}: {why}" for tid, why in status["idle"].items()))
+    # capacity 0, but the capacity gate is off: delegated all the same, and in the forecast
+    lines += [f"warning: {tid}: {why}" for tid, why in (status.get("warnings") or {}).items()]
     stuck = [t["id"] for t in status["tasks"] if t["status"] == "blocked"]
     if stuck and not status["ready"] and not status["running"] and status["status"] in ("active", "blocked"):
         lines.append(f"every remaining task waits on a blocker (blocked: {', '.join(stuck)}): nothing starts until "

@@ -16,6 +16,9 @@ from .graph import DEFAULT_TEAM_CAPACITY, Capacity
 
 # Velocity is the mean of the last few complete sprints: recent enough to follow a changing team.
 VELOCITY_WINDOW = 3
+# Why work named to a member or team of capacity 0 is in a wave: the gate that would refuse it is off.
+PLANNED_ANYWAY = ("planned all the same, as the capacity gate is off (`gates: {capacity: false}` in teams.yaml) "
+                  "and lets its delegation through")
 
 
 def parallel_capacity(org, overrides: dict[str, int] | None = None) -> Capacity:

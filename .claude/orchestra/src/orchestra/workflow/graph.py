@@ -66,6 +66,12 @@ class Capacity:
     def member_limit(self, member: str | None) -> float:
         return self.members.get(member, float("inf")) if member else float("inf")
 
+    def ungated(self) -> Capacity:
+        """These limits as work is spread while the capacity gate is off, which lets work named to a team or
+        member of capacity 0 through: such a team or member takes one task at a time."""
+        return Capacity({t: max(1, n) for t, n in self.teams.items()}, {m: max(1, n) for m, n in self.members.items()},
+                        max(1, self.default_team))
+
 
 @dataclass
 class Pools:
@@ -86,13 +92,14 @@ class _Places:
     """One wave's places: what it gives each member, beside the work outside the plan that holds some of
     them (`busy`) and weighs in the picks (`load`: tasks and points in hand)."""
 
-    def __init__(self, limits: dict, busy: dict[str, int], load: dict[str, tuple[int, float]]) -> None:
-        self.limits, self.busy, self.load = limits, busy, load
+    def __init__(self, limits: dict, busy: dict[str, int], load: dict[str, tuple[int, float]],
+                 away: frozenset[str] = frozenset()) -> None:
+        self.limits, self.busy, self.load, self.away = limits, busy, load, away  # away: no pick goes to them
         self.taken: dict[str | None, int] = {}
         self.spent: dict[str | None, float] = {}
 
     def free(self, member: str | None) -> bool:
-        return self.taken.get(member, 0) + self.busy.get(member, 0) < self.limits[member]
+        return member not in self.away and self.taken.get(member, 0) + self.busy.get(member, 0) < self.limits[member]
 
     def room(self, slot: str | tuple | None) -> bool:
         """Whether the wave can give one more task to the member, or (a pool) to any member of it."""
@@ -231,21 +238,26 @@ class TaskGraph:
                 for i, node in enumerate(self.nodes)]
 
     def batches(self, capacity: Capacity | None = None, first: Iterable[str] = (),
-                held: Iterable[str] = (), pools: Pools | None = None, stop_after: int | None = None) -> list[list[str]]:
+                held: Iterable[str] = (), pools: Pools | None = None, stop_after: int | None = None,
+                gate: bool = True) -> list[list[str]]:
         """Waves of tasks that can run in parallel: every dependency sits in an earlier wave, and no
         wave holds more tasks of one team or one assignee than its capacity. `first` (e.g. tasks
         already running) go into the earliest wave their dependencies allow; `held` (blocked tasks,
         which cannot start now) leave the first wave's places to work that can, unless nothing can.
         A task of `pools` goes to whichever of its members has room, the least loaded first (`Pools`).
-        With `stop_after`, only that many waves are made (the same as the first of all of them)."""
+        With `stop_after`, only that many waves are made (the same as the first of all of them).
+        Without `gate` (the capacity gate is off), work named to a team or member of capacity 0 is placed
+        too, as if it took one task at a time (`staffing`); a pool's pick still passes over such members."""
         capacity = capacity or Capacity()
         pools = pools or Pools()
+        idle = {self.index[t] for t in self.idle(capacity, pools, gate)}  # never placed, nor what waits on it
+        away = frozenset() if gate else frozenset(m for m, n in capacity.members.items() if n == 0)
+        capacity = capacity if gate else capacity.ungated()
         keys = self._keys(frozenset(self.index[t] for t in first if t in self.index))
         waiting = {self.index[t] for t in held if t in self.index}
         indegree = [len(p) for p in self.preds]
         slots: list = [tuple(pools.members[n.id]) if n.id in pools.members else n.assignee for n in self.nodes]
         member_limit = {m: capacity.member_limit(m) for s in slots for m in (s if isinstance(s, tuple) else (s,))}
-        idle = {self.index[t] for t in self.idle(capacity, pools)}  # capacity 0: never placed, nor what waits on it
         # team -> member (or pool: a tuple of members) -> heap of keys; a wave merges each team's heaps by their heads.
         ready: dict[str | None, dict[str | tuple | None, list[tuple]]] = {}
 
@@ -266,7 +278,7 @@ class TaskGraph:
                 deferred = []
             wave: list[int] = []
             # per assignee, across teams (tasks may name any team); work outside the plan counts in the first wave
-            places = _Places(member_limit, *(outside if not waves else ({}, {})))
+            places = _Places(member_limit, *(outside if not waves else ({}, {})), away)
             for team in list(ready):
                 members = ready[team]
                 limit = capacity.team_limit(team)
@@ -314,21 +326,42 @@ class TaskGraph:
         return TaskGraph([replace(n, dependencies=tuple(d for d in n.dependencies if d in self.index))
                           for n in self.nodes if n.id not in gone])
 
-    def idle(self, capacity: Capacity, pools: Pools | None = None) -> dict[str, str]:
-        """Tasks no wave can hold, each with why: its team or its member (every member of its pool) takes no
-        work (capacity 0), or it depends on such a task."""
+    def _unstaffed(self, node: Node, capacity: Capacity, pools: Pools) -> tuple[str, bool] | None:
+        """Why the task's own team or member (every member of its pool) takes no work (capacity 0), and whether
+        a delegation reaches it all the same while the capacity gate is off: everything but a pick among members
+        who all take no work (a pick passes over them). None when someone takes it."""
+        pool = tuple(pools.members.get(node.id, ()))
+        members = pool or ((node.assignee,) if node.assignee else ())
+        nobody = bool(pool) and all(capacity.member_limit(m) == 0 for m in pool)
+        if node.team and capacity.team_limit(node.team) == 0:
+            return f"team {node.team} takes no work (capacity 0)", not nobody
+        if members and all(capacity.member_limit(m) == 0 for m in members):
+            return f"{', '.join(members)} take{'s' if len(members) == 1 else ''} no work (capacity 0)", not nobody
+        return None
+
+    def staffing(self, capacity: Capacity, pools: Pools | None = None,
+                 gate: bool = True) -> tuple[dict[str, str], dict[str, str]]:
+        """The work no wave holds (`idle`), and, without `gate` (the capacity gate is off), the work waves hold
+        although its team or member takes no work (capacity 0), each task with why it would otherwise be idle."""
         pools = pools or Pools()
         why: dict[str, str] = {}
+        waived: dict[str, str] = {}
         for i in self.order:
             node = self.nodes[i]
-            members = tuple(pools.members.get(node.id, ())) or ((node.assignee,) if node.assignee else ())
-            if node.team and capacity.team_limit(node.team) == 0:
-                why[node.id] = f"team {node.team} takes no work (capacity 0)"
-            elif members and all(capacity.member_limit(m) == 0 for m in members):
-                why[node.id] = f"{', '.join(members)} take{'s' if len(members) == 1 else ''} no work (capacity 0)"
+            off = self._unstaffed(node, capacity, pools)
+            if off and (gate or not off[1]):
+                why[node.id] = off[0]
             elif waits := [self.nodes[p].id for p in self.preds[i] if self.nodes[p].id in why]:
                 why[node.id] = f"waits for {', '.join(waits)}, which no one takes"
-        return why
+            elif off:
+                waived[node.id] = off[0]
+        return why, waived
+
+    def idle(self, capacity: Capacity, pools: Pools | None = None, gate: bool = True) -> dict[str, str]:
+        """Tasks no wave can hold, each with why: its team or its member (every member of its pool) takes no
+        work (capacity 0), or it depends on such a task. Without `gate` (the capacity gate is off), only work
+        no pick can go to (every member of its pool takes no work), and what depends on it."""
+        return self.staffing(capacity, pools, gate)[0]
 
     def ready(self, done: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[str]:
         """Tasks whose dependencies are all in `done`, not done and not excluded (e.g. running),

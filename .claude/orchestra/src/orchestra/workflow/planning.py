@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..lifecycle.assignment import picked_line, workload
+from ..lifecycle.config import load as lifecycle_config
 from ..lifecycle.views import Unassigned, delegation_arguments, pool_finder
-from .capacity import capacity_dict, parallel_capacity
+from .capacity import PLANNED_ANYWAY, capacity_dict, parallel_capacity
 from .graph import Capacity, Pools, TaskGraph
 from .holders import occupied, over_capacity, with_holders
 from .holds import hand_hold, hold_text
@@ -28,10 +29,16 @@ def _round(value: float) -> float:
 class Offer(NamedTuple):
     """What a sprint's plan offers now: the graph of the work left, its waves (all, or only the first), the
     ready queue, and in a started sprint the first wave's tasks that can be delegated now (`startable`) and
-    those the capacity gate would refuse (`crowded`), with the members each task that names nobody goes to."""
+    those the capacity gate would refuse (`crowded`), with the members each task that names nobody goes to.
+    `idle`: the work nobody takes (capacity 0), in no wave; `waived`: while the capacity gate is off, the work
+    planned although its member or team takes no work (each with why); `limits`: the capacity the waves
+    were spread by (`capacity`, or with the gate off `Capacity.ungated`)."""
 
     graph: TaskGraph
     capacity: Capacity
+    limits: Capacity
+    idle: dict[str, str]
+    waived: dict[str, str]
     pools: Pools
     able: dict[str, tuple[list[str], str]]
     waves: list[list[str]]
@@ -56,23 +63,27 @@ def offer(tx, view: SprintView, org, *, whole: bool = True) -> Offer:
     pool_of = pool_finder(org)
     graph = view.remaining_graph(finished_elsewhere, org, pool_of)
     capacity = parallel_capacity(org, view.capacity)
+    gate = lifecycle_config(org).capacity_gate
     running, blocked = set(view.running), view.blocked
     # Work awaiting review holds no member's slot (the gate counts live runs): like blocked work, it leaves
     # the first wave's places to work that can start.
     review = {t["id"] for t in view.tasks if t.get("status") == "needs_review"}
     pools, able = spread(tx, org, view, graph, running, pool_of)
     waves = graph.batches(capacity, first=running - review, held=blocked | review, pools=pools,
-                          stop_after=None if whole else 1)
+                          stop_after=None if whole else 1, gate=gate)
     finished = view.done | finished_elsewhere
-    ready = graph.ready(done=finished, exclude=running | blocked | set(graph.idle(capacity, pools)))
+    idle, waived = graph.staffing(capacity, pools, gate)
+    ready = graph.ready(done=finished, exclude=running | blocked | set(idle))
     # Only the first wave is launched now; later waves are briefed when they come up (re-plan).
     started = view.source == "state" and view.status in ("active", "blocked")
     hold = hold_text(view.id, view.record) if started else None  # blocked by hand: nothing starts until unblocked
     startable = set(waves[0]) & set(ready) if started and waves and not hold else set()
+    # with the gate off nothing refuses a delegation for capacity, work on leave included
     crowded = gate_capacity(tx, org, view, waves[0], startable, ready, pools, able) \
-        if started and waves and not hold else {}
+        if started and waves and not hold and gate else {}
     startable -= set(crowded)
-    return Offer(graph, capacity, pools, able, waves, ready, finished, started, hold, startable, crowded)
+    return Offer(graph, capacity, capacity if gate else capacity.ungated(), idle, waived, pools, able, waves, ready,
+                 finished, started, hold, startable, crowded)
 
 
 def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
@@ -106,7 +117,7 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
             why = str(refused)
         if started and task_id not in startable:
             members = able[task_id][0] if task_id in able else [who(org, task, pools)]
-            why = crowded.get(task_id) or not_now(tx, held, task, finished, capacity, in_first, members)
+            why = crowded.get(task_id) or not_now(tx, held, task, finished, now.limits, in_first, members)
         return {
             "id": task_id, "title": task.get("title", ""), "status": status, "team": task.get("team"),
             "assignee": task.get("assignee"), "estimate": _round(float(task.get("estimate", 1.0) or 0.0)),
@@ -135,7 +146,10 @@ def plan_view(tx, view: SprintView, org) -> dict[str, Any]:
         "batches": batches,
         "idle": [{"id": tid, "title": by_id[tid].get("title", ""), "team": by_id[tid].get("team"),
                   "assignee": by_id[tid].get("assignee"), "why": why}
-                 for tid, why in graph.idle(capacity, pools).items()],
+                 for tid, why in now.idle.items()],
+        "warnings": [{"id": tid, "title": by_id[tid].get("title", ""), "team": by_id[tid].get("team"),
+                      "assignee": by_id[tid].get("assignee"), "why": f"{why}; {PLANNED_ANYWAY}"}
+                     for tid, why in now.waived.items()],
     }
 
 

@@ -16,7 +16,7 @@ from ..metrics.tally import tally
 from ..models import TASK_STATUSES
 from . import forecast as forecasting
 from . import metrics
-from .capacity import parallel_capacity
+from .capacity import PLANNED_ANYWAY, parallel_capacity
 from .graph import Pools
 from .holders import with_holders
 from .view import SprintView, outside_done, sprint_events, sprint_view
@@ -102,6 +102,7 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
                 trials: int | None = forecasting.DEFAULT_TRIALS, events: list[dict[str, Any]] | None = None,
                 most_trials: int = forecasting.MOST_TRIALS) -> dict[str, Any]:
     """`sprint_status` of `view`; `events`, when given, is `sprint_events(tx)` already read (not read again)."""
+    from ..lifecycle.config import load as lifecycle_config
     from ..lifecycle.views import pool_finder
 
     if events is None:
@@ -117,7 +118,10 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
     graph = view.remaining_graph(finished, org, pool_of)
     capacity = parallel_capacity(org, view.capacity)
     pools = able_pools(view, graph, pool_of)
-    idle = graph.idle(capacity, Pools(members=pools))  # capacity 0: nobody takes them, the forecast leaves them out
+    # capacity 0: nobody takes them, the forecast leaves them out; with the capacity gate off, work named to
+    # such a member or team is delegated all the same, and the forecast runs it there one task at a time
+    gate = lifecycle_config(org).capacity_gate
+    idle, waived = graph.staffing(capacity, Pools(members=pools), gate)
     pools = {tid: [m for m in able if capacity.members.get(m) != 0] for tid, able in pools.items() if tid not in idle}
     done = view.done  # a set built from every task: once, not once per task
     slots = {team: capacity.team_limit(team) for team in {t.get("team") for t in view.tasks if t["id"] not in done}}
@@ -142,6 +146,7 @@ def status_view(tx, view: SprintView, org, *, now: dt.datetime, seed: int = 0,
         "critical_path": {"tasks": graph.critical_path(), "length": metrics.round_points(graph.length)},
         "ready": graph.ready(done=done | finished, exclude=set(view.running) | view.blocked | set(idle)),
         "idle": idle,
+        "warnings": {tid: f"{why}; {PLANNED_ANYWAY}" for tid, why in waived.items()},
         "running": view.running,
         "holders": {tid: view.holders[tid] for tid in view.running if tid in view.holders},  # who works on each
         "tasks": [{"id": t["id"], "title": t.get("title", ""), "status": t.get("status", "queued"),
