@@ -84,3 +84,32 @@ def test_a_subagent_start_run_again_on_the_shared_store_shows_the_same_messages(
     assert f"state_updated {sent} from main to fullstack-eng" in context and hook_output(again) == hook_output(first)
     call = run_hook("pre_tool.py", fixture_event(project, "PreToolUse", "Bash", "fullstack-eng"), project, env=env)
     assert call.returncode == 0 and "hookSpecificOutput" not in hook_output(call)
+
+
+def test_a_delivery_left_unconfirmed_is_shown_again_after_its_hooks_time_and_a_confirmed_one_never(
+        shared: str) -> None:
+    """Handed over inside a claiming transaction as the tool-call hook does: the run whose hook never confirmed is
+    shown the message again once that hook's time is up; the run whose hook confirmed is not."""
+    from orchestra.bus import delivery
+
+    sent = send(shared, "use the v2 API")
+    org = build(TEAMS)
+    lost, shown = bus.recipient(org, "r1", "fullstack-eng"), bus.recipient(org, "r2", "fullstack-eng")
+    receipts = {who.key: delivery.Receipt((T0 + timedelta(seconds=10)).timestamp()) for who in (lost, shown)}
+
+    def hand_over(store, who, now, **kwargs) -> bus.Delivery:
+        with store.claiming() as tx:
+            return bus.deliver(tx, who, via="tool_call", now=now, rows=claim(tx, "communication.messages", [sent]),
+                               **kwargs)
+
+    with open_store(shared) as store:
+        for who in (lost, shown):
+            assert hand_over(store, who, T0, receipt=receipts[who.key]).messages
+        with store.transaction() as tx:
+            assert delivery.confirm(tx, receipts["r2"], T0 + timedelta(seconds=1)) == [sent]
+        assert hand_over(store, lost, T0 + timedelta(seconds=5)).text is None  # its hook may still be writing
+        later = T0 + timedelta(seconds=12)
+        assert [m["id"] for m in hand_over(store, lost, later).messages] == [sent]
+        assert hand_over(store, shown, later).text is None
+        assert "unconfirmed" not in store.get(f"communication.messages.{sent}")
+        assert store.get(f"communication.deliveries.{sent}@r2")["confirmed_at"] == "2026-11-24T09:00:01.000Z"

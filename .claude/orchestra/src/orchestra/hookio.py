@@ -201,13 +201,30 @@ def decision_name(verdict: Verdict) -> str:
 # -- the runner -------------------------------------------------------------------------------------
 
 class HookContext:
-    """What a handler may use besides the event: project root, a lazily opened store, audit fields."""
+    """What a handler may use besides the event: project root, a lazily opened store, audit fields, and steps to
+    take once its output is written."""
 
-    def __init__(self, event: HookEvent) -> None:
+    def __init__(self, event: HookEvent, started: float | None = None) -> None:
         self.event = event
         self.root: Path = paths.project_root(event.cwd)
         self.audit: dict[str, Any] = {}
+        self.started = time.time() if started is None else started
+        self.once_written: list[Callable[[], None]] = []
         self._store = None
+
+    def deadline(self) -> float | None:
+        """When Claude Code stops waiting for this hook (seconds since the epoch): its start plus the timeout the
+        running hook script's wiring declares for the event; None outside a hook script."""
+        from . import wiring  # only for a hook that hands something over
+
+        script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+        timeout = wiring.timeout_of(script, self.event.name) if script else None
+        return None if timeout is None else self.started + timeout
+
+    def after_output(self, step: Callable[[], None]) -> None:
+        """Take `step` once the hook's output has been written whole, while Claude Code still waits for the hook;
+        never when writing it failed, nor after a handler error."""
+        self.once_written.append(step)
 
     @property
     def store(self):
@@ -303,7 +320,7 @@ def _read_stdin() -> bytes:
 
 def run(handler: Handler, policy: Policy = "observe", stdin: bytes | None = None) -> int:
     """Run one hook invocation end to end and return the exit code (the hook script exits with it)."""
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     hook = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else handler.__name__
     record: dict[str, Any] = {"hook": hook, "policy": policy}
     if warm.serving:
@@ -322,7 +339,7 @@ def run(handler: Handler, policy: Policy = "observe", stdin: bytes | None = None
                   agent_type=event.agent_type, tool=event.tool_name)
     ctx: HookContext | None = None
     try:
-        ctx = HookContext(event)
+        ctx = HookContext(event, started_at)
         verdict = handler(event, ctx)
         payload, code = render(event.name, verdict)
         # ASCII only (other characters as \u escapes): stdout is written in the locale's charset, and
@@ -333,6 +350,8 @@ def run(handler: Handler, policy: Policy = "observe", stdin: bytes | None = None
             record["reason"] = verdict.reason
         stderr = None
     except BaseException as exc:  # noqa: BLE001 - the runner is the error boundary of every hook
+        if ctx is not None:
+            ctx.once_written.clear()  # what the handler meant to show is not in this output
         where = _log_traceback(ctx.root if ctx else _root(), hook)
         record.update(decision="error", reason=_one_line(exc))
         if policy == "guard":
@@ -346,9 +365,26 @@ def run(handler: Handler, policy: Policy = "observe", stdin: bytes | None = None
         record.update(ctx.audit)
     record["ms"] = round((time.perf_counter() - started) * 1000, 2)
     _audit(ctx.root if ctx else _root(), record, ctx._store if ctx else None)
-    if ctx is not None:
-        _close(ctx)  # after the audit line, which may go through the store's connection
-    return _emit(stdout, stderr, code)
+    try:
+        code = _emit(stdout, stderr, code)  # a closed pipe (Claude Code gave up on the hook) raises here
+        if ctx is not None and stdout is not None:
+            _written(ctx)
+    finally:
+        if ctx is not None:
+            _close(ctx)  # after the audit line and what follows the output, which may use the store
+    return code
+
+
+def _written(ctx: HookContext) -> None:
+    """The output is in Claude Code's pipe: take the steps waiting for that, unless the hook process a warm child
+    runs this for has ended already (Claude Code killed it at its timeout, and drops what it wrote)."""
+    if not ctx.once_written or (warm.serving and warm.caller_gone()):
+        return
+    for step in ctx.once_written:
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001 - the output stands; the step's own record says what is undone
+            sys.stderr.write(f"orchestra: {_one_line(exc)}\n")
 
 
 def _guard_advice(exc: BaseException, root: Path | None) -> str:

@@ -47,6 +47,23 @@ def declarations(hooks_dir: Path = HOOKS_DIR) -> list[tuple[str, dict[str, Any]]
     return out
 
 
+def timeout_of(script: Path, event: str) -> float | None:
+    """How long Claude Code waits for `script` on `event` (seconds), as its wiring declares (the `timeout`
+    settings.json gets); None for a file that declares no such hook."""
+    try:
+        head = script.read_text(encoding="utf-8")[:4000]
+    except (OSError, ValueError):
+        return None
+    for match in _MARK.finditer(head):
+        try:
+            decl = json.loads(match.group(1))
+        except ValueError:
+            continue
+        if isinstance(decl, dict) and decl.get("event") == event and isinstance(decl.get("timeout", 30), int | float):
+            return float(decl.get("timeout", 30))
+    return None
+
+
 def hooks_block(root_var: str = PROJECT_VAR, hooks_dir: Path = HOOKS_DIR) -> dict[str, list[dict[str, Any]]]:
     """The `hooks` object for settings.json (or a plugin's hooks.json with PLUGIN_VAR)."""
     block: dict[str, list[dict[str, Any]]] = {}

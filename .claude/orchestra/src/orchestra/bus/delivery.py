@@ -6,8 +6,10 @@ transaction: in the message's `delivered` map (so the next read filters it out w
 query) and as `communication.deliveries.<message id>@<run key>` (which run, when, through which
 hook). A message is never injected twice into one run, except into a run whose context Claude Code has
 just compacted (a main thread's also cleared: `CONTEXT_LOST`): what it was shown and has not closed is
-gone from its context, so it is shown again; and by a hook run again on the same event, whose first run
-never answered. One left unacknowledged reaches later runs of the same address again (at-least-once).
+gone from its context, so it is shown again; by a hook run again on the same event, whose first run
+never answered; and by a later hook of the run once the hook that handed it over is past its timeout without
+having confirmed that it wrote its output (`Receipt`: killed, or its output pipe closed, after it committed).
+One left unacknowledged reaches later runs of the same address again (at-least-once).
 Each message is shown whole whenever it fits one injection; one that does not fit beside others waits for
 the next.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from ..models import PRIORITY_RANK
@@ -36,8 +38,25 @@ MIN_INTERVAL = timedelta(seconds=20)  # between injections into one run during i
 # SessionStart sources after which a run's context no longer holds what hooks injected before
 # (a resumed or forked session gets its conversation back; a new one has been shown nothing)
 CONTEXT_LOST = ("compact", "clear")
+# A hook confirms what it handed over only while Claude Code surely still waits for its output: not in the last
+# second before its timeout (counted from its own start, a little after Claude Code's); and a delivery left
+# unconfirmed is shown again only a second after that timeout, when a confirmation begun in time has committed.
+CONFIRM_MARGIN = timedelta(seconds=1)
+RESHOW_SLACK = timedelta(seconds=1)
 
 Via = Literal["tool_call", "mcp_call", "subagent_start", "session_start", "user_prompt", "cli"]
+
+
+class Receipt:
+    """What one hook process hands over, each delivery recorded as unconfirmed until the hook has written its output
+    and confirmed it (`confirm`); one never confirmed counts as not shown once `shown_by` has passed (the hook's
+    timeout, and `RESHOW_SLACK`): the run's next hook shows it again."""
+
+    def __init__(self, deadline: float) -> None:
+        """`deadline`: when Claude Code stops waiting for the hook (seconds since the epoch)."""
+        self.shown_by = iso(datetime.fromtimestamp(deadline, UTC) + RESHOW_SLACK)
+        self.confirm_until = iso(datetime.fromtimestamp(deadline, UTC) - CONFIRM_MARGIN)
+        self.handed: list[tuple[str, str, str]] = []  # (message id, run key, delivery stamp)
 
 
 class Delivery(Record):
@@ -58,7 +77,7 @@ def order(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(messages, key=lambda m: (PRIORITY_RANK.get(m.get("priority"), len(PRIORITY_RANK)), m.get("seq", 0)))
 
 
-def addressed_to(message: dict[str, Any], who: Recipient) -> bool:
+def addressed_to(message: dict[str, Any], who: Recipient, now: datetime | None = None) -> bool:
     """A reader reads its mailboxes, except its own messages coming back to it: a subagent run's, whatever the
     address (a question to its own agent type is for the others of that type), and a main thread's team or
     broadcast messages of its own session, and what it sent to a run (left behind when that run has ended)."""
@@ -67,11 +86,11 @@ def addressed_to(message: dict[str, Any], who: Recipient) -> bool:
     echo = addressing.is_shared(to) or who.agent_id is not None or to.startswith(addressing.RUN_PREFIX)
     # a main thread reads a run's address only for what that run left behind, not what it was shown
     seen = who.agent_id is None and to.startswith(addressing.RUN_PREFIX) \
-        and to[len(addressing.RUN_PREFIX):] in (message.get("delivered") or {})
+        and reached(message, to[len(addressing.RUN_PREFIX):], now)
     return to in who.addresses and not (own and echo) and not seen
 
 
-def adopting(tx, who: Recipient, rows: list[dict[str, Any]]) -> Recipient:
+def adopting(tx, who: Recipient, rows: list[dict[str, Any]], now: datetime | None = None) -> Recipient:
     """`who`, as a main thread, also reading what went to the main thread of a session that has ended (or
     whose process is gone before it was shown the message), so a notice for a closed terminal reaches the
     next one; a reader of no known session (the CLI) reads every session's. Costs nothing unless such a
@@ -82,18 +101,18 @@ def adopting(tx, who: Recipient, rows: list[dict[str, Any]]) -> Recipient:
               and m["to"] not in who.addresses]
     if who.session_id:
         others = [m for m in others if _orphaned(tx, m)]
-    others += [m for m in rows if _left_behind(tx, m, who.session_id)]
+    others += [m for m in rows if _left_behind(tx, m, who.session_id, now)]
     return replace(who, addresses=who.addresses | {m["to"] for m in others}) if others else who
 
 
-def _left_behind(tx, message: dict[str, Any], session_id: str | None) -> bool:
+def _left_behind(tx, message: dict[str, Any], session_id: str | None, now: datetime | None = None) -> bool:
     """A message to a subagent run that has ended (reported or stopped) which it was never shown: sent after the
     end (a background member's report to a director that stopped first) or during its last turn (no tool call
     came after it). The main thread of that run's session reads it (any main thread once that session has ended;
     the CLI every one). One read per such message."""
     to = message.get("to") or ""
     agent_id = to[len(addressing.RUN_PREFIX):]
-    if not to.startswith(addressing.RUN_PREFIX) or agent_id in (message.get("delivered") or {}):
+    if not to.startswith(addressing.RUN_PREFIX) or reached(message, agent_id, now):
         return False
     run = tx.get(f"agents.{agent_id}", None)
     if not run or not run_ended(tx, run):
@@ -141,7 +160,7 @@ def _orphaned(tx, message: dict[str, Any]) -> bool:
 
 def open_for(rows: list[dict[str, Any]], who: Recipient, now: datetime) -> list[dict[str, Any]]:
     """Open, unexpired messages for `who` that it has not acknowledged, in order (shown or not)."""
-    return order([m for m in rows if m.get("status") == OPEN and addressed_to(m, who)
+    return order([m for m in rows if m.get("status") == OPEN and addressed_to(m, who, now)
                   and not acked_by(m, who) and not is_expired(m, now)])
 
 
@@ -150,13 +169,35 @@ def pending_for(rows: list[dict[str, Any]], who: Recipient, now: datetime,
     """What `who` has not been shown yet, and what it was handed in this very `event` (what names the hook's event:
     a tool call's id, a prompt's or a session's start's in `bus.hooks`, a run's start's in `lifecycle.handlers`): a
     hook run again on the same event (the warm child that committed it died before it answered) hands it over
-    again."""
-    return [m for m in open_for(rows, who, now)
-            if who.key not in (m.get("delivered") or {}) or replaying(m, who, event)]
+    again; so does any hook of the run once the one that handed it over is past its time unconfirmed (`lost`)."""
+    return [m for m in open_for(rows, who, now) if not shown_before(m, who, now, event)]
+
+
+def shown_before(message: dict[str, Any], who: Recipient, now: datetime, event: str | None = None) -> bool:
+    """Handed over to `who` by an earlier hook (or read by it) that has not been lost on the way."""
+    return who.key in (message.get("delivered") or {}) and not replaying(message, who, event) \
+        and not lost(message, who.key, now)
 
 
 def replaying(message: dict[str, Any], who: Recipient, event: str | None) -> bool:
     return event is not None and (message.get("delivered_in") or {}).get(who.key) == event
+
+
+def lost(message: dict[str, Any], key: str, now: datetime | str) -> bool:
+    """Handed over to run `key` by a hook that never confirmed it wrote its output, and `now` past that hook's
+    time: Claude Code never read it (the hook was killed, or its output could not be written)."""
+    until = (message.get("unconfirmed") or {}).get(key)
+    return until is not None and until < (now if isinstance(now, str) else iso(now))
+
+
+def reached(message: dict[str, Any], key: str, now: datetime | None = None) -> bool:
+    """Shown to run `key` as far as can be told `now`: handed over and not `lost` on the way."""
+    return key in (message.get("delivered") or {}) and not lost(message, key, now or utcnow())
+
+
+def confirmed(message: dict[str, Any], who: Recipient) -> bool:
+    """Shown to `who` for sure: handed over by a hook that wrote its output, or read some other way."""
+    return who.key in (message.get("delivered") or {}) and who.key not in (message.get("unconfirmed") or {})
 
 
 def acked_by(message: dict[str, Any], who: Recipient) -> bool:
@@ -167,17 +208,21 @@ def acked_by(message: dict[str, Any], who: Recipient) -> bool:
             or (who.agent_id is not None and who.agent_type in acked))
 
 
-def last_injection(rows: list[dict[str, Any]], who: Recipient, event: str | None = None) -> datetime | None:
-    times = [(m.get("delivered") or {}).get(who.key) for m in rows if not replaying(m, who, event)]
+def last_injection(rows: list[dict[str, Any]], who: Recipient, event: str | None = None,
+                   now: datetime | None = None) -> datetime | None:
+    """When `who` was last shown something: an injection lost on the way holds back none after it."""
+    now = now or utcnow()
+    times = [(m.get("delivered") or {}).get(who.key) for m in rows if shown_before(m, who, now, event)]
     stamps = [parse_time(t, "delivered") for t in times if t]
     return max(stamps) if stamps else None
 
 
 def deliver(tx, who: Recipient, *, via: Via, now: datetime | None = None, limit: int = MAX_PER_INJECTION,
-            rows: list[dict[str, Any]] | None = None, again: bool = False, event: str | None = None) -> Delivery:
+            rows: list[dict[str, Any]] | None = None, again: bool = False, event: str | None = None,
+            receipt: Receipt | None = None) -> Delivery:
     """Select, render and record what `who` should see now (inside the caller's write transaction); `again`:
     also what it was shown before and has not closed (its context lost them); `event`: the tool call this is for
-    (`pending_for`)."""
+    (`pending_for`); `receipt`: the hook's, when it confirms once its output is written (`Receipt`)."""
     now = now or utcnow()
     rows = open_messages(tx) if rows is None else rows
     expire_due(tx, rows, now)
@@ -187,10 +232,10 @@ def deliver(tx, who: Recipient, *, via: Via, now: datetime | None = None, limit:
     chosen, items = fitting(pending[:limit], who, INJECTION_CHARS - frame_room(who, pending[:limit], pending))
     remaining = pending[len(chosen):]
     stamp = iso(now)
-    seen = [m for m in chosen if who.key in (m.get("delivered") or {}) and not replaying(m, who, event)]
+    seen = [m for m in chosen if shown_before(m, who, now, event)]
     text = _frame(who, items, chosen, remaining, len(seen))  # shown before: counted so, and no new alert for them
     for message in chosen:
-        record(tx, message, who, via, stamp, event)
+        record(tx, message, who, via, stamp, event, receipt)
     alert_for = [m for m in chosen if m.get("priority") == "critical" and m.get("to") == addressing.HUMAN
                  and m not in seen]
     return Delivery(tuple(chosen), tuple(remaining), text, _alert(alert_for))
@@ -230,13 +275,21 @@ def expire_due(tx, rows: list[dict[str, Any]], now: datetime) -> list[str]:
     return [m["id"] for m in expired]
 
 
-def record(tx, message: dict[str, Any], who: Recipient, via: str, stamp: str, event: str | None = None) -> None:
+def record(tx, message: dict[str, Any], who: Recipient, via: str, stamp: str, event: str | None = None,
+           receipt: Receipt | None = None) -> None:
     """Note that `message` was shown to `who` (both in the message and as a delivery record), in which tool call
-    when known (`delivered_in`). Shown again, the record names this injection and keeps the time of the first in
-    `first_delivered_at` (not when handed over again in the same call, which was never shown)."""
+    when known (`delivered_in`); with a `receipt`, as unconfirmed until the hook confirms it (`unconfirmed`, and
+    `confirm_by` in the record), otherwise as shown for sure. Shown again, the record names this injection and keeps
+    the time of the first in `first_delivered_at` (not when handed over again in the same call, or by a hook whose
+    output was lost, which was never shown)."""
     path = f"{DELIVERIES}.{message['id']}@{who.key}"
-    earlier = None if replaying(message, who, event) else (message.get("delivered") or {}).get(who.key)
-    first = ((tx.get(path, None) or {}).get("first_delivered_at") or earlier) if earlier else None
+    before = (message.get("delivered") or {}).get(who.key)
+    earlier = None if replaying(message, who, event) or lost(message, who.key, stamp) else before
+    kept = (tx.get(path, None) or {}).get("first_delivered_at") if before else None
+    first = (kept or earlier) if earlier else kept
+    _await_confirmation(tx, message, who.key, receipt.shown_by if receipt else None)
+    if receipt is not None:
+        receipt.handed.append((message["id"], who.key, stamp))
     delivered = {**(message.get("delivered") or {}), who.key: stamp}
     tx.set(f"{MESSAGES}.{message['id']}.delivered", delivered)
     message["delivered"] = delivered
@@ -247,8 +300,46 @@ def record(tx, message: dict[str, Any], who: Recipient, via: str, stamp: str, ev
     tx.set(path, {
         "message": message["id"], "run": who.key, "address": who.address, "agent_type": who.agent_type,
         "session_id": who.session_id, "via": via, "delivered_at": stamp, "acked_at": None,
+        **({"confirm_by": receipt.shown_by} if receipt else {}),
         **({"first_delivered_at": first} if first else {}),
     })
+
+
+def _await_confirmation(tx, message: dict[str, Any], key: str, until: str | None) -> None:
+    """Mark the delivery to run `key` unconfirmed until `until`, or (None) shown for sure. Writes nothing when
+    the message holds no mark for that run and none is to be set, as in every delivery outside a hook."""
+    marks = dict(message.get("unconfirmed") or {})
+    if until is None and key not in marks:
+        return
+    if until is None:
+        del marks[key]
+    else:
+        marks[key] = until
+    if marks:
+        tx.set(f"{MESSAGES}.{message['id']}.unconfirmed", marks)
+        message["unconfirmed"] = marks
+    else:
+        tx.delete(f"{MESSAGES}.{message['id']}.unconfirmed")
+        message.pop("unconfirmed", None)
+
+
+def confirm(tx, receipt: Receipt, now: datetime | None = None) -> list[str]:
+    """The hook has written its output: what it handed over counts as shown for sure (`confirmed_at` in each
+    delivery record). Nothing once `receipt.confirm_until` has passed, as Claude Code may have stopped waiting for
+    that output (a later hook then shows it again: a duplicate, never a loss); nor for a message handed over again
+    since, or read some other way. Returns the ids confirmed."""
+    stamp = iso(now or utcnow())
+    if stamp >= receipt.confirm_until:
+        return []
+    done = []
+    for message_id, key, handed_at in receipt.handed:
+        message = tx.get(f"{MESSAGES}.{message_id}", None) or {}
+        if (message.get("delivered") or {}).get(key) != handed_at or key not in (message.get("unconfirmed") or {}):
+            continue
+        _await_confirmation(tx, message, key, None)
+        tx.update(f"{DELIVERIES}.{message_id}@{key}", {"confirmed_at": stamp})
+        done.append(message_id)
+    return done
 
 
 # -- text -------------------------------------------------------------------------------------------
@@ -371,30 +462,32 @@ def _alert(critical: list[dict[str, Any]]) -> str | None:
 # -- entry points for hooks -------------------------------------------------------------------------
 
 def inbox_text(tx, agent_id: str, agent_type: str | None, session_id: str | None = None, *,
-               org: Organization | None = None, now: datetime | None = None, event: str | None = None) -> str | None:
+               org: Organization | None = None, now: datetime | None = None, event: str | None = None,
+               receipt: Receipt | None = None) -> str | None:
     """SubagentStart: the new run's pending messages as context (recorded as delivered), or None; `event`: what
     names this start of the run, so a hook run again on it hands the same messages over (`pending_for`)."""
     who = addressing.recipient(org_for(org), agent_id, agent_type, session_id)
-    return deliver(tx, who, via="subagent_start", now=now, event=event).text
+    return deliver(tx, who, via="subagent_start", now=now, event=event, receipt=receipt).text
 
 
 def subagent_session_inbox(tx, agent_id: str, agent_type: str | None, session_id: str | None, *,
                            source: str | None, org: Organization | None = None,
-                           now: datetime | None = None) -> Delivery:
+                           now: datetime | None = None, receipt: Receipt | None = None) -> Delivery:
     """SessionStart inside a subagent: Claude Code sends one, with the run's agent_id and `source` "compact", after
     it compacts that subagent's context. The run's own messages (after compaction also those shown before and not
     closed); never the main thread's, which stay for the main thread."""
     who = addressing.recipient(org_for(org), agent_id, agent_type, session_id)
-    return deliver(tx, who, via="session_start", now=now, again=source in CONTEXT_LOST)
+    return deliver(tx, who, via="session_start", now=now, again=source in CONTEXT_LOST, receipt=receipt)
 
 
 def main_thread_inbox(tx, session_id: str | None, *, via: Via, org: Organization | None = None,
                       now: datetime | None = None, agent_type: str | None = None,
-                      source: str | None = None, event: str | None = None) -> Delivery:
+                      source: str | None = None, event: str | None = None,
+                      receipt: Receipt | None = None) -> Delivery:
     """SessionStart / UserPromptSubmit: messages for the main thread and for the human. After a SessionStart
     whose `source` is in CONTEXT_LOST, also those shown before and not closed; `event`: what names this start or
     prompt, so a hook run again on it hands the same messages over (`pending_for`)."""
     who = addressing.recipient(org_for(org), None, agent_type, session_id, human=True)
     rows = open_messages(tx)
-    return deliver(tx, adopting(tx, who, rows), via=via, now=now, rows=rows, again=source in CONTEXT_LOST,
-                   event=event)
+    return deliver(tx, adopting(tx, who, rows, now), via=via, now=now, rows=rows, again=source in CONTEXT_LOST,
+                   event=event, receipt=receipt)

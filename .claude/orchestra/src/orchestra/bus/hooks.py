@@ -30,8 +30,10 @@ from .delivery import (
     CONTEXT_LOST,
     MIN_INTERVAL,
     Delivery,
+    Receipt,
     Via,
     adopting,
+    confirm,
     deliver,
     last_injection,
     main_thread_inbox,
@@ -67,6 +69,24 @@ def tool_call_context(event: HookEvent, ctx: HookContext, now: datetime | None =
         return None
 
 
+def receipt_for(ctx: HookContext) -> Receipt | None:
+    """What this hook hands over, to confirm once its output is written (README, "Order and delivery"): a hook
+    killed before, or whose output could not be written, leaves it unconfirmed, and a later hook of the run
+    shows it again once this one's timeout has passed. None outside a hook script: delivered counts as shown."""
+    deadline = ctx.deadline()
+    if deadline is None:
+        return None
+    receipt = Receipt(deadline)
+    ctx.after_output(lambda: _confirm(ctx, receipt))
+    return receipt
+
+
+def _confirm(ctx: HookContext, receipt: Receipt) -> None:
+    if receipt.handed:  # one small transaction, only in a hook that handed something over
+        with ctx.store.transaction() as tx:
+            confirm(tx, receipt)
+
+
 def delivery_org(ctx: HookContext) -> tuple[Organization, str | None]:
     """The organisation messages are delivered by, and teams.yaml's error when it is broken. Delivery by run, to
     main and to the human does not depend on teams, so a broken file leaves no teams (audited) instead of
@@ -86,7 +106,7 @@ def main_thread_delivery(tx, event: HookEvent, ctx: HookContext, *, via: Via, so
     org, broken = delivery_org(ctx)
     key = prompt_key(event) if via == "user_prompt" else session_start_key(tx, event)
     inbox = main_thread_inbox(tx, event.session_id, via=via, org=org, agent_type=event.agent_type, source=source,
-                              event=key)
+                              event=key, receipt=receipt_for(ctx))
     if broken is None:
         return inbox
     return replace(inbox, alert=" | ".join(filter(None, (inbox.alert, f"Orchestra: {broken}"))))
@@ -120,30 +140,31 @@ def _deliver_on_call(event: HookEvent, ctx: HookContext, now: datetime) -> str |
     who = addressing.recipient(org, event.agent_id, event.agent_type, event.session_id)
     with ctx.store.snapshot() as tx:
         rows = open_messages(tx)
-        who = adopting(tx, who, rows)
+        who = adopting(tx, who, rows, now)
     call = event.tool_use_id  # run again on this call (a warm child died after it committed): the same messages
     fresh = pending_for(rows, who, now, call)
     late = overdue(rows, now)
     if not fresh and not late:
         return None
-    last = last_injection(rows, who, call)
+    last = last_injection(rows, who, call, now)
     urgent = any(m.get("priority") == "critical" for m in fresh)
     if not late and not urgent and last is not None and now - last < MIN_INTERVAL:
         ctx.audit["bus_deferred"] = len(fresh)
         return None
     via = "mcp_call" if (event.tool_name or "").startswith("mcp__") else "tool_call"
+    receipt = receipt_for(ctx)
     if late or any(is_expired(m, now) for m in rows):
         with ctx.store.transaction() as tx:
             rows = open_messages(tx)  # again, now under the write lock: another process may have delivered
             escalated = escalate_due(tx, now=now, org=org, rows=rows)
-            delivery = deliver(tx, who, via=via, now=now, rows=rows + escalated, event=call)
+            delivery = deliver(tx, who, via=via, now=now, rows=rows + escalated, event=call, receipt=receipt)
     else:
         # Only handing over: claim the messages, re-read. PostgreSQL skips one that another process is
         # handing over right now (FOR UPDATE SKIP LOCKED) instead of waiting; it comes on a later call.
         escalated = []
         with ctx.store.claiming() as tx:
             delivery = deliver(tx, who, via=via, now=now, rows=claim(tx, MESSAGES, [m["id"] for m in fresh]),
-                               event=call)
+                               event=call, receipt=receipt)
     if escalated:
         ctx.audit["bus_escalated"] = [m["id"] for m in escalated]
     if delivery.messages:

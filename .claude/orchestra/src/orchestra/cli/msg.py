@@ -241,7 +241,7 @@ def cmd_inbox(args) -> int:
             messages = delivery.open_for(rows, delivery.adopting(tx, who, rows), now)
             if who.agent_id and not args.peek:  # an agent reading its own inbox has seen these: no need to inject them
                 for message in messages:
-                    if who.key not in (message.get("delivered") or {}):
+                    if not delivery.confirmed(message, who):  # handed over by a hook that may not have shown it
                         delivery.record(tx, message, who, "cli", iso(now))
     emit(messages, args.json, _inbox_text)
     return 0

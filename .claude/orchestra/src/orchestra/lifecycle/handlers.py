@@ -110,7 +110,7 @@ def subagent_start(event: HookEvent, ctx: HookContext) -> Verdict:
         led.settle()
         # this start of the run, the same for its hook run again on it: the messages it took are shown again
         start = f"start@{run.get('resumed_at') or run['started_at']}"
-        text = _run_context(led, run, event.session_id, inbox=_inbox(tx, run, org, start))
+        text = _run_context(led, run, event.session_id, inbox=_inbox(tx, run, org, start, ctx))
     ctx.audit["task"] = run.get("task")
     return AddContext(text)
 
@@ -119,22 +119,23 @@ def compacted_run(tx, event: HookEvent, ctx: HookContext) -> Verdict:
     """SessionStart inside a compacted subagent: its context again, also with a broken teams.yaml, read then as
     no teams (its messages still delivered, its brief built without team data), whose error (file:line) is
     shown to the user."""
-    from ..bus.hooks import delivery_org
+    from ..bus.hooks import delivery_org, receipt_for
 
     org, broken = delivery_org(ctx)
-    text = compacted_run_context(tx, event, org)
+    text = compacted_run_context(tx, event, org, receipt_for(ctx))
     alert = f"Orchestra: {broken}" if broken else None
     return AddContext(text, system_message=alert) if text else Allow(system_message=alert)
 
 
-def compacted_run_context(tx, event: HookEvent, org) -> str | None:
+def compacted_run_context(tx, event: HookEvent, org, receipt=None) -> str | None:
     """SessionStart inside a subagent (Claude Code sends one, with the run's agent_id and `source` "compact",
     after it compacts that run's context): the run's own open messages again and, as the prompt that carried
-    its brief is gone, SubagentStart's context with the brief, from the task and worktree the run has now."""
+    its brief is gone, SubagentStart's context with the brief, from the task and worktree the run has now;
+    `receipt`: the hook's, confirmed once its output is written (`bus.hooks.receipt_for`)."""
     from ..bus.delivery import CONTEXT_LOST, subagent_session_inbox
 
     inbox = subagent_session_inbox(tx, event.agent_id, event.agent_type, event.session_id,
-                                   source=event.get("source"), org=org).text
+                                   source=event.get("source"), org=org, receipt=receipt).text
     led = Ledger(tx, org)
     run = led.get("agents", event.agent_id)
     if run is None or event.get("source") not in CONTEXT_LOST:
@@ -161,12 +162,14 @@ def _run_context(led: Ledger, run: dict[str, Any], session_id: str | None, *, in
     return briefing.run_context(run, task, certain=certain, inbox=inbox, brief=brief)
 
 
-def _inbox(tx, run: dict[str, Any], org, start: str) -> str | None:
+def _inbox(tx, run: dict[str, Any], org, start: str, ctx: HookContext) -> str | None:
     try:
         from ..bus.delivery import inbox_text
+        from ..bus.hooks import receipt_for
     except ImportError:
         return None
-    return inbox_text(tx, run["id"], run.get("agent_type"), run.get("session_id"), org=org, event=start)
+    return inbox_text(tx, run["id"], run.get("agent_type"), run.get("session_id"), org=org, event=start,
+                      receipt=receipt_for(ctx))
 
 
 def subagent_stop(event: HookEvent, ctx: HookContext) -> Verdict:

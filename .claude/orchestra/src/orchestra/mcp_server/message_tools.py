@@ -119,7 +119,7 @@ def inbox(limit: Annotated[int, Field(ge=1, le=50, description="at most this man
                       NARROWING["inbox"])  # before they count as read: a refused answer shows nothing
         for message in messages[:limit]:  # read here, so the hooks need not inject them again; but what is
             # sent to the human stays for the user's next prompt, which shows it to the user as well
-            if who.key not in (message.get("delivered") or {}) and message.get("to") != addressing.HUMAN:
+            if not delivery.confirmed(message, who) and message.get("to") != addressing.HUMAN:
                 delivery.record(tx, message, who, "mcp_call", iso(now))
     return shown
 

@@ -30,6 +30,21 @@ MAX_EVENT_BYTES = 64 * 1024 * 1024
 
 # True inside the server, whose children run hook scripts themselves.
 serving = False
+# In the child running a hook: its socket to the hook process, which sends nothing after GO and waits for the
+# exit code, so the socket turns readable only when that process has ended.
+caller: int | None = None
+
+
+def caller_gone() -> bool:
+    """In a warm child: has the hook process it runs the hook for ended (Claude Code kills it at its timeout)?"""
+    if caller is None:
+        return False
+    import select  # loaded by the server already
+
+    try:
+        return bool(select.select([caller], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
 
 
 def disabled() -> bool:

@@ -263,6 +263,7 @@ def run_hook(conn: socket.socket) -> int:
         os.dup2(fd, target)
         os.close(fd)
     conn.settimeout(None)
+    client.caller = conn.fileno()
     code = run_script(sys.argv[0])
     conn.sendall(bytes([code & 0xFF]))
     return code

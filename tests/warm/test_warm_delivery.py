@@ -1,0 +1,107 @@
+"""A warm hook that hands a message over and whose hook process Claude Code kills (at its timeout) before the
+answer got out: the warm child still writes the answer, but nobody reads it any more, so it must not count the
+message as shown; the run's next tool call after that hook's timeout shows it again. Real hook scripts of an
+installed copy of the pack whose `pre_tool.py` declares a 3-second timeout, answered by a real warm server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from orchestra.store import open_store
+from orchestra.warm import client
+
+from tests.bus.test_unconfirmed import full_pipe, wait_past
+from tests.conftest import PACK, REPO
+from tests.warm.test_warm import (
+    MEMBER,
+    SESSION,
+    hook,
+    last_audit,
+    sock,
+    start_server,
+    stop_server,
+    tool_call,
+    wait_for,
+)
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or not Path("/proc/self/task").exists(),
+                                reason="warm hooks need fork and Unix sockets; the test reads /proc")
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("warm-delivery") / "proj ect"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    shutil.copytree(PACK, root / ".claude" / "orchestra", ignore=shutil.ignore_patterns("state", "__pycache__", "*.pyc"))
+    shutil.copy(REPO / ".claude" / "teams.yaml", root / ".claude" / "teams.yaml")
+    script = root / ".claude" / "orchestra" / "hooks" / "pre_tool.py"
+    script.write_text(script.read_text().replace('"timeout": 10,', '"timeout": 3,', 1))
+    return root
+
+
+@pytest.fixture
+def server(installed: Path) -> Iterator[subprocess.Popen]:
+    process = start_server(installed)
+    assert wait_for(lambda: os.path.exists(sock(installed))), "the warm server never listened"
+    yield process
+    stop_server(process)
+
+
+def test_a_warm_hook_killed_before_its_answer_got_out_leaves_the_message_to_the_next_tool_call(
+        installed: Path, server) -> None:
+    hook(installed, "session_start.py", {"session_id": SESSION, "transcript_path": str(installed / "t.jsonl"),
+                                         "cwd": str(installed), "hook_event_name": "SessionStart", "source": "startup"})
+    with open_store(f"sqlite:///{installed / '.claude/state/orchestration.db'}") as store:
+        with store.transaction() as tx:
+            from orchestra import bus
+
+            tx.set(f"agents.{MEMBER['agent_id']}", {"agent_type": MEMBER["agent_type"], "status": "active"})
+            sent = bus.send(tx, sender="main", to=f"agent:{MEMBER['agent_id']}", type="state_updated",
+                            payload={"text": "rebase on main first"})
+        path = f"communication.deliveries.{sent['id']}@{MEMBER['agent_id']}"
+        event = tool_call(installed, "Bash", {"command": "make"})
+        env = {k: v for k, v in os.environ.items() if k != client.DISABLE_ENV}
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+        read, write = full_pipe()
+        try:
+            proc = subprocess.Popen(["uv", "run", "--quiet", "--script",
+                                     str(installed / ".claude/orchestra/hooks/pre_tool.py")],
+                                    stdin=subprocess.PIPE, stdout=write, stderr=subprocess.PIPE, cwd=installed,
+                                    env={**env, "CLAUDE_PROJECT_DIR": str(installed)}, start_new_session=True)
+            proc.stdin.write(json.dumps(event).encode())
+            proc.stdin.close()
+            proc.stdin = None
+            assert wait_for(lambda: store.get(path, None) is not None or proc.poll() is not None, 60)
+            assert proc.poll() is None, proc.stderr.read()  # the child that took it waits to write its answer
+            assert len(children.read_text().split()) == 2  # that child, and the spare forked after it
+            os.killpg(proc.pid, signal.SIGKILL)  # Claude Code gives up on the hook
+            proc.wait(timeout=60)
+            os.close(write)
+            write = -1
+            answer = b""
+            while chunk := os.read(read, 1 << 16):  # the child writes its answer now; it ends, and the pipe closes
+                answer += chunk
+        finally:
+            os.close(read)
+            if write >= 0:
+                os.close(write)
+        assert b"rebase on main first" in answer  # the whole answer was written, after the hook process had ended
+        assert wait_for(lambda: len(children.read_text().split()) == 1)
+        lost = store.get(path)
+        assert "confirmed_at" not in lost and last_audit(installed)["warm"] is True
+        wait_past(lost["confirm_by"])
+        again = hook(installed, "pre_tool.py", {**event, "tool_use_id": "toolu_next"})
+        assert again.returncode == 0, again.stderr
+        context = json.loads(again.stdout)["hookSpecificOutput"]["additionalContext"]
+        assert sent["id"] in context and "(1 new, highest priority first)" in context
+        assert store.get(path)["confirmed_at"]  # shown, by a warm child whose hook process was there to read it
+        after = hook(installed, "pre_tool.py", {**event, "tool_use_id": "toolu_after"})
+        assert after.returncode == 0 and after.stdout.strip() == b""
