@@ -23,19 +23,21 @@ TIMEOUT_S = 3
 
 @pytest.fixture(scope="module")
 def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the pack whose `pre_tool.py` declares a 3-second timeout (as settings.json would then say)."""
+    """A copy of the pack whose `pre_tool.py` and `user_prompt.py` declare a 3-second timeout (as settings.json
+    would then say)."""
     copy = tmp_path_factory.mktemp("pack") / "orchestra"
     shutil.copytree(PACK, copy, ignore=shutil.ignore_patterns("state", "__pycache__", "*.pyc"))
-    script = copy / "hooks" / "pre_tool.py"
-    text = script.read_text()
-    assert '"timeout": 10,' in text
-    script.write_text(text.replace('"timeout": 10,', f'"timeout": {TIMEOUT_S},', 1))
+    for name in ("pre_tool.py", "user_prompt.py"):
+        script = copy / "hooks" / name
+        text = script.read_text()
+        assert '"timeout": 10' in text
+        script.write_text(text.replace('"timeout": 10', f'"timeout": {TIMEOUT_S}', 1))
     return copy
 
 
-def start(pack: Path, payload: dict, project: Path, stdout: int) -> subprocess.Popen:
-    """pre_tool.py as Claude Code runs it, writing its answer to `stdout`; a session (process group) of its own."""
-    proc = subprocess.Popen(["uv", "run", "--quiet", "--script", str(pack / "hooks" / "pre_tool.py")],
+def start(pack: Path, payload: dict, project: Path, stdout: int, script: str = "pre_tool.py") -> subprocess.Popen:
+    """A hook as Claude Code runs it, writing its answer to `stdout`; a session (process group) of its own."""
+    proc = subprocess.Popen(["uv", "run", "--quiet", "--script", str(pack / "hooks" / script)],
                             stdin=subprocess.PIPE, stdout=stdout, stderr=subprocess.PIPE, cwd=project,
                             env={**os.environ, "CLAUDE_PROJECT_DIR": str(project)}, start_new_session=True)
     proc.stdin.write(json.dumps(payload).encode())
@@ -44,8 +46,8 @@ def start(pack: Path, payload: dict, project: Path, stdout: int) -> subprocess.P
     return proc
 
 
-def run(pack: Path, payload: dict, project: Path) -> dict:
-    proc = start(pack, payload, project, subprocess.PIPE)
+def run(pack: Path, payload: dict, project: Path, script: str = "pre_tool.py") -> dict:
+    proc = start(pack, payload, project, subprocess.PIPE, script)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     return json.loads(out) if out.strip() else {}
@@ -140,3 +142,23 @@ def test_a_message_shown_by_a_hook_that_answered_is_not_shown_again(pack: Path, 
     message = project_store.get(f"communication.messages.{sent['id']}")
     assert MEMBER not in (message.get("unconfirmed") or {})
 
+
+
+def test_a_message_for_the_user_whose_prompt_hook_could_not_answer_is_shown_at_the_next_prompt(
+        pack: Path, project: Path, project_store) -> None:
+    """UserPromptSubmit: the critical message to the user, lost with the hook's answer, is shown at the next prompt
+    after that hook's timeout, its alert raised again."""
+    sent = send(project_store, to="human", priority="critical", payload={"text": "approve the migration?"})
+    event = fixture_event(project, "UserPromptSubmit")
+    read, write = os.pipe()
+    os.close(read)
+    proc = start(pack, event, project, write, "user_prompt.py")
+    os.close(write)
+    proc.wait(timeout=120)
+    lost = project_store.get(f"communication.deliveries.{sent['id']}@main:{event['session_id']}")
+    assert "confirmed_at" not in lost
+    wait_past(lost["confirm_by"])
+    later = {**event, "prompt_id": "4b1c0d2e-next-prompt", "prompt": "next"}
+    again = run(pack, later, project, "user_prompt.py")
+    assert sent["id"] in context(again) and again["systemMessage"].endswith("approve the migration?")
+    assert run(pack, {**later, "prompt_id": "4b1c0d2e-after", "prompt": "after"}, project, "user_prompt.py") == {}
