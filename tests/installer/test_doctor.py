@@ -117,8 +117,9 @@ def test_doctor_separates_the_errors_of_a_broken_teams_yaml(repo: Path, orchestr
     assert result.code == 1
     line = next(line for line in result.out.splitlines() if line.startswith("fail  teams: "))
     errors = line.removeprefix("fail  teams: ").split("; ")
-    assert len(errors) > 1 and all(e.startswith(f"{teams_yaml}:") and e.endswith("(write 'team_member')")
-                                   for e in errors), line
+    assert len(errors) == 6 and all(e.startswith(f"{teams_yaml}:") and e.endswith("(write 'team_member')")
+                                    for e in errors[:5]), line
+    assert errors[5].endswith("more like these, not listed here")
 
 
 def test_doctor_says_when_no_session_can_create_or_write_the_state_store(repo: Path, orchestra, claude_env: bool,

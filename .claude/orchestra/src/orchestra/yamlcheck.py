@@ -265,7 +265,7 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
             message = message[:MESSAGE_CHARS] + "..."
         lines.append(f"{path}:{line}: {where}: {message}")
     if len(placed) > SHOWN:
-        lines.append(f"{path}: {len(placed) - SHOWN} more like these; fix them and check again")
+        lines.append(f"{path}: {len(placed) - SHOWN} more like these, not listed here")
     if error_type is None:
         from .teams import TeamsError as error_type
     raise error_type("\n".join(lines))

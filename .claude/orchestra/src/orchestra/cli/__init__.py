@@ -29,7 +29,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def _tree(modules: list[str]) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     import argparse
 
+    from .. import __version__
+
     parser = argparse.ArgumentParser(prog="orchestra", description="Multi-team orchestration for Claude Code.")
+    parser.add_argument("--version", action="version", version=f"orchestra {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in modules:
         register = getattr(importlib.import_module(f"{__name__}.{name}"), "register", None)
