@@ -3,6 +3,7 @@ holder one at a time (each provably blocked in the kernel before the next starts
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -37,8 +38,8 @@ def _until(condition, what: str, proc: subprocess.Popen | None = None) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
-def _writer(url: str, number: int, wait: float | None = None) -> subprocess.Popen:
-    code = f"from tests.store.workers import take_turn; take_turn({url!r}, {number}, {wait!r})"
+def _writer(url: str, number: int, wait: float | None = None, fork: bool = False) -> subprocess.Popen:
+    code = f"from tests.store.workers import take_turn; take_turn({url!r}, {number}, {wait!r}, {fork!r})"
     return subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).parents[2], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -160,3 +161,60 @@ def test_a_waiting_writer_sleeps_in_the_kernel_and_tries_the_lock_once(tmp_path:
     thread.join(60)
     assert tries == 1
     assert set(open_store(url).get("tasks")) == {"held", "waited"}
+
+
+def _fork_in_transaction(url: str, leave: bool) -> tuple[subprocess.Popen, int]:
+    code = f"from tests.store.workers import fork_in_transaction; fork_in_transaction({url!r}, {leave!r})"
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).parents[2], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = proc.stdout.readline()
+    assert child.strip().isdigit(), proc.stderr.read()
+    return proc, int(child)
+
+
+def _end(proc: subprocess.Popen, child: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(child, signal.SIGKILL)
+    proc.kill()
+    proc.communicate(timeout=60)
+
+
+@pytest.mark.parametrize("writer_ends", ["leaving", "killed"])
+def test_a_child_forked_inside_a_transaction_does_not_keep_the_writers_behind_waiting(
+        tmp_path: Path, writer_ends: str) -> None:
+    """A process that forks while it writes (a server's worker, multiprocessing) gives the child a copy of its
+    queue file: the writers after it must still get in once it has left, or been killed, while the child lives."""
+    url = f"json://{tmp_path / 'state.json'}"
+    proc, child = _fork_in_transaction(url, leave=writer_ends == "leaving")
+    try:
+        if writer_ends == "leaving":
+            assert proc.stdout.readline() == "left\n", proc.stderr.read()
+        else:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(60)
+        after = _writer(url, 1, wait=5)
+        out, err = after.communicate(timeout=120)
+        assert (out, after.returncode) == ("", 0), err
+        os.kill(child, 0)  # the child still lives (and holds its copies of the files)
+    finally:
+        _end(proc, child)
+    assert open_store(url).get("projects.turns.order") == [1]
+
+
+def test_a_child_forked_by_a_writer_that_gave_up_waiting_does_not_keep_its_place(tmp_path: Path) -> None:
+    url = f"json://{tmp_path / 'state.json'}"
+    holder = open_store(url)
+    with holder.transaction() as tx:
+        tx.set("projects.turns.order", [])
+        impatient = _writer(url, 1, wait=0.2, fork=True)
+        said = impatient.stdout.readline().split()
+        assert said[:2] == ["gave", "up"], impatient.stderr.read()
+        child = int(said[2])
+    try:
+        after = _writer(url, 2, wait=5)
+        out, err = after.communicate(timeout=120)
+        assert (out, after.returncode) == ("", 0), err
+        os.kill(child, 0)  # the child still lives
+    finally:
+        _end(impatient, child)
+    assert open_store(url).get("projects.turns.order") == [2]

@@ -37,9 +37,11 @@ def open_and_append(url: str, *, start) -> None:
         store.append_event("opened")
 
 
-def take_turn(url: str, number: int, wait: float | None = None) -> None:
+def take_turn(url: str, number: int, wait: float | None = None, fork: bool = False) -> None:
     """One writer: append `number` to projects.turns.order; says `gave up` if the lock stayed busy past `wait`
-    seconds, then stays alive until stdin closes (its lock queue thread may still be waiting)."""
+    seconds, then stays alive until stdin closes (its lock queue thread may still be waiting). With `fork`,
+    having given up it forks a child that lives as long, and says its pid after `gave up`."""
+    import os
     import sys
 
     from orchestra.store import BusyError
@@ -49,5 +51,28 @@ def take_turn(url: str, number: int, wait: float | None = None) -> None:
             with store.transaction() as tx:
                 tx.set("projects.turns.order", [*tx.get("projects.turns.order", []), number])
         except BusyError:
-            print("gave up", flush=True)
+            if fork and (child := os.fork()) == 0:
+                sys.stdin.read()
+                os._exit(0)
+            print("gave up", *([child] if fork else []), flush=True)
             sys.stdin.read()
+
+
+def fork_in_transaction(url: str, leave: bool) -> None:
+    """Fork a child from inside a transaction (the child lives until stdin closes) and print its pid; with
+    `leave`, then end the transaction and print `left`. Stays alive until stdin closes (or it is killed)."""
+    import os
+    import sys
+
+    with open_store(url) as store:
+        with store.transaction() as tx:
+            tx.set("tasks.forked", {"title": "forked", "status": "queued"})
+            child = os.fork()
+            if child == 0:
+                sys.stdin.read()
+                os._exit(0)
+            print(child, flush=True)
+            if not leave:
+                sys.stdin.read()
+        print("left", flush=True)
+        sys.stdin.read()

@@ -12,6 +12,10 @@ not to the process, so two stores in one process queue too and closing the file 
 blocking wait has no timeout of its own and signals only reach the main thread, so a waiter that
 must wait blocks in a daemon thread and gives up at its deadline; that thread, once it is served,
 lets go at once.
+
+A child forked while a writer is queued or holds its place shares that open file, and so its locks: the
+writer unlocks before it closes the file, and the child closes its copies at once, so neither the
+writer leaving nor its death waits for the child to end.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import struct
 import sys
 import threading
 import time
+from contextlib import suppress
 
 from filelock import Timeout
 
@@ -38,6 +43,18 @@ TICKETS_END = 2**62  # a counter past this was not written by a queue: start aga
 # struct flock: l_type, l_whence, l_start, l_len, l_pid (0 for these locks); padded past the C size.
 _FLOCK = "hhqqi"
 _FLOCK_SIZE = 64
+_OPEN: set[int] = set()  # this process's queue files (held or waited on): a forked child closes its copies
+
+
+def _close_in_child() -> None:
+    for fd in list(_OPEN):
+        with suppress(OSError):
+            os.close(fd)
+    _OPEN.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_in_child)
 
 
 class LockQueue:
@@ -46,28 +63,44 @@ class LockQueue:
     def __init__(self, path: str) -> None:
         self.path = path
         self._fd: int | None = None
+        self._pid = 0  # the process that holds `_fd`: a forked child has only a closed copy
 
     def join(self, deadline: float) -> None:
         """Return once every writer that came before has left; Timeout at `deadline` (time.monotonic).
         OSError: the queue could not be used (the caller goes on without it)."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        fd = _open(self.path)
         waited = None
         try:
             ticket = _draw_ticket(fd, deadline, self.path)
             if ticket > 1 and not _lock(fd, F_RDLCK, 1, ticket - 1, wait=False):
                 waited = _wait_in_thread(fd, ticket, deadline)
         except BaseException:
-            os.close(fd)
+            _close(fd)
             raise
         if waited is False:  # the waiting thread closes the file once served
             raise Timeout(self.path)
-        self._fd = fd
+        self._fd, self._pid = fd, os.getpid()
 
     def leave(self) -> None:
-        """Let the next writer in (closing the file drops every lock taken through it)."""
+        """Let the next writer in."""
         if self._fd is not None:
             fd, self._fd = self._fd, None
-            os.close(fd)
+            if self._pid == os.getpid():
+                _close(fd)
+
+
+def _open(path: str) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    _OPEN.add(fd)
+    return fd
+
+
+def _close(fd: int) -> None:
+    """Drop every lock taken through `fd`, which a forked child's copy would keep alive, and close it."""
+    _OPEN.discard(fd)
+    with suppress(OSError):  # a file that takes no locks holds none
+        _lock(fd, F_UNLCK, 0, 0, wait=False)  # length 0: to the end of any file
+    os.close(fd)
 
 
 def _draw_ticket(fd: int, deadline: float, path: str) -> int:
@@ -101,7 +134,7 @@ def _wait_in_thread(fd: int, ticket: int, deadline: float) -> bool:
             result = exc
         with guard:
             if outcome.get("gave_up"):
-                os.close(fd)  # its waiter has gone: let the writers behind it through
+                _close(fd)  # its waiter has gone: let the writers behind it through
             else:
                 outcome["result"] = result
         served.set()
