@@ -112,3 +112,47 @@ def test_a_json_lock_file_deleted_as_stale_mid_write_loses_no_update_silently(tm
     assert len(failed) == 1 and "replaced it during this transaction" in failed[0]
     with open_store(url) as store:
         assert store.get("tasks.c.n") == 1  # the one increment that reported success, and only it
+
+
+def test_a_json_store_opened_before_a_fork_serves_the_parent_and_its_children(tmp_path) -> None:
+    """A process that opens the store, then forks (a server's workers, multiprocessing): parent and
+    children go on with the one store object, taking turns, and no update is lost."""
+    store = open_store(f"json://{tmp_path / 'state.json'}")
+    store.set("projects.shared.counter", 0)
+    ctx = multiprocessing.get_context("fork")
+    start = ctx.Event()
+
+    def add(times: int) -> None:
+        start.wait(60)
+        for _ in range(times):
+            with store.transaction() as tx:
+                tx.set("projects.shared.counter", tx.get("projects.shared.counter") + 1)
+
+    procs = [ctx.Process(target=add, args=(INCREMENTS // 2,)) for _ in range(4)]
+    for proc in procs:
+        proc.start()
+    start.set()
+    add(INCREMENTS // 2)
+    for proc in procs:
+        proc.join(180)
+    assert [proc.exitcode for proc in procs] == [0] * len(procs)
+    assert store.get("projects.shared.counter") == 5 * (INCREMENTS // 2)
+
+
+def test_threads_of_one_process_each_with_its_store_end_exact(store_url: str) -> None:
+    """Each thread opens its own store (a store object is one thread's): they exclude one another as processes do."""
+    import threading
+
+    def add(times: int) -> None:
+        with open_store(store_url) as store:
+            for _ in range(times):
+                with store.transaction() as tx:
+                    tx.set("projects.shared.counter", tx.get("projects.shared.counter", 0) + 1)
+
+    threads = [threading.Thread(target=add, args=(INCREMENTS // 2,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(180)
+    with open_store(store_url) as store:
+        assert store.get("projects.shared.counter") == 4 * (INCREMENTS // 2)

@@ -4,6 +4,7 @@ holder one at a time (each provably blocked in the kernel before the next starts
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import subprocess
@@ -218,3 +219,44 @@ def test_a_child_forked_by_a_writer_that_gave_up_waiting_does_not_keep_its_place
     finally:
         _end(impatient, child)
     assert open_store(url).get("projects.turns.order") == [2]
+
+
+@pytest.mark.parametrize("failing", ["every lock", "the blocking wait"])
+@pytest.mark.parametrize("error", [errno.EINVAL, errno.ENOLCK])
+def test_a_file_system_without_byte_range_locks_costs_only_the_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str, error: int) -> None:
+    """A file system that refuses OFD locks (EINVAL) or runs out of them (ENOLCK), at once or only for the
+    blocking wait: writers fall back to polling the flock, leave no queue file open, and still exclude."""
+    real_fcntl, refused = lock_queue.fcntl, threading.Event()
+
+    def refusing(fd: int, cmd: int, arg: bytes) -> bytes:
+        if failing == "every lock" or cmd == lock_queue.F_OFD_SETLKW:
+            refused.set()
+            raise OSError(error, os.strerror(error))
+        return real_fcntl(fd, cmd, arg)
+
+    monkeypatch.setattr(lock_queue, "fcntl", refusing)
+    url = f"json://{tmp_path / 'state.json'}"
+    holder, waiter = open_store(url), open_store(url)
+    opened = len(os.listdir("/proc/self/fd"))
+
+    def wait_and_write() -> None:
+        with waiter.transaction() as tx:
+            tx.set("tasks.waited", {"title": "waited", "status": "queued", "saw": sorted(tx.get("tasks"))})
+
+    thread = threading.Thread(target=wait_and_write)
+    with holder.transaction() as tx:
+        tx.set("tasks.held", {"title": "held", "status": "queued"})
+        refused.clear()
+        thread.start()
+        _until(lambda: not thread.is_alive() or refused.is_set() and _polling(waiter),
+               "the second writer is refused a lock and polls the flock")
+        assert thread.is_alive()  # it waits for the holder: the flock still excludes it
+    thread.join(60)
+    assert open_store(url).get("tasks.waited.saw") == ["held"]
+    assert len(os.listdir("/proc/self/fd")) == opened
+
+
+def _polling(store) -> bool:
+    """Whether `store` is past the queue, trying the flock (its queue holds no file)."""
+    return store._queue._fd is None and store._open_tx

@@ -52,9 +52,16 @@ class JsonFileStore(StoreBase):
         # (another checkout's store, say) would never see the write. Lock and replace that file instead.
         self.path = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
-        self._queue = LockQueue(str(self.path) + ".queue.lock") if QUEUE_AVAILABLE else None
+        self._lock_timeout = lock_timeout
+        self._make_locks()
         self._open_tx = False
+
+    def _make_locks(self) -> None:
+        """The write lock and the queue for it, this process's own: a child forked with the store open
+        makes them anew at its first write (filelock refuses a lock inherited across fork)."""
+        self._pid = os.getpid()
+        self._lock = FileLock(str(self.path) + ".lock", timeout=self._lock_timeout)
+        self._queue = LockQueue(str(self.path) + ".queue.lock") if QUEUE_AVAILABLE else None
 
     # -- reading ---------------------------------------------------------------------------------
     def _read(self, locked: bool) -> dict[str, Any]:
@@ -110,6 +117,8 @@ class JsonFileStore(StoreBase):
                 self._leave_queue()
 
     def _acquire(self) -> None:
+        if self._pid != os.getpid():
+            self._make_locks()
         deadline = time.monotonic() + self._lock.timeout
         self._join_queue(deadline)
         try:
