@@ -122,6 +122,28 @@ def test_doctor_separates_the_errors_of_a_broken_teams_yaml(repo: Path, orchestr
     assert errors[5].endswith("more like these, not listed here")
 
 
+def test_doctor_says_when_claude_md_does_not_tell_the_main_thread_about_the_teams(repo: Path, orchestra,
+                                                                                 claude_env: bool) -> None:
+    """Install leaves CLAUDE.md alone, and nothing else tells the main thread to work through the teams:
+    doctor warns until the project's CLAUDE.md (or .claude/CLAUDE.md, CLAUDE.local.md) speaks of Orchestra,
+    with the command that appends the snippet."""
+    assert orchestra("install", repo).code == 0
+    (repo / "CLAUDE.md").write_text("# Shop\n\nUse pnpm.\n")
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 0
+    template = REPO / "templates" / "CLAUDE.md"
+    assert checks(result)["claude.md"] == [{
+        "name": "claude.md", "status": "warn",
+        "detail": "CLAUDE.md does not mention Orchestra, so the main thread is not told to work through the teams "
+                  f"(/sprint:start, /task:delegate); append the snippet: `cat {template} >> '{repo}/CLAUDE.md'`"}]
+    with (repo / "CLAUDE.md").open("a") as claude_md:
+        claude_md.write(template.read_text())
+    assert [c["status"] for c in checks(orchestra("doctor", repo, "--json"))["claude.md"]] == ["ok"]
+    (repo / "CLAUDE.md").unlink()
+    (repo / ".claude" / "CLAUDE.md").write_text(template.read_text())
+    assert [c["status"] for c in checks(orchestra("doctor", repo, "--json"))["claude.md"]] == ["ok"]
+
+
 def test_doctor_says_when_no_session_can_create_or_write_the_state_store(repo: Path, orchestra, claude_env: bool,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """'the first session creates it' was the advice for a state directory on a read-only disk too, where

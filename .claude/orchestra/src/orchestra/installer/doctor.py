@@ -26,7 +26,7 @@ def run_checks(root: Path) -> list[Check]:
     found: list[Check] = []
     checks = (_uv, _manifest, _nesting, _settings, _wiring, _hooks_on, _scripts, _mcp, _mcp_names, _warm,
               orgchecks.check_teams, orgchecks.check_policy, orgchecks.check_agents, orgchecks.check_commands,
-              orgchecks.check_state, _claude_doctor)
+              orgchecks.check_claude_md, orgchecks.check_state, _claude_doctor)
     if not (root / ".claude").is_dir():  # nothing of Claude Code's or ours: the install check says to install
         checks = (_uv, _manifest)
     if _plugin_root() is not None and not _pack_dir(root).is_dir():  # the plugin's CLI on a project without the pack

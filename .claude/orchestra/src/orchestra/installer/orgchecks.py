@@ -100,6 +100,28 @@ def _own_agents(root: Path) -> list[Path]:
     return [path for path in agentfiles.agent_files(root) if path.relative_to(root).as_posix() not in recorded.files]
 
 
+# The project's memory files Claude Code reads at its start, where the main thread learns how to work.
+MEMORY_FILES = ("CLAUDE.md", ".claude/CLAUDE.md", "CLAUDE.local.md")
+
+
+def check_claude_md(root: Path) -> list[Check]:
+    """Install leaves CLAUDE.md alone and no hook briefs the main thread: the snippet of templates/CLAUDE.md in
+    one of the project's memory files is what tells it to work through the teams."""
+    import shlex
+
+    for name in MEMORY_FILES:
+        try:
+            if "orchestra" in (root / name).read_text(encoding="utf-8", errors="replace").lower():
+                return [Check("claude.md", "ok", f"{name} tells the main thread about Orchestra")]
+        except OSError:
+            continue
+    template = paths.PACK_DIR.parents[1] / "templates" / "CLAUDE.md"
+    source = shlex.quote(str(template)) if template.is_file() else "templates/CLAUDE.md (of a clone of Orchestra)"
+    return [Check("claude.md", "warn", "CLAUDE.md does not mention Orchestra, so the main thread is not told to work "
+                                       "through the teams (/sprint:start, /task:delegate); append the snippet: "
+                                       f"`cat {source} >> {shlex.quote(str(root / 'CLAUDE.md'))}`")]
+
+
 def _more(items: list[str]) -> str:
     return f" (and {len(items) - 5} more)" if len(items) > 5 else ""
 
