@@ -149,3 +149,60 @@ def test_a_member_pops_and_drops_its_own_stashes_but_not_another_branchs(member:
     assert "member's change" in (tree / "README.md").read_text(encoding="utf-8")
     assert "stash@{0}, a stash of the branch main" in denied(repo, tree, "git stash drop")  # now main's is first
     assert git(repo, "stash", "list").count("\n") == 1
+
+
+def test_a_member_deletes_reflog_entries_of_its_own_stashes_only(member: tuple[Path, Path]) -> None:
+    """`git reflog delete stash@{N}` removes a stash as `git stash drop` does, and follows its rule."""
+    repo, tree = member
+    (repo / "README.md").write_text("# shop, the main checkout's change\n", encoding="utf-8")
+    git(repo, "stash", "push", "-q", "-m", "orchestrator's change")  # stash@{1} later: On main
+    (tree / "README.md").write_text("# shop, the member's change\n", encoding="utf-8")
+    assert allowed_and_run(repo, tree, "git stash").returncode == 0  # stash@{0}: WIP on task-t-1
+    reason = denied(repo, tree, "git reflog delete stash@{1}")
+    assert ("Bash `git reflog delete` removing stash@{1}, a stash of the branch main (On main: orchestrator's "
+            "change), which is not your worktree's branch task-t-1") in reason, reason
+    assert "ask the orchestrator to drop it" in reason
+    assert "stash@{1}, a stash of the branch main" in denied(repo, tree, "git reflog delete --rewrite refs/stash@{1}")
+    # entries go one after another: the second stash@{0} is main's once the member's is gone
+    assert "stash@{0}, a stash of the branch main" in denied(repo, tree, "git reflog delete stash@{0} stash@{0}")
+    assert "name the entry as stash@{N}" in denied(repo, tree, "git reflog delete 'stash@{2.hours.ago}'")
+    assert ("`git rd` (the git alias for `reflog delete`) running `git reflog delete` removing stash@{1}"
+            in denied(repo, tree, "git -c alias.rd='reflog delete' rd stash@{1}"))
+    git(repo, "config", "alias.forget", "!git reflog delete")
+    assert "running `git reflog delete` removing stash@{1}" in denied(repo, tree, "git forget stash@{1}")
+    assert allowed_and_run(repo, tree, "git reflog delete --dry-run stash@{1}").returncode == 0
+    assert allowed_and_run(repo, tree, "git reflog delete --updateref --rewrite stash@{0}").returncode == 0
+    assert git(repo, "stash", "list").splitlines() == ["stash@{0}: On main: orchestrator's change"]
+
+
+@pytest.mark.parametrize("command, why", [
+    ("git reflog expire --all", "`git reflog expire --all` expiring the reflogs of every branch and tag"),
+    ("git reflog expire --expire=now --expire-unreachable=now --all --single-worktree", "`git reflog expire --all`"),
+    ("git reflog expire --expire=now refs/stash", "`git reflog expire` expiring stashes in refs/stash"),
+    ("git reflog expire --expire=now stash", "`git reflog expire` expiring stashes in refs/stash"),
+    ("git -c alias.tidy='reflog expire --expire=now --all' tidy", "`git tidy` (the git alias for `reflog expire "
+                                                                  "--expire=now --all`) running `git reflog expire"),
+    ("git reflog expire --expire=now main", "Bash `git reflog expire` expiring the reflog of refs/heads/main, "
+                                            f"{OTHERS}"),
+    ("git reflog delete main@{0}", f"Bash `git reflog delete` deleting reflog entries of refs/heads/main, {OTHERS}"),
+    ("git reflog delete --updateref refs/heads/main@{0}", "deleting reflog entries of refs/heads/main"),
+    ("git reflog expire --expire=now worktrees/other/HEAD", "the reflog of worktrees/other/HEAD"),
+    ("git reflog expire --dry-run --all && git reflog expire --dry-run --expire now stash && git reflog show stash && "
+     "git reflog && git reflog exists refs/stash && git reflog expire --expire=now task-t-1 HEAD && "
+     "git reflog delete HEAD@{0} && git reflog delete task-t-1@{0}", None),
+], ids=lambda v: v if isinstance(v, str) and len(v) < 40 else None)
+def test_a_member_expires_no_reflog_but_its_own(member: tuple[Path, Path], command: str, why: str | None) -> None:
+    """refs/stash's reflog is the stash list and other branches' reflogs are their history: `git reflog expire`
+    touching them (`--all` touches all of them) is denied; the worktree's own branch and HEAD are its own."""
+    repo, tree = member
+    git(repo, "stash", "list")
+    (repo / "README.md").write_text("# shop, the main checkout's change\n", encoding="utf-8")
+    git(repo, "stash", "push", "-q", "-m", "orchestrator's change")
+    if why is None:
+        assert allowed_and_run(repo, tree, command).returncode == 0
+        assert git(repo, "stash", "list").count("\n") == 1
+        return
+    reason = denied(repo, tree, command)
+    assert why in reason, reason
+    if "refs/stash" in why or "--all" in why:
+        assert "shared by every worktree and the main checkout" in reason, reason

@@ -18,7 +18,9 @@ branch checked out before (`git checkout -`, `@{-N}`) is the one the worktree's 
 one the log does not name is denied. The worktree's own branch comes from its HEAD file and whether a ref exists
 from the repository's ref files. No git process and nothing parsed or read for a command that names none of those
 subcommands and runs only git's own commands (`git status`, `git commit`); git is asked only for a word that may
-be an alias, for `rebase.updateRefs` on a `git rebase` and for the stash list on `git stash drop|pop|branch`.
+be an alias, for `rebase.updateRefs` on a `git rebase` and for the stash list on `git stash drop|pop|branch` and
+`git reflog delete stash@{N}`. The reflogs of other branches, tags and worktrees' HEADs that `git reflog
+delete|expire|drop` takes from (`reflogs`) count as changing those refs.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ FILTER_VALUED = frozenset({"--setup", "--env-filter", "--tree-filter", "--index-
                            "--original", "--state-branch"})
 EVERY = {"branch and tag": {"--all", "--glob"}, "branch": {"--branches"}, "tag": {"--tags"}}
 # the subcommands whose name on a line makes it worth reading (`fetch`/`pull` apart), and those that make refs
-QUICK = (*SUBCOMMANDS[:9], "replace", "stash")
+QUICK = (*SUBCOMMANDS[:9], "replace", "stash", "reflog")
 CREATING = frozenset({"-b", "-B", "-c", "-C", "--create", "--force-create", "--orphan"})
 # `git branch` and `git tag` options with which they list, delete or set something else: they make no ref
 BRANCH_LISTING = frozenset({"d", "D", "--delete", "r", "--remotes", "l", "--list", "a", "--all", "v", "--verbose",
@@ -92,10 +94,10 @@ def ref_changes(command: str, cwd: str, worktree: str, root) -> RefChanges | Non
     runs = [run for cmd in commands for run in gitaliases.runs(cmd, cwd, exported)]
     changes = [(ref, f"{run.alias} running {verb}" if run.alias else verb) for run in runs
                for ref, verb in [*_changes(run.args), *_pushed(run.args, cwd, (str(root), worktree)),
-                                 *_configured(run)]]
+                                 *_configured(run), *_reflogs(run.args)]]
     making = [ref for run in runs for ref in _made(run.args)] + [ref for ref, verb in changes
                                                                  if verb.endswith("updating")]
-    sharing = [run for run in runs if run.args[:1] in (["replace"], ["update-ref"], ["stash"])]
+    sharing = [run for run in runs if run.args[:1] in (["replace"], ["update-ref"], ["stash"], ["reflog"])]
     if not changes and not making and not sharing:
         return None
     gitdir, common = _repository(worktree, root)
@@ -119,6 +121,16 @@ def _shared(runs: list[gitaliases.Run], own: str | None) -> list[tuple[str, str]
 
     return [(found[0], f"{run.alias} running {found[1]}" if run.alias else found[1]) for run in runs
             if (found := shared_change(run, _operands(run.args[1:], STASH_VALUED), own))]
+
+
+def _reflogs(args: list[str]) -> list[tuple[str, str]]:
+    """The reflogs of branches, tags and other worktrees' HEADs that `git reflog delete|expire|drop` takes from."""
+    if args[:1] != ["reflog"]:
+        return []
+    from .reflogs import reflogging  # only for `git reflog`
+
+    found = reflogging(args)
+    return found.refs if found else []
 
 
 def _made(args: list[str]) -> list[str]:

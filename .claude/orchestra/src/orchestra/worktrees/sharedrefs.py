@@ -1,8 +1,9 @@
 """The refs every worktree shares besides branches and tags: replacements (refs/replace), which change what each
 worktree and the main checkout see of a commit, and the stash (refs/stash), one list of entries for all of them.
 A member lists replacements, stashes, lists and applies stashes; it writes no replacement, clears no stash, and
-pops or drops only entries stashed on its own branch (`WIP on <branch>:`, `On <branch>:`). git is asked once,
-`git stash list`, and only for `git stash drop|pop|branch`."""
+pops or drops only entries stashed on its own branch (`WIP on <branch>:`, `On <branch>:`), also by `git reflog
+delete stash@{N}`, and expires no stash (`git reflog expire|drop` of refs/stash, or `--all`). git is asked once,
+`git stash list`, and only for `git stash drop|pop|branch` and `git reflog delete stash@{N}`."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def shared_change(run: gitaliases.Run, operands: list[str], own: str | None) -> 
         return "refs/stash", f"`git stash clear` emptying refs/stash{_why('refs/stash')}"
     if sub == "stash" and operands[:1] in (["drop"], ["pop"], ["branch"]):
         return _unstashing(run, operands, own)
+    if sub == "reflog":
+        return _reflogging(run, own)
     return None
 
 
@@ -54,24 +57,61 @@ def _unstashing(run: gitaliases.Run, operands: list[str], own: str | None) -> tu
     denied when it was stashed on a branch other than the worktree's own."""
     given = operands[2:3] if operands[0] == "branch" else operands[1:2]
     found = ENTRY.fullmatch(given[0]) if given else None
-    verb = f"`git stash {operands[0]}` removing"
-    if given and found is None:
-        return given[0], (f"{verb} {given[0]}, an entry named otherwise than by its number. Stashes (refs/stash) "
-                          f"are {SHARED}: name the entry as stash@{{N}} (`git stash list` shows whose each is) "
-                          "and pop or drop only your own")
-    entry = f"stash@{{{(found.group(1) or found.group(2)) if found else 0}}}"
+    number = 0 if not given else int(found.group(1) or found.group(2)) if found else None
+    return _removing(run, [(given[0] if given else "stash@{0}", number)], f"`git stash {operands[0]}` removing",
+                     own)
+
+
+def _reflogging(run: gitaliases.Run, own: str | None) -> tuple[str, str] | None:
+    """`git reflog delete stash@{N}` removes that stash as `git stash drop` does, by the same rule;
+    `git reflog expire|drop` on refs/stash, or on every reflog (`--all`), removes stashes of every branch."""
+    from .reflogs import reflogging
+
+    found = reflogging(run.args)
+    if found is None:
+        return None
+    if found.every:
+        return "refs/stash", (f"`git reflog {found.sub} --all` {_taking(found.sub)} the reflogs of every branch and "
+                              f"tag and of refs/stash{_why('refs/stash')}; name your own branch to "
+                              f"{found.sub} its reflog alone (`git reflog {found.sub} ... {own or 'BRANCH'}`)")
+    if found.stash_expired:
+        return "refs/stash", f"`git reflog {found.sub}` {_taking(found.sub)} stashes in refs/stash{_why('refs/stash')}"
+    return _removing(run, found.stash_entries, "`git reflog delete` removing", own) if found.stash_entries else None
+
+
+def _taking(sub: str) -> str:
+    return "expiring" if sub == "expire" else "dropping"
+
+
+def _removing(run: gitaliases.Run, entries: list[tuple[str, int | None]], verb: str,
+              own: str | None) -> tuple[str, str] | None:
+    """The first of the stash entries removed one after another (each number counted once the ones before are
+    gone, as git does; None for an entry named otherwise) that was stashed on a branch other than the worktree's
+    own, as (the entry, its denial)."""
+    named = next((word for word, number in entries if number is None), None)
+    if named is not None:
+        return named, (f"{verb} {named}, an entry named otherwise than by its number. Stashes (refs/stash) "
+                       f"are {SHARED}: name the entry as stash@{{N}} (`git stash list` shows whose each is) "
+                       "and pop or drop only your own")
     listed = gitaliases.output(run, ["stash", "list", "--format=%gd%x09%gs"]) or ""
-    message = next((line.split("\t", 1)[1] for line in listed.splitlines()
-                    if line.startswith(entry + "\t")), None)
-    stashed = STASHED_ON.match(message or "")
-    if message is None or stashed and stashed.group(1) == own:
-        return None  # no such entry (git refuses), or one of the member's own branch
-    branch = f"the branch {stashed.group(1)}" if stashed else "no branch git names"
-    yours = f"your worktree's branch {own}" if own else "the branch your worktree has checked out"
-    return entry, (f"{verb} {entry}, a stash of {branch} ({message}), which is not {yours}. Stashes (refs/stash) "
-                   f"are {SHARED}: pop or drop only the entries of your own branch (`git stash list` shows whose "
-                   "they are), apply another's with `git stash apply` if you need its changes, and ask the "
-                   "orchestrator to drop it")
+    messages = [line.split("\t", 1)[1] for line in listed.splitlines() if "\t" in line]
+    left = list(range(len(messages)))  # the entries still there, by their number before the command
+    for _, number in entries:
+        if number is None or number >= len(left):
+            return None  # no such entry: git refuses it
+        first = left.pop(number)
+        message = messages[first]
+        stashed = STASHED_ON.match(message)
+        if stashed and stashed.group(1) == own:
+            continue  # one of the member's own branch
+        entry = f"stash@{{{number}}}"
+        branch = f"the branch {stashed.group(1)}" if stashed else "no branch git names"
+        yours = f"your worktree's branch {own}" if own else "the branch your worktree has checked out"
+        return entry, (f"{verb} {entry}, a stash of {branch} ({message}), which is not {yours}. Stashes (refs/stash) "
+                       f"are {SHARED}: pop or drop only the entries of your own branch (`git stash list` shows whose "
+                       "they are), apply another's with `git stash apply` if you need its changes, and ask the "
+                       "orchestrator to drop it")
+    return None
 
 
 def _why(ref: str) -> str:
