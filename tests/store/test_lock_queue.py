@@ -104,14 +104,22 @@ def test_a_busy_error_while_queued_keeps_its_message(tmp_path: Path) -> None:
     from orchestra.store import BusyError
 
     url = f"json://{tmp_path / 'state.json'}"
-    holder, waiter = open_store(url), open_store(url, wait=0.05)
-    with holder.transaction() as tx:
-        tx.set("tasks.held", {"title": "held", "status": "queued"})
-        with pytest.raises(BusyError, match=r"still locked by another writer after 0s$"), waiter.transaction():
-            pass
+    holder, waiter = _holder(url), open_store(url, wait=0.05)
+    with pytest.raises(BusyError, match=r"still locked by another writer after 0s$"), waiter.transaction():
+        pass
+    holder.communicate(timeout=60)
     with waiter.transaction() as tx:  # served: its abandoned place in the queue was let go
         tx.set("tasks.later", {"title": "later", "status": "queued"})
     assert set(open_store(url).get("tasks")) == {"held", "later"}
+
+
+def _holder(url: str) -> subprocess.Popen:
+    """A process holding the write lock until its stdin closes."""
+    code = f"from tests.store.workers import hold; hold({url!r})"
+    holder = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).parents[2], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "holding\n", holder.stderr.read()
+    return holder
 
 
 def test_a_writer_alone_starts_no_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -260,3 +268,65 @@ def test_a_file_system_without_byte_range_locks_costs_only_the_order(
 def _polling(store) -> bool:
     """Whether `store` is past the queue, trying the flock (its queue holds no file)."""
     return store._queue._fd is None and store._open_tx
+
+
+def _ticket(queue: Path) -> int:
+    """The last ticket drawn from `queue`."""
+    return int.from_bytes(queue.read_bytes()[:8], "little")
+
+
+def test_a_writer_killed_while_it_writes_lets_the_queue_behind_it_through_in_order(tmp_path: Path) -> None:
+    url, queue = f"json://{tmp_path / 'state.json'}", tmp_path / "state.json.queue.lock"
+    holder = _holder(url)
+    writers = _queue_behind(url, queue, [1, 2, 3])
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(60)
+    _finish(writers)
+    assert open_store(url).get("projects.turns.order") == [1, 2, 3]
+    assert queue.stat().st_size == 8  # the counter alone, however many writers came
+
+
+def test_queued_writers_and_one_outside_the_queue_exclude_each_other(tmp_path: Path) -> None:
+    """An older Orchestra takes only the flock. While it holds it, the writer at the head of the queue polls
+    the flock and the others wait behind it in the kernel; killing that head passes its place on."""
+    import fcntl
+
+    url, queue = f"json://{tmp_path / 'state.json'}", tmp_path / "state.json.queue.lock"
+    open_store(url).set("projects.turns.order", [])
+    outside = os.open(tmp_path / "state.json.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(outside, fcntl.LOCK_EX)
+    try:
+        drawn = _ticket(queue)
+        head = _writer(url, 1)
+        _until(lambda: _ticket(queue) == drawn + 1 and _waiting(queue) == 0, "the head polls", head)
+        [second, third] = _queue_behind(url, queue, [2, 3])
+        head.send_signal(signal.SIGKILL)
+        head.wait(60)
+        _until(lambda: _waiting(queue) == 1, "the second writer is the head now and polls", second)
+        assert open_store(url).get("projects.turns.order") == []  # no one wrote past the outside writer
+    finally:
+        fcntl.flock(outside, fcntl.LOCK_UN)
+        os.close(outside)
+    _finish([second, third])
+    assert open_store(url).get("projects.turns.order") == [2, 3]
+
+
+def test_a_transaction_inside_another_on_the_same_file_is_refused_at_once(tmp_path: Path) -> None:
+    """Two store objects for one file in one thread: the inner one would wait for the outer one, which waits
+    for it, until the lock timeout. It is refused at once with what to do, and the outer one still commits."""
+    from orchestra.store import StateError
+
+    url = f"json://{tmp_path / 'state.json'}"
+    outer, inner = open_store(url), open_store(url, wait=3)
+    document = outer.export()
+    with outer.transaction() as tx:
+        tx.set("tasks.outer", {"title": "outer", "status": "queued"})
+        with pytest.raises(StateError, match="already has a transaction open on this state file"), \
+                inner.transaction():
+            pass
+        with pytest.raises(StateError, match="already has a transaction open on this state file"):
+            inner.import_document(document)
+    assert set(open_store(url).get("tasks")) == {"outer"}
+    with inner.transaction() as tx:  # nothing of the refused ones is left held
+        tx.set("tasks.inner", {"title": "inner", "status": "queued"})
+    assert set(open_store(url).get("tasks")) == {"outer", "inner"}

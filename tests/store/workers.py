@@ -76,3 +76,13 @@ def fork_in_transaction(url: str, leave: bool) -> None:
                 sys.stdin.read()
         print("left", flush=True)
         sys.stdin.read()
+
+
+def hold(url: str) -> None:
+    """Open a transaction, say `holding`, and keep it open until stdin closes (or it is killed)."""
+    import sys
+
+    with open_store(url) as store, store.transaction() as tx:
+        tx.set("tasks.held", {"title": "held", "status": "queued"})
+        print("holding", flush=True)
+        sys.stdin.read()

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -43,6 +44,9 @@ LOCK_POLL_MAX_S = 0.025
 # a pair is fine, a lone one cannot be written back as UTF-8). Only a file holding one is searched.
 _NOT_PLAIN = re.compile(rb"NaN|Infinity|\\u[dD][89a-fA-F]")
 _FIX = "fix it by hand or replace the file with `orchestra state import` of a good export"
+# The state files each thread of this process holds the write lock of (process id, thread id, path): one
+# thread asking again, through another store object, would wait for itself until the lock timeout.
+_HELD: set[tuple[int, int, str]] = set()
 
 
 class JsonFileStore(StoreBase):
@@ -101,6 +105,10 @@ class JsonFileStore(StoreBase):
     # -- transactions ----------------------------------------------------------------------------
     @contextmanager
     def _locked(self) -> Iterator[None]:
+        held = (os.getpid(), threading.get_ident(), str(self.path))
+        if held in _HELD:
+            raise StateError(f"{self.path}: this thread already has a transaction open on this state file "
+                             "(through another store object); write through that transaction's tx")
         try:
             self._acquire()
         except Timeout:
@@ -108,9 +116,11 @@ class JsonFileStore(StoreBase):
         except OSError as exc:
             raise StateError(f"{self.path}: cannot take the write lock {self._lock.lock_file} "
                              f"({_os_reason(exc, self.path)}); nothing was changed") from None
+        _HELD.add(held)
         try:
             yield
         finally:
+            _HELD.discard(held)
             try:
                 self._lock.release()
             finally:
