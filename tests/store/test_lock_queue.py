@@ -330,3 +330,19 @@ def test_a_transaction_inside_another_on_the_same_file_is_refused_at_once(tmp_pa
     with inner.transaction() as tx:  # nothing of the refused ones is left held
         tx.set("tasks.inner", {"title": "inner", "status": "queued"})
     assert set(open_store(url).get("tasks")) == {"outer", "inner"}
+
+
+def test_a_process_that_cannot_start_a_thread_polls_the_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Out of threads (a process limit): waiting in the queue needs one, so the writer polls the flock instead."""
+    url = f"json://{tmp_path / 'state.json'}"
+    holder, waiter = _holder(url), open_store(url)
+
+    def no_thread(self) -> None:
+        holder.stdin.close()  # the holder may go now: the writer has reached its wait
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(lock_queue.threading.Thread, "start", no_thread)
+    with waiter.transaction() as tx:
+        tx.set("tasks.waited", {"title": "waited", "status": "queued", "saw": sorted(tx.get("tasks"))})
+    assert holder.wait(60) == 0, holder.stderr.read()
+    assert open_store(url).get("tasks.waited.saw") == ["held"]

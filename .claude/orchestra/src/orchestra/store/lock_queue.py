@@ -20,6 +20,7 @@ writer leaving nor its death waits for the child to end.
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
 import sys
@@ -139,7 +140,10 @@ def _wait_in_thread(fd: int, ticket: int, deadline: float) -> bool:
                 outcome["result"] = result
         served.set()
 
-    threading.Thread(target=wait, name=f"lock queue {ticket}", daemon=True).start()
+    try:
+        threading.Thread(target=wait, name=f"lock queue {ticket}", daemon=True).start()
+    except RuntimeError as exc:  # out of threads: the writer goes on without the queue
+        raise OSError(errno.EAGAIN, str(exc)) from None
     served.wait(max(0.0, deadline - time.monotonic()))
     with guard:
         if "result" not in outcome:
