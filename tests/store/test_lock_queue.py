@@ -346,3 +346,19 @@ def test_a_process_that_cannot_start_a_thread_polls_the_lock(tmp_path: Path, mon
         tx.set("tasks.waited", {"title": "waited", "status": "queued", "saw": sorted(tx.get("tasks"))})
     assert holder.wait(60) == 0, holder.stderr.read()
     assert open_store(url).get("tasks.waited.saw") == ["held"]
+
+
+@pytest.mark.parametrize(("counter", "last"), [
+    ((lock_queue.TICKETS_END - 2).to_bytes(8, "little"), 2),  # tickets END-1, then 1 and 2
+    (b"\xff" * 8, 3),  # past the end: not a queue's counter
+    (b"garbage!", int.from_bytes(b"garbage!", "little") + 3),  # below it: counted on from there
+])
+def test_a_counter_at_its_end_or_not_written_by_a_queue_goes_on(tmp_path: Path, counter: bytes, last: int) -> None:
+    url, queue = f"json://{tmp_path / 'state.json'}", tmp_path / "state.json.queue.lock"
+    queue.write_bytes(counter)
+    store = open_store(url)
+    for n in range(3):
+        with store.transaction() as tx:
+            tx.set(f"tasks.t{n}", {"title": "t", "status": "queued"})
+    assert _ticket(queue) == last and queue.stat().st_size == 8
+    assert sorted(open_store(url).get("tasks")) == ["t0", "t1", "t2"]
