@@ -607,7 +607,10 @@ def test_a_failing_post_checkout_hook_leaves_no_worktree_that_is_later_handed_ou
     assert made["copied"] == [".env.example"] and (tree / ".env.example").is_file()
 
 
-def test_a_worktree_whose_preparation_was_cut_short_is_refused_until_removed(repo: Path) -> None:
+def test_a_worktree_whose_setup_was_cut_short_is_made_afresh_by_assign(repo: Path) -> None:
+    """Recorded in state but never locked, its creator gone, no commits on its branch: `worktree assign` makes it
+    again (setup and all), says so on stderr and records it; once it was handed out, a cut-short preparation is
+    refused, saying why it was not repaired."""
     (repo / ".claude" / "worktrees.yaml").write_text("setup: 'sleep 3 && touch set-up'\n")
     seed(repo, **{"tasks.t-14": {}})
     tree = repo / ".worktrees" / "task-t-14"
@@ -622,11 +625,33 @@ def test_a_worktree_whose_preparation_was_cut_short_is_refused_until_removed(rep
     creator.wait()
     assert (tree / ".git").is_file()
 
+    assert state(repo, "worktrees.task-t-14.lock") is None and not (tree / "set-up").exists()
+    (tree / "half-built").write_text("what the cut-short setup left\n")
+
+    assigned = cli(repo, "worktree", "assign", "t-14", "--json")
+    assert assigned.returncode == 0, assigned.stderr
+    assert ("orchestra worktree assign: task-t-14 had been cut short (the process preparing it stopped before it "
+            "was done); nothing of anyone's work could be in it, so it and its branch task-t-14 were removed and made "
+            "afresh") in assigned.stderr, assigned.stderr
+    record = json.loads(assigned.stdout)
+    assert record["repaired"]["worktree"] == "task-t-14" and record["lock"]["by"] == "cli"
+    assert record["setup"]["status"] == "passed" and (tree / "set-up").is_file() and not (tree / "half-built").exists()
+    assert [e["data"]["worktree"] for e in events(repo, "worktree_repaired")] == ["task-t-14"]
+    assert state(repo, "worktrees.task-t-14.tasks") == ["t-14"]
+
+    # handed out, then (by a creator long gone) marked as being prepared again: someone's work may be in it
+    marker = repo / ".claude" / "state" / "worktrees" / "task-t-14.preparing"
+    subprocess.run([sys.executable, "-c", "import json, sys\nfrom orchestra.liveness import this_process\n"
+                    "open(sys.argv[1], 'w').write(json.dumps(this_process()))", str(marker)], check=True, timeout=60)
     for args in (("worktree", "create", "t-14", "--strategy", "task"), ("worktree", "assign", "t-14")):
         refused = cli(repo, *args)
         assert refused.returncode == 1, refused.stdout
         assert f"{tree} was made but never prepared" in refused.stderr
+        assert ("it is not repaired by itself because it was handed out before (locked by a human via `orchestra "
+                "worktree assign`)") in refused.stderr, refused.stderr
         assert "`orchestra worktree remove task-t-14 --force`" in refused.stderr
+    assert (tree / "set-up").is_file() and len(events(repo, "worktree_repaired")) == 1
+    assert cli(repo, "worktree", "release", "task-t-14").returncode == 0
     assert cli(repo, "worktree", "remove", "task-t-14", "--force").returncode == 0
     made = cli_json(repo, "worktree", "create", "t-14", "--strategy", "task")
     assert made["setup"]["status"] == "passed" and (tree / "set-up").is_file()

@@ -963,9 +963,11 @@ def test_a_worktree_whose_copy_fails_at_delegation_is_removed_again_and_the_dele
         assert not tree.exists() and state(repo, "worktrees") == {}
 
 
-def test_a_worktree_whose_preparation_was_cut_short_is_not_handed_to_a_delegation(sprint: Path) -> None:
+def test_a_worktree_whose_preparation_was_cut_short_is_made_afresh_for_a_delegation(sprint: Path) -> None:
+    """Its creator gone while setup ran: refused while its branch has a commit (someone's work may be in it), made
+    afresh for the delegation once it has none, and handed out."""
     repo, tree = sprint, sprint / ".worktrees" / "task-t-1"
-    (repo / ".claude" / "worktrees.yaml").write_text("setup: 'sleep 3'\n")
+    (repo / ".claude" / "worktrees.yaml").write_text("setup: 'sleep 3 && touch set-up'\n")
     creator = subprocess.Popen([sys.executable, "-c", "from orchestra.cli import run; run()", "worktree", "create",
                                 "t-1"], cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env={**os.environ, "CLAUDE_PROJECT_DIR": str(repo)})
@@ -975,13 +977,29 @@ def test_a_worktree_whose_preparation_was_cut_short_is_not_handed_to_a_delegatio
         time.sleep(0.05)
     creator.kill()
     creator.wait()
+    (tree / "notes.txt").write_text("work\n")
+    git(tree, "add", "notes.txt")
+    git(tree, "commit", "-q", "-m", "work in a half-made worktree")
 
     out = delegate(repo, "toolu_c3", "fullstack-eng", "t-1")
     assert out["permissionDecision"] == "deny", out
-    assert f"task t-1 is not delegated: its worktree {tree} was made but never prepared" in \
-        out["permissionDecisionReason"]
-    assert "`orchestra worktree remove task-t-1 --force`" in out["permissionDecisionReason"]
-    assert state(repo, "worktrees.task-t-1.lock") is None
+    reason = out["permissionDecisionReason"]
+    assert f"{tree} was made but never prepared" in reason and "the process preparing it stopped" in reason, reason
+    assert "it is not repaired by itself because its branch task-t-1 has 1 commit(s) beyond its base" in reason
+    assert "`orchestra worktree remove task-t-1 --force`" in reason
+    assert state(repo, "worktrees.task-t-1.lock") is None and (tree / "notes.txt").exists()
+    assert events(repo, "worktree_repaired") == []
+
+    git(tree, "reset", "-q", "--hard", "HEAD~1")  # the commit taken back: nothing of anyone's is left in it
+    out = delegate(repo, "toolu_c4", "fullstack-eng", "t-1")
+    assert out.get("permissionDecision") != "deny", out
+    assert f"Worktree: {tree} (" in out["updatedInput"]["prompt"]
+    assert not (tree / "notes.txt").exists() and (tree / ".git").is_file()
+    assert state(repo, "worktrees.task-t-1.lock.delegation") == "toolu_c4"
+    repaired = events(repo, "worktree_repaired")
+    assert [(e["data"]["worktree"], e["task_id"], e["session_id"]) for e in repaired] == [("task-t-1", "t-1", SESSION)]
+    assert "the process preparing it stopped before it was done" in repaired[0]["data"]["why"]
+    assert [e["data"]["worktree"] for e in events(repo, "worktree_created")] == ["task-t-1", "task-t-1"]
 
 
 def send_message(repo: Path, to: str) -> dict:

@@ -7,6 +7,7 @@ checkout until the test lets it go, so nothing depends on timing."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -15,9 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from orchestra.metrics.eventtext import describe
 
 from tests.conftest import hook_output, run_hook
-from tests.worktrees.conftest import cli, cli_json, commit_all, delegation, git, seed, state
+from tests.worktrees.conftest import cli, cli_json, commit_all, delegation, events, git, seed, state
 from tests.worktrees.test_slow_creation import answer, start_hook, wait_for
 
 NULL = "0" * 40
@@ -109,9 +111,11 @@ def blocking_filter(repo: Path, tmp_path: Path) -> tuple[Path, Path]:
     return flag, go
 
 
-def test_a_creator_killed_halfway_through_the_checkout_leaves_a_worktree_refused_until_removed(
-        tasks: Path, tmp_path: Path) -> None:
-    repo, tree = tasks, tasks / ".worktrees" / "task-t-1"
+def cut_short_checkout(repo: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """`orchestra worktree create t-1` killed outright halfway through its checkout (a power cut, a hook past its
+    timeout): a worktree git lists, with no index and some files missing. Returns the worktree and the
+    filter's flag and `go` files, both present (the filter lets checkouts through)."""
+    tree = repo / ".worktrees" / "task-t-1"
     flag, go = blocking_filter(repo, tmp_path)
     creator = subprocess.Popen([sys.executable, "-c", "from orchestra.cli import run; run()", "worktree", "create",
                                 "t-1"], cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -120,25 +124,104 @@ def test_a_creator_killed_halfway_through_the_checkout_leaves_a_worktree_refused
     os.killpg(creator.pid, signal.SIGKILL)  # the command, git and the filter: a power cut, a hook's timeout
     creator.wait()
     go.touch()
-    assert (tree / ".git").is_file() and not (tree / "data.slow").exists()
+    assert (tree / ".git").is_file() and not (tree / "data.slow").exists() and not index_of(repo, tree).exists()
+    return tree, flag, go
+
+
+def index_of(repo: Path, tree: Path) -> Path:
+    return repo / ".git" / "worktrees" / tree.name / "index"
+
+
+def test_a_worktree_whose_checkout_was_cut_short_is_made_afresh_by_the_next_create(tasks: Path,
+                                                                                   tmp_path: Path) -> None:
+    """Its creator is gone, no run was ever given it and its branch has no commits: nothing of anyone's work can
+    be in it, so `worktree create` removes it (with its branch) and makes it again, and says so."""
+    repo = tasks
+    tree, _, _ = cut_short_checkout(repo, tmp_path)
+    (tree / "stray.txt").write_text("left by the checkout\n")
+
+    again = cli(repo, "worktree", "create", "t-1", "--json")
+    assert again.returncode == 0, again.stderr
+    assert ("orchestra worktree create: task-t-1 had been cut short (its checkout was cut short: the process "
+            "preparing it stopped before it was done); nothing of anyone's work could be in it, so it and its branch "
+            "task-t-1 were removed and made afresh") in again.stderr, again.stderr
+    made = json.loads(again.stdout)
+    assert made["path"] == str(tree) and made["repaired"]["branch_deleted"] is True
+    assert (tree / "data.slow").read_text() == "slow\n" and index_of(repo, tree).is_file()
+    assert not (tree / "stray.txt").exists() and git(repo, "-C", str(tree), "status", "--porcelain") == ""
+    assert not (repo / ".claude" / "state" / "worktrees" / "task-t-1.preparing").exists()
+    repaired = events(repo, "worktree_repaired")
+    assert [(e["data"]["worktree"], e["data"]["branch"], e["task_id"]) for e in repaired] == [
+        ("task-t-1", "task-t-1", "t-1")], repaired
+    assert "its checkout was cut short" in repaired[0]["data"]["why"]
+    assert describe(repaired[0]) == ("worktree task-t-1 cut short before (its checkout was cut short: the process "
+                                     "preparing it stopped before it was done), removed with its branch and made "
+                                     "afresh for t-1")
+    assert [e["data"]["worktree"] for e in events(repo, "worktree_created")] == ["task-t-1"]
+    assert state(repo, "worktrees.task-t-1.status") == "active"
+
+
+def test_a_delegation_makes_a_cut_short_worktree_afresh_and_is_handed_it(tasks: Path, tmp_path: Path) -> None:
+    repo = tasks
+    tree, _, _ = cut_short_checkout(repo, tmp_path)
+    out = run_hook("pre_agent.py", delegation(repo, "toolu_next", "fullstack-eng", "t-1"), repo)
+    made = hook_output(out)["hookSpecificOutput"]
+    assert made.get("permissionDecision") != "deny", made
+    assert f"Worktree: {tree} (" in made["updatedInput"]["prompt"]
+    assert (tree / "data.slow").read_text() == "slow\n" and index_of(repo, tree).is_file()
+    assert state(repo, "worktrees.task-t-1.lock.delegation") == "toolu_next"
+    assert [(e["data"]["worktree"], e["task_id"]) for e in events(repo, "worktree_repaired")] == [("task-t-1", "t-1")]
+    assert [e["data"]["worktree"] for e in events(repo, "worktree_created")] == ["task-t-1"]
+
+
+def test_two_delegations_racing_for_a_cut_short_worktree_repair_it_once(tasks: Path, tmp_path: Path) -> None:
+    """The first makes it afresh under the creation lock; the second finds the new one being prepared."""
+    repo = tasks
+    tree, flag, go = cut_short_checkout(repo, tmp_path)
+    flag.unlink()
+    go.unlink()  # the next checkout is held again
+    first = start_hook("pre_agent.py", delegation(repo, "toolu_1", "fullstack-eng", "t-1"), repo, {})
+    try:
+        wait_for(flag)  # the first has repaired it and is checking the new one out
+        second = run_hook("pre_agent.py", delegation(repo, "toolu_2", "fullstack-eng", "t-1"), repo)
+        assert first.poll() is None, "the first delegation was done before the second: the test proves nothing"
+        denied = hook_output(second)["hookSpecificOutput"]
+        assert denied["permissionDecision"] == "deny", denied
+        assert "is still being prepared by process " in denied["permissionDecisionReason"], denied
+    finally:
+        go.touch()
+    assert f"Worktree: {tree} (" in answer(first)["hookSpecificOutput"]["updatedInput"]["prompt"]
+    assert len(events(repo, "worktree_repaired")) == 1 and index_of(repo, tree).is_file()
+    assert state(repo, "delegations.toolu_2") is None
+
+
+def test_a_cut_short_worktree_whose_branch_has_commits_is_refused_not_repaired(tasks: Path, tmp_path: Path) -> None:
+    """A commit on its branch beyond its base may be someone's work: the worktree is left as it is."""
+    repo = tasks
+    tree, _, _ = cut_short_checkout(repo, tmp_path)
+    tip = git(repo, "commit-tree", "-p", "task-t-1", "-m", "someone's work", "task-t-1^{tree}").strip()
+    git(repo, "update-ref", "refs/heads/task-t-1", tip)
 
     again = cli(repo, "worktree", "create", "t-1")
     assert again.returncode == 1 and "Traceback" not in again.stderr
     assert f"{tree} was made but never prepared" in again.stderr, again.stderr
     assert "its checkout was cut short" in again.stderr, again.stderr
+    assert ("it is not repaired by itself because its branch task-t-1 has 1 commit(s) beyond its base "
+            f"({tip[:7]}") in again.stderr, again.stderr
     assert "`orchestra worktree remove task-t-1 --force`" in again.stderr
     out = run_hook("pre_agent.py", delegation(repo, "toolu_next", "fullstack-eng", "t-1"), repo)
     denied = hook_output(out)["hookSpecificOutput"]
-    assert denied["permissionDecision"] == "deny" and "its checkout was cut short" in \
+    assert denied["permissionDecision"] == "deny" and "its branch task-t-1 has 1 commit(s) beyond its base" in \
         denied["permissionDecisionReason"], denied
     assert state(repo, "worktrees.task-t-1") is None and state(repo, "delegations.toolu_next") is None
+    assert events(repo, "worktree_repaired") == [] and not index_of(repo, tree).exists()
+    assert git(repo, "rev-parse", "task-t-1").strip() == tip
 
     removed = cli(repo, "worktree", "remove", "task-t-1", "--force")  # what the refusal says to do works
     assert removed.returncode == 0, removed.stderr
-    assert not tree.exists() and git(repo, "branch", "--list", "task-t-1").strip() == ""
+    assert not tree.exists() and git(repo, "rev-parse", "task-t-1").strip() == tip  # its commit is kept
     made = cli_json(repo, "worktree", "create", "t-1")
     assert made["path"] == str(tree) and (tree / "data.slow").read_text() == "slow\n"
-    assert git(tree, "status", "--porcelain").strip() == ""
 
 
 def test_a_checkout_that_fails_removes_the_new_worktree_and_its_branch_and_says_why(tasks: Path,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.worktrees.conftest import TEAMS, cli, git, state
+from tests.worktrees.conftest import TEAMS, cli, events, git, state
 
 SPRINT = """\
 id: sprint-7
@@ -146,3 +148,25 @@ def test_a_task_without_team_or_assignee_is_said_to_get_its_worktree_when_delega
     brief = delegate(repo, "toolu_loose_1", picked, "bare")["updatedInput"]["prompt"]
     assert f"Worktree: {repo / '.worktrees' / 'task-bare'} (work and commit only inside it)" in brief
     assert state(repo, "tasks.bare.worktree") == str(repo / ".worktrees" / "task-bare")
+
+
+def test_sprint_start_makes_afresh_a_worktree_whose_creator_stopped_halfway(repo: Path) -> None:
+    """As a creator killed during its checkout leaves it: git's record and HEAD, no index, no files, and a marker
+    naming a process that is gone. Nobody was given it and its branch has no commits: made again."""
+    tree = repo / ".worktrees" / "task-cart"
+    (repo / ".worktrees").mkdir()
+    (repo / ".worktrees" / ".gitignore").write_text("*\n")
+    git(repo, "worktree", "add", "-q", "--no-checkout", "-b", "task-cart", str(tree))
+    marker = repo / ".claude" / "state" / "worktrees" / "task-cart.preparing"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-c", "import json, sys\nfrom orchestra.liveness import this_process\n"
+                    "open(sys.argv[1], 'w').write(json.dumps({**this_process(), 'new_branch': True}))", str(marker)],
+                   check=True, timeout=60)
+    assert not (tree / "README.md").exists()
+
+    result = start(repo)
+    assert result["worktrees"]["cart"]["repaired"]["worktree"] == "task-cart"
+    assert "its checkout was cut short" in result["worktrees"]["cart"]["repaired"]["why"]
+    assert (tree / "README.md").read_text() == "# shop\n" and not marker.exists()
+    assert [e["data"]["worktree"] for e in events(repo, "worktree_repaired")] == ["task-cart"]
+    assert state(repo, "tasks.cart.worktree") == str(tree)

@@ -103,6 +103,9 @@ _TEXT: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
     "message.escalated": lambda e, d: f"message {d.get('message')} escalated to {d.get('to')}",
     "message.expired": lambda e, d: f"message {d.get('message')} expired",
     "worktree_created": lambda e, d: f"worktree {d.get('worktree')} (branch {d.get('branch')}) created{_for_task(e)}",
+    "worktree_repaired": lambda e, d: f"worktree {d.get('worktree')} cut short before ({d.get('why')}), removed "
+                                      f"{'with its branch ' if d.get('branch_deleted') else ''}and made afresh"
+                                      f"{_for_task(e)}",
     "worktree_locked": lambda e, d: f"worktree {d.get('worktree')} locked{_for_task(e)}",
     "worktree_released": lambda e, d: f"worktree {d.get('worktree')} released"
                                       + (f": {d['why']}" if d.get("why") else ""),

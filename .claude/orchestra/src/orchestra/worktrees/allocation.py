@@ -30,6 +30,7 @@ from .creation import (
     refuse_unprepared,
     relocate,
     repository,
+    unprepared_why,
 )
 from .locks import Owner, TxReader, WorktreeBusy, acquire
 from .naming import UNCONFINED_ROLES, Scope, scope_for, strategy_for
@@ -90,17 +91,18 @@ class CreationBusy(WorktreeError):
 
 
 def on_disk(project: Path, repo: Path, scope: Scope, cfg, *, wait_for_setup: bool, now: str,
-            created_by: str, wait: float | None = None) -> dict[str, Any]:
+            created_by: str, stored: dict[str, Any] | None, wait: float | None = None) -> dict[str, Any]:
     """The scope's worktree made (or found) with `git worktree add --no-checkout` serialised across processes,
     so two creators of one scope share it; only the one that made it checks it out and prepares it (copies,
-    setup), after the lock, so creators of other scopes go on meanwhile. `wait`: how long to wait for another
-    creator or pruner (default: the creation lock's own 60 s)."""
+    setup), after the lock, so creators of other scopes go on meanwhile. One cut short is made afresh when it
+    is safe (`repaired` on the record). `stored`: the scope's record in state, if any. `wait`: how long to wait
+    for another creator or pruner (default: the creation lock's own 60 s)."""
     from filelock import Timeout
 
     lock = creation_lock(project)
     try:
         with lock.acquire(timeout=wait):
-            record = materialise(project, repo, scope, cfg, now=now, created_by=created_by)
+            record = materialise(project, repo, scope, cfg, now=now, created_by=created_by, stored=stored)
     except Timeout:
         raise CreationBusy(f"another worktree of {project} was being added or removed for longer than "
                             f"{lock.timeout if wait is None else wait:g}s; try again in a moment") from None
@@ -112,10 +114,17 @@ def on_disk(project: Path, repo: Path, scope: Scope, cfg, *, wait_for_setup: boo
 
 def merged(stored: dict[str, Any] | None, fresh: dict[str, Any]) -> dict[str, Any]:
     """A freshly (re)created record keeps what state knew: its tasks, sprints and lock."""
+    made = {k: v for k, v in fresh.items() if k not in ("reused", "repaired")}
     if stored is None:
-        return {k: v for k, v in fresh.items() if k != "reused"}
+        return made
     keep = {k: stored[k] for k in ("tasks", "sprints", "lock", "created_at", "last_lock") if k in stored}
-    return {**{k: v for k, v in fresh.items() if k != "reused"}, **keep}
+    return {**made, **keep}
+
+
+def note_repaired(append, fresh: dict[str, Any], **where) -> None:
+    """Record (`append(kind, data, **where)`, an event) that a worktree cut short was removed and made afresh."""
+    if repair := fresh.get("repaired"):
+        append("worktree_repaired", repair, **where)
 
 
 # -- the PreToolUse(Agent) step -----------------------------------------------------------------------
@@ -125,9 +134,9 @@ class WorktreeToMake(Exception):  # noqa: N818 - a signal, not an error
     back) when the request may have it made outside (`req.make_later`); `make_for_delegation` makes it,
     then the hook decides again, gates and all, with the worktree on disk (`req.made`)."""
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: Scope, stored: dict[str, Any] | None) -> None:
         super().__init__(scope.name)
-        self.scope = scope
+        self.scope, self.stored = scope, stored
 
 
 def make_for_delegation(req, need: WorktreeToMake):
@@ -138,7 +147,7 @@ def make_for_delegation(req, need: WorktreeToMake):
     task_id, scope = (req.task or {}).get("id"), need.scope
     try:
         fresh = on_disk(req.root, repository(req.root), scope, worktree_config.load(req.root), wait_for_setup=False,
-                        now=now_iso(), created_by="delegation", wait=STORE_WAIT_S)
+                        now=now_iso(), created_by="delegation", stored=need.stored, wait=STORE_WAIT_S)
     except CreationBusy as exc:
         return Deny(f"Orchestra: task {task_id} is not delegated yet: {exc}.")
     except WorktreeError as exc:
@@ -166,7 +175,10 @@ def record_unused(req, led) -> None:
     """A worktree made for a delegation that was then denied (a gate closed meanwhile): kept in state
     unlocked, so it is listed, pruned and handed to the next delegation like any other."""
     made = req.made
-    if made is None or made.get("reused") or led.get("worktrees", made["id"]) is not None:
+    if made is None or made.get("reused"):
+        return
+    note_repaired(led.event, made, task_id=(req.task or {}).get("id"), session_id=req.session_id)
+    if led.get("worktrees", made["id"]) is not None:
         return
     led.tx.set(f"worktrees.{made['id']}", merged(None, made))
     led.event("worktree_created", {"worktree": made["id"], "branch": made["branch"], "path": made["path"]},
@@ -186,25 +198,29 @@ def allocate_for_delegation(req, led):
     if scope is None:
         return None
     cfg = worktree_config.load(req.root)
-    record, recovered = find_record(led.find, scope), None
+    record, recovered, renew = find_record(led.find, scope), None, False
     owner = Owner(delegation=req.tool_use_id, session_id=req.session_id, task=task["id"])
     if record is not None:
         record = dict(record)
         if not checked_out(record) and (repo := repository(req.root)) and (entry := moved(req.root, repo, record)):
             record["path"] = entry.path  # moved by hand (`git worktree move`): it goes on where git has it now
+        # cut short, or just made again for this delegation: made (repaired, if safe) as if it were not there
+        renew = checked_out(record) and (unprepared_why(req.root, record["id"], record["path"]) is not None
+                                         or bool(req.made and req.made.get("repaired") and req.made["id"] == record["id"]))
         try:
-            if checked_out(record):
+            if renew and Path(record["path"]) != cfg.root / record["id"]:  # moved by hand: not made again there
                 refuse_unprepared(req.root, record["id"], record["path"])
         except WorktreeError as exc:
             return Deny(f"Orchestra: task {task['id']} is not delegated: its worktree {exc}.")
-        if checked_out(record) and (denied := _preparing(req, record)) is not None:
+        if checked_out(record) and not renew and (denied := _preparing(req, record)) is not None:
             return denied
         try:
-            recovered = acquire(led, record, owner, led.now, cfg.lock_ttl, req.config.pending_seconds)
+            if not renew:
+                recovered = acquire(led, record, owner, led.now, cfg.lock_ttl, req.config.pending_seconds)
         except WorktreeBusy as exc:
             return Deny(f"Orchestra: task {task['id']} is not delegated: its {exc} Or give the task its own worktree "
                         "(`worktree_strategy: task`).")
-    if record is None or not checked_out(record):
+    if record is None or not checked_out(record) or renew:
         repo = repository(req.root)
         if repo is None:
             return None  # not a git repository, or no commit yet: nothing to branch from
@@ -212,13 +228,14 @@ def allocate_for_delegation(req, led):
             scope = claim(led, scope)
             fresh = req.made if req.made and req.made["id"] == scope.name and checked_out(req.made) else None
             if fresh is None and req.make_later:
-                raise WorktreeToMake(scope)  # made outside the transaction, then decided again
+                raise WorktreeToMake(scope, record)  # made outside the transaction, then decided again
             fresh = fresh or on_disk(req.root, repo, scope, cfg, wait_for_setup=False, now=led.now,
-                                     created_by="delegation")
+                                     created_by="delegation", stored=record)
         except WorktreeError as exc:
             return Deny(f"Orchestra: task {task['id']} needs the {scope.strategy} worktree {scope.name}, and it "
                         f"cannot be made: {exc}. Fix that, or set the task's `worktree_strategy: none`.")
         created = not fresh.get("reused")
+        note_repaired(led.event, fresh, task_id=task["id"], session_id=req.session_id)
         record = merged(record, fresh)
         if created:
             led.event("worktree_created", {"worktree": record["id"], "branch": record["branch"], "path": record["path"]},
@@ -253,20 +270,14 @@ def create(store, project: Path, scope: Scope, *, task: dict[str, Any] | None = 
         with store.transaction() as tx:
             stored = relocate(tx, stored, entry.path)
     if stored is not None and checked_out(stored):
-        refuse_unprepared(project, stored["id"], stored["path"])
-        return stored
+        if unprepared_why(project, stored["id"], stored["path"]) is None:
+            return stored
+        if Path(stored["path"]) != cfg.root / stored["id"]:  # moved by hand: not made again there
+            refuse_unprepared(project, stored["id"], stored["path"])
     # `git worktree add` outside the store's transaction (every hook waits for that lock), and its checkout
     # outside the creation lock too (a big one takes seconds); the marker `materialise` writes first keeps
-    # delegations and prune off it meanwhile.
-    with creation_lock(project):
-        fresh = materialise(project, repo, claimed, cfg, now=now_iso(), created_by=created_by)
-    if not fresh.get("reused"):
-        check_out(project, repo, fresh)
-    elif (note := await_preparation(project, fresh["id"])) is not None:
-        raise WorktreeError(f"{fresh['path']} is still being prepared by process {note.get('pid')}; try again once "
-                            "that is done")
-    elif checked_out(fresh):  # its creator finished meanwhile, or stopped before it was done
-        refuse_unprepared(project, fresh["id"], fresh["path"])
+    # delegations and prune off it meanwhile. One cut short is made afresh there when that is safe.
+    fresh = _made(project, repo, claimed, cfg, created_by, stored)
     with store.transaction() as tx:
         stored = find_record(tx.find, scope)
         if stored is not None and checked_out(stored) and (fresh.get("reused") or stored["id"] != fresh["id"]):
@@ -278,11 +289,13 @@ def create(store, project: Path, scope: Scope, *, task: dict[str, Any] | None = 
         record = merged(stored, fresh)
         attach(record, task)
         tx.set(f"worktrees.{record['id']}", record)
+        note_repaired(tx.append_event, fresh, task_id=(task or {}).get("id"))
         if not fresh.get("reused"):
             tx.append_event("worktree_created", {"worktree": record["id"], "branch": record["branch"],
                                                  "path": record["path"]}, task_id=(task or {}).get("id"))
     if fresh.get("reused"):
         return record
+    repair = {"repaired": fresh["repaired"]} if fresh.get("repaired") else {}
     try:
         prepare(project, repo, record, cfg, wait_for_setup=True)  # outside the transaction: setup may take minutes
     except WorktreeError:
@@ -293,7 +306,28 @@ def create(store, project: Path, scope: Scope, *, task: dict[str, Any] | None = 
     with store.transaction() as tx:
         fields = {k: record[k] for k in ("copied", "skipped_secrets", "skipped_special", "setup") if k in record}
         record = tx.update(f"worktrees.{record['id']}", fields)
-    return record
+    return {**record, **repair}
+
+
+def _made(project: Path, repo: Path, scope: Scope, cfg, created_by: str,
+          stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The scope's worktree added (and checked out) under the creation lock, or found; one another process is
+    still preparing is waited for. When that process stopped before it was done, the creation lock is taken
+    once more to make it afresh (`materialise` repairs it when that is safe, else refuses it)."""
+    for last in (False, True):
+        with creation_lock(project):
+            fresh = materialise(project, repo, scope, cfg, now=now_iso(), created_by=created_by, stored=stored)
+        if not fresh.get("reused"):
+            check_out(project, repo, fresh)
+            return fresh
+        if (note := await_preparation(project, fresh["id"])) is not None:
+            raise WorktreeError(f"{fresh['path']} is still being prepared by process {note.get('pid')}; try again "
+                                "once that is done")
+        if not checked_out(fresh) or unprepared_why(project, fresh["id"], fresh["path"]) is None or last:
+            break  # its creator finished meanwhile, or was stopped again
+    if checked_out(fresh):
+        refuse_unprepared(project, fresh["id"], fresh["path"])
+    return fresh
 
 
 def scope_named(store, org, ident: str, strategy: str | None = None) -> tuple[Scope, dict[str, Any] | None]:
@@ -342,6 +376,7 @@ def assign(store, project: Path, org, task_id: str, owner: Owner) -> dict[str, A
                                 or f"task {task_id!r} is not in state; see `orchestra task list`")
         scope = scope_of_task(TxReader(tx), org, task) or Scope("task", task_id)
     record = create(store, project, scope, task=task, created_by="cli")
+    repair = {"repaired": record["repaired"]} if record.get("repaired") else {}
     cfg = worktree_config.load(project)
     with store.transaction() as tx:
         record = tx.get(f"worktrees.{record['id']}")
@@ -355,7 +390,7 @@ def assign(store, project: Path, org, task_id: str, owner: Owner) -> dict[str, A
         tx.append_event("worktree_locked", {"worktree": record["id"], "by": owner.by,
                                             **({"recovered": recovered} if recovered else {})},
                         agent_id=owner.agent_id, task_id=task_id, session_id=owner.session_id)
-    return record
+    return {**record, **repair}
 
 
 def awaiting_member(store, sprint_id: str, project: Path, org=None) -> list[str]:
@@ -402,7 +437,8 @@ def provision_sprint(store, sprint_id: str, project: Path, org=None) -> dict[str
             continue
         made[scope] = record
         out[task["id"]] = {"worktree": record["id"], "branch": record["branch"], "path": record["path"],
-                           **({"setup": record["setup"]} if record.get("setup") else {})}
+                           **({"setup": record["setup"]} if record.get("setup") else {}),
+                           **({"repaired": record["repaired"]} if record.get("repaired") else {})}
     with store.transaction() as tx:
         for task_id, entry in out.items():
             if "path" not in entry:

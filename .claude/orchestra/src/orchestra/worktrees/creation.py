@@ -1,6 +1,8 @@
 """Putting a worktree on disk for a scope: `git worktree add --no-checkout` under the worktree root (the
 only step serialised across processes), the root kept out of git, then its checkout and the new-worktree
-preparation, which parallel creators do side by side. Idempotent: a worktree already there is reused.
+preparation, which parallel creators do side by side. Idempotent: a worktree already there is reused; one
+whose preparation was cut short is removed and made afresh when nothing of anyone's work can be in it
+(`repair`), else refused.
 
 The worktree root ignores itself (a `.gitignore` holding `*` inside it, as `.claude/state/` does),
 so no file of the user's (`.gitignore`, `.git/info/exclude`) is touched and removing the root
@@ -131,11 +133,13 @@ def forget(repo: Path, path: Path, entry: git.Listed) -> None:
         raise WorktreeError(str(exc)) from None
 
 
-def materialise(project: Path, repo: Path, scope: Scope, cfg: WorktreeConfig, *, now: str,
-                created_by: str) -> dict[str, Any]:
+def materialise(project: Path, repo: Path, scope: Scope, cfg: WorktreeConfig, *, now: str, created_by: str,
+                stored: dict[str, Any] | None) -> dict[str, Any]:
     """The worktree for `scope` registered in git, as a state record (without lock; `reused` when it was
     there). Run under `creation_lock`; adds a missing one without its files, which `check_out` then writes
-    outside the lock, and `prepare` readies it."""
+    outside the lock, and `prepare` readies it. One whose preparation was cut short is removed and added afresh
+    when nothing of anyone's work can be in it (`repaired`, on the record), else refused. `stored`: the scope's
+    record in state, if any."""
     path = cfg.root / scope.name
     base, base_commit = base_of(project, cfg)
     record: dict[str, Any] = {
@@ -153,8 +157,9 @@ def materialise(project: Path, repo: Path, scope: Scope, cfg: WorktreeConfig, *,
         if existing.branch != scope.branch:
             raise WorktreeError(f"{path} is already a worktree of branch {existing.branch or '(detached)'}, not "
                                 f"{scope.branch}; remove it (`orchestra worktree remove {scope.name}`) or move it away")
-        refuse_unprepared(project, scope.name, path)
-        return {**record, "reused": True}
+        if (repair := repaired(project, repo, scope, path, base_commit, stored)) is None:
+            return {**record, "reused": True}
+        record["repaired"] = repair
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise WorktreeError(f"{path} exists and is not a git worktree of {repo}; move it away or delete it "
                             "(Orchestra never deletes a directory git does not list as a worktree, prune included), "
@@ -272,17 +277,48 @@ def half_made(project: Path, repo: Path | None, cfg: WorktreeConfig, name: str) 
             "unrecorded": True}
 
 
-def refuse_unprepared(project: Path, name: str, path: Path | str) -> None:
-    """Raise, saying what to do, when the worktree `name` was made but never made ready: its creator stopped
-    or failed, or (no marker, nobody preparing it) git has no index for it, so its files were never all
-    written."""
+def unprepared_why(project: Path, name: str, path: Path | str) -> str | None:
+    """Why the worktree `name` was made but never made ready: its creator stopped or failed, or (no marker,
+    nobody preparing it) git has no index for it, so its files were never all written. None when it is ready or
+    a live process is preparing it."""
     why = unprepared(project, name)
     if git.checkout_cut_short(Path(path)) and (why is not None or preparing_elsewhere(project, name) is None):
         why = f"its checkout was cut short: {why or 'git has no index for it'}"
-    if why is not None:
-        raise WorktreeError(f"{path} was made but never prepared (its checkout, the `copy:` files and `setup:` of "
-                            f".claude/worktrees.yaml): {why}; remove it (`orchestra worktree remove {name} --force`; "
-                            "its branch stays when it has commits) and create it again")
+    return why
+
+
+def refuse_unprepared(project: Path, name: str, path: Path | str, kept: str | None = None) -> None:
+    """Raise, saying what to do, when the worktree `name` was made but never made ready (`unprepared_why`);
+    `kept`: why it was not repaired by itself (`repair`)."""
+    if (why := unprepared_why(project, name, path)) is not None:
+        raise _refusal(name, path, why, kept)
+
+
+def _refusal(name: str, path: Path | str, why: str, kept: str | None) -> WorktreeError:
+    unrepaired = f"; it is not repaired by itself because {kept}" if kept else ""
+    return WorktreeError(f"{path} was made but never prepared (its checkout, the `copy:` files and `setup:` of "
+                         f".claude/worktrees.yaml): {why}{unrepaired}; remove it (`orchestra worktree remove {name} "
+                         "--force`; its branch stays when it has commits) and create it again")
+
+
+def repaired(project: Path, repo: Path, scope: Scope, path: Path, base_commit: str,
+             stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Under the creation lock, for the worktree of `scope` git has at `path`: None when it is ready (or a live
+    process is preparing it); when its preparation was cut short, what `repair` did to remove it so that it is
+    made afresh, or the refusal (WorktreeError) saying why it could hold someone's work. `stored`: its record in
+    state, if any."""
+    if (why := unprepared_why(project, scope.name, path)) is None:
+        return None
+    from .repair import remove_cut_short, unsafe
+
+    if stored is not None and Path(stored.get("path") or "").resolve() != path.resolve():
+        stored = None  # the scope's record is of a worktree elsewhere
+    if (kept := unsafe(repo, scope.branch, base_commit, stored)) is not None:
+        raise _refusal(scope.name, path, why, kept)
+    try:
+        return remove_cut_short(project, repo, path, scope.name, scope.branch, why)
+    except (git.GitError, OSError) as exc:
+        raise _refusal(scope.name, path, why, f"removing it failed: {exc}") from None
 
 
 def prepare(project: Path, repo: Path, record: dict[str, Any], cfg: WorktreeConfig, *, wait_for_setup: bool) -> None:
