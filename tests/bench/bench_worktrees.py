@@ -128,7 +128,8 @@ def make_one(root: Path, name: str, go: Path) -> None:
     while not go.exists():
         time.sleep(0.005)
     started = time.perf_counter()
-    allocation.on_disk(root, repo, Scope("task", name), cfg, wait_for_setup=False, now=now_iso(), created_by="bench")
+    allocation.on_disk(root, repo, Scope("task", name), cfg, wait_for_setup=False, now=now_iso(), created_by="bench",
+                       stored=None)
     print(f"{time.perf_counter() - started:.3f} {sum(waited):.3f}")
 
 
