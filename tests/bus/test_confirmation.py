@@ -120,3 +120,26 @@ def test_a_message_lost_on_the_way_to_a_run_that_then_ended_goes_to_its_main_thr
     with store.transaction() as tx:
         got = bus.main_thread_inbox(tx, "s1", via="user_prompt", org=org, now=T0 + timedelta(seconds=12))
     assert ids(got) == [sent["id"]]
+
+
+def test_a_message_lost_on_the_way_to_a_main_thread_whose_process_is_gone_goes_to_the_next_one(store, org) -> None:
+    """The main thread of s1 was handed a message by a hook whose output never reached it, then its Claude Code
+    process ended without a SessionEnd: the main thread of the next session is shown it, as if s1 never had been."""
+    import subprocess
+    import sys
+
+    from orchestra import liveness
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with store.transaction() as tx:
+        for session in ("s1", "s2"):
+            tx.set(f"sessions.{session}", {"id": session, "started_at": "2026-11-24T08:00:00.000Z"})
+        tx.update("sessions.s1", {**liveness.this_process(), "pid": dead.pid, "pid_started": None})
+    sent = send(store, org, to="main:s1", sender="tech-lead", now=T0 - timedelta(minutes=1))
+    with store.transaction() as tx:
+        first = bus.main_thread_inbox(tx, "s1", via="user_prompt", org=org, now=T0, receipt=receipt())
+    assert ids(first) == [sent["id"]]
+    with store.transaction() as tx:
+        got = bus.main_thread_inbox(tx, "s2", via="user_prompt", org=org, now=T0 + timedelta(seconds=12))
+    assert ids(got) == [sent["id"]]

@@ -162,3 +162,38 @@ def test_a_message_for_the_user_whose_prompt_hook_could_not_answer_is_shown_at_t
     again = run(pack, later, project, "user_prompt.py")
     assert sent["id"] in context(again) and again["systemMessage"].endswith("approve the migration?")
     assert run(pack, {**later, "prompt_id": "4b1c0d2e-after", "prompt": "after"}, project, "user_prompt.py") == {}
+
+
+def test_a_hook_whose_confirmation_finds_the_store_locked_still_ends_within_its_timeout(
+        pack: Path, project: Path, project_store) -> None:
+    """Another writer holds the store when the hook comes to confirm (its output written): the hook waits for the
+    lock only until it may still confirm, then ends with its answer as written and exit code 0 (a hook past its
+    timeout is killed, and with onFailure block its tool call is refused). The delivery stays unconfirmed."""
+    sent = send(project_store, to="fullstack-eng", payload={"text": "the build is red"})
+    event = fixture_event(project, "PreToolUse", "Bash", "fullstack-eng")
+    read, write = full_pipe()
+    try:
+        proc = start(pack, event, project, write)
+        deadline = time.monotonic() + 60
+        while record(project_store, sent) is None and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        handed = record(project_store, sent)
+        assert handed is not None and proc.poll() is None, proc.stderr.read()  # waiting to write its answer
+        with project_store.transaction() as tx:  # another writer, holding the lock until the hook has ended
+            tx.set("sessions.locker", {"holding": True})
+            os.set_blocking(read, False)
+            answer = b""
+            own_deadline = datetime.fromisoformat(handed["confirm_by"]).timestamp() - 1  # the hook's view of it
+            while proc.poll() is None and time.time() < own_deadline + 30:
+                try:
+                    answer += os.read(read, 1 << 16)
+                except BlockingIOError:
+                    time.sleep(0.02)
+            ended = time.time()
+            assert proc.poll() == 0, proc.stderr.read()
+        assert ended < own_deadline  # it did not outlive its timeout waiting for the lock
+        assert b"the build is red" in answer
+    finally:
+        os.close(read)
+        os.close(write)
+    assert "confirmed_at" not in record(project_store, sent)

@@ -206,7 +206,7 @@ def test_a_request_that_is_not_a_hook_of_this_installation_is_declined(installed
 
     foreign = tmp_path / "pre_tool.py"
     foreign.write_text("raise SystemExit(9)\n")
-    assert ask(b"\0".join([client.PROTOCOL, str(foreign).encode(), str(tmp_path).encode()])) == client.DECLINED
+    assert ask(b"\0".join([client.PROTOCOL, str(foreign).encode(), str(tmp_path).encode(), b"0"])) == client.DECLINED
     assert ask(b"something else entirely") == client.DECLINED
     with socket.socket(socket.AF_UNIX) as silent:  # connects and says nothing: the child gives up on it
         silent.connect(sock(installed))

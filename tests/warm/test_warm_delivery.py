@@ -10,10 +10,13 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from orchestra.bus.messages import iso
 from orchestra.store import open_store
 from orchestra.warm import client
 
@@ -105,3 +108,100 @@ def test_a_warm_hook_killed_before_its_answer_got_out_leaves_the_message_to_the_
         assert store.get(path)["confirmed_at"]  # shown, by a warm child whose hook process was there to read it
         after = hook(installed, "pre_tool.py", {**event, "tool_use_id": "toolu_after"})
         assert after.returncode == 0 and after.stdout.strip() == b""
+
+
+def test_a_hook_run_again_after_its_warm_child_died_counts_its_time_from_the_hook_process_start(
+        installed: Path, server) -> None:
+    """The child that took the hook dies after it handed a message over (killed): the hook process runs the hook
+    again itself, on the same event. Claude Code's timeout still runs from that process's start, so the delivery's
+    `confirm_by` does too, not from the rerun (which would confirm past the moment Claude Code stops waiting)."""
+    run = "a-member-rerun"  # a run of its own: the other test's injection does not hold this one back 20 s
+    with open_store(f"sqlite:///{installed / '.claude/state/orchestration.db'}") as store:
+        with store.transaction() as tx:
+            from orchestra import bus
+
+            tx.set(f"agents.{run}", {"agent_type": MEMBER["agent_type"], "status": "active"})
+            sent = bus.send(tx, sender="main", to=f"agent:{run}", type="state_updated",
+                            payload={"text": "pin the lockfile"})
+        path = f"communication.deliveries.{sent['id']}@{run}"
+        event = {**tool_call(installed, "Bash", {"command": "make"}), "agent_id": run, "tool_use_id": "toolu_rerun"}
+        env = {k: v for k, v in os.environ.items() if k != client.DISABLE_ENV}
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+        assert wait_for(lambda: len(children.read_text().split()) == 1)
+        spare = int(children.read_text().split()[0])  # the child that takes the next hook
+        read, write = full_pipe()
+        try:
+            proc = subprocess.Popen(["uv", "run", "--quiet", "--script",
+                                     str(installed / ".claude/orchestra/hooks/pre_tool.py")],
+                                    stdin=subprocess.PIPE, stdout=write, stderr=subprocess.PIPE, cwd=installed,
+                                    env={**env, "CLAUDE_PROJECT_DIR": str(installed)}, start_new_session=True)
+            proc.stdin.write(json.dumps(event).encode())
+            proc.stdin.close()
+            proc.stdin = None
+            assert wait_for(lambda: store.get(path, None) is not None or proc.poll() is not None, 60)
+            first = store.get(path)
+            assert proc.poll() is None, proc.stderr.read()  # the child waits to write its answer
+            killed_at = datetime.now(UTC)
+            os.kill(spare, signal.SIGKILL)  # the child dies; the hook process runs the hook again
+            os.set_blocking(read, False)
+            while proc.poll() is None:
+                try:
+                    os.read(read, 1 << 16)
+                except BlockingIOError:
+                    time.sleep(0.02)
+            assert proc.returncode == 0, proc.stderr.read()
+        finally:
+            os.close(read)
+            os.close(write)
+        again = store.get(path)
+        assert again["delivered_at"] > first["delivered_at"]  # handed over again by the rerun
+        assert again["confirm_by"] < iso(killed_at + timedelta(seconds=3 + 1))
+
+
+def test_a_warm_child_that_takes_the_hook_late_counts_its_time_from_the_hook_process_start(
+        installed: Path, server) -> None:
+    """The server's spare child takes the hook a while after the hook process connected (the machine was busy): the
+    delivery's `confirm_by` still runs from the hook process's start, as Claude Code's timeout does."""
+    run = "a-member-late"
+    with open_store(f"sqlite:///{installed / '.claude/state/orchestration.db'}") as store:
+        with store.transaction() as tx:
+            from orchestra import bus
+
+            tx.set(f"agents.{run}", {"agent_type": MEMBER["agent_type"], "status": "active"})
+            sent = bus.send(tx, sender="main", to=f"agent:{run}", type="state_updated",
+                            payload={"text": "tag the release"})
+        path = f"communication.deliveries.{sent['id']}@{run}"
+        event = {**tool_call(installed, "Bash", {"command": "make"}), "agent_id": run, "tool_use_id": "toolu_late"}
+        env = {k: v for k, v in os.environ.items() if k != client.DISABLE_ENV}
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+        assert wait_for(lambda: len(children.read_text().split()) == 1)
+        spare = int(children.read_text().split()[0])
+        os.kill(spare, signal.SIGSTOP)
+        try:
+            proc = subprocess.Popen(["uv", "run", "--quiet", "--script",
+                                     str(installed / ".claude/orchestra/hooks/pre_tool.py")],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    cwd=installed, env={**env, "CLAUDE_PROJECT_DIR": str(installed)})
+            proc.stdin.write(json.dumps(event).encode())
+            proc.stdin.close()
+            proc.stdin = None
+            # the hook process has connected: its socket is in the server's queue, which the stopped spare holds
+            assert wait_for(lambda: connected(proc.pid) or proc.poll() is not None, 60)
+            time.sleep(1)
+        finally:
+            resumed_at = datetime.now(UTC)
+            os.kill(spare, signal.SIGCONT)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert sent["id"] in out.decode() and last_audit(installed)["warm"] is True
+        assert store.get(path)["confirm_by"] < iso(resumed_at + timedelta(seconds=3 + 1))
+
+
+def connected(pid: int) -> bool:
+    """Does process `pid`, or a process under it (`uv run` starts Python as its child), hold a socket?"""
+    try:
+        fds = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:  # it has just ended
+        return False
+    return any(fd.startswith("socket:") for fd in fds) or any(connected(int(child)) for child in children)

@@ -320,7 +320,8 @@ def _read_stdin() -> bytes:
 
 def run(handler: Handler, policy: Policy = "observe", stdin: bytes | None = None) -> int:
     """Run one hook invocation end to end and return the exit code (the hook script exits with it)."""
-    started, started_at = time.perf_counter(), time.time()
+    # the hook process's start when it ran the hook's first line (the hook run again here after a warm child died)
+    started, started_at = time.perf_counter(), warm.started or time.time()
     hook = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else handler.__name__
     record: dict[str, Any] = {"hook": hook, "policy": policy}
     if warm.serving:

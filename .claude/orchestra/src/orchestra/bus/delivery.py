@@ -56,7 +56,12 @@ class Receipt:
         """`deadline`: when Claude Code stops waiting for the hook (seconds since the epoch)."""
         self.shown_by = iso(datetime.fromtimestamp(deadline, UTC) + RESHOW_SLACK)
         self.confirm_until = iso(datetime.fromtimestamp(deadline, UTC) - CONFIRM_MARGIN)
+        self.deadline = deadline
         self.handed: list[tuple[str, str, str]] = []  # (message id, run key, delivery stamp)
+
+    def time_left(self, now: float) -> float:
+        """Seconds a confirmation may still wait for the store at `now` (seconds since the epoch)."""
+        return self.deadline - CONFIRM_MARGIN.total_seconds() - now
 
 
 class Delivery(Record):
@@ -100,7 +105,7 @@ def adopting(tx, who: Recipient, rows: list[dict[str, Any]], now: datetime | Non
     others = [m for m in rows if (m.get("to") or "").startswith(addressing.MAIN_PREFIX)
               and m["to"] not in who.addresses]
     if who.session_id:
-        others = [m for m in others if _orphaned(tx, m)]
+        others = [m for m in others if _orphaned(tx, m, now)]
     others += [m for m in rows if _left_behind(tx, m, who.session_id, now)]
     return replace(who, addresses=who.addresses | {m["to"] for m in others}) if others else who
 
@@ -147,11 +152,11 @@ def run_ended(tx, run: dict[str, Any]) -> bool:
     return bool(session and session.get("ended_at"))
 
 
-def _orphaned(tx, message: dict[str, Any]) -> bool:
+def _orphaned(tx, message: dict[str, Any], now: datetime | None = None) -> bool:
     session = tx.get(f"sessions.{message['to'][len(addressing.MAIN_PREFIX):]}", None)
     if session is None or session.get("ended_at"):
         return True
-    if message["to"] in (message.get("delivered") or {}):
+    if reached(message, message["to"], now):
         return False  # shown to its session, which is still open: no process check on every tool call
     from ..liveness import gone  # only until that session's next hook shows it
 

@@ -82,9 +82,23 @@ def receipt_for(ctx: HookContext) -> Receipt | None:
 
 
 def _confirm(ctx: HookContext, receipt: Receipt) -> None:
-    if receipt.handed:  # one small transaction, only in a hook that handed something over
-        with ctx.store.transaction() as tx:
+    """One small transaction, only in a hook that handed something over, waiting for another writer no longer than
+    it may still confirm: a hook held past its timeout is killed (with onFailure block, its tool call refused)."""
+    import time
+
+    from ..hookio import STORE_WAIT_S
+    from ..store import open_store
+
+    left = receipt.time_left(time.time())
+    if not receipt.handed or left <= 0:
+        return
+    store = ctx.store if left >= STORE_WAIT_S else open_store(root=ctx.root, wait=left)
+    try:
+        with store.transaction() as tx:
             confirm(tx, receipt)
+    finally:
+        if store is not ctx.store:
+            store.close()
 
 
 def delivery_org(ctx: HookContext) -> tuple[Organization, str | None]:

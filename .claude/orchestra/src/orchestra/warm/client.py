@@ -2,7 +2,7 @@
 with the code its child reports; or return, and the hook runs in this process as it always can.
 
 The exchange: this process puts a copy of the event in place of its stdin (`keep_event`), sends its
-script, working directory and environment; a child of the server answers DECLINED (the hook runs here)
+script, working directory, start time and environment; a child of the server answers DECLINED (the hook runs here)
 or ACCEPTED; this process sends GO with its three file descriptors, and gets one byte back, the hook's
 exit code. A child that dies before it sends one (killed mid-hook) leaves the hook to run here, on the
 kept event.
@@ -15,8 +15,9 @@ client needs.
 import os
 import stat  # loaded by os already
 import sys
+import time  # built in
 
-PROTOCOL = b"orchestra-warm/1"
+PROTOCOL = b"orchestra-warm/2"
 DISABLE_ENV = "ORCHESTRA_WARM_HOOKS"  # "0" turns warm hooks off
 DECLINED = b"D"  # the server did not take the hook; stdin is untouched, so it runs here
 ACCEPTED = b"A"  # a child of the server is ready to run the hook
@@ -33,6 +34,9 @@ serving = False
 # In the child running a hook: its socket to the hook process, which sends nothing after GO and waits for the
 # exit code, so the socket turns readable only when that process has ended.
 caller: int | None = None
+# In a hook process: when it started its hook (seconds since the epoch), before handing it to the server. Claude
+# Code's timeout runs from about then, also for the hook this process runs again after the child died mid-hook.
+started: float | None = None
 
 
 def caller_gone() -> bool:
@@ -90,14 +94,21 @@ def private(directory: str) -> bool:
 
 
 def request(script: str) -> bytes:
+    """The protocol, the script, the working directory, when this process started the hook (`started`: the child
+    counts the hook's time from it, however long it took to take the hook), and the environment."""
     env = (f"{key}={value}" for key, value in os.environ.items())
-    return b"\0".join([PROTOCOL, os.fsencode(script), os.fsencode(os.getcwd()), *map(os.fsencode, env)])
+    return b"\0".join([PROTOCOL, os.fsencode(script), os.fsencode(os.getcwd()), repr(started or time.time()).encode(),
+                       *map(os.fsencode, env)])
 
 
 def forward(module_name: str) -> None:
     """At the top of a hook script: when it runs as a program and a warm server answers, the server's child
     runs it and this process exits here with the child's code; otherwise this returns at once."""
-    if module_name != "__main__" or serving or disabled() or not hasattr(os, "fork"):
+    if module_name != "__main__" or serving:
+        return
+    global started
+    started = time.time()
+    if disabled() or not hasattr(os, "fork"):
         return
     try:
         from _socket import AF_UNIX, SCM_RIGHTS, SOCK_STREAM, SOL_SOCKET, socket

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import gc
+import math
 import os
 import runpy
 import select
@@ -270,10 +271,13 @@ def run_hook(conn: socket.socket) -> int:
 
 
 def prepare(conn: socket.socket) -> bool:
-    """Take the caller's script, working directory and environment; False when it cannot."""
+    """Take the caller's script, working directory, start and environment; False when it cannot."""
     try:
-        protocol, script, cwd, *env = receive(conn)
+        protocol, script, cwd, started, *env = receive(conn)
         if protocol != client.PROTOCOL or not ours(script):
+            return False
+        client.started = float(started)  # the hook's time runs from the hook process's start, not from here
+        if not math.isfinite(client.started):
             return False
         os.chdir(cwd)
     except (OSError, ValueError):
