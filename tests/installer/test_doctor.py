@@ -77,6 +77,24 @@ def test_doctor_before_install_says_to_install(repo: Path, orchestra) -> None:
     assert not (repo / ".claude").exists()
 
 
+def test_doctor_after_uninstall_says_only_that_it_is_not_installed(repo: Path, orchestra, claude_env: bool) -> None:
+    """Uninstall keeps a teams.yaml you edited (and your own settings): the project's .claude/ stays, but
+    with nothing of the pack wired, doctor says only that Orchestra is not installed, not that twenty agent
+    files are missing."""
+    (repo / ".claude").mkdir()
+    (repo / ".claude" / "settings.json").write_text('{"permissions": {"allow": ["Bash(make:*)"]}}\n')
+    assert orchestra("install", repo).code == 0
+    teams_yaml = repo / ".claude" / "teams.yaml"
+    teams_yaml.write_text(teams_yaml.read_text().replace("organization: My Organisation", "organization: Shop"))
+    assert orchestra("uninstall", repo).code == 0
+    assert teams_yaml.is_file()
+    result = orchestra("doctor", repo, "--json")
+    assert result.code == 1
+    found = checks(result)
+    assert sorted(found) == ["install", "uv"]
+    assert found["install"][0]["detail"].startswith(f"Orchestra is not installed in {repo} (no .claude/orchestra/)")
+
+
 def test_doctor_says_what_to_do_when_the_pack_folder_was_deleted(repo: Path, orchestra, claude_env: bool) -> None:
     import shutil
 

@@ -27,8 +27,8 @@ def run_checks(root: Path) -> list[Check]:
     checks = (_uv, _manifest, _nesting, _settings, _wiring, _hooks_on, _scripts, _mcp, _mcp_names, _warm,
               orgchecks.check_teams, orgchecks.check_policy, orgchecks.check_agents, orgchecks.check_commands,
               orgchecks.check_claude_md, orgchecks.check_state, _claude_doctor)
-    if not (root / ".claude").is_dir():  # nothing of Claude Code's or ours: the install check says to install
-        checks = (_uv, _manifest)
+    if not (root / ".claude").is_dir() or not (_pack_dir(root).is_dir() or _leftovers(root)):
+        checks = (_uv, _manifest)  # nothing of ours (never installed, or uninstalled): the install check says so
     if _plugin_root() is not None and not _pack_dir(root).is_dir():  # the plugin's CLI on a project without the pack
         checks = (_uv, _plugin, _nesting, _hooks_on, orgchecks.check_teams, orgchecks.check_policy,
                   orgchecks.check_agents, orgchecks.check_commands, orgchecks.check_state, _claude_doctor)
