@@ -113,3 +113,46 @@ def test_a_delivery_left_unconfirmed_is_shown_again_after_its_hooks_time_and_a_c
         assert hand_over(store, shown, later).text is None
         assert "unconfirmed" not in store.get(f"communication.messages.{sent}")
         assert store.get(f"communication.deliveries.{sent}@r2")["confirmed_at"] == "2026-11-24T09:00:01.000Z"
+
+
+def test_a_confirmation_waits_for_a_locked_shared_store_only_while_it_may_still_confirm(
+        project: Path, shared: str) -> None:
+    """Another writer holds the store: the hook's confirmation gives up (BusyError, which the hook runner reports on
+    stderr and the hook's answer stands) before its last second, instead of waiting the store's usual 6 s past the
+    hook's timeout."""
+    import threading
+    import time
+
+    from orchestra.bus import delivery
+    from orchestra.bus.hooks import _confirm
+    from orchestra.store import BusyError
+
+    sent = send(shared, "rotate the keys")
+    who = bus.recipient(build(TEAMS), "r1", "fullstack-eng")
+    receipt = delivery.Receipt(time.time() + 3)  # the hook's timeout is 3 s away: 2 s left to confirm
+    with open_store(shared) as store, store.claiming() as tx:
+        bus.deliver(tx, who, via="tool_call", now=T0, rows=claim(tx, "communication.messages", [sent]),
+                    receipt=receipt)
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with open_store(shared) as other, other.transaction() as tx:
+            tx.set("sessions.locker", {"holding": True})
+            holding.set()
+            done.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(30)
+        ctx = HookContext(parse_event(json.dumps(fixture_event(project, "PreToolUse", "Bash", "fullstack-eng"))
+                                      .encode()))
+        with pytest.raises(BusyError):
+            _confirm(ctx, receipt)
+        assert time.time() < receipt.deadline  # not past the hook's timeout
+        ctx.close()
+    finally:
+        done.set()
+        holder.join()
+    with open_store(shared) as store:
+        assert "confirmed_at" not in store.get(f"communication.deliveries.{sent}@r1")
