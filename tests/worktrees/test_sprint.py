@@ -164,7 +164,14 @@ def test_sprint_start_makes_afresh_a_worktree_whose_creator_stopped_halfway(repo
                    check=True, timeout=60)
     assert not (tree / "README.md").exists()
 
-    result = start(repo)
+    (repo / ".claude" / "sprints").mkdir(exist_ok=True)
+    (repo / ".claude" / "sprints" / "sprint-7.yaml").write_text(SPRINT, encoding="utf-8")
+    proc = cli(repo, "sprint", "start", "sprint-7", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert ("orchestra sprint start: task-cart had been cut short (its checkout was cut short: the process preparing "
+            "it stopped before it was done); nothing of anyone's work could be in it, so it and its branch task-cart "
+            "were removed and made afresh") in proc.stderr, proc.stderr
+    result = json.loads(proc.stdout)
     assert result["worktrees"]["cart"]["repaired"]["worktree"] == "task-cart"
     assert "its checkout was cut short" in result["worktrees"]["cart"]["repaired"]["why"]
     assert (tree / "README.md").read_text() == "# shop\n" and not marker.exists()

@@ -218,6 +218,10 @@ def cmd_start(args) -> int:
     if missing:  # a warning, not a refusal: the files may be added before the work is delegated
         result["warnings"] = [missing]
     emit(result, args.json, _start_text)
+    from .worktree import say_repaired
+
+    for entry in {e["worktree"]: e for e in result["worktrees"].values() if e.get("repaired")}.values():
+        say_repaired("sprint start", entry)  # a worktree cut short before, made afresh
     # On stderr: Claude Code aborts a slash command whose `!` line fails and shows the user only its stderr.
     problems = _worktree_problems(result["worktrees"])
     for line in problems:

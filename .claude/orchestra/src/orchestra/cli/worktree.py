@@ -75,7 +75,7 @@ def cmd_create(args) -> int:
     with store:
         scope, task = scope_named(store, teams.load(root), args.id, args.strategy)
         record = create(store, root, scope, task=task)
-    _say_repaired("worktree create", record)
+    say_repaired("worktree create", record)
     emit(record, args.json, _record_text)
     setup = record.get("setup") or {}
     if setup.get("status") != "failed":
@@ -86,7 +86,7 @@ def cmd_create(args) -> int:
     return 1
 
 
-def _say_repaired(command: str, record: dict[str, Any]) -> None:
+def say_repaired(command: str, record: dict[str, Any]) -> None:
     """On stderr: the worktree was cut short before and has been made afresh (`repaired` on the record)."""
     if repair := record.get("repaired"):
         branch = f" and its branch {repair['branch']}" if repair.get("branch_deleted") else ""
@@ -155,7 +155,7 @@ def cmd_assign(args) -> int:
     owner = Owner(agent_id=args.agent, session_id=args.session, task=args.task, by="cli")
     with store:
         record = assign(store, root, teams.load(root), args.task, owner)
-    _say_repaired("worktree assign", record)
+    say_repaired("worktree assign", record)
     emit(record, args.json, lambda r: f"{r['id']}: {r['path']} locked for {args.agent or 'you'} (task {args.task})")
     return 0
 
