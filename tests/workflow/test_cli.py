@@ -1110,3 +1110,66 @@ def test_the_first_wave_keeps_an_auto_assigned_member_to_their_capacity(sample: 
     assert plan["batches"][0]["tasks"][0]["agent"]["subagent_type"] == "performance-tester"
     assert plan["batches"][1]["tasks"][0]["not_now"] == "waits for performance-tester, who takes 1 at once (t-1)"
     assert plan["capacity"]["members"] == {"performance-tester": 1}
+
+
+def closed_with_one_task_done(capsys) -> dict:
+    """sprint-3 closed with task-oauth completed and the other five carried over; its close's JSON."""
+    as_json(capsys, "sprint", "start", "sprint-3")
+    as_json(capsys, "task", "set-status", "task-oauth", "in_progress")
+    as_json(capsys, "task", "set-status", "task-oauth", "completed")
+    return as_json(capsys, "sprint", "close", "sprint-3")
+
+
+@pytest.mark.parametrize("flag", [(), ("--review",)])
+def test_closing_a_complete_sprint_again_says_when_it_was_closed_and_changes_nothing(
+        sample: Path, capsys, flag: tuple[str, ...]) -> None:
+    closed = closed_with_one_task_done(capsys)
+    closed_at = closed["retrospective"]["closed_at"]
+    retro = sample / ".claude/sprints/retrospectives/sprint-3.md"
+    written = retro.read_text(encoding="utf-8")
+    code, out, err = run(capsys, "sprint", "close", "sprint-3", *flag)
+    assert code == 0 and err == ""  # closing again is allowed: it writes a retrospective it could not write
+    head = out.splitlines()[0]
+    assert head == (f"sprint-3 was already closed at {closed_at}; nothing changed (it is complete: 5 of 21 points "
+                    "done, 16 carried over)"), out
+    reports = sample / ".claude/sprints/reports"
+    assert f"retrospective: {retro}\n" in out and f"report: {reports / 'sprint-3.md'}, " in out
+    assert "`orchestra report sprint-3` writes the report again" in out
+    assert "\n## Completed\n" in out  # its retrospective, as written when it closed
+    again = as_json(capsys, "sprint", "close", "sprint-3", *flag)
+    assert again["closed"] is False and again["status"] == "complete" and again["closed_at"] == closed_at
+    assert retro.read_text(encoding="utf-8") == written
+
+
+def test_cycle_times_read_as_the_report_gives_them(sample: Path, capsys) -> None:
+    from orchestra.metrics.formatting import duration
+
+    closed = closed_with_one_task_done(capsys)
+    hours = closed["retrospective"]["completed"][0]["cycle_hours"]
+    assert isinstance(hours, float)  # JSON keeps its number of hours
+    shown = duration(hours)
+    code, out, _ = run(capsys, "sprint", "close", "sprint-3")
+    assert code == 0 and f"(5 pts, cycle {shown})" in out and f"Mean {shown}, median {shown}." in out
+    retro = (sample / ".claude/sprints/retrospectives/sprint-3.md").read_text(encoding="utf-8")
+    report = (sample / ".claude/sprints/reports/sprint-3.md").read_text(encoding="utf-8")
+    assert f"cycle {shown})" in retro and f"Mean {shown}, median {shown}" in retro
+    assert f"Mean {shown}, median {shown}" in report
+    assert " h)" not in out + retro and f"{hours:g} h" not in out + retro
+
+
+def test_the_status_of_a_closed_sprint_reads_as_english(sample: Path, capsys) -> None:
+    closed_with_one_task_done(capsys)
+    code, out, _ = run(capsys, "sprint", "status", "sprint-3")
+    assert code == 0
+    assert "; tasks: 1 completed, 5 carried over\n" in out and "carried_over" not in out
+    assert "\ncritical path: done\n" in out and "critical path left 0" not in out
+    status = as_json(capsys, "sprint", "status", "sprint-3")  # JSON as it was
+    assert status["counts"]["carried_over"] == 5 and status["critical_path"] == {"tasks": [], "length": 0}
+
+
+def test_the_status_of_running_work_names_its_states_in_words(sample: Path, capsys) -> None:
+    as_json(capsys, "sprint", "start", "sprint-3")
+    as_json(capsys, "task", "set-status", "task-oauth", "in_progress")
+    code, out, _ = run(capsys, "sprint", "status", "sprint-3")
+    assert code == 0 and "; tasks: 5 queued, 1 in progress\n" in out
+    assert "\ncritical path left 15: task-oauth -> " in out

@@ -322,7 +322,7 @@ def _list_text(data: dict[str, Any]) -> str:
 
 def _status_text(status: dict[str, Any]) -> str:
     points, counts = status["points"], status["counts"]
-    shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    shown = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items() if n)  # in_progress: in progress
     forecast = status["forecast"]
     if forecast.get("available"):
         eta = (f"forecast: p50 {_duration(forecast['p50_hours'])} ({forecast['p50_at']}), "
@@ -333,7 +333,7 @@ def _status_text(status: dict[str, Any]) -> str:
         eta = f"forecast: not yet ({forecast.get('reason')})"
     lines = [f"{status['sprint']} {status['name']} ({status['status']}) {status['start']} .. {status['end']}",
              f"points: {_points_text(points)}; tasks: {shown}",
-             f"critical path left {status['critical_path']['length']:g}: {' -> '.join(status['critical_path']['tasks']) or '-'}",
+             _critical_text(status),
              f"ready{' once unblocked' if status.get('hold') else ''}: {', '.join(status['ready']) or 'nothing'}; "
              f"running: {_running_text(status) or 'nothing'}"]
     past = [d for d in status["metrics"]["burndown"]["days"] if d["remaining"] is not None]
@@ -357,6 +357,14 @@ def _status_text(status: dict[str, Any]) -> str:
                      + (f" (owner: {owner})" if owner else ""))
     lines.append(eta)
     return "\n".join(lines)
+
+
+def _critical_text(status: dict[str, Any]) -> str:
+    """The critical path of the work left (`done` once none is left on it)."""
+    path = status["critical_path"]
+    if not path["tasks"]:
+        return "critical path: done"
+    return f"critical path left {path['length']:g}: {' -> '.join(path['tasks'])}"
 
 
 def _running_text(status: dict[str, Any]) -> str:
@@ -408,9 +416,15 @@ def _close_text(result: dict[str, Any]) -> str:
         return f"{result['sprint']}: {result['status']}"
     carried = ", ".join(r["id"] for r in retro["carried_over"])
     sections = markdown(retro).split("\n## ", 1)[1]
+    figures = f"{retro['completed_points']:g} of {retro['planned_points']:g} points done, {retro['carried_over_points']:g} carried over"
     report = f"report: {', '.join(result['report'])}\n" if result.get("report") else ""
-    return (f"{result['sprint']}: complete; {retro['completed_points']:g} of {retro['planned_points']:g} points done, "
-            f"{retro['carried_over_points']:g} carried over{f' ({carried})' if carried else ''}{cancelled_note(retro)}\n"
+    if not result["closed"]:  # closed before: say so and when; its retrospective as it was written then
+        again = f"`orchestra report {result['sprint']}` writes the report again"
+        report = f"report: {', '.join(result['report'])} ({again})\n" if result.get("report") else f"report: {again}\n"
+        return (f"{result['sprint']} was already closed at {result.get('closed_at') or retro['closed_at']}; nothing "
+                f"changed (it is complete: {figures}{cancelled_note(retro)})\n"
+                f"retrospective: {result['file']}\n{report}\n## {sections.rstrip()}")
+    return (f"{result['sprint']}: complete; {figures}{f' ({carried})' if carried else ''}{cancelled_note(retro)}\n"
             f"retrospective: {result['file']}\n{report}\n## {sections.rstrip()}")
 
 

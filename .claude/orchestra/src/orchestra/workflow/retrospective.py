@@ -10,6 +10,7 @@ from typing import Any
 
 from .. import atomic
 from ..mdtext import inert
+from ..metrics.formatting import duration  # as the report and `orchestra metrics` give it: 4 s, 2.5 h
 from ..models import SPRINT_TRANSITIONS, TERMINAL_TASK_STATUSES, IllegalTransition
 from ..store import entity
 from . import metrics, states
@@ -60,15 +61,12 @@ def cancelled_note(retro: dict[str, Any]) -> str:
 
 
 def markdown(retro: dict[str, Any], name: str = "") -> str:
-    def hours(value: float | None) -> str:
-        return "—" if value is None else f"{value:g} h"
-
     lines = [f"# Retrospective: {inert(retro['sprint'])}{' — ' + inert(name) if name else ''}", "",
              f"Closed {inert(retro['closed_at'])}. Completed {retro['completed_points']:g} of "
              f"{retro['planned_points']:g} points committed; {retro['carried_over_points']:g} carried over"
              f"{cancelled_note(retro)}.", "",
              "## Completed", ""]
-    lines += [f"- {inert(r['id'])}: {inert(r['title'])} ({r['estimate']:g} pts, cycle {hours(r['cycle_hours'])})"
+    lines += [f"- {inert(r['id'])}: {inert(r['title'])} ({r['estimate']:g} pts, cycle {duration(r['cycle_hours'])})"
               for r in retro["completed"]] or ["- nothing"]
     lines += ["", "## Carried over", ""]
     lines += [f"- {inert(r['id'])}: {inert(r['title'])} ({inert(r['status'])}, {r['estimate']:g} pts)"
@@ -78,7 +76,7 @@ def markdown(retro: dict[str, Any], name: str = "") -> str:
               for b in retro["blockers"]] or ["- none"]
     summary = retro["cycle_time"]
     lines += ["", "## Cycle times", "",
-              f"Mean {hours(summary['mean_hours'])}, median {hours(summary['median_hours'])}.", ""]
+              f"Mean {duration(summary['mean_hours'])}, median {duration(summary['median_hours'])}.", ""]
     return "\n".join(lines)
 
 
@@ -108,9 +106,10 @@ def close(store, ref: str, root: Path | None = None, *, review_only: bool = Fals
         record = entity(tx, "sprints", sprint_id)  # `sprint-1.name` is no sprint
         if record is None:
             raise ValueError(states.not_in_state(sprint_id, "start"))
-        if record.get("status") == "complete":
-            result = {"sprint": sprint_id, "status": "complete", "closed": False,
-                      "retrospective": record.get("retrospective"), "file": record.get("retrospective_file")}
+        if record.get("status") == "complete":  # closed before: nothing changes; when, and where its files are
+            result = {"sprint": sprint_id, "status": "complete", "closed": False, "closed_at": record.get("closed_at"),
+                      "retrospective": record.get("retrospective"), "file": record.get("retrospective_file"),
+                      "report": written_report(sprint_id, root)}
             if result["file"] and result["retrospective"] and not Path(result["file"]).exists():
                 # closed before, when its retrospective file could not be written: write it now
                 result["problems"] = write_retrospective(Path(result["file"]), result["retrospective"],
@@ -154,6 +153,13 @@ def close(store, ref: str, root: Path | None = None, *, review_only: bool = Fals
                         f"`orchestra report {sprint_id} --out DIR` writes it elsewhere")
     return {"sprint": sprint_id, "status": "complete", "closed": True, "retrospective": retro, "file": str(path),
             "report": report, "problems": problems}
+
+
+def written_report(sprint_id: str, root: Path | None = None) -> list[str]:
+    """The files of the sprint's report its close wrote into `.claude/sprints/reports`, those still there."""
+    from ..report import default_dir, report_files
+
+    return [str(p) for p in report_files(sprint_id, default_dir(root)) if p.is_file()]
 
 
 def write_retrospective(path: Path, retro: dict[str, Any], name: str) -> list[str]:
