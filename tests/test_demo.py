@@ -31,6 +31,18 @@ def test_demo_completes_one_task_and_blocks_another(tmp_path: Path) -> None:
     assert tasks["task-oauth"]["worktree"] == str(target / ".worktrees" / "task-oauth")
     assert (target / ".worktrees/task-oauth/src/auth/oauth.py").exists()
     assert not (target / "src/auth/oauth.py").exists()
+    # the forecast learns from the team's earlier work, done at a person's pace: hours, not the replay's seconds
+    status = json.loads(subprocess.run(
+        [str(target / ".claude/orchestra/bin/orchestra"), "sprint", "status", "sprint-3", "--json"], cwd=target,
+        capture_output=True, text=True, check=True,
+        env={"CLAUDE_PROJECT_DIR": str(target), "PATH": os.environ["PATH"], **uv_network_env()}).stdout)
+    forecast = status["forecast"]
+    assert forecast["available"] and forecast["samples"] > 1 and forecast["p50_hours"] >= 1
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("forecast: "))
+    assert line.startswith("forecast: p50 ") and " s (" not in line and "0 min" not in line
+    from orchestra.demo.history import EARLIER
+
+    assert all(tasks[t.id]["status"] == "completed" and tasks[t.id]["sprint"] is None for t in EARLIER)
     # it ends by saying what it left and how to take it away
     assert proc.stdout.rstrip().splitlines()[-1].startswith(f"The demo repository stays at {target} ")
     assert f"rm -rf '{target}'" in proc.stdout.rstrip().splitlines()[-1]

@@ -5,7 +5,8 @@ The story: the main thread hands sprint-3 to the engineering director; the direc
 2FA before OAuth (the dependency gate refuses), delegates OAuth to a fullstack engineer, who claims
 completion before the acceptance check passes (pushed back once), finishes, the tech lead approves
 the work (engineering requires review), and then 2FA is delegated and blocks on a missing secret.
-The sprint's status is printed at the end.
+The sprint's status is printed at the end; its forecast learns the team's pace from work done before
+the sprint (`history`), as the replay itself takes seconds.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..metrics.formatting import duration
+from .history import record_earlier_work
 from .session import ClaudeSession, HookRun, project_env
 
 Say = Callable[[str], None]
@@ -137,6 +140,9 @@ def run_demo(target: Path | None = None, say: Say = print) -> DemoResult:
     say("\n== Sprint ==")
     say(_cli(root, "sprint", "load", str(sprint_file)).strip())
     say(_cli(root, "sprint", "start", "sprint-3").strip())
+    earlier = record_earlier_work(root)
+    say("\nEarlier work of the engineering team, done before this sprint (the forecast learns its pace from it): "
+        + ", ".join(f"{t.id} ({t.estimate:g} {'pt' if t.estimate == 1 else 'pts'}, {duration(t.hours)})" for t in earlier))
 
     claude = ClaudeSession(root, root / ".demo-claude-config")
     say("\n== A Claude Code session, replayed through the real hooks ==")
