@@ -52,6 +52,42 @@ if __name__ == "__main__":
     sys.exit(int(os.environ.get("PROBE_EXIT", "0")))
 """
 
+# A hook script of the installation that answers through the output funnel (hookio), then, run warm, stops before
+# its child reports the exit code: the test kills it there. With "refuse" in the event its guard fails (exit 2); with
+# "echo" it answers with the event's tool input, too large for the pipe until the test reads it.
+ANSWER_PROBE = """#!/usr/bin/env -S uv run --quiet --script
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["claude-orchestra"]
+#
+# [tool.uv.sources]
+# claude-orchestra = { path = "..", editable = true }
+# ///
+from orchestra.warm.client import forward
+
+forward(__name__)
+
+import os, signal
+
+from orchestra import hookio
+from orchestra.warm import client
+
+
+def handler(event, ctx):
+    if event.get("refuse"):
+        raise RuntimeError("the probe refuses")
+    if event.get("echo"):
+        return hookio.Rewrite(tool_input=event.tool_input)
+    return hookio.AddContext(text="probe context")
+
+
+if __name__ == "__main__":
+    code = hookio.run(handler, "guard")
+    if client.serving:
+        os.kill(os.getpid(), signal.SIGSTOP)
+    raise SystemExit(code)
+"""
+
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -63,6 +99,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     ignore=shutil.ignore_patterns("state", "__pycache__", "*.pyc"))
     shutil.copy(REPO / ".claude" / "teams.yaml", root / ".claude" / "teams.yaml")
     (root / ".claude" / "orchestra" / "hooks" / "probe.py").write_text(PROBE)
+    (root / ".claude" / "orchestra" / "hooks" / "answer_probe.py").write_text(ANSWER_PROBE)
     (root / "src").mkdir()
     return root
 
@@ -433,3 +470,70 @@ def test_a_hook_whose_warm_child_is_killed_runs_again_in_its_own_process(install
     assert "survey the code" in json.loads(out)["hookSpecificOutput"]["updatedInput"]["prompt"]
     last = last_audit(installed)
     assert (last["hook"], last["result"], "warm" in last) == ("pre_agent", "allowed", False)
+
+
+def proc_field(pid: str, field: str) -> str:
+    with contextlib.suppress(OSError):
+        if field == "state":
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return Path(f"/proc/{pid}/{field}").read_text()
+    return ""
+
+
+def answer_probe(root: Path, payload: dict) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != client.DISABLE_ENV}
+    running = subprocess.Popen(["uv", "run", "--quiet", "--script", str(root / ".claude/orchestra/hooks/answer_probe.py")],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root,
+                               env={**env, "CLAUDE_PROJECT_DIR": str(root)})
+    running.stdin.write(json.dumps(payload).encode())
+    running.stdin.close()
+    running.stdin = None  # closed: communicate() only reads
+    return running
+
+
+def kill_child_when(server: subprocess.Popen, condition) -> None:
+    """Wait until a child of the warm server is in the state `condition` tells (given its pid), and kill it."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+    try:
+        assert wait_for(lambda: any(condition(pid) for pid in children.read_text().split())), "no child got there"
+    finally:
+        for pid in children.read_text().split():
+            if condition(pid):
+                os.kill(int(pid), signal.SIGKILL)
+
+
+def audit_lines(root: Path, since: int = 0) -> list[dict]:
+    audit = root / ".claude/state/audit.jsonl"
+    return [json.loads(line) for line in audit.read_text().splitlines()[since:]] if audit.exists() else []
+
+
+@pytest.mark.parametrize(("event", "code"), [({}, 0), ({"refuse": True}, 2)], ids=["json", "refusal"])
+def test_a_warm_child_that_dies_after_writing_its_answer_answers_once(installed: Path, server, event: dict,
+                                                                      code: int) -> None:
+    before = len(audit_lines(installed))
+    running = answer_probe(installed, {**tool_call(installed, "Bash", {"command": "true"}), **event})
+    # the child that took the hook stops once its answer is written, before it reports the exit code
+    kill_child_when(server, lambda pid: proc_field(pid, "state") == "T")
+    out, err = running.communicate(timeout=60)
+    if code == 0:
+        assert json.loads(out)["hookSpecificOutput"]["additionalContext"] == "probe context"  # one JSON object
+        assert err.decode().count("\n") == 1 and "not run again" in err.decode()
+    else:
+        assert out == b""
+        assert err.decode().count("the probe refuses") == 1 and "not run again" not in err.decode(), err
+    assert running.returncode == code, err
+    assert [(line["hook"], line.get("warm")) for line in audit_lines(installed, before)] == [("answer_probe", True)]
+
+
+def test_a_warm_child_that_dies_while_writing_its_answer_fails_the_hook_without_running_it_again(
+        installed: Path, server) -> None:
+    before = len(audit_lines(installed))
+    command = "echo " + "x" * 300_000  # an answer larger than the pipe holds: the child waits in its write
+    running = answer_probe(installed, {**tool_call(installed, "Bash", {"command": command}), "echo": True})
+    kill_child_when(server, lambda pid: "pipe_write" in proc_field(pid, "wchan"))
+    out, err = running.communicate(timeout=60)
+    assert running.returncode == 1, err  # a hook error; a guard wired with onFailure: block refuses the tool call
+    # what the child wrote before it died, cut short, and nothing after it
+    assert 0 < len(out) < len(command) and out.count(b"{") == 3 and out.rstrip(b"x").endswith(b'{"command": "echo ')
+    assert err.decode().count("\n") == 1 and "while writing" in err.decode(), err
+    assert [(line["hook"], line.get("warm")) for line in audit_lines(installed, before)] == [("answer_probe", True)]

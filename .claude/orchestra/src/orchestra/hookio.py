@@ -244,12 +244,15 @@ Handler = Callable[[HookEvent, HookContext], Verdict]
 
 
 def _emit(stdout: str | None, stderr: str | None, code: int) -> int:
+    # run by a warm child, its hook process must not run the hook again once the answer may be out (orchestra.warm)
+    warm.answering(code, [fd for fd, out in ((1, stdout is not None), (2, bool(stderr))) if out])
     if stdout is not None:
         sys.stdout.write(stdout)
         sys.stdout.flush()
     if stderr:
         sys.stderr.write(stderr.rstrip("\n").replace("\n", " ") + "\n")
         sys.stderr.flush()
+    warm.report(warm.WRITTEN, code)
     return code
 
 

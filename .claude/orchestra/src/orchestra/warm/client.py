@@ -3,9 +3,11 @@ with the code its child reports; or return, and the hook runs in this process as
 
 The exchange: this process puts a copy of the event in place of its stdin (`keep_event`), sends its
 script, working directory, start time and environment; a child of the server answers DECLINED (the hook runs here)
-or ACCEPTED; this process sends GO with its three file descriptors, and gets one byte back, the hook's
-exit code. A child that dies before it sends one (killed mid-hook) leaves the hook to run here, on the
-kept event.
+or ACCEPTED; this process sends GO with its three file descriptors, and gets back two-byte reports, a kind and an
+exit code: WRITING just before the hook writes its answer (with the code that answer goes with), WRITTEN once it has,
+and EXITED, the hook's exit code. A child that dies before WRITING (killed mid-hook) leaves the hook to run here, on
+the kept event; one that dies after it does not, as the hook would answer twice: this process exits with the
+answer's code once it is WRITTEN, or as a failed hook when the child died while writing it.
 
 Every hook script imports this first, so it imports nothing but `os`, `stat` and `sys`: the `socket`
 module costs about 11 ms to import (enum, selectors), and its C core `_socket` has all a Unix socket
@@ -17,11 +19,12 @@ import stat  # loaded by os already
 import sys
 import time  # built in
 
-PROTOCOL = b"orchestra-warm/2"
+PROTOCOL = b"orchestra-warm/3"
 DISABLE_ENV = "ORCHESTRA_WARM_HOOKS"  # "0" turns warm hooks off
 DECLINED = b"D"  # the server did not take the hook; stdin is untouched, so it runs here
 ACCEPTED = b"A"  # a child of the server is ready to run the hook
-GO = b"G"  # the hook process's reply, carrying its stdin, stdout and stderr; the exit code comes back
+GO = b"G"  # the hook process's reply, carrying its stdin, stdout and stderr; the child's reports come back
+WRITING, WRITTEN, EXITED = b"W", b"w", b"X"  # the child's reports, each followed by one byte: an exit code
 STDIO = (0, 1, 2)
 # A server that has not accepted the hook by then is stuck, and the hook runs here instead. No file
 # descriptor has left this process before GO, which a hook process that gave up never sends.
@@ -32,7 +35,7 @@ MAX_EVENT_BYTES = 64 * 1024 * 1024
 # True inside the server, whose children run hook scripts themselves.
 serving = False
 # In the child running a hook: its socket to the hook process, which sends nothing after GO and waits for the
-# exit code, so the socket turns readable only when that process has ended.
+# child's reports, so the socket turns readable only when that process has ended.
 caller: int | None = None
 # In a hook process: when it started its hook (seconds since the epoch), before handing it to the server. Claude
 # Code's timeout runs from about then, also for the hook this process runs again after the child died mid-hook.
@@ -49,6 +52,49 @@ def caller_gone() -> bool:
         return bool(select.select([caller], [], [], 0)[0])
     except (OSError, ValueError):
         return True
+
+
+def answering(code: int, fds: list[int]) -> None:
+    """In a warm child, just before the hook writes its answer to `fds` (stdout, stderr): wait until they take
+    output (Claude Code reads them), then tell the hook process that the answer is going out (WRITING) with the exit
+    code it goes with. Killed while it waits, the child has written nothing, and the hook runs again."""
+    if caller is None:
+        return
+    import select  # loaded by the server already, as contextlib is
+    from contextlib import suppress
+
+    for fd in fds:
+        with suppress(OSError, ValueError):  # the write itself says what is wrong
+            select.select([], [fd], [])
+    report(WRITING, code)
+
+
+def report(kind: bytes, code: int) -> None:
+    """In a warm child: tell the hook process where the hook's answer stands (WRITING, WRITTEN) and the exit code it
+    goes with; nothing outside a warm child, nor once the hook process has ended (nobody reads the answer then)."""
+    if caller is not None:
+        from contextlib import suppress  # loaded by the server already
+
+        with suppress(OSError):
+            os.write(caller, kind + bytes([code & 0xFF]))
+
+
+def reports(conn) -> dict[bytes, int]:
+    """The child's reports by kind, read until it has reported its exit code (EXITED) or has ended."""
+    seen: dict[bytes, int] = {}
+    pending = b""
+    while EXITED not in seen:
+        try:
+            chunk = conn.recv(64)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            break
+        pending += chunk
+        while len(pending) >= 2:
+            seen[pending[:1]] = pending[1]
+            pending = pending[2:]
+    return seen
 
 
 def disabled() -> bool:
@@ -132,18 +178,32 @@ def forward(module_name: str) -> None:
     except OSError:
         conn.close()
         return  # no server, or it did not answer in time
-    try:
-        code = conn.recv(1)
-    except OSError:
-        code = b""
-    if not code and replayable:
-        conn.close()
+    seen = reports(conn)
+    conn.close()
+    if EXITED in seen:
+        os._exit(seen[EXITED])
+    if WRITING not in seen and replayable:
         os.lseek(0, 0, os.SEEK_SET)
         return  # the child died mid-hook (killed, say): the hook runs again here, on the same event
-    if not code:
-        os.write(2, b"orchestra: the warm hook server ended this hook without an exit code\n")
-        os._exit(1)
-    os._exit(code[0])
+    os._exit(ended_early(seen))
+
+
+def ended_early(seen: dict[bytes, int]) -> int:
+    """The exit code of a hook whose child ended without reporting one. Once it has begun writing the answer the
+    hook is not run again (it would answer twice): a written answer stands with its code, and a line on stderr says
+    what happened where Claude Code takes stderr for no error (exit 0); an answer cut short fails as a hook error
+    (exit 1; a refusal, exit 2, still refuses)."""
+    if WRITTEN in seen:
+        if seen[WRITTEN] == 0:
+            os.write(2, b"orchestra: the warm hook server's child ended after writing this hook's answer, "
+                        b"without an exit code; the hook is not run again\n")
+        return seen[WRITTEN]
+    if WRITING in seen:
+        os.write(2, b"orchestra: the warm hook server's child ended while writing this hook's answer; "
+                    b"the hook is not run again\n")
+        return seen[WRITING] or 1
+    os.write(2, b"orchestra: the warm hook server ended this hook without an exit code\n")
+    return 1
 
 
 def keep_event() -> bool:

@@ -266,7 +266,7 @@ def run_hook(conn: socket.socket) -> int:
     conn.settimeout(None)
     client.caller = conn.fileno()
     code = run_script(sys.argv[0])
-    conn.sendall(bytes([code & 0xFF]))
+    conn.sendall(client.EXITED + bytes([code & 0xFF]))
     return code
 
 
