@@ -339,3 +339,14 @@ def test_load_caches_and_notices_edits(project):
     assert cache.is_file() and set(first.agents) == set(load().agents)
     target.write_text(target.read_text().replace("organization: Orchestra", "organization: Renamed Org"))
     assert teams.load(project).name == "Renamed Org"
+
+
+@pytest.mark.parametrize("text", ["", "\n", "# our teams\n\n"])
+def test_an_empty_teams_yaml_says_it_is_empty_and_what_to_put_in_it(tmp_path, text):
+    path = tmp_path / "teams.yaml"
+    path.write_text(text)
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: empty") and "mapping" not in message, message
+    assert message.endswith(f"templates/teams.yaml {path}`, then make the teams yours"), message

@@ -147,6 +147,18 @@ def missing_advice(path: Path) -> str:
     return copy if os.environ.get(paths.PLUGIN_ENV) else f"{copy} or run `orchestra install`"
 
 
+def template_advice(path: Path) -> str:
+    """How to put the pack's templates/teams.yaml at `path` (over an empty file: no install writes over a
+    teams.yaml of the project's own)."""
+    import shlex
+
+    template = paths.PACK_DIR.parents[1] / "templates" / "teams.yaml"
+    if template.is_file():
+        return f"`cp {shlex.quote(str(template))} {shlex.quote(str(path))}`"
+    return "copy templates/teams.yaml of " + ("the plugin" if os.environ.get(paths.PLUGIN_ENV) else
+                                              "a clone of Orchestra") + " there"
+
+
 def load_raw(path: Path) -> dict[str, Any]:
     """Parse and validate teams.yaml (schema, then names unique across the organisation); errors carry file:line."""
     from .yamlcheck import line_of, read_mapping, validate_yaml
@@ -154,7 +166,10 @@ def load_raw(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise TeamsError(f"{path}: not found; the organisation (its teams, their orchestrators and members) comes "
                          f"from it ({missing_advice(path)})")
-    raw, text = read_mapping(path, TeamsError)
+    raw, text = read_mapping(path, TeamsError, empty=True)
+    if not raw and all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
+        raise TeamsError(f"{path}: empty; the organisation (its teams, their orchestrators and members) comes "
+                         f"from it; start from the pack's: {template_advice(path)}, then make the teams yours")
     validate_yaml(raw, text, path, "teams", TeamsError)
     seen: dict[str, tuple[str, list[Any]]] = {}  # agent -> its team and where it is first named
     for team_name, spec in raw["teams"].items():
