@@ -6,10 +6,11 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 from orchestra import agentfiles, commandfiles, teams
 from orchestra.workflow.definitions import load_epic, load_sprint
 
-from .conftest import CLAUDE, TEMPLATES, split_frontmatter
+from .conftest import CLAUDE, REPO, TEMPLATES, split_frontmatter
 
 
 def test_agent_template_has_valid_frontmatter_and_the_protocol():
@@ -109,3 +110,16 @@ def test_claude_md_snippet_is_short():
     text = (TEMPLATES / "CLAUDE.md").read_text()
     assert text.startswith("## Orchestra\n") and len(text) < 600 and len(text.splitlines()) <= 6
     assert "/sprint:start" in text and "[task:<id>]" in text
+
+
+@pytest.mark.parametrize("name", ["sprint.yaml", "epic.yaml"])
+def test_the_files_a_template_points_to_are_in_every_installed_repo(name):
+    """A template is copied into a repo the pack is installed in: each file its comments name is one the
+    install writes there (not a sample only a clone of Orchestra has), or the file's own `<id>` place."""
+    from orchestra.installer.source import load_pack
+
+    installed = {item.rel for item in load_pack(REPO).files}
+    comments = " ".join(line for line in (TEMPLATES / name).read_text().splitlines() if line.lstrip().startswith("#"))
+    named = set(re.findall(r"\.claude/[\w./<>-]+\w", comments))
+    assert named, comments
+    assert {path for path in named if "<id>" not in path} <= installed, named - installed
