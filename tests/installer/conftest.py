@@ -37,6 +37,8 @@ def pack_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pack = load_pack(REPO)
     settings = json.loads((REPO / SETTINGS).read_text())
     dest = write_pack(pack, tmp_path_factory.mktemp("pack") / "pack source", settings)
+    (dest / "templates").mkdir(exist_ok=True)  # the snippet an install's next steps point to, as in a clone
+    (dest / "templates/CLAUDE.md").write_bytes((REPO / "templates/CLAUDE.md").read_bytes())
     if pack.statusline is None:
         settings["statusLine"] = STATUSLINE
         (dest / SETTINGS).write_text(json.dumps(settings, indent=2) + "\n")

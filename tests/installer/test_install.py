@@ -944,3 +944,48 @@ def test_uninstall_names_the_worktrees_it_leaves_and_how_to_remove_them(repo: Pa
     assert f"git worktree remove '{path}' && git branch -d {name}" in result.out
     assert f"left       {other}: worktree {other.name} of the pack, on {other.name};" in result.out
     assert (path / "draft.md").read_text() == "unsaved work\n"  # never removed for the user
+
+
+def test_a_rule_of_yours_that_keeps_the_install_manifest_out_of_git_is_named(repo: Path, orchestra) -> None:
+    """`*.json` in the project's .gitignore leaves install-manifest.json out of every commit: a clone has no
+    manifest, so `orchestra uninstall` there refuses to run and cannot put back what the install replaced."""
+    (repo / ".gitignore").write_text("*.json\n")
+    result = orchestra("install", repo)
+    assert result.code == 0, result.err
+    take_back = "`!/.claude/orchestra/install-manifest.json`"
+    manifest_line = [line for line in result.out.splitlines() if MANIFEST in line]
+    assert len(manifest_line) == 1 and take_back in manifest_line[0], result.out
+    assert manifest_line[0].startswith("  left       .claude/orchestra: .gitignore:1: *.json keeps ")
+    assert "orchestra uninstall" in manifest_line[0]
+    warned = [c for c in orchestra("doctor", repo, "--json").json()["checks"]
+              if c["name"] == "install" and c["status"] == "warn"]
+    assert any(take_back in c["detail"] and "orchestra uninstall" in c["detail"] for c in warned), warned
+
+    advice = {part.strip("`") for line in result.out.splitlines() for part in line.split() if part.startswith("`!/")}
+    (repo / ".gitignore").write_text("*.json\n" + "".join(f"{rule}\n" for rule in sorted(advice)))  # as advised
+    added = subprocess.run(["git", "add", "--dry-run", ".claude/orchestra"], cwd=repo, capture_output=True,
+                           text=True, check=True).stdout
+    assert f"add '{MANIFEST}'" in added and "add '.claude/orchestra/schemas/epic.json'" in added
+    assert [c["status"] for c in orchestra("doctor", repo, "--json").json()["checks"] if c["name"] == "install"] == [
+        "ok"]
+
+
+def test_a_fresh_install_ends_with_the_next_steps(repo: Path, orchestra, pack_source: Path) -> None:
+    result = orchestra("install", repo)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    steps = lines[lines.index("next:") + 1:]
+    assert any(f"{repo}/.claude/orchestra/bin/orchestra" in s and " doctor" in s for s in steps), steps
+    assert any(f"{pack_source}/templates/CLAUDE.md" in s and "CLAUDE.md" in s for s in steps), steps
+    assert any("claude`" in s and "choose \"Use this MCP server\"" in s for s in steps), steps
+    assert all(s.startswith("  ") for s in steps)
+
+    again = orchestra("install", repo)
+    assert "next:" not in again.out  # nothing changed: nothing new to do
+    (repo / "CLAUDE.md").write_text("We work through the Orchestra teams.\n")
+    (repo / ".claude/commands/msg/ask.md").unlink()
+    upgraded = orchestra("install", repo, "--json")
+    data = upgraded.json()  # still one JSON document
+    assert data["next_steps"] and not any("templates/CLAUDE.md" in s for s in data["next_steps"])
+    assert orchestra("install", repo, "--json").json()["next_steps"] == []
+    assert "next:" not in orchestra("uninstall", repo).out

@@ -214,8 +214,8 @@ def test_an_installed_repo_rewires_itself_with_its_own_install(repo: Path, orche
     proc = installed_cli(repo, "install", ".", "--no-warm", cwd=repo)
 
     assert proc.returncode == 0, proc.stderr
-    assert "left       .claude/commands/msg/ask.md: missing (.claude/commands/msg/ask.md): this repo's own " \
-           "install rewires it and no more; install from a clone of Orchestra to put them back" in proc.stdout
+    assert "left       .claude/commands/msg/ask.md: missing; this repo's own install rewires it and no more " \
+           "(install from a clone of Orchestra to put it back)" in proc.stdout
     assert json.loads(settings.read_text())["hooks"]["Stop"] == wired["hooks"]["Stop"]
     assert {p: p.read_bytes() for p in pack_files} == pack_files
     after = json.loads(manifest.read_text())
@@ -224,3 +224,28 @@ def test_an_installed_repo_rewires_itself_with_its_own_install(repo: Path, orche
         next(c for c in checks if "pack files missing" in c["detail"])]
     result = orchestra("uninstall", repo)
     assert result.code == 0 and teams.read_text().count("Acme") == 1 and agent.read_text().endswith("rules.\n")
+
+
+def test_its_own_install_names_each_missing_file_and_why_on_a_line_of_its_own(repo: Path, orchestra) -> None:
+    """teams.yaml gone as well: it is named on its own line with where to get one, and an agent file that is
+    gone is not called a missing pack file outright, since without teams.yaml the install cannot tell
+    whether its member was taken out of the organisation."""
+    assert orchestra("install", repo).code == 0
+    (repo / ".claude/teams.yaml").unlink()
+    (repo / ".claude/agents/product/market-researcher.md").unlink()
+    (repo / ".claude/commands/msg/ask.md").unlink()
+
+    proc = installed_cli(repo, "install", ".", "--no-warm", cwd=repo)
+
+    assert proc.returncode == 0, proc.stderr
+    left = {line.split(": ", 1)[0].split()[-1]: line.split(": ", 1)[1] for line in proc.stdout.splitlines()
+            if line.startswith("  left ")}
+    assert left[".claude/teams.yaml"].startswith("missing; the organisation (its teams, their orchestrators and "
+                                                 "members) comes from it"), left
+    assert "templates/teams.yaml" in left[".claude/teams.yaml"]
+    assert left[".claude/commands/msg/ask.md"].startswith("missing; this repo's own install rewires it")
+    researcher = left[".claude/agents/product/market-researcher.md"]
+    assert researcher.startswith("missing, or a member you took out of the organisation: ") and \
+        "teams.yaml cannot be read, so this install cannot tell which" in researcher, researcher
+    assert not any(".claude/" in message for path, message in left.items() if path != ".claude/teams.yaml"), left
+

@@ -80,6 +80,7 @@ def _run(plan, args, warm: bool) -> int:
 
     if args.dry_run:
         if args.json:
+            plan.next_steps = []  # nothing is installed yet
             emit({**plan.describe(), "dry_run": True}, True)
         else:
             sys.stdout.write(plan.diff())
@@ -130,6 +131,8 @@ def _report(data: dict) -> str:
             notices = [n for n in notices if n["message"] != message]
             lines.append(f"  {'left':<10} {len(scripts)} scripts: {message} (such as {scripts[0]}; --json lists each)")
     lines += [f"  {n['kind']:<10} {n['path']}: {n['message']}" for n in notices]
+    if data.get("next_steps"):
+        lines += ["next:", *(f"  {step}" for step in data["next_steps"])]
     return "\n".join(lines)
 
 

@@ -3,7 +3,8 @@ did not ignore its bytecode and the installer's backups, so a repo that committe
 tracks them, and an ignore rule never untracks a file. A restore point of `.mcp.json` can hold secrets.
 
 And the other way round: pack files a rule of the project's own (`bin/`, `static/`) keeps out of git, so
-a clone lacks them while the settings it shares still run them."""
+a clone lacks them while the settings it shares still run them. The install manifest too (`*.json`): a
+clone without it cannot be uninstalled."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from .source import BACKUP_DIR, CODE_DIR
+from .source import BACKUP_DIR, CODE_DIR, MANIFEST
 
 
 def tracked(root: Path) -> list[str]:
@@ -47,9 +48,10 @@ def _is_bytecode(path: str) -> bool:
 
 
 def ignored(root: Path, files: Iterable[str]) -> dict[str, list[str]]:
-    """Pack files (of `files`) git leaves out of a commit, by the rule that does it (`.gitignore:3: bin/`).
-    None outside git, nor when it leaves out every one (a `.claude/` the repo keeps to itself on purpose)."""
-    files = sorted(files)
+    """Pack files (of `files`, and the install manifest) git leaves out of a commit, by the rule that does it
+    (`.gitignore:3: bin/`). None outside git, nor when it leaves out every one (a `.claude/` the repo keeps
+    to itself on purpose)."""
+    files = sorted({*files, MANIFEST})
     try:
         proc = subprocess.run(["git", "-C", str(root), "check-ignore", "-v", "-z", "--stdin"],
                               input="\0".join(files).encode(), capture_output=True, timeout=30, check=False)
@@ -64,11 +66,26 @@ def ignored(root: Path, files: Iterable[str]) -> dict[str, list[str]]:
 
 
 def ignored_advice(found: dict[str, list[str]]) -> str:
-    rules = []
+    rules, files, manifest = [], False, False
     for rule, paths in found.items():
-        common = os.path.commonpath(paths)
-        take_back = f"`!/{common}`" if len(paths) == 1 else f"`!/{common}/` and `!/{common}/**`"
-        shown = ", ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")
-        rules.append(f"{rule} keeps {len(paths)} pack file{'s' if len(paths) > 1 else ''} out of git ({shown}); "
-                     f"add {take_back} after it")
-    return "; ".join(rules) + ". A clone of the repo lacks them while its settings still run them"
+        pack = [p for p in paths if p != MANIFEST]
+        take_back = []
+        if pack:
+            common = os.path.commonpath(pack)
+            take_back += [f"`!/{common}`"] if len(pack) == 1 else [f"`!/{common}/`", f"`!/{common}/**`"]
+        if MANIFEST in paths and not (len(pack) > 1 and MANIFEST.startswith(common + "/")):
+            take_back.append(f"`!/{MANIFEST}`")
+        what = ["the install manifest"] if MANIFEST in paths else []
+        what += [f"{len(pack)} pack file{'s' if len(pack) > 1 else ''}"] if pack else []
+        shown = ", ".join(([MANIFEST] if MANIFEST in paths else []) + pack[:3])
+        shown += " ..." if len(pack) > 3 else ""
+        rules.append(f"{rule} keeps {' and '.join(what)} out of git ({shown}); add {' and '.join(take_back)} "
+                     "after it")
+        files, manifest = files or bool(pack), manifest or MANIFEST in paths
+    tail = []
+    if files:
+        tail.append("A clone of the repo lacks them while its settings still run them")
+    if manifest:
+        tail.append("A clone without the manifest cannot be uninstalled (`orchestra uninstall` refuses it: "
+                    "nothing tells the pack's files from yours, nor what the install replaced)")
+    return "; ".join(rules) + ". " + ". ".join(tail)

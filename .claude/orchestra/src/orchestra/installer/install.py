@@ -13,10 +13,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .. import agentfiles, wiring
+from .. import agentfiles, teams, wiring
+from ..teams import TeamsError, build, load_raw
 from . import gitignored, jsondoc, managed, mcpconfig, nesting, settings
 from .errors import InstallError
 from .manifest import Manifest, read, sha256
+from .nextsteps import next_steps
 from .plan import Notice, Plan, Step
 from .safety import check_inside, check_target, check_uv
 from .source import (
@@ -76,10 +78,7 @@ class _Planner:
     def plan(self, statusline: bool) -> Plan:
         if self.rewire:
             self.new.files, self.new.not_installed = dict(self.old.files), list(self.old.not_installed)
-            gone = [rel for rel in self.old.files if self._current(rel) is None]
-            if gone := sorted(set(gone) - agentfiles.removed_members(self.root, gone)):
-                self._notice("left", gone[0], f"missing ({_listed(gone)}): this repo's own install rewires it "
-                                              "and no more; install from a clone of Orchestra to put them back")
+            self._missing_in_place()
         else:
             self._pack_files()
         server = self._merge_server()  # first: whose `orchestra` server it is decides how the hooks are wired
@@ -100,6 +99,8 @@ class _Planner:
         if current != manifest:  # last, so an interrupted install is redone, never half-recorded
             self.result.steps.append(Step("write", MANIFEST, current, manifest, 0o644, why="install manifest"))
         self.result.scripts = [rel for rel in self.pack.scripts() if rel in self.new.files]
+        if not self.result.noop:
+            self.result.next_steps = next_steps(self.root, self.pack.root)
         return self.result
 
     # -- pack files --------------------------------------------------------------------------------
@@ -172,6 +173,32 @@ class _Planner:
             self._displace(rel, "user file at a pack path")
             self._write(rel, None, item.data, item.mode, "replaced (--force)")
         self.new.files[rel] = entry
+
+    def _missing_in_place(self) -> None:
+        """The repo's own install (a rewire) puts no pack file back: each one that is gone is named with why,
+        a member's agent file only while teams.yaml can tell it from a member the user took out."""
+        gone = sorted(rel for rel in self.old.files if self._current(rel) is None)
+        removed = agentfiles.removed_members(self.root, gone)
+        try:
+            build(load_raw(self.root / TEAMS))
+            readable = True
+        except TeamsError as exc:
+            readable = False
+            if TEAMS not in gone and any(rel.startswith(".claude/agents/") for rel in gone):
+                self._notice("left", TEAMS, f"cannot be read: {str(exc).splitlines()[0]}")
+        for rel in gone:
+            if rel in removed:
+                continue
+            if rel == TEAMS:
+                self._notice("left", rel, "missing; the organisation (its teams, their orchestrators and members) "
+                                          f"comes from it: put yours back, or {teams.missing_advice(self.root / TEAMS)}")
+            elif not readable and rel.startswith(".claude/agents/") and rel.endswith(".md"):
+                self._notice("left", rel, "missing, or a member you took out of the organisation: teams.yaml "
+                                          "cannot be read, so this install cannot tell which (once it reads, "
+                                          "doctor names only the files of members it lists)")
+            else:
+                self._notice("left", rel, "missing; this repo's own install rewires it and no more (install from "
+                                          "a clone of Orchestra to put it back)")
 
     def _refuse_a_mix(self) -> None:
         """Files of the pack's code that are not this pack's (a copied pack of another version, a pack whose

@@ -107,19 +107,31 @@ MEMORY_FILES = ("CLAUDE.md", ".claude/CLAUDE.md", "CLAUDE.local.md")
 def check_claude_md(root: Path) -> list[Check]:
     """Install leaves CLAUDE.md alone and no hook briefs the main thread: the snippet of templates/CLAUDE.md in
     one of the project's memory files is what tells it to work through the teams."""
-    import shlex
+    if name := memory_file_about_orchestra(root):
+        return [Check("claude.md", "ok", f"{name} tells the main thread about Orchestra")]
+    return [Check("claude.md", "warn", "CLAUDE.md does not mention Orchestra, so the main thread is not told to work "
+                                       "through the teams (/sprint:start, /task:delegate); append the snippet: "
+                                       f"{append_snippet(root, paths.PACK_DIR.parents[1])}")]
 
+
+def memory_file_about_orchestra(root: Path) -> str | None:
+    """The first of the project's memory files that mentions Orchestra."""
     for name in MEMORY_FILES:
         try:
             if "orchestra" in (root / name).read_text(encoding="utf-8", errors="replace").lower():
-                return [Check("claude.md", "ok", f"{name} tells the main thread about Orchestra")]
+                return name
         except OSError:
             continue
-    template = paths.PACK_DIR.parents[1] / "templates" / "CLAUDE.md"
+    return None
+
+
+def append_snippet(root: Path, clone: Path) -> str:
+    """The command that appends templates/CLAUDE.md (of the clone at `clone`, where it has one) to CLAUDE.md."""
+    import shlex
+
+    template = clone / "templates" / "CLAUDE.md"
     source = shlex.quote(str(template)) if template.is_file() else "templates/CLAUDE.md (of a clone of Orchestra)"
-    return [Check("claude.md", "warn", "CLAUDE.md does not mention Orchestra, so the main thread is not told to work "
-                                       "through the teams (/sprint:start, /task:delegate); append the snippet: "
-                                       f"`cat {source} >> {shlex.quote(str(root / 'CLAUDE.md'))}`")]
+    return f"`cat {source} >> {shlex.quote(str(root / 'CLAUDE.md'))}`"
 
 
 def _more(items: list[str]) -> str:

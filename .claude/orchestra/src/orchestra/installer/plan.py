@@ -46,6 +46,7 @@ class Plan:
     remove_dirs: list[str] = field(default_factory=list)  # removed after the steps when empty, deepest first
     scripts: list[str] = field(default_factory=list)  # uv scripts whose environments an install warms
     version: str = ""
+    next_steps: list[str] = field(default_factory=list)  # install: what to do once it is done (one line each)
 
     @property
     def noop(self) -> bool:
@@ -63,7 +64,7 @@ class Plan:
         return "\n".join(c.rstrip("\n") for c in chunks if c) + "\n"
 
     def describe(self) -> dict[str, Any]:
-        return {
+        out = {
             "command": self.command,
             "target": str(self.target),
             "version": self.version,
@@ -71,6 +72,9 @@ class Plan:
             "steps": [s.describe() for s in self.steps],
             "notices": [{"kind": n.kind, "path": n.path, "message": n.message} for n in self.notices],
         }
+        if self.command == "install":
+            out["next_steps"] = self.next_steps
+        return out
 
 
 def _render(step: Step, target: Path) -> str:
