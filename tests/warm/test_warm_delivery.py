@@ -58,30 +58,39 @@ def server(installed: Path) -> Iterator[subprocess.Popen]:
     stop_server(process)
 
 
+def message_for(store, run: str, text: str) -> tuple[dict, str]:
+    """A message from the main thread to the active member run `run`, and the path of its delivery to that run."""
+    from orchestra import bus
+
+    with store.transaction() as tx:
+        tx.set(f"agents.{run}", {"agent_type": MEMBER["agent_type"], "status": "active"})
+        sent = bus.send(tx, sender="main", to=f"agent:{run}", type="state_updated", payload={"text": text})
+    return sent, f"communication.deliveries.{sent['id']}@{run}"
+
+
+def pre_tool(installed: Path, event: dict, **popen) -> subprocess.Popen:
+    """`pre_tool.py` as Claude Code starts it (through uv, warm allowed), its event written and its stdin closed."""
+    env = {k: v for k, v in os.environ.items() if k != client.DISABLE_ENV}
+    proc = subprocess.Popen(["uv", "run", "--quiet", "--script", str(installed / ".claude/orchestra/hooks/pre_tool.py")],
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=installed,
+                            env={**env, "CLAUDE_PROJECT_DIR": str(installed)}, **popen)
+    proc.stdin.write(json.dumps(event).encode())
+    proc.stdin.close()
+    proc.stdin = None
+    return proc
+
+
 def test_a_warm_hook_killed_before_its_answer_got_out_leaves_the_message_to_the_next_tool_call(
         installed: Path, server) -> None:
     hook(installed, "session_start.py", {"session_id": SESSION, "transcript_path": str(installed / "t.jsonl"),
                                          "cwd": str(installed), "hook_event_name": "SessionStart", "source": "startup"})
     with open_store(f"sqlite:///{installed / '.claude/state/orchestration.db'}") as store:
-        with store.transaction() as tx:
-            from orchestra import bus
-
-            tx.set(f"agents.{MEMBER['agent_id']}", {"agent_type": MEMBER["agent_type"], "status": "active"})
-            sent = bus.send(tx, sender="main", to=f"agent:{MEMBER['agent_id']}", type="state_updated",
-                            payload={"text": "rebase on main first"})
-        path = f"communication.deliveries.{sent['id']}@{MEMBER['agent_id']}"
+        sent, path = message_for(store, MEMBER['agent_id'], "rebase on main first")
         event = tool_call(installed, "Bash", {"command": "make"})
-        env = {k: v for k, v in os.environ.items() if k != client.DISABLE_ENV}
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
         read, write = full_pipe()
         try:
-            proc = subprocess.Popen(["uv", "run", "--quiet", "--script",
-                                     str(installed / ".claude/orchestra/hooks/pre_tool.py")],
-                                    stdin=subprocess.PIPE, stdout=write, stderr=subprocess.PIPE, cwd=installed,
-                                    env={**env, "CLAUDE_PROJECT_DIR": str(installed)}, start_new_session=True)
-            proc.stdin.write(json.dumps(event).encode())
-            proc.stdin.close()
-            proc.stdin = None
+            proc = pre_tool(installed, event, stdout=write, start_new_session=True)
             assert wait_for(lambda: store.get(path, None) is not None or proc.poll() is not None, 60)
             assert proc.poll() is None, proc.stderr.read()  # the child that took it waits to write its answer
             assert len(children.read_text().split()) == 2  # that child, and the spare forked after it
@@ -117,27 +126,14 @@ def test_a_hook_run_again_after_its_warm_child_died_counts_its_time_from_the_hoo
     `confirm_by` does too, not from the rerun (which would confirm past the moment Claude Code stops waiting)."""
     run = "a-member-rerun"  # a run of its own: the other test's injection does not hold this one back 20 s
     with open_store(f"sqlite:///{installed / '.claude/state/orchestration.db'}") as store:
-        with store.transaction() as tx:
-            from orchestra import bus
-
-            tx.set(f"agents.{run}", {"agent_type": MEMBER["agent_type"], "status": "active"})
-            sent = bus.send(tx, sender="main", to=f"agent:{run}", type="state_updated",
-                            payload={"text": "pin the lockfile"})
-        path = f"communication.deliveries.{sent['id']}@{run}"
+        sent, path = message_for(store, run, "pin the lockfile")
         event = {**tool_call(installed, "Bash", {"command": "make"}), "agent_id": run, "tool_use_id": "toolu_rerun"}
-        env = {k: v for k, v in os.environ.items() if k != client.DISABLE_ENV}
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
         assert wait_for(lambda: len(children.read_text().split()) == 1)
         spare = int(children.read_text().split()[0])  # the child that takes the next hook
         read, write = full_pipe()
         try:
-            proc = subprocess.Popen(["uv", "run", "--quiet", "--script",
-                                     str(installed / ".claude/orchestra/hooks/pre_tool.py")],
-                                    stdin=subprocess.PIPE, stdout=write, stderr=subprocess.PIPE, cwd=installed,
-                                    env={**env, "CLAUDE_PROJECT_DIR": str(installed)}, start_new_session=True)
-            proc.stdin.write(json.dumps(event).encode())
-            proc.stdin.close()
-            proc.stdin = None
+            proc = pre_tool(installed, event, stdout=write, start_new_session=True)
             assert wait_for(lambda: store.get(path, None) is not None or proc.poll() is not None, 60)
             first = store.get(path)
             assert proc.poll() is None, proc.stderr.read()  # the child waits to write its answer
@@ -164,27 +160,14 @@ def test_a_warm_child_that_takes_the_hook_late_counts_its_time_from_the_hook_pro
     delivery's `confirm_by` still runs from the hook process's start, as Claude Code's timeout does."""
     run = "a-member-late"
     with open_store(f"sqlite:///{installed / '.claude/state/orchestration.db'}") as store:
-        with store.transaction() as tx:
-            from orchestra import bus
-
-            tx.set(f"agents.{run}", {"agent_type": MEMBER["agent_type"], "status": "active"})
-            sent = bus.send(tx, sender="main", to=f"agent:{run}", type="state_updated",
-                            payload={"text": "tag the release"})
-        path = f"communication.deliveries.{sent['id']}@{run}"
+        sent, path = message_for(store, run, "tag the release")
         event = {**tool_call(installed, "Bash", {"command": "make"}), "agent_id": run, "tool_use_id": "toolu_late"}
-        env = {k: v for k, v in os.environ.items() if k != client.DISABLE_ENV}
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
         assert wait_for(lambda: len(children.read_text().split()) == 1)
         spare = int(children.read_text().split()[0])
         os.kill(spare, signal.SIGSTOP)
         try:
-            proc = subprocess.Popen(["uv", "run", "--quiet", "--script",
-                                     str(installed / ".claude/orchestra/hooks/pre_tool.py")],
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    cwd=installed, env={**env, "CLAUDE_PROJECT_DIR": str(installed)})
-            proc.stdin.write(json.dumps(event).encode())
-            proc.stdin.close()
-            proc.stdin = None
+            proc = pre_tool(installed, event, stdout=subprocess.PIPE)
             # the hook process has connected: its socket is in the server's queue, which the stopped spare holds
             assert wait_for(lambda: connected(proc.pid) or proc.poll() is not None, 60)
             time.sleep(1)
