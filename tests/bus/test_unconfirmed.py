@@ -72,6 +72,13 @@ def wait_past(moment: str) -> None:
     time.sleep(max(0.0, left) + 0.05)
 
 
+def handed_over(project_store, message: dict, proc: subprocess.Popen) -> None:
+    """Wait (60 s at most) until the hook `proc` has committed the delivery of `message`, or has ended."""
+    deadline = time.monotonic() + 60
+    while record(project_store, message) is None and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def record(project_store, message: dict) -> dict | None:
     return project_store.get(f"communication.deliveries.{message['id']}@{MEMBER}", None)
 
@@ -112,9 +119,7 @@ def test_a_message_whose_hook_was_killed_before_its_answer_got_out_is_shown_on_t
     read, write = full_pipe()
     try:
         proc = start(pack, event, project, write)
-        deadline = time.monotonic() + 60
-        while record(project_store, sent) is None and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+        handed_over(project_store, sent, proc)
         assert proc.poll() is None, proc.stderr.read()  # still waiting to write its answer
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
@@ -174,9 +179,7 @@ def test_a_hook_whose_confirmation_finds_the_store_locked_still_ends_within_its_
     read, write = full_pipe()
     try:
         proc = start(pack, event, project, write)
-        deadline = time.monotonic() + 60
-        while record(project_store, sent) is None and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+        handed_over(project_store, sent, proc)
         handed = record(project_store, sent)
         assert handed is not None and proc.poll() is None, proc.stderr.read()  # waiting to write its answer
         with project_store.transaction() as tx:  # another writer, holding the lock until the hook has ended
