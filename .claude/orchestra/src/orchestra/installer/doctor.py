@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from .. import agentfiles, wiring
+from .. import agentfiles, paths, wiring
 from ..store.errors import StateError
 from . import gitignored, jsondoc, managed, manifest, nesting, orgchecks, safety, settings
 from .check import Check
@@ -29,6 +29,8 @@ def run_checks(root: Path) -> list[Check]:
               orgchecks.check_claude_md, orgchecks.check_state, _claude_doctor)
     if not (root / ".claude").is_dir() or not (_pack_dir(root).is_dir() or _leftovers(root)):
         checks = (_uv, _manifest)  # nothing of ours (never installed, or uninstalled): the install check says so
+        if os.environ.get(paths.STATE_URL_ENV):  # a store named outside the project is looked at all the same
+            checks += (orgchecks.check_state,)
     if _plugin_root() is not None and not _pack_dir(root).is_dir():  # the plugin's CLI on a project without the pack
         checks = (_uv, _plugin, _nesting, _hooks_on, orgchecks.check_teams, orgchecks.check_policy,
                   orgchecks.check_agents, orgchecks.check_commands, orgchecks.check_state, _claude_doctor)
