@@ -285,7 +285,8 @@ def test_failed_uninstall_is_undone(repo: Path, orchestra, monkeypatch: pytest.M
 
 def interrupt_at_write_of(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     """Ctrl-C pressed while `name` is being written: a real SIGINT, delivered once the file is in place (as
-    when it lands in the fsync that follows), before the step that wrote it could record it."""
+    when it lands in the fsync that follows), before the step that wrote it could record it. Python handles it
+    as in a terminal also when the tests run as a background job, which a shell starts with SIGINT ignored."""
     import signal
 
     from orchestra import atomic
@@ -296,7 +297,11 @@ def interrupt_at_write_of(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
         real(path, data, mode)
         if Path(path).name == name and not pressed:
             pressed.append(path)
-            signal.raise_signal(signal.SIGINT)
+            handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+            try:
+                signal.raise_signal(signal.SIGINT)
+            finally:
+                signal.signal(signal.SIGINT, handler)
 
     monkeypatch.setattr(atomic, "write_bytes", write_bytes)
 
