@@ -438,6 +438,8 @@ def test_a_worktree_is_assigned_to_one_run_at_a_time_and_released(server, store,
                                                  caller=member("run-api-1", "api-engineer"))
     released = server.ok("release_worktree", task_id="wt-1", caller=MAIN)
     assert released["id"] == assigned["id"] and released["lock"] is None
+    with store.transaction() as tx:  # a worktree is handed to a run that has started
+        tx.set("agents.run-api-1", {"agent_type": "api-engineer", "status": "active", "session_id": "session-mcp-tests"})
     again = server.ok("assign_worktree", task_id="wt-1", agent_id="run-api-1", caller=MAIN)
     assert again["lock"]["agent_id"] == "run-api-1" and again["path"] == path
 

@@ -21,7 +21,8 @@ from ..store import entity
 from .edge import Caller, StampedCaller, identity, organization, sized, state, validated
 
 MessageType = Literal[MESSAGE_TYPES]  # type: ignore[valid-type]
-Address = Annotated[str, Field(min_length=1, description=(
+MAX_ADDRESS = 200  # agent:<run id> with the longest run id, team:<name>, an agent type
+Address = Annotated[str, Field(min_length=1, max_length=MAX_ADDRESS, description=(
     "an agent type (tech-lead), one run (agent:<id>), a team (team:qa), main, human or broadcast"))]
 Urgency = Annotated[Priority, Field(description="critical > high > normal > low; critical skips the pacing of deliveries")]
 About = Annotated[str | None, Field(description="id of the task this is about")]
@@ -53,7 +54,7 @@ def send_message(to: Address, type: Annotated[MessageType, Field(description=(
                  payload: Annotated[dict[str, Any] | None, Field(description=(
                      "structured content instead of text, e.g. {\"verdict\": \"approved\"} for review_complete"))] = None,
                  priority: Urgency = "normal", task: About = None,
-                 reply_to: Annotated[str | None, Field(description=(
+                 reply_to: Annotated[str | None, Field(max_length=120, description=(
                      "the message this replies to (answer, review_complete and artifact_received need it, and go to its sender)"))] = None,
                  caller: StampedCaller = None) -> dict[str, Any]:
     """Send a message to an agent, a team, the main thread or the human; they see it at their next tool call
@@ -158,7 +159,7 @@ def _acker(message: dict[str, Any] | None, caller: Caller) -> str:
 
 def handoff(artifacts: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, description=(
                 "paths of the files handed over, relative to the repository"))],
-            to: Annotated[str | None, Field(description="the receiver (default: the assignee of `task`)")] = None,
+            to: Annotated[Address | None, Field(description="the receiver (default: the assignee of `task`)")] = None,
             task: Annotated[str | None, Field(description="the receiving task; its brief will list the artifacts")] = None,
             note: Annotated[str | None, Field(description="what the receiver should know about them")] = None,
             from_task: Annotated[str | None, Field(description=(

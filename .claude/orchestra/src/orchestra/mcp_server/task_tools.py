@@ -14,7 +14,7 @@ from pydantic import BeforeValidator, Field
 
 from .. import bus, lifecycle, workflow
 from ..bus.messages import MESSAGES
-from ..models import TaskStatus
+from ..models import TERMINAL_TASK_STATUSES, TaskStatus
 from ..store.document import COLLECTIONS, MAX_ID_LENGTH
 from .edge import StampedCaller, identity, organization, sized, state, validated
 
@@ -31,6 +31,8 @@ Finding = Annotated[str, Field(min_length=1, max_length=MAX_FINDING_CHARS)]
 MetricName = Annotated[str, Field(min_length=1, max_length=MAX_METRIC_NAME)]
 # The bound sits on the dict itself, so the schema says `maxProperties` (outside, it would read `maxLength`).
 Metrics = Annotated[dict[MetricName, float], Field(max_length=MAX_METRICS)]
+# Statuses whose reason the task keeps: the same status again with a new reason updates it.
+KEPT_REASONS = frozenset({"blocked", "needs_review"})
 _ABSENT = object()
 
 
@@ -70,7 +72,25 @@ def list_tasks(status: Annotated[list[TaskStatus] | None, Field(min_length=1, de
     """Tasks with their status, assignee, dependencies and artifacts, filtered by every argument given."""
     with state() as tx:
         rows = lifecycle.task_list(tx, statuses=status, sprint=sprint, team=team, assignee=assignee)
+        if not rows:  # nothing matched: a name that matches nothing anywhere is a mistake, not an empty answer
+            _known_filters(tx, sprint=sprint, team=team, assignee=assignee)
     return {"tasks": rows, "count": len(rows)}
+
+
+def _known_filters(tx, **given: str | None) -> None:
+    """A tool error for the first filter naming a sprint, team or agent type that neither the state nor
+    teams.yaml knows."""
+    org = organization()
+    tasks = tx.items("tasks").values()
+    known = {"sprint": set(tx.items("sprints")) | {t.get("sprint") for t in tasks},
+             "team": set(org.teams) | {t.get("team") for t in tasks},
+             "assignee": set(org.agents) | {t.get("assignee") for t in tasks}
+             | {a.get("agent_type") for a in tx.items("agents").values()}}
+    what = {"sprint": "sprint", "team": "team", "assignee": "agent type"}
+    for name, value in given.items():
+        if value is not None and value not in known[name] and not (name == "assignee" and org.member(value)):
+            raise ToolError(f"list_tasks: {name} {value[:120]!r}: no {what[name]} of that name in state or teams.yaml "
+                            f"(known: {', '.join(sorted(k for k in known[name] if k)[:40])})")
 
 
 def get_task(task_id: TaskId) -> dict[str, Any]:
@@ -102,6 +122,10 @@ def update_task(task_id: TaskId,
         task = tx.get(f"tasks.{task_id}", None)
         if task is None:
             raise ToolError(f"task {task_id!r}: no such task in state; list_tasks shows the ids")
+        current = task.get("status") or "queued"
+        if verdict and current != "needs_review":
+            raise ToolError(f"task {task_id} is {current}, not needs_review: a verdict is given on work waiting for "
+                            "its review, and nothing was changed. Give findings alone to note what you saw.")
         if wanted is not None:
             workflow.check_task_status(tx, task, wanted)
             why = reason or ("; ".join(findings) if findings else None)
@@ -111,6 +135,9 @@ def update_task(task_id: TaskId,
                 raise ToolError(f"task {task_id}: your verdict {verdict!r} was not taken, and nothing was changed: "
                                 f"{moved.get('review_reason') or 'the task waits for its review'}. Its reviewer "
                                 "gives the verdict; report your own work with status completed.")
+            if current in (wanted, moved.get("status")) and not (reason and current in KEPT_REASONS):
+                raise ToolError(f"task {task_id} is already {current}; nothing was changed (get_task shows its "
+                                "history)")
         if verdict or findings:
             review = _reviewed(task.get("review"), verdict, findings or [], by.id)
             tx.update(f"tasks.{task_id}", {"review": review})
@@ -140,6 +167,10 @@ def delegate_task(task_id: TaskId) -> dict[str, Any]:
     tag and the task's brief. Pass them to the Agent tool unchanged."""
     org = organization()
     with state() as tx:
+        finished = (tx.get(f"tasks.{task_id}", None) or {}).get("status")
+        if finished in TERMINAL_TASK_STATUSES:
+            raise ToolError(f"task {task_id} is {finished}; there is no work to delegate (update_task with status "
+                            "queued reopens it)")
         return lifecycle.delegation_arguments(tx, org, task_id)
 
 
@@ -167,6 +198,9 @@ def report_status(task_id: TaskId,
         raise ToolError("report_status: give at least one of progress, summary, build, tests_passed, tests_failed, "
                         "coverage, metrics")
     with state(write=True) as tx:
+        finished = (tx.get(f"tasks.{task_id}", None) or {}).get("status")
+        if finished in TERMINAL_TASK_STATUSES:
+            raise ToolError(f"task {task_id} is {finished}: a report is for work under way, and nothing was kept")
         entry = lifecycle.record_report(tx, task_id, report, by=by.id, agent_id=by.agent_id, session_id=by.session_id)
         validated(tx, f"tasks.{task_id}")
     return {"task": task_id, "report": entry}
