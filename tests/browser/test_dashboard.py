@@ -205,3 +205,31 @@ def test_the_burndown_of_a_sprint_of_no_points_starts_at_0(page, sprint_project:
             points = page.locator(f"#burndown {line}").get_attribute("points").split()
             assert {p.split(",")[1] for p in points} == {bottom}, (line, points)
         assert page.problems == []
+
+
+def test_a_loaded_sprint_whose_file_is_half_edited_is_named_over_the_rest(page, project: Path, monkeypatch) -> None:
+    """The sprint next in line is shown from its file: while that file is half-edited the page still opens, names
+    the sprint and the file's line in its banner, shows the rest, and shows the sprint again once the file is
+    saved whole, without a reload."""
+    from orchestra.workflow import load_sprint_into_state
+
+    monkeypatch.chdir(project)  # a sprint file is looked for in the current folder too: not this checkout's
+    sample_project(project)
+    with open_store(root=project) as store:
+        load_sprint_into_state(store, "sprint-3")
+    definition = project / ".claude/sprints/sprint-3.yaml"
+    good = definition.read_text()
+    definition.write_text(good + "  - {id: task-half, title: Half written\n")
+    with running_dashboard(project, poll_seconds=0.05) as dashboard:
+        page.goto(dashboard.url)
+        page.wait_for_selector("#problem:not([hidden])")
+        banner = text(page, "#problem")
+        assert banner.startswith("sprint sprint-3 cannot be shown: ") and "sprint-3.yaml:93: not valid YAML" in banner
+        assert text(page, "#sprint-title") == "No sprint shown" and text(page, "#sprint-goal") == ""
+        assert "sprint sprint-3 loaded" in text(page, "#events")
+        definition.write_text(good)
+        page.wait_for_selector("#problem[hidden]", state="attached", timeout=10_000)
+        assert text(page, "#sprint-title") == "sprint-3 · Payments"
+        assert page.locator("#queue-queued li[data-id=task-oauth]").count() == 1
+        assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+        assert page.problems == []

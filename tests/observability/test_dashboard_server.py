@@ -497,3 +497,38 @@ def test_a_client_that_stops_reading_holds_at_most_one_state(store, sample: Path
             slow_socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
             seen = pushed_until(slow, lambda pushed: pushed["last_event_id"] == newest, 30)
             assert seen["last_event_id"] == newest
+
+
+def test_a_loaded_sprint_whose_file_breaks_is_named_over_the_rest_of_the_state(
+        sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sprint loaded but not started is shown from its file. Half-edited (not valid YAML) or gone (another branch
+    checked out), the dashboard still starts and shows the rest of the state (events, metrics, agents) under a
+    banner naming the sprint and the file's problem; once the file is right again, the sprint is back. It refused
+    to start instead, and a dashboard already running kept the state read before the edit."""
+    from orchestra.store import open_store
+    from orchestra.workflow import load_sprint_into_state
+    from orchestra.workflow.definitions import DefinitionError
+
+    monkeypatch.chdir(sample)  # a sprint file is looked for in the current folder too: not this checkout's
+    with open_store(root=sample) as store:
+        load_sprint_into_state(store, "sprint-3")
+    definition = sample / ".claude/sprints/sprint-3.yaml"
+    good = definition.read_text()
+    definition.write_text(good + "  - {id: task-half, title: Half written\n")
+    with running_dashboard(sample, poll_seconds=0.05) as dashboard, connect(ws_url(dashboard)) as ws:
+        first = json.loads(ws.recv(timeout=30))["data"]
+        assert first["sprint"] is None and first["burndown"] is None
+        assert first["problem"].startswith("sprint sprint-3 cannot be shown: ")
+        assert "sprint-3.yaml:" in first["problem"] and "not valid YAML" in first["problem"]
+        assert "sprint_loaded" in [e["type"] for e in first["events"]] and first["metrics"]["agent_count"]["total"] == 0
+        assert json.loads(get(dashboard.url + "api/snapshot")[2])["problem"] == first["problem"]
+        definition.unlink()
+        gone = pushed_until(ws, lambda state: "no such file" in (state["problem"] or ""), 10)
+        assert gone["problem"].startswith("sprint sprint-3 cannot be shown: sprint file .claude/sprints/sprint-3.yaml")
+        definition.write_text(good)
+        back = pushed_until(ws, lambda state: state["sprint"] is not None, 10)
+        assert back["problem"] is None and back["sprint"]["sprint"] == "sprint-3"
+        assert len(back["queue"]["queued"]) == back["sprint"]["counts"]["queued"] == 6
+    definition.write_text(good + "  - {id: task-half, title: Half written\n")
+    with pytest.raises(DefinitionError, match="not valid YAML"), running_dashboard(sample, sprint_id="sprint-3"):
+        pass  # a sprint asked for by name that cannot be read is an error in the asking: said at start

@@ -154,9 +154,9 @@ class Dashboard:
             self._store.close()
 
     def _rebuild(self) -> None:
-        self.problem = None
         self.state = snapshot.build(self._store, self.root, sprint_id=self.sprint_id, now=self.clock(),
                                     audit_records=list(self._audit.records), recent_events=self._events)
+        self.problem = self.state["problem"]  # while there is one, every look rebuilds: a fix shows at the next
         self._publish()
         self._built_at = time.monotonic()
 
@@ -216,9 +216,13 @@ class Dashboard:
             if len(page) < EVENT_PAGE:
                 break
         audited = self._audit.refresh()
-        if new or audited or touched or self.problem or time.monotonic() - self._built_at > REFRESH_SECONDS:
+        if new or audited or touched or time.monotonic() - self._built_at > REFRESH_SECONDS:
             self._rebuild()
             return self.message
+        if self.problem:  # look again at what it names; the clients get a state only when it is another one
+            before = {**self.state, "generated_at": None}
+            self._rebuild()
+            return None if {**self.state, "generated_at": None} == before else self.message
         return None
 
     async def _next_look(self) -> None:

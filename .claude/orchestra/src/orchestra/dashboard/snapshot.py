@@ -71,11 +71,12 @@ def message_row(message: dict[str, Any]) -> dict[str, Any]:
 def build(store, root: Path, *, sprint_id: str | None = None, now: dt.datetime | None = None,
           audit_records: list[dict[str, Any]] | None = None,
           recent_events: Iterable[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The whole dashboard state. `recent_events` (oldest first) saves reading the event log again."""
+    """The whole dashboard state. `recent_events` (oldest first) saves reading the event log again. `problem`
+    names what keeps the sprint shown by default off the page (its file half-edited or gone), else None."""
     from ..lifecycle import agent_tree
     from ..workflow.view import sprint_view
 
-    metrics = collect(store, root, sprint_id=sprint_id, now=now, audit_records=audit_records)
+    metrics = collect(store, root, sprint_id=sprint_id, now=now, audit_records=audit_records, lenient=True)
     sprint = metrics["sprint"]
     with store.snapshot() as tx:
         # The tasks `sprint status` counts: the definition's until the sprint starts. The orchestrator's
@@ -91,9 +92,10 @@ def build(store, root: Path, *, sprint_id: str | None = None, now: dt.datetime |
         "burndown": metrics["burndown"],
         "queue": task_queue(tasks),
         "agents": tree,
-        "metrics": {k: v for k, v in metrics.items() if k not in ("sprint", "burndown", "generated_at")},
+        "metrics": {k: v for k, v in metrics.items() if k not in ("sprint", "burndown", "generated_at", "sprint_problem")},
         "events": [event_row(e) for e in reversed(events)],
         "messages": [message_row(m) for m in reversed(messages[-RECENT_MESSAGES:])],
         "messages_open": sum(1 for m in messages if m.get("status") == "pending"),
         "last_event_id": events[-1]["id"] if events else 0,
+        "problem": metrics["sprint_problem"],  # the sprint shown by default cannot be read: the page's banner says why
     }

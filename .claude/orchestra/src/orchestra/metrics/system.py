@@ -100,9 +100,12 @@ def _audit_records(store, root: Path) -> list[dict[str, Any]]:
 
 def collect(store, root: Path | None = None, *, sprint_id: str | None = None, now: dt.datetime | None = None,
             audit_records: list[dict[str, Any]] | None = None, trials: int | None = None,
-            seed: int = 0) -> dict[str, Any]:
+            seed: int = 0, lenient: bool = False) -> dict[str, Any]:
     """All metrics as of `now`. `audit_records` (oldest first) saves re-reading the log; by default
-    the last `auditlog.WINDOW` lines are read."""
+    the last `auditlog.WINDOW` lines are read. `lenient`: when the sprint chosen by default (no `sprint_id`) is
+    shown from a file that cannot be read (half-edited, or gone with another branch), the rest is still
+    collected, `sprint` is None and `sprint_problem` says why (else the DefinitionError is raised)."""
+    from ..workflow.definitions import DefinitionError
     from ..workflow.progress import status_in
     from ..workflow.sprints import organization
 
@@ -116,11 +119,18 @@ def collect(store, root: Path | None = None, *, sprint_id: str | None = None, no
         events = sprint_events(tx)  # every status change and carry-over: read once, for sprint status too
         changes = sprint_metrics.task_changes(events, now=now)
         reports = all_events(tx, (TASK_REPORTED,))
-        if sprint_id is None:
+        chosen = sprint_id is None
+        if chosen:
             sprint_id = (current_sprint(sprints) or {}).get("id")
-        status = (status_in(tx, sprint_id, root, organization(root), now=now, trials=trials, seed=seed, events=events,
-                            most_trials=DASHBOARD_TRIALS)
-                  if sprint_id is not None else None)  # `--sprint ""`: no such sprint
+        problem = None
+        try:
+            status = (status_in(tx, sprint_id, root, organization(root), now=now, trials=trials, seed=seed,
+                                events=events, most_trials=DASHBOARD_TRIALS)
+                      if sprint_id is not None else None)  # `--sprint ""`: no such sprint
+        except DefinitionError as exc:
+            if not (lenient and chosen):
+                raise
+            status, problem = None, f"sprint {sprint_id} cannot be shown: {exc}"
 
     agents = agent_count(runs)
     today = now.date()
@@ -149,4 +159,5 @@ def collect(store, root: Path | None = None, *, sprint_id: str | None = None, no
                      "window": VELOCITY_WINDOW},
         "burndown": sprint_part.get("burndown"),
         **quality(reports),
+        **({"sprint_problem": problem} if lenient else {}),
     }

@@ -55,8 +55,11 @@
   function renderHeader(state) {
     const sprint = state.sprint;
     $("#project").textContent = state.project || "";
-    $("#sprint-title").textContent = sprint ? `${sprint.sprint}${sprint.name ? " · " + sprint.name : ""}` : "No sprint in state";
-    $("#sprint-goal").textContent = sprint ? (sprint.goal || "") : "Load one: orchestra sprint load && orchestra sprint start ID";
+    // no sprint under a problem: the banner says which sprint cannot be shown, and why
+    $("#sprint-title").textContent = sprint ? `${sprint.sprint}${sprint.name ? " · " + sprint.name : ""}`
+      : state.problem ? "No sprint shown" : "No sprint in state";
+    $("#sprint-goal").textContent = sprint ? (sprint.goal || "")
+      : state.problem ? "" : "Load one: orchestra sprint load && orchestra sprint start ID";
     document.title = sprint ? `${sprint.sprint} · Orchestra` : "Orchestra dashboard";
     $("#footer").textContent = `Updated ${state.generated_at} · event #${state.last_event_id}`;
   }
