@@ -71,3 +71,43 @@ def test_two_servers_and_hooks_writing_at_once_lose_nothing(tmp_path: Path, back
     assert sorted(reported) == sorted(expected)
     assert [r["summary"] for r in task["reports"]] == reported[-REPORTS_KEPT:]
     assert sorted(task["native_tasks"]) == sorted(f"native-{n}" for n in range(HOOK_RUNS))
+
+
+def test_two_servers_settling_the_same_work_at_once_leave_one_winner(tmp_path: Path):
+    """Two sessions complete one task, and answer one question, at the same moment: one call wins, the other is a
+    tool error, and the store holds one status change and one answer, whichever came first."""
+    project = make_project(tmp_path / "proj")
+    url = state_url(project)
+    lead, other_lead = member("run-lead-1", "tech-lead"), member("run-lead-2", "tech-lead")
+    with open_store(url) as store:
+        with store.transaction() as tx:
+            tx.set("agents.run-lead-2", {"agent_type": "tech-lead", "status": "active", "session_id": SESSION})
+        for n in range(3):
+            add_task(store, f"race-{n}", status="in_progress", team="qa", assignee="qa-engineer")
+    servers = [spawn(project), spawn(project)]
+    try:
+        question_ids = [servers[0].ok("ask", to="tech-lead", question=f"q{n}?", caller=member())["id"]
+                        for n in range(3)]
+
+        def settle(n: int) -> list:
+            server, caller = servers[n], (lead, other_lead)[n]
+            return [(server.call("update_task", task_id=f"race-{i}", status="completed", caller=caller),
+                     server.call("answer", question_id=question_ids[i], answer=f"from {n}", caller=caller))
+                    for i in range(3)]
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            first, second = pool.map(settle, range(2))
+    finally:
+        for server in servers:
+            server.close()
+    with open_store(url) as store:
+        moves = store.events_after(0, limit=-1, types=("task_status_set",))
+        messages = store.get("communication.messages").values()
+        for i in range(3):
+            completed, answered = zip(first[i], second[i], strict=True)
+            assert sorted(r.is_error for r in completed) == [False, True], completed
+            assert sorted(r.is_error for r in answered) == [False, True], answered
+            assert "is already completed; nothing was changed" in next(r for r in completed if r.is_error).content[0].text
+            assert "already answered" in next(r for r in answered if r.is_error).content[0].text
+            assert [e["data"]["to"] for e in moves if e["task_id"] == f"race-{i}"] == ["completed"]
+            assert len([m for m in messages if m.get("reply_to") == question_ids[i]]) == 1

@@ -97,3 +97,11 @@ def test_a_huge_argument_is_refused_without_being_repeated_whole(server, store):
         assert len(message) < 2_000, (tool, len(message))
         assert "at most" in message and ("\nto\n" in message or "\nreply_to\n" in message), message
 
+
+
+def test_a_handoff_to_a_finished_task_or_with_an_empty_note_is_refused(server, store):
+    add_task(store, "fin-7", status="cancelled")
+    message = refused(server, store, "handoff", artifacts=["docs/api.md"], task="fin-7", caller=member())
+    assert "task fin-7 is cancelled; nobody works on it to receive artifacts" in message, message
+    message = refused(server, store, "handoff", artifacts=["docs/api.md"], to="tech-lead", note="", caller=member())
+    assert "note\n  String should have at least 1 character" in message, message  # not dropped unseen

@@ -16,7 +16,7 @@ from .. import bus, lifecycle, workflow
 from ..bus import addressing, delivery
 from ..bus.messages import MESSAGE_TYPES, MESSAGES, OPEN, REPLIES_TO, REQUIRED_PAYLOAD, iso, utcnow
 from ..bus.replies import MAX_ESCALATE_AFTER_S
-from ..models import Priority
+from ..models import TERMINAL_TASK_STATUSES, Priority
 from ..store import entity
 from .edge import Caller, StampedCaller, identity, organization, sized, state, validated
 
@@ -161,7 +161,7 @@ def handoff(artifacts: Annotated[list[Annotated[str, Field(min_length=1)]], Fiel
                 "paths of the files handed over, relative to the repository"))],
             to: Annotated[Address | None, Field(description="the receiver (default: the assignee of `task`)")] = None,
             task: Annotated[str | None, Field(description="the receiving task; its brief will list the artifacts")] = None,
-            note: Annotated[str | None, Field(description="what the receiver should know about them")] = None,
+            note: Annotated[str | None, Field(min_length=1, description="what the receiver should know about them")] = None,
             from_task: Annotated[str | None, Field(description=(
                 "the task that produced them (default: yours); the receiver is told its worktree"))] = None,
             priority: Urgency = "normal", caller: StampedCaller = None) -> dict[str, Any]:
@@ -169,6 +169,10 @@ def handoff(artifacts: Annotated[list[Annotated[str, Field(min_length=1)]], Fiel
     sender = identity(caller)
     org = organization()
     with state(write=True) as tx:
+        finished = (entity(tx, "tasks", task) or {}).get("status") if task else None
+        if finished in TERMINAL_TASK_STATUSES:
+            raise ToolError(f"task {task} is {finished}; nobody works on it to receive artifacts (hand them to "
+                            "an agent with `to`, or to a task under way)")
         if from_task is None and sender.agent_id:
             from_task = (tx.get(f"agents.{sender.agent_id}", None) or {}).get("task")
         return _sent(tx, bus.handoff(tx, sender=sender.id, artifacts=artifacts, to=to, task=task, note=note,
