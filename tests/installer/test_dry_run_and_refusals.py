@@ -44,15 +44,15 @@ def test_dry_run_writes_nothing(repo: Path, orchestra, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name, text, complaint", [
     (".claude/settings.json", "{ \"hooks\": {,", ".claude/settings.json:1: not valid JSON"),
-    (".claude/settings.json", "[]\n", "the top level is a JSON list, not an object"),
-    (".claude/settings.json", '{"hooks": []}', "`hooks` is a JSON list, not an object"),
+    (".claude/settings.json", "[]\n", "the top level is an array, not an object"),
+    (".claude/settings.json", '{"hooks": []}', "`hooks` is an array, not an object"),
     (".claude/settings.json", '{"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": "x", '
                               '"timeout": "5"}]}]}}', "'5' is not of type 'number'"),
     (".claude/settings.json", '{"statusLine": {"type": "command", "command": "x", "color": "red"}}',
      "Additional properties are not allowed ('color' was unexpected)"),
     (".claude/settings.json", '{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "x", "args": 5}]}]}}',
      "hooks.Stop[0].hooks[0].args: 5 is not of type 'array'"),
-    (".mcp.json", '{"mcpServers": ["x"]}', "`mcpServers` is a JSON list, not an object"),
+    (".mcp.json", '{"mcpServers": ["x"]}', "`mcpServers` is an array, not an object"),
 ])
 def test_refuses_invalid_settings_without_writing(repo: Path, orchestra, name: str, text: str,
                                                   complaint: str) -> None:
@@ -79,7 +79,7 @@ def test_each_problem_of_the_settings_is_named_once(repo: Path, orchestra) -> No
 
 
 @pytest.mark.parametrize("name, text, complaint", [
-    (".mcp.json", '{"mcpServers": ["x"]}', "`mcpServers` is a JSON list, not an object; fix .mcp.json"),
+    (".mcp.json", '{"mcpServers": ["x"]}', "`mcpServers` is an array, not an object; fix .mcp.json"),
     (".claude/settings.json", '{"hooks": {"Stop": {}}}', "hooks.Stop is not a list of matcher groups; fix "),
 ])
 def test_uninstall_refuses_invalid_settings_with_its_own_hint(repo: Path, orchestra, name: str, text: str,

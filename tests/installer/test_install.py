@@ -400,7 +400,7 @@ def test_uninstall_after_the_pack_folder_was_deleted_takes_its_entries_out(repo:
         {"type": "command", "command": "echo mine"}]}]}, "model": "opus"}
     assert json.loads((repo / ".mcp.json").read_text()) == {"mcpServers": {"db": {"command": "db-mcp"}}}
     again = orchestra("uninstall", repo)
-    assert again.code == 1 and "neither .claude/settings.json nor .mcp.json wires the pack" in again.err
+    assert again.code == 1 and "none of .claude/settings.json, .claude/settings.local.json and .mcp.json wires the pack" in again.err
 
 
 def untracked(root: Path) -> str:

@@ -87,12 +87,14 @@ def _install_command(root: Path) -> str:
 
 def _manifest(root: Path) -> list[Check]:
     if not _pack_dir(root).is_dir():
-        leftovers = " and ".join(_leftovers(root))
-        if not leftovers:
+        found = _leftovers(root)
+        if not found:
             return [Check("install", "fail", f"Orchestra is not installed in {root} (no .claude/orchestra/); "
                                              f"run {_install_command(root)}")]
+        leftovers = " and ".join([", ".join(found[:-1]), found[-1]] if len(found) > 1 else found)
         return [Check("install", "fail", f".claude/orchestra/ (the pack's hooks and code) is gone, but {leftovers} "
-                                         f"still wire it, so its hooks fail in every session; run "
+                                         f"still {'wire' if len(found) > 1 else 'wires'} it, so its hooks fail in "
+                                         "every session; run "
                                          f"{_install_command(root)} to put the pack back, or `orchestra "
                                          f"uninstall {shlex.quote(str(root))}` to take its entries out")]
     recorded = manifest.read(root)

@@ -6,6 +6,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from . import jsondoc
 from .errors import InstallError
 from .source import SERVER_NAME, is_our_server
 
@@ -23,7 +24,7 @@ class Merge:
 def _servers(config: dict[str, Any], where: str, hint: str) -> dict[str, Any]:
     servers = config.get("mcpServers", {})
     if not isinstance(servers, dict):
-        raise InstallError(f"{where}: `mcpServers` is a JSON {type(servers).__name__}, not an object; {hint}")
+        raise InstallError(f"{where}: `mcpServers` is {jsondoc.json_type(servers)}, not an object; {hint}")
     return servers
 
 

@@ -42,7 +42,11 @@ def check_inside(root: Path, rel: str, is_file: bool = True) -> Path:
     """`root/rel`, refusing when a symlink on the way leads outside the target."""
     path = root / rel
     if not _inside(path.resolve(), root):
-        raise InstallError(f"{path}: resolves to {path.resolve()}, outside {root} (a symlinked directory?)")
+        link = next((p for p in reversed([path, *path.parents]) if p.is_relative_to(root) and p.is_symlink()
+                     and not _inside(p.resolve(), root)), path)
+        raise InstallError(f"{link}: a symlink to {link.resolve()}, outside {root}; Orchestra changes files only "
+                           "inside the project: replace the link with a copy of what it points to, then run the "
+                           "command again")
     if is_file and path.is_dir():
         raise InstallError(f"{path}: a directory where the pack has a file; move it aside and run the install again")
     blocking = None if path.parent.is_dir() else next(

@@ -37,7 +37,7 @@ class Merge:
 def _hook_lists(settings: dict[str, Any], where: str, hint: str) -> dict[str, Any]:
     hooks = settings.get("hooks", {})
     if not isinstance(hooks, dict):
-        raise InstallError(f"{where}: `hooks` is a JSON {type(hooks).__name__}, not an object; {hint}")
+        raise InstallError(f"{where}: `hooks` is {jsondoc.json_type(hooks)}, not an object; {hint}")
     for event, groups in hooks.items():
         if not isinstance(groups, list):
             raise InstallError(f"{where}: hooks.{event} is not a list of matcher groups; {hint}")

@@ -16,6 +16,10 @@ from .plan import Notice, Plan, Step
 from .safety import check_inside, check_target
 from .source import BACKUP_DIR, IGNORE, MANIFEST, MCP_CONFIG, SERVER_NAME, SETTINGS
 
+LOCAL_SETTINGS = ".claude/settings.local.json"
+LOCAL_HINT = (f"fix {LOCAL_SETTINGS} (an object whose `hooks` maps events to lists) or take the pack's hooks out "
+              "of it by hand, then run the uninstall again")
+
 
 def plan_uninstall(target: Path, purge: bool = False) -> Plan:
     root = check_target(target, uninstall=True)
@@ -52,6 +56,7 @@ def plan_uninstall(target: Path, purge: bool = False) -> Plan:
             lambda data, entry: settings.unmerge(data, entry.get("displaced_statusLine"), str(root / SETTINGS)))
     _config(plan, root, MCP_CONFIG, old.mcp, mcpconfig.UNINSTALL_HINT,
             lambda data, entry: mcpconfig.unmerge(data, entry.get("displaced"), str(root / MCP_CONFIG)))
+    _local(plan, root)
     _restored(plan, SETTINGS, (old.settings or {}).get("displaced_statusLine"), lambda data: data.get("statusLine"),
               "your statusLine is back")
     _restored(plan, MCP_CONFIG, (old.mcp or {}).get("displaced"),
@@ -99,23 +104,37 @@ def _unwire(root: Path, purge: bool = False) -> Plan:
     plan = Plan("uninstall", root)
     for rel, hint, unmerge in ((SETTINGS, settings.UNINSTALL_HINT, settings.unmerge),
                                (MCP_CONFIG, mcpconfig.UNINSTALL_HINT, mcpconfig.unmerge)):
-        try:
-            _config(plan, root, rel, {"restore": None}, hint,
-                    lambda data, entry, unmerge=unmerge, rel=rel: unmerge(data, None, str(root / rel)))
-        except InstallError:
-            if b".claude/orchestra/" in (_current(root, rel) or b""):  # it may wire the pack: it must be fixed
-                raise
-            # a file of yours Claude Code cannot read either, naming nothing of the pack: not ours to judge
+        _unwire_file(plan, root, rel, hint, lambda data, entry, unmerge=unmerge, rel=rel: unmerge(data, None,
+                                                                                                  str(root / rel)))
+    _local(plan, root)
     if not plan.steps:
         state = root / ".claude" / "state"
         kept = (f"; the state it kept in {state} is no longer the pack's to delete: remove it by hand "
                 f"(rm -rf {shlex.quote(str(state))}) if you no longer need it") if purge and state.is_dir() else ""
         raise InstallError(f"{root / MANIFEST}: not found, so nothing here was installed by `orchestra install`, "
-                           f"and neither {SETTINGS} nor {MCP_CONFIG} wires the pack{kept}")
+                           f"and none of {SETTINGS}, {LOCAL_SETTINGS} and {MCP_CONFIG} wires the pack{kept}")
     plan.notices.append(Notice("left", ".claude", "the pack's folder .claude/orchestra/ was already gone, and "
                                                   "with it the list of what it installed: delete its agents, "
                                                   "commands and teams.yaml by hand if you do not want them"))
     return plan
+
+
+def _local(plan: Plan, root: Path) -> None:
+    """The pack's hooks a user wired in settings.local.json (kept out of the committed file): taken out, or
+    after the uninstall every session runs guards whose scripts are gone, and they block. Install never
+    writes that file, so there are no bytes to restore: only our entries go, in the file's own form."""
+    _unwire_file(plan, root, LOCAL_SETTINGS, LOCAL_HINT,
+                 lambda data, entry: settings.unmerge(data, None, str(root / LOCAL_SETTINGS)))
+
+
+def _unwire_file(plan: Plan, root: Path, rel: str, hint: str, unmerge) -> None:
+    """Our entries out of `rel`, which no install recorded."""
+    try:
+        _config(plan, root, rel, {"restore": None}, hint, unmerge)
+    except InstallError:
+        if b".claude/orchestra/" in (_current(root, rel) or b""):  # it may wire the pack: it must be fixed
+            raise
+        # a file of yours Claude Code cannot read either, naming nothing of the pack: not ours to judge
 
 
 def _keep_ignore(plan: Plan) -> None:

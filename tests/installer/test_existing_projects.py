@@ -1,0 +1,150 @@
+"""Installing into projects that already have settings of their own: the pack's hooks wired in
+settings.local.json, settings files written on one line, links that lead out of the project, and
+settings whose values are of the wrong JSON type."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.installer.conftest import snapshot
+
+LOCAL = ".claude/settings.local.json"
+MINE = {"type": "command", "command": "prettier --write"}
+
+
+def _wire_locally(repo: Path) -> bytes:
+    """What a user does who keeps hooks out of the committed file: the pack's PreToolUse entries copied into
+    settings.local.json, beside a hook and a permission of their own."""
+    ours = json.loads((repo / ".claude/settings.json").read_text())["hooks"]["PreToolUse"]
+    local = {"permissions": {"allow": ["Bash(ls:*)"]},
+             "hooks": {"PreToolUse": [*ours, {"matcher": "Bash", "hooks": [MINE]}]}}
+    data = json.dumps(local, indent=4).encode()
+    (repo / LOCAL).write_bytes(data)
+    return data
+
+
+def test_uninstall_takes_the_pack_hooks_out_of_settings_local(repo: Path, orchestra) -> None:
+    """Left in settings.local.json, the pack's guards would run on every tool call after the uninstall with
+    their scripts gone, and block it."""
+    assert orchestra("install", repo).code == 0
+    _wire_locally(repo)
+
+    result = orchestra("uninstall", repo)
+
+    assert result.code == 0, result.err
+    left = json.loads((repo / LOCAL).read_text())
+    assert left == {"permissions": {"allow": ["Bash(ls:*)"]},
+                    "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [MINE]}]}}
+    assert (repo / LOCAL).read_text().startswith('{\n    "permissions"')  # in the file's own indentation
+    assert ".claude/orchestra/" not in (repo / LOCAL).read_text()
+
+
+def test_uninstall_after_the_pack_folder_was_deleted_unwires_settings_local(repo: Path, orchestra) -> None:
+    """doctor names settings.local.json among the files that still wire a deleted pack and says uninstall
+    takes the entries out: it does."""
+    assert orchestra("install", repo).code == 0
+    assert orchestra("uninstall", repo).code == 0  # settings.json and .mcp.json are the user's again
+    ours = {"type": "command", "command": "uv",
+            "args": ["run", "--script", "${CLAUDE_PROJECT_DIR}/.claude/orchestra/hooks/stop.py"]}
+    (repo / LOCAL).write_text(json.dumps({"hooks": {"Stop": [{"hooks": [ours, MINE]}]}}, indent=2) + "\n")
+    shutil.rmtree(repo / ".claude/orchestra", ignore_errors=True)  # as the user deletes it by hand
+    doctor = orchestra("doctor", repo)
+    assert ".claude/settings.local.json still wires it" in doctor.out and "`orchestra uninstall" in doctor.out
+
+    result = orchestra("uninstall", repo)
+
+    assert result.code == 0, result.err
+    assert json.loads((repo / LOCAL).read_text()) == {"hooks": {"Stop": [{"hooks": [MINE]}]}}
+    again = orchestra("uninstall", repo)
+    assert again.code == 1 and ".claude/settings.local.json" in again.err
+
+
+def test_uninstall_refuses_an_unreadable_settings_local_that_wires_the_pack(repo: Path, orchestra) -> None:
+    assert orchestra("install", repo).code == 0
+    raw = b'{\n  // mine\n  "hooks": {"Stop": [{"hooks": [{"type": "command", "command": ' \
+          b'"uv run --script .claude/orchestra/hooks/stop.py"}]}]}\n}\n'
+    (repo / LOCAL).write_bytes(raw)
+    before = snapshot(repo)
+
+    result = orchestra("uninstall", repo)
+
+    assert result.code == 1
+    assert f"{repo / LOCAL}:2: not valid JSON" in result.err and "then run the uninstall again" in result.err
+    assert snapshot(repo) == before
+
+
+def test_uninstall_leaves_a_settings_local_of_the_users_own_alone(repo: Path, orchestra) -> None:
+    assert orchestra("install", repo).code == 0
+    for raw in (b'{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "echo"}]}]}}', b"{ // mine\n}"):
+        (repo / LOCAL).write_bytes(raw)
+        assert orchestra("uninstall", repo, "--dry-run").code == 0
+        assert (repo / LOCAL).read_bytes() == raw
+    assert orchestra("uninstall", repo).code == 0
+    assert (repo / LOCAL).read_bytes() == b"{ // mine\n}"
+
+
+@pytest.mark.parametrize("raw", [b"{}", b"{}\n", b'{"env": {"A": "1"}}\n', b'\xef\xbb\xbf{"env": {"A": "1"}}\r\n'])
+def test_a_settings_file_written_on_one_line_is_spread_over_lines(repo: Path, orchestra, raw: bytes) -> None:
+    """A one-line settings.json has no indentation to keep: the merged file, almost all of it the pack's
+    hooks, is laid out with two spaces (as Claude Code writes its own), not as one line of kilobytes."""
+    (repo / ".claude").mkdir()
+    (repo / ".claude/settings.json").write_bytes(raw)
+    (repo / ".mcp.json").write_bytes(raw)
+
+    assert orchestra("install", repo).code == 0
+
+    for name in (".claude/settings.json", ".mcp.json"):
+        text = (repo / name).read_bytes().decode("utf-8")
+        newline = "\r\n" if b"\r\n" in raw else "\n"
+        assert text.count(newline) > 5, name
+        assert f'{newline}  "' in text and f'{newline}    "' in text, name
+        assert text.startswith("\ufeff{") == raw.startswith(b"\xef\xbb\xbf"), name
+    assert orchestra("uninstall", repo).code == 0
+    assert (repo / ".claude/settings.json").read_bytes() == raw and (repo / ".mcp.json").read_bytes() == raw
+
+
+@pytest.mark.parametrize("rel", [".claude/settings.json", ".mcp.json", ".claude/state", ".claude/agents"])
+def test_a_link_out_of_the_project_is_refused_with_what_to_do(repo: Path, orchestra, tmp_path: Path,
+                                                              rel: str) -> None:
+    """A settings file kept in a dotfiles repo, a state folder shared with another checkout: the install writes
+    only inside the project, and says how to go on."""
+    outside = tmp_path / "dotfiles" / Path(rel).name
+    outside.parent.mkdir()
+    if rel.endswith(".json"):
+        outside.write_text('{"env": {"A": "1"}}\n')
+    else:
+        outside.mkdir()
+    (repo / ".claude").mkdir(exist_ok=True)
+    os.symlink(outside, repo / rel)
+    before = snapshot(repo)
+
+    result = orchestra("install", repo)
+
+    assert result.code == 1 and result.err.count("\n") == 1
+    assert f"{repo / rel}: a symlink to {outside}, outside {repo}" in result.err
+    assert "replace the link with a copy of what it points to" in result.err
+    assert "then run the command again" in result.err
+    assert snapshot(repo) == before
+
+
+@pytest.mark.parametrize(("raw", "named"), [
+    (b'{"hooks": null}', "`hooks` is null, not an object"),
+    (b'{"hooks": []}', "`hooks` is an array, not an object"),
+    (b'{"hooks": "none"}', "`hooks` is a string, not an object"),
+    (b"[]", "the top level is an array, not an object"),
+    (b"1", "the top level is a number, not an object"),
+])
+def test_a_value_of_the_wrong_type_is_named_by_its_json_type(repo: Path, orchestra, raw: bytes,
+                                                             named: str) -> None:
+    (repo / ".claude").mkdir()
+    (repo / ".claude/settings.json").write_bytes(raw)
+
+    result = orchestra("install", repo)
+
+    assert result.code == 1 and named in result.err, result.err
+    assert (repo / ".claude/settings.json").read_bytes() == raw
