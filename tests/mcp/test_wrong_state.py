@@ -105,3 +105,12 @@ def test_a_handoff_to_a_finished_task_or_with_an_empty_note_is_refused(server, s
     assert "task fin-7 is cancelled; nobody works on it to receive artifacts" in message, message
     message = refused(server, store, "handoff", artifacts=["docs/api.md"], to="tech-lead", note="", caller=member())
     assert "note\n  String should have at least 1 character" in message, message  # not dropped unseen
+
+
+def test_findings_alone_need_a_review_to_join(server, store):
+    add_task(store, "fnd-1", status="queued")
+    message = refused(server, store, "update_task", task_id="fnd-1", findings=["a.py:1 name it"], caller=LEAD)
+    assert "task fnd-1 has no review to add findings to" in message, message
+    add_task(store, "fnd-2", status="needs_review")  # its review is under way: the findings open it
+    assert server.ok("update_task", task_id="fnd-2", findings=["a.py:1 name it"], caller=LEAD)["review"] == {
+        "verdict": None, "findings": ["a.py:1 name it"], "by": f"agent:{LEAD_RUN}"}

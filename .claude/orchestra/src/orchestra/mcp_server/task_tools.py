@@ -125,7 +125,10 @@ def update_task(task_id: TaskId,
         current = task.get("status") or "queued"
         if verdict and current != "needs_review":
             raise ToolError(f"task {task_id} is {current}, not needs_review: a verdict is given on work waiting for "
-                            "its review, and nothing was changed. Give findings alone to note what you saw.")
+                            "its review, and nothing was changed")
+        if findings and not verdict and not task.get("review") and current != "needs_review":
+            raise ToolError(f"task {task_id} has no review to add findings to (it is {current}, never reviewed); "
+                            "findings go with a verdict on a task in needs_review, or join its latest review")
         if wanted is not None:
             workflow.check_task_status(tx, task, wanted)
             why = reason or ("; ".join(findings) if findings else None)
