@@ -233,3 +233,29 @@ def test_a_loaded_sprint_whose_file_is_half_edited_is_named_over_the_rest(page, 
         assert page.locator("#queue-queued li[data-id=task-oauth]").count() == 1
         assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
         assert page.problems == []
+
+
+def test_fractional_points_read_as_the_report_and_sprint_status_give_them(page, sprint_project: Path,
+                                                                         tmp_path: Path) -> None:
+    """Points are given to 2 decimals everywhere (`orchestra sprint status`, the report, `orchestra metrics`): the
+    page rounded them to one, so 5.25 of 18.55 points done read '5.3 of 18.6' beside a report saying 5.25."""
+    from orchestra.report import write_report
+
+    from tests.observability.harness import NOW
+
+    with open_store(root=sprint_project) as store:
+        with store.transaction() as tx:
+            tx.update("tasks.task-oauth", {"estimate": 5.25})
+            tx.update("tasks.task-2fa", {"estimate": 0.3})
+        report = write_report(store, "sprint-3", tmp_path, sprint_project, now=NOW)[0].read_text()
+    assert "**5.25 of 18.55 points done** (13.3 left)" in report and "| 2026-12-02 | 13.3 | 15.9 |" in report
+    with running_dashboard(sprint_project) as dashboard:
+        page.goto(dashboard.url)
+        page.locator("body:not([data-last-event='0'])").wait_for(state="attached")
+        assert text(page, "#points-done") == "5.25 of 18.55 points done · 13.3 left"
+        assert "5.25 pts" in text(page, "#queue li[data-id=task-oauth]")
+        assert "0.3 pts" in text(page, "#queue li[data-id=task-2fa]")
+        points = page.locator("#burndown circle.point title")
+        assert points.nth(0).text_content() == "2026-12-01: 18.55 points left (ideal 17.23)"
+        assert points.nth(1).text_content() == "2026-12-02: 13.3 points left (ideal 15.9)"
+        assert page.problems == []

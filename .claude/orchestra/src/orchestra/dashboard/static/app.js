@@ -26,7 +26,12 @@
 
   function num(value, digits = 1) {
     if (value === null || value === undefined) return "—";
-    return Number.isInteger(value) ? String(value) : Number(value).toFixed(digits).replace(/\.0+$/, "");
+    return Number.isInteger(value) ? String(value) : Number(value).toFixed(digits).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
+  }
+
+  // story points to 2 decimals, as `orchestra sprint status`, the report and `orchestra metrics` give them
+  function points(value) {
+    return num(value, 2);
   }
 
   function pct(rate) {
@@ -70,14 +75,14 @@
     status.textContent = sprint ? sprint.status : "";
     status.className = `badge ${sprint ? sprint.status : ""}`;
     $("#sprint-dates").textContent = sprint ? `${sprint.start} → ${sprint.end}${sprint.epic ? " · epic " + sprint.epic : ""}` : "";
-    const points = sprint ? sprint.points : {total: 0, completed: 0, remaining: 0};
-    const share = points.total ? points.completed / points.total : 0;
+    const sums = sprint ? sprint.points : {total: 0, completed: 0, remaining: 0};
+    const share = sums.total ? sums.completed / sums.total : 0;
     $("#progress-bar").style.width = `${Math.round(share * 100)}%`;
     const closed = Boolean(sprint) && sprint.status === "complete";  // nothing left to forecast or to do
     const done = $("#points-done");
-    done.replaceChildren(h("b", {}, `${num(points.completed)} of ${num(points.total)} points`),
-                         closed ? ` done · ${num(points.carried_over || 0)} carried over`
-                                : ` done · ${num(points.remaining)} left`);
+    done.replaceChildren(h("b", {}, `${points(sums.completed)} of ${points(sums.total)} points`),
+                         closed ? ` done · ${points(sums.carried_over || 0)} carried over`
+                                : ` done · ${points(sums.remaining)} left`);
     const forecast = sprint && sprint.forecast;
     $("#forecast").textContent = closed ? "sprint closed" : !forecast ? "" : forecast.available
       ? `forecast p50 ${forecast.p50_at.slice(0, 16).replace("T", " ")} · p85 ${forecast.p85_at.slice(0, 16).replace("T", " ")}`
@@ -85,7 +90,7 @@
     window.OrchestraCharts.burndown($("#burndown"), state.burndown);
     const path = sprint ? sprint.critical_path : null;
     $("#critical-path").textContent = !path ? "—" : path.tasks.length
-      ? `${num(path.length)} pts: ${path.tasks.join(" → ")}` : "nothing left";
+      ? `${points(path.length)} pts: ${path.tasks.join(" → ")}` : "nothing left";
     const counts = sprint ? Object.entries(sprint.counts).filter(([, n]) => n) : [];
     $("#task-counts").textContent = counts.length ? counts.map(([status, n]) => `${n} ${words(status)}`).join(" · ") : "—";
   }
@@ -110,7 +115,7 @@
            errors.rate > 0.2 ? "bad" : errors.rate > 0.05 ? "warn" : ""),
       tile("blockers", "blocked now, all tasks", `${m.blocker_count}`, `${m.blockers.raised} raised this sprint`, m.blocker_count ? "bad" : "good"),
       tile("completion", "completion", pct(done.tasks_rate), `${done.tasks_completed} of ${done.tasks_total} tasks`),
-      tile("velocity", "velocity", m.velocity.mean_points === null ? "—" : `${num(m.velocity.mean_points)} pts`,
+      tile("velocity", "velocity", m.velocity.mean_points === null ? "—" : `${points(m.velocity.mean_points)} pts`,
            `${m.velocity.sprints.length} sprints closed`),
       tile("coverage", "test coverage", cover ? `${num(cover.percent)}%` : "—", cover ? `reported on ${cover.task || "—"}` : "not reported"),
       tile("builds", "build success", builds ? pct(builds.rate) : "—", builds ? `${builds.passed} of ${builds.passed + builds.failed}` : "not reported"),
@@ -125,7 +130,7 @@
     const meta = [
       h("code", {}, task.id),
       task.assignee ? h("span", {}, task.assignee) : null,
-      task.estimate !== null && task.estimate !== undefined ? h("span", {}, `${num(task.estimate)} pts`) : null,
+      task.estimate !== null && task.estimate !== undefined ? h("span", {}, `${points(task.estimate)} pts`) : null,
       task.priority && task.priority !== "normal" ? h("span", {class: `badge ${task.priority}`}, task.priority) : null,
       task.status !== "queued" && task.status !== "completed" && task.status !== "blocked"
         ? h("span", {class: `badge ${task.status}`}, words(task.status)) : null,

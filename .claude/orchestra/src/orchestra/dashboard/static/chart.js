@@ -21,8 +21,9 @@
     return 10 * power;
   }
 
+  // points to 2 decimals, as the report's burndown table gives them
   function fmt(value) {
-    return Number.isInteger(value) ? String(value) : value.toFixed(1);
+    return Number.isInteger(value) ? String(value) : value.toFixed(2).replace(/0+$/, "").replace(/\.$/, "");
   }
 
   function burndown(container, data) {
