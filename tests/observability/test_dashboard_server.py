@@ -532,3 +532,27 @@ def test_a_loaded_sprint_whose_file_breaks_is_named_over_the_rest_of_the_state(
     definition.write_text(good + "  - {id: task-half, title: Half written\n")
     with pytest.raises(DefinitionError, match="not valid YAML"), running_dashboard(sample, sprint_id="sprint-3"):
         pass  # a sprint asked for by name that cannot be read is an error in the asking: said at start
+
+
+def test_the_queue_and_the_sprint_counts_are_read_at_one_moment(store, sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sprint's counts and the task queue were read in two snapshots: a task completed between the two reads
+    showed in the Completed column beside counts that still had it in progress (until the next look)."""
+    from orchestra.dashboard import snapshot
+
+    started_sprint(store)
+    work(store, "task-2fa", "in_progress", "2026-12-04T09:00:00.000Z")
+    collect = snapshot.collect
+
+    def collect_then_a_hook_writes(*args, **kwargs):
+        metrics = collect(*args, **kwargs)
+        subprocess.run(["uv", "run", "--quiet", "orchestra", "state", "set", "tasks.task-2fa.status", '"completed"'],
+                       cwd=REPO, env={**os.environ, "CLAUDE_PROJECT_DIR": str(sample)}, check=True, timeout=120)
+        return metrics
+
+    monkeypatch.setattr(snapshot, "collect", collect_then_a_hook_writes)
+    state = snapshot.build(store, sample, now=NOW)
+    counts = state["sprint"]["counts"]
+    assert {column: len(tasks) for column, tasks in state["queue"].items()} == {
+        "queued": counts["queued"], "active": counts["assigned"] + counts["in_progress"] + counts["needs_review"],
+        "blocked": counts["blocked"], "completed": counts["completed"]}
+    assert "task-2fa" in [t["id"] for t in state["queue"]["active"]]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..metrics import collect, describe_event
+from ..metrics.system import recent_audit
 from ..models import PRIORITY_RANK
 
 RECENT_EVENTS = 40
@@ -76,9 +77,10 @@ def build(store, root: Path, *, sprint_id: str | None = None, now: dt.datetime |
     from ..lifecycle import agent_tree
     from ..workflow.view import sprint_view
 
-    metrics = collect(store, root, sprint_id=sprint_id, now=now, audit_records=audit_records, lenient=True)
-    sprint = metrics["sprint"]
-    with store.snapshot() as tx:
+    records = audit_records if audit_records is not None else recent_audit(store, root)
+    with store.snapshot() as tx:  # one moment: the queue's columns count what the sprint's counts do
+        metrics = collect(store, root, sprint_id=sprint_id, now=now, audit_records=records, lenient=True, tx=tx)
+        sprint = metrics["sprint"]
         # The tasks `sprint status` counts: the definition's until the sprint starts. The orchestrator's
         # run of the sprint (`orchestrates`) is not its work; it shows in the agent tree.
         tasks = sprint_view(tx, sprint["sprint"], root).tasks if sprint else list(tx.items("tasks").values())

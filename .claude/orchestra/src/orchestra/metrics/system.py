@@ -89,7 +89,7 @@ def _sprint_capacity(sprint: dict[str, Any] | None) -> dict[str, int]:
     return sprint.get("capacity") or {}
 
 
-def _audit_records(store, root: Path) -> list[dict[str, Any]]:
+def recent_audit(store, root: Path) -> list[dict[str, Any]]:
     """The recent audit records: from the database's chain when the state is in PostgreSQL."""
     if str(getattr(store, "url", "")).startswith(("postgresql://", "postgres://")):
         from ..store import postgres_audit
@@ -100,19 +100,22 @@ def _audit_records(store, root: Path) -> list[dict[str, Any]]:
 
 def collect(store, root: Path | None = None, *, sprint_id: str | None = None, now: dt.datetime | None = None,
             audit_records: list[dict[str, Any]] | None = None, trials: int | None = None,
-            seed: int = 0, lenient: bool = False) -> dict[str, Any]:
+            seed: int = 0, lenient: bool = False, tx=None) -> dict[str, Any]:
     """All metrics as of `now`. `audit_records` (oldest first) saves re-reading the log; by default
     the last `auditlog.WINDOW` lines are read. `lenient`: when the sprint chosen by default (no `sprint_id`) is
     shown from a file that cannot be read (half-edited, or gone with another branch), the rest is still
-    collected, `sprint` is None and `sprint_problem` says why (else the DefinitionError is raised)."""
+    collected, `sprint` is None and `sprint_problem` says why (else the DefinitionError is raised). `tx`: an open
+    snapshot of `store` to read in (the dashboard reads its other panels in the same one), else one is opened."""
+    from contextlib import nullcontext
+
     from ..workflow.definitions import DefinitionError
     from ..workflow.progress import status_in
     from ..workflow.sprints import organization
 
     root = root or paths.project_root()
     now = now or dt.datetime.now(dt.UTC)
-    records = audit_records if audit_records is not None else _audit_records(store, root)
-    with store.snapshot() as tx:
+    records = audit_records if audit_records is not None else recent_audit(store, root)
+    with nullcontext(tx) if tx is not None else store.snapshot() as tx:
         tasks = tx.items("tasks")
         runs = tx.items("agents")
         sprints = tx.items("sprints")
