@@ -200,3 +200,15 @@ def test_post_failure_hook_records_the_failed_call(sample: Path, store) -> None:
     assert line["event"] == "PostToolUseFailure" and line["error"] == "Exit code 1" and line["hook"] == "post_failure"
     assert collect(store, sample, now=NOW)["error_rate"]["failed"] == 1
     assert describe_event(event) == "a77: Bash failed: Exit code 1"
+
+
+def test_points_in_the_event_feed_read_as_everywhere_else() -> None:
+    """The feed said 'sprint s1 closed: 10.0 points completed' beside '10 of 11 points' in the sprint panel."""
+    assert describe_event({"id": 1, "type": "sprint_closed", "data": {"sprint": "s1", "completed_points": 10.0}}) == (
+        "sprint s1 closed: 10 points completed")
+    assert describe_event({"id": 2, "type": "sprint_loaded", "data": {"sprint": "s1", "tasks": 4, "points": 11.25}}) == (
+        "sprint s1 loaded: 4 tasks, 11.25 points")
+    assert describe_event({"id": 3, "type": "sprint_started", "data": {"sprint": "s1", "points": 18.5500001}}) == (
+        "sprint s1 started (18.55 points)")
+    assert describe_event({"id": 4, "type": "epic_loaded", "data": {"epic": "e", "features": 2, "points": 8.0}}) == (
+        "epic e loaded: 2 features, 8 points")

@@ -22,6 +22,11 @@ def _task(event: dict[str, Any]) -> str:
     return event.get("task_id") or (event.get("data") or {}).get("task") or "?"
 
 
+def _points(value: Any) -> str:
+    """Points as every other output gives them: to 2 decimals, no trailing zeros (10.0 -> 10)."""
+    return f"{round(value, 2):g}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+
+
 def _reason(data: dict[str, Any]) -> str:
     return f": {data['reason']}" if data.get("reason") else ""
 
@@ -49,13 +54,13 @@ def _native_worktree(what: str) -> Callable[[dict[str, Any], dict[str, Any]], st
 
 
 _TEXT: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
-    "sprint_loaded": lambda e, d: f"sprint {d.get('sprint')} loaded: {d.get('tasks')} tasks, {d.get('points')} points",
+    "sprint_loaded": lambda e, d: f"sprint {d.get('sprint')} loaded: {d.get('tasks')} tasks, {_points(d.get('points'))} points",
     "sprint_renamed": lambda e, d: f"sprint {d.get('sprint')} renamed {d.get('to')} in {d.get('definition')}",
     "sprint_dropped": lambda e, d: f"sprint {d.get('sprint')} dropped: "
                                    f"{d.get('reason') or 'never started, its file ' + str(d.get('definition')) + ' gone'}",
-    "sprint_started": lambda e, d: f"sprint {d.get('sprint')} started ({d.get('points')} points)",
+    "sprint_started": lambda e, d: f"sprint {d.get('sprint')} started ({_points(d.get('points'))} points)",
     "sprint_status": lambda e, d: f"sprint {d.get('sprint')}: {d.get('from')} -> {d.get('to')}{_reason(d)}",
-    "sprint_closed": lambda e, d: f"sprint {d.get('sprint')} closed: {d.get('completed_points')} points completed",
+    "sprint_closed": lambda e, d: f"sprint {d.get('sprint')} closed: {_points(d.get('completed_points'))} points completed",
     "task_created": lambda e, d: f"{_task(e)} created",
     "task_requeued": lambda e, d: f"{_task(e)} back in the queue{_reason(d)}",
     "task_assigned": lambda e, d: f"{_task(e)} assigned",
@@ -97,7 +102,7 @@ _TEXT: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
     "review.completed": lambda e, d: f"review of {_task(e)} by {d.get('by')}: {d.get('verdict')}",
     "parent_notify_failed": lambda e, d: f"{d.get('to')} could not be told about {_task(e)}{_reason(d)}",
     "sprint_held": lambda e, d: f"sprint {d.get('sprint')} blocked by hand{_reason(d)}",
-    "epic_loaded": lambda e, d: f"epic {d.get('epic')} loaded: {d.get('features')} features, {d.get('points')} points",
+    "epic_loaded": lambda e, d: f"epic {d.get('epic')} loaded: {d.get('features')} features, {_points(d.get('points'))} points",
     "message.acknowledged": lambda e, d: f"message {d.get('message')} acknowledged by {d.get('by')}",
     "message.answered": lambda e, d: f"message {d.get('message')} answered by {d.get('by')}",
     "message.escalated": lambda e, d: f"message {d.get('message')} escalated to {d.get('to')}",
