@@ -273,6 +273,28 @@ def test_a_call_the_sdk_cannot_read_is_answered_with_an_error_not_left_waiting(i
     assert session.end()[0] == 0
 
 
+@pytest.mark.parametrize(("params", "named"), [
+    ({"name": "get_state", "arguments": [1]}, "params.arguments: expected an object of the tool's arguments, got a list"),
+    ({"name": "get_state", "arguments": "path=x"}, "params.arguments: expected an object of the tool's arguments, got a string"),
+    ({"arguments": {}}, "params.name: expected the name of a tool, got nothing"),
+    ({"name": 7, "arguments": {}}, "params.name: expected the name of a tool, got a number"),
+], ids=["arguments-list", "arguments-string", "no-name", "name-number"])
+def test_a_tool_call_of_the_wrong_shape_is_answered_with_what_is_wrong(installed: Path, project: Path,
+                                                                       params: dict[str, Any], named: str) -> None:
+    session = Session(installed, project)
+    session.ask(*opening())
+    bad = call("get_state", {}, "bad")
+    session.send({**bad, "params": {**params, "_meta": bad["params"]["_meta"]}},
+                 call("get_state", {"path": "sprints.sprint-3.status"}, "after"))
+
+    refused = session.read()
+    assert refused["id"] == "bad" and refused["error"]["code"] == -32602, refused
+    assert named in refused["error"]["message"], refused
+    after = session.read()
+    assert after["id"] == "after" and not after["result"].get("isError"), after
+    assert session.end()[0] == 0
+
+
 def test_calls_sent_just_before_the_input_ends_are_all_answered(installed: Path, project: Path) -> None:
     session = Session(installed, project)
     session.ask(*opening())

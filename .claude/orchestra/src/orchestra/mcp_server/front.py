@@ -241,17 +241,19 @@ def _parsed(line: bytes) -> Message | None:
 def _unreadable(text: str) -> bytes | None:
     """A JSON-RPC error answering a request the SDK cannot read (a lone surrogate or a raw control character in a
     string, no `"jsonrpc": "2.0"`, an id of another type); None for any other line. The SDK drops such a line
-    unanswered, and its caller would wait for an answer that never comes."""
+    unanswered, and its caller would wait for an answer that never comes. A tool call of the wrong shape is answered
+    here too, saying what is wrong: the SDK's own answer names nothing."""
     from mcp.types import jsonrpc_message_adapter
     from pydantic import ValidationError
 
     if not text.strip():
         return None
     try:
-        jsonrpc_message_adapter.validate_json(text, by_name=False)
-        return None
+        parsed = jsonrpc_message_adapter.validate_json(text, by_name=False)
     except ValidationError as exc:
         problem = exc.errors()[0]
+    else:
+        return _misshapen_call(parsed)
     try:
         message = json.loads(text, strict=False)
     except RecursionError:  # nested deeper than Python parses: its id and method are on the top level all the same
@@ -267,6 +269,28 @@ def _unreadable(text: str) -> bytes | None:
         error = {"code": -32600, "message": 'Invalid Request: not a JSON-RPC 2.0 request ("jsonrpc": "2.0", a string '
                                             'or integer id, a method name, params an object)'}
     return wire({"jsonrpc": "2.0", "id": request_id, "error": error})
+
+
+def _misshapen_call(request: Any) -> bytes | None:
+    """A JSON-RPC error for a `tools/call` whose params lack a tool name or carry arguments that are not an object;
+    None for any other message."""
+    if getattr(request, "method", None) != "tools/call" or not isinstance(request.params, dict):
+        return None
+    name, arguments = request.params.get("name"), request.params.get("arguments")
+    if not isinstance(name, str):
+        wrong = f"params.name: expected the name of a tool, got {_json_kind(name)}"
+    elif arguments is not None and not isinstance(arguments, dict):
+        wrong = f"params.arguments: expected an object of the tool's arguments, got {_json_kind(arguments)}"
+    else:
+        return None
+    return wire({"jsonrpc": "2.0", "id": request.id, "error": {"code": -32602, "message": f"Invalid params: {wrong}"}})
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    kinds = ((bool, "a boolean"), (int | float, "a number"), (str, "a string"), (list, "a list"))
+    return next((kind for types, kind in kinds if isinstance(value, types)), "an object")
 
 
 SCALAR_STARTS = tuple('"-0123456789')
