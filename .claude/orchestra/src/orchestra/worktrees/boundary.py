@@ -45,7 +45,8 @@ GIT_CONFIG_SUBCOMMANDS = (["set"], ["unset"], ["rename-section"], ["remove-secti
 GIT_GLOBAL_VALUED = frozenset({"-c", "--git-dir", "--namespace", "--config-env", "--super-prefix"})  # before its subcommand
 # `git` subcommands that change the files, index or branch of the worktree they work in
 GIT_CHANGES = frozenset({"add", "am", "apply", "checkout", "cherry-pick", "clean", "commit", "merge", "mv", "pull",
-                         "rebase", "reset", "restore", "revert", "rm", "stash", "switch"})
+                         "read-tree", "rebase", "reset", "restore", "revert", "rm", "sparse-checkout", "stash",
+                         "switch", "update-index"})
 
 
 def worktree_guard(event: HookEvent, ctx: HookContext) -> Deny | None:
@@ -81,6 +82,11 @@ def worktree_guard(event: HookEvent, ctx: HookContext) -> Deny | None:
     if outside is None:
         return None
     ctx.audit.update(rule="worktree:boundary", resource=outside, worktree=worktree)
+    if _repository_link(outside, worktree):
+        return Deny(f"Orchestra: {what}: {os.path.join(worktree, '.git')} ties your worktree to its own repository "
+                    "(git's records of it in the project's .git/worktrees/); changed, it would point your git commands "
+                    "at another one, the main checkout's, whose branch your commits would then move. Leave it as git "
+                    "made it, and work and commit in your worktree as it is.")
     if os.path.normpath(outside).startswith(worktree.rstrip(os.sep) + os.sep):  # looks inside, is not
         what += f" (a symbolic link leads there to {os.path.realpath(outside)})"
     return Deny(f"Orchestra: {what} is outside your worktree {worktree}. Your task works only inside that "
@@ -151,8 +157,18 @@ def absolute(raw: str, cwd: str) -> str:
 
 
 def _outside(raw: str, cwd: str, worktree: str, root) -> str | None:
+    """The path `raw` names from `cwd` when the run may not write it: outside its worktree (and not scratch), or the
+    worktree's own `.git` file, which names the repository its git commands work on."""
     path = absolute(raw, cwd)
-    return None if inside(path, worktree) or path in HARMLESS or _scratch(path, root, worktree) else path
+    if inside(path, worktree):
+        return path if _repository_link(path, worktree) else None
+    return None if path in HARMLESS or _scratch(path, root, worktree) else path
+
+
+def _repository_link(path: str, worktree: str) -> bool:
+    """Is `path` (links followed) the worktree's `.git` file, or below it?"""
+    tail = os.path.relpath(os.path.realpath(path), os.path.realpath(worktree))
+    return tail == ".git" or tail.startswith(".git" + os.sep)
 
 
 def _scratch(path: str, root, worktree: str) -> bool:
@@ -177,6 +193,12 @@ def shell_reach(command: str, cwd: str, root, tool: str, blocked: Callable[[str,
 
     home = os.path.expanduser("~")
     here, previous, pushed = cwd, cwd, []  # `cd -` goes back to `previous`, `popd` to the last pushd's start
+    links: dict[str, str] = {}  # symbolic links made earlier on the line: where each leads
+    unlinked = blocked
+
+    def blocked(raw: str, base: str) -> str | None:
+        return unlinked(_through(links, absolute(raw, base)) if links else raw, base)
+
     for cmd in shell.parse(command, {"HOME": home, "PWD": cwd}).commands:
         if cmd.program == "cd" and cmd.argv[1:] == ("-",):
             here, previous = previous, here
@@ -190,8 +212,13 @@ def shell_reach(command: str, cwd: str, root, tool: str, blocked: Callable[[str,
         for target in dict.fromkeys([*written_operands(cmd), *wholesale_targets(cmd)[0]]):  # `find ../x -delete`
             if "$" not in target and (hit := blocked(target, here)):
                 return hit, f"{tool} `{cmd.program}` writing to {hit}"
+        if cmd.program == "ln":
+            links.update(_linked(cmd, here))
         directory = _directory_of(cmd)
         base = absolute(directory or ".", here)
+        if confined and (index := _assigned(cmd, "GIT_INDEX_FILE")) and "$" not in index \
+                and (hit := blocked(index, here)) and not _own_git_dir(os.path.dirname(hit), blocked):
+            return hit, f"{tool} `git` writing its index to {hit}"  # the main checkout's index, staged from here
         if (config := _git_config_file(cmd, root)) and "$" not in config and (hit := blocked(config, base)):
             return hit, f"{tool} `git config` writing to {hit}"
         for target in _git_worktree_paths(cmd, root):  # `git worktree remove --force ../task-other`
@@ -201,7 +228,8 @@ def shell_reach(command: str, cwd: str, root, tool: str, blocked: Callable[[str,
                 and (hit := blocked(git_dir, here)) and not _own_git_dir(hit, blocked):
             return hit, f"{tool} `git` on the repository {hit}"  # `--git-dir=../../.git`: the main checkout's
         known = directory is not None and "$" not in directory and directory != "-"
-        if not confined and (sub := _git_change(cmd)) and (directory is None or known) \
+        # a git change where the command works: confined, where the call starts (a directory given is judged below)
+        if (sub := _git_change(cmd)) and (directory is None or (known and not confined)) \
                 and (hit := blocked(directory or ".", here)):
             return hit, f"{tool} `git {sub}` changing {hit}"
         if not known:
@@ -213,6 +241,42 @@ def shell_reach(command: str, cwd: str, root, tool: str, blocked: Callable[[str,
             pushed += [here] if cmd.program == "pushd" else []
             here, previous = destination, here
     return None
+
+
+def _linked(cmd, here: str) -> dict[str, str]:
+    """The symbolic links `ln -s` makes, each with where it leads: `ln -s TARGET NAME`, `ln -s TARGET DIR/`,
+    `ln -s -t DIR TARGET...`. A destination that may be a directory counts both ways (NAME, and NAME/<target's
+    name>); the longest match wins when a path is followed through them."""
+    from ..security.destinations import copy_operands
+
+    flags = [w for w in cmd.argv[1:] if w.startswith("-")]
+    if not any(w == "--symbolic" or (not w.startswith("--") and "s" in w[1:]) for w in flags):
+        return {}
+    sources, target = copy_operands(cmd)
+    plain = "-T" in flags or "--no-target-directory" in flags
+    made: dict[str, str] = {}
+    for source in sources:
+        name = os.path.basename(source.rstrip("/"))
+        spots = [target or "."] if plain else []
+        if target and not plain and not target.endswith("/") and not os.path.isdir(absolute(target, here)):
+            spots.append(target)
+        if name and not plain:
+            spots.append(os.path.join(target or ".", name))
+        for spot in spots:
+            link = absolute(spot, here)
+            made[link] = absolute(source, os.path.dirname(link))
+    return made
+
+
+def _through(links: dict[str, str], path: str) -> str:
+    """`path` with links made earlier on the line followed (the longest first, a few in a row)."""
+    for _ in range(8):
+        found = max((link for link in links if path == link or path.startswith(link.rstrip(os.sep) + os.sep)),
+                    key=len, default=None)
+        if found is None:
+            break
+        path = os.path.normpath(links[found] + path[len(found):])
+    return path
 
 
 def _git_dir_of(cmd) -> str | None:
@@ -231,7 +295,10 @@ def _git_dir_of(cmd) -> str | None:
 
 def _own_git_dir(path: str, blocked: Callable[[str, str], str | None]) -> bool:
     """Is `path` the administrative directory git keeps for this worktree (`.git/worktrees/<name>`, whose
-    `gitdir` file names the worktree's `.git`)? A worktree's own repository, not the main checkout's."""
+    `gitdir` file names the worktree's `.git`), or the worktree's `.git`? A worktree's own repository, not the
+    main checkout's."""
+    if os.path.basename(path) == ".git" and blocked(os.path.dirname(path), os.sep) is None:
+        return True  # the worktree's `.git` (git reads the directory it names), or a repository inside the worktree
     try:
         with open(os.path.join(path, "gitdir"), encoding="utf-8") as handle:
             dotgit = handle.read().strip()
@@ -359,6 +426,11 @@ def _suggestion(outside: str, root, worktree: str) -> str:
     project, real = os.path.realpath(str(root)), os.path.realpath(outside)
     worktrees_root = os.path.dirname(os.path.realpath(worktree))
     relative = os.path.relpath(real, project)
+    if relative == ".":  # a git command run where the call started: a subagent's Bash call starts in the project
+        import shlex
+
+        return (" (a subagent's Bash call starts in the project's own checkout: begin the command with "
+                f"cd {shlex.quote(worktree)} && )")
     if relative.split(os.sep)[0] == ".git":  # the repository's own files: a worktree has no copy of them
         return ""
     if real.startswith(project + os.sep) and not (real + os.sep).startswith(worktrees_root + os.sep):
