@@ -103,6 +103,28 @@ def test_caches_the_repo_does_not_ignore_do_not_stop_a_clean_worktree_from_going
     assert refused.returncode == 1 and "1 uncommitted change(s) (app.py)" in refused.stderr, refused.stderr
 
 
+def test_changes_to_files_the_project_commits_count_as_work_even_under_a_cache_s_name(repo: Path) -> None:
+    """A project that commits a patched package under node_modules/ (or a __pycache__ fixture): a member's edit
+    of it, or a new file it staged there, is work, not a cache the setup makes again."""
+    (repo / "vendor" / "node_modules" / "left-pad").mkdir(parents=True)
+    (repo / "vendor" / "node_modules" / "left-pad" / "index.js").write_text("module.exports = 1;\n")
+    commit_all(repo, "vendor a patched package")
+    tree = made(repo, "t1", "completed")
+    (tree / "vendor" / "node_modules" / "left-pad" / "index.js").write_text("module.exports = 2;\n")
+    refused = cli(repo, "worktree", "remove", "task-t1")
+    assert refused.returncode == 1, refused.stdout
+    assert "1 uncommitted change(s) (vendor/node_modules/left-pad/index.js)" in refused.stderr, refused.stderr
+    assert kept_by_prune(repo)["task-t1"] and tree.is_dir()
+    assert "= 2" in (tree / "vendor" / "node_modules" / "left-pad" / "index.js").read_text()
+    git(tree, "checkout", "--", ".")
+    (tree / "vendor" / "node_modules" / "right-pad.js").write_text("x\n")
+    git(tree, "add", "vendor/node_modules/right-pad.js")  # staged: on its way into a commit
+    staged = cli(repo, "worktree", "remove", "task-t1")
+    assert staged.returncode == 1 and "vendor/node_modules/right-pad.js" in staged.stderr, staged.stderr
+    git(tree, "rm", "-q", "--cached", "vendor/node_modules/right-pad.js")  # untracked again: a cache, as before
+    assert cli_json(repo, "worktree", "remove", "task-t1")["status"] == "removed" and not tree.exists()
+
+
 def test_copied_files_do_not_stop_a_clean_worktree_from_going(repo: Path) -> None:
     (repo / ".claude" / "worktrees.yaml").write_text("copy: ['.env.example']\n")
     commit_all(repo, "config")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 from ..record import Record
 
@@ -198,25 +199,36 @@ def prune(repo: Path) -> None:
     run(repo, "worktree", "prune")
 
 
-def status(path: Path, ignored: bool = False) -> tuple[list[str], list[str]]:
-    """(uncommitted changes and untracked files, ignored files) of a worktree, as `git status` paths.
+class Status(NamedTuple):
+    """A worktree's `git status`: uncommitted changes and untracked files, ignored files, and which of the
+    changes are untracked files (`??`, not in the index)."""
+
+    changes: list[str]
+    ignored: list[str]
+    untracked: list[str]
+
+
+def status(path: Path, ignored: bool = False) -> Status:
+    """(uncommitted changes and untracked files, ignored files, untracked files) of a worktree, as `git status`
+    paths.
 
     A rename counts under both names. An ignored directory that an ignore pattern names is one entry
     (`node_modules/`); submodules with changes inside count as changed.
     """
-    changes: list[str] = []
-    ignores: list[str] = []
+    found = Status([], [], [])
     fields = iter(run(path, "status", "--porcelain", "-z", "--untracked-files=all", "--ignore-submodules=none",
                       *(["--ignored=matching"] if ignored else [])).split("\0"))
     for field in fields:
         if not field:
             continue
-        (ignores if field.startswith("!!") else changes).append(field[3:])
+        (found.ignored if field.startswith("!!") else found.changes).append(field[3:])
+        if field.startswith("??"):
+            found.untracked.append(field[3:])
         if field[0] in "RC":
             old = next(fields, "")  # a rename's or copy's second field is its source
             if field[0] == "R":
-                changes.append(old)
-    return changes, ignores
+                found.changes.append(old)
+    return found
 
 
 def dirty_files(path: Path) -> list[str]:

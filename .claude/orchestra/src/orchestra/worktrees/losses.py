@@ -3,7 +3,8 @@ files, commits only its detached HEAD holds, submodule commits kept only in its 
 the user's own `git worktree lock`. `cleanup` refuses, or keeps, a worktree on these.
 
 Not losses: the files Orchestra copied in (`copy:`; their originals stay) and the rebuildable
-caches in CACHES (the setup command makes them again).
+caches in CACHES (the setup command makes them again): untracked or ignored files there, not changes to files
+the project commits.
 """
 
 from __future__ import annotations
@@ -70,8 +71,9 @@ def survey(repo: Path, path: Path, registered: git.Listed | None, copied: Sequen
     if not path.is_dir():
         return Losses(str(path), detached=detached, locked=locked)
     copied = tuple(c.rstrip("/") for c in copied) if source is not None else ()
-    changes, ignored = git.status(path, ignored=True)
-    uncommitted = [f for f in changes if not _copied(f, copied, path, source) and not _cache(f)]
+    changes, ignored, untracked = git.status(path, ignored=True)
+    loose = set(untracked)  # a cache is files nobody committed: a tracked file changed there is work
+    uncommitted = [f for f in changes if not _copied(f, copied, path, source) and not (f in loose and _cache(f))]
     ignored = [f for f in ignored if not _cache(f) and not _all_copied(path, f, copied, source)]
     submodules = []
     populated = git.populated_submodules(path)
