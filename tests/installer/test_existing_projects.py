@@ -148,3 +148,53 @@ def test_a_value_of_the_wrong_type_is_named_by_its_json_type(repo: Path, orchest
 
     assert result.code == 1 and named in result.err, result.err
     assert (repo / ".claude/settings.json").read_bytes() == raw
+
+
+def _pack_that_kept_an_agent_elsewhere(pack_source: Path, tmp_path: Path) -> tuple[Path, str, str]:
+    """An older pack whose doc-writer agent lived in another folder: (its checkout, the old path, the new)."""
+    from orchestra.installer.source import load_pack
+
+    from tests.installer.conftest import write_pack
+
+    pack = load_pack(pack_source)
+    old_pack = write_pack(pack, tmp_path / "old pack", json.loads((pack_source / ".claude/settings.json").read_text()))
+    new = next(i.rel for i in pack.files if i.rel.startswith(".claude/agents/") and i.rel.endswith("/doc-writer.md"))
+    old = ".claude/agents/writers/doc-writer.md"
+    (old_pack / old).parent.mkdir()
+    (old_pack / new).rename(old_pack / old)
+    return old_pack, old, new
+
+
+def test_an_upgrade_that_moved_an_agent_file_leaves_one_definition(repo: Path, orchestra, pack_source: Path,
+                                                                   tmp_path: Path) -> None:
+    """The newer pack ships the same agent at another path: the old file, untouched, goes (teams.yaml listing
+    the agent does not keep it: its file is the new one), so Claude Code is left one definition of it."""
+    old_pack, old, new = _pack_that_kept_an_agent_elsewhere(pack_source, tmp_path)
+    assert orchestra("install", repo, "--source", old_pack).code == 0
+
+    result = orchestra("install", repo)
+
+    assert result.code == 0, result.err
+    assert (repo / new).is_file() and not (repo / old).exists()
+    assert old not in result.out
+    assert "also defined" not in orchestra("doctor", repo).out
+    assert orchestra("uninstall", repo).code == 0
+    assert not (repo / ".claude/agents").exists()
+
+
+def test_an_upgrade_that_moved_an_agent_you_edited_says_the_two_clash(repo: Path, orchestra, pack_source: Path,
+                                                                      tmp_path: Path) -> None:
+    old_pack, old, new = _pack_that_kept_an_agent_elsewhere(pack_source, tmp_path)
+    assert orchestra("install", repo, "--source", old_pack).code == 0
+    edited = (repo / old).read_bytes() + b"\nFollow our style guide.\n"
+    (repo / old).write_bytes(edited)
+
+    result = orchestra("install", repo)
+
+    assert result.code == 0, result.err
+    assert (repo / old).read_bytes() == edited and (repo / new).is_file()
+    assert (f"kept       {old}: no longer in the pack, which now has doc-writer at {new}; you changed it, so it "
+            "is kept, and the two define the same agent (Claude Code loads only one): carry your changes over "
+            f"to {new} and delete this file") in result.out, result.out
+    assert orchestra("uninstall", repo).code == 0
+    assert (repo / old).read_bytes() == edited

@@ -240,11 +240,16 @@ class _Planner:
             current = self._current(rel)
             if current is None:
                 continue
-            if rel in members:  # deleted, it would leave a member of their organisation without its agent
+            moved = self._moved_agent(rel)
+            if rel in members and moved is None:  # deleted, a member of their organisation would have no agent
                 self._notice("kept", rel, f"no longer in the pack, but your teams.yaml lists {Path(rel).stem}: kept "
                                           "as yours (delete it once you take the agent out of teams.yaml)")
             elif sha256(current) == recorded["sha256"]:
                 self.deletes.append(Step("delete", rel, current, why="no longer in the pack"))
+            elif moved is not None:
+                self._notice("kept", rel, f"no longer in the pack, which now has {Path(moved).stem} at {moved}; you "
+                                          "changed it, so it is kept, and the two define the same agent (Claude Code "
+                                          f"loads only one): carry your changes over to {moved} and delete this file")
             else:
                 self._notice("kept", rel, "no longer in the pack but you changed it; kept as yours")
         deleted = {step.path for step in self.deletes}
@@ -255,6 +260,16 @@ class _Planner:
             if any(rel.startswith(folder + "/") for rel in deleted) and set(inside) <= deleted and not written:
                 self.result.remove_dirs.append(folder)
         self.created_dirs -= set(self.result.remove_dirs)
+
+    def _moved_agent(self, rel: str) -> str | None:
+        """Where this pack installs the agent the dropped file `rel` defines (the pack moved it to another
+        folder), if it does: kept too, the two would define one agent twice."""
+        if not (rel.startswith(".claude/agents/") and rel.endswith(".md")):
+            return None
+        name = _agent_name(self.root / rel)
+        installed = (item.rel for item in self.pack.files if item.rel in self.new.files and item.rel != rel
+                     and item.rel.startswith(".claude/agents/") and item.rel.endswith(".md"))
+        return next((other for other in installed if _agent_name(self.pack.root / other) == name), None) if name else None
 
     def _listed_members(self, dropped: list[str]) -> set[str]:
         """Of the agent files a newer pack dropped, those whose agent the user's own teams.yaml (kept as it
