@@ -259,3 +259,31 @@ def test_fractional_points_read_as_the_report_and_sprint_status_give_them(page, 
         assert points.nth(0).text_content() == "2026-12-01: 18.55 points left (ideal 17.23)"
         assert points.nth(1).text_content() == "2026-12-02: 13.3 points left (ideal 15.9)"
         assert page.problems == []
+
+
+def test_a_duration_on_a_rounding_tie_reads_as_orchestra_metrics_gives_it(page, project: Path) -> None:
+    """2.25 h (a task done in 2 h 15 min) lies between 2.2 and 2.3: `orchestra metrics` and the report say 2.2 h (Python
+    rounds a tie to the even digit), the page said 2.3 h (JavaScript's toFixed rounds it up); and 16.125 points
+    read 16.13 on the page beside 16.12 in the report."""
+    from orchestra.metrics import collect
+    from orchestra.metrics.formatting import duration, number
+    from orchestra.workflow import start_sprint
+
+    from tests.observability.harness import NOW, work
+
+    sample_project(project)
+    with open_store(root=project) as store:
+        start_sprint(store, "sprint-3", project)
+        with store.transaction() as tx:
+            tx.update("tasks.task-2fa", {"estimate": 0.125})
+        work(store, "task-oauth", "assigned", "2026-12-01T09:00:00.000Z")
+        work(store, "task-oauth", "completed", "2026-12-01T11:15:00.000Z")
+        figures = collect(store, project, now=NOW)
+    hours, total = figures["average_task_time"]["mean_hours"], figures["sprint"]["points"]["total"]
+    assert (hours, duration(hours)) == (2.25, "2.2 h") and (total, number(total)) == (18.125, "18.12")
+    with running_dashboard(project) as dashboard:
+        page.goto(dashboard.url)
+        page.locator("body:not([data-last-event='0'])").wait_for(state="attached")
+        assert text(page, "#metric-task-time .value") == "2.2 h"
+        assert text(page, "#points-done") == "5 of 18.12 points done · 13.12 left"
+        assert page.problems == []

@@ -212,3 +212,10 @@ def test_points_in_the_event_feed_read_as_everywhere_else() -> None:
         "sprint s1 started (18.55 points)")
     assert describe_event({"id": 4, "type": "epic_loaded", "data": {"epic": "e", "features": 2, "points": 8.0}}) == (
         "epic e loaded: 2 features, 8 points")
+
+
+def test_durations_read_the_same_in_every_unit() -> None:
+    """Whole hours read '5 h'; whole days read '2.0 d' (and the dashboard '2 d')."""
+    from orchestra.metrics.formatting import duration
+
+    assert [duration(h) for h in (5.0, 5.5, 48.0, 50.0, 72.0)] == ["5 h", "5.5 h", "2 d", "2.1 d", "3 d"]

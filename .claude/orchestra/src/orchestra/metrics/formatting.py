@@ -16,7 +16,7 @@ def duration(hours: float | None) -> str:
         return f"{seconds / 60:.0f} min"
     if hours < 48:
         return f"{hours:.1f} h".replace(".0 h", " h")
-    return f"{hours / 24:.1f} d"
+    return f"{hours / 24:.1f} d".replace(".0 d", " d")
 
 
 def percent(rate: float | None) -> str:

@@ -26,7 +26,7 @@
 
   function num(value, digits = 1) {
     if (value === null || value === undefined) return "—";
-    return Number.isInteger(value) ? String(value) : Number(value).toFixed(digits).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
+    return window.OrchestraCharts.decimals(Number(value), digits);  // as Python rounds: the reports agree
   }
 
   // story points to 2 decimals, as `orchestra sprint status`, the report and `orchestra metrics` give them
@@ -41,8 +41,8 @@
   function duration(hours) {
     if (hours === null || hours === undefined) return "—";
     const seconds = hours * 3600;
-    if (seconds < 60) return `${Math.round(seconds)} s`;
-    if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+    if (seconds < 60) return `${num(seconds, 0)} s`;
+    if (seconds < 3600) return `${num(seconds / 60, 0)} min`;
     if (hours < 48) return `${num(hours)} h`;
     return `${num(hours / 24)} d`;
   }

@@ -21,9 +21,28 @@
     return 10 * power;
   }
 
+  // `value` to `digits` decimals as Python formats it, so the page reads as the reports and `orchestra metrics`:
+  // toFixed rounds an exact tie up (2.25 to 2.3), Python to the even digit (2.2).
+  function fixed(value, digits) {
+    const magnitude = Math.abs(value);
+    const exact = magnitude.toFixed(digits + 25);
+    const point = exact.indexOf(".");
+    const down = exact.slice(0, digits ? point + 1 + digits : point);
+    const tie = /^50*$/.test(exact.slice(point + 1 + digits));
+    const text = tie && Number(down.slice(-1)) % 2 === 0 ? down : magnitude.toFixed(digits);
+    return (value < 0 && Number(text) !== 0 ? "-" : "") + text;
+  }
+
+  // `fixed` without trailing zeros; an integer as it is
+  function decimals(value, digits) {
+    if (Number.isInteger(value)) return String(value);
+    const text = fixed(value, digits);
+    return text.includes(".") ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
+  }
+
   // points to 2 decimals, as the report's burndown table gives them
   function fmt(value) {
-    return Number.isInteger(value) ? String(value) : value.toFixed(2).replace(/0+$/, "").replace(/\.$/, "");
+    return decimals(value, 2);
   }
 
   function burndown(container, data) {
@@ -91,5 +110,5 @@
     container.append(svg);
   }
 
-  window.OrchestraCharts = {burndown};
+  window.OrchestraCharts = {burndown, decimals};  // app.js formats its numbers with `decimals` too
 })();
