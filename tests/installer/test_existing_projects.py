@@ -198,3 +198,26 @@ def test_an_upgrade_that_moved_an_agent_you_edited_says_the_two_clash(repo: Path
             f"to {new} and delete this file") in result.out, result.out
     assert orchestra("uninstall", repo).code == 0
     assert (repo / old).read_bytes() == edited
+
+
+def test_uninstall_reads_a_settings_local_linked_out_of_the_project_and_writes_it_only_if_it_wires_the_pack(
+        repo: Path, orchestra, tmp_path: Path) -> None:
+    """A settings.local.json kept in a dotfiles repo: uninstall leaves one of the user's own as it is, and
+    refuses (writing nothing) while it wires the pack, saying to replace the link."""
+    dotfile = tmp_path / "dotfiles" / "settings.local.json"
+    dotfile.parent.mkdir()
+    dotfile.write_text('{"env": {"X": "1"}}\n')
+    (repo / ".claude").mkdir()
+    os.symlink(dotfile, repo / LOCAL)
+    assert orchestra("install", repo).code == 0
+    dotfile.write_text('{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": '
+                       '"uv run --script .claude/orchestra/hooks/stop.py"}]}]}}\n')
+    before = snapshot(repo)
+
+    refused = orchestra("uninstall", repo)
+
+    assert refused.code == 1 and f"{repo / LOCAL}: a symlink to {dotfile}" in refused.err
+    assert snapshot(repo) == before
+    dotfile.write_text('{"env": {"X": "1"}}\n')
+    assert orchestra("uninstall", repo).code == 0
+    assert os.readlink(repo / LOCAL) == str(dotfile) and dotfile.read_text() == '{"env": {"X": "1"}}\n'

@@ -132,7 +132,11 @@ def _unwire_file(plan: Plan, root: Path, rel: str, hint: str, unmerge) -> None:
     try:
         _config(plan, root, rel, {"restore": None}, hint, unmerge)
     except InstallError:
-        if b".claude/orchestra/" in (_current(root, rel) or b""):  # it may wire the pack: it must be fixed
+        try:  # read where it is, also through a link out of the project (only a write there is refused)
+            wires = b".claude/orchestra/" in (root / rel).read_bytes()
+        except OSError:
+            wires = False
+        if wires:  # it may wire the pack: it must be fixed
             raise
         # a file of yours Claude Code cannot read either, naming nothing of the pack: not ours to judge
 
