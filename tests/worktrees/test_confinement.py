@@ -67,6 +67,7 @@ def test_git_run_from_the_main_checkout_changes_nothing_there(member: tuple[Path
     ("git -C '{tree}' commit -qam wip", None),
     ("git -C .worktrees/task-t-1 stash", None),
     ("GIT_WORK_TREE='{tree}' git status", None),
+    ("cd \"$WORKTREE\" && git commit -qam wip", None),  # not known where: best effort lets it through
 ])
 def test_git_changes_in_the_directory_a_call_starts_in_are_checked_there(member: tuple[Path, Path, Path],
                                                                          command: str, denied: str | None) -> None:

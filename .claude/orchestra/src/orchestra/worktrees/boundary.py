@@ -194,6 +194,7 @@ def shell_reach(command: str, cwd: str, root, tool: str, blocked: Callable[[str,
     home = os.path.expanduser("~")
     here, previous, pushed = cwd, cwd, []  # `cd -` goes back to `previous`, `popd` to the last pushd's start
     links: dict[str, str] = {}  # symbolic links made earlier on the line: where each leads
+    lost = False  # after `cd "$X"`: where the line works is not known
     unlinked = blocked
 
     def blocked(raw: str, base: str) -> str | None:
@@ -229,17 +230,18 @@ def shell_reach(command: str, cwd: str, root, tool: str, blocked: Callable[[str,
             return hit, f"{tool} `git` on the repository {hit}"  # `--git-dir=../../.git`: the main checkout's
         known = directory is not None and "$" not in directory and directory != "-"
         # a git change where the command works: confined, where the call starts (a directory given is judged below)
-        if (sub := _git_change(cmd)) and (directory is None or (known and not confined)) \
+        if (sub := _git_change(cmd)) and (directory is None and not lost or known and not confined) \
                 and (hit := blocked(directory or ".", here)):
             return hit, f"{tool} `git {sub}` changing {hit}"
         if not known:
+            lost = lost or cmd.program in ("cd", "pushd")
             continue
         destination = absolute(directory or home, here)
         if confined and (hit := blocked(destination, here)):
             return hit, f"{tool} `{cmd.program}` into {hit}"
         if cmd.program in ("cd", "pushd"):
             pushed += [here] if cmd.program == "pushd" else []
-            here, previous = destination, here
+            here, previous, lost = destination, here, False
     return None
 
 
