@@ -99,8 +99,16 @@ def test_operator_helpers() -> None:
 def test_a_substitution_used_as_a_directory_stays_in_its_word() -> None:
     script = parse("rm -rf $(pwd)/.claude && cat `git rev-parse --show-toplevel`/x.md '$(a)/b' $(c) /d")
     assert [c.argv for c in script.commands] == [
-        ("rm", "-rf", "$ORCHESTRA_SUBSTITUTION/.claude"), ("cat", "$ORCHESTRA_SUBSTITUTION/x.md", "$(a)/b", "$"),
+        ("rm", "-rf", "${ORCHESTRA_SUBSTITUTION}/.claude"), ("cat", "${ORCHESTRA_SUBSTITUTION}/x.md", "$(a)/b", "$"),
         ("c",), ("/d",), ("pwd",), ("git", "rev-parse", "--show-toplevel"), ("a",), ("c",)]
+
+
+def test_a_substitution_inside_a_word_keeps_the_word_whole_and_its_body_is_read() -> None:
+    script = parse('cat .e$(true)nv x"`y`"z && git commit -m "$(cat <<\'EOF\'\nfix .env\nEOF\n)"')
+    assert [c.argv for c in script.commands][:2] == [
+        ("cat", ".e${ORCHESTRA_SUBSTITUTION}nv", "x${ORCHESTRA_SUBSTITUTION}z"),
+        ("git", "commit", "-m", "$(cat <<'EOF'\nfix .env\nEOF\n)")]
+    assert [c.argv for c in script.commands][2:] == [("true",), ("y",)]
 
 
 @pytest.mark.parametrize(("text", "script"), [

@@ -86,15 +86,34 @@ def runs(cmd: shell.Command, cwd: str, exported: dict[str, str] | None = None) -
     assigned = {**(exported or {}), **{m.group(1): m.group(2) for word in cmd.words[:len(cmd.words) - len(cmd.argv)]
                                        if (m := ASSIGNMENT.fullmatch(word))}}
     env = {name: value for name, value in assigned.items() if ENVIRONMENT.fullmatch(f"{name}=")}
-    return _expanded(_config_env(tuple(cmd.argv), assigned), cwd, env, "", 0)
+    argv = tuple(word for arg in cmd.argv for word in shell.brace_words(arg))  # `git p{u,}sh` is `git push psh`
+    return _expanded(_config_env(argv, assigned), cwd, env, "", 0)
 
 
 def assignments(commands: list[shell.Command]) -> dict[str, str]:
     """The variables a line sets for the commands after them (`export NAME=VALUE`, `NAME=VALUE;`), wherever they
     stand: those choosing git's config (`GIT_CONFIG_*`, `GIT_DIR` ...) are passed to the look-ups, which read git's
-    config with and without them, and `--config-env` takes its values from them."""
-    return {m.group(1): m.group(2) for cmd in commands if not cmd.argv or cmd.program in SETTERS
-            for word in cmd.words if (m := ASSIGNMENT.fullmatch(word))}
+    config with and without them, and `--config-env` takes its values from them. An alias the line writes into a
+    config file (`git config alias.x push && git x`) is passed as git's own `GIT_CONFIG_PARAMETERS`, so the
+    look-ups find it as git will once that command has run."""
+    found = {m.group(1): m.group(2) for cmd in commands if not cmd.argv or cmd.program in SETTERS
+             for word in cmd.words if (m := ASSIGNMENT.fullmatch(word))}
+    configured = [f"'{name}={value}'" for cmd in commands for name, value in _configured_aliases(cmd.argv)]
+    if configured:
+        found["GIT_CONFIG_PARAMETERS"] = " ".join([*filter(None, [found.get("GIT_CONFIG_PARAMETERS")]), *configured])
+    return found
+
+
+def _configured_aliases(argv: tuple[str, ...]) -> list[tuple[str, str]]:
+    """`git config [--global|-f FILE|--add|set ...] alias.NAME VALUE`: (alias.NAME, VALUE) with the quotes git's
+    parameter format needs escaped."""
+    args = git_subcommand(argv)
+    if args[:1] != ["config"]:
+        return []
+    key = next((i for i, word in enumerate(args) if word.lower().startswith("alias.")), None)
+    if key is None or key + 1 >= len(args):
+        return []
+    return [(args[key].replace("'", "'\\''"), args[key + 1].replace("'", "'\\''"))]
 
 
 def _config_env(argv: tuple[str, ...], assigned: dict[str, str]) -> tuple[str, ...]:

@@ -12,6 +12,10 @@ GLOB_CHARS = frozenset("*?[")
 # What one step of a wildcard may read: printable ASCII, and "\0" standing for any character no glob names.
 _ALPHABET = frozenset(map(chr, range(32, 127))) | {"\0"}
 _SLASH = frozenset("/")
+# bash's character classes, as the characters they hold (the printable ones for the rest).
+_POSIX_CLASSES = {"alpha": "a-zA-Z", "digit": "0-9", "alnum": "a-zA-Z0-9", "upper": "A-Z", "lower": "a-z",
+                  "xdigit": "0-9A-Fa-f", "space": " \t\n\r\f\v", "blank": " \t", "word": "a-zA-Z0-9_"}
+_POSIX = re.compile(r"\[:([a-z]+):\]")
 
 
 def translate(pattern: str) -> str:
@@ -31,7 +35,7 @@ def translate(pattern: str) -> str:
         elif pattern[i] == "?":
             out.append("[^/]")
             i += 1
-        elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) != -1:
+        elif pattern[i] == "[" and (end := class_end(pattern, i)) != -1:
             out.append(_class(pattern[i + 1:end]))
             i = end + 1
         else:
@@ -40,9 +44,45 @@ def translate(pattern: str) -> str:
     return "".join(out)
 
 
+def class_end(pattern: str, start: int) -> int:
+    """Where the bracket expression opening at `start` closes, as bash reads it (a `]` right after `[`, `[!` or
+    `[^` is a member, and `[:alpha:]` is one class); -1 when it does not close."""
+    i = start + 1 + (pattern[start + 1:start + 2] in ("!", "^"))
+    i += pattern[i:i + 1] == "]"
+    while i < len(pattern) and pattern[i] != "]":
+        if pattern.startswith("[:", i) and (close := pattern.find(":]", i + 2)) != -1:
+            i = close + 2
+            continue
+        i += 1
+    return i if i < len(pattern) else -1
+
+
+def bash_class(body: str) -> str:
+    """A bracket expression's members as Python's fnmatch reads them: `^x` negates as `!x` does, and each
+    `[:alpha:]` class becomes its characters."""
+    body = "!" + body[1:] if body.startswith("^") else body
+    return _POSIX.sub(lambda m: _POSIX_CLASSES.get(m.group(1), " -~"), body)
+
+
+def fnmatch_form(pattern: str) -> str:
+    """A bash glob for Python's `glob`: its bracket expressions in fnmatch's terms (`.[^x]nv`, `.[[:alpha:]]nv`)."""
+    if "[" not in pattern:
+        return pattern
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern[i] == "[" and (end := class_end(pattern, i)) != -1:
+            out.append("[" + bash_class(pattern[i + 1:end]) + "]")
+            i = end + 1
+        else:
+            out.append(pattern[i])
+            i += 1
+    return "".join(out)
+
+
 def _class(body: str) -> str:
+    body = bash_class(body)
     body = "^" + body[1:] if body.startswith("!") else body
-    return "[" + body.replace("\\", "\\\\") + "]"
+    return "[" + body.replace("\\", "\\\\").replace("[", "\\[") + "]"
 
 
 class _Step:
@@ -66,7 +106,7 @@ def _steps(pattern: str, alphabet: frozenset[str]) -> tuple[_Step, ...]:
         elif pattern[i] in "*?":
             out.append(_Step(any_but_slash, repeats=pattern[i] == "*"))
             i += 1
-        elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) != -1:
+        elif pattern[i] == "[" and (end := class_end(pattern, i)) != -1:
             regex = re.compile(_class(pattern[i + 1:end]))
             out.append(_Step(frozenset(c for c in any_but_slash if regex.fullmatch(c))))
             i = end + 1

@@ -4,8 +4,11 @@ worktree, review or `git reset` takes them back. Only the roles that `git.push` 
 
 A push is `git push`, `git send-pack`, `git subtree push`, `git lfs push`, or an alias for one (`git -c
 alias.x=push x`, or `alias.ship = push` in any git config the command's repository reads, asked of git as
-`gitaliases` does), however the shell reader finds git run: after git's own options (`git -C DIR push`), `NAME=value`
-and `env` prefixes, wrappers, `sh -c` strings and `xargs`. `--dry-run` (`-n`) publishes nothing and is allowed.
+`gitaliases` does; `git config alias.x push` on the same line counts), however the shell reader finds git run:
+after git's own options (`git -C DIR push`), `NAME=value` and `env` prefixes, wrappers, `sh -c` strings, here-strings
+and `echo`s piped into a shell, the command lines git runs itself (`git rebase -x`), brace lists (`git p{u,}sh`) and
+`xargs` (`echo push | xargs git`: the subcommand it reads may be push). `--dry-run` (`-n`) publishes nothing and is
+allowed.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 from collections.abc import Sequence
 
 from .decisions import Decision, clip
+from .destinations import git_subcommand
 from .gitaliases import Run, assignments, runs
 from .policy import Caller, Policy
 from .shell import Command
@@ -44,7 +48,10 @@ def push_call(policy: Policy, caller: Caller, cmd: Command, command: str, cwds: 
 
 
 def _push(cmd: Command, cwds: Sequence[str], exported: dict[str, str]) -> Run | None:
-    """The git command of `cmd`, or of the alias it runs, that pushes (in any directory the line may be in)."""
+    """The git command of `cmd`, or of the alias it runs, that pushes (in any directory the line may be in).
+    `xargs git` with no subcommand runs the one it reads, which may be `push`."""
+    if "xargs" in cmd.wrappers and cmd.program == "git" and not git_subcommand(cmd.argv):
+        return Run(cmd.argv, ["push"], "the git subcommand xargs reads", "", {})
     return next((run for cwd in (cwds or [os.getcwd()]) for run in runs(cmd, cwd, exported) if _pushes(run.args)), None)
 
 

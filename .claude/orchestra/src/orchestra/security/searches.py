@@ -8,6 +8,7 @@ GNU grep, ripgrep, ag, ack and git grep.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ..record import Record
@@ -49,6 +50,8 @@ SYNTAX: dict[str, Syntax] = {
     "git-grep": Syntax(_GIT_GREP),
 }
 FIND_FILTERS = frozenset({"-name", "-iname"})
+# find's tests of the whole path, whose `*` crosses directories (`find . -path '*/.e*'`)
+FIND_PATH_FILTERS = frozenset({"-path", "-ipath", "-wholename", "-iwholename"})
 EXCLUDE_OPTIONS = frozenset({"--exclude", "--exclude-dir"})
 
 
@@ -142,13 +145,18 @@ def excluded_words(argv: tuple[str, ...]) -> Iterator[str]:
 
 def filter_globs(argv: tuple[str, ...]) -> Iterator[str]:
     """Globs choosing which files a search reads: `--include GLOB`, `-g GLOB`, `--type-add NAME:GLOB`,
-    `find -name GLOB`. Excluding globs (`-g '!x'`, `--exclude`) are left out."""
+    `find -name GLOB`, `find -path GLOB` (its `*` as `**`). Excluding globs (`-g '!x'`, `--exclude`) are left out."""
     if not argv:
         return
     program, args = program_of(argv)
     if program == "find":
-        yield from (args[i + 1] for i, word in enumerate(args[:-1])
-                    if word in FIND_FILTERS and not (i and args[i - 1] in ("-not", "!")))
+        for i, word in enumerate(args[:-1]):
+            if i and args[i - 1] in ("-not", "!"):
+                continue
+            if word in FIND_FILTERS:
+                yield args[i + 1]
+            elif word in FIND_PATH_FILTERS:
+                yield re.sub(r"\*+", "**", args[i + 1].removeprefix("./"))
         return
     syntax = SYNTAX.get(program)
     if syntax is None:

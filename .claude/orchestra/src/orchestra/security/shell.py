@@ -5,8 +5,11 @@ Not a shell. It follows quoting (shlex), `;` `&&` `||` `|` `&` and newlines, `( 
 `watch`/`su -c`/`runuser -c`/`script -c`/`flock`/`tmux new-session` strings, `xargs` and wrappers such
 as `sudo`, `env`, `timeout`, `nice`, `$'...'` strings, output and input redirections (`< f cmd` too),
 heredoc bodies (the words fed to their command, read as commands too unless `cat`/`tee` only writes
-them out; a `$(cat <<'EOF' ... EOF)` that expands nothing is a string), simple `NAME=value`
-assignments, `${NAME:-word}` and its kin, `~+`/`~-`, and brace lists and globs in a program word
+them out; a `$(cat <<'EOF' ... EOF)` that expands nothing is a string), here-strings and what `echo`/`printf`
+pipe into a shell (read as commands), the command lines git runs itself (`git rebase -x`, `git submodule
+foreach`, `git bisect run`, `git filter-branch --tree-filter`), simple `NAME=value` assignments and arrays
+(`files=(a b)`: their elements are words), `${NAME:-word}` and its kin, `~+`/`~-`, a substitution inside a
+word (kept in its word), and brace lists and globs in a program word
 (`{cat,.env}`, `bin/orchestr[a]`); `script_index` finds the script file an interpreter runs. What it
 cannot follow (computed strings, aliases, functions, scripts on disk) is listed in README's Security
 section; callers treat an unparseable line as the worst case.
@@ -42,6 +45,11 @@ _BRACE_LIST = re.compile(r"(?<!\$)\{([^{}]*,[^{}]*)\}")
 MAX_BRACE_WORDS = 64
 _OPERATOR_EXPANSION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-=+?])([^{}]*)\}")
 _ANSI_C = re.compile(r"\$'((?:[^'\\]|\\.)*)'", re.S)
+_NAME_BEFORE_QUOTE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?=['\"])")  # `.e$X'nv'`: the name ends at the quote
+_WORD_ENDS = frozenset(";&|()<>")
+_ARRAY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[[^]]*\])?\+?=")  # `files=(` and `files+=(`: an array's elements
+_GIT_FILTERS = ("--tree-filter", "--index-filter", "--msg-filter", "--commit-filter", "--env-filter",
+                "--parent-filter", "--tag-name-filter")
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "busybox"})
 
 # Wrappers that run the rest of their words as a command: name -> options that take a value.
@@ -125,11 +133,13 @@ def tokens(text: str) -> list[str]:
 
 
 def computed_directories(text: str) -> str:
-    """`text` with each `$(...)` or backtick substitution that a `/` follows (`$(pwd)/.claude`,
-    `` `git rev-parse --show-toplevel`/x ``) replaced by `$ORCHESTRA_SUBSTITUTION`: a directory the reader
-    cannot know, below which the rest of the word is a path (and one word, as bash reads it). The bodies are
-    read as commands from the original text (`substitutions`)."""
-    if "/" not in text or ("$(" not in text and "`" not in text):
+    """`text` with each `$(...)` or backtick substitution that is part of a longer word replaced by
+    `${ORCHESTRA_SUBSTITUTION}`, so that the word stays one word, as bash reads it: a directory the reader cannot
+    know when a `/` follows (`$(pwd)/.claude`, `` `git rev-parse --show-toplevel`/x ``), below which the rest of
+    the word is a path, or a piece that may come out empty (`.e$(true)nv` is `.env`). A substitution standing
+    alone, and a `cat` heredoc that is only text, stay as written. The bodies are read as commands from the
+    original text (`substitutions`)."""
+    if "$(" not in text and "`" not in text:
         return text
     out, i, quote = [], 0, ""
     while i < len(text):
@@ -142,8 +152,8 @@ def computed_directories(text: str) -> str:
                 end += 1
         elif quote != "'" and char == "`" and (i == 0 or text[i - 1] != "\\"):
             end = text.find("`", i + 1) + 1 or len(text)
-        if end > i and text[end:end + 1] == "/":
-            out.append("$" + SUBSTITUTION)
+        if end > i and (text[end:end + 1] == "/" or _glued(text, i, end)):
+            out.append("${" + SUBSTITUTION + "}")
             i = end
             continue
         if char in "'\"" and quote in ("", char):
@@ -155,6 +165,15 @@ def computed_directories(text: str) -> str:
         out.append(char)
         i += 1
     return "".join(out)
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """Is the substitution `text[start:end]` part of a longer word (text or a quote right before or after it),
+    and not a `cat` heredoc that only holds text (Claude Code's commit message)?"""
+    before, after = text[start - 1:start] if start else "", text[end:end + 1]
+    if all(c == "" or c.isspace() or c in _WORD_ENDS for c in (before, after)):
+        return False
+    return not literal_heredoc(text[start + 2:end - 1] if text[start] == "$" else text[start + 1:end - 1])
 
 
 def substitutions(text: str) -> list[str]:
@@ -208,6 +227,8 @@ class _Parser:
             self.script.complete = False
             return
         text = decode_ansi_c(text.replace("\\\n", ""))
+        if "$" in text:
+            text = _NAME_BEFORE_QUOTE.sub(r"${\1}", text)
         try:
             words = tokens(computed_directories(text))
         except ValueError:  # unbalanced quotes: bash would refuse too, but keep every word to check
@@ -234,6 +255,11 @@ class _Parser:
         i = 0
         while i < len(words):
             word = words[i]
+            if word == "(" and current and _ARRAY.fullmatch(current[-1]):  # `files=(a .env)`: words, no subshell
+                close = words.index(")", i) if ")" in words[i:] else len(words)
+                current[-1] += " ".join(w for w in words[i + 1:close] if w != "\n")
+                i = close + 1
+                continue
             if word in _SEPARATORS or word in _PIPES:
                 # A heredoc `cat` or `tee` only writes out (to a file, the terminal or `tee`) is text, not paths;
                 # inside `$(...)`, backticks or a `( )` piped on, its output may become words of another command.
@@ -269,6 +295,8 @@ class _Parser:
                     if word == "<<":  # the body a heredoc feeds the command (`python3 - <<EOF`) is read too
                         fed += heredoc_words(words, i + 1, target.lstrip("-"))
                         delimiters.append(target.lstrip("-"))
+                    elif word == "<<<":  # a here-string is a script to a shell (`bash <<< 'git push'`)
+                        self.script_of(target, depth + 1)
             else:
                 current.append(word)
             i += 1
@@ -307,11 +335,18 @@ class _Parser:
                 if match := _ASSIGNMENT.match(word):
                     self.env[match.group(1)] = match.group(2)
         argv, wrappers = self._unwrap(argv, depth)
+        if argv and argv[0].rsplit("/", 1)[-1] in SHELLS and script_index(tuple(argv)) is None:
+            self._printed_into_shell(pipeline, depth)
         seen = [x for w in seen for x in self.program_forms.get(w, [w])]  # `{cat,.env}` is `cat .env`
         seen += [a for a in argv if a not in seen]
         self.program_forms.clear()
         self.script.commands.append(Command(tuple(argv), tuple(seen), tuple(self._expand(w) for w in writes),
                                             pipeline, tuple(wrappers), tuple(dict.fromkeys(read))))
+
+    def _printed_into_shell(self, pipeline: int, depth: int) -> None:
+        """`echo 'git push' | sh`: what `echo` or `printf` earlier in the pipeline prints is the shell's script."""
+        for cmd in [c for c in self.script.commands if c.pipeline == pipeline and c.program in ("echo", "printf")]:
+            self.script_of(" ".join(cmd.argv[1:]).replace("\\n", "\n"), depth + 1)
 
     def _expand(self, word: str) -> str:
         if word[:2] in ("~+", "~-") and word[2:3] in ("", "/"):  # bash's $PWD and $OLDPWD: where the shell is
@@ -368,6 +403,9 @@ class _Parser:
                 wrappers.append(name)
                 self.script_of(script, depth + 1)
                 return [], wrappers
+            if name == "git":
+                for script in _git_scripts(argv):
+                    self.script_of(script, depth + 1)
             if name not in _WRAPPERS:
                 break
             wrappers.append(name)
@@ -381,6 +419,11 @@ class _Parser:
                 rest = ["echo"]
             argv = rest
         return argv, wrappers
+
+
+def is_assignment(word: str) -> bool:
+    """`NAME=value` (or `NAME+=value`): a variable set, not a program run."""
+    return _ASSIGNMENT.match(word) is not None
 
 
 def brace_words(word: str) -> list[str]:
@@ -505,6 +548,35 @@ def _string_of(name: str, args: list[str]) -> str | None:
         rest = _skip_options(rest, frozenset({"-s", "-n", "-c", "-t", "-x", "-y", "-e", "-F", "-f"}))
         return " ".join(rest) if rest else None
     return None
+
+
+def _git_scripts(argv: list[str]) -> list[str]:
+    """The command lines git itself runs: `git submodule foreach CMD`, `git rebase -x CMD`, `git bisect run CMD`,
+    `git filter-branch --tree-filter CMD` (and its other filters)."""
+    from .destinations import git_subcommand  # git lines only
+
+    args = git_subcommand(argv)
+    sub, rest = (args[0], args[1:]) if args else ("", [])
+    if sub == "submodule" and "foreach" in rest:
+        words = rest[rest.index("foreach") + 1:]
+        while words and words[0] in ("--recursive", "-q", "--quiet"):
+            words = words[1:]
+        return [" ".join(words)] if words else []
+    if sub == "bisect" and rest[:1] == ["run"]:
+        return [shlex.join(rest[1:])] if rest[1:] else []
+    options = {"rebase": ("-x", "--exec"), "filter-branch": _GIT_FILTERS}.get(sub, ())
+    return [value for i, word in enumerate(rest) if (value := _option_value(rest, i, word, options)) is not None]
+
+
+def _option_value(args: list[str], i: int, word: str, options: tuple[str, ...]) -> str | None:
+    """The value of `word` (at `i` in `args`) when it is one of `options`: `-x V`, `-xV`, `--exec V`, `--exec=V`."""
+    name, glued, value = word.partition("=")
+    if name in options and not glued:
+        return args[i + 1] if i + 1 < len(args) else None
+    if name in options and name.startswith("--"):
+        return value
+    short = next((o for o in options if not o.startswith("--") and word.startswith(o) and word != o), None)
+    return word[len(short):] if short else None
 
 
 def _shell_script(args: list[str]) -> str | None:

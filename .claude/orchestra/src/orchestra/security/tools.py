@@ -22,7 +22,7 @@ from pathlib import Path
 from . import searches, shell
 from .decisions import Decision, clip
 from .destinations import COPIERS, copied_to, copy_operands, git_checks_out, unpacked_into
-from .globs import GLOB_CHARS
+from .globs import GLOB_CHARS, fnmatch_form
 from .launches import claude_session, cli_call
 from .pathrules import Resolver
 from .policy import Caller, Policy
@@ -60,6 +60,8 @@ DESTRUCTIVE = frozenset({"rm", "rmdir", "mv", "shred", "unlink", "chmod", "chown
 _PIECES = re.compile(r"[\s'\"`$(){}\[\];,=<>|&:@\\]+")
 _UNKNOWN_DIR = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/+")
 _BRACES = re.compile(r"\{([^{}]*,[^{}]*)\}")
+# Expansions the reader leaves unexpanded (a variable the line does not set, `$@`, a substitution's output).
+_EXPANSIONS = re.compile(r"\$\{[^{}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\$[@*1-9]|`[^`]*`|\$\((?:[^()]|\([^()]*\))*\)")
 MAX_EXPANSIONS = 64
 
 
@@ -137,7 +139,7 @@ def _secret(policy: Policy, caller: Caller, resolver: Resolver, tool: str, raw: 
         if pattern is None:
             continue
         shown = raw if raw == subject or os.path.isabs(raw) else f"{raw} ({subject})"
-        shown = re.sub(rf"\$(?i:{shell.SUBSTITUTION})", "$(...)", shown)  # a directory a command prints
+        shown = re.sub(rf"\$\{{?(?i:{shell.SUBSTITUTION})\}}?", "$(...)", shown)  # what a command prints
         via = f"`{clip(command)}` names" if command else f"{tool} on"
         return _secret_denial(caller, action, subject, pattern, f"{via} `{shown}`, which matches")
     return None
@@ -299,8 +301,10 @@ def _path_words(cmd: shell.Command, cwds: list[str], skip_patterns: bool = True,
     change it; reading it as a script might still print a secret, so the secret check keeps them)."""
     skipped = list(searches.non_path_words(cmd.argv)) if skip_patterns else []
     skipped += searches.excluded_words(cmd.argv)  # `tar --exclude=.env`: left out, never touched
-    # Program names are looked up on PATH, not in the working directory; a file read through `<` is no program.
-    skipped += [w for w in {*cmd.words[:1], *cmd.argv[:1]} if "/" not in w and w not in cmd.reads]
+    # Program names are looked up on PATH, not in the working directory; a file read through `<` is no program,
+    # nor is an assignment (`X=.env`, `files=(a .env)`).
+    programs = {*cmd.argv[:1], *(w for w in cmd.words[:1] if not shell.is_assignment(w))}
+    skipped += [w for w in programs if "/" not in w and w not in cmd.reads]
     if skip_executed and cmd.argv:
         script = shell.script_index(cmd.argv)
         skipped += [cmd.argv[0], *([cmd.argv[script]] if script is not None else [])]
@@ -318,7 +322,10 @@ def candidates(word: str, cwds: list[str]) -> Iterator[str]:
             return
         word = word[len("file://"):]
     seen: set[str] = set()
-    for form in (word, *_expand_braces(word)):
+    forms = [word, *_expand_braces(word)]
+    if "$" in word or "`" in word:  # `.e${X}nv`, `.e$(true)nv`: what is left when the expansions come out empty
+        forms += [bare for form in forms if (bare := _EXPANSIONS.sub("", form)) != form]
+    for form in forms:
         # Below a variable the reader cannot expand (`$CLAUDE_PROJECT_DIR/.claude/settings.json`), the rest may
         # start anywhere, the working directory included.
         below = [form[m.end():] for m in _UNKNOWN_DIR.finditer(form)]
@@ -349,7 +356,7 @@ def _expand_braces(word: str) -> list[str]:
 def _glob(pattern: str, cwds: list[str]) -> list[str]:
     found: list[str] = []
     for cwd in cwds:
-        found += glob.glob(os.path.join(cwd, os.path.expanduser(pattern)))[:MAX_EXPANSIONS]
+        found += glob.glob(os.path.join(cwd, os.path.expanduser(fnmatch_form(pattern))))[:MAX_EXPANSIONS]
     return found
 
 
