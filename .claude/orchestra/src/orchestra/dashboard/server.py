@@ -73,6 +73,8 @@ class Dashboard:
         self._news = asyncio.Condition()  # notified when `message` is a new state, for every client's feed
         self.state: dict[str, Any] = {}
         self.problem: str | None = None  # shown on the page over the last state read
+        self._sprint_problem: str | None = None  # why the sprint shown by default is not (its file), from the build
+        self._sprint_files: tuple = ()  # the sprint files as they were then: a change to one is looked at again
         self._store = None
         self._file_mark: tuple | None = ()
         self._opened_as: int | None = None  # file_identity of the store file opened
@@ -154,14 +156,16 @@ class Dashboard:
             self._store.close()
 
     def _rebuild(self) -> None:
+        self.problem = None
+        files = self._sprint_file_marks()
         self.state = snapshot.build(self._store, self.root, sprint_id=self.sprint_id, now=self.clock(),
                                     audit_records=list(self._audit.records), recent_events=self._events)
-        self.problem = self.state["problem"]  # while there is one, every look rebuilds: a fix shows at the next
+        self._sprint_problem, self._sprint_files = self.state["problem"], files
         self._publish()
         self._built_at = time.monotonic()
 
     def _publish(self) -> None:
-        self.state["problem"] = self.problem
+        self.state["problem"] = self.problem or self._sprint_problem
         self.message = json.dumps({"type": "snapshot", "data": self.state}, ensure_ascii=False)
 
     def _trouble(self, problem: str) -> str | None:
@@ -216,14 +220,29 @@ class Dashboard:
             if len(page) < EVENT_PAGE:
                 break
         audited = self._audit.refresh()
-        if new or audited or touched or time.monotonic() - self._built_at > REFRESH_SECONDS:
+        fixed = self._sprint_problem is not None and self._sprint_file_marks() != self._sprint_files
+        if new or audited or touched or fixed or self.problem or time.monotonic() - self._built_at > REFRESH_SECONDS:
             self._rebuild()
             return self.message
-        if self.problem:  # look again at what it names; the clients get a state only when it is another one
-            before = {**self.state, "generated_at": None}
-            self._rebuild()
-            return None if {**self.state, "generated_at": None} == before else self.message
         return None
+
+    def _sprint_file_marks(self) -> tuple:
+        """Name, size and modification time of each file in .claude/sprints: while the sprint shown by default
+        cannot be read from its file, a save of that file is looked at at the next look."""
+        from ..workflow.definitions import definitions_dir
+
+        try:
+            entries = list(os.scandir(definitions_dir("sprint", self.root)))
+        except OSError:
+            return ()
+        marks = []
+        for entry in entries:
+            try:
+                info = entry.stat()
+            except OSError:  # removed between the listing and the look
+                continue
+            marks.append((entry.name, info.st_size, info.st_mtime_ns))
+        return tuple(sorted(marks))
 
     async def _next_look(self) -> None:
         """poll_seconds, or less where the store is woken when an event commits (PostgreSQL's NOTIFY)."""
