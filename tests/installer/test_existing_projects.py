@@ -221,3 +221,19 @@ def test_uninstall_reads_a_settings_local_linked_out_of_the_project_and_writes_i
     dotfile.write_text('{"env": {"X": "1"}}\n')
     assert orchestra("uninstall", repo).code == 0
     assert os.readlink(repo / LOCAL) == str(dotfile) and dotfile.read_text() == '{"env": {"X": "1"}}\n'
+
+
+def test_doctor_names_a_missing_pack_script_that_settings_local_runs(repo: Path, orchestra) -> None:
+    """A hook of an earlier pack wired in settings.local.json whose script is gone runs on every tool call and
+    fails (blocks, for a guard): doctor's scripts check names it as it does for settings.json."""
+    assert orchestra("install", repo).code == 0
+    assert "fail  scripts" not in orchestra("doctor", repo).out
+    gone = {"type": "command", "command": "uv",
+            "args": ["run", "--script", "${CLAUDE_PROJECT_DIR}/.claude/orchestra/hooks/old_guard.py"]}
+    (repo / LOCAL).write_text(json.dumps({"hooks": {"PreToolUse": [{"hooks": [gone, MINE]}]}}))
+
+    result = orchestra("doctor", repo)
+
+    assert result.code == 1
+    assert ("fail  scripts: settings run files that do not exist: .claude/settings.local.json PreToolUse: "
+            "${CLAUDE_PROJECT_DIR}/.claude/orchestra/hooks/old_guard.py") in result.out, result.out

@@ -17,7 +17,15 @@ from ..store.errors import StateError
 from . import gitignored, jsondoc, managed, manifest, nesting, orgchecks, safety, settings
 from .check import Check
 from .errors import InstallError
-from .source import BACKUP_DIR, MCP_CONFIG, SERVER_NAME, SETTINGS, is_our_server, is_our_statusline
+from .source import (
+    BACKUP_DIR,
+    LOCAL_SETTINGS,
+    MCP_CONFIG,
+    SERVER_NAME,
+    SETTINGS,
+    is_our_server,
+    is_our_statusline,
+)
 
 CLAUDE_BIN_ENV = "ORCHESTRA_CLAUDE_BIN"
 
@@ -73,7 +81,7 @@ def _pack_dir(root: Path) -> Path:
 
 def _leftovers(root: Path) -> list[str]:
     """The files that still wire the pack in: its hooks or status line in the settings, its MCP server."""
-    found = [name for name in (SETTINGS, ".claude/settings.local.json") if wiring.wired_scripts(root / name)
+    found = [name for name in (SETTINGS, LOCAL_SETTINGS) if wiring.wired_scripts(root / name)
              or is_our_statusline(settings.read_key(root / name, "statusLine"))]
     servers = settings.read_key(root / MCP_CONFIG, "mcpServers")
     if isinstance(servers, dict) and is_our_server(servers.get(SERVER_NAME)):
@@ -205,6 +213,12 @@ def _scripts(root: Path) -> list[Check]:
     broken = []
     for event, _, handler in _handlers(data):
         broken += [f"{event}: {path}" for path in _missing_paths(root, handler)]
+    try:  # the project's own hooks kept out of git run as well; a file Claude Code cannot read runs none
+        local = jsondoc.read(root / LOCAL_SETTINGS, "").data
+    except InstallError:
+        local = {}
+    for event, _, handler in _handlers(local):
+        broken += [f"{LOCAL_SETTINGS} {event}: {path}" for path in _missing_paths(root, handler)]
     status_line = data.get("statusLine")
     broken += [f"statusLine: {p}" for p in (_missing_paths(root, status_line) if isinstance(status_line, dict) else [])]
     if broken:

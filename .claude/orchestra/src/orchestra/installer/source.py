@@ -24,6 +24,7 @@ BACKUP_DIR = ".claude/orchestra/backup"
 IGNORE = ".claude/orchestra/.gitignore"  # keeps the backups and the bytecode out of git
 TEAMS = ".claude/teams.yaml"
 SETTINGS = ".claude/settings.json"
+LOCAL_SETTINGS = ".claude/settings.local.json"  # the project's settings kept out of git
 MCP_CONFIG = ".mcp.json"
 STATE_DIR = ".claude/state"
 SERVER_NAME = MCP_SERVER

@@ -14,9 +14,8 @@ from .install import REPLACED, RESTORE
 from .manifest import read, sha256
 from .plan import Notice, Plan, Step
 from .safety import check_inside, check_target
-from .source import BACKUP_DIR, IGNORE, MANIFEST, MCP_CONFIG, SERVER_NAME, SETTINGS
+from .source import BACKUP_DIR, IGNORE, LOCAL_SETTINGS, MANIFEST, MCP_CONFIG, SERVER_NAME, SETTINGS
 
-LOCAL_SETTINGS = ".claude/settings.local.json"
 LOCAL_HINT = (f"fix {LOCAL_SETTINGS} (an object whose `hooks` maps events to lists) or take the pack's hooks out "
               "of it by hand, then run the uninstall again")
 
