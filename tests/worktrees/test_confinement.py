@@ -128,7 +128,12 @@ def test_git_files_of_the_project_in_the_worktree_stay_writable(member: tuple[Pa
     # links leading inside, or made for reading, are fine
     ("ln -s src/app.py app.py && echo x >> app.py", None),
     ("ln -s '{repo}/README.md' upstream.md && cat upstream.md > mine.md", None),
-    ("ln '{tree}/a' b && echo x >> b", None),  # a hard link is no way out: it names the same file it was made from
+    ("ln '{tree}/a' b && echo x >> b", None),  # a hard link of its own file is no way out
+    # a hard link is the very file it was made from: writing it writes the file in the main checkout
+    ("ln '{repo}/README.md' notes.md", "{repo}/README.md"),
+    ("cp -al '{repo}/src' vendored", "{repo}/src"),
+    ("cp --link ../task-t-2/app.py .", "{other}/app.py"),
+    ("cp -r '{repo}/docs' docs && ln -s /usr/share/dict/words words && cp -l /tmp/x.bin .", None),
 ])
 def test_a_link_made_earlier_on_the_line_leads_writes_where_it_points(member: tuple[Path, Path, Path], command: str,
                                                                      denied: str | None) -> None:

@@ -215,6 +215,9 @@ def shell_reach(command: str, cwd: str, root, tool: str, blocked: Callable[[str,
                 return hit, f"{tool} `{cmd.program}` writing to {hit}"
         if cmd.program == "ln":
             links.update(_linked(cmd, here))
+        for source in _hard_linked(cmd):  # the same file under a second name: writing it writes the original
+            if "$" not in source and (hit := blocked(source, here)):
+                return hit, f"{tool} `{cmd.program}` making a hard link (the same file: writing one writes both) of {hit}"
         directory = _directory_of(cmd)
         base = absolute(directory or ".", here)
         if confined and (index := _assigned(cmd, "GIT_INDEX_FILE")) and "$" not in index \
@@ -268,6 +271,19 @@ def _linked(cmd, here: str) -> dict[str, str]:
             link = absolute(spot, here)
             made[link] = absolute(source, os.path.dirname(link))
     return made
+
+
+def _hard_linked(cmd) -> list[str]:
+    """The files `ln` (without -s) or `cp -l|--link` links under a new name: one file, two names."""
+    from ..security.destinations import copy_operands
+
+    if cmd.program not in ("ln", "cp"):
+        return []
+    flags = [w for w in cmd.argv[1:] if w.startswith("-") and not w.startswith("--")]
+    longs = {w for w in cmd.argv[1:] if w.startswith("--")}
+    linking = ("--symbolic" not in longs and not any("s" in w[1:] for w in flags) if cmd.program == "ln"
+               else "--link" in longs or any("l" in w[1:] for w in flags))
+    return copy_operands(cmd)[0] if linking else []
 
 
 def _through(links: dict[str, str], path: str) -> str:
