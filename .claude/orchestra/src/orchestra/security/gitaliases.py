@@ -86,7 +86,7 @@ def runs(cmd: shell.Command, cwd: str, exported: dict[str, str] | None = None) -
     assigned = {**(exported or {}), **{m.group(1): m.group(2) for word in cmd.words[:len(cmd.words) - len(cmd.argv)]
                                        if (m := ASSIGNMENT.fullmatch(word))}}
     env = {name: value for name, value in assigned.items() if ENVIRONMENT.fullmatch(f"{name}=")}
-    argv = tuple(word for arg in cmd.argv for word in shell.brace_words(arg))  # `git p{u,}sh` is `git push psh`
+    argv = tuple(word for arg in cmd.argv for word in (shell.brace_words(arg) if "{" in arg else (arg,)))  # `p{u,}sh`
     return _expanded(_config_env(argv, assigned), cwd, env, "", 0)
 
 

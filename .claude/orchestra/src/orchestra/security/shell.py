@@ -48,6 +48,7 @@ _ANSI_C = re.compile(r"\$'((?:[^'\\]|\\.)*)'", re.S)
 _NAME_BEFORE_QUOTE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?=['\"])")  # `.e$X'nv'`: the name ends at the quote
 _WORD_ENDS = frozenset(";&|()<>")
 _ARRAY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[[^]]*\])?\+?=")  # `files=(` and `files+=(`: an array's elements
+_GIT_RUNNERS = frozenset({"submodule", "rebase", "bisect", "filter-branch"})  # git commands that run a command line
 _GIT_FILTERS = ("--tree-filter", "--index-filter", "--msg-filter", "--commit-filter", "--env-filter",
                 "--parent-filter", "--tag-name-filter")
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "busybox"})
@@ -403,7 +404,7 @@ class _Parser:
                 wrappers.append(name)
                 self.script_of(script, depth + 1)
                 return [], wrappers
-            if name == "git":
+            if name == "git" and _GIT_RUNNERS.intersection(argv):
                 for script in _git_scripts(argv):
                     self.script_of(script, depth + 1)
             if name not in _WRAPPERS:
