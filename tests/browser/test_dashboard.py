@@ -287,3 +287,24 @@ def test_a_duration_on_a_rounding_tie_reads_as_orchestra_metrics_gives_it(page, 
         assert text(page, "#metric-task-time .value") == "2.2 h"
         assert text(page, "#points-done") == "5 of 18.12 points done · 13.12 left"
         assert page.problems == []
+
+
+def test_the_forecast_names_its_time_zone(page, sprint_project: Path) -> None:
+    """The forecast's times are UTC, as every time Orchestra keeps; without saying so, '2026-12-08 14:00' read as
+    local time to anyone not on UTC."""
+    import re
+
+    from orchestra.metrics import collect
+
+    from tests.observability.harness import NOW
+
+    with open_store(root=sprint_project) as store:
+        forecast = collect(store, sprint_project, now=NOW)["sprint"]["forecast"]
+    assert forecast["available"] and forecast["p50_at"].endswith("Z")
+    with running_dashboard(sprint_project) as dashboard:
+        page.goto(dashboard.url)
+        page.locator("body:not([data-last-event='0'])").wait_for(state="attached")
+        shown = text(page, "#forecast")
+        assert re.fullmatch(r"forecast p50 \d{4}-\d\d-\d\d \d\d:\d\d · p85 \d{4}-\d\d-\d\d \d\d:\d\d UTC", shown), shown
+        assert shown.startswith(f"forecast p50 {forecast['p50_at'][:16].replace('T', ' ')} · ")
+        assert page.problems == []

@@ -85,7 +85,7 @@
                                 : ` done · ${points(sums.remaining)} left`);
     const forecast = sprint && sprint.forecast;
     $("#forecast").textContent = closed ? "sprint closed" : !forecast ? "" : forecast.available
-      ? `forecast p50 ${forecast.p50_at.slice(0, 16).replace("T", " ")} · p85 ${forecast.p85_at.slice(0, 16).replace("T", " ")}`
+      ? `forecast p50 ${forecast.p50_at.slice(0, 16).replace("T", " ")} · p85 ${forecast.p85_at.slice(0, 16).replace("T", " ")} UTC`
       : sprint.status === "blocked" ? "no forecast while the sprint is blocked" : "forecast: not enough history yet";
     window.OrchestraCharts.burndown($("#burndown"), state.burndown);
     const path = sprint ? sprint.critical_path : null;
