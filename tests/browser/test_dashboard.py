@@ -290,8 +290,8 @@ def test_a_duration_on_a_rounding_tie_reads_as_orchestra_metrics_gives_it(page, 
 
 
 def test_the_forecast_names_its_time_zone(page, sprint_project: Path) -> None:
-    """The forecast's times are UTC, as every time Orchestra keeps; without saying so, '2026-12-08 14:00' read as
-    local time to anyone not on UTC."""
+    """The forecast's and the event feed's times are UTC, as every time Orchestra keeps; without saying so,
+    '2026-12-08 14:00' read as local time to anyone not on UTC."""
     import re
 
     from orchestra.metrics import collect
@@ -307,4 +307,5 @@ def test_the_forecast_names_its_time_zone(page, sprint_project: Path) -> None:
         shown = text(page, "#forecast")
         assert re.fullmatch(r"forecast p50 \d{4}-\d\d-\d\d \d\d:\d\d · p85 \d{4}-\d\d-\d\d \d\d:\d\d UTC", shown), shown
         assert shown.startswith(f"forecast p50 {forecast['p50_at'][:16].replace('T', ' ')} · ")
+        assert text(page, "#events-last").endswith(" · times in UTC")  # the feed's clock times too
         assert page.problems == []

@@ -199,7 +199,7 @@
   function renderEvents(state) {
     const fresh = seenEvents;
     seenEvents = new Set(state.events.map((e) => e.id));
-    $("#events-last").textContent = state.events.length ? `#${state.events[0].id}` : "";
+    $("#events-last").textContent = state.events.length ? `#${state.events[0].id} · times in UTC` : "";
     const rows = state.events.map((event) => {
       const row = h("li", {"data-id": event.id, "data-type": event.type},
                     h("time", {datetime: event.ts, title: event.ts}, clock(event.ts)),
