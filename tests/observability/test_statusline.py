@@ -179,6 +179,16 @@ def test_text_from_state_cannot_drive_the_terminal(store, sample: Path) -> None:
     assert "pwned" not in coloured and "\x1b[2J" not in coloured and "\n" not in coloured
 
 
+def test_a_line_or_paragraph_separator_in_a_name_is_a_space(store, sample: Path) -> None:
+    """U+2028, U+2029 and NEL break lines as a newline does (in Claude Code's own text handling and in terminals
+    that honour them): the line showed them raw, where the commands' output turns them into spaces."""
+    started_sprint(store)
+    with store.transaction() as tx:
+        tx.update("sprints.sprint-3", {"epic": "pay\u2028ments\u2029now\x85here"})
+    plain = line(session_input(sample, model={"display_name": "Opus\u2028X"}), color=False)
+    assert plain.startswith("[Opus X] engineering › pay ments now here › sprint-3 · ")
+
+
 def test_a_long_or_reversing_name_keeps_the_line_one_short_row(store, sample: Path) -> None:
     """A name is cut to 40 characters (Claude Code shows each output line as a row; a long one wraps over
     several), and a right-to-left override cannot show the rest of the line reversed."""

@@ -28,10 +28,11 @@ MAX_DOTS = 10
 # store/sqlite.py's layout: `entities(collection, id, data)` rows, PRAGMA user_version = store.document.SCHEMA_VERSION
 SQLITE_SCHEMA_VERSION = 1
 MAX_NAME = 40  # characters of a team, epic or sprint name: the line stays one row, whatever a name holds
-# ANSI/OSC escape sequences whole, then any other C0/C1 control character (newlines included), and the
-# bidirectional overrides and isolates (they would show the rest of the line reversed)
-_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x1f\x7f-\x9f]"
+# ANSI/OSC escape sequences whole, then any other C0/C1 control character (newlines included), the line and
+# paragraph separators, and the bidirectional overrides and isolates (they would show the rest of the line reversed)
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x1f\x7f-\x9f\u2028\u2029]"
                       r"|[\u202a-\u202e\u2066-\u2069]")
+_BREAKS = "\n\r\t\x85\u2028\u2029"  # each a space: the words either side stay apart
 
 
 class Unreadable(Exception):
@@ -141,7 +142,7 @@ def clean(value: object) -> str:
     """`value` (text or a number; nothing else) as printable text: no escape sequences, no control
     characters (a newline becomes a space)."""
     text = str(value) if isinstance(value, str | int | float) else ""
-    return _CONTROL.sub(lambda m: " " if m.group() in "\n\r\t" else "", text).strip()
+    return _CONTROL.sub(lambda m: " " if m.group() in _BREAKS else "", text).strip()
 
 
 def name(value: object) -> str:
