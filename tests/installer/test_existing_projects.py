@@ -237,3 +237,28 @@ def test_doctor_names_a_missing_pack_script_that_settings_local_runs(repo: Path,
     assert result.code == 1
     assert ("fail  scripts: settings run files that do not exist: .claude/settings.local.json PreToolUse: "
             "${CLAUDE_PROJECT_DIR}/.claude/orchestra/hooks/old_guard.py") in result.out, result.out
+
+
+@pytest.mark.parametrize("entry", ["../victim.txt", "/tmp/victim.txt", ".claude/../../victim.txt"])
+def test_a_manifest_naming_a_path_outside_the_project_is_refused_as_such(repo: Path, orchestra, entry: str) -> None:
+    from orchestra.installer.source import MANIFEST
+
+    assert orchestra("install", repo).code == 0
+    recorded = (repo / MANIFEST).read_text()
+    for field in ("files", "dirs", "state_dir"):
+        manifest = json.loads(recorded)
+        if field == "files":
+            manifest["files"][entry] = {"sha256": "0" * 64, "mode": 420, "kind": "file"}
+        elif field == "dirs":
+            manifest["dirs"].append(entry)
+        else:
+            manifest["state_dir"] = entry
+        (repo / MANIFEST).write_text(json.dumps(manifest))
+        before = snapshot(repo)
+
+        for command in (("uninstall", "--purge"), ("install",)):
+            result = orchestra(*command, repo)
+            assert result.code == 1 and result.err.count("\n") == 1
+            assert f"{repo / MANIFEST}: names {entry}, a path outside the project" in result.err, result.err
+            assert "symlink" not in result.err
+        assert snapshot(repo) == before

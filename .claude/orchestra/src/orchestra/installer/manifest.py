@@ -60,6 +60,12 @@ def read(root: Path) -> Manifest | None:
                            "run that version's `orchestra install` or `uninstall`")
     if not all(isinstance(e, dict) and isinstance(e.get("sha256"), str) for e in data.get("files", {}).values()):
         raise InstallError(f"{path}: an entry of `files` has no `sha256`; {_FIX}")
+    displaced = data.get("displaced", {}) if isinstance(data.get("displaced"), dict) else {}
+    dirs = data.get("dirs", []) if isinstance(data.get("dirs"), list) else []
+    for rel in [*data.get("files", {}), *displaced, *displaced.values(), *dirs, data.get("state_dir", STATE_DIR)]:
+        if not isinstance(rel, str) or PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts:
+            raise InstallError(f"{path}: names {rel}, a path outside the project, and the install changes files "
+                               f"only inside it; {_FIX}")
     if "dirs" not in data:
         # Recorded since format 1; for a manifest without it, the pack's own trees count as ours
         # from each file's folder up (removed only when empty, like any other).

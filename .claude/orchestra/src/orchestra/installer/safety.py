@@ -43,7 +43,10 @@ def check_inside(root: Path, rel: str, is_file: bool = True) -> Path:
     path = root / rel
     if not _inside(path.resolve(), root):
         link = next((p for p in reversed([path, *path.parents]) if p.is_relative_to(root) and p.is_symlink()
-                     and not _inside(p.resolve(), root)), path)
+                     and not _inside(p.resolve(), root)), None)
+        if link is None:
+            raise InstallError(f"{path}: resolves to {path.resolve()}, outside {root}; Orchestra changes files "
+                               "only inside the project")
         raise InstallError(f"{link}: a symlink to {link.resolve()}, outside {root}; Orchestra changes files only "
                            "inside the project: replace the link with a copy of what it points to, then run the "
                            "command again")
