@@ -10,8 +10,12 @@ file outside it, and the files the common file programs write by their arguments
 `unlink`, `sed -i`, `chmod`, the start of a `find` that deletes or changes, `tar -x -C`, `unzip -d`, `rsync`
 destinations, the directories `git worktree add|move|remove|lock|unlock|repair` names, the config file
 `git config` changes: the repository's, shared with every worktree, and `--git-dir`/`GIT_DIR` naming a repository
-other than the worktree's own, such as the main checkout's `.git`) are denied, and so is EnterWorktree into
-anything but the run's own worktree. Branches and tags are shared by every worktree: a git command that moves or
+other than the worktree's own, such as the main checkout's `.git`, and `GIT_INDEX_FILE` naming another index)
+are denied, and so is EnterWorktree into anything but the run's own worktree. A git command that changes files,
+index or branch (`git commit`, `git reset`, `git stash`) is judged where it works: a subagent's Bash call starts in
+the project's own checkout, so one run there without `cd` into the worktree is denied. The worktree's `.git` file,
+which names the repository its git commands work on, is not written; a symbolic link made earlier on the line is
+followed to where it leads, and a hard link (`ln`, `cp -l`) of a file outside is denied. Branches and tags are shared by every worktree: a git command that moves or
 deletes a branch other than the worktree's own, or a tag, is denied too (`branches`), unless the run made that
 branch or tag itself (`refsmade`); so is one writing refs/replace or removing another branch's stash (`sharedrefs`). The temp directory is
 scratch space, away from the project and its worktrees (`pytest > /tmp/out.txt`). Other programs writing elsewhere by their own arguments, and
