@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from orchestra import bus
 from orchestra.hookio import BlockStop, Deny, Rewrite
-from orchestra.lifecycle import Unassigned, delegation_arguments, set_status
+from orchestra.lifecycle import Unassigned, Unchanged, delegation_arguments, set_status
 from orchestra.store import open_store
 from orchestra.teams import load as load_teams
 
@@ -112,8 +112,9 @@ def test_member_marking_its_task_completed_sends_it_to_review(project: Path) -> 
     assert task["status"] == "needs_review"
     [request] = messages(project, "review_request")
     assert request["to"] == "tech-lead" and request["payload"]["artifacts"] == ["src/refunds.py"]
-    # completing again while the review is open asks nobody twice
-    assert change(project, "t1", "completed", "agent:m1")["status"] == "needs_review"
+    # completing again while the review is open is refused, and asks nobody twice
+    with pytest.raises(Unchanged, match="task t1 is already needs_review; nothing was changed"):
+        change(project, "t1", "completed", "agent:m1")
     assert len(messages(project, "review_request")) == 1
 
 

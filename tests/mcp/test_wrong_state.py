@@ -64,6 +64,11 @@ def test_delegating_a_finished_task_is_refused(server, store):
         assert f"task {task_id} is {status}; there is no work to delegate" in message, message
 
 
+def test_a_completed_task_of_a_repeatable_type_is_delegated_again(server, store):
+    add_task(store, "orch-1", status="completed", type="orchestration", assignee=None)  # as the delegation gate lets it
+    assert "[task:orch-1]" in server.ok("delegate_task", task_id="orch-1")["prompt"]
+
+
 def test_a_worktree_for_a_finished_task_or_an_unknown_run_is_refused(server, store, mcp_project):
     add_task(store, "fin-5", status="cancelled")
     message = refused(server, store, "assign_worktree", task_id="fin-5", caller=member())

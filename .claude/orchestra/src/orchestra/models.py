@@ -78,6 +78,29 @@ def check_task_transition(task_id: str, current: str, wanted: str) -> None:
         raise IllegalTransition("task", task_id, current, wanted, TASK_TRANSITIONS.get(current, frozenset()))
 
 
+class FinishedTask(ValueError):
+    """Work asked of a task that is completed or cancelled: a delegation, a report, a worktree, a handoff."""
+
+
+_REOPEN = "setting it back to queued reopens it: `orchestra task set-status {id} queued`, or update_task with status queued"
+# What each kind of work needs of its task, in the words the CLI and the MCP tools both use.
+FINISHED_TASK_TEXTS: dict[str, str] = {
+    "delegation": "task {id} is {status}; there is no work to delegate (" + _REOPEN + ")",
+    "report": "task {id} is {status}: a report is for work under way, and nothing was kept",
+    "worktree": "task {id} is {status}; a worktree is for work under way (" + _REOPEN + ")",
+    "handoff": "task {id} is {status}; nobody works on it to receive artifacts (hand them to an agent without "
+               "naming this task, or to a task under way; to hand on its own work, name it as the task that "
+               "produced them too: from_task, `--from-task`)",
+}
+
+
+def check_unfinished(task_id: str, task: dict[str, Any] | None, work: str) -> None:
+    """Refuse `work` (a key of FINISHED_TASK_TEXTS) on a task that is completed or cancelled."""
+    status = (task or {}).get("status")
+    if status in TERMINAL_TASK_STATUSES:
+        raise FinishedTask(FINISHED_TASK_TEXTS[work].format(id=task_id, status=status))
+
+
 def check_sprint_transition(sprint_id: str, current: str, wanted: str) -> None:
     if wanted not in SPRINT_STATUSES:
         raise ValueError(f"sprint {sprint_id}: unknown status {wanted!r}; known: {', '.join(SPRINT_STATUSES)}")

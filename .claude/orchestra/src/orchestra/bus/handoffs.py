@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..models import check_unfinished
 from ..store.document import long_id
 from ..teams import Organization
 from ..termtext import one_line
@@ -23,9 +24,13 @@ ARTIFACTS_IN_BRIEF = 20
 def handoff(tx, *, sender: str, artifacts: list[str], to: str | None = None, task: str | None = None,
             note: str | None = None, from_task: str | None = None, priority: str = "normal",
             org: Organization | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """Tell `to` (default: the receiving task's assignee) that `artifacts` are ready for `task`."""
+    """Tell `to` (default: the receiving task's assignee) that `artifacts` are ready for `task`; a receiving task
+    that is completed or cancelled is refused (`models.FinishedTask`), unless it is `from_task` too: then it
+    hands on its own work."""
     if task is not None:
         check_task(tx, task, "task")  # before it names the receiver: an unknown task is the thing to say
+        if from_task != task:  # a finished task may hand on its own work; it receives none
+            check_unfinished(task, tx.get(f"tasks.{task}"), "handoff")
     if to is None:
         assignee = tx.get(f"tasks.{task}").get("assignee") if task is not None else None
         if not assignee:

@@ -201,8 +201,10 @@ def cmd_handoff(args) -> int:
         artifacts = args.artifacts or (entity(tx, "tasks", args.task) or {}).get("artifacts")
         if not artifacts:
             raise UsageError("handoff: name the artifact paths (or a --task that has artifacts recorded)")
+        # without paths the task's own artifacts go: it hands on its work, finished or not
+        from_task = args.from_task or (args.task if not args.artifacts else None)
         message = _checked(tx, handoff(tx, sender=args.sender, artifacts=artifacts, to=args.to, task=args.task,
-                                       note=args.note, from_task=args.from_task, priority=args.priority))
+                                       note=args.note, from_task=from_task, priority=args.priority))
     emit(message, args.json, _sent_text)
     return 0
 

@@ -29,12 +29,17 @@ def register(sub) -> None:
     add_json_flag(show)
     show.set_defaults(func=cmd_show)
 
-    delegate = ops.add_parser("delegate", help="print ready Agent tool arguments for a task (tag and brief included)")
+    delegate = ops.add_parser("delegate", help="print ready Agent tool arguments for a task (tag and brief included)",
+                              description="Print ready Agent tool arguments for a task (tag and brief included). "
+                              "Refused for a completed or cancelled task (a completed task of one of "
+                              "`lifecycle: repeatable_types` excepted) and for what the delegation gate refuses.")
     delegate.add_argument("id")
     add_json_flag(delegate)
     delegate.set_defaults(func=cmd_delegate)
 
-    status = ops.add_parser("set-status", help="move a task to a status (the transition table decides)")
+    status = ops.add_parser("set-status", help="move a task to a status (the transition table decides)", description=(
+        "Move a task to a status; the transition table and the task's sprint decide. A status the task has already "
+        "is refused, changing nothing; the same blocked or needs_review with a new --reason updates that reason."))
     status.add_argument("id")
     status.add_argument("status", choices=TASK_STATUSES)
     status.add_argument("--reason", help="why (kept as the blocker or review reason)")

@@ -12,16 +12,24 @@ so events may arrive in any order and repeat. Other modules use:
 - `delegation_arguments(tx, org, task_id)`: ready Agent arguments for a task (CLI, MCP);
 - `agent_tree(tx)` / `task_view(tx, task_id)`: read models for `orchestra agents` / `task show`;
 - `set_status(tx, task_id, status, ...)`: a status change by hand (CLI, MCP), checked against the transition
-  table; with the team's `require_review`, a member's completion goes to review (`review`);
+  table; with the team's `require_review`, a member's completion goes to review (`review`); a status the task
+  has already is refused (`Unchanged`), as are a verdict on a task not in needs_review and findings with no
+  review to join (`check_verdict`, also kept by `record_verdict` for findings given alone);
 - `team_change.set_team(tx, org, task_id, team, ...)`: a task moved to another team of teams.yaml by hand (CLI);
 - `apply_review(tx, reply)`: a review_complete reply settles the task its review request was about;
 - `task_list(tx, ...)` / `record_report(tx, task_id, report, by=...)`: the task list, an agent's progress report.
-"""
+
+Work on a completed or cancelled task (a delegation, a report; in `worktrees` and `bus`, a worktree and a
+handoff) is refused with `models.check_unfinished`, the same words whichever edge asked. Hooks record facts
+through `ledger` and none of these refusals: a report that arrives after the task was finished by hand is
+recorded as before."""
 
 from __future__ import annotations
 
+from .review import check_verdict, record_verdict
 from .views import (
     Unassigned,
+    Unchanged,
     agent_tree,
     apply_review,
     delegation_arguments,
@@ -31,5 +39,5 @@ from .views import (
     task_view,
 )
 
-__all__ = ["Unassigned", "agent_tree", "apply_review", "delegation_arguments", "record_report", "set_status",
-           "task_list", "task_view"]
+__all__ = ["Unassigned", "Unchanged", "agent_tree", "apply_review", "check_verdict", "delegation_arguments",
+           "record_report", "record_verdict", "set_status", "task_list", "task_view"]

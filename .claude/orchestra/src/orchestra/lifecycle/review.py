@@ -104,3 +104,38 @@ def close(tx, task: dict[str, Any], status: str, *, by: str, verdict: str | None
         else:
             bus.ack(tx, message_id, by=by)
     tx.update(f"tasks.{task['id']}", {"review_requests": []})
+
+
+# What one verdict may carry stays readable: a review lives on the task, in its reason and in two events.
+MAX_FINDINGS = 20
+
+
+def check_verdict(task_id: str, task: dict[str, Any], verdict: str | None, findings: list[str] | None) -> None:
+    """Refuse a verdict on a task not waiting for its review, and findings alone on a task that has no review
+    to join (never reviewed, not in needs_review): either would make a review out of nothing."""
+    current = task.get("status") or "queued"
+    if verdict and current != "needs_review":
+        raise ValueError(f"task {task_id} is {current}, not needs_review: a verdict is given on work waiting for "
+                         "its review, and nothing was changed")
+    if findings and not verdict and not task.get("review") and current != "needs_review":
+        raise ValueError(f"task {task_id} has no review to add findings to (it is {current}, never reviewed); "
+                         "findings go with a verdict on a task in needs_review, or join its latest review")
+
+
+def record_verdict(tx, task_id: str, task: dict[str, Any], verdict: str | None, findings: list[str], *, by: str,
+                   agent_id: str | None = None, session_id: str | None = None) -> dict[str, Any]:
+    """Keep a verdict with its findings on task `task_id` (`task` is its record before the verdict moved it: `review`, event
+    `task_reviewed`); findings alone join the current review, whose verdict stands. Returns the review."""
+    check_verdict(task_id, task, verdict, findings)
+    if verdict:
+        kept = {"verdict": verdict, "findings": findings, "by": by}
+    else:
+        earlier = task.get("review") or {"verdict": None, "findings": []}
+        joined = list(dict.fromkeys([*(earlier.get("findings") or []), *findings]))
+        if len(joined) > MAX_FINDINGS:
+            raise ValueError(f"the review would hold {len(joined)} findings, over {MAX_FINDINGS}: merge them into "
+                             "fewer, or give a new verdict with its own findings")
+        kept = {**earlier, "findings": joined, "by": by}
+    tx.update(f"tasks.{task_id}", {"review": kept})
+    tx.append_event("task_reviewed", kept, task_id=task_id, agent_id=agent_id, session_id=session_id)
+    return kept

@@ -9,7 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import agentfiles, briefing, liveness, teams
-from ..models import TASK_STATES_BY_SPRINT, TASK_STATUSES, TERMINAL_TASK_STATUSES, check_task_transition
+from ..models import (
+    TASK_STATES_BY_SPRINT,
+    TASK_STATUSES,
+    TERMINAL_TASK_STATUSES,
+    check_task_transition,
+    check_unfinished,
+)
 from ..store import entity
 from ..store.document import long_id
 from ..teams import Organization
@@ -268,12 +274,16 @@ def delegation_arguments(tx, org: Organization, task_id: str,
     and ValueError when its sprint was blocked by hand, is not running (planned, under review, complete), its
     dependencies are unfinished, its member or team takes no work (capacity 0) while the capacity gate is on,
     or every member able to take it is at its capacity (the delegation gate would refuse the call). A pick
-    passes over members on leave whether the gate is on or off: that is choosing, not gating."""
+    passes over members on leave whether the gate is on or off: that is choosing, not gating. A completed or
+    cancelled task is refused (`models.FinishedTask`), except a completed one of `repeatable_types`, which the
+    delegation gate lets through too."""
     from ..workflow.holds import hold_text
     from . import config as lifecycle_config
 
     gates = lifecycle_config.load(org)
     task = task_record(tx, task_id)
+    if not (task.get("status") == "completed" and task.get("type") in gates.repeatable_types):
+        check_unfinished(task_id, task, "delegation")
     held = hold_text(task["sprint"], tx.get(f"sprints.{task['sprint']}", None)) if task.get("sprint") else None
     if held:
         raise ValueError(f"task {task_id} is not to be delegated now: {held}")
@@ -367,6 +377,15 @@ def _release_runs(tx, task_id: str, why: str) -> None:
                             agent_id=run["id"], task_id=task_id, session_id=run.get("session_id"))
 
 
+# Statuses whose reason the task keeps: the same status again with a new reason updates it.
+KEPT_REASONS = frozenset({"blocked", "needs_review"})
+
+
+class Unchanged(ValueError):
+    """A status change that would change nothing: the task has that status already, or a worker's verdict on its
+    own work goes to review instead."""
+
+
 def set_status(tx, task_id: str, status: str, *, reason: str | None = None, by: str = "human",
                verdict: str | None = None, findings: list[str] | None = None, org: Organization | None = None,
                agent_type: str | None = None) -> dict[str, Any]:
@@ -374,17 +393,27 @@ def set_status(tx, task_id: str, status: str, *, reason: str | None = None, by: 
     (`lifecycle_status`) is kept, so replayed hook events do not undo this. A team member (`by` its run,
     `agent:<id>`, of `agent_type` when the run is not recorded) completing a task of a team with
     require_review sends it to review instead (`review.reviewers`); a task leaving needs_review ends its
-    review round with `verdict`, whose reply tells the worker the reason and every finding not already in it."""
+    review round with `verdict`, whose reply tells the worker the reason and every finding not already in it.
+    Refused, writing nothing: a verdict or findings `review.check_verdict` refuses, and (`Unchanged`) a status
+    the task has already (the same blocked or needs_review with a new reason updates the reason) or a verdict
+    a worker's completion would turn into a review."""
     task = task_record(tx, task_id)
     if status not in TASK_STATUSES:
         raise ValueError(f"status {status!r} is unknown; use one of: {', '.join(TASK_STATUSES)}")
     current = task.get("status") or "queued"
+    review.check_verdict(task_id, task, verdict, findings)
     if status == "completed" and by.startswith("agent:") and org is None:
         org = teams.load()
     worker, role = review.author(tx, by, agent_type, org) if status == "completed" else (None, None)
     names = review.reviewers(org, task, role, worker) if org and role else ()
-    if names:
-        status = "needs_review"
+    requested, status = status, "needs_review" if names else status
+    if verdict and status != requested:  # a worker's own approval would go to review instead
+        raise Unchanged(f"task {task_id}: your verdict {verdict!r} was not taken, and nothing was changed: "
+                        f"{review.reason(names)}. Its reviewer gives the verdict; report your own work with status "
+                        "completed.")
+    if current in (requested, status) and not (reason and current in KEPT_REASONS):
+        raise Unchanged(f"task {task_id} is already {current}; nothing was changed (its history: `orchestra task "
+                        f"show {task_id}`, or get_task)")
     check_task_transition(task_id, current, status)
     fields: dict[str, Any] = {"status": status}  # a blocker or review reason holds only in its own status
     fields["blocker"] = reason or task.get("blocker") if status == "blocked" else None
@@ -418,7 +447,11 @@ def apply_review(tx, reply: dict[str, Any]) -> dict[str, Any] | None:
     if task is None or task.get("status") != "needs_review" or request["id"] not in (task.get("review_requests") or []):
         return None
     verdict, notes = reply["payload"]["verdict"], reply["payload"].get("notes")
-    moved = set_status(tx, task["id"], review.VERDICT_STATUS[verdict], reason=notes, by=reply["from"], verdict=verdict)
+    try:
+        moved = set_status(tx, task["id"], review.VERDICT_STATUS[verdict], reason=notes, by=reply["from"],
+                           verdict=verdict)
+    except Unchanged:  # the reply stays a message: a worker's own approval does not settle its review
+        return None
     # kept as update_task keeps a verdict, so the member's next brief names this one, not an earlier round's
     moved["review"] = {"verdict": verdict, "findings": [notes] if notes else [], "by": reply["from"]}
     tx.update(f"tasks.{task['id']}", {"review": moved["review"]})
@@ -442,8 +475,10 @@ def record_report(tx, task_id: str, report: dict[str, Any], *, by: str, agent_id
                   session_id: str | None = None) -> dict[str, Any]:
     """An agent's progress report on a task (progress, summary, coverage, build, ...): kept on the task
     (`reports`, the latest REPORTS_KEPT; `progress`, the last percentage given) and as a `task_reported` event.
-    It changes no status: a run's outcome comes from its final report (SubagentStop)."""
+    It changes no status: a run's outcome comes from its final report (SubagentStop). Refused on a completed or
+    cancelled task (`models.FinishedTask`)."""
     task = task_record(tx, task_id)
+    check_unfinished(task_id, task, "report")
     entry = {**report, "by": by, "at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
     fields: dict[str, Any] = {"reports": [*(task.get("reports") or []), entry][-REPORTS_KEPT:]}
     if report.get("progress") is not None:

@@ -16,7 +16,7 @@ from .. import bus, lifecycle, workflow
 from ..bus import addressing, delivery
 from ..bus.messages import MESSAGE_TYPES, MESSAGES, OPEN, REPLIES_TO, REQUIRED_PAYLOAD, iso, utcnow
 from ..bus.replies import MAX_ESCALATE_AFTER_S
-from ..models import TERMINAL_TASK_STATUSES, Priority
+from ..models import Priority
 from ..store import entity
 from .edge import Caller, StampedCaller, identity, organization, sized, state, validated
 
@@ -169,10 +169,6 @@ def handoff(artifacts: Annotated[list[Annotated[str, Field(min_length=1)]], Fiel
     sender = identity(caller)
     org = organization()
     with state(write=True) as tx:
-        finished = (entity(tx, "tasks", task) or {}).get("status") if task else None
-        if finished in TERMINAL_TASK_STATUSES:
-            raise ToolError(f"task {task} is {finished}; nobody works on it to receive artifacts (hand them to "
-                            "an agent with `to`, or to a task under way)")
         if from_task is None and sender.agent_id:
             from_task = (tx.get(f"agents.{sender.agent_id}", None) or {}).get("task")
         return _sent(tx, bus.handoff(tx, sender=sender.id, artifacts=artifacts, to=to, task=task, note=note,

@@ -14,7 +14,8 @@ from pydantic import BeforeValidator, Field
 
 from .. import bus, lifecycle, workflow
 from ..bus.messages import MESSAGES
-from ..models import TERMINAL_TASK_STATUSES, TaskStatus
+from ..lifecycle.review import MAX_FINDINGS
+from ..models import TaskStatus
 from ..store.document import COLLECTIONS, MAX_ID_LENGTH
 from .edge import StampedCaller, identity, organization, sized, state, validated
 
@@ -22,8 +23,7 @@ TaskId = Annotated[str, Field(pattern=rf"^[A-Za-z0-9_\-:@/+]{{1,{MAX_ID_LENGTH}}
 Verdict = Literal["approved", "changes_requested", "rejected"]
 # A review verdict moves the task; rejected work waits for its orchestrator's decision.
 VERDICT_STATUS: dict[str, str] = {"approved": "completed", "changes_requested": "in_progress", "rejected": "blocked"}
-# What one call may store stays readable: a review lives on the task, in its reason and in two events.
-MAX_FINDINGS = 20
+# What one call may store stays readable (the number of findings a review holds: `lifecycle.review`).
 MAX_FINDING_CHARS = 500
 MAX_METRICS = 50
 MAX_METRIC_NAME = 64
@@ -31,8 +31,6 @@ Finding = Annotated[str, Field(min_length=1, max_length=MAX_FINDING_CHARS)]
 MetricName = Annotated[str, Field(min_length=1, max_length=MAX_METRIC_NAME)]
 # The bound sits on the dict itself, so the schema says `maxProperties` (outside, it would read `maxLength`).
 Metrics = Annotated[dict[MetricName, float], Field(max_length=MAX_METRICS)]
-# Statuses whose reason the task keeps: the same status again with a new reason updates it.
-KEPT_REASONS = frozenset({"blocked", "needs_review"})
 _ABSENT = object()
 
 
@@ -122,47 +120,19 @@ def update_task(task_id: TaskId,
         task = tx.get(f"tasks.{task_id}", None)
         if task is None:
             raise ToolError(f"task {task_id!r}: no such task in state; list_tasks shows the ids")
-        current = task.get("status") or "queued"
-        if verdict and current != "needs_review":
-            raise ToolError(f"task {task_id} is {current}, not needs_review: a verdict is given on work waiting for "
-                            "its review, and nothing was changed")
-        if findings and not verdict and not task.get("review") and current != "needs_review":
-            raise ToolError(f"task {task_id} has no review to add findings to (it is {current}, never reviewed); "
-                            "findings go with a verdict on a task in needs_review, or join its latest review")
+        lifecycle.check_verdict(task_id, task, verdict, findings)  # before the sprint's rules speak
         if wanted is not None:
             workflow.check_task_status(tx, task, wanted)
             why = reason or ("; ".join(findings) if findings else None)
-            moved = lifecycle.set_status(tx, task_id, wanted, reason=why, by=by.id, verdict=verdict, findings=findings,
-                                         agent_type=by.agent_type)
-            if verdict and moved.get("status") != wanted:  # a worker's own approval goes to review instead
-                raise ToolError(f"task {task_id}: your verdict {verdict!r} was not taken, and nothing was changed: "
-                                f"{moved.get('review_reason') or 'the task waits for its review'}. Its reviewer "
-                                "gives the verdict; report your own work with status completed.")
-            if current in (wanted, moved.get("status")) and not (reason and current in KEPT_REASONS):
-                raise ToolError(f"task {task_id} is already {current}; nothing was changed (get_task shows its "
-                                "history)")
+            lifecycle.set_status(tx, task_id, wanted, reason=why, by=by.id, verdict=verdict, findings=findings,
+                                 agent_type=by.agent_type)
         if verdict or findings:
-            review = _reviewed(task.get("review"), verdict, findings or [], by.id)
-            tx.update(f"tasks.{task_id}", {"review": review})
-            tx.append_event("task_reviewed", review, task_id=task_id, agent_id=by.agent_id,
-                            session_id=by.session_id)
+            lifecycle.record_verdict(tx, task_id, task, verdict, findings or [], by=by.id,
+                                     agent_id=by.agent_id, session_id=by.session_id)
         if task.get("sprint"):
             workflow.sync_blocked(tx, task["sprint"])
         validated(tx, f"tasks.{task_id}")
         return sized(tx.get(f"tasks.{task_id}"), NARROWING["update_task"])  # refused inside: nothing written
-
-
-def _reviewed(review: dict[str, Any] | None, verdict: str | None, findings: list[str], by: str) -> dict[str, Any]:
-    """The task's review after this call: a verdict starts a new one; findings alone join the current one, whose
-    verdict stands."""
-    if verdict:
-        return {"verdict": verdict, "findings": findings, "by": by}
-    review = review or {"verdict": None, "findings": []}
-    joined = list(dict.fromkeys([*(review.get("findings") or []), *findings]))
-    if len(joined) > MAX_FINDINGS:
-        raise ToolError(f"the review would hold {len(joined)} findings, over {MAX_FINDINGS}: merge them into fewer, "
-                        "or give a new verdict with its own findings")
-    return {**review, "findings": joined, "by": by}
 
 
 def delegate_task(task_id: TaskId) -> dict[str, Any]:
@@ -170,10 +140,6 @@ def delegate_task(task_id: TaskId) -> dict[str, Any]:
     tag and the task's brief. Pass them to the Agent tool unchanged."""
     org = organization()
     with state() as tx:
-        finished = (tx.get(f"tasks.{task_id}", None) or {}).get("status")
-        if finished in TERMINAL_TASK_STATUSES:
-            raise ToolError(f"task {task_id} is {finished}; there is no work to delegate (update_task with status "
-                            "queued reopens it)")
         return lifecycle.delegation_arguments(tx, org, task_id)
 
 
@@ -201,9 +167,6 @@ def report_status(task_id: TaskId,
         raise ToolError("report_status: give at least one of progress, summary, build, tests_passed, tests_failed, "
                         "coverage, metrics")
     with state(write=True) as tx:
-        finished = (tx.get(f"tasks.{task_id}", None) or {}).get("status")
-        if finished in TERMINAL_TASK_STATUSES:
-            raise ToolError(f"task {task_id} is {finished}: a report is for work under way, and nothing was kept")
         entry = lifecycle.record_report(tx, task_id, report, by=by.id, agent_id=by.agent_id, session_id=by.session_id)
         validated(tx, f"tasks.{task_id}")
     return {"task": task_id, "report": entry}

@@ -9,7 +9,6 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from .. import paths, worktrees
-from ..models import TERMINAL_TASK_STATUSES
 from ..store.document import MAX_ID_LENGTH
 from .edge import RUN_ID, StampedCaller, identity, organization, state, store
 from .task_tools import TaskId
@@ -28,15 +27,11 @@ def assign_worktree(task_id: TaskId,
     """Lock the git worktree a task works in (made if needed, by its team's strategy) for one agent run;
     refused while another live run holds it. Returns the worktree with its path and branch."""
     by = identity(caller)
-    with state() as tx:  # before the worktree is made on disk
-        finished = (tx.get(f"tasks.{task_id}", None) or {}).get("status")
-        known_run = agent_id is None or tx.get(f"agents.{agent_id}", None) is not None
-    if finished in TERMINAL_TASK_STATUSES:
-        raise ToolError(f"task {task_id} is {finished}; a worktree is for work under way (update_task with status "
-                        "queued reopens it)")
-    if not known_run:
-        raise ToolError(f"assign_worktree: agent_id {agent_id!r}: no agent run with that id in state (runs are "
-                        "recorded when they start; leave agent_id out to take the worktree yourself)")
+    if agent_id is not None:  # the CLI may lock for a run before it starts; a model names one it knows
+        with state() as tx:
+            if tx.get(f"agents.{agent_id}", None) is None:
+                raise ToolError(f"assign_worktree: agent_id {agent_id!r}: no agent run with that id in state (runs "
+                                "are recorded when they start; leave agent_id out to take the worktree yourself)")
     owner = worktrees.Owner(agent_id=agent_id or by.agent_id, session_id=by.session_id, task=task_id, by="mcp")
     root = paths.project_root()
     with store() as opened:

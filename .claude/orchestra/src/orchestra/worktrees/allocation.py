@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..clock import now_iso
+from ..models import check_unfinished
 from ..store.document import long_id
 from . import config as worktree_config
 from .creation import (
@@ -368,12 +369,14 @@ _KNOWN = {
 
 def assign(store, project: Path, org, task_id: str, owner: Owner) -> dict[str, Any]:
     """Lock the worktree `task_id` works in (made if needed) for `owner`; the task (and the owner's run,
-    when it is in state) then work there. Raises WorktreeBusy when a live owner holds it."""
+    when it is in state, or from its SubagentStart on) then work there. Raises FinishedTask for a completed or
+    cancelled task, before anything is made, and WorktreeBusy when a live owner holds it."""
     with store.snapshot() as tx:
         task = TxReader(tx).get("tasks", task_id)
         if task is None:
             raise WorktreeError(long_id(task_id, "task")
                                 or f"task {task_id!r} is not in state; see `orchestra task list`")
+        check_unfinished(task_id, task, "worktree")  # before the worktree is made on disk
         scope = scope_of_task(TxReader(tx), org, task) or Scope("task", task_id)
     record = create(store, project, scope, task=task, created_by="cli")
     repair = {"repaired": record["repaired"]} if record.get("repaired") else {}
