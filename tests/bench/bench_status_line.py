@@ -31,12 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from hookrun import start_warm_server  # noqa: E402
 from orchestra import paths  # noqa: E402
-from orchestra.lifecycle import record_report  # noqa: E402
 from orchestra.metrics.statusline import line  # noqa: E402
 from orchestra.store import open_store  # noqa: E402
 
 from tests.conftest import PACK  # noqa: E402
-from tests.observability.harness import sample_project, started_sprint  # noqa: E402
+from tests.observability.harness import report_made_while_running, sample_project, started_sprint  # noqa: E402
 
 BUDGET_MS = 50.0
 SCRIPT = PACK / "status_line.py"
@@ -62,7 +61,7 @@ def project() -> Path:
         with store.transaction() as tx:
             for i in range(3):
                 tx.set(f"agents.run-{i}", {"agent_type": "fullstack-eng", "team": "engineering", "status": "active"})
-            record_report(tx, "task-oauth", {"coverage": 84.0}, by="agent:run-0", agent_id="run-0")
+            report_made_while_running(tx, "task-oauth", {"coverage": 84.0}, by="agent:run-0", agent_id="run-0")
     return root
 
 

@@ -8,12 +8,16 @@ from pathlib import Path
 
 import pytest
 from orchestra.bus import ask
-from orchestra.lifecycle import record_report
 from orchestra.store import open_store
 
 from tests.browser.conftest import ARTIFACTS
 from tests.conftest import run_hook
-from tests.observability.harness import running_dashboard, sample_project, started_sprint
+from tests.observability.harness import (
+    report_made_while_running,
+    running_dashboard,
+    sample_project,
+    started_sprint,
+)
 
 SESSION = "5e551011-0000-4000-8000-00000000da5b"
 AGENT = "a0da5b0a4d0000001"
@@ -25,8 +29,8 @@ def sprint_project(project: Path) -> Path:
     with open_store(root=project) as store:
         started_sprint(store)
         with store.transaction() as tx:
-            record_report(tx, "task-oauth", {"coverage": 87.5, "build": "passed"}, by="agent:a-earlier",
-                          agent_id="a-earlier")
+            report_made_while_running(tx, "task-oauth", {"coverage": 87.5, "build": "passed"}, by="agent:a-earlier",
+                                      agent_id="a-earlier")
             ask(tx, sender="human", to="tech-lead", question="Which card processor do we integrate first?",
                 priority="high", task="task-payments-api")
     return project

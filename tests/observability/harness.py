@@ -51,6 +51,17 @@ def started_sprint(store, root: Path | None = None) -> None:
     work(store, "task-fraud-rules", "blocked", "2026-12-03T11:00:00.000Z", blocker="waiting for the risk team's rules")
 
 
+def report_made_while_running(tx, task: str, report: dict, **who) -> None:
+    """A report its agent made while `task` ran (`record_report` refuses one on a finished task), kept on a task
+    that may be finished now: the task is put back as it was."""
+    from orchestra.lifecycle import record_report
+
+    status = tx.get(f"tasks.{task}.status")
+    tx.update(f"tasks.{task}", {"status": "in_progress"})
+    record_report(tx, task, report, **who)
+    tx.update(f"tasks.{task}", {"status": status})
+
+
 @contextmanager
 def running_dashboard(root: Path, **options) -> Iterator:
     """A `Dashboard` on 127.0.0.1, a free port, serving from a thread; stopped on exit."""

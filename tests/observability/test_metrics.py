@@ -13,7 +13,7 @@ from orchestra.metrics import collect, current_sprint, describe_event
 from orchestra.workflow import close_sprint
 
 from tests.conftest import run_hook
-from tests.observability.harness import NOW, started_sprint, work
+from tests.observability.harness import NOW, report_made_while_running, started_sprint, work
 
 
 def runs(store, **by_status: list[tuple[str, str]]) -> None:
@@ -28,7 +28,8 @@ def test_collect_on_a_running_sprint(store, sample: Path) -> None:
     runs(store, active=[("r1", "engineering"), ("r2", "engineering")], launched=[("r3", "qa")],
          completed=[("r0", "engineering")])
     with store.transaction() as tx:
-        record_report(tx, "task-oauth", {"coverage": 81.0, "build": "passed"}, by="agent:r0", agent_id="r0")
+        report_made_while_running(tx, "task-oauth", {"coverage": 81.0, "build": "passed"}, by="agent:r0",
+                                  agent_id="r0")
         record_report(tx, "task-2fa", {"build": "failed", "progress": 40}, by="agent:r1", agent_id="r1")
         record_report(tx, "task-2fa", {"coverage": 83.25, "build": "passed"}, by="agent:r1", agent_id="r1")
     audit.append(paths.audit_log(sample), {"hook": "pre_tool", "event": "PreToolUse", "decision": "deny", "ms": 12})

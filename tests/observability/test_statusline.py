@@ -15,7 +15,7 @@ from orchestra.lifecycle import record_report
 from orchestra.metrics.statusline import SQLITE_SCHEMA_VERSION, line, read, render, sqlite_summary, summary
 
 from tests.conftest import PACK, REPO
-from tests.observability.harness import started_sprint, work
+from tests.observability.harness import report_made_while_running, started_sprint, work
 
 SCRIPT = PACK / "status_line.py"
 COMMAND = 'uv run --quiet --script "$CLAUDE_PROJECT_DIR/.claude/orchestra/status_line.py"'
@@ -45,7 +45,7 @@ def busy(store) -> None:
         tx.set("agents.r2", {"agent_type": "qa-engineer", "team": "qa", "status": "launched"})
         tx.set("agents.r3", {"agent_type": "api-engineer", "team": "engineering", "status": "active"})
         tx.set("agents.r0", {"agent_type": "api-engineer", "team": "engineering", "status": "completed"})
-        record_report(tx, "task-oauth", {"coverage": 80}, by="agent:r0", agent_id="r0")
+        report_made_while_running(tx, "task-oauth", {"coverage": 80}, by="agent:r0", agent_id="r0")
         record_report(tx, "task-2fa", {"coverage": 82.5}, by="agent:r1", agent_id="r1")
 
 
