@@ -181,6 +181,22 @@ def test_epic_status_does_not_plan_again_a_feature_an_open_sprint_is_delivering(
     assert sorted(f["id"] for s in plan["sprints"] for f in s["features"]) == ["feat-a", "feat-b", "feat-c"]
 
 
+def test_epic_status_plans_again_the_unfinished_features_a_closed_sprint_they_were_pinned_to_carried_out(
+        sample: Path, capsys) -> None:
+    # payments.yaml pins feat-login (8) and feat-card-payments (11) to sprint-3 (`sprint: sprint-3`). sprint-3
+    # closes with only task-fraud-rules (3 of feat-card-payments) done: the rest is carried out of it, and
+    # what is left to plan starts with both, feat-card-payments at its 8 unfinished points.
+    as_json(capsys, "epic", "load")
+    as_json(capsys, "sprint", "start", "sprint-3")
+    as_json(capsys, "task", "set-status", "task-fraud-rules", "completed")
+    as_json(capsys, "sprint", "close", "sprint-3")
+    plan = as_json(capsys, "epic", "status", "payments")["remaining_plan"]
+    first = plan["sprints"][0]
+    assert first["id"] == "payments-sprint-2"  # numbered after sprint-3
+    assert [(f["id"], f["estimate"]) for f in first["features"]] == [("feat-login", 8), ("feat-card-payments", 8)]
+    assert plan["points"]["to_plan"] == 58 - 3
+
+
 def test_epic_status_plans_a_partly_done_feature_at_the_points_of_its_unfinished_work(sample: Path, capsys) -> None:
     # feat-a (4 points): task-a1 (2) completed, task-a2 (2) carried over; feat-b (4): nothing done. 10 points a
     # sprint: what is left is 2 + 4 + 4, one sprint, not the 4 + 4 + 4 of the features' estimates.

@@ -243,9 +243,15 @@ def epic_status(store, ref: str, root: Path | None = None, *, points: float | No
             tally = recorded_points(tx, sprint)
             sprints.append({"sprint": sprint["id"], "status": sprint.get("status"), "points": tally["total"],
                             "completed_points": tally["completed"]})
+        # `sprint:` pins a feature to a sprint only until that sprint starts: from then on its tasks say
+        # whether the sprint delivers it (`delivering`); what it carried out or cancelled is planned again
+        started = {sid for sid, s in tx.items("sprints").items() if s.get("status") not in ("planning", "ready")}
+        unpinned = {f.sprint for f in epic.features if f.sprint in started}
+        todo = replace(epic, features=tuple(replace(f, sprint=None) if f.sprint in started else f
+                                            for f in epic.features))
         try:
-            remaining = plan_view(tx, epic, organization(root), points=points, skip=complete | delivering,
-                                  earlier={s["sprint"] for s in sprints}, after=_day_after(records),
+            remaining = plan_view(tx, todo, organization(root), points=points, skip=complete | delivering,
+                                  earlier={s["sprint"] for s in sprints} | unpinned, after=_day_after(records),
                                   left=_unfinished_points(features))
         except ValueError as exc:
             remaining = {"error": str(exc)}
