@@ -378,6 +378,40 @@ def test_an_agent_named_like_a_claude_code_built_in_is_reported(pack_copy):
     assert agentfiles.builtin_clash(["claude"]) is None and agentfiles.builtin_clash("qa-engineer") is None
 
 
+def test_frontmatter_values_claude_code_drops_are_reported_at_their_line(pack_copy):
+    """Claude Code 2.1.328 drops a `color`, `effort`, `permissionMode`, `maxTurns`, `memory`, `isolation`,
+    `background` or `autoCompactWindow` it cannot take (observed: a debug-log line each, `color` not even
+    that), so the agent runs without it; the check names each at its line with what Claude Code takes."""
+    path = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    path.write_text(path.read_text().replace("color: green\n", "color: grey\neffort: huge\n"
+                                             "permissionMode: acceptedits\nmaxTurns: 0\nmemory: team\n"
+                                             "isolation: container\nbackground: maybe\nautoCompactWindow: 500\n", 1))
+    assert agentfiles.check_agents(pack_copy) == [
+        f"{path}:6: color: 'grey' is not a color Claude Code 2.1.328 shows (red, blue, green, yellow, purple, "
+        "orange, pink, cyan); it is ignored",
+        f"{path}:7: effort: 'huge' is not low, medium, high, xhigh, max or a whole number; Claude Code 2.1.328 "
+        "ignores it",
+        f"{path}:8: permissionMode: 'acceptedits' is not acceptEdits, auto, bypassPermissions, default, dontAsk, "
+        "plan or manual; Claude Code 2.1.328 ignores it",
+        f"{path}:9: maxTurns: 0 is not a whole number of at least 1; Claude Code 2.1.328 ignores it",
+        f"{path}:10: memory: 'team' is not user, project or local; Claude Code 2.1.328 ignores it",
+        f"{path}:11: isolation: 'container' is not worktree or remote; Claude Code 2.1.328 ignores it",
+        f"{path}:12: background: 'maybe' is not true or false; Claude Code 2.1.328 ignores it",
+        f"{path}:13: autoCompactWindow: 500 is not a whole number of at least 100000; Claude Code 2.1.328 "
+        "ignores it"]
+    path.write_text(re.sub(r"(?s)color: grey.*?autoCompactWindow: 500\n", "color: purple\neffort: MED\n"
+                           "permissionMode: manual\nmaxTurns: '12'\nmemory: project\nisolation: worktree\n"
+                           "background: 'false'\nautoCompactWindow: 200000\n", path.read_text()))
+    assert agentfiles.check_agents(pack_copy) == []  # all taken as written, `effort: MED` as medium
+    assert agentfiles.value_problem("effort", 3) is None and agentfiles.value_problem("color", "Purple") is not None
+
+
+def test_model_inherit_in_any_case_is_taken_as_claude_code_takes_it():
+    """Claude Code 2.1.328 reads `model: Inherit` as inherit; other aliases keep their spelling."""
+    assert agentfiles.model_problem("Inherit") is None and agentfiles.model_problem("INHERIT") is None
+    assert agentfiles.model_problem("Sonnet-ish") is not None
+
+
 def test_a_misspelt_agent_key_is_reported_with_the_spelling_claude_code_reads(pack_copy):
     path = pack_copy / ".claude/agents/qa/qa-engineer.md"
     path.write_text(path.read_text().replace("model: sonnet", "model: sonnet\npermission-mode: plan\nmax_turns: 9"))

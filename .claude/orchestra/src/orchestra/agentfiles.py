@@ -49,6 +49,10 @@ AGENT_KEYS = frozenset({
     "omitClaudeMd", "isolation", "color", "observer", "observerMessage", "observeSubagents",
     "observeToolResults", "experimental",
 })
+COLORS = ("red", "blue", "green", "yellow", "purple", "orange", "pink", "cyan")
+EFFORTS = ("low", "med", "medium", "high", "xhigh", "max")  # `med` is read as medium
+PERMISSION_MODES = ("acceptEdits", "auto", "bypassPermissions", "default", "dontAsk", "plan", "manual")
+AUTO_COMPACT_MIN = 100_000
 AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # Abbreviations whose full stop ends no sentence: e.g., i.e., etc., vs., cf., U.S. (letters and dots), Dr. ...
 ABBREVIATION = re.compile(r"\b(?:e\.g|i\.e|etc|vs|cf|incl|approx|Dr|Mr|Mrs|Ms|St)\.(?=\s)|\b(?:[A-Za-z]\.){2,}(?=\s)")
@@ -219,9 +223,48 @@ def misspelt_server(name: str, exposed: set[str]) -> str | None:
 
 
 def model_problem(model: Any) -> str | None:
-    if isinstance(model, str) and (model in MODEL_ALIASES or FULL_MODEL_ID.match(model)):
+    """Claude Code takes `inherit` in any case (`Inherit`), the other aliases and full ids as written."""
+    if isinstance(model, str) and (model in MODEL_ALIASES or model.lower() == "inherit" or FULL_MODEL_ID.match(model)):
         return None
     return f"model: {model!r} is not sonnet, opus, haiku, fable, inherit or a full claude-... model id"
+
+
+def _whole(value: Any, least: int) -> bool:
+    """A whole number of at least `least`, written as a number or as digits (Claude Code reads `'12'` as 12)."""
+    if isinstance(value, str) and re.fullmatch(r"\s*\+?\d+\s*", value):
+        value = int(value)
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _effort(value: Any) -> bool:
+    """A level in any case (`med` for medium), or a number (Claude Code parses `'3'`, and a float, as an integer)."""
+    if isinstance(value, bool) or value is None:
+        return False
+    return isinstance(value, int | float) or str(value).lower() in EFFORTS or bool(re.match(r"\s*[+-]?\d", str(value)))
+
+
+# Values Claude Code 2.1.328 takes for these keys; any other it drops (a debug-log line, none for `color`), so the
+# agent runs as if the key were not there: (test, what it takes).
+AGENT_VALUES: dict[str, tuple[Any, str]] = {
+    "color": (lambda v: v in COLORS, f"a color Claude Code 2.1.328 shows ({', '.join(COLORS)})"),
+    "effort": (_effort, "low, medium, high, xhigh, max or a whole number"),
+    "permissionMode": (lambda v: v in PERMISSION_MODES, f"{', '.join(PERMISSION_MODES[:-1])} or {PERMISSION_MODES[-1]}"),
+    "maxTurns": (lambda v: _whole(v, 1), "a whole number of at least 1"),
+    "memory": (lambda v: v in ("user", "project", "local"), "user, project or local"),
+    "isolation": (lambda v: v in ("worktree", "remote"), "worktree or remote"),
+    "background": (lambda v: isinstance(v, bool) or v in ("true", "false"), "true or false"),
+    "autoCompactWindow": (lambda v: _whole(v, AUTO_COMPACT_MIN), f"a whole number of at least {AUTO_COMPACT_MIN}"),
+}
+
+
+def value_problem(key: str, value: Any) -> str | None:
+    """Why Claude Code 2.1.328 would drop `value` of agent frontmatter key `key`; None when it takes it."""
+    test, takes = AGENT_VALUES[key]
+    if test(value):
+        return None
+    if key == "color":
+        return f"color: {value!r} is not {takes}; it is ignored"
+    return f"{key}: {value!r} is not {takes}; Claude Code 2.1.328 ignores it"
 
 
 def description_problem(description: Any) -> str | None:
@@ -292,6 +335,7 @@ def agent_problems(definition: Definition, mcp_tools: Iterable[str] = MCP_TOOLS)
         found += [("tools", p) for p in ungranted_tools(meta["tools"], definition.body)]
     if "model" in meta and (problem := model_problem(meta["model"])):
         found.append(("model", problem))
+    found += [(key, p) for key in AGENT_VALUES if key in meta and (p := value_problem(key, meta[key]))]
     found += [(str(key), unknown_key(str(key), AGENT_KEYS, "an agent")) for key in meta if key not in AGENT_KEYS]
     return [f"{definition.at(key)}: {p}" for key, p in found] + repeated_keys(definition)
 
