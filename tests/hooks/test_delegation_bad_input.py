@@ -152,3 +152,34 @@ def test_stop_and_session_end_without_session_id_skip_the_session_record(ready: 
     lines = [json.loads(x) for x in (ready / ".claude/state/audit.jsonl").read_text().splitlines()]
     assert [a["result"] for a in lines if a["event"] == event["hook_event_name"]] == ["allowed"], lines[-1]
     assert snapshot(ready)["sessions"] == before["sessions"]
+
+
+# A JavaScript string cut inside an emoji keeps half of its surrogate pair; JSON.stringify sends that
+# half as a `\ud83d` escape, which Python reads as a lone surrogate that UTF-8 (SQLite, the audit log)
+# cannot hold.
+CUT_EMOJI = "ship it \ud83d"
+
+
+def test_a_half_emoji_in_the_prompt_does_not_block_the_delegation(ready: Path) -> None:
+    event = pre(ready, "toolu_1", "fullstack-eng", f"[task:task-3] {CUT_EMOJI}")
+    event["tool_input"]["description"] = CUT_EMOJI
+    proc = run_hook("pre_agent.py", event, ready)
+    assert proc.returncode == 0, proc.stderr
+    rewritten = hook_output(proc)["hookSpecificOutput"]["updatedInput"]
+    assert rewritten["prompt"].startswith("[task:task-3] ship it \ufffd")
+    assert rewritten["description"] == "ship it \ufffd"
+    with open_store(root=ready) as store:
+        assert store.get("delegations.toolu_1.task") == "task-3"
+    lines = [json.loads(x) for x in (ready / ".claude/state/audit.jsonl").read_text().splitlines()]
+    assert lines[-1]["hook"] == "pre_agent" and lines[-1]["decision"] == "rewrite"
+
+
+def test_a_half_emoji_in_a_report_settles_the_run(ready: Path) -> None:
+    run_hook("pre_agent.py", pre(ready, "toolu_1", "fullstack-eng", "[task:task-3] do"), ready)
+    run_hook("post_agent.py", launched(ready, "toolu_1", "agent-1", "fullstack-eng", "[task:task-3] do"), ready)
+    event = stop(ready, "agent-1", "fullstack-eng", f"Could not finish {CUT_EMOJI}\nSTATUS: blocked\nBLOCKER: no key")
+    proc = run_hook("subagent_stop.py", event, ready)
+    assert proc.returncode == 0 and hook_output(proc) == {}, proc.stdout
+    with open_store(root=ready) as store:
+        assert store.get("tasks.task-3.status") == "blocked"
+        assert store.get("agents.agent-1.report.summary").startswith("Could not finish ship it \ufffd")

@@ -180,3 +180,14 @@ def test_a_system_message_cannot_drive_the_users_terminal(project: Path) -> None
     message = hook_output(proc)["systemMessage"]
     assert message.startswith("Orchestra: needs attention: t1 blocked (needs hidden creds over)"), message
     assert not any(ord(c) < 32 or 0x7f <= ord(c) <= 0x9f for c in message), message
+
+
+def test_a_guarded_call_with_half_an_emoji_keeps_its_audit_line(project: Path) -> None:
+    """JSON.stringify sends half a surrogate pair (a string cut inside an emoji) as a `\\ud83d` escape; the
+    guard's decision is still logged, the half read as U+FFFD."""
+    event = {**PRE_BASH, "cwd": str(project), "tool_input": {"command": "echo 'ship it \ud83d'"}}
+    proc = run_hook("pre_tool.py", event, project)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+    line = audit_lines(project)[-1]
+    assert line["hook"] == "pre_tool" and line["decision"] == "allow"
+    assert audit.verify(project / ".claude/state/audit.jsonl")[1] is None

@@ -174,6 +174,27 @@ def test_missing_or_torn_transcripts_are_read_as_far_as_they_go(tmp_path: Path) 
     assert seen.found and seen.prompt == "[task:t1] go" and seen.writes == [] and seen.tool_use_id is None
 
 
+
+def test_a_transcript_with_half_an_emoji_is_read_as_text_utf8_can_hold(tmp_path: Path) -> None:
+    """Claude Code writes a string cut inside an emoji with a lone `\\ud83d` escape."""
+    path = tmp_path / "agent-x.jsonl"
+    records = [{"type": "user", "message": {"role": "user", "content": "[task:t1] go \ud83d"}},
+               {"type": "assistant", "message": {"role": "assistant", "content": [
+                   {"type": "tool_use", "id": "w1", "name": "Write", "input": {"file_path": "/p/\udc00.txt"}},
+                   {"type": "text", "text": "done \ud83d\nSTATUS: completed"}]}}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    seen = transcript.read(path)
+    assert seen.prompt == "[task:t1] go \ufffd" and seen.writes == ["/p/\ufffd.txt"]
+    assert seen.last_text == "done \ufffd\nSTATUS: completed"
+    for text in (seen.prompt, *seen.writes, seen.last_text):
+        text.encode("utf-8")
+
+
+@pytest.mark.parametrize("path", [12, ["a"], "/tmp/nul\x00here.jsonl"])
+def test_a_transcript_path_that_names_no_file_reads_as_no_transcript(path) -> None:
+    seen = transcript.read(path)
+    assert not seen.found and seen.prompt is None and seen.tool_use_id is None
+
 # -- derivations -------------------------------------------------------------------------------------
 
 def test_run_status_precedence() -> None:

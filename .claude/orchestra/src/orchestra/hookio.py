@@ -18,6 +18,7 @@ from typing import Any, Literal
 from . import audit, paths
 from .record import Record, default
 from .termtext import one_line
+from .wellformed import may_hold_surrogates, mended
 from .warm import client as warm
 
 # Far above any real payload (a model's whole output is under 1 MiB; PostToolUse Write carries the
@@ -72,6 +73,8 @@ def parse_event(data: bytes) -> HookEvent:
         raise MalformedInput(f"input is over the {MAX_INPUT_BYTES}-byte limit")
     try:
         raw = json.loads(data)
+        if may_hold_surrogates(data):  # half an emoji: a character UTF-8 (state, audit log) can hold instead
+            raw = mended(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedInput(f"input is not JSON ({exc.__class__.__name__} at {getattr(exc, 'pos', '?')})") from None
     except RecursionError:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..record import Record, default
+from ..wellformed import may_hold_surrogates, mended
 
 WRITE_TOOLS = {"Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path", "NotebookEdit": "notebook_path"}
 MAX_BYTES = 64 * 1024 * 1024
@@ -39,7 +40,7 @@ def _texts(content: Any) -> list[str]:
 def read(path: str | Path | None) -> Transcript:
     """Everything we use from one subagent transcript; an empty result when it is missing or unreadable."""
     out = Transcript()
-    if not path:
+    if not path or not isinstance(path, str | Path):  # a field Claude Code left out, or one of another type
         return out
     path = Path(path)
     out.tool_use_id = _meta_tool_use_id(path)
@@ -47,7 +48,7 @@ def read(path: str | Path | None) -> Transcript:
         if path.stat().st_size > MAX_BYTES:
             return out
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path
         return out
     out.found = True
     attempted: dict[str, str] = {}
@@ -57,6 +58,8 @@ def read(path: str | Path | None) -> Transcript:
             record = json.loads(line)
         except ValueError:
             continue  # a torn last line while the file is still being written
+        if may_hold_surrogates(line):  # half an emoji, written by Claude Code as a lone surrogate escape
+            record = mended(record)
         message = record.get("message") if isinstance(record, dict) else None
         if not isinstance(message, dict) or record.get("type") not in ("user", "assistant"):
             continue
