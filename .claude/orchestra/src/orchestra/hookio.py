@@ -18,8 +18,8 @@ from typing import Any, Literal
 from . import audit, paths
 from .record import Record, default
 from .termtext import one_line
-from .wellformed import may_hold_surrogates, mended
 from .warm import client as warm
+from .wellformed import may_hold_surrogates, mended
 
 # Far above any real payload (a model's whole output is under 1 MiB; PostToolUse Write carries the
 # content two or three times), yet bounded: a runaway writer cannot make a hook hold gigabytes.
