@@ -91,13 +91,37 @@ def _forged(record: dict) -> str:
     return audit.canonical(record).decode()
 
 
+def _insert_copy(url: str, row: int, at: int) -> None:
+    """A copy of row `row` at id `at`, outside the ids the chain counts (from 1)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO audit_log (id, line) SELECT %s, line FROM audit_log WHERE id = %s", (at, row))
+
+
+def _append_forged(url: str) -> None:
+    """A row chained to the last one, hashed as the writer hashes it, inserted without moving the head."""
+    from orchestra import audit
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        last, line = conn.execute("SELECT id, line FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+        record = {"ts": "2026-12-07T10:00:00Z", **audit.shape({"event": "PreToolUse", "tool": "Bash",
+                                                               "decision": "allow"}), "prev": json.loads(line)["hash"]}
+        record["hash"] = audit.line_hash(record)
+        conn.execute("INSERT INTO audit_log (id, line) VALUES (%s, %s)", (last + 1, audit.canonical(record).decode()))
+
+
 TAMPERING = {
     "edited": (lambda url: _edit_row(url, 3, lambda r: json.dumps({**r, "tool": "Read"}, sort_keys=True,
                                                                      separators=(",", ":"))),
                3, "hash mismatch"),
     "deleted": (lambda url: execute(url, "DELETE FROM audit_log WHERE id = 3"), 3, "row 3 is missing"),
-    "cut off the end": (lambda url: execute(url, "DELETE FROM audit_log WHERE id > 3"), 3, "cut off the end"),
+    "cut off the end": (lambda url: execute(url, "DELETE FROM audit_log WHERE id > 3"), 4, "cut off the end"),
+    "every row deleted": (lambda url: execute(url, "TRUNCATE audit_log"), 1, "cut off the end"),
     "forged": (lambda url: _edit_row(url, 3, _forged), 3, "chain broken"),
+    "inserted before the first row": (lambda url: _insert_copy(url, 1, 0), 0, "inserted"),
+    "inserted at a negative id": (lambda url: _insert_copy(url, 2, -7), -7, "inserted"),
+    "appended past the head": (lambda url: _append_forged(url), 6, "added after the head"),
+    "log table dropped": (lambda url: execute(url, "DROP TABLE audit_log"), 1, "audit_log is missing"),
+    "head table dropped": (lambda url: execute(url, "DROP TABLE audit_head"), None, "head row is missing"),
 }
 
 
@@ -109,7 +133,18 @@ def test_tampering_with_the_chain_is_named_by_row(pg_url: str, kind: str) -> Non
     tamper(pg_url)
     report = verify(pg_url)
     assert not report.ok and problem in report.problem, report.problem
-    assert report.where == f"audit_log:{row}"
+    assert report.where == (f"audit_log:{row}" if row is not None else "audit_log")
+
+
+def test_a_chain_longer_than_one_read_is_checked_to_its_end(pg_url: str, monkeypatch) -> None:
+    """verify reads the rows a batch at a time (a long chain is not held in memory whole), in one snapshot."""
+    monkeypatch.setattr(postgres_audit, "CHECK_BATCH", 3)
+    chain(pg_url, 8)
+    report = verify(pg_url)
+    assert report.ok and report.lines == 8 and report.last_hash == report.head["hash"]
+    execute(pg_url, "DELETE FROM audit_log WHERE id = 7")
+    report = verify(pg_url)
+    assert report.where == "audit_log:7" and "row 7 is missing" in report.problem
 
 
 def test_verify_on_the_command_line_names_the_bad_row(tmp_path: Path, pg_url: str) -> None:

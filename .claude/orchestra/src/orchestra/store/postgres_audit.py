@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,30 +113,76 @@ def tail(store, count: int = 20) -> list[dict[str, Any]]:
 
 
 def check(store) -> audit.Report:
-    """Verify the whole chain, then its end against the head row; name the first bad row."""
-    rows, head = _rows(store)
-    report = audit.Report(head={"lines": head[0], "hash": head[1]} if head else None)
+    """Verify the whole chain, then its end against the head row; name the first bad row. Rows are read in
+    batches of `CHECK_BATCH`, all in one snapshot, so a long chain is checked in bounded memory."""
+    with store._errors_reported():
+        conn = _transaction(store, write=False)
+        try:
+            return _checked(conn)
+        finally:
+            store._rollback()
+
+
+CHECK_BATCH = 10_000
+
+
+def _batches(conn) -> Iterator[tuple[int, str]]:
+    """Every row of the log in id order, rows outside the chain's ids (0, negative) included."""
+    rows = conn.execute("SELECT id, line FROM audit_log ORDER BY id LIMIT %s", (CHECK_BATCH,)).fetchall()
+    while rows:
+        yield from rows
+        if len(rows) < CHECK_BATCH:
+            return
+        rows = conn.execute("SELECT id, line FROM audit_log WHERE id > %s ORDER BY id LIMIT %s",
+                            (rows[-1][0], CHECK_BATCH)).fetchall()
+
+
+def _checked(conn) -> audit.Report:
+    has_log, has_head = conn.execute("SELECT to_regclass('audit_log') IS NOT NULL, "
+                                     "to_regclass('audit_head') IS NOT NULL").fetchone()
+    head = conn.execute("SELECT lines, hash FROM audit_head").fetchone() if has_head else None
+    report = audit.Report(head={"lines": head[0], "hash": head[1]} if head else None, file=TABLE)
+    if not has_log:
+        if head is not None and head[0]:
+            report.line = 1
+            report.problem = f"table {TABLE} is missing (dropped): the head records {head[0]} rows"
+        return report
     prev = audit.GENESIS
-    for expected, (row_id, line) in enumerate(rows, start=1):
-        report.file, report.line = TABLE, row_id
+    at_anchor = prev if head is not None and head[0] == 0 else None  # the hash the head's last row must have
+    for row_id, line in _batches(conn):
+        expected = report.lines + 1
+        if row_id < 1:
+            report.line = row_id
+            report.problem = f"row {row_id} is not part of the chain (its rows count from 1): a row was inserted"
+            return report
         if row_id != expected:
             report.line = expected
             report.problem = f"row {expected} is missing (deleted): the chain jumps to row {row_id}"
             return report
         problem = audit.line_problem(f"{line}\n".encode(), prev)
         if problem:
-            report.problem = problem
+            report.line, report.problem = row_id, problem
             return report
         prev = json.loads(line)["hash"]
         report.lines = row_id
+        if head is not None and row_id == head[0]:
+            at_anchor = prev
     report.last_hash = prev
-    report.file, report.line = TABLE, None
-    if head is None and rows:
-        report.problem = "the head row is missing: rows may have been cut off the end"
-    elif head is not None and (head[0], head[1]) != (len(rows), prev):
-        report.line = len(rows)
-        report.problem = (f"the head says {head[0]} rows ending in {head[1][:16]}, the table has {len(rows)}: "
+    if head is None:
+        if report.lines:
+            report.problem = "the head row is missing: rows may have been cut off the end"
+    elif report.lines < head[0]:
+        report.line = report.lines + 1
+        report.problem = (f"the head says {head[0]} rows ending in {head[1][:16]}, the table has {report.lines}: "
                           "rows were cut off the end or the head was changed")
+    elif at_anchor != head[1]:
+        report.line = head[0]
+        report.problem = (f"row {head[0]} of the chain does not match the head, which says it ends in {head[1][:16]}: "
+                          "the rows were rewritten or the head was changed")
+    elif report.lines > head[0]:
+        report.line = head[0] + 1
+        report.problem = (f"the head says {head[0]} rows, the table has {report.lines}: rows were added after the "
+                          "head (forged), or the head was moved back")
     return report
 
 
