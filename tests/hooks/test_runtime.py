@@ -157,6 +157,40 @@ def test_corrupt_state_reaches_an_observer_as_a_system_message(project: Path) ->
     assert len(list(state.glob("orchestration.db.corrupt-*"))) == 1
 
 
+
+def _ad_hoc_delegation(project: Path) -> dict:
+    captured = next(e for e in EVENTS if e["hook_event_name"] == "PreToolUse" and e["tool_name"] == "Agent")
+    return {**captured, "cwd": str(project), "tool_input": {"description": "Look around", "prompt": "Look around.",
+                                                            "subagent_type": "general-purpose"}}
+
+
+def test_a_guard_blocked_by_corrupt_state_says_the_call_can_be_made_again(project: Path) -> None:
+    state = project / ".claude/state"
+    state.mkdir(parents=True)
+    (state / "orchestration.db").write_bytes(b"not a database" * 100)
+    event = _ad_hoc_delegation(project)
+    proc = run_hook("pre_agent.py", event, project)
+    assert proc.returncode == 2 and "moved aside to orchestration.db.corrupt-" in proc.stderr.decode()
+    assert "policy file" not in proc.stderr.decode() and "make the call again" in proc.stderr.decode()
+    proc = run_hook("pre_agent.py", event, project)  # made again: on the empty state now
+    assert proc.returncode == 0 and "updatedInput" in hook_output(proc)["hookSpecificOutput"], proc.stderr
+
+
+def test_a_guard_kept_waiting_by_another_writer_says_the_call_can_be_made_again(project: Path) -> None:
+    run_hook("session_start.py", {**SESSION_START, "cwd": str(project)}, project)
+    holder = subprocess.Popen(
+        ["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+         "c.execute('BEGIN IMMEDIATE'); print('held', flush=True); sys.stdin.read()",
+         str(project / ".claude/state/orchestration.db")], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        proc = run_hook("pre_agent.py", _ad_hoc_delegation(project), project)
+    finally:
+        holder.communicate(b"")
+    error = proc.stderr.decode()
+    assert proc.returncode == 2 and "locked by another writer" in error
+    assert "policy file" not in error and "make the call again" in error
+
 def test_concurrent_hook_processes_keep_one_audit_chain(project: Path) -> None:
     payload = _test_event(project, kind="allow")
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -398,8 +398,13 @@ def _guard_advice(exc: BaseException, root: Path | None) -> str:
     """What to do about a failed guard. A teams.yaml or policy.yaml it cannot read blocks every tool call of
     the session, the Edit that would fix the file included: only the user, outside Claude Code, can."""
     from .security.policy import PolicyError, policy_file
+    from .store.errors import BusyError, CorruptStateError
     from .teams import TeamsError, teams_file
 
+    if isinstance(exc, BusyError):  # nothing was decided nor written: the same call can go through now
+        return "nothing was recorded; make the call again"
+    if isinstance(exc, CorruptStateError):  # moved aside: the next call starts from empty state
+        return "make the call again to go on with empty state, or restore the state first"
     where = teams_file if isinstance(exc, TeamsError) else policy_file if isinstance(exc, PolicyError) else None
     if where is None or root is None:
         return "fix the cause or the policy file"
