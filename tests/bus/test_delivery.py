@@ -290,3 +290,25 @@ def test_the_main_threads_summary_points_at_the_users_inbox(store, org) -> None:
         got = bus.main_thread_inbox(tx, "s1", via="session_start", org=org, now=T0)
     assert got.text.endswith("more pending (2 normal), shown whole later: read them with `orchestra msg inbox`.")
     assert broadcast["id"] not in {m["id"] for m in got.messages + got.remaining}
+
+
+def test_a_reader_is_shown_every_part_of_a_payload_whatever_its_type(store, org) -> None:
+    """A verdict's findings, a question's options, a notice's summary beside its text: nothing a sender wrote in the
+    payload is left out of what the reader is shown."""
+    with store.transaction() as tx:
+        request = bus.send(tx, sender="main", to="tech-lead", type="review_request", payload={"summary": "login"},
+                           org=org, now=T0)
+        verdict = bus.send(tx, sender="tech-lead", to="main", type="review_complete", reply_to=request["id"],
+                           payload={"verdict": "changes_requested", "findings": ["SQL injection in login.py:12"],
+                                    "text": "please fix"}, org=org, now=T0)
+        question = bus.send(tx, sender="tech-lead", to="main", type="question", org=org, now=T0,
+                            payload={"question": "Which DB?", "options": ["pg", "mysql"]})
+        answer = bus.send(tx, sender="main", to="tech-lead", type="answer", reply_to=question["id"], org=org, now=T0,
+                          payload={"answer": "pg", "why": "JSON columns"})
+        notice = bus.send(tx, sender="main", to="tech-lead", type="state_updated", org=org, now=T0,
+                          payload={"text": "freeze", "summary": "release 2.1", "note": "till Monday"})
+    shown = {m["id"]: delivery.render_item(m) for m in (verdict, question, answer, notice)}
+    assert "SQL injection in login.py:12" in shown[verdict["id"]] and "please fix" in shown[verdict["id"]]
+    assert '"options": ["pg", "mysql"]' in shown[question["id"]]
+    assert "JSON columns" in shown[answer["id"]]
+    assert all(part in shown[notice["id"]] for part in ("freeze", "release 2.1", "till Monday")), shown[notice["id"]]

@@ -350,29 +350,37 @@ def confirm(tx, receipt: Receipt, now: datetime | None = None) -> list[str]:
 # -- text -------------------------------------------------------------------------------------------
 
 def describe(message: dict[str, Any]) -> str:
-    """The message's content in one or a few lines, whatever its type."""
+    """The message's content in one or a few lines, whatever its type: its type's own fields first, then the rest
+    of its payload as JSON, so nothing a sender wrote is left out (a verdict's findings, a question's options)."""
     payload = message.get("payload") or {}
     kind = message.get("type")
+    shown: tuple[str, ...]
     if kind == "question":
-        body = str(payload.get("question"))
+        body, shown = str(payload.get("question")), ("question",)
     elif kind == "answer":
-        body = f"(answers {message.get('reply_to')}) {payload.get('answer')}"
+        body, shown = f"(answers {message.get('reply_to')}) {payload.get('answer')}", ("answer",)
     elif kind == "artifact_ready":
         body = "artifacts: " + ", ".join(payload.get("artifacts") or [])
         if payload.get("worktree"):
             body += f" (in {payload['worktree']})"
         if payload.get("note"):
             body += f" — {payload['note']}"
+        # the task handing on its own work says nothing the message's task does not
+        shown = ("artifacts", "worktree", "note", *(("from_task",) if payload.get("from_task") == message.get("task")
+                                                    else ()))
     elif kind == "review_complete":
         body = f"(review {message.get('reply_to')}) verdict: {payload.get('verdict')}"
         if payload.get("notes"):
             body += f" — {payload['notes']}"
+        shown = ("verdict", "notes")
     else:
-        text = payload.get("text") or payload.get("summary") or payload.get("note")
-        rest = {k: v for k, v in payload.items() if k not in ("text", "summary", "note")}
-        body = " ".join(p for p in (str(text) if text else "", json.dumps(rest, ensure_ascii=False) if rest else "")
-                        if p) or "(no details)"
-    return body
+        leads = [key for key in ("text", "summary", "note") if key in payload]
+        lead = next((key for key in leads if payload[key]), None)
+        body = str(payload[lead]) if lead else ""
+        shown = (lead,) if lead else tuple(leads)  # an empty text says nothing
+        shown += tuple(key for key in leads if not payload[key])
+    rest = {k: v for k, v in payload.items() if k not in shown}
+    return " ".join(p for p in (body, json.dumps(rest, ensure_ascii=False) if rest else "") if p) or "(no details)"
 
 
 def _verdict_hint(request: dict[str, Any]) -> str:
