@@ -395,3 +395,40 @@ def test_a_hook_behind_a_stopped_lock_holder_still_decides_and_says_the_line_is_
     run_hook("pre_tool.py", bash_call(tree, "cat .env"), tree)  # the lock free again: lines land as before
     assert audit.check(log).ok and audit.check(log).lines == 2
 
+
+
+def test_a_writer_waiting_on_a_lock_file_deleted_meanwhile_waits_for_the_new_one(tmp_path: Path) -> None:
+    """`rm .claude/state/audit.lock` while hooks wait on it: a waiter took the lock of the deleted file, while a
+    writer that came since held the new one, and both appended from one head: the chain broke for good."""
+    import fcntl
+    import threading
+
+    log = tmp_path / "audit.jsonl"
+    audit.append(log, {"event": "before"})
+    lock = log.with_name("audit.lock")
+    first = os.open(lock, os.O_RDWR)
+    fcntl.flock(first, fcntl.LOCK_EX)
+    outcome: list[object] = []
+
+    def waiter() -> None:
+        try:
+            outcome.append(audit.append(log, {"event": "waiter"}, wait=1.0))
+        except audit.LockBusy as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    opened = {os.fstat(first).st_ino}
+    while sum(1 for fd in os.listdir("/proc/self/fd")  # until the waiter has the old lock file open
+              if os.path.exists(f"/proc/self/fd/{fd}") and os.stat(f"/proc/self/fd/{fd}").st_ino in opened) < 2:
+        assert thread.is_alive()
+    lock.unlink()
+    second = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)  # the next writer: a new lock file, and its lock
+    fcntl.flock(second, fcntl.LOCK_EX)
+    os.close(first)
+    thread.join(30)
+    os.close(second)
+    assert len(outcome) == 1 and isinstance(outcome[0], audit.LockBusy), outcome
+    assert audit.check(log).ok and audit.check(log).lines == 1
+    audit.append(log, {"event": "after"})
+    assert audit.check(log).ok and audit.check(log).lines == 2

@@ -58,31 +58,57 @@ class LockBusy(OSError):
 
 @contextmanager
 def locked(log: Path, exclusive: bool = True, wait: float | None = None) -> Iterator[None]:
-    """The log's lock; `wait` seconds at most, when given (else for as long as it takes)."""
+    """The log's lock; `wait` seconds at most, when given (else for as long as it takes).
+
+    A lock file deleted (or replaced) while this process waited on it locks nothing any more: a writer
+    that came since holds the new file's lock. Taken on the old file, two writers would append at
+    once and break the chain for good, so it is taken again on the file the name now holds."""
     lock = _lock_path(log)
-    try:
-        lock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:
-        if exclusive:
+    deadline = None if wait is None else time.monotonic() + wait
+    while True:
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            if exclusive:
+                raise
+            # A reader on a disk it cannot write (a read-only mount, an archived copy): nobody can be
+            # appending there, so it reads without the lock.
+            yield
+            return
+        try:
+            if fcntl is None:
+                break
+            _take(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH, lock,
+                  None if deadline is None else max(0.0, deadline - time.monotonic()), wait)
+            if _names(lock, fd):
+                break
+        except BaseException:
+            os.close(fd)
             raise
-        # A reader on a disk it cannot write (a read-only mount, an archived copy): nobody can be
-        # appending there, so it reads without the lock.
-        yield
-        return
+        os.close(fd)
     try:
-        if fcntl is not None:
-            _take(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH, lock, wait)
         yield
     finally:
         os.close(fd)  # closing releases the lock
 
 
-def _take(fd: int, kind: int, lock: Path, wait: float | None) -> None:
-    if wait is None:
+def _names(lock: Path, fd: int) -> bool:
+    """Whether `lock` still names the file open as `fd`."""
+    try:
+        named = os.stat(lock)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _take(fd: int, kind: int, lock: Path, left: float | None, wait: float | None) -> None:
+    """Lock `fd`, waiting `left` seconds at most (None: as long as it takes); `wait` is the whole wait allowed."""
+    if left is None:
         fcntl.flock(fd, kind)
         return
-    deadline, pause = time.monotonic() + wait, 0.001
+    deadline, pause = time.monotonic() + left, 0.001
     while True:
         try:
             fcntl.flock(fd, kind | fcntl.LOCK_NB)
