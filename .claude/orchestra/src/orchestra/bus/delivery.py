@@ -423,10 +423,11 @@ def render_item(message: dict[str, Any], reader: Recipient | None = None, room: 
 
 _LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 # a tag as Claude Code frames context with (`<system-reminder>`, `</system-reminder>`, `<command-name>`), or any
-# other `<name`, `</name`, `<!`, `<?` (an invisible character after `<` or `/` changes nothing), with the `>`
-# that closes it, if any
-_INVISIBLE = r"[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]*"
-_TAG = re.compile(rf"<({_INVISIBLE}/?{_INVISIBLE}[A-Za-z!?][^<>]*)(>?)")
+# other `<name`, `</name`, `<!`, `<?`, with the `>` that closes it, if any. What a reader may not see after `<` or
+# `/` changes nothing: any non-ASCII character that is no letter or digit (a zero-width space, a combining mark, a
+# variation selector, a Unicode tag character, a filler); nor does a name in another script (a Cyrillic `ѕ`)
+_UNSEEN = r"(?:(?!\w)[^\x00-\x7f\s])*"
+_TAG = re.compile(rf"<({_UNSEEN}(?:/{_UNSEEN})?(?:[^\W\d_]|[!?])[^<>]*)(>?)")
 
 
 def quoted(body: str) -> str:
