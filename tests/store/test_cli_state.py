@@ -340,3 +340,14 @@ def test_a_state_directory_the_cli_cannot_make_is_named_in_one_line(tmp_path: Pa
         assert run.stderr.splitlines() == [f"orchestra {argv[0]}: cannot make the directory {project / '.claude/state'}: "
                                            "a file of that name is in the way"]
     assert (project / ".claude" / "state").read_text() == "a file where the state directory belongs\n"
+
+
+def test_get_of_text_prints_it_without_escape_sequences_and_json_keeps_it(store_url: str, project: Path) -> None:
+    """Text an agent wrote, printed by `state get` as it was stored, could set the terminal's title, clear the
+    screen or overwrite the line, as no other command's text output can; its lines and tabs stay."""
+    title = "Fix\x1b]0;owned\x07 login\x1b[2J\r\nstep 2\tdone\x9b31m\u202e"
+    with open_store(store_url) as store:
+        store.set("tasks.t1", {"title": title, "status": "queued"})
+    got = cli(store_url, project, "state", "get", "tasks.t1.title")
+    assert (got.returncode, got.stdout) == (0, "Fix login\nstep 2\tdone31m\n")  # an 8-bit CSI loses its introducer
+    assert json.loads(cli(store_url, project, "state", "get", "tasks.t1.title", "--json").stdout) == title

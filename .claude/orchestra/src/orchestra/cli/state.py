@@ -10,7 +10,7 @@ from .. import paths
 from ..store import StateError, open_store, same_store
 from ..store.rules import MAX_DEPTH, unique_keys
 from . import UsageError, migrate
-from ._output import add_json_flag, emit
+from ._output import add_json_flag, emit, printable
 
 
 def register(sub) -> None:
@@ -53,7 +53,7 @@ def cmd_get(args) -> int:
     with open_store() as store:
         value = store.get(args.path)
     if isinstance(value, str) and not args.json:
-        print(value)
+        print(printable(value))  # as written, but for what a terminal would act on; --json keeps it all
     else:
         emit(value, True)  # JSON, so null/true/1.5 print as JSON rather than as Python
     return 0
