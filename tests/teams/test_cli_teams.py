@@ -225,6 +225,33 @@ def test_check_names_unfinished_tasks_assigned_to_a_member_renamed_in_teams_yaml
     assert not [p for p in json.loads(capsys.readouterr().out)["problems"] if p.startswith("state:")]
 
 
+def test_a_task_of_a_renamed_member_delegated_to_its_new_name_is_assigned_to_it(pack_copy, capsys):
+    """After `api-engineer` becomes `api-eng`, its director delegates the task to `api-eng` (as `task delegate`
+    says to): the real PreToolUse hook lets the call through, and the task is then assigned to `api-eng`, so
+    `teams check` no longer reports it as stranded and `task delegate` hands it to the member doing it."""
+    from tests.conftest import run_hook
+
+    sprints = pack_copy / ".claude" / "sprints"
+    sprints.mkdir()
+    (sprints / "sprint-1.yaml").write_text(SPRINT.format(id="sprint-1", name="sprint-1", prefix="s1"))
+    assert main(["sprint", "start", "sprint-1"]) == 0
+    for path in (pack_copy / ".claude/teams.yaml", pack_copy / ".claude/agents/engineering/api-engineer.md"):
+        path.write_text(path.read_text().replace("api-engineer", "api-eng"))
+    (pack_copy / ".claude/agents/engineering/api-engineer.md").rename(pack_copy / ".claude/agents/engineering/api-eng.md")
+    payload = {"session_id": "e03b907e-ee2c-4744-9285-bf50dfb6a951", "transcript_path": "/tmp/t.jsonl",
+               "cwd": str(pack_copy), "permission_mode": "default", "hook_event_name": "PreToolUse",
+               "agent_id": "aeeb68e76385627ad", "agent_type": "engineering-director", "tool_name": "Agent",
+               "tool_input": {"description": "s1-api API", "prompt": "[task:s1-api] API", "subagent_type": "api-eng",
+                              "run_in_background": False}, "tool_use_id": "toolu_01RenamedMember"}
+    out = run_hook("pre_agent.py", payload, pack_copy)
+    assert out.returncode == 0 and "updatedInput" in out.stdout.decode(), out.stdout + out.stderr
+    capsys.readouterr()
+
+    assert main(["task", "show", "s1-api", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["task"]["assignee"] == "api-eng"
+    assert main(["teams", "check", "--json"]) == 0, capsys.readouterr().out
+
+
 def test_check_names_open_messages_to_a_member_renamed_in_teams_yaml(pack_copy, capsys):
     """A question to `tech-lead` waits in no inbox once teams.yaml calls the reviewer `lead-reviewer`."""
     for to in ("tech-lead", "qa-analyst"):

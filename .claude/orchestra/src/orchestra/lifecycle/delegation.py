@@ -26,6 +26,7 @@ from .ledger import Ledger
 from .protocol import task_tag
 from .views import (
     delegation_arguments,
+    gone_assignee,
     sprint_closed_to,
     unassigned_text,
     unfinished_dependencies,
@@ -274,6 +275,9 @@ def record(req: DelegationRequest, led: Ledger) -> dict[str, Any]:
     team = req.org.teams.get(task.get("team") or "")
     if team is not None and not team.settings.auto_assign and not task.get("assignee"):
         task["assignee"] = req.subagent_type  # the call named who does it (check_assignee took members only)
+    elif (member := req.org.member(req.subagent_type)) is not None and (team is None or member.team == team.name) \
+            and gone_assignee(req.org, task):
+        task["assignee"] = member.name  # its assignee was renamed or removed in teams.yaml: the member called takes it
     led.put("tasks", task)
     led.session(req.session_id)
     if req.caller != "main":
