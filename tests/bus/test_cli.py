@@ -171,6 +171,10 @@ def test_the_user_looking_at_a_runs_inbox_leaves_its_messages_to_be_injected(pro
     (["send", "tech-lead", "state_updated", "--payload", "{"], "--payload: not JSON"),
     (["send", "tech-lead", "state_updated", "--text", "x" * 5000], "over the 4096-byte limit"),
     (["send", "tech-lead", "state_updated", "--expires-in", "soon"], "--expires-in 'soon': expected a positive"),
+    (["send", "tech-lead", "state_updated", "--text", " \n "], "the message is empty: give its text (--text) or its "
+                                                            "content (--payload)"),
+    (["send", "tech-lead", "state_updated"], "the message is empty: give its text (--text)"),
+    (["send", "tech-lead", "task_completed", "--payload", "{}"], "the message is empty: give its text (--text)"),
     (["ack", "msg-404"], "message 'msg-404': no such message"),
     (["answer", "msg-404", "yes"], "question 'msg-404': no such message"),
     (["inbox", "team:nobody"], "unknown team 'nobody'"),

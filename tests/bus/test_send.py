@@ -151,3 +151,23 @@ def test_ids_follow_send_order(store, org) -> None:
         ids = [bus.send(tx, sender="main", to="tech-lead", type="state_updated", org=org,
                         now=T0 + timedelta(seconds=i))["seq"] for i in range(3)]
     assert ids == sorted(ids) and len(set(ids)) == 3
+
+
+def test_a_run_cannot_send_to_itself_what_it_would_never_be_shown(store, org) -> None:
+    """A run is never shown what it sends: a message, question, handoff or answer to its own `agent:<id>` would stay
+    open unread until it expires, so it is refused and nothing is stored."""
+    add_run(store, "r1", "fullstack-eng")
+    with store.transaction() as tx:
+        question = bus.ask(tx, sender="agent:r1", to="tech-lead", question="which?", org=org, now=T0)
+    kinds = [{"type": "state_updated", "payload": {"text": "note to self"}},
+             {"type": "question", "payload": {"question": "me?"}},
+             {"type": "artifact_ready", "payload": {"artifacts": ["a.md"]}},
+             {"type": "answer", "payload": {"answer": "it"}, "reply_to": question["id"]}]
+    for kind in kinds:
+        with pytest.raises(ValueError, match=r"recipient 'agent:r1' is the sender itself, and a run is never shown "
+                                             r"what it sends"), store.transaction() as tx:
+            bus.send(tx, sender="agent:r1", to=" agent:r1", org=org, now=T0, **kind)
+    assert list(messages(store)) == [question["id"]] and messages(store)[question["id"]]["status"] == "pending"
+    with store.transaction() as tx:  # its own agent type is other runs of that type: they read it
+        assert bus.send(tx, sender="agent:r1", to="fullstack-eng", type="state_updated", payload={"text": "hi"},
+                        org=org, now=T0)["to"] == "fullstack-eng"

@@ -375,7 +375,7 @@ LOOKUPS = [("task", "show", LONG), ("task", "delegate", LONG), ("task", "set-sta
            ("sprint", "block", LONG, "x"), ("sprint", "unblock", LONG), ("sprint", "start", LONG),
            ("sprint", "status", LONG), ("sprint", "plan", LONG), ("epic", "status", LONG), ("report", LONG),
            ("msg", "ack", LONG), ("msg", "answer", LONG, "yes"),
-           ("msg", "send", "main", "state_updated", "--task", LONG),
+           ("msg", "send", "main", "state_updated", "--text", "x", "--task", LONG),
            ("worktree", "assign", LONG), ("worktree", "conflicts", LONG)]
 
 

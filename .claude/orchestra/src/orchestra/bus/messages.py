@@ -112,6 +112,9 @@ def send(tx, *, sender: str, to: str, type: str, payload: dict[str, Any] | None 
     to = addressing.check_recipient(tx, to, org) if target is None else _reply_recipient(type, to, target)
     if type == "review_request":
         to = addressing.review_route(tx, to, org, sender)
+    if to == sender and addressing.kind(to) == "run":  # stored, it would wait unread until it expired
+        raise ValueError(f"recipient {to!r} is the sender itself, and a run is never shown what it sends; address "
+                         "whoever should read it (an agent type, team:<name>, main or human)")
     if priority not in PRIORITIES:
         raise ValueError(f"priority {priority!r} is unknown; use one of: {', '.join(PRIORITIES)} (highest first)")
     payload = _check_payload(type, payload)

@@ -125,6 +125,7 @@ def _sent_text(message: dict[str, Any]) -> str:
 def cmd_send(args) -> int:
     from .. import workflow
     from ..bus import send
+    from ..bus.messages import MESSAGE_TYPES, REQUIRED_PAYLOAD
     from ..lifecycle import apply_review
 
     payload = {"text": args.text} if args.text is not None else None
@@ -133,12 +134,17 @@ def cmd_send(args) -> int:
             payload = json.loads(args.payload)
         except (ValueError, RecursionError) as exc:
             raise UsageError(f"--payload: not JSON ({exc})") from None
+    expires_at = _expiry(args)
+    # nothing to read (a question, answer, handoff or verdict: the bus names the key it lacks), as send_message says
+    if args.type in MESSAGE_TYPES and args.type not in REQUIRED_PAYLOAD and (
+            not payload or (args.text is not None and not args.text.strip())):
+        raise UsageError("the message is empty: give its text (--text) or its content (--payload)")
     validation.ready()
     with project_store() as store, store.transaction() as tx:
         try:
             sent = send(tx, sender=args.sender, to=args.to, type=args.type, payload=payload,
                         priority=args.priority, task=args.task, reply_to=args.reply_to,
-                        expires_at=_expiry(args), id=args.id)
+                        expires_at=expires_at, id=args.id)
         except ValueError as exc:
             raise ValueError(f"{exc}{_payload_hint(args.type, str(exc), args.text is not None)}") from None
         message = _checked(tx, sent)
