@@ -412,6 +412,20 @@ def test_model_inherit_in_any_case_is_taken_as_claude_code_takes_it():
     assert agentfiles.model_problem("Sonnet-ish") is not None
 
 
+def test_a_misspelt_tool_in_disallowed_tools_is_reported_as_taking_nothing_away(pack_copy):
+    """`disallowedTools: Bassh, WebFetch` takes WebFetch away and nothing else: Claude Code matches the names
+    exactly, so the agent keeps Bash. The check names the entry; a rule specifier and another server pass."""
+    path = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    path.write_text(path.read_text().replace("model: sonnet\n", "model: sonnet\ndisallowedTools: Bassh, WebFetch, "
+                                             "Bash(rm *), mcp__github__create_issue, mcp__orchestra_ask\n", 1))
+    assert agentfiles.check_agents(pack_copy) == [
+        f"{path}:6: disallowedTools: 'Bassh' is not a Claude Code 2.1.328 tool, so it takes nothing away",
+        f"{path}:6: disallowedTools: mcp__orchestra_ask misspells an orchestra MCP tool (Claude Code looks for a "
+        "server 'orchestra_ask', so it takes nothing away); write mcp__orchestra__ask"]
+    assert agentfiles.disallowed_problems(["Read", 3]) == [
+        "disallowedTools: must be a comma-separated string or a list of tool names"]
+
+
 def test_a_misspelt_agent_key_is_reported_with_the_spelling_claude_code_reads(pack_copy):
     path = pack_copy / ".claude/agents/qa/qa-engineer.md"
     path.write_text(path.read_text().replace("model: sonnet", "model: sonnet\npermission-mode: plan\nmax_turns: 9"))

@@ -206,6 +206,23 @@ def tool_problems(tools: Any, mcp_tools: Iterable[str] = MCP_TOOLS) -> list[str]
     return out
 
 
+def disallowed_problems(value: Any, mcp_tools: Iterable[str] = MCP_TOOLS) -> list[str]:
+    """Names in an agent's `disallowedTools` that take nothing away: Claude Code matches them exactly, so a
+    misspelt one leaves the agent the tool it was meant to lose."""
+    if value is None:
+        return []
+    if not isinstance(value, str | list) or (isinstance(value, list) and not all(isinstance(t, str) for t in value)):
+        return ["disallowedTools: must be a comma-separated string or a list of tool names"]
+    out = []
+    for name in tool_names(value):
+        if name.startswith("mcp__") and name not in WHOLE_SERVER and (meant := misspelt_server(name, set(mcp_tools))):
+            out.append(f"disallowedTools: {name} misspells an orchestra MCP tool (Claude Code looks for a server "
+                       f"{name[5:].partition('__')[0]!r}, so it takes nothing away); write {meant}")
+        elif not name.startswith("mcp__") and name not in CLAUDE_TOOLS and name != ALL_TOOLS:
+            out.append(f"disallowedTools: {name!r} is not a Claude Code 2.1.328 tool, so it takes nothing away")
+    return out
+
+
 def misspelt_server(name: str, exposed: set[str]) -> str | None:
     """The orchestra tool (or whole server) an `mcp__` entry naming some other server was meant to be:
     the same letters with `_`, `-` or case written differently, or a server name like `orchestr`."""
@@ -333,6 +350,8 @@ def agent_problems(definition: Definition, mcp_tools: Iterable[str] = MCP_TOOLS)
     if "tools" in meta:
         found += [("tools", p) for p in tool_problems(meta["tools"], mcp_tools)]
         found += [("tools", p) for p in ungranted_tools(meta["tools"], definition.body)]
+    if "disallowedTools" in meta:
+        found += [("disallowedTools", p) for p in disallowed_problems(meta["disallowedTools"], mcp_tools)]
     if "model" in meta and (problem := model_problem(meta["model"])):
         found.append(("model", problem))
     found += [(key, p) for key in AGENT_VALUES if key in meta and (p := value_problem(key, meta[key]))]
