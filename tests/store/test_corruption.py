@@ -154,3 +154,30 @@ def test_a_store_named_by_the_other_scheme_is_left_as_it_is_with_its_wal(tmp_pat
         assert sorted(store.get("tasks")) == ["t1", "t2"]
     with open_store(f"json://{doc}") as store:
         assert sorted(store.get("tasks")) == ["t3"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "json"])
+def test_a_damaged_store_that_cannot_be_moved_aside_is_named_as_damaged_and_left_as_it_is(
+        backend: str, project: Path, tmp_path: Path) -> None:
+    """On a read-only disk a damaged store was reported as `cannot make, read or write ...: Read-only file
+    system` (SQLite) or `cannot take the write lock` (JSON, even for `state get`), not as damaged."""
+    from ..disks import read_only
+    from .test_cli_state import cli
+
+    base = tmp_path / "state dir"
+    base.mkdir()
+    url = BACKENDS[backend](base)
+    _populated(url)
+    path = state_file(url)
+    _garbage(path)
+    before = sorted(p.name for p in base.iterdir())
+    with read_only(base):
+        got = cli(url, project, "state", "get", "tasks")
+    assert got.returncode == 1 and got.stderr.count("\n") == 1, got.stderr
+    what = "state database is unreadable" if backend == "sqlite" else "state file is not a valid JSON object"
+    assert got.stderr.startswith(f"orchestra state: {path}: {what} ("), got.stderr
+    assert got.stderr.endswith("; it cannot be moved aside (the disk is mounted read-only), so it is left as "
+                               "it is: restore it from a backup, or with `orchestra state import` where it "
+                               "can be written\n"), got.stderr
+    assert path.read_bytes() == b"\x00\x01 this is not state \xff" * 64
+    assert sorted(p.name for p in base.iterdir()) == before

@@ -25,7 +25,7 @@ from .. import atomic
 from . import StoreBase, iter_entities
 from .doc_tx import DocTx
 from .document import COLLECTIONS, TOP_LEVEL, empty_document, filled, is_segment, migrate, normalized
-from .errors import BusyError, CorruptStateError, StateError, disk_trouble
+from .errors import BusyError, CorruptStateError, StateError, disk_trouble, left_damaged, unmovable
 from .events import stored_event
 from .filekind import check_kind
 from .lock_queue import AVAILABLE as QUEUE_AVAILABLE
@@ -91,15 +91,21 @@ class JsonFileStore(StoreBase):
     def _corrupt(self, raw: bytes, exc: Exception, locked: bool) -> dict[str, Any]:
         """Move an unparseable file aside (under the lock, and only if it is still the same file)."""
         check_kind(self.path, "json", raw[:64])
+        damaged = f"{self.path}: state file is not a valid JSON object ({_first_line(exc)})"
+        why = unmovable(self.path)
+        if why:
+            raise left_damaged(damaged, why) from None
         if not locked:
             with self._locked():
                 return self._read(locked=True)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{os.getpid()}")
-        os.replace(self.path, aside)
+        try:
+            os.replace(self.path, aside)
+        except OSError as moved:
+            raise left_damaged(damaged, _os_reason(moved, self.path)) from None
         raise CorruptStateError(
-            f"{self.path}: state file is not a valid JSON object ({_first_line(exc)}); "
-            f"moved aside to {aside.name} — restore it with `orchestra state import`, or carry on with empty state"
+            f"{damaged}; moved aside to {aside.name} — restore it with `orchestra state import`, or carry on with empty state"
         ) from None
 
     # -- transactions ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import StoreBase
 from .document import SCHEMA_VERSION
-from .errors import BusyError, CorruptStateError, StateError, disk_trouble
+from .errors import BusyError, CorruptStateError, StateError, disk_trouble, left_damaged, unmovable
 from .events import make_event
 from .filekind import check_kind
 from .rules import check_criteria, matches
@@ -188,11 +188,21 @@ class SqliteStore(StoreBase):
             with suppress(sqlite3.Error):
                 self.conn.close()
             self.conn = None
-        for suffix in ("", "-wal", "-shm"):
+        damaged = f"{self.path}: state database is unreadable ({exc})"
+        why = unmovable(self.path)
+        if why:
+            raise left_damaged(damaged, why) from None
+        try:
+            os.replace(self.path, aside)
+        except FileNotFoundError:
+            pass
+        except OSError as moved:
+            raise left_damaged(damaged, disk_trouble(self.path.parent) or moved.strerror or str(moved)) from None
+        for suffix in ("-wal", "-shm"):
             with suppress(FileNotFoundError):
                 os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
         raise CorruptStateError(
-            f"{self.path}: state database is unreadable ({exc}); moved aside to {aside.name} — "
+            f"{damaged}; moved aside to {aside.name} — "
             "restore it from a backup or `orchestra state import`, or carry on with empty state"
         ) from None
 
