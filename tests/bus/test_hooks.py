@@ -198,6 +198,35 @@ def test_user_prompt_surfaces_messages_for_the_human_and_audits(project: Path, p
     assert hook_output(run_hook("user_prompt.py", later, project)) == {}  # the next prompt: not again
 
 
+def test_one_message_with_unreadable_times_does_not_stop_the_bus(project: Path, project_store, capsys) -> None:
+    """A message whose expiry or send time is no time, or that lacks its priority (written by hand with `orchestra
+    state set`, or imported), is still shown, never escalated, and every other message is still delivered: at a
+    prompt, at a subagent's tool call and in `orchestra msg inbox`."""
+    from orchestra.cli import main
+
+    odd = send(project_store, to="main", payload={"text": "odd times"})
+    question = send(project_store, to="fullstack-eng", type="question", priority="critical",
+                    payload={"question": "odd question"})
+    with project_store.transaction() as tx:
+        tx.set(f"communication.messages.{odd['id']}.expires_at", "soon")
+        tx.set(f"communication.messages.{question['id']}.timestamp", "yesterday")
+        tx.set(f"communication.messages.{question['id']}.expires_at", 7)
+        tx.set("communication.messages.by-hand", {"to": "main", "type": "state_updated", "status": "pending",
+                                                  "payload": {"text": "no priority"}})
+    send(project_store, to="main", payload={"text": "plain news"})
+    send(project_store, to="fullstack-eng", payload={"text": "plain work"})
+    prompt = hook_output(run_hook("user_prompt.py", fixture_event(project, "UserPromptSubmit"), project))
+    assert "systemMessage" not in prompt, prompt
+    assert all(text in prompt["hookSpecificOutput"]["additionalContext"] for text in ("odd times", "plain news"))
+    call = hook_output(run_hook("pre_tool.py", fixture_event(project, "PreToolUse", "Bash", "fullstack-eng"), project))
+    assert all(text in call["hookSpecificOutput"]["additionalContext"] for text in ("odd question", "plain work"))
+    assert project_store.get(f"communication.messages.{question['id']}").get("escalated_to") is None
+    assert main(["msg", "inbox", "--all"]) == 0 and "odd times" in capsys.readouterr().out
+    assert main(["msg", "inbox"]) == 0
+    out = capsys.readouterr().out
+    assert "plain news" in out and "no priority" in out, out
+
+
 def test_session_start_briefs_the_main_thread_inbox(project: Path, project_store) -> None:
     with project_store.transaction() as tx:
         tx.set("sprints.sprint-3", {"name": "Payments", "status": "active"})

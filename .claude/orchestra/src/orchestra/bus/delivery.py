@@ -28,7 +28,7 @@ from ..teams import Organization
 from ..termtext import one_line, printable
 from . import addressing
 from .addressing import Recipient
-from .messages import MESSAGES, OPEN, is_expired, iso, org_for, parse_time, utcnow
+from .messages import MESSAGES, OPEN, is_expired, iso, org_for, read_time, utcnow
 
 DELIVERIES = "communication.deliveries"
 MAX_PER_INJECTION = 5
@@ -192,7 +192,8 @@ def lost(message: dict[str, Any], key: str, now: datetime | str) -> bool:
     """Handed over to run `key` by a hook that never confirmed it wrote its output, and `now` past that hook's
     time: Claude Code never read it (the hook was killed, or its output could not be written)."""
     until = (message.get("unconfirmed") or {}).get(key)
-    return until is not None and until < (now if isinstance(now, str) else iso(now))
+    # a mark that is no time (written by hand) counts as past: shown again, a duplicate at worst
+    return until is not None and (not isinstance(until, str) or until < (now if isinstance(now, str) else iso(now)))
 
 
 def reached(message: dict[str, Any], key: str, now: datetime | None = None) -> bool:
@@ -218,7 +219,7 @@ def last_injection(rows: list[dict[str, Any]], who: Recipient, event: str | None
     """When `who` was last shown something: an injection lost on the way holds back none after it."""
     now = now or utcnow()
     times = [(m.get("delivered") or {}).get(who.key) for m in rows if shown_before(m, who, now, event)]
-    stamps = [parse_time(t, "delivered") for t in times if t]
+    stamps = [stamp for t in times if t and (stamp := read_time(t)) is not None]
     return max(stamps) if stamps else None
 
 

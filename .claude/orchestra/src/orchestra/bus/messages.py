@@ -75,9 +75,19 @@ def parse_time(value: object, field: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def read_time(value: object) -> datetime | None:
+    """A stored time, or None when it is none: a record written by hand (`orchestra state set`) or imported must not
+    stop the bus for every reader."""
+    try:
+        return parse_time(value, "time")
+    except ValueError:
+        return None
+
+
 def is_expired(message: dict[str, Any], now: datetime) -> bool:
-    expires = message.get("expires_at")
-    return bool(expires) and parse_time(expires, "expires_at") <= now
+    """Past its expiry; a message whose expiry is no time stays open, to be shown and closed, never lost."""
+    expires = read_time(message.get("expires_at")) if message.get("expires_at") else None
+    return expires is not None and expires <= now
 
 
 def org_for(org: Organization | None) -> Organization:

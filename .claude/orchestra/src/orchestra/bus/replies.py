@@ -23,7 +23,7 @@ from .messages import (
     close_chain,
     iso,
     org_for,
-    parse_time,
+    read_time,
     reply_address,
     send,
     stamp_deliveries,
@@ -110,7 +110,8 @@ def overdue(rows: list[dict[str, Any]], now: datetime, after: timedelta | None =
             continue
         wait = message.get("escalate_after_s")
         limit = timedelta(seconds=wait) if wait else (after or escalate_after_default())
-        if now - parse_time(message["timestamp"], "timestamp") >= limit:
+        sent = read_time(message.get("timestamp"))
+        if sent is not None and now - sent >= limit:  # one whose send time is no time is never escalated
             out.append(message)
     return out
 

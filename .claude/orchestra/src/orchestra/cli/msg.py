@@ -291,6 +291,7 @@ def _inbox_text(messages: list[dict[str, Any]]) -> str:
         return "no open messages"
     from ..bus.delivery import describe
 
-    rows = [[m["id"], m["priority"], m["type"], _sender(m), m["to"], m.get("task") or "", m["status"],
+    rows = [[m["id"], m.get("priority") or "", m.get("type") or "", _sender(m), m.get("to") or "", m.get("task") or "",
+             m.get("status") or "",
              describe(m).replace("\n", " ")[:80]] for m in messages]
     return table(rows, ["ID", "PRIORITY", "TYPE", "FROM", "TO", "TASK", "STATUS", "CONTENT"])
