@@ -186,6 +186,10 @@ def test_the_user_looking_at_a_runs_inbox_leaves_its_messages_to_be_injected(pro
     (["ask", "tech-lead", "Which IdP?", "--escalate-after", "999999999999d"],
      "--escalate-after '999999999999d': too long; at most 999999998d"),
     (["ask", "tech-lead", "   "], "payload.question: expected non-empty text, got '   '"),
+    (["ask", "tech-lead", "why\udc85?"], "payload.question: character 4 is the byte 0x85, which is not UTF-8 text; "
+                                          "send UTF-8"),
+    (["send", "main", "state_updated", "--payload", '{"text": "ok", "more": ["a", "\\ud800"]}'],
+     "payload.more[1]: character 1 is a lone surrogate (\\ud800), which is not UTF-8 text; send UTF-8"),
     (["send", "tech-lead", "question", "--payload", '{"question": ["a"]}'],
      "payload.question: expected non-empty text, got ['a']"),
     (["inbox", "broadcast"], "inbox 'broadcast': broadcast messages reach every reader, so every inbox lists them"),

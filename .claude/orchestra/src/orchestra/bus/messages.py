@@ -187,6 +187,8 @@ def _check_payload(type: str, payload: object) -> dict[str, Any]:
         raise ValueError(f"payload: expected a JSON object, got {payload.__class__.__name__}")
     try:
         size = len(json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise ValueError(_not_utf8(payload, "payload") or f"payload: not UTF-8 text ({exc})") from None
     except (TypeError, ValueError) as exc:
         raise ValueError(f"payload: not plain JSON ({exc})") from None
     if size > MAX_PAYLOAD_BYTES:
@@ -209,6 +211,25 @@ def _check_payload(type: str, payload: object) -> dict[str, Any]:
     if type == "review_complete" and payload["verdict"] not in VERDICTS:
         raise ValueError(f"payload.verdict {payload['verdict']!r} is unknown; use one of: {', '.join(VERDICTS)}")
     return payload
+
+
+def _not_utf8(value: object, where: str) -> str | None:
+    """Where in `value` text holds a character UTF-8 cannot write, said plainly: a byte that was not UTF-8 (as
+    Python reads such bytes from a command line) or a lone surrogate (a JSON `\\ud800`); None if nowhere."""
+    if isinstance(value, str):
+        for index, char in enumerate(value):
+            if "\ud800" <= char <= "\udfff":
+                what = (f"the byte 0x{ord(char) - 0xdc00:02x}" if "\udc80" <= char <= "\udcff"
+                        else f"a lone surrogate (\\u{ord(char):04x})")
+                return f"{where}: character {index + 1} is {what}, which is not UTF-8 text; send UTF-8"
+        return None
+    if isinstance(value, dict):
+        parts = [part for key, item in value.items() for part in ((key, f"{where} key"), (item, f"{where}.{key}"))]
+    elif isinstance(value, list):
+        parts = [(item, f"{where}[{index}]") for index, item in enumerate(value)]
+    else:
+        return None
+    return next((found for item, place in parts if (found := _not_utf8(item, place))), None)
 
 
 def _check_reply(tx, type: str, reply_to: object) -> dict[str, Any] | None:
