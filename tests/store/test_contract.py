@@ -201,6 +201,18 @@ def test_delete_collection_and_singleton_leaves_them_empty(store) -> None:
     assert len(doc["observability"]["events"]) == 2
 
 
+def test_deleting_the_metrics_again_leaves_them_empty_as_the_first_time(store) -> None:
+    """observability.metrics always reads as an object, as a collection does: SQLite and PostgreSQL said
+    "nothing stored at 'observability.metrics'" when it was deleted a second time, or in a new store."""
+    store.delete("observability.metrics")
+    store.set("observability.metrics.velocity", 5)
+    store.delete("observability.metrics")
+    store.delete("observability.metrics")
+    assert store.get("observability.metrics") == {}
+    with pytest.raises(PathError, match="observability.metrics.velocity"):
+        store.delete("observability.metrics.velocity")
+
+
 @pytest.mark.parametrize("path", ["", "schema_version", "observability", "observability.events",
                                   "observability.events.0", "tasks.t.id"])
 def test_undeletable_paths(store, store_url: str, path: str) -> None:
@@ -371,6 +383,20 @@ def test_events_unlimited_read(store) -> None:
         store.append_event("x")
     assert len(store.events_after(0, limit=None)) == 3
     assert len(store.events_after(0, limit=-1)) == 3
+
+
+def test_event_reads_take_integers_past_64_bits(store) -> None:
+    """SQLite failed with OverflowError (`orchestra events tail -n 99999999999999999999` printed a traceback)
+    where the other backends read as asked."""
+    for kind in ("a", "b", "a"):
+        store.append_event(kind)
+    huge = 2**70
+    assert store.events_after(huge) == [] and store.events_after(huge, types=("a",)) == []
+    assert [e["id"] for e in store.events_after(-huge)] == [1, 2, 3]
+    assert [e["id"] for e in store.events_after(0, limit=huge)] == [1, 2, 3]
+    assert [e["id"] for e in store.events_after(0, limit=huge, types=("a",))] == [1, 3]
+    assert [e["id"] for e in store.last_events(huge)] == [1, 2, 3]
+    assert [e["id"] for e in store.last_events(huge, types=("b",))] == [2]
 
 
 def test_event_visible_inside_its_transaction_and_numbered_after_others(store) -> None:

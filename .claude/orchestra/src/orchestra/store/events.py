@@ -75,6 +75,9 @@ def _typed(event: dict[str, Any], where: str) -> dict[str, Any]:
     return event
 
 
+_LAST_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL's bigint hold
+
+
 def check_read(after: Any, limit: Any, types: Any, to: Any = ()) -> tuple[int, int | None, tuple[str, ...]]:
     """Arguments of `events_after`; a limit of None or below zero means no limit."""
     if not isinstance(after, int) or isinstance(after, bool):
@@ -84,7 +87,9 @@ def check_read(after: Any, limit: Any, types: Any, to: Any = ()) -> tuple[int, i
     for name, names in (("types", types), ("to", to)):
         if isinstance(names, str) or not all(isinstance(t, str) for t in names):
             raise StateError(f"events_after: {name} must be a list of strings, got {names!r}")
-    return after, (None if limit is None or limit < 0 else limit), tuple(types)
+    # Beyond 64 bits no event id lies (SQLite and PostgreSQL could not even be asked): read as the same bounds.
+    return (min(max(after, -1), _LAST_ID), None if limit is None or limit < 0 or limit > _LAST_ID else limit,
+            tuple(types))
 
 
 def check_last(count: Any, types: Any) -> tuple[int, tuple[str, ...]]:
@@ -93,7 +98,7 @@ def check_last(count: Any, types: Any) -> tuple[int, tuple[str, ...]]:
         raise StateError(f"last_events: count must be 0 or a positive integer, got {count!r}")
     if isinstance(types, str) or not all(isinstance(t, str) for t in types):
         raise StateError(f"last_events: types must be a list of strings, got {types!r}")
-    return count, tuple(types)
+    return min(count, _LAST_ID), tuple(types)
 
 
 def selected(event: dict[str, Any], types: tuple[str, ...], to: tuple[str, ...]) -> bool:

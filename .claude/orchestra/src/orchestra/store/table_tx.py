@@ -200,6 +200,8 @@ class TableTx:
                 self._delete_collection(collection)
         else:
             current = self._singleton(addr.top)
+            if addr.rest[1:] == () and addr.rest[0] in filled(addr.top, {}) and addr.rest[0] not in (current or {}):
+                return  # a part it always has (metrics), not stored: it reads as empty already
             try:
                 remove(current, addr.rest, path)
             except (KeyError, TypeError):
