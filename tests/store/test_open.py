@@ -73,3 +73,30 @@ def test_a_store_file_reached_through_a_symbolic_link_is_the_file_written(scheme
     assert links[0].is_symlink()
     with open_store(f"{scheme}://{links[1]}") as store:
         assert sorted(store.get("tasks")) == ["t1", "t2"]
+
+
+@pytest.mark.parametrize("scheme", ["sqlite", "json"])
+def test_a_damaged_store_reached_through_a_symbolic_link_is_moved_aside_where_it_is(scheme: str, tmp_path: Path) -> None:
+    """SQLite moved the link aside: the damaged file stayed in the shared place under its name (every other
+    checkout still failed on it), and the next write made a new database where the link had been."""
+    from orchestra.store import CorruptStateError
+
+    shared = tmp_path / "shared" / "state"
+    shared.parent.mkdir()
+    with open_store(f"{scheme}://{shared}") as store:
+        store.set("tasks.t1", {"title": "one"})
+    (tmp_path / "a").mkdir()
+    link = tmp_path / "a" / "state"
+    link.symlink_to(shared)
+    shared.write_bytes(b"\x00\x01 this is not state \xff" * 64)
+    with pytest.raises(CorruptStateError) as raised, open_store(f"{scheme}://{link}") as store:
+        store.get("tasks")
+    [aside] = shared.parent.glob("state.corrupt-*")
+    assert aside.read_bytes() == b"\x00\x01 this is not state \xff" * 64 and not aside.is_symlink()
+    assert aside.name in str(raised.value) and str(shared) in str(raised.value)
+    assert link.is_symlink() and sorted(p.name for p in link.parent.iterdir()) == ["state"]
+    with open_store(f"{scheme}://{link}") as store:
+        store.set("tasks.t2", {"title": "after"})
+    assert link.is_symlink()
+    with open_store(f"{scheme}://{shared}") as store:
+        assert sorted(store.get("tasks")) == ["t2"]

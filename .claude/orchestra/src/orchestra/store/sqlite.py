@@ -50,9 +50,11 @@ _CORRUPT = ("not a database", "malformed", "file is encrypted", "database corrup
 
 class SqliteStore(StoreBase):
     def __init__(self, path: Path, wait: float = BUSY_TIMEOUT_MS / 1000) -> None:
-        self.path = Path(path)
+        # Through a symbolic link SQLite writes the file it names; moving a damaged store aside must move that
+        # file too, not the link (the next write would make a new database where the link was).
+        self.path = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
         self.wait = wait  # seconds a write waits for another writer before BusyError
-        self.url = f"sqlite://{self.path}"
+        self.url = f"sqlite://{path}"
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._open_tx = False
         self.conn: sqlite3.Connection | None = None
