@@ -79,9 +79,10 @@ def locked(log: Path, exclusive: bool = True, wait: float | None = None) -> Iter
         try:
             if fcntl is None:
                 break
+            opened = _identity(lock)
             _take(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH, lock,
                   None if deadline is None else max(0.0, deadline - time.monotonic()), wait)
-            if _names(lock, fd):
+            if opened is not None and _identity(lock) == opened:
                 break
         except BaseException:
             os.close(fd)
@@ -93,14 +94,14 @@ def locked(log: Path, exclusive: bool = True, wait: float | None = None) -> Iter
         os.close(fd)  # closing releases the lock
 
 
-def _names(lock: Path, fd: int) -> bool:
-    """Whether `lock` still names the file open as `fd`."""
+def _identity(lock: Path) -> tuple[int, int] | None:
+    """Which file `lock` names (None: none). Compared with itself, not with the open file's fstat, which some
+    file systems (overlayfs on older kernels) report for another layer than the path's."""
     try:
         named = os.stat(lock)
     except FileNotFoundError:
-        return False
-    held = os.fstat(fd)
-    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+        return None
+    return named.st_dev, named.st_ino
 
 
 def _take(fd: int, kind: int, lock: Path, left: float | None, wait: float | None) -> None:
