@@ -233,6 +233,19 @@ def test_a_key_left_empty_where_a_list_or_mapping_belongs_says_how_to_write_none
         "with nothing after it is null in YAML: write {} for none)"]
 
 
+@pytest.mark.parametrize("text", ["teams:\n", "teams:   # none yet\n", "teams: {}\n"])
+def test_teams_left_empty_says_a_team_is_needed_not_how_to_write_none(tmp_path, text):
+    """Every organisation has at least one team: `write {} for none` would only lead to the next error."""
+    path = tmp_path / "teams.yaml"
+    path.write_text("organization: Acme\n" + text)
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    assert str(err.value).startswith(f"{path}:2: teams: "), str(err.value)
+    assert "for none" not in str(err.value)
+    assert str(err.value).endswith("give at least one team: its name, then `orchestrator:` and `members:` under it; "
+                                   "templates/team.yaml is one to start from)"), str(err.value)
+
+
 def test_yaml_syntax_error_names_its_line(tmp_path):
     path = broken(tmp_path, "  qa:\n", "  qa:\n   oops: [unclosed\n")
     with pytest.raises(TeamsError) as err:
@@ -297,7 +310,8 @@ def test_a_name_with_spaces_or_capitals_is_refused_with_the_name_to_write(tmp_pa
     ("    members:\n      - name: qa-engineer\n        capacity: '3'\n", 6, "write a whole number, without quotes"),
     ("    settings: {auto_assign: 'true'}\n", 4, "write true or false, without quotes"),
     ("    members:\n      - name: qa-engineer\n        role: team-member\n", 6, "write 'team_member'"),
-    ("    settings: {worktree_strategy: tasks}\n", 4, "write 'task'")])
+    ("    settings: {worktree_strategy: tasks}\n", 4, "write 'task'"),
+    ("    members:\n      - qa-engineer\n", 5, "write `- name: qa-engineer`, its other keys under it")])
 def test_a_list_where_a_mapping_belongs_and_the_reverse_say_how_to_write_it(tmp_path, team, line, hint):
     path = tmp_path / "teams.yaml"
     path.write_text("teams:\n  qa:\n    orchestrator: qa-director\n" + team)

@@ -252,8 +252,17 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
         if error.validator == "enum" and isinstance(error.instance, str) and (meant := difflib.get_close_matches(
                 error.instance, [str(v) for v in error.validator_value], n=1, cutoff=0.6)):
             message += f" (write {meant[0]!r})"
-        if error.validator == "type" and error.instance is None and error.validator_value in EMPTY:
+        needed = error.schema.get("minProperties", 0) or error.schema.get("minItems", 0)  # none is no answer here
+        wanted = error.schema.get("description") if isinstance(error.schema.get("description"), str) else None
+        if error.validator == "type" and error.instance is None and error.validator_value in EMPTY and needed:
+            message += f" (a key with nothing after it is null in YAML; {wanted or 'give at least one entry'})"
+        elif error.validator == "type" and error.instance is None and error.validator_value in EMPTY:
             message += f" (a key with nothing after it is null in YAML: write {EMPTY[error.validator_value]} for none)"
+        if error.validator in ("minProperties", "minItems") and wanted:
+            message += f" ({wanted})"
+        if error.validator == "type" and error.validator_value == "object" and isinstance(error.instance, str) and (
+                required := error.schema.get("required")) and parts and isinstance(parts[-1], int):
+            message += f" (write `- {required[0]}: {error.instance}`, its other keys under it)"
         if (meant := _meant_key(error, parts)) is not None:
             message += f"; write {meant!r}"
         if error.validator == "pattern" and isinstance(error.instance, str) and (
