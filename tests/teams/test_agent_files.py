@@ -406,6 +406,19 @@ def test_frontmatter_values_claude_code_drops_are_reported_at_their_line(pack_co
     assert agentfiles.value_problem("effort", 3) is None and agentfiles.value_problem("color", "Purple") is not None
 
 
+def test_a_yes_or_no_for_true_or_false_is_reported_as_claude_code_reads_it(pack_copy):
+    """YAML 1.1 (PyYAML) reads `background: yes` as true; Claude Code's YAML reads the word yes, which it drops
+    (observed: `has invalid background value 'yes'`), and `omitClaudeMd: on` is silently not true."""
+    path = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    original = path.read_text()
+    path.write_text(original.replace("model: sonnet\n", "model: sonnet\nbackground: yes\nomitClaudeMd: On\n", 1))
+    assert agentfiles.check_agents(pack_copy) == [
+        f"{path}:6: background: 'yes' is not true or false; Claude Code 2.1.328 ignores it",
+        f"{path}:7: omitClaudeMd: 'On' is not true or false; Claude Code 2.1.328 ignores it"]
+    path.write_text(original.replace("model: sonnet\n", "model: sonnet\nbackground: True\nomitClaudeMd: 'true'\n", 1))
+    assert agentfiles.check_agents(pack_copy) == []
+
+
 def test_model_inherit_in_any_case_is_taken_as_claude_code_takes_it():
     """Claude Code 2.1.328 reads `model: Inherit` as inherit; other aliases keep their spelling."""
     assert agentfiles.model_problem("Inherit") is None and agentfiles.model_problem("INHERIT") is None

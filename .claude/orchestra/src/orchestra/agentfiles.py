@@ -53,6 +53,7 @@ COLORS = ("red", "blue", "green", "yellow", "purple", "orange", "pink", "cyan")
 EFFORTS = ("low", "med", "medium", "high", "xhigh", "max")  # `med` is read as medium
 PERMISSION_MODES = ("acceptEdits", "auto", "bypassPermissions", "default", "dontAsk", "plan", "manual")
 AUTO_COMPACT_MIN = 100_000
+YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
 AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # Abbreviations whose full stop ends no sentence: e.g., i.e., etc., vs., cf., U.S. (letters and dots), Dr. ...
 ABBREVIATION = re.compile(r"\b(?:e\.g|i\.e|etc|vs|cf|incl|approx|Dr|Mr|Mrs|Ms|St)\.(?=\s)|\b(?:[A-Za-z]\.){2,}(?=\s)")
@@ -84,6 +85,7 @@ class Definition:
     lines: dict[str, int] = field(default_factory=dict)  # frontmatter key -> its line in the file
     body_line: int = 1  # the line of the file the body starts on
     repeated: dict[str, int] = field(default_factory=dict)  # a key written twice -> the line of its first
+    plain: dict[str, str] = field(default_factory=dict)  # frontmatter key -> its value as written, when unquoted
 
     def at(self, key: str | None = None) -> str:
         """`file:line` of `key` (of the opening `---` when the key is absent), to prefix a problem with."""
@@ -139,8 +141,10 @@ def read(path: Path, bare: bool = False) -> Definition:
     for key, line in reversed(written):
         if line != keys[key]:
             repeated[key] = line
+    plain = {str(k.value): v.value for k, v in (node.value if isinstance(node, yaml.MappingNode) else [])
+             if isinstance(v, yaml.ScalarNode) and v.style is None}
     body = re.sub(r"\r\n?", "\n", text[block.end():])
-    return Definition(path, meta, body, keys, text.count("\n", 0, block.end()) + 1, repeated)
+    return Definition(path, meta, body, keys, text.count("\n", 0, block.end()) + 1, repeated, plain)
 
 
 def readable(files: Iterable[Path], problems: list[str], bare: bool = False) -> Iterator[Definition]:
@@ -270,6 +274,7 @@ AGENT_VALUES: dict[str, tuple[Any, str]] = {
     "memory": (lambda v: v in ("user", "project", "local"), "user, project or local"),
     "isolation": (lambda v: v in ("worktree", "remote"), "worktree or remote"),
     "background": (lambda v: isinstance(v, bool) or v in ("true", "false"), "true or false"),
+    "omitClaudeMd": (lambda v: isinstance(v, bool) or v in ("true", "false"), "true or false"),
     "autoCompactWindow": (lambda v: _whole(v, AUTO_COMPACT_MIN), f"a whole number of at least {AUTO_COMPACT_MIN}"),
 }
 
@@ -354,7 +359,9 @@ def agent_problems(definition: Definition, mcp_tools: Iterable[str] = MCP_TOOLS)
         found += [("disallowedTools", p) for p in disallowed_problems(meta["disallowedTools"], mcp_tools)]
     if "model" in meta and (problem := model_problem(meta["model"])):
         found.append(("model", problem))
-    found += [(key, p) for key in AGENT_VALUES if key in meta and (p := value_problem(key, meta[key]))]
+    # Claude Code's YAML (1.2) reads an unquoted yes, no, on or off as that word, where PyYAML (1.1) reads a boolean.
+    read = {**meta, **{key: raw for key, raw in definition.plain.items() if raw.lower() in YAML11_BOOLEANS}}
+    found += [(key, p) for key in AGENT_VALUES if key in read and (p := value_problem(key, read[key]))]
     found += [(str(key), unknown_key(str(key), AGENT_KEYS, "an agent")) for key in meta if key not in AGENT_KEYS]
     return [f"{definition.at(key)}: {p}" for key, p in found] + repeated_keys(definition)
 
