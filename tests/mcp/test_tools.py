@@ -376,6 +376,23 @@ def test_a_broadcast_from_one_sessions_main_thread_reaches_the_main_thread_of_an
     assert question["id"] not in [m["id"] for m in server.ok("inbox", caller=other, limit=50)["messages"]]
 
 
+def test_a_main_thread_is_not_shown_back_what_it_sends_to_main(server, store):
+    """A message is never shown back to the run that sent it: a main thread's note to `main` is for the main threads
+    of the other sessions (the next one, when none is open), one to its own `main:<session>` for the session that
+    reads after it has ended."""
+    other = {**MAIN, "session_id": "session-mcp-fourth"}
+    with store.transaction() as tx:
+        tx.set("sessions.session-mcp-fourth", {"started_at": "2026-12-06T22:00:00Z"})
+        tx.set(f"sessions.{MAIN['session_id']}", {"started_at": "2026-12-06T21:00:00Z"})
+    note = server.ok("send_message", to="main", text="the release branch is cut", caller=MAIN)
+    mine = server.ok("send_message", to=f"main:{MAIN['session_id']}", text="resume the migration", caller=MAIN)
+    assert not {note["id"], mine["id"]} & {m["id"] for m in server.ok("inbox", caller=MAIN, limit=50)["messages"]}
+    assert note["id"] in [m["id"] for m in server.ok("inbox", caller=other, limit=50)["messages"]]
+    with store.transaction() as tx:
+        tx.set(f"sessions.{MAIN['session_id']}.ended_at", "2026-12-06T23:00:00Z")
+    assert mine["id"] in [m["id"] for m in server.ok("inbox", caller=other, limit=50)["messages"]]
+
+
 def test_handoff_reaches_the_receiving_task_and_its_assignee(server, store):
     add_task(store, "recv-1", assignee="api-engineer")
     add_task(store, "recv-2", assignee=None)

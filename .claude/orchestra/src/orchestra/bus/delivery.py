@@ -85,10 +85,12 @@ def order(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def addressed_to(message: dict[str, Any], who: Recipient, now: datetime | None = None) -> bool:
     """A reader reads its mailboxes, except its own messages coming back to it: a subagent run's, whatever the
     address (a question to its own agent type is for the others of that type), and a main thread's team or
-    broadcast messages of its own session, and what it sent to a run (left behind when that run has ended)."""
+    broadcast messages of its own session, what it sent to `main` or its own `main:<session>` from its session
+    (for the other sessions, or the next), and what it sent to a run (left behind when that run has ended)."""
     to = message.get("to") or ""
     own = message.get("from") == who.address and message.get("from_session") in (None, who.session_id)
-    echo = addressing.is_shared(to) or who.agent_id is not None or to.startswith(addressing.RUN_PREFIX)
+    echo = addressing.is_shared(to) or who.agent_id is not None or to.startswith(addressing.RUN_PREFIX) \
+        or (addressing.kind(to) == "main" and message.get("from_session") is not None)
     # a main thread reads a run's address only for what that run left behind, not what it was shown
     seen = who.agent_id is None and to.startswith(addressing.RUN_PREFIX) \
         and reached(message, to[len(addressing.RUN_PREFIX):], now)

@@ -38,7 +38,8 @@ def view(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sent(tx, message: dict[str, Any], sender: Caller) -> dict[str, Any]:
-    if sender.agent_id is None and sender.session_id and addressing.is_shared(message["to"]):
+    if sender.agent_id is None and sender.session_id and (addressing.is_shared(message["to"])
+                                                          or addressing.kind(message["to"]) == "main"):
         # from `main`, but one session's: the main threads of the others are shown it (delivery.addressed_to)
         message = tx.update(f"{MESSAGES}.{message['id']}", {"from_session": sender.session_id})
     validated(tx, f"{MESSAGES}.{message['id']}")
