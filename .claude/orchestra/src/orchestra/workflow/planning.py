@@ -19,6 +19,7 @@ from .capacity import PLANNED_ANYWAY, capacity_dict, parallel_capacity
 from .graph import Capacity, Pools, TaskGraph
 from .holders import occupied, over_capacity, with_holders
 from .holds import hand_hold, hold_text
+from .sharing import worktree_waits
 from .view import SprintView, doer, outside_done, sprint_view
 
 
@@ -29,7 +30,8 @@ def _round(value: float) -> float:
 class Offer(NamedTuple):
     """What a sprint's plan offers now: the graph of the work left, its waves (all, or only the first), the
     ready queue, and in a started sprint the first wave's tasks that can be delegated now (`startable`) and
-    those the capacity gate would refuse (`crowded`), with the members each task that names nobody goes to.
+    those the capacity gate would refuse, or that wait for a worktree another task holds or takes first
+    (`crowded`, each with why), with the members each task that names nobody goes to.
     `idle`: the work nobody takes (capacity 0), in no wave; `waived`: while the capacity gate is off, the work
     planned although its member or team takes no work (each with why); `limits`: the capacity the waves
     were spread by (`capacity`, or with the gate off `Capacity.ungated`)."""
@@ -82,6 +84,11 @@ def offer(tx, view: SprintView, org, *, whole: bool = True) -> Offer:
     crowded = gate_capacity(tx, org, view, waves[0], startable, ready, pools, able) \
         if started and waves and not hold and gate else {}
     startable -= set(crowded)
+    if startable:  # tasks sharing a worktree run one at a time: the gate locks it to one run
+        by_id = {t["id"]: t for t in view.tasks}
+        crowded.update(worktree_waits(tx, org, [(by_id[t], who(org, by_id[t], pools)) for t in waves[0]
+                                                if t in startable]))
+        startable -= set(crowded)
     return Offer(graph, capacity, capacity if gate else capacity.ungated(), idle, waived, pools, able, waves, ready,
                  finished, started, hold, startable, crowded)
 
