@@ -278,6 +278,23 @@ def test_acknowledging_as_nobody_is_refused_and_the_message_stays_open(project: 
     assert as_json(capsys, "ack", sent["id"], "--as", "tech-lead")["acknowledged"][0]["closed_by"] == "tech-lead"
 
 
+def test_acknowledging_as_a_team_broadcast_or_unknown_session_is_refused(project: Path, project_store, capsys) -> None:
+    """A team or broadcast reads nothing itself, so an ack in its name closed the message for nobody while saying it
+    was acknowledged; a session not in state is nobody too."""
+    sent = as_json(capsys, "send", "team:qa", "state_updated", "--text", "hi")
+    for nobody, error in (("team:qa", "a team reads no messages itself"),
+                          ("broadcast", "broadcast reads no messages itself"),
+                          ("main:nope", "no session with id 'nope' in state")):
+        code, out, err = run(capsys, "ack", sent["id"], "--as", nobody)
+        assert code == 1 and out == "" and err.count("\n") == 1 and error in err, (nobody, err)
+    assert project_store.get(f"communication.messages.{sent['id']}.acked") == {}
+    assert "acknowledge as one who reads it: human, main, main:<session_id>, agent:<id> or an agent type" in run(
+        capsys, "ack", sent["id"], "--as", "team:qa")[2]
+    code, out, _ = run(capsys, "ack", sent["id"], "--as", " orchestra:qa-engineer")  # as the plugin names it
+    assert code == 0 and "acknowledged by qa-engineer;" in out
+    assert as_json(capsys, "inbox", "qa-engineer") == []
+
+
 def test_an_unknown_run_has_no_inbox_and_nothing_is_marked_delivered_to_it(project: Path, project_store,
                                                                             capsys) -> None:
     sent = as_json(capsys, "send", "broadcast", "state_updated", "--text", "freeze at 17:00")

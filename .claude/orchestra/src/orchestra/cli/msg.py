@@ -219,11 +219,16 @@ def cmd_ack(args) -> int:
     from ..bus import ack, addressing
     from ..teams import load
 
+    by = args.by.strip()
+    if addressing.kind(by) in addressing.SHARED_KINDS:  # its readers acknowledge, each for itself
+        what = "broadcast" if by == addressing.BROADCAST else "a team"
+        raise UsageError(f"--as {by!r}: {what} reads no messages itself; acknowledge as one who reads it: human, main, "
+                         "main:<session_id>, agent:<id> or an agent type")
     with project_store() as store, store.transaction() as tx:
-        if args.by.strip() and addressing.kind(args.by) not in ("human", "main"):  # a run not in state, `a b`: nobody,
-            addressing.check_recipient(tx, args.by, load())  # refused, as `msg inbox` refuses it
-        closed = [ack(tx, message_id, by=args.by) for message_id in args.ids]
-    emit({"acknowledged": closed}, args.json, lambda data: "\n".join(_ack_line(m, args.by) for m in data["acknowledged"]))
+        if by and by not in (addressing.HUMAN, addressing.MAIN):  # a run or session not in state, `a b`: nobody,
+            by = addressing.check_recipient(tx, by, load())  # refused, as `msg inbox` refuses it; as readers know it
+        closed = [ack(tx, message_id, by=by or args.by) for message_id in args.ids]
+    emit({"acknowledged": closed}, args.json, lambda data: "\n".join(_ack_line(m, by) for m in data["acknowledged"]))
     return 0
 
 
