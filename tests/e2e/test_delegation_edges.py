@@ -5,6 +5,7 @@ stopped, and a session killed outright while another one is open."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -193,3 +194,41 @@ def release(api: FakeAPI, rule) -> None:
     with api._lock:
         api.requests.append(Request({}, rule, 0, Turn((say("released"),))))
         api._lock.notify_all()
+
+
+REFUSE_ONCE = """import json, pathlib, sys
+flag = pathlib.Path(sys.argv[1])
+json.load(sys.stdin)
+if not flag.exists():
+    flag.write_text("refused")
+    print(json.dumps({"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
+                                             "permissionDecisionReason": "not before the standup"}}))
+"""
+
+
+def test_a_delegation_another_hook_refused_goes_through_when_the_call_is_made_again(team, api, tmp_path):
+    """The user's own PreToolUse hook refuses the first Agent call after Orchestra recorded it: no hook event
+    says so, only the main thread's transcript. The same call made again is not refused as running twice."""
+    hook = tmp_path / "refuse_once.py"
+    hook.write_text(REFUSE_ONCE)
+    settings = {"hooks": {"PreToolUse": [{"matcher": "Agent", "hooks": [
+        {"type": "command", "command": "python3", "args": [str(hook), str(tmp_path / "refused.flag")]}]}]}}
+    seed_sprint(team, task("feat-r"))
+    main = api.script.on(MAIN)
+    main.reply(delegate("fullstack-eng", "[task:feat-r] Build feature R.", "Build R")) \
+        .reply(delegate("fullstack-eng", "[task:feat-r] Build feature R.", "Build R again")) \
+        .reply(say("R is built."))
+    api.script.on(MEMBER, "[task:feat-r]").reply(in_worktree(team, "r.py", "R = 1\n")) \
+        .reply(say("STATUS: completed\nARTIFACTS: r.py"))
+
+    run = team.run(api, "Build R.", extra_args=("--settings", json.dumps(settings)))
+
+    assert run.returncode == 0, run.describe()
+    assert not api.problems(), api.problems()
+    assert "not before the standup" in denial(api.conversation(main)[1])
+    assert not api.conversation(main)[2].tool_results()[0]["is_error"], api.conversation(main)[2].tool_results()
+    with team.state() as tx:
+        assert tx.get("tasks.feat-r")["status"] == "completed"
+        delegations = sorted(tx.items("delegations").values(), key=lambda d: d["seq"])
+        assert [d["status"] for d in delegations] == ["dropped", "linked"], delegations
+        assert_legal_history(event_types(tx, "feat-r"))

@@ -21,7 +21,7 @@ from ..teams import Organization, normalize_agent_type
 from ..workflow.holds import hold_text
 from ..worktrees.allocation import allocate_for_delegation
 from . import config as lifecycle_config
-from . import occupancy, review, tasks
+from . import occupancy, review, tasks, transcript
 from .ledger import Ledger
 from .protocol import task_tag
 from .views import (
@@ -55,6 +55,7 @@ class DelegationRequest(Record, frozen=False):
     make_later: bool = False  # a worktree still to make is left to the caller, outside the transaction
     made: dict[str, Any] | None = None  # the worktree the caller made for this request (its state record)
     brief_extra: list[str] = default(list)
+    transcript: str | None = None  # the calling agent's transcript (the session's for the main thread)
 
     @property
     def prompt(self) -> str:
@@ -80,6 +81,7 @@ def request_from(event: HookEvent, org: Organization, root: Path) -> DelegationR
         subagent_type=normalize_agent_type(raw_type.strip()) if raw_type else "general-purpose",
         type_given=bool(raw_type), tool_input=dict(event.tool_input), org=org,
         config=lifecycle_config.load(org), root=root,
+        transcript=transcript.caller_transcript(event.get("transcript_path"), event.caller),
     )
 
 
@@ -294,12 +296,32 @@ def rewritten_input(req: DelegationRequest, led: Ledger) -> dict[str, Any]:
     return {**req.tool_input, "prompt": briefing.with_brief(req.prompt, brief)}
 
 
+def drop_refused(req: DelegationRequest, led: Ledger) -> None:
+    """The caller's earlier Agent calls that never launched: a permission rule, the user or another PreToolUse
+    hook refused them (Claude Code sends no hook event then; the error is in the caller's transcript), or
+    they failed at once. Such a delegation stops holding its task and capacity, and its task is queued again,
+    so the call made again is not refused as running twice."""
+    waiting = {d["id"]: d for d in led.find("delegations", status="pending", session_id=req.session_id)
+               if d.get("caller") == req.caller and not d.get("agent_id") and d["id"] != req.tool_use_id}
+    refused = sorted(transcript.refused_calls(req.transcript, set(waiting)))
+    for tool_use_id in refused:
+        delegation = waiting[tool_use_id]
+        delegation.update(status="dropped", dropped_at=led.now)
+        led.put("delegations", delegation)
+        led.event("delegation_dropped", {"tool_use_id": tool_use_id}, task_id=delegation.get("task"), session_id=req.session_id,
+                  agent_id=None if req.caller == "main" else req.caller)
+        led.tasks.update(t for t in (delegation.get("task"),) if t)
+    if refused:
+        led.settle()
+
+
 def delegate(req: DelegationRequest, led: Ledger) -> Verdict:
     """Run the steps, record the delegation, and return the rewritten Agent input."""
     existing = led.get("delegations", req.tool_use_id)
     if existing is not None:  # a replayed event: same answer, nothing new
         req.task, req.worktree = led.get("tasks", existing.get("task")), existing.get("worktree")
         return Rewrite(rewritten_input(req, led))
+    drop_refused(req, led)
     for step in STEPS:
         verdict = step(req, led)
         if verdict is not None:

@@ -102,3 +102,38 @@ def _meta_tool_use_id(path: Path) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return value if isinstance(value, str) and value else None
+
+
+def caller_transcript(session_transcript: str | None, caller: str) -> str | None:
+    """The transcript of the agent making a tool call: the session's for the main thread, else the calling
+    subagent's own, beside it (`<session>/subagents/agent-<id>.jsonl`)."""
+    if not session_transcript or caller == "main":
+        return session_transcript or None
+    if not session_transcript.endswith(".jsonl"):
+        return None
+    return str(Path(session_transcript[: -len(".jsonl")]) / "subagents" / f"agent-{caller}.jsonl")
+
+
+def refused_calls(path: str | None, tool_use_ids: set[str]) -> set[str]:
+    """Which of the tool calls `tool_use_ids` came back as errors in the transcript at `path`: calls a
+    permission rule, the user or another hook refused, or that failed before they did anything."""
+    if not path or not tool_use_ids:
+        return set()
+    try:
+        with open(path, "rb") as handle:
+            lines = [line for line in handle if any(i.encode() in line for i in tool_use_ids)]
+    except (OSError, ValueError):
+        return set()
+    refused = set()
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        message = record.get("message") if isinstance(record, dict) else None
+        content = message.get("content") if isinstance(message, dict) else None
+        for block in content if isinstance(content, list) else ():
+            if isinstance(block, dict) and block.get("type") == "tool_result" and block.get("is_error") \
+                    and block.get("tool_use_id") in tool_use_ids:
+                refused.add(block["tool_use_id"])
+    return refused

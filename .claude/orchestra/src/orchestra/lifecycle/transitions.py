@@ -55,8 +55,9 @@ def attempt_status(delegation: dict[str, Any] | None, run: dict[str, Any] | None
             return "blocked", f"agent {run['id']} ended with its session before it reported"
         return "in_progress", None
     if delegation is not None:
-        # A delegation whose session ended without any run was never launched (denied elsewhere, cancelled).
-        return ("queued", None) if session_ended else ("assigned", None)
+        # A delegation whose session ended without any run was never launched (denied elsewhere, cancelled),
+        # nor one whose call came back refused.
+        return ("queued", None) if session_ended or delegation.get("status") == "dropped" else ("assigned", None)
     return None, None
 
 

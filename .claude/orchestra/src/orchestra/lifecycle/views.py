@@ -24,7 +24,7 @@ from .protocol import tag
 from .transitions import LIVE_RUN_STATUSES, TASK_EVENTS
 
 TASK_HISTORY_TYPES = (*TASK_EVENTS.values(), "task_created", "task_status_set", "task_team_set",
-                      "delegation_requested", "delegation_linked", "agent_pushed_back", "parent_notified",
+                      "delegation_requested", "delegation_linked", "delegation_dropped", "agent_pushed_back", "parent_notified",
                       "parent_notify_failed", "transition_refused", "native_task_created", "native_task_completed",
                       "task_reported", "task_reviewed")
 TASK_LIST_FIELDS = ("id", "status", "type", "title", "sprint", "team", "assignee", "agent_id", "priority", "artifacts",

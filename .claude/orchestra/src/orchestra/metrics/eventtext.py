@@ -78,6 +78,8 @@ _TEXT: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
     "delegation_requested": lambda e, d: f"{d.get('caller') or 'main'} delegates {_task(e)} to "
                                          f"{d.get('subagent_type')}",
     "delegation_linked": lambda e, d: f"run {e.get('agent_id')} linked to {_task(e)}",
+    "delegation_dropped": lambda e, d: f"delegation {d.get('tool_use_id')} of {_task(e)} never launched "
+                                       "(the Agent call was refused or failed)",
     "agent_launched": lambda e, d: f"{_who(e)} launched on {_task(e)}",
     "agent_started": lambda e, d: f"{_who(e)} started on {_task(e)}",
     "agent_completed": lambda e, d: f"{_who(e)} finished {_task(e)}",

@@ -88,6 +88,8 @@ def stale_reason(view: Reader, lock: dict[str, Any] | None, now: str, ttl: float
         delegation = view.get("delegations", lock["delegation"])
         if delegation is None:
             return f"delegation {lock['delegation']} is not in state"
+        if delegation.get("status") == "dropped":
+            return f"delegation {lock['delegation']} was refused before it launched"
         waited = seconds_between(delegation.get("requested_at"), now)
         if delegation.get("status") == "pending" and waited > pending_seconds:
             return f"delegation {lock['delegation']} never started ({waited:.0f}s, pending_seconds {pending_seconds:g})"
