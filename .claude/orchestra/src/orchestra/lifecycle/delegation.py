@@ -2,7 +2,8 @@
 
 The decision is a sequence of small steps over a `DelegationRequest` (see `STEPS`): each returns
 a verdict to stop with (a `Deny` naming what blocks and what to do) or None to go on, and may
-fill in the request (the resolved task, a worktree). Nothing is written unless every step passes.
+fill in the request (the resolved task, a worktree). Nothing of the delegation is written unless every step
+passes; the caller's earlier calls that came back refused are dropped first (`drop_refused`).
 A replayed PreToolUse for a tool_use_id already recorded gets the same rewrite again and changes
 nothing.
 """
