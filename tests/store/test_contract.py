@@ -803,3 +803,15 @@ def test_a_second_transaction_inside_the_first_is_refused_and_the_first_still_co
     with store.transaction() as tx:  # the store is usable again
         tx.set("tasks.t1.status", "in_progress")
     assert store.get("tasks.t1.status") == "in_progress"
+
+
+def test_claim_returns_the_entities_named_in_the_order_given_and_nothing_for_other_ids(store) -> None:
+    """An id that is no path segment named a part of an entity on SQLite and the JSON file (`t1.title` gave
+    the title string, `t1` and `t1.` too), where PostgreSQL, which looks ids up as they are, found nothing."""
+    from orchestra.store import claim
+
+    store.set("tasks.t1", {"title": "one"})
+    store.set("tasks.t2", {"title": "two"})
+    with store.claiming() as tx:
+        found = claim(tx, "tasks", ["t2", "missing", "t1.title", "t1.", "", "t1"])
+    assert found == [{"id": "t2", "title": "two"}, {"id": "t1", "title": "one"}]

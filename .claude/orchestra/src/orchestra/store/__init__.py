@@ -241,8 +241,8 @@ def claim(tx: Tx, collection: str, ids: Iterable[str]) -> list[dict[str, Any]]:
     own = getattr(tx, "claim", None)
     if own is not None:
         return own(collection, ids)
-    found = (tx.get(f"{collection}.{entity_id}", None) for entity_id in ids)
-    return [entity for entity in found if entity is not None]
+    found = (entity(tx, collection, entity_id) for entity_id in ids)  # `t1.title` names no entity
+    return [held for held in found if held is not None]
 
 
 def iter_entities(doc: dict[str, Any], collection: str) -> Iterator[tuple[str, dict[str, Any]]]:
