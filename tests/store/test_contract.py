@@ -812,6 +812,7 @@ def test_claim_returns_the_entities_named_in_the_order_given_and_nothing_for_oth
 
     store.set("tasks.t1", {"title": "one"})
     store.set("tasks.t2", {"title": "two"})
+    store.set("tasks.7", {"title": "seven"})
     with store.claiming() as tx:
-        found = claim(tx, "tasks", ["t2", "missing", "t1.title", "t1.", "", "t1"])
-    assert found == [{"id": "t2", "title": "two"}, {"id": "t1", "title": "one"}]
+        found = claim(tx, "tasks", ["t2", "missing", "t1.title", "t1.", "", "t1", 7])
+    assert found == [{"id": "t2", "title": "two"}, {"id": "t1", "title": "one"}, {"id": "7", "title": "seven"}]

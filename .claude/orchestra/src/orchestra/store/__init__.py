@@ -241,7 +241,7 @@ def claim(tx: Tx, collection: str, ids: Iterable[str]) -> list[dict[str, Any]]:
     own = getattr(tx, "claim", None)
     if own is not None:
         return own(collection, ids)
-    found = (entity(tx, collection, entity_id) for entity_id in ids)  # `t1.title` names no entity
+    found = (entity(tx, collection, str(entity_id)) for entity_id in ids)  # `t1.title` names no entity
     return [held for held in found if held is not None]
 
 
