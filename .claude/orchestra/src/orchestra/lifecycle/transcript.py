@@ -119,9 +119,10 @@ def refused_calls(path: str | None, tool_use_ids: set[str]) -> set[str]:
     permission rule, the user or another hook refused, or that failed before they did anything."""
     if not path or not tool_use_ids:
         return set()
+    wanted = [i.encode() for i in tool_use_ids]
     try:
-        with open(path, "rb") as handle:
-            lines = [line for line in handle if any(i.encode() in line for i in tool_use_ids)]
+        with open(path, "rb") as handle:  # streamed: a long session's transcript is never held whole
+            lines = [line for line in handle if any(i in line for i in wanted)]
     except (OSError, ValueError):
         return set()
     refused = set()
