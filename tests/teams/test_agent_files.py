@@ -419,6 +419,36 @@ def test_a_yes_or_no_for_true_or_false_is_reported_as_claude_code_reads_it(pack_
     assert agentfiles.check_agents(pack_copy) == []
 
 
+GUARD = "    - matcher: Bash\n      hooks:\n        - {type: command, command: ./check.sh}\n"
+
+
+@pytest.mark.parametrize("block, line, problem", [
+    ("PreToolUse:\n" + GUARD, 6, "PreToolUse: PreToolUse/PermissionRequest hooks outside `hooks:`"),
+    ("hook:\n  PreToolUse:\n" + GUARD.replace("\n    ", "\n      ").replace("    - ", "      - ", 1), 6,
+     "hook: PreToolUse/PermissionRequest hooks outside `hooks:`"),
+    ("hooks:\n" + GUARD, 6, "hooks: a list of matchers where a mapping of event names to matcher lists belongs"),
+    ("hooks:\n  PreToolUse:\n    matcher: Bash\n    hooks: [{type: command, command: ./check.sh}]\n", 7,
+     "hooks.PreToolUse: a mapping where a list of matchers (`- matcher: ...`) belongs")])
+def test_hooks_claude_code_cannot_place_are_reported_as_the_agent_not_loading(pack_copy, block, line, problem):
+    """Claude Code 2.1.328 does not load an agent whose PreToolUse or PermissionRequest hooks it cannot place
+    (observed: `Agent 'x' not loaded`, and the agent is missing from the session): a delegation to it fails.
+    teams check said nothing, or that the key was ignored."""
+    path = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    path.write_text(path.read_text().replace("model: sonnet\n", "model: sonnet\n" + block, 1))
+    assert agentfiles.check_agents(pack_copy) == [
+        f"{path}:{line}: {problem}; Claude Code 2.1.328 does not load this agent at all, so a delegation to it "
+        "fails"]
+
+
+def test_hooks_under_their_events_and_an_unknown_event_are_told_apart(pack_copy):
+    path = pack_copy / ".claude/agents/qa/qa-engineer.md"
+    path.write_text(path.read_text().replace("model: sonnet\n", "model: sonnet\nhooks:\n  PreToolUse:\n" + GUARD
+                                             .replace("\n    ", "\n      ").replace("    - ", "      - ", 1)
+                                             + "  PostToolUze: []\n", 1))
+    assert agentfiles.check_agents(pack_copy) == [
+        f"{path}:11: hooks.PostToolUze: not a hook event of Claude Code 2.1.328 (it is ignored); write PostToolUse"]
+
+
 def test_model_inherit_in_any_case_is_taken_as_claude_code_takes_it():
     """Claude Code 2.1.328 reads `model: Inherit` as inherit; other aliases keep their spelling."""
     assert agentfiles.model_problem("Inherit") is None and agentfiles.model_problem("INHERIT") is None

@@ -53,6 +53,18 @@ COLORS = ("red", "blue", "green", "yellow", "purple", "orange", "pink", "cyan")
 EFFORTS = ("low", "med", "medium", "high", "xhigh", "max")  # `med` is read as medium
 PERMISSION_MODES = ("acceptEdits", "auto", "bypassPermissions", "default", "dontAsk", "plan", "manual")
 AUTO_COMPACT_MIN = 100_000
+# Hook events of 2.1.328; hooks of the two guard events it cannot place keep the whole agent from loading.
+HOOK_EVENTS = (
+    "PreToolUse", "PostToolUse", "PostToolUseFailure", "PostToolBatch", "Notification", "UserPromptSubmit",
+    "UserPromptExpansion", "SessionStart", "SessionEnd", "Stop", "StopFailure", "SubagentStart", "SubagentStop",
+    "PreCompact", "PostCompact", "PreModelSwitch", "PostModelSwitch", "PermissionRequest", "PermissionDenied", "Setup",
+    "TeammateIdle", "TaskCreated", "TaskCompleted", "Elicitation", "ElicitationResult", "ConfigChange",
+    "WorktreeCreate", "WorktreeRemove", "InstructionsLoaded", "CwdChanged", "FileChanged", "DirectoryAdded",
+    "MessageDisplay",
+)
+GUARD_EVENTS = frozenset({"PreToolUse", "PermissionRequest"})
+UNSCANNED = ("metadata", "mcpServers", "lspServers")  # keys whose contents Claude Code does not search for hooks
+UNLOADED = "; Claude Code 2.1.328 does not load this agent at all, so a delegation to it fails"
 YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
 AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # Abbreviations whose full stop ends no sentence: e.g., i.e., etc., vs., cf., U.S. (letters and dots), Dr. ...
@@ -141,8 +153,11 @@ def read(path: Path, bare: bool = False) -> Definition:
     for key, line in reversed(written):
         if line != keys[key]:
             repeated[key] = line
-    plain = {str(k.value): v.value for k, v in (node.value if isinstance(node, yaml.MappingNode) else [])
-             if isinstance(v, yaml.ScalarNode) and v.style is None}
+    pairs = node.value if isinstance(node, yaml.MappingNode) else []
+    plain = {str(k.value): v.value for k, v in pairs if isinstance(v, yaml.ScalarNode) and v.style is None}
+    for key, value in pairs:  # the events under `hooks:`, each at its own line (`hooks.PreToolUse`)
+        if key.value == "hooks" and isinstance(value, yaml.MappingNode):
+            keys.update((f"hooks.{k.value}", k.start_mark.line + first) for k, _ in value.value)
     body = re.sub(r"\r\n?", "\n", text[block.end():])
     return Definition(path, meta, body, keys, text.count("\n", 0, block.end()) + 1, repeated, plain)
 
@@ -328,6 +343,50 @@ def repeated_keys(definition: Definition) -> list[str]:
             "value, so merge them into one" for key, first in definition.repeated.items()]
 
 
+def _holds_guards(value: Any, depth: int = 3) -> bool:
+    """Whether `value` holds PreToolUse or PermissionRequest hooks (an event key with something under it, or a
+    matcher with hooks), down to `depth` levels, as Claude Code 2.1.328 looks for them outside `hooks:`."""
+    if isinstance(value, dict):
+        if any(key in GUARD_EVENTS and item not in (None, []) for key, item in value.items()) or _matcher(value):
+            return True
+        return depth > 0 and any(_holds_guards(item, depth - 1) for item in value.values())
+    return depth > 0 and isinstance(value, list) and any(_holds_guards(item, depth - 1) for item in value)
+
+
+def _matcher(value: Any) -> bool:
+    """A matcher entry (`matcher:` with `hooks:` under it, or hooks of a type) rather than a mapping of events."""
+    if not isinstance(value, dict) or "matcher" not in value and any(key in HOOK_EVENTS for key in value):
+        return False
+    hooks = value.get("hooks")
+    return bool(hooks) if isinstance(hooks, list) else isinstance(hooks, dict) and (
+        "matcher" in value or isinstance(hooks.get("type"), str))
+
+
+def hooks_problems(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, problem) for hooks Claude Code 2.1.328 cannot place: PreToolUse or PermissionRequest hooks outside
+    `hooks:`, or a `hooks:` not shaped as events to matcher lists, make it leave the whole agent unloaded (a guard
+    it cannot apply may be what keeps the agent in bounds); an unknown event under `hooks:` it ignores."""
+    found = [(str(key), f"{key}: PreToolUse/PermissionRequest hooks outside `hooks:`{UNLOADED}")
+             for key, value in meta.items() if key not in ("hooks", *UNSCANNED)
+             and (key in GUARD_EVENTS and value not in (None, []) or _holds_guards(value))]
+    hooks = meta.get("hooks")
+    if isinstance(hooks, list) and any(map(_matcher, hooks)) or _matcher(hooks):
+        found.append(("hooks", f"hooks: a list of matchers where a mapping of event names to matcher lists "
+                               f"belongs{UNLOADED}"))
+    elif isinstance(hooks, dict):
+        for event, matchers in hooks.items():
+            where = f"hooks.{event}"
+            if event not in HOOK_EVENTS:
+                meant = difflib.get_close_matches(str(event), HOOK_EVENTS, n=1, cutoff=0.75)
+                found.append((where, f"{where}: not a hook event of Claude Code 2.1.328 (it is ignored)"
+                                     + (f"; write {meant[0]}" if meant else "")))
+            elif not isinstance(matchers, list) and (event in GUARD_EVENTS and matchers is not None
+                                                     or _holds_guards(matchers)):
+                found.append((where, f"{where}: a mapping where a list of matchers (`- matcher: ...`) "
+                                     f"belongs{UNLOADED}"))
+    return found
+
+
 def builtin_clash(name: Any) -> str | None:
     """Why an agent may not be called `name`: Claude Code 2.1.328 has a built-in agent of that name."""
     from .lifecycle.config import BUILTIN_AGENT_TYPES
@@ -362,7 +421,10 @@ def agent_problems(definition: Definition, mcp_tools: Iterable[str] = MCP_TOOLS)
     # Claude Code's YAML (1.2) reads an unquoted yes, no, on or off as that word, where PyYAML (1.1) reads a boolean.
     read = {**meta, **{key: raw for key, raw in definition.plain.items() if raw.lower() in YAML11_BOOLEANS}}
     found += [(key, p) for key in AGENT_VALUES if key in read and (p := value_problem(key, read[key]))]
-    found += [(str(key), unknown_key(str(key), AGENT_KEYS, "an agent")) for key in meta if key not in AGENT_KEYS]
+    hooks = hooks_problems(meta)
+    found += hooks
+    found += [(str(key), unknown_key(str(key), AGENT_KEYS, "an agent")) for key in meta if key not in AGENT_KEYS
+              and str(key) not in dict(hooks)]
     return [f"{definition.at(key)}: {p}" for key, p in found] + repeated_keys(definition)
 
 
