@@ -227,6 +227,24 @@ def test_one_message_with_unreadable_times_does_not_stop_the_bus(project: Path, 
     assert "plain news" in out and "no priority" in out, out
 
 
+def test_a_prompt_escalates_a_question_left_unanswered_to_the_user_who_is_there(project: Path, project_store) -> None:
+    """With no tool call running (the session waits for the user), the user's next prompt escalates what is overdue:
+    a critical question the main thread left unanswered is asked of the user at that prompt."""
+    from datetime import timedelta
+
+    from orchestra.bus.messages import utcnow
+
+    with project_store.transaction() as tx:
+        question = bus.ask(tx, sender="tech-lead", to="main", question="drop the legacy table?", priority="critical",
+                           org=build(TEAMS), now=utcnow() - timedelta(hours=1))
+    output = hook_output(run_hook("user_prompt.py", fixture_event(project, "UserPromptSubmit"), project))
+    copy = project_store.get(f"communication.messages.{question['id']}")["escalated_to"]
+    assert project_store.get(f"communication.messages.{copy}")["to"] == "human"
+    assert output["systemMessage"] == "Orchestra: CRITICAL from tech-lead: drop the legacy table?"
+    assert f"question {copy} from tech-lead to human: drop the legacy table?" in \
+        output["hookSpecificOutput"]["additionalContext"]
+
+
 def test_session_start_briefs_the_main_thread_inbox(project: Path, project_store) -> None:
     with project_store.transaction() as tx:
         tx.set("sprints.sprint-3", {"name": "Payments", "status": "active"})

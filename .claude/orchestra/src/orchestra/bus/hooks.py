@@ -115,9 +115,16 @@ def delivery_org(ctx: HookContext) -> tuple[Organization, str | None]:
 
 
 def main_thread_delivery(tx, event: HookEvent, ctx: HookContext, *, via: Via, source: str | None = None) -> Delivery:
-    """SessionStart / UserPromptSubmit on the main thread: its open messages and the human's, also with a broken
-    teams.yaml, whose error (file:line) then joins the user-visible alert."""
+    """SessionStart / UserPromptSubmit on the main thread: questions left unanswered past their time escalated, then
+    its open messages and the human's, also with a broken teams.yaml, whose error (file:line) then joins the
+    user-visible alert."""
     org, broken = delivery_org(ctx)
+    # while the session waits for the user no tool call escalates: the prompt does, and shows what reached the user
+    try:
+        if escalated := escalate_due(tx, org=org):
+            ctx.audit["bus_escalated"] = [m["id"] for m in escalated]
+    except ValueError as exc:  # a bad ORCHESTRA_ESCALATE_AFTER: audited as on tool calls, messages still shown
+        ctx.audit["bus_error"] = f"{exc.__class__.__name__}: {exc}"[:300]
     key = prompt_key(event) if via == "user_prompt" else session_start_key(tx, event)
     inbox = main_thread_inbox(tx, event.session_id, via=via, org=org, agent_type=event.agent_type, source=source,
                               event=key, receipt=receipt_for(ctx))
