@@ -286,3 +286,25 @@ def test_the_report_of_a_large_sprint_bounds_its_forecast_trials(store, sample: 
     large_sprint_with_history(store, 1000)
     forecast = build(store, "big", sample, now=NOW)["forecast"]
     assert forecast["available"] and (forecast["trials"], forecast["remaining_tasks"]) == (200, 1000)
+
+
+def test_a_sprint_reports_only_the_runs_on_its_work_while_it_held_that_work(store, sample: Path) -> None:
+    """A task carried out of sprint-3 and into sprint-4: its run before the close is sprint-3's, its run in
+    sprint-4 is sprint-4's, in each report's agent activity."""
+    from orchestra.workflow import start_sprint
+
+    started_sprint(store)
+    runs(store)  # r-fraud ran task-fraud-rules in sprint-3
+    close_sprint(store, "sprint-3", now=NOW)  # task-fraud-rules is carried over
+    (sample / ".claude/sprints/sprint-4.yaml").write_text(
+        "tasks:\n  - {id: task-fraud-rules, title: Fraud rules, team: engineering}\n", encoding="utf-8")
+    start_sprint(store, "sprint-4")
+    with store.transaction() as tx:
+        tx.set("agents.r-again", {"agent_type": "api-engineer", "team": "engineering", "status": "completed",
+                                  "task": "task-fraud-rules", "started_at": "2027-01-04T10:00:00.000Z",
+                                  "ended_at": "2027-01-04T12:00:00.000Z"})
+    later = dt.datetime(2027, 1, 5, tzinfo=dt.UTC)
+    assert {r["id"] for r in build(store, "sprint-3", now=later)["agents"]["runs"]} == {"r-oauth", "r-fraud"}
+    four = build(store, "sprint-4", now=later)["agents"]
+    assert [r["id"] for r in four["runs"]] == ["r-again"]
+    assert [(a["agent_type"], a["runs"], a["hours"]) for a in four["by_type"]] == [("api-engineer", 1, 2.0)]

@@ -50,6 +50,22 @@ def agent_activity(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {"runs": rows, "by_type": sorted(by_type.values(), key=lambda e: (-e["runs"], e["agent_type"]))}
 
 
+def while_held(run: dict[str, Any], since: dict[str, dt.datetime], closed_at: str | None) -> bool:
+    """Whether `run` worked on its task while the sprint held it: not before the task was carried into the
+    sprint (`since`, `metrics.carried_in`: that run is the earlier sprint's), nor after the sprint closed (a
+    carried-over task's later runs are the next sprint's). A run with no time recorded counts."""
+    began = run.get("started_at") or run.get("launched_at")
+    try:
+        at = metrics.parse_time(began) if began else None
+        if at is None:
+            return True
+        if run.get("task") in since and at <= since[run["task"]]:
+            return False
+        return not closed_at or at <= metrics.parse_time(closed_at)
+    except (TypeError, ValueError):  # a time written by hand that is none
+        return True
+
+
 def build(store, sprint_id: str, root: Path | None = None, *, now: dt.datetime | None = None,
           seed: int = 0) -> dict[str, Any]:
     """The report of `sprint_id` as of `now` (read-only)."""
@@ -69,8 +85,10 @@ def build(store, sprint_id: str, root: Path | None = None, *, now: dt.datetime |
                 tasks.setdefault(row["id"], row)
         ids = list(tasks)
         orchestration = [t["id"] for t in tx.find("tasks", orchestrates=sid)]
-        runs = [r for r in tx.items("agents").values() if r.get("task") in {*ids, *orchestration}]
         events = sprint_events(tx)  # the status changes and carry-overs sprint status counts
+        runs = [r for r in tx.items("agents").values() if r.get("task") in {*ids, *orchestration}
+                and while_held(r, metrics.carried_in(events, sid, record.get("started_at")),
+                               record.get("closed_at") if retro else None)]
         changes = metrics.task_changes(events, ids, now)
     cycle_time = status["metrics"]["cycle_time"]  # one source: a closed sprint's as its retrospective took it
     cycle = cycle_time["tasks"]
