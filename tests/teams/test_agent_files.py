@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from orchestra import agentfiles, commandfiles, teams
+from orchestra import agentfiles, agentvalues, commandfiles, teams
 
 from .conftest import AGENTS, CLAUDE, MEMBERS, TEAMS, TEMPLATES, agent_paths, split_frontmatter
 
@@ -403,7 +403,7 @@ def test_frontmatter_values_claude_code_drops_are_reported_at_their_line(pack_co
                            "permissionMode: manual\nmaxTurns: '12'\nmemory: project\nisolation: worktree\n"
                            "background: 'false'\nautoCompactWindow: 200000\n", path.read_text()))
     assert agentfiles.check_agents(pack_copy) == []  # all taken as written, `effort: MED` as medium
-    assert agentfiles.value_problem("effort", 3) is None and agentfiles.value_problem("color", "Purple") is not None
+    assert agentvalues.value_problem("effort", 3) is None and agentvalues.value_problem("color", "Purple") is not None
 
 
 def test_a_yes_or_no_for_true_or_false_is_reported_as_claude_code_reads_it(pack_copy):
