@@ -115,3 +115,16 @@ def test_a_task_whose_sprint_record_is_gone_moves_without_making_one(sprints: Pa
     code, out, err = run(capsys, "task", "move", "z", "s2")
     assert code == 0 and out.strip() == "z: sprint gone -> s2", err
     assert "gone" not in state(capsys, "sprints") and state(capsys, "sprints.s2.tasks") == ["g", "z"]
+
+
+def test_work_of_a_sprint_in_review_is_refused_saying_how_it_leaves(sprints: Path, capsys) -> None:
+    assert run(capsys, "sprint", "close", "s2", "--review")[0] == 0
+    for target in ("s1", "--out"):
+        code, out, err = run(capsys, "task", "move", "g", target)
+        assert code == 1 and out == ""
+        assert err == ("orchestra task: task g is in sprint s2, which is in review: closing it (`orchestra sprint "
+                       "close s2`) carries its unfinished work out, and then it moves; or reopen it (`orchestra "
+                       "sprint close s2 --reopen REASON`), take the task out of its file and start it again\n"), err
+    assert state(capsys, "tasks.g.sprint") == "s2"
+    assert run(capsys, "sprint", "close", "s2")[0] == 0
+    assert run(capsys, "task", "move", "g", "s1")[0] == 0  # what the refusal said

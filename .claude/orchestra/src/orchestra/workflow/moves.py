@@ -67,6 +67,11 @@ def _check_movable(tx, task: dict[str, Any]) -> None:
         raise ValueError(f"task {task['id']} is {status}: only queued or blocked work moves; {how}")
     if source:
         current = (entity(tx, "sprints", source) or {}).get("status")
+        if current == "review":
+            raise ValueError(f"task {task['id']} is in sprint {source}, which is in review: closing it (`orchestra "
+                             f"sprint close {source}`) carries its unfinished work out, and then it moves; or reopen "
+                             f"it (`orchestra sprint close {source} --reopen REASON`), take the task out of its file "
+                             "and start it again")
         if current is not None and current not in RUNNING:  # a sprint gone from state holds nothing
             raise ValueError(f"task {task['id']} is in sprint {source}, which is {current}: until it starts (again) "
                              f"its file says what it holds, so edit the file instead")
