@@ -1,7 +1,8 @@
 """Delegations at the edges of the lifecycle, through the real CLI: Claude Code's own `isolation: worktree`
 next to an Orchestra worktree, a delegation a gate refused, retried once the gate clears, a team's task
 delegated without an agent type, a background member that reports after the director that launched it has
-stopped, and a session killed outright while another one is open."""
+stopped, a session killed outright while another one is open, and a delegation another PreToolUse hook refused,
+made again."""
 
 from __future__ import annotations
 
