@@ -171,3 +171,18 @@ def test_a_run_cannot_send_to_itself_what_it_would_never_be_shown(store, org) ->
     with store.transaction() as tx:  # its own agent type is other runs of that type: they read it
         assert bus.send(tx, sender="agent:r1", to="fullstack-eng", type="state_updated", payload={"text": "hi"},
                         org=org, now=T0)["to"] == "fullstack-eng"
+
+
+@pytest.mark.parametrize(("to", "hint"), [
+    ("qa", "recipient 'qa': unknown agent type (not in teams.yaml and no run of that type); qa is a team: write team:qa"),
+    ("agent:tech-lead", "tech-lead is an agent type: write tech-lead (every run of that type reads it)"),
+    ("team:qa-engineer", "unknown team 'qa-engineer'; qa-engineer is an agent type: write qa-engineer"),
+    ("Human", "recipient 'Human': unknown agent type (not in teams.yaml and no run of that type); did you mean human?"),
+    ("Tech-Lead", "did you mean tech-lead?"),
+    ("team:QA", "unknown team 'QA'; did you mean team:qa?"),
+])
+def test_a_recipient_written_the_wrong_way_names_the_address_meant(store, org, to, hint) -> None:
+    with pytest.raises(ValueError) as refused, store.transaction() as tx:
+        bus.send(tx, sender="main", to=to, type="state_updated", payload={"text": "hi"}, org=org, now=T0)
+    assert hint in str(refused.value), str(refused.value)
+    assert messages(store) == {}

@@ -72,23 +72,37 @@ def check_recipient(tx, to: object, org: Organization) -> str:
     if what == "run":
         agent_id = address[len(RUN_PREFIX):]
         if not _NAME.match(agent_id) or tx.get(f"agents.{agent_id}", None) is None:
-            raise ValueError(f"recipient {to!r}: no agent run with id {agent_id!r} in state "
+            meant = (f"; {agent_id} is an agent type: write {agent_id} (every run of that type reads it)"
+                     if org.member(agent_id) else "")
+            raise ValueError(f"recipient {to!r}: no agent run with id {agent_id!r} in state{meant} "
                              "(runs are recorded when they are delegated; check `orchestra state get agents`)")
         return address
     if what == "team":
         team = address[len(TEAM_PREFIX):]
         if team not in org.teams:
             known = ", ".join(sorted(org.teams)) or "none (teams.yaml defines no teams)"
-            raise ValueError(f"recipient {to!r}: unknown team {team!r}; known teams: {known}")
+            meant = (f"{team} is an agent type: write {team}" if org.member(team)
+                     else _meant(team, [f"{TEAM_PREFIX}{name}" for name in org.teams], TEAM_PREFIX))
+            raise ValueError(f"recipient {to!r}: unknown team {team!r}; {meant + '; ' if meant else ''}"
+                             f"known teams: {known}")
         return address
     if not _NAME.match(address):
         raise ValueError(f"recipient {to!r}: not an address; use an agent type, agent:<id>, team:<name>, "
                          "human, main or broadcast")
     if org.member(address) is None and not tx.find("agents", agent_type=address):
         known = ", ".join(sorted(org.agents)) or "none"
+        meant = (f"{address} is a team: write {TEAM_PREFIX}{address}" if address in org.teams
+                 else _meant(address, [HUMAN, MAIN, BROADCAST, *org.agents, *(f"{TEAM_PREFIX}{t}" for t in org.teams)]))
         raise ValueError(f"recipient {to!r}: unknown agent type (not in teams.yaml and no run of that type); "
-                         f"known agent types: {known}")
+                         f"{meant + '; ' if meant else ''}known agent types: {known}")
     return address
+
+
+def _meant(name: str, addresses: list[str], prefix: str = "") -> str:
+    """'did you mean X?' for an address written in other letter case, else ''."""
+    wanted = f"{prefix}{name}".lower()
+    found = next((address for address in addresses if address.lower() == wanted), None)
+    return f"did you mean {found}?" if found else ""
 
 
 class Recipient(Record):
