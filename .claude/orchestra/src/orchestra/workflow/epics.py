@@ -196,8 +196,10 @@ def feature_progress(feature: FeatureDef, tasks: list[dict[str, Any]]) -> dict[s
         state = "complete"
     elif statuses - {"queued", "cancelled"}:
         state = "in_progress"
-    else:
+    elif any(t.get("sprint") for t in mine if t.get("status", "queued") == "queued"):
         state = "planned"
+    else:  # its work was carried out of a closed sprint and no sprint holds it yet
+        state = "unplanned"
     held_by = list(dict.fromkeys(t["sprint"] for t in mine if t.get("sprint")))  # the sprints its tasks are in now
     return {**_feature_dict(feature), "sprint": feature.sprint, "status": state, "tasks": [t["id"] for t in mine],
             "sprints": held_by,
