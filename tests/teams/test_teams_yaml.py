@@ -233,6 +233,20 @@ def test_a_key_left_empty_where_a_list_or_mapping_belongs_says_how_to_write_none
         "with nothing after it is null in YAML: write {} for none)"]
 
 
+@pytest.mark.parametrize("old, new, where, message", [
+    ("\n  qa:\n", "\n  QA Team:\n", "teams",
+     "'QA Team' does not match '^[a-z0-9][a-z0-9-]*$' (write 'qa-team' instead)"),
+    ("\n  reviewer: {", "\n  reviewr: {", "roles", "'reviewr' is not one of ['orchestrator', 'team_member', 'reviewer'] "
+     "(write 'reviewer')")])
+def test_a_bad_team_or_role_name_stands_at_its_own_line(tmp_path, old, new, where, message):
+    """A name a mapping may not have was reported at the mapping's first entry, lines away from it."""
+    path = tmp_path / "teams.yaml"
+    path.write_text((CLAUDE / "teams.yaml").read_text().replace(old, new, 1))
+    with pytest.raises(TeamsError) as err:
+        teams.load_raw(path)
+    assert str(err.value) == f"{path}:{line_of(path, new.strip())}: {where}: {message}"
+
+
 @pytest.mark.parametrize("text", ["teams:\n", "teams:   # none yet\n", "teams: {}\n"])
 def test_teams_left_empty_says_a_team_is_needed_not_how_to_write_none(tmp_path, text):
     """Every organisation has at least one team: `write {} for none` would only lead to the next error."""

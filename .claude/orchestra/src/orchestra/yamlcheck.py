@@ -190,7 +190,10 @@ def _first_alias_line(text: str) -> int:
 
 
 def _unexpected_key(error: Any) -> list[str]:
-    """For a key the schema does not allow, that key, so the error stands at its own line, not its mapping's."""
+    """For a key the schema does not allow, that key, so the error stands at its own line, not its mapping's:
+    one not among its keys, or a name its keys may not have (`propertyNames`, whose error holds the name)."""
+    if "propertyNames" in error.schema_path and isinstance(error.instance, str):
+        return [error.instance]
     if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
         return []
     import re
@@ -235,8 +238,9 @@ def validate_yaml(data: Any, text: str, path: Path, schema_name: str,
     placed = []  # (line, error, parts): listed in the order of the file's lines, the first five of them
     for error in [e for e in errors if e.validator != "format" or tuple(e.absolute_path) not in other]:
         unexpected = _unexpected_key(error)
-        parts = list(error.absolute_path) + unexpected
-        placed.append((line_of(text, parts, key=bool(unexpected)) or 1, error, parts))
+        line = line_of(text, list(error.absolute_path) + unexpected, key=bool(unexpected)) or 1
+        named = unexpected if error.validator == "additionalProperties" else []  # a bad name is in the message
+        placed.append((line, error, list(error.absolute_path) + named))
     placed.sort(key=lambda found: found[0])
     lines = []
     for line, error, parts in placed[:SHOWN]:
