@@ -432,3 +432,14 @@ def test_a_writer_waiting_on_a_lock_file_deleted_meanwhile_waits_for_the_new_one
     assert audit.check(log).ok and audit.check(log).lines == 1
     audit.append(log, {"event": "after"})
     assert audit.check(log).ok and audit.check(log).lines == 2
+
+
+@pytest.mark.parametrize("value", ["-1", "-8388608", "eight", ""])
+def test_a_rotation_size_that_is_no_size_keeps_the_default(tmp_path: Path, monkeypatch, value: str) -> None:
+    """ORCHESTRA_AUDIT_ROTATE_BYTES=-1 renamed the log at every append, the empty file too: one segment a line."""
+    monkeypatch.setenv(audit.ROTATE_ENV, value)
+    path = tmp_path / "audit.jsonl"
+    for i in range(3):
+        audit.append(path, {"event": "x", "i": i})
+    assert audit.rotated(path) == [] and len(path.read_bytes().splitlines()) == 3
+    assert audit.check(path).ok and audit.check(path).lines == 3

@@ -51,10 +51,12 @@ def shape(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rotate_limit() -> int:
+    """The size past which the log is rotated (0: never); a value that is no size is the default."""
     try:
-        return int(os.environ.get(ROTATE_ENV, ROTATE_BYTES))
+        limit = int(os.environ.get(ROTATE_ENV, ROTATE_BYTES))
     except ValueError:
         return ROTATE_BYTES
+    return limit if limit >= 0 else ROTATE_BYTES
 
 
 def append(path: Path, record: dict[str, Any], rotate_bytes: int | None = None,
