@@ -496,8 +496,14 @@ def test_a_dependency_written_into_state_that_the_plan_cannot_follow_names_its_k
     code, _, err = run(capsys, "sprint", "plan", "sprint-4")
     assert code == 1 and err == ("orchestra sprint: dependency cycle: q5 -> q4 -> q5 (each must finish before the "
                                  "next); the dependencies are in the state store (tasks.q5.dependencies, "
-                                 "tasks.q4.dependencies): remove one with `orchestra state set tasks.ID.dependencies "
-                                 "'[...]'`\n"), err
+                                 "tasks.q4.dependencies): remove one, such as q4's on q5: `orchestra state set "
+                                 "tasks.q4.dependencies '[]'`\n"), err
+    assert run(capsys, "state", "set", "tasks.q4.dependencies", '["q3", "q4"]')[0] == 0
+    code, _, err = run(capsys, "sprint", "status", "sprint-4")  # on itself: the command keeps its other ones
+    assert code == 1 and err.endswith("remove one, such as q4's on q4: `orchestra state set tasks.q4.dependencies "
+                                      "'[\"q3\"]'`\n"), err
+    assert run(capsys, "state", "set", "tasks.q4.dependencies", '["q3"]')[0] == 0
+    assert run(capsys, "sprint", "plan", "sprint-4")[0] == 0
 
 
 def test_the_file_of_a_closed_sprint_written_over_for_the_next_may_list_its_carried_over_work(sample: Path,

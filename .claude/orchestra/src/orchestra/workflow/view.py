@@ -78,8 +78,13 @@ class SprintView:
         checked when it loads): the key that holds them, and the command that mends them."""
         if not isinstance(exc, UnknownDependencyError):
             keys = ", ".join(f"tasks.{tid}.dependencies" for tid in dict.fromkeys(exc.ids))
-            return (f"{exc}; the dependencies are in the state store ({keys}): remove one with `orchestra state set "
-                    "tasks.ID.dependencies '[...]'`")
+            if len(exc.ids) < 2:
+                return f"{exc}; the dependencies are in the state store ({keys})"
+            first, then = exc.ids[0], exc.ids[1]  # the cycle's first link: `then` waits on `first`
+            deps = next((t.get("dependencies") or [] for t in self.tasks if t["id"] == then), [])
+            kept = json.dumps([d for d in deps if d != first])
+            return (f"{exc}; the dependencies are in the state store ({keys}): remove one, such as {then}'s on "
+                    f"{first}: `orchestra state set tasks.{then}.dependencies '{kept}'`")
         task_id = exc.ids[0]
         known = {t["id"] for t in self.tasks} | finished
         deps = next(t.get("dependencies") or [] for t in self.tasks if t["id"] == task_id)
