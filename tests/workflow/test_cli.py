@@ -1197,3 +1197,22 @@ def test_the_status_of_running_work_names_its_states_in_words(sample: Path, caps
     code, out, _ = run(capsys, "sprint", "status", "sprint-3")
     assert code == 0 and "; tasks: 5 queued, 1 in progress\n" in out
     assert "\ncritical path left 15: task-oauth -> " in out
+
+
+def test_a_sprint_date_written_into_state_that_is_no_date_is_named_with_its_fix(sample: Path, capsys) -> None:
+    as_json(capsys, "sprint", "start", "sprint-3")
+    for key, value in (("start", "2026-13-45"), ("end", "14 Dec")):
+        assert run(capsys, "state", "set", f"sprints.sprint-3.{key}", json.dumps(value))[0] == 0
+        code, out, err = run(capsys, "sprint", "status", "sprint-3")
+        assert code == 1 and out == ""
+        assert err.startswith(f"orchestra sprint: sprints.sprint-3.{key}: {value!r} is not a calendar date "
+                              "(YYYY-MM-DD); "), err
+        assert f"`orchestra state set sprints.sprint-3.{key} VALUE`" in err, err
+        fixed = "2026-12-01" if key == "start" else "2026-12-14"
+        assert run(capsys, "state", "set", f"sprints.sprint-3.{key}", json.dumps(fixed))[0] == 0
+    assert run(capsys, "sprint", "status", "sprint-3")[0] == 0
+    assert run(capsys, "state", "set", "sprints.sprint-3.start", "null")[0] == 0  # the other fix it names
+    assert run(capsys, "state", "set", "sprints.sprint-3.started_at", '"soon"')[0] == 0
+    code, _, err = run(capsys, "sprint", "status", "sprint-3")
+    assert code == 1 and err.startswith("orchestra sprint: sprints.sprint-3.started_at: 'soon' is not a calendar "
+                                        "date"), err

@@ -42,12 +42,30 @@ def no_forecast(view: SprintView) -> str | None:
 def window(view: SprintView, changes: list[metrics.Change], today: dt.date) -> tuple[dt.date, dt.date]:
     """The sprint's calendar: its `start`/`end` when defined, else from when it started, else today,
     lasting DEFAULT_SPRINT_DAYS."""
-    start_text = view.start or ((view.record or {}).get("started_at") or "")[:10]
+    started = ((view.record or {}).get("started_at") or "")
     # Before it starts, a sprint's tasks may have a history from an earlier sprint: not this one's calendar.
     first = changes[0].at.date() if changes and view.source == "state" else today
-    start = dt.date.fromisoformat(start_text) if start_text else first
-    end = dt.date.fromisoformat(view.end) if view.end else start + dt.timedelta(DEFAULT_SPRINT_DAYS - 1)
+    start = (_day(view, "start", view.start) if view.start
+             else _day(view, "started_at", started[:10], started) if started else first)
+    end = _day(view, "end", view.end) if view.end else start + dt.timedelta(DEFAULT_SPRINT_DAYS - 1)
     return start, max(start, end)
+
+
+def _day(view: SprintView, key: str, text: Any, written: Any = None) -> dt.date:
+    """A sprint's `start`, `end` or the day of its `started_at` as a date; one written into state by hand that
+    is none is refused, naming its key and the command that mends it (a sprint file's dates are checked when
+    it loads)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except (TypeError, ValueError):
+        if view.source != "state":
+            raise
+        value = text if written is None else written
+        fix = ("a real date such as `'\"2026-12-01\"'`, or `null`" if key != "started_at"
+               else "the time it started, such as `'\"2026-12-01T09:00:00Z\"'`")
+        raise ValueError(f"sprints.{view.id}.{key}: {value!r} is not a calendar date (YYYY-MM-DD); it was written "
+                         f"into the state store directly. Fix it with `orchestra state set sprints.{view.id}.{key} "
+                         f"VALUE`, VALUE being {fix}") from None
 
 
 def first_working_day(record: dict[str, Any], start: dt.date) -> dt.date:
