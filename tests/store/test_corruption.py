@@ -181,3 +181,25 @@ def test_a_damaged_store_that_cannot_be_moved_aside_is_named_as_damaged_and_left
                                "can be written\n"), got.stderr
     assert path.read_bytes() == b"\x00\x01 this is not state \xff" * 64
     assert sorted(p.name for p in base.iterdir()) == before
+
+
+def test_state_import_into_a_store_named_by_the_other_scheme_is_refused_and_leaves_it_as_it_is(
+        tmp_path: Path) -> None:
+    """`state import` with a json:// URL naming the SQLite database wrote the JSON document over it: every task,
+    message and event in it lost. (The other way round it was refused, as every other write is.)"""
+    from ..store.test_cli_state import cli
+
+    db, doc = tmp_path / "orchestration.db", tmp_path / "state.json"
+    with open_store(f"sqlite://{db}") as store:
+        store.set("tasks.t1", {"title": "kept"})
+    with open_store(f"json://{doc}") as store:
+        store.set("tasks.t2", {"title": "kept"})
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps({"tasks": {"new": {"id": "new", "title": "imported"}}}))
+    files = {p.name: p.read_bytes() for p in tmp_path.iterdir() if not p.name.endswith(".lock")}
+    for url, kind in ((f"json://{db}", "an SQLite database, not a JSON state file"),
+                      (f"sqlite://{doc}", "a JSON state file, not an SQLite database")):
+        proc = cli(url, tmp_path, "state", "import", str(export))
+        assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+        assert f"{url.partition('://')[2]}: this is {kind}; left as it is" in proc.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if not p.name.endswith(".lock")} == files

@@ -239,12 +239,21 @@ class JsonFileStore(StoreBase):
                 check_current(normalized(self._read(locked=True)))
             else:
                 # Nothing of the old file is kept, so one edited by hand into a bad entry (the fix its error
-                # names is this import) is replaced; one that does not parse is still moved aside first.
+                # names is this import) is replaced; one that does not parse is still moved aside first, and
+                # a store of the other kind (the SQLite database named json://) is refused, left as it is.
+                self._refuse_other_kind()
                 with suppress(StateError):
                     self._read(locked=True)
             self._write(checked)
             if verify is not None:
                 verify(normalized(self._read(locked=True)))
+
+    def _refuse_other_kind(self) -> None:
+        try:
+            with open(self.path, "rb") as file:
+                check_kind(self.path, "json", file.read(64))
+        except FileNotFoundError:
+            pass
 
     def close(self) -> None:
         pass
