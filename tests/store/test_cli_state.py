@@ -351,3 +351,27 @@ def test_get_of_text_prints_it_without_escape_sequences_and_json_keeps_it(store_
     got = cli(store_url, project, "state", "get", "tasks.t1.title")
     assert (got.returncode, got.stdout) == (0, "Fix login\nstep 2\tdone31m\n")  # an 8-bit CSI loses its introducer
     assert json.loads(cli(store_url, project, "state", "get", "tasks.t1.title", "--json").stdout) == title
+
+
+def test_import_reads_a_file_or_stdin_with_a_byte_order_mark_and_names_bytes_that_are_not_utf8(
+        project: Path, tmp_path: Path) -> None:
+    """A BOM (what Windows editors put first) was refused as `Unexpected UTF-8 BOM`, though a state file holding
+    one is read; bytes from stdin that are not UTF-8 were reported as a lone surrogate in the key."""
+    url = f"sqlite://{tmp_path / 'orchestration.db'}"
+    doc = '{"tasks": {"t1": {"id": "t1", "title": "Grüße"}}}'
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + doc.encode())
+    assert cli(url, project, "state", "import", str(bom)).returncode == 0
+    with open_store(url) as store:
+        assert store.get("tasks.t1.title") == "Grüße"
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(project), "ORCHESTRA_STATE_URL": url}
+    for data in (b"\xef\xbb\xbf" + doc.replace("t1", "t2").encode(), b'{"tasks": {"a\xff": {"id": "a"}}}'):
+        proc = subprocess.run(["uv", "run", "--quiet", "--project", str(REPO), "orchestra", "state", "import", "-"],
+                              input=data, capture_output=True, cwd=project, env=env, timeout=120)
+        if b"\xff" in data:
+            assert proc.returncode == 1 and proc.stderr.decode() == (
+                "orchestra state: -: not UTF-8 text (invalid start byte at byte 13)\n"), proc.stderr
+        else:
+            assert proc.returncode == 0, proc.stderr
+    with open_store(url) as store:
+        assert sorted(store.get("tasks")) == ["t2"]

@@ -95,7 +95,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
-    text = sys.stdin.read() if args.file == "-" else _read(Path(args.file))
+    text = _text(sys.stdin.buffer.read(), "-") if args.file == "-" else _read(Path(args.file))
     doc = parse_json_value(text, args.file)
     from ..store.import_check import checked_document
     from ..validation import validate_document
@@ -112,8 +112,15 @@ def cmd_import(args) -> int:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+    return _text(data, str(path))
+
+
+def _text(data: bytes, where: str) -> str:
+    """The document's text; a byte order mark first (as Windows editors write) is no part of it, as in a state file."""
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise UsageError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
