@@ -73,10 +73,28 @@ def nested_delegation(box: Sandbox, api: FakeAPI) -> None:
         .reply(say("Implemented. STATUS: completed"))
 
 
+def stop_launched(request):
+    """TaskStop on the background agent whose launch the model was just shown (`agentId: ...`)."""
+    return tool("TaskStop", task_id=re.search(r"agentId: (\w+)", request.last_user_text).group(1))
+
+
+def task_stop(box: Sandbox, api: FakeAPI) -> None:
+    """main -> fullstack-eng (background), stopped with TaskStop while its first request waits: no
+    SubagentStop follows, only PostToolUse(TaskStop) and a `<task-notification>` (status killed)."""
+    main = api.script.on(MAIN)
+    member = api.script.on(agent_marker("fullstack-eng"))
+    main.reply(tool("Agent", description="task-3 OAuth", prompt="[task:task-3] Implement OAuth2 flow.",
+                    subagent_type="fullstack-eng", run_in_background=True)) \
+        .reply(stop_launched, after=member.asked(0)) \
+        .reply(say("DONE"))
+    member.reply(say("Implemented. STATUS: completed"), after=main.asked(2))  # answers a stopped agent
+
+
 # file name -> (script, capture-hook mode)
 SCENARIOS: dict[str, tuple[Callable[[Sandbox, FakeAPI], None], str]] = {
     "nested-delegation": (nested_delegation, "log"),
     "deny-and-context": (nested_delegation, "deny"),
+    "task-stop": (task_stop, "log"),
 }
 
 

@@ -99,6 +99,7 @@ def transcripts_for(events: list[dict], project: Path, *, denied_member: bool = 
 
 
 HOOK_SCRIPTS = {("PreToolUse", "Agent"): "pre_agent.py", ("PostToolUse", "Agent"): "post_agent.py",
+                ("PostToolUse", "TaskStop"): "post_agent.py",
                 ("PostToolUse", "Write"): "post_write.py", ("PostToolUse", "Edit"): "post_write.py",
                 ("SubagentStart", None): "subagent_start.py", ("SubagentStop", None): "subagent_stop.py",
                 ("Stop", None): "stop.py", ("SessionEnd", None): "session_end.py",

@@ -216,6 +216,16 @@ def test_attempt_status() -> None:
     assert status == "blocked" and "ended with its session" in reason
 
 
+def test_a_run_taskstop_stopped_is_stopped_until_it_reports_or_is_resumed() -> None:
+    killed = {"id": "a", "started_at": "t1", "killed_at": "t2"}
+    assert run_status(killed) == "stopped"
+    assert run_status({**killed, "outcome": "completed"}) == "completed"  # a report it made stands
+    assert run_status({**killed, "resumed_at": "t3"}) == "active"  # SendMessage started it again
+    assert run_status({**killed, "resumed_at": "t3", "killed_at": "t4"}) == "stopped"  # and stopped again
+    assert attempt_status(None, killed, False) == ("blocked", "agent a was stopped (TaskStop) before it reported")
+    assert attempt_status(None, killed, True)[1] == "agent a was stopped (TaskStop) before it reported"
+
+
 def test_task_fields_come_from_the_attempt() -> None:
     fields = task_fields("completed", None, {"id": "toolu_1", "requested_at": "t0"},
                          {"id": "a", "started_at": "t1", "ended_at": "t2"})

@@ -6,8 +6,9 @@
 # [tool.uv.sources]
 # claude-orchestra = { path = "..", editable = true }
 # ///
-"""PostToolUse(Agent|Task): link the launched subagent's agentId to its delegation and task."""
-# orchestra-hook: {"event": "PostToolUse", "matcher": "Agent|Task", "timeout": 15}
+"""PostToolUse(Agent|Task): link the launched subagent's agentId to its delegation and task.
+PostToolUse(TaskStop): settle the subagent it stopped, which sends no SubagentStop."""
+# orchestra-hook: {"event": "PostToolUse", "matcher": "Agent|Task|TaskStop", "timeout": 15}
 
 from orchestra.warm.client import forward
 

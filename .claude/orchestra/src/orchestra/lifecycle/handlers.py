@@ -19,6 +19,7 @@ from .delegation import BadDelegation, delegate, record, request_from, resolve_t
 from .ledger import Ledger
 from .protocol import parse_report, task_tag
 from .session import end_gone
+from .stopped import task_stop
 from .tasks import task_for_tag
 
 UNTRACKED = "Orchestra: {event} without agent_id; this run is not tracked (Claude Code sends agent_id for subagents)"
@@ -60,7 +61,10 @@ def _ledger(tx, org, ctx: HookContext) -> Ledger:
 
 
 def post_agent(event: HookEvent, ctx: HookContext) -> Verdict:
-    """PostToolUse(Agent|Task): the launch (background) or the end (foreground) of a delegation; links agentId."""
+    """PostToolUse(Agent|Task): the launch (background) or the end (foreground) of a delegation; links agentId.
+    PostToolUse(TaskStop): the subagent it stopped (`stopped.task_stop`)."""
+    if event.get("tool_name") == "TaskStop":
+        return task_stop(event, ctx)
     response = event.get("tool_response")
     response = response if isinstance(response, dict) else {}
     agent_id = response.get("agentId") if isinstance(response.get("agentId"), str) else None

@@ -25,7 +25,8 @@ LIVE_RUN_STATUSES = ("launched", "active")
 
 def run_status(run: dict[str, Any], session_ended: bool = False) -> str:
     """launched -> active -> completed | blocked | needs_review, or stopped when its session ended first
-    (or its task was set back to queued or cancelled by hand).
+    (or its task was set back to queued or cancelled by hand, or Claude Code's TaskStop stopped it and
+    it was not resumed since).
 
     A run Claude Code reports finished (foreground PostToolUse `completed`) without an accepted
     SubagentStop, because its last stop was pushed back or its hook never ran, needs review.
@@ -34,11 +35,16 @@ def run_status(run: dict[str, Any], session_ended: bool = False) -> str:
         return run["outcome"]
     if run.get("response") == "completed":
         return "needs_review"
-    if session_ended or run.get("released_at"):  # or its task was taken back by hand
+    if session_ended or run.get("released_at") or killed(run):  # or its task was taken back by hand
         return "stopped"
     if run.get("started_at") or run.get("pushbacks") or run.get("seen_at"):
         return "active"
     return "launched"
+
+
+def killed(run: dict[str, Any]) -> bool:
+    """Did Claude Code's TaskStop stop the run (`killed_at`), with no SendMessage resuming it since?"""
+    return bool(run.get("killed_at")) and (run.get("resumed_at") or "") <= run["killed_at"]
 
 
 def attempt_status(delegation: dict[str, Any] | None, run: dict[str, Any] | None,
@@ -51,6 +57,8 @@ def attempt_status(delegation: dict[str, Any] | None, run: dict[str, Any] | None
         if status == "needs_review":
             why = f" after it was asked to go on ({run['reason']})" if run.get("reason") else ""
             return "needs_review", f"agent {run['id']} finished without an accepted report{why}; check its work"
+        if status == "stopped" and killed(run):
+            return "blocked", f"agent {run['id']} was stopped (TaskStop) before it reported"
         if status == "stopped":
             return "blocked", f"agent {run['id']} ended with its session before it reported"
         return "in_progress", None

@@ -42,8 +42,8 @@ def with_holders(tx, view: SprintView, org) -> SprintView:
 
 
 def session_ended(led: Ledger, task: dict[str, Any]) -> bool:
-    """Is the task blocked only because its run's session ended before the run reported (the blocker the
-    lifecycle itself wrote)? A new session resolves that: the work can be delegated again."""
+    """Is the task blocked only because its run stopped before it reported: its session ended, or Claude
+    Code's TaskStop stopped it (the blocker the lifecycle itself wrote)? The work can be delegated again."""
     run = led.get("agents", task.get("agent_id"))
     if run is None or transitions.run_status(run, led.ended(run)) != "stopped" or run.get("released_at"):
         return False
