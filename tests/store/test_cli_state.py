@@ -375,3 +375,16 @@ def test_import_reads_a_file_or_stdin_with_a_byte_order_mark_and_names_bytes_tha
             assert proc.returncode == 0, proc.stderr
     with open_store(url) as store:
         assert sorted(store.get("tasks")) == ["t2"]
+
+
+def test_set_names_a_byte_of_its_value_that_is_not_utf8(project: Path, tmp_path: Path) -> None:
+    """A value typed in a terminal of another encoding (Latin-1 'é' is the byte 0xe9) was refused as 'text with a
+    lone surrogate (e.g. \\ud800)', which says nothing of what was typed."""
+    url = f"sqlite://{tmp_path / 'orchestration.db'}"
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(project), "ORCHESTRA_STATE_URL": url}
+    proc = subprocess.run([b"uv", b"run", b"--quiet", b"--project", str(REPO).encode(), b"orchestra", b"state", b"set",
+                           b"tasks.t1", b'{"title": "caf\xe9"}'], capture_output=True, cwd=project, env=env, timeout=120)
+    assert proc.returncode == 1 and proc.stderr.decode() == (
+        "orchestra state: tasks.t1: character 15 of the value is the byte 0xe9, which is not UTF-8 text; "
+        "give the value in UTF-8\n"), proc.stderr
+    assert not Path(url.partition("://")[2]).exists() or cli(url, project, "state", "get", "tasks").stdout == "{}\n"

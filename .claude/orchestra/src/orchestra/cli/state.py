@@ -60,6 +60,10 @@ def cmd_get(args) -> int:
 
 
 def parse_json_value(text: str, where: str):
+    for index, char in enumerate(text):
+        if "\udc80" <= char <= "\udcff":  # how Python reads a byte of a command line that is not UTF-8
+            raise UsageError(f"{where}: character {index + 1} of the value is the byte 0x{ord(char) - 0xdc00:02x}, "
+                             "which is not UTF-8 text; give the value in UTF-8")
     try:
         return json.loads(text, object_pairs_hook=unique_keys)
     except StateError as exc:
