@@ -196,7 +196,8 @@ def test_check_reports_spawning_members_wrong_folders_and_bad_yaml(pack_copy):
     assert f"{moved}:2: teams.yaml puts 'doc-writer' in team 'engineering'; move the file to agents/engineering/" \
         in problems
     # Claude Code reads `[sonnet` as the string it quotes on its second try (see `second_try`)
-    assert f"{broken}:5: model: '[sonnet' is not sonnet, opus, haiku, fable, inherit or a full claude-... model id" \
+    assert f"{broken}:5: model: '[sonnet' is not sonnet, opus, haiku, fable, best, opusplan, inherit (an alias may end in " \
+        "[1m]) or a full claude-... model id" \
         in problems, problems
 
 
@@ -449,10 +450,18 @@ def test_hooks_under_their_events_and_an_unknown_event_are_told_apart(pack_copy)
         f"{path}:11: hooks.PostToolUze: not a hook event of Claude Code 2.1.328 (it is ignored); write PostToolUse"]
 
 
-def test_model_inherit_in_any_case_is_taken_as_claude_code_takes_it():
-    """Claude Code 2.1.328 reads `model: Inherit` as inherit; other aliases keep their spelling."""
-    assert agentfiles.model_problem("Inherit") is None and agentfiles.model_problem("INHERIT") is None
-    assert agentfiles.model_problem("Sonnet-ish") is not None
+@pytest.mark.parametrize("model", ["Inherit", "INHERIT", "Opus", "opus[1m]", "sonnet[1M]", "fable[1m]", "best",
+                                   "opusplan", "claude-sonnet-4-5-20250929[1m]"])
+def test_every_model_claude_code_takes_passes_in_any_case(model):
+    """Claude Code 2.1.328 reads a model alias in any case, its 1M-context forms (`opus[1m]`, a full id with
+    `[1m]`), `best` and `opusplan` (its alias list `sonnet, opus, haiku, fable, best, sonnet[1m], opus[1m],
+    fable[1m], opusplan`); teams check called them unknown models."""
+    assert agentfiles.model_problem(model) is None
+
+
+@pytest.mark.parametrize("model", ["Sonnet-ish", "gpt-4", "sonnet[2m]", "opus 4", ""])
+def test_a_model_claude_code_does_not_know_is_reported(model):
+    assert agentfiles.model_problem(model) is not None
 
 
 def test_a_misspelt_tool_in_disallowed_tools_is_reported_as_taking_nothing_away(pack_copy):

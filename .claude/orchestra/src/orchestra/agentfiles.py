@@ -42,8 +42,10 @@ WHOLE_SERVER = frozenset({ALL_TOOLS} | {prefix + "*" for prefix in (MCP_PREFIX, 
                          | {MCP_PREFIX[:-2], PLUGIN_MCP_PREFIX[:-2]})
 VERDICT_TOOLS = WHOLE_SERVER | {prefix + tool for prefix in (MCP_PREFIX, PLUGIN_MCP_PREFIX)
                                 for tool in ("update_task", "send_message")}
-MODEL_ALIASES = frozenset({"sonnet", "opus", "haiku", "fable", "inherit"})
-FULL_MODEL_ID = re.compile(r"^claude-[a-z0-9][a-z0-9.-]*$")
+# Claude Code 2.1.328's model aliases (read in any case) and full ids, each with or without a 1M-context `[1m]`.
+MODEL_ALIASES = frozenset({"sonnet", "opus", "haiku", "fable", "best", "sonnet[1m]", "opus[1m]", "fable[1m]",
+                           "opusplan", "inherit"})
+FULL_MODEL_ID = re.compile(r"^claude-[a-z0-9][a-z0-9.-]*(\[1[mM]\])?$")
 AGENT_KEYS = frozenset({
     "name", "description", "tools", "disallowedTools", "model", "effort", "permissionMode", "mcpServers",
     "hooks", "maxTurns", "autoCompactWindow", "skills", "initialPrompt", "memory", "background",
@@ -243,10 +245,11 @@ def misspelt_server(name: str, exposed: set[str]) -> str | None:
 
 
 def model_problem(model: Any) -> str | None:
-    """Claude Code takes `inherit` in any case (`Inherit`), the other aliases and full ids as written."""
-    if isinstance(model, str) and (model in MODEL_ALIASES or model.lower() == "inherit" or FULL_MODEL_ID.match(model)):
+    """Claude Code takes an alias in any case (`Opus`, `opus[1m]`), a full id as written."""
+    if isinstance(model, str) and (model.strip().lower() in MODEL_ALIASES or FULL_MODEL_ID.match(model.strip())):
         return None
-    return f"model: {model!r} is not sonnet, opus, haiku, fable, inherit or a full claude-... model id"
+    return (f"model: {model!r} is not sonnet, opus, haiku, fable, best, opusplan, inherit (an alias may end in [1m]) or "
+            "a full claude-... model id")
 
 
 def description_problem(description: Any) -> str | None:
