@@ -225,3 +225,30 @@ def test_plugin_build_names_a_command_file_that_is_not_utf8_and_writes_nothing(t
         plugin.build(tmp_path)
     assert str(raised.value) == f"{command}:4: not UTF-8 text (byte 0xe9); save the file as UTF-8, then build again"
     assert not (tmp_path / plugin.PLUGIN_COMMANDS).exists() and not (tmp_path / plugin.PLUGIN_JSON).exists()
+
+
+@pytest.mark.parametrize("form", ["installed", "copied"])
+def test_plugin_build_in_a_project_with_the_pack_refuses_and_writes_nothing(repo: Path, orchestra, form) -> None:
+    """The plugin is built at the root of a clone. An installed or copied pack's own `orchestra plugin build`
+    would scatter .claude-plugin/, hooks/ and plugin/ over the project, and delete its own plugin/ notes."""
+    import shutil
+    import sys
+
+    from tests.installer.conftest import snapshot
+
+    if form == "installed":
+        assert orchestra("install", repo).code == 0
+    else:
+        shutil.copytree(REPO / ".claude", repo / ".claude", ignore=shutil.ignore_patterns("state", "__pycache__"))
+    (repo / "plugin/commands").mkdir(parents=True)
+    (repo / "plugin/commands/deploy.md").write_text("# How we deploy our own plugin\n")
+    before = snapshot(repo, mtimes=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_", "ORCHESTRA_"))}
+    for check in ([], ["--check"]):
+        proc = subprocess.run([sys.executable, "-c", "from orchestra.cli import run; run()", "plugin", "build", *check],
+                              capture_output=True, text=True, cwd=repo, timeout=120,
+                              env={**env, "PYTHONPATH": str(repo / ".claude/orchestra/src")})
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert proc.stderr.startswith(f"orchestra plugin: {repo}: not a clone of Orchestra"), proc.stderr
+        assert "run `uv run orchestra plugin build` in a clone" in proc.stderr and proc.stderr.count("\n") == 1
+        assert snapshot(repo, mtimes=False) == before

@@ -175,11 +175,29 @@ def _doctor_root() -> Path:
 def cmd_plugin_build(args) -> int:
     from ..installer import plugin
 
-    stale = plugin.build(check=args.check)
-    for why in plugin.left_out():
+    root = _clone()
+    stale = plugin.build(root, check=args.check)
+    for why in plugin.left_out(root):
         print(f"not an agent of the plugin: {why}", file=sys.stderr)
     if args.check and stale:
         print("stale: " + ", ".join(stale) + "; run `uv run orchestra plugin build`", file=sys.stderr)
         return 1
     print("\n".join(f"{'stale' if args.check else 'wrote'} {rel}" for rel in stale) or "plugin files are up to date")
     return 0
+
+
+def _clone() -> Path:
+    """The clone of Orchestra this CLI runs from: the plugin is its root. In a project the pack was installed or copied into, a
+    build would write .claude-plugin/, hooks/ and plugin/ over the project's own files, and delete its
+    `plugin/agents|commands/*.md`."""
+    from ..installer.source import MANIFEST, SOURCE_ROOT
+    from . import UsageError
+
+    if (SOURCE_ROOT / MANIFEST).is_file():
+        why = "the pack is installed here"
+    elif not (SOURCE_ROOT / "templates" / "teams.yaml").is_file():
+        why = "no templates/teams.yaml, so a copy of the pack"
+    else:
+        return SOURCE_ROOT
+    raise UsageError(f"{SOURCE_ROOT}: not a clone of Orchestra ({why}); the plugin is the root of a clone: "
+                     "run `uv run orchestra plugin build` in a clone; nothing was written")
