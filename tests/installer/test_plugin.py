@@ -252,3 +252,23 @@ def test_plugin_build_in_a_project_with_the_pack_refuses_and_writes_nothing(repo
         assert proc.stderr.startswith(f"orchestra plugin: {repo}: not a clone of Orchestra"), proc.stderr
         assert "run `uv run orchestra plugin build` in a clone" in proc.stderr and proc.stderr.count("\n") == 1
         assert snapshot(repo, mtimes=False) == before
+
+
+def test_plugin_build_says_which_copies_it_removed(tmp_path: Path, monkeypatch, capsys) -> None:
+    import shutil
+
+    from orchestra.cli import main
+    from orchestra.installer import source
+
+    for part in (".claude/agents", ".claude/commands", ".claude/orchestra/hooks", "templates"):
+        shutil.copytree(REPO / part, tmp_path / part)
+    shutil.copy(REPO / ".claude/orchestra/pyproject.toml", tmp_path / ".claude/orchestra/pyproject.toml")
+    monkeypatch.setattr(source, "SOURCE_ROOT", tmp_path)
+    plugin.build(tmp_path)
+    (tmp_path / ".claude/commands/sprint/close.md").unlink()
+    capsys.readouterr()
+    assert main(["plugin", "build", "--check"]) == 1
+    assert "stale: .claude-plugin/plugin.json" not in capsys.readouterr().err  # the command list is a folder
+    assert main(["plugin", "build"]) == 0
+    assert capsys.readouterr().out == f"removed {plugin.PLUGIN_COMMANDS}/sprint/close.md\n"
+    assert not (tmp_path / plugin.PLUGIN_COMMANDS / "sprint/close.md").exists()

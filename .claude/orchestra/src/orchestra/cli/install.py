@@ -182,7 +182,8 @@ def cmd_plugin_build(args) -> int:
     if args.check and stale:
         print("stale: " + ", ".join(stale) + "; run `uv run orchestra plugin build`", file=sys.stderr)
         return 1
-    print("\n".join(f"{'stale' if args.check else 'wrote'} {rel}" for rel in stale) or "plugin files are up to date")
+    done = [f"{'stale' if args.check else 'wrote' if (root / rel).exists() else 'removed'} {rel}" for rel in stale]
+    print("\n".join(done) or "plugin files are up to date")
     return 0
 
 
