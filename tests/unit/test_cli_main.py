@@ -12,3 +12,27 @@ def test_version_names_the_pack_version_that_doctor_and_install_report(capsys):
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out == f"orchestra {__version__}\n"
+
+
+def test_an_argument_that_is_not_utf8_prints_on_a_strict_utf8_terminal(tmp_path):
+    """Python reads a byte of the command line that is not UTF-8 as a lone surrogate; on a terminal whose
+    locale is en_US.UTF-8 (not C.UTF-8) stdout refuses to encode one, and echoing it back failed with
+    "'utf-8' codec can't encode character". It prints as U+FFFD, as broken text does elsewhere."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / ".claude").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_", "ORCHESTRA_"))}
+    env |= {"PYTHONIOENCODING": "utf-8", "PYTHONUTF8": "0", "LC_ALL": "C.UTF-8"}  # stdout strict, as en_US.UTF-8
+    argv = [sys.executable, "-c", "from orchestra.cli import run; run()", "audit", "tail", "--agent"]
+    proc = subprocess.run([os.fsencode(a) for a in argv] + [b"caf\xe9"], capture_output=True, cwd=tmp_path,
+                          env=env, timeout=60)
+    assert (proc.returncode, proc.stderr) == (0, b"")
+    assert proc.stdout.decode() == "the audit log has no lines yet (each hook run writes one)\n"
+    (tmp_path / ".claude/state").mkdir()
+    (tmp_path / ".claude/state/audit.jsonl").write_text('{"hook": "pre_tool", "agent_id": "main"}\n')
+    proc = subprocess.run([os.fsencode(a) for a in argv] + [b"caf\xe9"], capture_output=True, cwd=tmp_path,
+                          env=env, timeout=60)
+    assert (proc.returncode, proc.stderr) == (0, b""), proc.stderr
+    assert proc.stdout.decode() == "none of the last 1 audit lines matches --agent caf\ufffd\n"

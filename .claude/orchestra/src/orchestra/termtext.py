@@ -18,9 +18,14 @@ _BREAKS = re.compile(r"[\t\n\x0b\x0c\r\x1c-\x1e\x85\u2028\u2029]+")
 _JSON_RAW = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
+# lone surrogates: how Python reads a byte of a command line or file name that is not UTF-8 (U+DCxx)
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
 def printable(text: str) -> str:
-    """`text` without escape sequences or control characters; tabs and newlines stay."""
-    return _UNPRINTABLE.sub("", text)
+    """`text` without escape sequences or control characters; tabs and newlines stay. A lone surrogate,
+    which a strict UTF-8 terminal (an en_US.UTF-8 locale) refuses to print, is U+FFFD."""
+    return _SURROGATES.sub("\ufffd", _UNPRINTABLE.sub("", text))
 
 
 def one_line(text: str) -> str:
