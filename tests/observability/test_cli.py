@@ -48,6 +48,15 @@ def test_metrics_of_an_empty_or_dotted_sprint_id_is_no_sprint(store, capsys: pyt
         assert err.startswith(f"orchestra metrics: sprint {bad!r}: no such file"), (bad, err)
 
 
+def test_events_tail_of_a_type_that_is_not_utf8_names_the_byte(store, capsys: pytest.CaptureFixture) -> None:
+    started_sprint(store)
+    typed = os.fsdecode(b"task_compl\xe9ted")  # a Latin-1 terminal: how Python reads that argument
+    code, out, err = run(capsys, "events", "tail", "--type", "task_completed", "--type", typed)
+    assert (code, out) == (1, "")
+    assert err == ("orchestra events: --type task_compl\ufffdted: character 11 is the byte 0xe9, which is not "
+                   "UTF-8 text; give the type in UTF-8\n")
+
+
 def test_events_tail(store, capsys: pytest.CaptureFixture) -> None:
     started_sprint(store)
     code, out, _ = run(capsys, "events", "tail", "-n", "3")

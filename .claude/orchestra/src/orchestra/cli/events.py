@@ -31,6 +31,8 @@ def cmd_tail(args) -> int:
     if args.lines < 0:
         raise ValueError(f"--lines {args.lines}: give 0 or a positive number of events")
     types = tuple(args.type)
+    for name in types:
+        _utf8_type(name)
     opened = file_identity(paths.state_url())  # before opening: a file put in place meanwhile is then noticed
     store = open_store()
     try:
@@ -73,6 +75,15 @@ def cmd_tail(args) -> int:
                 opened, after, seen = now, 0, None  # (replaced again meanwhile: the next look sees it)
     finally:
         store.close()
+
+
+def _utf8_type(name: str) -> None:
+    """A type holding a byte that is not UTF-8 (as Python reads one from a command line) names no event, and
+    no store can look it up."""
+    for index, char in enumerate(name):
+        if "\udc80" <= char <= "\udcff":
+            raise ValueError(f"--type {name}: character {index + 1} is the byte 0x{ord(char) - 0xdc00:02x}, "
+                             "which is not UTF-8 text; give the type in UTF-8")
 
 
 def last_events(store, count: int, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
