@@ -396,3 +396,16 @@ def test_a_file_where_the_pack_needs_a_directory_is_named(repo: Path, orchestra,
         assert result.err.startswith(f"orchestra {command}: {repo / blocking}: a file where the pack needs a "
                                      f"directory (for {needed}"), result.err
         assert "move it aside" in result.err and snapshot(repo) == before
+
+
+def test_install_refuses_a_project_whose_path_is_not_utf8(tmp_path: Path, orchestra) -> None:
+    """uv writes the project's path into each script environment's .pth file, which Python reads as UTF-8:
+    under a directory named in Latin-1 every hook, the MCP server and the installed CLI failed at start-up."""
+    project = tmp_path / os.fsdecode(b"caf\xe9") / "shop"
+    project.mkdir(parents=True)
+    result = orchestra("install", project)
+    assert result.code == 1 and result.out == "" and list(project.iterdir()) == []
+    shown = str(project).replace("\udce9", "\ufffd")  # as a terminal shows it
+    assert result.err == (f"orchestra install: {shown}: character {len(str(tmp_path)) + 5} of the path is the byte "
+                          "0xe9, which is not UTF-8; Python cannot load the pack from there (uv writes the path "
+                          "into each script's environment): rename the directory, then install; nothing was written\n")

@@ -25,6 +25,8 @@ def check_target(target: Path, uninstall: bool = False) -> Path:
         raise InstallError(f"{target}: not a directory; give the root of the project to "
                            f"{'uninstall from' if uninstall else 'install into'}")
     root = target.resolve()
+    if not uninstall:
+        _utf8_path(root)
     claude = target / ".claude"
     if claude.is_symlink() and not _inside(claude.resolve(), root):
         if uninstall:
@@ -36,6 +38,16 @@ def check_target(target: Path, uninstall: bool = False) -> Path:
         raise InstallError(f"{claude}: a file, not a directory, so Orchestra is not installed in {root}" if uninstall
                            else f"{claude}: a file, not a directory; move it aside and run the install again")
     return root
+
+
+def _utf8_path(root: Path) -> None:
+    """A project path holding a byte that is not UTF-8 (Python reads it as U+DC80..U+DCFF): uv writes the path
+    into each script environment's .pth file, which Python reads as UTF-8, so no script could start there."""
+    for index, char in enumerate(str(root)):
+        if "\udc80" <= char <= "\udcff":
+            raise InstallError(f"{root}: character {index + 1} of the path is the byte 0x{ord(char) - 0xdc00:02x}, "
+                               "which is not UTF-8; Python cannot load the pack from there (uv writes the path into "
+                               "each script's environment): rename the directory, then install")
 
 
 def check_inside(root: Path, rel: str, is_file: bool = True) -> Path:
