@@ -114,3 +114,18 @@ def test_a_run_resumed_after_taskstop_stopped_it_is_live_again(project: Path) ->
     assert run["status"] == "active" and run["resumed_at"] > run["killed_at"], run
     assert task["status"] == "in_progress", task
     assert "agent_started" in [e["type"] for e in log[len(before):]], log[len(before):]
+
+
+def test_a_run_its_director_stopped_names_the_director(project: Path) -> None:
+    """Background subagents keep TaskStop: a director may stop its own member. Its PostToolUse carries the
+    director's agent_id, and the member's run is settled the same way."""
+    events, agent_id = captured(project)
+    replay(until(events, "PostToolUse", "Agent"), project)
+    stop = {**until(events, "PostToolUse", "TaskStop")[-1], "agent_id": "adirector0000001",
+            "agent_type": "engineering-orchestrator"}
+
+    replay([stop], project)
+
+    run, task, _ = snapshot(project, agent_id)
+    assert run["status"] == "stopped" and run["killed_by"] == "adirector0000001", run
+    assert task["status"] == "blocked", task
