@@ -36,3 +36,15 @@ def test_an_argument_that_is_not_utf8_prints_on_a_strict_utf8_terminal(tmp_path)
                           env=env, timeout=60)
     assert (proc.returncode, proc.stderr) == (0, b""), proc.stderr
     assert proc.stdout.decode() == "none of the last 1 audit lines matches --agent caf\ufffd\n"
+
+
+@pytest.mark.parametrize(("argv", "command"), [(["agents", "-n", "5"], "orchestra agents"),
+                                               (["task", "list", "--limit", "5"], "orchestra task list"),
+                                               (["plugin", "build", "--dry-run"], "orchestra plugin build")])
+def test_an_unknown_option_is_refused_with_the_usage_of_the_command_it_was_given_to(argv, command, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    err = capsys.readouterr().err
+    assert done.value.code == 2
+    assert err.startswith(f"usage: {command} [-h]"), err
+    assert err.endswith(f"\n{command}: error: unrecognized arguments: {' '.join(argv[-2:] if argv[-1] == '5' else argv[-1:])}\n")

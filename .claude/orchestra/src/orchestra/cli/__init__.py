@@ -50,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     from ..store.errors import StateError
 
     parser = build_parser(argv[0] if argv else None)
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command they were given to, with its usage, not by `orchestra` with its own
+        _given_to(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         if args.command not in _OWN_TARGET:
             _refuse_outside_a_project()
@@ -71,6 +73,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _given_to(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub)command `args` were parsed for: `task list`'s parser, not `orchestra`'s."""
+    import argparse
+
+    while True:
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        chosen = getattr(args, sub.dest, None) if sub is not None else None
+        if chosen not in (sub.choices if sub is not None else {}):
+            return parser
+        parser = sub.choices[chosen]
 
 
 # Commands that take their project as an argument, make one, or are started by Claude Code in it.
