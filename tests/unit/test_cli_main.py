@@ -48,3 +48,14 @@ def test_an_unknown_option_is_refused_with_the_usage_of_the_command_it_was_given
     assert done.value.code == 2
     assert err.startswith(f"usage: {command} [-h]"), err
     assert err.endswith(f"\n{command}: error: unrecognized arguments: {' '.join(argv[-2:] if argv[-1] == '5' else argv[-1:])}\n")
+
+
+def test_ctrl_c_while_the_commands_load_exits_130_without_a_traceback(monkeypatch, capsys):
+    import orchestra.cli as cli
+
+    def interrupted(command=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert main(["task", "list"]) == 130
+    assert capsys.readouterr() == ("", "")

@@ -49,8 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_mcp(None)
     from ..store.errors import StateError
 
-    parser = build_parser(argv[0] if argv else None)
-    args, unknown = parser.parse_known_args(argv)
+    try:  # Ctrl-C while the commands' modules load
+        parser = build_parser(argv[0] if argv else None)
+        args, unknown = parser.parse_known_args(argv)
+    except KeyboardInterrupt:
+        return 130
     if unknown:  # said by the command they were given to, with its usage, not by `orchestra` with its own
         _given_to(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
