@@ -247,7 +247,8 @@ def test_plugin_build_in_a_project_with_the_pack_refuses_and_writes_nothing(repo
     for check in ([], ["--check"]):
         proc = subprocess.run([sys.executable, "-c", "from orchestra.cli import run; run()", "plugin", "build", *check],
                               capture_output=True, text=True, cwd=repo, timeout=120,
-                              env={**env, "PYTHONPATH": str(repo / ".claude/orchestra/src")})
+                              env={**env, "PYTHONPATH": str(repo / ".claude/orchestra/src"),
+                                   "PYTHONDONTWRITEBYTECODE": "1"})  # Python's own caches are not the command's writes
         assert proc.returncode == 1, proc.stdout + proc.stderr
         assert proc.stderr.startswith(f"orchestra plugin: {repo}: not a clone of Orchestra"), proc.stderr
         assert "run `uv run orchestra plugin build` in a clone" in proc.stderr and proc.stderr.count("\n") == 1
