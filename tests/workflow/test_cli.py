@@ -731,8 +731,10 @@ def test_closing_with_work_running_says_how_to_carry_it_over(sample: Path, capsy
 
 def test_a_blocked_task_leaves_its_place_in_the_first_wave_to_work_that_can_start(sample: Path, capsys) -> None:
     (sample / ".claude/sprints/sprint-4.yaml").write_text(
-        "capacity: {devops: 2}\ntasks:\n  - {id: x, title: X, team: devops, estimate: 5, priority: high}\n"
-        "  - {id: y, title: Y, team: devops, estimate: 2}\n  - {id: z, title: Z, team: devops, estimate: 2}\n",
+        "capacity: {devops: 2}\ntasks:\n"  # each in a worktree of its own (devops shares one: one task a wave)
+        "  - {id: x, title: X, team: devops, estimate: 5, priority: high, worktree_strategy: task}\n"
+        "  - {id: y, title: Y, team: devops, estimate: 2, worktree_strategy: task}\n"
+        "  - {id: z, title: Z, team: devops, estimate: 2, worktree_strategy: task}\n",
         encoding="utf-8")
     as_json(capsys, "sprint", "start", "sprint-4")
     as_json(capsys, "task", "set-status", "x", "blocked", "--reason", "vendor")
@@ -1032,9 +1034,9 @@ def test_with_the_capacity_gate_off_the_plan_schedules_work_nobody_takes_with_a_
         "      - name: business-analyst\n        role: team_member\n        capacity: 0\n")
         + ("" if gate else "lifecycle:\n  gates: {capacity: false}\n"))
     (sample / ".claude/sprints/sprint-4.yaml").write_text(
-        "capacity: {devops: 0}\ntasks:\n"
-        "  - {id: a0, title: A0, team: product, type: analysis}\n"
-        "  - {id: s1, title: S1, team: product, type: spec}\n"
+        "capacity: {devops: 0}\ntasks:\n"  # a0 and s1 each in a worktree of its own, so they run at once
+        "  - {id: a0, title: A0, team: product, type: analysis, worktree_strategy: task}\n"
+        "  - {id: s1, title: S1, team: product, type: spec, worktree_strategy: task}\n"
         "  - {id: a2, title: A2, team: product, type: spec, assignee: business-analyst, dependencies: [a0]}\n"
         "  - {id: a3, title: A3, team: product, type: spec, dependencies: [a2]}\n"
         "  - {id: d1, title: D1, team: devops, type: ci, assignee: ci-cd-engineer}\n", encoding="utf-8")

@@ -7,7 +7,7 @@ Pure and stdlib-only. Every function is linear or n·log n in tasks + dependenci
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from ..models import PRIORITY_RANK
@@ -114,6 +114,57 @@ class _Places:
     def give(self, member: str | None, estimate: float) -> None:
         self.taken[member] = self.taken.get(member, 0) + 1
         self.spent[member] = self.spent.get(member, 0.0) + estimate
+
+
+class _Sharing:
+    """Tasks that share a worktree (`worktree[i]`: its key, None for a worktree of its own) wait off the ready
+    heaps, each group (worktree, team, slot) in a heap of its own: one task of a group at a time is ready (a better
+    one that comes later joins it), and a wave that has placed a task of a worktree sets the others aside again.
+    So a wave never looks at more tasks of a worktree than it has groups, however long the worktree's queue."""
+
+    def __init__(self, worktree: list[Hashable | None] | None) -> None:
+        self.worktree = worktree
+        self.parked: dict[tuple, list[tuple]] = {}  # group -> heap of keys
+        self.out: dict[tuple, int] = {}  # group -> how many of its tasks are on the ready heaps
+        self.best: dict[tuple, tuple] = {}  # group -> the best key on the ready heaps, while known
+        self.dirty: set[tuple] = set()
+        self.used: set[Hashable] = set()  # the worktrees the wave being filled has given a task
+
+    def park(self, key: tuple, place: tuple) -> bool:
+        """Set a task aside if it shares a worktree (`place`: its team and slot); False: it has its own."""
+        if self.worktree is None or (tree := self.worktree[key[-1]]) is None:
+            return False
+        group = (tree, *place)
+        heapq.heappush(self.parked.setdefault(group, []), key)
+        self.dirty.add(group)
+        return True
+
+    def expose(self, ready: dict) -> None:
+        """Move each group's best waiting task to the ready heaps, unless a task as good is there already."""
+        for group in self.dirty:
+            heap, best = self.parked[group], self.best.get(group)
+            if heap and (not self.out.get(group) or best is None or heap[0] < best):
+                key = heapq.heappop(heap)
+                heapq.heappush(ready.setdefault(group[1], {}).setdefault(group[2], []), key)
+                self.out[group] = self.out.get(group, 0) + 1
+                self.best[group] = key
+        self.dirty.clear()
+
+    def take(self, key: tuple, place: tuple) -> bool:
+        """Whether the wave may take this task off the ready heaps: its worktree is its own, or no task of the
+        wave has it yet (then it has now); if not, the task waits again."""
+        if self.worktree is None or (tree := self.worktree[key[-1]]) is None:
+            return True
+        group = (tree, *place)
+        self.out[group] -= 1
+        if self.best.get(group) == key:
+            del self.best[group]
+        self.dirty.add(group)
+        if tree in self.used:
+            heapq.heappush(self.parked[group], key)
+            return False
+        self.used.add(tree)
+        return True
 
 
 class TaskGraph:
@@ -239,9 +290,10 @@ class TaskGraph:
 
     def batches(self, capacity: Capacity | None = None, first: Iterable[str] = (),
                 held: Iterable[str] = (), pools: Pools | None = None, stop_after: int | None = None,
-                gate: bool = True) -> list[list[str]]:
+                gate: bool = True, shared: Mapping[str, Hashable] | None = None) -> list[list[str]]:
         """Waves of tasks that can run in parallel: every dependency sits in an earlier wave, and no
-        wave holds more tasks of one team or one assignee than its capacity. `first` (e.g. tasks
+        wave holds more tasks of one team or one assignee than its capacity, nor two tasks of one worktree
+        (`shared`: the tasks that share one, each with its key; tasks not in it have their own). `first` (e.g. tasks
         already running) go into the earliest wave their dependencies allow; `held` (blocked tasks,
         which cannot start now) leave the first wave's places to work that can, unless nothing can.
         A task of `pools` goes to whichever of its members has room, the least loaded first (`Pools`).
@@ -261,8 +313,11 @@ class TaskGraph:
         # team -> member (or pool: a tuple of members) -> heap of keys; a wave merges each team's heaps by their heads.
         ready: dict[str | None, dict[str | tuple | None, list[tuple]]] = {}
 
+        sharing = _Sharing([shared.get(n.id) for n in self.nodes] if shared else None)
+
         def push(i: int) -> None:
-            heapq.heappush(ready.setdefault(self.nodes[i].team, {}).setdefault(slots[i], []), keys[i])
+            if not sharing.park(keys[i], (self.nodes[i].team, slots[i])):
+                heapq.heappush(ready.setdefault(self.nodes[i].team, {}).setdefault(slots[i], []), keys[i])
 
         deferred = [i for i in range(len(self.nodes)) if indegree[i] == 0 and i in waiting and i not in idle]
         for i in range(len(self.nodes)):
@@ -272,10 +327,13 @@ class TaskGraph:
         placed = len(idle)
         outside = (pools.busy, pools.load)
         while placed < len(self.nodes) and (stop_after is None or len(waves) < stop_after):
+            sharing.expose(ready)
             if deferred and (waves or not ready):  # held work joins from the second wave (or if alone)
                 for i in deferred:
                     push(i)
                 deferred = []
+                sharing.expose(ready)
+            sharing.used.clear()
             wave: list[int] = []
             # per assignee, across teams (tasks may name any team); work outside the plan counts in the first wave
             places = _Places(member_limit, *(outside if not waves else ({}, {})), away)
@@ -290,7 +348,12 @@ class TaskGraph:
                     if not places.room(slot):  # a pool whose members the wave has filled since its head was pushed
                         continue
                     heap = members[slot]
-                    i = heapq.heappop(heap)[-1]
+                    key = heapq.heappop(heap)
+                    i = key[-1]
+                    if not sharing.take(key, (team, slot)):  # its worktree is this wave's already
+                        if heap and places.room(slot):
+                            heapq.heappush(heads, (heap[0], slot))
+                        continue
                     wave.append(i)
                     count += 1
                     member = slot

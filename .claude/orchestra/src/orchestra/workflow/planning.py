@@ -19,7 +19,7 @@ from .capacity import PLANNED_ANYWAY, capacity_dict, parallel_capacity
 from .graph import Capacity, Pools, TaskGraph
 from .holders import occupied, over_capacity, with_holders
 from .holds import hand_hold, hold_text
-from .sharing import worktree_waits
+from .sharing import shared_worktrees, worktree_waits
 from .view import SprintView, doer, outside_done, sprint_view
 
 
@@ -71,8 +71,11 @@ def offer(tx, view: SprintView, org, *, whole: bool = True) -> Offer:
     # the first wave's places to work that can start.
     review = {t["id"] for t in view.tasks if t.get("status") == "needs_review"}
     pools, able = spread(tx, org, view, graph, running, pool_of)
+    # tasks sharing a worktree run one at a time: the delegation gate locks it to one run
+    shared = shared_worktrees(tx, org, ((t, graph.nodes[graph.index[t["id"]]].assignee) for t in view.tasks
+                                        if t["id"] in graph.index))
     waves = graph.batches(capacity, first=running - review, held=blocked | review, pools=pools,
-                          stop_after=None if whole else 1, gate=gate)
+                          stop_after=None if whole else 1, gate=gate, shared=shared)
     finished = view.done | finished_elsewhere
     idle, waived = graph.staffing(capacity, pools, gate)
     ready = graph.ready(done=finished, exclude=running | blocked | set(idle))
@@ -84,10 +87,11 @@ def offer(tx, view: SprintView, org, *, whole: bool = True) -> Offer:
     crowded = gate_capacity(tx, org, view, waves[0], startable, ready, pools, able) \
         if started and waves and not hold and gate else {}
     startable -= set(crowded)
-    if startable:  # tasks sharing a worktree run one at a time: the gate locks it to one run
+    if started and waves and not hold:  # the wave's tasks take their worktrees first, then the ready ones waiting
         by_id = {t["id"]: t for t in view.tasks}
-        crowded.update(worktree_waits(tx, org, [(by_id[t], who(org, by_id[t], pools)) for t in waves[0]
-                                                if t in startable]))
+        asking = [t for t in waves[0] if t in startable] + [t for t in ready if t not in startable and t in shared
+                                                            and t not in crowded]
+        crowded.update(worktree_waits(tx, org, [(by_id[t], who(org, by_id[t], pools)) for t in asking]))
         startable -= set(crowded)
     return Offer(graph, capacity, capacity if gate else capacity.ungated(), idle, waived, pools, able, waves, ready,
                  finished, started, hold, startable, crowded)
