@@ -242,7 +242,8 @@ def test_a_sprints_capacity_sets_its_teams_limit_as_the_plan_does(project: Path,
         verdicts.append(feed(pre(project, f"toolu_{n}", agent, f"[task:t{n}] go")))
         feed(start(project, f"agent-{n}", agent))
     assert [type(v) for v in verdicts] == [Rewrite] * override + [Deny] * (4 - override)
-    assert f"team engineering is at {override} agents at once, the capacity sprint s1 gives it" in verdicts[-1].reason
+    agents = "1 agent" if override == 1 else f"{override} agents"
+    assert f"team engineering is at {agents} at once, the capacity sprint s1 gives it" in verdicts[-1].reason
 
 
 def test_a_member_on_leave_takes_no_delegation_and_is_told_why(project: Path) -> None:

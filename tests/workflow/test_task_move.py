@@ -100,8 +100,11 @@ def test_task_move_out_of_any_sprint_and_the_moves_refused(sprints: Path, capsys
     code, out, err = run(capsys, "task", "move", "g", "--out")
     assert code == 0 and out.strip() == "g: sprint s2 -> (none)", err
     assert state(capsys, "tasks.g.sprint") is None and state(capsys, "sprints.s2.tasks") == []
-    code, out, err = run(capsys, "task", "move", "g", "nope")
-    assert code != 0 and "sprint nope" in err
+    code, out, err = run(capsys, "task", "move", "g", "nope")  # neither in state nor in a sprint file
+    assert code != 0 and "sprint nope: no such sprint is known" in err and "start it first" not in err, err
+    (sprints / ".claude/sprints/s9.yaml").write_text("id: s9\nname: S9\ngoal: g\ntasks: []\n", encoding="utf-8")
+    code, out, err = run(capsys, "task", "move", "g", "s9")  # in a file, not loaded
+    assert code != 0 and "start it first (`orchestra sprint start s9`)" in err, err
     assert run(capsys, "task", "move", "g", "s2")[0] == 0 and state(capsys, "sprints.s2.tasks") == ["g"]
     code, _, err = run(capsys, "task", "move", "g")
     assert code != 0 and "SPRINT or --out" in err

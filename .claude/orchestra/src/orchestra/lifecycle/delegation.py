@@ -233,7 +233,8 @@ def check_capacity(req: DelegationRequest, led: Ledger) -> Verdict | None:
             return Deny(f"Orchestra: team {team.name} takes no work in sprint {sprint_id} (capacity {{{team.name}: 0}} "
                         f"in its sprint file). Move the task to another team or a later sprint, or raise that capacity.")
         if len(theirs) >= limit:
-            where = (f"{limit} agents at once, the capacity sprint {sprint_id} gives it" if team.name in override
+            where = (f"{limit} agent{'s' if limit != 1 else ''} at once, the capacity sprint {sprint_id} gives it"
+                     if team.name in override
                      else f"max_parallel_agents {limit} (teams.yaml)")
             return Deny(f"Orchestra: team {team.name} is at {where}: running "
                         f"{', '.join(theirs)}. Wait for one to report before delegating more to this team.")

@@ -9,6 +9,7 @@ from typing import Any
 from ..lifecycle.views import task_record
 from ..models import TERMINAL_TASK_STATUSES
 from ..store import entity
+from ..store.document import is_entity_id
 from . import states
 
 MOVABLE = ("queued", "blocked")
@@ -48,7 +49,7 @@ def move_tasks(tx, task_ids: list[str], to: str | None, *, by: str = "human") ->
 def _check_target(tx, to: str, tasks: dict[str, dict[str, Any]]) -> None:
     record = entity(tx, "sprints", to)
     if record is None:
-        raise ValueError(states.not_in_state(to, "start"))
+        raise ValueError(_unknown(to))
     if record.get("status") in ("planning", "ready"):
         ids = " ".join(tasks)
         raise ValueError(f"sprint {to} has not started, so its file says what it holds: take the work out of its "
@@ -57,6 +58,19 @@ def _check_target(tx, to: str, tasks: dict[str, dict[str, Any]]) -> None:
     if record.get("status") not in RUNNING:
         raise ValueError(f"sprint {to} is {record.get('status')}: work moves only into a running sprint "
                          f"(active or blocked)")
+
+
+def _unknown(to: str) -> str:
+    """Why no work moves into `to`, a sprint not in state: a sprint file names it, to start first, or none does."""
+    from .definitions import DefinitionError, find_definition
+
+    if is_entity_id(to):
+        try:
+            find_definition("sprint", to)
+        except DefinitionError:
+            return (f"sprint {to}: no such sprint is known (none in state, and no file in .claude/sprints declares "
+                    "it); `orchestra sprint status` lists the sprints in state")
+    return states.not_in_state(to, "start")
 
 
 def _check_movable(tx, task: dict[str, Any]) -> None:
