@@ -9,7 +9,8 @@ from pathlib import Path
 from orchestra.cli import main
 
 from tests.conftest import hook_output, run_hook
-from tests.worktrees.conftest import commit_all, delegation, git
+from tests.workflow.conftest import with_sprint_committed
+from tests.worktrees.conftest import delegation
 
 SPRINT = """id: sprint-9
 name: Research
@@ -28,14 +29,7 @@ def plan(capsys) -> dict[str, dict]:
 
 def test_tasks_sharing_a_team_worktree_are_offered_one_at_a_time(sample: Path, capsys, monkeypatch) -> None:
     # product works in one team worktree (`worktree_strategy: team` in teams.yaml); its team runs 3 at once
-    for key, value in {"GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-                       "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.invalid"}.items():
-        monkeypatch.setenv(key, value)
-    (sample / "README.md").write_text("x\n", encoding="utf-8")
-    git(sample, "add", "README.md")
-    commit_all(sample, "first")
-    (sample / ".claude/sprints/sprint-3.yaml").unlink()
-    (sample / ".claude/sprints/sprint-9.yaml").write_text(SPRINT, encoding="utf-8")
+    with_sprint_committed(sample, monkeypatch, "sprint-9", SPRINT)
     assert main(["sprint", "start", "sprint-9", "--json"]) == 0
     capsys.readouterr()
 

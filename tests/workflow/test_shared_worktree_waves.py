@@ -12,8 +12,9 @@ from orchestra.cli import main
 from orchestra.workflow.graph import Capacity, Node, TaskGraph
 
 from tests.conftest import hook_output, run_hook
+from tests.workflow.conftest import with_sprint_committed
 from tests.workflow.test_graph_properties import MEMBERS, TEAMS, capacities, dags
-from tests.worktrees.conftest import commit_all, delegation, git
+from tests.worktrees.conftest import delegation
 
 WORKTREES = ("team-eng", "sprint-1", None)
 
@@ -85,14 +86,7 @@ def waves(capsys) -> list[list[dict]]:
 
 def test_every_task_of_a_wave_is_taken_when_the_wave_is_launched_at_once(sample: Path, capsys, monkeypatch) -> None:
     # product works in one team worktree (`worktree_strategy: team`), engineering in one per task
-    for key, value in {"GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-                       "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.invalid"}.items():
-        monkeypatch.setenv(key, value)
-    (sample / "README.md").write_text("x\n", encoding="utf-8")
-    git(sample, "add", "README.md")
-    commit_all(sample, "first")
-    (sample / ".claude/sprints/sprint-3.yaml").unlink()
-    (sample / ".claude/sprints/sprint-9.yaml").write_text(SPRINT, encoding="utf-8")
+    with_sprint_committed(sample, monkeypatch, "sprint-9", SPRINT)
     assert [[t["id"] for t in w] for w in waves(capsys)] == [["p1", "e1", "e2"], ["p2"], ["p3"]]  # before the start
     assert main(["sprint", "start", "sprint-9", "--json"]) == 0
     capsys.readouterr()
