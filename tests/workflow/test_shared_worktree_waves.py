@@ -14,6 +14,7 @@ from orchestra.workflow.graph import Capacity, Node, TaskGraph
 from tests.conftest import hook_output, run_hook
 from tests.workflow.conftest import with_sprint_committed
 from tests.workflow.test_graph_properties import MEMBERS, TEAMS, capacities, dags
+from tests.workflow.test_shared_worktree_plan import SPRINT as PRODUCT_SPRINT
 from tests.worktrees.conftest import delegation
 
 WORKTREES = ("team-eng", "sprint-1", None)
@@ -67,16 +68,9 @@ def test_no_wave_holds_two_tasks_of_one_shared_worktree(nodes: list[Node], capac
         done |= set(wave)
 
 
-SPRINT = """id: sprint-9
-name: Research
-goal: g
-tasks:
-  - {id: p1, title: P1, assignee: product-manager, type: spec}
-  - {id: p2, title: P2, assignee: product-manager, type: spec}
-  - {id: p3, title: P3, assignee: business-analyst, type: spec}
-  - {id: e1, title: E1, assignee: fullstack-eng}
+SPRINT = PRODUCT_SPRINT + """  - {id: e1, title: E1, assignee: fullstack-eng}
   - {id: e2, title: E2, assignee: fullstack-eng}
-"""
+"""  # product's three tasks, and engineering's two
 
 
 def waves(capsys) -> list[list[dict]]:
