@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -90,6 +91,7 @@ class Turn:
     blocks: tuple[BlockSource, ...]
     after: Asked | None = None
     input_tokens: int | None = None  # the usage reported for the request; None: about its size
+    thinking: float = 0.0  # seconds before the reply starts, as a real model takes
 
 
 @dataclass(eq=False)
@@ -99,13 +101,15 @@ class Rule:
     markers: tuple[str, ...]
     turns: list[Turn] = field(default_factory=list)
 
-    def reply(self, *blocks: BlockSource, after: Asked | None = None, input_tokens: int | None = None) -> Rule:
+    def reply(self, *blocks: BlockSource, after: Asked | None = None, input_tokens: int | None = None,
+              thinking: float = 0.0) -> Rule:
         """Add the next turn's reply. With `after`, the reply is held until that condition holds, which
         proves two conversations were alive at the same time (a sequential run would time out). With
-        `input_tokens`, the reply reports that much context in use (enough of it makes Claude Code compact)."""
+        `input_tokens`, the reply reports that much context in use (enough of it makes Claude Code compact).
+        With `thinking`, the reply starts that many seconds after its request, as a real model's does."""
         if not blocks:
             raise ValueError("a reply needs at least one block (say(...) or a tool call)")
-        self.turns.append(Turn(tuple(blocks), after, input_tokens))
+        self.turns.append(Turn(tuple(blocks), after, input_tokens, thinking))
         return self
 
     def asked(self, turn: int) -> Asked:
@@ -277,6 +281,8 @@ class FakeAPI:
                 if not self._lock.wait_for(lambda: self._has_asked(planned.after), timeout=HOLD_TIMEOUT):
                     self.broken_holds.append(request)
                 self.holding.remove(request)
+        if planned.thinking:
+            time.sleep(planned.thinking)
         return request
 
     def wait_for_hold(self, timeout: float = HOLD_TIMEOUT) -> list[Request]:

@@ -209,7 +209,9 @@ if not flag.exists():
 
 def test_a_delegation_another_hook_refused_goes_through_when_the_call_is_made_again(team, api, tmp_path):
     """The user's own PreToolUse hook refuses the first Agent call after Orchestra recorded it: no hook event
-    says so, only the main thread's transcript. The same call made again is not refused as running twice."""
+    says so, only the main thread's transcript. The same call made again is not refused as running twice.
+    The model takes half a second to make it again: Claude Code writes the transcript every 100 ms, and a
+    real model's next call comes after its request's round trip (the fake API's would come at once)."""
     hook = tmp_path / "refuse_once.py"
     hook.write_text(REFUSE_ONCE)
     settings = {"hooks": {"PreToolUse": [{"matcher": "Agent", "hooks": [
@@ -217,7 +219,7 @@ def test_a_delegation_another_hook_refused_goes_through_when_the_call_is_made_ag
     seed_sprint(team, task("feat-r"))
     main = api.script.on(MAIN)
     main.reply(delegate("fullstack-eng", "[task:feat-r] Build feature R.", "Build R")) \
-        .reply(delegate("fullstack-eng", "[task:feat-r] Build feature R.", "Build R again")) \
+        .reply(delegate("fullstack-eng", "[task:feat-r] Build feature R.", "Build R again"), thinking=0.5) \
         .reply(say("R is built."))
     api.script.on(MEMBER, "[task:feat-r]").reply(in_worktree(team, "r.py", "R = 1\n")) \
         .reply(say("STATUS: completed\nARTIFACTS: r.py"))
